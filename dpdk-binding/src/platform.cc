@@ -1,0 +1,86 @@
+#include "platform.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace tickpath {
+
+int pinThread(int cpu, std::string* err) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (rc != 0) {
+    if (err) *err = "cannot pin thread to CPU " + std::to_string(cpu) + ": " + strerror(rc) +
+                    " (fix: pick a CPU listed by `tickpath doctor` or allowed by the container's cpuset)";
+    return -rc;
+  }
+  return 0;
+}
+
+std::vector<int> threadAffinity() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; c++)
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
+int setThreadAffinity(const std::vector<int>& cpus, std::string* err) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (rc != 0 && err) *err = std::string("cannot set thread affinity: ") + strerror(rc);
+  return -rc;
+}
+
+long currentTid() { return static_cast<long>(syscall(SYS_gettid)); }
+
+std::vector<int> parseCpuList(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty()) continue;
+    auto dash = part.find('-');
+    try {
+      if (dash == std::string::npos) {
+        out.push_back(std::stoi(part));
+      } else {
+        int a = std::stoi(part.substr(0, dash)), b = std::stoi(part.substr(dash + 1));
+        for (int c = a; c <= b; c++) out.push_back(c);
+      }
+    } catch (...) {
+      // lib/ validates CPU lists before they reach native code; ignore junk here.
+    }
+  }
+  return out;
+}
+
+int numaNodeOfCpu(int cpu) {
+  for (int node = 0; node < 64; node++) {
+    std::string path = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/node" + std::to_string(node);
+    if (access(path.c_str(), F_OK) == 0) return node;
+  }
+  return -1;
+}
+
+uint64_t monotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace tickpath

@@ -1,0 +1,57 @@
+/**
+ * The contract between the order router (OrderManager, SmartRouter, OrderRouter) and a venue
+ * session (OUCH 4.2 over SoupBinTCP 3.0, FIX 4.2/4.4). The router calls the send methods from the
+ * router worker; the connector reports everything the venue says through `VenueListener`, on the
+ * same thread (connectors run their sockets on that worker's event loop).
+ *
+ * Prices are integers in Price(4) units (1.2345 USD = 12345), as in ITCH and OUCH; the FIX
+ * connector converts at its boundary. Quantities are whole shares.
+ */
+
+export type Side = 'B' | 'S' | 'SS';           // buy, sell, sell short (OUCH buy/sell indicator)
+export type TimeInForce = 'DAY' | 'IOC';
+export type OrdType = 'LIMIT' | 'MARKET';
+
+/** What a connector needs to put one new order on the wire. */
+export interface VenueOrder {
+  /** Client order id: at most 14 printable ASCII characters (the OUCH 4.2 order token size). */
+  clOrdId: string;
+  symbol: string;        // at most 8 characters
+  side: Side;
+  qty: number;
+  price: number;         // Price(4); ignored for MARKET
+  ordType: OrdType;
+  tif: TimeInForce;
+}
+
+export type SessionState = 'DISCONNECTED' | 'CONNECTING' | 'LOGGED_IN' | 'LOGGED_OUT' | 'FAILED';
+
+export interface VenueListener {
+  /** Venue accepted the order (OUCH Accepted, FIX ExecutionReport 150=0). */
+  onAck(clOrdId: string, venueOrderId: string): void;
+  /** Venue refused a new order or a cancel/replace (OUCH Rejected, FIX 150=8 / 35=9). */
+  onReject(clOrdId: string, reason: string): void;
+  /** A fill of `qty` at `price` (Price(4)); execId is unique per venue session. */
+  onFill(clOrdId: string, qty: number, price: number, execId: string): void;
+  /** `canceledQty` shares were taken off the book; the order may still have shares open. */
+  onCancelled(clOrdId: string, canceledQty: number, reason: string): void;
+  /** Cancel/replace done: `newClOrdId` now stands for the order with qty/price. */
+  onReplaced(origClOrdId: string, newClOrdId: string, qty: number, price: number): void;
+  onSessionState(state: SessionState, detail: string): void;
+}
+
+export interface VenueConnector {
+  readonly name: string;                 // venue name from routing_config.yml
+  readonly protocol: 'ouch' | 'fix42' | 'fix44';
+  setListener(listener: VenueListener): void;
+  /** Connects and logs in; resolves once logged in, rejects with a TickpathError naming the cause. */
+  connect(): Promise<void>;
+  /** Each send returns false when the session cannot take the message now (not logged in). */
+  sendNew(order: VenueOrder): boolean;
+  sendCancel(clOrdId: string, symbol: string, side: Side, remainingQty: number): boolean;
+  sendReplace(origClOrdId: string, newClOrdId: string, symbol: string, side: Side, qty: number, price: number): boolean;
+  /** Logs out and closes the socket. */
+  close(): Promise<void>;
+  /** Session counters: messages in/out, bad frames, reconnects, resends. */
+  stats(): Record<string, number>;
+}
