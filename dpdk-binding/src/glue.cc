@@ -271,33 +271,37 @@ NAN_METHOD(Shutdown) {
 
 void setConst(v8::Local<v8::Object> o, const char* k, double v) { setNum(o, k, v); }
 
+void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallback fn) {
+  Nan::Set(target, Nan::New(name).ToLocalChecked(), Nan::GetFunction(Nan::New<v8::FunctionTemplate>(fn)).ToLocalChecked());
+}
+
 }  // namespace
 }  // namespace tickpath
 
 NAN_MODULE_INIT(Init) {
   using namespace tickpath;
-  NAN_EXPORT(target, Backends);
-  NAN_EXPORT(target, OpenPort);
-  NAN_EXPORT(target, PortQueues);
-  NAN_EXPORT(target, PortDescribe);
-  NAN_EXPORT(target, PortRegions);
-  NAN_EXPORT(target, PortRxRing);
-  NAN_EXPORT(target, PortTxRing);
-  NAN_EXPORT(target, PortTxSlots);
-  NAN_EXPORT(target, PortStart);
-  NAN_EXPORT(target, PortStop);
-  NAN_EXPORT(target, PortPoll);
-  NAN_EXPORT(target, PortClose);
-  NAN_EXPORT(target, PortStats);
-  NAN_EXPORT(target, PinCurrentThread);
-  NAN_EXPORT(target, ThreadAffinity);
-  NAN_EXPORT(target, SetThreadAffinity);
-  NAN_EXPORT(target, CurrentTid);
-  NAN_EXPORT(target, NumaNodeOfCpu);
-  NAN_EXPORT(target, NowNs);
-  NAN_EXPORT(target, Shutdown);
+  exportFn(target, "backends", Backends);
+  exportFn(target, "openPort", OpenPort);
+  exportFn(target, "portQueues", PortQueues);
+  exportFn(target, "portDescribe", PortDescribe);
+  exportFn(target, "portRegions", PortRegions);
+  exportFn(target, "portRxRing", PortRxRing);
+  exportFn(target, "portTxRing", PortTxRing);
+  exportFn(target, "portTxSlots", PortTxSlots);
+  exportFn(target, "portStart", PortStart);
+  exportFn(target, "portStop", PortStop);
+  exportFn(target, "portPoll", PortPoll);
+  exportFn(target, "portClose", PortClose);
+  exportFn(target, "portStats", PortStats);
+  exportFn(target, "pinCurrentThread", PinCurrentThread);
+  exportFn(target, "threadAffinity", ThreadAffinity);
+  exportFn(target, "setThreadAffinity", SetThreadAffinity);
+  exportFn(target, "currentTid", CurrentTid);
+  exportFn(target, "numaNodeOfCpu", NumaNodeOfCpu);
+  exportFn(target, "nowNs", NowNs);
+  exportFn(target, "shutdown", Shutdown);
 #ifdef TICKPATH_HAVE_DPDK
-  NAN_EXPORT(target, DpdkEalState);
+  exportFn(target, "dpdkEalState", DpdkEalState);
 #endif
   auto layout = Nan::New<v8::Object>();
   setConst(layout, "ringHeaderBytes", kRingHeaderBytes);

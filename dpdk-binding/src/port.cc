@@ -225,6 +225,8 @@ int Port::start(std::string* err) {
   stopRequested_.store(false);
   if (!inline_) {
     for (auto& s : qs_) {
+      // Set before launching: pollerMain reads it to know the EAL already placed this thread.
+      s->lcoreLaunched = true;
       s->lcoreLaunched = backend_->launchPoller(s->q, &Port::pollerMain, s.get(), err);
       if (!s->lcoreLaunched) {
         if (!err->empty()) {

@@ -1,0 +1,289 @@
+// dpdk backend: one ethdev port (a PCI NIC bound to vfio-pci, or a virtual device such as
+// net_null, net_pcap, net_ring, net_af_packet, net_tap), an mbuf pool on the port's NUMA socket,
+// N RX queues (RSS when N > 1) and one TX queue per RX queue.
+//
+// Zero-copy: the mbuf pool's memory chunks are the regions JavaScript maps; an RX descriptor is
+// (chunk, offset of the packet's first byte, length), and the mbuf pointer is the release handle,
+// freed in bulk once the consumer has passed it. TX copies each frame from its shared-memory slot
+// into a fresh mbuf (a TX slot is not an mbuf; attaching slots as external buffers would save the
+// copy and is left for when a NIC needs it).
+//
+// Pollers run on EAL lcores (rte_eal_remote_launch), so mempool per-lcore caches are used; the Node
+// main thread stays unpinned (see dpdk_env.cc).
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "backend.h"
+#include "dpdk_env.h"
+#include "platform.h"
+
+namespace tickpath {
+namespace {
+
+std::atomic<int> g_poolSeq{0};
+
+std::vector<std::string> splitLines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string line;
+  while (std::getline(ss, line, '\n'))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+class DpdkBackend final : public Backend {
+ public:
+  ~DpdkBackend() override { close(); }
+
+  int open(const Options& o, std::string* err) override {
+    int rc = dpdkEalInit(splitLines(optString(o, "eal_args", "--in-memory\n--no-telemetry\n--log-level=4")), err);
+    if (rc < 0) return rc;
+
+    // The device: an existing port by name or id, or a virtual device we probe (and remove at close).
+    std::string vdev = optString(o, "vdev", "");
+    std::string portName = optString(o, "port", "");
+    if (!vdev.empty()) {
+      devName_ = vdev.substr(0, vdev.find(','));
+      if (rte_eth_dev_get_port_by_name(devName_.c_str(), &port_) != 0) {
+        rc = rte_dev_probe(vdev.c_str());
+        if (rc < 0)
+          return fail(err, -rc, "cannot create DPDK virtual device '" + vdev + "': " + rte_strerror(-rc) +
+                                    " (fix: check the vdev name and arguments, e.g. net_null0 or net_pcap0,rx_pcap=FILE; `dpdk-testpmd --help` lists drivers)");
+        probed_ = true;
+        if (rte_eth_dev_get_port_by_name(devName_.c_str(), &port_) != 0)
+          return fail(err, ENODEV, "virtual device '" + vdev + "' was probed but no ethdev port named '" + devName_ + "' appeared");
+      }
+    } else if (!portName.empty()) {
+      if (rte_eth_dev_get_port_by_name(portName.c_str(), &port_) != 0) {
+        char* end;
+        long id = strtol(portName.c_str(), &end, 10);
+        if (*end || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(id)))
+          return fail(err, ENODEV, "no DPDK port '" + portName + "' (" + std::to_string(rte_eth_dev_count_avail()) +
+                                       " available) (fix: bind the NIC with dpdk-devbind.py -b vfio-pci <pci>, list it in dpdk.pci, or use a vdev)");
+        port_ = static_cast<uint16_t>(id);
+      }
+    } else {
+      return fail(err, EINVAL, "dpdk backend needs option 'vdev' or 'port'");
+    }
+    opened_ = true;
+
+    rte_eth_dev_info info;
+    if ((rc = rte_eth_dev_info_get(port_, &info)) != 0) return fail(err, -rc, "rte_eth_dev_info_get failed");
+    driver_ = info.driver_name ? info.driver_name : "?";
+    nq_ = static_cast<uint16_t>(optInt(o, "rx_queues", 1));
+    if (nq_ < 1 || nq_ > info.max_rx_queues)
+      return fail(err, EINVAL, "dpdk rx_queues=" + std::to_string(nq_) + " but port " + devName_ + " (" + driver_ +
+                                   ") supports 1.." + std::to_string(info.max_rx_queues));
+    uint16_t ntx = std::min<uint16_t>(nq_, info.max_tx_queues);
+    socket_ = rte_eth_dev_socket_id(port_);
+    if (socket_ < 0) socket_ = static_cast<int>(rte_socket_id());
+    if (socket_ < 0 || socket_ == SOCKET_ID_ANY) socket_ = 0;
+
+    // One pool for RX and TX, on the port's socket. Mbuf count: enough for every RX/TX descriptor
+    // plus the JS ring's worth of packets held by the consumer.
+    uint32_t nbMbufs = static_cast<uint32_t>(optInt(o, "mbufs", 16383));
+    uint16_t rxd = static_cast<uint16_t>(optInt(o, "rx_desc", 1024)), txd = static_cast<uint16_t>(optInt(o, "tx_desc", 1024));
+    std::string poolName = "tp_pool" + std::to_string(g_poolSeq++);
+    pool_ = rte_pktmbuf_pool_create(poolName.c_str(), nbMbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket_);
+    if (!pool_)
+      return fail(err, rte_errno ? rte_errno : ENOMEM,
+                  "cannot create a pool of " + std::to_string(nbMbufs) + " mbufs on socket " + std::to_string(socket_) +
+                      ": " + rte_strerror(rte_errno) + " (fix: reserve more hugepages with sudo scripts/setup_hugepages.sh 1024, or lower dpdk.mbufs)");
+    poolSize_ = pool_->size;
+    rte_mempool* mp = pool_;
+    auto owner = std::shared_ptr<void>(mp, [](void* p) {
+      if (!dpdkEalCleanedUp()) rte_mempool_free(static_cast<rte_mempool*>(p));
+    });
+    rte_mempool_mem_iter(
+        pool_,
+        [](rte_mempool*, void* opaque, rte_mempool_memhdr* h, unsigned) {
+          static_cast<std::vector<Region>*>(opaque)->push_back(Region{h->addr, h->len, true, nullptr});
+        },
+        &regions_);
+    for (auto& r : regions_) r.owner = owner;
+    if (regions_.empty()) return fail(err, ENOMEM, "mbuf pool has no memory chunks");
+
+    rte_eth_conf conf;
+    memset(&conf, 0, sizeof conf);
+    if (nq_ > 1) {
+      uint64_t hf = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
+      conf.rx_adv_conf.rss_conf.rss_hf = hf & info.flow_type_rss_offloads;
+      if (conf.rx_adv_conf.rss_conf.rss_hf) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    }
+    if ((rc = rte_eth_dev_configure(port_, nq_, ntx, &conf)) != 0)
+      return fail(err, -rc, "rte_eth_dev_configure(port " + devName_ + ") failed: " + rte_strerror(-rc));
+    rte_eth_dev_adjust_nb_rx_tx_desc(port_, &rxd, &txd);
+    for (uint16_t q = 0; q < nq_; q++)
+      if ((rc = rte_eth_rx_queue_setup(port_, q, rxd, socket_, nullptr, pool_)) != 0)
+        return fail(err, -rc, "rx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+    ntx_ = ntx;
+    for (uint16_t q = 0; q < ntx; q++)
+      if ((rc = rte_eth_tx_queue_setup(port_, q, txd, socket_, nullptr)) != 0)
+        return fail(err, -rc, "tx queue " + std::to_string(q) + " setup failed: " + rte_strerror(-rc));
+    if ((rc = rte_eth_dev_start(port_)) != 0)
+      return fail(err, -rc, "rte_eth_dev_start(" + devName_ + ") failed: " + rte_strerror(-rc));
+    started_ = true;
+    if (optBool(o, "promiscuous", false)) rte_eth_promiscuous_enable(port_);
+    if (optBool(o, "allmulticast", false)) rte_eth_allmulticast_enable(port_);
+    rte_eth_link link;
+    memset(&link, 0, sizeof link);
+    rte_eth_link_get_nowait(port_, &link);
+    linkUp_ = link.link_status == RTE_ETH_LINK_UP;
+    linkSpeed_ = link.link_speed;
+    lcoreList_ = parseCpuList(optString(o, "rx_lcores", ""));
+    lcores_.assign(nq_, RTE_MAX_LCORE);
+    return 0;
+  }
+
+  uint16_t rxQueues() const override { return nq_; }
+  const std::vector<Region>& regions() const override { return regions_; }
+
+  uint16_t rxBurst(uint16_t q, RxDesc* d, uintptr_t* h, uint16_t max) override {
+    auto** mbufs = reinterpret_cast<rte_mbuf**>(h);
+    uint16_t n = rte_eth_rx_burst(port_, q, mbufs, max);
+    if (!n) return 0;
+    uint64_t ts = monotonicNs();
+    for (uint16_t i = 0; i < n; i++) {
+      rte_mbuf* m = mbufs[i];
+      auto* data = rte_pktmbuf_mtod(m, uint8_t*);
+      uint16_t r = 0;
+      while (r + 1u < regions_.size() &&
+             !(data >= static_cast<uint8_t*>(regions_[r].base) && data < static_cast<uint8_t*>(regions_[r].base) + regions_[r].len))
+        r++;
+      uint16_t flags = kRxFlagTsPoll;
+      if (unlikely(m->nb_segs > 1)) flags |= kRxFlagTruncated;  // jumbo: JS sees the first segment
+      d[i] = RxDesc{static_cast<uint32_t>(data - static_cast<uint8_t*>(regions_[r].base)), r, flags, m->data_len,
+                    m->pkt_len, static_cast<uint32_t>(ts), static_cast<uint32_t>(ts >> 32), q, 0};
+    }
+    return n;
+  }
+
+  void release(uint16_t, const uintptr_t* h, uint16_t n) override {
+    rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(const_cast<uintptr_t*>(h)), n);
+  }
+
+  uint16_t txBurst(uint16_t q, const TxFrame* f, uint16_t n) override {
+    rte_mbuf* mbufs[512];
+    n = std::min<uint16_t>(n, 512);
+    if (rte_pktmbuf_alloc_bulk(pool_, mbufs, n) != 0) return 0;  // pool empty: retried next poll
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; i++) {
+      rte_mbuf* m = mbufs[k];
+      char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(std::min<uint32_t>(f[i].len, 0xffff)));
+      if (unlikely(!p || f[i].len > 0xffff)) {
+        rte_pktmbuf_reset(m);
+        oversize_++;
+        continue;  // counted and dropped; the mbuf is reused for the next frame
+      }
+      memcpy(p, f[i].data, f[i].len);
+      k++;
+    }
+    uint16_t txq = q < ntx_ ? q : 0;
+    uint16_t sent = k ? rte_eth_tx_burst(port_, txq, mbufs, k) : 0;
+    if (sent < n) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
+    // Oversize frames count as taken (they will never fit); unsent good ones are retried.
+    return sent == k ? n : sent;
+  }
+
+  void deviceStats(DeviceStats* out) override {
+    if (opened_ && started_) {
+      rte_eth_stats s;
+      if (rte_eth_stats_get(port_, &s) == 0) {
+        out->imissed = s.imissed;
+        out->ierrors = s.ierrors;
+        out->rxNoMbuf = s.rx_nombuf;
+        out->oerrors = s.oerrors;
+      }
+    }
+    out->oversize = oversize_;
+    if (pool_) {
+      out->poolSize = poolSize_;
+      out->poolFree = rte_mempool_avail_count(pool_);
+    }
+  }
+
+  bool launchPoller(uint16_t q, int (*fn)(void*), void* arg, std::string* err) override {
+    unsigned lcore = RTE_MAX_LCORE;
+    if (!lcoreList_.empty()) {
+      lcore = static_cast<unsigned>(lcoreList_[q % lcoreList_.size()]);
+      if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
+        *err = "dpdk rx_lcores names lcore " + std::to_string(lcore) +
+               ", which is not an enabled worker lcore (fix: map it in dpdk.lcores, e.g. '0@(0-1),1@1')";
+        return false;
+      }
+    } else {
+      // First idle worker lcore not already taken by another queue.
+      unsigned l;
+      RTE_LCORE_FOREACH_WORKER(l) {
+        if (rte_eal_get_lcore_state(l) == WAIT) {
+          lcore = l;
+          break;
+        }
+      }
+    }
+    if (lcore == RTE_MAX_LCORE) return false;  // no worker lcore: the port uses a std::thread
+    int rc = rte_eal_remote_launch(fn, arg, lcore);
+    if (rc != 0) {
+      *err = "rte_eal_remote_launch on lcore " + std::to_string(lcore) + " failed: lcore busy (fix: give each RX queue its own lcore)";
+      return false;
+    }
+    lcores_[q] = lcore;
+    return true;
+  }
+
+  void joinPoller(uint16_t q) override {
+    if (q < lcores_.size() && lcores_[q] != RTE_MAX_LCORE) {
+      rte_eal_wait_lcore(lcores_[q]);
+      lcores_[q] = RTE_MAX_LCORE;
+    }
+  }
+
+  void close() override {
+    if (!opened_) return;
+    if (started_) {
+      rte_eth_dev_stop(port_);
+      started_ = false;
+    }
+    // Closing the port frees the mbufs its queues held, so the pool's free count is whole again.
+    rte_eth_dev_close(port_);
+    if (probed_) rte_eal_hotplug_remove("vdev", devName_.c_str());
+    opened_ = false;
+  }
+
+  std::string describe() const override {
+    return "dpdk port " + std::to_string(port_) + " '" + devName_ + "' driver " + driver_ + ", " + std::to_string(nq_) +
+           " rx queue(s), socket " + std::to_string(socket_) + ", link " + (linkUp_ ? "up " + std::to_string(linkSpeed_) + " Mb/s" : std::string("down")) +
+           ", pool " + std::to_string(poolSize_) + " mbufs in " + std::to_string(regions_.size()) + " chunk(s)";
+  }
+
+ private:
+  uint16_t port_ = 0;
+  std::string devName_, driver_;
+  bool probed_ = false, opened_ = false, started_ = false, linkUp_ = false;
+  uint32_t linkSpeed_ = 0;
+  uint16_t nq_ = 0, ntx_ = 0;
+  int socket_ = 0;
+  rte_mempool* pool_ = nullptr;
+  uint64_t poolSize_ = 0, oversize_ = 0;
+  std::vector<Region> regions_;
+  std::vector<int> lcoreList_;
+  std::vector<unsigned> lcores_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> createDpdkBackend() { return std::make_unique<DpdkBackend>(); }
+
+}  // namespace tickpath
