@@ -1,0 +1,541 @@
+/**
+ * Order state for the router: a fixed-capacity slot table in typed arrays with a free list, so a
+ * new order costs one slot and its id string, not an object. Two kinds of slot:
+ *
+ *  - a PARENT is what the caller sent (one client order id). Its state is derived from its
+ *    children and never set by a venue event.
+ *  - a CHILD is what one venue sees. Venue events drive it through
+ *    PENDING -> SENT -> ACKNOWLEDGED -> PARTIALLY_FILLED -> FILLED, or to CANCELLED / REJECTED,
+ *    with PENDING_CANCEL and PENDING_REPLACE in between. A replace keeps the slot and changes its
+ *    id: the old id ends in REPLACED, the order lives on under the new id.
+ *
+ * Invariants (checked by the property tests): filled never exceeds qty; nothing leaves a terminal
+ * state (a terminal order's id is forgotten, so later events for it are refused as unknown);
+ * every refused event is counted. Positions are kept per symbol from child fills.
+ *
+ * Threading: single writer, the router worker. A slot released on reaching a terminal state keeps
+ * its data readable until the next `createParent`/`createChild`, so the caller can journal and
+ * report the final state right after the transition.
+ */
+import { TickpathError } from '../errors';
+import { OrderState, sideCode, isTerminal } from './types';
+import type { OrdType, Side, TimeInForce } from './types';
+
+/** Negative results of the transition methods. */
+export const enum OmResult {
+  UNKNOWN_ORDER = -1,
+  ILLEGAL_TRANSITION = -2,
+  OVERFILL = -3,
+  TABLE_FULL = -4,
+}
+
+const KIND_CHILD = 0;
+const KIND_PARENT = 1;
+const NONE = -1;
+
+export interface OrderManagerOptions {
+  capacity: number;      // max live slots (parents + children)
+  maxSymbols?: number;   // default 4096
+}
+
+export class OrderManager {
+  readonly capacity: number;
+
+  // Per-slot fields. Single writer: the router worker.
+  private readonly kind: Uint8Array;
+  private readonly st: Uint8Array;
+  private readonly prevSt: Uint8Array;         // state to return to when a cancel/replace is refused
+  private readonly sideArr: Uint8Array;
+  private readonly ordTypeArr: Uint8Array;     // 0 LIMIT, 1 MARKET
+  private readonly tifArr: Uint8Array;         // 0 DAY, 1 IOC
+  private readonly venueArr: Int16Array;
+  private readonly symArr: Int32Array;
+  private readonly qtyArr: Uint32Array;
+  private readonly priceArr: Uint32Array;
+  private readonly filledArr: Uint32Array;
+  private readonly cancelledArr: Uint32Array;
+  private readonly pendQty: Uint32Array;
+  private readonly pendPrice: Uint32Array;
+  private readonly parentArr: Int32Array;
+  private readonly firstChild: Int32Array;     // parents: head of the live-children list
+  private readonly nextSib: Int32Array;
+  private readonly prevSib: Int32Array;
+  // Parent aggregates, so a parent's state is O(1) to derive after its children are released.
+  private readonly liveChildren: Uint16Array;
+  private readonly ackedChildren: Uint16Array;
+  private readonly rejectedChildren: Uint16Array;
+  private readonly totalChildren: Uint16Array;
+  private readonly parentFlags: Uint8Array;    // bit 0: cancel requested, bit 1: replace pending
+  private readonly ids: (string | undefined)[];
+  private readonly pendIds: (string | undefined)[];
+  private readonly idToSlot = new Map<string, number>();
+
+  private readonly freeList: Int32Array;
+  private freeTop: number;
+
+  // Per-symbol: open parent orders and net position (shares; sells and shorts negative).
+  private readonly symbolIdx = new Map<string, number>();
+  private readonly symbolNames: string[] = [];
+  private readonly openCount: Int32Array;
+  private readonly positionArr: Float64Array;
+
+  /** Refused events, by cause. */
+  illegalTransitions = 0;
+  unknownOrders = 0;
+  overfills = 0;
+
+  constructor(opts: OrderManagerOptions) {
+    const n = opts.capacity;
+    if (!Number.isInteger(n) || n < 2 || n > 0x7fffffff) {
+      throw new TickpathError('ERR_INVALID_OPTION', `OrderManager: option 'capacity' is ${JSON.stringify(n)}, expected an integer >= 2`);
+    }
+    const maxSymbols = opts.maxSymbols ?? 4096;
+    this.capacity = n;
+    this.kind = new Uint8Array(n);
+    this.st = new Uint8Array(n);
+    this.prevSt = new Uint8Array(n);
+    this.sideArr = new Uint8Array(n);
+    this.ordTypeArr = new Uint8Array(n);
+    this.tifArr = new Uint8Array(n);
+    this.venueArr = new Int16Array(n);
+    this.symArr = new Int32Array(n);
+    this.qtyArr = new Uint32Array(n);
+    this.priceArr = new Uint32Array(n);
+    this.filledArr = new Uint32Array(n);
+    this.cancelledArr = new Uint32Array(n);
+    this.pendQty = new Uint32Array(n);
+    this.pendPrice = new Uint32Array(n);
+    this.parentArr = new Int32Array(n).fill(NONE);
+    this.firstChild = new Int32Array(n).fill(NONE);
+    this.nextSib = new Int32Array(n).fill(NONE);
+    this.prevSib = new Int32Array(n).fill(NONE);
+    this.liveChildren = new Uint16Array(n);
+    this.ackedChildren = new Uint16Array(n);
+    this.rejectedChildren = new Uint16Array(n);
+    this.totalChildren = new Uint16Array(n);
+    this.parentFlags = new Uint8Array(n);
+    this.ids = new Array<string | undefined>(n).fill(undefined);
+    this.pendIds = new Array<string | undefined>(n).fill(undefined);
+    this.freeList = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.freeList[i] = n - 1 - i;   // pop order 0, 1, 2 ...
+    this.freeTop = n;
+    this.openCount = new Int32Array(maxSymbols);
+    this.positionArr = new Float64Array(maxSymbols);
+  }
+
+  // ---------------------------------------------------------------- creation
+
+  /** A client order. Returns its slot or OmResult.TABLE_FULL. */
+  createParent(clOrdId: string, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce): number {
+    if (this.freeTop === 0) return OmResult.TABLE_FULL;
+    if (this.idToSlot.has(clOrdId)) return OmResult.ILLEGAL_TRANSITION;
+    const s = this.freeList[--this.freeTop];
+    this.initSlot(s, KIND_PARENT, clOrdId, this.symbolIndex(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    this.openCount[this.symArr[s]]++;
+    return s;
+  }
+
+  /** One venue's share of a parent. State PENDING until `markSent`. */
+  createChild(parent: number, clOrdId: string, venue: number, qty: number, price: number): number {
+    if (this.freeTop === 0) return OmResult.TABLE_FULL;
+    if (this.idToSlot.has(clOrdId)) return OmResult.ILLEGAL_TRANSITION;
+    const s = this.freeList[--this.freeTop];
+    this.initSlot(s, KIND_CHILD, clOrdId, this.symArr[parent], this.sideArr[parent], qty, price,
+      this.ordTypeArr[parent], this.tifArr[parent], venue, parent);
+    // Link at the head of the parent's live-children list.
+    const head = this.firstChild[parent];
+    this.nextSib[s] = head;
+    if (head !== NONE) this.prevSib[head] = s;
+    this.firstChild[parent] = s;
+    this.liveChildren[parent]++;
+    this.totalChildren[parent]++;
+    this.refreshParent(parent);
+    return s;
+  }
+
+  /** A parent whose children could not be created (table full): REJECTED and released. */
+  abandonParent(parent: number): void {
+    if (this.kind[parent] !== KIND_PARENT || this.totalChildren[parent] !== 0 || isTerminal(this.st[parent])) return;
+    this.st[parent] = OrderState.REJECTED;
+    this.openCount[this.symArr[parent]]--;
+    this.idToSlot.delete(this.ids[parent] as string);
+    this.freeList[this.freeTop++] = parent;
+  }
+
+  get freeSlots(): number {
+    return this.freeTop;
+  }
+
+  // ---------------------------------------------------------------- child transitions
+
+  /** PENDING -> SENT. */
+  markSent(slot: number): number {
+    if (this.st[slot] !== OrderState.PENDING || this.kind[slot] !== KIND_CHILD) return this.illegal();
+    this.st[slot] = OrderState.SENT;
+    this.refreshParent(this.parentArr[slot]);
+    return slot;
+  }
+
+  onAck(clOrdId: string): number {
+    const s = this.lookup(clOrdId);
+    if (s < 0) return s;
+    const state = this.st[s];
+    if (state === OrderState.SENT) {
+      this.st[s] = OrderState.ACKNOWLEDGED;
+    } else if ((state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE) &&
+      this.prevSt[s] === OrderState.SENT) {
+      this.prevSt[s] = OrderState.ACKNOWLEDGED;   // cancel raced ahead of the ack
+    } else {
+      return this.illegal();
+    }
+    this.ackedChildren[this.parentArr[s]]++;
+    this.refreshParent(this.parentArr[s]);
+    return s;
+  }
+
+  onFill(clOrdId: string, qty: number): number {
+    const s = this.lookup(clOrdId);
+    if (s < 0) return s;
+    const state = this.st[s];
+    if (state === OrderState.PENDING || !this.live(state)) return this.illegal();
+    if (!(qty > 0) || !Number.isInteger(qty)) return this.illegal();
+    const filled = this.filledArr[s] + qty;
+    if (filled + this.cancelledArr[s] > this.qtyArr[s]) {
+      this.overfills++;
+      return OmResult.OVERFILL;
+    }
+    this.filledArr[s] = filled;
+    const p = this.parentArr[s];
+    this.filledArr[p] += qty;
+    const sym = this.symArr[s];
+    this.positionArr[sym] += this.sideArr[s] === 0 ? qty : -qty;
+    if (filled + this.cancelledArr[s] === this.qtyArr[s]) {
+      this.finish(s, OrderState.FILLED);
+    } else if (state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE) {
+      this.prevSt[s] = OrderState.PARTIALLY_FILLED;
+    } else {
+      this.st[s] = OrderState.PARTIALLY_FILLED;
+    }
+    this.refreshParent(p);
+    return s;
+  }
+
+  /** `canceledQty` shares taken off the book; CANCELLED once nothing is left open. */
+  onCancelled(clOrdId: string, canceledQty: number): number {
+    const s = this.lookup(clOrdId);
+    if (s < 0) return s;
+    const state = this.st[s];
+    if (state === OrderState.PENDING || !this.live(state)) return this.illegal();
+    if (!(canceledQty > 0) || !Number.isInteger(canceledQty)) return this.illegal();
+    const leaves = this.leavesQty(s);
+    const take = canceledQty > leaves ? leaves : canceledQty;
+    this.cancelledArr[s] += take;
+    if (take === leaves) {
+      // A fully filled order would already be terminal, so this always ends in CANCELLED.
+      this.finish(s, OrderState.CANCELLED);
+    } else if (state === OrderState.PENDING_CANCEL) {
+      this.st[s] = this.prevSt[s];   // partial cancel: the rest is still working
+    }
+    this.refreshParent(this.parentArr[s]);
+    return s;
+  }
+
+  /**
+   * Venue refused something. For a new order (PENDING/SENT) the child is REJECTED; for a pending
+   * cancel or replace the order returns to the state it was in. Returns the slot; the caller reads
+   * `state(slot)` to tell which.
+   */
+  onReject(clOrdId: string): number {
+    const s = this.lookup(clOrdId);
+    if (s < 0) return s;
+    const state = this.st[s];
+    // A reject while a cancel of a never-acked order is pending is read as the new order's reject:
+    // VenueListener.onReject does not say which request it answers (see the report on venue.ts).
+    if (state === OrderState.PENDING || state === OrderState.SENT ||
+      (state === OrderState.PENDING_CANCEL && this.prevSt[s] === OrderState.SENT)) {
+      this.rejectedChildren[this.parentArr[s]]++;
+      this.finish(s, OrderState.REJECTED);
+    } else if (state === OrderState.PENDING_CANCEL) {
+      this.st[s] = this.prevSt[s];
+    } else if (state === OrderState.PENDING_REPLACE) {
+      this.clearPendingReplace(s);
+      this.st[s] = this.prevSt[s];
+    } else {
+      return this.illegal();
+    }
+    this.refreshParent(this.parentArr[s]);
+    return s;
+  }
+
+  requestCancel(slot: number): number {
+    if (this.kind[slot] !== KIND_CHILD) return this.illegal();
+    const state = this.st[slot];
+    if (state !== OrderState.SENT && state !== OrderState.ACKNOWLEDGED && state !== OrderState.PARTIALLY_FILLED) {
+      return this.illegal();
+    }
+    this.prevSt[slot] = state;
+    this.st[slot] = OrderState.PENDING_CANCEL;
+    this.parentFlags[this.parentArr[slot]] |= 1;
+    this.refreshParent(this.parentArr[slot]);
+    return slot;
+  }
+
+  /** Asks for the order to become newQty/newPrice under newClOrdId. newQty must exceed what is filled. */
+  requestReplace(slot: number, newClOrdId: string, newQty: number, newPrice: number): number {
+    if (this.kind[slot] !== KIND_CHILD) return this.illegal();
+    const state = this.st[slot];
+    if (state !== OrderState.ACKNOWLEDGED && state !== OrderState.PARTIALLY_FILLED) return this.illegal();
+    if (!(newQty > this.filledArr[slot]) || this.idToSlot.has(newClOrdId)) return this.illegal();
+    this.prevSt[slot] = state;
+    this.st[slot] = OrderState.PENDING_REPLACE;
+    this.pendIds[slot] = newClOrdId;
+    this.pendQty[slot] = newQty;
+    this.pendPrice[slot] = newPrice;
+    // Either id may come back from the venue (FIX answers with the new one, OUCH with the old).
+    this.idToSlot.set(newClOrdId, slot);
+    this.parentFlags[this.parentArr[slot]] |= 2;
+    this.refreshParent(this.parentArr[slot]);
+    return slot;
+  }
+
+  /** The venue confirmed a replace. The slot now answers to newClOrdId with qty/price. */
+  onReplaced(origClOrdId: string, newClOrdId: string, qty: number, price: number): number {
+    const s = this.lookup(origClOrdId);
+    if (s < 0) return s;
+    if (this.st[s] !== OrderState.PENDING_REPLACE || this.pendIds[s] !== newClOrdId) return this.illegal();
+    if (!(qty > 0) || !Number.isInteger(qty)) return this.illegal();
+    const filled = this.filledArr[s];
+    if (qty < filled + this.cancelledArr[s]) return this.illegal();
+    const p = this.parentArr[s];
+    this.qtyArr[p] = this.qtyArr[p] - this.qtyArr[s] + qty;
+    this.qtyArr[s] = qty;
+    this.priceArr[s] = price;
+    if (this.parentArr[p] === NONE && this.liveChildren[p] === 1) this.priceArr[p] = price;
+    this.idToSlot.delete(this.ids[s] as string);
+    this.ids[s] = newClOrdId;
+    this.pendIds[s] = undefined;
+    this.parentFlags[p] &= ~2;
+    if (filled + this.cancelledArr[s] === qty) {
+      this.finish(s, OrderState.FILLED);
+    } else {
+      this.st[s] = filled > 0 ? OrderState.PARTIALLY_FILLED : OrderState.ACKNOWLEDGED;
+    }
+    this.refreshParent(p);
+    return s;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  slotOf(clOrdId: string): number {
+    const s = this.idToSlot.get(clOrdId);
+    return s === undefined ? OmResult.UNKNOWN_ORDER : s;
+  }
+  state(slot: number): number { return this.st[slot]; }
+  idOf(slot: number): string { return this.ids[slot] as string; }
+  pendingIdOf(slot: number): string | undefined { return this.pendIds[slot]; }
+  isParent(slot: number): boolean { return this.kind[slot] === KIND_PARENT; }
+  parentOf(slot: number): number { return this.parentArr[slot]; }
+  qty(slot: number): number { return this.qtyArr[slot]; }
+  price(slot: number): number { return this.priceArr[slot]; }
+  filled(slot: number): number { return this.filledArr[slot]; }
+  cancelledQty(slot: number): number { return this.cancelledArr[slot]; }
+  leavesQty(slot: number): number { return this.qtyArr[slot] - this.filledArr[slot] - this.cancelledArr[slot]; }
+  sideOf(slot: number): Side { return this.sideArr[slot] === 0 ? 'B' : this.sideArr[slot] === 1 ? 'S' : 'SS'; }
+  sideCodeOf(slot: number): number { return this.sideArr[slot]; }
+  ordTypeOf(slot: number): OrdType { return this.ordTypeArr[slot] === 0 ? 'LIMIT' : 'MARKET'; }
+  tifOf(slot: number): TimeInForce { return this.tifArr[slot] === 0 ? 'DAY' : 'IOC'; }
+  venueOf(slot: number): number { return this.venueArr[slot]; }
+  symbolOf(slot: number): string { return this.symbolNames[this.symArr[slot]]; }
+  liveChildCount(parent: number): number { return this.liveChildren[parent]; }
+  pendingReplaceQty(slot: number): number { return this.pendQty[slot]; }
+  pendingReplacePrice(slot: number): number { return this.pendPrice[slot]; }
+
+  /** Live children of a parent, head first. Iterate with `nextLiveSibling` until -1. */
+  firstLiveChild(parent: number): number { return this.firstChild[parent]; }
+  nextLiveSibling(child: number): number { return this.nextSib[child]; }
+
+  /** Open client (parent) orders for a symbol: what RiskChecker limits. */
+  openOrders(symbol: string): number {
+    const i = this.symbolIdx.get(symbol);
+    return i === undefined ? 0 : this.openCount[i];
+  }
+
+  position(symbol: string): number {
+    const i = this.symbolIdx.get(symbol);
+    return i === undefined ? 0 : this.positionArr[i];
+  }
+
+  /** Sets a position outright (journal recovery). */
+  setPosition(symbol: string, shares: number): void {
+    this.positionArr[this.symbolIndex(symbol)] = shares;
+  }
+
+  /** Symbols with a position or open orders. Not a hot-path call. */
+  symbols(): string[] {
+    return this.symbolNames.slice();
+  }
+
+  /** Slots of every live child order (for the kill switch and reconciliation). Allocates; not a hot-path call. */
+  liveChildSlots(): number[] {
+    const out: number[] = [];
+    for (const s of this.idToSlot.values()) {
+      if (this.kind[s] === KIND_CHILD && !isTerminal(this.st[s]) && out.indexOf(s) < 0) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Restores a child as it was (journal recovery). The parent must be restored first. Fills are
+   * added to the parent but not to positions: recovery restores positions separately.
+   */
+  restoreChild(parent: number, clOrdId: string, venue: number, qty: number, price: number, state: number,
+    filled: number, cancelled: number): number {
+    const s = this.createChild(parent, clOrdId, venue, qty, price);
+    if (s < 0) return s;
+    this.filledArr[s] = filled;
+    this.cancelledArr[s] = cancelled;
+    this.filledArr[parent] += filled;
+    // A recovered order whose cancel/replace was in flight is treated as live: the venue's answer
+    // (or a reconciliation) will move it on.
+    const live = state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE
+      ? (filled > 0 ? OrderState.PARTIALLY_FILLED : OrderState.ACKNOWLEDGED) : state;
+    this.st[s] = live;
+    if (live !== OrderState.PENDING && live !== OrderState.SENT) this.ackedChildren[parent]++;
+    this.refreshParent(parent);
+    return s;
+  }
+
+  stats(): Record<string, number> {
+    return {
+      liveSlots: this.capacity - this.freeTop,
+      capacity: this.capacity,
+      illegalTransitions: this.illegalTransitions,
+      unknownOrders: this.unknownOrders,
+      overfills: this.overfills,
+    };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private initSlot(s: number, kind: number, id: string, sym: number, side: Side | number, qty: number, price: number,
+    ordType: OrdType | number, tif: TimeInForce | number, venue: number, parent: number): void {
+    this.kind[s] = kind;
+    this.st[s] = OrderState.PENDING;
+    this.prevSt[s] = OrderState.PENDING;
+    this.sideArr[s] = typeof side === 'number' ? side : sideCode(side);
+    this.ordTypeArr[s] = typeof ordType === 'number' ? ordType : ordType === 'LIMIT' ? 0 : 1;
+    this.tifArr[s] = typeof tif === 'number' ? tif : tif === 'DAY' ? 0 : 1;
+    this.venueArr[s] = venue;
+    this.symArr[s] = sym;
+    this.qtyArr[s] = qty;
+    this.priceArr[s] = price;
+    this.filledArr[s] = 0;
+    this.cancelledArr[s] = 0;
+    this.parentArr[s] = parent;
+    this.firstChild[s] = NONE;
+    this.nextSib[s] = NONE;
+    this.prevSib[s] = NONE;
+    this.liveChildren[s] = 0;
+    this.ackedChildren[s] = 0;
+    this.rejectedChildren[s] = 0;
+    this.totalChildren[s] = 0;
+    this.parentFlags[s] = 0;
+    this.ids[s] = id;
+    this.pendIds[s] = undefined;
+    this.idToSlot.set(id, s);
+  }
+
+  private lookup(clOrdId: string): number {
+    const s = this.idToSlot.get(clOrdId);
+    if (s === undefined) {
+      this.unknownOrders++;
+      return OmResult.UNKNOWN_ORDER;
+    }
+    if (this.kind[s] !== KIND_CHILD) return this.illegal();   // venues never see parent ids
+    return s;
+  }
+
+  private live(state: number): boolean {
+    return state === OrderState.SENT || state === OrderState.ACKNOWLEDGED || state === OrderState.PARTIALLY_FILLED ||
+      state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE;
+  }
+
+  private illegal(): number {
+    this.illegalTransitions++;
+    return OmResult.ILLEGAL_TRANSITION;
+  }
+
+  private clearPendingReplace(s: number): void {
+    const pid = this.pendIds[s];
+    if (pid !== undefined) this.idToSlot.delete(pid);
+    this.pendIds[s] = undefined;
+    this.parentFlags[this.parentArr[s]] &= ~2;
+  }
+
+  /** Child reaches a terminal state: unlink from the parent, forget its id(s), free the slot. */
+  private finish(s: number, state: number): void {
+    if (this.st[s] === OrderState.PENDING_REPLACE) this.clearPendingReplace(s);
+    this.st[s] = state;
+    const p = this.parentArr[s];
+    const prev = this.prevSib[s];
+    const next = this.nextSib[s];
+    if (prev !== NONE) this.nextSib[prev] = next; else this.firstChild[p] = next;
+    if (next !== NONE) this.prevSib[next] = prev;
+    this.liveChildren[p]--;
+    this.idToSlot.delete(this.ids[s] as string);
+    this.freeList[this.freeTop++] = s;
+  }
+
+  /** Parent state from its children's aggregates; releases the parent when it becomes terminal. */
+  private refreshParent(p: number): void {
+    if (isTerminal(this.st[p])) return;
+    let next: number;
+    if (this.liveChildren[p] > 0) {
+      const flags = this.parentFlags[p];
+      // Pending flags are cleared lazily: only meaningful while some child is still pending.
+      let pendingCancel = false;
+      let pendingReplace = false;
+      if (flags !== 0) {
+        for (let c = this.firstChild[p]; c !== NONE; c = this.nextSib[c]) {
+          if (this.st[c] === OrderState.PENDING_CANCEL) pendingCancel = true;
+          else if (this.st[c] === OrderState.PENDING_REPLACE) pendingReplace = true;
+        }
+        if (!pendingCancel) this.parentFlags[p] &= ~1;
+        if (!pendingReplace) this.parentFlags[p] &= ~2;
+      }
+      if (pendingCancel) next = OrderState.PENDING_CANCEL;
+      else if (pendingReplace) next = OrderState.PENDING_REPLACE;
+      else if (this.filledArr[p] > 0) next = OrderState.PARTIALLY_FILLED;
+      else if (this.ackedChildren[p] > 0) next = OrderState.ACKNOWLEDGED;
+      else {
+        let anySent = false;
+        for (let c = this.firstChild[p]; c !== NONE; c = this.nextSib[c]) if (this.st[c] !== OrderState.PENDING) anySent = true;
+        next = anySent ? OrderState.SENT : OrderState.PENDING;
+      }
+      this.st[p] = next;
+      return;
+    }
+    if (this.totalChildren[p] === 0) return;   // just created, children not yet added
+    if (this.filledArr[p] === this.qtyArr[p]) next = OrderState.FILLED;
+    else if (this.filledArr[p] === 0 && this.rejectedChildren[p] === this.totalChildren[p]) next = OrderState.REJECTED;
+    else next = OrderState.CANCELLED;
+    this.st[p] = next;
+    this.openCount[this.symArr[p]]--;
+    this.idToSlot.delete(this.ids[p] as string);
+    this.freeList[this.freeTop++] = p;
+  }
+
+  private symbolIndex(symbol: string): number {
+    let i = this.symbolIdx.get(symbol);
+    if (i === undefined) {
+      i = this.symbolNames.length;
+      if (i >= this.openCount.length) {
+        throw new TickpathError('ERR_ROUTER_SYMBOLS_FULL', `OrderManager: more than ${this.openCount.length} symbols`,
+          'raise maxSymbols');
+      }
+      this.symbolIdx.set(symbol, i);
+      this.symbolNames.push(symbol);
+    }
+    return i;
+  }
+}
