@@ -9,6 +9,7 @@ import { UdpFrameParser, kUdpFrameOk } from '../../lib/feed/udp-frame-parser';
 import { MoldUdp64Packet } from '../../lib/feed/moldudp64-packet';
 import { ItchDecoder } from '../../lib/feed/itch-decoder';
 import { itchMessageToObject, ItchFieldValue } from '../../lib/feed/itch-json';
+import { kItchSpecByCode } from '../../lib/feed/itch-schema';
 
 // dist/test/feed -> repo root
 export const kFixtureRoot = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch');
@@ -73,4 +74,38 @@ export function parsePrice(text: string, decimals: number): number {
   const frac = (m[2] ?? '').padEnd(decimals, '0');
   if (frac.length > decimals) throw new Error(`oracle price '${text}' has more than ${decimals} decimals`);
   return Number(m[1]) * 10 ** decimals + Number(frac);
+}
+
+// Oracle key (spec name lower-cased, no spaces, as the dissector spells it) -> our camelCase field.
+// Explicit so a dissector spelling ("canceledshares", "crossshares") cannot silently skip a field.
+export const kOracleKeyToField: Record<string, string> = {
+  stocklocate: 'stockLocate', locatecode: 'locateCode', trackingnumber: 'trackingNumber', timestamp: 'timestamp',
+  eventcode: 'eventCode', stock: 'stock', tradingstate: 'tradingState', reserved: 'reserved', reason: 'reason',
+  regshoaction: 'regShoAction', mpid: 'mpid', primarymarketmaker: 'primaryMarketMaker', marketmakermode: 'marketMakerMode',
+  marketparticipantstate: 'marketParticipantState', auctioncollarreferenceprice: 'auctionCollarReferencePrice',
+  upperauctioncollarprice: 'upperAuctionCollarPrice', lowerauctioncollarprice: 'lowerAuctionCollarPrice',
+  auctioncollarextension: 'auctionCollarExtension', orderreferencenumber: 'orderReferenceNumber',
+  buysellindicator: 'buySellIndicator', shares: 'shares', price: 'price', attribution: 'attribution',
+  executedshares: 'executedShares', matchnumber: 'matchNumber', printable: 'printable', executionprice: 'executionPrice',
+  canceledshares: 'cancelledShares', originalorderreferencenumber: 'originalOrderReferenceNumber',
+  neworderreferencenumber: 'newOrderReferenceNumber', crossshares: 'shares', crossprice: 'crossPrice', crosstype: 'crossType',
+  pairedshares: 'pairedShares', imbalanceshares: 'imbalanceShares', imbalancedirection: 'imbalanceDirection',
+  farprice: 'farPrice', nearprice: 'nearPrice', currentreferenceprice: 'currentReferencePrice',
+  pricevariationindicator: 'priceVariationIndicator', interestflag: 'interestFlag',
+};
+export const kEnvelopeKeys = new Set(['frame', 'session', 'seq', 'messageindex', 'messagelength', 'messagetype']);
+
+/** The oracle record as our JSON shape: envelope plus camelCase fields with integer prices. */
+export function oracleToDecodeJson(want: OracleRecord): Record<string, unknown> {
+  const spec = kItchSpecByCode[String(want.messagetype).charCodeAt(0)];
+  if (!spec) throw new Error(`oracle type ${want.messagetype} unknown`);
+  const out: Record<string, unknown> = { frame: want.frame, session: want.session, seq: want.seq, type: want.messagetype };
+  for (const f of spec.fields) {
+    const key = Object.keys(kOracleKeyToField).find((k) => kOracleKeyToField[k] === f.name && k in want);
+    if (key === undefined) { out[f.name] = ''; continue; } // empty alphanumerics are omitted by the dissector
+    const text = String(want[key]);
+    out[f.name] = f.kind === 'price4' ? parsePrice(text, 4) : f.kind === 'price8' ? parsePrice(text, 8)
+      : f.kind === 'char' || f.kind === 'alpha' ? text : Number(text);
+  }
+  return out;
 }

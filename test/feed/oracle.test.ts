@@ -6,26 +6,8 @@ import { expect } from 'chai';
 import * as path from 'path';
 import { ItchDecoder } from '../../lib/feed/itch-decoder';
 import { kItchSpecByCode } from '../../lib/feed/itch-schema';
-import { decodeCapture, fixturePcaps, parsePrice, readOracle } from './itch-fixtures';
+import { decodeCapture, fixturePcaps, kEnvelopeKeys, kOracleKeyToField, parsePrice, readOracle } from './itch-fixtures';
 
-// Oracle key (spec name lower-cased, no spaces, as the dissector spells it) -> our camelCase field.
-// Explicit so a dissector spelling ("canceledshares", "crossshares") cannot silently skip a field.
-const kOracleKeyToField: Record<string, string> = {
-  stocklocate: 'stockLocate', locatecode: 'locateCode', trackingnumber: 'trackingNumber', timestamp: 'timestamp',
-  eventcode: 'eventCode', stock: 'stock', tradingstate: 'tradingState', reserved: 'reserved', reason: 'reason',
-  regshoaction: 'regShoAction', mpid: 'mpid', primarymarketmaker: 'primaryMarketMaker', marketmakermode: 'marketMakerMode',
-  marketparticipantstate: 'marketParticipantState', auctioncollarreferenceprice: 'auctionCollarReferencePrice',
-  upperauctioncollarprice: 'upperAuctionCollarPrice', lowerauctioncollarprice: 'lowerAuctionCollarPrice',
-  auctioncollarextension: 'auctionCollarExtension', orderreferencenumber: 'orderReferenceNumber',
-  buysellindicator: 'buySellIndicator', shares: 'shares', price: 'price', attribution: 'attribution',
-  executedshares: 'executedShares', matchnumber: 'matchNumber', printable: 'printable', executionprice: 'executionPrice',
-  canceledshares: 'cancelledShares', originalorderreferencenumber: 'originalOrderReferenceNumber',
-  neworderreferencenumber: 'newOrderReferenceNumber', crossshares: 'shares', crossprice: 'crossPrice', crosstype: 'crossType',
-  pairedshares: 'pairedShares', imbalanceshares: 'imbalanceShares', imbalancedirection: 'imbalanceDirection',
-  farprice: 'farPrice', nearprice: 'nearPrice', currentreferenceprice: 'currentReferencePrice',
-  pricevariationindicator: 'priceVariationIndicator', interestflag: 'interestFlag',
-};
-const kEnvelopeKeys = new Set(['frame', 'session', 'seq', 'messageindex', 'messagelength', 'messagetype']);
 
 // Message counts per type over all fixtures, counted from the oracle files.
 const kExpectedTypeCounts: Record<string, number> = {
