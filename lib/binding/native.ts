@@ -1,0 +1,77 @@
+/**
+ * Loads the native addon (build/Release/tickpath.node) once per thread. Worker threads load it
+ * too (the addon is context-aware), which is how a worker polls a port by its integer id.
+ *
+ * Tests and tools may inject another implementation with `setBinding` (better-sqlite3's habit):
+ * everything in lib/binding goes through `binding()`.
+ */
+import * as path from 'path';
+import * as fs from 'fs';
+import { TickpathError } from '../errors';
+
+export interface NativeBackendInfo { name: string; compiledIn: boolean; missing: string }
+export interface NativeQueueStats {
+  rxPackets: number; rxBytes: number; ringFullDrops: number; truncated: number;
+  txPackets: number; txBytes: number; txFailed: number;
+}
+export interface NativeDeviceStats {
+  imissed: number; ierrors: number; rxNoMbuf: number; kernelDrops: number; oerrors: number;
+  oversize: number; malformed: number; poolSize: number; poolFree: number;
+}
+export interface NativeLayout {
+  ringHeaderBytes: number; prodPosI32: number; consPosI32: number; capacityI32: number; maskI32: number;
+  descBytesI32: number; queueI32: number; stateI32: number; eofI32: number; txSlotBytesI32: number;
+  countersByte: number; descBytes: number; txDescWords: number;
+  flagTruncated: number; flagTsHw: number; flagTsSw: number; flagTsFile: number; flagTsPoll: number;
+}
+
+export interface NativeBinding {
+  backends(): NativeBackendInfo[];
+  openPort(backend: string, options: Record<string, string>): number;
+  portQueues(id: number): number;
+  portDescribe(id: number): string;
+  portRegions(id: number): SharedArrayBuffer[];
+  portRxRing(id: number, queue: number): SharedArrayBuffer;
+  portTxRing(id: number, queue: number): SharedArrayBuffer;
+  portTxSlots(id: number, queue: number): SharedArrayBuffer;
+  portStart(id: number): void;
+  portStop(id: number): void;
+  portPoll(id: number, queue: number): number;
+  portClose(id: number): void;
+  portStats(id: number): { queues: NativeQueueStats[]; device: NativeDeviceStats };
+  pinCurrentThread(cpu: number): number;
+  threadAffinity(): number[];
+  setThreadAffinity(cpus: number[]): void;
+  currentTid(): number;
+  numaNodeOfCpu(cpu: number): number;
+  nowNs(): number;
+  shutdown(): void;
+  dpdkEalState?(): { initialized: boolean; args: string };
+  layout: NativeLayout;
+}
+
+const kAddonPath = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'tickpath.node');
+
+let injected: NativeBinding | undefined;
+let loaded: NativeBinding | undefined;
+
+/** The addon, loaded on first use. Throws ERR_ADDON_MISSING with the build command when absent. */
+export function binding(): NativeBinding {
+  if (injected) return injected;
+  if (loaded) return loaded;
+  if (!fs.existsSync(kAddonPath)) {
+    throw new TickpathError('ERR_ADDON_MISSING', `native addon not built (${kAddonPath} is missing)`,
+      'npm run build:native (needs python3, make and g++; DPDK/libxdp are optional)');
+  }
+  loaded = require(kAddonPath) as NativeBinding;
+  return loaded;
+}
+
+/** Replaces the addon for this thread (tests); pass undefined to go back to the real one. */
+export function setBinding(b: NativeBinding | undefined): void {
+  injected = b;
+}
+
+export function addonPath(): string {
+  return kAddonPath;
+}

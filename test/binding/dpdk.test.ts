@@ -1,0 +1,187 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { binding, Port, PortOptions, RxQueueTransfer, cpusAllowedOf, currentThreadAffinity } from '../../lib/binding';
+import { TickpathError } from '../../lib/errors';
+import { makeFrames, writePcap } from '../helpers/pcap-writer';
+import { unavailable } from '../helpers/require-backend';
+
+const kWorker = path.join(__dirname, '..', 'helpers', 'rx-worker.js');
+const kFixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+
+interface WorkerResult { count: number; words: number; tid: number; allowed: string; frames: Uint8Array[]; timedOut: boolean }
+
+function runWorker(job: { transfer: RxQueueTransfer; mode: 'collect' | 'count'; expect?: number; delayUs?: number; pinCpu?: number }):
+  { worker: Worker; result: Promise<WorkerResult> } {
+  const worker = new Worker(kWorker, { workerData: job });
+  const result = new Promise<WorkerResult>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return { worker, result };
+}
+
+function hugepagesFree(): number {
+  const m = /HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('binding/dpdk backend', function () {
+  this.timeout(60000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-dpdk-'));
+  const cpus = os.cpus().length;
+  // One EAL per process: every port here asks for the same arguments.
+  const eal = { rxCpus: [cpus - 1], mbufs: 8191 };
+
+  before(function () {
+    const info = binding().backends().find((b) => b.name === 'dpdk')!;
+    if (!info.compiledIn) unavailable(this, 'dpdk', `not compiled in: ${info.missing}`);
+    if (process.getuid && process.getuid() !== 0) unavailable(this, 'dpdk', 'needs root (hugepages)');
+    if (hugepagesFree() < 64) unavailable(this, 'dpdk', 'fewer than 64 free hugepages: run sudo scripts/setup_hugepages.sh');
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('net_pcap: every packet reaches a JS worker byte-for-byte equal to the file, in order', async () => {
+    const frames = makeFrames(3000, 11);
+    const file = path.join(dir, 'rx.pcap');
+    writePcap(file, frames, { nanos: false });
+    const mainAffinity = currentThreadAffinity();
+    const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: `net_pcap_rx0,rx_pcap=${file}` } });
+    expect(currentThreadAffinity(), 'EAL init must leave the main thread unpinned').to.deep.equal(mainAffinity);
+    const w = runWorker({ transfer: port.rxTransfer(0), mode: 'collect', expect: frames.length });
+    port.start();
+    const res = await w.result;
+    port.stop();
+    const s = port.stats();
+    port.close();
+    await w.worker.terminate();
+    expect(res.timedOut).to.equal(false);
+    expect(res.frames.length).to.equal(frames.length);
+    res.frames.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(frames[i].data)), `frame ${i}`).to.equal(true));
+    expect(s.queues[0].rxPackets).to.equal(frames.length);
+    expect(s.queues[0].ringFullDrops).to.equal(0);
+  });
+
+  it('net_pcap: reads the real ITCH capture (VLAN, 1518-byte frame)', async () => {
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', dpdk: { ...eal, vdev: `net_pcap_itch0,rx_pcap=${kFixture}` } });
+    const c = port.consumer(0);
+    const lens: number[] = [];
+    for (let i = 0; i < 10000 && lens.length < 2; i++) c.read((_b, _o, len) => lens.push(len));
+    port.close();
+    expect(lens).to.deep.equal([87, 1518]);
+  });
+
+  it('net_ring: frames sent through TX come back on RX unchanged', () => {
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', dpdk: { ...eal, vdev: 'net_ring_lb0' } });
+    const tx = port.producer(0), rx = port.consumer(0);
+    const frames = makeFrames(200, 5);
+    for (const f of frames) {
+      const slot = tx.tryClaim();
+      tx.bytes.set(f.data, tx.slotOffset(slot));
+      tx.commit(slot, f.data.length);
+    }
+    tx.publish();
+    const got: Buffer[] = [];
+    for (let i = 0; i < 1000 && got.length < frames.length; i++) rx.read((b, o, l) => got.push(Buffer.from(b.subarray(o, o + l))));
+    const s = port.stats();
+    port.close();
+    expect(got.length).to.equal(frames.length);
+    got.forEach((g, i) => expect(g.equals(Buffer.from(frames[i].data)), `frame ${i}`).to.equal(true));
+    expect(s.queues[0].txPackets).to.equal(200);
+  });
+
+  it('net_null: start/stop/close cycles return every mbuf to the pool', async () => {
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_acct0,size=64' } });
+      const w = runWorker({ transfer: port.rxTransfer(0), mode: 'count' });
+      port.start();
+      await sleep(150);
+      port.stop();
+      w.worker.postMessage('stop');
+      const res = await w.result;
+      await w.worker.terminate();
+      const mid = port.stats();
+      expect(res.count).to.be.greaterThan(1000);
+      expect(res.count, 'worker read exactly what entered the ring').to.equal(mid.queues[0].rxPackets);
+      port.close();
+      const dev = port.stats().device;
+      expect(dev.poolSize).to.equal(8191);
+      expect(dev.poolFree, `cycle ${cycle}: mbufs leaked`).to.equal(dev.poolSize);
+    }
+  });
+
+  it('backpressure: a slow consumer makes ring-full drops that are counted, nothing else lost', async () => {
+    const port = Port.open({ backend: 'dpdk', ringSize: 256, dpdk: { ...eal, vdev: 'net_null_slow0,size=64' } });
+    const w = runWorker({ transfer: port.rxTransfer(0), mode: 'count', delayUs: 5 });
+    port.start();
+    await sleep(300);
+    port.stop();
+    w.worker.postMessage('stop');
+    const res = await w.result;
+    await w.worker.terminate();
+    const s = port.stats();
+    port.close();
+    expect(s.queues[0].ringFullDrops).to.be.greaterThan(0);
+    expect(res.count).to.equal(s.queues[0].rxPackets);
+    expect(port.stats().device.poolFree).to.equal(port.stats().device.poolSize);
+  });
+
+  it('a consumer that dies does not wedge the RX lcore: drops are counted and a new consumer attaches', async () => {
+    const port = Port.open({ backend: 'dpdk', ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_die0,size=64' } });
+    port.start();
+    const first = runWorker({ transfer: port.rxTransfer(0), mode: 'count' });
+    await sleep(50);
+    await first.worker.terminate(); // dies without saying goodbye
+    await sleep(100);
+    const dropsBefore = port.stats().queues[0].ringFullDrops;
+    expect(dropsBefore).to.be.greaterThan(0);
+    const second = runWorker({ transfer: port.rxTransfer(0), mode: 'count' });
+    await sleep(100);
+    port.stop();
+    second.worker.postMessage('stop');
+    const res = await second.result;
+    await second.worker.terminate();
+    port.close();
+    expect(res.count).to.be.greaterThan(1000);
+    expect(port.stats().device.poolFree).to.equal(port.stats().device.poolSize);
+  });
+
+  it('runs the RX poller on an EAL lcore pinned to its CPU, and can pin a worker from inside it', async () => {
+    const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_pin0,size=64' } });
+    const w = runWorker({ transfer: port.rxTransfer(0), mode: 'count', pinCpu: 0 });
+    port.start();
+    await sleep(100);
+    // The EAL names its worker lcore threads; find the one running and read its mask from /proc.
+    const tasks = fs.readdirSync('/proc/self/task');
+    const lcoreTids = tasks.filter((t) => /lcore-worker|rte-worker/.test(fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8')));
+    port.stop();
+    w.worker.postMessage('stop');
+    const res = await w.result;
+    await w.worker.terminate();
+    port.close();
+    expect(lcoreTids.length).to.be.greaterThan(0);
+    expect(lcoreTids.map((t) => cpusAllowedOf(Number(t)))).to.include(String(cpus - 1));
+    expect(res.tid).to.be.greaterThan(0);
+    expect(res.allowed, 'the worker pinned itself').to.equal('0');
+    // ...and only itself: the main thread keeps every CPU.
+    expect(cpusAllowedOf(process.pid)).to.equal(`0-${cpus - 1}`);
+  });
+
+  it('errors: unknown vdev, EAL re-init with other arguments, no vdev or port', () => {
+    expect(() => Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_bogus0' } }))
+      .to.throw(TickpathError, /cannot create DPDK virtual device 'net_bogus0'/);
+    try {
+      Port.open({ backend: 'dpdk', dpdk: { ...eal, logLevel: 7, vdev: 'net_null_x0' } });
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as TickpathError).code).to.equal('ERR_EAL_ALREADY_INITIALIZED');
+      expect((e as Error).message).to.match(/restart the process/);
+    }
+    const bad: PortOptions = { backend: 'dpdk', dpdk: {} };
+    expect(() => Port.open(bad)).to.throw(/option 'dpdk' is \{\}, expected an object with 'vdev'/);
+  });
+});

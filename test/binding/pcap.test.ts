@@ -1,0 +1,146 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Port } from '../../lib/binding';
+import { TickpathError } from '../../lib/errors';
+import { makeFrames, writePcap, pcapBytes, TestFrame } from '../helpers/pcap-writer';
+
+const kFixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+
+function readAll(port: Port): { frames: Buffer[]; aux: number[]; ts: number[] } {
+  const c = port.consumer(0);
+  const frames: Buffer[] = [], aux: number[] = [], ts: number[] = [];
+  for (let spins = 0; !c.eof && spins < 1_000_000; spins++) {
+    const n = c.available(64);
+    for (let i = 0; i < n; i++) {
+      const off = c.descriptorWord(i, 0), len = c.descriptorWord(i, 2);
+      const region = c.region(c.descriptorWord(i, 1) & 0xffff);
+      frames.push(Buffer.from(region.subarray(off, off + len)));
+      aux.push(c.descriptorWord(i, 7));
+      ts.push(c.descriptorWord(i, 5) * 2 ** 32 + c.descriptorWord(i, 4));
+    }
+    if (n) c.advance(n);
+  }
+  return { frames, aux, ts };
+}
+
+describe('binding/pcap backend', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pcap-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  for (const variant of [
+    { nanos: true, bigEndian: false }, { nanos: false, bigEndian: false },
+    { nanos: true, bigEndian: true }, { nanos: false, bigEndian: true },
+  ]) {
+    it(`delivers every frame in place, in order (${variant.nanos ? 'ns' : 'us'} magic, ${variant.bigEndian ? 'big' : 'little'} endian)`, () => {
+      const frames = makeFrames(500, 7);
+      const file = path.join(dir, `v-${variant.nanos}-${variant.bigEndian}.pcap`);
+      writePcap(file, frames, variant);
+      const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file } });
+      try {
+        const got = readAll(port);
+        expect(got.frames.length).to.equal(500);
+        got.frames.forEach((f, i) => expect(f.equals(Buffer.from(frames[i].data)), `frame ${i}`).to.equal(true));
+        expect(got.aux).to.deep.equal(frames.map((_, i) => i + 1));
+        const s = port.stats().queues[0];
+        expect(s.rxPackets).to.equal(500);
+        expect(s.rxBytes).to.equal(frames.reduce((a, f) => a + f.data.length, 0));
+      } finally {
+        port.close();
+      }
+    });
+  }
+
+  it('reads the real ITCH capture with its VLAN tag intact', () => {
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: kFixture } });
+    const got = readAll(port);
+    port.close();
+    expect(got.frames.length).to.equal(2);
+    // 802.1Q TPID after the two MAC addresses, VLAN 141
+    expect(got.frames[0].readUInt16BE(12)).to.equal(0x8100);
+    expect(got.frames[0].readUInt16BE(14) & 0x0fff).to.equal(141);
+    expect(got.frames[1].length).to.equal(1518);
+  });
+
+  it('replays loops and counts them', () => {
+    const file = path.join(dir, 'loops.pcap');
+    writePcap(file, makeFrames(10));
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file, loops: 3 } });
+    expect(readAll(port).frames.length).to.equal(30);
+    port.close();
+  });
+
+  it('paces replay at a multiple of the recorded rate', () => {
+    const frames: TestFrame[] = [0, 1, 2, 3].map((i) => ({ data: new Uint8Array(60), sec: 100, nsec: i * 50_000_000 }));
+    const file = path.join(dir, 'paced.pcap');
+    writePcap(file, frames);
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file, pace: 2 } });
+    const t0 = process.hrtime.bigint();
+    expect(readAll(port).frames.length).to.equal(4);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    port.close();
+    expect(ms).to.be.at.least(70); // 150 ms recorded span at 2x = 75 ms, never faster
+  });
+
+  it('refuses a truncated file with ERR_BAD_CAPTURE naming the frame and the fix', () => {
+    const bytes = pcapBytes(makeFrames(5));
+    const file = path.join(dir, 'trunc.pcap');
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 10));
+    try {
+      Port.open({ backend: 'pcap', pcap: { file } });
+      expect.fail('should throw');
+    } catch (e) {
+      expect(e).to.be.instanceOf(TickpathError);
+      expect((e as TickpathError).code).to.equal('ERR_BAD_CAPTURE');
+      expect((e as Error).message).to.match(/truncated in frame 5/).and.match(/pcapfix|allow_truncated/);
+    }
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file, allowTruncated: true } });
+    expect(readAll(port).frames.length).to.equal(4);
+    expect(port.stats().device.malformed).to.equal(1);
+    port.close();
+  });
+
+  it('refuses unknown link types, pcapng and non-pcap files with the fix', () => {
+    const cases: [Buffer, RegExp][] = [
+      [pcapBytes(makeFrames(1), { linkType: 113 }), /link type 113.*editcap/],
+      [Buffer.concat([Buffer.from('0a0d0d0a1c0000004d3c2b1a', 'hex'), Buffer.alloc(28)]), /pcapng.*editcap -F pcap/],
+      [Buffer.alloc(40, 0x41), /not a pcap file/],
+      [Buffer.alloc(3), /shorter than the 24-byte pcap header/],
+    ];
+    cases.forEach(([bytes, re], i) => {
+      const file = path.join(dir, `bad${i}.pcap`);
+      fs.writeFileSync(file, bytes);
+      expect(() => Port.open({ backend: 'pcap', pcap: { file } })).to.throw(TickpathError, re);
+    });
+    expect(() => Port.open({ backend: 'pcap', pcap: { file: path.join(dir, 'missing.pcap') } })).to.throw(/cannot open pcap file/);
+  });
+
+  it('validates options in TypeScript with the option, value and expectation', () => {
+    expect(() => Port.open({ backend: 'pcap', pcap: { file: kFixture, pace: -1 } }))
+      .to.throw("port options: option 'pcap.pace' is -1, expected 'fast', 'recorded' or a positive speed multiple");
+    expect(() => Port.open({ backend: 'pcap', burst: 0, pcap: { file: kFixture } }))
+      .to.throw("option 'burst' is 0, expected an integer from 1 to 512");
+    expect(() => Port.open({ backend: 'nope' as never })).to.throw(/option 'backend' is "nope"/);
+  });
+
+  it('writes what is transmitted to a tx_file pcap that reads back equal', () => {
+    const out = path.join(dir, 'tx.pcap');
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: kFixture, txFile: out } });
+    const tx = port.producer(0);
+    const frames = makeFrames(20, 3);
+    for (const f of frames) {
+      const slot = tx.tryClaim();
+      expect(slot).to.be.at.least(0);
+      tx.bytes.set(f.data, tx.slotOffset(slot));
+      tx.commit(slot, f.data.length);
+    }
+    tx.publish();
+    expect(port.stats().queues[0].txPackets).to.equal(20);
+    port.close();
+    const back = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: out } });
+    const got = readAll(back);
+    back.close();
+    expect(got.frames.map((f) => f.toString('hex'))).to.deep.equal(frames.map((f) => Buffer.from(f.data).toString('hex')));
+  });
+});
