@@ -52,7 +52,7 @@ int dpdkEalInit(const std::vector<std::string>& args, std::string* err) {
     return fail(err, EALREADY, "DPDK EAL was cleaned up in this process and cannot start again (fix: restart the process)");
   bool noHuge = joined.find("--no-huge") != std::string::npos;
   if (!noHuge && hugepagesFree() == 0)
-    return fail(err, ENOMEM, "no free hugepages for DPDK (fix: sudo scripts/setup_hugepages.sh 1024, or set dpdk.no_huge: true with memory_mb)");
+    return fail(err, ENOMEM, "no free hugepages for DPDK (fix: sudo scripts/setup_hugepages.sh 512, or set dpdk.noHuge: true with dpdk.memoryMb)");
   if (geteuid() != 0 && !noHuge)
     return fail(err, EPERM, "DPDK with hugepages needs root or CAP_IPC_LOCK+CAP_SYS_ADMIN (fix: run as root, or use the udp backend)");
   std::vector<int> affinity = threadAffinity();
@@ -68,7 +68,7 @@ int dpdkEalInit(const std::vector<std::string>& args, std::string* err) {
   if (rc < 0) {
     std::string why = e == EALREADY ? "EAL already initialised by someone else in this process"
                     : e == EACCES  ? "permission denied (fix: run as root)"
-                    : e == ENOMEM  ? "not enough hugepage memory (fix: sudo scripts/setup_hugepages.sh 1024, or lower dpdk.memory_mb)"
+                    : e == ENOMEM  ? "not enough hugepage memory (fix: sudo scripts/setup_hugepages.sh 512, or lower dpdk.memoryMb)"
                     : e == EINVAL  ? "invalid EAL arguments (fix: check the dpdk section of feed_config.yml)"
                                    : std::string(rte_strerror(e));
     return fail(err, e ? e : EINVAL, "rte_eal_init(" + joined + ") failed: " + why);

@@ -1,0 +1,132 @@
+/**
+ * `tickpath doctor`: what this machine can run right now, and what to do about what it cannot.
+ *
+ * Every fact is read from /proc and /sys through a `SystemView`, so tests can show the doctor a
+ * machine without hugepages or root without changing the real one.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import { binding, NativeBackendInfo } from '../binding/native';
+
+export interface SystemView {
+  read(path: string): string | undefined;
+  list(path: string): string[];
+  euid(): number;
+  cpuCount(): number;
+  backends(): NativeBackendInfo[] | undefined;   // undefined: addon not built
+}
+
+export const realSystem: SystemView = {
+  read: (p) => { try { return fs.readFileSync(p, 'utf8'); } catch { return undefined; } },
+  list: (p) => { try { return fs.readdirSync(p); } catch { return []; } },
+  euid: () => (process.geteuid ? process.geteuid() : -1),
+  cpuCount: () => os.cpus().length,
+  backends: () => { try { return binding().backends(); } catch { return undefined; } },
+};
+
+export type Severity = 'ok' | 'warn' | 'problem';
+export interface Finding { area: string; severity: Severity; what: string; fix?: string }
+export interface BackendStatus { name: string; compiledIn: boolean; usable: boolean; why: string; fix?: string }
+
+export interface DoctorReport {
+  backends: BackendStatus[];
+  hugepages: { total: number; free: number; sizeKb: number; mounts: string[] };
+  bpffs: boolean;
+  cpus: { count: number; isolated: string; numaNodes: { node: number; cpus: string }[] };
+  privileges: { euid: number; root: boolean; capabilities: string[] };
+  rmemMax: number | undefined;
+  findings: Finding[];
+}
+
+// Capability bit numbers from linux/capability.h that the backends need.
+const kCaps: [number, string][] = [
+  [12, 'CAP_NET_ADMIN'], [13, 'CAP_NET_RAW'], [14, 'CAP_IPC_LOCK'], [21, 'CAP_SYS_ADMIN'], [23, 'CAP_SYS_NICE'], [39, 'CAP_BPF'],
+];
+
+function meminfo(sys: SystemView, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(sys.read('/proc/meminfo') ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+function capabilities(sys: SystemView): string[] {
+  const m = /^CapEff:\s*([0-9a-f]+)/m.exec(sys.read('/proc/self/status') ?? '');
+  if (!m) return [];
+  const eff = BigInt(`0x${m[1]}`);
+  return kCaps.filter(([bit]) => (eff >> BigInt(bit)) & 1n).map(([, name]) => name);
+}
+
+export function diagnose(sys: SystemView = realSystem): DoctorReport {
+  const findings: Finding[] = [];
+  const mounts = (sys.read('/proc/mounts') ?? '').split('\n').map((l) => l.split(' ')).filter((f) => f.length > 2);
+  const hugeMounts = mounts.filter((f) => f[2] === 'hugetlbfs').map((f) => f[1]);
+  const bpffs = mounts.some((f) => f[2] === 'bpf');
+  const hp = { total: meminfo(sys, 'HugePages_Total'), free: meminfo(sys, 'HugePages_Free'), sizeKb: meminfo(sys, 'Hugepagesize'), mounts: hugeMounts };
+  const caps = capabilities(sys);
+  const euid = sys.euid();
+  const root = euid === 0;
+  const has = (c: string) => root || caps.includes(c);
+  const rmemRaw = sys.read('/proc/sys/net/core/rmem_max');
+  const rmemMax = rmemRaw ? Number(rmemRaw.trim()) : undefined;
+
+  if (hp.total === 0) {
+    findings.push({ area: 'hugepages', severity: 'problem', what: 'no hugepages reserved: the dpdk backend cannot start (AF_XDP UMEM falls back to normal pages)', fix: 'sudo scripts/setup_hugepages.sh 512' });
+  } else if (hp.free < 64) {
+    findings.push({ area: 'hugepages', severity: 'warn', what: `only ${hp.free} of ${hp.total} hugepages free`, fix: 'stop other DPDK processes or sudo scripts/setup_hugepages.sh <more>' });
+  } else {
+    findings.push({ area: 'hugepages', severity: 'ok', what: `${hp.free} of ${hp.total} x ${hp.sizeKb} kB hugepages free` });
+  }
+  if (hugeMounts.length === 0) findings.push({ area: 'hugepages', severity: 'warn', what: 'hugetlbfs is not mounted (dpdk --file-prefix mode needs it; --in-memory does not)', fix: 'sudo scripts/setup_hugepages.sh (mounts /dev/hugepages)' });
+  if (!bpffs) findings.push({ area: 'bpffs', severity: 'warn', what: 'bpffs is not mounted at /sys/fs/bpf (libxdp pins its XDP dispatcher there)', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' });
+  if (!root) findings.push({ area: 'privileges', severity: 'warn', what: `not root (euid ${euid}); capabilities: ${caps.join(', ') || 'none'}`, fix: 'run as root for dpdk/af_xdp/af_packet, or use the udp or pcap backends' });
+  if (rmemMax !== undefined && rmemMax < 8 << 20) findings.push({ area: 'network', severity: 'warn', what: `net.core.rmem_max is ${rmemMax}: the udp backend's SO_RCVBUF is capped there`, fix: 'sudo sysctl -w net.core.rmem_max=67108864 (scripts/tune_network.sh does this)' });
+
+  const compiled = sys.backends();
+  if (!compiled) findings.push({ area: 'addon', severity: 'problem', what: 'the native addon is not built', fix: 'npm run build:native' });
+  const backends: BackendStatus[] = (compiled ?? []).map((b) => {
+    if (!b.compiledIn) return { name: b.name, compiledIn: false, usable: false, why: 'not compiled in', fix: b.missing };
+    switch (b.name) {
+      case 'dpdk':
+        if (hp.free === 0) return { name: b.name, compiledIn: true, usable: false, why: 'no free hugepages', fix: 'sudo scripts/setup_hugepages.sh 512 (or dpdk.noHuge with memoryMb for a test run)' };
+        if (!has('CAP_SYS_ADMIN') || !has('CAP_IPC_LOCK')) return { name: b.name, compiledIn: true, usable: false, why: 'needs root (or CAP_SYS_ADMIN + CAP_IPC_LOCK)', fix: 'run as root' };
+        return { name: b.name, compiledIn: true, usable: true, why: 'compiled in, hugepages free, privileged: virtual devices ready; PCI NICs need binding with dpdk-devbind.py -b vfio-pci <pci>' };
+      case 'af_xdp':
+        if (!has('CAP_NET_ADMIN') || !(has('CAP_BPF') || has('CAP_SYS_ADMIN'))) return { name: b.name, compiledIn: true, usable: false, why: 'needs root (or CAP_NET_ADMIN + CAP_BPF)', fix: 'run as root' };
+        if (!bpffs) return { name: b.name, compiledIn: true, usable: true, why: 'usable; bpffs missing, so libxdp cannot pin its dispatcher (multi-program XDP)', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' };
+        return { name: b.name, compiledIn: true, usable: true, why: 'compiled in, privileged, bpffs mounted' };
+      case 'af_packet':
+        if (!has('CAP_NET_RAW')) return { name: b.name, compiledIn: true, usable: false, why: 'needs root or CAP_NET_RAW', fix: 'run as root or: sudo setcap cap_net_raw+ep $(which node)' };
+        return { name: b.name, compiledIn: true, usable: true, why: 'compiled in, CAP_NET_RAW' };
+      default:
+        return { name: b.name, compiledIn: true, usable: true, why: b.name === 'udp' ? 'kernel UDP socket: works without root' : 'reads capture files: works without root' };
+    }
+  });
+  for (const b of backends) {
+    findings.push({ area: `backend ${b.name}`, severity: b.usable ? 'ok' : b.compiledIn ? 'warn' : 'problem', what: `${b.usable ? 'usable' : 'unusable'}: ${b.why}`, fix: b.fix });
+  }
+
+  const nodes = sys.list('/sys/devices/system/node').filter((n) => /^node\d+$/.test(n))
+    .map((n) => ({ node: Number(n.slice(4)), cpus: (sys.read(`/sys/devices/system/node/${n}/cpulist`) ?? '').trim() }));
+  const isolated = (sys.read('/sys/devices/system/cpu/isolated') ?? '').trim();
+  const count = sys.cpuCount();
+  if (!isolated) findings.push({ area: 'cpus', severity: 'warn', what: `no isolated CPUs (of ${count}): pinned stages share cores with the kernel and other processes, so tail latency suffers`, fix: `add isolcpus=${count > 2 ? `1-${count - 1}` : '1'} nohz_full=... to the kernel command line on a production host` });
+  return {
+    backends, hugepages: hp, bpffs,
+    cpus: { count, isolated, numaNodes: nodes },
+    privileges: { euid, root, capabilities: caps }, rmemMax, findings,
+  };
+}
+
+export function formatReport(r: DoctorReport): string {
+  const mark = { ok: 'ok     ', warn: 'warn   ', problem: 'PROBLEM' } as const;
+  const lines: string[] = ['tickpath doctor', ''];
+  lines.push('Backends:');
+  for (const b of r.backends) lines.push(`  ${b.name.padEnd(10)} ${b.usable ? 'usable  ' : 'unusable'} ${b.why}${b.fix && !b.usable ? `\n  ${''.padEnd(10)}          fix: ${b.fix}` : ''}`);
+  lines.push('', `Hugepages: ${r.hugepages.total} total, ${r.hugepages.free} free, ${r.hugepages.sizeKb} kB each; hugetlbfs mounts: ${r.hugepages.mounts.join(', ') || 'none'}`);
+  lines.push(`bpffs: ${r.bpffs ? 'mounted' : 'not mounted'}`);
+  lines.push(`CPUs: ${r.cpus.count}; isolated: ${r.cpus.isolated || 'none'}; NUMA: ${r.cpus.numaNodes.map((n) => `node${n.node}=${n.cpus}`).join(' ') || 'no NUMA info'}`);
+  lines.push(`Privileges: euid ${r.privileges.euid}${r.privileges.root ? ' (root)' : ''}; capabilities: ${r.privileges.capabilities.join(', ') || 'none'}`);
+  if (r.rmemMax !== undefined) lines.push(`net.core.rmem_max: ${r.rmemMax}`);
+  lines.push('', 'Findings:');
+  for (const f of r.findings) lines.push(`  ${mark[f.severity]} ${f.area}: ${f.what}${f.fix && f.severity !== 'ok' ? `\n          fix: ${f.fix}` : ''}`);
+  return lines.join('\n');
+}

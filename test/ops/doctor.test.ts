@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { diagnose, realSystem, SystemView } from '../../lib/ops/doctor';
+
+const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
+
+/** The real machine, with some files replaced: a test double for what the doctor reads. */
+function machine(overrides: Record<string, string>, euid = 0, backends: ReturnType<SystemView['backends']> | 'real' = 'real'): SystemView {
+  const b = backends === 'real' ? realSystem.backends() : backends;
+  return { ...realSystem, read: (p) => (p in overrides ? overrides[p] : realSystem.read(p)), euid: () => euid, backends: () => b };
+}
+
+const kNoHuge = 'MemTotal: 24000000 kB\nHugePages_Total:       0\nHugePages_Free:        0\nHugepagesize:       2048 kB\n';
+const kHuge = 'MemTotal: 24000000 kB\nHugePages_Total:     512\nHugePages_Free:      500\nHugepagesize:       2048 kB\n';
+
+describe('ops/doctor', () => {
+  it('without hugepages: dpdk unusable, with the setup command as the fix', () => {
+    const r = diagnose(machine({ '/proc/meminfo': kNoHuge }));
+    expect(r.hugepages).to.include({ total: 0, free: 0 });
+    const dpdk = r.backends.find((b) => b.name === 'dpdk')!;
+    if (dpdk.compiledIn) {
+      expect(dpdk.usable).to.equal(false);
+      expect(dpdk.fix).to.match(/setup_hugepages\.sh/);
+    }
+    expect(r.findings.find((f) => f.area === 'hugepages')!.severity).to.equal('problem');
+  });
+
+  it('with hugepages and root: dpdk usable when compiled in', () => {
+    const r = diagnose(machine({ '/proc/meminfo': kHuge, '/proc/self/status': 'CapEff:\t000001ffffffffff\n' }));
+    expect(r.hugepages).to.include({ total: 512, free: 500, sizeKb: 2048 });
+    const dpdk = r.backends.find((b) => b.name === 'dpdk')!;
+    expect(dpdk.usable).to.equal(dpdk.compiledIn);
+  });
+
+  it('without root or capabilities: only udp and pcap are usable, each problem has a fix', () => {
+    const r = diagnose(machine({ '/proc/meminfo': kHuge, '/proc/self/status': 'CapEff:\t0000000000000000\n' }, 1000));
+    const usable = r.backends.filter((b) => b.usable).map((b) => b.name);
+    expect(usable).to.deep.equal(['udp', 'pcap']);
+    for (const b of r.backends.filter((x) => !x.usable)) expect(b.fix, b.name).to.be.a('string').and.not.equal('');
+    expect(r.privileges.root).to.equal(false);
+  });
+
+  it('without the addon: says to build it', () => {
+    const r = diagnose(machine({}, 0, undefined));
+    expect(r.findings.some((f) => f.area === 'addon' && f.fix === 'npm run build:native')).to.equal(true);
+  });
+
+  it('not compiled in: names the packages to install', () => {
+    const r = diagnose(machine({}, 0, [{ name: 'dpdk', compiledIn: false, missing: 'install DPDK (apt-get install dpdk-dev)' }]));
+    expect(r.backends[0]).to.include({ usable: false, fix: 'install DPDK (apt-get install dpdk-dev)' });
+  });
+
+  it('the CLI reports this machine as JSON and in text', () => {
+    const json = spawnSync(process.execPath, [kCli, 'doctor', '--json'], { encoding: 'utf8' });
+    const r = JSON.parse(json.stdout);
+    expect(r.backends.map((b: { name: string }) => b.name)).to.deep.equal(['dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap']);
+    expect(r.cpus.count).to.be.greaterThan(0);
+    const text = spawnSync(process.execPath, [kCli, 'doctor'], { encoding: 'utf8' });
+    expect(text.stdout).to.match(/Backends:/).and.match(/Hugepages: \d+ total/);
+    const help = spawnSync(process.execPath, [kCli, '--help'], { encoding: 'utf8' });
+    expect(help.stdout).to.match(/doctor/);
+  });
+});
