@@ -6,8 +6,8 @@ import { diagnose, realSystem, SystemView } from '../../lib/ops/doctor';
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
 /** The real machine, with some files replaced: a test double for what the doctor reads. */
-function machine(overrides: Record<string, string>, euid = 0, backends: ReturnType<SystemView['backends']> | 'real' = 'real'): SystemView {
-  const b = backends === 'real' ? realSystem.backends() : backends;
+function machine(overrides: Record<string, string>, euid = 0, backends: ReturnType<SystemView['backends']> | null | 'real' = 'real'): SystemView {
+  const b = backends === 'real' ? realSystem.backends() : backends ?? undefined;
   return { ...realSystem, read: (p) => (p in overrides ? overrides[p] : realSystem.read(p)), euid: () => euid, backends: () => b };
 }
 
@@ -42,7 +42,7 @@ describe('ops/doctor', () => {
   });
 
   it('without the addon: says to build it', () => {
-    const r = diagnose(machine({}, 0, undefined));
+    const r = diagnose(machine({}, 0, null));
     expect(r.findings.some((f) => f.area === 'addon' && f.fix === 'npm run build:native')).to.equal(true);
   });
 
