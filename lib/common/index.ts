@@ -1,0 +1,32 @@
+// Shared-memory primitives for the JS pipeline stages: rings, pools, idling, time, metrics, logging.
+export * from './ring-layout';
+export { SpscRing, type RecordHandler, type SpscRingOptions } from './spsc-ring';
+export {
+  FrameRing,
+  type FrameHandler,
+  type FrameRingOptions,
+  kFrameHeaderBytes,
+  kFrameAlignment,
+  kPaddingLength,
+} from './frame-ring';
+export { MemoryPool, type MemoryPoolOptions } from './memory-pool';
+export {
+  type IdleStrategy,
+  type IdleStrategyName,
+  type BackoffOptions,
+  kIdleStrategyNames,
+  BusySpinIdleStrategy,
+  YieldIdleStrategy,
+  BackoffIdleStrategy,
+  createIdleStrategy,
+  idleAsync,
+} from './idle-strategy';
+export { type Clock, MonotonicClock, ManualClock, systemClock } from './clock';
+export {
+  LatencyRecorder,
+  type LatencyRecorderOptions,
+  type LatencySummary,
+  type SerializedLatency,
+} from './latency-recorder';
+export * from './counters';
+export * from './logger';
