@@ -11,7 +11,9 @@ set -euo pipefail
 
 DRY=0 PERSIST=0 NODE="" SIZE="512"
 MOUNT=/dev/hugepages
-SYSCTL_FILE=/etc/sysctl.d/60-tickpath-hugepages.conf
+# Overridable for tests only.
+SYSCTL_FILE=${TICKPATH_SYSCTL_FILE:-/etc/sysctl.d/60-tickpath-hugepages.conf}
+FSTAB=${TICKPATH_FSTAB:-/etc/fstab}
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -85,11 +87,11 @@ if [ "$PERSIST" = 1 ]; then
     [ "$DRY" = 1 ] || printf '# written by tickpath scripts/setup_hugepages.sh\n%s\n' "$line" > "$SYSCTL_FILE"
   fi
   fstab="nodev $MOUNT hugetlbfs pagesize=2M 0 0"
-  if grep -qs "^[^#]*[[:space:]]$MOUNT[[:space:]]\+hugetlbfs" /etc/fstab; then
-    echo "persist: /etc/fstab already mounts $MOUNT"
+  if grep -qs "^[^#]*[[:space:]]$MOUNT[[:space:]]\+hugetlbfs" "$FSTAB"; then
+    echo "persist: $FSTAB already mounts $MOUNT"
   else
-    echo "persist: adding to /etc/fstab: $fstab"
-    [ "$DRY" = 1 ] || echo "$fstab" >> /etc/fstab
+    echo "persist: adding to $FSTAB: $fstab"
+    [ "$DRY" = 1 ] || echo "$fstab" >> "$FSTAB"
   fi
 fi
 
