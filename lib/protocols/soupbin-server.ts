@@ -1,0 +1,210 @@
+/**
+ * SoupBinTCP 3.0 server side: accepts logins, keeps one sequenced-message stream per logical
+ * session (per username) that outlives connections, replays it from the sequence number a
+ * re-connecting client asks for, and heartbeats. Used by the venue simulator; the feed can reuse
+ * it for GLIMPSE-style snapshot service.
+ *
+ * Not a hot path: the store keeps each sequenced payload as its own Buffer.
+ * Threading: one event loop; every handler callback runs there.
+ */
+import * as net from 'net';
+import {
+  SoupFrameParser, encodeLoginAccepted, encodeLoginRejected, writeFrameHeader, readAlpha, readNumeric,
+  kSoupLoginRequest, kSoupUnsequencedData, kSoupClientHeartbeat, kSoupLogoutRequest, kSoupDebug,
+  kSoupSequencedData, kSoupServerHeartbeat, kSoupEndOfSession, kSoupUsernameLen, kSoupPasswordLen, kSoupSessionLen,
+  kSoupRejectNotAuthorized,
+} from './soupbintcp';
+
+/** The sequenced stream of one logical session; survives reconnects. */
+export class SoupSessionStream {
+  readonly messages: Buffer[] = [];
+  live: SoupServerConnection | null = null;
+  constructor(readonly username: string, readonly session: string) {}
+  get nextSeq(): number { return this.messages.length + 1; }
+
+  /**
+   * Appends `payload` (copied) and sends it to the live connection, if any. With `live` false it
+   * is stored but not sent: the client only sees it after re-logging in (fault injection: a
+   * message lost in transit). Returns its sequence number.
+   */
+  publish(payload: Buffer, live = true): number {
+    this.messages.push(Buffer.from(payload));
+    if (live && this.live) this.live.writeSequenced(payload);
+    return this.messages.length;
+  }
+}
+
+export interface SoupServerHandler {
+  /** Returns true to accept `username`/`password`. */
+  authenticate(username: string, password: string): boolean;
+  onLoggedIn?(conn: SoupServerConnection): void;
+  /** One Unsequenced Data payload from a logged-in client. */
+  onUnsequenced(conn: SoupServerConnection, buf: Buffer, offset: number, length: number): void;
+  onDisconnected?(conn: SoupServerConnection): void;
+}
+
+export interface SoupServerOptions {
+  session: string;
+  heartbeatIntervalMs?: number;
+  clientTimeoutMs?: number;
+}
+
+export class SoupServerConnection {
+  stream: SoupSessionStream | null = null;
+  readonly parser: SoupFrameParser;
+  private lastSent = Date.now();
+  private lastRecv = Date.now();
+  private closed = false;
+  messagesIn = 0;
+
+  constructor(readonly socket: net.Socket, private readonly server: SoupBinServer) {
+    this.parser = new SoupFrameParser((t, b, o, l) => this.onFrame(t, b, o, l));
+    socket.setNoDelay(true);
+    socket.on('data', (c: Buffer) => { this.lastRecv = Date.now(); this.parser.push(c); });
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  get username(): string { return this.stream ? this.stream.username : ''; }
+  get isOpen(): boolean { return !this.closed; }
+
+  /** Sends one Sequenced Data frame; callers go through `SoupSessionStream.publish`. */
+  writeSequenced(payload: Buffer): void {
+    this.writeFrame(kSoupSequencedData, payload);
+  }
+
+  sendEndOfSession(): void {
+    this.writeFrame(kSoupEndOfSession, null);
+    this.socket.end();
+  }
+
+  /** Heartbeat tick from the server timer. */
+  tick(now: number, heartbeatMs: number, timeoutMs: number): void {
+    if (this.closed) return;
+    if (now - this.lastRecv > timeoutMs) { this.close(); return; }
+    if (this.stream && now - this.lastSent >= heartbeatMs) this.writeFrame(kSoupServerHeartbeat, null);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    if (this.stream && this.stream.live === this) this.stream.live = null;
+    this.server.connectionClosed(this);
+  }
+
+  private writeFrame(type: number, payload: Buffer | null): void {
+    if (this.closed) return;
+    const n = payload ? payload.length : 0;
+    const frame = Buffer.allocUnsafe(3 + n);
+    writeFrameHeader(frame, 0, type, n);
+    if (payload) payload.copy(frame, 3);
+    this.socket.write(frame);
+    this.lastSent = Date.now();
+  }
+
+  private onFrame(type: number, buf: Buffer, off: number, len: number): void {
+    if (this.closed) return; // the rest of a chunk that arrived with the frame that closed us
+    switch (type) {
+      case kSoupLoginRequest: {
+        if (this.stream) { this.parser.malformedFrames++; return; }
+        const user = readAlpha(buf, off + 1, kSoupUsernameLen);
+        const pass = readAlpha(buf, off + 1 + kSoupUsernameLen, kSoupPasswordLen);
+        const reqSession = readAlpha(buf, off + 1 + kSoupUsernameLen + kSoupPasswordLen, kSoupSessionLen).trim();
+        const reqSeq = readNumeric(buf, off + 1 + kSoupUsernameLen + kSoupPasswordLen + kSoupSessionLen, 20);
+        const out = Buffer.allocUnsafe(64);
+        if (!this.server.handler.authenticate(user, pass)) {
+          this.socket.end(out.subarray(0, encodeLoginRejected(out, 0, kSoupRejectNotAuthorized)));
+          return;
+        }
+        if (reqSession !== '' && reqSession !== this.server.session) {
+          this.socket.end(out.subarray(0, encodeLoginRejected(out, 0, 0x53)));
+          return;
+        }
+        const stream = this.server.streamFor(user);
+        if (stream.live && stream.live !== this) stream.live.close(); // newest login wins
+        stream.live = this;
+        this.stream = stream;
+        // 0 (or past the end) means "only new messages"; otherwise replay from the requested one.
+        const from = reqSeq <= 0 || reqSeq > stream.nextSeq ? stream.nextSeq : reqSeq;
+        this.socket.write(out.subarray(0, encodeLoginAccepted(out, 0, this.server.session, from)));
+        for (let s = from; s < stream.nextSeq; s++) this.writeFrame(kSoupSequencedData, stream.messages[s - 1]);
+        this.server.handler.onLoggedIn?.(this);
+        return;
+      }
+      case kSoupUnsequencedData:
+        if (!this.stream) { this.parser.malformedFrames++; return; }
+        this.messagesIn++;
+        this.server.handler.onUnsequenced(this, buf, off + 1, len - 1);
+        return;
+      case kSoupClientHeartbeat:
+      case kSoupDebug:
+        return;
+      case kSoupLogoutRequest:
+        this.socket.end();
+        this.close();
+        return;
+      default:
+        this.parser.malformedFrames++;
+    }
+  }
+}
+
+export class SoupBinServer {
+  private server: net.Server | null = null;
+  private readonly streams = new Map<string, SoupSessionStream>();
+  readonly connections = new Set<SoupServerConnection>();
+  private timer: NodeJS.Timeout | null = null;
+  readonly session: string;
+  private readonly heartbeatMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(options: SoupServerOptions, readonly handler: SoupServerHandler) {
+    this.session = options.session;
+    this.heartbeatMs = options.heartbeatIntervalMs ?? 1000;
+    this.timeoutMs = options.clientTimeoutMs ?? 15000;
+  }
+
+  streamFor(username: string): SoupSessionStream {
+    let s = this.streams.get(username);
+    if (!s) { s = new SoupSessionStream(username, this.session); this.streams.set(username, s); }
+    return s;
+  }
+
+  /** Listens on host:port (0 = ephemeral); resolves with the bound port. */
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer((sock) => { this.connections.add(new SoupServerConnection(sock, this)); });
+      this.server = srv;
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        this.timer = setInterval(() => {
+          const now = Date.now();
+          for (const c of this.connections) c.tick(now, this.heartbeatMs, this.timeoutMs);
+        }, Math.max(10, Math.floor(this.heartbeatMs / 2)));
+        this.timer.unref();
+        resolve((srv.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  connectionClosed(conn: SoupServerConnection): void {
+    if (this.connections.delete(conn)) this.handler.onDisconnected?.(conn);
+  }
+
+  malformedFrames(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.parser.malformedFrames;
+    return n;
+  }
+
+  close(): Promise<void> {
+    if (this.timer) { clearInterval(this.timer); this.timer = null; }
+    for (const c of [...this.connections]) c.close();
+    const srv = this.server;
+    this.server = null;
+    return new Promise((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+  }
+}
+

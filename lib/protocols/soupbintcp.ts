@@ -1,0 +1,206 @@
+/**
+ * SoupBinTCP 3.0 framing: every packet is a 2-byte big-endian length (covering the type byte and
+ * the payload) followed by a 1-byte packet type. This file holds the wire constants, encoders that
+ * write into caller-owned buffers, and `SoupFrameParser`, the incremental parser that turns a TCP
+ * byte stream into frames.
+ *
+ * Threading: a parser belongs to one socket and is driven from that socket's 'data' event only.
+ */
+
+// Packet types (ASCII). Server -> client unless noted.
+export const kSoupDebug = 0x2b;            // '+' both directions
+export const kSoupLoginAccepted = 0x41;    // 'A'
+export const kSoupLoginRejected = 0x4a;    // 'J'
+export const kSoupSequencedData = 0x53;    // 'S'
+export const kSoupServerHeartbeat = 0x48;  // 'H'
+export const kSoupEndOfSession = 0x5a;     // 'Z'
+export const kSoupLoginRequest = 0x4c;     // 'L' client
+export const kSoupUnsequencedData = 0x55;  // 'U' client
+export const kSoupClientHeartbeat = 0x52;  // 'R' client
+export const kSoupLogoutRequest = 0x4f;    // 'O' client
+
+/** Login Rejected reject reason codes. */
+export const kSoupRejectNotAuthorized = 0x41;      // 'A'
+export const kSoupRejectSessionNotAvailable = 0x53; // 'S'
+
+// Field sizes from the spec; frame lengths include the type byte.
+export const kSoupUsernameLen = 6;
+export const kSoupPasswordLen = 10;
+export const kSoupSessionLen = 10;
+export const kSoupSequenceLen = 20;
+export const kSoupLoginRequestLen = 1 + kSoupUsernameLen + kSoupPasswordLen + kSoupSessionLen + kSoupSequenceLen; // 47
+export const kSoupLoginAcceptedLen = 1 + kSoupSessionLen + kSoupSequenceLen; // 31
+export const kSoupLoginRejectedLen = 2;
+/** Largest frame the 2-byte length can describe, plus the length itself. */
+export const kSoupMaxFrame = 2 + 0xffff;
+
+/** Writes `text` left-justified and space-padded into `width` bytes (Soup alpha fields). */
+export function writeAlpha(buf: Buffer, offset: number, text: string, width: number): number {
+  const n = Math.min(text.length, width);
+  for (let i = 0; i < n; i++) buf[offset + i] = text.charCodeAt(i) & 0x7f;
+  for (let i = n; i < width; i++) buf[offset + i] = 0x20;
+  return offset + width;
+}
+
+/** Writes a non-negative integer right-justified and space-padded into `width` bytes (Soup numeric). */
+export function writeNumeric(buf: Buffer, offset: number, value: number, width: number): number {
+  let v = Math.floor(value);
+  let i = offset + width - 1;
+  if (v === 0) buf[i--] = 0x30;
+  while (v > 0 && i >= offset) {
+    buf[i--] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  while (i >= offset) buf[i--] = 0x20;
+  return offset + width;
+}
+
+/** Reads an alpha field, trimming the space padding. Allocates a string: session level only. */
+export function readAlpha(buf: Buffer, offset: number, width: number): string {
+  let end = offset + width;
+  while (end > offset && (buf[end - 1] === 0x20 || buf[end - 1] === 0)) end--;
+  return buf.toString('latin1', offset, end);
+}
+
+/** Reads a space-padded numeric field; returns -1 when it holds anything but spaces and digits. */
+export function readNumeric(buf: Buffer, offset: number, width: number): number {
+  let v = 0;
+  let digits = 0;
+  for (let i = offset; i < offset + width; i++) {
+    const c = buf[i];
+    if (c === 0x20) { if (digits > 0) return -1; continue; }
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+    digits++;
+  }
+  return digits === 0 ? 0 : v;
+}
+
+/** Writes the 3-byte header of a frame carrying `payloadLen` bytes after the type; returns payload offset. */
+export function writeFrameHeader(buf: Buffer, offset: number, type: number, payloadLen: number): number {
+  buf.writeUInt16BE(payloadLen + 1, offset);
+  buf[offset + 2] = type;
+  return offset + 3;
+}
+
+export function encodeLoginRequest(buf: Buffer, offset: number, username: string, password: string,
+  session: string, sequence: number): number {
+  let o = writeFrameHeader(buf, offset, kSoupLoginRequest, kSoupLoginRequestLen - 1);
+  o = writeAlpha(buf, o, username, kSoupUsernameLen);
+  o = writeAlpha(buf, o, password, kSoupPasswordLen);
+  // The requested session is alpha but conventionally right-justified; blank means "current".
+  o = writeAlphaRight(buf, o, session, kSoupSessionLen);
+  return writeNumeric(buf, o, sequence, kSoupSequenceLen);
+}
+
+export function encodeLoginAccepted(buf: Buffer, offset: number, session: string, sequence: number): number {
+  let o = writeFrameHeader(buf, offset, kSoupLoginAccepted, kSoupLoginAcceptedLen - 1);
+  o = writeAlphaRight(buf, o, session, kSoupSessionLen);
+  return writeNumeric(buf, o, sequence, kSoupSequenceLen);
+}
+
+export function encodeLoginRejected(buf: Buffer, offset: number, reason: number): number {
+  const o = writeFrameHeader(buf, offset, kSoupLoginRejected, 1);
+  buf[o] = reason;
+  return o + 1;
+}
+
+/** Frames with no payload: heartbeats, End of Session, Logout Request. */
+export function encodeEmpty(buf: Buffer, offset: number, type: number): number {
+  return writeFrameHeader(buf, offset, type, 0);
+}
+
+function writeAlphaRight(buf: Buffer, offset: number, text: string, width: number): number {
+  const n = Math.min(text.length, width);
+  const pad = width - n;
+  for (let i = 0; i < pad; i++) buf[offset + i] = 0x20;
+  for (let i = 0; i < n; i++) buf[offset + pad + i] = text.charCodeAt(i) & 0x7f;
+  return offset + width;
+}
+
+/**
+ * Called once per complete frame. `buf[offset]` is the type byte; the payload is
+ * `buf[offset + 1 .. offset + length)`. The buffer is only valid during the call.
+ */
+export type SoupFrameHandler = (type: number, buf: Buffer, offset: number, length: number) => void;
+
+/** Length of the frame for types whose size the spec fixes; -1 for variable-size types, 0 for unknown. */
+function expectedLength(type: number): number {
+  switch (type) {
+    case kSoupLoginRequest: return kSoupLoginRequestLen;
+    case kSoupLoginAccepted: return kSoupLoginAcceptedLen;
+    case kSoupLoginRejected: return kSoupLoginRejectedLen;
+    case kSoupClientHeartbeat:
+    case kSoupServerHeartbeat:
+    case kSoupEndOfSession:
+    case kSoupLogoutRequest: return 1;
+    case kSoupSequencedData:
+    case kSoupUnsequencedData:
+    case kSoupDebug: return -1;
+    default: return 0;
+  }
+}
+
+/**
+ * Incremental SoupBinTCP parser. Complete frames inside a chunk are handed out in place (no copy);
+ * only a frame split across chunks is copied into the one carry buffer allocated at construction.
+ * Network input never throws: frames of unknown type or the wrong size for their type are counted
+ * in `malformedFrames` and skipped (the length prefix still tells us where the next one starts).
+ */
+export class SoupFrameParser {
+  private readonly carry = Buffer.allocUnsafe(kSoupMaxFrame);
+  private carryLen = 0;
+  framesIn = 0;
+  malformedFrames = 0;
+  bytesIn = 0;
+
+  constructor(private readonly onFrame: SoupFrameHandler) {}
+
+  /** Feeds one chunk from the socket; returns how many complete frames it delivered. */
+  push(chunk: Buffer): number {
+    this.bytesIn += chunk.length;
+    let count = 0;
+    let pos = 0;
+    if (this.carryLen > 0) {
+      // Finish the split frame first: header, then body.
+      if (this.carryLen < 2) {
+        this.carry[this.carryLen++] = chunk[pos++];
+        if (pos >= chunk.length) return 0;
+      }
+      const need = 2 + this.carry.readUInt16BE(0) - this.carryLen;
+      const take = Math.min(need, chunk.length - pos);
+      chunk.copy(this.carry, this.carryLen, pos, pos + take);
+      this.carryLen += take;
+      pos += take;
+      if (take < need) return 0;
+      const len = this.carry.readUInt16BE(0);
+      this.carryLen = 0;
+      if (this.deliver(this.carry, 2, len)) count++;
+    }
+    while (chunk.length - pos >= 2) {
+      const len = chunk.readUInt16BE(pos);
+      if (chunk.length - pos - 2 < len) break;
+      if (this.deliver(chunk, pos + 2, len)) count++;
+      pos += 2 + len;
+    }
+    if (pos < chunk.length) {
+      chunk.copy(this.carry, 0, pos);
+      this.carryLen = chunk.length - pos;
+    }
+    return count;
+  }
+
+  /** Forgets a partial frame (after a reconnect the old stream's tail means nothing). */
+  reset(): void {
+    this.carryLen = 0;
+  }
+
+  private deliver(buf: Buffer, offset: number, len: number): boolean {
+    if (len === 0) { this.malformedFrames++; return false; }
+    const want = expectedLength(buf[offset]);
+    if (want === 0 || (want > 0 && want !== len)) { this.malformedFrames++; return false; }
+    this.framesIn++;
+    this.onFrame(buf[offset], buf, offset, len);
+    return true;
+  }
+}

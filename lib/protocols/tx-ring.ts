@@ -1,0 +1,50 @@
+/**
+ * Outbound byte ring for one socket. Encoders write a message at `reserve()`'s offset, then
+ * `commit(len)` hands the socket a view of exactly those bytes.
+ *
+ * Why not one reused scratch buffer: `socket.write` keeps a reference to the bytes when the kernel
+ * cannot take them at once, so a scratch buffer overwritten by the next message would corrupt the
+ * queued one. A ring is safe as long as the bytes still queued in the socket are fewer than the
+ * ring minus one message; when they are not (a slow peer), `commit` copies instead. The only
+ * per-message allocation left is the small view object `socket.write` needs.
+ *
+ * Single writer: the thread that owns the socket.
+ */
+import type { Socket } from 'net';
+
+export class TxRing {
+  readonly buf: Buffer;
+  private pos = 0;
+  private start = 0;
+  copiesForSlowPeer = 0;
+
+  constructor(readonly size: number, readonly maxMessage: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Offset where the next message of at most `maxMessage` bytes may be written. */
+  reserve(): number {
+    if (this.pos + this.maxMessage > this.size) this.pos = 0;
+    this.start = this.pos;
+    return this.pos;
+  }
+
+  /** Writes the `len` bytes encoded since `reserve()` to `socket`; returns false if it is gone. */
+  commit(socket: Socket | null, len: number): boolean {
+    const start = this.start;
+    this.pos = start + len;
+    if (!socket || socket.destroyed || !socket.writable) return false;
+    if (socket.writableLength + len + this.maxMessage > this.size) {
+      this.copiesForSlowPeer++;
+      socket.write(Buffer.from(this.buf.subarray(start, start + len)));
+    } else {
+      socket.write(this.buf.subarray(start, start + len));
+    }
+    return true;
+  }
+
+  /** The bytes of the last committed (or being encoded) message: for stores and logs. */
+  last(len: number): Buffer {
+    return this.buf.subarray(this.start, this.start + len);
+  }
+}

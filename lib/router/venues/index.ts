@@ -1,0 +1,4 @@
+// Venue sessions (VenueConnector implementations) and the venue simulator.
+export { OuchConnector, type OuchConnectorOptions } from './ouch-connector';
+export { MatchingEngine, type EngineOrder, type MatchListener, type EngineSide, type EngineResult } from './matching-engine';
+export { VenueSimulator, type VenueSimulatorOptions, type VenueFaults, type VenueFrontEnd } from './venue-simulator';

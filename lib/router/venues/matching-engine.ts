@@ -1,0 +1,189 @@
+/**
+ * Price-time priority limit order book per symbol, for the venue simulator. Orders are keyed by
+ * (owner, token): the owner is the session that entered them (an OUCH username or a FIX
+ * SenderCompID), so two sessions may reuse a token without colliding.
+ *
+ * Executions are reported for both sides of every match, so a test that crosses its own orders
+ * sees both fills. Prices are Price(4) integers.
+ *
+ * Not a production matching engine: levels are sorted arrays and cancels are linear in the level.
+ * Threading: the simulator's event loop only.
+ */
+
+export type EngineSide = 'B' | 'S';
+
+export interface EngineOrder {
+  owner: string;
+  token: string;
+  symbol: string;
+  side: EngineSide;
+  price: number;
+  /** Shares still open on the book. */
+  open: number;
+  market: boolean;
+  ioc: boolean;
+  orderRef: number;
+  /** Opaque per-front-end data (the FIX adapter keeps OrderQty/CumQty there). */
+  tag: unknown;
+}
+
+export interface MatchListener {
+  onAccepted(order: EngineOrder): void;
+  onExecuted(order: EngineOrder, qty: number, price: number, matchNumber: number, liquidity: 'A' | 'R'): void;
+  onCanceled(order: EngineOrder, qty: number, reason: 'user' | 'ioc'): void;
+  onReplaced(previous: EngineOrder, replacement: EngineOrder): void;
+}
+
+interface Level { price: number; orders: EngineOrder[] }
+
+class SymbolBook {
+  readonly bids: Level[] = []; // best (highest) first
+  readonly asks: Level[] = []; // best (lowest) first
+
+  levels(side: EngineSide): Level[] { return side === 'B' ? this.bids : this.asks; }
+
+  insert(o: EngineOrder): void {
+    const levels = this.levels(o.side);
+    const better = o.side === 'B' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+    let i = 0;
+    while (i < levels.length && better(levels[i].price, o.price)) i++;
+    if (i < levels.length && levels[i].price === o.price) levels[i].orders.push(o);
+    else levels.splice(i, 0, { price: o.price, orders: [o] });
+  }
+
+  remove(o: EngineOrder): boolean {
+    const levels = this.levels(o.side);
+    for (let i = 0; i < levels.length; i++) {
+      if (levels[i].price !== o.price) continue;
+      const idx = levels[i].orders.indexOf(o);
+      if (idx < 0) return false;
+      levels[i].orders.splice(idx, 1);
+      if (levels[i].orders.length === 0) levels.splice(i, 1);
+      return true;
+    }
+    return false;
+  }
+}
+
+export type EngineResult = 'ok' | 'unknown-order' | 'duplicate-token' | 'invalid';
+
+export class MatchingEngine {
+  private readonly books = new Map<string, SymbolBook>();
+  private readonly live = new Map<string, EngineOrder>();
+  /** Every (owner, token) ever entered today: tokens are day-unique, as on a real venue. */
+  private readonly usedTokens = new Set<string>();
+  private nextOrderRef = 1;
+  private nextMatch = 1;
+
+  constructor(private readonly listener: MatchListener) {}
+
+  private static key(owner: string, token: string): string { return `${owner}\u0001${token}`; }
+
+  private book(symbol: string): SymbolBook {
+    let b = this.books.get(symbol);
+    if (!b) { b = new SymbolBook(); this.books.set(symbol, b); }
+    return b;
+  }
+
+  find(owner: string, token: string): EngineOrder | undefined {
+    return this.live.get(MatchingEngine.key(owner, token));
+  }
+
+  /** True when `owner` has used `token` today (live or not). */
+  hasToken(owner: string, token: string): boolean {
+    return this.usedTokens.has(MatchingEngine.key(owner, token));
+  }
+
+  /** Burns a token without entering an order (a venue-side reject still uses the token up). */
+  markTokenUsed(owner: string, token: string): void {
+    this.usedTokens.add(MatchingEngine.key(owner, token));
+  }
+
+  /** Enters a new order: accepted, matched against the other side, rest booked (or cancelled if IOC/market). */
+  submit(owner: string, token: string, symbol: string, side: EngineSide, qty: number, price: number,
+    market: boolean, ioc: boolean, tag: unknown = null): EngineResult {
+    if (this.hasToken(owner, token)) return 'duplicate-token';
+    if (!Number.isInteger(qty) || qty <= 0 || (!market && (!Number.isInteger(price) || price <= 0))) return 'invalid';
+    this.usedTokens.add(MatchingEngine.key(owner, token));
+    const o: EngineOrder = { owner, token, symbol, side, price, open: qty, market, ioc, orderRef: this.nextOrderRef++, tag };
+    this.listener.onAccepted(o);
+    this.rest(o);
+    return 'ok';
+  }
+
+  /** Reduces an order to `newOpen` shares (0 = cancel everything left). */
+  cancel(owner: string, token: string, newOpen = 0): EngineResult {
+    const o = this.find(owner, token);
+    if (!o) return 'unknown-order';
+    if (newOpen >= o.open) return 'ok';
+    const dec = o.open - newOpen;
+    o.open = newOpen;
+    if (newOpen === 0) {
+      this.book(o.symbol).remove(o);
+      this.live.delete(MatchingEngine.key(owner, token));
+    }
+    this.listener.onCanceled(o, dec, 'user');
+    return 'ok';
+  }
+
+  /**
+   * Cancel/replace: the order gets `newToken`, `newOpen` open shares and `price`, and loses time
+   * priority (it may match at once if the new price crosses).
+   */
+  replace(owner: string, token: string, newToken: string, newOpen: number, price: number, tag: unknown = undefined): EngineResult {
+    const o = this.find(owner, token);
+    if (!o) return 'unknown-order';
+    if (newToken !== token && this.hasToken(owner, newToken)) return 'duplicate-token';
+    if (!Number.isInteger(newOpen) || newOpen < 0 || (!o.market && (!Number.isInteger(price) || price <= 0))) return 'invalid';
+    this.book(o.symbol).remove(o);
+    this.live.delete(MatchingEngine.key(owner, token));
+    this.usedTokens.add(MatchingEngine.key(owner, newToken));
+    const n: EngineOrder = {
+      owner, token: newToken, symbol: o.symbol, side: o.side, price: o.market ? o.price : price, open: newOpen,
+      market: o.market, ioc: o.ioc, orderRef: this.nextOrderRef++, tag: tag === undefined ? o.tag : tag,
+    };
+    o.open = 0;
+    this.listener.onReplaced(o, n);
+    if (newOpen > 0) this.rest(n);
+    return 'ok';
+  }
+
+  /** Best bid and offer for a symbol (0 when a side is empty). */
+  top(symbol: string): { bid: number; bidQty: number; ask: number; askQty: number } {
+    const b = this.book(symbol);
+    const sum = (l: Level | undefined) => (l ? l.orders.reduce((s, o) => s + o.open, 0) : 0);
+    return { bid: b.bids[0]?.price ?? 0, bidQty: sum(b.bids[0]), ask: b.asks[0]?.price ?? 0, askQty: sum(b.asks[0]) };
+  }
+
+  /** Matches `o` against the opposite side, then books (or cancels) the remainder. */
+  private rest(o: EngineOrder): void {
+    const book = this.book(o.symbol);
+    const opposite = book.levels(o.side === 'B' ? 'S' : 'B');
+    while (o.open > 0 && opposite.length > 0) {
+      const level = opposite[0];
+      const crosses = o.market || (o.side === 'B' ? level.price <= o.price : level.price >= o.price);
+      if (!crosses) break;
+      const resting = level.orders[0];
+      const qty = Math.min(o.open, resting.open);
+      const match = this.nextMatch++;
+      o.open -= qty;
+      resting.open -= qty;
+      if (resting.open === 0) {
+        level.orders.shift();
+        this.live.delete(MatchingEngine.key(resting.owner, resting.token));
+        if (level.orders.length === 0) opposite.shift();
+      }
+      this.listener.onExecuted(resting, qty, level.price, match, 'A');
+      this.listener.onExecuted(o, qty, level.price, match, 'R');
+    }
+    if (o.open === 0) return;
+    if (o.ioc || o.market) {
+      const left = o.open;
+      o.open = 0;
+      this.listener.onCanceled(o, left, 'ioc');
+      return;
+    }
+    book.insert(o);
+    this.live.set(MatchingEngine.key(o.owner, o.token), o);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Test listener: records everything a connector reports and keeps per-order state so tests can
+ * assert that every order ends in exactly one terminal state and that fills add up.
+ */
+import type { VenueListener, SessionState } from '../../../lib/router/venue';
+
+export interface OrderTrack {
+  qty: number;
+  acked: number;
+  rejected: number;
+  filled: number;
+  cancelled: number;
+  replacedBy: string | null;
+  terminal: string[];
+}
+
+export class RecordingListener implements VenueListener {
+  readonly orders = new Map<string, OrderTrack>();
+  readonly execIds = new Set<string>();
+  readonly duplicateExecIds: string[] = [];
+  readonly states: Array<[SessionState, string]> = [];
+  readonly rejects: Array<[string, string]> = [];
+  private waiters: Array<() => void> = [];
+
+  track(clOrdId: string, qty: number): OrderTrack {
+    let t = this.orders.get(clOrdId);
+    if (!t) {
+      t = { qty, acked: 0, rejected: 0, filled: 0, cancelled: 0, replacedBy: null, terminal: [] };
+      this.orders.set(clOrdId, t);
+    }
+    return t;
+  }
+
+  private settle(t: OrderTrack, why: string): void {
+    if (t.filled + t.cancelled >= t.qty) t.terminal.push(why);
+  }
+
+  onAck(clOrdId: string): void { this.track(clOrdId, 0).acked++; this.wake(); }
+  onReject(clOrdId: string, reason: string): void {
+    const t = this.track(clOrdId, 0);
+    t.rejected++;
+    t.terminal.push('rejected');
+    this.rejects.push([clOrdId, reason]);
+    this.wake();
+  }
+  onFill(clOrdId: string, qty: number, _price: number, execId: string): void {
+    if (this.execIds.has(execId)) this.duplicateExecIds.push(execId);
+    this.execIds.add(execId);
+    const t = this.track(clOrdId, 0);
+    t.filled += qty;
+    this.settle(t, 'filled');
+    this.wake();
+  }
+  onCancelled(clOrdId: string, canceledQty: number): void {
+    const t = this.track(clOrdId, 0);
+    t.cancelled += canceledQty;
+    this.settle(t, 'cancelled');
+    this.wake();
+  }
+  onReplaced(origClOrdId: string, newClOrdId: string, qty: number): void {
+    const old = this.track(origClOrdId, 0);
+    old.replacedBy = newClOrdId;
+    old.terminal.push('replaced');
+    // The new id carries what was already filled so "filled + cancelled = qty" still closes it.
+    const n = this.track(newClOrdId, 0);
+    n.qty = qty + n.filled;
+    this.wake();
+  }
+  onSessionState(state: SessionState, detail: string): void { this.states.push([state, detail]); this.wake(); }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when `cond()` holds; rejects after `ms` with `what` in the message. */
+  until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      const check = () => {
+        if (cond()) { clearTimeout(t); resolve(); } else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+}
