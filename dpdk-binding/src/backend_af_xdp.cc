@@ -65,8 +65,8 @@ class AfXdpBackend final : public Backend {
     ifindex_ = static_cast<int>(if_nametoindex(ifname_.c_str()));
     if (!ifindex_) return fail(err, ENODEV, "af_xdp: no network interface '" + ifname_ + "' (fix: list interfaces with `ip link`)");
     queue_ = static_cast<uint32_t>(optInt(o, "queue", 0));
-    frameSize_ = static_cast<uint32_t>(optInt(o, "frame_size", XSK_UMEM__DEFAULT_FRAME_SIZE));
-    frames_ = static_cast<uint32_t>(optInt(o, "frames", 8192));
+    frameSize_ = static_cast<uint32_t>(optInt(o, "frame_size", 2048));
+    frames_ = static_cast<uint32_t>(optInt(o, "frames", 4096));
     std::string mode = optString(o, "mode", "auto"), zc = optString(o, "zero_copy", "auto");
     if (frameSize_ != 2048 && frameSize_ != 4096)
       return fail(err, EINVAL, "af_xdp option frame_size=" + std::to_string(frameSize_) + ": expected 2048 or 4096");
@@ -140,7 +140,13 @@ class AfXdpBackend final : public Backend {
     if (zc != "true") binds.push_back(XDP_COPY);
     tried.clear();
     for (uint16_t bf : binds) {
-      rc = createSocket(bf | XDP_USE_NEED_WAKEUP);
+      // EBUSY right after another socket on this queue closed: the kernel frees a queue's pool
+      // from a workqueue, so give it a moment.
+      for (int attempt = 0; attempt < 100; attempt++) {
+        rc = createSocket(bf | XDP_USE_NEED_WAKEUP);
+        if (rc != -EBUSY) break;
+        usleep(10000);
+      }
       if (rc == 0) {
         zeroCopy_ = bf == XDP_ZEROCOPY;
         break;
@@ -152,7 +158,10 @@ class AfXdpBackend final : public Backend {
       if (rc == -EINVAL && queue_ > 0)
         return fail(err, EINVAL, "af_xdp: cannot bind '" + ifname_ + "' queue " + std::to_string(queue_) + " (" + tried +
                                      ") (fix: the queue must exist: `ethtool -l " + ifname_ + "`)");
-      return fail(err, -rc, "af_xdp: cannot bind an XSK socket to '" + ifname_ + "' queue " + std::to_string(queue_) + " (" + tried + ")");
+      std::string fix = rc == -EOPNOTSUPP ? " (fix: this driver has no AF_XDP zero-copy: use zero_copy=auto or false)"
+                        : rc == -EBUSY    ? " (fix: another XSK socket is bound to this queue; close it or pick another queue)"
+                                          : "";
+      return fail(err, -rc, "af_xdp: cannot bind an XSK socket to '" + ifname_ + "' queue " + std::to_string(queue_) + " (" + tried + ")" + fix);
     }
     int xfd = xsk_socket__fd(xsk_);
     if ((rc = bpf_map_update_elem(mapFd_, &queue_, &xfd, 0)) != 0)

@@ -52,6 +52,13 @@ describe('af_xdp backend (veth pair)', function () {
       .with.property('errno', 19);
   });
 
+  it('zero_copy=true on veth (no AF_XDP zero-copy) fails with EOPNOTSUPP and the fix, leaving no program behind', function () {
+    expect(() => open({ zero_copy: 'true' }))
+      .to.throw(/zero-copy.*zero_copy=auto or false/)
+      .with.property('errno', 95);
+    expect(xdpAttached()).to.equal(false);
+  });
+
   for (const mode of ['auto', 'generic']) {
     it(`mode=${mode}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
       const p = pair!;
