@@ -1,0 +1,179 @@
+import { expect } from 'chai';
+import * as fc from 'fast-check';
+import * as fs from 'fs';
+import * as path from 'path';
+import { BookBuilder } from '../../lib/feed/book-builder';
+import { kBookEventQuote } from '../../lib/feed/book-event';
+import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { PcapReader } from '../../lib/feed/pcap-reader';
+import { BookRecorder, Msg, payload } from './book-recorder';
+import { kFixtureRoot, parsePrice, readOracle } from './itch-fixtures';
+
+const h = (locate: number, ts = 1) => ({ stockLocate: locate, trackingNumber: 0, timestamp: ts });
+const add = (ref: number, side: 'B' | 'S', shares: number, price: number, locate = 1, stock = 'AAPL'): Msg =>
+  ({ type: 'A', values: { ...h(locate), orderReferenceNumber: ref, buySellIndicator: side, shares, stock, price } });
+
+function setup() {
+  const rec = new BookRecorder();
+  const books = new BookBuilder(rec, { initialOrderCapacity: 16 });
+  const feed = new FeedDecoder(books);
+  const send = (...msgs: Msg[]) => { feed.decodePayload(payload(msgs), 0, payload(msgs).length); feed.endOfBatch(); };
+  return { rec, books, feed, send };
+}
+
+describe('BookBuilder', () => {
+  it('builds levels and BBO from adds and emits ADD_ORDER then QUOTE only when the BBO changes', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'B', 100, 1000000), add(2, 'B', 200, 1000000), add(3, 'B', 50, 990000), add(4, 'S', 300, 1010000));
+    expect(rec.kinds()).to.deep.equal(['ADD_ORDER', 'QUOTE', 'ADD_ORDER', 'QUOTE', 'ADD_ORDER', 'ADD_ORDER', 'QUOTE']);
+    const q = rec.events[6];
+    expect([q.symbol, q.bidPrice, q.bidShares, q.askPrice, q.askShares]).to.deep.equal(['AAPL', 1000000, 300, 1010000, 300]);
+    const book = books.book(1)!;
+    const prices = new Float64Array(5); const shares = new Float64Array(5); const orders = new Uint32Array(5);
+    expect(book.depth(true, 5, prices, shares, orders)).to.equal(2);
+    expect([...prices.subarray(0, 2)]).to.deep.equal([1000000, 990000]);
+    expect([...shares.subarray(0, 2)]).to.deep.equal([300, 50]);
+    expect([...orders.subarray(0, 2)]).to.deep.equal([2, 1]);
+    expect(rec.batches).to.equal(1);
+  });
+
+  it('applies E C X D U with the right normalized events', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'B', 100, 1000000), add(2, 'S', 100, 1010000));
+    rec.take();
+    send({ type: 'E', values: { ...h(1), orderReferenceNumber: 1, executedShares: 30, matchNumber: 9 } });
+    expect(rec.kinds()).to.deep.equal(['EXECUTE_ORDER', 'QUOTE']);
+    expect([rec.events[0].shares, rec.events[0].remainingShares, rec.events[0].price, rec.events[0].matchNumber]).to.deep.equal([30, 70, 1000000, 9]);
+    rec.take();
+    send({ type: 'C', values: { ...h(1), orderReferenceNumber: 2, executedShares: 10, matchNumber: 10, printable: 'N', executionPrice: 1005000 } });
+    expect([rec.events[0].price, rec.events[0].printable, rec.events[0].remainingShares]).to.deep.equal([1005000, false, 90]);
+    rec.take();
+    send({ type: 'X', values: { ...h(1), orderReferenceNumber: 1, cancelledShares: 20 } });
+    expect(rec.kinds()).to.deep.equal(['MODIFY_ORDER', 'QUOTE']);
+    expect(rec.events[0].shares).to.equal(50);
+    rec.take();
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 1, newOrderReferenceNumber: 5, shares: 400, price: 1001000 } });
+    expect(rec.kinds()).to.deep.equal(['MODIFY_ORDER', 'QUOTE']);
+    expect([rec.events[0].orderReferenceNumber, rec.events[0].previousOrderReferenceNumber, rec.events[0].side, rec.events[0].price])
+      .to.deep.equal([5, 1, 0x42, 1001000]);
+    expect([books.book(1)!.bestBidPrice, books.book(1)!.bestBidShares]).to.deep.equal([1001000, 400]);
+    rec.take();
+    send({ type: 'X', values: { ...h(1), orderReferenceNumber: 2, cancelledShares: 90 } }, { type: 'D', values: { ...h(1), orderReferenceNumber: 5 } });
+    expect(rec.kinds()).to.deep.equal(['DELETE_ORDER', 'QUOTE', 'DELETE_ORDER', 'QUOTE']);
+    const last = rec.events[3];
+    expect([last.bidPrice, last.bidShares, last.askPrice, last.askShares]).to.deep.equal([0, 0, 0, 0]);
+    expect(books.orders.size).to.equal(0);
+    expect(books.book(1)!.bids.count + books.book(1)!.asks.count).to.equal(0);
+  });
+
+  it('emits TRADE for P and Q, STATUS for H, IMBALANCE for I, and records trading state', () => {
+    const { rec, books, send } = setup();
+    send(
+      { type: 'P', values: { ...h(2), orderReferenceNumber: 0, buySellIndicator: 'B', shares: 10, stock: 'MSFT', price: 3000000, matchNumber: 77 } },
+      { type: 'Q', values: { ...h(2), shares: 5000, stock: 'MSFT', crossPrice: 3010000, matchNumber: 78, crossType: 'O' } },
+      { type: 'H', values: { ...h(2), stock: 'MSFT', tradingState: 'H', reserved: ' ', reason: 'LUDP' } },
+      { type: 'I', values: { ...h(2), pairedShares: 100, imbalanceShares: 20, imbalanceDirection: 'B', stock: 'MSFT', farPrice: 1, nearPrice: 2,
+        currentReferencePrice: 3, crossType: 'C', priceVariationIndicator: 'L' } },
+      { type: 'B', values: { ...h(2), matchNumber: 77 } },
+    );
+    expect(rec.kinds()).to.deep.equal(['TRADE', 'TRADE', 'STATUS', 'IMBALANCE']);
+    expect([rec.events[0].shares, rec.events[0].price, rec.events[0].crossType]).to.deep.equal([10, 3000000, 0]);
+    expect([rec.events[1].shares, rec.events[1].price, rec.events[1].crossType]).to.deep.equal([5000, 3010000, 0x4f]);
+    expect(rec.events[2].tradingState).to.equal(0x48);
+    expect([rec.events[3].imbalanceShares, rec.events[3].imbalanceDirection, rec.events[3].currentReferencePrice, rec.events[3].symbol])
+      .to.deep.equal([20, 0x42, 3, 'MSFT']);
+    expect(books.book(2)!.tradingState).to.equal(0x48);
+    expect(books.counters.brokenTrades).to.equal(1);
+    expect(books.symbols.resolutions).to.equal(1);
+  });
+
+  it('counts bad references and never corrupts the book', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'B', 100, 1000000));
+    rec.take();
+    send(
+      { type: 'E', values: { ...h(1), orderReferenceNumber: 99, executedShares: 1, matchNumber: 1 } },
+      { type: 'D', values: { ...h(1), orderReferenceNumber: 98 } },
+      { type: 'U', values: { ...h(1), originalOrderReferenceNumber: 97, newOrderReferenceNumber: 96, shares: 1, price: 1 } },
+      add(1, 'B', 5, 1),
+      { type: 'A', values: { ...h(1), orderReferenceNumber: 50, buySellIndicator: 'Z', shares: 5, stock: 'AAPL', price: 1 } },
+      { type: 'X', values: { ...h(1), orderReferenceNumber: 1, cancelledShares: 30 } },
+      { type: 'E', values: { ...h(1), orderReferenceNumber: 1, executedShares: 500, matchNumber: 2 } },
+    );
+    const c = books.counters;
+    expect({ unknown: c.unknownOrder, dup: c.duplicateOrder, badSide: c.badSide, over: c.overExecution, level: c.levelMismatch })
+      .to.deep.equal({ unknown: 3, dup: 1, badSide: 1, over: 1, level: 0 });
+    expect(rec.events.find((e) => e.kind === 4)!.shares).to.equal(70); // clamped to what was open
+    expect(books.orders.size).to.equal(0);
+    expect(books.book(1)!.bids.count).to.equal(0);
+  });
+
+  it('holds book invariants under random order flow (fast-check)', () => {
+    type Op = [kind: number, ref: number, side: boolean, shares: number, price: number, locate: number];
+    const op = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.boolean(),
+      fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 3 }));
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 200 }), (ops: Op[]) => {
+      const { rec, books, send } = setup();
+      let nextRef = 1000;
+      for (const [kind, ref, side, shares, price, locate] of ops) {
+        const hd = h(locate);
+        const msg: Msg = kind === 0 || kind === 5 ? add(ref, side ? 'B' : 'S', shares, price * 100, locate)
+          : kind === 1 ? { type: 'E', values: { ...hd, orderReferenceNumber: ref, executedShares: shares, matchNumber: 1 } }
+            : kind === 2 ? { type: 'X', values: { ...hd, orderReferenceNumber: ref, cancelledShares: shares } }
+              : kind === 3 ? { type: 'D', values: { ...hd, orderReferenceNumber: ref } }
+                : { type: 'U', values: { ...hd, originalOrderReferenceNumber: ref, newOrderReferenceNumber: ++nextRef % 60, shares, price: price * 100 } };
+        send(msg);
+        // Recompute every level from the resting orders and compare.
+        const want = new Map<string, { shares: number; orders: number }>();
+        books.orders.forEach((_ref, loc, s, p, sh) => {
+          expect(sh).to.be.at.least(0);
+          const k = `${loc}/${s}/${p}`;
+          const v = want.get(k) ?? { shares: 0, orders: 0 };
+          v.shares += sh; v.orders++;
+          want.set(k, v);
+        });
+        const got = new Map<string, { shares: number; orders: number }>();
+        for (const book of books.allBooks()) {
+          for (const [levels, s] of [[book.bids, 0x42], [book.asks, 0x53]] as const) {
+            let prev = -1;
+            for (let r = 0; r < levels.count; r++) {
+              const p = levels.priceAt(r);
+              if (prev >= 0) expect(s === 0x42 ? p < prev : p > prev, 'levels sorted best first').to.equal(true);
+              prev = p;
+              expect(levels.sharesAt(r)).to.be.at.least(0);
+              got.set(`${book.stockLocate}/${s}/${p}`, { shares: levels.sharesAt(r), orders: levels.ordersAt(r) });
+            }
+          }
+          // The last QUOTE published for the book equals its BBO.
+          const lastQuote = [...rec.events].reverse().find((e) => e.kind === kBookEventQuote && e.stockLocate === book.stockLocate);
+          if (lastQuote) expect([lastQuote.bidPrice, lastQuote.bidShares, lastQuote.askPrice, lastQuote.askShares])
+            .to.deep.equal([book.bestBidPrice, book.bestBidShares, book.bestAskPrice, book.bestAskShares]);
+        }
+        expect(got).to.deep.equal(want);
+        expect(books.counters.levelMismatch).to.equal(0);
+      }
+    }), { numRuns: 150 });
+  });
+
+  it('builds the META book of the real Multiple.Packets capture to the oracle BBO', () => {
+    const pcap = path.join(kFixtureRoot, 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+    const rec = new BookRecorder();
+    const books = new BookBuilder(rec);
+    const feed = new FeedDecoder(books, { destinationAddresses: ['233.54.12.111'], destinationPorts: [26477] });
+    const r = new PcapReader(fs.readFileSync(pcap));
+    while (r.next()) { feed.decodeFrame(r.data, r.frameOffset, r.capturedLength); feed.endOfBatch(); }
+    // Expected from the oracle: adds (A and F) for locate 6514, best bid = highest B price, best ask = lowest S price.
+    const adds = readOracle(pcap).filter((o) => o.messagetype === 'A' || o.messagetype === 'F');
+    const bids = adds.filter((o) => o.buysellindicator === 'B').map((o) => ({ p: parsePrice(String(o.price), 4), s: Number(o.shares) }));
+    const asks = adds.filter((o) => o.buysellindicator === 'S').map((o) => ({ p: parsePrice(String(o.price), 4), s: Number(o.shares) }));
+    const bestBid = Math.max(...bids.map((b) => b.p));
+    const bestAsk = Math.min(...asks.map((a) => a.p));
+    const book = books.book(6514)!;
+    expect(book.symbol).to.equal('META');
+    expect([book.bestBidPrice, book.bestBidShares]).to.deep.equal([bestBid, bids.filter((b) => b.p === bestBid).reduce((n, b) => n + b.s, 0)]);
+    expect([book.bestAskPrice, book.bestAskShares]).to.deep.equal([bestAsk, asks.filter((a) => a.p === bestAsk).reduce((n, a) => n + a.s, 0)]);
+    expect(books.orders.size).to.equal(38);
+    expect(books.counters.unknownOrder).to.equal(1); // the 'D' in frame 1 deletes an order added before the capture
+    expect(rec.batches).to.equal(2);
+  });
+});
