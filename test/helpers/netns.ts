@@ -168,15 +168,18 @@ export function writePcap(file: string, frames: Uint8Array[]): void {
 }
 
 /** Replays a pcap out of the namespace end of the veth with tcpreplay. Resolves with its exit. */
-export function replayInNs(pair: VethPair, pcap: string, extra: string[] = [], timeoutMs = 15_000): Promise<{ code: number | null; stderr: string }> {
+export function replayInNs(pair: VethPair, pcap: string, extra: string[] = [], timeoutMs = 15_000, withStats = false): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', pair.ns, 'tcpreplay', '-q', '-i', pair.nsIf, ...extra, pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['netns', 'exec', pair.ns, 'tcpreplay', ...(withStats ? [] : ['-q']), '-i', pair.nsIf, ...extra, pcap];
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stderr });
+      resolve({ code, stderr, stdout });
     });
   });
 }
