@@ -45,54 +45,59 @@ describe('af_packet backend (veth pair)', function () {
       .with.property('errno', 19);
   });
 
-  it('receives every replayed frame in place: exact count, bytes and contents', async function () {
-    const p = pair!;
-    // Sizes 60..(60+kFrames%700): several blocks' worth, so blocks are retired and returned.
-    const frames: Uint8Array[] = [];
-    for (let i = 0; i < kFrames; i++) frames.push(udpFrame(p.nsMac, p.hostMac, p.nsIp, p.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
-    const pcap = path.join(p.tmpDir, 'frames.pcap');
-    writePcap(pcap, frames);
-    const expectBytes = frames.reduce((a, f) => a + f.length, 0);
+  // Small ring (4 x 16 KiB, ~150 frames) at a gentle rate: the ring wraps several times, so blocks
+  // must go back to the kernel as the consumer releases them, or frames are dropped.
+  for (const [poller, ring, pps] of [['inline', 'large', 50000], ['thread', 'large', 50000], ['inline', 'small', 5000]] as const) {
+    it(`poller=${poller} ring=${ring}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
+      const p = pair!;
+      // Sizes 60..(60+kFrames%700): several blocks' worth, so blocks are retired and returned.
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < kFrames; i++) frames.push(udpFrame(p.nsMac, p.hostMac, p.nsIp, p.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
+      const pcap = path.join(p.tmpDir, `frames-${poller}-${ring}.pcap`);
+      writePcap(pcap, frames);
+      const expectBytes = frames.reduce((a, f) => a + f.length, 0);
 
-    const id = open({});
-    expect(addon.portDescribe(id)).to.match(/TPACKET_V3/);
-    const rx = new RawRxConsumer(addon, id);
-    const seen = new Uint8Array(kFrames);
-    let mismatches = 0;
-    let others = 0;
-    let tsOk = 0;
-    const sent = replayInNs(p, pcap, ['--pps=50000']);
-    const onPacket = (r: Uint8Array, off: number, len: number, wire: number, flags: number, tsLo: number, tsHi: number): void => {
-      // Ethernet 14 + IPv4 20 + UDP 8, then our sequence number.
-      if (len < 46 || r[off + 12] !== 0x08 || r[off + 13] !== 0x00 || r[off + 23] !== 17) { others++; return; }
-      const seq = ((r[off + 42] << 24) | (r[off + 43] << 16) | (r[off + 44] << 8) | r[off + 45]) >>> 0;
-      const f = frames[seq];
-      if (!f || f.length !== len || wire !== len) { mismatches++; return; }
-      for (let i = 0; i < len; i += 97) if (r[off + i] !== f[i]) { mismatches++; return; }
-      if (r[off + len - 1] !== f[len - 1]) { mismatches++; return; }
-      if ((flags & 4) !== 0 && tsHi > 0) tsOk++;
-      seen[seq]++;
-    };
-    await rx.drainUntil(kFrames, 15_000, onPacket);
-    const res = await sent;
-    expect(res.code, res.stderr).to.equal(0);
-    // Anything after the last one would be a duplicate or a stray: give it a moment to show up.
-    await rx.drainUntil(kFrames + 1, 100, onPacket);
-    expect(others, 'frames that are not ours').to.equal(0);
-    expect(mismatches).to.equal(0);
-    expect(rx.packets).to.equal(kFrames);
-    expect(rx.bytes).to.equal(expectBytes);
-    expect(seen.every((c) => c === 1)).to.equal(true);
-    expect(tsOk, 'software timestamps').to.equal(kFrames);
-    const st = addon.portStats(id);
-    expect(st.queues[0].rxPackets).to.equal(kFrames);
-    expect(st.queues[0].rxBytes).to.equal(expectBytes);
-    expect(st.device.kernelDrops).to.equal(0);
-    addon.portClose(id);
-    // Every block went back to the kernel: the pool is whole.
-    const after = addon.portStats(id);
-    expect(after.device.poolFree).to.equal(after.device.poolSize);
-  });
+      const id = open({ poller, idle: 'backoff', ...(ring === 'small' ? { block_size: '16384', block_count: '4' } : {}) });
+      expect(addon.portDescribe(id)).to.match(/TPACKET_V3/);
+      const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
+      if (poller === 'thread') addon.portStart(id);
+      const seen = new Uint8Array(kFrames);
+      let mismatches = 0;
+      let others = 0;
+      let tsOk = 0;
+      const sent = replayInNs(p, pcap, [`--pps=${pps}`]);
+      const onPacket = (r: Uint8Array, off: number, len: number, wire: number, flags: number, tsLo: number, tsHi: number): void => {
+        // Ethernet 14 + IPv4 20 + UDP 8, then our sequence number.
+        if (len < 46 || r[off + 12] !== 0x08 || r[off + 13] !== 0x00 || r[off + 23] !== 17) { others++; return; }
+        const seq = ((r[off + 42] << 24) | (r[off + 43] << 16) | (r[off + 44] << 8) | r[off + 45]) >>> 0;
+        const f = frames[seq];
+        if (!f || f.length !== len || wire !== len) { mismatches++; return; }
+        for (let i = 0; i < len; i += 97) if (r[off + i] !== f[i]) { mismatches++; return; }
+        if (r[off + len - 1] !== f[len - 1]) { mismatches++; return; }
+        if ((flags & 4) !== 0 && tsHi > 0) tsOk++;
+        seen[seq]++;
+      };
+      await rx.drainUntil(kFrames, 15_000, onPacket);
+      const res = await sent;
+      expect(res.code, res.stderr).to.equal(0);
+      // Anything after the last one would be a duplicate or a stray: give it a moment to show up.
+      await rx.drainUntil(kFrames + 1, 100, onPacket);
+      expect(others, 'frames that are not ours').to.equal(0);
+      expect(mismatches).to.equal(0);
+      expect(rx.packets).to.equal(kFrames);
+      expect(rx.bytes).to.equal(expectBytes);
+      expect(seen.every((c) => c === 1)).to.equal(true);
+      expect(tsOk, 'software timestamps').to.equal(kFrames);
+      const st = addon.portStats(id);
+      expect(st.queues[0].rxPackets).to.equal(kFrames);
+      expect(st.queues[0].rxBytes).to.equal(expectBytes);
+      expect(st.device.kernelDrops).to.equal(0);
+      addon.portClose(id);
+      // Every block went back to the kernel: the pool is whole.
+      const after = addon.portStats(id);
+      expect(after.device.poolFree).to.equal(after.device.poolSize);
+    });
+  }
 
   it('sends frames posted on the TX ring (sendmmsg), received on the far end', async function () {
     const p = pair!;

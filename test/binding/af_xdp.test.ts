@@ -59,20 +59,21 @@ describe('af_xdp backend (veth pair)', function () {
     expect(xdpAttached()).to.equal(false);
   });
 
-  for (const mode of ['auto', 'generic']) {
-    it(`mode=${mode}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
+  for (const [mode, poller] of [['auto', 'inline'], ['generic', 'inline'], ['auto', 'thread']]) {
+    it(`mode=${mode} poller=${poller}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
       const p = pair!;
       const frames: Uint8Array[] = [];
       for (let i = 0; i < kFrames; i++) frames.push(udpFrame(p.nsMac, p.hostMac, p.nsIp, p.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
-      const pcap = path.join(p.tmpDir, `frames-${mode}.pcap`);
+      const pcap = path.join(p.tmpDir, `frames-${mode}-${poller}.pcap`);
       writePcap(pcap, frames);
       const expectBytes = frames.reduce((a, f) => a + f.length, 0);
 
-      const id = open({ mode });
+      const id = open({ mode, poller, idle: 'backoff' });
       const describe = addon.portDescribe(id);
       expect(describe).to.match(mode === 'generic' ? /generic mode, copy/ : /(native|generic) mode/);
       expect(xdpAttached(), 'XDP program attached while open').to.equal(true);
-      const rx = new RawRxConsumer(addon, id);
+      const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
+      if (poller === 'thread') addon.portStart(id);
       const seen = new Uint8Array(kFrames);
       let mismatches = 0;
       let others = 0;
