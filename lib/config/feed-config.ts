@@ -1,0 +1,304 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigReader } from './config-reader';
+
+export type FeedBackendName = 'dpdk' | 'af_xdp' | 'af_packet' | 'udp' | 'pcap';
+export const kFeedBackendNames: readonly FeedBackendName[] = ['dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap'];
+
+export interface DpdkEalConfig {
+  /** EAL --lcores map; undefined lets lib/binding derive it from the RX CPU. */
+  lcores: string | undefined;
+  inMemory: boolean;
+  filePrefix: string | undefined;
+  noHuge: boolean;
+  /** EAL -m; required with noHuge. */
+  memoryMb: number | undefined;
+  /** Virtual devices with their arguments, e.g. "net_pcap0,rx_pcap=/tmp/a.pcap" (rx_pcap/tx_pcap made absolute). */
+  vdevs: string[];
+  /** PCI allow list (-a); empty means no PCI probing at all. */
+  pciAllow: string[];
+}
+
+export interface DpdkFeedConfig {
+  eal: DpdkEalConfig;
+  /** A port id ("0"), a PCI address, or the name of one of eal.vdevs ("net_pcap0"). */
+  port: string;
+  rxQueues: number;
+  mbufs: number;
+  promiscuous: boolean;
+}
+
+export interface AfXdpFeedConfig {
+  interface: string;
+  queue: number;
+  mode: 'auto' | 'native' | 'generic';
+  zeroCopy: 'auto' | boolean;
+}
+
+export interface AfPacketFeedConfig {
+  interface: string;
+  /** PACKET_FANOUT group id when several sockets share the interface. */
+  fanout: number | undefined;
+  promiscuous: boolean;
+}
+
+export interface UdpFeedConfig {
+  /** Interface (name or local address) to join the lines' groups on. */
+  interface: string | undefined;
+  /** Default source-specific-multicast source for every line (a line's own `source` wins). */
+  source: string | undefined;
+  /** Local address to bind; default any. */
+  bind: string | undefined;
+  /** SO_RCVBUF bytes. */
+  rcvbuf: number | undefined;
+}
+
+export interface PcapFeedConfig {
+  /** Absolute path (relative paths in the file are resolved against the config file's directory). */
+  file: string;
+  /** 'fast' (no pacing), 'recorded' (capture timing) or a speed multiple of the recorded pace. */
+  pace: 'fast' | 'recorded' | number;
+  /** Replays of the file; 0 replays forever. */
+  loops: number;
+}
+
+export interface FeedLine {
+  /** "A", "B", ... */
+  name: string;
+  group: string;
+  port: number;
+  /** Source-specific-multicast source, if the line uses SSM. */
+  source: string | undefined;
+}
+
+export interface RerequestConfig {
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+export interface MoldUdp64Config {
+  /** Accepted session names (10 characters on the wire, right-padded with spaces); empty accepts any. */
+  sessions: string[];
+}
+
+export interface FeedConfig {
+  file: string;
+  backend: FeedBackendName | 'auto';
+  dpdk: DpdkFeedConfig | undefined;
+  afXdp: AfXdpFeedConfig | undefined;
+  afPacket: AfPacketFeedConfig | undefined;
+  udp: UdpFeedConfig | undefined;
+  pcap: PcapFeedConfig | undefined;
+  lines: FeedLine[];
+  rerequest: RerequestConfig | undefined;
+  moldudp64: MoldUdp64Config;
+}
+
+export interface FeedConfigLoadOptions {
+  /** Check that pcap.file exists (default true). */
+  checkFiles?: boolean;
+}
+
+const kTopKeys = ['feed'];
+const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64'];
+const kDpdkKeys = ['eal', 'port', 'rx_queues', 'mbufs', 'promiscuous'];
+const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 'vdevs', 'pci_allow'];
+const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
+const kAfPacketKeys = ['interface', 'fanout', 'promiscuous'];
+const kUdpKeys = ['interface', 'source', 'bind', 'rcvbuf'];
+const kPcapKeys = ['file', 'pace', 'loops'];
+const kLineKeys = ['name', 'group', 'port', 'source'];
+const kRerequestKeys = ['host', 'port', 'timeout_ms'];
+const kMoldKeys = ['sessions'];
+
+const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
+
+export function loadFeedConfig(file: string, options: FeedConfigLoadOptions = {}): FeedConfig {
+  const { reader, doc } = ConfigReader.readYaml(file);
+  return feedConfigFrom(reader, doc, options);
+}
+
+/** Same as loadFeedConfig for text already in memory; `file` is used in messages and to resolve paths. */
+export function parseFeedConfig(text: string, file: string, options: FeedConfigLoadOptions = {}): FeedConfig {
+  const { reader, doc } = ConfigReader.parseYaml(text, file);
+  return feedConfigFrom(reader, doc, options);
+}
+
+function feedConfigFrom(r: ConfigReader, doc: unknown, options: FeedConfigLoadOptions): FeedConfig {
+  const top = r.object('(top level)', doc, kTopKeys);
+  const f = r.object('feed', top.feed, kFeedKeys);
+  const backend = r.oneOf('feed.backend', f.backend, [...kFeedBackendNames, 'auto'] as const);
+
+  const config: FeedConfig = {
+    file: r.file,
+    backend,
+    dpdk: f.dpdk === undefined ? undefined : readDpdk(r, f.dpdk),
+    afXdp: f.af_xdp === undefined ? undefined : readAfXdp(r, f.af_xdp),
+    afPacket: f.af_packet === undefined ? undefined : readAfPacket(r, f.af_packet),
+    udp: f.udp === undefined ? undefined : readUdp(r, f.udp),
+    pcap: f.pcap === undefined ? undefined : readPcap(r, f.pcap, options),
+    lines: readLines(r, f.lines),
+    rerequest: f.rerequest === undefined ? undefined : readRerequest(r, f.rerequest),
+    moldudp64: readMold(r, f.moldudp64),
+  };
+
+  // The chosen backend needs its section; 'auto' needs at least one to choose from.
+  if (backend === 'auto') {
+    if (!config.dpdk && !config.afXdp && !config.afPacket && !config.udp && !config.pcap) {
+      throw r.invalid('feed.backend', backend, 'a named backend, or at least one backend section (dpdk, af_xdp, af_packet, udp, pcap) for auto to choose from');
+    }
+  } else {
+    const section = backend;
+    const present = { dpdk: config.dpdk, af_xdp: config.afXdp, af_packet: config.afPacket, udp: config.udp, pcap: config.pcap }[section];
+    if (!present) throw r.invalid(`feed.${section}`, undefined, `a mapping of ${section} options because feed.backend is '${backend}'`);
+  }
+  return config;
+}
+
+function readDpdk(r: ConfigReader, value: unknown): DpdkFeedConfig {
+  const d = r.object('feed.dpdk', value, kDpdkKeys);
+  const e = r.object('feed.dpdk.eal', d.eal ?? {}, kEalKeys);
+  const noHuge = r.bool('feed.dpdk.eal.no_huge', e.no_huge, false);
+  const memoryMb = r.optionalInt('feed.dpdk.eal.memory_mb', e.memory_mb, 64, 1 << 20);
+  if (noHuge && memoryMb === undefined) {
+    throw r.invalid('feed.dpdk.eal.memory_mb', e.memory_mb, 'an integer from 64 to 1048576 when feed.dpdk.eal.no_huge is true (EAL -m)');
+  }
+  const vdevs = r.list('feed.dpdk.eal.vdevs', e.vdevs, 0, 32, 'device strings such as "net_pcap0,rx_pcap=a.pcap"')
+    .map((v, i) => resolveVdevFiles(r, r.string(`feed.dpdk.eal.vdevs[${i}]`, v, 'a device string such as "net_pcap0,rx_pcap=a.pcap"')));
+  const pciAllow = r.list('feed.dpdk.eal.pci_allow', e.pci_allow, 0, 64, 'PCI addresses such as "0000:03:00.0"').map((v, i) => {
+    if (typeof v !== 'string' || !kPciAddress.test(v)) {
+      throw r.invalid(`feed.dpdk.eal.pci_allow[${i}]`, v, 'a PCI address such as "0000:03:00.0"');
+    }
+    return v;
+  });
+  const portValue = typeof d.port === 'number' ? String(d.port) : d.port;
+  const port = r.string('feed.dpdk.port', portValue, 'a port id, a PCI address or the name of a vdev in feed.dpdk.eal.vdevs');
+  if (port.startsWith('net_') && !vdevs.some((v) => v.split(',')[0] === port)) {
+    throw r.invalid('feed.dpdk.port', d.port, `the name of a vdev in feed.dpdk.eal.vdevs (have: ${vdevs.map((v) => v.split(',')[0]).join(', ') || 'none'})`);
+  }
+  return {
+    eal: {
+      lcores: r.optionalString('feed.dpdk.eal.lcores', e.lcores),
+      inMemory: r.bool('feed.dpdk.eal.in_memory', e.in_memory, true),
+      filePrefix: r.optionalString('feed.dpdk.eal.file_prefix', e.file_prefix),
+      noHuge,
+      memoryMb,
+      vdevs,
+      pciAllow,
+    },
+    port,
+    rxQueues: r.int('feed.dpdk.rx_queues', d.rx_queues, 1, 64, 1),
+    mbufs: r.int('feed.dpdk.mbufs', d.mbufs, 1023, 1 << 22, 8191),
+    promiscuous: r.bool('feed.dpdk.promiscuous', d.promiscuous, false),
+  };
+}
+
+/** rx_pcap=/tx_pcap= files in a vdev follow the same rule as pcap.file: relative to the config file. */
+function resolveVdevFiles(r: ConfigReader, vdev: string): string {
+  const base = path.dirname(path.resolve(r.file));
+  return vdev
+    .split(',')
+    .map((arg) => {
+      const m = /^(rx_pcap|tx_pcap)=(.+)$/.exec(arg);
+      return m ? `${m[1]}=${path.resolve(base, m[2])}` : arg;
+    })
+    .join(',');
+}
+
+function readAfXdp(r: ConfigReader, value: unknown): AfXdpFeedConfig {
+  const x = r.object('feed.af_xdp', value, kAfXdpKeys);
+  let zeroCopy: 'auto' | boolean = 'auto';
+  if (x.zero_copy !== undefined && x.zero_copy !== null) {
+    if (x.zero_copy !== 'auto' && typeof x.zero_copy !== 'boolean') throw r.invalid('feed.af_xdp.zero_copy', x.zero_copy, 'auto, true or false');
+    zeroCopy = x.zero_copy as 'auto' | boolean;
+  }
+  return {
+    interface: r.string('feed.af_xdp.interface', x.interface, 'a network interface name such as eth0'),
+    queue: r.int('feed.af_xdp.queue', x.queue, 0, 1023, 0),
+    mode: r.oneOf('feed.af_xdp.mode', x.mode, ['auto', 'native', 'generic'] as const, 'auto'),
+    zeroCopy,
+  };
+}
+
+function readAfPacket(r: ConfigReader, value: unknown): AfPacketFeedConfig {
+  const p = r.object('feed.af_packet', value, kAfPacketKeys);
+  return {
+    interface: r.string('feed.af_packet.interface', p.interface, 'a network interface name such as eth0'),
+    fanout: r.optionalInt('feed.af_packet.fanout', p.fanout, 0, 65535),
+    promiscuous: r.bool('feed.af_packet.promiscuous', p.promiscuous, false),
+  };
+}
+
+function readUdp(r: ConfigReader, value: unknown): UdpFeedConfig {
+  const u = r.object('feed.udp', value, kUdpKeys);
+  return {
+    interface: r.optionalString('feed.udp.interface', u.interface),
+    source: u.source === undefined || u.source === null ? undefined : r.ipv4('feed.udp.source', u.source),
+    bind: u.bind === undefined || u.bind === null ? undefined : r.ipv4('feed.udp.bind', u.bind),
+    rcvbuf: r.optionalInt('feed.udp.rcvbuf', u.rcvbuf, 4096, 1 << 30),
+  };
+}
+
+function readPcap(r: ConfigReader, value: unknown, options: FeedConfigLoadOptions): PcapFeedConfig {
+  const p = r.object('feed.pcap', value, kPcapKeys);
+  const given = r.string('feed.pcap.file', p.file, 'a path to a .pcap file');
+  const file = path.resolve(path.dirname(path.resolve(r.file)), given);
+  if (options.checkFiles !== false && !fs.existsSync(file)) {
+    throw r.invalid('feed.pcap.file', p.file, `an existing pcap file (resolved to ${file}, relative to the config file)`);
+  }
+  let pace: PcapFeedConfig['pace'] = 'fast';
+  if (p.pace !== undefined && p.pace !== null) {
+    if (p.pace !== 'fast' && p.pace !== 'recorded' && !(typeof p.pace === 'number' && p.pace > 0 && Number.isFinite(p.pace))) {
+      throw r.invalid('feed.pcap.pace', p.pace, 'fast, recorded or a positive speed multiple such as 2.5');
+    }
+    pace = p.pace as PcapFeedConfig['pace'];
+  }
+  return { file, pace, loops: r.int('feed.pcap.loops', p.loops, 0, 1 << 30, 1) };
+}
+
+function readLines(r: ConfigReader, value: unknown): FeedLine[] {
+  const lines = r.list('feed.lines', value, 1, 4, 'feed lines (A, B) with name, group and port').map((v, i): FeedLine => {
+    const at = `feed.lines[${i}]`;
+    const l = r.object(at, v, kLineKeys);
+    return {
+      name: r.string(`${at}.name`, l.name, 'a line name such as A'),
+      group: r.multicastGroup(`${at}.group`, l.group),
+      port: r.int(`${at}.port`, l.port, 1, 65535),
+      source: l.source === undefined || l.source === null ? undefined : r.ipv4(`${at}.source`, l.source),
+    };
+  });
+  for (let i = 1; i < lines.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (lines[i].name === lines[j].name) {
+        throw r.invalid(`feed.lines[${i}].name`, lines[i].name, `a name not used by feed.lines[${j}]`);
+      }
+      if (lines[i].group === lines[j].group && lines[i].port === lines[j].port) {
+        throw r.invalid(`feed.lines[${i}].group`, lines[i].group, `a group/port pair not used by feed.lines[${j}]`);
+      }
+    }
+  }
+  return lines;
+}
+
+function readRerequest(r: ConfigReader, value: unknown): RerequestConfig {
+  const q = r.object('feed.rerequest', value, kRerequestKeys);
+  return {
+    host: r.string('feed.rerequest.host', q.host, 'a host name or address'),
+    port: r.int('feed.rerequest.port', q.port, 1, 65535),
+    timeoutMs: r.int('feed.rerequest.timeout_ms', q.timeout_ms, 1, 60_000, 1000),
+  };
+}
+
+function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
+  if (value === undefined || value === null) return { sessions: [] };
+  const m = r.object('feed.moldudp64', value, kMoldKeys);
+  const sessions = r.list('feed.moldudp64.sessions', m.sessions, 0, 64, 'session names').map((v, i) => {
+    // YAML reads 000010059B as a string but 0000100591 as a number: insist on quotes for digits-only names.
+    if (typeof v !== 'string' || v.length === 0 || v.length > 10 || !/^[\x20-\x7e]+$/.test(v)) {
+      throw r.invalid(`feed.moldudp64.sessions[${i}]`, v, 'a quoted string of 1 to 10 printable ASCII characters such as "000010059B"');
+    }
+    return v.padEnd(10, ' ');
+  });
+  return { sessions };
+}

@@ -1,0 +1,156 @@
+import * as os from 'node:os';
+import { ConfigReader } from './config-reader';
+import { kIdleStrategyNames, type IdleStrategyName } from '../common/idle-strategy';
+
+/** Pipeline stages in data-flow order. rx is the native poller; the rest are JS stages. */
+export type StageName = 'rx' | 'decoder' | 'book' | 'strategy' | 'router';
+export const kStageNames: readonly StageName[] = ['rx', 'decoder', 'book', 'strategy', 'router'];
+export type JsStageName = Exclude<StageName, 'rx'>;
+export const kJsStageNames: readonly JsStageName[] = ['decoder', 'book', 'strategy', 'router'];
+
+export interface StageConfig {
+  /** CPU the stage's thread is pinned to. */
+  cpu: number;
+  /** Most items handled per turn of the stage's loop (rx: packets per rx burst). */
+  burst: number;
+}
+
+export interface RxStageConfig extends StageConfig {
+  /** 'thread': a native poller thread per queue; 'inline': the decoder worker polls the backend itself. */
+  poller: 'thread' | 'inline';
+}
+
+export interface IdleConfig {
+  strategy: IdleStrategyName;
+  maxSpins: number;
+  maxYields: number;
+  minParkMicros: number;
+  maxParkMicros: number;
+}
+
+export interface RingSizes {
+  /** Native RX descriptor ring (per queue). */
+  rxDescriptors: number;
+  decoderToBook: number;
+  bookToStrategy: number;
+  strategyToRouter: number;
+}
+
+export interface PerformanceConfig {
+  file: string;
+  numaNode: number;
+  idle: IdleConfig;
+  stages: { rx: RxStageConfig } & Record<JsStageName, StageConfig>;
+  rings: RingSizes;
+  /**
+   * Which JS stages share one worker thread, in pipeline order. A fused group calls the next stage
+   * directly instead of through a ring: on a 2-core machine a ring hand-off between threads that
+   * share a core costs a context switch per batch.
+   */
+  workers: JsStageName[][];
+}
+
+export interface PerformanceConfigLoadOptions {
+  /** CPUs on the machine that will run this config (default: this host's). */
+  cpuCount?: number;
+}
+
+const kTopKeys = ['performance'];
+const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion'];
+const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
+const kRxStageKeys = ['cpu', 'burst', 'poller'];
+const kStageKeys = ['cpu', 'burst'];
+const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
+
+export function loadPerformanceConfig(file: string, options: PerformanceConfigLoadOptions = {}): PerformanceConfig {
+  const { reader, doc } = ConfigReader.readYaml(file);
+  return performanceConfigFrom(reader, doc, options);
+}
+
+export function parsePerformanceConfig(text: string, file: string, options: PerformanceConfigLoadOptions = {}): PerformanceConfig {
+  const { reader, doc } = ConfigReader.parseYaml(text, file);
+  return performanceConfigFrom(reader, doc, options);
+}
+
+function performanceConfigFrom(r: ConfigReader, doc: unknown, options: PerformanceConfigLoadOptions): PerformanceConfig {
+  const cpuCount = options.cpuCount ?? os.availableParallelism();
+  const top = r.object('(top level)', doc, kTopKeys);
+  const p = r.object('performance', top.performance, kPerfKeys);
+
+  const i = r.object('performance.idle', p.idle ?? {}, kIdleKeys);
+  const minPark = r.int('performance.idle.min_park_us', i.min_park_us, 1, 1_000_000, 1);
+  const maxPark = r.int('performance.idle.max_park_us', i.max_park_us, 1, 1_000_000, 1000);
+  if (maxPark < minPark) {
+    throw r.invalid('performance.idle.max_park_us', i.max_park_us, `an integer >= performance.idle.min_park_us (${minPark})`);
+  }
+  const idle: IdleConfig = {
+    strategy: r.oneOf('performance.idle.strategy', i.strategy, kIdleStrategyNames, 'backoff'),
+    maxSpins: r.int('performance.idle.max_spins', i.max_spins, 0, 1_000_000, 100),
+    maxYields: r.int('performance.idle.max_yields', i.max_yields, 0, 1_000_000, 10),
+    minParkMicros: minPark,
+    maxParkMicros: maxPark,
+  };
+
+  const s = r.object('performance.stages', p.stages, kStageNames);
+  const cpuExpected = `a CPU from 0 to ${cpuCount - 1} (this machine has ${cpuCount})`;
+  const readCpu = (at: string, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= cpuCount) throw r.invalid(at, v, cpuExpected);
+    return v;
+  };
+  const rx = r.object('performance.stages.rx', s.rx, kRxStageKeys);
+  const rxStage: RxStageConfig = {
+    cpu: readCpu('performance.stages.rx.cpu', rx.cpu),
+    burst: r.int('performance.stages.rx.burst', rx.burst, 1, 512, 32),
+    poller: r.oneOf('performance.stages.rx.poller', rx.poller, ['thread', 'inline'] as const, 'thread'),
+  };
+  const js = {} as Record<JsStageName, StageConfig>;
+  for (const name of kJsStageNames) {
+    const at = `performance.stages.${name}`;
+    const st = r.object(at, s[name], kStageKeys);
+    js[name] = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
+  }
+
+  const g = r.object('performance.rings', p.rings ?? {}, kRingKeys);
+  const rings: RingSizes = {
+    rxDescriptors: r.powerOfTwo('performance.rings.rx_descriptors', g.rx_descriptors, 64, 1 << 22, 4096),
+    decoderToBook: r.powerOfTwo('performance.rings.decoder_to_book', g.decoder_to_book, 64, 1 << 22, 4096),
+    bookToStrategy: r.powerOfTwo('performance.rings.book_to_strategy', g.book_to_strategy, 64, 1 << 22, 4096),
+    strategyToRouter: r.powerOfTwo('performance.rings.strategy_to_router', g.strategy_to_router, 64, 1 << 22, 1024),
+  };
+
+  const workers = readFusion(r, p.fusion, js);
+  return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers };
+}
+
+/**
+ * fusion: a list of groups; every JS stage appears in exactly one, each group is a run of adjacent
+ * stages in pipeline order (a worker cannot skip a stage another worker runs), and its stages sit
+ * on one CPU. Missing fusion means no fusion: one worker per stage.
+ */
+function readFusion(r: ConfigReader, value: unknown, stages: Record<JsStageName, StageConfig>): JsStageName[][] {
+  if (value === undefined || value === null) return kJsStageNames.map((n) => [n]);
+  const groups = r.list('performance.fusion', value, 1, kJsStageNames.length, 'stage groups such as [decoder, book, strategy, router]');
+  const seen = new Map<JsStageName, number>();
+  const out = groups.map((gv, gi) => {
+    const at = `performance.fusion[${gi}]`;
+    const names = r.list(at, gv, 1, kJsStageNames.length, `stage names from ${kJsStageNames.join(', ')}`).map((nv, ni) => {
+      const name = r.oneOf(`${at}[${ni}]`, nv, kJsStageNames);
+      const previous = seen.get(name);
+      if (previous !== undefined) throw r.invalid(`${at}[${ni}]`, name, `each stage in one group only (already in performance.fusion[${previous}])`);
+      seen.set(name, gi);
+      return name;
+    });
+    for (let k = 1; k < names.length; k++) {
+      if (kJsStageNames.indexOf(names[k]) !== kJsStageNames.indexOf(names[k - 1]) + 1) {
+        throw r.invalid(at, names, `adjacent stages in pipeline order (${kJsStageNames.join(' -> ')})`);
+      }
+      if (stages[names[k]].cpu !== stages[names[0]].cpu) {
+        throw r.invalid(`performance.stages.${names[k]}.cpu`, stages[names[k]].cpu, `${stages[names[0]].cpu}, the CPU of ${names[0]}, because performance.fusion[${gi}] runs them on one worker`);
+      }
+    }
+    return names;
+  });
+  const missing = kJsStageNames.filter((n) => !seen.has(n));
+  if (missing.length > 0) throw r.invalid('performance.fusion', value, `every stage in some group (missing: ${missing.join(', ')})`);
+  return out;
+}

@@ -1,0 +1,57 @@
+import type { PortOptions } from '../binding/port';
+import type { FeedConfig, FeedLine } from './feed-config';
+import type { PerformanceConfig } from './performance-config';
+
+/**
+ * Translates the two config files into lib/binding's PortOptions for one feed line, so the YAML
+ * stays in operator terms (snake_case, lines, stages) and the binding stays in port terms.
+ * `line` matters for udp (one socket per group); other backends see every line's packets.
+ */
+export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line: FeedLine = feed.lines[0]): PortOptions {
+  const o: PortOptions = {
+    backend: feed.backend,
+    poller: perf.stages.rx.poller,
+    idle: perf.idle.strategy,
+    burst: perf.stages.rx.burst,
+    ringSize: perf.rings.rxDescriptors,
+    rxCpus: [perf.stages.rx.cpu],
+  };
+  if (feed.dpdk) {
+    const d = feed.dpdk;
+    const vdev = d.eal.vdevs.find((v) => v.split(',')[0] === d.port);
+    o.dpdk = {
+      vdev,
+      port: vdev ? undefined : d.port,
+      pci: d.eal.pciAllow,
+      lcores: d.eal.lcores,
+      rxCpus: [perf.stages.rx.cpu],
+      inMemory: d.eal.inMemory,
+      filePrefix: d.eal.filePrefix,
+      noHuge: d.eal.noHuge,
+      memoryMb: d.eal.memoryMb,
+      rxQueues: d.rxQueues,
+      mbufs: d.mbufs,
+      promiscuous: d.promiscuous,
+    };
+  }
+  if (feed.afXdp) {
+    o.afXdp = { interface: feed.afXdp.interface, queue: feed.afXdp.queue, mode: feed.afXdp.mode, zeroCopy: feed.afXdp.zeroCopy };
+  }
+  if (feed.afPacket) {
+    o.afPacket = { interface: feed.afPacket.interface, fanout: feed.afPacket.fanout, promiscuous: feed.afPacket.promiscuous };
+  }
+  if (feed.udp) {
+    o.udp = {
+      port: line.port,
+      group: line.group,
+      source: line.source ?? feed.udp.source,
+      interface: feed.udp.interface,
+      bind: feed.udp.bind,
+      rcvbuf: feed.udp.rcvbuf,
+    };
+  }
+  if (feed.pcap) {
+    o.pcap = { file: feed.pcap.file, pace: feed.pcap.pace, loops: feed.pcap.loops };
+  }
+  return o;
+}

@@ -1,0 +1,224 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as YAML from 'yaml';
+import { loadFeedConfig, parseFeedConfig } from '../../lib/config/feed-config';
+import { TickpathError } from '../../lib/errors';
+
+const kFile = '/etc/tickpath/feed.yml';
+
+function base(): any {
+  return {
+    feed: {
+      backend: 'udp',
+      udp: { interface: '127.0.0.1' },
+      lines: [
+        { name: 'A', group: '233.54.12.111', port: 26477 },
+        { name: 'B', group: '233.49.196.111', port: 26477 },
+      ],
+    },
+  };
+}
+
+function parse(doc: unknown) {
+  return parseFeedConfig(YAML.stringify(doc), kFile, { checkFiles: false });
+}
+
+function expectError(mutate: (d: any) => void, message: string, code = 'ERR_CONFIG_INVALID'): void {
+  const doc = base();
+  mutate(doc);
+  expect(() => parse(doc)).to.throw(TickpathError, message).with.property('code', code);
+  // The whole message, not just a substring.
+  try {
+    parse(doc);
+  } catch (e) {
+    expect((e as Error).message).to.equal(message);
+  }
+}
+
+describe('feed config', () => {
+  it('reads a minimal udp config into typed values with defaults', () => {
+    const c = parse(base());
+    expect(c.backend).to.equal('udp');
+    expect(c.udp).to.deep.equal({ interface: '127.0.0.1', source: undefined, bind: undefined, rcvbuf: undefined });
+    expect(c.lines[1]).to.deep.equal({ name: 'B', group: '233.49.196.111', port: 26477, source: undefined });
+    expect(c.dpdk).to.equal(undefined);
+    expect(c.moldudp64.sessions).to.deep.equal([]);
+  });
+
+  it('reads dpdk EAL options and resolves vdev pcap files against the config directory', () => {
+    const doc = base();
+    doc.feed.backend = 'dpdk';
+    doc.feed.dpdk = {
+      eal: { no_huge: true, memory_mb: 128, vdevs: ['net_pcap0,rx_pcap=caps/a.pcap,infinite_rx=0'], pci_allow: ['0000:03:00.0'], file_prefix: 'tp', in_memory: false },
+      port: 'net_pcap0',
+      rx_queues: 2,
+    };
+    const c = parse(doc);
+    expect(c.dpdk).to.deep.equal({
+      eal: {
+        lcores: undefined,
+        inMemory: false,
+        filePrefix: 'tp',
+        noHuge: true,
+        memoryMb: 128,
+        vdevs: ['net_pcap0,rx_pcap=/etc/tickpath/caps/a.pcap,infinite_rx=0'],
+        pciAllow: ['0000:03:00.0'],
+      },
+      port: 'net_pcap0',
+      rxQueues: 2,
+      mbufs: 8191,
+      promiscuous: false,
+    });
+  });
+
+  it('names file, path, value and expectation for a bad line port', () => {
+    expectError(
+      (d) => (d.feed.lines[1].port = 70000),
+      '/etc/tickpath/feed.yml: feed.lines[1].port is 70000, expected an integer from 1 to 65535',
+    );
+  });
+
+  it('rejects unknown keys at every level', () => {
+    expectError(
+      (d) => (d.feed.lines[0].grp = '1.2.3.4'),
+      '/etc/tickpath/feed.yml: feed.lines[0].grp is not a known option, expected one of name, group, port, source',
+      'ERR_CONFIG_UNKNOWN_KEY',
+    );
+    expectError(
+      (d) => (d.feed.backnd = 'udp'),
+      '/etc/tickpath/feed.yml: feed.backnd is not a known option, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64',
+      'ERR_CONFIG_UNKNOWN_KEY',
+    );
+    expectError(
+      (d) => (d.extra = 1),
+      '/etc/tickpath/feed.yml: (top level).extra is not a known option, expected one of feed',
+      'ERR_CONFIG_UNKNOWN_KEY',
+    );
+  });
+
+  it('rejects a backend name it does not know and a missing backend section', () => {
+    expectError(
+      (d) => (d.feed.backend = 'netmap'),
+      '/etc/tickpath/feed.yml: feed.backend is "netmap", expected one of dpdk, af_xdp, af_packet, udp, pcap, auto',
+    );
+    expectError(
+      (d) => (d.feed.backend = 'pcap'),
+      "/etc/tickpath/feed.yml: feed.pcap is missing, expected a mapping of pcap options because feed.backend is 'pcap'",
+    );
+  });
+
+  it('checks multicast groups, duplicate lines and the number of lines', () => {
+    expectError(
+      (d) => (d.feed.lines[0].group = '10.1.2.3'),
+      '/etc/tickpath/feed.yml: feed.lines[0].group is "10.1.2.3", expected an IPv4 multicast group from 224.0.0.0 to 239.255.255.255',
+    );
+    expectError(
+      (d) => (d.feed.lines[1].name = 'A'),
+      '/etc/tickpath/feed.yml: feed.lines[1].name is "A", expected a name not used by feed.lines[0]',
+    );
+    expectError(
+      (d) => (d.feed.lines = []),
+      '/etc/tickpath/feed.yml: feed.lines is [], expected a list of 1 to 4 feed lines (A, B) with name, group and port',
+    );
+    expectError(
+      (d) => delete d.feed.lines[0].port,
+      '/etc/tickpath/feed.yml: feed.lines[0].port is missing, expected an integer from 1 to 65535',
+    );
+  });
+
+  it('requires memory_mb with no_huge, a known vdev name for a net_ port and well-formed PCI addresses', () => {
+    expectError(
+      (d) => {
+        d.feed.backend = 'dpdk';
+        d.feed.dpdk = { eal: { no_huge: true }, port: '0' };
+      },
+      '/etc/tickpath/feed.yml: feed.dpdk.eal.memory_mb is missing, expected an integer from 64 to 1048576 when feed.dpdk.eal.no_huge is true (EAL -m)',
+    );
+    expectError(
+      (d) => {
+        d.feed.backend = 'dpdk';
+        d.feed.dpdk = { eal: { vdevs: ['net_null0'] }, port: 'net_pcap0' };
+      },
+      '/etc/tickpath/feed.yml: feed.dpdk.port is "net_pcap0", expected the name of a vdev in feed.dpdk.eal.vdevs (have: net_null0)',
+    );
+    expectError(
+      (d) => {
+        d.feed.backend = 'dpdk';
+        d.feed.dpdk = { eal: { pci_allow: ['03:00.0'] }, port: 0 };
+      },
+      '/etc/tickpath/feed.yml: feed.dpdk.eal.pci_allow[0] is "03:00.0", expected a PCI address such as "0000:03:00.0"',
+    );
+  });
+
+  it('checks pcap pace and af_xdp options', () => {
+    expectError(
+      (d) => (d.feed.pcap = { file: 'a.pcap', pace: 'slow' }),
+      '/etc/tickpath/feed.yml: feed.pcap.pace is "slow", expected fast, recorded or a positive speed multiple such as 2.5',
+    );
+    expectError(
+      (d) => (d.feed.af_xdp = { interface: 'eth0', mode: 'skb' }),
+      '/etc/tickpath/feed.yml: feed.af_xdp.mode is "skb", expected one of auto, native, generic',
+    );
+    const doc = base();
+    doc.feed.pcap = { file: 'a.pcap', pace: 2.5, loops: 0 };
+    expect(parse(doc).pcap).to.deep.equal({ file: '/etc/tickpath/a.pcap', pace: 2.5, loops: 0 });
+  });
+
+  it('checks MoldUDP64 session names and the re-request server', () => {
+    expectError(
+      (d) => (d.feed.moldudp64 = { sessions: [100591] }),
+      '/etc/tickpath/feed.yml: feed.moldudp64.sessions[0] is 100591, expected a quoted string of 1 to 10 printable ASCII characters such as "000010059B"',
+    );
+    expectError(
+      (d) => (d.feed.rerequest = { host: '127.0.0.1', port: 0 }),
+      '/etc/tickpath/feed.yml: feed.rerequest.port is 0, expected an integer from 1 to 65535',
+    );
+    const doc = base();
+    doc.feed.moldudp64 = { sessions: ['ABC'] };
+    doc.feed.rerequest = { host: '127.0.0.1', port: 26400 };
+    const c = parse(doc);
+    expect(c.moldudp64.sessions).to.deep.equal(['ABC       ']);
+    expect(c.rerequest).to.deep.equal({ host: '127.0.0.1', port: 26400, timeoutMs: 1000 });
+  });
+
+  it("'auto' needs at least one backend section", () => {
+    expectError(
+      (d) => {
+        d.feed.backend = 'auto';
+        delete d.feed.udp;
+      },
+      '/etc/tickpath/feed.yml: feed.backend is "auto", expected a named backend, or at least one backend section (dpdk, af_xdp, af_packet, udp, pcap) for auto to choose from',
+    );
+  });
+
+  it('reports YAML syntax errors with line and column, and unreadable files', () => {
+    expect(() => parseFeedConfig('feed:\n  backend: [udp\n', kFile))
+      .to.throw(TickpathError, /^\/etc\/tickpath\/feed\.yml: YAML syntax error at line \d+, column \d+: /)
+      .with.property('code', 'ERR_CONFIG_PARSE');
+    expect(() => parseFeedConfig('feed:\n  backend: udp\n  backend: pcap\n', kFile))
+      .to.throw(TickpathError, /YAML syntax error at line 3, column 3: Map keys must be unique/)
+      .with.property('code', 'ERR_CONFIG_PARSE');
+    expect(() => loadFeedConfig('/nonexistent/feed.yml'))
+      .to.throw(TickpathError, '/nonexistent/feed.yml: cannot read config file (ENOENT)')
+      .with.property('code', 'ERR_CONFIG_NOT_FOUND');
+  });
+
+  it('checks that the pcap file exists, relative to the config file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-config-'));
+    try {
+      const file = path.join(dir, 'feed.yml');
+      const doc = base();
+      doc.feed.pcap = { file: 'missing.pcap' };
+      fs.writeFileSync(file, YAML.stringify(doc));
+      expect(() => loadFeedConfig(file)).to.throw(
+        `${file}: feed.pcap.file is "missing.pcap", expected an existing pcap file (resolved to ${path.join(dir, 'missing.pcap')}, relative to the config file)`,
+      );
+      fs.writeFileSync(path.join(dir, 'missing.pcap'), '');
+      expect(loadFeedConfig(file).pcap?.file).to.equal(path.join(dir, 'missing.pcap'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,115 @@
+import { expect } from 'chai';
+import * as YAML from 'yaml';
+import { parsePerformanceConfig } from '../../lib/config/performance-config';
+import { TickpathError } from '../../lib/errors';
+
+const kFile = 'configs/performance.yml';
+
+function base(): any {
+  return {
+    performance: {
+      stages: {
+        rx: { cpu: 1 },
+        decoder: { cpu: 0 },
+        book: { cpu: 0 },
+        strategy: { cpu: 0 },
+        router: { cpu: 0 },
+      },
+      fusion: [['decoder', 'book', 'strategy', 'router']],
+    },
+  };
+}
+
+function parse(doc: unknown, cpuCount = 2) {
+  return parsePerformanceConfig(YAML.stringify(doc), kFile, { cpuCount });
+}
+
+function expectError(mutate: (d: any) => void, message: string, code = 'ERR_CONFIG_INVALID', cpuCount = 2): void {
+  const doc = base();
+  mutate(doc);
+  let caught: unknown;
+  try {
+    parse(doc, cpuCount);
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).to.be.instanceOf(TickpathError);
+  expect((caught as TickpathError).code).to.equal(code);
+  expect((caught as Error).message).to.equal(message);
+}
+
+describe('performance config', () => {
+  it('fills defaults for idle, bursts and rings', () => {
+    const c = parse(base());
+    expect(c.idle).to.deep.equal({ strategy: 'backoff', maxSpins: 100, maxYields: 10, minParkMicros: 1, maxParkMicros: 1000 });
+    expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread' });
+    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64 });
+    expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
+    expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
+    expect(c.numaNode).to.equal(0);
+  });
+
+  it('without fusion runs one worker per stage', () => {
+    const doc = base();
+    delete doc.performance.fusion;
+    expect(parse(doc).workers).to.deep.equal([['decoder'], ['book'], ['strategy'], ['router']]);
+  });
+
+  it('rejects a CPU the machine does not have', () => {
+    expectError(
+      (d) => (d.performance.stages.rx.cpu = 2),
+      'configs/performance.yml: performance.stages.rx.cpu is 2, expected a CPU from 0 to 1 (this machine has 2)',
+    );
+    expect(parse(base(), 8).stages.rx.cpu).to.equal(1);
+  });
+
+  it('rejects ring sizes that are not powers of two and unknown idle strategies', () => {
+    expectError(
+      (d) => (d.performance.rings = { decoder_to_book: 1000 }),
+      'configs/performance.yml: performance.rings.decoder_to_book is 1000, expected a power of two from 64 to 4194304',
+    );
+    expectError(
+      (d) => (d.performance.idle = { strategy: 'sleep' }),
+      'configs/performance.yml: performance.idle.strategy is "sleep", expected one of spin, yield, backoff',
+    );
+    expectError(
+      (d) => (d.performance.idle = { min_park_us: 100, max_park_us: 10 }),
+      'configs/performance.yml: performance.idle.max_park_us is 10, expected an integer >= performance.idle.min_park_us (100)',
+    );
+  });
+
+  it('rejects unknown keys and missing stages', () => {
+    expectError(
+      (d) => (d.performance.stages.book.cpus = 0),
+      'configs/performance.yml: performance.stages.book.cpus is not a known option, expected one of cpu, burst',
+      'ERR_CONFIG_UNKNOWN_KEY',
+    );
+    expectError(
+      (d) => delete d.performance.stages.strategy,
+      'configs/performance.yml: performance.stages.strategy is missing, expected a mapping with keys cpu, burst',
+    );
+  });
+
+  it('validates fusion: every stage once, adjacent, one CPU per group', () => {
+    expectError(
+      (d) => (d.performance.fusion = [['decoder', 'strategy'], ['book', 'router']]),
+      'configs/performance.yml: performance.fusion[0] is ["decoder","strategy"], expected adjacent stages in pipeline order (decoder -> book -> strategy -> router)',
+    );
+    expectError(
+      (d) => (d.performance.fusion = [['decoder', 'book'], ['book', 'strategy', 'router']]),
+      'configs/performance.yml: performance.fusion[1][0] is "book", expected each stage in one group only (already in performance.fusion[0])',
+    );
+    expectError(
+      (d) => (d.performance.fusion = [['decoder', 'book', 'strategy']]),
+      'configs/performance.yml: performance.fusion is [["decoder","book","strategy"]], expected every stage in some group (missing: router)',
+    );
+    expectError(
+      (d) => (d.performance.stages.router.cpu = 1),
+      'configs/performance.yml: performance.stages.router.cpu is 1, expected 0, the CPU of decoder, because performance.fusion[0] runs them on one worker',
+    );
+    expectError(
+      (d) => (d.performance.fusion = [['decoder', 'book', 'rx']]),
+      'configs/performance.yml: performance.fusion[0][2] is "rx", expected one of decoder, book, strategy, router',
+    );
+  });
+});
