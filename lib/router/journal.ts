@@ -43,6 +43,7 @@ export const enum JournalRecordType {
   REPLACED = 5,     // clOrdId is the new id, refId the old one
   VENUE_SEQ = 6,    // clOrdId holds the venue name
   PARENT_STATE = 7,
+  REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
 }
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';
@@ -83,6 +84,10 @@ export interface JournalRecovery {
   positions: Map<string, number>;
   /** Last sequence number recorded per venue name. */
   venueSeqs: Map<string, number>;
+  /** `${venue}/${execId}` of every journaled fill (exec ids up to 14 characters), to drop replays. */
+  fillExecIds: Set<string>;
+  /** New orders refused before they existed (REQUEST_REJECTED records). */
+  rejectedRequests: number;
   records: number;
   lastRecordNo: number;
   /** Bytes that make up whole, valid records; the rest is cut off on open. */
@@ -206,6 +211,24 @@ export class OrderJournal {
     this.end(off);
   }
 
+  /** Journals a new order the router refused before it existed (audit trail of every reject). */
+  appendRequestRejected(clOrdId: string, symbol: string, side: number, qty: number, price: number,
+    reason: RejectReason): void {
+    const off = this.begin(JournalRecordType.REQUEST_REJECTED);
+    const b = this.buf;
+    const v = this.view;
+    b.fill(0, off + 17, off + 92);
+    b[off + 17] = OrderState.REJECTED;
+    b[off + 18] = side;
+    b[off + 21] = REJECT_REASONS.indexOf(reason);
+    v.setInt16(off + 22, -1, true);
+    v.setUint32(off + 24, qty >>> 0, true);
+    v.setUint32(off + 28, price >>> 0, true);
+    writeAscii(b, off + 56, 14, clOrdId);
+    writeAscii(b, off + 84, 8, symbol);
+    this.end(off);
+  }
+
   /**
    * Records the last sequence number processed from a venue session (SoupBinTCP sequenced
    * message number, FIX MsgSeqNum in). Recovery returns the highest per venue name.
@@ -298,7 +321,7 @@ export class OrderJournal {
 function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(),
-    records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
+    fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
   };
 }
 
@@ -310,12 +333,18 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
     return;
   }
+  if (type === JournalRecordType.REQUEST_REJECTED) {
+    // Never overwrite: a duplicate-id reject must not hide the order that owns the id.
+    r.rejectedRequests++;
+    if (r.orders.has(clOrdId)) return;
+  }
   const refId = readAscii(data, off + 70, 14);
   const prev = type === JournalRecordType.REPLACED ? r.orders.get(refId) : r.orders.get(clOrdId);
   const reasonCode = data[off + 21];
   const o: JournalOrder = {
     clOrdId,
-    kind: type === JournalRecordType.NEW_PARENT || type === JournalRecordType.PARENT_STATE ? 'parent'
+    kind: type === JournalRecordType.NEW_PARENT || type === JournalRecordType.PARENT_STATE ||
+      type === JournalRecordType.REQUEST_REJECTED ? 'parent'
       : type === JournalRecordType.NEW_CHILD ? 'child' : (prev?.kind ?? 'child'),
     parentId: type === JournalRecordType.NEW_CHILD ? refId : (prev?.parentId ?? ''),
     symbol: readAscii(data, off + 84, 8),
@@ -337,5 +366,6 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     const lastQty = dv.getUint32(off + 40, true);
     const signed = o.side === 'B' ? lastQty : -lastQty;
     r.positions.set(o.symbol, (r.positions.get(o.symbol) ?? 0) + signed);
+    if (refId.length > 0) r.fillExecIds.add(`${o.venue}/${refId}`);
   }
 }

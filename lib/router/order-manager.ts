@@ -280,6 +280,16 @@ export class OrderManager {
     return slot;
   }
 
+  /** A cancel or replace that never reached the venue (send refused): back to where it was. */
+  revertPending(slot: number): number {
+    const state = this.st[slot];
+    if (state === OrderState.PENDING_REPLACE) this.clearPendingReplace(slot);
+    else if (state !== OrderState.PENDING_CANCEL) return this.illegal();
+    this.st[slot] = this.prevSt[slot];
+    this.refreshParent(this.parentArr[slot]);
+    return slot;
+  }
+
   /** Asks for the order to become newQty/newPrice under newClOrdId. newQty must exceed what is filled. */
   requestReplace(slot: number, newClOrdId: string, newQty: number, newPrice: number): number {
     if (this.kind[slot] !== KIND_CHILD) return this.illegal();
@@ -347,6 +357,7 @@ export class OrderManager {
   venueOf(slot: number): number { return this.venueArr[slot]; }
   symbolOf(slot: number): string { return this.symbolNames[this.symArr[slot]]; }
   liveChildCount(parent: number): number { return this.liveChildren[parent]; }
+  ackedChildCount(parent: number): number { return this.ackedChildren[parent]; }
   pendingReplaceQty(slot: number): number { return this.pendQty[slot]; }
   pendingReplacePrice(slot: number): number { return this.pendPrice[slot]; }
 
@@ -403,6 +414,13 @@ export class OrderManager {
     if (live !== OrderState.PENDING && live !== OrderState.SENT) this.ackedChildren[parent]++;
     this.refreshParent(parent);
     return s;
+  }
+
+  /** Sets a restored parent's total qty and fills (including children that finished before the restart). */
+  restoreParentTotals(parent: number, qty: number, filled: number): void {
+    this.qtyArr[parent] = qty;
+    this.filledArr[parent] = filled;
+    this.refreshParent(parent);
   }
 
   stats(): Record<string, number> {

@@ -1,0 +1,335 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { OrderRouter } from '../../lib/router/order-router';
+import { OrderManager } from '../../lib/router/order-manager';
+import { RiskChecker, RiskLimits } from '../../lib/router/risk-checker';
+import { SmartRouter, RouteRule } from '../../lib/router/smart-router';
+import { OrderJournal, JournalRecordType } from '../../lib/router/journal';
+import { OrderState } from '../../lib/router/types';
+import type { OrderRequest, RejectReason, RouterListener } from '../../lib/router/types';
+import type { Side, VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
+
+/** In-memory venue double: records what the router sends; the test plays the venue's answers. */
+class FakeVenue implements VenueConnector {
+  readonly protocol = 'ouch' as const;
+  listener!: VenueListener;
+  up = true;
+  /** When set, acks every new order from inside sendNew (a connector that answers synchronously). */
+  ackInline = false;
+  news: VenueOrder[] = [];
+  cancels: { clOrdId: string; symbol: string; side: Side; remaining: number }[] = [];
+  replaces: { orig: string; next: string; qty: number; price: number }[] = [];
+  constructor(readonly name: string) {}
+  setListener(l: VenueListener): void { this.listener = l; }
+  async connect(): Promise<void> { /* in memory */ }
+  sendNew(o: VenueOrder): boolean {
+    if (!this.up) return false;
+    this.news.push({ ...o });      // copy: the router reuses the object
+    if (this.ackInline) this.listener.onAck(o.clOrdId, `V${o.clOrdId}`);
+    return true;
+  }
+  sendCancel(clOrdId: string, symbol: string, side: Side, remaining: number): boolean {
+    if (!this.up) return false;
+    this.cancels.push({ clOrdId, symbol, side, remaining });
+    return true;
+  }
+  sendReplace(orig: string, next: string, _s: string, _side: Side, qty: number, price: number): boolean {
+    if (!this.up) return false;
+    this.replaces.push({ orig, next, qty, price });
+    return true;
+  }
+  async close(): Promise<void> { /* in memory */ }
+  stats(): Record<string, number> { return { out: this.news.length }; }
+}
+
+class RecordingListener implements RouterListener {
+  events: string[] = [];
+  onAccepted(id: string, n: number) { this.events.push(`accepted ${id} ${n}`); }
+  onRejected(id: string, reason: RejectReason, _d: string) { this.events.push(`rejected ${id} ${reason}`); }
+  onAcked(id: string) { this.events.push(`acked ${id}`); }
+  onPartiallyFilled(id: string, q: number, p: number, cum: number) { this.events.push(`partial ${id} ${q}@${p} cum ${cum}`); }
+  onFilled(id: string, q: number, p: number, cum: number) { this.events.push(`filled ${id} ${q}@${p} cum ${cum}`); }
+  onCancelled(id: string, cum: number, reason: string) { this.events.push(`cancelled ${id} cum ${cum} ${reason}`); }
+  onReplaced(id: string, qty: number, price: number) { this.events.push(`replaced ${id} ${qty}@${price}`); }
+  onVenueReject(id: string, venue: string, reason: string) { this.events.push(`venueReject ${id} ${venue} ${reason}`); }
+  onRequestRejected(id: string, reason: RejectReason, _d: string) { this.events.push(`requestRejected ${id} ${reason}`); }
+}
+
+const LIMITS: RiskLimits = {
+  maxOrderQty: 10_000, maxOrderNotional: 1_000_000, maxDailyNotional: 5_000_000, maxSymbolNotional: 2_000_000,
+  maxOpenOrdersPerSymbol: 50, priceCollarBps: 500, maxOrdersPerSecond: 1000,
+};
+const rule = (venue: string, share: number, priority: number): RouteRule => ({ venue, share, priority, active: true, feePerShare: 0 });
+
+function tmpJournal(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-router-')), 'orders.journal');
+}
+
+function build(journalPath = tmpJournal(), capacity = 1024) {
+  const venues = [new FakeVenue('NSDQ'), new FakeVenue('ARCA')];
+  const listener = new RecordingListener();
+  const om = new OrderManager({ capacity });
+  const bbo = { bestBid: () => 999_000, bestAsk: () => 1_000_000 };
+  const risk = new RiskChecker(LIMITS, bbo, om, () => 0);
+  const sor = new SmartRouter({ venues: ['NSDQ', 'ARCA'], defaultVenue: 'NSDQ', mode: 'rules',
+    rules: { SPLIT: [rule('NSDQ', 1, 1), rule('ARCA', 1, 2)] } });
+  const journal = OrderJournal.open(journalPath, { fsync: 'never' });
+  const router = new OrderRouter({ risk, smartRouter: sor, orderManager: om, journal, connectors: venues, listener,
+    now: () => 1_700_000_000_000 });
+  return { router, venues, nsdq: venues[0], arca: venues[1], listener, om, risk, journal, journalPath };
+}
+
+const buy = (over: Partial<OrderRequest> = {}): OrderRequest =>
+  ({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY', ...over });
+
+describe('OrderRouter', () => {
+  it('sends, acks, partially fills and fills an order, reporting each step and the position', () => {
+    const { router, nsdq, listener, om } = build();
+    const id = router.sendOrder(buy({ clOrdId: 'ORD1' }));
+    expect(id).to.equal('ORD1');
+    expect(nsdq.news).to.have.length(1);
+    const child = nsdq.news[0];
+    expect(child).to.include({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' });
+    expect(child.clOrdId).to.match(/^C[0-9a-z]{6}1$/);
+    nsdq.listener.onAck(child.clOrdId, 'X1');
+    nsdq.listener.onFill(child.clOrdId, 40, 999_900, 'E1');
+    nsdq.listener.onFill(child.clOrdId, 60, 1_000_000, 'E2');
+    expect(listener.events).to.deep.equal([
+      'accepted ORD1 1', 'acked ORD1', 'partial ORD1 40@999900 cum 40', 'filled ORD1 60@1000000 cum 100',
+    ]);
+    expect(om.position('AAPL')).to.equal(100);
+    expect(om.openOrders('AAPL')).to.equal(0);
+  });
+
+  it('generates a 14-character-or-shorter id when the caller gives none', () => {
+    const { router } = build();
+    const id = router.sendOrder(buy());
+    expect(id).to.match(/^P[0-9a-z]{6}1$/);
+    expect(id.length).to.be.at.most(14);
+  });
+
+  it('rejects with the risk reason, sends nothing and journals the reject', () => {
+    const { router, nsdq, listener, journal, journalPath } = build();
+    router.sendOrder(buy({ clOrdId: 'BIG', qty: 20_000 }));
+    router.sendOrder(buy({ clOrdId: 'FAR', price: 1_100_000 }));
+    expect(nsdq.news).to.have.length(0);
+    expect(listener.events).to.deep.equal(['rejected BIG MAX_ORDER_QTY', 'rejected FAR PRICE_COLLAR']);
+    journal.close();
+    const rec = OrderJournal.recover(journalPath);
+    expect(rec.rejectedRequests).to.equal(2);
+    expect(rec.orders.get('BIG')).to.include({ state: OrderState.REJECTED, reason: 'MAX_ORDER_QTY', qty: 20_000 });
+  });
+
+  it('rejects malformed requests as INVALID_ORDER', () => {
+    const { router, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'Q0', qty: 0 }));
+    router.sendOrder(buy({ clOrdId: 'SYM', symbol: 'TOOLONGSYM' }));
+    router.sendOrder(buy({ clOrdId: 'PX', price: 10.5 }));
+    router.sendOrder(buy({ clOrdId: 'WAYTOOLONGCLORDID' }));
+    expect(listener.events).to.deep.equal(['rejected Q0 INVALID_ORDER', 'rejected SYM INVALID_ORDER',
+      'rejected PX INVALID_ORDER', 'rejected WAYTOOLONGCLORDID INVALID_ORDER']);
+  });
+
+  it('rejects a duplicate client order id', () => {
+    const { router, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'D1' }));
+    router.sendOrder(buy({ clOrdId: 'D1' }));
+    expect(listener.events).to.deep.equal(['accepted D1 1', 'rejected D1 DUPLICATE_CLORDID']);
+  });
+
+  it('splits across venues by rule and derives the parent from both children', () => {
+    const { router, nsdq, arca, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'S1', symbol: 'SPLIT', qty: 101 }));
+    expect(nsdq.news.map((o) => o.qty)).to.deep.equal([51]);
+    expect(arca.news.map((o) => o.qty)).to.deep.equal([50]);
+    nsdq.listener.onAck(nsdq.news[0].clOrdId, 'n');
+    arca.listener.onAck(arca.news[0].clOrdId, 'a');
+    arca.listener.onFill(arca.news[0].clOrdId, 50, 1_000_000, 'A1');
+    nsdq.listener.onFill(nsdq.news[0].clOrdId, 51, 1_000_000, 'N1');
+    expect(listener.events).to.deep.equal([
+      'accepted S1 2', 'acked S1', 'partial S1 50@1000000 cum 50', 'filled S1 51@1000000 cum 101',
+    ]);
+  });
+
+  it('reports a venue reject per child and rejects the parent when every child is rejected', () => {
+    const { router, nsdq, arca, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'R1', symbol: 'SPLIT' }));
+    nsdq.listener.onReject(nsdq.news[0].clOrdId, 'halted');
+    arca.listener.onReject(arca.news[0].clOrdId, 'halted');
+    expect(listener.events).to.deep.equal([
+      'accepted R1 2', 'venueReject R1 NSDQ halted', 'venueReject R1 ARCA halted', 'rejected R1 VENUE_REJECT',
+    ]);
+  });
+
+  it('a send the connector refuses is an explicit VENUE_UNAVAILABLE reject', () => {
+    const { router, nsdq, listener, om } = build();
+    nsdq.up = false;
+    router.sendOrder(buy({ clOrdId: 'U1' }));
+    expect(listener.events).to.deep.equal(['accepted U1 1', 'venueReject U1 NSDQ VENUE_UNAVAILABLE', 'rejected U1 VENUE_UNAVAILABLE']);
+    expect(om.openOrders('AAPL')).to.equal(0);
+  });
+
+  it('routes around a venue whose session went down, and back when it logs in', () => {
+    const { router, nsdq, arca } = build();
+    nsdq.listener.onSessionState('DISCONNECTED', 'socket closed');
+    router.sendOrder(buy({ symbol: 'SPLIT' }));
+    expect(nsdq.news).to.have.length(0);
+    expect(arca.news.map((o) => o.qty)).to.deep.equal([100]);
+    nsdq.listener.onSessionState('LOGGED_IN', '');
+    router.sendOrder(buy({ symbol: 'SPLIT' }));
+    expect(nsdq.news).to.have.length(1);
+  });
+
+  it('cancels the leaves on every venue and reports the parent cancelled with its fills', () => {
+    const { router, nsdq, arca, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'C1', symbol: 'SPLIT' }));
+    nsdq.listener.onAck(nsdq.news[0].clOrdId, 'n');
+    arca.listener.onAck(arca.news[0].clOrdId, 'a');
+    nsdq.listener.onFill(nsdq.news[0].clOrdId, 20, 1_000_000, 'N1');
+    router.cancelOrder('C1');
+    expect(nsdq.cancels).to.deep.equal([{ clOrdId: nsdq.news[0].clOrdId, symbol: 'SPLIT', side: 'B', remaining: 30 }]);
+    expect(arca.cancels[0].remaining).to.equal(50);
+    router.cancelOrder('C1');                                  // both already pending: refused
+    nsdq.listener.onCancelled(nsdq.news[0].clOrdId, 30, 'user');
+    arca.listener.onCancelled(arca.news[0].clOrdId, 50, 'user');
+    expect(listener.events.slice(3)).to.deep.equal(['requestRejected C1 ILLEGAL_STATE', 'cancelled C1 cum 20 user']);
+    router.cancelOrder('C1');
+    expect(listener.events[5]).to.equal('requestRejected C1 UNKNOWN_ORDER');
+  });
+
+  it('replaces a single-venue order under a new venue id and refuses to replace a split one', () => {
+    const { router, nsdq, listener, om } = build();
+    router.sendOrder(buy({ clOrdId: 'X1' }));
+    const first = nsdq.news[0].clOrdId;
+    router.replaceOrder('X1', 200, 990_000);
+    expect(listener.events[1]).to.equal('requestRejected X1 ILLEGAL_STATE');    // not acked yet
+    nsdq.listener.onAck(first, 'n');
+    nsdq.listener.onFill(first, 30, 1_000_000, 'E1');
+    expect(router.replaceOrder('X1', 200, 990_000)).to.equal('X1');
+    const rep = nsdq.replaces[0];
+    expect(rep).to.include({ orig: first, qty: 200, price: 990_000 });
+    nsdq.listener.onReplaced(first, rep.next, 200, 990_000);
+    nsdq.listener.onFill(rep.next, 170, 990_000, 'E2');
+    expect(listener.events.slice(-2)).to.deep.equal(['replaced X1 200@990000', 'filled X1 170@990000 cum 200']);
+    expect(om.position('AAPL')).to.equal(200);
+
+    router.sendOrder(buy({ clOrdId: 'X2', symbol: 'SPLIT' }));
+    router.replaceOrder('X2', 50, 1_000_000);
+    expect(listener.events.at(-1)).to.equal('requestRejected X2 REPLACE_SPLIT_ORDER');
+  });
+
+  it('a replace that fails risk is refused and the order keeps working', () => {
+    const { router, nsdq, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'Y1' }));
+    nsdq.listener.onAck(nsdq.news[0].clOrdId, 'n');
+    router.replaceOrder('Y1', 100, 2_000_000);
+    expect(listener.events.at(-1)).to.equal('requestRejected Y1 PRICE_COLLAR');
+    expect(nsdq.replaces).to.have.length(0);
+    nsdq.listener.onFill(nsdq.news[0].clOrdId, 100, 1_000_000, 'E');
+    expect(listener.events.at(-1)).to.equal('filled Y1 100@1000000 cum 100');
+  });
+
+  it('kill switch cancels every open order on every venue and blocks new ones', () => {
+    const { router, nsdq, arca, listener } = build();
+    router.sendOrder(buy({ clOrdId: 'K1', symbol: 'SPLIT' }));
+    router.sendOrder(buy({ clOrdId: 'K2' }));
+    nsdq.listener.onAck(nsdq.news[1].clOrdId, 'n');
+    arca.up = false;                                            // one cancel cannot go out
+    const sent = router.engageKillSwitch('desk halt');
+    expect(sent).to.equal(2);
+    expect(nsdq.cancels.map((c) => c.clOrdId).sort()).to.deep.equal([nsdq.news[0].clOrdId, nsdq.news[1].clOrdId].sort());
+    expect(router.counters.cancelSendFailures).to.equal(1);
+    expect(listener.events).to.include('venueReject K1 ARCA CANCEL_NOT_SENT: session not logged in');
+    router.sendOrder(buy({ clOrdId: 'K3' }));
+    expect(listener.events.at(-1)).to.equal('rejected K3 KILL_SWITCH');
+    router.releaseKillSwitch();
+    router.sendOrder(buy({ clOrdId: 'K4' }));
+    expect(listener.events.at(-1)).to.equal('accepted K4 1');
+  });
+
+  it('ignores a fill replayed with the same exec id, and counts events for unknown orders', () => {
+    const { router, nsdq, listener, om } = build();
+    router.sendOrder(buy({ clOrdId: 'F1' }));
+    const cid = nsdq.news[0].clOrdId;
+    nsdq.listener.onAck(cid, 'n');
+    nsdq.listener.onFill(cid, 10, 1_000_000, 'E1');
+    nsdq.listener.onFill(cid, 10, 1_000_000, 'E1');
+    nsdq.listener.onFill('NOPE', 10, 1_000_000, 'E9');
+    expect(om.position('AAPL')).to.equal(10);
+    expect(router.counters).to.include({ duplicateFills: 1, refusedVenueEvents: 1 });
+    expect(listener.events.filter((e) => e.startsWith('partial'))).to.have.length(1);
+  });
+
+  it('works with a connector that acks synchronously from inside sendNew', () => {
+    const { router, nsdq, listener } = build();
+    nsdq.ackInline = true;
+    router.sendOrder(buy({ clOrdId: 'I1' }));
+    expect(listener.events).to.deep.equal(['accepted I1 1', 'acked I1']);
+  });
+
+  it('journals every state change and restores open orders, positions, ids and venue seqs after a restart', () => {
+    const a = build();
+    a.router.sendOrder(buy({ clOrdId: 'J1', symbol: 'SPLIT' }));     // stays open, partly filled
+    a.router.sendOrder(buy({ clOrdId: 'J2' }));                      // fully filled
+    a.router.sendOrder(buy({ clOrdId: 'J3' }));                      // replaced, open
+    const [n1, n2, n3] = a.nsdq.news.map((o) => o.clOrdId);
+    const a1 = a.arca.news[0].clOrdId;
+    for (const id of [n1, n2, n3]) a.nsdq.listener.onAck(id, 'x');
+    a.arca.listener.onAck(a1, 'x');
+    a.nsdq.listener.onFill(n1, 20, 1_000_000, 'E1');
+    a.arca.listener.onFill(a1, 50, 1_000_000, 'E2');                 // ARCA child of J1 done
+    a.nsdq.listener.onFill(n2, 100, 1_000_000, 'E3');
+    a.router.replaceOrder('J3', 300, 995_000);
+    a.nsdq.listener.onReplaced(n3, a.nsdq.replaces[0].next, 300, 995_000);
+    a.router.recordVenueSeq('NSDQ', 17);
+    a.journal.close();
+
+    const rec = OrderJournal.recover(a.journalPath);
+    expect(rec.tornRecords).to.equal(0);
+    // accepted+child+sent per child, acks, fills, parent states, replace request + replaced, seq ...
+    expect(rec.records).to.be.greaterThan(20);
+
+    const b = build(a.journalPath);
+    expect(b.router.restoreFromJournal()).to.equal(2);
+    expect(b.om.openOrders('SPLIT')).to.equal(1);
+    expect(b.om.openOrders('AAPL')).to.equal(1);
+    expect(b.om.position('SPLIT')).to.equal(70);
+    expect(b.om.position('AAPL')).to.equal(100);
+    expect(b.router.recoveredVenueSeq('NSDQ')).to.equal(17);
+    const j1 = b.om.slotOf('J1');
+    expect(b.om.filled(j1)).to.equal(70);
+    expect(b.om.qty(j1)).to.equal(100);
+    expect(b.om.state(j1)).to.equal(OrderState.PARTIALLY_FILLED);
+    // A fill replayed by the venue after the restart is dropped; new ones land on the restored ids.
+    b.nsdq.listener.onFill(n1, 20, 1_000_000, 'E1');
+    expect(b.router.counters.duplicateFills).to.equal(1);
+    b.nsdq.listener.onFill(n1, 30, 1_000_000, 'E4');
+    expect(b.listener.events.at(-1)).to.equal('filled J1 30@1000000 cum 100');
+    b.nsdq.listener.onFill(a.nsdq.replaces[0].next, 300, 995_000, 'E5');
+    expect(b.listener.events.at(-1)).to.equal('filled J3 300@995000 cum 300');
+    b.router.sendOrder(buy({ clOrdId: 'J2' }));
+    expect(b.listener.events.at(-1)).to.equal('rejected J2 DUPLICATE_CLORDID');
+    b.journal.close();
+    const rec2 = OrderJournal.recover(a.journalPath);
+    expect(rec2.openParents).to.have.length(0);
+    expect(rec2.orders.get('J3')!.state).to.equal(OrderState.FILLED);
+  });
+
+  it('writes a NEW_CHILD record before the order reaches the venue', () => {
+    const journalPath = tmpJournal();
+    const t = build(journalPath);
+    let recordsAtSend = -1;
+    const orig = t.nsdq.sendNew.bind(t.nsdq);
+    t.nsdq.sendNew = (o) => {
+      const rec = OrderJournal.recover(journalPath);   // 'never' still writes each record at once
+      recordsAtSend = rec.records;
+      expect(rec.orders.get(o.clOrdId)).to.include({ kind: 'child', parentId: 'W1', state: OrderState.SENT });
+      return orig(o);
+    };
+    t.router.sendOrder(buy({ clOrdId: 'W1' }));
+    expect(recordsAtSend).to.equal(3);      // NEW_PARENT, NEW_CHILD, STATE(SENT)
+    expect(JournalRecordType.NEW_CHILD).to.equal(2);
+  });
+});
