@@ -4,13 +4,14 @@
  * with exact counts, bytes and contents. TX goes the other way and is counted by a raw socket.
  */
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'child_process';
 import * as path from 'path';
 
 import {
   VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip,
   seqPayload, udpFrame, writePcap,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon } from '../helpers/rx-consumer';
+import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
 
 const kFrames = 1000;
 
@@ -37,6 +38,15 @@ describe('af_packet backend (veth pair)', function () {
     ports.push(id);
     return id;
   }
+
+  it('without privileges: EPERM with what is needed and the fix', function () {
+    const script = `try { require(${JSON.stringify(kAddonPath)}).openPort('af_packet', { interface: 'lo' }); console.log('opened'); } catch (e) { console.log(JSON.stringify({ errno: e.errno, message: e.message })); }`;
+    const res = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    if (res.status !== 0) requireOrSkip(this, 'af_packet', `cannot run a child as user nobody: ${res.stderr}`);
+    const out = JSON.parse(res.stdout.trim());
+    expect(out.errno).to.equal(1);
+    expect(out.message).to.match(/af_packet needs root or CAP_NET_RAW \(fix: /);
+  });
 
   it('rejects a missing interface with ENODEV and the fix', function () {
     if (!addon) this.skip();
@@ -103,7 +113,7 @@ describe('af_packet backend (veth pair)', function () {
     const p = pair!;
     // Receiver: the veth peer's rx_packets counter, which nothing else moves (IPv6 and ARP are off).
     const readNsRx = (): number => {
-      const out = require('child_process').execFileSync('ip', ['netns', 'exec', p.ns, 'cat', `/sys/class/net/${p.nsIf}/statistics/rx_packets`], { encoding: 'utf8' });
+      const out = execFileSync('ip', ['netns', 'exec', p.ns, 'cat', `/sys/class/net/${p.nsIf}/statistics/rx_packets`], { encoding: 'utf8' });
       return Number(out.trim());
     };
     const before = readNsRx();

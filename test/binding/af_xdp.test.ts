@@ -5,14 +5,14 @@
  * UMEM frame is accounted for and the XDP program is gone. TX goes out through the XSK TX ring.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as path from 'path';
 
 import {
   VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip,
   seqPayload, udpFrame, writePcap,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon } from '../helpers/rx-consumer';
+import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
 
 const kFrames = 1000;
 
@@ -45,6 +45,15 @@ describe('af_xdp backend (veth pair)', function () {
   function xdpAttached(): boolean {
     return /prog\/xdp|xdpgeneric|xdpdrv|xdp /.test(execFileSync('ip', ['link', 'show', 'dev', pair!.hostIf], { encoding: 'utf8' }));
   }
+
+  it('without privileges: EPERM with what is needed and the fix', function () {
+    const script = `try { require(${JSON.stringify(kAddonPath)}).openPort('af_xdp', { interface: 'lo' }); console.log('opened'); } catch (e) { console.log(JSON.stringify({ errno: e.errno, message: e.message })); }`;
+    const res = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    if (res.status !== 0) requireOrSkip(this, 'af_xdp', `cannot run a child as user nobody: ${res.stderr}`);
+    const out = JSON.parse(res.stdout.trim());
+    expect(out.errno).to.equal(1);
+    expect(out.message).to.match(/af_xdp: .*Operation not permitted \(fix: run as root/);
+  });
 
   it('rejects a missing interface with ENODEV and the fix', function () {
     expect(() => addon.openPort('af_xdp', { interface: 'tpnosuchif0' }))
