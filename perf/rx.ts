@@ -1,0 +1,105 @@
+/**
+ * perf:rx: packets/s delivered into a JS worker that reads each packet's length and one payload
+ * word, per backend, beside a baseline measured in the same invocation.
+ *
+ *  dpdk: net_null (64-byte packets), RX lcore on the last CPU, JS worker on CPU 0, against
+ *        dpdk-testpmd --forward-mode=rxonly on the same vdev and the same two CPUs.
+ *  af_xdp / af_packet / udp: perf/rx-kernel.ts (veth pair, baseline Node dgram), merged in.
+ *
+ * Rounds alternate ours and the baseline so both see the same machine noise; the median is kept.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { Port, warmUpThreadPool } from '../lib/binding';
+import { fmtRate, report, Row } from './report';
+
+const args = process.argv.slice(2);
+const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 3);
+const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 2);
+const cpus = os.cpus().length;
+const rxCpu = cpus - 1;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+async function oursDpdk(): Promise<{ pps: number; drops: number }> {
+  const port = Port.open({ backend: 'dpdk', ringSize: 8192, burst: 64, dpdk: { vdev: 'net_null_perf0,size=64', rxCpus: [rxCpu], mbufs: 32767 } });
+  const control = new SharedArrayBuffer(4);
+  const ctl = new Int32Array(control);
+  const worker = new Worker(path.join(__dirname, 'rx-worker.js'), { workerData: { transfer: port.rxTransfer(0), cpu: 0, control } });
+  const done = new Promise<{ packets: number }>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  port.start();
+  await sleep(300); // warm-up: JIT and caches
+  const d0 = port.stats().queues[0].ringFullDrops;
+  Atomics.store(ctl, 0, 1);
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  Atomics.store(ctl, 0, 2);
+  const t1 = process.hrtime.bigint();
+  const res = await done;
+  port.stop();
+  const drops = port.stats().queues[0].ringFullDrops - d0;
+  port.close();
+  await worker.terminate();
+  return { pps: res.packets / (Number(t1 - t0) / 1e9), drops };
+}
+
+/** dpdk-testpmd rxonly on the same vdev and CPUs: forwarding lcore on rxCpu, main on CPU 0. */
+async function testpmd(): Promise<number | undefined> {
+  const bin = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { encoding: 'utf8' }).stdout.trim();
+  if (!bin) return undefined;
+  const child = spawn(bin, ['-l', `0,${rxCpu}`, '--in-memory', '--no-pci', '--no-telemetry', '--log-level=4',
+    '--file-prefix', `tp_perf_${process.pid}`, '--vdev', 'net_null0,size=64', '--',
+    '--forward-mode=rxonly', '-a', '--total-num-mbufs=32768'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  // Forwarding starts at "Press enter to exit"; measure from there.
+  for (let i = 0; i < 200 && !/Press enter to exit/.test(out); i++) await sleep(50);
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  child.stdin.write('\n');
+  const t1 = process.hrtime.bigint();
+  await new Promise((r) => child.once('exit', r));
+  const m = /Accumulated forward statistics[\s\S]*?RX-packets:\s+(\d+)/.exec(out);
+  return m ? Number(m[1]) / (Number(t1 - t0) / 1e9) : undefined;
+}
+
+async function main(): Promise<void> {
+  await warmUpThreadPool();
+  const ours: number[] = [], base: number[] = [], drops: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const o = await oursDpdk();
+    ours.push(o.pps);
+    drops.push(o.drops);
+    const b = await testpmd();
+    if (b !== undefined) base.push(b);
+  }
+  const results: Record<string, unknown>[] = [];
+  const rows: Row[] = [];
+  const pps = median(ours), bpps = base.length ? median(base) : NaN;
+  results.push({ backend: 'dpdk', pps: Math.round(pps), baseline: 'testpmd-rxonly', baseline_pps: Math.round(bpps), ratio: Number((pps / bpps).toFixed(3)), drops: median(drops) });
+  rows.push({ label: 'dpdk net_null 64B -> JS worker', ours: fmtRate(pps), baseline: `${fmtRate(bpps)} testpmd rxonly`, ratio: pps / bpps, note: `ring drops ${median(drops)}` });
+
+  // Kernel backends on a veth pair, measured by perf/rx-kernel.ts with its own dgram baseline.
+  const kernel = path.join(__dirname, 'rx-kernel.js');
+  if (fs.existsSync(kernel) && !args.includes('--dpdk-only')) {
+    const k = spawnSync(process.execPath, [kernel, '--json'], { encoding: 'utf8', timeout: 300000 });
+    const last = k.stdout.trim().split('\n').pop() ?? '';
+    try {
+      const parsed = JSON.parse(last) as { results: { backend: string; pps: number; baseline: string; baseline_pps: number; ratio: number; drops: number }[] };
+      for (const r of parsed.results) {
+        results.push(r);
+        rows.push({ label: `${r.backend} veth -> JS`, ours: fmtRate(r.pps), baseline: `${fmtRate(r.baseline_pps)} ${r.baseline}`, ratio: r.ratio, note: `drops ${r.drops}` });
+      }
+    } catch {
+      rows.push({ label: 'af_xdp/af_packet/udp', ours: 'n/a', baseline: 'n/a', note: `perf/rx-kernel failed: ${(k.stderr || last).slice(-200)}` });
+    }
+  }
+  report('rx', rows, { results });
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
