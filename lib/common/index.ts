@@ -1,5 +1,7 @@
 // Shared-memory primitives for the JS pipeline stages: rings, pools, idling, time, metrics, logging.
-export * from './ring-layout';
+// ring-layout's k* index constants stay internal: their names (kCapacityI32, kMaskI32...) would
+// collide with lib/binding/layout's mirror of the native ring in a flat re-export.
+export { kRingHeaderBytes, kMaxRingCapacity, isPowerOfTwo } from './ring-layout';
 export { SpscRing, type RecordHandler, type SpscRingOptions } from './spsc-ring';
 export {
   FrameRing,
