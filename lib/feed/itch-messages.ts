@@ -17,30 +17,38 @@ import { readAlpha, readU16, readU32, readU48, readU64 } from './bytes';
 
 const kEmpty = new Uint8Array(0);
 
-/** Common header: Message Type, Stock Locate, Tracking Number, Timestamp. */
+/**
+ * Common header: Message Type, Stock Locate, Tracking Number, Timestamp.
+ *
+ * Every subclass defines its own copies of wrap() and the header getters instead of inheriting them:
+ * V8 keeps inline-cache feedback per function, so one inherited getter used by 23 classes would go
+ * megamorphic on `this.buffer` and stop being inlined (measured in perf/decode.ts: the inherited
+ * `timestamp` getter showed up as its own frame in the profile).
+ */
 export abstract class ItchMessage {
   buffer: Uint8Array = kEmpty;
   offset = 0;
 
-  wrap(buffer: Uint8Array, offset: number): this {
-    this.buffer = buffer;
-    this.offset = offset;
-    return this;
-  }
-
+  abstract wrap(buffer: Uint8Array, offset: number): this;
   /** The type byte as a char code (0x41 for 'A'). */
-  get typeCode(): number { return this.buffer[this.offset]; }
-  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
-  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
-  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  abstract get typeCode(): number;
+  abstract get messageType(): string;
+  abstract get stockLocate(): number;
+  abstract get trackingNumber(): number;
   /** Nanoseconds since midnight (6 bytes, exact as a number). */
-  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
+  abstract get timestamp(): number;
 }
 
 /** 'S' System Event, 12 bytes. */
 export class SystemEventMessage extends ItchMessage {
   static readonly kType = 'S';
   static readonly kLength = 12;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get eventCode(): string { return String.fromCharCode(this.buffer[this.offset + 11]); }
 }
 
@@ -48,6 +56,12 @@ export class SystemEventMessage extends ItchMessage {
 export class StockDirectoryMessage extends ItchMessage {
   static readonly kType = 'R';
   static readonly kLength = 39;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -70,6 +84,12 @@ export class StockDirectoryMessage extends ItchMessage {
 export class StockTradingActionMessage extends ItchMessage {
   static readonly kType = 'H';
   static readonly kLength = 25;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -82,6 +102,12 @@ export class StockTradingActionMessage extends ItchMessage {
 export class RegShoRestrictionMessage extends ItchMessage {
   static readonly kType = 'Y';
   static readonly kLength = 20;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   /** Reg SHO names the header's Stock Locate field "Locate Code". */
   get locateCode(): number { return readU16(this.buffer, this.offset + 1); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
@@ -94,6 +120,12 @@ export class RegShoRestrictionMessage extends ItchMessage {
 export class MarketParticipantPositionMessage extends ItchMessage {
   static readonly kType = 'L';
   static readonly kLength = 26;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get mpid(): string { return readAlpha(this.buffer, this.offset + 11, 4); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 15, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
@@ -107,6 +139,12 @@ export class MarketParticipantPositionMessage extends ItchMessage {
 export class MwcbDeclineLevelMessage extends ItchMessage {
   static readonly kType = 'V';
   static readonly kLength = 35;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   /** Price(8): 1e-8 units. */
   get level1(): number { return readU64(this.buffer, this.offset + 11); }
   /** Price(8): 1e-8 units. */
@@ -119,6 +157,12 @@ export class MwcbDeclineLevelMessage extends ItchMessage {
 export class MwcbStatusMessage extends ItchMessage {
   static readonly kType = 'W';
   static readonly kLength = 12;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get breachedLevel(): string { return String.fromCharCode(this.buffer[this.offset + 11]); }
 }
 
@@ -126,6 +170,12 @@ export class MwcbStatusMessage extends ItchMessage {
 export class IpoQuotingPeriodUpdateMessage extends ItchMessage {
   static readonly kType = 'K';
   static readonly kLength = 28;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -138,6 +188,12 @@ export class IpoQuotingPeriodUpdateMessage extends ItchMessage {
 export class LuldAuctionCollarMessage extends ItchMessage {
   static readonly kType = 'J';
   static readonly kLength = 35;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -151,6 +207,12 @@ export class LuldAuctionCollarMessage extends ItchMessage {
 export class OperationalHaltMessage extends ItchMessage {
   static readonly kType = 'h';
   static readonly kLength = 21;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -162,6 +224,12 @@ export class OperationalHaltMessage extends ItchMessage {
 export class AddOrderMessage extends ItchMessage {
   static readonly kType = 'A';
   static readonly kLength = 36;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get buySellIndicator(): string { return String.fromCharCode(this.buffer[this.offset + 19]); }
   get isBuy(): boolean { return this.buffer[this.offset + 19] === 0x42; }
@@ -176,6 +244,12 @@ export class AddOrderMessage extends ItchMessage {
 export class AddOrderMpidMessage extends ItchMessage {
   static readonly kType = 'F';
   static readonly kLength = 40;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get buySellIndicator(): string { return String.fromCharCode(this.buffer[this.offset + 19]); }
   get isBuy(): boolean { return this.buffer[this.offset + 19] === 0x42; }
@@ -191,6 +265,12 @@ export class AddOrderMpidMessage extends ItchMessage {
 export class OrderExecutedMessage extends ItchMessage {
   static readonly kType = 'E';
   static readonly kLength = 31;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get executedShares(): number { return readU32(this.buffer, this.offset + 19); }
   get matchNumber(): number { return readU64(this.buffer, this.offset + 23); }
@@ -200,6 +280,12 @@ export class OrderExecutedMessage extends ItchMessage {
 export class OrderExecutedWithPriceMessage extends ItchMessage {
   static readonly kType = 'C';
   static readonly kLength = 36;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get executedShares(): number { return readU32(this.buffer, this.offset + 19); }
   get matchNumber(): number { return readU64(this.buffer, this.offset + 23); }
@@ -211,6 +297,12 @@ export class OrderExecutedWithPriceMessage extends ItchMessage {
 export class OrderCancelMessage extends ItchMessage {
   static readonly kType = 'X';
   static readonly kLength = 23;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get cancelledShares(): number { return readU32(this.buffer, this.offset + 19); }
 }
@@ -219,6 +311,12 @@ export class OrderCancelMessage extends ItchMessage {
 export class OrderDeleteMessage extends ItchMessage {
   static readonly kType = 'D';
   static readonly kLength = 19;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
 }
 
@@ -226,6 +324,12 @@ export class OrderDeleteMessage extends ItchMessage {
 export class OrderReplaceMessage extends ItchMessage {
   static readonly kType = 'U';
   static readonly kLength = 35;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get originalOrderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get newOrderReferenceNumber(): number { return readU64(this.buffer, this.offset + 19); }
   get shares(): number { return readU32(this.buffer, this.offset + 27); }
@@ -236,6 +340,12 @@ export class OrderReplaceMessage extends ItchMessage {
 export class TradeMessage extends ItchMessage {
   static readonly kType = 'P';
   static readonly kLength = 44;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get orderReferenceNumber(): number { return readU64(this.buffer, this.offset + 11); }
   get buySellIndicator(): string { return String.fromCharCode(this.buffer[this.offset + 19]); }
   get isBuy(): boolean { return this.buffer[this.offset + 19] === 0x42; }
@@ -251,6 +361,12 @@ export class TradeMessage extends ItchMessage {
 export class CrossTradeMessage extends ItchMessage {
   static readonly kType = 'Q';
   static readonly kLength = 40;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get shares(): number { return readU64(this.buffer, this.offset + 11); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 19, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
@@ -264,6 +380,12 @@ export class CrossTradeMessage extends ItchMessage {
 export class BrokenTradeMessage extends ItchMessage {
   static readonly kType = 'B';
   static readonly kLength = 19;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get matchNumber(): number { return readU64(this.buffer, this.offset + 11); }
 }
 
@@ -271,6 +393,12 @@ export class BrokenTradeMessage extends ItchMessage {
 export class NoiiMessage extends ItchMessage {
   static readonly kType = 'I';
   static readonly kLength = 50;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get pairedShares(): number { return readU64(this.buffer, this.offset + 11); }
   get imbalanceShares(): number { return readU64(this.buffer, this.offset + 19); }
   get imbalanceDirection(): string { return String.fromCharCode(this.buffer[this.offset + 27]); }
@@ -288,6 +416,12 @@ export class NoiiMessage extends ItchMessage {
 export class RpiiMessage extends ItchMessage {
   static readonly kType = 'N';
   static readonly kLength = 20;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
@@ -298,6 +432,12 @@ export class RpiiMessage extends ItchMessage {
 export class DirectListingMessage extends ItchMessage {
   static readonly kType = 'O';
   static readonly kLength = 48;
+  wrap(buffer: Uint8Array, offset: number): this { this.buffer = buffer; this.offset = offset; return this; }
+  get typeCode(): number { return this.buffer[this.offset]; }
+  get messageType(): string { return String.fromCharCode(this.buffer[this.offset]); }
+  get stockLocate(): number { return readU16(this.buffer, this.offset + 1); }
+  get trackingNumber(): number { return readU16(this.buffer, this.offset + 3); }
+  get timestamp(): number { return readU48(this.buffer, this.offset + 5); }
   get stock(): string { return readAlpha(this.buffer, this.offset + 11, 8); }
   /** Absolute offset of the 8-byte Stock field, for SymbolTable. */
   get stockOffset(): number { return this.offset + 11; }
