@@ -32,3 +32,13 @@ export {
 } from './latency-recorder';
 export * from './counters';
 export * from './logger';
+export {
+  AgentRunner,
+  type Agent,
+  kRunnerStateI32,
+  kRunnerTurnsI32,
+  kRunnerControlBytes,
+  kRunnerRunning,
+  kRunnerStopRequested,
+  kRunnerStopped,
+} from './agent-runner';
