@@ -100,6 +100,7 @@ class PcapBackend final : public Backend {
     speed_ = pace == "fast" ? 0.0 : pace == "recorded" ? 1.0 : atof(pace.c_str());
     if (pace != "fast" && !(speed_ > 0))
       return fail(err, EINVAL, "pcap option pace='" + pace + "': expected fast, recorded or a speed multiple such as 2.5");
+    fileTs_ = optString(o, "timestamps", "poll") == "file";
     std::string tx = optString(o, "tx_file", "");
     if (!tx.empty()) {
       txFile_ = fopen(tx.c_str(), "wb");
@@ -129,8 +130,11 @@ class PcapBackend final : public Backend {
         uint64_t due = startMono_ + static_cast<uint64_t>((loopBaseNs_ + r.tsNs - records_.front().tsNs) / speed_);
         if (now < due) break;
       }
-      uint64_t ts = r.tsNs;
-      d[n] = RxDesc{r.offset, 0, static_cast<uint16_t>(kRxFlagTsFile | (r.capLen < r.wireLen ? kRxFlagTruncated : 0)),
+      // Timestamp: CLOCK_MONOTONIC at replay (what latency is measured against, like a live
+      // backend), or with timestamps=file the capture time. The capture time is always in the
+      // record header, the 16 bytes before the packet in the same region.
+      uint64_t ts = fileTs_ ? r.tsNs : (now ? now : (now = monotonicNs()));
+      d[n] = RxDesc{r.offset, 0, static_cast<uint16_t>((fileTs_ ? kRxFlagTsFile : kRxFlagTsPoll) | (r.capLen < r.wireLen ? kRxFlagTruncated : 0)),
                     r.capLen, r.wireLen, static_cast<uint32_t>(ts), static_cast<uint32_t>(ts >> 32), q,
                     static_cast<uint32_t>(next_ + 1)};
       h[n] = 0;
@@ -193,6 +197,7 @@ class PcapBackend final : public Backend {
   uint64_t startMono_ = 0, loopBaseNs_ = 0;
   uint64_t malformed_ = 0;
   FILE* txFile_ = nullptr;
+  bool fileTs_ = false;
 };
 
 }  // namespace

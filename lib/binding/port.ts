@@ -32,6 +32,8 @@ export interface UdpOptions {
 }
 export interface PcapOptions {
   file: string; pace?: 'fast' | 'recorded' | number; loops?: number; allowTruncated?: boolean; txFile?: string;
+  /** Descriptor timestamp: 'poll' (CLOCK_MONOTONIC at replay, default) or 'file' (capture time, epoch ns). */
+  timestamps?: 'poll' | 'file';
 }
 
 export interface PortOptions {
@@ -169,8 +171,9 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
         throw invalidOption(kWhere, 'pcap.pace', p.pace, "'fast', 'recorded' or a positive speed multiple");
       }
       checkInt('pcap.loops', p.loops, 0, 1 << 30);
+      checkEnum('pcap.timestamps', p.timestamps, ['poll', 'file']);
       put('file', p.file); put('pace', p.pace); put('loops', p.loops);
-      put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile);
+      put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile); put('timestamps', p.timestamps);
       break;
     }
   }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Port } from '../../lib/binding';
+import { binding, Port } from '../../lib/binding';
 import { TickpathError } from '../../lib/errors';
 import { makeFrames, writePcap, pcapBytes, TestFrame } from '../helpers/pcap-writer';
 
@@ -61,6 +61,22 @@ describe('binding/pcap backend', () => {
     expect(got.frames[0].readUInt16BE(12)).to.equal(0x8100);
     expect(got.frames[0].readUInt16BE(14) & 0x0fff).to.equal(141);
     expect(got.frames[1].length).to.equal(1518);
+  });
+
+  it('stamps CLOCK_MONOTONIC at replay by default, the capture time with timestamps: file', () => {
+    const frames = makeFrames(3);
+    const file = path.join(dir, 'ts.pcap');
+    writePcap(file, frames);
+    const before = binding().nowNs();
+    const poll = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file } });
+    const a = readAll(poll);
+    poll.close();
+    for (const t of a.ts) expect(t).to.be.within(before, binding().nowNs());
+    const fromFile = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file, timestamps: 'file' } });
+    const b = readAll(fromFile);
+    fromFile.close();
+    // epoch ns lose sub-microsecond precision as a double; compare to the microsecond
+    b.ts.forEach((t, i) => expect(Math.round(t / 1000)).to.equal(frames[i].sec * 1e6 + frames[i].nsec / 1000));
   });
 
   it('replays loops and counts them', () => {
