@@ -43,6 +43,15 @@ export class TxRing {
     return true;
   }
 
+  /**
+   * Like `commit`, for encoders that start their message somewhere after the reserved offset
+   * (the FIX encoder writes its header backwards from the body): sends buf[start, end).
+   */
+  commitRange(socket: Socket | null, start: number, end: number): boolean {
+    this.start = start;
+    return this.commit(socket, end - start);
+  }
+
   /** The bytes of the last committed (or being encoded) message: for stores and logs. */
   last(len: number): Buffer {
     return this.buf.subarray(this.start, this.start + len);

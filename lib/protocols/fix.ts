@@ -1,0 +1,465 @@
+/**
+ * FIX 4.2 / 4.4 tag=value codec.
+ *
+ * `FixEncoder` writes one message at a time into a caller-owned buffer (normally a `TxRing`),
+ * leaving headroom in front of the body so BeginString and BodyLength(9) can be written once the
+ * body length is known, then appends CheckSum(10): no string concatenation, no per-message Buffer.
+ *
+ * `FixParser` turns a TCP byte stream into messages, validating BeginString, BodyLength and
+ * CheckSum. It never throws on network input: garbage before a message, bad lengths and bad
+ * checksums are counted and reported (with the raw bytes) through `onBad`, and parsing resumes at
+ * the next "8=FIX". Each good message is handed out as the flyweight `FixMessage`, whose field
+ * index lives in typed arrays allocated once.
+ *
+ * Threading: a parser and an encoder belong to one session on one event loop.
+ */
+
+export const SOH = 0x01;
+const kEq = 0x3d;
+
+// Tags the session layer and connectors use.
+export const Tag = {
+  Account: 1, AvgPx: 6, BeginSeqNo: 7, BeginString: 8, BodyLength: 9, CheckSum: 10, ClOrdID: 11, CumQty: 14,
+  EndSeqNo: 16, ExecID: 17, ExecTransType: 20, HandlInst: 21, LastPx: 31, LastShares: 32, MsgSeqNum: 34,
+  MsgType: 35, NewSeqNo: 36, OrderID: 37, OrderQty: 38, OrdStatus: 39, OrdType: 40, OrigClOrdID: 41,
+  PossDupFlag: 43, Price: 44, RefSeqNum: 45, SenderCompID: 49, SendingTime: 52, Side: 54, Symbol: 55,
+  TargetCompID: 56, Text: 58, TimeInForce: 59, TransactTime: 60, EncryptMethod: 98, CxlRejReason: 102,
+  OrdRejReason: 103, HeartBtInt: 108, TestReqID: 112, OrigSendingTime: 122, GapFillFlag: 123,
+  ResetSeqNumFlag: 141, ExecType: 150, LeavesQty: 151, SessionRejectReason: 373, CxlRejResponseTo: 434,
+} as const;
+
+export const MsgType = {
+  Heartbeat: 0x30, TestRequest: 0x31, ResendRequest: 0x32, Reject: 0x33, SequenceReset: 0x34, Logout: 0x35,
+  ExecutionReport: 0x38, OrderCancelReject: 0x39, Logon: 0x41, NewOrderSingle: 0x44, OrderCancelRequest: 0x46,
+  OrderCancelReplaceRequest: 0x47,
+} as const;
+
+/** Admin (session-level) message types are single characters 0-5 and A. */
+export function isAdminMsgType(t: number): boolean {
+  return (t >= 0x30 && t <= 0x35) || t === 0x41;
+}
+
+export type FixVersion = 'FIX.4.2' | 'FIX.4.4';
+
+/** Room left in front of the body for "8=FIX.4.4<SOH>9=NNNNNNN<SOH>". */
+const kHeadroom = 24;
+/** Bytes after the body: "10=NNN<SOH>". */
+const kTrailer = 7;
+
+/** Writes `value` (a non-negative integer) as ASCII digits at `o`; returns the end offset. */
+export function writeUint(buf: Buffer, o: number, value: number): number {
+  if (value === 0) { buf[o] = 0x30; return o + 1; }
+  let digits = 0;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  for (let i = o + digits - 1; i >= o; i--) {
+    buf[i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return o + digits;
+}
+
+/**
+ * Writes a Price(4) integer as a decimal ("12.345", "7", "-0.01"), trailing zeros trimmed: FIX
+ * prices are decimals, OUCH/ITCH prices are integer ten-thousandths.
+ */
+export function writePrice4(buf: Buffer, o: number, price4: number): number {
+  if (price4 < 0) { buf[o++] = 0x2d; price4 = -price4; }
+  const whole = Math.floor(price4 / 10000);
+  let frac = price4 - whole * 10000;
+  o = writeUint(buf, o, whole);
+  if (frac === 0) return o;
+  buf[o++] = 0x2e;
+  let width = 4;
+  while (frac % 10 === 0) { frac /= 10; width--; }
+  for (let i = width - 1; i >= 0; i--) {
+    buf[o + i] = 0x30 + (frac % 10);
+    frac = Math.floor(frac / 10);
+  }
+  return o + width;
+}
+
+/** Parses a decimal at buf[s, e) into Price(4), rounding half away from zero; NaN when malformed. */
+export function parsePrice4(buf: Buffer, s: number, e: number): number {
+  let neg = false;
+  if (s < e && buf[s] === 0x2d) { neg = true; s++; }
+  if (s >= e) return NaN;
+  let whole = 0;
+  let frac = 0;
+  let fracDigits = -1;
+  let roundUp = false;
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c === 0x2e) { if (fracDigits >= 0) return NaN; fracDigits = 0; continue; }
+    if (c < 0x30 || c > 0x39) return NaN;
+    if (fracDigits < 0) whole = whole * 10 + (c - 0x30);
+    else if (fracDigits < 4) { frac = frac * 10 + (c - 0x30); fracDigits++; }
+    else if (fracDigits === 4) { roundUp = c >= 0x35; fracDigits++; }
+  }
+  for (let d = Math.max(fracDigits, 0); d < 4; d++) frac *= 10;
+  const v = whole * 10000 + frac + (roundUp ? 1 : 0);
+  return neg ? -v : v;
+}
+
+// "YYYYMMDD-HH:MM:SS" of the last second formatted: a Date is built once per second, not per message.
+const kSecondText = Buffer.alloc(17);
+let cachedSecond = -1;
+
+/** Writes UTCTimestamp "YYYYMMDD-HH:MM:SS.sss" for `ms` since the epoch; returns the end offset. */
+export function writeUtcTimestamp(buf: Buffer, o: number, ms: number): number {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    const d = new Date(second * 1000);
+    const t = kSecondText;
+    const two = (v: number, at: number) => { t[at] = 0x30 + Math.floor(v / 10); t[at + 1] = 0x30 + (v % 10); };
+    const y = d.getUTCFullYear();
+    two(Math.floor(y / 100), 0); two(y % 100, 2); two(d.getUTCMonth() + 1, 4); two(d.getUTCDate(), 6); t[8] = 0x2d;
+    two(d.getUTCHours(), 9); t[11] = 0x3a; two(d.getUTCMinutes(), 12); t[14] = 0x3a; two(d.getUTCSeconds(), 15);
+    cachedSecond = second;
+  }
+  kSecondText.copy(buf, o);
+  const msec = ms - second * 1000;
+  buf[o + 17] = 0x2e;
+  buf[o + 18] = 0x30 + Math.floor(msec / 100);
+  buf[o + 19] = 0x30 + (Math.floor(msec / 10) % 10);
+  buf[o + 20] = 0x30 + (msec % 10);
+  return o + 21;
+}
+
+/**
+ * Encoder for one outbound message at a time. Usage: `begin(buf, base, version, msgType)`, then
+ * field calls in wire order, then `finish()` which returns the message's start offset (the end
+ * is `end`). `base` must leave `maxMessage` bytes of room.
+ */
+export class FixEncoder {
+  buf: Buffer = Buffer.alloc(0);
+  private base = 0;
+  private bodyStart = 0;
+  start = 0;
+  end = 0;
+  private version: FixVersion = 'FIX.4.2';
+
+  begin(buf: Buffer, base: number, version: FixVersion, msgType: string): this {
+    this.buf = buf;
+    this.base = base;
+    this.version = version;
+    this.bodyStart = base + kHeadroom;
+    this.end = this.bodyStart;
+    return this.str(Tag.MsgType, msgType);
+  }
+
+  private tag(tag: number): void {
+    this.end = writeUint(this.buf, this.end, tag);
+    this.buf[this.end++] = kEq;
+  }
+
+  str(tag: number, value: string): this {
+    this.tag(tag);
+    this.end += this.buf.write(value, this.end, 'latin1');
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
+  char(tag: number, code: number): this {
+    this.tag(tag);
+    this.buf[this.end++] = code;
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
+  int(tag: number, value: number): this {
+    this.tag(tag);
+    if (value < 0) { this.buf[this.end++] = 0x2d; value = -value; }
+    this.end = writeUint(this.buf, this.end, value);
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
+  price4(tag: number, price4: number): this {
+    this.tag(tag);
+    this.end = writePrice4(this.buf, this.end, price4);
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
+  time(tag: number, ms: number): this {
+    this.tag(tag);
+    this.end = writeUtcTimestamp(this.buf, this.end, ms);
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
+  /** Copies a field's raw "tag=value<SOH>" bytes from another message (resends). */
+  rawField(src: Buffer, s: number, e: number): this {
+    src.copy(this.buf, this.end, s, e);
+    this.end += e - s;
+    return this;
+  }
+
+  /** Writes BeginString and BodyLength in front of the body and CheckSum after it. */
+  finish(): number {
+    const buf = this.buf;
+    const bodyLen = this.end - this.bodyStart;
+    // "9=<len><SOH>" ending right before the body.
+    let digits = 1;
+    for (let v = bodyLen; v >= 10; v = Math.floor(v / 10)) digits++;
+    let p = this.bodyStart - 1;
+    buf[p] = SOH;
+    let v = bodyLen;
+    for (let i = 0; i < digits; i++) { buf[--p] = 0x30 + (v % 10); v = Math.floor(v / 10); }
+    buf[--p] = kEq;
+    buf[--p] = 0x39; // '9'
+    buf[--p] = SOH;
+    p -= 9;
+    buf.write('8=', p, 'latin1');
+    buf.write(this.version, p + 2, 'latin1');
+    this.start = p;
+    let sum = 0;
+    for (let i = p; i < this.end; i++) sum += buf[i];
+    sum &= 0xff;
+    buf[this.end] = 0x31; buf[this.end + 1] = 0x30; buf[this.end + 2] = kEq;
+    buf[this.end + 3] = 0x30 + Math.floor(sum / 100);
+    buf[this.end + 4] = 0x30 + (Math.floor(sum / 10) % 10);
+    buf[this.end + 5] = 0x30 + (sum % 10);
+    buf[this.end + 6] = SOH;
+    this.end += kTrailer;
+    return p;
+  }
+
+  get length(): number { return this.end - this.start; }
+  /** Offset where `begin` started this message (for ring bookkeeping). */
+  get reservedAt(): number { return this.base; }
+}
+
+/** Most fields a message may carry; longer messages are counted malformed. */
+const kMaxFields = 512;
+
+/**
+ * Flyweight over one parsed message. Valid only during the parser callback (the bytes live in the
+ * parser's buffer). Lookups are linear over at most a few dozen fields, which beats a hash for
+ * order-entry sized messages and allocates nothing.
+ */
+export class FixMessage {
+  buf: Buffer = Buffer.alloc(0);
+  start = 0;
+  end = 0;
+  count = 0;
+  readonly tags = new Int32Array(kMaxFields);
+  readonly valueStart = new Int32Array(kMaxFields);
+  readonly valueEnd = new Int32Array(kMaxFields);
+  /** First byte of MsgType(35) (the message types this project uses are one character). */
+  msgType = 0;
+  msgTypeLen = 0;
+
+  indexOf(tag: number): number {
+    for (let i = 0; i < this.count; i++) if (this.tags[i] === tag) return i;
+    return -1;
+  }
+  has(tag: number): boolean { return this.indexOf(tag) >= 0; }
+  getStr(tag: number, fallback = ''): string {
+    const i = this.indexOf(tag);
+    return i < 0 ? fallback : this.buf.toString('latin1', this.valueStart[i], this.valueEnd[i]);
+  }
+  /** Integer value, or `fallback` when absent or not a plain non-negative integer. */
+  getInt(tag: number, fallback = -1): number {
+    const i = this.indexOf(tag);
+    if (i < 0) return fallback;
+    let v = 0;
+    const s = this.valueStart[i];
+    const e = this.valueEnd[i];
+    if (s === e) return fallback;
+    for (let p = s; p < e; p++) {
+      const c = this.buf[p];
+      if (c < 0x30 || c > 0x39) return fallback;
+      v = v * 10 + (c - 0x30);
+    }
+    return v;
+  }
+  /** First character code of the value, or 0 when absent. */
+  getChar(tag: number): number {
+    const i = this.indexOf(tag);
+    return i < 0 || this.valueStart[i] === this.valueEnd[i] ? 0 : this.buf[this.valueStart[i]];
+  }
+  getPrice4(tag: number): number {
+    const i = this.indexOf(tag);
+    return i < 0 ? NaN : parsePrice4(this.buf, this.valueStart[i], this.valueEnd[i]);
+  }
+  /** Offset of field `i`'s tag (its "tag=value<SOH>" bytes run to valueEnd[i] + 1). */
+  fieldStart(i: number): number {
+    let p = this.valueStart[i] - 2;
+    while (p > this.start && this.buf[p - 1] !== SOH) p--;
+    return p;
+  }
+  /** A copy of the whole message (stores and logs only). */
+  copy(): Buffer { return Buffer.from(this.buf.subarray(this.start, this.end)); }
+  toString(): string { return this.buf.toString('latin1', this.start, this.end).replace(/\x01/g, '|'); }
+}
+
+export type FixBadReason = 'garbage' | 'bad-begin-string' | 'bad-body-length' | 'bad-checksum' | 'bad-field' | 'too-large';
+
+export interface FixParserOptions {
+  /** Largest message accepted; longer ones are dropped as 'too-large'. */
+  maxMessage?: number;
+  /** Called for every dropped byte run; `raw` is a copy of the offending bytes (bounded). */
+  onBad?: (reason: FixBadReason, raw: Buffer) => void;
+}
+
+const k8eqFIX = Buffer.from('8=FIX');
+
+/** Incremental FIX stream parser; see the file comment. */
+export class FixParser {
+  private buf: Buffer;
+  private len = 0;
+  private readonly msg = new FixMessage();
+  private readonly maxMessage: number;
+  private readonly onBad: (reason: FixBadReason, raw: Buffer) => void;
+  readonly counters = { messages: 0, badChecksums: 0, badFrames: 0, garbageBytes: 0 };
+
+  constructor(private readonly onMessage: (msg: FixMessage) => void, options: FixParserOptions = {}) {
+    this.maxMessage = options.maxMessage ?? 65536;
+    this.buf = Buffer.allocUnsafe(Math.max(4096, this.maxMessage * 2));
+    this.onBad = options.onBad ?? (() => {});
+  }
+
+  /** Feeds a chunk; returns how many good messages it completed. */
+  push(chunk: Buffer): number {
+    if (this.len + chunk.length > this.buf.length) {
+      // Only reachable with a chunk larger than the buffer: grow once, rare.
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + chunk.length));
+      this.buf.copy(bigger, 0, 0, this.len);
+      this.buf = bigger;
+    }
+    chunk.copy(this.buf, this.len);
+    this.len += chunk.length;
+    let pos = 0;
+    let count = 0;
+    for (;;) {
+      const r = this.parseOne(pos);
+      if (r === 0) break;      // need more bytes
+      if (r > 0) count++;
+      pos = Math.abs(r);
+    }
+    if (pos > 0) {
+      this.buf.copy(this.buf, 0, pos, this.len);
+      this.len -= pos;
+    }
+    return count;
+  }
+
+  reset(): void { this.len = 0; }
+
+  private bad(reason: FixBadReason, s: number, e: number): void {
+    if (reason === 'garbage') this.counters.garbageBytes += e - s;
+    else if (reason === 'bad-checksum') this.counters.badChecksums++;
+    else this.counters.badFrames++;
+    this.onBad(reason, Buffer.from(this.buf.subarray(s, Math.min(e, s + 512))));
+  }
+
+  /** Next "8=FIX" at or after `from` that starts a field; -1 if none in the buffer. */
+  private findStart(from: number): number {
+    let i = from;
+    for (;;) {
+      i = this.buf.indexOf(k8eqFIX, i);
+      if (i < 0 || i + 5 > this.len) return -1;
+      if (i === 0 || this.buf[i - 1] === SOH || i === from) return i;
+      i++;
+    }
+  }
+
+  /**
+   * Tries to parse one message at `pos`. Returns 0 when more bytes are needed, +next after a good
+   * message, -next after skipping bad bytes.
+   */
+  private parseOne(pos: number): number {
+    const buf = this.buf;
+    const len = this.len;
+    if (pos >= len) return 0;
+    if (len - pos < 5) {
+      // Could still be the start of "8=FIX": wait, unless it clearly is not.
+      for (let i = 0; i < len - pos; i++) if (buf[pos + i] !== k8eqFIX[i]) return this.skipGarbage(pos);
+      return 0;
+    }
+    if (buf.compare(k8eqFIX, 0, 5, pos, pos + 5) !== 0) return this.skipGarbage(pos);
+    // BeginString value ends at the first SOH.
+    const bsEnd = buf.indexOf(SOH, pos);
+    if (bsEnd < 0 || bsEnd >= len) return len - pos > 32 ? this.skipBad('bad-begin-string', pos, pos + 1) : 0;
+    if (bsEnd - pos > 12) return this.skipBad('bad-begin-string', pos, pos + 1);
+    // "9=<digits><SOH>"
+    let p = bsEnd + 1;
+    if (len - p < 3) return 0;
+    if (buf[p] !== 0x39 || buf[p + 1] !== kEq) return this.skipBad('bad-body-length', pos, bsEnd + 1);
+    p += 2;
+    let bodyLen = 0;
+    const digitsStart = p;
+    while (p < len && buf[p] >= 0x30 && buf[p] <= 0x39 && p - digitsStart < 8) bodyLen = bodyLen * 10 + (buf[p++] - 0x30);
+    if (p >= len) return 0;
+    if (p === digitsStart || buf[p] !== SOH) return this.skipBad('bad-body-length', pos, p);
+    const bodyStart = p + 1;
+    const trailerStart = bodyStart + bodyLen;
+    const end = trailerStart + kTrailer;
+    if (end - pos > this.maxMessage) return this.skipBad('too-large', pos, bodyStart);
+    if (end > len) return 0;
+    if (buf[trailerStart] !== 0x31 || buf[trailerStart + 1] !== 0x30 || buf[trailerStart + 2] !== kEq || buf[end - 1] !== SOH ||
+      (bodyLen > 0 && buf[trailerStart - 1] !== SOH)) {
+      return this.skipBad('bad-body-length', pos, bodyStart);
+    }
+    let sum = 0;
+    for (let i = pos; i < trailerStart; i++) sum += buf[i];
+    const want = (buf[trailerStart + 3] - 0x30) * 100 + (buf[trailerStart + 4] - 0x30) * 10 + (buf[trailerStart + 5] - 0x30);
+    if ((sum & 0xff) !== want) return this.skipBad('bad-checksum', pos, end, end);
+    if (!this.index(pos, bodyStart, trailerStart, end)) return this.skipBad('bad-field', pos, end, end);
+    this.counters.messages++;
+    this.onMessage(this.msg);
+    return end;
+  }
+
+  private skipGarbage(pos: number): number {
+    const next = this.findStart(pos + 1);
+    const stop = next < 0 ? Math.max(pos + 1, this.len - 4) : next;
+    this.bad('garbage', pos, stop);
+    return -stop;
+  }
+
+  /** Reports [s, e) and resumes at `resume` (default: the next "8=FIX" after s). */
+  private skipBad(reason: FixBadReason, s: number, e: number, resume = -1): number {
+    this.bad(reason, s, e);
+    if (resume >= 0) return -resume;
+    const next = this.findStart(s + 1);
+    return -(next < 0 ? Math.max(s + 1, this.len - 4) : next);
+  }
+
+  /** Fills the flyweight's field index; false when a field is not tag=value. */
+  private index(start: number, bodyStart: number, trailerStart: number, end: number): boolean {
+    const m = this.msg;
+    const buf = this.buf;
+    m.buf = buf;
+    m.start = start;
+    m.end = end;
+    m.count = 0;
+    m.msgType = 0;
+    m.msgTypeLen = 0;
+    let p = start;
+    while (p < trailerStart) {
+      let tag = 0;
+      const ts = p;
+      while (p < trailerStart && buf[p] >= 0x30 && buf[p] <= 0x39) tag = tag * 10 + (buf[p++] - 0x30);
+      if (p === ts || p >= trailerStart || buf[p] !== kEq || m.count >= kMaxFields) return false;
+      const vs = ++p;
+      while (p < trailerStart && buf[p] !== SOH) p++;
+      if (p >= trailerStart) return false;
+      // Tag 8's value starts at 2, 9's too; everything counted from here.
+      m.tags[m.count] = tag;
+      m.valueStart[m.count] = vs;
+      m.valueEnd[m.count] = p;
+      m.count++;
+      if (tag === Tag.MsgType) { m.msgType = buf[vs]; m.msgTypeLen = p - vs; }
+      p++;
+    }
+    // Index the checksum too, so a copy carries every field.
+    m.tags[m.count] = Tag.CheckSum;
+    m.valueStart[m.count] = trailerStart + 3;
+    m.valueEnd[m.count] = end - 1;
+    m.count++;
+    return m.count >= 4 && m.tags[2] === Tag.MsgType && bodyStart > start;
+  }
+}

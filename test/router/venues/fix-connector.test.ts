@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FixConnector } from '../../../lib/router/venues/fix-connector';
+import { VenueSimulator, type VenueSimulatorOptions } from '../../../lib/router/venues/venue-simulator';
+import type { VenueOrder } from '../../../lib/router/venue';
+import type { FixVersion } from '../../../lib/protocols/fix';
+import { RecordingListener } from './recording-listener';
+
+function order(clOrdId: string, side: 'B' | 'S', qty: number, price: number, tif: 'DAY' | 'IOC' = 'DAY'): VenueOrder {
+  return { clOrdId, symbol: 'MSFT', side, qty, price, ordType: 'LIMIT', tif };
+}
+
+for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
+  describe(`FixConnector ${version} against VenueSimulator (127.0.0.1)`, function () {
+    this.timeout(20000);
+    let sim: VenueSimulator | undefined;
+    let dir: string;
+    const connectors: FixConnector[] = [];
+
+    async function setup(opts: VenueSimulatorOptions = {}, sender = 'CLIENT'): Promise<[FixConnector, RecordingListener]> {
+      if (!sim) {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fix-test-'));
+        sim = new VenueSimulator({ ouchPort: null, fixPort: 0, fixStoreDir: path.join(dir, 'venue'), heartbeatIntervalMs: 1000, ...opts });
+        await sim.start();
+      }
+      const c = new FixConnector({ name: 'SIMFIX', host: '127.0.0.1', port: sim.fixPort, version, senderCompId: sender,
+        targetCompId: 'VENUE', storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1, reconnectDelayMs: 50 });
+      const l = new RecordingListener();
+      c.setListener(l);
+      await c.connect();
+      connectors.push(c);
+      return [c, l];
+    }
+
+    afterEach(async () => {
+      for (const c of connectors.splice(0)) await c.close();
+      if (sim) await sim.stop();
+      sim = undefined;
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('logs on, orders are acked and filled partially then fully with Price(4) prices', async () => {
+      const [c, l] = await setup();
+      expect(l.states.at(-1)![0]).to.equal('LOGGED_IN');
+      const fills: Array<[string, number, number]> = [];
+      const base = l.onFill.bind(l);
+      l.onFill = (id, q, p, e) => { fills.push([id, q, p]); base(id, q, p, e); };
+      l.track('B1', 300);
+      expect(c.sendNew(order('B1', 'B', 300, 1234500))).to.equal(true);
+      await l.until(() => l.orders.get('B1')!.acked === 1, 'ack');
+      l.track('S1', 100);
+      c.sendNew(order('S1', 'S', 100, 1230000));
+      await l.until(() => l.orders.get('B1')!.filled === 100, 'partial fill');
+      l.track('S2', 200);
+      c.sendNew(order('S2', 'S', 200, 1234500));
+      await l.until(() => l.orders.get('B1')!.filled === 300, 'full fill');
+      expect(fills).to.deep.include(['B1', 100, 1234500]);
+      expect(l.orders.get('B1')!.terminal).to.deep.equal(['filled']);
+      expect(l.orders.get('S2')!.terminal).to.deep.equal(['filled']);
+      expect(l.duplicateExecIds).to.deep.equal([]);
+    });
+
+    it('cancels, replaces, and reports cancel/replace rejects for unknown orders', async () => {
+      const [c, l] = await setup();
+      l.track('B1', 100);
+      l.track('B2', 200);
+      c.sendNew(order('B1', 'B', 100, 500000));
+      c.sendNew(order('B2', 'B', 200, 510000));
+      await l.until(() => l.orders.get('B2')!.acked === 1, 'acks');
+      expect(c.sendCancel('B1', 'MSFT', 'B', 100)).to.equal(true);
+      await l.until(() => l.orders.get('B1')!.cancelled === 100, 'cancel');
+      expect(c.sendReplace('B2', 'B2R', 'MSFT', 'B', 150, 515000)).to.equal(true);
+      await l.until(() => l.orders.get('B2')!.replacedBy === 'B2R', 'replace');
+      expect(sim!.engine.top('MSFT')).to.include({ bid: 515000, bidQty: 150 });
+      c.sendCancel('NOPE', 'MSFT', 'B', 1);
+      await l.until(() => l.rejects.some(([id]) => id === 'NOPE'), 'cancel reject');
+      c.sendReplace('NOPE2', 'NOPE2R', 'MSFT', 'B', 1, 1);
+      await l.until(() => l.rejects.some(([id]) => id === 'NOPE2R'), 'replace reject');
+      l.track('I1', 50);
+      c.sendNew(order('I1', 'S', 50, 600000, 'IOC'));
+      await l.until(() => l.orders.get('I1')!.cancelled === 50, 'IOC cancel');
+      expect(l.orders.get('B1')!.terminal).to.deep.equal(['cancelled']);
+      expect(l.orders.get('B2')!.terminal).to.deep.equal(['replaced']);
+    });
+
+    it('recovers from injected disconnects and lost reports: one terminal state per order, fills add up, none double-counted', async () => {
+      const [c, l] = await setup({ faults: { dropAfterMessages: 6, maxDrops: 2, gapEvery: 9, seed: 3 } });
+      for (let i = 0; i < 30; i++) {
+        const id = `R${i}`;
+        l.track(id, 100);
+        await l.until(() => c.sendNew(order(id, i % 2 ? 'S' : 'B', 100, 1000000)), `session up to send ${id}`, 8000);
+      }
+      await l.until(() => [...l.orders.values()].every((t) => t.terminal.length > 0), 'all orders terminal', 15000);
+      for (const [id, t] of l.orders) {
+        expect(t.terminal, id).to.deep.equal(['filled']);
+        expect(t.filled, id).to.equal(100);
+        expect(t.acked, id).to.equal(1);
+      }
+      expect(l.duplicateExecIds).to.deep.equal([]);
+      expect(sim!.counters.drops).to.equal(2);
+      expect(sim!.counters.gaps).to.be.greaterThan(0);
+      expect(c.stats().resendRequestsOut).to.be.greaterThan(0);
+      expect(c.stats().filledQty).to.equal(3000);
+    });
+
+    it('keeps sequence numbers across connector restarts (file store)', async () => {
+      const [c] = await setup();
+      const out = c.session.nextSenderSeq;
+      await c.close();
+      connectors.splice(0);
+      const [c2] = await setup();
+      expect(c2.session.nextSenderSeq).to.equal(out + 2); // our Logout, then the new Logon
+    });
+  });
+}
