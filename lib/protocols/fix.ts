@@ -355,13 +355,17 @@ export class FixParser {
     this.onBad(reason, Buffer.from(this.buf.subarray(s, Math.min(e, s + 512))));
   }
 
-  /** Next "8=FIX" at or after `from` that starts a field; -1 if none in the buffer. */
+  /**
+   * Next "8=FIX" at or after `from` that can start a message; -1 if none in the buffer. One
+   * preceded by a digit is the tail of another tag (58=FIX..., 108=...) and is skipped.
+   */
   private findStart(from: number): number {
     let i = from;
     for (;;) {
       i = this.buf.indexOf(k8eqFIX, i);
       if (i < 0 || i + 5 > this.len) return -1;
-      if (i === 0 || this.buf[i - 1] === SOH || i === from) return i;
+      const before = i === 0 ? SOH : this.buf[i - 1];
+      if (before < 0x30 || before > 0x39) return i;
       i++;
     }
   }
