@@ -97,22 +97,34 @@ export interface JournalRecovery {
   ignoredBytes: number;
 }
 
-// ---------------------------------------------------------------- crc32 (IEEE), table built once
+// ---------------------------------------------------------------- crc32 (IEEE), tables built once
+// Slicing-by-4: four table lookups per 32-bit word. About twice as fast as one byte per step,
+// and it runs for every journal record (several per order).
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
+const CRC_T0 = new Uint32Array(256);
+const CRC_T1 = new Uint32Array(256);
+const CRC_T2 = new Uint32Array(256);
+const CRC_T3 = new Uint32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_T0[n] = c >>> 0;
+}
+for (let n = 0; n < 256; n++) {
+  CRC_T1[n] = (CRC_T0[CRC_T0[n] & 0xff] ^ (CRC_T0[n] >>> 8)) >>> 0;
+  CRC_T2[n] = (CRC_T0[CRC_T1[n] & 0xff] ^ (CRC_T1[n] >>> 8)) >>> 0;
+  CRC_T3[n] = (CRC_T0[CRC_T2[n] & 0xff] ^ (CRC_T2[n] >>> 8)) >>> 0;
+}
 
 export function crc32(buf: Uint8Array, start: number, end: number): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  let c = ~0;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    c ^= buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
+    c = CRC_T3[c & 0xff] ^ CRC_T2[(c >>> 8) & 0xff] ^ CRC_T1[(c >>> 16) & 0xff] ^ CRC_T0[c >>> 24];
+  }
+  for (; i < end; i++) c = CRC_T0[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
 }
 
 function writeAscii(buf: Uint8Array, off: number, len: number, s: string): void {

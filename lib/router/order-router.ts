@@ -112,6 +112,10 @@ export class OrderRouter {
       this.risk.reserveClOrdId(cid);
       const c = this.om.createChild(p, cid, this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
       this.childSlots[i] = c;
+      // SENT is set and journaled before the send (one record: NEW_CHILD in state SENT), so a
+      // connector that answers synchronously, or a crash right after the wire write, finds the
+      // order where it should be. A refused send is journaled as REJECTED right after.
+      this.om.markSent(c);
       journal.appendOrder(JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, id);
     }
     this.counters.accepted++;
@@ -128,10 +132,6 @@ export class OrderRouter {
       const venue = this.om.venueOf(c);
       vo.clOrdId = this.om.idOf(c);
       vo.qty = this.om.qty(c);
-      // SENT is set and journaled before the send, so a connector that answers synchronously
-      // (or a crash right after the wire write) finds the order where it should be.
-      this.om.markSent(c);
-      journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, id);
       if (!this.connectors[venue].sendNew(vo)) {
         const before = this.om.state(p);
         this.om.onReject(vo.clOrdId);
