@@ -205,7 +205,7 @@ export class BookBuilder implements ItchMessageHandler {
 
   /** Resolve the order's book, counting a locate that disagrees with the message. */
   private orderBook(slot: number, locate: number): OrderBook | undefined {
-    const orderLocate = this.orders.locate[slot];
+    const orderLocate = this.orders.locate(slot);
     if (orderLocate !== locate) this.counters.locateMismatch++;
     return this.books[orderLocate];
   }
@@ -215,13 +215,13 @@ export class BookBuilder implements ItchMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; return; }
     const book = this.orderBook(slot, locate)!;
-    const open = orders.shares[slot];
+    const open = orders.shares(slot);
     if (executed > open) { this.counters.overExecution++; executed = open; }
     const remaining = open - executed;
-    const side = orders.side[slot];
-    const orderPrice = orders.price[slot];
+    const side = orders.side(slot);
+    const orderPrice = orders.price(slot);
     if (!(side === kBuy ? book.bids : book.asks).reduce(orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
-    if (remaining === 0) orders.remove(slot); else orders.shares[slot] = remaining;
+    if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     const e = this.begin(kBookEventExecuteOrder, book, ts, seq);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
@@ -240,14 +240,14 @@ export class BookBuilder implements ItchMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; return; }
     const book = this.orderBook(slot, locate)!;
-    const open = orders.shares[slot];
+    const open = orders.shares(slot);
     if (cancelled < 0) cancelled = open;
     else if (cancelled > open) { this.counters.overCancel++; cancelled = open; }
     const remaining = open - cancelled;
-    const side = orders.side[slot];
-    const price = orders.price[slot];
+    const side = orders.side(slot);
+    const price = orders.price(slot);
     if (!(side === kBuy ? book.bids : book.asks).reduce(price, cancelled, remaining === 0)) this.counters.levelMismatch++;
-    if (remaining === 0) orders.remove(slot); else orders.shares[slot] = remaining;
+    if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     const e = this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book, ts, seq);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
@@ -263,12 +263,12 @@ export class BookBuilder implements ItchMessageHandler {
     const slot = orders.find(original);
     if (slot < 0) { this.counters.unknownOrder++; return; }
     const book = this.orderBook(slot, locate)!;
-    const side = orders.side[slot];
+    const side = orders.side(slot);
     const levels = side === kBuy ? book.bids : book.asks;
-    const oldPrice = orders.price[slot];
-    const oldShares = orders.shares[slot];
+    const oldPrice = orders.price(slot);
+    const oldShares = orders.shares(slot);
     if (!levels.reduce(oldPrice, oldShares, true)) this.counters.levelMismatch++;
-    const orderLocate = orders.locate[slot];
+    const orderLocate = orders.locate(slot);
     orders.remove(slot);
     if (orders.insert(replacement, orderLocate, side, price, shares) < 0) {
       // The original is gone on the exchange either way; report it deleted.

@@ -1,25 +1,27 @@
 /**
  * Resting orders by Order Reference Number: an open-addressing hash table (linear probing,
- * backward-shift deletion, no tombstones) whose slots hold the order itself in parallel typed
- * arrays: no object per order, no Map entry per order, nothing for the GC to trace as the day's
- * millions of orders come and go. Grows by doubling at 50% load (allocation at growth only).
+ * backward-shift deletion, no tombstones) whose slots hold the order itself: no object per order,
+ * no Map entry per order, nothing for the GC to trace as the day's millions of orders come and go.
+ *
+ * Layout is one Float64Array with 4 numbers per slot [ref, locate * 256 + side, price, shares]:
+ * 32 bytes, so a lookup touches one cache line (a structure-of-arrays layout costs one miss per
+ * array once the table outgrows the cache). A meta word of 0 marks an empty slot: side is always
+ * 'B' or 'S', so an occupied slot never has meta 0. The key is stored as given, never offset: above
+ * 2^53 `ref + 1` can round back to `ref`, and rehashing a different number than was inserted broke
+ * backward-shift deletion (found by test/feed/fuzz.test.ts). Grows by doubling at 50% load.
  *
  * Slot indexes are valid until the next insert or remove (both may move entries).
  * Order Reference Numbers are unique per day across all symbols (ITCH 5.0), so one store serves
  * every book. Single writer: the book builder's thread.
  */
+const kStride = 4;
+
 export class OrderStore {
   private capacity: number;
   private mask: number;
   /** 32 - log2(capacity): Fibonacci hashing takes the top bits of the product. */
   private shift: number;
-  private used: Uint8Array;
-  private keys: Float64Array;
-  /** Per slot: the order's stock locate, side (0x42 'B' / 0x53 'S'), price and open shares. */
-  locate: Uint16Array;
-  side: Uint8Array;
-  price: Uint32Array;
-  shares: Uint32Array;
+  private slots: Float64Array;
   size = 0;
 
   constructor(initialCapacity = 1 << 16) {
@@ -28,105 +30,106 @@ export class OrderStore {
     this.capacity = c;
     this.mask = c - 1;
     this.shift = 32 - Math.log2(c);
-    this.used = new Uint8Array(c);
-    this.keys = new Float64Array(c);
-    this.locate = new Uint16Array(c);
-    this.side = new Uint8Array(c);
-    this.price = new Uint32Array(c);
-    this.shares = new Uint32Array(c);
+    this.slots = new Float64Array(c * kStride);
   }
 
   /** Slot of `ref`, or -1. */
   find(ref: number): number {
-    const used = this.used;
-    const keys = this.keys;
+    const s = this.slots;
     const mask = this.mask;
     let i = hash(ref) >>> this.shift;
-    while (used[i] !== 0) {
-      if (keys[i] === ref) return i;
+    for (;;) {
+      const o = i * kStride;
+      if (s[o + 1] === 0) return -1;
+      if (s[o] === ref) return i;
       i = (i + 1) & mask;
     }
-    return -1;
   }
 
   /** Insert a new order; returns its slot, or -1 if `ref` is already resting (caller counts it). */
   insert(ref: number, locate: number, side: number, price: number, shares: number): number {
     if ((this.size + 1) * 2 > this.capacity) this.grow();
-    const used = this.used;
-    const keys = this.keys;
+    const s = this.slots;
     const mask = this.mask;
     let i = hash(ref) >>> this.shift;
-    while (used[i] !== 0) {
-      if (keys[i] === ref) return -1;
+    for (;;) {
+      const o = i * kStride;
+      if (s[o + 1] === 0) break;
+      if (s[o] === ref) return -1;
       i = (i + 1) & mask;
     }
-    used[i] = 1;
-    keys[i] = ref;
-    this.locate[i] = locate;
-    this.side[i] = side;
-    this.price[i] = price;
-    this.shares[i] = shares;
+    const o = i * kStride;
+    s[o] = ref;
+    s[o + 1] = locate * 256 + side;
+    s[o + 2] = price;
+    s[o + 3] = shares;
     this.size++;
     return i;
   }
 
+  locate(slot: number): number { return Math.floor(this.slots[slot * kStride + 1] / 256); }
+  /** 0x42 'B' or 0x53 'S'. */
+  side(slot: number): number { return this.slots[slot * kStride + 1] % 256; }
+  price(slot: number): number { return this.slots[slot * kStride + 2]; }
+  shares(slot: number): number { return this.slots[slot * kStride + 3]; }
+  setShares(slot: number, shares: number): void { this.slots[slot * kStride + 3] = shares; }
+  /** Order Reference Number in `slot` (tests and tools). */
+  keyAt(slot: number): number { return this.slots[slot * kStride]; }
+
   /** Remove the order in `slot` (from find/insert). */
   remove(slot: number): void {
-    const used = this.used;
-    const keys = this.keys;
+    const s = this.slots;
     const mask = this.mask;
+    const shift = this.shift;
     let hole = slot;
     let i = (slot + 1) & mask;
     // Backward-shift: move later members of the probe run into the hole so lookups never stop early.
-    while (used[i] !== 0) {
-      const home = hash(keys[i]) >>> this.shift;
-      // Move i into hole unless its home lies cyclically in (hole, i].
+    for (;;) {
+      const f = i * kStride;
+      if (s[f + 1] === 0) break;
+      const k = s[f];
+      const home = hash(k) >>> shift;
+      // Move i into the hole unless its home lies cyclically in (hole, i].
       const between = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
       if (!between) {
-        keys[hole] = keys[i];
-        this.locate[hole] = this.locate[i];
-        this.side[hole] = this.side[i];
-        this.price[hole] = this.price[i];
-        this.shares[hole] = this.shares[i];
+        const d = hole * kStride;
+        s[d] = k; s[d + 1] = s[f + 1]; s[d + 2] = s[f + 2]; s[d + 3] = s[f + 3];
         hole = i;
       }
       i = (i + 1) & mask;
     }
-    used[hole] = 0;
-    keys[hole] = 0;
+    s[hole * kStride] = 0;
+    s[hole * kStride + 1] = 0;
     this.size--;
   }
 
-  /** Key stored in `slot` (tests and tools). */
-  keyAt(slot: number): number { return this.keys[slot]; }
-
   clear(): void {
-    this.used.fill(0);
+    this.slots.fill(0);
     this.size = 0;
   }
 
   /** Visit every resting order (tests, snapshots; not the hot path). */
   forEach(fn: (ref: number, locate: number, side: number, price: number, shares: number) => void): void {
     for (let i = 0; i < this.capacity; i++) {
-      if (this.used[i] !== 0) fn(this.keys[i], this.locate[i], this.side[i], this.price[i], this.shares[i]);
+      if (this.slots[i * kStride + 1] !== 0) fn(this.keyAt(i), this.locate(i), this.side(i), this.price(i), this.shares(i));
     }
   }
 
   private grow(): void {
-    const old = { used: this.used, keys: this.keys, locate: this.locate, side: this.side, price: this.price, shares: this.shares, capacity: this.capacity };
-    const c = this.capacity * 2;
+    const old = this.slots;
+    const oldCapacity = this.capacity;
+    const c = oldCapacity * 2;
     this.capacity = c;
     this.mask = c - 1;
     this.shift = 32 - Math.log2(c);
-    this.used = new Uint8Array(c);
-    this.keys = new Float64Array(c);
-    this.locate = new Uint16Array(c);
-    this.side = new Uint8Array(c);
-    this.price = new Uint32Array(c);
-    this.shares = new Uint32Array(c);
+    this.slots = new Float64Array(c * kStride);
     this.size = 0;
-    for (let i = 0; i < old.capacity; i++) {
-      if (old.used[i] !== 0) this.insert(old.keys[i], old.locate[i], old.side[i], old.price[i], old.shares[i]);
+    for (let i = 0; i < oldCapacity; i++) {
+      const o = i * kStride;
+      const meta = old[o + 1];
+      if (meta !== 0) {
+        this.insert(old[o], Math.floor(meta / 256), meta % 256, old[o + 2], old[o + 3]);
+      }
     }
   }
 }

@@ -47,11 +47,10 @@ export class PriceLevels {
       return;
     }
     if (this.count === this.keys.length) this.grow();
-    if (i < this.count) {
-      this.keys.copyWithin(i + 1, i, this.count);
-      this.shares.copyWithin(i + 1, i, this.count);
-      this.orders.copyWithin(i + 1, i, this.count);
-    }
+    // Element loops, not copyWithin: shifts are a few levels (activity is near the top, which is the
+    // end) and three builtin calls cost more than the moves.
+    const keys = this.keys; const sh = this.shares; const ord = this.orders;
+    for (let j = this.count; j > i; j--) { keys[j] = keys[j - 1]; sh[j] = sh[j - 1]; ord[j] = ord[j - 1]; }
     this.keys[i] = key;
     this.shares[i] = shares;
     this.orders[i] = 1;
@@ -70,10 +69,10 @@ export class PriceLevels {
     const left = this.shares[i] - shares;
     const orders = this.orders[i] - (removeOrder ? 1 : 0);
     if (orders <= 0) {
-      this.keys.copyWithin(i, i + 1, this.count);
-      this.shares.copyWithin(i, i + 1, this.count);
-      this.orders.copyWithin(i, i + 1, this.count);
-      this.count--;
+      const keys = this.keys; const sh = this.shares; const ord = this.orders;
+      const last = this.count - 1;
+      for (let j = i; j < last; j++) { keys[j] = keys[j + 1]; sh[j] = sh[j + 1]; ord[j] = ord[j + 1]; }
+      this.count = last;
       return true;
     }
     this.shares[i] = left < 0 ? 0 : left;
