@@ -1,0 +1,21 @@
+// Market-data decoding: Ethernet/IPv4/UDP, MoldUDP64, ITCH 5.0 flyweights, books, conflation, pcap I/O.
+export * from './bytes';
+export * from './itch-schema';
+export * from './itch-messages';
+export * from './itch-decoder';
+export { itchMessageToObject, ItchFieldValue } from './itch-json';
+export * from './itch-encoder';
+export * from './udp-frame-parser';
+export * from './udp-frame-writer';
+export * from './moldudp64-packet';
+export * from './moldudp64-encoder';
+export * from './feed-decoder';
+export * from './pcap-reader';
+export * from './pcap-writer';
+export * from './symbol-table';
+export * from './order-store';
+export * from './price-levels';
+export * from './order-book';
+export * from './book-event';
+export * from './book-builder';
+export * from './conflator';
