@@ -1,36 +1,64 @@
 /**
- * Child process for the journal crash test (not a test file itself). Journals orders with the
- * policy given on the command line and, only after each append returns, tells the parent on
- * stdout what it acknowledged. The parent SIGKILLs it mid-stream and checks the journal.
+ * Child process for the journal crash test (not a test file itself). Runs the production
+ * OrderRouter with fsync 'always' against an in-memory venue that acks from inside sendNew and
+ * fills every fourth order, and only after sendOrder has returned (and the caller's listener has
+ * seen the ack) tells the parent on stdout what was acknowledged. The parent SIGKILLs it
+ * mid-stream and checks the journal.
  *
- * argv: <journal path> <fsync policy>
+ * argv: <journal path>
+ * stdout lines: <parent id> <child id> <filled shares> <venue seq>
  */
 import * as fs from 'fs';
-import { OrderJournal, JournalRecordType } from '../../lib/router/journal';
+import { OrderJournal } from '../../lib/router/journal';
 import { OrderManager } from '../../lib/router/order-manager';
+import { OrderRouter } from '../../lib/router/order-router';
+import { RiskChecker } from '../../lib/router/risk-checker';
+import { SmartRouter } from '../../lib/router/smart-router';
+import type { RouterListener } from '../../lib/router/types';
+import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
 
-const [path, policy] = process.argv.slice(2);
-const journal = OrderJournal.open(path, { fsync: policy as 'always' });
+class AckingVenue implements VenueConnector {
+  readonly name = 'NSDQ';
+  readonly protocol = 'ouch' as const;
+  listener!: VenueListener;
+  lastId = '';
+  setListener(l: VenueListener): void { this.listener = l; }
+  async connect(): Promise<void> { /* in memory */ }
+  sendNew(o: VenueOrder): boolean { this.lastId = o.clOrdId; this.listener.onAck(o.clOrdId, o.clOrdId); return true; }
+  sendCancel(): boolean { return true; }
+  sendReplace(): boolean { return true; }
+  async close(): Promise<void> { /* in memory */ }
+  stats(): Record<string, number> { return {}; }
+}
+
+let acked = 0;
+const nop = (): void => { /* not needed here */ };
+const listener: RouterListener = {
+  onAccepted: nop, onRejected: (id, reason) => { throw new Error(`${id} rejected: ${reason}`); },
+  onAcked: () => { acked++; }, onPartiallyFilled: nop, onFilled: nop, onCancelled: nop, onReplaced: nop,
+  onVenueReject: nop, onRequestRejected: nop,
+};
+
+const journal = OrderJournal.open(process.argv[2], { fsync: 'always' });
 const om = new OrderManager({ capacity: 1 << 16 });
+const venue = new AckingVenue();
+const risk = new RiskChecker({ maxOrderQty: 1e6, maxOrderNotional: 1e12, maxDailyNotional: 1e15, maxSymbolNotional: 1e15,
+  maxOpenOrdersPerSymbol: 1 << 16, priceCollarBps: 0, maxOrdersPerSecond: 1e9 },
+{ bestBid: () => 1_000_000, bestAsk: () => 1_000_100 }, om);
+const router = new OrderRouter({ risk, smartRouter: new SmartRouter({ venues: ['NSDQ'], defaultVenue: 'NSDQ', mode: 'rules', rules: {} }),
+  orderManager: om, journal, connectors: [venue], listener });
+
 for (let i = 0; i < 30000; i++) {
-  const pid = `P${i}`;
-  const cid = `C${i}`;
-  const p = om.createParent(pid, i % 2 ? 'MSFT' : 'AAPL', i % 3 ? 'B' : 'S', 100, 1_000_000 + i, 'LIMIT', 'DAY');
-  journal.appendOrder(JournalRecordType.NEW_PARENT, om, p, null, 0, 0, '');
-  const c = om.createChild(p, cid, 0, 100, 1_000_000 + i);
-  journal.appendOrder(JournalRecordType.NEW_CHILD, om, c, null, 0, 0, pid);
-  om.markSent(c);
-  journal.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, pid);
-  om.onAck(cid);
-  journal.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, pid);
-  journal.appendVenueSeq(0, 'NSDQ', i + 1);
+  const before = acked;
+  const pid = router.sendOrder({ symbol: i % 2 ? 'MSFT' : 'AAPL', side: i % 3 ? 'B' : 'S', qty: 100,
+    price: 1_000_000 + i, ordType: 'LIMIT', tif: 'DAY' });
+  if (acked !== before + 1) throw new Error(`${pid} not acked`);
   let filled = 0;
   if (i % 4 === 0) {
-    om.onFill(cid, 30);
-    journal.appendOrder(JournalRecordType.FILL, om, c, null, 30, 1_000_000 + i, pid);
+    venue.listener.onFill(venue.lastId, 30, 1_000_000 + i, `E${i}`);
     filled = 30;
   }
-  journal.flush();
-  fs.writeSync(1, `${pid} ${cid} ${filled} ${i + 1}\n`);
+  router.recordVenueSeq('NSDQ', i + 1);
+  fs.writeSync(1, `${pid} ${venue.lastId} ${filled} ${i + 1}\n`);
 }
 journal.close();

@@ -138,10 +138,10 @@ describe('OrderJournal', () => {
       .to.throw(TickpathError, "OrderJournal: option 'batchRecords' is 0, expected an integer from 1 to 65536");
   });
 
-  it('crash: SIGKILL mid-stream loses nothing that was acknowledged (fsync always)', async function () {
+  it('crash: SIGKILL of an OrderRouter mid-stream loses nothing that was acknowledged (fsync always)', async function () {
     this.timeout(20000);
     const file = tmpFile('crash.bin');
-    const child = spawn(process.execPath, [path.join(__dirname, 'journal-crash-child.js'), file, 'always'],
+    const child = spawn(process.execPath, [path.join(__dirname, 'journal-crash-child.js'), file],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked: string[] = [];
     let partial = '';
