@@ -252,7 +252,7 @@ class UdpBackend final : public Backend {
       uint32_t slot = head_ + i < slots_ ? head_ + i : head_ + i - slots_;
       uint32_t wire = msgs_[i].msg_len;  // MSG_TRUNC: the datagram's real length
       uint32_t len = std::min(wire, slotBytes_);
-      uint16_t flags = len < wire ? kRxFlagTruncated : 0;
+      uint16_t flags = kRxFlagL4Payload | (len < wire ? kRxFlagTruncated : 0);
       uint64_t tsNs = 0;
       {
         for (cmsghdr* c = CMSG_FIRSTHDR(&msgs_[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs_[i].msg_hdr, c)) {

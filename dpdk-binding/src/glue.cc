@@ -248,6 +248,19 @@ NAN_METHOD(CurrentTid) { info.GetReturnValue().Set(static_cast<double>(currentTi
 
 NAN_METHOD(NumaNodeOfCpu) { info.GetReturnValue().Set(numaNodeOfCpu(Nan::To<int32_t>(info[0]).FromMaybe(0))); }
 
+// mapSharedFile(path, bytes, create): a SharedArrayBuffer over a MAP_SHARED file (/dev/shm stats).
+NAN_METHOD(MapSharedFile) {
+  Nan::Utf8String path(info[0]);
+  size_t bytes = static_cast<size_t>(Nan::To<double>(info[1]).FromMaybe(0));
+  bool create = Nan::To<bool>(info[2]).FromMaybe(false);
+  void* base = nullptr;
+  size_t len = 0;
+  std::string err;
+  auto owner = mapSharedFile(*path, bytes, create, &base, &len, &err);
+  if (!owner) return throwErrno(-ENOENT, err);
+  info.GetReturnValue().Set(sharedBuffer(base, len, owner));
+}
+
 NAN_METHOD(NowNs) { info.GetReturnValue().Set(static_cast<double>(monotonicNs())); }
 
 #ifdef TICKPATH_HAVE_DPDK
@@ -299,6 +312,7 @@ NAN_MODULE_INIT(Init) {
   exportFn(target, "currentTid", CurrentTid);
   exportFn(target, "numaNodeOfCpu", NumaNodeOfCpu);
   exportFn(target, "nowNs", NowNs);
+  exportFn(target, "mapSharedFile", MapSharedFile);
   exportFn(target, "shutdown", Shutdown);
 #ifdef TICKPATH_HAVE_DPDK
   exportFn(target, "dpdkEalState", DpdkEalState);
@@ -322,6 +336,7 @@ NAN_MODULE_INIT(Init) {
   setConst(layout, "flagTsSw", kRxFlagTsSw);
   setConst(layout, "flagTsFile", kRxFlagTsFile);
   setConst(layout, "flagTsPoll", kRxFlagTsPoll);
+  setConst(layout, "flagL4Payload", kRxFlagL4Payload);
   Nan::Set(target, Nan::New("layout").ToLocalChecked(), layout);
 }
 

@@ -84,3 +84,43 @@ uint64_t monotonicNs() {
 }
 
 }  // namespace tickpath
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+namespace tickpath {
+
+std::shared_ptr<void> mapSharedFile(const std::string& path, size_t bytes, bool create, void** out,
+                                    size_t* outBytes, std::string* err) {
+  int fd = ::open(path.c_str(), create ? (O_RDWR | O_CREAT | O_CLOEXEC) : (O_RDWR | O_CLOEXEC), 0644);
+  if (fd < 0) {
+    *err = "cannot open " + path + ": " + strerror(errno) +
+           (create ? "" : " (fix: is the tickpath instance running? `tickpath run` creates it)");
+    return nullptr;
+  }
+  struct stat st;
+  fstat(fd, &st);
+  size_t len = create ? bytes : static_cast<size_t>(st.st_size);
+  if (create && ftruncate(fd, static_cast<off_t>(len)) != 0) {
+    *err = "cannot size " + path + ": " + strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
+  if (len == 0) {
+    *err = path + " is empty";
+    ::close(fd);
+    return nullptr;
+  }
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    *err = "cannot map " + path + ": " + strerror(errno);
+    return nullptr;
+  }
+  *out = p;
+  *outBytes = len;
+  return std::shared_ptr<void>(p, [len](void* m) { munmap(m, len); });
+}
+
+}  // namespace tickpath

@@ -23,3 +23,11 @@ int numaNodeOfCpu(int cpu);
 uint64_t monotonicNs();
 
 }  // namespace tickpath
+
+#include <memory>
+namespace tickpath {
+// Maps a file (created with `bytes` when create is set) MAP_SHARED read-write: how a separate
+// process (tickpath monitor) reads live stats from /dev/shm without touching the hot path.
+std::shared_ptr<void> mapSharedFile(const std::string& path, size_t bytes, bool create, void** out,
+                                    size_t* outBytes, std::string* err);
+}  // namespace tickpath

@@ -275,6 +275,8 @@ void Port::close() {
   backend_->close();
   backend_->deviceStats(&lastDeviceStats_);
   backend_.reset();
+  // Drop our references to the packet memory: it is freed as soon as no JS view holds it.
+  regions_.clear();
 }
 
 void Port::counters(uint16_t q, QueueCounters* out) const {

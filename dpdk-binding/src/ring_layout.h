@@ -49,6 +49,7 @@ constexpr uint16_t kRxFlagTsHw = 2;       // timestamp from the NIC
 constexpr uint16_t kRxFlagTsSw = 4;       // timestamp from the kernel
 constexpr uint16_t kRxFlagTsFile = 8;     // timestamp from a capture file (epoch ns)
 constexpr uint16_t kRxFlagTsPoll = 16;    // CLOCK_MONOTONIC when the poller saw it
+constexpr uint16_t kRxFlagL4Payload = 32; // the bytes are a UDP payload (udp backend), not an Ethernet frame
 
 // ---- TX ring: producer = one JS worker, consumer = the queue's poller ----
 // Same header; descriptors are 8 bytes: u32 slot, u32 len. Slots live in one TX region of

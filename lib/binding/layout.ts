@@ -22,6 +22,7 @@ export const kLayout = {
   flagTsSw: 4,
   flagTsFile: 8,
   flagTsPoll: 16,
+  flagL4Payload: 32,
 } as const;
 
 /** RX descriptor words (u32 each, 8 per descriptor). */

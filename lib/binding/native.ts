@@ -22,7 +22,7 @@ export interface NativeLayout {
   ringHeaderBytes: number; prodPosI32: number; consPosI32: number; capacityI32: number; maskI32: number;
   descBytesI32: number; queueI32: number; stateI32: number; eofI32: number; txSlotBytesI32: number;
   countersByte: number; descBytes: number; txDescWords: number;
-  flagTruncated: number; flagTsHw: number; flagTsSw: number; flagTsFile: number; flagTsPoll: number;
+  flagTruncated: number; flagTsHw: number; flagTsSw: number; flagTsFile: number; flagTsPoll: number; flagL4Payload: number;
 }
 
 export interface NativeBinding {
@@ -45,6 +45,7 @@ export interface NativeBinding {
   currentTid(): number;
   numaNodeOfCpu(cpu: number): number;
   nowNs(): number;
+  mapSharedFile(path: string, bytes: number, create: boolean): SharedArrayBuffer;
   shutdown(): void;
   dpdkEalState?(): { initialized: boolean; args: string };
   layout: NativeLayout;

@@ -125,9 +125,10 @@ describe('binding/dpdk backend', function () {
     await w.worker.terminate();
     const s = port.stats();
     port.close();
-    expect(s.queues[0].ringFullDrops).to.be.greaterThan(0);
-    expect(res.count).to.equal(s.queues[0].rxPackets);
-    expect(port.stats().device.poolFree).to.equal(port.stats().device.poolSize);
+    const detail = JSON.stringify({ worker: res, queue: s.queues[0] });
+    expect(s.queues[0].ringFullDrops, detail).to.be.greaterThan(0);
+    expect(res.count, detail).to.equal(s.queues[0].rxPackets);
+    expect(port.stats().device.poolFree, detail).to.equal(port.stats().device.poolSize);
   });
 
   it('a consumer that dies does not wedge the RX lcore: drops are counted and a new consumer attaches', async () => {
