@@ -10,6 +10,7 @@
  */
 import { ItchDecoder } from './itch-decoder';
 import { MoldUdp64Packet } from './moldudp64-packet';
+import { Sequencer } from './sequencer';
 import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from './udp-frame-parser';
 
 export interface ItchMessageHandler {
@@ -22,11 +23,14 @@ export class FeedDecoder {
   readonly frames: UdpFrameParser;
   readonly packet = new MoldUdp64Packet();
   readonly decoder = new ItchDecoder();
+  /** Optional: drops duplicate messages and reports gaps before anything is decoded. */
+  readonly sequencer: Sequencer | undefined;
   private readonly handler: ItchMessageHandler;
 
-  constructor(handler: ItchMessageHandler, filter: UdpFrameFilterOptions = {}) {
+  constructor(handler: ItchMessageHandler, filter: UdpFrameFilterOptions = {}, sequencer?: Sequencer) {
     this.handler = handler;
     this.frames = new UdpFrameParser(filter);
+    this.sequencer = sequencer;
   }
 
   /** One Ethernet frame at (offset, length). */
@@ -39,7 +43,13 @@ export class FeedDecoder {
   /** One MoldUDP64 packet (a UDP payload) at (offset, length). */
   decodePayload(b: Uint8Array, offset: number, length: number): number {
     const packet = this.packet;
-    if (packet.wrap(b, offset, length) <= 0) return 0;
+    const count = packet.wrap(b, offset, length);
+    if (count < 0) return 0;
+    if (this.sequencer !== undefined) {
+      let skip = this.sequencer.accept(b, offset, packet.sequenceNumber, count, count === 0 && packet.isEndOfSession);
+      while (skip-- > 0 && packet.nextMessage()) { /* duplicate: not decoded */ }
+    }
+    if (count === 0) return 0;
     const decoder = this.decoder;
     const handler = this.handler;
     let delivered = 0;

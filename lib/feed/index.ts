@@ -19,3 +19,4 @@ export * from './order-book';
 export * from './book-event';
 export * from './book-builder';
 export * from './conflator';
+export * from './sequencer';
