@@ -1,27 +1,27 @@
 /**
- * One side of a book: aggregated price levels kept sorted in typed arrays with the best level at the
- * END, so the common case (activity at or near the top) inserts and removes with a short
- * copyWithin, and best-price reads are one index. Bids and asks share the code: levels are sorted by
- * a key that is the price for bids and (2^32 - 1 - price) for asks, ascending, best = last.
+ * One side of a book: aggregated price levels kept sorted with the best level at the END, so the
+ * common case (activity at or near the top) inserts and removes with a short shift, and best-price
+ * reads are one index. Bids and asks share the code: levels are sorted ascending by a key that is the
+ * price for bids and (2^32 - 1 - price) for asks, best = last.
  *
+ * Levels live in one Float64Array, [key, shares, orders] per level, so a level is one cache line
+ * access rather than one per field (the book benchmark is bound by cache misses, not instructions).
+ * Shifts are element loops, not copyWithin: they are a few levels long and a builtin call costs more.
  * Totals are Float64 (a level's shares can exceed 2^32); prices are ITCH Price(4) integers.
  * Single writer: the book builder's thread.
  */
 const kMaxPrice = 0xffffffff;
+const kStride = 3;
 
 export class PriceLevels {
   readonly isBid: boolean;
-  private keys: Float64Array;
-  private shares: Float64Array;
-  private orders: Uint32Array;
+  private levels: Float64Array;
   /** Number of levels. */
   count = 0;
 
   constructor(isBid: boolean, initialCapacity = 16) {
     this.isBid = isBid;
-    this.keys = new Float64Array(initialCapacity);
-    this.shares = new Float64Array(initialCapacity);
-    this.orders = new Uint32Array(initialCapacity);
+    this.levels = new Float64Array(Math.max(1, initialCapacity) * kStride);
   }
 
   /** Best price, or 0 when the side is empty (0 is not a valid limit price in ITCH). */
@@ -30,30 +30,29 @@ export class PriceLevels {
   }
 
   get bestShares(): number {
-    return this.count === 0 ? 0 : this.shares[this.count - 1];
+    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 1];
   }
 
   get bestOrders(): number {
-    return this.count === 0 ? 0 : this.orders[this.count - 1];
+    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 2];
   }
 
   /** Add an order's shares at `price`. */
   addOrder(price: number, shares: number): void {
     const key = this.isBid ? price : kMaxPrice - price;
     const i = this.search(key);
-    if (i < this.count && this.keys[i] === key) {
-      this.shares[i] += shares;
-      this.orders[i]++;
+    let l = this.levels;
+    const at = i * kStride;
+    if (i < this.count && l[at] === key) {
+      l[at + 1] += shares;
+      l[at + 2] += 1;
       return;
     }
-    if (this.count === this.keys.length) this.grow();
-    // Element loops, not copyWithin: shifts are a few levels (activity is near the top, which is the
-    // end) and three builtin calls cost more than the moves.
-    const keys = this.keys; const sh = this.shares; const ord = this.orders;
-    for (let j = this.count; j > i; j--) { keys[j] = keys[j - 1]; sh[j] = sh[j - 1]; ord[j] = ord[j - 1]; }
-    this.keys[i] = key;
-    this.shares[i] = shares;
-    this.orders[i] = 1;
+    if ((this.count + 1) * kStride > l.length) l = this.grow();
+    for (let j = this.count * kStride - 1; j >= at; j--) l[j + kStride] = l[j];
+    l[at] = key;
+    l[at + 1] = shares;
+    l[at + 2] = 1;
     this.count++;
   }
 
@@ -65,41 +64,41 @@ export class PriceLevels {
   reduce(price: number, shares: number, removeOrder: boolean): boolean {
     const key = this.isBid ? price : kMaxPrice - price;
     const i = this.search(key);
-    if (i >= this.count || this.keys[i] !== key) return false;
-    const left = this.shares[i] - shares;
-    const orders = this.orders[i] - (removeOrder ? 1 : 0);
+    const l = this.levels;
+    const at = i * kStride;
+    if (i >= this.count || l[at] !== key) return false;
+    const left = l[at + 1] - shares;
+    const orders = l[at + 2] - (removeOrder ? 1 : 0);
     if (orders <= 0) {
-      const keys = this.keys; const sh = this.shares; const ord = this.orders;
-      const last = this.count - 1;
-      for (let j = i; j < last; j++) { keys[j] = keys[j + 1]; sh[j] = sh[j + 1]; ord[j] = ord[j + 1]; }
-      this.count = last;
+      const end = (this.count - 1) * kStride;
+      for (let j = at; j < end; j++) l[j] = l[j + kStride];
+      this.count--;
       return true;
     }
-    this.shares[i] = left < 0 ? 0 : left;
-    this.orders[i] = orders;
+    l[at + 1] = left < 0 ? 0 : left;
+    l[at + 2] = orders;
     return true;
   }
 
   /** Level `rank` from the best (0 = best). */
   priceAt(rank: number): number { return this.priceOf(this.count - 1 - rank); }
-  sharesAt(rank: number): number { return this.shares[this.count - 1 - rank]; }
-  ordersAt(rank: number): number { return this.orders[this.count - 1 - rank]; }
+  sharesAt(rank: number): number { return this.levels[(this.count - 1 - rank) * kStride + 1]; }
+  ordersAt(rank: number): number { return this.levels[(this.count - 1 - rank) * kStride + 2]; }
 
   /** Shares resting at `price`, 0 if no level. */
   sharesAtPrice(price: number): number {
     const key = this.isBid ? price : kMaxPrice - price;
     const i = this.search(key);
-    return i < this.count && this.keys[i] === key ? this.shares[i] : 0;
+    return i < this.count && this.levels[i * kStride] === key ? this.levels[i * kStride + 1] : 0;
   }
 
   /** Copy up to `n` levels from the best into the caller's arrays; returns how many. */
   depth(n: number, prices: Float64Array, shares: Float64Array, orders?: Uint32Array): number {
-    const m = Math.min(n, this.count, prices.length, shares.length);
+    const m = Math.min(n, this.count, prices.length, shares.length, orders ? orders.length : Infinity);
     for (let r = 0; r < m; r++) {
-      const i = this.count - 1 - r;
-      prices[r] = this.priceOf(i);
-      shares[r] = this.shares[i];
-      if (orders) orders[r] = this.orders[i];
+      prices[r] = this.priceAt(r);
+      shares[r] = this.sharesAt(r);
+      if (orders) orders[r] = this.ordersAt(r);
     }
     return m;
   }
@@ -107,27 +106,27 @@ export class PriceLevels {
   clear(): void { this.count = 0; }
 
   private priceOf(i: number): number {
-    return this.isBid ? this.keys[i] : kMaxPrice - this.keys[i];
+    const key = this.levels[i * kStride];
+    return this.isBid ? key : kMaxPrice - key;
   }
 
-  /** First index whose key is >= key, searching from the best end first (most updates are near the top). */
+  /** First index whose key is >= key; checks the best end first (most updates are near the top). */
   private search(key: number): number {
-    const keys = this.keys;
-    let lo = 0;
+    const l = this.levels;
     let hi = this.count;
-    // Fast path: at or above the current best.
-    if (hi > 0 && keys[hi - 1] < key) return hi;
+    if (hi === 0 || l[(hi - 1) * kStride] < key) return hi;
+    let lo = 0;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (keys[mid] < key) lo = mid + 1; else hi = mid;
+      if (l[mid * kStride] < key) lo = mid + 1; else hi = mid;
     }
     return lo;
   }
 
-  private grow(): void {
-    const n = this.keys.length * 2;
-    const k = new Float64Array(n); k.set(this.keys); this.keys = k;
-    const s = new Float64Array(n); s.set(this.shares); this.shares = s;
-    const o = new Uint32Array(n); o.set(this.orders); this.orders = o;
+  private grow(): Float64Array {
+    const bigger = new Float64Array(this.levels.length * 2);
+    bigger.set(this.levels);
+    this.levels = bigger;
+    return bigger;
   }
 }
