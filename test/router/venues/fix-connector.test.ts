@@ -115,3 +115,53 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
     });
   });
 }
+
+describe('FixConnector against a venue that sends corrupt bytes', function () {
+  this.timeout(10000);
+  it('counts and logs bad checksums and garbage with raw bytes, keeps the session, and processes the next good report', async () => {
+    const { FixEncoder, FixParser } = await import('../../../lib/protocols/fix');
+    const net = await import('net');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fix-bad-'));
+    const buf = Buffer.alloc(4096);
+    const enc = new FixEncoder();
+    let seq = 1;
+    const msg = (type: string, fields: Array<[number, string]>): Buffer => {
+      const e = enc.begin(buf, 0, 'FIX.4.4', type).str(49, 'VENUE').str(56, 'CLIENT').int(34, seq++).time(52, Date.now());
+      for (const [t, v] of fields) e.str(t, v);
+      const s = e.finish();
+      return Buffer.from(buf.subarray(s, e.end));
+    };
+    const server = net.createServer((sock) => {
+      const p = new FixParser((m) => {
+        if (m.getStr(35) === 'A') sock.write(msg('A', [[98, '0'], [108, '1']]));
+        if (m.getStr(35) === 'D') {
+          const bad = msg('8', [[37, '1'], [11, m.getStr(11)], [17, 'E1'], [150, '0'], [39, '0']]);
+          bad[bad.length - 3] ^= 1; // corrupt the checksum
+          seq--; // a garbled message never consumed its sequence number
+          sock.write(Buffer.concat([bad, Buffer.from('\x00\xffgarbage'), msg('8', [[37, '1'], [11, m.getStr(11)], [17, 'E2'], [150, '0'], [39, '0']])]));
+        }
+      });
+      sock.on('data', (d: Buffer) => p.push(d));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const logged: string[] = [];
+    const c = new FixConnector({ name: 'BAD', host: '127.0.0.1', port: (server.address() as import('net').AddressInfo).port, version: 'FIX.4.4',
+      senderCompId: 'CLIENT', targetCompId: 'VENUE', storeDir: dir, heartbeatIntervalSec: 1, log: (line) => logged.push(line) });
+    const l = new RecordingListener();
+    c.setListener(l);
+    try {
+      await c.connect();
+      l.track('Q1', 10);
+      c.sendNew(order('Q1', 'B', 10, 10000));
+      await l.until(() => l.orders.get('Q1')!.acked === 1, 'ack after the corrupt one');
+      expect(c.stats().badChecksums).to.equal(1);
+      expect(c.stats().garbageBytes).to.be.greaterThan(0);
+      expect(logged.some((line) => line.includes('bad-checksum') && line.includes('17=E1'))).to.equal(true);
+      expect(c.state).to.equal('LOGGED_IN');
+    } finally {
+      await c.close();
+      await new Promise<void>((r) => server.close(() => r()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

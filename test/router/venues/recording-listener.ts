@@ -35,7 +35,7 @@ export class RecordingListener implements VenueListener {
     if (t.filled + t.cancelled >= t.qty) t.terminal.push(why);
   }
 
-  onAck(clOrdId: string): void { this.track(clOrdId, 0).acked++; this.wake(); }
+  onAck(clOrdId: string, _venueOrderId: string): void { this.track(clOrdId, 0).acked++; this.wake(); }
   onReject(clOrdId: string, reason: string): void {
     const t = this.track(clOrdId, 0);
     t.rejected++;
