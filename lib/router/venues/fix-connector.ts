@@ -125,7 +125,10 @@ export class FixConnector implements VenueConnector {
   private fail(reason: string, code: string): void {
     if (!this.socket) return;
     this.socket = null;
+    const ended = this.lastSessionEnd;
     this.session.disconnected(reason);
+    this.lastSessionEnd = '';
+    if (ended && ended !== reason) reason = `${ended} (${reason})`;
     const p = this.pending;
     this.pending = null;
     if (p) {
@@ -160,12 +163,13 @@ export class FixConnector implements VenueConnector {
     p?.resolve();
   }
 
+  /** Why the session last ended (a venue's Logout text, a sequence error...): fail() reports it. */
+  private lastSessionEnd = '';
+
   private onLogout(reason: string): void {
+    this.lastSessionEnd = reason;
     const s = this.socket;
-    if (s && !s.destroyed) s.destroy();
-    if (this.closing) return;
-    if (this.pending) return; // fail() reports it when the socket closes
-    void reason;
+    if (s && !s.destroyed) s.destroy(); // fail() runs from the socket's 'close'
   }
 
   // ---- sends ----

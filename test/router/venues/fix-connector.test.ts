@@ -105,6 +105,20 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
       expect(c.stats().filledQty).to.equal(3000);
     });
 
+    it('rejects connect() with ERR_FIX_CONNECT when the venue refuses the Logon (wrong TargetCompID)', async () => {
+      await setup(); // starts the simulator
+      const bad = new FixConnector({ name: 'X', host: '127.0.0.1', port: sim!.fixPort, version, senderCompId: 'OTHER',
+        targetCompId: 'NOT-VENUE', storeDir: path.join(dir, 'bad'), reconnectAttempts: 0 });
+      const l = new RecordingListener();
+      bad.setListener(l);
+      let err: unknown;
+      try { await bad.connect(); } catch (e) { err = e; }
+      expect(err).to.have.property('code', 'ERR_FIX_CONNECT');
+      expect(l.states.at(-1)![0]).to.equal('FAILED');
+      expect(bad.sendNew(order('Z', 'B', 1, 1))).to.equal(false);
+      bad.session.store.close();
+    });
+
     it('keeps sequence numbers across connector restarts (file store)', async () => {
       const [c] = await setup();
       const out = c.session.nextSenderSeq;
