@@ -84,7 +84,7 @@ export interface JournalRecovery {
   positions: Map<string, number>;
   /** Last sequence number recorded per venue name. */
   venueSeqs: Map<string, number>;
-  /** `${venue}/${execId}` of every journaled fill (exec ids up to 14 characters), to drop replays. */
+  /** `${venue}/${execIdKey(execId)}` of every journaled fill, to drop fills a venue replays. */
   fillExecIds: Set<string>;
   /** New orders refused before they existed (REQUEST_REJECTED records). */
   rejectedRequests: number;
@@ -125,6 +125,24 @@ export function crc32(buf: Uint8Array, start: number, end: number): number {
   }
   for (; i < end; i++) c = CRC_T0[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
+}
+
+/**
+ * The key under which a fill's exec id is journaled and de-duplicated: the id itself when it fits
+ * the 14-character field, else two independent 32-bit FNV-1a hashes in base 36 (14 characters;
+ * a false match needs a 64-bit collision). Venue exec ids are often longer (OUCH match number plus
+ * sequence), and a restarted router must still recognise a fill the venue replays.
+ */
+export function execIdKey(execId: string): string {
+  if (execId.length <= 14) return execId;
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < execId.length; i++) {
+    const ch = execId.charCodeAt(i);
+    a = Math.imul(a ^ ch, 0x01000193);
+    b = Math.imul(b ^ ch, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(36).padStart(7, '0') + (b >>> 0).toString(36).padStart(7, '0');
 }
 
 function writeAscii(buf: Uint8Array, off: number, len: number, s: string): void {

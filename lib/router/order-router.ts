@@ -21,7 +21,7 @@
  */
 import { TickpathError } from '../errors';
 import type { OrderJournal } from './journal';
-import { JournalRecordType } from './journal';
+import { JournalRecordType, execIdKey } from './journal';
 import type { OrderManager } from './order-manager';
 import type { RiskChecker } from './risk-checker';
 import type { SmartRouter } from './smart-router';
@@ -314,17 +314,18 @@ export class OrderRouter {
 
   private onVenueFill(venue: number, clOrdId: string, qty: number, price: number, execId: string): void {
     const seen = this.execIds[venue];
-    if (seen.has(execId)) { this.counters.duplicateFills++; return; }
+    const key = execIdKey(execId);
+    if (seen.has(key)) { this.counters.duplicateFills++; return; }
     const slot = this.om.slotOf(clOrdId);
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
     const c = this.om.onFill(clOrdId, qty);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    seen.add(execId);
+    seen.add(key);
     const pid = this.om.idOf(p);
-    // The exec id rides in the record's refId so a restart can still drop a replayed fill;
-    // ids longer than 14 characters are not kept (see the report on venue.ts).
-    this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, execId.length <= 14 ? execId : '');
+    // The exec id key rides in the record's refId so a restarted router still drops a fill the
+    // venue replays (a connector that logs in from sequence 1 replays the whole day).
+    this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, key);
     const cum = this.om.filled(p);
     if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(pid, qty, price, cum);
     else this.listener.onPartiallyFilled(pid, qty, price, cum);

@@ -3,7 +3,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { OrderJournal, JournalRecordType, RECORD_SIZE, crc32 } from '../../lib/router/journal';
+import { OrderJournal, JournalRecordType, RECORD_SIZE, crc32, execIdKey } from '../../lib/router/journal';
 import { OrderManager } from '../../lib/router/order-manager';
 import { OrderState } from '../../lib/router/types';
 import { TickpathError } from '../../lib/errors';
@@ -32,6 +32,19 @@ function journalOrder(j: OrderJournal, om: OrderManager, n: number, fill: number
 describe('OrderJournal', () => {
   it('crc32 matches the IEEE check value', () => {
     expect(crc32(Buffer.from('123456789'), 0, 9)).to.equal(0xcbf43926);
+    expect(crc32(Buffer.from('The quick brown fox jumps over the lazy dog'), 0, 43)).to.equal(0x414fa339);
+  });
+
+  it('execIdKey keeps short exec ids and hashes long ones to 14 stable characters', () => {
+    expect(execIdKey('E1')).to.equal('E1');
+    expect(execIdKey('12345678901234')).to.equal('12345678901234');
+    const k = execIdKey('123456789012345678-42');
+    expect(k).to.have.length(14);
+    expect(execIdKey('123456789012345678-42')).to.equal(k);
+    expect(execIdKey('123456789012345678-43')).to.not.equal(k);
+    const keys = new Set<string>();
+    for (let i = 0; i < 100000; i++) keys.add(execIdKey(`${10_000_000_000_000 + i}-${i}`));
+    expect(keys.size).to.equal(100000);
   });
 
   it('round-trips orders, fills, replaces, positions and venue sequence numbers', () => {

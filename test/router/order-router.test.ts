@@ -280,7 +280,7 @@ describe('OrderRouter', () => {
     a.arca.listener.onAck(a1, 'x');
     a.nsdq.listener.onFill(n1, 20, 1_000_000, 'E1');
     a.arca.listener.onFill(a1, 50, 1_000_000, 'E2');                 // ARCA child of J1 done
-    a.nsdq.listener.onFill(n2, 100, 1_000_000, 'E3');
+    a.nsdq.listener.onFill(n2, 100, 1_000_000, '123456789012345678-42');   // OUCH-style: match-seq, > 14 chars
     a.router.replaceOrder('J3', 300, 995_000);
     a.nsdq.listener.onReplaced(n3, a.nsdq.replaces[0].next, 300, 995_000);
     a.router.recordVenueSeq('NSDQ', 17);
@@ -305,7 +305,8 @@ describe('OrderRouter', () => {
     expect(b.om.state(j1)).to.equal(OrderState.PARTIALLY_FILLED);
     // A fill replayed by the venue after the restart is dropped; new ones land on the restored ids.
     b.nsdq.listener.onFill(n1, 20, 1_000_000, 'E1');
-    expect(b.router.counters.duplicateFills).to.equal(1);
+    b.nsdq.listener.onFill(n2, 100, 1_000_000, '123456789012345678-42');  // long exec id replayed too
+    expect(b.router.counters.duplicateFills).to.equal(2);
     b.nsdq.listener.onFill(n1, 30, 1_000_000, 'E4');
     expect(b.listener.events.at(-1)).to.equal('filled J1 30@1000000 cum 100');
     b.nsdq.listener.onFill(a.nsdq.replaces[0].next, 300, 995_000, 'E5');
