@@ -13,3 +13,6 @@ export { OrderRouter } from './order-router';
 export type { OrderRouterOptions } from './order-router';
 export { loadRoutingConfig, parseRoutingConfig } from './config';
 export type { RoutingConfig, VenueConfig } from './config';
+export { createOrderRouter } from './create-router';
+export type { RouterDependencies, RouterStack } from './create-router';
+export { execIdKey } from './journal';

@@ -237,6 +237,13 @@ export class OrderRouter {
     return this.journal.recovered.venueSeqs.get(venueName) ?? 0;
   }
 
+  /** Start of a trading day: day notional, used ids and exec ids are forgotten (open orders are kept). */
+  resetDay(): void {
+    this.risk.resetDay();
+    for (const s of this.execIds) s.clear();
+    for (const c of this.om.liveChildSlots()) this.risk.reserveClOrdId(this.om.idOf(c));
+  }
+
   /** End of the caller's batch: writes out what the journal buffers ('batch' policy). */
   endOfBatch(): void {
     this.journal.flush();

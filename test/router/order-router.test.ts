@@ -262,6 +262,19 @@ describe('OrderRouter', () => {
     expect(listener.events.filter((e) => e.startsWith('partial'))).to.have.length(1);
   });
 
+  it('resetDay frees the day notional and used ids but keeps open orders working', () => {
+    const { router, nsdq, listener, risk, om } = build();
+    router.sendOrder(buy({ clOrdId: 'DAY1' }));
+    nsdq.listener.onAck(nsdq.news[0].clOrdId, 'n');
+    expect(risk.usedDailyNotional).to.equal(10_000);
+    router.resetDay();
+    expect(risk.usedDailyNotional).to.equal(0);
+    router.sendOrder(buy({ clOrdId: 'DAY1' }));                          // still live: refused by the order table
+    expect(listener.events.at(-1)).to.equal('rejected DAY1 DUPLICATE_CLORDID');
+    nsdq.listener.onFill(nsdq.news[0].clOrdId, 100, 1_000_000, 'E1');
+    expect(om.openOrders('AAPL')).to.equal(0);
+  });
+
   it('works with a connector that acks synchronously from inside sendNew', () => {
     const { router, nsdq, listener } = build();
     nsdq.ackInline = true;
