@@ -43,6 +43,7 @@ export class OrderManager {
 
   // Per-slot fields. Single writer: the router worker.
   private readonly kind: Uint8Array;
+  private readonly inUse: Uint8Array;          // 1 from create until released to the free list
   private readonly st: Uint8Array;
   private readonly prevSt: Uint8Array;         // state to return to when a cancel/replace is refused
   private readonly sideArr: Uint8Array;
@@ -92,6 +93,7 @@ export class OrderManager {
     const maxSymbols = opts.maxSymbols ?? 4096;
     this.capacity = n;
     this.kind = new Uint8Array(n);
+    this.inUse = new Uint8Array(n);
     this.st = new Uint8Array(n);
     this.prevSt = new Uint8Array(n);
     this.sideArr = new Uint8Array(n);
@@ -159,7 +161,7 @@ export class OrderManager {
     this.st[parent] = OrderState.REJECTED;
     this.openCount[this.symArr[parent]]--;
     this.idToSlot.delete(this.ids[parent] as string);
-    this.freeList[this.freeTop++] = parent;
+    this.release(parent);
   }
 
   get freeSlots(): number {
@@ -386,11 +388,11 @@ export class OrderManager {
     return this.symbolNames.slice();
   }
 
-  /** Slots of every live child order (for the kill switch and reconciliation). Allocates; not a hot-path call. */
+  /** Slots of every live child order (kill switch, reconciliation). A scan of the table; not a hot-path call. */
   liveChildSlots(): number[] {
     const out: number[] = [];
-    for (const s of this.idToSlot.values()) {
-      if (this.kind[s] === KIND_CHILD && !isTerminal(this.st[s]) && out.indexOf(s) < 0) out.push(s);
+    for (let s = 0; s < this.capacity; s++) {
+      if (this.inUse[s] === 1 && this.kind[s] === KIND_CHILD && !isTerminal(this.st[s])) out.push(s);
     }
     return out;
   }
@@ -435,9 +437,15 @@ export class OrderManager {
 
   // ---------------------------------------------------------------- internals
 
+  private release(s: number): void {
+    this.inUse[s] = 0;
+    this.freeList[this.freeTop++] = s;
+  }
+
   private initSlot(s: number, kind: number, id: string, sym: number, side: Side | number, qty: number, price: number,
     ordType: OrdType | number, tif: TimeInForce | number, venue: number, parent: number): void {
     this.kind[s] = kind;
+    this.inUse[s] = 1;
     this.st[s] = OrderState.PENDING;
     this.prevSt[s] = OrderState.PENDING;
     this.sideArr[s] = typeof side === 'number' ? side : sideCode(side);
@@ -501,7 +509,7 @@ export class OrderManager {
     if (next !== NONE) this.prevSib[next] = prev;
     this.liveChildren[p]--;
     this.idToSlot.delete(this.ids[s] as string);
-    this.freeList[this.freeTop++] = s;
+    this.release(s);
   }
 
   /** Parent state from its children's aggregates; releases the parent when it becomes terminal. */
@@ -540,7 +548,7 @@ export class OrderManager {
     this.st[p] = next;
     this.openCount[this.symArr[p]]--;
     this.idToSlot.delete(this.ids[p] as string);
-    this.freeList[this.freeTop++] = p;
+    this.release(p);
   }
 
   private symbolIndex(symbol: string): number {

@@ -172,7 +172,8 @@ describe('OrderManager', () => {
       qty: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 31, max: 120 })),
     });
 
-    it('filled <= qty, no exit from a terminal state, positions = sum of accepted fills, refusals counted', () => {
+    it('filled <= qty, no exit from a terminal state, positions = sum of accepted fills, refusals counted', function () {
+      this.timeout(20000);
       fc.assert(fc.property(
         fc.array(fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 3 }), { minLength: 4, maxLength: 4 }),
         fc.array(opArb, { maxLength: 120 }),
@@ -243,6 +244,13 @@ describe('OrderManager', () => {
               }
             }
             expect(om.openOrders('SYM')).to.equal(liveParents);
+            let liveChildren = 0;
+            for (let o = 0; o < parents.length; o++) {
+              const ps = om.slotOf(parents[o]);
+              if (ps >= 0) for (let c = om.firstLiveChild(ps); c >= 0; c = om.nextLiveSibling(c)) liveChildren++;
+            }
+            expect(om.liveChildSlots()).to.have.length(liveChildren);
+            expect(om.freeSlots).to.equal(om.capacity - liveParents - liveChildren);
             expect(om.position('SYM')).to.equal(expectedPosition);
           }
         }), { numRuns: 300 });

@@ -89,7 +89,8 @@ const SYMBOLS = ['AAPL', 'SPLIT', 'MSFT'];
 const SIDES: Side[] = ['B', 'S', 'SS'];
 
 describe('OrderRouter property: random requests and venue events', () => {
-  it('every request gets exactly one outcome, nothing follows a terminal event, and the journal recovers what the router holds', () => {
+  it('every request gets exactly one outcome, nothing follows a terminal event, and the journal recovers what the router holds', function () {
+    this.timeout(20000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-router-prop-'));
     let run = 0;
     const seen = { replaced: 0, filled: 0, cancelled: 0, venueRejected: 0, live: 0 };
