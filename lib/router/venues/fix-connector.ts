@@ -9,8 +9,8 @@
  * and restarts in the file store, so after a drop the venue's ResendRequest/ours recovers exactly
  * the missing messages.
  *
- * Quantity semantics (same as OUCH): `sendReplace` qty is the new number of open shares; the wire
- * OrderQty adds what has already been filled. `onReplaced` reports open shares (LeavesQty).
+ * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (FIX OrderQty,
+ * filled shares included), the same for every connector.
  *
  * Threading: the router worker's event loop.
  */
@@ -210,14 +210,17 @@ export class FixConnector implements VenueConnector {
     if (!this.session.isLoggedIn) return false;
     const o = this.orders.get(origClOrdId);
     const cum = o ? o.cumQty : 0;
+    if (!Number.isInteger(qty) || qty <= cum) {
+      throw new TickpathError('ERR_INVALID_ORDER', `${kWhere}: replace of ${origClOrdId} to qty ${qty}; expected an integer above the ${cum} already filled`);
+    }
     const e = this.session.beginApp('G');
     e.str(Tag.OrigClOrdID, origClOrdId).str(Tag.ClOrdID, newClOrdId);
     if (this.opts.account) e.str(Tag.Account, this.opts.account);
     e.char(Tag.HandlInst, 0x31).str(Tag.Symbol, symbol).char(Tag.Side, sideCode(side)).time(Tag.TransactTime, Date.now())
-      .int(Tag.OrderQty, qty + cum).char(Tag.OrdType, 0x32).price4(Tag.Price, price)
+      .int(Tag.OrderQty, qty).char(Tag.OrdType, 0x32).price4(Tag.Price, price)
       .char(Tag.TimeInForce, o && o.tif === 'IOC' ? 0x33 : 0x30);
     if (!this.session.sendApp()) return false;
-    this.orders.set(newClOrdId, { symbol, side, orderQty: qty + cum, cumQty: cum, price, ordType: 'LIMIT', tif: o ? o.tif : 'DAY' });
+    this.orders.set(newClOrdId, { symbol, side, orderQty: qty, cumQty: cum, price, ordType: 'LIMIT', tif: o ? o.tif : 'DAY' });
     this.counters.replacesOut++;
     return true;
   }
@@ -291,9 +294,12 @@ export class FixConnector implements VenueConnector {
         const orig = m.getStr(Tag.OrigClOrdID);
         this.orders.delete(orig);
         const leaves = m.getInt(Tag.LeavesQty, 0);
+        const total = m.getInt(Tag.OrderQty, leaves + m.getInt(Tag.CumQty, 0));
+        const o = this.orders.get(clOrdId);
+        if (o) { o.orderQty = total; o.cumQty = m.getInt(Tag.CumQty, o.cumQty); }
         if (leaves === 0) this.orders.delete(clOrdId);
         this.counters.replaces++;
-        this.listener.onReplaced(orig, clOrdId, leaves, m.getPrice4(Tag.Price));
+        this.listener.onReplaced(orig, clOrdId, total, m.getPrice4(Tag.Price));
         return;
       }
       case 0x38: // '8' rejected

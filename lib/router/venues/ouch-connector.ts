@@ -12,6 +12,9 @@
  * and a Cancel for an order that is gone. The OUCH order token is the router's
  * clOrdId (both are at most 14 characters), so no id translation table is needed.
  *
+ * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (filled and
+ * cancelled shares included), as in FIX; the OUCH wire carries open shares and this class converts.
+ *
  * Threading: the router worker's event loop; listener callbacks run synchronously from socket data.
  */
 import { TickpathError, invalidOption } from '../../errors';
@@ -46,8 +49,14 @@ const kNullListener: VenueListener = {
   onAck() {}, onReject() {}, onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {},
 };
 
-/** What the connector must remember about an order still open at the venue. */
-interface OpenOrder { tif: number; leaves: number }
+/**
+ * What the connector must remember about an order still open at the venue. OUCH speaks in open
+ * shares; the VenueConnector contract in total order quantity (like FIX OrderQty), so the
+ * connector converts with what it has seen filled and cancelled.
+ */
+interface OpenOrder { tif: number; orderQty: number; filled: number; cancelled: number }
+
+function leaves(o: OpenOrder): number { return o.orderQty - o.filled - o.cancelled; }
 
 function sideByte(side: Side): number {
   return side === 'B' ? 0x42 : side === 'S' ? 0x53 : 0x54; // 'B', 'S', 'T' (sell short)
@@ -129,7 +138,7 @@ export class OuchConnector implements VenueConnector {
     encodeEnterOrder(this.client.txBuffer, off, order.clOrdId, sideByte(order.side), order.qty, order.symbol, price, tif, this.firm);
     if (!this.client.sendUnsequenced(kEnterOrderLen)) return false;
     this.unconfirmed.set(order.clOrdId, Buffer.from(this.client.txBuffer.subarray(off, off + kEnterOrderLen)));
-    this.open.set(order.clOrdId, { tif, leaves: 0 });
+    this.open.set(order.clOrdId, { tif, orderQty: order.qty, filled: 0, cancelled: 0 });
     this.counters.ordersOut++;
     return true;
   }
@@ -149,9 +158,14 @@ export class OuchConnector implements VenueConnector {
     if (!this.client.isLoggedIn) return false;
     checkToken('origClOrdId', origClOrdId);
     checkToken('newClOrdId', newClOrdId);
-    const tif = this.open.get(origClOrdId)?.tif ?? kTifMarketHours;
+    const o = this.open.get(origClOrdId);
+    // `qty` is the new total order quantity; OUCH wants the shares to leave open.
+    const openShares = qty - (o ? o.filled + o.cancelled : 0);
+    if (!Number.isInteger(openShares) || openShares <= 0) {
+      throw new TickpathError('ERR_INVALID_ORDER', `${kWhere}: replace of ${origClOrdId} to qty ${qty} leaves ${openShares} shares open; expected more than already filled and cancelled`);
+    }
     const off = this.client.payloadOffset();
-    const end = encodeReplaceOrder(this.client.txBuffer, off, origClOrdId, newClOrdId, qty, price, tif);
+    const end = encodeReplaceOrder(this.client.txBuffer, off, origClOrdId, newClOrdId, openShares, price, o ? o.tif : kTifMarketHours);
     if (!this.client.sendUnsequenced(end - off)) return false;
     this.unconfirmed.set(newClOrdId, Buffer.from(this.client.txBuffer.subarray(off, end)));
     this.counters.replacesOut++;
@@ -258,7 +272,8 @@ export class OuchConnector implements VenueConnector {
         this.counters.acks++;
         const o = this.open.get(token);
         const shares = buf.readUInt32BE(off + kAcceptedShares);
-        if (o) o.leaves = shares; else this.open.set(token, { tif: kTifMarketHours, leaves: shares });
+        if (!o) this.open.set(token, { tif: kTifMarketHours, orderQty: shares, filled: 0, cancelled: 0 });
+        else if (o.filled + o.cancelled === 0) o.orderQty = shares;
         this.unconfirmed.delete(token);
         this.listener.onAck(token, String(readU64(buf, off + kAcceptedOrderRef)));
         return;
@@ -268,7 +283,7 @@ export class OuchConnector implements VenueConnector {
         this.counters.fills++;
         this.counters.filledQty += qty;
         const o = this.open.get(token);
-        if (o) { o.leaves -= qty; if (o.leaves <= 0) this.finished(token); } else this.counters.unknownTokens++;
+        if (o) { o.filled += qty; if (leaves(o) <= 0) this.finished(token); } else this.counters.unknownTokens++;
         this.listener.onFill(token, qty, buf.readUInt32BE(off + kExecutedPrice), `${readU64(buf, off + kExecutedMatch)}-${seq}`);
         return;
       }
@@ -277,19 +292,23 @@ export class OuchConnector implements VenueConnector {
         this.counters.cancels++;
         const o = this.open.get(token);
         this.unconfirmed.delete(`X${token}`);
-        if (o) { o.leaves -= qty; if (o.leaves <= 0) this.finished(token); } else this.counters.unknownTokens++;
+        if (o) { o.cancelled += qty; if (leaves(o) <= 0) this.finished(token); } else this.counters.unknownTokens++;
         this.listener.onCancelled(token, qty, reasonText(buf[off + kCanceledReason]));
         return;
       }
       case kOuchReplaced: {
         this.counters.replaces++;
         const prev = readToken(buf, off + kReplacedPreviousToken);
-        const qty = buf.readUInt32BE(off + kReplacedShares);
+        const openShares = buf.readUInt32BE(off + kReplacedShares);
         const o = this.open.get(prev);
         this.finished(prev);
         this.unconfirmed.delete(token);
-        if (qty > 0) this.open.set(token, { tif: o ? o.tif : kTifMarketHours, leaves: qty });
-        this.listener.onReplaced(prev, token, qty, buf.readUInt32BE(off + kReplacedPrice));
+        // Report the total: what stays open plus what the order already filled and cancelled.
+        const filled = o ? o.filled : 0;
+        const cancelled = o ? o.cancelled : 0;
+        const total = openShares + filled + cancelled;
+        if (openShares > 0) this.open.set(token, { tif: o ? o.tif : kTifMarketHours, orderQty: total, filled, cancelled });
+        this.listener.onReplaced(prev, token, total, buf.readUInt32BE(off + kReplacedPrice));
         return;
       }
       case kOuchRejected:

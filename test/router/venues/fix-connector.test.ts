@@ -85,6 +85,24 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
       expect(l.orders.get('B2')!.terminal).to.deep.equal(['replaced']);
     });
 
+    it('replace after a partial fill: OrderQty is the total order quantity', async () => {
+      const [c, l] = await setup();
+      l.track('P1', 300);
+      c.sendNew(order('P1', 'B', 300, 1000000));
+      l.track('PS', 100);
+      c.sendNew(order('PS', 'S', 100, 1000000));
+      await l.until(() => l.orders.get('P1')!.filled === 100, 'partial fill');
+      expect(c.sendReplace('P1', 'P1R', 'MSFT', 'B', 250, 1010000)).to.equal(true);
+      await l.until(() => l.orders.get('P1')!.replacedBy === 'P1R', 'replace');
+      expect(l.replacedQty).to.deep.equal([['P1R', 250]]);
+      expect(sim!.engine.top('MSFT')).to.include({ bid: 1010000, bidQty: 150 });
+      expect(() => c.sendReplace('P1R', 'P1S', 'MSFT', 'B', 100, 1)).to.throw(/expected an integer above the 100 already filled/);
+      l.track('PS2', 150);
+      c.sendNew(order('PS2', 'S', 150, 1010000));
+      await l.until(() => l.orders.get('P1R')!.terminal.length === 1, 'P1R filled');
+      expect(l.orders.get('P1R')).to.include({ qty: 250, filled: 250 });
+    });
+
     it('recovers from injected disconnects and lost reports: one terminal state per order, fills add up, none double-counted', async () => {
       const [c, l] = await setup({ faults: { dropAfterMessages: 6, maxDrops: 2, gapEvery: 9, seed: 3 } });
       for (let i = 0; i < 30; i++) {

@@ -72,6 +72,25 @@ describe('OuchConnector against VenueSimulator (SoupBinTCP on 127.0.0.1)', funct
     expect(l.orders.get('B2R')!.terminal).to.deep.equal(['filled']);
   });
 
+  it('replace after a partial fill: quantities are total order quantity on both sides of the contract', async () => {
+    const [c, l] = await setup();
+    l.track('P1', 300);
+    c.sendNew(order('P1', 'B', 300, 1000000));
+    l.track('PS', 100);
+    c.sendNew(order('PS', 'S', 100, 1000000));
+    await l.until(() => l.orders.get('P1')!.filled === 100, 'partial fill');
+    expect(c.sendReplace('P1', 'P1R', 'AAPL', 'B', 250, 1010000)).to.equal(true);
+    await l.until(() => l.orders.get('P1')!.replacedBy === 'P1R', 'replace');
+    expect(l.replacedQty).to.deep.equal([['P1R', 250]]);
+    expect(sim.engine.top('AAPL')).to.include({ bid: 1010000, bidQty: 150 });
+    expect(() => c.sendReplace('P1R', 'P1S', 'AAPL', 'B', 100, 1010000)).to.throw(/leaves 0 shares open/);
+    l.track('PS2', 150);
+    c.sendNew(order('PS2', 'S', 150, 1010000));
+    await l.until(() => l.orders.get('P1R')!.terminal.length === 1, 'P1R filled');
+    expect(l.orders.get('P1R')).to.include({ qty: 250, filled: 250, cancelled: 0 });
+    expect(c.stats().openOrders).to.equal(0);
+  });
+
   it('IOC remainder is cancelled; a reused token is ignored, as OUCH does', async () => {
     const [c, l] = await setup();
     l.track('I1', 100);

@@ -20,6 +20,7 @@ export class RecordingListener implements VenueListener {
   readonly duplicateExecIds: string[] = [];
   readonly states: Array<[SessionState, string]> = [];
   readonly rejects: Array<[string, string]> = [];
+  readonly replacedQty: Array<[string, number]> = [];
   private waiters: Array<() => void> = [];
 
   track(clOrdId: string, qty: number): OrderTrack {
@@ -57,13 +58,16 @@ export class RecordingListener implements VenueListener {
     this.settle(t, 'cancelled');
     this.wake();
   }
+  /** `qty` is the total order quantity; the new id inherits what the old one filled and cancelled. */
   onReplaced(origClOrdId: string, newClOrdId: string, qty: number): void {
     const old = this.track(origClOrdId, 0);
     old.replacedBy = newClOrdId;
     old.terminal.push('replaced');
-    // The new id carries what was already filled so "filled + cancelled = qty" still closes it.
     const n = this.track(newClOrdId, 0);
-    n.qty = qty + n.filled;
+    n.qty = qty;
+    n.filled += old.filled;
+    n.cancelled += old.cancelled;
+    this.replacedQty.push([newClOrdId, qty]);
     this.wake();
   }
   onSessionState(state: SessionState, detail: string): void { this.states.push([state, detail]); this.wake(); }
