@@ -131,7 +131,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     return s;
   }
 
-  private owner(clientId: string): string { return `F:${clientId}`; }
+  /** Engine owner of a session's orders: ClOrdIDs are unique per session (version + CompID). */
+  private owner(version: FixVersion, clientId: string): string { return `F:${version}:${clientId}`; }
 
   private onOrderMessage(session: FixSession, clientId: string, m: FixMessage, possDup: boolean): void {
     const conn = this.live.get(session);
@@ -157,8 +158,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private process(session: FixSession, clientId: string, f: {
     type: number; possDup: boolean; clOrdId: string; orig: string; symbol: string; side: number; qty: number; ordType: number; price: number; tif: number;
   }): void {
-    const owner = this.owner(clientId);
     const version = session.options.version;
+    const owner = this.owner(version, clientId);
     if (f.type === MsgType.NewOrderSingle) {
       this.sim.counters.ordersIn++;
       if (this.sim.engine.hasToken(owner, f.clOrdId)) {

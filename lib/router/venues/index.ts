@@ -6,3 +6,4 @@ export { FixConnector, type FixConnectorOptions } from './fix-connector';
 export { FixSession, type FixSessionOptions, type FixApplication, type FixSessionState } from './fix-session';
 export { FixFileStore } from './fix-store';
 export { FixVenueFrontEnd, type FixVenueOptions } from './fix-venue-front-end';
+export { createVenueConnector, type ConnectorExtras } from './create-connector';
