@@ -72,6 +72,10 @@ export interface JournalOrder {
   cancelled: number;
   state: number;         // OrderState
   reason: RejectReason | '';
+  /** PENDING_REPLACE only: the id, qty and price the replace asked for ('' / 0 otherwise). */
+  pendingId: string;
+  pendingQty: number;
+  pendingPrice: number;
 }
 
 export interface JournalRecovery {
@@ -388,7 +392,16 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     cancelled: dv.getUint32(off + 36, true),
     state: data[off + 17],
     reason: reasonCode === NO_REASON ? '' : (REJECT_REASONS[reasonCode] ?? ''),
+    pendingId: '',
+    pendingQty: 0,
+    pendingPrice: 0,
   };
+  // A replace request carries its new id in refId and its qty/price in lastQty/lastPx.
+  if (type === JournalRecordType.STATE && o.state === OrderState.PENDING_REPLACE) {
+    o.pendingId = refId;
+    o.pendingQty = dv.getUint32(off + 40, true);
+    o.pendingPrice = dv.getUint32(off + 44, true);
+  }
   // The old id of a replaced order is finished; the order lives on under clOrdId.
   if (type === JournalRecordType.REPLACED && prev) r.orders.set(refId, { ...prev, state: OrderState.REPLACED });
   r.orders.set(clOrdId, o);

@@ -408,8 +408,8 @@ export class OrderManager {
     this.filledArr[s] = filled;
     this.cancelledArr[s] = cancelled;
     this.filledArr[parent] += filled;
-    // A recovered order whose cancel/replace was in flight is treated as live: the venue's answer
-    // (or a reconciliation) will move it on.
+    // A recovered order whose cancel/replace was in flight comes back live; OrderRouter puts the
+    // request back in flight (requestCancel/requestReplace) and sends it again after login.
     const live = state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE
       ? (filled > 0 ? OrderState.PARTIALLY_FILLED : OrderState.ACKNOWLEDGED) : state;
     this.st[s] = live;

@@ -61,6 +61,10 @@ export class OrderRouter {
   /** Exec ids seen per venue: a fill replayed after a session recovery is not counted twice. */
   private readonly execIds: Set<string>[];
   private flushScheduled = false;
+  /** Children restored with a request in flight (restoreFromJournal -> resumeAfterRestart). */
+  private readonly resumeNew: number[] = [];
+  private readonly resumeCancel: number[] = [];
+  private readonly resumeReplace: number[] = [];
   private readonly flushNow = (): void => { this.flushScheduled = false; this.journal.flush(); };
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
@@ -194,7 +198,8 @@ export class OrderRouter {
     }
     const oldChildId = om.idOf(c);
     om.requestReplace(c, newChildId, childNewQty, newPrice);
-    this.journal.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, clOrdId);
+    // The new id and qty/price are journaled so a restart can still match the venue's answer.
+    this.journal.appendOrder(JournalRecordType.STATE, om, c, null, childNewQty, newPrice, newChildId);
     if (!this.connectors[om.venueOf(c)].sendReplace(oldChildId, newChildId, symbol, side, childNewQty, newPrice)) {
       om.revertPending(c);
       this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, clOrdId);
@@ -269,7 +274,17 @@ export class OrderRouter {
       const p = om.createParent(parent.clOrdId, parent.symbol, parent.side, parent.qty, parent.price,
         parent.ordType, parent.tif);
       if (p < 0) throw new TickpathError('ERR_ROUTER_RESTORE', `OrderRouter: cannot restore ${parent.clOrdId} (table full)`);
-      for (const ch of children) om.restoreChild(p, ch.clOrdId, ch.venue, ch.qty, ch.price, ch.state, ch.filled, ch.cancelled);
+      for (const ch of children) {
+        const c = om.restoreChild(p, ch.clOrdId, ch.venue, ch.qty, ch.price, ch.state, ch.filled, ch.cancelled);
+        // Requests in flight at the crash are put back in flight; resumeAfterRestart() sends them again.
+        if (ch.state === OrderState.SENT) this.resumeNew.push(c);
+        else if (ch.state === OrderState.PENDING_CANCEL && om.requestCancel(c) === c) this.resumeCancel.push(c);
+        else if (ch.state === OrderState.PENDING_REPLACE && ch.pendingId !== '' &&
+          om.requestReplace(c, ch.pendingId, ch.pendingQty, ch.pendingPrice) === c) {
+          this.risk.reserveClOrdId(ch.pendingId);
+          this.resumeReplace.push(c);
+        }
+      }
       // Totals over every child the parent ever had (finished ones included), except ids that were
       // replaced: their successor carries the same shares.
       let qty = 0;
@@ -290,6 +305,50 @@ export class OrderRouter {
       if (v >= 0 && v < this.execIds.length) this.execIds[v].add(key.slice(slash + 1));
     }
     return restored;
+  }
+
+  /**
+   * After a restart, once the connectors are logged in: requests that were in flight when the
+   * process died may or may not have reached the venue.
+   *  - cancels are sent again to every venue (a cancel for a gone order is refused, which only
+   *    returns the order to its previous state);
+   *  - new orders never acknowledged, and replaces never answered, are sent again with the same ids
+   *    to OUCH venues, which ignore an Enter Order or Replace whose token was already used today;
+   *  - for FIX venues they are listed in `toReconcile` instead: a FIX venue would reject a reused
+   *    ClOrdID and the router would wrongly mark a live order rejected. Reconcile those with an
+   *    order status request (connector work, see the report).
+   */
+  resumeAfterRestart(): { resent: number; toReconcile: string[] } {
+    const om = this.om;
+    let resent = 0;
+    const toReconcile: string[] = [];
+    for (const c of this.resumeCancel) {
+      if (om.state(c) !== OrderState.PENDING_CANCEL) continue;
+      const venue = om.venueOf(c);
+      if (this.connectors[venue].sendCancel(om.idOf(c), om.symbolOf(c), om.sideOf(c), om.leavesQty(c))) resent++;
+      else toReconcile.push(om.idOf(c));
+    }
+    for (const c of this.resumeNew) {
+      if (om.state(c) !== OrderState.SENT) continue;
+      const conn = this.connectors[om.venueOf(c)];
+      if (conn.protocol !== 'ouch') { toReconcile.push(om.idOf(c)); continue; }
+      const vo = this.venueOrder;
+      vo.clOrdId = om.idOf(c); vo.symbol = om.symbolOf(c); vo.side = om.sideOf(c); vo.qty = om.qty(c);
+      vo.price = om.price(c); vo.ordType = om.ordTypeOf(c); vo.tif = om.tifOf(c);
+      if (conn.sendNew(vo)) resent++; else toReconcile.push(vo.clOrdId);
+    }
+    for (const c of this.resumeReplace) {
+      if (om.state(c) !== OrderState.PENDING_REPLACE) continue;
+      const conn = this.connectors[om.venueOf(c)];
+      const next = om.pendingIdOf(c) as string;
+      if (conn.protocol === 'ouch' && conn.sendReplace(om.idOf(c), next, om.symbolOf(c), om.sideOf(c),
+        om.pendingReplaceQty(c), om.pendingReplacePrice(c))) resent++;
+      else toReconcile.push(om.idOf(c));
+    }
+    this.resumeNew.length = 0;
+    this.resumeCancel.length = 0;
+    this.resumeReplace.length = 0;
+    return { resent, toReconcile };
   }
 
   stats(): Record<string, number> {

@@ -332,6 +332,36 @@ describe('OrderRouter', () => {
     expect(rec2.orders.get('J3')!.state).to.equal(OrderState.FILLED);
   });
 
+  it('after a restart, resends what was in flight: new orders and replaces to OUCH, cancels everywhere', () => {
+    const a = build();
+    a.router.sendOrder(buy({ clOrdId: 'N1' }));                       // never acknowledged
+    a.router.sendOrder(buy({ clOrdId: 'N2' }));                       // cancel in flight
+    a.router.sendOrder(buy({ clOrdId: 'N3' }));                       // replace in flight
+    a.router.sendOrder(buy({ clOrdId: 'N4', symbol: 'SPLIT' }));      // ARCA half never acknowledged
+    const [c1, c2, c3, c4] = a.nsdq.news.map((o) => o.clOrdId);
+    for (const id of [c2, c3, c4]) a.nsdq.listener.onAck(id, 'x');
+    a.router.cancelOrder('N2');
+    a.router.replaceOrder('N3', 150, 1_001_000);
+    const next = a.nsdq.replaces[0].next;
+    a.journal.close();                                                // "crash"
+
+    const b = build(a.journalPath);
+    (b.arca as { protocol: string }).protocol = 'fix44';
+    expect(b.router.restoreFromJournal()).to.equal(4);
+    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 3, toReconcile: [a.arca.news[0].clOrdId] });
+    expect(b.nsdq.news.map((o) => o.clOrdId)).to.deep.equal([c1]);
+    expect(b.nsdq.news[0]).to.include({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' });
+    expect(b.nsdq.cancels.map((c) => c.clOrdId)).to.deep.equal([c2]);
+    expect(b.nsdq.replaces).to.deep.equal([{ orig: c3, next, qty: 150, price: 1_001_000 }]);
+    // The venue's answers to the resent requests land where they should.
+    b.nsdq.listener.onAck(c1, 'x');
+    b.nsdq.listener.onCancelled(c2, 100, 'user');
+    b.nsdq.listener.onReplaced(c3, next, 150, 1_001_000);
+    expect(b.listener.events).to.deep.equal(['acked N1', 'cancelled N2 cum 0 user', 'replaced N3 150@1001000']);
+    expect(b.router.counters.refusedVenueEvents).to.equal(0);
+    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 0, toReconcile: [] });
+  });
+
   it('writes a NEW_CHILD record before the order reaches the venue', () => {
     const journalPath = tmpJournal();
     const t = build(journalPath);
