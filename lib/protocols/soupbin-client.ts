@@ -102,7 +102,7 @@ export class SoupBinClient {
       const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
       this.socket = sock;
       sock.setTimeout(this.opts.connectTimeoutMs, () => {
-        if (!this.loggedIn) this.drop(`no login response from ${this.opts.host}:${this.opts.port} within ${this.opts.connectTimeoutMs} ms`, 'ERR_SOUP_TIMEOUT');
+        if (this.socket === sock && !this.loggedIn) this.drop(`no login response from ${this.opts.host}:${this.opts.port} within ${this.opts.connectTimeoutMs} ms`, 'ERR_SOUP_TIMEOUT');
       });
       sock.on('connect', () => {
         const off = this.tx.reserve();
@@ -111,11 +111,13 @@ export class SoupBinClient {
         this.lastSent = Date.now();
       });
       sock.on('data', (chunk: Buffer) => {
+        if (this.socket !== sock) return;
         this.lastRecv = Date.now();
         this.parser.push(chunk);
       });
-      sock.on('error', (err: NodeJS.ErrnoException) => this.drop(`socket error: ${err.code ?? err.message}`, 'ERR_SOUP_CONNECT'));
-      sock.on('close', () => this.drop('connection closed by peer', 'ERR_SOUP_CONNECT'));
+      // A dropped socket's late events must not tear down its successor.
+      sock.on('error', (err: NodeJS.ErrnoException) => { if (this.socket === sock) this.drop(`socket error: ${err.code ?? err.message}`, 'ERR_SOUP_CONNECT'); });
+      sock.on('close', () => { if (this.socket === sock) this.drop('connection closed by peer', 'ERR_SOUP_CONNECT'); });
     });
   }
 

@@ -114,10 +114,11 @@ export class FixConnector implements VenueConnector {
       this.pending = { resolve, reject };
       const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
       this.socket = sock;
-      sock.on('connect', () => this.session.connected(sock));
-      sock.on('data', (c: Buffer) => this.parser.push(c));
-      sock.on('error', (e: NodeJS.ErrnoException) => this.fail(`socket error: ${e.code ?? e.message}`, 'ERR_FIX_CONNECT'));
-      sock.on('close', () => this.fail('connection closed', 'ERR_FIX_CONNECT'));
+      // A dropped socket's late events must not touch its successor.
+      sock.on('connect', () => { if (this.socket === sock) this.session.connected(sock); });
+      sock.on('data', (c: Buffer) => { if (this.socket === sock) this.parser.push(c); });
+      sock.on('error', (e: NodeJS.ErrnoException) => { if (this.socket === sock) this.fail(`socket error: ${e.code ?? e.message}`, 'ERR_FIX_CONNECT'); });
+      sock.on('close', () => { if (this.socket === sock) this.fail('connection closed', 'ERR_FIX_CONNECT'); });
     });
   }
 
