@@ -181,6 +181,9 @@ export class OrderJournal {
   records = 0;
   fsyncs = 0;
   writes = 0;
+  /** Records not written because a write failed (or after it). */
+  lostRecords = 0;
+  private failed = false;
 
   /** Opens (creating if needed) a journal, recovering it and cutting off a torn tail first. */
   static open(path: string, opts: JournalOptions): OrderJournal {
@@ -293,7 +296,7 @@ export class OrderJournal {
   }
 
   stats(): Record<string, number> {
-    return { records: this.records, writes: this.writes, fsyncs: this.fsyncs, recordNo: this.recordNo };
+    return { records: this.records, writes: this.writes, fsyncs: this.fsyncs, recordNo: this.recordNo, lostRecords: this.lostRecords };
   }
 
   private begin(type: JournalRecordType): number {
@@ -312,16 +315,36 @@ export class OrderJournal {
     if (++this.pending === this.batchRecords) this.writeOut();
   }
 
+  /** False once closed or after a failed write: the router then accepts nothing new. */
+  get writable(): boolean {
+    return this.fd >= 0 && !this.failed;
+  }
+
   private writeOut(): void {
+    if (this.failed) {
+      // Failure mode: the first failure was thrown to the caller and the router's kill switch is
+      // on; what is appended now (the kill switch's cancels) is counted, not written.
+      this.lostRecords += this.pending;
+      this.pending = 0;
+      return;
+    }
     const len = this.pending * RECORD_SIZE;
-    let done = 0;
-    while (done < len) done += fs.writeSync(this.fd, this.buf, done, len - done, this.fileOffset + done);
-    this.fileOffset += len;
-    this.writes++;
-    this.pending = 0;
-    if (this.policy !== 'never') {
-      fs.fdatasyncSync(this.fd);
-      this.fsyncs++;
+    try {
+      let done = 0;
+      while (done < len) done += fs.writeSync(this.fd, this.buf, done, len - done, this.fileOffset + done);
+      this.fileOffset += len;
+      this.writes++;
+      if (this.policy !== 'never') {
+        fs.fdatasyncSync(this.fd);
+        this.fsyncs++;
+      }
+    } catch (e) {
+      this.failed = true;
+      this.lostRecords += this.pending;
+      throw new TickpathError('ERR_JOURNAL_WRITE', `OrderJournal: write to ${this.path} failed: ${(e as Error).message}`,
+        'free disk space or fix the journal path, then restart the router (it recovers from the journal)');
+    } finally {
+      this.pending = 0;
     }
   }
 

@@ -98,6 +98,18 @@ export class OrderRouter {
   /** Returns the client order id at once; the outcome arrives through the RouterListener. */
   sendOrder(req: OrderRequest): string {
     const id = req.clOrdId ?? this.nextId('P');
+    if (!this.journal.writable) return this.rejectNew(id, req, 'JOURNAL_UNAVAILABLE', this.journal.path);
+    try {
+      return this.routeNew(req, id);
+    } catch (e) {
+      // A journal write failed mid-order: the error goes to the caller, and with no journal the
+      // router must stop trading, so the kill switch goes on and cancels what is open.
+      if (!this.journal.writable) this.engageKillSwitch('journal write failed');
+      throw e;
+    }
+  }
+
+  private routeNew(req: OrderRequest, id: string): string {
     const invalid = validateRequest(req, id);
     if (invalid !== null) return this.rejectNew(id, req, 'INVALID_ORDER', invalid);
     const price = req.ordType === 'MARKET' ? 0 : req.price;
@@ -486,7 +498,7 @@ export class OrderRouter {
   private rejectNew(id: string, req: OrderRequest, reason: RejectReason, detail: string): string {
     this.counters.rejected++;
     const side = req.side === 'B' || req.side === 'S' || req.side === 'SS' ? sideCode(req.side) : 255;
-    this.journal.appendRequestRejected(typeof id === 'string' ? id : '', typeof req.symbol === 'string' ? req.symbol : '',
+    if (this.journal.writable) this.journal.appendRequestRejected(typeof id === 'string' ? id : '', typeof req.symbol === 'string' ? req.symbol : '',
       side, Number.isFinite(req.qty) ? req.qty : 0, Number.isFinite(req.price) ? req.price : 0, reason);
     this.scheduleFlush();
     this.listener.onRejected(id, reason, detail);

@@ -10,6 +10,7 @@ import { OrderJournal, JournalRecordType } from '../../lib/router/journal';
 import { OrderState } from '../../lib/router/types';
 import type { OrderRequest, RejectReason, RouterListener } from '../../lib/router/types';
 import type { Side, VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
+import { TickpathError } from '../../lib/errors';
 
 /** In-memory venue double: records what the router sends; the test plays the venue's answers. */
 class FakeVenue implements VenueConnector {
@@ -360,6 +361,23 @@ describe('OrderRouter', () => {
     expect(b.listener.events).to.deep.equal(['acked N1', 'cancelled N2 cum 0 user', 'replaced N3 150@1001000']);
     expect(b.router.counters.refusedVenueEvents).to.equal(0);
     expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 0, toReconcile: [] });
+  });
+
+  it('a failed journal write reaches the caller, engages the kill switch and refuses everything after', () => {
+    const { router, nsdq, listener, journal, risk } = build();
+    router.sendOrder(buy({ clOrdId: 'G1' }));
+    nsdq.listener.onAck(nsdq.news[0].clOrdId, 'n');
+    // Swap the journal's descriptor for a read-only one: the next write fails with EBADF.
+    const j = journal as unknown as { fd: number };
+    j.fd = fs.openSync(journal.path, 'r');
+    expect(() => router.sendOrder(buy({ clOrdId: 'G2' }))).to.throw(TickpathError, /ERR_JOURNAL_WRITE|write to .* failed/)
+      .with.property('code', 'ERR_JOURNAL_WRITE');
+    expect(risk.killSwitchEngaged).to.equal(true);
+    expect(nsdq.cancels.map((c) => c.clOrdId)).to.include(nsdq.news[0].clOrdId);
+    expect(nsdq.news.map((o) => o.clOrdId)).to.have.length(1);       // G2 never reached the venue
+    router.sendOrder(buy({ clOrdId: 'G3' }));
+    expect(listener.events.at(-1)).to.equal('rejected G3 JOURNAL_UNAVAILABLE');
+    expect(journal.stats().lostRecords).to.be.greaterThan(0);
   });
 
   it('writes a NEW_CHILD record before the order reaches the venue', () => {
