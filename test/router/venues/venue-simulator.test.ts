@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { OuchConnector } from '../../../lib/router/venues/ouch-connector';
 import { VenueSimulator } from '../../../lib/router/venues/venue-simulator';
+import { FixConnector } from '../../../lib/router/venues/fix-connector';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { RecordingListener } from './recording-listener';
 
 describe('VenueSimulator options and faults', function () {
@@ -64,5 +68,28 @@ describe('VenueSimulator options and faults', function () {
     await l.until(() => l.orders.get('M1')!.terminal.length === 1, 'market order done');
     expect(l.orders.get('M1')).to.include({ filled: 100, cancelled: 50 });
     expect(fills).to.deep.equal([105000]);
+  });
+
+  it('OUCH and FIX clients trade against each other in one book', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-cross-'));
+    const l = await start({ fixPort: 0, fixStoreDir: path.join(dir, 'v') });
+    const f = new FixConnector({ name: 'F', host: '127.0.0.1', port: sim!.fixPort, version: 'FIX.4.2', senderCompId: 'FC', targetCompId: 'VENUE',
+      storeDir: path.join(dir, 'c'), heartbeatIntervalSec: 1 });
+    const fl = new RecordingListener();
+    f.setListener(fl);
+    try {
+      await f.connect();
+      l.track('OB', 500);
+      c!.sendNew({ clOrdId: 'OB', symbol: 'XYZ', side: 'B', qty: 500, price: 250000, ordType: 'LIMIT', tif: 'DAY' });
+      await l.until(() => l.orders.get('OB')!.acked === 1, 'OUCH ack');
+      fl.track('FS', 200);
+      f.sendNew({ clOrdId: 'FS', symbol: 'XYZ', side: 'S', qty: 200, price: 249000, ordType: 'LIMIT', tif: 'DAY' });
+      await fl.until(() => fl.orders.get('FS')!.filled === 200, 'FIX fill');
+      await l.until(() => l.orders.get('OB')!.filled === 200, 'OUCH fill');
+      expect(sim!.engine.top('XYZ')).to.include({ bid: 250000, bidQty: 300 });
+    } finally {
+      await f.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
