@@ -100,6 +100,7 @@ export class FixConnector implements VenueConnector {
 
   connect(): Promise<void> {
     this.closing = false;
+    if (!this.session.store.isOpen) this.session.store.open(); // connect again after close()
     this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId}`);
     return this.open().catch((err) => {
       this.listener.onSessionState('FAILED', (err as Error).message);

@@ -29,8 +29,11 @@ export class FixFileStore {
 
   constructor(readonly dir: string, readonly id: string) {}
 
+  get isOpen(): boolean { return this.seqFd >= 0; }
+
   /** Opens (creating) the files and loads sequence numbers and the message index. */
   open(): void {
+    this.index.clear();
     try {
       fs.mkdirSync(this.dir, { recursive: true });
       const base = path.join(this.dir, this.id);

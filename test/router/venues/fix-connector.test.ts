@@ -142,8 +142,17 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
       const out = c.session.nextSenderSeq;
       await c.close();
       connectors.splice(0);
-      const [c2] = await setup();
+      const [c2, l2] = await setup();
       expect(c2.session.nextSenderSeq).to.equal(out + 2); // our Logout, then the new Logon
+      // The same connector can connect again after close(): its store is reopened.
+      await c2.close();
+      connectors.splice(0);
+      await c2.connect();
+      connectors.push(c2);
+      l2.track('AGAIN', 1);
+      expect(c2.sendNew(order('AGAIN', 'B', 1, 100))).to.equal(true);
+      await l2.until(() => l2.orders.get('AGAIN')!.acked === 1, 'ack after reconnecting a closed connector');
+      expect(c2.session.nextSenderSeq).to.equal(out + 5);
     });
   });
 }
