@@ -1,0 +1,74 @@
+/**
+ * Best bid/offer per symbol in shared memory: written by the stage that sees QUOTE events, read by
+ * the router's RiskChecker (price collar) on whatever worker it runs.
+ *
+ * Layout (SharedArrayBuffer): i32[0] number of symbols published (writer bumps it after filling a
+ * slot); slot i: 8 ASCII bytes of the symbol at kSymbolsByte + 8i, bid and ask (Price(4)) at
+ * f64[kPricesF64 + 2i]. A reader learns new symbols by scanning slots it has not seen, once.
+ * Single writer. Bid and ask are two separate stores: a reader may see a bid from one quote and
+ * the ask of the next, which a price collar tolerates.
+ */
+import type { BboSource } from '../router/types';
+
+const kMaxSymbols = 16384;
+const kSymbolsByte = 64;
+const kPricesF64 = (kSymbolsByte + kMaxSymbols * 8) / 8;
+export const kBboTableBytes = kSymbolsByte + kMaxSymbols * 8 + kMaxSymbols * 16;
+
+export class BboTable implements BboSource {
+  readonly sab: SharedArrayBuffer;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly f64: Float64Array;
+  /** Writer: slot per stock locate (-1 none yet). Reader: slot per symbol. */
+  private readonly slotOfLocate = new Int32Array(65536).fill(-1);
+  private readonly slotOfSymbol = new Map<string, number>();
+  private scanned = 0;
+
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(kBboTableBytes)) {
+    this.sab = sab;
+    this.i32 = new Int32Array(sab, 0, 16);
+    this.u8 = new Uint8Array(sab);
+    this.f64 = new Float64Array(sab);
+  }
+
+  /** Writer side: the book stage's latest BBO for a locate. */
+  update(locate: number, symbol: string, bid: number, ask: number): void {
+    let slot = this.slotOfLocate[locate];
+    if (slot < 0) {
+      slot = Atomics.load(this.i32, 0);
+      if (slot >= kMaxSymbols || symbol === '') return;
+      for (let i = 0; i < 8; i++) this.u8[kSymbolsByte + slot * 8 + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+      this.slotOfLocate[locate] = slot;
+      this.f64[kPricesF64 + 2 * slot] = bid;
+      this.f64[kPricesF64 + 2 * slot + 1] = ask;
+      Atomics.store(this.i32, 0, slot + 1);
+      return;
+    }
+    this.f64[kPricesF64 + 2 * slot] = bid;
+    this.f64[kPricesF64 + 2 * slot + 1] = ask;
+  }
+
+  bestBid(symbol: string): number {
+    const slot = this.slotFor(symbol);
+    return slot < 0 ? 0 : this.f64[kPricesF64 + 2 * slot];
+  }
+
+  bestAsk(symbol: string): number {
+    const slot = this.slotFor(symbol);
+    return slot < 0 ? 0 : this.f64[kPricesF64 + 2 * slot + 1];
+  }
+
+  private slotFor(symbol: string): number {
+    const known = this.slotOfSymbol.get(symbol);
+    if (known !== undefined) return known;
+    const count = Atomics.load(this.i32, 0);
+    while (this.scanned < count) {
+      let s = '';
+      for (let i = 0; i < 8; i++) s += String.fromCharCode(this.u8[kSymbolsByte + this.scanned * 8 + i]);
+      this.slotOfSymbol.set(s.trimEnd(), this.scanned);
+      this.scanned++;
+    }
+    return this.slotOfSymbol.get(symbol) ?? -1;
+  }
+}

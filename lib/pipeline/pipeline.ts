@@ -1,0 +1,264 @@
+/**
+ * The running system: one packet port, its native RX poller, and the JS stages on pinned workers
+ * (decoder -> book/conflation -> strategy -> router -> venues), placed and fused as
+ * configs/performance.yml says. Runs on the main thread, which never pins itself and never touches
+ * a packet: it creates, starts, watches and stops.
+ *
+ * Start order matters (threads inherit CPU masks): warm the libuv pool, open the port (the EAL
+ * restores the main thread's mask), create every worker (each pins itself), wait until the router
+ * has logged in to its venues, and only then start RX.
+ *
+ * Stop order: stop RX, let each worker drain its inputs in pipeline order, flush, close venue
+ * sessions, merge stats and histograms. A worker that dies is reported with its error and the
+ * whole pipeline is stopped the same way.
+ */
+import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { Port, PortOptions, PortStats, warmUpThreadPool } from '../binding';
+import { CountersBlock } from '../common/counters';
+import { LatencyRecorder, LatencySummary, SerializedLatency } from '../common/latency-recorder';
+import { SpscRing } from '../common/spsc-ring';
+import { FeedConfig } from '../config/feed-config';
+import { PerformanceConfig } from '../config/performance-config';
+import { portOptionsFrom } from '../config/port-options';
+import { TickpathError } from '../errors';
+import { loadRoutingConfig } from '../router/config';
+import { VenueSimulator } from '../router/venues/venue-simulator';
+import { BboTable } from './bbo-table';
+import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
+import { JsStage, kLatencyNames, kWorkerCounterNames, StageWorkerData } from './stage-worker';
+import { SubscriptionMailbox } from './subscriptions';
+
+export interface PipelineOptions {
+  feed: FeedConfig;
+  performance: PerformanceConfig;
+  /** Port options instead of portOptionsFrom(feed, performance) (the bundled default run). */
+  portOptions?: PortOptions;
+  /** routing_config.yml; without it there is no router stage output (orders are refused). */
+  routingFile: string;
+  strategy?: { module: string; params?: Record<string, unknown> };
+  /** Start a venue simulator in this process and point every venue at it. */
+  venueSimulator?: boolean;
+  journalPath?: string;
+  conflate?: boolean;
+  conflationIntervalUs?: number;
+  log?: (line: string) => void;
+}
+
+export interface PipelineStats {
+  backend: string;
+  counters: Record<string, number>;
+  workers: Record<string, number>[];
+  latency: Record<string, LatencySummary>;
+  port: PortStats;
+  venue?: Record<string, number>;
+  strategy?: Record<string, number>;
+}
+
+/** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */
+export interface WorkerHealth { heapUsed: number; gc: { major: number; minor: number; lastMajorAtNs: number }; atNs: number }
+
+interface WorkerState {
+  worker: Worker;
+  group: JsStage[];
+  tid?: number;
+  cpusAllowed?: string;
+  health: WorkerHealth[];
+  counters?: CountersBlock;
+  latency: SerializedLatency[];
+  done?: { counters: Record<string, number>; strategy?: Record<string, number> };
+  control: Int32Array;
+}
+
+const kDefaultStrategy = path.join(__dirname, 'sample-strategy.js');
+
+export class Pipeline {
+  readonly port: Port;
+  readonly subscriptions = new SubscriptionMailbox();
+  private readonly workers: WorkerState[] = [];
+  private readonly log: (line: string) => void;
+  private venues: VenueSimulator[] = [];
+  private stopped: Promise<PipelineStats> | undefined;
+  private failure: TickpathError | undefined;
+  private onFailure: ((e: TickpathError) => void) | undefined;
+
+  private constructor(port: Port, log: (line: string) => void) {
+    this.port = port;
+    this.log = log;
+  }
+
+  static async start(o: PipelineOptions): Promise<Pipeline> {
+    const log = o.log ?? (() => {});
+    await warmUpThreadPool();
+    const perf = o.performance;
+
+    // Venues: an in-process simulator on ephemeral ports when asked (the bundled default).
+    // One simulator per configured venue, each with its own matching engine, like separate venues.
+    const venues: VenueSimulator[] = [];
+    const portOverrides: Record<string, number> = {};
+    if (o.venueSimulator) {
+      for (const v of loadRoutingConfig(o.routingFile).venues) {
+        const ouch = v.protocol === 'ouch';
+        const sim = new VenueSimulator({ ouchPort: ouch ? 0 : null, fixPort: ouch ? null : 0, fixCompId: v.targetId });
+        const ports = await sim.start();
+        venues.push(sim);
+        portOverrides[v.name] = ouch ? ports.ouchPort : ports.fixPort;
+        log(`venue simulator ${v.name}: ${ouch ? 'OUCH 4.2/SoupBinTCP' : v.protocol.toUpperCase()} on 127.0.0.1:${portOverrides[v.name]}`);
+      }
+    }
+
+    const port = Port.open(o.portOptions ?? portOptionsFrom(o.feed, perf), log);
+    const p = new Pipeline(port, log);
+    p.venues = venues;
+    try {
+      await p.spawnWorkers(o, portOverrides);
+    } catch (err) {
+      await p.stop().catch(() => undefined);
+      throw err;
+    }
+    port.start();
+    log(`pipeline: RX started; ${p.workers.map((w) => `[${w.group.join('+')}]`).join(' -> ')}`);
+    return p;
+  }
+
+  private async spawnWorkers(o: PipelineOptions, portOverrides: Record<string, number>): Promise<void> {
+    const perf = o.performance;
+    const groups = perf.workers as JsStage[][];
+    const groupOf = (s: JsStage) => groups.findIndex((g) => g.includes(s));
+    const split = (a: JsStage, b: JsStage) => groupOf(a) !== groupOf(b);
+    const rings = {
+      decoderToBook: split('decoder', 'book') ? SpscRing.create({ capacity: perf.rings.decoderToBook, recordBytes: kItchRecordBytes }).sab : undefined,
+      bookToStrategy: split('book', 'strategy') ? SpscRing.create({ capacity: perf.rings.bookToStrategy, recordBytes: kMarketEventRecordBytes }).sab : undefined,
+      strategyToRouter: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kOrderRecordBytes }).sab : undefined,
+      routerToStrategy: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kRouterEventRecordBytes }).sab : undefined,
+    };
+    const bbo = new BboTable();
+    const stages = perf.stages;
+    const ready: Promise<void>[] = [];
+    groups.forEach((group, index) => {
+      const data: StageWorkerData = {
+        index, group, cpu: stages[group[0]].cpu,
+        idle: perf.idle,
+        bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
+        rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
+        rings,
+        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0 },
+        subscriptions: this.subscriptions.sab,
+        bbo: bbo.sab,
+        strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
+        routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath } : undefined,
+        control: new SharedArrayBuffer(64),
+      };
+      const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
+      const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control) };
+      this.workers.push(state);
+      ready.push(new Promise<void>((resolve, reject) => {
+        worker.on('message', (m: { type: string; [k: string]: unknown }) => {
+          if (m.type === 'ready') {
+            state.counters = CountersBlock.attach(m.counters as SharedArrayBuffer);
+            state.tid = m.tid as number;
+            state.cpusAllowed = m.cpusAllowed as string;
+            resolve();
+          } else if (m.type === 'log') this.log(m.line as string);
+          else if (m.type === 'latency') {
+            state.latency = m.histograms as SerializedLatency[];
+            state.health.push({ heapUsed: m.heapUsed as number, gc: m.gc as WorkerHealth['gc'], atNs: m.atNs as number });
+          }
+          else if (m.type === 'done') state.done = { counters: m.counters as Record<string, number>, strategy: m.strategy as Record<string, number> | undefined };
+          else if (m.type === 'fatal') {
+            const e = new TickpathError((m.code as string) ?? 'ERR_STAGE_FAILED', `stage worker [${group.join('+')}] failed: ${m.message}`);
+            reject(e);
+            this.fail(e);
+          }
+        });
+        worker.once('error', (err) => {
+          const e = new TickpathError('ERR_STAGE_CRASHED', `stage worker [${group.join('+')}] crashed: ${err.message}`);
+          reject(e);
+          this.fail(e);
+        });
+      }));
+    });
+    await Promise.all(ready);
+  }
+
+  /** A stage died: stop everything and remember why. */
+  private fail(e: TickpathError): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.log(`pipeline: ${e.message}; shutting down`);
+    this.onFailure?.(e);
+  }
+
+  /** Resolves with the error when a stage dies (never resolves otherwise). */
+  failed(): Promise<TickpathError> {
+    return new Promise((resolve) => {
+      if (this.failure) resolve(this.failure);
+      else this.onFailure = resolve;
+    });
+  }
+
+  /** Each worker: its stages, kernel thread id, CPUs it may run on (from /proc), heap/GC history. */
+  placement(): { group: JsStage[]; tid: number | undefined; cpusAllowed: string | undefined; health: WorkerHealth[] }[] {
+    return this.workers.map((w) => ({ group: w.group, tid: w.tid, cpusAllowed: w.cpusAllowed, health: w.health }));
+  }
+
+  /** Symbols the book stage keeps books for (['*'] = all); takes effect at the next batch. */
+  subscribe(symbols: readonly string[]): void {
+    this.subscriptions.publish(symbols);
+  }
+
+  /** True once a replayed source has been read to its end by the decoder. */
+  get sourceDone(): boolean {
+    const w = this.workers.find((x) => x.group.includes('decoder'));
+    return w ? Atomics.load(w.control, 1) === 1 : false;
+  }
+
+  /** Counters and latency right now, without stopping anything. */
+  stats(): PipelineStats {
+    const workers = this.workers.map((w) => w.done?.counters ?? w.counters?.snapshot() ?? {});
+    const counters: Record<string, number> = {};
+    for (const name of kWorkerCounterNames) counters[name] = workers.reduce((a, w) => a + (w[name] ?? 0), 0);
+    const latency: Record<string, LatencySummary> = {};
+    for (const name of kLatencyNames) {
+      const merged = new LatencyRecorder({ name, highestTrackableNs: 60_000_000_000 });
+      for (const w of this.workers) for (const h of w.latency) if (h.name === name) merged.add(h);
+      latency[name] = merged.summary();
+    }
+    const strategy = this.workers.find((w) => w.done?.strategy)?.done?.strategy;
+    return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), strategy };
+  }
+
+  private venueStats(): Record<string, number> | undefined {
+    if (!this.venues.length) return undefined;
+    const out: Record<string, number> = {};
+    for (const v of this.venues) for (const [k, n] of Object.entries(v.stats())) out[k] = (out[k] ?? 0) + n;
+    return out;
+  }
+
+  /** Stops RX, drains every stage, closes venues and the port; resolves with the final stats. */
+  stop(): Promise<PipelineStats> {
+    if (!this.stopped) this.stopped = this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<PipelineStats> {
+    this.port.stop();
+    // Drain in pipeline order: a later stage stops only after the one feeding it has finished.
+    for (const w of this.workers) {
+      Atomics.store(w.control, 0, 1);
+      const deadline = Date.now() + 10_000;
+      while (!w.done && !this.failure && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (!w.done && !this.failure) this.log(`pipeline: worker [${w.group.join('+')}] did not finish draining in 10 s; terminating it`);
+    }
+    const stats = this.stats();
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.port.close();
+    await Promise.all(this.venues.map((v) => v.stop()));
+    return stats;
+  }
+}
+
+export function defaultCpuCount(): number {
+  return os.cpus().length;
+}

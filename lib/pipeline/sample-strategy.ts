@@ -1,0 +1,64 @@
+/**
+ * The bundled sample strategy (`npm start`): takes liquidity now and then to show the whole path
+ * from market data to an order at a venue and its fill.
+ *
+ * On every `everyQuotes`-th QUOTE of a symbol with both sides present, it sends an IOC buy of
+ * `qty` shares at the ask (or a sell at the bid, alternating), up to `maxOrders` orders in all.
+ * One OrderRequest is reused: nothing is allocated per event.
+ */
+import { BookEvent, kBookEventQuote } from '../feed/book-event';
+import type { OrderRequest } from '../router/types';
+import type { OrderEventKind, Strategy, StrategyContext } from './strategy';
+
+export interface SampleStrategyParams {
+  everyQuotes?: number;
+  qty?: number;
+  maxOrders?: number;
+  /** Symbols to trade (default: any). */
+  symbols?: string[];
+}
+
+export class SampleStrategy implements Strategy {
+  readonly counts = { quotes: 0, ordersSent: 0, filled: 0, rejected: 0, cancelled: 0 };
+  private readonly everyQuotes: number;
+  private readonly qty: number;
+  private readonly maxOrders: number;
+  private readonly symbols: Set<string> | undefined;
+  private readonly quotesPerLocate = new Uint32Array(65536);
+  private readonly request: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'IOC' };
+  private buyNext = true;
+
+  constructor(p: SampleStrategyParams = {}) {
+    this.everyQuotes = p.everyQuotes ?? 50;
+    this.qty = p.qty ?? 100;
+    this.maxOrders = p.maxOrders ?? 1000;
+    this.symbols = p.symbols && p.symbols.length ? new Set(p.symbols) : undefined;
+  }
+
+  onMarketData(e: BookEvent, ctx: StrategyContext): void {
+    if (e.kind !== kBookEventQuote) return;
+    this.counts.quotes++;
+    if (e.bidPrice <= 0 || e.askPrice <= 0 || this.counts.ordersSent >= this.maxOrders) return;
+    if (++this.quotesPerLocate[e.stockLocate] % this.everyQuotes !== 0) return;
+    if (this.symbols && !this.symbols.has(e.symbol)) return;
+    const r = this.request;
+    r.symbol = e.symbol;
+    r.side = this.buyNext ? 'B' : 'S';
+    r.price = this.buyNext ? e.askPrice : e.bidPrice;
+    r.qty = this.qty;
+    r.clOrdId = undefined;
+    this.buyNext = !this.buyNext;
+    this.counts.ordersSent++;
+    ctx.sendOrder(r);
+  }
+
+  onOrderEvent(kind: OrderEventKind): void {
+    if (kind === 'filled') this.counts.filled++;
+    else if (kind === 'rejected' || kind === 'venue_reject') this.counts.rejected++;
+    else if (kind === 'cancelled') this.counts.cancelled++;
+  }
+}
+
+export function createStrategy(params: Record<string, unknown>): Strategy {
+  return new SampleStrategy(params as SampleStrategyParams);
+}

@@ -1,0 +1,280 @@
+/**
+ * Hand-offs between pipeline stages that run on different workers. Each boundary has a writer
+ * (implements the interface the upstream stage already calls when fused) and a reader (an Agent
+ * whose doWork() calls the downstream stage exactly as the fused call would), over one SpscRing of
+ * fixed records. So fused or split, the stages run the same code; only the hop differs.
+ *
+ *   decoder ─ItchRecord─► book ─MarketEventRecord─► strategy ─OrderRecord─► router
+ *                                            strategy ◄─RouterEventRecord─ router
+ *
+ * Writers publish once per batch (endOfBatch). When a ring is full the writer waits for space
+ * (counted in `stalls`): losing market data between two stages of our own would be silent loss,
+ * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
+ */
+import { SpscRing } from '../common/spsc-ring';
+import type { Agent } from '../common/agent-runner';
+import { BookEvent, BookEventHandler } from '../feed/book-event';
+import type { ItchMessageHandler } from '../feed/feed-decoder';
+import { ItchDecoder } from '../feed/itch-decoder';
+import type { MoldUdp64Packet } from '../feed/moldudp64-packet';
+import { SymbolTable } from '../feed/symbol-table';
+import type { OrderRequest, Side, OrdType, TimeInForce } from '../router/types';
+import type { OrderEventKind } from './strategy';
+
+export const kItchRecordBytes = 96;
+export const kMarketEventRecordBytes = 224;
+export const kOrderRecordBytes = 80;
+export const kRouterEventRecordBytes = 64;
+const kItchMaxMessage = kItchRecordBytes - 24;
+
+/** Waits for `n` free records; counts how often it had to. */
+function claim(ring: SpscRing, counters: { stalls: number }): void {
+  if (ring.tryClaim(1) === 1) return;
+  counters.stalls++;
+  ring.publish();
+  while (ring.tryClaim(1) !== 1) { /* the consumer is another thread: it will make room */ }
+}
+
+function writeAscii(u8: Uint8Array, at: number, s: string, width: number): void {
+  for (let i = 0; i < width; i++) u8[at + i] = i < s.length ? s.charCodeAt(i) : 0;
+}
+
+function readAscii(u8: Uint8Array, at: number, width: number): string {
+  let s = '';
+  for (let i = 0; i < width; i++) {
+    const c = u8[at + i];
+    if (c === 0) break;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- decoder -> book (raw ITCH)
+
+/** Decoder side: copies each ITCH message (<= 72 bytes) with its sequence and RX time. */
+export class ItchRecordWriter implements ItchMessageHandler {
+  readonly counters = { records: 0, stalls: 0, oversize: 0 };
+  constructor(private readonly ring: SpscRing, private readonly packet: MoldUdp64Packet, private readonly rxTs: () => number) {}
+
+  onMessage(_d: ItchDecoder, _type: number, sequence: number): void {
+    const p = this.packet;
+    const len = p.messageLength;
+    if (len > kItchMaxMessage) { this.counters.oversize++; return; }
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0);
+    const f64 = this.ring.f64, u8 = this.ring.u8;
+    f64[off >> 3] = sequence;
+    f64[(off >> 3) + 1] = this.rxTs();
+    u8[off + 16] = len;
+    u8.set(p.buffer.subarray(p.messageOffset, p.messageOffset + len), off + 24);
+    this.ring.publish();
+    this.counters.records++;
+  }
+
+  endOfBatch(): void {
+    this.ring.publish();
+  }
+}
+
+/** Book side: re-wraps each message in its own flyweights and hands it to the book builder. */
+export class ItchRecordReader implements Agent {
+  readonly roleName = 'itch-ring-reader';
+  readonly decoder = new ItchDecoder();
+  rxTsNs = 0;
+  /** The current message's first byte in `bytes` (for filters that read raw fields). */
+  messageOffset = 0;
+  readonly bytes: Uint8Array;
+  private readonly onRecord: (offset: number, endOfBatch: boolean) => void;
+
+  constructor(private readonly ring: SpscRing, downstream: ItchMessageHandler, private readonly burst = 256) {
+    const f64 = ring.f64, u8 = ring.u8, decoder = this.decoder;
+    this.bytes = u8;
+    this.onRecord = (off, endOfBatch) => {
+      this.rxTsNs = f64[(off >> 3) + 1];
+      this.messageOffset = off + 24;
+      const type = decoder.decode(u8, off + 24, u8[off + 16]);
+      if (type > 0) downstream.onMessage(decoder, type, f64[off >> 3]);
+      if (endOfBatch) downstream.endOfBatch();
+    };
+  }
+
+  doWork(): number {
+    return this.ring.read(this.onRecord, this.burst);
+  }
+}
+
+// ---------------------------------------------------------------- book -> strategy (events)
+
+const F_KIND = 0, F_LOCATE = 1, F_TS = 2, F_SEQ = 3, F_REF = 4, F_PREV = 5, F_SIDE = 6, F_PRICE = 7, F_SHARES = 8,
+  F_REMAINING = 9, F_MATCH = 10, F_CROSS = 11, F_BIDP = 12, F_BIDS = 13, F_ASKP = 14, F_ASKS = 15, F_STATE = 16,
+  F_RXTS = 17, F_PRINTABLE = 18, F_PAIRED = 19, F_IMB = 20, F_IMBDIR = 21, F_FAR = 22, F_NEAR = 23, F_REF_PRICE = 24,
+  F_PVI = 25, F_SYMBOL_BYTE = 26 * 8;
+
+export class MarketEventWriter implements BookEventHandler {
+  readonly counters = { records: 0, stalls: 0 };
+  constructor(private readonly ring: SpscRing, private readonly rxTs: () => number) {}
+
+  onEvent(e: BookEvent): void {
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0);
+    const f = this.ring.f64, b = off >> 3;
+    f[b + F_KIND] = e.kind; f[b + F_LOCATE] = e.stockLocate; f[b + F_TS] = e.timestamp; f[b + F_SEQ] = e.sequence;
+    f[b + F_REF] = e.orderReferenceNumber; f[b + F_PREV] = e.previousOrderReferenceNumber; f[b + F_SIDE] = e.side;
+    f[b + F_PRICE] = e.price; f[b + F_SHARES] = e.shares; f[b + F_REMAINING] = e.remainingShares; f[b + F_MATCH] = e.matchNumber;
+    f[b + F_CROSS] = e.crossType; f[b + F_BIDP] = e.bidPrice; f[b + F_BIDS] = e.bidShares; f[b + F_ASKP] = e.askPrice;
+    f[b + F_ASKS] = e.askShares; f[b + F_STATE] = e.tradingState; f[b + F_RXTS] = this.rxTs(); f[b + F_PRINTABLE] = e.printable ? 1 : 0;
+    f[b + F_PAIRED] = e.pairedShares; f[b + F_IMB] = e.imbalanceShares; f[b + F_IMBDIR] = e.imbalanceDirection;
+    f[b + F_FAR] = e.farPrice; f[b + F_NEAR] = e.nearPrice; f[b + F_REF_PRICE] = e.currentReferencePrice; f[b + F_PVI] = e.priceVariationIndicator;
+    writeAscii(this.ring.u8, off + F_SYMBOL_BYTE, e.symbol, 8);
+    this.ring.publish();
+    this.counters.records++;
+  }
+
+  endOfBatch(): void {
+    this.ring.publish();
+  }
+}
+
+export class MarketEventReader implements Agent {
+  readonly roleName = 'market-event-ring-reader';
+  readonly event = new BookEvent();
+  rxTsNs = 0;
+  private readonly symbols = new SymbolTable();
+  private readonly onRecord: (offset: number, endOfBatch: boolean) => void;
+
+  constructor(private readonly ring: SpscRing, downstream: BookEventHandler, private readonly burst = 256) {
+    const f = ring.f64, u8 = ring.u8, e = this.event, symbols = this.symbols;
+    this.onRecord = (off, endOfBatch) => {
+      const b = off >> 3;
+      e.kind = f[b + F_KIND]; e.stockLocate = f[b + F_LOCATE]; e.timestamp = f[b + F_TS]; e.sequence = f[b + F_SEQ];
+      e.orderReferenceNumber = f[b + F_REF]; e.previousOrderReferenceNumber = f[b + F_PREV]; e.side = f[b + F_SIDE];
+      e.price = f[b + F_PRICE]; e.shares = f[b + F_SHARES]; e.remainingShares = f[b + F_REMAINING]; e.matchNumber = f[b + F_MATCH];
+      e.crossType = f[b + F_CROSS]; e.bidPrice = f[b + F_BIDP]; e.bidShares = f[b + F_BIDS]; e.askPrice = f[b + F_ASKP];
+      e.askShares = f[b + F_ASKS]; e.tradingState = f[b + F_STATE]; e.printable = f[b + F_PRINTABLE] === 1;
+      e.pairedShares = f[b + F_PAIRED]; e.imbalanceShares = f[b + F_IMB]; e.imbalanceDirection = f[b + F_IMBDIR];
+      e.farPrice = f[b + F_FAR]; e.nearPrice = f[b + F_NEAR]; e.currentReferencePrice = f[b + F_REF_PRICE]; e.priceVariationIndicator = f[b + F_PVI];
+      // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or NUL-padded).
+      e.symbol = u8[off + F_SYMBOL_BYTE] === 0 ? '' : symbols.resolve(e.stockLocate, u8, off + F_SYMBOL_BYTE).replace(/\0+$/, '');
+      this.rxTsNs = f[b + F_RXTS];
+      downstream.onEvent(e);
+      if (endOfBatch) downstream.endOfBatch();
+    };
+  }
+
+  doWork(): number {
+    return this.ring.read(this.onRecord, this.burst);
+  }
+}
+
+// ---------------------------------------------------------------- strategy -> router (orders)
+
+/** Where a strategy's orders go: the router itself (fused) or a ring to the router's worker. */
+export interface OrderSink {
+  sendOrder(request: OrderRequest, mdRxTsNs: number): void;
+  cancelOrder(clOrdId: string): void;
+  flush(): void;
+}
+
+const kOpNew = 1, kOpCancel = 2;
+const kSides: Side[] = ['B', 'S', 'SS'];
+
+export class OrderRecordWriter implements OrderSink {
+  readonly counters = { records: 0, stalls: 0 };
+  constructor(private readonly ring: SpscRing) {}
+
+  sendOrder(r: OrderRequest, mdRxTsNs: number): void {
+    this.write(kOpNew, r, '', mdRxTsNs);
+  }
+
+  cancelOrder(clOrdId: string): void {
+    this.write(kOpCancel, undefined, clOrdId, 0);
+  }
+
+  flush(): void {
+    this.ring.publish();
+  }
+
+  private write(op: number, r: OrderRequest | undefined, clOrdId: string, mdRxTsNs: number): void {
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0), f = this.ring.f64, u8 = this.ring.u8, b = off >> 3;
+    f[b] = op;
+    f[b + 1] = r ? r.qty : 0;
+    f[b + 2] = r ? r.price : 0;
+    f[b + 3] = mdRxTsNs;
+    f[b + 4] = r ? kSides.indexOf(r.side) : 0;
+    f[b + 5] = r ? (r.ordType === 'MARKET' ? 1 : 0) | (r.tif === 'IOC' ? 2 : 0) : 0;
+    writeAscii(u8, off + 48, r ? r.symbol : '', 8);
+    writeAscii(u8, off + 56, r ? r.clOrdId ?? '' : clOrdId, 16);
+    this.ring.publish();
+    this.counters.records++;
+  }
+}
+
+export class OrderRecordReader implements Agent {
+  readonly roleName = 'order-ring-reader';
+  private readonly request: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY' };
+  private readonly onRecord: (offset: number, endOfBatch: boolean) => void;
+
+  constructor(private readonly ring: SpscRing, sink: OrderSink, private readonly burst = 64) {
+    const f = ring.f64, u8 = ring.u8, r = this.request;
+    this.onRecord = (off, endOfBatch) => {
+      const b = off >> 3;
+      const id = readAscii(u8, off + 56, 16);
+      if (f[b] === kOpCancel) {
+        sink.cancelOrder(id);
+      } else {
+        r.qty = f[b + 1]; r.price = f[b + 2]; r.side = kSides[f[b + 4]] ?? 'B';
+        r.ordType = (f[b + 5] & 1 ? 'MARKET' : 'LIMIT') as OrdType;
+        r.tif = (f[b + 5] & 2 ? 'IOC' : 'DAY') as TimeInForce;
+        r.symbol = readAscii(u8, off + 48, 8);
+        r.clOrdId = id || undefined;
+        sink.sendOrder(r, f[b + 3]);
+      }
+      if (endOfBatch) sink.flush();
+    };
+  }
+
+  doWork(): number {
+    return this.ring.read(this.onRecord, this.burst);
+  }
+}
+
+// ---------------------------------------------------------------- router -> strategy (order events)
+
+const kEventKinds: OrderEventKind[] = ['accepted', 'rejected', 'acked', 'partially_filled', 'filled', 'cancelled', 'replaced', 'venue_reject'];
+
+export type OrderEventListener = (kind: OrderEventKind, clOrdId: string, qty: number, price: number, detail: string) => void;
+
+export class RouterEventWriter {
+  readonly counters = { records: 0, stalls: 0 };
+  constructor(private readonly ring: SpscRing) {}
+
+  write(kind: OrderEventKind, clOrdId: string, qty: number, price: number, detail: string): void {
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0), f = this.ring.f64, u8 = this.ring.u8, b = off >> 3;
+    f[b] = kEventKinds.indexOf(kind);
+    f[b + 1] = qty;
+    f[b + 2] = price;
+    writeAscii(u8, off + 24, clOrdId, 16);
+    writeAscii(u8, off + 40, detail, 24);
+    this.ring.publish();
+    this.counters.records++;
+  }
+}
+
+export class RouterEventReader implements Agent {
+  readonly roleName = 'router-event-ring-reader';
+  private readonly onRecord: (offset: number) => void;
+
+  constructor(private readonly ring: SpscRing, listener: OrderEventListener, private readonly burst = 64) {
+    const f = ring.f64, u8 = ring.u8;
+    this.onRecord = (off) => {
+      const b = off >> 3;
+      listener(kEventKinds[f[b]], readAscii(u8, off + 24, 16), f[b + 1], f[b + 2], readAscii(u8, off + 40, 24));
+    };
+  }
+
+  doWork(): number {
+    return this.ring.read(this.onRecord, this.burst);
+  }
+}

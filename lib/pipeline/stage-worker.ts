@@ -1,0 +1,337 @@
+/**
+ * One pipeline worker: runs a group of adjacent stages (decoder, book, strategy, router) pinned to
+ * one CPU. Stages inside the group call each other directly; at the group's edges they read from
+ * and write to the stage rings (stage-rings.ts). See pipeline.ts for who creates what.
+ *
+ * The loop is Aeron's `idle(doWork())`, in slices: up to `sliceTurns` turns back to back, then one
+ * trip through the event loop (setImmediate) so venue sockets, timers and messages from the main
+ * thread are served. Idle turns back off (spin, then yield, then short sleeps) per the configured
+ * idle strategy.
+ *
+ * Counters are written into this worker's CountersBlock (shared memory, single writer) once per
+ * slice; latency histograms are posted to the main thread once a second and at the end.
+ */
+import { constants as perfConstants, PerformanceObserver } from 'perf_hooks';
+import { getHeapStatistics } from 'v8';
+import { parentPort, workerData } from 'worker_threads';
+import { RxConsumer, RxQueueTransfer } from '../binding/rx-consumer';
+import { cpusAllowedOf, pinCurrentThread } from '../binding/threads';
+import { CountersBlock } from '../common/counters';
+import { MonotonicClock } from '../common/clock';
+import { LatencyRecorder } from '../common/latency-recorder';
+import { SpscRing } from '../common/spsc-ring';
+import type { Agent } from '../common/agent-runner';
+import { BookBuilder } from '../feed/book-builder';
+import { BookEvent, BookEventHandler, kBookEventQuote } from '../feed/book-event';
+import { Conflator } from '../feed/conflator';
+import { FeedDecoder } from '../feed/feed-decoder';
+import type { UdpFrameFilterOptions } from '../feed/udp-frame-parser';
+import { loadRoutingConfig } from '../router/config';
+import type { OrderRequest, RejectReason, RouterListener } from '../router/types';
+import { BboTable } from './bbo-table';
+import { FeedHandler } from './feed-handler';
+import { createRouterStack, RouterStack } from './router-stack';
+import {
+  ItchRecordReader, ItchRecordWriter, MarketEventReader, MarketEventWriter, OrderRecordReader, OrderRecordWriter,
+  OrderSink, RouterEventReader, RouterEventWriter,
+} from './stage-rings';
+import { loadStrategy, OrderEventKind, Strategy, StrategyContext } from './strategy';
+import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
+
+export type JsStage = 'decoder' | 'book' | 'strategy' | 'router';
+
+export interface StageWorkerData {
+  index: number;
+  group: JsStage[];
+  cpu: number;
+  idle: { strategy: 'spin' | 'yield' | 'backoff'; maxSpins: number; maxYields: number; minParkMicros: number; maxParkMicros: number };
+  bursts: Record<JsStage, number>;
+  rx?: RxQueueTransfer;
+  rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
+  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number };
+  subscriptions: SharedArrayBuffer;
+  bbo: SharedArrayBuffer;
+  strategy?: { module: string; params: Record<string, unknown> };
+  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string };
+  /** i32[0]: 0 run, 1 stop (drain and exit); i32[1]: 1 once the source is exhausted (this worker writes). */
+  control: SharedArrayBuffer;
+}
+
+/** Counter names of every worker's block; stages a worker does not run stay 0. */
+export const kWorkerCounterNames = [
+  'rx_packets', 'rx_bytes', 'rx_ring_drops', 'bad_frames', 'moldudp64_packets', 'itch_messages', 'itch_errors',
+  'book_events', 'book_bad_references', 'quotes', 'conflated', 'filtered',
+  'strategy_events', 'orders_sent', 'orders_accepted', 'orders_rejected', 'orders_acked', 'orders_filled',
+  'orders_partially_filled', 'orders_cancelled', 'venue_rejects', 'ring_stalls', 'loop_turns',
+] as const;
+export type WorkerCounter = typeof kWorkerCounterNames[number];
+
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill'] as const;
+
+// ------------------------------------------------------------------ worker body
+
+function main(d: StageWorkerData): void {
+  const port = parentPort!;
+  const has = (s: JsStage) => d.group.includes(s);
+  const clock = new MonotonicClock();
+  const counters = CountersBlock.create(`worker${d.index}`, kWorkerCounterNames);
+  const c = counters.values;
+  const idx = (n: WorkerCounter) => kWorkerCounterNames.indexOf(n);
+  const latency = Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60_000_000_000 })])) as Record<typeof kLatencyNames[number], LatencyRecorder>;
+  const control = new Int32Array(d.control);
+  const bbo = new BboTable(d.bbo);
+  const agents: Agent[] = [];
+  const log = (line: string) => port.postMessage({ type: 'log', line: `[worker ${d.index} ${d.group.join('+')}] ${line}` });
+
+  // ---- router (if here): built first, so a fused strategy can call it directly
+  let stack: RouterStack | undefined;
+  let routerEvents: RouterEventWriter | undefined;
+  let strategyOnOrderEvent: ((k: OrderEventKind, id: string, q: number, p: number, detail: string) => void) | undefined;
+  const sendTimes = new Map<string, number>();
+  const emit = (k: OrderEventKind, id: string, q: number, p: number, detail: string): void => {
+    if (strategyOnOrderEvent) strategyOnOrderEvent(k, id, q, p, detail);
+    else if (routerEvents) routerEvents.write(k, id, q, p, detail);
+  };
+  if (has('router')) {
+    if (!d.routing) throw new Error('router stage without routing config');
+    if (!has('strategy') && d.rings.routerToStrategy) routerEvents = new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy));
+    const listener: RouterListener = {
+      onAccepted(id) { c[idx('orders_accepted')]++; emit('accepted', id, 0, 0, ''); },
+      onRejected(id, reason: RejectReason, detail) { c[idx('orders_rejected')]++; sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+      onAcked(id) {
+        c[idx('orders_acked')]++;
+        const t = sendTimes.get(id);
+        if (t !== undefined) latency.order_ack.record(clock.nowNs() - t);
+        emit('acked', id, 0, 0, '');
+      },
+      onPartiallyFilled(id, q, p) { c[idx('orders_partially_filled')]++; emit('partially_filled', id, q, p, ''); },
+      onFilled(id, q, p) {
+        c[idx('orders_filled')]++;
+        const t = sendTimes.get(id);
+        if (t !== undefined) { latency.order_fill.record(clock.nowNs() - t); sendTimes.delete(id); }
+        emit('filled', id, q, p, '');
+      },
+      onCancelled(id, q, reason) { c[idx('orders_cancelled')]++; sendTimes.delete(id); emit('cancelled', id, q, 0, reason); },
+      onReplaced(id, q, p) { emit('replaced', id, q, p, ''); },
+      onVenueReject(id, venue, reason) { c[idx('venue_rejects')]++; emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
+      onRequestRejected(id, reason, detail) { c[idx('orders_rejected')]++; emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+    };
+    stack = createRouterStack(loadRoutingConfig(d.routing.configFile), bbo, listener,
+      { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, log });
+  }
+  const routerSink: OrderSink | undefined = stack && {
+    sendOrder(r: OrderRequest, mdRxTsNs: number): void {
+      const id = stack!.router.sendOrder(r);
+      const now = clock.nowNs();
+      sendTimes.set(id, now);
+      c[idx('orders_sent')]++;
+      if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
+    },
+    cancelOrder(id: string): void { stack!.router.cancelOrder(id); },
+    flush(): void {},
+  };
+  if (has('router') && !has('strategy')) {
+    agents.push(new OrderRecordReader(SpscRing.attach(d.rings.strategyToRouter!), routerSink!, d.bursts.router));
+  }
+
+  // ---- strategy (if here)
+  let strategyHandler: BookEventHandler | undefined;
+  let currentRxTs: () => number = () => 0;
+  let strategy: Strategy | undefined;
+  let ctx: StrategyContext | undefined;
+  if (has('strategy')) {
+    const sink: OrderSink = routerSink ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
+    strategy = loadStrategy(d.strategy!.module, d.strategy!.params);
+    const s = strategy;
+    const context: StrategyContext = {
+      sendOrder: (r) => sink.sendOrder(r, currentRxTs()),
+      cancelOrder: (id) => sink.cancelOrder(id),
+      nowNs: () => clock.nowNs(),
+      get rxTsNs() { return currentRxTs(); },
+      log,
+    };
+    ctx = context;
+    strategyOnOrderEvent = (k, id, q, p, detail) => s.onOrderEvent?.(k, id, q, p, detail, context);
+    strategyHandler = {
+      onEvent(e: BookEvent): void {
+        c[idx('strategy_events')]++;
+        if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
+        s.onMarketData(e, context);
+      },
+      endOfBatch(): void {
+        s.onEndOfBatch?.(context);
+        sink.flush();
+      },
+    };
+    if (!has('router') && d.rings.routerToStrategy) {
+      agents.push(new RouterEventReader(SpscRing.attach(d.rings.routerToStrategy), strategyOnOrderEvent, d.bursts.strategy));
+    }
+    if (!has('book')) {
+      const reader = new MarketEventReader(SpscRing.attach(d.rings.bookToStrategy!), strategyHandler, d.bursts.strategy);
+      currentRxTs = () => reader.rxTsNs;
+      agents.push(reader);
+    }
+  }
+
+  // ---- book and decoder
+  const mailbox = new SubscriptionMailbox(d.subscriptions);
+  let feed: FeedHandler | undefined;
+  let books: BookBuilder | undefined;
+  let conflator: Conflator | undefined;
+  let rx: RxConsumer | undefined;
+  let decoderOnly: FeedDecoder | undefined;
+  let itchWriter: ItchRecordWriter | undefined;
+  let eventWriter: MarketEventWriter | undefined;
+  if (has('decoder')) {
+    rx = new RxConsumer(d.rx!);
+    if (has('book')) {
+      let downstream: BookEventHandler | undefined = strategyHandler;
+      if (!downstream) {
+        eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => feed!.rxTsNs);
+        downstream = eventWriter;
+      }
+      feed = new FeedHandler(rx, downstream, {
+        filter: d.feed.filter, conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs,
+        burst: d.bursts.decoder, subscriptions: mailbox, clock,
+        latency: { wireToDecode: latency.wire_to_decode, wireToHandler: latency.wire_to_handler },
+      });
+      const f = feed;
+      currentRxTs = () => f.rxTsNs;
+      books = feed.books;
+      conflator = feed.conflator;
+      agents.push(feed);
+    } else {
+      // Decoder alone: framing and sequencing here, ITCH bytes to the book's worker.
+      let rxTs = 0;
+      let writer: ItchRecordWriter | undefined;
+      decoderOnly = new FeedDecoder({
+        onMessage: (dec, type, seq) => writer!.onMessage(dec, type, seq),
+        endOfBatch: () => writer!.endOfBatch(),
+      }, d.feed.filter ?? {});
+      writer = new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), decoderOnly.packet, () => rxTs);
+      itchWriter = writer;
+      const dec = decoderOnly, consumer = rx, l4 = rx.backend === 'udp';
+      const onPacket = (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => {
+        rxTs = ts;
+        latency.wire_to_decode.record(clock.nowNs() - ts);
+        if (l4) dec.decodePayload(b, off, len); else dec.decodeFrame(b, off, len);
+        if (endOfBatch) dec.endOfBatch();
+      };
+      agents.push({ roleName: 'decoder', doWork: () => consumer.read(onPacket, d.bursts.decoder) });
+    }
+  } else if (has('book')) {
+    let reader: ItchRecordReader | undefined;
+    let downstream: BookEventHandler | undefined = strategyHandler;
+    if (!downstream) {
+      eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => reader!.rxTsNs);
+      downstream = eventWriter;
+    }
+    conflator = d.feed.conflate ? new Conflator(downstream, { intervalNs: d.feed.conflationIntervalUs * 1000, clock: () => clock.nowNs() }) : undefined;
+    books = new BookBuilder(conflator ?? downstream);
+    const filter = new SubscriptionFilter(mailbox);
+    const b = books;
+    reader = new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook!), {
+      onMessage: (dec, type, seq) => { if (filter.admits(type, reader!.bytes, reader!.messageOffset, b.symbols)) b.onMessage(dec, type, seq); },
+      endOfBatch: () => b.endOfBatch(),
+    }, d.bursts.book);
+    const r = reader;
+    currentRxTs = () => r.rxTsNs;
+    agents.push({ roleName: 'book', doWork: () => { filter.refresh(); return r.doWork(); } });
+  }
+
+  // ---- counters, once per slice
+  const publishCounters = (): void => {
+    if (feed) {
+      const s = feed.stats();
+      c[idx('rx_packets')] = s.packets; c[idx('rx_bytes')] = s.bytes; c[idx('rx_ring_drops')] = s.ringDrops;
+      c[idx('filtered')] = s.filteredMessages;
+    } else if (rx) {
+      const rc = rx.ringCounters();
+      c[idx('rx_packets')] = rc.rxPackets; c[idx('rx_bytes')] = rc.rxBytes; c[idx('rx_ring_drops')] = rc.ringFullDrops;
+    }
+    const fd = feed?.decoder ?? decoderOnly;
+    if (fd) {
+      const fc = fd.frames.counters;
+      c[idx('bad_frames')] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
+      c[idx('moldudp64_packets')] = fd.packet.counters.packets;
+      const ic = fd.decoder.counters;
+      c[idx('itch_messages')] = ic.messages;
+      c[idx('itch_errors')] = ic.zeroLength + ic.truncated + ic.unknownType;
+    }
+    if (books) {
+      const bc = books.counters;
+      c[idx('book_events')] = bc.events;
+      c[idx('quotes')] = bc.quotes;
+      c[idx('book_bad_references')] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
+    }
+    if (conflator) c[idx('conflated')] = conflator.counters.conflated;
+    c[idx('ring_stalls')] = (itchWriter?.counters.stalls ?? 0) + (eventWriter?.counters.stalls ?? 0);
+  };
+
+  // GC and heap, observed off the hot path: the observer runs only when a GC has happened.
+  const gc = { major: 0, minor: 0, lastMajorAtNs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.major++; gc.lastMajorAtNs = clock.nowNs(); } else gc.minor++;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const postLatency = (): void => {
+    port.postMessage({ type: 'latency', index: d.index, histograms: kLatencyNames.map((n) => latency[n].serialize()),
+      heapUsed: getHeapStatistics().used_heap_size, gc: { ...gc }, atNs: clock.nowNs() });
+  };
+
+  // ---- the loop
+  const sliceTurns = 256;
+  let idleTurns = 0;
+  let lastLatencyPost = clock.nowNs();
+  const sourceDone = (): boolean => (rx ? rx.eof : true);
+  const run = (): void => {
+    let work = 0;
+    for (let t = 0; t < sliceTurns; t++) {
+      let w = 0;
+      for (let i = 0; i < agents.length; i++) w += agents[i].doWork();
+      work += w;
+      if (w === 0) break;
+    }
+    c[idx('loop_turns')]++;
+    publishCounters();
+    if (rx && sourceDone() && Atomics.load(control, 1) === 0) Atomics.store(control, 1, 1);
+    const now = clock.nowNs();
+    if (now - lastLatencyPost > 1e9) { lastLatencyPost = now; postLatency(); }
+    if (Atomics.load(control, 0) === 1 && work === 0) {
+      // Stop: inputs drained. Flush what is pending, report, and let the event loop finish the venues.
+      conflator?.flush();
+      if (strategy && ctx) strategy.onStop?.(ctx);
+      publishCounters();
+      postLatency();
+      const finish = () => port.postMessage({ type: 'done', index: d.index, counters: counters.snapshot(),
+        strategy: (strategy as unknown as { counts?: Record<string, number> })?.counts });
+      gcObserver.disconnect();
+      if (stack) void stack.close().then(finish, finish); else finish();
+      return;
+    }
+    // Idle strategy between slices: spin straight on, or give the core away for a while.
+    if (work === 0) {
+      idleTurns++;
+      if (d.idle.strategy === 'spin' || idleTurns < d.idle.maxSpins) { setImmediate(run); return; }
+      const park = Math.min(d.idle.maxParkMicros, d.idle.minParkMicros << Math.min(10, idleTurns - d.idle.maxSpins));
+      setTimeout(run, Math.max(1, Math.round(park / 1000)));
+      return;
+    }
+    idleTurns = 0;
+    setImmediate(run);
+  };
+
+  const start = async (): Promise<void> => {
+    const tid = pinCurrentThread(d.cpu);
+    if (stack) await stack.connect();
+    if (strategy && ctx) strategy.onStart?.(ctx);
+    port.postMessage({ type: 'ready', index: d.index, counters: counters.sab, tid, cpusAllowed: cpusAllowedOf(tid) });
+    run();
+  };
+  start().catch((err: Error) => port.postMessage({ type: 'fatal', index: d.index, message: err.message, code: (err as { code?: string }).code }));
+}
+
+if (parentPort && workerData && (workerData as StageWorkerData).group) main(workerData as StageWorkerData);
