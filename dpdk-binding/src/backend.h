@@ -91,6 +91,10 @@ class Backend {
 
   virtual void deviceStats(DeviceStats* out) = 0;
 
+  // True for sources that can wait (a file): when the consumer's ring is full the poller leaves the
+  // packets where they are instead of receiving and dropping them, as a NIC queue would force.
+  virtual bool holdsWhenFull() const { return false; }
+
   // True when queue q will never receive again (a replayed file has ended). Live devices: false.
   virtual bool rxDone(uint16_t q) const {
     (void)q;

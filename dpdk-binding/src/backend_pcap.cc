@@ -101,6 +101,7 @@ class PcapBackend final : public Backend {
     if (pace != "fast" && !(speed_ > 0))
       return fail(err, EINVAL, "pcap option pace='" + pace + "': expected fast, recorded or a speed multiple such as 2.5");
     fileTs_ = optString(o, "timestamps", "poll") == "file";
+    lossy_ = optBool(o, "lossy", false);
     std::string tx = optString(o, "tx_file", "");
     if (!tx.empty()) {
       txFile_ = fopen(tx.c_str(), "wb");
@@ -145,6 +146,9 @@ class PcapBackend final : public Backend {
   }
 
   void release(uint16_t, const uintptr_t*, uint16_t) override {}  // the file stays mapped
+
+  // A replayed file waits for a slow consumer (unless lossy, which emulates a NIC's drops).
+  bool holdsWhenFull() const override { return !lossy_; }
 
   uint16_t txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
     if (!txFile_) return n;  // no tx_file: frames are consumed and counted, like net_null
@@ -198,6 +202,7 @@ class PcapBackend final : public Backend {
   uint64_t malformed_ = 0;
   FILE* txFile_ = nullptr;
   bool fileTs_ = false;
+  bool lossy_ = false;
 };
 
 }  // namespace

@@ -81,6 +81,7 @@ int Port::open(const std::string& name, const Options& opts, std::string* err) {
   }
   nq_ = backend_->rxQueues();
   regions_ = backend_->regions();
+  holds_ = backend_->holdsWhenFull();
   burst_ = static_cast<uint16_t>(std::clamp<long long>(optInt(opts, "burst", 32), 1, 512));
   inline_ = optString(opts, "poller", "thread") == "inline";
   idle_ = optString(opts, "idle", "spin");
@@ -143,6 +144,7 @@ uint32_t Port::poll(uint16_t q) {
   // device queue keeps moving and the loss is counted where it happened.
   uint32_t freeSlots = s.rx.capacity - (s.prod - s.released);
   if (__builtin_expect(freeSlots == 0, 0)) {
+    if (holds_) return work;  // a file waits for the consumer; nothing is lost
     uint16_t n = backend_->rxBurst(q, s.scratch.data(), s.scratchHandles.data(), burst_);
     if (n) {
       backend_->release(q, s.scratchHandles.data(), n);

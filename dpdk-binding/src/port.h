@@ -90,6 +90,7 @@ class Port {
   uint16_t nq_ = 0;
   uint16_t burst_ = 32;
   bool inline_ = false;
+  bool holds_ = false;  // backend can wait when the ring is full (files)
   std::string idle_ = "spin";
   std::atomic<bool> running_{false};
   std::atomic<bool> stopRequested_{false};

@@ -34,6 +34,8 @@ export interface PcapOptions {
   file: string; pace?: 'fast' | 'recorded' | number; loops?: number; allowTruncated?: boolean; txFile?: string;
   /** Descriptor timestamp: 'poll' (CLOCK_MONOTONIC at replay, default) or 'file' (capture time, epoch ns). */
   timestamps?: 'poll' | 'file';
+  /** Drop at a full ring like a NIC would (default false: the replay waits for the consumer). */
+  lossy?: boolean;
 }
 
 export interface PortOptions {
@@ -173,7 +175,7 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       checkInt('pcap.loops', p.loops, 0, 1 << 30);
       checkEnum('pcap.timestamps', p.timestamps, ['poll', 'file']);
       put('file', p.file); put('pace', p.pace); put('loops', p.loops);
-      put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile); put('timestamps', p.timestamps);
+      put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile); put('timestamps', p.timestamps); put('lossy', p.lossy);
       break;
     }
   }

@@ -41,6 +41,8 @@ export interface PipelineOptions {
   /** Start a venue simulator in this process and point every venue at it. */
   venueSimulator?: boolean;
   journalPath?: string;
+  /** FIX sequence/message stores (default: beside the journal). A fresh venue needs a fresh store. */
+  fixStoreDir?: string;
   conflate?: boolean;
   conflationIntervalUs?: number;
   log?: (line: string) => void;
@@ -147,7 +149,7 @@ export class Pipeline {
         subscriptions: this.subscriptions.sab,
         bbo: bbo.sab,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
-        routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath } : undefined,
+        routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
         control: new SharedArrayBuffer(64),
       };
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });

@@ -2,8 +2,9 @@
  * The bundled sample strategy (`npm start`): takes liquidity now and then to show the whole path
  * from market data to an order at a venue and its fill.
  *
- * On every `everyQuotes`-th QUOTE of a symbol with both sides present, it sends an IOC buy of
- * `qty` shares at the ask (or a sell at the bid, alternating), up to `maxOrders` orders in all.
+ * On every `everyQuotes`-th QUOTE of a symbol with both sides present, it sends a day limit buy of
+ * `qty` shares at the ask, then a sell at the bid, alternating, up to `maxOrders` orders in all.
+ * At a venue that only sees our own orders the sell crosses the resting buy, so both fill.
  * One OrderRequest is reused: nothing is allocated per event.
  */
 import { BookEvent, kBookEventQuote } from '../feed/book-event';
@@ -25,7 +26,7 @@ export class SampleStrategy implements Strategy {
   private readonly maxOrders: number;
   private readonly symbols: Set<string> | undefined;
   private readonly quotesPerLocate = new Uint32Array(65536);
-  private readonly request: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'IOC' };
+  private readonly request: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY' };
   private buyNext = true;
 
   constructor(p: SampleStrategyParams = {}) {

@@ -52,7 +52,7 @@ export interface StageWorkerData {
   subscriptions: SharedArrayBuffer;
   bbo: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
-  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string };
+  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
   /** i32[0]: 0 run, 1 stop (drain and exit); i32[1]: 1 once the source is exhausted (this worker writes). */
   control: SharedArrayBuffer;
 }
@@ -117,7 +117,7 @@ function main(d: StageWorkerData): void {
       onRequestRejected(id, reason, detail) { c[idx('orders_rejected')]++; emit('rejected', id, 0, 0, `${reason} ${detail}`); },
     };
     stack = createRouterStack(loadRoutingConfig(d.routing.configFile), bbo, listener,
-      { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, log });
+      { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log });
   }
   const routerSink: OrderSink | undefined = stack && {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
