@@ -283,8 +283,12 @@ export class RecoverySequencer {
         if (this.slotSeq[i] === s && this.slotState[i] === kHeld) { this.slotState[i] = kEmpty; this.heldCount--; c.coveredBySnapshot++; }
       }
     } else if (this.highSeen - seq > this.window) {
-      // The snapshot is older than the window can span: skip it forward (those messages become a gap to recover later? no: lost).
+      // The snapshot is older than the window can span: the oldest messages after it are lost.
+      const from = seq;
       seq = this.highSeen - this.window;
+      this.lossFrom = from;
+      this.lossTo = seq - 1;
+      this.flushLoss();
     }
     this.expected = seq;
     // Report every missing run between the snapshot point and the newest held message.
