@@ -23,6 +23,7 @@ const kCommands: Record<string, string> = {
   'venue-sim': 'venue-sim',
   order: 'order',
   bench: 'bench',
+  'rerequest-server': 'rerequest-server',
 };
 
 function loadCommand(name: string): Subcommand | undefined {

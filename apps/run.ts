@@ -1,112 +1,180 @@
 /**
- * `tickpath run`: the main job. With no arguments it runs the bundled default: the real NASDAQ
- * ITCH capture shipped in test/fixtures, looped through the best backend this machine has (dpdk
- * net_pcap when DPDK and hugepages are there, else the pcap backend), decoded in a worker, with a
- * one-line status every second and final stats on exit (SIGINT/SIGTERM stop it cleanly, exit 0).
+ * `tickpath run`: the main feed-router.
+ *
+ * With --config DIR it loads DIR/feed_config.yml, performance.yml and routing_config.yml and runs
+ * that. With no arguments it runs the bundled default, so `npm start` shows the whole system:
+ * a seeded synthetic NASDAQ ITCH 5.0 session (generated once into the temp directory) replayed at
+ * its recorded rate into the best backend here (DPDK: sent through a net_ring port's TX and
+ * received by its RX lcore; otherwise the pcap backend, paced), decoded into books, a sample
+ * strategy sending orders through the router to in-process venue simulators (OUCH and FIX over
+ * real TCP on loopback). One status line per second; SIGINT/SIGTERM stop it cleanly, exit 0.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { Worker } from 'worker_threads';
-import { Port, PortOptions, warmUpThreadPool } from '../lib/binding';
-import { kStatAddOrders, kStatBadFrames, kStatBytes, kStatCount, kStatDone, kStatMessages, kStatPackets } from './run-stats';
+import { PortOptions } from '../lib/binding';
+import { loadConfigs } from '../lib/config';
+import { TickpathError } from '../lib/errors';
+import { diagnose } from '../lib/ops/doctor';
+import { Pipeline, PipelineStats } from '../lib/pipeline/pipeline';
+import { CaptureFile } from '../lib/tools/capture-file';
+import { Replayer, TxProducerSink } from '../lib/tools/replayer';
+import { SessionGenerator } from '../lib/tools/session-generator';
 
-export const summary = 'run the feed handler (default: bundled ITCH capture through the best backend)';
+export const summary = 'run the feed handler and router (default: a bundled session end to end)';
 
-export const kBundledCapture = path.join(__dirname, '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+const kRoot = path.join(__dirname, '..', '..');
 
 const kHelp = `Usage: tickpath run [options]
 
-  --backend NAME   auto (default) | dpdk | pcap
-  --pcap FILE      capture to replay (default: the bundled NASDAQ ITCH 5.0 capture)
-  --loops N        replay loops, 0 = until stopped (default 0)
-  --duration S     stop after S seconds (default 10; 0 = until SIGINT)
-  --json           print the final stats as one JSON object on the last line
+  --config DIR       run DIR/feed_config.yml, performance.yml, routing_config.yml
+                     (without it: the bundled default described below)
+  --backend NAME     bundled default only: auto (default: dpdk if usable, else pcap) | dpdk | pcap
+  --rate N           bundled default: ITCH messages/s of the generated session (default 100000)
+  --symbols N        bundled default: symbols in the generated session (default 50)
+  --duration S       stop after S seconds (default 15; 0 = until the source ends or SIGINT)
+  --venue-sim        with --config: start venue simulators for the configured venues
+  --strategy FILE    a strategy module exporting createStrategy(params) (default: the sample)
+  --json             print the final stats as one JSON object on the last line
 
-Prints a status line every second: packets/s, ITCH messages/s, drops. SIGINT or SIGTERM
-stops RX, drains the ring and prints final stats, exit code 0.`;
+Bundled default: a seeded synthetic MoldUDP64/ITCH 5.0 session is generated once into the temp
+directory, replayed at its recorded rate into the best backend, decoded into order books; a sample
+strategy sends orders through risk, routing and the journal to venue simulators over OUCH and FIX.
+Every second: messages/s, drops, gaps, p99 latencies and orders. SIGINT/SIGTERM: stop RX, drain,
+print final stats, exit 0.`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      backend: { type: 'string', default: 'auto' }, pcap: { type: 'string' }, loops: { type: 'string', default: '0' },
-      duration: { type: 'string', default: '10' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
+      symbols: { type: 'string', default: '50' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
+      strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     console.log(kHelp);
     return 0;
   }
-  const file = path.resolve(values.pcap ?? kBundledCapture);
-  const loops = Number(values.loops);
   const duration = Number(values.duration);
-  if (!Number.isInteger(loops) || loops < 0) throw new Error(`--loops is '${values.loops}', expected a whole number >= 0`);
-  if (!(duration >= 0)) throw new Error(`--duration is '${values.duration}', expected seconds >= 0`);
-  if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new Error(`--backend is '${values.backend}', expected auto, dpdk or pcap (live backends run from configs in a later release)`);
+  const rate = Number(values.rate);
+  const symbols = Number(values.symbols);
+  if (!(duration >= 0)) throw new TickpathError('ERR_INVALID_OPTION', `--duration is '${values.duration}', expected seconds >= 0`);
+  if (!(rate > 0 && rate <= 50_000_000)) throw new TickpathError('ERR_INVALID_OPTION', `--rate is '${values.rate}', expected messages/s from 1 to 50000000`);
+  if (!(Number.isInteger(symbols) && symbols >= 1 && symbols <= 10000)) throw new TickpathError('ERR_INVALID_OPTION', `--symbols is '${values.symbols}', expected 1 to 10000`);
+  if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new TickpathError('ERR_INVALID_OPTION', `--backend is '${values.backend}', expected auto, dpdk or pcap`);
+  const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
+  const log = (line: string) => console.log(line);
+  // The default run's journal and FIX stores live in tmpfs when there is one: a demo should not
+  // wait on disk fsyncs (a production config points routing.journal.path at a real disk).
+  const runDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tickpath-run-'));
 
-  await warmUpThreadPool();
-  const cpus = os.cpus().length;
-  const options: PortOptions = {
-    backend: values.backend as PortOptions['backend'],
-    idle: 'backoff',
-    // dpdk: net_pcap replays the file from memory; infinite_rx loops it for as long as we run.
-    dpdk: { vdev: `net_pcap_run0,rx_pcap=${file}${loops === 0 ? ',infinite_rx=1' : ''}`, rxCpus: [cpus - 1] },
-    pcap: { file, loops },
-  };
-  const port = Port.open(options, (line) => console.log(line));
-  const stats = new SharedArrayBuffer(kStatCount * 8);
-  const control = new SharedArrayBuffer(4);
-  const worker = new Worker(path.join(__dirname, 'run-worker.js'), { workerData: { transfer: port.rxTransfer(0), stats, control } });
-  const done = new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
-  port.start();
+  let pipeline: Pipeline;
+  let replayer: Replayer | undefined;
+  let replayDone: Promise<unknown> | undefined;
+  if (values.config) {
+    const dir = path.resolve(values.config);
+    const { feed, performance } = loadConfigs(dir);
+    pipeline = await Pipeline.start({
+      feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: values['venue-sim'], strategy, log,
+      ...(values['venue-sim'] ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
+    });
+  } else {
+    // The bundled default: generate (once) a session as long as the run, at the asked rate.
+    const seconds = duration > 0 ? duration + 1 : 30;
+    const capture = path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
+    if (!fs.existsSync(capture)) {
+      const s = new SessionGenerator({ symbols, rate, durationSeconds: seconds, seed: 1 }).writePcap(`${capture}.tmp`);
+      fs.renameSync(`${capture}.tmp`, capture);
+      log(`generated ${capture}: ${s.messages} ITCH messages in ${s.packets} packets, ${s.symbols} symbols`);
+    }
+    const dpdkUsable = diagnose().backends.some((b) => b.name === 'dpdk' && b.usable);
+    const useDpdk = values.backend === 'dpdk' || (values.backend === 'auto' && dpdkUsable);
+    if (values.backend === 'auto') log(`backend auto: ${useDpdk ? 'dpdk is usable here' : 'dpdk is not usable here (see tickpath doctor)'}, using ${useDpdk ? 'dpdk' : 'pcap'}`);
+    const { feed, performance } = loadConfigs(path.join(kRoot, 'configs'));
+    // The stage worker spins between batches: parking it costs a timer tick (about 1 ms) of latency.
+    performance.idle.strategy = 'spin';
+    const cpus = os.cpus().length;
+    const portOptions: PortOptions = useDpdk
+      ? { backend: 'dpdk', idle: 'backoff', dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
+      : { backend: 'pcap', idle: 'backoff', rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
+    pipeline = await Pipeline.start({
+      feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true,
+      journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
+    });
+    if (useDpdk) {
+      // The sender: this thread replays the capture at its recorded pace into the port's TX ring;
+      // the RX lcore sends it through net_ring and receives it back: the pipeline sees a live feed.
+      replayer = new Replayer(new CaptureFile(fs.readFileSync(capture), capture), new TxProducerSink(pipeline.port.producer(0)), { pace: { mode: 'recorded' } });
+      replayDone = replayer.run();
+    }
+  }
 
-  const s = new Float64Array(stats);
-  const t0 = process.hrtime.bigint();
-  let last = [0, 0, 0];
+  let stopping = false;
+  let resolveStop: () => void = () => {};
+  const stopRequested = new Promise<void>((r) => { resolveStop = r; });
+  const stop = (): void => { if (!stopping) { stopping = true; replayer?.stop(); resolveStop(); } };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  void pipeline.failed().then(stop);
+
+  const t0 = Date.now();
+  let last = pipeline.stats();
   let seconds = 0;
   const tick = setInterval(() => {
     seconds++;
-    const q = port.stats().queues[0];
-    const now = [s[kStatPackets], s[kStatMessages], s[kStatBytes]];
-    console.log(`[${String(seconds).padStart(3)}s] ${port.backend}: ${fmt(now[0] - last[0])} pkts/s, ${fmt(now[1] - last[1])} ITCH msgs/s, ` +
-      `${fmt((now[2] - last[2]) * 8 / 1e6)} Mb/s, total ${fmt(now[0])} pkts, ring drops ${q.ringFullDrops}`);
+    const now = pipeline.stats();
+    console.log(statusLine(seconds, last, now));
     last = now;
-    if (duration > 0 && seconds >= duration) stop();
+    const sourceDone = replayDone ? false : pipeline.sourceDone;
+    if ((duration > 0 && seconds >= duration) || sourceDone) stop();
   }, 1000);
-
-  let stopping = false;
-  function stop(): void {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(tick);
-    port.stop();
-    Atomics.store(new Int32Array(control), 0, 1);
-  }
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await done;
-  stop();
-  await worker.terminate();
-  const q = port.stats().queues[0];
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  port.close();
-  const final = {
-    backend: port.backend, seconds: Number(secs.toFixed(3)), packets: s[kStatPackets], itch_messages: s[kStatMessages],
-    add_orders: s[kStatAddOrders], bad_frames: s[kStatBadFrames], ring_drops: q.ringFullDrops, rx_packets: q.rxPackets,
-    packets_per_s: Math.round(s[kStatPackets] / secs), messages_per_s: Math.round(s[kStatMessages] / secs), finished: s[kStatDone] === 1,
-  };
-  console.log(`final: ${fmt(final.packets)} packets, ${fmt(final.itch_messages)} ITCH messages in ${final.seconds} s ` +
-    `(${fmt(final.packets_per_s)} pkts/s, ${fmt(final.messages_per_s)} msgs/s), ring drops ${final.ring_drops}, bad frames ${final.bad_frames}`);
-  if (values.json) console.log(JSON.stringify(final));
+  if (replayDone) void replayDone.then(() => setTimeout(stop, 500));
+  await stopRequested;
+  clearInterval(tick);
+  if (replayDone) await replayDone;
+  const final = await pipeline.stop();
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
+  const secs = (Date.now() - t0) / 1000;
+  printFinal(final, secs);
+  if (values.json) console.log(JSON.stringify({ seconds: secs, backend: final.backend, counters: final.counters, latency: final.latency, strategy: final.strategy, venue: final.venue }));
+  fs.rmSync(runDir, { recursive: true, force: true });
+  const failure = await Promise.race([pipeline.failed(), Promise.resolve(undefined)]);
+  if (failure) {
+    console.error(`tickpath run: ${failure.message}`);
+    return 1;
+  }
   return 0;
 }
 
 function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n));
+}
+
+function us(ns: number): string {
+  return ns >= 1e6 ? `${(ns / 1e6).toFixed(1)}ms` : `${(ns / 1e3).toFixed(1)}µs`;
+}
+
+export function statusLine(second: number, a: PipelineStats, b: PipelineStats): string {
+  const d = (k: string) => (b.counters[k] ?? 0) - (a.counters[k] ?? 0);
+  const c = b.counters;
+  return `[${String(second).padStart(3)}s] ${b.backend}: ${fmt(d('itch_messages'))} msgs/s ${fmt(d('rx_packets'))} pkts/s | ` +
+    `drops ${c.rx_ring_drops} gaps ${c.sequence_gaps} bad ${c.bad_frames + c.itch_errors} | ` +
+    `p99 wire→handler ${us(b.latency.wire_to_handler.p99)} md→order ${us(b.latency.md_to_order.p99)} ack ${us(b.latency.order_ack.p99)} | ` +
+    `orders ${c.orders_sent} acked ${c.orders_acked} filled ${c.orders_filled} rejected ${c.orders_rejected + c.venue_rejects}`;
+}
+
+function printFinal(s: PipelineStats, secs: number): void {
+  const c = s.counters;
+  console.log(`final (${secs.toFixed(1)} s, ${s.backend}): ${fmt(c.rx_packets)} packets, ${fmt(c.itch_messages)} ITCH messages, ` +
+    `${fmt(c.book_events)} book events, ${fmt(c.quotes)} quotes; drops ${c.rx_ring_drops}, gaps ${c.sequence_gaps}, ` +
+    `bad frames ${c.bad_frames}, ITCH errors ${c.itch_errors}, bad references ${c.book_bad_references}`);
+  console.log(`orders: sent ${c.orders_sent}, accepted ${c.orders_accepted}, acked ${c.orders_acked}, filled ${c.orders_filled}, ` +
+    `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}`);
+  console.log('latency (ns)        count        p50        p90        p99      p99.9        max');
+  for (const [name, l] of Object.entries(s.latency)) {
+    console.log(`  ${name.padEnd(16)} ${String(l.count).padStart(8)} ${[l.p50, l.p90, l.p99, l.p999, l.max].map((v) => String(Math.round(v)).padStart(10)).join(' ')}`);
+  }
 }

@@ -23,6 +23,7 @@ import { BookEventHandler } from '../feed/book-event';
 import { Conflator } from '../feed/conflator';
 import { FeedDecoder, ItchMessageHandler } from '../feed/feed-decoder';
 import { ItchDecoder } from '../feed/itch-decoder';
+import { SequenceGapListener, Sequencer } from '../feed/sequencer';
 import { UdpFrameFilterOptions } from '../feed/udp-frame-parser';
 import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
 
@@ -42,6 +43,8 @@ export interface FeedHandlerOptions {
   latency?: { wireToDecode?: LatencyRecorder; wireToHandler?: LatencyRecorder };
   /** Initial order-table size for the books. */
   initialOrderCapacity?: number;
+  /** Told of every MoldUDP64 sequence gap (duplicates are dropped and counted either way). */
+  gapListener?: SequenceGapListener;
 }
 
 export interface FeedHandlerStats {
@@ -54,6 +57,7 @@ export interface FeedHandlerStats {
   books: Record<string, number>;
   conflation: Record<string, number>;
   filteredMessages: number;
+  sequence: { accepted: number; duplicates: number; gaps: number; missing: number; sessionChanges: number };
 }
 
 
@@ -63,6 +67,7 @@ export class FeedHandler implements Agent {
   readonly books: BookBuilder;
   readonly conflator: Conflator | undefined;
   readonly subscriptions: SubscriptionMailbox;
+  readonly sequencer: Sequencer;
   /** RX timestamp (CLOCK_MONOTONIC ns) of the packet being handled: downstream handlers read it. */
   rxTsNs = 0;
   packets = 0;
@@ -94,7 +99,8 @@ export class FeedHandler implements Agent {
       ? new Conflator(handler, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
       : undefined;
     this.books = new BookBuilder(this.conflator ?? handler, { initialOrderCapacity: options.initialOrderCapacity });
-    this.decoder = new FeedDecoder(this.filteringHandler(), options.filter ?? {});
+    this.sequencer = new Sequencer({ gapListener: options.gapListener });
+    this.decoder = new FeedDecoder(this.filteringHandler(), options.filter ?? {}, this.sequencer);
 
     const decoder = this.decoder;
     const l4 = this.l4;
@@ -138,6 +144,7 @@ export class FeedHandler implements Agent {
       books: { ...this.books.counters },
       conflation: this.conflator ? { ...this.conflator.counters } : {},
       filteredMessages: this.filteredMessages,
+      sequence: { ...this.sequencer.counters },
     };
   }
 

@@ -25,6 +25,7 @@ import { BookBuilder } from '../feed/book-builder';
 import { BookEvent, BookEventHandler, kBookEventQuote } from '../feed/book-event';
 import { Conflator } from '../feed/conflator';
 import { FeedDecoder } from '../feed/feed-decoder';
+import { Sequencer } from '../feed/sequencer';
 import type { UdpFrameFilterOptions } from '../feed/udp-frame-parser';
 import { loadRoutingConfig } from '../router/config';
 import type { OrderRequest, RejectReason, RouterListener } from '../router/types';
@@ -63,6 +64,7 @@ export const kWorkerCounterNames = [
   'book_events', 'book_bad_references', 'quotes', 'conflated', 'filtered',
   'strategy_events', 'orders_sent', 'orders_accepted', 'orders_rejected', 'orders_acked', 'orders_filled',
   'orders_partially_filled', 'orders_cancelled', 'venue_rejects', 'ring_stalls', 'loop_turns',
+  'sequence_gaps', 'messages_missing', 'duplicates',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
@@ -180,6 +182,7 @@ function main(d: StageWorkerData): void {
   let conflator: Conflator | undefined;
   let rx: RxConsumer | undefined;
   let decoderOnly: FeedDecoder | undefined;
+  let decoderSequencer: Sequencer | undefined;
   let itchWriter: ItchRecordWriter | undefined;
   let eventWriter: MarketEventWriter | undefined;
   if (has('decoder')) {
@@ -204,10 +207,11 @@ function main(d: StageWorkerData): void {
       // Decoder alone: framing and sequencing here, ITCH bytes to the book's worker.
       let rxTs = 0;
       let writer: ItchRecordWriter | undefined;
+      decoderSequencer = new Sequencer();
       decoderOnly = new FeedDecoder({
         onMessage: (dec, type, seq) => writer!.onMessage(dec, type, seq),
         endOfBatch: () => writer!.endOfBatch(),
-      }, d.feed.filter ?? {});
+      }, d.feed.filter ?? {}, decoderSequencer);
       writer = new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), decoderOnly.packet, () => rxTs);
       itchWriter = writer;
       const dec = decoderOnly, consumer = rx, l4 = rx.backend === 'udp';
@@ -245,6 +249,7 @@ function main(d: StageWorkerData): void {
       const s = feed.stats();
       c[idx('rx_packets')] = s.packets; c[idx('rx_bytes')] = s.bytes; c[idx('rx_ring_drops')] = s.ringDrops;
       c[idx('filtered')] = s.filteredMessages;
+      c[idx('sequence_gaps')] = s.sequence.gaps; c[idx('messages_missing')] = s.sequence.missing; c[idx('duplicates')] = s.sequence.duplicates;
     } else if (rx) {
       const rc = rx.ringCounters();
       c[idx('rx_packets')] = rc.rxPackets; c[idx('rx_bytes')] = rc.rxBytes; c[idx('rx_ring_drops')] = rc.ringFullDrops;
@@ -265,6 +270,10 @@ function main(d: StageWorkerData): void {
       c[idx('book_bad_references')] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
     }
     if (conflator) c[idx('conflated')] = conflator.counters.conflated;
+    if (decoderSequencer) {
+      const q = decoderSequencer.counters;
+      c[idx('sequence_gaps')] = q.gaps; c[idx('messages_missing')] = q.missing; c[idx('duplicates')] = q.duplicates;
+    }
     c[idx('ring_stalls')] = (itchWriter?.counters.stalls ?? 0) + (eventWriter?.counters.stalls ?? 0);
   };
 

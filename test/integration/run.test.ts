@@ -4,32 +4,47 @@ import * as path from 'path';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
+interface RunJson {
+  backend: string;
+  counters: Record<string, number>;
+  latency: Record<string, { count: number; p50: number; p99: number }>;
+  strategy?: Record<string, number>;
+  venue?: Record<string, number>;
+}
+
+function lastJson(stdout: string): RunJson {
+  return JSON.parse(stdout.trim().split('\n').pop()!) as RunJson;
+}
+
+/** The whole system as `npm start` runs it: generated session -> backend -> books -> strategy -> router -> venues. */
 describe('integration/tickpath run (npm start)', function () {
-  this.timeout(60000);
+  this.timeout(120000);
 
-  it('replays the bundled capture, decodes every packet, prints per-second lines and final JSON', () => {
-    const r = spawnSync(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '2', '--json'], { encoding: 'utf8' });
-    expect(r.status, r.stderr).to.equal(0);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => /^\[\s*\d+s\] pcap: .* pkts\/s, .* ITCH msgs\/s/.test(l)).length).to.be.at.least(1);
-    const final = JSON.parse(lines[lines.length - 1]);
-    expect(final.backend).to.equal('pcap');
-    expect(final.packets).to.be.greaterThan(1000);
-    expect(final.packets).to.equal(final.rx_packets);
-    expect(final.bad_frames).to.equal(0);
-    // The capture's two frames carry 39 ITCH messages between them (see the oracle).
-    expect(Math.abs(final.itch_messages - final.packets * 19.5)).to.be.at.most(39);
-  });
-
-  it('replays a finite capture to the end with --loops and stops by itself', () => {
-    const r = spawnSync(process.execPath, [kCli, 'run', '--backend', 'pcap', '--loops', '3', '--duration', '0', '--json'], { encoding: 'utf8' });
-    expect(r.status, r.stderr).to.equal(0);
-    const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    expect(final).to.include({ packets: 6, itch_messages: 117, finished: true, ring_drops: 0 });
-  });
+  for (const backend of ['dpdk', 'pcap']) {
+    it(`bundled default on ${backend}: every message decoded, orders acked and filled at the venue simulators, status lines every second`, () => {
+      const r = spawnSync(process.execPath, [kCli, 'run', '--backend', backend, '--duration', '3', '--rate', '50000', '--symbols', '20', '--json'], { encoding: 'utf8' });
+      expect(r.status, r.stderr + r.stdout.slice(-2000)).to.equal(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => new RegExp(`^\\[\\s*\\d+s\\] ${backend}: .* msgs/s .* \\| drops \\d+ gaps \\d+`).test(l)).length).to.be.at.least(2);
+      expect(r.stdout).to.match(/venue NSDQ \(ouch\): logged in/).and.match(/venue ARCA \(fix44\): logged in/);
+      const j = lastJson(r.stdout);
+      const c = j.counters;
+      expect(j.backend).to.equal(backend);
+      expect(c.itch_messages).to.be.greaterThan(50_000);
+      expect(c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps + c.rx_ring_drops, JSON.stringify(c)).to.equal(0);
+      expect(c.orders_sent).to.be.greaterThan(10);
+      // Every order was accepted by risk and acknowledged by a venue over TCP; buys and sells cross.
+      expect(c.orders_accepted).to.equal(c.orders_sent);
+      expect(c.orders_acked).to.equal(c.orders_sent);
+      expect(c.orders_filled).to.be.greaterThan(0);
+      expect(j.venue!.acks).to.equal(c.orders_acked);
+      expect(j.latency.wire_to_handler.count).to.equal(c.rx_packets);
+      expect(j.latency.md_to_order.count).to.equal(c.orders_sent);
+    });
+  }
 
   it('SIGINT stops RX, drains, prints final stats and exits 0', async () => {
-    const child = spawn(process.execPath, [kCli, 'run', '--duration', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '0', '--rate', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     await new Promise<void>((resolve) => {
@@ -38,12 +53,14 @@ describe('integration/tickpath run (npm start)', function () {
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).to.equal(0);
-    expect(out).to.match(/final: .* packets/);
+    expect(out).to.match(/final \(.* pcap\): .* ITCH messages/).and.match(/orders: sent \d+/);
   });
 
   it('rejects bad options with the option named', () => {
-    const r = spawnSync(process.execPath, [kCli, 'run', '--loops=-1'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [kCli, 'run', '--duration=-1'], { encoding: 'utf8' });
     expect(r.status).to.equal(1);
-    expect(r.stderr).to.match(/--loops is '-1', expected a whole number >= 0/);
+    expect(r.stderr).to.match(/--duration is '-1', expected seconds >= 0/);
+    const b = spawnSync(process.execPath, [kCli, 'run', '--backend', 'carrier-pigeon'], { encoding: 'utf8' });
+    expect(b.stderr).to.match(/--backend is 'carrier-pigeon'/);
   });
 });
