@@ -1,0 +1,158 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { binding, Port } from '../../lib/binding';
+import { loadConfigs } from '../../lib/config';
+import { BookBuilder } from '../../lib/feed/book-builder';
+import { BookEvent } from '../../lib/feed/book-event';
+import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { PcapReader } from '../../lib/feed/pcap-reader';
+import { FeedHandler, Pipeline, PipelineOptions } from '../../lib/pipeline';
+import { SessionGenerator, syntheticTicker } from '../../lib/tools/session-generator';
+
+const kRoot = path.join(__dirname, '..', '..', '..');
+const kConfigs = path.join(kRoot, 'configs');
+const kRouting = path.join(kConfigs, 'routing_config.yml');
+const kSample = path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js');
+const kCrash = path.join(kRoot, 'dist', 'test', 'helpers', 'crash-strategy.js');
+
+function options(dir: string, capture: string, extra: Partial<PipelineOptions> = {}): PipelineOptions {
+  const { feed, performance } = loadConfigs(kConfigs);
+  feed.pcap!.file = capture;
+  feed.pcap!.pace = 'fast';
+  feed.pcap!.loops = 1;
+  return {
+    feed, performance, routingFile: kRouting, venueSimulator: true,
+    journalPath: path.join(dir, `journal-${Math.random().toString(36).slice(2)}`), fixStoreDir: path.join(dir, `fix-${Math.random().toString(36).slice(2)}`),
+    strategy: { module: kSample, params: { everyQuotes: 25, maxOrders: 60 } },
+    ...extra,
+  };
+}
+
+async function runToEnd(o: PipelineOptions, timeoutMs = 30000) {
+  const p = await Pipeline.start(o);
+  const t0 = Date.now();
+  while (!p.sourceDone && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 400)); // let order acks come back
+  const placement = p.placement();
+  const stats = await p.stop();
+  return { stats, placement };
+}
+
+/** The same capture decoded on one thread with no pipeline at all: what every layout must match. */
+function reference(capture: string) {
+  const counts = { messages: 0, events: 0, quotes: 0 };
+  const books = new BookBuilder({ onEvent: (e: BookEvent) => { counts.events++; if (e.kind === 6) counts.quotes++; }, endOfBatch() {} });
+  const dec = new FeedDecoder({ onMessage: (d, t, s) => { counts.messages++; books.onMessage(d, t, s); }, endOfBatch: () => books.endOfBatch() });
+  const r = new PcapReader(fs.readFileSync(capture));
+  while (r.next()) { dec.decodeFrame(r.data, r.frameOffset, r.capturedLength); dec.endOfBatch(); }
+  return counts;
+}
+
+describe('pipeline', function () {
+  this.timeout(90000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-pipe-'));
+  const capture = path.join(dir, 'session.pcap');
+  before(() => { new SessionGenerator({ symbols: 20, rate: 100000, durationSeconds: 1, seed: 7 }).writePcap(capture); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('fused and fully split layouts give the same books, events and orders as a single-threaded reference', async () => {
+    const ref = reference(capture);
+    const fused = await runToEnd(options(dir, capture));
+    const splitOpts = options(dir, capture);
+    const perf = splitOpts.performance;
+    perf.workers = [['decoder'], ['book'], ['strategy'], ['router']];
+    perf.stages.decoder.cpu = 0; perf.stages.book.cpu = 1; perf.stages.strategy.cpu = 0; perf.stages.router.cpu = 1;
+    const split = await runToEnd(splitOpts);
+    for (const run of [fused, split]) {
+      const c = run.stats.counters;
+      expect(c.itch_messages, 'messages').to.equal(ref.messages);
+      expect(c.book_events, 'book events').to.equal(ref.events);
+      expect(c.quotes).to.equal(ref.quotes);
+      expect(c.strategy_events).to.equal(ref.events); // conflation only merges quotes within a batch; none repeat here
+      expect(c.rx_ring_drops + c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps).to.equal(0);
+      expect(c.orders_sent).to.equal(60);
+      expect(c.orders_acked).to.equal(60);
+    }
+    // Fills depend on when the crossing order reaches the venue relative to the stop: present in both.
+    expect(split.stats.counters.orders_filled).to.be.greaterThan(0);
+    expect(fused.stats.counters.orders_filled).to.be.greaterThan(0);
+    expect(split.stats.workers).to.have.length(4);
+    expect(split.stats.latency.md_to_order.count).to.equal(60);
+  });
+
+  it('pins every stage worker to its configured CPU, verified from /proc', async () => {
+    const o = options(dir, capture);
+    o.performance.workers = [['decoder', 'book'], ['strategy', 'router']];
+    o.performance.stages.decoder.cpu = 1; o.performance.stages.book.cpu = 1;
+    o.performance.stages.strategy.cpu = 0; o.performance.stages.router.cpu = 0;
+    const { placement } = await runToEnd(o);
+    expect(placement.map((w) => w.cpusAllowed)).to.deep.equal(['1', '0']);
+    for (const w of placement) expect(w.tid).to.be.greaterThan(0);
+    // The main thread is never pinned.
+    expect(binding().threadAffinity().length).to.equal(os.cpus().length);
+  });
+
+  it('a stage that throws is reported with its error and the pipeline shuts down cleanly', async () => {
+    const o = options(dir, capture, { strategy: { module: kCrash, params: { after: 500 } } });
+    const lines: string[] = [];
+    o.log = (l) => lines.push(l);
+    const p = await Pipeline.start(o);
+    const failure = await Promise.race([p.failed(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 20000))]);
+    expect(failure, 'failure reported').to.not.equal(undefined);
+    expect(failure!.code).to.match(/ERR_STAGE_(CRASHED|FAILED)/);
+    expect(failure!.message).to.match(/deliberate failure at event 500/);
+    const stats = await p.stop();
+    expect(stats.counters.strategy_events).to.be.lessThan(600);
+    expect(lines.join('\n')).to.match(/shutting down/);
+    // The port was closed: its buffers are back and it no longer receives.
+    expect(p.port.stats().queues[0].rxPackets).to.be.greaterThan(0);
+  });
+
+  it('FeedHandler alone: subscriptions limit the books to the chosen symbols, changed while running', () => {
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: capture } });
+    const seen = new Set<string>();
+    const fh = new FeedHandler(port.consumer(0), { onEvent: (e) => { if (e.kind === 1) seen.add(e.symbol); }, endOfBatch() {} }, { conflate: false });
+    const wanted = [syntheticTicker(1), syntheticTicker(4)];
+    fh.subscribe(wanted);
+    let n = 0;
+    while (!fh.sourceDone && n < 100000) { fh.doWork(); n++; }
+    port.close();
+    const symbols = [...seen];
+    expect(symbols.length).to.be.greaterThan(0);
+    expect(symbols.every((s) => wanted.includes(s)), symbols.join(',')).to.equal(true);
+    expect(fh.stats().filteredMessages).to.be.greaterThan(0);
+  });
+});
+
+describe('pipeline steady state', function () {
+  this.timeout(120000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-steady-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs 10 s at load with flat heap and no major GC after warm-up in any worker', async () => {
+    const capture = path.join(dir, 'steady.pcap');
+    new SessionGenerator({ symbols: 50, rate: 200000, durationSeconds: 13, seed: 11 }).writePcap(capture);
+    const o = options(dir, capture, { strategy: { module: kSample, params: { everyQuotes: 25, maxOrders: 40 } } });
+    o.feed.pcap!.pace = 'recorded';
+    const p = await Pipeline.start(o);
+    await new Promise((r) => setTimeout(r, 13000));
+    const placement = p.placement();
+    const stats = await p.stop();
+    expect(stats.counters.itch_messages).to.be.greaterThan(2_000_000);
+    expect(stats.counters.rx_ring_drops).to.equal(0);
+    for (const w of placement) {
+      // one sample a second; the first 3 s are warm-up (JIT, venue logins, first orders)
+      const steady = w.health.slice(3);
+      expect(steady.length, 'health samples').to.be.at.least(8);
+      const majors = steady[steady.length - 1].gc.major - steady[0].gc.major;
+      expect(majors, `major GCs after warm-up in [${w.group}]`).to.equal(0);
+      // heap trend: least-squares slope of heapUsed over time, bytes per second
+      const xs = steady.map((h) => h.atNs / 1e9), ys = steady.map((h) => h.heapUsed);
+      const mx = xs.reduce((a, b) => a + b) / xs.length, my = ys.reduce((a, b) => a + b) / ys.length;
+      const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+      expect(slope, `heap growth in [${w.group}] (bytes/s); samples ${ys.join(',')}`).to.be.below(256 * 1024);
+    }
+  });
+});
