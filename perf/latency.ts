@@ -1,0 +1,132 @@
+/**
+ * perf:latency: generated ITCH traffic at fixed offered rates through the whole pipeline (decoder,
+ * books, conflation, the sample strategy sending orders, the router, in-process venue simulators)
+ * on the dpdk backend, per-stage percentiles from Pipeline.stats().latency.
+ *
+ * Source: dpdk `net_ring` loopback. A paced sender worker (perf/lib/paced-sender-worker.ts) writes
+ * the frames of a capture generated at exactly the target rate (SessionGenerator) into the port's
+ * TX slots on an absolute schedule; the port's RX lcore transmits them into the ring and receives
+ * them back. The wire timestamp is the RX lcore's poll time (CLOCK_MONOTONIC), so every stage
+ * figure starts at the moment the packet was in the JS-visible ring's producer's hands.
+ * (net_pcap replays as fast as it is polled and the pcap backend is not dpdk, so neither gives a
+ * paced dpdk source.)
+ *
+ * Baseline, same run, same rate and CPUs: the bare transport, a worker that only reads each
+ * packet with RxConsumer (perf/lib/rx-latency-worker.ts): poll time to JS read.
+ *
+ * The stage histograms are recorded inside the pipeline with plain record(): they are NOT
+ * corrected for coordinated omission (the pipeline has no expected-interval option). The sender's
+ * lateness against its schedule is reported beside them, so a stall that backed up the sender is
+ * visible.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { Port } from '../lib/binding';
+import { LatencyRecorder, LatencySummary, SerializedLatency } from '../lib/common/latency-recorder';
+import { BenchArgs } from './lib/args';
+import { dpdkUnavailable, kRxCpu, sleep, tmpDir } from './lib/machine';
+import { PacedSender } from './lib/paced-sender';
+import type { PacedSenderReport } from './lib/paced-sender-worker';
+import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
+import { RingMonitor } from './lib/ring-monitor';
+import type { RxLatencyJob } from './lib/rx-latency-worker';
+import { generateSession, SessionCapture } from './lib/session-capture';
+import { fmtRate, report, Row } from './report';
+
+const args = new BenchArgs();
+const rates = args.rates('rates', [100e3, 1e6, 5e6]);
+const seconds = args.number('seconds', 2, 0.01);
+const symbols = args.number('symbols', 100, 1);
+const idle = args.string('idle') as 'spin' | 'yield' | 'backoff' | undefined;
+const senderCpu = args.number('sender-cpu', kRxCpu, -1);
+const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
+
+interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
+const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });
+const us = (ns: number) => `${(ns / 1000).toFixed(ns < 10_000 ? 2 : 0)}us`;
+const fmtP = (p: Percentiles) => (p.count ? `p50 ${us(p.p50_ns)} p99 ${us(p.p99_ns)} p99.9 ${us(p.p999_ns)} max ${us(p.max_ns)}` : 'no samples');
+
+const kTargets = { wire_to_handler: { p50_ns: 1000, p99_ns: 5000 }, md_to_order: { p50_ns: 5000, p99_ns: 10000 } };
+
+/** The bare transport at this rate: net_ring -> RxConsumer in a worker, poll time to read. */
+async function baseline(cap: SessionCapture): Promise<{ wire_to_read: Percentiles; achieved: number; drops: number; sender: PacedSenderReport }> {
+  const { performance: perf } = loadBenchConfigs({ idle });
+  const port = Port.open(dpdkPortOptions(perf, 'net_ring_latb', { txSlots: 4096 }));
+  const control = new SharedArrayBuffer(64);
+  const job: RxLatencyJob = { transfer: port.rxTransfer(0), cpu: perf.stages.decoder.cpu, control, idle: perf.idle.strategy, maxSpins: perf.idle.maxSpins, burst: perf.stages.decoder.burst };
+  const worker = new Worker(path.join(__dirname, 'lib', 'rx-latency-worker.js'), { workerData: job });
+  const msgs: unknown[] = [];
+  let wake: () => void = () => {};
+  worker.on('message', (m) => { msgs.push(m); wake(); });
+  const next = () => new Promise<void>((r) => { if (msgs.length) r(); else wake = r; });
+  await next(); msgs.shift();
+  port.start();
+  const monitor = new RingMonitor(port.rxTransfer(0).ring);
+  const sender = new PacedSender(port.txTransfer(0), cap.file, [{ captureSeconds: Infinity, speed: 1 }], senderCpu);
+  const r = await sender.run();
+  await waitForDrain(monitor, r.frames, 10_000);
+  Atomics.store(new Int32Array(control), 0, 1);
+  await next();
+  const res = msgs.shift() as { packets: number; latency: SerializedLatency };
+  const drops = port.stats().queues[0].ringFullDrops;
+  port.stop(); port.close();
+  await worker.terminate();
+  const h = LatencyRecorder.merge('wire_to_read', [res.latency]);
+  return { wire_to_read: pct(h.summary()), achieved: r.messages / ((r.endNs - r.startNs) / 1e9), drops, sender: r };
+}
+
+async function pipelineAt(cap: SessionCapture) {
+  const { performance: perf } = loadBenchConfigs({ idle });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log });
+  const failed = p.failed().then((e) => { throw e; });
+  try {
+    const monitor = new RingMonitor(p.port.rxTransfer(0).ring);
+    const sender = new PacedSender(p.port.txTransfer(0), cap.file, [{ captureSeconds: Infinity, speed: 1 }], senderCpu);
+    const r = await Promise.race([sender.run(), failed]);
+    const drained = await waitForDrain(monitor, r.frames, 20_000);
+    await sleep(200); // let orders in flight come back from the venue (order_ack, order_fill)
+    const st = await p.stop();
+    return { r, st, drained, highWater: monitor.highWater, ringCapacity: monitor.capacity };
+  } catch (e) {
+    await p.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const why = dpdkUnavailable();
+  if (why) throw new Error(`perf:latency needs the dpdk backend: ${why}`);
+  const dir = tmpDir('tp-perf-latency-');
+  const out: Record<string, unknown>[] = [];
+  const rows: Row[] = [];
+  for (const rate of rates) {
+    const cap = generateSession(dir, { rate, seconds, symbols });
+    const base = await baseline(cap);
+    const { r, st, drained, highWater, ringCapacity } = await pipelineAt(cap);
+    const L = st.latency;
+    const achieved = r.messages / ((r.endNs - r.startNs) / 1e9);
+    const lag = LatencyRecorder.merge('sender_lag', [r.lag]).summary();
+    const drops = st.counters.rx_ring_drops;
+    const stages = {
+      wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
+      order_ack: pct(L.order_ack), order_fill: pct(L.order_fill),
+    };
+    out.push({
+      rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages,
+      messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
+      ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
+      stages, coordinated_omission: 'uncorrected',
+      sender_lag: pct(lag), sender_tx_full_waits: r.txFullWaits,
+      baseline: { what: 'net_ring -> bare RxConsumer worker (poll ts to read)', wire_to_read: base.wire_to_read, achieved: Math.round(base.achieved), drops: base.drops },
+    });
+    const tag = `${fmtRate(rate)} (got ${fmtRate(achieved)})`;
+    rows.push({ label: `${tag} wire_to_handler`, ours: fmtP(stages.wire_to_handler), baseline: `bare read ${fmtP(base.wire_to_read)}`, note: `target p50 < 1us, p99 < 5us; drops ${drops}` });
+    rows.push({ label: `${tag} decode`, ours: fmtP(stages.decode), baseline: '', note: 'wire_to_decode: poll ts to decoder entry' });
+    rows.push({ label: `${tag} md_to_order`, ours: fmtP(stages.md_to_order), baseline: '', note: `target p50 < 5us, p99 < 10us; ${st.counters.orders_sent} orders` });
+    rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
+    rows.push({ label: `${tag} sender lag`, ours: fmtP(pct(lag)), baseline: '', note: `paced sender lateness; TX-full waits ${r.txFullWaits}` });
+  }
+  report('latency', rows, { rates: out, backend: 'dpdk', source: 'net_ring loopback, paced TX sender worker', targets: kTargets, seconds, symbols });
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

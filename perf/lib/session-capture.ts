@@ -1,0 +1,44 @@
+/**
+ * Generated ITCH sessions for the benchmarks: SessionGenerator (seeded, MoldUDP64 over
+ * Ethernet/IPv4/UDP) written once per (rate, seconds, symbols, seed) into a scratch directory,
+ * with what a benchmark needs to account for loss: per-frame MoldUDP64 message counts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { CaptureFile } from '../../lib/tools/capture-file';
+import { SessionGenerator, SessionSummary } from '../../lib/tools/session-generator';
+
+export interface SessionCaptureOptions { rate: number; seconds: number; symbols?: number; seed?: number }
+
+export interface SessionCapture {
+  file: string;
+  summary: SessionSummary;
+  /** Frames in the file (the last one is the MoldUDP64 end-of-session packet). */
+  packets: number;
+  messages: number;
+  messagesPerPacket: number;
+}
+
+export function generateSession(dir: string, o: SessionCaptureOptions): SessionCapture {
+  const symbols = o.symbols ?? 100, seed = o.seed ?? 7;
+  const file = path.join(dir, `itch-${o.rate}-${o.seconds}-${symbols}-${seed}.pcap`);
+  const gen = new SessionGenerator({ symbols, rate: o.rate, durationSeconds: o.seconds, seed });
+  const summary = gen.writePcap(file);
+  return { file, summary, packets: summary.packets, messages: summary.messages, messagesPerPacket: summary.messages / summary.packets };
+}
+
+/** MoldUDP64 message count of each frame of a loaded capture (0 for non-UDP and end-of-session). */
+export function messagesPerFrame(cap: CaptureFile): Uint16Array {
+  const out = new Uint16Array(cap.count);
+  for (let i = 0; i < cap.count; i++) {
+    if (cap.payloadLengths[i] < 20) continue;
+    const at = cap.payloadOffsets[i] + 18;
+    const n = (cap.data[at] << 8) | cap.data[at + 1];
+    out[i] = n === 0xffff ? 0 : n;
+  }
+  return out;
+}
+
+export function loadCapture(file: string): CaptureFile {
+  return new CaptureFile(new Uint8Array(fs.readFileSync(file)), path.basename(file));
+}
