@@ -1,0 +1,301 @@
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { counterRates, renderLine, renderView } from '../../apps/monitor';
+import { kMagicI32, kPidI32, kStatsMagic, StatsPublisher, StatsReader, StatsSnapshot } from '../../lib/ops/stats-publisher';
+import type { PipelineStats } from '../../lib/pipeline';
+import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+
+const kRoot = path.join(__dirname, '..', '..', '..');
+const kCli = path.join(kRoot, 'bin', 'tickpath.js');
+
+/** Every counter = n * (its index + 1), so a torn snapshot would show counters out of ratio. */
+function statsAt(n: number): PipelineStats {
+  const counters: Record<string, number> = {};
+  kWorkerCounterNames.forEach((name, i) => { counters[name] = n * (i + 1); });
+  const latency: PipelineStats['latency'] = {};
+  for (const name of kLatencyNames) latency[name] = { count: n, min: 100, mean: 900, p50: 800, p90: 1500, p99: 12_400, p999: 3_100_000, p9999: 5_000_000, max: 1_200_000_000 };
+  return {
+    backend: 'pcap', counters, workers: [counters], latency,
+    port: {
+      queues: [{ rxPackets: n, rxBytes: n * 100, ringFullDrops: 7, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0 }],
+      device: { imissed: 0, ierrors: 0, rxNoMbuf: 0, kernelDrops: 0, oerrors: 0, oversize: 0, malformed: 0, poolSize: 0, poolFree: 0 },
+    },
+    venue: { ouchOrders: 4 },
+  };
+}
+
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0']);
+  return r.pid!;
+}
+
+function runMonitor(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [kCli, 'monitor', ...args], { encoding: 'utf8', timeout: 20000, env: { ...process.env, ...env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('ops: stats publisher and reader', function () {
+  this.timeout(30000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-stats-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('publishes a snapshot that another reader maps and reads back; close removes the file', () => {
+    const pub = new StatsPublisher({ instance: 'roundtrip', dir });
+    expect(pub.path).to.equal(path.join(dir, 'tickpath-roundtrip.stats'));
+    const reader = StatsReader.attach('roundtrip', dir);
+    expect(reader.read()).to.equal(undefined); // nothing published yet
+    expect(pub.publish(statsAt(5), { note: 'x' })).to.equal(true);
+    const s = reader.read()!;
+    expect(s.instance).to.equal('roundtrip');
+    expect(s.pid).to.equal(process.pid);
+    expect(s.sequence).to.equal(1);
+    expect(s.stats).to.deep.equal(statsAt(5));
+    expect(s.extra).to.deep.equal({ note: 'x' });
+    pub.publish(statsAt(6));
+    expect(reader.read()!.stats.counters.rx_packets).to.equal(6);
+    expect(reader.read()!.sequence).to.equal(2);
+    expect(reader.sequence() % 2).to.equal(0);
+    expect(StatsReader.attach(pub.path).read()!.stats.counters.rx_packets).to.equal(6); // by path
+    pub.close();
+    expect(fs.existsSync(pub.path)).to.equal(false);
+    expect(() => pub.publish(statsAt(1))).to.throw(/closed/);
+  });
+
+  it('default instance is the process id; start() publishes now and then every interval', async () => {
+    const pub = new StatsPublisher({ dir });
+    try {
+      expect(pub.instance).to.equal(String(process.pid));
+      let n = 0;
+      pub.start(() => statsAt(++n), 50);
+      expect(pub.publishedCount).to.equal(1);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(pub.publishedCount).to.be.greaterThan(2);
+      const s = StatsReader.attach(String(process.pid), dir).read()!;
+      expect(s.stats.counters.rx_packets).to.equal(s.sequence);
+    } finally {
+      pub.close();
+    }
+  });
+
+  it('lists running instances and skips files of processes that have exited', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'list-'));
+    const a = new StatsPublisher({ instance: 'alpha', dir: sub });
+    const b = new StatsPublisher({ instance: 'beta', dir: sub });
+    fs.writeFileSync(path.join(sub, 'unrelated.stats'), 'x');
+    fs.writeFileSync(path.join(sub, 'tickpath-garbage.stats'), 'not a stats file at all');
+    // A stale file: header of a pid that no longer exists.
+    const stale = Buffer.alloc(256);
+    stale.writeInt32LE(kStatsMagic, kMagicI32 * 4);
+    stale.writeInt32LE(deadPid(), kPidI32 * 4);
+    fs.writeFileSync(path.join(sub, 'tickpath-gone.stats'), stale);
+    try {
+      expect(StatsReader.list(sub).map((i) => [i.instance, i.pid, i.alive])).to.deep.equal([['alpha', process.pid, true], ['beta', process.pid, true]]);
+      expect(StatsReader.list(sub, true).map((i) => i.instance)).to.deep.equal(['alpha', 'beta', 'gone']);
+      expect(() => StatsReader.attach('gone', sub)).to.throw(/instance 'gone' is not running \(pid \d+ has exited.*`tickpath run`/);
+      expect(() => StatsReader.attach('nobody', sub)).to.throw(/no tickpath instance 'nobody'.*`tickpath run`/);
+      // A new publisher takes over a stale name.
+      const c = new StatsPublisher({ instance: 'gone', dir: sub });
+      c.publish(statsAt(1));
+      expect(StatsReader.attach('gone', sub).read()!.pid).to.equal(process.pid);
+      c.close();
+    } finally {
+      a.close();
+      b.close();
+    }
+    expect(StatsReader.list(sub)).to.deep.equal([]);
+    expect(StatsReader.list(path.join(sub, 'missing-dir'))).to.deep.equal([]);
+  });
+
+  it('checks options with messages naming them; refuses snapshots larger than the file', () => {
+    expect(() => new StatsPublisher({ instance: '../etc', dir })).to.throw(/stats instance is "..\/etc", expected 1 to 64 characters/);
+    expect(() => new StatsPublisher({ instance: 'x', dir, capacityBytes: 10 })).to.throw(/capacityBytes is 10/);
+    const pub = new StatsPublisher({ instance: 'small', dir, capacityBytes: 1024 });
+    try {
+      expect(pub.publish(statsAt(1))).to.equal(false);
+      expect(pub.oversize).to.equal(1);
+      expect(StatsReader.attach('small', dir).read()).to.equal(undefined);
+    } finally {
+      pub.close();
+    }
+  });
+
+  it('a reader never sees a torn snapshot while another thread publishes as fast as it can', async () => {
+    const pub = new StatsPublisher({ instance: 'seqlock', dir });
+    pub.publish(statsAt(1));
+    // The writer: a worker thread mapping the same file and writing the same seqlock protocol.
+    const stopFlag = new SharedArrayBuffer(4);
+    const worker = new Worker(`
+      const { workerData, parentPort } = require('worker_threads');
+      const { binding } = require(workerData.native);
+      const sab = binding().mapSharedFile(workerData.file, 0, false);
+      const h = new Int32Array(sab, 0, 32);
+      const body = new Uint8Array(sab, 128);
+      const stop = new Int32Array(workerData.stop);
+      let n = 1;
+      while (Atomics.load(stop, 0) === 0) {
+        n++;
+        // Sizes vary (padding), so a torn read would mix lengths and contents.
+        const snap = { instance: 'seqlock', pid: process.pid, atMs: Date.now(), uptimeMs: n, sequence: n,
+          stats: { n, pad: 'x'.repeat(n % 500), counters: { a: n, b: n * 2, c: n * 3 } } };
+        const bytes = Buffer.from(JSON.stringify(snap));
+        const seq = Atomics.load(h, 16);
+        Atomics.store(h, 16, seq + 1);
+        body.set(bytes);
+        Atomics.store(h, 17, bytes.length);
+        Atomics.store(h, 16, seq + 2);
+      }
+      parentPort.postMessage(n);
+    `, { eval: true, workerData: { native: path.join(kRoot, 'dist', 'lib', 'binding', 'native.js'), file: pub.path, stop: stopFlag } });
+    const written = new Promise<number>((r) => worker.once('message', r));
+    const reader = StatsReader.attach('seqlock', dir);
+    let checked = 0;
+    let last = 0;
+    const t0 = Date.now();
+    try {
+      while (Date.now() - t0 < 1500) {
+        const s = reader.read(1_000_000) as unknown as { sequence: number; stats: { n: number; pad: string; counters: { a: number; b: number; c: number } } };
+        if (s.sequence > 1) {
+          const n = s.stats.n;
+          expect(s.sequence).to.equal(n);
+          expect(s.stats.pad.length).to.equal(n % 500);
+          expect([s.stats.counters.a, s.stats.counters.b, s.stats.counters.c]).to.deep.equal([n, n * 2, n * 3]);
+          expect(n).to.be.at.least(last);
+          last = n;
+          checked++;
+        }
+        if (checked % 50 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      Atomics.store(new Int32Array(stopFlag), 0, 1);
+      expect(await written).to.be.at.least(last);
+      await worker.terminate();
+      pub.close();
+    }
+    expect(checked).to.be.greaterThan(100);
+  });
+});
+
+describe('ops: tickpath monitor', function () {
+  this.timeout(30000);
+  const instance = `montest-${process.pid}`;
+  let pub: StatsPublisher;
+  before(() => {
+    pub = new StatsPublisher({ instance }); // the real /dev/shm (or TICKPATH_STATS_DIR)
+    pub.publish(statsAt(1000));
+  });
+  after(() => pub.close());
+
+  it('--once prints one snapshot of the named instance and exits 0', () => {
+    const r = runMonitor(['--once', '--instance', instance]);
+    expect(r.stderr).to.equal('');
+    expect(r.status).to.equal(0);
+    const out = r.stdout;
+    expect(out).to.contain(`instance ${instance}`);
+    expect(out).to.contain(`pid ${process.pid}`);
+    expect(out).to.contain('backend pcap');
+    expect(out).to.match(/messages\s+6000 total\s+n\/a/); // itch_messages is counter #6; no rate from one snapshot
+    expect(out).to.match(/drops\s+3007 /); // rx_ring_drops 3 x 1000 + the port queue's 7 ring-full drops
+    expect(out).to.match(/wire_to_handler\s+1000\s+800ns\s+1\.5us\s+12\.4us\s+3\.10ms\s+5\.00ms\s+1\.20s/);
+    expect(out).to.contain('orders    sent 14.0k  accepted 15.0k  rejected 16.0k  acked 17.0k  partial 19.0k  filled 18.0k  cancelled 20.0k  venue_rej 21.0k');
+  });
+
+  it('no instance: exit 1 with a message naming `tickpath run`', () => {
+    const r = runMonitor(['--once', '--instance', `nobody-${process.pid}`]);
+    expect(r.status).to.equal(1);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(/no tickpath instance 'nobody-\d+'.*start one with `tickpath run`/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-mon-empty-'));
+    try {
+      const e = runMonitor(['--once', '--dir', empty]);
+      expect(e.status).to.equal(1);
+      expect(e.stderr).to.contain(`no running tickpath instance (no live tickpath-*.stats in ${empty}); start one with \`tickpath run\``);
+      const viaEnv = runMonitor([], { TICKPATH_STATS_DIR: empty });
+      expect(viaEnv.status).to.equal(1);
+      expect(viaEnv.stderr).to.contain('tickpath run');
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('picks the only running instance; asks for --instance when several run', () => {
+    const sub = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-mon-'));
+    const one = new StatsPublisher({ instance: 'one', dir: sub });
+    one.publish(statsAt(1));
+    try {
+      const r = runMonitor(['--once', '--dir', sub]);
+      expect(r.status).to.equal(0);
+      expect(r.stdout).to.contain('instance one');
+      const two = new StatsPublisher({ instance: 'two', dir: sub });
+      try {
+        const s = runMonitor(['--once', '--dir', sub]);
+        expect(s.status).to.equal(1);
+        expect(s.stderr).to.match(/2 tickpath instances are running \(one pid \d+, two pid \d+\); pick one with --instance ID/);
+      } finally {
+        two.close();
+      }
+    } finally {
+      one.close();
+      fs.rmSync(sub, { recursive: true, force: true });
+    }
+  });
+
+  it('bad usage exits 2 naming the option', () => {
+    const r = runMonitor(['--interval', '5']);
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.contain('option --interval is "5", expected milliseconds >= 100');
+    expect(runMonitor(['--bogus']).status).to.equal(2);
+  });
+
+  it('piped (not a TTY): one line per interval with rates from successive snapshots; SIGINT exits 0', async () => {
+    let n = 1000;
+    pub.start(() => statsAt(n += 500), 100);
+    const child = spawn(process.execPath, [kCli, 'monitor', '--instance', instance, '--interval', '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    try {
+      const t0 = Date.now();
+      while (out.split('\n').filter(Boolean).length < 3 && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      pub.stop();
+      child.kill('SIGINT');
+    }
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(err).to.equal('');
+    expect(code).to.equal(0);
+    const lines = out.split('\n').filter(Boolean);
+    expect(lines.length).to.be.at.least(3);
+    expect(out).not.to.contain('\x1b['); // no ANSI when piped
+    for (const l of lines) expect(l).to.match(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ ${instance} msgs \\S+ \\(\\S+/s\\) pkts .* drops .* gaps .* wire_to_handler p50 800ns p99 12\\.4us p99\\.9 3\\.10ms orders sent`));
+    // Later lines carry a positive message rate (the counters grew between snapshots).
+    expect(lines.slice(1).some((l) => /msgs \S+ \((?!0\/s)(?!-\/s)[\d.]+k?\/s\)/.test(l))).to.equal(true);
+  });
+});
+
+describe('ops: monitor views', () => {
+  const snap = (n: number, uptimeMs: number, sequence: number): StatsSnapshot =>
+    ({ instance: 'v', pid: 1, atMs: 1_700_000_000_000 + uptimeMs, uptimeMs, sequence, stats: statsAt(n) });
+
+  it('rates are counter deltas over the snapshots\' monotonic time', () => {
+    const r = counterRates(snap(1000, 0, 1), snap(3000, 2000, 2));
+    expect(r.itch_messages).to.equal((3000 - 1000) * 6 / 2);
+    expect(r.rx_packets).to.equal(1000);
+    expect(counterRates(undefined, snap(1, 0, 1))).to.deep.equal({});
+    expect(counterRates({ ...snap(1, 0, 1), pid: 2 }, snap(3, 10, 2))).to.deep.equal({}); // a restarted instance
+  });
+
+  it('the full view shows rates, drops, latency per stage and orders by state', () => {
+    const v = renderView(snap(3000, 2000, 2), snap(1000, 0, 1)).join('\n');
+    expect(v).to.match(/messages\s+18\.0k total\s+6000\/s/);
+    expect(v).to.match(/wire_to_handler\s+3000\s+800ns\s+1\.5us\s+12\.4us\s+3\.10ms\s+5\.00ms\s+1\.20s/);
+    expect(v).to.match(/orders\s+sent \d/);
+    expect(v).to.contain('filled');
+    expect(v).to.contain('venue     ouchOrders 4');
+    expect(renderLine(snap(3000, 2000, 2), snap(1000, 0, 1))).to.contain('msgs 18.0k (6000/s)');
+  });
+});
