@@ -13,11 +13,9 @@
  * written to perf/results/ring.json by perf/report.ts)
  */
 import { MessageChannel, MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { SpscRing } from '../lib/common/spsc-ring';
 import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-strategy';
+import { fmtRate, report, type Row } from './report';
 
 type Transport = 'spsc' | 'postmessage' | 'postmessage-batched';
 
@@ -172,31 +170,6 @@ async function runJob(job: Job): Promise<JobResult> {
 }
 
 // ---------------- main side ----------------
-
-interface Row { label: string; ours: string; baseline: string; ratio?: number; note?: string }
-
-function fmtRate(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)} /s`;
-}
-
-/**
- * Same table / results-file / --json layout as the other perf/ scripts (perf/report.ts was not in
- * the repository when this was written, so it is not imported).
- */
-function report(name: string, rows: Row[], result: Record<string, unknown>): void {
-  const header = ['benchmark', 'tickpath', 'baseline', 'ratio', 'note'];
-  const cells = rows.map((r) => [r.label, r.ours, r.baseline, r.ratio === undefined ? '' : r.ratio.toFixed(3), r.note ?? '']);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
-  const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, kernel: os.release() };
-  const dir = path.join(__dirname, '..', '..', 'perf', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify({ name, at: new Date().toISOString(), machine, ...result }, null, 2)}\n`);
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result));
-}
 
 function startWorker(job: Job, transfer: MessagePort[]): Promise<JobResult> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,60 @@
+/**
+ * Regenerates the README's results table from perf/results/*.json (written by `npm run perf`), so
+ * the figures in the README are the measured ones, never typed by hand. Each row shows our figure,
+ * its baseline from the same run, and the seed target. `node dist/perf/results-table.js` rewrites
+ * the block between the perf-table markers in README.md.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+const kRoot = path.join(__dirname, '..', '..');
+const kStart = '<!-- perf-table:start -->';
+const kEnd = '<!-- perf-table:end -->';
+
+type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const n = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a');
+const rate = (v: unknown): string => (typeof v === 'number' ? (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(1)} k/s`) : 'n/a');
+const usec = (v: unknown): string => (typeof v === 'number' ? `${(v / 1000).toFixed(1)} µs` : 'n/a');
+
+function rows(name: string, r: J): string[][] {
+  switch (name) {
+    case 'decode': return [['ITCH decode (perf:decode)', `${n(r.ns_per_msg, 1)} ns/msg (${rate(r.msgs_per_s)})`, `C reference -O2: ${n(r.ref_ns_per_msg, 1)} ns/msg`, `ratio ${n(r.ratio, 2)}`, '≤ 20 ns, ratio ≥ 0.25']];
+    case 'book': return [['decode + books (perf:book)', `${n(r.ns_per_msg, 1)} ns/msg (${rate(r.msgs_per_s)})`, `decode only: ${n(r.baseline_decode_ns_per_msg, 1)} ns/msg`, `${n(r.ratio, 2)}x`, '≤ 120 ns']];
+    case 'ring': return [['SPSC ring between workers (perf:ring)', rate(r.records_per_s), `postMessage: ${rate(r.baseline_records_per_s)}`, `${n(r.ratio, 1)}x`, '']];
+    case 'router': {
+      const out = [['router in process (perf:router)', `${rate(r.orders_per_s)} (${n(r.ns_per_order)} ns/order)`, `encode only: ${n(r.baseline_ns_per_order)} ns/order`, '', '> 1 M orders/s']];
+      for (const [proto, v] of Object.entries((r.rtt ?? {}) as J)) {
+        out.push([`order RTT over loopback: ${proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`, proto === 'fix_quickfix' ? '(the baseline)' : `QuickFIX: p50 ${usec(r.rtt?.fix_quickfix?.rtt_p50_ns)}`, '', 'Philadelphia 7.7 µs p50']);
+      }
+      return out;
+    }
+    case 'rx': return ((r.results ?? []) as J[]).map((x) => [`RX into a JS worker: ${x.backend} (perf:rx)`, rate(x.pps), `${x.baseline}: ${rate(x.baseline_pps)}`, `ratio ${n(x.ratio, 3)}`, x.backend === 'dpdk' ? '≥ testpmd' : x.backend === 'udp' ? '≥ 1.5x dgram' : '≥ 5x dgram']);
+    case 'throughput': return [['max sustained market data, zero loss (perf:throughput)', `${rate(r.msgs_per_s)} msgs, ${rate(r.packets_per_s)} pkts, loss ${n(r.loss, 6)} (${r.backend})`, `testpmd rxonly: ${rate(r.baseline_packets_per_s)} pkts`, `ratio ${n(r.ratio, 3)}`, '> 10 M msgs/s']];
+    case 'latency': return ((r.rates ?? []) as J[]).map((x) => [`latency at ${rate(x.rate)} offered (perf:latency)`, `wire→handler p50 ${usec(x.stages?.wire_to_handler?.p50_ns)} p99 ${usec(x.stages?.wire_to_handler?.p99_ns)}; md→order p50 ${usec(x.stages?.md_to_order?.p50_ns)} p99 ${usec(x.stages?.md_to_order?.p99_ns)}`, '', '', '< 1/5 µs; < 5/10 µs']);
+    case 'burst': return [['100x burst for 100 ms (perf:burst)', `burst loss ${n((r.burst_loss ?? NaN) * 100, 4)} %, normal loss ${n((r.normal_loss ?? NaN) * 100, 4)} %, recovery ${n(r.recovery_ms, 1)} ms`, `high water ${n(r.high_water)}`, '', '< 0.01 % / < 0.001 %']];
+    default: return [];
+  }
+}
+
+export function renderTable(dir = path.join(kRoot, 'perf', 'results')): string {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'ring', 'router'];
+  const results = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as J)
+    .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  if (!results.length) return '_No results yet: run `npm run perf`._';
+  const machines = [...new Set(results.map((r) => `${r.machine?.cpus} x ${r.machine?.cpu}, Node ${r.machine?.node}, kernel ${r.machine?.kernel}`))];
+  const lines = [`Measured on: ${machines.join('; ')} (from perf/results/, ${results.map((r) => r.at?.slice(0, 10)).sort().pop()}).`, '',
+    '| benchmark | tickpath | baseline (same run) | ratio | seed target |', '| --- | --- | --- | --- | --- |'];
+  for (const r of results) for (const row of rows(r.name, r)) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function writeReadmeTable(readme = path.join(kRoot, 'README.md')): void {
+  const text = fs.readFileSync(readme, 'utf8');
+  const a = text.indexOf(kStart), b = text.indexOf(kEnd);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${kStart} ... ${kEnd} block`);
+  fs.writeFileSync(readme, `${text.slice(0, a + kStart.length)}\n${renderTable()}\n${text.slice(b)}`);
+}
+
+if (require.main === module) writeReadmeTable();
