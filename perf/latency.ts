@@ -39,6 +39,9 @@ const seconds = args.number('seconds', 2, 0.01);
 const symbols = args.number('symbols', 100, 1);
 const idle = args.string('idle') as 'spin' | 'yield' | 'backoff' | undefined;
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
+const maxOrders = args.string('max-orders');
+const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
+const journalFsync = args.string('journal-fsync') as 'always' | 'batch' | 'never' | undefined;
 const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
@@ -77,7 +80,7 @@ async function baseline(cap: SessionCapture): Promise<{ wire_to_read: Percentile
 
 async function pipelineAt(cap: SessionCapture) {
   const { performance: perf } = loadBenchConfigs({ idle });
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync });
   const failed = p.failed().then((e) => { throw e; });
   try {
     const monitor = new RingMonitor(p.port.rxTransfer(0).ring);

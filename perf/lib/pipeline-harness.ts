@@ -5,6 +5,7 @@
  * The order journal and FIX stores go to a fresh scratch directory per run, so every run starts
  * with an empty book of orders and fresh venue sessions.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { PortOptions } from '../../lib/binding';
 import { loadConfigs } from '../../lib/config';
@@ -17,6 +18,8 @@ export interface HarnessOptions {
   /** Override performance.yml's idle strategy (workers and the RX poller). */
   idle?: 'spin' | 'yield' | 'backoff';
   strategyParams?: Record<string, unknown>;
+  /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
+  journalFsync?: 'always' | 'batch' | 'never';
   log?: (line: string) => void;
 }
 
@@ -48,9 +51,17 @@ export function pcapPortOptions(perf: PerformanceConfig, file: string, extra: Pa
 export async function startPipeline(portOptions: PortOptions, o: HarnessOptions = {}): Promise<Pipeline> {
   const { feed, performance } = loadBenchConfigs(o);
   const scratch = tmpDir('tp-perf-run-');
+  let routingFile = path.join(kConfigDir, 'routing_config.yml');
+  if (o.journalFsync) {
+    const text = fs.readFileSync(routingFile, 'utf8');
+    const changed = text.replace(/^(\s*fsync:\s*)\w+/m, `$1${o.journalFsync}`);
+    if (changed === text && !/^\s*fsync:/m.test(text)) throw new Error(`${routingFile}: no journal fsync key to override`);
+    routingFile = path.join(scratch, 'routing_config.yml');
+    fs.writeFileSync(routingFile, changed);
+  }
   return Pipeline.start({
     feed, performance, portOptions,
-    routingFile: path.join(kConfigDir, 'routing_config.yml'),
+    routingFile,
     venueSimulator: true,
     journalPath: path.join(scratch, 'orders.journal'),
     fixStoreDir: path.join(scratch, 'fix-store'),

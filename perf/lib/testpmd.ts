@@ -1,0 +1,41 @@
+/**
+ * Baseline in the same invocation: dpdk-testpmd --forward-mode=rxonly on a net_pcap vdev reading
+ * a capture, its forwarding lcore on the CPU our RX lcore uses. With `infiniteRx` the PMD loads the
+ * file into mbufs once and replays it forever, so the figure is testpmd's receive rate, not the
+ * disk's; the pool is sized to hold the whole file.
+ */
+import { spawn } from 'child_process';
+import { kRxCpu, sleep, which } from './machine';
+
+export interface TestpmdResult { packets: number; seconds: number; pps: number }
+
+export async function testpmdRxOnly(pcapFile: string, packets: number, seconds: number): Promise<TestpmdResult | { error: string }> {
+  const bin = which('dpdk-testpmd');
+  if (!bin) return { error: 'dpdk-testpmd not installed' };
+  const mbufs = packets + 16384;
+  // testpmd's stdout is block-buffered into a pipe: stdbuf makes "Press enter to exit" arrive when printed.
+  const stdbuf = which('stdbuf');
+  const argv = ['-l', `0,${kRxCpu}`, '--in-memory', '--no-pci', '--no-telemetry', '--log-level=4',
+    '--file-prefix', `tp_perf_tput_${process.pid}`, '--vdev', `net_pcap0,rx_pcap=${pcapFile},infinite_rx=1`, '--',
+    '--forward-mode=rxonly', '-a', `--total-num-mbufs=${mbufs}`];
+  const child = stdbuf ? spawn(stdbuf, ['-oL', '-eL', bin, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((r) => child.once('exit', r));
+  for (let i = 0; i < 600 && !/Press enter to exit/.test(out) && child.exitCode === null; i++) await sleep(50);
+  if (!/Press enter to exit/.test(out)) {
+    child.kill('SIGKILL');
+    await exited;
+    return { error: `testpmd did not start forwarding: ${out.trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  const t0 = process.hrtime.bigint();
+  await sleep(seconds * 1000);
+  child.stdin.write('\n');
+  const t1 = process.hrtime.bigint();
+  await exited;
+  const m = /Accumulated forward statistics[\s\S]*?RX-packets:\s+(\d+)/.exec(out);
+  if (!m) return { error: `no RX-packets in testpmd output: ${out.trim().split('\n').slice(-3).join(' | ')}` };
+  const s = Number(t1 - t0) / 1e9;
+  return { packets: Number(m[1]), seconds: s, pps: Number(m[1]) / s };
+}
