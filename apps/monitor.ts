@@ -47,10 +47,10 @@ export function dropsOf(s: StatsSnapshot): number {
   return (c.rx_ring_drops ?? 0) + q.reduce((a, x) => a + (x.ringFullDrops ?? 0), 0) + (d ? (d.imissed ?? 0) + (d.kernelDrops ?? 0) + (d.rxNoMbuf ?? 0) : 0);
 }
 
-/** Sequence gaps and losses: every counter whose name says gap or lost (the recovery stages add them). */
+/** Sequence gaps: every counter whose name says gap (sequence_gaps from the recovery stages, ...). */
 export function gapsOf(s: StatsSnapshot): number {
   let n = 0;
-  for (const [k, v] of Object.entries(s.stats.counters)) if (/gap|lost/.test(k)) n += v;
+  for (const [k, v] of Object.entries(s.stats.counters)) if (/gap/.test(k)) n += v;
   return n;
 }
 
@@ -85,7 +85,7 @@ export function renderView(cur: StatsSnapshot, prev: StatsSnapshot | undefined):
   lines.push(`  packets   ${fmt(c.rx_packets).padStart(9)} total  ${rate('rx_packets').padStart(10)}`);
   lines.push(`  messages  ${fmt(c.itch_messages).padStart(9)} total  ${rate('itch_messages').padStart(10)}`);
   lines.push(`  book evts ${fmt(c.book_events).padStart(9)} total  ${rate('book_events').padStart(10)}`);
-  lines.push(`  drops     ${fmt(dropsOf(cur)).padStart(9)}        gaps ${fmt(gapsOf(cur))}   bad frames ${fmt(c.bad_frames)}   itch errors ${fmt(c.itch_errors)}   bad refs ${fmt(c.book_bad_references)}`);
+  lines.push(`  drops     ${fmt(dropsOf(cur)).padStart(9)}        gaps ${fmt(gapsOf(cur))}   missing ${fmt(c.messages_missing ?? 0)}   bad frames ${fmt(c.bad_frames)}   itch errors ${fmt(c.itch_errors)}   bad refs ${fmt(c.book_bad_references)}`);
   lines.push('');
   lines.push(`  ${'latency'.padEnd(16)}${['count', 'p50', 'p90', 'p99', 'p99.9', 'p99.99', 'max'].map((h) => h.padStart(9)).join('')}`);
   for (const [stage, l] of Object.entries(s.latency) as [string, LatencySummary][]) {

@@ -13,6 +13,7 @@ export const kDashboardHtml = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tickpath dashboard</title>
+<link rel="icon" href="data:,">
 <style>
   :root { --bg:#0f1419; --panel:#171d24; --fg:#d8dee6; --dim:#8a96a3; --grid:#2a323c; --a:#4fc3f7; --b:#ffb74d; --c:#e57373; --d:#81c784; }
   * { box-sizing: border-box; }
@@ -110,7 +111,11 @@ export const kDashboardHtml = `<!doctype html>
     var left = 56, right = 8, top = 8, bottom = 18;
     var max = 0, n = 0;
     series.forEach(function (s) { s.data.forEach(function (v) { if (v > max) max = v; }); if (s.data.length > n) n = s.data.length; });
+    // Round the top of the axis up to 1, 2 or 5 times a power of ten, so grid labels read well.
     if (max <= 0) max = 1;
+    var mag = Math.pow(10, Math.floor(Math.log10(max)));
+    max = [1, 2, 5, 10].map(function (m) { return m * mag; }).filter(function (m) { return m >= max; })[0];
+    var span = Math.min(kPoints, Math.max(30, n));   // x: the last span polls, newest on the right
     g.font = '11px monospace'; g.fillStyle = css.getPropertyValue('--dim'); g.strokeStyle = css.getPropertyValue('--grid'); g.lineWidth = 1;
     for (var i = 0; i <= 4; i++) {
       var y = top + (h - top - bottom) * i / 4;
@@ -122,7 +127,7 @@ export const kDashboardHtml = `<!doctype html>
       if (s.data.length < 1) return;
       g.strokeStyle = css.getPropertyValue(s.color); g.lineWidth = 1.5; g.beginPath();
       s.data.forEach(function (v, k) {
-        var x = left + (w - left - right) * (kPoints - s.data.length + k) / (kPoints - 1);
+        var x = left + (w - left - right) * (span - s.data.length + k) / (span - 1);
         var y = top + (h - top - bottom) * (1 - v / max);
         if (k === 0) g.moveTo(x, y); else g.lineTo(x, y);
       });

@@ -1,0 +1,153 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { MetricsServer } from '../../lib/ops/metrics-server';
+import type { PipelineStats } from '../../lib/pipeline';
+import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+
+const kRoot = path.join(__dirname, '..', '..', '..');
+const kArtifacts = path.join(kRoot, 'test-artifacts');
+const kChromium = process.env.TICKPATH_CHROMIUM || '/usr/bin/chromium';
+const kRequired = process.env.TICKPATH_REQUIRE_BROWSER === '1';
+
+type Playwright = typeof import('playwright-core');
+
+/** playwright-core and Chromium, or why not (the suite skips, or fails under TICKPATH_REQUIRE_BROWSER=1). */
+function browserSupport(): { pw?: Playwright; missing?: string } {
+  let pw: Playwright;
+  try {
+    pw = require('playwright-core') as Playwright;
+  } catch {
+    return { missing: 'playwright-core is not installed (npm install)' };
+  }
+  if (!fs.existsSync(kChromium)) return { missing: `no Chromium at ${kChromium} (apt-get install -y chromium, or set TICKPATH_CHROMIUM)` };
+  return { pw };
+}
+
+/** Stats that move with time, like a live feed: ~20k messages/s, latency creeping up. */
+function liveStats(t0: number): () => PipelineStats {
+  return () => {
+    const ms = Date.now() - t0;
+    const counters: Record<string, number> = {};
+    for (const n of kWorkerCounterNames) counters[n] = 0;
+    counters.rx_packets = Math.round(ms * 2);
+    counters.rx_bytes = Math.round(ms * 2000);
+    counters.moldudp64_packets = counters.rx_packets;
+    counters.itch_messages = Math.round(ms * 20);
+    counters.book_events = Math.round(ms * 19);
+    counters.orders_sent = 42;
+    counters.orders_accepted = 42;
+    counters.orders_acked = 40;
+    counters.orders_filled = 17;
+    counters.orders_cancelled = 3;
+    const latency: PipelineStats['latency'] = {};
+    kLatencyNames.forEach((n, i) => {
+      const b = 500 * (i + 1) + ms / 10;
+      latency[n] = { count: Math.round(ms), min: b / 2, mean: b, p50: b, p90: b * 2, p99: b * 4, p999: b * 8, p9999: b * 16, max: b * 20 };
+    });
+    return {
+      backend: 'pcap', counters, workers: [counters], latency,
+      port: {
+        queues: [{ rxPackets: counters.rx_packets, rxBytes: counters.rx_bytes, ringFullDrops: 0, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0 }],
+        device: { imissed: 0, ierrors: 0, rxNoMbuf: 0, kernelDrops: 0, oerrors: 0, oversize: 0, malformed: 0, poolSize: 0, poolFree: 0 },
+      },
+      venue: { ouchOrders: 42 },
+    };
+  };
+}
+
+/** Cell texts of a table's body rows. */
+async function tableRows(page: { evaluate(expr: string): Promise<unknown> }, selector: string): Promise<string[][]> {
+  return await page.evaluate(`[...document.querySelectorAll(${JSON.stringify(`${selector} tbody tr`)})]
+    .map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`) as string[][];
+}
+
+describe('ops: dashboard in a real headless Chromium', function () {
+  this.timeout(60000);
+  const support = browserSupport();
+  let server: MetricsServer;
+  let userDataDir: string;
+
+  before(function () {
+    if (support.missing) {
+      if (kRequired) throw new Error(`TICKPATH_REQUIRE_BROWSER=1 but ${support.missing}`);
+      this.skip();
+    }
+  });
+  before(async () => {
+    server = new MetricsServer({ port: 0, processMetrics: false, provider: liveStats(Date.now()) });
+    await server.listen();
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-chromium-'));
+  });
+  after(async () => {
+    await server?.close();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('loads /, plots the live message rate and latency, fills the tables; screenshot in test-artifacts/', async () => {
+    const context = await support.pw!.chromium.launchPersistentContext(userDataDir, {
+      executablePath: kChromium, headless: true, viewport: { width: 1280, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const pageErrors: string[] = [];
+    const foreignRequests: string[] = [];
+    try {
+      const page = context.pages()[0] ?? await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+      page.on('request', (r) => { if (!r.url().startsWith(server.url)) foreignRequests.push(r.url()); });
+      await page.goto(`${server.url}/`);
+      expect(await page.title()).to.equal('tickpath dashboard');
+
+      // Three polls give two rate points (a rate needs two snapshots).
+      // Page-side code is passed as strings: this project compiles without the DOM typings.
+      await page.waitForFunction("Number(document.getElementById('rate-chart').getAttribute('data-points')) >= 2", undefined, { timeout: 20000 });
+      await page.waitForFunction("/^[0-9.]+[kMG]?$/.test(document.getElementById('msg-rate').textContent)", undefined, { timeout: 10000 });
+
+      expect(await page.textContent('#backend')).to.equal('pcap');
+      expect(await page.textContent('#status')).to.match(/^live /);
+      const msgRate = await page.textContent('#msg-rate');
+      const n = Number(msgRate!.replace(/k$/, '')) * (msgRate!.endsWith('k') ? 1000 : 1);
+      expect(n, `messages/s shown: ${msgRate}`).to.be.within(5_000, 60_000); // the provider makes ~20k/s
+
+      // The charts drew lines: count painted pixels on each canvas.
+      const painted = await page.evaluate(`['rate-chart', 'latency-chart'].map((id) => {
+        const c = document.getElementById(id);
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let px = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) px++;
+        return { px, points: Number(c.getAttribute('data-points')), max: Number(c.getAttribute('data-max')) };
+      })`) as { px: number; points: number; max: number }[];
+      expect(painted[0].px).to.be.greaterThan(500);
+      expect(painted[1].px).to.be.greaterThan(500);
+      expect(painted[1].points).to.be.at.least(2);
+      expect(painted[1].max).to.be.greaterThan(1000); // wire_to_handler p99.9 is thousands of ns
+      expect(await page.inputValue('#stage')).to.equal('wire_to_handler');
+
+      const counters = await tableRows(page, '#counters');
+      expect(counters.map((r) => r[0])).to.deep.equal([...kWorkerCounterNames]);
+      const itch = counters.find((r) => r[0] === 'itch_messages')!;
+      expect(itch[1]).to.match(/^[\d.]+[kMG]?$/);
+      expect(itch[2]).to.match(/^[\d.]+k$/); // per second
+
+      const orders = await tableRows(page, '#orders');
+      expect(orders).to.deep.include(['sent', '42']);
+      expect(orders).to.deep.include(['filled', '17']);
+      expect(orders).to.deep.include(['cancelled', '3']);
+      const latencyStages = (await tableRows(page, '#latency')).map((r) => r[0]);
+      expect(latencyStages).to.deep.equal([...kLatencyNames]);
+      expect(await page.textContent('#venue')).to.contain('ouchOrders');
+
+      fs.mkdirSync(kArtifacts, { recursive: true });
+      const shot = path.join(kArtifacts, 'dashboard.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(fs.statSync(shot).size).to.be.greaterThan(10_000);
+      expect(pageErrors).to.deep.equal([]);
+      expect(foreignRequests).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+});
