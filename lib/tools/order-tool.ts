@@ -1,0 +1,375 @@
+/**
+ * `tickpath order`: sends orders through the whole router path (RiskChecker -> SmartRouter with the
+ * one venue as default route -> OrderManager -> OrderJournal -> the venue's connector) and reports
+ * every router event as one JSON line, then a summary line with the send -> ack round trip.
+ *
+ * A smoke-test and operations tool, not a hot path: per-order objects are fine here. The router
+ * itself is the production one (createOrderRouter), so what this tool sees is what the pipeline's
+ * router worker would see.
+ *
+ * Threading: one event loop; the connector calls the router, the router calls `OrderToolListener`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { TickpathError } from '../errors';
+import { LatencyRecorder } from '../common/latency-recorder';
+import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../router/config';
+import { createOrderRouter, type RouterStack } from '../router/create-router';
+import type { RiskLimits } from '../router/risk-checker';
+import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
+import type { VenueConnector } from '../router/venue';
+import { FixConnector } from '../router/venues/fix-connector';
+import { OuchConnector } from '../router/venues/ouch-connector';
+
+export interface OrderToolOptions {
+  protocol: 'ouch' | 'fix42' | 'fix44';
+  host: string;
+  port: number;
+  /** OUCH: SoupBinTCP username (<= 6 characters); FIX: SenderCompID. */
+  sender: string;
+  /** FIX TargetCompID (unused for OUCH). */
+  target: string;
+  symbol: string;
+  side: Side;
+  qty: number;
+  /** Price(4). */
+  price: number;
+  count: number;
+  /** Orders per second; 0 = all at once. */
+  rate: number;
+  tif: TimeInForce;
+  /** Journal file; '' = a temporary one, removed at the end. */
+  journal: string;
+  /** routing_config.yml whose `routing.risk` limits apply; '' = kDefaultRisk. */
+  routing: string;
+  /** Price(4) used as both best bid and best ask for the price collar; 0 = no reference. */
+  refPrice: number;
+  timeoutMs: number;
+  /** After every order is acked or done, how long to wait for fills still in flight. */
+  settleMs: number;
+}
+
+/** Generous enough for a smoke test, tight enough that a fat finger is still refused. */
+export const kDefaultRisk: RiskLimits = {
+  maxOrderQty: 100_000,
+  maxOrderNotional: 10_000_000,
+  maxDailyNotional: 1_000_000_000,
+  maxSymbolNotional: 1_000_000_000,
+  maxOpenOrdersPerSymbol: 100_000,
+  priceCollarBps: 0,            // no market data in this tool: no collar unless --ref-price is given
+  maxOrdersPerSecond: 100_000,
+};
+
+const kVenueName = 'VENUE';
+const kPrice = /^\d{1,6}(\.\d{1,4})?$/;
+const kPrintable = /^[\x21-\x7e]+$/;
+
+export const kOrderUsage = `Usage: tickpath order --venue URL --symbol S --side buy|sell --qty N --price P [options]
+
+Sends orders through the router (risk, routing, order state, journal, connector) to one venue,
+prints every event as a JSON line and a summary line last. Exit 0 when nothing was rejected,
+1 when something was (or the venue could not be reached, or orders went unanswered), 2 on bad usage.
+
+Options:
+  --venue URL          ouch://HOST:PORT, fix42://HOST:PORT or fix44://HOST:PORT
+  --sender ID          OUCH username (<= 6 chars) or FIX SenderCompID (default: T<pid> for OUCH, TICKPATH for FIX)
+  --target ID          FIX TargetCompID (default VENUE)
+  --symbol S           1 to 8 printable characters
+  --side buy|sell      (also sell-short)
+  --qty N              shares per order
+  --price P            limit price in dollars, up to 4 decimals (12.34 -> Price(4) 123400)
+  --count N            orders to send (default 1)
+  --rate R             orders per second (default: all at once)
+  --tif day|ioc        time in force (default day; DAY orders may rest and are reported open)
+  --journal FILE       order journal (default: a temporary file, removed at the end)
+  --routing FILE       take the risk limits from this routing_config.yml
+  --ref-price P        reference best bid/ask in dollars for the price collar (no market data here)
+  --timeout-ms N       give up waiting for answers after N ms (default 10000)
+  --settle-ms N        once everything is acked or done, wait N ms for fills in flight (default 100)
+  --help               this text
+
+Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
+rejected (with reason and detail), venue_reject, open (acked and resting at the end), unanswered,
+and last summary {sent, acked, filled, rejected, open, rtt_p50_ns, rtt_p99_ns, ...}; rtt is order
+sent -> ack received.`;
+
+/** Parses argv; a string is the usage error (it names the option). */
+export function parseOrderArgs(argv: readonly string[], pid = process.pid): OrderToolOptions | string {
+  let venue = '';
+  let sender = '';
+  let target = 'VENUE';
+  let symbol = '';
+  let side: Side | '' = '';
+  let qty = 0;
+  let price = 0;
+  let count = 1;
+  let rate = 0;
+  let tif: TimeInForce = 'DAY';
+  let journal = '';
+  let routing = '';
+  let refPrice = 0;
+  let timeoutMs = 10_000;
+  let settleMs = 100;
+  for (let i = 0; i < argv.length; i++) {
+    const opt = argv[i];
+    const value = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
+    const bad = (v: string | undefined, expected: string): string => `option ${opt} is ${v === undefined ? 'missing a value' : JSON.stringify(v)}, expected ${expected}`;
+    const int = (min: number, max: number): number | string => {
+      const v = value();
+      return v !== undefined && /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? Number(v) : bad(v, `an integer from ${min} to ${max}`);
+    };
+    const dollars = (): number | string => {
+      const v = value();
+      const p = v !== undefined && kPrice.test(v) ? Math.round(Number(v) * 10000) : 0;
+      return p > 0 && p <= 0xffffffff ? p : bad(v, 'a price in dollars > 0 with at most 4 decimals (e.g. 12.34)');
+    };
+    let r: number | string = 0;
+    switch (opt) {
+      case '--venue': { const v = value(); if (v === undefined) return bad(v, 'ouch://HOST:PORT, fix42://HOST:PORT or fix44://HOST:PORT'); venue = v; break; }
+      case '--sender': { const v = value(); if (!v || !kPrintable.test(v) || v.length > 32) return bad(v, '1 to 32 printable characters'); sender = v; break; }
+      case '--target': { const v = value(); if (!v || !kPrintable.test(v) || v.length > 32) return bad(v, '1 to 32 printable characters'); target = v; break; }
+      case '--symbol': { const v = value(); if (!v || !kPrintable.test(v) || v.length > 8) return bad(v, '1 to 8 printable characters'); symbol = v; break; }
+      case '--side': {
+        const v = value();
+        if (v === 'buy') side = 'B'; else if (v === 'sell') side = 'S'; else if (v === 'sell-short') side = 'SS';
+        else return bad(v, 'buy, sell or sell-short');
+        break;
+      }
+      case '--qty': r = int(1, 0xffffffff); if (typeof r === 'number') qty = r; break;
+      case '--price': r = dollars(); if (typeof r === 'number') price = r; break;
+      case '--ref-price': r = dollars(); if (typeof r === 'number') refPrice = r; break;
+      case '--count': r = int(1, 10_000_000); if (typeof r === 'number') count = r; break;
+      case '--rate': r = int(1, 1_000_000); if (typeof r === 'number') rate = r; break;
+      case '--timeout-ms': r = int(1, 3_600_000); if (typeof r === 'number') timeoutMs = r; break;
+      case '--settle-ms': r = int(0, 60_000); if (typeof r === 'number') settleMs = r; break;
+      case '--tif': {
+        const v = value();
+        if (v === 'day' || v === 'DAY') tif = 'DAY'; else if (v === 'ioc' || v === 'IOC') tif = 'IOC'; else return bad(v, 'day or ioc');
+        break;
+      }
+      case '--journal': { const v = value(); if (!v) return bad(v, 'a file path'); journal = v; break; }
+      case '--routing': { const v = value(); if (!v) return bad(v, 'a routing_config.yml path'); routing = v; break; }
+      default: return `unknown option '${opt}'`;
+    }
+    if (typeof r === 'string') return r;
+  }
+  if (venue === '') return 'option --venue is missing, expected ouch://HOST:PORT, fix42://HOST:PORT or fix44://HOST:PORT';
+  const m = /^(ouch|fix42|fix44):\/\/([^:/\s]+):(\d{1,5})\/?$/.exec(venue);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) {
+    return `option --venue is ${JSON.stringify(venue)}, expected ouch://HOST:PORT, fix42://HOST:PORT or fix44://HOST:PORT`;
+  }
+  const protocol = m[1] as OrderToolOptions['protocol'];
+  if (symbol === '') return 'option --symbol is missing, expected 1 to 8 printable characters';
+  if (side === '') return 'option --side is missing, expected buy, sell or sell-short';
+  if (qty === 0) return 'option --qty is missing, expected an integer from 1 to 4294967295';
+  if (price === 0) return 'option --price is missing, expected a price in dollars > 0 with at most 4 decimals (e.g. 12.34)';
+  if (protocol === 'ouch') {
+    // 'T' + pid in base 36 fits the 6-character SoupBinTCP username; one stream per process, so a
+    // second run against the same venue is not replayed the first run's messages.
+    if (sender === '') sender = `T${pid.toString(36)}`.slice(0, 6);
+    if (sender.length > 6) return `option --sender is ${JSON.stringify(sender)}, expected at most 6 characters for OUCH (SoupBinTCP username)`;
+  } else if (sender === '') sender = 'TICKPATH';
+  return {
+    protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
+    refPrice, timeoutMs, settleMs,
+  };
+}
+
+export interface OrderToolSummary {
+  event: 'summary';
+  sent: number;
+  accepted: number;
+  acked: number;
+  filled: number;
+  partially_filled: number;
+  cancelled: number;
+  rejected: number;
+  open: number;
+  unanswered: number;
+  filled_qty: number;
+  rtt_count: number;
+  rtt_p50_ns: number;
+  rtt_p99_ns: number;
+  rtt_max_ns: number;
+}
+
+/** Per client order: what the router has told us so far. */
+const enum Seen { SENT = 0, ACKED = 1, DONE = 2 }
+
+const dollars = (p4: number): number => p4 / 10000;
+
+/** The RouterListener of the tool: prints each event and keeps what the summary needs. */
+class OrderToolListener implements RouterListener {
+  readonly seen = new Map<string, Seen>();
+  readonly sentAt = new Map<string, number>();
+  readonly rtt = new LatencyRecorder({ name: 'order-rtt', highestTrackableNs: 60_000_000_000 });
+  readonly s: OrderToolSummary = {
+    event: 'summary', sent: 0, accepted: 0, acked: 0, filled: 0, partially_filled: 0, cancelled: 0, rejected: 0, open: 0,
+    unanswered: 0, filled_qty: 0, rtt_count: 0, rtt_p50_ns: 0, rtt_p99_ns: 0, rtt_max_ns: 0,
+  };
+  /** Send time of the order being sent now: the router reports accepted/rejected inside sendOrder. */
+  sendingAt = 0;
+  /** Expected interval between sends (ns) for coordinated-omission correction; 0 = unpaced. */
+  intervalNs = 0;
+
+  constructor(readonly emit: (o: Record<string, unknown>) => void) {}
+
+  onAccepted(clOrdId: string, venueCount: number): void {
+    this.s.accepted++;
+    this.seen.set(clOrdId, Seen.SENT);
+    this.sentAt.set(clOrdId, this.sendingAt);
+    this.emit({ event: 'accepted', clOrdId, venues: venueCount });
+  }
+  onRejected(clOrdId: string, reason: RejectReason, detail: string): void {
+    this.s.rejected++;
+    this.seen.set(clOrdId, Seen.DONE);
+    this.emit({ event: 'rejected', clOrdId, reason, detail });
+  }
+  onAcked(clOrdId: string): void {
+    const ns = Number(process.hrtime.bigint()) - (this.sentAt.get(clOrdId) ?? 0);
+    if (this.intervalNs > 0) this.rtt.recordWithExpectedInterval(ns, this.intervalNs);
+    else this.rtt.record(ns);
+    this.s.acked++;
+    if (this.seen.get(clOrdId) === Seen.SENT) this.seen.set(clOrdId, Seen.ACKED);
+    this.emit({ event: 'acked', clOrdId, rtt_ns: ns });
+  }
+  onPartiallyFilled(clOrdId: string, lastQty: number, lastPrice: number, cumQty: number): void {
+    this.s.partially_filled++;
+    this.s.filled_qty += lastQty;
+    this.emit({ event: 'partially_filled', clOrdId, qty: lastQty, price: dollars(lastPrice), cumQty });
+  }
+  onFilled(clOrdId: string, lastQty: number, lastPrice: number, cumQty: number): void {
+    this.s.filled++;
+    this.s.filled_qty += lastQty;
+    this.seen.set(clOrdId, Seen.DONE);
+    this.emit({ event: 'filled', clOrdId, qty: lastQty, price: dollars(lastPrice), cumQty });
+  }
+  onCancelled(clOrdId: string, cumQty: number, reason: string): void {
+    this.s.cancelled++;
+    this.seen.set(clOrdId, Seen.DONE);
+    this.emit({ event: 'cancelled', clOrdId, cumQty, reason });
+  }
+  onReplaced(clOrdId: string, qty: number, price: number): void {
+    this.emit({ event: 'replaced', clOrdId, qty, price: dollars(price) });
+  }
+  onVenueReject(clOrdId: string, venue: string, reason: string): void {
+    this.emit({ event: 'venue_reject', clOrdId, venue, reason });
+  }
+  onRequestRejected(clOrdId: string, reason: RejectReason, detail: string): void {
+    this.emit({ event: 'request_rejected', clOrdId, reason, detail });
+  }
+
+  /** Every order answered: done, or acked and resting. */
+  allAnswered(): boolean {
+    for (const v of this.seen.values()) if (v === Seen.SENT) return false;
+    return true;
+  }
+  allDone(): boolean {
+    for (const v of this.seen.values()) if (v !== Seen.DONE) return false;
+    return true;
+  }
+}
+
+function riskFrom(o: OrderToolOptions): RiskLimits {
+  if (o.routing === '') return { ...kDefaultRisk, priceCollarBps: o.refPrice > 0 ? 500 : 0 };
+  return loadRoutingConfig(o.routing).risk;
+}
+
+function connectorFor(o: OrderToolOptions, v: VenueConfig, fixStoreDir: string): VenueConnector {
+  if (v.protocol === 'ouch') {
+    return new OuchConnector({ name: v.name, host: v.host, port: v.port, username: v.senderId, password: '', reconnectAttempts: 0 });
+  }
+  // A fresh store and ResetSeqNumFlag=Y: every run is its own FIX session starting at 1.
+  return new FixConnector({
+    name: v.name, host: v.host, port: v.port, version: v.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
+    senderCompId: v.senderId, targetCompId: v.targetId, heartbeatIntervalSec: v.heartbeatIntervalS, storeDir: fixStoreDir,
+    resetOnLogon: true, reconnectAttempts: 0,
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the tool: connects, sends, waits for answers, logs out. Every event goes to `emit`;
+ * resolves with the summary (also emitted last). Throws TickpathError when the venue cannot be
+ * reached or the routing file is bad.
+ */
+export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string, unknown>) => void): Promise<OrderToolSummary> {
+  const risk = riskFrom(o);
+  if (risk.priceCollarBps > 0 && o.refPrice === 0) {
+    throw new TickpathError('ERR_INVALID_OPTION', `option --ref-price is missing: ${o.routing} sets risk.price_collar_bps ${risk.priceCollarBps} and this tool has no market data`,
+      'pass --ref-price with the current price in dollars');
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-'));
+  const venue: VenueConfig = { name: kVenueName, protocol: o.protocol, host: o.host, port: o.port, senderId: o.sender, targetId: o.target, heartbeatIntervalS: 30 };
+  const config: RoutingConfig = {
+    mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, o.count * 2 + 16),
+    journal: { path: o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal'), fsync: 'batch', batchRecords: 64 },
+    venues: [venue], rules: {}, risk,
+  };
+  const listener = new OrderToolListener(emit);
+  const bbo = { bestBid: () => o.refPrice, bestAsk: () => o.refPrice };
+  let stack: RouterStack | null = null;
+  try {
+    stack = createOrderRouter(config, { connectorFor: (v) => connectorFor(o, v, path.join(tmp, 'fix-store')), bbo, listener });
+    try {
+      await stack.connectors[0].connect();
+    } catch (e) {
+      throw new TickpathError('ERR_VENUE_UNREACHABLE', `cannot log in to ${o.protocol}://${o.host}:${o.port}: ${(e as Error).message}`);
+    }
+    emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender });
+    await sendAll(stack, o, listener);
+    const deadline = Date.now() + o.timeoutMs;
+    while (!listener.allAnswered() && Date.now() < deadline) await sleep(2);
+    // Fills of an aggressive order can trail its ack by a message or two.
+    const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
+    while (!listener.allDone() && Date.now() < settleEnd) await sleep(2);
+    stack.router.endOfBatch();
+    return finish(listener, emit);
+  } finally {
+    if (stack) {
+      await Promise.all(stack.connectors.map((c) => c.close().catch(() => undefined)));
+      stack.journal.close();
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolListener): Promise<void> {
+  const req: OrderRequest = { symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, ordType: 'LIMIT', tif: o.tif };
+  const intervalNs = o.rate > 0 ? 1e9 / o.rate : 0;
+  l.intervalNs = intervalNs;
+  const t0 = Number(process.hrtime.bigint());
+  for (let i = 0; i < o.count; i++) {
+    if (intervalNs > 0) {
+      // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait.
+      const dueMs = (t0 + i * intervalNs - Number(process.hrtime.bigint())) / 1e6;
+      if (dueMs >= 1) await sleep(Math.floor(dueMs));
+    }
+    l.sendingAt = Number(process.hrtime.bigint());
+    l.s.sent++;
+    try {
+      stack.router.sendOrder({ ...req });
+    } catch (e) {
+      // A connector refusing the order outright (e.g. OUCH qty > 999999) surfaces as a throw.
+      l.s.rejected++;
+      l.emit({ event: 'rejected', clOrdId: null, reason: 'INVALID_ORDER', detail: (e as Error).message });
+    }
+    if (intervalNs === 0 && (i & 255) === 255) await sleep(0);   // let acks in on long unpaced runs
+  }
+}
+
+function finish(l: OrderToolListener, emit: (o: Record<string, unknown>) => void): OrderToolSummary {
+  for (const [clOrdId, v] of l.seen) {
+    if (v === Seen.ACKED) { l.s.open++; emit({ event: 'open', clOrdId }); }
+    else if (v === Seen.SENT) { l.s.unanswered++; emit({ event: 'unanswered', clOrdId }); }
+  }
+  const r = l.rtt.summary();
+  l.s.rtt_count = r.count;
+  l.s.rtt_p50_ns = r.p50;
+  l.s.rtt_p99_ns = r.p99;
+  l.s.rtt_max_ns = r.max;
+  emit({ ...l.s });
+  return l.s;
+}
