@@ -1,0 +1,165 @@
+/**
+ * perf:burst: the seed's burst test. A normal rate, then 100x that rate for 100 ms, then the normal
+ * rate again, through the whole pipeline on the dpdk backend (net_ring loopback, paced sender
+ * worker, as perf:latency). Reports loss before, during and after the burst, the RX ring's
+ * high-water mark and how long after the burst the ring got back to its normal backlog.
+ *
+ * One capture is generated at the normal rate for pre + multiplier x burst + post seconds of
+ * capture time; the sender replays its middle part `multiplier` times faster, so sequence numbers
+ * and order references stay one consistent session.
+ *
+ * Loss is counted where it happens: the RX lcore drops a packet when the JS ring is full
+ * (ringFullDrops). The main thread samples the ring (producer and published consumer positions,
+ * drop counter) about every millisecond, tagged with the sender's phase; drops are charged to the
+ * phase of the sample that saw them. Fractions are of packets (each carries ~20 messages).
+ * Baseline, same run: the same schedule into a bare RxConsumer worker (no decoding) on the same
+ * CPUs: what the transport alone loses.
+ */
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { Port } from '../lib/binding';
+import { BenchArgs } from './lib/args';
+import { dpdkUnavailable, kRxCpu, sleep, tmpDir } from './lib/machine';
+import { PacedSender } from './lib/paced-sender';
+import type { PaceSegment, PacedSenderReport } from './lib/paced-sender-worker';
+import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
+import { RingMonitor, RingSample } from './lib/ring-monitor';
+import type { RxLatencyJob } from './lib/rx-latency-worker';
+import { generateSession } from './lib/session-capture';
+import { fmtRate, report, Row } from './report';
+
+const args = new BenchArgs();
+const rate = args.number('rate', 100e3, 1);
+const multiplier = args.number('multiplier', 100, 1);
+const burstMs = args.number('burst-ms', 100, 1);
+const pre = args.number('pre', 1, 0.01);
+const post = args.number('post', 2, 0.01);
+const symbols = args.number('symbols', 100, 1);
+const idle = args.string('idle') as 'spin' | 'yield' | 'backoff' | undefined;
+const senderCpu = args.number('sender-cpu', kRxCpu, -1);
+const maxOrders = args.string('max-orders');
+const journalFsync = args.string('journal-fsync') as 'always' | 'batch' | 'never' | undefined;
+const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
+
+const schedule: PaceSegment[] = [
+  { captureSeconds: pre, speed: 1 },
+  { captureSeconds: (burstMs / 1000) * multiplier, speed: multiplier },
+  { captureSeconds: Infinity, speed: 1 },
+];
+
+interface BurstOutcome {
+  normal_loss: number; burst_loss: number; after_loss: number; recovery_ms: number | null;
+  high_water: number; ring_capacity: number; normal_high_water: number;
+  drops: number[]; packets: number[]; achieved_rates: number[]; sender_max_lag_ns: number[]; tx_full_waits: number; drained: boolean;
+}
+
+/** Charges drops to phases and finds when the backlog came back to normal after the burst. */
+function analyse(samples: RingSample[], r: PacedSenderReport, capacity: number, drained: boolean): BurstOutcome {
+  const drops = [0, 0, 0];
+  let normalHigh = 0, high = 0;
+  for (let i = 1; i < samples.length; i++) {
+    const s = samples[i], d = s.drops - samples[i - 1].drops;
+    const ph = s.tag < 0 ? 0 : s.tag > 2 ? 2 : s.tag;
+    drops[ph] += d;
+    if (s.tag <= 0 && s.backlog > normalHigh) normalHigh = s.backlog;
+    if (s.backlog > high) high = s.backlog;
+  }
+  // Recovery: from the last burst frame until the backlog is back within the normal high-water
+  // (at least one decoder batch) and no drop happens after that point.
+  const burstEnd = r.phases[1].lastNs;
+  const normal = Math.max(normalHigh, 64);
+  let recoveredAt: number | undefined;
+  for (let i = 1; i < samples.length; i++) {
+    const s = samples[i];
+    if (s.atNs < burstEnd) continue;
+    if (s.backlog <= normal) { if (recoveredAt === undefined) recoveredAt = s.atNs; } else recoveredAt = undefined;
+    if (s.drops !== samples[i - 1].drops) recoveredAt = undefined;
+  }
+  const packets = r.phases.map((p) => p.frames);
+  return {
+    normal_loss: packets[0] ? drops[0] / packets[0] : 0,
+    burst_loss: packets[1] ? drops[1] / packets[1] : 0,
+    after_loss: packets[2] ? drops[2] / packets[2] : 0,
+    recovery_ms: recoveredAt === undefined ? null : Math.max(0, (recoveredAt - burstEnd) / 1e6),
+    high_water: high, ring_capacity: capacity, normal_high_water: normalHigh,
+    drops, packets,
+    achieved_rates: r.phases.map((p) => (p.lastNs > p.firstNs ? Math.round(p.messages / ((p.lastNs - p.firstNs) / 1e9)) : 0)),
+    sender_max_lag_ns: r.phases.map((p) => p.maxLagNs), tx_full_waits: r.txFullWaits, drained,
+  };
+}
+
+async function baseline(file: string): Promise<BurstOutcome> {
+  const { performance: perf } = loadBenchConfigs({ idle });
+  const port = Port.open(dpdkPortOptions(perf, 'net_ring_burstb', { txSlots: 4096 }));
+  const control = new SharedArrayBuffer(64);
+  const job: RxLatencyJob = { transfer: port.rxTransfer(0), cpu: perf.stages.decoder.cpu, control, idle: perf.idle.strategy, maxSpins: perf.idle.maxSpins, burst: perf.stages.decoder.burst };
+  const worker = new Worker(path.join(__dirname, 'lib', 'rx-latency-worker.js'), { workerData: job });
+  const first = new Promise((r) => worker.once('message', r));
+  await first;
+  port.start();
+  const sender = new PacedSender(port.txTransfer(0), file, schedule, senderCpu);
+  const monitor = new RingMonitor(port.rxTransfer(0).ring, () => sender.phase);
+  monitor.start(1);
+  const r = await sender.run();
+  const drained = await waitForDrain(monitor, r.frames, 10_000);
+  await sleep(20);
+  monitor.stop();
+  const last = new Promise((res) => worker.once('message', res));
+  Atomics.store(new Int32Array(control), 0, 1);
+  await last;
+  port.stop(); port.close();
+  await worker.terminate();
+  return analyse(monitor.samples, r, monitor.capacity, drained);
+}
+
+async function ours(file: string): Promise<BurstOutcome & { messages_decoded: number; orders_sent: number }> {
+  const { performance: perf } = loadBenchConfigs({ idle });
+  const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_burst', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync });
+  try {
+    const sender = new PacedSender(p.port.txTransfer(0), file, schedule, senderCpu);
+    const monitor = new RingMonitor(p.port.rxTransfer(0).ring, () => sender.phase);
+    monitor.start(1);
+    const failed = p.failed().then((e) => { throw e; });
+    const r = await Promise.race([sender.run(), failed]);
+    const drained = await waitForDrain(monitor, r.frames, 30_000);
+    await sleep(20);
+    monitor.stop();
+    const st = await p.stop();
+    return { ...analyse(monitor.samples, r, monitor.capacity, drained), messages_decoded: st.counters.itch_messages, orders_sent: st.counters.orders_sent };
+  } catch (e) {
+    await p.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+const pctStr = (f: number) => `${(f * 100).toFixed(4)}%`;
+
+async function main(): Promise<void> {
+  const why = dpdkUnavailable();
+  if (why) throw new Error(`perf:burst needs the dpdk backend: ${why}`);
+  const dir = tmpDir('tp-perf-burst-');
+  const capSeconds = pre + (burstMs / 1000) * multiplier + post;
+  const cap = generateSession(dir, { rate, seconds: capSeconds, symbols });
+  const base = await baseline(cap.file);
+  const o = await ours(cap.file);
+  const result = {
+    normal_loss: o.normal_loss, burst_loss: o.burst_loss, after_loss: o.after_loss, recovery_ms: o.recovery_ms, high_water: o.high_water,
+    ring_capacity: o.ring_capacity, normal_high_water: o.normal_high_water,
+    rate, burst_rate: rate * multiplier, burst_ms: burstMs, pre_s: pre, post_s: post, backend: 'dpdk', source: 'net_ring loopback, paced TX sender worker',
+    loss_unit: 'packets (ring-full drops at the RX lcore / packets sent in the phase)',
+    detail: o,
+    baseline: { what: 'same schedule into a bare RxConsumer worker (no decode)', ...base },
+    targets: { burst_loss: 0.0001, normal_loss: 0.00001 },
+  };
+  const rows: Row[] = [
+    { label: `normal ${fmtRate(rate)} loss`, ours: pctStr(o.normal_loss), baseline: `${pctStr(base.normal_loss)} bare read`, note: 'target < 0.001%' },
+    { label: `burst ${fmtRate(rate * multiplier)} x ${burstMs} ms loss`, ours: pctStr(o.burst_loss), baseline: `${pctStr(base.burst_loss)} bare read`, note: `target < 0.01%; sender achieved ${fmtRate(o.achieved_rates[1])}` },
+    { label: 'after the burst loss', ours: pctStr(o.after_loss), baseline: `${pctStr(base.after_loss)} bare read` },
+    { label: 'RX ring high-water', ours: `${o.high_water} / ${o.ring_capacity}`, baseline: `${base.high_water} / ${base.ring_capacity} bare read`, note: `normal high-water ${o.normal_high_water}` },
+    { label: 'recovery after the burst', ours: o.recovery_ms === null ? 'did not recover' : `${o.recovery_ms.toFixed(1)} ms`, baseline: base.recovery_ms === null ? 'did not recover' : `${base.recovery_ms.toFixed(1)} ms bare read`, note: 'sampled ~1 ms' },
+  ];
+  report('burst', rows, result);
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
