@@ -4,10 +4,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { counterRates, renderLine, renderView } from '../../apps/monitor';
+import { counterRates, fmt, renderLine, renderView } from '../../apps/monitor';
+import { loadConfigs } from '../../lib/config';
 import { kMagicI32, kPidI32, kStatsMagic, StatsPublisher, StatsReader, StatsSnapshot } from '../../lib/ops/stats-publisher';
-import type { PipelineStats } from '../../lib/pipeline';
+import { Pipeline, PipelineStats } from '../../lib/pipeline';
 import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+import { SessionGenerator } from '../../lib/tools/session-generator';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -274,6 +276,84 @@ describe('ops: tickpath monitor', function () {
     for (const l of lines) expect(l).to.match(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ ${instance} msgs \\S+ \\(\\S+/s\\) pkts .* drops .* gaps .* wire_to_handler p50 800ns p99 12\\.4us p99\\.9 3\\.10ms orders sent`));
     // Later lines carry a positive message rate (the counters grew between snapshots).
     expect(lines.slice(1).some((l) => /msgs \S+ \((?!0\/s)(?!-\/s)[\d.]+k?\/s\)/.test(l))).to.equal(true);
+  });
+});
+
+describe('ops: tickpath monitor on a terminal', function () {
+  this.timeout(30000);
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it('redraws in place with ANSI (home, clear to end of line) and restores the cursor on SIGINT', function () {
+    if (!hasScript) this.skip(); // util-linux `script` gives the child a pseudo-terminal
+    const instance = `montty-${process.pid}`;
+    const pub = new StatsPublisher({ instance });
+    try {
+      pub.publish(statsAt(2000));
+      // `timeout -s INT` plays the user's Ctrl-C after 1.5 s.
+      const cmd = `timeout --preserve-status -s INT 1.5 ${JSON.stringify(process.execPath)} ${JSON.stringify(kCli)} monitor --instance ${instance} --interval 200`;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 20000 });
+      expect(r.status).to.equal(0);
+      const out = r.stdout;
+      expect(out).to.contain('\x1b[?25l\x1b[2J'); // cursor hidden, screen cleared once
+      expect(out).to.contain('\x1b[H'); // each frame starts at home
+      expect(out).to.match(/tickpath monitor\s+instance montty-\d+.*\x1b\[K/);
+      expect(out).to.contain('(Ctrl-C to quit)');
+      expect(out.trimEnd().endsWith('\x1b[?25h')).to.equal(true); // cursor back
+    } finally {
+      pub.close();
+    }
+  });
+});
+
+describe('ops: a real pipeline published for tickpath monitor', function () {
+  this.timeout(60000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-monpipe-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('monitor --once shows the pipeline\'s decoded message count and latency stages', async () => {
+    const capture = path.join(dir, 'session.pcap');
+    new SessionGenerator({ symbols: 10, rate: 50000, durationSeconds: 1, seed: 5 }).writePcap(capture);
+    const configs = path.join(kRoot, 'configs');
+    const { feed, performance } = loadConfigs(configs);
+    feed.pcap!.file = capture;
+    feed.pcap!.pace = 'fast';
+    feed.pcap!.loops = 1;
+    const p = await Pipeline.start({
+      feed, performance, routingFile: path.join(configs, 'routing_config.yml'), venueSimulator: true,
+      journalPath: path.join(dir, 'journal'), fixStoreDir: path.join(dir, 'fix'),
+    });
+    const instance = `monpipe-${process.pid}`;
+    const pub = new StatsPublisher({ instance, dir });
+    try {
+      const t0 = Date.now();
+      while (!p.sourceDone && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 20));
+      let last = -1;
+      for (let i = 0; i < 100; i++) {
+        const n = p.stats().counters.book_events;
+        if (n === last && n > 0) break;
+        last = n;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      pub.start(() => p.stats(), 200, () => ({ placement: p.placement() }));
+      const expected = p.stats().counters.itch_messages;
+      expect(expected).to.be.greaterThan(1000);
+      const child = spawn(process.execPath, [kCli, 'monitor', '--once', '--dir', dir, '--instance', instance], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      expect(code).to.equal(0);
+      expect(out).to.contain(`instance ${instance}`);
+      expect(out).to.contain('backend pcap');
+      expect(out).to.match(new RegExp(`messages\\s+${fmt(expected).replace('.', '\\.')} total`));
+      for (const stage of kLatencyNames) expect(out).to.contain(stage);
+      expect(out).to.match(/drops\s+0 /);
+      const snap = StatsReader.attach(instance, dir).read()!;
+      expect(snap.stats.counters.itch_messages).to.equal(expected);
+      expect((snap.extra as { placement: unknown[] }).placement).to.have.length(performance.workers.length);
+    } finally {
+      pub.close();
+      await p.stop();
+    }
   });
 });
 
