@@ -1,0 +1,213 @@
+/**
+ * `tickpath order` as a user runs it: the CLI in a child process against an in-process
+ * VenueSimulator (OUCH 4.2 and FIX 4.4) and against the QuickFIX acceptor (FIX 4.2), its JSON
+ * lines parsed and checked event by event. Asserts behaviour only, never timings.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { VenueSimulator } from '../../lib/router/venues/venue-simulator';
+import { parseOrderArgs } from '../../lib/tools/order-tool';
+import * as orderApp from '../../apps/order';
+
+const kRoot = path.resolve(__dirname, '..', '..', '..');
+const kCli = path.join(kRoot, 'bin', 'tickpath.js');
+const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
+const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
+
+interface CliResult { code: number | null; events: Record<string, any>[]; stderr: string }
+
+/** Runs the CLI without blocking this event loop (the simulator lives on it). */
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [kCli, 'order', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const events = out.split('\n').filter((l) => l.trim() !== '').map((l) => {
+        try { return JSON.parse(l) as Record<string, any>; } catch { throw new Error(`not a JSON line: ${l}\nstderr: ${err}`); }
+      });
+      resolve({ code, events, stderr: err });
+    });
+  });
+}
+
+const ofType = (r: CliResult, event: string) => r.events.filter((e) => e.event === event);
+const summaryOf = (r: CliResult) => {
+  const last = r.events[r.events.length - 1];
+  expect(last, `stderr: ${r.stderr}`).to.have.property('event', 'summary');
+  return last;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+describe('tickpath order (CLI)', function () {
+  this.timeout(30000);
+
+  it('exports the subcommand shape apps/cli.ts expects', () => {
+    expect(orderApp.summary).to.be.a('string').and.not.equal('');
+    expect(orderApp.main).to.be.a('function');
+  });
+
+  it('parses dollars into Price(4) exactly and names the bad option', () => {
+    const ok = parseOrderArgs(['--venue', 'fix44://127.0.0.1:9000', '--symbol', 'IBM', '--side', 'sell', '--qty', '10', '--price', '12.34',
+      '--count', '5', '--rate', '100', '--tif', 'ioc'], 123);
+    expect(ok).to.deep.include({ protocol: 'fix44', host: '127.0.0.1', port: 9000, side: 'S', qty: 10, price: 123400, count: 5, rate: 100,
+      tif: 'IOC', sender: 'TICKPATH', target: 'VENUE' });
+    expect(parseOrderArgs(['--venue', 'ouch://h:1', '--symbol', 'A', '--side', 'buy', '--qty', '1', '--price', '0.0001'], 36))
+      .to.deep.include({ price: 1, sender: 'T10' });
+    expect(parseOrderArgs(['--venue', 'ouch://h:1', '--symbol', 'A', '--side', 'buy', '--qty', '1', '--price', '1.23456']))
+      .to.be.a('string').and.include('option --price is "1.23456"');
+    expect(parseOrderArgs(['--venue', 'http://h:1'])).to.include('option --venue is "http://h:1"');
+    expect(parseOrderArgs(['--venue', 'ouch://h:1', '--symbol', 'A', '--side', 'buy', '--price', '1'])).to.include('option --qty is missing');
+  });
+
+  it('bad options exit 2 naming the option; an unreachable venue exits 1 with a clear message', async () => {
+    const bad = spawnSync(process.execPath, [kCli, 'order', '--venue', 'ouch://127.0.0.1:1', '--symbol', 'A', '--side', 'up', '--qty', '1', '--price', '1'],
+      { encoding: 'utf8' });
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.include('option --side is "up", expected buy, sell or sell-short');
+    const port = await freePort();   // nothing listens there now
+    const r = await runCli(['--venue', `fix44://127.0.0.1:${port}`, '--symbol', 'A', '--side', 'buy', '--qty', '1', '--price', '1']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include(`cannot log in to fix44://127.0.0.1:${port}`).and.include('ECONNREFUSED');
+  });
+
+  describe('against the in-process VenueSimulator', () => {
+    let sim: VenueSimulator;
+    let ouch = '';
+    let fix = '';
+
+    before(async () => {
+      sim = new VenueSimulator({ ouchPort: 0, fixPort: 0 });
+      const p = await sim.start();
+      ouch = `ouch://127.0.0.1:${p.ouchPort}`;
+      fix = `fix44://127.0.0.1:${p.fixPort}`;
+    });
+    after(async () => { await sim.stop(); });
+
+    for (const [proto, symbol] of [['ouch', 'XOUCH'], ['fix44', 'XFIX']] as const) {
+      it(`${proto}: a resting DAY buy is acked and reported open; a crossing IOC sell fills against it`, async () => {
+        const venue = proto === 'ouch' ? ouch : fix;
+        const buy = await runCli(['--venue', venue, '--symbol', symbol, '--side', 'buy', '--qty', '300', '--price', '12.34', '--count', '2', '--tif', 'day']);
+        expect(buy.code, buy.stderr).to.equal(0);
+        expect(ofType(buy, 'acked')).to.have.length(2);
+        expect(ofType(buy, 'open')).to.have.length(2);
+        expect(ofType(buy, 'filled')).to.have.length(0);
+        expect(summaryOf(buy)).to.include({ sent: 2, acked: 2, filled: 0, rejected: 0, open: 2, rtt_count: 2 });
+        expect(summaryOf(buy).rtt_p50_ns).to.be.greaterThan(0);
+
+        const sell = await runCli(['--venue', venue, '--symbol', symbol, '--side', 'sell', '--qty', '600', '--price', '12.34', '--tif', 'ioc']);
+        expect(sell.code, sell.stderr).to.equal(0);
+        const acked = ofType(sell, 'acked');
+        expect(acked).to.have.length(1);
+        const fills = ofType(sell, 'partially_filled').concat(ofType(sell, 'filled'));
+        expect(fills.map((f) => [f.qty, f.price])).to.deep.equal([[300, 12.34], [300, 12.34]]);
+        expect(ofType(sell, 'filled')[0]).to.include({ clOrdId: acked[0].clOrdId, cumQty: 600 });
+        expect(summaryOf(sell)).to.include({ sent: 1, acked: 1, filled: 1, rejected: 0, open: 0, filled_qty: 600 });
+      });
+    }
+
+    it('a risk reject is an event with its reason and detail, and exits 1', async () => {
+      const r = await runCli(['--venue', ouch, '--symbol', 'XRISK', '--side', 'buy', '--qty', '200000', '--price', '1.00']);
+      expect(r.code).to.equal(1);
+      const rejects = ofType(r, 'rejected');
+      expect(rejects).to.have.length(1);
+      expect(rejects[0]).to.include({ reason: 'MAX_ORDER_QTY', detail: '200000 > 100000' });
+      expect(summaryOf(r)).to.include({ sent: 1, acked: 0, rejected: 1 });
+    });
+
+    it('--routing takes the risk limits from a routing_config.yml', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-test-'));
+      try {
+        const file = path.join(dir, 'routing_config.yml');
+        fs.writeFileSync(file, `routing:
+  mode: rules
+  default_venue: X
+  order_capacity: 64
+  journal: { path: orders.journal, fsync: batch }
+  venues:
+    - { name: X, protocol: ouch, host: 127.0.0.1, port: 1, sender_id: U, target_id: V }
+  risk:
+    max_order_qty: 1000
+    max_order_notional: 500
+    max_daily_notional: 100000
+    max_symbol_notional: 100000
+    max_open_orders_per_symbol: 10
+    price_collar_bps: 0
+    max_orders_per_second: 100
+`);
+        const journal = path.join(dir, 'cli.journal');
+        const r = await runCli(['--venue', fix, '--symbol', 'XROUT', '--side', 'buy', '--qty', '100', '--price', '10', '--routing', file, '--journal', journal]);
+        expect(r.code).to.equal(1);
+        expect(ofType(r, 'rejected')[0]).to.include({ reason: 'MAX_ORDER_NOTIONAL', detail: '1000 > 500' });
+        expect(fs.statSync(journal).size).to.be.greaterThan(0);   // the journal the user asked for is kept
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('against the QuickFIX acceptor (FIX 4.2)', () => {
+    let child: ChildProcess | null = null;
+    let out = '';
+    let port = 0;
+    let dir = '';
+
+    before(async function () {
+      const build = spawnSync('bash', [kQuickfixScript], { encoding: 'utf8', timeout: 120000 });
+      if (build.status !== 0 || !fs.existsSync(kQuickfixBinary)) {
+        const reason = `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
+        if (process.env.TICKPATH_REQUIRE_QUICKFIX === '1') throw new Error(`${reason} (TICKPATH_REQUIRE_QUICKFIX=1)`);
+        console.warn(`    skipping QuickFIX order test: ${reason}`);
+        this.skip();
+      }
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-qf-'));
+      port = await freePort();
+      child = spawn(kQuickfixBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+      const t0 = Date.now();
+      while (!out.includes(`READY ${port}`)) {
+        if (Date.now() - t0 > 10000 || child.exitCode !== null) throw new Error(`quickfix-venue did not start: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+
+    after(async () => {
+      if (child && child.exitCode === null) {
+        const exited = new Promise<number | null>((r) => child!.on('exit', (c) => r(c)));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('fix42: every order is acked and filled at its limit; the resting HOLD order is reported open', async () => {
+      const r = await runCli(['--venue', `fix42://127.0.0.1:${port}`, '--target', 'QFVENUE', '--symbol', 'IBM', '--side', 'buy', '--qty', '100',
+        '--price', '123.45', '--count', '5', '--rate', '200']);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(ofType(r, 'filled').map((f) => [f.qty, f.price])).to.deep.equal(Array(5).fill([100, 123.45]));
+      expect(summaryOf(r)).to.include({ sent: 5, acked: 5, filled: 5, rejected: 0, open: 0, rtt_count: 5 });
+      const hold = await runCli(['--venue', `fix42://127.0.0.1:${port}`, '--target', 'QFVENUE', '--symbol', 'HOLD', '--side', 'sell', '--qty', '50', '--price', '1']);
+      expect(hold.code, hold.stderr).to.equal(0);
+      expect(summaryOf(hold)).to.include({ sent: 1, acked: 1, filled: 0, open: 1 });
+      expect(out).to.include('LOGON FIX.4.2:QFVENUE->TICKPATH');
+    });
+  });
+});
