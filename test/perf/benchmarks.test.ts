@@ -1,0 +1,77 @@
+/**
+ * Smoke test for perf:latency, perf:throughput and perf:burst: each runs end to end as a child
+ * process with tiny parameters and prints one JSON object with the required keys as its last line.
+ * Timings are never asserted (perf/ reuses production classes; the figures belong to the
+ * benchmarks). The benchmarks write perf/results/<name>.json; what was there before is put back.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { binding } from '../../lib/binding';
+import { unavailable } from '../helpers/require-backend';
+
+const kPerf = path.join(__dirname, '..', '..', 'perf');
+const kResults = path.join(__dirname, '..', '..', '..', 'perf', 'results');
+
+function hugepagesFree(): number {
+  const m = /HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function runBenchmark(name: string, args: string[]): Record<string, unknown> {
+  const saved = path.join(kResults, `${name}.json`);
+  const before = fs.existsSync(saved) ? fs.readFileSync(saved) : undefined;
+  try {
+    const r = spawnSync(process.execPath, [path.join(kPerf, `${name}.js`), ...args, '--json'], { encoding: 'utf8', timeout: 50_000 });
+    const detail = `exit ${r.status} ${r.signal ?? ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+    expect(r.status, detail).to.equal(0);
+    const last = r.stdout.trim().split('\n').pop() ?? '';
+    let parsed: unknown;
+    expect(() => { parsed = JSON.parse(last); }, `last line is not JSON: ${last}`).not.to.throw();
+    expect(parsed, detail).to.be.an('object');
+    return parsed as Record<string, unknown>;
+  } finally {
+    if (before) fs.writeFileSync(saved, before);
+  }
+}
+
+describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function () {
+  this.timeout(60_000);
+
+  before(function () {
+    const info = binding().backends().find((b) => b.name === 'dpdk');
+    if (!info?.compiledIn) unavailable(this, 'dpdk', `not compiled in: ${info?.missing}`);
+    if (process.getuid && process.getuid() !== 0) unavailable(this, 'dpdk', 'needs root (hugepages)');
+    if (hugepagesFree() < 64) unavailable(this, 'dpdk', 'fewer than 64 free hugepages: run sudo scripts/setup_hugepages.sh');
+  });
+
+  it('perf:latency prints rates with per-stage percentiles', () => {
+    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3']);
+    const rates = out.rates as Record<string, unknown>[];
+    expect(rates).to.be.an('array').with.length(1);
+    expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
+    expect(rates[0].rate).to.equal(20000);
+    const stages = rates[0].stages as Record<string, Record<string, number>>;
+    for (const s of ['wire_to_handler', 'decode', 'md_to_order']) {
+      expect(stages, s).to.have.property(s);
+      expect(stages[s]).to.include.keys('p50_ns', 'p99_ns', 'p999_ns', 'max_ns');
+    }
+    expect(stages.wire_to_handler.count).to.be.greaterThan(0);
+  });
+
+  it('perf:throughput prints the headline rate beside the testpmd baseline', () => {
+    const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3']);
+    expect(out).to.include.keys('msgs_per_s', 'packets_per_s', 'loss', 'backend', 'baseline_msgs_per_s', 'baseline_packets_per_s', 'ratio');
+    expect(out.msgs_per_s).to.be.a('number');
+    expect(out.loss).to.equal(0);
+  });
+
+  it('perf:burst prints loss per phase, high-water and recovery', () => {
+    const out = runBenchmark('burst', ['--rate=20k', '--multiplier=10', '--burst-ms=20', '--pre=0.1', '--post=0.2']);
+    expect(out).to.include.keys('normal_loss', 'burst_loss', 'recovery_ms', 'high_water');
+    expect(out.normal_loss).to.be.a('number');
+    expect(out.burst_loss).to.be.a('number');
+    expect(out.high_water).to.be.a('number');
+  });
+});
