@@ -8,8 +8,9 @@
 //
 // Framing: descriptors start at the Ethernet header. The kernel strips a VLAN tag into metadata;
 // it comes back as aux = 0x10000 | TCI (aux = 0 when untagged).
-// Timestamps: hardware (kRxFlagTsHw) when the NIC stamps and option timestamps=hw, else the kernel's
-// software time (kRxFlagTsSw); both CLOCK_REALTIME ns.
+// Timestamps: hardware (kRxFlagTsHw, the NIC's raw clock) when the NIC stamps and option
+// timestamps=hw, else the kernel's software time (kRxFlagTsSw) converted from CLOCK_REALTIME to
+// CLOCK_MONOTONIC like every descriptor; without stamps, the poll time (kRxFlagTsPoll).
 // TX: sendmmsg on the same socket (frames are whole Ethernet frames). Outgoing packets are not
 // captured (PACKET_IGNORE_OUTGOING), so a port does not hear its own TX.
 //
@@ -32,6 +33,7 @@
 #include <mutex>
 
 #include "backend.h"
+#include "platform.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -148,6 +150,8 @@ class AfPacketBackend final : public Backend {
 
   uint16_t rxBurst(uint16_t q, RxDesc* d, uintptr_t* h, uint16_t max) override {
     uint16_t n = 0;
+    uint64_t pollNs = 0;        // read once per burst, on the first packet (an idle poll reads no clock)
+    int64_t realtimeOffset = 0;
     while (n < max) {
       if (left_ == 0) {
         // Next block: the kernel hands it over by setting TP_STATUS_USER (acquire pairs with its
@@ -169,11 +173,20 @@ class AfPacketBackend final : public Backend {
       }
       const uint8_t* blockBase = ring_ + static_cast<size_t>(walking_) * blockSize_;
       const auto* p = reinterpret_cast<const tpacket3_hdr*>(blockBase + next_);
-      uint16_t flags = 0;
-      uint64_t ts = 0;
-      if (tsOn_) {
+      if (pollNs == 0) {
+        pollNs = monotonicNs();
+        realtimeOffset = realtimeOffsetNs();
+      }
+      uint16_t flags = kRxFlagTsPoll;
+      uint64_t ts = pollNs;
+      if (tsOn_ && (p->tp_sec || p->tp_nsec)) {
         ts = static_cast<uint64_t>(p->tp_sec) * 1000000000ull + p->tp_nsec;
-        flags = (p->tp_status & TP_STATUS_TS_RAW_HARDWARE) ? kRxFlagTsHw : kRxFlagTsSw;
+        if (p->tp_status & TP_STATUS_TS_RAW_HARDWARE) {
+          flags = kRxFlagTsHw;
+        } else {
+          ts -= realtimeOffset;
+          flags = kRxFlagTsSw;
+        }
       }
       if (p->tp_snaplen < p->tp_len) flags |= kRxFlagTruncated;
       uint32_t aux = (p->tp_status & TP_STATUS_VLAN_VALID) ? (0x10000u | p->hv1.tp_vlan_tci) : 0;

@@ -9,7 +9,8 @@
 // descriptor carries aux = kUdpAuxL4Payload (1) so a consumer that also reads Ethernet backends
 // knows which framing it has (pcap/af_packet/af_xdp/dpdk descriptors start at the Ethernet header).
 //
-// Timestamps: SO_TIMESTAMPING; the kernel's software RX time (CLOCK_REALTIME ns, kRxFlagTsSw), or
+// Timestamps: SO_TIMESTAMPING; the kernel's software RX time (kRxFlagTsSw, converted from
+// CLOCK_REALTIME to CLOCK_MONOTONIC like every descriptor), else the poll time (kRxFlagTsPoll), or
 // the NIC's raw hardware time when the device offers one (kRxFlagTsHw).
 // Kernel drops (socket buffer overflow): SO_RXQ_OVFL's running count, as DeviceStats.kernelDrops.
 //
@@ -32,6 +33,7 @@
 #include <cstring>
 
 #include "backend.h"
+#include "platform.h"
 #include "port.h"
 
 namespace tickpath {
@@ -248,6 +250,8 @@ class UdpBackend final : public Backend {
     }
     int got = recvmmsg(fd_, msgs_, n, MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (got <= 0) return 0;
+    const uint64_t pollNs = monotonicNs();
+    const int64_t realtimeOffset = realtimeOffsetNs();
     for (int i = 0; i < got; i++) {
       uint32_t slot = head_ + i < slots_ ? head_ + i : head_ + i - slots_;
       uint32_t wire = msgs_[i].msg_len;  // MSG_TRUNC: the datagram's real length
@@ -264,7 +268,7 @@ class UdpBackend final : public Backend {
               tsNs = t.ts[2].tv_sec * 1000000000ull + t.ts[2].tv_nsec;
               flags |= kRxFlagTsHw;
             } else if (t.ts[0].tv_sec || t.ts[0].tv_nsec) {
-              tsNs = t.ts[0].tv_sec * 1000000000ull + t.ts[0].tv_nsec;
+              tsNs = t.ts[0].tv_sec * 1000000000ull + t.ts[0].tv_nsec - realtimeOffset;
               flags |= kRxFlagTsSw;
             }
           } else if (c->cmsg_type == SO_RXQ_OVFL) {
@@ -273,6 +277,10 @@ class UdpBackend final : public Backend {
             kernelDrops_.store(drops, std::memory_order_relaxed);
           }
         }
+      }
+      if (tsNs == 0) {
+        tsNs = pollNs;
+        flags |= kRxFlagTsPoll;
       }
       d[i] = RxDesc{slot * slotBytes_, 0, flags, len, wire, static_cast<uint32_t>(tsNs),
                     static_cast<uint32_t>(tsNs >> 32), q, kUdpAuxL4Payload};

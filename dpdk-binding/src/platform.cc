@@ -77,6 +77,13 @@ int numaNodeOfCpu(int cpu) {
   return -1;
 }
 
+int64_t realtimeOffsetNs() {
+  struct timespec r, m;
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  clock_gettime(CLOCK_REALTIME, &r);
+  return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1000000000ll + (static_cast<int64_t>(r.tv_nsec) - m.tv_nsec);
+}
+
 uint64_t monotonicNs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -21,6 +21,9 @@ int numaNodeOfCpu(int cpu);
 // CLOCK_MONOTONIC in ns: the one clock native pollers and JS workers share (JS reads it through
 // the addon's nowNs() or process.hrtime.bigint(), which is CLOCK_MONOTONIC on Linux too).
 uint64_t monotonicNs();
+// CLOCK_REALTIME minus CLOCK_MONOTONIC, now: converts kernel software RX stamps (CLOCK_REALTIME)
+// into the monotonic domain every descriptor uses, so latency is one subtraction in JS.
+int64_t realtimeOffsetNs();
 
 }  // namespace tickpath
 

@@ -5,27 +5,11 @@
  * drain(). No object is created per packet: the handler gets the region's bytes and numbers.
  */
 import * as path from 'path';
+import type { NativeBinding } from '../../lib/binding/native';
 
-export interface NativeAddon {
-  backends(): Array<{ name: string; compiledIn: boolean; missing: string }>;
-  openPort(name: string, opts: Record<string, string>): number;
-  portRegions(id: number): SharedArrayBuffer[];
-  portRxRing(id: number, q: number): SharedArrayBuffer;
-  portTxRing(id: number, q: number): SharedArrayBuffer;
-  portTxSlots(id: number, q: number): SharedArrayBuffer;
-  portStart(id: number): void;
-  portPoll(id: number, q: number): number;
-  portStop(id: number): void;
-  portClose(id: number): void;
-  portQueues(id: number): number;
-  portDescribe(id: number): string;
-  portStats(id: number): PortStats;
-}
-
-export interface PortStats {
-  queues: Array<{ rxPackets: number; rxBytes: number; ringFullDrops: number; truncated: number; txPackets: number; txBytes: number; txFailed: number }>;
-  device: { imissed: number; ierrors: number; rxNoMbuf: number; kernelDrops: number; oerrors: number; oversize: number; malformed: number; poolSize: number; poolFree: number };
-}
+/** The addon's typed surface, as lib/binding declares it. */
+export type NativeAddon = NativeBinding;
+export type PortStats = ReturnType<NativeBinding['portStats']>;
 
 export const kAddonPath = path.resolve(__dirname, '../../../build/Release/tickpath.node');
 
