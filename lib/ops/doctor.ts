@@ -130,3 +130,74 @@ export function formatReport(r: DoctorReport): string {
   for (const f of r.findings) lines.push(`  ${mark[f.severity]} ${f.area}: ${f.what}${f.fix && f.severity !== 'ok' ? `\n          fix: ${f.fix}` : ''}`);
   return lines.join('\n');
 }
+
+/**
+ * Checks a deployment plan (performance.yml + feed_config.yml) against this machine: which CPUs
+ * the stages take, whether they are isolated, what shares a core, NUMA placement, hugepages for
+ * the DPDK pool. Each finding says what to change.
+ */
+export interface PlanInput {
+  stages: Record<'rx' | 'decoder' | 'book' | 'strategy' | 'router', { cpu: number }>;
+  workers: string[][];
+  idle: string;
+  numaNode: number;
+  backend: string;
+  dpdk?: { noHuge: boolean; mbufs: number; pciAllow: string[] };
+}
+
+function cpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    for (let c = a; c <= (b ?? a); c++) out.push(c);
+  }
+  return out;
+}
+
+export function diagnosePlan(plan: PlanInput, sys: SystemView = realSystem): Finding[] {
+  const f: Finding[] = [];
+  const report = diagnose(sys);
+  const isolated = new Set(cpuList(report.cpus.isolated));
+  const groupCpu = plan.workers.map((g) => plan.stages[g[0] as keyof PlanInput['stages']].cpu);
+  const rxCpu = plan.stages.rx.cpu;
+  const used = [rxCpu, ...groupCpu];
+  const notIsolated = [...new Set(used.filter((c) => !isolated.has(c)))];
+  if (notIsolated.length) {
+    f.push({ area: 'plan', severity: 'warn', what: `CPU ${notIsolated.join(', ')} run pinned stages but are not isolated: the scheduler and interrupts share them`,
+      fix: `boot with isolcpus=${notIsolated.join(',')} nohz_full=${notIsolated.join(',')} rcu_nocbs=${notIsolated.join(',')} and keep IRQs off them (scripts/tune_network.sh prints the IRQ affinity)` });
+  }
+  if (used.includes(0)) f.push({ area: 'plan', severity: 'warn', what: 'CPU 0 runs a pinned stage; it also takes most interrupts and housekeeping', fix: 'move stages off CPU 0 when the machine has more cores' });
+  const perCpu = new Map<number, string[]>();
+  used.forEach((c, i) => perCpu.set(c, [...(perCpu.get(c) ?? []), i === 0 ? 'rx poller' : `worker [${plan.workers[i - 1].join('+')}]`]));
+  for (const [cpu, who] of perCpu) {
+    if (who.length > 1) {
+      f.push({ area: 'plan', severity: plan.idle === 'spin' ? 'problem' : 'warn',
+        what: `CPU ${cpu} is shared by ${who.join(' and ')}${plan.idle === 'spin' ? ' with idle strategy spin: they will take turns in scheduler time slices (milliseconds of latency)' : ''}`,
+        fix: plan.idle === 'spin' ? 'give each spinning thread its own CPU, or use idle: backoff' : 'give each its own CPU when the machine has them' });
+    }
+  }
+  const nodes = report.cpus.numaNodes;
+  if (nodes.length > 0) {
+    const node = nodes.find((n) => n.node === plan.numaNode);
+    if (!node) {
+      f.push({ area: 'plan', severity: 'problem', what: `numa_node ${plan.numaNode} does not exist (nodes: ${nodes.map((n) => n.node).join(', ')})`, fix: 'set performance.numa_node to the NIC\'s node' });
+    } else {
+      const onNode = new Set(cpuList(node.cpus));
+      const off = [...new Set(used.filter((c) => !onNode.has(c)))];
+      if (off.length) f.push({ area: 'plan', severity: 'warn', what: `CPU ${off.join(', ')} are not on NUMA node ${plan.numaNode}: every packet crosses the interconnect`, fix: `use CPUs ${node.cpus}` });
+    }
+  }
+  for (const pci of plan.dpdk?.pciAllow ?? []) {
+    const nicNode = Number((sys.read(`/sys/bus/pci/devices/${pci}/numa_node`) ?? '-1').trim());
+    if (nicNode >= 0 && nicNode !== plan.numaNode) f.push({ area: 'plan', severity: 'warn', what: `NIC ${pci} is on NUMA node ${nicNode}, the plan uses node ${plan.numaNode}`, fix: `set performance.numa_node: ${nicNode} and pick CPUs on it` });
+  }
+  if (plan.backend === 'dpdk' && plan.dpdk && !plan.dpdk.noHuge) {
+    // mbufs of 2176 bytes data room + 128 header + 64 private, plus the mempool's headers: ~2.5 KiB
+    const needPages = Math.ceil((plan.dpdk.mbufs * 2560) / (2 << 20)) + 16;
+    if (report.hugepages.free < needPages) {
+      f.push({ area: 'plan', severity: 'problem', what: `the dpdk pool needs about ${needPages} free 2 MB hugepages, ${report.hugepages.free} are free`, fix: `sudo scripts/setup_hugepages.sh ${Math.max(512, needPages + report.hugepages.total - report.hugepages.free)}` });
+    }
+  }
+  if (!f.some((x) => x.severity !== 'ok')) f.push({ area: 'plan', severity: 'ok', what: 'the plan fits this machine' });
+  return f;
+}

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { diagnose, realSystem, SystemView } from '../../lib/ops/doctor';
+import { diagnose, diagnosePlan, realSystem, SystemView } from '../../lib/ops/doctor';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
@@ -60,5 +60,39 @@ describe('ops/doctor', () => {
     expect(text.stdout).to.match(/Backends:/).and.match(/Hugepages: \d+ total/);
     const help = spawnSync(process.execPath, [kCli, '--help'], { encoding: 'utf8' });
     expect(help.stdout).to.match(/doctor/);
+  });
+});
+
+describe('ops/doctor plan check', () => {
+  const base = {
+    stages: { rx: { cpu: 1 }, decoder: { cpu: 0 }, book: { cpu: 0 }, strategy: { cpu: 0 }, router: { cpu: 0 } },
+    workers: [['decoder', 'book', 'strategy', 'router']], idle: 'backoff', numaNode: 0, backend: 'pcap',
+  };
+  const iso = (cpus: string) => machine({ '/sys/devices/system/cpu/isolated': `${cpus}\n`, '/proc/meminfo': kHuge });
+
+  it('a spinning poller and a spinning worker on one CPU is a problem with the fix', () => {
+    const f = diagnosePlan({ ...base, idle: 'spin', stages: { ...base.stages, rx: { cpu: 0 } } }, iso(''));
+    const shared = f.find((x) => /CPU 0 is shared by rx poller and worker/.test(x.what))!;
+    expect(shared.severity).to.equal('problem');
+    expect(shared.fix).to.match(/own CPU|backoff/);
+  });
+
+  it('names CPUs that are not isolated, with the kernel parameters to add', () => {
+    const f = diagnosePlan(base, iso(''));
+    expect(f.some((x) => /CPU 1, 0 run pinned stages but are not isolated/.test(x.what) && /isolcpus=1,0/.test(x.fix ?? ''))).to.equal(true);
+    const g = diagnosePlan({ ...base, stages: { rx: { cpu: 1 }, decoder: { cpu: 1 }, book: { cpu: 1 }, strategy: { cpu: 1 }, router: { cpu: 1 } } }, iso('1'));
+    expect(g.some((x) => /not isolated/.test(x.what))).to.equal(false);
+  });
+
+  it('a NUMA node that does not exist, and a dpdk pool larger than the free hugepages, are problems', () => {
+    const f = diagnosePlan({ ...base, numaNode: 7, backend: 'dpdk', dpdk: { noHuge: false, mbufs: 1 << 20, pciAllow: [] } }, iso(''));
+    expect(f.find((x) => /numa_node 7 does not exist/.test(x.what))!.severity).to.equal('problem');
+    expect(f.find((x) => /dpdk pool needs about \d+ free 2 MB hugepages, 500 are free/.test(x.what))!.fix).to.match(/setup_hugepages\.sh \d+/);
+  });
+
+  it('tickpath doctor --config checks the shipped plan', () => {
+    const r = spawnSync(process.execPath, [kCli, 'doctor', '--config', path.join(__dirname, '..', '..', '..', 'configs'), '--json'], { encoding: 'utf8' });
+    const report = JSON.parse(r.stdout);
+    expect(report.findings.some((x: { area: string }) => x.area === 'plan')).to.equal(true);
   });
 });
