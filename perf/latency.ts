@@ -84,9 +84,11 @@ async function pipelineAt(cap: SessionCapture) {
   const failed = p.failed().then((e) => { throw e; });
   try {
     const monitor = new RingMonitor(p.port.rxTransfer(0).ring);
+    monitor.start(1);
     const sender = new PacedSender(p.port.txTransfer(0), cap.file, [{ captureSeconds: Infinity, speed: 1 }], senderCpu);
     const r = await Promise.race([sender.run(), failed]);
     const drained = await waitForDrain(monitor, r.frames, 20_000);
+    monitor.stop();
     await sleep(200); // let orders in flight come back from the venue (order_ack, order_fill)
     const st = await p.stop();
     return { r, st, drained, highWater: monitor.highWater, ringCapacity: monitor.capacity };
