@@ -36,8 +36,14 @@ export function which(bin: string): string | undefined {
   return out || undefined;
 }
 
+const scratchDirs: string[] = [];
+
+/** A scratch directory (captures run to hundreds of MB), removed when the process exits. */
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (!scratchDirs.length) process.once('exit', () => { for (const d of scratchDirs) fs.rmSync(d, { recursive: true, force: true }); });
+  scratchDirs.push(dir);
+  return dir;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
