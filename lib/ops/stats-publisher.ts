@@ -216,6 +216,8 @@ export class StatsReader {
   private readonly header: Int32Array;
   private readonly body: Uint8Array;
   private copy: Uint8Array;
+  /** Attempts the last read() threw away because a write overlapped it (diagnostics, tests). */
+  lastRetries = 0;
 
   /** Running instances in `dir`: files named tickpath-*.stats whose writer pid is alive (stale ones with `includeStale`). */
   static list(dir = defaultStatsDir(), includeStale = false): StatsInstance[] {
@@ -282,12 +284,13 @@ export class StatsReader {
     for (let i = 0; i < maxTries; i++) {
       const before = Atomics.load(h, kSequenceI32);
       if (before & 1) continue;
-      if (before === 0) return undefined;
+      if (before === 0) { this.lastRetries = i; return undefined; }
       const len = Atomics.load(h, kLengthI32);
       if (len < 0 || len > this.body.length) continue;
       if (this.copy.length < len) this.copy = new Uint8Array(Math.max(len, this.copy.length * 2));
       this.copy.set(this.body.subarray(0, len));
       if (Atomics.load(h, kSequenceI32) !== before) continue;
+      this.lastRetries = i;
       try {
         return JSON.parse(Buffer.from(this.copy.buffer, 0, len).toString('utf8')) as StatsSnapshot;
       } catch {

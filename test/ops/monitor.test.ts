@@ -149,17 +149,21 @@ describe('ops: stats publisher and reader', function () {
         body.set(bytes);
         Atomics.store(h, 17, bytes.length);
         Atomics.store(h, 16, seq + 2);
+        // Every other write: a pause as long as a write (tens of us), so the reader both overlaps
+        // writes and gets clean windows (a writer that never pauses starves any seqlock reader).
+        if (n & 1) Atomics.wait(stop, 0, 0, 0.05);
       }
       parentPort.postMessage(n);
     `, { eval: true, workerData: { native: path.join(kRoot, 'dist', 'lib', 'binding', 'native.js'), file: pub.path, stop: stopFlag } });
     const written = new Promise<number>((r) => worker.once('message', r));
     const reader = StatsReader.attach('seqlock', dir);
     let checked = 0;
+    let retried = 0;
     let last = 0;
     const t0 = Date.now();
     try {
       while (Date.now() - t0 < 1500) {
-        const s = reader.read(1_000_000) as unknown as { sequence: number; stats: { n: number; pad: string; counters: { a: number; b: number; c: number } } };
+        const s = reader.read(10_000_000) as unknown as { sequence: number; stats: { n: number; pad: string; counters: { a: number; b: number; c: number } } };
         if (s.sequence > 1) {
           const n = s.stats.n;
           expect(s.sequence).to.equal(n);
@@ -168,6 +172,7 @@ describe('ops: stats publisher and reader', function () {
           expect(n).to.be.at.least(last);
           last = n;
           checked++;
+          if (reader.lastRetries > 0) retried++;
         }
         if (checked % 50 === 0) await new Promise((r) => setImmediate(r));
       }
@@ -178,6 +183,7 @@ describe('ops: stats publisher and reader', function () {
       pub.close();
     }
     expect(checked).to.be.greaterThan(100);
+    expect(retried, 'reads that overlapped a write and retried').to.be.greaterThan(0);
   });
 });
 
@@ -283,22 +289,30 @@ describe('ops: tickpath monitor on a terminal', function () {
   this.timeout(30000);
   const hasScript = spawnSync('script', ['--version']).status === 0;
 
-  it('redraws in place with ANSI (home, clear to end of line) and restores the cursor on SIGINT', function () {
+  it('redraws in place with ANSI (home, clear to end of line) and restores the cursor on Ctrl-C', async function () {
     if (!hasScript) this.skip(); // util-linux `script` gives the child a pseudo-terminal
     const instance = `montty-${process.pid}`;
     const pub = new StatsPublisher({ instance });
     try {
       pub.publish(statsAt(2000));
-      // `timeout -s INT` plays the user's Ctrl-C after 1.5 s.
-      const cmd = `timeout --preserve-status -s INT 1.5 ${JSON.stringify(process.execPath)} ${JSON.stringify(kCli)} monitor --instance ${instance} --interval 200`;
-      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 20000 });
-      expect(r.status).to.equal(0);
-      const out = r.stdout;
+      const cmd = `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(kCli)} monitor --instance ${instance} --interval 200`;
+      const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      const t0 = Date.now();
+      while (!out.includes('(Ctrl-C to quit)') && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 50));
+      // A frame is on screen, so the monitor handles SIGINT: type Ctrl-C into the terminal like a user.
+      child.stdin.write('\x03');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      const code = await exited;
+      clearTimeout(timer);
       expect(out).to.contain('\x1b[?25l\x1b[2J'); // cursor hidden, screen cleared once
       expect(out).to.contain('\x1b[H'); // each frame starts at home
       expect(out).to.match(/tickpath monitor\s+instance montty-\d+.*\x1b\[K/);
       expect(out).to.contain('(Ctrl-C to quit)');
-      expect(out.trimEnd().endsWith('\x1b[?25h')).to.equal(true); // cursor back
+      expect(out).to.contain('\x1b[?25h'); // cursor back
+      expect(code).to.equal(0);
     } finally {
       pub.close();
     }
