@@ -15,6 +15,8 @@ PACKAGES=(
   python3 make g++
   # tests and tools: veth/netns, traffic replay, NIC settings, the QuickFIX venue for FIX interop
   iproute2 tcpreplay ethtool libquickfix-dev
+  # the dashboard's browser test (headless), the monitor's terminal test
+  chromium util-linux
 )
 
 if [ "$(id -u)" != 0 ]; then
