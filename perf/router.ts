@@ -16,7 +16,14 @@
  * Best of N iterations, interleaved with the baseline. Never asserts timings; exits 1 if an order
  * was not accepted and filled, since then the two loops did not do the same work.
  *
- *   node dist/perf/router.js [--orders 200000] [--iterations 5] [--always-orders 2000] [--json]
+ * Then the order round trip over loopback TCP (perf/router-rtt.ts, run as a child process so its
+ * sockets and venue processes do not share this process's heap or JIT state) lands under `rtt`:
+ * ouch, fix (venue simulator) and fix_quickfix (QuickFIX acceptor, the baseline; skipped with a
+ * note when it cannot be built). `--no-rtt` leaves it out; --rtt-rate/--rtt-seconds/--rtt-rounds
+ * pass through.
+ *
+ *   node dist/perf/router.js [--orders 200000] [--iterations 5] [--always-orders 2000]
+ *        [--no-rtt] [--rtt-rate 2000] [--rtt-seconds 3] [--rtt-rounds 3] [--json]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -28,7 +35,9 @@ import { SmartRouter } from '../lib/router/smart-router';
 import { OrderJournal, FsyncPolicy } from '../lib/router/journal';
 import type { OrderRequest, RejectReason, RouterListener, Side } from '../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../lib/router/venue';
-import { report } from './report';
+import { spawnSync } from 'child_process';
+import { report, type Row } from './report';
+import { rttRows, type RttProtocol, type RttResult, type RttSkipped } from './router-rtt';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -198,6 +207,7 @@ function main(): void {
   const always = runRouter(reqs.slice(0, alwaysOrders), 'always', os.tmpdir());
   if (!always.ok) { console.error('fsync always run did not accept and fill every order'); process.exit(1); }
 
+  const rtt = process.argv.includes('--no-rtt') ? null : measureRttInChild();
   const fmtNs = (ns: number) => `${ns.toFixed(0)} ns/order`;
   console.log(`order router, in process, ${orders} orders (send + ack + fill), best of ${iterations}`);
   report('router', [
@@ -208,6 +218,7 @@ function main(): void {
       note: 'baseline: the same router, journal on tmpfs' },
     { label: `router, journal on disk, fsync always (${alwaysOrders} orders)`, ours: fmtNs(always.ns), baseline: fmtNs(best),
       ratio: always.ns / best, note: 'baseline: the same router, journal on tmpfs' },
+    ...(rtt ? rtt.rows : []),
   ], {
     orders_per_s: Math.round(1e9 / best),
     ns_per_order: Math.round(best),
@@ -218,7 +229,24 @@ function main(): void {
     journal_memory_dir: MEMORY_DIR,
     orders,
     iterations,
+    ...(rtt ? { rtt: rtt.rtt } : {}),
   });
+}
+
+/** Runs perf/router-rtt.js and returns its `rtt` object and table rows (an error note if it failed). */
+function measureRttInChild(): { rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>> | { error: string }; rows: Row[] } {
+  const rate = arg('rtt-rate', '2000');
+  const args = [path.join(__dirname, 'router-rtt.js'), '--rate', rate, '--seconds', arg('rtt-seconds', '3'),
+    '--rounds', arg('rtt-rounds', '3'), '--json'];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    const parsed = JSON.parse(last) as { rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>> };
+    return { rtt: parsed.rtt, rows: rttRows(parsed.rtt, Number(rate)) };
+  } catch {
+    const error = `perf/router-rtt exited ${r.status ?? r.signal}: ${last || String(r.error)}`;
+    return { rtt: { error }, rows: [{ label: 'rtt', ours: 'failed', baseline: '', note: error }] };
+  }
 }
 
 main();

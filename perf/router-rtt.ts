@@ -1,0 +1,269 @@
+/**
+ * Order round trip over loopback TCP at a fixed offered rate: order sent -> ack received, through
+ * the production connectors the router uses, per protocol:
+ *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
+ *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
+ *   fix_quickfix  FixConnector FIX.4.2                    -> tools/quickfix-venue (QuickFIX C++), the baseline
+ * Every venue runs in its own process, so each round trip is two loopback hops and two event loops.
+ *
+ * Orders alternate buy/sell at one price, so on the simulator each sell fills the buy before it and
+ * the book stays bounded; QuickFIX acks and fills everything. Sends follow a fixed schedule
+ * (order i due at t0 + i / rate; a late timer sends what is due at once), and the histogram is
+ * corrected for coordinated omission with recordWithExpectedInterval(1 / rate). The first
+ * --warmup-seconds of orders are sent but not recorded. The machine may be shared: --rounds rounds
+ * run with the protocols interleaved, and each protocol keeps its round with the lowest p50.
+ *
+ * Never asserts timings. Exits 1 if a protocol did not get an ack for every order it sent.
+ *
+ *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
+ *        [--rounds 3] [--protocols ouch,fix,fix_quickfix] [--json]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { LatencyRecorder } from '../lib/common/latency-recorder';
+import type { VenueConnector, VenueListener, VenueOrder } from '../lib/router/venue';
+import { FixConnector } from '../lib/router/venues/fix-connector';
+import { OuchConnector } from '../lib/router/venues/ouch-connector';
+import { report, type Row } from './report';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+const kRoot = path.resolve(__dirname, '..', '..');
+const kVenueSim = path.join(__dirname, '..', 'apps', 'venue-sim.js');
+const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
+const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
+const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix';
+
+export interface RttResult {
+  venue: string;
+  orders: number;
+  recorded: number;
+  acked: number;
+  rejected: number;
+  rtt_p50_ns: number;
+  rtt_p99_ns: number;
+  rtt_p999_ns: number;
+  rtt_p9999_ns: number;
+  rtt_max_ns: number;
+  /** How late the sender's timer sent orders (actual - scheduled), p99: pacing quality. */
+  send_lag_p99_ns: number;
+  /** p50 and p99 of every round, in run order. */
+  rounds_p50_ns: number[];
+  rounds_p99_ns: number[];
+}
+
+export interface RttSkipped { skipped: string }
+
+/** Starts a child and waits for `ready` to match its output; returns the child and the match. */
+async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const t0 = Date.now();
+  for (;;) {
+    const m = ready.exec(out);
+    if (m) return { child, m };
+    if (Date.now() - t0 > 10000 || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`${path.basename(cmd)} did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = require('net').createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+/** Paced load through one connected connector. Single writer: this event loop. */
+async function drive(c: VenueConnector, rate: number, seconds: number, warmupSeconds: number): Promise<Omit<RttResult, 'venue' | 'rounds_p50_ns' | 'rounds_p99_ns'>> {
+  const warmup = Math.round(rate * warmupSeconds);
+  const total = warmup + Math.round(rate * seconds);
+  const intervalNs = 1e9 / rate;
+  // Send times by order number, preallocated: the ack's token carries the number in base 36.
+  const sentAt = new Float64Array(total);
+  const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
+  const lag = new LatencyRecorder({ name: 'send-lag', highestTrackableNs: 60_000_000_000 });
+  let acked = 0;
+  let rejected = 0;
+  const listener: VenueListener = {
+    onAck(clOrdId) {
+      const now = Number(process.hrtime.bigint());
+      const i = parseInt(clOrdId.slice(1), 36);
+      acked++;
+      if (i >= warmup) rtt.recordWithExpectedInterval(now - sentAt[i], intervalNs);
+    },
+    onReject() { rejected++; },
+    onFill() {},
+    onCancelled() {},
+    onReplaced() {},
+    onSessionState() {},
+  };
+  c.setListener(listener);
+  const order: VenueOrder = { clOrdId: '', symbol: 'RTT', side: 'B', qty: 100, price: 100_000, ordType: 'LIMIT', tif: 'DAY' };
+  let next = 0;
+  const t0 = Number(process.hrtime.bigint()) + 1e6;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = Number(process.hrtime.bigint());
+      while (next < total && t0 + next * intervalNs <= now) {
+        order.clOrdId = `R${next.toString(36)}`;
+        order.side = (next & 1) === 0 ? 'B' : 'S';
+        const at = Number(process.hrtime.bigint());
+        sentAt[next] = at;
+        if (next >= warmup) lag.record(at - (t0 + next * intervalNs));
+        if (!c.sendNew(order)) throw new Error(`${c.name}: session refused order ${next}`);
+        next++;
+      }
+      if (next >= total) { resolve(); return; }
+      const dueMs = (t0 + next * intervalNs - Number(process.hrtime.bigint())) / 1e6;
+      setTimeout(tick, dueMs > 1 ? Math.floor(dueMs) : 0);
+    };
+    tick();
+  });
+  const deadline = Date.now() + 10000;
+  while (acked + rejected < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const s = rtt.summary();
+  return {
+    orders: total, recorded: total - warmup, acked, rejected,
+    rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, rtt_p999_ns: s.p999, rtt_p9999_ns: s.p9999, rtt_max_ns: s.max,
+    send_lag_p99_ns: lag.summary().p99,
+  };
+}
+
+async function runSimulator(protocol: 'ouch' | 'fix', rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
+  const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0'],
+    /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/);
+  const c: VenueConnector = protocol === 'ouch'
+    ? new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: Number(m[1]), username: 'RTT', password: '', reconnectAttempts: 0 })
+    : new FixConnector({ name: 'SIM', host: '127.0.0.1', port: Number(m[2]), version: 'FIX.4.4', senderCompId: 'RTT', targetCompId: 'VENUE',
+      storeDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0 });
+  try {
+    await c.connect();
+    const r = await drive(c, rate, seconds, warmupSeconds);
+    await c.close();
+    return { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process)`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** The QuickFIX acceptor, or why it is not available. */
+function buildQuickfix(): string | null {
+  const build = spawnSync('bash', [kQuickfixScript], { encoding: 'utf8', timeout: 120000 });
+  if (build.status !== 0 || !fs.existsSync(kQuickfixBinary)) {
+    return `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
+  }
+  return null;
+}
+
+async function runQuickfix(rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult | RttSkipped> {
+  const why = buildQuickfix();
+  if (why !== null) return { skipped: why };
+  const port = await freePort();
+  const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
+  const c = new FixConnector({ name: 'QF', host: '127.0.0.1', port, version: 'FIX.4.2', senderCompId: 'RTT', targetCompId: 'QFVENUE',
+    storeDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0 });
+  try {
+    await c.connect();
+    const r = await drive(c, rate, seconds, warmupSeconds);
+    await c.close();
+    return { venue: 'tools/quickfix-venue (QuickFIX C++ acceptor, FIX 4.2, ack + fill per order)', ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/**
+ * Runs `rounds` rounds, protocols interleaved within each round so a noisy neighbour hits them
+ * alike; per protocol the round with the lowest p50 is kept (every round's p50/p99 is listed).
+ */
+export async function measureRtt(protocols: readonly RttProtocol[], rate: number, seconds: number, warmupSeconds: number, rounds = 1):
+  Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+  // FIX message stores (ours and QuickFIX's) on tmpfs: the figure is protocol, engine and event
+  // loop, not this machine's disk (perf/router.ts measures the journal on disk separately).
+  const dir = fs.mkdtempSync(path.join(kMemoryDir, 'tickpath-perf-rtt-'));
+  const out: Partial<Record<RttProtocol, RttResult | RttSkipped>> = {};
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const p of protocols) {
+        const prev = out[p];
+        if (prev && 'skipped' in prev) continue;
+        const sub = path.join(dir, `${p}-${round}`);
+        fs.mkdirSync(sub);
+        const r = p === 'fix_quickfix' ? await runQuickfix(rate, seconds, warmupSeconds, sub)
+          : await runSimulator(p, rate, seconds, warmupSeconds, sub);
+        if ('skipped' in r) { out[p] = r; continue; }
+        const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
+        const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
+        out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s };
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+const us = (ns: number): string => `${(ns / 1000).toFixed(1)} µs`;
+
+/** Table rows for RTT results; shared with perf/router.ts. */
+export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>>, rate: number): Row[] {
+  const rows: Row[] = [];
+  const qf = rtt.fix_quickfix && !('skipped' in rtt.fix_quickfix) ? rtt.fix_quickfix : null;
+  for (const p of ['ouch', 'fix', 'fix_quickfix'] as const) {
+    const r = rtt[p];
+    if (!r) continue;
+    if ('skipped' in r) { rows.push({ label: `rtt ${p}`, ours: 'skipped', baseline: '', note: r.skipped }); continue; }
+    const base = p === 'fix_quickfix' ? null : qf;
+    rows.push({
+      label: `rtt ${p} p50 @ ${rate}/s`, ours: us(r.rtt_p50_ns), baseline: base ? `${us(base.rtt_p50_ns)} (fix_quickfix)` : 'Philadelphia 7.7 µs, QuickFIX/J ~200 µs',
+      ratio: base ? r.rtt_p50_ns / base.rtt_p50_ns : undefined, note: r.venue,
+    });
+    rows.push({ label: `rtt ${p} p99`, ours: us(r.rtt_p99_ns), baseline: base ? us(base.rtt_p99_ns) : '', ratio: base ? r.rtt_p99_ns / base.rtt_p99_ns : undefined });
+    rows.push({ label: `rtt ${p} p99.9`, ours: us(r.rtt_p999_ns), baseline: base ? us(base.rtt_p999_ns) : '', ratio: base ? r.rtt_p999_ns / base.rtt_p999_ns : undefined });
+    rows.push({ label: `rtt ${p} p99.99 / max`, ours: `${us(r.rtt_p9999_ns)} / ${us(r.rtt_max_ns)}`, baseline: base ? `${us(base.rtt_p9999_ns)} / ${us(base.rtt_max_ns)}` : 'Philadelphia p99.99 43.8 µs',
+      note: `${r.recorded} recorded of ${r.orders} sent, ${r.acked} acked, send lag p99 ${us(r.send_lag_p99_ns)}; p50/p99 per round: ${r.rounds_p50_ns.map((v, i) => `${us(v)}/${us(r.rounds_p99_ns[i])}`).join(', ')}` });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const rate = Number(arg('rate', '2000'));
+  const seconds = Number(arg('seconds', '3'));
+  const warmupSeconds = Number(arg('warmup-seconds', '1'));
+  const rounds = Number(arg('rounds', '3'));
+  const protocols = arg('protocols', 'ouch,fix,fix_quickfix').split(',') as RttProtocol[];
+  for (const p of protocols) {
+    if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix or fix_quickfix`); process.exit(2); }
+  }
+  const rtt = await measureRtt(protocols, rate, seconds, warmupSeconds, rounds);
+  console.log(`order round trip (sent -> ack) over loopback TCP, ${rate} orders/s for ${seconds} s after ${warmupSeconds} s warm-up, coordinated-omission corrected, best p50 of ${rounds} round(s)`);
+  report('router-rtt', rttRows(rtt, rate), { rate, seconds, warmup_seconds: warmupSeconds, rounds, rtt });
+  for (const r of Object.values(rtt)) {
+    if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue}: ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}
