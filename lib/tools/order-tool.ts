@@ -212,6 +212,8 @@ class OrderToolListener implements RouterListener {
   sendingAt = 0;
   /** Expected interval between sends (ns) for coordinated-omission correction; 0 = unpaced. */
   intervalNs = 0;
+  /** Last id the router accepted: a connector that throws inside sendOrder leaves it unanswered. */
+  lastAccepted = '';
 
   constructor(readonly emit: (o: Record<string, unknown>) => void) {}
 
@@ -219,6 +221,7 @@ class OrderToolListener implements RouterListener {
     this.s.accepted++;
     this.seen.set(clOrdId, Seen.SENT);
     this.sentAt.set(clOrdId, this.sendingAt);
+    this.lastAccepted = clOrdId;
     this.emit({ event: 'accepted', clOrdId, venues: venueCount });
   }
   onRejected(clOrdId: string, reason: RejectReason, detail: string): void {
@@ -348,13 +351,16 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
       if (dueMs >= 1) await sleep(Math.floor(dueMs));
     }
     l.sendingAt = Number(process.hrtime.bigint());
+    l.lastAccepted = '';
     l.s.sent++;
     try {
       stack.router.sendOrder({ ...req });
     } catch (e) {
       // A connector refusing the order outright (e.g. OUCH qty > 999999) surfaces as a throw.
+      const id = l.lastAccepted !== '' && l.seen.get(l.lastAccepted) === Seen.SENT ? l.lastAccepted : null;
+      if (id !== null) l.seen.set(id, Seen.DONE);
       l.s.rejected++;
-      l.emit({ event: 'rejected', clOrdId: null, reason: 'INVALID_ORDER', detail: (e as Error).message });
+      l.emit({ event: 'rejected', clOrdId: id, reason: 'INVALID_ORDER', detail: (e as Error).message });
     }
     if (intervalNs === 0 && (i & 255) === 255) await sleep(0);   // let acks in on long unpaced runs
   }
