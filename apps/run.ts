@@ -17,6 +17,8 @@ import { PortOptions } from '../lib/binding';
 import { loadConfigs } from '../lib/config';
 import { TickpathError } from '../lib/errors';
 import { diagnose } from '../lib/ops/doctor';
+import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
+import { StatsPublisher } from '../lib/ops/stats-publisher';
 import { Pipeline, PipelineStats } from '../lib/pipeline/pipeline';
 import { CaptureFile } from '../lib/tools/capture-file';
 import { Replayer, TxProducerSink } from '../lib/tools/replayer';
@@ -36,6 +38,9 @@ const kHelp = `Usage: tickpath run [options]
   --duration S       stop after S seconds (default 15; 0 = until the source ends or SIGINT)
   --venue-sim        with --config: start venue simulators for the configured venues
   --strategy FILE    a strategy module exporting createStrategy(params) (default: the sample)
+  --metrics-port N   Prometheus /metrics, /api/stats and the live dashboard page on
+                     127.0.0.1:N (default ${kDefaultMetricsPort}; 0 = any free port; off = none)
+  --instance ID      name of the live stats in /dev/shm that \`tickpath monitor\` reads (default: pid)
   --json             print the final stats as one JSON object on the last line
 
 Bundled default: a seeded synthetic MoldUDP64/ITCH 5.0 session is generated once into the temp
@@ -51,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
       symbols: { type: 'string', default: '50' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
       strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
     },
   });
   if (values.help) {
@@ -63,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!(duration >= 0)) throw new TickpathError('ERR_INVALID_OPTION', `--duration is '${values.duration}', expected seconds >= 0`);
   if (!(rate > 0 && rate <= 50_000_000)) throw new TickpathError('ERR_INVALID_OPTION', `--rate is '${values.rate}', expected messages/s from 1 to 50000000`);
   if (!(Number.isInteger(symbols) && symbols >= 1 && symbols <= 10000)) throw new TickpathError('ERR_INVALID_OPTION', `--symbols is '${values.symbols}', expected 1 to 10000`);
+  const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new TickpathError('ERR_INVALID_OPTION', `--metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new TickpathError('ERR_INVALID_OPTION', `--backend is '${values.backend}', expected auto, dpdk or pcap`);
   const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
   const log = (line: string) => console.log(line);
@@ -111,6 +119,23 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
+  // Off the hot path: a stats snapshot in /dev/shm once a second (tickpath monitor) and, on scrape,
+  // Prometheus metrics and the dashboard page, both read from pipeline.stats() on this thread.
+  const publisher = new StatsPublisher({ instance: values.instance });
+  publisher.start(() => pipeline.stats(), 1000, () => ({ placement: pipeline.placement() }));
+  log(`live stats: /dev/shm/tickpath-${publisher.instance}.stats (tickpath monitor --instance ${publisher.instance})`);
+  let metrics: MetricsServer | undefined;
+  if (metricsPort !== undefined) {
+    metrics = new MetricsServer({ port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }) });
+    try {
+      await metrics.listen();
+      log(`metrics: ${metrics.url}/metrics, dashboard: ${metrics.url}/`);
+    } catch (err) {
+      log(`metrics: not served (${(err as Error).message}); pass --metrics-port 0 for any free port`);
+      metrics = undefined;
+    }
+  }
+
   let stopping = false;
   let resolveStop: () => void = () => {};
   const stopRequested = new Promise<void>((r) => { resolveStop = r; });
@@ -135,6 +160,9 @@ export async function main(argv: string[]): Promise<number> {
   clearInterval(tick);
   if (replayDone) await replayDone;
   const final = await pipeline.stop();
+  publisher.publish(final);
+  publisher.close();
+  await metrics?.close();
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
   const secs = (Date.now() - t0) / 1000;

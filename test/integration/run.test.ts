@@ -43,13 +43,21 @@ describe('integration/tickpath run (npm start)', function () {
     });
   }
 
-  it('SIGINT stops RX, drains, prints final stats and exits 0', async () => {
-    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '0', '--rate', '20000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  it('while running: /metrics and tickpath monitor see it live; SIGINT stops RX, drains, prints final stats and exits 0', async () => {
+    const instance = `itest${process.pid}`;
+    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '0', '--rate', '20000', '--metrics-port', '0', '--instance', instance], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     await new Promise<void>((resolve) => {
-      const check = setInterval(() => { if (/\[\s*1s\]/.test(out)) { clearInterval(check); resolve(); } }, 50);
+      const check = setInterval(() => { if (/\[\s*2s\]/.test(out)) { clearInterval(check); resolve(); } }, 50);
     });
+    const url = /metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(out)![1];
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const decoded = Number(/^tickpath_itch_messages(?:_total)?(?:\{[^}]*\})? (\d+)/m.exec(metrics)![1]);
+    expect(decoded).to.be.greaterThan(0);
+    const mon = spawnSync(process.execPath, [kCli, 'monitor', '--once', '--instance', instance], { encoding: 'utf8' });
+    expect(mon.status, mon.stderr).to.equal(0);
+    expect(mon.stdout).to.match(/pcap/);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).to.equal(0);
