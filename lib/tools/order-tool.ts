@@ -314,6 +314,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   const listener = new OrderToolListener(emit);
   const bbo = { bestBid: () => o.refPrice, bestAsk: () => o.refPrice };
   let stack: RouterStack | null = null;
+  const startedMs = Date.now();
   try {
     stack = createOrderRouter(config, { connectorFor: (v) => connectorFor(o, v, path.join(tmp, 'fix-store')), bbo, listener });
     try {
@@ -336,6 +337,12 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
       stack.journal.close();
     }
     fs.rmSync(tmp, { recursive: true, force: true });
+    // OrderRouter names orders by the second it started in ('P'/'C' + epoch seconds + counter): a
+    // second run started within the same second against the same session would reuse those ids
+    // and a venue rejects them as duplicate ClOrdIDs. Returning only once that second is over
+    // keeps back-to-back runs apart (concurrent runs still need distinct --sender).
+    const rest = 1000 - (startedMs % 1000) - (Date.now() - startedMs);
+    if (rest > 0 && rest <= 1000) await sleep(rest + 5);
   }
 }
 

@@ -104,7 +104,9 @@ describe('tickpath order (CLI)', function () {
     for (const [proto, symbol] of [['ouch', 'XOUCH'], ['fix44', 'XFIX']] as const) {
       it(`${proto}: a resting DAY buy is acked and reported open; a crossing IOC sell fills against it`, async () => {
         const venue = proto === 'ouch' ? ouch : fix;
-        const buy = await runCli(['--venue', venue, '--symbol', symbol, '--side', 'buy', '--qty', '300', '--price', '12.34', '--count', '2', '--tif', 'day']);
+        // Each run its own FIX session (CompID), as each OUCH run is (T<pid>): ids never meet.
+        const sender = (who: string) => (proto === 'ouch' ? [] : ['--sender', `${who}${process.pid}`]);
+        const buy = await runCli(['--venue', venue, ...sender('B'), '--symbol', symbol, '--side', 'buy', '--qty', '300', '--price', '12.34', '--count', '2', '--tif', 'day']);
         expect(buy.code, buy.stderr).to.equal(0);
         expect(ofType(buy, 'acked')).to.have.length(2);
         expect(ofType(buy, 'open')).to.have.length(2);
@@ -112,7 +114,7 @@ describe('tickpath order (CLI)', function () {
         expect(summaryOf(buy)).to.include({ sent: 2, acked: 2, filled: 0, rejected: 0, open: 2, rtt_count: 2 });
         expect(summaryOf(buy).rtt_p50_ns).to.be.greaterThan(0);
 
-        const sell = await runCli(['--venue', venue, '--symbol', symbol, '--side', 'sell', '--qty', '600', '--price', '12.34', '--tif', 'ioc']);
+        const sell = await runCli(['--venue', venue, ...sender('S'), '--symbol', symbol, '--side', 'sell', '--qty', '600', '--price', '12.34', '--tif', 'ioc']);
         expect(sell.code, sell.stderr).to.equal(0);
         const acked = ofType(sell, 'acked');
         expect(acked).to.have.length(1);
