@@ -40,7 +40,8 @@ export interface FeedHandlerOptions {
   subscriptions?: SubscriptionMailbox;
   clock?: Clock;
   /** Latency histograms to record into (ns); omitted = no clock reads on the hot path. */
-  latency?: { wireToDecode?: LatencyRecorder; wireToHandler?: LatencyRecorder };
+  /** wireToDecode: RX time to decoder entry, per packet; wireToDone: RX time to the packet fully handled. */
+  latency?: { wireToDecode?: LatencyRecorder; wireToDone?: LatencyRecorder };
   /** Initial order-table size for the books. */
   initialOrderCapacity?: number;
   /** Told of every MoldUDP64 sequence gap (duplicates are dropped and counted either way). */
@@ -79,7 +80,7 @@ export class FeedHandler implements Agent {
   private readonly burst: number;
   private readonly clock: Clock;
   private readonly wireToDecode: LatencyRecorder | undefined;
-  private readonly wireToHandler: LatencyRecorder | undefined;
+  private readonly wireToDone: LatencyRecorder | undefined;
   private readonly l4: boolean;
   private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
 
@@ -88,7 +89,7 @@ export class FeedHandler implements Agent {
     this.burst = options.burst ?? 256;
     this.clock = options.clock ?? new MonotonicClock();
     this.wireToDecode = options.latency?.wireToDecode;
-    this.wireToHandler = options.latency?.wireToHandler;
+    this.wireToDone = options.latency?.wireToDone;
     // The udp backend delivers UDP payloads (MoldUDP64 packets), the others whole frames.
     this.l4 = source.backend === 'udp';
     this.subscriptions = options.subscriptions ?? new SubscriptionMailbox();
@@ -104,7 +105,7 @@ export class FeedHandler implements Agent {
 
     const decoder = this.decoder;
     const l4 = this.l4;
-    const w2d = this.wireToDecode, w2h = this.wireToHandler;
+    const w2d = this.wireToDecode, w2h = this.wireToDone;
     this.onPacket = (b, off, len, ts, endOfBatch) => {
       this.rxTsNs = ts;
       this.packets++;

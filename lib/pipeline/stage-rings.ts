@@ -25,7 +25,8 @@ export const kItchRecordBytes = 96;
 export const kMarketEventRecordBytes = 224;
 export const kOrderRecordBytes = 80;
 export const kRouterEventRecordBytes = 64;
-const kItchMaxMessage = kItchRecordBytes - 24;
+// ITCH record: f64 sequence, f64 RX time, f64 packet number, u8 length at byte 24, message from 32.
+const kItchMaxMessage = kItchRecordBytes - 32;
 
 /** Waits for `n` free records; counts how often it had to. */
 function claim(ring: SpscRing, counters: { stalls: number }): void {
@@ -54,7 +55,8 @@ function readAscii(u8: Uint8Array, at: number, width: number): string {
 /** Decoder side: copies each ITCH message (<= 72 bytes) with its sequence and RX time. */
 export class ItchRecordWriter implements ItchMessageHandler {
   readonly counters = { records: 0, stalls: 0, oversize: 0 };
-  constructor(private readonly ring: SpscRing, private readonly packet: MoldUdp64Packet, private readonly rxTs: () => number) {}
+  constructor(private readonly ring: SpscRing, private readonly packet: MoldUdp64Packet, private readonly rxTs: () => number,
+    private readonly packetNo: () => number) {}
 
   onMessage(_d: ItchDecoder, _type: number, sequence: number): void {
     const p = this.packet;
@@ -65,8 +67,9 @@ export class ItchRecordWriter implements ItchMessageHandler {
     const f64 = this.ring.f64, u8 = this.ring.u8;
     f64[off >> 3] = sequence;
     f64[(off >> 3) + 1] = this.rxTs();
-    u8[off + 16] = len;
-    u8.set(p.buffer.subarray(p.messageOffset, p.messageOffset + len), off + 24);
+    f64[(off >> 3) + 2] = this.packetNo();
+    u8[off + 24] = len;
+    u8.set(p.buffer.subarray(p.messageOffset, p.messageOffset + len), off + 32);
     this.ring.publish();
     this.counters.records++;
   }
@@ -81,6 +84,7 @@ export class ItchRecordReader implements Agent {
   readonly roleName = 'itch-ring-reader';
   readonly decoder = new ItchDecoder();
   rxTsNs = 0;
+  packetNo = 0;
   /** The current message's first byte in `bytes` (for filters that read raw fields). */
   messageOffset = 0;
   readonly bytes: Uint8Array;
@@ -91,8 +95,9 @@ export class ItchRecordReader implements Agent {
     this.bytes = u8;
     this.onRecord = (off, endOfBatch) => {
       this.rxTsNs = f64[(off >> 3) + 1];
-      this.messageOffset = off + 24;
-      const type = decoder.decode(u8, off + 24, u8[off + 16]);
+      this.packetNo = f64[(off >> 3) + 2];
+      this.messageOffset = off + 32;
+      const type = decoder.decode(u8, off + 32, u8[off + 24]);
       if (type > 0) downstream.onMessage(decoder, type, f64[off >> 3]);
       if (endOfBatch) downstream.endOfBatch();
     };
@@ -108,11 +113,11 @@ export class ItchRecordReader implements Agent {
 const F_KIND = 0, F_LOCATE = 1, F_TS = 2, F_SEQ = 3, F_REF = 4, F_PREV = 5, F_SIDE = 6, F_PRICE = 7, F_SHARES = 8,
   F_REMAINING = 9, F_MATCH = 10, F_CROSS = 11, F_BIDP = 12, F_BIDS = 13, F_ASKP = 14, F_ASKS = 15, F_STATE = 16,
   F_RXTS = 17, F_PRINTABLE = 18, F_PAIRED = 19, F_IMB = 20, F_IMBDIR = 21, F_FAR = 22, F_NEAR = 23, F_REF_PRICE = 24,
-  F_PVI = 25, F_SYMBOL_BYTE = 26 * 8;
+  F_PVI = 25, F_SYMBOL_BYTE = 26 * 8, F_PACKET = 27;
 
 export class MarketEventWriter implements BookEventHandler {
   readonly counters = { records: 0, stalls: 0 };
-  constructor(private readonly ring: SpscRing, private readonly rxTs: () => number) {}
+  constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
   onEvent(e: BookEvent): void {
     claim(this.ring, this.counters);
@@ -126,6 +131,7 @@ export class MarketEventWriter implements BookEventHandler {
     f[b + F_PAIRED] = e.pairedShares; f[b + F_IMB] = e.imbalanceShares; f[b + F_IMBDIR] = e.imbalanceDirection;
     f[b + F_FAR] = e.farPrice; f[b + F_NEAR] = e.nearPrice; f[b + F_REF_PRICE] = e.currentReferencePrice; f[b + F_PVI] = e.priceVariationIndicator;
     writeAscii(this.ring.u8, off + F_SYMBOL_BYTE, e.symbol, 8);
+    f[b + F_PACKET] = this.packetNo();
     this.ring.publish();
     this.counters.records++;
   }
@@ -139,6 +145,7 @@ export class MarketEventReader implements Agent {
   readonly roleName = 'market-event-ring-reader';
   readonly event = new BookEvent();
   rxTsNs = 0;
+  packetNo = 0;
   private readonly symbols = new SymbolTable();
   private readonly onRecord: (offset: number, endOfBatch: boolean) => void;
 
@@ -156,6 +163,7 @@ export class MarketEventReader implements Agent {
       // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or NUL-padded).
       e.symbol = u8[off + F_SYMBOL_BYTE] === 0 ? '' : symbols.resolve(e.stockLocate, u8, off + F_SYMBOL_BYTE).replace(/\0+$/, '');
       this.rxTsNs = f[b + F_RXTS];
+      this.packetNo = f[b + F_PACKET];
       downstream.onEvent(e);
       if (endOfBatch) downstream.endOfBatch();
     };

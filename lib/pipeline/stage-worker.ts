@@ -17,6 +17,7 @@ import { parentPort, workerData } from 'worker_threads';
 import { RxConsumer, RxQueueTransfer } from '../binding/rx-consumer';
 import { cpusAllowedOf, pinCurrentThread } from '../binding/threads';
 import { CountersBlock } from '../common/counters';
+import { createIdleStrategy } from '../common/idle-strategy';
 import { MonotonicClock } from '../common/clock';
 import { LatencyRecorder } from '../common/latency-recorder';
 import { SpscRing } from '../common/spsc-ring';
@@ -139,6 +140,7 @@ function main(d: StageWorkerData): void {
   // ---- strategy (if here)
   let strategyHandler: BookEventHandler | undefined;
   let currentRxTs: () => number = () => 0;
+  let currentPacket: () => number = () => 0;  // which packet the current event came from
   let strategy: Strategy | undefined;
   let ctx: StrategyContext | undefined;
   if (has('strategy')) {
@@ -154,9 +156,13 @@ function main(d: StageWorkerData): void {
     };
     ctx = context;
     strategyOnOrderEvent = (k, id, q, p, detail) => s.onOrderEvent?.(k, id, q, p, detail, context);
+    let lastPacket = -1;
     strategyHandler = {
       onEvent(e: BookEvent): void {
         c[idx('strategy_events')]++;
+        // wire -> handler: when the first event of each packet reaches the strategy.
+        const pkt = currentPacket();
+        if (pkt !== lastPacket) { lastPacket = pkt; latency.wire_to_handler.record(clock.nowNs() - currentRxTs()); }
         if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
         s.onMarketData(e, context);
       },
@@ -171,6 +177,7 @@ function main(d: StageWorkerData): void {
     if (!has('book')) {
       const reader = new MarketEventReader(SpscRing.attach(d.rings.bookToStrategy!), strategyHandler, d.bursts.strategy);
       currentRxTs = () => reader.rxTsNs;
+      currentPacket = () => reader.packetNo;
       agents.push(reader);
     }
   }
@@ -190,33 +197,35 @@ function main(d: StageWorkerData): void {
     if (has('book')) {
       let downstream: BookEventHandler | undefined = strategyHandler;
       if (!downstream) {
-        eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => feed!.rxTsNs);
+        eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => feed!.rxTsNs, () => feed!.packets);
         downstream = eventWriter;
       }
       feed = new FeedHandler(rx, downstream, {
         filter: d.feed.filter, conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs,
         burst: d.bursts.decoder, subscriptions: mailbox, clock,
-        latency: { wireToDecode: latency.wire_to_decode, wireToHandler: latency.wire_to_handler },
+        latency: { wireToDecode: latency.wire_to_decode },
       });
       const f = feed;
       currentRxTs = () => f.rxTsNs;
+      currentPacket = () => f.packets;
       books = feed.books;
       conflator = feed.conflator;
       agents.push(feed);
     } else {
       // Decoder alone: framing and sequencing here, ITCH bytes to the book's worker.
-      let rxTs = 0;
+      let rxTs = 0, packets = 0;
       let writer: ItchRecordWriter | undefined;
       decoderSequencer = new Sequencer();
       decoderOnly = new FeedDecoder({
         onMessage: (dec, type, seq) => writer!.onMessage(dec, type, seq),
         endOfBatch: () => writer!.endOfBatch(),
       }, d.feed.filter ?? {}, decoderSequencer);
-      writer = new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), decoderOnly.packet, () => rxTs);
+      writer = new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), decoderOnly.packet, () => rxTs, () => packets);
       itchWriter = writer;
       const dec = decoderOnly, consumer = rx, l4 = rx.backend === 'udp';
       const onPacket = (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => {
         rxTs = ts;
+        packets++;
         latency.wire_to_decode.record(clock.nowNs() - ts);
         if (l4) dec.decodePayload(b, off, len); else dec.decodeFrame(b, off, len);
         if (endOfBatch) dec.endOfBatch();
@@ -227,7 +236,7 @@ function main(d: StageWorkerData): void {
     let reader: ItchRecordReader | undefined;
     let downstream: BookEventHandler | undefined = strategyHandler;
     if (!downstream) {
-      eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => reader!.rxTsNs);
+      eventWriter = new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => reader!.rxTsNs, () => reader!.packetNo);
       downstream = eventWriter;
     }
     conflator = d.feed.conflate ? new Conflator(downstream, { intervalNs: d.feed.conflationIntervalUs * 1000, clock: () => clock.nowNs() }) : undefined;
@@ -240,6 +249,7 @@ function main(d: StageWorkerData): void {
     }, d.bursts.book);
     const r = reader;
     currentRxTs = () => r.rxTsNs;
+    currentPacket = () => r.packetNo;
     agents.push({ roleName: 'book', doWork: () => { filter.refresh(); return r.doWork(); } });
   }
 
@@ -292,24 +302,35 @@ function main(d: StageWorkerData): void {
   };
 
   // ---- the loop
-  const sliceTurns = 256;
-  let idleTurns = 0;
+  // Slices: turns back to back, idling between empty turns with the configured strategy (spin, or
+  // Atomics.wait parks of microseconds: no timer, whose 1 ms granularity would be the latency
+  // floor), until the slice's time is up; then one trip through the event loop for sockets, timers
+  // and messages. Shorter slices where a venue session lives on this worker, so acks are read soon.
+  const idle = createIdleStrategy(d.idle.strategy, {
+    maxSpins: d.idle.maxSpins, maxYields: d.idle.maxYields, minParkMicros: d.idle.minParkMicros, maxParkMicros: d.idle.maxParkMicros,
+  });
+  const sliceNs = stack ? 100_000 : 1_000_000;
+  let idleSlices = 0;
   let lastLatencyPost = clock.nowNs();
   const sourceDone = (): boolean => (rx ? rx.eof : true);
   const run = (): void => {
     let work = 0;
-    for (let t = 0; t < sliceTurns; t++) {
+    const sliceStart = clock.nowNs();
+    const stopRequested = Atomics.load(control, 0) === 1;
+    for (;;) {
       let w = 0;
       for (let i = 0; i < agents.length; i++) w += agents[i].doWork();
       work += w;
-      if (w === 0) break;
+      if (w === 0 && stopRequested) break;
+      idle.idle(w);
+      if (clock.nowNs() - sliceStart >= sliceNs) break;
     }
     c[idx('loop_turns')]++;
     publishCounters();
     if (rx && sourceDone() && Atomics.load(control, 1) === 0) Atomics.store(control, 1, 1);
     const now = clock.nowNs();
     if (now - lastLatencyPost > 1e9) { lastLatencyPost = now; postLatency(); }
-    if (Atomics.load(control, 0) === 1 && work === 0) {
+    if (stopRequested && work === 0) {
       // Stop: inputs drained. Flush what is pending, report, and let the event loop finish the venues.
       conflator?.flush();
       if (strategy && ctx) strategy.onStop?.(ctx);
@@ -321,16 +342,10 @@ function main(d: StageWorkerData): void {
       if (stack) void stack.close().then(finish, finish); else finish();
       return;
     }
-    // Idle strategy between slices: spin straight on, or give the core away for a while.
-    if (work === 0) {
-      idleTurns++;
-      if (d.idle.strategy === 'spin' || idleTurns < d.idle.maxSpins) { setImmediate(run); return; }
-      const park = Math.min(d.idle.maxParkMicros, d.idle.minParkMicros << Math.min(10, idleTurns - d.idle.maxSpins));
-      setTimeout(run, Math.max(1, Math.round(park / 1000)));
-      return;
-    }
-    idleTurns = 0;
-    setImmediate(run);
+    // A whole quiet slice under backoff: give the core away on a timer (the feed is idle anyway).
+    idleSlices = work === 0 ? idleSlices + 1 : 0;
+    if (d.idle.strategy === 'backoff' && idleSlices > 100) setTimeout(run, 1);
+    else setImmediate(run);
   };
 
   const start = async (): Promise<void> => {
