@@ -11,7 +11,7 @@
  *    and every open order is cancelled.
  *
  * Client order ids: the caller's id (or a generated one) names the parent; each venue sees a
- * generated child id. Generated ids are 'P'/'C' + 6 base-36 digits of the start time (seconds)
+ * generated child id. Generated ids are 'P'/'C' + 8 base-36 digits of the start time (milliseconds)
  * + a base-36 counter, at most 14 characters (OUCH token), unique across restarts.
  *
  * Threading: everything runs on the router worker; connectors call the VenueListener on the same
@@ -88,8 +88,10 @@ export class OrderRouter {
     });
     this.execIds = this.connectors.map(() => new Set<string>());
     this.connectors.forEach((c, i) => c.setListener(this.makeVenueListener(i)));
-    const secs = Math.floor((opts.now ?? Date.now)() / 1000) % 2176782336;   // 36^6
-    this.epoch = secs.toString(36).padStart(6, '0');
+    // Milliseconds, not seconds: two routers started in the same second (a quick restart, two
+    // order tools) must not hand a venue the same ClOrdID. 'P'/'C' + 8 + a 5-digit counter = 14.
+    const ms = Math.floor((opts.now ?? Date.now)()) % 2821109907456;   // 36^8
+    this.epoch = ms.toString(36).padStart(8, '0');
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
   }
 
@@ -148,12 +150,22 @@ export class OrderRouter {
       const venue = this.om.venueOf(c);
       vo.clOrdId = this.om.idOf(c);
       vo.qty = this.om.qty(c);
-      if (!this.connectors[venue].sendNew(vo)) {
+      // A connector refuses (false: not logged in) or throws (the order cannot be put in its
+      // protocol, e.g. OUCH's 6-digit share field): either way the child is rejected here,
+      // journaled and reported, never left SENT.
+      let refusal: string | undefined;
+      try {
+        if (!this.connectors[venue].sendNew(vo)) refusal = 'session not logged in';
+      } catch (err) {
+        refusal = (err as Error).message;
+      }
+      if (refusal !== undefined) {
+        const reason = refusal === 'session not logged in' ? 'VENUE_UNAVAILABLE' : 'INVALID_ORDER';
         const before = this.om.state(p);
         this.om.onReject(vo.clOrdId);
-        journal.appendOrder(JournalRecordType.STATE, this.om, c, 'VENUE_UNAVAILABLE', 0, 0, id);
-        this.listener.onVenueReject(id, this.sor.venues[venue], 'VENUE_UNAVAILABLE');
-        this.parentChanged(p, before, 'VENUE_UNAVAILABLE', 'session not logged in');
+        journal.appendOrder(JournalRecordType.STATE, this.om, c, reason, 0, 0, id);
+        this.listener.onVenueReject(id, this.sor.venues[venue], reason);
+        this.parentChanged(p, before, reason, refusal);
       }
     }
     this.scheduleFlush();

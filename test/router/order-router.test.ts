@@ -19,6 +19,8 @@ class FakeVenue implements VenueConnector {
   up = true;
   /** When set, acks every new order from inside sendNew (a connector that answers synchronously). */
   ackInline = false;
+  /** When set, sendNew throws (an order the protocol cannot carry). */
+  throwOnNew: string | undefined;
   news: VenueOrder[] = [];
   cancels: { clOrdId: string; symbol: string; side: Side; remaining: number }[] = [];
   replaces: { orig: string; next: string; qty: number; price: number }[] = [];
@@ -27,6 +29,7 @@ class FakeVenue implements VenueConnector {
   async connect(): Promise<void> { /* in memory */ }
   sendNew(o: VenueOrder): boolean {
     if (!this.up) return false;
+    if (this.throwOnNew) throw new Error(this.throwOnNew);
     this.news.push({ ...o });      // copy: the router reuses the object
     if (this.ackInline) this.listener.onAck(o.clOrdId, `V${o.clOrdId}`);
     return true;
@@ -93,7 +96,7 @@ describe('OrderRouter', () => {
     expect(nsdq.news).to.have.length(1);
     const child = nsdq.news[0];
     expect(child).to.include({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' });
-    expect(child.clOrdId).to.match(/^C[0-9a-z]{6}1$/);
+    expect(child.clOrdId).to.match(/^C[0-9a-z]{8}1$/);
     nsdq.listener.onAck(child.clOrdId, 'X1');
     nsdq.listener.onFill(child.clOrdId, 40, 999_900, 'E1');
     nsdq.listener.onFill(child.clOrdId, 60, 1_000_000, 'E2');
@@ -107,7 +110,7 @@ describe('OrderRouter', () => {
   it('generates a 14-character-or-shorter id when the caller gives none', () => {
     const { router } = build();
     const id = router.sendOrder(buy());
-    expect(id).to.match(/^P[0-9a-z]{6}1$/);
+    expect(id).to.match(/^P[0-9a-z]{8}1$/);
     expect(id.length).to.be.at.most(14);
   });
 
@@ -121,6 +124,15 @@ describe('OrderRouter', () => {
     const rec = OrderJournal.recover(journalPath);
     expect(rec.rejectedRequests).to.equal(2);
     expect(rec.orders.get('BIG')).to.include({ state: OrderState.REJECTED, reason: 'MAX_ORDER_QTY', qty: 20_000 });
+  });
+
+  it('a connector that throws on an order it cannot encode rejects that order, never leaves it SENT', () => {
+    const { router, nsdq, listener, om } = build();
+    nsdq.throwOnNew = 'OuchConnector: shares 1000000 do not fit the 6-digit field';
+    router.sendOrder(buy({ clOrdId: 'HUGE' }));
+    expect(listener.events).to.include('venueReject HUGE NSDQ INVALID_ORDER');
+    expect(listener.events[listener.events.length - 1]).to.match(/^rejected HUGE INVALID_ORDER/);
+    expect(om.openOrders('AAPL')).to.equal(0);
   });
 
   it('rejects malformed requests as INVALID_ORDER', () => {
