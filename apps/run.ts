@@ -19,7 +19,9 @@ import { TickpathError } from '../lib/errors';
 import { diagnose } from '../lib/ops/doctor';
 import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
 import { StatsPublisher } from '../lib/ops/stats-publisher';
-import { Pipeline, PipelineStats } from '../lib/pipeline/pipeline';
+import { Pipeline, PipelineStats, recoveryFromConfig } from '../lib/pipeline/pipeline';
+import { MessageJournal } from '../lib/feed/recovery/message-journal';
+import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
 import { CaptureFile } from '../lib/tools/capture-file';
 import { Replayer, TxProducerSink } from '../lib/tools/replayer';
 import { SessionGenerator } from '../lib/tools/session-generator';
@@ -80,12 +82,14 @@ export async function main(argv: string[]): Promise<number> {
 
   let pipeline: Pipeline;
   let replayer: Replayer | undefined;
+  let rerequest: RerequestServer | undefined;
   let replayDone: Promise<unknown> | undefined;
   if (values.config) {
     const dir = path.resolve(values.config);
     const { feed, performance } = loadConfigs(dir);
     pipeline = await Pipeline.start({
       feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: values['venue-sim'], strategy, log,
+      recovery: recoveryFromConfig(feed),
       ...(values['venue-sim'] ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
     });
   } else {
@@ -107,8 +111,15 @@ export async function main(argv: string[]): Promise<number> {
     const portOptions: PortOptions = useDpdk
       ? { backend: 'dpdk', idle: 'backoff', dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
       : { backend: 'pcap', idle: 'backoff', rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
+    // Gap recovery as configured (lines A/B), with a re-request server in this process that serves
+    // the same session, as the exchange's would.
+    rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
+    const rerequestPort = await rerequest.listen(0);
+    const recovery = recoveryFromConfig(feed);
+    if (recovery) recovery.rerequest = { host: '127.0.0.1', port: rerequestPort, timeoutMs: 200 };
+    log(`re-request server: 127.0.0.1:${rerequestPort} (MoldUDP64 retransmissions of the session)`);
     pipeline = await Pipeline.start({
-      feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true,
+      feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
       journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
     });
     if (useDpdk) {
@@ -163,6 +174,7 @@ export async function main(argv: string[]): Promise<number> {
   publisher.publish(final);
   publisher.close();
   await metrics?.close();
+  await rerequest?.close();
   process.removeListener('SIGINT', stop);
   process.removeListener('SIGTERM', stop);
   const secs = (Date.now() - t0) / 1000;
@@ -189,7 +201,7 @@ export function statusLine(second: number, a: PipelineStats, b: PipelineStats): 
   const d = (k: string) => (b.counters[k] ?? 0) - (a.counters[k] ?? 0);
   const c = b.counters;
   return `[${String(second).padStart(3)}s] ${b.backend}: ${fmt(d('itch_messages'))} msgs/s ${fmt(d('rx_packets'))} pkts/s | ` +
-    `drops ${c.rx_ring_drops} gaps ${c.sequence_gaps} bad ${c.bad_frames + c.itch_errors} | ` +
+    `drops ${c.rx_ring_drops} gaps ${c.sequence_gaps} (recovered ${c.retransmit_requests ? c.messages_recovered : 0}, lost ${c.messages_lost}) bad ${c.bad_frames + c.itch_errors} | ` +
     `p99 wire→handler ${us(b.latency.wire_to_handler.p99)} md→order ${us(b.latency.md_to_order.p99)} ack ${us(b.latency.order_ack.p99)} | ` +
     `orders ${c.orders_sent} acked ${c.orders_acked} filled ${c.orders_filled} rejected ${c.orders_rejected + c.venue_rejects}`;
 }

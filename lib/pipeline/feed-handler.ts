@@ -2,6 +2,7 @@
  * FeedHandler: packets in, normalized market-data events out, on the calling thread.
  *
  *   RxConsumer.read ─► FeedDecoder (Ethernet/VLAN/IPv4/UDP ─► MoldUDP64 ─► ITCH flyweights)
+ *     [with recovery: A/B line arbitration, held gaps, MoldUDP64 retransmission requests]
  *     ─► subscription filter (by stock locate, before any book work)
  *     ─► BookBuilder (order books, normalized ADD/DELETE/MODIFY/EXECUTE/TRADE/QUOTE/IMBALANCE/STATUS)
  *     ─► Conflator (latest BBO per symbol, flushed at end of batch or interval; optional)
@@ -24,7 +25,10 @@ import { Conflator } from '../feed/conflator';
 import { FeedDecoder, ItchMessageHandler } from '../feed/feed-decoder';
 import { ItchDecoder } from '../feed/itch-decoder';
 import { SequenceGapListener, Sequencer } from '../feed/sequencer';
-import { UdpFrameFilterOptions } from '../feed/udp-frame-parser';
+import { kUdpFrameOk, parseIpv4Address, UdpFrameFilterOptions } from '../feed/udp-frame-parser';
+import { LineArbiter, LineArbiterListener } from '../feed/recovery/line-arbiter';
+import { RetransmitRequester } from '../feed/recovery/retransmit-requester';
+import { invalidOption } from '../errors';
 import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
 
 export interface FeedHandlerOptions {
@@ -46,6 +50,27 @@ export interface FeedHandlerOptions {
   initialOrderCapacity?: number;
   /** Told of every MoldUDP64 sequence gap (duplicates are dropped and counted either way). */
   gapListener?: SequenceGapListener;
+  /**
+   * Feed lines and gap recovery. Frames to each line's group:port are that line (A, B, ...); the
+   * first copy of every message wins, a gap is a gap only when every line missed it, and confirmed
+   * gaps are requested from the re-request server; messages after a gap wait (bounded) until it is
+   * filled or declared lost. Without it: one line, gaps counted, not filled.
+   */
+  recovery?: FeedRecoveryOptions;
+}
+
+export interface FeedRecoveryOptions {
+  lines: { name: string; group: string; port: number }[];
+  /** How long a hole waits for another line before it is a gap (ms, default 2). */
+  lineWaitMs?: number;
+  /** A line silent this long is reported stale (ms, default 1000). */
+  staleAfterMs?: number;
+  /** Give up on a gap that has blocked delivery this long (ms; default 0: the requester decides). */
+  maxHoldMs?: number;
+  /** Messages held behind a gap at most (power of two, default 65536). */
+  maxHeldMessages?: number;
+  rerequest?: { host: string; port: number; timeoutMs?: number; maxRetries?: number; maxOutstanding?: number; maxMessagesPerRequest?: number };
+  listener?: LineArbiterListener;
 }
 
 export interface FeedHandlerStats {
@@ -59,6 +84,12 @@ export interface FeedHandlerStats {
   conflation: Record<string, number>;
   filteredMessages: number;
   sequence: { accepted: number; duplicates: number; gaps: number; missing: number; sessionChanges: number };
+  recovery?: {
+    lines: { name: string; packets: number; messages: number; firsts: number; duplicates: number; gaps: number; stale: boolean }[];
+    /** held: messages held behind gaps so far; heldNow: waiting right now. */
+    confirmedGaps: number; coveredByOtherLine: number; held: number; heldNow: number; lost: number; recovered: number;
+    requestsSent: number; retries: number; givenUp: number; otherTraffic: number;
+  };
 }
 
 
@@ -69,6 +100,11 @@ export class FeedHandler implements Agent {
   readonly conflator: Conflator | undefined;
   readonly subscriptions: SubscriptionMailbox;
   readonly sequencer: Sequencer;
+  /** With recovery: the A/B arbiter (its sequencer holds and releases) and the retransmission requester. */
+  readonly arbiter: LineArbiter | undefined;
+  readonly requester: RetransmitRequester | undefined;
+  /** Frames that matched no configured line (recovery mode). */
+  otherTraffic = 0;
   /** RX timestamp (CLOCK_MONOTONIC ns) of the packet being handled: downstream handlers read it. */
   rxTsNs = 0;
   packets = 0;
@@ -82,6 +118,8 @@ export class FeedHandler implements Agent {
   private readonly wireToDecode: LatencyRecorder | undefined;
   private readonly wireToDone: LatencyRecorder | undefined;
   private readonly l4: boolean;
+  private readonly lineGroups: Uint32Array | undefined;
+  private readonly linePorts: Uint16Array | undefined;
   private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
 
   constructor(source: RxConsumer, handler: BookEventHandler, options: FeedHandlerOptions = {}) {
@@ -101,19 +139,63 @@ export class FeedHandler implements Agent {
       : undefined;
     this.books = new BookBuilder(this.conflator ?? handler, { initialOrderCapacity: options.initialOrderCapacity });
     this.sequencer = new Sequencer({ gapListener: options.gapListener });
-    this.decoder = new FeedDecoder(this.filteringHandler(), options.filter ?? {}, this.sequencer);
+    const itchHandler = this.filteringHandler();
+    this.decoder = new FeedDecoder(itchHandler, options.filter ?? {}, this.sequencer);
+    const rec = options.recovery;
+    if (rec) {
+      if (!Array.isArray(rec.lines) || rec.lines.length < 1) throw invalidOption('FeedHandler', 'recovery.lines', rec.lines, 'at least one line {name, group, port}');
+      const groups = new Uint32Array(rec.lines.length), ports = new Uint16Array(rec.lines.length);
+      rec.lines.forEach((l, i) => {
+        const g = parseIpv4Address(l.group);
+        if (g === undefined) throw invalidOption('FeedHandler', `recovery.lines[${i}].group`, l.group, 'an IPv4 address');
+        groups[i] = g;
+        ports[i] = l.port;
+      });
+      let requester: RetransmitRequester | undefined;
+      const user = rec.listener ?? {};
+      const arbiter = new LineArbiter(itchHandler, {
+        lines: rec.lines.map((l) => l.name), lineWaitMs: rec.lineWaitMs, staleAfterMs: rec.staleAfterMs,
+        sequencer: { maxHoldMs: rec.maxHoldMs ?? 0, maxHeldMessages: rec.maxHeldMessages ?? 65536 },
+        listener: { ...user, onGap: (from, to) => { user.onGap?.(from, to); if (requester) requester.onGap(from, to); else arbiter.sequencer.declareLost(from, to); } },
+      });
+      if (rec.rerequest) {
+        requester = new RetransmitRequester(arbiter.sequencer, { host: rec.rerequest.host, port: rec.rerequest.port, timeoutMs: rec.rerequest.timeoutMs,
+          maxRetries: rec.rerequest.maxRetries, maxOutstanding: rec.rerequest.maxOutstanding, maxMessagesPerRequest: rec.rerequest.maxMessagesPerRequest, sink: arbiter });
+      }
+      this.arbiter = arbiter;
+      this.requester = requester;
+      this.lineGroups = groups;
+      this.linePorts = ports;
+    }
 
     const decoder = this.decoder;
     const l4 = this.l4;
     const w2d = this.wireToDecode, w2h = this.wireToDone;
+    const arbiter = this.arbiter, frames = decoder.frames, groups = this.lineGroups, ports = this.linePorts;
     this.onPacket = (b, off, len, ts, endOfBatch) => {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
       if (w2d !== undefined) w2d.record(clock.nowNs() - ts);
-      if (l4) decoder.decodePayload(b, off, len);
-      else decoder.decodeFrame(b, off, len);
-      if (endOfBatch) decoder.endOfBatch();
+      if (arbiter === undefined) {
+        if (l4) decoder.decodePayload(b, off, len);
+        else decoder.decodeFrame(b, off, len);
+        if (endOfBatch) decoder.endOfBatch();
+      } else {
+        // Which line: the destination of the frame (a UDP socket is one line).
+        let line = 0;
+        let pOff = off, pLen = len;
+        if (!l4) {
+          if (frames.parse(b, off, len) !== kUdpFrameOk) { if (endOfBatch) arbiter.endOfBatch(); return; }
+          line = -1;
+          for (let i = 0; i < groups!.length; i++) if (groups![i] === frames.destinationAddress && ports![i] === frames.destinationPort) { line = i; break; }
+          pOff = frames.payloadOffset;
+          pLen = frames.payloadLength;
+        }
+        if (line < 0) this.otherTraffic++;
+        else arbiter.onLinePacket(line, b, pOff, pLen, this.nowMs);
+        if (endOfBatch) arbiter.endOfBatch();
+      }
       if (w2h !== undefined) w2h.record(clock.nowNs() - ts);
     };
   }
@@ -123,10 +205,26 @@ export class FeedHandler implements Agent {
     this.subscriptions.publish(symbols);
   }
 
+  /** Opens what recovery needs (the retransmission request socket). Call once before doWork. */
+  async start(): Promise<void> {
+    if (this.requester) await this.requester.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.requester) await this.requester.close();
+  }
+
   doWork(): number {
     this.filter.refresh();
-    return this.source.read(this.onPacket, this.burst);
+    if (this.arbiter === undefined) return this.source.read(this.onPacket, this.burst);
+    // Recovery timers run on wall-clock milliseconds: one read per batch.
+    const now = this.nowMs = Date.now();
+    let work = this.arbiter.poll(now);
+    if (this.requester) work += this.requester.poll(now);
+    return work + this.source.read(this.onPacket, this.burst);
   }
+
+  private nowMs = Date.now();
 
   /** True once a replayed source has ended and everything was read. */
   get sourceDone(): boolean {
@@ -134,7 +232,8 @@ export class FeedHandler implements Agent {
   }
 
   stats(): FeedHandlerStats {
-    const itch = this.decoder.decoder.counters;
+    // With recovery the arbiter's sequencer decodes (messages may come from its hold buffer).
+    const itch = (this.arbiter ? this.arbiter.sequencer.decoder : this.decoder.decoder).counters;
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -145,7 +244,17 @@ export class FeedHandler implements Agent {
       books: { ...this.books.counters },
       conflation: this.conflator ? { ...this.conflator.counters } : {},
       filteredMessages: this.filteredMessages,
-      sequence: { ...this.sequencer.counters },
+      sequence: this.arbiter ? {
+        accepted: this.arbiter.sequencer.counters.delivered, duplicates: this.arbiter.sequencer.counters.duplicates,
+        gaps: this.arbiter.sequencer.counters.gaps, missing: this.arbiter.sequencer.counters.missing, sessionChanges: this.arbiter.sequencer.counters.sessionChanges,
+      } : { ...this.sequencer.counters },
+      recovery: this.arbiter ? {
+        lines: this.arbiter.lines.map((l) => ({ name: l.name, packets: l.packets, messages: l.messages, firsts: l.firsts, duplicates: l.duplicates, gaps: l.gaps, stale: l.stale })),
+        confirmedGaps: this.arbiter.counters.confirmedGaps, coveredByOtherLine: this.arbiter.counters.coveredByOtherLine,
+        held: this.arbiter.sequencer.counters.held, heldNow: this.arbiter.sequencer.heldCount, lost: this.arbiter.sequencer.counters.lost, recovered: this.requester?.counters.filled ?? 0,
+        requestsSent: this.requester?.counters.requestsSent ?? 0, retries: this.requester?.counters.retries ?? 0, givenUp: this.requester?.counters.givenUp ?? 0,
+        otherTraffic: this.otherTraffic,
+      } : undefined,
     };
   }
 
@@ -153,11 +262,12 @@ export class FeedHandler implements Agent {
   private filteringHandler(): ItchMessageHandler {
     const filter = this.filter;
     const books = this.books;
-    const packet = () => this.decoder.packet;
     return {
       onMessage: (d: ItchDecoder, type: number, sequence: number): void => {
-        const p = packet();
-        if (filter.admits(type, p.buffer, p.messageOffset, books.symbols)) books.onMessage(d, type, sequence);
+        if (filter.everything) { books.onMessage(d, type, sequence); return; }
+        // Raw bytes from the flyweight: the message may come from the wire or from a recovery buffer.
+        const m = d.messageFor(type)!;
+        if (filter.admits(type, m.buffer, m.offset, books.symbols)) books.onMessage(d, type, sequence);
         else this.filteredMessages++;
       },
       endOfBatch: (): void => books.endOfBatch(),

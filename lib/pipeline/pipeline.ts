@@ -26,6 +26,7 @@ import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/config';
 import { VenueSimulator } from '../router/venues/venue-simulator';
 import { BboTable } from './bbo-table';
+import type { FeedRecoveryOptions } from './feed-handler';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
 import { JsStage, kLatencyNames, kWorkerCounterNames, StageWorkerData } from './stage-worker';
 import { SubscriptionMailbox } from './subscriptions';
@@ -45,6 +46,8 @@ export interface PipelineOptions {
   fixStoreDir?: string;
   conflate?: boolean;
   conflationIntervalUs?: number;
+  /** Feed lines (A/B arbitration) and retransmission; see FeedRecoveryOptions. */
+  recovery?: FeedRecoveryOptions;
   log?: (line: string) => void;
 }
 
@@ -145,7 +148,7 @@ export class Pipeline {
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
-        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0 },
+        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.recovery },
         subscriptions: this.subscriptions.sab,
         bbo: bbo.sab,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
@@ -263,4 +266,13 @@ export class Pipeline {
 
 export function defaultCpuCount(): number {
   return os.cpus().length;
+}
+
+/** Recovery options from feed_config.yml: its lines and re-request server. */
+export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | undefined {
+  if (!feed.lines.length) return undefined;
+  return {
+    lines: feed.lines.map((l) => ({ name: l.name, group: l.group, port: l.port })),
+    rerequest: feed.rerequest ? { host: feed.rerequest.host, port: feed.rerequest.port, timeoutMs: feed.rerequest.timeoutMs } : undefined,
+  };
 }

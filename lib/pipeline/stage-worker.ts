@@ -31,7 +31,7 @@ import type { UdpFrameFilterOptions } from '../feed/udp-frame-parser';
 import { loadRoutingConfig } from '../router/config';
 import type { OrderRequest, RejectReason, RouterListener } from '../router/types';
 import { BboTable } from './bbo-table';
-import { FeedHandler } from './feed-handler';
+import { FeedHandler, FeedRecoveryOptions } from './feed-handler';
 import { createRouterStack, RouterStack } from './router-stack';
 import {
   ItchRecordReader, ItchRecordWriter, MarketEventReader, MarketEventWriter, OrderRecordReader, OrderRecordWriter,
@@ -50,7 +50,7 @@ export interface StageWorkerData {
   bursts: Record<JsStage, number>;
   rx?: RxQueueTransfer;
   rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
-  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number };
+  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions };
   subscriptions: SharedArrayBuffer;
   bbo: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
@@ -65,7 +65,7 @@ export const kWorkerCounterNames = [
   'book_events', 'book_bad_references', 'quotes', 'conflated', 'filtered',
   'strategy_events', 'orders_sent', 'orders_accepted', 'orders_rejected', 'orders_acked', 'orders_filled',
   'orders_partially_filled', 'orders_cancelled', 'venue_rejects', 'ring_stalls', 'loop_turns',
-  'sequence_gaps', 'messages_missing', 'duplicates',
+  'sequence_gaps', 'messages_missing', 'duplicates', 'messages_recovered', 'messages_lost', 'retransmit_requests', 'other_traffic',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
@@ -202,7 +202,7 @@ function main(d: StageWorkerData): void {
       }
       feed = new FeedHandler(rx, downstream, {
         filter: d.feed.filter, conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs,
-        burst: d.bursts.decoder, subscriptions: mailbox, clock,
+        burst: d.bursts.decoder, subscriptions: mailbox, clock, recovery: d.feed.recovery,
         latency: { wireToDecode: latency.wire_to_decode },
       });
       const f = feed;
@@ -260,6 +260,10 @@ function main(d: StageWorkerData): void {
       c[idx('rx_packets')] = s.packets; c[idx('rx_bytes')] = s.bytes; c[idx('rx_ring_drops')] = s.ringDrops;
       c[idx('filtered')] = s.filteredMessages;
       c[idx('sequence_gaps')] = s.sequence.gaps; c[idx('messages_missing')] = s.sequence.missing; c[idx('duplicates')] = s.sequence.duplicates;
+      if (s.recovery) {
+        c[idx('messages_recovered')] = s.recovery.recovered; c[idx('messages_lost')] = s.recovery.lost;
+        c[idx('retransmit_requests')] = s.recovery.requestsSent; c[idx('other_traffic')] = s.recovery.otherTraffic;
+      }
     } else if (rx) {
       const rc = rx.ringCounters();
       c[idx('rx_packets')] = rc.rxPackets; c[idx('rx_bytes')] = rc.rxBytes; c[idx('rx_ring_drops')] = rc.ringFullDrops;
@@ -269,7 +273,7 @@ function main(d: StageWorkerData): void {
       const fc = fd.frames.counters;
       c[idx('bad_frames')] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
       c[idx('moldudp64_packets')] = fd.packet.counters.packets;
-      const ic = fd.decoder.counters;
+      const ic = feed ? feed.stats().itch : fd.decoder.counters;
       c[idx('itch_messages')] = ic.messages;
       c[idx('itch_errors')] = ic.zeroLength + ic.truncated + ic.unknownType;
     }
@@ -339,6 +343,7 @@ function main(d: StageWorkerData): void {
       const finish = () => port.postMessage({ type: 'done', index: d.index, counters: counters.snapshot(),
         strategy: (strategy as unknown as { counts?: Record<string, number> })?.counts });
       gcObserver.disconnect();
+      void feed?.close();
       if (stack) void stack.close().then(finish, finish); else finish();
       return;
     }
@@ -350,6 +355,7 @@ function main(d: StageWorkerData): void {
 
   const start = async (): Promise<void> => {
     const tid = pinCurrentThread(d.cpu);
+    if (feed) await feed.start();
     if (stack) await stack.connect();
     if (strategy && ctx) strategy.onStart?.(ctx);
     port.postMessage({ type: 'ready', index: d.index, counters: counters.sab, tid, cpusAllowed: cpusAllowedOf(tid) });
