@@ -205,6 +205,16 @@ export class FeedHandler implements Agent {
     this.subscriptions.publish(symbols);
   }
 
+  /** Counters of the ITCH decoder actually in use (the arbiter's with recovery). No allocation. */
+  get itchCounters(): ItchDecoder['counters'] {
+    return (this.arbiter ? this.arbiter.sequencer.decoder : this.decoder.decoder).counters;
+  }
+
+  /** Ring-full drops at the RX ring, read from shared memory. No allocation. */
+  get ringDrops(): number {
+    return this.source.counter(2);
+  }
+
   /** Opens what recovery needs (the retransmission request socket). Call once before doWork. */
   async start(): Promise<void> {
     if (this.requester) await this.requester.start();

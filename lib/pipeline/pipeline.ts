@@ -62,7 +62,7 @@ export interface PipelineStats {
 }
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */
-export interface WorkerHealth { heapUsed: number; gc: { major: number; minor: number; lastMajorAtNs: number }; atNs: number }
+export interface WorkerHealth { heapUsed: number; oldSpaceUsed: number; gc: { major: number; minor: number; lastMajorAtNs: number }; atNs: number }
 
 interface WorkerState {
   worker: Worker;
@@ -168,7 +168,7 @@ export class Pipeline {
           } else if (m.type === 'log') this.log(m.line as string);
           else if (m.type === 'latency') {
             state.latency = m.histograms as SerializedLatency[];
-            state.health.push({ heapUsed: m.heapUsed as number, gc: m.gc as WorkerHealth['gc'], atNs: m.atNs as number });
+            state.health.push({ heapUsed: m.heapUsed as number, oldSpaceUsed: m.oldSpaceUsed as number, gc: m.gc as WorkerHealth['gc'], atNs: m.atNs as number });
           }
           else if (m.type === 'done') state.done = { counters: m.counters as Record<string, number>, strategy: m.strategy as Record<string, number> | undefined };
           else if (m.type === 'fatal') {

@@ -12,7 +12,7 @@
  * slice; latency histograms are posted to the main thread once a second and at the end.
  */
 import { constants as perfConstants, PerformanceObserver } from 'perf_hooks';
-import { getHeapStatistics } from 'v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'v8';
 import { parentPort, workerData } from 'worker_threads';
 import { RxConsumer, RxQueueTransfer } from '../binding/rx-consumer';
 import { cpusAllowedOf, pinCurrentThread } from '../binding/threads';
@@ -79,7 +79,8 @@ function main(d: StageWorkerData): void {
   const clock = new MonotonicClock();
   const counters = CountersBlock.create(`worker${d.index}`, kWorkerCounterNames);
   const c = counters.values;
-  const idx = (n: WorkerCounter) => kWorkerCounterNames.indexOf(n);
+  // Counter indices resolved once (a name lookup per event would cost more than the event).
+  const K = Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])) as Record<WorkerCounter, number>;
   const latency = Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60_000_000_000 })])) as Record<typeof kLatencyNames[number], LatencyRecorder>;
   const control = new Int32Array(d.control);
   const bbo = new BboTable(d.bbo);
@@ -99,25 +100,25 @@ function main(d: StageWorkerData): void {
     if (!d.routing) throw new Error('router stage without routing config');
     if (!has('strategy') && d.rings.routerToStrategy) routerEvents = new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy));
     const listener: RouterListener = {
-      onAccepted(id) { c[idx('orders_accepted')]++; emit('accepted', id, 0, 0, ''); },
-      onRejected(id, reason: RejectReason, detail) { c[idx('orders_rejected')]++; sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+      onAccepted(id) { c[K.orders_accepted]++; emit('accepted', id, 0, 0, ''); },
+      onRejected(id, reason: RejectReason, detail) { c[K.orders_rejected]++; sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
       onAcked(id) {
-        c[idx('orders_acked')]++;
+        c[K.orders_acked]++;
         const t = sendTimes.get(id);
         if (t !== undefined) latency.order_ack.record(clock.nowNs() - t);
         emit('acked', id, 0, 0, '');
       },
-      onPartiallyFilled(id, q, p) { c[idx('orders_partially_filled')]++; emit('partially_filled', id, q, p, ''); },
+      onPartiallyFilled(id, q, p) { c[K.orders_partially_filled]++; emit('partially_filled', id, q, p, ''); },
       onFilled(id, q, p) {
-        c[idx('orders_filled')]++;
+        c[K.orders_filled]++;
         const t = sendTimes.get(id);
         if (t !== undefined) { latency.order_fill.record(clock.nowNs() - t); sendTimes.delete(id); }
         emit('filled', id, q, p, '');
       },
-      onCancelled(id, q, reason) { c[idx('orders_cancelled')]++; sendTimes.delete(id); emit('cancelled', id, q, 0, reason); },
+      onCancelled(id, q, reason) { c[K.orders_cancelled]++; sendTimes.delete(id); emit('cancelled', id, q, 0, reason); },
       onReplaced(id, q, p) { emit('replaced', id, q, p, ''); },
-      onVenueReject(id, venue, reason) { c[idx('venue_rejects')]++; emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
-      onRequestRejected(id, reason, detail) { c[idx('orders_rejected')]++; emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+      onVenueReject(id, venue, reason) { c[K.venue_rejects]++; emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
+      onRequestRejected(id, reason, detail) { c[K.orders_rejected]++; emit('rejected', id, 0, 0, `${reason} ${detail}`); },
     };
     stack = createRouterStack(loadRoutingConfig(d.routing.configFile), bbo, listener,
       { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log });
@@ -127,7 +128,7 @@ function main(d: StageWorkerData): void {
       const id = stack!.router.sendOrder(r);
       const now = clock.nowNs();
       sendTimes.set(id, now);
-      c[idx('orders_sent')]++;
+      c[K.orders_sent]++;
       if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
     },
     cancelOrder(id: string): void { stack!.router.cancelOrder(id); },
@@ -159,7 +160,7 @@ function main(d: StageWorkerData): void {
     let lastPacket = -1;
     strategyHandler = {
       onEvent(e: BookEvent): void {
-        c[idx('strategy_events')]++;
+        c[K.strategy_events]++;
         // wire -> handler: when the first event of each packet reaches the strategy.
         const pkt = currentPacket();
         if (pkt !== lastPacket) { lastPacket = pkt; latency.wire_to_handler.record(clock.nowNs() - currentRxTs()); }
@@ -254,43 +255,50 @@ function main(d: StageWorkerData): void {
   }
 
   // ---- counters, once per slice
+  // Once per slice, so it must not allocate: plain reads of counter objects.
   const publishCounters = (): void => {
     if (feed) {
-      const s = feed.stats();
-      c[idx('rx_packets')] = s.packets; c[idx('rx_bytes')] = s.bytes; c[idx('rx_ring_drops')] = s.ringDrops;
-      c[idx('filtered')] = s.filteredMessages;
-      c[idx('sequence_gaps')] = s.sequence.gaps; c[idx('messages_missing')] = s.sequence.missing; c[idx('duplicates')] = s.sequence.duplicates;
-      if (s.recovery) {
-        c[idx('messages_recovered')] = s.recovery.recovered; c[idx('messages_lost')] = s.recovery.lost;
-        c[idx('retransmit_requests')] = s.recovery.requestsSent; c[idx('other_traffic')] = s.recovery.otherTraffic;
+      c[K.rx_packets] = feed.packets; c[K.rx_bytes] = feed.bytes; c[K.rx_ring_drops] = feed.ringDrops;
+      c[K.filtered] = feed.filteredMessages;
+      const arb = feed.arbiter;
+      if (arb) {
+        const q = arb.sequencer.counters;
+        c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates; c[K.messages_lost] = q.lost;
+        c[K.other_traffic] = feed.otherTraffic;
+        if (feed.requester) { c[K.messages_recovered] = feed.requester.counters.filled; c[K.retransmit_requests] = feed.requester.counters.requestsSent; }
+      } else {
+        const q = feed.sequencer.counters;
+        c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates;
       }
     } else if (rx) {
-      const rc = rx.ringCounters();
-      c[idx('rx_packets')] = rc.rxPackets; c[idx('rx_bytes')] = rc.rxBytes; c[idx('rx_ring_drops')] = rc.ringFullDrops;
+      c[K.rx_packets] = rx.counter(0); c[K.rx_bytes] = rx.counter(1); c[K.rx_ring_drops] = rx.counter(2);
     }
     const fd = feed?.decoder ?? decoderOnly;
     if (fd) {
       const fc = fd.frames.counters;
-      c[idx('bad_frames')] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
-      c[idx('moldudp64_packets')] = fd.packet.counters.packets;
-      const ic = feed ? feed.stats().itch : fd.decoder.counters;
-      c[idx('itch_messages')] = ic.messages;
-      c[idx('itch_errors')] = ic.zeroLength + ic.truncated + ic.unknownType;
+      c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
+      c[K.moldudp64_packets] = fd.packet.counters.packets;
+      const ic = feed ? feed.itchCounters : fd.decoder.counters;
+      c[K.itch_messages] = ic.messages;
+      c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;
     }
     if (books) {
       const bc = books.counters;
-      c[idx('book_events')] = bc.events;
-      c[idx('quotes')] = bc.quotes;
-      c[idx('book_bad_references')] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
+      c[K.book_events] = bc.events;
+      c[K.quotes] = bc.quotes;
+      c[K.book_bad_references] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
     }
-    if (conflator) c[idx('conflated')] = conflator.counters.conflated;
+    if (conflator) c[K.conflated] = conflator.counters.conflated;
     if (decoderSequencer) {
       const q = decoderSequencer.counters;
-      c[idx('sequence_gaps')] = q.gaps; c[idx('messages_missing')] = q.missing; c[idx('duplicates')] = q.duplicates;
+      c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates;
     }
-    c[idx('ring_stalls')] = (itchWriter?.counters.stalls ?? 0) + (eventWriter?.counters.stalls ?? 0);
+    c[K.ring_stalls] = (itchWriter !== undefined ? itchWriter.counters.stalls : 0) + (eventWriter !== undefined ? eventWriter.counters.stalls : 0);
   };
 
+  // What survives: garbage that dies young is scavenged from new space and never reaches old space,
+  // so old-space growth is the measure of a leak (total heap use saw-tooths with every scavenge).
+  const oldSpaceUsed = (): number => getHeapSpaceStatistics().reduce((a, s) => (s.space_name === 'old_space' ? a + s.space_used_size : a), 0);
   // GC and heap, observed off the hot path: the observer runs only when a GC has happened.
   const gc = { major: 0, minor: 0, lastMajorAtNs: 0 };
   const gcObserver = new PerformanceObserver((list) => {
@@ -302,7 +310,7 @@ function main(d: StageWorkerData): void {
   gcObserver.observe({ entryTypes: ['gc'] });
   const postLatency = (): void => {
     port.postMessage({ type: 'latency', index: d.index, histograms: kLatencyNames.map((n) => latency[n].serialize()),
-      heapUsed: getHeapStatistics().used_heap_size, gc: { ...gc }, atNs: clock.nowNs() });
+      heapUsed: getHeapStatistics().used_heap_size, oldSpaceUsed: oldSpaceUsed(), gc: { ...gc }, atNs: clock.nowNs() });
   };
 
   // ---- the loop
@@ -329,7 +337,7 @@ function main(d: StageWorkerData): void {
       idle.idle(w);
       if (clock.nowNs() - sliceStart >= sliceNs) break;
     }
-    c[idx('loop_turns')]++;
+    c[K.loop_turns]++;
     publishCounters();
     if (rx && sourceDone() && Atomics.load(control, 1) === 0) Atomics.store(control, 1, 1);
     const now = clock.nowNs();
