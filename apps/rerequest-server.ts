@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { TickpathError } from '../lib/errors';
 import { MessageJournal } from '../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
-import { generateItchSession, packetize } from '../lib/feed/recovery/session-generator';
+import { SessionGenerator } from '../lib/tools/session-generator';
 
 export const summary = 'Serve MoldUDP64 retransmission requests from a pcap or a generated session';
 
@@ -20,7 +20,8 @@ the requested messages.
 
 Options:
   --pcap FILE                index every MoldUDP64 message of this capture by session and sequence
-  --generate N               serve a generated ITCH session of N messages instead (session GEN1 or --session)
+  --generate N               serve a generated ITCH session of N messages instead (4 symbols, never fewer
+                             than its opening and closing messages; session GEN1 or --session)
   --session NAME             session name for --generate (up to 10 characters)
   --host ADDR                address to bind (default 127.0.0.1)
   --port N                   UDP port (default 0: ephemeral, printed at start)
@@ -28,6 +29,8 @@ Options:
   --max-packets-per-request N  response packets per request (default 1)
   --exit-after MS            stop after MS milliseconds (tests, demos)
   --help                     this text`;
+
+const kGeneratedSymbols = 4;
 
 interface Args {
   pcap?: string; generate?: number; session: string; host: string; port: number;
@@ -64,13 +67,14 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) { console.log(kUsage); return 0; }
   const args = parseArgs(argv);
   if (typeof args === 'string') { console.error(`tickpath rerequest-server: ${args}\n\n${kUsage}`); return 2; }
-  let journal: MessageJournal;
+  let journal = new MessageJournal();
   try {
     if (args.pcap !== undefined) {
       journal = MessageJournal.fromPcap(fs.readFileSync(args.pcap), {}, args.pcap);
-    } else {
-      journal = new MessageJournal();
-      for (const p of packetize(generateItchSession({ messages: args.generate }), args.session)) journal.appendPacket(p.payload, 0, p.payload.length);
+    } else if (args.generate !== undefined) {
+      const j = journal.session(args.session);
+      new SessionGenerator({ symbols: kGeneratedSymbols, rate: args.generate, durationSeconds: 1, session: args.session })
+        .forEachMessage((sequence, b, length) => { j.append(sequence, b, 0, length); });
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

@@ -25,6 +25,18 @@ export function stockBytes(symbol: string): Uint8Array {
   return b;
 }
 
+/**
+ * Values for an 'R' Stock Directory with neutral attributes (NASDAQ-listed common stock, round lots
+ * of 100, no flags): what the session generator and the GLIMPSE snapshot server publish per locate.
+ */
+export function stockDirectoryValues(stockLocate: number, stock: string, timestamp = 0): ItchValues {
+  return {
+    stockLocate, timestamp, stock, marketCategory: 'Q', financialStatusIndicator: 'N', roundLotSize: 100, roundLotsOnly: 'N',
+    issueClassification: 'C', issueSubType: 'Z', authenticity: 'P', shortSaleThresholdIndicator: 'N', ipoFlag: 'N',
+    luldReferencePriceTier: '1', etpFlag: 'N', etpLeverageFactor: 0, inverseIndicator: 'N',
+  };
+}
+
 export class ItchEncoder {
   /**
    * Encode one message from named field values (the camelCase names of itch-schema.ts; header

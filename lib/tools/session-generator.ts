@@ -18,10 +18,17 @@
  * Allocation happens at construction only: open orders live in typed arrays (one slab per symbol,
  * swap-remove), messages are encoded by ItchEncoder's typed writers straight into the pcap chunk,
  * and the same seed gives the same bytes.
+ *
+ * The same messages are available in memory (`forEachMessage`, `messages`) for recovery tests and
+ * the re-request server's journal, with `packetize`, `heartbeatPacket` and `endOfSessionPacket`
+ * below to frame any message list as MoldUDP64. One session per generator: the order flow's state
+ * moves on as messages are encoded, so `write`, `writePcap`, `forEachMessage` and `messages` are
+ * each meant to be called once on a fresh generator.
  */
 import { invalidOption } from '../errors';
-import { ItchEncoder, stockBytes } from '../feed/itch-encoder';
+import { ItchEncoder, stockBytes, stockDirectoryValues } from '../feed/itch-encoder';
 import { MoldUdp64Encoder } from '../feed/moldudp64-encoder';
+import { kMoldUdp64HeaderLength } from '../feed/moldudp64-packet';
 import { parseIpv4Address } from '../feed/udp-frame-parser';
 import { UdpFrameWriter } from '../feed/udp-frame-writer';
 import { PcapFileWriter } from './pcap-file-writer';
@@ -51,6 +58,16 @@ export interface SessionGeneratorOptions {
   maxOrdersPerSymbol?: number;
 }
 
+/** A MoldUDP64 packet of an in-memory session (see `packetize`). */
+export interface MoldPacket {
+  sequenceNumber: number;
+  messageCount: number;
+  payload: Uint8Array;
+}
+
+/** Receives message `sequence` at b[0, length); the bytes are overwritten by the next message. */
+export type SessionMessageSink = (sequence: number, b: Uint8Array, length: number) => void;
+
 export interface SessionSummary {
   messages: number;
   packets: number;
@@ -66,6 +83,7 @@ export interface SessionSummary {
 
 const kDefaultStartEpoch = 1704205800; // 2024-01-02 14:30:00 UTC = 09:30 New York
 const kNanosPerSecond = 1e9;
+const kItchStartNanos = 34200 * kNanosPerSecond; // ITCH timestamps: ns since midnight, 09:30
 const kTick = 100; // Price(4) units: $0.01
 const kMaxItchMessage = 50;
 const kBuy = 1;
@@ -157,6 +175,26 @@ export class SessionGenerator {
     return 1 + 2 * this.options.symbols + 2;
   }
 
+  /**
+   * Hands every message of the session to `sink` in sequence order (1..messageCount), without
+   * MoldUDP64 or pcap framing: the bytes `write` would put in its packets. Returns the count.
+   */
+  forEachMessage(sink: SessionMessageSink): number {
+    const total = this.messageCount;
+    const nanosPerMessage = kNanosPerSecond / this.options.rate;
+    const m = this.scratch;
+    this.byType.fill(0);
+    for (let k = 0; k < total; k++) sink(k + 1, m, this.encodeMessage(m, k, total, kItchStartNanos + Math.round(k * nanosPerMessage)));
+    return total;
+  }
+
+  /** The session's messages, one array each (index i is sequence i + 1): tests and tools only. */
+  messages(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.forEachMessage((_sequence, b, length) => { out.push(b.slice(0, length)); });
+    return out;
+  }
+
   /** Writes the whole session to `file`; returns what was written. */
   writePcap(file: string): SessionSummary {
     const writer = new PcapFileWriter(file);
@@ -174,14 +212,11 @@ export class SessionGenerator {
   write(writer: PcapFileWriter): SessionSummary {
     const o = this.options;
     const total = this.messageCount;
-    const closing = total - 2;
     const nanosPerMessage = kNanosPerSecond / o.rate;
     const flushNanos = o.flushMicros * 1000;
-    const startNs = 34200 * kNanosPerSecond; // ITCH timestamps: ns since midnight, 09:30
     const headerLength = this.frames.headerLength;
     const maxFrame = headerLength + o.maxPayloadBytes;
     const mold = this.mold;
-    const symbols = o.symbols;
     this.byType.fill(0);
     let packets = 0;
     let k = 0;
@@ -200,19 +235,9 @@ export class SessionGenerator {
         if (mold.lengthWith(kMaxItchMessage) > o.maxPayloadBytes) break;
         // Encode into the scratch first: the block's length prefix must be known before its bytes.
         const m = this.scratch;
-        const ts = startNs + dueNs;
-        let len: number;
-        if (k === 0) len = this.systemEvent(m, 0, ts, 'O');
-        else if (k <= symbols) len = this.stockDirectory(m, 0, ts, k - 1);
-        else if (k <= 2 * symbols) len = this.tradingAction(m, 0, ts, k - 1 - symbols);
-        else if (k === 2 * symbols + 1) len = this.systemEvent(m, 0, ts, 'S');
-        else if (k === 2 * symbols + 2) len = this.systemEvent(m, 0, ts, 'Q');
-        else if (k === closing) len = this.systemEvent(m, 0, ts, 'M');
-        else if (k === closing + 1) len = this.systemEvent(m, 0, ts, 'E');
-        else len = this.orderFlow(m, 0, ts);
+        const len = this.encodeMessage(m, k, total, kItchStartNanos + dueNs);
         const at = mold.appendMessage(len);
         for (let i = 0; i < len; i++) b[at + i] = m[i];
-        this.byType[m[0]]++;
         packetNs = dueNs;
         k++;
       }
@@ -233,9 +258,25 @@ export class SessionGenerator {
     const byType: Record<string, number> = {};
     this.byType.forEach((n, code) => { if (n > 0) byType[String.fromCharCode(code)] = n; });
     return {
-      messages: total, packets, bytes: writer.bytes, symbols, firstSequence: 1, lastSequence: total, byType,
+      messages: total, packets, bytes: writer.bytes, symbols: o.symbols, firstSequence: 1, lastSequence: total, byType,
       spanSeconds: Math.round((total - 1) * nanosPerMessage) / kNanosPerSecond,
     };
+  }
+
+  /** Message k (0-based) of a session of `total` at ITCH time `ts`, encoded at m[0]; returns its length. */
+  private encodeMessage(m: Uint8Array, k: number, total: number, ts: number): number {
+    const symbols = this.options.symbols;
+    let len: number;
+    if (k === 0) len = this.systemEvent(m, 0, ts, 'O');
+    else if (k <= symbols) len = this.stockDirectory(m, 0, ts, k - 1);
+    else if (k <= 2 * symbols) len = this.tradingAction(m, 0, ts, k - 1 - symbols);
+    else if (k === 2 * symbols + 1) len = this.systemEvent(m, 0, ts, 'S');
+    else if (k === 2 * symbols + 2) len = this.systemEvent(m, 0, ts, 'Q');
+    else if (k === total - 2) len = this.systemEvent(m, 0, ts, 'M');
+    else if (k === total - 1) len = this.systemEvent(m, 0, ts, 'E');
+    else len = this.orderFlow(m, 0, ts);
+    this.byType[m[0]]++;
+    return len;
   }
 
   private systemEvent(b: Uint8Array, at: number, ts: number, code: string): number {
@@ -243,12 +284,7 @@ export class SessionGenerator {
   }
 
   private stockDirectory(b: Uint8Array, at: number, ts: number, s: number): number {
-    return this.itch.encode(b, at, 'R', {
-      stockLocate: s + 1, timestamp: ts, stock: syntheticTicker(s), marketCategory: 'Q', financialStatusIndicator: 'N',
-      roundLotSize: 100, roundLotsOnly: 'N', issueClassification: 'C', issueSubType: 'Z', authenticity: 'P',
-      shortSaleThresholdIndicator: 'N', ipoFlag: 'N', luldReferencePriceTier: '1', etpFlag: 'N', etpLeverageFactor: 0,
-      inverseIndicator: 'N',
-    });
+    return this.itch.encode(b, at, 'R', stockDirectoryValues(s + 1, syntheticTicker(s), ts));
   }
 
   private tradingAction(b: Uint8Array, at: number, ts: number, s: number): number {
@@ -362,4 +398,43 @@ export class SessionGenerator {
     const r = this.prng.below(10);
     return r === 0 ? 1 + this.prng.below(99) : 100 * (1 + this.prng.below(10));
   }
+}
+
+/**
+ * MoldUDP64 packets carrying `messages` (index i = sequence firstSequence + i), at most
+ * `maxMessagesPerPacket` each and at most `maxPacketSize` bytes (a longer single message still gets
+ * its own packet). Unlike `write`, packing ignores time: recovery tests count on full packets.
+ */
+export function packetize(messages: readonly Uint8Array[], session: string, firstSequence = 1,
+  maxMessagesPerPacket = 8, maxPacketSize = 1400): MoldPacket[] {
+  const mold = new MoldUdp64Encoder(session);
+  const scratch = new Uint8Array(Math.max(maxPacketSize, 64 * 1024));
+  const out: MoldPacket[] = [];
+  let i = 0;
+  while (i < messages.length) {
+    mold.begin(scratch, 0, firstSequence + i);
+    while (i < messages.length && mold.messageCount < maxMessagesPerPacket
+      && (mold.messageCount === 0 || mold.lengthWith(messages[i].length) <= maxPacketSize)) {
+      scratch.set(messages[i], mold.appendMessage(messages[i].length));
+      i++;
+    }
+    const count = mold.messageCount;
+    const n = mold.finish();
+    out.push({ sequenceNumber: firstSequence + i - count, messageCount: count, payload: scratch.slice(0, n) });
+  }
+  return out;
+}
+
+/** A MoldUDP64 heartbeat (count 0) announcing `nextSequence`. */
+export function heartbeatPacket(session: string, nextSequence: number): Uint8Array {
+  const b = new Uint8Array(kMoldUdp64HeaderLength);
+  new MoldUdp64Encoder(session).heartbeat(b, 0, nextSequence);
+  return b;
+}
+
+/** A MoldUDP64 end-of-session packet announcing `nextSequence`. */
+export function endOfSessionPacket(session: string, nextSequence: number): Uint8Array {
+  const b = new Uint8Array(kMoldUdp64HeaderLength);
+  new MoldUdp64Encoder(session).endOfSession(b, 0, nextSequence);
+  return b;
 }

@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BookBuilder, FeedDecoder, ItchDecoder, ItchMessageHandler, PcapReader, Sequencer } from '../../lib/feed';
-import { SessionGenerator, syntheticTicker } from '../../lib/tools/session-generator';
+import { MessageJournal } from '../../lib/feed/recovery/message-journal';
+import { packetize, SessionGenerator, syntheticTicker } from '../../lib/tools/session-generator';
 import { main as genMain } from '../../apps/gen';
 
 interface Decoded {
@@ -120,6 +121,26 @@ describe('tickpath gen: synthetic MoldUDP64 / ITCH 5.0 session', function () {
     new SessionGenerator({ ...opts, seed: 8 }).writePcap(c);
     expect(fs.readFileSync(a).equals(fs.readFileSync(b))).to.equal(true);
     expect(fs.readFileSync(a).equals(fs.readFileSync(c))).to.equal(false);
+  });
+
+  it('in memory: the same messages as the pcap, sequence i + 1 at index i; packetize frames them as MoldUDP64', () => {
+    const opts = { symbols: 4, rate: 3000, durationSeconds: 1, seed: 5, session: 'MEM1' };
+    const file = path.join(dir, 'mem.pcap');
+    new SessionGenerator(opts).writePcap(file);
+    const messages = new SessionGenerator(opts).messages();
+    expect(messages.length).to.equal(3000);
+    const fromPcap = MessageJournal.fromPcap(fs.readFileSync(file)).find('MEM1')!;
+    const fromPackets = new MessageJournal();
+    const packets = packetize(messages, 'MEM1', 1, 5);
+    expect(packets.length).to.equal(600);
+    for (const p of packets) expect(fromPackets.appendPacket(p.payload, 0, p.payload.length)).to.equal(p.messageCount);
+    const j = fromPackets.find('MEM1')!;
+    expect([fromPcap.first, fromPcap.count, j.first, j.count]).to.deep.equal([1, 3000, 1, 3000]);
+    for (let s = 1; s <= 3000; s++) {
+      const m = Buffer.from(messages[s - 1]);
+      expect(m.equals(fromPcap.bytes.subarray(fromPcap.offsetOf(s), fromPcap.offsetOf(s) + fromPcap.lengthOf(s))), `pcap ${s}`).to.equal(true);
+      expect(m.equals(j.bytes.subarray(j.offsetOf(s), j.offsetOf(s) + j.lengthOf(s))), `packet ${s}`).to.equal(true);
+    }
   });
 
   it('honours max messages per packet and max packet size; a low rate packs by the flush window', () => {

@@ -4,4 +4,3 @@ export * from './message-journal';
 export * from './rerequest-server';
 export * from './retransmit-requester';
 export * from './line-arbiter';
-export * from './session-generator';

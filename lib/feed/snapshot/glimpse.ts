@@ -23,11 +23,10 @@ import { invalidOption } from '../../errors';
 import { BookBuilder } from '../book-builder';
 import { ItchMessageHandler } from '../feed-decoder';
 import { ItchDecoder } from '../itch-decoder';
-import { ItchEncoder, stockBytes } from '../itch-encoder';
+import { ItchEncoder, stockBytes, stockDirectoryValues } from '../itch-encoder';
 import { SoupBinClient, SoupClientOptions } from '../../protocols/soupbin-client';
 import { SoupBinServer } from '../../protocols/soupbin-server';
 import { RecoverySequencer } from '../recovery/sequencer';
-import { stockDirectoryValues } from '../recovery/session-generator';
 
 /** 'G' End of Snapshot: type + Sequence Number (numeric, 20 bytes, space-padded on the left). */
 export const kGlimpseEndOfSnapshot = 0x47;

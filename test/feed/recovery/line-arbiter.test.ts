@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { LineArbiter } from '../../../lib/feed/recovery/line-arbiter';
 import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, packetize } from '../../../lib/feed/recovery/session-generator';
+import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks } from './helpers';
 
-const messages = generateItchSession({ messages: 800, locates: 4, seed: 3 });
+const messages = new SessionGenerator({ symbols: 4, rate: 800, durationSeconds: 1, seed: 3 }).messages();
 const packets = packetize(messages, 'ABLINE', 1, 4);
 
 describe('LineArbiter (A/B)', () => {

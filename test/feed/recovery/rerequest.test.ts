@@ -6,11 +6,11 @@ import { MessageJournal } from '../../../lib/feed/recovery/message-journal';
 import { RerequestServer, RerequestServerOptions } from '../../../lib/feed/recovery/rerequest-server';
 import { RetransmitRequester } from '../../../lib/feed/recovery/retransmit-requester';
 import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, heartbeatPacket, MoldPacket, packetize } from '../../../lib/feed/recovery/session-generator';
+import { heartbeatPacket, MoldPacket, packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';
 
 const kSession = 'RREQ01';
-const messages = generateItchSession({ messages: 1500, locates: 5, seed: 11 });
+const messages = new SessionGenerator({ symbols: 5, rate: 1500, durationSeconds: 1, seed: 11 }).messages();
 const packets = packetize(messages, kSession, 1, 6);
 const total = messages.length;
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { RecoverySequencer, RecoverySequencerOptions } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, heartbeatPacket, packetize, endOfSessionPacket } from '../../../lib/feed/recovery/session-generator';
+import { endOfSessionPacket, heartbeatPacket, packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks } from './helpers';
 
-const session = generateItchSession({ messages: 600, locates: 3, seed: 7 });
+const session = new SessionGenerator({ symbols: 3, rate: 600, durationSeconds: 1, seed: 7 }).messages();
 const packets = packetize(session, 'SESS1', 1, 5);
 
 function gapless(): RecordingBooks {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { GlimpseSnapshotClient, GlimpseSnapshotServer } from '../../../lib/feed/snapshot/glimpse';
 import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, packetize } from '../../../lib/feed/recovery/session-generator';
+import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks } from './helpers';
 
-const messages = generateItchSession({ messages: 1500, locates: 6, seed: 99 });
+const messages = new SessionGenerator({ symbols: 6, rate: 1500, durationSeconds: 1, seed: 99 }).messages();
 const packets = packetize(messages, 'GLIMPSE1', 1, 5);
 
 function fullRun(): string {

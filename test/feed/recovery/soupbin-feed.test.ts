@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { SoupBinServer, SoupServerConnection } from '../../../lib/protocols/soupbin-server';
 import { SoupBinFeed } from '../../../lib/feed/soupbin-feed';
 import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, packetize } from '../../../lib/feed/recovery/session-generator';
+import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';
 
-const messages = generateItchSession({ messages: 1200, locates: 4, seed: 21 });
+const messages = new SessionGenerator({ symbols: 4, rate: 1200, durationSeconds: 1, seed: 21 }).messages();
 
 describe('SoupBinFeed (ITCH over SoupBinTCP 3.0, loopback)', function () {
   this.timeout(20000);

@@ -6,7 +6,7 @@ import { MessageJournal } from '../../../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../../../lib/feed/recovery/rerequest-server';
 import { RetransmitRequester } from '../../../lib/feed/recovery/retransmit-requester';
 import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
-import { generateItchSession, heartbeatPacket, packetize } from '../../../lib/feed/recovery/session-generator';
+import { heartbeatPacket, packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { unavailable } from '../../helpers/require-backend';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';
 
@@ -26,7 +26,7 @@ describe('recovery over the udp backend (Port inline poller, loopback)', functio
   });
 
   it('a session with holes read in place from the udp backend is completed by retransmission: once, in order, same books', async function () {
-    const messages = generateItchSession({ messages: 1000, locates: 4, seed: 5 });
+    const messages = new SessionGenerator({ symbols: 4, rate: 1000, durationSeconds: 1, seed: 5 }).messages();
     const packets = packetize(messages, 'UDPBK', 1, 5);
     const udpPort = 20000 + crypto.randomInt(40000);
     try {
