@@ -4,19 +4,17 @@
  * lines parsed and checked event by event. Asserts behaviour only, never timings.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { VenueSimulator } from '../../lib/router/venues/venue-simulator';
 import { parseOrderArgs } from '../../lib/tools/order-tool';
 import * as orderApp from '../../apps/order';
+import { freePort, QuickfixVenue } from '../helpers/quickfix';
 
 const kRoot = path.resolve(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
-const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
-const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
 
 interface CliResult { code: number | null; events: Record<string, any>[]; stderr: string }
 
@@ -44,17 +42,6 @@ const summaryOf = (r: CliResult) => {
   expect(last, `stderr: ${r.stderr}`).to.have.property('event', 'summary');
   return last;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('tickpath order (CLI)', function () {
   this.timeout(30000);
@@ -166,39 +153,15 @@ describe('tickpath order (CLI)', function () {
   });
 
   describe('against the QuickFIX acceptor (FIX 4.2)', () => {
-    let child: ChildProcess | null = null;
-    let out = '';
+    let venue: QuickfixVenue | undefined;
     let port = 0;
-    let dir = '';
 
     before(async function () {
-      const build = spawnSync('bash', [kQuickfixScript], { encoding: 'utf8', timeout: 120000 });
-      if (build.status !== 0 || !fs.existsSync(kQuickfixBinary)) {
-        const reason = `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
-        if (process.env.TICKPATH_REQUIRE_QUICKFIX === '1') throw new Error(`${reason} (TICKPATH_REQUIRE_QUICKFIX=1)`);
-        console.warn(`    skipping QuickFIX order test: ${reason}`);
-        this.skip();
-      }
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-qf-'));
-      port = await freePort();
-      child = spawn(kQuickfixBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-      const t0 = Date.now();
-      while (!out.includes(`READY ${port}`)) {
-        if (Date.now() - t0 > 10000 || child.exitCode !== null) throw new Error(`quickfix-venue did not start: ${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      venue = await QuickfixVenue.start(this, 'QuickFIX order test');
+      port = venue.port;
     });
 
-    after(async () => {
-      if (child && child.exitCode === null) {
-        const exited = new Promise<number | null>((r) => child!.on('exit', (c) => r(c)));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(async () => { await venue?.stop(); });
 
     it('fix42: every order is acked and filled at its limit; the resting HOLD order is reported open', async () => {
       const r = await runCli(['--venue', `fix42://127.0.0.1:${port}`, '--target', 'QFVENUE', '--symbol', 'IBM', '--side', 'buy', '--qty', '100',
@@ -209,7 +172,7 @@ describe('tickpath order (CLI)', function () {
       const hold = await runCli(['--venue', `fix42://127.0.0.1:${port}`, '--target', 'QFVENUE', '--symbol', 'HOLD', '--side', 'sell', '--qty', '50', '--price', '1']);
       expect(hold.code, hold.stderr).to.equal(0);
       expect(summaryOf(hold)).to.include({ sent: 1, acked: 1, filled: 0, open: 1 });
-      expect(out).to.include('LOGON FIX.4.2:QFVENUE->TICKPATH');
+      expect(venue!.output).to.include('LOGON FIX.4.2:QFVENUE->TICKPATH');
     });
   });
 });

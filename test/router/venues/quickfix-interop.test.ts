@@ -4,64 +4,26 @@
  * acceptor cannot be built, unless TICKPATH_REQUIRE_QUICKFIX=1, where that is a failure.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { FixConnector } from '../../../lib/router/venues/fix-connector';
 import type { FixVersion } from '../../../lib/protocols/fix';
+import { QuickfixVenue } from '../../helpers/quickfix';
 import { RecordingListener } from './recording-listener';
-
-const kRoot = path.resolve(__dirname, '..', '..', '..', '..');
-const kScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
-const kBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('QuickFIX interop (tools/quickfix-venue)', function () {
   this.timeout(60000);
-  let child: ChildProcess | null = null;
-  let out = '';
+  let venue: QuickfixVenue | undefined;
   let port = 0;
   let dir = '';
 
   before(async function () {
-    const build = spawnSync('bash', [kScript], { encoding: 'utf8', timeout: 120000 });
-    if (build.status !== 0 || !fs.existsSync(kBinary)) {
-      const reason = `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
-      if (process.env.TICKPATH_REQUIRE_QUICKFIX === '1') throw new Error(`${reason} (TICKPATH_REQUIRE_QUICKFIX=1)`);
-      console.warn(`    skipping QuickFIX interop: ${reason}`);
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-quickfix-'));
-    port = await freePort();
-    child = spawn(kBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    const t0 = Date.now();
-    while (!out.includes(`READY ${port}`)) {
-      if (Date.now() - t0 > 10000 || child.exitCode !== null) throw new Error(`quickfix-venue did not start: ${out}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    venue = await QuickfixVenue.start(this, 'QuickFIX interop');
+    port = venue.port;
+    dir = venue.dir;
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise<number | null>((r) => child!.on('exit', (c) => r(c)));
-      child.kill('SIGTERM');
-      expect(await exited).to.equal(0);
-    }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (venue) expect(await venue.stop()).to.equal(0);
   });
 
   for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
@@ -89,9 +51,9 @@ describe('QuickFIX interop (tools/quickfix-venue)', function () {
       await c.close();
       expect(l.states.map(([s]) => s)).to.include.members(['LOGGED_IN', 'LOGGED_OUT']);
       const t0 = Date.now();
-      while (!out.includes(`LOGOUT ${version}:QFVENUE->TICKPATH`) && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
-      expect(out).to.include(`LOGON ${version}:QFVENUE->TICKPATH`);
-      expect(out).to.include(`LOGOUT ${version}:QFVENUE->TICKPATH`);
+      while (!venue!.output.includes(`LOGOUT ${version}:QFVENUE->TICKPATH`) && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      expect(venue!.output).to.include(`LOGON ${version}:QFVENUE->TICKPATH`);
+      expect(venue!.output).to.include(`LOGOUT ${version}:QFVENUE->TICKPATH`);
     });
   }
 });

@@ -1,0 +1,74 @@
+/**
+ * The QuickFIX acceptor (tools/quickfix-venue, built by scripts/build_quickfix_venue.sh) for FIX
+ * interop tests: built and started on a free loopback port as venue QFVENUE accepting TICKPATH.
+ * When it cannot be built the suite is skipped with the reason, unless TICKPATH_REQUIRE_QUICKFIX=1,
+ * where that is a failure (CI must not pass green without the independent engine).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+const kRoot = path.resolve(__dirname, '..', '..', '..');
+const kScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
+const kBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
+const kStartTimeoutMs = 10000;
+
+/** A loopback TCP port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export class QuickfixVenue {
+  /** Everything the acceptor printed (READY, LOGON/LOGOUT lines), stdout and stderr interleaved. */
+  output = '';
+
+  private constructor(readonly port: number, readonly dir: string, private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
+  }
+
+  /** Builds and starts the acceptor; resolves once it printed READY. Call from a `before` hook. */
+  static async start(ctx: Mocha.Context, suite: string): Promise<QuickfixVenue> {
+    const build = spawnSync('bash', [kScript], { encoding: 'utf8', timeout: 120000 });
+    if (build.status !== 0 || !fs.existsSync(kBinary)) {
+      const reason = `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
+      if (process.env.TICKPATH_REQUIRE_QUICKFIX === '1') throw new Error(`${reason} (TICKPATH_REQUIRE_QUICKFIX=1)`);
+      console.warn(`    skipping ${suite}: ${reason}`);
+      ctx.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-quickfix-'));
+    const port = await freePort();
+    const child = spawn(kBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const venue = new QuickfixVenue(port, dir, child);
+    const t0 = Date.now();
+    while (!venue.output.includes(`READY ${port}`)) {
+      if (Date.now() - t0 > kStartTimeoutMs || child.exitCode !== null) {
+        await venue.stop();
+        throw new Error(`quickfix-venue did not start: ${venue.output}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return venue;
+  }
+
+  /** SIGTERM, then removes its store; resolves to the exit code (0: a clean shutdown). */
+  async stop(): Promise<number | null> {
+    let code = this.child.exitCode;
+    if (code === null && this.child.signalCode === null) {
+      const exited = new Promise<number | null>((r) => this.child.once('exit', (c) => r(c)));
+      this.child.kill('SIGTERM');
+      code = await exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    return code;
+  }
+}
