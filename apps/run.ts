@@ -35,6 +35,8 @@ const kHelp = `Usage: tickpath run [options]
   --config DIR       run DIR/feed_config.yml, performance.yml, routing_config.yml
                      (without it: the bundled default described below)
   --backend NAME     bundled default only: auto (default: dpdk if usable, else pcap) | dpdk | pcap
+  --pcap FILE        replay this MoldUDP64/ITCH capture instead of the generated session, at its
+                     recorded pace, through the same backend and pipeline (the replay testbench)
   --rate N           bundled default: ITCH messages/s of the generated session (default 100000)
   --symbols N        bundled default: symbols in the generated session (default 50)
   --duration S       stop after S seconds (default 15; 0 = until the source ends or SIGINT)
@@ -56,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
-      symbols: { type: 'string', default: '50' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
+      symbols: { type: 'string', default: '50' }, pcap: { type: 'string' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
       strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
     },
@@ -95,7 +97,8 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     // The bundled default: generate (once) a session as long as the run, at the asked rate.
     const seconds = duration > 0 ? duration + 1 : 30;
-    const capture = path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
+    const capture = values.pcap ? path.resolve(values.pcap) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
+    if (values.pcap && !fs.existsSync(capture)) throw new TickpathError('ERR_NOT_FOUND', `--pcap ${values.pcap}: no such file`, 'give a classic pcap capture, e.g. one written by tickpath gen');
     if (!fs.existsSync(capture)) {
       const s = new SessionGenerator({ symbols, rate, durationSeconds: seconds, seed: 1 }).writePcap(`${capture}.tmp`);
       fs.renameSync(`${capture}.tmp`, capture);

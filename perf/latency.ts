@@ -14,10 +14,10 @@
  * Baseline, same run, same rate and CPUs: the bare transport, a worker that only reads each
  * packet with RxConsumer (perf/lib/rx-latency-worker.ts): poll time to JS read.
  *
- * The stage histograms are recorded inside the pipeline with plain record(): they are NOT
- * corrected for coordinated omission (the pipeline has no expected-interval option). The sender's
- * lateness against its schedule is reported beside them, so a stall that backed up the sender is
- * visible.
+ * The stage histograms are corrected for coordinated omission: the pipeline is told the sender's
+ * packet interval and records with HdrHistogram's expected-interval correction, so a stall also
+ * counts the packets that queued behind it. The sender's lateness against its schedule is
+ * reported beside them.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -80,7 +80,9 @@ async function baseline(cap: SessionCapture): Promise<{ wire_to_read: Percentile
 
 async function pipelineAt(cap: SessionCapture) {
   const { performance: perf } = loadBenchConfigs({ idle });
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync });
+  // The sender paces packets on a fixed schedule: correct the pipeline's histograms for coordinated omission.
+  const expectedIntervalNs = (seconds * 1e9) / cap.packets;
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync, expectedIntervalNs });
   const failed = p.failed().then((e) => { throw e; });
   try {
     const monitor = new RingMonitor(p.port.rxTransfer(0).ring);

@@ -48,6 +48,12 @@ export interface FeedHandlerOptions {
   latency?: { wireToDecode?: LatencyRecorder; wireToDone?: LatencyRecorder };
   /** Initial order-table size for the books. */
   initialOrderCapacity?: number;
+  /**
+   * Packets arrive at a fixed rate, one every this many ns (load generators): latency is recorded
+   * with HdrHistogram's coordinated-omission correction, so a stall also counts the packets that
+   * queued behind it. 0 (default): plain recording.
+   */
+  expectedIntervalNs?: number;
   /** Told of every MoldUDP64 sequence gap (duplicates are dropped and counted either way). */
   gapListener?: SequenceGapListener;
   /**
@@ -122,7 +128,13 @@ export class FeedHandler implements Agent {
   private readonly linePorts: Uint16Array | undefined;
   private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
 
-  constructor(source: RxConsumer, handler: BookEventHandler, options: FeedHandlerOptions = {}) {
+  /** Where events go; replaceable with onMessage() (one indirect call per event). */
+  private target: BookEventHandler;
+  private running = false;
+
+  constructor(source: RxConsumer, handler: BookEventHandler | undefined, options: FeedHandlerOptions = {}) {
+    this.target = handler ?? { onEvent() {}, endOfBatch() {} };
+    const forward: BookEventHandler = { onEvent: (e) => this.target.onEvent(e), endOfBatch: () => this.target.endOfBatch() };
     this.source = source;
     this.burst = options.burst ?? 256;
     this.clock = options.clock ?? new MonotonicClock();
@@ -135,9 +147,9 @@ export class FeedHandler implements Agent {
     const clock = this.clock;
     const conflate = options.conflate ?? true;
     this.conflator = conflate
-      ? new Conflator(handler, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
+      ? new Conflator(forward, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
       : undefined;
-    this.books = new BookBuilder(this.conflator ?? handler, { initialOrderCapacity: options.initialOrderCapacity });
+    this.books = new BookBuilder(this.conflator ?? forward, { initialOrderCapacity: options.initialOrderCapacity });
     this.sequencer = new Sequencer({ gapListener: options.gapListener });
     const itchHandler = this.filteringHandler();
     this.decoder = new FeedDecoder(itchHandler, options.filter ?? {}, this.sequencer);
@@ -172,11 +184,15 @@ export class FeedHandler implements Agent {
     const l4 = this.l4;
     const w2d = this.wireToDecode, w2h = this.wireToDone;
     const arbiter = this.arbiter, frames = decoder.frames, groups = this.lineGroups, ports = this.linePorts;
+    const interval = options.expectedIntervalNs ?? 0;
     this.onPacket = (b, off, len, ts, endOfBatch) => {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
-      if (w2d !== undefined) w2d.record(clock.nowNs() - ts);
+      if (w2d !== undefined) {
+        if (interval > 0) w2d.recordWithExpectedInterval(clock.nowNs() - ts, interval);
+        else w2d.record(clock.nowNs() - ts);
+      }
       if (arbiter === undefined) {
         if (l4) decoder.decodePayload(b, off, len);
         else decoder.decodeFrame(b, off, len);
@@ -200,9 +216,42 @@ export class FeedHandler implements Agent {
     };
   }
 
+  /** Normalized events (and endOfBatch) go to `handler` from the next event on. */
+  onMessage(handler: BookEventHandler): void {
+    this.target = handler;
+  }
+
   /** Replaces the subscription list (['*'] = everything). Takes effect at the next batch. */
   subscribe(symbols: readonly string[]): void {
     this.subscriptions.publish(symbols);
+  }
+
+  /** Removes symbols from an explicit subscription list. */
+  unsubscribe(symbols: readonly string[]): void {
+    const current = this.subscriptions.generation() === 0 ? ['*'] : this.subscriptions.read();
+    if (current.includes('*')) {
+      throw invalidOption('unsubscribe', 'symbols', symbols, "symbols of an explicit list: the subscription is '*' (everything); subscribe([...]) first");
+    }
+    this.subscriptions.publish(current.filter((s) => !symbols.includes(s)));
+  }
+
+  /**
+   * Runs doWork() on this thread until stop(), yielding to the event loop between slices of up to
+   * `sliceMs` (sockets, timers). For standalone use; the pipeline's workers drive doWork themselves.
+   */
+  async run(sliceMs = 1): Promise<void> {
+    await this.start();
+    this.running = true;
+    while (this.running) {
+      const end = Date.now() + sliceMs;
+      do this.doWork(); while (this.running && Date.now() < end);
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.close();
+  }
+
+  stop(): void {
+    this.running = false;
   }
 
   /** Counters of the ITCH decoder actually in use (the arbiter's with recovery). No allocation. */

@@ -48,6 +48,8 @@ export interface PipelineOptions {
   conflationIntervalUs?: number;
   /** Feed lines (A/B arbitration) and retransmission; see FeedRecoveryOptions. */
   recovery?: FeedRecoveryOptions;
+  /** Fixed-rate load (benchmarks): a packet every this many ns; latency is corrected for coordinated omission. */
+  expectedIntervalNs?: number;
   log?: (line: string) => void;
 }
 
@@ -154,6 +156,7 @@ export class Pipeline {
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
         control: new SharedArrayBuffer(64),
+        expectedIntervalNs: o.expectedIntervalNs,
       };
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
       const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control) };

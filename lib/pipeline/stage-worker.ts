@@ -55,6 +55,8 @@ export interface StageWorkerData {
   bbo: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
   routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
+  /** Fixed-rate load: packets every this many ns; latency gets coordinated-omission correction. */
+  expectedIntervalNs?: number;
   /** i32[0]: 0 run, 1 stop (drain and exit); i32[1]: 1 once the source is exhausted (this worker writes). */
   control: SharedArrayBuffer;
 }
@@ -83,6 +85,7 @@ function main(d: StageWorkerData): void {
   const K = Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])) as Record<WorkerCounter, number>;
   const latency = Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60_000_000_000 })])) as Record<typeof kLatencyNames[number], LatencyRecorder>;
   const control = new Int32Array(d.control);
+  const interval = d.expectedIntervalNs ?? 0;
   const bbo = new BboTable(d.bbo);
   const agents: Agent[] = [];
   const log = (line: string) => port.postMessage({ type: 'log', line: `[worker ${d.index} ${d.group.join('+')}] ${line}` });
@@ -163,7 +166,11 @@ function main(d: StageWorkerData): void {
         c[K.strategy_events]++;
         // wire -> handler: when the first event of each packet reaches the strategy.
         const pkt = currentPacket();
-        if (pkt !== lastPacket) { lastPacket = pkt; latency.wire_to_handler.record(clock.nowNs() - currentRxTs()); }
+        if (pkt !== lastPacket) {
+          lastPacket = pkt;
+          if (interval > 0) latency.wire_to_handler.recordWithExpectedInterval(clock.nowNs() - currentRxTs(), interval);
+          else latency.wire_to_handler.record(clock.nowNs() - currentRxTs());
+        }
         if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
         s.onMarketData(e, context);
       },
@@ -203,7 +210,7 @@ function main(d: StageWorkerData): void {
       }
       feed = new FeedHandler(rx, downstream, {
         filter: d.feed.filter, conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs,
-        burst: d.bursts.decoder, subscriptions: mailbox, clock, recovery: d.feed.recovery,
+        burst: d.bursts.decoder, subscriptions: mailbox, clock, recovery: d.feed.recovery, expectedIntervalNs: interval,
         latency: { wireToDecode: latency.wire_to_decode },
       });
       const f = feed;

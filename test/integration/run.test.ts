@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { SessionGenerator } from '../../lib/tools/session-generator';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
@@ -63,6 +66,34 @@ describe('integration/tickpath run (npm start)', function () {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).to.equal(0);
     expect(out).to.match(/final \(.* pcap\): .* ITCH messages/).and.match(/orders: sent \d+/);
+  });
+
+  it('--pcap replays a given capture through DPDK into the pipeline to its end, every message decoded', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-run-pcap-'));
+    const capture = path.join(dir, 'short.pcap');
+    const summary = new SessionGenerator({ symbols: 5, rate: 20000, durationSeconds: 0.3, seed: 3 }).writePcap(capture);
+    const r = spawnSync(process.execPath, [kCli, 'run', '--backend', 'dpdk', '--pcap', capture, '--duration', '0', '--metrics-port', 'off', '--json'], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stderr + r.stdout.slice(-1500)).to.equal(0);
+    const j = lastJson(r.stdout);
+    expect(j.backend).to.equal('dpdk');
+    expect(j.counters.itch_messages).to.equal(summary.messages);
+    expect(j.counters.rx_packets).to.equal(summary.packets);
+    expect(j.counters.sequence_gaps + j.counters.book_bad_references + j.counters.rx_ring_drops).to.equal(0);
+  });
+
+  it('on DPDK, SIGINT stops the lcores, cleans up the EAL and exits 0', async () => {
+    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'dpdk', '--duration', '0', '--rate', '20000', '--metrics-port', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => { if (/\[\s*1s\]/.test(out)) { clearInterval(check); resolve(); } }, 50);
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, out.slice(-1500)).to.equal(0);
+    expect(out).to.match(/final \(.* dpdk\): .* ITCH messages/);
   });
 
   it('rejects bad options with the option named', () => {

@@ -157,3 +157,30 @@ describe('pipeline steady state', function () {
     }
   });
 });
+
+describe('FeedHandler API', function () {
+  this.timeout(30000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-fh-'));
+  const capture = path.join(dir, 's.pcap');
+  before(() => { new SessionGenerator({ symbols: 10, rate: 50000, durationSeconds: 0.5, seed: 9 }).writePcap(capture); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('run() delivers to the onMessage handler until stop(); unsubscribe narrows an explicit list, refuses "*"', async () => {
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: capture, pace: 'recorded' } });
+    const fh = new FeedHandler(port.consumer(0), undefined, { conflate: false });
+    expect(() => fh.unsubscribe(['AAAA'])).to.throw(/subscription is '\*'/);
+    const wanted = [syntheticTicker(1), syntheticTicker(2), syntheticTicker(3)];
+    fh.subscribe(wanted);
+    fh.unsubscribe([syntheticTicker(2)]);
+    const symbols = new Set<string>();
+    let batches = 0;
+    fh.onMessage({ onEvent: (e) => { if (e.kind === 1) symbols.add(e.symbol); }, endOfBatch: () => { batches++; } });
+    const running = fh.run();
+    while (!fh.sourceDone) await new Promise((r) => setTimeout(r, 20));
+    fh.stop();
+    await running;
+    port.close();
+    expect([...symbols].sort()).to.deep.equal([syntheticTicker(1), syntheticTicker(3)].sort());
+    expect(batches).to.be.greaterThan(0);
+  });
+});
