@@ -4,14 +4,12 @@
  * with exact counts, bytes and contents. TX goes the other way and is counted by a raw socket.
  */
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'child_process';
-import * as path from 'path';
 
 import {
-  VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip,
-  seqPayload, udpFrame, writePcap,
+  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
+  seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
+import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon, openPortAsNobody } from '../helpers/rx-consumer';
 
 const kFrames = 1000;
 
@@ -22,7 +20,7 @@ describe('af_packet backend (veth pair)', function () {
   const ports: number[] = [];
 
   before(function () {
-    const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+    const reason = replayUnavailableReason();
     if (reason) requireOrSkip(this, 'af_packet', reason);
     addon = loadAddon();
     pair = createVethPair();
@@ -40,8 +38,7 @@ describe('af_packet backend (veth pair)', function () {
   }
 
   it('without privileges: EPERM with what is needed and the fix', function () {
-    const script = `try { require(${JSON.stringify(kAddonPath)}).openPort('af_packet', { interface: 'lo' }); console.log('opened'); } catch (e) { console.log(JSON.stringify({ errno: e.errno, message: e.message })); }`;
-    const res = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    const res = openPortAsNobody('af_packet');
     if (res.status !== 0) requireOrSkip(this, 'af_packet', `cannot run a child as user nobody: ${res.stderr}`);
     const out = JSON.parse(res.stdout.trim());
     expect(out.errno).to.equal(1);
@@ -61,47 +58,33 @@ describe('af_packet backend (veth pair)', function () {
   for (const [poller, ring, pps] of [['inline', 'large', 50000], ['thread', 'large', 50000], ['inline', 'small', 1000]] as const) {
     it(`poller=${poller} ring=${ring}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
       const p = pair!;
-      // Sizes 60..(60+kFrames%700): several blocks' worth, so blocks are retired and returned.
-      const frames: Uint8Array[] = [];
-      for (let i = 0; i < kFrames; i++) frames.push(udpFrame(p.nsMac, p.hostMac, p.nsIp, p.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
-      const pcap = path.join(p.tmpDir, `frames-${poller}-${ring}.pcap`);
-      writePcap(pcap, frames);
-      const expectBytes = frames.reduce((a, f) => a + f.length, 0);
+      // Sizes 60..759: several blocks' worth, so blocks are retired and returned.
+      const replay = writeSequencedReplay(p, `frames-${poller}-${ring}.pcap`, kFrames);
 
       const id = open({ poller, idle: 'backoff', ...(ring === 'small' ? { block_size: '16384', block_count: '16' } : {}) });
       expect(addon.portDescribe(id)).to.match(/TPACKET_V3/);
       const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
       if (poller === 'thread') addon.portStart(id);
-      const seen = new Uint8Array(kFrames);
-      let mismatches = 0;
-      let others = 0;
+      const check = new SequencedFrameCheck(replay.frames);
       let tsOk = 0;
-      const sent = replayInNs(p, pcap, [`--pps=${pps}`]);
+      const sent = replayInNs(p, replay.pcap, [`--pps=${pps}`]);
       const onPacket = (r: Uint8Array, off: number, len: number, wire: number, flags: number, tsLo: number, tsHi: number): void => {
-        // Ethernet 14 + IPv4 20 + UDP 8, then our sequence number.
-        if (len < 46 || r[off + 12] !== 0x08 || r[off + 13] !== 0x00 || r[off + 23] !== 17) { others++; return; }
-        const seq = ((r[off + 42] << 24) | (r[off + 43] << 16) | (r[off + 44] << 8) | r[off + 45]) >>> 0;
-        const f = frames[seq];
-        if (!f || f.length !== len || wire !== len) { mismatches++; return; }
-        for (let i = 0; i < len; i += 97) if (r[off + i] !== f[i]) { mismatches++; return; }
-        if (r[off + len - 1] !== f[len - 1]) { mismatches++; return; }
-        if ((flags & 4) !== 0 && tsHi > 0) tsOk++;
-        seen[seq]++;
+        if (check.accept(r, off, len, wire) && (flags & 4) !== 0 && tsHi > 0) tsOk++;
       };
       await rx.drainUntil(kFrames, 15_000, onPacket);
       const res = await sent;
       expect(res.code, res.stderr).to.equal(0);
       // Anything after the last one would be a duplicate or a stray: give it a moment to show up.
       await rx.drainUntil(kFrames + 1, 100, onPacket);
-      expect(others, 'frames that are not ours').to.equal(0);
-      expect(mismatches).to.equal(0);
+      expect(check.others, 'frames that are not ours').to.equal(0);
+      expect(check.mismatches).to.equal(0);
       expect(rx.packets).to.equal(kFrames);
-      expect(rx.bytes).to.equal(expectBytes);
-      expect(seen.every((c) => c === 1)).to.equal(true);
+      expect(rx.bytes).to.equal(replay.bytes);
+      expect(check.eachOnce).to.equal(true);
       expect(tsOk, 'software timestamps').to.equal(kFrames);
       const st = addon.portStats(id);
       expect(st.queues[0].rxPackets).to.equal(kFrames);
-      expect(st.queues[0].rxBytes).to.equal(expectBytes);
+      expect(st.queues[0].rxBytes).to.equal(replay.bytes);
       expect(st.device.kernelDrops).to.equal(0);
       addon.portClose(id);
       // Every block went back to the kernel: the pool is whole.
@@ -112,11 +95,8 @@ describe('af_packet backend (veth pair)', function () {
 
   it('sends frames posted on the TX ring (sendmmsg), received on the far end', async function () {
     const p = pair!;
-    // Receiver: the veth peer's rx_packets counter, which nothing else moves (IPv6 and ARP are off).
-    const readNsRx = (): number => {
-      const out = execFileSync('ip', ['netns', 'exec', p.ns, 'cat', `/sys/class/net/${p.nsIf}/statistics/rx_packets`], { encoding: 'utf8' });
-      return Number(out.trim());
-    };
+    // Receiver: the veth peer's rx_packets counter.
+    const readNsRx = (): number => nsRxPackets(p);
     const before = readNsRx();
     const id = open({});
     const tx = new RawTxProducer(addon, id);

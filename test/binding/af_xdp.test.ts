@@ -5,14 +5,13 @@
  * UMEM frame is accounted for and the XDP program is gone. TX goes out through the XSK TX ring.
  */
 import { expect } from 'chai';
-import { execFileSync, spawnSync } from 'child_process';
-import * as path from 'path';
+import { execFileSync } from 'child_process';
 
 import {
-  VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip,
-  seqPayload, udpFrame, writePcap,
+  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
+  seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
+import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon, openPortAsNobody } from '../helpers/rx-consumer';
 
 const kFrames = 1000;
 
@@ -23,7 +22,7 @@ describe('af_xdp backend (veth pair)', function () {
   const ports: number[] = [];
 
   before(function () {
-    const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+    const reason = replayUnavailableReason();
     if (reason) requireOrSkip(this, 'af_xdp', reason);
     addon = loadAddon();
     const info = addon.backends().find((b) => b.name === 'af_xdp');
@@ -47,8 +46,7 @@ describe('af_xdp backend (veth pair)', function () {
   }
 
   it('without privileges: EPERM with what is needed and the fix', function () {
-    const script = `try { require(${JSON.stringify(kAddonPath)}).openPort('af_xdp', { interface: 'lo' }); console.log('opened'); } catch (e) { console.log(JSON.stringify({ errno: e.errno, message: e.message })); }`;
-    const res = spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    const res = openPortAsNobody('af_xdp');
     if (res.status !== 0) requireOrSkip(this, 'af_xdp', `cannot run a child as user nobody: ${res.stderr}`);
     const out = JSON.parse(res.stdout.trim());
     expect(out.errno).to.equal(1);
@@ -71,11 +69,7 @@ describe('af_xdp backend (veth pair)', function () {
   for (const [mode, poller] of [['auto', 'inline'], ['generic', 'inline'], ['auto', 'thread']]) {
     it(`mode=${mode} poller=${poller}: receives every replayed frame in place: exact count, bytes and contents`, async function () {
       const p = pair!;
-      const frames: Uint8Array[] = [];
-      for (let i = 0; i < kFrames; i++) frames.push(udpFrame(p.nsMac, p.hostMac, p.nsIp, p.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
-      const pcap = path.join(p.tmpDir, `frames-${mode}-${poller}.pcap`);
-      writePcap(pcap, frames);
-      const expectBytes = frames.reduce((a, f) => a + f.length, 0);
+      const replay = writeSequencedReplay(p, `frames-${mode}-${poller}.pcap`, kFrames);
 
       const id = open({ mode, poller, idle: 'backoff' });
       const describe = addon.portDescribe(id);
@@ -83,28 +77,20 @@ describe('af_xdp backend (veth pair)', function () {
       expect(xdpAttached(), 'XDP program attached while open').to.equal(true);
       const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
       if (poller === 'thread') addon.portStart(id);
-      const seen = new Uint8Array(kFrames);
-      let mismatches = 0;
-      let others = 0;
-      const sent = replayInNs(p, pcap, ['--pps=50000']);
+      const check = new SequencedFrameCheck(replay.frames);
+      const sent = replayInNs(p, replay.pcap, ['--pps=50000']);
       const onPacket = (r: Uint8Array, off: number, len: number, wire: number, flags: number): void => {
-        if (len < 46 || r[off + 12] !== 0x08 || r[off + 13] !== 0x00 || r[off + 23] !== 17) { others++; return; }
-        const seq = ((r[off + 42] << 24) | (r[off + 43] << 16) | (r[off + 44] << 8) | r[off + 45]) >>> 0;
-        const f = frames[seq];
-        if (!f || f.length !== len || wire !== len || (flags & 16) === 0) { mismatches++; return; }
-        for (let i = 0; i < len; i += 97) if (r[off + i] !== f[i]) { mismatches++; return; }
-        if (r[off + len - 1] !== f[len - 1]) { mismatches++; return; }
-        seen[seq]++;
+        check.accept(r, off, len, wire, (flags & 16) !== 0);
       };
       await rx.drainUntil(kFrames, 15_000, onPacket);
       const res = await sent;
       expect(res.code, res.stderr).to.equal(0);
       await rx.drainUntil(kFrames + 1, 100, onPacket);
-      expect(others, 'frames that are not ours').to.equal(0);
-      expect(mismatches).to.equal(0);
+      expect(check.others, 'frames that are not ours').to.equal(0);
+      expect(check.mismatches).to.equal(0);
       expect(rx.packets).to.equal(kFrames);
-      expect(rx.bytes).to.equal(expectBytes);
-      expect(seen.every((c) => c === 1)).to.equal(true);
+      expect(rx.bytes).to.equal(replay.bytes);
+      expect(check.eachOnce).to.equal(true);
       const st = addon.portStats(id);
       expect(st.queues[0].rxPackets).to.equal(kFrames);
       expect(st.device.kernelDrops).to.equal(0);
@@ -117,7 +103,7 @@ describe('af_xdp backend (veth pair)', function () {
 
   it('sends frames posted on the TX ring through the XSK TX ring, received on the far end', async function () {
     const p = pair!;
-    const readNsRx = (): number => Number(execFileSync('ip', ['netns', 'exec', p.ns, 'cat', `/sys/class/net/${p.nsIf}/statistics/rx_packets`], { encoding: 'utf8' }).trim());
+    const readNsRx = (): number => nsRxPackets(p);
     const before = readNsRx();
     const id = open({});
     const tx = new RawTxProducer(addon, id);

@@ -11,7 +11,7 @@ import * as dgram from 'dgram';
 import * as path from 'path';
 
 import {
-  VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip,
+  VethPair, createVethPair, destroyVethPair, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writePcap,
 } from '../helpers/netns';
 import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
@@ -190,7 +190,7 @@ describe('udp backend', function () {
     let pair: VethPair | undefined;
 
     before(function () {
-      const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+      const reason = replayUnavailableReason();
       if (reason) requireOrSkip(this, 'udp', reason);
       pair = createVethPair();
     });

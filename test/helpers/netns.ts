@@ -43,6 +43,11 @@ export function netnsUnavailableReason(): string | null {
   return null;
 }
 
+/** Why tests that replay a pcap out of a veth pair's namespace end cannot run here, or null. */
+export function replayUnavailableReason(): string | null {
+  return netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+}
+
 /** Skips (this.skip()) with a reason, or fails when CI requires this backend to be exercised. */
 export function requireOrSkip(ctx: Mocha.Context, backend: string, reason: string): never {
   const required = (process.env.TICKPATH_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim());
@@ -96,6 +101,11 @@ export function destroyVethPair(pair: VethPair | undefined): void {
   spawnSync('ip', ['link', 'del', pair.hostIf], { stdio: 'ignore', timeout: 10_000 });
   spawnSync('ip', ['netns', 'del', pair.ns], { stdio: 'ignore', timeout: 10_000 });
   fs.rmSync(pair.tmpDir, { recursive: true, force: true });
+}
+
+/** Frames that reached the namespace end: its rx_packets, which nothing else moves (IPv6 and ARP are off). */
+export function nsRxPackets(pair: VethPair): number {
+  return Number(execFileSync('ip', ['netns', 'exec', pair.ns, 'cat', `/sys/class/net/${pair.nsIf}/statistics/rx_packets`], { encoding: 'utf8' }).trim());
 }
 
 export function macString(m: Uint8Array): string {
@@ -165,6 +175,60 @@ export function writePcap(file: string, frames: Uint8Array[]): void {
     off += 16 + f.length;
   });
   fs.writeFileSync(file, out);
+}
+
+export interface SequencedReplay {
+  frames: Uint8Array[];
+  pcap: string;
+  /** Sum of the frames' lengths. */
+  bytes: number;
+}
+
+/**
+ * `count` UDP frames from the namespace end to the host end (port 40000 -> 9000), frame i carrying
+ * seqPayload(i, 18 + i % 700): sizes 60..759, written to `name` in the pair's temp dir for replayInNs.
+ */
+export function writeSequencedReplay(pair: VethPair, name: string, count: number): SequencedReplay {
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) frames.push(udpFrame(pair.nsMac, pair.hostMac, pair.nsIp, pair.hostIp, 40000, 9000, seqPayload(i, 18 + (i % 700))));
+  const pcap = path.join(pair.tmpDir, name);
+  writePcap(pcap, frames);
+  return { frames, pcap, bytes: frames.reduce((a, f) => a + f.length, 0) };
+}
+
+/**
+ * Checks frames read back from a port against a SequencedReplay: a frame is ours when it is
+ * IPv4/UDP (its sequence number follows the UDP header); ours must match length and contents
+ * (sampled every 97 bytes and the last), and each must be seen exactly once.
+ */
+export class SequencedFrameCheck {
+  readonly seen: Uint8Array;
+  /** Frames that are not IPv4/UDP. */
+  others = 0;
+  /** Ours with a wrong length, content or descriptor. */
+  mismatches = 0;
+
+  constructor(private readonly frames: readonly Uint8Array[]) {
+    this.seen = new Uint8Array(frames.length);
+  }
+
+  /** Counts one received frame; true when it is ours, intact, and `descriptorOk` (flags the caller checked). */
+  accept(r: Uint8Array, off: number, len: number, wire: number, descriptorOk = true): boolean {
+    // Ethernet 14 + IPv4 20 + UDP 8, then our sequence number.
+    if (len < 46 || r[off + 12] !== 0x08 || r[off + 13] !== 0x00 || r[off + 23] !== 17) { this.others++; return false; }
+    const seq = ((r[off + 42] << 24) | (r[off + 43] << 16) | (r[off + 44] << 8) | r[off + 45]) >>> 0;
+    const f = this.frames[seq];
+    if (!f || f.length !== len || wire !== len || !descriptorOk) { this.mismatches++; return false; }
+    for (let i = 0; i < len; i += 97) if (r[off + i] !== f[i]) { this.mismatches++; return false; }
+    if (r[off + len - 1] !== f[len - 1]) { this.mismatches++; return false; }
+    this.seen[seq]++;
+    return true;
+  }
+
+  /** Every frame of the replay was accepted exactly once. */
+  get eachOnce(): boolean {
+    return this.seen.every((c) => c === 1);
+  }
 }
 
 /** Replays a pcap out of the namespace end of the veth with tcpreplay. Resolves with its exit. */

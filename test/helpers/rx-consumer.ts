@@ -4,6 +4,7 @@
  * place, publishing the consumer position once per batch. Single consumer: the thread that calls
  * drain(). No object is created per packet: the handler gets the region's bytes and numbers.
  */
+import { spawnSync, type SpawnSyncReturns } from 'child_process';
 import * as path from 'path';
 import type { NativeBinding } from '../../lib/binding/native';
 
@@ -16,6 +17,15 @@ export const kAddonPath = path.resolve(__dirname, '../../../build/Release/tickpa
 export function loadAddon(): NativeAddon {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require(kAddonPath) as NativeAddon;
+}
+
+/**
+ * Opens `backend` on lo in a child running as user nobody (setpriv); the child prints 'opened' or
+ * the error's { errno, message } as JSON. A non-zero status means the child could not be run.
+ */
+export function openPortAsNobody(backend: string): SpawnSyncReturns<string> {
+  const script = `try { require(${JSON.stringify(kAddonPath)}).openPort('${backend}', { interface: 'lo' }); console.log('opened'); } catch (e) { console.log(JSON.stringify({ errno: e.errno, message: e.message })); }`;
+  return spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', script], { encoding: 'utf8', timeout: 10_000 });
 }
 
 const kRingHeaderBytes = 256;

@@ -17,7 +17,7 @@ import { runCapture } from '../../lib/tools/packet-capture';
 import { Replayer, TxProducerSink } from '../../lib/tools/replayer';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { main as replayMain } from '../../apps/replay';
-import { VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, requireOrSkip } from '../helpers/netns';
+import { VethPair, createVethPair, destroyVethPair, haveTool, replayInNs, replayUnavailableReason, requireOrSkip } from '../helpers/netns';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
@@ -161,7 +161,7 @@ describe('tickpath replay / capture', function () {
   describe('af_packet on a veth pair', () => {
     let pair: VethPair | undefined;
     before(function () {
-      const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+      const reason = replayUnavailableReason();
       if (reason) requireOrSkip(this, 'af_packet', reason);
       pair = createVethPair();
     });
