@@ -30,6 +30,8 @@ import type { FeedRecoveryOptions } from './feed-handler';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
 import { JsStage, kLatencyNames, kWorkerCounterNames, StageWorkerData } from './stage-worker';
 import { SubscriptionMailbox } from './subscriptions';
+import { LogDrain, Logger } from '../common/logger';
+import { kPipelineLogEvents } from './log-events';
 
 export interface PipelineOptions {
   feed: FeedConfig;
@@ -76,6 +78,7 @@ interface WorkerState {
   latency: SerializedLatency[];
   done?: { counters: Record<string, number>; strategy?: Record<string, number> };
   control: Int32Array;
+  drain: LogDrain;
 }
 
 const kDefaultStrategy = path.join(__dirname, 'sample-strategy.js');
@@ -156,10 +159,13 @@ export class Pipeline {
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
         control: new SharedArrayBuffer(64),
+        logRing: Logger.createRing(4096).sab,
         expectedIntervalNs: o.expectedIntervalNs,
       };
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
-      const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control) };
+      const drain = new LogDrain(SpscRing.attach(data.logRing), kPipelineLogEvents, { sink: (line) => this.log(`[worker ${index}] ${line}`) });
+      drain.start(20);
+      const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control), drain };
       this.workers.push(state);
       ready.push(new Promise<void>((resolve, reject) => {
         worker.on('message', (m: { type: string; [k: string]: unknown }) => {
@@ -261,6 +267,7 @@ export class Pipeline {
     }
     const stats = this.stats();
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    for (const w of this.workers) { w.drain.drainAll(); w.drain.stop(); }
     this.port.close();
     await Promise.all(this.venues.map((v) => v.stop()));
     return stats;

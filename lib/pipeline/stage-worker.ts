@@ -39,6 +39,10 @@ import {
 } from './stage-rings';
 import { loadStrategy, OrderEventKind, Strategy, StrategyContext } from './strategy';
 import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
+import { Logger } from '../common/logger';
+import {
+  kLogBookStale, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogOrderRejected, kLogVenueReject, kLogWorkerStarted, rejectReasonIndex,
+} from './log-events';
 
 export type JsStage = 'decoder' | 'book' | 'strategy' | 'router';
 
@@ -55,6 +59,8 @@ export interface StageWorkerData {
   bbo: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
   routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
+  /** This worker's log ring (lib/common/logger.ts), drained and printed by the main thread. */
+  logRing: SharedArrayBuffer;
   /** Fixed-rate load: packets every this many ns; latency gets coordinated-omission correction. */
   expectedIntervalNs?: number;
   /** i32[0]: 0 run, 1 stop (drain and exit); i32[1]: 1 once the source is exhausted (this worker writes). */
@@ -86,6 +92,7 @@ function main(d: StageWorkerData): void {
   const latency = Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60_000_000_000 })])) as Record<typeof kLatencyNames[number], LatencyRecorder>;
   const control = new Int32Array(d.control);
   const interval = d.expectedIntervalNs ?? 0;
+  const logger = new Logger(SpscRing.attach(d.logRing), { clock });
   const bbo = new BboTable(d.bbo);
   const agents: Agent[] = [];
   const log = (line: string) => port.postMessage({ type: 'log', line: `[worker ${d.index} ${d.group.join('+')}] ${line}` });
@@ -104,7 +111,7 @@ function main(d: StageWorkerData): void {
     if (!has('strategy') && d.rings.routerToStrategy) routerEvents = new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy));
     const listener: RouterListener = {
       onAccepted(id) { c[K.orders_accepted]++; emit('accepted', id, 0, 0, ''); },
-      onRejected(id, reason: RejectReason, detail) { c[K.orders_rejected]++; sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+      onRejected(id, reason: RejectReason, detail) { c[K.orders_rejected]++; logger.info(kLogOrderRejected, rejectReasonIndex(reason)); sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
       onAcked(id) {
         c[K.orders_acked]++;
         const t = sendTimes.get(id);
@@ -120,8 +127,8 @@ function main(d: StageWorkerData): void {
       },
       onCancelled(id, q, reason) { c[K.orders_cancelled]++; sendTimes.delete(id); emit('cancelled', id, q, 0, reason); },
       onReplaced(id, q, p) { emit('replaced', id, q, p, ''); },
-      onVenueReject(id, venue, reason) { c[K.venue_rejects]++; emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
-      onRequestRejected(id, reason, detail) { c[K.orders_rejected]++; emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+      onVenueReject(id, venue, reason) { c[K.venue_rejects]++; logger.warn(kLogVenueReject, c[K.venue_rejects]); emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
+      onRequestRejected(id, reason, detail) { c[K.orders_rejected]++; logger.info(kLogOrderRejected, rejectReasonIndex(reason)); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
     };
     stack = createRouterStack(loadRoutingConfig(d.routing.configFile), bbo, listener,
       { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log });
@@ -210,7 +217,17 @@ function main(d: StageWorkerData): void {
       }
       feed = new FeedHandler(rx, downstream, {
         filter: d.feed.filter, conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs,
-        burst: d.bursts.decoder, subscriptions: mailbox, clock, recovery: d.feed.recovery, expectedIntervalNs: interval,
+        burst: d.bursts.decoder, subscriptions: mailbox, clock, expectedIntervalNs: interval,
+        recovery: d.feed.recovery && {
+          ...d.feed.recovery,
+          listener: {
+            onGap: (from, to) => { logger.warn(kLogGap, from, to); },
+            onLoss: (from, to) => { logger.error(kLogLoss, from, to); },
+            onBookStale: (locate) => { logger.warn(kLogBookStale, locate); },
+            onLineStale: (line) => { logger.warn(kLogLineStale, line); },
+            onLineAlive: (line) => { logger.info(kLogLineAlive, line); },
+          },
+        },
         latency: { wireToDecode: latency.wire_to_decode },
       });
       const f = feed;
@@ -373,6 +390,7 @@ function main(d: StageWorkerData): void {
     if (feed) await feed.start();
     if (stack) await stack.connect();
     if (strategy && ctx) strategy.onStart?.(ctx);
+    logger.info(kLogWorkerStarted, d.index, d.cpu, tid);
     port.postMessage({ type: 'ready', index: d.index, counters: counters.sab, tid, cpusAllowed: cpusAllowedOf(tid) });
     run();
   };

@@ -87,8 +87,13 @@ describe('pipeline', function () {
     o.performance.workers = [['decoder', 'book'], ['strategy', 'router']];
     o.performance.stages.decoder.cpu = 1; o.performance.stages.book.cpu = 1;
     o.performance.stages.strategy.cpu = 0; o.performance.stages.router.cpu = 0;
+    const lines: string[] = [];
+    o.log = (l) => lines.push(l);
     const { placement } = await runToEnd(o);
     expect(placement.map((w) => w.cpusAllowed)).to.deep.equal(['1', '0']);
+    // Each worker said so through its low-latency log ring (numbers only on the hot path, text in the drain).
+    expect(lines.join('\n')).to.match(/\[worker 0\] \S+Z INFO  worker_started worker 0 pinned to CPU 1 \(tid \d+\)/)
+      .and.match(/\[worker 1\] \S+Z INFO  worker_started worker 1 pinned to CPU 0/);
     for (const w of placement) expect(w.tid).to.be.greaterThan(0);
     // The main thread is never pinned.
     expect(binding().threadAffinity().length).to.equal(os.cpus().length);

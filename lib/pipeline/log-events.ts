@@ -1,0 +1,33 @@
+/**
+ * The pipeline's log events: declared once, logged from hot paths by id with up to four numbers
+ * into a per-worker ring (lib/common/logger.ts), formatted and written by the main thread's drain.
+ * A hot path never builds a string to log.
+ */
+import { LogEventTable } from '../common/logger';
+import { REJECT_REASONS } from '../router/types';
+
+export const kPipelineLogEvents = new LogEventTable([
+  { name: 'worker_started', template: 'worker {0} pinned to CPU {1} (tid {2})' },
+  { name: 'gap', template: 'sequence gap: messages {0} to {1} missing on every line; requesting retransmission' },
+  { name: 'loss', template: 'messages {0} to {1} declared lost; books touched afterwards are flagged stale' },
+  { name: 'book_stale', template: 'book of stock locate {0} may be stale after a loss (until a snapshot)' },
+  { name: 'line_stale', template: 'line {0} silent: stale' },
+  { name: 'line_alive', template: 'line {0} is back' },
+  { name: 'order_rejected', template: 'order rejected by the router: reason #{0} (see REJECT_REASONS)' },
+  { name: 'venue_reject', template: 'venue rejected a child order ({0} so far)' },
+  { name: 'ring_stall', template: 'stage ring full: the next stage is behind ({0} stalls so far)' },
+]);
+
+export const kLogWorkerStarted = kPipelineLogEvents.idOf('worker_started');
+export const kLogGap = kPipelineLogEvents.idOf('gap');
+export const kLogLoss = kPipelineLogEvents.idOf('loss');
+export const kLogBookStale = kPipelineLogEvents.idOf('book_stale');
+export const kLogLineStale = kPipelineLogEvents.idOf('line_stale');
+export const kLogLineAlive = kPipelineLogEvents.idOf('line_alive');
+export const kLogOrderRejected = kPipelineLogEvents.idOf('order_rejected');
+export const kLogVenueReject = kPipelineLogEvents.idOf('venue_reject');
+export const kLogRingStall = kPipelineLogEvents.idOf('ring_stall');
+
+export function rejectReasonIndex(reason: string): number {
+  return REJECT_REASONS.indexOf(reason as (typeof REJECT_REASONS)[number]);
+}
