@@ -3,11 +3,11 @@
  * (lib/tools/packet-capture.ts). Exit codes: 0 captured, 1 cannot open the port or the file,
  * 2 bad usage.
  */
-import { parseArgs } from 'util';
 import { PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
 import { parseIpv4Address } from '../lib/feed/udp-frame-parser';
 import { runCapture } from '../lib/tools/packet-capture';
+import { intOption, parseCommandLine, UsageError } from './args';
 
 export const summary = 'Capture what a backend receives (af_packet, af_xdp, dpdk, udp) to a pcap file';
 
@@ -39,54 +39,34 @@ address and --port), so the file is valid but the headers are not what was on th
 Other backends write the frames exactly as received. A line "capturing on ..." goes to stderr
 once the port receives. Exit codes: 0 captured, 1 cannot open the port or the file, 2 bad usage.`;
 
-class UsageError extends Error {}
-
-function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`option --${name} is ${JSON.stringify(v)}, expected an integer from ${min} to ${max}`);
-  return n;
-}
-
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        backend: { type: 'string' }, interface: { type: 'string' }, queue: { type: 'string' }, vdev: { type: 'string' },
-        'dpdk-port': { type: 'string' }, port: { type: 'string' }, group: { type: 'string' }, bind: { type: 'string' },
-        out: { type: 'string' }, count: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tickpath capture: ${(err as Error).message}\n\n${kHelp}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(kHelp);
-    return 0;
-  }
+  const parsed = parseCommandLine('capture', kHelp, argv, {
+    backend: { type: 'string' }, interface: { type: 'string' }, queue: { type: 'string' }, vdev: { type: 'string' },
+    'dpdk-port': { type: 'string' }, port: { type: 'string' }, group: { type: 'string' }, bind: { type: 'string' },
+    out: { type: 'string' }, count: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   let port: PortOptions;
   let count: number, duration: number;
   let synthetic = { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 };
   try {
     if (!values.out) throw new UsageError('option --out FILE is required');
-    count = int('count', values.count, 1, Number.MAX_SAFE_INTEGER) ?? 0;
+    count = intOption('count', values.count, 1, Number.MAX_SAFE_INTEGER) ?? 0;
     duration = values.duration === undefined ? 0 : Number(values.duration);
     if (!(duration > 0) && values.duration !== undefined) throw new UsageError(`option --duration is ${JSON.stringify(values.duration)}, expected seconds > 0`);
     const backend = values.backend;
     const needIf = (): string => { if (!values.interface) throw new UsageError(`--backend ${backend} needs --interface IF`); return values.interface; };
     switch (backend) {
       case 'af_packet': port = { backend, afPacket: { interface: needIf(), retireUs: 1000 } }; break;
-      case 'af_xdp': port = { backend, afXdp: { interface: needIf(), queue: int('queue', values.queue, 0, 1023) } }; break;
+      case 'af_xdp': port = { backend, afXdp: { interface: needIf(), queue: intOption('queue', values.queue, 0, 1023) } }; break;
       case 'dpdk':
         if (!values.vdev && !values['dpdk-port']) throw new UsageError('--backend dpdk needs --vdev ARGS or --dpdk-port ID');
         port = { backend, dpdk: { vdev: values.vdev, port: values['dpdk-port'] } };
         break;
       case 'udp': {
-        const p = int('port', values.port, 1, 65535);
+        const p = intOption('port', values.port, 1, 65535);
         if (p === undefined) throw new UsageError('--backend udp needs --port N');
         for (const k of ['group', 'bind'] as const) {
           if (values[k] !== undefined && parseIpv4Address(values[k]!) === undefined) throw new UsageError(`option --${k} is ${JSON.stringify(values[k])}, expected a dotted-quad IPv4 address`);

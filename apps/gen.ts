@@ -3,9 +3,9 @@
  * (lib/tools/session-generator.ts has the model). Same seed and options, same bytes.
  * Exit codes: 0 written, 1 cannot write the file, 2 bad usage.
  */
-import { parseArgs } from 'util';
 import { TickpathError } from '../lib/errors';
 import { SessionGenerator, SessionGeneratorOptions } from '../lib/tools/session-generator';
+import { intOption, parseCommandLine, UsageError } from './args';
 
 export const summary = 'Write a synthetic MoldUDP64 / ITCH 5.0 session (seeded, realistic order flow) to a pcap file';
 
@@ -38,13 +38,6 @@ Options:
 
 Exit codes: 0 written, 1 cannot write the file, 2 bad usage.`;
 
-function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`option --${name} is ${JSON.stringify(v)}, expected an integer from ${min} to ${max}`);
-  return n;
-}
-
 function numberOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -52,29 +45,16 @@ function numberOption(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-class UsageError extends Error {}
-
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        out: { type: 'string' }, symbols: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' },
-        seed: { type: 'string' }, group: { type: 'string' }, port: { type: 'string' }, source: { type: 'string' },
-        'source-port': { type: 'string' }, session: { type: 'string' }, 'max-msgs-per-packet': { type: 'string' },
-        'max-packet-size': { type: 'string' }, 'flush-us': { type: 'string' }, 'start-epoch': { type: 'string' },
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tickpath gen: ${(err as Error).message}\n\n${kHelp}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(kHelp);
-    return 0;
-  }
+  const parsed = parseCommandLine('gen', kHelp, argv, {
+    out: { type: 'string' }, symbols: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' },
+    seed: { type: 'string' }, group: { type: 'string' }, port: { type: 'string' }, source: { type: 'string' },
+    'source-port': { type: 'string' }, session: { type: 'string' }, 'max-msgs-per-packet': { type: 'string' },
+    'max-packet-size': { type: 'string' }, 'flush-us': { type: 'string' }, 'start-epoch': { type: 'string' },
+    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   let generator: SessionGenerator;
   try {
     if (!values.out) throw new UsageError('option --out FILE is required');

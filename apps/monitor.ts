@@ -5,9 +5,9 @@
  * otherwise it prints one line per interval (for logs and pipes).
  * Exit codes: 0 done (--once, or SIGINT), 1 no running instance / it went away, 2 bad usage.
  */
-import { parseArgs } from 'util';
 import type { LatencySummary } from '../lib/common/latency-recorder';
 import { defaultStatsDir, StatsInstance, StatsReader, StatsSnapshot } from '../lib/ops/stats-publisher';
+import { parseCommandLine } from './args';
 
 export const summary = 'live terminal view of a running tickpath instance (rates, drops, gaps, latency, orders)';
 
@@ -128,23 +128,12 @@ function pickInstance(instance: string | undefined, dir: string): StatsReader | 
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
-      options: {
-        instance: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
-        dir: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tickpath monitor: ${(err as Error).message}\n\n${kHelp}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(kHelp);
-    return 0;
-  }
+  const parsed = parseCommandLine('monitor', kHelp, argv, {
+    instance: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
+    dir: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const interval = Number(values.interval);
   if (!/^\d+$/.test(values.interval!) || interval < 100) {
     console.error(`tickpath monitor: option --interval is ${JSON.stringify(values.interval)}, expected milliseconds >= 100`);

@@ -6,12 +6,12 @@
  * Exit codes: 0 everything sent, 1 bad input or some frames failed, 2 bad usage.
  */
 import * as fs from 'fs';
-import { parseArgs } from 'util';
 import { Port, PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
 import { CaptureFile } from '../lib/tools/capture-file';
 import { ProgressReporter, formatCount } from '../lib/tools/progress';
 import { ReplayPace, ReplayReport, Replayer, TxProducerSink } from '../lib/tools/replayer';
+import { parseCommandLine, UsageError } from './args';
 
 export const summary = 'Replay a pcap capture onto an interface through any backend (paced, looped, rewritten) and report';
 
@@ -50,8 +50,6 @@ The report: frames sent and failed, duration, achieved rate; for MoldUDP64 captu
 the sequence range sent and any gaps present in the file itself. SIGINT stops after the current
 batch and still reports. Exit codes: 0 all sent, 1 bad input or frames failed, 2 bad usage.`;
 
-class UsageError extends Error {}
-
 function num(name: string, v: string | undefined, min: number, integer: boolean): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -62,26 +60,15 @@ function num(name: string, v: string | undefined, min: number, integer: boolean)
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv, strict: true, allowPositionals: true,
-      options: {
-        pcap: { type: 'string' }, backend: { type: 'string' }, interface: { type: 'string' }, queue: { type: 'string' },
-        vdev: { type: 'string' }, 'dpdk-port': { type: 'string' }, 'udp-dest': { type: 'string' }, 'tx-file': { type: 'string' },
-        speed: { type: 'string' }, pps: { type: 'string' }, topspeed: { type: 'boolean' }, loops: { type: 'string' },
-        'rewrite-group': { type: 'string' }, 'rewrite-port': { type: 'string' }, 'udp-checksum': { type: 'string' },
-        'no-progress': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tickpath replay: ${(err as Error).message}\n\n${kHelp}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(kHelp);
-    return 0;
-  }
+  const parsed = parseCommandLine('replay', kHelp, argv, {
+    pcap: { type: 'string' }, backend: { type: 'string' }, interface: { type: 'string' }, queue: { type: 'string' },
+    vdev: { type: 'string' }, 'dpdk-port': { type: 'string' }, 'udp-dest': { type: 'string' }, 'tx-file': { type: 'string' },
+    speed: { type: 'string' }, pps: { type: 'string' }, topspeed: { type: 'boolean' }, loops: { type: 'string' },
+    'rewrite-group': { type: 'string' }, 'rewrite-port': { type: 'string' }, 'udp-checksum': { type: 'string' },
+    'no-progress': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  }, true);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   let file: string, pace: ReplayPace, loops: number, portOptions: PortOptions;
   let rewrite: { group?: string; port?: number; udpChecksum?: 'fix' | 'zero' } | undefined;
   try {
