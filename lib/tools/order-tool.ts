@@ -233,6 +233,7 @@ class OrderToolListener implements RouterListener {
     const ns = Number(process.hrtime.bigint()) - (this.sentAt.get(clOrdId) ?? 0);
     if (this.intervalNs > 0) this.rtt.recordWithExpectedInterval(ns, this.intervalNs);
     else this.rtt.record(ns);
+    this.s.rtt_count++;  // orders measured; the histogram also holds coordinated-omission fill-ins
     this.s.acked++;
     if (this.seen.get(clOrdId) === Seen.SENT) this.seen.set(clOrdId, Seen.ACKED);
     this.emit({ event: 'acked', clOrdId, rtt_ns: ns });
@@ -379,7 +380,6 @@ function finish(l: OrderToolListener, emit: (o: Record<string, unknown>) => void
     else if (v === Seen.SENT) { l.s.unanswered++; emit({ event: 'unanswered', clOrdId }); }
   }
   const r = l.rtt.summary();
-  l.s.rtt_count = r.count;
   l.s.rtt_p50_ns = r.p50;
   l.s.rtt_p99_ns = r.p99;
   l.s.rtt_max_ns = r.max;
