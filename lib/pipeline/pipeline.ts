@@ -50,7 +50,7 @@ export interface PipelineOptions {
   conflationIntervalUs?: number;
   /** Feed lines (A/B arbitration) and retransmission; see FeedRecoveryOptions. */
   recovery?: FeedRecoveryOptions;
-  /** Fixed-rate load (benchmarks): a packet every this many ns; latency is corrected for coordinated omission. */
+  /** Fixed-rate load (benchmarks): a packet every this many ns; wire_to_handler_corrected then holds the coordinated-omission view. */
   expectedIntervalNs?: number;
   log?: (line: string) => void;
 }
