@@ -117,6 +117,25 @@ export class LatencyRecorder {
     };
   }
 
+  /**
+   * The summary HdrHistogram's coordinated-omission correction gives for load that was due every
+   * `expectedIntervalNs` (copyCorrectedForCoordinatedOmission): computed on demand, off the record
+   * path, because the correction adds value/interval samples per recorded value, which on a hot
+   * path turns one long stall into a stall of the recorder itself. Undefined when the largest value
+   * is more than `maxExpansion` intervals (the copy would take too long to be worth it).
+   */
+  correctedSummary(expectedIntervalNs: number, maxExpansion = 100_000): LatencySummary | undefined {
+    const h = this.histogram;
+    if (!(expectedIntervalNs > 0) || h.maxValue / expectedIntervalNs > maxExpansion) return undefined;
+    const c = h.copyCorrectedForCoordinatedOmission(expectedIntervalNs);
+    const count = c.totalCount;
+    return {
+      count, min: count === 0 ? 0 : c.minNonZeroValue, mean: c.mean,
+      p50: c.getValueAtPercentile(50), p90: c.getValueAtPercentile(90), p99: c.getValueAtPercentile(99),
+      p999: c.getValueAtPercentile(99.9), p9999: c.getValueAtPercentile(99.99), max: c.maxValue,
+    };
+  }
+
   serialize(): SerializedLatency {
     return {
       name: this.name,

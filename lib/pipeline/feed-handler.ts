@@ -48,12 +48,7 @@ export interface FeedHandlerOptions {
   latency?: { wireToDecode?: LatencyRecorder; wireToDone?: LatencyRecorder };
   /** Initial order-table size for the books. */
   initialOrderCapacity?: number;
-  /**
-   * Packets arrive at a fixed rate, one every this many ns (load generators): latency is recorded
-   * with HdrHistogram's coordinated-omission correction, so a stall also counts the packets that
-   * queued behind it. 0 (default): plain recording.
-   */
-  expectedIntervalNs?: number;
+
   /** Told of every MoldUDP64 sequence gap (duplicates are dropped and counted either way). */
   gapListener?: SequenceGapListener;
   /**
@@ -184,15 +179,11 @@ export class FeedHandler implements Agent {
     const l4 = this.l4;
     const w2d = this.wireToDecode, w2h = this.wireToDone;
     const arbiter = this.arbiter, frames = decoder.frames, groups = this.lineGroups, ports = this.linePorts;
-    const interval = options.expectedIntervalNs ?? 0;
     this.onPacket = (b, off, len, ts, endOfBatch) => {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
-      if (w2d !== undefined) {
-        if (interval > 0) w2d.recordWithExpectedInterval(clock.nowNs() - ts, interval);
-        else w2d.record(clock.nowNs() - ts);
-      }
+      if (w2d !== undefined) w2d.record(clock.nowNs() - ts);
       if (arbiter === undefined) {
         if (l4) decoder.decodePayload(b, off, len);
         else decoder.decodeFrame(b, off, len);

@@ -50,8 +50,6 @@ export interface PipelineOptions {
   conflationIntervalUs?: number;
   /** Feed lines (A/B arbitration) and retransmission; see FeedRecoveryOptions. */
   recovery?: FeedRecoveryOptions;
-  /** Fixed-rate load (benchmarks): a packet every this many ns; wire_to_handler_corrected then holds the coordinated-omission view. */
-  expectedIntervalNs?: number;
   log?: (line: string) => void;
 }
 
@@ -160,7 +158,6 @@ export class Pipeline {
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
         control: new SharedArrayBuffer(64),
         logRing: Logger.createRing(4096).sab,
-        expectedIntervalNs: o.expectedIntervalNs,
       };
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
       const drain = new LogDrain(SpscRing.attach(data.logRing), kPipelineLogEvents, { sink: (line) => this.log(`[worker ${index}] ${line}`) });
@@ -226,6 +223,13 @@ export class Pipeline {
   get sourceDone(): boolean {
     const w = this.workers.find((x) => x.group.includes('decoder'));
     return w ? Atomics.load(w.control, 1) === 1 : false;
+  }
+
+  /** One stage's latency histogram merged over the workers (for percentiles the summary lacks, or corrections). */
+  mergedLatency(name: string): LatencyRecorder {
+    const merged = new LatencyRecorder({ name, highestTrackableNs: 60_000_000_000 });
+    for (const w of this.workers) for (const h of w.latency) if (h.name === name) merged.add(h);
+    return merged;
   }
 
   /** Counters and latency right now, without stopping anything. */

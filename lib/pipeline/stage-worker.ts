@@ -61,8 +61,6 @@ export interface StageWorkerData {
   routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
   /** This worker's log ring (lib/common/logger.ts), drained and printed by the main thread. */
   logRing: SharedArrayBuffer;
-  /** Fixed-rate load: packets every this many ns; latency gets coordinated-omission correction. */
-  expectedIntervalNs?: number;
   /** i32[0]: 0 run, 1 stop (drain and exit); i32[1]: 1 once the source is exhausted (this worker writes). */
   control: SharedArrayBuffer;
 }
@@ -77,7 +75,7 @@ export const kWorkerCounterNames = [
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
-export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill', 'wire_to_handler_corrected'] as const;
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill'] as const;
 
 // ------------------------------------------------------------------ worker body
 
@@ -91,7 +89,6 @@ function main(d: StageWorkerData): void {
   const K = Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])) as Record<WorkerCounter, number>;
   const latency = Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60_000_000_000 })])) as Record<typeof kLatencyNames[number], LatencyRecorder>;
   const control = new Int32Array(d.control);
-  const interval = d.expectedIntervalNs ?? 0;
   const logger = new Logger(SpscRing.attach(d.logRing), { clock });
   const bbo = new BboTable(d.bbo);
   const agents: Agent[] = [];
@@ -175,12 +172,7 @@ function main(d: StageWorkerData): void {
         const pkt = currentPacket();
         if (pkt !== lastPacket) {
           lastPacket = pkt;
-          const v = clock.nowNs() - currentRxTs();
-          latency.wire_to_handler.record(v);
-          // Fixed-rate load: also HdrHistogram's coordinated-omission view (each sample stands for
-          // the packets its delay could have hidden). With an open-loop sender every packet is
-          // measured anyway, so this one over-counts stalls; both are kept and reported.
-          if (interval > 0) latency.wire_to_handler_corrected.recordWithExpectedInterval(v, interval);
+          latency.wire_to_handler.record(clock.nowNs() - currentRxTs());
         }
         if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
         s.onMarketData(e, context);

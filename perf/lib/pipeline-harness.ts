@@ -20,8 +20,6 @@ export interface HarnessOptions {
   strategyParams?: Record<string, unknown>;
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'batch' | 'never';
-  /** The sender's packet interval: the pipeline corrects its histograms for coordinated omission. */
-  expectedIntervalNs?: number;
   log?: (line: string) => void;
 }
 
@@ -69,7 +67,6 @@ export async function startPipeline(portOptions: PortOptions, o: HarnessOptions 
     fixStoreDir: path.join(scratch, 'fix-store'),
     strategy: o.strategyParams ? { module: path.join(__dirname, '..', '..', 'lib', 'pipeline', 'sample-strategy.js'), params: o.strategyParams } : undefined,
     log: o.log,
-    expectedIntervalNs: o.expectedIntervalNs,
   });
 }
 

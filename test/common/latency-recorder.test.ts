@@ -79,4 +79,18 @@ describe('LatencyRecorder', () => {
       "LatencyRecorder: option 'significantDigits' is 6, expected an integer in [1, 5]",
     );
   });
+
+  it('correctedSummary: the coordinated-omission copy, computed off the record path, refused for huge expansions', () => {
+    const r = new LatencyRecorder({ name: 'co' });
+    for (let i = 0; i < 100; i++) r.record(1_000);
+    r.record(1_000_000); // one 1 ms stall with a packet due every 100 us: 9 packets it could have hidden
+    const plain = r.summary();
+    const c = r.correctedSummary(100_000)!;
+    expect(plain.count).to.equal(101);
+    expect(c.count).to.equal(110);
+    expect(c.max).to.be.closeTo(1_000_000, 1_000);
+    expect(r.summary().count, 'the recorder itself is untouched').to.equal(101);
+    expect(r.correctedSummary(10, 1000)).to.equal(undefined); // 1 ms / 10 ns = 1e5 intervals > 1000
+    expect(r.correctedSummary(0)).to.equal(undefined);
+  });
 });
