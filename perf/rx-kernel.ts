@@ -1,6 +1,8 @@
 /**
  * Packets/s delivered into JavaScript by the kernel-path backends (af_xdp, af_packet, udp) on a veth
- * pair, each against a Node `dgram` socket receiving the same traffic in the same run (baseline).
+ * pair, each against a Node `dgram` socket receiving the same traffic in the same run (baseline),
+ * and against the `cap` npm package (libpcap, one callback per packet copied into a Buffer: the
+ * kind of addon tickpath replaces) on the same interface, measured once per run.
  *
  * Traffic: tcpreplay --topspeed of 1000 distinct 60-byte Ethernet/IPv4/UDP frames (64 on a real
  * wire with FCS), looped from inside a namespace for a fixed time. For every backend the run is:
@@ -28,6 +30,9 @@ interface Result {
   baseline_drops: number;
   sent_pps: number;
   baseline_sent_pps: number;
+  /** The `cap` (libpcap) baseline on the same interface and traffic; undefined when cap is not installed. */
+  cap_pps?: number;
+  ratio_cap?: number;
   describe: string;
 }
 
@@ -79,6 +84,40 @@ async function runDgram(pair: VethPair, pcap: string, port: number, seconds: num
   sock.close();
   if (sink === -1) console.log(sink);
   return { pps: packets / dt, drops: udpRcvbufErrors() - drops0, sentPps: s.sent / s.seconds };
+}
+
+/**
+ * Second baseline: the `cap` npm package (libpcap), the usual Node packet addon: one 'packet' event
+ * per packet, copied into a Buffer. Optional dependency: undefined when it is not installed.
+ */
+async function runCap(pair: VethPair, pcap: string, port: number, seconds: number): Promise<{ pps: number; sentPps: number } | undefined> {
+  let Cap: new () => { open(dev: string, filter: string, size: number, buf: Buffer): string; on(ev: 'packet', cb: (n: number) => void): void; close(): void };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    Cap = require('cap').Cap;
+  } catch {
+    return undefined;
+  }
+  const c = new Cap();
+  const buf = Buffer.alloc(65535);
+  c.open(pair.hostIf, `udp and dst port ${port}`, 10 << 20, buf);
+  let packets = 0, counting = false, sink = 0;
+  c.on('packet', (n: number) => {
+    if (!counting) return;
+    packets++;
+    sink += n + buf.readUInt32BE(42);
+  });
+  const sender = replayFor(pair, pcap, seconds);
+  await sleep(200);
+  counting = true;
+  const t0 = process.hrtime.bigint();
+  await sleep((seconds - 0.5) * 1000);
+  counting = false;
+  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  const s = await sender;
+  c.close();
+  if (sink === -1) console.log(sink);
+  return { pps: packets / dt, sentPps: s.sent / s.seconds };
 }
 
 /** Backend: inline poller, tight drain loop reading length + one payload word per packet. */
@@ -137,6 +176,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 1000; i++) frames.push(udpFrame(pair.nsMac, pair.hostMac, pair.nsIp, pair.hostIp, 40000, port, seqPayload(i, 18)));
     const pcap = path.join(pair.tmpDir, 'rx-kernel-64.pcap');
     writePcap(pcap, frames);
+    const capBase = await runCap(pair, pcap, port, seconds);
     for (const name of backends) {
       const opts: Record<string, string> =
         name === 'udp' ? { bind: pair.hostIp, port: String(port), rcvbuf: String(4 << 20), burst: '64' }
@@ -148,10 +188,11 @@ async function main(): Promise<void> {
         backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,
         sent_pps: Math.round(r.sentPps), baseline_sent_pps: Math.round(base.sentPps), describe: r.describe,
+        ...(capBase ? { cap_pps: Math.round(capBase.pps), ratio_cap: Number((r.pps / capBase.pps).toFixed(2)) } : {}),
       };
       results.push(res);
       if (!json || process.stderr.isTTY) {
-        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]`);
+        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   cap ${res.cap_pps?.toLocaleString() ?? 'n/a'} pps x${res.ratio_cap ?? 'n/a'}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]`);
       }
     }
   } finally {

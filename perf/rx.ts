@@ -90,10 +90,11 @@ async function main(): Promise<void> {
     const k = spawnSync(process.execPath, [kernel, '--json'], { encoding: 'utf8', timeout: 300000 });
     const last = k.stdout.trim().split('\n').pop() ?? '';
     try {
-      const parsed = JSON.parse(last) as { results: { backend: string; pps: number; baseline: string; baseline_pps: number; ratio: number; drops: number }[] };
+      const parsed = JSON.parse(last) as { results: { backend: string; pps: number; baseline: string; baseline_pps: number; ratio: number; drops: number; cap_pps?: number; ratio_cap?: number }[] };
       for (const r of parsed.results) {
         results.push(r);
         rows.push({ label: `${r.backend} veth -> JS`, ours: fmtRate(r.pps), baseline: `${fmtRate(r.baseline_pps)} ${r.baseline}`, ratio: r.ratio, note: `drops ${r.drops}` });
+        if (r.cap_pps !== undefined) rows.push({ label: `${r.backend} vs cap (libpcap)`, ours: fmtRate(r.pps), baseline: `${fmtRate(r.cap_pps)} cap`, ratio: r.ratio_cap, note: 'same traffic, measured once per run' });
       }
     } catch {
       rows.push({ label: 'af_xdp/af_packet/udp', ours: 'n/a', baseline: 'n/a', note: `perf/rx-kernel failed: ${(k.stderr || last).slice(-200)}` });
