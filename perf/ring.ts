@@ -15,7 +15,7 @@
 import { MessageChannel, MessagePort, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SpscRing } from '../lib/common/spsc-ring';
 import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-strategy';
-import { fmtRate, report, type Row } from './report';
+import { fmtRate, report } from './report';
 
 type Transport = 'spsc' | 'postmessage' | 'postmessage-batched';
 
@@ -213,7 +213,6 @@ function arg(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
   const records = Number(arg('--records', '2000000'));
   const runs = Number(arg('--runs', '3'));
   const idle = arg('--idle', 'backoff') as IdleStrategyName;

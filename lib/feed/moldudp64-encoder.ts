@@ -13,7 +13,6 @@ export class MoldUdp64Encoder {
   private start = 0;
   private cursor = 0;
   private count = 0;
-  private pendingLength = -1;
   private readonly session = new Uint8Array(kMoldUdp64SessionLength);
 
   /** Session: up to 10 ASCII characters, space-padded on the wire. */

@@ -12,7 +12,6 @@
  * sessions, merge stats and histograms. A worker that dies is reported with its error and the
  * whole pipeline is stopped the same way.
  */
-import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { Port, PortOptions, PortStats, warmUpThreadPool } from '../binding';
@@ -276,10 +275,6 @@ export class Pipeline {
     await Promise.all(this.venues.map((v) => v.stop()));
     return stats;
   }
-}
-
-export function defaultCpuCount(): number {
-  return os.cpus().length;
 }
 
 /** Recovery options from feed_config.yml: its lines and re-request server. */

@@ -104,7 +104,7 @@ export class RawTxProducer {
   private readonly slotBytes: number;
   private prod: number;
 
-  constructor(private readonly addon: NativeAddon, readonly portId: number, readonly queue = 0) {
+  constructor(addon: NativeAddon, readonly portId: number, readonly queue = 0) {
     const sab = addon.portTxRing(portId, queue);
     this.ring = new Int32Array(sab);
     this.descs = new Uint32Array(sab, kRingHeaderBytes);

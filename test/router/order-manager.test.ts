@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { OrderManager, OmResult } from '../../lib/router/order-manager';
-import { OrderState, ORDER_STATE_NAMES, isTerminal } from '../../lib/router/types';
+import { ORDER_STATE_NAMES, isTerminal } from '../../lib/router/types';
 
 const name = (s: number) => ORDER_STATE_NAMES[s];
 
