@@ -1,5 +1,6 @@
 import { TickpathError } from '../errors';
 import {
+  checkRingHeader,
   isPowerOfTwo,
   kCapacityI32,
   kConsumerPosI32,
@@ -96,23 +97,10 @@ export class FrameRing {
   }
 
   private constructor(sab: SharedArrayBuffer) {
-    const header = new Int32Array(sab, 0, kRingHeaderBytes >> 2);
-    if (Atomics.load(header, kMagicI32) !== kFrameRingMagic) {
-      throw new TickpathError(
-        'ERR_RING_ATTACH',
-        `FrameRing.attach: buffer is not a FrameRing (magic 0x${(header[kMagicI32] >>> 0).toString(16)})`,
-        'pass the .sab of a ring made by FrameRing.create()',
-      );
-    }
+    const header = checkRingHeader(sab, 'FrameRing', 'a FrameRing', kFrameRingMagic, (capacity) => FrameRing.bytesFor(capacity));
     this.sab = sab;
     this.capacity = header[kCapacityI32];
     this.mask = header[kMaskI32];
-    if (sab.byteLength < FrameRing.bytesFor(this.capacity)) {
-      throw new TickpathError(
-        'ERR_RING_ATTACH',
-        `FrameRing.attach: buffer has ${sab.byteLength} bytes, header needs ${FrameRing.bytesFor(this.capacity)}`,
-      );
-    }
     this.maxFrameLength = (this.capacity >> 1) - kFrameHeaderBytes;
     this.i32 = new Int32Array(sab);
     this.u8 = new Uint8Array(sab);

@@ -1,3 +1,5 @@
+import { TickpathError } from '../errors';
+
 /**
  * Shared-memory layout of the JS-to-JS rings (SpscRing, FrameRing). Same shape as the native RX
  * ring in dpdk-binding/src/ring_layout.h so one mental model covers both: 32-bit wrapping
@@ -28,4 +30,26 @@ export const kMaxRingCapacity = 1 << 30;
 
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+/**
+ * attach()'s checks, shared by both rings: the magic says which kind of ring made the buffer, and
+ * the buffer must be as large as its header says. Returns the header view. `noun` is the kind with
+ * its article ('an SpscRing'), for the message.
+ */
+export function checkRingHeader(sab: SharedArrayBuffer, kind: string, noun: string, magic: number,
+  bytesFor: (capacity: number, recordBytes: number) => number): Int32Array {
+  const header = new Int32Array(sab, 0, kRingHeaderBytes >> 2);
+  if (Atomics.load(header, kMagicI32) !== magic) {
+    throw new TickpathError(
+      'ERR_RING_ATTACH',
+      `${kind}.attach: buffer is not ${noun} (magic 0x${(header[kMagicI32] >>> 0).toString(16)})`,
+      `pass the .sab of a ring made by ${kind}.create()`,
+    );
+  }
+  const need = bytesFor(header[kCapacityI32], header[kRecordBytesI32]);
+  if (sab.byteLength < need) {
+    throw new TickpathError('ERR_RING_ATTACH', `${kind}.attach: buffer has ${sab.byteLength} bytes, header needs ${need}`);
+  }
+  return header;
 }

@@ -1,5 +1,6 @@
 import { TickpathError } from '../errors';
 import {
+  checkRingHeader,
   isPowerOfTwo,
   kCapacityI32,
   kConsumerPosI32,
@@ -123,24 +124,11 @@ export class SpscRing {
   }
 
   private constructor(sab: SharedArrayBuffer) {
-    const header = new Int32Array(sab, 0, kRingHeaderBytes >> 2);
-    if (Atomics.load(header, kMagicI32) !== kSpscRingMagic) {
-      throw new TickpathError(
-        'ERR_RING_ATTACH',
-        `SpscRing.attach: buffer is not an SpscRing (magic 0x${(header[kMagicI32] >>> 0).toString(16)})`,
-        'pass the .sab of a ring made by SpscRing.create()',
-      );
-    }
+    const header = checkRingHeader(sab, 'SpscRing', 'an SpscRing', kSpscRingMagic, (capacity, recordBytes) => SpscRing.bytesFor(capacity, recordBytes));
     this.sab = sab;
     this.capacity = header[kCapacityI32];
     this.mask = header[kMaskI32];
     this.recordBytes = header[kRecordBytesI32];
-    if (sab.byteLength < SpscRing.bytesFor(this.capacity, this.recordBytes)) {
-      throw new TickpathError(
-        'ERR_RING_ATTACH',
-        `SpscRing.attach: buffer has ${sab.byteLength} bytes, header needs ${SpscRing.bytesFor(this.capacity, this.recordBytes)}`,
-      );
-    }
     this.i32 = new Int32Array(sab);
     this.f64 = new Float64Array(sab, 0, sab.byteLength >> 3);
     this.u8 = new Uint8Array(sab);
