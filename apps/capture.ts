@@ -5,7 +5,7 @@
  */
 import { PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
-import { parseIpv4Address } from '../lib/feed/udp-frame-parser';
+import { parseIpv4Address } from '../lib/feed/wire/udp-frame-parser';
 import { runCapture } from '../lib/tools/packet-capture';
 import { intOption, parseCommandLine, UsageError } from './args';
 

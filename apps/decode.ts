@@ -7,11 +7,11 @@
  */
 import * as fs from 'fs';
 import { TickpathError } from '../lib/errors';
-import { ItchDecoder } from '../lib/feed/itch-decoder';
-import { itchMessageToObject } from '../lib/feed/itch-json';
-import { MoldUdp64Packet } from '../lib/feed/moldudp64-packet';
-import { PcapReader } from '../lib/feed/pcap-reader';
-import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../lib/feed/udp-frame-parser';
+import { ItchDecoder } from '../lib/feed/itch/itch-decoder';
+import { itchMessageToObject } from '../lib/feed/itch/itch-json';
+import { MoldUdp64Packet } from '../lib/feed/wire/moldudp64-packet';
+import { PcapReader } from '../lib/feed/pcap/pcap-reader';
+import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../lib/feed/wire/udp-frame-parser';
 
 export const summary = 'Decode the ITCH 5.0 messages of a pcap capture (MoldUDP64 over UDP)';
 

@@ -5,7 +5,7 @@
  * Exit codes: 0 stopped by a signal (or --help), 1 could not listen, 2 bad usage.
  */
 import { TickpathError } from '../lib/errors';
-import { VenueSimulator, type VenueSimulatorOptions, type VenueFaults } from '../lib/router/venues/venue-simulator';
+import { VenueSimulator, type VenueSimulatorOptions, type VenueFaults } from '../lib/venue-sim/venue-simulator';
 
 export const summary = 'Run a simulated exchange (OUCH 4.2/SoupBinTCP + FIX 4.2/4.4, price-time matching, fault injection)';
 

@@ -7,9 +7,9 @@
  *
  *   node dist/perf/book.js [--messages 1000000] [--iterations 5] [--json]
  */
-import { BookBuilder } from '../lib/feed/book-builder';
-import { BookEvent, BookEventHandler } from '../lib/feed/book-event';
-import { Conflator } from '../lib/feed/conflator';
+import { BookBuilder } from '../lib/feed/book/book-builder';
+import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
+import { Conflator } from '../lib/feed/book/conflator';
 import { FeedDecoder, ItchMessageHandler } from '../lib/feed/feed-decoder';
 import { decodeSession, FoldingHandler } from './decode';
 import { generateSession } from './ref/itch-session';

@@ -18,11 +18,11 @@ import { FeedDecoder, ItchMessageHandler } from '../lib/feed/feed-decoder';
 import {
   ItchDecoder, kItchAddOrder, kItchAddOrderMpid, kItchOrderCancel, kItchOrderDelete, kItchOrderExecuted,
   kItchOrderExecutedWithPrice, kItchOrderReplace, kItchTrade,
-} from '../lib/feed/itch-decoder';
+} from '../lib/feed/itch/itch-decoder';
 import {
   AddOrderMessage, AddOrderMpidMessage, OrderCancelMessage, OrderDeleteMessage, OrderExecutedMessage,
   OrderExecutedWithPriceMessage, OrderReplaceMessage, TradeMessage,
-} from '../lib/feed/itch-messages';
+} from '../lib/feed/itch/itch-messages';
 import { generateSession, SyntheticSession } from './ref/itch-session';
 
 function arg(name: string, dflt: string): string {

@@ -3,7 +3,7 @@
  * the production connectors the router uses, per protocol:
  *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
  *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
- *   fix_quickfix  FixConnector FIX.4.2                    -> tools/quickfix-venue (QuickFIX C++), the baseline
+ *   fix_quickfix  FixConnector FIX.4.2                    -> test/interop/quickfix-acceptor (QuickFIX C++), the baseline
  * Every venue runs in its own process, so each round trip is two loopback hops and two event loops.
  *
  * Orders alternate buy/sell at one price, so on the simulator each sell fills the buy before it and
@@ -24,8 +24,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { LatencyRecorder } from '../lib/common/latency-recorder';
 import type { VenueConnector, VenueListener, VenueOrder } from '../lib/router/venue';
-import { FixConnector } from '../lib/router/venues/fix-connector';
-import { OuchConnector } from '../lib/router/venues/ouch-connector';
+import { FixConnector } from '../lib/router/connectors/fix-connector';
+import { OuchConnector } from '../lib/router/connectors/ouch-connector';
 import { report, type Row } from './report';
 
 function arg(name: string, dflt: string): string {
@@ -35,8 +35,8 @@ function arg(name: string, dflt: string): string {
 
 const kRoot = path.resolve(__dirname, '..', '..');
 const kVenueSim = path.join(__dirname, '..', 'apps', 'venue-sim.js');
-const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
-const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
+const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_acceptor.sh');
+const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-acceptor', 'quickfix-acceptor');
 const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix';
@@ -171,7 +171,7 @@ async function runSimulator(protocol: 'ouch' | 'fix', rate: number, seconds: num
 function buildQuickfix(): string | null {
   const build = spawnSync('bash', [kQuickfixScript], { encoding: 'utf8', timeout: 120000 });
   if (build.status !== 0 || !fs.existsSync(kQuickfixBinary)) {
-    return `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
+    return `quickfix-acceptor could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
   }
   return null;
 }
@@ -187,7 +187,7 @@ async function runQuickfix(rate: number, seconds: number, warmupSeconds: number,
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
     await c.close();
-    return { venue: 'tools/quickfix-venue (QuickFIX C++ acceptor, FIX 4.2, ack + fill per order)', ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    return { venue: 'test/interop/quickfix-acceptor (QuickFIX C++ acceptor, FIX 4.2, ack + fill per order)', ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
   } finally {
     await stopChild(child);
   }

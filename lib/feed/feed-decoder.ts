@@ -8,10 +8,10 @@
  * where downstream books publish quotes and conflators flush. Bad frames, packets and messages are
  * counted in the three stages' counters, never thrown. Single writer: the RX worker owning it.
  */
-import { ItchDecoder } from './itch-decoder';
-import { MoldUdp64Packet } from './moldudp64-packet';
-import { Sequencer } from './sequencer';
-import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from './udp-frame-parser';
+import { ItchDecoder } from './itch/itch-decoder';
+import { MoldUdp64Packet } from './wire/moldudp64-packet';
+import { Sequencer } from './recovery/sequencer';
+import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from './wire/udp-frame-parser';
 
 export interface ItchMessageHandler {
   /** `type` is the type byte; read the matching flyweight on `decoder` (e.g. decoder.addOrder). */

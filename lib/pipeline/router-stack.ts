@@ -5,12 +5,12 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { RoutingConfig, VenueConfig } from '../router/config';
+import { RoutingConfig, VenueConfig } from '../router/routing-config';
 import { createOrderRouter, RouterStack as CoreStack } from '../router/create-router';
 import type { BboSource, RouterListener } from '../router/types';
 import type { VenueConnector } from '../router/venue';
-import { FixConnector } from '../router/venues/fix-connector';
-import { OuchConnector } from '../router/venues/ouch-connector';
+import { FixConnector } from '../router/connectors/fix-connector';
+import { OuchConnector } from '../router/connectors/ouch-connector';
 
 export interface RouterStack extends CoreStack {
   /** Connects and logs in every venue; resolves when all are logged in. */

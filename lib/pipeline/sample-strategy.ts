@@ -7,7 +7,7 @@
  * At a venue that only sees our own orders the sell crosses the resting buy, so both fill.
  * One OrderRequest is reused: nothing is allocated per event.
  */
-import { BookEvent, kBookEventQuote } from '../feed/book-event';
+import { BookEvent, kBookEventQuote } from '../feed/book/book-event';
 import type { OrderRequest } from '../router/types';
 import type { OrderEventKind, Strategy, StrategyContext } from './strategy';
 

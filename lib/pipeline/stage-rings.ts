@@ -13,11 +13,11 @@
  */
 import { SpscRing } from '../common/spsc-ring';
 import type { Agent } from '../common/agent-runner';
-import { BookEvent, BookEventHandler } from '../feed/book-event';
+import { BookEvent, BookEventHandler } from '../feed/book/book-event';
 import type { ItchMessageHandler } from '../feed/feed-decoder';
-import { ItchDecoder } from '../feed/itch-decoder';
-import type { MoldUdp64Packet } from '../feed/moldudp64-packet';
-import { SymbolTable } from '../feed/symbol-table';
+import { ItchDecoder } from '../feed/itch/itch-decoder';
+import type { MoldUdp64Packet } from '../feed/wire/moldudp64-packet';
+import { SymbolTable } from '../feed/book/symbol-table';
 import type { OrderRequest, Side, OrdType, TimeInForce } from '../router/types';
 import type { OrderEventKind } from './strategy';
 

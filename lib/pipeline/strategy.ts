@@ -7,7 +7,7 @@
  * go out through ctx.sendOrder, which returns at once (results arrive in onOrderEvent). Strategies
  * should not allocate per event: reuse one OrderRequest object.
  */
-import type { BookEvent } from '../feed/book-event';
+import type { BookEvent } from '../feed/book/book-event';
 import type { OrderRequest } from '../router/types';
 
 export type OrderEventKind = 'accepted' | 'rejected' | 'acked' | 'partially_filled' | 'filled' | 'cancelled' | 'replaced' | 'venue_reject';

@@ -9,7 +9,7 @@
  * bytes 64.. the list as ASCII symbols separated by ',' ('*' = every symbol).
  */
 import { invalidOption } from '../errors';
-import type { SymbolTable } from '../feed/symbol-table';
+import type { SymbolTable } from '../feed/book/symbol-table';
 
 const kTypeStockDirectory = 0x52; // R
 const kTypeAddOrder = 0x41; // A

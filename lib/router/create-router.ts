@@ -8,7 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { RoutingConfig, VenueConfig } from './config';
+import type { RoutingConfig, VenueConfig } from './routing-config';
 import { OrderJournal } from './journal';
 import { OrderManager } from './order-manager';
 import { OrderRouter } from './order-router';

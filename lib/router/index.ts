@@ -1,4 +1,4 @@
-// Public surface of the order router. The venue connectors (lib/router/venues/) export their own.
+// Public surface of the order router (`tickpath/router`), its venue connectors included.
 export * from './types';
 export type { Side, TimeInForce, OrdType, VenueOrder, VenueListener, VenueConnector, SessionState } from './venue';
 export { RiskChecker, validateRiskLimits } from './risk-checker';
@@ -11,8 +11,10 @@ export { SmartRouter } from './smart-router';
 export type { RouteRule, RoutingMode, SmartRouterOptions } from './smart-router';
 export { OrderRouter } from './order-router';
 export type { OrderRouterOptions } from './order-router';
-export { loadRoutingConfig, parseRoutingConfig } from './config';
-export type { RoutingConfig, VenueConfig } from './config';
+export { loadRoutingConfig, parseRoutingConfig } from './routing-config';
+export type { RoutingConfig, VenueConfig } from './routing-config';
 export { createOrderRouter } from './create-router';
 export type { RouterDependencies, RouterStack } from './create-router';
 export { execIdKey } from './journal';
+export { OuchConnector, FixConnector, createVenueConnector } from './connectors';
+export type { OuchConnectorOptions, FixConnectorOptions, ConnectorExtras } from './connectors';

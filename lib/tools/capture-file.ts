@@ -5,10 +5,10 @@
  * range, gaps) through the production parser and Sequencer.
  */
 import { invalidOption } from '../errors';
-import { MoldUdp64Packet } from '../feed/moldudp64-packet';
-import { PcapReader } from '../feed/pcap-reader';
-import { Sequencer } from '../feed/sequencer';
-import { kUdpFrameOk, parseIpv4Address, UdpFrameParser } from '../feed/udp-frame-parser';
+import { MoldUdp64Packet } from '../feed/wire/moldudp64-packet';
+import { PcapReader } from '../feed/pcap/pcap-reader';
+import { Sequencer } from '../feed/recovery/sequencer';
+import { kUdpFrameOk, parseIpv4Address, UdpFrameParser } from '../feed/wire/udp-frame-parser';
 
 export interface RewriteOptions {
   /** New IPv4 destination (a multicast group also rewrites the destination MAC to its mapping). */

@@ -14,13 +14,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { TickpathError } from '../errors';
 import { LatencyRecorder } from '../common/latency-recorder';
-import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../router/config';
+import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../router/routing-config';
 import { createOrderRouter, type RouterStack } from '../router/create-router';
 import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
 import type { VenueConnector } from '../router/venue';
-import { FixConnector } from '../router/venues/fix-connector';
-import { OuchConnector } from '../router/venues/ouch-connector';
+import { FixConnector } from '../router/connectors/fix-connector';
+import { OuchConnector } from '../router/connectors/ouch-connector';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';

@@ -12,8 +12,8 @@
 import { Port, PortOptions } from '../binding/port';
 import { RxConsumer } from '../binding/rx-consumer';
 import { kLayout } from '../binding/layout';
-import { UdpFrameWriter, UdpFrameWriterOptions } from '../feed/udp-frame-writer';
-import { PcapFileWriter } from './pcap-file-writer';
+import { UdpFrameWriter, UdpFrameWriterOptions } from '../feed/wire/udp-frame-writer';
+import { PcapFileWriter } from '../feed/pcap/pcap-file-writer';
 
 export interface PacketCaptureOptions {
   /** Stop after this many packets (0 = no limit). */

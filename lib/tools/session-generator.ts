@@ -26,12 +26,12 @@
  * each meant to be called once on a fresh generator.
  */
 import { invalidOption } from '../errors';
-import { ItchEncoder, stockBytes, stockDirectoryValues } from '../feed/itch-encoder';
-import { MoldUdp64Encoder } from '../feed/moldudp64-encoder';
-import { kMoldUdp64HeaderLength } from '../feed/moldudp64-packet';
-import { parseIpv4Address } from '../feed/udp-frame-parser';
-import { UdpFrameWriter } from '../feed/udp-frame-writer';
-import { PcapFileWriter } from './pcap-file-writer';
+import { ItchEncoder, stockBytes, stockDirectoryValues } from '../feed/itch/itch-encoder';
+import { MoldUdp64Encoder } from '../feed/wire/moldudp64-encoder';
+import { kMoldUdp64HeaderLength } from '../feed/wire/moldudp64-packet';
+import { parseIpv4Address } from '../feed/wire/udp-frame-parser';
+import { UdpFrameWriter } from '../feed/wire/udp-frame-writer';
+import { PcapFileWriter } from '../feed/pcap/pcap-file-writer';
 import { Prng } from './prng';
 
 export interface SessionGeneratorOptions {

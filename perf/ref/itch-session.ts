@@ -7,8 +7,8 @@
  * Stored as one Uint8Array of records [u16 big-endian packet length][MoldUDP64 packet], the same
  * bytes the C reference reads from a file.
  */
-import { ItchEncoder, stockBytes } from '../../lib/feed/itch-encoder';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
+import { ItchEncoder, stockBytes } from '../../lib/feed/itch/itch-encoder';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
 
 export interface SyntheticSession {
   bytes: Uint8Array;

@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import * as fc from 'fast-check';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BookBuilder } from '../../lib/feed/book-builder';
-import { kBookEventQuote } from '../../lib/feed/book-event';
+import { BookBuilder } from '../../lib/feed/book/book-builder';
+import { kBookEventQuote } from '../../lib/feed/book/book-event';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
-import { PcapReader } from '../../lib/feed/pcap-reader';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
 import { BookRecorder, Msg, payload } from './book-recorder';
 import { kFixtureRoot, parsePrice, readOracle } from './itch-fixtures';
 

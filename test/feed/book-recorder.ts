@@ -1,8 +1,8 @@
 /** Test helpers: a BookEventHandler that records copies of events, and a MoldUDP64 payload builder. */
-import { BookEvent, BookEventHandler, kBookEventNames } from '../../lib/feed/book-event';
-import { ItchEncoder, ItchValues } from '../../lib/feed/itch-encoder';
-import { itchSpec } from '../../lib/feed/itch-schema';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
+import { BookEvent, BookEventHandler, kBookEventNames } from '../../lib/feed/book/book-event';
+import { ItchEncoder, ItchValues } from '../../lib/feed/itch/itch-encoder';
+import { itchSpec } from '../../lib/feed/itch/itch-schema';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
 
 export class BookRecorder implements BookEventHandler {
   events: BookEvent[] = [];

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { BookEvent, kBookEventQuote, kBookEventStatus, kBookEventTrade } from '../../lib/feed/book-event';
-import { Conflator } from '../../lib/feed/conflator';
+import { BookEvent, kBookEventQuote, kBookEventStatus, kBookEventTrade } from '../../lib/feed/book/book-event';
+import { Conflator } from '../../lib/feed/book/conflator';
 import { BookRecorder } from './book-recorder';
 
 function quote(locate: number, bid: number, seq: number): BookEvent {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
-import { ItchDecoder } from '../../lib/feed/itch-decoder';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
-import { Sequencer } from '../../lib/feed/sequencer';
-import { UdpFrameWriter } from '../../lib/feed/udp-frame-writer';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
+import { Sequencer } from '../../lib/feed/recovery/sequencer';
+import { UdpFrameWriter } from '../../lib/feed/wire/udp-frame-writer';
 import { Msg, payload } from './book-recorder';
 
 const del = (ref: number): Msg => ({ type: 'D', values: { stockLocate: 1, trackingNumber: 0, timestamp: ref, orderReferenceNumber: ref } });

@@ -6,14 +6,14 @@
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
-import { BookBuilder } from '../../lib/feed/book-builder';
-import { BookEvent, BookEventHandler } from '../../lib/feed/book-event';
-import { Conflator } from '../../lib/feed/conflator';
+import { BookBuilder } from '../../lib/feed/book/book-builder';
+import { BookEvent, BookEventHandler } from '../../lib/feed/book/book-event';
+import { Conflator } from '../../lib/feed/book/conflator';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
-import { ItchEncoder, stockBytes } from '../../lib/feed/itch-encoder';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
-import { PcapReader } from '../../lib/feed/pcap-reader';
-import { UdpFrameWriter } from '../../lib/feed/udp-frame-writer';
+import { ItchEncoder, stockBytes } from '../../lib/feed/itch/itch-encoder';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { UdpFrameWriter } from '../../lib/feed/wire/udp-frame-writer';
 import { fixturePcaps } from './itch-fixtures';
 
 class Xorshift {

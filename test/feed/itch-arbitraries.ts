@@ -1,7 +1,7 @@
 /** fast-check generators of ITCH field values straight from the schema. */
 import * as fc from 'fast-check';
-import { ItchFieldSpec, ItchMessageSpec } from '../../lib/feed/itch-schema';
-import { ItchValues } from '../../lib/feed/itch-encoder';
+import { ItchFieldSpec, ItchMessageSpec } from '../../lib/feed/itch/itch-schema';
+import { ItchValues } from '../../lib/feed/itch/itch-encoder';
 
 const kPrintable = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
 

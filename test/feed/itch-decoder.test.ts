@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import {
   ItchDecoder, kItchAddOrder, kItchDecodeTruncated, kItchDecodeUnknownType, kItchDecodeZeroLength,
-} from '../../lib/feed/itch-decoder';
-import { ItchEncoder, stockBytes } from '../../lib/feed/itch-encoder';
-import { kItchMessageSpecs } from '../../lib/feed/itch-schema';
+} from '../../lib/feed/itch/itch-decoder';
+import { ItchEncoder, stockBytes } from '../../lib/feed/itch/itch-encoder';
+import { kItchMessageSpecs } from '../../lib/feed/itch/itch-schema';
 
 describe('ItchDecoder', () => {
   const b = new Uint8Array(64);

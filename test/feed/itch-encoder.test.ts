@@ -7,14 +7,14 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
-import { ItchDecoder } from '../../lib/feed/itch-decoder';
-import { ItchEncoder, ItchValues, stockBytes } from '../../lib/feed/itch-encoder';
-import { itchMessageToObject } from '../../lib/feed/itch-json';
-import { itchSpec, kItchMessageSpecs } from '../../lib/feed/itch-schema';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
-import { PcapReader } from '../../lib/feed/pcap-reader';
-import { PcapWriter } from '../../lib/feed/pcap-writer';
-import { UdpFrameWriter } from '../../lib/feed/udp-frame-writer';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
+import { ItchEncoder, ItchValues, stockBytes } from '../../lib/feed/itch/itch-encoder';
+import { itchMessageToObject } from '../../lib/feed/itch/itch-json';
+import { itchSpec, kItchMessageSpecs } from '../../lib/feed/itch/itch-schema';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { PcapWriter } from '../../lib/feed/pcap/pcap-writer';
+import { UdpFrameWriter } from '../../lib/feed/wire/udp-frame-writer';
 import { expectedDecode, valuesArbitrary } from './itch-arbitraries';
 
 interface Decoded { seq: number; fields: Record<string, number | string> }

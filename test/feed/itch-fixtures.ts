@@ -4,12 +4,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PcapReader } from '../../lib/feed/pcap-reader';
-import { UdpFrameParser, kUdpFrameOk } from '../../lib/feed/udp-frame-parser';
-import { MoldUdp64Packet } from '../../lib/feed/moldudp64-packet';
-import { ItchDecoder } from '../../lib/feed/itch-decoder';
-import { itchMessageToObject, ItchFieldValue } from '../../lib/feed/itch-json';
-import { kItchSpecByCode } from '../../lib/feed/itch-schema';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { UdpFrameParser, kUdpFrameOk } from '../../lib/feed/wire/udp-frame-parser';
+import { MoldUdp64Packet } from '../../lib/feed/wire/moldudp64-packet';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
+import { itchMessageToObject, ItchFieldValue } from '../../lib/feed/itch/itch-json';
+import { kItchSpecByCode } from '../../lib/feed/itch/itch-schema';
 
 // dist/test/feed -> repo root
 export const kFixtureRoot = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch');

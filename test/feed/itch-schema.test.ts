@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { itchSpec, kItchLengthByCode, kItchMessageSpecs } from '../../lib/feed/itch-schema';
+import { itchSpec, kItchLengthByCode, kItchMessageSpecs } from '../../lib/feed/itch/itch-schema';
 
 describe('ITCH 5.0 schema', () => {
   it('has every message type of the spec with the spec lengths', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { MoldUdp64Encoder } from '../../lib/feed/moldudp64-encoder';
-import { kMoldUdp64Truncated, MoldUdp64Packet } from '../../lib/feed/moldudp64-packet';
+import { MoldUdp64Encoder } from '../../lib/feed/wire/moldudp64-encoder';
+import { kMoldUdp64Truncated, MoldUdp64Packet } from '../../lib/feed/wire/moldudp64-packet';
 
 describe('MoldUdp64Packet', () => {
   it('reads session, a sequence above 2^32 exactly, and every block', () => {

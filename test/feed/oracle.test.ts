@@ -4,8 +4,8 @@
  */
 import { expect } from 'chai';
 import * as path from 'path';
-import { ItchDecoder } from '../../lib/feed/itch-decoder';
-import { kItchSpecByCode } from '../../lib/feed/itch-schema';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
+import { kItchSpecByCode } from '../../lib/feed/itch/itch-schema';
 import { decodeCapture, fixturePcaps, kEnvelopeKeys, kOracleKeyToField, parsePrice, readOracle } from './itch-fixtures';
 
 

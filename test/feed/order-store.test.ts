@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
-import { OrderStore } from '../../lib/feed/order-store';
+import { OrderStore } from '../../lib/feed/book/order-store';
 
 describe('OrderStore', () => {
   it('behaves like a Map under random insert/find/remove, growth included, for any u64-derived key (fast-check)', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PcapReader } from '../../lib/feed/pcap-reader';
-import { PcapWriter } from '../../lib/feed/pcap-writer';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { PcapWriter } from '../../lib/feed/pcap/pcap-writer';
 import { kFixtureRoot } from './itch-fixtures';
 
 describe('PcapReader', () => {

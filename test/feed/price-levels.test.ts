@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
-import { PriceLevels } from '../../lib/feed/price-levels';
+import { PriceLevels } from '../../lib/feed/book/price-levels';
 
 describe('PriceLevels', () => {
   it('keeps bids best-high and asks best-low, aggregating orders per price', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SymbolTable } from '../../lib/feed/symbol-table';
+import { SymbolTable } from '../../lib/feed/book/symbol-table';
 
 describe('SymbolTable', () => {
   it('builds a symbol string once per locate and returns the same string after', () => {

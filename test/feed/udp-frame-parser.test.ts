@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import {
   formatIpv4Address, kUdpFrameBadUdpLength, kUdpFrameFiltered, kUdpFrameFragment, kUdpFrameNotIpv4, kUdpFrameNotUdp,
   kUdpFrameOk, kUdpFrameTruncated, parseIpv4Address, UdpFrameParser,
-} from '../../lib/feed/udp-frame-parser';
-import { UdpFrameWriter } from '../../lib/feed/udp-frame-writer';
+} from '../../lib/feed/wire/udp-frame-parser';
+import { UdpFrameWriter } from '../../lib/feed/wire/udp-frame-writer';
 
 function frame(vlanIds: number[], payload = 'hello', dst = '233.54.12.111', port = 26477): Uint8Array {
   const w = new UdpFrameWriter({ sourceAddress: '206.200.127.138', destinationAddress: dst, sourcePort: 1234, destinationPort: port, vlanIds });

@@ -1,5 +1,5 @@
 /**
- * The QuickFIX acceptor (tools/quickfix-venue, built by scripts/build_quickfix_venue.sh) for FIX
+ * The QuickFIX acceptor (test/interop/quickfix-acceptor, built by scripts/build_quickfix_acceptor.sh) for FIX
  * interop tests: built and started on a free loopback port as venue QFVENUE accepting TICKPATH.
  * When it cannot be built the suite is skipped with the reason, unless TICKPATH_REQUIRE_QUICKFIX=1,
  * where that is a failure (CI must not pass green without the independent engine).
@@ -11,8 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 const kRoot = path.resolve(__dirname, '..', '..', '..');
-const kScript = path.join(kRoot, 'scripts', 'build_quickfix_venue.sh');
-const kBinary = path.join(kRoot, 'build', 'quickfix-venue', 'quickfix-venue');
+const kScript = path.join(kRoot, 'scripts', 'build_quickfix_acceptor.sh');
+const kBinary = path.join(kRoot, 'build', 'quickfix-acceptor', 'quickfix-acceptor');
 const kStartTimeoutMs = 10000;
 
 /** A loopback TCP port nothing listens on right now. */
@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export class QuickfixVenue {
+export class QuickfixAcceptor {
   /** Everything the acceptor printed (READY, LOGON/LOGOUT lines), stdout and stderr interleaved. */
   output = '';
 
@@ -37,10 +37,10 @@ export class QuickfixVenue {
   }
 
   /** Builds and starts the acceptor; resolves once it printed READY. Call from a `before` hook. */
-  static async start(ctx: Mocha.Context, suite: string): Promise<QuickfixVenue> {
+  static async start(ctx: Mocha.Context, suite: string): Promise<QuickfixAcceptor> {
     const build = spawnSync('bash', [kScript], { encoding: 'utf8', timeout: 120000 });
     if (build.status !== 0 || !fs.existsSync(kBinary)) {
-      const reason = `quickfix-venue could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
+      const reason = `quickfix-acceptor could not be built: ${(build.stderr || build.stdout || String(build.error)).trim()}`;
       if (process.env.TICKPATH_REQUIRE_QUICKFIX === '1') throw new Error(`${reason} (TICKPATH_REQUIRE_QUICKFIX=1)`);
       console.warn(`    skipping ${suite}: ${reason}`);
       ctx.skip();
@@ -48,12 +48,12 @@ export class QuickfixVenue {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-quickfix-'));
     const port = await freePort();
     const child = spawn(kBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const venue = new QuickfixVenue(port, dir, child);
+    const venue = new QuickfixAcceptor(port, dir, child);
     const t0 = Date.now();
     while (!venue.output.includes(`READY ${port}`)) {
       if (Date.now() - t0 > kStartTimeoutMs || child.exitCode !== null) {
         await venue.stop();
-        throw new Error(`quickfix-venue did not start: ${venue.output}`);
+        throw new Error(`quickfix-acceptor did not start: ${venue.output}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }

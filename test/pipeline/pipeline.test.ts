@@ -4,10 +4,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { binding, Port } from '../../lib/binding';
 import { loadConfigs } from '../../lib/config';
-import { BookBuilder } from '../../lib/feed/book-builder';
-import { BookEvent } from '../../lib/feed/book-event';
+import { BookBuilder } from '../../lib/feed/book/book-builder';
+import { BookEvent } from '../../lib/feed/book/book-event';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
-import { PcapReader } from '../../lib/feed/pcap-reader';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
 import { FeedHandler, Pipeline, PipelineOptions } from '../../lib/pipeline';
 import { SessionGenerator, syntheticTicker } from '../../lib/tools/session-generator';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadRoutingConfig } from '../../lib/router/config';
+import { loadRoutingConfig } from '../../lib/router/routing-config';
 import { createOrderRouter } from '../../lib/router/create-router';
 
 // dist/test/router -> repository root

@@ -8,10 +8,10 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { VenueSimulator } from '../../lib/router/venues/venue-simulator';
+import { VenueSimulator } from '../../lib/venue-sim/venue-simulator';
 import { parseOrderArgs } from '../../lib/tools/order-tool';
 import * as orderApp from '../../apps/order';
-import { freePort, QuickfixVenue } from '../helpers/quickfix';
+import { freePort, QuickfixAcceptor } from '../helpers/quickfix';
 
 const kRoot = path.resolve(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -153,11 +153,11 @@ describe('tickpath order (CLI)', function () {
   });
 
   describe('against the QuickFIX acceptor (FIX 4.2)', () => {
-    let venue: QuickfixVenue | undefined;
+    let venue: QuickfixAcceptor | undefined;
     let port = 0;
 
     before(async function () {
-      venue = await QuickfixVenue.start(this, 'QuickFIX order test');
+      venue = await QuickfixAcceptor.start(this, 'QuickFIX order test');
       port = venue.port;
     });
 

@@ -13,10 +13,10 @@
  * reading two queues, or the event loop for UDP sockets); call poll(now) from its loop or timer.
  */
 import { invalidOption } from '../../errors';
-import { readU16, readU64 } from '../bytes';
+import { readU16, readU64 } from '../../common/bytes';
 import { ItchMessageHandler } from '../feed-decoder';
-import { kMoldUdp64EndOfSession, kMoldUdp64HeaderLength } from '../moldudp64-packet';
-import { RecoveryListener, RecoverySequencer, RecoverySequencerOptions } from './sequencer';
+import { kMoldUdp64EndOfSession, kMoldUdp64HeaderLength } from '../wire/moldudp64-packet';
+import { RecoveryListener, RecoverySequencer, RecoverySequencerOptions } from './recovery-sequencer';
 
 export interface LineArbiterListener extends RecoveryListener {
   onLineStale?(line: number, name: string): void;

@@ -7,10 +7,10 @@
  * Appending grows by doubling (start-up or publisher side, not a feed hot path); lookups are O(1).
  * Single writer: the thread that owns the server.
  */
-import { readAlpha } from '../bytes';
-import { kMoldUdp64SessionLength, MoldUdp64Packet } from '../moldudp64-packet';
-import { PcapReader } from '../pcap-reader';
-import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../udp-frame-parser';
+import { readAlpha } from '../../common/bytes';
+import { kMoldUdp64SessionLength, MoldUdp64Packet } from '../wire/moldudp64-packet';
+import { PcapReader } from '../pcap/pcap-reader';
+import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../wire/udp-frame-parser';
 
 export class SessionJournal {
   /** Sequence of the first message stored; 0 while empty. */

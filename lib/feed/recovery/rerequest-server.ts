@@ -12,9 +12,9 @@
  */
 import * as dgram from 'dgram';
 import { invalidOption } from '../../errors';
-import { readAlpha, readU16, readU64 } from '../bytes';
-import { MoldUdp64Encoder } from '../moldudp64-encoder';
-import { kMoldUdp64HeaderLength, kMoldUdp64SessionLength } from '../moldudp64-packet';
+import { readAlpha, readU16, readU64 } from '../../common/bytes';
+import { MoldUdp64Encoder } from '../wire/moldudp64-encoder';
+import { kMoldUdp64HeaderLength, kMoldUdp64SessionLength } from '../wire/moldudp64-packet';
 import { MessageJournal } from './message-journal';
 
 export const kMoldUdp64RequestLength = 20;

@@ -16,10 +16,10 @@
  */
 import * as dgram from 'dgram';
 import { invalidOption } from '../../errors';
-import { writeU16, writeU64 } from '../bytes';
-import { SequenceGapListener } from '../sequencer';
+import { writeU16, writeU64 } from '../../common/bytes';
+import { SequenceGapListener } from './sequencer';
 import { kMoldUdp64RequestLength } from './rerequest-server';
-import { RecoverySequencer } from './sequencer';
+import { RecoverySequencer } from './recovery-sequencer';
 
 export interface PacketSink {
   onPacket(b: Uint8Array, offset: number, length: number): number;

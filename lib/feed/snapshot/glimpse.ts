@@ -20,13 +20,13 @@
  * Not a hot path (start-up). Threading: one event loop.
  */
 import { invalidOption } from '../../errors';
-import { BookBuilder } from '../book-builder';
+import { BookBuilder } from '../book/book-builder';
 import { ItchMessageHandler } from '../feed-decoder';
-import { ItchDecoder } from '../itch-decoder';
-import { ItchEncoder, stockBytes, stockDirectoryValues } from '../itch-encoder';
-import { SoupBinClient, SoupClientOptions } from '../../protocols/soupbin-client';
-import { SoupBinServer } from '../../protocols/soupbin-server';
-import { RecoverySequencer } from '../recovery/sequencer';
+import { ItchDecoder } from '../itch/itch-decoder';
+import { ItchEncoder, stockBytes, stockDirectoryValues } from '../itch/itch-encoder';
+import { SoupBinClient, SoupClientOptions } from '../../protocols/soupbin/soupbin-client';
+import { SoupBinServer } from '../../protocols/soupbin/soupbin-server';
+import { RecoverySequencer } from '../recovery/recovery-sequencer';
 
 /** 'G' End of Snapshot: type + Sequence Number (numeric, 20 bytes, space-padded on the left). */
 export const kGlimpseEndOfSnapshot = 0x47;

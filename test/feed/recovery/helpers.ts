@@ -1,8 +1,8 @@
 /** Recovery test helpers: a book-building handler that also records delivered sequences, and a book fingerprint. */
-import { BookBuilder } from '../../../lib/feed/book-builder';
-import { BookEvent } from '../../../lib/feed/book-event';
+import { BookBuilder } from '../../../lib/feed/book/book-builder';
+import { BookEvent } from '../../../lib/feed/book/book-event';
 import { ItchMessageHandler } from '../../../lib/feed/feed-decoder';
-import { ItchDecoder } from '../../../lib/feed/itch-decoder';
+import { ItchDecoder } from '../../../lib/feed/itch/itch-decoder';
 
 const kNoEvents = { onEvent(_e: BookEvent): void { /* books only */ }, endOfBatch(): void { /* none */ } };
 

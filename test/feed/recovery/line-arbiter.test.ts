@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { LineArbiter } from '../../../lib/feed/recovery/line-arbiter';
-import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
+import { RecoverySequencer } from '../../../lib/feed/recovery/recovery-sequencer';
 import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks } from './helpers';
 

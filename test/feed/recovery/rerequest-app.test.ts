@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as dgram from 'dgram';
 import { main } from '../../../apps/rerequest-server';
-import { MoldUdp64Packet } from '../../../lib/feed/moldudp64-packet';
+import { MoldUdp64Packet } from '../../../lib/feed/wire/moldudp64-packet';
 
 describe('tickpath rerequest-server', function () {
   this.timeout(10000);

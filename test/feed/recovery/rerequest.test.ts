@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import * as dgram from 'dgram';
-import { PcapWriter } from '../../../lib/feed/pcap-writer';
-import { UdpFrameWriter } from '../../../lib/feed/udp-frame-writer';
+import { PcapWriter } from '../../../lib/feed/pcap/pcap-writer';
+import { UdpFrameWriter } from '../../../lib/feed/wire/udp-frame-writer';
 import { MessageJournal } from '../../../lib/feed/recovery/message-journal';
 import { RerequestServer, RerequestServerOptions } from '../../../lib/feed/recovery/rerequest-server';
 import { RetransmitRequester } from '../../../lib/feed/recovery/retransmit-requester';
-import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
+import { RecoverySequencer } from '../../../lib/feed/recovery/recovery-sequencer';
 import { heartbeatPacket, MoldPacket, packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';
 

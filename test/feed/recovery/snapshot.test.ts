@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { GlimpseSnapshotClient, GlimpseSnapshotServer } from '../../../lib/feed/snapshot/glimpse';
-import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
+import { RecoverySequencer } from '../../../lib/feed/recovery/recovery-sequencer';
 import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks } from './helpers';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { SoupBinServer, SoupServerConnection } from '../../../lib/protocols/soupbin-server';
-import { SoupBinFeed } from '../../../lib/feed/soupbin-feed';
-import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
+import { SoupBinServer, SoupServerConnection } from '../../../lib/protocols/soupbin/soupbin-server';
+import { SoupBinFeed } from '../../../lib/feed/wire/soupbin-feed';
+import { RecoverySequencer } from '../../../lib/feed/recovery/recovery-sequencer';
 import { packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';
 

@@ -5,7 +5,7 @@ import { Port } from '../../../lib/binding/port';
 import { MessageJournal } from '../../../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../../../lib/feed/recovery/rerequest-server';
 import { RetransmitRequester } from '../../../lib/feed/recovery/retransmit-requester';
-import { RecoverySequencer } from '../../../lib/feed/recovery/sequencer';
+import { RecoverySequencer } from '../../../lib/feed/recovery/recovery-sequencer';
 import { heartbeatPacket, packetize, SessionGenerator } from '../../../lib/tools/session-generator';
 import { unavailable } from '../../helpers/require-backend';
 import { bookFingerprint, isExactly, RecordingBooks, waitFor } from './helpers';

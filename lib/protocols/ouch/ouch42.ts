@@ -1,0 +1,311 @@
+/**
+ * OUCH 4.2 message layouts (NASDAQ OUCH 4.2 specification): the payload of SoupBinTCP
+ * Unsequenced Data (inbound, client -> venue) and Sequenced Data (outbound, venue -> client).
+ * All integers big-endian; alpha fields left-justified, space-padded; prices Price(4).
+ *
+ * Encoders write into a caller-owned buffer and return the end offset. Decoding is by offset
+ * constants (`kAccepted*` etc.) read straight from the frame: no object per message.
+ */
+import { writeAlpha, readAlpha } from '../soupbin/soupbintcp';
+
+// Inbound message types.
+export const kOuchEnterOrder = 0x4f;   // 'O'
+export const kOuchReplaceOrder = 0x55; // 'U'
+export const kOuchCancelOrder = 0x58;  // 'X'
+// Outbound message types.
+export const kOuchSystemEvent = 0x53;  // 'S'
+export const kOuchAccepted = 0x41;     // 'A'
+export const kOuchReplaced = 0x55;     // 'U'
+export const kOuchCanceled = 0x43;     // 'C'
+export const kOuchExecuted = 0x45;     // 'E'
+export const kOuchRejected = 0x4a;     // 'J'
+
+export const kOuchTokenLen = 14;
+export const kOuchStockLen = 8;
+
+// Message lengths (including the type byte).
+export const kEnterOrderLen = 49;
+export const kReplaceOrderLen = 47;
+export const kCancelOrderLen = 19;
+export const kSystemEventLen = 10;
+export const kAcceptedLen = 66;
+export const kReplacedLen = 80;
+export const kCanceledLen = 28;
+export const kExecutedLen = 40;
+export const kRejectedLen = 24;
+
+/** Time in force: 0 = immediate or cancel, 99998 = market hours, 99999 = system hours. */
+export const kTifIoc = 0;
+export const kTifMarketHours = 99998;
+export const kTifSystemHours = 99999;
+/** Price used for market orders (OUCH 4.2 market-order price is $200,000.0000). */
+export const kOuchMarketPrice = 2000000000;
+
+// Enter Order offsets.
+export const kEnterOrderToken = 1;
+export const kEnterBuySell = 15;
+export const kEnterShares = 16;
+export const kEnterStock = 20;
+export const kEnterPrice = 28;
+export const kEnterTif = 32;
+export const kEnterFirm = 36;
+export const kEnterDisplay = 40;
+export const kEnterCapacity = 41;
+export const kEnterIse = 42;
+export const kEnterMinQty = 43;
+export const kEnterCrossType = 47;
+export const kEnterCustomerType = 48;
+
+// Replace Order offsets.
+export const kReplaceExistingToken = 1;
+export const kReplaceReplacementToken = 15;
+export const kReplaceShares = 29;
+export const kReplacePrice = 33;
+export const kReplaceTif = 37;
+export const kReplaceDisplay = 41;
+export const kReplaceIse = 42;
+export const kReplaceMinQty = 43;
+
+// Cancel Order offsets.
+export const kCancelToken = 1;
+export const kCancelShares = 15;
+
+// Outbound common: every outbound message but System Event's body starts timestamp + token.
+export const kOutTimestamp = 1;
+export const kOutToken = 9;
+
+// System Event.
+export const kSystemEventCode = 9;
+// Accepted.
+export const kAcceptedBuySell = 23;
+export const kAcceptedShares = 24;
+export const kAcceptedStock = 28;
+export const kAcceptedPrice = 36;
+export const kAcceptedTif = 40;
+export const kAcceptedFirm = 44;
+export const kAcceptedDisplay = 48;
+export const kAcceptedOrderRef = 49;
+export const kAcceptedCapacity = 57;
+export const kAcceptedIse = 58;
+export const kAcceptedMinQty = 59;
+export const kAcceptedCrossType = 63;
+export const kAcceptedOrderState = 64;
+export const kAcceptedBbo = 65;
+// Replaced (token at kOutToken is the replacement token).
+export const kReplacedBuySell = 23;
+export const kReplacedShares = 24;
+export const kReplacedStock = 28;
+export const kReplacedPrice = 36;
+export const kReplacedTif = 40;
+export const kReplacedFirm = 44;
+export const kReplacedDisplay = 48;
+export const kReplacedOrderRef = 49;
+export const kReplacedCapacity = 57;
+export const kReplacedIse = 58;
+export const kReplacedMinQty = 59;
+export const kReplacedCrossType = 63;
+export const kReplacedOrderState = 64;
+export const kReplacedPreviousToken = 65;
+export const kReplacedBbo = 79;
+// Canceled.
+export const kCanceledDecrement = 23;
+export const kCanceledReason = 27;
+// Executed.
+export const kExecutedShares = 23;
+export const kExecutedPrice = 27;
+export const kExecutedLiquidity = 31;
+export const kExecutedMatch = 32;
+// Rejected.
+export const kRejectedReason = 23;
+
+/** Cancel reasons (subset used by the simulator) and reject reasons. */
+export const kCancelReasonUser = 0x55;       // 'U' user requested
+export const kCancelReasonIoc = 0x49;        // 'I' immediate or cancel
+export const kCancelReasonTimeout = 0x54;    // 'T'
+export const kCancelReasonSupervisory = 0x53; // 'S'
+export const kRejectReasonTestMode = 0x54;   // 'T'
+export const kRejectReasonHalted = 0x48;     // 'H'
+export const kRejectReasonShares = 0x5a;     // 'Z' invalid shares
+export const kRejectReasonPrice = 0x58;      // 'X' invalid price
+export const kRejectReasonSymbol = 0x53;     // 'S' invalid stock
+export const kRejectReasonToken = 0x44;      // 'D' duplicate/invalid token
+export const kRejectReasonOther = 0x4f;      // 'O' other
+
+const kReasonText: Record<number, string> = {
+  0x55: 'user requested', 0x49: 'immediate or cancel', 0x54: 'timeout / test mode', 0x53: 'supervisory / invalid stock',
+  0x48: 'halted', 0x5a: 'invalid shares', 0x58: 'invalid price', 0x44: 'invalid or duplicate order token',
+  0x4f: 'other',
+};
+
+/** Human text for a Canceled or Rejected reason byte (for VenueListener reasons; not per-fill). */
+export function reasonText(code: number): string {
+  return kReasonText[code] ?? `reason '${String.fromCharCode(code)}'`;
+}
+
+export function encodeEnterOrder(buf: Buffer, o: number, token: string, buySell: number, shares: number,
+  stock: string, price: number, tif: number, firm: string): number {
+  buf[o] = kOuchEnterOrder;
+  writeAlpha(buf, o + kEnterOrderToken, token, kOuchTokenLen);
+  buf[o + kEnterBuySell] = buySell;
+  buf.writeUInt32BE(shares, o + kEnterShares);
+  writeAlpha(buf, o + kEnterStock, stock, kOuchStockLen);
+  buf.writeUInt32BE(price, o + kEnterPrice);
+  buf.writeUInt32BE(tif, o + kEnterTif);
+  writeAlpha(buf, o + kEnterFirm, firm, 4);
+  buf[o + kEnterDisplay] = 0x59;      // 'Y' displayed
+  buf[o + kEnterCapacity] = 0x41;     // 'A' agency
+  buf[o + kEnterIse] = 0x4e;          // 'N'
+  buf.writeUInt32BE(0, o + kEnterMinQty);
+  buf[o + kEnterCrossType] = 0x4e;    // 'N' continuous market
+  buf[o + kEnterCustomerType] = 0x20; // ' ' = the firm's default customer type
+  return o + kEnterOrderLen;
+}
+
+export function encodeReplaceOrder(buf: Buffer, o: number, existingToken: string, replacementToken: string,
+  shares: number, price: number, tif: number): number {
+  buf[o] = kOuchReplaceOrder;
+  writeAlpha(buf, o + kReplaceExistingToken, existingToken, kOuchTokenLen);
+  writeAlpha(buf, o + kReplaceReplacementToken, replacementToken, kOuchTokenLen);
+  buf.writeUInt32BE(shares, o + kReplaceShares);
+  buf.writeUInt32BE(price, o + kReplacePrice);
+  buf.writeUInt32BE(tif, o + kReplaceTif);
+  buf[o + kReplaceDisplay] = 0x59;
+  buf[o + kReplaceIse] = 0x4e;
+  buf.writeUInt32BE(0, o + kReplaceMinQty);
+  return o + kReplaceOrderLen;
+}
+
+/** `shares` is the new intended order size; 0 cancels everything left. */
+export function encodeCancelOrder(buf: Buffer, o: number, token: string, shares: number): number {
+  buf[o] = kOuchCancelOrder;
+  writeAlpha(buf, o + kCancelToken, token, kOuchTokenLen);
+  buf.writeUInt32BE(shares, o + kCancelShares);
+  return o + kCancelOrderLen;
+}
+
+/** Writes a u64 from a JS number (exact below 2^53) without creating a BigInt. */
+export function writeU64(buf: Buffer, o: number, v: number): void {
+  const hi = Math.floor(v / 0x100000000);
+  buf.writeUInt32BE(hi, o);
+  buf.writeUInt32BE(v - hi * 0x100000000, o + 4);
+}
+
+function writeTimestamp(buf: Buffer, o: number, nanosSinceMidnight: number): void {
+  writeU64(buf, o + kOutTimestamp, nanosSinceMidnight);
+}
+
+export function encodeSystemEvent(buf: Buffer, o: number, ts: number, eventCode: number): number {
+  buf[o] = kOuchSystemEvent;
+  writeTimestamp(buf, o, ts);
+  buf[o + kSystemEventCode] = eventCode;
+  return o + kSystemEventLen;
+}
+
+export interface OuchOrderFields {
+  token: string; buySell: number; shares: number; stock: string; price: number; tif: number; firm: string; orderRef: number;
+}
+
+export function encodeAccepted(buf: Buffer, o: number, ts: number, f: OuchOrderFields): number {
+  buf[o] = kOuchAccepted;
+  writeTimestamp(buf, o, ts);
+  writeAlpha(buf, o + kOutToken, f.token, kOuchTokenLen);
+  buf[o + kAcceptedBuySell] = f.buySell;
+  buf.writeUInt32BE(f.shares, o + kAcceptedShares);
+  writeAlpha(buf, o + kAcceptedStock, f.stock, kOuchStockLen);
+  buf.writeUInt32BE(f.price, o + kAcceptedPrice);
+  buf.writeUInt32BE(f.tif, o + kAcceptedTif);
+  writeAlpha(buf, o + kAcceptedFirm, f.firm, 4);
+  buf[o + kAcceptedDisplay] = 0x59;
+  writeU64(buf, o + kAcceptedOrderRef, f.orderRef);
+  buf[o + kAcceptedCapacity] = 0x41;
+  buf[o + kAcceptedIse] = 0x4e;
+  buf.writeUInt32BE(0, o + kAcceptedMinQty);
+  buf[o + kAcceptedCrossType] = 0x4e;
+  buf[o + kAcceptedOrderState] = 0x4c; // 'L' live
+  buf[o + kAcceptedBbo] = 0x20;
+  return o + kAcceptedLen;
+}
+
+export function encodeReplaced(buf: Buffer, o: number, ts: number, f: OuchOrderFields, previousToken: string): number {
+  buf[o] = kOuchReplaced;
+  writeTimestamp(buf, o, ts);
+  writeAlpha(buf, o + kOutToken, f.token, kOuchTokenLen);
+  buf[o + kReplacedBuySell] = f.buySell;
+  buf.writeUInt32BE(f.shares, o + kReplacedShares);
+  writeAlpha(buf, o + kReplacedStock, f.stock, kOuchStockLen);
+  buf.writeUInt32BE(f.price, o + kReplacedPrice);
+  buf.writeUInt32BE(f.tif, o + kReplacedTif);
+  writeAlpha(buf, o + kReplacedFirm, f.firm, 4);
+  buf[o + kReplacedDisplay] = 0x59;
+  writeU64(buf, o + kReplacedOrderRef, f.orderRef);
+  buf[o + kReplacedCapacity] = 0x41;
+  buf[o + kReplacedIse] = 0x4e;
+  buf.writeUInt32BE(0, o + kReplacedMinQty);
+  buf[o + kReplacedCrossType] = 0x4e;
+  buf[o + kReplacedOrderState] = 0x4c;
+  writeAlpha(buf, o + kReplacedPreviousToken, previousToken, kOuchTokenLen);
+  buf[o + kReplacedBbo] = 0x20;
+  return o + kReplacedLen;
+}
+
+export function encodeCanceled(buf: Buffer, o: number, ts: number, token: string, decrement: number, reason: number): number {
+  buf[o] = kOuchCanceled;
+  writeTimestamp(buf, o, ts);
+  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  buf.writeUInt32BE(decrement, o + kCanceledDecrement);
+  buf[o + kCanceledReason] = reason;
+  return o + kCanceledLen;
+}
+
+export function encodeExecuted(buf: Buffer, o: number, ts: number, token: string, shares: number, price: number,
+  liquidity: number, matchNumber: number): number {
+  buf[o] = kOuchExecuted;
+  writeTimestamp(buf, o, ts);
+  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  buf.writeUInt32BE(shares, o + kExecutedShares);
+  buf.writeUInt32BE(price, o + kExecutedPrice);
+  buf[o + kExecutedLiquidity] = liquidity;
+  writeU64(buf, o + kExecutedMatch, matchNumber);
+  return o + kExecutedLen;
+}
+
+export function encodeRejected(buf: Buffer, o: number, ts: number, token: string, reason: number): number {
+  buf[o] = kOuchRejected;
+  writeTimestamp(buf, o, ts);
+  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  buf[o + kRejectedReason] = reason;
+  return o + kRejectedLen;
+}
+
+/** Expected length of an outbound message by type; 0 for unknown types. */
+export function outboundLength(type: number): number {
+  switch (type) {
+    case kOuchSystemEvent: return kSystemEventLen;
+    case kOuchAccepted: return kAcceptedLen;
+    case kOuchReplaced: return kReplacedLen;
+    case kOuchCanceled: return kCanceledLen;
+    case kOuchExecuted: return kExecutedLen;
+    case kOuchRejected: return kRejectedLen;
+    default: return 0;
+  }
+}
+
+/** Expected length of an inbound message by type; 0 for unknown types. */
+export function inboundLength(type: number): number {
+  switch (type) {
+    case kOuchEnterOrder: return kEnterOrderLen;
+    case kOuchReplaceOrder: return kReplaceOrderLen;
+    case kOuchCancelOrder: return kCancelOrderLen;
+    default: return 0;
+  }
+}
+
+/** Reads a token field (trimmed). Allocates a string: the connector needs it as a map key. */
+export function readToken(buf: Buffer, o: number): string {
+  return readAlpha(buf, o, kOuchTokenLen);
+}
+
+/** Reads an 8-byte match number / order reference as a JS number (exact below 2^53). */
+export function readU64(buf: Buffer, o: number): number {
+  return buf.readUInt32BE(o) * 0x100000000 + buf.readUInt32BE(o + 4);
+}

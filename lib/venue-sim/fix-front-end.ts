@@ -1,0 +1,311 @@
+/**
+ * The venue simulator's FIX 4.2 / 4.4 acceptor: one `FixSession` (acceptor role) per client
+ * SenderCompID and version, persisting across that client's reconnects, translating
+ * NewOrderSingle / OrderCancelRequest / OrderCancelReplaceRequest into `MatchingEngine` calls and
+ * engine events into ExecutionReports and OrderCancelRejects.
+ *
+ * Fault injection comes from the simulator: dropped connections after N order messages, random
+ * rejects, and ExecutionReports "lost in transit" (sequenced and stored, not sent), which the
+ * client recovers through ResendRequest.
+ *
+ * Threading: the simulator's event loop.
+ */
+import * as net from 'net';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../protocols/fix/fix-codec';
+import { FixSession } from '../protocols/fix/fix-session';
+import type { EngineOrder } from './matching-engine';
+import type { VenueEngine, VenueFrontEnd } from './front-end';
+
+export interface FixVenueOptions {
+  compId: string;
+  storeDir?: string;
+  heartbeatIntervalMs?: number;
+  log: (line: string) => void;
+}
+
+/** Per-order FIX state the engine carries in `EngineOrder.tag`. */
+interface FixOrderTag { orderQty: number; cumQty: number; notional: number; version: FixVersion; clientId: string }
+
+interface Connection { socket: net.Socket; parser: FixParser; session: FixSession | null; orderMessages: number }
+
+export class FixVenueFrontEnd implements VenueFrontEnd {
+  private server: net.Server | null = null;
+  private readonly sessions = new Map<string, FixSession>();
+  private readonly live = new Map<FixSession, Connection>();
+  private readonly conns = new Set<Connection>();
+  private readonly storeDir: string;
+  private execCounter = 0;
+  /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
+  private cancelRequestId: string | null = null;
+  readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0 };
+
+  constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
+    this.storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-venue-sim-'));
+    sim.registerFrontEnd('F:', this);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer((sock) => this.accept(sock));
+      this.server = srv;
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        resolve((srv.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const c of this.conns) c.socket.destroy();
+    for (const s of this.sessions.values()) s.close();
+    const srv = this.server;
+    this.server = null;
+    return new Promise((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+  }
+
+  stats(): Record<string, number> { return { ...this.counters }; }
+
+  private accept(sock: net.Socket): void {
+    sock.setNoDelay(true);
+    const conn: Connection = {
+      socket: sock, session: null, orderMessages: 0,
+      parser: new FixParser((m) => this.onMessage(conn, m), {
+        onBad: (reason, raw) => {
+          if (reason === 'bad-checksum') this.counters.fixBadChecksums++; else this.counters.fixBadFrames++;
+          this.options.log(`FIX dropped ${reason}: ${raw.toString('latin1').replace(/\x01/g, '|')}`);
+        },
+      }),
+    };
+    this.conns.add(conn);
+    sock.on('data', (c: Buffer) => conn.parser.push(c));
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => {
+      this.conns.delete(conn);
+      if (conn.session && this.live.get(conn.session) === conn) {
+        this.live.delete(conn.session);
+        conn.session.disconnected('connection closed');
+      }
+    });
+  }
+
+  private onMessage(conn: Connection, m: FixMessage): void {
+    if (!conn.session) {
+      if (m.msgType !== MsgType.Logon) { conn.socket.destroy(); return; }
+      const version = m.getStr(Tag.BeginString) as FixVersion;
+      if (version !== 'FIX.4.2' && version !== 'FIX.4.4') { conn.socket.destroy(); return; }
+      const clientId = m.getStr(Tag.SenderCompID);
+      if (m.getStr(Tag.TargetCompID) !== this.options.compId) {
+        this.options.log(`FIX logon from ${clientId} for TargetCompID ${m.getStr(Tag.TargetCompID)}, expected ${this.options.compId}`);
+        conn.socket.destroy();
+        return;
+      }
+      const session = this.sessionFor(version, clientId);
+      const old = this.live.get(session);
+      if (old) { this.live.delete(session); old.socket.destroy(); session.disconnected('replaced by a new connection'); }
+      conn.session = session;
+      this.live.set(session, conn);
+      session.connected(conn.socket);
+    }
+    conn.session.receive(m);
+  }
+
+  private sessionFor(version: FixVersion, clientId: string): FixSession {
+    const key = `${version}:${clientId}`;
+    let s = this.sessions.get(key);
+    if (s) return s;
+    const session = new FixSession({
+      version, senderCompId: this.options.compId, targetCompId: clientId, role: 'acceptor', storeDir: this.storeDir,
+      heartbeatIntervalSec: Math.max(1, Math.round((this.options.heartbeatIntervalMs ?? 30000) / 1000)), log: this.options.log,
+    });
+    session.setApplication({
+      onLogon: () => { this.counters.fixLogons++; },
+      onLogout: (reason) => this.options.log(`FIX ${clientId} ${version} logged out: ${reason}`),
+      onAppMessage: (msg, possDup) => this.onOrderMessage(session, clientId, msg, possDup),
+    });
+    this.sessions.set(key, session);
+    s = session;
+    return s;
+  }
+
+  /** Engine owner of a session's orders: ClOrdIDs are unique per session (version + CompID). */
+  private owner(version: FixVersion, clientId: string): string { return `F:${version}:${clientId}`; }
+
+  private onOrderMessage(session: FixSession, clientId: string, m: FixMessage, possDup: boolean): void {
+    const conn = this.live.get(session);
+    const type = m.msgTypeLen === 1 ? m.msgType : 0;
+    if (type !== MsgType.NewOrderSingle && type !== MsgType.OrderCancelRequest && type !== MsgType.OrderCancelReplaceRequest) {
+      this.options.log(`FIX ${clientId}: unsupported message ${m.toString()}`);
+      return;
+    }
+    // Copy what is needed now: the message buffer is only valid during this call.
+    const f = {
+      type, possDup, clOrdId: m.getStr(Tag.ClOrdID), orig: m.getStr(Tag.OrigClOrdID), symbol: m.getStr(Tag.Symbol),
+      side: m.getChar(Tag.Side), qty: m.getInt(Tag.OrderQty, 0), ordType: m.getChar(Tag.OrdType), price: m.getPrice4(Tag.Price),
+      tif: m.getChar(Tag.TimeInForce),
+    };
+    const drop = conn ? this.sim.shouldDrop(conn) : false;
+    this.sim.schedule(() => this.process(session, clientId, f));
+    if (drop && conn) {
+      this.options.log(`FIX ${clientId}: injected disconnect`);
+      this.sim.schedule(() => conn.socket.destroy());
+    }
+  }
+
+  private process(session: FixSession, clientId: string, f: {
+    type: number; possDup: boolean; clOrdId: string; orig: string; symbol: string; side: number; qty: number; ordType: number; price: number; tif: number;
+  }): void {
+    const version = session.options.version;
+    const owner = this.owner(version, clientId);
+    if (f.type === MsgType.NewOrderSingle) {
+      this.sim.counters.ordersIn++;
+      if (this.sim.engine.hasToken(owner, f.clOrdId)) {
+        // A resend of an order already taken: ignore. A genuinely reused ClOrdID: reject.
+        if (f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
+        this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'duplicate ClOrdID');
+        return;
+      }
+      const market = f.ordType === 0x31;
+      if (this.sim.injectReject() || (f.side !== 0x31 && f.side !== 0x32 && f.side !== 0x35) || (!market && !(f.price > 0))) {
+        this.sim.engine.markTokenUsed(owner, f.clOrdId);
+        this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'rejected by venue');
+        return;
+      }
+      const tag: FixOrderTag = { orderQty: f.qty, cumQty: 0, notional: 0, version, clientId };
+      const r = this.sim.engine.submit(owner, f.clOrdId, f.symbol, f.side === 0x31 ? 'B' : 'S', f.qty, market ? 0 : f.price,
+        market, f.tif === 0x33, tag);
+      if (r !== 'ok') this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, `invalid order (${r})`);
+      return;
+    }
+    if (f.type === MsgType.OrderCancelRequest) {
+      this.sim.counters.cancelsIn++;
+      if (this.sim.engine.hasToken(owner, f.clOrdId) && f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
+      this.sim.engine.markTokenUsed(owner, f.clOrdId);
+      this.cancelRequestId = f.clOrdId;
+      const r = this.sim.engine.cancel(owner, f.orig, 0);
+      this.cancelRequestId = null;
+      if (r !== 'ok') this.cancelReject(session, f.clOrdId, f.orig, 0x31, 'unknown order');
+      return;
+    }
+    this.sim.counters.replacesIn++;
+    if (this.sim.engine.hasToken(owner, f.clOrdId) && f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
+    const o = this.sim.engine.find(owner, f.orig);
+    if (!o) { this.cancelReject(session, f.clOrdId, f.orig, 0x32, 'unknown order'); return; }
+    const t = o.tag as FixOrderTag;
+    const newOpen = f.qty - t.cumQty;
+    if (newOpen <= 0) { this.cancelReject(session, f.clOrdId, f.orig, 0x32, 'OrderQty not above CumQty'); return; }
+    const tag: FixOrderTag = { orderQty: f.qty, cumQty: t.cumQty, notional: t.notional, version, clientId };
+    const r = this.sim.engine.replace(owner, f.orig, f.clOrdId, newOpen, f.price, tag);
+    if (r !== 'ok') this.cancelReject(session, f.clOrdId, f.orig, 0x32, `replace refused (${r})`);
+  }
+
+  // ---- outbound ----
+
+  private session(o: EngineOrder): FixSession | undefined {
+    const t = o.tag as FixOrderTag;
+    return this.sessions.get(`${t.version}:${t.clientId}`);
+  }
+
+  private send(s: FixSession): void {
+    const lost = this.sim.injectGap();
+    if (lost) this.options.log(`FIX ${s.options.targetCompId}: injected gap at seq ${s.nextSenderSeq}`);
+    // While the client is away its reports are still sequenced and stored, as a real venue's
+    // are: it gets them by ResendRequest after its next Logon.
+    s.sendApp(lost, true);
+  }
+
+  private execReport(s: FixSession, o: EngineOrder, execType: number, ordStatus: number): ReturnType<FixSession['beginApp']> {
+    const t = o.tag as FixOrderTag;
+    const e = s.beginApp('8');
+    e.str(Tag.OrderID, String(o.orderRef)).str(Tag.ClOrdID, o.token).str(Tag.ExecID, `X${++this.execCounter}`);
+    if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
+    e.char(Tag.ExecType, execType).char(Tag.OrdStatus, ordStatus).str(Tag.Symbol, o.symbol)
+      .char(Tag.Side, o.side === 'B' ? 0x31 : 0x32).int(Tag.OrderQty, t.orderQty);
+    if (!o.market) e.price4(Tag.Price, o.price);
+    return e;
+  }
+
+  private tail(e: ReturnType<FixSession['beginApp']>, o: EngineOrder, lastQty: number, lastPx: number): void {
+    const t = o.tag as FixOrderTag;
+    e.int(Tag.LastShares, lastQty).price4(Tag.LastPx, lastPx).int(Tag.LeavesQty, o.open).int(Tag.CumQty, t.cumQty)
+      .price4(Tag.AvgPx, t.cumQty > 0 ? Math.round(t.notional / t.cumQty) : 0).time(Tag.TransactTime, Date.now());
+  }
+
+  onAccepted(o: EngineOrder): void {
+    const s = this.session(o);
+    if (!s) return;
+    const e = this.execReport(s, o, 0x30, 0x30);
+    this.tail(e, o, 0, 0);
+    this.send(s);
+  }
+
+  onExecuted(o: EngineOrder, qty: number, price: number): void {
+    const s = this.session(o);
+    if (!s) return;
+    const t = o.tag as FixOrderTag;
+    t.cumQty += qty;
+    t.notional += qty * price;
+    const full = o.open === 0;
+    const e = this.execReport(s, o, s.options.version === 'FIX.4.4' ? 0x46 : full ? 0x32 : 0x31, full ? 0x32 : 0x31);
+    this.tail(e, o, qty, price);
+    this.send(s);
+  }
+
+  onCanceled(o: EngineOrder, _qty: number, reason: 'user' | 'ioc'): void {
+    const s = this.session(o);
+    if (!s) return;
+    const requestId = this.cancelRequestId;
+    if (!requestId) {
+      const e = this.execReport(s, o, 0x34, 0x34);
+      this.tail(e, o, 0, 0);
+      e.str(Tag.Text, reason === 'ioc' ? 'immediate or cancel' : 'canceled');
+      this.send(s);
+      return;
+    }
+    // Answering a cancel request: ClOrdID is the request's, OrigClOrdID the order's.
+    const t = o.tag as FixOrderTag;
+    const e = s.beginApp('8');
+    e.str(Tag.OrderID, String(o.orderRef)).str(Tag.ClOrdID, requestId).str(Tag.OrigClOrdID, o.token).str(Tag.ExecID, `X${++this.execCounter}`);
+    if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
+    e.char(Tag.ExecType, 0x34).char(Tag.OrdStatus, 0x34).str(Tag.Symbol, o.symbol).char(Tag.Side, o.side === 'B' ? 0x31 : 0x32)
+      .int(Tag.OrderQty, t.orderQty);
+    this.tail(e, o, 0, 0);
+    e.str(Tag.Text, 'canceled by request');
+    this.send(s);
+  }
+
+  onReplaced(prev: EngineOrder, next: EngineOrder): void {
+    const s = this.session(next);
+    if (!s) return;
+    const e = s.beginApp('8');
+    const t = next.tag as FixOrderTag;
+    e.str(Tag.OrderID, String(next.orderRef)).str(Tag.ClOrdID, next.token).str(Tag.OrigClOrdID, prev.token)
+      .str(Tag.ExecID, `X${++this.execCounter}`);
+    if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
+    e.char(Tag.ExecType, 0x35).char(Tag.OrdStatus, 0x35).str(Tag.Symbol, next.symbol).char(Tag.Side, next.side === 'B' ? 0x31 : 0x32)
+      .int(Tag.OrderQty, t.orderQty).price4(Tag.Price, next.price);
+    this.tail(e, next, 0, 0);
+    this.send(s);
+  }
+
+  private rejectNew(s: FixSession, clOrdId: string, symbol: string, side: number, qty: number, text: string): void {
+    this.sim.counters.rejects++;
+    const e = s.beginApp('8');
+    e.str(Tag.OrderID, 'NONE').str(Tag.ClOrdID, clOrdId).str(Tag.ExecID, `X${++this.execCounter}`);
+    if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
+    e.char(Tag.ExecType, 0x38).char(Tag.OrdStatus, 0x38).str(Tag.Symbol, symbol).char(Tag.Side, side || 0x31)
+      .int(Tag.OrderQty, qty).int(Tag.LeavesQty, 0).int(Tag.CumQty, 0).int(Tag.AvgPx, 0).str(Tag.Text, text);
+    this.send(s);
+  }
+
+  private cancelReject(s: FixSession, clOrdId: string, orig: string, responseTo: number, text: string): void {
+    this.counters.fixCancelRejects++;
+    const e = s.beginApp('9');
+    e.str(Tag.OrderID, 'NONE').str(Tag.ClOrdID, clOrdId).str(Tag.OrigClOrdID, orig).char(Tag.OrdStatus, 0x38)
+      .char(Tag.CxlRejResponseTo, responseTo).int(Tag.CxlRejReason, 1).str(Tag.Text, text);
+    this.send(s);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The contract between the venue simulator's matching core and its protocol front ends (OUCH over
+ * SoupBinTCP inside venue-simulator.ts, FIX in fix-front-end.ts). It sits in its own file so a
+ * front end depends on this contract, not on the simulator class: no import cycle between them.
+ * Threading: one event loop (the simulator is a test exchange, not a hot path).
+ */
+import type { EngineOrder, MatchingEngine } from './matching-engine';
+
+/** Where engine events for an owner go: one per front end. */
+export interface VenueFrontEnd {
+  onAccepted(o: EngineOrder): void;
+  onExecuted(o: EngineOrder, qty: number, price: number, match: number, liquidity: 'A' | 'R'): void;
+  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void;
+  onReplaced(prev: EngineOrder, next: EngineOrder): void;
+}
+
+/** What a front end may use of the simulator: the engine, its counters and the fault helpers. */
+export interface VenueEngine {
+  readonly engine: MatchingEngine;
+  readonly counters: { ordersIn: number; cancelsIn: number; replacesIn: number; rejects: number };
+  /** Routes engine events for owners starting with `ownerPrefix` to `fe`. */
+  registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void;
+  /** Runs `work` after the configured latency (+ any injected delay), never before earlier work. */
+  schedule(work: () => void): void;
+  /** True when this new order should be rejected by the injected reject rate. */
+  injectReject(): boolean;
+  /** Counts an inbound order message on `conn`; true when the connection must now be dropped. */
+  shouldDrop(conn: object): boolean;
+  /** True when the next outbound message is to be lost in transit. */
+  injectGap(): boolean;
+}

@@ -1,0 +1,329 @@
+/**
+ * A runnable exchange for tests and demos: OUCH 4.2 over SoupBinTCP and FIX 4.2/4.4 front ends on
+ * 127.0.0.1, one price-time `MatchingEngine` behind both, configurable response latency and fault
+ * injection (dropped connections, delays, random rejects, sequence gaps).
+ *
+ * Ordering: every inbound order message is processed at max(previous processing time, arrival +
+ * latency [+ injected delay]), so responses keep the order of the requests that caused them.
+ * Threading: one event loop.
+ */
+import { invalidOption } from '../errors';
+import { MatchingEngine, type EngineOrder, type MatchListener } from './matching-engine';
+import { SoupBinServer, type SoupServerConnection } from '../protocols/soupbin/soupbin-server';
+import {
+  inboundLength, readToken, encodeAccepted, encodeExecuted, encodeCanceled, encodeReplaced, encodeRejected,
+  encodeSystemEvent, kOuchEnterOrder, kOuchReplaceOrder, kOuchCancelOrder, kEnterBuySell, kEnterShares, kEnterStock,
+  kEnterPrice, kEnterTif, kReplaceExistingToken, kReplaceReplacementToken, kReplaceShares, kReplacePrice,
+  kCancelToken, kCancelShares, kOuchMarketPrice, kTifIoc, kCancelReasonUser, kCancelReasonIoc, kRejectReasonOther,
+  kRejectReasonShares,
+} from '../protocols/ouch/ouch42';
+import { readAlpha } from '../protocols/soupbin/soupbintcp';
+import { FixVenueFrontEnd } from './fix-front-end';
+import type { VenueEngine, VenueFrontEnd } from './front-end';
+
+export interface VenueFaults {
+  /** Drop a connection after it has delivered this many order messages (0 = never). */
+  dropAfterMessages?: number;
+  /** How many connections in total may be dropped that way. */
+  maxDrops?: number;
+  /** Probability (0..1) that a new order is rejected. */
+  rejectRate?: number;
+  /** Extra delay (ms) applied to a fraction `delayRate` of order messages. */
+  delayMs?: number;
+  delayRate?: number;
+  /**
+   * Every Nth outbound execution report / OUCH sequenced message is lost in transit (stored, not
+   * sent). FIX clients see a sequence gap and resend-request; OUCH clients get it on re-login,
+   * which the simulator forces by dropping the connection right after.
+   */
+  gapEvery?: number;
+  /** Seed for the fault PRNG, so a failing test replays the same faults. */
+  seed?: number;
+}
+
+export interface VenueSimulatorOptions {
+  host?: string;
+  /** OUCH/SoupBinTCP port; 0 = ephemeral; null = no OUCH front end. */
+  ouchPort?: number | null;
+  /** FIX port; 0 = ephemeral; null = no FIX front end. Accepts FIX.4.2 and FIX.4.4. */
+  fixPort?: number | null;
+  /** SoupBinTCP session name. */
+  session?: string;
+  /** FIX SenderCompID of the venue. */
+  fixCompId?: string;
+  /** Directory for the venue's FIX sequence/message stores; default: a fresh temp directory. */
+  fixStoreDir?: string;
+  /** username -> password; when absent any login is accepted. */
+  users?: Record<string, string>;
+  /** Response latency in ms applied to every order message. */
+  latencyMs?: number;
+  heartbeatIntervalMs?: number;
+  faults?: VenueFaults;
+  log?: (line: string) => void;
+}
+
+const kWhere = 'VenueSimulator';
+
+/** Small deterministic PRNG (mulberry32) so fault runs are reproducible from `seed`. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function checkNonNegative(name: string, v: unknown, integer = true): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !(v >= 0) || (integer && !Number.isInteger(v))) {
+    throw invalidOption(kWhere, name, v, integer ? 'a non-negative integer' : 'a non-negative number');
+  }
+}
+
+export class VenueSimulator implements MatchListener, VenueEngine {
+  readonly engine: MatchingEngine;
+  readonly options: VenueSimulatorOptions;
+  private soup: SoupBinServer | null = null;
+  private fix: FixVenueFrontEnd | null = null;
+  private readonly random: () => number;
+  private processAt = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly scratch = Buffer.alloc(128);
+  private readonly dropCounts = new WeakMap<object, number>();
+  private readonly frontEnds = new Map<string, VenueFrontEnd>();
+  private readonly ouchFrontEnd: VenueFrontEnd;
+  ouchPort = 0;
+  fixPort = 0;
+  readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0 };
+  private outboundSeen = 0;
+
+  constructor(options: VenueSimulatorOptions = {}) {
+    const f = options.faults ?? {};
+    checkNonNegative('latencyMs', options.latencyMs);
+    checkNonNegative('faults.dropAfterMessages', f.dropAfterMessages);
+    checkNonNegative('faults.maxDrops', f.maxDrops);
+    checkNonNegative('faults.delayMs', f.delayMs);
+    checkNonNegative('faults.gapEvery', f.gapEvery);
+    for (const k of ['rejectRate', 'delayRate'] as const) {
+      const v = f[k];
+      if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) throw invalidOption(kWhere, `faults.${k}`, v, 'a number between 0 and 1');
+    }
+    for (const k of ['ouchPort', 'fixPort'] as const) {
+      const v = options[k];
+      if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0 || v > 65535)) throw invalidOption(kWhere, k, v, 'an integer port 0..65535 or null');
+    }
+    this.options = options;
+    this.engine = new MatchingEngine(this);
+    this.random = mulberry32(f.seed ?? 1);
+    this.ouchFrontEnd = this.makeOuchFrontEnd();
+  }
+
+  private log(line: string): void { this.options.log?.(`venue-sim: ${line}`); }
+
+  /** Starts the front ends; resolves once both listen. */
+  async start(): Promise<{ ouchPort: number; fixPort: number }> {
+    const host = this.options.host ?? '127.0.0.1';
+    if (this.options.ouchPort !== null) {
+      const users = this.options.users;
+      this.soup = new SoupBinServer({ session: this.options.session ?? 'SIM', heartbeatIntervalMs: this.options.heartbeatIntervalMs }, {
+        authenticate: (u, p) => !users || users[u] === p,
+        onLoggedIn: (c) => this.log(`OUCH ${c.username} logged in`),
+        onUnsequenced: (c, buf, off, len) => this.onOuchMessage(c, buf, off, len),
+        onDisconnected: (c) => this.log(`OUCH ${c.username || '(not logged in)'} disconnected`),
+      });
+      this.ouchPort = await this.soup.listen(this.options.ouchPort ?? 0, host);
+    }
+    if (this.options.fixPort !== null && this.options.fixPort !== undefined) {
+      this.fix = new FixVenueFrontEnd(this, {
+        compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir,
+        heartbeatIntervalMs: this.options.heartbeatIntervalMs, log: (l) => this.log(l),
+      });
+      this.fixPort = await this.fix.listen(this.options.fixPort, host);
+    }
+    return { ouchPort: this.ouchPort, fixPort: this.fixPort };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([this.soup?.close(), this.fix?.close()]);
+    this.soup = null;
+    this.fix = null;
+  }
+
+  registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void { this.frontEnds.set(ownerPrefix, fe); }
+
+  // ---- fault helpers shared by the front ends ----
+
+  /** Runs `work` after latency (+ any injected delay), never before earlier work. */
+  schedule(work: () => void): void {
+    const f = this.options.faults ?? {};
+    let delay = this.options.latencyMs ?? 0;
+    if (f.delayMs && this.random() < (f.delayRate ?? 1)) { delay += f.delayMs; this.counters.delayed++; }
+    const now = Date.now();
+    const at = Math.max(this.processAt, now + delay);
+    this.processAt = at;
+    if (at <= now) { work(); return; }
+    const t = setTimeout(() => { this.timers.delete(t); work(); }, at - now);
+    this.timers.add(t);
+  }
+
+  /** True when this new order should be rejected by the injected reject rate. */
+  injectReject(): boolean {
+    const r = this.options.faults?.rejectRate ?? 0;
+    return r > 0 && this.random() < r;
+  }
+
+  /** Counts an inbound order message on `conn`; true when the connection must now be dropped. */
+  shouldDrop(conn: object): boolean {
+    const f = this.options.faults ?? {};
+    if (!f.dropAfterMessages) return false;
+    const n = (this.dropCounts.get(conn) ?? 0) + 1;
+    this.dropCounts.set(conn, n);
+    if (n !== f.dropAfterMessages || this.counters.drops >= (f.maxDrops ?? 1)) return false;
+    this.counters.drops++;
+    return true;
+  }
+
+  /** True when the next outbound message is to be lost in transit. */
+  injectGap(): boolean {
+    const every = this.options.faults?.gapEvery ?? 0;
+    if (!every) return false;
+    this.outboundSeen++;
+    if (this.outboundSeen % every !== 0) return false;
+    this.counters.gaps++;
+    return true;
+  }
+
+  // ---- MatchListener: fan engine events out to the owning front end ----
+
+  private frontEnd(o: EngineOrder): VenueFrontEnd {
+    const fe = this.frontEnds.get(o.owner.slice(0, 2));
+    return fe ?? this.ouchFrontEnd;
+  }
+  onAccepted(o: EngineOrder): void { this.counters.acks++; this.frontEnd(o).onAccepted(o); }
+  onExecuted(o: EngineOrder, qty: number, price: number, match: number, liq: 'A' | 'R'): void {
+    this.counters.executions++;
+    this.counters.executedQty += qty;
+    this.frontEnd(o).onExecuted(o, qty, price, match, liq);
+  }
+  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void { this.counters.cancels++; this.frontEnd(o).onCanceled(o, qty, reason); }
+  onReplaced(prev: EngineOrder, next: EngineOrder): void { this.counters.replaces++; this.frontEnd(prev).onReplaced(prev, next); }
+
+  // ---- OUCH front end ----
+
+  private timestamp(): number {
+    const now = Date.now();
+    return (now % 86400000) * 1e6;
+  }
+
+  private makeOuchFrontEnd(): VenueFrontEnd {
+    const publish = (owner: string, len: number): void => {
+      const stream = this.soup?.streamFor(owner.slice(2));
+      if (!stream) return;
+      const lost = this.injectGap();
+      const live = stream.live;
+      if (lost && live) {
+        // SoupBinTCP numbers messages implicitly, so nothing more may go out live after a lost one
+        // or the client would number it wrongly: detach now and drop the link, as a dead link
+        // would; the client recovers the message by logging in from its next expected sequence.
+        stream.live = null;
+        this.log(`OUCH ${stream.username}: injected gap at seq ${stream.nextSeq}, dropping connection`);
+        setImmediate(() => live.close());
+      }
+      stream.publish(this.scratch.subarray(0, len), !lost);
+    };
+    const fields = (o: EngineOrder) => ({
+      token: o.token, buySell: (o.tag as number) || (o.side === 'B' ? 0x42 : 0x53), shares: o.open, stock: o.symbol,
+      price: o.market ? kOuchMarketPrice : o.price, tif: o.ioc ? kTifIoc : 99998, firm: '', orderRef: o.orderRef,
+    });
+    const fe: VenueFrontEnd = {
+      onAccepted: (o) => publish(o.owner, encodeAccepted(this.scratch, 0, this.timestamp(), fields(o))),
+      onExecuted: (o, qty, price, match, liq) => publish(o.owner,
+        encodeExecuted(this.scratch, 0, this.timestamp(), o.token, qty, price, liq === 'A' ? 0x41 : 0x52, match)),
+      onCanceled: (o, qty, reason) => publish(o.owner,
+        encodeCanceled(this.scratch, 0, this.timestamp(), o.token, qty, reason === 'ioc' ? kCancelReasonIoc : kCancelReasonUser)),
+      onReplaced: (prev, next) => publish(prev.owner, encodeReplaced(this.scratch, 0, this.timestamp(), fields(next), prev.token)),
+    };
+    this.frontEnds.set('O:', fe);
+    return fe;
+  }
+
+  private onOuchMessage(conn: SoupServerConnection, buf: Buffer, off: number, len: number): void {
+    const type = buf[off];
+    const want = inboundLength(type);
+    if (want === 0 || len !== want) { conn.parser.malformedFrames++; return; }
+    const owner = `O:${conn.username}`;
+    const msg = Buffer.from(buf.subarray(off, off + len)); // processed later: copy out of the parser's buffer
+    const drop = this.shouldDrop(conn);
+    this.schedule(() => this.processOuch(owner, msg));
+    if (drop) {
+      this.log(`OUCH ${conn.username}: injected disconnect after ${this.options.faults?.dropAfterMessages} messages`);
+      this.schedule(() => conn.close());
+    }
+  }
+
+  private processOuch(owner: string, m: Buffer): void {
+    const stream = this.soup?.streamFor(owner.slice(2));
+    const reject = (token: string, reason: number) => {
+      this.counters.rejects++;
+      if (stream) stream.publish(this.scratch.subarray(0, encodeRejected(this.scratch, 0, this.timestamp(), token, reason)));
+    };
+    switch (m[0]) {
+      case kOuchEnterOrder: {
+        this.counters.ordersIn++;
+        const token = readToken(m, 1);
+        const bs = m[kEnterBuySell];
+        const shares = m.readUInt32BE(kEnterShares);
+        const price = m.readUInt32BE(kEnterPrice);
+        const market = price === kOuchMarketPrice;
+        if (this.engine.hasToken(owner, token)) { this.counters.duplicatesIgnored++; return; }
+        if (this.injectReject() || (bs !== 0x42 && bs !== 0x53 && bs !== 0x54 && bs !== 0x45)) {
+          this.engine.markTokenUsed(owner, token);
+          reject(token, kRejectReasonOther);
+          return;
+        }
+        const r = this.engine.submit(owner, token, readAlpha(m, kEnterStock, 8), bs === 0x42 ? 'B' : 'S', shares, price,
+          market, m.readUInt32BE(kEnterTif) === kTifIoc, bs);
+        // OUCH ignores an Enter Order whose token was already used today: that is what makes a
+        // client's resend of unconfirmed orders after a reconnect safe.
+        if (r === 'duplicate-token') this.counters.duplicatesIgnored++;
+        else if (r === 'invalid') reject(token, kRejectReasonShares);
+        return;
+      }
+      case kOuchCancelOrder: {
+        this.counters.cancelsIn++;
+        // OUCH ignores cancels for unknown tokens: nothing is sent back.
+        this.engine.cancel(owner, readToken(m, kCancelToken), m.readUInt32BE(kCancelShares));
+        return;
+      }
+      case kOuchReplaceOrder: {
+        this.counters.replacesIn++;
+        const existing = readToken(m, kReplaceExistingToken);
+        const replacement = readToken(m, kReplaceReplacementToken);
+        const r = this.engine.replace(owner, existing, replacement, m.readUInt32BE(kReplaceShares), m.readUInt32BE(kReplacePrice));
+        // Unknown existing token or a used replacement token: ignored, as OUCH does.
+        if (r === 'invalid') reject(replacement, kRejectReasonShares);
+        else if (r === 'duplicate-token') this.counters.duplicatesIgnored++;
+        return;
+      }
+    }
+  }
+
+  /** Sends System Event 'C' (end of messages) and End of Session to every OUCH client. */
+  endOfDay(): void {
+    if (!this.soup) return;
+    for (const c of this.soup.connections) {
+      if (!c.username) continue;
+      this.soup.streamFor(c.username).publish(this.scratch.subarray(0, encodeSystemEvent(this.scratch, 0, this.timestamp(), 0x43)));
+      c.sendEndOfSession();
+    }
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.counters, ouchBadFrames: this.soup?.malformedFrames() ?? 0, ...(this.fix?.stats() ?? {}) };
+  }
+}

@@ -1,0 +1,180 @@
+// quickfix-acceptor: a minimal FIX 4.2 / 4.4 acceptor built on QuickFIX (libquickfix), used to test
+// tickpath's FIX connector against an independent FIX engine.
+//
+// Behaviour: every NewOrderSingle is acked (ExecutionReport New) and then filled in full
+// (ExecType 2 on FIX 4.2, F on FIX 4.4) at its limit price, except orders for symbol HOLD, which
+// are acked and rest so an OrderCancelRequest can cancel them. Cancels for unknown or finished
+// orders get an OrderCancelReject.
+//
+// Usage: quickfix-acceptor PORT STORE_DIR [SENDER_COMP_ID] [TARGET_COMP_ID]
+// Prints "READY <port>" once listening; stops cleanly on SIGINT/SIGTERM (exit 0).
+#include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Message.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketAcceptor.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+// Debian's QuickFIX 1.15 headers declare dynamic exception specifications, so this file is built
+// as C++14 (see scripts/build_quickfix_acceptor.sh) and its overrides repeat those specifications.
+
+namespace {
+
+std::atomic<bool> gStop{false};
+void onSignal(int) { gStop = true; }
+
+struct Order {
+  std::string symbol, side, price;
+  long qty = 0;
+  bool open = false;
+};
+
+class Venue : public FIX::Application {
+ public:
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& id) override { std::cout << "LOGON " << id.toString() << std::endl; }
+  void onLogout(const FIX::SessionID& id) override { std::cout << "LOGOUT " << id.toString() << std::endl; }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message&, const FIX::SessionID&)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) override {}
+
+  void fromApp(const FIX::Message& msg, const FIX::SessionID& id)
+      throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::UnsupportedMessageType) override {
+    const std::string type = msg.getHeader().getField(35);
+    if (type == "D") onNewOrder(msg, id);
+    else if (type == "F") onCancel(msg, id);
+    else throw FIX::UnsupportedMessageType();
+  }
+
+ private:
+  std::mutex mu_;  // QuickFIX may call back from one thread per session
+  std::map<std::string, Order> orders_;  // key: session + ClOrdID
+  long nextOrderId_ = 1;
+  long nextExecId_ = 1;
+
+  static bool is44(const FIX::SessionID& id) { return id.getBeginString().getString() == "FIX.4.4"; }
+
+  FIX::Message report(const FIX::SessionID& id, const std::string& orderId, const std::string& clOrdId,
+                      const Order& o, char execType, char ordStatus) {
+    FIX::Message er;
+    er.getHeader().setField(35, "8");
+    er.setField(37, orderId);
+    er.setField(11, clOrdId);
+    er.setField(17, "QF" + std::to_string(nextExecId_++));
+    if (!is44(id)) er.setField(20, "0");
+    er.setField(150, std::string(1, execType));
+    er.setField(39, std::string(1, ordStatus));
+    er.setField(55, o.symbol);
+    er.setField(54, o.side);
+    er.setField(38, std::to_string(o.qty));
+    if (!o.price.empty()) er.setField(44, o.price);
+    return er;
+  }
+
+  void onNewOrder(const FIX::Message& msg, const FIX::SessionID& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Order o;
+    const std::string clOrdId = msg.getField(11);
+    o.symbol = msg.getField(55);
+    o.side = msg.getField(54);
+    o.qty = std::stol(msg.getField(38));
+    if (msg.isSetField(44)) o.price = msg.getField(44);
+    const std::string orderId = "QO" + std::to_string(nextOrderId_++);
+    FIX::Message ack = report(id, orderId, clOrdId, o, '0', '0');
+    ack.setField(151, std::to_string(o.qty));
+    ack.setField(14, "0");
+    ack.setField(6, "0");
+    FIX::Session::sendToTarget(ack, id);
+    if (o.symbol == "HOLD") {
+      o.open = true;
+      orders_[id.toString() + "|" + clOrdId] = o;
+      return;
+    }
+    const std::string px = o.price.empty() ? "1" : o.price;
+    FIX::Message fill = report(id, orderId, clOrdId, o, is44(id) ? 'F' : '2', '2');
+    fill.setField(32, std::to_string(o.qty));
+    fill.setField(31, px);
+    fill.setField(151, "0");
+    fill.setField(14, std::to_string(o.qty));
+    fill.setField(6, px);
+    FIX::Session::sendToTarget(fill, id);
+    orders_[id.toString() + "|" + clOrdId] = o;
+  }
+
+  void onCancel(const FIX::Message& msg, const FIX::SessionID& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string clOrdId = msg.getField(11);
+    const std::string orig = msg.getField(41);
+    auto it = orders_.find(id.toString() + "|" + orig);
+    if (it == orders_.end() || !it->second.open) {
+      FIX::Message rej;
+      rej.getHeader().setField(35, "9");
+      rej.setField(37, "NONE");
+      rej.setField(11, clOrdId);
+      rej.setField(41, orig);
+      rej.setField(39, "8");
+      rej.setField(434, "1");
+      rej.setField(102, "1");
+      rej.setField(58, "unknown or finished order");
+      FIX::Session::sendToTarget(rej, id);
+      return;
+    }
+    it->second.open = false;
+    FIX::Message er = report(id, "QO-" + orig, clOrdId, it->second, '4', '4');
+    er.setField(41, orig);
+    er.setField(151, "0");
+    er.setField(14, "0");
+    er.setField(6, "0");
+    FIX::Session::sendToTarget(er, id);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: quickfix-acceptor PORT STORE_DIR [SENDER_COMP_ID] [TARGET_COMP_ID]" << std::endl;
+    return 2;
+  }
+  const std::string port = argv[1];
+  const std::string dir = argv[2];
+  const std::string sender = argc > 3 ? argv[3] : "QFVENUE";
+  const std::string target = argc > 4 ? argv[4] : "TICKPATH";
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+
+  std::stringstream cfg;
+  cfg << "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=" << port << "\nSocketReuseAddress=Y\n"
+      << "SocketNodelay=Y\nStartTime=00:00:00\nEndTime=00:00:00\nUseDataDictionary=N\n"
+      << "FileStorePath=" << dir << "/store\nFileLogPath=" << dir << "/log\n"
+      << "SenderCompID=" << sender << "\nTargetCompID=" << target << "\n"
+      << "[SESSION]\nBeginString=FIX.4.2\n[SESSION]\nBeginString=FIX.4.4\n";
+  try {
+    FIX::SessionSettings settings(cfg);
+    Venue app;
+    FIX::FileStoreFactory store(settings);
+    FIX::FileLogFactory log(settings);
+    FIX::SocketAcceptor acceptor(app, store, settings, log);
+    acceptor.start();
+    std::cout << "READY " << port << std::endl;
+    while (!gStop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    acceptor.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "quickfix-acceptor: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,133 @@
+import { expect } from 'chai';
+import * as fc from 'fast-check';
+import { FixEncoder, FixParser, Tag, writePrice4, parsePrice4, type FixMessage, type FixBadReason } from '../../lib/protocols/fix/fix-codec';
+
+function encode(fields: Array<[number, string]>, version: 'FIX.4.2' | 'FIX.4.4' = 'FIX.4.2', msgType = 'D'): Buffer {
+  const buf = Buffer.alloc(8192);
+  const e = new FixEncoder().begin(buf, 0, version, msgType);
+  for (const [t, v] of fields) e.str(t, v);
+  const start = e.finish();
+  return Buffer.from(buf.subarray(start, e.end));
+}
+
+interface Parsed { type: string; fields: Array<[number, string]> }
+
+function parser(): [FixParser, Parsed[], Array<[FixBadReason, string]>] {
+  const out: Parsed[] = [];
+  const bad: Array<[FixBadReason, string]> = [];
+  const p = new FixParser((m: FixMessage) => {
+    const fields: Array<[number, string]> = [];
+    for (let i = 0; i < m.count; i++) fields.push([m.tags[i], m.buf.toString('latin1', m.valueStart[i], m.valueEnd[i])]);
+    out.push({ type: m.getStr(Tag.MsgType), fields });
+  }, { onBad: (r, raw) => bad.push([r, raw.toString('latin1')]) });
+  return [p, out, bad];
+}
+
+function split(p: FixParser, b: Buffer, cuts: number[]): void {
+  const pts = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+  let prev = 0;
+  for (const c of [...pts, b.length]) { if (c > prev) p.push(b.subarray(prev, c)); prev = Math.max(prev, c); }
+}
+
+const value = fc.stringMatching(/^[ -~]{1,30}$/).filter((s) => !s.includes('\x01'));
+const field = fc.tuple(fc.integer({ min: 11, max: 9999 }).filter((t) => t !== 35 && t !== 10 && t !== 9 && t !== 8), value);
+
+describe('FIX codec', () => {
+  it('writes BeginString, BodyLength and CheckSum that a reference computation agrees with', () => {
+    const b = encode([[49, 'A'], [56, 'B'], [34, '1'], [11, 'X1']]);
+    const s = b.toString('latin1');
+    expect(s.startsWith('8=FIX.4.2\x019=')).to.equal(true);
+    const body = s.slice(s.indexOf('\x01', 10) + 1, s.lastIndexOf('10='));
+    expect(Number(/9=(\d+)/.exec(s)![1])).to.equal(body.length);
+    let sum = 0;
+    for (const ch of s.slice(0, s.lastIndexOf('10='))) sum += ch.charCodeAt(0);
+    expect(s.slice(-4, -1)).to.equal(String(sum % 256).padStart(3, '0'));
+    expect(body.startsWith('35=D\x01')).to.equal(true);
+  });
+
+  it('property: encode then parse (split at any points) returns every field in order', () => {
+    fc.assert(fc.property(fc.array(field, { maxLength: 30 }), fc.array(fc.nat(3000), { maxLength: 6 }), fc.constantFrom('FIX.4.2', 'FIX.4.4'),
+      (fields, cuts, version) => {
+        const one = encode(fields, version as 'FIX.4.2');
+        const [p, out, bad] = parser();
+        split(p, Buffer.concat([one, one]), cuts);
+        expect(bad).to.deep.equal([]);
+        expect(out).to.have.length(2);
+        const body = out[0].fields.filter(([t]) => t !== 8 && t !== 9 && t !== 10 && t !== 35);
+        expect(body).to.deep.equal(fields);
+        expect(out[0].type).to.equal('D');
+        expect(out[0].fields[0]).to.deep.equal([8, version]);
+      }), { numRuns: 200 });
+  });
+
+  it('property: Price(4) -> decimal -> Price(4) is exact', () => {
+    fc.assert(fc.property(fc.integer({ min: -1e12, max: 1e12 }), (p) => {
+      const b = Buffer.alloc(32);
+      const end = writePrice4(b, 0, p);
+      expect(parsePrice4(b, 0, end)).to.equal(p);
+    }));
+    const b = Buffer.from('12.34567');
+    expect(parsePrice4(b, 0, b.length)).to.equal(123457);
+    expect(parsePrice4(Buffer.from('1.2.3'), 0, 5)).to.be.NaN;
+  });
+
+  it('drops a message with a bad checksum, reports its raw bytes, and parses the next one', () => {
+    const good = encode([[11, 'OK']]);
+    const badMsg = Buffer.from(encode([[11, 'BAD']]));
+    badMsg[badMsg.length - 2] = badMsg[badMsg.length - 2] === 0x30 ? 0x31 : 0x30; // corrupt last checksum digit
+    const [p, out, bad] = parser();
+    p.push(Buffer.concat([badMsg, good]));
+    expect(out.map((m) => m.fields.find(([t]) => t === 11)![1])).to.deep.equal(['OK']);
+    expect(bad).to.have.length(1);
+    expect(bad[0][0]).to.equal('bad-checksum');
+    expect(bad[0][1]).to.include('11=BAD');
+    expect(p.counters.badChecksums).to.equal(1);
+  });
+
+  it('skips garbage, a wrong BodyLength and a non-numeric BodyLength, and resynchronises on 8=FIX', () => {
+    const good = encode([[11, 'G']]);
+    const wrongLen = Buffer.from(encode([[11, 'W']]).toString('latin1').replace(/\x019=(\d+)\x01/, (_m, d) => `\x019=${Number(d) + 3}\x01`), 'latin1');
+    const nanLen = Buffer.from('8=FIX.4.2\x019=abc\x0135=D\x0110=000\x01', 'latin1');
+    const [p, out, bad] = parser();
+    p.push(Buffer.concat([Buffer.from('hello world\x01'), nanLen, wrongLen, good, Buffer.from('junk'), good]));
+    expect(out).to.have.length(2);
+    expect(bad.map(([r]) => r)).to.include.members(['garbage', 'bad-body-length']);
+  });
+
+  it('waits for the rest of a truncated message instead of failing it', () => {
+    const good = encode([[11, 'T']]);
+    const [p, out, bad] = parser();
+    for (let i = 0; i < good.length - 1; i++) p.push(good.subarray(i, i + 1));
+    expect(out).to.have.length(0);
+    p.push(good.subarray(good.length - 1));
+    expect(out).to.have.length(1);
+    expect(bad).to.deep.equal([]);
+  });
+
+  it('property: random bytes never throw, and a good message after them is still found', () => {
+    const good = encode([[11, 'AFTER']]);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.array(fc.nat(2000), { maxLength: 5 }), (junk, cuts) => {
+      const [p, out] = parser();
+      // SOH then the message: a resync point the parser must find whatever came before.
+      expect(() => split(p, Buffer.concat([Buffer.from(junk), Buffer.from([1]), good]), cuts)).to.not.throw();
+      expect(out.length).to.be.at.least(1);
+      expect(out.at(-1)!.fields.find(([t]) => t === 11)![1]).to.equal('AFTER');
+    }), { numRuns: 300 });
+  });
+
+  it('flyweight getters: getInt, getChar, getPrice4 and absent tags', () => {
+    const b = encode([[38, '300'], [44, '12.5'], [54, '1'], [58, 'x']]);
+    let seen = 0;
+    const p = new FixParser((m) => {
+      seen++;
+      expect(m.getInt(Tag.OrderQty)).to.equal(300);
+      expect(m.getPrice4(Tag.Price)).to.equal(125000);
+      expect(m.getChar(Tag.Side)).to.equal(0x31);
+      expect(m.getInt(Tag.Text, -7)).to.equal(-7);
+      expect(m.has(Tag.ClOrdID)).to.equal(false);
+      expect(m.getStr(Tag.ClOrdID, 'none')).to.equal('none');
+    });
+    p.push(b);
+    expect(seen).to.equal(1);
+  });
+});

@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as path from 'path';
+import { loadRoutingConfig, parseRoutingConfig } from '../../lib/router/routing-config';
+import { TickpathError } from '../../lib/errors';
+
+// dist/test/router -> repository root
+const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
+const text = () => fs.readFileSync(CONFIG, 'utf8');
+
+function errorOf(yamlText: string, file = 'routing_config.yml'): TickpathError {
+  try {
+    parseRoutingConfig(yamlText, file);
+  } catch (e) {
+    expect(e).to.be.instanceOf(TickpathError);
+    expect((e as TickpathError).code).to.equal('ERR_CONFIG');
+    return e as TickpathError;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('routing config', () => {
+  it('loads the shipped configs/routing_config.yml', () => {
+    const c = loadRoutingConfig(CONFIG);
+    expect(c.mode).to.equal('rules');
+    expect(c.defaultVenue).to.equal('NSDQ');
+    expect(c.venues.map((v) => `${v.name}/${v.protocol}/${v.host}:${v.port}`)).to.deep.equal(
+      ['NSDQ/ouch/127.0.0.1:15001', 'ARCA/fix44/127.0.0.1:15002']);
+    expect(c.venues[0]).to.include({ senderId: 'TPATH1', targetId: 'NSDQ', heartbeatIntervalS: 1 });
+    expect(c.rules.AAPL).to.deep.equal([
+      { venue: 'NSDQ', share: 0.6, priority: 1, active: true, feePerShare: 0.003 },
+      { venue: 'ARCA', share: 0.4, priority: 2, active: true, feePerShare: 0.0028 },
+    ]);
+    expect(c.risk).to.deep.equal({
+      maxOrderQty: 10000, maxOrderNotional: 1_000_000, maxDailyNotional: 50_000_000, maxSymbolNotional: 10_000_000,
+      maxOpenOrdersPerSymbol: 200, priceCollarBps: 500, maxOrdersPerSecond: 500,
+    });
+    expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'always', batchRecords: 64 });
+  });
+
+  it('names file, line, path, bad value and expectation for a bad port', () => {
+    const e = errorOf(text().replace('port: 15002', 'port: 99999'));
+    expect(e.message).to.match(/^routing_config\.yml:\d+: routing\.venues\[1\]\.port is 99999, expected an integer from 1 to 65535/);
+    const line = Number(/:(\d+):/.exec(e.message)![1]);
+    expect(text().split('\n')[line - 1]).to.contain('port: 15002');
+  });
+
+  it('refuses unknown keys at every level', () => {
+    expect(errorOf(text().replace('max_order_qty:', 'max_order_quantity:')).message).to.contain(
+      'routing.risk.max_order_quantity is an unknown key, expected one of max_order_qty, max_order_notional, ' +
+      'max_daily_notional, max_symbol_notional, max_open_orders_per_symbol, price_collar_bps, max_orders_per_second');
+    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  modus: x')).message).to.contain(
+      'routing.modus is an unknown key, expected one of mode, default_venue, order_capacity, journal, venues, rules, risk');
+    expect(errorOf(text().replace('fee_per_share: 0.0028', 'fees: 0.0028')).message).to.contain(
+      'routing.rules.AAPL[1].fees is an unknown key, expected one of venue, share, priority, active, fee_per_share');
+  });
+
+  it('refuses bad enums, missing values, unknown venues and wrong types', () => {
+    expect(errorOf(text().replace('fsync: always', 'fsync: sometimes')).message).to.contain(
+      'routing.journal.fsync is "sometimes", expected one of always, batch, never');
+    expect(errorOf(text().replace('protocol: fix44', 'protocol: fix50')).message).to.contain(
+      'routing.venues[1].protocol is "fix50", expected one of ouch, fix42, fix44');
+    expect(errorOf(text().replace('default_venue: NSDQ', 'default_venue: XNYS')).message).to.contain(
+      'routing.default_venue is "XNYS", expected one of NSDQ, ARCA');
+    expect(errorOf(text().replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4')).message).to.contain(
+      'routing.rules.AAPL[1].venue is "BATS", expected one of NSDQ, ARCA');
+    expect(errorOf(text().replace('    max_orders_per_second: 500\n', '')).message).to.contain(
+      'routing.risk.max_orders_per_second missing, expected an integer from 1 to 10000000');
+    expect(errorOf(text().replace('share: 0.6', 'share: 0')).message).to.contain(
+      'routing.rules.AAPL[0].share is 0, expected a number > 0');
+    expect(errorOf(text().replace('price_collar_bps: 500', 'price_collar_bps: "5%"')).message).to.contain(
+      'routing.risk.price_collar_bps is "5%", expected an integer from 0 to 10000');
+    expect(errorOf(text().replace('share: 0.6, priority: 1, active: true', 'share: 0.6, priority: 1, active: yes')).message)
+      .to.contain('routing.rules.AAPL[0].active is "yes", expected true or false');
+  });
+
+  it('refuses duplicate venue names and names too long for the journal', () => {
+    expect(errorOf(text().replace('name: ARCA', 'name: NSDQ')).message).to.contain(
+      'routing.venues[1].name is "NSDQ", expected a name not used by another venue');
+    expect(errorOf(text().replace('name: ARCA', 'name: ARCA_EXCHANGE_X')).message).to.contain(
+      'routing.venues[1].name is "ARCA_EXCHANGE_X", expected letters, digits, _ or - of 1 to 14 characters');
+  });
+
+  it('reports a missing routing section and YAML syntax errors with the file name', () => {
+    expect(errorOf('feed: {}\n').message).to.equal(
+      'routing_config.yml:1: routing missing, expected a mapping (fix: fix the value in the routing config file)');
+    expect(errorOf('routing: [\n', 'x.yml').message).to.match(/^x\.yml: YAML syntax error: /);
+    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  mode: liquidity')).message).to.match(/YAML syntax error: Map keys must be unique/);
+  });
+
+  it('reports a missing file', () => {
+    expect(() => loadRoutingConfig('/nonexistent/routing.yml')).to.throw(TickpathError, '/nonexistent/routing.yml: cannot read:');
+  });
+});

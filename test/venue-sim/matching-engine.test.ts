@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import * as fc from 'fast-check';
+import { MatchingEngine, type EngineOrder, type MatchListener } from '../../lib/venue-sim/matching-engine';
+
+class Log implements MatchListener {
+  events: string[] = [];
+  filled = new Map<string, number>();
+  cancelled = new Map<string, number>();
+  onAccepted(o: EngineOrder): void { this.events.push(`A ${o.token}`); }
+  onExecuted(o: EngineOrder, qty: number, price: number, m: number, liq: 'A' | 'R'): void {
+    this.events.push(`E ${o.token} ${qty}@${price} #${m} ${liq}`);
+    this.filled.set(o.token, (this.filled.get(o.token) ?? 0) + qty);
+  }
+  onCanceled(o: EngineOrder, qty: number, reason: string): void {
+    this.events.push(`C ${o.token} ${qty} ${reason}`);
+    this.cancelled.set(o.token, (this.cancelled.get(o.token) ?? 0) + qty);
+  }
+  onReplaced(p: EngineOrder, n: EngineOrder): void { this.events.push(`U ${p.token}->${n.token} ${n.open}@${n.price}`); }
+}
+
+describe('MatchingEngine', () => {
+  it('matches by price then time and executes at the resting price', () => {
+    const log = new Log();
+    const e = new MatchingEngine(log);
+    e.submit('a', 'S1', 'X', 'S', 100, 101, false, false);
+    e.submit('a', 'S2', 'X', 'S', 100, 100, false, false);
+    e.submit('b', 'S3', 'X', 'S', 100, 100, false, false);
+    log.events = [];
+    e.submit('c', 'B1', 'X', 'B', 250, 101, false, false);
+    expect(log.events).to.deep.equal([
+      'A B1',
+      'E S2 100@100 #1 A', 'E B1 100@100 #1 R',
+      'E S3 100@100 #2 A', 'E B1 100@100 #2 R',
+      'E S1 50@101 #3 A', 'E B1 50@101 #3 R',
+    ]);
+    expect(e.top('X')).to.deep.equal({ bid: 0, bidQty: 0, ask: 101, askQty: 50 });
+  });
+
+  it('IOC and market remainders are cancelled, not booked', () => {
+    const log = new Log();
+    const e = new MatchingEngine(log);
+    e.submit('a', 'S1', 'X', 'S', 10, 100, false, false);
+    e.submit('a', 'B1', 'X', 'B', 30, 0, true, false);
+    expect(log.events.slice(-1)).to.deep.equal(['C B1 20 ioc']);
+    e.submit('a', 'B2', 'X', 'B', 5, 99, false, true);
+    expect(log.events.slice(-1)).to.deep.equal(['C B2 5 ioc']);
+    expect(e.top('X').bid).to.equal(0);
+  });
+
+  it('cancel, partial cancel, replace and day-unique tokens', () => {
+    const log = new Log();
+    const e = new MatchingEngine(log);
+    e.submit('a', 'B1', 'X', 'B', 100, 50, false, false);
+    expect(e.cancel('a', 'B1', 60)).to.equal('ok');
+    expect(log.events.slice(-1)).to.deep.equal(['C B1 40 user']);
+    expect(e.replace('a', 'B1', 'B1b', 70, 55)).to.equal('ok');
+    expect(log.events.slice(-1)).to.deep.equal(['U B1->B1b 70@55']);
+    expect(e.cancel('a', 'B1', 0)).to.equal('unknown-order');
+    expect(e.submit('a', 'B1', 'X', 'B', 1, 1, false, false)).to.equal('duplicate-token');
+    expect(e.submit('b', 'B1', 'X', 'B', 1, 1, false, false)).to.equal('ok'); // tokens are per owner
+    expect(e.cancel('a', 'B1b')).to.equal('ok');
+    expect(e.top('X')).to.deep.equal({ bid: 1, bidQty: 1, ask: 0, askQty: 0 });
+  });
+
+  it('property: for random order flow, filled + cancelled + open = entered for every order, and buys = sells', () => {
+    const op = fc.record({ side: fc.constantFrom<'B' | 'S'>('B', 'S'), qty: fc.integer({ min: 1, max: 500 }),
+      price: fc.integer({ min: 95, max: 105 }), ioc: fc.boolean(), cancel: fc.boolean() });
+    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const log = new Log();
+      const e = new MatchingEngine(log);
+      const entered = new Map<string, { qty: number; side: 'B' | 'S' }>();
+      ops.forEach((x, i) => {
+        const tok = `T${i}`;
+        e.submit('o', tok, 'X', x.side, x.qty, x.price, false, x.ioc);
+        entered.set(tok, { qty: x.qty, side: x.side });
+        if (x.cancel && i > 0) e.cancel('o', `T${i - 1}`);
+      });
+      let bought = 0;
+      let sold = 0;
+      for (const [tok, { qty, side }] of entered) {
+        const open = e.find('o', tok)?.open ?? 0;
+        expect((log.filled.get(tok) ?? 0) + (log.cancelled.get(tok) ?? 0) + open, tok).to.equal(qty);
+        if (side === 'B') bought += log.filled.get(tok) ?? 0; else sold += log.filled.get(tok) ?? 0;
+      }
+      expect(bought).to.equal(sold);
+      const top = e.top('X');
+      if (top.bid && top.ask) expect(top.bid).to.be.lessThan(top.ask);
+    }), { numRuns: 200 });
+  });
+});
