@@ -24,8 +24,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { LatencyRecorder } from '../lib/common/latency-recorder';
 import type { VenueConnector, VenueListener, VenueOrder } from '../lib/router/venue';
-import { FixConnector } from '../lib/router/connectors/fix-connector';
-import { OuchConnector } from '../lib/router/connectors/ouch-connector';
+import { createVenueConnector } from '../lib/router/connectors/create-connector';
 import { report, type Row } from './report';
 
 function arg(name: string, dflt: string): string {
@@ -153,10 +152,12 @@ async function drive(c: VenueConnector, rate: number, seconds: number, warmupSec
 async function runSimulator(protocol: 'ouch' | 'fix', rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
   const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0'],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/);
-  const c: VenueConnector = protocol === 'ouch'
-    ? new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: Number(m[1]), username: 'RTT', password: '', reconnectAttempts: 0 })
-    : new FixConnector({ name: 'SIM', host: '127.0.0.1', port: Number(m[2]), version: 'FIX.4.4', senderCompId: 'RTT', targetCompId: 'VENUE',
-      storeDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0 });
+  // The production factory, as the router stage and `tickpath order` build their sessions.
+  const c = protocol === 'ouch'
+    ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
+      { reconnectAttempts: 0 })
+    : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
+      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0 });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -181,8 +182,8 @@ async function runQuickfix(rate: number, seconds: number, warmupSeconds: number,
   if (why !== null) return { skipped: why };
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
-  const c = new FixConnector({ name: 'QF', host: '127.0.0.1', port, version: 'FIX.4.2', senderCompId: 'RTT', targetCompId: 'QFVENUE',
-    storeDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0 });
+  const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0 });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);

@@ -86,6 +86,7 @@ const TIF_IOC = 0;
 /** Connector double that encodes Enter Orders into a preallocated ring of 49-byte messages. */
 class EncodingConnector implements VenueConnector {
   readonly protocol = 'ouch' as const;
+  readonly resendsIdempotently = true;
   listener!: VenueListener;
   readonly out = new Uint8Array(ENTER_ORDER_SIZE * 1024);
   private pos = 0;

@@ -6,4 +6,3 @@ export { type Strategy, type StrategyContext, type StrategyModule, type OrderEve
 export { SampleStrategy, type SampleStrategyParams } from './sample-strategy';
 export { SubscriptionMailbox } from './subscriptions';
 export { BboTable } from './bbo-table';
-export { createRouterStack, type RouterStack, type RouterStackOptions } from './router-stack';

@@ -32,7 +32,7 @@ import { loadRoutingConfig } from '../router/routing-config';
 import type { OrderRequest, RejectReason, RouterListener } from '../router/types';
 import { BboTable } from './bbo-table';
 import { FeedHandler, FeedRecoveryOptions } from './feed-handler';
-import { createRouterStack, RouterStack } from './router-stack';
+import { createRouterStack, type RouterStack } from '../router/router-stack';
 import {
   ItchRecordReader, ItchRecordWriter, MarketEventReader, MarketEventWriter, OrderRecordReader, OrderRecordWriter,
   OrderSink, RouterEventReader, RouterEventWriter,
@@ -127,8 +127,8 @@ function main(d: StageWorkerData): void {
       onVenueReject(id, venue, reason) { c[K.venue_rejects]++; logger.warn(kLogVenueReject, c[K.venue_rejects]); emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
       onRequestRejected(id, reason, detail) { c[K.orders_rejected]++; logger.info(kLogOrderRejected, rejectReasonIndex(reason)); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
     };
-    stack = createRouterStack(loadRoutingConfig(d.routing.configFile), bbo, listener,
-      { portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log });
+    stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
+      { bbo, listener, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log });
   }
   const routerSink: OrderSink | undefined = stack && {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {

@@ -28,6 +28,7 @@ import type { SmartRouter } from './smart-router';
 import { OrderState, isTerminal, sideCode } from './types';
 import type { OrderRequest, RejectReason, RouterListener } from './types';
 import type { SessionState, VenueConnector, VenueListener, VenueOrder } from './venue';
+import { RestartRecovery, type ResumeResult } from './restart';
 
 export interface OrderRouterOptions {
   risk: RiskChecker;
@@ -61,10 +62,7 @@ export class OrderRouter {
   /** Exec ids seen per venue: a fill replayed after a session recovery is not counted twice. */
   private readonly execIds: Set<string>[];
   private flushScheduled = false;
-  /** Children restored with a request in flight (restoreFromJournal -> resumeAfterRestart). */
-  private readonly resumeNew: number[] = [];
-  private readonly resumeCancel: number[] = [];
-  private readonly resumeReplace: number[] = [];
+  private readonly restart: RestartRecovery;
   private readonly flushNow = (): void => { this.flushScheduled = false; this.journal.flush(); };
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
@@ -93,6 +91,7 @@ export class OrderRouter {
     const ms = Math.floor((opts.now ?? Date.now)()) % 2821109907456;   // 36^8
     this.epoch = ms.toString(36).padStart(8, '0');
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
+    this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
   }
 
   // ---------------------------------------------------------------- requests
@@ -280,99 +279,15 @@ export class OrderRouter {
 
   /**
    * Rebuilds open orders, positions, used ids and day notional from what the journal held when it
-   * was opened. Call once, before any new order. Returns how many open parent orders came back.
+   * was opened (restart.ts). Call once, before any new order. Returns how many open parent orders came back.
    */
   restoreFromJournal(): number {
-    const rec = this.journal.recovered;
-    const om = this.om;
-    for (const [id, o] of rec.orders) {
-      this.risk.reserveClOrdId(id);
-      if (o.kind === 'parent' && o.state !== OrderState.REJECTED) {
-        this.risk.restoreNotional(o.symbol, (o.qty * o.price) / 10000);
-      }
-    }
-    let restored = 0;
-    for (const parent of rec.openParents) {
-      const children = rec.openChildren.filter((c) => c.parentId === parent.clOrdId);
-      if (children.length === 0) continue;
-      const p = om.createParent(parent.clOrdId, parent.symbol, parent.side, parent.qty, parent.price,
-        parent.ordType, parent.tif);
-      if (p < 0) throw new TickpathError('ERR_ROUTER_RESTORE', `OrderRouter: cannot restore ${parent.clOrdId} (table full)`);
-      for (const ch of children) {
-        const c = om.restoreChild(p, ch.clOrdId, ch.venue, ch.qty, ch.price, ch.state, ch.filled, ch.cancelled);
-        // Requests in flight at the crash are put back in flight; resumeAfterRestart() sends them again.
-        if (ch.state === OrderState.SENT) this.resumeNew.push(c);
-        else if (ch.state === OrderState.PENDING_CANCEL && om.requestCancel(c) === c) this.resumeCancel.push(c);
-        else if (ch.state === OrderState.PENDING_REPLACE && ch.pendingId !== '' &&
-          om.requestReplace(c, ch.pendingId, ch.pendingQty, ch.pendingPrice) === c) {
-          this.risk.reserveClOrdId(ch.pendingId);
-          this.resumeReplace.push(c);
-        }
-      }
-      // Totals over every child the parent ever had (finished ones included), except ids that were
-      // replaced: their successor carries the same shares.
-      let qty = 0;
-      let filled = 0;
-      for (const o of rec.orders.values()) {
-        if (o.kind === 'child' && o.parentId === parent.clOrdId && o.state !== OrderState.REPLACED) {
-          qty += o.qty;
-          filled += o.filled;
-        }
-      }
-      om.restoreParentTotals(p, qty, filled);
-      restored++;
-    }
-    for (const [symbol, shares] of rec.positions) om.setPosition(symbol, shares);
-    for (const key of rec.fillExecIds) {
-      const slash = key.indexOf('/');
-      const v = Number(key.slice(0, slash));
-      if (v >= 0 && v < this.execIds.length) this.execIds[v].add(key.slice(slash + 1));
-    }
-    return restored;
+    return this.restart.restore();
   }
 
-  /**
-   * After a restart, once the connectors are logged in: requests that were in flight when the
-   * process died may or may not have reached the venue.
-   *  - cancels are sent again to every venue (a cancel for a gone order is refused, which only
-   *    returns the order to its previous state);
-   *  - new orders never acknowledged, and replaces never answered, are sent again with the same ids
-   *    to OUCH venues, which ignore an Enter Order or Replace whose token was already used today;
-   *  - for FIX venues they are listed in `toReconcile` instead: a FIX venue would reject a reused
-   *    ClOrdID and the router would wrongly mark a live order rejected. Reconcile those with an
-   *    order status request (connector work, see the report).
-   */
-  resumeAfterRestart(): { resent: number; toReconcile: string[] } {
-    const om = this.om;
-    let resent = 0;
-    const toReconcile: string[] = [];
-    for (const c of this.resumeCancel) {
-      if (om.state(c) !== OrderState.PENDING_CANCEL) continue;
-      const venue = om.venueOf(c);
-      if (this.connectors[venue].sendCancel(om.idOf(c), om.symbolOf(c), om.sideOf(c), om.leavesQty(c))) resent++;
-      else toReconcile.push(om.idOf(c));
-    }
-    for (const c of this.resumeNew) {
-      if (om.state(c) !== OrderState.SENT) continue;
-      const conn = this.connectors[om.venueOf(c)];
-      if (conn.protocol !== 'ouch') { toReconcile.push(om.idOf(c)); continue; }
-      const vo = this.venueOrder;
-      vo.clOrdId = om.idOf(c); vo.symbol = om.symbolOf(c); vo.side = om.sideOf(c); vo.qty = om.qty(c);
-      vo.price = om.price(c); vo.ordType = om.ordTypeOf(c); vo.tif = om.tifOf(c);
-      if (conn.sendNew(vo)) resent++; else toReconcile.push(vo.clOrdId);
-    }
-    for (const c of this.resumeReplace) {
-      if (om.state(c) !== OrderState.PENDING_REPLACE) continue;
-      const conn = this.connectors[om.venueOf(c)];
-      const next = om.pendingIdOf(c) as string;
-      if (conn.protocol === 'ouch' && conn.sendReplace(om.idOf(c), next, om.symbolOf(c), om.sideOf(c),
-        om.pendingReplaceQty(c), om.pendingReplacePrice(c))) resent++;
-      else toReconcile.push(om.idOf(c));
-    }
-    this.resumeNew.length = 0;
-    this.resumeCancel.length = 0;
-    this.resumeReplace.length = 0;
-    return { resent, toReconcile };
+  /** After a restart, once the connectors are logged in: settles the requests in flight at the crash (restart.ts). */
+  resumeAfterRestart(): ResumeResult {
+    return this.restart.resume();
   }
 
   stats(): Record<string, number> {

@@ -43,6 +43,12 @@ export interface VenueListener {
 export interface VenueConnector {
   readonly name: string;                 // venue name from routing_config.yml
   readonly protocol: 'ouch' | 'fix42' | 'fix44';
+  /**
+   * True when the venue ignores a request whose id it has already seen that day (OUCH tokens), so
+   * a request that may or may not have reached it before a crash can be sent again with the same
+   * id. False where a reused id is refused (FIX ClOrdID): such orders are reconciled instead.
+   */
+  readonly resendsIdempotently: boolean;
   setListener(listener: VenueListener): void;
   /** Connects and logs in; resolves once logged in, rejects with a TickpathError naming the cause. */
   connect(): Promise<void>;

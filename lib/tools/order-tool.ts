@@ -15,12 +15,9 @@ import * as path from 'path';
 import { TickpathError } from '../errors';
 import { LatencyRecorder } from '../common/latency-recorder';
 import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../router/routing-config';
-import { createOrderRouter, type RouterStack } from '../router/create-router';
+import { createRouterStack, type RouterStack } from '../router/router-stack';
 import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
-import type { VenueConnector } from '../router/venue';
-import { FixConnector } from '../router/connectors/fix-connector';
-import { OuchConnector } from '../router/connectors/ouch-connector';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';
@@ -280,18 +277,6 @@ function riskFrom(o: OrderToolOptions): RiskLimits {
   return loadRoutingConfig(o.routing).risk;
 }
 
-function connectorFor(o: OrderToolOptions, v: VenueConfig, fixStoreDir: string): VenueConnector {
-  if (v.protocol === 'ouch') {
-    return new OuchConnector({ name: v.name, host: v.host, port: v.port, username: v.senderId, password: '', reconnectAttempts: 0 });
-  }
-  // A fresh store and ResetSeqNumFlag=Y: every run is its own FIX session starting at 1.
-  return new FixConnector({
-    name: v.name, host: v.host, port: v.port, version: v.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
-    senderCompId: v.senderId, targetCompId: v.targetId, heartbeatIntervalSec: v.heartbeatIntervalS, storeDir: fixStoreDir,
-    resetOnLogon: true, reconnectAttempts: 0,
-  });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -306,7 +291,8 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
       'pass --ref-price with the current price in dollars');
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-'));
-  const venue: VenueConfig = { name: kVenueName, protocol: o.protocol, host: o.host, port: o.port, senderId: o.sender, targetId: o.target, heartbeatIntervalS: 30 };
+  const venue: VenueConfig = { name: kVenueName, protocol: o.protocol, host: o.host, port: o.port, senderId: o.sender, targetId: o.target,
+    heartbeatIntervalS: o.protocol === 'ouch' ? 1 : 30 };   // SoupBinTCP heartbeats every second; FIX HeartBtInt 30
   const config: RoutingConfig = {
     mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, o.count * 2 + 16),
     journal: { path: o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal'), fsync: 'batch', batchRecords: 64 },
@@ -317,7 +303,11 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   let stack: RouterStack | null = null;
   const startedMs = Date.now();
   try {
-    stack = createOrderRouter(config, { connectorFor: (v) => connectorFor(o, v, path.join(tmp, 'fix-store')), bbo, listener });
+    // One-shot sessions: no reconnect, and for FIX a fresh store with ResetSeqNumFlag=Y, so every
+    // run is its own FIX session starting at 1.
+    stack = createRouterStack(config, {
+      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true },
+    });
     try {
       await stack.connectors[0].connect();
     } catch (e) {
@@ -333,10 +323,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     stack.router.endOfBatch();
     return finish(listener, emit);
   } finally {
-    if (stack) {
-      await Promise.all(stack.connectors.map((c) => c.close().catch(() => undefined)));
-      stack.journal.close();
-    }
+    if (stack) await stack.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     // OrderRouter names orders by the second it started in ('P'/'C' + epoch seconds + counter): a
     // second run started within the same second against the same session would reuse those ids

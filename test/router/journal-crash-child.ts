@@ -20,6 +20,7 @@ import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router
 class AckingVenue implements VenueConnector {
   readonly name = 'NSDQ';
   readonly protocol = 'ouch' as const;
+  resendsIdempotently = true;
   listener!: VenueListener;
   lastId = '';
   setListener(l: VenueListener): void { this.listener = l; }

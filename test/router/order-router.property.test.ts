@@ -13,6 +13,7 @@ import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router
 
 class Venue implements VenueConnector {
   readonly protocol = 'ouch' as const;
+  resendsIdempotently = true;
   listener!: VenueListener;
   up = true;
   ids: string[] = [];                  // every child id this venue was told about

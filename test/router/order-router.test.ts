@@ -15,6 +15,7 @@ import { TickpathError } from '../../lib/errors';
 /** In-memory venue double: records what the router sends; the test plays the venue's answers. */
 class FakeVenue implements VenueConnector {
   readonly protocol = 'ouch' as const;
+  resendsIdempotently = true;
   listener!: VenueListener;
   up = true;
   /** When set, acks every new order from inside sendNew (a connector that answers synchronously). */
@@ -359,7 +360,7 @@ describe('OrderRouter', () => {
     a.journal.close();                                                // "crash"
 
     const b = build(a.journalPath);
-    (b.arca as { protocol: string }).protocol = 'fix44';
+    b.arca.resendsIdempotently = false;                               // as a FIX venue: reconcile, never re-send
     expect(b.router.restoreFromJournal()).to.equal(4);
     expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 3, toReconcile: [a.arca.news[0].clOrdId] });
     expect(b.nsdq.news.map((o) => o.clOrdId)).to.deep.equal([c1]);

@@ -1,8 +1,15 @@
 /**
- * Builds the VenueConnector a `routing.venues[]` entry of routing_config.yml describes: OUCH 4.2
- * over SoupBinTCP for `protocol: ouch` (sender_id is the SoupBinTCP username), FIX 4.2/4.4 for
+ * The one factory for venue sessions: builds the VenueConnector a `routing.venues[]` entry of
+ * routing_config.yml describes, for the pipeline's router stage, `tickpath order`, `tickpath run`,
+ * perf and the tests alike, so they all run a session configured the same way. OUCH 4.2 over
+ * SoupBinTCP for `protocol: ouch` (sender_id is the SoupBinTCP username), FIX 4.2/4.4 for
  * `fix42`/`fix44` (sender_id/target_id are the CompIDs).
  *
+ * Defaults, the same for every caller (override in `extra` only where the caller means to):
+ *  - heartbeat: the venue's heartbeat_interval_s (FIX HeartBtInt is whole seconds: rounded, at least 1);
+ *  - OUCH server timeout: three heartbeats, at least the 15 s SoupBinTCP 3.0 names for a silent peer;
+ *  - reconnect: 5 attempts 200 ms apart after an unexpected drop (`reconnectAttempts: 0` = never,
+ *    as a one-shot tool wants).
  * Secrets and state paths are not in the routing file: the OUCH password and the FIX store
  * directory come from `extra`.
  */
@@ -11,27 +18,39 @@ import type { VenueConnector } from '../venue';
 import { OuchConnector } from './ouch-connector';
 import { FixConnector } from './fix-connector';
 
+export const kDefaultReconnectAttempts = 5;
+export const kDefaultReconnectDelayMs = 200;
+
 export interface ConnectorExtras {
+  /** Overrides the configured port (the in-process simulators' ephemeral ports). */
+  port?: number;
   /** SoupBinTCP password (OUCH); default ''. */
   password?: string;
   /** FIX sequence/message store directory; default os.tmpdir()/tickpath-fix. */
   fixStoreDir?: string;
+  /** FIX: ResetSeqNumFlag=Y on every Logon (a session that starts at 1 each time). */
+  resetOnLogon?: boolean;
+  connectTimeoutMs?: number;
   reconnectAttempts?: number;
   reconnectDelayMs?: number;
   log?: (line: string) => void;
 }
 
 export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras = {}): VenueConnector {
+  const port = extra.port ?? venue.port;
+  const reconnectAttempts = extra.reconnectAttempts ?? kDefaultReconnectAttempts;
+  const reconnectDelayMs = extra.reconnectDelayMs ?? kDefaultReconnectDelayMs;
   if (venue.protocol === 'ouch') {
     return new OuchConnector({
-      name: venue.name, host: venue.host, port: venue.port, username: venue.senderId, password: extra.password ?? '',
-      heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(3, venue.heartbeatIntervalS * 3) * 1000,
-      reconnectAttempts: extra.reconnectAttempts, reconnectDelayMs: extra.reconnectDelayMs,
+      name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
+      heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
+      connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs,
     });
   }
   return new FixConnector({
-    name: venue.name, host: venue.host, port: venue.port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
+    name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
-    storeDir: extra.fixStoreDir, reconnectAttempts: extra.reconnectAttempts, reconnectDelayMs: extra.reconnectDelayMs, log: extra.log,
+    storeDir: extra.fixStoreDir, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
+    reconnectAttempts, reconnectDelayMs, log: extra.log,
   });
 }

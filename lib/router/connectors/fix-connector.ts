@@ -52,6 +52,8 @@ function sideCode(s: Side): number { return s === 'B' ? 0x31 : s === 'S' ? 0x32 
 export class FixConnector implements VenueConnector {
   readonly name: string;
   readonly protocol: 'fix42' | 'fix44';
+  /** A FIX venue refuses a reused ClOrdID: orders in flight at a crash are reconciled, not re-sent. */
+  readonly resendsIdempotently = false;
   readonly session: FixSession;
   private listener: VenueListener = kNullListener;
   private socket: net.Socket | null = null;

@@ -71,6 +71,8 @@ function checkToken(what: string, id: string): void {
 export class OuchConnector implements VenueConnector {
   readonly name: string;
   readonly protocol = 'ouch' as const;
+  /** OUCH ignores an Enter Order or Replace whose token was already used today. */
+  readonly resendsIdempotently = true;
   private listener: VenueListener = kNullListener;
   private readonly client: SoupBinClient;
   private readonly open = new Map<string, OpenOrder>();
