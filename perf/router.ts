@@ -25,6 +25,7 @@
  *   node dist/perf/router.js [--orders 200000] [--iterations 5] [--always-orders 2000]
  *        [--no-rtt] [--rtt-rate 2000] [--rtt-seconds 3] [--rtt-rounds 3] [--json]
  */
+import { writeAlpha } from '../lib/common/bytes';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -70,11 +71,6 @@ export function encodeEnterOrder(b: Uint8Array, off: number, token: string, side
   return ENTER_ORDER_SIZE;
 }
 
-function writeAlpha(b: Uint8Array, off: number, len: number, s: string): void {
-  const n = s.length < len ? s.length : len;
-  for (let i = 0; i < n; i++) b[off + i] = s.charCodeAt(i);
-  for (let i = n; i < len; i++) b[off + i] = 0x20;
-}
 
 function writeU32(b: Uint8Array, off: number, v: number): void {
   b[off] = v >>> 24; b[off + 1] = (v >>> 16) & 0xff; b[off + 2] = (v >>> 8) & 0xff; b[off + 3] = v & 0xff;

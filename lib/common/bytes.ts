@@ -1,5 +1,7 @@
 /**
- * Big-endian reads and writes on a Uint8Array at an absolute offset.
+ * The one byte-helper module: big-endian integers and fixed-width text fields on a Uint8Array at an
+ * absolute offset, used by the feed (ITCH, MoldUDP64), the wire protocols (SoupBinTCP, OUCH, FIX
+ * store), the order journal and the stage rings.
  *
  * Plain byte arithmetic instead of a DataView: these are small enough for V8 to inline at every call
  * site, and they work on any Uint8Array view (a SharedArrayBuffer slot, a Buffer, a pool slice)
@@ -27,15 +29,6 @@ export function readU64(b: Uint8Array, o: number): number {
   return readU32(b, o) * kTwo32 + readU32(b, o + 4);
 }
 
-/** Latin-1 alphanumeric field, right-trimmed of spaces. Allocates a string: tools and tests only. */
-export function readAlpha(b: Uint8Array, o: number, length: number): string {
-  let end = o + length;
-  while (end > o && b[end - 1] === 0x20) end--;
-  let s = '';
-  for (let i = o; i < end; i++) s += String.fromCharCode(b[i]);
-  return s;
-}
-
 export function writeU16(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 8) & 0xff;
   b[o + 1] = v & 0xff;
@@ -60,7 +53,82 @@ export function writeU64(b: Uint8Array, o: number, v: number): void {
   writeU32(b, o + 4, v - hi * kTwo32);
 }
 
-/** Left-justified, space-padded alphanumeric; characters beyond `length` are cut off. */
-export function writeAlpha(b: Uint8Array, o: number, length: number, s: string): void {
-  for (let i = 0; i < length; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : 0x20;
+
+// ---- Fixed-width text fields. One argument order everywhere: (buffer, offset, width, value).
+// Alpha fields (ITCH, SoupBinTCP, OUCH) are space-padded; the AsciiZ ones (journal records, stage
+// rings) are NUL-padded. Writers return the offset just past the field so encoders can chain them.
+
+/** Left-justified, space-padded alphanumeric; characters beyond `width` are cut off. */
+export function writeAlpha(b: Uint8Array, o: number, width: number, s: string): number {
+  for (let i = 0; i < width; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : 0x20;
+  return o + width;
+}
+
+/** Right-justified, space-padded alphanumeric (SoupBinTCP session). */
+export function writeAlphaRight(b: Uint8Array, o: number, width: number, s: string): number {
+  const n = s.length < width ? s.length : width;
+  const pad = width - n;
+  for (let i = 0; i < pad; i++) b[o + i] = 0x20;
+  for (let i = 0; i < n; i++) b[o + pad + i] = s.charCodeAt(i) & 0xff;
+  return o + width;
+}
+
+/** Latin-1 alpha field, right-trimmed of space (and NUL) padding. Allocates a string: not for per-message hot paths. */
+export function readAlpha(b: Uint8Array, o: number, width: number): string {
+  let end = o + width;
+  while (end > o && (b[end - 1] === 0x20 || b[end - 1] === 0)) end--;
+  let s = '';
+  for (let i = o; i < end; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+/** A non-negative integer right-justified and space-padded in `width` bytes (SoupBinTCP numeric). */
+export function writeNumeric(b: Uint8Array, o: number, width: number, value: number): number {
+  let v = Math.floor(value);
+  let i = o + width - 1;
+  if (v === 0) b[i--] = 0x30;
+  while (v > 0 && i >= o) {
+    b[i--] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  while (i >= o) b[i--] = 0x20;
+  return o + width;
+}
+
+/** A space-padded numeric field; -1 when it holds anything but spaces and digits (or a space after a digit). */
+export function readNumeric(b: Uint8Array, o: number, width: number): number {
+  let v = 0;
+  let digits = 0;
+  for (let i = o; i < o + width; i++) {
+    const c = b[i];
+    if (c === 0x20) { if (digits > 0) return -1; continue; }
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+    digits++;
+  }
+  return v;
+}
+
+/** A non-negative integer as `width` decimal digits, zero-padded (fixed-width index records). */
+export function writeZeroPadded(b: Uint8Array, o: number, width: number, value: number): number {
+  let v = Math.floor(value);
+  for (let i = o + width - 1; i >= o; i--) { b[i] = 0x30 + (v % 10); v = Math.floor(v / 10); }
+  return o + width;
+}
+
+/** ASCII, NUL-padded to `width` (a string shorter than the field ends at the first NUL). */
+export function writeAsciiZ(b: Uint8Array, o: number, width: number, s: string): number {
+  for (let i = 0; i < width; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : 0;
+  return o + width;
+}
+
+/** Reads a NUL-padded field up to its first NUL. Allocates a string. */
+export function readAsciiZ(b: Uint8Array, o: number, width: number): string {
+  let s = '';
+  for (let i = o; i < o + width; i++) {
+    const c = b[i];
+    if (c === 0) break;
+    s += String.fromCharCode(c);
+  }
+  return s;
 }

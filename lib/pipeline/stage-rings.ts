@@ -11,6 +11,7 @@
  * (counted in `stalls`): losing market data between two stages of our own would be silent loss,
  * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
  */
+import { readAsciiZ, writeAsciiZ } from '../common/bytes';
 import { SpscRing } from '../common/spsc-ring';
 import type { Agent } from '../common/agent-runner';
 import { BookEvent, BookEventHandler } from '../feed/book/book-event';
@@ -36,19 +37,6 @@ function claim(ring: SpscRing, counters: { stalls: number }): void {
   while (ring.tryClaim(1) !== 1) { /* the consumer is another thread: it will make room */ }
 }
 
-function writeAscii(u8: Uint8Array, at: number, s: string, width: number): void {
-  for (let i = 0; i < width; i++) u8[at + i] = i < s.length ? s.charCodeAt(i) : 0;
-}
-
-function readAscii(u8: Uint8Array, at: number, width: number): string {
-  let s = '';
-  for (let i = 0; i < width; i++) {
-    const c = u8[at + i];
-    if (c === 0) break;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------- decoder -> book (raw ITCH)
 
@@ -130,7 +118,7 @@ export class MarketEventWriter implements BookEventHandler {
     f[b + F_ASKS] = e.askShares; f[b + F_STATE] = e.tradingState; f[b + F_RXTS] = this.rxTs(); f[b + F_PRINTABLE] = e.printable ? 1 : 0;
     f[b + F_PAIRED] = e.pairedShares; f[b + F_IMB] = e.imbalanceShares; f[b + F_IMBDIR] = e.imbalanceDirection;
     f[b + F_FAR] = e.farPrice; f[b + F_NEAR] = e.nearPrice; f[b + F_REF_PRICE] = e.currentReferencePrice; f[b + F_PVI] = e.priceVariationIndicator;
-    writeAscii(this.ring.u8, off + F_SYMBOL_BYTE, e.symbol, 8);
+    writeAsciiZ(this.ring.u8, off + F_SYMBOL_BYTE, 8, e.symbol);
     f[b + F_PACKET] = this.packetNo();
     this.ring.publish();
     this.counters.records++;
@@ -211,8 +199,8 @@ export class OrderRecordWriter implements OrderSink {
     f[b + 3] = mdRxTsNs;
     f[b + 4] = r ? kSides.indexOf(r.side) : 0;
     f[b + 5] = r ? (r.ordType === 'MARKET' ? 1 : 0) | (r.tif === 'IOC' ? 2 : 0) : 0;
-    writeAscii(u8, off + 48, r ? r.symbol : '', 8);
-    writeAscii(u8, off + 56, r ? r.clOrdId ?? '' : clOrdId, 16);
+    writeAsciiZ(u8, off + 48, 8, r ? r.symbol : '');
+    writeAsciiZ(u8, off + 56, 16, r ? r.clOrdId ?? '' : clOrdId);
     this.ring.publish();
     this.counters.records++;
   }
@@ -227,14 +215,14 @@ export class OrderRecordReader implements Agent {
     const f = ring.f64, u8 = ring.u8, r = this.request;
     this.onRecord = (off, endOfBatch) => {
       const b = off >> 3;
-      const id = readAscii(u8, off + 56, 16);
+      const id = readAsciiZ(u8, off + 56, 16);
       if (f[b] === kOpCancel) {
         sink.cancelOrder(id);
       } else {
         r.qty = f[b + 1]; r.price = f[b + 2]; r.side = kSides[f[b + 4]] ?? 'B';
         r.ordType = (f[b + 5] & 1 ? 'MARKET' : 'LIMIT') as OrdType;
         r.tif = (f[b + 5] & 2 ? 'IOC' : 'DAY') as TimeInForce;
-        r.symbol = readAscii(u8, off + 48, 8);
+        r.symbol = readAsciiZ(u8, off + 48, 8);
         r.clOrdId = id || undefined;
         sink.sendOrder(r, f[b + 3]);
       }
@@ -263,8 +251,8 @@ export class RouterEventWriter {
     f[b] = kEventKinds.indexOf(kind);
     f[b + 1] = qty;
     f[b + 2] = price;
-    writeAscii(u8, off + 24, clOrdId, 16);
-    writeAscii(u8, off + 40, detail, 24);
+    writeAsciiZ(u8, off + 24, 16, clOrdId);
+    writeAsciiZ(u8, off + 40, 24, detail);
     this.ring.publish();
     this.counters.records++;
   }
@@ -278,7 +266,7 @@ export class RouterEventReader implements Agent {
     const f = ring.f64, u8 = ring.u8;
     this.onRecord = (off) => {
       const b = off >> 3;
-      listener(kEventKinds[f[b]], readAscii(u8, off + 24, 16), f[b + 1], f[b + 2], readAscii(u8, off + 40, 24));
+      listener(kEventKinds[f[b]], readAsciiZ(u8, off + 24, 16), f[b + 1], f[b + 2], readAsciiZ(u8, off + 40, 24));
     };
   }
 

@@ -25,6 +25,7 @@
  *
  * Threading: single writer, the router worker. All buffers are allocated at open.
  */
+import { readAsciiZ, writeAsciiZ } from '../common/bytes';
 import * as fs from 'fs';
 import { TickpathError, invalidOption } from '../errors';
 import type { OrderManager } from './order-manager';
@@ -149,18 +150,6 @@ export function execIdKey(execId: string): string {
   return (a >>> 0).toString(36).padStart(7, '0') + (b >>> 0).toString(36).padStart(7, '0');
 }
 
-function writeAscii(buf: Uint8Array, off: number, len: number, s: string): void {
-  const n = s.length < len ? s.length : len;
-  for (let i = 0; i < n; i++) buf[off + i] = s.charCodeAt(i) & 0x7f;
-  for (let i = n; i < len; i++) buf[off + i] = 0;
-}
-
-function readAscii(buf: Buffer, off: number, len: number): string {
-  let end = off;
-  while (end < off + len && buf[end] !== 0) end++;
-  return buf.toString('latin1', off, end);
-}
-
 const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
 
 export class OrderJournal {
@@ -242,9 +231,9 @@ export class OrderJournal {
     v.setUint32(off + 40, lastQty, true);
     v.setUint32(off + 44, lastPx, true);
     v.setFloat64(off + 48, 0, true);
-    writeAscii(b, off + 56, 14, om.idOf(slot));
-    writeAscii(b, off + 70, 14, refId);
-    writeAscii(b, off + 84, 8, om.symbolOf(slot));
+    writeAsciiZ(b, off + 56, 14, om.idOf(slot));
+    writeAsciiZ(b, off + 70, 14, refId);
+    writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
     this.end(off);
   }
 
@@ -261,8 +250,8 @@ export class OrderJournal {
     v.setInt16(off + 22, -1, true);
     v.setUint32(off + 24, qty >>> 0, true);
     v.setUint32(off + 28, price >>> 0, true);
-    writeAscii(b, off + 56, 14, clOrdId);
-    writeAscii(b, off + 84, 8, symbol);
+    writeAsciiZ(b, off + 56, 14, clOrdId);
+    writeAsciiZ(b, off + 84, 8, symbol);
     this.end(off);
   }
 
@@ -277,7 +266,7 @@ export class OrderJournal {
     b[off + 21] = NO_REASON;
     this.view.setInt16(off + 22, venue, true);
     this.view.setFloat64(off + 48, seq, true);
-    writeAscii(b, off + 56, 14, venueName);
+    writeAsciiZ(b, off + 56, 14, venueName);
     this.end(off);
   }
 
@@ -384,7 +373,7 @@ function emptyRecovery(): JournalRecovery {
 
 function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number): void {
   const type = data[off + 16];
-  const clOrdId = readAscii(data, off + 56, 14);
+  const clOrdId = readAsciiZ(data, off + 56, 14);
   if (type === JournalRecordType.VENUE_SEQ) {
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
@@ -395,7 +384,7 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     r.rejectedRequests++;
     if (r.orders.has(clOrdId)) return;
   }
-  const refId = readAscii(data, off + 70, 14);
+  const refId = readAsciiZ(data, off + 70, 14);
   const prev = type === JournalRecordType.REPLACED ? r.orders.get(refId) : r.orders.get(clOrdId);
   const reasonCode = data[off + 21];
   const o: JournalOrder = {
@@ -404,7 +393,7 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
       type === JournalRecordType.REQUEST_REJECTED ? 'parent'
       : type === JournalRecordType.NEW_CHILD ? 'child' : (prev?.kind ?? 'child'),
     parentId: type === JournalRecordType.NEW_CHILD ? refId : (prev?.parentId ?? ''),
-    symbol: readAscii(data, off + 84, 8),
+    symbol: readAsciiZ(data, off + 84, 8),
     side: SIDE_CODES[data[off + 18]] ?? 'B',
     ordType: data[off + 19] === 0 ? 'LIMIT' : 'MARKET',
     tif: data[off + 20] === 0 ? 'DAY' : 'IOC',

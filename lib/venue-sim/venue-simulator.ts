@@ -17,7 +17,7 @@ import {
   kCancelToken, kCancelShares, kOuchMarketPrice, kTifIoc, kCancelReasonUser, kCancelReasonIoc, kRejectReasonOther,
   kRejectReasonShares,
 } from '../protocols/ouch/ouch42';
-import { readAlpha } from '../protocols/soupbin/soupbintcp';
+import { readAlpha } from '../common/bytes';
 import { FixVenueFrontEnd } from './fix-front-end';
 import type { VenueEngine, VenueFrontEnd } from './front-end';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import * as o from '../../lib/protocols/ouch/ouch42';
-import { readAlpha } from '../../lib/protocols/soupbin/soupbintcp';
+import { readAlpha, readU64 } from '../../lib/common/bytes';
 
 const token = fc.stringMatching(/^[A-Za-z0-9]{1,14}$/);
 const stock = fc.stringMatching(/^[A-Z]{1,8}$/);
@@ -39,11 +39,11 @@ describe('OUCH 4.2 codec', () => {
         const b = Buffer.alloc(80);
         expect(o.encodeAccepted(b, 0, ts, f)).to.equal(66);
         expect(o.readToken(b, o.kOutToken)).to.equal(tok);
-        expect(o.readU64(b, o.kOutTimestamp)).to.equal(ts);
+        expect(readU64(b, o.kOutTimestamp)).to.equal(ts);
         expect(b.readUInt32BE(o.kAcceptedShares)).to.equal(shares);
         expect(readAlpha(b, o.kAcceptedStock, 8)).to.equal(stk);
         expect(b.readUInt32BE(o.kAcceptedPrice)).to.equal(price);
-        expect(o.readU64(b, o.kAcceptedOrderRef)).to.equal(ref);
+        expect(readU64(b, o.kAcceptedOrderRef)).to.equal(ref);
         expect(o.encodeReplaced(b, 0, ts, f, prev)).to.equal(80);
         expect(o.readToken(b, o.kReplacedPreviousToken)).to.equal(prev);
         expect(o.readToken(b, o.kOutToken)).to.equal(tok);
@@ -58,7 +58,7 @@ describe('OUCH 4.2 codec', () => {
       expect(o.readToken(b, o.kOutToken)).to.equal(tok);
       expect(b.readUInt32BE(o.kExecutedShares)).to.equal(shares);
       expect(b.readUInt32BE(o.kExecutedPrice)).to.equal(price);
-      expect(o.readU64(b, o.kExecutedMatch)).to.equal(match);
+      expect(readU64(b, o.kExecutedMatch)).to.equal(match);
       expect(o.outboundLength(b[0])).to.equal(40);
     }));
   });

@@ -1,8 +1,9 @@
+import { readNumeric } from '../../lib/common/bytes';
 import { expect } from 'chai';
 import * as net from 'net';
 import { SoupBinClient } from '../../lib/protocols/soupbin/soupbin-client';
 import { SoupBinServer } from '../../lib/protocols/soupbin/soupbin-server';
-import { encodeLoginRequest, SoupFrameParser, kSoupLoginAccepted, kSoupSequencedData, readNumeric } from '../../lib/protocols/soupbin/soupbintcp';
+import { encodeLoginRequest, SoupFrameParser, kSoupLoginAccepted, kSoupSequencedData } from '../../lib/protocols/soupbin/soupbintcp';
 
 async function until(cond: () => boolean, what: string, ms = 4000): Promise<void> {
   const t0 = Date.now();

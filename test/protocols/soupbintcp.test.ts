@@ -1,8 +1,9 @@
+import { readAlpha, readNumeric } from '../../lib/common/bytes';
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import {
   SoupFrameParser, encodeLoginRequest, encodeLoginAccepted, encodeLoginRejected, encodeEmpty, writeFrameHeader,
-  readAlpha, readNumeric, kSoupLoginRequest, kSoupLoginAccepted, kSoupSequencedData, kSoupServerHeartbeat,
+  kSoupLoginRequest, kSoupLoginAccepted, kSoupSequencedData, kSoupServerHeartbeat,
   kSoupLoginRejected, kSoupUsernameLen, kSoupPasswordLen, kSoupSessionLen,
 } from '../../lib/protocols/soupbin/soupbintcp';
 

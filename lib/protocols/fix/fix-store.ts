@@ -11,6 +11,7 @@
  *
  * Single writer: the session's event loop.
  */
+import { writeZeroPadded } from '../../common/bytes';
 import * as fs from 'fs';
 import * as path from 'path';
 import { TickpathError } from '../../errors';
@@ -61,9 +62,9 @@ export class FixFileStore {
     this.nextTargetSeq = nextTarget;
     if (this.seqFd < 0) return;
     const r = this.seqRecord;
-    writePadded(r, 0, nextSender);
+    writeZeroPadded(r, 0, 20, nextSender);
     r[20] = 0x20;
-    writePadded(r, 21, nextTarget);
+    writeZeroPadded(r, 21, 20, nextTarget);
     r[41] = 0x0a;
     fs.writeSync(this.seqFd, r, 0, kSeqRecordLen, 0);
   }
@@ -99,8 +100,4 @@ export class FixFileStore {
     for (const fd of [this.seqFd, this.bodyFd, this.headerFd]) if (fd >= 0) fs.closeSync(fd);
     this.seqFd = this.bodyFd = this.headerFd = -1;
   }
-}
-
-function writePadded(buf: Buffer, o: number, v: number): void {
-  for (let i = o + 19; i >= o; i--) { buf[i] = 0x30 + (v % 10); v = Math.floor(v / 10); }
 }

@@ -6,7 +6,7 @@
  * Encoders write into a caller-owned buffer and return the end offset. Decoding is by offset
  * constants (`kAccepted*` etc.) read straight from the frame: no object per message.
  */
-import { writeAlpha, readAlpha } from '../soupbin/soupbintcp';
+import { writeAlpha, readAlpha, writeU64 } from '../../common/bytes';
 
 // Inbound message types.
 export const kOuchEnterOrder = 0x4f;   // 'O'
@@ -145,13 +145,13 @@ export function reasonText(code: number): string {
 export function encodeEnterOrder(buf: Buffer, o: number, token: string, buySell: number, shares: number,
   stock: string, price: number, tif: number, firm: string): number {
   buf[o] = kOuchEnterOrder;
-  writeAlpha(buf, o + kEnterOrderToken, token, kOuchTokenLen);
+  writeAlpha(buf, o + kEnterOrderToken, kOuchTokenLen, token);
   buf[o + kEnterBuySell] = buySell;
   buf.writeUInt32BE(shares, o + kEnterShares);
-  writeAlpha(buf, o + kEnterStock, stock, kOuchStockLen);
+  writeAlpha(buf, o + kEnterStock, kOuchStockLen, stock);
   buf.writeUInt32BE(price, o + kEnterPrice);
   buf.writeUInt32BE(tif, o + kEnterTif);
-  writeAlpha(buf, o + kEnterFirm, firm, 4);
+  writeAlpha(buf, o + kEnterFirm, 4, firm);
   buf[o + kEnterDisplay] = 0x59;      // 'Y' displayed
   buf[o + kEnterCapacity] = 0x41;     // 'A' agency
   buf[o + kEnterIse] = 0x4e;          // 'N'
@@ -164,8 +164,8 @@ export function encodeEnterOrder(buf: Buffer, o: number, token: string, buySell:
 export function encodeReplaceOrder(buf: Buffer, o: number, existingToken: string, replacementToken: string,
   shares: number, price: number, tif: number): number {
   buf[o] = kOuchReplaceOrder;
-  writeAlpha(buf, o + kReplaceExistingToken, existingToken, kOuchTokenLen);
-  writeAlpha(buf, o + kReplaceReplacementToken, replacementToken, kOuchTokenLen);
+  writeAlpha(buf, o + kReplaceExistingToken, kOuchTokenLen, existingToken);
+  writeAlpha(buf, o + kReplaceReplacementToken, kOuchTokenLen, replacementToken);
   buf.writeUInt32BE(shares, o + kReplaceShares);
   buf.writeUInt32BE(price, o + kReplacePrice);
   buf.writeUInt32BE(tif, o + kReplaceTif);
@@ -178,16 +178,9 @@ export function encodeReplaceOrder(buf: Buffer, o: number, existingToken: string
 /** `shares` is the new intended order size; 0 cancels everything left. */
 export function encodeCancelOrder(buf: Buffer, o: number, token: string, shares: number): number {
   buf[o] = kOuchCancelOrder;
-  writeAlpha(buf, o + kCancelToken, token, kOuchTokenLen);
+  writeAlpha(buf, o + kCancelToken, kOuchTokenLen, token);
   buf.writeUInt32BE(shares, o + kCancelShares);
   return o + kCancelOrderLen;
-}
-
-/** Writes a u64 from a JS number (exact below 2^53) without creating a BigInt. */
-export function writeU64(buf: Buffer, o: number, v: number): void {
-  const hi = Math.floor(v / 0x100000000);
-  buf.writeUInt32BE(hi, o);
-  buf.writeUInt32BE(v - hi * 0x100000000, o + 4);
 }
 
 function writeTimestamp(buf: Buffer, o: number, nanosSinceMidnight: number): void {
@@ -208,13 +201,13 @@ export interface OuchOrderFields {
 export function encodeAccepted(buf: Buffer, o: number, ts: number, f: OuchOrderFields): number {
   buf[o] = kOuchAccepted;
   writeTimestamp(buf, o, ts);
-  writeAlpha(buf, o + kOutToken, f.token, kOuchTokenLen);
+  writeAlpha(buf, o + kOutToken, kOuchTokenLen, f.token);
   buf[o + kAcceptedBuySell] = f.buySell;
   buf.writeUInt32BE(f.shares, o + kAcceptedShares);
-  writeAlpha(buf, o + kAcceptedStock, f.stock, kOuchStockLen);
+  writeAlpha(buf, o + kAcceptedStock, kOuchStockLen, f.stock);
   buf.writeUInt32BE(f.price, o + kAcceptedPrice);
   buf.writeUInt32BE(f.tif, o + kAcceptedTif);
-  writeAlpha(buf, o + kAcceptedFirm, f.firm, 4);
+  writeAlpha(buf, o + kAcceptedFirm, 4, f.firm);
   buf[o + kAcceptedDisplay] = 0x59;
   writeU64(buf, o + kAcceptedOrderRef, f.orderRef);
   buf[o + kAcceptedCapacity] = 0x41;
@@ -229,13 +222,13 @@ export function encodeAccepted(buf: Buffer, o: number, ts: number, f: OuchOrderF
 export function encodeReplaced(buf: Buffer, o: number, ts: number, f: OuchOrderFields, previousToken: string): number {
   buf[o] = kOuchReplaced;
   writeTimestamp(buf, o, ts);
-  writeAlpha(buf, o + kOutToken, f.token, kOuchTokenLen);
+  writeAlpha(buf, o + kOutToken, kOuchTokenLen, f.token);
   buf[o + kReplacedBuySell] = f.buySell;
   buf.writeUInt32BE(f.shares, o + kReplacedShares);
-  writeAlpha(buf, o + kReplacedStock, f.stock, kOuchStockLen);
+  writeAlpha(buf, o + kReplacedStock, kOuchStockLen, f.stock);
   buf.writeUInt32BE(f.price, o + kReplacedPrice);
   buf.writeUInt32BE(f.tif, o + kReplacedTif);
-  writeAlpha(buf, o + kReplacedFirm, f.firm, 4);
+  writeAlpha(buf, o + kReplacedFirm, 4, f.firm);
   buf[o + kReplacedDisplay] = 0x59;
   writeU64(buf, o + kReplacedOrderRef, f.orderRef);
   buf[o + kReplacedCapacity] = 0x41;
@@ -243,7 +236,7 @@ export function encodeReplaced(buf: Buffer, o: number, ts: number, f: OuchOrderF
   buf.writeUInt32BE(0, o + kReplacedMinQty);
   buf[o + kReplacedCrossType] = 0x4e;
   buf[o + kReplacedOrderState] = 0x4c;
-  writeAlpha(buf, o + kReplacedPreviousToken, previousToken, kOuchTokenLen);
+  writeAlpha(buf, o + kReplacedPreviousToken, kOuchTokenLen, previousToken);
   buf[o + kReplacedBbo] = 0x20;
   return o + kReplacedLen;
 }
@@ -251,7 +244,7 @@ export function encodeReplaced(buf: Buffer, o: number, ts: number, f: OuchOrderF
 export function encodeCanceled(buf: Buffer, o: number, ts: number, token: string, decrement: number, reason: number): number {
   buf[o] = kOuchCanceled;
   writeTimestamp(buf, o, ts);
-  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  writeAlpha(buf, o + kOutToken, kOuchTokenLen, token);
   buf.writeUInt32BE(decrement, o + kCanceledDecrement);
   buf[o + kCanceledReason] = reason;
   return o + kCanceledLen;
@@ -261,7 +254,7 @@ export function encodeExecuted(buf: Buffer, o: number, ts: number, token: string
   liquidity: number, matchNumber: number): number {
   buf[o] = kOuchExecuted;
   writeTimestamp(buf, o, ts);
-  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  writeAlpha(buf, o + kOutToken, kOuchTokenLen, token);
   buf.writeUInt32BE(shares, o + kExecutedShares);
   buf.writeUInt32BE(price, o + kExecutedPrice);
   buf[o + kExecutedLiquidity] = liquidity;
@@ -272,7 +265,7 @@ export function encodeExecuted(buf: Buffer, o: number, ts: number, token: string
 export function encodeRejected(buf: Buffer, o: number, ts: number, token: string, reason: number): number {
   buf[o] = kOuchRejected;
   writeTimestamp(buf, o, ts);
-  writeAlpha(buf, o + kOutToken, token, kOuchTokenLen);
+  writeAlpha(buf, o + kOutToken, kOuchTokenLen, token);
   buf[o + kRejectedReason] = reason;
   return o + kRejectedLen;
 }
@@ -303,9 +296,4 @@ export function inboundLength(type: number): number {
 /** Reads a token field (trimmed). Allocates a string: the connector needs it as a map key. */
 export function readToken(buf: Buffer, o: number): string {
   return readAlpha(buf, o, kOuchTokenLen);
-}
-
-/** Reads an 8-byte match number / order reference as a JS number (exact below 2^53). */
-export function readU64(buf: Buffer, o: number): number {
-  return buf.readUInt32BE(o) * 0x100000000 + buf.readUInt32BE(o + 4);
 }

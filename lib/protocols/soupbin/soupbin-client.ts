@@ -6,10 +6,11 @@
  *
  * Threading: one event loop (the router worker's); every callback runs there.
  */
+import { readAlpha, readNumeric } from '../../common/bytes';
 import * as net from 'net';
 import { TickpathError, invalidOption } from '../../errors';
 import {
-  SoupFrameParser, encodeLoginRequest, encodeEmpty, writeFrameHeader, readAlpha, readNumeric,
+  SoupFrameParser, encodeLoginRequest, encodeEmpty, writeFrameHeader,
   kSoupLoginAccepted, kSoupLoginRejected, kSoupSequencedData, kSoupUnsequencedData, kSoupServerHeartbeat,
   kSoupEndOfSession, kSoupClientHeartbeat, kSoupLogoutRequest, kSoupDebug, kSoupSessionLen,
   kSoupRejectNotAuthorized,

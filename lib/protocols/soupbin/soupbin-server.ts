@@ -7,9 +7,10 @@
  * Not a hot path: the store keeps each sequenced payload as its own Buffer.
  * Threading: one event loop; every handler callback runs there.
  */
+import { readAlpha, readNumeric } from '../../common/bytes';
 import * as net from 'net';
 import {
-  SoupFrameParser, encodeLoginAccepted, encodeLoginRejected, writeFrameHeader, readAlpha, readNumeric,
+  SoupFrameParser, encodeLoginAccepted, encodeLoginRejected, writeFrameHeader,
   kSoupLoginRequest, kSoupUnsequencedData, kSoupClientHeartbeat, kSoupLogoutRequest, kSoupDebug,
   kSoupSequencedData, kSoupServerHeartbeat, kSoupEndOfSession, kSoupUsernameLen, kSoupPasswordLen, kSoupSessionLen,
   kSoupRejectNotAuthorized,

@@ -8,6 +8,7 @@
  */
 
 // Packet types (ASCII). Server -> client unless noted.
+import { writeAlpha, writeAlphaRight, writeNumeric } from '../../common/bytes';
 export const kSoupDebug = 0x2b;            // '+' both directions
 export const kSoupLoginAccepted = 0x41;    // 'A'
 export const kSoupLoginRejected = 0x4a;    // 'J'
@@ -34,48 +35,6 @@ export const kSoupLoginRejectedLen = 2;
 /** Largest frame the 2-byte length can describe, plus the length itself. */
 export const kSoupMaxFrame = 2 + 0xffff;
 
-/** Writes `text` left-justified and space-padded into `width` bytes (Soup alpha fields). */
-export function writeAlpha(buf: Buffer, offset: number, text: string, width: number): number {
-  const n = Math.min(text.length, width);
-  for (let i = 0; i < n; i++) buf[offset + i] = text.charCodeAt(i) & 0x7f;
-  for (let i = n; i < width; i++) buf[offset + i] = 0x20;
-  return offset + width;
-}
-
-/** Writes a non-negative integer right-justified and space-padded into `width` bytes (Soup numeric). */
-export function writeNumeric(buf: Buffer, offset: number, value: number, width: number): number {
-  let v = Math.floor(value);
-  let i = offset + width - 1;
-  if (v === 0) buf[i--] = 0x30;
-  while (v > 0 && i >= offset) {
-    buf[i--] = 0x30 + (v % 10);
-    v = Math.floor(v / 10);
-  }
-  while (i >= offset) buf[i--] = 0x20;
-  return offset + width;
-}
-
-/** Reads an alpha field, trimming the space padding. Allocates a string: session level only. */
-export function readAlpha(buf: Buffer, offset: number, width: number): string {
-  let end = offset + width;
-  while (end > offset && (buf[end - 1] === 0x20 || buf[end - 1] === 0)) end--;
-  return buf.toString('latin1', offset, end);
-}
-
-/** Reads a space-padded numeric field; returns -1 when it holds anything but spaces and digits. */
-export function readNumeric(buf: Buffer, offset: number, width: number): number {
-  let v = 0;
-  let digits = 0;
-  for (let i = offset; i < offset + width; i++) {
-    const c = buf[i];
-    if (c === 0x20) { if (digits > 0) return -1; continue; }
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-    digits++;
-  }
-  return digits === 0 ? 0 : v;
-}
-
 /** Writes the 3-byte header of a frame carrying `payloadLen` bytes after the type; returns payload offset. */
 export function writeFrameHeader(buf: Buffer, offset: number, type: number, payloadLen: number): number {
   buf.writeUInt16BE(payloadLen + 1, offset);
@@ -86,17 +45,17 @@ export function writeFrameHeader(buf: Buffer, offset: number, type: number, payl
 export function encodeLoginRequest(buf: Buffer, offset: number, username: string, password: string,
   session: string, sequence: number): number {
   let o = writeFrameHeader(buf, offset, kSoupLoginRequest, kSoupLoginRequestLen - 1);
-  o = writeAlpha(buf, o, username, kSoupUsernameLen);
-  o = writeAlpha(buf, o, password, kSoupPasswordLen);
+  o = writeAlpha(buf, o, kSoupUsernameLen, username);
+  o = writeAlpha(buf, o, kSoupPasswordLen, password);
   // The requested session is alpha but conventionally right-justified; blank means "current".
-  o = writeAlphaRight(buf, o, session, kSoupSessionLen);
-  return writeNumeric(buf, o, sequence, kSoupSequenceLen);
+  o = writeAlphaRight(buf, o, kSoupSessionLen, session);
+  return writeNumeric(buf, o, kSoupSequenceLen, sequence);
 }
 
 export function encodeLoginAccepted(buf: Buffer, offset: number, session: string, sequence: number): number {
   let o = writeFrameHeader(buf, offset, kSoupLoginAccepted, kSoupLoginAcceptedLen - 1);
-  o = writeAlphaRight(buf, o, session, kSoupSessionLen);
-  return writeNumeric(buf, o, sequence, kSoupSequenceLen);
+  o = writeAlphaRight(buf, o, kSoupSessionLen, session);
+  return writeNumeric(buf, o, kSoupSequenceLen, sequence);
 }
 
 export function encodeLoginRejected(buf: Buffer, offset: number, reason: number): number {
@@ -108,14 +67,6 @@ export function encodeLoginRejected(buf: Buffer, offset: number, reason: number)
 /** Frames with no payload: heartbeats, End of Session, Logout Request. */
 export function encodeEmpty(buf: Buffer, offset: number, type: number): number {
   return writeFrameHeader(buf, offset, type, 0);
-}
-
-function writeAlphaRight(buf: Buffer, offset: number, text: string, width: number): number {
-  const n = Math.min(text.length, width);
-  const pad = width - n;
-  for (let i = 0; i < pad; i++) buf[offset + i] = 0x20;
-  for (let i = 0; i < n; i++) buf[offset + pad + i] = text.charCodeAt(i) & 0x7f;
-  return offset + width;
 }
 
 /**

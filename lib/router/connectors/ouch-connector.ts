@@ -17,11 +17,12 @@
  *
  * Threading: the router worker's event loop; listener callbacks run synchronously from socket data.
  */
+import { readU64 } from '../../common/bytes';
 import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { SoupBinClient } from '../../protocols/soupbin/soupbin-client';
 import {
-  encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, readU64, outboundLength, reasonText,
+  encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
   kOuchAccepted, kOuchReplaced, kOuchCanceled, kOuchExecuted, kOuchRejected, kOuchSystemEvent,
   kOutToken, kAcceptedShares, kAcceptedOrderRef, kReplacedShares, kReplacedPrice, kReplacedPreviousToken,
   kCanceledDecrement, kCanceledReason, kExecutedShares, kExecutedPrice, kExecutedMatch, kRejectedReason,
