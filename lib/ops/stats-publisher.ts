@@ -3,7 +3,7 @@
  * a MAP_SHARED file: /dev/shm/tickpath-<instance>.stats.
  *
  * Layout (little-endian, i32 words):
- *   byte 0    header line: [kMagicI32] 'TPST', [kVersionI32] 1, [kPidI32] writer pid, [kCapacityI32]
+ *   byte 0    header line: [kStatsMagicI32] 'TPST', [kStatsVersionI32] 1, [kStatsPidI32] writer pid, [kStatsCapacityI32]
  *             JSON bytes available; written once at creation (readers get the pid without mapping)
  *   byte 64   seqlock line: [kSequenceI32] odd while a snapshot is being written, even when done;
  *             [kLengthI32] bytes of the current JSON snapshot
@@ -22,10 +22,10 @@ import type { PipelineStats } from '../pipeline/pipeline';
 
 export const kStatsMagic = 0x54535054; // 'TPST'
 export const kStatsVersion = 1;
-export const kMagicI32 = 0;
-export const kVersionI32 = 1;
-export const kPidI32 = 2;
-export const kCapacityI32 = 3;
+export const kStatsMagicI32 = 0;
+export const kStatsVersionI32 = 1;
+export const kStatsPidI32 = 2;
+export const kStatsCapacityI32 = 3;
 export const kSequenceI32 = 16; // byte 64: its own cache line
 export const kLengthI32 = 17;
 export const kStatsHeaderBytes = 128;
@@ -119,12 +119,12 @@ export class StatsPublisher {
     const sab = binding().mapSharedFile(this.path, kStatsHeaderBytes + cap, true);
     this.header = new Int32Array(sab, 0, kStatsHeaderBytes >> 2);
     this.body = new Uint8Array(sab, kStatsHeaderBytes, cap);
-    Atomics.store(this.header, kVersionI32, kStatsVersion);
-    Atomics.store(this.header, kPidI32, process.pid);
-    Atomics.store(this.header, kCapacityI32, cap);
+    Atomics.store(this.header, kStatsVersionI32, kStatsVersion);
+    Atomics.store(this.header, kStatsPidI32, process.pid);
+    Atomics.store(this.header, kStatsCapacityI32, cap);
     Atomics.store(this.header, kSequenceI32, 0);
     Atomics.store(this.header, kLengthI32, 0);
-    Atomics.store(this.header, kMagicI32, kStatsMagic);
+    Atomics.store(this.header, kStatsMagicI32, kStatsMagic);
     process.once('exit', this.onExit);
   }
 
@@ -201,8 +201,8 @@ function readHeader(file: string): { pid: number; capacity: number } | undefined
   }
   try {
     const b = Buffer.alloc(16);
-    if (fs.readSync(fd, b, 0, 16, 0) < 16 || b.readInt32LE(kMagicI32 * 4) !== kStatsMagic) return undefined;
-    return { pid: b.readInt32LE(kPidI32 * 4), capacity: b.readInt32LE(kCapacityI32 * 4) };
+    if (fs.readSync(fd, b, 0, 16, 0) < 16 || b.readInt32LE(kStatsMagicI32 * 4) !== kStatsMagic) return undefined;
+    return { pid: b.readInt32LE(kStatsPidI32 * 4), capacity: b.readInt32LE(kStatsCapacityI32 * 4) };
   } finally {
     fs.closeSync(fd);
   }
@@ -265,7 +265,7 @@ export class StatsReader {
     this.instance = m ? m[1] : path.basename(file);
     this.pid = pid;
     this.header = new Int32Array(sab, 0, kStatsHeaderBytes >> 2);
-    const cap = Math.min(Atomics.load(this.header, kCapacityI32), sab.byteLength - kStatsHeaderBytes);
+    const cap = Math.min(Atomics.load(this.header, kStatsCapacityI32), sab.byteLength - kStatsHeaderBytes);
     this.body = new Uint8Array(sab, kStatsHeaderBytes, cap);
     this.copy = new Uint8Array(4096);
   }

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { counterRates, fmt, renderLine, renderView } from '../../apps/monitor';
 import { loadConfigs } from '../../lib/config';
-import { kMagicI32, kPidI32, kStatsMagic, StatsPublisher, StatsReader, StatsSnapshot } from '../../lib/ops/stats-publisher';
+import { kStatsMagicI32, kStatsPidI32, kStatsMagic, StatsPublisher, StatsReader, StatsSnapshot } from '../../lib/ops/stats-publisher';
 import { Pipeline, PipelineStats } from '../../lib/pipeline';
 import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
 import { SessionGenerator } from '../../lib/tools/session-generator';
@@ -91,8 +91,8 @@ describe('ops: stats publisher and reader', function () {
     fs.writeFileSync(path.join(sub, 'tickpath-garbage.stats'), 'not a stats file at all');
     // A stale file: header of a pid that no longer exists.
     const stale = Buffer.alloc(256);
-    stale.writeInt32LE(kStatsMagic, kMagicI32 * 4);
-    stale.writeInt32LE(deadPid(), kPidI32 * 4);
+    stale.writeInt32LE(kStatsMagic, kStatsMagicI32 * 4);
+    stale.writeInt32LE(deadPid(), kStatsPidI32 * 4);
     fs.writeFileSync(path.join(sub, 'tickpath-gone.stats'), stale);
     try {
       expect(StatsReader.list(sub).map((i) => [i.instance, i.pid, i.alive])).to.deep.equal([['alpha', process.pid, true], ['beta', process.pid, true]]);

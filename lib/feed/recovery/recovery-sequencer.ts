@@ -3,7 +3,7 @@
  * strictly in sequence order, exactly once, and HOLDS whatever arrives after a gap until the gap is
  * filled (by the other line or by a retransmission) or declared lost.
  *
- * lib/feed/sequencer.ts (`Sequencer`) only drops duplicates and reports gaps while letting later
+ * sequencer.ts (`Sequencer`) only drops duplicates and reports gaps while letting later
  * messages through; this one is its recovering counterpart, named apart so both can be exported.
  *
  * Held messages are copied into a preallocated window of `maxHeldMessages` fixed slots of
