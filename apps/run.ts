@@ -77,28 +77,81 @@ export async function main(argv: string[]): Promise<number> {
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new TickpathError('ERR_INVALID_OPTION', `--metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new TickpathError('ERR_INVALID_OPTION', `--backend is '${values.backend}', expected auto, dpdk or pcap`);
   const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
+  if (strategy && !fs.existsSync(strategy.module)) {
+    throw new TickpathError('ERR_NOT_FOUND', `--strategy ${values.strategy}: no such file (${strategy.module})`,
+      'give the path of a module exporting createStrategy(params), e.g. dist/lib/pipeline/sample-strategy.js');
+  }
+  if (values.pcap && !fs.existsSync(path.resolve(values.pcap))) {
+    throw new TickpathError('ERR_NOT_FOUND', `--pcap ${values.pcap}: no such file`, 'give a classic pcap capture, e.g. one written by tickpath gen');
+  }
+
+  // Everything this run creates registers its release here, so every exit path (a start-up error,
+  // a failed stage, SIGINT/SIGTERM) releases it, newest first: servers, workers, the stats file
+  // and the temporary run directory. A command that leaves a server listening never exits.
+  const cleanup = new CleanupStack();
+  try {
+    return await runWith(values, { duration, rate, symbols, metricsPort, strategy }, cleanup);
+  } finally {
+    await cleanup.releaseAll();
+  }
+}
+
+/** Releases what a command created, newest first; a failing release does not stop the others. */
+class CleanupStack {
+  private readonly steps: { what: string; release: () => unknown }[] = [];
+  add(what: string, release: () => unknown): void { this.steps.push({ what, release }); }
+  async releaseAll(): Promise<void> {
+    while (this.steps.length > 0) {
+      const { what, release } = this.steps.pop()!;
+      try {
+        await release();
+      } catch (err) {
+        console.error(`tickpath run: releasing ${what} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+interface RunOptions {
+  duration: number;
+  rate: number;
+  symbols: number;
+  metricsPort: number | undefined;
+  strategy: { module: string; params: Record<string, unknown> } | undefined;
+}
+
+async function runWith(values: Record<string, string | boolean | undefined>, o: RunOptions, cleanup: CleanupStack): Promise<number> {
+  const { duration, rate, symbols, metricsPort, strategy } = o;
   const log = (line: string) => console.log(line);
   // The default run's journal and FIX stores live in tmpfs when there is one: a demo should not
   // wait on disk fsyncs (a production config points routing.journal.path at a real disk).
-  const runDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tickpath-run-'));
+  let runDir = '';
+  const makeRunDir = (): string => {
+    runDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tickpath-run-'));
+    cleanup.add(`run directory ${runDir}`, () => fs.rmSync(runDir, { recursive: true, force: true }));
+    return runDir;
+  };
 
   let pipeline: Pipeline;
   let replayer: Replayer | undefined;
-  let rerequest: RerequestServer | undefined;
   let replayDone: Promise<unknown> | undefined;
+  // Stats first: a second run under the same --instance must fail before anything starts.
+  const publisher = new StatsPublisher({ instance: values.instance as string | undefined });
+  cleanup.add('stats publisher', () => publisher.close());
   if (values.config) {
-    const dir = path.resolve(values.config);
+    const dir = path.resolve(values.config as string);
     const { feed, performance } = loadConfigs(dir);
+    const sim = values['venue-sim'] === true;
+    if (sim) makeRunDir();
     pipeline = await Pipeline.start({
-      feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: values['venue-sim'], strategy, log,
+      feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: sim, strategy, log,
       recovery: recoveryFromConfig(feed),
-      ...(values['venue-sim'] ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
+      ...(sim ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
     });
   } else {
     // The bundled default: generate (once) a session as long as the run, at the asked rate.
     const seconds = duration > 0 ? duration + 1 : 30;
-    const capture = values.pcap ? path.resolve(values.pcap) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
-    if (values.pcap && !fs.existsSync(capture)) throw new TickpathError('ERR_NOT_FOUND', `--pcap ${values.pcap}: no such file`, 'give a classic pcap capture, e.g. one written by tickpath gen');
+    const capture = values.pcap ? path.resolve(values.pcap as string) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
     if (!fs.existsSync(capture)) {
       const s = new SessionGenerator({ symbols, rate, durationSeconds: seconds, seed: 1 }).writePcap(`${capture}.tmp`);
       fs.renameSync(`${capture}.tmp`, capture);
@@ -116,37 +169,42 @@ export async function main(argv: string[]): Promise<number> {
       : { backend: 'pcap', idle: 'backoff', rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
     // Gap recovery as configured (lines A/B), with a re-request server in this process that serves
     // the same session, as the exchange's would.
-    rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
+    const rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
     const rerequestPort = await rerequest.listen(0);
+    cleanup.add('re-request server', () => rerequest.close());
     const recovery = recoveryFromConfig(feed);
     if (recovery) recovery.rerequest = { host: '127.0.0.1', port: rerequestPort, timeoutMs: 200 };
     log(`re-request server: 127.0.0.1:${rerequestPort} (MoldUDP64 retransmissions of the session)`);
+    makeRunDir();
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
       journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
     });
-    if (useDpdk) {
-      // The sender: this thread replays the capture at its recorded pace into the port's TX ring;
-      // the RX lcore sends it through net_ring and receives it back: the pipeline sees a live feed.
-      replayer = new Replayer(new CaptureFile(fs.readFileSync(capture), capture), new TxProducerSink(pipeline.port.producer(0)), { pace: { mode: 'recorded' } });
-      replayDone = replayer.run();
-    }
+  }
+  // Registered at once so a later start-up error still stops the workers and the port.
+  cleanup.add('pipeline', () => pipeline.stop());
+  if (values.config === undefined && pipeline.port.backend === 'dpdk') {
+    // The sender: this thread replays the capture at its recorded pace into the port's TX ring;
+    // the RX lcore sends it through net_ring and receives it back: the pipeline sees a live feed.
+    const capture = values.pcap ? path.resolve(values.pcap as string) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${duration > 0 ? duration + 1 : 30}.pcap`);
+    const r = new Replayer(new CaptureFile(fs.readFileSync(capture), capture), new TxProducerSink(pipeline.port.producer(0)), { pace: { mode: 'recorded' } });
+    replayer = r;
+    replayDone = r.run();
+    cleanup.add('replayer', async () => { r.stop(); await replayDone; });
   }
 
   // Off the hot path: a stats snapshot in /dev/shm once a second (tickpath monitor) and, on scrape,
   // Prometheus metrics and the dashboard page, both read from pipeline.stats() on this thread.
-  const publisher = new StatsPublisher({ instance: values.instance });
   publisher.start(() => pipeline.stats(), 1000, () => ({ placement: pipeline.placement() }));
   log(`live stats: /dev/shm/tickpath-${publisher.instance}.stats (tickpath monitor --instance ${publisher.instance})`);
-  let metrics: MetricsServer | undefined;
   if (metricsPort !== undefined) {
-    metrics = new MetricsServer({ port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }) });
+    const m = new MetricsServer({ port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }) });
     try {
-      await metrics.listen();
-      log(`metrics: ${metrics.url}/metrics, dashboard: ${metrics.url}/`);
+      await m.listen();
+      cleanup.add('metrics server', () => m.close());
+      log(`metrics: ${m.url}/metrics, dashboard: ${m.url}/`);
     } catch (err) {
       log(`metrics: not served (${(err as Error).message}); pass --metrics-port 0 for any free port`);
-      metrics = undefined;
     }
   }
 
@@ -156,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
   const stop = (): void => { if (!stopping) { stopping = true; replayer?.stop(); resolveStop(); } };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  cleanup.add('signal handlers', () => { process.removeListener('SIGINT', stop); process.removeListener('SIGTERM', stop); });
   void pipeline.failed().then(stop);
 
   const t0 = Date.now();
@@ -169,21 +228,16 @@ export async function main(argv: string[]): Promise<number> {
     const sourceDone = replayDone ? false : pipeline.sourceDone;
     if ((duration > 0 && seconds >= duration) || sourceDone) stop();
   }, 1000);
+  cleanup.add('status timer', () => clearInterval(tick));
   if (replayDone) void replayDone.then(() => setTimeout(stop, 500));
   await stopRequested;
   clearInterval(tick);
   if (replayDone) await replayDone;
   const final = await pipeline.stop();
   publisher.publish(final);
-  publisher.close();
-  await metrics?.close();
-  await rerequest?.close();
-  process.removeListener('SIGINT', stop);
-  process.removeListener('SIGTERM', stop);
   const secs = (Date.now() - t0) / 1000;
   printFinal(final, secs);
   if (values.json) console.log(JSON.stringify({ seconds: secs, backend: final.backend, counters: final.counters, latency: final.latency, strategy: final.strategy, venue: final.venue }));
-  fs.rmSync(runDir, { recursive: true, force: true });
   const failure = await Promise.race([pipeline.failed(), Promise.resolve(undefined)]);
   if (failure) {
     console.error(`tickpath run: ${failure.message}`);

@@ -115,7 +115,14 @@ export class Pipeline {
       }
     }
 
-    const port = Port.open(o.portOptions ?? portOptionsFrom(o.feed, perf), log);
+    let port: Port;
+    try {
+      port = Port.open(o.portOptions ?? portOptionsFrom(o.feed, perf), log);
+    } catch (err) {
+      // Nothing else may outlive a failed start: the simulators' servers would keep the process alive.
+      await Promise.all(venues.map((v) => v.stop().catch(() => undefined)));
+      throw err;
+    }
     const p = new Pipeline(port, log);
     p.venues = venues;
     try {
