@@ -24,7 +24,7 @@ export function parseCommandLine<O extends OptionsConfig, P extends boolean = fa
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: (allowPositionals ?? false) as P });
   } catch (err) {
-    console.error(`tickpath ${command}: ${(err as Error).message}\n\n${help}`);
+    console.error(`tickpath ${command}: ${usageMessage(err as Error & { code?: string })}\n\n${help}`);
     return 2;
   }
   if ((parsed.values as { help?: boolean }).help) {
@@ -40,4 +40,17 @@ export function intOption(name: string, v: string | undefined, min: number, max:
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`option --${name} is ${JSON.stringify(v)}, expected an integer from ${min} to ${max}`);
   return n;
+}
+
+/**
+ * parseArgs' own words, except where they send the reader the wrong way: `--seed -1` is reported
+ * as an "ambiguous" argument; say instead that the value is missing and how to pass one that
+ * starts with a dash.
+ */
+export function usageMessage(err: Error & { code?: string }): string {
+  const m = /^Option '(-\w, )?(--[\w-]+)[^']*' argument is ambiguous/.exec(err.message);
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && m) {
+    return `option ${m[2]} is missing its value (a value starting with '-' reads as an option: write ${m[2]}=VALUE to pass it)`;
+  }
+  return err.message;
 }

@@ -107,12 +107,19 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
   } catch (err) {
+    // The reader went away (`| head`): not an error, and nothing more to print.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;
     if (!(err instanceof TickpathError)) throw err;
     flush();
     console.error(`tickpath decode: ${err.message} [${err.code}]`);
     status = 1;
   }
-  flush();
+  try {
+    flush();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    throw err;
+  }
   const c = decoder.counters;
   const f = frames.counters;
   const p = packet.counters;

@@ -13,7 +13,8 @@ export const summary = 'live terminal view of a running tickpath instance (rates
 
 const kHelp = `Usage: tickpath monitor [options]
 
-  --instance ID    instance to watch (default: the only one running; see the list below)
+  --instance ID    instance to watch (default: the only one running)
+  --list           print the running instances (instance, pid, stats file) and exit
   --once           print one snapshot and exit
   --interval MS    refresh period in milliseconds (default 1000, at least 100)
   --dir DIR        where stats files live (default $TICKPATH_STATS_DIR or /dev/shm)
@@ -130,7 +131,7 @@ function pickInstance(instance: string | undefined, dir: string): StatsReader | 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('monitor', kHelp, argv, {
     instance: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
-    dir: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    dir: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
@@ -140,6 +141,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dir = values.dir ?? defaultStatsDir();
+  if (values.list) {
+    const running = StatsReader.list(dir);
+    if (running.length === 0) console.log(`no running tickpath instance (no live tickpath-*.stats in ${dir})`);
+    for (const i of running) console.log(`${i.instance}\tpid ${i.pid}\t${i.path}`);
+    return 0;
+  }
   const picked = pickInstance(values.instance, dir);
   if (typeof picked === 'string') {
     console.error(picked);

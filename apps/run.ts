@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { parseCommandLine } from './args';
 import { PortOptions } from '../lib/binding';
 import { loadConfigs } from '../lib/config';
 import { TickpathError } from '../lib/errors';
@@ -54,28 +54,25 @@ Every second: messages/s, drops, gaps, p99 latencies and orders. SIGINT/SIGTERM:
 print final stats, exit 0.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+  const parsed = parseCommandLine('run', kHelp, argv, {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
       symbols: { type: 'string', default: '50' }, pcap: { type: 'string' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
       strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
-    },
   });
-  if (values.help) {
-    console.log(kHelp);
-    return 0;
-  }
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  // Bad usage is exit 2, as in every other command; errors of the run itself are 1.
+  const usage = (message: string): number => { console.error(`tickpath run: ${message}\n\n${kHelp}`); return 2; };
   const duration = Number(values.duration);
   const rate = Number(values.rate);
   const symbols = Number(values.symbols);
-  if (!(duration >= 0)) throw new TickpathError('ERR_INVALID_OPTION', `--duration is '${values.duration}', expected seconds >= 0`);
-  if (!(rate > 0 && rate <= 50_000_000)) throw new TickpathError('ERR_INVALID_OPTION', `--rate is '${values.rate}', expected messages/s from 1 to 50000000`);
-  if (!(Number.isInteger(symbols) && symbols >= 1 && symbols <= 10000)) throw new TickpathError('ERR_INVALID_OPTION', `--symbols is '${values.symbols}', expected 1 to 10000`);
+  if (!(duration >= 0)) return usage(`option --duration is '${values.duration}', expected seconds >= 0`);
+  if (!(rate > 0 && rate <= 50_000_000)) return usage(`option --rate is '${values.rate}', expected messages/s from 1 to 50000000`);
+  if (!(Number.isInteger(symbols) && symbols >= 1 && symbols <= 10000)) return usage(`option --symbols is '${values.symbols}', expected 1 to 10000`);
   const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
-  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new TickpathError('ERR_INVALID_OPTION', `--metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
-  if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new TickpathError('ERR_INVALID_OPTION', `--backend is '${values.backend}', expected auto, dpdk or pcap`);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) return usage(`option --metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
+  if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) return usage(`option --backend is '${values.backend}', expected auto, dpdk or pcap`);
   const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
   if (strategy && !fs.existsSync(strategy.module)) {
     throw new TickpathError('ERR_NOT_FOUND', `--strategy ${values.strategy}: no such file (${strategy.module})`,

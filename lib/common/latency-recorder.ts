@@ -102,19 +102,7 @@ export class LatencyRecorder {
   }
 
   summary(): LatencySummary {
-    const h = this.histogram;
-    const count = h.totalCount;
-    return {
-      count,
-      min: count === 0 ? 0 : h.minNonZeroValue,
-      mean: h.mean,
-      p50: h.getValueAtPercentile(50),
-      p90: h.getValueAtPercentile(90),
-      p99: h.getValueAtPercentile(99),
-      p999: h.getValueAtPercentile(99.9),
-      p9999: h.getValueAtPercentile(99.99),
-      max: h.maxValue,
-    };
+    return summarize(this.histogram);
   }
 
   /**
@@ -127,13 +115,7 @@ export class LatencyRecorder {
   correctedSummary(expectedIntervalNs: number, maxExpansion = 100_000): LatencySummary | undefined {
     const h = this.histogram;
     if (!(expectedIntervalNs > 0) || h.maxValue / expectedIntervalNs > maxExpansion) return undefined;
-    const c = h.copyCorrectedForCoordinatedOmission(expectedIntervalNs);
-    const count = c.totalCount;
-    return {
-      count, min: count === 0 ? 0 : c.minNonZeroValue, mean: c.mean,
-      p50: c.getValueAtPercentile(50), p90: c.getValueAtPercentile(90), p99: c.getValueAtPercentile(99),
-      p999: c.getValueAtPercentile(99.9), p9999: c.getValueAtPercentile(99.99), max: c.maxValue,
-    };
+    return summarize(h.copyCorrectedForCoordinatedOmission(expectedIntervalNs));
   }
 
   serialize(): SerializedLatency {
@@ -201,4 +183,19 @@ function invalid(name: string, value: unknown, expected: string): TickpathError 
     'ERR_INVALID_OPTION',
     `LatencyRecorder: option '${name}' is ${JSON.stringify(value)}, expected ${expected}`,
   );
+}
+
+/**
+ * Percentiles come back as the highest value of their bucket, which can lie above the largest
+ * value recorded (a 50.1 µs max in a bucket reaching 50.2 µs); clamped to the max, so a summary
+ * never says p50 > max.
+ */
+function summarize(h: hdr.Histogram): LatencySummary {
+  const count = h.totalCount;
+  const max = h.maxValue;
+  const at = (p: number): number => Math.min(h.getValueAtPercentile(p), max);
+  return {
+    count, min: count === 0 ? 0 : h.minNonZeroValue, mean: h.mean,
+    p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), p9999: at(99.99), max,
+  };
 }

@@ -207,13 +207,13 @@ export class RiskChecker {
       const ref = ask > 0 ? ask : this.bbo.bestBid(symbol);
       if (ref <= 0) return this.fail('NO_REFERENCE_PRICE', symbol);
       const max = Math.floor(ref * (10000 + bps) / 10000);
-      if (price > max) return this.fail('PRICE_COLLAR', `buy ${price} > ${max} (ref ${ref}, ${bps} bps)`);
+      if (price > max) return this.fail('PRICE_COLLAR', `buy ${dollars(price)} > ${dollars(max)} (reference ${dollars(ref)}, ${bps} bps)`);
     } else {
       const bid = this.bbo.bestBid(symbol);
       const ref = bid > 0 ? bid : this.bbo.bestAsk(symbol);
       if (ref <= 0) return this.fail('NO_REFERENCE_PRICE', symbol);
       const min = Math.ceil(ref * (10000 - bps) / 10000);
-      if (price < min) return this.fail('PRICE_COLLAR', `sell ${price} < ${min} (ref ${ref}, ${bps} bps)`);
+      if (price < min) return this.fail('PRICE_COLLAR', `sell ${dollars(price)} < ${dollars(min)} (reference ${dollars(ref)}, ${bps} bps)`);
     }
     return null;
   }
@@ -237,4 +237,9 @@ export class RiskChecker {
     this.rejectCounts.set(reason, (this.rejectCounts.get(reason) ?? 0) + 1);
     return reason;
   }
+}
+
+/** Price(4) as dollars for reject details, which people read beside events priced in dollars. */
+function dollars(price4: number): string {
+  return (price4 / 10000).toFixed(4);
 }

@@ -119,7 +119,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
     const dollars = (): number | string => {
       const v = value();
       const p = v !== undefined && kPrice.test(v) ? Math.round(Number(v) * 10000) : 0;
-      return p > 0 && p <= 0xffffffff ? p : bad(v, 'a price in dollars > 0 with at most 4 decimals (e.g. 12.34)');
+      return p > 0 && p <= 0xffffffff ? p : bad(v, 'a price in dollars > 0 and at most 429496.7295 (the largest Price(4) a 32-bit field holds), with at most 4 decimals (e.g. 12.34)');
     };
     let r: number | string = 0;
     switch (opt) {
@@ -306,7 +306,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     // One-shot sessions: no reconnect, and for FIX a fresh store with ResetSeqNumFlag=Y, so every
     // run is its own FIX session starting at 1.
     stack = createRouterStack(config, {
-      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true },
+      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true, connectTimeoutMs: o.timeoutMs },
     });
     try {
       await stack.connectors[0].connect();

@@ -16,6 +16,17 @@ describe('LatencyRecorder', () => {
     expect(s.max).to.be.within(9995, 10_005);
   });
 
+  it('never reports a percentile above the max (bucket tops lie above the largest value recorded)', () => {
+    const r = new LatencyRecorder({ name: 'rtt' });
+    // One value in a bucket whose highest equivalent value is above it: p50 == p99 == max.
+    r.record(50_123_457);
+    const s = r.summary();
+    expect(s.max).to.be.at.least(50_123_457);
+    for (const p of [s.p50, s.p90, s.p99, s.p999, s.p9999]) expect(p).to.be.at.most(s.max);
+    const c = r.correctedSummary(1_000_000)!;
+    for (const p of [c.p50, c.p90, c.p99, c.p999, c.p9999]) expect(p).to.be.at.most(c.max);
+  });
+
   it('clamps values above the range and counts them instead of throwing or resizing', () => {
     const r = new LatencyRecorder({ name: 'x', highestTrackableNs: 1_000_000 });
     r.record(5_000_000);

@@ -11,7 +11,7 @@
  * Not a hot path (one Buffer per response packet). Threading: one event loop.
  */
 import * as dgram from 'dgram';
-import { invalidOption } from '../../errors';
+import { TickpathError, invalidOption } from '../../errors';
 import { readAlpha, readU16, readU64 } from '../../common/bytes';
 import { MoldUdp64Encoder } from '../wire/moldudp64-encoder';
 import { kMoldUdp64HeaderLength, kMoldUdp64SessionLength } from '../wire/moldudp64-packet';
@@ -62,7 +62,16 @@ export class RerequestServer {
     return new Promise((resolve, reject) => {
       const sock = dgram.createSocket('udp4');
       this.socket = sock;
-      sock.once('error', reject);
+      sock.once('error', (err: NodeJS.ErrnoException) => {
+        this.socket = null;
+        sock.close();
+        reject(err.code === 'EADDRINUSE' || err.code === 'EACCES'
+          ? new TickpathError(err.code === 'EADDRINUSE' ? 'ERR_ADDRESS_IN_USE' : 'ERR_PERMISSION',
+            `re-request server: cannot bind udp ${host}:${port} (${err.code})`,
+            err.code === 'EADDRINUSE' ? `another process uses the port (ss -ulpn 'sport = :${port}'); pick another with --port, or 0 for any free port`
+              : 'ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port above 1023')
+          : err);
+      });
       sock.on('message', (msg, rinfo) => this.onRequest(msg, rinfo.port, rinfo.address));
       sock.bind(port, host, () => { sock.off('error', reject); sock.on('error', () => { /* counted by the OS */ }); resolve(sock.address().port); });
     });

@@ -6,6 +6,7 @@
  *
  * Threading: one event loop (the router worker's); every callback runs there.
  */
+import { socketErrorFix } from '../socket-errors';
 import { readAlpha, readNumeric } from '../../common/bytes';
 import * as net from 'net';
 import { TickpathError, invalidOption } from '../../errors';
@@ -50,6 +51,8 @@ function checkPositiveInt(name: string, v: unknown): number {
 
 export class SoupBinClient {
   private socket: net.Socket | null = null;
+  /** errno of the last socket error, for the fix hint of a failed connect. */
+  private lastErrno: string | undefined;
   private readonly parser: SoupFrameParser;
   private readonly tx: TxRing;
   private timer: NodeJS.Timeout | null = null;
@@ -102,6 +105,7 @@ export class SoupBinClient {
       this.pendingLogin = { resolve, reject };
       const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
       this.socket = sock;
+      this.lastErrno = undefined;
       sock.setTimeout(this.opts.connectTimeoutMs, () => {
         if (this.socket === sock && !this.loggedIn) this.drop(`no login response from ${this.opts.host}:${this.opts.port} within ${this.opts.connectTimeoutMs} ms`, 'ERR_SOUP_TIMEOUT');
       });
@@ -117,7 +121,7 @@ export class SoupBinClient {
         this.parser.push(chunk);
       });
       // A dropped socket's late events must not tear down its successor.
-      sock.on('error', (err: NodeJS.ErrnoException) => { if (this.socket === sock) this.drop(`socket error: ${err.code ?? err.message}`, 'ERR_SOUP_CONNECT'); });
+      sock.on('error', (err: NodeJS.ErrnoException) => { if (this.socket === sock) { this.lastErrno = err.code; this.drop(`socket error: ${err.code ?? err.message}`, 'ERR_SOUP_CONNECT'); } });
       sock.on('close', () => { if (this.socket === sock) this.drop('connection closed by peer', 'ERR_SOUP_CONNECT'); });
     });
   }
@@ -239,7 +243,7 @@ export class SoupBinClient {
     this.pendingLogin = null;
     if (p) {
       p.reject(new TickpathError(code, `${kWhere} ${this.opts.host}:${this.opts.port}: ${reason}`,
-        code === 'ERR_SOUP_CONNECT' ? 'check that the venue is listening on that host and port' : undefined));
+        code === 'ERR_SOUP_CONNECT' ? socketErrorFix(this.lastErrno, this.opts.host, this.opts.port) : undefined));
     }
     if (wasLoggedIn || !p) this.handler.onDisconnected(this.closing ? 'logged out' : reason, endOfSession);
   }

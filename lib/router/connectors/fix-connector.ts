@@ -14,6 +14,7 @@
  *
  * Threading: the router worker's event loop.
  */
+import { socketErrorFix } from '../../protocols/socket-errors';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -57,6 +58,8 @@ export class FixConnector implements VenueConnector {
   readonly session: FixSession;
   private listener: VenueListener = kNullListener;
   private socket: net.Socket | null = null;
+  /** errno of the last socket error, for the fix hint of a failed connect. */
+  private lastErrno: string | undefined;
   private readonly parser: FixParser;
   private readonly orders = new Map<string, OrderInfo>();
   /** ClOrdID of a cancel request -> the order it cancels. */
@@ -117,10 +120,11 @@ export class FixConnector implements VenueConnector {
       this.pending = { resolve, reject };
       const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
       this.socket = sock;
+      this.lastErrno = undefined;
       // A dropped socket's late events must not touch its successor.
       sock.on('connect', () => { if (this.socket === sock) this.session.connected(sock); });
       sock.on('data', (c: Buffer) => { if (this.socket === sock) this.parser.push(c); });
-      sock.on('error', (e: NodeJS.ErrnoException) => { if (this.socket === sock) this.fail(`socket error: ${e.code ?? e.message}`, 'ERR_FIX_CONNECT'); });
+      sock.on('error', (e: NodeJS.ErrnoException) => { if (this.socket === sock) { this.lastErrno = e.code; this.fail(`socket error: ${e.code ?? e.message}`, 'ERR_FIX_CONNECT'); } });
       sock.on('close', () => { if (this.socket === sock) this.fail('connection closed', 'ERR_FIX_CONNECT'); });
     });
   }
@@ -137,7 +141,7 @@ export class FixConnector implements VenueConnector {
     this.pending = null;
     if (p) {
       p.reject(new TickpathError(code, `${kWhere} ${this.name} ${this.opts.host}:${this.opts.port}: ${reason}`,
-        code === 'ERR_FIX_CONNECT' ? 'check the venue host, port and CompIDs' : undefined));
+        code === 'ERR_FIX_CONNECT' ? (this.lastErrno ? socketErrorFix(this.lastErrno, this.opts.host, this.opts.port) : 'check the venue host, port and CompIDs') : undefined));
       return;
     }
     if (this.closing) return;
