@@ -124,7 +124,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   // wait on disk fsyncs (a production config points routing.journal.path at a real disk).
   let runDir = '';
   const makeRunDir = (): string => {
-    runDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tickpath-run-'));
+    runDir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), `tickpath-run-${process.pid}-`));
     cleanup.add(`run directory ${runDir}`, () => fs.rmSync(runDir, { recursive: true, force: true }));
     return runDir;
   };

@@ -25,7 +25,11 @@ export const kRunnerStopped = 2;
  * thread; its event loop does not turn while it runs, so anything the stage needs from
  * postMessage must arrive through shared memory instead.
  *
- * Threading contract: run() on the worker; requestStop()/isStopped() from any thread.
+ * A worker whose stages also need their event loop (venue sockets, the retransmission socket,
+ * timers) runs the same loop in slices instead: runSlice() until the slice's time is up, one trip
+ * through the event loop, runSlice() again, and close() once stopped and drained.
+ *
+ * Threading contract: run()/runSlice()/close() on the worker; requestStop()/isStopped() from any thread.
  */
 export class AgentRunner {
   readonly control: Int32Array;
@@ -63,6 +67,48 @@ export class AgentRunner {
     }
     return turns;
   }
+
+  /** True once the owner asked this runner to stop. */
+  get stopRequested(): boolean {
+    return Atomics.load(this.control, kRunnerStateI32) === kRunnerStopRequested;
+  }
+
+  /**
+   * Runs turns back to back for up to `sliceNs` (read on `nowNs`) and returns the work done, so the
+   * caller can let its event loop turn and call again. If a stop was requested when the slice
+   * began, the slice also ends at the first turn without work: the inputs are drained. It is the
+   * caller that decides when to close() (after a slice that did no work at all, say).
+   */
+  runSlice(sliceNs: number, nowNs: () => number): number {
+    const control = this.control;
+    const agent = this.agent;
+    const idle = this.idle;
+    const draining = this.stopRequested;
+    const start = nowNs();
+    let work = 0;
+    for (;;) {
+      const w = agent.doWork();
+      work += w;
+      this.turns++;
+      control[kRunnerTurnsI32] = this.turns;
+      if (w === 0 && draining) break;
+      idle.idle(w);
+      if (nowNs() - start >= sliceNs) break;
+    }
+    return work;
+  }
+
+  /** After the last slice: closes the agent and marks the runner stopped. */
+  close(): void {
+    try {
+      if (this.agent.onClose) this.agent.onClose();
+    } finally {
+      Atomics.store(this.control, kRunnerStateI32, kRunnerStopped);
+      Atomics.notify(this.control, kRunnerStateI32);
+    }
+  }
+
+  private turns = 0;
 
   /** Asks the runner using `control` to stop after its current turn. */
   static requestStop(control: SharedArrayBuffer): void {

@@ -42,3 +42,4 @@ export {
   kRunnerStopRequested,
   kRunnerStopped,
 } from './agent-runner';
+export { CompositeAgent } from './composite-agent';

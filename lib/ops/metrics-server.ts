@@ -12,7 +12,7 @@ import type { AddressInfo } from 'net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { TickpathError } from '../errors';
 import type { PipelineStats } from '../pipeline/pipeline';
-import { kWorkerCounterNames } from '../pipeline/stage-worker';
+import { kWorkerCounterNames } from '../pipeline/worker-messages';
 import { kDashboardHtml } from './dashboard';
 
 export const kDefaultMetricsPort = 9464;

@@ -12,6 +12,9 @@
  * object runs inside a pipeline worker's agent loop or in a test's plain loop. Nothing is allocated
  * per packet or per message: flyweights, typed arrays, and closures bound once here.
  *
+ * It is FeedReceiver (packets to sequenced ITCH, recovery included) feeding MarketBooks (filter,
+ * books, conflation): the same two parts a split layout runs on the decoder's and the book's workers.
+ *
  * Threading contract: one thread calls doWork() (the decoder/book worker); subscribe() may be
  * called from any thread that holds the mailbox.
  */
@@ -22,14 +25,18 @@ import type { Agent } from '../common/agent-runner';
 import { BookBuilder } from '../feed/book/book-builder';
 import { BookEventHandler } from '../feed/book/book-event';
 import { Conflator } from '../feed/book/conflator';
-import { FeedDecoder, ItchMessageHandler } from '../feed/feed-decoder';
+import { FeedDecoder } from '../feed/feed-decoder';
 import { ItchDecoder } from '../feed/itch/itch-decoder';
 import { SequenceGapListener, Sequencer } from '../feed/recovery/sequencer';
-import { kUdpFrameOk, parseIpv4Address, UdpFrameFilterOptions } from '../feed/wire/udp-frame-parser';
-import { LineArbiter, LineArbiterListener } from '../feed/recovery/line-arbiter';
+import { UdpFrameFilterOptions } from '../feed/wire/udp-frame-parser';
+import { LineArbiter } from '../feed/recovery/line-arbiter';
 import { RetransmitRequester } from '../feed/recovery/retransmit-requester';
 import { invalidOption } from '../errors';
-import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
+import { FeedReceiver, FeedReceiverStats, FeedRecoveryOptions } from './feed-receiver';
+import { MarketBooks } from './market-books';
+import { SubscriptionMailbox } from './subscriptions';
+
+export type { FeedRecoveryOptions } from './feed-receiver';
 
 export interface FeedHandlerOptions {
   /** Destination group/port filter applied to frames before MoldUDP64 parsing. */
@@ -60,68 +67,20 @@ export interface FeedHandlerOptions {
   recovery?: FeedRecoveryOptions;
 }
 
-export interface FeedRecoveryOptions {
-  lines: { name: string; group: string; port: number }[];
-  /** How long a hole waits for another line before it is a gap (ms, default 2). */
-  lineWaitMs?: number;
-  /** A line silent this long is reported stale (ms, default 1000). */
-  staleAfterMs?: number;
-  /** Give up on a gap that has blocked delivery this long (ms; default 0: the requester decides). */
-  maxHoldMs?: number;
-  /** Messages held behind a gap at most (power of two, default 65536). */
-  maxHeldMessages?: number;
-  rerequest?: { host: string; port: number; timeoutMs?: number; maxRetries?: number; maxOutstanding?: number; maxMessagesPerRequest?: number };
-  listener?: LineArbiterListener;
-}
-
-export interface FeedHandlerStats {
-  packets: number;
-  bytes: number;
-  ringDrops: number;
-  frames: Record<string, number>;
-  moldudp64: Record<string, number>;
-  itch: { messages: number; zeroLength: number; truncated: number; unknownType: number };
+export interface FeedHandlerStats extends FeedReceiverStats {
   books: Record<string, number>;
   conflation: Record<string, number>;
   filteredMessages: number;
-  sequence: { accepted: number; duplicates: number; gaps: number; missing: number; sessionChanges: number };
-  recovery?: {
-    lines: { name: string; packets: number; messages: number; firsts: number; duplicates: number; gaps: number; stale: boolean }[];
-    /** held: messages held behind gaps so far; heldNow: waiting right now. */
-    confirmedGaps: number; coveredByOtherLine: number; held: number; heldNow: number; lost: number; recovered: number;
-    requestsSent: number; retries: number; givenUp: number; otherTraffic: number;
-  };
 }
 
 
 export class FeedHandler implements Agent {
   readonly roleName = 'feed-handler';
-  readonly decoder: FeedDecoder;
-  readonly books: BookBuilder;
-  readonly conflator: Conflator | undefined;
+  /** Packets to sequenced ITCH messages (recovery included). */
+  readonly receiver: FeedReceiver;
+  /** Subscription filter, books and conflation. */
+  readonly market: MarketBooks;
   readonly subscriptions: SubscriptionMailbox;
-  readonly sequencer: Sequencer;
-  /** With recovery: the A/B arbiter (its sequencer holds and releases) and the retransmission requester. */
-  readonly arbiter: LineArbiter | undefined;
-  readonly requester: RetransmitRequester | undefined;
-  /** Frames that matched no configured line (recovery mode). */
-  otherTraffic = 0;
-  /** RX timestamp (CLOCK_MONOTONIC ns) of the packet being handled: downstream handlers read it. */
-  rxTsNs = 0;
-  packets = 0;
-  bytes = 0;
-  filteredMessages = 0;
-
-  private readonly source: RxConsumer;
-  private readonly filter: SubscriptionFilter;
-  private readonly burst: number;
-  private readonly clock: Clock;
-  private readonly wireToDecode: LatencyRecorder | undefined;
-  private readonly wireToDone: LatencyRecorder | undefined;
-  private readonly l4: boolean;
-  private readonly lineGroups: Uint32Array | undefined;
-  private readonly linePorts: Uint16Array | undefined;
-  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
 
   /** Where events go; replaceable with onMessage() (one indirect call per event). */
   private target: BookEventHandler;
@@ -130,82 +89,33 @@ export class FeedHandler implements Agent {
   constructor(source: RxConsumer, handler: BookEventHandler | undefined, options: FeedHandlerOptions = {}) {
     this.target = handler ?? { onEvent() {}, endOfBatch() {} };
     const forward: BookEventHandler = { onEvent: (e) => this.target.onEvent(e), endOfBatch: () => this.target.endOfBatch() };
-    this.source = source;
-    this.burst = options.burst ?? 256;
-    this.clock = options.clock ?? new MonotonicClock();
-    this.wireToDecode = options.latency?.wireToDecode;
-    this.wireToDone = options.latency?.wireToDone;
-    // The udp backend delivers UDP payloads (MoldUDP64 packets), the others whole frames.
-    this.l4 = source.backend === 'udp';
+    const clock = options.clock ?? new MonotonicClock();
     this.subscriptions = options.subscriptions ?? new SubscriptionMailbox();
-    this.filter = new SubscriptionFilter(this.subscriptions);
-    const clock = this.clock;
-    const conflate = options.conflate ?? true;
-    this.conflator = conflate
-      ? new Conflator(forward, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
-      : undefined;
-    this.books = new BookBuilder(this.conflator ?? forward, { initialOrderCapacity: options.initialOrderCapacity });
-    this.sequencer = new Sequencer({ gapListener: options.gapListener });
-    const itchHandler = this.filteringHandler();
-    this.decoder = new FeedDecoder(itchHandler, options.filter ?? {}, this.sequencer);
-    const rec = options.recovery;
-    if (rec) {
-      if (!Array.isArray(rec.lines) || rec.lines.length < 1) throw invalidOption('FeedHandler', 'recovery.lines', rec.lines, 'at least one line {name, group, port}');
-      const groups = new Uint32Array(rec.lines.length), ports = new Uint16Array(rec.lines.length);
-      rec.lines.forEach((l, i) => {
-        const g = parseIpv4Address(l.group);
-        if (g === undefined) throw invalidOption('FeedHandler', `recovery.lines[${i}].group`, l.group, 'an IPv4 address');
-        groups[i] = g;
-        ports[i] = l.port;
-      });
-      let requester: RetransmitRequester | undefined;
-      const user = rec.listener ?? {};
-      const arbiter = new LineArbiter(itchHandler, {
-        lines: rec.lines.map((l) => l.name), lineWaitMs: rec.lineWaitMs, staleAfterMs: rec.staleAfterMs,
-        sequencer: { maxHoldMs: rec.maxHoldMs ?? 0, maxHeldMessages: rec.maxHeldMessages ?? 65536 },
-        listener: { ...user, onGap: (from, to) => { user.onGap?.(from, to); if (requester) requester.onGap(from, to); else arbiter.sequencer.declareLost(from, to); } },
-      });
-      if (rec.rerequest) {
-        requester = new RetransmitRequester(arbiter.sequencer, { host: rec.rerequest.host, port: rec.rerequest.port, timeoutMs: rec.rerequest.timeoutMs,
-          maxRetries: rec.rerequest.maxRetries, maxOutstanding: rec.rerequest.maxOutstanding, maxMessagesPerRequest: rec.rerequest.maxMessagesPerRequest, sink: arbiter });
-      }
-      this.arbiter = arbiter;
-      this.requester = requester;
-      this.lineGroups = groups;
-      this.linePorts = ports;
-    }
-
-    const decoder = this.decoder;
-    const l4 = this.l4;
-    const w2d = this.wireToDecode, w2h = this.wireToDone;
-    const arbiter = this.arbiter, frames = decoder.frames, groups = this.lineGroups, ports = this.linePorts;
-    this.onPacket = (b, off, len, ts, endOfBatch) => {
-      this.rxTsNs = ts;
-      this.packets++;
-      this.bytes += len;
-      if (w2d !== undefined) w2d.record(clock.nowNs() - ts);
-      if (arbiter === undefined) {
-        if (l4) decoder.decodePayload(b, off, len);
-        else decoder.decodeFrame(b, off, len);
-        if (endOfBatch) decoder.endOfBatch();
-      } else {
-        // Which line: the destination of the frame (a UDP socket is one line).
-        let line = 0;
-        let pOff = off, pLen = len;
-        if (!l4) {
-          if (frames.parse(b, off, len) !== kUdpFrameOk) { if (endOfBatch) arbiter.endOfBatch(); return; }
-          line = -1;
-          for (let i = 0; i < groups!.length; i++) if (groups![i] === frames.destinationAddress && ports![i] === frames.destinationPort) { line = i; break; }
-          pOff = frames.payloadOffset;
-          pLen = frames.payloadLength;
-        }
-        if (line < 0) this.otherTraffic++;
-        else arbiter.onLinePacket(line, b, pOff, pLen, this.nowMs);
-        if (endOfBatch) arbiter.endOfBatch();
-      }
-      if (w2h !== undefined) w2h.record(clock.nowNs() - ts);
-    };
+    this.market = new MarketBooks(forward, {
+      conflate: options.conflate, conflationIntervalUs: options.conflationIntervalUs, subscriptions: this.subscriptions, clock,
+      initialOrderCapacity: options.initialOrderCapacity,
+    });
+    this.receiver = new FeedReceiver(source, this.market, {
+      filter: options.filter, burst: options.burst, clock, latency: options.latency, gapListener: options.gapListener, recovery: options.recovery,
+    });
   }
+
+  get decoder(): FeedDecoder { return this.receiver.decoder; }
+  get sequencer(): Sequencer { return this.receiver.sequencer; }
+  /** With recovery: the A/B arbiter (its sequencer holds and releases) and the retransmission requester. */
+  get arbiter(): LineArbiter | undefined { return this.receiver.arbiter; }
+  get requester(): RetransmitRequester | undefined { return this.receiver.requester; }
+  get books(): BookBuilder { return this.market.books; }
+  get conflator(): Conflator | undefined { return this.market.conflator; }
+  /** Frames that matched no configured line (recovery mode). */
+  get otherTraffic(): number { return this.receiver.otherTraffic; }
+  /** RX timestamp (CLOCK_MONOTONIC ns) of the packet being handled: downstream handlers read it. */
+  get rxTsNs(): number { return this.receiver.rxTsNs; }
+  get packets(): number { return this.receiver.packets; }
+  /** Same as packets: the number of the packet being handled, for PacketOrigin readers. */
+  get packetNo(): number { return this.receiver.packets; }
+  get bytes(): number { return this.receiver.bytes; }
+  get filteredMessages(): number { return this.market.filteredMessages; }
 
   /** Normalized events (and endOfBatch) go to `handler` from the next event on. */
   onMessage(handler: BookEventHandler): void {
@@ -247,80 +157,40 @@ export class FeedHandler implements Agent {
 
   /** Counters of the ITCH decoder actually in use (the arbiter's with recovery). No allocation. */
   get itchCounters(): ItchDecoder['counters'] {
-    return (this.arbiter ? this.arbiter.sequencer.decoder : this.decoder.decoder).counters;
+    return this.receiver.itchCounters;
   }
 
   /** Ring-full drops at the RX ring, read from shared memory. No allocation. */
   get ringDrops(): number {
-    return this.source.counter(2);
+    return this.receiver.ringDrops;
   }
 
   /** Opens what recovery needs (the retransmission request socket). Call once before doWork. */
-  async start(): Promise<void> {
-    if (this.requester) await this.requester.start();
+  start(): Promise<void> {
+    return this.receiver.start();
   }
 
-  async close(): Promise<void> {
-    if (this.requester) await this.requester.close();
+  close(): Promise<void> {
+    return this.receiver.close();
   }
 
   doWork(): number {
-    this.filter.refresh();
-    if (this.arbiter === undefined) return this.source.read(this.onPacket, this.burst);
-    // Recovery timers run on wall-clock milliseconds: one read per batch.
-    const now = this.nowMs = Date.now();
-    let work = this.arbiter.poll(now);
-    if (this.requester) work += this.requester.poll(now);
-    return work + this.source.read(this.onPacket, this.burst);
+    this.market.refresh();
+    return this.receiver.doWork();
   }
-
-  private nowMs = Date.now();
 
   /** True once a replayed source has ended and everything was read. */
   get sourceDone(): boolean {
-    return this.source.eof;
+    return this.receiver.sourceDone;
   }
 
   stats(): FeedHandlerStats {
-    // With recovery the arbiter's sequencer decodes (messages may come from its hold buffer).
-    const itch = (this.arbiter ? this.arbiter.sequencer.decoder : this.decoder.decoder).counters;
+    const conflator = this.market.conflator;
     return {
-      packets: this.packets,
-      bytes: this.bytes,
-      ringDrops: this.source.ringCounters().ringFullDrops,
-      frames: { ...this.decoder.frames.counters },
-      moldudp64: { ...this.decoder.packet.counters },
-      itch: { messages: itch.messages, zeroLength: itch.zeroLength, truncated: itch.truncated, unknownType: itch.unknownType },
-      books: { ...this.books.counters },
-      conflation: this.conflator ? { ...this.conflator.counters } : {},
-      filteredMessages: this.filteredMessages,
-      sequence: this.arbiter ? {
-        accepted: this.arbiter.sequencer.counters.delivered, duplicates: this.arbiter.sequencer.counters.duplicates,
-        gaps: this.arbiter.sequencer.counters.gaps, missing: this.arbiter.sequencer.counters.missing, sessionChanges: this.arbiter.sequencer.counters.sessionChanges,
-      } : { ...this.sequencer.counters },
-      recovery: this.arbiter ? {
-        lines: this.arbiter.lines.map((l) => ({ name: l.name, packets: l.packets, messages: l.messages, firsts: l.firsts, duplicates: l.duplicates, gaps: l.gaps, stale: l.stale })),
-        confirmedGaps: this.arbiter.counters.confirmedGaps, coveredByOtherLine: this.arbiter.counters.coveredByOtherLine,
-        held: this.arbiter.sequencer.counters.held, heldNow: this.arbiter.sequencer.heldCount, lost: this.arbiter.sequencer.counters.lost, recovered: this.requester?.counters.filled ?? 0,
-        requestsSent: this.requester?.counters.requestsSent ?? 0, retries: this.requester?.counters.retries ?? 0, givenUp: this.requester?.counters.givenUp ?? 0,
-        otherTraffic: this.otherTraffic,
-      } : undefined,
-    };
-  }
-
-  /** ITCH messages pass through here on their way to the books: the subscription filter. */
-  private filteringHandler(): ItchMessageHandler {
-    const filter = this.filter;
-    const books = this.books;
-    return {
-      onMessage: (d: ItchDecoder, type: number, sequence: number): void => {
-        if (filter.everything) { books.onMessage(d, type, sequence); return; }
-        // Raw bytes from the flyweight: the message may come from the wire or from a recovery buffer.
-        const m = d.messageFor(type)!;
-        if (filter.admits(type, m.buffer, m.offset, books.symbols)) books.onMessage(d, type, sequence);
-        else this.filteredMessages++;
-      },
-      endOfBatch: (): void => books.endOfBatch(),
+      ...this.receiver.stats(),
+      books: { ...this.market.books.counters },
+      conflation: conflator ? { ...conflator.counters } : {},
+      filteredMessages: this.market.filteredMessages,
     };
   }
 }

@@ -15,6 +15,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { Port, PortOptions, PortStats, warmUpThreadPool } from '../binding';
+import { AgentRunner } from '../common/agent-runner';
 import { CountersBlock } from '../common/counters';
 import { LatencyRecorder, LatencySummary, SerializedLatency } from '../common/latency-recorder';
 import { SpscRing } from '../common/spsc-ring';
@@ -25,9 +26,11 @@ import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
 import { VenueSimulator } from '../venue-sim/venue-simulator';
 import { BboTable } from './bbo-table';
-import type { FeedRecoveryOptions } from './feed-handler';
+import type { FeedRecoveryOptions } from './feed-receiver';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
-import { JsStage, kLatencyNames, kWorkerCounterNames, StageWorkerData } from './stage-worker';
+import {
+  JsStage, kLatencyNames, kStageControlBytes, kStageSourceDoneI32, kWorkerCounterNames, StageWorkerData, StageWorkerMessage, WorkerHealth,
+} from './worker-messages';
 import { SubscriptionMailbox } from './subscriptions';
 import { LogDrain, Logger } from '../common/logger';
 import { kPipelineLogEvents } from './log-events';
@@ -62,8 +65,7 @@ export interface PipelineStats {
   strategy?: Record<string, number>;
 }
 
-/** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */
-export interface WorkerHealth { heapUsed: number; oldSpaceUsed: number; gc: { major: number; minor: number; lastMajorAtNs: number }; atNs: number }
+export type { WorkerHealth } from './worker-messages';
 
 interface WorkerState {
   worker: Worker;
@@ -162,7 +164,7 @@ export class Pipeline {
         bbo: bbo.sab,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
-        control: new SharedArrayBuffer(64),
+        control: new SharedArrayBuffer(kStageControlBytes),
         logRing: Logger.createRing(4096).sab,
       };
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
@@ -171,22 +173,30 @@ export class Pipeline {
       const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control), drain };
       this.workers.push(state);
       ready.push(new Promise<void>((resolve, reject) => {
-        worker.on('message', (m: { type: string; [k: string]: unknown }) => {
-          if (m.type === 'ready') {
-            state.counters = CountersBlock.attach(m.counters as SharedArrayBuffer);
-            state.tid = m.tid as number;
-            state.cpusAllowed = m.cpusAllowed as string;
-            resolve();
-          } else if (m.type === 'log') this.log(m.line as string);
-          else if (m.type === 'latency') {
-            state.latency = m.histograms as SerializedLatency[];
-            state.health.push({ heapUsed: m.heapUsed as number, oldSpaceUsed: m.oldSpaceUsed as number, gc: m.gc as WorkerHealth['gc'], atNs: m.atNs as number });
-          }
-          else if (m.type === 'done') state.done = { counters: m.counters as Record<string, number>, strategy: m.strategy as Record<string, number> | undefined };
-          else if (m.type === 'fatal') {
-            const e = new TickpathError((m.code as string) ?? 'ERR_STAGE_FAILED', `stage worker [${group.join('+')}] failed: ${m.message}`);
-            reject(e);
-            this.fail(e);
+        worker.on('message', (m: StageWorkerMessage) => {
+          switch (m.type) {
+            case 'ready':
+              state.counters = CountersBlock.attach(m.counters);
+              state.tid = m.tid;
+              state.cpusAllowed = m.cpusAllowed;
+              resolve();
+              break;
+            case 'log':
+              this.log(m.line);
+              break;
+            case 'latency':
+              state.latency = m.histograms;
+              state.health.push(m.health);
+              break;
+            case 'done':
+              state.done = { counters: m.counters, strategy: m.strategy };
+              break;
+            case 'fatal': {
+              const e = new TickpathError(m.code ?? 'ERR_STAGE_FAILED', `stage worker [${group.join('+')}] failed: ${m.message}`);
+              reject(e);
+              this.fail(e);
+              break;
+            }
           }
         });
         worker.once('error', (err) => {
@@ -228,7 +238,7 @@ export class Pipeline {
   /** True once a replayed source has been read to its end by the decoder. */
   get sourceDone(): boolean {
     const w = this.workers.find((x) => x.group.includes('decoder'));
-    return w ? Atomics.load(w.control, 1) === 1 : false;
+    return w ? Atomics.load(w.control, kStageSourceDoneI32) === 1 : false;
   }
 
   /** One stage's latency histogram merged over the workers (for percentiles the summary lacks, or corrections). */
@@ -270,7 +280,7 @@ export class Pipeline {
     this.port.stop();
     // Drain in pipeline order: a later stage stops only after the one feeding it has finished.
     for (const w of this.workers) {
-      Atomics.store(w.control, 0, 1);
+      AgentRunner.requestStop(w.control.buffer as SharedArrayBuffer);
       const deadline = Date.now() + 10_000;
       while (!w.done && !this.failure && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       if (!w.done && !this.failure) this.log(`pipeline: worker [${w.group.join('+')}] did not finish draining in 10 s; terminating it`);

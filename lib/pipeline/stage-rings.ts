@@ -17,7 +17,7 @@ import type { Agent } from '../common/agent-runner';
 import { BookEvent, BookEventHandler } from '../feed/book/book-event';
 import type { ItchMessageHandler } from '../feed/feed-decoder';
 import { ItchDecoder } from '../feed/itch/itch-decoder';
-import type { MoldUdp64Packet } from '../feed/wire/moldudp64-packet';
+import { kItchLengthByCode } from '../feed/itch/itch-schema';
 import { SymbolTable } from '../feed/book/symbol-table';
 import type { OrderRequest, Side, OrdType, TimeInForce } from '../router/types';
 import type { OrderEventKind } from './strategy';
@@ -40,16 +40,19 @@ function claim(ring: SpscRing, counters: { stalls: number }): void {
 
 // ---------------------------------------------------------------- decoder -> book (raw ITCH)
 
-/** Decoder side: copies each ITCH message (<= 72 bytes) with its sequence and RX time. */
+/**
+ * Decoder side: copies each ITCH message (<= 64 bytes) with its sequence and RX time. The bytes are
+ * read through the decoder's flyweight, not the packet: with recovery a message may come from the
+ * sequencer's hold buffer or a retransmission. Only the type's own length is copied.
+ */
 export class ItchRecordWriter implements ItchMessageHandler {
   readonly counters = { records: 0, stalls: 0, oversize: 0 };
-  constructor(private readonly ring: SpscRing, private readonly packet: MoldUdp64Packet, private readonly rxTs: () => number,
-    private readonly packetNo: () => number) {}
+  constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
-  onMessage(_d: ItchDecoder, _type: number, sequence: number): void {
-    const p = this.packet;
-    const len = p.messageLength;
-    if (len > kItchMaxMessage) { this.counters.oversize++; return; }
+  onMessage(d: ItchDecoder, type: number, sequence: number): void {
+    const m = d.messageFor(type);
+    const len = kItchLengthByCode[type];
+    if (m === undefined || len > kItchMaxMessage) { this.counters.oversize++; return; }
     claim(this.ring, this.counters);
     const off = this.ring.offsetOfClaimed(0);
     const f64 = this.ring.f64, u8 = this.ring.u8;
@@ -57,7 +60,9 @@ export class ItchRecordWriter implements ItchMessageHandler {
     f64[(off >> 3) + 1] = this.rxTs();
     f64[(off >> 3) + 2] = this.packetNo();
     u8[off + 24] = len;
-    u8.set(p.buffer.subarray(p.messageOffset, p.messageOffset + len), off + 32);
+    // A byte loop, not set(subarray()): no view object per message.
+    const src = m.buffer, from = m.offset, to = off + 32;
+    for (let i = 0; i < len; i++) u8[to + i] = src[from + i];
     this.ring.publish();
     this.counters.records++;
   }

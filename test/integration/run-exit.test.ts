@@ -19,6 +19,7 @@ interface Exit { code: number | null; signal: NodeJS.Signals | null; out: string
 function runCli(args: string[], boundMs: number, onStart?: (child: ReturnType<typeof spawn>, out: () => string) => void): Promise<Exit> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [kCli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  childPids.push(child.pid!);
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });
@@ -32,7 +33,10 @@ function runCli(args: string[], boundMs: number, onStart?: (child: ReturnType<ty
   });
 }
 
-const runDirs = (): string[] => (fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm').filter((f) => f.startsWith('tickpath-run-')) : []);
+/** Run directories of the children this file started (named tickpath-run-<pid>-*). */
+const childPids: number[] = [];
+const runDirs = (): string[] => (fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm')
+  .filter((f) => childPids.some((pid) => f.startsWith(`tickpath-run-${pid}-`))) : []);
 
 describe('integration/tickpath run exits and cleans up on every path', function () {
   this.timeout(90000);

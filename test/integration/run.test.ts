@@ -96,11 +96,15 @@ describe('integration/tickpath run (npm start)', function () {
     expect(out).to.match(/final \(.* dpdk\): .* ITCH messages/);
   });
 
-  it('rejects bad options with the option named', () => {
+  it('rejects bad options with the option named, exit 2 (bad usage, as in every command)', () => {
     const r = spawnSync(process.execPath, [kCli, 'run', '--duration=-1'], { encoding: 'utf8' });
-    expect(r.status).to.equal(1);
+    expect(r.status).to.equal(2);
     expect(r.stderr).to.match(/--duration is '-1', expected seconds >= 0/);
     const b = spawnSync(process.execPath, [kCli, 'run', '--backend', 'carrier-pigeon'], { encoding: 'utf8' });
     expect(b.stderr).to.match(/--backend is 'carrier-pigeon'/);
+    expect(b.status).to.equal(2);
+    const u = spawnSync(process.execPath, [kCli, 'run', '--no-such-option'], { encoding: 'utf8' });
+    expect(u.stderr).to.match(/Unknown option '--no-such-option'/);
+    expect(u.status).to.equal(2);
   });
 });

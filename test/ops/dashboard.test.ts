@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { MetricsServer } from '../../lib/ops/metrics-server';
 import type { PipelineStats } from '../../lib/pipeline';
-import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/worker-messages';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kArtifacts = path.join(kRoot, 'test-artifacts');

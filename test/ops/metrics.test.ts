@@ -5,7 +5,7 @@ import * as path from 'path';
 import { loadConfigs } from '../../lib/config';
 import { MetricsServer } from '../../lib/ops/metrics-server';
 import { Pipeline, PipelineStats } from '../../lib/pipeline';
-import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/worker-messages';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 
 const kRoot = path.join(__dirname, '..', '..', '..');

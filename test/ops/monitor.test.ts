@@ -8,7 +8,7 @@ import { counterRates, fmt, renderLine, renderView } from '../../apps/monitor';
 import { loadConfigs } from '../../lib/config';
 import { kStatsMagicI32, kStatsPidI32, kStatsMagic, StatsPublisher, StatsReader, StatsSnapshot } from '../../lib/ops/stats-publisher';
 import { Pipeline, PipelineStats } from '../../lib/pipeline';
-import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/stage-worker';
+import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/worker-messages';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 
 const kRoot = path.join(__dirname, '..', '..', '..');

@@ -3,14 +3,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { binding, Port } from '../../lib/binding';
-import { BookEvent } from '../../lib/feed/book/book-event';
+import { loadConfigs } from '../../lib/config';
 import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
 import { MessageJournal } from '../../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../../lib/feed/recovery/rerequest-server';
-import { FeedHandler } from '../../lib/pipeline';
+import { FeedHandler, Pipeline, PipelineStats } from '../../lib/pipeline';
+import type { JsStage } from '../../lib/pipeline/worker-messages';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { writePcap, TestFrame } from '../helpers/pcap-writer';
 import { unavailable } from '../helpers/require-backend';
+import { SequenceCounts, sequenceRecorder } from '../helpers/sequence-strategy';
+
+const kRoot = path.join(__dirname, '..', '..', '..');
+const kConfigs = path.join(kRoot, 'configs');
+const kSequenceStrategy = path.join(kRoot, 'dist', 'test', 'helpers', 'sequence-strategy.js');
 
 const kGroupA = '233.54.12.111', kGroupB = '233.49.196.111', kPort = 26477;
 
@@ -30,9 +36,9 @@ function toGroup(frame: Uint8Array, group: string): Uint8Array {
 }
 
 function eventsOf(port: Port, recovery: ConstructorParameters<typeof FeedHandler>[2]) {
-  const seen = { events: 0, adds: 0 };
-  const fh = new FeedHandler(port.consumer(0), { onEvent: (e: BookEvent) => { seen.events++; if (e.kind === 1) seen.adds++; }, endOfBatch() {} }, { conflate: false, ...recovery });
-  return { fh, seen };
+  const r = sequenceRecorder();
+  const fh = new FeedHandler(port.consumer(0), { onEvent: r.onEvent, endOfBatch() {} }, { conflate: false, ...recovery });
+  return { fh, seen: r.counts };
 }
 
 async function drain(fh: FeedHandler, done: () => boolean, timeoutMs = 15000): Promise<void> {
@@ -102,6 +108,8 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
     expect(ref.seen.events).to.be.greaterThan(1000);
     expect(ab.seen.events).to.equal(ref.seen.events);
     expect(ab.seen.adds).to.equal(ref.seen.adds);
+    expect(ab.seen.sequences).to.equal(ref.seen.sequences);
+    expect(ab.seen.outOfOrder).to.equal(0);
     expect(s.itch.messages).to.be.greaterThan(0);
     const rec = s.recovery!;
     expect(rec.lost).to.equal(0);
@@ -111,5 +119,63 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
     expect(rec.lines.map((l) => l.name)).to.deep.equal(['A', 'B']);
     expect(rec.lines[0].duplicates + rec.lines[1].duplicates).to.be.greaterThan(0);
     expect(ab.fh.stats().books.unknownOrder ?? 0).to.equal(0);
+  });
+
+  // The same two lines through the Pipeline, once with every stage fused on one worker and once
+  // with the decoder on its own worker (performance.yml fusion): the split decoder must arbitrate,
+  // hold and retransmit exactly like the fused one, and the books behind it see a gapless feed.
+  it('decoder and books on separate workers recover the same gaps as the fused layout: same messages, same order, same books', async () => {
+    const refPort = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: single } });
+    const ref = eventsOf(refPort, {});
+    await drain(ref.fh, () => ref.fh.sourceDone);
+    refPort.close();
+    const rserver = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(single)));
+    const rport = await rserver.listen(0);
+
+    const runPipeline = async (vdev: string, workers: JsStage[][]): Promise<PipelineStats> => {
+      const { feed, performance } = loadConfigs(kConfigs);
+      performance.workers = workers;
+      const p = await Pipeline.start({
+        feed, performance, routingFile: path.join(kConfigs, 'routing_config.yml'), venueSimulator: true, conflate: false,
+        portOptions: { backend: 'dpdk', poller: 'thread', dpdk: { vdev: `${vdev},rx_pcap=${twoLines}`, rxCpus: [os.cpus().length - 1], mbufs: 8191 } },
+        journalPath: path.join(dir, `journal-${vdev}`), fixStoreDir: path.join(dir, `fix-${vdev}`),
+        strategy: { module: kSequenceStrategy },
+        recovery: {
+          lines: [{ name: 'A', group: kGroupA, port: kPort }, { name: 'B', group: kGroupB, port: kPort }],
+          lineWaitMs: 5, rerequest: { host: '127.0.0.1', port: rport, timeoutMs: 200 },
+        },
+      });
+      // net_pcap does not say when the file ends: wait until the books have seen as much as the gapless run.
+      const t0 = Date.now();
+      while (p.stats().counters.book_events < ref.seen.events && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300));
+      return p.stop();
+    };
+    try {
+      const fused = await runPipeline('net_pcap_recab1', [['decoder', 'book', 'strategy', 'router']]);
+      const split = await runPipeline('net_pcap_recab2', [['decoder'], ['book', 'strategy', 'router']]);
+      expect(split.workers).to.have.length(2);
+      for (const [name, run] of [['fused', fused], ['split', split]] as const) {
+        const c = run.counters, seen = run.strategy as unknown as SequenceCounts;
+        expect(c.book_events, `${name} book events`).to.equal(ref.seen.events);
+        expect(seen.events, `${name} strategy events`).to.equal(ref.seen.events);
+        expect(seen.adds, `${name} adds`).to.equal(ref.seen.adds);
+        expect(seen.sequences, `${name} distinct sequences`).to.equal(ref.seen.sequences);
+        expect(seen.outOfOrder, `${name} out of order`).to.equal(0);
+        expect(c.messages_lost, `${name} lost`).to.equal(0);
+        expect(c.messages_recovered, `${name} recovered: packets 12 and 100, on neither line`).to.equal(2);
+        expect(c.book_bad_references, `${name} bad references`).to.equal(0);
+        expect(c.duplicates, `${name} duplicates`).to.be.greaterThan(0);
+      }
+      const recovery = (s: PipelineStats) => {
+        const c = s.counters;
+        return { itch: c.itch_messages, gaps: c.sequence_gaps, missing: c.messages_missing, duplicates: c.duplicates, recovered: c.messages_recovered,
+          lost: c.messages_lost, requests: c.retransmit_requests, other: c.other_traffic, events: c.book_events, quotes: c.quotes };
+      };
+      expect(recovery(split)).to.deep.equal(recovery(fused));
+      expect(split.strategy).to.deep.equal(fused.strategy);
+    } finally {
+      await rserver.close();
+    }
   });
 });

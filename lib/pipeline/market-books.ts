@@ -1,0 +1,66 @@
+/**
+ * MarketBooks: ITCH messages in, normalized book events out. The back half of FeedHandler, and the
+ * whole of a book stage that runs on its own worker (its messages then come from a ring):
+ *
+ *   ItchMessageHandler ─► subscription filter (by stock locate, before any book work)
+ *     ─► BookBuilder ─► Conflator (optional) ─► your BookEventHandler
+ *
+ * The filter reads raw bytes through the decoder's flyweight, so messages may come from the wire,
+ * a recovery buffer or a ring record alike.
+ *
+ * Threading contract: one thread calls onMessage/endOfBatch/refresh (the book's worker); the
+ * subscription mailbox may be written from any thread. Nothing is allocated per message.
+ */
+import type { Clock } from '../common/clock';
+import { BookBuilder } from '../feed/book/book-builder';
+import type { BookEventHandler } from '../feed/book/book-event';
+import { Conflator } from '../feed/book/conflator';
+import type { ItchMessageHandler } from '../feed/feed-decoder';
+import type { ItchDecoder } from '../feed/itch/itch-decoder';
+import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
+
+export interface MarketBooksOptions {
+  /** Conflate QUOTE events (default true). Trades, status and imbalances are never conflated. */
+  conflate?: boolean;
+  /** With conflation: the least time between flushes (default 0: every end of batch). */
+  conflationIntervalUs?: number;
+  subscriptions: SubscriptionMailbox;
+  clock: Clock;
+  /** Initial order-table size for the books. */
+  initialOrderCapacity?: number;
+}
+
+export class MarketBooks implements ItchMessageHandler {
+  readonly books: BookBuilder;
+  readonly conflator: Conflator | undefined;
+  /** Messages the subscription filter kept from the books. */
+  filteredMessages = 0;
+  private readonly filter: SubscriptionFilter;
+
+  constructor(downstream: BookEventHandler, options: MarketBooksOptions) {
+    const clock = options.clock;
+    this.filter = new SubscriptionFilter(options.subscriptions);
+    this.conflator = (options.conflate ?? true)
+      ? new Conflator(downstream, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
+      : undefined;
+    this.books = new BookBuilder(this.conflator ?? downstream, { initialOrderCapacity: options.initialOrderCapacity });
+  }
+
+  /** Picks up a new subscription list, if one was published; once per turn. */
+  refresh(): void {
+    this.filter.refresh();
+  }
+
+  onMessage(d: ItchDecoder, type: number, sequence: number): void {
+    const books = this.books;
+    if (this.filter.everything) { books.onMessage(d, type, sequence); return; }
+    // Raw bytes from the flyweight: the message may come from the wire, a recovery buffer or a ring.
+    const m = d.messageFor(type)!;
+    if (this.filter.admits(type, m.buffer, m.offset, books.symbols)) books.onMessage(d, type, sequence);
+    else this.filteredMessages++;
+  }
+
+  endOfBatch(): void {
+    this.books.endOfBatch();
+  }
+}

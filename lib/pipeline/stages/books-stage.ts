@@ -1,0 +1,53 @@
+/**
+ * The book stage: ITCH messages in, normalized book events out, through MarketBooks (subscription
+ * filter, BookBuilder, Conflator), the same object FeedHandler uses. Its input is the fused decoder
+ * calling `messages` directly, or the decoder -> book ring; its events go to the fused strategy, or
+ * into the book -> strategy ring.
+ *
+ * Threading contract: built, run and flushed on the book's worker.
+ */
+import { SpscRing } from '../../common/spsc-ring';
+import type { BookEventHandler } from '../../feed/book/book-event';
+import type { ItchMessageHandler } from '../../feed/feed-decoder';
+import { MarketBooks } from '../market-books';
+import { ItchRecordReader, MarketEventWriter } from '../stage-rings';
+import type { Stage, StageContext } from './stage';
+
+export interface BooksStage extends Stage {
+  /** Where a fused decoder delivers its messages. */
+  readonly messages: ItchMessageHandler;
+}
+
+/** `strategy`: the fused strategy stage's input; without it, events go to the book -> strategy ring. */
+export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | undefined): BooksStage {
+  const d = ctx.data, c = ctx.c, K = ctx.K, origin = ctx.origin;
+  const writer = strategy ? undefined : new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => origin.rxTsNs, () => origin.packetNo);
+  const market = new MarketBooks(strategy ?? writer!, {
+    conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs, subscriptions: ctx.subscriptions, clock: ctx.clock,
+  });
+  // Without the decoder on this worker, messages come through the ring, which is where packets come from too.
+  const reader = ctx.has('decoder') ? undefined : new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook!), market, d.bursts.book);
+  if (reader) origin.from = reader;
+  const books = market.books, conflator = market.conflator;
+
+  return {
+    roleName: 'book',
+    messages: market,
+    doWork(): number {
+      market.refresh();
+      return reader !== undefined ? reader.doWork() : 0;
+    },
+    get ringStalls() { return writer !== undefined ? writer.counters.stalls : 0; },
+    publishCounters(): void {
+      const bc = books.counters;
+      c[K.book_events] = bc.events;
+      c[K.quotes] = bc.quotes;
+      c[K.book_bad_references] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
+      if (conflator) c[K.conflated] = conflator.counters.conflated;
+      c[K.filtered] = market.filteredMessages;
+    },
+    onDrained(): void {
+      conflator?.flush();
+    },
+  };
+}

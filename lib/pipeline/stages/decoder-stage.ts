@@ -1,0 +1,81 @@
+/**
+ * The decoder stage: RX queue in, sequenced ITCH messages out. It is a FeedReceiver, the same one
+ * FeedHandler runs, so `feed.recovery` (A/B line arbitration, held gaps, retransmission requests)
+ * works the same whether the book is fused onto this worker or not. Its messages go straight to the
+ * fused book stage, or into the decoder -> book ring.
+ *
+ * The retransmission requester's UDP socket lives on this worker's event loop: the worker runs its
+ * agents in slices with a trip through the event loop between them (stage-worker.ts), which is when
+ * retransmitted packets come in.
+ *
+ * Threading contract: built, run and closed on the decoder's worker.
+ */
+import { RxConsumer } from '../../binding/rx-consumer';
+import { SpscRing } from '../../common/spsc-ring';
+import type { ItchMessageHandler } from '../../feed/feed-decoder';
+import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
+import { kLogBookStale, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss } from '../log-events';
+import { ItchRecordWriter } from '../stage-rings';
+import type { Stage, StageContext } from './stage';
+
+/** Recovery options with gaps, losses and line health going to the worker's log ring. */
+function loggedRecovery(ctx: StageContext): FeedRecoveryOptions | undefined {
+  const rec = ctx.data.feed.recovery, logger = ctx.logger;
+  return rec && {
+    ...rec,
+    listener: {
+      onGap: (from, to) => { logger.warn(kLogGap, from, to); },
+      onLoss: (from, to) => { logger.error(kLogLoss, from, to); },
+      onBookStale: (locate) => { logger.warn(kLogBookStale, locate); },
+      onLineStale: (line) => { logger.warn(kLogLineStale, line); },
+      onLineAlive: (line) => { logger.info(kLogLineAlive, line); },
+    },
+  };
+}
+
+export interface DecoderStage extends Stage {
+  /** True once a replayed source was read to its end. */
+  readonly sourceDone: boolean;
+}
+
+/** `books`: the fused book stage's input; without it, messages go to the decoder -> book ring. */
+export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler | undefined): DecoderStage {
+  const d = ctx.data, c = ctx.c, K = ctx.K;
+  const rx = new RxConsumer(d.rx!);
+  const origin = ctx.origin;
+  const writer = books ? undefined : new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), () => origin.rxTsNs, () => origin.packetNo);
+  const r = new FeedReceiver(rx, books ?? writer!, {
+    filter: d.feed.filter, burst: d.bursts.decoder, clock: ctx.clock,
+    recovery: loggedRecovery(ctx), latency: { wireToDecode: ctx.latency.wire_to_decode },
+  });
+  origin.from = r;  // the decoder is always the first stage of its worker
+  const fd = r.decoder;
+
+  return {
+    roleName: 'decoder',
+    doWork: () => r.doWork(),
+    start: () => r.start(),
+    close: () => r.close(),
+    get sourceDone() { return r.sourceDone; },
+    get ringStalls() { return writer !== undefined ? writer.counters.stalls : 0; },
+    publishCounters(): void {
+      c[K.rx_packets] = r.packets; c[K.rx_bytes] = r.bytes; c[K.rx_ring_drops] = r.ringDrops;
+      const arb = r.arbiter;
+      if (arb) {
+        const q = arb.sequencer.counters;
+        c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates; c[K.messages_lost] = q.lost;
+        c[K.other_traffic] = r.otherTraffic;
+        if (r.requester) { c[K.messages_recovered] = r.requester.counters.filled; c[K.retransmit_requests] = r.requester.counters.requestsSent; }
+      } else {
+        const q = r.sequencer.counters;
+        c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates;
+      }
+      const fc = fd.frames.counters;
+      c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
+      c[K.moldudp64_packets] = fd.packet.counters.packets;
+      const ic = r.itchCounters;
+      c[K.itch_messages] = ic.messages;
+      c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The strategy stage: the user's Strategy (strategy.ts), fed normalized book events by the fused
+ * book stage (`marketData`) or from the book -> strategy ring, and order events by the fused router
+ * (`onOrderEvent`) or from the router -> strategy ring. Its orders go straight to the fused router,
+ * or into the strategy -> router ring. It keeps the shared BBO table current for the router's
+ * smart routing.
+ *
+ * Threading contract: built and run on the strategy's worker; the Strategy is called on no other thread.
+ */
+import { SpscRing } from '../../common/spsc-ring';
+import { BookEvent, BookEventHandler, kBookEventQuote } from '../../feed/book/book-event';
+import { MarketEventReader, OrderEventListener, OrderRecordWriter, OrderSink, RouterEventReader } from '../stage-rings';
+import { loadStrategy, StrategyContext } from '../strategy';
+import type { Stage, StageContext } from './stage';
+
+export interface StrategyStage extends Stage {
+  /** Where a fused book stage delivers its events. */
+  readonly marketData: BookEventHandler;
+  /** Where a fused router delivers order events. */
+  readonly onOrderEvent: OrderEventListener;
+  /** The strategy's own counts, if it keeps any (reported at the end). */
+  readonly counts: Record<string, number> | undefined;
+}
+
+/** `router`: the fused router's order input; without it, orders go to the strategy -> router ring. */
+export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefined): StrategyStage {
+  const d = ctx.data, c = ctx.c, K = ctx.K, clock = ctx.clock, latency = ctx.latency, bbo = ctx.bbo, origin = ctx.origin;
+  const sink: OrderSink = router ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
+  const s = loadStrategy(d.strategy!.module, d.strategy!.params);
+  const context: StrategyContext = {
+    sendOrder: (r) => sink.sendOrder(r, origin.rxTsNs),
+    cancelOrder: (id) => sink.cancelOrder(id),
+    nowNs: () => clock.nowNs(),
+    get rxTsNs() { return origin.rxTsNs; },
+    log: ctx.log,
+  };
+  const onOrderEvent: OrderEventListener = (k, id, q, p, detail) => s.onOrderEvent?.(k, id, q, p, detail, context);
+  let lastPacket = -1;
+  const marketData: BookEventHandler = {
+    onEvent(e: BookEvent): void {
+      c[K.strategy_events]++;
+      // wire -> handler: when the first event of each packet reaches the strategy.
+      const pkt = origin.packetNo;
+      if (pkt !== lastPacket) {
+        lastPacket = pkt;
+        latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
+      }
+      if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
+      s.onMarketData(e, context);
+    },
+    endOfBatch(): void {
+      s.onEndOfBatch?.(context);
+      sink.flush();
+    },
+  };
+
+  // Inputs from other workers: order events when the router is elsewhere, book events when the book is.
+  const events = !ctx.has('router') && d.rings.routerToStrategy ? new RouterEventReader(SpscRing.attach(d.rings.routerToStrategy), onOrderEvent, d.bursts.strategy) : undefined;
+  const market = ctx.has('book') ? undefined : new MarketEventReader(SpscRing.attach(d.rings.bookToStrategy!), marketData, d.bursts.strategy);
+  if (market) origin.from = market;
+
+  return {
+    roleName: 'strategy',
+    marketData,
+    onOrderEvent,
+    get counts() { return (s as { counts?: Record<string, number> }).counts; },
+    doWork(): number {
+      return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? market.doWork() : 0);
+    },
+    start: async () => { s.onStart?.(context); },
+    onDrained(): void { s.onStop?.(context); },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Everything the main thread (pipeline.ts) and a stage worker (stage-worker.ts) tell each other:
+ * the worker's start-up data, the messages it posts, the control block both touch, and the names of
+ * the counters and histograms those carry. Both ends import these types, so a message's shape is
+ * checked where it is built and where it is read, with no casts in between.
+ *
+ * Messages go one way, worker to main thread, and are rare (start, once a second, end): the hot
+ * path crosses threads only through shared memory (rings, counters, the control block).
+ */
+import { kRunnerControlBytes } from '../common/agent-runner';
+import type { SerializedLatency } from '../common/latency-recorder';
+import type { RxQueueTransfer } from '../binding/rx-consumer';
+import type { UdpFrameFilterOptions } from '../feed/wire/udp-frame-parser';
+import type { FeedRecoveryOptions } from './feed-receiver';
+
+export type JsStage = 'decoder' | 'book' | 'strategy' | 'router';
+
+/** A stage worker's control block: the AgentRunner's (state word, turns), then this flag on its own line. */
+export const kStageSourceDoneI32 = kRunnerControlBytes >> 2;  // 1 once the source is exhausted (the decoder's worker writes)
+export const kStageControlBytes = kRunnerControlBytes + 64;
+
+/** workerData of a stage worker. */
+export interface StageWorkerData {
+  index: number;
+  group: JsStage[];
+  cpu: number;
+  idle: { strategy: 'spin' | 'yield' | 'backoff'; maxSpins: number; maxYields: number; minParkMicros: number; maxParkMicros: number };
+  bursts: Record<JsStage, number>;
+  rx?: RxQueueTransfer;
+  rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
+  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions };
+  subscriptions: SharedArrayBuffer;
+  bbo: SharedArrayBuffer;
+  strategy?: { module: string; params: Record<string, unknown> };
+  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
+  /** This worker's log ring (lib/common/logger.ts), drained and printed by the main thread. */
+  logRing: SharedArrayBuffer;
+  /** kStageControlBytes: AgentRunner state (main thread requests the stop: drain and exit), kStageSourceDoneI32. */
+  control: SharedArrayBuffer;
+}
+
+/** Counter names of every worker's block; stages a worker does not run stay 0. */
+export const kWorkerCounterNames = [
+  'rx_packets', 'rx_bytes', 'rx_ring_drops', 'bad_frames', 'moldudp64_packets', 'itch_messages', 'itch_errors',
+  'book_events', 'book_bad_references', 'quotes', 'conflated', 'filtered',
+  'strategy_events', 'orders_sent', 'orders_accepted', 'orders_rejected', 'orders_acked', 'orders_filled',
+  'orders_partially_filled', 'orders_cancelled', 'venue_rejects', 'ring_stalls', 'loop_turns',
+  'sequence_gaps', 'messages_missing', 'duplicates', 'messages_recovered', 'messages_lost', 'retransmit_requests', 'other_traffic',
+] as const;
+export type WorkerCounter = typeof kWorkerCounterNames[number];
+
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill'] as const;
+export type LatencyName = typeof kLatencyNames[number];
+
+/** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */
+export interface WorkerHealth { heapUsed: number; oldSpaceUsed: number; gc: { major: number; minor: number; lastMajorAtNs: number }; atNs: number }
+
+/** Started: stages built, venues logged in, pinned. `counters` is its CountersBlock. */
+export interface WorkerReady { type: 'ready'; index: number; counters: SharedArrayBuffer; tid: number; cpusAllowed: string }
+/** A line for the pipeline's log (rare, text; hot-path events go through the log ring). */
+export interface WorkerLog { type: 'log'; line: string }
+/** Latency histograms so far and the worker's health, once a second and at the end. */
+export interface WorkerLatency { type: 'latency'; index: number; histograms: SerializedLatency[]; health: WorkerHealth }
+/** Drained and closed: final counters and the strategy's own counts, if it keeps any. */
+export interface WorkerDone { type: 'done'; index: number; counters: Record<string, number>; strategy?: Record<string, number> }
+/** Building or starting a stage failed (a crash after start is the Worker's 'error' event). */
+export interface WorkerFatal { type: 'fatal'; index: number; message: string; code?: string }
+
+/** Every message a stage worker posts to the main thread. */
+export type StageWorkerMessage = WorkerReady | WorkerLog | WorkerLatency | WorkerDone | WorkerFatal;
