@@ -59,6 +59,9 @@ export function parseRoutingConfig(text: string, file: string): RoutingConfig {
   return config;
 }
 
+// Shares of one symbol are fractions of its orders: a sum off by more than this is a typo.
+const kShareTolerance = 1e-6;
+
 /** Reads the routing section from `r`, recording every problem in `r.problems` (usable only when there are none). */
 export function routingConfigFrom(r: ConfigReader): RoutingConfig {
   // Other top-level sections belong to other loaders.
@@ -94,7 +97,8 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
       r.problem([...P, 'venues', i, 'name'], n, 'a name not used by another venue', 'give each venue its own name');
     }
   });
-  const venuesKnown = !r.failed([...P, 'venues']);
+  // Rules and the default venue are checked against the names when every name could be read.
+  const venuesKnown = venues.length > 0 && venues.every((_, i) => !r.failed([...P, 'venues', i, 'name']));
   const venueNames = venuesKnown ? names : [];
   const venueFix = `name one of the venues under routing.venues (${names.join(', ')}), or add the venue there`;
   const defaultVenue = venuesKnown
@@ -118,6 +122,15 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
           feePerShare: r.number([...rp, 'fee_per_share'], o.fee_per_share, -1, false, 0),
         };
       });
+      // Inactive rules count too: the shares are the plan, and at run time the router divides an
+      // order among the venues it can use.
+      const total = rules[symbol].reduce((sum, rule) => sum + rule.share, 0);
+      const sharesRead = Array.isArray(rm[symbol]) && rules[symbol].every((_, i) => !r.failed([...sp, i, 'share']));
+      if (sharesRead && Math.abs(total - 1) > kShareTolerance) {
+        r.problem(sp, rules[symbol].map((rule) => rule.share),
+          `shares that add up to 1 (these add up to ${Number(total.toFixed(9))})`,
+          `make the shares of ${symbol}'s rules add up to 1`);
+      }
     }
   }
 

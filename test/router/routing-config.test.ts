@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadRoutingConfig, parseRoutingConfig } from '../../lib/router/routing-config';
 import { TickpathError } from '../../lib/errors';
+import { ConfigError } from '../../lib/config/config-reader';
 
 // dist/test/router -> repository root
 const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
@@ -75,6 +76,27 @@ describe('routing config', () => {
       'routing.risk.price_collar_bps is "5%", expected an integer from 0 to 10000');
     expect(errorOf(text().replace('share: 0.6, priority: 1, active: true', 'share: 0.6, priority: 1, active: yes')).message)
       .to.contain('routing.rules.AAPL[0].active is "yes", expected true or false');
+  });
+
+  it('refuses a symbol whose shares do not add up to 1, inactive rules included', () => {
+    const e = errorOf(text().replace('{ venue: ARCA, share: 0.4', '{ venue: ARCA, share: 0.7'));
+    expect(e.message).to.match(/^routing_config\.yml:\d+: routing\.rules\.AAPL is \[0\.6,0\.7\], expected shares that add up to 1 \(these add up to 1\.3\)/);
+    const line = Number(/:(\d+):/.exec(e.message)![1]);
+    expect(text().split('\n')[line - 1]).to.contain('AAPL:');
+    expect(e.fix).to.equal("make the shares of AAPL's rules add up to 1");
+    expect(() => parseRoutingConfig(text().replace('share: 0.4, priority: 2, active: true', 'share: 0.4, priority: 2, active: false'), 'r.yml')).to.not.throw();
+  });
+
+  it('collects every problem, not just the first', () => {
+    let caught: ConfigError | undefined;
+    try {
+      parseRoutingConfig(text().replace('port: 15002', 'port: 99999').replace('fsync: always', 'fsync: sometimes').replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4'), 'r.yml');
+    } catch (e) {
+      caught = e as ConfigError;
+    }
+    expect(caught).to.be.instanceOf(ConfigError);
+    expect(caught!.problems.map((p) => p.path)).to.deep.equal(['routing.journal.fsync', 'routing.venues[1].port', 'routing.rules.AAPL[1].venue']);
+    expect(caught!.message).to.contain('(and 2 more problems: tickpath config check DIR lists them)');
   });
 
   it('refuses duplicate venue names and names too long for the journal', () => {
