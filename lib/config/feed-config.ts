@@ -60,6 +60,8 @@ export interface PcapFeedConfig {
   pace: 'fast' | 'recorded' | number;
   /** Replays of the file; 0 replays forever. */
   loops: number;
+  /** Replay the complete frames of a capture whose last frame was cut short (default false: refuse it). */
+  allowTruncated: boolean;
 }
 
 export interface FeedLine {
@@ -107,7 +109,7 @@ const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 
 const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
 const kAfPacketKeys = ['interface', 'fanout', 'promiscuous'];
 const kUdpKeys = ['interface', 'source', 'bind', 'rcvbuf'];
-const kPcapKeys = ['file', 'pace', 'loops'];
+const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
@@ -265,6 +267,7 @@ function readPcap(r: ConfigReader, value: unknown, options: FeedConfigLoadOption
     file,
     pace,
     loops: r.int('feed.pcap.loops', p.loops, 0, 1 << 30, 1),
+    allowTruncated: r.bool('feed.pcap.allow_truncated', p.allow_truncated, false),
   };
 }
 

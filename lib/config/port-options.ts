@@ -51,7 +51,7 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
     };
   }
   if (feed.pcap) {
-    o.pcap = { file: feed.pcap.file, pace: feed.pcap.pace, loops: feed.pcap.loops };
+    o.pcap = { file: feed.pcap.file, pace: feed.pcap.pace, loops: feed.pcap.loops, allowTruncated: feed.pcap.allowTruncated };
   }
   return o;
 }

@@ -3,8 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
+import { Port } from '../../lib/binding';
 import { loadFeedConfig, parseFeedConfig } from '../../lib/config/feed-config';
+import { parsePerformanceConfig } from '../../lib/config/performance-config';
+import { portOptionsFrom } from '../../lib/config/port-options';
 import { TickpathError } from '../../lib/errors';
+import { makeFrames, pcapBytes } from '../helpers/pcap-writer';
 
 const kFile = '/etc/tickpath/feed.yml';
 
@@ -177,7 +181,7 @@ describe('feed config', () => {
     );
     const doc = base();
     doc.feed.pcap = { file: 'a.pcap', pace: 2.5, loops: 0 };
-    expect(parse(doc).pcap).to.deep.equal({ file: '/etc/tickpath/a.pcap', pace: 2.5, loops: 0 });
+    expect(parse(doc).pcap).to.deep.equal({ file: '/etc/tickpath/a.pcap', pace: 2.5, loops: 0, allowTruncated: false });
   });
 
   it('checks MoldUDP64 session names and the re-request server', () => {
@@ -233,6 +237,48 @@ describe('feed config', () => {
       );
       fs.writeFileSync(path.join(dir, 'missing.pcap'), '');
       expect(loadFeedConfig(file).pcap?.file).to.equal(path.join(dir, 'missing.pcap'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('feed config: feed.pcap.allow_truncated', () => {
+  // The pcap backend refuses a capture whose last frame was cut short and its fix says "pass
+  // allow_truncated": the config must accept that key and hand it to the backend.
+  it('is accepted and reaches the pcap backend, which then replays the complete frames', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-trunc-'));
+    try {
+      const bytes = pcapBytes(makeFrames(5));
+      fs.writeFileSync(path.join(dir, 'trunc.pcap'), bytes.subarray(0, bytes.length - 10));
+      const perf = parsePerformanceConfig(YAML.stringify({
+        performance: { stages: { rx: { cpu: 0 }, decoder: { cpu: 0 }, book: { cpu: 0 }, strategy: { cpu: 0 }, router: { cpu: 0 } } },
+      }), path.join(dir, 'performance.yml'), { cpuCount: 1 });
+      const doc = base();
+      doc.feed.backend = 'pcap';
+      doc.feed.pcap = { file: 'trunc.pcap' };
+      const refused = parseFeedConfig(YAML.stringify(doc), path.join(dir, 'feed.yml'));
+      expect(refused.pcap!.allowTruncated).to.equal(false);
+      expect(() => Port.open({ ...portOptionsFrom(refused, perf), poller: 'inline' })).to.throw(TickpathError, /allow_truncated/);
+
+      doc.feed.pcap.allow_truncated = true;
+      const feed = parseFeedConfig(YAML.stringify(doc), path.join(dir, 'feed.yml'));
+      expect(feed.pcap!.allowTruncated).to.equal(true);
+      const port = Port.open({ ...portOptionsFrom(feed, perf), poller: 'inline' });
+      try {
+        const c = port.consumer(0);
+        let frames = 0;
+        for (let spins = 0; !c.eof && spins < 1_000_000; spins++) {
+          const n = c.available(64);
+          frames += n;
+          if (n > 0) c.advance(n);
+        }
+        expect(frames).to.equal(4);
+      } finally {
+        port.close();
+      }
+      expectError((d) => (d.feed.pcap = { file: 'a.pcap', allow_truncated: 'yes' }),
+        '/etc/tickpath/feed.yml: feed.pcap.allow_truncated is "yes", expected true or false');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
