@@ -15,6 +15,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { PortOptions } from '../lib/binding';
 import { loadConfigs } from '../lib/config';
+import { checkConfigDir, formatCheck } from '../lib/config/check';
 import { TickpathError } from '../lib/errors';
 import { diagnose } from '../lib/ops/doctor';
 import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
@@ -76,6 +77,13 @@ export async function main(argv: string[]): Promise<number> {
   const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new TickpathError('ERR_INVALID_OPTION', `--metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) throw new TickpathError('ERR_INVALID_OPTION', `--backend is '${values.backend}', expected auto, dpdk or pcap`);
+  // The whole config is checked before anything starts: a bad routing file must not surface as a
+  // stage worker crash after the backend opened.
+  const check = checkConfigDir(values.config ? path.resolve(values.config) : path.join(kRoot, 'configs'));
+  if (check.problems.length > 0) {
+    console.error(`tickpath run: the configs have problems; nothing was started\n${formatCheck(check)}`);
+    return 1;
+  }
   const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
   const log = (line: string) => console.log(line);
   // The default run's journal and FIX stores live in tmpfs when there is one: a demo should not
