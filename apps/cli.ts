@@ -15,6 +15,7 @@ export interface Subcommand {
 const kCommands: Record<string, string> = {
   run: 'run',
   doctor: 'doctor',
+  config: 'config',
   decode: 'decode',
   replay: 'replay',
   gen: 'gen',

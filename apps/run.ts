@@ -15,6 +15,7 @@ import * as path from 'path';
 import { parseCommandLine } from './args';
 import { PortOptions } from '../lib/binding';
 import { loadConfigs } from '../lib/config';
+import { checkConfigDir, formatCheck } from '../lib/config/check';
 import { TickpathError } from '../lib/errors';
 import { diagnose } from '../lib/ops/doctor';
 import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
@@ -73,6 +74,13 @@ export async function main(argv: string[]): Promise<number> {
   const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) return usage(`option --metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) return usage(`option --backend is '${values.backend}', expected auto, dpdk or pcap`);
+  // The whole config is checked before anything starts: a bad routing file must not surface as a
+  // stage worker crash after the backend opened.
+  const check = checkConfigDir(values.config ? path.resolve(values.config) : path.join(kRoot, 'configs'));
+  if (check.problems.length > 0) {
+    console.error(`tickpath run: the configs have problems; nothing was started\n${formatCheck(check)}`);
+    return 1;
+  }
   const strategy = values.strategy ? { module: path.resolve(values.strategy), params: {} } : undefined;
   if (strategy && !fs.existsSync(strategy.module)) {
     throw new TickpathError('ERR_NOT_FOUND', `--strategy ${values.strategy}: no such file (${strategy.module})`,

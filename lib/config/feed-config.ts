@@ -60,6 +60,8 @@ export interface PcapFeedConfig {
   pace: 'fast' | 'recorded' | number;
   /** Replays of the file; 0 replays forever. */
   loops: number;
+  /** Replay the complete frames of a capture whose last frame was cut short (default false: refuse it). */
+  allowTruncated: boolean;
 }
 
 export interface FeedLine {
@@ -107,26 +109,32 @@ const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 
 const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
 const kAfPacketKeys = ['interface', 'fanout', 'promiscuous'];
 const kUdpKeys = ['interface', 'source', 'bind', 'rcvbuf'];
-const kPcapKeys = ['file', 'pace', 'loops'];
+const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
 
 const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
+/** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
 export function loadFeedConfig(file: string, options: FeedConfigLoadOptions = {}): FeedConfig {
-  const { reader, doc } = ConfigReader.readYaml(file);
-  return feedConfigFrom(reader, doc, options);
+  const r = ConfigReader.read(file);
+  const config = feedConfigFrom(r, options);
+  r.throwIfProblems();
+  return config;
 }
 
 /** Same as loadFeedConfig for text already in memory; `file` is used in messages and to resolve paths. */
 export function parseFeedConfig(text: string, file: string, options: FeedConfigLoadOptions = {}): FeedConfig {
-  const { reader, doc } = ConfigReader.parseYaml(text, file);
-  return feedConfigFrom(reader, doc, options);
+  const r = ConfigReader.parse(text, file);
+  const config = feedConfigFrom(r, options);
+  r.throwIfProblems();
+  return config;
 }
 
-function feedConfigFrom(r: ConfigReader, doc: unknown, options: FeedConfigLoadOptions): FeedConfig {
-  const top = r.object('(top level)', doc, kTopKeys);
+/** Reads the feed config from `r`, recording every problem in `r.problems` (the result is only usable when there are none). */
+export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions = {}): FeedConfig {
+  const top = r.object('(top level)', r.root, kTopKeys);
   const f = r.object('feed', top.feed, kFeedKeys);
   const backend = r.oneOf('feed.backend', f.backend, [...kFeedBackendNames, 'auto'] as const);
 
@@ -144,14 +152,16 @@ function feedConfigFrom(r: ConfigReader, doc: unknown, options: FeedConfigLoadOp
   };
 
   // The chosen backend needs its section; 'auto' needs at least one to choose from.
+  if (r.failed('feed.backend')) return config;
   if (backend === 'auto') {
     if (!config.dpdk && !config.afXdp && !config.afPacket && !config.udp && !config.pcap) {
-      throw r.invalid('feed.backend', backend, 'a named backend, or at least one backend section (dpdk, af_xdp, af_packet, udp, pcap) for auto to choose from');
+      r.problem('feed.backend', backend, 'a named backend, or at least one backend section (dpdk, af_xdp, af_packet, udp, pcap) for auto to choose from',
+        'add a section for the source you have (udp: { interface: ... } needs no privileges)');
     }
   } else {
     const section = backend;
     const present = { dpdk: config.dpdk, af_xdp: config.afXdp, af_packet: config.afPacket, udp: config.udp, pcap: config.pcap }[section];
-    if (!present) throw r.invalid(`feed.${section}`, undefined, `a mapping of ${section} options because feed.backend is '${backend}'`);
+    if (!present) r.problem(`feed.${section}`, undefined, `a mapping of ${section} options because feed.backend is '${backend}'`, `add a feed.${section} section, or choose another feed.backend`);
   }
   return config;
 }
@@ -161,21 +171,18 @@ function readDpdk(r: ConfigReader, value: unknown): DpdkFeedConfig {
   const e = r.object('feed.dpdk.eal', d.eal ?? {}, kEalKeys);
   const noHuge = r.bool('feed.dpdk.eal.no_huge', e.no_huge, false);
   const memoryMb = r.optionalInt('feed.dpdk.eal.memory_mb', e.memory_mb, 64, 1 << 20);
-  if (noHuge && memoryMb === undefined) {
-    throw r.invalid('feed.dpdk.eal.memory_mb', e.memory_mb, 'an integer from 64 to 1048576 when feed.dpdk.eal.no_huge is true (EAL -m)');
+  if (noHuge && memoryMb === undefined && !r.failed('feed.dpdk.eal.no_huge')) {
+    r.problem('feed.dpdk.eal.memory_mb', e.memory_mb, 'an integer from 64 to 1048576 when feed.dpdk.eal.no_huge is true (EAL -m)', 'add memory_mb: 256 under feed.dpdk.eal');
   }
   const vdevs = r.list('feed.dpdk.eal.vdevs', e.vdevs, 0, 32, 'device strings such as "net_pcap0,rx_pcap=a.pcap"')
     .map((v, i) => resolveVdevFiles(r, r.string(`feed.dpdk.eal.vdevs[${i}]`, v, 'a device string such as "net_pcap0,rx_pcap=a.pcap"')));
-  const pciAllow = r.list('feed.dpdk.eal.pci_allow', e.pci_allow, 0, 64, 'PCI addresses such as "0000:03:00.0"').map((v, i) => {
-    if (typeof v !== 'string' || !kPciAddress.test(v)) {
-      throw r.invalid(`feed.dpdk.eal.pci_allow[${i}]`, v, 'a PCI address such as "0000:03:00.0"');
-    }
-    return v;
-  });
+  const pciAllow = r.list('feed.dpdk.eal.pci_allow', e.pci_allow, 0, 64, 'PCI addresses such as "0000:03:00.0"').map((v, i) =>
+    r.string(`feed.dpdk.eal.pci_allow[${i}]`, v, 'a PCI address such as "0000:03:00.0"', 12, kPciAddress));
   const portValue = typeof d.port === 'number' ? String(d.port) : d.port;
   const port = r.string('feed.dpdk.port', portValue, 'a port id, a PCI address or the name of a vdev in feed.dpdk.eal.vdevs');
-  if (port.startsWith('net_') && !vdevs.some((v) => v.split(',')[0] === port)) {
-    throw r.invalid('feed.dpdk.port', d.port, `the name of a vdev in feed.dpdk.eal.vdevs (have: ${vdevs.map((v) => v.split(',')[0]).join(', ') || 'none'})`);
+  if (port.startsWith('net_') && !vdevs.some((v) => v.split(',')[0] === port) && !r.failed('feed.dpdk.eal.vdevs')) {
+    r.problem('feed.dpdk.port', d.port, `the name of a vdev in feed.dpdk.eal.vdevs (have: ${vdevs.map((v) => v.split(',')[0]).join(', ') || 'none'})`,
+      `add a vdev named ${port} to feed.dpdk.eal.vdevs, or set feed.dpdk.port to one of them`);
   }
   return {
     eal: {
@@ -210,8 +217,8 @@ function readAfXdp(r: ConfigReader, value: unknown): AfXdpFeedConfig {
   const x = r.object('feed.af_xdp', value, kAfXdpKeys);
   let zeroCopy: 'auto' | boolean = 'auto';
   if (x.zero_copy !== undefined && x.zero_copy !== null) {
-    if (x.zero_copy !== 'auto' && typeof x.zero_copy !== 'boolean') throw r.invalid('feed.af_xdp.zero_copy', x.zero_copy, 'auto, true or false');
-    zeroCopy = x.zero_copy as 'auto' | boolean;
+    if (x.zero_copy !== 'auto' && typeof x.zero_copy !== 'boolean') r.problem('feed.af_xdp.zero_copy', x.zero_copy, 'auto, true or false');
+    else zeroCopy = x.zero_copy as 'auto' | boolean;
   }
   return {
     interface: r.string('feed.af_xdp.interface', x.interface, 'a network interface name such as eth0'),
@@ -244,17 +251,24 @@ function readPcap(r: ConfigReader, value: unknown, options: FeedConfigLoadOption
   const p = r.object('feed.pcap', value, kPcapKeys);
   const given = r.string('feed.pcap.file', p.file, 'a path to a .pcap file');
   const file = path.resolve(path.dirname(path.resolve(r.file)), given);
-  if (options.checkFiles !== false && !fs.existsSync(file)) {
-    throw r.invalid('feed.pcap.file', p.file, `an existing pcap file (resolved to ${file}, relative to the config file)`);
+  if (options.checkFiles !== false && given && !fs.existsSync(file)) {
+    r.problem('feed.pcap.file', p.file, `an existing pcap file (resolved to ${file}, relative to the config file)`,
+      'give the capture\'s path, absolute or relative to this config file');
   }
   let pace: PcapFeedConfig['pace'] = 'fast';
   if (p.pace !== undefined && p.pace !== null) {
     if (p.pace !== 'fast' && p.pace !== 'recorded' && !(typeof p.pace === 'number' && p.pace > 0 && Number.isFinite(p.pace))) {
-      throw r.invalid('feed.pcap.pace', p.pace, 'fast, recorded or a positive speed multiple such as 2.5');
+      r.problem('feed.pcap.pace', p.pace, 'fast, recorded or a positive speed multiple such as 2.5');
+    } else {
+      pace = p.pace as PcapFeedConfig['pace'];
     }
-    pace = p.pace as PcapFeedConfig['pace'];
   }
-  return { file, pace, loops: r.int('feed.pcap.loops', p.loops, 0, 1 << 30, 1) };
+  return {
+    file,
+    pace,
+    loops: r.int('feed.pcap.loops', p.loops, 0, 1 << 30, 1),
+    allowTruncated: r.bool('feed.pcap.allow_truncated', p.allow_truncated, false),
+  };
 }
 
 function readLines(r: ConfigReader, value: unknown): FeedLine[] {
@@ -269,12 +283,13 @@ function readLines(r: ConfigReader, value: unknown): FeedLine[] {
     };
   });
   for (let i = 1; i < lines.length; i++) {
+    if (r.failed(`feed.lines[${i}]`)) continue;
     for (let j = 0; j < i; j++) {
+      if (r.failed(`feed.lines[${j}]`)) continue;
       if (lines[i].name === lines[j].name) {
-        throw r.invalid(`feed.lines[${i}].name`, lines[i].name, `a name not used by feed.lines[${j}]`);
-      }
-      if (lines[i].group === lines[j].group && lines[i].port === lines[j].port) {
-        throw r.invalid(`feed.lines[${i}].group`, lines[i].group, `a group/port pair not used by feed.lines[${j}]`);
+        r.problem(`feed.lines[${i}].name`, lines[i].name, `a name not used by feed.lines[${j}]`, 'give each line its own name (A, B)');
+      } else if (lines[i].group === lines[j].group && lines[i].port === lines[j].port) {
+        r.problem(`feed.lines[${i}].group`, lines[i].group, `a group/port pair not used by feed.lines[${j}]`, 'check the groups against the circuit\'s connectivity sheet');
       }
     }
   }
@@ -295,10 +310,8 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
   const m = r.object('feed.moldudp64', value, kMoldKeys);
   const sessions = r.list('feed.moldudp64.sessions', m.sessions, 0, 64, 'session names').map((v, i) => {
     // YAML reads 000010059B as a string but 0000100591 as a number: insist on quotes for digits-only names.
-    if (typeof v !== 'string' || v.length === 0 || v.length > 10 || !/^[\x20-\x7e]+$/.test(v)) {
-      throw r.invalid(`feed.moldudp64.sessions[${i}]`, v, 'a quoted string of 1 to 10 printable ASCII characters such as "000010059B"');
-    }
-    return v.padEnd(10, ' ');
+    const name = r.string(`feed.moldudp64.sessions[${i}]`, v, 'a quoted string of 1 to 10 printable ASCII characters such as "000010059B"', 10, /^[\x20-\x7e]+$/);
+    return name.padEnd(10, ' ');
   });
   return { sessions };
 }

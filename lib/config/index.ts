@@ -1,11 +1,12 @@
-// Loading and validating configs/feed_config.yml and configs/performance.yml.
+// Loading and validating configs/feed_config.yml and configs/performance.yml; checking all three config files.
 import * as path from 'node:path';
 import { loadFeedConfig, type FeedConfig, type FeedConfigLoadOptions } from './feed-config';
 import { loadPerformanceConfig, type PerformanceConfig, type PerformanceConfigLoadOptions } from './performance-config';
 
 export * from './feed-config';
 export * from './performance-config';
-export { ConfigReader } from './config-reader';
+export { ConfigReader, ConfigError, type ConfigProblem, type ConfigErrorCode } from './config-reader';
+export { checkConfigDir, formatCheck, kConfigFiles, type ConfigCheckResult } from './check';
 export { portOptionsFrom } from './port-options';
 
 export const kDefaultFeedConfigFile = 'feed_config.yml';

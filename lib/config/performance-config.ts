@@ -62,26 +62,32 @@ const kRxStageKeys = ['cpu', 'burst', 'poller'];
 const kStageKeys = ['cpu', 'burst'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
+/** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
 export function loadPerformanceConfig(file: string, options: PerformanceConfigLoadOptions = {}): PerformanceConfig {
-  const { reader, doc } = ConfigReader.readYaml(file);
-  return performanceConfigFrom(reader, doc, options);
+  const r = ConfigReader.read(file);
+  const config = performanceConfigFrom(r, options);
+  r.throwIfProblems();
+  return config;
 }
 
 export function parsePerformanceConfig(text: string, file: string, options: PerformanceConfigLoadOptions = {}): PerformanceConfig {
-  const { reader, doc } = ConfigReader.parseYaml(text, file);
-  return performanceConfigFrom(reader, doc, options);
+  const r = ConfigReader.parse(text, file);
+  const config = performanceConfigFrom(r, options);
+  r.throwIfProblems();
+  return config;
 }
 
-function performanceConfigFrom(r: ConfigReader, doc: unknown, options: PerformanceConfigLoadOptions): PerformanceConfig {
+/** Reads the performance config from `r`, recording every problem in `r.problems` (usable only when there are none). */
+export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfigLoadOptions = {}): PerformanceConfig {
   const cpuCount = options.cpuCount ?? os.availableParallelism();
-  const top = r.object('(top level)', doc, kTopKeys);
+  const top = r.object('(top level)', r.root, kTopKeys);
   const p = r.object('performance', top.performance, kPerfKeys);
 
   const i = r.object('performance.idle', p.idle ?? {}, kIdleKeys);
   const minPark = r.int('performance.idle.min_park_us', i.min_park_us, 1, 1_000_000, 1);
   const maxPark = r.int('performance.idle.max_park_us', i.max_park_us, 1, 1_000_000, 1000);
-  if (maxPark < minPark) {
-    throw r.invalid('performance.idle.max_park_us', i.max_park_us, `an integer >= performance.idle.min_park_us (${minPark})`);
+  if (maxPark < minPark && !r.failed('performance.idle')) {
+    r.problem('performance.idle.max_park_us', i.max_park_us, `an integer >= performance.idle.min_park_us (${minPark})`);
   }
   const idle: IdleConfig = {
     strategy: r.oneOf('performance.idle.strategy', i.strategy, kIdleStrategyNames, 'backoff'),
@@ -94,7 +100,10 @@ function performanceConfigFrom(r: ConfigReader, doc: unknown, options: Performan
   const s = r.object('performance.stages', p.stages, kStageNames);
   const cpuExpected = `a CPU from 0 to ${cpuCount - 1} (this machine has ${cpuCount})`;
   const readCpu = (at: string, v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= cpuCount) throw r.invalid(at, v, cpuExpected);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= cpuCount) {
+      r.problem(at, v, cpuExpected, `pick a CPU from 0 to ${cpuCount - 1} (nproc lists them; stages that share one must be fused or idle with backoff)`);
+      return typeof v === 'number' ? v : 0;
+    }
     return v;
   };
   const rx = r.object('performance.stages.rx', s.rx, kRxStageKeys);
@@ -136,21 +145,27 @@ function readFusion(r: ConfigReader, value: unknown, stages: Record<JsStageName,
     const names = r.list(at, gv, 1, kJsStageNames.length, `stage names from ${kJsStageNames.join(', ')}`).map((nv, ni) => {
       const name = r.oneOf(`${at}[${ni}]`, nv, kJsStageNames);
       const previous = seen.get(name);
-      if (previous !== undefined) throw r.invalid(`${at}[${ni}]`, name, `each stage in one group only (already in performance.fusion[${previous}])`);
+      if (previous !== undefined) r.problem(`${at}[${ni}]`, name, `each stage in one group only (already in performance.fusion[${previous}])`, `remove ${name} from one of the two groups`);
       seen.set(name, gi);
       return name;
     });
+    if (r.failed(at)) return names;
     for (let k = 1; k < names.length; k++) {
       if (kJsStageNames.indexOf(names[k]) !== kJsStageNames.indexOf(names[k - 1]) + 1) {
-        throw r.invalid(at, names, `adjacent stages in pipeline order (${kJsStageNames.join(' -> ')})`);
+        r.problem(at, names, `adjacent stages in pipeline order (${kJsStageNames.join(' -> ')})`, 'list each group\'s stages in pipeline order without gaps');
+        break;
       }
-      if (stages[names[k]].cpu !== stages[names[0]].cpu) {
-        throw r.invalid(`performance.stages.${names[k]}.cpu`, stages[names[k]].cpu, `${stages[names[0]].cpu}, the CPU of ${names[0]}, because performance.fusion[${gi}] runs them on one worker`);
+      const cpuOf = (n: JsStageName) => `performance.stages.${n}.cpu`;
+      if (stages[names[k]].cpu !== stages[names[0]].cpu && !r.failed(cpuOf(names[k])) && !r.failed(cpuOf(names[0]))) {
+        r.problem(cpuOf(names[k]), stages[names[k]].cpu, `${stages[names[0]].cpu}, the CPU of ${names[0]}, because performance.fusion[${gi}] runs them on one worker`,
+          `give the stages of performance.fusion[${gi}] one CPU, or split the group`);
       }
     }
     return names;
   });
   const missing = kJsStageNames.filter((n) => !seen.has(n));
-  if (missing.length > 0) throw r.invalid('performance.fusion', value, `every stage in some group (missing: ${missing.join(', ')})`);
+  if (missing.length > 0 && !r.failed('performance.fusion')) {
+    r.problem('performance.fusion', value, `every stage in some group (missing: ${missing.join(', ')})`, `add ${missing.join(', ')} to a group`);
+  }
   return out;
 }

@@ -19,13 +19,18 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
   if (feed.dpdk) {
     const d = feed.dpdk;
     const vdev = d.eal.vdevs.find((v) => v.split(',')[0] === d.port);
+    // --no-huge implies the EAL's legacy memory mode, which it refuses with --in-memory. Without
+    // hugepages there are no hugepage files to keep off disk, so in-memory's remaining promise
+    // (no shared config files under /var/run) is exactly --no-shconf.
+    const inMemoryWithoutHuge = d.eal.noHuge && d.eal.inMemory && !d.eal.filePrefix;
     o.dpdk = {
       vdev,
       port: vdev ? undefined : d.port,
       pci: d.eal.pciAllow,
       lcores: d.eal.lcores,
       rxCpus: [perf.stages.rx.cpu],
-      inMemory: d.eal.inMemory,
+      inMemory: inMemoryWithoutHuge ? false : d.eal.inMemory,
+      extraEalArgs: inMemoryWithoutHuge ? ['--no-shconf'] : undefined,
       filePrefix: d.eal.filePrefix,
       noHuge: d.eal.noHuge,
       memoryMb: d.eal.memoryMb,
@@ -51,7 +56,7 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
     };
   }
   if (feed.pcap) {
-    o.pcap = { file: feed.pcap.file, pace: feed.pcap.pace, loops: feed.pcap.loops };
+    o.pcap = { file: feed.pcap.file, pace: feed.pcap.pace, loops: feed.pcap.loops, allowTruncated: feed.pcap.allowTruncated };
   }
   return o;
 }

@@ -3,8 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
+import { Port } from '../../lib/binding';
 import { loadFeedConfig, parseFeedConfig } from '../../lib/config/feed-config';
+import { parsePerformanceConfig } from '../../lib/config/performance-config';
+import { portOptionsFrom } from '../../lib/config/port-options';
 import { TickpathError } from '../../lib/errors';
+import { makeFrames, pcapBytes } from '../helpers/pcap-writer';
 
 const kFile = '/etc/tickpath/feed.yml';
 
@@ -25,16 +29,30 @@ function parse(doc: unknown) {
   return parseFeedConfig(YAML.stringify(doc), kFile, { checkFiles: false });
 }
 
+/**
+ * `message` is the error without its line number and fix: `file: path is value, expected ...`.
+ * Checks the code, the whole message, that a fix is given and that the line number points at the
+ * line of the path's last key (for a missing value: a line inside its parent).
+ */
 function expectError(mutate: (d: any) => void, message: string, code = 'ERR_CONFIG_INVALID'): void {
   const doc = base();
   mutate(doc);
-  expect(() => parse(doc)).to.throw(TickpathError, message).with.property('code', code);
-  // The whole message, not just a substring.
+  const text = YAML.stringify(doc);
+  let caught: TickpathError | undefined;
   try {
-    parse(doc);
+    parseFeedConfig(text, kFile, { checkFiles: false });
   } catch (e) {
-    expect((e as Error).message).to.equal(message);
+    caught = e as TickpathError;
   }
+  expect(caught, 'expected the config to be refused').to.be.instanceOf(TickpathError);
+  expect(caught!.code).to.equal(code);
+  const m = /^([^:]+):(\d+): (.*?)(?: \(and \d+ more problems?: [^)]*\))? \(fix: (.+)\)$/.exec(caught!.message);
+  expect(m, caught!.message).to.not.equal(null);
+  expect(`${m![1]}: ${m![3]}`).to.equal(message);
+  expect(caught!.fix).to.equal(m![4]);
+  const line = text.split('\n')[Number(m![2]) - 1];
+  const key = /^[^:]+: (?:\S+\.)?([a-z_]+) is (?!missing)/.exec(message);
+  if (key) expect(line, `line ${m![2]} of:\n${text}`).to.contain(`${key[1]}:`);
 }
 
 describe('feed config', () => {
@@ -83,17 +101,17 @@ describe('feed config', () => {
   it('rejects unknown keys at every level', () => {
     expectError(
       (d) => (d.feed.lines[0].grp = '1.2.3.4'),
-      '/etc/tickpath/feed.yml: feed.lines[0].grp is not a known option, expected one of name, group, port, source',
+      '/etc/tickpath/feed.yml: feed.lines[0].grp is an unknown key, expected one of name, group, port, source',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(
       (d) => (d.feed.backnd = 'udp'),
-      '/etc/tickpath/feed.yml: feed.backnd is not a known option, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64',
+      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(
       (d) => (d.extra = 1),
-      '/etc/tickpath/feed.yml: (top level).extra is not a known option, expected one of feed',
+      '/etc/tickpath/feed.yml: extra is an unknown key, expected one of feed',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
   });
@@ -163,7 +181,7 @@ describe('feed config', () => {
     );
     const doc = base();
     doc.feed.pcap = { file: 'a.pcap', pace: 2.5, loops: 0 };
-    expect(parse(doc).pcap).to.deep.equal({ file: '/etc/tickpath/a.pcap', pace: 2.5, loops: 0 });
+    expect(parse(doc).pcap).to.deep.equal({ file: '/etc/tickpath/a.pcap', pace: 2.5, loops: 0, allowTruncated: false });
   });
 
   it('checks MoldUDP64 session names and the re-request server', () => {
@@ -195,10 +213,10 @@ describe('feed config', () => {
 
   it('reports YAML syntax errors with line and column, and unreadable files', () => {
     expect(() => parseFeedConfig('feed:\n  backend: [udp\n', kFile))
-      .to.throw(TickpathError, /^\/etc\/tickpath\/feed\.yml: YAML syntax error at line \d+, column \d+: /)
+      .to.throw(TickpathError, /^\/etc\/tickpath\/feed\.yml:\d+: YAML syntax error at column \d+: /)
       .with.property('code', 'ERR_CONFIG_PARSE');
     expect(() => parseFeedConfig('feed:\n  backend: udp\n  backend: pcap\n', kFile))
-      .to.throw(TickpathError, /YAML syntax error at line 3, column 3: Map keys must be unique/)
+      .to.throw(TickpathError, /^\/etc\/tickpath\/feed\.yml:3: YAML syntax error at column 3: Map keys must be unique/)
       .with.property('code', 'ERR_CONFIG_PARSE');
     expect(() => loadFeedConfig('/nonexistent/feed.yml'))
       .to.throw(TickpathError, '/nonexistent/feed.yml: cannot read config file (ENOENT)')
@@ -211,12 +229,56 @@ describe('feed config', () => {
       const file = path.join(dir, 'feed.yml');
       const doc = base();
       doc.feed.pcap = { file: 'missing.pcap' };
-      fs.writeFileSync(file, YAML.stringify(doc));
+      const text = YAML.stringify(doc);
+      fs.writeFileSync(file, text);
+      const line = text.split('\n').findIndex((l) => l.includes('file: missing.pcap')) + 1;
       expect(() => loadFeedConfig(file)).to.throw(
-        `${file}: feed.pcap.file is "missing.pcap", expected an existing pcap file (resolved to ${path.join(dir, 'missing.pcap')}, relative to the config file)`,
+        `${file}:${line}: feed.pcap.file is "missing.pcap", expected an existing pcap file (resolved to ${path.join(dir, 'missing.pcap')}, relative to the config file)`,
       );
       fs.writeFileSync(path.join(dir, 'missing.pcap'), '');
       expect(loadFeedConfig(file).pcap?.file).to.equal(path.join(dir, 'missing.pcap'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('feed config: feed.pcap.allow_truncated', () => {
+  // The pcap backend refuses a capture whose last frame was cut short and its fix says "pass
+  // allow_truncated": the config must accept that key and hand it to the backend.
+  it('is accepted and reaches the pcap backend, which then replays the complete frames', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-trunc-'));
+    try {
+      const bytes = pcapBytes(makeFrames(5));
+      fs.writeFileSync(path.join(dir, 'trunc.pcap'), bytes.subarray(0, bytes.length - 10));
+      const perf = parsePerformanceConfig(YAML.stringify({
+        performance: { stages: { rx: { cpu: 0 }, decoder: { cpu: 0 }, book: { cpu: 0 }, strategy: { cpu: 0 }, router: { cpu: 0 } } },
+      }), path.join(dir, 'performance.yml'), { cpuCount: 1 });
+      const doc = base();
+      doc.feed.backend = 'pcap';
+      doc.feed.pcap = { file: 'trunc.pcap' };
+      const refused = parseFeedConfig(YAML.stringify(doc), path.join(dir, 'feed.yml'));
+      expect(refused.pcap!.allowTruncated).to.equal(false);
+      expect(() => Port.open({ ...portOptionsFrom(refused, perf), poller: 'inline' })).to.throw(TickpathError, /allow_truncated/);
+
+      doc.feed.pcap.allow_truncated = true;
+      const feed = parseFeedConfig(YAML.stringify(doc), path.join(dir, 'feed.yml'));
+      expect(feed.pcap!.allowTruncated).to.equal(true);
+      const port = Port.open({ ...portOptionsFrom(feed, perf), poller: 'inline' });
+      try {
+        const c = port.consumer(0);
+        let frames = 0;
+        for (let spins = 0; !c.eof && spins < 1_000_000; spins++) {
+          const n = c.available(64);
+          frames += n;
+          if (n > 0) c.advance(n);
+        }
+        expect(frames).to.equal(4);
+      } finally {
+        port.close();
+      }
+      expectError((d) => (d.feed.pcap = { file: 'a.pcap', allow_truncated: 'yes' }),
+        '/etc/tickpath/feed.yml: feed.pcap.allow_truncated is "yes", expected true or false');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

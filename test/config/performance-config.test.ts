@@ -24,18 +24,25 @@ function parse(doc: unknown, cpuCount = 2) {
   return parsePerformanceConfig(YAML.stringify(doc), kFile, { cpuCount });
 }
 
+/** Like the feed config test's: the message without its line number and fix, the line checked. */
 function expectError(mutate: (d: any) => void, message: string, code = 'ERR_CONFIG_INVALID', cpuCount = 2): void {
   const doc = base();
   mutate(doc);
+  const text = YAML.stringify(doc);
   let caught: unknown;
   try {
-    parse(doc, cpuCount);
+    parsePerformanceConfig(text, kFile, { cpuCount });
   } catch (e) {
     caught = e;
   }
   expect(caught).to.be.instanceOf(TickpathError);
   expect((caught as TickpathError).code).to.equal(code);
-  expect((caught as Error).message).to.equal(message);
+  const m = /^([^:]+):(\d+): (.*?)(?: \(and \d+ more problems?: [^)]*\))? \(fix: (.+)\)$/.exec((caught as Error).message);
+  expect(m, (caught as Error).message).to.not.equal(null);
+  expect(`${m![1]}: ${m![3]}`).to.equal(message);
+  const line = text.split('\n')[Number(m![2]) - 1];
+  const key = /^[^:]+: (?:\S+\.)?([a-z_]+) is (?!missing)/.exec(message);
+  if (key) expect(line, `line ${m![2]} of:\n${text}`).to.contain(`${key[1]}:`);
 }
 
 describe('performance config', () => {
@@ -81,7 +88,7 @@ describe('performance config', () => {
   it('rejects unknown keys and missing stages', () => {
     expectError(
       (d) => (d.performance.stages.book.cpus = 0),
-      'configs/performance.yml: performance.stages.book.cpus is not a known option, expected one of cpu, burst',
+      'configs/performance.yml: performance.stages.book.cpus is an unknown key, expected one of cpu, burst',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(

@@ -32,7 +32,11 @@ describe('shipped configs (configs/*.yml)', () => {
     expect(native.file).to.equal(feed.pcap?.file);
     expect(native.pace).to.equal('fast');
     expect(native.ring_size).to.equal('4096');
-    // The dpdk section (pcap vdev, no hugepages) is valid for the binding too.
-    expect(nativeOptions('dpdk', options).eal_args.split('\n')).to.include('--no-huge');
+    // The dpdk section (pcap vdev, no hugepages, in memory) is valid for the binding too, and for
+    // the EAL: --no-huge means legacy memory, which the EAL refuses with --in-memory, so in-memory
+    // without hugepages is asked for as --no-shconf.
+    const eal = nativeOptions('dpdk', options).eal_args.split('\n');
+    expect(eal).to.include.members(['--no-huge', '-m', '256', '--no-shconf', '--no-pci']);
+    expect(eal).to.not.include('--in-memory');
   });
 });

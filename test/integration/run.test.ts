@@ -3,7 +3,9 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { binding } from '../../lib/binding/native';
 import { SessionGenerator } from '../../lib/tools/session-generator';
+import { unavailable } from '../helpers/require-backend';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
@@ -94,6 +96,46 @@ describe('integration/tickpath run (npm start)', function () {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, out.slice(-1500)).to.equal(0);
     expect(out).to.match(/final \(.* dpdk\): .* ITCH messages/);
+  });
+
+  it('--config with a broken routing file fails fast with every problem at file:line, before anything starts', () => {
+    const root = path.join(__dirname, '..', '..', '..');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-run-broken-'));
+    for (const name of ['feed_config.yml', 'performance.yml', 'routing_config.yml']) {
+      fs.writeFileSync(path.join(dir, name), fs.readFileSync(path.join(root, 'configs', name), 'utf8').split('../test/').join(`${root}/test/`));
+    }
+    const routing = path.join(dir, 'routing_config.yml');
+    fs.writeFileSync(routing, fs.readFileSync(routing, 'utf8').replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4').replace('max_order_qty:', 'max_order_quantity:'));
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [kCli, 'run', '--config', dir, '--metrics-port', 'off'], { encoding: 'utf8', timeout: 30000 });
+    const ms = Date.now() - t0;
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stdout + r.stderr).to.equal(1);
+    expect(ms).to.be.below(10000);
+    expect(r.stderr).to.contain('nothing was started');
+    expect(r.stderr).to.match(new RegExp(`${routing.replace(/[.]/g, '\\.')}:\\d+: routing\\.rules\\.AAPL\\[1\\]\\.venue is "BATS"`));
+    expect(r.stderr).to.match(new RegExp(`${routing.replace(/[.]/g, '\\.')}:\\d+: routing\\.risk\\.max_order_quantity is an unknown key`));
+    expect(r.stderr).to.not.match(/ERR_STAGE_CRASHED|stage worker/);
+    // Nothing started: no backend, venue simulator, worker or stats file announced.
+    expect(r.stdout).to.equal('');
+  });
+
+  it('--config with the shipped dpdk section (pcap vdev, no hugepages, in memory) starts and replays the capture', function () {
+    const info = binding().backends().find((b) => b.name === 'dpdk');
+    if (!info?.compiledIn) unavailable(this, 'dpdk', 'not compiled in');
+    const root = path.join(__dirname, '..', '..', '..');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-run-dpdk-'));
+    for (const name of ['feed_config.yml', 'performance.yml', 'routing_config.yml']) {
+      let text = fs.readFileSync(path.join(root, 'configs', name), 'utf8').split('../test/').join(`${root}/test/`);
+      if (name === 'feed_config.yml') text = text.replace(/^ {2}backend: pcap/m, '  backend: dpdk');
+      fs.writeFileSync(path.join(dir, name), text);
+    }
+    const r = spawnSync(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--duration', '2', '--metrics-port', 'off', '--json'], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stderr + r.stdout.slice(-1500)).to.equal(0);
+    const j = lastJson(r.stdout);
+    expect(j.backend).to.equal('dpdk');
+    expect(j.counters.rx_packets).to.be.greaterThan(0);
   });
 
   it('rejects bad options with the option named, exit 2 (bad usage, as in every command)', () => {

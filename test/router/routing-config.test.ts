@@ -3,17 +3,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadRoutingConfig, parseRoutingConfig } from '../../lib/router/routing-config';
 import { TickpathError } from '../../lib/errors';
+import { ConfigError } from '../../lib/config/config-reader';
 
 // dist/test/router -> repository root
 const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
 const text = () => fs.readFileSync(CONFIG, 'utf8');
 
-function errorOf(yamlText: string, file = 'routing_config.yml'): TickpathError {
+function errorOf(yamlText: string, file = 'routing_config.yml', code = 'ERR_CONFIG_INVALID'): TickpathError {
   try {
     parseRoutingConfig(yamlText, file);
   } catch (e) {
     expect(e).to.be.instanceOf(TickpathError);
-    expect((e as TickpathError).code).to.equal('ERR_CONFIG');
+    expect((e as TickpathError).code, (e as Error).message).to.equal(code);
+    // file:line, and a fix
+    expect((e as Error).message).to.match(new RegExp(`^${file.replace(/\./g, '\\.')}:\\d+: `));
+    expect((e as TickpathError).fix).to.be.a('string').and.not.equal('');
     return e as TickpathError;
   }
   throw new Error('expected the config to be refused');
@@ -46,12 +50,12 @@ describe('routing config', () => {
   });
 
   it('refuses unknown keys at every level', () => {
-    expect(errorOf(text().replace('max_order_qty:', 'max_order_quantity:')).message).to.contain(
+    expect(errorOf(text().replace('max_order_qty:', 'max_order_quantity:'), undefined, 'ERR_CONFIG_UNKNOWN_KEY').message).to.contain(
       'routing.risk.max_order_quantity is an unknown key, expected one of max_order_qty, max_order_notional, ' +
       'max_daily_notional, max_symbol_notional, max_open_orders_per_symbol, price_collar_bps, max_orders_per_second');
-    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  modus: x')).message).to.contain(
+    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  modus: x'), undefined, 'ERR_CONFIG_UNKNOWN_KEY').message).to.contain(
       'routing.modus is an unknown key, expected one of mode, default_venue, order_capacity, journal, venues, rules, risk');
-    expect(errorOf(text().replace('fee_per_share: 0.0028', 'fees: 0.0028')).message).to.contain(
+    expect(errorOf(text().replace('fee_per_share: 0.0028', 'fees: 0.0028'), undefined, 'ERR_CONFIG_UNKNOWN_KEY').message).to.contain(
       'routing.rules.AAPL[1].fees is an unknown key, expected one of venue, share, priority, active, fee_per_share');
   });
 
@@ -65,13 +69,34 @@ describe('routing config', () => {
     expect(errorOf(text().replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4')).message).to.contain(
       'routing.rules.AAPL[1].venue is "BATS", expected one of NSDQ, ARCA');
     expect(errorOf(text().replace('    max_orders_per_second: 500\n', '')).message).to.contain(
-      'routing.risk.max_orders_per_second missing, expected an integer from 1 to 10000000');
+      'routing.risk.max_orders_per_second is missing, expected an integer from 1 to 10000000');
     expect(errorOf(text().replace('share: 0.6', 'share: 0')).message).to.contain(
       'routing.rules.AAPL[0].share is 0, expected a number > 0');
     expect(errorOf(text().replace('price_collar_bps: 500', 'price_collar_bps: "5%"')).message).to.contain(
       'routing.risk.price_collar_bps is "5%", expected an integer from 0 to 10000');
     expect(errorOf(text().replace('share: 0.6, priority: 1, active: true', 'share: 0.6, priority: 1, active: yes')).message)
       .to.contain('routing.rules.AAPL[0].active is "yes", expected true or false');
+  });
+
+  it('refuses a symbol whose shares do not add up to 1, inactive rules included', () => {
+    const e = errorOf(text().replace('{ venue: ARCA, share: 0.4', '{ venue: ARCA, share: 0.7'));
+    expect(e.message).to.match(/^routing_config\.yml:\d+: routing\.rules\.AAPL is \[0\.6,0\.7\], expected shares that add up to 1 \(these add up to 1\.3\)/);
+    const line = Number(/:(\d+):/.exec(e.message)![1]);
+    expect(text().split('\n')[line - 1]).to.contain('AAPL:');
+    expect(e.fix).to.equal("make the shares of AAPL's rules add up to 1");
+    expect(() => parseRoutingConfig(text().replace('share: 0.4, priority: 2, active: true', 'share: 0.4, priority: 2, active: false'), 'r.yml')).to.not.throw();
+  });
+
+  it('collects every problem, not just the first', () => {
+    let caught: ConfigError | undefined;
+    try {
+      parseRoutingConfig(text().replace('port: 15002', 'port: 99999').replace('fsync: always', 'fsync: sometimes').replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4'), 'r.yml');
+    } catch (e) {
+      caught = e as ConfigError;
+    }
+    expect(caught).to.be.instanceOf(ConfigError);
+    expect(caught!.problems.map((p) => p.path)).to.deep.equal(['routing.journal.fsync', 'routing.venues[1].port', 'routing.rules.AAPL[1].venue']);
+    expect(caught!.message).to.contain('(and 2 more problems: tickpath config check DIR lists them)');
   });
 
   it('refuses duplicate venue names and names too long for the journal', () => {
@@ -83,12 +108,15 @@ describe('routing config', () => {
 
   it('reports a missing routing section and YAML syntax errors with the file name', () => {
     expect(errorOf('feed: {}\n').message).to.equal(
-      'routing_config.yml:1: routing missing, expected a mapping (fix: fix the value in the routing config file)');
-    expect(errorOf('routing: [\n', 'x.yml').message).to.match(/^x\.yml: YAML syntax error: /);
-    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  mode: liquidity')).message).to.match(/YAML syntax error: Map keys must be unique/);
+      'routing_config.yml:1: routing is missing, expected a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk ' +
+      '(fix: add routing: a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk)');
+    expect(errorOf('routing: [\n', 'x.yml', 'ERR_CONFIG_PARSE').message).to.match(/^x\.yml:2: YAML syntax error at column 1: /);
+    expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  mode: liquidity'), undefined, 'ERR_CONFIG_PARSE').message)
+      .to.match(/^routing_config\.yml:5: YAML syntax error at column 3: Map keys must be unique/);
   });
 
   it('reports a missing file', () => {
-    expect(() => loadRoutingConfig('/nonexistent/routing.yml')).to.throw(TickpathError, '/nonexistent/routing.yml: cannot read:');
+    expect(() => loadRoutingConfig('/nonexistent/routing.yml')).to.throw(TickpathError, '/nonexistent/routing.yml: cannot read config file (ENOENT)')
+      .with.property('code', 'ERR_CONFIG_NOT_FOUND');
   });
 });
