@@ -23,7 +23,7 @@ import type { OrdType, Side, VenueBookView } from './types';
 
 export interface RouteRule {
   venue: string;
-  share: number;          // participation share, > 0 (relative: shares of one symbol need not sum to 1)
+  share: number;          // participation share, > 0 (routing_config.yml requires a symbol's shares to add up to 1; the router divides among the venues it can use)
   priority: number;       // lower goes first
   active: boolean;
   feePerShare: number;    // USD per share, used to break priority ties
