@@ -158,7 +158,8 @@ export async function main(argv: string[]): Promise<number> {
   progress?.finish(report.offered);
   const stats = port.stats();
   port.close();
-  const deviceErrors = stats.device.oerrors + stats.queues[0].txFailed;
+  // Frames the port consumed without sending them (refused by the device, or too long for it).
+  const deviceErrors = stats.device.oerrors + stats.queues[0].txFailed + stats.queues[0].txOversize;
   const failed = report.notDrained + deviceErrors;
   const sent = report.sent - deviceErrors;
   const out = { ...report, sent, failed, backend: port.backend, file };

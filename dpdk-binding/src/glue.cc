@@ -187,16 +187,10 @@ NAN_METHOD(PortStats) {
   auto out = Nan::New<v8::Object>();
   auto queues = Nan::New<v8::Array>();
   for (uint16_t q = 0; q < p->queues(); q++) {
-    QueueCounters c{};
-    p->counters(q, &c);
+    uint64_t c[kQueueCounterCount] = {};
+    p->counters(q, c);
     auto o = Nan::New<v8::Object>();
-    setNum(o, "rxPackets", static_cast<double>(c.rxPackets));
-    setNum(o, "rxBytes", static_cast<double>(c.rxBytes));
-    setNum(o, "ringFullDrops", static_cast<double>(c.ringFullDrops));
-    setNum(o, "truncated", static_cast<double>(c.truncated));
-    setNum(o, "txPackets", static_cast<double>(c.txPackets));
-    setNum(o, "txBytes", static_cast<double>(c.txBytes));
-    setNum(o, "txFailed", static_cast<double>(c.txFailed));
+    for (uint32_t i = 0; i < kQueueCounterCount; i++) setNum(o, kQueueCounterNames[i], static_cast<double>(c[i]));
     Nan::Set(queues, q, o);
   }
   Nan::Set(out, Nan::New("queues").ToLocalChecked(), queues);
@@ -209,7 +203,6 @@ NAN_METHOD(PortStats) {
     setNum(dev, "rxNoMbuf", static_cast<double>(d.rxNoMbuf));
     setNum(dev, "kernelDrops", static_cast<double>(d.kernelDrops));
     setNum(dev, "oerrors", static_cast<double>(d.oerrors));
-    setNum(dev, "oversize", static_cast<double>(d.oversize));
     setNum(dev, "malformed", static_cast<double>(d.malformed));
     setNum(dev, "poolSize", static_cast<double>(d.poolSize));
     setNum(dev, "poolFree", static_cast<double>(d.poolFree));
@@ -337,7 +330,12 @@ NAN_MODULE_INIT(Init) {
   setConst(layout, "flagTsFile", kRxFlagTsFile);
   setConst(layout, "flagTsPoll", kRxFlagTsPoll);
   setConst(layout, "flagL4Payload", kRxFlagL4Payload);
+  setConst(layout, "queueCounterCount", kQueueCounterCount);
   Nan::Set(target, Nan::New("layout").ToLocalChecked(), layout);
+  // Counter name -> index on the counters line, from the one list in ring_layout.h.
+  auto counters = Nan::New<v8::Object>();
+  for (uint32_t i = 0; i < kQueueCounterCount; i++) setConst(counters, kQueueCounterNames[i], i);
+  Nan::Set(target, Nan::New("queueCounters").ToLocalChecked(), counters);
 }
 
 NAN_MODULE_WORKER_ENABLED(tickpath, Init)

@@ -15,6 +15,7 @@
  * Threading contract: one thread calls doWork() (the decoder/book worker); subscribe() may be
  * called from any thread that holds the mailbox.
  */
+import { kQueueCounter } from '../binding/layout';
 import { RxConsumer } from '../binding/rx-consumer';
 import { Clock, MonotonicClock } from '../common/clock';
 import { LatencyRecorder } from '../common/latency-recorder';
@@ -252,7 +253,7 @@ export class FeedHandler implements Agent {
 
   /** Ring-full drops at the RX ring, read from shared memory. No allocation. */
   get ringDrops(): number {
-    return this.source.counter(2);
+    return this.source.counter(kQueueCounter.ringFullDrops);
   }
 
   /** Opens what recovery needs (the retransmission request socket). Call once before doWork. */

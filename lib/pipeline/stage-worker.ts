@@ -14,6 +14,7 @@
 import { constants as perfConstants, PerformanceObserver } from 'perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'v8';
 import { parentPort, workerData } from 'worker_threads';
+import { kQueueCounter } from '../binding/layout';
 import { RxConsumer, RxQueueTransfer } from '../binding/rx-consumer';
 import { cpusAllowedOf, pinCurrentThread } from '../binding/threads';
 import { CountersBlock } from '../common/counters';
@@ -291,7 +292,8 @@ function main(d: StageWorkerData): void {
         c[K.sequence_gaps] = q.gaps; c[K.messages_missing] = q.missing; c[K.duplicates] = q.duplicates;
       }
     } else if (rx) {
-      c[K.rx_packets] = rx.counter(0); c[K.rx_bytes] = rx.counter(1); c[K.rx_ring_drops] = rx.counter(2);
+      c[K.rx_packets] = rx.counter(kQueueCounter.rxPackets); c[K.rx_bytes] = rx.counter(kQueueCounter.rxBytes);
+      c[K.rx_ring_drops] = rx.counter(kQueueCounter.ringFullDrops);
     }
     const fd = feed?.decoder ?? decoderOnly;
     if (fd) {
