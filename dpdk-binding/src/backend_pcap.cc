@@ -5,7 +5,7 @@
 // nanosecond magic a1b23c4d, either byte order), Ethernet link type; VLAN tags are the decoder's
 // business. Replay: as fast as possible, at recorded pace, or a multiple of it, any number of loops.
 // TX (option tx_file) appends what is sent to a pcap file, so the same code path can "transmit"
-// without a NIC.
+// without a NIC; with rx=0 the port only transmits and the file is not replayed.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -72,7 +72,8 @@ class PcapBackend final : public Backend {
       return fail(err, EPROTO, "pcap file '" + path_ + "' has link type " + std::to_string(link) +
                                    ", only 1 (Ethernet) is supported (fix: re-capture on an Ethernet interface, or convert with editcap -T ether)");
     bool allowTruncated = optBool(o, "allow_truncated", false);
-    size_t off = 24;
+    // rx=0: a port that only transmits (tx_file) does not replay its file; rxDone() is true at once.
+    size_t off = optBool(o, "rx", true) ? 24 : len;
     uint32_t frame = 0;
     while (off < len) {
       frame++;

@@ -146,8 +146,8 @@ uint32_t Port::poll(uint16_t q) {
   // device queue keeps moving and the loss is counted where it happened.
   uint32_t freeSlots = s.rx.capacity - (s.prod - s.released);
   if (__builtin_expect(freeSlots == 0, 0)) {
-    if (holds_) return work;  // a file waits for the consumer; nothing is lost
-    uint16_t n = backend_->rxBurst(q, s.scratch.data(), s.scratchHandles.data(), burst_);
+    // A file waits for the consumer (nothing is lost); TX below is serviced either way.
+    uint16_t n = holds_ ? 0 : backend_->rxBurst(q, s.scratch.data(), s.scratchHandles.data(), burst_);
     if (n) {
       backend_->release(q, s.scratchHandles.data(), n);
       s.ctr[kCtrRingFullDrops] += n;

@@ -33,6 +33,8 @@ export interface UdpOptions {
 }
 export interface PcapOptions {
   file: string; pace?: 'fast' | 'recorded' | number; loops?: number; allowTruncated?: boolean; txFile?: string;
+  /** false: the port only transmits (txFile); `file` is not replayed on RX (default true). */
+  rx?: boolean;
   /** Descriptor timestamp: 'poll' (CLOCK_MONOTONIC at replay, default) or 'file' (capture time, epoch ns). */
   timestamps?: 'poll' | 'file';
   /** Drop at a full ring like a NIC would (default false: the replay waits for the consumer). */
@@ -203,6 +205,7 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       checkEnum('pcap.timestamps', p.timestamps, ['poll', 'file']);
       put('file', p.file); put('pace', p.pace); put('loops', p.loops);
       put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile); put('timestamps', p.timestamps); put('lossy', p.lossy);
+      put('rx', p.rx);
       break;
     }
   }
