@@ -9,20 +9,21 @@ import {
   SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon, openPortAsNobody } from '../helpers/rx-consumer';
+import { binding, type NativeBinding } from '../../lib/binding/native';
+import { DescriptorDrain, offerFrame, openPortAsNobody, rxConsumerOf, txProducerOf } from '../helpers/port-io';
 
 const kFrames = 1000;
 
 describe('af_packet backend (veth pair)', function () {
   this.timeout(20_000);
-  let addon: NativeAddon;
+  let addon: NativeBinding;
   let pair: VethPair | undefined;
   const ports: number[] = [];
 
   before(function () {
     const reason = replayUnavailableReason();
     if (reason) requireOrSkip(this, 'af_packet', reason);
-    addon = loadAddon();
+    addon = binding();
     pair = createVethPair();
   });
 
@@ -63,7 +64,7 @@ describe('af_packet backend (veth pair)', function () {
 
       const id = open({ poller, idle: 'backoff', ...(ring === 'small' ? { block_size: '16384', block_count: '16' } : {}) });
       expect(addon.portDescribe(id)).to.match(/TPACKET_V3/);
-      const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
+      const rx = new DescriptorDrain(rxConsumerOf(id, 0, poller === 'inline'));
       if (poller === 'thread') addon.portStart(id);
       const check = new SequencedFrameCheck(replay.frames);
       let tsOk = 0;
@@ -99,13 +100,13 @@ describe('af_packet backend (veth pair)', function () {
     const readNsRx = (): number => nsRxPackets(p);
     const before = readNsRx();
     const id = open({});
-    const tx = new RawTxProducer(addon, id);
+    const tx = txProducerOf(id);
     const n = 200;
-    for (let i = 0; i < n; i++) expect(tx.offer(udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
+    for (let i = 0; i < n; i++) expect(offerFrame(tx, udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
     tx.publish();
     const deadline = Date.now() + 5000;
-    while (tx.pending() > 0 && Date.now() < deadline) addon.portPoll(id, 0);
-    expect(tx.pending()).to.equal(0);
+    while (tx.inFlight > 0 && Date.now() < deadline) addon.portPoll(id, 0);
+    expect(tx.inFlight).to.equal(0);
     const st = addon.portStats(id);
     expect(st.queues[0].txPackets).to.equal(n);
     expect(st.device.oerrors).to.equal(0);
@@ -117,7 +118,7 @@ describe('af_packet backend (veth pair)', function () {
     expect(got).to.equal(n);
     // Our own TX is not captured back (PACKET_IGNORE_OUTGOING); what does arrive is the far end's
     // ICMP port-unreachable replies (rate-limited), never a frame from our own MAC.
-    const rx = new RawRxConsumer(addon, id);
+    const rx = new DescriptorDrain(rxConsumerOf(id));
     let own = 0;
     rx.drain((r, off) => {
       let same = true;
@@ -126,4 +127,5 @@ describe('af_packet backend (veth pair)', function () {
     });
     expect(own).to.equal(0);
   });
+
 });
