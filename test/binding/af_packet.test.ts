@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 
 import {
-  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
+  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, nsRxStat, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
 import { binding, type NativeBinding } from '../../lib/binding/native';
@@ -128,4 +128,45 @@ describe('af_packet backend (veth pair)', function () {
     expect(own).to.equal(0);
   });
 
+  it('TX counts every frame once: oversize frames are dropped by the port, frames the kernel refuses are txFailed, the rest arrive once', async function () {
+    const p = pair!;
+    const before = { packets: nsRxStat(p, 'rx_packets'), bytes: nsRxStat(p, 'rx_bytes') };
+    const id = open({ tx_slot_bytes: '4096' });
+    const tx = txProducerOf(id);
+    // veth MTU 1500: the port sends at most 1518 bytes (MTU + Ethernet header + one VLAN tag).
+    // 3000 bytes is longer than that: consumed by the port as txOversize, never offered to the
+    // kernel. 1518 bytes without a VLAN tag passes that check but the kernel refuses it
+    // (EMSGSIZE): consumed as txFailed, never retried, never blocking the frames behind it.
+    const oversize = new Uint8Array(3000).fill(0xee);
+    const refused = udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(0xffff, 1518 - 42));
+    let posted = 0, nOversize = 0, nRefused = 0, normalBytes = 0;
+    const post = (f: Uint8Array): void => {
+      for (let i = 0; !offerFrame(tx, f) && i < 100000; i++) addon.portPoll(id, 0);
+      posted++;
+    };
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      if (i % 10 === 4) { post(oversize); nOversize++; }
+      if (i % 25 === 7) { post(refused); nRefused++; }
+      const f = udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32 + (i % 200)));
+      normalBytes += f.length;
+      post(f);
+      if (i % 32 === 31) tx.publish();
+    }
+    tx.publish();
+    const deadline = Date.now() + 5000;
+    while (tx.inFlight > 0 && Date.now() < deadline) addon.portPoll(id, 0);
+    expect(tx.inFlight).to.equal(0);
+    const q = addon.portStats(id).queues[0];
+    expect(q).to.include({ txPackets: n, txOversize: nOversize, txFailed: nRefused, txBytes: normalBytes });
+    expect(q.txPackets + q.txOversize + q.txFailed, 'every posted frame counted once').to.equal(posted);
+    let got = { packets: 0, bytes: 0 };
+    for (let i = 0; i < 50 && got.packets < n; i++) {
+      got = { packets: nsRxStat(p, 'rx_packets') - before.packets, bytes: nsRxStat(p, 'rx_bytes') - before.bytes };
+      if (got.packets < n) await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 50));  // a duplicate would show up now
+    got = { packets: nsRxStat(p, 'rx_packets') - before.packets, bytes: nsRxStat(p, 'rx_bytes') - before.bytes };
+    expect(got).to.deep.equal({ packets: n, bytes: normalBytes });
+  });
 });
