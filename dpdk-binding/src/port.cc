@@ -1,5 +1,6 @@
 #include "port.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -282,8 +283,11 @@ int Port::start(std::string* err) {
       }
       s->lcoreLaunched = rc > 0;
       if (!s->lcoreLaunched) {
-        // The backend did not place it: our own thread, pinned before its first poll.
+        // The backend did not place it: our own thread, named for `top -H` and /proc (tp-poll-q<N>),
+        // pinned before its first poll.
         s->thread = std::thread([st = s.get()] {
+          std::string name = "tp-poll-q" + std::to_string(st->q);
+          pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
           if (st->cpu >= 0) pinThread(st->cpu, nullptr);
           pollerMain(st);
         });
