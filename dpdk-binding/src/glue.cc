@@ -20,7 +20,10 @@
 namespace tickpath {
 namespace {
 
-constexpr int kMaxPorts = 64;
+// Ids are never reused (see PortClose), so this bounds the ports opened over the process's life,
+// closed ones included. A closed Port keeps its rings mapped (its counters stay readable): about
+// 2 MB of address space with default sizes, resident only where it was touched.
+constexpr int kMaxPorts = 256;
 std::mutex g_portsMutex;
 std::array<std::unique_ptr<Port>, kMaxPorts> g_ports;
 // Lock-free lookup for the hot poll() call from any worker. Ports are never freed while the
@@ -96,7 +99,9 @@ NAN_METHOD(OpenPort) {
       id = i;
       break;
     }
-  if (id < 0) return throwErrno(-EMFILE, "too many ports open (64)");
+  if (id < 0)
+    return throwErrno(-EMFILE, "too many ports opened in this process (" + std::to_string(kMaxPorts) +
+                                   "; a closed port keeps its id until exit) (fix: reuse an open port instead of reopening it)");
   auto port = std::make_unique<Port>();
   std::string err;
   int rc = port->open(*name, opts, &err);
