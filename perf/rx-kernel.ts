@@ -142,7 +142,9 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
   const res = await done;
   const st1 = port.stats();
   const s = await sender;
-  await worker.terminate();
+  // The worker ends by itself once it has reported; wait for that rather than terminate() it,
+  // which tearing down an isolate that holds addon-backed SharedArrayBuffers made crash at exit.
+  await new Promise((r) => worker.once('exit', r));
   port.close();
   const drops = st1.device.kernelDrops - st0.device.kernelDrops + st1.queues[0].ringFullDrops - st0.queues[0].ringFullDrops;
   return { pps: res.packets / (Number(t1 - t0) / 1e9), drops, sentPps: s.sent / s.seconds, describe: port.description };
