@@ -131,6 +131,7 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
   const ctl = new Int32Array(control);
   const worker = new Worker(path.join(__dirname, 'rx-worker.js'), { workerData: { transfer: port.rxTransfer(0), cpu: -1, control, wordOffset } });
   const done = new Promise<{ packets: number }>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));  // listened to from the start: it may come early
   const sender = replayFor(pair, pcap, seconds);
   await sleep(200); // warm-up: the sender ramps up, the worker's JIT settles; not counted
   const st0 = port.stats();
@@ -144,7 +145,7 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
   const s = await sender;
   // The worker ends by itself once it has reported; wait for that rather than terminate() it,
   // which tearing down an isolate that holds addon-backed SharedArrayBuffers made crash at exit.
-  await new Promise((r) => worker.once('exit', r));
+  await exited;
   port.close();
   const drops = st1.device.kernelDrops - st0.device.kernelDrops + st1.queues[0].ringFullDrops - st0.queues[0].ringFullDrops;
   return { pps: res.packets / (Number(t1 - t0) / 1e9), drops, sentPps: s.sent / s.seconds, describe: port.description };
