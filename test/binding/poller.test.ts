@@ -42,13 +42,14 @@ describe('binding/native poller idle strategy', function () {
   this.timeout(20_000);
 
   it('spin burns the core on a quiet port; backoff and yield with long parks give it back', async () => {
-    // 500 ms at 100 ticks/s: a spinning thread gets up to 50 ticks (less on a loaded machine); one
-    // parking 1 ms at a time wakes 500 times for a few microseconds each, well under a tick.
+    // 500 ms at 100 ticks/s: a spinning thread gets up to 50 ticks (far fewer when other processes
+    // share the cores); one parking 1 ms at a time wakes 500 times for a few microseconds each,
+    // well under a tick. So: spin clearly above the parking ones, which stay near zero.
     const spin = await pollerTicks({ idle: 'spin' }, 500);
     const backoff = await pollerTicks({ idle: 'backoff', idleOptions: { maxSpins: 10, maxYields: 2, minParkMicros: 100, maxParkMicros: 1000 } }, 500);
     const yieldTicks = await pollerTicks({ idle: 'yield', idleOptions: { minParkMicros: 1000 } }, 500);
     const detail = JSON.stringify({ spin, backoff, yield: yieldTicks });
-    expect(spin, detail).to.be.at.least(15);
+    expect(spin, detail).to.be.at.least(Math.max(5, 4 * Math.max(backoff, yieldTicks)));
     expect(backoff, detail).to.be.at.most(5);
     expect(yieldTicks, detail).to.be.at.most(5);
   });
