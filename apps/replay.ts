@@ -103,7 +103,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'udp': portOptions = { backend, udp: { port: 0, interface: values.interface } }; break;
       case 'pcap':
         if (!values['tx-file']) throw new UsageError('--backend pcap needs --tx-file FILE (where the transmitted frames are written)');
-        portOptions = { backend, pcap: { file, txFile: values['tx-file'] } };
+        // Transmit only: the input is not also replayed on RX, where nobody would read it.
+        portOptions = { backend, pcap: { file, txFile: values['tx-file'], rx: false } };
         break;
       default: throw new UsageError(`option --backend is ${JSON.stringify(backend)}, expected af_packet, af_xdp, dpdk, udp or pcap`);
     }
@@ -158,7 +159,8 @@ export async function main(argv: string[]): Promise<number> {
   progress?.finish(report.offered);
   const stats = port.stats();
   port.close();
-  const deviceErrors = stats.device.oerrors + stats.queues[0].txFailed;
+  // Frames the port consumed without sending them (refused by the device, or too long for it).
+  const deviceErrors = stats.device.oerrors + stats.queues[0].txFailed + stats.queues[0].txOversize;
   const failed = report.notDrained + deviceErrors;
   const sent = report.sent - deviceErrors;
   const out = { ...report, sent, failed, backend: port.backend, file };

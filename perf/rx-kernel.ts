@@ -7,8 +7,10 @@
  * Traffic: tcpreplay --topspeed of 1000 distinct 60-byte Ethernet/IPv4/UDP frames (64 on a real
  * wire with FCS), looped from inside a namespace for a fixed time. For every backend the run is:
  * baseline phase (dgram bound to the same address and port), then backend phase, identical sender.
- * The consumer reads each packet's length and one 32-bit payload word in place; the backend runs
- * in inline poller mode (the consumer calls poll: 2-core layout, the sender has the other core).
+ * The consumer is the production RxConsumer in a JS worker (perf/rx-worker.ts, as perf:rx uses for
+ * dpdk), reading each packet's length and one 32-bit payload word in place; the port is opened
+ * with lib/binding's Port in inline poller mode (the worker's read() polls: 2-core layout, the
+ * sender has the other core).
  *
  *   node dist/perf/rx-kernel.js [--seconds 3] [--backends af_xdp,af_packet,udp] [--json]
  * Needs root and tcpreplay. Never asserts timings: it reports.
@@ -17,8 +19,10 @@ import * as dgram from 'dgram';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { Worker } from 'worker_threads';
+
+import { Port, PortOptions } from '../lib/binding';
 import { VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, seqPayload, udpFrame, writePcap } from '../test/helpers/netns';
-import { NativeAddon, RawRxConsumer, loadAddon } from '../test/helpers/rx-consumer';
 
 interface Result {
   backend: string;
@@ -120,42 +124,31 @@ async function runCap(pair: VethPair, pcap: string, port: number, seconds: numbe
   return { pps: packets / dt, sentPps: s.sent / s.seconds };
 }
 
-/** Backend: inline poller, tight drain loop reading length + one payload word per packet. */
-async function runBackend(addon: NativeAddon, name: string, opts: Record<string, string>, pair: VethPair, pcap: string, seconds: number, wordOffset: number): Promise<{ pps: number; drops: number; sentPps: number; describe: string }> {
-  const id = addon.openPort(name, { poller: 'inline', ...opts });
-  const describe = addon.portDescribe(id);
-  const rx = new RawRxConsumer(addon, id);
-  let sink = 0;
-  const onPacket = (r: Uint8Array, off: number, len: number): void => {
-    const o = off + wordOffset;
-    sink += len + ((r[o] << 24) | (r[o + 1] << 16) | (r[o + 2] << 8) | r[o + 3]);
-  };
+/** Backend: inline poller, polled and drained by the production RxConsumer in a JS worker. */
+async function runBackend(options: PortOptions, pair: VethPair, pcap: string, seconds: number, wordOffset: number): Promise<{ pps: number; drops: number; sentPps: number; describe: string }> {
+  const port = Port.open({ ...options, poller: 'inline', burst: 64 });
+  const control = new SharedArrayBuffer(4);
+  const ctl = new Int32Array(control);
+  const worker = new Worker(path.join(__dirname, 'rx-worker.js'), { workerData: { transfer: port.rxTransfer(0), cpu: -1, control, wordOffset } });
+  const done = new Promise<{ packets: number }>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));  // listened to from the start: it may come early
   const sender = replayFor(pair, pcap, seconds);
-  // Warm-up: drain (and discard from the count) while the sender ramps up.
-  const warmEnd = Date.now() + 200;
-  while (Date.now() < warmEnd) if (rx.drain(onPacket) === 0) await new Promise((r) => setImmediate(r));
-  const p0 = rx.packets;
-  const st0 = addon.portStats(id);
+  await sleep(200); // warm-up: the sender ramps up, the worker's JIT settles; not counted
+  const st0 = port.stats();
+  Atomics.store(ctl, 0, 1);
   const t0 = process.hrtime.bigint();
-  const end = Date.now() + (seconds - 0.5) * 1000;
-  let iter = 0;
-  // The loop yields to the event loop only when idle, and every 4096 batches (so the sender's exit
-  // event is seen); that is the consumer's whole job here.
-  while (true) {
-    const n = rx.drain(onPacket);
-    if ((++iter & 4095) === 0 || n === 0) {
-      if (Date.now() >= end) break;
-      if (n === 0 && (iter & 63) === 0) await new Promise((r) => setImmediate(r));
-    }
-  }
-  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  const packets = rx.packets - p0;
-  const st1 = addon.portStats(id);
+  await sleep((seconds - 0.5) * 1000);
+  Atomics.store(ctl, 0, 2);
+  const t1 = process.hrtime.bigint();
+  const res = await done;
+  const st1 = port.stats();
   const s = await sender;
-  addon.portClose(id);
+  // The worker ends by itself once it has reported; wait for that rather than terminate() it,
+  // which tearing down an isolate that holds addon-backed SharedArrayBuffers made crash at exit.
+  await exited;
+  port.close();
   const drops = st1.device.kernelDrops - st0.device.kernelDrops + st1.queues[0].ringFullDrops - st0.queues[0].ringFullDrops;
-  if (sink === -1) console.log(sink);
-  return { pps: packets / dt, drops, sentPps: s.sent / s.seconds, describe };
+  return { pps: res.packets / (Number(t1 - t0) / 1e9), drops, sentPps: s.sent / s.seconds, describe: port.description };
 }
 
 async function main(): Promise<void> {
@@ -167,7 +160,6 @@ async function main(): Promise<void> {
     console.error(`rx-kernel: ${reason}`);
     process.exit(2);
   }
-  const addon = loadAddon();
   const pair = createVethPair();
   const results: Result[] = [];
   try {
@@ -178,12 +170,12 @@ async function main(): Promise<void> {
     writePcap(pcap, frames);
     const capBase = await runCap(pair, pcap, port, seconds);
     for (const name of backends) {
-      const opts: Record<string, string> =
-        name === 'udp' ? { bind: pair.hostIp, port: String(port), rcvbuf: String(4 << 20), burst: '64' }
-          : name === 'af_packet' ? { interface: pair.hostIf, block_size: String(1 << 20), block_count: '16', burst: '64' }
-            : { interface: pair.hostIf, queue: '0', frames: '4096', burst: '64' };
+      const options: PortOptions =
+        name === 'udp' ? { backend: 'udp', udp: { bind: pair.hostIp, port, rcvbuf: 4 << 20 } }
+          : name === 'af_packet' ? { backend: 'af_packet', afPacket: { interface: pair.hostIf, blockSize: 1 << 20, blockCount: 16 } }
+            : { backend: 'af_xdp', afXdp: { interface: pair.hostIf, queue: 0, frames: 4096 } };
       const base = await runDgram(pair, pcap, port, seconds);
-      const r = await runBackend(addon, name, opts, pair, pcap, seconds, name === 'udp' ? 0 : 42);
+      const r = await runBackend(options, pair, pcap, seconds, name === 'udp' ? 0 : 42);
       const res: Result = {
         backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,

@@ -35,26 +35,14 @@ struct Region {
   std::shared_ptr<void> owner;
 };
 
-// Per-queue counters written by the queue's poller (relaxed), read by stats().
-struct alignas(64) QueueCounters {
-  uint64_t rxPackets;
-  uint64_t rxBytes;
-  uint64_t ringFullDrops;  // consumer too slow: dropped at the ring, never left in the NIC queue
-  uint64_t truncated;      // captured length < wire length (snap length, slot too small)
-  uint64_t oversize;       // frame larger than a slot: dropped
-  uint64_t txPackets;
-  uint64_t txBytes;
-  uint64_t txFailed;
-};
-
 // NIC/kernel-level counters a backend can add (dpdk: imissed, rx_nombuf; af_packet: tp_drops).
+// Per-queue counters are not here: the Port counts them (ring_layout.h, QueueCounter).
 struct DeviceStats {
   uint64_t imissed = 0;
   uint64_t ierrors = 0;
   uint64_t rxNoMbuf = 0;
   uint64_t kernelDrops = 0;
   uint64_t oerrors = 0;
-  uint64_t oversize = 0;   // frames larger than a buffer slot: dropped and counted
   uint64_t malformed = 0;  // records the backend could not parse (pcap record past end of file)
   uint64_t poolSize = 0;   // buffers the backend owns in all (dpdk mempool size, UMEM frames)
   uint64_t poolFree = 0;   // of which free now: equals poolSize after close() when none leaked
@@ -85,9 +73,17 @@ class Backend {
   // Gives n buffers back to the device (mbufs freed, fill ring refilled, blocks returned).
   virtual void release(uint16_t q, const uintptr_t* handles, uint16_t n) = 0;
 
-  // Sends up to n frames; returns how many the device took. The frames' bytes may be reused as soon
-  // as this returns (a backend that cannot send from them copies).
-  virtual uint16_t txBurst(uint16_t q, const TxFrame* frames, uint16_t n) = 0;
+  // Sends frames from the front of `frames`, like rte_eth_tx_burst: returns how many it consumed
+  // (0..n), counted from the front; frames [ret, n) were not touched and the Port offers them again
+  // on its next poll. Every frame is at most txMaxFrame() bytes (the Port drops longer ones and
+  // counts them). A negative errno means the device refused frames[0] for good (link down, too
+  // long for the link): the Port consumes that one frame and counts it in txFailed, so a frame is
+  // never sent twice and never blocks the ones behind it. Bytes may be reused once this returns
+  // (a backend that cannot send from them copies).
+  virtual int txBurst(uint16_t q, const TxFrame* frames, uint16_t n) = 0;
+
+  // Largest frame txBurst can send (a buffer's data room, the socket's limit). Stable after open().
+  virtual uint32_t txMaxFrame() const = 0;
 
   virtual void deviceStats(DeviceStats* out) = 0;
 
@@ -104,11 +100,12 @@ class Backend {
   // Stops the device and returns every buffer. Idempotent.
   virtual void close() = 0;
 
-  // Backends may run their pollers somewhere special (dpdk: an EAL lcore). Returns false when the
-  // caller should start a std::thread itself.
-  virtual bool launchPoller(uint16_t q, int (*fn)(void*), void* arg, std::string* err) {
+  // Backends may run their pollers somewhere special (dpdk: an EAL lcore). Returns 1 when fn runs
+  // there (joinPoller waits for it), 0 when the caller should start a std::thread itself, or a
+  // negative errno with *err set to "cause (fix: ...)" when the configured placement is impossible.
+  virtual int launchPoller(uint16_t q, int (*fn)(void*), void* arg, std::string* err) {
     (void)q; (void)fn; (void)arg; (void)err;
-    return false;
+    return 0;
   }
   virtual void joinPoller(uint16_t /*q*/) {}
 

@@ -11,7 +11,8 @@
 // Timestamps: hardware (kRxFlagTsHw, the NIC's raw clock) when the NIC stamps and option
 // timestamps=hw, else the kernel's software time (kRxFlagTsSw) converted from CLOCK_REALTIME to
 // CLOCK_MONOTONIC like every descriptor; without stamps, the poll time (kRxFlagTsPoll).
-// TX: sendmmsg on the same socket (frames are whole Ethernet frames). Outgoing packets are not
+// TX: sendmmsg on the same socket (frames are whole Ethernet frames, at most MTU + 18 bytes; a
+// frame the kernel refuses is reported as a negative errno and counted by the Port). Outgoing packets are not
 // captured (PACKET_IGNORE_OUTGOING), so a port does not hear its own TX.
 //
 // Threading: rxBurst/release/txBurst from the queue's poller; deviceStats (PACKET_STATISTICS, which
@@ -22,6 +23,7 @@
 #include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -137,6 +139,10 @@ class AfPacketBackend final : public Backend {
         return fail(err, errno, "PACKET_FANOUT group " + std::to_string(fanout) + " failed: " + strerror(errno) +
                                     " (fix: every socket in a fanout group must use the same interface and mode; pick another group id)");
     }
+    ifreq ifr{};
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname_.c_str());
+    int mtu = ioctl(fd_, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 1500;
+    txMaxFrame_ = static_cast<uint32_t>(mtu) + ETH_HLEN + 4;
     txMsgs_.resize(kMaxBurst);
     txIov_.resize(kMaxBurst);
     desc_ = "af_packet " + ifname_ + " TPACKET_V3 " + std::to_string(blockCount_) + " x " + std::to_string(blockSize_) +
@@ -207,20 +213,19 @@ class AfPacketBackend final : public Backend {
     }
   }
 
-  uint16_t txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
+  int txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
     uint16_t m = std::min<uint16_t>(n, kMaxBurst);
     for (uint16_t i = 0; i < m; i++) {
       txIov_[i] = iovec{const_cast<uint8_t*>(f[i].data), f[i].len};
       txMsgs_[i].msg_hdr = msghdr{nullptr, 0, &txIov_[i], 1, nullptr, 0, 0};
     }
     int sent = sendmmsg(fd_, txMsgs_.data(), m, MSG_DONTWAIT);
-    if (sent < 0) {
-      if (errno == EAGAIN || errno == ENOBUFS) return 0;
-      txErrors_.fetch_add(1, std::memory_order_relaxed);
-      return 1;  // drop the frame the kernel refused (too long, link down) so the ring keeps moving
-    }
-    return static_cast<uint16_t>(sent);
+    // sendmmsg fails only when the first message fails; a later failure shortens the count.
+    if (sent < 0) return errno == EAGAIN || errno == ENOBUFS ? 0 : -errno;  // else refused for good
+    return sent;
   }
+
+  uint32_t txMaxFrame() const override { return txMaxFrame_; }
 
   void deviceStats(DeviceStats* out) override {
     std::lock_guard<std::mutex> lock(statsMutex_);
@@ -233,7 +238,6 @@ class AfPacketBackend final : public Backend {
       }
     }
     out->kernelDrops = drops_;
-    out->oerrors = txErrors_.load(std::memory_order_relaxed);
     out->poolSize = blockCount_;
     out->poolFree = blockCount_ - blocksHeld_;
   }
@@ -283,7 +287,7 @@ class AfPacketBackend final : public Backend {
   std::vector<iovec> txIov_;
   std::mutex statsMutex_;
   uint64_t drops_ = 0, freezeQ_ = 0;
-  std::atomic<uint64_t> txErrors_{0};
+  uint32_t txMaxFrame_ = 0;  // MTU + Ethernet header + one VLAN tag, the most the kernel accepts
 };
 
 }  // namespace

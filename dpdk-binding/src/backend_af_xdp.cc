@@ -212,7 +212,7 @@ class AfXdpBackend final : public Backend {
     rxHeld_.fetch_sub(n, std::memory_order_relaxed);
   }
 
-  uint16_t txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
+  int txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
     reclaimCompletions();
     uint32_t m = std::min<uint32_t>(n, static_cast<uint32_t>(txFree_.size()));
     uint32_t idx = 0;
@@ -220,29 +220,23 @@ class AfXdpBackend final : public Backend {
       kickTx();
       return 0;
     }
-    uint32_t posted = 0;
+    // Frames fit a UMEM frame (txMaxFrame): all m reserved descriptors are filled and submitted.
     for (uint32_t i = 0; i < m; i++) {
-      if (__builtin_expect(f[i].len > frameSize_, 0)) {  // cannot fit a frame: dropped and counted
-        oversize_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
       uint64_t addr = txFree_.back();
       txFree_.pop_back();
       memcpy(umem_ + addr, f[i].data, f[i].len);
-      xdp_desc* x = xsk_ring_prod__tx_desc(&tx_, idx + posted);
+      xdp_desc* x = xsk_ring_prod__tx_desc(&tx_, idx + i);
       x->addr = addr;
       x->len = f[i].len;
       x->options = 0;
-      posted++;
     }
-    // Reserved slots we did not fill (oversize frames) must not be submitted: the producer only
-    // advances by what was written.
-    if (posted < m) tx_.cached_prod -= m - posted;
-    xsk_ring_prod__submit(&tx_, posted);
-    txInFlight_.fetch_add(posted, std::memory_order_relaxed);
+    xsk_ring_prod__submit(&tx_, m);
+    txInFlight_.fetch_add(m, std::memory_order_relaxed);
     kickTx();
-    return static_cast<uint16_t>(m);
+    return static_cast<int>(m);
   }
+
+  uint32_t txMaxFrame() const override { return frameSize_; }
 
   void deviceStats(DeviceStats* out) override {
     if (xsk_) {
@@ -253,7 +247,6 @@ class AfXdpBackend final : public Backend {
     out->kernelDrops = last_.rx_dropped + last_.rx_ring_full + last_.rx_fill_ring_empty_descs;
     out->ierrors = last_.rx_invalid_descs;
     out->oerrors = last_.tx_invalid_descs;
-    out->oversize = oversize_.load(std::memory_order_relaxed);
     out->poolSize = frames_;
     out->poolFree = frames_ - rxHeld_.load(std::memory_order_relaxed) - txInFlight_.load(std::memory_order_relaxed);
   }
@@ -354,7 +347,6 @@ class AfXdpBackend final : public Backend {
   xsk_ring_cons comp_{}, rx_{};
   std::vector<uint64_t> txFree_;  // poller-private stack of free TX frame addresses
   std::atomic<uint32_t> rxHeld_{0}, txInFlight_{0};
-  std::atomic<uint64_t> oversize_{0};
   xdp_statistics last_{};
 };
 

@@ -102,6 +102,7 @@ class DpdkBackend final : public Backend {
                   "cannot create a pool of " + std::to_string(nbMbufs) + " mbufs on socket " + std::to_string(socket_) +
                       ": " + rte_strerror(rte_errno) + " (fix: reserve more hugepages with sudo scripts/setup_hugepages.sh 1024, or lower dpdk.mbufs)");
     poolSize_ = pool_->size;
+    txMaxFrame_ = std::min<uint32_t>(rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM, 0xffff);
     rte_mempool* mp = pool_;
     auto owner = std::shared_ptr<void>(mp, [](void* p) {
       if (!dpdkEalCleanedUp()) rte_mempool_free(static_cast<rte_mempool*>(p));
@@ -174,28 +175,19 @@ class DpdkBackend final : public Backend {
     rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(const_cast<uintptr_t*>(h)), n);
   }
 
-  uint16_t txBurst(uint16_t q, const TxFrame* f, uint16_t n) override {
+  // Frames fit one mbuf (txMaxFrame), so every allocated mbuf carries a frame; whatever
+  // rte_eth_tx_burst did not take is freed and stays in the TX ring for the next poll.
+  int txBurst(uint16_t q, const TxFrame* f, uint16_t n) override {
     rte_mbuf* mbufs[512];
     n = std::min<uint16_t>(n, 512);
-    if (rte_pktmbuf_alloc_bulk(pool_, mbufs, n) != 0) return 0;  // pool empty: retried next poll
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < n; i++) {
-      rte_mbuf* m = mbufs[k];
-      char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(std::min<uint32_t>(f[i].len, 0xffff)));
-      if (unlikely(!p || f[i].len > 0xffff)) {
-        rte_pktmbuf_reset(m);
-        oversize_++;
-        continue;  // counted and dropped; the mbuf is reused for the next frame
-      }
-      memcpy(p, f[i].data, f[i].len);
-      k++;
-    }
-    uint16_t txq = q < ntx_ ? q : 0;
-    uint16_t sent = k ? rte_eth_tx_burst(port_, txq, mbufs, k) : 0;
-    if (sent < n) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
-    // Oversize frames count as taken (they will never fit); unsent good ones are retried.
-    return sent == k ? n : sent;
+    if (unlikely(rte_pktmbuf_alloc_bulk(pool_, mbufs, n) != 0)) return 0;  // pool empty: retried next poll
+    for (uint16_t i = 0; i < n; i++) memcpy(rte_pktmbuf_append(mbufs[i], static_cast<uint16_t>(f[i].len)), f[i].data, f[i].len);
+    uint16_t sent = rte_eth_tx_burst(port_, q < ntx_ ? q : 0, mbufs, n);
+    if (unlikely(sent < n)) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
+    return sent;
   }
+
+  uint32_t txMaxFrame() const override { return txMaxFrame_; }
 
   void deviceStats(DeviceStats* out) override {
     if (opened_ && started_) {
@@ -207,22 +199,19 @@ class DpdkBackend final : public Backend {
         out->oerrors = s.oerrors;
       }
     }
-    out->oversize = oversize_;
     if (pool_) {
       out->poolSize = poolSize_;
       out->poolFree = rte_mempool_avail_count(pool_);
     }
   }
 
-  bool launchPoller(uint16_t q, int (*fn)(void*), void* arg, std::string* err) override {
+  int launchPoller(uint16_t q, int (*fn)(void*), void* arg, std::string* err) override {
     unsigned lcore = RTE_MAX_LCORE;
     if (!lcoreList_.empty()) {
       lcore = static_cast<unsigned>(lcoreList_[q % lcoreList_.size()]);
-      if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
-        *err = "dpdk rx_lcores names lcore " + std::to_string(lcore) +
-               ", which is not an enabled worker lcore (fix: map it in dpdk.lcores, e.g. '0@(0-1),1@1')";
-        return false;
-      }
+      if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore())
+        return fail(err, EINVAL, "dpdk rx_lcores names lcore " + std::to_string(lcore) +
+                                     ", which is not an enabled worker lcore (fix: map it in dpdk.lcores, e.g. '0@(0-1),1@1')");
     } else {
       // First idle worker lcore not already taken by another queue.
       unsigned l;
@@ -233,14 +222,13 @@ class DpdkBackend final : public Backend {
         }
       }
     }
-    if (lcore == RTE_MAX_LCORE) return false;  // no worker lcore: the port uses a std::thread
+    if (lcore == RTE_MAX_LCORE) return 0;  // no worker lcore: the port uses a std::thread
     int rc = rte_eal_remote_launch(fn, arg, lcore);
-    if (rc != 0) {
-      *err = "rte_eal_remote_launch on lcore " + std::to_string(lcore) + " failed: lcore busy (fix: give each RX queue its own lcore)";
-      return false;
-    }
+    if (rc != 0)
+      return fail(err, rc < 0 ? -rc : EBUSY, "rte_eal_remote_launch on lcore " + std::to_string(lcore) +
+                                                 " failed: lcore busy (fix: give each RX queue its own lcore in dpdk.rxLcores)");
     lcores_[q] = lcore;
-    return true;
+    return 1;
   }
 
   void joinPoller(uint16_t q) override {
@@ -276,7 +264,8 @@ class DpdkBackend final : public Backend {
   uint16_t nq_ = 0, ntx_ = 0;
   int socket_ = 0;
   rte_mempool* pool_ = nullptr;
-  uint64_t poolSize_ = 0, oversize_ = 0;
+  uint64_t poolSize_ = 0;
+  uint32_t txMaxFrame_ = 0;  // one mbuf's data room: TX frames are copied into a single segment
   std::vector<Region> regions_;
   std::vector<int> lcoreList_;
   std::vector<unsigned> lcores_;

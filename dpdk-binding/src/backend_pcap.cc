@@ -5,7 +5,7 @@
 // nanosecond magic a1b23c4d, either byte order), Ethernet link type; VLAN tags are the decoder's
 // business. Replay: as fast as possible, at recorded pace, or a multiple of it, any number of loops.
 // TX (option tx_file) appends what is sent to a pcap file, so the same code path can "transmit"
-// without a NIC.
+// without a NIC; with rx=0 the port only transmits and the file is not replayed.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,6 +25,7 @@ constexpr uint32_t kMagicUs = 0xa1b2c3d4, kMagicNs = 0xa1b23c4d;
 constexpr uint32_t kMagicUsSwapped = 0xd4c3b2a1, kMagicNsSwapped = 0x4d3cb2a1;
 constexpr uint32_t kMagicPcapng = 0x0a0d0d0a;
 constexpr uint32_t kLinkEthernet = 1;
+constexpr uint32_t kTxSnapLen = 65535;
 
 struct Record {
   uint32_t offset;
@@ -71,7 +72,8 @@ class PcapBackend final : public Backend {
       return fail(err, EPROTO, "pcap file '" + path_ + "' has link type " + std::to_string(link) +
                                    ", only 1 (Ethernet) is supported (fix: re-capture on an Ethernet interface, or convert with editcap -T ether)");
     bool allowTruncated = optBool(o, "allow_truncated", false);
-    size_t off = 24;
+    // rx=0: a port that only transmits (tx_file) does not replay its file; rxDone() is true at once.
+    size_t off = optBool(o, "rx", true) ? 24 : len;
     uint32_t frame = 0;
     while (off < len) {
       frame++;
@@ -106,7 +108,7 @@ class PcapBackend final : public Backend {
     if (!tx.empty()) {
       txFile_ = fopen(tx.c_str(), "wb");
       if (!txFile_) return fail(err, errno, "cannot create tx_file '" + tx + "': " + strerror(errno));
-      uint32_t hdr[6] = {kMagicNs, 0x00040002u, 0, 0, 65535, kLinkEthernet};
+      uint32_t hdr[6] = {kMagicNs, 0x00040002u, 0, 0, kTxSnapLen, kLinkEthernet};
       fwrite(hdr, 1, 24, txFile_);
     }
     return 0;
@@ -150,16 +152,19 @@ class PcapBackend final : public Backend {
   // A replayed file waits for a slow consumer (unless lossy, which emulates a NIC's drops).
   bool holdsWhenFull() const override { return !lossy_; }
 
-  uint16_t txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
+  int txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
     if (!txFile_) return n;  // no tx_file: frames are consumed and counted, like net_null
     uint64_t ts = monotonicNs();
     for (uint16_t i = 0; i < n; i++) {
       uint32_t rec[4] = {static_cast<uint32_t>(ts / 1000000000ull), static_cast<uint32_t>(ts % 1000000000ull), f[i].len, f[i].len};
-      fwrite(rec, 1, 16, txFile_);
-      fwrite(f[i].data, 1, f[i].len, txFile_);
+      if (__builtin_expect(fwrite(rec, 1, 16, txFile_) != 16 || fwrite(f[i].data, 1, f[i].len, txFile_) != f[i].len, 0))
+        return i ? i : -(errno ? errno : EIO);  // disk full: what was written counts, the rest fails
     }
     return n;
   }
+
+  // The snap length written in the tx_file header.
+  uint32_t txMaxFrame() const override { return kTxSnapLen; }
 
   bool rxDone(uint16_t) const override {
     return records_.empty() || (next_ == records_.size() && loops_ > 0 && loopsDone_ + 1 >= loops_);

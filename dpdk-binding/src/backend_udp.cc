@@ -295,7 +295,7 @@ class UdpBackend final : public Backend {
   // Handles come back in the order rxBurst gave them, so the free slots stay one FIFO.
   void release(uint16_t, const uintptr_t*, uint16_t n) override { released_ += n; }
 
-  uint16_t txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
+  int txBurst(uint16_t, const TxFrame* f, uint16_t n) override {
     if (!hasTxDest_) return n;  // nowhere to send: consumed and counted, like net_null
     uint16_t m = std::min<uint16_t>(n, kMaxBurst);
     for (uint16_t i = 0; i < m; i++) {
@@ -303,17 +303,17 @@ class UdpBackend final : public Backend {
       txMsgs_[i].msg_hdr = msghdr{&txDest_, sizeof txDest_, &txIov_[i], 1, nullptr, 0, 0};
     }
     int sent = sendmmsg(fd_, txMsgs_.data(), m, MSG_DONTWAIT);
-    if (sent < 0) {
-      if (errno == EAGAIN || errno == ENOBUFS) return 0;  // retried on the next poll
-      txErrors_.fetch_add(1, std::memory_order_relaxed);
-      return 1;  // drop the frame the kernel refused (e.g. unreachable) so the ring keeps moving
-    }
-    return static_cast<uint16_t>(sent);
+    // sendmmsg fails only when the first message fails: EAGAIN/ENOBUFS are retried on the next
+    // poll; anything else (unreachable, too long) refuses that datagram for good.
+    if (sent < 0) return errno == EAGAIN || errno == ENOBUFS ? 0 : -errno;
+    return sent;
   }
+
+  // The largest UDP payload over IPv4 (65535 - 20 - 8).
+  uint32_t txMaxFrame() const override { return 65507; }
 
   void deviceStats(DeviceStats* out) override {
     out->kernelDrops = kernelDrops_.load(std::memory_order_relaxed);
-    out->oerrors = txErrors_.load(std::memory_order_relaxed);
     out->poolSize = slots_;
     out->poolFree = slots_ - (filled_ - released_);
   }
@@ -342,7 +342,7 @@ class UdpBackend final : public Backend {
   std::vector<iovec> txIov_;
   sockaddr_in txDest_{};
   bool hasTxDest_ = false;
-  std::atomic<uint64_t> kernelDrops_{0}, txErrors_{0};
+  std::atomic<uint64_t> kernelDrops_{0};
 };
 
 }  // namespace

@@ -20,7 +20,10 @@
 namespace tickpath {
 namespace {
 
-constexpr int kMaxPorts = 64;
+// Ids are never reused (see PortClose), so this bounds the ports opened over the process's life,
+// closed ones included. A closed Port keeps its rings mapped (its counters stay readable): about
+// 2 MB of address space with default sizes, resident only where it was touched.
+constexpr int kMaxPorts = 256;
 std::mutex g_portsMutex;
 std::array<std::unique_ptr<Port>, kMaxPorts> g_ports;
 // Lock-free lookup for the hot poll() call from any worker. Ports are never freed while the
@@ -96,7 +99,9 @@ NAN_METHOD(OpenPort) {
       id = i;
       break;
     }
-  if (id < 0) return throwErrno(-EMFILE, "too many ports open (64)");
+  if (id < 0)
+    return throwErrno(-EMFILE, "too many ports opened in this process (" + std::to_string(kMaxPorts) +
+                                   "; a closed port keeps its id until exit) (fix: reuse an open port instead of reopening it)");
   auto port = std::make_unique<Port>();
   std::string err;
   int rc = port->open(*name, opts, &err);
@@ -187,16 +192,10 @@ NAN_METHOD(PortStats) {
   auto out = Nan::New<v8::Object>();
   auto queues = Nan::New<v8::Array>();
   for (uint16_t q = 0; q < p->queues(); q++) {
-    QueueCounters c{};
-    p->counters(q, &c);
+    uint64_t c[kQueueCounterCount] = {};
+    p->counters(q, c);
     auto o = Nan::New<v8::Object>();
-    setNum(o, "rxPackets", static_cast<double>(c.rxPackets));
-    setNum(o, "rxBytes", static_cast<double>(c.rxBytes));
-    setNum(o, "ringFullDrops", static_cast<double>(c.ringFullDrops));
-    setNum(o, "truncated", static_cast<double>(c.truncated));
-    setNum(o, "txPackets", static_cast<double>(c.txPackets));
-    setNum(o, "txBytes", static_cast<double>(c.txBytes));
-    setNum(o, "txFailed", static_cast<double>(c.txFailed));
+    for (uint32_t i = 0; i < kQueueCounterCount; i++) setNum(o, kQueueCounterNames[i], static_cast<double>(c[i]));
     Nan::Set(queues, q, o);
   }
   Nan::Set(out, Nan::New("queues").ToLocalChecked(), queues);
@@ -209,7 +208,6 @@ NAN_METHOD(PortStats) {
     setNum(dev, "rxNoMbuf", static_cast<double>(d.rxNoMbuf));
     setNum(dev, "kernelDrops", static_cast<double>(d.kernelDrops));
     setNum(dev, "oerrors", static_cast<double>(d.oerrors));
-    setNum(dev, "oversize", static_cast<double>(d.oversize));
     setNum(dev, "malformed", static_cast<double>(d.malformed));
     setNum(dev, "poolSize", static_cast<double>(d.poolSize));
     setNum(dev, "poolFree", static_cast<double>(d.poolFree));
@@ -337,7 +335,12 @@ NAN_MODULE_INIT(Init) {
   setConst(layout, "flagTsFile", kRxFlagTsFile);
   setConst(layout, "flagTsPoll", kRxFlagTsPoll);
   setConst(layout, "flagL4Payload", kRxFlagL4Payload);
+  setConst(layout, "queueCounterCount", kQueueCounterCount);
   Nan::Set(target, Nan::New("layout").ToLocalChecked(), layout);
+  // Counter name -> index on the counters line, from the one list in ring_layout.h.
+  auto counters = Nan::New<v8::Object>();
+  for (uint32_t i = 0; i < kQueueCounterCount; i++) setConst(counters, kQueueCounterNames[i], i);
+  Nan::Set(target, Nan::New("queueCounters").ToLocalChecked(), counters);
 }
 
 NAN_MODULE_WORKER_ENABLED(tickpath, Init)

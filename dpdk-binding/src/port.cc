@@ -1,5 +1,6 @@
 #include "port.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -84,10 +85,18 @@ int Port::open(const std::string& name, const Options& opts, std::string* err) {
   holds_ = backend_->holdsWhenFull();
   burst_ = static_cast<uint16_t>(std::clamp<long long>(optInt(opts, "burst", 32), 1, 512));
   inline_ = optString(opts, "poller", "thread") == "inline";
-  idle_ = optString(opts, "idle", "spin");
+  // Idle strategy: lib/binding validated the values; here they are only parsed.
+  std::string idle = optString(opts, "idle", "spin");
+  idle_.kind = idle == "backoff" ? IdleStrategy::kBackoff : idle == "yield" ? IdleStrategy::kYield : IdleStrategy::kSpin;
+  idle_.maxSpins = static_cast<uint32_t>(std::clamp<long long>(optInt(opts, "idle_max_spins", 100), 0, 1000000));
+  idle_.maxYields = static_cast<uint32_t>(std::clamp<long long>(optInt(opts, "idle_max_yields", 10), 0, 1000000));
+  idle_.minParkNs = static_cast<uint64_t>(std::clamp<long long>(optInt(opts, "idle_min_park_ns", 1000), 1, 1000000000));
+  idle_.maxParkNs = static_cast<uint64_t>(std::clamp<long long>(optInt(opts, "idle_max_park_ns", 1000000), 1, 1000000000));
+  if (idle_.maxParkNs < idle_.minParkNs) idle_.maxParkNs = idle_.minParkNs;
   uint32_t ringSize = static_cast<uint32_t>(std::clamp<long long>(optInt(opts, "ring_size", 4096), 64, 1 << 22));
   uint32_t txSlots = static_cast<uint32_t>(std::clamp<long long>(optInt(opts, "tx_slots", 1024), 16, 1 << 20));
   uint32_t txSlotBytes = static_cast<uint32_t>(std::clamp<long long>(optInt(opts, "tx_slot_bytes", 2048), 64, 65536));
+  txMaxLen_ = std::min(txSlotBytes, backend_->txMaxFrame());
   std::vector<int> cpus = parseCpuList(optString(opts, "rx_cpus", optString(opts, "rx_cpu", "")));
   for (uint16_t q = 0; q < nq_; q++) {
     auto s = std::make_unique<QueueState>();
@@ -125,13 +134,7 @@ void Port::releaseConsumed(QueueState& s) {
 
 void Port::publishCounters(QueueState& s) {
   auto* c = reinterpret_cast<std::atomic<uint64_t>*>(static_cast<uint8_t*>(s.rx.mem) + kCountersByte);
-  c[0].store(s.ctr.rxPackets, std::memory_order_relaxed);
-  c[1].store(s.ctr.rxBytes, std::memory_order_relaxed);
-  c[2].store(s.ctr.ringFullDrops, std::memory_order_relaxed);
-  c[3].store(s.ctr.truncated, std::memory_order_relaxed);
-  c[4].store(s.ctr.txPackets, std::memory_order_relaxed);
-  c[5].store(s.ctr.txFailed, std::memory_order_relaxed);
-  c[6].store(s.ctr.txBytes, std::memory_order_relaxed);
+  for (uint32_t i = 0; i < kQueueCounterCount; i++) c[i].store(s.ctr[i], std::memory_order_relaxed);
 }
 
 uint32_t Port::poll(uint16_t q) {
@@ -144,12 +147,13 @@ uint32_t Port::poll(uint16_t q) {
   // device queue keeps moving and the loss is counted where it happened.
   uint32_t freeSlots = s.rx.capacity - (s.prod - s.released);
   if (__builtin_expect(freeSlots == 0, 0)) {
-    if (holds_) return work;  // a file waits for the consumer; nothing is lost
-    uint16_t n = backend_->rxBurst(q, s.scratch.data(), s.scratchHandles.data(), burst_);
+    // A file waits for the consumer (nothing is lost); TX below is serviced either way.
+    uint16_t n = holds_ ? 0 : backend_->rxBurst(q, s.scratch.data(), s.scratchHandles.data(), burst_);
     if (n) {
       backend_->release(q, s.scratchHandles.data(), n);
-      s.ctr.ringFullDrops += n;
+      s.ctr[kCtrRingFullDrops] += n;
       publishCounters(s);
+      work += n;  // draining is work: an idle strategy must not park while the device overflows
     }
   } else {
     uint32_t idx = s.prod & s.rx.mask;
@@ -158,10 +162,10 @@ uint32_t Port::poll(uint16_t q) {
     uint16_t n = backend_->rxBurst(q, descs + idx, &s.handles[idx], static_cast<uint16_t>(max));
     if (n) {
       for (uint16_t i = 0; i < n; i++) {
-        s.ctr.rxBytes += descs[idx + i].len;
-        if (descs[idx + i].flags & kRxFlagTruncated) s.ctr.truncated++;
+        s.ctr[kCtrRxBytes] += descs[idx + i].len;
+        if (descs[idx + i].flags & kRxFlagTruncated) s.ctr[kCtrTruncated]++;
       }
-      s.ctr.rxPackets += n;
+      s.ctr[kCtrRxPackets] += n;
       s.prod += n;
       pos(s.rx.mem, kProdPosI32)->store(s.prod, std::memory_order_release);
       publishCounters(s);
@@ -171,52 +175,97 @@ uint32_t Port::poll(uint16_t q) {
     }
   }
 
-  // TX: descriptors the JS producer posted since last time, as one burst.
+  pollTx(s, &work);
+  return work;
+}
+
+// TX: the descriptors the JS producer posted since last time, at most one burst. The backend
+// consumes from the front (backend.h); frames it could never send are consumed here and counted, so
+// every posted frame ends up in exactly one of txPackets, txOversize, txFailed, and none is offered
+// to the device twice.
+void Port::pollTx(QueueState& s, uint32_t* work) {
   uint32_t txProd = pos(s.tx.mem, kProdPosI32)->load(std::memory_order_acquire);
-  if (txProd != s.txCons) {
-    uint32_t avail = std::min<uint32_t>(txProd - s.txCons, burst_);
-    const auto* td = reinterpret_cast<const uint32_t*>(static_cast<uint8_t*>(s.tx.mem) + kRingHeaderBytes);
-    const auto* slots = static_cast<const uint8_t*>(s.txSlots.base);
+  if (txProd == s.txCons) return;
+  uint32_t budget = std::min<uint32_t>(txProd - s.txCons, burst_);
+  const auto* td = reinterpret_cast<const uint32_t*>(static_cast<uint8_t*>(s.tx.mem) + kRingHeaderBytes);
+  const auto* slots = static_cast<const uint8_t*>(s.txSlots.base);
+  const uint32_t before = s.txCons;
+  while (budget) {
+    // The run of sendable frames at the front, up to the first one that is too long.
     uint16_t nf = 0;
-    for (uint32_t i = 0; i < avail; i++) {
-      uint32_t idx = (s.txCons + i) & s.tx.mask;
+    while (nf < budget) {
+      uint32_t idx = (s.txCons + nf) & s.tx.mask;
+      uint32_t len = td[idx * kTxDescWords + 1];
+      if (__builtin_expect(len > txMaxLen_, 0)) break;
       uint32_t slot = td[idx * kTxDescWords] & s.tx.mask;
-      uint32_t len = std::min(td[idx * kTxDescWords + 1], s.txSlotBytes);
       s.txFrames[nf++] = TxFrame{slots + static_cast<size_t>(slot) * s.txSlotBytes, len};
     }
-    uint16_t sent = backend_->txBurst(q, s.txFrames.data(), nf);
-    for (uint16_t i = 0; i < sent; i++) s.ctr.txBytes += s.txFrames[i].len;
-    s.ctr.txPackets += sent;
-    s.txCons += sent;
+    if (__builtin_expect(nf == 0, 0)) {  // the front frame is too long: consumed and counted
+      s.ctr[kCtrTxOversize]++;
+      s.txCons++;
+      budget--;
+      continue;
+    }
+    int rc = backend_->txBurst(s.q, s.txFrames.data(), nf);
+    if (__builtin_expect(rc < 0, 0)) {  // the device refused the front frame for good
+      s.ctr[kCtrTxFailed]++;
+      s.txCons++;
+      budget--;
+      continue;
+    }
+    for (int i = 0; i < rc; i++) s.ctr[kCtrTxBytes] += s.txFrames[i].len;
+    s.ctr[kCtrTxPackets] += static_cast<uint32_t>(rc);
+    s.txCons += static_cast<uint32_t>(rc);
+    budget -= static_cast<uint32_t>(rc);
+    if (rc < nf) break;  // the device is full: the rest waits for the next poll
+  }
+  if (s.txCons != before) {
     pos(s.tx.mem, kConsPosI32)->store(s.txCons, std::memory_order_release);
     publishCounters(s);
-    work += sent;
+    *work += s.txCons - before;
   }
-  return work;
+}
+
+void IdleStrategy::idle(uint32_t work) {
+  if (work) {
+    spins_ = yields_ = 0;
+    parkNs_ = minParkNs;
+    return;
+  }
+  uint64_t park = 0;
+  switch (kind) {
+    case kSpin:
+      __builtin_ia32_pause();
+      return;
+    case kYield:
+      park = minParkNs;
+      break;
+    case kBackoff:
+      if (spins_ < maxSpins) {
+        spins_++;
+        __builtin_ia32_pause();
+        return;
+      }
+      if (yields_ < maxYields) {
+        yields_++;
+        park = minParkNs;
+        break;
+      }
+      if (parkNs_ < minParkNs) parkNs_ = minParkNs;
+      park = parkNs_;
+      parkNs_ = std::min(parkNs_ * 2, maxParkNs);
+      break;
+  }
+  struct timespec ts = {static_cast<time_t>(park / 1000000000ull), static_cast<long>(park % 1000000000ull)};
+  nanosleep(&ts, nullptr);
 }
 
 int Port::pollerMain(void* arg) {
   auto* s = static_cast<QueueState*>(arg);
   Port* p = s->port;
-  if (s->cpu >= 0 && !s->lcoreLaunched) pinThread(s->cpu, nullptr);
+  IdleStrategy idle = p->idle_;  // the thread's own copy: it keeps back-off state
   pos(s->rx.mem, kStateI32)->store(1, std::memory_order_release);
-  uint32_t idleRounds = 0;
-  const bool spin = p->idle_ == "spin", yield = p->idle_ == "yield";
-  while (!p->stopRequested_.load(std::memory_order_relaxed)) {
-    if (p->poll(s->q)) {
-      idleRounds = 0;
-      continue;
-    }
-    // Idle strategy: spin (lowest latency, burns the core), yield, or back off to a short sleep.
-    if (spin) {
-      __builtin_ia32_pause();
-    } else if (yield || ++idleRounds < 100) {
-      sched_yield();
-    } else {
-      struct timespec ts = {0, 20000};
-      nanosleep(&ts, nullptr);
-    }
-  }
+  while (!p->stopRequested_.load(std::memory_order_relaxed)) idle.idle(p->poll(s->q));
   pos(s->rx.mem, kStateI32)->store(2, std::memory_order_release);
   return 0;
 }
@@ -227,15 +276,21 @@ int Port::start(std::string* err) {
   stopRequested_.store(false);
   if (!inline_) {
     for (auto& s : qs_) {
-      // Set before launching: pollerMain reads it to know the EAL already placed this thread.
-      s->lcoreLaunched = true;
-      s->lcoreLaunched = backend_->launchPoller(s->q, &Port::pollerMain, s.get(), err);
+      int rc = backend_->launchPoller(s->q, &Port::pollerMain, s.get(), err);
+      if (rc < 0) {
+        stop();
+        return rc;
+      }
+      s->lcoreLaunched = rc > 0;
       if (!s->lcoreLaunched) {
-        if (!err->empty()) {
-          stop();
-          return -EBUSY;
-        }
-        s->thread = std::thread([st = s.get()] { pollerMain(st); });
+        // The backend did not place it: our own thread, named for `top -H` and /proc (tp-poll-q<N>),
+        // pinned before its first poll.
+        s->thread = std::thread([st = s.get()] {
+          std::string name = "tp-poll-q" + std::to_string(st->q);
+          pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+          if (st->cpu >= 0) pinThread(st->cpu, nullptr);
+          pollerMain(st);
+        });
         s->threadStarted = true;
       }
     }
@@ -281,8 +336,10 @@ void Port::close() {
   regions_.clear();
 }
 
-void Port::counters(uint16_t q, QueueCounters* out) const {
-  if (q < qs_.size()) *out = qs_[q]->ctr;
+void Port::counters(uint16_t q, uint64_t* out) const {
+  if (q >= qs_.size()) return;
+  const auto* c = reinterpret_cast<const std::atomic<uint64_t>*>(static_cast<const uint8_t*>(qs_[q]->rx.mem) + kCountersByte);
+  for (uint32_t i = 0; i < kQueueCounterCount; i++) out[i] = c[i].load(std::memory_order_relaxed);
 }
 
 }  // namespace tickpath

@@ -3,9 +3,15 @@
 //
 // Poller modes:
 //  - "thread": one poller per queue on its own thread (an EAL lcore for dpdk, else a std::thread
-//    pinned to options "rx_cpu" / "rx_cpus"), looping poll() with the configured idle strategy;
+//    pinned to options "rx_cpu" / "rx_cpus"), looping idle(poll()) with the configured idle
+//    strategy (options "idle", "idle_max_spins", "idle_max_yields", "idle_min_park_ns",
+//    "idle_max_park_ns": the same spin / yield / backoff as lib/common/idle-strategy.ts);
 //  - "inline": no thread; the consuming JS worker calls poll(q) itself (the 2-core layout).
 // Either way exactly one thread runs poll(q) for a given q: that is what makes the rings SPSC.
+//
+// Counters: the poller keeps them privately and publishes them on the RX ring's counters line
+// (ring_layout.h, QueueCounter) with relaxed stores; every reader, JS or counters(), reads that line,
+// so no thread ever reads the poller's private copy.
 #pragma once
 
 #include <atomic>
@@ -18,6 +24,21 @@
 #include "backend.h"
 
 namespace tickpath {
+
+// What a poller thread does after a poll that found no work; mirrors lib/common/idle-strategy.ts
+// (spin: never sleeps; yield: parks minParkNs every empty turn; backoff: maxSpins spins, then
+// maxYields parks of minParkNs, then parks doubling up to maxParkNs). Owned by one poller thread.
+struct IdleStrategy {
+  enum Kind { kSpin, kYield, kBackoff } kind = kSpin;
+  uint32_t maxSpins = 100, maxYields = 10;
+  uint64_t minParkNs = 1000, maxParkNs = 1000000;
+
+  void idle(uint32_t work);
+
+ private:
+  uint32_t spins_ = 0, yields_ = 0;
+  uint64_t parkNs_ = 0;
+};
 
 struct Ring {
   void* mem = nullptr;  // header + descriptors
@@ -38,7 +59,8 @@ class Port {
   void close();                 // stop + backend close; memory lives until JS views are gone
 
   // One poller iteration on queue q: release what the consumer finished, receive a burst into the
-  // ring (or drop it at the ring when full), send pending TX. Returns packets received + sent.
+  // ring (or drop it at the ring when full), send pending TX. Returns the work done: packets put on
+  // or dropped at the RX ring plus TX frames consumed; 0 tells the idle strategy to wait.
   uint32_t poll(uint16_t q);
 
   uint16_t queues() const { return nq_; }
@@ -49,7 +71,8 @@ class Port {
   bool running() const { return running_.load(std::memory_order_acquire); }
   const std::string& backendName() const { return name_; }
   std::string describe() const { return backend_ ? backend_->describe() : std::string("closed"); }
-  void counters(uint16_t q, QueueCounters* out) const;
+  // The queue's counters as last published on its ring (any thread); out has kQueueCounterCount.
+  void counters(uint16_t q, uint64_t* out) const;
   void deviceStats(DeviceStats* out) {
     if (backend_) backend_->deviceStats(out);
     else *out = lastDeviceStats_;
@@ -71,14 +94,16 @@ class Port {
     uint32_t released = 0;  // rx slots already handed back to the backend (poller-private)
     uint32_t prod = 0;      // poller-private copy of the published producer position
     uint32_t txCons = 0;    // poller-private TX consumer position
-    QueueCounters ctr{};
+    uint64_t ctr[kQueueCounterCount] = {};  // poller-private; published by publishCounters()
+    // Owner thread only (start/stop): the poller never reads these, so launching cannot race them.
     std::thread thread;
     bool threadStarted = false;
     bool lcoreLaunched = false;
-    int cpu = -1;
+    int cpu = -1;  // std::thread pollers pin themselves here before their first poll
   };
 
   static int pollerMain(void* arg);
+  void pollTx(QueueState& s, uint32_t* work);
   void releaseConsumed(QueueState& s);
   void publishCounters(QueueState& s);
 
@@ -91,7 +116,8 @@ class Port {
   uint16_t burst_ = 32;
   bool inline_ = false;
   bool holds_ = false;  // backend can wait when the ring is full (files)
-  std::string idle_ = "spin";
+  uint32_t txMaxLen_ = 0;  // min(TX slot, backend's largest frame): longer frames are dropped
+  IdleStrategy idle_;     // copied by each poller thread at its start
   std::atomic<bool> running_{false};
   std::atomic<bool> stopRequested_{false};
 };

@@ -14,7 +14,7 @@ namespace tickpath {
 // byte 0    producer line: [0] prodPos (poller writes, release order)
 // byte 64   consumer line: [16] consPos (JS writes after a batch: "I am done with these slots")
 // byte 128  config line (written once at open): capacity, mask, descBytes, queue, regionCount
-// byte 192  counters line (poller writes, relaxed): rx packets/bytes, ring-full drops, ... (u64)
+// byte 192  counters line (poller writes, relaxed): kQueueCounterCount u64, indexed by QueueCounter
 // byte 256  descriptors: capacity * 32 bytes
 constexpr uint32_t kRingHeaderBytes = 256;
 constexpr uint32_t kProdPosI32 = 0;
@@ -25,7 +25,37 @@ constexpr uint32_t kDescBytesI32 = 34;
 constexpr uint32_t kQueueI32 = 35;
 constexpr uint32_t kStateI32 = 36;  // 1 running, 2 stopped (poller writes)
 constexpr uint32_t kEofI32 = 38;    // 1 once the source will deliver nothing more (a file replay ended)
-constexpr uint32_t kCountersByte = 192;  // u64: rxPackets, rxBytes, ringFullDrops, truncated, oversize
+constexpr uint32_t kCountersByte = 192;  // u64 counter i at kCountersByte + 8 * i (QueueCounter below)
+
+// ---- Per-queue counters: the one list. Index, name and meaning are written here only: the enum,
+// the names stats() reports (glue.cc) and the `queueCounters` export that lib/binding/layout.ts
+// mirrors (checked by test/binding/layout.test.ts) are all generated from it.
+// Single writer: the queue's poller (relaxed stores after each burst). Readers: any thread.
+#define TICKPATH_QUEUE_COUNTERS(X)                                                                     \
+  X(kCtrRxPackets, "rxPackets")         /* packets published on the RX ring */                         \
+  X(kCtrRxBytes, "rxBytes")             /* their captured bytes */                                     \
+  X(kCtrRingFullDrops, "ringFullDrops") /* received while the RX ring was full: dropped, not queued */ \
+  X(kCtrTruncated, "truncated")         /* captured length < wire length (snap length, slot size) */   \
+  X(kCtrTxPackets, "txPackets")         /* frames the device took */                                   \
+  X(kCtrTxBytes, "txBytes")             /* their bytes */                                              \
+  X(kCtrTxFailed, "txFailed")           /* refused by the device for good (link down, too long for     \
+                                           the link): consumed and dropped, never retried */           \
+  X(kCtrTxOversize, "txOversize")       /* longer than the TX slot or the device's largest frame:     \
+                                           consumed and dropped before reaching the device */
+
+enum QueueCounter : uint32_t {
+#define TICKPATH_COUNTER_ENUM(id, name) id,
+  TICKPATH_QUEUE_COUNTERS(TICKPATH_COUNTER_ENUM)
+#undef TICKPATH_COUNTER_ENUM
+  kQueueCounterCount
+};
+static_assert(kCountersByte + kQueueCounterCount * 8 <= kRingHeaderBytes, "counters fit their line");
+
+constexpr const char* kQueueCounterNames[kQueueCounterCount] = {
+#define TICKPATH_COUNTER_NAME(id, name) name,
+    TICKPATH_QUEUE_COUNTERS(TICKPATH_COUNTER_NAME)
+#undef TICKPATH_COUNTER_NAME
+};
 
 // RX descriptor: 32 bytes. Fields are u32 so JS reads them with one Uint32Array index each.
 struct RxDesc {

@@ -4,5 +4,5 @@ export { TxProducer, TxQueueTransfer } from './tx-producer';
 export { DpdkOptions, dpdkEalArgs, defaultLcores } from './dpdk-args';
 export { pinCurrentThread, currentThreadAffinity, setCurrentThreadAffinity, currentTid, cpusAllowedOf, numaNodeOfCpu, warmUpThreadPool } from './threads';
 export { binding, setBinding, NativeBinding, addonPath } from './native';
-export { kLayout } from './layout';
+export { kLayout, kQueueCounter, kQueueCounterNames, QueueCounterName } from './layout';
 export { nativeError } from './errors';

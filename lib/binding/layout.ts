@@ -23,7 +23,30 @@ export const kLayout = {
   flagTsFile: 8,
   flagTsPoll: 16,
   flagL4Payload: 32,
+  queueCounterCount: 8,
 } as const;
+
+/**
+ * Per-queue counters: index of each u64 on the RX ring's counters line (at kLayout.countersByte),
+ * mirrored from the one list in ring_layout.h (TICKPATH_QUEUE_COUNTERS) and checked against the
+ * addon's `queueCounters` export. Single writer: the queue's poller; `Port.stats()` reports them
+ * by these names and `RxConsumer.counter(kQueueCounter.x)` reads one in place.
+ */
+export const kQueueCounter = {
+  rxPackets: 0,
+  rxBytes: 1,
+  ringFullDrops: 2,
+  truncated: 3,
+  txPackets: 4,
+  txBytes: 5,
+  /** Refused by the device for good (link down, too long for the link): dropped, never retried. */
+  txFailed: 6,
+  /** Longer than the TX slot or the device's largest frame: dropped before reaching the device. */
+  txOversize: 7,
+} as const;
+
+export type QueueCounterName = keyof typeof kQueueCounter;
+export const kQueueCounterNames = Object.keys(kQueueCounter) as QueueCounterName[];
 
 /** RX descriptor words (u32 each, 8 per descriptor). */
 export const kDescOffset = 0;

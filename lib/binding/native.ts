@@ -8,21 +8,21 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import { TickpathError } from '../errors';
+import type { QueueCounterName } from './layout';
 
 export interface NativeBackendInfo { name: string; compiledIn: boolean; missing: string }
-export interface NativeQueueStats {
-  rxPackets: number; rxBytes: number; ringFullDrops: number; truncated: number;
-  txPackets: number; txBytes: number; txFailed: number;
-}
+/** One queue's counters, named as in ring_layout.h (see kQueueCounter). */
+export type NativeQueueStats = Record<QueueCounterName, number>;
 export interface NativeDeviceStats {
   imissed: number; ierrors: number; rxNoMbuf: number; kernelDrops: number; oerrors: number;
-  oversize: number; malformed: number; poolSize: number; poolFree: number;
+  malformed: number; poolSize: number; poolFree: number;
 }
 export interface NativeLayout {
   ringHeaderBytes: number; prodPosI32: number; consPosI32: number; capacityI32: number; maskI32: number;
   descBytesI32: number; queueI32: number; stateI32: number; eofI32: number; txSlotBytesI32: number;
   countersByte: number; descBytes: number; txDescWords: number;
   flagTruncated: number; flagTsHw: number; flagTsSw: number; flagTsFile: number; flagTsPoll: number; flagL4Payload: number;
+  queueCounterCount: number;
 }
 
 export interface NativeBinding {
@@ -49,6 +49,7 @@ export interface NativeBinding {
   shutdown(): void;
   dpdkEalState?(): { initialized: boolean; args: string };
   layout: NativeLayout;
+  queueCounters: Record<QueueCounterName, number>;
 }
 
 const kAddonPath = path.join(__dirname, '..', '..', '..', 'build', 'Release', 'tickpath.node');

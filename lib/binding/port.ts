@@ -13,6 +13,7 @@ import { RxConsumer, RxQueueTransfer } from './rx-consumer';
 import { TxProducer, TxQueueTransfer } from './tx-producer';
 import { TickpathError, invalidOption } from '../errors';
 import { dpdkEalArgs, DpdkOptions } from './dpdk-args';
+import type { BackoffOptions, IdleStrategyName } from '../common/idle-strategy';
 
 export type BackendName = 'dpdk' | 'af_xdp' | 'af_packet' | 'udp' | 'pcap';
 export const kBackendNames: readonly BackendName[] = ['dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap'];
@@ -32,6 +33,8 @@ export interface UdpOptions {
 }
 export interface PcapOptions {
   file: string; pace?: 'fast' | 'recorded' | number; loops?: number; allowTruncated?: boolean; txFile?: string;
+  /** false: the port only transmits (txFile); `file` is not replayed on RX (default true). */
+  rx?: boolean;
   /** Descriptor timestamp: 'poll' (CLOCK_MONOTONIC at replay, default) or 'file' (capture time, epoch ns). */
   timestamps?: 'poll' | 'file';
   /** Drop at a full ring like a NIC would (default false: the replay waits for the consumer). */
@@ -42,7 +45,14 @@ export interface PortOptions {
   backend: BackendName | 'auto';
   /** 'thread': a native poller per queue (EAL lcore for dpdk); 'inline': the consumer polls. */
   poller?: 'thread' | 'inline';
-  idle?: 'spin' | 'yield' | 'backoff';
+  /**
+   * What a native poller thread does after an empty poll (thread mode; default 'spin'), with the
+   * same meaning and parameters as lib/common/idle-strategy.ts: 'yield' parks minParkMicros per
+   * empty turn, 'backoff' spins maxSpins turns, parks maxYields times for minParkMicros, then
+   * doubles the park up to maxParkMicros. Inline mode: the consuming worker's own strategy rules.
+   */
+  idle?: IdleStrategyName;
+  idleOptions?: BackoffOptions;
   burst?: number;
   ringSize?: number;
   /** CPU for each queue's poller thread (non-dpdk backends; dpdk uses its lcore map). */
@@ -71,6 +81,12 @@ function checkEnum(name: string, v: unknown, allowed: readonly unknown[]): void 
     throw invalidOption(kWhere, name, v, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
   }
 }
+function checkNumber(name: string, v: unknown, min: number, max: number): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= min || v > max) {
+    throw invalidOption(kWhere, name, v, `a number in (${min}, ${max}]`);
+  }
+}
 function checkString(name: string, v: unknown, required: boolean): void {
   if (v === undefined && !required) return;
   if (typeof v !== 'string' || v.length === 0) throw invalidOption(kWhere, name, v, 'a non-empty string');
@@ -80,6 +96,14 @@ function checkString(name: string, v: unknown, required: boolean): void {
 export function nativeOptions(b: BackendName, o: PortOptions): Record<string, string> {
   checkEnum('poller', o.poller, ['thread', 'inline']);
   checkEnum('idle', o.idle, ['spin', 'yield', 'backoff']);
+  const io = o.idleOptions ?? {};
+  checkInt('idleOptions.maxSpins', io.maxSpins, 0, 1_000_000);
+  checkInt('idleOptions.maxYields', io.maxYields, 0, 1_000_000);
+  checkNumber('idleOptions.minParkMicros', io.minParkMicros, 0, 1_000_000);
+  checkNumber('idleOptions.maxParkMicros', io.maxParkMicros, 0, 1_000_000);
+  if (io.maxParkMicros !== undefined && io.maxParkMicros < (io.minParkMicros ?? 1)) {
+    throw invalidOption(kWhere, 'idleOptions.maxParkMicros', io.maxParkMicros, `a number >= idleOptions.minParkMicros (${io.minParkMicros ?? 1})`);
+  }
   checkInt('burst', o.burst, 1, 512);
   checkInt('ringSize', o.ringSize, 64, 1 << 22);
   checkInt('txSlots', o.txSlots, 16, 1 << 20);
@@ -93,6 +117,11 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
   const put = (k: string, v: unknown) => { if (v !== undefined) m[k] = typeof v === 'boolean' ? (v ? '1' : '0') : String(v); };
   put('poller', o.poller);
   put('idle', o.idle);
+  put('idle_max_spins', io.maxSpins);
+  put('idle_max_yields', io.maxYields);
+  // Nanoseconds: fractions of a microsecond survive the trip as integers.
+  if (io.minParkMicros !== undefined) put('idle_min_park_ns', Math.max(1, Math.round(io.minParkMicros * 1000)));
+  if (io.maxParkMicros !== undefined) put('idle_max_park_ns', Math.max(1, Math.round(io.maxParkMicros * 1000)));
   put('burst', o.burst);
   put('ring_size', o.ringSize);
   put('tx_slots', o.txSlots);
@@ -176,6 +205,7 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       checkEnum('pcap.timestamps', p.timestamps, ['poll', 'file']);
       put('file', p.file); put('pace', p.pace); put('loops', p.loops);
       put('allow_truncated', p.allowTruncated); put('tx_file', p.txFile); put('timestamps', p.timestamps); put('lossy', p.lossy);
+      put('rx', p.rx);
       break;
     }
   }

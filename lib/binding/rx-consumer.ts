@@ -8,7 +8,8 @@
  * Per-record Atomics cost 15-25 ns here, so there is exactly one load and one store per batch.
  */
 import { binding } from './native';
-import { kLayout } from './layout';
+import { kLayout, kQueueCounter, kQueueCounterNames } from './layout';
+import type { NativeQueueStats } from './native';
 
 /** Called once per packet. `buf` is the whole region; the packet is buf[offset, offset+length). */
 export type PacketHandler = (
@@ -33,7 +34,6 @@ export class RxConsumer {
   readonly backend: string;
   private readonly i32: Int32Array;
   private readonly desc: Uint32Array;
-  private readonly counters: BigUint64Array;
   private readonly counterWords: Uint32Array;
   private readonly regions: Uint8Array[];
   private readonly mask: number;
@@ -48,8 +48,7 @@ export class RxConsumer {
     this.inline = t.inline;
     this.i32 = new Int32Array(t.ring);
     this.desc = new Uint32Array(t.ring, kLayout.ringHeaderBytes);
-    this.counters = new BigUint64Array(t.ring, kLayout.countersByte, 8);
-    this.counterWords = new Uint32Array(t.ring, kLayout.countersByte, 16);
+    this.counterWords = new Uint32Array(t.ring, kLayout.countersByte, 2 * kLayout.queueCounterCount);
     this.regions = t.regions.map((r) => new Uint8Array(r));
     this.mask = this.i32[kLayout.maskI32];
     this.cons = Atomics.load(this.i32, kLayout.consPosI32) >>> 0;
@@ -111,16 +110,18 @@ export class RxConsumer {
   }
 
   /**
-   * One poller counter without allocating (no BigInt): 0 rxPackets, 1 rxBytes, 2 ringFullDrops,
-   * 3 truncated. For loops that publish stats often.
+   * One poller counter without allocating (no BigInt), by index: `counter(kQueueCounter.ringFullDrops)`.
+   * For loops that publish stats often. Exact below 2**53; the two halves are read separately, so a
+   * value crossing a 2**32 boundary mid-read can be off by that once (the poller writes relaxed).
    */
   counter(i: number): number {
     return this.counterWords[2 * i + 1] * 4294967296 + this.counterWords[2 * i];
   }
 
   /** The poller's counters as published in shared memory (readable from any thread). */
-  ringCounters(): { rxPackets: number; rxBytes: number; ringFullDrops: number; truncated: number } {
-    const c = this.counters;
-    return { rxPackets: Number(c[0]), rxBytes: Number(c[1]), ringFullDrops: Number(c[2]), truncated: Number(c[3]) };
+  ringCounters(): NativeQueueStats {
+    const out = {} as NativeQueueStats;
+    for (const name of kQueueCounterNames) out[name] = this.counter(kQueueCounter[name]);
+    return out;
   }
 }

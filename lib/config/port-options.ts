@@ -12,6 +12,10 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
     backend: feed.backend,
     poller: perf.stages.rx.poller,
     idle: perf.idle.strategy,
+    idleOptions: {
+      maxSpins: perf.idle.maxSpins, maxYields: perf.idle.maxYields,
+      minParkMicros: perf.idle.minParkMicros, maxParkMicros: perf.idle.maxParkMicros,
+    },
     burst: perf.stages.rx.burst,
     ringSize: perf.rings.rxDescriptors,
     rxCpus: [perf.stages.rx.cpu],

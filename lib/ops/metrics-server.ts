@@ -14,6 +14,7 @@ import { TickpathError } from '../errors';
 import type { PipelineStats } from '../pipeline/pipeline';
 import { kWorkerCounterNames } from '../pipeline/worker-messages';
 import { kDashboardHtml } from './dashboard';
+import { kQueueCounterNames } from '../binding/layout';
 
 export const kDefaultMetricsPort = 9464;
 
@@ -183,8 +184,7 @@ export class MetricsServer {
     latencyField('tickpath_latency_max_ns', 'Largest latency per stage in nanoseconds.', 'max');
 
     // Port: per RX queue counters, device counters and pool accounting.
-    const queueFields = ['rxPackets', 'rxBytes', 'ringFullDrops', 'truncated', 'txPackets', 'txBytes', 'txFailed'] as const;
-    for (const f of queueFields) {
+    for (const f of kQueueCounterNames) {
       new Counter({
         name: `tickpath_port_${snakeCase(f)}`, help: `Port queue counter ${f}.`, labelNames: ['queue'], registers,
         collect() {

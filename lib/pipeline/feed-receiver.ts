@@ -15,6 +15,7 @@
  * must turn between turns while recovery has a re-request server: the retransmission socket's
  * responses arrive as 'message' events. Nothing is allocated per packet or per message.
  */
+import { kQueueCounter } from '../binding/layout';
 import { RxConsumer } from '../binding/rx-consumer';
 import { Clock, MonotonicClock } from '../common/clock';
 import { LatencyRecorder } from '../common/latency-recorder';
@@ -169,7 +170,7 @@ export class FeedReceiver implements Agent {
 
   /** Ring-full drops at the RX ring, read from shared memory. No allocation. */
   get ringDrops(): number {
-    return this.source.counter(2);
+    return this.source.counter(kQueueCounter.ringFullDrops);
   }
 
   /** True once a replayed source has ended and everything was read. */

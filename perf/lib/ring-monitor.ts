@@ -3,7 +3,7 @@
  * counters, the consumer's published position (once per batch, so the backlog seen here is at
  * most one batch high), sampled on a timer. Read-only: it never writes the ring.
  */
-import { kLayout } from '../../lib/binding/layout';
+import { kLayout, kQueueCounter } from '../../lib/binding/layout';
 import { nowNs } from './machine';
 
 export interface RingSample { atNs: number; backlog: number; rxPackets: number; drops: number; tag: number }
@@ -18,14 +18,14 @@ export class RingMonitor {
   /** `tag()` is stored with each sample (e.g. the sender's phase). */
   constructor(ring: SharedArrayBuffer, private readonly tag: () => number = () => 0) {
     this.i32 = new Int32Array(ring);
-    this.counters = new BigUint64Array(ring, kLayout.countersByte, 8);
+    this.counters = new BigUint64Array(ring, kLayout.countersByte, kLayout.queueCounterCount);
     this.capacity = this.i32[kLayout.capacityI32];
   }
 
   sample(): RingSample {
     const prod = Atomics.load(this.i32, kLayout.prodPosI32) >>> 0;
     const cons = Atomics.load(this.i32, kLayout.consPosI32) >>> 0;
-    const s = { atNs: nowNs(), backlog: (prod - cons) >>> 0, rxPackets: Number(this.counters[0]), drops: Number(this.counters[2]), tag: this.tag() };
+    const s = { atNs: nowNs(), backlog: (prod - cons) >>> 0, rxPackets: Number(this.counters[kQueueCounter.rxPackets]), drops: Number(this.counters[kQueueCounter.ringFullDrops]), tag: this.tag() };
     this.samples.push(s);
     return s;
   }

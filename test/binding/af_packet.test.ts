@@ -6,23 +6,24 @@
 import { expect } from 'chai';
 
 import {
-  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
+  SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, nsRxStat, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon, openPortAsNobody } from '../helpers/rx-consumer';
+import { binding, type NativeBinding } from '../../lib/binding/native';
+import { DescriptorDrain, offerFrame, openPortAsNobody, rxConsumerOf, txProducerOf } from '../helpers/port-io';
 
 const kFrames = 1000;
 
 describe('af_packet backend (veth pair)', function () {
   this.timeout(20_000);
-  let addon: NativeAddon;
+  let addon: NativeBinding;
   let pair: VethPair | undefined;
   const ports: number[] = [];
 
   before(function () {
     const reason = replayUnavailableReason();
     if (reason) requireOrSkip(this, 'af_packet', reason);
-    addon = loadAddon();
+    addon = binding();
     pair = createVethPair();
   });
 
@@ -63,7 +64,7 @@ describe('af_packet backend (veth pair)', function () {
 
       const id = open({ poller, idle: 'backoff', ...(ring === 'small' ? { block_size: '16384', block_count: '16' } : {}) });
       expect(addon.portDescribe(id)).to.match(/TPACKET_V3/);
-      const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
+      const rx = new DescriptorDrain(rxConsumerOf(id, 0, poller === 'inline'));
       if (poller === 'thread') addon.portStart(id);
       const check = new SequencedFrameCheck(replay.frames);
       let tsOk = 0;
@@ -99,13 +100,13 @@ describe('af_packet backend (veth pair)', function () {
     const readNsRx = (): number => nsRxPackets(p);
     const before = readNsRx();
     const id = open({});
-    const tx = new RawTxProducer(addon, id);
+    const tx = txProducerOf(id);
     const n = 200;
-    for (let i = 0; i < n; i++) expect(tx.offer(udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
+    for (let i = 0; i < n; i++) expect(offerFrame(tx, udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
     tx.publish();
     const deadline = Date.now() + 5000;
-    while (tx.pending() > 0 && Date.now() < deadline) addon.portPoll(id, 0);
-    expect(tx.pending()).to.equal(0);
+    while (tx.inFlight > 0 && Date.now() < deadline) addon.portPoll(id, 0);
+    expect(tx.inFlight).to.equal(0);
     const st = addon.portStats(id);
     expect(st.queues[0].txPackets).to.equal(n);
     expect(st.device.oerrors).to.equal(0);
@@ -117,7 +118,7 @@ describe('af_packet backend (veth pair)', function () {
     expect(got).to.equal(n);
     // Our own TX is not captured back (PACKET_IGNORE_OUTGOING); what does arrive is the far end's
     // ICMP port-unreachable replies (rate-limited), never a frame from our own MAC.
-    const rx = new RawRxConsumer(addon, id);
+    const rx = new DescriptorDrain(rxConsumerOf(id));
     let own = 0;
     rx.drain((r, off) => {
       let same = true;
@@ -125,5 +126,47 @@ describe('af_packet backend (veth pair)', function () {
       if (same) own++;
     });
     expect(own).to.equal(0);
+  });
+
+  it('TX counts every frame once: oversize frames are dropped by the port, frames the kernel refuses are txFailed, the rest arrive once', async function () {
+    const p = pair!;
+    const before = { packets: nsRxStat(p, 'rx_packets'), bytes: nsRxStat(p, 'rx_bytes') };
+    const id = open({ tx_slot_bytes: '4096' });
+    const tx = txProducerOf(id);
+    // veth MTU 1500: the port sends at most 1518 bytes (MTU + Ethernet header + one VLAN tag).
+    // 3000 bytes is longer than that: consumed by the port as txOversize, never offered to the
+    // kernel. 1518 bytes without a VLAN tag passes that check but the kernel refuses it
+    // (EMSGSIZE): consumed as txFailed, never retried, never blocking the frames behind it.
+    const oversize = new Uint8Array(3000).fill(0xee);
+    const refused = udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(0xffff, 1518 - 42));
+    let posted = 0, nOversize = 0, nRefused = 0, normalBytes = 0;
+    const post = (f: Uint8Array): void => {
+      for (let i = 0; !offerFrame(tx, f) && i < 100000; i++) addon.portPoll(id, 0);
+      posted++;
+    };
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      if (i % 10 === 4) { post(oversize); nOversize++; }
+      if (i % 25 === 7) { post(refused); nRefused++; }
+      const f = udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32 + (i % 200)));
+      normalBytes += f.length;
+      post(f);
+      if (i % 32 === 31) tx.publish();
+    }
+    tx.publish();
+    const deadline = Date.now() + 5000;
+    while (tx.inFlight > 0 && Date.now() < deadline) addon.portPoll(id, 0);
+    expect(tx.inFlight).to.equal(0);
+    const q = addon.portStats(id).queues[0];
+    expect(q).to.include({ txPackets: n, txOversize: nOversize, txFailed: nRefused, txBytes: normalBytes });
+    expect(q.txPackets + q.txOversize + q.txFailed, 'every posted frame counted once').to.equal(posted);
+    let got = { packets: 0, bytes: 0 };
+    for (let i = 0; i < 50 && got.packets < n; i++) {
+      got = { packets: nsRxStat(p, 'rx_packets') - before.packets, bytes: nsRxStat(p, 'rx_bytes') - before.bytes };
+      if (got.packets < n) await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 50));  // a duplicate would show up now
+    got = { packets: nsRxStat(p, 'rx_packets') - before.packets, bytes: nsRxStat(p, 'rx_bytes') - before.bytes };
+    expect(got).to.deep.equal({ packets: n, bytes: normalBytes });
   });
 });

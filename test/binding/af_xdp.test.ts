@@ -11,20 +11,21 @@ import {
   SequencedFrameCheck, VethPair, createVethPair, destroyVethPair, nsRxPackets, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writeSequencedReplay,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, loadAddon, openPortAsNobody } from '../helpers/rx-consumer';
+import { binding, type NativeBinding } from '../../lib/binding/native';
+import { DescriptorDrain, offerFrame, openPortAsNobody, rxConsumerOf, txProducerOf } from '../helpers/port-io';
 
 const kFrames = 1000;
 
 describe('af_xdp backend (veth pair)', function () {
   this.timeout(20_000);
-  let addon: NativeAddon;
+  let addon: NativeBinding;
   let pair: VethPair | undefined;
   const ports: number[] = [];
 
   before(function () {
     const reason = replayUnavailableReason();
     if (reason) requireOrSkip(this, 'af_xdp', reason);
-    addon = loadAddon();
+    addon = binding();
     const info = addon.backends().find((b) => b.name === 'af_xdp');
     if (!info?.compiledIn) requireOrSkip(this, 'af_xdp', `not compiled in (fix: ${info?.missing})`);
     pair = createVethPair();
@@ -75,7 +76,7 @@ describe('af_xdp backend (veth pair)', function () {
       const describe = addon.portDescribe(id);
       expect(describe).to.match(mode === 'generic' ? /generic mode, copy/ : /(native|generic) mode/);
       expect(xdpAttached(), 'XDP program attached while open').to.equal(true);
-      const rx = new RawRxConsumer(addon, id, 0, poller === 'inline');
+      const rx = new DescriptorDrain(rxConsumerOf(id, 0, poller === 'inline'));
       if (poller === 'thread') addon.portStart(id);
       const check = new SequencedFrameCheck(replay.frames);
       const sent = replayInNs(p, replay.pcap, ['--pps=50000']);
@@ -106,13 +107,13 @@ describe('af_xdp backend (veth pair)', function () {
     const readNsRx = (): number => nsRxPackets(p);
     const before = readNsRx();
     const id = open({});
-    const tx = new RawTxProducer(addon, id);
+    const tx = txProducerOf(id);
     const n = 200;
-    for (let i = 0; i < n; i++) expect(tx.offer(udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
+    for (let i = 0; i < n; i++) expect(offerFrame(tx, udpFrame(p.hostMac, p.nsMac, p.hostIp, p.nsIp, 9001, 9002, seqPayload(i, 32)))).to.equal(true);
     tx.publish();
     const deadline = Date.now() + 5000;
-    while (tx.pending() > 0 && Date.now() < deadline) addon.portPoll(id, 0);
-    expect(tx.pending()).to.equal(0);
+    while (tx.inFlight > 0 && Date.now() < deadline) addon.portPoll(id, 0);
+    expect(tx.inFlight).to.equal(0);
     expect(addon.portStats(id).queues[0].txPackets).to.equal(n);
     let got = 0;
     for (let i = 0; i < 50 && got < n; i++) {

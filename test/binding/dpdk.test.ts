@@ -94,6 +94,64 @@ describe('binding/dpdk backend', function () {
     expect(s.queues[0].txPackets).to.equal(200);
   });
 
+  it('net_ring: oversize frames between normal ones are dropped and counted once; every other frame arrives once, in order', () => {
+    // 3000 bytes fits a 4096-byte TX slot but not one mbuf (2048 bytes of data room): the port must
+    // consume it as txOversize, never offer it to the device again, and send the frames behind it.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', txSlotBytes: 4096, ringSize: 4096, dpdk: { ...eal, vdev: 'net_ring_tx1' } });
+    const tx = port.producer(0), rx = port.consumer(0);
+    const normal = makeFrames(900, 9).map((f) => f.data);
+    const big = new Uint8Array(3000).fill(0xee);
+    let posted = 0, oversize = 0;
+    const post = (f: Uint8Array): void => {
+      let slot = tx.tryClaim();
+      for (let i = 0; slot < 0 && i < 100000; i++) slot = tx.tryClaim();
+      tx.bytes.set(f, tx.slotOffset(slot));
+      tx.commit(slot, f.length);
+      posted++;
+    };
+    const got: Buffer[] = [];
+    const onPacket = (b: Uint8Array, o: number, l: number) => { got.push(Buffer.from(b.subarray(o, o + l))); };
+    normal.forEach((f, i) => {
+      if (i % 7 === 3) { post(big); oversize++; }
+      if (i % 50 === 49) { post(big); post(big); oversize += 2; }  // two in a row
+      post(f);
+      if (i % 64 === 63) { tx.publish(); rx.read(onPacket, 4096); }
+    });
+    tx.publish();
+    for (let i = 0; i < 10000 && (got.length < normal.length || tx.inFlight > 0); i++) rx.read(onPacket, 4096);
+    const q = port.stats().queues[0];
+    port.close();
+    expect(got.length, 'frames on the far side').to.equal(normal.length);
+    got.forEach((g, i) => expect(g.equals(Buffer.from(normal[i])), `frame ${i}`).to.equal(true));
+    expect(q.txPackets).to.equal(normal.length);
+    expect(q.txOversize).to.equal(oversize);
+    expect(q.txFailed).to.equal(0);
+    expect(q.txPackets + q.txOversize + q.txFailed, 'every posted frame counted once').to.equal(posted);
+    expect(q.txBytes).to.equal(normal.reduce((a, f) => a + f.length, 0));
+    expect(q.rxPackets).to.equal(normal.length);
+    expect(q.ringFullDrops).to.equal(0);
+  });
+
+  it('poller placement errors use the errno convention: a bad rx_lcores is ERR_INVALID_OPTION, a taken lcore ERR_BUSY', () => {
+    const bad = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_lc0,size=64', rxLcores: [0] } });
+    try {
+      expect(() => bad.start()).to.throw(TickpathError, /rx_lcores names lcore 0, which is not an enabled worker lcore \(fix: /)
+        .with.property('code', 'ERR_INVALID_OPTION');
+    } finally {
+      bad.close();
+    }
+    const first = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_lc1,size=64', rxLcores: [1] } });
+    const second = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_lc2,size=64', rxLcores: [1] } });
+    try {
+      first.start();
+      expect(() => second.start()).to.throw(TickpathError, /lcore 1 failed: lcore busy \(fix: /).with.property('code', 'ERR_BUSY');
+    } finally {
+      first.close();
+      second.close();
+    }
+    expect(first.stats().device.poolFree).to.equal(first.stats().device.poolSize);
+  });
+
   it('net_null: start/stop/close cycles return every mbuf to the pool', async () => {
     for (let cycle = 0; cycle < 3; cycle++) {
       const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_acct0,size=64' } });

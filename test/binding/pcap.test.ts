@@ -11,7 +11,9 @@ const kFixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itc
 function readAll(port: Port): { frames: Buffer[]; aux: number[]; ts: number[] } {
   const c = port.consumer(0);
   const frames: Buffer[] = [], aux: number[] = [], ts: number[] = [];
-  for (let spins = 0; !c.eof && spins < 1_000_000; spins++) {
+  // Bounded by time, not by a spin count: a paced replay outlasts a million fast polls.
+  const deadline = Date.now() + 5000;
+  while (!c.eof && Date.now() < deadline) {
     const n = c.available(64);
     for (let i = 0; i < n; i++) {
       const off = c.descriptorWord(i, 0), len = c.descriptorWord(i, 2);
@@ -158,5 +160,67 @@ describe('binding/pcap backend', () => {
     const got = readAll(back);
     back.close();
     expect(got.frames.map((f) => f.toString('hex'))).to.deep.equal(frames.map((f) => Buffer.from(f.data).toString('hex')));
+  });
+
+  it('tx_file: frames longer than the snap length between normal ones are dropped and counted once; the rest written once, in order', () => {
+    const out = path.join(dir, 'tx-oversize.pcap');
+    const port = Port.open({ backend: 'pcap', poller: 'inline', txSlotBytes: 65536, pcap: { file: kFixture, txFile: out, rx: false } });
+    const tx = port.producer(0);
+    const normal = makeFrames(300, 4).map((f) => f.data);
+    const big = new Uint8Array(65536).fill(0xee);  // fits the slot, not the file's 65535-byte snap length
+    let posted = 0, oversize = 0;
+    const post = (f: Uint8Array): void => {
+      const slot = tx.tryClaim();
+      expect(slot).to.be.at.least(0);
+      tx.bytes.set(f, tx.slotOffset(slot));
+      tx.commit(slot, f.length);
+      posted++;
+    };
+    normal.forEach((f, i) => {
+      if (i % 9 === 0) { post(big); oversize++; }
+      post(f);
+      if (i % 40 === 39) tx.publish();
+    });
+    tx.publish();
+    for (let i = 0; i < 1000 && tx.inFlight > 0; i++) port.poll(0);
+    const q = port.stats().queues[0];
+    port.close();
+    expect(q).to.include({ txPackets: normal.length, txOversize: oversize, txFailed: 0, rxPackets: 0 });
+    expect(q.txPackets + q.txOversize + q.txFailed).to.equal(posted);
+    const back = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: out } });
+    const got = readAll(back);
+    back.close();
+    expect(got.frames.map((f) => f.toString('hex'))).to.deep.equal(normal.map((f) => Buffer.from(f).toString('hex')));
+  });
+
+  it('services TX while a replay waits on a full RX ring nobody reads; rx: false does not replay the file at all', () => {
+    const input = path.join(dir, 'in.pcap');
+    writePcap(input, makeFrames(500, 6));
+    for (const rx of [true, false]) {
+      const out = path.join(dir, `tx-held-${rx}.pcap`);
+      const port = Port.open({ backend: 'pcap', poller: 'inline', ringSize: 64, txSlots: 64, pcap: { file: input, txFile: out, rx } });
+      const tx = port.producer(0);
+      const frames = makeFrames(1000, 8).map((f) => f.data);
+      let sent = 0;
+      for (let i = 0; i < 100000 && sent < frames.length; i++) {
+        const slot = tx.tryClaim();  // polls the port when the TX ring is full
+        if (slot < 0) continue;
+        tx.bytes.set(frames[sent], tx.slotOffset(slot));
+        tx.commit(slot, frames[sent].length);
+        sent++;
+        tx.publish();
+      }
+      for (let i = 0; i < 1000 && tx.inFlight > 0; i++) port.poll(0);
+      const q = port.stats().queues[0];
+      const eof = port.consumer(0).eof;
+      port.close();
+      expect(sent, `rx ${rx}: frames posted`).to.equal(frames.length);
+      expect(q.txPackets, `rx ${rx}`).to.equal(frames.length);
+      expect(q.rxPackets, `rx ${rx}: replayed into the unread ring`).to.equal(rx ? 64 : 0);
+      expect(eof, `rx ${rx}: eof`).to.equal(!rx);
+      const back = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: out } });
+      expect(readAll(back).frames.length).to.equal(frames.length);
+      back.close();
+    }
   });
 });

@@ -14,7 +14,8 @@ import {
   VethPair, createVethPair, destroyVethPair, replayInNs, replayUnavailableReason, requireOrSkip,
   seqPayload, udpFrame, writePcap,
 } from '../helpers/netns';
-import { NativeAddon, RawRxConsumer, RawTxProducer, kAddonPath, loadAddon } from '../helpers/rx-consumer';
+import { binding, type NativeBinding } from '../../lib/binding/native';
+import { DescriptorDrain, offerFrame, rxConsumerOf, txProducerOf } from '../helpers/port-io';
 
 const kUdpAuxL4Payload = 1;
 const kFlagTruncated = 1;
@@ -35,12 +36,12 @@ async function sendAll(sock: dgram.Socket, msgs: Uint8Array[], port: number, hos
 
 describe('udp backend', function () {
   this.timeout(20_000);
-  let addon: NativeAddon;
+  let addon: NativeBinding;
   const ports: number[] = [];
   const sockets: dgram.Socket[] = [];
 
   before(function () {
-    addon = loadAddon();
+    addon = binding();
   });
 
   after(function () {
@@ -72,8 +73,8 @@ describe('udp backend', function () {
     const port = randomPort();
     const rxId = open({ bind: '127.0.0.1', port: String(port), rcvbuf: '4194304' });
     const txId = open({ bind: '127.0.0.1', port: '0', tx_dest: `127.0.0.1:${port}` });
-    const rx = new RawRxConsumer(addon, rxId);
-    const tx = new RawTxProducer(addon, txId);
+    const rx = new DescriptorDrain(rxConsumerOf(rxId));
+    const tx = txProducerOf(txId);
     const n = 500;
     // Give the kernel's deferred enabling of RX timestamps (a static key) time to take effect.
     await new Promise((r) => setTimeout(r, 200));
@@ -97,15 +98,15 @@ describe('udp backend', function () {
     for (let i = 0; i < n; i++) {
       const p = seqPayload(i, 10 + (i % 300));
       expectBytes += p.length;
-      while (!tx.offer(p)) addon.portPoll(txId, 0);
+      while (!offerFrame(tx, p)) addon.portPoll(txId, 0);
       if (i % 64 === 63) {
         tx.publish();
-        while (tx.pending() > 0) addon.portPoll(txId, 0);
+        while (tx.inFlight > 0) addon.portPoll(txId, 0);
         rx.drain(onPacket);
       }
     }
     tx.publish();
-    while (tx.pending() > 0) addon.portPoll(txId, 0);
+    while (tx.inFlight > 0) addon.portPoll(txId, 0);
     await rx.drainUntil(n, 5000, onPacket);
     await rx.drainUntil(n + 1, 50, onPacket);
     expect(bad).to.equal(0);
@@ -120,7 +121,7 @@ describe('udp backend', function () {
   it('a datagram larger than a slot is truncated to the slot and flagged, wireLen keeps its size', async function () {
     const port = randomPort();
     const id = open({ bind: '127.0.0.1', port: String(port), slot_bytes: '64', slots: '16' });
-    const rx = new RawRxConsumer(addon, id);
+    const rx = new DescriptorDrain(rxConsumerOf(id));
     const s = await udpSocket();
     await sendAll(s, [seqPayload(7, 100), seqPayload(8, 64)], port, '127.0.0.1');
     const got: number[][] = [];
@@ -134,7 +135,7 @@ describe('udp backend', function () {
     const group = `239.255.${crypto.randomInt(256)}.${1 + crypto.randomInt(250)}`;
     const id = open({ port: String(port), group, source: '127.0.0.1', interface: 'lo' });
     expect(addon.portDescribe(id)).to.contain(`group ${group} source 127.0.0.1`);
-    const rx = new RawRxConsumer(addon, id);
+    const rx = new DescriptorDrain(rxConsumerOf(id));
     const good = await udpSocket('127.0.0.1');
     const other = await udpSocket('127.0.0.2');
     good.setMulticastInterface('127.0.0.1');
@@ -154,13 +155,14 @@ describe('udp backend', function () {
     }
     const port = randomPort();
     const group = `239.255.${crypto.randomInt(256)}.${1 + crypto.randomInt(250)}`;
-    const helper = path.resolve(__dirname, '../helpers/rx-consumer.js');
+    const helper = path.resolve(__dirname, '../helpers/port-io.js');
+    const native = path.resolve(__dirname, '../../lib/binding/native.js');
     const script = `
       const dgram = require('dgram');
-      const addon = require(${JSON.stringify(kAddonPath)});
-      const { RawRxConsumer } = require(${JSON.stringify(helper)});
+      const addon = require(${JSON.stringify(native)}).binding();
+      const { DescriptorDrain, rxConsumerOf } = require(${JSON.stringify(helper)});
       const id = addon.openPort('udp', { port: '${port}', group: '${group}', interface: 'lo', poller: 'inline', rcvbuf: String(1 << 30) });
-      const rx = new RawRxConsumer(addon, id);
+      const rx = new DescriptorDrain(rxConsumerOf(id));
       const s = dgram.createSocket('udp4');
       let bytes = 0, bad = 0;
       s.bind(0, '127.0.0.1', async () => {
@@ -214,7 +216,7 @@ describe('udp backend', function () {
       const pcap = path.join(p.tmpDir, 'udp.pcap');
       writePcap(pcap, frames);
       const id = open({ bind: p.hostIp, port: String(port), interface: p.hostIf, rcvbuf: '4194304' });
-      const rx = new RawRxConsumer(addon, id);
+      const rx = new DescriptorDrain(rxConsumerOf(id));
       const seen = new Uint8Array(n);
       let bad = 0;
       const onPacket = (r: Uint8Array, off: number, len: number, wire: number, flags: number, tsLo: number, tsHi: number, aux: number): void => {

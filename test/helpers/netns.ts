@@ -105,7 +105,12 @@ export function destroyVethPair(pair: VethPair | undefined): void {
 
 /** Frames that reached the namespace end: its rx_packets, which nothing else moves (IPv6 and ARP are off). */
 export function nsRxPackets(pair: VethPair): number {
-  return Number(execFileSync('ip', ['netns', 'exec', pair.ns, 'cat', `/sys/class/net/${pair.nsIf}/statistics/rx_packets`], { encoding: 'utf8' }).trim());
+  return nsRxStat(pair, 'rx_packets');
+}
+
+/** A receive counter of the namespace end (rx_packets, rx_bytes, ...). */
+export function nsRxStat(pair: VethPair, stat: 'rx_packets' | 'rx_bytes'): number {
+  return Number(execFileSync('ip', ['netns', 'exec', pair.ns, 'cat', `/sys/class/net/${pair.nsIf}/statistics/${stat}`], { encoding: 'utf8' }).trim());
 }
 
 export function macString(m: Uint8Array): string {

@@ -49,8 +49,8 @@ function liveStats(t0: number): () => PipelineStats {
     return {
       backend: 'pcap', counters, workers: [counters], latency,
       port: {
-        queues: [{ rxPackets: counters.rx_packets, rxBytes: counters.rx_bytes, ringFullDrops: 0, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0 }],
-        device: { imissed: 0, ierrors: 0, rxNoMbuf: 0, kernelDrops: 0, oerrors: 0, oversize: 0, malformed: 0, poolSize: 0, poolFree: 0 },
+        queues: [{ rxPackets: counters.rx_packets, rxBytes: counters.rx_bytes, ringFullDrops: 0, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0, txOversize: 0 }],
+        device: { imissed: 0, ierrors: 0, rxNoMbuf: 0, kernelDrops: 0, oerrors: 0, malformed: 0, poolSize: 0, poolFree: 0 },
       },
       venue: { ouchOrders: 42 },
     };

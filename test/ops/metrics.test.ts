@@ -38,8 +38,8 @@ export function fixedStats(scale = 1): PipelineStats {
   return {
     backend: 'pcap', counters, workers: [counters], latency,
     port: {
-      queues: [{ rxPackets: 700 * scale, rxBytes: 70000 * scale, ringFullDrops: 3, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0 }],
-      device: { imissed: 1, ierrors: 0, rxNoMbuf: 0, kernelDrops: 2, oerrors: 0, oversize: 0, malformed: 0, poolSize: 4096, poolFree: 4000 },
+      queues: [{ rxPackets: 700 * scale, rxBytes: 70000 * scale, ringFullDrops: 3, truncated: 0, txPackets: 0, txBytes: 0, txFailed: 0, txOversize: 0 }],
+      device: { imissed: 1, ierrors: 0, rxNoMbuf: 0, kernelDrops: 2, oerrors: 0, malformed: 0, poolSize: 4096, poolFree: 4000 },
     },
     venue: { ouchOrders: 12, fixNewOrders: 5 },
     strategy: { signals: 9 },

@@ -1,5 +1,5 @@
 /**
- * Smoke test for perf:latency, perf:throughput and perf:burst: each runs end to end as a child
+ * Smoke test for perf:latency, perf:throughput, perf:burst and perf/rx-kernel: each runs end to end as a child
  * process with tiny parameters and prints one JSON object with the required keys as its last line.
  * Timings are never asserted (perf/ reuses production classes; the figures belong to the
  * benchmarks). The benchmarks write perf/results/<name>.json; what was there before is put back.
@@ -9,6 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { binding } from '../../lib/binding';
+import { replayUnavailableReason } from '../helpers/netns';
 import { unavailable } from '../helpers/require-backend';
 
 const kPerf = path.join(__dirname, '..', '..', 'perf');
@@ -73,5 +74,17 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(out.normal_loss).to.be.a('number');
     expect(out.burst_loss).to.be.a('number');
     expect(out.high_water).to.be.a('number');
+  });
+
+  it('perf/rx-kernel measures the production RxConsumer in a worker: af_packet and udp deliver packets', function () {
+    const reason = replayUnavailableReason();
+    if (reason) unavailable(this, 'af_packet', reason);
+    const out = runBenchmark('rx-kernel', ['--seconds', '1', '--backends', 'af_packet,udp']);
+    const results = out.results as Record<string, unknown>[];
+    expect(results.map((r) => r.backend)).to.deep.equal(['af_packet', 'udp']);
+    for (const r of results) {
+      expect(r).to.include.keys('pps', 'baseline_pps', 'ratio', 'drops', 'describe');
+      expect(r.pps, `${r.backend}: packets reached the worker`).to.be.greaterThan(0);
+    }
   });
 });

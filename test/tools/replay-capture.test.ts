@@ -18,7 +18,10 @@ import { runCapture } from '../../lib/tools/packet-capture';
 import { Replayer, TxProducerSink } from '../../lib/tools/replayer';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { main as replayMain } from '../../apps/replay';
-import { VethPair, createVethPair, destroyVethPair, haveTool, replayInNs, replayUnavailableReason, requireOrSkip } from '../helpers/netns';
+import {
+  VethPair, createVethPair, destroyVethPair, haveTool, replayInNs, replayUnavailableReason, requireOrSkip, seqPayload, udpFrame,
+  writePcap as writeNetPcap,
+} from '../helpers/netns';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
@@ -93,6 +96,24 @@ describe('tickpath replay / capture', function () {
     const zero = path.join(dir, 'zero.pcap');
     expect((await quiet(() => replayMain(['--pcap', session, '--backend', 'pcap', '--tx-file', zero, '--udp-checksum', 'zero', '--topspeed', '--no-progress']))).value).to.equal(0);
     expect(frames(zero).every((f) => f.readUInt16BE(40) === 0)).to.equal(true);
+  });
+
+  it('pcap backend, child process: a capture longer than the RX ring (10,000 frames) is written whole at top speed, within a bound', () => {
+    // Used to stall at 4,096 frames at 100 % CPU: the port replayed its input on RX too, nobody
+    // read it, and once that ring was full the poller returned before servicing TX.
+    const big = path.join(dir, 'big.pcap');
+    const mac = Uint8Array.from([2, 0, 0, 0, 0, 1]);
+    writeNetPcap(big, Array.from({ length: 10_000 }, (_, i) => udpFrame(mac, mac, '10.0.0.1', '10.0.0.2', 1000, 2000, seqPayload(i, 20))));
+    const out = path.join(dir, 'big-tx.pcap');
+    const res = spawnSync(process.execPath, [kCli, 'replay', '--pcap', big, '--backend', 'pcap', '--tx-file', out, '--topspeed', '--json', '--no-progress'],
+      { encoding: 'utf8', timeout: 15_000 });
+    expect(res.signal, `killed after 15 s: ${res.stderr}`).to.equal(null);
+    expect(res.status, res.stderr).to.equal(0);
+    const report = JSON.parse(res.stdout.trim().split('\n').pop()!);
+    expect(report).to.include({ sent: 10_000, failed: 0, framesInCapture: 10_000 });
+    const written = frames(out);
+    expect(written.length).to.equal(10_000);
+    written.forEach((f, i) => expect(f.readUInt32BE(42), `frame ${i}`).to.equal(i));
   });
 
   it('reports gaps present in the file itself', async () => {
