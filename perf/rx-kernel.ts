@@ -15,7 +15,9 @@
  *   node dist/perf/rx-kernel.js [--seconds 3] [--backends af_xdp,af_packet,udp] [--json]
  * Needs root and tcpreplay. Never asserts timings: it reports.
  */
+import { spawn } from 'child_process';
 import * as dgram from 'dgram';
+import * as readline from 'readline';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -34,8 +36,9 @@ interface Result {
   baseline_drops: number;
   sent_pps: number;
   baseline_sent_pps: number;
-  /** The `cap` (libpcap) baseline on the same interface and traffic; undefined when cap is not installed. */
+  /** The `cap` (libpcap) baseline on the same interface and traffic; cap_missing says why when it could not run. */
   cap_pps?: number;
+  cap_missing?: string;
   ratio_cap?: number;
   describe: string;
 }
@@ -92,36 +95,31 @@ async function runDgram(pair: VethPair, pcap: string, port: number, seconds: num
 
 /**
  * Second baseline: the `cap` npm package (libpcap), the usual Node packet addon: one 'packet' event
- * per packet, copied into a Buffer. Optional dependency: undefined when it is not installed.
+ * per packet, copied into a Buffer. It runs in a child process (perf/lib/cap-receiver.ts says why);
+ * `missing` names why it could not run (not installed, not built), so the table can say so.
  */
-async function runCap(pair: VethPair, pcap: string, port: number, seconds: number): Promise<{ pps: number; sentPps: number } | undefined> {
-  let Cap: new () => { open(dev: string, filter: string, size: number, buf: Buffer): string; on(ev: 'packet', cb: (n: number) => void): void; close(): void };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    Cap = require('cap').Cap;
-  } catch {
-    return undefined;
-  }
-  const c = new Cap();
-  const buf = Buffer.alloc(65535);
-  c.open(pair.hostIf, `udp and dst port ${port}`, 10 << 20, buf);
-  let packets = 0, counting = false, sink = 0;
-  c.on('packet', (n: number) => {
-    if (!counting) return;
-    packets++;
-    sink += n + buf.readUInt32BE(42);
+async function runCap(pair: VethPair, pcap: string, port: number, seconds: number): Promise<{ pps: number; sentPps: number } | { missing: string }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'lib', 'cap-receiver.js'), pair.hostIf, `udp and dst port ${port}`],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => { if (waiting) { const w = waiting; waiting = undefined; w(l); } else lines.push(l); });
+  const nextLine = (): Promise<string> => new Promise((resolve, reject) => {
+    if (lines.length) { resolve(lines.shift()!); return; }
+    waiting = resolve;
+    child.once('exit', (code, signal) => reject(new Error(`cap-receiver exited (${signal ?? code}) before answering`)));
   });
+  const first = await nextLine();
+  if (first !== 'ready') { child.kill('SIGKILL'); return { missing: (JSON.parse(first) as { missing: string }).missing }; }
   const sender = replayFor(pair, pcap, seconds);
   await sleep(200);
-  counting = true;
-  const t0 = process.hrtime.bigint();
+  child.stdin!.write('start\n');
   await sleep((seconds - 0.5) * 1000);
-  counting = false;
-  const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  child.stdin!.write('stop\n');
+  const r = JSON.parse(await nextLine()) as { packets: number; seconds: number };
+  if (child.exitCode === null) child.kill('SIGKILL');
   const s = await sender;
-  c.close();
-  if (sink === -1) console.log(sink);
-  return { pps: packets / dt, sentPps: s.sent / s.seconds };
+  return { pps: r.packets / r.seconds, sentPps: s.sent / s.seconds };
 }
 
 /** Backend: inline poller, polled and drained by the production RxConsumer in a JS worker. */
@@ -180,11 +178,12 @@ async function main(): Promise<void> {
         backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,
         sent_pps: Math.round(r.sentPps), baseline_sent_pps: Math.round(base.sentPps), describe: r.describe,
-        ...(capBase ? { cap_pps: Math.round(capBase.pps), ratio_cap: Number((r.pps / capBase.pps).toFixed(2)) } : {}),
+        ...('missing' in capBase ? { cap_missing: capBase.missing }
+          : { cap_pps: Math.round(capBase.pps), ratio_cap: Number((r.pps / capBase.pps).toFixed(2)) }),
       };
       results.push(res);
       if (!json || process.stderr.isTTY) {
-        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   cap ${res.cap_pps?.toLocaleString() ?? 'n/a'} pps x${res.ratio_cap ?? 'n/a'}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]`);
+        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   cap ${res.cap_pps !== undefined ? `${res.cap_pps.toLocaleString()} pps x${res.ratio_cap}` : `missing (${res.cap_missing})`}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]`);
       }
     }
   } finally {
