@@ -7,6 +7,7 @@ import { binding, Port, PortOptions, RxQueueTransfer, cpusAllowedOf, currentThre
 import { TickpathError } from '../../lib/errors';
 import { makeFrames, writePcap } from '../helpers/pcap-writer';
 import { unavailable } from '../helpers/require-backend';
+import { workerResult } from '../helpers/worker-result';
 
 const kWorker = path.join(__dirname, '..', 'helpers', 'rx-worker.js');
 const kFixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
@@ -16,10 +17,8 @@ interface WorkerResult { count: number; words: number; tid: number; allowed: str
 function runWorker(job: { transfer: RxQueueTransfer; mode: 'collect' | 'count'; expect?: number; delayUs?: number; pinCpu?: number }):
   { worker: Worker; result: Promise<WorkerResult> } {
   const worker = new Worker(kWorker, { workerData: job });
-  const result = new Promise<WorkerResult>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
+  // Bounded well inside the test's 60 s: a dead or stuck worker fails its test with why.
+  const result = workerResult<WorkerResult>(worker, { name: `rx worker (${job.mode})`, timeoutMs: 30_000 });
   return { worker, result };
 }
 
@@ -193,6 +192,7 @@ describe('binding/dpdk backend', function () {
     const port = Port.open({ backend: 'dpdk', ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_die0,size=64' } });
     port.start();
     const first = runWorker({ transfer: port.rxTransfer(0), mode: 'count' });
+    first.result.catch(() => { /* killed on purpose below: its result never comes */ });
     await sleep(50);
     await first.worker.terminate(); // dies without saying goodbye
     await sleep(100);

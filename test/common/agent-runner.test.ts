@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { AgentRunner, kRunnerTurnsI32, type Agent } from '../../lib/common/agent-runner';
 import { BusySpinIdleStrategy } from '../../lib/common/idle-strategy';
 import { SpscRing } from '../../lib/common/spsc-ring';
+import { workerResult } from '../helpers/worker-result';
 
 describe('AgentRunner', () => {
   it('hands each doWork() count to the idle strategy and closes the agent when stopped', () => {
@@ -47,10 +48,7 @@ describe('AgentRunner', () => {
     const ring = SpscRing.create({ capacity: 128, recordBytes: 8 });
     const control = AgentRunner.createControl();
     const worker = new Worker(path.join(__dirname, 'helpers', 'agent-worker.js'), { workerData: { ring: ring.sab, control } });
-    const result = new Promise<{ sum: number; count: number; turns: number; closed: boolean }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+    const result = workerResult<{ sum: number; count: number; turns: number; closed: boolean }>(worker, { name: 'agent worker', timeoutMs: 15_000 });
     const n = 100_000;
     let sent = 0;
     while (sent < n) {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CountersBlock } from '../../lib/common/counters';
 import { TickpathError } from '../../lib/errors';
+import { workerResult } from '../helpers/worker-result';
 
 describe('CountersBlock', () => {
   it('keeps named counters and snapshots them', () => {
@@ -40,12 +41,10 @@ describe('CountersBlock', () => {
     const worker = new Worker(path.join(__dirname, 'helpers', 'counters-worker.js'), {
       workerData: { sab: c.sab, iterations },
     });
-    const done = new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
+    const done = workerResult<unknown>(worker, { name: 'counters worker', timeoutMs: 15_000 });
     let finished = false;
-    void done.then(() => (finished = true));
+    // A failed worker ends the read loop too; `await done` below then rejects with its error.
+    done.then(() => (finished = true), () => (finished = true));
     let prev = 0;
     let reads = 0;
     while (!finished) {

@@ -11,6 +11,7 @@ import {
   kLogLevelWarn,
 } from '../../lib/common/logger';
 import { TEST_LOG_EVENTS } from './helpers/log-events';
+import { workerResult } from '../helpers/worker-result';
 
 describe('Logger', () => {
   const table = new LogEventTable(TEST_LOG_EVENTS);
@@ -75,10 +76,7 @@ describe('Logger', () => {
     const worker = new Worker(path.join(__dirname, 'helpers', 'logger-worker.js'), {
       workerData: { sab: ring.sab, count },
     });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
+    await workerResult(worker, { name: 'logger worker' });
     drain.stop();
     expect(lines).to.have.length(count);
     for (let i = 0; i < count; i += 1) {

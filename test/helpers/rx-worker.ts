@@ -25,9 +25,12 @@ let count = 0, words = 0;
 const collect = (buf: Uint8Array, off: number, len: number) => { frames.push(buf.slice(off, off + len)); count++; };
 const countOnly = (buf: Uint8Array, off: number, len: number) => { count++; words += buf[off + (len > 20 ? 20 : 0)]; };
 
+// On the full monotonic clock: the nanosecond field of process.hrtime() wraps every second, and a
+// wait computed on it that straddles a second boundary could spin until it happened to sample the
+// few nanoseconds after a later wrap, which on a preempted (virtualised) CPU may be never.
 function spinDelay(us: number): void {
-  const end = process.hrtime()[1] + us * 1000;
-  while (process.hrtime()[1] < end && process.hrtime()[1] > end - 1e9) { /* busy wait */ }
+  const end = process.hrtime.bigint() + BigInt(Math.round(us * 1000));
+  while (process.hrtime.bigint() < end) { /* busy wait */ }
 }
 
 const deadline = Date.now() + (job.timeoutMs ?? 20000);

@@ -10,6 +10,7 @@ import { kStatsMagicI32, kStatsPidI32, kStatsMagic, StatsPublisher, StatsReader,
 import { Pipeline, PipelineStats } from '../../lib/pipeline';
 import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/worker-messages';
 import { SessionGenerator } from '../../lib/tools/session-generator';
+import { workerResult } from '../helpers/worker-result';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -155,7 +156,8 @@ describe('ops: stats publisher and reader', function () {
       }
       parentPort.postMessage(n);
     `, { eval: true, workerData: { native: path.join(kRoot, 'dist', 'lib', 'binding', 'native.js'), file: pub.path, stop: stopFlag } });
-    const written = new Promise<number>((r) => worker.once('message', r));
+    const written = workerResult<number>(worker, { name: 'seqlock writer worker', timeoutMs: 20_000 });
+    written.catch(() => { /* awaited in finally; this only stops an unhandled rejection meanwhile */ });
     const reader = StatsReader.attach('seqlock', dir);
     let checked = 0;
     let retried = 0;

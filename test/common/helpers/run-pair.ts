@@ -1,21 +1,14 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RingWorkerData, RingWorkerResult } from './ring-worker';
+import { workerResult } from '../../helpers/worker-result';
 
 const kWorkerScript = path.join(__dirname, 'ring-worker.js');
 
 /** Runs one worker to completion and resolves with the result it posts. */
 export function runRingWorker(data: RingWorkerData): Promise<RingWorkerResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(kWorkerScript, { workerData: data });
-    let result: RingWorkerResult | undefined;
-    worker.once('message', (m: RingWorkerResult) => (result = m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (result) resolve(result);
-      else reject(new Error(`${data.role} worker exited with code ${code} and no result`));
-    });
-  });
+  const worker = new Worker(kWorkerScript, { workerData: data });
+  return workerResult<RingWorkerResult>(worker, { name: `${data.role} worker` });
 }
 
 /** Starts producer and consumer on two real worker threads over the same buffer. */
