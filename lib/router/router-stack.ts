@@ -63,7 +63,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   const config: RoutingConfig = o.journalPath ? { ...cfg, journal: { ...cfg.journal, path: o.journalPath } } : cfg;
   const fixStoreDir = o.fixStoreDir ?? path.join(path.dirname(config.journal.path) || os.tmpdir(), 'fix-store');
   fs.mkdirSync(path.dirname(config.journal.path), { recursive: true });
-  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, batchRecords: config.journal.batchRecords });
+  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs });
+  for (const d of journal.recovered.damaged) log(`router: ${config.journal.path}: damaged slot at byte ${d.offset} (${d.cause}) skipped`);
   const orderManager = new OrderManager({ capacity: config.orderCapacity });
   const risk = new RiskChecker(config.risk, o.bbo, orderManager, o.now);
   const smartRouter = new SmartRouter({

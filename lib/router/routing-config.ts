@@ -28,7 +28,7 @@ export interface RoutingConfig {
   mode: RoutingMode;
   defaultVenue: string;
   orderCapacity: number;
-  journal: { path: string; fsync: FsyncPolicy; batchRecords: number };
+  journal: { path: string; fsync: FsyncPolicy; groupCommitUs: number };
   venues: VenueConfig[];
   rules: Record<string, RouteRule[]>;
   risk: RiskLimits;
@@ -124,7 +124,7 @@ function fmt(p: Key[]): string {
 }
 
 const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk'] as const;
-const JOURNAL_KEYS = ['path', 'fsync', 'batch_records'] as const;
+const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
 const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
 const RISK_KEYS = ['max_order_qty', 'max_order_notional', 'max_daily_notional', 'max_symbol_notional',
@@ -156,10 +156,13 @@ export function parseRoutingConfig(text: string, file: string): RoutingConfig {
   const orderCapacity = r.int([...P, 'order_capacity'], routing.order_capacity, 2, 1 << 24);
 
   const j = r.map([...P, 'journal'], routing.journal);
+  // 'batch' kept records in memory, so a killed router lost orders already on the wire: say what replaced it.
+  if (j.fsync === 'batch') r.fail([...P, 'journal', 'fsync'], j.fsync, "group ('batch' was removed: use group, which puts each record in the page cache before the wire and fdatasyncs every group_commit_us)");
+  if (j.batch_records !== undefined) r.fail([...P, 'journal', 'batch_records'], j.batch_records, 'no batch_records (removed with fsync: batch; group_commit_us bounds what a power loss can lose)');
   r.unknownKeys([...P, 'journal'], j, JOURNAL_KEYS);
-  const fsync = r.oneOf([...P, 'journal', 'fsync'], j.fsync, ['always', 'batch', 'never'] as const);
+  const fsync = r.oneOf([...P, 'journal', 'fsync'], j.fsync, ['always', 'group', 'never'] as const);
   const journalPath = r.str([...P, 'journal', 'path'], j.path, 4096);
-  const batchRecords = j.batch_records === undefined ? 64 : r.int([...P, 'journal', 'batch_records'], j.batch_records, 1, 65536);
+  const groupCommitUs = j.group_commit_us === undefined ? 1000 : r.int([...P, 'journal', 'group_commit_us'], j.group_commit_us, 50, 1_000_000);
 
   const venues: VenueConfig[] = r.list([...P, 'venues'], routing.venues, 1).map((raw, i) => {
     const vp: Key[] = [...P, 'venues', i];
@@ -221,7 +224,7 @@ export function parseRoutingConfig(text: string, file: string): RoutingConfig {
     mode,
     defaultVenue,
     orderCapacity,
-    journal: { path: path.resolve(path.dirname(file), journalPath), fsync, batchRecords },
+    journal: { path: path.resolve(path.dirname(file), journalPath), fsync, groupCommitUs },
     venues,
     rules,
     risk,

@@ -35,7 +35,7 @@ describe('routing config', () => {
       maxOrderQty: 10000, maxOrderNotional: 1_000_000, maxDailyNotional: 50_000_000, maxSymbolNotional: 10_000_000,
       maxOpenOrdersPerSymbol: 200, priceCollarBps: 500, maxOrdersPerSecond: 500,
     });
-    expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'always', batchRecords: 64 });
+    expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'group', groupCommitUs: 1000 });
   });
 
   it('names file, line, path, bad value and expectation for a bad port', () => {
@@ -56,8 +56,12 @@ describe('routing config', () => {
   });
 
   it('refuses bad enums, missing values, unknown venues and wrong types', () => {
-    expect(errorOf(text().replace('fsync: always', 'fsync: sometimes')).message).to.contain(
-      'routing.journal.fsync is "sometimes", expected one of always, batch, never');
+    expect(errorOf(text().replace('fsync: group', 'fsync: sometimes')).message).to.contain(
+      'routing.journal.fsync is "sometimes", expected one of always, group, never');
+    expect(errorOf(text().replace('fsync: group', 'fsync: batch')).message).to.match(
+      /routing\.journal\.fsync is "batch", expected group \('batch' was removed: use group, which puts each record in the page cache before the wire/);
+    expect(errorOf(text().replace('    group_commit_us: 1000', '    batch_records: 64')).message).to.contain(
+      'routing.journal.batch_records is 64, expected no batch_records (removed with fsync: batch');
     expect(errorOf(text().replace('protocol: fix44', 'protocol: fix50')).message).to.contain(
       'routing.venues[1].protocol is "fix50", expected one of ouch, fix42, fix44');
     expect(errorOf(text().replace('default_venue: NSDQ', 'default_venue: XNYS')).message).to.contain(
