@@ -34,7 +34,7 @@ export interface RouterStackOptions {
   /** FIX sequence/message store directory (default: `fix-store` beside the journal). */
   fixStoreDir?: string;
   /** Connector settings every venue shares (reconnects, ResetSeqNumFlag, timeouts, password). */
-  connector?: Omit<ConnectorExtras, 'port' | 'fixStoreDir' | 'log'>;
+  connector?: Omit<ConnectorExtras, 'port' | 'fixStoreDir' | 'log' | 'fixStoreFsync' | 'fixStoreGroupCommitUs'>;
   /**
    * Test double seam: makes the connector for a venue instead of createVenueConnector. `lastSeq`
    * is the last sequence number journaled for that venue (0 when none).
@@ -72,7 +72,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     mode: config.mode, book: o.book,
   });
   const connectorFor = o.connectorFor ?? ((v: VenueConfig): VenueConnector =>
-    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log }));
+    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log,
+      fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;
   let connectors: VenueConnector[];
   try {
