@@ -40,7 +40,7 @@ const symbols = args.number('symbols', 100, 1);
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');
-const journalFsync = args.string('journal-fsync') as 'always' | 'batch' | 'never' | undefined;
+const journalFsync = args.string('journal-fsync') as 'always' | 'group' | 'never' | undefined;
 const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
 
 const schedule: PaceSegment[] = [

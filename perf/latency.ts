@@ -44,7 +44,7 @@ const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');
 const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
-const journalFsync = args.string('journal-fsync') as 'always' | 'batch' | 'never' | undefined;
+const journalFsync = args.string('journal-fsync') as 'always' | 'group' | 'never' | undefined;
 const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }

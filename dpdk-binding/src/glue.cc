@@ -287,6 +287,8 @@ void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallb
 }
 
 }  // namespace
+
+void exportJournalFns(v8::Local<v8::Object> target);  // journal_glue.cc
 }  // namespace tickpath
 
 NAN_MODULE_INIT(Init) {
@@ -312,6 +314,7 @@ NAN_MODULE_INIT(Init) {
   exportFn(target, "nowNs", NowNs);
   exportFn(target, "mapSharedFile", MapSharedFile);
   exportFn(target, "shutdown", Shutdown);
+  exportJournalFns(target);
 #ifdef TICKPATH_HAVE_DPDK
   exportFn(target, "dpdkEalState", DpdkEalState);
 #endif

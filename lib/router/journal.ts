@@ -3,38 +3,70 @@
  * restarted router knows which orders are open, its positions, and the last sequence number it
  * processed from each venue session.
  *
- * Record (96 bytes, little endian):
+ * File layout 2: fixed 96-byte slots. Slot 0 is the header, record N is in slot N (byte N * 96).
  *
+ *   header   0 u32 crc32 of bytes 4..95   4 u32 0   8 u16 layout version (2)   10 u16 record size
+ *           16 f64 created (ms since epoch)   24 char[32] session identity (owner's choice, NUL
+ *              padded: e.g. the OUCH username or FIX SenderCompID)   92 u32 magic 'TPJH'
+ *
+ *   record (little endian)
  *   0  u32 crc32 of bytes 4..95        56 char[14] clOrdId (NUL padded)
- *   4  u32 recordNo (1, 2, 3 ...)      70 char[14] refId: parent id (NEW_CHILD), old id (REPLACED)
+ *   4  u32 recordNo = slot index       70 char[14] refId: parent id (NEW_CHILD), old id (REPLACED)
  *   8  f64 time (ms since epoch)       84 char[8]  symbol
- *  16  u8 type  17 u8 state            92 u32 magic 'TPJ1'
+ *  16  u8 type  17 u8 state            92 u32 magic 'TPJ2'
  *  18  u8 side  19 u8 ordType  20 u8 tif  21 u8 reason (index in REJECT_REASONS, 255 none)
  *  22  i16 venue   24 u32 qty   28 u32 price   32 u32 cumFilled   36 u32 cancelledQty
  *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq
  *
  * Each record is a snapshot of the order after the change, so recovery is "last record per id
- * wins" plus positions summed from FILL records. A record is accepted only with the right magic,
- * crc and the next recordNo: a torn or corrupt tail (the process died mid-write) is detected,
- * counted and cut off, never half-read.
+ * wins" plus positions summed from FILL records. A slot is a record iff magic, crc and
+ * recordNo == slot index all hold; the fixed framing is what lets recovery resynchronise. Recovery
+ * reads every slot: all-zero slots after the last record are free space (the file is allocated
+ * ahead in chunks); anything else after the last record is a torn tail and is zeroed; a bad slot
+ * with records after it is damage: skipped, reported in `recovered.damaged` with its byte offset
+ * and cause, and never allowed to take the records after it along. A file of another layout is
+ * refused (ERR_JOURNAL_VERSION), never rewritten.
  *
- * fsync policy: 'always' makes each record durable before `append*` returns (the router sends to
- * the venue after that); 'batch' writes and fsyncs every `batchRecords` records or at `flush()`
- * (end of the router's batch), so a crash can lose up to one unflushed batch; 'never' writes each
- * record at once (it survives a process crash, not a power loss) and leaves syncing to the OS.
+ * Writes: the native addon maps the file MAP_SHARED at open; each append writes its record straight
+ * into the mapping (the page cache) and publishes the written position with one Atomics.store, so
+ * a record is in the page cache, and survives `kill -9` of the router, before `append*` returns
+ * and therefore before the order is on the wire. Durability against power loss, per policy:
+ *   'always' fdatasync before `append*` returns: a record is on disk before its order is sent;
+ *   'group'  a native commit thread fdatasyncs what was published at most every groupCommitUs
+ *            (default 1000 us) without blocking the router: a power loss loses at most the last
+ *            groupCommitUs (plus one fdatasync) of records, some of them possibly already sent;
+ *   'never'  the OS writes the page cache back when it likes (typically within 30 s).
+ * `durablePosition` is the record number known to be on disk. The file's creation is made durable
+ * (directory fsync) under every policy.
  *
- * Threading: single writer, the router worker. All buffers are allocated at open.
+ * Threading: single writer, the router worker; the commit thread only reads the published
+ * position. Nothing is allocated per record: the mapping, views and control block exist from open.
  */
 import { readAsciiZ, writeAsciiZ } from '../common/bytes';
 import * as fs from 'fs';
+import { binding } from '../binding/native';
 import { TickpathError, invalidOption } from '../errors';
 import type { OrderManager } from './order-manager';
 import { REJECT_REASONS, OrderState, SIDE_CODES } from './types';
 import type { OrdType, RejectReason, Side, TimeInForce } from './types';
 
 export const RECORD_SIZE = 96;
-const MAGIC = 0x314a5054;   // 'TPJ1' little endian
+/** The file layout this build reads and writes. */
+export const JOURNAL_LAYOUT_VERSION = 2;
+/** Slot 0 holds the header: record N starts at byte N * RECORD_SIZE. */
+export const HEADER_SIZE = RECORD_SIZE;
+const MAGIC = 0x324a5054;          // 'TPJ2' little endian: a layout 2 record
+const HEADER_MAGIC = 0x484a5054;   // 'TPJH': the layout header
+const V1_MAGIC = 0x314a5054;       // 'TPJ1': layout 1 had no header, a record at byte 0
 const NO_REASON = 255;
+const IDENTITY_BYTES = 32;
+
+// Mirror of journal_file.h's control block (Int32 indices); checked against the addon at open.
+const kWrittenI32 = 0;
+const kDurableI32 = 16;
+const kFileSlotsI32 = 32;
+const kSyncsI32 = 48;
+const kErrnoI32 = 49;
 
 export const enum JournalRecordType {
   NEW_PARENT = 1,
@@ -47,14 +79,26 @@ export const enum JournalRecordType {
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
 }
 
-export type FsyncPolicy = 'always' | 'batch' | 'never';
+export type FsyncPolicy = 'always' | 'group' | 'never';
 
 export interface JournalOptions {
   fsync: FsyncPolicy;
-  /** 'batch' only: records per write+fsync. Default 64. */
-  batchRecords?: number;
+  /** 'group' only: longest wait of a published record for the commit thread's fdatasync. Default 1000. */
+  groupCommitUs?: number;
+  /** Most records the file may hold (the size of its mapping). Default 8M (768 MiB). */
+  capacityRecords?: number;
+  /** Records allocated per growth step, ahead of the writer. Default 16384 (1.5 MiB). */
+  growRecords?: number;
+  /** Written into a new file's header (at most 32 ASCII characters): who owns this journal. */
+  identity?: string;
   /** Clock for the record time field (tests). */
   now?: () => number;
+}
+
+/** One skipped slot between valid records: where it is and why it is not a record. */
+export interface JournalDamage {
+  offset: number;
+  cause: 'bad crc' | 'bad magic' | 'wrong record number' | 'empty';
 }
 
 /** The last known state of one order, rebuilt from the journal. */
@@ -95,11 +139,16 @@ export interface JournalRecovery {
   rejectedRequests: number;
   records: number;
   lastRecordNo: number;
-  /** Bytes that make up whole, valid records; the rest is cut off on open. */
+  /** Bytes up to the end of the last valid record (header included). */
   validBytes: number;
-  /** 1 if the tail was torn or corrupt (and ignored), else 0. */
+  /** Slots after the last record that held neither a record nor zeros (torn tail, zeroed on open). */
   tornRecords: number;
   ignoredBytes: number;
+  /** Bad slots before the last record: skipped and reported, their neighbours kept. */
+  damaged: JournalDamage[];
+  /** From the header ('' / 0 for a new file). */
+  identity: string;
+  createdMs: number;
 }
 
 // ---------------------------------------------------------------- crc32 (IEEE), tables built once
@@ -150,7 +199,40 @@ export function execIdKey(execId: string): string {
   return (a >>> 0).toString(36).padStart(7, '0') + (b >>> 0).toString(36).padStart(7, '0');
 }
 
-const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'group', 'never'];
+
+/** The addon's journal calls (dpdk-binding/src/journal_glue.cc). */
+interface JournalNative {
+  journalOpen(path: string, slotBytes: number, capacitySlots: number, growSlots: number, groupCommitUs: number,
+    groupCommit: boolean): { id: number; created: boolean; map: SharedArrayBuffer; control: SharedArrayBuffer };
+  journalEnsure(id: number, slots: number): void;
+  journalSync(id: number): void;
+  journalClose(id: number, keepSlots: number, sync: boolean): void;
+  journalLayout: { writtenI32: number; durableI32: number; fileSlotsI32: number; syncsI32: number; errnoI32: number };
+}
+
+let layoutChecked = false;
+
+function journalNative(): JournalNative {
+  const b = binding() as unknown as JournalNative;
+  if (!layoutChecked) {
+    const l = b.journalLayout;
+    if (!l || l.writtenI32 !== kWrittenI32 || l.durableI32 !== kDurableI32 || l.fileSlotsI32 !== kFileSlotsI32 ||
+      l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32) {
+      throw new TickpathError('ERR_ADDON_MISMATCH', 'OrderJournal: the native addon\'s journal control block differs from journal.ts',
+        'rebuild the addon: npm run build:native');
+    }
+    layoutChecked = true;
+  }
+  return b;
+}
+
+function journalError(code: string, path: string, what: string, e: unknown, fix: string): TickpathError {
+  const errno = (e as { errno?: number }).errno;
+  return new TickpathError(code, `OrderJournal: ${what} ${path} failed: ${(e as Error).message}`, fix, errno);
+}
+
+const WRITE_FIX = 'free disk space or fix the journal path, then restart the router (it recovers from the journal)';
 
 export class OrderJournal {
   readonly path: string;
@@ -158,55 +240,89 @@ export class OrderJournal {
   /** What was in the file when it was opened (empty result for a new file). */
   readonly recovered: JournalRecovery;
 
-  private fd: number;
-  private readonly batchRecords: number;
-  private readonly buf: Buffer;
-  private readonly view: DataView;
-  private pending = 0;                 // records in buf not yet written
+  private readonly native: JournalNative;
+  private id: number;
+  /** The MAP_SHARED mapping of the whole file capacity; `buf`/`view` point here unless failed. */
+  private readonly map: Uint8Array;
+  private readonly mapView: DataView;
+  private buf: Uint8Array;
+  private view: DataView;
+  private readonly scratch = new Uint8Array(RECORD_SIZE);
+  /** Control block shared with the commit thread (journal_file.h). */
+  private readonly ctl: Int32Array;
+  private readonly capacitySlots: number;
+  private fileSlots: number;
   private recordNo: number;
-  private fileOffset: number;          // explicit write position: 'r+' opens at 0, not at the end
   private readonly now: () => number;
 
   records = 0;
-  fsyncs = 0;
-  writes = 0;
-  /** Records not written because a write failed (or after it). */
+  /** fdatasyncs made by `append*` itself ('always'). */
+  syncs = 0;
+  /** Records not written because the journal failed (or after it). */
   lostRecords = 0;
   private failed = false;
 
-  /** Opens (creating if needed) a journal, recovering it and cutting off a torn tail first. */
+  /** Opens (creating if needed) a journal, recovering it and zeroing a torn tail first. */
   static open(path: string, opts: JournalOptions): OrderJournal {
     return new OrderJournal(path, opts);
   }
 
   private constructor(path: string, opts: JournalOptions) {
-    if (!FSYNC_POLICIES.includes(opts.fsync)) {
-      throw invalidOption('OrderJournal', 'fsync', opts.fsync, "'always', 'batch' or 'never'");
+    if ((opts.fsync as string) === 'batch') {
+      throw new TickpathError('ERR_INVALID_OPTION', "OrderJournal: option 'fsync' is \"batch\", which was removed: it held " +
+        'records in memory, so a killed router lost orders already on the wire',
+      "use 'group' (each record in the page cache before the wire, fdatasync every groupCommitUs by a commit thread)");
     }
-    const batch = opts.batchRecords ?? 64;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 65536) {
-      throw invalidOption('OrderJournal', 'batchRecords', batch, 'an integer from 1 to 65536');
+    if (!FSYNC_POLICIES.includes(opts.fsync)) {
+      throw invalidOption('OrderJournal', 'fsync', opts.fsync, "'always', 'group' or 'never'");
+    }
+    const groupCommitUs = opts.groupCommitUs ?? 1000;
+    if (!Number.isInteger(groupCommitUs) || groupCommitUs < 50 || groupCommitUs > 1_000_000) {
+      throw invalidOption('OrderJournal', 'groupCommitUs', groupCommitUs, 'an integer from 50 to 1000000');
+    }
+    const capacity = opts.capacityRecords ?? 8 * 1024 * 1024;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 20_000_000) {
+      throw invalidOption('OrderJournal', 'capacityRecords', capacity, 'an integer from 1 to 20000000');
+    }
+    const grow = opts.growRecords ?? 16384;
+    if (!Number.isInteger(grow) || grow < 16 || grow > 1 << 20) {
+      throw invalidOption('OrderJournal', 'growRecords', grow, 'an integer from 16 to 1048576');
+    }
+    const identity = opts.identity ?? '';
+    if (identity.length > IDENTITY_BYTES || !/^[\x20-\x7e]*$/.test(identity)) {
+      throw invalidOption('OrderJournal', 'identity', identity, `at most ${IDENTITY_BYTES} printable ASCII characters`);
     }
     this.path = path;
     this.policy = opts.fsync;
-    this.batchRecords = opts.fsync === 'batch' ? batch : 1;
     this.now = opts.now ?? Date.now;
+    // Recovery reads the file as it is, before anything maps or grows it: a file this build must
+    // refuse is left exactly as found.
     this.recovered = fs.existsSync(path) ? OrderJournal.recover(path) : emptyRecovery();
+    this.native = journalNative();
+    this.capacitySlots = capacity + 1;
     try {
-      this.fd = fs.openSync(path, fs.existsSync(path) ? 'r+' : 'w+');
-      // Cut a torn tail so the next record starts on a record boundary.
-      if (fs.fstatSync(this.fd).size !== this.recovered.validBytes) {
-        fs.ftruncateSync(this.fd, this.recovered.validBytes);
-        fs.fsyncSync(this.fd);
-      }
+      const h = this.native.journalOpen(path, RECORD_SIZE, this.capacitySlots, Math.min(grow, this.capacitySlots),
+        groupCommitUs, opts.fsync === 'group');
+      this.id = h.id;
+      this.map = new Uint8Array(h.map);
+      this.ctl = new Int32Array(h.control);
     } catch (e) {
-      throw new TickpathError('ERR_JOURNAL_OPEN', `OrderJournal: cannot open ${path}: ${(e as Error).message}`,
+      throw journalError('ERR_JOURNAL_OPEN', path, 'opening', e,
         'check the journal path in routing_config.yml and that its directory is writable');
     }
-    this.recordNo = this.recovered.lastRecordNo;
-    this.fileOffset = this.recovered.validBytes;
-    this.buf = Buffer.alloc(RECORD_SIZE * this.batchRecords);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.mapView = new DataView(this.map.buffer, this.map.byteOffset, this.map.byteLength);
+    this.buf = this.map;
+    this.view = this.mapView;
+    this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
+    const r = this.recovered;
+    this.recordNo = r.lastRecordNo;
+    // A torn tail is zeroed in place (the file keeps its allocated length): the next record goes
+    // to slot lastRecordNo + 1 and nothing after it may look like a record.
+    if (r.tornRecords > 0) this.map.fill(0, r.validBytes, Math.min(this.fileSlots * RECORD_SIZE, r.validBytes + r.ignoredBytes));
+    if (r.createdMs === 0) this.writeHeader(identity);
+    Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
+    // Header and tail repairs are made durable under every policy: they happen once per open.
+    if (r.createdMs === 0 || r.tornRecords > 0) this.syncNow();
   }
 
   /**
@@ -270,104 +386,225 @@ export class OrderJournal {
     this.end(off);
   }
 
-  /** End of the caller's batch: writes (and for 'batch', fsyncs) whatever is buffered. */
+  /**
+   * End of the caller's batch. Nothing is buffered in JS (every record is in the page cache when
+   * its append returns) and durability is the commit thread's job, so there is nothing to do: kept
+   * so callers need not know the policy. A commit-thread failure surfaces at the next append.
+   */
   flush(): void {
-    if (this.pending === 0) return;
-    this.writeOut();
+    // intentionally empty
   }
 
+  /** Syncs (unless 'never'), stops the commit thread and cuts the file to the records it holds. */
   close(): void {
-    if (this.fd < 0) return;
-    this.flush();
-    if (this.policy !== 'never') { fs.fsyncSync(this.fd); this.fsyncs++; }
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.id < 0) return;
+    const id = this.id;
+    this.id = -1;
+    this.buf = this.scratch;
+    this.view = new DataView(this.scratch.buffer);
+    try {
+      this.native.journalClose(id, this.recordNo + 1, this.policy !== 'never');
+    } catch (e) {
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'closing', e, WRITE_FIX);
+    }
+  }
+
+  /** Record number known to be on disk (fdatasync returned after it was published). */
+  get durablePosition(): number {
+    return this.id < 0 && this.policy !== 'never' && !this.failed ? this.recordNo : Math.max(0, Atomics.load(this.ctl, kDurableI32) - 1);
   }
 
   stats(): Record<string, number> {
-    return { records: this.records, writes: this.writes, fsyncs: this.fsyncs, recordNo: this.recordNo, lostRecords: this.lostRecords };
+    return {
+      records: this.records, recordNo: this.recordNo, durableRecordNo: this.durablePosition,
+      syncs: this.syncs, groupSyncs: Atomics.load(this.ctl, kSyncsI32), damagedRecords: this.recovered.damaged.length,
+      lostRecords: this.lostRecords,
+    };
+  }
+
+  /** False once closed or after a failed write or sync: the router then accepts nothing new. */
+  get writable(): boolean {
+    return this.id >= 0 && !this.failed;
   }
 
   private begin(type: JournalRecordType): number {
-    if (this.fd < 0) throw new TickpathError('ERR_JOURNAL_CLOSED', `OrderJournal: ${this.path} is closed`);
-    const off = this.pending * RECORD_SIZE;
-    this.view.setUint32(off + 4, ++this.recordNo, true);
+    if (this.id < 0) throw new TickpathError('ERR_JOURNAL_CLOSED', `OrderJournal: ${this.path} is closed`);
+    if (this.failed) return 0;              // into scratch: counted in end(), never written
+    // One load per record: the commit thread's first failure stops the journal before the next order.
+    if (this.ctl[kErrnoI32] !== 0) { this.failCommit(); return 0; }
+    const slot = this.recordNo + 1;
+    if (slot >= this.fileSlots) this.growNow(slot);
+    if (this.failed) return 0;
+    const off = slot * RECORD_SIZE;
+    this.view.setUint32(off + 4, slot, true);
     this.view.setFloat64(off + 8, this.now(), true);
     this.buf[off + 16] = type;
     return off;
   }
 
   private end(off: number): void {
-    this.view.setUint32(off + 92, MAGIC, true);
-    this.view.setUint32(off, crc32(this.buf, off + 4, off + RECORD_SIZE), true);
-    this.records++;
-    if (++this.pending === this.batchRecords) this.writeOut();
-  }
-
-  /** False once closed or after a failed write: the router then accepts nothing new. */
-  get writable(): boolean {
-    return this.fd >= 0 && !this.failed;
-  }
-
-  private writeOut(): void {
     if (this.failed) {
       // Failure mode: the first failure was thrown to the caller and the router's kill switch is
       // on; what is appended now (the kill switch's cancels) is counted, not written.
-      this.lostRecords += this.pending;
-      this.pending = 0;
+      this.lostRecords++;
       return;
     }
-    const len = this.pending * RECORD_SIZE;
-    try {
-      let done = 0;
-      while (done < len) done += fs.writeSync(this.fd, this.buf, done, len - done, this.fileOffset + done);
-      this.fileOffset += len;
-      this.writes++;
-      if (this.policy !== 'never') {
-        fs.fdatasyncSync(this.fd);
-        this.fsyncs++;
+    this.view.setUint32(off + 92, MAGIC, true);
+    this.view.setUint32(off, crc32(this.buf, off + 4, off + RECORD_SIZE), true);
+    this.records++;
+    this.recordNo++;
+    Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
+    if (this.policy === 'always') {
+      try {
+        this.native.journalSync(this.id);
+        this.syncs++;
+      } catch (e) {
+        this.fail();
+        this.lostRecords++;
+        throw journalError('ERR_JOURNAL_WRITE', this.path, 'fdatasync of', e, WRITE_FIX);
       }
-    } catch (e) {
-      this.failed = true;
-      this.lostRecords += this.pending;
-      throw new TickpathError('ERR_JOURNAL_WRITE', `OrderJournal: write to ${this.path} failed: ${(e as Error).message}`,
-        'free disk space or fix the journal path, then restart the router (it recovers from the journal)');
-    } finally {
-      this.pending = 0;
     }
   }
 
-  /** Reads a journal file and rebuilds orders, positions and venue sequence numbers. Not a hot path. */
+  /** Rare: the writer caught up with the commit thread's growth (or the file is full). */
+  private growNow(slot: number): void {
+    this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
+    if (slot < this.fileSlots) return;
+    try {
+      if (slot >= this.capacitySlots) {
+        throw Object.assign(new Error(`the journal is full (${this.capacitySlots - 1} records)`), { errno: 28 });
+      }
+      this.native.journalEnsure(this.id, slot + 1);
+      this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
+    } catch (e) {
+      this.fail();
+      this.lostRecords++;
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'growing', e, WRITE_FIX);
+    }
+  }
+
+  private failCommit(): never {
+    const errno = this.ctl[kErrnoI32];
+    this.fail();
+    this.lostRecords++;
+    throw new TickpathError('ERR_JOURNAL_WRITE', `OrderJournal: the commit thread's fdatasync or growth of ${this.path} ` +
+      `failed with errno ${errno}`, WRITE_FIX, errno);
+  }
+
+  private fail(): void {
+    this.failed = true;
+    this.buf = this.scratch;
+    this.view = new DataView(this.scratch.buffer);
+  }
+
+  private syncNow(): void {
+    try {
+      this.native.journalSync(this.id);
+    } catch (e) {
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'fdatasync of', e, WRITE_FIX);
+    }
+  }
+
+  private writeHeader(identity: string): void {
+    const b = this.map;
+    const v = this.mapView;
+    b.fill(0, 0, HEADER_SIZE);
+    v.setUint16(8, JOURNAL_LAYOUT_VERSION, true);
+    v.setUint16(10, RECORD_SIZE, true);
+    v.setFloat64(16, Date.now(), true);
+    writeAsciiZ(b, 24, IDENTITY_BYTES, identity);
+    v.setUint32(92, HEADER_MAGIC, true);
+    v.setUint32(0, crc32(b, 4, HEADER_SIZE), true);
+  }
+
+  /**
+   * Reads a journal file and rebuilds orders, positions and venue sequence numbers; refuses a file
+   * of another layout (ERR_JOURNAL_VERSION). Not a hot path.
+   */
   static recover(path: string): JournalRecovery {
     const data = fs.readFileSync(path);
-    const r = emptyRecovery();
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    let off = 0;
-    for (; off + RECORD_SIZE <= data.length; off += RECORD_SIZE) {
-      if (dv.getUint32(off + 92, true) !== MAGIC) break;
-      if (dv.getUint32(off, true) !== crc32(data, off + 4, off + RECORD_SIZE)) break;
-      const recordNo = dv.getUint32(off + 4, true);
-      if (recordNo !== r.lastRecordNo + 1) break;
-      r.lastRecordNo = recordNo;
-      r.records++;
-      applyRecord(r, data, dv, off);
-    }
-    r.validBytes = off;
-    r.ignoredBytes = data.length - off;
-    r.tornRecords = r.ignoredBytes > 0 ? 1 : 0;
-    for (const o of r.orders.values()) {
-      if (o.state === OrderState.FILLED || o.state === OrderState.CANCELLED ||
-        o.state === OrderState.REJECTED || o.state === OrderState.REPLACED) continue;
-      (o.kind === 'parent' ? r.openParents : r.openChildren).push(o);
-    }
-    return r;
+    return scanJournal(data, path);
   }
+}
+
+function versionError(path: string, found: string): TickpathError {
+  return new TickpathError('ERR_JOURNAL_VERSION',
+    `OrderJournal: ${path} is ${found}; this build reads and writes journal layout ${JOURNAL_LAYOUT_VERSION} only`,
+    `finish the trading day on the tickpath version that wrote it, or move ${path} away to start a new journal ` +
+    '(a new journal recovers none of its orders)');
+}
+
+/** Classifies every slot of a layout 2 journal; see the file comment for the rules. */
+function scanJournal(data: Buffer, path: string): JournalRecovery {
+  const r = emptyRecovery();
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const slots = Math.floor(data.length / RECORD_SIZE);
+  const isZero = (from: number, to: number): boolean => {
+    for (let i = from; i < to; i++) if (data[i] !== 0) return false;
+    return true;
+  };
+  const recordAt = (slot: number): JournalDamage['cause'] | null => {
+    const off = slot * RECORD_SIZE;
+    if (dv.getUint32(off + 92, true) !== MAGIC) return isZero(off, off + RECORD_SIZE) ? 'empty' : 'bad magic';
+    if (dv.getUint32(off, true) !== crc32(data, off + 4, off + RECORD_SIZE)) return 'bad crc';
+    if (dv.getUint32(off + 4, true) !== slot) return 'wrong record number';
+    return null;
+  };
+  let last = 0;
+  for (let s = slots - 1; s >= 1; s--) if (recordAt(s) === null) { last = s; break; }
+
+  // The header decides whether this is a file this build may touch at all.
+  if (data.length >= 4 && data.length < RECORD_SIZE && !isZero(0, data.length)) {
+    throw versionError(path, `${data.length} bytes of something that is not a tickpath journal`);
+  }
+  if (data.length >= RECORD_SIZE) {
+    const magic = dv.getUint32(92, true);
+    const headerOk = magic === HEADER_MAGIC && dv.getUint32(0, true) === crc32(data, 4, RECORD_SIZE);
+    if (magic === V1_MAGIC) throw versionError(path, 'a layout 1 journal (no header, first record \'TPJ1\' at byte 92)');
+    if (headerOk && dv.getUint16(8, true) !== JOURNAL_LAYOUT_VERSION) {
+      throw versionError(path, `a layout ${dv.getUint16(8, true)} journal (header version ${dv.getUint16(8, true)})`);
+    }
+    if (headerOk && dv.getUint16(10, true) !== RECORD_SIZE) {
+      throw versionError(path, `a journal of ${dv.getUint16(10, true)}-byte records`);
+    }
+    if (headerOk) {
+      r.createdMs = dv.getFloat64(16, true);
+      r.identity = readAsciiZ(data, 24, IDENTITY_BYTES);
+    } else if (last > 0) {
+      // A damaged header in front of valid records: the records are what matters; keep them and
+      // report it. The header is rewritten on open.
+      r.damaged.push({ offset: 0, cause: magic === HEADER_MAGIC ? 'bad crc' : isZero(0, RECORD_SIZE) ? 'empty' : 'bad magic' });
+    } else if (!isZero(0, data.length)) {
+      throw versionError(path, 'not a tickpath journal (no layout header and no layout 2 records)');
+    }
+  }
+
+  for (let s = 1; s <= last; s++) {
+    const cause = recordAt(s);
+    if (cause !== null) { r.damaged.push({ offset: s * RECORD_SIZE, cause }); continue; }
+    r.records++;
+    applyRecord(r, data, dv, s * RECORD_SIZE);
+  }
+  r.lastRecordNo = last;
+  r.validBytes = last > 0 || r.createdMs !== 0 ? (last + 1) * RECORD_SIZE : 0;
+  // After the last record: zeros are free space, anything else is a torn tail.
+  let tornEnd = r.validBytes;
+  for (let s = last + 1; s < slots; s++) if (!isZero(s * RECORD_SIZE, (s + 1) * RECORD_SIZE)) { r.tornRecords++; tornEnd = (s + 1) * RECORD_SIZE; }
+  if (slots * RECORD_SIZE < data.length && !isZero(slots * RECORD_SIZE, data.length)) { r.tornRecords++; tornEnd = data.length; }
+  r.ignoredBytes = tornEnd - r.validBytes;
+  for (const o of r.orders.values()) {
+    if (o.state === OrderState.FILLED || o.state === OrderState.CANCELLED ||
+      o.state === OrderState.REJECTED || o.state === OrderState.REPLACED) continue;
+    (o.kind === 'parent' ? r.openParents : r.openChildren).push(o);
+  }
+  return r;
 }
 
 function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
+    damaged: [], identity: '', createdMs: 0,
   };
 }
 

@@ -6,7 +6,7 @@
  *  - every request ends in an event: accepted, or rejected with a RejectReason (journaled as a
  *    REQUEST_REJECTED record) — nothing is dropped silently;
  *  - every state change of every order is journaled, and a child's NEW record is written before
- *    it goes to the venue (with fsync 'always', durable before it is on the wire);
+ *    it goes to the venue (in the page cache under every fsync policy; with 'always', durable);
  *  - risk runs on every new order and replace; with the kill switch engaged nothing new goes out
  *    and every open order is cancelled.
  *
@@ -61,9 +61,7 @@ export class OrderRouter {
   };
   /** Exec ids seen per venue: a fill replayed after a session recovery is not counted twice. */
   private readonly execIds: Set<string>[];
-  private flushScheduled = false;
   private readonly restart: RestartRecovery;
-  private readonly flushNow = (): void => { this.flushScheduled = false; this.journal.flush(); };
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
@@ -167,7 +165,6 @@ export class OrderRouter {
         this.parentChanged(p, before, reason, refusal);
       }
     }
-    this.scheduleFlush();
     return id;
   }
 
@@ -180,7 +177,6 @@ export class OrderRouter {
     }
     const sent = this.cancelChildren(p);
     if (sent === 0) this.listener.onRequestRejected(clOrdId, 'ILLEGAL_STATE', 'no child order can be cancelled now');
-    this.scheduleFlush();
     return clOrdId;
   }
 
@@ -228,7 +224,6 @@ export class OrderRouter {
       this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, clOrdId);
       this.listener.onRequestRejected(clOrdId, 'VENUE_UNAVAILABLE', this.sor.venues[om.venueOf(c)]);
     }
-    this.scheduleFlush();
     return clOrdId;
   }
 
@@ -241,7 +236,6 @@ export class OrderRouter {
     this.risk.engageKillSwitch(reason);
     let sent = 0;
     for (const c of this.om.liveChildSlots()) sent += this.cancelChild(c);
-    this.scheduleFlush();
     return sent;
   }
 
@@ -257,7 +251,6 @@ export class OrderRouter {
     const v = this.sor.venueIndex(venueName);
     if (v < 0) throw new TickpathError('ERR_ROUTER_UNKNOWN_VENUE', `OrderRouter: unknown venue '${venueName}'`);
     this.journal.appendVenueSeq(v, venueName, seq);
-    this.scheduleFlush();
   }
 
   /** Sequence number recovered from the journal for a venue (0 if none). */
@@ -272,7 +265,7 @@ export class OrderRouter {
     for (const c of this.om.liveChildSlots()) this.risk.reserveClOrdId(this.om.idOf(c));
   }
 
-  /** End of the caller's batch: writes out what the journal buffers ('batch' policy). */
+  /** End of the caller's batch (the journal buffers nothing; kept for callers' batch shape). */
   endOfBatch(): void {
     this.journal.flush();
   }
@@ -314,7 +307,6 @@ export class OrderRouter {
     const p = this.om.parentOf(c);
     this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, this.om.idOf(p));
     if (this.om.ackedChildCount(p) === 1) this.listener.onAcked(this.om.idOf(p));
-    this.scheduleFlush();
   }
 
   private onVenueFill(venue: number, clOrdId: string, qty: number, price: number, execId: string): void {
@@ -335,7 +327,6 @@ export class OrderRouter {
     if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(pid, qty, price, cum);
     else this.listener.onPartiallyFilled(pid, qty, price, cum);
     this.parentChanged(p, before, null, 'fill');
-    this.scheduleFlush();
   }
 
   private onVenueCancelled(clOrdId: string, qty: number, reason: string): void {
@@ -346,7 +337,6 @@ export class OrderRouter {
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
     this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, this.om.idOf(p));
     this.parentChanged(p, before, null, reason);
-    this.scheduleFlush();
   }
 
   private onVenueReject(venue: number, clOrdId: string, reason: string): void {
@@ -359,7 +349,6 @@ export class OrderRouter {
     this.journal.appendOrder(JournalRecordType.STATE, this.om, c, 'VENUE_REJECT', 0, 0, pid);
     this.listener.onVenueReject(pid, this.sor.venues[venue], reason);
     this.parentChanged(p, before, 'VENUE_REJECT', reason);
-    this.scheduleFlush();
   }
 
   private onVenueReplaced(origClOrdId: string, newClOrdId: string, qty: number, price: number): void {
@@ -372,7 +361,6 @@ export class OrderRouter {
     this.journal.appendOrder(JournalRecordType.REPLACED, this.om, c, null, 0, 0, origClOrdId);
     this.listener.onReplaced(pid, this.om.qty(p), price);
     this.parentChanged(p, before, null, 'replaced');
-    this.scheduleFlush();
   }
 
   private onVenueSession(venue: number, state: SessionState): void {
@@ -427,7 +415,6 @@ export class OrderRouter {
     const side = req.side === 'B' || req.side === 'S' || req.side === 'SS' ? sideCode(req.side) : 255;
     if (this.journal.writable) this.journal.appendRequestRejected(typeof id === 'string' ? id : '', typeof req.symbol === 'string' ? req.symbol : '',
       side, Number.isFinite(req.qty) ? req.qty : 0, Number.isFinite(req.price) ? req.price : 0, reason);
-    this.scheduleFlush();
     this.listener.onRejected(id, reason, detail);
     return id;
   }
@@ -435,12 +422,6 @@ export class OrderRouter {
   private nextId(kind: 'P' | 'C'): string {
     const n = kind === 'P' ? ++this.parentSeq : ++this.childSeq;
     return kind + this.epoch + n.toString(36);
-  }
-
-  private scheduleFlush(): void {
-    if (this.journal.policy !== 'batch' || this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushNow);
   }
 }
 

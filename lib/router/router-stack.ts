@@ -34,7 +34,7 @@ export interface RouterStackOptions {
   /** FIX sequence/message store directory (default: `fix-store` beside the journal). */
   fixStoreDir?: string;
   /** Connector settings every venue shares (reconnects, ResetSeqNumFlag, timeouts, password). */
-  connector?: Omit<ConnectorExtras, 'port' | 'fixStoreDir' | 'log'>;
+  connector?: Omit<ConnectorExtras, 'port' | 'fixStoreDir' | 'log' | 'fixStoreFsync' | 'fixStoreGroupCommitUs'>;
   /**
    * Test double seam: makes the connector for a venue instead of createVenueConnector. `lastSeq`
    * is the last sequence number journaled for that venue (0 when none).
@@ -63,7 +63,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   const config: RoutingConfig = o.journalPath ? { ...cfg, journal: { ...cfg.journal, path: o.journalPath } } : cfg;
   const fixStoreDir = o.fixStoreDir ?? path.join(path.dirname(config.journal.path) || os.tmpdir(), 'fix-store');
   fs.mkdirSync(path.dirname(config.journal.path), { recursive: true });
-  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, batchRecords: config.journal.batchRecords });
+  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs });
+  for (const d of journal.recovered.damaged) log(`router: ${config.journal.path}: damaged slot at byte ${d.offset} (${d.cause}) skipped`);
   const orderManager = new OrderManager({ capacity: config.orderCapacity });
   const risk = new RiskChecker(config.risk, o.bbo, orderManager, o.now);
   const smartRouter = new SmartRouter({
@@ -71,7 +72,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     mode: config.mode, book: o.book,
   });
   const connectorFor = o.connectorFor ?? ((v: VenueConfig): VenueConnector =>
-    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log }));
+    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log,
+      fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;
   let connectors: VenueConnector[];
   try {

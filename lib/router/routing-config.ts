@@ -27,14 +27,14 @@ export interface RoutingConfig {
   mode: RoutingMode;
   defaultVenue: string;
   orderCapacity: number;
-  journal: { path: string; fsync: FsyncPolicy; batchRecords: number };
+  journal: { path: string; fsync: FsyncPolicy; groupCommitUs: number };
   venues: VenueConfig[];
   rules: Record<string, RouteRule[]>;
   risk: RiskLimits;
 }
 
 const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk'] as const;
-const JOURNAL_KEYS = ['path', 'fsync', 'batch_records'] as const;
+const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
 const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
 const RISK_KEYS = ['max_order_qty', 'max_order_notional', 'max_daily_notional', 'max_symbol_notional',
@@ -72,10 +72,19 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
   const mode = r.oneOf([...P, 'mode'], routing.mode, ['rules', 'liquidity'] as const);
   const orderCapacity = r.int([...P, 'order_capacity'], routing.order_capacity, 2, 1 << 24);
 
-  const j = r.object([...P, 'journal'], routing.journal, JOURNAL_KEYS);
-  const fsync = r.oneOf([...P, 'journal', 'fsync'], j.fsync, ['always', 'batch', 'never'] as const);
+  const j = r.object([...P, 'journal'], routing.journal, [...JOURNAL_KEYS, 'batch_records']);
+  // 'batch' kept records in memory, so a killed router lost orders already on the wire: say what replaced it.
+  if (j.fsync === 'batch') {
+    r.problem([...P, 'journal', 'fsync'], j.fsync, "one of always, group, never ('batch' was removed)",
+      'use group: each record is in the page cache before the wire, and a commit thread fdatasyncs every group_commit_us');
+  }
+  if (j.batch_records !== undefined) {
+    r.problem([...P, 'journal', 'batch_records'], j.batch_records, 'no batch_records (removed with fsync: batch)',
+      'remove it; group_commit_us bounds what a power loss can lose');
+  }
+  const fsync = j.fsync === 'batch' ? 'group' : r.oneOf([...P, 'journal', 'fsync'], j.fsync, ['always', 'group', 'never'] as const);
   const journalPath = r.string([...P, 'journal', 'path'], j.path, 'a file path of 1 to 4096 characters', 4096);
-  const batchRecords = r.int([...P, 'journal', 'batch_records'], j.batch_records, 1, 65536, 64);
+  const groupCommitUs = r.int([...P, 'journal', 'group_commit_us'], j.group_commit_us, 50, 1_000_000, 1000);
 
   const venues: VenueConfig[] = r.list([...P, 'venues'], routing.venues, 1, 1 << 30, 'venues').map((raw, i) => {
     const vp: Key[] = [...P, 'venues', i];
@@ -150,7 +159,7 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
     mode,
     defaultVenue,
     orderCapacity,
-    journal: { path: path.resolve(path.dirname(r.file), journalPath), fsync, batchRecords },
+    journal: { path: path.resolve(path.dirname(r.file), journalPath), fsync, groupCommitUs },
     venues,
     rules,
     risk,

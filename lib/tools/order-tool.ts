@@ -295,7 +295,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     heartbeatIntervalS: o.protocol === 'ouch' ? 1 : 30 };   // SoupBinTCP heartbeats every second; FIX HeartBtInt 30
   const config: RoutingConfig = {
     mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, o.count * 2 + 16),
-    journal: { path: o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal'), fsync: 'batch', batchRecords: 64 },
+    journal: { path: o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal'), fsync: 'group', groupCommitUs: 1000 },
     venues: [venue], rules: {}, risk,
   };
   const listener = new OrderToolListener(emit);

@@ -19,7 +19,7 @@ export interface HarnessOptions {
   idle?: 'spin' | 'yield' | 'backoff';
   strategyParams?: Record<string, unknown>;
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
-  journalFsync?: 'always' | 'batch' | 'never';
+  journalFsync?: 'always' | 'group' | 'never';
   log?: (line: string) => void;
 }
 

@@ -146,7 +146,7 @@ describe('tickpath config check', function () {
   });
 
   it('doctor --config exits non-zero on config problems and lists them', () => {
-    const dir = copy({ 'routing_config.yml': (t) => t.replace('fsync: always', 'fsync: sometimes') });
+    const dir = copy({ 'routing_config.yml': (t) => t.replace('fsync: group', 'fsync: sometimes') });
     const r = cli('doctor', '--config', dir, '--json');
     expect(r.status).to.equal(1);
     const report = JSON.parse(r.stdout) as { findings: { area: string; severity: string; what: string; fix?: string }[] };

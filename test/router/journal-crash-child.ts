@@ -1,15 +1,16 @@
 /**
- * Child process for the journal crash test (not a test file itself). Runs the production
- * OrderRouter with fsync 'always' against an in-memory venue that acks from inside sendNew and
- * fills every fourth order, and only after sendOrder has returned (and the caller's listener has
- * seen the ack) tells the parent on stdout what was acknowledged. The parent SIGKILLs it
- * mid-stream and checks the journal.
+ * Child process for the journal crash and power-loss tests (not a test file itself). Runs the
+ * production OrderRouter with the given fsync policy against an in-memory venue that acks from
+ * inside sendNew and fills every fourth order, and only after sendOrder has returned (and the
+ * caller's listener has seen the ack) tells the parent on stdout what was acknowledged and when
+ * (CLOCK_MONOTONIC, the fsync shim's clock). The parent SIGKILLs it mid-stream and checks the
+ * journal, or the fsync shim's snapshot of it.
  *
- * argv: <journal path>
- * stdout lines: <parent id> <child id> <filled shares> <venue seq>
+ * argv: <journal path> [always|group|never (default always)] [groupCommitUs] [growRecords] [pause us per order]
+ * stdout lines: <parent id> <child id> <filled shares> <venue seq> <monotonic ns>
  */
 import * as fs from 'fs';
-import { OrderJournal } from '../../lib/router/journal';
+import { OrderJournal, type FsyncPolicy } from '../../lib/router/journal';
 import { OrderManager } from '../../lib/router/order-manager';
 import { OrderRouter } from '../../lib/router/order-router';
 import { RiskChecker } from '../../lib/router/risk-checker';
@@ -40,7 +41,9 @@ const listener: RouterListener = {
   onVenueReject: nop, onRequestRejected: nop,
 };
 
-const journal = OrderJournal.open(process.argv[2], { fsync: 'always' });
+const policy = (process.argv[3] ?? 'always') as FsyncPolicy;
+const journal = OrderJournal.open(process.argv[2], { fsync: policy, groupCommitUs: Number(process.argv[4] ?? 1000),
+  growRecords: Number(process.argv[5] ?? 16384) });
 const om = new OrderManager({ capacity: 1 << 16 });
 const venue = new AckingVenue();
 const risk = new RiskChecker({ maxOrderQty: 1e6, maxOrderNotional: 1e12, maxDailyNotional: 1e15, maxSymbolNotional: 1e15,
@@ -49,7 +52,10 @@ const risk = new RiskChecker({ maxOrderQty: 1e6, maxOrderNotional: 1e12, maxDail
 const router = new OrderRouter({ risk, smartRouter: new SmartRouter({ venues: ['NSDQ'], defaultVenue: 'NSDQ', mode: 'rules', rules: {} }),
   orderManager: om, journal, connectors: [venue], listener });
 
+const pauseUs = Number(process.argv[6] ?? 0);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 for (let i = 0; i < 30000; i++) {
+  if (pauseUs > 0) Atomics.wait(sleeper, 0, 0, pauseUs / 1000);
   const before = acked;
   const pid = router.sendOrder({ symbol: i % 2 ? 'MSFT' : 'AAPL', side: i % 3 ? 'B' : 'S', qty: 100,
     price: 1_000_000 + i, ordType: 'LIMIT', tif: 'DAY' });
@@ -60,6 +66,6 @@ for (let i = 0; i < 30000; i++) {
     filled = 30;
   }
   router.recordVenueSeq('NSDQ', i + 1);
-  fs.writeSync(1, `${pid} ${venue.lastId} ${filled} ${i + 1}\n`);
+  fs.writeSync(1, `${pid} ${venue.lastId} ${filled} ${i + 1} ${process.hrtime.bigint()}\n`);
 }
 journal.close();

@@ -39,7 +39,7 @@ describe('routing config', () => {
       maxOrderQty: 10000, maxOrderNotional: 1_000_000, maxDailyNotional: 50_000_000, maxSymbolNotional: 10_000_000,
       maxOpenOrdersPerSymbol: 200, priceCollarBps: 500, maxOrdersPerSecond: 500,
     });
-    expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'always', batchRecords: 64 });
+    expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'group', groupCommitUs: 1000 });
   });
 
   it('names file, line, path, bad value and expectation for a bad port', () => {
@@ -60,8 +60,13 @@ describe('routing config', () => {
   });
 
   it('refuses bad enums, missing values, unknown venues and wrong types', () => {
-    expect(errorOf(text().replace('fsync: always', 'fsync: sometimes')).message).to.contain(
-      'routing.journal.fsync is "sometimes", expected one of always, batch, never');
+    expect(errorOf(text().replace('fsync: group', 'fsync: sometimes')).message).to.contain(
+      'routing.journal.fsync is "sometimes", expected one of always, group, never');
+    const batch = errorOf(text().replace('fsync: group', 'fsync: batch')).message;
+    expect(batch).to.contain(`routing.journal.fsync is "batch", expected one of always, group, never ('batch' was removed)`);
+    expect(batch).to.contain('use group: each record is in the page cache before the wire');
+    expect(errorOf(text().replace('    group_commit_us: 1000', '    batch_records: 64')).message).to.contain(
+      'routing.journal.batch_records is 64, expected no batch_records (removed with fsync: batch');
     expect(errorOf(text().replace('protocol: fix44', 'protocol: fix50')).message).to.contain(
       'routing.venues[1].protocol is "fix50", expected one of ouch, fix42, fix44');
     expect(errorOf(text().replace('default_venue: NSDQ', 'default_venue: XNYS')).message).to.contain(
@@ -90,7 +95,7 @@ describe('routing config', () => {
   it('collects every problem, not just the first', () => {
     let caught: ConfigError | undefined;
     try {
-      parseRoutingConfig(text().replace('port: 15002', 'port: 99999').replace('fsync: always', 'fsync: sometimes').replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4'), 'r.yml');
+      parseRoutingConfig(text().replace('port: 15002', 'port: 99999').replace('fsync: group', 'fsync: sometimes').replace('{ venue: ARCA, share: 0.4', '{ venue: BATS, share: 0.4'), 'r.yml');
     } catch (e) {
       caught = e as ConfigError;
     }

@@ -129,7 +129,7 @@ describe('tickpath order (CLI)', function () {
   mode: rules
   default_venue: X
   order_capacity: 64
-  journal: { path: orders.journal, fsync: batch }
+  journal: { path: orders.journal, fsync: group }
   venues:
     - { name: X, protocol: ouch, host: 127.0.0.1, port: 1, sender_id: U, target_id: V }
   risk:

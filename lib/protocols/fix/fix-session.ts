@@ -15,7 +15,7 @@ import type { Socket } from 'net';
 import { invalidOption } from '../../errors';
 import { FixEncoder, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
 import { TxRing } from '../tx-ring';
-import { FixFileStore } from './fix-store';
+import { FixFileStore, type FixStoreFsync } from './fix-store';
 
 export type FixSessionState = 'DISCONNECTED' | 'LOGON_SENT' | 'LOGGED_IN' | 'LOGOUT_SENT';
 
@@ -26,6 +26,9 @@ export interface FixSessionOptions {
   role: 'initiator' | 'acceptor';
   /** Directory for sequence numbers and sent messages. */
   storeDir: string;
+  /** The store's fsync policy (FixFileStore); default 'group'. */
+  storeFsync?: FixStoreFsync;
+  storeGroupCommitUs?: number;
   heartbeatIntervalSec?: number;
   /** Initiator: send ResetSeqNumFlag(141)=Y on Logon and start both sides at 1. */
   resetOnLogon?: boolean;
@@ -92,9 +95,11 @@ export class FixSession {
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: options.role,
       storeDir: options.storeDir, heartbeatIntervalSec: hb, resetOnLogon: options.resetOnLogon ?? false,
       resendBatch: batch, maxResendRange: range, logonTimeoutMs: options.logonTimeoutMs ?? 10000,
+      storeFsync: options.storeFsync ?? 'group', storeGroupCommitUs: options.storeGroupCommitUs ?? 1000,
       log: options.log ?? (() => {}),
     };
-    this.store = new FixFileStore(options.storeDir, `${options.version}-${options.senderCompId}-${options.targetCompId}`);
+    this.store = new FixFileStore(options.storeDir, `${options.version}-${options.senderCompId}-${options.targetCompId}`,
+      { fsync: this.options.storeFsync, groupCommitUs: this.options.storeGroupCommitUs });
     this.store.open();
     this.queueParser = new FixParser((m) => this.processInOrder(m), { maxMessage: 1 << 20 });
   }

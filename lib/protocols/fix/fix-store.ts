@@ -6,8 +6,14 @@
  *   <id>.seqnums  one fixed-width record "SSSSSSSSSSSSSSSSSSSS TTTTTTTTTTTTTTTTTTTT\n", rewritten in place
  *   <id>.body     raw messages, appended
  *   <id>.header   "seq,offset,length\n" per stored message, appended
- * Writes are synchronous `pwrite`s from a preallocated buffer (no fsync: a crash can lose the
- * page cache, the same trade-off QuickFIX's FileStore makes by default).
+ * Writes are synchronous `pwrite`s, so what a method stored is in the page cache when it returns
+ * (before the session sends the message) and survives a killed process. Against power loss the
+ * store follows the order journal's policy (routing_config.yml `journal.fsync`):
+ *   'always' fdatasync of every file written before `append`/`setSeqs` returns;
+ *   'group'  at most every groupCommitUs (rounded up to whole ms, the timer's grain) an fdatasync
+ *            runs in libuv's thread pool, so the event loop never waits on the disk;
+ *   'never'  the OS writes back when it likes.
+ * A created file's directory is fsynced at open under every policy.
  *
  * Single writer: the session's event loop.
  */
@@ -17,6 +23,18 @@ import * as path from 'path';
 import { TickpathError } from '../../errors';
 
 const kSeqRecordLen = 42;
+const kSeqFile = 1;
+const kBodyFile = 2;
+const kHeaderFile = 4;
+
+export type FixStoreFsync = 'always' | 'group' | 'never';
+
+export interface FixStoreOptions {
+  /** Default 'group'. */
+  fsync?: FixStoreFsync;
+  /** 'group' only; default 1000. */
+  groupCommitUs?: number;
+}
 
 export class FixFileStore {
   private seqFd = -1;
@@ -27,8 +45,29 @@ export class FixFileStore {
   private readonly seqRecord = Buffer.alloc(kSeqRecordLen);
   nextSenderSeq = 1;
   nextTargetSeq = 1;
+  readonly fsync: FixStoreFsync;
+  private readonly groupCommitMs: number;
+  /** Files written since their last fdatasync ('group'), as kSeqFile | kBodyFile | kHeaderFile. */
+  private dirty = 0;
+  private groupTimer: NodeJS.Timeout | null = null;
+  /** fdatasyncs still running in the thread pool: their descriptors are closed after them. */
+  private syncsInFlight = 0;
+  private closeAfterSyncs: number[] = [];
+  private readonly groupSync = (): void => this.startGroupSync();
+  private readonly groupSyncDone = (): void => {
+    if (--this.syncsInFlight === 0 && this.closeAfterSyncs.length > 0) {
+      for (const fd of this.closeAfterSyncs) fs.close(fd, () => undefined);
+      this.closeAfterSyncs = [];
+    }
+  };
 
-  constructor(readonly dir: string, readonly id: string) {}
+  constructor(readonly dir: string, readonly id: string, options: FixStoreOptions = {}) {
+    this.fsync = options.fsync ?? 'group';
+    if (!['always', 'group', 'never'].includes(this.fsync)) {
+      throw new TickpathError('ERR_INVALID_OPTION', `FixFileStore: option 'fsync' is ${JSON.stringify(this.fsync)}, expected 'always', 'group' or 'never'`);
+    }
+    this.groupCommitMs = Math.max(1, Math.ceil((options.groupCommitUs ?? 1000) / 1000));
+  }
 
   get isOpen(): boolean { return this.seqFd >= 0; }
 
@@ -38,9 +77,15 @@ export class FixFileStore {
     try {
       fs.mkdirSync(this.dir, { recursive: true });
       const base = path.join(this.dir, this.id);
+      const created = ['seqnums', 'body', 'header'].some((ext) => !fs.existsSync(`${base}.${ext}`));
       this.seqFd = fs.openSync(`${base}.seqnums`, fs.existsSync(`${base}.seqnums`) ? 'r+' : 'w+');
       this.bodyFd = fs.openSync(`${base}.body`, fs.existsSync(`${base}.body`) ? 'r+' : 'w+');
       this.headerFd = fs.openSync(`${base}.header`, 'a+');
+      if (created) {
+        // The new files' names are durable only once their directory is.
+        const dirFd = fs.openSync(this.dir, 'r');
+        try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+      }
       const seq = fs.readFileSync(`${base}.seqnums`, 'latin1');
       const m = /^\s*(\d+)\s+(\d+)/.exec(seq);
       if (m) { this.nextSenderSeq = Number(m[1]); this.nextTargetSeq = Number(m[2]); }
@@ -67,6 +112,7 @@ export class FixFileStore {
     writeZeroPadded(r, 21, 20, nextTarget);
     r[41] = 0x0a;
     fs.writeSync(this.seqFd, r, 0, kSeqRecordLen, 0);
+    this.written(kSeqFile);
   }
 
   /** Stores message `seq` = buf[start, end). */
@@ -77,6 +123,7 @@ export class FixFileStore {
     fs.writeSync(this.headerFd, `${seq},${this.bodyEnd},${len}\n`);
     this.index.set(seq, [this.bodyEnd, len]);
     this.bodyEnd += len;
+    this.written(kBodyFile | kHeaderFile);
   }
 
   /** The stored message `seq`, or null (admin messages are not stored: they are gap-filled). */
@@ -94,10 +141,45 @@ export class FixFileStore {
     this.bodyEnd = 0;
     if (this.bodyFd >= 0) { fs.ftruncateSync(this.bodyFd, 0); fs.ftruncateSync(this.headerFd, 0); }
     this.setSeqs(1, 1);
+    this.written(kBodyFile | kHeaderFile);
   }
 
+  /** Syncs what is not yet durable (unless 'never') and closes the files. */
   close(): void {
-    for (const fd of [this.seqFd, this.bodyFd, this.headerFd]) if (fd >= 0) fs.closeSync(fd);
+    if (this.groupTimer) { clearTimeout(this.groupTimer); this.groupTimer = null; }
+    if (this.fsync !== 'never') this.syncNow(this.dirty);
+    this.dirty = 0;
+    for (const fd of [this.seqFd, this.bodyFd, this.headerFd]) {
+      if (fd < 0) continue;
+      if (this.syncsInFlight > 0) this.closeAfterSyncs.push(fd); else fs.closeSync(fd);
+    }
     this.seqFd = this.bodyFd = this.headerFd = -1;
+  }
+
+  private written(files: number): void {
+    if (this.fsync === 'always') { this.syncNow(files); return; }
+    if (this.fsync === 'never') return;
+    this.dirty |= files;
+    if (this.groupTimer === null) {
+      this.groupTimer = setTimeout(this.groupSync, this.groupCommitMs);
+      this.groupTimer.unref();
+    }
+  }
+
+  private syncNow(files: number): void {
+    if (files & kSeqFile && this.seqFd >= 0) fs.fdatasyncSync(this.seqFd);
+    if (files & kBodyFile && this.bodyFd >= 0) fs.fdatasyncSync(this.bodyFd);
+    if (files & kHeaderFile && this.headerFd >= 0) fs.fdatasyncSync(this.headerFd);
+  }
+
+  private startGroupSync(): void {
+    this.groupTimer = null;
+    const files = this.dirty;
+    this.dirty = 0;
+    for (const [bit, fd] of [[kSeqFile, this.seqFd], [kBodyFile, this.bodyFd], [kHeaderFile, this.headerFd]]) {
+      if (!(files & bit) || fd < 0) continue;
+      this.syncsInFlight++;
+      fs.fdatasync(fd, this.groupSyncDone);
+    }
   }
 }

@@ -28,6 +28,9 @@ export interface ConnectorExtras {
   password?: string;
   /** FIX sequence/message store directory; default os.tmpdir()/tickpath-fix. */
   fixStoreDir?: string;
+  /** FIX store fsync policy; createRouterStack passes the journal's so both keep the same promise. */
+  fixStoreFsync?: 'always' | 'group' | 'never';
+  fixStoreGroupCommitUs?: number;
   /** FIX: ResetSeqNumFlag=Y on every Logon (a session that starts at 1 each time). */
   resetOnLogon?: boolean;
   connectTimeoutMs?: number;
@@ -50,7 +53,7 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
-    storeDir: extra.fixStoreDir, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
+    storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
     reconnectAttempts, reconnectDelayMs, log: extra.log,
   });
 }

@@ -22,6 +22,7 @@ import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../../protocols/fix/fix-codec';
 import { FixSession } from '../../protocols/fix/fix-session';
+import type { FixStoreFsync } from '../../protocols/fix/fix-store';
 
 export interface FixConnectorOptions {
   name: string;
@@ -32,6 +33,9 @@ export interface FixConnectorOptions {
   targetCompId: string;
   /** Where sequence numbers and sent messages persist; default: os.tmpdir()/tickpath-fix. */
   storeDir?: string;
+  /** The store's fsync policy: the router passes its journal's (default 'group'). */
+  storeFsync?: FixStoreFsync;
+  storeGroupCommitUs?: number;
   heartbeatIntervalSec?: number;
   /** Send ResetSeqNumFlag=Y on every Logon (venues that start each connection at 1). */
   resetOnLogon?: boolean;
@@ -88,6 +92,7 @@ export class FixConnector implements VenueConnector {
     this.session = new FixSession({
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: 'initiator',
       storeDir: options.storeDir ?? path.join(os.tmpdir(), 'tickpath-fix'), heartbeatIntervalSec: options.heartbeatIntervalSec,
+      storeFsync: options.storeFsync, storeGroupCommitUs: options.storeGroupCommitUs,
       resetOnLogon: options.resetOnLogon, logonTimeoutMs: this.opts.connectTimeoutMs, log: this.log,
     });
     this.session.setApplication({

@@ -1,0 +1,191 @@
+// See journal_file.h for the threading contract.
+#include "journal_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace tickpath {
+namespace {
+
+std::string parentDir(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+int fail(std::string* err, const std::string& what, int e) {
+  *err = what + ": " + strerror(e);
+  return -e;
+}
+
+}  // namespace
+
+int JournalFile::open(const JournalFileOptions& o, std::unique_ptr<JournalFile>* out, std::string* err) {
+  if (o.slotBytes == 0 || o.capacitySlots < 2 || o.growSlots == 0) return fail(err, "journal: bad geometry", EINVAL);
+  std::unique_ptr<JournalFile> j(new JournalFile());
+  j->o_ = o;
+  // O_EXCL first: only the process that creates the file makes its directory entry durable.
+  j->fd_ = ::open(o.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (j->fd_ >= 0) {
+    j->created_ = true;
+  } else if (errno == EEXIST) {
+    j->fd_ = ::open(o.path.c_str(), O_RDWR | O_CLOEXEC);
+  }
+  if (j->fd_ < 0) return fail(err, "cannot open " + o.path, errno);
+  if (j->created_) {
+    // Without this a power loss can forget the file itself, whatever is fsynced into it later.
+    std::string dir = parentDir(o.path);
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return fail(err, "cannot open directory " + dir, errno);
+    int rc = ::fsync(dfd);
+    int e = errno;
+    ::close(dfd);
+    if (rc != 0) return fail(err, "cannot fsync directory " + dir, e);
+  }
+  struct stat st;
+  if (fstat(j->fd_, &st) != 0) return fail(err, "cannot stat " + o.path, errno);
+  j->mapBytes_ = static_cast<size_t>(o.capacitySlots) * o.slotBytes;
+  if (static_cast<uint64_t>(st.st_size) > j->mapBytes_) {
+    return fail(err, o.path + " is larger than the journal capacity (" + std::to_string(j->mapBytes_) + " bytes)", EFBIG);
+  }
+  j->fileBytes_ = static_cast<uint64_t>(st.st_size);
+
+  // Reserve the whole capacity once: the mapping never moves, so JS views of it stay valid.
+  void* p = mmap(nullptr, j->mapBytes_, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd_, 0);
+  if (p == MAP_FAILED) return fail(err, "cannot map " + o.path, errno);
+  size_t len = j->mapBytes_;
+  j->map_ = std::shared_ptr<void>(p, [len](void* m) { munmap(m, len); });
+  void* c = std::aligned_alloc(64, kJournalControlBytes);
+  if (!c) return fail(err, "journal control block", ENOMEM);
+  memset(c, 0, kJournalControlBytes);
+  j->control_ = std::shared_ptr<void>(c, [](void* m) { std::free(m); });
+
+  uint64_t first = static_cast<uint64_t>(o.growSlots) * o.slotBytes;
+  if (first > j->mapBytes_) first = j->mapBytes_;
+  {
+    std::lock_guard<std::mutex> g(j->growMutex_);
+    // Round a partial last slot up too: JS treats it as a torn tail.
+    uint64_t want = ((j->fileBytes_ + o.slotBytes - 1) / o.slotBytes) * o.slotBytes;
+    if (want < first) want = first;
+    int rc = j->growTo(want, err);
+    if (rc < 0) return rc;
+  }
+  j->thread_ = std::thread([raw = j.get()] { raw->run(); });
+  *out = std::move(j);
+  return 0;
+}
+
+JournalFile::~JournalFile() {
+  std::string ignored;
+  if (fd_ >= 0) close(0, false, &ignored);
+}
+
+// Caller holds growMutex_.
+int JournalFile::growTo(uint64_t bytes, std::string* err) {
+  if (bytes <= fileBytes_) return 0;
+  if (bytes > mapBytes_) bytes = mapBytes_;
+  // fallocate reserves the blocks now, so a full disk is an error here rather than a SIGBUS when
+  // the router's store faults a page in.
+  if (fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) != 0) {
+    if (errno != EOPNOTSUPP) return fail(err, "cannot grow " + o_.path, errno);
+    if (ftruncate(fd_, static_cast<off_t>(bytes)) != 0) return fail(err, "cannot grow " + o_.path, errno);
+  }
+  fileBytes_ = bytes;
+  ctl(kJournalFileSlotsI32).store(static_cast<int32_t>(bytes / o_.slotBytes), std::memory_order_release);
+  return 0;
+}
+
+int JournalFile::ensure(uint32_t slots, std::string* err) {
+  std::lock_guard<std::mutex> g(growMutex_);
+  if (fd_ < 0) return fail(err, o_.path + " is closed", EBADF);
+  uint64_t need = static_cast<uint64_t>(slots) * o_.slotBytes;
+  if (need > mapBytes_) {
+    return fail(err, o_.path + " is full (" + std::to_string(o_.capacitySlots - 1) + " records)", ENOSPC);
+  }
+  uint64_t chunk = static_cast<uint64_t>(o_.growSlots) * o_.slotBytes;
+  uint64_t target = fileBytes_;
+  while (target < need) target += chunk;
+  return growTo(target, err);
+}
+
+// Caller holds syncMutex_. The written position is read before the sync, so what is published as
+// durable was in the page cache when fdatasync started.
+int JournalFile::syncLocked(std::string* err) {
+  int32_t w = ctl(kJournalWrittenI32).load(std::memory_order_acquire);
+  if (fdatasync(fd_) != 0) return fail(err, "fdatasync " + o_.path, errno);
+  ctl(kJournalDurableI32).store(w, std::memory_order_release);
+  return 0;
+}
+
+int JournalFile::sync(std::string* err) {
+  std::lock_guard<std::mutex> g(syncMutex_);
+  if (fd_ < 0) return fail(err, o_.path + " is closed", EBADF);
+  return syncLocked(err);
+}
+
+void JournalFile::run() {
+  // Growth-only wake-ups ('always', 'never') need not be frequent: a chunk lasts many records.
+  const auto period = o_.groupCommit ? std::chrono::microseconds(o_.groupCommitUs) : std::chrono::microseconds(10000);
+  const uint64_t half = static_cast<uint64_t>(o_.growSlots / 2 + 1) * o_.slotBytes;
+  std::unique_lock<std::mutex> lk(wakeMutex_);
+  while (!stop_) {
+    wake_.wait_for(lk, period);
+    if (stop_) break;
+    lk.unlock();
+    std::string err;
+    int32_t w = ctl(kJournalWrittenI32).load(std::memory_order_acquire);
+    int rc = 0;
+    {
+      std::lock_guard<std::mutex> g(growMutex_);
+      uint64_t need = static_cast<uint64_t>(w) * o_.slotBytes + half;
+      if (need > fileBytes_ && fileBytes_ < mapBytes_) {
+        uint64_t target = fileBytes_;
+        while (target < need) target += static_cast<uint64_t>(o_.growSlots) * o_.slotBytes;
+        rc = growTo(target, &err);
+      }
+    }
+    if (rc == 0 && o_.groupCommit && w > ctl(kJournalDurableI32).load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> g(syncMutex_);
+      rc = syncLocked(&err);
+      if (rc == 0) ctl(kJournalSyncsI32).fetch_add(1, std::memory_order_relaxed);
+    }
+    if (rc < 0) {
+      // Reported once; the router reads it before its next record and stops accepting orders.
+      int32_t none = 0;
+      ctl(kJournalErrnoI32).compare_exchange_strong(none, -rc);
+    }
+    lk.lock();
+  }
+}
+
+int JournalFile::close(uint32_t keepSlots, bool syncFirst, std::string* err) {
+  {
+    std::lock_guard<std::mutex> g(wakeMutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ < 0) return 0;
+  int rc = 0;
+  if (syncFirst) rc = sync(err);
+  {
+    std::lock_guard<std::mutex> g(growMutex_);
+    if (keepSlots > 0 && ftruncate(fd_, static_cast<off_t>(keepSlots) * o_.slotBytes) != 0 && rc == 0) {
+      rc = fail(err, "cannot trim " + o_.path, errno);
+    }
+    if (keepSlots > 0 && syncFirst && rc == 0 && fdatasync(fd_) != 0) rc = fail(err, "fdatasync " + o_.path, errno);
+    ::close(fd_);
+    fd_ = -1;
+  }
+  return rc;
+}
+
+}  // namespace tickpath

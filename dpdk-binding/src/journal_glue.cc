@@ -1,0 +1,128 @@
+// The order journal's few native calls (journal_file.h), kept beside glue.cc rather than in it so
+// the journal and the packet path change independently; glue.cc calls exportJournalFns once.
+// Like ports, a journal is an integer id, so whichever worker thread runs the router can use it.
+#include <nan.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+#include "journal_file.h"
+
+namespace tickpath {
+namespace {
+
+constexpr int kMaxJournals = 256;
+// Leaked on purpose: no static destructor may run against a journal whose commit thread is live
+// when the process exits (its records are in the page cache either way).
+std::mutex& journalsMutex() { static auto* m = new std::mutex(); return *m; }
+std::array<JournalFile*, kMaxJournals>& journals() {
+  static auto* a = new std::array<JournalFile*, kMaxJournals>();
+  return *a;
+}
+
+void throwErrno(int rc, const std::string& msg) {
+  v8::Local<v8::Value> e = Nan::Error(msg.c_str());
+  Nan::Set(e.As<v8::Object>(), Nan::New("errno").ToLocalChecked(), Nan::New(-rc));
+  Nan::ThrowError(e);
+}
+
+v8::Local<v8::Value> sharedBuffer(void* base, size_t len, const std::shared_ptr<void>& owner) {
+  auto* keep = new std::shared_ptr<void>(owner);
+  auto store = v8::SharedArrayBuffer::NewBackingStore(
+      base, len, [](void*, size_t, void* data) { delete static_cast<std::shared_ptr<void>*>(data); }, keep);
+  return v8::SharedArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store));
+}
+
+// Caller holds journalsMutex().
+JournalFile* journalArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
+  if (!j) Nan::ThrowRangeError("no open journal with that id");
+  return j;
+}
+
+// journalOpen(path, slotBytes, capacitySlots, growSlots, groupCommitUs, groupCommit)
+//   -> { id, created, map: SharedArrayBuffer, control: SharedArrayBuffer }
+NAN_METHOD(JournalOpen) {
+  JournalFileOptions o;
+  o.path = *Nan::Utf8String(info[0]);
+  o.slotBytes = Nan::To<uint32_t>(info[1]).FromMaybe(0);
+  o.capacitySlots = Nan::To<uint32_t>(info[2]).FromMaybe(0);
+  o.growSlots = Nan::To<uint32_t>(info[3]).FromMaybe(0);
+  o.groupCommitUs = static_cast<int64_t>(Nan::To<double>(info[4]).FromMaybe(1000));
+  o.groupCommit = Nan::To<bool>(info[5]).FromMaybe(false);
+  std::lock_guard<std::mutex> g(journalsMutex());
+  int id = 0;
+  while (id < kMaxJournals && journals()[id]) id++;
+  if (id == kMaxJournals) return throwErrno(-EMFILE, "too many open journals");
+  std::unique_ptr<JournalFile> j;
+  std::string err;
+  int rc = JournalFile::open(o, &j, &err);
+  if (rc < 0) return throwErrno(rc, err);
+  auto out = Nan::New<v8::Object>();
+  Nan::Set(out, Nan::New("id").ToLocalChecked(), Nan::New(id));
+  Nan::Set(out, Nan::New("created").ToLocalChecked(), Nan::New(j->created()));
+  Nan::Set(out, Nan::New("map").ToLocalChecked(), sharedBuffer(j->map(), j->mapBytes(), j->mapOwner()));
+  Nan::Set(out, Nan::New("control").ToLocalChecked(),
+           sharedBuffer(j->controlOwner().get(), kJournalControlBytes, j->controlOwner()));
+  journals()[id] = j.release();
+  info.GetReturnValue().Set(out);
+}
+
+NAN_METHOD(JournalEnsure) {
+  std::lock_guard<std::mutex> g(journalsMutex());
+  JournalFile* j = journalArg(info);
+  if (!j) return;
+  std::string err;
+  int rc = j->ensure(Nan::To<uint32_t>(info[1]).FromMaybe(0), &err);
+  if (rc < 0) throwErrno(rc, err);
+}
+
+NAN_METHOD(JournalSync) {
+  // No registry lock: one journal has one owner thread, and sync must not wait on another
+  // journal's open or close.
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
+  if (!j) return Nan::ThrowRangeError("no open journal with that id");
+  std::string err;
+  int rc = j->sync(&err);
+  if (rc < 0) throwErrno(rc, err);
+}
+
+// journalClose(id, keepSlots, sync): stops the commit thread, syncs, trims, frees the id.
+NAN_METHOD(JournalClose) {
+  std::lock_guard<std::mutex> g(journalsMutex());
+  JournalFile* j = journalArg(info);
+  if (!j) return;
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  std::string err;
+  int rc = j->close(Nan::To<uint32_t>(info[1]).FromMaybe(0), Nan::To<bool>(info[2]).FromMaybe(true), &err);
+  journals()[id] = nullptr;
+  delete j;
+  if (rc < 0) throwErrno(rc, err);
+}
+
+void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallback fn) {
+  Nan::Set(target, Nan::New(name).ToLocalChecked(), Nan::GetFunction(Nan::New<v8::FunctionTemplate>(fn)).ToLocalChecked());
+}
+
+}  // namespace
+
+void exportJournalFns(v8::Local<v8::Object> target) {
+  exportFn(target, "journalOpen", JournalOpen);
+  exportFn(target, "journalEnsure", JournalEnsure);
+  exportFn(target, "journalSync", JournalSync);
+  exportFn(target, "journalClose", JournalClose);
+  auto layout = Nan::New<v8::Object>();
+  auto set = [&](const char* k, double v) { Nan::Set(layout, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
+  set("writtenI32", kJournalWrittenI32);
+  set("durableI32", kJournalDurableI32);
+  set("fileSlotsI32", kJournalFileSlotsI32);
+  set("syncsI32", kJournalSyncsI32);
+  set("errnoI32", kJournalErrnoI32);
+  set("controlBytes", kJournalControlBytes);
+  Nan::Set(target, Nan::New("journalLayout").ToLocalChecked(), layout);
+}
+
+}  // namespace tickpath

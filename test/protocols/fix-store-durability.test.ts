@@ -1,0 +1,70 @@
+/**
+ * The FIX store keeps the order journal's fsync promise, checked the way the journal's is
+ * (test/router/journal.test.ts): the child runs under the fsync shim (test/router/fsync-shim.c,
+ * LD_PRELOAD), which publishes a copy of each store file at every fsync/fdatasync the kernel
+ * receives, i.e. what the disk holds if power fails right after. The child is SIGKILLed and the
+ * copies are compared with what it acknowledged. Nothing comes from the store's own bookkeeping.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+describe('FixFileStore durability under power loss (fsync shim)', function () {
+  this.timeout(60000);
+  let shim = '';
+  before(() => {
+    const src = path.resolve(__dirname, '../../../test/router/fsync-shim.c');
+    shim = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-shim-')), 'fsync-shim.so');
+    const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, src, '-ldl'], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`cannot build the fsync shim: ${cc.stderr}`);
+  });
+
+  async function run(policy: string) {
+    const dir = path.join(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fixpl-'))), 'store');
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fixpl-out-'));
+    const child = spawn(process.execPath, [path.join(__dirname, 'fix-store-crash-child.js'), dir, policy, '2000'],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: shim, TP_SHIM_WATCH: dir, TP_SHIM_OUT: out } });
+    const acked: [number, bigint][] = [];
+    let partial = '';
+    let killedAt = 0n;
+    setTimeout(() => { killedAt = process.hrtime.bigint(); child.kill('SIGKILL'); }, 1500);
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('latin1')).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) { const [s, t] = l.split(' '); acked.push([Number(s), BigInt(t)]); }
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(child.signalCode).to.equal('SIGKILL');
+    expect(acked.length).to.be.greaterThan(50);
+    const read = (f: string): string => (fs.existsSync(path.join(out, f)) ? fs.readFileSync(path.join(out, f), 'latin1') : '');
+    const indexed = new Set(read('S.header').split('\n').filter((l) => l.split(',').length === 3).map((l) => Number(l.split(',')[0])));
+    const body = read('S.body');
+    const log = read('log');
+    return { acked, killedAt, indexed, body, log, dir };
+  }
+
+  it("'always': every acknowledged message is indexed, stored and counted on disk; the directory was fsynced", async () => {
+    const r = await run('always');
+    expect(r.log).to.match(new RegExp(`^dirsync ${r.dir} `, 'm'));
+    for (const [seq] of r.acked) expect(r.indexed.has(seq), `message ${seq} acknowledged but not durable`).to.equal(true);
+    expect(r.body.length).to.be.at.least(r.acked.length * 26);    // 26-byte messages
+  });
+
+  it("'group' (2000 us): everything acknowledged more than 2 ms + 60 ms before the power loss is on disk", async () => {
+    const r = await run('group');
+    expect(r.log).to.match(new RegExp(`^dirsync ${r.dir} `, 'm'));
+    const bound = r.killedAt - 62_000_000n;
+    const must = r.acked.filter(([, t]) => t < bound);
+    expect(must.length).to.be.greaterThan(r.acked.length / 2);
+    for (const [seq] of must) expect(r.indexed.has(seq), `message ${seq} acknowledged long before but not durable`).to.equal(true);
+  });
+
+  it("'never': no message is promised, and the shim sees none synced", async () => {
+    const r = await run('never');
+    expect(r.indexed.size).to.equal(0);
+  });
+});
