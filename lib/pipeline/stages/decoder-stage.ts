@@ -72,7 +72,7 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
       }
       const fc = fd.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
-      c[K.moldudp64_packets] = fd.packet.counters.packets;
+      c[K.moldudp64_packets] = r.moldUdp64Counters.packets;
       const ic = r.itchCounters;
       c[K.itch_messages] = ic.messages;
       c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;
