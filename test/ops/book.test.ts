@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import * as os from 'os';
+import { SessionGenerator, syntheticTicker } from '../../lib/tools/session-generator';
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatItchTime, formatNs, parseItchTime } from '../../lib/ops/units';
@@ -137,5 +139,60 @@ describe('ops: tickpath book --pcap (the book view from a capture)', function ()
     expect(parseItchTime('9:30:00')).to.equal(34200e9);
     expect(formatItchTime(34238952381153)).to.equal('09:30:38.952381153');
     expect(parseItchTime('nope')).to.equal(undefined);
+  });
+});
+
+describe('ops: tickpath book --instance (live, from a running tickpath run)', function () {
+  this.timeout(90000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-book-live-'));
+  const capture = path.join(dir, 'session.pcap');
+  before(() => { new SessionGenerator({ symbols: 5, rate: 20000, durationSeconds: 12, seed: 3 }).writePcap(capture); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('asks the running instance: a sane ladder on the command line and the same book from /api/book', async () => {
+    const instance = `booktest-${process.pid}`;
+    const run = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--pcap', capture, '--duration', '10', '--instance', instance, '--metrics-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout.on('data', (d) => { out += d; });
+    run.stderr.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => run.on('exit', (code) => r(code)));
+    try {
+      const t0 = Date.now();
+      while (!/\[ {2}2s\]/.test(out) && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 100));
+      expect(out, out).to.match(/metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/);
+      const symbol = syntheticTicker(1);
+      const r = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', symbol, '--depth', '5', '--json'], { encoding: 'utf8', timeout: 20000 });
+      expect(r.status, r.stderr).to.equal(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.symbol).to.equal(symbol);
+      expect(j.source).to.equal('instance');
+      expect(j.bids.length).to.be.within(1, 5);
+      expect(j.asks.length).to.be.within(1, 5);
+      for (const side of [j.bids, j.asks]) {
+        for (const l of side) { expect(l.shares).to.be.greaterThan(0); expect(l.orders).to.be.greaterThan(0); expect(l.price_usd).to.equal(l.price / 10000); }
+      }
+      for (let i = 1; i < j.bids.length; i++) expect(j.bids[i].price).to.be.lessThan(j.bids[i - 1].price);
+      for (let i = 1; i < j.asks.length; i++) expect(j.asks[i].price).to.be.greaterThan(j.asks[i - 1].price);
+      const text = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', symbol], { encoding: 'utf8', timeout: 20000 });
+      expect(text.status, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(new RegExp(`^${symbol} {2}stock locate \\d+ {2}trading state T \\(trading\\) {2}live, instance ${instance}`));
+      expect(text.stdout).to.match(/^ {2}bid +\d+\.\d{4} +\d+ +\d+$/m).and.match(/^ {2}ask +\d+\.\d{4} +\d+ +\d+$/m);
+
+      const base = /metrics: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(out)![1];
+      const api = await (await fetch(`${base}/api/book?symbol=${symbol}&depth=5`)).json() as { found: boolean; snapshot: { bids: unknown[] } };
+      expect(api.found).to.equal(true);
+      expect(api.snapshot.bids.length).to.be.greaterThan(0);
+      const top = await (await fetch(`${base}/api/top`)).json() as { symbols: { symbol: string }[] };
+      expect(top.symbols.map((t) => t.symbol)).to.include(symbol);
+      expect((await fetch(`${base}/api/book?symbol=NOSUCH`)).status).to.equal(404);
+      expect((await fetch(`${base}/api/book`)).status).to.equal(400);
+    } finally {
+      run.kill('SIGINT');
+      expect(await exited).to.equal(0);
+    }
+    const gone = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', 'X'], { encoding: 'utf8' });
+    expect(gone.status).to.equal(1);
+    expect(gone.stderr).to.match(/no tickpath instance|not running/);
   });
 });
