@@ -5,7 +5,7 @@
  */
 import { PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
-import { parseIpv4Address } from '../lib/feed/wire/udp-frame-parser';
+import { parseIpv4Address, UdpFrameFilterOptions } from '../lib/feed/wire/udp-frame-parser';
 import { runCapture } from '../lib/tools/packet-capture';
 import { intOption, parseCommandLine, UsageError } from './args';
 
@@ -28,7 +28,11 @@ Source:
 
 Options:
   --out FILE           pcap file to write (required)
-  --count N            stop after N packets
+  --filter EXPR        keep only matching frames (a subset of BPF): udp, dst host A.B.C.D,
+                       dst port N, joined by 'and'; e.g. 'udp and dst host 233.54.12.111 and dst port 26477'.
+                       Anything else (IPv6 neighbour discovery, ARP, other traffic) is not written
+                       and not counted. Several 'dst host' or 'dst port' terms: any of them.
+  --count N            stop after N packets (that pass the filter)
   --duration S         stop after S seconds (default: until --count, SIGINT or SIGTERM)
   --json               print the report as one JSON object
   --help               this text
@@ -43,16 +47,18 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('capture', kHelp, argv, {
     backend: { type: 'string' }, interface: { type: 'string' }, queue: { type: 'string' }, vdev: { type: 'string' },
     'dpdk-port': { type: 'string' }, port: { type: 'string' }, group: { type: 'string' }, bind: { type: 'string' },
-    out: { type: 'string' }, count: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' },
+    out: { type: 'string' }, count: { type: 'string' }, filter: { type: 'string' }, duration: { type: 'string' }, json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   let port: PortOptions;
   let count: number, duration: number;
+  let filter: UdpFrameFilterOptions | undefined;
   let synthetic = { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 };
   try {
     if (!values.out) throw new UsageError('option --out FILE is required');
+    if (values.filter !== undefined) filter = parseCaptureFilter(values.filter);
     count = intOption('count', values.count, 1, Number.MAX_SAFE_INTEGER) ?? 0;
     duration = values.duration === undefined ? 0 : Number(values.duration);
     if (!(duration > 0) && values.duration !== undefined) throw new UsageError(`option --duration is ${JSON.stringify(values.duration)}, expected seconds > 0`);
@@ -89,13 +95,13 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const report = await runCapture({
-      port, out: values.out!, count, durationSeconds: duration, syntheticHeaders: synthetic, signal: abort.signal,
+      port, out: values.out!, count, filter, durationSeconds: duration, syntheticHeaders: synthetic, signal: abort.signal,
       onStarted: (d) => console.error(`tickpath capture: capturing on ${d}`),
     });
     if (values.json) console.log(JSON.stringify(report));
     else {
       console.log(`tickpath capture: wrote ${report.packets} packets (${report.bytes} bytes) to ${report.file} in ${report.durationSeconds.toFixed(3)} s `
-        + `(stopped by ${report.reason}); ring drops ${report.ringFullDrops}, kernel/NIC drops ${report.kernelDrops}`
+        + `(stopped by ${report.reason}); ${filter ? `${report.filtered} frames filtered out; ` : ''}ring drops ${report.ringFullDrops}, kernel/NIC drops ${report.kernelDrops}`
         + `${report.wrapped ? `; ${report.wrapped} UDP payloads given synthetic headers` : ''}${report.truncated ? `; ${report.truncated} truncated` : ''}`);
     }
     return 0;
@@ -108,4 +114,24 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * The capture filter: the part of BPF a feed needs, UDP to given destinations. 'udp', 'dst host A',
+ * 'dst port N' (also 'host'/'port' for the destination), joined by 'and'. Anything else is refused
+ * by name rather than half understood.
+ */
+export function parseCaptureFilter(expr: string): UdpFrameFilterOptions {
+  const destinationAddresses: string[] = [];
+  const destinationPorts: number[] = [];
+  const terms = expr.trim().split(/\s+and\s+/);
+  for (const term of terms) {
+    const words = term.trim().split(/\s+/);
+    if (words.length === 1 && words[0] === 'udp') continue;
+    const w = words[0] === 'dst' ? words.slice(1) : words;
+    if (w.length === 2 && w[0] === 'host' && parseIpv4Address(w[1]) !== undefined) { destinationAddresses.push(w[1]); continue; }
+    if (w.length === 2 && w[0] === 'port' && /^\d+$/.test(w[1]) && Number(w[1]) >= 1 && Number(w[1]) <= 65535) { destinationPorts.push(Number(w[1])); continue; }
+    throw new UsageError(`option --filter: ${JSON.stringify(term)} is not understood; expected terms udp, dst host A.B.C.D, dst port N joined by 'and'`);
+  }
+  return { destinationAddresses, destinationPorts };
 }

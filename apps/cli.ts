@@ -21,6 +21,7 @@ const kCommands: Record<string, string> = {
   gen: 'gen',
   capture: 'capture',
   monitor: 'monitor',
+  book: 'book',
   'venue-sim': 'venue-sim',
   order: 'order',
   bench: 'bench',

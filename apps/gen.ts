@@ -3,6 +3,7 @@
  * (lib/tools/session-generator.ts has the model). Same seed and options, same bytes.
  * Exit codes: 0 written, 1 cannot write the file, 2 bad usage.
  */
+import { terminalProgress } from '../lib/tools/progress';
 import { TickpathError } from '../lib/errors';
 import { SessionGenerator, SessionGeneratorOptions } from '../lib/tools/session-generator';
 import { intOption, parseCommandLine, UsageError } from './args';
@@ -83,7 +84,10 @@ export async function main(argv: string[]): Promise<number> {
   const t0 = process.hrtime.bigint();
   let result;
   try {
-    result = generator.writePcap(values.out!);
+    // Progress for a person at a terminal; piped or logged, gen stays quiet until its summary.
+    const progress = terminalProgress({ unit: 'messages', total: 0 });
+    result = generator.writePcap(values.out!, progress ? (n) => progress.update(n) : undefined);
+    progress?.finish(result.messages);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (!e.code || !e.syscall) throw err;

@@ -7,6 +7,7 @@
  */
 import type { LatencySummary } from '../lib/common/latency-recorder';
 import { defaultStatsDir, StatsInstance, StatsReader, StatsSnapshot } from '../lib/ops/stats-publisher';
+import { latencyWithUnits } from '../lib/ops/units';
 import { parseCommandLine } from './args';
 
 export const summary = 'live terminal view of a running tickpath instance (rates, drops, gaps, latency, orders)';
@@ -18,6 +19,8 @@ const kHelp = `Usage: tickpath monitor [options]
   --once           print one snapshot and exit
   --interval MS    refresh period in milliseconds (default 1000, at least 100)
   --dir DIR        where stats files live (default $TICKPATH_STATS_DIR or /dev/shm)
+  --json           one JSON object per snapshot (with --once: one): counters, rates per second,
+                   drops, gaps and latency with the unit in each key (p50_ns, p99_ns, ...)
   --help           this text
 
 Reads /dev/shm/tickpath-<instance>.stats, which a running \`tickpath run\` publishes once a
@@ -99,6 +102,18 @@ export function renderView(cur: StatsSnapshot, prev: StatsSnapshot | undefined):
   return lines;
 }
 
+/** --json: one object per snapshot; raw numbers, units in the keys. */
+export function snapshotJson(cur: StatsSnapshot, prev: StatsSnapshot | undefined): Record<string, unknown> {
+  const latency: Record<string, Record<string, number>> = {};
+  for (const [stage, l] of Object.entries(cur.stats.latency)) latency[stage] = latencyWithUnits(l);
+  const rates: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counterRates(prev, cur))) rates[`${k}_per_s`] = v;
+  return {
+    instance: cur.instance, pid: cur.pid, at_ms: cur.atMs, snapshot: cur.sequence, backend: cur.stats.backend,
+    counters: cur.stats.counters, rates, drops: dropsOf(cur), gaps: gapsOf(cur), latency,
+  };
+}
+
 /** One line per interval when stdout is not a terminal. */
 export function renderLine(cur: StatsSnapshot, prev: StatsSnapshot | undefined): string {
   const c = cur.stats.counters;
@@ -131,7 +146,7 @@ function pickInstance(instance: string | undefined, dir: string): StatsReader | 
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('monitor', kHelp, argv, {
     instance: { type: 'string' }, once: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
-    dir: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    dir: { type: 'string' }, list: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
@@ -165,11 +180,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`tickpath monitor: instance '${reader.instance}' has not published stats yet; try again in a second`);
       return 1;
     }
-    console.log(renderView(snap, undefined).join('\n'));
+    console.log(values.json ? JSON.stringify(snapshotJson(snap, undefined)) : renderView(snap, undefined).join('\n'));
     return 0;
   }
 
-  const tty = process.stdout.isTTY === true;
+  const tty = process.stdout.isTTY === true && !values.json;
   let prev: StatsSnapshot | undefined;
   let stopping = false;
   const stop = (): void => { stopping = true; };
@@ -191,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
           // Home, then each line cleared to its end, then everything below: no flicker, no scroll.
           process.stdout.write(`\x1b[H${lines.map((l) => `${l}\x1b[K`).join('\n')}\n\x1b[J`);
         } else {
-          console.log(renderLine(snap, prev));
+          console.log(values.json ? JSON.stringify(snapshotJson(snap, prev)) : renderLine(snap, prev));
         }
         prev = snap;
       }

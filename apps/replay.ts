@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { Port, PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
 import { CaptureFile } from '../lib/tools/capture-file';
-import { ProgressReporter, formatCount } from '../lib/tools/progress';
+import { formatCount, terminalProgress } from '../lib/tools/progress';
 import { ReplayPace, ReplayReport, Replayer, TxProducerSink } from '../lib/tools/replayer';
 import { parseCommandLine, UsageError } from './args';
 
@@ -141,8 +141,9 @@ export async function main(argv: string[]): Promise<number> {
 
   const port = Port.open(portOptions);
   const sink = new TxProducerSink(port.producer(0), portOptions.udp ? 'l4-payload' : 'ethernet');
+  // Progress only for a person at a terminal: piped or logged, replay prints its report and nothing else.
   const progress = values['no-progress'] ? undefined
-    : new ProgressReporter(process.stderr, { unit: 'packets', total: loops === 0 ? 0 : capture.count * loops });
+    : terminalProgress({ unit: 'packets', total: loops === 0 ? 0 : capture.count * loops });
   const replayer = new Replayer(capture, sink, { pace, loops, onProgress: progress ? (n) => progress.update(n) : undefined });
   const onSignal = (): void => replayer.stop();
   process.on('SIGINT', onSignal);

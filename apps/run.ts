@@ -19,7 +19,9 @@ import { checkConfigDir, formatCheck } from '../lib/config/check';
 import { TickpathError } from '../lib/errors';
 import { diagnose } from '../lib/ops/doctor';
 import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
-import { StatsPublisher } from '../lib/ops/stats-publisher';
+import { defaultStatsDir, StatsPublisher } from '../lib/ops/stats-publisher';
+import { formatNs, latencyWithUnits } from '../lib/ops/units';
+import { bookFilePath } from '../lib/pipeline/book-mailbox';
 import { Pipeline, PipelineStats, recoveryFromConfig } from '../lib/pipeline/pipeline';
 import { MessageJournal } from '../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
@@ -150,7 +152,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     if (sim) makeRunDir();
     pipeline = await Pipeline.start({
       feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: sim, strategy, log,
-      recovery: recoveryFromConfig(feed),
+      recovery: recoveryFromConfig(feed), bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
       ...(sim ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
     });
   } else {
@@ -184,6 +186,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
       journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
+      bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
     });
   }
   // Registered at once so a later start-up error still stops the workers and the port.
@@ -203,7 +206,10 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   publisher.start(() => pipeline.stats(), 1000, () => ({ placement: pipeline.placement() }));
   log(`live stats: /dev/shm/tickpath-${publisher.instance}.stats (tickpath monitor --instance ${publisher.instance})`);
   if (metricsPort !== undefined) {
-    const m = new MetricsServer({ port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }) });
+    const m = new MetricsServer({
+      port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }),
+      books: { book: (symbol, depth) => pipeline.book(symbol, depth), top: () => pipeline.topOfBook() },
+    });
     try {
       await m.listen();
       cleanup.add('metrics server', () => m.close());
@@ -242,7 +248,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   publisher.publish(final);
   const secs = (Date.now() - t0) / 1000;
   printFinal(final, secs);
-  if (values.json) console.log(JSON.stringify({ seconds: secs, backend: final.backend, counters: final.counters, latency: final.latency, strategy: final.strategy, venue: final.venue }));
+  if (values.json) console.log(JSON.stringify(runJson(final, secs)));
   const failure = await Promise.race([pipeline.failed(), Promise.resolve(undefined)]);
   if (failure) {
     console.error(`tickpath run: ${failure.message}`);
@@ -256,7 +262,7 @@ function fmt(n: number): string {
 }
 
 function us(ns: number): string {
-  return ns >= 1e6 ? `${(ns / 1e6).toFixed(1)}ms` : `${(ns / 1e3).toFixed(1)}µs`;
+  return formatNs(ns);
 }
 
 export function statusLine(second: number, a: PipelineStats, b: PipelineStats): string {
@@ -268,6 +274,13 @@ export function statusLine(second: number, a: PipelineStats, b: PipelineStats): 
     `orders ${c.orders_sent} acked ${c.orders_acked} filled ${c.orders_filled} rejected ${c.orders_rejected + c.venue_rejects}`;
 }
 
+/** --json: raw counters, and latency with the unit in every key ({count, p50_ns, p99_ns, ..., max_ns}). */
+export function runJson(s: PipelineStats, secs: number): Record<string, unknown> {
+  const latency: Record<string, Record<string, number>> = {};
+  for (const [name, l] of Object.entries(s.latency)) latency[name] = latencyWithUnits(l);
+  return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue };
+}
+
 function printFinal(s: PipelineStats, secs: number): void {
   const c = s.counters;
   console.log(`final (${secs.toFixed(1)} s, ${s.backend}): ${fmt(c.rx_packets)} packets, ${fmt(c.itch_messages)} ITCH messages, ` +
@@ -275,8 +288,9 @@ function printFinal(s: PipelineStats, secs: number): void {
     `bad frames ${c.bad_frames}, ITCH errors ${c.itch_errors}, bad references ${c.book_bad_references}`);
   console.log(`orders: sent ${c.orders_sent}, accepted ${c.orders_accepted}, acked ${c.orders_acked}, filled ${c.orders_filled}, ` +
     `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}`);
-  console.log('latency (ns)        count        p50        p90        p99      p99.9        max');
+  console.log(`latency             ${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h, i) => h.padStart(i === 0 ? 8 : 10)).join(' ')}`);
   for (const [name, l] of Object.entries(s.latency)) {
-    console.log(`  ${name.padEnd(16)} ${String(l.count).padStart(8)} ${[l.p50, l.p90, l.p99, l.p999, l.max].map((v) => String(Math.round(v)).padStart(10)).join(' ')}`);
+    const cells = l.count === 0 ? ['-', '-', '-', '-', '-'] : [l.p50, l.p90, l.p99, l.p999, l.max].map(formatNs);
+    console.log(`  ${name.padEnd(16)} ${String(l.count).padStart(8)} ${cells.map((v) => v.padStart(10)).join(' ')}`);
   }
 }

@@ -2,7 +2,9 @@
  * The live dashboard MetricsServer serves at `/`: one self-contained page (no external scripts,
  * fonts or styles: production networks are closed) that polls /api/stats every second and draws
  * the message rate and per-stage latency percentiles on canvases it scales itself, beside tables
- * of counters, latency, orders by state and port stats.
+ * of counters, latency, orders by state and port stats; below, the top of every book (/api/top)
+ * and one symbol's price ladder (/api/book, answered by the book stage between slices).
+ * Latencies read with their unit (ns, µs, ms, s), prices in dollars.
  *
  * Kept as a TypeScript string so tsc ships it in dist/ with the server. The page's own script is
  * plain ES2017 without template literals (it lives inside one).
@@ -51,7 +53,7 @@ export const kDashboardHtml = `<!doctype html>
     <div class="legend"><span><i style="background:var(--a)"></i>ITCH messages/s</span><span><i style="background:var(--b)"></i>packets/s</span></div>
   </section>
   <section>
-    <h2>Latency (ns) <select id="stage"></select></h2>
+    <h2>Latency <select id="stage"></select></h2>
     <canvas id="latency-chart" data-points="0"></canvas>
     <div class="legend"><span><i style="background:var(--d)"></i>p50</span><span><i style="background:var(--a)"></i>p90</span><span><i style="background:var(--b)"></i>p99</span><span><i style="background:var(--c)"></i>p99.9</span></div>
   </section>
@@ -60,7 +62,7 @@ export const kDashboardHtml = `<!doctype html>
     <table id="counters"><thead><tr><th>counter</th><th>total</th><th>per second</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
-    <h2>Latency per stage (ns)</h2>
+    <h2>Latency per stage</h2>
     <table id="latency"><thead><tr><th>stage</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th></tr></thead><tbody></tbody></table>
     <h2 style="margin-top:14px">Orders by state</h2>
     <table id="orders"><thead><tr><th>state</th><th>orders</th></tr></thead><tbody></tbody></table>
@@ -68,6 +70,15 @@ export const kDashboardHtml = `<!doctype html>
     <table id="port"><thead><tr><th>stat</th><th>value</th></tr></thead><tbody></tbody></table>
     <h2 style="margin-top:14px">Venue</h2>
     <table id="venue"><thead><tr><th>stat</th><th>value</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Top of book ($)</h2>
+    <table id="top"><thead><tr><th>symbol</th><th>bid</th><th>ask</th><th>spread</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section>
+    <h2>Book <select id="book-symbol"></select> <span id="book-state" class="dim"></span></h2>
+    <table id="ladder"><thead><tr><th>side</th><th>price ($)</th><th>shares</th><th>orders</th></tr></thead><tbody></tbody></table>
+    <div id="book-last" class="dim"></div>
   </section>
 </main>
 <script>
@@ -92,6 +103,22 @@ export const kDashboardHtml = `<!doctype html>
     if (a >= 1e4) return (n / 1e3).toFixed(1) + 'k';
     return String(Math.round(n));
   }
+  // Nanoseconds with their unit: 850 ns, 12.4 µs, 3.10 ms, 1.20 s (lib/ops/units.ts formatNs).
+  function fmtNs(ns) {
+    if (ns === undefined || ns === null || isNaN(ns)) return '-';
+    var a = Math.abs(ns);
+    if (a < 1e3) return Math.round(ns) + ' ns';
+    if (a < 1e6) return (ns / 1e3).toFixed(a < 1e4 ? 2 : 1) + ' \u00b5s';
+    if (a < 1e9) return (ns / 1e6).toFixed(a < 1e7 ? 2 : 1) + ' ms';
+    return (ns / 1e9).toFixed(2) + ' s';
+  }
+  function dollars(p4) { return p4 > 0 ? (p4 / 10000).toFixed(4) : '-'; }
+  function clock(ns) {
+    var s = Math.floor(ns / 1e9), f = String(Math.round(ns - s * 1e9));
+    function two(n) { return (n < 10 ? '0' : '') + n; }
+    return two(Math.floor(s / 3600)) + ':' + two(Math.floor(s % 3600 / 60)) + ':' + two(s % 60) + '.' + '000000000'.slice(f.length) + f;
+  }
+  var kStates = { T: 'trading', H: 'halted', P: 'paused', Q: 'quotation only' };
   function push(arr, v) { arr.push(v); if (arr.length > kPoints) arr.shift(); }
   function esc(s) { return String(s).replace(/[&<>]/g, function (c) { return c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'; }); }
   function rows(id, list) {
@@ -100,7 +127,8 @@ export const kDashboardHtml = `<!doctype html>
   }
 
   // A line chart drawn by hand: y from 0 to the largest value shown, 4 grid lines, labels on the left.
-  function draw(canvas, series) {
+  function draw(canvas, series, label) {
+    label = label || fmt;
     var dpr = window.devicePixelRatio || 1;
     var w = canvas.clientWidth, h = canvas.clientHeight;
     if (canvas.width !== Math.round(w * dpr)) { canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr); }
@@ -120,7 +148,7 @@ export const kDashboardHtml = `<!doctype html>
     for (var i = 0; i <= 4; i++) {
       var y = top + (h - top - bottom) * i / 4;
       g.beginPath(); g.moveTo(left, y); g.lineTo(w - right, y); g.stroke();
-      g.fillText(fmt(max * (4 - i) / 4), 4, y + 4);
+      g.fillText(label(max * (4 - i) / 4), 4, y + 4);
     }
     g.fillText(n + ' s', w - right - 40, h - 4);
     series.forEach(function (s) {
@@ -162,7 +190,7 @@ export const kDashboardHtml = `<!doctype html>
       var h = lat[st] || (lat[st] = { p50: [], p90: [], p99: [], p999: [] });
       push(h.p50, l.p50); push(h.p90, l.p90); push(h.p99, l.p99); push(h.p999, l.p999);
     });
-    rows('latency', stages.map(function (st) { var l = s.latency[st]; return [st, fmt(l.count), fmt(l.p50), fmt(l.p90), fmt(l.p99), fmt(l.p999), fmt(l.p9999), fmt(l.max)]; }));
+    rows('latency', stages.map(function (st) { var l = s.latency[st]; return l.count ? [st, fmt(l.count), fmtNs(l.p50), fmtNs(l.p90), fmtNs(l.p99), fmtNs(l.p999), fmtNs(l.p9999), fmtNs(l.max)] : [st, '0', '-', '-', '-', '-', '-', '-']; }));
     rows('counters', Object.keys(c).map(function (k) { return [k, fmt(c[k]), dt > 0 ? fmt(per(k)) : '-']; }));
     rows('orders', kOrderStates.map(function (o) { return [o[0], fmt(c[o[1]] || 0)]; }));
     var portRows = [];
@@ -179,8 +207,41 @@ export const kDashboardHtml = `<!doctype html>
   function redraw() {
     draw(document.getElementById('rate-chart'), [{ data: rate.msgs, color: '--a' }, { data: rate.pkts, color: '--b' }]);
     var h = lat[stageSel.value] || { p50: [], p90: [], p99: [], p999: [] };
-    draw(document.getElementById('latency-chart'), [{ data: h.p50, color: '--d' }, { data: h.p90, color: '--a' }, { data: h.p99, color: '--b' }, { data: h.p999, color: '--c' }]);
+    draw(document.getElementById('latency-chart'), [{ data: h.p50, color: '--d' }, { data: h.p90, color: '--a' }, { data: h.p99, color: '--b' }, { data: h.p999, color: '--c' }], fmtNs);
   }
+
+  // The book view: the top of every book, and the selected symbol's ladder.
+  var bookSel = document.getElementById('book-symbol');
+  function updateTop(top) {
+    var list = top.symbols || [];
+    rows('top', list.map(function (t) { return [t.symbol, dollars(t.bid), dollars(t.ask), t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / 10000).toFixed(4) : '-']; }));
+    var names = list.map(function (t) { return t.symbol; });
+    if (bookSel.options.length !== names.length) {
+      var keep = bookSel.value;
+      bookSel.innerHTML = names.map(function (n) { return '<option>' + esc(n) + '</option>'; }).join('');
+      if (names.indexOf(keep) >= 0) bookSel.value = keep;
+    }
+  }
+  function updateLadder(a) {
+    var st = document.getElementById('book-state'), last = document.getElementById('book-last');
+    if (!a || !a.found || !a.snapshot) { rows('ladder', [['-', 'no book for ' + (a ? a.symbol : '?'), '', '']]); st.textContent = ''; last.textContent = ''; return; }
+    var b = a.snapshot, list = [];
+    for (var i = b.asks.length - 1; i >= 0; i--) list.push(['ask', dollars(b.asks[i].price), fmt(b.asks[i].shares), String(b.asks[i].orders)]);
+    for (var j = 0; j < b.bids.length; j++) list.push(['bid', dollars(b.bids[j].price), fmt(b.bids[j].shares), String(b.bids[j].orders)]);
+    rows('ladder', list);
+    st.textContent = 'state ' + (b.tradingState ? b.tradingState + ' (' + (kStates[b.tradingState] || '?') + ')' : 'unknown');
+    last.textContent = b.lastTrade ? 'last trade ' + dollars(b.lastTrade.price) + ' x ' + b.lastTrade.shares + ' at ' + clock(b.lastTrade.timestamp) : 'last trade: none yet';
+    document.getElementById('ladder').setAttribute('data-symbol', b.symbol);
+  }
+  function pollBooks() {
+    fetch('api/top', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (top) {
+      updateTop(top);
+      if (!bookSel.value) return null;
+      return fetch('api/book?depth=10&symbol=' + encodeURIComponent(bookSel.value), { cache: 'no-store' })
+        .then(function (r) { return r.status === 200 || r.status === 404 ? r.json() : null; }).then(updateLadder);
+    }).catch(function () { /* the stats poll reports the connection */ });
+  }
+  bookSel.addEventListener('change', pollBooks);
 
   function poll() {
     fetch('api/stats', { cache: 'no-store' }).then(function (r) {
@@ -193,7 +254,7 @@ export const kDashboardHtml = `<!doctype html>
     }).catch(function (e) {
       var st = document.getElementById('status');
       st.textContent = 'no data: ' + e.message; st.className = 'err';
-    }).then(function () { setTimeout(poll, 1000); });
+    }).then(function () { pollBooks(); setTimeout(poll, 1000); });
   }
   stageSel.addEventListener('change', redraw);
   window.addEventListener('resize', redraw);

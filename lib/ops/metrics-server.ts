@@ -1,6 +1,8 @@
 /**
  * HTTP face of a running pipeline: `GET /metrics` (Prometheus text via prom-client), `GET /api/stats`
- * (the same numbers as JSON) and `GET /` (a self-contained live dashboard, lib/ops/dashboard.ts).
+ * (the same numbers as JSON), `GET /api/top` (best bid and ask per symbol), `GET /api/book?symbol=S`
+ * (one book, asked of the book stage through its mailbox like `tickpath book --instance`) and `GET /`
+ * (a self-contained live dashboard, lib/ops/dashboard.ts).
  *
  * Nothing here touches a hot path: every request calls the stats provider once on the main thread
  * (Pipeline.stats() reads the workers' shared counters and merges their last posted histograms) and
@@ -12,6 +14,7 @@ import type { AddressInfo } from 'net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { TickpathError } from '../errors';
 import type { PipelineStats } from '../pipeline/pipeline';
+import type { BookAnswer } from '../pipeline/book-mailbox';
 import { kWorkerCounterNames } from '../pipeline/worker-messages';
 import { kDashboardHtml } from './dashboard';
 import { kQueueCounterNames } from '../binding/layout';
@@ -34,6 +37,11 @@ export interface MetricsServerOptions {
   processMetrics?: boolean;
   /** Extra fields merged into /api/stats (instance name, placement...). */
   extra?: () => Record<string, unknown>;
+  /** The book view: one symbol's book (Pipeline.book) and the top of every book (Pipeline.topOfBook). */
+  books?: {
+    book(symbol: string, depth: number): Promise<BookAnswer>;
+    top(): { symbol: string; bid: number; ask: number }[];
+  };
 }
 
 /** camelCase -> snake_case for Prometheus names: rxPackets -> rx_packets. */
@@ -119,12 +127,39 @@ export class MetricsServer {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
         return;
       }
+      case '/api/top': {
+        const top = this.o.books?.top() ?? [];
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify({ atMs: Date.now(), priceUnit: 'Price(4): 1e-4 dollars', symbols: top }));
+        return;
+      }
+      case '/api/book': {
+        const symbol = url.searchParams.get('symbol') ?? '';
+        const depth = Number(url.searchParams.get('depth') ?? '10');
+        if (!/^[\x21-\x7e]{1,8}$/.test(symbol) || !(Number.isInteger(depth) && depth >= 1 && depth <= 1000)) {
+          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('expected /api/book?symbol=S (1 to 8 characters) [&depth=1..1000]\n');
+          return;
+        }
+        if (!this.o.books) {
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('this server has no book view\n');
+          return;
+        }
+        let answer: BookAnswer;
+        try {
+          answer = await this.o.books.book(symbol, depth);
+        } catch (err) {
+          res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '1' }).end(`book view unavailable: ${(err as Error).message}\n`);
+          return;
+        }
+        res.writeHead(answer.found ? 200 : 404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer));
+        return;
+      }
       case '/':
       case '/index.html':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(kDashboardHtml);
         return;
       default:
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /metrics or /api/stats\n');
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /metrics, /api/stats, /api/top or /api/book?symbol=S\n');
     }
   }
 

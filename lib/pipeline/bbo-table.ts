@@ -59,6 +59,14 @@ export class BboTable implements BboSource {
     return slot < 0 ? 0 : this.f64[kPricesF64 + 2 * slot + 1];
   }
 
+  /** Every published symbol with its bid and ask (reader side; allocates: for tools and the dashboard). */
+  entries(): { symbol: string; bid: number; ask: number }[] {
+    this.slotFor('');
+    const out: { symbol: string; bid: number; ask: number }[] = [];
+    for (const [symbol, slot] of this.slotOfSymbol) out.push({ symbol, bid: this.f64[kPricesF64 + 2 * slot], ask: this.f64[kPricesF64 + 2 * slot + 1] });
+    return out.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  }
+
   private slotFor(symbol: string): number {
     const known = this.slotOfSymbol.get(symbol);
     if (known !== undefined) return known;

@@ -168,6 +168,14 @@ export class FeedReceiver implements Agent {
     return (this.arbiter ? this.arbiter.sequencer.decoder : this.decoder.decoder).counters;
   }
 
+  /**
+   * MoldUDP64 packet counters of the parser actually in use: with recovery every packet is parsed by
+   * the arbiter's sequencer, and the FeedDecoder's own parser never sees one. No allocation.
+   */
+  get moldUdp64Counters(): FeedDecoder['packet']['counters'] {
+    return (this.arbiter ? this.arbiter.sequencer.packet : this.decoder.packet).counters;
+  }
+
   /** Ring-full drops at the RX ring, read from shared memory. No allocation. */
   get ringDrops(): number {
     return this.source.counter(kQueueCounter.ringFullDrops);
@@ -204,7 +212,7 @@ export class FeedReceiver implements Agent {
       bytes: this.bytes,
       ringDrops: this.source.ringCounters().ringFullDrops,
       frames: { ...this.decoder.frames.counters },
-      moldudp64: { ...this.decoder.packet.counters },
+      moldudp64: { ...this.moldUdp64Counters },
       itch: { messages: itch.messages, zeroLength: itch.zeroLength, truncated: itch.truncated, unknownType: itch.unknownType },
       sequence: arbiter ? {
         accepted: arbiter.sequencer.counters.delivered, duplicates: arbiter.sequencer.counters.duplicates,

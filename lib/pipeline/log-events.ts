@@ -10,6 +10,7 @@ export const kPipelineLogEvents = new LogEventTable([
   { name: 'worker_started', template: 'worker {0} pinned to CPU {1} (tid {2})' },
   { name: 'gap', template: 'sequence gap: messages {0} to {1} missing on every line; requesting retransmission' },
   { name: 'loss', template: 'messages {0} to {1} declared lost; books touched afterwards are flagged stale' },
+  { name: 'capture_gap', template: 'the replayed capture itself lacks messages {0} to {1} ({2} messages): nothing can fill them from a file, so they are skipped (counted in messages_lost); books touched afterwards are flagged stale' },
   { name: 'book_stale', template: 'book of stock locate {0} may be stale after a loss (until a snapshot)' },
   { name: 'line_stale', template: 'line {0} silent: stale' },
   { name: 'line_alive', template: 'line {0} is back' },
@@ -21,6 +22,7 @@ export const kPipelineLogEvents = new LogEventTable([
 export const kLogWorkerStarted = kPipelineLogEvents.idOf('worker_started');
 export const kLogGap = kPipelineLogEvents.idOf('gap');
 export const kLogLoss = kPipelineLogEvents.idOf('loss');
+export const kLogCaptureGap = kPipelineLogEvents.idOf('capture_gap');
 export const kLogBookStale = kPipelineLogEvents.idOf('book_stale');
 export const kLogLineStale = kPipelineLogEvents.idOf('line_stale');
 export const kLogLineAlive = kPipelineLogEvents.idOf('line_alive');

@@ -12,6 +12,7 @@
  * sessions, merge stats and histograms. A worker that dies is reported with its error and the
  * whole pipeline is stopped the same way.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { Port, PortOptions, PortStats, warmUpThreadPool } from '../binding';
@@ -26,6 +27,7 @@ import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
 import { VenueSimulator } from '../venue-sim/venue-simulator';
 import { BboTable } from './bbo-table';
+import { BookAnswer, BookMailboxClient, createBookMailbox } from './book-mailbox';
 import type { FeedRecoveryOptions } from './feed-receiver';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
 import {
@@ -53,6 +55,11 @@ export interface PipelineOptions {
   /** Feed lines (A/B arbitration) and retransmission; see FeedRecoveryOptions. */
   recovery?: FeedRecoveryOptions;
   log?: (line: string) => void;
+  /**
+   * Where the live book view's mailbox lives (/dev/shm/tickpath-<instance>.book, book-mailbox.ts) so
+   * `tickpath book --instance` can ask from another process; without it, in memory (this process only).
+   */
+  bookFile?: string;
 }
 
 export interface PipelineStats {
@@ -91,6 +98,10 @@ export class Pipeline {
   private stopped: Promise<PipelineStats> | undefined;
   private failure: TickpathError | undefined;
   private onFailure: ((e: TickpathError) => void) | undefined;
+  private readonly bbo = new BboTable();
+  private bookMailbox: SharedArrayBuffer | undefined;
+  private bookClient: BookMailboxClient | undefined;
+  private bookFile: string | undefined;
 
   private constructor(port: Port, log: (line: string) => void) {
     this.port = port;
@@ -149,7 +160,10 @@ export class Pipeline {
       strategyToRouter: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kOrderRecordBytes }).sab : undefined,
       routerToStrategy: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kRouterEventRecordBytes }).sab : undefined,
     };
-    const bbo = new BboTable();
+    const bbo = this.bbo;
+    this.bookFile = o.bookFile;
+    this.bookMailbox = createBookMailbox(o.bookFile);
+    this.bookClient = new BookMailboxClient(this.bookMailbox);
     const stages = perf.stages;
     const ready: Promise<void>[] = [];
     groups.forEach((group, index) => {
@@ -159,9 +173,10 @@ export class Pipeline {
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
-        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.recovery },
+        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live' },
         subscriptions: this.subscriptions.sab,
         bbo: bbo.sab,
+        bookMailbox: group.includes('book') ? this.bookMailbox : undefined,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
         control: new SharedArrayBuffer(kStageControlBytes),
@@ -209,6 +224,18 @@ export class Pipeline {
     await Promise.all(ready);
   }
 
+  /**
+   * True when the port reads a capture file rather than a live feed: the pcap backend, or a DPDK
+   * pcap vdev (rx_pcap=). The default run's DPDK ring is fed from a file too, but its re-request
+   * server serves the same session, so what it cannot fill is a real loss and stays one.
+   */
+  private replaysCapture(o: PipelineOptions): boolean {
+    if (this.port.backend === 'pcap') return true;
+    const opts = o.portOptions ?? portOptionsFrom(o.feed, o.performance);
+    const vdev = opts.dpdk?.vdev ?? '';
+    return this.port.backend === 'dpdk' && /(^|,)rx_pcap=/.test(vdev);
+  }
+
   /** A stage died: stop everything and remember why. */
   private fail(e: TickpathError): void {
     if (this.failure) return;
@@ -233,6 +260,20 @@ export class Pipeline {
   /** Symbols the book stage keeps books for (['*'] = all); takes effect at the next batch. */
   subscribe(symbols: readonly string[]): void {
     this.subscriptions.publish(symbols);
+  }
+
+  /**
+   * One symbol's book, answered by the book stage between two of its slices (the live book view:
+   * /api/book, tickpath book --instance). Never touches the hot path beyond one atomic load per slice.
+   */
+  book(symbol: string, depth = 10, timeoutMs = 2000): Promise<BookAnswer> {
+    if (!this.bookClient) return Promise.reject(new TickpathError('ERR_CLOSED', 'the pipeline has no book stage running'));
+    return this.bookClient.ask(symbol, depth, timeoutMs);
+  }
+
+  /** Best bid and ask (Price(4)) of every symbol that has had a quote, from the shared BBO table. */
+  topOfBook(): { symbol: string; bid: number; ask: number }[] {
+    return this.bbo.entries();
   }
 
   /** True once a replayed source has been read to its end by the decoder. */
@@ -289,6 +330,7 @@ export class Pipeline {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     for (const w of this.workers) { w.drain.drainAll(); w.drain.stop(); }
     this.port.close();
+    if (this.bookFile) fs.rmSync(this.bookFile, { force: true });
     await Promise.all(this.venues.map((v) => v.stop()));
     return stats;
   }

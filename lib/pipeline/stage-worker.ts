@@ -93,6 +93,7 @@ function main(d: StageWorkerData): void {
     const work = runner.runSlice(sliceNs, nowNs);
     c[K.loop_turns]++;
     publishCounters();
+    for (const s of stages) s.pollRequests?.();
     if (decoder && decoder.sourceDone && Atomics.load(control, kStageSourceDoneI32) === 0) Atomics.store(control, kStageSourceDoneI32, 1);
     const now = clock.nowNs();
     if (now - lastLatencyPost > 1e9) { lastLatencyPost = now; postLatency(); }

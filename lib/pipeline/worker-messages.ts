@@ -28,9 +28,12 @@ export interface StageWorkerData {
   bursts: Record<JsStage, number>;
   rx?: RxQueueTransfer;
   rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
-  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions };
+  /** source: 'capture' when the port replays a file (pcap backend, DPDK rx_pcap vdev): its gaps are the file's own. */
+  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions; source: 'capture' | 'live' };
   subscriptions: SharedArrayBuffer;
   bbo: SharedArrayBuffer;
+  /** The live book view's mailbox (book-mailbox.ts); the book stage's worker answers it. */
+  bookMailbox?: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
   routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
   /** This worker's log ring (lib/common/logger.ts), drained and printed by the main thread. */

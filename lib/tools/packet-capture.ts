@@ -13,11 +13,18 @@ import { Port, PortOptions } from '../binding/port';
 import { RxConsumer } from '../binding/rx-consumer';
 import { kLayout } from '../binding/layout';
 import { UdpFrameWriter, UdpFrameWriterOptions } from '../feed/wire/udp-frame-writer';
+import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../feed/wire/udp-frame-parser';
 import { PcapFileWriter } from '../feed/pcap/pcap-file-writer';
 
 export interface PacketCaptureOptions {
-  /** Stop after this many packets (0 = no limit). */
+  /** Stop after this many packets (0 = no limit); with a filter, packets that pass it. */
   count?: number;
+  /**
+   * Keep only UDP/IPv4 frames to these destinations (empty lists: any UDP). Frames that do not pass
+   * (IPv6 neighbour discovery, ARP, other groups and ports) are neither written nor counted.
+   * L4-payload backends (udp) are filtered by their socket already.
+   */
+  filter?: UdpFrameFilterOptions;
   /** Headers for L4-payload descriptors. */
   syntheticHeaders?: UdpFrameWriterOptions;
   burst?: number;
@@ -29,13 +36,17 @@ export class PacketCapture {
   /** Packets that arrived as UDP payloads and were given synthetic headers. */
   wrapped = 0;
   truncated = 0;
+  /** Frames the filter kept out. */
+  filtered = 0;
   private readonly limit: number;
+  private readonly frames: UdpFrameParser | undefined;
   private readonly burst: number;
   private readonly headers: UdpFrameWriter;
   private readonly realtimeMinusMonotonic: number;
 
   constructor(private readonly rx: RxConsumer, private readonly writer: PcapFileWriter, options: PacketCaptureOptions = {}) {
     this.limit = options.count ?? 0;
+    this.frames = options.filter ? new UdpFrameParser(options.filter) : undefined;
     this.burst = options.burst ?? 256;
     this.headers = new UdpFrameWriter(options.syntheticHeaders ?? { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 });
     this.realtimeMinusMonotonic = Date.now() * 1e6 - Number(process.hrtime.bigint());
@@ -54,6 +65,8 @@ export class PacketCapture {
     const n = rx.available(want);
     if (n === 0) return 0;
     const w = this.writer;
+    const frames = this.frames;
+    let kept = 0;
     for (let i = 0; i < n; i++) {
       const offset = rx.descriptorWord(i, 0);
       const regionFlags = rx.descriptorWord(i, 1);
@@ -64,6 +77,8 @@ export class PacketCapture {
       if (flags & kLayout.flagTsPoll) ts += this.realtimeMinusMonotonic;
       if (flags & kLayout.flagTruncated) this.truncated++;
       const region = rx.region(regionFlags & 0xffff);
+      if (frames !== undefined && (flags & kLayout.flagL4Payload) === 0 && frames.parse(region, offset, len) !== kUdpFrameOk) { this.filtered++; continue; }
+      kept++;
       const seconds = Math.floor(ts / 1e9);
       const nanos = ts - seconds * 1e9;
       if (flags & kLayout.flagL4Payload) {
@@ -82,7 +97,7 @@ export class PacketCapture {
       }
     }
     rx.advance(n);
-    this.packets += n;
+    this.packets += kept;
     return n;
   }
 }
@@ -106,6 +121,8 @@ export interface CaptureReport {
   bytes: number;
   wrapped: number;
   truncated: number;
+  /** Frames the filter kept out (not written, not counted in packets). */
+  filtered: number;
   durationSeconds: number;
   ringFullDrops: number;
   kernelDrops: number;
@@ -140,7 +157,7 @@ export async function runCapture(o: CaptureRunOptions): Promise<CaptureReport> {
     writer.close();
     return {
       file: o.out, backend: port.backend, description: port.description, packets: capture.packets, bytes: capture.bytes,
-      wrapped: capture.wrapped, truncated: capture.truncated, durationSeconds: seconds,
+      wrapped: capture.wrapped, truncated: capture.truncated, filtered: capture.filtered, durationSeconds: seconds,
       ringFullDrops: stats.queues[0].ringFullDrops, kernelDrops: stats.device.kernelDrops + stats.device.imissed, reason,
     };
   } finally {

@@ -99,3 +99,11 @@ export class ProgressReporter {
     this.lastDone = done;
   }
 }
+
+/**
+ * Progress for a person watching: a reporter on `stream` when it is a terminal, otherwise none, so
+ * a piped or logged run stays quiet (its output is for a program or a file).
+ */
+export function terminalProgress(options: ProgressOptions, stream: ProgressStream = process.stderr): ProgressReporter | undefined {
+  return stream.isTTY === true ? new ProgressReporter(stream, options) : undefined;
+}

@@ -195,11 +195,11 @@ export class SessionGenerator {
     return out;
   }
 
-  /** Writes the whole session to `file`; returns what was written. */
-  writePcap(file: string): SessionSummary {
+  /** Writes the whole session to `file`; returns what was written. `onProgress(messages, total)` now and then (progress bars). */
+  writePcap(file: string, onProgress?: (messages: number, total: number) => void): SessionSummary {
     const writer = new PcapFileWriter(file);
     try {
-      const summary = this.write(writer);
+      const summary = this.write(writer, onProgress);
       writer.close();
       summary.bytes = writer.bytes;
       return summary;
@@ -209,7 +209,7 @@ export class SessionGenerator {
   }
 
   /** Writes the session into an open writer. */
-  write(writer: PcapFileWriter): SessionSummary {
+  write(writer: PcapFileWriter, onProgress?: (messages: number, total: number) => void): SessionSummary {
     const o = this.options;
     const total = this.messageCount;
     const nanosPerMessage = kNanosPerSecond / o.rate;
@@ -247,6 +247,7 @@ export class SessionGenerator {
       writer.commit(frameLength, Math.floor(t / kNanosPerSecond), t % kNanosPerSecond);
       packets++;
       lastNs = packetNs;
+      if (onProgress !== undefined && (packets & 4095) === 0) onProgress(k, total);
     }
     // End of session: a MoldUDP64 packet with count 0xFFFF carrying the next sequence number.
     const frameAt = writer.reserve(headerLength + 20);

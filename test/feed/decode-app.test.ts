@@ -66,6 +66,35 @@ describe('tickpath decode', function () {
     expect(r.stdout.trim().split('\n')).to.have.length(1);
   });
 
+  it('readable mode: prices in dollars and timestamps as clock time, from the same values --jsonl keeps raw', () => {
+    const pcap = path.join(kFixtureRoot, 'Bx.Equities.TotalView.Itch.v5.0.20230822', 'OrderExecutedWithPriceMessage.pcap');
+    const r = runDecode(['--pcap', pcap]);
+    expect(r.status, r.stderr).to.equal(0);
+    const first = r.stdout.split('\n')[0];
+    const raw = readOracle(pcap)[0] as unknown as { timestamp: string; executionprice: string };
+    const ns = Number(raw.timestamp);
+    const clock = [Math.floor(ns / 3.6e12), Math.floor(ns / 6e10) % 60, Math.floor(ns / 1e9) % 60].map((n) => String(n).padStart(2, '0')).join(':');
+    expect(first).to.contain(` ${clock}.${String(ns % 1e9).padStart(9, '0')} C `);
+    expect(first).to.contain(`executionPrice=$${Number(raw.executionprice).toFixed(4)}`);
+    expect(first).to.not.match(/timestamp=/);
+  });
+
+  it('--symbol and --type filter, following a stock locate to its symbol for messages that carry no stock', () => {
+    const pcap = path.join(kFixtureRoot, 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+    const oracle = readOracle(pcap) as unknown as { messagetype: string; stock?: string }[];
+    const meta = runDecode(['--pcap', pcap, '--symbol', 'META', '--jsonl']);
+    expect(meta.status, meta.stderr).to.equal(0);
+    const lines = meta.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).to.have.length(oracle.filter((o) => o.stock === 'META').length);
+    const f = runDecode(['--pcap', pcap, '--symbol', 'META', '--type', 'F', '--jsonl']);
+    expect(f.stdout.trim().split('\n').map((l) => JSON.parse(l).orderReferenceNumber)).to.deep.equal([9752743, 10250271]);
+    expect(f.stderr).to.contain('2 of 39 messages match --symbol META --type F');
+    // The delete in frame 1 names only locate 2737, which no message of this capture names: not META.
+    const d = runDecode(['--pcap', pcap, '--type', 'D', '--jsonl']);
+    expect(d.stdout.trim().split('\n')).to.have.length(1);
+    expect(runDecode(['--pcap', pcap, '--type', 'AB']).status).to.equal(2);
+  });
+
   it('a missing file exits 1 and missing --pcap exits 2', () => {
     expect(runDecode(['--pcap', path.join(tmp, 'nope.pcap')]).status).to.equal(1);
     const r = runDecode(['--jsonl']);

@@ -12,7 +12,7 @@ const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 interface RunJson {
   backend: string;
   counters: Record<string, number>;
-  latency: Record<string, { count: number; p50: number; p99: number }>;
+  latency: Record<string, { count: number; p50_ns: number; p99_ns: number }>;
   strategy?: Record<string, number>;
   venue?: Record<string, number>;
 }

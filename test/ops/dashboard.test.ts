@@ -5,6 +5,21 @@ import * as path from 'path';
 import { MetricsServer } from '../../lib/ops/metrics-server';
 import type { PipelineStats } from '../../lib/pipeline';
 import { kLatencyNames, kWorkerCounterNames } from '../../lib/pipeline/worker-messages';
+import { replayBook } from '../../lib/tools/book-replay';
+
+const kMulti = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
+
+/** The book view behind the page: a real capture's META book, as the book stage would answer it. */
+const kBooks = {
+  book: async (symbol: string, depth: number) => {
+    const r = replayBook(kMulti, { symbol, depth });
+    return { symbol, found: r.snapshot !== undefined, snapshot: r.snapshot, atMs: Date.now() };
+  },
+  top: () => {
+    const s = replayBook(kMulti, { symbol: 'META', depth: 1 }).snapshot!;
+    return [{ symbol: 'META', bid: s.bids[0].price, ask: s.asks[0].price }];
+  },
+};
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kArtifacts = path.join(kRoot, 'test-artifacts');
@@ -76,7 +91,7 @@ describe('ops: dashboard in a real headless Chromium', function () {
     }
   });
   before(async () => {
-    server = new MetricsServer({ port: 0, processMetrics: false, provider: liveStats(Date.now()) });
+    server = new MetricsServer({ port: 0, processMetrics: false, provider: liveStats(Date.now()), books: kBooks });
     await server.listen();
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-chromium-'));
   });
@@ -138,6 +153,22 @@ describe('ops: dashboard in a real headless Chromium', function () {
       expect(orders).to.deep.include(['cancelled', '3']);
       const latencyStages = (await tableRows(page, '#latency')).map((r) => r[0]);
       expect(latencyStages).to.deep.equal([...kLatencyNames]);
+      // Latencies carry their unit (the provider's p50s are microseconds, its maxima milliseconds).
+      for (const row of await tableRows(page, '#latency')) {
+        for (const cell of row.slice(2)) expect(cell, `${row[0]} latency cell`).to.match(/^[\d.]+ (ns|µs|ms|s)$/);
+      }
+
+      // Top of book and the ladder, from the real capture's META book.
+      await page.waitForFunction("document.getElementById('ladder').getAttribute('data-symbol') === 'META'", undefined, { timeout: 10000 });
+      expect(await tableRows(page, '#top')).to.deep.equal([['META', '80.5200', '357.3300', '276.8100']]);
+      const ladder = await tableRows(page, '#ladder');
+      expect(ladder).to.have.length(17); // 9 ask levels above 8 bid levels
+      expect(ladder[0]).to.deep.equal(['ask', '358.0000', '239', '11']);
+      expect(ladder[8]).to.deep.equal(['ask', '357.3300', '100', '1']);
+      expect(ladder[9]).to.deep.equal(['bid', '80.5200', '1', '1']);
+      expect(ladder[16]).to.deep.equal(['bid', '80.0000', '522', '12']);
+      expect(await page.textContent('#book-state')).to.equal('state unknown');
+      expect(await page.textContent('#book-last')).to.equal('last trade: none yet');
       expect(await page.textContent('#venue')).to.contain('ouchOrders');
 
       fs.mkdirSync(kArtifacts, { recursive: true });

@@ -213,6 +213,19 @@ describe('ops: tickpath monitor', function () {
     expect(out).to.contain('orders    sent 14.0k  accepted 15.0k  rejected 16.0k  acked 17.0k  partial 19.0k  filled 18.0k  cancelled 20.0k  venue_rej 21.0k');
   });
 
+  it('--once --json: one object with raw counters, drops, gaps and latency keys that carry their unit', () => {
+    const r = runMonitor(['--once', '--json', '--instance', instance]);
+    expect(r.status, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.instance).to.equal(instance);
+    expect(j.pid).to.equal(process.pid);
+    expect(j.counters.itch_messages).to.equal(6000);
+    expect(j.drops).to.equal(3007);
+    expect(j.latency.wire_to_handler).to.include({ count: 1000, p50_ns: 800, p90_ns: 1500, p99_ns: 12_400, max_ns: 1_200_000_000 });
+    expect(j.latency.wire_to_handler).to.not.have.property('p50');
+    expect(j.rates).to.deep.equal({}); // one snapshot: no rate yet
+  });
+
   it('no instance: exit 1 with a message naming `tickpath run`', () => {
     const r = runMonitor(['--once', '--instance', `nobody-${process.pid}`]);
     expect(r.status).to.equal(1);

@@ -146,6 +146,9 @@ describe('tickpath replay / capture', function () {
       expect(r.err.join('\n')).to.match(re);
     }
     expect((await quiet(() => replayMain(['--pcap', path.join(dir, 'missing.pcap'), '--backend', 'pcap', '--tx-file', 'x']))).value).to.equal(1);
+    const badFilter = spawnSync(process.execPath, [kCli, 'capture', '--backend', 'udp', '--port', '9', '--out', path.join(dir, 'x.pcap'), '--filter', 'tcp port 80'], { encoding: 'utf8' });
+    expect(badFilter.status).to.equal(2);
+    expect(badFilter.stderr).to.match(/option --filter: "tcp port 80" is not understood/);
   });
 
   it('udp backend on loopback: replay --pps 2000 into a udp capture: exact count, payloads, rewritten port, paced', async function () {
@@ -203,6 +206,47 @@ describe('tickpath replay / capture', function () {
       if (haveTool('tshark')) {
         const t = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'ip.dst'], { encoding: 'utf8' });
         expect(t.stdout.trim().split('\n').filter((l) => l === '233.54.12.111')).to.have.length(201);
+      }
+    });
+
+    it('capture --filter: --count counts only the matching UDP frames; other groups, ports and the link chatter are not written', async () => {
+      const p = pair!;
+      const out = path.join(p.tmpDir, 'ns-filtered.pcap');
+      const child = spawn('ip', ['netns', 'exec', p.ns, process.execPath, kCli, 'capture', '--backend', 'af_packet', '--interface', p.nsIf,
+        '--filter', 'udp and dst host 239.1.1.9 and dst port 40001', '--count', '50', '--duration', '15', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      const started = new Promise<void>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => { stderr += d; if (/capturing on/.test(stderr)) resolve(); });
+        child.on('exit', () => reject(new Error(`capture exited early: ${stderr}`)));
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      try {
+        await started;
+        const port = Port.open({ backend: 'af_packet', poller: 'inline', afPacket: { interface: p.hostIf } });
+        try {
+          // First the wrong group, then the wrong port, then the right one: only the last may count.
+          for (const dest of [{ group: '239.1.1.8', port: 40001 }, { group: '239.1.1.9', port: 40002 }, { group: '239.1.1.9', port: 40001 }]) {
+            const cap = new CaptureFile(fs.readFileSync(session));
+            cap.rewrite(dest);
+            await new Replayer(cap, new TxProducerSink(port.producer(0)), { pace: { mode: 'pps', pps: 5000 } }).run();
+          }
+        } finally {
+          port.close();
+        }
+        expect(await exited).to.equal(0);
+        const report = JSON.parse(stdout.trim());
+        expect(report.packets).to.equal(50);
+        expect(report.reason).to.equal('count');
+        expect(report.filtered).to.be.at.least(402);
+        const got = frames(out);
+        expect(got).to.have.length(50);
+        for (const f of got) {
+          expect([...f.subarray(30, 34)]).to.deep.equal([239, 1, 1, 9]);
+          expect(f.readUInt16BE(36)).to.equal(40001);
+        }
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
       }
     });
 

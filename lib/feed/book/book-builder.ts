@@ -120,6 +120,7 @@ export class BookBuilder implements ItchMessageHandler {
         e.matchNumber = m.matchNumber;
         e.crossType = 0;
         e.printable = true;
+        book.recordTrade(m.price, m.shares, m.timestamp);
         this.emit(e);
         break;
       }
@@ -134,6 +135,7 @@ export class BookBuilder implements ItchMessageHandler {
         e.matchNumber = m.matchNumber;
         e.crossType = m.buffer[m.offset + 39];
         e.printable = true;
+        if (m.shares > 0) book.recordTrade(m.crossPrice, m.shares, m.timestamp);
         this.emit(e);
         break;
       }
@@ -230,6 +232,7 @@ export class BookBuilder implements ItchMessageHandler {
     e.remainingShares = remaining;
     e.matchNumber = match;
     e.printable = printable;
+    if (printable) book.recordTrade(e.price, executed, ts);
     this.emit(e);
     this.quoteIfChanged(book, ts, seq);
   }

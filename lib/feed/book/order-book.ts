@@ -14,6 +14,11 @@ export class OrderBook {
   /** Trading State char code from the last 'H' message, 0 before one. */
   tradingState = 0;
 
+  /** Last printable execution or trade print (P, Q, E, printable C): price (Price(4)), shares, ITCH timestamp; 0 before one. */
+  lastTradePrice = 0;
+  lastTradeShares = 0;
+  lastTradeTimestamp = 0;
+
   /** BBO as last published in a QUOTE event. */
   quotedBidPrice = 0;
   quotedBidShares = 0;
@@ -32,6 +37,13 @@ export class OrderBook {
   /** Top `n` levels of one side into the caller's arrays (best first); returns how many. */
   depth(bid: boolean, n: number, prices: Float64Array, shares: Float64Array, orders?: Uint32Array): number {
     return (bid ? this.bids : this.asks).depth(n, prices, shares, orders);
+  }
+
+  /** Three stores, on trades only: the book view reads them (tickpath book, the dashboard). */
+  recordTrade(price: number, shares: number, timestamp: number): void {
+    this.lastTradePrice = price;
+    this.lastTradeShares = shares;
+    this.lastTradeTimestamp = timestamp;
   }
 
   /** True when the current BBO differs from the last published one; records it as published. */

@@ -111,7 +111,8 @@ export class RecoverySequencer {
   suspended: boolean;
   heldCount = 0;
 
-  private readonly packet = new MoldUdp64Packet();
+  /** The MoldUDP64 flyweight every packet (line or retransmission) is read through; its counters are the feed's packet counts. */
+  readonly packet = new MoldUdp64Packet();
   private readonly handler: ItchMessageHandler;
   private readonly listener: RecoveryListener;
   private readonly clock: () => number;

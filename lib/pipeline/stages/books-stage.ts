@@ -9,6 +9,8 @@
 import { SpscRing } from '../../common/spsc-ring';
 import type { BookEventHandler } from '../../feed/book/book-event';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
+import { snapshotOfBook } from '../../feed/book/book-snapshot';
+import { BookAnswer, BookMailboxServer } from '../book-mailbox';
 import { MarketBooks } from '../market-books';
 import { ItchRecordReader, MarketEventWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
@@ -29,6 +31,13 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
   const reader = ctx.has('decoder') ? undefined : new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook!), market, d.bursts.book);
   if (reader) origin.from = reader;
   const books = market.books, conflator = market.conflator;
+  // The live book view (tickpath book --instance, /api/book): answered between slices, on request.
+  const mailbox = d.bookMailbox ? new BookMailboxServer(d.bookMailbox, (symbol, depth): BookAnswer => {
+    const all = books.allBooks();
+    const book = all.find((b) => b.symbol === symbol);
+    if (book) return { symbol, found: true, snapshot: snapshotOfBook(book, depth), atMs: Date.now() };
+    return { symbol, found: false, known: all.map((b) => b.symbol).filter((s) => s !== '').slice(0, 50), atMs: Date.now() };
+  }) : undefined;
 
   return {
     roleName: 'book',
@@ -36,6 +45,9 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
     doWork(): number {
       market.refresh();
       return reader !== undefined ? reader.doWork() : 0;
+    },
+    pollRequests(): number {
+      return mailbox !== undefined ? mailbox.poll() : 0;
     },
     get ringStalls() { return writer !== undefined ? writer.counters.stalls : 0; },
     publishCounters(): void {

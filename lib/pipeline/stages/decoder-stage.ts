@@ -14,18 +14,25 @@ import { RxConsumer } from '../../binding/rx-consumer';
 import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
-import { kLogBookStale, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss } from '../log-events';
+import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 
-/** Recovery options with gaps, losses and line health going to the worker's log ring. */
+/**
+ * Recovery options with gaps, losses and line health going to the worker's log ring. A loss while
+ * replaying a capture file is the file's own hole (the recording missed those messages, or the
+ * capture starts mid-session): a warning saying so, not the error a live feed's loss is.
+ */
 function loggedRecovery(ctx: StageContext): FeedRecoveryOptions | undefined {
-  const rec = ctx.data.feed.recovery, logger = ctx.logger;
+  const rec = ctx.data.feed.recovery, logger = ctx.logger, capture = ctx.data.feed.source === 'capture';
   return rec && {
     ...rec,
     listener: {
       onGap: (from, to) => { logger.warn(kLogGap, from, to); },
-      onLoss: (from, to) => { logger.error(kLogLoss, from, to); },
+      onLoss: (from, to) => {
+        if (capture) logger.warn(kLogCaptureGap, from, to, to - from + 1);
+        else logger.error(kLogLoss, from, to);
+      },
       onBookStale: (locate) => { logger.warn(kLogBookStale, locate); },
       onLineStale: (line) => { logger.warn(kLogLineStale, line); },
       onLineAlive: (line) => { logger.info(kLogLineAlive, line); },
@@ -72,7 +79,7 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
       }
       const fc = fd.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
-      c[K.moldudp64_packets] = fd.packet.counters.packets;
+      c[K.moldudp64_packets] = r.moldUdp64Counters.packets;
       const ic = r.itchCounters;
       c[K.itch_messages] = ic.messages;
       c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;

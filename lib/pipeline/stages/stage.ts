@@ -24,6 +24,8 @@ export interface Stage extends Agent {
   start?(): Promise<void>;
   /** Copies the stage's counters into the worker's block: once per slice, so it must not allocate. */
   publishCounters?(): void;
+  /** Answers requests from outside (the live book view): once per slice, so it must cost one atomic load when there are none. */
+  pollRequests?(): number;
   /** Times a writer of this stage waited for room in a hand-off ring (summed into ring_stalls). */
   readonly ringStalls?: number;
   /** Inputs drained and a stop requested: flush what is pending (called in pipeline order). */

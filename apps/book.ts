@@ -1,0 +1,164 @@
+/**
+ * `tickpath book`: one symbol's order book as a price ladder, from a capture (replayed through the
+ * production decoder and BookBuilder up to a sequence number or a time) or live from a running
+ * instance (asked through its book mailbox in /dev/shm; the book stage answers between slices, so
+ * the hot path pays one atomic load per slice, asked or not).
+ * Exit codes: 0 shown, 1 no such symbol / no running instance / bad capture, 2 bad usage.
+ */
+import * as path from 'path';
+import { TickpathError } from '../lib/errors';
+import type { BookSnapshot } from '../lib/feed/book/book-snapshot';
+import { renderLadder } from '../lib/ops/book-view';
+import { defaultStatsDir, pidAlive, StatsReader } from '../lib/ops/stats-publisher';
+import { formatItchTime, parseItchTime } from '../lib/ops/units';
+import { BookMailboxClient, bookFilePath, kBookMaxDepth } from '../lib/pipeline/book-mailbox';
+import { replayBook } from '../lib/tools/book-replay';
+import { terminalProgress } from '../lib/tools/progress';
+import { intOption, parseCommandLine, UsageError } from './args';
+
+export const summary = "one symbol's order book as a price ladder, from a capture or a running instance";
+
+const kHelp = `Usage: tickpath book --symbol S (--pcap FILE [--seq N | --at TIME] | --instance ID) [options]
+
+  --symbol S         the stock symbol (required), e.g. META
+  --pcap FILE        replay this MoldUDP64/ITCH capture through the decoder and books
+    --seq N          ... up to and including MoldUDP64 sequence number N
+    --at TIME        ... up to and including ITCH time TIME: HH:MM:SS[.fraction] (e.g. 09:30:38.95)
+                     or nanoseconds since midnight
+  --instance ID      ask a running \`tickpath run --instance ID\` (its book stage answers between slices)
+    --watch          redraw every --interval ms until Ctrl-C
+    --interval MS    with --watch (default 1000, at least 100)
+  --depth N          price levels per side (default 10)
+  --dir DIR          where a running instance's files live (default $TICKPATH_STATS_DIR or /dev/shm)
+  --json             one JSON object: levels with price (Price(4) integer) and price_usd, shares,
+                     orders; last trade with timestamp_ns and time; trading state
+  --help             this text
+
+The ladder shows asks above (highest first) and bids below (best first): price in dollars, shares
+and orders per level; then the last trade and the trading state (from Stock Trading Action).
+Exit codes: 0 shown, 1 no such symbol or no running instance, 2 bad usage.`;
+
+/** The snapshot with units in its keys, for --json. */
+export function bookJson(s: BookSnapshot, extra: Record<string, unknown>): Record<string, unknown> {
+  const level = (l: { price: number; shares: number; orders: number }) => ({ price: l.price, price_usd: l.price / 10000, shares: l.shares, orders: l.orders });
+  return {
+    symbol: s.symbol, stock_locate: s.stockLocate, trading_state: s.tradingState,
+    bids: s.bids.map(level), asks: s.asks.map(level), bid_levels: s.bidLevels, ask_levels: s.askLevels,
+    last_trade: s.lastTrade ? { price: s.lastTrade.price, price_usd: s.lastTrade.price / 10000, shares: s.lastTrade.shares,
+      timestamp_ns: s.lastTrade.timestamp, time: formatItchTime(s.lastTrade.timestamp) } : null,
+    ...extra,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parsed = parseCommandLine('book', kHelp, argv, {
+    symbol: { type: 'string' }, pcap: { type: 'string' }, seq: { type: 'string' }, at: { type: 'string' },
+    instance: { type: 'string' }, watch: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
+    depth: { type: 'string', default: '10' }, dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  let depth: number, untilSequence: number | undefined, untilTimestamp: number | undefined, interval: number;
+  try {
+    if (!values.symbol) throw new UsageError('option --symbol S is required');
+    if (!/^[\x21-\x7e]{1,8}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 8 printable characters`);
+    if (!values.pcap === !values.instance) throw new UsageError('give exactly one of --pcap FILE or --instance ID');
+    depth = intOption('depth', values.depth, 1, kBookMaxDepth)!;
+    interval = intOption('interval', values.interval, 100, 3_600_000)!;
+    untilSequence = intOption('seq', values.seq, 1, Number.MAX_SAFE_INTEGER);
+    if (values.at !== undefined) {
+      untilTimestamp = parseItchTime(values.at);
+      if (untilTimestamp === undefined) throw new UsageError(`option --at is ${JSON.stringify(values.at)}, expected HH:MM:SS[.fraction] or nanoseconds since midnight`);
+    }
+    if (values.instance && (untilSequence !== undefined || untilTimestamp !== undefined)) throw new UsageError('--seq and --at go with --pcap (a live book is always now)');
+    if (values.pcap && values.watch) throw new UsageError('--watch goes with --instance');
+    if (untilSequence !== undefined && untilTimestamp !== undefined) throw new UsageError('give --seq or --at, not both');
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`tickpath book: ${err.message}\n\nRun \`tickpath book --help\` for the options.`);
+    return 2;
+  }
+  const symbol = values.symbol!;
+  if (values.pcap) return fromCapture(values.pcap, symbol, depth, untilSequence, untilTimestamp, values.json === true);
+  return fromInstance(values.instance!, values.dir ?? defaultStatsDir(), symbol, depth, values.json === true, values.watch === true, interval);
+}
+
+function fromCapture(file: string, symbol: string, depth: number, untilSequence: number | undefined, untilTimestamp: number | undefined, json: boolean): number {
+  const progress = terminalProgress({ unit: 'bytes', total: 1 });
+  let result;
+  try {
+    result = replayBook(path.resolve(file), {
+      symbol, depth, untilSequence, untilTimestamp,
+      onProgress: progress ? (done, total) => progress.update(done / total) : undefined,
+    });
+    progress?.finish(1);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof TickpathError) { console.error(`tickpath book: ${err.message} [${err.code}]`); return 1; }
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') { console.error(`tickpath book: cannot read ${file}: ${e.code}`); return 1; }
+    throw err;
+  }
+  const asOf = `as of seq ${result.lastSequence} (${formatItchTime(result.lastTimestamp)}), ${result.messages} messages applied`;
+  if (!result.snapshot) {
+    console.error(`tickpath book: no book for ${symbol} in ${file} up to seq ${result.lastSequence}; symbols with a book: ${result.symbols.join(' ') || '(none)'}`);
+    return 1;
+  }
+  if (json) {
+    console.log(JSON.stringify(bookJson(result.snapshot, {
+      source: 'pcap', file, last_sequence: result.lastSequence, last_timestamp_ns: result.lastTimestamp,
+      last_time: formatItchTime(result.lastTimestamp), messages: result.messages,
+    })));
+  } else {
+    console.log(renderLadder(result.snapshot, { asOf }).join('\n'));
+  }
+  return 0;
+}
+
+async function fromInstance(instance: string, dir: string, symbol: string, depth: number, json: boolean, watch: boolean, interval: number): Promise<number> {
+  // The stats file says whether the instance is alive; the book file is where it answers.
+  let reader: StatsReader;
+  let client: BookMailboxClient;
+  try {
+    reader = StatsReader.attach(instance, dir);
+    client = BookMailboxClient.attach(bookFilePath(instance, dir));
+  } catch (err) {
+    if (!(err instanceof TickpathError)) throw err;
+    console.error(`tickpath book: ${err.message}`);
+    return 1;
+  }
+  const tty = process.stdout.isTTY === true;
+  let stopping = false;
+  const stop = (): void => { stopping = true; };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    for (;;) {
+      let answer;
+      try {
+        answer = await client.ask(symbol, depth, 3000);
+      } catch (err) {
+        if (!(err instanceof TickpathError)) throw err;
+        console.error(`tickpath book: instance '${instance}': ${err.message}${pidAlive(client.pid) ? '' : ' (it has exited)'}`);
+        return 1;
+      }
+      if (!answer.found || !answer.snapshot) {
+        console.error(`tickpath book: instance '${instance}' has no book for ${symbol}; symbols with a book: ${(answer.known ?? []).join(' ') || '(none yet)'}`);
+        if (!watch) return 1;
+      } else if (json) {
+        console.log(JSON.stringify(bookJson(answer.snapshot, { source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs })));
+      } else {
+        const lines = renderLadder(answer.snapshot, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}` });
+        if (watch && tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\n  (Ctrl-C to quit)\n`);
+        else console.log(lines.join('\n'));
+      }
+      if (!watch || stopping) return 0;
+      const end = Date.now() + interval;
+      while (!stopping && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(50, end - Date.now())));
+      if (stopping) return 0;
+      if (!reader.alive()) { console.error(`tickpath book: instance '${instance}' (pid ${reader.pid}) has exited`); return 1; }
+    }
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The book view as a person reads it: a price ladder (asks above, highest first; bids below, best
+ * first), prices in dollars, shares and orders per level, the trading state and the last trade
+ * with its clock time. Used by `tickpath book` (capture or live) and mirrored by the dashboard.
+ */
+import { BookSnapshot, tradingStateName } from '../feed/book/book-snapshot';
+import { formatItchTime, formatPrice } from './units';
+
+export interface LadderContext {
+  /** Where the snapshot was taken: "as of seq N (09:30:00.000000000)" or "live, instance X". */
+  asOf?: string;
+}
+
+export function renderLadder(s: BookSnapshot, ctx: LadderContext = {}): string[] {
+  const lines: string[] = [];
+  const state = s.tradingState ? `${s.tradingState} (${tradingStateName(s.tradingState)})` : tradingStateName('');
+  lines.push(`${s.symbol}  stock locate ${s.stockLocate}  trading state ${state}${ctx.asOf ? `  ${ctx.asOf}` : ''}`);
+  lines.push(`  ${'side'.padEnd(4)} ${'price ($)'.padStart(12)} ${'shares'.padStart(10)} ${'orders'.padStart(7)}`);
+  const row = (side: string, l: { price: number; shares: number; orders: number }): string =>
+    `  ${side.padEnd(4)} ${formatPrice(l.price).padStart(12)} ${String(l.shares).padStart(10)} ${String(l.orders).padStart(7)}`;
+  if (s.askLevels > s.asks.length) lines.push(`  ...  ${s.askLevels - s.asks.length} more ask levels`);
+  for (let i = s.asks.length - 1; i >= 0; i--) lines.push(row('ask', s.asks[i]));
+  if (s.asks.length === 0) lines.push('  ask  (none)');
+  if (s.bids.length > 0 && s.asks.length > 0) {
+    const spread = s.asks[0].price - s.bids[0].price;
+    lines.push(`  ---- spread ${formatPrice(spread)}  mid ${formatPrice((s.asks[0].price + s.bids[0].price) / 2)} ----`);
+  } else {
+    lines.push('  ----');
+  }
+  for (const l of s.bids) lines.push(row('bid', l));
+  if (s.bids.length === 0) lines.push('  bid  (none)');
+  if (s.bidLevels > s.bids.length) lines.push(`  ...  ${s.bidLevels - s.bids.length} more bid levels`);
+  lines.push(s.lastTrade
+    ? `last trade ${formatPrice(s.lastTrade.price)} x ${s.lastTrade.shares} at ${formatItchTime(s.lastTrade.timestamp)}`
+    : 'last trade: none yet');
+  return lines;
+}

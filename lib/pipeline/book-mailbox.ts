@@ -1,0 +1,212 @@
+/**
+ * The live book view's mailbox: a reader asks for one symbol's book, the book stage answers between
+ * two of its slices. Lives in a MAP_SHARED file, /dev/shm/tickpath-<instance>.book, so another
+ * process (`tickpath book --instance ID`) can ask as well as the instance's own dashboard
+ * (`/api/book`); without an instance it is an ordinary SharedArrayBuffer.
+ *
+ * Layout (little-endian i32 words):
+ *   byte 0    header line: [kBookMagicI32] 'TPBK', [kBookVersionI32], [kBookPidI32] the instance's pid,
+ *             [kBookCapacityI32] JSON bytes available. Written once at creation.
+ *   byte 64   request line (readers write): [kBookLockI32] token of the reader holding the slot (0 free),
+ *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; symbol, 8 ASCII bytes at byte 80
+ *   byte 128  answer line (the book worker writes): [kBookAnswerSeqI32] seqlock (odd while writing),
+ *             [kBookAnsweredI32] the request number answered, [kBookLengthI32] JSON bytes
+ *   byte 256  the answer: JSON of BookAnswer
+ *
+ * Cost on the hot path: the book worker calls `BookMailboxServer.poll()` once per slice (not per
+ * message, not per batch): one Atomics.load of the request word and a compare. Only when a request
+ * is pending does it build a snapshot (allocating: a request is a person's click or keystroke).
+ *
+ * Threading contract: one server (the book stage's worker). Readers, in any process or thread,
+ * take the slot with a compare-and-swap on the lock word, so two readers never interleave their
+ * symbol bytes; a reader that died holding it is overtaken after its timeout.
+ */
+import * as fs from 'fs';
+import { binding } from '../binding/native';
+import { TickpathError } from '../errors';
+import type { BookSnapshot } from '../feed/book/book-snapshot';
+
+export const kBookMagic = 0x4b425054; // 'TPBK'
+export const kBookVersion = 1;
+export const kBookMagicI32 = 0;
+export const kBookVersionI32 = 1;
+export const kBookPidI32 = 2;
+export const kBookCapacityI32 = 3;
+export const kBookLockI32 = 16;
+export const kBookRequestI32 = 17;
+export const kBookDepthI32 = 18;
+export const kBookSymbolByte = 80;
+export const kBookAnswerSeqI32 = 32;
+export const kBookAnsweredI32 = 33;
+export const kBookLengthI32 = 34;
+export const kBookHeaderBytes = 256;
+export const kBookDefaultCapacity = 64 * 1024;
+export const kBookMaxDepth = 1000;
+
+/** What the book stage answers: the snapshot, or why there is none. */
+export interface BookAnswer {
+  symbol: string;
+  /** False when no book has that symbol (not in the feed yet, or not subscribed). */
+  found: boolean;
+  snapshot?: BookSnapshot;
+  /** Symbols with a book, when the asked one has none (at most 50, for the error message). */
+  known?: string[];
+  /** Wall clock of the answer (ms since the epoch). */
+  atMs: number;
+}
+
+export function bookFilePath(instance: string, dir: string): string {
+  return `${dir.replace(/\/$/, '')}/tickpath-${instance}.book`;
+}
+
+function checkCapacity(sab: SharedArrayBuffer): Int32Array {
+  const h = new Int32Array(sab, 0, kBookHeaderBytes >> 2);
+  if (Atomics.load(h, kBookMagicI32) !== kBookMagic) throw new TickpathError('ERR_BAD_BOOK_FILE', 'book mailbox: bad magic (not a tickpath book file)');
+  return h;
+}
+
+/** Creates the mailbox: in a /dev/shm file when `file` is given (other processes can ask), else in memory. */
+export function createBookMailbox(file?: string, capacity = kBookDefaultCapacity): SharedArrayBuffer {
+  let sab: SharedArrayBuffer;
+  if (file) {
+    fs.rmSync(file, { force: true }); // a stale file of a dead instance: a reader still mapping it keeps the old inode
+    sab = binding().mapSharedFile(file, kBookHeaderBytes + capacity, true);
+  } else {
+    sab = new SharedArrayBuffer(kBookHeaderBytes + capacity);
+  }
+  const h = new Int32Array(sab, 0, kBookHeaderBytes >> 2);
+  Atomics.store(h, kBookVersionI32, kBookVersion);
+  Atomics.store(h, kBookPidI32, process.pid);
+  Atomics.store(h, kBookCapacityI32, capacity);
+  Atomics.store(h, kBookMagicI32, kBookMagic);
+  return sab;
+}
+
+/** The book stage's side. */
+export class BookMailboxServer {
+  /** Requests answered (tests, diagnostics). */
+  answered = 0;
+  private readonly header: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly body: Uint8Array;
+  private last: number;
+
+  /** `snapshot(symbol, depth)`: the answer for one symbol, built on this (the book's) thread. */
+  constructor(sab: SharedArrayBuffer, private readonly snapshot: (symbol: string, depth: number) => BookAnswer) {
+    this.header = checkCapacity(sab);
+    this.bytes = new Uint8Array(sab);
+    this.body = new Uint8Array(sab, kBookHeaderBytes, Math.min(Atomics.load(this.header, kBookCapacityI32), sab.byteLength - kBookHeaderBytes));
+    this.last = Atomics.load(this.header, kBookRequestI32);
+  }
+
+  /** Once per slice: one atomic load when nobody asked. Returns 1 when it answered a request. */
+  poll(): number {
+    const h = this.header;
+    const request = Atomics.load(h, kBookRequestI32);
+    if (request === this.last) return 0;
+    this.last = request;
+    let symbol = '';
+    for (let i = 0; i < 8; i++) {
+      const ch = this.bytes[kBookSymbolByte + i];
+      if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
+    }
+    const depth = Math.max(1, Math.min(kBookMaxDepth, Atomics.load(h, kBookDepthI32)));
+    let answer: BookAnswer;
+    try {
+      answer = this.snapshot(symbol, depth);
+    } catch (err) {
+      answer = { symbol, found: false, atMs: Date.now(), known: [`error: ${(err as Error).message}`] };
+    }
+    let json = Buffer.from(JSON.stringify(answer));
+    // Too deep for the file: fewer levels until it fits.
+    while (json.length > this.body.length && answer.snapshot && (answer.snapshot.bids.length > 1 || answer.snapshot.asks.length > 1)) {
+      const s = answer.snapshot;
+      s.bids = s.bids.slice(0, Math.ceil(s.bids.length / 2));
+      s.asks = s.asks.slice(0, Math.ceil(s.asks.length / 2));
+      json = Buffer.from(JSON.stringify(answer));
+    }
+    if (json.length > this.body.length) json = Buffer.from(JSON.stringify({ symbol, found: false, atMs: Date.now() }));
+    const seq = Atomics.load(h, kBookAnswerSeqI32);
+    Atomics.store(h, kBookAnswerSeqI32, (seq + 1) | 0);
+    this.body.set(json);
+    Atomics.store(h, kBookLengthI32, json.length);
+    Atomics.store(h, kBookAnsweredI32, request);
+    Atomics.store(h, kBookAnswerSeqI32, (seq + 2) | 0);
+    this.answered++;
+    return 1;
+  }
+}
+
+/** A reader's side: `ask('META', 10)` resolves with the book stage's answer. */
+export class BookMailboxClient {
+  readonly pid: number;
+  private readonly header: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly body: Uint8Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.header = checkCapacity(sab);
+    this.pid = Atomics.load(this.header, kBookPidI32);
+    this.bytes = new Uint8Array(sab);
+    this.body = new Uint8Array(sab, kBookHeaderBytes, Math.min(Atomics.load(this.header, kBookCapacityI32), sab.byteLength - kBookHeaderBytes));
+  }
+
+  /** Maps an instance's book file (read-write: a reader writes its request). */
+  static attach(file: string): BookMailboxClient {
+    if (!fs.existsSync(file)) {
+      throw new TickpathError('ERR_NO_INSTANCE', `no live book view at ${file}; is the instance running (tickpath run --instance ID)?`);
+    }
+    return new BookMailboxClient(binding().mapSharedFile(file, 0, false));
+  }
+
+  /**
+   * Asks for `symbol`'s book and waits (polling every millisecond or two, never blocking the thread)
+   * up to `timeoutMs` for the answer. Rejects with ERR_BOOK_TIMEOUT when the book stage does not
+   * answer in time (stopped, or not running a book stage).
+   */
+  async ask(symbol: string, depth: number, timeoutMs = 2000): Promise<BookAnswer> {
+    if (!/^[\x21-\x7e]{1,8}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 8 printable ASCII characters`);
+    const h = this.header;
+    const token = 1 + Math.floor(Math.random() * 0x7ffffffe);
+    const deadline = Date.now() + timeoutMs;
+    // Take the request slot; a holder that outlives our whole timeout is presumed dead and overtaken.
+    for (;;) {
+      const holder = Atomics.compareExchange(h, kBookLockI32, 0, token);
+      if (holder === 0) break;
+      if (Date.now() >= deadline) { Atomics.compareExchange(h, kBookLockI32, holder, token); break; }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    try {
+      for (let i = 0; i < 8; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+      Atomics.store(h, kBookDepthI32, Math.max(1, Math.min(kBookMaxDepth, depth)));
+      const request = (Atomics.add(h, kBookRequestI32, 1) + 1) | 0;
+      const answerBy = Math.max(deadline, Date.now() + 50);
+      for (;;) {
+        const answer = this.read(request);
+        if (answer) return answer;
+        if (Date.now() >= answerBy) {
+          throw new TickpathError('ERR_BOOK_TIMEOUT', `the book stage did not answer within ${timeoutMs} ms (stopped, or this instance runs no book stage)`);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    } finally {
+      Atomics.compareExchange(h, kBookLockI32, token, 0);
+    }
+  }
+
+  /** The answer to `request` once it is there and consistent, else undefined. */
+  private read(request: number): BookAnswer | undefined {
+    const h = this.header;
+    for (let tries = 0; tries < 100; tries++) {
+      const before = Atomics.load(h, kBookAnswerSeqI32);
+      if (before & 1) continue;
+      if (Atomics.load(h, kBookAnsweredI32) !== request) return undefined;
+      const len = Atomics.load(h, kBookLengthI32);
+      if (len <= 0 || len > this.body.length) return undefined;
+      const copy = Buffer.from(this.body.subarray(0, len));
+      if (Atomics.load(h, kBookAnswerSeqI32) !== before) continue;
+      return JSON.parse(copy.toString('utf8')) as BookAnswer;
+    }
+    return undefined;
+  }
+}
