@@ -231,6 +231,17 @@ export class FastDecoder {
       default: return 0;
     }
   }
+  /** The array holding a string field's bytes (packet, scratch or constants): with sourceOffset and sourceMask, for hashing in place. */
+  source(slot: number): Uint8Array {
+    switch (this.state[slot]) {
+      case kInScratch: return this.scratch;
+      case kInConstants: return this.constants;
+      default: return this.buffer;
+    }
+  }
+  sourceOffset(slot: number): number { return this.num[slot]; }
+  /** 0x7f for ASCII still in the packet (stop bit on the last byte), else 0xff. */
+  sourceMask(slot: number): number { return this.state[slot] === kInPacketAscii ? 0x7f : 0xff; }
   /** Sequence: block base of element `index`. */
   elementBase(slot: number, index: number): number { return this.aux[slot] + index * this.ext[slot]; }
   /** Sequence length (0 when absent). */
