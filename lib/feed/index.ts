@@ -20,3 +20,4 @@ export * from './book/book-builder';
 export * from './book/conflator';
 export * from './recovery';
 export { GlimpseSnapshotClient, GlimpseSnapshotServer, type GlimpseSnapshotServerOptions } from './snapshot/glimpse';
+export * from './fast';

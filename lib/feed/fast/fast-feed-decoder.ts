@@ -1,0 +1,92 @@
+/**
+ * Frame -> UDP -> MOEX datagram -> FAST pipeline for one channel, delivering each decoded message to a
+ * handler with the datagram's MsgSeqNum: the FAST counterpart of FeedDecoder, with the same
+ * packet-in, count-out shape so the tools and the pipeline can drive either.
+ *
+ * The handler reads fields from the decoder's value tape during the callback (through a layout
+ * resolved at start-up, e.g. moex-messages.ts) and must not keep slot values across messages: the next
+ * message overwrites the tape. `decodeFrame`/`decodePayload` return how many messages were delivered;
+ * the caller calls `endOfBatch()` once per RX burst (books publish, conflators flush). Bad frames,
+ * short datagrams, trailing bytes and FAST errors are counted, never thrown. Single writer: the RX
+ * worker owning it.
+ */
+import { FastDecoder, FastDecoderOptions } from './fast-decoder';
+import { FastTemplateRegistry } from './fast-templates';
+import { kMoexPacketTooShort, MoexPacket } from './moex/moex-packet';
+import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../wire/udp-frame-parser';
+
+export interface FastMessageHandler {
+  /** `templateId` names the template; read the message through `decoder` (slots of that template's layout). */
+  onMessage(decoder: FastDecoder, templateId: number, msgSeqNum: number): void;
+  endOfBatch(): void;
+}
+
+export interface FastFeedDecoderOptions extends FastDecoderOptions {
+  filter?: UdpFrameFilterOptions;
+  /** Reset the FAST dictionaries before each datagram (MOEX: every datagram is encoded from a reset state). Default true. */
+  resetPerPacket?: boolean;
+  /** Decode further messages after the first in one datagram (default false: MOEX sends one per datagram). */
+  multipleMessages?: boolean;
+}
+
+export class FastFeedCounters {
+  datagrams = 0;
+  tooShort = 0;
+  /** Datagrams whose message failed to decode (the FAST error is counted by kind in decoder.counters). */
+  badMessages = 0;
+  /** Datagrams with bytes after the message (counted; the message is delivered). */
+  trailingBytes = 0;
+  delivered = 0;
+}
+
+export class FastFeedDecoder {
+  readonly frames: UdpFrameParser;
+  readonly packet = new MoexPacket();
+  readonly decoder: FastDecoder;
+  readonly counters = new FastFeedCounters();
+  private readonly handler: FastMessageHandler;
+  private readonly resetPerPacket: boolean;
+  private readonly multipleMessages: boolean;
+
+  constructor(registry: FastTemplateRegistry, handler: FastMessageHandler, options: FastFeedDecoderOptions = {}) {
+    this.handler = handler;
+    this.decoder = new FastDecoder(registry, options);
+    this.frames = new UdpFrameParser(options.filter ?? {});
+    this.resetPerPacket = options.resetPerPacket ?? true;
+    this.multipleMessages = options.multipleMessages ?? false;
+  }
+
+  /** One Ethernet frame at (offset, length). */
+  decodeFrame(b: Uint8Array, offset: number, length: number): number {
+    const frames = this.frames;
+    if (frames.parse(b, offset, length) !== kUdpFrameOk) return 0;
+    return this.decodePayload(b, frames.payloadOffset, frames.payloadLength);
+  }
+
+  /** One MOEX datagram (a UDP payload) at (offset, length). */
+  decodePayload(b: Uint8Array, offset: number, length: number): number {
+    const c = this.counters;
+    c.datagrams++;
+    const packet = this.packet;
+    if (packet.wrap(b, offset, length) === kMoexPacketTooShort) { c.tooShort++; return 0; }
+    const decoder = this.decoder;
+    if (this.resetPerPacket) decoder.resetDictionaries();
+    let at = packet.messageOffset;
+    const end = at + packet.messageLength;
+    let delivered = 0;
+    do {
+      const id = decoder.decode(b, at, end - at);
+      if (id < 0) { c.badMessages++; break; }
+      this.handler.onMessage(decoder, id, packet.msgSeqNum);
+      delivered++;
+      at = decoder.position;
+    } while (this.multipleMessages && at < end);
+    if (delivered > 0 && at < end && !this.multipleMessages) c.trailingBytes++;
+    c.delivered += delivered;
+    return delivered;
+  }
+
+  endOfBatch(): void {
+    this.handler.endOfBatch();
+  }
+}

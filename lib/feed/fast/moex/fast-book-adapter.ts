@@ -1,0 +1,465 @@
+/**
+ * MOEX FIX/FAST market data into the normalized books and BookEvents of the ITCH path: the same
+ * OrderStore, OrderBook/PriceLevels, BookEvent kinds (ADD/MODIFY/DELETE_ORDER, QUOTE on a BBO change,
+ * STATUS) and therefore the same Conflator downstream.
+ *
+ * Incremental refresh: each MDEntries element names its instrument (Symbol + TradingSessionID, a
+ * dense locate from MoexInstrumentTable) and carries the instrument's RptSeq. An entry applies only
+ * when its RptSeq is the next expected one; a lower one is a duplicate (the other line, a replay) and
+ * is dropped; a higher one is a gap: the instrument is marked stale (STATUS with tradingState
+ * kFastBookStale) and its incrementals are dropped until the snapshot channel brings a snapshot at
+ * least as new as the newest RptSeq seen, which rebuilds the book (DELETE for every order the stale
+ * book held, ADD for every snapshot order), sets the next RptSeq and marks it live again (STATUS
+ * kFastBookLive). An instrument first seen mid-session (RptSeq > 1) starts stale: its book needs a
+ * snapshot. Snapshots for live instruments are ignored, so the snapshot channel can stay joined.
+ *
+ * Books: X-OLR (order list) entries are orders, keyed by MDEntryID (decimal digits) and the locate;
+ * X-OBR (order book) entries are aggregated price levels, kept as one synthetic order per level so
+ * both land in the same PriceLevels. MDUpdateAction 0 adds, 1 changes (size and/or price), 2 deletes;
+ * MDEntryType '0' bid, '1' offer, 'J' empty book. Prices are MDEntryPx scaled to `priceDecimals`
+ * decimals (an integer below 2^32, like ITCH Price(4)); sizes are MDEntrySize in lots. A price or
+ * size that does not convert exactly, a non-numeric order id, an unknown order or a duplicate add are
+ * counted and the instrument is marked stale (its book can no longer be trusted), never thrown.
+ *
+ * Event timestamps are nanoseconds since midnight from SendingTime (YYYYMMDDHHMMSSsss, read exactly
+ * from its two 32-bit halves); `sequence` is the datagram's MsgSeqNum. Single writer: the thread that
+ * decodes the channels (it is the handler of the incremental and snapshot FastFeedDecoders).
+ */
+import {
+  BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus,
+} from '../../book/book-event';
+import { OrderBook } from '../../book/order-book';
+import { OrderStore } from '../../book/order-store';
+import { invalidOption } from '../../../errors';
+import { FastDecoder } from '../fast-decoder';
+import { FastMessageHandler } from '../fast-feed-decoder';
+import { FastTemplateRegistry } from '../fast-templates';
+import { MoexInstrumentTable } from './moex-instruments';
+import {
+  kMoexActionChange, kMoexActionDelete, kMoexActionNew, kMoexEntryBid, kMoexEntryEmptyBook, kMoexEntryOffer, kMoexRoleLevelsIncremental,
+  kMoexRoleLevelsSnapshot, kMoexRoleOrdersIncremental, kMoexRoleOrdersSnapshot, MoexEntryLayout, MoexLayout, MoexLayouts,
+} from './moex-messages';
+
+const kBuy = 0x42;
+const kSell = 0x53;
+const kMaxPrice = 0xfffffffe;
+const kLocates = 65536;
+
+/** STATUS tradingState of an instrument whose book may be wrong (gap, awaiting a snapshot): 'U'. */
+export const kFastBookStale = 0x55;
+/** STATUS tradingState once a snapshot has rebuilt the book: 'T'. */
+export const kFastBookLive = 0x54;
+
+const kStateUnknown = 0;
+const kStateLive = 1;
+const kStateStale = 2;
+const kStateRecovering = 3;
+
+export class FastBookAdapterCounters {
+  messages = 0;
+  entries = 0;
+  applied = 0;
+  /** Entries whose RptSeq was already applied (other line, replay). */
+  duplicates = 0;
+  rptSeqGaps = 0;
+  /** Incremental entries dropped because their instrument was stale. */
+  droppedWhileStale = 0;
+  unknownEntryType = 0;
+  /** Entries with no Symbol, or more instruments than the table holds. */
+  noInstrument = 0;
+  badOrderId = 0;
+  badPrice = 0;
+  badSize = 0;
+  unknownOrder = 0;
+  duplicateOrder = 0;
+  /** Should stay 0: a resting order whose price level was missing. */
+  levelMismatch = 0;
+  emptyBooks = 0;
+  snapshotsApplied = 0;
+  /** Snapshot fragments for live instruments, older than what was seen, or out of order. */
+  snapshotsIgnored = 0;
+  staleMarks = 0;
+  recoveries = 0;
+  events = 0;
+  quotes = 0;
+}
+
+export interface FastBookListener {
+  onStale?(locate: number, name: string): void;
+  onRecovered?(locate: number, name: string): void;
+}
+
+export interface FastBookAdapterOptions {
+  /** Decimals of the integer book prices (default 5: 65.12345 -> 6512345). */
+  priceDecimals?: number;
+  /** Instruments tracked at most (default 16384, max 65535). */
+  maxInstruments?: number;
+  initialOrderCapacity?: number;
+  /** 'CURR' or 'FOND' keeps only that market's book templates (default: both). */
+  market?: 'CURR' | 'FOND' | 'ANY';
+  listener?: FastBookListener;
+}
+
+export class FastBookAdapter implements FastMessageHandler {
+  readonly layouts: MoexLayouts;
+  readonly instruments: MoexInstrumentTable;
+  readonly orders: OrderStore;
+  readonly counters = new FastBookAdapterCounters();
+  private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
+  /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
+  private readonly state = new Uint8Array(kLocates);
+  private readonly expected = new Float64Array(kLocates);
+  private readonly highest = new Float64Array(kLocates);
+  private readonly snapshotRptSeq = new Float64Array(kLocates);
+  private readonly event = new BookEvent();
+  private readonly handler: BookEventHandler;
+  private readonly listener: FastBookListener | undefined;
+  private readonly priceDecimals: number;
+  private readonly pow10 = new Float64Array(128);
+  private timestamp = 0;
+  private sequence = 0;
+  /** Instruments currently stale or recovering. */
+  staleCount = 0;
+
+  constructor(registry: FastTemplateRegistry, handler: BookEventHandler, options: FastBookAdapterOptions = {}) {
+    const decimals = options.priceDecimals ?? 5;
+    if (!Number.isInteger(decimals) || decimals < 0 || decimals > 9) throw invalidOption('FastBookAdapter', 'priceDecimals', decimals, 'an integer 0..9');
+    const maxInstruments = options.maxInstruments ?? 16384;
+    if (!Number.isInteger(maxInstruments) || maxInstruments < 1 || maxInstruments > 65535) {
+      throw invalidOption('FastBookAdapter', 'maxInstruments', maxInstruments, 'an integer 1..65535');
+    }
+    this.handler = handler;
+    this.listener = options.listener;
+    this.priceDecimals = decimals;
+    this.layouts = new MoexLayouts(registry, options.market ?? 'ANY');
+    this.instruments = new MoexInstrumentTable(maxInstruments);
+    this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
+    for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
+  }
+
+  /** The book of a locate, undefined until an entry or snapshot created it. */
+  book(locate: number): OrderBook | undefined { return this.books[locate]; }
+
+  allBooks(): OrderBook[] { return this.books.filter((b): b is OrderBook => b !== undefined); }
+
+  /** The book of an instrument by TradingSessionID and Symbol (tools, tests). */
+  bookOf(session: string, symbol: string): OrderBook | undefined { return this.books[this.instruments.locateOf(session, symbol)]; }
+
+  isStale(locate: number): boolean { const s = this.state[locate]; return s === kStateStale || s === kStateRecovering; }
+
+  /** Next RptSeq expected for a locate (0 before the instrument is live). */
+  expectedRptSeq(locate: number): number { return this.expected[locate]; }
+
+  /** Every known instrument stale (a confirmed MsgSeqNum gap the RptSeqs cannot localize, a line restart). */
+  markAllStale(): void {
+    for (let locate = 1; locate <= this.instruments.count; locate++) if (this.state[locate] === kStateLive) this.markStale(locate);
+  }
+
+  onMessage(d: FastDecoder, templateId: number, msgSeqNum: number): void {
+    const layout = this.layouts.layout(templateId);
+    if (layout === undefined) return;
+    this.counters.messages++;
+    this.sequence = msgSeqNum;
+    this.timestamp = layout.sendingTime >= 0 && d.isPresent(layout.sendingTime) ? sendingTimeNs(d.uint64High(layout.sendingTime), d.uint64Low(layout.sendingTime)) : 0;
+    switch (layout.role) {
+      case kMoexRoleOrdersIncremental: this.incremental(d, layout, false); break;
+      case kMoexRoleLevelsIncremental: this.incremental(d, layout, true); break;
+      case kMoexRoleOrdersSnapshot: this.snapshot(d, layout, false); break;
+      case kMoexRoleLevelsSnapshot: this.snapshot(d, layout, true); break;
+      default: break;
+    }
+  }
+
+  endOfBatch(): void {
+    this.handler.endOfBatch();
+  }
+
+  // ---- Incremental refresh.
+
+  private incremental(d: FastDecoder, layout: MoexLayout, levels: boolean): void {
+    const entry = layout.entry!;
+    const n = d.sequenceLength(layout.entries);
+    const c = this.counters;
+    for (let i = 0; i < n; i++) {
+      const base = d.elementBase(layout.entries, i);
+      c.entries++;
+      const locate = this.instruments.resolve(d, entry.symbol < 0 ? -1 : base + entry.symbol, entry.tradingSessionId < 0 ? -1 : base + entry.tradingSessionId);
+      if (locate === 0) { c.noInstrument++; continue; }
+      const rptSlot = base + entry.rptSeq;
+      const rpt = entry.rptSeq >= 0 && d.isPresent(rptSlot) ? d.int(rptSlot) : -1;
+      const state = this.state[locate];
+      if (state === kStateLive) {
+        const expected = this.expected[locate];
+        if (rpt >= 0) {
+          if (rpt < expected) { c.duplicates++; continue; }
+          if (rpt > expected) {
+            c.rptSeqGaps++;
+            this.highest[locate] = rpt;
+            this.markStale(locate);
+            c.droppedWhileStale++;
+            continue;
+          }
+          this.expected[locate] = rpt + 1;
+        }
+        this.apply(d, entry, base, locate, levels);
+        continue;
+      }
+      if (rpt > this.highest[locate]) this.highest[locate] = rpt;
+      if (state === kStateUnknown) {
+        this.bookFor(locate);
+        if (rpt === 1) {
+          // The instrument's first update of the session: its book is empty by definition.
+          this.state[locate] = kStateLive;
+          this.expected[locate] = 2;
+          this.apply(d, entry, base, locate, levels);
+          continue;
+        }
+        this.markStale(locate);
+      }
+      c.droppedWhileStale++;
+    }
+  }
+
+  private apply(d: FastDecoder, entry: MoexEntryLayout, base: number, locate: number, levels: boolean): void {
+    const c = this.counters;
+    const typeSlot = base + entry.mdEntryType;
+    const type = entry.mdEntryType >= 0 && d.isPresent(typeSlot) && d.byteLength(typeSlot) > 0 ? d.byteAt(typeSlot, 0) : 0;
+    if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
+    const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
+    if (side === 0) { c.unknownEntryType++; return; }
+    const actionSlot = base + entry.mdUpdateAction;
+    const action = entry.mdUpdateAction >= 0 && d.isPresent(actionSlot) ? d.int(actionSlot) : kMoexActionNew;
+    const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
+    const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);
+    let ref: number;
+    if (levels) {
+      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
+    } else {
+      const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
+      if (id < 0 || id > 137438953471) { c.badOrderId++; this.markStale(locate); return; }
+      ref = id * 65536 + locate;
+    }
+    if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    if (size < 0) { c.badSize++; this.markStale(locate); return; }
+    if (action === kMoexActionChange || (levels && action === kMoexActionNew && this.orders.find(ref) >= 0)) {
+      this.changeOrder(locate, ref, price, size);
+    } else if (action === kMoexActionNew) {
+      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+      this.addOrder(locate, ref, side, price, size);
+    } else {
+      c.unknownEntryType++;
+      return;
+    }
+    c.applied++;
+  }
+
+  /** MDEntryPx as an integer at priceDecimals; -1 when absent, negative, not exact or too large. */
+  private price(d: FastDecoder, slot: number, defined: boolean): number {
+    if (!defined || !d.isPresent(slot)) return -1;
+    const m = d.mantissa(slot);
+    const shift = d.exponent(slot) + this.priceDecimals;
+    let p: number;
+    if (shift >= 0) p = m * this.pow10[shift];
+    else { const div = this.pow10[-shift]; p = m / div; if (p !== Math.floor(p)) return -1; }
+    return p < 0 || p > kMaxPrice ? -1 : p;
+  }
+
+  /** MDEntrySize as whole lots; -1 when absent, negative or fractional. */
+  private size(d: FastDecoder, slot: number, defined: boolean): number {
+    if (!defined || !d.isPresent(slot)) return -1;
+    const m = d.mantissa(slot);
+    const e = d.exponent(slot);
+    let s: number;
+    if (e >= 0) s = m * this.pow10[e];
+    else { s = m / this.pow10[-e]; if (s !== Math.floor(s)) return -1; }
+    return s < 0 || !Number.isSafeInteger(s) ? -1 : s;
+  }
+
+  private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
+    const book = this.bookFor(locate);
+    if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
+    (side === kBuy ? book.bids : book.asks).addOrder(price, size);
+    const e = this.begin(kBookEventAddOrder, book);
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    e.side = side;
+    e.price = price;
+    e.shares = size;
+    this.emit(e);
+    this.quoteIfChanged(book);
+  }
+
+  /** New size and/or price (price < 0 keeps the order's price). */
+  private changeOrder(locate: number, ref: number, price: number, size: number): void {
+    const orders = this.orders;
+    const slot = orders.find(ref);
+    if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
+    const book = this.bookFor(locate);
+    const side = orders.side(slot);
+    const levels = side === kBuy ? book.bids : book.asks;
+    const oldPrice = orders.price(slot);
+    const oldSize = orders.shares(slot);
+    const newPrice = price < 0 ? oldPrice : price;
+    if (size === 0) { this.deleteOrder(locate, ref); return; }
+    if (newPrice === oldPrice) {
+      if (size > oldSize) levels.addOrder(oldPrice, size - oldSize);
+      else if (size < oldSize && !levels.reduce(oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
+      // addOrder counts one more order at the level: take it back.
+      if (size > oldSize && !levels.reduce(oldPrice, 0, true)) this.counters.levelMismatch++;
+      orders.setShares(slot, size);
+    } else {
+      if (!levels.reduce(oldPrice, oldSize, true)) this.counters.levelMismatch++;
+      orders.remove(slot);
+      orders.insert(ref, locate, side, newPrice, size);
+      levels.addOrder(newPrice, size);
+    }
+    const e = this.begin(kBookEventModifyOrder, book);
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    e.side = side;
+    e.price = newPrice;
+    e.shares = size;
+    e.remainingShares = size;
+    this.emit(e);
+    this.quoteIfChanged(book);
+  }
+
+  private deleteOrder(locate: number, ref: number): void {
+    const orders = this.orders;
+    const slot = orders.find(ref);
+    if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
+    const book = this.bookFor(locate);
+    const side = orders.side(slot);
+    const price = orders.price(slot);
+    const size = orders.shares(slot);
+    if (!(side === kBuy ? book.bids : book.asks).reduce(price, size, true)) this.counters.levelMismatch++;
+    orders.remove(slot);
+    const e = this.begin(kBookEventDeleteOrder, book);
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    e.side = side;
+    e.price = price;
+    e.shares = size;
+    e.remainingShares = 0;
+    this.emit(e);
+    this.quoteIfChanged(book);
+  }
+
+  /** Remove every order of a locate with DELETE events (empty book entry, snapshot rebuild). Not a hot path. */
+  private clearBook(locate: number): void {
+    const refs: number[] = [];
+    this.orders.forEach((ref, l) => { if (l === locate) refs.push(ref); });
+    for (const ref of refs) this.deleteOrder(locate, ref);
+    const book = this.bookFor(locate);
+    book.bids.clear();
+    book.asks.clear();
+  }
+
+  // ---- Snapshots and staleness.
+
+  private snapshot(d: FastDecoder, layout: MoexLayout, levels: boolean): void {
+    const c = this.counters;
+    const locate = this.instruments.resolve(d, layout.symbol, layout.tradingSessionId);
+    if (locate === 0) { c.noInstrument++; return; }
+    const state = this.state[locate];
+    if (state === kStateLive) { c.snapshotsIgnored++; return; }
+    const rpt = layout.rptSeq >= 0 && d.isPresent(layout.rptSeq) ? d.int(layout.rptSeq) : -1;
+    const first = layout.routeFirst < 0 || !d.isPresent(layout.routeFirst) || d.int(layout.routeFirst) === 1;
+    const last = layout.lastFragment < 0 || !d.isPresent(layout.lastFragment) || d.int(layout.lastFragment) === 1;
+    if (first) {
+      if (rpt < 0 || rpt < this.highest[locate]) { c.snapshotsIgnored++; if (state === kStateUnknown) this.markStale(locate); return; }
+      if (state === kStateUnknown) { this.state[locate] = kStateStale; this.staleCount++; }
+      this.clearBook(locate);
+      this.state[locate] = kStateRecovering;
+      this.snapshotRptSeq[locate] = rpt;
+    } else if (state !== kStateRecovering || rpt !== this.snapshotRptSeq[locate]) {
+      // A later fragment without its first: wait for the next cycle.
+      c.snapshotsIgnored++;
+      if (state === kStateRecovering) this.state[locate] = kStateStale;
+      return;
+    }
+    const entry = layout.entry;
+    if (entry !== undefined) {
+      const n = d.sequenceLength(layout.entries);
+      for (let i = 0; i < n; i++) {
+        this.apply(d, entry, d.elementBase(layout.entries, i), locate, levels);
+        if (this.state[locate] !== kStateRecovering) { c.snapshotsIgnored++; return; }
+      }
+    }
+    if (last) {
+      this.state[locate] = kStateLive;
+      this.staleCount--;
+      this.expected[locate] = rpt + 1;
+      if (rpt > this.highest[locate]) this.highest[locate] = rpt;
+      c.snapshotsApplied++;
+      c.recoveries++;
+      const book = this.bookFor(locate);
+      const e = this.begin(kBookEventStatus, book);
+      e.tradingState = book.tradingState = kFastBookLive;
+      this.emit(e);
+      if (this.listener?.onRecovered !== undefined) this.listener.onRecovered(locate, book.symbol);
+    }
+  }
+
+  private markStale(locate: number): void {
+    const state = this.state[locate];
+    if (state === kStateStale) return;
+    if (state !== kStateRecovering) this.staleCount++;
+    this.state[locate] = kStateStale;
+    this.counters.staleMarks++;
+    const book = this.bookFor(locate);
+    const e = this.begin(kBookEventStatus, book);
+    e.tradingState = book.tradingState = kFastBookStale;
+    this.emit(e);
+    if (this.listener?.onStale !== undefined) this.listener.onStale(locate, book.symbol);
+  }
+
+  // ---- Events.
+
+  private bookFor(locate: number): OrderBook {
+    let book = this.books[locate];
+    if (book === undefined) {
+      book = new OrderBook(locate);
+      book.symbol = this.instruments.name(locate);
+      this.books[locate] = book;
+    }
+    return book;
+  }
+
+  private quoteIfChanged(book: OrderBook): void {
+    if (!book.takeQuoteChange()) return;
+    const e = this.begin(kBookEventQuote, book);
+    e.bidPrice = book.quotedBidPrice;
+    e.bidShares = book.quotedBidShares;
+    e.askPrice = book.quotedAskPrice;
+    e.askShares = book.quotedAskShares;
+    this.counters.quotes++;
+    this.emit(e);
+  }
+
+  private begin(kind: number, book: OrderBook): BookEvent {
+    const e = this.event;
+    e.kind = kind;
+    e.stockLocate = book.stockLocate;
+    e.symbol = book.symbol;
+    e.timestamp = this.timestamp;
+    e.sequence = this.sequence;
+    return e;
+  }
+
+  private emit(e: BookEvent): void {
+    this.counters.events++;
+    this.handler.onEvent(e);
+  }
+}
+
+/** SendingTime YYYYMMDDHHMMSSsss (from its exact 32-bit halves) as nanoseconds since midnight. */
+export function sendingTimeNs(high: number, low: number): number {
+  // (high * 2^32 + low) mod 1e9 without leaving 2^53: high = h1 * 2^16 + h0.
+  const h1 = Math.floor(high / 65536);
+  const h0 = high - h1 * 65536;
+  const r = ((h1 * 976710656) % 1e9 + (h0 * 294967296) % 1e9 + (low % 1e9)) % 1e9;
+  const hh = Math.floor(r / 1e7);
+  const mm = Math.floor(r / 1e5) % 100;
+  const ss = Math.floor(r / 1e3) % 100;
+  const ms = r % 1000;
+  return ((hh * 60 + mm) * 60 + ss) * 1e9 + ms * 1e6;
+}

@@ -1,0 +1,98 @@
+/**
+ * MOEX instruments (Symbol + TradingSessionID) to dense book locates 1..capacity, resolved from the
+ * decoder's tape without building a string: the key bytes are hashed in place and compared with the
+ * bytes kept for the locate, and the display string ("CETS:USD000UTSTOM") is built once, the first
+ * time an instrument is seen. Open addressing, linear probing; instruments are never removed within
+ * a session. A full table counts `overflows` and returns 0 (the caller skips the entry).
+ *
+ * Single writer: the book adapter's thread.
+ */
+import { FastDecoder } from '../fast-decoder';
+
+const kKeyBytes = 48;
+
+export class MoexInstrumentTable {
+  /** Instruments seen so far (locates 1..count). */
+  count = 0;
+  overflows = 0;
+  private readonly capacity: number;
+  private readonly table: Uint32Array;
+  private readonly mask: number;
+  private readonly keys: Uint8Array;
+  private readonly keyLengths: Uint8Array;
+  private readonly hashes: Uint32Array;
+  private readonly names: string[];
+  private readonly key = new Uint8Array(kKeyBytes);
+  private keyLength = 0;
+
+  constructor(capacity = 16384) {
+    this.capacity = Math.min(65535, capacity);
+    let size = 16;
+    while (size < this.capacity * 2) size *= 2;
+    this.table = new Uint32Array(size);
+    this.mask = size - 1;
+    this.keys = new Uint8Array((this.capacity + 1) * kKeyBytes);
+    this.keyLengths = new Uint8Array(this.capacity + 1);
+    this.hashes = new Uint32Array(this.capacity + 1);
+    this.names = new Array<string>(this.capacity + 1).fill('');
+  }
+
+  /** Locate of the instrument whose Symbol and TradingSessionID are at these tape slots (-1 = absent); 0 if it cannot be tracked. */
+  resolve(d: FastDecoder, symbolSlot: number, sessionSlot: number): number {
+    const k = this.key;
+    let n = 0;
+    let h = 0x811c9dc5;
+    if (sessionSlot >= 0 && d.isPresent(sessionSlot)) {
+      const len = d.byteLength(sessionSlot);
+      if (len > 15) return 0;
+      const src = d.source(sessionSlot); const o = d.sourceOffset(sessionSlot); const m = d.sourceMask(sessionSlot);
+      for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
+    }
+    k[n++] = 0x3a; // ':'
+    h = Math.imul(h ^ 0x3a, 0x01000193);
+    if (symbolSlot < 0 || !d.isPresent(symbolSlot)) return 0;
+    const len = d.byteLength(symbolSlot);
+    if (len === 0 || len > kKeyBytes - n) return 0;
+    const src = d.source(symbolSlot); const o = d.sourceOffset(symbolSlot); const m = d.sourceMask(symbolSlot);
+    for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
+    this.keyLength = n;
+    return this.lookup(h >>> 0);
+  }
+
+  /** Locate of an instrument by its display name (tools, tests); 0 if unknown. */
+  locateOf(session: string, symbol: string): number {
+    const name = `${session}:${symbol}`;
+    for (let i = 1; i <= this.count; i++) if (this.names[i] === name) return i;
+    return 0;
+  }
+
+  name(locate: number): string { return this.names[locate] ?? ''; }
+
+  private lookup(h: number): number {
+    const table = this.table;
+    const mask = this.mask;
+    const n = this.keyLength;
+    let i = h & mask;
+    for (;;) {
+      const locate = table[i];
+      if (locate === 0) break;
+      if (this.hashes[locate] === h && this.keyLengths[locate] === n && this.sameKey(locate, n)) return locate;
+      i = (i + 1) & mask;
+    }
+    if (this.count >= this.capacity) { this.overflows++; return 0; }
+    const locate = ++this.count;
+    table[i] = locate;
+    this.hashes[locate] = h;
+    this.keyLengths[locate] = n;
+    const base = locate * kKeyBytes;
+    for (let j = 0; j < n; j++) this.keys[base + j] = this.key[j];
+    this.names[locate] = String.fromCharCode(...this.key.subarray(0, n)).replace(/^:/, '');
+    return locate;
+  }
+
+  private sameKey(locate: number, n: number): boolean {
+    const keys = this.keys; const k = this.key; const base = locate * kKeyBytes;
+    for (let j = 0; j < n; j++) if (keys[base + j] !== k[j]) return false;
+    return true;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * MOEX FIX/FAST incremental refresh into books, ns per message, beside the ITCH path on the same
+ * number of book updates, measured interleaved in one process (the machines this runs on are shared:
+ * alternating the two paths round by round exposes both to the same load, and the ratio is the
+ * figure to read, not the absolute nanoseconds).
+ *
+ * FAST: FastFeedDecoder (MOEX datagram framing, per-datagram dictionary reset, template-driven decode
+ * onto the value tape) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
+ * a BBO change) -> a counting sink. One MDEntries element per X-OLR message, so messages = book updates.
+ * ITCH: FeedDecoder -> BookBuilder -> the same sink, over perf/ref/itch-session.ts's generated session
+ * of the same number of messages. Also reported: FAST decode only (no books). Best of N rounds per
+ * path; never asserts timings.
+ *
+ *   node dist/perf/fast.js [--messages 300000] [--rounds 5] [--json]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { BookBuilder } from '../lib/feed/book/book-builder';
+import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
+import { FeedDecoder } from '../lib/feed/feed-decoder';
+import { FastDecoder } from '../lib/feed/fast/fast-decoder';
+import { FastFeedDecoder, FastMessageHandler } from '../lib/feed/fast/fast-feed-decoder';
+import { loadFastTemplates } from '../lib/feed/fast/fast-templates';
+import { FastBookAdapter } from '../lib/feed/fast/moex/fast-book-adapter';
+import { MoexSessionGenerator } from '../lib/feed/fast/moex/moex-session-generator';
+import { decodeSession } from './decode';
+import { generateSession } from './ref/itch-session';
+import { report } from './report';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+class CountingSink implements BookEventHandler {
+  events = 0;
+  quotes = 0;
+  onEvent(e: BookEvent): void { this.events++; if (e.kind === 6) this.quotes++; }
+  endOfBatch(): void { /* nothing */ }
+}
+
+class NoBooks implements FastMessageHandler {
+  messages = 0;
+  onMessage(_d: FastDecoder, _id: number): void { this.messages++; }
+  endOfBatch(): void { /* nothing */ }
+}
+
+/** Datagrams as one array of [u16 length][datagram] records, like the ITCH session. */
+function pack(datagrams: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const d of datagrams) size += 2 + d.length;
+  const out = new Uint8Array(size);
+  let p = 0;
+  for (const d of datagrams) { out[p] = d.length >> 8; out[p + 1] = d.length & 0xff; out.set(d, p + 2); p += 2 + d.length; }
+  return out;
+}
+
+function replay(feed: FastFeedDecoder, bytes: Uint8Array): number {
+  let n = 0;
+  for (let p = 0; p + 2 <= bytes.length;) {
+    const len = (bytes[p] << 8) | bytes[p + 1];
+    n += feed.decodePayload(bytes, p + 2, len);
+    p += 2 + len;
+    feed.endOfBatch();
+  }
+  return n;
+}
+
+function timed(run: () => number): { ns: number; count: number } {
+  const t0 = process.hrtime.bigint();
+  const count = run();
+  return { ns: Number(process.hrtime.bigint() - t0), count };
+}
+
+function main(): number {
+  const messages = Number(arg('messages', '300000'));
+  const rounds = Number(arg('rounds', '5'));
+  const templatesFile = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'fast', 'moex-asts-fix50sp2-2017-mar.xml');
+  const registry = loadFastTemplates(fs.readFileSync(templatesFile, 'utf8'));
+
+  const gen = new MoexSessionGenerator(registry, { instruments: 500, entriesPerMessage: 1, seed: 12345 });
+  const fastBytes = pack(gen.incrementals(messages));
+  const itch = generateSession(messages);
+
+  let bestFast = Infinity; let bestItch = Infinity; let bestDecode = Infinity;
+  let fastCount = 0; let itchCount = 0; let decodeCount = 0;
+  let fastSink = new CountingSink(); let itchSink = new CountingSink();
+  let adapter: FastBookAdapter | undefined;
+  let feedErrors = 0;
+  for (let r = 0; r < rounds + 1; r++) { // round 0 warms the JIT and is not counted
+    const fs1 = new CountingSink();
+    const a = new FastBookAdapter(registry, fs1, { initialOrderCapacity: 1 << 17 });
+    const ff = new FastFeedDecoder(registry, a);
+    const f = timed(() => replay(ff, fastBytes));
+    const is1 = new CountingSink();
+    const itchFeed = new FeedDecoder(new BookBuilder(is1, { initialOrderCapacity: 1 << 17 }));
+    const i = timed(() => decodeSession(itchFeed, itch.bytes));
+    const df = new FastFeedDecoder(registry, new NoBooks());
+    const dd = timed(() => replay(df, fastBytes));
+    if (r === 0) continue;
+    if (f.ns < bestFast) { bestFast = f.ns; fastCount = f.count; fastSink = fs1; adapter = a; feedErrors = ff.counters.badMessages; }
+    if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = is1; }
+    if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
+  }
+  const fastNs = bestFast / fastCount;
+  const itchNs = bestItch / itchCount;
+  const decodeNs = bestDecode / decodeCount;
+  const c = adapter!.counters;
+  const result = {
+    ns_per_msg: Number(fastNs.toFixed(2)),
+    msgs_per_s: Math.round(1e9 / fastNs),
+    target_ns_per_msg: 150,
+    itch_books_ns_per_msg: Number(itchNs.toFixed(2)),
+    ratio_fast_over_itch: Number((fastNs / itchNs).toFixed(3)),
+    fast_decode_only_ns_per_msg: Number(decodeNs.toFixed(2)),
+    messages: fastCount,
+    book_updates: c.applied,
+    itch_messages: itchCount,
+    fast_events: fastSink.events,
+    fast_quotes: fastSink.quotes,
+    itch_events: itchSink.events,
+    bad_datagrams: feedErrors,
+    book_errors: c.unknownOrder + c.duplicateOrder + c.levelMismatch + c.badPrice + c.badSize + c.badOrderId + c.rptSeqGaps,
+    rounds,
+    interleaved: true,
+    note: 'shared, loaded 2-core machine: rounds interleave FAST and ITCH; read the ratio',
+    node: process.version,
+  };
+  console.log(`FIX/FAST (MOEX X-OLR, one entry per message) vs ITCH into books, best of ${rounds} interleaved rounds over ${fastCount} messages each`);
+  report('fast', [
+    { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch, note: 'baseline: ITCH decode + BookBuilder, same update count' },
+    { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: '', note: 'no books' },
+  ], result);
+  return result.bad_datagrams === 0 && result.book_errors === 0 ? 0 : 1;
+}
+
+if (require.main === module) process.exitCode = main();

@@ -1,0 +1,47 @@
+/** Test helpers for the FAST codec: template XML wrappers, hex, and MOEX fixture loading. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
+import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
+import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
+import { FastTemplateRegistry, loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
+
+export const kFixtures = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'fast');
+
+export function moexTemplates(file = 'moex-asts-fix50sp2-2017-mar.xml'): FastTemplateRegistry {
+  return loadFastTemplates(fs.readFileSync(path.join(kFixtures, file), 'utf8'));
+}
+
+/** `<templates>` around template bodies given as [name, id, body]. */
+export function templates(...defs: [string, number, string][]): FastTemplateRegistry {
+  const body = defs.map(([n, id, f]) => `<template name="${n}" id="${id}">${f}</template>`).join('\n');
+  return loadFastTemplates(`<templates xmlns="http://www.fixprotocol.org/ns/fast/td/1.1">${body}</templates>`);
+}
+
+export function hex(s: string): Uint8Array {
+  const clean = s.replace(/[\s,]|0x/g, '');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function toHex(b: Uint8Array): string {
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** Decode every message of a stream (concatenated messages) into objects, or throw naming the error. */
+export function decodeAll(dec: FastDecoder, bytes: Uint8Array): FastRecord[] {
+  const out: FastRecord[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const id = dec.decode(bytes, at, bytes.length - at);
+    if (id < 0) throw new Error(`decode failed with ${id} at ${at}`);
+    out.push(fastMessageToObject(dec));
+    at = dec.position;
+  }
+  return out;
+}
+
+export function encodeAll(enc: FastEncoder, template: string, records: FastRecord[]): Uint8Array[] {
+  return records.map((r) => enc.encode(template, r));
+}
