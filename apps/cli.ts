@@ -24,6 +24,7 @@ const kCommands: Record<string, string> = {
   book: 'book',
   'venue-sim': 'venue-sim',
   order: 'order',
+  journal: 'journal',
   bench: 'bench',
   'rerequest-server': 'rerequest-server',
 };

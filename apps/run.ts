@@ -153,7 +153,9 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     pipeline = await Pipeline.start({
       feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: sim, strategy, log,
       recovery: recoveryFromConfig(feed), bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
-      ...(sim ? { journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix') } : {}),
+      // The configured journal always (a restart resumes from it); the in-process simulators start
+      // empty on every run, so only their FIX stores are per run.
+      ...(sim ? { fixStoreDir: path.join(runDir, 'fix') } : {}),
     });
   } else {
     // The bundled default: generate (once) a session as long as the run, at the asked rate.

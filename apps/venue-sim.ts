@@ -31,11 +31,14 @@ Options:
   --delay-rate R          fraction (0..1) of order messages delayed by --delay-ms (default 1)
   --gap-every N           lose every Nth outbound report in transit (a sequence gap) (default: never)
   --seed N                seed for the fault PRNG (default 1)
+  --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
+                          (session, token or ClOrdID, side, symbol, qty, price, filled, cancelled,
+                          state, duplicates)
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
-function parseArgs(argv: string[]): VenueSimulatorOptions | string {
-  const o: VenueSimulatorOptions = { ouchPort: 0, fixPort: 0 };
+function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }) | string {
+  const o: VenueSimulatorOptions & { report?: string } = { ouchPort: 0, fixPort: 0 };
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
@@ -94,6 +97,7 @@ function parseArgs(argv: string[]): VenueSimulatorOptions | string {
       case '--delay-rate': r = ratio(arg); if (typeof r === 'number') faults.delayRate = r; break;
       case '--gap-every': r = int(arg, 1, 1e9); if (typeof r === 'number') faults.gapEvery = r; break;
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
+      case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
       default: return `unknown option '${arg}'`;
     }
@@ -126,6 +130,14 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify(sim.stats())}`);
+      if (opts.report) {
+        try {
+          const n = sim.writeReport(opts.report);
+          console.log(`venue-sim: ${n} order(s) written to ${opts.report}`);
+        } catch (e) {
+          console.error(`tickpath venue-sim: cannot write --report ${opts.report}: ${(e as Error).message}`);
+        }
+      }
       sim.stop().then(() => resolve(0), () => resolve(0));
     };
     const onInt = () => stop('SIGINT');

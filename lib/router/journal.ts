@@ -133,6 +133,8 @@ export interface JournalRecovery {
   positions: Map<string, number>;
   /** Last sequence number recorded per venue name. */
   venueSeqs: Map<string, number>;
+  /** Venue number -> name, from the sequence records (a report names venues with it). */
+  venueNames: Map<number, string>;
   /** `${venue}/${execIdKey(execId)}` of every journaled fill, to drop fills a venue replays. */
   fillExecIds: Set<string>;
   /** New orders refused before they existed (REQUEST_REJECTED records). */
@@ -602,7 +604,7 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
 
 function emptyRecovery(): JournalRecovery {
   return {
-    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(),
+    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
     damaged: [], identity: '', createdMs: 0,
   };
@@ -614,6 +616,7 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
   if (type === JournalRecordType.VENUE_SEQ) {
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
+    r.venueNames.set(dv.getInt16(off + 22, true), clOrdId);
     return;
   }
   if (type === JournalRecordType.REQUEST_REJECTED) {

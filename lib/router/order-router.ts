@@ -62,6 +62,8 @@ export class OrderRouter {
   /** Exec ids seen per venue: a fill replayed after a session recovery is not counted twice. */
   private readonly execIds: Set<string>[];
   private readonly restart: RestartRecovery;
+  /** Last venue sequence journaled per venue (endOfBatch). */
+  private readonly journaledSeqs: Float64Array;
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
@@ -89,6 +91,8 @@ export class OrderRouter {
     const ms = Math.floor((opts.now ?? Date.now)()) % 2821109907456;   // 36^8
     this.epoch = ms.toString(36).padStart(8, '0');
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
+    this.journaledSeqs = new Float64Array(this.connectors.length);
+    this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
     this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
   }
 
@@ -265,8 +269,21 @@ export class OrderRouter {
     for (const c of this.om.liveChildSlots()) this.risk.reserveClOrdId(this.om.idOf(c));
   }
 
-  /** End of the caller's batch (the journal buffers nothing; kept for callers' batch shape). */
+  /**
+   * End of the caller's batch: journals each venue session's latest sequence number if it moved
+   * (one record per venue per batch, not one per message), so a restart asks the venue to replay
+   * only from there. A sequence journaled late only makes the replay longer: replayed fills are
+   * dropped by exec id and replayed acks change nothing.
+   */
   endOfBatch(): void {
+    const seqs = this.journaledSeqs;
+    for (let v = 0; v < this.connectors.length; v++) {
+      const seq = this.connectors[v].lastSequence;
+      if (seq !== undefined && seq > seqs[v]) {
+        seqs[v] = seq;
+        if (this.journal.writable) this.journal.appendVenueSeq(v, this.sor.venues[v], seq);
+      }
+    }
     this.journal.flush();
   }
 
@@ -281,6 +298,11 @@ export class OrderRouter {
   /** After a restart, once the connectors are logged in: settles the requests in flight at the crash (restart.ts). */
   resumeAfterRestart(): ResumeResult {
     return this.restart.resume();
+  }
+
+  /** Restored orders whose request in flight at the crash the venue has not answered yet. */
+  restoredInFlight(): number {
+    return this.restart.inFlight();
   }
 
   stats(): Record<string, number> {

@@ -36,6 +36,10 @@ export interface RestartContext {
 export interface ResumeResult {
   /** Requests sent again with their original ids. */
   resent: number;
+  /** Order status requests sent (venues that refuse a reused id: FIX). */
+  statusRequests: number;
+  /** Children restored with a request in flight at the crash (new, cancel or replace). */
+  inFlightAtCrash: number;
   /** Child ids whose fate only the venue knows (order status request). */
   toReconcile: string[];
 }
@@ -45,6 +49,8 @@ export class RestartRecovery {
   private readonly pendingNew: number[] = [];
   private readonly pendingCancel: number[] = [];
   private readonly pendingReplace: number[] = [];
+  /** Every child restored with a request in flight, kept after resume() to tell when all are settled. */
+  private readonly inFlightSlots: number[] = [];
   private readonly venueOrder: VenueOrder = {
     clOrdId: '', symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY',
   };
@@ -100,6 +106,11 @@ export class RestartRecovery {
     return restored;
   }
 
+  /** Children restored with a request in flight (before resume()). */
+  get pendingCount(): number {
+    return this.pendingNew.length + this.pendingCancel.length + this.pendingReplace.length;
+  }
+
   resume(): ResumeResult {
     const { om, connectors } = this.ctx;
     let resent = 0;
@@ -125,9 +136,36 @@ export class RestartRecovery {
         om.pendingReplaceQty(c), om.pendingReplacePrice(c))) resent++;
       else toReconcile.push(om.idOf(c));
     }
+    for (const c of this.pendingNew) this.inFlightSlots.push(c);
+    for (const c of this.pendingCancel) this.inFlightSlots.push(c);
+    for (const c of this.pendingReplace) this.inFlightSlots.push(c);
     this.pendingNew.length = 0;
     this.pendingCancel.length = 0;
     this.pendingReplace.length = 0;
-    return { resent, toReconcile };
+    // What only the venue knows is asked for (FIX Order Status Request) where the connector can.
+    let statusRequests = 0;
+    const unasked: string[] = [];
+    for (const id of toReconcile) {
+      const c = om.slotOf(id);
+      const conn = c >= 0 ? connectors[om.venueOf(c)] : undefined;
+      if (!conn || !conn.requestStatus) { unasked.push(id); continue; }
+      const vo = this.venueOrder;
+      vo.clOrdId = id; vo.symbol = om.symbolOf(c); vo.side = om.sideOf(c); vo.qty = om.qty(c);
+      vo.price = om.price(c); vo.ordType = om.ordTypeOf(c); vo.tif = om.tifOf(c);
+      if (conn.requestStatus(vo, om.filled(c))) statusRequests++; else unasked.push(id);
+    }
+    return { resent, statusRequests, inFlightAtCrash: this.inFlightSlots.length, toReconcile: unasked };
+  }
+
+  /** Restored children whose request in flight at the crash is still unanswered. */
+  inFlight(): number {
+    const { om } = this.ctx;
+    let n = 0;
+    for (const c of this.inFlightSlots) {
+      const st = om.state(c);
+      if (st === OrderState.SENT || st === OrderState.PENDING || st === OrderState.PENDING_CANCEL ||
+        st === OrderState.PENDING_REPLACE) n++;
+    }
+    return n;
   }
 }

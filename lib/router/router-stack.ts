@@ -19,6 +19,8 @@ import { RiskChecker } from './risk-checker';
 import { SmartRouter } from './smart-router';
 import type { BboSource, RouterListener, VenueBookView } from './types';
 import type { VenueConnector } from './venue';
+import type { ResumeResult } from './restart';
+import { TickpathError } from '../errors';
 import { createVenueConnector, type ConnectorExtras } from './connectors/create-connector';
 
 export interface RouterStackOptions {
@@ -40,6 +42,8 @@ export interface RouterStackOptions {
    * is the last sequence number journaled for that venue (0 when none).
    */
   connectorFor?: (venue: VenueConfig, lastSeq: number) => VenueConnector;
+  /** Written into a new journal's header: the session identity a restart must log in as again. */
+  journalIdentity?: string;
   log?: (line: string) => void;
 }
 
@@ -52,8 +56,20 @@ export interface RouterStack {
   connectors: VenueConnector[];
   /** Open client orders brought back from the journal. */
   restoredOrders: number;
-  /** Connects and logs in every venue; resolves when all are logged in. */
+  /** What resuming after a restart did (null until connect(), or when the journal was new). */
+  resumed: ResumeResult | null;
+  /**
+   * Connects and logs in every venue; resolves when all are logged in and, after a restart, once
+   * the requests in flight at the crash have been settled or sent again (OUCH: after the
+   * SoupBinTCP replay from the journaled sequence; FIX: after the session's resend, by Order
+   * Status Request).
+   */
   connect(): Promise<void>;
+  /**
+   * Resolves with the milliseconds from `since` until no order restored with a request in flight
+   * is still unanswered (or rejects after `timeoutMs`).
+   */
+  awaitReconciled(since: number, timeoutMs: number): Promise<number>;
   /** Logs out of every venue and closes the journal. */
   close(): Promise<void>;
 }
@@ -63,7 +79,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   const config: RoutingConfig = o.journalPath ? { ...cfg, journal: { ...cfg.journal, path: o.journalPath } } : cfg;
   const fixStoreDir = o.fixStoreDir ?? path.join(path.dirname(config.journal.path) || os.tmpdir(), 'fix-store');
   fs.mkdirSync(path.dirname(config.journal.path), { recursive: true });
-  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs });
+  const openedMs = Date.now();
+  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs, identity: o.journalIdentity });
   for (const d of journal.recovered.damaged) log(`router: ${config.journal.path}: damaged slot at byte ${d.offset} (${d.cause}) skipped`);
   const orderManager = new OrderManager({ capacity: config.orderCapacity });
   const risk = new RiskChecker(config.risk, o.bbo, orderManager, o.now);
@@ -72,7 +89,7 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     mode: config.mode, book: o.book,
   });
   const connectorFor = o.connectorFor ?? ((v: VenueConfig): VenueConnector =>
-    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log,
+    createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log, lastSeq: journal.recovered.venueSeqs.get(v.name) ?? 0,
       fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;
   let connectors: VenueConnector[];
@@ -85,17 +102,56 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   }
   const restoredOrders = router.restoreFromJournal();
   if (restoredOrders) log(`router: ${restoredOrders} open order(s) restored from ${config.journal.path}`);
-  return {
-    router, risk, smartRouter, orderManager, journal, connectors, restoredOrders,
+  const restarted = journal.recovered.records > 0;
+  const stack: RouterStack = {
+    router, risk, smartRouter, orderManager, journal, connectors, restoredOrders, resumed: null,
     async connect() {
       await Promise.all(connectors.map(async (c) => {
         await c.connect();
         log(`venue ${c.name} (${c.protocol}): logged in`);
       }));
+      if (!restarted || stack.resumed) return;
+      // The venue replays what the killed process missed right after login; requests still
+      // unanswered once that replay has gone quiet are sent again (OUCH) or asked about (FIX).
+      await replayQuiet(connectors);
+      stack.resumed = router.resumeAfterRestart();
+      router.endOfBatch();
+      const r = stack.resumed;
+      log(`router: resumed from ${config.journal.path}: ${r.resent} request(s) sent again, ${r.statusRequests} order status request(s)` +
+        (r.toReconcile.length ? `, ${r.toReconcile.length} left to reconcile by hand: ${r.toReconcile.join(' ')}` : ''));
+      const inFlight = r.inFlightAtCrash;
+      stack.awaitReconciled(openedMs, 60_000).then(
+        (ms) => log(`router: ${inFlight} order(s) in flight at the crash reconciled ${ms} ms after the journal was opened`),
+        (e) => log((e as Error).message));
+    },
+    async awaitReconciled(since: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (router.restoredInFlight() > 0) {
+        if (Date.now() > deadline) {
+          throw new TickpathError('ERR_ROUTER_RESTORE', `router: ${router.restoredInFlight()} restored order(s) still unanswered after ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      router.endOfBatch();
+      return Date.now() - since;
     },
     async close() {
       await Promise.all(connectors.map((c) => c.close().catch(() => undefined)));
       journal.close();
     },
   };
+  return stack;
+}
+
+/** Waits until no venue's sequence has moved for 50 ms (at most 3 s): the login replay is in. */
+async function replayQuiet(connectors: readonly VenueConnector[]): Promise<void> {
+  const seqs = (): string => connectors.map((c) => c.lastSequence ?? 0).join(',');
+  const end = Date.now() + 3000;
+  let last = seqs();
+  let since = Date.now();
+  while (Date.now() < end && Date.now() - since < 50) {
+    await new Promise((r) => setTimeout(r, 5));
+    const now = seqs();
+    if (now !== last) { last = now; since = Date.now(); }
+  }
 }

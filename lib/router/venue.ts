@@ -60,4 +60,16 @@ export interface VenueConnector {
   close(): Promise<void>;
   /** Session counters: messages in/out, bad frames, reconnects, resends. */
   stats(): Record<string, number>;
+  /**
+   * Sequence number of the last sequenced message taken from the venue (SoupBinTCP sequence,
+   * FIX MsgSeqNum in); 0 before any. The router journals it once per batch, not per message.
+   */
+  readonly lastSequence?: number;
+  /**
+   * Asks the venue for the state of an order restored after a restart (FIX Order Status Request),
+   * `filledQty` being what the router already counted. The answer arrives as the usual listener
+   * calls (ack, the fills not yet counted, cancel); an order the venue never received is sent again
+   * with the same id. Only where `resendsIdempotently` is false; false when it could not be sent.
+   */
+  requestStatus?(order: VenueOrder, filledQty: number): boolean;
 }

@@ -16,6 +16,9 @@ import { TickpathError } from '../errors';
 import { LatencyRecorder } from '../common/latency-recorder';
 import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../router/routing-config';
 import { createRouterStack, type RouterStack } from '../router/router-stack';
+import { OrderJournal, type JournalRecovery } from '../router/journal';
+import { OrderState } from '../router/types';
+import { parentStates } from './journal-report';
 import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
 
@@ -45,6 +48,8 @@ export interface OrderToolOptions {
   timeoutMs: number;
   /** After every order is acked or done, how long to wait for fills still in flight. */
   settleMs: number;
+  /** True when --sender was given (a resumed journal's identity is used otherwise). */
+  senderGiven?: boolean;
 }
 
 /** Generous enough for a smoke test, tight enough that a fat finger is still refused. */
@@ -79,7 +84,10 @@ Options:
   --count N            orders to send (default 1)
   --rate R             orders per second (default: all at once)
   --tif day|ioc        time in force (default day; DAY orders may rest and are reported open)
-  --journal FILE       order journal (default: a temporary file, removed at the end)
+  --journal FILE       order journal (default: a temporary file, removed at the end). An existing
+                       journal of this tool is continued: same session (username / CompIDs, FIX
+                       store in FILE.fix/), orders in flight at a crash reconciled with the venue,
+                       its orders counted toward --count and in the summary
   --routing FILE       take the risk limits from this routing_config.yml
   --ref-price P        reference best bid/ask in dollars for the price collar (no market data here)
   --timeout-ms N       give up waiting for answers after N ms (default 10000)
@@ -169,7 +177,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   } else if (sender === '') sender = 'TICKPATH';
   return {
     protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
-    refPrice, timeoutMs, settleMs,
+    refPrice, timeoutMs, settleMs, senderGiven: argv.includes('--sender'),
   };
 }
 
@@ -227,13 +235,36 @@ class OrderToolListener implements RouterListener {
     this.emit({ event: 'rejected', clOrdId, reason, detail });
   }
   onAcked(clOrdId: string): void {
-    const ns = Number(process.hrtime.bigint()) - (this.sentAt.get(clOrdId) ?? 0);
+    this.s.acked++;
+    if (this.seen.get(clOrdId) === Seen.SENT) this.seen.set(clOrdId, Seen.ACKED);
+    const sentAt = this.sentAt.get(clOrdId);
+    // Round trips only for orders sent by this run (a restored order's ack is not one).
+    if (sentAt === undefined) { this.emit({ event: 'acked', clOrdId, restored: true }); return; }
+    const ns = Number(process.hrtime.bigint()) - sentAt;
     if (this.intervalNs > 0) this.rtt.recordWithExpectedInterval(ns, this.intervalNs);
     else this.rtt.record(ns);
     this.s.rtt_count++;  // orders measured; the histogram also holds coordinated-omission fill-ins
-    this.s.acked++;
-    if (this.seen.get(clOrdId) === Seen.SENT) this.seen.set(clOrdId, Seen.ACKED);
     this.emit({ event: 'acked', clOrdId, rtt_ns: ns });
+  }
+
+  /**
+   * A continued journal: its client orders count in the summary as they stand, and the ones still
+   * waiting for an answer are waited for like this run's.
+   */
+  seed(r: JournalRecovery): void {
+    const live = parentStates(r);
+    for (const j0 of r.orders.values()) {
+      if (j0.kind !== 'parent') continue;
+      const j = { ...j0, state: live.get(j0.clOrdId) ?? j0.state };
+      this.s.sent++;
+      if (j.state === OrderState.REJECTED) { this.s.rejected++; this.seen.set(j.clOrdId, Seen.DONE); continue; }
+      this.s.accepted++;
+      this.s.filled_qty += j.filled;
+      if (j.state === OrderState.FILLED) { this.s.filled++; this.s.acked++; this.seen.set(j.clOrdId, Seen.DONE); }
+      else if (j.state === OrderState.CANCELLED) { this.s.cancelled++; this.s.acked++; this.seen.set(j.clOrdId, Seen.DONE); }
+      else if (j.state === OrderState.SENT || j.state === OrderState.PENDING) this.seen.set(j.clOrdId, Seen.SENT);
+      else { this.s.acked++; this.seen.set(j.clOrdId, Seen.ACKED); }
+    }
   }
   onPartiallyFilled(clOrdId: string, lastQty: number, lastPrice: number, cumQty: number): void {
     this.s.partially_filled++;
@@ -291,35 +322,73 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
       'pass --ref-price with the current price in dollars');
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-'));
+  const journalPath = o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal');
+  // An existing journal is continued under the session identity its header names.
+  const prior: JournalRecovery | null = o.journal !== '' && fs.existsSync(journalPath) ? OrderJournal.recover(journalPath) : null;
+  const resuming = prior !== null && prior.records > 0;
+  if (prior && prior.identity !== '') {
+    const colon = prior.identity.indexOf(':');
+    const proto = prior.identity.slice(0, colon);
+    const sender = prior.identity.slice(colon + 1);
+    if (proto !== o.protocol) {
+      throw new TickpathError('ERR_INVALID_OPTION', `option --venue is ${o.protocol}://..., but journal ${journalPath} belongs to a ${proto} session (${sender})`,
+        'pass the same --venue protocol, or a new --journal');
+    }
+    if (o.senderGiven && sender !== o.sender) {
+      throw new TickpathError('ERR_INVALID_OPTION', `option --sender is ${JSON.stringify(o.sender)}, but journal ${journalPath} belongs to session ${JSON.stringify(sender)}`,
+        'leave --sender out to continue that session, or pass a new --journal');
+    }
+    o = { ...o, sender };
+  }
+  let priorParents = 0;
+  let priorOpen = 0;
+  if (prior) {
+    for (const j of prior.orders.values()) if (j.kind === 'parent') priorParents++;
+    priorOpen = prior.openParents.length + prior.openChildren.length;
+  }
+  const toSend = Math.max(0, o.count - priorParents);
   const venue: VenueConfig = { name: kVenueName, protocol: o.protocol, host: o.host, port: o.port, senderId: o.sender, targetId: o.target,
     heartbeatIntervalS: o.protocol === 'ouch' ? 1 : 30 };   // SoupBinTCP heartbeats every second; FIX HeartBtInt 30
   const config: RoutingConfig = {
-    mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, o.count * 2 + 16),
-    journal: { path: o.journal !== '' ? path.resolve(o.journal) : path.join(tmp, 'orders.journal'), fsync: 'group', groupCommitUs: 1000 },
+    mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, priorOpen + toSend * 2 + 16),
+    journal: { path: journalPath, fsync: 'group', groupCommitUs: 1000 },
     venues: [venue], rules: {}, risk,
   };
   const listener = new OrderToolListener(emit);
+  if (prior) listener.seed(prior);
   const bbo = { bestBid: () => o.refPrice, bestAsk: () => o.refPrice };
   let stack: RouterStack | null = null;
   const startedMs = Date.now();
   try {
-    // One-shot sessions: no reconnect, and for FIX a fresh store with ResetSeqNumFlag=Y, so every
-    // run is its own FIX session starting at 1.
+    // No reconnect (a one-shot tool). FIX: with --journal the store lives beside it (FILE.fix/)
+    // and a continued journal keeps its sequence numbers (no ResetSeqNumFlag); a new journal, or
+    // none, is a new FIX session starting at 1.
     stack = createRouterStack(config, {
-      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true, connectTimeoutMs: o.timeoutMs },
+      bbo, listener, fixStoreDir: o.journal !== '' ? `${journalPath}.fix` : path.join(tmp, 'fix-store'),
+      connector: { reconnectAttempts: 0, resetOnLogon: !resuming, connectTimeoutMs: o.timeoutMs },
+      journalIdentity: `${o.protocol}:${o.sender}`,
     });
+    if (resuming) {
+      emit({ event: 'resuming', journal: journalPath, sender: o.sender, orders: priorParents, restored_open: stack.restoredOrders,
+        last_seq: prior?.venueSeqs.get(kVenueName) ?? 0 });
+    }
     try {
-      await stack.connectors[0].connect();
+      await stack.connect();
     } catch (e) {
       throw new TickpathError('ERR_VENUE_UNREACHABLE', `cannot log in to ${o.protocol}://${o.host}:${o.port}: ${(e as Error).message}`);
     }
     emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender });
-    await sendAll(stack, o, listener);
+    if (stack.resumed) {
+      const r = stack.resumed;
+      const ms = await stack.awaitReconciled(startedMs, o.timeoutMs);
+      emit({ event: 'reconciled', in_flight: r.inFlightAtCrash, resent: r.resent, status_requests: r.statusRequests, unreconciled: r.toReconcile, recovery_ms: ms });
+    }
+    await sendAll(stack, o, listener, toSend);
     const deadline = Date.now() + o.timeoutMs;
-    while (!listener.allAnswered() && Date.now() < deadline) await sleep(2);
+    while (!listener.allAnswered() && Date.now() < deadline) { stack.router.endOfBatch(); await sleep(2); }
     // Fills of an aggressive order can trail its ack by a message or two.
     const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
-    while (!listener.allDone() && Date.now() < settleEnd) await sleep(2);
+    while (!listener.allDone() && Date.now() < settleEnd) { stack.router.endOfBatch(); await sleep(2); }
     stack.router.endOfBatch();
     return finish(listener, emit);
   } finally {
@@ -334,16 +403,16 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   }
 }
 
-async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolListener): Promise<void> {
+async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolListener, count: number): Promise<void> {
   const req: OrderRequest = { symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, ordType: 'LIMIT', tif: o.tif };
   const intervalNs = o.rate > 0 ? 1e9 / o.rate : 0;
   l.intervalNs = intervalNs;
   const t0 = Number(process.hrtime.bigint());
-  for (let i = 0; i < o.count; i++) {
+  for (let i = 0; i < count; i++) {
     if (intervalNs > 0) {
       // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait.
       const dueMs = (t0 + i * intervalNs - Number(process.hrtime.bigint())) / 1e6;
-      if (dueMs >= 1) await sleep(Math.floor(dueMs));
+      if (dueMs >= 1) { stack.router.endOfBatch(); await sleep(Math.floor(dueMs)); }
     }
     l.sendingAt = Number(process.hrtime.bigint());
     l.lastAccepted = '';
@@ -357,7 +426,7 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
       l.s.rejected++;
       l.emit({ event: 'rejected', clOrdId: id, reason: 'INVALID_ORDER', detail: (e as Error).message });
     }
-    if (intervalNs === 0 && (i & 255) === 255) await sleep(0);   // let acks in on long unpaced runs
+    if (intervalNs === 0 && (i & 255) === 255) { stack.router.endOfBatch(); await sleep(0); }   // let acks in on long unpaced runs
   }
 }
 

@@ -29,6 +29,9 @@ export interface FixVenueOptions {
 /** Per-order FIX state the engine carries in `EngineOrder.tag`. */
 interface FixOrderTag { orderQty: number; cumQty: number; notional: number; version: FixVersion; clientId: string }
 
+/** MsgType H: Order Status Request. */
+const kOrderStatusRequest = 0x48;
+
 interface Connection { socket: net.Socket; parser: FixParser; session: FixSession | null; orderMessages: number }
 
 export class FixVenueFrontEnd implements VenueFrontEnd {
@@ -137,7 +140,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private onOrderMessage(session: FixSession, clientId: string, m: FixMessage, possDup: boolean): void {
     const conn = this.live.get(session);
     const type = m.msgTypeLen === 1 ? m.msgType : 0;
-    if (type !== MsgType.NewOrderSingle && type !== MsgType.OrderCancelRequest && type !== MsgType.OrderCancelReplaceRequest) {
+    if (type !== MsgType.NewOrderSingle && type !== MsgType.OrderCancelRequest && type !== MsgType.OrderCancelReplaceRequest &&
+      type !== kOrderStatusRequest) {
       this.options.log(`FIX ${clientId}: unsupported message ${m.toString()}`);
       return;
     }
@@ -160,10 +164,12 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   }): void {
     const version = session.options.version;
     const owner = this.owner(version, clientId);
+    if (f.type === kOrderStatusRequest) { this.orderStatus(session, owner, f.clOrdId, f.symbol, f.side); return; }
     if (f.type === MsgType.NewOrderSingle) {
       this.sim.counters.ordersIn++;
       if (this.sim.engine.hasToken(owner, f.clOrdId)) {
         // A resend of an order already taken: ignore. A genuinely reused ClOrdID: reject.
+        this.sim.recordDuplicate(owner, f.clOrdId);
         if (f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
         this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'duplicate ClOrdID');
         return;
@@ -171,6 +177,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       const market = f.ordType === 0x31;
       if (this.sim.injectReject() || (f.side !== 0x31 && f.side !== 0x32 && f.side !== 0x35) || (!market && !(f.price > 0))) {
         this.sim.engine.markTokenUsed(owner, f.clOrdId);
+        this.sim.recordReject(owner, f.clOrdId, f.symbol, f.side === 0x31 ? 'B' : 'S', f.qty, f.price);
         this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'rejected by venue');
         return;
       }
@@ -288,6 +295,32 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     e.char(Tag.ExecType, 0x35).char(Tag.OrdStatus, 0x35).str(Tag.Symbol, next.symbol).char(Tag.Side, next.side === 'B' ? 0x31 : 0x32)
       .int(Tag.OrderQty, t.orderQty).price4(Tag.Price, next.price);
     this.tail(e, next, 0, 0);
+    this.send(s);
+  }
+
+  /**
+   * Answers an Order Status Request with ExecType=I (4.2: ExecTransType=3 as well) carrying the
+   * order's OrdStatus, OrderQty, CumQty, LeavesQty and AvgPx; an order this session never entered
+   * gets OrdStatus=8 with OrdRejReason=5 (unknown order).
+   */
+  private orderStatus(s: FixSession, owner: string, clOrdId: string, symbol: string, side: number): void {
+    const r = this.sim.orderRecord(owner, clOrdId);
+    const e = s.beginApp('8');
+    e.str(Tag.OrderID, r ? clOrdId : 'NONE').str(Tag.ClOrdID, clOrdId).str(Tag.ExecID, `X${++this.execCounter}`);
+    if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x33);
+    if (!r) {
+      e.char(Tag.ExecType, 0x49).char(Tag.OrdStatus, 0x38).str(Tag.Symbol, symbol).char(Tag.Side, side || 0x31)
+        .int(Tag.OrderQty, 0).int(Tag.LeavesQty, 0).int(Tag.CumQty, 0).int(Tag.AvgPx, 0).int(Tag.OrdRejReason, 5).str(Tag.Text, 'unknown order');
+      this.send(s);
+      return;
+    }
+    const status = r.state === 'ACKNOWLEDGED' ? 0x30 : r.state === 'PARTIALLY_FILLED' ? 0x31 : r.state === 'FILLED' ? 0x32
+      : r.state === 'CANCELLED' ? 0x34 : r.state === 'REPLACED' ? 0x35 : 0x38;
+    const leaves = r.state === 'ACKNOWLEDGED' || r.state === 'PARTIALLY_FILLED' ? r.qty - r.filled - r.cancelled : 0;
+    e.char(Tag.ExecType, 0x49).char(Tag.OrdStatus, status).str(Tag.Symbol, r.symbol).char(Tag.Side, r.side === 'B' ? 0x31 : 0x32)
+      .int(Tag.OrderQty, r.qty).price4(Tag.Price, r.price).int(Tag.LeavesQty, leaves).int(Tag.CumQty, r.filled)
+      .price4(Tag.AvgPx, r.filled > 0 ? Math.round(r.notional / r.filled) : 0);
+    if (r.state === 'REJECTED') e.int(Tag.OrdRejReason, 0);
     this.send(s);
   }
 

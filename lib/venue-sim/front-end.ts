@@ -14,6 +14,25 @@ export interface VenueFrontEnd {
   onReplaced(prev: EngineOrder, next: EngineOrder): void;
 }
 
+/** What the simulator knows about one order it has seen, live or finished (the --report line). */
+export interface VenueOrderRecord {
+  /** Engine owner: 'O:' + OUCH username, 'F:' + FIX version + ':' + SenderCompID. */
+  owner: string;
+  token: string;
+  side: 'B' | 'S';
+  symbol: string;
+  /** Total shares of the order (open + filled + cancelled). */
+  qty: number;
+  price: number;
+  filled: number;
+  cancelled: number;
+  /** Sum of fill qty * price, for the average price of an order status answer. */
+  notional: number;
+  state: 'ACKNOWLEDGED' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELLED' | 'REJECTED' | 'REPLACED';
+  /** Requests with this token that were ignored or refused as duplicates. */
+  duplicates: number;
+}
+
 /** What a front end may use of the simulator: the engine, its counters and the fault helpers. */
 export interface VenueEngine {
   readonly engine: MatchingEngine;
@@ -28,4 +47,10 @@ export interface VenueEngine {
   shouldDrop(conn: object): boolean;
   /** True when the next outbound message is to be lost in transit. */
   injectGap(): boolean;
+  /** The order `owner` entered as `token`, in any state (undefined: never seen). */
+  orderRecord(owner: string, token: string): VenueOrderRecord | undefined;
+  /** A new order refused before the engine took it (a reused id only counts as a duplicate). */
+  recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void;
+  /** A request whose id the venue had already seen, ignored or refused. */
+  recordDuplicate(owner: string, token: string): void;
 }

@@ -19,7 +19,8 @@ import {
 } from '../protocols/ouch/ouch42';
 import { readAlpha } from '../common/bytes';
 import { FixVenueFrontEnd } from './fix-front-end';
-import type { VenueEngine, VenueFrontEnd } from './front-end';
+import * as fs from 'fs';
+import type { VenueEngine, VenueFrontEnd, VenueOrderRecord } from './front-end';
 
 export interface VenueFaults {
   /** Drop a connection after it has delivered this many order messages (0 = never). */
@@ -99,6 +100,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   fixPort = 0;
   readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0 };
   private outboundSeen = 0;
+  /** Every order seen, by owner + token, in arrival order: order status answers and the report. */
+  private readonly records = new Map<string, VenueOrderRecord>();
 
   constructor(options: VenueSimulatorOptions = {}) {
     const f = options.faults ?? {};
@@ -204,14 +207,74 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const fe = this.frontEnds.get(o.owner.slice(0, 2));
     return fe ?? this.ouchFrontEnd;
   }
-  onAccepted(o: EngineOrder): void { this.counters.acks++; this.frontEnd(o).onAccepted(o); }
+  onAccepted(o: EngineOrder): void {
+    this.counters.acks++;
+    this.records.set(`${o.owner}\u0001${o.token}`, {
+      owner: o.owner, token: o.token, side: o.side, symbol: o.symbol, qty: o.open, price: o.price, filled: 0, cancelled: 0,
+      notional: 0, state: 'ACKNOWLEDGED', duplicates: 0,
+    });
+    this.frontEnd(o).onAccepted(o);
+  }
   onExecuted(o: EngineOrder, qty: number, price: number, match: number, liq: 'A' | 'R'): void {
     this.counters.executions++;
     this.counters.executedQty += qty;
+    const r = this.orderRecord(o.owner, o.token);
+    if (r) { r.filled += qty; r.notional += qty * price; r.state = o.open === 0 ? 'FILLED' : 'PARTIALLY_FILLED'; }
     this.frontEnd(o).onExecuted(o, qty, price, match, liq);
   }
-  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void { this.counters.cancels++; this.frontEnd(o).onCanceled(o, qty, reason); }
-  onReplaced(prev: EngineOrder, next: EngineOrder): void { this.counters.replaces++; this.frontEnd(prev).onReplaced(prev, next); }
+  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void {
+    this.counters.cancels++;
+    const r = this.orderRecord(o.owner, o.token);
+    if (r) { r.cancelled += qty; if (o.open === 0) r.state = 'CANCELLED'; }
+    this.frontEnd(o).onCanceled(o, qty, reason);
+  }
+  onReplaced(prev: EngineOrder, next: EngineOrder): void {
+    this.counters.replaces++;
+    const r = this.orderRecord(prev.owner, prev.token);
+    if (r) r.state = 'REPLACED';
+    const filled = r ? r.filled : 0;
+    const cancelled = r ? r.cancelled : 0;
+    this.records.set(`${next.owner}\u0001${next.token}`, {
+      owner: next.owner, token: next.token, side: next.side, symbol: next.symbol, qty: next.open + filled + cancelled, price: next.price,
+      filled, cancelled, notional: r ? r.notional : 0, state: next.open === 0 ? 'CANCELLED' : filled > 0 ? 'PARTIALLY_FILLED' : 'ACKNOWLEDGED',
+      duplicates: 0,
+    });
+    this.frontEnd(prev).onReplaced(prev, next);
+  }
+
+  orderRecord(owner: string, token: string): VenueOrderRecord | undefined { return this.records.get(`${owner}\u0001${token}`); }
+
+  recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void {
+    const r = this.orderRecord(owner, token);
+    if (r) { r.duplicates++; return; }
+    this.records.set(`${owner}\u0001${token}`, {
+      owner, token, side, symbol, qty, price, filled: 0, cancelled: 0, notional: 0, state: 'REJECTED', duplicates: 0,
+    });
+  }
+
+  recordDuplicate(owner: string, token: string): void {
+    const r = this.orderRecord(owner, token);
+    if (r) r.duplicates++;
+  }
+
+  /**
+   * Every order seen, one JSON object per line: session ('ouch:USER' or 'FIX.4.x:COMPID'), token
+   * (OUCH token or FIX ClOrdID), side, symbol, quantity, price (Price(4)), filled, cancelled,
+   * state and duplicates (requests with a token already used). Written synchronously: this runs
+   * from a signal handler on the way out.
+   */
+  writeReport(file: string): number {
+    const lines: string[] = [];
+    for (const r of this.records.values()) {
+      const session = r.owner.startsWith('O:') ? `ouch:${r.owner.slice(2)}` : r.owner.slice(2);
+      lines.push(JSON.stringify({
+        session, token: r.token, side: r.side, symbol: r.symbol, qty: r.qty, price: r.price, filled: r.filled,
+        cancelled: r.cancelled, state: r.state, duplicates: r.duplicates,
+      }));
+    }
+    fs.writeFileSync(file, lines.length ? `${lines.join('\n')}\n` : '');
+    return lines.length;
+  }
 
   // ---- OUCH front end ----
 
@@ -270,6 +333,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const stream = this.soup?.streamFor(owner.slice(2));
     const reject = (token: string, reason: number) => {
       this.counters.rejects++;
+      if (m[0] === kOuchEnterOrder) this.recordReject(owner, token, readAlpha(m, kEnterStock, 8), m[kEnterBuySell] === 0x42 ? 'B' : 'S', m.readUInt32BE(kEnterShares), m.readUInt32BE(kEnterPrice));
       if (stream) stream.publish(this.scratch.subarray(0, encodeRejected(this.scratch, 0, this.timestamp(), token, reason)));
     };
     switch (m[0]) {
@@ -280,7 +344,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
         const shares = m.readUInt32BE(kEnterShares);
         const price = m.readUInt32BE(kEnterPrice);
         const market = price === kOuchMarketPrice;
-        if (this.engine.hasToken(owner, token)) { this.counters.duplicatesIgnored++; return; }
+        if (this.engine.hasToken(owner, token)) { this.counters.duplicatesIgnored++; this.recordDuplicate(owner, token); return; }
         if (this.injectReject() || (bs !== 0x42 && bs !== 0x53 && bs !== 0x54 && bs !== 0x45)) {
           this.engine.markTokenUsed(owner, token);
           reject(token, kRejectReasonOther);
@@ -290,7 +354,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
           market, m.readUInt32BE(kEnterTif) === kTifIoc, bs);
         // OUCH ignores an Enter Order whose token was already used today: that is what makes a
         // client's resend of unconfirmed orders after a reconnect safe.
-        if (r === 'duplicate-token') this.counters.duplicatesIgnored++;
+        if (r === 'duplicate-token') { this.counters.duplicatesIgnored++; this.recordDuplicate(owner, token); }
         else if (r === 'invalid') reject(token, kRejectReasonShares);
         return;
       }

@@ -74,7 +74,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   return {
     roleName: 'router',
     orders,
-    doWork: () => (reader !== undefined ? reader.doWork() : 0),
+    // Slice end: the router journals each venue session's latest sequence (restart replays from it).
+    doWork: () => { const n = reader !== undefined ? reader.doWork() : 0; router.endOfBatch(); return n; },
     start: () => stack.connect(),
     close: () => stack.close(),
   };

@@ -37,6 +37,11 @@ export interface ConnectorExtras {
   reconnectAttempts?: number;
   reconnectDelayMs?: number;
   log?: (line: string) => void;
+  /**
+   * Last venue sequence number the journal holds for this venue (0 = none): OUCH logs in from the
+   * next one. FIX keeps its numbers in its store instead.
+   */
+  lastSeq?: number;
 }
 
 export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras = {}): VenueConnector {
@@ -47,7 +52,7 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
     return new OuchConnector({
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
       heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
-      connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs,
+      connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1,
     });
   }
   return new FixConnector({

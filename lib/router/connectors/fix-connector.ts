@@ -75,7 +75,9 @@ export class FixConnector implements VenueConnector {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly opts: FixConnectorOptions & { reconnectAttempts: number; reconnectDelayMs: number; connectTimeoutMs: number };
   private readonly log: (line: string) => void;
-  private readonly counters = { ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0 };
+  /** Orders whose status was asked after a restart: the answer may call for a resend. */
+  private readonly statusPending = new Map<string, VenueOrder>();
+  private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0 };
 
   constructor(options: FixConnectorOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
@@ -238,6 +240,27 @@ export class FixConnector implements VenueConnector {
     return true;
   }
 
+  /**
+   * Order Status Request (35=H) for an order restored from the journal. The order is put back in
+   * the connector's table with the fills the router already counted, so the venue's answer
+   * (ExecType=I, onStatus) turns into exactly the events the router missed.
+   */
+  requestStatus(order: VenueOrder, filledQty: number): boolean {
+    if (!this.session.isLoggedIn) return false;
+    const e = this.session.beginApp('H');
+    e.str(Tag.ClOrdID, order.clOrdId).str(Tag.Symbol, order.symbol).char(Tag.Side, sideCode(order.side));
+    if (!this.session.sendApp()) return false;
+    if (!this.orders.has(order.clOrdId)) {
+      this.orders.set(order.clOrdId, { symbol: order.symbol, side: order.side, orderQty: order.qty, cumQty: filledQty, price: order.price, ordType: order.ordType, tif: order.tif });
+    }
+    this.statusPending.set(order.clOrdId, { ...order });
+    this.counters.statusRequests++;
+    return true;
+  }
+
+  /** Last MsgSeqNum taken from the venue. */
+  get lastSequence(): number { return this.session.nextTargetSeq - 1; }
+
   async close(): Promise<void> {
     this.closing = true;
     if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
@@ -276,6 +299,7 @@ export class FixConnector implements VenueConnector {
     const clOrdId = m.getStr(Tag.ClOrdID);
     // FIX 4.2 corrections/busts (ExecTransType 1/2) would need trade amendment: log, do not apply.
     const transType = m.getChar(Tag.ExecTransType);
+    if (execType === 0x49) { this.onStatus(m, clOrdId); return; } // 'I' order status (4.2: ExecTransType 3)
     if (transType !== 0 && transType !== 0x30) { this.log(`${this.name}: ExecTransType ${String.fromCharCode(transType)} not applied: ${m.toString()}`); return; }
     switch (execType) {
       case 0x30: // '0' New
@@ -320,12 +344,52 @@ export class FixConnector implements VenueConnector {
         this.counters.rejects++;
         this.listener.onReject(clOrdId, m.getStr(Tag.Text, `OrdRejReason ${m.getStr(Tag.OrdRejReason, '?')}`));
         return;
-      case 0x36: case 0x45: case 0x41: case 0x44: case 0x49: case 0x33: // pending/restated/status/done for day
+      case 0x36: case 0x45: case 0x41: case 0x44: case 0x33: // pending/restated/done for day
         return;
       default:
         this.counters.unknownExecType++;
         this.log(`${this.name}: unknown ExecType in ${m.toString()}`);
     }
+  }
+
+  /**
+   * The venue's answer to an Order Status Request: an ack if the order is live, the shares filled
+   * beyond what the router counted as one fill at the average price, and a cancel for shares taken
+   * off the book. OrdStatus 8 with OrdRejReason 5 (unknown order): the venue never received it
+   * (not even through the session's resend), so it is sent now, once, with the same ClOrdID.
+   */
+  private onStatus(m: FixMessage, clOrdId: string): void {
+    this.counters.statusReplies++;
+    const asked = this.statusPending.get(clOrdId);
+    this.statusPending.delete(clOrdId);
+    const ordStatus = m.getChar(Tag.OrdStatus);
+    if (ordStatus === 0x38) {
+      if (asked && m.getInt(Tag.OrdRejReason, 0) === 5) {
+        this.orders.delete(clOrdId);
+        this.log(`${this.name}: ${clOrdId} unknown to the venue after restart: sending it again`);
+        if (!this.sendNew(asked)) this.listener.onReject(clOrdId, 'not received by the venue; resend failed');
+      } else {
+        this.orders.delete(clOrdId);
+        this.listener.onReject(clOrdId, m.getStr(Tag.Text, 'rejected (order status)'));
+      }
+      return;
+    }
+    const o = this.orders.get(clOrdId);
+    const cum = m.getInt(Tag.CumQty, 0);
+    const orderQty = m.getInt(Tag.OrderQty, o ? o.orderQty : cum);
+    this.listener.onAck(clOrdId, m.getStr(Tag.OrderID));
+    const known = o ? o.cumQty : 0;
+    if (cum > known) {
+      if (o) o.cumQty = cum;
+      this.counters.fills++;
+      this.counters.filledQty += cum - known;
+      this.listener.onFill(clOrdId, cum - known, m.getPrice4(Tag.AvgPx), `S${m.getStr(Tag.ExecID)}`);
+    }
+    if (ordStatus === 0x34 || ordStatus === 0x43) {
+      this.orders.delete(clOrdId);
+      this.counters.cancels++;
+      this.listener.onCancelled(clOrdId, Math.max(0, orderQty - cum), ordStatus === 0x43 ? 'expired' : 'canceled');
+    } else if (ordStatus === 0x32) this.orders.delete(clOrdId);
   }
 
   private onCancelReject(m: FixMessage): void {

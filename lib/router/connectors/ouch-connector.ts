@@ -43,6 +43,11 @@ export interface OuchConnectorOptions {
   /** Reconnect attempts after an unexpected drop before the session is FAILED (0 = never reconnect). */
   reconnectAttempts?: number;
   reconnectDelayMs?: number;
+  /**
+   * First sequence number to ask for at login (default 1): a restarted router passes the journaled
+   * last sequence + 1, so the venue replays only what the killed process never processed.
+   */
+  nextSeq?: number;
 }
 
 const kWhere = 'OuchConnector';
@@ -107,7 +112,7 @@ export class OuchConnector implements VenueConnector {
     this.reconnectDelayMs = delay;
     this.client = new SoupBinClient({
       host: options.host, port: options.port, username: options.username, password: options.password,
-      nextSeq: 1, heartbeatIntervalMs: options.heartbeatIntervalMs, serverTimeoutMs: options.serverTimeoutMs,
+      nextSeq: options.nextSeq ?? 1, heartbeatIntervalMs: options.heartbeatIntervalMs, serverTimeoutMs: options.serverTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs, maxPayload: 80,
     }, {
       onSequenced: (buf, off, len, seq) => this.onMessage(buf, off, len, seq),
@@ -187,6 +192,8 @@ export class OuchConnector implements VenueConnector {
 
   /** Next sequence number the connector expects: what a reconnect asks for. */
   get nextExpectedSeq(): number { return this.client.nextSeq; }
+
+  get lastSequence(): number { return this.client.nextSeq - 1; }
 
   stats(): Record<string, number> {
     return {
