@@ -98,6 +98,56 @@ function compareWithVenue(journal: Json[], report: Json[], session: string): num
   return children.length;
 }
 
+/** A drill strategy: buys AAPL at 10.00 on a timer (two orders every 4 ms), `maxOrders` in all. */
+const kDrillStrategy = `exports.createStrategy = (p) => {
+  const req = { symbol: 'AAPL', side: 'B', qty: 100, price: 100000, ordType: 'LIMIT', tif: 'DAY' };
+  let sent = 0; let timer = null;
+  return {
+    onStart(ctx) {
+      timer = setInterval(() => {
+        for (let i = 0; i < 2 && sent < p.maxOrders; i++) { sent++; req.clOrdId = undefined; ctx.sendOrder(req); }
+        if (sent >= p.maxOrders) { clearInterval(timer); timer = null; }
+      }, 4);
+    },
+    onMarketData() {},
+    onStop() { if (timer) clearInterval(timer); },
+  };
+};
+`;
+
+/** A config directory: the shipped feed and performance files, venues pointing at the simulator. */
+function writeRunConfig(dir: string, sim: Sim, maxOrders: number): void {
+  const feed = fs.readFileSync(path.join(kRoot, 'configs', 'feed_config.yml'), 'utf8').split('../test/').join(`${kRoot}/test/`)
+    .replace(/pace: fast /, 'pace: recorded ');
+  fs.writeFileSync(path.join(dir, 'feed_config.yml'), feed);
+  fs.copyFileSync(path.join(kRoot, 'configs', 'performance.yml'), path.join(dir, 'performance.yml'));
+  fs.writeFileSync(path.join(dir, 'strategy.js'), kDrillStrategy.replace('p.maxOrders', String(maxOrders)).replace('p.maxOrders', String(maxOrders)));
+  fs.writeFileSync(path.join(dir, 'routing_config.yml'), `routing:
+  mode: rules
+  default_venue: NSDQ
+  order_capacity: 65536
+  journal:
+    path: ./var/orders.journal
+    fsync: group
+    group_commit_us: 1000
+  venues:
+    - { name: NSDQ, protocol: ouch, host: 127.0.0.1, port: ${sim.ouchPort}, sender_id: TPATH1, target_id: NSDQ, heartbeat_interval_s: 1 }
+    - { name: ARCA, protocol: fix44, host: 127.0.0.1, port: ${sim.fixPort}, sender_id: TPATH, target_id: ARCA, heartbeat_interval_s: 30 }
+  rules:
+    AAPL:
+      - { venue: NSDQ, share: 0.6, priority: 1, active: true, fee_per_share: 0.0030 }
+      - { venue: ARCA, share: 0.4, priority: 2, active: true, fee_per_share: 0.0028 }
+  risk:
+    max_order_qty: 10000
+    max_order_notional: 1000000
+    max_daily_notional: 50000000
+    max_symbol_notional: 10000000
+    max_open_orders_per_symbol: 100000
+    price_collar_bps: 0
+    max_orders_per_second: 1000
+`);
+}
+
 function orderArgs(port: number, protocol: string, journal: string, count: number, extra: string[] = []): string[] {
   return ['order', '--venue', `${protocol}://127.0.0.1:${port}`, '--symbol', 'AAPL', '--side', 'buy', '--qty', '100',
     '--price', '10.00', '--count', String(count), '--rate', '500', '--tif', 'day', '--journal', journal, '--timeout-ms', '30000', ...extra];
@@ -169,4 +219,48 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
         `(${reconciled.resent} resent, ${reconciled.status_requests} status requests); ${compared} orders match the venue`);
     });
   }
+
+  it('tickpath run --config: the restart resumes the configured journal on both venues (OUCH and FIX 4.4) and ends where the venue is', async () => {
+    sim = await startVenueSim(dir, ['--latency-ms', '1500', '--comp-id', 'ARCA']);
+    const seller = start(['order', '--venue', `ouch://127.0.0.1:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
+      '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', '--timeout-ms', '30000']);
+    expect(await seller.exited, seller.err()).to.equal(0);
+    const cfg = path.join(dir, 'config');
+    fs.mkdirSync(cfg);
+    writeRunConfig(cfg, sim, 600);
+    const journal = path.join(cfg, 'var', 'orders.journal');
+    const runArgs = (duration: number) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'), '--duration', String(duration),
+      '--metrics-port', 'off'];
+    const first = start(runArgs(30));
+    await waitFor('orders journaled by the first run', () => fs.existsSync(journal) && fs.statSync(journal).size > 0 &&
+      spawnSync(process.execPath, [kCli, 'journal', journal], { encoding: 'utf8' }).stdout.split('"kind":"parent"').length > 300, 60000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const atCrash = readJournal(journal);
+    const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && o.state === 'SENT').length;
+
+    const second = start(runArgs(8));
+    const code = await Promise.race([second.exited, sleep(120000).then(() => 'timeout')]);
+    expect(code, second.err() + second.out()).to.equal(0);
+    const resumed = /router: resumed from .*/.exec(second.out());
+    expect(resumed, second.out()).to.not.equal(null);
+    const reconciled = /router: (\d+) order\(s\) in flight at the crash reconciled (\d+) ms/.exec(second.out());
+    expect(reconciled, second.out()).to.not.equal(null);
+
+    const report = await stopVenueSim(sim);
+    const final = readJournal(journal);
+    const nsdq = final.orders.filter((o) => o.kind !== 'child' || o.venue === 'NSDQ');
+    const arca = final.orders.filter((o) => o.kind !== 'child' || o.venue === 'ARCA');
+    const n1 = compareWithVenue(nsdq, report, 'ouch:TPATH1');
+    const n2 = compareWithVenue(arca, report, 'FIX.4.4:TPATH');
+    expect(n1 + n2).to.equal(final.summary.children);
+    expect(n1 + n2).to.equal(2 * final.summary.parents);
+    expect(final.summary.parents).to.equal(atCrash.summary.parents + 600);
+    const filledAtVenue = report.filter((o) => o.session === 'ouch:TPATH1' || o.session === 'FIX.4.4:TPATH').reduce((s, o) => s + o.filled, 0);
+    expect(final.summary.positions.AAPL ?? 0).to.equal(filledAtVenue);
+    expect(filledAtVenue).to.equal(300 * 100);
+    expect(final.orders.filter((o) => o.state === 'SENT' || o.state === 'PENDING')).to.deep.equal([]);
+    console.log(`      run: ${inFlight} child order(s) unanswered at the crash; ${resumed![0]}; ${reconciled![1]} reconciled in ${reconciled![2]} ms ` +
+      `after the journal was opened; ${n1 + n2} orders match the venue`);
+  });
 });
