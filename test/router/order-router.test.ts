@@ -362,7 +362,9 @@ describe('OrderRouter', () => {
     const b = build(a.journalPath);
     b.arca.resendsIdempotently = false;                               // as a FIX venue: reconcile, never re-send
     expect(b.router.restoreFromJournal()).to.equal(4);
-    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 3, toReconcile: [a.arca.news[0].clOrdId] });
+    // The fake ARCA connector cannot ask for an order's status: its order is left to reconcile.
+    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 3, statusRequests: 0, inFlightAtCrash: 4, toReconcile: [a.arca.news[0].clOrdId] });
+    expect(b.router.restoredInFlight()).to.equal(4);
     expect(b.nsdq.news.map((o) => o.clOrdId)).to.deep.equal([c1]);
     expect(b.nsdq.news[0]).to.include({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' });
     expect(b.nsdq.cancels.map((c) => c.clOrdId)).to.deep.equal([c2]);
@@ -373,7 +375,8 @@ describe('OrderRouter', () => {
     b.nsdq.listener.onReplaced(c3, next, 150, 1_001_000);
     expect(b.listener.events).to.deep.equal(['acked N1', 'cancelled N2 cum 0 user', 'replaced N3 150@1001000']);
     expect(b.router.counters.refusedVenueEvents).to.equal(0);
-    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 0, toReconcile: [] });
+    expect(b.router.restoredInFlight(), 'only the ARCA half is still unanswered').to.equal(1);
+    expect(b.router.resumeAfterRestart()).to.deep.equal({ resent: 0, statusRequests: 0, inFlightAtCrash: 4, toReconcile: [] });
   });
 
   it('a failed journal write reaches the caller, engages the kill switch and refuses everything after', () => {
