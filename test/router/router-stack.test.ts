@@ -45,4 +45,54 @@ describe('createRouterStack', () => {
     expect(b.orderManager.openOrders('AAPL')).to.equal(1);
     b.journal.close();
   });
+
+  it('connect() after a restart resends what was unanswered, journals venue sequences per batch, and releases risk as the venue settles', async () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    cfg.journal.path = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-resume-')), 'orders.journal');
+    type Fake = { name: string; lastSequence: number; listener: any; sent: string[] };
+    const fakes: Fake[] = [];
+    const connectorFor = (v: { name: string }, lastSeq: number) => {
+      const f = {
+        name: v.name, protocol: 'ouch' as const, resendsIdempotently: true, listener: undefined as any, lastSequence: lastSeq, sent: [] as string[],
+        setListener(l: unknown) { this.listener = l; }, connect: async () => undefined, close: async () => undefined,
+        sendNew(o: { clOrdId: string }) { f.sent.push(o.clOrdId); return true; },
+        sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
+      };
+      fakes.push(f);
+      return f;
+    };
+    const listener = new Proxy({}, { get: () => () => undefined });
+    const deps = { connectorFor, bbo: { bestBid: () => 1_000_000, bestAsk: () => 1_000_100 }, listener: listener as never };
+
+    const a = createRouterStack(cfg, deps);
+    await a.connect();
+    expect(a.resumed, 'a new journal has nothing to resume').to.equal(null);
+    for (let i = 0; i < 3; i++) a.router.sendOrder({ symbol: 'MSFT', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' });
+    const [nsdqA] = fakes;
+    nsdqA.listener.onAck(nsdqA.sent[0], 'x');
+    nsdqA.lastSequence = 7;
+    a.router.endOfBatch();
+    a.router.endOfBatch();                                   // unchanged: no second record
+    expect(a.journal.stats().records).to.equal(3 * 2 + 1 + 1);
+    expect(a.orderManager.openOrders('MSFT')).to.equal(3);
+    a.journal.close();                                       // "crash": two MSFT orders unanswered
+
+    fakes.length = 0;
+    const b = createRouterStack(cfg, deps);
+    expect(fakes[0].lastSequence, 'OUCH logs in after the journaled sequence').to.equal(7);
+    expect(b.orderManager.openOrders('MSFT')).to.equal(3);
+    await b.connect();
+    expect(b.resumed).to.deep.include({ resent: 2, statusRequests: 0, inFlightAtCrash: 2, toReconcile: [] });
+    expect(fakes[0].sent).to.deep.equal(nsdqA.sent.slice(1));
+    // The venue settles them: one filled, one cancelled; the acked one is cancelled too.
+    fakes[0].listener.onAck(nsdqA.sent[1], 'x');
+    fakes[0].listener.onFill(nsdqA.sent[1], 100, 1_000_000, 'F1');
+    expect(b.router.restoredInFlight()).to.equal(1);
+    fakes[0].listener.onCancelled(nsdqA.sent[2], 100, 'user');
+    expect(await b.awaitReconciled(Date.now(), 1000)).to.be.at.least(0);
+    fakes[0].listener.onCancelled(nsdqA.sent[0], 100, 'user');
+    expect(b.orderManager.openOrders('MSFT'), 'settled orders no longer count against the open-order limit').to.equal(0);
+    expect(b.orderManager.position('MSFT')).to.equal(100);
+    b.journal.close();
+  });
 });
