@@ -128,6 +128,8 @@ describe('integration/tickpath run (npm start)', function () {
     for (const name of ['feed_config.yml', 'performance.yml', 'routing_config.yml']) {
       let text = fs.readFileSync(path.join(root, 'configs', name), 'utf8').split('../test/').join(`${root}/test/`);
       if (name === 'feed_config.yml') text = text.replace(/^ {2}backend: pcap/m, '  backend: dpdk');
+      // The run uses the configured journal (../var from the config: outside this temp dir).
+      if (name === 'routing_config.yml') text = text.replace('path: ../var/orders.journal', 'path: ./var/orders.journal');
       fs.writeFileSync(path.join(dir, name), text);
     }
     const r = spawnSync(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--duration', '2', '--metrics-port', 'off', '--json'], { encoding: 'utf8' });
