@@ -114,6 +114,14 @@ export async function main(argv: string[]): Promise<number> {
   const opts = parseArgs(argv);
   if (typeof opts === 'string') { console.error(`tickpath venue-sim: ${opts}\n\n${kUsage}`); return 2; }
   let sim: VenueSimulator;
+  // Signals are taken from before the ports are printed: a supervisor that stops the simulator as
+  // soon as it has read them must still get the report.
+  let stopRequested = '';
+  let stopNow: ((signal: string) => void) | null = null;
+  const onInt = () => { if (stopNow) stopNow('SIGINT'); else stopRequested = 'SIGINT'; };
+  const onTerm = () => { if (stopNow) stopNow('SIGTERM'); else stopRequested = 'SIGTERM'; };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
   try {
     sim = new VenueSimulator(opts);
     const { ouchPort, fixPort } = await sim.start();
@@ -123,10 +131,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;
     console.error(`tickpath venue-sim: ${e.message}${e.code === 'EADDRINUSE' ? ' (fix: pick another port or pass 0 for an ephemeral one)' : ''}`);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
     return e.code === 'ERR_INVALID_OPTION' ? 2 : 1;
   }
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
+      stopNow = () => undefined;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify(sim.stats())}`);
@@ -140,10 +151,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       sim.stop().then(() => resolve(0), () => resolve(0));
     };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    stopNow = stop;
+    if (stopRequested) stop(stopRequested);
   });
 }
 
