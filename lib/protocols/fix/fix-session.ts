@@ -93,6 +93,8 @@ export class FixSession {
   /** The peer skipped everything below this (GapFill or Reset); 0 = nothing pending. */
   private skipUpTo = 0;
   private draining = false;
+  /** The next Logon we send carries ResetSeqNumFlag=Y and starts both sides at 1 (a new day). */
+  private resetPending = false;
   /** Early messages by seq, copied; replayed through `queueParser` once the gap closes. */
   private readonly queue = new Map<number, Buffer>();
   private readonly handledEarly = new Set<number>();
@@ -145,6 +147,9 @@ export class FixSession {
 
   setApplication(app: FixApplication): void { this.app = app; }
 
+  /** Initiator: the next Logon resets both sides to 1 (ResetSeqNumFlag=Y), e.g. at the daily reset. */
+  resetOnNextLogon(): void { this.resetPending = true; }
+
   get nextSenderSeq(): number { return this.store.nextSenderSeq; }
   get nextTargetSeq(): number { return this.store.nextTargetSeq; }
   get isLoggedIn(): boolean { return this.state === 'LOGGED_IN'; }
@@ -161,8 +166,10 @@ export class FixSession {
     this.clearResends();
     this.testReqPendingSince = 0;
     if (this.options.role === 'initiator') {
-      if (this.options.resetOnLogon) this.store.reset();
-      this.sendLogon(this.options.resetOnLogon);
+      const reset = this.options.resetOnLogon || this.resetPending;
+      this.resetPending = false;
+      if (reset) this.store.reset();
+      this.sendLogon(reset);
       this.state = 'LOGON_SENT';
     }
     this.startTimer();
