@@ -31,6 +31,8 @@ Options:
   --delay-rate R          fraction (0..1) of order messages delayed by --delay-ms (default 1)
   --gap-every N           lose every Nth outbound report in transit (a sequence gap) (default: never)
   --seed N                seed for the fault PRNG (default 1)
+  --cancel-on-disconnect  cancel a session's open orders when it drops without a Logout (OUCH and
+                          FIX; a FIX client can also ask per session with 8013=Y on its Logon)
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
@@ -94,6 +96,7 @@ function parseArgs(argv: string[]): VenueSimulatorOptions | string {
       case '--delay-rate': r = ratio(arg); if (typeof r === 'number') faults.delayRate = r; break;
       case '--gap-every': r = int(arg, 1, 1e9); if (typeof r === 'number') faults.gapEvery = r; break;
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
+      case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
       default: return `unknown option '${arg}'`;
     }

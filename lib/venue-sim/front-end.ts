@@ -4,13 +4,13 @@
  * front end depends on this contract, not on the simulator class: no import cycle between them.
  * Threading: one event loop (the simulator is a test exchange, not a hot path).
  */
-import type { EngineOrder, MatchingEngine } from './matching-engine';
+import type { CancelReason, EngineOrder, MatchingEngine } from './matching-engine';
 
 /** Where engine events for an owner go: one per front end. */
 export interface VenueFrontEnd {
   onAccepted(o: EngineOrder): void;
   onExecuted(o: EngineOrder, qty: number, price: number, match: number, liquidity: 'A' | 'R'): void;
-  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void;
+  onCanceled(o: EngineOrder, qty: number, reason: CancelReason): void;
   onReplaced(prev: EngineOrder, next: EngineOrder): void;
 }
 
@@ -28,4 +28,6 @@ export interface VenueEngine {
   shouldDrop(conn: object): boolean;
   /** True when the next outbound message is to be lost in transit. */
   injectGap(): boolean;
+  /** Cancels every open order of `owner` (its session dropped without a Logout). */
+  cancelOnDisconnect(owner: string): void;
 }
