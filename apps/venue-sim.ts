@@ -34,6 +34,8 @@ Options:
   --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
                           (session, token or ClOrdID, side, symbol, qty, price, filled, cancelled,
                           state, duplicates)
+  --cancel-on-disconnect  cancel a session's open orders when it drops without a Logout (OUCH and
+                          FIX; a FIX client can also ask per session with 8013=Y on its Logon)
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
@@ -98,6 +100,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
       case '--gap-every': r = int(arg, 1, 1e9); if (typeof r === 'number') faults.gapEvery = r; break;
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
       case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
+      case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
       default: return `unknown option '${arg}'`;
     }

@@ -8,6 +8,11 @@
  * rejects, and ExecutionReports "lost in transit" (sequenced and stored, not sent), which the
  * client recovers through ResendRequest.
  *
+ * Cancel on disconnect: with `cancelOnDisconnect`, or for a session whose Logon carried 8013=Y
+ * (the custom tag several venues use), a connection that closes while the session is logged in
+ * (no Logout exchange) has its open orders cancelled; the cancel reports are stored and reach the
+ * client by ResendRequest after it logs on again.
+ *
  * Threading: the simulator's event loop.
  */
 import * as net from 'net';
@@ -16,13 +21,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../protocols/fix/fix-codec';
 import { FixSession } from '../protocols/fix/fix-session';
-import type { EngineOrder } from './matching-engine';
+import type { CancelReason, EngineOrder } from './matching-engine';
 import type { VenueEngine, VenueFrontEnd } from './front-end';
 
 export interface FixVenueOptions {
   compId: string;
   storeDir?: string;
   heartbeatIntervalMs?: number;
+  /** Cancel every session's open orders when it drops without Logout (else only 8013=Y sessions). */
+  cancelOnDisconnect?: boolean;
   log: (line: string) => void;
 }
 
@@ -31,6 +38,8 @@ interface FixOrderTag { orderQty: number; cumQty: number; notional: number; vers
 
 /** MsgType H: Order Status Request. */
 const kOrderStatusRequest = 0x48;
+/** Logon tag for cancel on disconnect (8013=Y), as several venues define it. */
+export const kTagCancelOnDisconnect = 8013;
 
 interface Connection { socket: net.Socket; parser: FixParser; session: FixSession | null; orderMessages: number }
 
@@ -39,11 +48,13 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private readonly sessions = new Map<string, FixSession>();
   private readonly live = new Map<FixSession, Connection>();
   private readonly conns = new Set<Connection>();
+  /** Sessions whose last Logon asked for cancel on disconnect (8013=Y). */
+  private readonly codSessions = new Set<FixSession>();
   private readonly storeDir: string;
   private execCounter = 0;
   /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
   private cancelRequestId: string | null = null;
-  readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0 };
+  readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
 
   constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
     this.storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-venue-sim-'));
@@ -89,8 +100,14 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     sock.on('close', () => {
       this.conns.delete(conn);
       if (conn.session && this.live.get(conn.session) === conn) {
-        this.live.delete(conn.session);
-        conn.session.disconnected('connection closed');
+        const s = conn.session;
+        // Still logged in: the link dropped, nobody logged out.
+        const dropped = s.isLoggedIn;
+        this.live.delete(s);
+        s.disconnected('connection closed');
+        if (dropped && (this.options.cancelOnDisconnect || this.codSessions.has(s))) {
+          this.sim.cancelOnDisconnect(this.owner(s.options.version, s.options.targetCompId));
+        }
       }
     });
   }
@@ -111,6 +128,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       if (old) { this.live.delete(session); old.socket.destroy(); session.disconnected('replaced by a new connection'); }
       conn.session = session;
       this.live.set(session, conn);
+      if (m.getChar(kTagCancelOnDisconnect) === 0x59) { this.codSessions.add(session); this.counters.fixCancelOnDisconnectSessions++; }
+      else this.codSessions.delete(session);
       session.connected(conn.socket);
     }
     conn.session.receive(m);
@@ -261,14 +280,14 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     this.send(s);
   }
 
-  onCanceled(o: EngineOrder, _qty: number, reason: 'user' | 'ioc'): void {
+  onCanceled(o: EngineOrder, _qty: number, reason: CancelReason): void {
     const s = this.session(o);
     if (!s) return;
     const requestId = this.cancelRequestId;
     if (!requestId) {
       const e = this.execReport(s, o, 0x34, 0x34);
       this.tail(e, o, 0, 0);
-      e.str(Tag.Text, reason === 'ioc' ? 'immediate or cancel' : 'canceled');
+      e.str(Tag.Text, reason === 'ioc' ? 'immediate or cancel' : reason === 'disconnect' ? 'cancel on disconnect' : 'canceled');
       this.send(s);
       return;
     }

@@ -4,13 +4,13 @@
  * front end depends on this contract, not on the simulator class: no import cycle between them.
  * Threading: one event loop (the simulator is a test exchange, not a hot path).
  */
-import type { EngineOrder, MatchingEngine } from './matching-engine';
+import type { CancelReason, EngineOrder, MatchingEngine } from './matching-engine';
 
 /** Where engine events for an owner go: one per front end. */
 export interface VenueFrontEnd {
   onAccepted(o: EngineOrder): void;
   onExecuted(o: EngineOrder, qty: number, price: number, match: number, liquidity: 'A' | 'R'): void;
-  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void;
+  onCanceled(o: EngineOrder, qty: number, reason: CancelReason): void;
   onReplaced(prev: EngineOrder, next: EngineOrder): void;
 }
 
@@ -53,4 +53,6 @@ export interface VenueEngine {
   recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void;
   /** A request whose id the venue had already seen, ignored or refused. */
   recordDuplicate(owner: string, token: string): void;
+  /** Cancels every open order of `owner` (its session dropped without a Logout). */
+  cancelOnDisconnect(owner: string): void;
 }

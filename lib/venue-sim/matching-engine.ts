@@ -30,7 +30,7 @@ export interface EngineOrder {
 export interface MatchListener {
   onAccepted(order: EngineOrder): void;
   onExecuted(order: EngineOrder, qty: number, price: number, matchNumber: number, liquidity: 'A' | 'R'): void;
-  onCanceled(order: EngineOrder, qty: number, reason: 'user' | 'ioc'): void;
+  onCanceled(order: EngineOrder, qty: number, reason: CancelReason): void;
   onReplaced(previous: EngineOrder, replacement: EngineOrder): void;
 }
 
@@ -64,6 +64,9 @@ class SymbolBook {
     return false;
   }
 }
+
+/** Why an order left the book without a fill: asked, IOC remainder, or its session dropped (cancel on disconnect). */
+export type CancelReason = 'user' | 'ioc' | 'disconnect';
 
 export type EngineResult = 'ok' | 'unknown-order' | 'duplicate-token' | 'invalid';
 
@@ -124,6 +127,20 @@ export class MatchingEngine {
     }
     this.listener.onCanceled(o, dec, 'user');
     return 'ok';
+  }
+
+  /** Cancels every live order of `owner` (cancel on disconnect); returns how many. */
+  cancelAll(owner: string, reason: CancelReason = 'disconnect'): number {
+    const mine: EngineOrder[] = [];
+    for (const o of this.live.values()) if (o.owner === owner) mine.push(o);
+    for (const o of mine) {
+      const dec = o.open;
+      o.open = 0;
+      this.book(o.symbol).remove(o);
+      this.live.delete(MatchingEngine.key(o.owner, o.token));
+      this.listener.onCanceled(o, dec, reason);
+    }
+    return mine.length;
   }
 
   /**

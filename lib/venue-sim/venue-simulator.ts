@@ -8,13 +8,13 @@
  * Threading: one event loop.
  */
 import { invalidOption } from '../errors';
-import { MatchingEngine, type EngineOrder, type MatchListener } from './matching-engine';
+import { MatchingEngine, type CancelReason, type EngineOrder, type MatchListener } from './matching-engine';
 import { SoupBinServer, type SoupServerConnection } from '../protocols/soupbin/soupbin-server';
 import {
   inboundLength, readToken, encodeAccepted, encodeExecuted, encodeCanceled, encodeReplaced, encodeRejected,
   encodeSystemEvent, kOuchEnterOrder, kOuchReplaceOrder, kOuchCancelOrder, kEnterBuySell, kEnterShares, kEnterStock,
   kEnterPrice, kEnterTif, kReplaceExistingToken, kReplaceReplacementToken, kReplaceShares, kReplacePrice,
-  kCancelToken, kCancelShares, kOuchMarketPrice, kTifIoc, kCancelReasonUser, kCancelReasonIoc, kRejectReasonOther,
+  kCancelToken, kCancelShares, kOuchMarketPrice, kTifIoc, kCancelReasonUser, kCancelReasonIoc, kCancelReasonSupervisory, kRejectReasonOther,
   kRejectReasonShares,
 } from '../protocols/ouch/ouch42';
 import { readAlpha } from '../common/bytes';
@@ -59,6 +59,14 @@ export interface VenueSimulatorOptions {
   /** Response latency in ms applied to every order message. */
   latencyMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * Cancel on disconnect: when a session drops without a Logout, cancel its open orders. The
+   * cancels are sequenced and stored like any report, so the client receives them after it
+   * reconnects (FIX: by ResendRequest; OUCH: replayed from its next expected sequence). OUCH 4.2
+   * has no Login flag for it, so for OUCH this is per port, as venues configure it; a FIX client can
+   * also ask per session with 8013=Y on its Logon.
+   */
+  cancelOnDisconnect?: boolean;
   faults?: VenueFaults;
   log?: (line: string) => void;
 }
@@ -98,7 +106,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   private readonly ouchFrontEnd: VenueFrontEnd;
   ouchPort = 0;
   fixPort = 0;
-  readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0 };
+  readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0, cancelledOnDisconnect: 0 };
   private outboundSeen = 0;
   /** Every order seen, by owner + token, in arrival order: order status answers and the report. */
   private readonly records = new Map<string, VenueOrderRecord>();
@@ -135,13 +143,16 @@ export class VenueSimulator implements MatchListener, VenueEngine {
         authenticate: (u, p) => !users || users[u] === p,
         onLoggedIn: (c) => this.log(`OUCH ${c.username} logged in`),
         onUnsequenced: (c, buf, off, len) => this.onOuchMessage(c, buf, off, len),
-        onDisconnected: (c) => this.log(`OUCH ${c.username || '(not logged in)'} disconnected`),
+        onDisconnected: (c) => {
+          this.log(`OUCH ${c.username || '(not logged in)'} disconnected${c.loggedOut ? ' (Logout)' : ''}`);
+          if (this.options.cancelOnDisconnect && c.username && !c.loggedOut) this.cancelOnDisconnect(`O:${c.username}`);
+        },
       });
       this.ouchPort = await this.soup.listen(this.options.ouchPort ?? 0, host);
     }
     if (this.options.fixPort !== null && this.options.fixPort !== undefined) {
       this.fix = new FixVenueFrontEnd(this, {
-        compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir,
+        compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir, cancelOnDisconnect: this.options.cancelOnDisconnect,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs, log: (l) => this.log(l),
       });
       this.fixPort = await this.fix.listen(this.options.fixPort, host);
@@ -158,6 +169,15 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   }
 
   registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void { this.frontEnds.set(ownerPrefix, fe); }
+
+  /** Cancels every open order of `owner` whose session dropped; after earlier scheduled work. */
+  cancelOnDisconnect(owner: string): void {
+    this.schedule(() => {
+      const n = this.engine.cancelAll(owner, 'disconnect');
+      this.counters.cancelledOnDisconnect += n;
+      if (n) this.log(`${owner}: cancel on disconnect: ${n} open orders cancelled`);
+    });
+  }
 
   // ---- fault helpers shared by the front ends ----
 
@@ -222,7 +242,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     if (r) { r.filled += qty; r.notional += qty * price; r.state = o.open === 0 ? 'FILLED' : 'PARTIALLY_FILLED'; }
     this.frontEnd(o).onExecuted(o, qty, price, match, liq);
   }
-  onCanceled(o: EngineOrder, qty: number, reason: 'user' | 'ioc'): void {
+  onCanceled(o: EngineOrder, qty: number, reason: CancelReason): void {
     this.counters.cancels++;
     const r = this.orderRecord(o.owner, o.token);
     if (r) { r.cancelled += qty; if (o.open === 0) r.state = 'CANCELLED'; }
@@ -308,7 +328,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       onExecuted: (o, qty, price, match, liq) => publish(o.owner,
         encodeExecuted(this.scratch, 0, this.timestamp(), o.token, qty, price, liq === 'A' ? 0x41 : 0x52, match)),
       onCanceled: (o, qty, reason) => publish(o.owner,
-        encodeCanceled(this.scratch, 0, this.timestamp(), o.token, qty, reason === 'ioc' ? kCancelReasonIoc : kCancelReasonUser)),
+        encodeCanceled(this.scratch, 0, this.timestamp(), o.token, qty,
+          reason === 'ioc' ? kCancelReasonIoc : reason === 'disconnect' ? kCancelReasonSupervisory : kCancelReasonUser)),
       onReplaced: (prev, next) => publish(prev.owner, encodeReplaced(this.scratch, 0, this.timestamp(), fields(next), prev.token)),
     };
     this.frontEnds.set('O:', fe);

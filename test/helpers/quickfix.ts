@@ -47,7 +47,7 @@ export class QuickfixAcceptor {
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-quickfix-'));
     const port = await freePort();
-    const child = spawn(kBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(kBinary, [String(port), path.join(dir, 'venue'), 'QFVENUE', 'TICKPATH'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const venue = new QuickfixAcceptor(port, dir, child);
     const t0 = Date.now();
     while (!venue.output.includes(`READY ${port}`)) {
@@ -60,11 +60,32 @@ export class QuickfixAcceptor {
     return venue;
   }
 
+  /**
+   * Sends one test-control command (see quickfix_acceptor.cpp) and resolves to its "OK ..." line;
+   * rejects on "ERR ..." or when no answer comes within `timeoutMs`.
+   */
+  async control(command: string, timeoutMs = 10000): Promise<string> {
+    const from = this.output.length;
+    const verb = command.split(' ')[0];
+    this.child.stdin!.write(`${command}\n`);
+    const t0 = Date.now();
+    for (;;) {
+      const lines = this.output.slice(from).split('\n');
+      const ok = lines.find((l) => l.startsWith(`OK ${verb}`));
+      if (ok) return ok;
+      const err = lines.find((l) => l.startsWith(`ERR ${verb}`));
+      if (err) throw new Error(`quickfix-acceptor: ${err}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`quickfix-acceptor: no answer to '${command}' in ${timeoutMs} ms; output: ${this.output.slice(from)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** SIGTERM, then removes its store; resolves to the exit code (0: a clean shutdown). */
   async stop(): Promise<number | null> {
     let code = this.child.exitCode;
     if (code === null && this.child.signalCode === null) {
       const exited = new Promise<number | null>((r) => this.child.once('exit', (c) => r(c)));
+      this.child.stdin!.end();
       this.child.kill('SIGTERM');
       code = await exited;
     }

@@ -35,10 +35,19 @@ class RawPeer {
   }
 
   send(type: string, seq: number, fields: Array<[number, string]> = []): void {
+    this.sock!.write(this.encode(type, seq, fields));
+  }
+
+  /** Several messages in one write, so the session sees them in one read. */
+  sendTogether(msgs: Array<[string, number, Array<[number, string]>]>): void {
+    this.sock!.write(Buffer.concat(msgs.map(([t, s, f]) => this.encode(t, s, f))));
+  }
+
+  private encode(type: string, seq: number, fields: Array<[number, string]>): Buffer {
     const e = this.enc.begin(this.buf, 0, 'FIX.4.4', type).str(49, 'VENUE').str(56, 'ME').int(34, seq).time(52, Date.now());
     for (const [t, v] of fields) e.str(t, v);
     const start = e.finish();
-    this.sock!.write(Buffer.from(this.buf.subarray(start, e.end)));
+    return Buffer.from(this.buf.subarray(start, e.end));
   }
 
   async until(cond: () => boolean, what: string, ms = 4000): Promise<void> {
@@ -147,6 +156,129 @@ describe('FixSession (initiator) against a hand-driven peer', function () {
     await peer.until(() => session.nextTargetSeq === 6, 'heartbeat 5');
     expect(app).to.have.length(2);
     expect(session.counters.possDupsIgnored).to.equal(1);
+  });
+
+  it('a second ResendRequest during a throttled resend is merged, not a replacement: every requested message goes out once, in order', async () => {
+    // The reported case: ResendRequest(2..0) then (600..610) on 1,000 stored messages. A single
+    // resend cursor answered only 2..201 (the first batch) and 600..610.
+    await start({ resendBatch: 200 });
+    sendOrders(1000); // seqs 2..1001
+    await peer.until(() => peer.got.length === 1001, 'orders', 30000);
+    peer.got.length = 0;
+    peer.sendTogether([['2', 2, [[7, '2'], [16, '0']]], ['2', 3, [[7, '600'], [16, '610']]]]);
+    await peer.until(() => peer.got.filter((m) => m.type === 'D').length >= 1000, 'resends', 30000);
+    await new Promise((r) => setTimeout(r, 100));
+    const resent = peer.got.filter((m) => m.type === 'D').map((m) => m.seq);
+    expect(resent).to.deep.equal(Array.from({ length: 1000 }, (_, i) => i + 2));
+    expect(session.counters.resentMessages).to.equal(1000);
+    expect(peer.got.every((m) => m.type !== 'D' || m.f.get(43) === 'Y')).to.equal(true);
+  });
+
+  it('a second ResendRequest for numbers already resent replays them again after the rest of the first range', async () => {
+    await start({ resendBatch: 2 });
+    sendOrders(8); // seqs 2..9
+    await peer.until(() => peer.got.length === 9, 'orders');
+    peer.got.length = 0;
+    // The first batch (2, 3) goes out before the second request is read; 2..3 are owed again.
+    peer.sendTogether([['2', 2, [[7, '2'], [16, '9']]], ['2', 3, [[7, '2'], [16, '3']]]]);
+    await peer.until(() => session.counters.resentMessages === 10, 'resends');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(peer.got.filter((m) => m.type === 'D').map((m) => m.seq)).to.deep.equal([2, 3, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('caps what one ResendRequest replays; a merged request keeps its own cap and gap fills never overlap a replay', async () => {
+    await start({ maxResendRange: 3, resendBatch: 100 });
+    sendOrders(10); // seqs 2..11
+    await peer.until(() => peer.got.length === 11, 'orders');
+    peer.got.length = 0;
+    peer.sendTogether([['2', 2, [[7, '2'], [16, '6']]], ['2', 3, [[7, '8'], [16, '11']]]]);
+    await peer.until(() => session.counters.resentMessages === 6, 'resends');
+    await new Promise((r) => setTimeout(r, 50));
+    // 2..6 capped to 4..6 (2..3 gap-filled); 8..11 capped to 9..11 (8 gap-filled); 7 was never asked for.
+    expect(peer.got.map((m) => (m.type === '4' ? `GF${m.seq}-${m.f.get(36)}` : `${m.type}${m.seq}`))).to.deep.equal(
+      ['GF2-4', 'D4', 'D5', 'D6', 'GF8-9', 'D9', 'D10', 'D11']);
+    expect(session.counters.resendCapped).to.equal(2);
+  });
+
+  it('re-sends an unanswered ResendRequest after the timeout and recovers when the peer answers the retry', async () => {
+    await start({ resendRequestTimeoutMs: 300, resendRequestRetries: 3 });
+    peer.send('8', 4, [[11, 'C'], [150, '0']]);
+    await peer.until(() => peer.got.filter((m) => m.type === '2').length === 2, 'a second ResendRequest', 5000);
+    const rrs = peer.got.filter((m) => m.type === '2');
+    expect(rrs.map((m) => m.f.get(7))).to.deep.equal(['2', '2']);
+    expect(session.counters.resendRetries).to.equal(1);
+    peer.send('4', 2, [[43, 'Y'], [123, 'Y'], [36, '4']]);
+    await peer.until(() => app.length === 1, 'queued report delivered');
+    expect(session.nextTargetSeq).to.equal(5);
+    expect(session.isLoggedIn).to.equal(true);
+  });
+
+  it('logs out with the missing range named when a ResendRequest stays unanswered after its retries', async () => {
+    await start({ resendRequestTimeoutMs: 200, resendRequestRetries: 2 });
+    peer.send('8', 4, [[11, 'C'], [150, '0']]);
+    await peer.until(() => peer.closed, 'disconnect', 8000);
+    expect(peer.got.filter((m) => m.type === '2')).to.have.length(3);
+    const lo = peer.got.find((m) => m.type === '5')!;
+    expect(lo.f.get(58)).to.match(/^ResendRequest for 2\.\.3 unanswered after 3 attempts/);
+    expect(logouts[0]).to.match(/ResendRequest for 2\.\.3 unanswered/);
+    expect(session.counters.resendFailures).to.equal(1);
+  });
+
+  it('SequenceReset-Reset drains the early messages queued from its NewSeqNo on, in order', async () => {
+    // The reported case: 5, 6, 7 queued behind a gap, then Reset to 5: nothing was delivered.
+    await start({ resendRequestTimeoutMs: 30000 });
+    for (const s of [5, 6, 7]) peer.send('8', s, [[11, `R${s}`], [150, '0']]);
+    await peer.until(() => peer.got.some((m) => m.type === '2'), 'ResendRequest');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(app).to.have.length(0);
+    peer.send('4', 99, [[36, '5']]); // Reset: MsgSeqNum ignored
+    await peer.until(() => app.length === 3, 'queued reports');
+    expect(app.map((m) => m.f.get(11))).to.deep.equal(['R5', 'R6', 'R7']);
+    expect(session.nextTargetSeq).to.equal(8);
+    expect(session.counters.sequenceResetsIn).to.equal(1);
+    peer.send('0', 8);
+    await peer.until(() => session.nextTargetSeq === 9, 'heartbeat 8');
+    expect(peer.got.filter((m) => m.type === '2')).to.have.length(1);
+  });
+
+  it('a gap fill over queued early messages delivers them instead of dropping them', async () => {
+    await start({ resendRequestTimeoutMs: 30000 });
+    for (const s of [5, 6, 7]) peer.send('8', s, [[11, `R${s}`], [150, '0']]);
+    await peer.until(() => peer.got.some((m) => m.type === '2'), 'ResendRequest');
+    peer.send('4', 2, [[43, 'Y'], [123, 'Y'], [36, '8']]);
+    await peer.until(() => app.length === 3, 'queued reports');
+    expect(app.map((m) => m.f.get(11))).to.deep.equal(['R5', 'R6', 'R7']);
+    expect(session.nextTargetSeq).to.equal(8);
+  });
+
+  it('a Reset to below what is queued, then a gap fill: every queued report is delivered once, in order', async () => {
+    await start({ resendRequestTimeoutMs: 30000 });
+    for (const s of [5, 6, 7, 9]) peer.send('8', s, [[11, `R${s}`], [150, '0']]);
+    await peer.until(() => peer.got.some((m) => m.type === '2'), 'ResendRequest');
+    peer.send('4', 99, [[36, '5']]);
+    await peer.until(() => app.length === 3, 'R5..R7');
+    peer.send('4', 8, [[43, 'Y'], [123, 'Y'], [36, '9']]);
+    await peer.until(() => app.length === 4, 'R9');
+    expect(app.map((m) => m.f.get(11))).to.deep.equal(['R5', 'R6', 'R7', 'R9']);
+    expect(session.nextTargetSeq).to.equal(10);
+  });
+
+  it('rejects a SequenceReset-Reset whose NewSeqNo is below the expected number and keeps its numbers', async () => {
+    await start();
+    peer.send('0', 2);
+    peer.send('0', 3);
+    await peer.until(() => session.nextTargetSeq === 4, 'heartbeats');
+    peer.send('4', 4, [[36, '2']]);
+    await peer.until(() => peer.got.some((m) => m.type === '3'), 'Reject');
+    const rj = peer.got.find((m) => m.type === '3')!;
+    expect(rj.f.get(373)).to.equal('5');
+    expect(session.nextTargetSeq).to.equal(4);
+    expect(session.isLoggedIn).to.equal(true);
+  });
+
+  it('sends the configured extra Logon fields (a venue\'s cancel-on-disconnect tag)', async () => {
+    await start({ logonFields: [[8013, 'Y']] });
+    expect(peer.got.find((m) => m.type === 'A')!.f.get(8013)).to.equal('Y');
   });
 
   it('answers TestRequest with a Heartbeat carrying its TestReqID', async () => {

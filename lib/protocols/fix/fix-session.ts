@@ -2,8 +2,24 @@
  * FIX 4.2 / 4.4 session layer (initiator or acceptor): Logon, Heartbeat, TestRequest,
  * ResendRequest, SequenceReset (gap fill and reset), Reject, Logout; MsgSeqNum checking with gap
  * detection and queuing of early messages; sequence numbers and sent application messages
- * persisted in a `FixFileStore`; resends throttled (a batch per event-loop turn) and bounded (a
- * request for more than `maxResendRange` messages gets the oldest part gap-filled).
+ * persisted in a `FixFileStore`.
+ *
+ * As responder, every ResendRequest is merged into a `ResendQueue` (a second request while the
+ * first is still being answered no longer abandons the rest of the first) and answered in throttled
+ * batches (a batch per event-loop turn). One request replays at most `maxResendRange` messages: the
+ * oldest part of a bigger range is gap-filled. Why gap-fill and not reject: a counterparty such as
+ * QuickFIX expects every number it asked for to be answered, resent or gap-filled, and does not ask
+ * again, so a Reject would wedge its session; the oldest messages are the stalest (orders a venue
+ * would refuse as stale, reports superseded by later ones carrying CumQty/LeavesQty).
+ *
+ * As requester, a ResendRequest that makes no progress within `resendRequestTimeoutMs` is sent
+ * again from the first missing number, at most `resendRequestRetries` times; then the session logs
+ * out with a reason naming the missing range, so a hole the peer never fills ends the session
+ * clearly instead of wedging it with a growing queue of early messages.
+ *
+ * SequenceReset: GapFill (processed in order) and Reset (processed at once, whatever its MsgSeqNum)
+ * both move the expected number forward; queued early messages inside the skipped range and from
+ * the new number on are delivered in order, never dropped.
  *
  * The owner of the socket parses bytes with a `FixParser` and calls `receive(msg)`; the session
  * writes to that socket through a `TxRing` and `FixEncoder`, so steady-state sends allocate only
@@ -16,6 +32,7 @@ import { invalidOption } from '../../errors';
 import { FixEncoder, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
 import { TxRing } from '../tx-ring';
 import { FixFileStore, type FixStoreFsync } from './fix-store';
+import { ResendQueue } from './resend-queue';
 
 export type FixSessionState = 'DISCONNECTED' | 'LOGON_SENT' | 'LOGGED_IN' | 'LOGOUT_SENT';
 
@@ -34,8 +51,14 @@ export interface FixSessionOptions {
   resetOnLogon?: boolean;
   /** Messages resent per event-loop turn. */
   resendBatch?: number;
-  /** Largest range actually resent; older requested messages are gap-filled. */
+  /** Most messages one ResendRequest replays; the older part of a bigger range is gap-filled. */
   maxResendRange?: number;
+  /** Requester: how long an outstanding ResendRequest may make no progress before it is re-sent. Default: the heartbeat interval. */
+  resendRequestTimeoutMs?: number;
+  /** Requester: re-sends of an unanswered ResendRequest before the session logs out. Default 3. */
+  resendRequestRetries?: number;
+  /** Extra fields for our Logon (e.g. a venue's cancel-on-disconnect tag, [[8013, 'Y']]). */
+  logonFields?: ReadonlyArray<readonly [number, string]>;
   logonTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -65,18 +88,30 @@ export class FixSession {
   private logoutAt = 0;
   private testReqPendingSince = 0;
   private testReqCounter = 0;
-  /** Highest seq asked for in an outstanding ResendRequest (0 = none). */
-  private resendRequestedUpTo = 0;
+  /**
+   * Requester: the outstanding ResendRequest. `upTo` is the highest number known missing; `seen`
+   * the expected number when progress was last observed at `since`.
+   */
+  private resendRequest: { upTo: number; seen: number; since: number; attempts: number } | null = null;
+  /** The peer skipped everything below this (GapFill or Reset); 0 = nothing pending. */
+  private skipUpTo = 0;
+  private draining = false;
+  /** The next Logon we send carries ResetSeqNumFlag=Y and starts both sides at 1 (a new day). */
+  private resetPending = false;
   /** Early messages by seq, copied; replayed through `queueParser` once the gap closes. */
   private readonly queue = new Map<number, Buffer>();
   private readonly handledEarly = new Set<number>();
   private readonly queueParser: FixParser;
-  private resendCursor: { next: number; end: number; gapStart: number } | null = null;
+  /** Responder: what we still owe the peer, and the open gap-fill run being accumulated. */
+  private readonly resendQueue = new ResendQueue();
+  private resendGapStart = 0;
+  private resendGapEnd = 0;
+  private resendScheduled = false;
   private app: FixApplication | null = null;
   readonly counters = {
     messagesIn: 0, messagesOut: 0, heartbeatsOut: 0, testRequestsOut: 0, resendRequestsOut: 0, resendRequestsIn: 0,
     resentMessages: 0, gapFillsOut: 0, gapFillsIn: 0, rejectsIn: 0, rejectsOut: 0, possDupsIgnored: 0, queuedEarly: 0,
-    seqTooLow: 0, logons: 0,
+    seqTooLow: 0, logons: 0, resendCapped: 0, resendRetries: 0, resendFailures: 0, sequenceResetsIn: 0,
   };
 
   constructor(options: FixSessionOptions) {
@@ -91,11 +126,22 @@ export class FixSession {
     if (!Number.isInteger(batch) || batch <= 0) throw invalidOption(kWhere, 'resendBatch', batch, 'a positive integer');
     const range = options.maxResendRange ?? 10000;
     if (!Number.isInteger(range) || range <= 0) throw invalidOption(kWhere, 'maxResendRange', range, 'a positive integer');
+    const rrTimeout = options.resendRequestTimeoutMs ?? Math.max(1000, hb * 1000);
+    if (!Number.isInteger(rrTimeout) || rrTimeout <= 0) throw invalidOption(kWhere, 'resendRequestTimeoutMs', rrTimeout, 'a positive integer (ms)');
+    const rrRetries = options.resendRequestRetries ?? 3;
+    if (!Number.isInteger(rrRetries) || rrRetries < 0) throw invalidOption(kWhere, 'resendRequestRetries', rrRetries, 'a non-negative integer');
+    const logonFields = options.logonFields ?? [];
+    for (const f of logonFields) {
+      if (!Array.isArray(f) || !Number.isInteger(f[0]) || f[0] <= 0 || typeof f[1] !== 'string' || f[1] === '' || f[1].includes('\x01')) {
+        throw invalidOption(kWhere, 'logonFields', f, '[tag, value] pairs with a positive integer tag and a non-empty value without SOH');
+      }
+    }
     this.options = {
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: options.role,
       storeDir: options.storeDir, heartbeatIntervalSec: hb, resetOnLogon: options.resetOnLogon ?? false,
       resendBatch: batch, maxResendRange: range, logonTimeoutMs: options.logonTimeoutMs ?? 10000,
       storeFsync: options.storeFsync ?? 'group', storeGroupCommitUs: options.storeGroupCommitUs ?? 1000,
+      resendRequestTimeoutMs: rrTimeout, resendRequestRetries: rrRetries, logonFields,
       log: options.log ?? (() => {}),
     };
     this.store = new FixFileStore(options.storeDir, `${options.version}-${options.senderCompId}-${options.targetCompId}`,
@@ -105,6 +151,9 @@ export class FixSession {
   }
 
   setApplication(app: FixApplication): void { this.app = app; }
+
+  /** Initiator: the next Logon resets both sides to 1 (ResetSeqNumFlag=Y), e.g. at the daily reset. */
+  resetOnNextLogon(): void { this.resetPending = true; }
 
   get nextSenderSeq(): number { return this.store.nextSenderSeq; }
   get nextTargetSeq(): number { return this.store.nextTargetSeq; }
@@ -117,12 +166,15 @@ export class FixSession {
     this.connectedAt = this.lastRecv = this.lastSent = Date.now();
     this.queue.clear();
     this.handledEarly.clear();
-    this.resendRequestedUpTo = 0;
-    this.resendCursor = null;
+    this.resendRequest = null;
+    this.skipUpTo = 0;
+    this.clearResends();
     this.testReqPendingSince = 0;
     if (this.options.role === 'initiator') {
-      if (this.options.resetOnLogon) this.store.reset();
-      this.sendLogon(this.options.resetOnLogon);
+      const reset = this.options.resetOnLogon || this.resetPending;
+      this.resetPending = false;
+      if (reset) this.store.reset();
+      this.sendLogon(reset);
       this.state = 'LOGON_SENT';
     }
     this.startTimer();
@@ -135,7 +187,8 @@ export class FixSession {
     this.state = 'DISCONNECTED';
     const s = this.socket;
     this.socket = null;
-    this.resendCursor = null;
+    this.clearResends();
+    this.resendRequest = null;
     if (s && !s.destroyed) s.destroy();
     if (wasUp) this.app?.onLogout(reason);
   }
@@ -214,11 +267,13 @@ export class FixSession {
     this.sendAdmin('A', (e) => {
       e.int(Tag.EncryptMethod, 0).int(Tag.HeartBtInt, this.options.heartbeatIntervalSec);
       if (reset) e.char(Tag.ResetSeqNumFlag, 0x59);
+      for (const [tag, value] of this.options.logonFields) e.str(tag, value);
     });
   }
 
   private sendResendRequest(from: number): void {
     this.counters.resendRequestsOut++;
+    this.options.log(`${this.id()}: ResendRequest ${from}..0`);
     this.sendAdmin('2', (e) => e.int(Tag.BeginSeqNo, from).int(Tag.EndSeqNo, 0));
   }
 
@@ -265,14 +320,29 @@ export class FixSession {
     if (t === MsgType.Logon && msg.getChar(Tag.ResetSeqNumFlag) === 0x59) {
       // Both sides restart at 1: the acceptor resets its own numbers and answers with the flag.
       if (this.options.role === 'acceptor') this.store.reset();
+      this.queue.clear();
+      this.handledEarly.clear();
+      this.skipUpTo = 0;
+      this.resendRequest = null;
       this.store.setSeqs(this.store.nextSenderSeq, seq);
       this.processInOrder(msg);
       return;
     }
     if (t === MsgType.SequenceReset && msg.getChar(Tag.GapFillFlag) !== 0x59) {
-      // SequenceReset-Reset ignores MsgSeqNum altogether.
+      // SequenceReset-Reset ignores MsgSeqNum altogether. Early messages already queued are still
+      // delivered: those below NewSeqNo (received intact before the reset overtook them) and then
+      // every one from NewSeqNo on, in order.
       const ns = msg.getInt(Tag.NewSeqNo);
-      if (ns > expected) this.store.setSeqs(this.store.nextSenderSeq, ns);
+      if (ns <= 0 || ns < expected) {
+        const text = `SequenceReset NewSeqNo(36)=${ns} below the expected MsgSeqNum ${expected}`;
+        this.options.log(`${this.id()}: ${text}`);
+        this.sendReject(seq, 5, text);
+        return;
+      }
+      this.counters.sequenceResetsIn++;
+      this.options.log(`${this.id()}: SequenceReset-Reset to ${ns} (expected ${expected}, ${this.queue.size} queued)`);
+      if (ns > this.skipUpTo) this.skipUpTo = ns;
+      this.drainQueue();
       return;
     }
     if (seq === expected) { this.processInOrder(msg); this.drainQueue(); return; }
@@ -291,23 +361,46 @@ export class FixSession {
     else if (t === MsgType.ResendRequest) { this.onResendRequest(msg); this.handledEarly.add(seq); }
     if (!this.queue.has(seq)) { this.queue.set(seq, msg.copy()); this.counters.queuedEarly++; }
     if (t === MsgType.Logon) this.handledEarly.add(seq);
-    if (this.resendRequestedUpTo < expected) {
-      this.resendRequestedUpTo = seq - 1;
+    const rr = this.resendRequest;
+    if (!rr) {
+      // EndSeqNo 0 asks for everything up to the peer's latest, so one request covers later gaps.
+      this.resendRequest = { upTo: seq - 1, seen: expected, since: Date.now(), attempts: 0 };
       this.sendResendRequest(expected);
+    } else if (seq - 1 > rr.upTo) {
+      rr.upTo = seq - 1;
     }
   }
 
+  /**
+   * Delivers queued early messages that are now in order, and moves over ranges the peer skipped
+   * (`skipUpTo`) while still delivering any queued message inside them. Not re-entrant: messages
+   * replayed through `queueParser` may themselves be gap fills that extend `skipUpTo`; this loop
+   * picks that up.
+   */
   private drainQueue(): void {
-    for (;;) {
-      const seq = this.store.nextTargetSeq;
-      const b = this.queue.get(seq);
-      if (!b) break;
-      this.queue.delete(seq);
-      this.queueParser.push(b);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        const next = this.store.nextTargetSeq;
+        const b = this.queue.get(next);
+        if (b) { this.queue.delete(next); this.queueParser.push(b); continue; }
+        if (this.skipUpTo > next) {
+          let first = 0;
+          for (const s of this.queue.keys()) if (s > next && s < this.skipUpTo && (first === 0 || s < first)) first = s;
+          this.store.setSeqs(this.store.nextSenderSeq, first || this.skipUpTo);
+          if (!first) this.skipUpTo = 0;
+          continue;
+        }
+        break;
+      }
+      if (this.skipUpTo && this.skipUpTo <= this.store.nextTargetSeq) this.skipUpTo = 0;
+      // Stale entries (below the expected seq) can go.
+      for (const s of this.queue.keys()) if (s < this.store.nextTargetSeq) this.queue.delete(s);
+      if (this.resendRequest && this.store.nextTargetSeq > this.resendRequest.upTo) this.resendRequest = null;
+    } finally {
+      this.draining = false;
     }
-    // Stale entries (below the expected seq after a gap fill) can go.
-    for (const s of this.queue.keys()) if (s < this.store.nextTargetSeq) this.queue.delete(s);
-    if (this.resendRequestedUpTo && this.store.nextTargetSeq > this.resendRequestedUpTo) this.resendRequestedUpTo = 0;
   }
 
   /** Handles a message whose MsgSeqNum is the expected one (or a queued one now in order). */
@@ -316,9 +409,12 @@ export class FixSession {
     const t = msg.msgType;
     const early = this.handledEarly.delete(seq);
     if (t === MsgType.SequenceReset) {
+      // GapFill in order: seq..NewSeqNo-1 are skipped; drainQueue moves over them (delivering any
+      // queued message in that range rather than dropping it).
       this.counters.gapFillsIn++;
       const ns = msg.getInt(Tag.NewSeqNo);
-      this.store.setSeqs(this.store.nextSenderSeq, ns > seq ? ns : seq + 1);
+      this.store.setSeqs(this.store.nextSenderSeq, seq + 1);
+      if (ns > this.skipUpTo) this.skipUpTo = ns;
       return;
     }
     this.store.setSeqs(this.store.nextSenderSeq, seq + 1);
@@ -375,31 +471,61 @@ export class FixSession {
     if (begin > end) return;
     let from = begin;
     if (end - begin + 1 > this.options.maxResendRange) {
-      // Bounded: resending a day of orders would be worse than a gap; fill the old part.
+      // Capped: replay the newest part, gap-fill the oldest (see the file comment for why).
       from = end - this.options.maxResendRange + 1;
+      this.counters.resendCapped++;
       this.options.log(`${this.id()}: ResendRequest ${begin}..${end} exceeds ${this.options.maxResendRange}; gap-filling ${begin}..${from - 1}`);
-      this.sendGapFill(begin, from);
     }
-    this.resendCursor = { next: from, end, gapStart: 0 };
-    this.resendSome();
+    this.resendQueue.add(begin, end, from);
+    if (!this.resendScheduled) this.resendSome();
   }
 
-  /** Resends up to `resendBatch` messages, then yields to the event loop (throttle). */
+  private clearResends(): void {
+    this.resendQueue.clear();
+    this.resendGapStart = this.resendGapEnd = 0;
+  }
+
+  /** Sends the gap fill accumulated so far (resendGapStart..resendGapEnd), if any. */
+  private flushResendGap(): void {
+    if (!this.resendGapStart) return;
+    this.sendGapFill(this.resendGapStart, this.resendGapEnd + 1);
+    this.resendGapStart = this.resendGapEnd = 0;
+  }
+
+  /** Answers up to `resendBatch` owed messages, then yields to the event loop (throttle). */
   private resendSome(): void {
-    const c = this.resendCursor;
-    if (!c || !this.socket) return;
+    this.resendScheduled = false;
+    if (!this.socket) { this.clearResends(); return; }
+    const q = this.resendQueue;
     let budget = this.options.resendBatch;
-    while (c.next <= c.end && budget > 0) {
-      const seq = c.next++;
+    while (budget > 0 && !q.isEmpty) {
+      const seq = q.first;
+      // A gap fill covers one contiguous run only: close it before a jump.
+      if (this.resendGapStart && seq !== this.resendGapEnd + 1) this.flushResendGap();
+      if (!q.firstIsReplay) {
+        const to = q.takeFillRun();
+        if (!this.resendGapStart) this.resendGapStart = seq;
+        this.resendGapEnd = to;
+        continue;
+      }
+      q.takeOne();
       const stored = this.store.get(seq);
-      if (!stored) { if (!c.gapStart) c.gapStart = seq; continue; }
-      if (c.gapStart) { this.sendGapFill(c.gapStart, seq); c.gapStart = 0; }
+      if (!stored) {
+        // Admin messages are not stored: gap-filled.
+        if (!this.resendGapStart) this.resendGapStart = seq;
+        this.resendGapEnd = seq;
+        continue;
+      }
+      this.flushResendGap();
       this.resendOne(stored);
       budget--;
     }
-    if (c.next <= c.end) { setImmediate(() => this.resendSome()); return; }
-    if (c.gapStart) this.sendGapFill(c.gapStart, c.end + 1);
-    this.resendCursor = null;
+    if (!q.isEmpty) {
+      this.resendScheduled = true;
+      setImmediate(() => this.resendSome());
+      return;
+    }
+    this.flushResendGap();
   }
 
   private readonly resendParser = new FixParser((m) => this.rewritePossDup(m), { maxMessage: 1 << 20 });
@@ -443,6 +569,7 @@ export class FixSession {
       return;
     }
     if (this.state !== 'LOGGED_IN') return;
+    if (this.resendRequest && !this.checkResendRequest(now)) return;
     if (this.testReqPendingSince && now - this.testReqPendingSince >= hb) {
       this.disconnected(`peer silent for ${now - this.lastRecv} ms after TestRequest`);
       return;
@@ -457,6 +584,33 @@ export class FixSession {
       this.counters.heartbeatsOut++;
       this.sendAdmin('0');
     }
+  }
+
+  /**
+   * Requester: re-sends a ResendRequest that made no progress for `resendRequestTimeoutMs`, from
+   * the first missing number; after `resendRequestRetries` re-sends, logs out. False when the
+   * session ended.
+   */
+  private checkResendRequest(now: number): boolean {
+    const rr = this.resendRequest!;
+    const next = this.store.nextTargetSeq;
+    if (next > rr.upTo) { this.resendRequest = null; return true; }
+    if (next !== rr.seen) { rr.seen = next; rr.since = now; rr.attempts = 0; return true; }
+    if (now - rr.since < this.options.resendRequestTimeoutMs) return true;
+    if (rr.attempts >= this.options.resendRequestRetries) {
+      this.counters.resendFailures++;
+      const text = `ResendRequest for ${next}..${rr.upTo} unanswered after ${rr.attempts + 1} attempts ` +
+        `${this.options.resendRequestTimeoutMs} ms apart (${this.queue.size} messages queued behind the gap)`;
+      this.options.log(`${this.id()}: ${text}`);
+      this.sendAdmin('5', (e) => e.str(Tag.Text, text));
+      this.disconnected(text);
+      return false;
+    }
+    rr.attempts++;
+    rr.since = now;
+    this.counters.resendRetries++;
+    this.sendResendRequest(next);
+    return true;
   }
 
   private id(): string { return `${this.options.version} ${this.options.senderCompId}->${this.options.targetCompId}`; }

@@ -57,6 +57,8 @@ export class SoupServerConnection {
   private lastRecv = Date.now();
   private closed = false;
   messagesIn = 0;
+  /** The client sent Logout Request: a clean end, not a dropped session. */
+  loggedOut = false;
 
   constructor(readonly socket: net.Socket, private readonly server: SoupBinServer) {
     this.parser = new SoupFrameParser((t, b, o, l) => this.onFrame(t, b, o, l));
@@ -142,6 +144,7 @@ export class SoupServerConnection {
       case kSoupDebug:
         return;
       case kSoupLogoutRequest:
+        this.loggedOut = true;
         this.socket.end();
         this.close();
         return;

@@ -12,9 +12,23 @@
  * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (FIX OrderQty,
  * filled shares included), the same for every connector.
  *
+ * Recovery: resends we owe are capped per request (`maxResendRange`, oldest part gap-filled);
+ * a ResendRequest of ours the venue does not satisfy is retried (`resendRequestTimeoutMs`,
+ * `resendRequestRetries`) and then ends the session with the missing range named. A venue whose
+ * numbers went backwards (it restarted or reset without telling us) is not retried blindly: the
+ * connector goes FAILED and says how to recover (resetOnLogon or an agreed SequenceReset).
+ * Execution reports flagged PossDupFlag=Y whose ExecID was already applied are dropped, so a
+ * venue's possible duplicate never double-counts a fill.
+ *
+ * Daily schedule (`schedule.resetTime`): at that time the connector logs out and logs on again
+ * with ResetSeqNumFlag=Y; a connect after a missed reset time (the process was down) resets too.
+ * Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
+ * cancels arrive after reconnect, through normal recovery, as ordinary cancel reports.
+ *
  * Threading: the router worker's event loop.
  */
 import { socketErrorFix } from '../../protocols/socket-errors';
+import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +37,7 @@ import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } fr
 import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../../protocols/fix/fix-codec';
 import { FixSession } from '../../protocols/fix/fix-session';
 import type { FixStoreFsync } from '../../protocols/fix/fix-store';
+import { SessionSchedule, type SessionScheduleOptions } from '../../protocols/session-schedule';
 
 export interface FixConnectorOptions {
   name: string;
@@ -44,6 +59,19 @@ export interface FixConnectorOptions {
   /** Reconnect attempts after an unexpected drop before the session is FAILED (0 = never). */
   reconnectAttempts?: number;
   reconnectDelayMs?: number;
+  /** Most messages one venue ResendRequest makes us replay; the older part is gap-filled (default 10000). */
+  maxResendRange?: number;
+  /** Our unanswered ResendRequest is re-sent after this long without progress (default: the heartbeat interval). */
+  resendRequestTimeoutMs?: number;
+  /** Re-sends of an unanswered ResendRequest before the session ends with an error (default 3). */
+  resendRequestRetries?: number;
+  /**
+   * Ask the venue to cancel our open orders if the session drops: true sends 8013=Y on Logon;
+   * `{ tag, value }` for a venue that uses another tag.
+   */
+  cancelOnDisconnect?: boolean | { tag: number; value?: string };
+  /** Daily reset: at `resetTime` (in `timeZone`, default UTC) log out and log on again from sequence 1. */
+  schedule?: SessionScheduleOptions;
   log?: (line: string) => void;
 }
 
@@ -77,7 +105,11 @@ export class FixConnector implements VenueConnector {
   private readonly log: (line: string) => void;
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
   private readonly statusPending = new Map<string, VenueOrder>();
-  private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0 };
+  private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0, duplicateReports: 0, dailyResets: 0 };
+  /** ExecIDs applied this session day: a PossDupFlag=Y report with one of these is a duplicate. */
+  private readonly execIds = new Set<string>();
+  private readonly schedule: SessionSchedule | null;
+  private scheduleTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FixConnectorOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
@@ -91,16 +123,26 @@ export class FixConnector implements VenueConnector {
     this.name = options.name;
     this.protocol = options.version === 'FIX.4.4' ? 'fix44' : 'fix42';
     this.log = options.log ?? (() => {});
+    this.schedule = options.schedule === undefined ? null : new SessionSchedule(options.schedule, kWhere);
+    const cod = options.cancelOnDisconnect;
+    let logonFields: Array<[number, string]> = [];
+    if (cod === true) logonFields = [[8013, 'Y']];
+    else if (cod && typeof cod === 'object') {
+      if (!Number.isInteger(cod.tag) || cod.tag <= 0) throw invalidOption(kWhere, 'cancelOnDisconnect.tag', cod.tag, 'a positive integer FIX tag');
+      logonFields = [[cod.tag, cod.value ?? 'Y']];
+    } else if (cod !== undefined && cod !== false) throw invalidOption(kWhere, 'cancelOnDisconnect', cod, 'a boolean or { tag, value }');
     this.session = new FixSession({
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: 'initiator',
       storeDir: options.storeDir ?? path.join(os.tmpdir(), 'tickpath-fix'), heartbeatIntervalSec: options.heartbeatIntervalSec,
       storeFsync: options.storeFsync, storeGroupCommitUs: options.storeGroupCommitUs,
       resetOnLogon: options.resetOnLogon, logonTimeoutMs: this.opts.connectTimeoutMs, log: this.log,
+      maxResendRange: options.maxResendRange, resendRequestTimeoutMs: options.resendRequestTimeoutMs,
+      resendRequestRetries: options.resendRequestRetries, logonFields,
     });
     this.session.setApplication({
       onLogon: () => this.onLogon(),
       onLogout: (reason) => this.onLogout(reason),
-      onAppMessage: (m) => this.onAppMessage(m),
+      onAppMessage: (m, possDup) => this.onAppMessage(m, possDup),
       onSessionReject: (ref, text) => this.log(`${this.name}: session reject of seq ${ref}: ${text}`),
     });
     this.parser = new FixParser((m) => this.session.receive(m), {
@@ -113,6 +155,15 @@ export class FixConnector implements VenueConnector {
   connect(): Promise<void> {
     this.closing = false;
     if (!this.session.store.isOpen) this.session.store.open(); // connect again after close()
+    if (this.schedule) {
+      // Down at the reset time: this session's numbers belong to a previous day.
+      const last = this.storeLastWritten();
+      if (last > 0 && this.schedule.resetDueSince(last)) {
+        this.log(`${this.name}: store last written ${new Date(last).toISOString()}, before the daily reset; logging on with ResetSeqNumFlag=Y`);
+        this.newDay();
+      }
+      this.armSchedule();
+    }
     this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId}`);
     return this.open().catch((err) => {
       this.listener.onSessionState('FAILED', (err as Error).message);
@@ -146,6 +197,13 @@ export class FixConnector implements VenueConnector {
     if (ended && ended !== reason) reason = `${ended} (${reason})`;
     const p = this.pending;
     this.pending = null;
+    if (/MsgSeqNum too low/.test(reason)) {
+      // The venue's numbers went backwards: reconnecting with the same numbers fails the same way.
+      const fix = "the venue's sequence numbers went backwards (it restarted or reset); reconnect with resetOnLogon (ResetSeqNumFlag=Y) or agree a SequenceReset with the venue";
+      if (p) { p.reject(new TickpathError('ERR_FIX_SEQUENCE', `${kWhere} ${this.name} ${this.opts.host}:${this.opts.port}: ${reason}`, fix)); return; }
+      if (!this.closing) this.listener.onSessionState('FAILED', `${reason}: ${fix}`);
+      return;
+    }
     if (p) {
       p.reject(new TickpathError(code, `${kWhere} ${this.name} ${this.opts.host}:${this.opts.port}: ${reason}`,
         code === 'ERR_FIX_CONNECT' ? (this.lastErrno ? socketErrorFix(this.lastErrno, this.opts.host, this.opts.port) : 'check the venue host, port and CompIDs') : undefined));
@@ -154,6 +212,39 @@ export class FixConnector implements VenueConnector {
     if (this.closing) return;
     this.listener.onSessionState('DISCONNECTED', reason);
     this.scheduleReconnect(1);
+  }
+
+  /**
+   * When the session's sequence numbers were last persisted (0 if never). Reads the store's
+   * sequence file's mtime: the store records no session-start time of its own.
+   */
+  private storeLastWritten(): number {
+    try {
+      return fs.statSync(path.join(this.session.store.dir, `${this.session.store.id}.seqnums`)).mtimeMs;
+    } catch { return 0; }
+  }
+
+  private newDay(): void {
+    this.session.resetOnNextLogon();
+    this.execIds.clear();
+    this.counters.dailyResets++;
+  }
+
+  private armSchedule(): void {
+    if (!this.schedule || this.closing) return;
+    if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
+    const wait = Math.max(0, this.schedule.nextResetAfter() - Date.now());
+    this.scheduleTimer = setTimeout(() => {
+      this.scheduleTimer = null;
+      if (this.closing) return;
+      this.log(`${this.name}: daily reset at ${this.opts.schedule!.resetTime} ${this.schedule!.timeZone}: logging out, next Logon starts at 1`);
+      this.newDay();
+      // The logout closes the socket; fail() then reconnects as after any drop, with ResetSeqNumFlag=Y.
+      if (this.session.isLoggedIn) this.lastSessionEnd = 'daily session reset';
+      void this.session.logout('end of session day');
+      this.armSchedule();
+    }, wait);
+    this.scheduleTimer.unref();
   }
 
   private scheduleReconnect(attempt: number): void {
@@ -165,7 +256,15 @@ export class FixConnector implements VenueConnector {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.closing) return;
-      this.open().then(() => { this.counters.reconnects++; }, () => this.scheduleReconnect(attempt + 1));
+      this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
+        if (err.code === 'ERR_FIX_SEQUENCE') {
+          // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
+          // the venue's numbers climb back to ours, having skipped its messages in between).
+          if (!this.closing) this.listener.onSessionState('FAILED', err.message);
+          return;
+        }
+        this.scheduleReconnect(attempt + 1);
+      });
     }, this.opts.reconnectDelayMs * attempt);
   }
 
@@ -264,6 +363,7 @@ export class FixConnector implements VenueConnector {
   async close(): Promise<void> {
     this.closing = true;
     if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    if (this.scheduleTimer) { clearTimeout(this.scheduleTimer); this.scheduleTimer = null; }
     await this.session.logout();
     this.socket?.destroy();
     this.socket = null;
@@ -281,15 +381,27 @@ export class FixConnector implements VenueConnector {
       messagesIn: s.messagesIn, messagesOut: s.messagesOut, badFrames: this.parser.counters.badFrames + this.parser.counters.badChecksums,
       badChecksums: this.parser.counters.badChecksums, garbageBytes: this.parser.counters.garbageBytes,
       resends: s.resentMessages, resendRequestsIn: s.resendRequestsIn, resendRequestsOut: s.resendRequestsOut, gapFillsIn: s.gapFillsIn,
-      possDupsIgnored: s.possDupsIgnored, nextSenderSeq: this.session.nextSenderSeq, nextTargetSeq: this.session.nextTargetSeq,
+      possDupsIgnored: s.possDupsIgnored, resendRetries: s.resendRetries, resendFailures: s.resendFailures, resendCapped: s.resendCapped,
+      sequenceResetsIn: s.sequenceResetsIn, nextSenderSeq: this.session.nextSenderSeq, nextTargetSeq: this.session.nextTargetSeq,
       openOrders: this.orders.size,
     };
   }
 
   // ---- inbound ----
 
-  private onAppMessage(m: FixMessage): void {
-    if (m.msgType === MsgType.ExecutionReport && m.msgTypeLen === 1) this.onExecutionReport(m);
+  private onAppMessage(m: FixMessage, possDup: boolean): void {
+    if (m.msgType === MsgType.ExecutionReport && m.msgTypeLen === 1) {
+      const execId = m.getStr(Tag.ExecID);
+      if (execId !== '') {
+        if (possDup && this.execIds.has(execId)) {
+          this.counters.duplicateReports++;
+          this.log(`${this.name}: possible duplicate of ExecID ${execId} already applied, ignored`);
+          return;
+        }
+        this.execIds.add(execId);
+      }
+      this.onExecutionReport(m);
+    }
     else if (m.msgType === MsgType.OrderCancelReject && m.msgTypeLen === 1) this.onCancelReject(m);
     else this.log(`${this.name}: ignored application message ${m.toString()}`);
   }

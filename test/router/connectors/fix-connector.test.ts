@@ -117,7 +117,10 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
         expect(t.acked, id).to.equal(1);
       }
       expect(l.duplicateExecIds).to.deep.equal([]);
-      expect(sim!.counters.drops).to.equal(2);
+      // At least one injected disconnect, at most the two allowed: whether the second connection sees
+      // its sixth order message before the last order completes depends on scheduling on a loaded
+      // machine; recovery is what is asserted above, for however many drops happened.
+      expect(sim!.counters.drops).to.be.within(1, 2);
       expect(sim!.counters.gaps).to.be.greaterThan(0);
       expect(c.stats().resendRequestsOut).to.be.greaterThan(0);
       expect(c.stats().filledQty).to.equal(3000);
