@@ -167,10 +167,15 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
 
   // A slow venue (1.5 s, usually longer than a restart) leaves orders unanswered after the login
   // replay / FIX resend: the restart sends them again (OUCH, same token) or asks for their status (FIX).
-  const drills: [protocol: 'ouch' | 'fix44' | 'fix42', latencyMs: number][] = [['ouch', 5], ['fix44', 5], ['fix42', 5], ['ouch', 1500], ['fix44', 1500], ['fix42', 1500]];
-  for (const [protocol, latencyMs] of drills) {
-    it(`tickpath order --journal over ${protocol}, venue latency ${latencyMs} ms: the restart continues the session and ends where the venue is`, async () => {
-      sim = await startVenueSim(dir, ['--latency-ms', String(latencyMs)]);
+  // With --cancel-on-disconnect the venue cancels the killed session's resting orders: the restart
+  // learns it from the replay (OUCH) or the resend (FIX).
+  const drills: [protocol: 'ouch' | 'fix44' | 'fix42', latencyMs: number, cancelOnDisconnect: boolean][] = [
+    ['ouch', 5, false], ['fix44', 5, false], ['fix42', 5, false], ['ouch', 1500, false], ['fix44', 1500, false], ['fix42', 1500, false],
+    ['ouch', 5, true], ['fix44', 5, true],
+  ];
+  for (const [protocol, latencyMs, cod] of drills) {
+    it(`tickpath order --journal over ${protocol}, venue latency ${latencyMs} ms${cod ? ', cancel on disconnect' : ''}: the restart continues the session and ends where the venue is`, async () => {
+      sim = await startVenueSim(dir, ['--latency-ms', String(latencyMs), ...(cod ? ['--cancel-on-disconnect'] : [])]);
       // Resting sells so part of the buys fill, under another session.
       const seller = start(['order', '--venue', `ouch://127.0.0.1:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
         '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day']);
@@ -218,7 +223,8 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
       // took (a loaded machine may take longer than the venue's latency): both outcomes must end
       // matching the venue. The resend and status paths have their own exact tests
       // (router-stack.test.ts, order-status.test.ts).
-      console.log(`      ${protocol}/${latencyMs} ms: ${inFlight.length} child order(s) unanswered at the crash; recovery ${reconciled.recovery_ms} ms ` +
+      if (cod) expect(final.orders.filter((o) => o.kind === 'child' && o.state === 'CANCELLED').length, 'cancelled at the disconnect').to.be.greaterThan(0);
+      console.log(`      ${protocol}/${latencyMs} ms${cod ? '/cancel on disconnect' : ''}: ${inFlight.length} child order(s) unanswered at the crash; recovery ${reconciled.recovery_ms} ms ` +
         `(${reconciled.resent} resent, ${reconciled.status_requests} status requests); ${compared} orders match the venue`);
     });
   }
