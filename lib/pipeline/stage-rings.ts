@@ -244,6 +244,15 @@ export class OrderRecordReader implements Agent {
 
 const kEventKinds: OrderEventKind[] = ['accepted', 'rejected', 'acked', 'partially_filled', 'filled', 'cancelled', 'replaced', 'venue_reject'];
 
+const kEventKindIndex: Record<OrderEventKind, number> = {
+  accepted: 0, rejected: 1, acked: 2, partially_filled: 3, filled: 4, cancelled: 5, replaced: 6, venue_reject: 7,
+};
+
+/** Writes an order's id as NUL-padded ASCII (OrderRouter). */
+export interface ClOrdIdWriter {
+  writeClOrdId(parentSlot: number, b: Uint8Array, o: number, width: number): void;
+}
+
 export type OrderEventListener = (kind: OrderEventKind, clOrdId: string, qty: number, price: number, detail: string) => void;
 
 export class RouterEventWriter {
@@ -257,6 +266,19 @@ export class RouterEventWriter {
     f[b + 1] = qty;
     f[b + 2] = price;
     writeAsciiZ(u8, off + 24, 16, clOrdId);
+    writeAsciiZ(u8, off + 40, 24, detail);
+    this.ring.publish();
+    this.counters.records++;
+  }
+
+  /** The same, the id written from the router's parent slot as bytes: no string per event. */
+  writeSlot(kind: OrderEventKind, router: ClOrdIdWriter, parentSlot: number, qty: number, price: number, detail: string): void {
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0), f = this.ring.f64, u8 = this.ring.u8, b = off >> 3;
+    f[b] = kEventKindIndex[kind];
+    f[b + 1] = qty;
+    f[b + 2] = price;
+    router.writeClOrdId(parentSlot, u8, off + 24, 16);
     writeAsciiZ(u8, off + 40, 24, detail);
     this.ring.publish();
     this.counters.records++;

@@ -318,6 +318,11 @@ export class OrderRouter {
     this.om.writeId(parentSlot, b, o, width, 0);
   }
 
+  /** True while the parent in `parentSlot` is open (it has not ended and released its slot). */
+  isLiveOrder(parentSlot: number): boolean {
+    return this.om.isParent(parentSlot) && !isTerminal(this.om.state(parentSlot));
+  }
+
   /** Slots the order table has: parent slots are below this. */
   get orderCapacity(): number {
     return this.om.capacity;
