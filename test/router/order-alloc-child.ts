@@ -10,6 +10,7 @@
  *   node --max-semi-space-size=1 dist/test/router/order-alloc-child.js [--orders 100000] [--warmup 50000]
  *        [--strings]        (the string API instead: sendOrder, RouterListener, VenueListener by id string)
  *        [--stopped-clocks] (journal, risk and stage clocks that return a stored number)
+ *        [--ring]           (orders arrive through the strategy -> router ring, as in a split pipeline)
  *
  * Why --stopped-clocks: on Node 20 every clock read (Date.now, performance.now, the addon's nowNs)
  * returns a freshly boxed 16-byte HeapNumber, and a lifecycle reads a clock 8 times (risk's
@@ -29,7 +30,7 @@ import type { OrderRequest, RouterListener } from '../../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
 import { encodeEnterOrderFrom, encodeEnterOrder, readToken, kEnterOrderLen, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
 import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
-import { RouterEventWriter, kRouterEventRecordBytes } from '../../lib/pipeline/stage-rings';
+import { OrderRecordReader, OrderRecordWriter, RouterEventWriter, kOrderRecordBytes, kRouterEventRecordBytes } from '../../lib/pipeline/stage-rings';
 import { SpscRing } from '../../lib/common/spsc-ring';
 import { MonotonicClock } from '../../lib/common/clock';
 
@@ -39,6 +40,7 @@ function arg(name: string, dflt: number): number {
 }
 const strings = process.argv.includes('--strings');
 const stopped = process.argv.includes('--stopped-clocks');
+const viaRing = process.argv.includes('--ring');
 const stoppedMs = Date.now();
 const msClock = stopped ? () => stoppedMs : Date.now;
 const clock = stopped ? { nowNs: () => 1e12 } : new MonotonicClock();
@@ -102,6 +104,10 @@ const handlers = strings ? undefined : attachOrderHandlers(router, {
   logger: { info: () => true, warn: () => true },
 }, (k, p, q, px, detail) => { if (p >= 0) events.writeSlot(k, router, p, q, px, detail); });
 
+const orderRing = SpscRing.create({ capacity: 256, recordBytes: kOrderRecordBytes });
+const orderWriter = new OrderRecordWriter(orderRing);
+const orderReader = handlers !== undefined ? new OrderRecordReader(orderRing, handlers, 64) : undefined;
+
 const symbols = ['AAPL', 'MSFT', 'AMZN', 'NVDA', 'GOOGL', 'META', 'TSLA', 'AMD'];
 const reqs: OrderRequest[] = symbols.map((symbol) => ({ symbol, side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY' }));
 let matchNo = 1;
@@ -110,7 +116,12 @@ function run(n: number): void {
   const vl = venue.listener as KeyedVenueListener;
   for (let i = 0; i < n; i++) {
     if (handlers !== undefined) {
-      handlers.sendOrder(reqs[i & 7], 0);
+      if (orderReader !== undefined && viaRing) {
+        orderWriter.sendOrder(reqs[i & 7], 0);
+        orderReader.doWork();
+      } else {
+        handlers.sendOrder(reqs[i & 7], 0);
+      }
       // The venue's Accepted and Executed name the token: read it back from the encoded bytes.
       const key = router.tokenKey(venue.out, venue.last + kEnterOrderToken, 14);
       vl.onAckKey(key);
@@ -142,5 +153,5 @@ setTimeout(() => {
   obs.disconnect();
   journal.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ orders, scavenges, filled: filledNow, cpu_us: cpu.user + cpu.system, path: strings ? 'strings' : 'slots', clocks: stopped ? 'stopped' : 'real' }));
+  console.log(JSON.stringify({ orders, scavenges, filled: filledNow, cpu_us: cpu.user + cpu.system, path: strings ? 'strings' : viaRing ? 'slots via ring' : 'slots', clocks: stopped ? 'stopped' : 'real' }));
 }, 100);

@@ -22,6 +22,12 @@ describe('router: nothing allocated per order', function () {
     expect(r.scavenges, JSON.stringify(r)).to.be.at.most(2);
   });
 
+  it('the same through the strategy -> router ring (split pipeline): at most 2 scavenges', () => {
+    const r = measure('--stopped-clocks', '--ring');
+    expect(r.filled, JSON.stringify(r)).to.equal(100000);
+    expect(r.scavenges, JSON.stringify(r)).to.be.at.most(2);
+  });
+
   it('with the real clocks, what is left is the clock reads: at most ~200 bytes per lifecycle (20 scavenges per 100k)', () => {
     const r = measure();
     expect(r.filled, JSON.stringify(r)).to.equal(100000);
