@@ -211,23 +211,55 @@ export class OrderRecordWriter implements OrderSink {
   }
 }
 
+/**
+ * 8-byte symbol fields -> the same string each time: an open-addressing table keyed by the field's
+ * two 32-bit words, so a record costs no string once its symbol was seen. Full (4096 symbols):
+ * further symbols are decoded per record.
+ */
+class SymbolInterner {
+  private readonly lo = new Int32Array(8192);
+  private readonly hi = new Int32Array(8192);
+  private readonly names: (string | undefined)[] = new Array<string | undefined>(8192).fill(undefined);
+  private count = 0;
+
+  resolve(u8: Uint8Array, o: number): string {
+    const lo = u8[o] | (u8[o + 1] << 8) | (u8[o + 2] << 16) | (u8[o + 3] << 24);
+    const hi = u8[o + 4] | (u8[o + 5] << 8) | (u8[o + 6] << 16) | (u8[o + 7] << 24);
+    let i = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 19) & 8191;
+    for (;;) {
+      const name = this.names[i];
+      if (name === undefined) break;
+      if (this.lo[i] === lo && this.hi[i] === hi) return name;
+      i = (i + 1) & 8191;
+    }
+    const name = readAsciiZ(u8, o, 8);
+    if (this.count < 4096) {
+      this.lo[i] = lo; this.hi[i] = hi; this.names[i] = name;
+      this.count++;
+    }
+    return name;
+  }
+}
+
 export class OrderRecordReader implements Agent {
   readonly roleName = 'order-ring-reader';
   private readonly request: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY' };
+  private readonly symbols = new SymbolInterner();
   private readonly onRecord: (offset: number, endOfBatch: boolean) => void;
 
   constructor(private readonly ring: SpscRing, sink: OrderSink, private readonly burst = 64) {
-    const f = ring.f64, u8 = ring.u8, r = this.request;
+    const f = ring.f64, u8 = ring.u8, r = this.request, symbols = this.symbols;
     this.onRecord = (off, endOfBatch) => {
       const b = off >> 3;
-      const id = readAsciiZ(u8, off + 56, 16);
+      // A caller's id is a string at the router's API; most orders have none (NUL first byte).
+      const id = u8[off + 56] === 0 ? '' : readAsciiZ(u8, off + 56, 16);
       if (f[b] === kOpCancel) {
         sink.cancelOrder(id);
       } else {
         r.qty = f[b + 1]; r.price = f[b + 2]; r.side = kSides[f[b + 4]] ?? 'B';
         r.ordType = (f[b + 5] & 1 ? 'MARKET' : 'LIMIT') as OrdType;
         r.tif = (f[b + 5] & 2 ? 'IOC' : 'DAY') as TimeInForce;
-        r.symbol = readAsciiZ(u8, off + 48, 8);
+        r.symbol = symbols.resolve(u8, off + 48);
         r.clOrdId = id || undefined;
         sink.sendOrder(r, f[b + 3]);
       }
@@ -244,6 +276,15 @@ export class OrderRecordReader implements Agent {
 
 const kEventKinds: OrderEventKind[] = ['accepted', 'rejected', 'acked', 'partially_filled', 'filled', 'cancelled', 'replaced', 'venue_reject'];
 
+const kEventKindIndex: Record<OrderEventKind, number> = {
+  accepted: 0, rejected: 1, acked: 2, partially_filled: 3, filled: 4, cancelled: 5, replaced: 6, venue_reject: 7,
+};
+
+/** Writes an order's id as NUL-padded ASCII (OrderRouter). */
+export interface ClOrdIdWriter {
+  writeClOrdId(parentSlot: number, b: Uint8Array, o: number, width: number): void;
+}
+
 export type OrderEventListener = (kind: OrderEventKind, clOrdId: string, qty: number, price: number, detail: string) => void;
 
 export class RouterEventWriter {
@@ -257,6 +298,19 @@ export class RouterEventWriter {
     f[b + 1] = qty;
     f[b + 2] = price;
     writeAsciiZ(u8, off + 24, 16, clOrdId);
+    writeAsciiZ(u8, off + 40, 24, detail);
+    this.ring.publish();
+    this.counters.records++;
+  }
+
+  /** The same, the id written from the router's parent slot as bytes: no string per event. */
+  writeSlot(kind: OrderEventKind, router: ClOrdIdWriter, parentSlot: number, qty: number, price: number, detail: string): void {
+    claim(this.ring, this.counters);
+    const off = this.ring.offsetOfClaimed(0), f = this.ring.f64, u8 = this.ring.u8, b = off >> 3;
+    f[b] = kEventKindIndex[kind];
+    f[b + 1] = qty;
+    f[b + 2] = price;
+    router.writeClOrdId(parentSlot, u8, off + 24, 16);
     writeAsciiZ(u8, off + 40, 24, detail);
     this.ring.publish();
     this.counters.records++;

@@ -329,10 +329,37 @@ export class OrderJournal {
 
   /**
    * Journals the order in `slot` as it is now. `reason` for rejects, `lastQty`/`lastPx` for fills,
-   * `refId` for NEW_CHILD (parent id) and REPLACED (old id).
+   * `refId` for NEW_CHILD (parent id) and REPLACED (old id): a string, or a number naming the
+   * OrderManager slot whose id goes there (written from the slot, no string made).
    */
   appendOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
-    lastQty: number, lastPx: number, refId: string): void {
+    lastQty: number, lastPx: number, refId: string | number): void {
+    const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx);
+    if (typeof refId === 'number') om.writeId(refId, this.buf, off + 70, 14, 0);
+    else writeAsciiZ(this.buf, off + 70, 14, refId);
+    this.end(off);
+  }
+
+  /**
+   * A FILL whose exec id is a number (an OUCH match number): its refId is the number's decimal
+   * digits, the same key `execIdKey(String(execNo))` gives, so restart de-duplicates it as before.
+   */
+  appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number): void {
+    const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx);
+    const b = this.buf;
+    let n = execNo, nd = 0;
+    do { nd++; n = Math.floor(n / 10); } while (n > 0);
+    n = execNo;
+    for (let i = 13; i >= 0; i--) {
+      if (i >= nd) { b[off + 70 + i] = 0; continue; }
+      b[off + 70 + i] = 0x30 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.end(off);
+  }
+
+  private writeOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
+    lastQty: number, lastPx: number): number {
     const off = this.begin(type);
     const v = this.view;
     const b = this.buf;
@@ -349,10 +376,9 @@ export class OrderJournal {
     v.setUint32(off + 40, lastQty, true);
     v.setUint32(off + 44, lastPx, true);
     v.setFloat64(off + 48, 0, true);
-    writeAsciiZ(b, off + 56, 14, om.idOf(slot));
-    writeAsciiZ(b, off + 70, 14, refId);
+    om.writeId(slot, b, off + 56, 14, 0);
     writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
-    this.end(off);
+    return off;
   }
 
   /** Journals a new order the router refused before it existed (audit trail of every reject). */

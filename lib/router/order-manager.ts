@@ -1,6 +1,6 @@
 /**
  * Order state for the router: a fixed-capacity slot table in typed arrays with a free list, so a
- * new order costs one slot and its id string, not an object. Two kinds of slot:
+ * new order costs one slot, not an object. Two kinds of slot:
  *
  *  - a PARENT is what the caller sent (one client order id). Its state is derived from its
  *    children and never set by a venue event.
@@ -12,6 +12,12 @@
  * Invariants (checked by the property tests): filled never exceeds qty; nothing leaves a terminal
  * state (a terminal order's id is forgotten, so later events for it are refused as unknown);
  * every refused event is counted. Positions are kept per symbol from child fills.
+ *
+ * Ids: an id the router generates is a number (its order key, see OrderIdFormat) held in a
+ * Float64Array and found through an open-addressing table; its text ('P'/'C' + epoch + counter) is
+ * written as bytes into the journal and the wire from the number and only becomes a string when an
+ * API edge asks (`idOf`). Ids that arrive as strings (a caller's clOrdId, ids restored from the
+ * journal of an earlier run) keep the string and a Map entry. Either form answers `slotOf(string)`.
  *
  * Threading: single writer, the router worker. A slot released on reaching a terminal state keeps
  * its data readable until the next `createParent`/`createChild`, so the caller can journal and
@@ -27,6 +33,153 @@ export const enum OmResult {
   ILLEGAL_TRANSITION = -2,
   OVERFILL = -3,
   TABLE_FULL = -4,
+}
+
+/**
+ * The router's own client order ids: 'P' (parent) or 'C' (child) + 8 base-36 digits of the
+ * router's start time in milliseconds + a base-36 counter, at most 14 characters (OUCH token).
+ * Inside the process such an id is its key, counter * 2 + (child ? 1 : 0): a number that can be
+ * written as the id's ASCII bytes and parsed back from them without a string.
+ */
+export class OrderIdFormat {
+  readonly epoch: string;
+  private readonly epochBytes = new Uint8Array(8);
+  private readonly digits = new Uint8Array(16);
+
+  constructor(epochMs: number) {
+    const ms = Math.floor(epochMs) % 2821109907456;   // 36^8
+    this.epoch = ms.toString(36).padStart(8, '0');
+    for (let i = 0; i < 8; i++) this.epochBytes[i] = this.epoch.charCodeAt(i);
+  }
+
+  static key(child: boolean, counter: number): number {
+    return counter * 2 + (child ? 1 : 0);
+  }
+
+  static isChildKey(key: number): boolean {
+    return key % 2 === 1;
+  }
+
+  /** The id as text. Allocates: only for API edges and logs. */
+  format(key: number): string {
+    return (key % 2 === 1 ? 'C' : 'P') + this.epoch + Math.floor(key / 2).toString(36);
+  }
+
+  /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
+  write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
+    let n = Math.floor(key / 2);
+    let nd = 0;
+    do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
+    let i = 0;
+    if (i < width) b[o + i++] = key % 2 === 1 ? 0x43 : 0x50;
+    for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
+    while (nd > 0 && i < width) b[o + i++] = this.digits[--nd];
+    while (i < width) b[o + i++] = pad;
+  }
+
+  /** The key of an id of this format and epoch, else -1. No allocation. */
+  parse(id: string): number {
+    const len = id.length;
+    if (len < 10 || len > 14) return -1;
+    const k = id.charCodeAt(0);
+    if (k !== 0x50 && k !== 0x43) return -1;
+    for (let i = 0; i < 8; i++) if (id.charCodeAt(1 + i) !== this.epochBytes[i]) return -1;
+    let n = 0;
+    for (let i = 9; i < len; i++) {
+      const d = digit36(id.charCodeAt(i));
+      if (d < 0) return -1;
+      n = n * 36 + d;
+    }
+    return n * 2 + (k === 0x43 ? 1 : 0);
+  }
+
+  /** Same from bytes (a wire token or journal field): `width` bytes, trailing spaces or NULs ignored. */
+  parseBytes(b: Uint8Array, o: number, width: number): number {
+    let len = width;
+    while (len > 0 && (b[o + len - 1] === 0x20 || b[o + len - 1] === 0)) len--;
+    if (len < 10) return -1;
+    const k = b[o];
+    if (k !== 0x50 && k !== 0x43) return -1;
+    for (let i = 0; i < 8; i++) if (b[o + 1 + i] !== this.epochBytes[i]) return -1;
+    let n = 0;
+    for (let i = 9; i < len; i++) {
+      const d = digit36(b[o + i]);
+      if (d < 0) return -1;
+      n = n * 36 + d;
+    }
+    return n * 2 + (k === 0x43 ? 1 : 0);
+  }
+}
+
+function digit36(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x7a) return c - 0x57;
+  return -1;
+}
+
+/**
+ * Order key -> slot, linear probing with backward-shift deletion (no tombstones), sized at start
+ * for every slot plus a pending replace id each, at most half full.
+ */
+class KeyTable {
+  private readonly keys: Float64Array;
+  private readonly vals: Int32Array;
+  private readonly mask: number;
+  private readonly shift: number;
+
+  constructor(entries: number) {
+    let bits = 4;
+    while ((1 << bits) < entries * 2) bits++;
+    this.keys = new Float64Array(1 << bits).fill(-1);
+    this.vals = new Int32Array(1 << bits);
+    this.mask = (1 << bits) - 1;
+    this.shift = 32 - bits;
+  }
+
+  private home(key: number): number {
+    return Math.imul((key >>> 0) ^ ((key / 4294967296) >>> 0), 0x9e3779b1) >>> this.shift;
+  }
+
+  get(key: number): number {
+    for (let i = this.home(key); ; i = (i + 1) & this.mask) {
+      const k = this.keys[i];
+      if (k === key) return this.vals[i];
+      if (k === -1) return -1;
+    }
+  }
+
+  has(key: number): boolean {
+    return this.get(key) >= 0;
+  }
+
+  set(key: number, val: number): void {
+    let i = this.home(key);
+    while (this.keys[i] !== -1 && this.keys[i] !== key) i = (i + 1) & this.mask;
+    this.keys[i] = key;
+    this.vals[i] = val;
+  }
+
+  delete(key: number): void {
+    let i = this.home(key);
+    while (this.keys[i] !== key) {
+      if (this.keys[i] === -1) return;
+      i = (i + 1) & this.mask;
+    }
+    // Backward shift: pull later entries of the same run into the hole so lookups never stop early.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & this.mask;
+      const k = this.keys[j];
+      if (k === -1) break;
+      const h = this.home(k);
+      if (((j - h) & this.mask) >= ((j - i) & this.mask)) {
+        this.keys[i] = k;
+        this.vals[i] = this.vals[j];
+        i = j;
+      }
+    }
+    this.keys[i] = -1;
+  }
 }
 
 const KIND_CHILD = 0;
@@ -67,9 +220,15 @@ export class OrderManager {
   private readonly rejectedChildren: Uint16Array;
   private readonly totalChildren: Uint16Array;
   private readonly parentFlags: Uint8Array;    // bit 0: cancel requested, bit 1: replace pending
+  // A slot's id is either a key (>= 0: a router-generated id) or a string (key -1).
+  private readonly idKeys: Float64Array;
+  private readonly pendKeys: Float64Array;
   private readonly ids: (string | undefined)[];
   private readonly pendIds: (string | undefined)[];
   private readonly idToSlot = new Map<string, number>();
+  private readonly keyToSlot: KeyTable;
+  /** How the router's own ids look; set by OrderRouter at start (its clock). */
+  idFormat = new OrderIdFormat(Date.now());
 
   private readonly freeList: Int32Array;
   private freeTop: number;
@@ -116,6 +275,9 @@ export class OrderManager {
     this.rejectedChildren = new Uint16Array(n);
     this.totalChildren = new Uint16Array(n);
     this.parentFlags = new Uint8Array(n);
+    this.idKeys = new Float64Array(n).fill(-1);
+    this.pendKeys = new Float64Array(n).fill(-1);
+    this.keyToSlot = new KeyTable(2 * n);
     this.ids = new Array<string | undefined>(n).fill(undefined);
     this.pendIds = new Array<string | undefined>(n).fill(undefined);
     this.freeList = new Int32Array(n);
@@ -129,20 +291,39 @@ export class OrderManager {
 
   /** A client order. Returns its slot or OmResult.TABLE_FULL. */
   createParent(clOrdId: string, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce): number {
+    return this.createParentWith(this.idFormat.parse(clOrdId), clOrdId, symbol, side, qty, price, ordType, tif);
+  }
+
+  /** A client order under a router-generated id, given as its key (OrderIdFormat). */
+  createParentKey(key: number, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce): number {
+    return this.createParentWith(key, undefined, symbol, side, qty, price, ordType, tif);
+  }
+
+  private createParentWith(key: number, id: string | undefined, symbol: string, side: Side, qty: number, price: number,
+    ordType: OrdType, tif: TimeInForce): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.idToSlot.has(clOrdId)) return OmResult.ILLEGAL_TRANSITION;
+    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
     const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_PARENT, clOrdId, this.symbolIndex(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    this.initSlot(s, KIND_PARENT, key, id, this.symbolIndex(symbol), side, qty, price, ordType, tif, NONE, NONE);
     this.openCount[this.symArr[s]]++;
     return s;
   }
 
   /** One venue's share of a parent. State PENDING until `markSent`. */
   createChild(parent: number, clOrdId: string, venue: number, qty: number, price: number): number {
+    return this.createChildWith(parent, this.idFormat.parse(clOrdId), clOrdId, venue, qty, price);
+  }
+
+  /** A child under a router-generated id, given as its key. */
+  createChildKey(parent: number, key: number, venue: number, qty: number, price: number): number {
+    return this.createChildWith(parent, key, undefined, venue, qty, price);
+  }
+
+  private createChildWith(parent: number, key: number, id: string | undefined, venue: number, qty: number, price: number): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.idToSlot.has(clOrdId)) return OmResult.ILLEGAL_TRANSITION;
+    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
     const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_CHILD, clOrdId, this.symArr[parent], this.sideArr[parent], qty, price,
+    this.initSlot(s, KIND_CHILD, key, id, this.symArr[parent], this.sideArr[parent], qty, price,
       this.ordTypeArr[parent], this.tifArr[parent], venue, parent);
     // Link at the head of the parent's live-children list.
     const head = this.firstChild[parent];
@@ -160,7 +341,7 @@ export class OrderManager {
     if (this.kind[parent] !== KIND_PARENT || this.totalChildren[parent] !== 0 || isTerminal(this.st[parent])) return;
     this.st[parent] = OrderState.REJECTED;
     this.openCount[this.symArr[parent]]--;
-    this.idToSlot.delete(this.ids[parent] as string);
+    this.forgetId(parent);
     this.release(parent);
   }
 
@@ -179,7 +360,11 @@ export class OrderManager {
   }
 
   onAck(clOrdId: string): number {
-    const s = this.lookup(clOrdId);
+    return this.ackAt(this.lookup(clOrdId));
+  }
+
+  /** `onAck` for a slot found by `lookupChildKey` (a negative result passes through). */
+  ackAt(s: number): number {
     if (s < 0) return s;
     const state = this.st[s];
     if (state === OrderState.SENT) {
@@ -196,7 +381,10 @@ export class OrderManager {
   }
 
   onFill(clOrdId: string, qty: number): number {
-    const s = this.lookup(clOrdId);
+    return this.fillAt(this.lookup(clOrdId), qty);
+  }
+
+  fillAt(s: number, qty: number): number {
     if (s < 0) return s;
     const state = this.st[s];
     if (state === OrderState.PENDING || !this.live(state)) return this.illegal();
@@ -224,7 +412,10 @@ export class OrderManager {
 
   /** `canceledQty` shares taken off the book; CANCELLED once nothing is left open. */
   onCancelled(clOrdId: string, canceledQty: number): number {
-    const s = this.lookup(clOrdId);
+    return this.cancelledAt(this.lookup(clOrdId), canceledQty);
+  }
+
+  cancelledAt(s: number, canceledQty: number): number {
     if (s < 0) return s;
     const state = this.st[s];
     if (state === OrderState.PENDING || !this.live(state)) return this.illegal();
@@ -248,7 +439,10 @@ export class OrderManager {
    * `state(slot)` to tell which.
    */
   onReject(clOrdId: string): number {
-    const s = this.lookup(clOrdId);
+    return this.rejectAt(this.lookup(clOrdId));
+  }
+
+  rejectAt(s: number): number {
     if (s < 0) return s;
     const state = this.st[s];
     // A reject while a cancel of a never-acked order is pending is read as the new order's reject:
@@ -297,14 +491,16 @@ export class OrderManager {
     if (this.kind[slot] !== KIND_CHILD) return this.illegal();
     const state = this.st[slot];
     if (state !== OrderState.ACKNOWLEDGED && state !== OrderState.PARTIALLY_FILLED) return this.illegal();
-    if (!(newQty > this.filledArr[slot]) || this.idToSlot.has(newClOrdId)) return this.illegal();
+    const key = this.idFormat.parse(newClOrdId);
+    if (!(newQty > this.filledArr[slot]) || this.known(key, newClOrdId)) return this.illegal();
     this.prevSt[slot] = state;
     this.st[slot] = OrderState.PENDING_REPLACE;
-    this.pendIds[slot] = newClOrdId;
+    this.pendKeys[slot] = key;
+    this.pendIds[slot] = key >= 0 ? undefined : newClOrdId;
     this.pendQty[slot] = newQty;
     this.pendPrice[slot] = newPrice;
     // Either id may come back from the venue (FIX answers with the new one, OUCH with the old).
-    this.idToSlot.set(newClOrdId, slot);
+    if (key >= 0) this.keyToSlot.set(key, slot); else this.idToSlot.set(newClOrdId, slot);
     this.parentFlags[this.parentArr[slot]] |= 2;
     this.refreshParent(this.parentArr[slot]);
     return slot;
@@ -314,7 +510,7 @@ export class OrderManager {
   onReplaced(origClOrdId: string, newClOrdId: string, qty: number, price: number): number {
     const s = this.lookup(origClOrdId);
     if (s < 0) return s;
-    if (this.st[s] !== OrderState.PENDING_REPLACE || this.pendIds[s] !== newClOrdId) return this.illegal();
+    if (this.st[s] !== OrderState.PENDING_REPLACE || !this.isPendingId(s, newClOrdId)) return this.illegal();
     if (!(qty > 0) || !Number.isInteger(qty)) return this.illegal();
     const filled = this.filledArr[s];
     if (qty < filled + this.cancelledArr[s]) return this.illegal();
@@ -323,8 +519,10 @@ export class OrderManager {
     this.qtyArr[s] = qty;
     this.priceArr[s] = price;
     if (this.parentArr[p] === NONE && this.liveChildren[p] === 1) this.priceArr[p] = price;
-    this.idToSlot.delete(this.ids[s] as string);
-    this.ids[s] = newClOrdId;
+    this.forgetId(s);
+    this.idKeys[s] = this.pendKeys[s];
+    this.ids[s] = this.pendIds[s];
+    this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.parentFlags[p] &= ~2;
     if (filled + this.cancelledArr[s] === qty) {
@@ -339,12 +537,40 @@ export class OrderManager {
   // ---------------------------------------------------------------- queries
 
   slotOf(clOrdId: string): number {
-    const s = this.idToSlot.get(clOrdId);
-    return s === undefined ? OmResult.UNKNOWN_ORDER : s;
+    const key = this.idFormat.parse(clOrdId);
+    const s = key >= 0 ? this.keyToSlot.get(key) : this.idToSlot.get(clOrdId);
+    return s === undefined || s < 0 ? OmResult.UNKNOWN_ORDER : s;
+  }
+  /** Slot of a router-generated id by key, or UNKNOWN_ORDER. */
+  slotOfKey(key: number): number {
+    const s = this.keyToSlot.get(key);
+    return s < 0 ? OmResult.UNKNOWN_ORDER : s;
+  }
+  /**
+   * A venue event's child, by key: the slot, or a negative OmResult counted like `lookup` does.
+   * Pair with ackAt/fillAt/cancelledAt/rejectAt.
+   */
+  lookupChildKey(key: number): number {
+    const s = this.keyToSlot.get(key);
+    if (s < 0) { this.unknownOrders++; return OmResult.UNKNOWN_ORDER; }
+    if (this.kind[s] !== KIND_CHILD) return this.illegal();
+    return s;
   }
   state(slot: number): number { return this.st[slot]; }
-  idOf(slot: number): string { return this.ids[slot] as string; }
-  pendingIdOf(slot: number): string | undefined { return this.pendIds[slot]; }
+  /** The slot's id as a string. Allocates for router-generated ids: for API edges, not per event. */
+  idOf(slot: number): string { return this.idKeys[slot] >= 0 ? this.idFormat.format(this.idKeys[slot]) : this.ids[slot] as string; }
+  /** The slot's id key (OrderIdFormat), or -1 when the id is a caller's or a restored string. */
+  idKeyOf(slot: number): number { return this.idKeys[slot]; }
+  /** Writes the slot's id as ASCII into `width` bytes padded with `pad`, without a string for generated ids. */
+  writeId(slot: number, b: Uint8Array, o: number, width: number, pad: number): void {
+    const key = this.idKeys[slot];
+    if (key >= 0) { this.idFormat.write(key, b, o, width, pad); return; }
+    const s = this.ids[slot] as string;
+    for (let i = 0; i < width; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : pad;
+  }
+  pendingIdOf(slot: number): string | undefined {
+    return this.pendKeys[slot] >= 0 ? this.idFormat.format(this.pendKeys[slot]) : this.pendIds[slot];
+  }
   isParent(slot: number): boolean { return this.kind[slot] === KIND_PARENT; }
   parentOf(slot: number): number { return this.parentArr[slot]; }
   qty(slot: number): number { return this.qtyArr[slot]; }
@@ -442,7 +668,7 @@ export class OrderManager {
     this.freeList[this.freeTop++] = s;
   }
 
-  private initSlot(s: number, kind: number, id: string, sym: number, side: Side | number, qty: number, price: number,
+  private initSlot(s: number, kind: number, key: number, id: string | undefined, sym: number, side: Side | number, qty: number, price: number,
     ordType: OrdType | number, tif: TimeInForce | number, venue: number, parent: number): void {
     this.kind[s] = kind;
     this.inUse[s] = 1;
@@ -466,14 +692,30 @@ export class OrderManager {
     this.rejectedChildren[s] = 0;
     this.totalChildren[s] = 0;
     this.parentFlags[s] = 0;
-    this.ids[s] = id;
+    this.idKeys[s] = key;
+    this.ids[s] = key >= 0 ? undefined : id;
+    this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
-    this.idToSlot.set(id, s);
+    if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
+  }
+
+  private known(key: number, id: string | undefined): boolean {
+    return key >= 0 ? this.keyToSlot.has(key) : this.idToSlot.has(id as string);
+  }
+
+  private forgetId(s: number): void {
+    const key = this.idKeys[s];
+    if (key >= 0) this.keyToSlot.delete(key); else this.idToSlot.delete(this.ids[s] as string);
+  }
+
+  private isPendingId(s: number, id: string): boolean {
+    const key = this.idFormat.parse(id);
+    return key >= 0 ? this.pendKeys[s] === key : this.pendIds[s] === id;
   }
 
   private lookup(clOrdId: string): number {
-    const s = this.idToSlot.get(clOrdId);
-    if (s === undefined) {
+    const s = this.slotOf(clOrdId);
+    if (s < 0) {
       this.unknownOrders++;
       return OmResult.UNKNOWN_ORDER;
     }
@@ -492,8 +734,11 @@ export class OrderManager {
   }
 
   private clearPendingReplace(s: number): void {
+    const pkey = this.pendKeys[s];
     const pid = this.pendIds[s];
-    if (pid !== undefined) this.idToSlot.delete(pid);
+    if (pkey >= 0) this.keyToSlot.delete(pkey);
+    else if (pid !== undefined) this.idToSlot.delete(pid);
+    this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.parentFlags[this.parentArr[s]] &= ~2;
   }
@@ -508,7 +753,7 @@ export class OrderManager {
     if (prev !== NONE) this.nextSib[prev] = next; else this.firstChild[p] = next;
     if (next !== NONE) this.prevSib[next] = prev;
     this.liveChildren[p]--;
-    this.idToSlot.delete(this.ids[s] as string);
+    this.forgetId(s);
     this.release(s);
   }
 
@@ -547,7 +792,7 @@ export class OrderManager {
     else next = OrderState.CANCELLED;
     this.st[p] = next;
     this.openCount[this.symArr[p]]--;
-    this.idToSlot.delete(this.ids[p] as string);
+    this.forgetId(p);
     this.release(p);
   }
 

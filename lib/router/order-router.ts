@@ -12,7 +12,13 @@
  *
  * Client order ids: the caller's id (or a generated one) names the parent; each venue sees a
  * generated child id. Generated ids are 'P'/'C' + 8 base-36 digits of the start time (milliseconds)
- * + a base-36 counter, at most 14 characters (OUCH token), unique across restarts.
+ * + a base-36 counter, at most 14 characters (OUCH token), unique across restarts. Inside the
+ * router a generated id is a number (OrderIdFormat key): it goes into the journal record and, for a
+ * connector that asks (`ChildOrder.writeToken`), onto the wire as bytes, and comes back through the
+ * keyed venue calls (`KeyedVenueListener`) as a number parsed from the token's bytes. A string is
+ * made only where an API speaks strings: `sendOrder`'s return value, a RouterListener, a
+ * connector that reads `VenueOrder.clOrdId`. `submitOrder` with an OrderSlotListener
+ * (`setOrderListener`) is the path that allocates nothing per order.
  *
  * Threading: everything runs on the router worker; connectors call the VenueListener on the same
  * thread (see venue.ts). Listener callbacks run synchronously inside sendOrder/cancelOrder/... and
@@ -22,11 +28,12 @@
 import { TickpathError } from '../errors';
 import type { OrderJournal } from './journal';
 import { JournalRecordType, execIdKey } from './journal';
+import { OrderIdFormat } from './order-manager';
 import type { OrderManager } from './order-manager';
 import type { RiskChecker } from './risk-checker';
 import type { SmartRouter } from './smart-router';
 import { OrderState, isTerminal, sideCode } from './types';
-import type { OrderRequest, RejectReason, RouterListener } from './types';
+import type { OrderRequest, OrderSlotListener, RejectReason, RouterListener } from './types';
 import type { SessionState, VenueConnector, VenueListener, VenueOrder } from './venue';
 import { RestartRecovery, type ResumeResult } from './restart';
 
@@ -44,23 +51,123 @@ export interface OrderRouterOptions {
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
+/**
+ * VenueListener calls by id key for connectors that read the token's bytes
+ * (`OrderRouter.tokenKey`) instead of making a string. `execNo`: a numeric exec id (OUCH match
+ * number), unique per venue per day. A key of -1 (not one of this router's ids) is refused as unknown.
+ */
+export interface KeyedVenueListener extends VenueListener {
+  onAckKey(key: number): void;
+  onRejectKey(key: number, reason: string): void;
+  onFillKey(key: number, qty: number, price: number, execNo: number): void;
+  onCancelledKey(key: number, canceledQty: number, reason: string): void;
+}
+
+/**
+ * The VenueOrder handed to `sendNew`, reused for every child. `clOrdId` is made on first read (a
+ * string per order for connectors that read it); `writeToken` writes the same id as bytes.
+ */
+export class ChildOrder implements VenueOrder {
+  declare clOrdId: string;
+  symbol = '';
+  side: VenueOrder['side'] = 'B';
+  qty = 0;
+  price = 0;
+  ordType: VenueOrder['ordType'] = 'LIMIT';
+  tif: VenueOrder['tif'] = 'DAY';
+  /** The child's OrderManager slot while `sendNew` runs. */
+  slot = -1;
+
+  constructor(private readonly om: OrderManager) {
+    // An own enumerable accessor, so `{ ...order }` copies still carry the id.
+    Object.defineProperty(this, 'clOrdId', { enumerable: true, get: () => this.om.idOf(this.slot) });
+  }
+
+  /** Writes the id into `width` bytes padded with `pad` (OUCH: 14, 0x20), no string made. */
+  writeToken(b: Uint8Array, o: number, width: number, pad: number): void {
+    this.om.writeId(this.slot, b, o, width, pad);
+  }
+
+  /** The id's key (OrderIdFormat), or -1 for an id that is a string. */
+  get key(): number {
+    return this.om.idKeyOf(this.slot);
+  }
+}
+
+/** Adapts the string-id RouterListener to the slot calls the router makes. */
+class StringIdListener implements OrderSlotListener {
+  constructor(private readonly l: RouterListener, private readonly router: OrderRouter) {}
+  onAccepted(p: number, n: number): void { this.l.onAccepted(this.router.clOrdIdOf(p), n); }
+  onRejected(p: number, r: RejectReason, d: string): void { this.l.onRejected(this.router.clOrdIdOf(p), r, d); }
+  onAcked(p: number): void { this.l.onAcked(this.router.clOrdIdOf(p)); }
+  onPartiallyFilled(p: number, q: number, px: number, cum: number): void { this.l.onPartiallyFilled(this.router.clOrdIdOf(p), q, px, cum); }
+  onFilled(p: number, q: number, px: number, cum: number): void { this.l.onFilled(this.router.clOrdIdOf(p), q, px, cum); }
+  onCancelled(p: number, cum: number, reason: string): void { this.l.onCancelled(this.router.clOrdIdOf(p), cum, reason); }
+  onReplaced(p: number, q: number, px: number): void { this.l.onReplaced(this.router.clOrdIdOf(p), q, px); }
+  onVenueReject(p: number, venue: string, reason: string): void { this.l.onVenueReject(this.router.clOrdIdOf(p), venue, reason); }
+  onRequestRejected(clOrdId: string, r: RejectReason, d: string): void { this.l.onRequestRejected(clOrdId, r, d); }
+}
+
+/** Exec ids that are numbers, per venue: an open-addressing set that doubles when half full. */
+class ExecNumberSet {
+  private keys = new Float64Array(1 << 12).fill(-1);
+  private count = 0;
+
+  has(n: number): boolean {
+    const mask = this.keys.length - 1;
+    for (let i = hashNo(n) & mask; ; i = (i + 1) & mask) {
+      const k = this.keys[i];
+      if (k === n) return true;
+      if (k === -1) return false;
+    }
+  }
+
+  add(n: number): void {
+    if (this.count * 2 >= this.keys.length) this.grow();
+    const mask = this.keys.length - 1;
+    let i = hashNo(n) & mask;
+    while (this.keys[i] !== -1) { if (this.keys[i] === n) return; i = (i + 1) & mask; }
+    this.keys[i] = n;
+    this.count++;
+  }
+
+  clear(): void {
+    this.keys.fill(-1);
+    this.count = 0;
+  }
+
+  /** Rare (the set doubles): one larger typed array, outside the young generation. */
+  private grow(): void {
+    const old = this.keys;
+    this.keys = new Float64Array(old.length * 2).fill(-1);
+    this.count = 0;
+    for (let i = 0; i < old.length; i++) if (old[i] !== -1) this.add(old[i]);
+  }
+}
+
+function hashNo(n: number): number {
+  return Math.imul((n >>> 0) ^ ((n / 4294967296) >>> 0), 0x9e3779b1) >>> 8;
+}
+
 export class OrderRouter {
   private readonly risk: RiskChecker;
   private readonly sor: SmartRouter;
   private readonly om: OrderManager;
   private readonly journal: OrderJournal;
   private readonly connectors: VenueConnector[];
-  private readonly listener: RouterListener;
+  private listener: OrderSlotListener;
 
-  private readonly epoch: string;
+  private readonly ids: OrderIdFormat;
   private parentSeq = 0;
   private childSeq = 0;
   private readonly childSlots: Int32Array;
-  private readonly venueOrder: VenueOrder = {
-    clOrdId: '', symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY',
-  };
+  private readonly venueOrder: ChildOrder;
   /** Exec ids seen per venue: a fill replayed after a session recovery is not counted twice. */
   private readonly execIds: Set<string>[];
+  /** The same for exec ids that arrive as numbers (keyed venue calls). */
+  private readonly execNos: ExecNumberSet[];
+  /** The id of the last request refused before it had a slot (listener calls with slot -1). */
+  private rejectedId = '';
   private readonly restart: RestartRecovery;
   /** Last venue sequence journaled per venue (endOfBatch). */
   private readonly journaledSeqs: Float64Array;
@@ -75,7 +182,8 @@ export class OrderRouter {
     this.sor = opts.smartRouter;
     this.om = opts.orderManager;
     this.journal = opts.journal;
-    this.listener = opts.listener;
+    this.listener = new StringIdListener(opts.listener, this);
+    this.venueOrder = new ChildOrder(this.om);
     this.connectors = this.sor.venues.map((name) => {
       const c = opts.connectors.find((x) => x.name === name);
       if (!c) {
@@ -85,11 +193,12 @@ export class OrderRouter {
       return c;
     });
     this.execIds = this.connectors.map(() => new Set<string>());
+    this.execNos = this.connectors.map(() => new ExecNumberSet());
     this.connectors.forEach((c, i) => c.setListener(this.makeVenueListener(i)));
     // Milliseconds, not seconds: two routers started in the same second (a quick restart, two
     // order tools) must not hand a venue the same ClOrdID. 'P'/'C' + 8 + a 5-digit counter = 14.
-    const ms = Math.floor((opts.now ?? Date.now)()) % 2821109907456;   // 36^8
-    this.epoch = ms.toString(36).padStart(8, '0');
+    this.ids = new OrderIdFormat((opts.now ?? Date.now)());
+    this.om.idFormat = this.ids;
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
     this.journaledSeqs = new Float64Array(this.connectors.length);
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
@@ -100,10 +209,26 @@ export class OrderRouter {
 
   /** Returns the client order id at once; the outcome arrives through the RouterListener. */
   sendOrder(req: OrderRequest): string {
-    const id = req.clOrdId ?? this.nextId('P');
-    if (!this.journal.writable) return this.rejectNew(id, req, 'JOURNAL_UNAVAILABLE', this.journal.path);
+    const p = this.submitOrder(req);
+    // The slot stays readable until the next order is created, even if the order already ended.
+    return p >= 0 ? this.om.idOf(p) : this.rejectedId;
+  }
+
+  /**
+   * `sendOrder` without the string: returns the parent's slot (valid until the order ends; read
+   * its id with `clOrdIdOf`), or -1 when it was refused before it had one (the id is then in the
+   * onRejected call).
+   */
+  submitOrder(req: OrderRequest): number {
+    const callerId = req.clOrdId ?? undefined;
+    if (typeof callerId === 'string' && this.ids.parse(callerId) >= 0) {
+      this.rejectNew(callerId, req, 'INVALID_ORDER', `clOrdId ${callerId}: the router's own id space ('P'/'C' + ${this.ids.epoch})`);
+      return -1;
+    }
+    const key = callerId === undefined ? OrderIdFormat.key(false, ++this.parentSeq) : -1;
+    if (!this.journal.writable) { this.rejectNew(this.idText(callerId, key), req, 'JOURNAL_UNAVAILABLE', this.journal.path); return -1; }
     try {
-      return this.routeNew(req, id);
+      return this.routeNew(req, callerId, key);
     } catch (e) {
       // A journal write failed mid-order: the error goes to the caller, and with no journal the
       // router must stop trading, so the kill switch goes on and cancels what is open.
@@ -112,33 +237,39 @@ export class OrderRouter {
     }
   }
 
-  private routeNew(req: OrderRequest, id: string): string {
-    const invalid = validateRequest(req, id);
-    if (invalid !== null) return this.rejectNew(id, req, 'INVALID_ORDER', invalid);
+  /** A caller's id, or the text of a generated key: only on reject paths. */
+  private idText(callerId: string | undefined, key: number): string {
+    return callerId !== undefined ? callerId : this.ids.format(key);
+  }
+
+  private routeNew(req: OrderRequest, callerId: string | undefined, key: number): number {
+    const invalid = validateRequest(req, callerId);
+    if (invalid !== null) return this.rejectNew(this.idText(callerId, key), req, 'INVALID_ORDER', invalid);
     const price = req.ordType === 'MARKET' ? 0 : req.price;
-    const riskReason = this.risk.checkNew(req, id);
-    if (riskReason !== null) return this.rejectNew(id, req, riskReason, this.risk.lastDetail);
+    // Generated ids are unique by construction: only a caller's id is checked against used ids.
+    const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId);
+    if (riskReason !== null) return this.rejectNew(this.idText(callerId, key), req, riskReason, this.risk.lastDetail);
     const n = this.sor.route(req.symbol, req.side, req.qty, price, req.ordType);
-    if (n === 0) return this.rejectNew(id, req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
-    if (this.om.freeSlots < n + 1) return this.rejectNew(id, req, 'ORDER_TABLE_FULL', `${this.om.capacity} slots`);
-    const p = this.om.createParent(id, req.symbol, req.side, req.qty, price, req.ordType, req.tif);
-    if (p < 0) return this.rejectNew(id, req, 'DUPLICATE_CLORDID', `${id} is live`);
+    if (n === 0) return this.rejectNew(this.idText(callerId, key), req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
+    if (this.om.freeSlots < n + 1) return this.rejectNew(this.idText(callerId, key), req, 'ORDER_TABLE_FULL', `${this.om.capacity} slots`);
+    const p = callerId === undefined
+      ? this.om.createParentKey(key, req.symbol, req.side, req.qty, price, req.ordType, req.tif)
+      : this.om.createParent(callerId, req.symbol, req.side, req.qty, price, req.ordType, req.tif);
+    if (p < 0) return this.rejectNew(this.idText(callerId, key), req, 'DUPLICATE_CLORDID', `${this.idText(callerId, key)} is live`);
 
     const journal = this.journal;
     journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
     for (let i = 0; i < n; i++) {
-      const cid = this.nextId('C');
-      this.risk.reserveClOrdId(cid);
-      const c = this.om.createChild(p, cid, this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
+      const c = this.om.createChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
       this.childSlots[i] = c;
       // SENT is set and journaled before the send (one record: NEW_CHILD in state SENT), so a
       // connector that answers synchronously, or a crash right after the wire write, finds the
       // order where it should be. A refused send is journaled as REJECTED right after.
       this.om.markSent(c);
-      journal.appendOrder(JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, id);
+      journal.appendOrder(JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
     }
     this.counters.accepted++;
-    this.listener.onAccepted(id, n);
+    this.listener.onAccepted(p, n);
 
     const vo = this.venueOrder;
     vo.symbol = req.symbol;
@@ -149,7 +280,7 @@ export class OrderRouter {
     for (let i = 0; i < n; i++) {
       const c = this.childSlots[i];
       const venue = this.om.venueOf(c);
-      vo.clOrdId = this.om.idOf(c);
+      vo.slot = c;
       vo.qty = this.om.qty(c);
       // A connector refuses (false: not logged in) or throws (the order cannot be put in its
       // protocol, e.g. OUCH's 6-digit share field): either way the child is rejected here,
@@ -163,13 +294,47 @@ export class OrderRouter {
       if (refusal !== undefined) {
         const reason = refusal === 'session not logged in' ? 'VENUE_UNAVAILABLE' : 'INVALID_ORDER';
         const before = this.om.state(p);
-        this.om.onReject(vo.clOrdId);
-        journal.appendOrder(JournalRecordType.STATE, this.om, c, reason, 0, 0, id);
-        this.listener.onVenueReject(id, this.sor.venues[venue], reason);
+        this.om.rejectAt(c);
+        journal.appendOrder(JournalRecordType.STATE, this.om, c, reason, 0, 0, p);
+        this.listener.onVenueReject(p, this.sor.venues[venue], reason);
         this.parentChanged(p, before, reason, refusal);
       }
     }
-    return id;
+    return p;
+  }
+
+  /** Replaces the RouterListener with slot calls (no id strings); ids on demand with `clOrdIdOf`. */
+  setOrderListener(listener: OrderSlotListener): void {
+    this.listener = listener;
+  }
+
+  /**
+   * The client order id of a parent slot named in an OrderSlotListener call (or returned by
+   * submitOrder); for slot -1, the id of the request refused before it had a slot. Allocates for
+   * generated ids.
+   */
+  clOrdIdOf(parentSlot: number): string {
+    return parentSlot < 0 ? this.rejectedId : this.om.idOf(parentSlot);
+  }
+
+  /** Writes a parent's id as ASCII (NUL padded) without making a string. */
+  writeClOrdId(parentSlot: number, b: Uint8Array, o: number, width: number): void {
+    this.om.writeId(parentSlot, b, o, width, 0);
+  }
+
+  /** True while the parent in `parentSlot` is open (it has not ended and released its slot). */
+  isLiveOrder(parentSlot: number): boolean {
+    return this.om.isParent(parentSlot) && !isTerminal(this.om.state(parentSlot));
+  }
+
+  /** Slots the order table has: parent slots are below this. */
+  get orderCapacity(): number {
+    return this.om.capacity;
+  }
+
+  /** The id key of a token read from a venue message (`width` bytes, space or NUL padded), or -1. */
+  tokenKey(b: Uint8Array, o: number, width: number): number {
+    return this.ids.parseBytes(b, o, width);
   }
 
   /** Cancels every open child of the order. Returns the id; refusals arrive as onRequestRejected. */
@@ -211,10 +376,10 @@ export class OrderRouter {
       this.listener.onRequestRejected(clOrdId, 'ILLEGAL_STATE', `child is ${st}`);
       return clOrdId;
     }
-    const newChildId = this.nextId('C');
+    const newChildId = this.ids.format(OrderIdFormat.key(true, ++this.childSeq));
     const symbol = om.symbolOf(c);
     const side = om.sideOf(c);
-    const reason = this.risk.checkReplace(symbol, side, om.qty(c), om.price(c), childNewQty, newPrice, newChildId);
+    const reason = this.risk.checkReplace(symbol, side, om.qty(c), om.price(c), childNewQty, newPrice, null);
     if (reason !== null) {
       this.listener.onRequestRejected(clOrdId, reason, this.risk.lastDetail);
       return clOrdId;
@@ -225,7 +390,7 @@ export class OrderRouter {
     this.journal.appendOrder(JournalRecordType.STATE, om, c, null, childNewQty, newPrice, newChildId);
     if (!this.connectors[om.venueOf(c)].sendReplace(oldChildId, newChildId, symbol, side, childNewQty, newPrice)) {
       om.revertPending(c);
-      this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, clOrdId);
+      this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, p);
       this.listener.onRequestRejected(clOrdId, 'VENUE_UNAVAILABLE', this.sor.venues[om.venueOf(c)]);
     }
     return clOrdId;
@@ -266,6 +431,7 @@ export class OrderRouter {
   resetDay(): void {
     this.risk.resetDay();
     for (const s of this.execIds) s.clear();
+    for (const s of this.execNos) s.clear();
     for (const c of this.om.liveChildSlots()) this.risk.reserveClOrdId(this.om.idOf(c));
   }
 
@@ -292,7 +458,16 @@ export class OrderRouter {
    * was opened (restart.ts). Call once, before any new order. Returns how many open parent orders came back.
    */
   restoreFromJournal(): number {
-    return this.restart.restore();
+    const n = this.restart.restore();
+    // Ids of this router's own format in the journal (a restart with the same clock reading, as
+    // tests do) must never be handed out again: the counters continue after them.
+    for (const id of this.journal.recovered.orders.keys()) {
+      const key = this.ids.parse(id);
+      if (key < 0) continue;
+      const seq = Math.floor(key / 2);
+      if (OrderIdFormat.isChildKey(key)) { if (seq > this.childSeq) this.childSeq = seq; } else if (seq > this.parentSeq) this.parentSeq = seq;
+    }
+    return n;
   }
 
   /** After a restart, once the connectors are logged in: settles the requests in flight at the crash (restart.ts). */
@@ -311,65 +486,90 @@ export class OrderRouter {
 
   // ---------------------------------------------------------------- venue events
 
-  private makeVenueListener(venue: number): VenueListener {
-    // One listener object per venue, made at start-up: the venue index rides in the closure.
+  private makeVenueListener(venue: number): KeyedVenueListener {
+    // One listener object per venue, made at start-up: the venue index rides in the closure. The
+    // string calls find the slot by id (a key parse, else a Map), the keyed calls by key.
+    const om = this.om;
     return {
-      onAck: (clOrdId) => this.onVenueAck(clOrdId),
-      onReject: (clOrdId, reason) => this.onVenueReject(venue, clOrdId, reason),
-      onFill: (clOrdId, qty, price, execId) => this.onVenueFill(venue, clOrdId, qty, price, execId),
-      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(clOrdId, qty, reason),
+      onAck: (clOrdId) => this.onVenueAck(om.onAck(clOrdId)),
+      onReject: (clOrdId, reason) => this.onVenueReject(venue, om.slotOf(clOrdId), clOrdId, -1, reason),
+      onFill: (clOrdId, qty, price, execId) => this.onVenueFill(venue, om.slotOf(clOrdId), clOrdId, -1, qty, price, execId, -1),
+      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(om.slotOf(clOrdId), clOrdId, -1, qty, reason),
       onReplaced: (orig, next, qty, price) => this.onVenueReplaced(orig, next, qty, price),
       onSessionState: (state) => this.onVenueSession(venue, state),
+      onAckKey: (key) => this.onVenueAck(key >= 0 ? om.ackAt(om.lookupChildKey(key)) : this.unknownKey()),
+      onRejectKey: (key, reason) => this.onVenueReject(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, reason),
+      onFillKey: (key, qty, price, execNo) => this.onVenueFill(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, price, '', execNo),
+      onCancelledKey: (key, qty, reason) => this.onVenueCancelled(key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
     };
   }
 
-  private onVenueAck(clOrdId: string): void {
-    const c = this.om.onAck(clOrdId);
-    if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    const p = this.om.parentOf(c);
-    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, this.om.idOf(p));
-    if (this.om.ackedChildCount(p) === 1) this.listener.onAcked(this.om.idOf(p));
+  private unknownKey(): number {
+    this.om.unknownOrders++;
+    return -1;
   }
 
-  private onVenueFill(venue: number, clOrdId: string, qty: number, price: number, execId: string): void {
+  /** The child of a venue event: by id string when given, else by key (negative results counted by the manager). */
+  private eventChild(clOrdId: string | undefined, key: number): number {
+    if (clOrdId !== undefined) return -2;   // the string transition methods look it up themselves
+    return key >= 0 ? this.om.lookupChildKey(key) : this.unknownKey();
+  }
+
+  private onVenueAck(c: number): void {
+    if (c < 0) { this.counters.refusedVenueEvents++; return; }
+    const p = this.om.parentOf(c);
+    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p);
+    if (this.om.ackedChildCount(p) === 1) this.listener.onAcked(p);
+  }
+
+  /** `execId` (a string) or `execNo` (a number, >= 0) names the execution. */
+  private onVenueFill(venue: number, slot: number, clOrdId: string | undefined, key: number, qty: number, price: number,
+    execId: string, execNo: number): void {
+    const byNo = execNo >= 0;
     const seen = this.execIds[venue];
-    const key = execIdKey(execId);
-    if (seen.has(key)) { this.counters.duplicateFills++; return; }
-    const slot = this.om.slotOf(clOrdId);
+    const seenNo = this.execNos[venue];
+    // A restart fills the string set from the journal; a numeric exec id is looked up there too
+    // (its key is its decimal digits), which makes a string only while that set is not empty.
+    const strKey = byNo ? '' : execIdKey(execId);
+    if (byNo ? seenNo.has(execNo) || (seen.size > 0 && seen.has(String(execNo))) : seen.has(strKey)) {
+      this.counters.duplicateFills++;
+      return;
+    }
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
-    const c = this.om.onFill(clOrdId, qty);
+    const c = clOrdId !== undefined ? this.om.onFill(clOrdId, qty) : this.om.fillAt(this.eventChild(undefined, key), qty);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    seen.add(key);
-    const pid = this.om.idOf(p);
     // The exec id key rides in the record's refId so a restarted router still drops a fill the
     // venue replays (a connector that logs in from sequence 1 replays the whole day).
-    this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, key);
+    if (byNo) {
+      seenNo.add(execNo);
+      this.journal.appendFillNo(this.om, c, qty, price, execNo);
+    } else {
+      seen.add(strKey);
+      this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, strKey);
+    }
     const cum = this.om.filled(p);
-    if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(pid, qty, price, cum);
-    else this.listener.onPartiallyFilled(pid, qty, price, cum);
+    if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(p, qty, price, cum);
+    else this.listener.onPartiallyFilled(p, qty, price, cum);
     this.parentChanged(p, before, null, 'fill');
   }
 
-  private onVenueCancelled(clOrdId: string, qty: number, reason: string): void {
-    const slot = this.om.slotOf(clOrdId);
+  private onVenueCancelled(slot: number, clOrdId: string | undefined, key: number, qty: number, reason: string): void {
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
-    const c = this.om.onCancelled(clOrdId, qty);
+    const c = clOrdId !== undefined ? this.om.onCancelled(clOrdId, qty) : this.om.cancelledAt(this.eventChild(undefined, key), qty);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, this.om.idOf(p));
+    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p);
     this.parentChanged(p, before, null, reason);
   }
 
-  private onVenueReject(venue: number, clOrdId: string, reason: string): void {
-    const slot = this.om.slotOf(clOrdId);
+  private onVenueReject(venue: number, slot: number, clOrdId: string | undefined, key: number, reason: string): void {
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
-    const c = this.om.onReject(clOrdId);
+    const c = clOrdId !== undefined ? this.om.onReject(clOrdId) : this.om.rejectAt(this.eventChild(undefined, key));
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    const pid = this.om.idOf(p);
-    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, 'VENUE_REJECT', 0, 0, pid);
-    this.listener.onVenueReject(pid, this.sor.venues[venue], reason);
+    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, 'VENUE_REJECT', 0, 0, p);
+    this.listener.onVenueReject(p, this.sor.venues[venue], reason);
     this.parentChanged(p, before, 'VENUE_REJECT', reason);
   }
 
@@ -379,9 +579,8 @@ export class OrderRouter {
     const before = p >= 0 ? this.om.state(p) : 0;
     const c = this.om.onReplaced(origClOrdId, newClOrdId, qty, price);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    const pid = this.om.idOf(p);
     this.journal.appendOrder(JournalRecordType.REPLACED, this.om, c, null, 0, 0, origClOrdId);
-    this.listener.onReplaced(pid, this.om.qty(p), price);
+    this.listener.onReplaced(p, this.om.qty(p), price);
     this.parentChanged(p, before, null, 'replaced');
   }
 
@@ -396,11 +595,10 @@ export class OrderRouter {
     const after = this.om.state(p);
     if (after === before) return;
     this.journal.appendOrder(JournalRecordType.PARENT_STATE, this.om, p, rejectReason, 0, 0, '');
-    const pid = this.om.idOf(p);
-    if (after === OrderState.CANCELLED) this.listener.onCancelled(pid, this.om.filled(p), detail);
+    if (after === OrderState.CANCELLED) this.listener.onCancelled(p, this.om.filled(p), detail);
     else if (after === OrderState.REJECTED) {
       this.counters.rejected++;
-      this.listener.onRejected(pid, rejectReason ?? 'VENUE_REJECT', detail);
+      this.listener.onRejected(p, rejectReason ?? 'VENUE_REJECT', detail);
     }
   }
 
@@ -421,35 +619,33 @@ export class OrderRouter {
     if (st !== OrderState.SENT && st !== OrderState.ACKNOWLEDGED && st !== OrderState.PARTIALLY_FILLED) return 0;
     om.requestCancel(c);
     const p = om.parentOf(c);
-    const pid = om.idOf(p);
-    this.journal.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, pid);
+    this.journal.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, p);
     const venue = om.venueOf(c);
     if (this.connectors[venue].sendCancel(om.idOf(c), om.symbolOf(c), om.sideOf(c), om.leavesQty(c))) return 1;
     om.revertPending(c);
-    this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, pid);
+    this.journal.appendOrder(JournalRecordType.STATE, om, c, 'VENUE_UNAVAILABLE', 0, 0, p);
     this.counters.cancelSendFailures++;
-    this.listener.onVenueReject(pid, this.sor.venues[venue], 'CANCEL_NOT_SENT: session not logged in');
+    this.listener.onVenueReject(p, this.sor.venues[venue], 'CANCEL_NOT_SENT: session not logged in');
     return 0;
   }
 
-  private rejectNew(id: string, req: OrderRequest, reason: RejectReason, detail: string): string {
+  private rejectNew(id: string, req: OrderRequest, reason: RejectReason, detail: string): number {
     this.counters.rejected++;
+    this.rejectedId = id;
     const side = req.side === 'B' || req.side === 'S' || req.side === 'SS' ? sideCode(req.side) : 255;
     if (this.journal.writable) this.journal.appendRequestRejected(typeof id === 'string' ? id : '', typeof req.symbol === 'string' ? req.symbol : '',
       side, Number.isFinite(req.qty) ? req.qty : 0, Number.isFinite(req.price) ? req.price : 0, reason);
-    this.listener.onRejected(id, reason, detail);
-    return id;
-  }
-
-  private nextId(kind: 'P' | 'C'): string {
-    const n = kind === 'P' ? ++this.parentSeq : ++this.childSeq;
-    return kind + this.epoch + n.toString(36);
+    this.listener.onRejected(-1, reason, detail);
+    return -1;
   }
 }
 
-/** Null if the request is well formed, else what is wrong. Runs before risk so risk sees clean input. */
-function validateRequest(req: OrderRequest, id: string): string | null {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 14 || !PRINTABLE.test(id)) {
+/**
+ * Null if the request is well formed, else what is wrong. Runs before risk so risk sees clean input.
+ * `id` undefined: the router generates it (well formed by construction).
+ */
+function validateRequest(req: OrderRequest, id: string | undefined): string | null {
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !PRINTABLE.test(id))) {
     return `clOrdId ${JSON.stringify(id)}: expected 1-14 printable ASCII characters`;
   }
   if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !PRINTABLE.test(req.symbol)) {

@@ -9,6 +9,11 @@
  * accepted and never given back on cancel: the daily limits bound what was sent, which is the
  * conservative reading a desk's risk officer expects.
  *
+ * Ids the router generates are unique by construction and are not kept (pass null): the used-id set
+ * holds only ids that arrive as strings (a caller's clOrdId, ids restored from the journal), so an
+ * order costs no set entry. Per-symbol notional sits in a Float64Array by symbol index: a Map of
+ * fractional numbers would box a new HeapNumber on every order.
+ *
  * Notional is in dollars: qty * price / 10000 (Price(4)). Market orders are valued at the far
  * side of the BBO (ask for a buy, bid for a sell); with no such price they are refused.
  */
@@ -57,7 +62,8 @@ export class RiskChecker {
   private lastRefillMs: number;
 
   private dailyNotional = 0;
-  private readonly symbolNotional = new Map<string, number>();
+  private readonly symbolIdx = new Map<string, number>();
+  private symbolNotionals = new Float64Array(64);
   private readonly seenClOrdIds = new Set<string>();
   private killed = false;
   private killReason = '';
@@ -78,9 +84,9 @@ export class RiskChecker {
   }
 
   /** Checks a new order and, if it passes, books its notional, id and throttle token. Returns null on pass. */
-  checkNew(req: OrderRequest, clOrdId: string): RejectReason | null {
+  checkNew(req: OrderRequest, clOrdId: string | null): RejectReason | null {
     if (this.killed) return this.fail('KILL_SWITCH', this.killReason);
-    if (this.seenClOrdIds.has(clOrdId)) return this.fail('DUPLICATE_CLORDID', clOrdId);
+    if (clOrdId !== null && this.seenClOrdIds.has(clOrdId)) return this.fail('DUPLICATE_CLORDID', clOrdId);
     const l = this.limits;
     if (req.qty > l.maxOrderQty) return this.fail('MAX_ORDER_QTY', `${req.qty} > ${l.maxOrderQty}`);
 
@@ -95,7 +101,8 @@ export class RiskChecker {
     if (this.dailyNotional + notional > l.maxDailyNotional) {
       return this.fail('MAX_DAILY_NOTIONAL', `${this.dailyNotional} + ${notional} > ${l.maxDailyNotional}`);
     }
-    const symNotional = this.symbolNotional.get(req.symbol) ?? 0;
+    const sym = this.symbolIndex(req.symbol);
+    const symNotional = this.symbolNotionals[sym];
     if (symNotional + notional > l.maxSymbolNotional) {
       return this.fail('MAX_SYMBOL_NOTIONAL', `${req.symbol}: ${symNotional} + ${notional} > ${l.maxSymbolNotional}`);
     }
@@ -106,9 +113,9 @@ export class RiskChecker {
     if (!this.takeToken()) return this.fail('THROTTLED', `${l.maxOrdersPerSecond}/s`);
 
     // Passed: book it.
-    this.seenClOrdIds.add(clOrdId);
+    if (clOrdId !== null) this.seenClOrdIds.add(clOrdId);
     this.dailyNotional += notional;
-    this.symbolNotional.set(req.symbol, symNotional + notional);
+    this.symbolNotionals[sym] = symNotional + notional;
     return null;
   }
 
@@ -117,9 +124,9 @@ export class RiskChecker {
    * (a smaller order cannot add risk). The new client order id is checked for duplicates too.
    */
   checkReplace(symbol: string, side: Side, oldQty: number, oldPrice: number, newQty: number, newPrice: number,
-    newClOrdId: string): RejectReason | null {
+    newClOrdId: string | null): RejectReason | null {
     if (this.killed) return this.fail('KILL_SWITCH', this.killReason);
-    if (this.seenClOrdIds.has(newClOrdId)) return this.fail('DUPLICATE_CLORDID', newClOrdId);
+    if (newClOrdId !== null && this.seenClOrdIds.has(newClOrdId)) return this.fail('DUPLICATE_CLORDID', newClOrdId);
     const l = this.limits;
     if (newQty > l.maxOrderQty) return this.fail('MAX_ORDER_QTY', `${newQty} > ${l.maxOrderQty}`);
     if (l.priceCollarBps > 0) {
@@ -129,7 +136,8 @@ export class RiskChecker {
     const newNotional = (newQty * newPrice) / 10000;
     if (newNotional > l.maxOrderNotional) return this.fail('MAX_ORDER_NOTIONAL', `${newNotional} > ${l.maxOrderNotional}`);
     const delta = newNotional - (oldQty * oldPrice) / 10000;
-    const symNotional = this.symbolNotional.get(symbol) ?? 0;
+    const sym = this.symbolIndex(symbol);
+    const symNotional = this.symbolNotionals[sym];
     if (delta > 0) {
       if (this.dailyNotional + delta > l.maxDailyNotional) {
         return this.fail('MAX_DAILY_NOTIONAL', `${this.dailyNotional} + ${delta} > ${l.maxDailyNotional}`);
@@ -139,10 +147,10 @@ export class RiskChecker {
       }
     }
     if (!this.takeToken()) return this.fail('THROTTLED', `${l.maxOrdersPerSecond}/s`);
-    this.seenClOrdIds.add(newClOrdId);
+    if (newClOrdId !== null) this.seenClOrdIds.add(newClOrdId);
     if (delta > 0) {
       this.dailyNotional += delta;
-      this.symbolNotional.set(symbol, symNotional + delta);
+      this.symbolNotionals[sym] = symNotional + delta;
     }
     return null;
   }
@@ -155,7 +163,7 @@ export class RiskChecker {
   /** Books notional without checks (journal recovery of orders accepted before a restart). */
   restoreNotional(symbol: string, notional: number): void {
     this.dailyNotional += notional;
-    this.symbolNotional.set(symbol, (this.symbolNotional.get(symbol) ?? 0) + notional);
+    this.symbolNotionals[this.symbolIndex(symbol)] += notional;
   }
 
   /** Blocks every new order and replace until `releaseKillSwitch`. The router also cancels all open orders. */
@@ -176,7 +184,7 @@ export class RiskChecker {
   /** Start of a new trading day: daily notional and the duplicate-id set are cleared. */
   resetDay(): void {
     this.dailyNotional = 0;
-    this.symbolNotional.clear();
+    this.symbolNotionals.fill(0);
     this.seenClOrdIds.clear();
   }
 
@@ -185,7 +193,23 @@ export class RiskChecker {
   }
 
   usedSymbolNotional(symbol: string): number {
-    return this.symbolNotional.get(symbol) ?? 0;
+    const i = this.symbolIdx.get(symbol);
+    return i === undefined ? 0 : this.symbolNotionals[i];
+  }
+
+  /** A symbol's index in symbolNotionals; the array grows (doubling) the first time a symbol is seen. */
+  private symbolIndex(symbol: string): number {
+    let i = this.symbolIdx.get(symbol);
+    if (i === undefined) {
+      i = this.symbolIdx.size;
+      this.symbolIdx.set(symbol, i);
+      if (i >= this.symbolNotionals.length) {
+        const grown = new Float64Array(this.symbolNotionals.length * 2);
+        grown.set(this.symbolNotionals);
+        this.symbolNotionals = grown;
+      }
+    }
+    return i;
   }
 
   stats(): Record<string, number> {

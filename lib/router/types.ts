@@ -109,6 +109,25 @@ export interface RouterListener {
   onRequestRejected(clOrdId: string, reason: RejectReason, detail: string): void;
 }
 
+/**
+ * RouterListener by slot instead of id string (OrderRouter.setOrderListener), for owners that
+ * must not allocate per order: `parent` is the parent order's OrderManager slot, valid during the
+ * call (and until the router creates its next order); OrderRouter.clOrdIdOf(parent) gives the id
+ * as a string, writeClOrdId as bytes. `parent` is -1 only in onRejected for a request refused before
+ * it had a slot. onRequestRejected keeps the caller's string: it answers a cancel/replace by id.
+ */
+export interface OrderSlotListener {
+  onAccepted(parent: number, venueCount: number): void;
+  onRejected(parent: number, reason: RejectReason, detail: string): void;
+  onAcked(parent: number): void;
+  onPartiallyFilled(parent: number, lastQty: number, lastPrice: number, cumQty: number): void;
+  onFilled(parent: number, lastQty: number, lastPrice: number, cumQty: number): void;
+  onCancelled(parent: number, cumQty: number, reason: string): void;
+  onReplaced(parent: number, qty: number, price: number): void;
+  onVenueReject(parent: number, venue: string, reason: string): void;
+  onRequestRejected(clOrdId: string, reason: RejectReason, detail: string): void;
+}
+
 /** Best bid/offer per symbol, Price(4), 0 when that side is empty. The feed's books implement it. */
 export interface BboSource {
   bestBid(symbol: string): number;

@@ -7,18 +7,23 @@
  * Venue sessions are sockets on this worker's event loop, which is why a worker with the router
  * runs shorter slices between trips through the loop (stage-worker.ts).
  *
- * Per order, a send time is kept in a Map keyed by the router's string order id: the router's API
- * (and its listener) speak string ids, so a typed slot table would need the router to hand out slot
- * numbers first. Orders are rare next to market data; the Map stays until then.
+ * Nothing is allocated per order here: the router reports by parent slot (OrderSlotListener), a
+ * send time is kept per parent slot in a Float64Array, and an order event for the ring is written
+ * with the id's bytes straight from the slot. The id becomes a string only for a fused Strategy's
+ * onOrderEvent (the Strategy API speaks strings) and on reject paths.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
 import { SpscRing } from '../../common/spsc-ring';
+import type { LatencyRecorder } from '../../common/latency-recorder';
+import type { Logger } from '../../common/logger';
 import { loadRoutingConfig } from '../../router/routing-config';
-import type { OrderRequest, RejectReason, RouterListener } from '../../router/types';
+import type { OrderRouter } from '../../router/order-router';
+import type { OrderRequest, OrderSlotListener, RejectReason, RouterListener } from '../../router/types';
 import { kLogOrderRejected, kLogVenueReject, rejectReasonIndex } from '../log-events';
 import { createRouterStack } from '../../router/router-stack';
 import { OrderEventListener, OrderRecordReader, OrderSink, RouterEventWriter } from '../stage-rings';
+import type { OrderEventKind } from '../strategy';
 import type { Stage, StageContext } from './stage';
 
 export interface RouterStage extends Stage {
@@ -26,48 +31,106 @@ export interface RouterStage extends Stage {
   readonly orders: OrderSink;
 }
 
-/** `strategy`: the fused strategy's order-event input; without it, events go to the router -> strategy ring. */
-export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener | undefined): RouterStage {
-  const d = ctx.data, c = ctx.c, K = ctx.K, clock = ctx.clock, latency = ctx.latency, logger = ctx.logger;
-  if (!d.routing) throw new Error('router stage without routing config');
-  const ring = !strategy && d.rings.routerToStrategy ? new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy)) : undefined;
-  const emit: OrderEventListener = strategy ?? (ring ? (k, id, q, p, detail) => ring.write(k, id, q, p, detail) : () => {});
-  const sendTimes = new Map<string, number>();
-  const listener: RouterListener = {
-    onAccepted(id) { c[K.orders_accepted]++; emit('accepted', id, 0, 0, ''); },
-    onRejected(id, reason: RejectReason, detail) { c[K.orders_rejected]++; logger.info(kLogOrderRejected, rejectReasonIndex(reason)); sendTimes.delete(id); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
-    onAcked(id) {
+/**
+ * Where order events go, by parent slot: the ring (bytes), a fused strategy (strings), or nowhere.
+ * `parentSlot` -1: a new order refused before it had a slot (router.clOrdIdOf(-1) names it);
+ * -2: a cancel/replace refused by id, named by `requestId`.
+ */
+export type OrderSlotEmitter = (kind: OrderEventKind, parentSlot: number, qty: number, price: number, detail: string,
+  requestId: string) => void;
+
+/** The id of an emitted event as a string (for the string APIs at the edges). */
+export function eventClOrdId(router: OrderRouter, parentSlot: number, requestId: string): string {
+  return parentSlot === -2 ? requestId : router.clOrdIdOf(parentSlot);
+}
+
+/** What the stage's order handlers record into; StageContext provides it. */
+export interface RouterStageMetrics {
+  readonly c: Float64Array;
+  readonly K: Readonly<Record<'orders_accepted' | 'orders_rejected' | 'orders_acked' | 'orders_partially_filled' |
+    'orders_filled' | 'orders_cancelled' | 'venue_rejects' | 'orders_sent', number>>;
+  readonly clock: { nowNs(): number };
+  readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>>;
+  readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * The stage's order path around a router: the OrderSlotListener it installs and the OrderSink
+ * strategies send into. Exported so tests and benchmarks run exactly this code.
+ */
+export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emit: OrderSlotEmitter): OrderSink {
+  const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger;
+  // Send time per parent slot (0: none). A slot is reused only after its order ended.
+  const sendTimes = new Float64Array(router.orderCapacity);
+  const listener: OrderSlotListener = {
+    onAccepted(p) { c[K.orders_accepted]++; emit('accepted', p, 0, 0, '', ''); },
+    onRejected(p, reason: RejectReason, detail) {
+      c[K.orders_rejected]++;
+      logger.info(kLogOrderRejected, rejectReasonIndex(reason));
+      if (p >= 0) sendTimes[p] = 0;
+      emit('rejected', p, 0, 0, `${reason} ${detail}`, '');
+    },
+    onAcked(p) {
       c[K.orders_acked]++;
-      const t = sendTimes.get(id);
-      if (t !== undefined) latency.order_ack.record(clock.nowNs() - t);
-      emit('acked', id, 0, 0, '');
+      const t = sendTimes[p];
+      if (t !== 0) latency.order_ack.record(clock.nowNs() - t);
+      emit('acked', p, 0, 0, '', '');
     },
-    onPartiallyFilled(id, q, p) { c[K.orders_partially_filled]++; emit('partially_filled', id, q, p, ''); },
-    onFilled(id, q, p) {
+    onPartiallyFilled(p, q, px) { c[K.orders_partially_filled]++; emit('partially_filled', p, q, px, '', ''); },
+    onFilled(p, q, px) {
       c[K.orders_filled]++;
-      const t = sendTimes.get(id);
-      if (t !== undefined) { latency.order_fill.record(clock.nowNs() - t); sendTimes.delete(id); }
-      emit('filled', id, q, p, '');
+      const t = sendTimes[p];
+      if (t !== 0) { latency.order_fill.record(clock.nowNs() - t); sendTimes[p] = 0; }
+      emit('filled', p, q, px, '', '');
     },
-    onCancelled(id, q, reason) { c[K.orders_cancelled]++; sendTimes.delete(id); emit('cancelled', id, q, 0, reason); },
-    onReplaced(id, q, p) { emit('replaced', id, q, p, ''); },
-    onVenueReject(id, venue, reason) { c[K.venue_rejects]++; logger.warn(kLogVenueReject, c[K.venue_rejects]); emit('venue_reject', id, 0, 0, `${venue} ${reason}`); },
-    onRequestRejected(id, reason, detail) { c[K.orders_rejected]++; logger.info(kLogOrderRejected, rejectReasonIndex(reason)); emit('rejected', id, 0, 0, `${reason} ${detail}`); },
+    onCancelled(p, q, reason) { c[K.orders_cancelled]++; sendTimes[p] = 0; emit('cancelled', p, q, 0, reason, ''); },
+    onReplaced(p, q, px) { emit('replaced', p, q, px, '', ''); },
+    onVenueReject(p, venue, reason) {
+      c[K.venue_rejects]++;
+      logger.warn(kLogVenueReject, c[K.venue_rejects]);
+      emit('venue_reject', p, 0, 0, `${venue} ${reason}`, '');
+    },
+    onRequestRejected(id, reason, detail) {
+      c[K.orders_rejected]++;
+      logger.info(kLogOrderRejected, rejectReasonIndex(reason));
+      // A cancel/replace refused by id: the id is the caller's string, not a slot.
+      emit('rejected', -2, 0, 0, `${reason} ${detail}`, id);
+    },
   };
-  const stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
-    { bbo: ctx.bbo, listener, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log: ctx.log });
-  const router = stack.router;
-  const orders: OrderSink = {
+  router.setOrderListener(listener);
+  return {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
-      const id = router.sendOrder(r);
+      const p = router.submitOrder(r);
       const now = clock.nowNs();
-      sendTimes.set(id, now);
+      // An order that already ended inside submitOrder (every child refused) has no slot to time.
+      if (p >= 0 && router.isLiveOrder(p)) sendTimes[p] = now;
       c[K.orders_sent]++;
       if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
     },
     cancelOrder(id: string): void { router.cancelOrder(id); },
     flush(): void {},
   };
+}
+
+/** `strategy`: the fused strategy's order-event input; without it, events go to the router -> strategy ring. */
+export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener | undefined): RouterStage {
+  const d = ctx.data;
+  if (!d.routing) throw new Error('router stage without routing config');
+  const ring = !strategy && d.rings.routerToStrategy ? new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy)) : undefined;
+  // createRouterStack wants a RouterListener; the stage replaces it with slot calls right after.
+  const unused: RouterListener = {
+    onAccepted() {}, onRejected() {}, onAcked() {}, onPartiallyFilled() {}, onFilled() {}, onCancelled() {},
+    onReplaced() {}, onVenueReject() {}, onRequestRejected() {},
+  };
+  const stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
+    { bbo: ctx.bbo, listener: unused, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log: ctx.log });
+  const router = stack.router;
+  const emit: OrderSlotEmitter = strategy
+    ? (k, p, q, px, detail, id) => strategy(k, eventClOrdId(router, p, id), q, px, detail)
+    : ring
+      ? (k, p, q, px, detail, id) => (p >= 0 ? ring.writeSlot(k, router, p, q, px, detail) : ring.write(k, eventClOrdId(router, p, id), q, px, detail))
+      : () => {};
+  const orders = attachOrderHandlers(router, ctx, emit);
   // Without the strategy on this worker, orders come through the ring.
   const reader = ctx.has('strategy') ? undefined : new OrderRecordReader(SpscRing.attach(d.rings.strategyToRouter!), orders, d.bursts.router);
 

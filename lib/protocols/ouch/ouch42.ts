@@ -161,6 +161,34 @@ export function encodeEnterOrder(buf: Buffer, o: number, token: string, buySell:
   return o + kEnterOrderLen;
 }
 
+/** Something that writes an order token's bytes itself (the router's ChildOrder: from a number). */
+export interface OuchTokenSource {
+  writeToken(b: Uint8Array, o: number, width: number, pad: number): void;
+}
+
+/**
+ * encodeEnterOrder with the token written by `token` instead of copied from a string, so a new
+ * order reaches the wire without an id string. Same bytes.
+ */
+export function encodeEnterOrderFrom(buf: Buffer, o: number, token: OuchTokenSource, buySell: number, shares: number,
+  stock: string, price: number, tif: number, firm: string): number {
+  buf[o] = kOuchEnterOrder;
+  token.writeToken(buf, o + kEnterOrderToken, kOuchTokenLen, 0x20);
+  buf[o + kEnterBuySell] = buySell;
+  buf.writeUInt32BE(shares, o + kEnterShares);
+  writeAlpha(buf, o + kEnterStock, kOuchStockLen, stock);
+  buf.writeUInt32BE(price, o + kEnterPrice);
+  buf.writeUInt32BE(tif, o + kEnterTif);
+  writeAlpha(buf, o + kEnterFirm, 4, firm);
+  buf[o + kEnterDisplay] = 0x59;
+  buf[o + kEnterCapacity] = 0x41;
+  buf[o + kEnterIse] = 0x4e;
+  buf.writeUInt32BE(0, o + kEnterMinQty);
+  buf[o + kEnterCrossType] = 0x4e;
+  buf[o + kEnterCustomerType] = 0x20;
+  return o + kEnterOrderLen;
+}
+
 export function encodeReplaceOrder(buf: Buffer, o: number, existingToken: string, replacementToken: string,
   shares: number, price: number, tif: number): number {
   buf[o] = kOuchReplaceOrder;
