@@ -193,14 +193,15 @@ export class BookBuilder implements ItchMessageHandler {
     if (side !== kBuy && side !== kSell) { this.counters.badSide++; return; }
     const book = this.bookFor(locate, buffer, stockOffset);
     if (this.orders.insert(ref, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
-    (side === kBuy ? book.bids : book.asks).addOrder(price, shares);
+    const levels = side === kBuy ? book.bids : book.asks;
+    levels.addOrder(price, shares);
     const e = this.begin(kBookEventAddOrder, book, ts, seq);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = shares;
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(book, ts, seq);
   }
 
   /** Resolve the order's book, counting a locate that disagrees with the message. */
@@ -220,7 +221,8 @@ export class BookBuilder implements ItchMessageHandler {
     const remaining = open - executed;
     const side = orders.side(slot);
     const orderPrice = orders.price(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
+    const levels = side === kBuy ? book.bids : book.asks;
+    if (!levels.reduce(orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     const e = this.begin(kBookEventExecuteOrder, book, ts, seq);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -231,7 +233,7 @@ export class BookBuilder implements ItchMessageHandler {
     e.matchNumber = match;
     e.printable = printable;
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(book, ts, seq);
   }
 
   /** Cancel `cancelled` shares, or delete the order when `cancelled` < 0. */
@@ -246,7 +248,8 @@ export class BookBuilder implements ItchMessageHandler {
     const remaining = open - cancelled;
     const side = orders.side(slot);
     const price = orders.price(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(price, cancelled, remaining === 0)) this.counters.levelMismatch++;
+    const levels = side === kBuy ? book.bids : book.asks;
+    if (!levels.reduce(price, cancelled, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     const e = this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book, ts, seq);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -255,7 +258,7 @@ export class BookBuilder implements ItchMessageHandler {
     e.shares = remaining === 0 ? cancelled : remaining;
     e.remainingShares = remaining;
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(book, ts, seq);
   }
 
   private replace(locate: number, ts: number, seq: number, original: number, replacement: number, shares: number, price: number): void {
@@ -268,6 +271,7 @@ export class BookBuilder implements ItchMessageHandler {
     const oldPrice = orders.price(slot);
     const oldShares = orders.shares(slot);
     if (!levels.reduce(oldPrice, oldShares, true)) this.counters.levelMismatch++;
+    let touchedTop = levels.touchedTop;
     const orderLocate = orders.locate(slot);
     orders.remove(slot);
     if (orders.insert(replacement, orderLocate, side, price, shares) < 0) {
@@ -282,6 +286,7 @@ export class BookBuilder implements ItchMessageHandler {
       this.emit(e);
     } else {
       levels.addOrder(price, shares);
+      touchedTop = touchedTop || levels.touchedTop;
       const e = this.begin(kBookEventModifyOrder, book, ts, seq);
       e.orderReferenceNumber = replacement;
       e.previousOrderReferenceNumber = original;
@@ -291,9 +296,10 @@ export class BookBuilder implements ItchMessageHandler {
       e.remainingShares = shares;
       this.emit(e);
     }
-    this.quoteIfChanged(book, ts, seq);
+    if (touchedTop) this.quoteIfChanged(book, ts, seq);
   }
 
+  /** Called after a change that touched a best level (below the top the BBO cannot have moved). */
   private quoteIfChanged(book: OrderBook, ts: number, seq: number): void {
     if (!book.takeQuoteChange()) return;
     const e = this.begin(kBookEventQuote, book, ts, seq);

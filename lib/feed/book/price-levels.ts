@@ -18,23 +18,20 @@ export class PriceLevels {
   private levels: Float64Array;
   /** Number of levels. */
   count = 0;
+  /**
+   * The best level, kept in fields so reading the top of book touches this object only, not the
+   * levels array (a book builder reads both sides of a book on every top-of-book change).
+   * Price 0 and shares 0 when the side is empty (0 is not a valid limit price in ITCH).
+   */
+  bestPrice = 0;
+  bestShares = 0;
+  bestOrders = 0;
+  /** Whether the last addOrder/reduce changed the best level: only then can the BBO have moved. */
+  touchedTop = false;
 
   constructor(isBid: boolean, initialCapacity = 16) {
     this.isBid = isBid;
     this.levels = new Float64Array(Math.max(1, initialCapacity) * kStride);
-  }
-
-  /** Best price, or 0 when the side is empty (0 is not a valid limit price in ITCH). */
-  get bestPrice(): number {
-    return this.count === 0 ? 0 : this.priceOf(this.count - 1);
-  }
-
-  get bestShares(): number {
-    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 1];
-  }
-
-  get bestOrders(): number {
-    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 2];
   }
 
   /** Add an order's shares at `price`. */
@@ -46,14 +43,16 @@ export class PriceLevels {
     if (i < this.count && l[at] === key) {
       l[at + 1] += shares;
       l[at + 2] += 1;
-      return;
+    } else {
+      if ((this.count + 1) * kStride > l.length) l = this.grow();
+      for (let j = this.count * kStride - 1; j >= at; j--) l[j + kStride] = l[j];
+      l[at] = key;
+      l[at + 1] = shares;
+      l[at + 2] = 1;
+      this.count++;
     }
-    if ((this.count + 1) * kStride > l.length) l = this.grow();
-    for (let j = this.count * kStride - 1; j >= at; j--) l[j + kStride] = l[j];
-    l[at] = key;
-    l[at + 1] = shares;
-    l[at + 2] = 1;
-    this.count++;
+    this.touchedTop = i === this.count - 1;
+    if (this.touchedTop) this.refreshBest();
   }
 
   /**
@@ -66,17 +65,19 @@ export class PriceLevels {
     const i = this.search(key);
     const l = this.levels;
     const at = i * kStride;
-    if (i >= this.count || l[at] !== key) return false;
+    if (i >= this.count || l[at] !== key) { this.touchedTop = false; return false; }
+    this.touchedTop = i === this.count - 1;
     const left = l[at + 1] - shares;
     const orders = l[at + 2] - (removeOrder ? 1 : 0);
     if (orders <= 0) {
       const end = (this.count - 1) * kStride;
       for (let j = at; j < end; j++) l[j] = l[j + kStride];
       this.count--;
-      return true;
+    } else {
+      l[at + 1] = left < 0 ? 0 : left;
+      l[at + 2] = orders;
     }
-    l[at + 1] = left < 0 ? 0 : left;
-    l[at + 2] = orders;
+    if (this.touchedTop) this.refreshBest();
     return true;
   }
 
@@ -103,7 +104,17 @@ export class PriceLevels {
     return m;
   }
 
-  clear(): void { this.count = 0; }
+  clear(): void { this.count = 0; this.refreshBest(); }
+
+  private refreshBest(): void {
+    const n = this.count;
+    if (n === 0) { this.bestPrice = this.bestShares = this.bestOrders = 0; return; }
+    const l = this.levels;
+    const at = (n - 1) * kStride;
+    this.bestPrice = this.isBid ? l[at] : kMaxPrice - l[at];
+    this.bestShares = l[at + 1];
+    this.bestOrders = l[at + 2];
+  }
 
   private priceOf(i: number): number {
     const key = this.levels[i * kStride];
