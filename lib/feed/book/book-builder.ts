@@ -178,13 +178,27 @@ export class BookBuilder implements ItchMessageHandler {
     this.handler.endOfBatch();
   }
 
+  /**
+   * The locate's book, created on first sight, with its symbol checked against the message's Stock
+   * field. The field's 8 bytes are compared as two words kept on the book (a line this message
+   * touches anyway) and the SymbolTable is consulted only when they differ: first sight of the
+   * locate, or a new symbol for it.
+   */
   private bookFor(locate: number, buffer: Uint8Array, stockOffset: number): OrderBook {
     let book = this.books[locate];
     if (book === undefined) {
       book = new OrderBook(locate);
       this.books[locate] = book;
     }
-    book.symbol = this.symbols.resolve(locate, buffer, stockOffset);
+    const o = stockOffset;
+    const hi = (buffer[o] << 24) | (buffer[o + 1] << 16) | (buffer[o + 2] << 8) | buffer[o + 3];
+    const lo = (buffer[o + 4] << 24) | (buffer[o + 5] << 16) | (buffer[o + 6] << 8) | buffer[o + 7];
+    if (hi !== book.stockHi || lo !== book.stockLo || !book.stockKnown) {
+      book.symbol = this.symbols.resolve(locate, buffer, stockOffset);
+      book.stockHi = hi;
+      book.stockLo = lo;
+      book.stockKnown = true;
+    }
     return book;
   }
 

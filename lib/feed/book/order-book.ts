@@ -11,6 +11,10 @@ export class OrderBook {
   symbol = '';
   readonly bids = new PriceLevels(true, 8);
   readonly asks = new PriceLevels(false, 8);
+  /** The Stock field of the last message that named this locate, as two big-endian int32 words (BookBuilder's symbol check). */
+  stockHi = 0;
+  stockLo = 0;
+  stockKnown = false;
   /** Trading State char code from the last 'H' message, 0 before one. */
   tradingState = 0;
 
