@@ -106,6 +106,7 @@ class SessionBench {
       quotes_after_conflation: k.sink.quotes,
       resting_orders_at_end: builder.orders.size,
       overflow_orders_at_end: builder.orders.overflowSize,
+      order_store_mb: Number((builder.orders.bytes / 1048576).toFixed(1)),
       bad_references: c.unknownOrder + c.duplicateOrder + c.overExecution + c.overCancel + c.levelMismatch,
       mix: this.session.byType,
     };

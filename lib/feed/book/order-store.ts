@@ -207,6 +207,11 @@ export class OrderStore {
   get pagesInUse(): number { return this.pages - this.freeTop; }
   /** Orders held in the overflow table. */
   get overflowSize(): number { return this.overflow.size; }
+  /** Bytes held by the store's arrays (memory reports). */
+  get bytes(): number {
+    return this.records.byteLength + this.pageStart.byteLength + this.pageLive.byteLength + this.freePages.byteLength
+      + this.overflowRef.byteLength + this.dirStart.byteLength + this.dirBase.byteLength + this.overflow.bytes;
+  }
 
   /**
    * Put a page for references [start, start + pageSize) in directory entry d, first moving the
@@ -387,6 +392,8 @@ class OverflowIndex {
     this.slots.fill(0);
     this.size = 0;
   }
+
+  get bytes(): number { return this.slots.byteLength; }
 
   /** Visit every entry (the store's rare paths); the visitor must not change the table. */
   forEach(fn: (ref: number, record: number) => void): void {
