@@ -24,6 +24,7 @@ import {
   OrderExecutedMessage, OrderExecutedWithPriceMessage, OrderReplaceMessage, StockDirectoryMessage,
   StockTradingActionMessage, TradeMessage,
 } from '../itch/itch-messages';
+import { LevelStore } from './level-store';
 import { OrderBook } from './order-book';
 import { OrderStore } from './order-store';
 import { SymbolTable } from './symbol-table';
@@ -56,6 +57,8 @@ export class BookBuilder implements ItchMessageHandler {
   readonly orders: OrderStore;
   readonly symbols = new SymbolTable();
   readonly counters = new BookBuilderCounters();
+  /** Every book's price levels (side locate * 2 bids, locate * 2 + 1 asks); the hot path uses it directly. */
+  readonly levels = new LevelStore(65536 * 2);
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(65536).fill(undefined);
   private readonly event = new BookEvent();
   private readonly handler: BookEventHandler;
@@ -168,7 +171,7 @@ export class BookBuilder implements ItchMessageHandler {
     const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
     e.timestamp = timestampOf(m.buffer, m.offset);
     e.sequence = sequence;
-    this.begin(kBookEventTrade, book);
+    this.begin(kBookEventTrade, book.stockLocate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
     e.side = m.buffer[m.offset + 19];
     e.shares = m.shares;
@@ -184,7 +187,7 @@ export class BookBuilder implements ItchMessageHandler {
     const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
     e.timestamp = timestampOf(m.buffer, m.offset);
     e.sequence = sequence;
-    this.begin(kBookEventTrade, book);
+    this.begin(kBookEventTrade, book.stockLocate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = 0;
     e.side = 0;
     e.shares = m.shares;
@@ -201,7 +204,7 @@ export class BookBuilder implements ItchMessageHandler {
     book.tradingState = m.buffer[m.offset + 19];
     e.timestamp = timestampOf(m.buffer, m.offset);
     e.sequence = sequence;
-    this.begin(kBookEventStatus, book);
+    this.begin(kBookEventStatus, book.stockLocate);
     e.tradingState = book.tradingState;
     this.emit(e);
   }
@@ -211,7 +214,7 @@ export class BookBuilder implements ItchMessageHandler {
     const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
     e.timestamp = timestampOf(m.buffer, m.offset);
     e.sequence = sequence;
-    this.begin(kBookEventImbalance, book);
+    this.begin(kBookEventImbalance, book.stockLocate);
     e.pairedShares = m.pairedShares;
     e.imbalanceShares = m.imbalanceShares;
     e.imbalanceDirection = m.buffer[m.offset + 27];
@@ -240,7 +243,7 @@ export class BookBuilder implements ItchMessageHandler {
   private bookFor(locate: number, buffer: Uint8Array, stockOffset: number): OrderBook {
     let book = this.books[locate];
     if (book === undefined) {
-      book = new OrderBook(locate);
+      book = new OrderBook(locate, this.levels);
       this.books[locate] = book;
     }
     const o = stockOffset;
@@ -259,23 +262,23 @@ export class BookBuilder implements ItchMessageHandler {
   private addOrder(locate: number, side: number, shares: number, price: number, buffer: Uint8Array, stockOffset: number): void {
     if (side !== kBuy && side !== kSell) { this.counters.badSide++; return; }
     const e = this.event;
-    const book = this.bookFor(locate, buffer, stockOffset);
+    this.bookFor(locate, buffer, stockOffset);
     if (this.orders.insert(e.orderReferenceNumber, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
-    const levels = side === kBuy ? book.bids : book.asks;
-    levels.addOrder(price, shares);
-    this.begin(kBookEventAddOrder, book);
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, shares);
+    this.begin(kBookEventAddOrder, locate);
     e.side = side;
     e.price = price;
     e.shares = shares;
     this.emit(e);
-    if (levels.touchedTop) this.quoteIfChanged(book);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  /** Resolve the order's book, counting a locate that disagrees with the message. */
-  private orderBook(slot: number, locate: number): OrderBook | undefined {
+  /** The order's locate (its book's), counting one that disagrees with the message. */
+  private orderLocate(slot: number, locate: number): number {
     const orderLocate = this.orders.locate(slot);
     if (orderLocate !== locate) this.counters.locateMismatch++;
-    return this.books[orderLocate];
+    return orderLocate;
   }
 
   /** 'E'/'C' (the event holds the reference, match number, printable and, with `withPrice`, the price). */
@@ -284,14 +287,14 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const open = orders.shares(slot);
     if (executed > open) { this.counters.overExecution++; executed = open; }
     const remaining = open - executed;
     const side = orders.side(slot);
     const orderPrice = orders.price(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
-    if (!levels.reduce(orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     this.begin(kBookEventExecuteOrder, book);
     e.side = side;
@@ -308,15 +311,15 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const open = orders.shares(slot);
     if (cancelled < 0) cancelled = open;
     else if (cancelled > open) { this.counters.overCancel++; cancelled = open; }
     const remaining = open - cancelled;
     const side = orders.side(slot);
     const price = orders.price(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
-    if (!levels.reduce(price, cancelled, remaining === 0)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, price, cancelled, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book);
     e.side = side;
@@ -334,18 +337,18 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(original);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const side = orders.side(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
+    const levels = this.levels;
+    const levelSide = side === kBuy ? book * 2 : book * 2 + 1;
     const oldPrice = orders.price(slot);
     const oldShares = orders.shares(slot);
-    if (!levels.reduce(oldPrice, oldShares, true)) this.counters.levelMismatch++;
+    if (!levels.reduce(levelSide, oldPrice, oldShares, true)) this.counters.levelMismatch++;
     let touchedTop = levels.touchedTop;
-    const orderLocate = orders.locate(slot);
     orders.remove(slot);
     this.begin(kBookEventModifyOrder, book);
     e.side = side;
-    if (orders.insert(e.orderReferenceNumber, orderLocate, side, price, shares) < 0) {
+    if (orders.insert(e.orderReferenceNumber, book, side, price, shares) < 0) {
       // The original is gone on the exchange either way; report it deleted.
       this.counters.duplicateOrder++;
       e.kind = kBookEventDeleteOrder;
@@ -355,7 +358,7 @@ export class BookBuilder implements ItchMessageHandler {
       e.remainingShares = 0;
       this.emit(e);
     } else {
-      levels.addOrder(price, shares);
+      levels.addOrder(levelSide, price, shares);
       touchedTop = touchedTop || levels.touchedTop;
       e.price = price;
       e.shares = shares;
@@ -365,24 +368,30 @@ export class BookBuilder implements ItchMessageHandler {
     if (touchedTop) this.quoteIfChanged(book);
   }
 
-  /** Called after a change that touched a best level (below the top the BBO cannot have moved). */
-  private quoteIfChanged(book: OrderBook): void {
-    if (!book.takeQuoteChange()) return;
-    const e = this.begin(kBookEventQuote, book);
-    e.bidPrice = book.quotedBidPrice;
-    e.bidShares = book.quotedBidShares;
-    e.askPrice = book.quotedAskPrice;
-    e.askShares = book.quotedAskShares;
+  /** Called after a change that touched a best level of `locate`'s book (below the top the BBO cannot have moved). */
+  private quoteIfChanged(locate: number): void {
+    const levels = this.levels;
+    const bid = locate * 2;
+    if (!levels.takeQuoteChange(bid)) return;
+    const e = this.begin(kBookEventQuote, locate);
+    e.bidPrice = levels.quotedPrice(bid);
+    e.bidShares = levels.quotedShares(bid);
+    e.askPrice = levels.quotedPrice(bid + 1);
+    e.askShares = levels.quotedShares(bid + 1);
     this.counters.quotes++;
     this.emit(e);
   }
 
-  /** Kind, locate and symbol; the message's timestamp and sequence are already in the event. */
-  private begin(kind: number, book: OrderBook): BookEvent {
+  /**
+   * Kind, locate and symbol; the message's timestamp and sequence are already in the event. The
+   * symbol comes from the SymbolTable (the string its book holds), not the book: one array slot
+   * instead of the book object on the order path.
+   */
+  private begin(kind: number, locate: number): BookEvent {
     const e = this.event;
     e.kind = kind;
-    e.stockLocate = book.stockLocate;
-    e.symbol = book.symbol;
+    e.stockLocate = locate;
+    e.symbol = this.symbols.symbolOf(locate);
     return e;
   }
 
