@@ -59,6 +59,8 @@ export class BookBuilder implements ItchMessageHandler {
   readonly counters = new BookBuilderCounters();
   /** Every book's price levels (side locate * 2 bids, locate * 2 + 1 asks); the hot path uses it directly. */
   readonly levels = new LevelStore(65536 * 2);
+  /** Per locate: the last Stock field seen, as two big-endian int32 words, and 1 once seen (see checkStock). */
+  private readonly stockWords = new Int32Array(65536 * 4);
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(65536).fill(undefined);
   private readonly event = new BookEvent();
   private readonly handler: BookEventHandler;
@@ -227,7 +229,7 @@ export class BookBuilder implements ItchMessageHandler {
   }
 
   private onStockDirectory(m: StockDirectoryMessage, _sequence: number): void {
-    this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
+    this.checkStock(m.stockLocate, m.buffer, m.stockOffset);
   }
 
   endOfBatch(): void {
@@ -236,33 +238,39 @@ export class BookBuilder implements ItchMessageHandler {
 
   /**
    * The locate's book, created on first sight, with its symbol checked against the message's Stock
-   * field. The field's 8 bytes are compared as two words kept on the book (a line this message
-   * touches anyway) and the SymbolTable is consulted only when they differ: first sight of the
-   * locate, or a new symbol for it.
+   * field. The field's 8 bytes are compared with two words kept per locate in one flat array (one
+   * line, no object: an add touches this, the order table and the level store, nothing else), and
+   * the book and the SymbolTable are visited only when they differ: first sight of the locate, or a
+   * new symbol for it.
    */
   private bookFor(locate: number, buffer: Uint8Array, stockOffset: number): OrderBook {
+    this.checkStock(locate, buffer, stockOffset);
+    return this.books[locate]!;
+  }
+
+  private checkStock(locate: number, buffer: Uint8Array, stockOffset: number): void {
+    const o = stockOffset;
+    const hi = (buffer[o] << 24) | (buffer[o + 1] << 16) | (buffer[o + 2] << 8) | buffer[o + 3];
+    const lo = (buffer[o + 4] << 24) | (buffer[o + 5] << 16) | (buffer[o + 6] << 8) | buffer[o + 7];
+    const w = this.stockWords;
+    const at = locate * 4;
+    if (w[at + 2] === 1 && w[at] === hi && w[at + 1] === lo) return;
     let book = this.books[locate];
     if (book === undefined) {
       book = new OrderBook(locate, this.levels);
       this.books[locate] = book;
     }
-    const o = stockOffset;
-    const hi = (buffer[o] << 24) | (buffer[o + 1] << 16) | (buffer[o + 2] << 8) | buffer[o + 3];
-    const lo = (buffer[o + 4] << 24) | (buffer[o + 5] << 16) | (buffer[o + 6] << 8) | buffer[o + 7];
-    if (hi !== book.stockHi || lo !== book.stockLo || !book.stockKnown) {
-      book.symbol = this.symbols.resolve(locate, buffer, stockOffset);
-      book.stockHi = hi;
-      book.stockLo = lo;
-      book.stockKnown = true;
-    }
-    return book;
+    book.symbol = this.symbols.resolve(locate, buffer, stockOffset);
+    w[at] = hi;
+    w[at + 1] = lo;
+    w[at + 2] = 1;
   }
 
   /** 'A'/'F' (the event holds the reference). */
   private addOrder(locate: number, side: number, shares: number, price: number, buffer: Uint8Array, stockOffset: number): void {
     if (side !== kBuy && side !== kSell) { this.counters.badSide++; return; }
     const e = this.event;
-    this.bookFor(locate, buffer, stockOffset);
+    this.checkStock(locate, buffer, stockOffset);
     if (this.orders.insert(e.orderReferenceNumber, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, shares);

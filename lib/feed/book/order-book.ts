@@ -13,10 +13,6 @@ export class OrderBook {
   symbol = '';
   readonly bids: PriceLevels;
   readonly asks: PriceLevels;
-  /** The Stock field of the last message that named this locate, as two big-endian int32 words (BookBuilder's symbol check). */
-  stockHi = 0;
-  stockLo = 0;
-  stockKnown = false;
   /** Trading State char code from the last 'H' message, 0 before one. */
   tradingState = 0;
   private readonly levels: LevelStore;
