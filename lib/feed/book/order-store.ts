@@ -73,8 +73,11 @@ export class OrderStore {
   private freePages: Int32Array;
   private freeTop = 0;
 
-  /** Per record: its reference, written for overflow records only. */
-  private overflowRef: Float64Array;
+  /** Per arena page holding overflow records: its number among those pages. */
+  private overflowPageOf: Int32Array;
+  private overflowPages = 0;
+  /** References of overflow records, pageSize per overflow page (only those pages pay for it). */
+  private overflowRefs: Float64Array;
   /** Head of the free overflow records list, -1 when empty. */
   private freeRecord = -1;
   private readonly overflow = new OverflowIndex();
@@ -98,7 +101,8 @@ export class OrderStore {
     this.pageStart = new Float64Array(pages).fill(kFreePage);
     this.pageLive = new Int32Array(pages);
     this.freePages = new Int32Array(pages);
-    this.overflowRef = new Float64Array(pages * this.pageSize);
+    this.overflowPageOf = new Int32Array(pages);
+    this.overflowRefs = new Float64Array(this.pageSize);
     this.addPages(pages);
   }
 
@@ -157,7 +161,7 @@ export class OrderStore {
   /** Order Reference Number in `slot` (tests, tools and snapshots). */
   keyAt(slot: number): number {
     const start = this.pageStart[slot >>> this.pageBits];
-    return start >= 0 ? start + (slot & this.pageMask) : this.overflowRef[slot];
+    return start >= 0 ? start + (slot & this.pageMask) : this.overflowRefs[this.overflowRefAt(slot)];
   }
 
   /** Remove the order in `slot` (from find/insert). */
@@ -170,7 +174,7 @@ export class OrderStore {
       if (--this.pageLive[page] === 0) this.uninstall(page);
       return;
     }
-    this.overflow.remove(this.overflowRef[slot]);
+    this.overflow.remove(this.overflowRefs[this.overflowRefAt(slot)]);
     r[slot * kWords + kNext] = this.freeRecord;
     this.freeRecord = slot;
   }
@@ -185,6 +189,7 @@ export class OrderStore {
     this.pages = 0;
     this.addPages(pages);
     this.freeRecord = -1;
+    this.overflowPages = 0;
     this.overflow.clear();
     this.maxStart = this.windowLow = -Infinity;
     this.windowHigh = this.aheadLow = Infinity;
@@ -210,7 +215,7 @@ export class OrderStore {
   /** Bytes held by the store's arrays (memory reports). */
   get bytes(): number {
     return this.records.byteLength + this.pageStart.byteLength + this.pageLive.byteLength + this.freePages.byteLength
-      + this.overflowRef.byteLength + this.dirStart.byteLength + this.dirBase.byteLength + this.overflow.bytes;
+      + this.overflowPageOf.byteLength + this.overflowRefs.byteLength + this.dirStart.byteLength + this.dirBase.byteLength + this.overflow.bytes;
   }
 
   /**
@@ -248,7 +253,7 @@ export class OrderStore {
       this.overflowPending.push(slot);
     });
     for (const slot of this.overflowPending) {
-      this.overflow.remove(this.overflowRef[slot]);
+      this.overflow.remove(this.overflowRefs[this.overflowRefAt(slot)]);
       r[slot * kWords + kMeta] = 0;
       r[slot * kWords + kNext] = this.freeRecord;
       this.freeRecord = slot;
@@ -287,6 +292,12 @@ export class OrderStore {
     if (this.freeRecord < 0) {
       const page = this.takePage();
       this.pageStart[page] = kOverflowPage;
+      this.overflowPageOf[page] = this.overflowPages++;
+      if (this.overflowPages * this.pageSize > this.overflowRefs.length) {
+        const refs = new Float64Array(this.overflowRefs.length * 2);
+        refs.set(this.overflowRefs);
+        this.overflowRefs = refs;
+      }
       const base = page << this.pageBits;
       // Thread the page's records, lowest first.
       for (let i = this.pageSize - 1; i >= 0; i--) {
@@ -296,8 +307,13 @@ export class OrderStore {
     }
     const slot = this.freeRecord;
     this.freeRecord = this.records[slot * kWords + kNext] | 0;
-    this.overflowRef[slot] = ref;
+    this.overflowRefs[this.overflowRefAt(slot)] = ref;
     return slot;
+  }
+
+  /** Index in overflowRefs of an overflow record's reference. */
+  private overflowRefAt(slot: number): number {
+    return this.overflowPageOf[slot >>> this.pageBits] * this.pageSize + (slot & this.pageMask);
   }
 
   private takePage(): number {
@@ -327,9 +343,9 @@ export class OrderStore {
     const free = new Int32Array(pages * 2);
     free.set(this.freePages.subarray(0, this.freeTop));
     this.freePages = free;
-    const refs = new Float64Array(pages * 2 * this.pageSize);
-    refs.set(this.overflowRef);
-    this.overflowRef = refs;
+    const overflowPageOf = new Int32Array(pages * 2);
+    overflowPageOf.set(this.overflowPageOf);
+    this.overflowPageOf = overflowPageOf;
     this.addPages(pages);
   }
 }
