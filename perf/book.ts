@@ -2,22 +2,34 @@
  * Decode + book building cost per message: FeedDecoder -> BookBuilder (OrderStore, PriceLevels,
  * normalized events, QUOTE on BBO change) -> a counting handler, and the same with a Conflator in
  * between. Baseline in the same run: decode only (perf/decode.ts's FoldingHandler, every field read).
- * Same generated session as perf/decode.ts. Best of N passes, each on fresh books (built outside the
- * timed region). Never asserts timings.
  *
- *   node dist/perf/book.js [--messages 1000000] [--iterations 5] [--json]
+ * Sessions, each timed beside its own decode-only baseline:
+ *   generated  perf/decode.ts's session (perf/ref/itch-session.ts, 1 M messages, 500 symbols): the
+ *              headline figure, comparable with earlier results
+ *   market     the `tickpath gen` order flow (never crossed, executions where orders meet), 1 M
+ *              messages on 500 symbols
+ *   day        the same flow at --messages (default 10 M) on --symbols (default 8,000) locates, so
+ *              the order table holds a day's working set (built in memory once; takes a while)
+ *   captures   every real capture in test/fixtures/itch, concatenated and repeated to ~1 M messages
+ *              with references shifted per repeat (perf/lib/book-sessions.ts)
+ *
+ * The machine is shared, so variants are interleaved: every round runs each pipeline once on each
+ * session, in alternating order, on fresh books (built outside the timed region). Reported: best
+ * wall-clock pass (ns_per_msg, as before) and the median CPU time of the process per message (the
+ * share of time actually spent running), with the spread over rounds. Never asserts timings.
+ *
+ *   node dist/perf/book.js [--iterations 5] [--messages 10000000] [--symbols 8000] [--json]
+ *   (--messages 0 skips the day session)
  */
 import { BookBuilder } from '../lib/feed/book/book-builder';
 import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
 import { Conflator } from '../lib/feed/book/conflator';
 import { FeedDecoder, ItchMessageHandler } from '../lib/feed/feed-decoder';
 import { decodeSession, FoldingHandler } from './decode';
-import { generateSession } from './ref/itch-session';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-}
+import { BenchArgs } from './lib/args';
+import { captureSession, marketSession } from './lib/book-sessions';
+import { generateSession, SyntheticSession } from './ref/itch-session';
+import { report, Row } from './report';
 
 class CountingSink implements BookEventHandler {
   events = 0;
@@ -26,64 +38,126 @@ class CountingSink implements BookEventHandler {
   endOfBatch(): void { /* nothing */ }
 }
 
-function best(iterations: number, bytes: Uint8Array, make: () => ItchMessageHandler): { ns: number; messages: number; handler: ItchMessageHandler } {
-  let bestNs = Infinity;
-  let messages = 0;
-  let handler = make();
-  for (let i = 0; i < iterations + 1; i++) { // first pass warms the JIT, not counted
-    handler = make();
-    const feed = new FeedDecoder(handler);
-    const t0 = process.hrtime.bigint();
-    messages = decodeSession(feed, bytes);
-    const ns = Number(process.hrtime.bigint() - t0);
-    if (i > 0 && ns < bestNs) bestNs = ns;
+type Pipeline = 'decode' | 'books' | 'conflated';
+
+interface Pass { wallNs: number; cpuNs: number }
+
+/** Every pass of one pipeline on one session, and the handler of the last. */
+class Series {
+  readonly passes: Pass[] = [];
+  messages = 0;
+  builder: BookBuilder | undefined;
+  sink = new CountingSink();
+  conflator: Conflator | undefined;
+
+  get bestWall(): number { return Math.min(...this.passes.map((p) => p.wallNs)) / this.messages; }
+  cpu(q: number): number {
+    const s = this.passes.map((p) => p.cpuNs).sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor(q * s.length))] / this.messages;
   }
-  return { ns: bestNs, messages, handler };
+}
+
+class SessionBench {
+  readonly series: Record<Pipeline, Series> = { decode: new Series(), books: new Series(), conflated: new Series() };
+  constructor(readonly name: string, readonly session: SyntheticSession, readonly orderCapacity: number) {}
+
+  run(pipeline: Pipeline, counted: boolean): void {
+    const s = this.series[pipeline];
+    let handler: ItchMessageHandler;
+    if (pipeline === 'decode') handler = new FoldingHandler();
+    else {
+      s.sink = new CountingSink();
+      s.conflator = pipeline === 'conflated' ? new Conflator(s.sink) : undefined;
+      handler = s.builder = new BookBuilder(s.conflator ?? s.sink, { initialOrderCapacity: this.orderCapacity });
+    }
+    const feed = new FeedDecoder(handler);
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const messages = decodeSession(feed, this.session.bytes);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    const c = process.cpuUsage(c0);
+    if (!counted) return;
+    s.messages = messages;
+    s.passes.push({ wallNs, cpuNs: (c.user + c.system) * 1000 });
+  }
+
+  result(): Record<string, unknown> {
+    const d = this.series.decode, b = this.series.books, k = this.series.conflated;
+    const builder = b.builder!;
+    const c = builder.counters;
+    const r2 = (v: number): number => Number(v.toFixed(2));
+    return {
+      ns_per_msg: r2(b.bestWall),
+      msgs_per_s: Math.round(1e9 / b.bestWall),
+      baseline_decode_ns_per_msg: r2(d.bestWall),
+      ratio: r2(b.bestWall / d.bestWall),
+      with_conflator_ns_per_msg: r2(k.bestWall),
+      cpu_ns_per_msg: r2(b.cpu(0.5)),
+      cpu_ns_per_msg_range: [r2(b.cpu(0)), r2(b.cpu(1))],
+      baseline_decode_cpu_ns_per_msg: r2(d.cpu(0.5)),
+      books_only_cpu_ns_per_msg: r2(b.cpu(0.5) - d.cpu(0.5)),
+      with_conflator_cpu_ns_per_msg: r2(k.cpu(0.5)),
+      messages: b.messages,
+      packets: this.session.packets,
+      books: builder.allBooks().length,
+      events: b.sink.events,
+      quotes: b.sink.quotes,
+      conflated_away: k.conflator ? k.conflator.counters.conflated : 0,
+      quotes_after_conflation: k.sink.quotes,
+      resting_orders_at_end: builder.orders.size,
+      overflow_orders_at_end: builder.orders.overflowSize,
+      order_store_mb: Number((builder.orders.bytes / 1048576).toFixed(1)),
+      bad_references: c.unknownOrder + c.duplicateOrder + c.overExecution + c.overCancel + c.levelMismatch,
+      mix: this.session.byType,
+    };
+  }
 }
 
 function main(): number {
-  const messages = Number(arg('messages', '1000000'));
-  const iterations = Number(arg('iterations', '5'));
-  const json = process.argv.includes('--json');
-  const session = generateSession(messages);
+  const args = new BenchArgs();
+  const iterations = args.number('iterations', 5, 1);
+  const dayMessages = args.number('messages', 10_000_000, 0);
+  const daySymbols = args.number('symbols', 8000, 1);
+  const t0 = Date.now();
+  const benches = [
+    new SessionBench('generated', generateSession(1_000_000), 1 << 17),
+    new SessionBench('market', marketSession(1_000_000, 500), 1 << 17),
+  ];
+  if (dayMessages > 0) benches.push(new SessionBench('day', marketSession(dayMessages, daySymbols), 1 << 20));
+  const captures = captureSession(1_000_000);
+  benches.push(new SessionBench('captures', captures, 1 << 17));
+  console.log(`sessions built in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${iterations} rounds + 1 warm-up, interleaved`);
 
-  const decodeOnly = best(iterations, session.bytes, () => new FoldingHandler());
-  let sink = new CountingSink();
-  const books = best(iterations, session.bytes, () => new BookBuilder(sink = new CountingSink(), { initialOrderCapacity: 1 << 17 }));
-  const booksSink = sink;
-  const builder = books.handler as BookBuilder;
-  let csink = new CountingSink();
-  let conflator: Conflator | undefined;
-  const conflated = best(iterations, session.bytes, () => new BookBuilder(conflator = new Conflator(csink = new CountingSink()), { initialOrderCapacity: 1 << 17 }));
+  const pipelines: Pipeline[] = ['decode', 'books', 'conflated'];
+  for (let round = 0; round <= iterations; round++) { // round 0 warms the JIT and is not counted
+    for (const bench of benches) {
+      const order = round % 2 === 0 ? pipelines : [...pipelines].reverse();
+      for (const p of order) bench.run(p, round > 0);
+    }
+  }
 
-  const nsPerMsg = books.ns / books.messages;
-  const baseline = decodeOnly.ns / decodeOnly.messages;
-  const withConflator = conflated.ns / conflated.messages;
-  const c = builder.counters;
+  const results = Object.fromEntries(benches.map((b) => [b.name, b.result()]));
+  const head = results.generated as Record<string, unknown>;
+  const rows: Row[] = [];
+  for (const b of benches) {
+    const r = results[b.name] as Record<string, number> & { cpu_ns_per_msg_range: number[] };
+    rows.push({
+      label: `${b.name}: decode + BookBuilder (${(r.messages / 1e6).toFixed(1)} M msgs, ${r.books} books)`,
+      ours: `${r.ns_per_msg} ns/msg best; cpu ${r.cpu_ns_per_msg} (${r.cpu_ns_per_msg_range.join('-')})`,
+      baseline: `decode only ${r.baseline_decode_ns_per_msg} ns/msg; cpu ${r.baseline_decode_cpu_ns_per_msg}`,
+      ratio: r.ratio,
+      note: `+conflator ${r.with_conflator_ns_per_msg}; orders at end ${r.resting_orders_at_end}; bad refs ${r.bad_references}`,
+    });
+  }
   const result = {
-    ns_per_msg: Number(nsPerMsg.toFixed(2)),
-    msgs_per_s: Math.round(1e9 / nsPerMsg),
-    baseline_decode_ns_per_msg: Number(baseline.toFixed(2)),
-    ratio: Number((nsPerMsg / baseline).toFixed(2)),
-    with_conflator_ns_per_msg: Number(withConflator.toFixed(2)),
-    messages: books.messages,
-    events: booksSink.events,
-    quotes: booksSink.quotes,
-    conflated_away: conflator ? conflator.counters.conflated : 0,
-    quotes_after_conflation: csink.quotes,
-    resting_orders_at_end: builder.orders.size,
-    bad_references: c.unknownOrder + c.duplicateOrder + c.overExecution + c.overCancel + c.levelMismatch,
+    ...head,
+    sessions: results,
+    captures: { files: captures.files, messages_per_repeat: captures.messagesPerRepeat, repeats: captures.repeats },
+    day_session: { messages: dayMessages, symbols: daySymbols },
     iterations,
     node: process.version,
   };
-  console.log('Decode + books, best of', iterations, 'passes over', books.messages, 'messages,', builder.allBooks().length, 'books');
-  console.table([
-    { pipeline: 'decode only (baseline, every field read)', ns_per_msg: result.baseline_decode_ns_per_msg, msgs_per_s: Math.round(1e9 / baseline) },
-    { pipeline: 'decode + BookBuilder', ns_per_msg: result.ns_per_msg, msgs_per_s: result.msgs_per_s },
-    { pipeline: 'decode + BookBuilder + Conflator', ns_per_msg: result.with_conflator_ns_per_msg, msgs_per_s: Math.round(1e9 / withConflator) },
-  ]);
-  console.log(`events ${result.events} (quotes ${result.quotes}; ${result.conflated_away} conflated away per-packet batches), bad references ${result.bad_references}`);
-  if (json) console.log(JSON.stringify(result));
+  report('book', rows, result);
   return 0;
 }
 

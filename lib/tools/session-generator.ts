@@ -3,12 +3,19 @@
  *
  * The session opens like a real one: System Event 'O' (start of messages), a Stock Directory 'R'
  * and a Stock Trading Action 'H' (trading) per symbol, System Events 'S' (start of system hours)
- * and 'Q' (start of market hours). Then an order flow: per symbol a random-walk mid price on a
- * tick grid, adds around it (buy below, sell above, a few levels deep, round lots), partial
- * cancels, deletes, replaces, executions of resting orders (some with price) and non-displayed
- * trades 'P'. It closes with System Events 'M' and 'E' and a MoldUDP64 end-of-session packet.
- * Every reference the flow uses is to an order still open, so a book builder sees no unknown
- * order, over-execution or over-cancel.
+ * and 'Q' (start of market hours). Then an order flow shaped like a NASDAQ day: per symbol a
+ * random-walk mid price on a tick grid and limit orders around it (buys below, sells above, most
+ * at and near the touch, a thinning tail 20 levels deep, round lots). About half the messages are
+ * adds; deletes and partial cancels (mostly of recent orders: most orders live briefly) make most
+ * of the rest; then replaces, executions and non-displayed trades 'P'. An order priced at or
+ * through the other side's touch (a deliberate marketable order, or a limit order the mid has
+ * walked through) executes against resting orders best price first, oldest first (one 'E', or
+ * sometimes 'C', per order hit), and only its remainder rests as an 'A'; the mid then moves to
+ * where it traded. Replaces never cross. So no book is crossed or locked at the end of any
+ * message. References are unique and sequential (1, 2, 3... over adds and replaces, like NASDAQ's
+ * day-long counter). It closes with System Events 'M' and 'E' and a MoldUDP64 end-of-session
+ * packet. Every reference the flow uses is to an order still open, so a book builder sees no
+ * unknown order, over-execution or over-cancel.
  *
  * Message k (0-based) is stamped at k / rate seconds of capture time; the total is rate x duration
  * (never fewer than the opening and closing messages). Consecutive messages share a packet up to
@@ -90,6 +97,15 @@ const kBuy = 1;
 const kSell = 2;
 
 const kAdd = 0, kCancel = 1, kDelete = 2, kReplace = 3, kExecute = 4, kTrade = 5;
+const kQueuedExecution = 0, kQueuedExecutionWithPrice = 1, kQueuedAdd = 2;
+/** Resting orders one marketable order may execute against; the rest of it is cancelled. */
+const kMaxExecutionsPerOrder = 8;
+/** The mid moves a tick up or down on 2 of this many order-flow messages of its symbol. */
+const kMidStepOdds = 100;
+/** Touch prices (Price(4)): no bid, no ask, not known (recomputed from the slab on next use). */
+const kNoBid = 0;
+const kNoAsk = 0xffffffff;
+const kUnknown = -1;
 
 function checkInt(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -127,6 +143,19 @@ export class SessionGenerator {
   private readonly sides: Uint8Array;
   private readonly shares: Uint32Array;
   private readonly prices: Uint32Array;
+  // Per symbol: best bid and ask (Price(4)), kUnknown after the touch left.
+  private readonly bid: Float64Array;
+  private readonly ask: Float64Array;
+  // Messages of one marketable order (executions, then its remainder as an add), emitted in order.
+  private readonly qKind = new Uint8Array(kMaxExecutionsPerOrder + 1);
+  private readonly qLocate = new Uint16Array(kMaxExecutionsPerOrder + 1);
+  private readonly qRef = new Float64Array(kMaxExecutionsPerOrder + 1);
+  private readonly qShares = new Uint32Array(kMaxExecutionsPerOrder + 1);
+  private readonly qPrice = new Uint32Array(kMaxExecutionsPerOrder + 1);
+  private readonly qSide = new Uint8Array(kMaxExecutionsPerOrder + 1);
+  private readonly qMatch = new Float64Array(kMaxExecutionsPerOrder + 1);
+  private queued = 0;
+  private queueHead = 0;
   private readonly byType = new Float64Array(128);
   private readonly scratch = new Uint8Array(64);
   private nextRef = 1;
@@ -159,6 +188,8 @@ export class SessionGenerator {
     this.sides = new Uint8Array(o.symbols * cap);
     this.shares = new Uint32Array(o.symbols * cap);
     this.prices = new Uint32Array(o.symbols * cap);
+    this.bid = new Float64Array(o.symbols).fill(kNoBid);
+    this.ask = new Float64Array(o.symbols).fill(kNoAsk);
     for (let s = 0; s < o.symbols; s++) {
       this.stocks.push(stockBytes(syntheticTicker(s)));
       this.mid[s] = 500 + this.prng.below(50000); // $5 .. $505 in ticks
@@ -292,14 +323,17 @@ export class SessionGenerator {
     return this.itch.encode(b, at, 'H', { stockLocate: s + 1, timestamp: ts, stock: syntheticTicker(s), tradingState: 'T', reserved: ' ', reason: '' });
   }
 
-  /** One order-flow message for a symbol picked with a skew (low locates are busier). */
+  /** One order-flow message: the next queued execution or add, or a new event for a symbol picked with a skew (low locates are busier). */
   private orderFlow(b: Uint8Array, at: number, ts: number): number {
+    if (this.queued > this.queueHead) return this.emitQueued(b, at, ts);
+    this.queued = this.queueHead = 0;
     const rng = this.prng;
     const symbols = this.options.symbols;
     const u = rng.nextFloat();
     const s = Math.min(symbols - 1, Math.floor(symbols * u * u));
-    // Random walk of the mid: one tick up or down on about one message in ten.
-    const step = rng.below(20);
+    // Random walk of the mid: one tick up or down on one message in fifty. Resting orders stay
+    // where they are; new orders priced through them execute against them (see `aggress`).
+    const step = rng.below(kMidStepOdds);
     if (step === 0) this.mid[s]++;
     else if (step === 1 && this.mid[s] > 20) this.mid[s]--;
     const open = this.openCount[s];
@@ -307,8 +341,10 @@ export class SessionGenerator {
     let action = kAdd;
     if (open >= cap) action = kDelete;
     else if (open >= 8) {
-      const r = rng.below(100);
-      action = r < 40 ? kAdd : r < 50 ? kCancel : r < 72 ? kDelete : r < 84 ? kReplace : r < 97 ? kExecute : kTrade;
+      // Per mille, NASDAQ-like: adds about half, deletes and cancels most of the rest, replaces,
+      // marketable orders (executions, and their leftovers as adds), hidden trades.
+      const r = rng.below(1000);
+      action = r < 490 ? kAdd : r < 530 ? kCancel : r < 900 ? kDelete : r < 960 ? kReplace : r < 975 ? kExecute : r < 990 ? kAdd : kTrade;
     }
     const locate = s + 1;
     const itch = this.itch;
@@ -317,14 +353,11 @@ export class SessionGenerator {
         const side = rng.below(2) === 0 ? kBuy : kSell;
         const price = this.priceNear(s, side);
         const qty = this.lotSize();
-        const ref = this.nextRef++;
-        const slot = s * cap + open;
-        this.refs[slot] = ref; this.sides[slot] = side; this.shares[slot] = qty; this.prices[slot] = price;
-        this.openCount[s] = open + 1;
-        return itch.addOrder(b, at, locate, 0, ts, ref, side === kBuy, qty, this.stocks[s], price);
+        if (side === kBuy ? price >= this.bestAsk(s) : price <= this.bestBid(s)) return this.aggress(b, at, ts, s, side, price, qty);
+        return this.rest(b, at, ts, s, side, price, qty);
       }
       case kCancel: {
-        const slot = s * cap + rng.below(open);
+        const slot = this.pickRecent(s);
         const qty = this.shares[slot];
         if (qty < 2) return this.remove(b, at, locate, ts, s, slot);
         const cancelled = qty >= 200 ? 100 * (1 + rng.below(Math.floor(qty / 100) - 1)) : 1 + rng.below(qty - 1);
@@ -332,65 +365,177 @@ export class SessionGenerator {
         return itch.orderCancel(b, at, locate, 0, ts, this.refs[slot], cancelled);
       }
       case kDelete:
-        return this.remove(b, at, locate, ts, s, s * cap + rng.below(open));
+        return this.remove(b, at, locate, ts, s, open >= cap ? s * cap + rng.below(open) : this.pickRecent(s));
       case kReplace: {
-        const slot = s * cap + rng.below(open);
-        const ref = this.nextRef++;
+        const slot = this.pickRecent(s);
+        const side = this.sides[slot];
         const original = this.refs[slot];
-        const price = this.priceNear(s, this.sides[slot]);
+        const oldPrice = this.prices[slot];
+        this.drop(s, slot, true);
+        // The new price never crosses or locks the other side: a replace is not an execution.
+        let price = this.priceNear(s, side);
+        if (side === kBuy && price >= this.bestAsk(s)) price = this.bestAsk(s) - kTick;
+        if (side === kSell && price <= this.bestBid(s)) price = this.bestBid(s) + kTick;
+        if (price < kTick) price = oldPrice < this.bestAsk(s) ? oldPrice : kTick; // an ask at the minimum tick
+        const ref = this.nextRef++;
         const qty = this.lotSize();
-        this.refs[slot] = ref; this.shares[slot] = qty; this.prices[slot] = price;
+        this.append(s, ref, side, qty, price);
         return itch.orderReplace(b, at, locate, 0, ts, original, ref, qty, price);
       }
       case kExecute: {
-        // The most aggressive of three sampled orders: executions hit the top of the book.
-        let slot = s * cap + rng.below(open);
-        for (let i = 0; i < 2; i++) {
-          const other = s * cap + rng.below(open);
-          if (this.distance(s, other) < this.distance(s, slot)) slot = other;
-        }
-        const qty = this.shares[slot];
-        const executed = qty > 100 && rng.below(2) === 0 ? 100 * (1 + rng.below(Math.max(1, Math.floor(qty / 100) - 1))) : qty;
-        const match = this.nextMatch++;
-        const ref = this.refs[slot];
-        const price = this.prices[slot];
-        const withPrice = rng.below(20) === 0;
-        if (executed >= qty) this.drop(s, slot); else this.shares[slot] = qty - executed;
-        return withPrice
-          ? itch.orderExecutedWithPrice(b, at, locate, 0, ts, ref, executed, match, true, price)
-          : itch.orderExecuted(b, at, locate, 0, ts, ref, executed, match);
+        // A marketable order at the opposite touch, sometimes a tick or two through it.
+        const side = rng.below(2) === 0 ? kBuy : kSell;
+        const touch = side === kBuy ? this.bestAsk(s) : this.bestBid(s);
+        const through = rng.below(4) === 0 ? 1 + rng.below(2) : 0;
+        const qty = this.lotSize();
+        if (side === kBuy && touch !== kNoAsk) return this.aggress(b, at, ts, s, side, touch + through * kTick, qty);
+        if (side === kSell && touch !== kNoBid) return this.aggress(b, at, ts, s, side, Math.max(kTick, touch - through * kTick), qty);
+        return this.rest(b, at, ts, s, side, this.priceNear(s, side), qty);
       }
       default: {
-        // Non-displayed execution: a trade against a hidden order (reference 0 on the real feed).
+        // Non-displayed execution: a trade against a hidden order (reference 0 on the real feed), inside the spread.
         const buy = rng.below(2) === 0;
-        return itch.trade(b, at, locate, 0, ts, 0, buy, this.lotSize(), this.stocks[s], this.mid[s] * kTick, this.nextMatch++);
+        const bid = this.bestBid(s);
+        const ask = this.bestAsk(s);
+        const price = bid !== kNoBid && ask !== kNoAsk ? bid + Math.floor((ask - bid) / 2 / kTick) * kTick : this.mid[s] * kTick;
+        return itch.trade(b, at, locate, 0, ts, 0, buy, this.lotSize(), this.stocks[s], price, this.nextMatch++);
       }
+    }
+  }
+
+  /** A non-marketable add: rests on the book. */
+  private rest(b: Uint8Array, at: number, ts: number, s: number, side: number, price: number, qty: number): number {
+    const ref = this.nextRef++;
+    this.append(s, ref, side, qty, price);
+    return this.itch.addOrder(b, at, s + 1, 0, ts, ref, side === kBuy, qty, this.stocks[s], price);
+  }
+
+  /**
+   * A marketable order (buy at or above the best ask, sell at or below the best bid): executes
+   * against resting orders best price first, oldest first at a price (one E or C each), and what is
+   * left rests at its limit, which by then no longer crosses. The messages are queued and this
+   * returns the first; the book state moves on at once (nothing else is generated until the queue
+   * drains, so every prefix of the queue leaves the book uncrossed).
+   */
+  private aggress(b: Uint8Array, at: number, ts: number, s: number, side: number, limit: number, qty: number): number {
+    const other = side === kBuy ? kSell : kBuy;
+    let left = qty;
+    let lastPrice = limit;
+    while (left > 0 && this.queued < kMaxExecutionsPerOrder) {
+      const touch = other === kSell ? this.bestAsk(s) : this.bestBid(s);
+      if (other === kSell ? (touch === kNoAsk || touch > limit) : (touch === kNoBid || touch < limit)) break;
+      const slot = this.oldestAt(s, other, touch);
+      const open = this.shares[slot];
+      const executed = open < left ? open : left;
+      const q = this.queued++;
+      this.qKind[q] = this.prng.below(20) === 0 ? kQueuedExecutionWithPrice : kQueuedExecution;
+      this.qLocate[q] = s + 1; this.qRef[q] = this.refs[slot]; this.qShares[q] = executed; this.qPrice[q] = touch;
+      this.qSide[q] = other; this.qMatch[q] = this.nextMatch++;
+      left -= executed;
+      lastPrice = touch;
+      if (executed === open) this.drop(s, slot, true); else this.shares[slot] = open - executed;
+    }
+    // The remainder rests only if the opposite side no longer reaches the limit (it may not, when the
+    // order ran out of executions first) and the symbol has room: otherwise it is cancelled unseen (IOC).
+    const crosses = side === kBuy ? this.bestAsk(s) <= limit : this.bestBid(s) >= limit;
+    if (left > 0 && !crosses && this.openCount[s] < this.options.maxOrdersPerSymbol) {
+      const q = this.queued++;
+      const ref = this.nextRef++;
+      this.qKind[q] = kQueuedAdd; this.qLocate[q] = s + 1; this.qRef[q] = ref; this.qShares[q] = left;
+      this.qPrice[q] = limit; this.qSide[q] = side;
+      this.append(s, ref, side, left, limit);
+    }
+    // Price discovery: the mid moves to where the order traded (or now rests), so the next orders
+    // are priced around the new touch instead of through it.
+    this.mid[s] = Math.max(20, Math.round(lastPrice / kTick));
+    if (this.queued === 0) return this.rest(b, at, ts, s, side === kBuy ? kSell : kBuy, limit, qty); // unreachable in practice: the touch was there
+    return this.emitQueued(b, at, ts);
+  }
+
+  private emitQueued(b: Uint8Array, at: number, ts: number): number {
+    const q = this.queueHead++;
+    const locate = this.qLocate[q];
+    switch (this.qKind[q]) {
+      case kQueuedExecution: return this.itch.orderExecuted(b, at, locate, 0, ts, this.qRef[q], this.qShares[q], this.qMatch[q]);
+      case kQueuedExecutionWithPrice:
+        return this.itch.orderExecutedWithPrice(b, at, locate, 0, ts, this.qRef[q], this.qShares[q], this.qMatch[q], true, this.qPrice[q]);
+      default:
+        return this.itch.addOrder(b, at, locate, 0, ts, this.qRef[q], this.qSide[q] === kBuy, this.qShares[q], this.stocks[locate - 1], this.qPrice[q]);
     }
   }
 
   private remove(b: Uint8Array, at: number, locate: number, ts: number, s: number, slot: number): number {
     const ref = this.refs[slot];
-    this.drop(s, slot);
+    this.drop(s, slot, true);
     return this.itch.orderDelete(b, at, locate, 0, ts, ref);
   }
 
-  /** Swap-remove the order in `slot` from symbol s's slab. */
-  private drop(s: number, slot: number): void {
+  /** Add an order to symbol s's slab (the caller checked there is room) and to its touch. */
+  private append(s: number, ref: number, side: number, qty: number, price: number): void {
+    const slot = s * this.options.maxOrdersPerSymbol + this.openCount[s]++;
+    this.refs[slot] = ref; this.sides[slot] = side; this.shares[slot] = qty; this.prices[slot] = price;
+    if (side === kBuy) { if (this.bid[s] !== kUnknown && price > this.bid[s]) this.bid[s] = price; } else if (this.ask[s] !== kUnknown && price < this.ask[s]) this.ask[s] = price;
+  }
+
+  /** Swap-remove the order in `slot` from symbol s's slab; `touch`: it left the book (not a move), so the touch may change. */
+  private drop(s: number, slot: number, touch: boolean): void {
+    if (touch) {
+      if (this.sides[slot] === kBuy) { if (this.prices[slot] === this.bid[s]) this.bid[s] = kUnknown; } else if (this.prices[slot] === this.ask[s]) this.ask[s] = kUnknown;
+    }
     const last = s * this.options.maxOrdersPerSymbol + --this.openCount[s];
     this.refs[slot] = this.refs[last]; this.sides[slot] = this.sides[last];
     this.shares[slot] = this.shares[last]; this.prices[slot] = this.prices[last];
   }
 
-  private distance(s: number, slot: number): number {
-    const d = this.prices[slot] - this.mid[s] * kTick;
-    return d < 0 ? -d : d;
+  /** Best bid of symbol s (Price(4)), kNoBid when none; recomputed from the slab after the touch left. */
+  private bestBid(s: number): number {
+    if (this.bid[s] === kUnknown) this.scanTouch(s);
+    return this.bid[s];
   }
 
-  /** Buys 1..10 ticks below the mid, sells above; nearer levels are likelier. */
+  private bestAsk(s: number): number {
+    if (this.ask[s] === kUnknown) this.scanTouch(s);
+    return this.ask[s];
+  }
+
+  private scanTouch(s: number): void {
+    const from = s * this.options.maxOrdersPerSymbol;
+    let bid = kNoBid, ask = kNoAsk;
+    for (let i = from; i < from + this.openCount[s]; i++) {
+      const p = this.prices[i];
+      if (this.sides[i] === kBuy) { if (p > bid) bid = p; } else if (p < ask) ask = p;
+    }
+    this.bid[s] = bid;
+    this.ask[s] = ask;
+  }
+
+  /** The oldest (lowest reference) order of `side` at `price` in symbol s: time priority. */
+  private oldestAt(s: number, side: number, price: number): number {
+    const from = s * this.options.maxOrdersPerSymbol;
+    let best = -1;
+    for (let i = from; i < from + this.openCount[s]; i++) {
+      if (this.sides[i] === side && this.prices[i] === price && (best < 0 || this.refs[i] < this.refs[best])) best = i;
+    }
+    return best;
+  }
+
+  /** An open order of symbol s, recent ones likelier: most orders are cancelled soon after they are sent. */
+  private pickRecent(s: number): number {
+    const open = this.openCount[s];
+    const u = this.prng.nextFloat();
+    return s * this.options.maxOrdersPerSymbol + open - 1 - Math.floor(open * u * u * u);
+  }
+
+  /**
+   * A limit price for a new order: buys at or below one tick under the mid, sells above. Most join
+   * the first few levels, the rest spread over 20 levels, so depth is shaped like a NASDAQ book
+   * (the most orders at and near the touch, a thinning tail). A mid that moved through resting
+   * orders makes some of these prices marketable; the caller executes them.
+   */
   private priceNear(s: number, side: number): number {
     const u = this.prng.nextFloat();
-    const levels = 1 + Math.floor(10 * u * u);
-    const ticks = side === kBuy ? this.mid[s] - levels : this.mid[s] + levels;
+    const levels = Math.floor(20 * u * u * u);
+    const ticks = side === kBuy ? this.mid[s] - 1 - levels : this.mid[s] + 1 + levels;
     return (ticks < 1 ? 1 : ticks) * kTick;
   }
 

@@ -43,3 +43,91 @@ describe('OrderStore', () => {
     expect([s.size, s.find(42)]).to.deep.equal([0, -1]);
   });
 });
+
+describe('OrderStore against a Map (differential)', () => {
+  type Rec = { locate: number; side: number; price: number; shares: number };
+
+  /** Apply ops to the store and to a Map; after each op both must agree on every key touched so far. */
+  function replay(store: OrderStore, ops: [number, number, number][]): void {
+    const model = new Map<number, Rec>();
+    const seen = new Set<number>();
+    for (const [kind, ref, v] of ops) {
+      seen.add(ref);
+      const slot = store.find(ref);
+      expect(slot >= 0, `find ${ref}`).to.equal(model.has(ref));
+      if (kind <= 3) {
+        const rec = { locate: v % 65536, side: v & 1 ? 0x42 : 0x53, price: (v * 7) >>> 0, shares: 1 + (v % 100000) };
+        const got = store.insert(ref, rec.locate, rec.side, rec.price, rec.shares);
+        expect(got < 0, `insert ${ref}`).to.equal(model.has(ref));
+        if (!model.has(ref)) model.set(ref, rec);
+      } else if (kind <= 5) {
+        if (slot >= 0) { store.remove(slot); model.delete(ref); }
+      } else if (slot >= 0) {
+        const shares = 1 + (v % 1000);
+        store.setShares(slot, shares);
+        model.get(ref)!.shares = shares;
+      }
+      expect(store.size).to.equal(model.size);
+    }
+    for (const ref of seen) {
+      const slot = store.find(ref);
+      const want = model.get(ref);
+      if (!want) { expect(slot, `gone ${ref}`).to.equal(-1); continue; }
+      expect(slot, `kept ${ref}`).to.be.at.least(0);
+      expect({ ref: store.keyAt(slot), locate: store.locate(slot), side: store.side(slot), price: store.price(slot), shares: store.shares(slot) })
+        .to.deep.equal({ ref, ...want });
+    }
+    const visited = new Map<number, Rec>();
+    store.forEach((ref, locate, side, price, shares) => { expect(visited.has(ref)).to.equal(false); visited.set(ref, { locate, side, price, shares }); });
+    expect(visited).to.deep.equal(model);
+  }
+
+  // Keys: mostly a slowly advancing sequence (the exchange's numbering) with jitter, plus reuse of
+  // recent keys after delete, keys far behind, far ahead, and u64-derived ones above 2^53.
+  const sequential = fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: -40, max: 40 }), fc.nat(), fc.integer({ min: 0, max: 19 })), { maxLength: 600 })
+    .map((steps) => {
+      let next = 1000;
+      return steps.map(([kind, jitter, v, shape]): [number, number, number] => {
+        let ref: number;
+        if (shape === 0) ref = v % 64; // far behind
+        else if (shape === 1) ref = next + 5000 + (v % 100000); // far ahead
+        else if (shape === 2) ref = (v % 0xffffffff) * 4294967296 + (v >>> 3); // huge, inexact above 2^53
+        else { ref = Math.max(0, next + jitter); if (kind <= 3 && jitter > 0) next += 1 + (v % 3); }
+        return [kind, ref, v];
+      });
+    });
+
+  for (const layout of [{ pageBits: 2, windowPages: 4 }, { pageBits: 3, windowPages: 8 }, { pageBits: 1, windowPages: 2 }, {}]) {
+    it(`agrees with a Map on random ops, layout ${JSON.stringify(layout)} (window moves, pages evicted and recycled)`, () => {
+      fc.assert(fc.property(sequential, (ops) => { replay(new OrderStore(4, layout), ops); }), { numRuns: 150 });
+    });
+  }
+
+  it('agrees with a Map when a reference is deleted and added again, behind and ahead of the window', () => {
+    const store = new OrderStore(4, { pageBits: 2, windowPages: 4 });
+    const ops: [number, number, number][] = [];
+    for (let i = 0; i < 4000; i++) {
+      const ref = 1 + i;
+      ops.push([0, ref, i]);
+      if (i % 3 === 0) ops.push([4, ref - 2 > 0 ? ref - 2 : ref, i]);
+      if (i % 7 === 0) ops.push([0, ref - 2 > 0 ? ref - 2 : ref, i + 1]); // reuse after delete
+      if (i % 97 === 0) ops.push([0, ref + 100, i]); // ahead of the window: parked, adopted later
+      if (i % 89 === 0) ops.push([0, 10 + (i % 50), i]); // far behind
+    }
+    replay(store, ops);
+    expect(store.overflowSize).to.be.greaterThan(0);
+  });
+
+  it('recycles pages: a day of sequential references with short lives keeps a few pages', () => {
+    const store = new OrderStore(1024);
+    const live: number[] = [];
+    for (let ref = 1; ref <= 2_000_000; ref++) {
+      store.insert(ref, 1, 0x42, 100, 100);
+      live.push(ref);
+      if (live.length > 5000) store.remove(store.find(live.shift()!));
+    }
+    expect(store.size).to.equal(5000);
+    expect(store.pagesInUse).to.be.at.most(8);
+    expect(store.overflowSize).to.equal(0);
+  });
+});

@@ -113,6 +113,66 @@ describe('tickpath gen: synthetic MoldUDP64 / ITCH 5.0 session', function () {
     expect(twoSided).to.be.at.least(40);
   });
 
+  it('looks like a market: no book crossed or locked after any message or packet, executions where orders meet, a NASDAQ-like mix and depth', () => {
+    // A long run on few symbols, so mids wander far and marketable orders are common.
+    const gen = new SessionGenerator({ symbols: 20, rate: 1_000_000, durationSeconds: 0.6, seed: 3, maxMessagesPerPacket: 20 });
+    const book = new BookBuilder({ onEvent() {}, endOfBatch() {} });
+    let crossedAfterMessage = 0;
+    let crossedAfterPacket = 0;
+    let lastRef = 0;
+    let refsInOrder = true;
+    const touched = new Set<number>();
+    const crossed = (locate: number): boolean => {
+      const b = book.book(locate);
+      return b !== undefined && b.bids.count > 0 && b.asks.count > 0 && b.bids.bestPrice >= b.asks.bestPrice;
+    };
+    const tap: ItchMessageHandler = {
+      onMessage(d: ItchDecoder, type: number, seq: number): void {
+        book.onMessage(d, type, seq);
+        const m = d.messageFor(type)!;
+        touched.add(m.stockLocate);
+        if (crossed(m.stockLocate)) crossedAfterMessage++;
+        // New references (adds and replaces) are unique and sequential, like NASDAQ's day-long counter.
+        const ref = type === 0x41 ? d.addOrder.orderReferenceNumber : type === 0x55 ? d.orderReplace.newOrderReferenceNumber : 0;
+        if (ref !== 0) { if (ref !== lastRef + 1) refsInOrder = false; lastRef = ref; }
+      },
+      endOfBatch(): void {
+        for (const locate of touched) if (crossed(locate)) crossedAfterPacket++;
+        touched.clear();
+      },
+    };
+    const feed = new FeedDecoder(tap);
+    const packets = packetize(gen.messages(), 'X', 1, 20);
+    for (const p of packets) { feed.decodePayload(p.payload, 0, p.payload.length); feed.endOfBatch(); }
+    const c = book.counters;
+    expect(c.messages).to.equal(600_000);
+    expect([crossedAfterMessage, crossedAfterPacket]).to.deep.equal([0, 0]);
+    for (const k of ['unknownOrder', 'duplicateOrder', 'overExecution', 'overCancel', 'badSide', 'locateMismatch', 'levelMismatch'] as const) expect(c[k], k).to.equal(0);
+    expect(refsInOrder, 'new references run 1, 2, 3...').to.equal(true);
+    // Mix (fractions of all messages): adds about half, deletes and cancels most of the rest,
+    // executions a few percent, some replaces.
+    const byType = feed.decoder.counters.byType;
+    const share = (t: string): number => byType[t.charCodeAt(0)] / c.messages;
+    expect(share('A'), 'A').to.be.within(0.4, 0.55);
+    expect(share('D') + share('X'), 'D+X').to.be.within(0.35, 0.5);
+    expect(share('E') + share('C'), 'E+C').to.be.within(0.01, 0.08);
+    expect(share('U'), 'U').to.be.within(0.03, 0.1);
+    expect(share('P'), 'P').to.be.within(0.002, 0.03);
+    // Depth: every book two-sided with many levels; the most orders sit at and near the touch and thin out behind.
+    const near = new Float64Array(3), far = new Float64Array(3);
+    for (const b of book.allBooks()) {
+      expect(b.bids.count, `locate ${b.stockLocate} bid levels`).to.be.at.least(8);
+      expect(b.asks.count, `locate ${b.stockLocate} ask levels`).to.be.at.least(8);
+      for (const side of [b.bids, b.asks]) {
+        for (let r = 0; r < 3; r++) near[r] += side.ordersAt(r);
+        for (let r = 0; r < 3; r++) far[r] += side.ordersAt(side.count - 1 - r);
+      }
+    }
+    const sum = (a: Float64Array): number => a[0] + a[1] + a[2];
+    expect(sum(near) / 40 / 3, 'orders per level at the top three').to.be.at.least(4);
+    expect(sum(near)).to.be.greaterThan(3 * sum(far));
+  });
+
   it('same seed gives byte-identical files; another seed does not', () => {
     const opts = { symbols: 20, rate: 50000, durationSeconds: 1 };
     const [a, b, c] = ['a1', 'a2', 'b1'].map((n) => path.join(dir, `${n}.pcap`));

@@ -19,6 +19,12 @@ import {
   kItchOrderDelete, kItchOrderExecuted, kItchOrderExecutedWithPrice, kItchOrderReplace, kItchStockDirectory,
   kItchStockTradingAction, kItchTrade,
 } from '../itch/itch-decoder';
+import {
+  AddOrderMessage, AddOrderMpidMessage, CrossTradeMessage, NoiiMessage, OrderCancelMessage, OrderDeleteMessage,
+  OrderExecutedMessage, OrderExecutedWithPriceMessage, OrderReplaceMessage, StockDirectoryMessage,
+  StockTradingActionMessage, TradeMessage,
+} from '../itch/itch-messages';
+import { LevelStore } from './level-store';
 import { OrderBook } from './order-book';
 import { OrderStore } from './order-store';
 import { SymbolTable } from './symbol-table';
@@ -51,6 +57,10 @@ export class BookBuilder implements ItchMessageHandler {
   readonly orders: OrderStore;
   readonly symbols = new SymbolTable();
   readonly counters = new BookBuilderCounters();
+  /** Every book's price levels (side locate * 2 bids, locate * 2 + 1 asks); the hot path uses it directly. */
+  readonly levels = new LevelStore(65536 * 2);
+  /** Per locate: the last Stock field seen, as two big-endian int32 words, and 1 once seen (see checkStock). */
+  private readonly stockWords = new Int32Array(65536 * 4);
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(65536).fill(undefined);
   private readonly event = new BookEvent();
   private readonly handler: BookEventHandler;
@@ -70,251 +80,330 @@ export class BookBuilder implements ItchMessageHandler {
     return this.books.filter((b): b is OrderBook => b !== undefined);
   }
 
+  /**
+   * One small method per message type: a single switch with every getter inline exceeds TurboFan's
+   * cumulative inlining budget, and a getter left as a call returns its double (the timestamp) in a
+   * new HeapNumber, one allocation per message. The message's fields go straight into the reused
+   * event and the apply methods read them from there, so no double crosses a call either.
+   */
   onMessage(d: ItchDecoder, type: number, sequence: number): void {
     this.counters.messages++;
     switch (type) {
-      case kItchAddOrder: {
-        const m = d.addOrder;
-        this.addOrder(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, m.buffer[m.offset + 19], m.shares, m.price, m.buffer, m.stockOffset);
-        break;
-      }
-      case kItchAddOrderMpid: {
-        const m = d.addOrderMpid;
-        this.addOrder(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, m.buffer[m.offset + 19], m.shares, m.price, m.buffer, m.stockOffset);
-        break;
-      }
-      case kItchOrderExecuted: {
-        const m = d.orderExecuted;
-        this.execute(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, m.executedShares, m.matchNumber, -1, true);
-        break;
-      }
-      case kItchOrderExecutedWithPrice: {
-        const m = d.orderExecutedWithPrice;
-        this.execute(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, m.executedShares, m.matchNumber,
-          m.executionPrice, m.buffer[m.offset + 31] === 0x59);
-        break;
-      }
-      case kItchOrderCancel: {
-        const m = d.orderCancel;
-        this.cancel(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, m.cancelledShares);
-        break;
-      }
-      case kItchOrderDelete: {
-        const m = d.orderDelete;
-        this.cancel(m.stockLocate, m.timestamp, sequence, m.orderReferenceNumber, -1);
-        break;
-      }
-      case kItchOrderReplace: {
-        const m = d.orderReplace;
-        this.replace(m.stockLocate, m.timestamp, sequence, m.originalOrderReferenceNumber, m.newOrderReferenceNumber, m.shares, m.price);
-        break;
-      }
-      case kItchTrade: {
-        const m = d.trade;
-        const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
-        const e = this.begin(kBookEventTrade, book, m.timestamp, sequence);
-        e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
-        e.side = m.buffer[m.offset + 19];
-        e.shares = m.shares;
-        e.price = m.price;
-        e.matchNumber = m.matchNumber;
-        e.crossType = 0;
-        e.printable = true;
-        book.recordTrade(m.price, m.shares, m.timestamp);
-        this.emit(e);
-        break;
-      }
-      case kItchCrossTrade: {
-        const m = d.crossTrade;
-        const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
-        const e = this.begin(kBookEventTrade, book, m.timestamp, sequence);
-        e.orderReferenceNumber = e.previousOrderReferenceNumber = 0;
-        e.side = 0;
-        e.shares = m.shares;
-        e.price = m.crossPrice;
-        e.matchNumber = m.matchNumber;
-        e.crossType = m.buffer[m.offset + 39];
-        e.printable = true;
-        if (m.shares > 0) book.recordTrade(m.crossPrice, m.shares, m.timestamp);
-        this.emit(e);
-        break;
-      }
-      case kItchStockTradingAction: {
-        const m = d.stockTradingAction;
-        const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
-        book.tradingState = m.buffer[m.offset + 19];
-        const e = this.begin(kBookEventStatus, book, m.timestamp, sequence);
-        e.tradingState = book.tradingState;
-        this.emit(e);
-        break;
-      }
-      case kItchNoii: {
-        const m = d.noii;
-        const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
-        const e = this.begin(kBookEventImbalance, book, m.timestamp, sequence);
-        e.pairedShares = m.pairedShares;
-        e.imbalanceShares = m.imbalanceShares;
-        e.imbalanceDirection = m.buffer[m.offset + 27];
-        e.farPrice = m.farPrice;
-        e.nearPrice = m.nearPrice;
-        e.currentReferencePrice = m.currentReferencePrice;
-        e.crossType = m.buffer[m.offset + 48];
-        e.priceVariationIndicator = m.buffer[m.offset + 49];
-        this.emit(e);
-        break;
-      }
-      case kItchStockDirectory: {
-        const m = d.stockDirectory;
-        this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
-        break;
-      }
-      case kItchBrokenTrade:
-        this.counters.brokenTrades++;
-        break;
-      default:
-        break;
+      case kItchAddOrder: this.onAddOrder(d.addOrder, sequence); break;
+      case kItchAddOrderMpid: this.onAddOrderMpid(d.addOrderMpid, sequence); break;
+      case kItchOrderExecuted: this.onOrderExecuted(d.orderExecuted, sequence); break;
+      case kItchOrderExecutedWithPrice: this.onOrderExecutedWithPrice(d.orderExecutedWithPrice, sequence); break;
+      case kItchOrderCancel: this.onOrderCancel(d.orderCancel, sequence); break;
+      case kItchOrderDelete: this.onOrderDelete(d.orderDelete, sequence); break;
+      case kItchOrderReplace: this.onOrderReplace(d.orderReplace, sequence); break;
+      case kItchTrade: this.onTrade(d.trade, sequence); break;
+      case kItchCrossTrade: this.onCrossTrade(d.crossTrade, sequence); break;
+      case kItchStockTradingAction: this.onStockTradingAction(d.stockTradingAction, sequence); break;
+      case kItchNoii: this.onNoii(d.noii, sequence); break;
+      case kItchStockDirectory: this.onStockDirectory(d.stockDirectory, sequence); break;
+      case kItchBrokenTrade: this.counters.brokenTrades++; break;
+      default: break;
     }
+  }
+
+  private onAddOrder(m: AddOrderMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    this.addOrder(m.stockLocate, m.buffer[m.offset + 19], m.shares, m.price, m.buffer, m.stockOffset);
+  }
+
+  private onAddOrderMpid(m: AddOrderMpidMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    this.addOrder(m.stockLocate, m.buffer[m.offset + 19], m.shares, m.price, m.buffer, m.stockOffset);
+  }
+
+  private onOrderExecuted(m: OrderExecutedMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    e.matchNumber = m.matchNumber;
+    e.printable = true;
+    this.execute(m.stockLocate, m.executedShares, false);
+  }
+
+  private onOrderExecutedWithPrice(m: OrderExecutedWithPriceMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    e.matchNumber = m.matchNumber;
+    e.price = m.executionPrice;
+    e.printable = m.buffer[m.offset + 31] === 0x59;
+    this.execute(m.stockLocate, m.executedShares, true);
+  }
+
+  private onOrderCancel(m: OrderCancelMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    this.cancel(m.stockLocate, m.cancelledShares);
+  }
+
+  private onOrderDelete(m: OrderDeleteMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    this.cancel(m.stockLocate, -1);
+  }
+
+  private onOrderReplace(m: OrderReplaceMessage, sequence: number): void {
+    const e = this.event;
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    e.previousOrderReferenceNumber = m.originalOrderReferenceNumber;
+    e.orderReferenceNumber = m.newOrderReferenceNumber;
+    this.replace(m.stockLocate, m.shares, m.price);
+  }
+
+  private onTrade(m: TradeMessage, sequence: number): void {
+    const e = this.event;
+    const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    this.begin(kBookEventTrade, book.stockLocate);
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = m.orderReferenceNumber;
+    e.side = m.buffer[m.offset + 19];
+    e.shares = m.shares;
+    e.price = m.price;
+    e.matchNumber = m.matchNumber;
+    e.crossType = 0;
+    e.printable = true;
+    book.recordTrade(m.price, m.shares, e.timestamp);
+    this.emit(e);
+  }
+
+  private onCrossTrade(m: CrossTradeMessage, sequence: number): void {
+    const e = this.event;
+    const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    this.begin(kBookEventTrade, book.stockLocate);
+    e.orderReferenceNumber = e.previousOrderReferenceNumber = 0;
+    e.side = 0;
+    e.shares = m.shares;
+    e.price = m.crossPrice;
+    e.matchNumber = m.matchNumber;
+    e.crossType = m.buffer[m.offset + 39];
+    e.printable = true;
+    if (m.shares > 0) book.recordTrade(m.crossPrice, m.shares, e.timestamp);
+    this.emit(e);
+  }
+
+  private onStockTradingAction(m: StockTradingActionMessage, sequence: number): void {
+    const e = this.event;
+    const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
+    book.tradingState = m.buffer[m.offset + 19];
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    this.begin(kBookEventStatus, book.stockLocate);
+    e.tradingState = book.tradingState;
+    this.emit(e);
+  }
+
+  private onNoii(m: NoiiMessage, sequence: number): void {
+    const e = this.event;
+    const book = this.bookFor(m.stockLocate, m.buffer, m.stockOffset);
+    e.timestamp = timestampOf(m.buffer, m.offset);
+    e.sequence = sequence;
+    this.begin(kBookEventImbalance, book.stockLocate);
+    e.pairedShares = m.pairedShares;
+    e.imbalanceShares = m.imbalanceShares;
+    e.imbalanceDirection = m.buffer[m.offset + 27];
+    e.farPrice = m.farPrice;
+    e.nearPrice = m.nearPrice;
+    e.currentReferencePrice = m.currentReferencePrice;
+    e.crossType = m.buffer[m.offset + 48];
+    e.priceVariationIndicator = m.buffer[m.offset + 49];
+    this.emit(e);
+  }
+
+  private onStockDirectory(m: StockDirectoryMessage, _sequence: number): void {
+    this.checkStock(m.stockLocate, m.buffer, m.stockOffset);
   }
 
   endOfBatch(): void {
     this.handler.endOfBatch();
   }
 
+  /**
+   * The locate's book, created on first sight, with its symbol checked against the message's Stock
+   * field. The field's 8 bytes are compared with two words kept per locate in one flat array (one
+   * line, no object: an add touches this, the order table and the level store, nothing else), and
+   * the book and the SymbolTable are visited only when they differ: first sight of the locate, or a
+   * new symbol for it.
+   */
   private bookFor(locate: number, buffer: Uint8Array, stockOffset: number): OrderBook {
+    this.checkStock(locate, buffer, stockOffset);
+    return this.books[locate]!;
+  }
+
+  private checkStock(locate: number, buffer: Uint8Array, stockOffset: number): void {
+    const o = stockOffset;
+    const hi = (buffer[o] << 24) | (buffer[o + 1] << 16) | (buffer[o + 2] << 8) | buffer[o + 3];
+    const lo = (buffer[o + 4] << 24) | (buffer[o + 5] << 16) | (buffer[o + 6] << 8) | buffer[o + 7];
+    const w = this.stockWords;
+    const at = locate * 4;
+    if (w[at + 2] === 1 && w[at] === hi && w[at + 1] === lo) return;
     let book = this.books[locate];
     if (book === undefined) {
-      book = new OrderBook(locate);
+      book = new OrderBook(locate, this.levels);
       this.books[locate] = book;
     }
     book.symbol = this.symbols.resolve(locate, buffer, stockOffset);
-    return book;
+    w[at] = hi;
+    w[at + 1] = lo;
+    w[at + 2] = 1;
   }
 
-  private addOrder(locate: number, ts: number, seq: number, ref: number, side: number, shares: number, price: number,
-    buffer: Uint8Array, stockOffset: number): void {
+  /** 'A'/'F' (the event holds the reference). */
+  private addOrder(locate: number, side: number, shares: number, price: number, buffer: Uint8Array, stockOffset: number): void {
     if (side !== kBuy && side !== kSell) { this.counters.badSide++; return; }
-    const book = this.bookFor(locate, buffer, stockOffset);
-    if (this.orders.insert(ref, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
-    (side === kBuy ? book.bids : book.asks).addOrder(price, shares);
-    const e = this.begin(kBookEventAddOrder, book, ts, seq);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    const e = this.event;
+    this.checkStock(locate, buffer, stockOffset);
+    if (this.orders.insert(e.orderReferenceNumber, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, shares);
+    this.begin(kBookEventAddOrder, locate);
     e.side = side;
     e.price = price;
     e.shares = shares;
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  /** Resolve the order's book, counting a locate that disagrees with the message. */
-  private orderBook(slot: number, locate: number): OrderBook | undefined {
+  /** The order's locate (its book's), counting one that disagrees with the message. */
+  private orderLocate(slot: number, locate: number): number {
     const orderLocate = this.orders.locate(slot);
     if (orderLocate !== locate) this.counters.locateMismatch++;
-    return this.books[orderLocate];
+    return orderLocate;
   }
 
-  private execute(locate: number, ts: number, seq: number, ref: number, executed: number, match: number, price: number, printable: boolean): void {
+  /** 'E'/'C' (the event holds the reference, match number, printable and, with `withPrice`, the price). */
+  private execute(locate: number, executed: number, withPrice: boolean): void {
+    const e = this.event;
     const orders = this.orders;
-    const slot = orders.find(ref);
+    const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const open = orders.shares(slot);
     if (executed > open) { this.counters.overExecution++; executed = open; }
     const remaining = open - executed;
     const side = orders.side(slot);
     const orderPrice = orders.price(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
-    const e = this.begin(kBookEventExecuteOrder, book, ts, seq);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.begin(kBookEventExecuteOrder, book);
     e.side = side;
-    e.price = price < 0 ? orderPrice : price;
+    if (!withPrice) e.price = orderPrice;
     e.shares = executed;
     e.remainingShares = remaining;
-    e.matchNumber = match;
-    e.printable = printable;
-    if (printable) book.recordTrade(e.price, executed, ts);
+    // Last trade for the book view (tickpath book, the dashboard): three stores, on executions only.
+    if (e.printable) this.books[book]!.recordTrade(e.price, executed, e.timestamp);
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(book);
   }
 
-  /** Cancel `cancelled` shares, or delete the order when `cancelled` < 0. */
-  private cancel(locate: number, ts: number, seq: number, ref: number, cancelled: number): void {
+  /** 'X', or 'D' when `cancelled` < 0 (the event holds the reference). */
+  private cancel(locate: number, cancelled: number): void {
+    const e = this.event;
     const orders = this.orders;
-    const slot = orders.find(ref);
+    const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const open = orders.shares(slot);
     if (cancelled < 0) cancelled = open;
     else if (cancelled > open) { this.counters.overCancel++; cancelled = open; }
     const remaining = open - cancelled;
     const side = orders.side(slot);
     const price = orders.price(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(price, cancelled, remaining === 0)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, price, cancelled, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
-    const e = this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book, ts, seq);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book);
     e.side = side;
     e.price = price;
     e.shares = remaining === 0 ? cancelled : remaining;
     e.remainingShares = remaining;
     this.emit(e);
-    this.quoteIfChanged(book, ts, seq);
+    if (levels.touchedTop) this.quoteIfChanged(book);
   }
 
-  private replace(locate: number, ts: number, seq: number, original: number, replacement: number, shares: number, price: number): void {
+  /** 'U' (the event holds the original reference as the previous one and the new one). */
+  private replace(locate: number, shares: number, price: number): void {
+    const e = this.event;
+    const original = e.previousOrderReferenceNumber;
     const orders = this.orders;
     const slot = orders.find(original);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderBook(slot, locate)!;
+    const book = this.orderLocate(slot, locate);
     const side = orders.side(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
+    const levels = this.levels;
+    const levelSide = side === kBuy ? book * 2 : book * 2 + 1;
     const oldPrice = orders.price(slot);
     const oldShares = orders.shares(slot);
-    if (!levels.reduce(oldPrice, oldShares, true)) this.counters.levelMismatch++;
-    const orderLocate = orders.locate(slot);
+    if (!levels.reduce(levelSide, oldPrice, oldShares, true)) this.counters.levelMismatch++;
+    let touchedTop = levels.touchedTop;
     orders.remove(slot);
-    if (orders.insert(replacement, orderLocate, side, price, shares) < 0) {
+    this.begin(kBookEventModifyOrder, book);
+    e.side = side;
+    if (orders.insert(e.orderReferenceNumber, book, side, price, shares) < 0) {
       // The original is gone on the exchange either way; report it deleted.
       this.counters.duplicateOrder++;
-      const e = this.begin(kBookEventDeleteOrder, book, ts, seq);
-      e.orderReferenceNumber = e.previousOrderReferenceNumber = original;
-      e.side = side;
+      e.kind = kBookEventDeleteOrder;
+      e.orderReferenceNumber = original;
       e.price = oldPrice;
       e.shares = oldShares;
       e.remainingShares = 0;
       this.emit(e);
     } else {
-      levels.addOrder(price, shares);
-      const e = this.begin(kBookEventModifyOrder, book, ts, seq);
-      e.orderReferenceNumber = replacement;
-      e.previousOrderReferenceNumber = original;
-      e.side = side;
+      levels.addOrder(levelSide, price, shares);
+      touchedTop = touchedTop || levels.touchedTop;
       e.price = price;
       e.shares = shares;
       e.remainingShares = shares;
       this.emit(e);
     }
-    this.quoteIfChanged(book, ts, seq);
+    if (touchedTop) this.quoteIfChanged(book);
   }
 
-  private quoteIfChanged(book: OrderBook, ts: number, seq: number): void {
-    if (!book.takeQuoteChange()) return;
-    const e = this.begin(kBookEventQuote, book, ts, seq);
-    e.bidPrice = book.quotedBidPrice;
-    e.bidShares = book.quotedBidShares;
-    e.askPrice = book.quotedAskPrice;
-    e.askShares = book.quotedAskShares;
+  /** Called after a change that touched a best level of `locate`'s book (below the top the BBO cannot have moved). */
+  private quoteIfChanged(locate: number): void {
+    const levels = this.levels;
+    const bid = locate * 2;
+    if (!levels.takeQuoteChange(bid)) return;
+    const e = this.begin(kBookEventQuote, locate);
+    e.bidPrice = levels.quotedPrice(bid);
+    e.bidShares = levels.quotedShares(bid);
+    e.askPrice = levels.quotedPrice(bid + 1);
+    e.askShares = levels.quotedShares(bid + 1);
     this.counters.quotes++;
     this.emit(e);
   }
 
-  private begin(kind: number, book: OrderBook, ts: number, seq: number): BookEvent {
+  /**
+   * Kind, locate and symbol; the message's timestamp and sequence are already in the event. The
+   * symbol comes from the SymbolTable (the string its book holds), not the book: one array slot
+   * instead of the book object on the order path.
+   */
+  private begin(kind: number, locate: number): BookEvent {
     const e = this.event;
     e.kind = kind;
-    e.stockLocate = book.stockLocate;
-    e.symbol = book.symbol;
-    e.timestamp = ts;
-    e.sequence = seq;
+    e.stockLocate = locate;
+    e.symbol = this.symbols.symbolOf(locate);
     return e;
   }
 
@@ -322,4 +411,14 @@ export class BookBuilder implements ItchMessageHandler {
     this.counters.events++;
     this.handler.onEvent(e);
   }
+}
+
+/**
+ * The common header's Timestamp (6 bytes at offset 5), read without a call. It is always above
+ * 2^31, so a getter that V8 leaves as a call (out of inlining budget in a handler this size)
+ * returns it in a new HeapNumber; written straight into the event's number field it is never boxed.
+ * Same arithmetic as readU48.
+ */
+function timestampOf(b: Uint8Array, o: number): number {
+  return ((b[o + 5] << 8) | b[o + 6]) * 4294967296 + (((b[o + 7] << 24) >>> 0) + ((b[o + 8] << 16) | (b[o + 9] << 8) | b[o + 10]));
 }

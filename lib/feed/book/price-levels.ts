@@ -1,96 +1,50 @@
 /**
- * One side of a book: aggregated price levels kept sorted with the best level at the END, so the
- * common case (activity at or near the top) inserts and removes with a short shift, and best-price
- * reads are one index. Bids and asks share the code: levels are sorted ascending by a key that is the
- * price for bids and (2^32 - 1 - price) for asks, best = last.
- *
- * Levels live in one Float64Array, [key, shares, orders] per level, so a level is one cache line
- * access rather than one per field (the book benchmark is bound by cache misses, not instructions).
- * Shifts are element loops, not copyWithin: they are a few levels long and a builtin call costs more.
- * Totals are Float64 (a level's shares can exceed 2^32); prices are ITCH Price(4) integers.
- * Single writer: the book builder's thread.
+ * One side of a book: aggregated price levels, best first, over a LevelStore (see level-store.ts
+ * for the layout). A book builder's books all share its store and its hot path calls the store
+ * directly; this view is the per-side API for readers, tools and tests. Constructed alone, it gets
+ * a store of its own.
+ * Single writer: the book builder's thread; readers on the same thread between messages.
  */
-const kMaxPrice = 0xffffffff;
-const kStride = 3;
+import { LevelStore } from './level-store';
 
 export class PriceLevels {
   readonly isBid: boolean;
-  private levels: Float64Array;
-  /** Number of levels. */
-  count = 0;
+  readonly store: LevelStore;
+  /** The side's index in the store: locate * 2 for bids, locate * 2 + 1 for asks. */
+  readonly side: number;
 
-  constructor(isBid: boolean, initialCapacity = 16) {
+  constructor(isBid: boolean, initialCapacity = 16, store?: LevelStore, side?: number) {
     this.isBid = isBid;
-    this.levels = new Float64Array(Math.max(1, initialCapacity) * kStride);
+    this.store = store ?? new LevelStore(2, initialCapacity);
+    this.side = side ?? (isBid ? 0 : 1);
+    if ((this.side & 1) !== (isBid ? 0 : 1)) throw new RangeError(`PriceLevels: side ${this.side} is ${isBid ? 'not a bid' : 'not an ask'} side (bids even, asks odd)`);
   }
 
+  /** Number of levels. */
+  get count(): number { return this.store.count(this.side); }
   /** Best price, or 0 when the side is empty (0 is not a valid limit price in ITCH). */
-  get bestPrice(): number {
-    return this.count === 0 ? 0 : this.priceOf(this.count - 1);
-  }
-
-  get bestShares(): number {
-    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 1];
-  }
-
-  get bestOrders(): number {
-    return this.count === 0 ? 0 : this.levels[(this.count - 1) * kStride + 2];
-  }
+  get bestPrice(): number { return this.store.bestPrice(this.side); }
+  get bestShares(): number { return this.store.bestShares(this.side); }
+  get bestOrders(): number { return this.store.bestOrders(this.side); }
+  /** Whether the last addOrder/reduce on this store changed the best level. */
+  get touchedTop(): boolean { return this.store.touchedTop; }
 
   /** Add an order's shares at `price`. */
-  addOrder(price: number, shares: number): void {
-    const key = this.isBid ? price : kMaxPrice - price;
-    const i = this.search(key);
-    let l = this.levels;
-    const at = i * kStride;
-    if (i < this.count && l[at] === key) {
-      l[at + 1] += shares;
-      l[at + 2] += 1;
-      return;
-    }
-    if ((this.count + 1) * kStride > l.length) l = this.grow();
-    for (let j = this.count * kStride - 1; j >= at; j--) l[j + kStride] = l[j];
-    l[at] = key;
-    l[at + 1] = shares;
-    l[at + 2] = 1;
-    this.count++;
-  }
+  addOrder(price: number, shares: number): void { this.store.addOrder(this.side, price, shares); }
 
   /**
    * Take `shares` off the level at `price`; `removeOrder` also drops one order from its count. The
-   * level disappears when it has no orders left. Returns false when there is no such level (a book
-   * builder bug or a corrupted order, counted by the caller; the levels are left untouched).
+   * level disappears when it has no orders left. Returns false when there is no such level.
    */
-  reduce(price: number, shares: number, removeOrder: boolean): boolean {
-    const key = this.isBid ? price : kMaxPrice - price;
-    const i = this.search(key);
-    const l = this.levels;
-    const at = i * kStride;
-    if (i >= this.count || l[at] !== key) return false;
-    const left = l[at + 1] - shares;
-    const orders = l[at + 2] - (removeOrder ? 1 : 0);
-    if (orders <= 0) {
-      const end = (this.count - 1) * kStride;
-      for (let j = at; j < end; j++) l[j] = l[j + kStride];
-      this.count--;
-      return true;
-    }
-    l[at + 1] = left < 0 ? 0 : left;
-    l[at + 2] = orders;
-    return true;
-  }
+  reduce(price: number, shares: number, removeOrder: boolean): boolean { return this.store.reduce(this.side, price, shares, removeOrder); }
 
   /** Level `rank` from the best (0 = best). */
-  priceAt(rank: number): number { return this.priceOf(this.count - 1 - rank); }
-  sharesAt(rank: number): number { return this.levels[(this.count - 1 - rank) * kStride + 1]; }
-  ordersAt(rank: number): number { return this.levels[(this.count - 1 - rank) * kStride + 2]; }
+  priceAt(rank: number): number { return this.store.priceAt(this.side, rank); }
+  sharesAt(rank: number): number { return this.store.sharesAt(this.side, rank); }
+  ordersAt(rank: number): number { return this.store.ordersAt(this.side, rank); }
 
   /** Shares resting at `price`, 0 if no level. */
-  sharesAtPrice(price: number): number {
-    const key = this.isBid ? price : kMaxPrice - price;
-    const i = this.search(key);
-    return i < this.count && this.levels[i * kStride] === key ? this.levels[i * kStride + 1] : 0;
-  }
+  sharesAtPrice(price: number): number { return this.store.sharesAtPrice(this.side, price); }
 
   /** Copy up to `n` levels from the best into the caller's arrays; returns how many. */
   depth(n: number, prices: Float64Array, shares: Float64Array, orders?: Uint32Array): number {
@@ -103,30 +57,5 @@ export class PriceLevels {
     return m;
   }
 
-  clear(): void { this.count = 0; }
-
-  private priceOf(i: number): number {
-    const key = this.levels[i * kStride];
-    return this.isBid ? key : kMaxPrice - key;
-  }
-
-  /** First index whose key is >= key; checks the best end first (most updates are near the top). */
-  private search(key: number): number {
-    const l = this.levels;
-    let hi = this.count;
-    if (hi === 0 || l[(hi - 1) * kStride] < key) return hi;
-    let lo = 0;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (l[mid * kStride] < key) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-  }
-
-  private grow(): Float64Array {
-    const bigger = new Float64Array(this.levels.length * 2);
-    bigger.set(this.levels);
-    this.levels = bigger;
-    return bigger;
-  }
+  clear(): void { this.store.clear(this.side); }
 }

@@ -265,7 +265,10 @@ export class FastBookAdapter implements FastMessageHandler {
     return p < 0 || p > kMaxPrice ? -1 : p;
   }
 
-  /** MDEntrySize as whole lots; -1 when absent, negative or fractional. */
+  /**
+   * MDEntrySize as whole lots; -1 when absent, negative, fractional or above 2^32 - 1: the books'
+   * order store keeps shares in 32 bits (ITCH's width), so a larger size would not add up.
+   */
   private size(d: FastDecoder, slot: number, defined: boolean): number {
     if (!defined || !d.isPresent(slot)) return -1;
     const m = d.mantissa(slot);
@@ -273,7 +276,7 @@ export class FastBookAdapter implements FastMessageHandler {
     let s: number;
     if (e >= 0) s = m * this.pow10[e];
     else { s = m / this.pow10[-e]; if (s !== Math.floor(s)) return -1; }
-    return s < 0 || !Number.isSafeInteger(s) ? -1 : s;
+    return s < 0 || s > 0xffffffff || !Number.isInteger(s) ? -1 : s;
   }
 
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
