@@ -37,6 +37,7 @@ import {
   kFastDecimalSplit, kFastDynamicRef, kFastGroup, kFastInt32, kFastInt64, kFastOpConstant, kFastOpCopy, kFastOpDefault,
   kFastOpDelta, kFastOpIncrement, kFastOpNone, kFastOpTail, kFastSequence, kFastUInt32, kFastUInt64, kFastUnicode,
 } from './fast-templates';
+import { compileFastTemplates } from './fast-compiler';
 
 export const kFastDecodeEmpty = -1;
 export const kFastDecodeTruncated = -2;
@@ -101,10 +102,21 @@ export interface FastDecoderOptions {
   maxSequenceLength?: number;
   /** Initial tape size in slots (default 4096); doubles on demand. */
   initialSlots?: number;
+  /**
+   * 'compiled' (default): each template decodes through the function fast-compiler.ts generated for
+   * it. 'interpreted': the generic walk over the instruction tree, the reference the compiled code
+   * is tested against.
+   */
+  engine?: FastDecoderEngine;
 }
 
+export type FastDecoderEngine = 'compiled' | 'interpreted';
+
 export class FastDecoder {
+  /** Engine of decoders built without an `engine` option (tests run the suite under both). */
+  static defaultEngine: FastDecoderEngine = 'compiled';
   readonly registry: FastTemplateRegistry;
+  readonly engine: FastDecoderEngine;
   readonly counters = new FastDecodeCounters();
   /** Template of the last message decoded (top-level segment). */
   template: FastTemplate | undefined = undefined;
@@ -157,10 +169,15 @@ export class FastDecoder {
 
   private readonly maxSequenceLength: number;
   private readonly constants: Uint8Array;
+  private readonly compiled: boolean;
 
   constructor(registry: FastTemplateRegistry, options: FastDecoderOptions = {}) {
     this.registry = registry;
     this.maxSequenceLength = options.maxSequenceLength ?? 65536;
+    this.engine = options.engine ?? FastDecoder.defaultEngine;
+    if (this.engine !== 'compiled' && this.engine !== 'interpreted') throw new TypeError(`FastDecoder: option engine is ${JSON.stringify(this.engine)}, expected 'compiled' or 'interpreted'`);
+    this.compiled = this.engine === 'compiled';
+    if (this.compiled) compileFastTemplates(registry);
     const slots = Math.max(64, options.initialSlots ?? 4096);
     this.num = new Float64Array(slots);
     this.aux = new Int32Array(slots);
@@ -308,6 +325,7 @@ export class FastDecoder {
   /** Presence map, template id and body of one segment; returns the block base or -1. */
   private segment(): number {
     if (!this.readPmap()) return -1;
+    const pmStart = this.pmIndex;
     let id: number;
     if (this.nextBit() !== 0) {
       id = this.readUint();
@@ -324,8 +342,12 @@ export class FastDecoder {
     const body = t.body;
     const base = this.alloc(body.slotCount);
     this.segmentTemplate = t;
-    if (!this.fields(body, base)) return -1;
-    this.checkPmapUsed();
+    if (this.compiled) {
+      if (!t.decodeBody!(this, base, pmStart, this.pmEnd - pmStart)) return -1;
+    } else {
+      if (!this.fields(body, base)) return -1;
+      this.checkPmapUsed();
+    }
     this.segmentTemplate = t;
     return base;
   }
