@@ -288,9 +288,13 @@ export class FastDecoder {
     const where = this.state[slot];
     const n = this.aux[slot];
     if (where === kFastAbsent || n === 0 || n > 15) return -1;
+    // One source array and mask for the whole field, not a switch per byte (order ids, every entry).
+    const src = where === kInScratch ? this.scratch : where === kInConstants ? this.constants : this.buffer;
+    const mask = where === kInPacketAscii ? 0x7f : 0xff;
+    const o = this.num[slot];
     let v = 0;
     for (let k = 0; k < n; k++) {
-      const c = this.byteAt(slot, k) - 48;
+      const c = (src[o + k] & mask) - 48;
       if (c < 0 || c > 9) return -1;
       v = v * 10 + c;
     }
