@@ -1,0 +1,93 @@
+/**
+ * The FAST tools as a user runs them (child processes): `tickpath gen --fast-templates` writes a MOEX
+ * session pcap, `tickpath decode --fast-templates --jsonl` prints every message with every field by
+ * its template name, checked message by message against the plain reference decoder's reading of
+ * the same frames, with exact counts.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
+import { kFixtures } from './fast-helpers';
+import { PlainFastReference } from './plain-fast-reference';
+
+const kCli = path.resolve(kFixtures, '..', '..', '..', 'bin', 'tickpath.js');
+const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
+
+export function tickpath(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [kCli, ...args], { encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The reference's values in decode --jsonl's JSON form (uInt64 as a string when beyond 2^53). */
+function asJson(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Array.isArray(v)) return v.map(asJson);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, asJson(x)]));
+  return v;
+}
+
+describe('tickpath gen / decode --fast-templates (child processes)', function () {
+  this.timeout(120000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fast-tools-'));
+  const pcap = path.join(dir, 'moex.pcap');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('gen writes the incrementals and a snapshot cycle; decode prints every field by template name, as the plain reference reads them', () => {
+    const g = tickpath('gen', '--fast-templates', kTemplates, '--out', pcap, '--messages', '2000', '--symbols', '8', '--snapshots', '--seed', '5', '--json');
+    expect(g.status, g.stderr).to.equal(0);
+    const summary = JSON.parse(g.stdout);
+    expect(summary.incrementals).to.equal(2000);
+    expect(summary.snapshots).to.be.greaterThan(8);
+    expect(summary.template).to.equal('X-OLR-CURR');
+
+    const d = tickpath('decode', '--fast-templates', kTemplates, '--pcap', pcap, '--jsonl');
+    expect(d.status, d.stderr).to.equal(0);
+    const lines = d.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).to.equal(2000 + summary.snapshots);
+    expect(lines.filter((l) => l.template === 'X-OLR-CURR').length).to.equal(2000);
+    expect(lines.filter((l) => l.template === 'W-OLS-CURR').length).to.equal(summary.snapshots);
+    expect(d.stderr).to.contain(`${2000 + summary.snapshots} FAST messages in ${2000 + summary.snapshots} datagrams`);
+    expect(d.stderr).to.contain('errors: 0');
+    expect(lines.reduce((n, l) => n + (l.template === 'X-OLR-CURR' ? l.GroupMDEntries.length : 0), 0)).to.equal(summary.entries);
+
+    const reference = new PlainFastReference(kTemplates);
+    const reader = new PcapReader(new Uint8Array(fs.readFileSync(pcap)), pcap);
+    let i = 0;
+    while (reader.next()) {
+      const payload = reader.frameOffset + 42;
+      const r = reference.decode(reader.data, payload + 4, reader.capturedLength - 46);
+      const { frame, msgSeqNum, template, templateId, ...fields } = lines[i];
+      expect(frame).to.equal(i + 1);
+      expect(template).to.equal(r!.template);
+      expect(templateId).to.be.a('number');
+      expect(msgSeqNum).to.equal(fields.MsgSeqNum);
+      expect(fields, `message ${i + 1}`).to.deep.equal(asJson(r!.msg));
+      i++;
+    }
+    expect(i).to.equal(lines.length);
+  });
+
+  it('decode --type and --symbol select by template name and Symbol; the readable form shows decimals as numbers', () => {
+    const t = tickpath('decode', '--fast-templates', kTemplates, '--pcap', pcap, '--type', 'W-OLS-CURR', '--symbol', 'USD000UTSTOM');
+    expect(t.status, t.stderr).to.equal(0);
+    const lines = t.stdout.trim().split('\n');
+    expect(lines.length).to.be.greaterThan(0);
+    for (const l of lines) expect(l).to.match(/^#\d+ \d+ W-OLS-CURR\(\d+\) .*Symbol="USD000UTSTOM".*MDEntryPx=\d+\.\d+/);
+    expect(t.stderr).to.match(/\d+ of \d+ messages match --symbol USD000UTSTOM --type W-OLS-CURR/);
+  });
+
+  it('usage and input errors exit 2 and 1 with a message naming the problem', () => {
+    const bad = tickpath('decode', '--fast-templates', kTemplates, '--pcap', pcap, '--type', 'X-NOPE');
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('X-NOPE, not templates of');
+    const missing = tickpath('decode', '--fast-templates', path.join(dir, 'none.xml'), '--pcap', pcap);
+    expect(missing.status).to.equal(1);
+    expect(missing.stderr).to.contain('cannot read: ENOENT');
+    const gen = tickpath('gen', '--fast-templates', kTemplates, '--out', path.join(dir, 'x.pcap'), '--market', 'XX');
+    expect(gen.status).to.equal(2);
+    expect(gen.stderr).to.contain('option --market is "XX", expected CURR or FOND');
+  });
+});
