@@ -11,7 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
 import { kFixtures } from './fast-helpers';
-import { PlainFastReference } from './plain-fast-reference';
+import { PlainBooks, PlainFastReference } from './plain-fast-reference';
+import { BookLevels, bookDigest } from '../../helpers/book-digest-strategy';
 
 const kCli = path.resolve(kFixtures, '..', '..', '..', 'bin', 'tickpath.js');
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
@@ -89,5 +90,83 @@ describe('tickpath gen / decode --fast-templates (child processes)', function ()
     const gen = tickpath('gen', '--fast-templates', kTemplates, '--out', path.join(dir, 'x.pcap'), '--market', 'XX');
     expect(gen.status).to.equal(2);
     expect(gen.stderr).to.contain('option --market is "XX", expected CURR or FOND');
+  });
+});
+
+describe('tickpath run --config with a MOEX FIX/FAST feed (child process, pcap backend)', function () {
+  this.timeout(180000);
+  const root = path.resolve(kFixtures, '..', '..', '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fast-run-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function writeConfig(feed: string): void {
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), feed);
+    for (const name of ['performance.yml', 'routing_config.yml']) fs.copyFileSync(path.join(root, 'configs', name), path.join(dir, name));
+  }
+
+  it('replays a generated session through the pcap backend into books equal to the plain reference decode', () => {
+    const pcap = path.join(dir, 'moex.pcap');
+    const g = tickpath('gen', '--fast-templates', kTemplates, '--out', pcap, '--messages', '3000', '--symbols', '12', '--seed', '9', '--json');
+    expect(g.status, g.stderr).to.equal(0);
+    writeConfig(`feed:
+  protocol: moex-fast
+  backend: pcap
+  pcap:
+    file: moex.pcap
+    pace: fast
+  lines:
+    - { name: A, group: 239.195.1.1, port: 16001 }
+    - { name: S, group: 239.195.1.2, port: 16002 }
+  fast:
+    templates: ${kTemplates}
+    incremental: [A]
+    snapshot: [S]
+    price_decimals: 5
+    market: CURR
+`);
+    const strategy = path.join(root, 'dist', 'test', 'helpers', 'book-digest-strategy.js');
+    const r = tickpath('run', '--config', dir, '--venue-sim', '--strategy', strategy, '--duration', '0', '--metrics-port', 'off', '--json');
+    expect(r.status, r.stderr + r.stdout).to.equal(0);
+    const stats = JSON.parse(r.stdout.trim().split('\n').pop()!);
+
+    // The reference: every frame through the plain decoder, books the plain way.
+    const reference = new PlainFastReference(kTemplates);
+    const plain = new PlainBooks();
+    const reader = new PcapReader(new Uint8Array(fs.readFileSync(pcap)), pcap);
+    let frames = 0;
+    while (reader.next()) {
+      frames++;
+      const payload = reader.frameOffset + 42;
+      plain.applyIncremental(reference.decode(reader.data, payload + 4, reader.capturedLength - 46)!.msg);
+    }
+    expect(frames).to.equal(3000);
+    const books: BookLevels = new Map();
+    for (const key of plain.books.keys()) books.set(key, { B: plain.levels(key, '0'), S: plain.levels(key, '1') });
+    const want = bookDigest(books);
+    expect(want.levels).to.be.greaterThan(50);
+    expect(stats.counters.rx_packets).to.equal(3000);
+    expect(stats.counters.itch_messages, 'FAST messages decoded').to.equal(3000);
+    expect(stats.counters.itch_errors).to.equal(0);
+    expect(stats.strategy.levels).to.equal(want.levels);
+    expect(stats.strategy.orders).to.equal(want.orders);
+    expect(stats.strategy.digest).to.equal(want.digest);
+  });
+
+  it('the config reader refuses a fast section naming an unknown line and a missing template file, at file:line', () => {
+    writeConfig(`feed:
+  protocol: moex-fast
+  backend: pcap
+  pcap:
+    file: moex.pcap
+  lines:
+    - { name: A, group: 239.195.1.1, port: 16001 }
+  fast:
+    templates: nowhere.xml
+    incremental: [A, Q]
+`);
+    const r = tickpath('run', '--config', dir, '--duration', '1', '--metrics-port', 'off');
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.match(/feed_config\.yml:9.*feed\.fast\.templates/);
+    expect(r.stderr).to.match(/feed_config\.yml:10.*feed\.fast\.incremental\[1\].*have: A/);
   });
 });
