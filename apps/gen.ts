@@ -54,6 +54,7 @@ MsgSeqNum prefix), optionally followed by one W-OLS snapshot cycle on the snapsh
   --snapshots                append a snapshot cycle (W-OLS) of every book
   --group A.B.C.D / --port N incremental channel (default 239.195.1.1:16001)
   --snapshot-group A.B.C.D / --snapshot-port N   snapshot channel (default 239.195.1.2:16002)
+  --source A.B.C.D           source address (default 10.50.129.200)
 
 Exit codes: 0 written, 1 cannot write the file, 2 bad usage.`;
 
@@ -130,7 +131,7 @@ function genFast(argv: string[]): number {
     'fast-templates': { type: 'string' }, out: { type: 'string' }, messages: { type: 'string' }, symbols: { type: 'string' },
     'entries-per-message': { type: 'string' }, market: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' },
     snapshots: { type: 'boolean' }, group: { type: 'string' }, port: { type: 'string' }, 'snapshot-group': { type: 'string' },
-    'snapshot-port': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    'snapshot-port': { type: 'string' }, source: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
@@ -153,6 +154,7 @@ function genFast(argv: string[]): number {
       seed: intOption('seed', values.seed, 0, 0xffffffff), rate: numberOption('rate', values.rate),
       snapshots: values.snapshots === true, incrementalGroup: values.group, incrementalPort: intOption('port', values.port, 1, 65535),
       snapshotGroup: values['snapshot-group'], snapshotPort: intOption('snapshot-port', values['snapshot-port'], 1, 65535),
+      sourceAddress: values.source,
     };
     for (const k of Object.keys(options) as (keyof typeof options)[]) if (options[k] === undefined) delete options[k];
   } catch (err) {

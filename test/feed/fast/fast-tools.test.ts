@@ -5,7 +5,7 @@
  * the same frames, with exact counts.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,6 +13,7 @@ import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
 import { kFixtures } from './fast-helpers';
 import { PlainBooks, PlainFastReference } from './plain-fast-reference';
 import { BookLevels, bookDigest } from '../../helpers/book-digest-strategy';
+import { createVethPair, destroyVethPair, replayInNs, replayUnavailableReason, requireOrSkip, VethPair } from '../../helpers/netns';
 
 const kCli = path.resolve(kFixtures, '..', '..', '..', 'bin', 'tickpath.js');
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
@@ -168,5 +169,68 @@ describe('tickpath run --config with a MOEX FIX/FAST feed (child process, pcap b
     expect(r.status).to.not.equal(0);
     expect(r.stderr).to.match(/feed_config\.yml:9.*feed\.fast\.templates/);
     expect(r.stderr).to.match(/feed_config\.yml:10.*feed\.fast\.incremental\[1\].*have: A/);
+  });
+});
+
+describe('tickpath run --config with a MOEX FIX/FAST feed live over UDP (veth pair, tcpreplay from a namespace)', function () {
+  this.timeout(180000);
+  const root = path.resolve(kFixtures, '..', '..', '..');
+  let pair: VethPair | undefined;
+  let dir = '';
+  before(function () {
+    const reason = replayUnavailableReason();
+    if (reason !== null) requireOrSkip(this, 'udp', reason);
+    pair = createVethPair();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fast-udp-'));
+  });
+  after(() => { destroyVethPair(pair); if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('the udp backend joins the incremental group; books equal the plain reference decode of the replayed pcap', async () => {
+    const pcap = path.join(dir, 'moex.pcap');
+    const g = tickpath('gen', '--fast-templates', kTemplates, '--out', pcap, '--messages', '3000', '--symbols', '12', '--seed', '11', '--rate', '20000', '--source', pair!.nsIp, '--json');
+    expect(g.status, g.stderr).to.equal(0);
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:
+  protocol: moex-fast
+  backend: udp
+  udp:
+    interface: ${pair!.hostIp}
+    rcvbuf: 8388608
+  lines:
+    - { name: A, group: 239.195.1.1, port: 16001 }
+  fast:
+    templates: ${kTemplates}
+    incremental: [A]
+`);
+    for (const name of ['performance.yml', 'routing_config.yml']) fs.copyFileSync(path.join(root, 'configs', name), path.join(dir, name));
+    const strategy = path.join(root, 'dist', 'test', 'helpers', 'book-digest-strategy.js');
+    const child = spawn(process.execPath, [path.resolve(kFixtures, '..', '..', '..', 'bin', 'tickpath.js'), 'run', '--config', dir, '--venue-sim', '--strategy', strategy,
+      '--duration', '10', '--metrics-port', 'off', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = ''; let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    for (let waited = 0; !/RX started/.test(stdout + stderr); waited += 100) {
+      if (waited > 30000 || child.exitCode !== null) throw new Error(`run did not start: ${stderr}${stdout}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // IGMP join on the veth
+    const replay = await replayInNs(pair!, pcap);
+    expect(replay.code, replay.stderr).to.equal(0);
+    const code = await exited;
+    expect(code, stderr + stdout).to.equal(0);
+    const stats = JSON.parse(stdout.trim().split('\n').pop()!);
+
+    const reference = new PlainFastReference(kTemplates);
+    const plain = new PlainBooks();
+    const reader = new PcapReader(new Uint8Array(fs.readFileSync(pcap)), pcap);
+    while (reader.next()) plain.applyIncremental(reference.decode(reader.data, reader.frameOffset + 46, reader.capturedLength - 46)!.msg);
+    const books: BookLevels = new Map();
+    for (const key of plain.books.keys()) books.set(key, { B: plain.levels(key, '0'), S: plain.levels(key, '1') });
+    const want = bookDigest(books);
+    expect(stats.counters.rx_packets, 'datagrams received').to.equal(3000);
+    expect(stats.counters.itch_messages, 'FAST messages decoded').to.equal(3000);
+    expect(stats.counters.itch_errors).to.equal(0);
+    expect(stats.strategy.levels).to.equal(want.levels);
+    expect(stats.strategy.digest).to.equal(want.digest);
   });
 });
