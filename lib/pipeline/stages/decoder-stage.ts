@@ -122,10 +122,7 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       // The ITCH message counters carry the FAST ones: messages decoded and decode errors.
       c[K.itch_messages] = inc.messages + snap.messages;
       c[K.itch_errors] = inc.errors + snap.errors;
-      const bc = r.adapter.counters;
-      c[K.book_events] = bc.events;
-      c[K.quotes] = bc.quotes;
-      c[K.book_bad_references] = bc.unknownOrder + bc.duplicateOrder + bc.badOrderId + bc.badPrice + bc.badSize;
+      // Book counters stay the book stage's (one writer per counter); the adapter's are not published yet.
     },
   };
 }
