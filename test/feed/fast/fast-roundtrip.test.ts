@@ -120,21 +120,23 @@ forEachEngine('FAST encode/decode round trip (property)', () => {
  * the compiled templates and by the reference interpreter side by side. Every message must give the
  * same result code, end position and values, and the error counters must agree at the end.
  */
-function differential(reg: FastTemplateRegistry, t: FastTemplate, runs: number): void {
+function differential(reg: FastTemplateRegistry, t: FastTemplate, runs: number, transient = false): void {
   const damage = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 });
   fc.assert(fc.property(fc.array(groupArb(t.body, reg), { minLength: 1, maxLength: 5 }), damage, fc.nat(), (records, edits, cut) => {
     const enc = new FastEncoder(reg);
-    const parts = records.map((r) => enc.encode(t.name, r));
+    // transient: every message from a reset state (as MOEX sends them), the compiled decoder keeping copied strings in the packet.
+    const parts = records.map((r) => { if (transient) enc.resetDictionaries(); return enc.encode(t.name, r); });
     const total = parts.reduce((n, p) => n + p.length, 0);
     const bytes = new Uint8Array(total);
     let at = 0;
     for (const p of parts) { bytes.set(p, at); at += p.length; }
     for (const [where, value] of edits) bytes[where % total] = value;
     const length = edits.length > 0 && cut % 3 === 0 ? cut % (total + 1) : total;
-    const compiled = new FastDecoder(reg, { engine: 'compiled', maxSequenceLength: 1000 });
+    const compiled = new FastDecoder(reg, { engine: 'compiled', maxSequenceLength: 1000, transientStrings: transient });
     const reference = new FastDecoder(reg, { engine: 'interpreted', maxSequenceLength: 1000 });
     let pc = 0; let pr = 0;
     while (pc < length && pr < length) {
+      if (transient) { compiled.resetDictionaries(); reference.resetDictionaries(); }
       const a = compiled.decode(bytes, pc, length - pc);
       const b = reference.decode(bytes, pr, length - pr);
       expect(a, `result at ${pr}`).to.equal(b);
@@ -150,8 +152,10 @@ function differential(reg: FastTemplateRegistry, t: FastTemplate, runs: number):
 describe('FAST compiled templates vs the reference interpreter (differential)', () => {
   const all = loadFastTemplates(kAllOperators);
   it('every operator, type and structure (All template), damaged streams', () => differential(all, all.templateNamed('All'), 1500));
+  it('the same, every message from a reset state, copied strings kept in the packet (transientStrings)', () => differential(all, all.templateNamed('All'), 1500, true));
   for (const file of ['moex-asts-fix50sp2-2017-mar.xml', 'moex-asts-fix50sp2-2015-apr.xml']) {
     const reg = moexTemplates(file);
     it(`${file}: every template, damaged streams`, () => { for (const t of reg.byName.values()) differential(reg, t, 25); });
+    it(`${file}: every template, reset per message, transientStrings`, () => { for (const t of reg.byName.values()) differential(reg, t, 25, true); });
   }
 });
