@@ -7,10 +7,14 @@ import { terminalProgress } from '../lib/tools/progress';
 import { TickpathError } from '../lib/errors';
 import { SessionGenerator, SessionGeneratorOptions } from '../lib/tools/session-generator';
 import { intOption, parseCommandLine, UsageError } from './args';
+import * as fs from 'fs';
+import { FastTemplateError, loadFastTemplates } from '../lib/feed/fast/fast-templates';
+import { writeMoexSessionPcap } from '../lib/feed/fast/moex/moex-session-pcap';
 
-export const summary = 'Write a synthetic MoldUDP64 / ITCH 5.0 session (seeded, realistic order flow) to a pcap file';
+export const summary = 'Write a synthetic MoldUDP64 / ITCH 5.0 or MOEX FIX/FAST session (seeded, realistic order flow) to a pcap file';
 
 const kHelp = `Usage: tickpath gen --out FILE [options]
+       tickpath gen --fast-templates FILE --out FILE [FAST options]
 
 Writes a synthetic NASDAQ TotalView-ITCH 5.0 session carried by MoldUDP64 over UDP/IPv4 to a
 classic pcap file (nanosecond timestamps, Ethernet). The session opens with System Event 'O', a
@@ -37,6 +41,21 @@ Options:
   --json                     print the summary as one JSON object
   --help                     this text
 
+FIX/FAST (MOEX ASTS order-list channel) with --fast-templates FILE, the venue's template XML:
+X-OLR-<market> incremental refreshes (new orders, size and price changes, deletes; RptSeq per
+instrument, MsgSeqNum per datagram, every datagram from a reset FAST state behind the 4-byte
+MsgSeqNum prefix), optionally followed by one W-OLS snapshot cycle on the snapshot channel.
+  --messages N               incremental datagrams (default 10000)
+  --symbols N                instruments (default 20)
+  --entries-per-message N    MDEntries per message, or MIN-MAX (default 1-3)
+  --market CURR|FOND         template suffix (default CURR)
+  --seed N                   PRNG seed (default 20170301)
+  --rate N                   datagrams per second of capture time (default 10000)
+  --snapshots                append a snapshot cycle (W-OLS) of every book
+  --group A.B.C.D / --port N incremental channel (default 239.195.1.1:16001)
+  --snapshot-group A.B.C.D / --snapshot-port N   snapshot channel (default 239.195.1.2:16002)
+  --source A.B.C.D           source address (default 10.50.129.200)
+
 Exit codes: 0 written, 1 cannot write the file, 2 bad usage.`;
 
 function numberOption(name: string, v: string | undefined): number | undefined {
@@ -47,6 +66,7 @@ function numberOption(name: string, v: string | undefined): number | undefined {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--fast-templates') && !argv.includes('--help') && !argv.includes('-h')) return genFast(argv);
   const parsed = parseCommandLine('gen', kHelp, argv, {
     out: { type: 'string' }, symbols: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' },
     seed: { type: 'string' }, group: { type: 'string' }, port: { type: 'string' }, source: { type: 'string' },
@@ -102,6 +122,65 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`tickpath gen: wrote ${values.out}: ${result.messages} messages (seq ${result.firstSequence}..${result.lastSequence}) `
       + `in ${result.packets} packets, ${result.bytes} bytes, ${result.symbols} symbols, ${result.spanSeconds} s of capture time; ${types}`);
     console.log(`tickpath gen: generated in ${seconds.toFixed(3)} s (${Math.round(result.messages / seconds)} messages/s)`);
+  }
+  return 0;
+}
+
+function genFast(argv: string[]): number {
+  const parsed = parseCommandLine('gen', kHelp, argv, {
+    'fast-templates': { type: 'string' }, out: { type: 'string' }, messages: { type: 'string' }, symbols: { type: 'string' },
+    'entries-per-message': { type: 'string' }, market: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' },
+    snapshots: { type: 'boolean' }, group: { type: 'string' }, port: { type: 'string' }, 'snapshot-group': { type: 'string' },
+    'snapshot-port': { type: 'string' }, source: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  let xml: string;
+  let options: Parameters<typeof writeMoexSessionPcap>[2];
+  try {
+    if (!values.out) throw new UsageError('option --out FILE is required');
+    const market = values.market ?? 'CURR';
+    if (market !== 'CURR' && market !== 'FOND') throw new UsageError(`option --market is ${JSON.stringify(market)}, expected CURR or FOND`);
+    let entries: number | [number, number] | undefined;
+    if (values['entries-per-message'] !== undefined) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(values['entries-per-message']);
+      const lo = m ? Number(m[1]) : 0; const hi = m ? Number(m[2] ?? m[1]) : 0;
+      if (!m || lo < 1 || hi < lo || hi > 100) throw new UsageError(`option --entries-per-message is ${JSON.stringify(values['entries-per-message'])}, expected N or MIN-MAX from 1 to 100`);
+      entries = [lo, hi];
+    }
+    options = {
+      market, messages: intOption('messages', values.messages, 1, 100_000_000) ?? 10000,
+      instruments: intOption('symbols', values.symbols, 1, 10000) ?? 20, entriesPerMessage: entries,
+      seed: intOption('seed', values.seed, 0, 0xffffffff), rate: numberOption('rate', values.rate),
+      snapshots: values.snapshots === true, incrementalGroup: values.group, incrementalPort: intOption('port', values.port, 1, 65535),
+      snapshotGroup: values['snapshot-group'], snapshotPort: intOption('snapshot-port', values['snapshot-port'], 1, 65535),
+      sourceAddress: values.source,
+    };
+    for (const k of Object.keys(options) as (keyof typeof options)[]) if (options[k] === undefined) delete options[k];
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`tickpath gen: ${err.message}\n\nRun \`tickpath gen --help\` for the options.`);
+    return 2;
+  }
+  try {
+    xml = fs.readFileSync(values['fast-templates']!, 'utf8');
+  } catch (err) {
+    console.error(`tickpath gen: cannot read --fast-templates ${values['fast-templates']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return 1;
+  }
+  let result;
+  try {
+    result = writeMoexSessionPcap(loadFastTemplates(xml), values.out!, options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && e.syscall) { console.error(`tickpath gen: cannot write ${values.out}: ${e.code} (${e.message})`); return 1; }
+    if (err instanceof TickpathError || err instanceof FastTemplateError) { console.error(`tickpath gen: ${e.message}`); return 1; }
+    throw err;
+  }
+  if (values.json) console.log(JSON.stringify(result));
+  else {
+    console.log(`tickpath gen: wrote ${result.file}: ${result.incrementals} ${result.template} datagrams (${result.entries} entries, MsgSeqNum 1..${result.incrementals}) `
+      + `and ${result.snapshots} snapshot datagrams for ${result.instruments} instruments, ${result.bytes} bytes`);
   }
   return 0;
 }

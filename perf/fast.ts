@@ -8,8 +8,9 @@
  * onto the value tape) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
  * a BBO change) -> a counting sink. One MDEntries element per X-OLR message, so messages = book updates.
  * ITCH: FeedDecoder -> BookBuilder -> the same sink, over perf/ref/itch-session.ts's generated session
- * of the same number of messages. Also reported: FAST decode only (no books). Best of N rounds per
- * path; never asserts timings.
+ * of the same number of messages. Also reported: FAST decode only (no books), and both again through
+ * the reference interpreter instead of the compiled templates (fast-compiler.ts). Best of N rounds
+ * per path; never asserts timings.
  *
  *   node dist/perf/fast.js [--messages 300000] [--rounds 5] [--json]
  */
@@ -83,6 +84,7 @@ function main(): number {
   const itch = generateSession(messages);
 
   let bestFast = Infinity; let bestItch = Infinity; let bestDecode = Infinity;
+  let bestFastInterp = Infinity; let bestDecodeInterp = Infinity;
   let fastCount = 0; let itchCount = 0; let decodeCount = 0;
   let fastSink = new CountingSink(); let itchSink = new CountingSink();
   let adapter: FastBookAdapter | undefined;
@@ -97,7 +99,13 @@ function main(): number {
     const i = timed(() => decodeSession(itchFeed, itch.bytes));
     const df = new FastFeedDecoder(registry, new NoBooks());
     const dd = timed(() => replay(df, fastBytes));
+    // The reference interpreter, same feed: what compiling the templates saves.
+    const ai = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
+    const fi = timed(() => replay(new FastFeedDecoder(registry, ai, { engine: 'interpreted' }), fastBytes));
+    const di = timed(() => replay(new FastFeedDecoder(registry, new NoBooks(), { engine: 'interpreted' }), fastBytes));
     if (r === 0) continue;
+    if (fi.ns < bestFastInterp) bestFastInterp = fi.ns;
+    if (di.ns < bestDecodeInterp) bestDecodeInterp = di.ns;
     if (f.ns < bestFast) { bestFast = f.ns; fastCount = f.count; fastSink = fs1; adapter = a; feedErrors = ff.counters.badMessages; }
     if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = is1; }
     if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
@@ -105,6 +113,8 @@ function main(): number {
   const fastNs = bestFast / fastCount;
   const itchNs = bestItch / itchCount;
   const decodeNs = bestDecode / decodeCount;
+  const fastInterpNs = bestFastInterp / fastCount;
+  const decodeInterpNs = bestDecodeInterp / decodeCount;
   const c = adapter!.counters;
   const result = {
     ns_per_msg: Number(fastNs.toFixed(2)),
@@ -113,6 +123,9 @@ function main(): number {
     itch_books_ns_per_msg: Number(itchNs.toFixed(2)),
     ratio_fast_over_itch: Number((fastNs / itchNs).toFixed(3)),
     fast_decode_only_ns_per_msg: Number(decodeNs.toFixed(2)),
+    interpreted_ns_per_msg: Number(fastInterpNs.toFixed(2)),
+    interpreted_decode_only_ns_per_msg: Number(decodeInterpNs.toFixed(2)),
+    ratio_decode_compiled_over_interpreted: Number((decodeNs / decodeInterpNs).toFixed(3)),
     messages: fastCount,
     book_updates: c.applied,
     itch_messages: itchCount,
@@ -129,7 +142,8 @@ function main(): number {
   console.log(`FIX/FAST (MOEX X-OLR, one entry per message) vs ITCH into books, best of ${rounds} interleaved rounds over ${fastCount} messages each`);
   report('fast', [
     { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch, note: 'baseline: ITCH decode + BookBuilder, same update count' },
-    { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: '', note: 'no books' },
+    { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: result.interpreted_decode_only_ns_per_msg.toFixed(1), ratio: result.ratio_decode_compiled_over_interpreted, note: 'no books; baseline: the reference interpreter' },
+    { label: 'FAST interpreted + books (ns/msg)', ours: result.interpreted_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: Number((fastInterpNs / itchNs).toFixed(3)), note: 'templates not compiled' },
   ], result);
   return result.bad_datagrams === 0 && result.book_errors === 0 ? 0 : 1;
 }

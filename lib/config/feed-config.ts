@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigReader } from './config-reader';
+import { loadFastTemplates } from '../feed/fast/fast-templates';
 
 export type FeedBackendName = 'dpdk' | 'af_xdp' | 'af_packet' | 'udp' | 'pcap';
 export const kFeedBackendNames: readonly FeedBackendName[] = ['dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap'];
@@ -84,8 +85,28 @@ export interface MoldUdp64Config {
   sessions: string[];
 }
 
+/** MOEX FIX/FAST feed (feed.protocol: moex-fast). */
+export interface FastFeedConfig {
+  /** The venue's FAST 1.1 template XML (absolute; relative paths are resolved against the config file). */
+  templates: string;
+  /** Its text, read and checked when the config is loaded. */
+  templatesXml: string;
+  /** Names of feed.lines carrying the incremental channel (A/B arbitrated). */
+  incremental: string[];
+  /** Names of feed.lines carrying the snapshot channel. */
+  snapshot: string[];
+  /** Book prices are MDEntryPx scaled to this many decimals (default 5). */
+  priceDecimals: number;
+  market: 'CURR' | 'FOND' | 'ANY';
+}
+
+export type FeedProtocol = 'itch' | 'moex-fast';
+
 export interface FeedConfig {
   file: string;
+  /** 'itch' (MoldUDP64 / ITCH 5.0, the default) or 'moex-fast' (MOEX FIX/FAST, needs a fast section). */
+  protocol: FeedProtocol;
+  fast: FastFeedConfig | undefined;
   backend: FeedBackendName | 'auto';
   dpdk: DpdkFeedConfig | undefined;
   afXdp: AfXdpFeedConfig | undefined;
@@ -103,7 +124,7 @@ export interface FeedConfigLoadOptions {
 }
 
 const kTopKeys = ['feed'];
-const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64'];
+const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64', 'protocol', 'fast'];
 const kDpdkKeys = ['eal', 'port', 'rx_queues', 'mbufs', 'promiscuous'];
 const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 'vdevs', 'pci_allow'];
 const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
@@ -113,6 +134,7 @@ const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
+const kFastKeys = ['templates', 'incremental', 'snapshot', 'price_decimals', 'market'];
 
 const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
@@ -138,8 +160,11 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
   const f = r.object('feed', top.feed, kFeedKeys);
   const backend = r.oneOf('feed.backend', f.backend, [...kFeedBackendNames, 'auto'] as const);
 
+  const protocol = r.oneOf('feed.protocol', f.protocol, ['itch', 'moex-fast'] as const, 'itch');
   const config: FeedConfig = {
     file: r.file,
+    protocol,
+    fast: undefined,
     backend,
     dpdk: f.dpdk === undefined ? undefined : readDpdk(r, f.dpdk),
     afXdp: f.af_xdp === undefined ? undefined : readAfXdp(r, f.af_xdp),
@@ -150,6 +175,17 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
     rerequest: f.rerequest === undefined ? undefined : readRerequest(r, f.rerequest),
     moldudp64: readMold(r, f.moldudp64),
   };
+
+  if (protocol === 'moex-fast' && !r.failed('feed.protocol')) {
+    if (f.fast === undefined || f.fast === null) {
+      r.problem('feed.fast', undefined, "a mapping with templates, incremental and snapshot because feed.protocol is 'moex-fast'",
+        'add feed.fast: { templates: FILE.xml, incremental: [A, B], snapshot: [S] } naming feed.lines');
+    } else {
+      config.fast = readFast(r, f.fast, config.lines, options);
+    }
+  } else if (f.fast !== undefined && f.fast !== null && !r.failed('feed.protocol')) {
+    r.problem('feed.fast', '(a mapping)', "no fast section unless feed.protocol is 'moex-fast'", 'set feed.protocol: moex-fast, or remove feed.fast');
+  }
 
   // The chosen backend needs its section; 'auto' needs at least one to choose from.
   if (r.failed('feed.backend')) return config;
@@ -314,4 +350,45 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
     return name.padEnd(10, ' ');
   });
   return { sessions };
+}
+
+function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: FeedConfigLoadOptions): FastFeedConfig {
+  const x = r.object('feed.fast', value, kFastKeys);
+  const given = r.string('feed.fast.templates', x.templates, 'the venue\'s FAST template XML file');
+  const templates = path.resolve(path.dirname(path.resolve(r.file)), given);
+  let templatesXml = '';
+  if (given && options.checkFiles !== false) {
+    try {
+      templatesXml = fs.readFileSync(templates, 'utf8');
+      loadFastTemplates(templatesXml);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+        r.problem('feed.fast.templates', x.templates, `a readable template file (resolved to ${templates}: ${e.code})`, 'give the XML path, absolute or relative to this config file');
+      } else {
+        r.problem('feed.fast.templates', x.templates, `a valid FAST 1.1 template file (${e.message})`, 'use the template file the venue publishes for this channel');
+      }
+    }
+  }
+  const names = new Set(lines.map((l) => l.name));
+  const lineList = (key: 'incremental' | 'snapshot', min: number): string[] => r.list(`feed.fast.${key}`, x[key] ?? (min === 0 ? [] : undefined), min, 4, 'names of feed.lines').map((v, i) => {
+    const name = r.string(`feed.fast.${key}[${i}]`, v, 'the name of one of feed.lines');
+    if (name && !names.has(name) && !r.failed('feed.lines')) {
+      r.problem(`feed.fast.${key}[${i}]`, v, `the name of one of feed.lines (have: ${[...names].join(', ') || 'none'})`, 'add the line to feed.lines with its group and port');
+    }
+    return name;
+  });
+  const incremental = lineList('incremental', 1);
+  const snapshot = lineList('snapshot', 0);
+  snapshot.forEach((n, i) => {
+    if (incremental.includes(n)) r.problem(`feed.fast.snapshot[${i}]`, n, 'a line not also listed in feed.fast.incremental', 'give the snapshot channel its own line');
+  });
+  return {
+    templates,
+    templatesXml,
+    incremental,
+    snapshot,
+    priceDecimals: r.int('feed.fast.price_decimals', x.price_decimals, 0, 9, 5),
+    market: r.oneOf('feed.fast.market', x.market, ['CURR', 'FOND', 'ANY'] as const, 'ANY'),
+  };
 }

@@ -33,6 +33,8 @@ export interface MarketBooksOptions {
 export class MarketBooks implements ItchMessageHandler {
   readonly books: BookBuilder;
   readonly conflator: Conflator | undefined;
+  /** Where book events go after the books (the conflator, else downstream): a FAST feed's book adapter emits here. */
+  readonly events: BookEventHandler;
   /** Messages the subscription filter kept from the books. */
   filteredMessages = 0;
   private readonly filter: SubscriptionFilter;
@@ -43,7 +45,8 @@ export class MarketBooks implements ItchMessageHandler {
     this.conflator = (options.conflate ?? true)
       ? new Conflator(downstream, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
       : undefined;
-    this.books = new BookBuilder(this.conflator ?? downstream, { initialOrderCapacity: options.initialOrderCapacity });
+    this.events = this.conflator ?? downstream;
+    this.books = new BookBuilder(this.events, { initialOrderCapacity: options.initialOrderCapacity });
   }
 
   /** Picks up a new subscription list, if one was published; once per turn. */

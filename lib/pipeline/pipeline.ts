@@ -154,6 +154,10 @@ export class Pipeline {
     const groups = perf.workers as JsStage[][];
     const groupOf = (s: JsStage) => groups.findIndex((g) => g.includes(s));
     const split = (a: JsStage, b: JsStage) => groupOf(a) !== groupOf(b);
+    if (o.feed.fast && split('decoder', 'book')) {
+      throw new TickpathError('ERR_CONFIG', "feed.protocol moex-fast needs the decoder and book stages on one worker (FAST books are built as the messages are decoded)",
+        'put decoder and book in the same group of performance.yml workers');
+    }
     const rings = {
       decoderToBook: split('decoder', 'book') ? SpscRing.create({ capacity: perf.rings.decoderToBook, recordBytes: kItchRecordBytes }).sab : undefined,
       bookToStrategy: split('book', 'strategy') ? SpscRing.create({ capacity: perf.rings.bookToStrategy, recordBytes: kMarketEventRecordBytes }).sab : undefined,
@@ -173,7 +177,7 @@ export class Pipeline {
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
-        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live' },
+        feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.feed.fast ? undefined : o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live', fast: fastFeedOf(o.feed) },
         subscriptions: this.subscriptions.sab,
         bbo: bbo.sab,
         bookMailbox: group.includes('book') ? this.bookMailbox : undefined,
@@ -343,4 +347,13 @@ export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | unde
     lines: feed.lines.map((l) => ({ name: l.name, group: l.group, port: l.port })),
     rerequest: feed.rerequest ? { host: feed.rerequest.host, port: feed.rerequest.port, timeoutMs: feed.rerequest.timeoutMs } : undefined,
   };
+}
+
+/** The FAST part of a stage worker's feed data: lines with their channel roles (incremental first). */
+export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
+  const f = feed.fast;
+  if (f === undefined) return undefined;
+  const role = (name: string): 'incremental' | 'snapshot' | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot' : undefined);
+  const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
+  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lines };
 }

@@ -12,6 +12,7 @@ import type { SerializedLatency } from '../common/latency-recorder';
 import type { RxQueueTransfer } from '../binding/rx-consumer';
 import type { UdpFrameFilterOptions } from '../feed/wire/udp-frame-parser';
 import type { FeedRecoveryOptions } from './feed-receiver';
+import type { MoexFeedLine } from '../feed/fast/moex/moex-feed-receiver';
 
 export type JsStage = 'decoder' | 'book' | 'strategy' | 'router';
 
@@ -29,7 +30,11 @@ export interface StageWorkerData {
   rx?: RxQueueTransfer;
   rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
   /** source: 'capture' when the port replays a file (pcap backend, DPDK rx_pcap vdev): its gaps are the file's own. */
-  feed: { filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions; source: 'capture' | 'live' };
+  feed: {
+    filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions; source: 'capture' | 'live';
+    /** MOEX FIX/FAST instead of ITCH: the template text and the channel lines (decoder and book stages on one worker). */
+    fast?: { templatesXml: string; priceDecimals: number; market: 'CURR' | 'FOND' | 'ANY'; lines: MoexFeedLine[] };
+  };
   subscriptions: SharedArrayBuffer;
   bbo: SharedArrayBuffer;
   /** The live book view's mailbox (book-mailbox.ts); the book stage's worker answers it. */

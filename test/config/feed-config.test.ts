@@ -106,7 +106,7 @@ describe('feed config', () => {
     );
     expectError(
       (d) => (d.feed.backnd = 'udp'),
-      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64',
+      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64, protocol, fast',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(
@@ -282,5 +282,51 @@ describe('feed config: feed.pcap.allow_truncated', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('feed config: protocol moex-fast', () => {
+  const templates = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'fast', 'moex-asts-fix50sp2-2017-mar.xml');
+  const base = (fast: string, protocol = 'moex-fast'): string => `feed:
+  protocol: ${protocol}
+  backend: udp
+  udp: { interface: 127.0.0.1 }
+  lines:
+    - { name: A, group: 239.195.1.1, port: 16001 }
+    - { name: B, group: 239.195.129.1, port: 16001 }
+    - { name: S, group: 239.195.1.2, port: 16002 }
+${fast}`;
+
+  it('reads templates (checked when loaded), channel lines by name, price decimals and market', () => {
+    const c = parseFeedConfig(base(`  fast:\n    templates: ${templates}\n    incremental: [A, B]\n    snapshot: [S]\n    price_decimals: 4\n    market: FOND\n`), '/etc/tickpath/feed.yml');
+    expect(c.protocol).to.equal('moex-fast');
+    expect(c.fast!.templates).to.equal(templates);
+    expect(c.fast!.templatesXml).to.contain('X-OLR-CURR');
+    expect(c.fast!.incremental).to.deep.equal(['A', 'B']);
+    expect(c.fast!.snapshot).to.deep.equal(['S']);
+    expect(c.fast!.priceDecimals).to.equal(4);
+    expect(c.fast!.market).to.equal('FOND');
+  });
+
+  it('defaults to itch; every mistake is reported at its line', () => {
+    expect(parseFeedConfig(base('', 'itch'), 'f.yml').protocol).to.equal('itch');
+    const problems = (text: string): string => {
+      try { parseFeedConfig(text, '/etc/tickpath/feed.yml'); } catch (err) {
+        const all = (err as { problems?: { message: string }[] }).problems;
+        return all ? all.map((p) => p.message).join('\n') : (err as Error).message;
+      }
+      return '';
+    };
+    expect(problems(base(''))).to.match(/feed\.yml.*feed\.fast.*feed\.protocol is 'moex-fast'/);
+    expect(problems(base(`  fast:\n    templates: ${templates}\n    incremental: [A]\n`, 'itch'))).to.match(/feed\.fast.*unless feed\.protocol is 'moex-fast'/);
+    const bad = problems(base(`  fast:\n    templates: ${templates}\n    incremental: [X]\n    snapshot: [A]\n    price_decimals: 12\n`));
+    expect(bad).to.match(/feed\.yml:11.*feed\.fast\.incremental\[0\].*have: A, B, S/);
+    expect(bad).to.match(/feed\.yml:13.*feed\.fast\.price_decimals/);
+    const xml = path.join(os.tmpdir(), `tickpath-bad-templates-${process.pid}.xml`);
+    fs.writeFileSync(xml, '<templates><template name="T" id="1"><uInt32 name="x"><tail/></uInt32></template></templates>');
+    try {
+      expect(problems(base(`  fast:\n    templates: ${xml}\n    incremental: [A]\n`))).to.match(/feed\.fast\.templates.*tail applies only to strings/);
+    } finally { fs.rmSync(xml); }
+    expect(problems(base('').replace('moex-fast', 'fix'))).to.match(/feed\.protocol.*itch.*moex-fast/);
   });
 });

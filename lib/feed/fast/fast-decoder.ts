@@ -37,6 +37,7 @@ import {
   kFastDecimalSplit, kFastDynamicRef, kFastGroup, kFastInt32, kFastInt64, kFastOpConstant, kFastOpCopy, kFastOpDefault,
   kFastOpDelta, kFastOpIncrement, kFastOpNone, kFastOpTail, kFastSequence, kFastUInt32, kFastUInt64, kFastUnicode,
 } from './fast-templates';
+import { compileFastTemplates } from './fast-compiler';
 
 export const kFastDecodeEmpty = -1;
 export const kFastDecodeTruncated = -2;
@@ -101,10 +102,28 @@ export interface FastDecoderOptions {
   maxSequenceLength?: number;
   /** Initial tape size in slots (default 4096); doubles on demand. */
   initialSlots?: number;
+  /**
+   * 'compiled' (default): each template decodes through the function fast-compiler.ts generated for
+   * it. 'interpreted': the generic walk over the instruction tree, the reference the compiled code
+   * is tested against.
+   */
+  engine?: FastDecoderEngine;
+  /**
+   * The caller resets the dictionaries before every message (MOEX: FastFeedDecoder with its
+   * per-datagram reset and one message per datagram), so a string a copy operator stores needs to
+   * live only as long as the message: the entry then points at the bytes in the packet instead of
+   * copying them into the dictionary arena. Default false (entries own their bytes).
+   */
+  transientStrings?: boolean;
 }
 
+export type FastDecoderEngine = 'compiled' | 'interpreted';
+
 export class FastDecoder {
+  /** Engine of decoders built without an `engine` option (tests run the suite under both). */
+  static defaultEngine: FastDecoderEngine = 'compiled';
   readonly registry: FastTemplateRegistry;
+  readonly engine: FastDecoderEngine;
   readonly counters = new FastDecodeCounters();
   /** Template of the last message decoded (top-level segment). */
   template: FastTemplate | undefined = undefined;
@@ -132,6 +151,10 @@ export class FastDecoder {
   private readonly dExt: Float64Array;
   private readonly dOffset: Int32Array;
   private readonly dCapacity: Int32Array;
+  /** Entries pointing into the current packet (transientStrings): 0 = none, else the byte mask (0x7f ASCII, 0xff raw). */
+  private readonly dInPacket: Uint8Array;
+  private readonly dPacketOffset: Int32Array;
+  private readonly transientStrings: boolean;
   private dBytes = new Uint8Array(4096);
   private dBytesLength = 0;
   private generation = 1;
@@ -157,10 +180,15 @@ export class FastDecoder {
 
   private readonly maxSequenceLength: number;
   private readonly constants: Uint8Array;
+  private readonly compiled: boolean;
 
   constructor(registry: FastTemplateRegistry, options: FastDecoderOptions = {}) {
     this.registry = registry;
     this.maxSequenceLength = options.maxSequenceLength ?? 65536;
+    this.engine = options.engine ?? FastDecoder.defaultEngine;
+    if (this.engine !== 'compiled' && this.engine !== 'interpreted') throw new TypeError(`FastDecoder: option engine is ${JSON.stringify(this.engine)}, expected 'compiled' or 'interpreted'`);
+    this.compiled = this.engine === 'compiled';
+    if (this.compiled) compileFastTemplates(registry);
     const slots = Math.max(64, options.initialSlots ?? 4096);
     this.num = new Float64Array(slots);
     this.aux = new Int32Array(slots);
@@ -173,6 +201,9 @@ export class FastDecoder {
     this.dAux = new Float64Array(n);
     this.dExt = new Float64Array(n);
     this.dOffset = new Int32Array(n);
+    this.dInPacket = new Uint8Array(n);
+    this.dPacketOffset = new Int32Array(n);
+    this.transientStrings = options.transientStrings ?? false;
     this.dCapacity = new Int32Array(n);
     this.constants = registry.constants;
   }
@@ -271,9 +302,13 @@ export class FastDecoder {
     const where = this.state[slot];
     const n = this.aux[slot];
     if (where === kFastAbsent || n === 0 || n > 15) return -1;
+    // One source array and mask for the whole field, not a switch per byte (order ids, every entry).
+    const src = where === kInScratch ? this.scratch : where === kInConstants ? this.constants : this.buffer;
+    const mask = where === kInPacketAscii ? 0x7f : 0xff;
+    const o = this.num[slot];
     let v = 0;
     for (let k = 0; k < n; k++) {
-      const c = this.byteAt(slot, k) - 48;
+      const c = (src[o + k] & mask) - 48;
       if (c < 0 || c > 9) return -1;
       v = v * 10 + c;
     }
@@ -308,6 +343,7 @@ export class FastDecoder {
   /** Presence map, template id and body of one segment; returns the block base or -1. */
   private segment(): number {
     if (!this.readPmap()) return -1;
+    const pmStart = this.pmIndex;
     let id: number;
     if (this.nextBit() !== 0) {
       id = this.readUint();
@@ -324,8 +360,12 @@ export class FastDecoder {
     const body = t.body;
     const base = this.alloc(body.slotCount);
     this.segmentTemplate = t;
-    if (!this.fields(body, base)) return -1;
-    this.checkPmapUsed();
+    if (this.compiled) {
+      if (!t.decodeBody!(this, base, pmStart, this.pmEnd - pmStart)) return -1;
+    } else {
+      if (!this.fields(body, base)) return -1;
+      this.checkPmapUsed();
+    }
     this.segmentTemplate = t;
     return base;
   }
@@ -858,6 +898,13 @@ export class FastDecoder {
 
   /** Store bytes in a dictionary entry (ASCII from the packet loses its stop bit). */
   private setEntryBytes(e: number, src: Uint8Array, offset: number, length: number, mask: number): void {
+    if (this.transientStrings && src === this.buffer) {
+      // Valid until the next message, which comes after a reset: no copy.
+      this.dGeneration[e] = this.generation; this.dState[e] = kAssigned; this.dAux[e] = length;
+      this.dInPacket[e] = mask; this.dPacketOffset[e] = offset;
+      return;
+    }
+    this.dInPacket[e] = 0;
     if (this.dGeneration[e] !== this.generation || this.dCapacity[e] < length) {
       if (this.dCapacity[e] < length) {
         const cap = Math.max(32, length);
@@ -890,6 +937,8 @@ export class FastDecoder {
 
   /** Copy a dictionary entry's bytes to the scratch area and point the slot at them. */
   private entryToSlot(e: number, slot: number): void {
+    const inPacket = this.dInPacket[e];
+    if (inPacket !== 0) { this.setString(slot, inPacket === 0x7f ? kInPacketAscii : kInPacket, this.dPacketOffset[e], this.dAux[e]); return; }
     const n = this.dAux[e];
     this.ensureScratch(n);
     const s = this.scratch; const d = this.dBytes; const o = this.dOffset[e]; const at = this.scratchLength;
@@ -960,12 +1009,16 @@ export class FastDecoder {
     const ds = this.dGeneration[e] === this.generation ? this.dState[e] : kUndefined;
     // Base: the previous value, else the initial value, else empty.
     let baseBuf: Uint8Array = this.constants; let baseOffset = ins.initialOffset; let baseLength = ins.hasInitial ? ins.initialLength : 0;
-    if (ds === kAssigned) { baseBuf = this.dBytes; baseOffset = this.dOffset[e]; baseLength = this.dAux[e]; }
+    let baseMask = 0xff;
+    if (ds === kAssigned) {
+      baseLength = this.dAux[e];
+      if (this.dInPacket[e] !== 0) { baseBuf = this.buffer; baseOffset = this.dPacketOffset[e]; baseMask = this.dInPacket[e]; } else { baseBuf = this.dBytes; baseOffset = this.dOffset[e]; }
+    }
     const keep = tailLength >= baseLength ? 0 : baseLength - tailLength;
     const n = keep + tailLength;
     this.ensureScratch(n);
     const s = this.scratch; const at = this.scratchLength; const src = this.buffer;
-    for (let k = 0; k < keep; k++) s[at + k] = baseBuf[baseOffset + k];
+    for (let k = 0; k < keep; k++) s[at + k] = baseBuf[baseOffset + k] & baseMask;
     for (let k = 0; k < tailLength; k++) s[at + keep + k] = src[tailOffset + k] & mask;
     this.scratchLength = at + n;
     this.setString(slot, kInScratch, at, n);
@@ -988,7 +1041,11 @@ export class FastDecoder {
     const ds = this.dGeneration[e] === this.generation ? this.dState[e] : kUndefined;
     if (ds === kEmptyEntry) return this.fail(kFastDecodeMissingValue);
     let baseBuf: Uint8Array = this.constants; let baseOffset = ins.initialOffset; let baseLength = ins.hasInitial ? ins.initialLength : 0;
-    if (ds === kAssigned) { baseBuf = this.dBytes; baseOffset = this.dOffset[e]; baseLength = this.dAux[e]; }
+    let baseMask = 0xff;
+    if (ds === kAssigned) {
+      baseLength = this.dAux[e];
+      if (this.dInPacket[e] !== 0) { baseBuf = this.buffer; baseOffset = this.dPacketOffset[e]; baseMask = this.dInPacket[e]; } else { baseBuf = this.dBytes; baseOffset = this.dOffset[e]; }
+    }
     const front = sub < 0;
     const remove = front ? -sub - 1 : sub;
     if (remove > baseLength) return this.fail(kFastDecodeBadDelta);
@@ -998,9 +1055,9 @@ export class FastDecoder {
     const s = this.scratch; const at = this.scratchLength; const src = this.buffer;
     if (front) {
       for (let k = 0; k < diffLength; k++) s[at + k] = src[diffOffset + k] & mask;
-      for (let k = 0; k < keep; k++) s[at + diffLength + k] = baseBuf[baseOffset + remove + k];
+      for (let k = 0; k < keep; k++) s[at + diffLength + k] = baseBuf[baseOffset + remove + k] & baseMask;
     } else {
-      for (let k = 0; k < keep; k++) s[at + k] = baseBuf[baseOffset + k];
+      for (let k = 0; k < keep; k++) s[at + k] = baseBuf[baseOffset + k] & baseMask;
       for (let k = 0; k < diffLength; k++) s[at + keep + k] = src[diffOffset + k] & mask;
     }
     this.scratchLength = at + n;

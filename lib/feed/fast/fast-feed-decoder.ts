@@ -50,10 +50,11 @@ export class FastFeedDecoder {
 
   constructor(registry: FastTemplateRegistry, handler: FastMessageHandler, options: FastFeedDecoderOptions = {}) {
     this.handler = handler;
-    this.decoder = new FastDecoder(registry, options);
-    this.frames = new UdpFrameParser(options.filter ?? {});
     this.resetPerPacket = options.resetPerPacket ?? true;
     this.multipleMessages = options.multipleMessages ?? false;
+    // One message per datagram from a reset state: copied strings need not outlive the message.
+    this.decoder = new FastDecoder(registry, { transientStrings: this.resetPerPacket && !this.multipleMessages, ...options });
+    this.frames = new UdpFrameParser(options.filter ?? {});
   }
 
   /** One Ethernet frame at (offset, length). */

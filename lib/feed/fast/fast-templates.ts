@@ -23,6 +23,7 @@
  * Nothing here runs per message. The compiled objects are read-only after loading and may be
  * shared by any number of decoders and encoders (each owns its dictionaries).
  */
+import type { FastCompiledBody } from './fast-compiler';
 import { FastTemplateError, parseXml, XmlElement } from './xml-reader';
 
 export { FastTemplateError } from './xml-reader';
@@ -154,6 +155,8 @@ export class FastGroup {
 export class FastTemplate {
   /** Resets every dictionary before its fields are decoded (SCP 1.1 `reset` attribute, or the Reset template). */
   readonly reset: boolean;
+  /** The body compiled to one function (fast-compiler.ts), set once when the first decoder is built. */
+  decodeBody: FastCompiledBody | undefined = undefined;
   constructor(readonly id: number, readonly name: string, readonly body: FastGroup, reset: boolean) {
     this.reset = reset;
   }

@@ -17,6 +17,9 @@ import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
 import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
+import { loadFastTemplates } from '../../feed/fast/fast-templates';
+import { MoexFeedReceiver } from '../../feed/fast/moex/moex-feed-receiver';
+import { MarketBooks } from '../market-books';
 
 /**
  * Recovery options with gaps, losses and line health going to the worker's log ring. A loss while
@@ -47,6 +50,7 @@ export interface DecoderStage extends Stage {
 
 /** `books`: the fused book stage's input; without it, messages go to the decoder -> book ring. */
 export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler | undefined): DecoderStage {
+  if (ctx.data.feed.fast !== undefined) return buildFastDecoderStage(ctx, books);
   const d = ctx.data, c = ctx.c, K = ctx.K;
   const rx = new RxConsumer(d.rx!);
   const origin = ctx.origin;
@@ -83,6 +87,42 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
       const ic = r.itchCounters;
       c[K.itch_messages] = ic.messages;
       c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;
+    },
+  };
+}
+
+/**
+ * MOEX FIX/FAST: frames -> line arbitration -> FAST decode -> FastBookAdapter, whose book events go
+ * straight into the fused books stage's conflator (or strategy): FAST books are built while decoding,
+ * so there is no decoder -> book ring on this path.
+ */
+function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | undefined): DecoderStage {
+  const d = ctx.data, c = ctx.c, K = ctx.K, fast = d.feed.fast!;
+  if (!(books instanceof MarketBooks)) throw new Error('feed.protocol moex-fast needs the book stage on the decoder\'s worker');
+  const logger = ctx.logger;
+  const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.events, {
+    lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, burst: d.bursts.decoder,
+    listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
+  });
+  ctx.origin.from = r;
+  return {
+    roleName: 'decoder',
+    doWork: () => r.doWork(),
+    start: () => r.start(),
+    close: () => r.close(),
+    get sourceDone() { return r.sourceDone; },
+    get ringStalls() { return 0; },
+    publishCounters(): void {
+      c[K.rx_packets] = r.packets; c[K.rx_bytes] = r.bytes; c[K.rx_ring_drops] = r.ringDrops;
+      const a = r.arbiter.counters;
+      c[K.sequence_gaps] = a.gaps; c[K.messages_missing] = a.missing; c[K.other_traffic] = r.otherTraffic;
+      const fc = r.frames.counters;
+      c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
+      const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters;
+      // The ITCH message counters carry the FAST ones: messages decoded and decode errors.
+      c[K.itch_messages] = inc.messages + snap.messages;
+      c[K.itch_errors] = inc.errors + snap.errors;
+      // Book counters stay the book stage's (one writer per counter); the adapter's are not published yet.
     },
   };
 }

@@ -14,7 +14,7 @@ import {
 import { FastEncoder } from '../../../lib/feed/fast/fast-encoder';
 import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
 import { FastTemplateError, loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
-import { decodeAll, hex, moexTemplates, templates } from './fast-helpers';
+import { decodeAll, hex, moexTemplates, templates, forEachEngine } from './fast-helpers';
 
 function decodeOne(reg: ReturnType<typeof templates>, bytes: string): { code: number; dec: FastDecoder } {
   const dec = new FastDecoder(reg);
@@ -22,7 +22,7 @@ function decodeOne(reg: ReturnType<typeof templates>, bytes: string): { code: nu
   return { code: dec.decode(b, 0, b.length), dec };
 }
 
-describe('FAST edge cases', () => {
+forEachEngine('FAST edge cases', () => {
   describe('integer overflow is counted', () => {
     const cases: [string, string][] = [
       ['<uInt32 name="f"/>', '10 00 00 00 80'], // 2^32

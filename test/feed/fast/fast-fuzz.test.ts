@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { FastBookAdapter } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
-import { moexTemplates } from './fast-helpers';
+import { moexTemplates, forEachEngine } from './fast-helpers';
 
 class Rng {
   private s: number;
@@ -18,7 +18,7 @@ class Rng {
   below(n: number): number { return this.next() % n; }
 }
 
-describe('FAST fuzz (mutated MOEX datagrams)', function () {
+forEachEngine('FAST fuzz (mutated MOEX datagrams)', function () {
   const packets = Number(process.env.FAST_FUZZ_PACKETS ?? 1000000);
   this.timeout(Math.max(60000, packets / 5));
 

@@ -1,7 +1,7 @@
 /** Test helpers for the FAST codec: template XML wrappers, hex, and MOEX fixture loading. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
+import { FastDecoder, FastDecoderEngine } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
 import { FastTemplateRegistry, loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
@@ -44,4 +44,20 @@ export function decodeAll(dec: FastDecoder, bytes: Uint8Array): FastRecord[] {
 
 export function encodeAll(enc: FastEncoder, template: string, records: FastRecord[]): Uint8Array[] {
   return records.map((r) => enc.encode(template, r));
+}
+
+export const kFastEngines: FastDecoderEngine[] = ['compiled', 'interpreted'];
+
+/**
+ * A describe block run once per decoder engine: the compiled templates and the reference interpreter
+ * must pass the same tests (decoders built without an `engine` option take the block's).
+ */
+export function forEachEngine(title: string, body: (this: Mocha.Suite) => void): void {
+  for (const engine of kFastEngines) {
+    describe(`${title} [${engine}]`, function () {
+      before(() => { FastDecoder.defaultEngine = engine; });
+      after(() => { FastDecoder.defaultEngine = 'compiled'; });
+      body.call(this);
+    });
+  }
 }

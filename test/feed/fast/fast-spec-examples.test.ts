@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
-import { hex, templates, toHex } from './fast-helpers';
+import { hex, templates, toHex, forEachEngine } from './fast-helpers';
 
 /** One field `f` in template 1: check value <-> field bytes (message = pmap c0, tid 81, then the field). */
 function field(def: string, value: FastRecord[string], bytes: string, pmap = 'c0'): void {
@@ -26,7 +26,7 @@ function field(def: string, value: FastRecord[string], bytes: string, pmap = 'c0
   expect(toHex(enc.encode('T', value === undefined ? {} : { f: value }))).to.equal(toHex(message));
 }
 
-describe('FAST 1.1 spec examples', () => {
+forEachEngine('FAST 1.1 spec examples', () => {
   describe('integers (stop bit, nullable, sign)', () => {
     it('uInt32 mandatory 0 and 942755', () => {
       field('<uInt32 name="f"/>', 0, '80');

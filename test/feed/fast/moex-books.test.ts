@@ -20,7 +20,7 @@ import { FastBookAdapter, kFastBookLive, kFastBookStale } from '../../../lib/fee
 import { MoexLineArbiter } from '../../../lib/feed/fast/moex/moex-line-arbiter';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
 import { BookRecorder } from '../book-recorder';
-import { kFixtures, moexTemplates } from './fast-helpers';
+import { kFixtures, moexTemplates, forEachEngine } from './fast-helpers';
 import { PlainBooks, PlainFastReference } from './plain-fast-reference';
 
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
@@ -52,7 +52,7 @@ function expectTruth(adapter: FastBookAdapter, gen: MoexSessionGenerator): void 
   }
 }
 
-describe('MOEX FIX/FAST books', () => {
+forEachEngine('MOEX FIX/FAST books', () => {
   const registry = moexTemplates();
 
   it('a pcap replay gives the same books as a plain, independent decode of the same messages', () => {

@@ -1,0 +1,349 @@
+/**
+ * Template compiler: turns each template body (and each sequence element and group in it) into one
+ * JavaScript function, generated once at start-up with `new Function`, that decodes its fields in a
+ * straight line onto the decoder's value tape.
+ *
+ * Why: the interpreter (FastDecoder.fields) pays a switch on the field kind, another on the operator
+ * and a presence-map cursor update for every field of every message, about 20 ns a field. Here all
+ * of that is settled when the template is loaded: each field's slot, dictionary entry, nullability,
+ * initial value and presence-map bit are literals in the generated code, so a field is a wire read
+ * and a few typed-array stores. Presence-map bits are addressed by their fixed position in the map
+ * (every field before them takes a known number of bits), not by a moving cursor.
+ *
+ * The interpreter stays the reference: operators compiled here are the common ones (integers with
+ * every operator, decimals without delta, ASCII strings with none/constant/default/copy, uInt64
+ * without an operator, sequences, groups). Anything else (tail, string and decimal deltas, uInt64
+ * operators, unicode and byte vectors with an operator, dynamic template references, split
+ * decimals) is handed to the interpreter's own per-field code with the presence-map cursor set to
+ * the field's bit, so both paths share one implementation of the rare cases. A split decimal takes
+ * its mantissa's bit only when the exponent is present, so from one onward the rest of its segment
+ * runs in the interpreter. The tests run the whole suite, the property tests and a differential
+ * fuzz against both paths.
+ *
+ * The generated functions read the decoder's internal fields by name (they are public for this
+ * reason, not for callers); they are shared by every decoder of the registry and own no state.
+ */
+import {
+  FastGroup, FastInstruction, FastTemplateRegistry, kFastAscii, kFastDecimal, kFastDecimalSplit, kFastGroup, kFastInt32, kFastInt64,
+  kFastOpConstant, kFastOpCopy, kFastOpDefault, kFastOpDelta, kFastOpIncrement, kFastOpNone, kFastSequence, kFastUInt32, kFastUInt64,
+} from './fast-templates';
+
+/** (decoder, block base, presence-map start, presence-map length) -> false on a decode error (decoder.err set). */
+export type FastCompiledBody = (d: unknown, base: number, pmStart: number, pmLength: number) => boolean;
+
+const kMaxSafe = Number.MAX_SAFE_INTEGER;
+// Error codes (mirror fast-decoder.ts; not imported to keep this file free of a decoder dependency).
+const kOverflow = -4;
+const kMissing = -5;
+const kBadExponent = -7;
+const kTooLong = -8;
+
+const compiledRegistries = new WeakSet<FastTemplateRegistry>();
+
+/** Compile every template of a registry once (idempotent); the decoder calls it when it is built. */
+export function compileFastTemplates(registry: FastTemplateRegistry): void {
+  if (compiledRegistries.has(registry)) return;
+  for (const t of registry.byId.values()) {
+    if (t.decodeBody === undefined) t.decodeBody = compileGroup(t.body, 1, false);
+  }
+  compiledRegistries.add(registry);
+}
+
+/** Source of a template's compiled body, for tests and for reading what the compiler did. */
+export function compiledSource(registry: FastTemplateRegistry, name: string): string {
+  compileFastTemplates(registry);
+  return String(registry.templateNamed(name).decodeBody);
+}
+
+/**
+ * One function for one group. `firstBit` is the first presence-map bit its fields take (1 in a
+ * template body, after the template id bit); `ownPmap` makes it read its own map first (sequence
+ * elements and groups that need one).
+ */
+function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCompiledBody {
+  const c = new GroupCompiler(firstBit);
+  if (ownPmap) c.line('if (!d.readPmap()) return false; pmS = d.pmIndex; pmL = d.pmEnd - pmS;');
+  c.fields(g.instructions, 0);
+  const src = `return function ${safeName(g.name)}(d, base, pmS, pmL) {
+  const B = d.buffer; let num = d.num, aux = d.aux, ext = d.ext, st = d.state, gen = d.generation;
+  const dG = d.dGeneration, dS = d.dState, dN = d.dNum, dA = d.dAux;
+  let v = 0, nul = false, ds = 0, e1 = 0, m = 0, n = 0, eb = 0;
+${c.body.join('\n')}
+  return true;
+};`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('I', 'F', src)(c.instructions, c.functions) as FastCompiledBody;
+}
+
+function safeName(name: string): string {
+  return `fast_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+class GroupCompiler {
+  readonly body: string[] = [];
+  /** Instructions handed to the interpreter, by index (the generated code's `I`). */
+  readonly instructions: FastInstruction[] = [];
+  /** Compiled sequence elements and groups (the generated code's `F`). */
+  readonly functions: FastCompiledBody[] = [];
+  private bit: number;
+  /** After a split decimal the map cursor is the interpreter's: the rest goes through it. */
+  private dynamic = false;
+
+  constructor(firstBit: number) { this.bit = firstBit; }
+
+  line(s: string): void { this.body.push(`  ${s}`); }
+
+  fields(list: FastInstruction[], from: number): void {
+    for (let i = from; i < list.length; i++) {
+      const ins = list[i];
+      if (this.dynamic) { this.interpret(ins); continue; }
+      this.field(ins);
+    }
+    // Overlong map (R7/R8): a whole byte of it left unread.
+    if (this.dynamic) this.line('d.checkPmapUsed();');
+    else this.line(`if (pmL > ${Math.ceil(this.bit / 7)}) d.counters.pmapOverlong++;`);
+  }
+
+  /** Test of the next presence-map bit, advancing the compile-time position. */
+  private nextBit(): string {
+    const k = this.bit++;
+    const byte = Math.floor(k / 7);
+    return `(pmL > ${byte} && (B[pmS + ${byte}] & ${0x40 >> (k % 7)}) !== 0)`;
+  }
+
+  /** Hand one field to the interpreter with its map cursor at this field's bit. */
+  private interpret(ins: FastInstruction): void {
+    const k = this.instructions.push(ins) - 1;
+    if (!this.dynamic) {
+      const byte = Math.floor(this.bit / 7);
+      this.line(`d.pmIndex = pmS + ${byte}; d.pmEnd = pmS + pmL; d.pmMask = ${0x40 >> (this.bit % 7)};`);
+      this.bit += bitsOf(ins);
+    }
+    this.line(`if (!d.field(I[${k}], base)) return false;`);
+    this.reload();
+  }
+
+  /** A call may have grown the tape or reset the dictionaries. */
+  private reload(): void {
+    this.line('num = d.num; aux = d.aux; ext = d.ext; st = d.state; gen = d.generation;');
+  }
+
+  private field(ins: FastInstruction): void {
+    const s = `base + ${ins.slot}`;
+    switch (ins.kind) {
+      case kFastUInt32: case kFastInt32: case kFastInt64:
+        this.integer(ins, s);
+        return;
+      case kFastUInt64:
+        if (ins.op !== kFastOpNone) break;
+        this.line(`if (!d.wireUint64(${ins.optional})) return false;`);
+        this.line(ins.optional ? `if (d.valueNull) st[${s}] = 0; else d.setUint64(${s}, d.high, d.low);` : `d.setUint64(${s}, d.high, d.low);`);
+        return;
+      case kFastDecimal:
+        if (ins.op === kFastOpDelta) break;
+        this.decimal(ins, s);
+        return;
+      case kFastAscii:
+        if (ins.op !== kFastOpNone && ins.op !== kFastOpConstant && ins.op !== kFastOpDefault && ins.op !== kFastOpCopy) break;
+        this.string(ins, s);
+        return;
+      case kFastSequence:
+        this.sequence(ins, s);
+        return;
+      case kFastGroup:
+        this.group(ins, s);
+        return;
+      default:
+        break;
+    }
+    this.interpret(ins);
+    if (ins.kind === kFastDecimalSplit) this.dynamic = true;
+  }
+
+  // ---- Integers (uInt32, int32, int64).
+
+  /** Wire value into v (nul when null), range-checked. */
+  private wireInt(ins: FastInstruction): void {
+    const opt = ins.optional;
+    if (ins.kind === kFastUInt32) {
+      this.line('v = d.readUint(); if (v < 0) return false;');
+      if (opt) this.line('if (v === 0) nul = true; else { nul = false; v--; if (v > 4294967295) return d.fail(' + kOverflow + '); }');
+      else this.line(`if (v > 4294967295) return d.fail(${kOverflow});`);
+      return;
+    }
+    const range = ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
+    this.line('v = d.readInt(); if (d.err !== 0) return false;');
+    if (opt) this.line(`if (v === 0) nul = true; else { nul = false; if (v > 0) v--; if ${range} return d.fail(${kOverflow}); }`);
+    else this.line(`if ${range} return d.fail(${kOverflow});`);
+  }
+
+  private storeWire(ins: FastInstruction, s: string): void {
+    this.line(ins.optional ? `if (nul) st[${s}] = 0; else { num[${s}] = v; st[${s}] = 1; }` : `num[${s}] = v; st[${s}] = 1;`);
+  }
+
+  /** Bit clear, or no value on the wire: the initial value or absent (failing when mandatory). */
+  private initialOrAbsent(ins: FastInstruction, s: string): string {
+    if (ins.hasInitial) return `num[${s}] = ${ins.initial}; st[${s}] = 1;`;
+    return ins.optional ? `st[${s}] = 0;` : `st[${s}] = 0; return d.fail(${kMissing});`;
+  }
+
+  private integer(ins: FastInstruction, s: string): void {
+    const e = ins.entry;
+    switch (ins.op) {
+      case kFastOpNone:
+        this.wireInt(ins);
+        this.storeWire(ins, s);
+        return;
+      case kFastOpConstant:
+        if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else { num[${s}] = ${ins.initial}; st[${s}] = 1; }`);
+        else this.line(`num[${s}] = ${ins.initial}; st[${s}] = 1;`);
+        return;
+      case kFastOpDefault:
+        this.line(`if (${this.nextBit()}) {`);
+        this.wireInt(ins);
+        this.storeWire(ins, s);
+        this.line(`} else { ${this.initialOrAbsent(ins, s)} }`);
+        return;
+      case kFastOpCopy:
+      case kFastOpIncrement: {
+        this.line(`if (${this.nextBit()}) {`);
+        this.wireInt(ins);
+        this.line(`dG[${e}] = gen;`);
+        this.line(ins.optional ? `if (nul) { st[${s}] = 0; dS[${e}] = 2; } else { num[${s}] = v; st[${s}] = 1; dS[${e}] = 1; dN[${e}] = v; }`
+          : `num[${s}] = v; st[${s}] = 1; dS[${e}] = 1; dN[${e}] = v;`);
+        this.line('} else {');
+        this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
+        const inc = ins.op === kFastOpIncrement ? `v++; if (v > ${maxOf(ins.kind)}) return d.fail(${kOverflow}); dN[${e}] = v; ` : '';
+        this.line(`if (ds === 1) { v = dN[${e}]; ${inc}num[${s}] = v; st[${s}] = 1; }`);
+        if (ins.hasInitial) this.line(`else if (ds === 0) { num[${s}] = ${ins.initial}; st[${s}] = 1; dG[${e}] = gen; dS[${e}] = 1; dN[${e}] = ${ins.initial}; }`);
+        this.line(`else { st[${s}] = 0;${ins.optional ? '' : ` return d.fail(${kMissing});`} }`);
+        this.line('}');
+        return;
+      }
+      case kFastOpDelta: {
+        this.line('v = d.readInt(); if (d.err !== 0) return false;');
+        if (ins.optional) this.line(`if (v === 0) st[${s}] = 0; else {`);
+        if (ins.optional) this.line('if (v > 0) v--;');
+        this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
+        this.line(`if (ds === 1) v += dN[${e}]; else if (ds === 0) v += ${ins.hasInitial ? ins.initial : 0}; else return d.fail(${kMissing});`);
+        this.line(`if (v > ${maxOf(ins.kind)} || v < ${minOf(ins.kind)}) return d.fail(${kOverflow});`);
+        this.line(`num[${s}] = v; st[${s}] = 1; dG[${e}] = gen; dS[${e}] = 1; dN[${e}] = v;`);
+        if (ins.optional) this.line('}');
+        return;
+      }
+      default:
+        this.interpret(ins);
+    }
+  }
+
+  // ---- Decimals (one operator).
+
+  /** Exponent and mantissa into e1/m (nul when null). */
+  private wireDecimal(ins: FastInstruction): void {
+    this.line('e1 = d.readInt(); if (d.err !== 0) return false;');
+    const rest = `if (e1 > 63 || e1 < -63) return d.fail(${kBadExponent}); m = d.readInt(); if (d.err !== 0) return false; if (m > ${kMaxSafe} || m < -${kMaxSafe}) return d.fail(${kOverflow});`;
+    if (ins.optional) this.line(`if (e1 === 0) nul = true; else { nul = false; if (e1 > 0) e1--; ${rest} }`);
+    else this.line(rest);
+  }
+
+  private decimal(ins: FastInstruction, s: string): void {
+    const e = ins.entry;
+    const op = ins.op;
+    const copy = op === kFastOpCopy;
+    const initial = `num[${s}] = ${ins.initial}; aux[${s}] = ${ins.initialExponent}; st[${s}] = 1;`;
+    if (op === kFastOpConstant) {
+      if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else { ${initial} }`);
+      else this.line(initial);
+      return;
+    }
+    const withBit = op === kFastOpDefault || copy;
+    if (withBit) this.line(`if (${this.nextBit()}) {`);
+    this.wireDecimal(ins);
+    const present = `num[${s}] = m; aux[${s}] = e1; st[${s}] = 1;${copy ? ` dG[${e}] = gen; dS[${e}] = 1; dN[${e}] = m; dA[${e}] = e1;` : ''}`;
+    if (ins.optional) this.line(`if (nul) { st[${s}] = 0;${copy ? ` dG[${e}] = gen; dS[${e}] = 2;` : ''} } else { ${present} }`);
+    else this.line(present);
+    if (!withBit) return;
+    this.line('} else {');
+    const absent = ins.optional ? `st[${s}] = 0;` : `st[${s}] = 0; return d.fail(${kMissing});`;
+    if (op === kFastOpDefault) {
+      this.line(ins.hasInitial ? initial : absent);
+    } else {
+      this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
+      this.line(`if (ds === 1) { num[${s}] = dN[${e}]; aux[${s}] = dA[${e}]; st[${s}] = 1; }`);
+      if (ins.hasInitial) this.line(`else if (ds === 0) { ${initial} dG[${e}] = gen; dS[${e}] = 1; dN[${e}] = ${ins.initial}; dA[${e}] = ${ins.initialExponent}; }`);
+      this.line(`else { ${absent} }`);
+    }
+    this.line('}');
+  }
+
+  // ---- ASCII strings (none, constant, default, copy).
+
+  private string(ins: FastInstruction, s: string): void {
+    const op = ins.op;
+    const constant = `num[${s}] = ${ins.initialOffset}; aux[${s}] = ${ins.initialLength}; st[${s}] = 5;`;
+    if (op === kFastOpConstant) {
+      if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else { ${constant} }`);
+      else this.line(constant);
+      return;
+    }
+    const withBit = op !== kFastOpNone;
+    const copy = op === kFastOpCopy;
+    if (withBit) this.line(`if (${this.nextBit()}) {`);
+    this.line(`if (!d.wireString(${kFastAscii}, ${ins.optional})) return false;`);
+    const present = `num[${s}] = d.strOffset; aux[${s}] = d.strLength; st[${s}] = d.strWhere;`
+      + (copy ? ` d.setEntryBytes(${ins.entry}, B, d.strOffset, d.strLength, d.strWhere === 2 ? 127 : 255);` : '');
+    if (ins.optional) this.line(`if (d.valueNull) { st[${s}] = 0;${copy ? ` dG[${ins.entry}] = gen; dS[${ins.entry}] = 2;` : ''} } else { ${present} }`);
+    else this.line(present);
+    if (!withBit) return;
+    this.line('} else {');
+    if (copy) {
+      const k = this.instructions.push(ins) - 1;
+      this.line(`if (!d.previousString(I[${k}], ${s})) return false;`);
+    } else if (ins.hasInitial) {
+      this.line(constant);
+    } else {
+      this.line(ins.optional ? `st[${s}] = 0;` : `st[${s}] = 0; return d.fail(${kMissing});`);
+    }
+    this.line('}');
+  }
+
+  // ---- Structure.
+
+  private sequence(ins: FastInstruction, s: string): void {
+    this.integer(ins.length!, s);
+    const g = ins.group!;
+    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    this.line(`if (st[${s}] !== 0) {`);
+    this.line(`n = num[${s}]; if (n > d.maxSequenceLength) return d.fail(${kTooLong});`);
+    this.line(`eb = d.alloc(n * ${g.slotCount}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
+    this.line(`aux[${s}] = eb; ext[${s}] = ${g.slotCount};`);
+    this.line(`for (let i = 0; i < n; i++) if (!F[${f}](d, eb + i * ${g.slotCount}, 0, 0)) return false;`);
+    this.reload();
+    this.line('}');
+  }
+
+  private group(ins: FastInstruction, s: string): void {
+    const g = ins.group!;
+    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else {`);
+    this.line(`st[${s}] = 1;`);
+    this.line(`if (!F[${f}](d, base, 0, 0)) return false;`);
+    this.reload();
+    if (ins.optional) this.line('}');
+  }
+}
+
+/** Presence-map bits a field takes in its segment's map (split decimals: the interpreter's cursor decides). */
+function bitsOf(ins: FastInstruction): number {
+  if (ins.kind === kFastSequence) return ins.length!.usesPmapBit ? 1 : 0;
+  return ins.usesPmapBit ? 1 : 0;
+}
+
+function maxOf(kind: number): number {
+  return kind === kFastUInt32 ? 0xffffffff : kind === kFastInt32 ? 0x7fffffff : kMaxSafe;
+}
+
+function minOf(kind: number): number {
+  return kind === kFastUInt32 || kind === kFastUInt64 ? 0 : kind === kFastInt32 ? -0x80000000 : -kMaxSafe;
+}
+

@@ -1,0 +1,120 @@
+/**
+ * Packets of a MOEX FIX/FAST feed into normalized book events: the FAST counterpart of the pipeline's
+ * FeedReceiver, with the same doWork()/sourceDone/packets shape so the decoder stage can run either.
+ *
+ * Each frame is matched to a configured line by its destination group and port. Incremental lines
+ * (A and B of one channel) go through one MoexLineArbiter (first copy of each MsgSeqNum wins, in
+ * order; a confirmed gap marks every live book stale) into the incremental FastFeedDecoder; snapshot
+ * lines go straight to their own FastFeedDecoder. Both decoders hand their messages to one
+ * FastBookAdapter, whose BookEvents go to `handler` (the books stage's conflator or strategy). The udp
+ * backend delivers payloads of one socket per line, in the configured line order.
+ *
+ * Single writer: the thread running doWork() (the decoder stage's worker).
+ */
+import type { RxConsumer } from '../../../binding/rx-consumer';
+import { kQueueCounter } from '../../../binding/layout';
+import type { BookEventHandler } from '../../book/book-event';
+import { invalidOption } from '../../../errors';
+import { parseIpv4Address, UdpFrameParser, kUdpFrameOk } from '../../wire/udp-frame-parser';
+import { FastFeedDecoder } from '../fast-feed-decoder';
+import { FastTemplateRegistry } from '../fast-templates';
+import { FastBookAdapter } from './fast-book-adapter';
+import { MoexLineArbiter } from './moex-line-arbiter';
+
+export interface MoexFeedLine {
+  name: string;
+  group: string;
+  port: number;
+  /** 'incremental' (arbitrated A/B) or 'snapshot'. */
+  role: 'incremental' | 'snapshot';
+}
+
+export interface MoexFeedReceiverOptions {
+  lines: MoexFeedLine[];
+  priceDecimals?: number;
+  market?: 'CURR' | 'FOND' | 'ANY';
+  burst?: number;
+  /** How long a MsgSeqNum hole may wait for the other incremental line (ms, default 2). */
+  lineWaitMs?: number;
+  listener?: { onGap?(from: number, to: number): void; onStale?(locate: number, name: string): void };
+}
+
+export class MoexFeedReceiver {
+  readonly adapter: FastBookAdapter;
+  readonly incremental: FastFeedDecoder;
+  readonly snapshot: FastFeedDecoder;
+  readonly arbiter: MoexLineArbiter;
+  readonly frames = new UdpFrameParser({});
+  packets = 0;
+  bytes = 0;
+  rxTsNs = 0;
+  /** Frames to no configured line. */
+  otherTraffic = 0;
+  private readonly source: RxConsumer;
+  private readonly burst: number;
+  private readonly groups: Uint32Array;
+  private readonly ports: Uint16Array;
+  /** Per line: index among the incremental lines, or -1 for a snapshot line. */
+  private readonly incrementalIndex: Int32Array;
+  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
+
+  constructor(source: RxConsumer, registry: FastTemplateRegistry, handler: BookEventHandler, options: MoexFeedReceiverOptions) {
+    const lines = options.lines;
+    if (!Array.isArray(lines) || !lines.some((l) => l.role === 'incremental')) throw invalidOption('MoexFeedReceiver', 'lines', lines, 'at least one incremental line {name, group, port, role}');
+    this.source = source;
+    this.burst = options.burst ?? 256;
+    this.groups = new Uint32Array(lines.length);
+    this.ports = new Uint16Array(lines.length);
+    this.incrementalIndex = new Int32Array(lines.length);
+    let k = 0;
+    lines.forEach((l, i) => {
+      const g = parseIpv4Address(l.group);
+      if (g === undefined) throw invalidOption('MoexFeedReceiver', `lines[${i}].group`, l.group, 'an IPv4 address');
+      this.groups[i] = g;
+      this.ports[i] = l.port;
+      this.incrementalIndex[i] = l.role === 'incremental' ? k++ : -1;
+    });
+    this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale } });
+    this.incremental = new FastFeedDecoder(registry, this.adapter);
+    this.snapshot = new FastFeedDecoder(registry, this.adapter);
+    const adapter = this.adapter;
+    this.arbiter = new MoexLineArbiter(this.incremental, {
+      lines: lines.filter((l) => l.role === 'incremental').map((l) => l.name), lineWaitMs: options.lineWaitMs,
+      listener: { onGap: (from, to) => { options.listener?.onGap?.(from, to); adapter.markAllStale(); } },
+    });
+    const l4 = source.backend === 'udp';
+    const frames = this.frames, groups = this.groups, ports = this.ports, inc = this.incrementalIndex;
+    const arbiter = this.arbiter, snapshot = this.snapshot;
+    this.onPacket = (b, off, len, ts, endOfBatch) => {
+      this.rxTsNs = ts;
+      this.packets++;
+      this.bytes += len;
+      let line = -1;
+      let pOff = off, pLen = len;
+      if (l4) {
+        // One socket per line: the udp backend tags nothing, so only one line is supported there.
+        line = 0;
+      } else if (frames.parse(b, off, len) === kUdpFrameOk) {
+        for (let i = 0; i < groups.length; i++) if (groups[i] === frames.destinationAddress && ports[i] === frames.destinationPort) { line = i; break; }
+        pOff = frames.payloadOffset;
+        pLen = frames.payloadLength;
+      }
+      if (line < 0) this.otherTraffic++;
+      else if (inc[line] >= 0) arbiter.onDatagram(inc[line], b, pOff, pLen);
+      else snapshot.decodePayload(b, pOff, pLen);
+      if (endOfBatch) adapter.endOfBatch();
+    };
+  }
+
+  doWork(): number {
+    // A hole that neither line fills becomes a gap after the line wait, even when no datagram comes.
+    return this.source.read(this.onPacket, this.burst) + this.arbiter.poll();
+  }
+
+  start(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> { return Promise.resolve(); }
+
+  get packetNo(): number { return this.packets; }
+  get sourceDone(): boolean { return this.source.eof; }
+  get ringDrops(): number { return this.source.counter(kQueueCounter.ringFullDrops); }
+}
