@@ -2,3 +2,4 @@ export type { SessionTransport, TransportEvents, TransportFactory, TransportKind
 export { LibuvTcpTransport } from './libuv-tcp-transport';
 export { NativeTcpTransport, nativeTcpBinding, type NativeTcpTransportOptions } from './native-tcp-transport';
 export { transportFactory, defaultTransportKind, type TransportChoice } from './create-transport';
+export { TransportSocket } from './transport-socket';

@@ -8,8 +8,10 @@
  *
  * Who polls: the owner's loop (router stage each turn, `tickpath order`'s send loop, perf's spin).
  * So that a session nobody drives yet (connect and login awaited by promise, a test waiting for an
- * ack) still makes progress, an unref'd idle timer polls every `idlePollMs` when no owner poll
- * happened since its last tick; `stats().idlePolls` vs `ownerPolls` shows which one did the work.
+ * ack) still makes progress, an idle timer polls every `idlePollMs` when no owner poll happened
+ * since its last tick; `stats().idlePolls` vs `ownerPolls` shows which one did the work. The timer
+ * is what keeps the process alive while a connection is open (the socket is not a libuv handle),
+ * as net.Socket would; it stops when the connection ends.
  *
  * Threading: one thread (the one that created it); events run synchronously inside `poll()`.
  */
@@ -188,7 +190,6 @@ export class NativeTcpTransport implements SessionTransport {
       this.counters.idlePolls++;
       this.pollOnce();
     }, this.idlePollMs);
-    this.idleTimer.unref();
   }
 
   /** Frees the native channel; the transport cannot be used afterwards. */
