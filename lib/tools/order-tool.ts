@@ -18,6 +18,8 @@ import { loadRoutingConfig, type RoutingConfig, type VenueConfig } from '../rout
 import { createRouterStack, type RouterStack } from '../router/router-stack';
 import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
+import type { VenueConnector } from '../router/venue';
+import type { TransportChoice } from '../protocols/transport/create-transport';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';
@@ -45,6 +47,8 @@ export interface OrderToolOptions {
   timeoutMs: number;
   /** After every order is acked or done, how long to wait for fills still in flight. */
   settleMs: number;
+  /** Venue session transport: 'auto' (native when the addon is built), 'native' or 'libuv'. */
+  transport?: TransportChoice;
 }
 
 /** Generous enough for a smoke test, tight enough that a fat finger is still refused. */
@@ -84,6 +88,8 @@ Options:
   --ref-price P        reference best bid/ask in dollars for the price collar (no market data here)
   --timeout-ms N       give up waiting for answers after N ms (default 10000)
   --settle-ms N        once everything is acked or done, wait N ms for fills in flight (default 100)
+  --transport T        venue session transport: native (the addon's TCP channel, polled from the
+                       send loop), libuv (net.Socket) or auto (default: native when built)
   --help               this text
 
 Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
@@ -108,6 +114,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   let refPrice = 0;
   let timeoutMs = 10_000;
   let settleMs = 100;
+  let transport: TransportChoice = 'auto';
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i];
     const value = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
@@ -140,6 +147,12 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
       case '--rate': r = int(1, 1_000_000); if (typeof r === 'number') rate = r; break;
       case '--timeout-ms': r = int(1, 3_600_000); if (typeof r === 'number') timeoutMs = r; break;
       case '--settle-ms': r = int(0, 60_000); if (typeof r === 'number') settleMs = r; break;
+      case '--transport': {
+        const v = value();
+        if (v !== 'native' && v !== 'libuv' && v !== 'auto') return bad(v, 'native, libuv or auto');
+        transport = v;
+        break;
+      }
       case '--tif': {
         const v = value();
         if (v === 'day' || v === 'DAY') tif = 'DAY'; else if (v === 'ioc' || v === 'IOC') tif = 'IOC'; else return bad(v, 'day or ioc');
@@ -169,7 +182,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   } else if (sender === '') sender = 'TICKPATH';
   return {
     protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
-    refPrice, timeoutMs, settleMs,
+    refPrice, timeoutMs, settleMs, transport,
   };
 }
 
@@ -189,6 +202,8 @@ export interface OrderToolSummary {
   rtt_p50_ns: number;
   rtt_p99_ns: number;
   rtt_max_ns: number;
+  /** The venue session's transport ('native' or 'libuv'): a silent fallback shows here. */
+  transport: string;
 }
 
 /** Per client order: what the router has told us so far. */
@@ -203,7 +218,7 @@ class OrderToolListener implements RouterListener {
   readonly rtt = new LatencyRecorder({ name: 'order-rtt', highestTrackableNs: 60_000_000_000 });
   readonly s: OrderToolSummary = {
     event: 'summary', sent: 0, accepted: 0, acked: 0, filled: 0, partially_filled: 0, cancelled: 0, rejected: 0, open: 0,
-    unanswered: 0, filled_qty: 0, rtt_count: 0, rtt_p50_ns: 0, rtt_p99_ns: 0, rtt_max_ns: 0,
+    unanswered: 0, filled_qty: 0, rtt_count: 0, rtt_p50_ns: 0, rtt_p99_ns: 0, rtt_max_ns: 0, transport: '',
   };
   /** Send time of the order being sent now: the router reports accepted/rejected inside sendOrder. */
   sendingAt = 0;
@@ -278,6 +293,20 @@ function riskFrom(o: OrderToolOptions): RiskLimits {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Waits until `done()` or `untilMs`, polling the venue session every event-loop turn: on the
+ * native transport acks are read by that poll, not by the event loop.
+ */
+async function pollUntil(conn: VenueConnector, done: () => boolean, untilMs: number): Promise<void> {
+  for (;;) {
+    const now = Date.now();
+    conn.poll?.(now);
+    if (done() || now >= untilMs) return;
+    await nextTurn();
+  }
+}
 
 /**
  * Runs the tool: connects, sends, waits for answers, logs out. Every event goes to `emit`;
@@ -306,20 +335,22 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     // One-shot sessions: no reconnect, and for FIX a fresh store with ResetSeqNumFlag=Y, so every
     // run is its own FIX session starting at 1.
     stack = createRouterStack(config, {
-      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true, connectTimeoutMs: o.timeoutMs },
+      bbo, listener, fixStoreDir: path.join(tmp, 'fix-store'), connector: { reconnectAttempts: 0, resetOnLogon: true, connectTimeoutMs: o.timeoutMs, transport: o.transport ?? 'auto' },
     });
     try {
       await stack.connectors[0].connect();
     } catch (e) {
       throw new TickpathError('ERR_VENUE_UNREACHABLE', `cannot log in to ${o.protocol}://${o.host}:${o.port}: ${(e as Error).message}`);
     }
-    emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender });
+    const conn = stack.connectors[0];
+    listener.s.transport = conn.transport ?? 'libuv';
+    emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender, transport: listener.s.transport });
     await sendAll(stack, o, listener);
     const deadline = Date.now() + o.timeoutMs;
-    while (!listener.allAnswered() && Date.now() < deadline) await sleep(2);
+    await pollUntil(conn, () => listener.allAnswered(), deadline);
     // Fills of an aggressive order can trail its ack by a message or two.
     const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
-    while (!listener.allDone() && Date.now() < settleEnd) await sleep(2);
+    await pollUntil(conn, () => listener.allDone(), settleEnd);
     stack.router.endOfBatch();
     return finish(listener, emit);
   } finally {
@@ -338,12 +369,15 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
   const req: OrderRequest = { symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, ordType: 'LIMIT', tif: o.tif };
   const intervalNs = o.rate > 0 ? 1e9 / o.rate : 0;
   l.intervalNs = intervalNs;
+  const conn = stack.connectors[0];
   const t0 = Number(process.hrtime.bigint());
   for (let i = 0; i < o.count; i++) {
     if (intervalNs > 0) {
-      // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait.
-      const dueMs = (t0 + i * intervalNs - Number(process.hrtime.bigint())) / 1e6;
-      if (dueMs >= 1) await sleep(Math.floor(dueMs));
+      // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait
+      // (reading acks meanwhile).
+      const due = t0 + i * intervalNs;
+      const waitMs = (due - Number(process.hrtime.bigint())) / 1e6;
+      if (waitMs > 0) await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due, Date.now() + Math.ceil(waitMs));
     }
     l.sendingAt = Number(process.hrtime.bigint());
     l.lastAccepted = '';
@@ -357,7 +391,8 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
       l.s.rejected++;
       l.emit({ event: 'rejected', clOrdId: id, reason: 'INVALID_ORDER', detail: (e as Error).message });
     }
-    if (intervalNs === 0 && (i & 255) === 255) await sleep(0);   // let acks in on long unpaced runs
+    conn.poll?.(Date.now());   // acks of earlier orders, read from this send loop (native transport)
+    if (intervalNs === 0 && (i & 255) === 255) await sleep(0);   // let acks in on long unpaced runs (libuv)
   }
 }
 

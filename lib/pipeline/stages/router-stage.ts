@@ -4,8 +4,10 @@
  * to the fused strategy or into the router -> strategy ring. Records order latency (send to ack,
  * send to fill, market data to order).
  *
- * Venue sessions are sockets on this worker's event loop, which is why a worker with the router
- * runs shorter slices between trips through the loop (stage-worker.ts).
+ * Venue sessions: on the native transport (the default) every doWork() polls each connector
+ * first, so acks and fills are read by this worker's loop, not by its event loop; on the libuv
+ * transport they still arrive on the event loop, which is why a worker with the router runs
+ * shorter slices between trips through the loop (stage-worker.ts).
  *
  * Per order, a send time is kept in a Map keyed by the router's string order id: the router's API
  * (and its listener) speak string ids, so a typed slot table would need the router to hand out slot
@@ -57,6 +59,13 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   const stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
     { bbo: ctx.bbo, listener, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log: ctx.log });
   const router = stack.router;
+  const connectors = stack.connectors;
+  const pollVenues = (): number => {
+    const now = Date.now();
+    let n = 0;
+    for (let i = 0; i < connectors.length; i++) n += connectors[i].poll?.(now) ?? 0;
+    return n;
+  };
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
       const id = router.sendOrder(r);
@@ -74,8 +83,14 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   return {
     roleName: 'router',
     orders,
-    doWork: () => (reader !== undefined ? reader.doWork() : 0),
-    start: () => stack.connect(),
+    doWork: () => pollVenues() + (reader !== undefined ? reader.doWork() : 0),
+    start: async () => {
+      await stack.connect();
+      for (const conn of connectors) {
+        if (conn.transport === 'native') c[K.venue_sessions_native]++;
+        else c[K.venue_sessions_libuv]++;
+      }
+    },
     close: () => stack.close(),
   };
 }
