@@ -23,7 +23,8 @@
  * Never asserts timings. Exits 1 if a protocol did not get an ack for every order it sent.
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
- *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv] [--json]
+ *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
+ *        [--idle backoff|spin|yield] [--json]
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -36,6 +37,7 @@ import { report, type Row } from './report';
 import type { SessionTransport } from '../lib/protocols/transport/session-transport';
 import { NativeTcpTransport } from '../lib/protocols/transport/native-tcp-transport';
 import { LibuvTcpTransport } from '../lib/protocols/transport/libuv-tcp-transport';
+import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-strategy';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +52,12 @@ const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node';
 export type RttTransport = 'native' | 'libuv';
+
+/**
+ * How the native sender idles between orders (--idle): 'backoff' (default; spins, then parks for
+ * 1..50 µs, as the stage workers do, so a shared machine's venue process gets the core) or 'spin'.
+ */
+let gIdle: IdleStrategyName = 'backoff';
 
 export interface RttResult {
   venue: string;
@@ -191,10 +199,12 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   let next = 0;
   const t0 = Number(process.hrtime.bigint()) + 1e6;
   const deadlineNs = t0 + total * intervalNs + 10e9;
+  const idle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
   for (;;) {
     const now = Number(process.hrtime.bigint());
-    c.poll!(Date.now());
+    let work = c.poll!(Date.now());
     if (next < total && t0 + next * intervalNs <= now) {
+      work++;
       order.clOrdId = `R${next.toString(36)}`;
       order.side = (next & 1) === 0 ? 'B' : 'S';
       const at = Number(process.hrtime.bigint());
@@ -204,6 +214,7 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
       next++;
     }
     if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
+    idle.idle(work);
   }
   const s = rtt.summary();
   return {
@@ -234,15 +245,16 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     const intervalNs = 1e9 / rate;
     const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
     let next = 0;
+    const echoIdle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
     const t0 = Number(process.hrtime.bigint());
     while (next < total) {
       const due = t0 + next * intervalNs;
-      if (transport === 'native') { while (Number(process.hrtime.bigint()) < due) t.poll(); }
+      if (transport === 'native') { while (Number(process.hrtime.bigint()) < due) echoIdle.idle(t.poll()); }
       else { const ms = (due - Number(process.hrtime.bigint())) / 1e6; await new Promise((r) => (ms > 1 ? setTimeout(r, Math.floor(ms)) : setImmediate(r))); }
       const want = got + msg.length;
       const at = Number(process.hrtime.bigint());
       t.send(msg, 0, msg.length);
-      if (transport === 'native') { while (got < want) t.poll(); }
+      if (transport === 'native') { while (got < want) echoIdle.idle(t.poll()); }
       else { while (got < want) await new Promise((r) => setImmediate(r)); }
       if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
       next++;
@@ -369,6 +381,8 @@ async function main(): Promise<void> {
   for (const p of protocols) {
     if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix' && p !== 'echo_node') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix, fix_quickfix or echo_node`); process.exit(2); }
   }
+  gIdle = arg('idle', 'backoff') as IdleStrategyName;
+  if (gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected spin, yield or backoff`); process.exit(2); }
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -381,7 +395,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
