@@ -57,6 +57,12 @@ export interface NativeTcpTransportOptions {
   idlePollMs?: number;
 }
 
+/**
+ * A connector may connect again after close(), so nothing closes its channel for good but the
+ * collector: a transport no longer reachable frees its native channel (and its id) here.
+ */
+const kChannelReaper = new FinalizationRegistry<{ b: NativeTcpBinding; id: number }>(({ b, id }) => b.tcpDestroy(id));
+
 const kErrnoNames: Record<number, string> = {
   104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH', 101: 'ENETUNREACH', 32: 'EPIPE', 105: 'ENOBUFS',
 };
@@ -87,6 +93,7 @@ export class NativeTcpTransport implements SessionTransport {
     this.busyPollUs = options.busyPollUs ?? 0;
     this.idlePollMs = options.idlePollMs ?? 1;
     this.id = nb.tcpOpen(options.rxBytes ?? 256 * 1024, options.txQueueBytes ?? 1 << 20);
+    kChannelReaper.register(this, { b: nb, id: this.id }, this);
     const region = nb.tcpRegion(this.id);
     this.ctl = new Int32Array(region, 0, 16);
     this.rx = Buffer.from(region);
@@ -195,6 +202,7 @@ export class NativeTcpTransport implements SessionTransport {
   /** Frees the native channel; the transport cannot be used afterwards. */
   destroy(): void {
     this.closeSocket();
+    kChannelReaper.unregister(this);
     this.b.tcpDestroy(this.id);
   }
 
