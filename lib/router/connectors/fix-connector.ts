@@ -161,8 +161,8 @@ export class FixConnector implements VenueConnector {
       sock.once('close', () => { if (this.socket === sock) this.fail(this.lastErrno ? `socket error: ${this.lastErrno}` : 'connection closed', 'ERR_FIX_CONNECT'); });
       const events: TransportEvents = {
         onConnect: () => { if (this.socket === sock) this.session.connected(sock); },
-        // FixParser copies into its own buffer; the transport's region is reused next poll.
-        onData: (buf, off, len) => { if (this.socket === sock) this.parser.push(buf.subarray(off, off + len)); },
+        // FixParser copies the range into its own buffer (the region is reused by the next poll).
+        onData: (buf, off, len) => { if (this.socket === sock) this.parser.push(buf, off, off + len); },
         onClose: (_reason, errno) => { if (this.socket === sock) this.lastErrno = errno; sock.closed(); },
       };
       t.connect(this.opts.host, this.opts.port, events);
