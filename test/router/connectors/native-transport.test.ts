@@ -192,7 +192,7 @@ describe('native session transport: heartbeats, a silent server and the reconnec
       expect(c.stats().transport).to.equal('native');
       // The owner's loop: poll every event-loop turn, as the router stage does.
       const t0 = Date.now();
-      while (Date.now() - t0 < 10000 && !(Number(c.stats().reconnects) >= 1 && seen.logins >= 2)) {
+      while (Date.now() - t0 < 10000 && !(Number(c.stats().reconnects) >= 1 && seen.logins >= 2 && seen.heartbeats >= 4)) {
         c.poll(Date.now());
         await new Promise((r) => setImmediate(r));
       }
