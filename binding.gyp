@@ -15,7 +15,9 @@
         "dpdk-binding/src/backend_udp.cc",
         "dpdk-binding/src/backend_af_packet.cc",
         "dpdk-binding/src/journal_file.cc",
-        "dpdk-binding/src/journal_glue.cc"
+        "dpdk-binding/src/journal_glue.cc",
+        "dpdk-binding/src/tcp_channel.cc",
+        "dpdk-binding/src/tcp_glue.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],

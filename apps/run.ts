@@ -280,7 +280,7 @@ export function statusLine(second: number, a: PipelineStats, b: PipelineStats): 
 export function runJson(s: PipelineStats, secs: number): Record<string, unknown> {
   const latency: Record<string, Record<string, number>> = {};
   for (const [name, l] of Object.entries(s.latency)) latency[name] = latencyWithUnits(l);
-  return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue };
+  return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue, venueTransport: s.venueTransport };
 }
 
 function printFinal(s: PipelineStats, secs: number): void {
@@ -289,7 +289,8 @@ function printFinal(s: PipelineStats, secs: number): void {
     `${fmt(c.book_events)} book events, ${fmt(c.quotes)} quotes; drops ${c.rx_ring_drops}, gaps ${c.sequence_gaps}, ` +
     `bad frames ${c.bad_frames}, ITCH errors ${c.itch_errors}, bad references ${c.book_bad_references}`);
   console.log(`orders: sent ${c.orders_sent}, accepted ${c.orders_accepted}, acked ${c.orders_acked}, filled ${c.orders_filled}, ` +
-    `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}`);
+    `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}` +
+    (s.venueTransport ? `; venue sessions over ${s.venueTransport} TCP` : ''));
   console.log(`latency             ${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h, i) => h.padStart(i === 0 ? 8 : 10)).join(' ')}`);
   for (const [name, l] of Object.entries(s.latency)) {
     const cells = l.count === 0 ? ['-', '-', '-', '-', '-'] : [l.p50, l.p90, l.p99, l.p999, l.max].map(formatNs);

@@ -4,7 +4,14 @@
  *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
  *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
  *   fix_quickfix  FixConnector FIX.4.2                    -> test/interop/quickfix-acceptor (QuickFIX C++), the baseline
- * Every venue runs in its own process, so each round trip is two loopback hops and two event loops.
+ *   echo_node     the native transport alone -> a Node net echo server (child process): the floor
+ *                 any Node venue on libuv puts under the round trip (the simulator's share)
+ * Every venue runs in its own process, so each round trip is two loopback hops.
+ *
+ * Transports (--transports native,libuv; default both, side by side): over `native` the sender
+ * spins on one thread, sending when an order is due and calling connector.poll() every turn (as
+ * the router stage does), so an ack is read as soon as the kernel has it; over `libuv` orders are
+ * paced by timers and acks arrive on the event loop, as before the native transport.
  *
  * Orders alternate buy/sell at one price, so on the simulator each sell fills the buy before it and
  * the book stays bounded; QuickFIX acks and fills everything. Sends follow a fixed schedule
@@ -16,7 +23,8 @@
  * Never asserts timings. Exits 1 if a protocol did not get an ack for every order it sent.
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
- *        [--rounds 3] [--protocols ouch,fix,fix_quickfix] [--json]
+ *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
+ *        [--idle backoff|spin|yield] [--json]
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -26,6 +34,10 @@ import { LatencyRecorder } from '../lib/common/latency-recorder';
 import type { VenueConnector, VenueListener, VenueOrder } from '../lib/router/venue';
 import { createVenueConnector } from '../lib/router/connectors/create-connector';
 import { report, type Row } from './report';
+import type { SessionTransport } from '../lib/protocols/transport/session-transport';
+import { NativeTcpTransport } from '../lib/protocols/transport/native-tcp-transport';
+import { LibuvTcpTransport } from '../lib/protocols/transport/libuv-tcp-transport';
+import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-strategy';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,7 +50,14 @@ const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_acceptor.sh'
 const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-acceptor', 'quickfix-acceptor');
 const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix';
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node';
+export type RttTransport = 'native' | 'libuv';
+
+/**
+ * How the native sender idles between orders (--idle): 'backoff' (default; spins, then parks for
+ * 1..50 µs, as the stage workers do, so a shared machine's venue process gets the core) or 'spin'.
+ */
+let gIdle: IdleStrategyName = 'backoff';
 
 export interface RttResult {
   venue: string;
@@ -56,6 +75,8 @@ export interface RttResult {
   /** p50 and p99 of every round, in run order. */
   rounds_p50_ns: number[];
   rounds_p99_ns: number[];
+  /** The session transport the figure was measured over. */
+  transport?: RttTransport;
 }
 
 export interface RttSkipped { skipped: string }
@@ -93,8 +114,9 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Paced load through one connected connector. Single writer: this event loop. */
+/** Paced load through one connected connector. Single writer: this thread. */
 async function drive(c: VenueConnector, rate: number, seconds: number, warmupSeconds: number): Promise<Omit<RttResult, 'venue' | 'rounds_p50_ns' | 'rounds_p99_ns'>> {
+  if (c.transport === 'native') return driveSpinning(c, rate, seconds, warmupSeconds);
   const warmup = Math.round(rate * warmupSeconds);
   const total = warmup + Math.round(rate * seconds);
   const intervalNs = 1e9 / rate;
@@ -149,15 +171,115 @@ async function drive(c: VenueConnector, rate: number, seconds: number, warmupSec
   };
 }
 
-async function runSimulator(protocol: 'ouch' | 'fix', rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
+/**
+ * The native transport's owner loop: one thread spins, sends each order when due and polls the
+ * session every turn (acks are handled inside poll()). The event loop is not entered until the
+ * run is over, so nothing but the kernel sits between the venue's ack and the session.
+ */
+function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupSeconds: number): Omit<RttResult, 'venue' | 'rounds_p50_ns' | 'rounds_p99_ns'> {
+  const warmup = Math.round(rate * warmupSeconds);
+  const total = warmup + Math.round(rate * seconds);
+  const intervalNs = 1e9 / rate;
+  const sentAt = new Float64Array(total);
+  const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
+  const lag = new LatencyRecorder({ name: 'send-lag', highestTrackableNs: 60_000_000_000 });
+  let acked = 0;
+  let rejected = 0;
+  c.setListener({
+    onAck(clOrdId) {
+      const now = Number(process.hrtime.bigint());
+      const i = parseInt(clOrdId.slice(1), 36);
+      acked++;
+      if (i >= warmup) rtt.recordWithExpectedInterval(now - sentAt[i], intervalNs);
+    },
+    onReject() { rejected++; },
+    onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {},
+  });
+  const order: VenueOrder = { clOrdId: '', symbol: 'RTT', side: 'B', qty: 100, price: 100_000, ordType: 'LIMIT', tif: 'DAY' };
+  let next = 0;
+  const t0 = Number(process.hrtime.bigint()) + 1e6;
+  const deadlineNs = t0 + total * intervalNs + 10e9;
+  const idle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+  for (;;) {
+    const now = Number(process.hrtime.bigint());
+    let work = c.poll!(Date.now());
+    if (next < total && t0 + next * intervalNs <= now) {
+      work++;
+      order.clOrdId = `R${next.toString(36)}`;
+      order.side = (next & 1) === 0 ? 'B' : 'S';
+      const at = Number(process.hrtime.bigint());
+      sentAt[next] = at;
+      if (next >= warmup) lag.record(at - (t0 + next * intervalNs));
+      if (!c.sendNew(order)) throw new Error(`${c.name}: session refused order ${next}`);
+      next++;
+    }
+    if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
+    idle.idle(work);
+  }
+  const s = rtt.summary();
+  return {
+    orders: total, recorded: total - warmup, acked, rejected,
+    rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, rtt_p999_ns: s.p999, rtt_p9999_ns: s.p9999, rtt_max_ns: s.max,
+    send_lag_p99_ns: lag.summary().p99,
+  };
+}
+
+/**
+ * The floor under any Node venue: 48-byte messages (an OUCH Enter Order's size) ping-ponged over the
+ * native transport with a Node net echo server in a child process, one in flight at a time.
+ */
+async function runEchoNode(transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
+  const src = "const s=require('net').createServer((c)=>{c.setNoDelay(true);c.on('data',(d)=>c.write(d));}).listen(0,'127.0.0.1',()=>console.log('ECHO '+s.address().port));";
+  const { child, m } = await startChild(process.execPath, ['-e', src], /ECHO (\d+)/);
+  const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0 }) : new LibuvTcpTransport();
+  try {
+    let got = 0;
+    let up = false;
+    let closed = '';
+    t.connect('127.0.0.1', Number(m[1]), { onConnect() { up = true; }, onData(_b, _o, len) { got += len; }, onClose(r) { closed = r; } });
+    while (!up && !closed) { t.poll(); await new Promise((r) => setImmediate(r)); }
+    if (!up) throw new Error(`echo: ${closed}`);
+    const msg = Buffer.alloc(48, 0x55);
+    const warmup = Math.round(rate * warmupSeconds);
+    const total = warmup + Math.round(rate * seconds);
+    const intervalNs = 1e9 / rate;
+    const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
+    let next = 0;
+    const echoIdle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+    const t0 = Number(process.hrtime.bigint());
+    while (next < total) {
+      const due = t0 + next * intervalNs;
+      if (transport === 'native') { while (Number(process.hrtime.bigint()) < due) echoIdle.idle(t.poll()); }
+      else { const ms = (due - Number(process.hrtime.bigint())) / 1e6; await new Promise((r) => (ms > 1 ? setTimeout(r, Math.floor(ms)) : setImmediate(r))); }
+      const want = got + msg.length;
+      const at = Number(process.hrtime.bigint());
+      t.send(msg, 0, msg.length);
+      if (transport === 'native') { while (got < want) echoIdle.idle(t.poll()); }
+      else { while (got < want) await new Promise((r) => setImmediate(r)); }
+      if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
+      next++;
+    }
+    const s = rtt.summary();
+    return {
+      venue: 'Node net echo server (child process): the floor of a Node venue', orders: total, recorded: total - warmup, acked: total, rejected: 0,
+      rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, rtt_p999_ns: s.p999, rtt_p9999_ns: s.p9999, rtt_max_ns: s.max, send_lag_p99_ns: 0,
+      rounds_p50_ns: [], rounds_p99_ns: [],
+    };
+  } finally {
+    t.close();
+    await stopChild(child);
+  }
+}
+
+async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
   const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0'],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
-      { reconnectAttempts: 0 })
+      { reconnectAttempts: 0, transport })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0 });
+      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -177,13 +299,13 @@ function buildQuickfix(): string | null {
   return null;
 }
 
-async function runQuickfix(rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult | RttSkipped> {
+async function runQuickfix(transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult | RttSkipped> {
   const why = buildQuickfix();
   if (why !== null) return { skipped: why };
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
   const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
-    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0 });
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -198,8 +320,8 @@ async function runQuickfix(rate: number, seconds: number, warmupSeconds: number,
  * Runs `rounds` rounds, protocols interleaved within each round so a noisy neighbour hits them
  * alike; per protocol the round with the lowest p50 is kept (every round's p50/p99 is listed).
  */
-export async function measureRtt(protocols: readonly RttProtocol[], rate: number, seconds: number, warmupSeconds: number, rounds = 1):
-  Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+export async function measureRtt(protocols: readonly RttProtocol[], rate: number, seconds: number, warmupSeconds: number, rounds = 1,
+  transport: RttTransport = 'native'): Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
   // FIX message stores (ours and QuickFIX's) on tmpfs: the figure is protocol, engine and event
   // loop, not this machine's disk (perf/router.ts measures the journal on disk separately).
   const dir = fs.mkdtempSync(path.join(kMemoryDir, 'tickpath-perf-rtt-'));
@@ -211,12 +333,13 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         if (prev && 'skipped' in prev) continue;
         const sub = path.join(dir, `${p}-${round}`);
         fs.mkdirSync(sub);
-        const r = p === 'fix_quickfix' ? await runQuickfix(rate, seconds, warmupSeconds, sub)
-          : await runSimulator(p, rate, seconds, warmupSeconds, sub);
+        const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
+          : p === 'echo_node' ? await runEchoNode(transport, rate, seconds, warmupSeconds)
+            : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
-        out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s };
+        out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
       }
     }
   } finally {
@@ -231,13 +354,14 @@ const us = (ns: number): string => `${(ns / 1000).toFixed(1)} µs`;
 export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>>, rate: number): Row[] {
   const rows: Row[] = [];
   const qf = rtt.fix_quickfix && !('skipped' in rtt.fix_quickfix) ? rtt.fix_quickfix : null;
-  for (const p of ['ouch', 'fix', 'fix_quickfix'] as const) {
+  for (const p of ['ouch', 'fix', 'fix_quickfix', 'echo_node'] as const) {
     const r = rtt[p];
     if (!r) continue;
     if ('skipped' in r) { rows.push({ label: `rtt ${p}`, ours: 'skipped', baseline: '', note: r.skipped }); continue; }
-    const base = p === 'fix_quickfix' ? null : qf;
+    const base = p === 'fix_quickfix' || p === 'echo_node' ? null : qf;
+    const over = r.transport ? ` (${r.transport})` : '';
     rows.push({
-      label: `rtt ${p} p50 @ ${rate}/s`, ours: us(r.rtt_p50_ns), baseline: base ? `${us(base.rtt_p50_ns)} (fix_quickfix)` : 'Philadelphia 7.7 µs, QuickFIX/J ~200 µs',
+      label: `rtt ${p}${over} p50 @ ${rate}/s`, ours: us(r.rtt_p50_ns), baseline: base ? `${us(base.rtt_p50_ns)} (fix_quickfix)` : 'Philadelphia 7.7 µs, QuickFIX/J ~200 µs',
       ratio: base ? r.rtt_p50_ns / base.rtt_p50_ns : undefined, note: r.venue,
     });
     rows.push({ label: `rtt ${p} p99`, ours: us(r.rtt_p99_ns), baseline: base ? us(base.rtt_p99_ns) : '', ratio: base ? r.rtt_p99_ns / base.rtt_p99_ns : undefined });
@@ -253,15 +377,29 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '3'));
   const warmupSeconds = Number(arg('warmup-seconds', '1'));
   const rounds = Number(arg('rounds', '3'));
-  const protocols = arg('protocols', 'ouch,fix,fix_quickfix').split(',') as RttProtocol[];
+  const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_node').split(',') as RttProtocol[];
   for (const p of protocols) {
-    if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix or fix_quickfix`); process.exit(2); }
+    if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix' && p !== 'echo_node') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix, fix_quickfix or echo_node`); process.exit(2); }
   }
-  const rtt = await measureRtt(protocols, rate, seconds, warmupSeconds, rounds);
-  console.log(`order round trip (sent -> ack) over loopback TCP, ${rate} orders/s for ${seconds} s after ${warmupSeconds} s warm-up, coordinated-omission corrected, best p50 of ${rounds} round(s)`);
-  report('router-rtt', rttRows(rtt, rate), { rate, seconds, warmup_seconds: warmupSeconds, rounds, rtt });
-  for (const r of Object.values(rtt)) {
-    if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue}: ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
+  gIdle = arg('idle', 'backoff') as IdleStrategyName;
+  if (gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected spin, yield or backoff`); process.exit(2); }
+  const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
+  for (const t of transports) {
+    if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
+  }
+  // `rtt` is the production default (native when listed first), `rtt_<transport>` every one measured.
+  const byTransport: Partial<Record<RttTransport, Partial<Record<RttProtocol, RttResult | RttSkipped>>>> = {};
+  for (const t of transports) byTransport[t] = await measureRtt(protocols, rate, seconds, warmupSeconds, rounds, t);
+  const rtt = byTransport[transports[0]]!;
+  console.log(`order round trip (sent -> ack) over loopback TCP, ${rate} orders/s for ${seconds} s after ${warmupSeconds} s warm-up, coordinated-omission corrected, best p50 of ${rounds} round(s); transports: ${transports.join(', ')}`);
+  const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
+  const extra: Record<string, unknown> = {};
+  for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, rtt, ...extra });
+  for (const t of transports) {
+    for (const r of Object.values(byTransport[t]!)) {
+      if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
+    }
   }
 }
 

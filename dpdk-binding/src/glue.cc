@@ -289,6 +289,7 @@ void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallb
 }  // namespace
 
 void exportJournalFns(v8::Local<v8::Object> target);  // journal_glue.cc
+void exportTcpFns(v8::Local<v8::Object> target);      // tcp_glue.cc
 }  // namespace tickpath
 
 NAN_MODULE_INIT(Init) {
@@ -315,6 +316,7 @@ NAN_MODULE_INIT(Init) {
   exportFn(target, "mapSharedFile", MapSharedFile);
   exportFn(target, "shutdown", Shutdown);
   exportJournalFns(target);
+  exportTcpFns(target);
 #ifdef TICKPATH_HAVE_DPDK
   exportFn(target, "dpdkEalState", DpdkEalState);
 #endif

@@ -69,6 +69,8 @@ export interface PipelineStats {
   latency: Record<string, LatencySummary>;
   port: PortStats;
   venue?: Record<string, number>;
+  /** Transport of the router's venue sessions: 'native', 'libuv', 'mixed', or absent without a router. */
+  venueTransport?: 'native' | 'libuv' | 'mixed';
   strategy?: Record<string, number>;
 }
 
@@ -305,7 +307,9 @@ export class Pipeline {
       latency[name] = merged.summary();
     }
     const strategy = this.workers.find((w) => w.done?.strategy)?.done?.strategy;
-    return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), strategy };
+    const nat = counters.venue_sessions_native, uv = counters.venue_sessions_libuv;
+    const venueTransport = nat + uv === 0 ? undefined : uv === 0 ? 'native' : nat === 0 ? 'libuv' : 'mixed';
+    return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), venueTransport, strategy };
   }
 
   private venueStats(): Record<string, number> | undefined {

@@ -54,6 +54,9 @@ export const kWorkerCounterNames = [
   'strategy_events', 'orders_sent', 'orders_accepted', 'orders_rejected', 'orders_acked', 'orders_filled',
   'orders_partially_filled', 'orders_cancelled', 'venue_rejects', 'ring_stalls', 'loop_turns',
   'sequence_gaps', 'messages_missing', 'duplicates', 'messages_recovered', 'messages_lost', 'retransmit_requests', 'other_traffic',
+  // Venue sessions by transport, set once the router stage has connected: a silent fallback to
+  // the event loop shows as venue_sessions_libuv > 0.
+  'venue_sessions_native', 'venue_sessions_libuv',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 

@@ -8,9 +8,21 @@
  * ring minus one message; when they are not (a slow peer), `commit` copies instead. The only
  * per-message allocation left is the small view object `socket.write` needs.
  *
+ * A `DirectSink` (a SessionTransport) takes the bytes with one call that copies what it cannot
+ * send at once, so the ring is reused immediately and nothing is allocated.
+ *
  * Single writer: the thread that owns the socket.
  */
 import type { Socket } from 'net';
+
+/** Something that writes buf[offset, offset + length) now and keeps no reference (SessionTransport). */
+export interface DirectSink {
+  send(buf: Buffer, offset: number, length: number): boolean;
+}
+
+function isDirect(s: Socket | DirectSink): s is DirectSink {
+  return typeof (s as DirectSink).send === 'function';
+}
 
 export class TxRing {
   readonly buf: Buffer;
@@ -30,10 +42,12 @@ export class TxRing {
   }
 
   /** Writes the `len` bytes encoded since `reserve()` to `socket`; returns false if it is gone. */
-  commit(socket: Socket | null, len: number): boolean {
+  commit(socket: Socket | DirectSink | null, len: number): boolean {
     const start = this.start;
     this.pos = start + len;
-    if (!socket || socket.destroyed || !socket.writable) return false;
+    if (!socket) return false;
+    if (isDirect(socket)) return socket.send(this.buf, start, len);
+    if (socket.destroyed || !socket.writable) return false;
     if (socket.writableLength + len + this.maxMessage > this.size) {
       this.copiesForSlowPeer++;
       socket.write(Buffer.from(this.buf.subarray(start, start + len)));
@@ -47,7 +61,7 @@ export class TxRing {
    * Like `commit`, for encoders that start their message somewhere after the reserved offset
    * (the FIX encoder writes its header backwards from the body): sends buf[start, end).
    */
-  commitRange(socket: Socket | null, start: number, end: number): boolean {
+  commitRange(socket: Socket | DirectSink | null, start: number, end: number): boolean {
     this.start = start;
     return this.commit(socket, end - start);
   }

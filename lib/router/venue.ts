@@ -58,8 +58,19 @@ export interface VenueConnector {
   sendReplace(origClOrdId: string, newClOrdId: string, symbol: string, side: Side, qty: number, price: number): boolean;
   /** Logs out and closes the socket. */
   close(): Promise<void>;
-  /** Session counters: messages in/out, bad frames, reconnects, resends. */
-  stats(): Record<string, number>;
+  /**
+   * Session counters: messages in/out, bad frames, reconnects, resends; and `transport`, the kind
+   * of transport carrying the session ('native' or 'libuv'), so a silent fallback shows.
+   */
+  stats(): Record<string, number | string>;
+  /** 'native' (the addon's TCP channel, polled by the owner) or 'libuv' (net.Socket). */
+  readonly transport?: 'native' | 'libuv';
+  /**
+   * One turn of the owner's loop: receive and handle what the venue sent (acks arrive inside this
+   * call on the native transport), heartbeats, timeouts and reconnects on `nowMs`. Returns bytes
+   * received. Call it every loop turn; a libuv session receives by events and only runs its checks.
+   */
+  poll?(nowMs: number): number;
   /**
    * Sequence number of the last sequenced message taken from the venue (SoupBinTCP sequence,
    * FIX MsgSeqNum in); 0 before any. The router journals it once per batch, not per message.

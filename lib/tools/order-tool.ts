@@ -21,6 +21,8 @@ import { OrderState } from '../router/types';
 import { parentStates } from './journal-report';
 import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
+import type { VenueConnector } from '../router/venue';
+import type { TransportChoice } from '../protocols/transport/create-transport';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';
@@ -50,6 +52,8 @@ export interface OrderToolOptions {
   settleMs: number;
   /** True when --sender was given (a resumed journal's identity is used otherwise). */
   senderGiven?: boolean;
+  /** Venue session transport: 'auto' (native when the addon is built), 'native' or 'libuv'. */
+  transport?: TransportChoice;
 }
 
 /** Generous enough for a smoke test, tight enough that a fat finger is still refused. */
@@ -92,6 +96,8 @@ Options:
   --ref-price P        reference best bid/ask in dollars for the price collar (no market data here)
   --timeout-ms N       give up waiting for answers after N ms (default 10000)
   --settle-ms N        once everything is acked or done, wait N ms for fills in flight (default 100)
+  --transport T        venue session transport: native (the addon's TCP channel, polled from the
+                       send loop), libuv (net.Socket) or auto (default: native when built)
   --help               this text
 
 Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
@@ -116,6 +122,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   let refPrice = 0;
   let timeoutMs = 10_000;
   let settleMs = 100;
+  let transport: TransportChoice = 'auto';
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i];
     const value = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
@@ -148,6 +155,12 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
       case '--rate': r = int(1, 1_000_000); if (typeof r === 'number') rate = r; break;
       case '--timeout-ms': r = int(1, 3_600_000); if (typeof r === 'number') timeoutMs = r; break;
       case '--settle-ms': r = int(0, 60_000); if (typeof r === 'number') settleMs = r; break;
+      case '--transport': {
+        const v = value();
+        if (v !== 'native' && v !== 'libuv' && v !== 'auto') return bad(v, 'native, libuv or auto');
+        transport = v;
+        break;
+      }
       case '--tif': {
         const v = value();
         if (v === 'day' || v === 'DAY') tif = 'DAY'; else if (v === 'ioc' || v === 'IOC') tif = 'IOC'; else return bad(v, 'day or ioc');
@@ -177,7 +190,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   } else if (sender === '') sender = 'TICKPATH';
   return {
     protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
-    refPrice, timeoutMs, settleMs, senderGiven: argv.includes('--sender'),
+    refPrice, timeoutMs, settleMs, senderGiven: argv.includes('--sender'), transport,
   };
 }
 
@@ -197,6 +210,8 @@ export interface OrderToolSummary {
   rtt_p50_ns: number;
   rtt_p99_ns: number;
   rtt_max_ns: number;
+  /** The venue session's transport ('native' or 'libuv'): a silent fallback shows here. */
+  transport: string;
 }
 
 /** Per client order: what the router has told us so far. */
@@ -211,7 +226,7 @@ class OrderToolListener implements RouterListener {
   readonly rtt = new LatencyRecorder({ name: 'order-rtt', highestTrackableNs: 60_000_000_000 });
   readonly s: OrderToolSummary = {
     event: 'summary', sent: 0, accepted: 0, acked: 0, filled: 0, partially_filled: 0, cancelled: 0, rejected: 0, open: 0,
-    unanswered: 0, filled_qty: 0, rtt_count: 0, rtt_p50_ns: 0, rtt_p99_ns: 0, rtt_max_ns: 0,
+    unanswered: 0, filled_qty: 0, rtt_count: 0, rtt_p50_ns: 0, rtt_p99_ns: 0, rtt_max_ns: 0, transport: '',
   };
   /** Send time of the order being sent now: the router reports accepted/rejected inside sendOrder. */
   sendingAt = 0;
@@ -309,6 +324,20 @@ function riskFrom(o: OrderToolOptions): RiskLimits {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Waits until `done()` or `untilMs`, polling the venue session every event-loop turn: on the
+ * native transport acks are read by that poll, not by the event loop.
+ */
+async function pollUntil(conn: VenueConnector, done: () => boolean, untilMs: number): Promise<void> {
+  for (;;) {
+    const now = Date.now();
+    conn.poll?.(now);
+    if (done() || now >= untilMs) return;
+    await nextTurn();
+  }
+}
 
 /**
  * Runs the tool: connects, sends, waits for answers, logs out. Every event goes to `emit`;
@@ -365,7 +394,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     // none, is a new FIX session starting at 1.
     stack = createRouterStack(config, {
       bbo, listener, fixStoreDir: o.journal !== '' ? `${journalPath}.fix` : path.join(tmp, 'fix-store'),
-      connector: { reconnectAttempts: 0, resetOnLogon: !resuming, connectTimeoutMs: o.timeoutMs },
+      connector: { reconnectAttempts: 0, resetOnLogon: !resuming, connectTimeoutMs: o.timeoutMs, transport: o.transport ?? 'auto' },
       journalIdentity: `${o.protocol}:${o.sender}`,
     });
     if (resuming) {
@@ -377,7 +406,9 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     } catch (e) {
       throw new TickpathError('ERR_VENUE_UNREACHABLE', `cannot log in to ${o.protocol}://${o.host}:${o.port}: ${(e as Error).message}`);
     }
-    emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender });
+    const conn = stack.connectors[0];
+    listener.s.transport = conn.transport ?? 'libuv';
+    emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender, transport: listener.s.transport });
     if (stack.resumed) {
       const r = stack.resumed;
       const ms = await stack.awaitReconciled(startedMs, o.timeoutMs);
@@ -385,10 +416,10 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     }
     await sendAll(stack, o, listener, toSend);
     const deadline = Date.now() + o.timeoutMs;
-    while (!listener.allAnswered() && Date.now() < deadline) { stack.router.endOfBatch(); await sleep(2); }
+    await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allAnswered(); }, deadline);
     // Fills of an aggressive order can trail its ack by a message or two.
     const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
-    while (!listener.allDone() && Date.now() < settleEnd) { stack.router.endOfBatch(); await sleep(2); }
+    await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allDone(); }, settleEnd);
     stack.router.endOfBatch();
     return finish(listener, emit);
   } finally {
@@ -407,12 +438,15 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
   const req: OrderRequest = { symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, ordType: 'LIMIT', tif: o.tif };
   const intervalNs = o.rate > 0 ? 1e9 / o.rate : 0;
   l.intervalNs = intervalNs;
+  const conn = stack.connectors[0];
   const t0 = Number(process.hrtime.bigint());
   for (let i = 0; i < count; i++) {
     if (intervalNs > 0) {
-      // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait.
-      const dueMs = (t0 + i * intervalNs - Number(process.hrtime.bigint())) / 1e6;
-      if (dueMs >= 1) { stack.router.endOfBatch(); await sleep(Math.floor(dueMs)); }
+      // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait
+      // (reading acks meanwhile; the router journals the venue's sequence at each batch end).
+      const due = t0 + i * intervalNs;
+      const waitMs = (due - Number(process.hrtime.bigint())) / 1e6;
+      if (waitMs > 0) { stack.router.endOfBatch(); await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due, Date.now() + Math.ceil(waitMs)); }
     }
     l.sendingAt = Number(process.hrtime.bigint());
     l.lastAccepted = '';
@@ -426,7 +460,8 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
       l.s.rejected++;
       l.emit({ event: 'rejected', clOrdId: id, reason: 'INVALID_ORDER', detail: (e as Error).message });
     }
-    if (intervalNs === 0 && (i & 255) === 255) { stack.router.endOfBatch(); await sleep(0); }   // let acks in on long unpaced runs
+    conn.poll?.(Date.now());   // acks of earlier orders, read from this send loop (native transport)
+    if (intervalNs === 0 && (i & 255) === 255) { stack.router.endOfBatch(); await sleep(0); }   // let acks in on long unpaced runs (libuv)
   }
 }
 

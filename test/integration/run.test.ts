@@ -15,6 +15,7 @@ interface RunJson {
   latency: Record<string, { count: number; p50_ns: number; p99_ns: number }>;
   strategy?: Record<string, number>;
   venue?: Record<string, number>;
+  venueTransport?: string;
 }
 
 function lastJson(stdout: string): RunJson {
@@ -43,6 +44,9 @@ describe('integration/tickpath run (npm start)', function () {
       expect(c.orders_acked).to.equal(c.orders_sent);
       expect(c.orders_filled).to.be.greaterThan(0);
       expect(j.venue!.acks).to.equal(c.orders_acked);
+      // Both venue sessions (OUCH and FIX) on the native transport, polled by the router stage.
+      expect(j.venueTransport).to.equal('native');
+      expect(c.venue_sessions_native).to.equal(2);
       // one sample per packet that produced events for the strategy (nearly all of them)
       expect(j.latency.wire_to_handler.count).to.be.within(Math.floor(c.rx_packets * 0.9), c.rx_packets);
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);

@@ -74,6 +74,10 @@ describe('pipeline', function () {
       expect(c.rx_ring_drops + c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps).to.equal(0);
       expect(c.orders_sent).to.equal(60);
       expect(c.orders_acked).to.equal(60);
+      // The router stage's venue session polled from its loop, not the event loop.
+      expect(run.stats.venueTransport).to.equal('native');
+      expect(c.venue_sessions_native).to.be.greaterThan(0);
+      expect(c.venue_sessions_libuv).to.equal(0);
     }
     // Fills depend on when the crossing order reaches the venue relative to the stop: present in both.
     expect(split.stats.counters.orders_filled).to.be.greaterThan(0);

@@ -100,6 +100,8 @@ describe('tickpath order (CLI)', function () {
         expect(ofType(buy, 'filled')).to.have.length(0);
         expect(summaryOf(buy)).to.include({ sent: 2, acked: 2, filled: 0, rejected: 0, open: 2, rtt_count: 2 });
         expect(summaryOf(buy).rtt_p50_ns).to.be.greaterThan(0);
+        // The native transport by default: acks read by the tool's own poll loop, not the event loop.
+        expect(summaryOf(buy)).to.include({ transport: 'native' });
 
         const sell = await runCli(['--venue', venue, ...sender('S'), '--symbol', symbol, '--side', 'sell', '--qty', '600', '--price', '12.34', '--tif', 'ioc']);
         expect(sell.code, sell.stderr).to.equal(0);

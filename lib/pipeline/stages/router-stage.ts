@@ -4,8 +4,10 @@
  * to the fused strategy or into the router -> strategy ring. Records order latency (send to ack,
  * send to fill, market data to order).
  *
- * Venue sessions are sockets on this worker's event loop, which is why a worker with the router
- * runs shorter slices between trips through the loop (stage-worker.ts).
+ * Venue sessions: on the native transport (the default) every doWork() polls each connector
+ * first, so acks and fills are read by this worker's loop, not by its event loop; on the libuv
+ * transport they still arrive on the event loop, which is why a worker with the router runs
+ * shorter slices between trips through the loop (stage-worker.ts).
  *
  * Nothing is allocated per order here: the router reports by parent slot (OrderSlotListener), a
  * send time is kept per parent slot in a Float64Array, and an order event for the ring is written
@@ -125,6 +127,15 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   const stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
     { bbo: ctx.bbo, listener: unused, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log: ctx.log });
   const router = stack.router;
+  // Venue sessions are polled from this loop (a native transport reads its socket here; heartbeats,
+  // timeouts and reconnects run on this clock), once per turn before the order work.
+  const connectors = stack.connectors;
+  const pollVenues = (): number => {
+    const now = Date.now();
+    let n = 0;
+    for (let i = 0; i < connectors.length; i++) n += connectors[i].poll?.(now) ?? 0;
+    return n;
+  };
   const emit: OrderSlotEmitter = strategy
     ? (k, p, q, px, detail, id) => strategy(k, eventClOrdId(router, p, id), q, px, detail)
     : ring
@@ -138,8 +149,14 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     roleName: 'router',
     orders,
     // Slice end: the router journals each venue session's latest sequence (restart replays from it).
-    doWork: () => { const n = reader !== undefined ? reader.doWork() : 0; router.endOfBatch(); return n; },
-    start: () => stack.connect(),
+    doWork: () => { const n = pollVenues() + (reader !== undefined ? reader.doWork() : 0); router.endOfBatch(); return n; },
+    start: async () => {
+      await stack.connect();
+      for (const conn of connectors) {
+        if (conn.transport === 'native') ctx.c[ctx.K.venue_sessions_native]++;
+        else ctx.c[ctx.K.venue_sessions_libuv]++;
+      }
+    },
     close: () => stack.close(),
   };
 }

@@ -332,16 +332,20 @@ export class FixParser {
     this.onBad = options.onBad ?? (() => {});
   }
 
-  /** Feeds a chunk; returns how many good messages it completed. */
-  push(chunk: Buffer): number {
-    if (this.len + chunk.length > this.buf.length) {
+  /**
+   * Feeds chunk[start, end) (the native transport's receive region, without a view per read);
+   * returns how many good messages it completed.
+   */
+  push(chunk: Buffer, start = 0, end = chunk.length): number {
+    const n = end - start;
+    if (this.len + n > this.buf.length) {
       // Only reachable with a chunk larger than the buffer: grow once, rare.
-      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + chunk.length));
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
       this.buf.copy(bigger, 0, 0, this.len);
       this.buf = bigger;
     }
-    chunk.copy(this.buf, this.len);
-    this.len += chunk.length;
+    chunk.copy(this.buf, this.len, start, end);
+    this.len += n;
     let pos = 0;
     let count = 0;
     for (;;) {

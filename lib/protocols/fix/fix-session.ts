@@ -27,12 +27,16 @@
  *
  * Threading: one event loop; callbacks into `FixApplication` run synchronously from `receive`.
  */
-import type { Socket } from 'net';
+import type { Socket as NetSocket } from 'net';
+import type { TransportSocket } from '../transport/transport-socket';
 import { invalidOption } from '../../errors';
 import { FixEncoder, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
 import { TxRing } from '../tx-ring';
 import { FixFileStore, type FixStoreFsync } from './fix-store';
 import { ResendQueue } from './resend-queue';
+
+/** net.Socket (the acceptor side, libuv initiators) or a SessionTransport behind TransportSocket. */
+type Socket = NetSocket | TransportSocket;
 
 export type FixSessionState = 'DISCONNECTED' | 'LOGON_SENT' | 'LOGGED_IN' | 'LOGOUT_SENT';
 
@@ -558,7 +562,8 @@ export class FixSession {
     this.timer.unref();
   }
 
-  private tick(now: number): void {
+  /** Timeouts, TestRequest and heartbeat due at `now`: from the timer, or from the owner's loop (FixConnector.poll). */
+  tick(now: number): void {
     const hb = this.options.heartbeatIntervalSec * 1000;
     if (this.state === 'LOGON_SENT' || (this.state === 'DISCONNECTED' && this.socket)) {
       if (now - this.connectedAt > this.options.logonTimeoutMs) this.disconnected(`no Logon within ${this.options.logonTimeoutMs} ms`);

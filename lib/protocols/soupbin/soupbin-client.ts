@@ -4,11 +4,18 @@
  * connected again after a drop, asking the server to resume exactly where the last connection
  * stopped (so no sequenced message is missed or seen twice).
  *
- * Threading: one event loop (the router worker's); every callback runs there.
+ * Bytes move through a SessionTransport (`transport` option; default libuv): over the native one
+ * the owner calls `poll(nowMs)` each loop turn, which receives, parses in place and runs the
+ * heartbeat and timeout checks on the loop's clock; an unref'd timer runs the same checks as a
+ * backstop when the event loop is free (and is all the libuv transport has).
+ *
+ * Threading: one thread (the router worker's); every callback runs there, synchronously from
+ * `poll()` (native) or from the event loop (libuv).
  */
 import { socketErrorFix } from '../socket-errors';
 import { readAlpha, readNumeric } from '../../common/bytes';
-import * as net from 'net';
+import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../transport/session-transport';
+import { LibuvTcpTransport } from '../transport/libuv-tcp-transport';
 import { TickpathError, invalidOption } from '../../errors';
 import {
   SoupFrameParser, encodeLoginRequest, encodeEmpty, writeFrameHeader,
@@ -33,6 +40,8 @@ export interface SoupClientOptions {
   connectTimeoutMs?: number;
   /** Largest unsequenced payload the caller will send. */
   maxPayload?: number;
+  /** Makes the connection's transport (once; reused by reconnects). Default: libuv. */
+  transport?: TransportFactory;
 }
 
 export interface SoupClientHandler {
@@ -50,7 +59,15 @@ function checkPositiveInt(name: string, v: unknown): number {
 }
 
 export class SoupBinClient {
-  private socket: net.Socket | null = null;
+  /** Created on the first connect, reused by every reconnect (the native one owns a channel). */
+  private transport: SessionTransport | null = null;
+  private readonly makeTransport: TransportFactory;
+  private readonly events: TransportEvents;
+  /** A connection (or an attempt) is up: the transport may deliver events. */
+  private active = false;
+  private connectDeadline = 0;
+  private lastCheck = 0;
+  private readonly checkEveryMs: number;
   /** errno of the last socket error, for the fix hint of a failed connect. */
   private lastErrno: string | undefined;
   private readonly parser: SoupFrameParser;
@@ -61,7 +78,7 @@ export class SoupBinClient {
   private loggedIn = false;
   private closing = false;
   private pendingLogin: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  private readonly opts: Required<SoupClientOptions>;
+  private readonly opts: Required<Omit<SoupClientOptions, 'transport'>>;
 
   session: string;
   /** Sequence number of the next Sequenced Data message this client expects. */
@@ -91,6 +108,46 @@ export class SoupBinClient {
     this.nextSeq = nextSeq;
     this.parser = new SoupFrameParser((type, buf, off, len) => this.onFrame(type, buf, off, len));
     this.tx = new TxRing(256 * 1024, this.opts.maxPayload + 3);
+    this.makeTransport = options.transport ?? (() => new LibuvTcpTransport());
+    this.checkEveryMs = Math.max(1, Math.min(10, Math.floor(this.opts.heartbeatIntervalMs / 4)));
+    this.events = {
+      onConnect: () => {
+        const off = this.tx.reserve();
+        const end = encodeLoginRequest(this.tx.buf, off, this.opts.username, this.opts.password, this.session, this.nextSeq);
+        this.tx.commit(this.transport, end - off);
+        this.lastSent = Date.now();
+      },
+      onData: (buf, off, len) => {
+        this.lastRecv = Date.now();
+        this.parser.push(buf, off, off + len);
+      },
+      onClose: (reason, errno) => {
+        this.lastErrno = errno;
+        this.drop(reason, 'ERR_SOUP_CONNECT');
+      },
+    };
+  }
+
+  /** Which transport carries the session ('native' or 'libuv'). */
+  get transportKind(): TransportKind {
+    if (!this.transport) this.transport = this.makeTransport();
+    return this.transport.kind;
+  }
+
+  /** The transport's counters (kind, bytes, sends queued behind backpressure...). */
+  transportStats(): ReturnType<SessionTransport['stats']> | undefined {
+    return this.transport?.stats();
+  }
+
+  /**
+   * One turn of the owner's loop: receive (native transport: one recv, frames parsed in place,
+   * handler called from here) and, every few ms of `nowMs`, the heartbeat/timeout checks.
+   * Returns bytes received. Cheap when idle: one native call.
+   */
+  poll(nowMs: number = Date.now()): number {
+    const n = this.active && this.transport ? this.transport.poll() : 0;
+    if (nowMs - this.lastCheck >= this.checkEveryMs) { this.lastCheck = nowMs; this.checkTimers(nowMs); }
+    return n;
   }
 
   get isLoggedIn(): boolean { return this.loggedIn; }
@@ -98,31 +155,18 @@ export class SoupBinClient {
 
   /** Connects and logs in from `nextSeq`; resolves on Login Accepted. Call again after a drop. */
   connect(): Promise<void> {
-    if (this.socket) return Promise.reject(new TickpathError('ERR_SOUP_STATE', `${kWhere}: already connected to ${this.opts.host}:${this.opts.port}`));
+    if (this.active) return Promise.reject(new TickpathError('ERR_SOUP_STATE', `${kWhere}: already connected to ${this.opts.host}:${this.opts.port}`));
     this.closing = false;
     this.parser.reset();
     return new Promise<void>((resolve, reject) => {
       this.pendingLogin = { resolve, reject };
-      const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
-      this.socket = sock;
+      const t = this.transport ?? (this.transport = this.makeTransport());
+      this.active = true;
       this.lastErrno = undefined;
-      sock.setTimeout(this.opts.connectTimeoutMs, () => {
-        if (this.socket === sock && !this.loggedIn) this.drop(`no login response from ${this.opts.host}:${this.opts.port} within ${this.opts.connectTimeoutMs} ms`, 'ERR_SOUP_TIMEOUT');
-      });
-      sock.on('connect', () => {
-        const off = this.tx.reserve();
-        const end = encodeLoginRequest(this.tx.buf, off, this.opts.username, this.opts.password, this.session, this.nextSeq);
-        this.tx.commit(sock, end - off);
-        this.lastSent = Date.now();
-      });
-      sock.on('data', (chunk: Buffer) => {
-        if (this.socket !== sock) return;
-        this.lastRecv = Date.now();
-        this.parser.push(chunk);
-      });
-      // A dropped socket's late events must not tear down its successor.
-      sock.on('error', (err: NodeJS.ErrnoException) => { if (this.socket === sock) { this.lastErrno = err.code; this.drop(`socket error: ${err.code ?? err.message}`, 'ERR_SOUP_CONNECT'); } });
-      sock.on('close', () => { if (this.socket === sock) this.drop('connection closed by peer', 'ERR_SOUP_CONNECT'); });
+      this.connectDeadline = Date.now() + this.opts.connectTimeoutMs;
+      this.startTimer();
+      // A closed transport delivers no late events, so a dropped connection cannot touch its successor.
+      t.connect(this.opts.host, this.opts.port, this.events);
     });
   }
 
@@ -135,29 +179,35 @@ export class SoupBinClient {
   }
 
   sendUnsequenced(payloadLen: number): boolean {
-    if (!this.loggedIn || !this.socket) return false;
+    if (!this.loggedIn || !this.transport) return false;
     const off = this.tx.reserve();
     writeFrameHeader(this.tx.buf, off, kSoupUnsequencedData, payloadLen);
     this.counters.messagesOut++;
     this.lastSent = Date.now();
-    return this.tx.commit(this.socket, payloadLen + 3);
+    return this.tx.commit(this.transport, payloadLen + 3);
   }
 
   get txBuffer(): Buffer { return this.tx.buf; }
 
   /** Sends Logout Request and waits (briefly) for the server to close. */
   async logout(): Promise<void> {
-    const sock = this.socket;
-    if (!sock) return;
+    const t = this.transport;
+    if (!t || !this.active) return;
     this.closing = true;
     if (this.loggedIn) {
       const off = this.tx.reserve();
-      this.tx.commit(sock, encodeEmpty(this.tx.buf, off, kSoupLogoutRequest) - off);
+      this.tx.commit(t, encodeEmpty(this.tx.buf, off, kSoupLogoutRequest) - off);
     }
+    // The server answers a Logout Request by closing: wait for that (at most 500 ms), polling the
+    // transport ourselves since the owner's loop may already have stopped.
+    const until = Date.now() + 500;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { sock.destroy(); resolve(); }, 500);
-      sock.once('close', () => { clearTimeout(t); resolve(); });
-      sock.end();
+      const wait = (): void => {
+        if (this.active) t.poll();
+        if (!this.active || Date.now() >= until) resolve();
+        else setTimeout(wait, 1);
+      };
+      wait();
     });
     this.drop('logged out', 'ERR_SOUP_CLOSED');
   }
@@ -184,8 +234,7 @@ export class SoupBinClient {
         if (seq > 0) this.nextSeq = seq;
         this.loggedIn = true;
         this.counters.logins++;
-        this.socket?.setTimeout(0);
-        this.startTimer();
+        this.lastRecv = Date.now();
         const p = this.pendingLogin;
         this.pendingLogin = null;
         p?.resolve();
@@ -209,36 +258,41 @@ export class SoupBinClient {
     }
   }
 
+  /** Backstop for the checks `poll()` runs: fires only when the event loop is free. */
   private startTimer(): void {
     this.lastRecv = Date.now();
     if (this.timer) clearInterval(this.timer);
-    const tick = Math.max(10, Math.floor(this.opts.heartbeatIntervalMs / 2));
-    this.timer = setInterval(() => {
-      const now = Date.now();
-      if (now - this.lastRecv >= this.opts.serverTimeoutMs) {
-        this.drop(`server silent for ${now - this.lastRecv} ms (timeout ${this.opts.serverTimeoutMs} ms)`, 'ERR_SOUP_TIMEOUT');
-        return;
-      }
-      if (this.socket && now - this.lastSent >= this.opts.heartbeatIntervalMs) {
-        const off = this.tx.reserve();
-        this.tx.commit(this.socket, encodeEmpty(this.tx.buf, off, kSoupClientHeartbeat) - off);
-        this.counters.heartbeatsOut++;
-        this.lastSent = now;
-      }
-    }, tick);
+    const tick = Math.max(10, Math.min(Math.floor(this.opts.heartbeatIntervalMs / 2), Math.floor(this.opts.connectTimeoutMs / 4)));
+    this.timer = setInterval(() => this.checkTimers(Date.now()), tick);
     this.timer.unref();
   }
 
+  /** Login deadline, silent server, heartbeat due: on the clock of whoever calls (poll or timer). */
+  private checkTimers(now: number): void {
+    if (!this.active) return;
+    if (!this.loggedIn) {
+      if (now >= this.connectDeadline) this.drop(`no login response from ${this.opts.host}:${this.opts.port} within ${this.opts.connectTimeoutMs} ms`, 'ERR_SOUP_TIMEOUT');
+      return;
+    }
+    if (now - this.lastRecv >= this.opts.serverTimeoutMs) {
+      this.drop(`server silent for ${now - this.lastRecv} ms (timeout ${this.opts.serverTimeoutMs} ms)`, 'ERR_SOUP_TIMEOUT');
+      return;
+    }
+    if (this.transport && now - this.lastSent >= this.opts.heartbeatIntervalMs) {
+      const off = this.tx.reserve();
+      this.tx.commit(this.transport, encodeEmpty(this.tx.buf, off, kSoupClientHeartbeat) - off);
+      this.counters.heartbeatsOut++;
+      this.lastSent = now;
+    }
+  }
+
   private drop(reason: string, code: string, endOfSession = false): void {
-    const sock = this.socket;
-    if (!sock) return;
-    this.socket = null;
+    if (!this.active) return;
+    this.active = false;
     const wasLoggedIn = this.loggedIn;
     this.loggedIn = false;
     if (this.timer) { clearInterval(this.timer); this.timer = null; }
-    sock.removeAllListeners('data');
-    sock.on('error', () => { /* already dropped */ });
-    sock.destroy();
+    this.transport?.close();
     const p = this.pendingLogin;
     this.pendingLogin = null;
     if (p) {

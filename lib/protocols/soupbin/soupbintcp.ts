@@ -107,19 +107,22 @@ export class SoupFrameParser {
 
   constructor(private readonly onFrame: SoupFrameHandler) {}
 
-  /** Feeds one chunk from the socket; returns how many complete frames it delivered. */
-  push(chunk: Buffer): number {
-    this.bytesIn += chunk.length;
+  /**
+   * Feeds chunk[start, end) from the socket (the native transport's receive region is parsed in
+   * place, without a view per read); returns how many complete frames it delivered.
+   */
+  push(chunk: Buffer, start = 0, end = chunk.length): number {
+    this.bytesIn += end - start;
     let count = 0;
-    let pos = 0;
+    let pos = start;
     if (this.carryLen > 0) {
       // Finish the split frame first: header, then body.
       if (this.carryLen < 2) {
         this.carry[this.carryLen++] = chunk[pos++];
-        if (pos >= chunk.length) return 0;
+        if (pos >= end) return 0;
       }
       const need = 2 + this.carry.readUInt16BE(0) - this.carryLen;
-      const take = Math.min(need, chunk.length - pos);
+      const take = Math.min(need, end - pos);
       chunk.copy(this.carry, this.carryLen, pos, pos + take);
       this.carryLen += take;
       pos += take;
@@ -128,15 +131,15 @@ export class SoupFrameParser {
       this.carryLen = 0;
       if (this.deliver(this.carry, 2, len)) count++;
     }
-    while (chunk.length - pos >= 2) {
+    while (end - pos >= 2) {
       const len = chunk.readUInt16BE(pos);
-      if (chunk.length - pos - 2 < len) break;
+      if (end - pos - 2 < len) break;
       if (this.deliver(chunk, pos + 2, len)) count++;
       pos += 2 + len;
     }
-    if (pos < chunk.length) {
-      chunk.copy(this.carry, 0, pos);
-      this.carryLen = chunk.length - pos;
+    if (pos < end) {
+      chunk.copy(this.carry, 0, pos, end);
+      this.carryLen = end - pos;
     }
     return count;
   }

@@ -9,7 +9,10 @@
  *  - heartbeat: the venue's heartbeat_interval_s (FIX HeartBtInt is whole seconds: rounded, at least 1);
  *  - OUCH server timeout: three heartbeats, at least the 15 s SoupBinTCP 3.0 names for a silent peer;
  *  - reconnect: 5 attempts 200 ms apart after an unexpected drop (`reconnectAttempts: 0` = never,
- *    as a one-shot tool wants).
+ *    as a one-shot tool wants);
+ *  - transport: native (the addon's TCP channel, polled by the owner's loop) when the addon is
+ *    built, libuv otherwise; `transport: 'libuv'` opts out, `'native'` insists (an error without
+ *    the addon). The kind in use is in every connector's stats().transport.
  * Secrets and state paths are not in the routing file: the OUCH password and the FIX store
  * directory come from `extra`.
  */
@@ -17,6 +20,7 @@ import type { VenueConfig } from '../routing-config';
 import type { VenueConnector } from '../venue';
 import { OuchConnector } from './ouch-connector';
 import { FixConnector } from './fix-connector';
+import { transportFactory, type TransportChoice } from '../../protocols/transport/create-transport';
 
 export const kDefaultReconnectAttempts = 5;
 export const kDefaultReconnectDelayMs = 200;
@@ -42,23 +46,28 @@ export interface ConnectorExtras {
    * next one. FIX keeps its numbers in its store instead.
    */
   lastSeq?: number;
+  /** 'auto' (default: native when the addon is built), 'native' or 'libuv'. */
+  transport?: TransportChoice;
+  /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
+  busyPollUs?: number;
 }
 
 export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras = {}): VenueConnector {
   const port = extra.port ?? venue.port;
   const reconnectAttempts = extra.reconnectAttempts ?? kDefaultReconnectAttempts;
   const reconnectDelayMs = extra.reconnectDelayMs ?? kDefaultReconnectDelayMs;
+  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs });
   if (venue.protocol === 'ouch') {
     return new OuchConnector({
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
       heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
-      connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1,
+      connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1, transport,
     });
   }
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
     storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
-    reconnectAttempts, reconnectDelayMs, log: extra.log,
+    reconnectAttempts, reconnectDelayMs, log: extra.log, transport,
   });
 }

@@ -25,11 +25,17 @@
  * Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
  * cancels arrive after reconnect, through normal recovery, as ordinary cancel reports.
  *
- * Threading: the router worker's event loop.
+ * Transport: `transport` (a factory; default native when the addon is built). Over the native
+ * transport the owner's loop calls `poll(nowMs)` each turn: execution reports, the session's
+ * heartbeat/TestRequest checks and the reconnect schedule run from there.
+ *
+ * Threading: the router's thread; callbacks run from `poll()` (native) or socket events (libuv).
  */
 import { socketErrorFix } from '../../protocols/socket-errors';
 import * as fs from 'fs';
-import * as net from 'net';
+import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
+import { TransportSocket } from '../../protocols/transport/transport-socket';
+import { transportFactory } from '../../protocols/transport/create-transport';
 import * as os from 'os';
 import * as path from 'path';
 import { TickpathError, invalidOption } from '../../errors';
@@ -73,6 +79,8 @@ export interface FixConnectorOptions {
   /** Daily reset: at `resetTime` (in `timeZone`, default UTC) log out and log on again from sequence 1. */
   schedule?: SessionScheduleOptions;
   log?: (line: string) => void;
+  /** Makes the session's transport; default: native when the addon is built, else libuv. */
+  transport?: TransportFactory;
 }
 
 interface OrderInfo { symbol: string; side: Side; orderQty: number; cumQty: number; price: number; ordType: 'LIMIT' | 'MARKET'; tif: 'DAY' | 'IOC' }
@@ -89,7 +97,13 @@ export class FixConnector implements VenueConnector {
   readonly resendsIdempotently = false;
   readonly session: FixSession;
   private listener: VenueListener = kNullListener;
-  private socket: net.Socket | null = null;
+  private socket: TransportSocket | null = null;
+  /** Created once, reused by every reconnect. */
+  private transportInstance: SessionTransport | null = null;
+  private readonly makeTransport: TransportFactory;
+  private reconnectAt = 0;
+  private reconnectAttempt = 0;
+  private lastTick = 0;
   /** errno of the last socket error, for the fix hint of a failed connect. */
   private lastErrno: string | undefined;
   private readonly parser: FixParser;
@@ -131,6 +145,7 @@ export class FixConnector implements VenueConnector {
       if (!Number.isInteger(cod.tag) || cod.tag <= 0) throw invalidOption(kWhere, 'cancelOnDisconnect.tag', cod.tag, 'a positive integer FIX tag');
       logonFields = [[cod.tag, cod.value ?? 'Y']];
     } else if (cod !== undefined && cod !== false) throw invalidOption(kWhere, 'cancelOnDisconnect', cod, 'a boolean or { tag, value }');
+    this.makeTransport = options.transport ?? transportFactory('auto');
     this.session = new FixSession({
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: 'initiator',
       storeDir: options.storeDir ?? path.join(os.tmpdir(), 'tickpath-fix'), heartbeatIntervalSec: options.heartbeatIntervalSec,
@@ -151,6 +166,21 @@ export class FixConnector implements VenueConnector {
   }
 
   setListener(listener: VenueListener): void { this.listener = listener; }
+
+  get transport(): TransportKind { return this.transportOnce().kind; }
+
+  private transportOnce(): SessionTransport {
+    if (!this.transportInstance) this.transportInstance = this.makeTransport();
+    return this.transportInstance;
+  }
+
+  poll(nowMs: number): number {
+    const n = this.socket ? this.socket.transport.poll() : 0;
+    // The session's checks have 100 ms resolution on its timer; 10 ms here is plenty and cheap.
+    if (nowMs - this.lastTick >= 10) { this.lastTick = nowMs; if (this.socket) this.session.tick(nowMs); }
+    if (this.reconnectAt !== 0 && nowMs >= this.reconnectAt) this.reconnectNow();
+    return n;
+  }
 
   connect(): Promise<void> {
     this.closing = false;
@@ -176,14 +206,19 @@ export class FixConnector implements VenueConnector {
     this.parser.reset();
     return new Promise<void>((resolve, reject) => {
       this.pending = { resolve, reject };
-      const sock = net.connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
+      const t = this.transportOnce();
+      const sock = new TransportSocket(t);
       this.socket = sock;
       this.lastErrno = undefined;
-      // A dropped socket's late events must not touch its successor.
-      sock.on('connect', () => { if (this.socket === sock) this.session.connected(sock); });
-      sock.on('data', (c: Buffer) => { if (this.socket === sock) this.parser.push(c); });
-      sock.on('error', (e: NodeJS.ErrnoException) => { if (this.socket === sock) { this.lastErrno = e.code; this.fail(`socket error: ${e.code ?? e.message}`, 'ERR_FIX_CONNECT'); } });
-      sock.on('close', () => { if (this.socket === sock) this.fail('connection closed', 'ERR_FIX_CONNECT'); });
+      // A dropped socket's late events must not touch its successor (a closed transport sends none).
+      sock.once('close', () => { if (this.socket === sock) this.fail(this.lastErrno ? `socket error: ${this.lastErrno}` : 'connection closed', 'ERR_FIX_CONNECT'); });
+      const events: TransportEvents = {
+        onConnect: () => { if (this.socket === sock) this.session.connected(sock); },
+        // FixParser copies the range into its own buffer (the region is reused by the next poll).
+        onData: (buf, off, len) => { if (this.socket === sock) this.parser.push(buf, off, off + len); },
+        onClose: (_reason, errno) => { if (this.socket === sock) this.lastErrno = errno; sock.closed(); },
+      };
+      t.connect(this.opts.host, this.opts.port, events);
     });
   }
 
@@ -253,19 +288,28 @@ export class FixConnector implements VenueConnector {
       this.listener.onSessionState('FAILED', `gave up after ${this.opts.reconnectAttempts} reconnect attempts`);
       return;
     }
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.closing) return;
-      this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
-        if (err.code === 'ERR_FIX_SEQUENCE') {
-          // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
-          // the venue's numbers climb back to ours, having skipped its messages in between).
-          if (!this.closing) this.listener.onSessionState('FAILED', err.message);
-          return;
-        }
-        this.scheduleReconnect(attempt + 1);
-      });
-    }, this.opts.reconnectDelayMs * attempt);
+    const delay = this.opts.reconnectDelayMs * attempt;
+    this.reconnectAttempt = attempt;
+    this.reconnectAt = Date.now() + delay;
+    this.reconnectTimer = setTimeout(() => this.reconnectNow(), delay + 1);
+  }
+
+  /** The attempt is due: from poll() on the loop's clock, or from the backstop timer. */
+  private reconnectNow(): void {
+    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    if (this.reconnectAt === 0) return;
+    this.reconnectAt = 0;
+    if (this.closing) return;
+    const attempt = this.reconnectAttempt;
+    this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
+      if (err.code === 'ERR_FIX_SEQUENCE') {
+        // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
+        // the venue's numbers climb back to ours, having skipped its messages in between).
+        if (!this.closing) this.listener.onSessionState('FAILED', err.message);
+        return;
+      }
+      this.scheduleReconnect(attempt + 1);
+    });
   }
 
   private onLogon(): void {
@@ -364,6 +408,7 @@ export class FixConnector implements VenueConnector {
     this.closing = true;
     if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
     if (this.scheduleTimer) { clearTimeout(this.scheduleTimer); this.scheduleTimer = null; }
+    this.reconnectAt = 0;
     await this.session.logout();
     this.socket?.destroy();
     this.socket = null;
@@ -374,9 +419,10 @@ export class FixConnector implements VenueConnector {
   /** Drops the TCP connection without Logout (tests: simulate a network failure). */
   dropConnection(): void { this.socket?.destroy(); }
 
-  stats(): Record<string, number> {
+  stats(): Record<string, number | string> {
     const s = this.session.counters;
     return {
+      transport: this.transport,
       ...this.counters,
       messagesIn: s.messagesIn, messagesOut: s.messagesOut, badFrames: this.parser.counters.badFrames + this.parser.counters.badChecksums,
       badChecksums: this.parser.counters.badChecksums, garbageBytes: this.parser.counters.garbageBytes,

@@ -15,12 +15,19 @@
  * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (filled and
  * cancelled shares included), as in FIX; the OUCH wire carries open shares and this class converts.
  *
- * Threading: the router worker's event loop; listener callbacks run synchronously from socket data.
+ * Transport: `transport` (a factory; createVenueConnector passes the native one when the addon is
+ * built). Over the native transport the owner's loop calls `poll(nowMs)` each turn: acks, fills and
+ * the reconnect schedule all run from there, not from the event loop.
+ *
+ * Threading: the router's thread; listener callbacks run synchronously from `poll()` (native) or
+ * from socket data events (libuv).
  */
 import { readU64 } from '../../common/bytes';
 import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { SoupBinClient } from '../../protocols/soupbin/soupbin-client';
+import type { TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
+import { transportFactory } from '../../protocols/transport/create-transport';
 import {
   encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
   kOuchAccepted, kOuchReplaced, kOuchCanceled, kOuchExecuted, kOuchRejected, kOuchSystemEvent,
@@ -48,6 +55,8 @@ export interface OuchConnectorOptions {
    * last sequence + 1, so the venue replays only what the killed process never processed.
    */
   nextSeq?: number;
+  /** Makes the session's transport; default: native when the addon is built, else libuv. */
+  transport?: TransportFactory;
 }
 
 const kWhere = 'OuchConnector';
@@ -90,6 +99,9 @@ export class OuchConnector implements VenueConnector {
   private state: SessionState = 'DISCONNECTED';
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Loop-clock time of the next reconnect attempt (0 = none due); the timer is only a backstop. */
+  private reconnectAt = 0;
+  private reconnectAttempt = 0;
   private readonly firm: string;
   private readonly reconnectAttempts: number;
   private readonly reconnectDelayMs: number;
@@ -113,7 +125,7 @@ export class OuchConnector implements VenueConnector {
     this.client = new SoupBinClient({
       host: options.host, port: options.port, username: options.username, password: options.password,
       nextSeq: options.nextSeq ?? 1, heartbeatIntervalMs: options.heartbeatIntervalMs, serverTimeoutMs: options.serverTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs, maxPayload: 80,
+      connectTimeoutMs: options.connectTimeoutMs, maxPayload: 80, transport: options.transport ?? transportFactory('auto'),
     }, {
       onSequenced: (buf, off, len, seq) => this.onMessage(buf, off, len, seq),
       onDisconnected: (reason, eos) => this.onDisconnected(reason, eos),
@@ -121,6 +133,14 @@ export class OuchConnector implements VenueConnector {
   }
 
   setListener(listener: VenueListener): void { this.listener = listener; }
+
+  get transport(): TransportKind { return this.client.transportKind; }
+
+  poll(nowMs: number): number {
+    const n = this.client.poll(nowMs);
+    if (this.reconnectAt !== 0 && nowMs >= this.reconnectAt) this.reconnectNow();
+    return n;
+  }
 
   async connect(): Promise<void> {
     this.closing = false;
@@ -183,6 +203,7 @@ export class OuchConnector implements VenueConnector {
   async close(): Promise<void> {
     this.closing = true;
     if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    this.reconnectAt = 0;
     await this.client.logout();
     this.setState('LOGGED_OUT', 'closed by caller');
   }
@@ -195,8 +216,9 @@ export class OuchConnector implements VenueConnector {
 
   get lastSequence(): number { return this.client.nextSeq - 1; }
 
-  stats(): Record<string, number> {
+  stats(): Record<string, number | string> {
     return {
+      transport: this.client.transportKind,
       ...this.counters,
       messagesIn: this.client.counters.messagesIn,
       messagesOut: this.client.counters.messagesOut,
@@ -228,20 +250,29 @@ export class OuchConnector implements VenueConnector {
       this.setState('FAILED', `gave up after ${this.reconnectAttempts} reconnect attempts`);
       return;
     }
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.closing) return;
-      this.state = 'CONNECTING';
-      this.client.connect().then(() => {
-        this.counters.reconnects++;
-        this.setState('LOGGED_IN', `reconnected to session ${this.client.session} from seq ${this.client.nextSeq}`);
-        this.resendUnconfirmed();
-      }, () => {
-        this.counters.reconnectFailures++;
-        this.state = 'DISCONNECTED';
-        this.scheduleReconnect(attempt + 1);
-      });
-    }, this.reconnectDelayMs * attempt);
+    const delay = this.reconnectDelayMs * attempt;
+    this.reconnectAttempt = attempt;
+    this.reconnectAt = Date.now() + delay;
+    this.reconnectTimer = setTimeout(() => this.reconnectNow(), delay + 1);
+  }
+
+  /** The attempt is due: from poll() on the loop's clock, or from the backstop timer. */
+  private reconnectNow(): void {
+    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    if (this.reconnectAt === 0) return;
+    this.reconnectAt = 0;
+    if (this.closing) return;
+    const attempt = this.reconnectAttempt;
+    this.state = 'CONNECTING';
+    this.client.connect().then(() => {
+      this.counters.reconnects++;
+      this.setState('LOGGED_IN', `reconnected to session ${this.client.session} from seq ${this.client.nextSeq}`);
+      this.resendUnconfirmed();
+    }, () => {
+      this.counters.reconnectFailures++;
+      this.state = 'DISCONNECTED';
+      this.scheduleReconnect(attempt + 1);
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ describe('createVenueConnector (routing_config.yml venue entries)', function () 
         const l = new RecordingListener();
         c.setListener(l);
         await c.connect();
+        expect(c.stats().transport, 'native by default when the addon is built').to.equal('native');
         l.track('K1', 5);
         expect(c.sendNew({ clOrdId: 'K1', symbol: 'AAPL', side: 'B', qty: 5, price: 1000, ordType: 'LIMIT', tif: 'IOC' })).to.equal(true);
         await l.until(() => l.orders.get('K1')!.cancelled === 5, `${protocol} IOC cancel`);

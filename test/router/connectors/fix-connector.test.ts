@@ -7,13 +7,16 @@ import { VenueSimulator, type VenueSimulatorOptions } from '../../../lib/venue-s
 import type { VenueOrder } from '../../../lib/router/venue';
 import type { FixVersion } from '../../../lib/protocols/fix/fix-codec';
 import { RecordingListener } from './recording-listener';
+import { transportFactory } from '../../../lib/protocols/transport/create-transport';
 
 function order(clOrdId: string, side: 'B' | 'S', qty: number, price: number, tif: 'DAY' | 'IOC' = 'DAY'): VenueOrder {
   return { clOrdId, symbol: 'MSFT', side, qty, price, ordType: 'LIMIT', tif };
 }
 
-for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
-  describe(`FixConnector ${version} against VenueSimulator (127.0.0.1)`, function () {
+/** Every connector test runs over both transports; each asserts the one it got (no silent fallback). */
+const kTransports = ['native', 'libuv'] as const;
+for (const transport of kTransports) for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
+  describe(`FixConnector ${version} (${transport} transport) against VenueSimulator (127.0.0.1)`, function () {
     this.timeout(20000);
     let sim: VenueSimulator | undefined;
     let dir: string;
@@ -26,10 +29,11 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
         await sim.start();
       }
       const c = new FixConnector({ name: 'SIMFIX', host: '127.0.0.1', port: sim.fixPort, version, senderCompId: sender,
-        targetCompId: 'VENUE', storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1, reconnectDelayMs: 50 });
+        targetCompId: 'VENUE', storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1, reconnectDelayMs: 50, transport: transportFactory(transport) });
       const l = new RecordingListener();
       c.setListener(l);
       await c.connect();
+      expect(c.stats().transport).to.equal(transport);
       connectors.push(c);
       return [c, l];
     }
@@ -129,7 +133,7 @@ for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
     it('rejects connect() with ERR_FIX_CONNECT when the venue refuses the Logon (wrong TargetCompID)', async () => {
       await setup(); // starts the simulator
       const bad = new FixConnector({ name: 'X', host: '127.0.0.1', port: sim!.fixPort, version, senderCompId: 'OTHER',
-        targetCompId: 'NOT-VENUE', storeDir: path.join(dir, 'bad'), reconnectAttempts: 0 });
+        targetCompId: 'NOT-VENUE', storeDir: path.join(dir, 'bad'), reconnectAttempts: 0, transport: transportFactory(transport) });
       const l = new RecordingListener();
       bad.setListener(l);
       let err: unknown;

@@ -3,12 +3,15 @@ import { OuchConnector } from '../../../lib/router/connectors/ouch-connector';
 import { VenueSimulator, type VenueSimulatorOptions } from '../../../lib/venue-sim/venue-simulator';
 import type { VenueOrder } from '../../../lib/router/venue';
 import { RecordingListener } from './recording-listener';
+import { transportFactory } from '../../../lib/protocols/transport/create-transport';
 
 function order(clOrdId: string, side: 'B' | 'S', qty: number, price: number, tif: 'DAY' | 'IOC' = 'DAY'): VenueOrder {
   return { clOrdId, symbol: 'AAPL', side, qty, price, ordType: 'LIMIT', tif };
 }
 
-describe('OuchConnector against VenueSimulator (SoupBinTCP on 127.0.0.1)', function () {
+/** Every connector test runs over both transports; each asserts the one it got (no silent fallback). */
+const kTransports = ['native', 'libuv'] as const;
+for (const transport of kTransports) describe(`OuchConnector (${transport} transport) against VenueSimulator (SoupBinTCP on 127.0.0.1)`, function () {
   this.timeout(15000);
   let sim: VenueSimulator;
   const connectors: OuchConnector[] = [];
@@ -19,10 +22,11 @@ describe('OuchConnector against VenueSimulator (SoupBinTCP on 127.0.0.1)', funct
       await sim.start();
     }
     const c = new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: sim.ouchPort, username: user, password: 'pw',
-      heartbeatIntervalMs: 100, serverTimeoutMs: 2000, reconnectDelayMs: 50 });
+      heartbeatIntervalMs: 100, serverTimeoutMs: 2000, reconnectDelayMs: 50, transport: transportFactory(transport) });
     const l = new RecordingListener();
     c.setListener(l);
     await c.connect();
+    expect(c.stats().transport).to.equal(transport);
     connectors.push(c);
     return [c, l];
   }
@@ -104,7 +108,7 @@ describe('OuchConnector against VenueSimulator (SoupBinTCP on 127.0.0.1)', funct
   });
 
   it('returns false from every send before connect and after close', async () => {
-    const c = new OuchConnector({ name: 'X', host: '127.0.0.1', port: 1, username: 'u', password: 'p' });
+    const c = new OuchConnector({ name: 'X', host: '127.0.0.1', port: 1, username: 'u', password: 'p', transport: transportFactory(transport) });
     expect(c.sendNew(order('A', 'B', 1, 1))).to.equal(false);
     expect(c.sendCancel('A', 'AAPL', 'B', 1)).to.equal(false);
     expect(c.sendReplace('A', 'B', 'AAPL', 'B', 1, 1)).to.equal(false);
@@ -113,7 +117,7 @@ describe('OuchConnector against VenueSimulator (SoupBinTCP on 127.0.0.1)', funct
   it('rejects connect with ERR_SOUP_LOGIN_REJECTED on a bad password', async () => {
     sim = new VenueSimulator({ fixPort: null, ouchPort: 0, users: { GOOD: 'secret' } });
     await sim.start();
-    const c = new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: sim.ouchPort, username: 'GOOD', password: 'wrong' });
+    const c = new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: sim.ouchPort, username: 'GOOD', password: 'wrong', transport: transportFactory(transport) });
     const l = new RecordingListener();
     c.setListener(l);
     let err: unknown;

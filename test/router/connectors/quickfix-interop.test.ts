@@ -9,6 +9,7 @@ import { FixConnector } from '../../../lib/router/connectors/fix-connector';
 import type { FixVersion } from '../../../lib/protocols/fix/fix-codec';
 import { QuickfixAcceptor } from '../../helpers/quickfix';
 import { RecordingListener } from './recording-listener';
+import { transportFactory } from '../../../lib/protocols/transport/create-transport';
 
 describe('QuickFIX interop (test/interop/quickfix-acceptor)', function () {
   this.timeout(60000);
@@ -26,13 +27,14 @@ describe('QuickFIX interop (test/interop/quickfix-acceptor)', function () {
     if (venue) expect(await venue.stop()).to.equal(0);
   });
 
-  for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
-    it(`${version}: logon, order acked and filled, resting order cancelled, unknown cancel rejected, logout`, async () => {
+  for (const transport of ['native', 'libuv'] as const) for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
+    it(`${version} (${transport} transport): logon, order acked and filled, resting order cancelled, unknown cancel rejected, logout`, async () => {
       const c = new FixConnector({ name: 'QF', host: '127.0.0.1', port, version, senderCompId: 'TICKPATH', targetCompId: 'QFVENUE',
-        storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1 });
+        storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1, transport: transportFactory(transport) });
       const l = new RecordingListener();
       c.setListener(l);
       await c.connect();
+      expect(c.stats().transport).to.equal(transport);
       expect(c.protocol).to.equal(version === 'FIX.4.2' ? 'fix42' : 'fix44');
       l.track('F1', 300);
       expect(c.sendNew({ clOrdId: 'F1', symbol: 'IBM', side: 'B', qty: 300, price: 1234500, ordType: 'LIMIT', tif: 'DAY' })).to.equal(true);

@@ -124,7 +124,7 @@ describe('QuickFIX interop: resend, gap fill, SequenceReset, restarts and duplic
     await venue!.control('rr 2 0');
     await l.until(() => c.stats().resendCapped === 1, 'capped resend', kWait);
     await new Promise((r) => setTimeout(r, 300));
-    expect(c.stats().resends - before).to.equal(2);
+    expect((c.stats().resends as number) - (before as number)).to.equal(2);
     const gf = proxy.seen.filter((m) => m.dir === 'toVenue' && m.type === '4' && m.fields.get(123) === 'Y');
     expect(gf.map((m) => `${m.seq}->${m.fields.get(36)}`)).to.deep.equal(['2->4']);
     order(c, l, 'M5');

@@ -1,0 +1,188 @@
+// See tcp_channel.h for the threading contract and the region layout.
+#include "tcp_channel.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#ifndef SO_BUSY_POLL
+#define SO_BUSY_POLL 46
+#endif
+
+#define tp_unlikely(x) __builtin_expect(!!(x), 0)
+
+namespace tickpath {
+
+TcpChannel::TcpChannel(uint32_t rxBytes, uint32_t txQueueBytes)
+    : rxCap_(rxBytes),
+      region_(static_cast<uint8_t*>(std::calloc(1, kTcpDataOffset + rxBytes)), [](uint8_t* p) { std::free(p); }),
+      txq_(new uint8_t[txQueueBytes]),
+      txCap_(txQueueBytes) {}
+
+TcpChannel::~TcpChannel() { close(); }
+
+void TcpChannel::fail(int err) {
+  ctl()[kTcpErrnoI32] = err;
+  ctl()[kTcpStateI32] = kTcpFailed;
+}
+
+int TcpChannel::connect(const char* ipv4, uint16_t port, int busyPollUs, std::string* err) {
+  if (fd_ >= 0) {
+    *err = "channel already has a socket (fix: close() before connecting again)";
+    return -EISCONN;
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
+    *err = std::string("not an IPv4 address: ") + ipv4 + " (fix: resolve the host name first)";
+    return -EINVAL;
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+    *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
+    return -e;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int32_t* c = ctl();
+  c[kTcpBusyPollI32] = 0;
+  if (busyPollUs > 0) {
+    // Optional: needs CAP_NET_ADMIN above net.core.busy_poll on some kernels; refused is reported, not fatal.
+    if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &busyPollUs, sizeof busyPollUs) == 0) c[kTcpBusyPollI32] = busyPollUs;
+    else c[kTcpBusyPollI32] = -errno;
+  }
+  txHead_ = txLen_ = 0;
+  c[kTcpRxLenI32] = 0;
+  c[kTcpTxQueuedI32] = 0;
+  c[kTcpErrnoI32] = 0;
+  fd_ = fd;
+  stats_.connects++;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    c[kTcpStateI32] = kTcpConnected;
+    return 0;
+  }
+  if (errno == EINPROGRESS) {
+    c[kTcpStateI32] = kTcpConnecting;
+    return 0;
+  }
+  int e = errno;
+  ::close(fd);
+  fd_ = -1;
+  fail(e);
+  *err = std::string("connect(") + ipv4 + ":" + std::to_string(port) + "): " + strerror(e);
+  return -e;
+}
+
+int TcpChannel::flush() {
+  while (txLen_ > 0) {
+    ssize_t n = ::send(fd_, txq_.get() + txHead_, txLen_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      stats_.bytesOut += static_cast<uint64_t>(n);
+      txHead_ += static_cast<uint32_t>(n);
+      txLen_ -= static_cast<uint32_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) { stats_.wouldBlock++; break; }
+    if (n < 0 && errno == EINTR) continue;
+    fail(errno);
+    return -errno;
+  }
+  if (txLen_ == 0) txHead_ = 0;
+  ctl()[kTcpTxQueuedI32] = static_cast<int32_t>(txLen_);
+  return 0;
+}
+
+int TcpChannel::send(const uint8_t* p, uint32_t len) {
+  int32_t* c = ctl();
+  if (tp_unlikely(c[kTcpStateI32] != kTcpConnected)) return c[kTcpStateI32] == kTcpFailed ? -c[kTcpErrnoI32] : -ENOTCONN;
+  stats_.sends++;
+  uint32_t written = 0;
+  if (txLen_ == 0) {
+    // Fast path: nothing queued, so order is kept by writing now.
+    for (;;) {
+      ssize_t n = ::send(fd_, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) { written = static_cast<uint32_t>(n); break; }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { stats_.wouldBlock++; break; }
+      int e = errno;
+      fail(e);
+      return -e;
+    }
+    stats_.bytesOut += written;
+    if (tp_unlikely(written < len)) stats_.partialSends++;
+    if (written == len) return static_cast<int>(written);
+  }
+  // Rare: the kernel's send buffer is full; keep the rest in order behind what is queued.
+  uint32_t rest = len - written;
+  if (txHead_ + txLen_ + rest > txCap_) {
+    std::memmove(txq_.get(), txq_.get() + txHead_, txLen_);
+    txHead_ = 0;
+    if (txLen_ + rest > txCap_) return -ENOBUFS;
+  }
+  std::memcpy(txq_.get() + txHead_ + txLen_, p + written, rest);
+  txLen_ += rest;
+  stats_.queuedSends++;
+  c[kTcpTxQueuedI32] = static_cast<int32_t>(txLen_);
+  return static_cast<int>(written);
+}
+
+int TcpChannel::poll(uint32_t consumed) {
+  int32_t* c = ctl();
+  uint8_t* data = region_.get() + kTcpDataOffset;
+  int32_t have = c[kTcpRxLenI32];
+  if (consumed > 0) {
+    if (consumed >= static_cast<uint32_t>(have)) have = 0;
+    else { have -= static_cast<int32_t>(consumed); std::memmove(data, data + consumed, static_cast<size_t>(have)); }
+    c[kTcpRxLenI32] = have;
+  }
+  int32_t st = c[kTcpStateI32];
+  if (tp_unlikely(st == kTcpConnecting)) {
+    pollfd pfd{fd_, POLLOUT, 0};
+    if (::poll(&pfd, 1, 0) <= 0) return have;
+    int soErr = 0;
+    socklen_t sl = sizeof soErr;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soErr, &sl);
+    if (soErr != 0) { fail(soErr); return have; }
+    c[kTcpStateI32] = st = kTcpConnected;
+  }
+  if (st != kTcpConnected) return have;
+  if (tp_unlikely(txLen_ > 0) && flush() < 0) return have;
+  uint32_t room = rxCap_ - static_cast<uint32_t>(have);
+  if (room == 0) return have;  // the caller has not parsed what it has: backpressure to the peer
+  ssize_t n = ::recv(fd_, data + have, room, MSG_DONTWAIT);
+  stats_.recvs++;
+  if (n > 0) {
+    stats_.bytesIn += static_cast<uint64_t>(n);
+    have += static_cast<int32_t>(n);
+    c[kTcpRxLenI32] = have;
+  } else if (n == 0) {
+    c[kTcpStateI32] = kTcpPeerClosed;
+  } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    fail(errno);
+  }
+  return have;
+}
+
+void TcpChannel::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  txHead_ = txLen_ = 0;
+  int32_t* c = ctl();
+  if (c) {
+    c[kTcpStateI32] = kTcpClosed;
+    c[kTcpTxQueuedI32] = 0;
+  }
+}
+
+}  // namespace tickpath

@@ -1,0 +1,83 @@
+// One TCP client connection owned by the thread that calls it: the router's pinned thread, not
+// libuv. Non-blocking socket, TCP_NODELAY, optional SO_BUSY_POLL; sends go straight to the kernel
+// from the caller's hot loop, receives are polled once per loop turn into a buffer JS maps once
+// (a SharedArrayBuffer over `region()`), so the SoupBinTCP and FIX codecs read frames in place.
+//
+// Threading: no threads. Every call runs on the calling thread; one thread owns a channel at a
+// time (the glue never calls a channel from two threads at once).
+//
+// Region layout: a 64-byte control line of int32 words (kTcp*I32), then the receive bytes at
+// kTcpDataOffset. Unread bytes always start at kTcpDataOffset: poll(consumed) drops the bytes the
+// caller has parsed and moves the unparsed tail (a partial frame, a few bytes) to the front.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tickpath {
+
+// Control words (int32 index into the region). Single writer: the channel (owning thread).
+constexpr int kTcpStateI32 = 0;      // TcpState
+constexpr int kTcpErrnoI32 = 1;      // errno of the last failure (connect, send, recv), 0 = none
+constexpr int kTcpRxLenI32 = 2;      // unread bytes at kTcpDataOffset
+constexpr int kTcpTxQueuedI32 = 3;   // bytes waiting in the native outbound queue (backpressure)
+constexpr int kTcpBusyPollI32 = 4;   // SO_BUSY_POLL: microseconds set, 0 = not asked, -errno = refused
+constexpr int kTcpControlBytes = 64;
+constexpr int kTcpDataOffset = kTcpControlBytes;
+
+enum TcpState : int32_t {
+  kTcpIdle = 0,
+  kTcpConnecting = 1,
+  kTcpConnected = 2,
+  kTcpPeerClosed = 3,  // recv returned 0
+  kTcpFailed = 4,      // connect/send/recv error; errno in kTcpErrnoI32
+  kTcpClosed = 5,      // closed by the owner
+};
+
+// Counters, read off the hot path (stats()).
+struct TcpChannelStats {
+  uint64_t bytesOut = 0, bytesIn = 0, sends = 0, recvs = 0, partialSends = 0, queuedSends = 0,
+           wouldBlock = 0, connects = 0;
+};
+
+class TcpChannel {
+ public:
+  TcpChannel(uint32_t rxBytes, uint32_t txQueueBytes);
+  ~TcpChannel();
+
+  // Starts a non-blocking connect to an IPv4 address; completion is seen by poll().
+  // 0 or a negative errno with "cause (fix: ...)" in err.
+  int connect(const char* ipv4, uint16_t port, int busyPollUs, std::string* err);
+  // Writes len bytes now; what the kernel cannot take is queued and flushed by poll().
+  // Returns the bytes written straight away (0..len), or a negative errno (not connected,
+  // queue overflow: -ENOBUFS, or a send error, which also fails the channel).
+  int send(const uint8_t* p, uint32_t len);
+  // Drops `consumed` parsed bytes, finishes a connect, flushes queued bytes, and does one
+  // non-blocking recv. Returns the unread bytes at kTcpDataOffset (state in the control line).
+  int poll(uint32_t consumed);
+  // Closes the socket (state kTcpClosed); the region stays valid for reuse by connect().
+  void close();
+
+  uint8_t* region() const { return region_.get(); }
+  size_t regionBytes() const { return kTcpDataOffset + rxCap_; }
+  std::shared_ptr<void> regionOwner() const { return region_; }
+  const TcpChannelStats& stats() const { return stats_; }
+  int fd() const { return fd_; }
+
+ private:
+  int32_t* ctl() const { return reinterpret_cast<int32_t*>(region_.get()); }
+  void fail(int err);
+  int flush();
+
+  int fd_ = -1;
+  uint32_t rxCap_;
+  std::shared_ptr<uint8_t> region_;
+  std::unique_ptr<uint8_t[]> txq_;
+  uint32_t txCap_;
+  uint32_t txHead_ = 0, txLen_ = 0;  // queued bytes: [txHead_, txHead_ + txLen_), linear
+  TcpChannelStats stats_;
+};
+
+}  // namespace tickpath

@@ -1,0 +1,157 @@
+// nan face of TcpChannel (tcp_channel.h). Like the port functions in glue.cc, everything is a plain
+// function over an integer channel id: the hot calls (tcpSend, tcpPoll) take and return numbers
+// and never allocate a V8 object. Errors: a negative errno from the hot calls (the session
+// decides), a thrown Error with `errno` from tcpConnect (lib/binding/errors.ts maps it).
+#include <nan.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+#include "tcp_channel.h"
+
+namespace tickpath {
+namespace {
+
+constexpr int kMaxChannels = 1024;
+std::mutex g_channelsMutex;
+std::array<std::atomic<TcpChannel*>, kMaxChannels> g_channels;
+int g_nextChannel = 0;
+
+TcpChannel* channelArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  TcpChannel* ch = (id >= 0 && id < kMaxChannels) ? g_channels[id].load(std::memory_order_acquire) : nullptr;
+  if (!ch) Nan::ThrowRangeError("no open TCP channel with that id");
+  return ch;
+}
+
+void throwErrno(int rc, const std::string& msg) {
+  v8::Local<v8::Value> e = Nan::Error(msg.c_str());
+  Nan::Set(e.As<v8::Object>(), Nan::New("errno").ToLocalChecked(), Nan::New(-rc));
+  Nan::ThrowError(e);
+}
+
+// tcpOpen(rxBytes, txQueueBytes) -> id. Ids are reused only after tcpDestroy.
+NAN_METHOD(TcpOpen) {
+  uint32_t rx = Nan::To<uint32_t>(info[0]).FromMaybe(0);
+  uint32_t tx = Nan::To<uint32_t>(info[1]).FromMaybe(0);
+  if (rx < 4096 || rx > (64u << 20) || tx < 4096 || tx > (256u << 20)) {
+    throwErrno(-EINVAL, "tcpOpen: rxBytes 4 KiB..64 MiB and txQueueBytes 4 KiB..256 MiB expected");
+    return;
+  }
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  for (int n = 0; n < kMaxChannels; n++) {
+    int id = (g_nextChannel + n) % kMaxChannels;
+    if (g_channels[id].load(std::memory_order_relaxed)) continue;
+    g_channels[id].store(new TcpChannel(rx, tx), std::memory_order_release);
+    g_nextChannel = id + 1;
+    info.GetReturnValue().Set(Nan::New(id));
+    return;
+  }
+  throwErrno(-EMFILE, "tcpOpen: 1024 TCP channels open (fix: destroy channels no longer used)");
+}
+
+// tcpRegion(id) -> SharedArrayBuffer over the control line and receive bytes (created once per channel).
+NAN_METHOD(TcpRegion) {
+  TcpChannel* ch = channelArg(info);
+  if (!ch) return;
+  auto* keep = new std::shared_ptr<void>(ch->regionOwner());
+  auto store = v8::SharedArrayBuffer::NewBackingStore(
+      ch->region(), ch->regionBytes(), [](void*, size_t, void* data) { delete static_cast<std::shared_ptr<void>*>(data); }, keep);
+  info.GetReturnValue().Set(v8::SharedArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store)));
+}
+
+// tcpConnect(id, ipv4, port, busyPollUs): starts a non-blocking connect; throws on immediate failure.
+NAN_METHOD(TcpConnect) {
+  TcpChannel* ch = channelArg(info);
+  if (!ch) return;
+  Nan::Utf8String host(info[1]);
+  int port = Nan::To<int32_t>(info[2]).FromMaybe(0);
+  int busy = Nan::To<int32_t>(info[3]).FromMaybe(0);
+  std::string err;
+  int rc = ch->connect(*host ? *host : "", static_cast<uint16_t>(port), busy, &err);
+  if (rc < 0) throwErrno(rc, err);
+}
+
+// tcpSend(id, buffer, offset, length) -> bytes written now (rest queued) or -errno.
+NAN_METHOD(TcpSend) {
+  TcpChannel* ch = channelArg(info);
+  if (!ch) return;
+  auto view = info[1].As<v8::ArrayBufferView>();
+  uint32_t off = Nan::To<uint32_t>(info[2]).FromMaybe(0);
+  uint32_t len = Nan::To<uint32_t>(info[3]).FromMaybe(0);
+  if (off + len > view->ByteLength()) { Nan::ThrowRangeError("tcpSend: offset + length beyond the buffer"); return; }
+  const uint8_t* base = static_cast<const uint8_t*>(view->Buffer()->Data()) + view->ByteOffset();
+  info.GetReturnValue().Set(Nan::New(ch->send(base + off, len)));
+}
+
+// tcpPoll(id, consumed) -> unread bytes at the data offset.
+NAN_METHOD(TcpPoll) {
+  TcpChannel* ch = channelArg(info);
+  if (!ch) return;
+  info.GetReturnValue().Set(Nan::New(ch->poll(Nan::To<uint32_t>(info[1]).FromMaybe(0))));
+}
+
+NAN_METHOD(TcpClose) {
+  TcpChannel* ch = channelArg(info);
+  if (ch) ch->close();
+}
+
+NAN_METHOD(TcpDestroy) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  if (id < 0 || id >= kMaxChannels) return;
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  TcpChannel* ch = g_channels[id].exchange(nullptr, std::memory_order_acq_rel);
+  delete ch;  // the region lives on while a JS view holds it (shared owner)
+}
+
+NAN_METHOD(TcpStats) {
+  TcpChannel* ch = channelArg(info);
+  if (!ch) return;
+  const TcpChannelStats& s = ch->stats();
+  auto o = Nan::New<v8::Object>();
+  auto set = [&](const char* k, double v) { Nan::Set(o, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
+  set("bytesOut", static_cast<double>(s.bytesOut));
+  set("bytesIn", static_cast<double>(s.bytesIn));
+  set("sends", static_cast<double>(s.sends));
+  set("recvs", static_cast<double>(s.recvs));
+  set("partialSends", static_cast<double>(s.partialSends));
+  set("queuedSends", static_cast<double>(s.queuedSends));
+  set("wouldBlock", static_cast<double>(s.wouldBlock));
+  set("connects", static_cast<double>(s.connects));
+  info.GetReturnValue().Set(o);
+}
+
+void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallback fn) {
+  Nan::Set(target, Nan::New(name).ToLocalChecked(), Nan::GetFunction(Nan::New<v8::FunctionTemplate>(fn)).ToLocalChecked());
+}
+
+}  // namespace
+
+void exportTcpFns(v8::Local<v8::Object> target) {
+  exportFn(target, "tcpOpen", TcpOpen);
+  exportFn(target, "tcpRegion", TcpRegion);
+  exportFn(target, "tcpConnect", TcpConnect);
+  exportFn(target, "tcpSend", TcpSend);
+  exportFn(target, "tcpPoll", TcpPoll);
+  exportFn(target, "tcpClose", TcpClose);
+  exportFn(target, "tcpDestroy", TcpDestroy);
+  exportFn(target, "tcpStats", TcpStats);
+  auto layout = Nan::New<v8::Object>();
+  auto set = [&](const char* k, double v) { Nan::Set(layout, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
+  set("stateI32", kTcpStateI32);
+  set("errnoI32", kTcpErrnoI32);
+  set("rxLenI32", kTcpRxLenI32);
+  set("txQueuedI32", kTcpTxQueuedI32);
+  set("busyPollI32", kTcpBusyPollI32);
+  set("dataOffset", kTcpDataOffset);
+  set("stateIdle", kTcpIdle);
+  set("stateConnecting", kTcpConnecting);
+  set("stateConnected", kTcpConnected);
+  set("statePeerClosed", kTcpPeerClosed);
+  set("stateFailed", kTcpFailed);
+  set("stateClosed", kTcpClosed);
+  Nan::Set(target, Nan::New("tcpLayout").ToLocalChecked(), layout);
+}
+
+}  // namespace tickpath

@@ -1,0 +1,216 @@
+/**
+ * SessionTransport over the addon's TcpChannel (dpdk-binding/src/tcp_channel.h): a non-blocking
+ * socket with TCP_NODELAY (and SO_BUSY_POLL when asked) that the owner's loop drives. `send` is one
+ * native call that ends in send(2) on the calling thread; `poll()` is one native call that
+ * finishes a connect, flushes anything the kernel could not take, and does one recv(2) into the
+ * channel's receive region, which this class maps once as a Buffer and hands to the session's
+ * parser in place. No event-loop turn sits between the kernel and the session.
+ *
+ * Who polls: the owner's loop (router stage each turn, `tickpath order`'s send loop, perf's spin).
+ * So that a session nobody drives yet (connect and login awaited by promise, a test waiting for an
+ * ack) still makes progress, an idle timer polls every `idlePollMs` when no owner poll happened
+ * since its last tick; `stats().idlePolls` vs `ownerPolls` shows which one did the work. The timer
+ * is what keeps the process alive while a connection is open (the socket is not a libuv handle),
+ * as net.Socket would; it stops when the connection ends.
+ *
+ * Threading: one thread (the one that created it); events run synchronously inside `poll()`.
+ */
+import * as dns from 'dns';
+import * as net from 'net';
+import { binding } from '../../binding/native';
+import { nativeError } from '../../binding/errors';
+import type { SessionTransport, TransportEvents, TransportState, TransportStats } from './session-transport';
+
+/** The addon's TCP functions (tcp_glue.cc). */
+export interface NativeTcpBinding {
+  tcpOpen(rxBytes: number, txQueueBytes: number): number;
+  tcpRegion(id: number): SharedArrayBuffer;
+  tcpConnect(id: number, ipv4: string, port: number, busyPollUs: number): void;
+  tcpSend(id: number, buf: Uint8Array, offset: number, length: number): number;
+  tcpPoll(id: number, consumed: number): number;
+  tcpClose(id: number): void;
+  tcpDestroy(id: number): void;
+  tcpStats(id: number): { bytesOut: number; bytesIn: number; sends: number; recvs: number; partialSends: number; queuedSends: number; wouldBlock: number; connects: number };
+  tcpLayout: {
+    stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
+    stateIdle: number; stateConnecting: number; stateConnected: number; statePeerClosed: number; stateFailed: number; stateClosed: number;
+  };
+}
+
+/** The addon's TCP functions, or undefined when the addon is not built (or predates them). */
+export function nativeTcpBinding(): NativeTcpBinding | undefined {
+  try {
+    const b = binding() as unknown as Partial<NativeTcpBinding>;
+    return typeof b.tcpOpen === 'function' && b.tcpLayout ? b as NativeTcpBinding : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface NativeTcpTransportOptions {
+  busyPollUs?: number;
+  /** Receive region bytes (default 256 KiB); the session parses everything each poll. */
+  rxBytes?: number;
+  /** Native outbound queue for bytes the kernel could not take at once (default 1 MiB). */
+  txQueueBytes?: number;
+  /** Fallback poll period when no owner polls (default 1 ms; 0 = never: the owner must poll). */
+  idlePollMs?: number;
+}
+
+/**
+ * A connector may connect again after close(), so nothing closes its channel for good but the
+ * collector: a transport no longer reachable frees its native channel (and its id) here.
+ */
+const kChannelReaper = new FinalizationRegistry<{ b: NativeTcpBinding; id: number }>(({ b, id }) => b.tcpDestroy(id));
+
+const kErrnoNames: Record<number, string> = {
+  104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH', 101: 'ENETUNREACH', 32: 'EPIPE', 105: 'ENOBUFS',
+};
+
+export class NativeTcpTransport implements SessionTransport {
+  readonly kind = 'native' as const;
+  private readonly b: NativeTcpBinding;
+  private readonly id: number;
+  private readonly ctl: Int32Array;
+  private readonly rx: Buffer;
+  private readonly dataOffset: number;
+  private readonly busyPollUs: number;
+  private readonly idlePollMs: number;
+  private events: TransportEvents | null = null;
+  private st: TransportState = 'idle';
+  /** Bytes delivered by the last poll, dropped by the next (saves a native call per turn). */
+  private consumed = 0;
+  /** Bumped by every connect/close so a pending DNS lookup for an old connect is ignored. */
+  private generation = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private polledSinceIdleTick = false;
+  private readonly counters = { ownerPolls: 0, idlePolls: 0, sendFailures: 0 };
+
+  constructor(options: NativeTcpTransportOptions = {}, b?: NativeTcpBinding) {
+    const nb = b ?? nativeTcpBinding();
+    if (!nb) throw nativeError({ errno: 95, message: 'native TCP transport: the addon is not built or has no TCP channel (fix: npm run build:native, or transport: libuv)' });
+    this.b = nb;
+    this.busyPollUs = options.busyPollUs ?? 0;
+    this.idlePollMs = options.idlePollMs ?? 1;
+    this.id = nb.tcpOpen(options.rxBytes ?? 256 * 1024, options.txQueueBytes ?? 1 << 20);
+    kChannelReaper.register(this, { b: nb, id: this.id }, this);
+    const region = nb.tcpRegion(this.id);
+    this.ctl = new Int32Array(region, 0, 16);
+    this.rx = Buffer.from(region);
+    this.dataOffset = nb.tcpLayout.dataOffset;
+  }
+
+  get state(): TransportState { return this.st; }
+
+  connect(host: string, port: number, events: TransportEvents): void {
+    this.close();
+    this.events = events;
+    this.st = 'connecting';
+    this.consumed = 0;
+    const gen = ++this.generation;
+    const start = (ip: string): void => {
+      if (gen !== this.generation) return;
+      try {
+        this.b.tcpConnect(this.id, ip, port, this.busyPollUs);
+      } catch (err) {
+        const e = nativeError(err, 'tcp');
+        this.finish(`socket error: ${kErrnoNames[e.errno ?? 0] ?? e.message}`, kErrnoNames[e.errno ?? 0]);
+        return;
+      }
+      this.startIdle();
+    };
+    if (net.isIPv4(host)) { start(host); return; }
+    dns.lookup(host, { family: 4 }, (err, address) => {
+      if (gen !== this.generation) return;
+      if (err) { this.finish(`socket error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, (err as NodeJS.ErrnoException).code); return; }
+      start(address);
+    });
+  }
+
+  send(buf: Buffer, offset: number, length: number): boolean {
+    if (this.st !== 'connected') return false;
+    const n = this.b.tcpSend(this.id, buf, offset, length);
+    if (n >= 0) return true;
+    this.counters.sendFailures++;
+    return false; // the channel is failed (or its queue overflowed); the next poll reports it
+  }
+
+  poll(): number {
+    this.counters.ownerPolls++;
+    this.polledSinceIdleTick = true;
+    return this.pollOnce();
+  }
+
+  private pollOnce(): number {
+    if (this.st !== 'connecting' && this.st !== 'connected') return 0;
+    const have = this.b.tcpPoll(this.id, this.consumed);
+    this.consumed = 0;
+    const c = this.ctl;
+    const L = this.b.tcpLayout;
+    const ns = c[L.stateI32];
+    if (this.st === 'connecting') {
+      if (ns === L.stateConnected) { this.st = 'connected'; this.events?.onConnect(); }
+      else if (ns === L.stateConnecting || ns === L.stateIdle || ns === L.stateClosed) return 0; // DNS still pending or connect in progress
+    }
+    let delivered = 0;
+    if (have > 0 && this.st === 'connected') {
+      this.consumed = have;
+      delivered = have;
+      this.events?.onData(this.rx, this.dataOffset, have);
+    }
+    if (this.st === 'connected' || this.st === 'connecting') {
+      const s2 = c[L.stateI32];
+      if (s2 === L.statePeerClosed) this.finish('connection closed by peer', undefined);
+      else if (s2 === L.stateFailed) {
+        const errno = c[L.errnoI32];
+        const name = kErrnoNames[errno] ?? `errno ${errno}`;
+        this.finish(`socket error: ${name}`, kErrnoNames[errno] ?? `E${errno}`);
+      }
+    }
+    return delivered;
+  }
+
+  /** The connection ended by itself: close the socket and tell the owner once. */
+  private finish(reason: string, errnoCode: string | undefined): void {
+    const ev = this.events;
+    this.closeSocket();
+    ev?.onClose(reason, errnoCode);
+  }
+
+  close(): void {
+    this.closeSocket();
+  }
+
+  private closeSocket(): void {
+    this.generation++;
+    this.b.tcpClose(this.id);
+    this.st = this.st === 'idle' ? 'idle' : 'closed';
+    this.events = null;
+    this.consumed = 0;
+    if (this.idleTimer) { clearInterval(this.idleTimer); this.idleTimer = null; }
+  }
+
+  private startIdle(): void {
+    if (this.idlePollMs <= 0 || this.idleTimer) return;
+    this.idleTimer = setInterval(() => {
+      if (this.polledSinceIdleTick) { this.polledSinceIdleTick = false; return; }
+      this.counters.idlePolls++;
+      this.pollOnce();
+    }, this.idlePollMs);
+  }
+
+  /** Frees the native channel; the transport cannot be used afterwards. */
+  destroy(): void {
+    this.closeSocket();
+    kChannelReaper.unregister(this);
+    this.b.tcpDestroy(this.id);
+  }
+
+  stats(): TransportStats & { ownerPolls: number; idlePolls: number; txQueued: number; recvs: number } {
+    const s = this.b.tcpStats(this.id);
+    return {
+      kind: this.kind, bytesOut: s.bytesOut, bytesIn: s.bytesIn, sends: s.sends, queuedSends: s.queuedSends, connects: s.connects,
+      busyPollUs: this.ctl[this.b.tcpLayout.busyPollI32], recvs: s.recvs, txQueued: this.ctl[this.b.tcpLayout.txQueuedI32], ...this.counters,
+    };
+  }
+}
