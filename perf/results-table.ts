@@ -29,7 +29,8 @@ function rows(name: string, r: J): string[][] {
       }
       return out;
     }
-    case 'rx': return ((r.results ?? []) as J[]).map((x) => [`RX into a JS worker: ${x.backend} (perf:rx)`, rate(x.pps), `${x.baseline}: ${x.baseline_error ? `failed (${x.baseline_error})` : rate(x.baseline_pps)}${x.cap_pps !== undefined ? `; cap (libpcap): ${rate(x.cap_pps)}` : x.cap_missing !== undefined ? '; cap (libpcap): missing, not built' : x.backend !== 'dpdk' ? '; cap (libpcap): not measured' : ''}`, `ratio ${n(x.ratio, 3)}${x.ratio_cap !== undefined ? `; vs cap ${n(x.ratio_cap, 2)}` : ''}`, x.backend === 'dpdk' ? '≥ 0.8 x testpmd' : x.backend === 'udp' ? '≥ 1.5x dgram' : '≥ 5x dgram']);
+    case 'rx': return ((r.results ?? []) as J[]).map((x) => [`RX into a JS worker: ${x.backend} (perf:rx)`, rate(x.pps), `${x.baseline}: ${x.baseline_error ? `failed (${x.baseline_error})` : rate(x.baseline_pps)}${x.cap_pps !== undefined ? `; cap (libpcap): ${rate(x.cap_pps)}` : x.cap_missing !== undefined ? '; cap (libpcap): missing, not built' : x.backend !== 'dpdk' ? '; cap (libpcap): not measured' : ''}`, `ratio ${n(x.ratio, 3)}${x.ratio_cap !== undefined ? `; vs cap ${n(x.ratio_cap, 2)}` : ''}`, x.backend === 'dpdk' ? '≥ 0.8 x testpmd' : x.backend === 'udp' ? '≥ 1.5x dgram' : '≥ 5x dgram'])
+      .concat(((r.results ?? []) as J[]).filter((x) => x.lossless_pps !== undefined).map((x) => [`highest lossless paced rate: ${x.backend} (perf:rx, same load for all)`, rate(x.lossless_pps), `dgram: ${rate(x.baseline_lossless_pps)}; cap: ${x.cap_lossless_pps !== undefined ? rate(x.cap_lossless_pps) : 'n/a'}`, `ratio ${n(x.lossless_pps / x.baseline_lossless_pps, 2)}`, 'sender tcpreplay --pps ladder']));
     case 'throughput': {
       const pct = (v: unknown) => (typeof v === 'number' ? `${n(v * 100, 3)} %` : 'n/a');
       const out: string[][] = [];

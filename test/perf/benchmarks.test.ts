@@ -90,11 +90,16 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   it('perf/rx-kernel measures the production RxConsumer in a worker: af_packet and udp deliver packets', function () {
     const reason = replayUnavailableReason();
     if (reason) unavailable(this, 'af_packet', reason);
-    const out = runBenchmark('rx-kernel', ['--seconds', '1', '--backends', 'af_packet,udp']);
+    const out = runBenchmark('rx-kernel', ['--seconds', '1', '--backends', 'af_packet,udp', '--rates', '10k', '--step-seconds', '0.5']);
     const results = out.results as Record<string, unknown>[];
     expect(results.map((r) => r.backend)).to.deep.equal(['af_packet', 'udp']);
     for (const r of results) {
-      expect(r).to.include.keys('pps', 'baseline_pps', 'ratio', 'drops', 'describe');
+      expect(r).to.include.keys('pps', 'baseline_pps', 'ratio', 'drops', 'describe', 'lossless_pps', 'baseline_lossless_pps', 'ladder');
+      // Every receiver got the same paced sender: one ladder step each, the sender's count beside the receiver's.
+      for (const steps of Object.values(r.ladder as Record<string, { sent: number; received: number }[]>)) {
+        expect(steps[0].sent, `${r.backend}: the sender sent the step`).to.be.greaterThan(0);
+        expect(steps[0].received).to.be.a('number');
+      }
       expect(r.pps, `${r.backend}: packets reached the worker`).to.be.greaterThan(0);
     }
   });
