@@ -170,6 +170,8 @@ async function main(): Promise<void> {
   const result = {
     normal_loss: ph[0].loss, burst_loss: ph[1].loss, after_loss: ph[2].loss, drain_ms: o.recovery_ms, high_water: o.high_water,
     normal_packets: ph[0].packets, normal_packets_target: 1e6, normal_sample_sufficient: ph[0].packets >= 1e6,
+    // The sender shares the CPUs too: a burst it could not send at 90 % of the rate was not the burst asked for.
+    burst_sent_msgs_per_s: o.achieved_rates[1], burst_offered_as_asked: o.achieved_rates[1] >= 0.9 * rate * multiplier,
     lost_packets_by_sequence: lostPackets, ring_full_drops: o.ring_full_drops,
     attribution: lostPackets === o.ring_full_drops ? 'complete: lost packets by sequence = ring-full drops' : `lost packets by sequence ${lostPackets} != ring-full drops ${o.ring_full_drops}`,
     by_sequence: o.by_sequence,
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
   };
   const rows: Row[] = [
     { label: `normal ${fmtRate(rate)} loss (by sequence)`, ours: `${pctStr(ph[0].loss)} of ${ph[0].packets} pkts`, baseline: `${pctStr(base.normal_loss)} bare read`, note: `target < 0.001% over >= 1 M packets${ph[0].packets < 1e6 ? ' (sample too small: --pre=200)' : ''}` },
-    { label: `burst ${fmtRate(rate * multiplier)} x ${burstMs} ms loss (by sequence)`, ours: `${pctStr(ph[1].loss)} of ${ph[1].packets} pkts`, baseline: `${pctStr(base.burst_loss)} bare read`, note: `target < 0.01%; sender achieved ${fmtRate(o.achieved_rates[1])}` },
+    { label: `burst ${fmtRate(rate * multiplier)} x ${burstMs} ms loss (by sequence)`, ours: `${pctStr(ph[1].loss)} of ${ph[1].packets} pkts`, baseline: `${pctStr(base.burst_loss)} bare read`, note: `target < 0.01%; sender achieved ${fmtRate(o.achieved_rates[1])}${o.achieved_rates[1] < 0.9 * rate * multiplier ? ' (NOT the burst asked for: the sender was starved of CPU)' : ''}` },
     { label: 'after the burst loss (by sequence)', ours: `${pctStr(ph[2].loss)} of ${ph[2].packets} pkts`, baseline: `${pctStr(base.after_loss)} bare read`, note: result.attribution },
     { label: 'RX ring high-water', ours: `${o.high_water} / ${o.ring_capacity}`, baseline: `${base.high_water} / ${base.ring_capacity} bare read`, note: `normal high-water ${o.normal_high_water}` },
     { label: 'time to drain the backlog', ours: o.recovery_ms === null ? 'did not drain' : `${o.recovery_ms.toFixed(1)} ms`, baseline: base.recovery_ms === null ? 'did not recover' : `${base.recovery_ms.toFixed(1)} ms bare read`, note: 'sampled ~1 ms' },

@@ -55,7 +55,7 @@ function rows(name: string, r: J): string[][] {
       const pct = (v: unknown) => n((typeof v === 'number' ? v : NaN) * 100, 4);
       if (!ph.length) return [['100x burst for 100 ms (perf:burst)', `burst loss ${pct(r.burst_loss)} %, normal loss ${pct(r.normal_loss)} %`, `high water ${n(r.high_water)}`, '', '< 0.01 % / < 0.001 %']];
       return [
-        [`100x burst for ${n(r.burst_ms)} ms (perf:burst), loss by sequence`, `burst ${pct(r.burst_loss)} % of ${n(ph[1]?.packets)} pkts; after ${pct(r.after_loss)} % of ${n(ph[2]?.packets)}; drained in ${n(r.drain_ms, 0)} ms; high water ${n(r.high_water)} / ${n(r.ring_capacity)}`, `bare read: burst ${pct(r.baseline?.burst_loss)} %, high water ${n(r.baseline?.high_water)}`, '', '< 0.01 %'],
+        [`100x burst for ${n(r.burst_ms)} ms (perf:burst), loss by sequence`, `burst ${pct(r.burst_loss)} % of ${n(ph[1]?.packets)} pkts${r.burst_offered_as_asked === false ? ` (sender reached only ${rate(r.burst_sent_msgs_per_s)})` : ''}; after ${pct(r.after_loss)} % of ${n(ph[2]?.packets)}; drained in ${n(r.drain_ms, 0)} ms; high water ${n(r.high_water)} / ${n(r.ring_capacity)}`, `bare read: burst ${pct(r.baseline?.burst_loss)} %, high water ${n(r.baseline?.high_water)}`, '', '< 0.01 %'],
         [`normal load ${rate(r.rate)} (perf:burst)`, `loss ${pct(r.normal_loss)} % of ${n(r.normal_packets)} pkts${r.normal_sample_sufficient ? '' : ' (fewer than 1 M packets)'}`, `bare read: ${pct(r.baseline?.normal_loss)} %`, '', '< 0.001 % over ≥ 1 M pkts'],
       ];
     }
