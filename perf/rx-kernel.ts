@@ -53,10 +53,14 @@ interface Result {
   lossless_pps?: number;
   baseline_lossless_pps?: number;
   cap_lossless_pps?: number;
+  lossless_sender_limited?: boolean;
+  baseline_lossless_sender_limited?: boolean;
+  cap_lossless_sender_limited?: boolean;
   ladder?: Record<string, LadderStep[]>;
 }
 
-interface LadderStep { offered_pps: number; sent: number; sent_pps: number; received: number; lost: number }
+/** sender_limited: the sender reached under 90 % of the asked rate (the receiver was not the limit). */
+interface LadderStep { offered_pps: number; sent: number; sent_pps: number; received: number; lost: number; sender_limited: boolean }
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -166,7 +170,7 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
 
 /** The sender at a set rate for `seconds`, from the namespace side; resolves with what it sent. */
 async function replayPaced(pair: VethPair, pcap: string, pps: number, seconds: number): Promise<{ sent: number; seconds: number }> {
-  const res = await replayInNs(pair, pcap, [`--pps=${Math.round(pps)}`, '--loop=0', `--limit=${Math.max(1, Math.round(pps * seconds))}`], (seconds * 4 + 10) * 1000, true);
+  const res = await replayInNs(pair, pcap, [`--pps=${Math.round(pps)}`, '--loop=0', `--limit=${Math.max(1, Math.round(pps * seconds))}`], (seconds * 20 + 10) * 1000, true);
   const m = /Actual: (\d+) packets \(\d+ bytes\) sent in ([\d.]+) seconds/.exec(res.stdout);
   return { sent: m ? Number(m[1]) : sentPackets(res.stdout), seconds: m ? Number(m[2]) : seconds };
 }
@@ -218,7 +222,7 @@ async function openCounter(kind: string, options: PortOptions | undefined, pair:
 }
 
 /** The paced ladder into one receiver; stops at the first step that lost packets. */
-async function ladder(kind: string, options: PortOptions | undefined, pair: VethPair, pcap: string, port: number, wordOffset: number, rates: number[], stepSeconds: number): Promise<{ steps: LadderStep[]; lossless: number } | { missing: string }> {
+async function ladder(kind: string, options: PortOptions | undefined, pair: VethPair, pcap: string, port: number, wordOffset: number, rates: number[], stepSeconds: number): Promise<{ steps: LadderStep[]; lossless: number; senderLimited: boolean } | { missing: string }> {
   const steps: LadderStep[] = [];
   let lossless = 0;
   for (const rate of rates) {
@@ -228,12 +232,13 @@ async function ladder(kind: string, options: PortOptions | undefined, pair: Veth
     const s = await replayPaced(pair, pcap, rate, stepSeconds);
     await sleep(300);
     const received = await c.end();
-    const step = { offered_pps: rate, sent: s.sent, sent_pps: Math.round(s.sent / s.seconds), received, lost: Math.max(0, s.sent - received) };
+    const sentPps = Math.round(s.sent / s.seconds);
+    const step = { offered_pps: rate, sent: s.sent, sent_pps: sentPps, received, lost: Math.max(0, s.sent - received), sender_limited: !(sentPps >= 0.9 * rate) };
     steps.push(step);
-    if (step.lost > 0 || !(s.sent > 0)) break;
+    if (step.lost > 0 || !(s.sent > 0) || step.sender_limited) break; // a sender-limited step cannot go higher
     lossless = step.sent_pps;
   }
-  return { steps, lossless };
+  return { steps, lossless, senderLimited: steps.length > 0 && steps[steps.length - 1].sender_limited && steps[steps.length - 1].lost === 0 };
 }
 
 async function main(): Promise<void> {
@@ -257,9 +262,10 @@ async function main(): Promise<void> {
     const pcap = path.join(pair.tmpDir, 'rx-kernel-64.pcap');
     writePcap(pcap, frames);
     const capBase = await runCap(pair, pcap, port, seconds);
-    const baseLadders: Record<string, { steps: LadderStep[]; lossless: number } | { missing: string }> = {};
+    const baseLadders: Record<string, { steps: LadderStep[]; lossless: number; senderLimited: boolean } | { missing: string }> = {};
     if (rates.length) for (const kind of ['dgram', 'cap']) baseLadders[kind] = await ladder(kind, undefined, pair, pcap, port, 0, rates, stepSeconds);
     const losslessOf = (l: { steps: LadderStep[]; lossless: number } | { missing: string } | undefined) => (l && !('missing' in l) ? l.lossless : undefined);
+    const limitedOf = (l: { senderLimited: boolean } | { missing: string } | undefined) => (l && !('missing' in l) ? l.senderLimited : undefined);
     for (const name of backends) {
       const options: PortOptions =
         name === 'udp' ? { backend: 'udp', udp: { bind: pair.hostIp, port, rcvbuf: 4 << 20 } }
@@ -274,7 +280,11 @@ async function main(): Promise<void> {
         backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,
         sent_pps: Math.round(r.sentPps), baseline_sent_pps: Math.round(base.sentPps), describe: r.describe,
-        ...(rates.length ? { lossless_pps: losslessOf(ours), baseline_lossless_pps: losslessOf(baseLadders.dgram), cap_lossless_pps: losslessOf(baseLadders.cap), ladder: ladders } : {}),
+        ...(rates.length ? {
+          lossless_pps: losslessOf(ours), baseline_lossless_pps: losslessOf(baseLadders.dgram), cap_lossless_pps: losslessOf(baseLadders.cap), ladder: ladders,
+          // true: the receiver lost nothing at the sender's top paced rate; its own limit is higher than shown
+          lossless_sender_limited: limitedOf(ours), baseline_lossless_sender_limited: limitedOf(baseLadders.dgram), cap_lossless_sender_limited: limitedOf(baseLadders.cap),
+        } : {}),
         ...('missing' in capBase ? { cap_missing: capBase.missing }
           : { cap_pps: Math.round(capBase.pps), ratio_cap: Number((r.pps / capBase.pps).toFixed(2)) }),
       };
