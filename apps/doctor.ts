@@ -9,7 +9,7 @@ export const summary = 'check this machine: backends, hugepages, bpffs, CPUs/NUM
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
-    console.log('Usage: tickpath doctor [--config DIR] [--json]\n\nWith --config, also checks the three config files in DIR as \`tickpath config check\` does, and\nthe plan in them against this machine (isolated CPUs, shared cores, NUMA, hugepages for the DPDK pool).\n\nReports which packet backends are compiled in and usable now, hugepages,\nbpffs, CPU/NUMA layout and privileges, each problem with the command that fixes it.\nExit code 0 when at least one live backend (dpdk, af_xdp, af_packet, udp) is usable and\nthe configs given with --config have no problems.');
+    console.log('Usage: tickpath doctor [--config DIR] [--json]\n\nWith --config, also checks the three config files in DIR as \`tickpath config check\` does, and\nthe plan in them against this machine (isolated CPUs, shared cores, NUMA, hugepages for the DPDK pool,\nand whether the RX ring and mbuf pool hold the burst in performance.burst).\n\nReports which packet backends are compiled in and usable now, hugepages,\nbpffs, CPU/NUMA layout and privileges, each problem with the command that fixes it.\nExit code 0 when at least one live backend (dpdk, af_xdp, af_packet, udp) is usable and\nthe configs given with --config have no problems.');
     return 0;
   }
   const report = diagnose();
@@ -21,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     report.findings.push(...diagnosePlan({
       stages: performance.stages, workers: performance.workers, idle: performance.idle.strategy, numaNode: performance.numaNode,
       backend: feed.backend, dpdk: feed.dpdk ? { noHuge: feed.dpdk.eal.noHuge, mbufs: feed.dpdk.mbufs, pciAllow: feed.dpdk.eal.pciAllow } : undefined,
+      rxDescriptors: performance.rings.rxDescriptors, burst: performance.burst,
     }));
   }
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));

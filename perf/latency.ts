@@ -32,6 +32,7 @@ import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from '
 import { RingMonitor } from './lib/ring-monitor';
 import type { RxLatencyJob } from './lib/rx-latency-worker';
 import { generateSession, SessionCapture } from './lib/session-capture';
+import { schedDelta, schedSnapshot, workerTidFromLog } from './lib/thread-sched';
 import { fmtRate, report, Row } from './report';
 
 const args = new BenchArgs();
@@ -45,7 +46,7 @@ const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');
 const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
 const journalFsync = args.string('journal-fsync') as 'always' | 'group' | 'never' | undefined;
-const log = args.has('verbose') ? (l: string) => console.error(l) : undefined;
+const verbose = args.has('verbose');
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
 const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });
@@ -81,22 +82,42 @@ async function baseline(cap: SessionCapture): Promise<{ wire_to_read: Percentile
   return { wire_to_read: pct(h.summary()), achieved: r.messages / ((r.endNs - r.startNs) / 1e9), drops, sender: r };
 }
 
+/** Roles of the threads the scheduler report names: stage workers (from their start-up log line), the RX lcore. */
+function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof schedSnapshot>): Map<number, string> {
+  const roles = new Map(workerTids);
+  for (const t of snap.threads.values()) {
+    if (roles.has(t.tid)) continue;
+    if (t.tid === process.pid) roles.set(t.tid, 'main thread');
+    else if (/^rte-worker|lcore/i.test(t.comm)) roles.set(t.tid, `RX lcore (${t.comm})`);
+  }
+  return roles;
+}
+
 async function pipelineAt(cap: SessionCapture) {
   const { performance: perf } = loadBenchConfigs({ idle });
+  const workerTids = new Map<number, string>();
+  const log = (l: string) => {
+    const w = workerTidFromLog(l);
+    if (w) workerTids.set(w.tid, w.label);
+    if (verbose) console.error(l);
+  };
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync });
   const failed = p.failed().then((e) => { throw e; });
   try {
     const monitor = new RingMonitor(p.port.rxTransfer(0).ring);
     monitor.start(1);
     const sender = new PacedSender(p.port.txTransfer(0), cap.file, [{ captureSeconds: Infinity, speed: 1 }], senderCpu);
+    const s0 = schedSnapshot();
     const r = await Promise.race([sender.run(), failed]);
     const drained = await waitForDrain(monitor, r.frames, 20_000);
+    const s1 = schedSnapshot();
+    const sched = schedDelta(s0, s1, threadRoles(workerTids, s1));
     monitor.stop();
     await sleep(200); // let orders in flight come back from the venue (order_ack, order_fill)
     const st = await p.stop();
     // Coordinated-omission view of wire_to_handler for this fixed packet rate, computed off the hot path.
     const corrected = p.mergedLatency('wire_to_handler').correctedSummary((seconds * 1e9) / cap.packets);
-    return { r, st, drained, highWater: monitor.highWater, ringCapacity: monitor.capacity, corrected };
+    return { r, st, drained, highWater: monitor.highWater, ringCapacity: monitor.capacity, corrected, sched };
   } catch (e) {
     await p.stop().catch(() => undefined);
     throw e;
@@ -112,7 +133,7 @@ async function main(): Promise<void> {
   for (const rate of rates) {
     const cap = generateSession(dir, { rate, seconds, symbols });
     const base = await baseline(cap);
-    const { r, st, drained, highWater, ringCapacity, corrected } = await pipelineAt(cap);
+    const { r, st, drained, highWater, ringCapacity, corrected, sched } = await pipelineAt(cap);
     const L = st.latency;
     const achieved = r.messages / ((r.endNs - r.startNs) / 1e9);
     const lag = LatencyRecorder.merge('sender_lag', [r.lag]).summary();
@@ -128,6 +149,7 @@ async function main(): Promise<void> {
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
       sender_lag: pct(lag), sender_tx_full_waits: r.txFullWaits,
+      scheduler: { what: 'per-thread schedstat run delay (runnable, not running) and context switches, per-CPU tick shares, over the send + drain window', ...sched },
       baseline: { what: 'net_ring -> bare RxConsumer worker (poll ts to read)', wire_to_read: base.wire_to_read, achieved: Math.round(base.achieved), drops: base.drops },
     });
     const tag = `${fmtRate(rate)} (got ${fmtRate(achieved)})`;
@@ -136,6 +158,11 @@ async function main(): Promise<void> {
     rows.push({ label: `${tag} decode`, ours: fmtP(stages.decode), baseline: '', note: 'wire_to_decode: poll ts to decoder entry' });
     rows.push({ label: `${tag} md_to_order`, ours: fmtP(stages.md_to_order), baseline: '', note: `target p50 < 5us, p99 < 10us; ${st.counters.orders_sent} orders` });
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
+    const stage = sched.threads.find((t) => t.role?.startsWith('stage worker'));
+    const rxT = sched.threads.find((t) => t.role?.startsWith('RX lcore'));
+    const steal = Math.max(...sched.cpus.filter((c) => c.cpu !== 'cpu').map((c) => c.steal));
+    const fmtT = (t: typeof stage) => (t ? `run delay ${t.run_delay_ms.toFixed(1)} ms of ${(t.run_ms + t.run_delay_ms).toFixed(0)} ms, ${t.involuntary_switches} involuntary switches` : 'not found');
+    rows.push({ label: `${tag} what stole the time`, ours: `stage worker: ${fmtT(stage)}`, baseline: `RX lcore: ${fmtT(rxT)}`, note: `max CPU steal ${(steal * 100).toFixed(1)}%; load ${sched.loadavg[0]}; other processes ${sched.other_processes.slice(0, 3).map((o) => `${o.comm} ${o.cpu_ms} ms`).join(', ')}` });
     rows.push({ label: `${tag} sender lag`, ours: fmtP(pct(lag)), baseline: '', note: `paced sender lateness; TX-full waits ${r.txFullWaits}` });
   }
   report('latency', rows, { rates: out, backend: 'dpdk', source: 'net_ring loopback, paced TX sender worker', targets: kTargets, seconds, symbols });

@@ -12,7 +12,14 @@
  * with lib/binding's Port in inline poller mode (the worker's read() polls: 2-core layout, the
  * sender has the other core).
  *
- *   node dist/perf/rx-kernel.js [--seconds 3] [--backends af_xdp,af_packet,udp] [--json]
+ * Highest lossless rate, same offered load for every receiver: the same sender paced at a ladder
+ * of rates (tcpreplay --pps, --rates), each step --step-seconds long, into each receiver in turn
+ * (ours per backend, dgram, cap); a step is lossless when the receiver counted at least as many
+ * packets as the sender sent (counted from before the sender starts to 300 ms after it ends). The
+ * ladder stops at the first lossy step; the rate the sender really achieved is what is reported.
+ * With --rates none, only the top-speed comparison runs.
+ *
+ *   node dist/perf/rx-kernel.js [--seconds 3] [--backends af_xdp,af_packet,udp] [--rates 25k,50k,...] [--step-seconds 1.5] [--json]
  * Needs root and tcpreplay. Never asserts timings: it reports.
  */
 import { spawn } from 'child_process';
@@ -24,6 +31,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 
 import { Port, PortOptions } from '../lib/binding';
+import { parseRate } from './lib/args';
 import { VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableReason, replayInNs, seqPayload, udpFrame, writePcap } from '../test/helpers/netns';
 
 interface Result {
@@ -41,7 +49,18 @@ interface Result {
   cap_missing?: string;
   ratio_cap?: number;
   describe: string;
+  /** Highest paced rate each receiver took with no loss (the sender's achieved pps; 0: none of the ladder). */
+  lossless_pps?: number;
+  baseline_lossless_pps?: number;
+  cap_lossless_pps?: number;
+  lossless_sender_limited?: boolean;
+  baseline_lossless_sender_limited?: boolean;
+  cap_lossless_sender_limited?: boolean;
+  ladder?: Record<string, LadderStep[]>;
 }
+
+/** sender_limited: the sender reached under 90 % of the asked rate (the receiver was not the limit). */
+interface LadderStep { offered_pps: number; sent: number; sent_pps: number; received: number; lost: number; sender_limited: boolean }
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -149,10 +168,87 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
   return { pps: res.packets / (Number(t1 - t0) / 1e9), drops, sentPps: s.sent / s.seconds, describe: port.description };
 }
 
+/** The sender at a set rate for `seconds`, from the namespace side; resolves with what it sent. */
+async function replayPaced(pair: VethPair, pcap: string, pps: number, seconds: number): Promise<{ sent: number; seconds: number }> {
+  const res = await replayInNs(pair, pcap, [`--pps=${Math.round(pps)}`, '--loop=0', `--limit=${Math.max(1, Math.round(pps * seconds))}`], (seconds * 20 + 10) * 1000, true);
+  const m = /Actual: (\d+) packets \(\d+ bytes\) sent in ([\d.]+) seconds/.exec(res.stdout);
+  return { sent: m ? Number(m[1]) : sentPackets(res.stdout), seconds: m ? Number(m[2]) : seconds };
+}
+
+type Counter = { begin(): Promise<void>; end(): Promise<number>; describe?: string };
+
+/** One receiver counting everything from begin() to end(): dgram, cap (child process) or one of ours. */
+async function openCounter(kind: string, options: PortOptions | undefined, pair: VethPair, port: number, wordOffset: number): Promise<Counter | { missing: string }> {
+  if (kind === 'dgram') {
+    const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+    await new Promise<void>((r) => sock.bind(port, pair.hostIp, () => r()));
+    let packets = 0, counting = false, sink = 0;
+    sock.on('message', (msg: Buffer) => { if (counting) { packets++; sink += msg.readUInt32BE(0); } });
+    return { begin: async () => { counting = true; }, end: async () => { counting = false; sock.close(); if (sink === -1) console.log(sink); return packets; } };
+  }
+  if (kind === 'cap') {
+    const child = spawn(process.execPath, [path.join(__dirname, 'lib', 'cap-receiver.js'), pair.hostIf, `udp and dst port ${port}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let waiting: ((line: string) => void) | undefined;
+    readline.createInterface({ input: child.stdout! }).on('line', (l) => { if (waiting) { const w = waiting; waiting = undefined; w(l); } else lines.push(l); });
+    const nextLine = (): Promise<string> => new Promise((resolve, reject) => {
+      if (lines.length) { resolve(lines.shift()!); return; }
+      waiting = resolve;
+      child.once('exit', (code, signal) => reject(new Error(`cap-receiver exited (${signal ?? code}) before answering`)));
+    });
+    const first = await nextLine();
+    if (first !== 'ready') { child.kill('SIGKILL'); return { missing: (JSON.parse(first) as { missing: string }).missing }; }
+    return {
+      begin: async () => { child.stdin!.write('start\n'); await sleep(50); },
+      end: async () => {
+        child.stdin!.write('stop\n');
+        const r = JSON.parse(await nextLine()) as { packets: number };
+        if (child.exitCode === null) child.kill('SIGKILL');
+        return r.packets;
+      },
+    };
+  }
+  const p = Port.open({ ...options!, poller: 'inline', burst: 64 });
+  const control = new SharedArrayBuffer(4);
+  const ctl = new Int32Array(control);
+  const worker = new Worker(path.join(__dirname, 'rx-worker.js'), { workerData: { transfer: p.rxTransfer(0), cpu: -1, control, wordOffset } });
+  const done = new Promise<{ packets: number }>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  return {
+    describe: p.description,
+    begin: async () => { await sleep(100); Atomics.store(ctl, 0, 1); await sleep(20); },
+    end: async () => { Atomics.store(ctl, 0, 2); const r = await done; await exited; p.close(); return r.packets; },
+  };
+}
+
+/** The paced ladder into one receiver; stops at the first step that lost packets. */
+async function ladder(kind: string, options: PortOptions | undefined, pair: VethPair, pcap: string, port: number, wordOffset: number, rates: number[], stepSeconds: number): Promise<{ steps: LadderStep[]; lossless: number; senderLimited: boolean } | { missing: string }> {
+  const steps: LadderStep[] = [];
+  let lossless = 0;
+  for (const rate of rates) {
+    const c = await openCounter(kind, options, pair, port, wordOffset);
+    if ('missing' in c) return c;
+    await c.begin();
+    const s = await replayPaced(pair, pcap, rate, stepSeconds);
+    await sleep(300);
+    const received = await c.end();
+    const sentPps = Math.round(s.sent / s.seconds);
+    const step = { offered_pps: rate, sent: s.sent, sent_pps: sentPps, received, lost: Math.max(0, s.sent - received), sender_limited: !(sentPps >= 0.9 * rate) };
+    steps.push(step);
+    if (step.lost > 0 || !(s.sent > 0)) break;
+    lossless = step.sent_pps;
+    if (step.sender_limited) break; // the sender cannot go higher
+  }
+  return { steps, lossless, senderLimited: steps.length > 0 && steps[steps.length - 1].sender_limited && steps[steps.length - 1].lost === 0 };
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const seconds = Math.max(1, Number(arg('seconds', '3')));
   const backends = arg('backends', 'af_xdp,af_packet,udp').split(',');
+  const ratesArg = arg('rates', '25k,50k,100k,200k,400k,800k');
+  const rates = ratesArg === 'none' ? [] : ratesArg.split(',').map(parseRate);
+  const stepSeconds = Math.max(0.5, Number(arg('step-seconds', '1.5')));
   const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
   if (reason) {
     console.error(`rx-kernel: ${reason}`);
@@ -167,6 +263,10 @@ async function main(): Promise<void> {
     const pcap = path.join(pair.tmpDir, 'rx-kernel-64.pcap');
     writePcap(pcap, frames);
     const capBase = await runCap(pair, pcap, port, seconds);
+    const baseLadders: Record<string, { steps: LadderStep[]; lossless: number; senderLimited: boolean } | { missing: string }> = {};
+    if (rates.length) for (const kind of ['dgram', 'cap']) baseLadders[kind] = await ladder(kind, undefined, pair, pcap, port, 0, rates, stepSeconds);
+    const losslessOf = (l: { steps: LadderStep[]; lossless: number } | { missing: string } | undefined) => (l && !('missing' in l) ? l.lossless : undefined);
+    const limitedOf = (l: { senderLimited: boolean } | { missing: string } | undefined) => (l && !('missing' in l) ? l.senderLimited : undefined);
     for (const name of backends) {
       const options: PortOptions =
         name === 'udp' ? { backend: 'udp', udp: { bind: pair.hostIp, port, rcvbuf: 4 << 20 } }
@@ -174,16 +274,24 @@ async function main(): Promise<void> {
             : { backend: 'af_xdp', afXdp: { interface: pair.hostIf, queue: 0, frames: 4096 } };
       const base = await runDgram(pair, pcap, port, seconds);
       const r = await runBackend(options, pair, pcap, seconds, name === 'udp' ? 0 : 42);
+      const ours = rates.length ? await ladder(name, options, pair, pcap, port, name === 'udp' ? 0 : 42, rates, stepSeconds) : undefined;
+      const ladders: Record<string, LadderStep[]> = {};
+      for (const [k, l] of Object.entries({ [name]: ours, ...baseLadders })) if (l && !('missing' in l)) ladders[k] = l.steps;
       const res: Result = {
         backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,
         sent_pps: Math.round(r.sentPps), baseline_sent_pps: Math.round(base.sentPps), describe: r.describe,
+        ...(rates.length ? {
+          lossless_pps: losslessOf(ours), baseline_lossless_pps: losslessOf(baseLadders.dgram), cap_lossless_pps: losslessOf(baseLadders.cap), ladder: ladders,
+          // true: the receiver lost nothing at the sender's top paced rate; its own limit is higher than shown
+          lossless_sender_limited: limitedOf(ours), baseline_lossless_sender_limited: limitedOf(baseLadders.dgram), cap_lossless_sender_limited: limitedOf(baseLadders.cap),
+        } : {}),
         ...('missing' in capBase ? { cap_missing: capBase.missing }
           : { cap_pps: Math.round(capBase.pps), ratio_cap: Number((r.pps / capBase.pps).toFixed(2)) }),
       };
       results.push(res);
       if (!json || process.stderr.isTTY) {
-        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   cap ${res.cap_pps !== undefined ? `${res.cap_pps.toLocaleString()} pps x${res.ratio_cap}` : `missing (${res.cap_missing})`}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]`);
+        console.log(`${name.padEnd(10)} ${res.pps.toLocaleString().padStart(12)} pps   node-dgram ${res.baseline_pps.toLocaleString().padStart(10)} pps   x${res.ratio}   cap ${res.cap_pps !== undefined ? `${res.cap_pps.toLocaleString()} pps x${res.ratio_cap}` : `missing (${res.cap_missing})`}   drops ${res.drops} (dgram ${res.baseline_drops})   sender ${res.sent_pps.toLocaleString()} / ${res.baseline_sent_pps.toLocaleString()} pps   [${res.describe}]${rates.length ? `   lossless paced: ours ${res.lossless_pps} dgram ${res.baseline_lossless_pps} cap ${res.cap_lossless_pps} pps` : ''}`);
       }
     }
   } finally {

@@ -36,6 +36,32 @@ export interface RingSizes {
   strategyToRouter: number;
 }
 
+/**
+ * The burst the RX buffering must absorb without loss: `multiplier` x the normal rate for
+ * `durationMs`, while the decoder drains `drainMsgsPerS` (perf:throughput's lossless rate on the
+ * machine). What piles up meanwhile must fit in the RX descriptor ring and, on dpdk, in the mbuf
+ * pool (on hugepages); `tickpath doctor --config` checks both against this machine.
+ */
+export interface BurstSizing {
+  normalMsgsPerS: number;
+  multiplier: number;
+  durationMs: number;
+  msgsPerPacket: number;
+  drainMsgsPerS: number;
+}
+
+/** Packets waiting in the RX ring at the end of the burst: (burst rate - drain rate) x duration. */
+export function burstBacklogPackets(b: BurstSizing): number {
+  const excess = Math.max(0, b.normalMsgsPerS * b.multiplier - b.drainMsgsPerS);
+  return Math.ceil((excess * b.durationMs) / 1000 / b.msgsPerPacket);
+}
+
+/** Time to drain that backlog after the burst, at drain rate minus the normal rate (ms; Infinity if it never drains). */
+export function burstDrainMs(b: BurstSizing): number {
+  const spare = b.drainMsgsPerS - b.normalMsgsPerS;
+  return spare > 0 ? (burstBacklogPackets(b) * b.msgsPerPacket * 1000) / spare : Infinity;
+}
+
 export interface PerformanceConfig {
   file: string;
   numaNode: number;
@@ -48,6 +74,8 @@ export interface PerformanceConfig {
    * share a core costs a context switch per batch.
    */
   workers: JsStageName[][];
+  /** The burst to size the RX buffering for (absent: not checked). */
+  burst: BurstSizing | undefined;
 }
 
 export interface PerformanceConfigLoadOptions {
@@ -56,7 +84,8 @@ export interface PerformanceConfigLoadOptions {
 }
 
 const kTopKeys = ['performance'];
-const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion'];
+const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion', 'burst'];
+const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_packet', 'drain_msgs_per_s'];
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
 const kRxStageKeys = ['cpu', 'burst', 'poller'];
 const kStageKeys = ['cpu', 'burst'];
@@ -128,7 +157,19 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
   };
 
   const workers = readFusion(r, p.fusion, js);
-  return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers };
+  const burst = p.burst === undefined || p.burst === null ? undefined : readBurst(r, p.burst);
+  return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers, burst };
+}
+
+function readBurst(r: ConfigReader, value: unknown): BurstSizing {
+  const b = r.object('performance.burst', value, kBurstKeys);
+  return {
+    normalMsgsPerS: r.int('performance.burst.normal_msgs_per_s', b.normal_msgs_per_s, 1, 1e9, 100_000),
+    multiplier: r.int('performance.burst.multiplier', b.multiplier, 1, 1_000_000, 100),
+    durationMs: r.int('performance.burst.duration_ms', b.duration_ms, 1, 3_600_000, 100),
+    msgsPerPacket: r.int('performance.burst.msgs_per_packet', b.msgs_per_packet, 1, 1000, 20),
+    drainMsgsPerS: r.int('performance.burst.drain_msgs_per_s', b.drain_msgs_per_s, 1, 1e10, 1_000_000),
+  };
 }
 
 /**

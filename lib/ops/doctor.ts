@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { binding, NativeBackendInfo } from '../binding/native';
+import { burstBacklogPackets, burstDrainMs, type BurstSizing } from '../config/performance-config';
 
 export interface SystemView {
   read(path: string): string | undefined;
@@ -143,6 +144,9 @@ export interface PlanInput {
   numaNode: number;
   backend: string;
   dpdk?: { noHuge: boolean; mbufs: number; pciAllow: string[] };
+  /** performance.rings.rx_descriptors and performance.burst: can the RX buffering hold that burst? */
+  rxDescriptors?: number;
+  burst?: BurstSizing;
 }
 
 function cpuList(text: string): number[] {
@@ -198,6 +202,39 @@ export function diagnosePlan(plan: PlanInput, sys: SystemView = realSystem): Fin
       f.push({ area: 'plan', severity: 'problem', what: `the dpdk pool needs about ${needPages} free 2 MB hugepages, ${report.hugepages.free} are free`, fix: `sudo scripts/setup_hugepages.sh ${Math.max(512, needPages + report.hugepages.total - report.hugepages.free)}` });
     }
   }
+  if (plan.burst) f.push(...burstFindings(plan, report.hugepages.free));
   if (!f.some((x) => x.severity !== 'ok')) f.push({ area: 'plan', severity: 'ok', what: 'the plan fits this machine' });
+  return f;
+}
+
+/**
+ * performance.burst against the buffering: the packets that pile up during the burst must fit in
+ * the RX descriptor ring, and on dpdk every one of them holds an mbuf (on hugepages) until the
+ * decoder has passed it.
+ */
+function burstFindings(plan: PlanInput, hugepagesFree: number): Finding[] {
+  const b = plan.burst!, f: Finding[] = [];
+  const backlog = burstBacklogPackets(b), drainMs = burstDrainMs(b);
+  const what = `a burst of ${b.multiplier}x ${b.normalMsgsPerS} msgs/s for ${b.durationMs} ms drained at ${b.drainMsgsPerS} msgs/s leaves ${backlog} packets waiting`;
+  let ring = 64;
+  while (ring < backlog + 64) ring *= 2;
+  if (drainMs === Infinity) {
+    f.push({ area: 'burst', severity: 'problem', what: `performance.burst.drain_msgs_per_s (${b.drainMsgsPerS}) is not above the normal rate (${b.normalMsgsPerS}): the backlog never drains`, fix: 'measure the drain rate with npm run perf:throughput, or shard the books across workers' });
+  }
+  if (plan.rxDescriptors !== undefined && plan.rxDescriptors < backlog + 64) {
+    f.push({ area: 'burst', severity: 'problem', what: `${what}; performance.rings.rx_descriptors is ${plan.rxDescriptors}`, fix: `set performance.rings.rx_descriptors: ${ring}` });
+  } else if (plan.rxDescriptors !== undefined) {
+    f.push({ area: 'burst', severity: 'ok', what: `${what}; ${plan.rxDescriptors} RX descriptors hold it${drainMs !== Infinity ? `, drained in about ${Math.round(drainMs)} ms` : ''}` });
+  }
+  if (plan.backend === 'dpdk' && plan.dpdk) {
+    const needMbufs = Math.max(backlog, plan.rxDescriptors ?? 0) + 2048;
+    if (plan.dpdk.mbufs < needMbufs) {
+      f.push({ area: 'burst', severity: 'problem', what: `the dpdk pool has ${plan.dpdk.mbufs} mbufs; the RX ring and the burst backlog need about ${needMbufs}`, fix: `set feed.dpdk.mbufs: ${2 ** Math.ceil(Math.log2(needMbufs + 1)) - 1}` });
+    }
+    const pages = Math.ceil((needMbufs * 2560) / (2 << 20)) + 16;
+    if (!plan.dpdk.noHuge && hugepagesFree < pages) {
+      f.push({ area: 'burst', severity: 'problem', what: `holding the burst takes about ${pages} free 2 MB hugepages for mbufs, ${hugepagesFree} are free`, fix: `sudo scripts/setup_hugepages.sh ${Math.max(512, pages)}` });
+    }
+  }
   return f;
 }

@@ -17,10 +17,12 @@ export const kPipelineLogEvents = new LogEventTable([
   { name: 'order_rejected', template: 'order rejected by the router: reason #{0} (see REJECT_REASONS)' },
   { name: 'venue_reject', template: 'venue rejected a child order ({0} so far)' },
   { name: 'ring_stall', template: 'stage ring full: the next stage is behind ({0} stalls so far)' },
+  { name: 'unrecovered_gap', template: 'sequence gap: messages {0} to {1} never received (no recovery configured)' },
 ]);
 
 export const kLogWorkerStarted = kPipelineLogEvents.idOf('worker_started');
 export const kLogGap = kPipelineLogEvents.idOf('gap');
+export const kLogUnrecoveredGap = kPipelineLogEvents.idOf('unrecovered_gap');
 export const kLogLoss = kPipelineLogEvents.idOf('loss');
 export const kLogCaptureGap = kPipelineLogEvents.idOf('capture_gap');
 export const kLogBookStale = kPipelineLogEvents.idOf('book_stale');

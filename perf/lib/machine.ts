@@ -7,15 +7,25 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { binding } from '../../lib/binding';
+import { loadPerformanceConfig } from '../../lib/config/performance-config';
 
 /** Repository root (dist/perf/lib -> ../../..). */
 export const kRepoRoot = path.join(__dirname, '..', '..', '..');
 export const kConfigDir = path.join(kRepoRoot, 'configs');
 
-/** The EAL is initialised once per process: every dpdk port here uses these rxCpus and mbufs. */
+/**
+ * The EAL is initialised once per process: every dpdk port here uses these rxCpus and mbufs. The
+ * pool is sized from performance.yml like a deployment's (see performance.burst): every packet
+ * waiting in the RX ring holds an mbuf, so a pool smaller than the ring would run dry first.
+ */
 export const kRxCpu = os.cpus().length - 1;
-export const kMbufs = 16383;
+export const kMbufs = mbufsFor(loadPerformanceConfig(path.join(kConfigDir, 'performance.yml')).rings.rxDescriptors);
 export const kEal = { rxCpus: [kRxCpu], mbufs: kMbufs };
+
+/** A pool (2^n - 1 mbufs, DPDK's best size) holding a full ring plus bursts in flight. */
+export function mbufsFor(rxDescriptors: number): number {
+  return Math.max(16383, 2 ** Math.ceil(Math.log2(rxDescriptors + 2048 + 1)) - 1);
+}
 
 export function hugepagesFree(): number {
   const m = /HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'));

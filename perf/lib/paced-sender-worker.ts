@@ -62,19 +62,16 @@ export interface PacedSenderReport {
   stopped: boolean;
 }
 
-function run(job: PacedSenderJob): PacedSenderReport {
-  if (job.cpu >= 0) pinCurrentThread(job.cpu);
-  const ctl = new Int32Array(job.control);
-  const cap = loadCapture(job.file);
-  const msgs = messagesPerFrame(cap);
-  const n = cap.count;
-  // Due offset (real ns from start) and segment of every frame: computed once, before the clock starts.
+/**
+ * Due offset (real ns from the start) and schedule segment of each of the `n` frames at capture
+ * times `times` (ns). Also used after a run to say in which phase a lost packet was sent.
+ */
+export function scheduleFrames(times: ArrayLike<number>, n: number, segs: PaceSegment[]): { due: Float64Array; phase: Uint8Array } {
   const due = new Float64Array(n);
   const phase = new Uint8Array(n);
-  const segs = job.schedule;
   let seg = 0, segCap0 = 0, segReal0 = 0;
   for (let i = 0; i < n; i++) {
-    const t = cap.times[i];
+    const t = times[i];
     while (seg < segs.length - 1 && t >= segCap0 + segs[seg].captureSeconds * 1e9) {
       const end = segCap0 + segs[seg].captureSeconds * 1e9;
       segReal0 += (end - segCap0) / segs[seg].speed;
@@ -84,6 +81,18 @@ function run(job: PacedSenderJob): PacedSenderReport {
     due[i] = segReal0 + (t - segCap0) / segs[seg].speed;
     phase[i] = seg;
   }
+  return { due, phase };
+}
+
+function run(job: PacedSenderJob): PacedSenderReport {
+  if (job.cpu >= 0) pinCurrentThread(job.cpu);
+  const ctl = new Int32Array(job.control);
+  const cap = loadCapture(job.file);
+  const msgs = messagesPerFrame(cap);
+  const n = cap.count;
+  // Due offset (real ns from start) and segment of every frame: computed once, before the clock starts.
+  const segs = job.schedule;
+  const { due, phase } = scheduleFrames(cap.times, n, segs);
   const phases: PhaseReport[] = segs.map(() => ({ frames: 0, messages: 0, firstNs: 0, lastNs: 0, maxLagNs: 0 }));
   const tx = new TxProducer(job.tx);
   const src = Buffer.from(cap.data.buffer, cap.data.byteOffset, cap.data.byteLength);

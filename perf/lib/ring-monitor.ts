@@ -23,8 +23,10 @@ export class RingMonitor {
   }
 
   sample(): RingSample {
-    const prod = Atomics.load(this.i32, kLayout.prodPosI32) >>> 0;
+    // Consumer first: it never passes the producer, so a producer position read after it is at
+    // least as far on (read the other way round, a consumer that moved in between gives -1 = 2^32-1).
     const cons = Atomics.load(this.i32, kLayout.consPosI32) >>> 0;
+    const prod = Atomics.load(this.i32, kLayout.prodPosI32) >>> 0;
     const s = { atNs: nowNs(), backlog: (prod - cons) >>> 0, rxPackets: Number(this.counters[kQueueCounter.rxPackets]), drops: Number(this.counters[kQueueCounter.ringFullDrops]), tag: this.tag() };
     this.samples.push(s);
     return s;

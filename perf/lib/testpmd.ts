@@ -1,8 +1,13 @@
 /**
- * Baseline in the same invocation: dpdk-testpmd --forward-mode=rxonly on a net_pcap vdev reading
- * a capture, its forwarding lcore on the CPU our RX lcore uses. With `infiniteRx` the PMD loads the
- * file into mbufs once and replays it forever, so the figure is testpmd's receive rate, not the
- * disk's; the pool is sized to hold the whole file.
+ * Baseline in the same invocation: dpdk-testpmd --forward-mode=rxonly on a vdev, its forwarding
+ * lcore on the CPU our RX lcore uses. net_pcap with `infinite_rx` loads the file into mbufs once and
+ * replays it forever, so the figure is testpmd's receive rate, not the disk's; the pool is sized to
+ * hold the whole file. net_null is the same without a file.
+ *
+ * The window: the count is testpmd's "Accumulated forward statistics" RX-packets, which starts when
+ * forwarding starts. We wait for "Press enter to exit" (printed right after forwarding started;
+ * stdbuf makes it arrive when printed instead of at exit), start the clock on it, and stop
+ * forwarding with enter at the end of the window; a missing line is an error, never a rate.
  */
 import { spawn } from 'child_process';
 import { kRxCpu, sleep, which } from './machine';
@@ -10,13 +15,17 @@ import { kRxCpu, sleep, which } from './machine';
 export interface TestpmdResult { packets: number; seconds: number; pps: number }
 
 export async function testpmdRxOnly(pcapFile: string, packets: number, seconds: number): Promise<TestpmdResult | { error: string }> {
+  return testpmdRxOnlyOn(`net_pcap0,rx_pcap=${pcapFile},infinite_rx=1`, packets + 16384, seconds);
+}
+
+/** testpmd rxonly on any vdev (`net_null0,size=64`, ...), `mbufs` in its pool, counted over `seconds`. */
+export async function testpmdRxOnlyOn(vdev: string, mbufs: number, seconds: number): Promise<TestpmdResult | { error: string }> {
   const bin = which('dpdk-testpmd');
   if (!bin) return { error: 'dpdk-testpmd not installed' };
-  const mbufs = packets + 16384;
   // testpmd's stdout is block-buffered into a pipe: stdbuf makes "Press enter to exit" arrive when printed.
   const stdbuf = which('stdbuf');
   const argv = ['-l', `0,${kRxCpu}`, '--in-memory', '--no-pci', '--no-telemetry', '--log-level=4',
-    '--file-prefix', `tp_perf_tput_${process.pid}`, '--vdev', `net_pcap0,rx_pcap=${pcapFile},infinite_rx=1`, '--',
+    '--file-prefix', `tp_perf_tput_${process.pid}`, '--vdev', vdev, '--',
     '--forward-mode=rxonly', '-a', `--total-num-mbufs=${mbufs}`];
   const child = stdbuf ? spawn(stdbuf, ['-oL', '-eL', bin, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';

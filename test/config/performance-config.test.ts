@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as YAML from 'yaml';
-import { parsePerformanceConfig } from '../../lib/config/performance-config';
+import { burstBacklogPackets, burstDrainMs, parsePerformanceConfig } from '../../lib/config/performance-config';
 import { TickpathError } from '../../lib/errors';
 
 const kFile = 'configs/performance.yml';
@@ -54,6 +54,18 @@ describe('performance config', () => {
     expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
     expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
     expect(c.numaNode).to.equal(0);
+  });
+
+  it('reads the burst to size the RX buffering for, with the backlog and drain time it implies', () => {
+    expect(parse(base()).burst).to.equal(undefined);
+    const d = base();
+    d.performance.burst = { normal_msgs_per_s: 100000, multiplier: 100, duration_ms: 100, msgs_per_packet: 20, drain_msgs_per_s: 1000000 };
+    const b = parse(d).burst!;
+    expect(b).to.deep.equal({ normalMsgsPerS: 100000, multiplier: 100, durationMs: 100, msgsPerPacket: 20, drainMsgsPerS: 1000000 });
+    expect(burstBacklogPackets(b)).to.equal(45000);
+    expect(burstDrainMs(b)).to.equal(1000);
+    expect(burstBacklogPackets({ ...b, drainMsgsPerS: 20e6 })).to.equal(0);
+    expectError((x) => (x.performance.burst = { multiplier: 0 }), 'configs/performance.yml: performance.burst.multiplier is 0, expected an integer from 1 to 1000000');
   });
 
   it('without fusion runs one worker per stage', () => {

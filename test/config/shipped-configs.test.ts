@@ -31,7 +31,7 @@ describe('shipped configs (configs/*.yml)', () => {
     const native = nativeOptions('pcap', options);
     expect(native.file).to.equal(feed.pcap?.file);
     expect(native.pace).to.equal('fast');
-    expect(native.ring_size).to.equal('4096');
+    expect(native.ring_size).to.equal('65536'); // sized for performance.burst (tickpath doctor --config checks it)
     // The native poller idles as performance.idle says, parameters included.
     expect(native).to.include({ idle: 'backoff', idle_max_spins: '100', idle_max_yields: '10', idle_min_park_ns: '1000', idle_max_park_ns: '1000000' });
     // The dpdk section (pcap vdev, no hugepages, in memory) is valid for the binding too, and for

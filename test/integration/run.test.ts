@@ -37,7 +37,10 @@ describe('integration/tickpath run (npm start)', function () {
       const c = j.counters;
       expect(j.backend).to.equal(backend);
       expect(c.itch_messages).to.be.greaterThan(50_000);
-      expect(c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps + c.rx_ring_drops, JSON.stringify(c)).to.equal(0);
+      expect(c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps, JSON.stringify(c)).to.equal(0);
+      // Ring drops can happen only on dpdk (net_ring fed by the generator): the pcap backend waits
+      // for the consumer, so there it is the absence of sequence gaps that says nothing was lost.
+      if (backend === 'dpdk') expect(c.rx_ring_drops, JSON.stringify(c)).to.equal(0);
       expect(c.orders_sent).to.be.greaterThan(10);
       // Every order was accepted by risk and acknowledged by a venue over TCP; buys and sells cross.
       expect(c.orders_accepted).to.equal(c.orders_sent);

@@ -90,9 +90,27 @@ describe('ops/doctor plan check', () => {
     expect(f.find((x) => /dpdk pool needs about \d+ free 2 MB hugepages, 500 are free/.test(x.what))!.fix).to.match(/setup_hugepages\.sh \d+/);
   });
 
+  it('a burst the RX ring or the dpdk pool cannot hold is a problem with the sizes to set', () => {
+    const burst = { normalMsgsPerS: 100_000, multiplier: 100, durationMs: 100, msgsPerPacket: 20, drainMsgsPerS: 1_000_000 };
+    // (10 M - 1 M msgs/s) x 0.1 s / 20 msgs per packet = 45,000 packets waiting at the end of the burst
+    const small = diagnosePlan({ ...base, rxDescriptors: 4096, burst }, iso(''));
+    const ring = small.find((x) => x.area === 'burst')!;
+    expect(ring.severity).to.equal('problem');
+    expect(ring.what).to.match(/leaves 45000 packets waiting; performance.rings.rx_descriptors is 4096/);
+    expect(ring.fix).to.equal('set performance.rings.rx_descriptors: 65536');
+    const fits = diagnosePlan({ ...base, rxDescriptors: 65536, burst }, iso(''));
+    expect(fits.find((x) => x.area === 'burst')!.severity).to.equal('ok');
+    const pool = diagnosePlan({ ...base, backend: 'dpdk', dpdk: { noHuge: false, mbufs: 8191, pciAllow: [] }, rxDescriptors: 65536, burst }, iso(''));
+    expect(pool.find((x) => /dpdk pool has 8191 mbufs/.test(x.what))!.fix).to.equal('set feed.dpdk.mbufs: 131071');
+    const never = diagnosePlan({ ...base, rxDescriptors: 65536, burst: { ...burst, drainMsgsPerS: 100_000 } }, iso(''));
+    expect(never.some((x) => x.severity === 'problem' && /never drains/.test(x.what))).to.equal(true);
+  });
+
   it('tickpath doctor --config checks the shipped plan', () => {
     const r = spawnSync(process.execPath, [kCli, 'doctor', '--config', path.join(__dirname, '..', '..', '..', 'configs'), '--json'], { encoding: 'utf8' });
     const report = JSON.parse(r.stdout);
     expect(report.findings.some((x: { area: string }) => x.area === 'plan')).to.equal(true);
+    // The shipped performance.yml sizes the RX ring for its burst.
+    expect(report.findings.find((x: { area: string }) => x.area === 'burst')?.severity).to.equal('ok');
   });
 });

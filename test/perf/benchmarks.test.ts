@@ -61,29 +61,45 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(stages.wire_to_handler.count).to.be.greaterThan(0);
   });
 
-  it('perf:throughput prints the headline rate beside the testpmd baseline', () => {
-    const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3']);
-    expect(out).to.include.keys('msgs_per_s', 'packets_per_s', 'loss', 'backend', 'baseline_msgs_per_s', 'baseline_packets_per_s', 'ratio');
+  it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {
+    const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3', '--steps=2', '--start=100k']);
+    expect(out).to.include.keys('lossless_offered_msgs_per_s', 'loss_at_1_5x', 'search', 'messages_per_trial',
+      'msgs_per_s', 'packets_per_s', 'loss', 'backend', 'baseline_msgs_per_s', 'baseline_packets_per_s', 'ratio');
+    const search = out.search as Record<string, unknown>[];
+    expect(search).to.be.an('array').with.length.greaterThan(0);
+    for (const t of search) expect(t).to.include.keys('offered_msgs_per_s', 'lossless', 'loss', 'drops', 'messages');
+    expect(out.messages_per_trial).to.equal(20000);
     expect(out.msgs_per_s).to.be.a('number');
+    // The second row's source waits for the consumer: every message arrives.
     expect(out.loss).to.equal(0);
   });
 
-  it('perf:burst prints loss per phase, high-water and recovery', () => {
+  it('perf:burst prints loss per phase by sequence, high-water and the time to drain', () => {
     const out = runBenchmark('burst', ['--rate=20k', '--multiplier=10', '--burst-ms=20', '--pre=0.1', '--post=0.2']);
-    expect(out).to.include.keys('normal_loss', 'burst_loss', 'recovery_ms', 'high_water');
+    expect(out).to.include.keys('normal_loss', 'burst_loss', 'after_loss', 'drain_ms', 'high_water', 'by_sequence', 'ring_full_drops', 'lost_packets_by_sequence', 'normal_packets');
     expect(out.normal_loss).to.be.a('number');
     expect(out.burst_loss).to.be.a('number');
     expect(out.high_water).to.be.a('number');
+    // Every packet the RX lcore dropped is found again as a sequence gap (or a lost tail).
+    expect(out.lost_packets_by_sequence).to.equal(out.ring_full_drops);
+    const phases = (out.by_sequence as { phases: { packets: number }[] }).phases;
+    expect(phases).to.have.length(3);
+    expect(phases[1].packets, 'burst packets').to.be.greaterThan(0);
   });
 
   it('perf/rx-kernel measures the production RxConsumer in a worker: af_packet and udp deliver packets', function () {
     const reason = replayUnavailableReason();
     if (reason) unavailable(this, 'af_packet', reason);
-    const out = runBenchmark('rx-kernel', ['--seconds', '1', '--backends', 'af_packet,udp']);
+    const out = runBenchmark('rx-kernel', ['--seconds', '1', '--backends', 'af_packet,udp', '--rates', '10k', '--step-seconds', '0.5']);
     const results = out.results as Record<string, unknown>[];
     expect(results.map((r) => r.backend)).to.deep.equal(['af_packet', 'udp']);
     for (const r of results) {
-      expect(r).to.include.keys('pps', 'baseline_pps', 'ratio', 'drops', 'describe');
+      expect(r).to.include.keys('pps', 'baseline_pps', 'ratio', 'drops', 'describe', 'lossless_pps', 'baseline_lossless_pps', 'ladder');
+      // Every receiver got the same paced sender: one ladder step each, the sender's count beside the receiver's.
+      for (const steps of Object.values(r.ladder as Record<string, { sent: number; received: number }[]>)) {
+        expect(steps[0].sent, `${r.backend}: the sender sent the step`).to.be.greaterThan(0);
+        expect(steps[0].received).to.be.a('number');
+      }
       expect(r.pps, `${r.backend}: packets reached the worker`).to.be.greaterThan(0);
     }
   });

@@ -14,7 +14,7 @@ import { RxConsumer } from '../../binding/rx-consumer';
 import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
-import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss } from '../log-events';
+import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
@@ -58,6 +58,8 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
   const r = new FeedReceiver(rx, books ?? writer!, {
     filter: d.feed.filter, burst: d.bursts.decoder, clock: ctx.clock,
     recovery: loggedRecovery(ctx), latency: { wireToDecode: ctx.latency.wire_to_decode },
+    // Without recovery a gap is a loss: which messages, once per gap (the benchmarks attribute loss by it).
+    gapListener: { onGap: (from, to) => { ctx.logger.warn(kLogUnrecoveredGap, from, to); } },
   });
   origin.from = r;  // the decoder is always the first stage of its worker
   const fd = r.decoder;
