@@ -19,6 +19,8 @@ import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { FastBookAdapter, kFastBookLive, kFastBookStale } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { MoexLineArbiter } from '../../../lib/feed/fast/moex/moex-line-arbiter';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
+import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
+import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { BookRecorder } from '../book-recorder';
 import { kFixtures, moexTemplates, forEachEngine } from './fast-helpers';
 import { PlainBooks, PlainFastReference } from './plain-fast-reference';
@@ -206,5 +208,36 @@ forEachEngine('MOEX FIX/FAST books', () => {
     expect(arbiter.lines[1].duplicates).to.equal(99);
     expect(adapter.counters.rptSeqGaps).to.equal(1);
     expect(events.map((e) => e.tradingState)).to.deep.equal([kFastBookStale]);
+  });
+
+  it('orders are keyed by the exchange order id alone: a change or delete naming an order of another instrument is refused and counted', () => {
+    const encoder = new FastEncoder(registry);
+    const adapter = new FastBookAdapter(registry, new BookRecorder());
+    const feed = new FastFeedDecoder(registry, adapter);
+    let seq = 0;
+    const send = (entries: FastRecord[]): void => {
+      encoder.resetDictionaries();
+      const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301100000000n + BigInt(seq), GroupMDEntries: entries });
+      const datagram = new Uint8Array(4 + message.length);
+      writeMoexPacket(datagram, 0, seq, message);
+      feed.decodePayload(datagram, 0, datagram.length);
+    };
+    const entry = (symbol: string, rpt: number, action: number, id: number, size: number): FastRecord => ({
+      MDUpdateAction: action, MDEntryType: '0', MDEntryID: String(id), Symbol: symbol, RptSeq: rpt,
+      MDEntryPx: { mantissa: 650000, exponent: -4 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS',
+    });
+    send([entry('AAA000TOM', 1, 0, 7, 100), entry('BBB000TOM', 1, 0, 8, 50), entry('CCC000TOM', 1, 0, 9, 20)]);
+    expect(adapter.bookOf('CETS', 'AAA000TOM')!.bids.count).to.equal(1);
+    // Id 7 rests on AAA: a delete for BBB and a change for CCC naming it must not touch AAA's book
+    // (each marks its own instrument stale, which drops its later incrementals until a snapshot).
+    send([entry('BBB000TOM', 2, 2, 7, 0)]);
+    send([entry('CCC000TOM', 2, 1, 7, 10)]);
+    expect(adapter.counters.instrumentMismatch).to.equal(2);
+    expect(levelsOf(adapter.bookOf('CETS', 'AAA000TOM'), true)).to.deep.equal([[6500000, 100, 1]]);
+    expect(levelsOf(adapter.bookOf('CETS', 'BBB000TOM'), true)).to.deep.equal([[6500000, 50, 1]]);
+    // The right instrument deletes it.
+    send([entry('AAA000TOM', 2, 2, 7, 0)]);
+    expect(adapter.bookOf('CETS', 'AAA000TOM')!.bids.count).to.equal(0);
+    expect(adapter.counters.unknownOrder).to.equal(0);
   });
 });
