@@ -83,6 +83,15 @@ describe('pipeline', function () {
       expect(c.venue_sessions_native).to.be.greaterThan(0);
       expect(c.venue_sessions_libuv).to.equal(0);
     }
+    // Every counter the dashboard and /metrics show counts the same in both layouts (a counter
+    // written only by one stage's fused path would read 0 split): all but the timing-dependent ones.
+    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls']);
+    const names = Object.keys(fused.stats.counters).filter((k) => !timing.has(k));
+    expect(names.length).to.be.greaterThan(20);
+    for (const k of names) expect(split.stats.counters[k], `counter ${k}, split vs fused`).to.equal(fused.stats.counters[k]);
+    for (const k of ['rx_bytes', 'moldudp64_packets', 'itch_messages', 'book_events', 'quotes', 'strategy_events', 'orders_accepted']) {
+      expect(fused.stats.counters[k], k).to.be.greaterThan(0);
+    }
     // Fills depend on when the crossing order reaches the venue relative to the stop: present in both.
     expect(split.stats.counters.orders_filled).to.be.greaterThan(0);
     expect(fused.stats.counters.orders_filled).to.be.greaterThan(0);
