@@ -88,6 +88,8 @@ describe('RiskChecker', () => {
     // ask 100.00, 100 bps -> max buy 101.00
     expect(risk.checkNew(req({ price: 1_010_000 }), id())).to.equal(null);
     expect(risk.checkNew(req({ price: 1_010_001 }), id())).to.equal('PRICE_COLLAR');
+    // The detail is in dollars, like the order events beside it, not Price(4) integers.
+    expect(risk.lastDetail).to.equal('buy 101.0001 > 101.0000 (reference 100.0000, 100 bps)');
     // bid 99.99, 100 bps -> min sell 98.9901 (ceil of 989901)
     expect(risk.checkNew(req({ side: 'S', price: 989_901 }), id())).to.equal(null);
     expect(risk.checkNew(req({ side: 'SS', price: 989_900 }), id())).to.equal('PRICE_COLLAR');
