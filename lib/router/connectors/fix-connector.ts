@@ -31,6 +31,7 @@
  *
  * Threading: the router's thread; callbacks run from `poll()` (native) or socket events (libuv).
  */
+import { ReconnectSchedule } from './reconnect-schedule';
 import { socketErrorFix } from '../../protocols/socket-errors';
 import * as fs from 'fs';
 import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
@@ -101,8 +102,7 @@ export class FixConnector implements VenueConnector {
   /** Created once, reused by every reconnect. */
   private transportInstance: SessionTransport | null = null;
   private readonly makeTransport: TransportFactory;
-  private reconnectAt = 0;
-  private reconnectAttempt = 0;
+  private readonly reconnects: ReconnectSchedule;
   private lastTick = 0;
   /** errno of the last socket error, for the fix hint of a failed connect. */
   private lastErrno: string | undefined;
@@ -114,7 +114,6 @@ export class FixConnector implements VenueConnector {
   private closing = false;
   private everLoggedIn = false;
   private pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly opts: FixConnectorOptions & { reconnectAttempts: number; reconnectDelayMs: number; connectTimeoutMs: number };
   private readonly log: (line: string) => void;
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
@@ -134,6 +133,7 @@ export class FixConnector implements VenueConnector {
     const delay = options.reconnectDelayMs ?? 200;
     if (!Number.isInteger(delay) || delay < 0) throw invalidOption(kWhere, 'reconnectDelayMs', delay, 'a non-negative integer (ms)');
     this.opts = { ...options, reconnectAttempts: attempts, reconnectDelayMs: delay, connectTimeoutMs: options.connectTimeoutMs ?? 5000 };
+    this.reconnects = new ReconnectSchedule(attempts, delay, (attempt) => this.reconnectNow(attempt), (detail) => this.listener.onSessionState('FAILED', detail));
     this.name = options.name;
     this.protocol = options.version === 'FIX.4.4' ? 'fix44' : 'fix42';
     this.log = options.log ?? (() => {});
@@ -178,7 +178,7 @@ export class FixConnector implements VenueConnector {
     const n = this.socket ? this.socket.transport.poll() : 0;
     // The session's checks have 100 ms resolution on its timer; 10 ms here is plenty and cheap.
     if (nowMs - this.lastTick >= 10) { this.lastTick = nowMs; if (this.socket) this.session.tick(nowMs); }
-    if (this.reconnectAt !== 0 && nowMs >= this.reconnectAt) this.reconnectNow();
+    this.reconnects.poll(nowMs);
     return n;
   }
 
@@ -283,24 +283,12 @@ export class FixConnector implements VenueConnector {
   }
 
   private scheduleReconnect(attempt: number): void {
-    if (this.closing) return;
-    if (attempt > this.opts.reconnectAttempts) {
-      this.listener.onSessionState('FAILED', `gave up after ${this.opts.reconnectAttempts} reconnect attempts`);
-      return;
-    }
-    const delay = this.opts.reconnectDelayMs * attempt;
-    this.reconnectAttempt = attempt;
-    this.reconnectAt = Date.now() + delay;
-    this.reconnectTimer = setTimeout(() => this.reconnectNow(), delay + 1);
+    if (!this.closing) this.reconnects.schedule(attempt);
   }
 
-  /** The attempt is due: from poll() on the loop's clock, or from the backstop timer. */
-  private reconnectNow(): void {
-    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
-    if (this.reconnectAt === 0) return;
-    this.reconnectAt = 0;
+  /** The attempt is due (ReconnectSchedule: the loop's clock, or its backstop timer). */
+  private reconnectNow(attempt: number): void {
     if (this.closing) return;
-    const attempt = this.reconnectAttempt;
     this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
       if (err.code === 'ERR_FIX_SEQUENCE') {
         // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
@@ -406,9 +394,8 @@ export class FixConnector implements VenueConnector {
 
   async close(): Promise<void> {
     this.closing = true;
-    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
+    this.reconnects.cancel();
     if (this.scheduleTimer) { clearTimeout(this.scheduleTimer); this.scheduleTimer = null; }
-    this.reconnectAt = 0;
     await this.session.logout();
     this.socket?.destroy();
     this.socket = null;

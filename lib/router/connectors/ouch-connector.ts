@@ -27,6 +27,7 @@ import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { SoupBinClient } from '../../protocols/soupbin/soupbin-client';
 import type { TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
+import { ReconnectSchedule } from './reconnect-schedule';
 import { transportFactory } from '../../protocols/transport/create-transport';
 import {
   encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
@@ -98,13 +99,8 @@ export class OuchConnector implements VenueConnector {
   private readonly unconfirmed = new Map<string, Buffer>();
   private state: SessionState = 'DISCONNECTED';
   private closing = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  /** Loop-clock time of the next reconnect attempt (0 = none due); the timer is only a backstop. */
-  private reconnectAt = 0;
-  private reconnectAttempt = 0;
+  private readonly reconnects: ReconnectSchedule;
   private readonly firm: string;
-  private readonly reconnectAttempts: number;
-  private readonly reconnectDelayMs: number;
   private readonly counters = {
     ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0,
     reconnects: 0, reconnectFailures: 0, resends: 0, unknownMessages: 0, unknownTokens: 0, systemEvents: 0,
@@ -120,8 +116,7 @@ export class OuchConnector implements VenueConnector {
     if (!Number.isInteger(delay) || delay < 0) throw invalidOption(kWhere, 'reconnectDelayMs', delay, 'a non-negative integer (ms)');
     this.name = options.name;
     this.firm = firm;
-    this.reconnectAttempts = attempts;
-    this.reconnectDelayMs = delay;
+    this.reconnects = new ReconnectSchedule(attempts, delay, (attempt) => this.reconnectNow(attempt), (detail) => this.setState('FAILED', detail));
     this.client = new SoupBinClient({
       host: options.host, port: options.port, username: options.username, password: options.password,
       nextSeq: options.nextSeq ?? 1, heartbeatIntervalMs: options.heartbeatIntervalMs, serverTimeoutMs: options.serverTimeoutMs,
@@ -138,7 +133,7 @@ export class OuchConnector implements VenueConnector {
 
   poll(nowMs: number): number {
     const n = this.client.poll(nowMs);
-    if (this.reconnectAt !== 0 && nowMs >= this.reconnectAt) this.reconnectNow();
+    this.reconnects.poll(nowMs);
     return n;
   }
 
@@ -202,8 +197,7 @@ export class OuchConnector implements VenueConnector {
 
   async close(): Promise<void> {
     this.closing = true;
-    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
-    this.reconnectAt = 0;
+    this.reconnects.cancel();
     await this.client.logout();
     this.setState('LOGGED_OUT', 'closed by caller');
   }
@@ -245,24 +239,12 @@ export class OuchConnector implements VenueConnector {
   }
 
   private scheduleReconnect(attempt: number): void {
-    if (this.closing) return;
-    if (attempt > this.reconnectAttempts) {
-      this.setState('FAILED', `gave up after ${this.reconnectAttempts} reconnect attempts`);
-      return;
-    }
-    const delay = this.reconnectDelayMs * attempt;
-    this.reconnectAttempt = attempt;
-    this.reconnectAt = Date.now() + delay;
-    this.reconnectTimer = setTimeout(() => this.reconnectNow(), delay + 1);
+    if (!this.closing) this.reconnects.schedule(attempt);
   }
 
-  /** The attempt is due: from poll() on the loop's clock, or from the backstop timer. */
-  private reconnectNow(): void {
-    if (this.reconnectTimer) { clearTimeout(this.reconnectTimer); this.reconnectTimer = null; }
-    if (this.reconnectAt === 0) return;
-    this.reconnectAt = 0;
+  /** The attempt is due (ReconnectSchedule: the loop's clock, or its backstop timer). */
+  private reconnectNow(attempt: number): void {
     if (this.closing) return;
-    const attempt = this.reconnectAttempt;
     this.state = 'CONNECTING';
     this.client.connect().then(() => {
       this.counters.reconnects++;
