@@ -44,6 +44,11 @@ const kHelp = `Usage: tickpath run [options]
   --symbols N        bundled default: symbols in the generated session (default 50)
   --duration S       stop after S seconds (default 15; 0 = until the source ends or SIGINT)
   --venue-sim        with --config: start venue simulators for the configured venues
+  --standby HOST:PORT  with --config: run as the hot standby of the primary that runs the same
+                     config (its routing.failover.standby names HOST:PORT): listen there for the
+                     primary's journal stream and heartbeats, keep the feed and books warm, route
+                     nothing; when the heartbeats stop for failover.heartbeat_timeout_ms, take over
+                     (restart path on the streamed journal, OUCH sessions from the next sequence)
   --strategy FILE    a strategy module exporting createStrategy(params) (default: the sample)
   --metrics-port N   Prometheus /metrics, /api/stats and the live dashboard page on
                      127.0.0.1:N (default ${kDefaultMetricsPort}; 0 = any free port; off = none)
@@ -60,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('run', kHelp, argv, {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
       symbols: { type: 'string', default: '50' }, pcap: { type: 'string' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
-      strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      standby: { type: 'string' }, strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
@@ -76,6 +81,14 @@ export async function main(argv: string[]): Promise<number> {
   const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) return usage(`option --metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) return usage(`option --backend is '${values.backend}', expected auto, dpdk or pcap`);
+  let standby: { host: string; port: number } | undefined;
+  if (values.standby !== undefined) {
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(values.standby);
+    if (!m || !(Number(m[2]) >= 1 && Number(m[2]) <= 65535)) return usage(`option --standby is '${values.standby}', expected HOST:PORT to listen on for the primary (port 1 to 65535)`);
+    if (!values.config) return usage('option --standby needs --config DIR: the standby runs the primary\'s config (with routing.failover)');
+    if (values['venue-sim']) return usage('option --standby cannot be used with --venue-sim: a standby takes over the primary\'s venues');
+    standby = { host: m[1], port: Number(m[2]) };
+  }
   // The whole config is checked before anything starts: a bad routing file must not surface as a
   // stage worker crash after the backend opened.
   const check = checkConfigDir(values.config ? path.resolve(values.config) : path.join(kRoot, 'configs'));
@@ -97,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   // and the temporary run directory. A command that leaves a server listening never exits.
   const cleanup = new CleanupStack();
   try {
-    return await runWith(values, { duration, rate, symbols, metricsPort, strategy }, cleanup);
+    return await runWith(values, { duration, rate, symbols, metricsPort, strategy, standby }, cleanup);
   } finally {
     await cleanup.releaseAll();
   }
@@ -125,6 +138,7 @@ interface RunOptions {
   symbols: number;
   metricsPort: number | undefined;
   strategy: { module: string; params: Record<string, unknown> } | undefined;
+  standby: { host: string; port: number } | undefined;
 }
 
 async function runWith(values: Record<string, string | boolean | undefined>, o: RunOptions, cleanup: CleanupStack): Promise<number> {
@@ -152,7 +166,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     if (sim) makeRunDir();
     pipeline = await Pipeline.start({
       feed, performance, routingFile: path.join(dir, 'routing_config.yml'), venueSimulator: sim, strategy, log,
-      recovery: recoveryFromConfig(feed), bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
+      recovery: recoveryFromConfig(feed), bookFile: bookFilePath(publisher.instance, defaultStatsDir()), standby: o.standby,
       // The configured journal always (a restart resumes from it); the in-process simulators start
       // empty on every run, so only their FIX stores are per run.
       ...(sim ? { fixStoreDir: path.join(runDir, 'fix') } : {}),

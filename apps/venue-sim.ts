@@ -7,6 +7,8 @@
 import { TickpathError } from '../lib/errors';
 import { VenueSimulator, type VenueSimulatorOptions, type VenueFaults } from '../lib/venue-sim/venue-simulator';
 
+const kSimHost = /^(127\.\d{1,3}|10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168|169\.254)\.\d{1,3}\.\d{1,3}$/;
+
 export const summary = 'Run a simulated exchange (OUCH 4.2/SoupBinTCP + FIX 4.2/4.4, price-time matching, fault injection)';
 
 const kUsage = `Usage: tickpath venue-sim [options]
@@ -17,7 +19,8 @@ listens on, then runs until SIGINT or SIGTERM (exit 0).
 Options:
   --ouch-port N           OUCH 4.2 / SoupBinTCP port (default 0 = ephemeral; 'off' disables)
   --fix-port N            FIX 4.2 / 4.4 acceptor port (default 0 = ephemeral; 'off' disables)
-  --host ADDR             listen address, 127.0.0.0/8 only (default 127.0.0.1)
+  --host ADDR             listen address: 127.0.0.0/8, or a private or link-local address
+                          of this host (default 127.0.0.1)
   --session NAME          SoupBinTCP session name, at most 10 characters (default SIM)
   --comp-id ID            the venue's FIX SenderCompID (default VENUE)
   --store-dir DIR         FIX sequence/message store directory (default: a new temp directory)
@@ -70,7 +73,9 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
       case '--fix-port': r = port(arg); if (typeof r !== 'string') o.fixPort = r; break;
       case '--host': {
         const v = next();
-        if (v === undefined || !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v)) return `option --host is ${JSON.stringify(v)}, expected an address in 127.0.0.0/8`;
+        // Loopback, or a private or link-local address (a test exchange reached from another
+        // network namespace, e.g. by a hot standby): never a public one.
+        if (v === undefined || !kSimHost.test(v)) return `option --host is ${JSON.stringify(v)}, expected an address in 127.0.0.0/8 or a private (10/8, 172.16/12, 192.168/16) or link-local (169.254/16) address`;
         o.host = v;
         break;
       }

@@ -48,6 +48,8 @@ export interface PipelineOptions {
   /** Start a venue simulator in this process and point every venue at it. */
   venueSimulator?: boolean;
   journalPath?: string;
+  /** Start the router as the hot standby listening here (routing.failover in the routing config). */
+  standby?: { host: string; port: number };
   /** FIX sequence/message stores (default: beside the journal). A fresh venue needs a fresh store. */
   fixStoreDir?: string;
   conflate?: boolean;
@@ -184,7 +186,7 @@ export class Pipeline {
         bbo: bbo.sab,
         bookMailbox: group.includes('book') ? this.bookMailbox : undefined,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
-        routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir } : undefined,
+        routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir, standby: o.standby } : undefined,
         control: new SharedArrayBuffer(kStageControlBytes),
         logRing: Logger.createRing(4096).sab,
       };

@@ -40,7 +40,9 @@ export interface StageWorkerData {
   /** The live book view's mailbox (book-mailbox.ts); the book stage's worker answers it. */
   bookMailbox?: SharedArrayBuffer;
   strategy?: { module: string; params: Record<string, unknown> };
-  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string };
+  routing?: { configFile: string; portOverrides?: Record<string, number>; journalPath?: string; fixStoreDir?: string;
+    /** Run as the hot standby listening here (tickpath run --standby HOST:PORT). */
+    standby?: { host: string; port: number } };
   /** This worker's log ring (lib/common/logger.ts), drained and printed by the main thread. */
   logRing: SharedArrayBuffer;
   /** kStageControlBytes: AgentRunner state (main thread requests the stop: drain and exit), kStageSourceDoneI32. */
@@ -57,6 +59,10 @@ export const kWorkerCounterNames = [
   // Venue sessions by transport, set once the router stage has connected: a silent fallback to
   // the event loop shows as venue_sessions_libuv > 0.
   'venue_sessions_native', 'venue_sessions_libuv',
+  // Hot standby (lib/router/failover.ts): journal records received while standing by, orders the
+  // strategy sent while this instance did not route, takeovers done and how long the last took
+  // (detection -> venues logged in and in-flight orders resent).
+  'standby_records', 'standby_orders_refused', 'failover_takeovers', 'failover_takeover_ms',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 

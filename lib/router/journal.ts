@@ -77,6 +77,7 @@ export const enum JournalRecordType {
   VENUE_SEQ = 6,    // clOrdId holds the venue name
   PARENT_STATE = 7,
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
+  EPOCH = 9,              // failover: the term under which later records were written (venueSeq field)
 }
 
 export type FsyncPolicy = 'always' | 'group' | 'never';
@@ -151,6 +152,8 @@ export interface JournalRecovery {
   /** From the header ('' / 0 for a new file). */
   identity: string;
   createdMs: number;
+  /** Highest failover epoch recorded (EPOCH records; 0 when the journal never took part in a failover). */
+  epoch: number;
 }
 
 // ---------------------------------------------------------------- crc32 (IEEE), tables built once
@@ -255,6 +258,7 @@ export class OrderJournal {
   private readonly capacitySlots: number;
   private fileSlots: number;
   private recordNo: number;
+  private replicaSink: ((map: Uint8Array, offset: number) => void) | null = null;
   private readonly now: () => number;
 
   records = 0;
@@ -415,6 +419,51 @@ export class OrderJournal {
   }
 
   /**
+   * Failover: records the epoch (term) under which this journal's owner routes from now on. A
+   * standby that takes over writes its predecessor's epoch + 1 before it logs in to any venue.
+   */
+  appendEpoch(epoch: number): void {
+    const off = this.begin(JournalRecordType.EPOCH);
+    const b = this.buf;
+    b.fill(0, off + 17, off + 92);
+    b[off + 21] = NO_REASON;
+    this.view.setInt16(off + 22, -1, true);
+    this.view.setFloat64(off + 48, epoch, true);
+    writeAsciiZ(b, off + 56, 14, 'epoch');
+    this.end(off);
+  }
+
+  /**
+   * Failover, standby side: appends a record received from the primary, byte for byte (the slot's
+   * CRC, magic and record number are the primary's). Returns false, writing nothing, unless it is
+   * a valid record numbered exactly one after the last one here: the standby's file stays a prefix
+   * of the primary's, slot for slot, so restart recovery reads it unchanged.
+   */
+  appendReplica(src: Uint8Array, srcOff: number): boolean {
+    if (u32le(src, srcOff + 92) !== MAGIC || u32le(src, srcOff + 4) !== this.recordNo + 1 ||
+      u32le(src, srcOff) !== crc32(src, srcOff + 4, srcOff + RECORD_SIZE)) return false;
+    const off = this.begin(src[srcOff + 16]);
+    if (this.failed) { this.lostRecords++; return false; }
+    // Time and body as the primary wrote them: end() then computes the primary's CRC again.
+    for (let i = 8; i < 92; i++) this.buf[off + i] = src[srcOff + i];
+    this.end(off);
+    return true;
+  }
+
+  /**
+   * Failover, primary side: `sink(map, offset)` is called with every record this journal writes
+   * from now on, after it is in the mapping and before `append*` returns (so before the order it
+   * describes is on the wire). null removes it. Single writer: the router's thread.
+   */
+  setReplicaSink(sink: ((map: Uint8Array, offset: number) => void) | null): void {
+    this.replicaSink = sink;
+  }
+
+  /** The mapping and the number of the last record written (a catch-up reads slots 1..lastRecordNo). */
+  get mapping(): Uint8Array { return this.map; }
+  get lastRecordNo(): number { return this.recordNo; }
+
+  /**
    * End of the caller's batch. Nothing is buffered in JS (every record is in the page cache when
    * its append returns) and durability is the commit thread's job, so there is nothing to do: kept
    * so callers need not know the policy. A commit-thread failure surfaces at the next append.
@@ -492,6 +541,7 @@ export class OrderJournal {
         throw journalError('ERR_JOURNAL_WRITE', this.path, 'fdatasync of', e, WRITE_FIX);
       }
     }
+    if (this.replicaSink !== null) this.replicaSink(this.map, off);
   }
 
   /** Rare: the writer caught up with the commit thread's growth (or the file is full). */
@@ -628,11 +678,15 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
   return r;
 }
 
+function u32le(b: Uint8Array, off: number): number {
+  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
+}
+
 function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
-    damaged: [], identity: '', createdMs: 0,
+    damaged: [], identity: '', createdMs: 0, epoch: 0,
   };
 }
 
@@ -643,6 +697,10 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
     r.venueNames.set(dv.getInt16(off + 22, true), clOrdId);
+    return;
+  }
+  if (type === JournalRecordType.EPOCH) {
+    r.epoch = Math.max(r.epoch, dv.getFloat64(off + 48, true));
     return;
   }
   if (type === JournalRecordType.REQUEST_REJECTED) {

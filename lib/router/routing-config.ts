@@ -31,9 +31,21 @@ export interface RoutingConfig {
   venues: VenueConfig[];
   rules: Record<string, RouteRule[]>;
   risk: RiskLimits;
+  /** Hot standby (lib/router/failover.ts): where the standby listens, heartbeat period and timeout. */
+  failover?: FailoverConfig;
 }
 
-const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk'] as const;
+export interface FailoverConfig {
+  /** The standby's listen address: the primary streams its journal and heartbeats there. */
+  standbyHost: string;
+  standbyPort: number;
+  heartbeatIntervalMs: number;
+  /** Heartbeats missed this long: the standby takes over. */
+  heartbeatTimeoutMs: number;
+}
+
+const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk', 'failover'] as const;
+const FAILOVER_KEYS = ['standby', 'heartbeat_interval_ms', 'heartbeat_timeout_ms'] as const;
 const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
 const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
@@ -155,7 +167,36 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
     maxOrdersPerSecond: r.int([...RP, 'max_orders_per_second'], rk.max_orders_per_second, 1, 10_000_000),
   };
 
+  let failover: FailoverConfig | undefined;
+  if (routing.failover !== undefined && routing.failover !== null) {
+    const FP: Key[] = [...P, 'failover'];
+    const f = r.object(FP, routing.failover, FAILOVER_KEYS);
+    const addr = r.string([...FP, 'standby'], f.standby, 'HOST:PORT of the standby (an IPv4 address or host name, a port from 1 to 65535)', 260,
+      /^[A-Za-z0-9.-]+:\d{1,5}$/);
+    const colon = addr.lastIndexOf(':');
+    const standbyPort = Number(addr.slice(colon + 1));
+    if (!r.failed([...FP, 'standby']) && !(standbyPort >= 1 && standbyPort <= 65535)) {
+      r.problem([...FP, 'standby'], f.standby, 'HOST:PORT with a port from 1 to 65535', 'give the address the standby listens on (tickpath run --standby HOST:PORT)');
+    }
+    const heartbeatIntervalMs = r.int([...FP, 'heartbeat_interval_ms'], f.heartbeat_interval_ms, 1, 10_000, 20);
+    const heartbeatTimeoutMs = r.int([...FP, 'heartbeat_timeout_ms'], f.heartbeat_timeout_ms, 5, 60_000, 100);
+    if (heartbeatTimeoutMs < 2 * heartbeatIntervalMs) {
+      r.problem([...FP, 'heartbeat_timeout_ms'], heartbeatTimeoutMs, `at least twice heartbeat_interval_ms (${heartbeatIntervalMs})`,
+        'one late heartbeat must not start a takeover: raise the timeout or shorten the interval');
+    }
+    // The standby receives the order journal only; a FIX session's sequence numbers and message
+    // store stay with the primary, so a FIX venue could not resume on takeover.
+    venues.forEach((v, i) => {
+      if (v.protocol !== 'ouch') {
+        r.problem([...P, 'venues', i, 'protocol'], v.protocol, 'ouch while routing.failover is set',
+          'the hot standby resumes OUCH sessions only (it does not receive the FIX message store): route FIX venues from a router without failover');
+      }
+    });
+    failover = { standbyHost: addr.slice(0, colon), standbyPort, heartbeatIntervalMs, heartbeatTimeoutMs };
+  }
+
   return {
+    ...(failover ? { failover } : {}),
     mode,
     defaultVenue,
     orderCapacity,

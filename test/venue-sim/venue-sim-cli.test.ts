@@ -22,7 +22,7 @@ describe('tickpath venue-sim (CLI)', function () {
     const bad = spawnSync(process.execPath, [kApp, '--reject-rate', '2'], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.include("option --reject-rate is \"2\", expected a number from 0 to 1");
-    const host = spawnSync(process.execPath, [kApp, '--host', '10.0.0.1'], { encoding: 'utf8' });
+    const host = spawnSync(process.execPath, [kApp, '--host', '8.8.8.8'], { encoding: 'utf8' });
     expect(host.status).to.equal(2);
     expect(host.stderr).to.include('expected an address in 127.0.0.0/8');
   });

@@ -23,7 +23,13 @@ import { loadRoutingConfig } from '../../router/routing-config';
 import type { OrderRouter } from '../../router/order-router';
 import type { OrderRequest, OrderSlotListener, RejectReason, RouterListener } from '../../router/types';
 import { kLogOrderRejected, kLogVenueReject, rejectReasonIndex } from '../log-events';
-import { createRouterStack } from '../../router/router-stack';
+import { createRouterStack, type RouterStack } from '../../router/router-stack';
+import { JournalShipper, StandbyReceiver } from '../../router/failover';
+import { OrderJournal } from '../../router/journal';
+import type { VenueConnector } from '../../router/venue';
+import { TickpathError } from '../../errors';
+import * as fs from 'fs';
+import * as path from 'path';
 import { OrderEventListener, OrderRecordReader, OrderSink, RouterEventWriter } from '../stage-rings';
 import type { OrderEventKind } from '../strategy';
 import type { Stage, StageContext } from './stage';
@@ -118,45 +124,157 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
 export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener | undefined): RouterStage {
   const d = ctx.data;
   if (!d.routing) throw new Error('router stage without routing config');
+  const routing = d.routing;
   const ring = !strategy && d.rings.routerToStrategy ? new RouterEventWriter(SpscRing.attach(d.rings.routerToStrategy)) : undefined;
   // createRouterStack wants a RouterListener; the stage replaces it with slot calls right after.
   const unused: RouterListener = {
     onAccepted() {}, onRejected() {}, onAcked() {}, onPartiallyFilled() {}, onFilled() {}, onCancelled() {},
     onReplaced() {}, onVenueReject() {}, onRequestRejected() {},
   };
-  const stack = createRouterStack(loadRoutingConfig(d.routing.configFile),
-    { bbo: ctx.bbo, listener: unused, portOverrides: d.routing.portOverrides, journalPath: d.routing.journalPath, fixStoreDir: d.routing.fixStoreDir, log: ctx.log });
-  const router = stack.router;
+  const cfg = loadRoutingConfig(routing.configFile);
+  if (routing.standby && !cfg.failover) {
+    throw new TickpathError('ERR_CONFIG_FAILOVER', `tickpath run --standby: ${routing.configFile} has no routing.failover section`,
+      'add routing.failover { standby: HOST:PORT, heartbeat_timeout_ms } (the same file the primary runs)');
+  }
+  const makeStack = (): RouterStack => createRouterStack(cfg,
+    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log: ctx.log });
+  // The standby builds its router only when it takes over (the restart path on the replicated
+  // journal); until then it keeps the feed, books and strategy running and routes nothing.
+  let stack: RouterStack | null = routing.standby ? null : makeStack();
+  let router: OrderRouter | null = stack ? stack.router : null;
   // Venue sessions are polled from this loop (a native transport reads its socket here; heartbeats,
   // timeouts and reconnects run on this clock), once per turn before the order work.
-  const connectors = stack.connectors;
-  const pollVenues = (): number => {
-    const now = Date.now();
+  let connectors: readonly VenueConnector[] = stack ? stack.connectors : [];
+  const pollVenues = (now: number): number => {
     let n = 0;
     for (let i = 0; i < connectors.length; i++) n += connectors[i].poll?.(now) ?? 0;
     return n;
   };
   const emit: OrderSlotEmitter = strategy
-    ? (k, p, q, px, detail, id) => strategy(k, eventClOrdId(router, p, id), q, px, detail)
+    ? (k, p, q, px, detail, id) => strategy(k, eventClOrdId(router!, p, id), q, px, detail)
     : ring
-      ? (k, p, q, px, detail, id) => (p >= 0 ? ring.writeSlot(k, router, p, q, px, detail) : ring.write(k, eventClOrdId(router, p, id), q, px, detail))
+      ? (k, p, q, px, detail, id) => (p >= 0 ? ring.writeSlot(k, router!, p, q, px, detail) : ring.write(k, eventClOrdId(router!, p, id), q, px, detail))
       : () => {};
-  const orders = attachOrderHandlers(router, ctx, emit);
+  // What strategies send into: the router's order path once this instance routes; before (standby)
+  // every order is refused at once with a reject naming why, so a strategy never waits on it.
+  const c = ctx.c, K = ctx.K;
+  const refuseAll: OrderSink = {
+    sendOrder(r: OrderRequest): void {
+      c[K.orders_sent]++;
+      c[K.standby_orders_refused]++;
+      emit('rejected', -2, 0, 0, 'STANDBY this instance is the hot standby and does not route until it takes over', r.clOrdId ?? '');
+    },
+    cancelOrder(id: string): void { emit('rejected', -2, 0, 0, 'STANDBY this instance is the hot standby', id); },
+    flush(): void {},
+  };
+  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit) : refuseAll;
+  let onFirstRouted: (() => void) | null = null;
+  const orders: OrderSink = {
+    sendOrder(r: OrderRequest, mdRxTsNs: number): void {
+      live.sendOrder(r, mdRxTsNs);
+      if (onFirstRouted !== null && live !== refuseAll) { onFirstRouted(); onFirstRouted = null; }
+    },
+    cancelOrder(id: string): void { live.cancelOrder(id); },
+    flush(): void { live.flush(); },
+  };
   // Without the strategy on this worker, orders come through the ring.
   const reader = ctx.has('strategy') ? undefined : new OrderRecordReader(SpscRing.attach(d.rings.strategyToRouter!), orders, d.bursts.router);
+
+  // ---- failover
+  const fo = cfg.failover;
+  let shipper: JournalShipper | null = null;
+  let receiver: StandbyReceiver | null = null;
+  if (fo && stack) {
+    // Primary: its term is in the journal (1 for a journal that never took part in a failover).
+    const epoch = Math.max(1, stack.journal.recovered.epoch);
+    if (stack.journal.recovered.epoch === 0) stack.journal.appendEpoch(epoch);
+    shipper = new JournalShipper(fo, stack.journal, epoch, ctx.log);
+  } else if (fo && routing.standby) {
+    const journalPath = routing.journalPath ?? cfg.journal.path;
+    fs.mkdirSync(path.dirname(journalPath), { recursive: true });
+    const journal = OrderJournal.open(journalPath, { fsync: cfg.journal.fsync, groupCommitUs: cfg.journal.groupCommitUs });
+    receiver = new StandbyReceiver(routing.standby.host, routing.standby.port, journal, ctx.log);
+  }
+  let takingOver = false;
+  let recordsAtLastPublish = 0;
+  const takeOver = (detectedMs: number): void => {
+    const rcv = receiver!;
+    takingOver = true;
+    const lastBeatMs = rcv.lastBeatMs;
+    const replicated = rcv.stats().records;
+    rcv.releaseJournal();
+    // The restart path on the replicated journal: open orders, positions, venue sequences.
+    const s = makeStack();
+    const epoch = Math.max(s.journal.recovered.epoch, rcv.primaryEpoch) + 1;
+    s.journal.appendEpoch(epoch);
+    rcv.promote(epoch);
+    stack = s;
+    router = s.router;
+    connectors = s.connectors;
+    const handlers = attachOrderHandlers(s.router, ctx, emit);
+    ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
+      `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
+    s.connect().then(() => {
+      const loggedInMs = Date.now();
+      const r = s.resumed;
+      live = handlers;
+      for (const conn of s.connectors) {
+        if (conn.transport === 'native') c[K.venue_sessions_native]++;
+        else c[K.venue_sessions_libuv]++;
+      }
+      c[K.failover_takeovers]++;
+      c[K.failover_takeover_ms] = loggedInMs - detectedMs;
+      const report = {
+        epoch, last_heartbeat_to_detect_ms: detectedMs - lastBeatMs, detect_to_logged_in_ms: loggedInMs - detectedMs,
+        records: s.journal.lastRecordNo, records_streamed: replicated, open_orders_restored: s.restoredOrders,
+        in_flight: r?.inFlightAtCrash ?? 0, resent: r?.resent ?? 0, status_requests: r?.statusRequests ?? 0,
+        to_reconcile: r?.toReconcile.length ?? 0, venues: s.connectors.map((v) => v.name),
+      };
+      ctx.log(`failover: took over ${JSON.stringify(report)}`);
+      onFirstRouted = () => ctx.log(`failover: first order routed ${Date.now() - detectedMs} ms after the heartbeat loss was detected ` +
+        `(${Date.now() - lastBeatMs} ms after the last heartbeat)`);
+    }, (e: Error) => {
+      // A standby that cannot log in must not pretend to route: the pipeline fails and says why.
+      ctx.post({ type: 'fatal', index: d.index, message: `failover: the takeover failed: ${e.message}`, code: (e as { code?: string }).code });
+    });
+  };
 
   return {
     roleName: 'router',
     orders,
     // Slice end: the router journals each venue session's latest sequence (restart replays from it).
-    doWork: () => { const n = pollVenues() + (reader !== undefined ? reader.doWork() : 0); router.endOfBatch(); return n; },
+    doWork: () => {
+      const now = Date.now();
+      let n = pollVenues(now) + (reader !== undefined ? reader.doWork() : 0);
+      if (shipper !== null) n += shipper.poll(now);
+      else if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
+      router?.endOfBatch();
+      return n;
+    },
+    publishCounters: () => {
+      if (receiver === null) return;
+      const rec = receiver.stats().records;
+      if (rec !== recordsAtLastPublish) { recordsAtLastPublish = rec; c[K.standby_records] = rec; }
+    },
     start: async () => {
-      await stack.connect();
+      if (receiver !== null) {
+        await receiver.listen();
+        ctx.log(`failover: standing by on ${routing.standby!.host}:${routing.standby!.port}: journal ${routing.journalPath ?? cfg.journal.path} ` +
+          `receives the primary's records; takeover after ${fo!.heartbeatTimeoutMs} ms without a heartbeat`);
+        return;
+      }
+      // Fencing first: a primary that was replaced must learn it before it logs in anywhere.
+      if (shipper !== null) await shipper.start(Math.max(1000, 4 * fo!.heartbeatTimeoutMs));
+      await stack!.connect();
       for (const conn of connectors) {
-        if (conn.transport === 'native') ctx.c[ctx.K.venue_sessions_native]++;
-        else ctx.c[ctx.K.venue_sessions_libuv]++;
+        if (conn.transport === 'native') c[K.venue_sessions_native]++;
+        else c[K.venue_sessions_libuv]++;
       }
     },
-    close: () => stack.close(),
+    close: async () => {
+      shipper?.close();
+      if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }
+      if (stack !== null) await stack.close();
+    },
   };
 }
