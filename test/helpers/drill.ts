@@ -1,0 +1,93 @@
+/**
+ * Crash-drill helpers shared by the integration drills (restart-resume.test.ts, failover.test.ts):
+ * tickpath child processes with captured output, bounded waits, the venue simulator as its own
+ * process with its --report, `tickpath journal` read back, and the journal-against-venue check.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const kRoot = path.resolve(__dirname, '..', '..', '..');
+export const kCli = path.join(kRoot, 'bin', 'tickpath.js');
+
+export type Json = Record<string, any>;
+
+export interface Proc { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }
+
+export function start(args: string[], command: string[] = [process.execPath]): Proc {
+  const child = spawn(command[0], [...command.slice(1), kCli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export function jsonLines(text: string): Json[] {
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
+}
+
+export interface Sim { proc: Proc; ouchPort: number; fixPort: number; report: string }
+
+export async function startVenueSim(dir: string, extra: string[] = []): Promise<Sim> {
+  const report = path.join(dir, 'venue-report.jsonl');
+  const proc = start(['venue-sim', '--ouch-port', '0', '--fix-port', '0', '--store-dir', path.join(dir, 'venue-fix'),
+    '--report', report, ...extra]);
+  await waitFor('venue-sim ports', () => /FIX 4\.2\/4\.4 listening on [\d.]+:\d+/.test(proc.out()), 30000);
+  const ouchPort = Number(/OUCH 4\.2\/SoupBinTCP listening on [\d.]+:(\d+)/.exec(proc.out())![1]);
+  const fixPort = Number(/FIX 4\.2\/4\.4 listening on [\d.]+:(\d+)/.exec(proc.out())![1]);
+  return { proc, ouchPort, fixPort, report };
+}
+
+/** SIGTERM: the simulator writes its report on the way out. */
+export async function stopVenueSim(sim: Sim): Promise<Json[]> {
+  sim.proc.child.kill('SIGTERM');
+  const code = await Promise.race([sim.proc.exited, sleep(20000).then(() => 'timeout')]);
+  expect(code, sim.proc.err()).to.equal(0);
+  return jsonLines(fs.readFileSync(sim.report, 'utf8'));
+}
+
+export function readJournal(file: string): { orders: Json[]; summary: Json } {
+  const r = spawnSync(process.execPath, [kCli, 'journal', file], { encoding: 'utf8', timeout: 60000 });
+  expect(r.status, r.stderr).to.equal(0);
+  const lines = jsonLines(r.stdout);
+  const summary = lines[lines.length - 1];
+  expect(summary.event).to.equal('summary');
+  return { orders: lines.filter((l) => l.event === 'order'), summary };
+}
+
+/**
+ * The router's children (what the venue sees) against the venue's orders of `session`: the same
+ * ids, states and filled quantities; each id once at the venue. Returns the count compared.
+ */
+export function compareWithVenue(journal: Json[], report: Json[], session: string): number {
+  const children = journal.filter((o) => o.kind === 'child');
+  const venue = report.filter((o) => o.session === session);
+  const venueIds = venue.map((o) => o.token);
+  expect(new Set(venueIds).size, 'each token/ClOrdID once at the venue').to.equal(venueIds.length);
+  const byId = new Map(venue.map((o) => [o.token as string, o]));
+  const missing = children.filter((c) => !byId.has(c.clOrdId)).map((c) => `${c.clOrdId} ${c.state}`);
+  expect(missing, 'journaled child orders the venue never saw').to.deep.equal([]);
+  const ours = new Set(children.map((c) => c.clOrdId as string));
+  expect(venueIds.filter((id) => !ours.has(id)), 'venue orders missing from the journal').to.deep.equal([]);
+  const differ: string[] = [];
+  for (const c of children) {
+    const v = byId.get(c.clOrdId)!;
+    if (v.state !== c.state || v.filled !== c.filled) differ.push(`${c.clOrdId}: journal ${c.state}/${c.filled}, venue ${v.state}/${v.filled}`);
+  }
+  expect(differ, 'orders whose state or filled quantity differ').to.deep.equal([]);
+  return children.length;
+}
+

@@ -1,0 +1,240 @@
+/**
+ * The failover drill, as an operator runs it: `tickpath venue-sim` in its own process, a primary
+ * `tickpath run --config P` routing OUCH orders, and its hot standby `tickpath run --config S
+ * --standby HOST:PORT` on "another host": a network namespace of its own, joined to this one by a
+ * veth pair in a private /30. The primary is killed with SIGKILL while orders are in flight (the
+ * venue answers after 1.5 s); the standby takes over. Then the old primary is started again and
+ * must be fenced (exit 1, ERR_FENCED, no venue login). Finally the standby's journal (`tickpath
+ * journal`) is compared with the venue's report: the same orders, states and filled quantities,
+ * each token once at the venue, and every order the killed primary had journaled is in it.
+ *
+ * Needs root for the namespace (CI runs as root): if it cannot be created the drill fails, it does
+ * not skip. Every wait is bounded; timings are printed for the report, never asserted.
+ */
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { compareWithVenue, jsonLines, kCli, kRoot, readJournal, sleep, start, startVenueSim, stopVenueSim, waitFor,
+  type Json, type Proc, type Sim } from '../helpers/drill';
+
+interface StandbyNet { ns: string; hostIf: string; nsIf: string; hostIp: string; nsIp: string }
+
+function ip(args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+}
+
+/** A namespace and veth pair named stby<hex>, 10.X.Y.(4k+1)/30 here and .(4k+2) inside. */
+function createStandbyNet(): StandbyNet {
+  const hex = crypto.randomBytes(3).toString('hex');
+  const x = 64 + crypto.randomInt(128);
+  const y = crypto.randomInt(256);
+  const k = crypto.randomInt(63);
+  const n: StandbyNet = { ns: `stby${hex}`, hostIf: `stbyh${hex}`, nsIf: `stbyn${hex}`, hostIp: `10.${x}.${y}.${4 * k + 1}`, nsIp: `10.${x}.${y}.${4 * k + 2}` };
+  try {
+    ip(['netns', 'add', n.ns]);
+    ip(['link', 'add', n.hostIf, 'type', 'veth', 'peer', 'name', n.nsIf]);
+    ip(['link', 'set', n.nsIf, 'netns', n.ns]);
+    ip(['addr', 'add', `${n.hostIp}/30`, 'dev', n.hostIf]);
+    ip(['link', 'set', n.hostIf, 'up']);
+    ip(['netns', 'exec', n.ns, 'ip', 'addr', 'add', `${n.nsIp}/30`, 'dev', n.nsIf]);
+    ip(['netns', 'exec', n.ns, 'ip', 'link', 'set', n.nsIf, 'up']);
+    ip(['netns', 'exec', n.ns, 'ip', 'link', 'set', 'lo', 'up']);
+    // The /30 is the only route between the two: the standby reaches the venue at hostIp.
+  } catch (e) {
+    destroyStandbyNet(n);
+    throw new Error(`cannot create the standby's network namespace (root needed): ${(e as { stderr?: Buffer }).stderr?.toString() ?? (e as Error).message}`);
+  }
+  return n;
+}
+
+function destroyStandbyNet(n: StandbyNet | null): void {
+  if (!n) return;
+  spawnSync('ip', ['link', 'del', n.hostIf], { stdio: 'ignore', timeout: 10_000 });
+  spawnSync('ip', ['netns', 'del', n.ns], { stdio: 'ignore', timeout: 10_000 });
+}
+
+/**
+ * Buys AAPL at 10.00 on a timer (two orders every 4 ms) until `maxOrders` were routed. An order
+ * the standby refuses (detail 'STANDBY ...') does not count, so after a takeover the new primary
+ * routes `maxOrders` orders of its own.
+ */
+const kFailoverStrategy = `exports.createStrategy = () => {
+  const req = { symbol: 'AAPL', side: 'B', qty: 100, price: 100000, ordType: 'LIMIT', tif: 'DAY' };
+  let routed = 0; let timer = null;
+  return {
+    onStart(ctx) {
+      timer = setInterval(() => {
+        for (let i = 0; i < 2 && routed < MAX_ORDERS; i++) { routed++; req.clOrdId = undefined; ctx.sendOrder(req); }
+      }, 4);
+    },
+    onOrderEvent(kind, id, q, px, detail) { if (kind === 'rejected' && detail.startsWith('STANDBY')) routed--; },
+    onMarketData() {},
+    onStop() { if (timer) clearInterval(timer); },
+  };
+};
+`;
+
+function writeConfig(dir: string, venueHost: string, ouchPort: number, standby: string, maxOrders: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  // The shipped feed and performance files; the capture replayed forever at its recorded pace, so
+  // the feed (and the books) keep running on both instances for the whole drill.
+  const feed = fs.readFileSync(path.join(kRoot, 'configs', 'feed_config.yml'), 'utf8').split('../test/').join(`${kRoot}/test/`)
+    .replace(/pace: fast /, 'pace: recorded ').replace(/loops: 1 /, 'loops: 0 ');
+  fs.writeFileSync(path.join(dir, 'feed_config.yml'), feed);
+  fs.copyFileSync(path.join(kRoot, 'configs', 'performance.yml'), path.join(dir, 'performance.yml'));
+  fs.writeFileSync(path.join(dir, 'strategy.js'), kFailoverStrategy.replace('MAX_ORDERS', String(maxOrders)));
+  fs.writeFileSync(path.join(dir, 'routing_config.yml'), `routing:
+  mode: rules
+  default_venue: NSDQ
+  order_capacity: 65536
+  journal:
+    path: ./var/orders.journal
+    fsync: group
+    group_commit_us: 1000
+  failover:
+    standby: ${standby}
+    heartbeat_interval_ms: 20
+    heartbeat_timeout_ms: 100
+  venues:
+    - { name: NSDQ, protocol: ouch, host: ${venueHost}, port: ${ouchPort}, sender_id: TPATH1, target_id: NSDQ, heartbeat_interval_s: 1 }
+  rules:
+    AAPL:
+      - { venue: NSDQ, share: 1.0, priority: 1, active: true, fee_per_share: 0.0030 }
+  risk:
+    max_order_qty: 10000
+    max_order_notional: 1000000
+    max_daily_notional: 50000000
+    max_symbol_notional: 10000000
+    max_open_orders_per_symbol: 100000
+    price_collar_bps: 0
+    max_orders_per_second: 1000
+`);
+}
+
+const countParents = (journal: string): number =>
+  spawnSync(process.execPath, [kCli, 'journal', journal], { encoding: 'utf8', timeout: 60_000 }).stdout.split('"kind":"parent"').length - 1;
+
+describe('failover drill: SIGKILL the primary, the standby in another namespace takes over, the old primary is fenced', function () {
+  this.timeout(300_000);
+  const maxOrders = 600;
+  let dir: string;
+  let net: StandbyNet | null = null;
+  let sim: Sim | null = null;
+  const procs: Proc[] = [];
+  let standby: Proc;
+  let primaryJournal: string;
+  let standbyJournal: string;
+  let atCrash: { orders: Json[]; summary: Json };
+  let takeover: Json;
+  let standbyPort: number;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-stby-'));
+    net = createStandbyNet();
+  });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    if (sim && sim.proc.child.exitCode === null) { sim.proc.child.kill('SIGKILL'); await sim.proc.exited; }
+    destroyStandbyNet(net);
+    net = null;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the standby takes over the OUCH session after the primary is killed with orders in flight', async () => {
+    const n = net!;
+    // The venue answers after 1.5 s, so the primary dies with orders unanswered.
+    sim = await startVenueSim(dir, ['--host', n.hostIp, '--latency-ms', '1500', '--verbose']);
+    procs.push(sim.proc);
+    const seller = start(['order', '--venue', `ouch://${n.hostIp}:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
+      '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', '--timeout-ms', '30000']);
+    expect(await seller.exited, seller.err()).to.equal(0);
+
+    standbyPort = 20000 + crypto.randomInt(20000);
+    const standbyAddr = `${n.nsIp}:${standbyPort}`;
+    const P = path.join(dir, 'primary');
+    const S = path.join(dir, 'standby');
+    writeConfig(P, n.hostIp, sim.ouchPort, standbyAddr, maxOrders);
+    writeConfig(S, n.hostIp, sim.ouchPort, standbyAddr, maxOrders);
+    primaryJournal = path.join(P, 'var', 'orders.journal');
+    standbyJournal = path.join(S, 'var', 'orders.journal');
+    const runArgs = (cfg: string, extra: string[]) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'),
+      '--metrics-port', 'off', ...extra];
+
+    // The standby, in its namespace: the same pipeline, listening for the primary on its veth address.
+    standby = start(runArgs(S, ['--standby', standbyAddr, '--duration', '120', '--json']), ['ip', 'netns', 'exec', n.ns, process.execPath]);
+    procs.push(standby);
+    await waitFor('the standby listening', () => /failover: standing by on/.test(standby.out()) || standby.child.exitCode !== null, 60_000);
+    expect(standby.child.exitCode, standby.err() + standby.out()).to.equal(null);
+
+    const primary = start(runArgs(P, ['--duration', '60']));
+    procs.push(primary);
+    await waitFor('the primary streaming to the standby', () => /failover: streaming the journal to standby/.test(primary.out()) ||
+      primary.child.exitCode !== null, 60_000);
+    expect(primary.out(), primary.err()).to.match(/failover: streaming the journal to standby/);
+    await waitFor('orders journaled by the primary', () => fs.existsSync(primaryJournal) && countParents(primaryJournal) > 300, 60_000);
+    primary.child.kill('SIGKILL');
+    await primary.exited;
+    atCrash = readJournal(primaryJournal);
+    const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && (o.state === 'SENT' || o.state === 'PENDING')).length;
+    expect(inFlight, 'orders unanswered when the primary died').to.be.greaterThan(0);
+
+    await waitFor('the takeover', () => /failover: took over \{/.test(standby.out()) || standby.child.exitCode !== null, 60_000);
+    const line = /failover: took over (\{.*\})/.exec(standby.out());
+    expect(line, standby.err() + standby.out()).to.not.equal(null);
+    takeover = JSON.parse(line![1]) as Json;
+    expect(takeover.epoch).to.equal(2);
+    expect(takeover.in_flight, 'the orders in flight at the kill, known to the standby').to.equal(inFlight);
+    expect(takeover.open_orders_restored).to.be.greaterThan(0);
+    await waitFor('the in-flight orders reconciled', () => /router: \d+ order\(s\) in flight at the crash reconciled/.test(standby.out()), 60_000);
+    await waitFor('the new primary routing its own orders', () => countParents(standbyJournal) >= atCrash.summary.parents + maxOrders, 90_000);
+    const first = /failover: first order routed (\d+) ms after the heartbeat loss was detected \((\d+) ms after the last heartbeat\)/.exec(standby.out());
+    expect(first, standby.out()).to.not.equal(null);
+    console.log(`      takeover: ${JSON.stringify(takeover)}; first order routed ${first![1]} ms after detection (${first![2]} ms after the last heartbeat)`);
+  });
+
+  it('the old primary started again is fenced: exit 1 with ERR_FENCED, no venue login', async () => {
+    const logins = (): number => (sim!.proc.err().match(/OUCH TPATH1 logged in/g) ?? []).length;
+    const before = logins();
+    const P = path.join(dir, 'primary');
+    const old = start(['run', '--config', P, '--strategy', path.join(P, 'strategy.js'), '--metrics-port', 'off', '--duration', '20']);
+    procs.push(old);
+    const code = await Promise.race([old.exited, sleep(60_000).then(() => 'timeout')]);
+    expect(code, old.out() + old.err()).to.equal(1);
+    expect(old.out() + old.err()).to.match(/took over and routes as primary under epoch 2/);
+    expect(old.out() + old.err()).to.include('ERR_FENCED');
+    expect(old.out()).to.not.match(/venue NSDQ \(ouch\): logged in/);
+    await sleep(300);
+    expect(logins(), 'logins at the venue after the fenced start').to.equal(before);
+    expect(standby.out()).to.match(/failover: fenced a primary \(epoch 1\)/);
+    // Its journal still ends where it was killed: it wrote no order.
+    expect(readJournal(primaryJournal).summary.parents).to.equal(atCrash.summary.parents);
+  });
+
+  it("the standby's journal matches the venue: same orders, states and fills, nothing lost or sent twice", async () => {
+    standby.child.kill('SIGTERM');
+    const code = await Promise.race([standby.exited, sleep(60_000).then(() => 'timeout')]);
+    expect(code, standby.err()).to.equal(0);
+    const stats = jsonLines(standby.out()).pop()!;
+    expect(stats.counters.failover_takeovers).to.equal(1);
+    expect(stats.counters.standby_records, 'records streamed before the takeover').to.be.greaterThan(0);
+    expect(stats.counters.itch_messages, 'the standby decoded the feed').to.be.greaterThan(0);
+    expect(stats.counters.standby_orders_refused, 'orders refused while standing by').to.be.greaterThan(0);
+
+    const report = await stopVenueSim(sim!);
+    const final = readJournal(standbyJournal);
+    const compared = compareWithVenue(final.orders, report, 'ouch:TPATH1');
+    expect(compared).to.equal(final.summary.children);
+    // Every order the killed primary had journaled reached the standby (and nothing else was added but the new primary's).
+    const ids = new Set(final.orders.map((o) => o.clOrdId as string));
+    expect(atCrash.orders.filter((o) => !ids.has(o.clOrdId)).map((o) => o.clOrdId)).to.deep.equal([]);
+    expect(final.summary.parents).to.equal(atCrash.summary.parents + maxOrders);
+    const filledAtVenue = report.filter((o) => o.session === 'ouch:TPATH1').reduce((s, o) => s + o.filled, 0);
+    expect(final.summary.positions.AAPL ?? 0, "position equals the venue's fills").to.equal(filledAtVenue);
+    expect(filledAtVenue).to.equal(300 * 100);
+    expect(final.orders.filter((o) => o.state === 'SENT' || o.state === 'PENDING')).to.deep.equal([]);
+    console.log(`      ${compared} orders match the venue (${atCrash.summary.parents} routed by the primary, ${maxOrders} by the new primary)`);
+  });
+});
