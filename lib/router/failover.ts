@@ -46,8 +46,8 @@ const kBeatMagic = 0x42485054;     // 'TPHB'
 const kStateMagic = 0x53465054;    // 'TPFS'
 const kRoleStandby = 0;
 const kRolePrimary = 1;
-/** A primary that lost its standby tries again this often. */
-const kReconnectMs = 1000;
+/** A connect or hello unanswered this long is abandoned and tried again. */
+const kConnectTimeoutMs = 1000;
 
 function u32(b: Uint8Array, off: number): number {
   return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
@@ -83,11 +83,13 @@ export class JournalShipper {
   private st: 'idle' | 'connecting' | 'handshake' | 'streaming' | 'down' = 'idle';
   private nextBeatMs = 0;
   private reconnectAtMs = 0;
+  private connectStartMs = 0;
   private fenced: TickpathError | null = null;
   private beats = 0;
   private shipped = 0;
   private connects = 0;
   private readonly addr: string;
+  private readonly reconnectMs: number;
   private readonly sink = (_map: Uint8Array, off: number): void => {
     if (this.transport.send(this.mapBuf, off, kUnitBytes)) this.shipped++;
   };
@@ -99,6 +101,10 @@ export class JournalShipper {
     const map = journal.mapping;
     this.mapBuf = Buffer.from(map.buffer, map.byteOffset, map.byteLength);
     this.addr = `${cfg.standbyHost}:${cfg.standbyPort}`;
+    // A primary that lost its standby tries again every heartbeat: if the standby took over, this
+    // primary learns it (and stops) within one interval of the takeover, before the standby's
+    // venue logins are through.
+    this.reconnectMs = cfg.heartbeatIntervalMs;
   }
 
   get state(): string { return this.st; }
@@ -119,7 +125,7 @@ export class JournalShipper {
     }
     if (this.fenced) throw this.fenced;
     if (this.st !== 'streaming') {
-      this.log(`failover: standby ${this.addr} not reachable (${this.st}); routing without it, trying again every ${kReconnectMs} ms`);
+      this.log(`failover: standby ${this.addr} not reachable (${this.st}); routing without it, trying again every ${this.reconnectMs} ms`);
     }
   }
 
@@ -133,6 +139,10 @@ export class JournalShipper {
       this.beats++;
     } else if (this.st === 'down' && nowMs >= this.reconnectAtMs) {
       this.connect();
+    } else if ((this.st === 'connecting' || this.st === 'handshake') && nowMs - this.connectStartMs > kConnectTimeoutMs) {
+      // A standby host that drops SYNs (or never answers the hello) must not leave us waiting.
+      this.transport.close();
+      this.down(`no answer in ${kConnectTimeoutMs} ms`);
     }
     return n;
   }
@@ -149,6 +159,7 @@ export class JournalShipper {
 
   private connect(): void {
     this.st = 'connecting';
+    this.connectStartMs = Date.now();
     this.rxLen = 0;
     this.transport.connect(this.cfg.standbyHost, this.cfg.standbyPort, {
       onConnect: () => {
@@ -165,8 +176,8 @@ export class JournalShipper {
     const was = this.st;
     this.journal.setReplicaSink(null);
     this.st = 'down';
-    this.reconnectAtMs = Date.now() + kReconnectMs;
-    if (was === 'streaming') this.log(`failover: standby ${this.addr} lost (${reason}); routing without it, trying again every ${kReconnectMs} ms`);
+    this.reconnectAtMs = Date.now() + this.reconnectMs;
+    if (was === 'streaming') this.log(`failover: standby ${this.addr} lost (${reason}); routing without it, trying again every ${this.reconnectMs} ms`);
   }
 
   private sendUnit(magic: number, nowMs: number): void {
@@ -208,7 +219,7 @@ export class JournalShipper {
         '(fix: start the standby on an empty journal or a copy of this one); not replicating');
       this.transport.close();
       this.st = 'down';
-      this.reconnectAtMs = Date.now() + 10 * kReconnectMs;
+      this.reconnectAtMs = Date.now() + 1000;
       return;
     }
     // Catch up from the mapping, then every new record from inside the append (same thread: no gap).

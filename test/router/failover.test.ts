@@ -1,0 +1,213 @@
+/**
+ * The failover stream between a real JournalShipper and StandbyReceiver over loopback TCP, each on
+ * a real OrderJournal file: records arrive byte for byte, a standby that already holds a prefix is
+ * caught up from where it is, one holding other records is refused, heartbeats arm the takeover
+ * timer and their loss fires it, and a promoted standby fences the primary (ERR_FENCED). Plus the
+ * journal's replica append and epoch records, and the routing.failover config checks.
+ */
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { JournalShipper, StandbyReceiver } from '../../lib/router/failover';
+import { OrderJournal, RECORD_SIZE } from '../../lib/router/journal';
+import { parseRoutingConfig, type FailoverConfig } from '../../lib/router/routing-config';
+import { TickpathError } from '../../lib/errors';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean, poll: () => void = () => {}, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    poll();
+    await sleep(2);
+  }
+}
+
+function fill(j: OrderJournal, from: number, n: number): void {
+  for (let i = from; i < from + n; i++) j.appendRequestRejected(`ID${i}`, 'AAPL', 1, 100 + i, 100000, 'MAX_ORDER_QTY');
+}
+
+/** Slots 1..last of a journal file (the header differs: each side writes its own). */
+function body(file: string, last: number): Buffer {
+  return fs.readFileSync(file).subarray(RECORD_SIZE, (last + 1) * RECORD_SIZE);
+}
+
+describe('failover: journal stream, heartbeats, fencing', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let port: number;
+  const cleanup: (() => unknown)[] = [];
+  const cfg = (): FailoverConfig => ({ standbyHost: '127.0.0.1', standbyPort: port, heartbeatIntervalMs: 5, heartbeatTimeoutMs: 60 });
+  const logs: string[] = [];
+  const log = (l: string) => logs.push(l);
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-failover-'));
+    port = 30000 + Math.floor(Math.random() * 20000);
+    logs.length = 0;
+  });
+  afterEach(async () => {
+    while (cleanup.length) await cleanup.pop()!();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function pair(primaryRecords: number, standbyRecords: number): Promise<{ pj: OrderJournal; sj: OrderJournal; shipper: JournalShipper; rcv: StandbyReceiver }> {
+    const pj = OrderJournal.open(path.join(dir, 'p.journal'), { fsync: 'never' });
+    cleanup.push(() => pj.close());
+    pj.appendEpoch(1);
+    fill(pj, 0, primaryRecords);
+    const sj = OrderJournal.open(path.join(dir, 's.journal'), { fsync: 'never' });
+    // A standby holding the primary's first records (a restarted standby), copied slot by slot.
+    for (let n = 1; n <= standbyRecords; n++) expect(sj.appendReplica(pj.mapping, n * RECORD_SIZE)).to.equal(true);
+    const rcv = new StandbyReceiver('127.0.0.1', port, sj, log);
+    await rcv.listen();
+    cleanup.push(() => rcv.close().then(() => rcv.releaseJournal()));
+    const shipper = new JournalShipper(cfg(), pj, 1, log);
+    cleanup.push(() => shipper.close());
+    return { pj, sj, shipper, rcv };
+  }
+
+  it('streams every record byte for byte: the catch-up, then each append as it is written', async () => {
+    const { pj, sj, shipper, rcv } = await pair(50, 0);
+    await shipper.start(5000);
+    expect(shipper.state).to.equal('streaming');
+    await until('the catch-up', () => sj.lastRecordNo === 51, () => shipper.poll(Date.now()));
+    fill(pj, 50, 200);
+    await until('the live records', () => sj.lastRecordNo === 251, () => shipper.poll(Date.now()));
+    expect(body(path.join(dir, 's.journal'), 251).equals(body(path.join(dir, 'p.journal'), 251))).to.equal(true);
+    expect(rcv.stats().records).to.equal(251);
+    // The copy is what restart recovery reads: same orders, same epoch.
+    const rec = OrderJournal.recover(path.join(dir, 's.journal'));
+    expect(rec.records).to.equal(251);
+    expect(rec.rejectedRequests).to.equal(250);
+    expect(rec.epoch).to.equal(1);
+  });
+
+  it('a standby that holds the first records is caught up from where it is', async () => {
+    const { sj, shipper } = await pair(100, 40);
+    await shipper.start(5000);
+    await until('the catch-up', () => sj.lastRecordNo === 101, () => shipper.poll(Date.now()));
+    expect(logs.join('\n')).to.include('61 record(s) caught up');
+    expect(body(path.join(dir, 's.journal'), 101).equals(body(path.join(dir, 'p.journal'), 101))).to.equal(true);
+  });
+
+  it('a standby holding other records is not streamed to (fix named), and its journal is left alone', async () => {
+    const other = OrderJournal.open(path.join(dir, 'other.journal'), { fsync: 'never' });
+    fill(other, 1000, 10);
+    const sj = OrderJournal.open(path.join(dir, 's.journal'), { fsync: 'never' });
+    for (let n = 1; n <= 10; n++) sj.appendReplica(other.mapping, n * RECORD_SIZE);
+    other.close();
+    const rcv = new StandbyReceiver('127.0.0.1', port, sj, log);
+    await rcv.listen();
+    cleanup.push(() => rcv.close().then(() => rcv.releaseJournal()));
+    const pj = OrderJournal.open(path.join(dir, 'p.journal'), { fsync: 'never' });
+    cleanup.push(() => pj.close());
+    fill(pj, 0, 20);
+    const shipper = new JournalShipper(cfg(), pj, 1, log);
+    cleanup.push(() => shipper.close());
+    await shipper.start(5000);
+    expect(shipper.state).to.equal('down');
+    expect(logs.join('\n')).to.match(/holds 10 record\(s\) that are not this journal's first 10 \(fix: start the standby on an empty journal/);
+    fill(pj, 20, 5);
+    await sleep(50);
+    expect(sj.lastRecordNo).to.equal(10);
+  });
+
+  it('heartbeats arm the takeover timer; their loss fires it after the timeout, not before', async () => {
+    const { shipper, rcv } = await pair(5, 0);
+    expect(rcv.heartbeatLost(Date.now() + 1e6, 60), 'never armed before a primary was heard').to.equal(false);
+    await shipper.start(5000);
+    await until('a heartbeat', () => rcv.stats().beats > 3, () => shipper.poll(Date.now()));
+    expect(rcv.heartbeatLost(Date.now(), 60)).to.equal(false);
+    // The primary stops (no more polls: no heartbeats).
+    const last = rcv.lastBeatMs;
+    await until('the heartbeat loss', () => rcv.heartbeatLost(Date.now(), 60));
+    expect(Date.now() - last).to.be.greaterThan(60);
+  });
+
+  it('a promoted standby fences the primary: ERR_FENCED at start and while routing, naming both epochs and the fix', async () => {
+    const { pj, sj, shipper, rcv } = await pair(5, 0);
+    await shipper.start(5000);
+    await until('streaming', () => sj.lastRecordNo === 6, () => shipper.poll(Date.now()));
+    rcv.releaseJournal();
+    rcv.promote(2);
+    // While routing: the connection drops, the reconnect is answered 'primary', poll() throws.
+    let fenced: unknown = null;
+    await until('fenced while routing', () => fenced !== null, () => {
+      try { shipper.poll(Date.now()); } catch (e) { fenced = e; }
+    });
+    expect(fenced).to.be.instanceOf(TickpathError);
+    expect((fenced as TickpathError).code).to.equal('ERR_FENCED');
+    expect((fenced as Error).message).to.match(/routes as primary under epoch 2 \(this journal's epoch: 1\)/);
+    // Nothing is shipped any more.
+    expect(() => fill(pj, 100, 1)).to.not.throw();
+    // A primary starting up is refused before it could log in anywhere.
+    const again = new JournalShipper(cfg(), pj, 1, log);
+    cleanup.push(() => again.close());
+    let err: unknown = null;
+    await again.start(5000).catch((e) => { err = e; });
+    expect((err as TickpathError).code).to.equal('ERR_FENCED');
+    expect(logs.join('\n')).to.match(/fenced a primary \(epoch 1\)/);
+  });
+
+  it('a primary whose standby is down routes without it and streams once it is back', async () => {
+    const pj = OrderJournal.open(path.join(dir, 'p.journal'), { fsync: 'never' });
+    cleanup.push(() => pj.close());
+    fill(pj, 0, 10);
+    const shipper = new JournalShipper(cfg(), pj, 1, log);
+    cleanup.push(() => shipper.close());
+    await shipper.start(200);
+    expect(logs.join('\n')).to.match(/not reachable .*routing without it, trying again every 5 ms/);
+    fill(pj, 10, 10);
+    const sj = OrderJournal.open(path.join(dir, 's.journal'), { fsync: 'never' });
+    const rcv = new StandbyReceiver('127.0.0.1', port, sj, log);
+    await rcv.listen();
+    cleanup.push(() => rcv.close().then(() => rcv.releaseJournal()));
+    await until('the late catch-up', () => sj.lastRecordNo === 20, () => shipper.poll(Date.now()));
+  });
+
+  it('appendReplica takes only the next valid record', () => {
+    const a = OrderJournal.open(path.join(dir, 'a.journal'), { fsync: 'never' });
+    fill(a, 0, 3);
+    const b = OrderJournal.open(path.join(dir, 'b.journal'), { fsync: 'never' });
+    expect(b.appendReplica(a.mapping, 2 * RECORD_SIZE), 'record 2 before record 1').to.equal(false);
+    expect(b.appendReplica(a.mapping, 1 * RECORD_SIZE)).to.equal(true);
+    const bad = Buffer.from(a.mapping.subarray(2 * RECORD_SIZE, 3 * RECORD_SIZE));
+    bad[60] ^= 1;
+    expect(b.appendReplica(bad, 0), 'bad CRC').to.equal(false);
+    expect(b.appendReplica(a.mapping, 2 * RECORD_SIZE)).to.equal(true);
+    expect(b.lastRecordNo).to.equal(2);
+    b.appendEpoch(7);
+    a.close();
+    b.close();
+    expect(OrderJournal.recover(path.join(dir, 'b.journal')).epoch).to.equal(7);
+  });
+});
+
+describe('routing.failover config', () => {
+  const base = (failover: string, protocol = 'ouch') => `routing:
+  mode: rules
+  default_venue: V
+  order_capacity: 16
+  journal: { path: ./j, fsync: group }
+${failover}
+  venues:
+    - { name: V, protocol: ${protocol}, host: 127.0.0.1, port: 1, sender_id: A, target_id: B }
+  risk: { max_order_qty: 1, max_order_notional: 1, max_daily_notional: 1, max_symbol_notional: 1, max_open_orders_per_symbol: 1, price_collar_bps: 0, max_orders_per_second: 1 }
+`;
+  it('reads the standby address and heartbeat settings, with defaults', () => {
+    const c = parseRoutingConfig(base('  failover: { standby: "10.1.2.3:7400" }'), '/x/routing_config.yml');
+    expect(c.failover).to.deep.equal({ standbyHost: '10.1.2.3', standbyPort: 7400, heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 });
+    expect(parseRoutingConfig(base(''), '/x/r.yml').failover).to.equal(undefined);
+  });
+  it('refuses a bad address, a timeout under two intervals and a FIX venue, naming the fix', () => {
+    expect(() => parseRoutingConfig(base('  failover: { standby: "10.1.2.3" }'), '/x/r.yml')).to.throw(/routing\.failover\.standby/);
+    expect(() => parseRoutingConfig(base('  failover: { standby: "h:70000" }'), '/x/r.yml')).to.throw(/port from 1 to 65535/);
+    expect(() => parseRoutingConfig(base('  failover: { standby: "h:1", heartbeat_interval_ms: 50, heartbeat_timeout_ms: 60 }'), '/x/r.yml'))
+      .to.throw(/at least twice heartbeat_interval_ms/);
+    expect(() => parseRoutingConfig(base('  failover: { standby: "h:1" }', 'fix44'), '/x/r.yml'))
+      .to.throw(/resumes OUCH sessions only/);
+  });
+});
