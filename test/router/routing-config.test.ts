@@ -113,8 +113,8 @@ describe('routing config', () => {
 
   it('reports a missing routing section and YAML syntax errors with the file name', () => {
     expect(errorOf('feed: {}\n').message).to.equal(
-      'routing_config.yml:1: routing is missing, expected a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk ' +
-      '(fix: add routing: a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk)');
+      'routing_config.yml:1: routing is missing, expected a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk, failover ' +
+      '(fix: add routing: a mapping with keys mode, default_venue, order_capacity, journal, venues, rules, risk, failover)');
     expect(errorOf('routing: [\n', 'x.yml', 'ERR_CONFIG_PARSE').message).to.match(/^x\.yml:2: YAML syntax error at column 1: /);
     expect(errorOf(text().replace('  mode: rules', '  mode: rules\n  mode: liquidity'), undefined, 'ERR_CONFIG_PARSE').message)
       .to.match(/^routing_config\.yml:5: YAML syntax error at column 3: Map keys must be unique/);
