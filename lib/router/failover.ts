@@ -11,14 +11,20 @@
  *   record  'TPJ2'  primary -> standby  a journal record, exactly as in the primary's file
  *   hello   'TPFH'  primary -> standby  0 u32 epoch, 4 u32 last record number, 8 f64 time (ms)
  *   beat    'TPHB'  primary -> standby  0 u32 epoch, 4 u32 last record number, 8 f64 time (ms), 16 u32 beat number
+ *   bye     'TPBY'  primary -> standby  the primary stops on purpose: the standby disarms (no takeover)
  *   state   'TPFS'  standby -> primary  0 u32 epoch, 4 u32 last record number held, 8 u32 CRC of that record
  *                                       (0: none), 12 u8 role (0 standby, 1 primary since a takeover)
  *
- * Ordering is the guarantee: a record is handed to the kernel's socket to the standby (`send(2)`
- * on the router's thread, inside the journal append) before the order it describes is sent to the
- * venue, so a primary killed by a signal never has an order at the venue that the standby's journal
- * lacks (the kernel delivers what both sockets hold). A host that loses power can lose the tail of
- * both queues; the standby then learns of an unjournaled order only from the venue's replay.
+ * Ordering is the guarantee: the standby always holds a prefix of the primary's journal, and a
+ * record that precedes a wire send (a NEW_CHILD in state SENT, a pending cancel or replace) is
+ * handed to the kernel's socket to the standby, with every record before it, in one `send(2)` on
+ * the router's thread inside the journal append, before the order is sent to the venue. So a
+ * primary killed by a signal never has an order at the venue that the standby's journal lacks (the
+ * kernel delivers what both sockets hold). Other records (acks, fills, venue sequence numbers) go
+ * out at the router loop's next turn, batched; one lost with the primary is what the restart path
+ * already handles: the venue replays from the last sequence the standby holds, fills are
+ * de-duplicated by exec id. A host that loses power can lose the tail of both queues; the standby
+ * then learns of an unjournaled order only from the venue's replay.
  *
  * Fencing: the standby writes epoch + 1 into its journal when it takes over and keeps listening;
  * it answers every later hello with role 'primary' and its epoch. A primary (re)starting, or one
@@ -36,7 +42,8 @@ import { TickpathError } from '../errors';
 import { LibuvTcpTransport } from '../protocols/transport/libuv-tcp-transport';
 import { NativeTcpTransport, nativeTcpBinding } from '../protocols/transport/native-tcp-transport';
 import type { SessionTransport } from '../protocols/transport/session-transport';
-import { crc32, RECORD_SIZE, type OrderJournal } from './journal';
+import { crc32, JournalRecordType, RECORD_SIZE, type OrderJournal } from './journal';
+import { OrderState } from './types';
 import type { FailoverConfig } from './routing-config';
 
 export const kUnitBytes = RECORD_SIZE;
@@ -44,6 +51,7 @@ const kRecordMagic = 0x324a5054;   // 'TPJ2'
 const kHelloMagic = 0x48465054;    // 'TPFH'
 const kBeatMagic = 0x42485054;     // 'TPHB'
 const kStateMagic = 0x53465054;    // 'TPFS'
+const kByeMagic = 0x59425054;      // 'TPBY'
 const kRoleStandby = 0;
 const kRolePrimary = 1;
 /** A connect or hello unanswered this long is abandoned and tried again. */
@@ -90,8 +98,14 @@ export class JournalShipper {
   private connects = 0;
   private readonly addr: string;
   private readonly reconnectMs: number;
-  private readonly sink = (_map: Uint8Array, off: number): void => {
-    if (this.transport.send(this.mapBuf, off, kUnitBytes)) this.shipped++;
+  /** Last record number handed to the socket (the standby holds a prefix up to it). */
+  private sentUpTo = 0;
+  private readonly sink = (map: Uint8Array, off: number): void => {
+    const type = map[off + 16];
+    const state = map[off + 17];
+    // Before the wire: this record and all before it, in one send.
+    if (type === JournalRecordType.NEW_CHILD ||
+      (type === JournalRecordType.STATE && (state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE))) this.flush();
   };
 
   constructor(private readonly cfg: FailoverConfig, private readonly journal: OrderJournal, readonly epoch: number,
@@ -129,10 +143,21 @@ export class JournalShipper {
     }
   }
 
-  /** Once per router loop turn: read the standby's answers, heartbeat, reconnect. Throws ERR_FENCED. */
+  /** Hands every record written since the last send to the socket, in one send. */
+  flush(): void {
+    const last = this.journal.lastRecordNo;
+    if (this.st !== 'streaming' || last <= this.sentUpTo) return;
+    if (this.transport.send(this.mapBuf, (this.sentUpTo + 1) * kUnitBytes, (last - this.sentUpTo) * kUnitBytes)) {
+      this.shipped += last - this.sentUpTo;
+      this.sentUpTo = last;
+    }
+  }
+
+  /** Once per router loop turn: read the standby's answers, ship what is pending, heartbeat, reconnect. Throws ERR_FENCED. */
   poll(nowMs: number): number {
     const n = this.transport.poll();
     if (this.fenced) throw this.fenced;
+    this.flush();
     if (this.st === 'streaming' && nowMs >= this.nextBeatMs) {
       this.nextBeatMs = nowMs + this.cfg.heartbeatIntervalMs;
       this.sendUnit(kBeatMagic, nowMs);
@@ -151,10 +176,23 @@ export class JournalShipper {
     return { state: this.st, recordsShipped: this.shipped, beats: this.beats, connects: this.connects };
   }
 
+  /** A stop on purpose: ship what is pending and say goodbye, so the standby does not take over. */
   close(): void {
+    if (this.st === 'streaming') {
+      this.flush();
+      this.sendUnit(kByeMagic, Date.now());
+      // What the kernel could not take yet waits in the native queue: let it drain (bounded).
+      const end = Date.now() + 200;
+      while (this.transport.state === 'connected' && this.transport.stats().bytesOut < this.expectedBytesOut && Date.now() < end) this.transport.poll();
+    }
     this.journal.setReplicaSink(null);
     this.transport.close();
     this.st = 'idle';
+  }
+
+  /** Everything handed to the transport: records, beats, one hello per connect and the bye. */
+  private get expectedBytesOut(): number {
+    return (this.shipped + this.beats + this.connects + 1) * kUnitBytes;
   }
 
   private connect(): void {
@@ -222,10 +260,11 @@ export class JournalShipper {
       this.reconnectAtMs = Date.now() + 1000;
       return;
     }
-    // Catch up from the mapping, then every new record from inside the append (same thread: no gap).
-    for (let n = records + 1; n <= ours; n++) this.sink(map, n * kUnitBytes);
-    this.journal.setReplicaSink(this.sink);
+    // Catch up from the mapping in one send, then from inside the append (same thread: no gap).
+    this.sentUpTo = records;
     this.st = 'streaming';
+    this.flush();
+    this.journal.setReplicaSink(this.sink);
     this.nextBeatMs = 0;
     this.log(`failover: streaming the journal to standby ${this.addr} (epoch ${this.epoch}; ${ours - records} record(s) caught up, ` +
       `heartbeat every ${this.cfg.heartbeatIntervalMs} ms)`);
@@ -357,6 +396,12 @@ export class StandbyReceiver {
       }
       this.records++;
       this.lastBeatMs = Date.now();
+      return true;
+    }
+    if (magic === kByeMagic) {
+      this.armed = false;
+      this.log(`failover: the primary stopped on purpose (epoch ${u32(u, 0)}, ${u32(u, 4)} record(s)); this standby holds ` +
+        `${this.journal?.lastRecordNo ?? 0} and stays a standby (no takeover)`);
       return true;
     }
     if (magic === kBeatMagic || magic === kHelloMagic) {

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { JournalShipper, StandbyReceiver } from '../../lib/router/failover';
-import { OrderJournal, RECORD_SIZE } from '../../lib/router/journal';
+import { JournalRecordType, OrderJournal, RECORD_SIZE } from '../../lib/router/journal';
+import { OrderManager } from '../../lib/router/order-manager';
 import { parseRoutingConfig, type FailoverConfig } from '../../lib/router/routing-config';
 import { TickpathError } from '../../lib/errors';
 
@@ -83,6 +84,39 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     expect(rec.records).to.equal(251);
     expect(rec.rejectedRequests).to.equal(250);
     expect(rec.epoch).to.equal(1);
+  });
+
+  it('a record before the wire (NEW_CHILD in SENT) reaches the standby inside the append; acks wait for the next poll', async () => {
+    const { pj, sj, shipper } = await pair(0, 0);
+    await shipper.start(5000);
+    await until('the catch-up', () => sj.lastRecordNo === 1, () => shipper.poll(Date.now()));
+    const om = new OrderManager({ capacity: 16 });
+    const p = om.createParent('P1', 'AAPL', 'B', 100, 1_000_000, 'LIMIT', 'DAY');
+    pj.appendOrder(JournalRecordType.NEW_PARENT, om, p, null, 0, 0, '');
+    const c = om.createChild(p, 'C1', 1, 100, 1_000_000);
+    om.markSent(c);
+    pj.appendOrder(JournalRecordType.NEW_CHILD, om, c, null, 0, 0, 'P1');
+    // No poll from here: only the append itself can have sent them.
+    await until('parent and child at the standby', () => sj.lastRecordNo === 3);
+    om.onAck('C1');
+    pj.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, 'P1');
+    await sleep(50);
+    expect(sj.lastRecordNo, 'the ack waits for the router loop').to.equal(3);
+    shipper.poll(Date.now());
+    await until('the ack', () => sj.lastRecordNo === 4);
+    expect(body(path.join(dir, 's.journal'), 4).equals(body(path.join(dir, 'p.journal'), 4))).to.equal(true);
+  });
+
+  it('a primary that stops on purpose ships what is pending and says goodbye: the standby does not take over', async () => {
+    const { pj, sj, shipper, rcv } = await pair(3, 0);
+    await shipper.start(5000);
+    await until('heartbeats', () => rcv.stats().beats > 2, () => shipper.poll(Date.now()));
+    fill(pj, 3, 5);
+    shipper.close();
+    await until('the pending records', () => sj.lastRecordNo === 9);
+    await sleep(150);
+    expect(rcv.heartbeatLost(Date.now(), 60)).to.equal(false);
+    expect(logs.join('\n')).to.match(/primary stopped on purpose .* stays a standby/);
   });
 
   it('a standby that holds the first records is caught up from where it is', async () => {
