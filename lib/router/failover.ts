@@ -92,6 +92,9 @@ export class JournalShipper {
   private nextBeatMs = 0;
   private reconnectAtMs = 0;
   private connectStartMs = 0;
+  private lastBeatSentMs = 0;
+  /** Date.now() of a stall that made this primary hold orders (0: not holding). */
+  private suspectSince = 0;
   private fenced: TickpathError | null = null;
   private beats = 0;
   private shipped = 0;
@@ -153,8 +156,29 @@ export class JournalShipper {
     }
   }
 
+  /**
+   * The lease: true while this primary must not route. After a stall of its own (no heartbeat sent
+   * for half the standby's timeout: a stopped process, a long pause) it cannot know whether the
+   * standby took over meanwhile, so it holds orders and asks again (a new hello) before routing:
+   * answered 'standby', it routes on; answered 'primary', it is fenced. One clock read per order.
+   */
+  holdOrders(nowMs: number): boolean {
+    if (this.st === 'streaming' && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
+    return this.suspectSince !== 0;
+  }
+
+  private suspect(nowMs: number): void {
+    this.suspectSince = nowMs;
+    this.log(`failover: no heartbeat sent for ${nowMs - this.lastBeatSentMs} ms (this process stalled): holding orders until the standby ` +
+      'confirms it did not take over');
+    this.transport.close();
+    this.down('stalled');
+    this.reconnectAtMs = nowMs;
+  }
+
   /** Once per router loop turn: read the standby's answers, ship what is pending, heartbeat, reconnect. Throws ERR_FENCED. */
   poll(nowMs: number): number {
+    if (this.st === 'streaming' && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
     const n = this.transport.poll();
     if (this.fenced) throw this.fenced;
     this.flush();
@@ -162,6 +186,7 @@ export class JournalShipper {
       this.nextBeatMs = nowMs + this.cfg.heartbeatIntervalMs;
       this.sendUnit(kBeatMagic, nowMs);
       this.beats++;
+      this.lastBeatSentMs = nowMs;
     } else if (this.st === 'down' && nowMs >= this.reconnectAtMs) {
       this.connect();
     } else if ((this.st === 'connecting' || this.st === 'handshake') && nowMs - this.connectStartMs > kConnectTimeoutMs) {
@@ -265,6 +290,11 @@ export class JournalShipper {
     this.st = 'streaming';
     this.flush();
     this.journal.setReplicaSink(this.sink);
+    this.lastBeatSentMs = Date.now();
+    if (this.suspectSince !== 0) {
+      this.log(`failover: the standby is still the standby: routing again after ${Date.now() - this.suspectSince} ms on hold`);
+      this.suspectSince = 0;
+    }
     this.nextBeatMs = 0;
     this.log(`failover: streaming the journal to standby ${this.addr} (epoch ${this.epoch}; ${ours - records} record(s) caught up, ` +
       `heartbeat every ${this.cfg.heartbeatIntervalMs} ms)`);

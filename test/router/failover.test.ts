@@ -102,8 +102,7 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     pj.appendOrder(JournalRecordType.STATE, om, c, null, 0, 0, 'P1');
     await sleep(50);
     expect(sj.lastRecordNo, 'the ack waits for the router loop').to.equal(3);
-    shipper.poll(Date.now());
-    await until('the ack', () => sj.lastRecordNo === 4);
+    await until('the ack', () => sj.lastRecordNo === 4, () => shipper.poll(Date.now()));
     expect(body(path.join(dir, 's.journal'), 4).equals(body(path.join(dir, 'p.journal'), 4))).to.equal(true);
   });
 
@@ -184,6 +183,30 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     await again.start(5000).catch((e) => { err = e; });
     expect((err as TickpathError).code).to.equal('ERR_FENCED');
     expect(logs.join('\n')).to.match(/fenced a primary \(epoch 1\)/);
+  });
+
+  it('the lease: a primary that stalled holds orders until its standby confirms, and is fenced if it took over meanwhile', async () => {
+    const { sj, shipper, rcv } = await pair(2, 0);
+    await shipper.start(5000);
+    await until('streaming', () => sj.lastRecordNo === 3, () => shipper.poll(Date.now()));
+    shipper.poll(Date.now());
+    expect(shipper.holdOrders(Date.now())).to.equal(false);
+    await sleep(45);   // no poll: no heartbeat for more than half the 60 ms timeout
+    expect(shipper.holdOrders(Date.now()), 'held after the stall').to.equal(true);
+    expect(logs.join('\n')).to.match(/this process stalled\): holding orders/);
+    await until('confirmed by the standby', () => !shipper.holdOrders(Date.now()), () => shipper.poll(Date.now()));
+    expect(logs.join('\n')).to.match(/still the standby: routing again after \d+ ms on hold/);
+    // Stalled again, and this time the standby took over during the stall.
+    await sleep(45);
+    rcv.releaseJournal();
+    rcv.promote(2);
+    expect(shipper.holdOrders(Date.now())).to.equal(true);
+    let fenced: unknown = null;
+    await until('fenced', () => fenced !== null, () => {
+      try { shipper.poll(Date.now()); } catch (e) { fenced = e; }
+    });
+    expect((fenced as TickpathError).code).to.equal('ERR_FENCED');
+    expect(shipper.holdOrders(Date.now()), 'never routes again').to.equal(true);
   });
 
   it('a primary whose standby is down routes without it and streams once it is back', async () => {

@@ -171,6 +171,13 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   let onFirstRouted: (() => void) | null = null;
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
+      // A primary that stalled may have been replaced: no order until its standby says it was not.
+      if (shipper !== null && shipper.holdOrders(Date.now())) {
+        c[K.orders_sent]++;
+        c[K.orders_rejected]++;
+        emit('rejected', -2, 0, 0, 'HELD this primary stalled past half the failover timeout; waiting for its standby to confirm it still routes', r.clOrdId ?? '');
+        return;
+      }
       live.sendOrder(r, mdRxTsNs);
       if (onFirstRouted !== null && live !== refuseAll) { onFirstRouted(); onFirstRouted = null; }
     },
@@ -239,6 +246,24 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     });
   };
 
+  // Replaced while running (this primary stalled past the timeout and the standby took over):
+  // stop routing at once, leave the venues, and fail the pipeline with ERR_FENCED.
+  const fence = (e: TickpathError): void => {
+    shipper = null;
+    live = {
+      sendOrder(r: OrderRequest): void { c[K.orders_sent]++; emit('rejected', -2, 0, 0, `FENCED ${e.message}`, r.clOrdId ?? ''); },
+      cancelOrder(id: string): void { emit('rejected', -2, 0, 0, `FENCED ${e.message}`, id); },
+      flush(): void {},
+    };
+    const s = stack;
+    stack = null;
+    router = null;
+    connectors = [];
+    ctx.log(`${e.message}; stopped routing and leaving the venues`);
+    void s?.close().catch(() => undefined);
+    ctx.post({ type: 'fatal', index: d.index, message: e.message, code: e.code });
+  };
+
   return {
     roleName: 'router',
     orders,
@@ -246,7 +271,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     doWork: () => {
       const now = Date.now();
       let n = pollVenues(now) + (reader !== undefined ? reader.doWork() : 0);
-      if (shipper !== null) n += shipper.poll(now);
+      if (shipper !== null) {
+        try { n += shipper.poll(now); } catch (e) { fence(e as TickpathError); }
+      }
       else if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
       router?.endOfBatch();
       return n;
