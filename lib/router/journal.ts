@@ -19,7 +19,8 @@
  *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq
  *
  * Each record is a snapshot of the order after the change, so recovery is "last record per id
- * wins" plus positions summed from FILL records. A slot is a record iff magic, crc and
+ * wins" plus positions summed from FILL records. An EPOCH record (hot standby, failover.ts) holds
+ * the failover term in the venueSeq field; recovery keeps the highest. A slot is a record iff magic, crc and
  * recordNo == slot index all hold; the fixed framing is what lets recovery resynchronise. Recovery
  * reads every slot: all-zero slots after the last record are free space (the file is allocated
  * ahead in chunks); anything else after the last record is a torn tail and is zeroed; a bad slot

@@ -14,6 +14,14 @@
  * with the id's bytes straight from the slot. The id becomes a string only for a fused Strategy's
  * onOrderEvent (the Strategy API speaks strings) and on reject paths.
  *
+ * Hot standby (routing.failover, lib/router/failover.ts): a primary's stage ships its journal to
+ * the standby from inside each append and heartbeats from doWork(), and holds orders after a stall
+ * of its own until the standby confirms it did not take over. Started with `standby`, the stage
+ * builds no router: it appends the primary's records to its journal and refuses the strategy's
+ * orders ('STANDBY ...'); when doWork() sees the heartbeats stopped it takes over: the restart
+ * path (createRouterStack on the streamed journal, then connect(): logins from the journaled
+ * sequence, replay, resends), an EPOCH record one above the primary's, and from then on it routes.
+ *
  * Threading contract: built, run and closed on the router's worker.
  */
 import { SpscRing } from '../../common/spsc-ring';
@@ -136,8 +144,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     throw new TickpathError('ERR_CONFIG_FAILOVER', `tickpath run --standby: ${routing.configFile} has no routing.failover section`,
       'add routing.failover { standby: HOST:PORT, heartbeat_timeout_ms } (the same file the primary runs)');
   }
-  const makeStack = (): RouterStack => createRouterStack(cfg,
-    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log: ctx.log });
+  const makeStack = (log: (line: string) => void = ctx.log): RouterStack => createRouterStack(cfg,
+    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log });
   // The standby builds its router only when it takes over (the restart path on the replicated
   // journal); until then it keeps the feed, books and strategy running and routes nothing.
   let stack: RouterStack | null = routing.standby ? null : makeStack();
@@ -210,10 +218,17 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     const lastBeatMs = rcv.lastBeatMs;
     const replicated = rcv.stats().records;
     rcv.releaseJournal();
-    // The restart path on the replicated journal: open orders, positions, venue sequences.
-    const s = makeStack();
+    // The restart path on the replicated journal: open orders, positions, venue sequences. Its
+    // log tells when the last venue session is logged in (before the replay and the resends).
+    let loggedIn = 0;
+    let allLoggedInMs = 0;
+    const s = makeStack((line) => {
+      if (/^venue .*: logged in$/.test(line) && ++loggedIn === cfg.venues.length) allLoggedInMs = Date.now();
+      ctx.log(line);
+    });
     const epoch = Math.max(s.journal.recovered.epoch, rcv.primaryEpoch) + 1;
     s.journal.appendEpoch(epoch);
+    const recordsAtTakeover = s.journal.lastRecordNo;
     rcv.promote(epoch);
     stack = s;
     router = s.router;
@@ -222,7 +237,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
       `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
     s.connect().then(() => {
-      const loggedInMs = Date.now();
+      const routingMs = Date.now();
       const r = s.resumed;
       live = handlers;
       for (const conn of s.connectors) {
@@ -230,10 +245,13 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
         else c[K.venue_sessions_libuv]++;
       }
       c[K.failover_takeovers]++;
-      c[K.failover_takeover_ms] = loggedInMs - detectedMs;
+      c[K.failover_takeover_ms] = routingMs - detectedMs;
+      // logged in: every venue session up; routing: the venue's replay is in and the orders in
+      // flight were sent again (the restart path), so the strategy's orders go out from here.
       const report = {
-        epoch, last_heartbeat_to_detect_ms: detectedMs - lastBeatMs, detect_to_logged_in_ms: loggedInMs - detectedMs,
-        records: s.journal.lastRecordNo, records_streamed: replicated, open_orders_restored: s.restoredOrders,
+        epoch, last_heartbeat_to_detect_ms: detectedMs - lastBeatMs, detect_to_logged_in_ms: (allLoggedInMs || routingMs) - detectedMs,
+        detect_to_routing_ms: routingMs - detectedMs,
+        records: recordsAtTakeover, records_streamed: replicated, open_orders_restored: s.restoredOrders,
         in_flight: r?.inFlightAtCrash ?? 0, resent: r?.resent ?? 0, status_requests: r?.statusRequests ?? 0,
         to_reconcile: r?.toReconcile.length ?? 0, venues: s.connectors.map((v) => v.name),
       };
