@@ -117,7 +117,7 @@ function writeConfig(dir: string, venueHost: string, ouchPort: number, standby: 
 const countParents = (journal: string): number =>
   spawnSync(process.execPath, [kCli, 'journal', journal], { encoding: 'utf8', timeout: 60_000 }).stdout.split('"kind":"parent"').length - 1;
 
-describe('failover drill: SIGKILL the primary, the standby in another namespace takes over, the old primary is fenced', function () {
+for (const mode of ['SIGKILL', 'SIGSTOP'] as const) describe(`failover drill (${mode}): the primary stops with orders in flight, the standby in another namespace takes over, the old primary is fenced`, function () {
   this.timeout(300_000);
   const maxOrders = 600;
   let dir: string;
@@ -143,7 +143,8 @@ describe('failover drill: SIGKILL the primary, the standby in another namespace 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the standby takes over the OUCH session after the primary is killed with orders in flight', async () => {
+  let primary: Proc;
+  it(`the standby takes over the OUCH session after the primary gets ${mode} with orders in flight`, async () => {
     const n = net!;
     // The venue answers after 1.5 s, so the primary dies with orders unanswered.
     sim = await startVenueSim(dir, ['--host', n.hostIp, '--latency-ms', '1500', '--verbose']);
@@ -169,24 +170,27 @@ describe('failover drill: SIGKILL the primary, the standby in another namespace 
     await waitFor('the standby listening', () => /failover: standing by on/.test(standby.out()) || standby.child.exitCode !== null, 60_000);
     expect(standby.child.exitCode, standby.err() + standby.out()).to.equal(null);
 
-    const primary = start(runArgs(P, ['--duration', '60']));
+    primary = start(runArgs(P, ['--duration', '60']));
     procs.push(primary);
     await waitFor('the primary streaming to the standby', () => /failover: streaming the journal to standby/.test(primary.out()) ||
       primary.child.exitCode !== null, 60_000);
     expect(primary.out(), primary.err()).to.match(/failover: streaming the journal to standby/);
     await waitFor('orders journaled by the primary', () => fs.existsSync(primaryJournal) && countParents(primaryJournal) > 300, 60_000);
-    primary.child.kill('SIGKILL');
-    await primary.exited;
+    primary.child.kill(mode);
+    if (mode === 'SIGKILL') await primary.exited;
+    // A stopped process's journal is readable too (its mapping is the page cache).
     atCrash = readJournal(primaryJournal);
     const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && (o.state === 'SENT' || o.state === 'PENDING')).length;
-    expect(inFlight, 'orders unanswered when the primary died').to.be.greaterThan(0);
+    expect(inFlight, 'orders unanswered when the primary stopped').to.be.greaterThan(0);
 
     await waitFor('the takeover', () => /failover: took over \{/.test(standby.out()) || standby.child.exitCode !== null, 60_000);
     const line = /failover: took over (\{.*\})/.exec(standby.out());
     expect(line, standby.err() + standby.out()).to.not.equal(null);
     takeover = JSON.parse(line![1]) as Json;
     expect(takeover.epoch).to.equal(2);
-    expect(takeover.in_flight, 'the orders in flight at the kill, known to the standby').to.equal(inFlight);
+    // At least those: an ack the primary journaled in its last loop turn may not have been shipped
+    // yet (acks go out batched); the venue's replay settles it.
+    expect(takeover.in_flight, 'the orders in flight at the stop, known to the standby').to.be.at.least(inFlight);
     expect(takeover.open_orders_restored).to.be.greaterThan(0);
     await waitFor('the in-flight orders reconciled', () => /router: \d+ order\(s\) in flight at the crash reconciled/.test(standby.out()), 60_000);
     await waitFor('the new primary routing its own orders', () => countParents(standbyJournal) >= atCrash.summary.parents + maxOrders, 90_000);
@@ -195,7 +199,7 @@ describe('failover drill: SIGKILL the primary, the standby in another namespace 
     console.log(`      takeover: ${JSON.stringify(takeover)}; first order routed ${first![1]} ms after detection (${first![2]} ms after the last heartbeat)`);
   });
 
-  it('the old primary started again is fenced: exit 1 with ERR_FENCED, no venue login', async () => {
+  if (mode === 'SIGKILL') it('the old primary started again is fenced: exit 1 with ERR_FENCED, no venue login', async () => {
     const logins = (): number => (sim!.proc.err().match(/OUCH TPATH1 logged in/g) ?? []).length;
     const before = logins();
     const P = path.join(dir, 'primary');
@@ -211,6 +215,19 @@ describe('failover drill: SIGKILL the primary, the standby in another namespace 
     expect(standby.out()).to.match(/failover: fenced a primary \(epoch 1\)/);
     // Its journal still ends where it was killed: it wrote no order.
     expect(readJournal(primaryJournal).summary.parents).to.equal(atCrash.summary.parents);
+  });
+
+  if (mode === 'SIGSTOP') it('the old primary woken up (SIGCONT) routes nothing more: it is fenced while running and exits 1', async () => {
+    primary.child.kill('SIGCONT');
+    const code = await Promise.race([primary.exited, sleep(60_000).then(() => 'timeout')]);
+    expect(code, primary.out() + primary.err()).to.equal(1);
+    expect(primary.out() + primary.err()).to.match(/took over and routes as primary under epoch 2 \(this journal's epoch: 1\)/);
+    expect(primary.out()).to.match(/stopped routing and leaving the venues/);
+    expect(standby.out()).to.match(/failover: fenced a primary \(epoch 1\)/);
+    // No order after waking: every parent in its journal is one the standby had at the takeover.
+    const after = readJournal(primaryJournal);
+    expect(after.summary.parents, 'parents journaled by the old primary after it woke').to.equal(atCrash.summary.parents);
+    atCrash = after;
   });
 
   it("the standby's journal matches the venue: same orders, states and fills, nothing lost or sent twice", async () => {
