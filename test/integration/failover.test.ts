@@ -15,6 +15,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { compareWithVenue, jsonLines, kCli, kRoot, readJournal, sleep, start, startVenueSim, stopVenueSim, waitFor,
@@ -253,5 +254,54 @@ for (const mode of ['SIGKILL', 'SIGSTOP'] as const) describe(`failover drill (${
     expect(filledAtVenue).to.equal(300 * 100);
     expect(final.orders.filter((o) => o.state === 'SENT' || o.state === 'PENDING')).to.deep.equal([]);
     console.log(`      ${compared} orders match the venue (${atCrash.summary.parents} routed by the primary, ${maxOrders} by the new primary)`);
+  });
+});
+
+describe('tickpath run --standby and routing.failover: usage and config errors name the fix', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-stby-cli-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = (args: string[]) => spawnSync(process.execPath, [kCli, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+  it('refuses a bad --standby, one without --config, and one with --venue-sim (exit 2)', () => {
+    const bad = run(['run', '--standby', 'nonsense']);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.include("option --standby is 'nonsense', expected HOST:PORT to listen on for the primary");
+    const noConfig = run(['run', '--standby', '127.0.0.1:7400']);
+    expect(noConfig.status).to.equal(2);
+    expect(noConfig.stderr).to.include('option --standby needs --config DIR');
+    const sim = run(['run', '--config', dir, '--venue-sim', '--standby', '127.0.0.1:7400']);
+    expect(sim.status).to.equal(2);
+    expect(sim.stderr).to.include('cannot be used with --venue-sim');
+  });
+
+  it('config check refuses a FIX venue under failover; a standby without routing.failover or with a taken port fails naming the fix', async () => {
+    const port = 20000 + crypto.randomInt(20000);
+    writeConfig(dir, '127.0.0.1', 1, `127.0.0.1:${port}`, 1);
+    const routing = path.join(dir, 'routing_config.yml');
+    const text = fs.readFileSync(routing, 'utf8');
+    fs.writeFileSync(routing, text.replace('protocol: ouch', 'protocol: fix44'));
+    const check = run(['config', 'check', dir]);
+    expect(check.status).to.equal(1);
+    expect(check.stdout + check.stderr).to.include('resumes OUCH sessions only');
+
+    fs.writeFileSync(routing, text.replace(/ {2}failover:\n(?: {4}.*\n)+/, ''));
+    const noSection = run(['run', '--config', dir, '--standby', `127.0.0.1:${port}`, '--metrics-port', 'off', '--duration', '5']);
+    expect(noSection.status, noSection.stdout + noSection.stderr).to.equal(1);
+    expect(noSection.stdout + noSection.stderr).to.include('has no routing.failover section');
+    expect(noSection.stdout + noSection.stderr).to.include('add routing.failover');
+
+    fs.writeFileSync(routing, text);
+    const taken = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((r) => taken.once('listening', r));
+    try {
+      const r = spawnSync(process.execPath, [kCli, 'run', '--config', dir, '--standby', `127.0.0.1:${port}`, '--metrics-port', 'off', '--duration', '5'],
+        { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stdout + r.stderr).to.equal(1);
+      expect(r.stdout + r.stderr).to.match(/the standby cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 });
