@@ -167,6 +167,11 @@ export class JournalShipper {
     return this.suspectSince !== 0;
   }
 
+  /** The owner was busy on purpose (logging in at start): the lease counts from now. */
+  markAlive(nowMs: number): void {
+    this.lastBeatSentMs = nowMs;
+  }
+
   private suspect(nowMs: number): void {
     this.suspectSince = nowMs;
     this.log(`failover: no heartbeat sent for ${nowMs - this.lastBeatSentMs} ms (this process stalled): holding orders until the standby ` +
@@ -439,6 +444,9 @@ export class StandbyReceiver {
       this.primaryLastRecord = u32(u, 4);
       this.lastBeatMs = Date.now();
       if (magic === kBeatMagic) { this.beats++; this.armed = true; return true; }
+      // A new primary connection arms the takeover at its first heartbeat, not before: a primary
+      // (re)starting sends none until it has logged in to its venues and routes.
+      this.armed = false;
       const j = this.journal;
       const last = j ? j.lastRecordNo : 0;
       const lastCrc = j && last > 0 ? u32(j.mapping, last * kUnitBytes) : 0;

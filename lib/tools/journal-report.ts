@@ -39,6 +39,8 @@ export interface JournalSummary {
   rejected_requests: number;
   damaged: { offset: number; cause: string }[];
   torn_records: number;
+  /** Hot standby: the highest failover epoch journaled (0: never part of a failover). */
+  failover_epoch: number;
 }
 
 /**
@@ -86,7 +88,7 @@ export function journalReport(path: string, r: JournalRecovery): { orders: Journ
       event: 'summary', path, identity: r.identity, records: r.records, parents, children, states,
       positions: Object.fromEntries(r.positions), venue_seqs: Object.fromEntries(r.venueSeqs),
       rejected_requests: r.rejectedRequests, damaged: r.damaged.map((d) => ({ offset: d.offset, cause: d.cause })),
-      torn_records: r.tornRecords,
+      torn_records: r.tornRecords, failover_epoch: r.epoch,
     },
   };
 }

@@ -180,7 +180,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
       // A primary that stalled may have been replaced: no order until its standby says it was not.
-      if (shipper !== null && shipper.holdOrders(Date.now())) {
+      if (shipper !== null && checkLease(Date.now())) {
         c[K.orders_sent]++;
         c[K.orders_rejected]++;
         emit('rejected', -2, 0, 0, 'HELD this primary stalled past half the failover timeout; waiting for its standby to confirm it still routes', r.clOrdId ?? '');
@@ -264,6 +264,36 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     });
   };
 
+  // The lease (JournalShipper.holdOrders): after a stall of its own this primary leaves its venue
+  // sessions at once (no poll, no reconnect: a reconnect would log in over the new primary's
+  // session) and holds orders; confirmed still primary, it logs in again from the next sequence
+  // (the restart path's login and replay) and routes; replaced, it is fenced.
+  let venuesPaused = false;
+  const checkLease = (now: number): boolean => {
+    const hold = shipper!.holdOrders(now);
+    if (hold && !venuesPaused && stack !== null) {
+      venuesPaused = true;
+      const paused = connectors;
+      connectors = [];
+      void Promise.all(paused.map((v) => v.close().catch(() => undefined)));
+      ctx.log('failover: left the venue sessions while this primary may have been replaced');
+      const s = stack;
+      const waitConfirmed = (): void => {
+        if (shipper === null || stack !== s) return;   // fenced meanwhile
+        if (shipper.holdOrders(Date.now())) { setTimeout(waitConfirmed, 1); return; }
+        Promise.all(paused.map((v) => v.connect())).then(() => {
+          if (stack !== s) return;
+          connectors = paused;
+          venuesPaused = false;
+          ctx.log('failover: still the primary: venue sessions logged in again, routing');
+        }, (e: Error) => ctx.post({ type: 'fatal', index: d.index, message: `failover: logging in again after a stall failed: ${e.message}`,
+          code: (e as { code?: string }).code }));
+      };
+      setTimeout(waitConfirmed, 1);
+    }
+    return hold || venuesPaused;
+  };
+
   // Replaced while running (this primary stalled past the timeout and the standby took over):
   // stop routing at once, leave the venues, and fail the pipeline with ERR_FENCED.
   const fence = (e: TickpathError): void => {
@@ -288,11 +318,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     // Slice end: the router journals each venue session's latest sequence (restart replays from it).
     doWork: () => {
       const now = Date.now();
+      if (shipper !== null) checkLease(now);
       let n = pollVenues(now) + (reader !== undefined ? reader.doWork() : 0);
       if (shipper !== null) {
         try { n += shipper.poll(now); } catch (e) { fence(e as TickpathError); }
-      }
-      else if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
+      } else if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
       router?.endOfBatch();
       return n;
     },
@@ -311,6 +341,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       // Fencing first: a primary that was replaced must learn it before it logs in anywhere.
       if (shipper !== null) await shipper.start(Math.max(1000, 4 * fo!.heartbeatTimeoutMs));
       await stack!.connect();
+      shipper?.markAlive(Date.now());
       for (const conn of connectors) {
         if (conn.transport === 'native') c[K.venue_sessions_native]++;
         else c[K.venue_sessions_libuv]++;
