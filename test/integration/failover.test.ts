@@ -85,7 +85,7 @@ const kFailoverStrategy = `exports.createStrategy = () => {
 };
 `;
 
-function writeConfig(dir: string, venueHost: string, ouchPort: number, standby: string, maxOrders: number): void {
+function writeConfig(dir: string, venueHost: string, ouchPort: number, standby: string, maxOrders: number, timeoutMs = kHeartbeatTimeoutMs): void {
   fs.mkdirSync(dir, { recursive: true });
   // The shipped feed and performance files; the capture replayed forever at its recorded pace, so
   // the feed (and the books) keep running on both instances for the whole drill.
@@ -105,7 +105,7 @@ function writeConfig(dir: string, venueHost: string, ouchPort: number, standby: 
   failover:
     standby: ${standby}
     heartbeat_interval_ms: 20
-    heartbeat_timeout_ms: ${kHeartbeatTimeoutMs}
+    heartbeat_timeout_ms: ${timeoutMs}
   venues:
     - { name: NSDQ, protocol: ouch, host: ${venueHost}, port: ${ouchPort}, sender_id: TPATH1, target_id: NSDQ, heartbeat_interval_s: 1 }
   rules:
@@ -279,6 +279,63 @@ for (const mode of ['SIGKILL', 'SIGSTOP'] as const) describe(`failover drill (${
     expect(filledAtVenue).to.equal(300 * 100);
     expect(final.orders.filter((o) => o.state === 'SENT' || o.state === 'PENDING')).to.deep.equal([]);
     console.log(`      ${compared} orders match the venue (${atCrash.summary.parents} routed by the primary, ${maxOrders} by the new primary)`);
+  });
+});
+
+describe('failover lease: a primary that stalls for less than the timeout holds, leaves and rejoins its venue, and routes on', function () {
+  this.timeout(300_000);
+  let dir: string;
+  let sim: Sim | null = null;
+  const procs: Proc[] = [];
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-stby-lease-')); });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) { p.child.kill('SIGKILL'); await p.exited; }
+    if (sim && sim.proc.child.exitCode === null) { sim.proc.child.kill('SIGKILL'); await sim.proc.exited; }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SIGSTOP for 1.5 s under a 3 s timeout: no takeover, every order ends where the venue has it', async () => {
+    sim = await startVenueSim(dir, ['--latency-ms', '200', '--verbose']);
+    procs.push(sim.proc);
+    const port = 20000 + crypto.randomInt(20000);
+    const P = path.join(dir, 'primary');
+    const S = path.join(dir, 'standby');
+    writeConfig(P, '127.0.0.1', sim.ouchPort, `127.0.0.1:${port}`, 600, 3000);
+    writeConfig(S, '127.0.0.1', sim.ouchPort, `127.0.0.1:${port}`, 600, 3000);
+    const args = (cfg: string, extra: string[]) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'), '--metrics-port', 'off', ...extra];
+    const standby = start(args(S, ['--standby', `127.0.0.1:${port}`, '--duration', '120']));
+    procs.push(standby);
+    await waitFor('the standby listening', () => /failover: standing by on/.test(standby.out()), 60_000);
+    const primary = start(args(P, ['--duration', '120']));
+    procs.push(primary);
+    const journal = path.join(P, 'var', 'orders.journal');
+    await waitFor('orders journaled by the primary', () => fs.existsSync(journal) && countParents(journal) > 100, 60_000);
+    primary.child.kill('SIGSTOP');
+    await sleep(1500);
+    primary.child.kill('SIGCONT');
+    await waitFor('the primary back at work', () => /still the primary: venue sessions logged in again, routing/.test(primary.out()), 60_000);
+    expect(primary.out()).to.match(/this process stalled\): holding orders/);
+    await waitFor('every order routed and answered', () => {
+      const j = readJournal(journal);
+      return j.summary.parents >= 600 && j.orders.every((o) => o.state !== 'SENT' && o.state !== 'PENDING');
+    }, 90_000);
+    expect(standby.out(), 'no takeover').to.not.match(/failover: no heartbeat from the primary/);
+    primary.child.kill('SIGTERM');
+    expect(await Promise.race([primary.exited, sleep(60_000).then(() => 'timeout')]), primary.err()).to.equal(0);
+    // A stop on purpose: the standby stays a standby.
+    await waitFor('the goodbye', () => /primary stopped on purpose/.test(standby.out()), 30_000);
+    standby.child.kill('SIGTERM');
+    expect(await Promise.race([standby.exited, sleep(60_000).then(() => 'timeout')]), standby.err()).to.equal(0);
+    expect(standby.out()).to.not.match(/failover: no heartbeat from the primary/);
+    const report = await stopVenueSim(sim);
+    const final = readJournal(journal);
+    expect(final.summary.parents).to.equal(600);
+    const compared = compareWithVenue(final.orders, report, 'ouch:TPATH1');
+    expect(compared).to.equal(600);
+    // The standby's copy holds the same orders.
+    const copy = readJournal(path.join(S, 'var', 'orders.journal'));
+    expect(copy.summary.parents).to.equal(600);
+    expect(copy.summary.children).to.equal(600);
   });
 });
 
