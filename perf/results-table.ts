@@ -76,13 +76,19 @@ function rows(name: string, r: J): string[][] {
         [`normal load ${rate(r.rate)} (perf:burst)`, `loss ${pct(r.normal_loss)} % of ${n(r.normal_packets)} pkts${r.normal_sample_sufficient ? '' : ' (fewer than 1 M packets)'}`, `bare read: ${pct(r.baseline?.normal_loss)} %`, '', '< 0.001 % over ≥ 1 M pkts'],
       ];
     }
+    case 'failover': return [
+      ['journal append streamed to a hot standby, record before the wire (perf:failover)', `${n(r.before_wire_append_ns, 1)} ns/record (+${n(r.before_wire_cost_ns, 1)}: one send(2))`,
+        `no standby: ${n(r.baseline_append_ns, 1)} ns/record`, `${n(r.before_wire_ratio, 2)}x`, `load ${n(r.load_avg_1m, 1)} while measured`],
+      ['journal append streamed to a hot standby, acks/fills batched per loop turn (perf:failover)', `${n(r.append_ns, 1)} ns/record (${r.streaming_cost_ns > 0 ? `+${n(r.streaming_cost_ns, 1)}` : 'no cost above the noise'})`,
+        `no standby: ${n(r.baseline_append_ns, 1)} ns/record`, `${n(r.ratio, 2)}x`, `load ${n(r.load_avg_1m, 1)} while measured`],
+    ];
     default: return [];
   }
 }
 
 export function renderTable(dir = path.join(kRoot, 'perf', 'results')): string {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
-  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router'];
+  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router', 'failover'];
   const results = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as J)
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   if (!results.length) return '_No results yet: run `npm run perf`._';
