@@ -20,7 +20,9 @@
  * handed to the kernel's socket to the standby, with every record before it, in one `send(2)` on
  * the router's thread inside the journal append, before the order is sent to the venue. So a
  * primary killed by a signal never has an order at the venue that the standby's journal lacks (the
- * kernel delivers what both sockets hold). Other records (acks, fills, venue sequence numbers) go
+ * kernel delivers what its sockets hold; the standby sends nothing after the handshake, so the
+ * primary's socket to it never holds unread data, which would make the kernel reset it and drop
+ * what was queued). Other records (acks, fills, venue sequence numbers) go
  * out at the router loop's next turn, batched; one lost with the primary is what the restart path
  * already handles: the venue replays from the last sequence the standby holds, fills are
  * de-duplicated by exec id. A host that loses power can lose the tail of both queues; the standby
@@ -30,7 +32,9 @@
  * it answers every later hello with role 'primary' and its epoch. A primary (re)starting, or one
  * that reconnects after its heartbeats were missed, that gets that answer throws ERR_FENCED before
  * it logs in to a venue (start) or at once (while routing): its process exits instead of fighting
- * the new primary. Not covered: a partitioned old primary that cannot reach the standby at all
+ * the new primary. The lease (`holdOrders`): a primary that sent no heartbeat for half the timeout
+ * (it was stopped or paused) holds orders and leaves its venue sessions until a new hello is
+ * answered 'standby'. Not covered: a partitioned old primary that cannot reach the standby at all
  * keeps routing (the venue's refusal of a second login for a session is the line that would hold).
  *
  * Threading: JournalShipper belongs to the router's thread (it is polled by the router stage and
