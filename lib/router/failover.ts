@@ -167,13 +167,8 @@ export class JournalShipper {
    * answered 'standby', it routes on; answered 'primary', it is fenced. One clock read per order.
    */
   holdOrders(nowMs: number): boolean {
-    if (this.st === 'streaming' && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
+    if (this.st === 'streaming' && this.lastBeatSentMs !== 0 && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
     return this.suspectSince !== 0;
-  }
-
-  /** The owner was busy on purpose (logging in at start): the lease counts from now. */
-  markAlive(nowMs: number): void {
-    this.lastBeatSentMs = nowMs;
   }
 
   private suspect(nowMs: number): void {
@@ -187,7 +182,7 @@ export class JournalShipper {
 
   /** Once per router loop turn: read the standby's answers, ship what is pending, heartbeat, reconnect. Throws ERR_FENCED. */
   poll(nowMs: number): number {
-    if (this.st === 'streaming' && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
+    if (this.st === 'streaming' && this.lastBeatSentMs !== 0 && nowMs - this.lastBeatSentMs > this.cfg.heartbeatTimeoutMs / 2) this.suspect(nowMs);
     const n = this.transport.poll();
     if (this.fenced) throw this.fenced;
     this.flush();
@@ -299,7 +294,8 @@ export class JournalShipper {
     this.st = 'streaming';
     this.flush();
     this.journal.setReplicaSink(this.sink);
-    this.lastBeatSentMs = Date.now();
+    // The lease starts at this connection's first heartbeat, as the standby's takeover timer does.
+    this.lastBeatSentMs = 0;
     if (this.suspectSince !== 0) {
       this.log(`failover: the standby is still the standby: routing again after ${Date.now() - this.suspectSince} ms on hold`);
       this.suspectSince = 0;

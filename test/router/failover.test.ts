@@ -196,7 +196,9 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     expect(logs.join('\n')).to.match(/this process stalled\): holding orders/);
     await until('confirmed by the standby', () => !shipper.holdOrders(Date.now()), () => shipper.poll(Date.now()));
     expect(logs.join('\n')).to.match(/still the standby: routing again after \d+ ms on hold/);
-    // Stalled again, and this time the standby took over during the stall.
+    // The loop runs again (a heartbeat: the lease restarts), then stalls again, and this time the
+    // standby took over during the stall.
+    shipper.poll(Date.now());
     await sleep(45);
     rcv.releaseJournal();
     rcv.promote(2);

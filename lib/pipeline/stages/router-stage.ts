@@ -341,7 +341,6 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       // Fencing first: a primary that was replaced must learn it before it logs in anywhere.
       if (shipper !== null) await shipper.start(Math.max(1000, 4 * fo!.heartbeatTimeoutMs));
       await stack!.connect();
-      shipper?.markAlive(Date.now());
       for (const conn of connectors) {
         if (conn.transport === 'native') c[K.venue_sessions_native]++;
         else c[K.venue_sessions_libuv]++;

@@ -147,6 +147,9 @@ export class OuchConnector implements VenueConnector {
       throw err;
     }
     this.setState('LOGGED_IN', `session ${this.client.session}, next seq ${this.client.nextSeq}`);
+    // Connected again after close() (a primary that left its session during a stall of its own):
+    // what was sent but never confirmed goes again, as after a reconnect (duplicates are ignored).
+    if (this.unconfirmed.size > 0) this.resendUnconfirmed();
   }
 
   sendNew(order: VenueOrder): boolean {
