@@ -3,7 +3,7 @@
  * `tickpath run --config P` routing OUCH orders, and its hot standby `tickpath run --config S
  * --standby HOST:PORT` on "another host": a network namespace of its own, joined to this one by a
  * veth pair in a private /30. The primary is killed with SIGKILL while orders are in flight (the
- * venue answers after 1.5 s); the standby takes over. Then the old primary is started again and
+ * venue answers after 3 s); the standby takes over. Then the old primary is started again and
  * must be fenced (exit 1, ERR_FENCED, no venue login). Finally the standby's journal (`tickpath
  * journal`) is compared with the venue's report: the same orders, states and filled quantities,
  * each token once at the venue, and every order the killed primary had journaled is in it.
@@ -167,8 +167,9 @@ for (const mode of ['SIGKILL', 'SIGSTOP'] as const) describe(`failover drill (${
   let primary: Proc;
   it(`the standby takes over the OUCH session after the primary gets ${mode} with orders in flight`, async () => {
     const n = net!;
-    // The venue answers after 1.5 s, so the primary dies with orders unanswered.
-    sim = await startVenueSim(dir, ['--host', n.hostIp, '--latency-ms', '1500', '--verbose']);
+    // The venue answers after 3 s (longer than the 2 s takeover), so the primary dies with orders
+    // unanswered and the standby sends them again on takeover (same token: entered once).
+    sim = await startVenueSim(dir, ['--host', n.hostIp, '--latency-ms', '3000', '--verbose']);
     procs.push(sim.proc);
     const seller = start(['order', '--venue', `ouch://${n.hostIp}:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
       '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', '--timeout-ms', '30000']);
@@ -258,7 +259,7 @@ for (const mode of ['SIGKILL', 'SIGSTOP'] as const) describe(`failover drill (${
   });
 
   it("the standby's journal matches the venue: same orders, states and fills, nothing lost or sent twice", async () => {
-    // The venue answers after 1.5 s: stop only once every order has its answer (an order still in
+    // The venue answers after 3 s: stop only once every order has its answer (an order still in
     // the venue's delay line when the session logs out is never entered).
     await waitForJournal('every order of the new primary answered', () =>
       readJournal(standbyJournal).orders.every((o) => o.state !== 'SENT' && o.state !== 'PENDING'), 60_000);
