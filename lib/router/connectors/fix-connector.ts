@@ -33,7 +33,6 @@
  */
 import { ReconnectSchedule } from './reconnect-schedule';
 import { socketErrorFix } from '../../protocols/socket-errors';
-import * as fs from 'fs';
 import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
 import { TransportSocket } from '../../protocols/transport/transport-socket';
 import { transportFactory } from '../../protocols/transport/create-transport';
@@ -185,11 +184,16 @@ export class FixConnector implements VenueConnector {
   connect(): Promise<void> {
     this.closing = false;
     if (!this.session.store.isOpen) this.session.store.open(); // connect again after close()
+    if (this.session.store.creationMigrated) {
+      this.log(`${this.name}: FIX store ${this.session.store.dir}/${this.session.store.id} had no creation time; ` +
+        `recorded its last write, ${new Date(this.session.store.createdMs).toISOString()}, as the session's creation`);
+      this.session.store.creationMigrated = false;
+    }
     if (this.schedule) {
       // Down at the reset time: this session's numbers belong to a previous day.
-      const last = this.storeLastWritten();
-      if (last > 0 && this.schedule.resetDueSince(last)) {
-        this.log(`${this.name}: store last written ${new Date(last).toISOString()}, before the daily reset; logging on with ResetSeqNumFlag=Y`);
+      const created = this.session.store.createdMs;
+      if (created > 0 && this.schedule.resetDueSince(created)) {
+        this.log(`${this.name}: session created ${new Date(created).toISOString()}, before the last daily reset; logging on with ResetSeqNumFlag=Y`);
         this.newDay();
       }
       this.armSchedule();
@@ -247,16 +251,6 @@ export class FixConnector implements VenueConnector {
     if (this.closing) return;
     this.listener.onSessionState('DISCONNECTED', reason);
     this.scheduleReconnect(1);
-  }
-
-  /**
-   * When the session's sequence numbers were last persisted (0 if never). Reads the store's
-   * sequence file's mtime: the store records no session-start time of its own.
-   */
-  private storeLastWritten(): number {
-    try {
-      return fs.statSync(path.join(this.session.store.dir, `${this.session.store.id}.seqnums`)).mtimeMs;
-    } catch { return 0; }
   }
 
   private newDay(): void {
@@ -391,6 +385,20 @@ export class FixConnector implements VenueConnector {
 
   /** Last MsgSeqNum taken from the venue. */
   get lastSequence(): number { return this.session.nextTargetSeq - 1; }
+
+  private sessionName = '';
+  private sessionNameOf = 0;
+
+  /**
+   * The session's identity: 'F' + its creation time in base 36 (the store's, reset with the
+   * sequence numbers); '' before the first Logon. Same string object until the session changes.
+   */
+  get venueSession(): string {
+    if (!this.everLoggedIn) return '';
+    const c = this.session.store.createdMs;
+    if (c !== this.sessionNameOf) { this.sessionNameOf = c; this.sessionName = `F${c.toString(36)}`; }
+    return this.sessionName;
+  }
 
   async close(): Promise<void> {
     this.closing = true;
