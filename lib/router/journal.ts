@@ -77,6 +77,7 @@ export const enum JournalRecordType {
   VENUE_SEQ = 6,    // clOrdId holds the venue name
   PARENT_STATE = 7,
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
+  VENUE_SESSION = 9,      // clOrdId holds the venue name, refId the venue's session identity
 }
 
 export type FsyncPolicy = 'always' | 'group' | 'never';
@@ -131,8 +132,13 @@ export interface JournalRecovery {
   openChildren: JournalOrder[];
   /** Net shares per symbol from FILL records. */
   positions: Map<string, number>;
-  /** Last sequence number recorded per venue name. */
+  /** Last sequence number recorded per venue name, in the venue session last recorded. */
   venueSeqs: Map<string, number>;
+  /**
+   * The venue session identity last recorded per venue name (SoupBinTCP session name, FIX session
+   * start): a restart that finds another one at login knows the venue began a new session.
+   */
+  venueSessions: Map<string, string>;
   /** Venue number -> name, from the sequence records (a report names venues with it). */
   venueNames: Map<number, string>;
   /** `${venue}/${execIdKey(execId)}` of every journaled fill, to drop fills a venue replays. */
@@ -404,13 +410,26 @@ export class OrderJournal {
    * message number, FIX MsgSeqNum in). Recovery returns the highest per venue name.
    */
   appendVenueSeq(venue: number, venueName: string, seq: number): void {
-    const off = this.begin(JournalRecordType.VENUE_SEQ);
+    this.appendVenueRecord(JournalRecordType.VENUE_SEQ, venue, venueName, seq, '');
+  }
+
+  /**
+   * Records the session identity a venue answered the login with (at most 14 characters). Sequence
+   * numbers recorded after it belong to that session; recovery forgets the previous session's.
+   */
+  appendVenueSession(venue: number, venueName: string, session: string): void {
+    this.appendVenueRecord(JournalRecordType.VENUE_SESSION, venue, venueName, 0, session);
+  }
+
+  private appendVenueRecord(type: JournalRecordType, venue: number, venueName: string, seq: number, ref: string): void {
+    const off = this.begin(type);
     const b = this.buf;
     b.fill(0, off + 17, off + 92);
     b[off + 21] = NO_REASON;
     this.view.setInt16(off + 22, venue, true);
     this.view.setFloat64(off + 48, seq, true);
     writeAsciiZ(b, off + 56, 14, venueName);
+    writeAsciiZ(b, off + 70, 14, ref);
     this.end(off);
   }
 
@@ -630,7 +649,7 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
 
 function emptyRecovery(): JournalRecovery {
   return {
-    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueNames: new Map(),
+    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueSessions: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
     damaged: [], identity: '', createdMs: 0,
   };
@@ -643,6 +662,19 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
     r.venueNames.set(dv.getInt16(off + 22, true), clOrdId);
+    return;
+  }
+  if (type === JournalRecordType.VENUE_SESSION) {
+    const session = readAsciiZ(data, off + 70, 14);
+    const venue = dv.getInt16(off + 22, true);
+    r.venueNames.set(venue, clOrdId);
+    if (r.venueSessions.get(clOrdId) === session) return;
+    // A new venue session: its sequence numbers start again, and the exec ids of the old session
+    // (match numbers the venue may hand out again) no longer identify a replayed fill.
+    r.venueSessions.set(clOrdId, session);
+    r.venueSeqs.delete(clOrdId);
+    const prefix = `${venue}/`;
+    for (const k of r.fillExecIds) if (k.startsWith(prefix)) r.fillExecIds.delete(k);
     return;
   }
   if (type === JournalRecordType.REQUEST_REJECTED) {

@@ -47,6 +47,8 @@ export interface OrderRouterOptions {
   listener: RouterListener;
   /** Clock for id generation (seconds part). */
   now?: () => number;
+  /** Rare events worth an operator's line (a venue session ended with orders open). */
+  log?: (line: string) => void;
 }
 
 const PRINTABLE = /^[\x21-\x7e]+$/;
@@ -171,6 +173,9 @@ export class OrderRouter {
   private readonly restart: RestartRecovery;
   /** Last venue sequence journaled per venue (endOfBatch). */
   private readonly journaledSeqs: Float64Array;
+  /** The venue session identity journaled per venue ('' none yet): endOfBatch compares the connector's. */
+  private readonly venueSessions: string[];
+  private readonly log: (line: string) => void;
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
@@ -202,6 +207,8 @@ export class OrderRouter {
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
     this.journaledSeqs = new Float64Array(this.connectors.length);
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
+    this.venueSessions = this.connectors.map((c) => this.journal.recovered.venueSessions.get(c.name) ?? '');
+    this.log = opts.log ?? (() => {});
     this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
   }
 
@@ -444,6 +451,9 @@ export class OrderRouter {
   endOfBatch(): void {
     const seqs = this.journaledSeqs;
     for (let v = 0; v < this.connectors.length; v++) {
+      // One compare per venue: the connector hands back the same string until its session changes.
+      const session = this.connectors[v].venueSession;
+      if (session !== undefined && session !== '' && session !== this.venueSessions[v]) this.venueSessionChanged(v, session);
       const seq = this.connectors[v].lastSequence;
       if (seq !== undefined && seq > seqs[v]) {
         seqs[v] = seq;
@@ -451,6 +461,58 @@ export class OrderRouter {
       }
     }
     this.journal.flush();
+  }
+
+  /**
+   * Journals every venue session a connector is logged in to that the journal does not name yet,
+   * settling what ended with the old one (see venueSessionChanged). The router stack calls it right
+   * after login, before resuming; endOfBatch calls it too. Returns the child orders settled.
+   */
+  checkVenueSessions(): number {
+    let settled = 0;
+    for (let v = 0; v < this.connectors.length; v++) {
+      const session = this.connectors[v].venueSession;
+      if (session !== undefined && session !== '' && session !== this.venueSessions[v]) settled += this.venueSessionChanged(v, session);
+    }
+    return settled;
+  }
+
+  /**
+   * The venue answered the login with another session than the one journaled: a new day, or a
+   * fresh venue (a restarted simulator). Its sequence numbers and exec ids start again, and the
+   * orders we still hold open there ended with the old session: they are settled as cancelled,
+   * journaled with reason DONE_FOR_DAY, and stop counting against the open-order limit. The first
+   * session a journal sees is only recorded (a journal written before sessions were recorded
+   * cannot tell). Rare: a scan of the order table.
+   */
+  private venueSessionChanged(v: number, session: string): number {
+    const old = this.venueSessions[v];
+    this.venueSessions[v] = session;
+    if (!this.journal.writable) return 0;
+    const name = this.sor.venues[v];
+    this.journal.appendVenueSession(v, name, session);
+    if (old === '') return 0;
+    this.journaledSeqs[v] = 0;
+    this.execIds[v].clear();
+    this.execNos[v].clear();
+    const om = this.om;
+    let settled = 0;
+    let shares = 0;
+    const detail = `done for day: venue ${name} session ${old} ended (now ${session})`;
+    for (const c of om.liveChildSlots()) {
+      if (om.venueOf(c) !== v) continue;
+      const p = om.parentOf(c);
+      const before = om.state(p);
+      const leaves = om.leavesQty(c);
+      if (leaves <= 0 || om.cancelledAt(c, leaves) < 0) continue;
+      this.journal.appendOrder(JournalRecordType.STATE, om, c, 'DONE_FOR_DAY', 0, 0, p);
+      this.parentChanged(p, before, 'DONE_FOR_DAY', detail);
+      settled++;
+      shares += leaves;
+    }
+    this.log(`router: venue ${name} answered with session ${session}, not ${old} (a new day or a fresh venue): ` +
+      `${settled} order(s) open there in the old session settled as done for day (${shares} shares), open-order limits released`);
+    return settled;
   }
 
   /**

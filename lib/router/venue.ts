@@ -77,6 +77,14 @@ export interface VenueConnector {
    */
   readonly lastSequence?: number;
   /**
+   * Which venue session the connector is logged in to ('' before the first login), at most 14
+   * characters: the SoupBinTCP session name of the Login Accepted; for FIX the start of the
+   * session's sequence numbers (a store created or reset, e.g. ResetSeqNumFlag on Logon or the
+   * daily reset). The router journals it; when it changes (a new day, a fresh venue) the orders the
+   * router still holds open there ended with the old session and are settled as done for day.
+   */
+  readonly venueSession?: string;
+  /**
    * Asks the venue for the state of an order restored after a restart (FIX Order Status Request),
    * `filledQty` being what the router already counted. The answer arrives as the usual listener
    * calls (ack, the fills not yet counted, cancel); an order the venue never received is sent again

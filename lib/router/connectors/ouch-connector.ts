@@ -210,6 +210,9 @@ export class OuchConnector implements VenueConnector {
 
   get lastSequence(): number { return this.client.nextSeq - 1; }
 
+  /** The SoupBinTCP session name of the last Login Accepted ('' before the first). */
+  get venueSession(): string { return this.client.isLoggedIn || this.client.counters.logins > 0 ? this.client.session : ''; }
+
   stats(): Record<string, number | string> {
     return {
       transport: this.client.transportKind,
