@@ -16,7 +16,9 @@
  *  16  u8 type  17 u8 state            92 u32 magic 'TPJ2'
  *  18  u8 side  19 u8 ordType  20 u8 tif  21 u8 reason (index in REJECT_REASONS, 255 none)
  *  22  i16 venue   24 u32 qty   28 u32 price   32 u32 cumFilled   36 u32 cancelledQty
- *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq
+ *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq (VENUE_SEQ: the sequence; an order record made by
+ *      a venue message: that message's session sequence number, so a restart can tell a replay of
+ *      it; 0 otherwise)
  *
  * Each record is a snapshot of the order after the change, so recovery is "last record per id
  * wins" plus positions summed from FILL records. A slot is a record iff magic, crc and
@@ -122,6 +124,8 @@ export interface JournalOrder {
   pendingId: string;
   pendingQty: number;
   pendingPrice: number;
+  /** Highest venue sequence number of a venue message applied to this order (0 none journaled). */
+  venueSeq: number;
 }
 
 export interface JournalRecovery {
@@ -339,8 +343,8 @@ export class OrderJournal {
    * OrderManager slot whose id goes there (written from the slot, no string made).
    */
   appendOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
-    lastQty: number, lastPx: number, refId: string | number): void {
-    const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx);
+    lastQty: number, lastPx: number, refId: string | number, venueSeq = 0): void {
+    const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx, venueSeq);
     if (typeof refId === 'number') om.writeId(refId, this.buf, off + 70, 14, 0);
     else writeAsciiZ(this.buf, off + 70, 14, refId);
     this.end(off);
@@ -350,8 +354,8 @@ export class OrderJournal {
    * A FILL whose exec id is a number (an OUCH match number): its refId is the number's decimal
    * digits, the same key `execIdKey(String(execNo))` gives, so restart de-duplicates it as before.
    */
-  appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number): void {
-    const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx);
+  appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number, venueSeq = 0): void {
+    const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx, venueSeq);
     const b = this.buf;
     let n = execNo, nd = 0;
     do { nd++; n = Math.floor(n / 10); } while (n > 0);
@@ -365,7 +369,7 @@ export class OrderJournal {
   }
 
   private writeOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
-    lastQty: number, lastPx: number): number {
+    lastQty: number, lastPx: number, venueSeq: number): number {
     const off = this.begin(type);
     const v = this.view;
     const b = this.buf;
@@ -381,7 +385,7 @@ export class OrderJournal {
     v.setUint32(off + 36, om.cancelledQty(slot), true);
     v.setUint32(off + 40, lastQty, true);
     v.setUint32(off + 44, lastPx, true);
-    v.setFloat64(off + 48, 0, true);
+    v.setFloat64(off + 48, venueSeq, true);
     om.writeId(slot, b, off + 56, 14, 0);
     writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
     return off;
@@ -705,6 +709,7 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     pendingId: '',
     pendingQty: 0,
     pendingPrice: 0,
+    venueSeq: Math.max(prev?.venueSeq ?? 0, dv.getFloat64(off + 48, true)),
   };
   // A replace request carries its new id in refId and its qty/price in lastQty/lastPx.
   if (type === JournalRecordType.STATE && o.state === OrderState.PENDING_REPLACE) {

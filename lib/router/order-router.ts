@@ -176,10 +176,16 @@ export class OrderRouter {
   /** The venue session identity journaled per venue ('' none yet): endOfBatch compares the connector's. */
   private readonly venueSessions: string[];
   private readonly log: (line: string) => void;
+  /**
+   * Restored children -> the id and the highest venue sequence the journal shows applied to them
+   * (restart.ts fills it): a venue message at or below it is a replay of one already applied.
+   * Empty outside the restart window's orders, so live routing pays one size check per cancel.
+   */
+  private readonly restoredSeqs = new Map<number, { id: string; seq: number }>();
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
-    accepted: 0, rejected: 0, duplicateFills: 0, refusedVenueEvents: 0, cancelSendFailures: 0,
+    accepted: 0, rejected: 0, duplicateFills: 0, refusedVenueEvents: 0, cancelSendFailures: 0, duplicateVenueEvents: 0,
   };
 
   constructor(opts: OrderRouterOptions) {
@@ -209,7 +215,8 @@ export class OrderRouter {
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
     this.venueSessions = this.connectors.map((c) => this.journal.recovered.venueSessions.get(c.name) ?? '');
     this.log = opts.log ?? (() => {});
-    this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
+    this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds,
+      restoredSeqs: this.restoredSeqs });
   }
 
   // ---------------------------------------------------------------- requests
@@ -495,6 +502,7 @@ export class OrderRouter {
     this.journaledSeqs[v] = 0;
     this.execIds[v].clear();
     this.execNos[v].clear();
+    for (const slot of [...this.restoredSeqs.keys()]) if (this.om.venueOf(slot) === v) this.restoredSeqs.delete(slot);
     const om = this.om;
     let settled = 0;
     let shares = 0;
@@ -556,14 +564,29 @@ export class OrderRouter {
       onAck: (clOrdId) => this.onVenueAck(om.onAck(clOrdId)),
       onReject: (clOrdId, reason) => this.onVenueReject(venue, om.slotOf(clOrdId), clOrdId, -1, reason),
       onFill: (clOrdId, qty, price, execId) => this.onVenueFill(venue, om.slotOf(clOrdId), clOrdId, -1, qty, price, execId, -1),
-      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(om.slotOf(clOrdId), clOrdId, -1, qty, reason),
+      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(venue, om.slotOf(clOrdId), clOrdId, -1, qty, reason),
       onReplaced: (orig, next, qty, price) => this.onVenueReplaced(orig, next, qty, price),
       onSessionState: (state) => this.onVenueSession(venue, state),
       onAckKey: (key) => this.onVenueAck(key >= 0 ? om.ackAt(om.lookupChildKey(key)) : this.unknownKey()),
       onRejectKey: (key, reason) => this.onVenueReject(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, reason),
       onFillKey: (key, qty, price, execNo) => this.onVenueFill(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, price, '', execNo),
-      onCancelledKey: (key, qty, reason) => this.onVenueCancelled(key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
+      onCancelledKey: (key, qty, reason) => this.onVenueCancelled(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
     };
+  }
+
+  /** The sequence number of the venue message being handled (the connector's last), 0 if it has none. */
+  private venueSeqNow(venue: number): number {
+    return this.connectors[venue].lastSequence ?? 0;
+  }
+
+  /** True when the venue message being handled was already applied to restored child `slot` before the restart. */
+  private replayedToRestored(venue: number, slot: number): boolean {
+    if (slot < 0) return false;
+    const r = this.restoredSeqs.get(slot);
+    if (r === undefined) return false;
+    if (this.om.idOf(slot) !== r.id || isTerminal(this.om.state(slot))) { this.restoredSeqs.delete(slot); return false; }
+    const seq = this.venueSeqNow(venue);
+    return seq > 0 && seq <= r.seq;
   }
 
   private unknownKey(): number {
@@ -605,10 +628,10 @@ export class OrderRouter {
     // venue replays (a connector that logs in from sequence 1 replays the whole day).
     if (byNo) {
       seenNo.add(execNo);
-      this.journal.appendFillNo(this.om, c, qty, price, execNo);
+      this.journal.appendFillNo(this.om, c, qty, price, execNo, this.venueSeqNow(venue));
     } else {
       seen.add(strKey);
-      this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, strKey);
+      this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, strKey, this.venueSeqNow(venue));
     }
     const cum = this.om.filled(p);
     if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(p, qty, price, cum);
@@ -616,12 +639,15 @@ export class OrderRouter {
     this.parentChanged(p, before, null, 'fill');
   }
 
-  private onVenueCancelled(slot: number, clOrdId: string | undefined, key: number, qty: number, reason: string): void {
+  private onVenueCancelled(venue: number, slot: number, clOrdId: string | undefined, key: number, qty: number, reason: string): void {
+    // A cancel carries no id of its own: one the venue replays after a restart (its sequence at or
+    // below what the journal shows applied to this order) would take the shares off twice.
+    if (this.restoredSeqs.size > 0 && this.replayedToRestored(venue, slot)) { this.counters.duplicateVenueEvents++; return; }
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
     const c = clOrdId !== undefined ? this.om.onCancelled(clOrdId, qty) : this.om.cancelledAt(this.eventChild(undefined, key), qty);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p);
+    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p, this.venueSeqNow(venue));
     this.parentChanged(p, before, null, reason);
   }
 

@@ -31,6 +31,12 @@ export interface RestartContext {
   readonly connectors: readonly VenueConnector[];
   /** Exec ids seen per venue, filled from the journal so a replayed fill is not counted twice. */
   readonly execIds: readonly Set<string>[];
+  /**
+   * Filled here: restored child slot -> its id and the highest venue sequence number applied to it,
+   * so a venue message the venue replays after the restart (a partial cancel, which carries no id
+   * of its own) is not applied twice.
+   */
+  readonly restoredSeqs?: Map<number, { id: string; seq: number }>;
 }
 
 export interface ResumeResult {
@@ -76,6 +82,7 @@ export class RestartRecovery {
       if (p < 0) throw new TickpathError('ERR_ROUTER_RESTORE', `OrderRouter: cannot restore ${parent.clOrdId} (table full)`);
       for (const ch of children) {
         const c = om.restoreChild(p, ch.clOrdId, ch.venue, ch.qty, ch.price, ch.state, ch.filled, ch.cancelled);
+        if (c >= 0 && ch.venueSeq > 0) this.ctx.restoredSeqs?.set(c, { id: ch.clOrdId, seq: ch.venueSeq });
         if (ch.state === OrderState.SENT) this.pendingNew.push(c);
         else if (ch.state === OrderState.PENDING_CANCEL && om.requestCancel(c) === c) this.pendingCancel.push(c);
         else if (ch.state === OrderState.PENDING_REPLACE && ch.pendingId !== '' &&
@@ -103,6 +110,7 @@ export class RestartRecovery {
       const v = Number(key.slice(0, slash));
       if (v >= 0 && v < execIds.length) execIds[v].add(key.slice(slash + 1));
     }
+    this.ctx.connectors.forEach((c, v) => { if (execIds[v].size > 0) c.restoreExecIds?.(execIds[v]); });
     return restored;
   }
 

@@ -91,4 +91,10 @@ export interface VenueConnector {
    * with the same id. Only where `resendsIdempotently` is false; false when it could not be sent.
    */
   requestStatus?(order: VenueOrder, filledQty: number): boolean;
+  /**
+   * After a restart: the exec ids (journal key form, `execIdKey`) of the fills the journal holds
+   * for this venue, so a connector that tracks what it applied (FIX CumQty) does not count a fill
+   * the venue resends from before the crash.
+   */
+  restoreExecIds?(keys: Iterable<string>): void;
 }

@@ -17,8 +17,11 @@
  * `resendRequestRetries`) and then ends the session with the missing range named. A venue whose
  * numbers went backwards (it restarted or reset without telling us) is not retried blindly: the
  * connector goes FAILED and says how to recover (resetOnLogon or an agreed SequenceReset).
- * Execution reports flagged PossDupFlag=Y whose ExecID was already applied are dropped, so a
- * venue's possible duplicate never double-counts a fill.
+ * Execution reports flagged PossDupFlag=Y (a session resend) or PossResend=Y (an application
+ * resend under a new MsgSeqNum) whose ExecID was already applied are dropped, so a venue's possible
+ * duplicate never counts a fill twice, in the router or in this connector's CumQty. After a restart
+ * the router hands back the ExecIDs its journal holds (`restoreExecIds`), so a fill the venue
+ * resends from before the crash is recognised too.
  *
  * Daily schedule (`schedule.resetTime`): at that time the connector logs out and logs on again
  * with ResetSeqNumFlag=Y; a connect after a missed reset time (the process was down) resets too.
@@ -42,6 +45,7 @@ import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../../protocols/fix/fix-codec';
 import { FixSession } from '../../protocols/fix/fix-session';
+import { execIdKey } from '../journal';
 import type { FixStoreFsync } from '../../protocols/fix/fix-store';
 import { SessionSchedule, type SessionScheduleOptions } from '../../protocols/session-schedule';
 
@@ -118,7 +122,10 @@ export class FixConnector implements VenueConnector {
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
   private readonly statusPending = new Map<string, VenueOrder>();
   private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0, duplicateReports: 0, dailyResets: 0 };
-  /** ExecIDs applied this session day: a PossDupFlag=Y report with one of these is a duplicate. */
+  /**
+   * ExecIDs applied this session day, as execIdKey (the journal's form): a PossDupFlag=Y or
+   * PossResend=Y report with one of these is a duplicate.
+   */
   private readonly execIds = new Set<string>();
   private readonly schedule: SessionSchedule | null;
   private scheduleTimer: NodeJS.Timeout | null = null;
@@ -430,16 +437,22 @@ export class FixConnector implements VenueConnector {
 
   // ---- inbound ----
 
+  /** ExecIDs (execIdKey form) the router's journal holds for this venue: applied before a restart. */
+  restoreExecIds(keys: Iterable<string>): void {
+    for (const k of keys) this.execIds.add(k);
+  }
+
   private onAppMessage(m: FixMessage, possDup: boolean): void {
     if (m.msgType === MsgType.ExecutionReport && m.msgTypeLen === 1) {
       const execId = m.getStr(Tag.ExecID);
       if (execId !== '') {
-        if (possDup && this.execIds.has(execId)) {
+        const key = execIdKey(execId);
+        if ((possDup || m.getChar(Tag.PossResend) === 0x59) && this.execIds.has(key)) {
           this.counters.duplicateReports++;
-          this.log(`${this.name}: possible duplicate of ExecID ${execId} already applied, ignored`);
+          this.log(`${this.name}: ${possDup ? 'possible duplicate (PossDupFlag=Y)' : 'possible resend (PossResend=Y)'} of ExecID ${execId} already applied, ignored`);
           return;
         }
-        this.execIds.add(execId);
+        this.execIds.add(key);
       }
       this.onExecutionReport(m);
     }
