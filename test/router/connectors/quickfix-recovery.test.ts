@@ -178,6 +178,48 @@ describe('QuickFIX interop: resend, gap fill, SequenceReset, restarts and duplic
     expect(l.duplicateExecIds).to.deep.equal([]);
   });
 
+  it('an application resend of a partial fill (PossResend=Y, no PossDupFlag, a new MsgSeqNum, the same ExecID) is applied once: CumQty stays 150', async () => {
+    await fresh('FIX.4.4');
+    const [c, l] = await connect('FIX.4.4');
+    order(c, l, 'H1', 'HALF', 300);
+    await l.until(() => l.orders.get('H1')!.filled === 150, 'half fill of H1', kWait);
+    const execId = (await venue!.control('possresend')).split(' ')[2];
+    await l.until(() => c.stats().duplicateReports === 1, 'resend seen', kWait);
+    const resent = proxy.seen.filter((m) => m.dir === 'toClient' && m.fields.get(17) === execId);
+    expect(resent.map((m) => [m.fields.get(43) ?? '', m.fields.get(97) ?? ''])).to.deep.equal([['', ''], ['', 'Y']]);
+    expect(l.orders.get('H1')!.filled).to.equal(150);
+    expect(c.stats().fills).to.equal(1);
+    expect(c.stats().filledQty).to.equal(150);
+    expect(l.duplicateExecIds).to.deep.equal([]);
+    // The connector's CumQty is still 150: a replace to 200 shares is above it (counted twice it
+    // would be 300, and the replace refused as below what is filled).
+    expect(c.sendReplace('H1', 'H1R', 'HALF', 'B', 200, 1234500)).to.equal(true);
+  });
+
+  it('after a restart, a possible duplicate (PossDupFlag=Y) of a fill applied before it is recognised from the ExecIDs the journal hands back', async () => {
+    await fresh('FIX.4.4');
+    const storeDir = path.join(venue!.dir, `client-restart-${++n}`);
+    const [a, la] = await connect('FIX.4.4', {}, storeDir);
+    order(a, la, 'R1', 'IBM', 200);
+    await la.until(() => la.orders.get('R1')!.filled === 200, 'fill of R1', kWait);
+    const execId = [...la.execIds][0];
+    await a.close();
+    conns = conns.filter((x) => x !== a);
+    const b = new FixConnector({
+      name: 'QF', host: '127.0.0.1', port: proxy.port, version: 'FIX.4.4', senderCompId: 'TICKPATH', targetCompId: 'QFVENUE',
+      storeDir, heartbeatIntervalSec: 1, reconnectDelayMs: 100,
+    });
+    const lb = new RecordingListener();
+    b.setListener(lb);
+    conns.push(b);
+    b.restoreExecIds([execId]);
+    await b.connect();
+    expect((await venue!.control('dupfill')).split(' ')[2]).to.equal(execId);
+    await lb.until(() => b.stats().duplicateReports === 1, 'duplicate seen', kWait);
+    expect(b.stats().fills).to.equal(0);
+    expect([...lb.execIds]).to.deep.equal([]);
+  });
+
   it('a counterparty that restarts with lower numbers: FAILED with the reason and the fix, no reconnect loop; resetOnLogon recovers', async () => {
     await fresh('FIX.4.4');
     const dir = path.join(venue!.dir, `client-${++n}`);
