@@ -92,6 +92,13 @@ export interface VenueConnector {
    */
   requestStatus?(order: VenueOrder, filledQty: number): boolean;
   /**
+   * A replace in flight at a restart, where resending is not safe (FIX): asks the venue about the
+   * original and the new id (two Order Status Requests) and reports the venue's state through the
+   * listener: onReplaced and the new id's fills/cancel if the venue replaced it, else onReject of
+   * the new id and the original's state. False when it could not be sent.
+   */
+  requestReplaceStatus?(orig: VenueOrder, newClOrdId: string, newQty: number, newPrice: number, filledQty: number): boolean;
+  /**
    * After a restart: the exec ids (journal key form, `execIdKey`) of the fills the journal holds
    * for this venue, so a connector that tracks what it applied (FIX CumQty) does not count a fill
    * the venue resends from before the crash.

@@ -89,6 +89,26 @@ export interface FixConnectorOptions {
 
 interface OrderInfo { symbol: string; side: Side; orderQty: number; cumQty: number; price: number; ordType: 'LIMIT' | 'MARKET'; tif: 'DAY' | 'IOC' }
 
+/** What an Order Status answer (ExecType=I) says, copied out of the message (answers may be held). */
+interface StatusReply {
+  ordStatus: number; ordRejReason: number; cumQty: number; orderQty: number; price: number; avgPx: number;
+  orderId: string; execId: string; text: string;
+}
+
+function readStatus(m: FixMessage): StatusReply {
+  return {
+    ordStatus: m.getChar(Tag.OrdStatus), ordRejReason: m.getInt(Tag.OrdRejReason, 0), cumQty: m.getInt(Tag.CumQty, 0),
+    orderQty: m.has(Tag.OrderQty) ? m.getInt(Tag.OrderQty, 0) : -1, price: m.has(Tag.Price) ? m.getPrice4(Tag.Price) : -1,
+    avgPx: m.getPrice4(Tag.AvgPx), orderId: m.getStr(Tag.OrderID), execId: m.getStr(Tag.ExecID), text: m.getStr(Tag.Text),
+  };
+}
+
+/** A replace in flight at a restart: the two status answers, as they arrive. */
+interface ReplaceRecon {
+  origId: string; newId: string; newQty: number; newPrice: number; filledQty: number;
+  orig: StatusReply | null; next: StatusReply | null;
+}
+
 const kWhere = 'FixConnector';
 const kNullListener: VenueListener = { onAck() {}, onReject() {}, onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {} };
 
@@ -119,6 +139,8 @@ export class FixConnector implements VenueConnector {
   private pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private readonly opts: FixConnectorOptions & { reconnectAttempts: number; reconnectDelayMs: number; connectTimeoutMs: number };
   private readonly log: (line: string) => void;
+  /** Replaces in flight at a restart, by both their ids, until the venue answered about both. */
+  private readonly replaceRecon = new Map<string, ReplaceRecon>();
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
   private readonly statusPending = new Map<string, VenueOrder>();
   private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0, duplicateReports: 0, dailyResets: 0 };
@@ -526,36 +548,103 @@ export class FixConnector implements VenueConnector {
    */
   private onStatus(m: FixMessage, clOrdId: string): void {
     this.counters.statusReplies++;
+    const st = readStatus(m);
+    const recon = this.replaceRecon.get(clOrdId);
+    if (recon) { this.onReplaceStatus(recon, clOrdId, st); return; }
+    this.applyStatus(clOrdId, st);
+  }
+
+  private applyStatus(clOrdId: string, st: StatusReply): void {
     const asked = this.statusPending.get(clOrdId);
     this.statusPending.delete(clOrdId);
-    const ordStatus = m.getChar(Tag.OrdStatus);
-    if (ordStatus === 0x38) {
-      if (asked && m.getInt(Tag.OrdRejReason, 0) === 5) {
+    if (st.ordStatus === 0x38) {
+      if (asked && st.ordRejReason === 5) {
         this.orders.delete(clOrdId);
         this.log(`${this.name}: ${clOrdId} unknown to the venue after restart: sending it again`);
         if (!this.sendNew(asked)) this.listener.onReject(clOrdId, 'not received by the venue; resend failed');
       } else {
         this.orders.delete(clOrdId);
-        this.listener.onReject(clOrdId, m.getStr(Tag.Text, 'rejected (order status)'));
+        this.listener.onReject(clOrdId, st.text || 'rejected (order status)');
       }
       return;
     }
     const o = this.orders.get(clOrdId);
-    const cum = m.getInt(Tag.CumQty, 0);
-    const orderQty = m.getInt(Tag.OrderQty, o ? o.orderQty : cum);
-    this.listener.onAck(clOrdId, m.getStr(Tag.OrderID));
+    const cum = st.cumQty;
+    const orderQty = st.orderQty >= 0 ? st.orderQty : (o ? o.orderQty : cum);
+    this.listener.onAck(clOrdId, st.orderId);
     const known = o ? o.cumQty : 0;
     if (cum > known) {
       if (o) o.cumQty = cum;
       this.counters.fills++;
       this.counters.filledQty += cum - known;
-      this.listener.onFill(clOrdId, cum - known, m.getPrice4(Tag.AvgPx), `S${m.getStr(Tag.ExecID)}`);
+      this.listener.onFill(clOrdId, cum - known, st.avgPx, `S${st.execId}`);
     }
-    if (ordStatus === 0x34 || ordStatus === 0x43) {
+    if (st.ordStatus === 0x34 || st.ordStatus === 0x43) {
       this.orders.delete(clOrdId);
       this.counters.cancels++;
-      this.listener.onCancelled(clOrdId, Math.max(0, orderQty - cum), ordStatus === 0x43 ? 'expired' : 'canceled');
-    } else if (ordStatus === 0x32) this.orders.delete(clOrdId);
+      this.listener.onCancelled(clOrdId, Math.max(0, orderQty - cum), st.ordStatus === 0x43 ? 'expired' : 'canceled');
+    } else if (st.ordStatus === 0x32) this.orders.delete(clOrdId);
+  }
+
+  /**
+   * A replace (35=G) was in flight at a crash: the venue is asked about the original ClOrdID and
+   * the new one (two Order Status Requests) and, once both answered, the order ends in the venue's
+   * state. The new id known to the venue: the replace happened (onReplaced with the venue's
+   * quantity and price, then the new id's fills and cancel beyond what the router counted). The new
+   * id unknown: the replace never took effect (onReject of the new id, which returns the order to
+   * its state before the request) and the original's status is applied. Never sent again: the
+   * order the venue holds is the truth, and the caller may replace again.
+   */
+  requestReplaceStatus(orig: VenueOrder, newClOrdId: string, newQty: number, newPrice: number, filledQty: number): boolean {
+    if (!this.session.isLoggedIn) return false;
+    const ask = (id: string): boolean => {
+      const e = this.session.beginApp('H');
+      e.str(Tag.ClOrdID, id).str(Tag.Symbol, orig.symbol).char(Tag.Side, sideCode(orig.side));
+      return this.session.sendApp();
+    };
+    const info = (qty: number, price: number): OrderInfo => ({ symbol: orig.symbol, side: orig.side, orderQty: qty, cumQty: filledQty, price, ordType: orig.ordType, tif: orig.tif });
+    if (!this.orders.has(orig.clOrdId)) this.orders.set(orig.clOrdId, info(orig.qty, orig.price));
+    const recon: ReplaceRecon = { origId: orig.clOrdId, newId: newClOrdId, newQty, newPrice, filledQty, orig: null, next: null };
+    this.replaceRecon.set(orig.clOrdId, recon);
+    this.replaceRecon.set(newClOrdId, recon);
+    if (!ask(orig.clOrdId) || !ask(newClOrdId)) {
+      this.replaceRecon.delete(orig.clOrdId);
+      this.replaceRecon.delete(newClOrdId);
+      return false;
+    }
+    this.counters.statusRequests += 2;
+    return true;
+  }
+
+  private onReplaceStatus(r: ReplaceRecon, clOrdId: string, st: StatusReply): void {
+    if (clOrdId === r.origId) r.orig = st; else r.next = st;
+    if (!r.orig || !r.next) return;
+    this.replaceRecon.delete(r.origId);
+    this.replaceRecon.delete(r.newId);
+    const next = r.next;
+    if (next.ordStatus === 0x38 && next.ordRejReason === 5) {
+      this.log(`${this.name}: replace ${r.origId} -> ${r.newId} in flight at the restart never reached the venue; ${r.origId} stays as the venue holds it`);
+      this.counters.rejects++;
+      this.listener.onReject(r.newId, 'replace not received by the venue before the restart');
+      this.applyStatus(r.origId, r.orig);
+      return;
+    }
+    if (next.ordStatus === 0x38) {
+      this.counters.rejects++;
+      this.listener.onReject(r.newId, next.text || 'replace rejected (order status)');
+      this.applyStatus(r.origId, r.orig);
+      return;
+    }
+    // The venue replaced it: the new id stands for the order, at the venue's quantity and price.
+    const total = next.orderQty >= 0 ? next.orderQty : r.newQty;
+    const price = next.price >= 0 ? next.price : r.newPrice;
+    this.log(`${this.name}: replace ${r.origId} -> ${r.newId} in flight at the restart was done at the venue (${total} @ ${price})`);
+    const o = this.orders.get(r.origId);
+    this.orders.delete(r.origId);
+    this.orders.set(r.newId, { symbol: o ? o.symbol : '', side: o ? o.side : 'B', orderQty: total, cumQty: r.filledQty, price, ordType: 'LIMIT', tif: o ? o.tif : 'DAY' });
+    this.counters.replaces++;
+    this.listener.onReplaced(r.origId, r.newId, total, price);
+    this.applyStatus(r.newId, next);
   }
 
   private onCancelReject(m: FixMessage): void {
