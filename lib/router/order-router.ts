@@ -264,7 +264,12 @@ export class OrderRouter {
     const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId);
     if (riskReason !== null) return this.rejectNew(this.idText(callerId, key), req, riskReason, this.risk.lastDetail);
     const n = this.sor.route(req.symbol, req.side, req.qty, price, req.ordType);
-    if (n === 0) return this.rejectNew(this.idText(callerId, key), req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
+    if (n === 0) {
+      // Rare path: a venue down because its session window is closed is said so, with when it opens.
+      const closed = this.closedSessionWindows();
+      if (closed !== '') return this.rejectNew(this.idText(callerId, key), req, 'SESSION_CLOSED', closed);
+      return this.rejectNew(this.idText(callerId, key), req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
+    }
     if (this.om.freeSlots < n + 1) return this.rejectNew(this.idText(callerId, key), req, 'ORDER_TABLE_FULL', `${this.om.capacity} slots`);
     const p = callerId === undefined
       ? this.om.createParentKey(key, req.symbol, req.side, req.qty, price, req.ordType, req.tif)
@@ -572,6 +577,16 @@ export class OrderRouter {
       onFillKey: (key, qty, price, execNo) => this.onVenueFill(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, price, '', execNo),
       onCancelledKey: (key, qty, reason) => this.onVenueCancelled(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
     };
+  }
+
+  /** '' or, per venue whose session window is closed now, its name and why ('; ' between venues). */
+  private closedSessionWindows(): string {
+    let out = '';
+    for (let v = 0; v < this.connectors.length; v++) {
+      const why = this.connectors[v].sessionWindowClosed;
+      if (why) out += `${out === '' ? '' : '; '}venue ${this.sor.venues[v]}: ${why}`;
+    }
+    return out;
   }
 
   /** The sequence number of the venue message being handled (the connector's last), 0 if it has none. */

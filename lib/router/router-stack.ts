@@ -108,7 +108,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     async connect() {
       await Promise.all(connectors.map(async (c) => {
         await c.connect();
-        log(`venue ${c.name} (${c.protocol}): logged in${c.venueSession ? ` to session ${c.venueSession}` : ''}`);
+        if (c.sessionWindowClosed) log(`venue ${c.name} (${c.protocol}): not logged in: ${c.sessionWindowClosed}`);
+        else log(`venue ${c.name} (${c.protocol}): logged in${c.venueSession ? ` to session ${c.venueSession}` : ''}`);
       }));
       // A venue that answers with another session than the journal names ended the old one: what
       // was open there is settled before anything is resumed or sent (OrderRouter.checkVenueSessions).

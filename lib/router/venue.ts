@@ -77,6 +77,12 @@ export interface VenueConnector {
    */
   readonly lastSequence?: number;
   /**
+   * '' while the venue's session window (routing_config.yml `schedule`) is open or there is none;
+   * else why: the router refuses orders that only this venue could take with SESSION_CLOSED and
+   * this text.
+   */
+  readonly sessionWindowClosed?: string;
+  /**
    * Which venue session the connector is logged in to ('' before the first login), at most 14
    * characters: the SoupBinTCP session name of the Login Accepted; for FIX the start of the
    * session's sequence numbers (a store created or reset, e.g. ResetSeqNumFlag on Logon or the

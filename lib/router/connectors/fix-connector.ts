@@ -47,7 +47,8 @@ import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../..
 import { FixSession } from '../../protocols/fix/fix-session';
 import { execIdKey } from '../journal';
 import type { FixStoreFsync } from '../../protocols/fix/fix-store';
-import { SessionSchedule, type SessionScheduleOptions } from '../../protocols/session-schedule';
+import { SessionSchedule, SessionWindow, type SessionScheduleOptions, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
+import { SessionGate } from './session-gate';
 
 export interface FixConnectorOptions {
   name: string;
@@ -82,6 +83,14 @@ export interface FixConnectorOptions {
   cancelOnDisconnect?: boolean | { tag: number; value?: string };
   /** Daily reset: at `resetTime` (in `timeZone`, default UTC) log out and log on again from sequence 1. */
   schedule?: SessionScheduleOptions;
+  /**
+   * Session window: logged on only between `start` and `end` (on `days`); outside it no Logon, a
+   * Logout at its end, and `sessionWindowClosed` says why for the router. Each window's start is a
+   * new session day: a session created before it logs on with ResetSeqNumFlag=Y.
+   */
+  window?: SessionWindowOptions;
+  /** Clock for the session window (tests); default Date.now. */
+  now?: () => number;
   log?: (line: string) => void;
   /** Makes the session's transport; default: native when the addon is built, else libuv. */
   transport?: TransportFactory;
@@ -151,6 +160,9 @@ export class FixConnector implements VenueConnector {
   private readonly execIds = new Set<string>();
   private readonly schedule: SessionSchedule | null;
   private scheduleTimer: NodeJS.Timeout | null = null;
+  private readonly gate: SessionGate | null;
+  /** Outside the session window: logged out on purpose, no reconnect. */
+  private windowShut = false;
 
   constructor(options: FixConnectorOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
@@ -166,6 +178,8 @@ export class FixConnector implements VenueConnector {
     this.protocol = options.version === 'FIX.4.4' ? 'fix44' : 'fix42';
     this.log = options.log ?? (() => {});
     this.schedule = options.schedule === undefined ? null : new SessionSchedule(options.schedule, kWhere);
+    this.gate = options.window === undefined ? null
+      : new SessionGate(new SessionWindow(options.window, kWhere), options.now ?? Date.now, (span) => this.windowOpened(span), (next) => this.windowClosed(next));
     const cod = options.cancelOnDisconnect;
     let logonFields: Array<[number, string]> = [];
     if (cod === true) logonFields = [[8013, 'Y']];
@@ -207,6 +221,7 @@ export class FixConnector implements VenueConnector {
     // The session's checks have 100 ms resolution on its timer; 10 ms here is plenty and cheap.
     if (nowMs - this.lastTick >= 10) { this.lastTick = nowMs; if (this.socket) this.session.tick(nowMs); }
     this.reconnects.poll(nowMs);
+    if (this.gate) this.gate.poll(this.opts.now === undefined ? nowMs : this.opts.now());
     return n;
   }
 
@@ -226,6 +241,19 @@ export class FixConnector implements VenueConnector {
         this.newDay();
       }
       this.armSchedule();
+    }
+    if (this.gate) {
+      const span = this.gate.start();
+      if (span === null) {
+        // Closed now: no Logon until the window opens (the gate calls windowOpened then).
+        this.windowShut = true;
+        const detail = this.gate.closedDetail();
+        this.log(`${this.name}: ${detail}; logging on then`);
+        this.listener.onSessionState('LOGGED_OUT', detail);
+        return Promise.resolve();
+      }
+      this.windowShut = false;
+      this.newDayIfBefore(span.start);
     }
     this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId}`);
     return this.open().catch((err) => {
@@ -272,6 +300,7 @@ export class FixConnector implements VenueConnector {
       if (!this.closing) this.listener.onSessionState('FAILED', `${reason}: ${fix}`);
       return;
     }
+    if (this.windowShut && !p) return; // logged out at the end of the session window: no reconnect
     if (p) {
       p.reject(new TickpathError(code, `${kWhere} ${this.name} ${this.opts.host}:${this.opts.port}: ${reason}`,
         code === 'ERR_FIX_CONNECT' ? (this.lastErrno ? socketErrorFix(this.lastErrno, this.opts.host, this.opts.port) : 'check the venue host, port and CompIDs') : undefined));
@@ -281,6 +310,43 @@ export class FixConnector implements VenueConnector {
     this.listener.onSessionState('DISCONNECTED', reason);
     this.scheduleReconnect(1);
   }
+
+  /** A session created before the current window began belongs to a previous session day. */
+  private newDayIfBefore(windowStart: number): void {
+    const created = this.session.store.createdMs;
+    if (created > 0 && created < windowStart && (this.session.nextSenderSeq > 1 || this.session.nextTargetSeq > 1)) {
+      this.log(`${this.name}: session created ${new Date(created).toISOString()}, before this session window opened; logging on with ResetSeqNumFlag=Y`);
+      this.newDay();
+    }
+  }
+
+  /** The session window opened (SessionGate): a new session day, logged on now. */
+  private windowOpened(span: WindowSpan): void {
+    if (this.closing) return;
+    this.windowShut = false;
+    this.newDayIfBefore(span.start);
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} open until ${new Date(span.end).toISOString()}: logging on`);
+    this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId} (session window open)`);
+    this.open().then(() => undefined, (err: TickpathError) => {
+      if (err.code === 'ERR_FIX_SEQUENCE') { if (!this.closing) this.listener.onSessionState('FAILED', err.message); return; }
+      this.scheduleReconnect(1);
+    });
+  }
+
+  /** The session window ended (SessionGate): Logout, and no reconnect until the next one. */
+  private windowClosed(nextStart: number): void {
+    this.windowShut = true;
+    this.reconnects.cancel();
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} ended: logging out until ${new Date(nextStart).toISOString()}`);
+    if (this.session.isLoggedIn) {
+      this.lastSessionEnd = 'end of session window';
+      void this.session.logout('end of session window').then(() => this.socket?.destroy());
+    } else this.socket?.destroy();
+    this.listener.onSessionState('LOGGED_OUT', this.gate!.closedDetail());
+  }
+
+  /** '' while the session window is open (or there is none); else why orders cannot go to this venue now. */
+  get sessionWindowClosed(): string { return this.gate !== null && this.windowShut ? this.gate.closedDetail() : ''; }
 
   private newDay(): void {
     this.session.resetOnNextLogon();
@@ -311,7 +377,7 @@ export class FixConnector implements VenueConnector {
 
   /** The attempt is due (ReconnectSchedule: the loop's clock, or its backstop timer). */
   private reconnectNow(attempt: number): void {
-    if (this.closing) return;
+    if (this.closing || this.windowShut) return;
     this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
       if (err.code === 'ERR_FIX_SEQUENCE') {
         // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
@@ -324,6 +390,15 @@ export class FixConnector implements VenueConnector {
   }
 
   private onLogon(): void {
+    // The session window closed while this Logon was on its way: leave again.
+    if (this.windowShut && !this.closing) {
+      this.lastSessionEnd = 'end of session window';
+      void this.session.logout('end of session window').then(() => this.socket?.destroy());
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve();
+      return;
+    }
     const detail = `${this.session.options.version} logged in, next out ${this.session.nextSenderSeq}, next in ${this.session.nextTargetSeq}`;
     this.everLoggedIn = true;
     this.listener.onSessionState('LOGGED_IN', detail);
@@ -432,6 +507,7 @@ export class FixConnector implements VenueConnector {
   async close(): Promise<void> {
     this.closing = true;
     this.reconnects.cancel();
+    this.gate?.stop();
     if (this.scheduleTimer) { clearTimeout(this.scheduleTimer); this.scheduleTimer = null; }
     await this.session.logout();
     this.socket?.destroy();
@@ -665,7 +741,7 @@ export class FixConnector implements VenueConnector {
   /** Current state as the contract names it. */
   get state(): SessionState {
     if (this.session.isLoggedIn) return 'LOGGED_IN';
-    if (this.closing) return 'LOGGED_OUT';
+    if (this.closing || this.windowShut) return 'LOGGED_OUT';
     return this.everLoggedIn ? 'DISCONNECTED' : 'CONNECTING';
   }
 }
