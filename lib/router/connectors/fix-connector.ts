@@ -25,7 +25,10 @@
  *
  * Daily schedule (`schedule.resetTime`): at that time the connector logs out and logs on again
  * with ResetSeqNumFlag=Y; a connect after a missed reset time (the process was down) resets too.
- * Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
+ * Session window (`window`, routing_config.yml `schedule`): outside it no Logon, a Logout at its end
+ * and no reconnect until the next one (SessionGate); a session created before the window opened
+ * logs on with ResetSeqNumFlag=Y. The session's start (the store's creation time) is its identity
+ * for the router (`venueSession`). Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
  * cancels arrive after reconnect, through normal recovery, as ordinary cancel reports.
  *
  * Transport: `transport` (a factory; default native when the addon is built). Over the native

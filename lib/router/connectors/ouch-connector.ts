@@ -12,6 +12,11 @@
  * and a Cancel for an order that is gone. The OUCH order token is the router's
  * clOrdId (both are at most 14 characters), so no id translation table is needed.
  *
+ * Session window (`window`, routing_config.yml `schedule`): outside it no login, a Logout Request
+ * at its end and no reconnect until the next one (SessionGate); a window that opens while the
+ * connector runs is a new day: blank session, sequence 1. `venueSession` (the Login Accepted's
+ * session name) lets the router tell a new venue session from the one it journaled.
+ *
  * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (filled and
  * cancelled shares included), as in FIX; the OUCH wire carries open shares and this class converts.
  *
