@@ -17,12 +17,13 @@
         "dpdk-binding/src/journal_file.cc",
         "dpdk-binding/src/journal_glue.cc",
         "dpdk-binding/src/tcp_channel.cc",
-        "dpdk-binding/src/tcp_glue.cc"
+        "dpdk-binding/src/tcp_glue.cc",
+        "dpdk-binding/src/bpf_glue.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "libraries": ["-lpthread"],
+      "libraries": ["-lpthread", "-lpcap"],
       "conditions": [
         ["have_dpdk==1", {
           "defines": ["TICKPATH_HAVE_DPDK"],

@@ -13,18 +13,18 @@ import { Port, PortOptions } from '../binding/port';
 import { RxConsumer } from '../binding/rx-consumer';
 import { kLayout } from '../binding/layout';
 import { UdpFrameWriter, UdpFrameWriterOptions } from '../feed/wire/udp-frame-writer';
-import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../feed/wire/udp-frame-parser';
 import { PcapFileWriter } from '../feed/pcap/pcap-file-writer';
+import { CaptureFilter } from './capture-filter';
 
 export interface PacketCaptureOptions {
   /** Stop after this many packets (0 = no limit); with a filter, packets that pass it. */
   count?: number;
   /**
-   * Keep only UDP/IPv4 frames to these destinations (empty lists: any UDP). Frames that do not pass
+   * Keep only frames that pass this compiled BPF expression (capture-filter.ts). Frames that do not
    * (IPv6 neighbour discovery, ARP, other groups and ports) are neither written nor counted.
-   * L4-payload backends (udp) are filtered by their socket already.
+   * L4-payload descriptors (the udp backend) are tested with the synthetic headers they are written with.
    */
-  filter?: UdpFrameFilterOptions;
+  filter?: CaptureFilter;
   /** Headers for L4-payload descriptors. */
   syntheticHeaders?: UdpFrameWriterOptions;
   burst?: number;
@@ -39,14 +39,14 @@ export class PacketCapture {
   /** Frames the filter kept out. */
   filtered = 0;
   private readonly limit: number;
-  private readonly frames: UdpFrameParser | undefined;
+  private readonly filter: CaptureFilter | undefined;
   private readonly burst: number;
   private readonly headers: UdpFrameWriter;
   private readonly realtimeMinusMonotonic: number;
 
   constructor(private readonly rx: RxConsumer, private readonly writer: PcapFileWriter, options: PacketCaptureOptions = {}) {
     this.limit = options.count ?? 0;
-    this.frames = options.filter ? new UdpFrameParser(options.filter) : undefined;
+    this.filter = options.filter;
     this.burst = options.burst ?? 256;
     this.headers = new UdpFrameWriter(options.syntheticHeaders ?? { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 });
     this.realtimeMinusMonotonic = Date.now() * 1e6 - Number(process.hrtime.bigint());
@@ -65,7 +65,7 @@ export class PacketCapture {
     const n = rx.available(want);
     if (n === 0) return 0;
     const w = this.writer;
-    const frames = this.frames;
+    const filter = this.filter;
     let kept = 0;
     for (let i = 0; i < n; i++) {
       const offset = rx.descriptorWord(i, 0);
@@ -77,8 +77,7 @@ export class PacketCapture {
       if (flags & kLayout.flagTsPoll) ts += this.realtimeMinusMonotonic;
       if (flags & kLayout.flagTruncated) this.truncated++;
       const region = rx.region(regionFlags & 0xffff);
-      if (frames !== undefined && (flags & kLayout.flagL4Payload) === 0 && frames.parse(region, offset, len) !== kUdpFrameOk) { this.filtered++; continue; }
-      kept++;
+      if (filter !== undefined && (flags & kLayout.flagL4Payload) === 0 && !filter.matches(region, offset, len, wire)) { this.filtered++; continue; }
       const seconds = Math.floor(ts / 1e9);
       const nanos = ts - seconds * 1e9;
       if (flags & kLayout.flagL4Payload) {
@@ -87,13 +86,17 @@ export class PacketCapture {
         const chunk = w.chunk;
         chunk.set(region.subarray(offset, offset + len), at + h.headerLength);
         const frameLength = h.write(chunk, at, wire);
+        // Not committed, the reservation is simply reused by the next frame.
+        if (filter !== undefined && !filter.matches(chunk, at, h.headerLength + len, frameLength)) { this.filtered++; continue; }
         // The UDP/IP lengths say what was on the wire; only `len` bytes were kept.
         w.commit(h.headerLength + len, seconds, nanos, frameLength);
         this.wrapped++;
         this.bytes += h.headerLength + len;
+        kept++;
       } else {
         w.addFrame(region, offset, len, seconds, nanos, wire);
         this.bytes += len;
+        kept++;
       }
     }
     rx.advance(n);
