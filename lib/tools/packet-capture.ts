@@ -144,12 +144,19 @@ export async function runCapture(o: CaptureRunOptions): Promise<CaptureReport> {
     const deadline = o.durationSeconds ? start + o.durationSeconds * 1000 : Infinity;
     o.onStarted?.(port.description);
     let idle = 0;
+    let busy = 0;
     let reason: CaptureReport['reason'] = 'stopped';
     for (;;) {
       if (capture.done) { reason = 'count'; break; }
       if (o.signal?.aborted) { reason = 'stopped'; break; }
       if (performance.now() >= deadline) { reason = 'duration'; break; }
-      if (capture.doWork() > 0) { idle = 0; continue; }
+      if (capture.doWork() > 0) {
+        // Busy (a flood, or frames the filter drops): still let the event loop run now and then,
+        // or SIGINT/SIGTERM (the abort signal) would never be seen.
+        if ((++busy & 255) === 0) await new Promise((r) => setImmediate(r));
+        idle = 0;
+        continue;
+      }
       if (rx.eof) { reason = 'end of input'; break; }
       // Nothing received: back off from yielding to 1 ms sleeps, so an idle capture costs little.
       if (++idle < 64) await new Promise((r) => setImmediate(r));
