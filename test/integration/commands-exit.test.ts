@@ -191,6 +191,18 @@ describe('integration/every long-running command exits on SIGINT and SIGTERM and
         await expectNothingLeft(c, { rteBefore });
       });
 
+      it(`run --backend dpdk (net_ring): exit 0 with its final table; metrics port, EAL files, stats, run directory released`, async function () {
+        if (!haveDpdk()) this.skip();
+        const instance = `opsdpdk${signal}${process.pid}`;
+        const c = start(['run', '--backend', 'dpdk', '--pcap', long, '--duration', '0', '--instance', instance, '--metrics-port', '0']);
+        await waitFor(c, /\[ {2}1s\] dpdk/, 90000);
+        const metrics = Number(/metrics: http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(c.out())![1]);
+        const r = await stop(c, signal, 30000);
+        expect(r.code, c.out().slice(-2000)).to.equal(0);
+        expect(c.out()).to.contain('final (');
+        await expectNothingLeft(c, { rteBefore, instance, tcp: [metrics] });
+      });
+
       it(`capture --backend udp: exit 0, the file is complete and the port can be bound again`, async () => {
         const port = await freePort('udp');
         const out = path.join(dir, `cap-${signal}.pcap`);
