@@ -42,7 +42,8 @@ Options:
 The udp backend receives UDP payloads only (the kernel strips the headers): each one is written
 behind SYNTHETIC Ethernet/IPv4/UDP headers (source 0.0.0.0:0, destination the group or bind
 address and --port), so the file is valid but the headers are not what was on the wire.
-Other backends write the frames exactly as received. A line "capturing on ..." goes to stderr
+Other backends write the frames exactly as received; af_packet puts back the 802.1Q tag the
+kernel strips and hands over beside the frame (as libpcap does), so files and filters match the wire. A line "capturing on ..." goes to stderr
 once the port receives. Exit codes: 0 captured, 1 cannot open the port or the file, 2 bad usage.`;
 
 export async function main(argv: string[]): Promise<number> {

@@ -28,6 +28,12 @@ export interface PacketCaptureOptions {
   /** Headers for L4-payload descriptors. */
   syntheticHeaders?: UdpFrameWriterOptions;
   burst?: number;
+  /**
+   * af_packet: the kernel strips an 802.1Q tag and hands it over beside the frame (descriptor aux =
+   * 0x10000 | TCI). Put it back, as libpcap does on Linux, so the file holds the frame as it was on
+   * the wire and a filter ('vlan 141 and udp') means the same as on the other backends.
+   */
+  restoreVlanTags?: boolean;
 }
 
 export class PacketCapture {
@@ -41,6 +47,7 @@ export class PacketCapture {
   private readonly limit: number;
   private readonly filter: CaptureFilter | undefined;
   private readonly burst: number;
+  private readonly restoreVlan: boolean;
   private readonly headers: UdpFrameWriter;
   private readonly realtimeMinusMonotonic: number;
 
@@ -48,6 +55,7 @@ export class PacketCapture {
     this.limit = options.count ?? 0;
     this.filter = options.filter;
     this.burst = options.burst ?? 256;
+    this.restoreVlan = options.restoreVlanTags === true;
     this.headers = new UdpFrameWriter(options.syntheticHeaders ?? { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 });
     this.realtimeMinusMonotonic = Date.now() * 1e6 - Number(process.hrtime.bigint());
   }
@@ -77,6 +85,21 @@ export class PacketCapture {
       if (flags & kLayout.flagTsPoll) ts += this.realtimeMinusMonotonic;
       if (flags & kLayout.flagTruncated) this.truncated++;
       const region = rx.region(regionFlags & 0xffff);
+      const aux = this.restoreVlan ? rx.descriptorWord(i, 7) : 0;
+      if ((aux & 0x10000) !== 0 && (flags & kLayout.flagL4Payload) === 0 && len >= 12) {
+        // The stripped tag goes back between the MAC addresses and the EtherType.
+        const at = w.reserve(len + 4);
+        const chunk = w.chunk;
+        chunk.set(region.subarray(offset, offset + 12), at);
+        chunk[at + 12] = 0x81; chunk[at + 13] = 0x00; chunk[at + 14] = (aux >>> 8) & 0xff; chunk[at + 15] = aux & 0xff;
+        chunk.set(region.subarray(offset + 12, offset + len), at + 16);
+        if (filter !== undefined && !filter.matches(chunk, at, len + 4, wire + 4)) { this.filtered++; continue; }
+        const seconds = Math.floor(ts / 1e9);
+        w.commit(len + 4, seconds, ts - seconds * 1e9, wire + 4);
+        this.bytes += len + 4;
+        kept++;
+        continue;
+      }
       if (filter !== undefined && (flags & kLayout.flagL4Payload) === 0 && !filter.matches(region, offset, len, wire)) { this.filtered++; continue; }
       const seconds = Math.floor(ts / 1e9);
       const nanos = ts - seconds * 1e9;
@@ -135,11 +158,12 @@ export interface CaptureReport {
 /** Opens the port (inline poller: this thread polls), captures until count, duration, abort or EOF. */
 export async function runCapture(o: CaptureRunOptions): Promise<CaptureReport> {
   const port = Port.open({ ...o.port, poller: 'inline' });
+  const restoreVlanTags = port.backend === 'af_packet';
   let writer: PcapFileWriter | undefined;
   try {
     writer = new PcapFileWriter(o.out);
     const rx = port.consumer(0);
-    const capture = new PacketCapture(rx, writer, o);
+    const capture = new PacketCapture(rx, writer, { ...o, restoreVlanTags });
     const start = performance.now();
     const deadline = o.durationSeconds ? start + o.durationSeconds * 1000 : Infinity;
     o.onStarted?.(port.description);

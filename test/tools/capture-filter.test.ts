@@ -1,9 +1,11 @@
 /**
  * `tickpath capture --filter EXPR` is a real BPF expression compiled by libpcap in-process and run on
  * every backend. The real NASDAQ captures in test/fixtures (VLAN-tagged MoldUDP64 frames) are fed
- * through the dpdk backend (net_pcap vdev) and captured with expressions that pass and fail them;
- * the expected frames are found by reading the bytes here, independently of libpcap. The udp
- * backend is filtered on the synthetic headers it writes. A bad expression exits 2 naming it.
+ * through the dpdk backend (net_pcap vdev), and sent by tcpreplay over a veth pair into the
+ * af_packet backend (which gets the 802.1Q tag from the kernel beside the frame and puts it back),
+ * and captured with expressions that pass and fail them; the expected frames are found by reading
+ * the bytes here, independently of libpcap, and are the same on both. The udp backend is filtered
+ * on the synthetic headers it writes. A bad expression exits 2 naming it.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'child_process';
@@ -13,6 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { binding } from '../../lib/binding/native';
 import { PcapReader } from '../../lib/feed';
+import { createVethPair, destroyVethPair, replayInNs, replayUnavailableReason, requireOrSkip, VethPair } from '../helpers/netns';
 import { pcapBytes, TestFrame } from '../helpers/pcap-writer';
 import { unavailable } from '../helpers/require-backend';
 
@@ -54,6 +57,14 @@ function capture(args: string[], boundMs = 20000): Promise<{ code: number | null
 
 describe('tools/capture --filter: libpcap BPF on every backend', function () {
   this.timeout(120000);
+  const cases: [string, (f: Fields) => boolean][] = [
+    ['udp', (f) => f.vlan < 0 && f.udp],                                        // every fixture frame is 802.1Q-tagged: none
+    ['vlan and udp and dst host 233.54.12.111 and dst port 26477', (f) => f.vlan >= 0 && f.udp && f.dst === '233.54.12.111' && f.dport === 26477],
+    ['vlan and greater 1000', (f) => f.vlan >= 0 && f.len >= 1000],
+    ['vlan and less 95', (f) => f.vlan >= 0 && f.len <= 95],
+    ['vlan 141 and not dst port 26477', (f) => f.vlan === 141 && f.dport !== 26477],
+  ];
+
   let dir = '';
   let combined = '';
   let frames: Uint8Array[] = [];
@@ -85,13 +96,6 @@ describe('tools/capture --filter: libpcap BPF on every backend', function () {
       if (!dpdk || !dpdk.compiledIn) unavailable(this, 'dpdk', 'dpdk backend not compiled in');
     });
 
-    const cases: [string, (f: Fields) => boolean][] = [
-      ['udp', (f) => f.vlan < 0 && f.udp],                                        // every fixture frame is 802.1Q-tagged: none
-      ['vlan and udp and dst host 233.54.12.111 and dst port 26477', (f) => f.vlan >= 0 && f.udp && f.dst === '233.54.12.111' && f.dport === 26477],
-      ['vlan and greater 1000', (f) => f.vlan >= 0 && f.len >= 1000],
-      ['vlan and less 95', (f) => f.vlan >= 0 && f.len <= 95],
-      ['vlan 141 and not dst port 26477', (f) => f.vlan === 141 && f.dport !== 26477],
-    ];
     for (const [expr, want] of cases) {
       it(`'${expr}': exactly the frames that match are written, the rest counted as filtered`, async () => {
         const expected = frames.filter((f) => want(fieldsOf(f)));
@@ -111,6 +115,39 @@ describe('tools/capture --filter: libpcap BPF on every backend', function () {
       expect(counts[0]).to.equal(0);
       for (const n of counts.slice(1)) expect(n).to.be.above(0).and.below(frames.length);
     });
+  });
+
+  describe('af_packet on a veth pair: the real captures sent by tcpreplay from a namespace', () => {
+    let pair: VethPair | undefined;
+    before(function () {
+      const reason = replayUnavailableReason();
+      if (reason) requireOrSkip(this, 'af_packet', reason);
+      pair = createVethPair('ops');
+    });
+    after(() => destroyVethPair(pair));
+
+    for (const [expr, want] of cases) {
+      it(`'${expr}': the same frames as on dpdk, written with their 802.1Q tag`, async () => {
+        const expected = frames.filter((f) => want(fieldsOf(f)));
+        const out = path.join(dir, 'af-packet.pcap');
+        const child = spawn(process.execPath, [kCli, 'capture', '--backend', 'af_packet', '--interface', pair!.hostIf, '--filter', expr,
+          '--duration', '3', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '', stderr = '';
+        child.stdout!.on('data', (d) => { stdout += d; });
+        const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+        await new Promise<void>((resolve, reject) => {
+          child.stderr!.on('data', (d) => { stderr += d; if (/capturing on/.test(stderr)) resolve(); });
+          child.on('exit', () => reject(new Error(`capture exited early: ${stderr}`)));
+        });
+        const sent = await replayInNs(pair!, combined, ['--pps=2000']);
+        expect(sent.code, sent.stderr).to.equal(0);
+        expect(await exited, stderr).to.equal(0);
+        const report = JSON.parse(stdout.trim());
+        expect(report.packets).to.equal(expected.length);
+        expect(report.filtered).to.equal(frames.length - expected.length);
+        expect(framesOf(out).map((f) => Buffer.from(f).toString('hex'))).to.deep.equal(expected.map((f) => Buffer.from(f).toString('hex')));
+      });
+    }
   });
 
   it('udp backend: the expression sees the synthetic headers (port and length)', async () => {
