@@ -2,7 +2,8 @@
  * `tickpath capture --filter EXPR` is a real BPF expression compiled by libpcap in-process and run on
  * every backend. The real NASDAQ captures in test/fixtures (VLAN-tagged MoldUDP64 frames) are fed
  * through the dpdk backend (net_pcap vdev), and sent by tcpreplay over a veth pair into the
- * af_packet backend (which gets the 802.1Q tag from the kernel beside the frame and puts it back),
+ * af_packet backend (which gets the 802.1Q tag from the kernel beside the frame and puts it back)
+ * and the af_xdp backend,
  * and captured with expressions that pass and fail them; the expected frames are found by reading
  * the bytes here, independently of libpcap, and are the same on both. The udp backend is filtered
  * on the synthetic headers it writes. A bad expression exits 2 naming it.
@@ -117,11 +118,12 @@ describe('tools/capture --filter: libpcap BPF on every backend', function () {
     });
   });
 
-  describe('af_packet on a veth pair: the real captures sent by tcpreplay from a namespace', () => {
+  for (const backend of ['af_packet', 'af_xdp'] as const) describe(`${backend} on a veth pair: the real captures sent by tcpreplay from a namespace`, () => {
     let pair: VethPair | undefined;
     before(function () {
       const reason = replayUnavailableReason();
-      if (reason) requireOrSkip(this, 'af_packet', reason);
+      if (reason) requireOrSkip(this, backend, reason);
+      if (!binding().backends().find((b) => b.name === backend)?.compiledIn) unavailable(this, backend, `${backend} backend not compiled in`);
       pair = createVethPair('ops');
     });
     after(() => destroyVethPair(pair));
@@ -129,8 +131,8 @@ describe('tools/capture --filter: libpcap BPF on every backend', function () {
     for (const [expr, want] of cases) {
       it(`'${expr}': the same frames as on dpdk, written with their 802.1Q tag`, async () => {
         const expected = frames.filter((f) => want(fieldsOf(f)));
-        const out = path.join(dir, 'af-packet.pcap');
-        const child = spawn(process.execPath, [kCli, 'capture', '--backend', 'af_packet', '--interface', pair!.hostIf, '--filter', expr,
+        const out = path.join(dir, `${backend}.pcap`);
+        const child = spawn(process.execPath, [kCli, 'capture', '--backend', backend, '--interface', pair!.hostIf, '--filter', expr,
           '--duration', '3', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '', stderr = '';
         child.stdout!.on('data', (d) => { stdout += d; });
