@@ -1,7 +1,8 @@
 {
   "variables": {
     "have_dpdk%": "<!(node dpdk-binding/gyp-config.js have libdpdk)",
-    "have_xdp%": "<!(node dpdk-binding/gyp-config.js have libxdp)"
+    "have_xdp%": "<!(node dpdk-binding/gyp-config.js have libxdp)",
+    "have_pcap%": "<!(node dpdk-binding/gyp-config.js have libpcap)"
   },
   "targets": [
     {
@@ -23,13 +24,18 @@
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "libraries": ["-lpthread", "-lpcap"],
+      "libraries": ["-lpthread"],
       "conditions": [
         ["have_dpdk==1", {
           "defines": ["TICKPATH_HAVE_DPDK"],
           "sources": ["dpdk-binding/src/dpdk_env.cc", "dpdk-binding/src/backend_dpdk.cc"],
           "cflags_cc": ["<!@(node dpdk-binding/gyp-config.js cflags libdpdk)"],
           "libraries": ["<!@(node dpdk-binding/gyp-config.js libs libdpdk)"]
+        }],
+        ["have_pcap==1", {
+          "defines": ["TICKPATH_HAVE_PCAP"],
+          "cflags_cc": ["<!@(node dpdk-binding/gyp-config.js cflags libpcap)"],
+          "libraries": ["<!@(node dpdk-binding/gyp-config.js libs libpcap)"]
         }],
         ["have_xdp==1", {
           "defines": ["TICKPATH_HAVE_XDP"],

@@ -4,12 +4,17 @@
 // dpdk, af_xdp, af_packet and the udp backend's synthesized headers all reach `tickpath capture`
 // as bytes in a region, so no backend needs a kernel filter of its own.
 //
+// Without libpcap at build time (pkg-config libpcap), the functions exist and bpfCompile throws
+// with the package to install; nothing else in the addon needs libpcap.
+//
 // Not on any hot path: one call per captured frame in the capture tool. Programs are held by
 // integer id (a JS object cannot cross isolates; an id can) and freed with bpfFree.
 // Threading: compile and free take a mutex (older libpcap's compiler is not reentrant); bpfMatch
 // reads an immutable program and may run on any thread.
 #include <nan.h>
+#ifdef TICKPATH_HAVE_PCAP
 #include <pcap/pcap.h>
+#endif
 
 #include <array>
 #include <atomic>
@@ -19,9 +24,11 @@
 namespace tickpath {
 namespace {
 
+#ifdef TICKPATH_HAVE_PCAP
 constexpr int kMaxPrograms = 256;
 std::mutex g_bpfMutex;
 std::array<std::atomic<bpf_program*>, kMaxPrograms> g_programs;
+#endif
 
 void throwEinval(const std::string& msg) {
   v8::Local<v8::Value> e = Nan::Error(msg.c_str());
@@ -29,6 +36,7 @@ void throwEinval(const std::string& msg) {
   Nan::ThrowError(e);
 }
 
+#ifdef TICKPATH_HAVE_PCAP
 // bpfCompile(expression, linkType, snapLength) -> program id; throws with libpcap's message.
 NAN_METHOD(BpfCompile) {
   Nan::Utf8String expr(info[0]);
@@ -76,6 +84,13 @@ NAN_METHOD(BpfFree) {
   bpf_program* prog = g_programs[id].exchange(nullptr, std::memory_order_acq_rel);
   if (prog) { pcap_freecode(prog); delete prog; }
 }
+#else
+NAN_METHOD(BpfCompile) {
+  throwEinval("capture filters need libpcap, which this addon was built without (apt-get install libpcap-dev, then npm run build:native)");
+}
+NAN_METHOD(BpfMatch) { Nan::ThrowRangeError("no compiled filter with that id"); }
+NAN_METHOD(BpfFree) {}
+#endif
 
 void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallback fn) {
   Nan::Set(target, Nan::New(name).ToLocalChecked(), Nan::GetFunction(Nan::New<v8::FunctionTemplate>(fn)).ToLocalChecked());

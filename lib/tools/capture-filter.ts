@@ -31,7 +31,9 @@ export class CaptureFilter {
     try {
       return new CaptureFilter(expression, b.bpfCompile(expression, kLinkTypeEthernet, snapLength));
     } catch (err) {
-      throw new TickpathError('ERR_BAD_FILTER', `capture filter ${JSON.stringify(expression)} does not compile: ${(err as Error).message}`,
+      const message = (err as Error).message;
+      if (/built without/.test(message)) throw new TickpathError('ERR_NO_LIBPCAP', `capture filter ${JSON.stringify(expression)}: ${message}`);
+      throw new TickpathError('ERR_BAD_FILTER', `capture filter ${JSON.stringify(expression)} does not compile: ${message}`,
         "write it in pcap-filter(7) syntax as tcpdump takes it, e.g. 'udp and dst host 233.54.12.111 and dst port 26477'");
     }
   }
