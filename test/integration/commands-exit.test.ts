@@ -203,6 +203,16 @@ describe('integration/every long-running command exits on SIGINT and SIGTERM and
         await expectNothingLeft(c, { rteBefore, instance, tcp: [metrics] });
       });
 
+      it(`run (bundled default) while it generates its session: exit 0 at once, no partial session, no stats file`, async () => {
+        const instance = `opsgen${signal}${process.pid}`;
+        const c = start(['run', '--backend', 'pcap', '--rate', '1000000', '--duration', '30', '--instance', instance, '--metrics-port', 'off']);
+        await waitFor(c, () => fs.readdirSync(c.tmp).some((f) => f.includes('.partial-')), 30000);
+        const r = await stop(c, signal, 5000);
+        expect(r.code, c.out()).to.equal(0);
+        expect(c.out()).to.contain('stopped while generating the default session');
+        await expectNothingLeft(c, { rteBefore, instance });
+      });
+
       it(`capture --backend udp: exit 0, the file is complete and the port can be bound again`, async () => {
         const port = await freePort('udp');
         const out = path.join(dir, `cap-${signal}.pcap`);
