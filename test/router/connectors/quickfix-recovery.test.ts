@@ -220,6 +220,44 @@ describe('QuickFIX interop: resend, gap fill, SequenceReset, restarts and duplic
     expect([...lb.execIds]).to.deep.equal([]);
   });
 
+  it('a session window (injected clock): no Logon before it, Logout at its end, no reconnect, and QuickFIX accepts the next day\'s ResetSeqNumFlag=Y Logon', async () => {
+    await fresh('FIX.4.4');
+    let now = Date.parse('2030-01-11T09:00:00Z');
+    const c = new FixConnector({
+      name: 'QF', host: '127.0.0.1', port: proxy.port, version: 'FIX.4.4', senderCompId: 'TICKPATH', targetCompId: 'QFVENUE',
+      storeDir: path.join(venue!.dir, `client-window-${++n}`), heartbeatIntervalSec: 1, reconnectDelayMs: 50,
+      window: { start: '09:30', end: '16:00' }, now: () => now,
+    });
+    const l = new RecordingListener();
+    c.setListener(l);
+    conns.push(c);
+    const logons = () => (venue!.output.match(/^LOGON FIX\.4\.4:QFVENUE->TICKPATH/gm) ?? []).length;
+    const logouts = () => (venue!.output.match(/^LOGOUT FIX\.4\.4:QFVENUE->TICKPATH/gm) ?? []).length;
+    const before = [logons(), logouts()];
+    await c.connect();
+    expect(c.state).to.equal('LOGGED_OUT');
+    expect(c.sessionWindowClosed).to.match(/opens at 2030-01-11T09:30:00\.000Z/);
+    const poll = async (what: string, cond: () => boolean) => {
+      const end = Date.now() + kWait;
+      while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); c.poll(Date.now()); await new Promise((r) => setTimeout(r, 2)); }
+    };
+    now = Date.parse('2030-01-11T09:30:00Z');
+    await poll('Logon at the window start', () => c.state === 'LOGGED_IN');
+    order(c, l, 'W1', 'IBM', 100);
+    await l.until(() => l.orders.get('W1')!.filled === 100, 'fill of W1', kWait);
+    const seqBefore = c.session.nextSenderSeq;
+    now = Date.parse('2030-01-11T16:00:00Z');
+    await poll('Logout at the window end', () => c.state === 'LOGGED_OUT' && logouts() === before[1] + 1);
+    for (let i = 0; i < 100; i++) { c.poll(Date.now()); await new Promise((r) => setTimeout(r, 2)); }
+    expect(logons(), 'no reconnect while closed').to.equal(before[0] + 1);
+    now = Date.parse('2030-01-12T09:30:00Z');
+    await poll('Logon of the next day', () => c.state === 'LOGGED_IN' && logons() === before[0] + 2);
+    expect(c.session.nextSenderSeq).to.be.below(seqBefore);
+    expect(proxy.seen.some((m) => m.dir === 'toVenue' && m.fields.get(35) === 'A' && m.fields.get(141) === 'Y')).to.equal(true);
+    order(c, l, 'W2', 'IBM', 100);
+    await l.until(() => l.orders.get('W2')!.filled === 100, 'fill of W2 on the new day', kWait);
+  });
+
   it('a counterparty that restarts with lower numbers: FAILED with the reason and the fix, no reconnect loop; resetOnLogon recovers', async () => {
     await fresh('FIX.4.4');
     const dir = path.join(venue!.dir, `client-${++n}`);
