@@ -24,7 +24,12 @@
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
- *        [--idle backoff|spin|yield] [--json]
+ *        [--idle backoff|spin|yield] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
+ *        [--venue-busy-poll US] [--json]
+ *
+ * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
+ * runs by default: the simulator's own loop polls its sessions, no event-loop wakeup per order)
+ * or libuv (net.Server, the simulator before the native server).
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -58,6 +63,14 @@ export type RttTransport = 'native' | 'libuv';
  * 1..50 µs, as the stage workers do, so a shared machine's venue process gets the core) or 'spin'.
  */
 let gIdle: IdleStrategyName = 'backoff';
+
+/**
+ * The venue side (`tickpath venue-sim` options): its session transport, and for native how its
+ * loop idles and SO_BUSY_POLL. Default: what `tickpath venue-sim` runs by default.
+ */
+export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number }
+let gVenue: RttVenueSide = { transport: 'native', idle: 'block', busyPollUs: 0 };
+const venueLabel = (v: RttVenueSide): string => (v.transport === 'libuv' ? 'venue libuv' : `venue native, ${v.idle}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
 
 export interface RttResult {
   venue: string;
@@ -271,9 +284,16 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
   }
 }
 
+/** `tickpath venue-sim`'s arguments for a venue-side setup (--venue). */
+function venueArgs(v: RttVenueSide): string[] {
+  if (v.transport === 'libuv') return ['--transport', 'libuv'];
+  return ['--transport', 'native', '--idle', v.idle, ...(v.busyPollUs ? ['--busy-poll', String(v.busyPollUs)] : [])];
+}
+
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
-  const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0'],
-    /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/);
+  const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(gVenue)],
+    /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
+  if (m[3] !== gVenue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${gVenue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
@@ -284,7 +304,7 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
     await c.close();
-    return { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process)`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    return { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(gVenue)})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
   } finally {
     await stopChild(child);
   }
@@ -321,7 +341,8 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
  * alike; per protocol the round with the lowest p50 is kept (every round's p50/p99 is listed).
  */
 export async function measureRtt(protocols: readonly RttProtocol[], rate: number, seconds: number, warmupSeconds: number, rounds = 1,
-  transport: RttTransport = 'native'): Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+  transport: RttTransport = 'native', venue?: RttVenueSide): Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+  if (venue) gVenue = venue;
   // FIX message stores (ours and QuickFIX's) on tmpfs: the figure is protocol, engine and event
   // loop, not this machine's disk (perf/router.ts measures the journal on disk separately).
   const dir = fs.mkdtempSync(path.join(kMemoryDir, 'tickpath-perf-rtt-'));
@@ -383,6 +404,13 @@ async function main(): Promise<void> {
   }
   gIdle = arg('idle', 'backoff') as IdleStrategyName;
   if (gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected spin, yield or backoff`); process.exit(2); }
+  const venueTransport = arg('venue-transport', 'native');
+  const venueIdle = arg('venue-idle', 'block');
+  const venueBusyPoll = Number(arg('venue-busy-poll', '0'));
+  if (venueTransport !== 'native' && venueTransport !== 'libuv') { console.error(`option --venue-transport: '${venueTransport}', expected native or libuv`); process.exit(2); }
+  if (venueIdle !== 'block' && venueIdle !== 'spin' && venueIdle !== 'backoff') { console.error(`option --venue-idle: '${venueIdle}', expected block, spin or backoff`); process.exit(2); }
+  if (!Number.isInteger(venueBusyPoll) || venueBusyPoll < 0) { console.error(`option --venue-busy-poll: '${arg('venue-busy-poll', '')}', expected microseconds >= 0`); process.exit(2); }
+  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll };
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -395,7 +423,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, venue: gVenue, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
