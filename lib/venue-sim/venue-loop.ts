@@ -57,6 +57,8 @@ export class VenueLoop {
   private immediate: NodeJS.Immediate | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastWorkMs = 0;
+  /** block: empty turns since the last work (kept across slices). */
+  private emptyTurns = 0;
   /** Timer slack in effect for this thread (ns), or -errno when the kernel refused, 0 = not set. */
   timerSlackNs = 0;
   readonly counters = { slices: 0, turns: 0, work: 0, quietPolls: 0, blocks: 0, wakeups: 0 };
@@ -107,16 +109,16 @@ export class VenueLoop {
     this.counters.slices++;
     const ws = this.waitSet!;
     const end = performance.now() + this.sliceMs;
-    let empty = 0;
     for (let i = 1; ; i++) {
       const w = this.pollAll();
       this.counters.turns++;
-      if (w > 0) { this.counters.work += w; empty = 0; }
-      else if (++empty > this.spinTurns) {
-        empty = 0;
+      if (w > 0) { this.counters.work += w; this.emptyTurns = 0; }
+      else if (++this.emptyTurns > this.spinTurns) {
         this.counters.blocks++;
         const r = ws.wait(kMaxBlockMs);
-        if (r & 1) this.counters.wakeups++;
+        // Woken by a socket: spin again. By a timeout or the event loop: stay ready to sleep again
+        // at the next empty turn (an idle venue costs one poll per wait, not a spin each time).
+        if (r & 1) { this.counters.wakeups++; this.emptyTurns = 0; }
         // The event loop has work (a signal, a timer due, other I/O): give it its turn now.
         if (r !== 1) break;
       }

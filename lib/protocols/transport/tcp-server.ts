@@ -130,21 +130,27 @@ export class NativeTcpServer implements ServerTransport {
     return work;
   }
 
+  /** The transport the next accepted connection lands in: made once, not per empty accept. */
+  private spare: NativeTcpTransport | null = null;
+  private spareEvents: ForwardEvents | null = null;
+
   private acceptPending(): number {
     let n = 0;
     for (;;) {
-      const t = new NativeTcpTransport({ busyPollUs: this.busyPollUs, idlePollMs: 0 }, this.b);
-      const fwd = new ForwardEvents();
+      if (!this.spare) { this.spare = new NativeTcpTransport({ busyPollUs: this.busyPollUs, idlePollMs: 0 }, this.b); this.spareEvents = new ForwardEvents(); }
+      const t = this.spare;
+      const fwd = this.spareEvents!;
       let got: boolean;
       try {
         got = t.acceptFrom(this.listenerId, fwd);
       } catch {
         // Out of descriptors: the connection stays queued in the kernel; try again next turn.
         this.acceptErrors++;
-        t.destroy();
         return n;
       }
-      if (!got) { t.destroy(); return n; }
+      if (!got) return n;
+      this.spare = null;
+      this.spareEvents = null;
       this.accepted++;
       n++;
       this.conns.push(t);
@@ -156,6 +162,7 @@ export class NativeTcpServer implements ServerTransport {
   close(): Promise<void> {
     for (const t of this.conns) t.destroy();
     this.conns = [];
+    if (this.spare) { this.spare.destroy(); this.spare = null; this.spareEvents = null; }
     if (this.listenerId >= 0) { this.b.tcpListenerClose(this.listenerId); this.listenerId = -1; }
     return Promise.resolve();
   }
