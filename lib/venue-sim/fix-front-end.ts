@@ -56,6 +56,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   readonly transport: ServerTransport;
   private readonly sessions = new Map<string, FixSession>();
   private readonly live = new Map<FixSession, Connection>();
+  /** The sessions in `live`, as an array the loop walks each turn without an iterator. */
+  private liveSessions: FixSession[] = [];
   private readonly conns = new Set<Connection>();
   /** Sessions whose last Logon asked for cancel on disconnect (8013=Y). */
   private readonly codSessions = new Set<FixSession>();
@@ -77,8 +79,17 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     return bound;
   }
 
-  /** One loop turn of a native transport: accept, receive, handle (libuv: nothing, returns 0). */
-  poll(): number { return this.transport.poll(); }
+  /**
+   * One loop turn of a native transport: accept, receive, handle, and each live session's next
+   * resend batch (libuv: nothing, returns 0; batches then go by setImmediate).
+   */
+  poll(): number {
+    if (this.transport.kind !== 'native') return 0;
+    let n = this.transport.poll();
+    const live = this.liveSessions;
+    for (let i = 0; i < live.length; i++) n += live[i].pollResends();
+    return n;
+  }
 
   close(): Promise<void> {
     for (const c of [...this.conns]) c.socket.destroy();
@@ -118,6 +129,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       // Still logged in: the link dropped, nobody logged out.
       const dropped = s.isLoggedIn;
       this.live.delete(s);
+      this.liveSessions = [...this.live.keys()];
       s.disconnected('connection closed');
       if (dropped && (this.options.cancelOnDisconnect || this.codSessions.has(s))) {
         this.sim.cancelOnDisconnect(this.owner(s.options.version, s.options.targetCompId));
@@ -138,9 +150,10 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       }
       const session = this.sessionFor(version, clientId);
       const old = this.live.get(session);
-      if (old) { this.live.delete(session); old.socket.destroy(); session.disconnected('replaced by a new connection'); }
+      if (old) { this.live.delete(session); this.liveSessions = [...this.live.keys()]; old.socket.destroy(); session.disconnected('replaced by a new connection'); }
       conn.session = session;
       this.live.set(session, conn);
+      this.liveSessions = [...this.live.keys()];
       if (m.getChar(kTagCancelOnDisconnect) === 0x59) { this.codSessions.add(session); this.counters.fixCancelOnDisconnectSessions++; }
       else this.codSessions.delete(session);
       session.connected(conn.socket);
