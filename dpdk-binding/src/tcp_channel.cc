@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -281,7 +283,7 @@ int TcpWaitSet::add(int fd) {
   return -errno;
 }
 
-int TcpWaitSet::wait(int timeoutMs, int loopFd) {
+int TcpWaitSet::wait(int timeoutUs, int loopFd) {
   if (loopFd >= 0 && loopFd != loopFd_) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -289,7 +291,19 @@ int TcpWaitSet::wait(int timeoutMs, int loopFd) {
     if (epoll_ctl(ep_, EPOLL_CTL_ADD, loopFd, &ev) == 0 || errno == EEXIST) loopFd_ = loopFd;
   }
   epoll_event evs[16];
-  int n = epoll_wait(ep_, evs, 16, timeoutMs);
+  int n;
+#ifdef SYS_epoll_pwait2
+  // Microsecond timeouts (Linux 5.11+): a sender whose next order is due in 300 us can sleep
+  // exactly that long; ENOSYS on older kernels falls back to milliseconds, rounded up.
+  static bool noPwait2 = false;
+  if (!noPwait2) {
+    timespec ts{timeoutUs / 1000000, static_cast<long>(timeoutUs % 1000000) * 1000};
+    n = static_cast<int>(::syscall(SYS_epoll_pwait2, ep_, evs, 16, &ts, nullptr, 0));
+    if (n < 0 && errno == ENOSYS) noPwait2 = true;
+  }
+  if (noPwait2)
+#endif
+    n = epoll_wait(ep_, evs, 16, (timeoutUs + 999) / 1000);
   if (n < 0) return errno == EINTR ? 2 : -errno;
   int r = 0;
   for (int i = 0; i < n; i++) r |= evs[i].data.fd == loopFd_ ? 2 : 1;

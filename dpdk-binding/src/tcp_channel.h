@@ -122,10 +122,10 @@ class TcpWaitSet {
   bool ok() const { return ep_ >= 0; }
   // Adds a socket (EPOLLIN); 0 or -errno. Adding one twice is harmless.
   int add(int fd);
-  // Sleeps until a member socket or loopFd (if >= 0) is readable, or timeoutMs (0 = just look).
+  // Sleeps until a member socket or loopFd (if >= 0) is readable, or timeoutUs (0 = just look).
   // Returns a bit set: 1 = a session socket is ready, 2 = the event loop has work; 0 = timeout;
   // or -errno.
-  int wait(int timeoutMs, int loopFd);
+  int wait(int timeoutUs, int loopFd);
 
  private:
   int ep_ = -1;

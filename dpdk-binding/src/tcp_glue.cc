@@ -209,19 +209,25 @@ NAN_METHOD(TcpWaitSetAdd) {
   info.GetReturnValue().Set(Nan::New(fd < 0 ? -EBADF : w->add(fd)));
 }
 
-// tcpWaitSetWait(waitSetId, maxMs) -> bits (1 sessions ready, 2 event loop has work), 0 timeout,
-// or -errno. Sleeps past the event loop's next timer only when libuv cannot say when that is: called
-// from a setImmediate callback, uv_backend_timeout is 0 (the immediate queue's idle handle is active),
-// so then maxMs alone bounds the sleep.
+// tcpWaitSetWait(waitSetId, maxUs, withLoop) -> bits (1 sessions ready, 2 event loop has work),
+// 0 timeout, or -errno. With withLoop, the event loop's epoll fd is a member and the sleep never
+// passes its next timer, when libuv can say when that is: called from a setImmediate callback,
+// uv_backend_timeout is 0 (the immediate queue's idle handle is active), so then maxUs alone
+// bounds the sleep.
 NAN_METHOD(TcpWaitSetWait) {
   TcpWaitSet* w = waitSetArg(info);
   if (!w) return;
-  int maxMs = Nan::To<int32_t>(info[1]).FromMaybe(0);
-  uv_loop_t* loop = Nan::GetCurrentEventLoop();
-  int uvMs = uv_backend_timeout(loop);
-  int t = maxMs < 0 ? 0 : maxMs;
-  if (uvMs > 0 && uvMs < t) t = uvMs;
-  info.GetReturnValue().Set(Nan::New(w->wait(t, uv_backend_fd(loop))));
+  int64_t maxUs = Nan::To<int64_t>(info[1]).FromMaybe(0);
+  bool withLoop = Nan::To<bool>(info[2]).FromMaybe(true);
+  int64_t t = maxUs < 0 ? 0 : maxUs > 60000000 ? 60000000 : maxUs;
+  int loopFd = -1;
+  if (withLoop) {
+    uv_loop_t* loop = Nan::GetCurrentEventLoop();
+    int uvMs = uv_backend_timeout(loop);
+    if (uvMs > 0 && int64_t(uvMs) * 1000 < t) t = int64_t(uvMs) * 1000;
+    loopFd = uv_backend_fd(loop);
+  }
+  info.GetReturnValue().Set(Nan::New(w->wait(static_cast<int>(t), loopFd)));
 }
 
 NAN_METHOD(TcpWaitSetClose) {

@@ -45,7 +45,7 @@ const kWhere = 'VenueLoop';
  * block: longest sleep on the wait set. Called from a setImmediate callback, libuv cannot tell when
  * its next timer is due, so timers (heartbeats, --latency-ms) may run up to this late.
  */
-const kMaxBlockMs = 2;
+const kMaxBlockUs = 2000;
 
 export class VenueLoop {
   readonly idleName: VenueIdle;
@@ -115,7 +115,7 @@ export class VenueLoop {
       if (w > 0) { this.counters.work += w; this.emptyTurns = 0; }
       else if (++this.emptyTurns > this.spinTurns) {
         this.counters.blocks++;
-        const r = ws.wait(kMaxBlockMs);
+        const r = ws.wait(kMaxBlockUs);
         // Woken by a socket: spin again. By a timeout or the event loop: stay ready to sleep again
         // at the next empty turn (an idle venue costs one poll per wait, not a spin each time).
         if (r & 1) { this.counters.wakeups++; this.emptyTurns = 0; }

@@ -116,18 +116,18 @@ describe('NativeWaitSet (epoll over native sessions)', function () {
       const { port, conns } = await echoServer(server);
       // Nothing pending: the wait times out (0) after about the time asked for.
       const t0 = process.hrtime.bigint();
-      expect(ws.wait(20) & 1).to.equal(0);
+      expect(ws.wait(20_000) & 1).to.equal(0);
       expect(Number(process.hrtime.bigint() - t0) / 1e6).to.be.greaterThan(5);
       const c = await client(port);
       // A pending connection wakes the wait (the listener is a member).
       let r = 0;
-      for (let i = 0; i < 200 && !(r & 1); i++) { r = ws.wait(10); await turn(); }
+      for (let i = 0; i < 200 && !(r & 1); i++) { r = ws.wait(10_000); await turn(); }
       expect(r & 1).to.equal(1);
       await until(server, () => conns.length === 1, 'accept');
       for (let i = 0; i < 5 && (ws.wait(0) & 1); i++) server.poll();
       c.sock.write('x');
       r = 0;
-      for (let i = 0; i < 200 && !(r & 1); i++) { r = ws.wait(10); await turn(); }
+      for (let i = 0; i < 200 && !(r & 1); i++) { r = ws.wait(10_000); await turn(); }
       expect(r & 1, 'data on an accepted connection wakes the wait').to.equal(1);
       await until(server, () => c.got() === 'X', 'answer');
       c.sock.destroy();

@@ -39,7 +39,7 @@ export interface NativeTcpBinding {
   threadTimerSlackNs(ns: number): number;
   tcpWaitSetOpen(): number;
   tcpWaitSetAdd(waitSetId: number, kind: 0 | 1, id: number): number;
-  tcpWaitSetWait(waitSetId: number, maxMs: number): number;
+  tcpWaitSetWait(waitSetId: number, maxUs: number, withLoop: boolean): number;
   tcpWaitSetClose(waitSetId: number): void;
   tcpLayout: {
     stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
@@ -65,6 +65,8 @@ export interface NativeTcpTransportOptions {
   txQueueBytes?: number;
   /** Fallback poll period when no owner polls (default 1 ms; 0 = never: the owner must poll). */
   idlePollMs?: number;
+  /** The owner loop's wait set (tcp-server.ts NativeWaitSet): each new socket joins it, so the loop can sleep until it has data. */
+  waitSet?: { addChannel(channelId: number): void };
 }
 
 /**
@@ -87,6 +89,7 @@ export class NativeTcpTransport implements SessionTransport {
   private readonly dataOffset: number;
   private readonly busyPollUs: number;
   private readonly idlePollMs: number;
+  private readonly waitSet: { addChannel(channelId: number): void } | null;
   private events: TransportEvents | null = null;
   private st: TransportState = 'idle';
   /** Bytes delivered by the last poll, dropped by the next (saves a native call per turn). */
@@ -103,6 +106,7 @@ export class NativeTcpTransport implements SessionTransport {
     this.b = nb;
     this.busyPollUs = options.busyPollUs ?? 0;
     this.idlePollMs = options.idlePollMs ?? 1;
+    this.waitSet = options.waitSet ?? null;
     this.id = nb.tcpOpen(options.rxBytes ?? 256 * 1024, options.txQueueBytes ?? 1 << 20);
     kChannelReaper.register(this, { b: nb, id: this.id }, this);
     const region = nb.tcpRegion(this.id);
@@ -123,6 +127,7 @@ export class NativeTcpTransport implements SessionTransport {
       if (gen !== this.generation) return;
       try {
         this.b.tcpConnect(this.id, ip, port, this.busyPollUs);
+        this.waitSet?.addChannel(this.id);
       } catch (err) {
         const e = nativeError(err, 'tcp');
         this.finish(`socket error: ${kErrnoNames[e.errno ?? 0] ?? e.message}`, kErrnoNames[e.errno ?? 0]);

@@ -10,8 +10,8 @@
  *   event-loop callbacks and `poll()` does nothing. The fallback (`--transport libuv`), and what the
  *   GLIMPSE snapshot server and tests use by default.
  *
- * Accept cost: one accept4(2) per turn while nothing is connected, then one every 16 turns, so a
- * busy session pays about 1/16 of a syscall per turn for a reconnecting peer to be seen promptly.
+ * Accept cost: one accept4(2) every 16 turns, so a busy session pays 1/16 of a syscall per turn
+ * for a (re)connecting peer to be seen within a few microseconds.
  *
  * Threading: the owner's thread; connection events run synchronously inside `poll()` (native) or
  * from the event loop (libuv).
@@ -55,10 +55,14 @@ export class NativeWaitSet {
   addChannel(channelId: number): void { this.b.tcpWaitSetAdd(this.id, 0, channelId); }
   addListener(listenerId: number): void { this.b.tcpWaitSetAdd(this.id, 1, listenerId); }
 
-  /** Sleeps at most maxMs: bit 1 = a socket is readable, bit 2 = the event loop has work, 0 = timeout. */
-  wait(maxMs: number): number {
+  /**
+   * Sleeps at most maxUs: bit 1 = a socket is readable, bit 2 = the event loop has work, 0 =
+   * timeout. With `withLoop` (default) the event loop's own fd is watched too and its next timer
+   * bounds the sleep; a loop that never returns to the event loop (a spinning sender) passes false.
+   */
+  wait(maxUs: number, withLoop = true): number {
     this.waits++;
-    const r = this.b.tcpWaitSetWait(this.id, maxMs);
+    const r = this.b.tcpWaitSetWait(this.id, maxUs, withLoop);
     if (r & 1) this.wakeups++;
     return r < 0 ? 2 : r;
   }
@@ -119,7 +123,7 @@ export class NativeTcpServer implements ServerTransport {
     this.polls++;
     let work = 0;
     const cs = this.conns;
-    if (this.listenerId >= 0 && (cs.length === 0 || (++this.turn & 15) === 0)) work += this.acceptPending();
+    if (this.listenerId >= 0 && (++this.turn & 15) === 0) work += this.acceptPending();
     let closed = 0;
     for (let i = 0; i < cs.length; i++) {
       const t = cs[i];
