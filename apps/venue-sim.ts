@@ -35,10 +35,11 @@ Options:
                           sockets from the simulator's own loop, no event-loop wakeup per order)
                           or libuv (net.Server, the fallback)
   --idle MODE             native: what the loop does when there is nothing to do: block (default:
-                          spin --spin-turns empty turns, then sleep in epoll until a session or
+                          after --spin-turns empty turns, sleep in epoll until a session or
                           the event loop has something; no CPU when idle), spin (never sleeps:
                           one CPU busy all the time), backoff (spin, then park 1..--max-park-us)
-  --spin-turns N          native, block: empty turns spun before sleeping (default 100)
+  --spin-turns N          native, block: empty turns spun before sleeping (default 0: on a shared
+                          machine spinning makes the scheduler wake the simulator later)
   --max-park-us N         native, backoff: longest park in microseconds (default 20)
   --busy-poll US          native: SO_BUSY_POLL microseconds on accepted sockets (default 0 = off;
                           a refused setting is reported in the stats, not fatal)
@@ -163,7 +164,7 @@ export async function main(argv: string[]): Promise<number> {
     const ts = sim.transportStats();
     console.log(ts.transport === 'native'
       ? `venue-sim: transport native (idle ${ts.loop?.idle}${ts.loop?.idle === 'backoff' ? `, max park ${opts.maxParkUs ?? 20} us`
-        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 100} spin turns then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
+        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
       : 'venue-sim: transport libuv (event loop)');
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;

@@ -24,7 +24,7 @@
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
- *        [--idle block|backoff|spin|yield] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
+ *        [--idle block|backoff|spin|yield] [--spin-turns N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
  *        [--venue-busy-poll US] [--venue-spin-turns N] [--json]
  *
  * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
@@ -70,7 +70,8 @@ export type RttTransport = 'native' | 'libuv';
 let gIdle: IdleStrategyName | 'block' = 'block';
 /** block: the sender's wait set; the connector's socket joins it when it connects. */
 let gWaitSet: NativeWaitSet | null = null;
-const kSpinTurns = 100;
+/** block: empty turns the sender spins before it sleeps (--spin-turns). */
+let gSpinTurns = 100;
 /** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
 let gLastVenueStats: unknown = null;
 
@@ -245,7 +246,7 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
     if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
     if (!ws) { idle.idle(work); continue; }
     if (work > 0) { empty = 0; continue; }
-    if (++empty <= kSpinTurns) continue;
+    if (++empty <= gSpinTurns) continue;
     empty = 0;
     // Sleep until the ack arrives, or until shortly before the next order is due (at most 1 ms).
     const dueUs = next < total ? (t0 + next * intervalNs - performance.now() * 1e6) / 1000 : 1000;
@@ -286,7 +287,7 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     const idleTurn = (w: number): void => {
       if (!ws) { echoIdle.idle(w); return; }
       if (w > 0) { empty = 0; return; }
-      if (++empty > kSpinTurns) { empty = 0; ws.wait(200, false); }
+      if (++empty > gSpinTurns) { empty = 0; ws.wait(200, false); }
     };
     const t0 = Number(process.hrtime.bigint());
     while (next < total) {
@@ -447,6 +448,8 @@ async function main(): Promise<void> {
   }
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
   if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
+  gSpinTurns = Number(arg('spin-turns', '100'));
+  if (!Number.isInteger(gSpinTurns) || gSpinTurns < 0) { console.error(`option --spin-turns: '${arg('spin-turns', '')}', expected an integer >= 0`); process.exit(2); }
   // A park or a wait asked for in microseconds should not sleep the default 50 µs timer slack longer.
   if (gIdle !== 'spin') nativeTcpBinding()?.threadTimerSlackNs(1000);
   const venueTransport = arg('venue-transport', 'native');
@@ -469,7 +472,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, venue: gVenue, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_turns: gSpinTurns, venue: gVenue, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }

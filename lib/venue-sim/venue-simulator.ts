@@ -82,7 +82,7 @@ export interface VenueSimulatorOptions {
   busyPollUs?: number;
   /** How the VenueLoop idles between turns (native only): 'block' (default), 'spin' or 'backoff'. */
   idle?: VenueIdle;
-  /** block: empty turns spun before sleeping (native only); default 100. */
+  /** block: empty turns spun before sleeping (native only); default 0. */
   spinTurns?: number;
   /** Longest backoff park (µs, native only); default 20. */
   maxParkUs?: number;
