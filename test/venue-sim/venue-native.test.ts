@@ -19,7 +19,8 @@ const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 interface Venue { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
 
 async function startVenue(args: string[]): Promise<Venue> {
-  const child = spawn(process.execPath, [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ports = args.includes('--fix-port') ? ['--ouch-port', '0'] : ['--ouch-port', '0', '--fix-port', '0'];
+  const child = spawn(process.execPath, [kCli, 'venue-sim', ...ports, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -32,7 +33,7 @@ async function startVenue(args: string[]): Promise<Venue> {
   return {
     child, out: () => out, exited,
     ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
+    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0),
   };
 }
 
@@ -132,6 +133,21 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
       expect(stats.loop!.idle).to.equal(idle);
     });
   }
+
+  it('--busy-poll sets SO_BUSY_POLL on every accepted socket and says whether the kernel took it', async () => {
+    const v = await startVenue(['--busy-poll', '50', '--fix-port', 'off']);
+    let stats;
+    try {
+      expect(v.out()).to.include('busy-poll 50 us');
+      const r = order(`ouch://127.0.0.1:${v.ouchPort}`, 'buy', 3);
+      expect(r.summary).to.include({ acked: 3, transport: 'native' });
+    } finally {
+      stats = await stopVenue(v);
+    }
+    const o = stats.ouch as unknown as { busyPollUs: number; busyPollSockets: number; busyPollRefused: number; accepted: number };
+    expect(o.busyPollUs).to.equal(50);
+    expect(o.busyPollSockets + o.busyPollRefused).to.equal(o.accepted);
+  });
 
   it('--transport libuv is the fallback, reported as such; native-only options are refused with it', async () => {
     const v = await startVenue(['--transport', 'libuv']);

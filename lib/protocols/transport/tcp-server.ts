@@ -94,6 +94,8 @@ export class NativeTcpServer implements ServerTransport {
   private accepted = 0;
   private polls = 0;
   private acceptErrors = 0;
+  private busyPollSockets = 0;
+  private busyPollRefused = 0;
 
   constructor(options: NativeTcpServerOptions = {}, b?: NativeTcpBinding) {
     const nb = b ?? nativeTcpBinding();
@@ -157,6 +159,8 @@ export class NativeTcpServer implements ServerTransport {
       this.spareEvents = null;
       this.accepted++;
       n++;
+      // SO_BUSY_POLL is per socket: say whether the kernel took it (negative: -errno refused).
+      if (this.busyPollUs > 0) { if (t.stats().busyPollUs > 0) this.busyPollSockets++; else this.busyPollRefused++; }
       this.conns.push(t);
       this.waitSet?.addChannel(t.id);
       fwd.target = this.onConnection!(t);
@@ -171,8 +175,11 @@ export class NativeTcpServer implements ServerTransport {
     return Promise.resolve();
   }
 
-  stats(): ServerTransportStats & { acceptErrors: number } {
-    return { kind: this.kind, accepted: this.accepted, connections: this.conns.length, busyPollUs: this.busyPollUs, polls: this.polls, acceptErrors: this.acceptErrors };
+  stats(): ServerTransportStats & { acceptErrors: number; busyPollSockets: number; busyPollRefused: number } {
+    return {
+      kind: this.kind, accepted: this.accepted, connections: this.conns.length, busyPollUs: this.busyPollUs, polls: this.polls, acceptErrors: this.acceptErrors,
+      busyPollSockets: this.busyPollSockets, busyPollRefused: this.busyPollRefused,
+    };
   }
 }
 
