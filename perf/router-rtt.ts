@@ -58,7 +58,12 @@ const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_acceptor.sh'
 const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-acceptor', 'quickfix-acceptor');
 const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node';
+/**
+ * ouch_venue_libuv / fix_venue_libuv (opt-in): the same as ouch / fix, against `tickpath venue-sim
+ * --transport libuv`, interleaved in the same rounds: the venue side's share, measured side by side.
+ */
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
+const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
 export type RttTransport = 'native' | 'libuv';
 
 /**
@@ -329,10 +334,11 @@ function venueArgs(v: RttVenueSide): string[] {
     ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : [])];
 }
 
-async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(gVenue)],
+async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
+  venue: RttVenueSide = gVenue): Promise<RttResult> {
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(venue)],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
-  if (m[3] !== gVenue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${gVenue.transport}`);
+  if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
@@ -343,7 +349,7 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
     await c.close();
-    const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(gVenue)})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(venue)})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
     return result;
   } finally {
     await stopChild(child);
@@ -399,11 +405,13 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         fs.mkdirSync(sub);
         const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
           : p === 'echo_node' ? await runEchoNode(transport, rate, seconds, warmupSeconds)
-            : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
+            : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
+              ? await runSimulator(p === 'ouch_venue_libuv' ? 'ouch' : 'fix', transport, rate, seconds, warmupSeconds, sub, { transport: 'libuv', idle: 'block', busyPollUs: 0 })
+              : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
-        if (p === 'ouch' || p === 'fix') r.venue_stats = gLastVenueStats;
+        if (p !== 'fix_quickfix' && p !== 'echo_node') r.venue_stats = gLastVenueStats;
         out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
       }
     }
@@ -419,7 +427,7 @@ const us = (ns: number): string => `${(ns / 1000).toFixed(1)} µs`;
 export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>>, rate: number): Row[] {
   const rows: Row[] = [];
   const qf = rtt.fix_quickfix && !('skipped' in rtt.fix_quickfix) ? rtt.fix_quickfix : null;
-  for (const p of ['ouch', 'fix', 'fix_quickfix', 'echo_node'] as const) {
+  for (const p of kProtocols) {
     const r = rtt[p];
     if (!r) continue;
     if ('skipped' in r) { rows.push({ label: `rtt ${p}`, ours: 'skipped', baseline: '', note: r.skipped }); continue; }
@@ -444,7 +452,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_node').split(',') as RttProtocol[];
   for (const p of protocols) {
-    if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix' && p !== 'echo_node') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix, fix_quickfix or echo_node`); process.exit(2); }
+    if (!kProtocols.includes(p)) { console.error(`option --protocols: unknown protocol '${p}', expected one of ${kProtocols.join(', ')}`); process.exit(2); }
   }
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
   if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
