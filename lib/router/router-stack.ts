@@ -90,6 +90,9 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   });
   const connectorFor = o.connectorFor ?? ((v: VenueConfig): VenueConnector =>
     createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log, lastSeq: journal.recovered.venueSeqs.get(v.name) ?? 0,
+      // The venue's own transport settings unless the caller insists on one (`tickpath order --transport`).
+      transport: o.connector?.transport && o.connector.transport !== 'auto' ? o.connector.transport : v.transport,
+      busyPollUs: o.connector?.busyPollUs ?? v.busyPollUs,
       fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;
   let connectors: VenueConnector[];

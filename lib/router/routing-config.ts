@@ -24,6 +24,13 @@ export interface VenueConfig {
   heartbeatIntervalS: number;
   /** The venue's session window (`schedule:`); none: always open. */
   schedule?: SessionWindowOptions;
+  /**
+   * Session transport: 'auto' (native when the addon is built), 'native' (the addon's TCP channel,
+   * polled by the router's loop; an error without the addon) or 'libuv' (net.Socket, the fallback).
+   */
+  transport?: 'auto' | 'native' | 'libuv';
+  /** SO_BUSY_POLL microseconds on the session's socket (native only; 0 = off). */
+  busyPollUs?: number;
 }
 
 export interface RoutingConfig {
@@ -38,9 +45,9 @@ export interface RoutingConfig {
 
 const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk'] as const;
 const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
-const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule'] as const;
 const SCHEDULE_KEYS = ['start', 'end', 'days', 'time_zone'] as const;
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule', 'transport', 'busy_poll_us'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
 const RISK_KEYS = ['max_order_qty', 'max_order_notional', 'max_daily_notional', 'max_symbol_notional',
   'max_open_orders_per_symbol', 'price_collar_bps', 'max_orders_per_second'] as const;
@@ -131,6 +138,8 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
       targetId: r.string([...vp, 'target_id'], v.target_id, 'printable ASCII of 1 to 32 characters', 32, PRINTABLE),
       heartbeatIntervalS: r.int([...vp, 'heartbeat_interval_s'], v.heartbeat_interval_s, 1, 300, 30),
       ...(v.schedule === undefined || v.schedule === null ? {} : { schedule: scheduleFrom(r, [...vp, 'schedule'], v.schedule) }),
+      transport: r.oneOf([...vp, 'transport'], v.transport, ['auto', 'native', 'libuv'] as const, 'auto'),
+      busyPollUs: r.int([...vp, 'busy_poll_us'], v.busy_poll_us, 0, 1_000_000, 0),
     };
   });
   const names = venues.map((v) => v.name);

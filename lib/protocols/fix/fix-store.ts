@@ -151,12 +151,22 @@ export class FixFileStore {
     this.written(kSeqFile);
   }
 
+  private readonly headerLine = Buffer.allocUnsafe(64);
+
   /** Stores message `seq` = buf[start, end). */
   append(seq: number, buf: Buffer, start: number, end: number): void {
     if (this.bodyFd < 0) return;
     const len = end - start;
     fs.writeSync(this.bodyFd, buf, start, len, this.bodyEnd);
-    fs.writeSync(this.headerFd, `${seq},${this.bodyEnd},${len}\n`);
+    // "seq,offset,length\n" built in a reused buffer: no string per stored message.
+    const h = this.headerLine;
+    let p = writeDecimal(h, 0, seq);
+    h[p++] = 0x2c;
+    p = writeDecimal(h, p, this.bodyEnd);
+    h[p++] = 0x2c;
+    p = writeDecimal(h, p, len);
+    h[p++] = 0x0a;
+    fs.writeSync(this.headerFd, h, 0, p);
     this.index.set(seq, [this.bodyEnd, len]);
     this.bodyEnd += len;
     this.written(kBodyFile | kHeaderFile);
@@ -219,4 +229,12 @@ export class FixFileStore {
       fs.fdatasync(fd, this.groupSyncDone);
     }
   }
+}
+
+/** Writes non-negative integer `v` (< 2^53) in decimal at `off`; returns the offset after it. */
+function writeDecimal(b: Buffer, off: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let i = off + digits - 1, t = v; i >= off; i--, t = Math.floor(t / 10)) b[i] = 0x30 + (t % 10);
+  return off + digits;
 }

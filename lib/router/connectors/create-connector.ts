@@ -52,13 +52,15 @@ export interface ConnectorExtras {
   now?: () => number;
   /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
   busyPollUs?: number;
+  /** native: the owner loop's wait set (NativeWaitSet), so the loop can sleep until the session has data. */
+  waitSet?: { addChannel(channelId: number): void };
 }
 
 export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras = {}): VenueConnector {
   const port = extra.port ?? venue.port;
   const reconnectAttempts = extra.reconnectAttempts ?? kDefaultReconnectAttempts;
   const reconnectDelayMs = extra.reconnectDelayMs ?? kDefaultReconnectDelayMs;
-  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs });
+  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs, waitSet: extra.waitSet });
   if (venue.protocol === 'ouch') {
     return new OuchConnector({
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',

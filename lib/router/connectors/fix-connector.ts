@@ -220,7 +220,9 @@ export class FixConnector implements VenueConnector {
   }
 
   poll(nowMs: number): number {
-    const n = this.socket ? this.socket.transport.poll() : 0;
+    let n = this.socket ? this.socket.transport.poll() : 0;
+    // Resend batches on this loop's turns (throttled per turn), not on event-loop turns.
+    if (this.socket) n += this.session.pollResends();
     // The session's checks have 100 ms resolution on its timer; 10 ms here is plenty and cheap.
     if (nowMs - this.lastTick >= 10) { this.lastTick = nowMs; if (this.socket) this.session.tick(nowMs); }
     this.reconnects.poll(nowMs);

@@ -114,6 +114,8 @@ export class OuchConnector implements VenueConnector {
    * ('X' + token for cancels). Copies of the encoded bytes, one per order message (not per fill).
    */
   private readonly unconfirmed = new Map<string, Buffer>();
+  /** Tokens with an unconfirmed cancel in `unconfirmed`: the 'X' key is built only for these, not per report. */
+  private readonly cancelTokens = new Set<string>();
   private state: SessionState = 'DISCONNECTED';
   private closing = false;
   private readonly reconnects: ReconnectSchedule;
@@ -210,6 +212,7 @@ export class OuchConnector implements VenueConnector {
     const end = encodeCancelOrder(this.client.txBuffer, off, clOrdId, 0);
     if (!this.client.sendUnsequenced(end - off)) return false;
     this.unconfirmed.set(`X${clOrdId}`, Buffer.from(this.client.txBuffer.subarray(off, end)));
+    this.cancelTokens.add(clOrdId);
     this.counters.cancelsOut++;
     return true;
   }
@@ -337,7 +340,7 @@ export class OuchConnector implements VenueConnector {
   private resendUnconfirmed(): void {
     for (const [key, bytes] of this.unconfirmed) {
       // A cancel is pointless once the order is gone; drop it instead of resending.
-      if (key.charCodeAt(0) === 0x58 && !this.open.has(key.slice(1))) { this.unconfirmed.delete(key); continue; }
+      if (key.charCodeAt(0) === 0x58 && !this.open.has(key.slice(1))) { this.unconfirmed.delete(key); this.cancelTokens.delete(key.slice(1)); continue; }
       const off = this.client.payloadOffset();
       bytes.copy(this.client.txBuffer, off);
       if (!this.client.sendUnsequenced(bytes.length)) return;
@@ -349,7 +352,12 @@ export class OuchConnector implements VenueConnector {
   private finished(token: string): void {
     this.open.delete(token);
     this.unconfirmed.delete(token);
-    this.unconfirmed.delete(`X${token}`);
+    this.dropCancel(token);
+  }
+
+  /** The cancel of `token` is confirmed (or moot): forget it. No string is built when none is pending. */
+  private dropCancel(token: string): void {
+    if (this.cancelTokens.size > 0 && this.cancelTokens.delete(token)) this.unconfirmed.delete(`X${token}`);
   }
 
   private onMessage(buf: Buffer, off: number, len: number, seq: number): void {
@@ -386,7 +394,7 @@ export class OuchConnector implements VenueConnector {
         const qty = buf.readUInt32BE(off + kCanceledDecrement);
         this.counters.cancels++;
         const o = this.open.get(token);
-        this.unconfirmed.delete(`X${token}`);
+        this.dropCancel(token);
         if (o) { o.cancelled += qty; if (leaves(o) <= 0) this.finished(token); } else this.counters.unknownTokens++;
         this.listener.onCancelled(token, qty, reasonText(buf[off + kCanceledReason]));
         return;
