@@ -28,6 +28,7 @@
 import {
   BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus,
 } from '../../book/book-event';
+import { LevelStore } from '../../book/level-store';
 import { OrderBook } from '../../book/order-book';
 import { OrderStore } from '../../book/order-store';
 import { invalidOption } from '../../../errors';
@@ -106,6 +107,12 @@ export class FastBookAdapter implements FastMessageHandler {
   readonly layouts: MoexLayouts;
   readonly instruments: MoexInstrumentTable;
   readonly orders: OrderStore;
+  /**
+   * Every book's price levels in one store (side locate * 2 bids, locate * 2 + 1 asks), as the ITCH
+   * BookBuilder keeps them; the hot path calls it directly. A store per book put each book's levels
+   * in arrays of their own and cost a pointer chase per entry.
+   */
+  readonly levels = new LevelStore(kLocates * 2);
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
@@ -303,14 +310,15 @@ export class FastBookAdapter implements FastMessageHandler {
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
     const book = this.bookFor(locate);
     if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
-    (side === kBuy ? book.bids : book.asks).addOrder(price, size);
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
     const e = this.begin(kBookEventAddOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (levels.touchedTop) this.quoteIfChanged(book);
   }
 
   /** New size and/or price (price < 0 keeps the order's price). */
@@ -321,22 +329,25 @@ export class FastBookAdapter implements FastMessageHandler {
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
     const book = this.bookFor(locate);
     const side = orders.side(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
+    const levels = this.levels;
+    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
     const oldPrice = orders.price(slot);
     const oldSize = orders.shares(slot);
     const newPrice = price < 0 ? oldPrice : price;
     if (size === 0) { this.deleteOrder(locate, ref); return; }
+    let touchedTop: boolean;
     if (newPrice === oldPrice) {
-      if (size > oldSize) levels.addOrder(oldPrice, size - oldSize);
-      else if (size < oldSize && !levels.reduce(oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
-      // addOrder counts one more order at the level: take it back.
-      if (size > oldSize && !levels.reduce(oldPrice, 0, true)) this.counters.levelMismatch++;
+      // One level update either way: a larger size is a negative reduction (the order count stays).
+      if (!levels.reduce(levelSide, oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
+      touchedTop = levels.touchedTop;
       orders.setShares(slot, size);
     } else {
-      if (!levels.reduce(oldPrice, oldSize, true)) this.counters.levelMismatch++;
+      if (!levels.reduce(levelSide, oldPrice, oldSize, true)) this.counters.levelMismatch++;
+      touchedTop = levels.touchedTop;
       orders.remove(slot);
       orders.insert(ref, locate, side, newPrice, size);
-      levels.addOrder(newPrice, size);
+      levels.addOrder(levelSide, newPrice, size);
+      touchedTop = touchedTop || levels.touchedTop;
     }
     const e = this.begin(kBookEventModifyOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -345,7 +356,7 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(book);
   }
 
   private deleteOrder(locate: number, ref: number): void {
@@ -357,7 +368,9 @@ export class FastBookAdapter implements FastMessageHandler {
     const side = orders.side(slot);
     const price = orders.price(slot);
     const size = orders.shares(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(price, size, true)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? locate * 2 : locate * 2 + 1, price, size, true)) this.counters.levelMismatch++;
+    const touchedTop = levels.touchedTop;
     orders.remove(slot);
     const e = this.begin(kBookEventDeleteOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -366,7 +379,7 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(book);
   }
 
   /** Remove every order of a locate with DELETE events (empty book entry, snapshot rebuild). Not a hot path. */
@@ -443,7 +456,7 @@ export class FastBookAdapter implements FastMessageHandler {
   private bookFor(locate: number): OrderBook {
     let book = this.books[locate];
     if (book === undefined) {
-      book = new OrderBook(locate);
+      book = new OrderBook(locate, this.levels);
       book.symbol = this.instruments.name(locate);
       this.books[locate] = book;
     }
