@@ -80,7 +80,7 @@ function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCom
   const src = `return function ${safeName(g.name)}(d, base, pmS, pmL) {
   const B = d.buffer, E = d.end; let p = d.pos, num = d.num, aux = d.aux, ext = d.ext, st = d.state, gen = d.generation;
   const dG = d.dGeneration, dS = d.dState, dN = d.dNum, dA = d.dAux, dIP = d.dInPacket, dPO = d.dPacketOffset, tS = d.transientStrings;
-  let v = 0, nul = false, ds = 0, e1 = 0, m = 0, n = 0, eb = 0, c = 0, s0 = 0, so = 0, sl = 0;
+  let v = 0, nul = false, ds = 0, e1 = 0, m = 0, n = 0, eb = 0, c = 0, s0 = 0, so = 0, sl = 0, hi = 0, lo = 0;
 ${c.body.join('\n')}
   d.pos = p;
   return true;
@@ -150,8 +150,7 @@ class GroupCompiler {
         return;
       case kFastUInt64:
         if (ins.op !== kFastOpNone) break;
-        this.line(`d.pos = p; if (!d.wireUint64(${ins.optional})) return false; p = d.pos;`);
-        this.line(ins.optional ? `if (d.valueNull) st[${s}] = 0; else d.setUint64(${s}, d.high, d.low);` : `d.setUint64(${s}, d.high, d.low);`);
+        this.uint64(ins, s);
         return;
       case kFastDecimal:
         if (ins.op === kFastOpDelta) break;
@@ -248,6 +247,20 @@ class GroupCompiler {
       default:
         this.interpret(ins);
     }
+  }
+
+  /**
+   * uInt64 without an operator, inline into the slot's exact halves (fast-decoder.ts wireUint64):
+   * in one double while below 2^46, then with a carry into the high half. Inline because a call
+   * passing the halves boxed the low one (and the value) in heap numbers, per message.
+   */
+  private uint64(ins: FastInstruction, s: string): void {
+    this.line(`v = 0; for (;;) { if (p >= E) return d.fail(${kTruncated}); c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0 || v >= ${kShiftLimit}) break; }`);
+    this.line('hi = Math.floor(v / 4294967296); lo = v - hi * 4294967296;');
+    this.line(`while ((c & 128) === 0) { if (p >= E) return d.fail(${kTruncated}); c = B[p++]; lo = lo * 128 + (c & 127); v = Math.floor(lo / 4294967296); lo -= v * 4294967296; hi = hi * 128 + v; if (hi > 4294967296) return d.fail(${kOverflow}); }`);
+    if (ins.optional) this.line('if (hi === 0 && lo === 0) nul = true; else { nul = false; if (lo === 0) { lo = 4294967295; hi--; } else lo--; }');
+    const store = `if (hi >= 4294967296) return d.fail(${kOverflow}); num[${s}] = hi * 4294967296 + lo; ext[${s}] = hi; aux[${s}] = lo | 0; st[${s}] = 1;`;
+    this.line(ins.optional ? `if (nul) st[${s}] = 0; else { ${store} }` : store);
   }
 
   // ---- Decimals (one operator).
