@@ -61,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
   let depth: number, untilSequence: number | undefined, untilTimestamp: number | undefined, interval: number;
   try {
     if (!values.symbol) throw new UsageError('option --symbol S is required');
-    if (!/^[\x21-\x7e]{1,8}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 8 printable characters`);
+    // 8 is ITCH's width; a MOEX FIX/FAST instance names its books SESSION:SYMBOL (CETS:USD000UTSTOM).
+    if (!/^[\x21-\x7e]{1,32}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 32 printable characters`);
     if (!values.pcap === !values.instance) throw new UsageError('give exactly one of --pcap FILE or --instance ID');
     depth = intOption('depth', values.depth, 1, kBookMaxDepth)!;
     interval = intOption('interval', values.interval, 100, 3_600_000)!;

@@ -8,7 +8,8 @@
  *   byte 0    header line: [kBookMagicI32] 'TPBK', [kBookVersionI32], [kBookPidI32] the instance's pid,
  *             [kBookCapacityI32] JSON bytes available. Written once at creation.
  *   byte 64   request line (readers write): [kBookLockI32] token of the reader holding the slot (0 free),
- *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; symbol, 8 ASCII bytes at byte 80
+ *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; symbol, up to kBookSymbolBytes (32) ASCII bytes at byte 80,
+ *             space-padded (MOEX names such as CETS:USD000UTSTOM are longer than ITCH's 8)
  *   byte 128  answer line (the book worker writes): [kBookAnswerSeqI32] seqlock (odd while writing),
  *             [kBookAnsweredI32] the request number answered, [kBookLengthI32] JSON bytes
  *   byte 256  the answer: JSON of BookAnswer
@@ -36,6 +37,7 @@ export const kBookLockI32 = 16;
 export const kBookRequestI32 = 17;
 export const kBookDepthI32 = 18;
 export const kBookSymbolByte = 80;
+export const kBookSymbolBytes = 32;
 export const kBookAnswerSeqI32 = 32;
 export const kBookAnsweredI32 = 33;
 export const kBookLengthI32 = 34;
@@ -106,7 +108,7 @@ export class BookMailboxServer {
     if (request === this.last) return 0;
     this.last = request;
     let symbol = '';
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < kBookSymbolBytes; i++) {
       const ch = this.bytes[kBookSymbolByte + i];
       if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
     }
@@ -165,7 +167,7 @@ export class BookMailboxClient {
    * answer in time (stopped, or not running a book stage).
    */
   async ask(symbol: string, depth: number, timeoutMs = 2000): Promise<BookAnswer> {
-    if (!/^[\x21-\x7e]{1,8}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 8 printable ASCII characters`);
+    if (!/^[\x21-\x7e]{1,32}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 32 printable ASCII characters`);
     const h = this.header;
     const token = 1 + Math.floor(Math.random() * 0x7ffffffe);
     const deadline = Date.now() + timeoutMs;
@@ -177,7 +179,7 @@ export class BookMailboxClient {
       await new Promise((r) => setTimeout(r, 1));
     }
     try {
-      for (let i = 0; i < 8; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+      for (let i = 0; i < kBookSymbolBytes; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
       Atomics.store(h, kBookDepthI32, Math.max(1, Math.min(kBookMaxDepth, depth)));
       const request = (Atomics.add(h, kBookRequestI32, 1) + 1) | 0;
       const answerBy = Math.max(deadline, Date.now() + 50);

@@ -107,6 +107,7 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
     listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
   });
   ctx.origin.from = r;
+  books.external = r.adapter;
   return {
     roleName: 'decoder',
     doWork: () => r.doWork(),
@@ -124,7 +125,8 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       // The ITCH message counters carry the FAST ones: messages decoded and decode errors.
       c[K.itch_messages] = inc.messages + snap.messages;
       c[K.itch_errors] = inc.errors + snap.errors;
-      // Book counters stay the book stage's (one writer per counter); the adapter's are not published yet.
+      // Book counters (book_events, quotes, book_bad_references) are the book stage's to write, from
+      // the adapter it reads through MarketBooks.external: same worker, one writer per counter.
     },
   };
 }

@@ -148,6 +148,12 @@ export class FastBookAdapter implements FastMessageHandler {
     for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
   }
 
+  /** Entries that could not be applied as sent (the book view and the pipeline's book_bad_references). */
+  badReferences(): number {
+    const c = this.counters;
+    return c.unknownOrder + c.duplicateOrder + c.instrumentMismatch + c.badOrderId + c.badPrice + c.badSize + c.unknownEntryType;
+  }
+
   /** The book of a locate, undefined until an entry or snapshot created it. */
   book(locate: number): OrderBook | undefined { return this.books[locate]; }
 
