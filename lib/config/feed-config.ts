@@ -182,6 +182,7 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
         'add feed.fast: { templates: FILE.xml, incremental: [A, B], snapshot: [S] } naming feed.lines');
     } else {
       config.fast = readFast(r, f.fast, config.lines, options);
+      refuseIgnoredByFast(r, f, config);
     }
   } else if (f.fast !== undefined && f.fast !== null && !r.failed('feed.protocol')) {
     r.problem('feed.fast', '(a mapping)', "no fast section unless feed.protocol is 'moex-fast'", 'set feed.protocol: moex-fast, or remove feed.fast');
@@ -350,6 +351,35 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
     return name.padEnd(10, ' ');
   });
   return { sessions };
+}
+
+/**
+ * Settings a MOEX FIX/FAST feed would otherwise ignore, refused with the fix: the MoldUDP64
+ * re-request server and sessions (FAST recovers from the snapshot channel; the exchange's TCP
+ * replay service is not implemented), and more than one line over the udp backend, which opens one
+ * socket, for the first of feed.lines (A/B arbitration and the snapshot channel need a backend that
+ * sees frames: af_packet, af_xdp, dpdk or pcap).
+ */
+function refuseIgnoredByFast(r: ConfigReader, f: Record<string, unknown>, config: FeedConfig): void {
+  const fast = config.fast!;
+  if (f.rerequest !== undefined && f.rerequest !== null) {
+    r.problem('feed.rerequest', '(a mapping)', "no MoldUDP64 re-request server with feed.protocol 'moex-fast': a FAST feed recovers from its snapshot channel (the MOEX TCP replay service is not implemented)",
+      'remove feed.rerequest and list the snapshot line in feed.fast.snapshot');
+  }
+  if (f.moldudp64 !== undefined && f.moldudp64 !== null) {
+    r.problem('feed.moldudp64', '(a mapping)', "no MoldUDP64 settings with feed.protocol 'moex-fast' (MOEX datagrams carry their own MsgSeqNum)", 'remove feed.moldudp64');
+  }
+  if (config.backend === 'udp') {
+    const used = [...fast.incremental, ...fast.snapshot];
+    if (used.length > 1) {
+      r.problem('feed.fast', `${used.length} lines (${used.join(', ')})`,
+        'one line with the udp backend: it opens one socket, for the first of feed.lines, so a second incremental line (A/B) or a snapshot line would never be read',
+        'list one incremental line and no snapshot line, or use backend af_packet, af_xdp, dpdk or pcap, which see every line');
+    } else if (config.lines.length > 0 && used[0] !== config.lines[0].name) {
+      r.problem('feed.fast.incremental[0]', used[0], `the first of feed.lines (${config.lines[0].name}) with the udp backend: its one socket receives that line`,
+        `move line ${used[0]} to the top of feed.lines`);
+    }
+  }
 }
 
 function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: FeedConfigLoadOptions): FastFeedConfig {

@@ -195,4 +195,33 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(truthDigest).to.not.equal(undefined);
     expect(stats.strategy.digest).to.not.equal(truthDigest!.digest);
   });
+
+  it('the config check refuses what a FAST feed would ignore: a MoldUDP64 re-request server, and A/B or snapshot lines over the udp backend', () => {
+    feedConfig(dir, 'pace: fast', '  rerequest: { host: 127.0.0.1, port: 9000 }\n');
+    let r = tickpath('config', 'check', dir);
+    expect(r.status).to.not.equal(0);
+    expect(r.stdout + r.stderr).to.match(/feed_config\.yml:16: feed\.rerequest .*snapshot channel[\s\S]*fix: remove feed\.rerequest/);
+
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:
+  protocol: moex-fast
+  backend: udp
+  udp: { interface: 127.0.0.1 }
+  lines:
+    - { name: A, group: 239.195.1.1, port: 16001 }
+    - { name: B, group: 239.195.2.1, port: 17001 }
+    - { name: S, group: 239.195.1.2, port: 16002 }
+  fast:
+    templates: ${kTemplates}
+    incremental: [A, B]
+    snapshot: [S]
+`);
+    r = tickpath('config', 'check', dir);
+    expect(r.status).to.not.equal(0);
+    expect(r.stdout + r.stderr).to.match(/feed_config\.yml:\d+: feed\.fast is "3 lines \(A, B, S\)", expected one line with the udp backend[\s\S]*fix: .*af_packet/);
+    // The one line the udp socket reads must be the incremental one.
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8')
+      .replace('incremental: [A, B]', 'incremental: [B]').replace('    snapshot: [S]\n', ''));
+    r = tickpath('config', 'check', dir);
+    expect(r.stdout + r.stderr).to.match(/feed\.fast\.incremental\[0\] is "B", expected the first of feed\.lines \(A\)/);
+  });
 });
