@@ -15,7 +15,9 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
+import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
 import { PcapFileWriter } from '../../../lib/feed/pcap/pcap-file-writer';
 import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
@@ -27,6 +29,8 @@ import { PlainBooks, PlainFastReference } from './plain-fast-reference';
 const root = path.resolve(kFixtures, '..', '..', '..');
 const kCli = path.join(root, 'bin', 'tickpath.js');
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
+/** The earlier MOEX layout, the one with the price-level (aggregated) book channel X-OBR / W-OBS. */
+const kTemplates2015 = path.join(kFixtures, 'moex-asts-fix50sp2-2015-apr.xml');
 const kStrategy = path.join(root, 'dist', 'test', 'helpers', 'book-digest-strategy.js');
 
 function tickpath(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -34,7 +38,7 @@ function tickpath(...args: string[]): { status: number | null; stdout: string; s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function feedConfig(dir: string, pcap = 'pace: fast', extra = ''): void {
+function feedConfig(dir: string, pcap = 'pace: fast', extra = '', templates = kTemplates): void {
   fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:
   protocol: moex-fast
   backend: pcap
@@ -45,7 +49,7 @@ function feedConfig(dir: string, pcap = 'pace: fast', extra = ''): void {
     - { name: A, group: 239.195.1.1, port: 16001 }
     - { name: S, group: 239.195.1.2, port: 16002 }
   fast:
-    templates: ${kTemplates}
+    templates: ${templates}
     incremental: [A]
     snapshot: [S]
     price_decimals: 5
@@ -223,5 +227,87 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       .replace('incremental: [A, B]', 'incremental: [B]').replace('    snapshot: [S]\n', ''));
     r = tickpath('config', 'check', dir);
     expect(r.stdout + r.stderr).to.match(/feed\.fast\.incremental\[0\] is "B", expected the first of feed\.lines \(A\)/);
+  });
+
+  it('price-level books (X-OBR, aggregated): tickpath run builds the levels a plain decode of the same frames builds', () => {
+    // A level session encoded with the exchange's X-OBR-CURR template: new, changed and deleted
+    // levels per instrument, RptSeq per instrument, one message per datagram from a reset state.
+    const registry = loadFastTemplates(fs.readFileSync(kTemplates2015, 'utf8'));
+    const encoder = new FastEncoder(registry);
+    const symbols = ['USD000UTSTOM', 'EUR_RUB__TOM', 'CNYRUB_TOM', 'EURUSD000TOM'];
+    const levels = symbols.map(() => new Map<string, number>()); // `${side} ${price}` -> size
+    const rpt = symbols.map(() => 0);
+    let state = 12345;
+    const rnd = (n: number): number => { state = (Math.imul(state, 1103515245) + 12345) >>> 0; return (state >>> 8) % n; };
+    const pcap = path.join(dir, 'moex.pcap');
+    const inc = new UdpFrameWriter({ sourceAddress: '10.50.129.200', destinationAddress: '239.195.1.1', sourcePort: 16001, destinationPort: 16001 });
+    const writer = new PcapFileWriter(pcap);
+    const frame = new Uint8Array(2048);
+    const counts = [0, 0, 0];
+    for (let seq = 1; seq <= 1500; seq++) {
+      const entries: FastRecord[] = [];
+      for (let e = 0, n = 1 + rnd(3); e < n; e++) {
+        const i = rnd(symbols.length);
+        const side = rnd(2) === 0 ? '0' : '1';
+        const price = 6000000 + (side === '0' ? -1 : 1) * (1 + rnd(12)) * 250; // 5 decimals: 60.0xxx
+        const key = `${side} ${price}`;
+        let action: number;
+        let size = 1 + rnd(900);
+        if (!levels[i].has(key)) action = 0;
+        else if (rnd(10) < 6) action = 1;
+        else { action = 2; size = levels[i].get(key)!; }
+        if (action === 2) levels[i].delete(key); else levels[i].set(key, size);
+        counts[action]++;
+        entries.push({ MDUpdateAction: action, MDEntryType: side, Symbol: symbols[i], RptSeq: ++rpt[i], TradingSessionID: 'CETS',
+          MDEntryPx: { mantissa: price, exponent: -5 }, MDEntrySize: { mantissa: size, exponent: 0 } });
+      }
+      encoder.resetDictionaries();
+      const message = encoder.encode('X-OBR-CURR', { MsgSeqNum: seq, SendingTime: 20170301101500000n + BigInt(seq), GroupMDEntries: entries });
+      const datagram = new Uint8Array(4 + message.length);
+      writeMoexPacket(datagram, 0, seq, message);
+      frame.set(datagram, inc.headerLength);
+      writer.addFrame(frame, 0, inc.write(frame, 0, datagram.length), 1488362400, seq * 1000);
+    }
+    writer.close();
+    expect(counts[1]).to.be.greaterThan(300);
+    expect(counts[2]).to.be.greaterThan(200);
+
+    // The reference: every frame through the plain decoder, levels applied the plain way.
+    const reference = new PlainFastReference(kTemplates2015);
+    const plain = new Map<string, Map<string, number>>();
+    const reader = new PcapReader(new Uint8Array(fs.readFileSync(pcap)), pcap);
+    while (reader.next()) {
+      const decoded = reference.decode(reader.data, reader.frameOffset + 46, reader.capturedLength - 46)!;
+      expect(decoded.template).to.equal('X-OBR-CURR');
+      for (const e of decoded.msg.GroupMDEntries as Record<string, unknown>[]) {
+        const book = `${e.TradingSessionID}:${e.Symbol}`;
+        const px = e.MDEntryPx as { mantissa: number; exponent: number };
+        const key = `${e.MDEntryType} ${Math.round(px.mantissa * 10 ** (px.exponent + 5))}`;
+        if (!plain.has(book)) plain.set(book, new Map());
+        if (Number(e.MDUpdateAction) === 2) plain.get(book)!.delete(key);
+        else plain.get(book)!.set(key, (e.MDEntrySize as { mantissa: number }).mantissa);
+      }
+    }
+    const want: BookLevels = new Map();
+    for (const [book, m] of plain) {
+      const side = (s: string): [number, number, number][] => [...m.entries()].filter(([k]) => k.startsWith(`${s} `))
+        .map(([k, size]): [number, number, number] => [Number(k.split(' ')[1]), size, 1]).sort((a, b) => (s === '0' ? b[0] - a[0] : a[0] - b[0]));
+      want.set(book, { B: side('0'), S: side('1') });
+    }
+    const digest = bookDigest(want);
+    expect(digest.levels).to.equal(levels.reduce((n, m) => n + m.size, 0)); // the reference agrees with the generator
+    expect(digest.levels).to.be.greaterThan(40);
+
+    feedConfig(dir, 'pace: fast', '', kTemplates2015);
+    const r = tickpath('run', '--config', dir, '--venue-sim', '--strategy', kStrategy, '--duration', '0', '--metrics-port', 'off', '--json');
+    expect(r.status, r.stderr + r.stdout).to.equal(0);
+    const stats = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(stats.counters.itch_messages, 'FAST messages decoded').to.equal(1500);
+    expect(stats.counters.itch_errors).to.equal(0);
+    expect(stats.counters.book_bad_references).to.equal(0);
+    // One synthetic order per level: levels, orders and digest all equal the reference's.
+    expect(stats.strategy.levels).to.equal(digest.levels);
+    expect(stats.strategy.orders).to.equal(digest.orders);
+    expect(stats.strategy.digest).to.equal(digest.digest);
   });
 });
