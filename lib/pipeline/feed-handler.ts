@@ -83,7 +83,7 @@ export interface FeedHandlerOptions {
 export interface FeedHandlerFastOptions {
   /** The venue's template XML (its text) or templates already loaded with loadFastTemplates. */
   templates: string | FastTemplateRegistry;
-  /** Channel lines: incremental (A and B, arbitrated) and snapshot, each by destination group:port. */
+  /** Channel lines: incremental (A and B, arbitrated), snapshot, trades and status, each by destination group:port. */
   lines: MoexFeedLine[];
   /** Decimals of the integer book prices (default 5). */
   priceDecimals?: number;
@@ -98,7 +98,7 @@ export interface FeedHandlerStats extends FeedReceiverStats {
   conflation: Record<string, number>;
   filteredMessages: number;
   /** With the fast option: the FAST decoders' and the line arbiter's counters. */
-  fast?: { incremental: Record<string, number>; snapshot: Record<string, number>; arbiter: Record<string, number>; staleBooks: number };
+  fast?: { incremental: Record<string, number>; snapshot: Record<string, number>; info: Record<string, number>; arbiter: Record<string, number>; staleBooks: number };
 }
 
 
@@ -238,15 +238,18 @@ export class FeedHandler implements Agent {
     if (this.receiver !== undefined) return { ...this.receiver.stats(), books: { ...this.market.books.counters }, ...common };
     // FAST, in the same shape: FAST messages where ITCH's are, MsgSeqNum arbitration as the sequence.
     const f = this.fast!;
-    const inc = f.incremental.decoder.counters, snap = f.snapshot.decoder.counters, arb = f.arbiter.counters;
+    const inc = f.incremental.decoder.counters, snap = f.snapshot.decoder.counters, info = f.info.decoder.counters, arb = f.arbiter.counters;
     return {
       packets: f.packets, bytes: f.bytes, ringDrops: f.ringDrops,
       frames: { ...f.frames.counters },
       moldudp64: {},
-      itch: { messages: inc.messages + snap.messages, zeroLength: inc.empty + snap.empty, truncated: inc.truncated + snap.truncated, unknownType: inc.unknownTemplate + snap.unknownTemplate },
+      itch: {
+        messages: inc.messages + snap.messages + info.messages, zeroLength: inc.empty + snap.empty + info.empty,
+        truncated: inc.truncated + snap.truncated + info.truncated, unknownType: inc.unknownTemplate + snap.unknownTemplate + info.unknownTemplate,
+      },
       sequence: { accepted: arb.delivered, duplicates: f.arbiter.lines.reduce((n, l) => n + l.duplicates, 0), gaps: arb.gaps, missing: arb.missing, sessionChanges: arb.sequenceResets },
       books: { ...f.adapter.counters },
-      fast: { incremental: { ...inc, errors: inc.errors }, snapshot: { ...snap, errors: snap.errors }, arbiter: { ...arb }, staleBooks: f.adapter.staleCount },
+      fast: { incremental: { ...inc, errors: inc.errors }, snapshot: { ...snap, errors: snap.errors }, info: { ...info, errors: info.errors }, arbiter: { ...arb }, staleBooks: f.adapter.staleCount },
       ...common,
     };
   }

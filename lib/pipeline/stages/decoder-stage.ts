@@ -121,10 +121,10 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       c[K.sequence_gaps] = a.gaps; c[K.messages_missing] = a.missing; c[K.other_traffic] = r.otherTraffic;
       const fc = r.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
-      const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters;
-      // The ITCH message counters carry the FAST ones: messages decoded and decode errors.
-      c[K.itch_messages] = inc.messages + snap.messages;
-      c[K.itch_errors] = inc.errors + snap.errors;
+      const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters, info = r.info.decoder.counters;
+      // The ITCH message counters carry the FAST ones: messages decoded and decode errors, every channel.
+      c[K.itch_messages] = inc.messages + snap.messages + info.messages;
+      c[K.itch_errors] = inc.errors + snap.errors + info.errors;
       // Book counters (book_events, quotes, book_bad_references) are the book stage's to write, from
       // the adapter it reads through MarketBooks.external: same worker, one writer per counter.
     },

@@ -310,4 +310,57 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(stats.strategy.orders).to.equal(digest.orders);
     expect(stats.strategy.digest).to.equal(digest.digest);
   });
+
+  it('trades (X-TLR) and security status (f) on their own lines become TRADE and STATUS events', () => {
+    const registry = loadFastTemplates(fs.readFileSync(kTemplates, 'utf8'));
+    const gen = new MoexSessionGenerator(registry, { instruments: 4, seed: 3 });
+    const encoder = new FastEncoder(registry);
+    const pcap = path.join(dir, 'moex.pcap');
+    const w = (group: string, port: number): UdpFrameWriter => new UdpFrameWriter({ sourceAddress: '10.50.129.200', destinationAddress: group, sourcePort: port, destinationPort: port });
+    const inc = w('239.195.1.1', 16001); const trades = w('239.195.1.3', 16003); const status = w('239.195.1.4', 16004);
+    const writer = new PcapFileWriter(pcap);
+    const frame = new Uint8Array(2048);
+    let k = 0;
+    const add = (fw: UdpFrameWriter, d: Uint8Array): void => { frame.set(d, fw.headerLength); writer.addFrame(frame, 0, fw.write(frame, 0, d.length), 1488362400, (k++) * 1000); };
+    const datagram = (seq: number, message: Uint8Array): Uint8Array => { const d = new Uint8Array(4 + message.length); writeMoexPacket(d, 0, seq, message); return d; };
+    const want = { trades: 0, trade_shares: 0, trade_value: 0, buys: 0, sells: 0, match_sum: 0, status_T: 0, status_H: 0, status_Q: 0 };
+    const statuses = [[17, 'T'], [2, 'H'], [21, 'Q'], [3, 'T'], [18, 'H']] as const;
+    let tradeSeq = 0; let statusSeq = 0;
+    for (let i = 0; i < 600; i++) {
+      add(inc, gen.nextIncremental().datagram);
+      if (i % 4 === 0) {
+        const entries: FastRecord[] = [];
+        for (let j = 0; j < 1 + (i % 3); j++) {
+          const size = 1 + ((i * 7 + j) % 50); const price = 6000000 + ((i + j) % 9) * 250; const id = 5000000 + i * 3 + j; const buy = (i + j) % 2 === 0;
+          entries.push({ MDUpdateAction: 0, MDEntryType: '2', MDEntryID: String(id), Symbol: gen.symbols[(i + j) % 4], RptSeq: ++tradeSeq, OrderSide: buy ? '1' : '2',
+            MDEntryPx: { mantissa: price, exponent: -5 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS' });
+          want.trades++; want.trade_shares += size; want.trade_value += size * price; want.match_sum += id;
+          if (buy) want.buys++; else want.sells++;
+        }
+        encoder.resetDictionaries();
+        add(trades, datagram(i / 4 + 1, encoder.encode('X-TLR-CURR', { MsgSeqNum: i / 4 + 1, SendingTime: 20170301101500000n + BigInt(i), GroupMDEntries: entries })));
+      }
+      if (i % 50 === 0) {
+        const [code, letter] = statuses[(i / 50) % statuses.length];
+        encoder.resetDictionaries();
+        add(status, datagram(++statusSeq, encoder.encode('f', { MsgSeqNum: statusSeq, SendingTime: 20170301101500000n + BigInt(i), Symbol: gen.symbols[(i / 50) % 4],
+          TradingSessionID: 'CETS', SecurityTradingStatus: code })));
+        want[`status_${letter}`]++;
+      }
+    }
+    writer.close();
+
+    feedConfig(dir, 'pace: fast', '');
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8')
+      .replace('    - { name: S, group: 239.195.1.2, port: 16002 }\n', '    - { name: S, group: 239.195.1.2, port: 16002 }\n    - { name: T, group: 239.195.1.3, port: 16003 }\n    - { name: I, group: 239.195.1.4, port: 16004 }\n')
+      .replace('    snapshot: [S]\n', '    snapshot: [S]\n    trades: [T]\n    status: [I]\n'));
+    const strategy = path.join(root, 'dist', 'test', 'feed', 'fast', 'trade-status-strategy.js');
+    const r = tickpath('run', '--config', dir, '--venue-sim', '--strategy', strategy, '--duration', '0', '--metrics-port', 'off', '--json');
+    expect(r.status, r.stderr + r.stdout).to.equal(0);
+    const stats = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(stats.counters.itch_messages).to.equal(600 + 150 + 12);
+    expect(stats.counters.other_traffic).to.equal(0);
+    expect(want.trades).to.be.greaterThan(250);
+    expect(stats.strategy).to.deep.equal({ ...want, status_other: 0 });
+  });
 });

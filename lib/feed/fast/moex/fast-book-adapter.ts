@@ -21,12 +21,19 @@
  * size that does not convert exactly, a non-numeric order id, an unknown order or a duplicate add are
  * counted and the instrument is marked stale (its book can no longer be trusted), never thrown.
  *
+ * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
+ * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so
+ * they are not gated by RptSeq. Security status (f) becomes a STATUS event whose tradingState is
+ * the ITCH letter for SecurityTradingStatus (17 ready / 3 resume: 'T', 2 halt and 18 not available:
+ * 'H', 21 pre-open: 'Q'; other values are counted and ignored); a stale book keeps 'U' until its
+ * snapshot, the STATUS event still carries the exchange's state.
+ *
  * Event timestamps are nanoseconds since midnight from SendingTime (YYYYMMDDHHMMSSsss, read exactly
  * from its two 32-bit halves); `sequence` is the datagram's MsgSeqNum. Single writer: the thread that
  * decodes the channels (it is the handler of the incremental and snapshot FastFeedDecoders).
  */
 import {
-  BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus,
+  BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus, kBookEventTrade,
 } from '../../book/book-event';
 import { LevelStore } from '../../book/level-store';
 import { OrderBook } from '../../book/order-book';
@@ -38,7 +45,8 @@ import { FastTemplateRegistry } from '../fast-templates';
 import { MoexInstrumentTable } from './moex-instruments';
 import {
   kMoexActionChange, kMoexActionDelete, kMoexActionNew, kMoexEntryBid, kMoexEntryEmptyBook, kMoexEntryOffer, kMoexRoleLevelsIncremental,
-  kMoexRoleLevelsSnapshot, kMoexRoleOrdersIncremental, kMoexRoleOrdersSnapshot, MoexEntryLayout, MoexLayout, MoexLayouts,
+  kMoexRoleLevelsSnapshot, kMoexRoleOrdersIncremental, kMoexRoleOrdersSnapshot, kMoexRoleSecurityStatus, kMoexRoleTrades,
+  MoexEntryLayout, MoexLayout, MoexLayouts,
 } from './moex-messages';
 
 const kBuy = 0x42;
@@ -85,6 +93,10 @@ export class FastBookAdapterCounters {
   recoveries = 0;
   events = 0;
   quotes = 0;
+  trades = 0;
+  statusChanges = 0;
+  /** SecurityTradingStatus values with no ITCH trading state (ignored). */
+  unknownStatus = 0;
 }
 
 export interface FastBookListener {
@@ -200,6 +212,8 @@ export class FastBookAdapter implements FastMessageHandler {
       case kMoexRoleLevelsIncremental: this.incremental(d, layout, true); break;
       case kMoexRoleOrdersSnapshot: this.snapshot(d, layout, false); break;
       case kMoexRoleLevelsSnapshot: this.snapshot(d, layout, true); break;
+      case kMoexRoleTrades: this.trades(d, layout); break;
+      case kMoexRoleSecurityStatus: this.securityStatus(d, layout); break;
       default: break;
     }
   }
@@ -403,6 +417,54 @@ export class FastBookAdapter implements FastMessageHandler {
     book.asks.clear();
   }
 
+  // ---- Trades and security status (informational: the book itself does not change).
+
+  private trades(d: FastDecoder, layout: MoexLayout): void {
+    const entry = layout.entry;
+    if (entry === undefined) return;
+    const c = this.counters;
+    const n = d.sequenceLength(layout.entries);
+    for (let i = 0; i < n; i++) {
+      const base = d.elementBase(layout.entries, i);
+      const locate = this.instruments.resolve(d, entry.symbol < 0 ? -1 : base + entry.symbol, entry.tradingSessionId < 0 ? -1 : base + entry.tradingSessionId);
+      if (locate === 0) { c.noInstrument++; continue; }
+      const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
+      if (price < 0) { c.badPrice++; continue; }
+      const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);
+      if (size < 0) { c.badSize++; continue; }
+      const sideSlot = base + entry.orderSide;
+      const sideByte = entry.orderSide >= 0 && d.isPresent(sideSlot) && d.byteLength(sideSlot) > 0 ? d.byteAt(sideSlot, 0) : 0;
+      const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
+      const book = this.bookFor(locate);
+      book.recordTrade(price, size, this.timestamp);
+      const e = this.begin(kBookEventTrade, book);
+      e.orderReferenceNumber = e.previousOrderReferenceNumber = 0;
+      e.side = sideByte === 0x31 ? kBuy : sideByte === 0x32 ? kSell : 0;
+      e.price = price;
+      e.shares = size;
+      e.matchNumber = id < 0 ? 0 : id;
+      e.printable = true;
+      c.trades++;
+      this.emit(e);
+    }
+  }
+
+  private securityStatus(d: FastDecoder, layout: MoexLayout): void {
+    const c = this.counters;
+    const locate = this.instruments.resolve(d, layout.symbol, layout.tradingSessionId);
+    if (locate === 0) { c.noInstrument++; return; }
+    const slot = layout.securityTradingStatus;
+    if (slot < 0 || !d.isPresent(slot)) return;
+    const state = itchTradingStateOf(d.int(slot));
+    if (state === 0) { c.unknownStatus++; return; }
+    const book = this.bookFor(locate);
+    if (!this.isStale(locate)) book.tradingState = state;
+    const e = this.begin(kBookEventStatus, book);
+    e.tradingState = state;
+    c.statusChanges++;
+    this.emit(e);
+  }
+
   // ---- Snapshots and staleness.
 
   private snapshot(d: FastDecoder, layout: MoexLayout, levels: boolean): void {
@@ -498,6 +560,16 @@ export class FastBookAdapter implements FastMessageHandler {
   private emit(e: BookEvent): void {
     this.counters.events++;
     this.handler.onEvent(e);
+  }
+}
+
+/** SecurityTradingStatus (FIX 326, as MOEX sends it) as an ITCH trading state letter; 0 when none fits. */
+export function itchTradingStateOf(status: number): number {
+  switch (status) {
+    case 17: case 3: return 0x54; // ready to trade, resume: 'T'
+    case 2: case 18: return 0x48; // halt, not available for trading: 'H'
+    case 21: return 0x51; // pre-open: 'Q' (quotation only)
+    default: return 0;
   }
 }
 
