@@ -278,7 +278,7 @@ function fastReceiver(source: RxConsumer, market: MarketBooks, options: FeedHand
     throw invalidOption('FeedHandler', 'fast.templates', typeof fast.templates, 'the template XML as a string, or the registry loadFastTemplates returned');
   }
   const gaps = options.gapListener;
-  return new MoexFeedReceiver(source, registry, market.events, {
+  return new MoexFeedReceiver(source, registry, market.fastEvents, {
     lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, lineWaitMs: fast.lineWaitMs, burst: options.burst,
     listener: gaps !== undefined ? { onGap: (from, to) => gaps.onGap(from, to) } : undefined,
   });

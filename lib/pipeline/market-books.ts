@@ -51,6 +51,12 @@ export class MarketBooks implements ItchMessageHandler {
   filteredMessages = 0;
   /** Set by a FAST decoder stage on the same worker: its books stand in for the BookBuilder's. */
   external: ExternalBooks | undefined = undefined;
+  /**
+   * Where a FAST adapter emits: the subscription filter by book, then `events`. FAST books are all
+   * built (each instrument's RptSeq must be followed to stay live); only their events are filtered,
+   * counted in filteredMessages.
+   */
+  readonly fastEvents: BookEventHandler;
   private readonly filter: SubscriptionFilter;
 
   constructor(downstream: BookEventHandler, options: MarketBooksOptions) {
@@ -61,6 +67,11 @@ export class MarketBooks implements ItchMessageHandler {
       : undefined;
     this.events = this.conflator ?? downstream;
     this.books = new BookBuilder(this.events, { initialOrderCapacity: options.initialOrderCapacity });
+    const events = this.events, filter = this.filter;
+    this.fastEvents = {
+      onEvent: (e) => { if (filter.admitsBook(e.stockLocate, e.symbol)) events.onEvent(e); else this.filteredMessages++; },
+      endOfBatch: () => { events.endOfBatch(); },
+    };
   }
 
   /** Picks up a new subscription list, if one was published; once per turn. */

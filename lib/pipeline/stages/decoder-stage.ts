@@ -102,7 +102,7 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
   const d = ctx.data, c = ctx.c, K = ctx.K, fast = d.feed.fast!;
   if (!(books instanceof MarketBooks)) throw new Error('feed.protocol moex-fast needs the book stage on the decoder\'s worker');
   const logger = ctx.logger;
-  const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.events, {
+  const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.fastEvents, {
     lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, burst: d.bursts.decoder,
     listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
   });

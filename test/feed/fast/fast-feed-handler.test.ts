@@ -98,6 +98,34 @@ describe('FeedHandler with the fast option (MOEX FIX/FAST through a pcap Port)',
     expect(entries).to.be.greaterThan(2000);
   });
 
+  it('subscriptions choose FAST books by symbol (bare or SESSION:SYMBOL): only their events arrive, and they still add up to the book', () => {
+    const gen = new MoexSessionGenerator(loadFastTemplates(xml), { instruments: 6, seed: 8 });
+    const file = path.join(dir, 'sub.pcap');
+    const inc = new UdpFrameWriter({ sourceAddress: '10.0.0.1', destinationAddress: '239.195.1.1', sourcePort: 16001, destinationPort: 16001 });
+    const writer = new PcapFileWriter(file);
+    const frame = new Uint8Array(2048);
+    for (let i = 0; i < 1500; i++) { const d = gen.nextIncremental().datagram; frame.set(d, inc.headerLength); writer.addFrame(frame, 0, inc.write(frame, 0, d.length), 1488362400, i * 1000); }
+    writer.close();
+    const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file } });
+    const strategy = createStrategy();
+    const symbols = new Set<string>();
+    const fh = new FeedHandler(port.consumer(0), { onEvent: (e: BookEvent) => { symbols.add(e.symbol); strategy.onMarketData(e, undefined as never); }, endOfBatch() {} }, {
+      conflate: false, fast: { templates: xml, lines: kLines },
+    });
+    fh.subscribe(['USD000UTSTOM', 'CETS:SYM003TOM', 'NOSUCH']);
+    let turns = 0;
+    while (!fh.sourceDone && turns < 100000) { fh.doWork(); turns++; }
+    port.close();
+    expect([...symbols].sort()).to.deep.equal(['CETS:SYM003TOM', 'CETS:USD000UTSTOM']);
+    expect(fh.filteredMessages).to.be.greaterThan(1000);
+    const truth = truthOf(gen);
+    const want = bookDigest(new Map([...truth].filter(([k]) => k === 'CETS:USD000UTSTOM' || k === 'CETS:SYM003TOM')));
+    expect(want.levels).to.be.greaterThan(10);
+    expect(strategy.counts.digest).to.equal(want.digest);
+    // Every book is still built (RptSeq followed), subscribed or not.
+    expect(fh.fastBooks!.bookOf('CETS', 'SYM001TOM')!.bids.count + fh.fastBooks!.bookOf('CETS', 'SYM001TOM')!.asks.count).to.be.greaterThan(0);
+  });
+
   it('bad options name the fix: MoldUDP64 recovery or a frame filter with fast, template XML that is not FAST, the ITCH parts of a FAST handler', () => {
     const port = Port.open({ backend: 'pcap', poller: 'inline', pcap: { file: path.join(dir, 'gap.pcap') } });
     try {
