@@ -119,6 +119,13 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       const full = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', key, '--depth', '1', '--json'], { encoding: 'utf8', timeout: 10000 });
       expect(full.status, full.stderr).to.equal(0);
       expect(JSON.parse(full.stdout).bids[0].price).to.equal(want.B[0][0]);
+      // The top of every book lists the FAST books by their full names.
+      const top = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--top', '--json'], { encoding: 'utf8', timeout: 10000 });
+      expect(top.status, top.stderr).to.equal(0);
+      const rows = JSON.parse(top.stdout).symbols as { symbol: string; bid: number; ask: number; bid_shares: number }[];
+      expect(rows.map((r) => r.symbol)).to.include(key);
+      const row = rows.find((r) => r.symbol === key)!;
+      expect([row.bid, row.bid_shares, row.ask]).to.deep.equal([want.B[0][0], want.B[0][1], want.S[0][0]]);
     } finally {
       if (run.exitCode === null) run.kill('SIGINT');
     }
