@@ -269,21 +269,20 @@ export class FastBookAdapter implements FastMessageHandler {
   }
 
   private apply(d: FastDecoder, entry: MoexEntryLayout, base: number, locate: number, levels: boolean): void {
+    // Field reads are written out here rather than called: this runs for every entry, and V8's
+    // inlining budget was spent before it reached the small helpers (price, size, byteAt), each
+    // then a real call. The helpers below stay for the snapshot path and as the reference.
     const c = this.counters;
+    const st = d.state, num = d.num, aux = d.aux;
     const typeSlot = base + entry.mdEntryType;
-    const type = entry.mdEntryType >= 0 && d.isPresent(typeSlot) && d.byteLength(typeSlot) > 0 ? d.byteAt(typeSlot, 0) : 0;
+    const type = entry.mdEntryType >= 0 && st[typeSlot] !== 0 && aux[typeSlot] > 0 ? d.byteAt(typeSlot, 0) : 0;
     if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
     if (side === 0) { c.unknownEntryType++; return; }
     const actionSlot = base + entry.mdUpdateAction;
-    const action = entry.mdUpdateAction >= 0 && d.isPresent(actionSlot) ? d.int(actionSlot) : kMoexActionNew;
-    const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
-    const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);
-    let ref: number;
-    if (levels) {
-      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
-    } else {
+    const action = entry.mdUpdateAction >= 0 && st[actionSlot] !== 0 ? num[actionSlot] : kMoexActionNew;
+    let ref = 0;
+    if (!levels) {
       const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
       if (id < 0 || id > 137438953471) { c.badOrderId++; this.markStale(locate); return; }
       // The exchange's order number (unique in the trading system for the day) is the key as it
@@ -292,8 +291,36 @@ export class FastBookAdapter implements FastMessageHandler {
       // on a page of its own and cost about half of decode + books. A change or delete that names
       // an order resting on another instrument is refused and counted (instrumentMismatch).
       ref = id;
+      // An order's delete needs neither its price nor its size (the store has them).
+      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
     }
-    if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    // MDEntryPx at priceDecimals (price()), -1 when absent, negative, inexact or too large.
+    const pxSlot = base + entry.mdEntryPx;
+    let price = -1;
+    if (entry.mdEntryPx >= 0 && st[pxSlot] !== 0) {
+      const m = num[pxSlot];
+      const shift = aux[pxSlot] + this.priceDecimals;
+      let p: number;
+      if (shift >= 0) p = m * this.pow10[shift];
+      else { p = m / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
+      price = p < 0 || p > kMaxPrice ? -1 : p;
+    }
+    if (levels) {
+      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
+      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    }
+    // MDEntrySize in whole lots (size()), -1 when absent, negative, fractional or above 2^32 - 1.
+    const szSlot = base + entry.mdEntrySize;
+    let size = -1;
+    if (entry.mdEntrySize >= 0 && st[szSlot] !== 0) {
+      const m = num[szSlot];
+      const e = aux[szSlot];
+      let q: number;
+      if (e >= 0) q = m * this.pow10[e];
+      else { q = m / this.pow10[-e]; if (q !== Math.floor(q)) q = -1; }
+      size = q < 0 || q > 0xffffffff || q !== Math.floor(q) ? -1 : q;
+    }
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
     if (action === kMoexActionChange || (levels && action === kMoexActionNew && this.orders.find(ref) >= 0)) {
       this.changeOrder(locate, ref, price, size);
