@@ -3,12 +3,14 @@
  *
  * - the book counters (book_events, quotes, book_bad_references) count the FAST adapter's events,
  *   and `tickpath book --instance` answers from the FAST books (SESSION:SYMBOL names, the bare
- *   symbol too) with the levels the plain reference decode builds;
+ *   symbol too, and --top) with the levels the plain reference decode builds;
  * - snapshot recovery end to end: incrementals with a hole no line fills (a confirmed MsgSeqNum gap:
  *   every book stale), then a snapshot cycle on the snapshot line, then more incrementals; the books
  *   the strategy rebuilt from the events equal the generator's own books, which they could not
  *   without the snapshots (stale instruments drop their incrementals);
- * - the config check refuses settings that FAST would otherwise ignore, naming the fix.
+ * - the config check refuses settings that FAST would otherwise ignore, naming the fix;
+ * - price-level (X-OBR) books with the 2015 templates equal a plain decode's levels;
+ * - trades (X-TLR) and security status (f) lines become TRADE and STATUS events with exact totals.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'child_process';
