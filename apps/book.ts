@@ -68,7 +68,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (values.top && !values.instance) throw new UsageError('--top goes with --instance ID (the top of every book of a running instance)');
     if (!values.symbol && !values.top) throw new UsageError('option --symbol S is required');
-    if (values.symbol !== undefined && !/^[\x21-\x7e]{1,8}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 8 printable characters`);
+    // 8 is ITCH's width; a MOEX FIX/FAST instance names its books SESSION:SYMBOL (CETS:USD000UTSTOM).
+    if (values.symbol !== undefined && !/^[\x21-\x7e]{1,32}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 32 printable characters`);
     if (!values.pcap === !values.instance) throw new UsageError('give exactly one of --pcap FILE or --instance ID');
     depth = intOption('depth', values.depth, 1, kBookMaxDepth)!;
     interval = intOption('interval', values.interval, 100, 3_600_000)!;

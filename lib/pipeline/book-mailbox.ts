@@ -9,7 +9,9 @@
  *             [kBookCapacityI32] JSON bytes available. Written once at creation.
  *   byte 64   request line (readers write): [kBookLockI32] token of the reader holding the slot (0 free),
  *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; [kBookKindI32] what is asked
- *             (kBookKindLadder: one symbol's book; kBookKindTop: the top of every book); symbol, 8 ASCII bytes at byte 80
+ *             (kBookKindLadder: one symbol's book; kBookKindTop: the top of every book); symbol, up to
+ *             kBookSymbolBytes (32) ASCII bytes at byte 80, space-padded (MOEX names such as
+ *             CETS:USD000UTSTOM are longer than ITCH's 8)
  *   byte 128  answer line (the book worker writes): [kBookAnswerSeqI32] seqlock (odd while writing),
  *             [kBookAnsweredI32] the request number answered, [kBookLengthI32] JSON bytes
  *   byte 256  the answer: JSON of BookAnswer
@@ -40,6 +42,7 @@ export const kBookKindI32 = 19;
 export const kBookKindLadder = 0;
 export const kBookKindTop = 1;
 export const kBookSymbolByte = 80;
+export const kBookSymbolBytes = 32;
 export const kBookAnswerSeqI32 = 32;
 export const kBookAnsweredI32 = 33;
 export const kBookLengthI32 = 34;
@@ -125,7 +128,7 @@ export class BookMailboxServer {
     if (request === this.last) return 0;
     this.last = request;
     let symbol = '';
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < kBookSymbolBytes; i++) {
       const ch = this.bytes[kBookSymbolByte + i];
       if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
     }
@@ -197,7 +200,7 @@ export class BookMailboxClient {
    * answer in time (stopped, or not running a book stage).
    */
   async ask(symbol: string, depth: number, timeoutMs = 2000): Promise<BookAnswer> {
-    if (!/^[\x21-\x7e]{1,8}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 8 printable ASCII characters`);
+    if (!/^[\x21-\x7e]{1,32}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 32 printable ASCII characters`);
     return this.request(kBookKindLadder, symbol, depth, timeoutMs);
   }
 
@@ -218,7 +221,7 @@ export class BookMailboxClient {
       await new Promise((r) => setTimeout(r, 1));
     }
     try {
-      for (let i = 0; i < 8; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+      for (let i = 0; i < kBookSymbolBytes; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
       Atomics.store(h, kBookDepthI32, Math.max(1, Math.min(kBookMaxDepth, depth)));
       Atomics.store(h, kBookKindI32, kind);
       const request = (Atomics.add(h, kBookRequestI32, 1) + 1) | 0;

@@ -12,6 +12,7 @@
  * sessions, merge stats and histograms. A worker that dies is reported with its error and the
  * whole pipeline is stopped the same way.
  */
+import type { MoexFeedLine } from '../feed/fast/moex/moex-feed-receiver';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -357,7 +358,8 @@ export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | unde
 export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
   const f = feed.fast;
   if (f === undefined) return undefined;
-  const role = (name: string): 'incremental' | 'snapshot' | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot' : undefined);
+  const role = (name: string): MoexFeedLine['role'] | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot'
+    : f.trades.includes(name) ? 'trades' : f.status.includes(name) ? 'status' : undefined);
   const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
   return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lines };
 }
