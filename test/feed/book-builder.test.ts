@@ -4,8 +4,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BookBuilder } from '../../lib/feed/book/book-builder';
 import { kBookEventQuote } from '../../lib/feed/book/book-event';
+import { TickpathError } from '../../lib/errors';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
 import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { SessionGenerator } from '../../lib/tools/session-generator';
 import { BookRecorder, Msg, payload } from './book-recorder';
 import { kFixtureRoot, parsePrice, readOracle } from './itch-fixtures';
 
@@ -191,6 +194,32 @@ describe('BookBuilder', () => {
     expect([q.askPrice, q.askShares]).to.deep.equal([1000050, 9]);
     const asks = books.book(1)!.asks;
     expect([asks.count, asks.priceAt(0), asks.priceAt(1)]).to.deep.equal([2, 1000050, 1000100]);
+  });
+
+  it('gives the same events with the price ladder as with every level kept sorted, on a generated market session', () => {
+    // 40 symbols, 60,000 messages of `tickpath gen` flow: each event of both builders must agree.
+    const run = (levels: 'ladder' | 'sorted'): { events: number[]; books: BookBuilder } => {
+      const gen = new SessionGenerator({ symbols: 40, rate: 60000, durationSeconds: 1, seed: 7, session: 'LADDERTEST' });
+      const events: number[] = [];
+      const books = new BookBuilder({
+        onEvent(e) { events.push(e.kind, e.stockLocate, e.price, e.shares, e.bidPrice, e.bidShares, e.askPrice, e.askShares); },
+        endOfBatch() { /* nothing */ },
+      }, { levels });
+      const decoder = new ItchDecoder();
+      gen.forEachMessage((sequence, b, length) => {
+        const type = decoder.decode(b, 0, length);
+        if (type > 0) books.onMessage(decoder, type, sequence);
+      });
+      return { events, books };
+    };
+    const ladder = run('ladder');
+    const sorted = run('sorted');
+    expect(ladder.events.length).to.be.greaterThan(60000 * 8);
+    expect(ladder.events.length).to.equal(sorted.events.length);
+    expect(ladder.events).to.deep.equal(sorted.events);
+    const c = ladder.books.counters;
+    expect([c.unknownOrder, c.levelMismatch, c.quotes > 1000]).to.deep.equal([0, 0, true]);
+    expect(() => new BookBuilder(new BookRecorder(), { levels: 'tree' as 'ladder' })).to.throw(TickpathError, /levels.*"tree".*'ladder' or 'sorted'/);
   });
 
   it('builds the META book of the real Multiple.Packets capture to the oracle BBO', () => {

@@ -53,7 +53,30 @@ const kQuotedPrice = 6;
 const kQuotedShares = 7;
 const kMeta = 8;
 
-export class LevelStore {
+/**
+ * What books, their sides and the builder use of a level store: LevelStore (the ladder) or
+ * SortedLevels (the sorted baseline perf:book measures beside it).
+ */
+export interface Levels {
+  /** Whether the last addOrder/reduce changed its side's best level. */
+  readonly touchedTop: boolean;
+  addOrder(side: number, price: number, shares: number): void;
+  reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean;
+  count(side: number): number;
+  bestPrice(side: number): number;
+  bestShares(side: number): number;
+  bestOrders(side: number): number;
+  quotedPrice(side: number): number;
+  quotedShares(side: number): number;
+  takeQuoteChange(bidSide: number): boolean;
+  priceAt(side: number, rank: number): number;
+  sharesAt(side: number, rank: number): number;
+  ordersAt(side: number, rank: number): number;
+  sharesAtPrice(side: number, price: number): number;
+  clear(side: number): void;
+}
+
+export class LevelStore implements Levels {
   /** Whether the last addOrder/reduce changed its side's best level: only then can the BBO have moved. */
   touchedTop = false;
   private readonly meta: Float64Array;
@@ -274,9 +297,9 @@ export class LevelStore {
     if (m[o + kCount] === 0) {
       // Empty side: it starts over, with the tick of this price.
       if (this.regionOf[side] < 0) this.regionOf[side] = this.takeRegion();
-      m[o + kTick] = price % 100 === 0 ? 100 : 1;
+      m[o + kTick] = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
       this.setOrigin(side, price);
-    } else if (price % m[o + kTick] !== 0) {
+    } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
       this.retick(side);
     }
     const t = price / m[o + kTick];

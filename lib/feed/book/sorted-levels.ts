@@ -12,6 +12,8 @@
  * shares can exceed 2^32); prices are ITCH Price(4) integers.
  * Single writer: the book builder's thread.
  */
+import type { Levels } from './level-store';
+
 const kMaxPrice = 0xffffffff;
 const kLevel = 3;
 const kInitialLevels = 8;
@@ -29,7 +31,7 @@ const kQuotedPrice = 6;
 const kQuotedShares = 7;
 const kMeta = 8;
 
-export class SortedLevels {
+export class SortedLevels implements Levels {
   private readonly meta: Float64Array;
   private data: Float64Array;
   /** Next unused level in `data`. */
