@@ -93,10 +93,12 @@ export class LevelStore implements Levels {
 
   /** `sides`: 2 per stock locate the store may see (131072 for every locate); `initialLevels` sizes the deep part. */
   constructor(sides: number, initialLevels = 1 << 12) {
+    // A side's best index is set to -1 with its first order: the meta of locates never seen stays
+    // untouched (zero pages never faulted in), and its tick 0 sends every add to the slow path.
     this.meta = new Float64Array(sides * kMeta);
-    for (let s = 0; s < sides; s++) this.meta[s * kMeta + kBestIndex] = -1;
     this.regionOf = new Int32Array(sides).fill(-1);
-    const regions = Math.min(sides, 64);
+    // Room for 1024 sides' ladders (1 MiB) before the arena first doubles.
+    const regions = Math.min(sides, 1024);
     this.slots = new Float64Array(regions * kLadderSlots * kSlot);
     this.bits = new Int32Array(regions * kWordsPerSide);
     this.deep = new SortedLevels(sides, initialLevels);
@@ -168,7 +170,7 @@ export class LevelStore implements Levels {
   bestShares(side: number): number { return this.meta[side * kMeta + kBestShares]; }
   bestOrders(side: number): number {
     const best = this.meta[side * kMeta + kBestIndex];
-    return best < 0 ? 0 : this.slots[(this.regionOf[side] * kLadderSlots + best) * kSlot + 1];
+    return best < 0 || this.meta[side * kMeta + kCount] === 0 ? 0 : this.slots[(this.regionOf[side] * kLadderSlots + best) * kSlot + 1];
   }
   quotedPrice(side: number): number { return this.meta[side * kMeta + kQuotedPrice]; }
   quotedShares(side: number): number { return this.meta[side * kMeta + kQuotedShares]; }
@@ -296,7 +298,10 @@ export class LevelStore implements Levels {
     const o = side * kMeta;
     if (m[o + kCount] === 0) {
       // Empty side: it starts over, with the tick of this price.
-      if (this.regionOf[side] < 0) this.regionOf[side] = this.takeRegion();
+      if (this.regionOf[side] < 0) {
+        this.regionOf[side] = this.takeRegion();
+        m[o + kBestIndex] = -1;
+      }
       m[o + kTick] = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
       this.setOrigin(side, price);
     } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
