@@ -55,7 +55,7 @@ const symbols = args.number('symbols', 100, 1);
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const verbose = args.has('verbose');
 const maxShards = args.number('shards', 2, 1);
-const shardMessages = args.number('shard-messages', 2e6, 1000);
+const shardMessages = args.number('shard-messages', Math.min(2e6, messages), 1000);
 const only = args.string('only');
 const log = verbose ? (l: string) => console.error(l) : undefined;
 const noOrders = { maxOrders: 0 };

@@ -51,6 +51,8 @@ export class LocateFanout implements ItchMessageHandler {
 export interface ShardRun {
   shards: number; books: boolean; msgs_per_s: number; ns_per_msg: number; messages: number; events: number; bad_references: number; stalls: number;
   decoder_cpu_ns_per_msg: number; worker_cpu_ns_per_msg: number[];
+  /** Messages each shard received. */
+  shard_messages: number[];
 }
 
 interface Done { endNs: number; cpuNs: number; messages: number; events: number; quotes: number; badReferences: number }
@@ -86,6 +88,7 @@ export async function runSharded(session: SyntheticSession, shards: number, book
     stalls: writers.reduce((n, w) => n + w.counters.stalls, 0),
     decoder_cpu_ns_per_msg: Number((decoderCpu / session.messages).toFixed(1)),
     worker_cpu_ns_per_msg: results.map((r) => Number((r.cpuNs / Math.max(1, r.messages)).toFixed(1))),
+    shard_messages: results.map((r) => r.messages),
   };
 }
 
@@ -108,6 +111,6 @@ export function runFused(session: SyntheticSession): ShardRun {
   return {
     shards: 0, books: true, msgs_per_s: Math.round(session.messages / (ns / 1e9)), ns_per_msg: Number((ns / session.messages).toFixed(1)),
     messages, events: sink.events, bad_references: books.counters.unknownOrder + books.counters.levelMismatch, stalls: 0,
-    decoder_cpu_ns_per_msg: Number((cpu / session.messages).toFixed(1)), worker_cpu_ns_per_msg: [],
+    decoder_cpu_ns_per_msg: Number((cpu / session.messages).toFixed(1)), worker_cpu_ns_per_msg: [], shard_messages: [messages],
   };
 }
