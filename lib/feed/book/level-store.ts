@@ -302,8 +302,23 @@ export class LevelStore implements Levels {
         this.regionOf[side] = this.takeRegion();
         m[o + kBestIndex] = -1;
       }
-      m[o + kTick] = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
-      this.setOrigin(side, price);
+      const tick = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
+      const index = kLadderSlots - 1 - kHeadroom;
+      const t = price / tick;
+      m[o + kTick] = tick;
+      m[o + kOrigin] = (side & 1) === 0 ? t - index : t + index;
+      // The one level, written here: sides that empty and refill elsewhere (thin books) come this way often.
+      const region = this.regionOf[side];
+      const at = (region * kLadderSlots + index) * kSlot;
+      this.slots[at] = shares;
+      this.slots[at + 1] = 1;
+      this.bits[region * kWordsPerSide + (index >>> 5)] |= 1 << (index & 31);
+      m[o + kCount] = 1;
+      m[o + kBestIndex] = index;
+      m[o + kBestPrice] = price;
+      m[o + kBestShares] = shares;
+      this.touchedTop = true;
+      return;
     } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
       this.retick(side);
     }
