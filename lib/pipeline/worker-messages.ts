@@ -60,7 +60,12 @@ export const kWorkerCounterNames = [
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
-export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill'] as const;
+/**
+ * md_to_order splits in two where the strategy calls sendOrder: md_to_signal (RX time to that call:
+ * the wait for the worker, decode, books, conflation, the strategy) and order_send (the router's
+ * part: risk, routing, journal, encode, the socket write), so a slow order says which half it was.
+ */
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

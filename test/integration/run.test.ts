@@ -53,6 +53,8 @@ describe('integration/tickpath run (npm start)', function () {
       // one sample per packet that produced events for the strategy (nearly all of them)
       expect(j.latency.wire_to_handler.count).to.be.within(Math.floor(c.rx_packets * 0.9), c.rx_packets);
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);
+      expect(j.latency.md_to_signal.count).to.equal(c.orders_sent);
+      expect(j.latency.order_send.count).to.equal(c.orders_sent);
     });
   }
 

@@ -97,6 +97,15 @@ describe('pipeline', function () {
     expect(fused.stats.counters.orders_filled).to.be.greaterThan(0);
     expect(split.stats.workers).to.have.length(4);
     expect(split.stats.latency.md_to_order.count).to.equal(60);
+    // md_to_order in two halves, every order counted in both, in either layout: the strategy's call
+    // (md_to_signal, on the strategy's worker) comes before the router has handed the order on.
+    for (const run of [fused, split]) {
+      const L = run.stats.latency;
+      expect(L.md_to_signal.count, 'md_to_signal').to.equal(60);
+      expect(L.order_send.count, 'order_send').to.equal(60);
+      expect(L.md_to_signal.max).to.be.at.most(L.md_to_order.max);
+      expect(L.order_send.p50).to.be.greaterThan(0);
+    }
   });
 
   it('pins every stage worker to its configured CPU, verified from /proc', async () => {

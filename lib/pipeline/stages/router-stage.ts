@@ -52,7 +52,8 @@ export interface RouterStageMetrics {
   readonly K: Readonly<Record<'orders_accepted' | 'orders_rejected' | 'orders_acked' | 'orders_partially_filled' |
     'orders_filled' | 'orders_cancelled' | 'venue_rejects' | 'orders_sent', number>>;
   readonly clock: { nowNs(): number };
-  readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>>;
+  readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>> &
+    { readonly order_send?: Pick<LatencyRecorder, 'record'> };
   readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -61,7 +62,7 @@ export interface RouterStageMetrics {
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
 export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emit: OrderSlotEmitter): OrderSink {
-  const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger;
+  const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
   const listener: OrderSlotListener = {
@@ -102,8 +103,10 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
   router.setOrderListener(listener);
   return {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
+      const t0 = orderSend !== undefined ? clock.nowNs() : 0;
       const p = router.submitOrder(r);
       const now = clock.nowNs();
+      if (orderSend !== undefined) orderSend.record(now - t0);
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
       if (p >= 0 && router.isLiveOrder(p)) sendTimes[p] = now;
       c[K.orders_sent]++;
