@@ -13,6 +13,7 @@ interface RunJson {
   backend: string;
   counters: Record<string, number>;
   latency: Record<string, { count: number; p50_ns: number; p99_ns: number }>;
+  scheduler?: { seconds: number; threads: { role?: string; run_ms: number; run_delay_ms: number; involuntary_switches: number }[] };
   strategy?: Record<string, number>;
   venue?: Record<string, number>;
   venueTransport?: string;
@@ -55,6 +56,20 @@ describe('integration/tickpath run (npm start)', function () {
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);
       expect(j.latency.md_to_signal.count).to.equal(c.orders_sent);
       expect(j.latency.order_send.count).to.equal(c.orders_sent);
+      // What the scheduler did to each of our threads over the run, printed and in the JSON.
+      expect(r.stdout).to.match(/^threads over [\d.]+ s +ran \(ms\) +waited for a CPU \(ms\) +preempted$/m);
+      const roles = (j.scheduler?.threads ?? []).filter((t) => t.role !== undefined);
+      const role = (re: RegExp) => roles.find((t) => re.test(t.role!));
+      expect(role(/^stage worker 0 decoder\+book\+strategy\+router \(CPU 0\)$/), JSON.stringify(roles)).to.not.equal(undefined);
+      const main = role(/^main thread/)!;
+      // The main thread only serves the venue simulators and the stats: a replayer spinning on it
+      // between packets (as it once did) takes most of a CPU and starves the venues' event loop.
+      expect(main.run_ms, JSON.stringify(roles)).to.be.lessThan(j.scheduler!.seconds * 1000 * 0.3);
+      if (backend === 'dpdk') {
+        const last = os.cpus().length - 1;
+        expect(role(new RegExp(`^paced sender \\(CPU ${last}\\)$`)), JSON.stringify(roles)).to.not.equal(undefined);
+        expect(role(new RegExp(`^RX poller rte-worker-\\d+ \\(CPU ${last}\\)$`)), JSON.stringify(roles)).to.not.equal(undefined);
+      }
     });
   }
 
