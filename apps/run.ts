@@ -27,7 +27,7 @@ import { Pipeline, PipelineStats, recoveryFromConfig } from '../lib/pipeline/pip
 import { MessageJournal } from '../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
 import { PacedSender } from '../lib/tools/paced-sender';
-import { cpusAllowedOf } from '../lib/binding/threads';
+import { cpusAllowedOf, pinCurrentThread } from '../lib/binding/threads';
 import { formatSchedReport, schedDelta, schedSnapshot } from '../lib/ops/thread-sched';
 
 export const summary = 'run the feed handler and router (default: a bundled session end to end)';
@@ -178,12 +178,15 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     const useDpdk = values.backend === 'dpdk' || (values.backend === 'auto' && dpdkUsable);
     if (values.backend === 'auto') log(`backend auto: ${useDpdk ? 'dpdk is usable here' : 'dpdk is not usable here (see tickpath doctor)'}, using ${useDpdk ? 'dpdk' : 'pcap'}`);
     const { feed, performance } = loadConfigs(path.join(kRoot, 'configs'));
-    // The stage worker spins between batches: parking it costs a timer tick (about 1 ms) of latency.
+    // The latency layout (configs/performance.yml says why): the stage worker spins on CPU 0, the
+    // RX poller backs off on the last CPU, which it shares with this thread and the paced sender.
     performance.idle.strategy = 'spin';
+    const rxIdle = { idle: performance.stages.rx.idle, idleOptions: { maxSpins: performance.idle.maxSpins, maxYields: performance.idle.maxYields,
+      minParkMicros: performance.idle.minParkMicros, maxParkMicros: performance.idle.maxParkMicros } };
     const cpus = os.cpus().length;
     const portOptions: PortOptions = useDpdk
-      ? { backend: 'dpdk', idle: 'backoff', dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
-      : { backend: 'pcap', idle: 'backoff', rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
+      ? { backend: 'dpdk', ...rxIdle, dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
+      : { backend: 'pcap', ...rxIdle, rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
     // Gap recovery as configured (lines A/B), with a re-request server in this process that serves
     // the same session, as the exchange's would.
     const rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
@@ -211,6 +214,14 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     replayer = sender;
     replayDone = sender.run();
     cleanup.add('replayer', async () => { sender.stop(); await replayDone; });
+  }
+  if (values.config === undefined) {
+    // The bundled layout on two CPUs: the stage worker has its CPU to itself; the RX poller, the
+    // paced sender and this thread (the venue simulators' sockets, stats, the dashboard) share the
+    // other. Unpinned, this thread is woken onto the stage's CPU by every order the stage sends over
+    // loopback and preempts it there (see configs/performance.yml). Pinned last: threads inherit
+    // their creator's CPUs, and every worker and lcore already exists and has pinned itself.
+    pinCurrentThread(os.cpus().length - 1);
   }
 
   // Off the hot path: a stats snapshot in /dev/shm once a second (tickpath monitor) and, on scrape,
@@ -279,7 +290,7 @@ function threadRoles(pipeline: Pipeline, sender: PacedSender | undefined): Map<n
   const cpuOf = (tid: number): string => { try { return cpusAllowedOf(tid); } catch { return '?'; } };  // a thread may just have ended
   pipeline.placement().forEach((w, i) => { if (w.tid) roles.set(w.tid, `stage worker ${i} ${w.group.join('+')} (CPU ${w.cpusAllowed})`); });
   if (sender && sender.tid) roles.set(sender.tid, `paced sender (CPU ${sender.cpu})`);
-  roles.set(process.pid, 'main thread: venue simulators, stats');
+  roles.set(process.pid, `main thread: venue simulators, stats (CPU ${cpuOf(process.pid)})`);
   for (const name of fs.readdirSync('/proc/self/task')) {
     const tid = Number(name);
     if (roles.has(tid)) continue;

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 
-export interface ThreadSched { tid: number; comm: string; runNs: number; waitNs: number; slices: number; voluntary: number; involuntary: number }
+export interface ThreadSched { tid: number; comm: string; runNs: number; waitNs: number; slices: number; voluntary: number; involuntary: number; userTicks: number; systemTicks: number }
 export interface CpuTimes { cpu: string; user: number; system: number; irq: number; softirq: number; steal: number; idle: number }
 export interface SchedSnapshot { atNs: number; threads: Map<number, ThreadSched>; cpus: CpuTimes[]; processes: Map<number, { comm: string; ticks: number }> }
 
@@ -22,7 +22,10 @@ function readThread(tid: number): ThreadSched | undefined {
     const comm = fs.readFileSync(`${dir}/comm`, 'utf8').trim();
     const voluntary = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const involuntary = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { tid, comm, runNs: run, waitNs: wait, slices, voluntary, involuntary };
+    // utime and stime (USER_HZ ticks): how much of the thread's CPU time went to system calls.
+    const stat = fs.readFileSync(`${dir}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { tid, comm, runNs: run, waitNs: wait, slices, voluntary, involuntary, userTicks: Number(f[11]), systemTicks: Number(f[12]) };
   } catch {
     return undefined; // the thread ended between readdir and read
   }
@@ -69,6 +72,8 @@ export function schedSnapshot(): SchedSnapshot {
 export interface ThreadSchedDelta {
   tid: number; comm: string; role?: string;
   run_ms: number; run_delay_ms: number; run_delay_share: number; voluntary_switches: number; involuntary_switches: number;
+  /** Share of the thread's CPU time spent in the kernel (system calls, faults), from utime/stime ticks. */
+  system_share: number;
 }
 
 export interface SchedReport {
@@ -90,13 +95,15 @@ export interface SchedReport {
 export function schedDelta(a: SchedSnapshot, b: SchedSnapshot, roles: Map<number, string> = new Map()): SchedReport {
   const threads: ThreadSchedDelta[] = [];
   for (const [tid, t1] of b.threads) {
-    const t0 = a.threads.get(tid) ?? { runNs: 0, waitNs: 0, slices: 0, voluntary: 0, involuntary: 0 };
+    const t0 = a.threads.get(tid) ?? { runNs: 0, waitNs: 0, slices: 0, voluntary: 0, involuntary: 0, userTicks: 0, systemTicks: 0 };
+    const user = t1.userTicks - t0.userTicks, sys = t1.systemTicks - t0.systemTicks;
     const run = t1.runNs - t0.runNs, wait = t1.waitNs - t0.waitNs;
     if (run <= 0 && wait <= 0 && !roles.has(tid)) continue;
     threads.push({
       tid, comm: t1.comm, role: roles.get(tid), run_ms: round(run / 1e6), run_delay_ms: round(wait / 1e6),
       run_delay_share: run + wait > 0 ? round(wait / (run + wait)) : 0,
       voluntary_switches: t1.voluntary - t0.voluntary, involuntary_switches: t1.involuntary - t0.involuntary,
+      system_share: user + sys > 0 ? round(sys / (user + sys)) : 0,
     });
   }
   threads.sort((x, y) => y.run_ms - x.run_ms);
@@ -131,10 +138,10 @@ export function workerTidFromLog(line: string): { tid: number; label: string } |
  */
 export function formatSchedReport(r: SchedReport): string[] {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
-  const lines = [`${`threads over ${r.seconds.toFixed(1)} s`.padEnd(54)} ran (ms)  waited for a CPU (ms)  preempted`];
+  const lines = [`${`threads over ${r.seconds.toFixed(1)} s`.padEnd(54)} ran (ms)  waited for a CPU (ms)  preempted  in kernel`];
   for (const t of r.threads) {
     if (t.role === undefined) continue;
-    lines.push(`  ${t.role.padEnd(52)} ${n(t.run_ms).padStart(8)} ${`${n(t.run_delay_ms)} (${Math.round(t.run_delay_share * 100)} %)`.padStart(22)} ${n(t.involuntary_switches).padStart(10)}`);
+    lines.push(`  ${t.role.padEnd(52)} ${n(t.run_ms).padStart(8)} ${`${n(t.run_delay_ms)} (${Math.round(t.run_delay_share * 100)} %)`.padStart(22)} ${n(t.involuntary_switches).padStart(10)} ${`${Math.round(t.system_share * 100)} %`.padStart(10)}`);
   }
   const others = r.other_processes.slice(0, 3).map((o) => `${o.comm} ${n(o.cpu_ms)} ms`).join(', ');
   lines.push(`  load average ${r.loadavg[0]}; other processes on the CPUs: ${others || 'none seen'}`);

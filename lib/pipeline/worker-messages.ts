@@ -27,6 +27,8 @@ export interface StageWorkerData {
   cpu: number;
   idle: { strategy: 'spin' | 'yield' | 'backoff'; maxSpins: number; maxYields: number; minParkMicros: number; maxParkMicros: number };
   bursts: Record<JsStage, number>;
+  /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
+  venuePollUs: number;
   rx?: RxQueueTransfer;
   rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
   /** source: 'capture' when the port replays a file (pcap backend, DPDK rx_pcap vdev): its gaps are the file's own. */
@@ -57,6 +59,8 @@ export const kWorkerCounterNames = [
   // Venue sessions by transport, set once the router stage has connected: a silent fallback to
   // the event loop shows as venue_sessions_libuv > 0.
   'venue_sessions_native', 'venue_sessions_libuv',
+  // Times the router stage polled its venue sessions (a loop count, like loop_turns).
+  'venue_polls',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 

@@ -25,7 +25,9 @@ export interface HarnessOptions {
 
 export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typeof loadConfigs>['feed']; performance: PerformanceConfig } {
   const c = loadConfigs(kConfigDir);
-  if (o.idle) c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle } };
+  if (o.idle) {
+    c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle }, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.idle } } };
+  }
   return c;
 }
 
@@ -36,14 +38,14 @@ export function dpdkPortOptions(perf: PerformanceConfig, vdev: string, extra: Pa
   const name = vdev.split(',');
   name[0] = `${name[0]}${vdevSeq++}`;
   return {
-    backend: 'dpdk', poller: 'thread', idle: perf.idle.strategy, burst: perf.stages.rx.burst,
+    backend: 'dpdk', poller: 'thread', idle: perf.stages.rx.idle, burst: perf.stages.rx.burst,
     ringSize: perf.rings.rxDescriptors, rxCpus: [kRxCpu], dpdk: { vdev: name.join(','), ...kEal }, ...extra,
   };
 }
 
 export function pcapPortOptions(perf: PerformanceConfig, file: string, extra: Partial<PortOptions['pcap']> = {}): PortOptions {
   return {
-    backend: 'pcap', poller: 'thread', idle: perf.idle.strategy, burst: perf.stages.rx.burst,
+    backend: 'pcap', poller: 'thread', idle: perf.stages.rx.idle, burst: perf.stages.rx.burst,
     ringSize: perf.rings.rxDescriptors, rxCpus: [kRxCpu], pcap: { file, pace: 'fast', loops: 1, ...extra },
   };
 }
