@@ -17,6 +17,8 @@ import { kConfigDir, kEal, kRxCpu, nowNs, sleep, tmpDir } from './machine';
 export interface HarnessOptions {
   /** Override performance.yml's idle strategy (workers and the RX poller). */
   idle?: 'spin' | 'yield' | 'backoff';
+  /** Then override the RX poller's alone (performance.stages.rx.idle). */
+  rxIdle?: 'spin' | 'yield' | 'backoff';
   strategyParams?: Record<string, unknown>;
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'group' | 'never';
@@ -28,6 +30,7 @@ export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typ
   if (o.idle) {
     c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle }, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.idle } } };
   }
+  if (o.rxIdle) c.performance = { ...c.performance, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.rxIdle } } };
   return c;
 }
 
