@@ -62,12 +62,30 @@ export interface RouterStageMetrics {
  * The stage's order path around a router: the OrderSlotListener it installs and the OrderSink
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
-export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emit: OrderSlotEmitter): OrderSink {
+export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter): OrderSink {
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
+  // The router reports an order accepted before it writes it to the venue; telling the strategy
+  // then (an id string, the strategy's own code) would sit between the market data and the wire.
+  // So 'accepted' waits until submitOrder has returned, and any other event flushes it first: the
+  // strategy sees the same events in the same order, the order just leaves sooner.
+  let submitting = false, pendingAccepted = -1;
+  const flushAccepted = (): void => {
+    if (pendingAccepted === -1) return;
+    const p = pendingAccepted;
+    pendingAccepted = -1;
+    emitNow('accepted', p, 0, 0, '', '');
+  };
+  const emit: OrderSlotEmitter = (kind, p, q, px, detail, requestId) => {
+    flushAccepted();
+    emitNow(kind, p, q, px, detail, requestId);
+  };
   const listener: OrderSlotListener = {
-    onAccepted(p) { c[K.orders_accepted]++; emit('accepted', p, 0, 0, '', ''); },
+    onAccepted(p) {
+      c[K.orders_accepted]++;
+      if (submitting) { flushAccepted(); pendingAccepted = p; } else emit('accepted', p, 0, 0, '', '');
+    },
     onRejected(p, reason: RejectReason, detail) {
       c[K.orders_rejected]++;
       logger.info(kLogOrderRejected, rejectReasonIndex(reason));
@@ -105,13 +123,20 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
   return {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
       const t0 = orderSend !== undefined ? clock.nowNs() : 0;
-      const p = router.submitOrder(r);
-      const now = clock.nowNs();
+      let p: number, now: number;
+      submitting = true;
+      try {
+        p = router.submitOrder(r);
+        now = clock.nowNs();
+      } finally {
+        submitting = false;
+      }
       if (orderSend !== undefined) orderSend.record(now - t0);
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
       if (p >= 0 && router.isLiveOrder(p)) sendTimes[p] = now;
       c[K.orders_sent]++;
       if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
+      flushAccepted();
     },
     cancelOrder(id: string): void { router.cancelOrder(id); },
     flush(): void {},
