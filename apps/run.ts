@@ -178,9 +178,8 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     const useDpdk = values.backend === 'dpdk' || (values.backend === 'auto' && dpdkUsable);
     if (values.backend === 'auto') log(`backend auto: ${useDpdk ? 'dpdk is usable here' : 'dpdk is not usable here (see tickpath doctor)'}, using ${useDpdk ? 'dpdk' : 'pcap'}`);
     const { feed, performance } = loadConfigs(path.join(kRoot, 'configs'));
-    // The latency layout (configs/performance.yml says why): the stage worker spins on CPU 0, the
+    // The shipped layout (configs/performance.yml says why): the stage worker spins on CPU 0, the
     // RX poller backs off on the last CPU, which it shares with this thread and the paced sender.
-    performance.idle.strategy = 'spin';
     const rxIdle = { idle: performance.stages.rx.idle, idleOptions: { maxSpins: performance.idle.maxSpins, maxYields: performance.idle.maxYields,
       minParkMicros: performance.idle.minParkMicros, maxParkMicros: performance.idle.maxParkMicros } };
     const cpus = os.cpus().length;

@@ -41,7 +41,7 @@ const rates = args.rates('rates', [100e3, 1e6, 5e6]);
 const seconds = args.number('seconds', 2, 0.01);
 const symbols = args.number('symbols', 100, 1);
 // Spin by default: a latency/throughput figure with the stage parked on a back-off timer measures the
-// timer. (The shipped performance.yml uses backoff so an idle 2-core box stays usable.) --idle to change.
+// timer. (The shipped performance.yml spins too; --idle to change.)
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 // The RX poller backs off (npm start's layout): it shares its CPU with the paced sender and the main
 // thread, where the venue simulators answer orders. --rx-idle spin to make it spin as well.
