@@ -51,7 +51,7 @@ const steps = args.number('steps', 7, 1);
 const seconds = args.number('seconds', 2, 0.1);
 const symbols = args.number('symbols', 100, 1);
 // Spin by default: a latency/throughput figure with the stage parked on a back-off timer measures the
-// timer. (The shipped performance.yml uses backoff so an idle 2-core box stays usable.) --idle to change.
+// timer. (The shipped performance.yml spins too; --idle to change.)
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const verbose = args.has('verbose');
 const maxShards = args.number('shards', 2, 1);

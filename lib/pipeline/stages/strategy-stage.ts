@@ -28,7 +28,11 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   const sink: OrderSink = router ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
   const s = loadStrategy(d.strategy!.module, d.strategy!.params);
   const context: StrategyContext = {
-    sendOrder: (r) => sink.sendOrder(r, origin.rxTsNs),
+    sendOrder: (r) => {
+      const rx = origin.rxTsNs;
+      if (rx > 0) latency.md_to_signal.record(clock.nowNs() - rx);
+      sink.sendOrder(r, rx);
+    },
     cancelOrder: (id) => sink.cancelOrder(id),
     nowNs: () => clock.nowNs(),
     get rxTsNs() { return origin.rxTsNs; },
