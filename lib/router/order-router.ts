@@ -171,6 +171,9 @@ export class OrderRouter {
   private readonly restart: RestartRecovery;
   /** Last venue sequence journaled per venue (endOfBatch). */
   private readonly journaledSeqs: Float64Array;
+  /** clOrdIdOf's text per slot, and the id key it was made for (-1: none). */
+  private readonly idTexts: string[];
+  private readonly idTextKeys: Float64Array;
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
@@ -200,6 +203,8 @@ export class OrderRouter {
     this.ids = new OrderIdFormat((opts.now ?? Date.now)());
     this.om.idFormat = this.ids;
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
+    this.idTexts = new Array<string>(this.om.capacity).fill('');
+    this.idTextKeys = new Float64Array(this.om.capacity).fill(-1);
     this.journaledSeqs = new Float64Array(this.connectors.length);
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
     this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
@@ -314,7 +319,16 @@ export class OrderRouter {
    * generated ids.
    */
   clOrdIdOf(parentSlot: number): string {
-    return parentSlot < 0 ? this.rejectedId : this.om.idOf(parentSlot);
+    if (parentSlot < 0) return this.rejectedId;
+    // A generated id's text is made once per order and kept with its slot: an order's events
+    // (accepted, acked, filled ...) then share one string. A reused slot has another key.
+    const key = this.om.idKeyOf(parentSlot);
+    if (key < 0) return this.om.idOf(parentSlot);
+    if (this.idTextKeys[parentSlot] !== key) {
+      this.idTexts[parentSlot] = this.om.idOf(parentSlot);
+      this.idTextKeys[parentSlot] = key;
+    }
+    return this.idTexts[parentSlot];
   }
 
   /** Writes a parent's id as ASCII (NUL padded) without making a string. */

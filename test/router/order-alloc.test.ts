@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 
-interface AllocResult { orders: number; scavenges: number; filled: number; cpu_us: number; path: string; clocks: string }
+interface AllocResult { orders: number; scavenges: number; filled: number; strategy_events: number; cpu_us: number; path: string; clocks: string }
 
 /** Runs order-alloc-child.js with a 1 MiB semi-space: every ~1 MiB of young objects is one scavenge. */
 function measure(...flags: string[]): AllocResult {
@@ -26,6 +26,22 @@ describe('router: nothing allocated per order', function () {
     const r = measure('--stopped-clocks', '--ring');
     expect(r.filled, JSON.stringify(r)).to.equal(100000);
     expect(r.scavenges, JSON.stringify(r)).to.be.at.most(2);
+  });
+
+  // The Strategy API hands an order's id to onOrderEvent as a string: one string per order, made
+  // once and shared by its events (about 32 bytes, 3-4 scavenges per 100k), is the floor there.
+  it('a fused strategy receiving every event with its id string: at most one id string per order (6 scavenges)', () => {
+    const r = measure('--stopped-clocks', '--fused-strategy');
+    expect(r.filled, JSON.stringify(r)).to.equal(100000);
+    expect(r.strategy_events, JSON.stringify(r)).to.equal(300000);
+    expect(r.scavenges, JSON.stringify(r)).to.be.at.most(6);
+  });
+
+  it('split pipeline both ways: orders through the strategy -> router ring, events back through the router -> strategy ring to the strategy: at most one id string per order (6 scavenges)', () => {
+    const r = measure('--stopped-clocks', '--split');
+    expect(r.filled, JSON.stringify(r)).to.equal(100000);
+    expect(r.strategy_events, JSON.stringify(r)).to.be.at.least(299000);
+    expect(r.scavenges, JSON.stringify(r)).to.be.at.most(6);
   });
 
   it('with the real clocks, what is left is the clock reads: at most ~110 bytes per lifecycle (11 scavenges per 100k)', () => {

@@ -90,6 +90,20 @@ const buy = (over: Partial<OrderRequest> = {}): OrderRequest =>
   ({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY', ...over });
 
 describe('OrderRouter', () => {
+  it("a slot reused by a later order reports the later order's generated id (the per-slot id text follows the order)", () => {
+    const { router, nsdq, listener } = build(undefined, 4);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = router.sendOrder(buy());
+      ids.push(id);
+      const child = nsdq.news[i].clOrdId;
+      nsdq.listener.onAck(child, `X${i}`);
+      nsdq.listener.onFill(child, 100, 1_000_000, `E${i}`);
+    }
+    expect(new Set(ids).size).to.equal(6);
+    expect(listener.events).to.deep.equal(ids.flatMap((id) => [`accepted ${id} 1`, `acked ${id}`, `filled ${id} 100@1000000 cum 100`]));
+  });
+
   it('sends, acks, partially fills and fills an order, reporting each step and the position', () => {
     const { router, nsdq, listener, om } = build();
     const id = router.sendOrder(buy({ clOrdId: 'ORD1' }));
