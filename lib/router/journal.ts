@@ -3,15 +3,19 @@
  * restarted router knows which orders are open, its positions, and the last sequence number it
  * processed from each venue session.
  *
- * File layout 2: fixed 96-byte slots. Slot 0 is the header, record N is in slot N (byte N * 96).
+ * File layout 3: fixed 96-byte slots. Slot 0 is the header, record N is in slot N (byte N * 96).
+ * Layout 3 is layout 2's framing plus one record type, NEW_ORDER: a client order routed whole to
+ * one venue, its parent and its only child in one record (before, NEW_PARENT then NEW_CHILD: two
+ * records, both before the wire). Layout 2 files are read, and continued as layout 2 (no NEW_ORDER
+ * records), so the build that wrote them can still read them.
  *
- *   header   0 u32 crc32 of bytes 4..95   4 u32 0   8 u16 layout version (2)   10 u16 record size
+ *   header   0 u32 crc32 of bytes 4..95   4 u32 0   8 u16 layout version (3)   10 u16 record size
  *           16 f64 created (ms since epoch)   24 char[32] session identity (owner's choice, NUL
  *              padded: e.g. the OUCH username or FIX SenderCompID)   92 u32 magic 'TPJH'
  *
  *   record (little endian)
  *   0  u32 crc32 of bytes 4..95        56 char[14] clOrdId (NUL padded)
- *   4  u32 recordNo = slot index       70 char[14] refId: parent id (NEW_CHILD), old id (REPLACED)
+ *   4  u32 recordNo = slot index       70 char[14] refId: parent id (NEW_CHILD, NEW_ORDER), old id (REPLACED)
  *   8  f64 time (ms since epoch)       84 char[8]  symbol
  *  16  u8 type  17 u8 state            92 u32 magic 'TPJ2'
  *  18  u8 side  19 u8 ordType  20 u8 tif  21 u8 reason (index in REJECT_REASONS, 255 none)
@@ -58,7 +62,9 @@ import type { OrdType, RejectReason, Side, TimeInForce } from './types';
 
 export const RECORD_SIZE = 96;
 /** The file layout this build reads and writes. */
-export const JOURNAL_LAYOUT_VERSION = 2;
+export const JOURNAL_LAYOUT_VERSION = 3;
+/** Layouts this build reads: 2 (continued as 2) and 3. */
+const READABLE_LAYOUTS: readonly number[] = [2, 3];
 /** Slot 0 holds the header: record N starts at byte N * RECORD_SIZE. */
 export const HEADER_SIZE = RECORD_SIZE;
 const MAGIC = 0x324a5054;          // 'TPJ2' little endian: a layout 2 record
@@ -85,6 +91,8 @@ export const enum JournalRecordType {
   VENUE_SEQ = 6,    // clOrdId holds the venue name
   PARENT_STATE = 7,
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
+  NEW_ORDER = 9,    // layout 3: a child and its parent, whose only child it is (same qty, price,
+                    // symbol, side, type, tif; the parent PENDING); refId the parent's id
 }
 
 export type FsyncPolicy = 'always' | 'group' | 'never';
@@ -169,6 +177,8 @@ export interface JournalRecovery {
   /** From the header ('' / 0 for a new file). */
   identity: string;
   createdMs: number;
+  /** The header's layout version (0 without a valid header). */
+  layout: number;
 }
 
 // ---------------------------------------------------------------- crc32 (IEEE), tables built once
@@ -280,6 +290,12 @@ export class OrderJournal {
   private recordNo: number;
   private readonly now: () => number;
 
+  /**
+   * The layout this journal writes: 3 for a new file, the file's own for an existing one (a layout 2
+   * file is continued as layout 2). NEW_ORDER records only when 3.
+   */
+  readonly layout: number;
+
   records = 0;
   /** fdatasyncs made by `append*` itself ('always'). */
   syncs = 0;
@@ -351,6 +367,7 @@ export class OrderJournal {
     // to slot lastRecordNo + 1 and nothing after it may look like a record.
     if (r.tornRecords > 0) this.map.fill(0, r.validBytes, Math.min(this.fileSlots * RECORD_SIZE, r.validBytes + r.ignoredBytes));
     if (r.createdMs === 0) this.writeHeader(identity);
+    this.layout = r.createdMs === 0 ? JOURNAL_LAYOUT_VERSION : r.layout;
     Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
     // Header and tail repairs are made durable under every policy: they happen once per open.
     if (r.createdMs === 0 || r.tornRecords > 0) this.syncNow();
@@ -363,6 +380,7 @@ export class OrderJournal {
    */
   appendOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
     lastQty: number, lastPx: number, refId: string | number): void {
+    if (type === JournalRecordType.NEW_ORDER && this.layout < 3) this.refuseNewOrder();
     const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx);
     if (typeof refId === 'number') om.writeId(refId, this.buf, off + 70, 14, 0);
     else writeAsciiZ(this.buf, off + 70, 14, refId);
@@ -542,6 +560,11 @@ export class OrderJournal {
     }
   }
 
+  private refuseNewOrder(): never {
+    throw new TickpathError('ERR_JOURNAL_VERSION', `OrderJournal: ${this.path} is a layout ${this.layout} journal, which has no ` +
+      'NEW_ORDER records', 'journal the order as NEW_PARENT and NEW_CHILD (OrderRouter does when journal.layout < 3)');
+  }
+
   private failCommit(): never {
     const errno = this.ctl[kErrnoI32];
     this.fail();
@@ -588,7 +611,7 @@ export class OrderJournal {
 
 function versionError(path: string, found: string): TickpathError {
   return new TickpathError('ERR_JOURNAL_VERSION',
-    `OrderJournal: ${path} is ${found}; this build reads and writes journal layout ${JOURNAL_LAYOUT_VERSION} only`,
+    `OrderJournal: ${path} is ${found}; this build reads journal layouts ${READABLE_LAYOUTS.join(' and ')} only`,
     `finish the trading day on the tickpath version that wrote it, or move ${path} away to start a new journal ` +
     '(a new journal recovers none of its orders)');
 }
@@ -620,7 +643,7 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
     const magic = dv.getUint32(92, true);
     const headerOk = magic === HEADER_MAGIC && dv.getUint32(0, true) === crc32(data, 4, RECORD_SIZE);
     if (magic === V1_MAGIC) throw versionError(path, 'a layout 1 journal (no header, first record \'TPJ1\' at byte 92)');
-    if (headerOk && dv.getUint16(8, true) !== JOURNAL_LAYOUT_VERSION) {
+    if (headerOk && !READABLE_LAYOUTS.includes(dv.getUint16(8, true))) {
       throw versionError(path, `a layout ${dv.getUint16(8, true)} journal (header version ${dv.getUint16(8, true)})`);
     }
     if (headerOk && dv.getUint16(10, true) !== RECORD_SIZE) {
@@ -628,6 +651,7 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
     }
     if (headerOk) {
       r.createdMs = dv.getFloat64(16, true);
+      r.layout = dv.getUint16(8, true);
       r.identity = readAsciiZ(data, 24, IDENTITY_BYTES);
     } else if (last > 0) {
       // A damaged header in front of valid records: the records are what matters; keep them and
@@ -663,7 +687,28 @@ function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
-    damaged: [], identity: '', createdMs: 0,
+    damaged: [], identity: '', createdMs: 0, layout: 0,
+  };
+}
+
+/** An order snapshot from a record's fields (no pending replace). */
+function readOrderFields(data: Buffer, dv: DataView, off: number, clOrdId: string, kind: 'parent' | 'child',
+  parentId: string): JournalOrder {
+  const reasonCode = data[off + 21];
+  return {
+    clOrdId, kind, parentId,
+    symbol: readAsciiZ(data, off + 84, 8),
+    side: SIDE_CODES[data[off + 18]] ?? 'B',
+    ordType: data[off + 19] === 0 ? 'LIMIT' : 'MARKET',
+    tif: data[off + 20] === 0 ? 'DAY' : 'IOC',
+    venue: dv.getInt16(off + 22, true),
+    qty: dv.getUint32(off + 24, true),
+    price: dv.getUint32(off + 28, true),
+    filled: dv.getUint32(off + 32, true),
+    cancelled: dv.getUint32(off + 36, true),
+    state: data[off + 17],
+    reason: reasonCode === NO_REASON ? '' : (REJECT_REASONS[reasonCode] ?? ''),
+    pendingId: '', pendingQty: 0, pendingPrice: 0,
   };
 }
 
@@ -682,6 +727,17 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     if (r.orders.has(clOrdId)) return;
   }
   const refId = readAsciiZ(data, off + 70, 14);
+  if (type === JournalRecordType.NEW_ORDER) {
+    // The parent as its NEW_PARENT record would have been: PENDING, the child's terms, no venue.
+    const parent = readOrderFields(data, dv, off, refId, 'parent', '');
+    parent.venue = -1;
+    parent.state = OrderState.PENDING;
+    parent.filled = 0;
+    parent.cancelled = 0;
+    r.orders.set(refId, parent);
+    r.orders.set(clOrdId, readOrderFields(data, dv, off, clOrdId, 'child', refId));
+    return;
+  }
   const prev = type === JournalRecordType.REPLACED ? r.orders.get(refId) : r.orders.get(clOrdId);
   const reasonCode = data[off + 21];
   const o: JournalOrder = {

@@ -263,15 +263,18 @@ export class OrderRouter {
     if (p < 0) return this.rejectNew(this.idText(callerId, key), req, 'DUPLICATE_CLORDID', `${this.idText(callerId, key)} is live`);
 
     const journal = this.journal;
-    journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
+    // An order routed whole to one venue is one record, NEW_ORDER (parent and child), where the
+    // journal's layout has it; a split order is NEW_PARENT and one NEW_CHILD per venue.
+    const whole = n === 1 && this.sor.sliceQty[0] === req.qty && journal.layout >= 3;
+    if (!whole) journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
     for (let i = 0; i < n; i++) {
       const c = this.om.createChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
       this.childSlots[i] = c;
-      // SENT is set and journaled before the send (one record: NEW_CHILD in state SENT), so a
+      // SENT is set and journaled before the send (NEW_CHILD or NEW_ORDER in state SENT), so a
       // connector that answers synchronously, or a crash right after the wire write, finds the
       // order where it should be. A refused send is journaled as REJECTED right after.
       this.om.markSent(c);
-      journal.appendOrder(JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
+      journal.appendOrder(whole ? JournalRecordType.NEW_ORDER : JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
     }
     this.counters.accepted++;
     this.listener.onAccepted(p, n);

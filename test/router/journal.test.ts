@@ -211,24 +211,24 @@ describe('OrderJournal', () => {
     expect(OrderJournal.recover(file)).to.include({ records: 6, lastRecordNo: 6 });
   });
 
-  it('refuses a layout 1 journal and a layout 3 header, leaving both files as they were', () => {
+  it('refuses a layout 1 journal and a layout 4 header, leaving both files as they were', () => {
     const v1 = tmpFile('v1.bin');
     const rec = Buffer.alloc(RECORD_SIZE);
     rec.writeUInt32LE(1, 4);
     rec.writeUInt32LE(0x314a5054, 92);                         // 'TPJ1'
     rec.writeUInt32LE(crc32(rec, 4, RECORD_SIZE), 0);
     fs.writeFileSync(v1, Buffer.concat([rec, rec]));
-    expect(() => OrderJournal.open(v1, { fsync: 'group' })).to.throw(TickpathError, /is a layout 1 journal.*layout 2 only.*move .*v1\.bin away/)
+    expect(() => OrderJournal.open(v1, { fsync: 'group' })).to.throw(TickpathError, /is a layout 1 journal.*layouts 2 and 3 only.*move .*v1\.bin away/)
       .with.property('code', 'ERR_JOURNAL_VERSION');
     expect(fs.readFileSync(v1).equals(Buffer.concat([rec, rec]))).to.equal(true);
 
     const v3 = tmpFile('v3.bin');
     OrderJournal.open(v3, { fsync: 'never' }).close();
     const h = fs.readFileSync(v3);
-    h.writeUInt16LE(3, 8);
+    h.writeUInt16LE(4, 8);
     h.writeUInt32LE(crc32(h, 4, RECORD_SIZE), 0);
     fs.writeFileSync(v3, h);
-    expect(() => OrderJournal.open(v3, { fsync: 'never' })).to.throw(TickpathError, /is a layout 3 journal \(header version 3\)/)
+    expect(() => OrderJournal.open(v3, { fsync: 'never' })).to.throw(TickpathError, /is a layout 4 journal \(header version 4\)/)
       .with.property('code', 'ERR_JOURNAL_VERSION');
     expect(fs.readFileSync(v3).equals(h)).to.equal(true);
 
