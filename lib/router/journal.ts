@@ -6,8 +6,10 @@
  * File layout 3: fixed 96-byte slots. Slot 0 is the header, record N is in slot N (byte N * 96).
  * Layout 3 is layout 2's framing plus one record type, NEW_ORDER: a client order routed whole to
  * one venue, its parent and its only child in one record (before, NEW_PARENT then NEW_CHILD: two
- * records, both before the wire). Layout 2 files are read, and continued as layout 2 (no NEW_ORDER
- * records), so the build that wrote them can still read them.
+ * records, both before the wire). Such a parent has no PARENT_STATE records either: its state is
+ * its child's (recovery derives it as OrderManager does), so a send/ack/fill lifecycle is three
+ * records, not five. Layout 2 files are read, and continued as layout 2 (no NEW_ORDER records), so
+ * the build that wrote them can still read them.
  *
  *   header   0 u32 crc32 of bytes 4..95   4 u32 0   8 u16 layout version (3)   10 u16 record size
  *           16 f64 created (ms since epoch)   24 char[32] session identity (owner's choice, NUL
@@ -92,7 +94,7 @@ export const enum JournalRecordType {
   PARENT_STATE = 7,
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
   NEW_ORDER = 9,    // layout 3: a child and its parent, whose only child it is (same qty, price,
-                    // symbol, side, type, tif; the parent PENDING); refId the parent's id
+                    // symbol, side, type, tif and state); refId the parent's id
 }
 
 export type FsyncPolicy = 'always' | 'group' | 'never';
@@ -662,11 +664,12 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
     }
   }
 
+  const whole = new Set<string>();
   for (let s = 1; s <= last; s++) {
     const cause = recordAt(s);
     if (cause !== null) { r.damaged.push({ offset: s * RECORD_SIZE, cause }); continue; }
     r.records++;
-    applyRecord(r, data, dv, s * RECORD_SIZE);
+    applyRecord(r, data, dv, s * RECORD_SIZE, whole);
   }
   r.lastRecordNo = last;
   r.validBytes = last > 0 || r.createdMs !== 0 ? (last + 1) * RECORD_SIZE : 0;
@@ -712,7 +715,31 @@ function readOrderFields(data: Buffer, dv: DataView, off: number, clOrdId: strin
   };
 }
 
-function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number): void {
+/**
+ * A parent journaled by NEW_ORDER has one child for life (replaces keep it under a new id) and no
+ * PARENT_STATE records of its own: its state is its child's, as OrderManager derives it.
+ */
+function mirrorWholeParent(r: JournalRecovery, child: JournalOrder): void {
+  const parent = r.orders.get(child.parentId);
+  if (parent === undefined) return;
+  parent.qty = child.qty;
+  parent.price = child.price;
+  parent.filled = child.filled;
+  parent.cancelled = child.cancelled;
+  parent.reason = child.reason;
+  const st = child.state;
+  if (st === OrderState.REPLACED) return;       // the old id's end: the order lives on under the new one
+  // Ended: as OrderManager.refreshParent decides for a parent whose children have all ended.
+  if (st === OrderState.FILLED || st === OrderState.CANCELLED || st === OrderState.REJECTED) {
+    parent.state = child.filled === child.qty ? OrderState.FILLED
+      : child.filled === 0 && st === OrderState.REJECTED ? OrderState.REJECTED : OrderState.CANCELLED;
+  } else {
+    parent.state = st;
+  }
+}
+
+/** `whole`: ids of parents journaled by NEW_ORDER (their state follows their child's). */
+function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number, whole: Set<string>): void {
   const type = data[off + 16];
   const clOrdId = readAsciiZ(data, off + 56, 14);
   if (type === JournalRecordType.VENUE_SEQ) {
@@ -728,14 +755,12 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
   }
   const refId = readAsciiZ(data, off + 70, 14);
   if (type === JournalRecordType.NEW_ORDER) {
-    // The parent as its NEW_PARENT record would have been: PENDING, the child's terms, no venue.
+    // The parent: the child's terms and state (SENT, as OrderManager holds it), no venue.
     const parent = readOrderFields(data, dv, off, refId, 'parent', '');
     parent.venue = -1;
-    parent.state = OrderState.PENDING;
-    parent.filled = 0;
-    parent.cancelled = 0;
     r.orders.set(refId, parent);
     r.orders.set(clOrdId, readOrderFields(data, dv, off, clOrdId, 'child', refId));
+    whole.add(refId);
     return;
   }
   const prev = type === JournalRecordType.REPLACED ? r.orders.get(refId) : r.orders.get(clOrdId);
@@ -776,4 +801,5 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     r.positions.set(o.symbol, (r.positions.get(o.symbol) ?? 0) + signed);
     if (refId.length > 0) r.fillExecIds.add(`${o.venue}/${refId}`);
   }
+  if (o.kind === 'child' && whole.has(o.parentId)) mirrorWholeParent(r, o);
 }

@@ -173,6 +173,11 @@ export class OrderRouter {
   private readonly journaledSeqs: Float64Array;
   /** clOrdIdOf's text per slot, and the id key it was made for (-1: none). */
   private readonly idTexts: string[];
+  /**
+   * Per parent slot: 1 when the order was journaled as NEW_ORDER (one child for life), whose state
+   * recovery derives from the child's records, so it gets no PARENT_STATE records.
+   */
+  private readonly wholeParents: Uint8Array;
   private readonly idTextKeys: Float64Array;
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
@@ -204,6 +209,7 @@ export class OrderRouter {
     this.om.idFormat = this.ids;
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
     this.idTexts = new Array<string>(this.om.capacity).fill('');
+    this.wholeParents = new Uint8Array(this.om.capacity);
     this.idTextKeys = new Float64Array(this.om.capacity).fill(-1);
     this.journaledSeqs = new Float64Array(this.connectors.length);
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
@@ -266,6 +272,7 @@ export class OrderRouter {
     // An order routed whole to one venue is one record, NEW_ORDER (parent and child), where the
     // journal's layout has it; a split order is NEW_PARENT and one NEW_CHILD per venue.
     const whole = n === 1 && this.sor.sliceQty[0] === req.qty && journal.layout >= 3;
+    this.wholeParents[p] = whole ? 1 : 0;
     if (!whole) journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
     for (let i = 0; i < n; i++) {
       const c = this.om.createChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
@@ -611,7 +618,7 @@ export class OrderRouter {
   private parentChanged(p: number, before: number, rejectReason: RejectReason | null, detail: string): void {
     const after = this.om.state(p);
     if (after === before) return;
-    this.journal.appendOrder(JournalRecordType.PARENT_STATE, this.om, p, rejectReason, 0, 0, '');
+    if (this.wholeParents[p] === 0) this.journal.appendOrder(JournalRecordType.PARENT_STATE, this.om, p, rejectReason, 0, 0, '');
     if (after === OrderState.CANCELLED) this.listener.onCancelled(p, this.om.filled(p), detail);
     else if (after === OrderState.REJECTED) {
       this.counters.rejected++;

@@ -329,9 +329,13 @@ describe('OrderRouter', () => {
 
     const rec = OrderJournal.recover(a.journalPath);
     expect(rec.tornRecords).to.equal(0);
-    // J1 split: NEW_PARENT + 2 NEW_CHILD; J2, J3 whole: one NEW_ORDER each; 4 acks, 3 fills + 2
-    // parent changes (J1 partial, J2 filled), replace request + REPLACED + parent change, venue seq
-    expect(rec.records).to.equal(5 + 4 + 5 + 3 + 1);
+    // J1 split: NEW_PARENT + 2 NEW_CHILD; J2, J3 whole: one NEW_ORDER each; 4 acks, 3 fills + 1
+    // parent change (J1 partial; J2's parent follows its child), replace request + REPLACED, venue seq
+    expect(rec.records).to.equal(5 + 4 + 4 + 2 + 1);
+    // The whole orders' parents, derived from their children's records.
+    expect(rec.orders.get('J2')).to.include({ state: OrderState.FILLED, filled: 100, qty: 100 });
+    expect(rec.orders.get('J3')).to.include({ state: OrderState.ACKNOWLEDGED, qty: 300, price: 995_000 });
+    expect(rec.orders.get('J1')).to.include({ state: OrderState.PARTIALLY_FILLED });
 
     const b = build(a.journalPath);
     expect(b.router.restoreFromJournal()).to.equal(2);
@@ -424,7 +428,7 @@ describe('OrderRouter', () => {
     t.router.sendOrder(buy({ clOrdId: 'W1' }));
     expect(recordsAtSend).to.equal(1);      // NEW_ORDER: the parent and its one child (in state SENT)
     const rec = OrderJournal.recover(journalPath);
-    expect(rec.orders.get('W1')).to.include({ kind: 'parent', state: OrderState.PENDING, qty: 100, price: 1_000_000, symbol: 'AAPL' });
+    expect(rec.orders.get('W1')).to.include({ kind: 'parent', state: OrderState.SENT, qty: 100, price: 1_000_000, symbol: 'AAPL' });
     expect(JournalRecordType.NEW_ORDER).to.equal(9);
   });
 
