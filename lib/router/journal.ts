@@ -202,6 +202,40 @@ for (let n = 0; n < 256; n++) {
   CRC_T3[n] = (CRC_T0[CRC_T2[n] & 0xff] ^ (CRC_T2[n] >>> 8)) >>> 0;
 }
 
+// Four more tables for slicing-by-8 over aligned words (the writer's path): two 32-bit words per
+// step, a record's 23 words in 12 steps instead of 92 byte steps. The byte-wise crc32 of the
+// records was the largest single cost of an order lifecycle in the profile (about 17 %).
+const CRC_T4 = new Uint32Array(256);
+const CRC_T5 = new Uint32Array(256);
+const CRC_T6 = new Uint32Array(256);
+const CRC_T7 = new Uint32Array(256);
+for (let n = 0; n < 256; n++) {
+  CRC_T4[n] = (CRC_T0[CRC_T3[n] & 0xff] ^ (CRC_T3[n] >>> 8)) >>> 0;
+  CRC_T5[n] = (CRC_T0[CRC_T4[n] & 0xff] ^ (CRC_T4[n] >>> 8)) >>> 0;
+  CRC_T6[n] = (CRC_T0[CRC_T5[n] & 0xff] ^ (CRC_T5[n] >>> 8)) >>> 0;
+  CRC_T7[n] = (CRC_T0[CRC_T6[n] & 0xff] ^ (CRC_T6[n] >>> 8)) >>> 0;
+}
+
+/**
+ * crc32 of the 32-bit words `u32[from..to)` taken as little-endian bytes: on a little-endian host
+ * (checked at open) the same value `crc32` gives over those bytes.
+ */
+export function crc32Words(u32: Uint32Array, from: number, to: number): number {
+  let c = ~0;
+  let i = from;
+  for (; i + 2 <= to; i += 2) {
+    c ^= u32[i];
+    const d = u32[i + 1];
+    c = CRC_T7[c & 0xff] ^ CRC_T6[(c >>> 8) & 0xff] ^ CRC_T5[(c >>> 16) & 0xff] ^ CRC_T4[c >>> 24] ^
+      CRC_T3[d & 0xff] ^ CRC_T2[(d >>> 8) & 0xff] ^ CRC_T1[(d >>> 16) & 0xff] ^ CRC_T0[d >>> 24];
+  }
+  if (i < to) {
+    c ^= u32[i];
+    c = CRC_T3[c & 0xff] ^ CRC_T2[(c >>> 8) & 0xff] ^ CRC_T1[(c >>> 16) & 0xff] ^ CRC_T0[c >>> 24];
+  }
+  return ~c >>> 0;
+}
+
 export function crc32(buf: Uint8Array, start: number, end: number): number {
   let c = ~0;
   let i = start;
@@ -230,6 +264,8 @@ export function execIdKey(execId: string): string {
   }
   return (a >>> 0).toString(36).padStart(7, '0') + (b >>> 0).toString(36).padStart(7, '0');
 }
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'group', 'never'];
 
@@ -280,6 +316,8 @@ export class OrderJournal {
   private readonly mapView: DataView;
   private buf: Uint8Array;
   private view: DataView;
+  /** `buf` as words, for the record crc. */
+  private words: Uint32Array;
   private readonly scratch = new Uint8Array(RECORD_SIZE);
   /** Control block shared with the commit thread (journal_file.h). */
   private readonly ctl: Int32Array;
@@ -335,6 +373,10 @@ export class OrderJournal {
     if (identity.length > IDENTITY_BYTES || !/^[\x20-\x7e]*$/.test(identity)) {
       throw invalidOption('OrderJournal', 'identity', identity, `at most ${IDENTITY_BYTES} printable ASCII characters`);
     }
+    if (!LITTLE_ENDIAN_HOST) {
+      throw new TickpathError('ERR_UNSUPPORTED_PLATFORM', 'OrderJournal: this host is big endian; the journal writer ' +
+        'checksums its little-endian records as native-order words', 'run the router on a little-endian host (x86-64, arm64)');
+    }
     this.path = path;
     this.policy = opts.fsync;
     this.now = opts.now ?? Date.now;
@@ -362,6 +404,7 @@ export class OrderJournal {
     this.mapView = new DataView(this.map.buffer, this.map.byteOffset, this.map.byteLength);
     this.buf = this.map;
     this.view = this.mapView;
+    this.words = new Uint32Array(this.map.buffer, this.map.byteOffset, this.map.byteLength >>> 2);
     this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
     const r = this.recovered;
     this.recordNo = r.lastRecordNo;
@@ -479,6 +522,7 @@ export class OrderJournal {
     this.id = -1;
     this.buf = this.scratch;
     this.view = new DataView(this.scratch.buffer);
+    this.words = new Uint32Array(this.scratch.buffer);
     try {
       this.native.journalClose(id, this.recordNo + 1, this.policy !== 'never');
     } catch (e) {
@@ -529,7 +573,7 @@ export class OrderJournal {
       return;
     }
     this.view.setUint32(off + 92, MAGIC, true);
-    this.view.setUint32(off, crc32(this.buf, off + 4, off + RECORD_SIZE), true);
+    this.view.setUint32(off, crc32Words(this.words, (off + 4) >>> 2, (off + RECORD_SIZE) >>> 2), true);
     this.records++;
     this.recordNo++;
     Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
@@ -579,6 +623,7 @@ export class OrderJournal {
     this.failed = true;
     this.buf = this.scratch;
     this.view = new DataView(this.scratch.buffer);
+    this.words = new Uint32Array(this.scratch.buffer);
   }
 
   private syncNow(): void {
