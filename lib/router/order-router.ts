@@ -49,7 +49,15 @@ export interface OrderRouterOptions {
   now?: () => number;
 }
 
-const PRINTABLE = /^[\x21-\x7e]+$/;
+/** 1+ characters from '!' to '~'. A loop, not a RegExp: it runs for every order (~3 % of a lifecycle as a RegExp). */
+function printable(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 /**
  * VenueListener calls by id key for connectors that read the token's bytes
@@ -669,10 +677,10 @@ export class OrderRouter {
  * `id` undefined: the router generates it (well formed by construction).
  */
 function validateRequest(req: OrderRequest, id: string | undefined): string | null {
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !PRINTABLE.test(id))) {
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !printable(id))) {
     return `clOrdId ${JSON.stringify(id)}: expected 1-14 printable ASCII characters`;
   }
-  if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !PRINTABLE.test(req.symbol)) {
+  if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !printable(req.symbol)) {
     return `symbol ${JSON.stringify(req.symbol)}: expected 1-8 printable ASCII characters`;
   }
   if (req.side !== 'B' && req.side !== 'S' && req.side !== 'SS') return `side ${JSON.stringify(req.side)}: expected 'B', 'S' or 'SS'`;
