@@ -22,12 +22,12 @@ import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
 import { defaultStatsDir, StatsPublisher } from '../lib/ops/stats-publisher';
 import { formatNs, latencyWithUnits } from '../lib/ops/units';
 import { bookFilePath } from '../lib/pipeline/book-mailbox';
+import { writeInterruptibly } from '../lib/tools/interruptible-write';
 import { Pipeline, PipelineStats, recoveryFromConfig } from '../lib/pipeline/pipeline';
 import { MessageJournal } from '../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
 import { CaptureFile } from '../lib/tools/capture-file';
 import { Replayer, TxProducerSink } from '../lib/tools/replayer';
-import { SessionGenerator } from '../lib/tools/session-generator';
 
 export const summary = 'run the feed handler and router (default: a bundled session end to end)';
 
@@ -162,8 +162,15 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     const seconds = duration > 0 ? duration + 1 : 30;
     const capture = values.pcap ? path.resolve(values.pcap as string) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
     if (!fs.existsSync(capture)) {
-      const s = new SessionGenerator({ symbols, rate, durationSeconds: seconds, seed: 1 }).writePcap(`${capture}.tmp`);
-      fs.renameSync(`${capture}.tmp`, capture);
+      // On a worker into a file of this process's own, renamed when complete: SIGINT/SIGTERM stop it
+      // at once and leave no partial file, and two first runs at once do not write the same file.
+      const abort = new AbortController();
+      const onSignal = (): void => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const s = await writeInterruptibly('itchSession', { options: { symbols, rate, durationSeconds: seconds, seed: 1 } }, capture, { signal: abort.signal })
+        .finally(() => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
+      if (!s) { log('stopped while generating the default session; nothing was started'); return 0; }
       log(`generated ${capture}: ${s.messages} ITCH messages in ${s.packets} packets, ${s.symbols} symbols`);
     }
     const dpdkUsable = diagnose().backends.some((b) => b.name === 'dpdk' && b.usable);

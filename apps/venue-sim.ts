@@ -18,7 +18,8 @@ Options:
   --ouch-port N           OUCH 4.2 / SoupBinTCP port (default 0 = ephemeral; 'off' disables)
   --fix-port N            FIX 4.2 / 4.4 acceptor port (default 0 = ephemeral; 'off' disables)
   --host ADDR             listen address, 127.0.0.0/8 only (default 127.0.0.1)
-  --session NAME          SoupBinTCP session name, at most 10 characters (default SIM)
+  --session NAME          SoupBinTCP session name, at most 10 characters (default: S and
+                          the start time in base 36, a new session per start)
   --comp-id ID            the venue's FIX SenderCompID (default VENUE)
   --store-dir DIR         FIX sequence/message store directory (default: a new temp directory)
   --user NAME:PASSWORD    accept only these OUCH logins (repeatable; default: accept any)
@@ -129,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     sim = new VenueSimulator(opts);
     const { ouchPort, fixPort } = await sim.start();
     const host = opts.host ?? '127.0.0.1';
-    if (opts.ouchPort !== null) console.log(`venue-sim: OUCH 4.2/SoupBinTCP listening on ${host}:${ouchPort} (session ${opts.session ?? 'SIM'})`);
+    if (opts.ouchPort !== null) console.log(`venue-sim: OUCH 4.2/SoupBinTCP listening on ${host}:${ouchPort} (session ${sim.session})`);
     if (opts.fixPort !== null) console.log(`venue-sim: FIX 4.2/4.4 listening on ${host}:${fixPort} (SenderCompID ${opts.fixCompId ?? 'VENUE'})`);
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;

@@ -26,7 +26,7 @@ import { portOptionsFrom } from '../config/port-options';
 import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
 import { VenueSimulator } from '../venue-sim/venue-simulator';
-import { BboTable } from './bbo-table';
+import { BboTable, TopOfBook } from './bbo-table';
 import { BookAnswer, BookMailboxClient, createBookMailbox } from './book-mailbox';
 import type { FeedRecoveryOptions } from './feed-receiver';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
@@ -277,8 +277,8 @@ export class Pipeline {
     return this.bookClient.ask(symbol, depth, timeoutMs);
   }
 
-  /** Best bid and ask (Price(4)) of every symbol that has had a quote, from the shared BBO table. */
-  topOfBook(): { symbol: string; bid: number; ask: number }[] {
+  /** Best bid and ask (Price(4)) and their shares, of every symbol that has had a quote, from the shared BBO table. */
+  topOfBook(): TopOfBook[] {
     return this.bbo.entries();
   }
 

@@ -22,7 +22,9 @@
  *  16  u8 type  17 u8 state            92 u32 magic 'TPJ2'
  *  18  u8 side  19 u8 ordType  20 u8 tif  21 u8 reason (index in REJECT_REASONS, 255 none)
  *  22  i16 venue   24 u32 qty   28 u32 price   32 u32 cumFilled   36 u32 cancelledQty
- *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq
+ *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq (VENUE_SEQ: the sequence; an order record made by
+ *      a venue message: that message's session sequence number, so a restart can tell a replay of
+ *      it; 0 otherwise)
  *
  * Each record is a snapshot of the order after the change, so recovery is "last record per id
  * wins" plus positions summed from FILL records. A slot is a record iff magic, crc and
@@ -93,7 +95,8 @@ export const enum JournalRecordType {
   VENUE_SEQ = 6,    // clOrdId holds the venue name
   PARENT_STATE = 7,
   REQUEST_REJECTED = 8,   // a new order refused before it got a slot (risk, routing, validation)
-  NEW_ORDER = 9,    // layout 3: a child and its parent, whose only child it is (same qty, price,
+  VENUE_SESSION = 9,      // clOrdId holds the venue name, refId the venue's session identity
+  NEW_ORDER = 10,   // layout 3: a child and its parent, whose only child it is (same qty, price,
                     // symbol, side, type, tif and state); refId the parent's id
 }
 
@@ -149,6 +152,8 @@ export interface JournalOrder {
   pendingId: string;
   pendingQty: number;
   pendingPrice: number;
+  /** Highest venue sequence number of a venue message applied to this order (0 none journaled). */
+  venueSeq: number;
 }
 
 export interface JournalRecovery {
@@ -159,8 +164,13 @@ export interface JournalRecovery {
   openChildren: JournalOrder[];
   /** Net shares per symbol from FILL records. */
   positions: Map<string, number>;
-  /** Last sequence number recorded per venue name. */
+  /** Last sequence number recorded per venue name, in the venue session last recorded. */
   venueSeqs: Map<string, number>;
+  /**
+   * The venue session identity last recorded per venue name (SoupBinTCP session name, FIX session
+   * start): a restart that finds another one at login knows the venue began a new session.
+   */
+  venueSessions: Map<string, string>;
   /** Venue number -> name, from the sequence records (a report names venues with it). */
   venueNames: Map<number, string>;
   /** `${venue}/${execIdKey(execId)}` of every journaled fill, to drop fills a venue replays. */
@@ -424,9 +434,9 @@ export class OrderJournal {
    * OrderManager slot whose id goes there (written from the slot, no string made).
    */
   appendOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
-    lastQty: number, lastPx: number, refId: string | number): void {
+    lastQty: number, lastPx: number, refId: string | number, venueSeq = 0): void {
     if (type === JournalRecordType.NEW_ORDER && this.layout < 3) this.refuseNewOrder();
-    const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx);
+    const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx, venueSeq);
     if (typeof refId === 'number') om.writeId(refId, this.buf, off + 70, 14, 0);
     else writeAsciiZ(this.buf, off + 70, 14, refId);
     this.end(off);
@@ -436,8 +446,8 @@ export class OrderJournal {
    * A FILL whose exec id is a number (an OUCH match number): its refId is the number's decimal
    * digits, the same key `execIdKey(String(execNo))` gives, so restart de-duplicates it as before.
    */
-  appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number): void {
-    const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx);
+  appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number, venueSeq = 0): void {
+    const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx, venueSeq);
     const b = this.buf;
     let n = execNo, nd = 0;
     do { nd++; n = Math.floor(n / 10); } while (n > 0);
@@ -451,7 +461,7 @@ export class OrderJournal {
   }
 
   private writeOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
-    lastQty: number, lastPx: number): number {
+    lastQty: number, lastPx: number, venueSeq: number): number {
     const off = this.begin(type);
     const v = this.view;
     const b = this.buf;
@@ -467,7 +477,7 @@ export class OrderJournal {
     v.setUint32(off + 36, om.cancelledQty(slot), true);
     v.setUint32(off + 40, lastQty, true);
     v.setUint32(off + 44, lastPx, true);
-    v.setFloat64(off + 48, 0, true);
+    v.setFloat64(off + 48, venueSeq, true);
     om.writeId(slot, b, off + 56, 14, 0);
     writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
     return off;
@@ -496,13 +506,26 @@ export class OrderJournal {
    * message number, FIX MsgSeqNum in). Recovery returns the highest per venue name.
    */
   appendVenueSeq(venue: number, venueName: string, seq: number): void {
-    const off = this.begin(JournalRecordType.VENUE_SEQ);
+    this.appendVenueRecord(JournalRecordType.VENUE_SEQ, venue, venueName, seq, '');
+  }
+
+  /**
+   * Records the session identity a venue answered the login with (at most 14 characters). Sequence
+   * numbers recorded after it belong to that session; recovery forgets the previous session's.
+   */
+  appendVenueSession(venue: number, venueName: string, session: string): void {
+    this.appendVenueRecord(JournalRecordType.VENUE_SESSION, venue, venueName, 0, session);
+  }
+
+  private appendVenueRecord(type: JournalRecordType, venue: number, venueName: string, seq: number, ref: string): void {
+    const off = this.begin(type);
     const b = this.buf;
     b.fill(0, off + 17, off + 92);
     b[off + 21] = NO_REASON;
     this.view.setInt16(off + 22, venue, true);
     this.view.setFloat64(off + 48, seq, true);
     writeAsciiZ(b, off + 56, 14, venueName);
+    writeAsciiZ(b, off + 70, 14, ref);
     this.end(off);
   }
 
@@ -733,7 +756,7 @@ function scanJournal(data: Buffer, path: string): JournalRecovery {
 
 function emptyRecovery(): JournalRecovery {
   return {
-    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueNames: new Map(),
+    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueSessions: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
     damaged: [], identity: '', createdMs: 0, layout: 0,
   };
@@ -757,6 +780,7 @@ function readOrderFields(data: Buffer, dv: DataView, off: number, clOrdId: strin
     state: data[off + 17],
     reason: reasonCode === NO_REASON ? '' : (REJECT_REASONS[reasonCode] ?? ''),
     pendingId: '', pendingQty: 0, pendingPrice: 0,
+    venueSeq: dv.getFloat64(off + 48, true),
   };
 }
 
@@ -791,6 +815,19 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
     r.venueNames.set(dv.getInt16(off + 22, true), clOrdId);
+    return;
+  }
+  if (type === JournalRecordType.VENUE_SESSION) {
+    const session = readAsciiZ(data, off + 70, 14);
+    const venue = dv.getInt16(off + 22, true);
+    r.venueNames.set(venue, clOrdId);
+    if (r.venueSessions.get(clOrdId) === session) return;
+    // A new venue session: its sequence numbers start again, and the exec ids of the old session
+    // (match numbers the venue may hand out again) no longer identify a replayed fill.
+    r.venueSessions.set(clOrdId, session);
+    r.venueSeqs.delete(clOrdId);
+    const prefix = `${venue}/`;
+    for (const k of r.fillExecIds) if (k.startsWith(prefix)) r.fillExecIds.delete(k);
     return;
   }
   if (type === JournalRecordType.REQUEST_REJECTED) {
@@ -830,6 +867,7 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     pendingId: '',
     pendingQty: 0,
     pendingPrice: 0,
+    venueSeq: Math.max(prev?.venueSeq ?? 0, dv.getFloat64(off + 48, true)),
   };
   // A replace request carries its new id in refId and its qty/price in lastQty/lastPx.
   if (type === JournalRecordType.STATE && o.state === OrderState.PENDING_REPLACE) {

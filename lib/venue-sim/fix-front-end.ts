@@ -51,12 +51,15 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   /** Sessions whose last Logon asked for cancel on disconnect (8013=Y). */
   private readonly codSessions = new Set<FixSession>();
   private readonly storeDir: string;
+  /** True when storeDir is a temporary directory of our own, removed at close(). */
+  private readonly ownsStoreDir: boolean;
   private execCounter = 0;
   /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
   private cancelRequestId: string | null = null;
   readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
 
   constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
+    this.ownsStoreDir = options.storeDir === undefined;
     this.storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-venue-sim-'));
     sim.registerFrontEnd('F:', this);
   }
@@ -78,7 +81,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     for (const s of this.sessions.values()) s.close();
     const srv = this.server;
     this.server = null;
-    return new Promise((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+    const removeStore = (): void => { if (this.ownsStoreDir) fs.rmSync(this.storeDir, { recursive: true, force: true }); };
+    return new Promise((resolve) => (srv ? srv.close(() => { removeStore(); resolve(); }) : (removeStore(), resolve())));
   }
 
   stats(): Record<string, number> { return { ...this.counters }; }

@@ -48,7 +48,11 @@ export interface VenueSimulatorOptions {
   ouchPort?: number | null;
   /** FIX port; 0 = ephemeral; null = no FIX front end. Accepts FIX.4.2 and FIX.4.4. */
   fixPort?: number | null;
-  /** SoupBinTCP session name. */
+  /**
+   * SoupBinTCP session name. Default: 'S' and the start time in base 36, so each simulator start is
+   * a new session, as each trading day is at a real venue (a restarted router can tell it never
+   * saw the orders of the previous one).
+   */
   session?: string;
   /** FIX SenderCompID of the venue. */
   fixCompId?: string;
@@ -104,6 +108,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   private readonly dropCounts = new WeakMap<object, number>();
   private readonly frontEnds = new Map<string, VenueFrontEnd>();
   private readonly ouchFrontEnd: VenueFrontEnd;
+  /** The SoupBinTCP session name this simulator answers logins with. */
+  readonly session: string;
   ouchPort = 0;
   fixPort = 0;
   readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0, cancelledOnDisconnect: 0 };
@@ -130,6 +136,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     this.engine = new MatchingEngine(this);
     this.random = mulberry32(f.seed ?? 1);
     this.ouchFrontEnd = this.makeOuchFrontEnd();
+    this.session = options.session ?? `S${Date.now().toString(36).toUpperCase()}`.slice(0, 10);
   }
 
   private log(line: string): void { this.options.log?.(`venue-sim: ${line}`); }
@@ -139,7 +146,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const host = this.options.host ?? '127.0.0.1';
     if (this.options.ouchPort !== null) {
       const users = this.options.users;
-      this.soup = new SoupBinServer({ session: this.options.session ?? 'SIM', heartbeatIntervalMs: this.options.heartbeatIntervalMs }, {
+      this.soup = new SoupBinServer({ session: this.session, heartbeatIntervalMs: this.options.heartbeatIntervalMs }, {
         authenticate: (u, p) => !users || users[u] === p,
         onLoggedIn: (c) => this.log(`OUCH ${c.username} logged in`),
         onUnsequenced: (c, buf, off, len) => this.onOuchMessage(c, buf, off, len),

@@ -80,6 +80,29 @@ describe('OrderJournal', () => {
     expect(r.orders.get('P3')!.state).to.equal(OrderState.FILLED);
   });
 
+  it('venue sessions: a new session forgets the old one\'s sequence and exec ids; order records keep the venue sequence that changed them', () => {
+    const file = tmpFile('sessions.bin');
+    const j = OrderJournal.open(file, { fsync: 'never' });
+    const om = new OrderManager({ capacity: 16 });
+    j.appendVenueSession(1, 'NSDQ', 'DAY1');
+    j.appendVenueSession(2, 'ARCA', 'Fabc');
+    const c = journalOrder(j, om, 1, 0);
+    om.onFill('C1', 30);
+    j.appendOrder(JournalRecordType.FILL, om, c, null, 30, 1_000_100, '77-5', 5);   // exec id 77-5 at NSDQ sequence 5
+    j.appendVenueSeq(1, 'NSDQ', 5);
+    j.appendVenueSeq(2, 'ARCA', 9);
+    let r = OrderJournal.recover(file);
+    expect([r.venueSessions.get('NSDQ'), r.venueSeqs.get('NSDQ'), r.fillExecIds.has('1/77-5'), r.orders.get('C1')!.venueSeq])
+      .to.deep.equal(['DAY1', 5, true, 5]);
+    j.appendVenueSession(1, 'NSDQ', 'DAY1');              // the same session again: nothing changes
+    j.appendVenueSession(1, 'NSDQ', 'DAY2');
+    j.appendVenueSeq(1, 'NSDQ', 2);
+    j.close();
+    r = OrderJournal.recover(file);
+    expect([r.venueSessions.get('NSDQ'), r.venueSeqs.get('NSDQ'), r.fillExecIds.has('1/77-5')]).to.deep.equal(['DAY2', 2, false]);
+    expect([r.venueSessions.get('ARCA'), r.venueSeqs.get('ARCA')]).to.deep.equal(['Fabc', 9]);
+  });
+
   it('a bit flip in record 1001 of 3900 costs that record only: reported with offset and cause, file length kept', () => {
     const file = tmpFile('flip.bin');
     let j = OrderJournal.open(file, { fsync: 'never' });

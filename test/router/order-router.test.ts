@@ -429,7 +429,7 @@ describe('OrderRouter', () => {
     expect(recordsAtSend).to.equal(1);      // NEW_ORDER: the parent and its one child (in state SENT)
     const rec = OrderJournal.recover(journalPath);
     expect(rec.orders.get('W1')).to.include({ kind: 'parent', state: OrderState.SENT, qty: 100, price: 1_000_000, symbol: 'AAPL' });
-    expect(JournalRecordType.NEW_ORDER).to.equal(9);
+    expect(JournalRecordType.NEW_ORDER).to.equal(10);
   });
 
   it('a split order is NEW_PARENT then one NEW_CHILD per venue, each child before its own send', () => {

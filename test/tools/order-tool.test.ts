@@ -127,8 +127,8 @@ describe('tickpath order (CLI)', function () {
         expect(data.readUInt16LE(8), 'header layout').to.equal(3);
         const types: number[] = [];
         for (let r = 1; (r + 1) * 96 <= data.length; r++) if (data.readUInt32LE(r * 96 + 92) !== 0) types.push(data[r * 96 + 16]);
-        // 9 NEW_ORDER, 3 STATE (ack), 4 FILL, 6 VENUE_SEQ; no NEW_PARENT (1), NEW_CHILD (2) or PARENT_STATE (7).
-        expect(types.filter((t) => t === 9)).to.have.length(3);
+        // 10 NEW_ORDER, 3 STATE (ack), 4 FILL, 6 VENUE_SEQ, 9 VENUE_SESSION; no NEW_PARENT (1), NEW_CHILD (2) or PARENT_STATE (7).
+        expect(types.filter((t) => t === 10)).to.have.length(3);
         expect(types.filter((t) => t === 3)).to.have.length(3);
         expect(types.filter((t) => t === 4)).to.have.length(3);
         expect(types.filter((t) => t === 1 || t === 2 || t === 7)).to.deep.equal([]);

@@ -10,7 +10,7 @@ import { SpscRing } from '../../common/spsc-ring';
 import type { BookEventHandler } from '../../feed/book/book-event';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { snapshotOfBook } from '../../feed/book/book-snapshot';
-import { BookAnswer, BookMailboxServer } from '../book-mailbox';
+import { BookAnswer, BookMailboxServer, TopOfBookRow } from '../book-mailbox';
 import { MarketBooks } from '../market-books';
 import { ItchRecordReader, MarketEventWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
@@ -37,7 +37,11 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
     const book = all.find((b) => b.symbol === symbol);
     if (book) return { symbol, found: true, snapshot: snapshotOfBook(book, depth), atMs: Date.now() };
     return { symbol, found: false, known: all.map((b) => b.symbol).filter((s) => s !== '').slice(0, 50), atMs: Date.now() };
-  }) : undefined;
+  }, (): TopOfBookRow[] => books.allBooks().filter((b) => b.symbol !== '').map((b) => ({
+    symbol: b.symbol,
+    bid: b.bids.count > 0 ? b.bids.priceAt(0) : 0, bidShares: b.bids.count > 0 ? b.bids.sharesAt(0) : 0, bidOrders: b.bids.count > 0 ? b.bids.ordersAt(0) : 0,
+    ask: b.asks.count > 0 ? b.asks.priceAt(0) : 0, askShares: b.asks.count > 0 ? b.asks.sharesAt(0) : 0, askOrders: b.asks.count > 0 ? b.asks.ordersAt(0) : 0,
+  })).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0))) : undefined;
 
   return {
     roleName: 'book',

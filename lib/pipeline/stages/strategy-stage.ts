@@ -45,7 +45,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
         lastPacket = pkt;
         latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
       }
-      if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
+      if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
       s.onMarketData(e, context);
     },
     endOfBatch(): void {

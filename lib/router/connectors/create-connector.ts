@@ -48,6 +48,8 @@ export interface ConnectorExtras {
   lastSeq?: number;
   /** 'auto' (default: native when the addon is built), 'native' or 'libuv'. */
   transport?: TransportChoice;
+  /** Clock for the venues' session windows (tests); default Date.now. */
+  now?: () => number;
   /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
   busyPollUs?: number;
 }
@@ -62,12 +64,13 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
       heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
       connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1, transport,
+      window: venue.schedule, log: extra.log, now: extra.now,
     });
   }
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
     storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
-    reconnectAttempts, reconnectDelayMs, log: extra.log, transport,
+    reconnectAttempts, reconnectDelayMs, log: extra.log, transport, window: venue.schedule, now: extra.now,
   });
 }
