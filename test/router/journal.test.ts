@@ -331,7 +331,8 @@ describe('OrderJournal', () => {
     expect(on.prefaulted).to.be.greaterThan(0);
     // Without it, about one fault per 4 KiB page (42 records); with it, most pages are ready.
     expect(off.per1k, JSON.stringify({ off, on })).to.be.greaterThan(15);
-    expect(on.per1k, JSON.stringify({ off, on })).to.be.lessThan(off.per1k * 0.6);
+    // Broken pre-faulting gives a ratio near 1; a starved commit thread on a loaded machine about 0.5.
+    expect(on.per1k, JSON.stringify({ off, on })).to.be.lessThan(off.per1k * 0.75);
   });
 
   it('grows the file ahead of the writer and refuses records beyond its capacity', () => {
