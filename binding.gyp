@@ -1,7 +1,8 @@
 {
   "variables": {
     "have_dpdk%": "<!(node dpdk-binding/gyp-config.js have libdpdk)",
-    "have_xdp%": "<!(node dpdk-binding/gyp-config.js have libxdp)"
+    "have_xdp%": "<!(node dpdk-binding/gyp-config.js have libxdp)",
+    "have_pcap%": "<!(node dpdk-binding/gyp-config.js have libpcap)"
   },
   "targets": [
     {
@@ -17,7 +18,8 @@
         "dpdk-binding/src/journal_file.cc",
         "dpdk-binding/src/journal_glue.cc",
         "dpdk-binding/src/tcp_channel.cc",
-        "dpdk-binding/src/tcp_glue.cc"
+        "dpdk-binding/src/tcp_glue.cc",
+        "dpdk-binding/src/bpf_glue.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
@@ -29,6 +31,11 @@
           "sources": ["dpdk-binding/src/dpdk_env.cc", "dpdk-binding/src/backend_dpdk.cc"],
           "cflags_cc": ["<!@(node dpdk-binding/gyp-config.js cflags libdpdk)"],
           "libraries": ["<!@(node dpdk-binding/gyp-config.js libs libdpdk)"]
+        }],
+        ["have_pcap==1", {
+          "defines": ["TICKPATH_HAVE_PCAP"],
+          "cflags_cc": ["<!@(node dpdk-binding/gyp-config.js cflags libpcap)"],
+          "libraries": ["<!@(node dpdk-binding/gyp-config.js libs libpcap)"]
         }],
         ["have_xdp==1", {
           "defines": ["TICKPATH_HAVE_XDP"],

@@ -8,10 +8,10 @@
 import * as path from 'path';
 import { TickpathError } from '../lib/errors';
 import type { BookSnapshot } from '../lib/feed/book/book-snapshot';
-import { renderLadder } from '../lib/ops/book-view';
+import { renderLadder, renderTopOfBook } from '../lib/ops/book-view';
 import { defaultStatsDir, pidAlive, StatsReader } from '../lib/ops/stats-publisher';
 import { formatItchTime, parseItchTime } from '../lib/ops/units';
-import { BookMailboxClient, bookFilePath, kBookMaxDepth } from '../lib/pipeline/book-mailbox';
+import { BookMailboxClient, bookFilePath, kBookMaxDepth, TopOfBookRow } from '../lib/pipeline/book-mailbox';
 import { replayBook } from '../lib/tools/book-replay';
 import { terminalProgress } from '../lib/tools/progress';
 import { intOption, parseCommandLine, UsageError } from './args';
@@ -19,6 +19,7 @@ import { intOption, parseCommandLine, UsageError } from './args';
 export const summary = "one symbol's order book as a price ladder, from a capture or a running instance";
 
 const kHelp = `Usage: tickpath book --symbol S (--pcap FILE [--seq N | --at TIME] | --instance ID) [options]
+       tickpath book --instance ID --top [--symbol S] [--watch]
 
   --symbol S         the stock symbol (required), e.g. META
   --pcap FILE        replay this MoldUDP64/ITCH capture through the decoder and books
@@ -26,6 +27,8 @@ const kHelp = `Usage: tickpath book --symbol S (--pcap FILE [--seq N | --at TIME
     --at TIME        ... up to and including ITCH time TIME: HH:MM:SS[.fraction] (e.g. 09:30:38.95)
                      or nanoseconds since midnight
   --instance ID      ask a running \`tickpath run --instance ID\` (its book stage answers between slices)
+    --top            the top of every book instead of one ladder: best bid and ask, the shares
+                     and orders at each, and the spread (with --symbol: that symbol's row only)
     --watch          redraw every --interval ms until Ctrl-C
     --interval MS    with --watch (default 1000, at least 100)
   --depth N          price levels per side (default 10)
@@ -33,6 +36,9 @@ const kHelp = `Usage: tickpath book --symbol S (--pcap FILE [--seq N | --at TIME
   --json             one JSON object: levels with price (Price(4) integer) and price_usd, shares,
                      orders; last trade with timestamp_ns and time; trading state
   --help             this text
+
+With --json and --top: {symbols: [{symbol, bid, bid_usd, bid_shares, bid_orders, ask, ask_usd,
+ask_shares, ask_orders}], omitted} (omitted: rows that did not fit the instance's book file).
 
 The ladder shows asks above (highest first) and bids below (best first): price in dollars, shares
 and orders per level; then the last trade and the trading state (from Stock Trading Action).
@@ -53,15 +59,17 @@ export function bookJson(s: BookSnapshot, extra: Record<string, unknown>): Recor
 export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('book', kHelp, argv, {
     symbol: { type: 'string' }, pcap: { type: 'string' }, seq: { type: 'string' }, at: { type: 'string' },
-    instance: { type: 'string' }, watch: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
+    instance: { type: 'string' }, watch: { type: 'boolean' }, top: { type: 'boolean' }, interval: { type: 'string', default: '1000' },
     depth: { type: 'string', default: '10' }, dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   let depth: number, untilSequence: number | undefined, untilTimestamp: number | undefined, interval: number;
   try {
-    if (!values.symbol) throw new UsageError('option --symbol S is required');
-    if (!/^[\x21-\x7e]{1,8}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 8 printable characters`);
+    if (values.top && !values.instance) throw new UsageError('--top goes with --instance ID (the top of every book of a running instance)');
+    if (!values.symbol && !values.top) throw new UsageError('option --symbol S is required');
+    // 8 is ITCH's width; a MOEX FIX/FAST instance names its books SESSION:SYMBOL (CETS:USD000UTSTOM).
+    if (values.symbol !== undefined && !/^[\x21-\x7e]{1,32}$/.test(values.symbol)) throw new UsageError(`option --symbol is ${JSON.stringify(values.symbol)}, expected 1 to 32 printable characters`);
     if (!values.pcap === !values.instance) throw new UsageError('give exactly one of --pcap FILE or --instance ID');
     depth = intOption('depth', values.depth, 1, kBookMaxDepth)!;
     interval = intOption('interval', values.interval, 100, 3_600_000)!;
@@ -78,9 +86,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`tickpath book: ${err.message}\n\nRun \`tickpath book --help\` for the options.`);
     return 2;
   }
+  if (values.top) return fromInstance(values.instance!, values.dir ?? defaultStatsDir(), values.symbol, 'top', depth, values.json === true, values.watch === true, interval);
   const symbol = values.symbol!;
   if (values.pcap) return fromCapture(values.pcap, symbol, depth, untilSequence, untilTimestamp, values.json === true);
-  return fromInstance(values.instance!, values.dir ?? defaultStatsDir(), symbol, depth, values.json === true, values.watch === true, interval);
+  return fromInstance(values.instance!, values.dir ?? defaultStatsDir(), symbol, 'ladder', depth, values.json === true, values.watch === true, interval);
 }
 
 function fromCapture(file: string, symbol: string, depth: number, untilSequence: number | undefined, untilTimestamp: number | undefined, json: boolean): number {
@@ -114,7 +123,15 @@ function fromCapture(file: string, symbol: string, depth: number, untilSequence:
   return 0;
 }
 
-async function fromInstance(instance: string, dir: string, symbol: string, depth: number, json: boolean, watch: boolean, interval: number): Promise<number> {
+/** The top-of-book rows with units in their keys, for --json --top. */
+export function topJson(rows: TopOfBookRow[]): Record<string, unknown>[] {
+  return rows.map((r) => ({
+    symbol: r.symbol, bid: r.bid, bid_usd: r.bid / 10000, bid_shares: r.bidShares, bid_orders: r.bidOrders,
+    ask: r.ask, ask_usd: r.ask / 10000, ask_shares: r.askShares, ask_orders: r.askOrders,
+  }));
+}
+
+async function fromInstance(instance: string, dir: string, symbol: string | undefined, view: 'ladder' | 'top', depth: number, json: boolean, watch: boolean, interval: number): Promise<number> {
   // The stats file says whether the instance is alive; the book file is where it answers.
   let reader: StatsReader;
   let client: BookMailboxClient;
@@ -135,13 +152,27 @@ async function fromInstance(instance: string, dir: string, symbol: string, depth
     for (;;) {
       let answer;
       try {
-        answer = await client.ask(symbol, depth, 3000);
+        answer = view === 'top' ? await client.askTop(3000) : await client.ask(symbol!, depth, 3000);
       } catch (err) {
         if (!(err instanceof TickpathError)) throw err;
         console.error(`tickpath book: instance '${instance}': ${err.message}${pidAlive(client.pid) ? '' : ' (it has exited)'}`);
         return 1;
       }
-      if (!answer.found || !answer.snapshot) {
+      if (view === 'top') {
+        const rows = (answer.top ?? []).filter((r) => symbol === undefined || r.symbol === symbol);
+        if (rows.length === 0) {
+          console.error(symbol !== undefined
+            ? `tickpath book: instance '${instance}' has no book for ${symbol}; symbols with a book: ${(answer.top ?? []).map((r) => r.symbol).slice(0, 50).join(' ') || '(none yet)'}`
+            : `tickpath book: instance '${instance}' has no books yet`);
+          if (!watch) return 1;
+        } else if (json) {
+          console.log(JSON.stringify({ source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs, symbols: topJson(rows), omitted: answer.topOmitted ?? 0 }));
+        } else {
+          const lines = renderTopOfBook(rows, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}`, omitted: answer.topOmitted });
+          if (watch && tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\n  (Ctrl-C to quit)\n`);
+          else console.log(lines.join('\n'));
+        }
+      } else if (!answer.found || !answer.snapshot) {
         console.error(`tickpath book: instance '${instance}' has no book for ${symbol}; symbols with a book: ${(answer.known ?? []).join(' ') || '(none yet)'}`);
         if (!watch) return 1;
       } else if (json) {

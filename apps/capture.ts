@@ -5,7 +5,8 @@
  */
 import { PortOptions } from '../lib/binding';
 import { TickpathError } from '../lib/errors';
-import { parseIpv4Address, UdpFrameFilterOptions } from '../lib/feed/wire/udp-frame-parser';
+import { parseIpv4Address } from '../lib/feed/wire/udp-frame-parser';
+import { CaptureFilter } from '../lib/tools/capture-filter';
 import { runCapture } from '../lib/tools/packet-capture';
 import { intOption, parseCommandLine, UsageError } from './args';
 
@@ -28,10 +29,11 @@ Source:
 
 Options:
   --out FILE           pcap file to write (required)
-  --filter EXPR        keep only matching frames (a subset of BPF): udp, dst host A.B.C.D,
-                       dst port N, joined by 'and'; e.g. 'udp and dst host 233.54.12.111 and dst port 26477'.
-                       Anything else (IPv6 neighbour discovery, ARP, other traffic) is not written
-                       and not counted. Several 'dst host' or 'dst port' terms: any of them.
+  --filter EXPR        keep only frames that pass this BPF expression (pcap-filter(7), as tcpdump
+                       takes it; compiled by libpcap in-process, the same on every backend), e.g.
+                       'udp and dst host 233.54.12.111 and dst port 26477' or 'udp[8:2] = 0 or vlan'.
+                       Frames that fail (IPv6 neighbour discovery, ARP, other traffic) are not
+                       written and not counted. With the udp backend it sees the synthetic headers.
   --count N            stop after N packets (that pass the filter)
   --duration S         stop after S seconds (default: until --count, SIGINT or SIGTERM)
   --json               print the report as one JSON object
@@ -40,7 +42,8 @@ Options:
 The udp backend receives UDP payloads only (the kernel strips the headers): each one is written
 behind SYNTHETIC Ethernet/IPv4/UDP headers (source 0.0.0.0:0, destination the group or bind
 address and --port), so the file is valid but the headers are not what was on the wire.
-Other backends write the frames exactly as received. A line "capturing on ..." goes to stderr
+Other backends write the frames exactly as received; af_packet puts back the 802.1Q tag the
+kernel strips and hands over beside the frame (as libpcap does), so files and filters match the wire. A line "capturing on ..." goes to stderr
 once the port receives. Exit codes: 0 captured, 1 cannot open the port or the file, 2 bad usage.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -54,11 +57,10 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parsed;
   let port: PortOptions;
   let count: number, duration: number;
-  let filter: UdpFrameFilterOptions | undefined;
+  let filter: CaptureFilter | undefined;
   let synthetic = { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 };
   try {
     if (!values.out) throw new UsageError('option --out FILE is required');
-    if (values.filter !== undefined) filter = parseCaptureFilter(values.filter);
     count = intOption('count', values.count, 1, Number.MAX_SAFE_INTEGER) ?? 0;
     duration = values.duration === undefined ? 0 : Number(values.duration);
     if (!(duration > 0) && values.duration !== undefined) throw new UsageError(`option --duration is ${JSON.stringify(values.duration)}, expected seconds > 0`);
@@ -89,6 +91,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`tickpath capture: ${err.message}\n\nRun \`tickpath capture --help\` for the options.`);
     return 2;
   }
+  if (values.filter !== undefined) {
+    try {
+      filter = CaptureFilter.compile(values.filter);
+    } catch (err) {
+      if (!(err instanceof TickpathError)) throw err;
+      console.error(`tickpath capture: option --filter: ${err.message} [${err.code}]`);
+      return 2;
+    }
+  }
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.on('SIGINT', onSignal);
@@ -111,27 +122,8 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code && e.syscall) { console.error(`tickpath capture: cannot write ${values.out}: ${e.code}`); return 1; }
     throw err;
   } finally {
+    filter?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/**
- * The capture filter: the part of BPF a feed needs, UDP to given destinations. 'udp', 'dst host A',
- * 'dst port N' (also 'host'/'port' for the destination), joined by 'and'. Anything else is refused
- * by name rather than half understood.
- */
-export function parseCaptureFilter(expr: string): UdpFrameFilterOptions {
-  const destinationAddresses: string[] = [];
-  const destinationPorts: number[] = [];
-  const terms = expr.trim().split(/\s+and\s+/);
-  for (const term of terms) {
-    const words = term.trim().split(/\s+/);
-    if (words.length === 1 && words[0] === 'udp') continue;
-    const w = words[0] === 'dst' ? words.slice(1) : words;
-    if (w.length === 2 && w[0] === 'host' && parseIpv4Address(w[1]) !== undefined) { destinationAddresses.push(w[1]); continue; }
-    if (w.length === 2 && w[0] === 'port' && /^\d+$/.test(w[1]) && Number(w[1]) >= 1 && Number(w[1]) <= 65535) { destinationPorts.push(Number(w[1])); continue; }
-    throw new UsageError(`option --filter: ${JSON.stringify(term)} is not understood; expected terms udp, dst host A.B.C.D, dst port N joined by 'and'`);
-  }
-  return { destinationAddresses, destinationPorts };
 }

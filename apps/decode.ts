@@ -48,7 +48,8 @@ Options:
 Without --jsonl, prints one readable line per message: prices in dollars, timestamps as clock
 time (HH:MM:SS.nnnnnnnnn since midnight); --jsonl keeps the raw integers. A summary of counts goes
 to stderr, and on a terminal a progress line while a big file decodes.
-Exit codes: 0 ok, 1 bad input (missing, not a pcap, truncated), 2 bad usage.`;
+Exit codes: 0 ok, 1 bad input (missing, not a pcap, truncated), 2 bad usage. SIGINT/SIGTERM end it
+at once, by the signal (it only reads: nothing to release).`;
 
 interface DecodeArgs {
   pcap: string;

@@ -1,7 +1,8 @@
 /**
  * `tickpath gen`: writes a synthetic TotalView-ITCH 5.0 session over MoldUDP64 to a pcap file
  * (lib/tools/session-generator.ts has the model). Same seed and options, same bytes.
- * Exit codes: 0 written, 1 cannot write the file, 2 bad usage.
+ * Exit codes: 0 written, 1 cannot write the file, 2 bad usage, 130/143 interrupted by SIGINT/SIGTERM
+ * (the file is written beside the output and renamed when complete: an interrupted run leaves nothing).
  */
 import { terminalProgress } from '../lib/tools/progress';
 import { TickpathError } from '../lib/errors';
@@ -9,7 +10,9 @@ import { SessionGenerator, SessionGeneratorOptions } from '../lib/tools/session-
 import { intOption, parseCommandLine, UsageError } from './args';
 import * as fs from 'fs';
 import { FastTemplateError, loadFastTemplates } from '../lib/feed/fast/fast-templates';
-import { writeMoexSessionPcap } from '../lib/feed/fast/moex/moex-session-pcap';
+import type { MoexSessionPcapOptions } from '../lib/feed/fast/moex/moex-session-pcap';
+import { writeInterruptibly } from '../lib/tools/interruptible-write';
+import * as os from 'os';
 
 export const summary = 'Write a synthetic MoldUDP64 / ITCH 5.0 or MOEX FIX/FAST session (seeded, realistic order flow) to a pcap file';
 
@@ -56,7 +59,8 @@ MsgSeqNum prefix), optionally followed by one W-OLS snapshot cycle on the snapsh
   --snapshot-group A.B.C.D / --snapshot-port N   snapshot channel (default 239.195.1.2:16002)
   --source A.B.C.D           source address (default 10.50.129.200)
 
-Exit codes: 0 written, 1 cannot write the file, 2 bad usage.`;
+The file is written beside FILE and renamed onto it once complete; SIGINT/SIGTERM stop at once and
+leave nothing. Exit codes: 0 written, 1 cannot write the file, 2 bad usage, 130/143 interrupted.`;
 
 function numberOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -106,7 +110,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Progress for a person at a terminal; piped or logged, gen stays quiet until its summary.
     const progress = terminalProgress({ unit: 'messages', total: 0 });
-    result = generator.writePcap(values.out!, progress ? (n) => progress.update(n) : undefined);
+    result = await whileNotInterrupted((signal) => writeInterruptibly('itchSession', { options: generator.options }, values.out!,
+      { signal, onProgress: progress ? (n) => progress.update(n) : undefined }));
+    if (typeof result === 'string') return interrupted(result, values.out!);
     progress?.finish(result.messages);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -126,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function genFast(argv: string[]): number {
+async function genFast(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('gen', kHelp, argv, {
     'fast-templates': { type: 'string' }, out: { type: 'string' }, messages: { type: 'string' }, symbols: { type: 'string' },
     'entries-per-message': { type: 'string' }, market: { type: 'string' }, seed: { type: 'string' }, rate: { type: 'string' },
@@ -136,7 +142,7 @@ function genFast(argv: string[]): number {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   let xml: string;
-  let options: Parameters<typeof writeMoexSessionPcap>[2];
+  let options: MoexSessionPcapOptions;
   try {
     if (!values.out) throw new UsageError('option --out FILE is required');
     const market = values.market ?? 'CURR';
@@ -170,7 +176,9 @@ function genFast(argv: string[]): number {
   }
   let result;
   try {
-    result = writeMoexSessionPcap(loadFastTemplates(xml), values.out!, options);
+    loadFastTemplates(xml); // template errors before any thread or file
+    result = await whileNotInterrupted((signal) => writeInterruptibly('moexSession', { xml, options }, values.out!, { signal }));
+    if (typeof result === 'string') return interrupted(result, values.out!);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code && e.syscall) { console.error(`tickpath gen: cannot write ${values.out}: ${e.code} (${e.message})`); return 1; }
@@ -183,4 +191,25 @@ function genFast(argv: string[]): number {
       + `and ${result.snapshots} snapshot datagrams for ${result.instruments} instruments, ${result.bytes} bytes`);
   }
   return 0;
+}
+
+/** Runs `write` with SIGINT/SIGTERM turned into an abort; resolves with its result or the signal's name. */
+async function whileNotInterrupted<T>(write: (signal: AbortSignal) => Promise<T | undefined>): Promise<T | NodeJS.Signals> {
+  const abort = new AbortController();
+  let received: NodeJS.Signals = 'SIGINT';
+  const onSignal = (signal: NodeJS.Signals): void => { received = signal; abort.abort(signal); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await write(abort.signal);
+    return r === undefined ? received : r;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function interrupted(signal: NodeJS.Signals, out: string): number {
+  console.error(`tickpath gen: interrupted by ${signal}; nothing written (${out} untouched)`);
+  return 128 + (os.constants.signals[signal] ?? 0);
 }

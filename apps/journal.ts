@@ -12,9 +12,11 @@ export const summary = 'Print every order in an order journal as JSON lines, wit
 const kUsage = `Usage: tickpath journal FILE
 
 Prints one JSON line per order the journal holds (venue, kind parent/child, clOrdId (the OUCH token
-or FIX ClOrdID of a child), parent, side, symbol, qty, price (Price(4)), filled, cancelled, state),
-then a summary: counts per state, positions, venue sequence numbers, and every damaged slot
-(byte offset and cause). The file is only read. Exit 0 clean, 1 damaged or unreadable, 2 bad usage.`;
+or FIX ClOrdID of a child), parent, side, symbol, qty, price (Price(4)), filled, cancelled, state,
+and reason when the journal gives one: DONE_FOR_DAY for an order its venue's session ended with,
+a reject reason such as SESSION_CLOSED), then a summary: counts per state, positions, venue
+sequence numbers and sessions, orders done for day, and every damaged slot (byte offset and cause).
+The file is only read. Exit 0 clean, 1 damaged or unreadable, 2 bad usage.`;
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) { console.log(kUsage); return 0; }

@@ -4,6 +4,8 @@
  * lib/tools/order-tool.ts so tests can drive it without a child process.
  *
  * Exit codes: 0 nothing rejected, 1 something rejected / unanswered / venue unreachable, 2 bad usage.
+ * SIGINT/SIGTERM: no more orders, answers to the ones sent awaited up to a second, log out, summary
+ * (after an 'interrupted' event), then the same exit codes; the temporary journal is removed.
  */
 import { kOrderUsage, parseOrderArgs, runOrderTool } from '../lib/tools/order-tool';
 
@@ -13,13 +15,20 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) { console.log(kOrderUsage); return 0; }
   const opts = parseOrderArgs(argv);
   if (typeof opts === 'string') { console.error(`tickpath order: ${opts}\n\n${kOrderUsage}`); return 2; }
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => abort.abort(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const s = await runOrderTool(opts, (e) => { process.stdout.write(`${JSON.stringify(e)}\n`); });
+    const s = await runOrderTool({ ...opts, signal: abort.signal }, (e) => { process.stdout.write(`${JSON.stringify(e)}\n`); });
     return s.rejected === 0 && s.unanswered === 0 ? 0 : 1;
   } catch (err) {
     const e = err as Error & { code?: string };
-    console.error(`tickpath order: ${e.message}`);
+    console.error(`tickpath order: ${e.message}${e.code ? ` [${e.code}]` : ''}`);
     return e.code === 'ERR_INVALID_OPTION' ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -89,10 +89,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.log(`listening on udp ${args.host}:${port}`);
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    let timer: NodeJS.Timeout | undefined;
+    // Whichever comes first; the other is cancelled, so a signal never waits for --exit-after.
+    const stop = (): void => { clearTimeout(timer); process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    if (args.exitAfter !== undefined) setTimeout(stop, args.exitAfter);
+    if (args.exitAfter !== undefined) timer = setTimeout(stop, args.exitAfter);
   });
   const c = server.counters;
   console.error(`requests ${c.requests}, bad ${c.badRequests}, unknown session ${c.unknownSession}, unavailable ${c.unavailable}, packets ${c.packetsSent}, messages ${c.messagesSent}`);

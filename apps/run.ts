@@ -22,12 +22,13 @@ import { kDefaultMetricsPort, MetricsServer } from '../lib/ops/metrics-server';
 import { defaultStatsDir, StatsPublisher } from '../lib/ops/stats-publisher';
 import { formatNs, latencyWithUnits } from '../lib/ops/units';
 import { bookFilePath } from '../lib/pipeline/book-mailbox';
+import { writeInterruptibly } from '../lib/tools/interruptible-write';
 import { Pipeline, PipelineStats, recoveryFromConfig } from '../lib/pipeline/pipeline';
 import { MessageJournal } from '../lib/feed/recovery/message-journal';
 import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
-import { CaptureFile } from '../lib/tools/capture-file';
-import { Replayer, TxProducerSink } from '../lib/tools/replayer';
-import { SessionGenerator } from '../lib/tools/session-generator';
+import { PacedSender } from '../lib/tools/paced-sender';
+import { cpusAllowedOf, pinCurrentThread } from '../lib/binding/threads';
+import { formatSchedReport, schedDelta, schedSnapshot } from '../lib/ops/thread-sched';
 
 export const summary = 'run the feed handler and router (default: a bundled session end to end)';
 
@@ -154,7 +155,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   };
 
   let pipeline: Pipeline;
-  let replayer: Replayer | undefined;
+  let replayer: PacedSender | undefined;
   let replayDone: Promise<unknown> | undefined;
   // Stats first: a second run under the same --instance must fail before anything starts.
   const publisher = new StatsPublisher({ instance: values.instance as string | undefined });
@@ -176,20 +177,29 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     const seconds = duration > 0 ? duration + 1 : 30;
     const capture = values.pcap ? path.resolve(values.pcap as string) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${seconds}.pcap`);
     if (!fs.existsSync(capture)) {
-      const s = new SessionGenerator({ symbols, rate, durationSeconds: seconds, seed: 1 }).writePcap(`${capture}.tmp`);
-      fs.renameSync(`${capture}.tmp`, capture);
+      // On a worker into a file of this process's own, renamed when complete: SIGINT/SIGTERM stop it
+      // at once and leave no partial file, and two first runs at once do not write the same file.
+      const abort = new AbortController();
+      const onSignal = (): void => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const s = await writeInterruptibly('itchSession', { options: { symbols, rate, durationSeconds: seconds, seed: 1 } }, capture, { signal: abort.signal })
+        .finally(() => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
+      if (!s) { log('stopped while generating the default session; nothing was started'); return 0; }
       log(`generated ${capture}: ${s.messages} ITCH messages in ${s.packets} packets, ${s.symbols} symbols`);
     }
     const dpdkUsable = diagnose().backends.some((b) => b.name === 'dpdk' && b.usable);
     const useDpdk = values.backend === 'dpdk' || (values.backend === 'auto' && dpdkUsable);
     if (values.backend === 'auto') log(`backend auto: ${useDpdk ? 'dpdk is usable here' : 'dpdk is not usable here (see tickpath doctor)'}, using ${useDpdk ? 'dpdk' : 'pcap'}`);
     const { feed, performance } = loadConfigs(path.join(kRoot, 'configs'));
-    // The stage worker spins between batches: parking it costs a timer tick (about 1 ms) of latency.
-    performance.idle.strategy = 'spin';
+    // The shipped layout (configs/performance.yml says why): the stage worker spins on CPU 0, the
+    // RX poller backs off on the last CPU, which it shares with this thread and the paced sender.
+    const rxIdle = { idle: performance.stages.rx.idle, idleOptions: { maxSpins: performance.idle.maxSpins, maxYields: performance.idle.maxYields,
+      minParkMicros: performance.idle.minParkMicros, maxParkMicros: performance.idle.maxParkMicros } };
     const cpus = os.cpus().length;
     const portOptions: PortOptions = useDpdk
-      ? { backend: 'dpdk', idle: 'backoff', dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
-      : { backend: 'pcap', idle: 'backoff', rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
+      ? { backend: 'dpdk', ...rxIdle, dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
+      : { backend: 'pcap', ...rxIdle, rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
     // Gap recovery as configured (lines A/B), with a re-request server in this process that serves
     // the same session, as the exchange's would.
     const rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
@@ -208,13 +218,23 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   // Registered at once so a later start-up error still stops the workers and the port.
   cleanup.add('pipeline', () => pipeline.stop());
   if (values.config === undefined && pipeline.port.backend === 'dpdk') {
-    // The sender: this thread replays the capture at its recorded pace into the port's TX ring;
-    // the RX lcore sends it through net_ring and receives it back: the pipeline sees a live feed.
+    // The sender: a worker pinned beside the RX lcore replays the capture at its recorded pace into
+    // the port's TX ring (parked between packets, not spinning); the RX lcore sends it through
+    // net_ring and receives it back: the pipeline sees a live feed. The main thread stays free for
+    // the venue simulators' sockets and the stats, and the stage worker keeps its CPU to itself.
     const capture = values.pcap ? path.resolve(values.pcap as string) : path.join(os.tmpdir(), `tickpath-default-s${symbols}-r${rate}-d${duration > 0 ? duration + 1 : 30}.pcap`);
-    const r = new Replayer(new CaptureFile(fs.readFileSync(capture), capture), new TxProducerSink(pipeline.port.producer(0)), { pace: { mode: 'recorded' } });
-    replayer = r;
-    replayDone = r.run();
-    cleanup.add('replayer', async () => { r.stop(); await replayDone; });
+    const sender = new PacedSender(pipeline.port.txTransfer(0), capture, [{ captureSeconds: Infinity, speed: 1 }], os.cpus().length - 1);
+    replayer = sender;
+    replayDone = sender.run();
+    cleanup.add('replayer', async () => { sender.stop(); await replayDone; });
+  }
+  if (values.config === undefined) {
+    // The bundled layout on two CPUs: the stage worker has its CPU to itself; the RX poller, the
+    // paced sender and this thread (the venue simulators' sockets, stats, the dashboard) share the
+    // other. Unpinned, this thread is woken onto the stage's CPU by every order the stage sends over
+    // loopback and preempts it there (see configs/performance.yml). Pinned last: threads inherit
+    // their creator's CPUs, and every worker and lcore already exists and has pinned itself.
+    pinCurrentThread(os.cpus().length - 1);
   }
 
   // Off the hot path: a stats snapshot in /dev/shm once a second (tickpath monitor) and, on scrape,
@@ -245,6 +265,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   void pipeline.failed().then(stop);
 
   const t0 = Date.now();
+  const sched0 = schedSnapshot();
   let last = pipeline.stats();
   let seconds = 0;
   const tick = setInterval(() => {
@@ -258,19 +279,40 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   cleanup.add('status timer', () => clearInterval(tick));
   if (replayDone) void replayDone.then(() => setTimeout(stop, 500));
   await stopRequested;
+  // What the scheduler did to our threads while the feed ran (read before the workers exit).
+  const sched = schedDelta(sched0, schedSnapshot(), threadRoles(pipeline, replayer));
   clearInterval(tick);
   if (replayDone) await replayDone;
   const final = await pipeline.stop();
   publisher.publish(final);
   const secs = (Date.now() - t0) / 1000;
   printFinal(final, secs);
-  if (values.json) console.log(JSON.stringify(runJson(final, secs)));
+  for (const line of formatSchedReport(sched)) console.log(line);
+  if (values.json) console.log(JSON.stringify({ ...runJson(final, secs), scheduler: sched }));
   const failure = await Promise.race([pipeline.failed(), Promise.resolve(undefined)]);
   if (failure) {
     console.error(`tickpath run: ${failure.message}`);
     return 1;
   }
   return 0;
+}
+
+/** Our threads by role, for the scheduler report: stage workers, the RX poller, the sender, the main thread. */
+function threadRoles(pipeline: Pipeline, sender: PacedSender | undefined): Map<number, string> {
+  const roles = new Map<number, string>();
+  const cpuOf = (tid: number): string => { try { return cpusAllowedOf(tid); } catch { return '?'; } };  // a thread may just have ended
+  pipeline.placement().forEach((w, i) => { if (w.tid) roles.set(w.tid, `stage worker ${i} ${w.group.join('+')} (CPU ${w.cpusAllowed})`); });
+  if (sender && sender.tid) roles.set(sender.tid, `paced sender (CPU ${sender.cpu})`);
+  roles.set(process.pid, `main thread: venue simulators, stats (CPU ${cpuOf(process.pid)})`);
+  for (const name of fs.readdirSync('/proc/self/task')) {
+    const tid = Number(name);
+    if (roles.has(tid)) continue;
+    try {
+      const comm = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      if (/^(rte-worker|tp-poll)/.test(comm)) roles.set(tid, `RX poller ${comm} (CPU ${cpuOf(tid)})`);
+    } catch { /* ended meanwhile */ }
+  }
+  return roles;
 }
 
 function fmt(n: number): string {

@@ -21,7 +21,8 @@ Options:
   --fix-port N            FIX 4.2 / 4.4 acceptor port (default 0 = ephemeral; 'off' disables)
   --host ADDR             listen address: 127.0.0.0/8, or a private or link-local address
                           of this host (default 127.0.0.1)
-  --session NAME          SoupBinTCP session name, at most 10 characters (default SIM)
+  --session NAME          SoupBinTCP session name, at most 10 characters (default: S and
+                          the start time in base 36, a new session per start)
   --comp-id ID            the venue's FIX SenderCompID (default VENUE)
   --store-dir DIR         FIX sequence/message store directory (default: a new temp directory)
   --user NAME:PASSWORD    accept only these OUCH logins (repeatable; default: accept any)
@@ -34,6 +35,18 @@ Options:
   --delay-rate R          fraction (0..1) of order messages delayed by --delay-ms (default 1)
   --gap-every N           lose every Nth outbound report in transit (a sequence gap) (default: never)
   --seed N                seed for the fault PRNG (default 1)
+  --transport KIND        native (default: sessions accepted and read by the addon's polled
+                          sockets from the simulator's own loop, no event-loop wakeup per order)
+                          or libuv (net.Server, the fallback)
+  --idle MODE             native: what the loop does when there is nothing to do: block (default:
+                          after --spin-turns empty turns, sleep in epoll until a session or
+                          the event loop has something; no CPU when idle), spin (never sleeps:
+                          one CPU busy all the time), backoff (spin, then park 1..--max-park-us)
+  --spin-turns N          native, block: empty turns spun before sleeping (default 0: on a shared
+                          machine spinning makes the scheduler wake the simulator later)
+  --max-park-us N         native, backoff: longest park in microseconds (default 20)
+  --busy-poll US          native: SO_BUSY_POLL microseconds on accepted sockets (default 0 = off;
+                          a refused setting is reported in the stats, not fatal)
   --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
                           (session, token or ClOrdID, side, symbol, qty, price, filled, cancelled,
                           state, duplicates)
@@ -43,7 +56,7 @@ Options:
   --help                  this text`;
 
 function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }) | string {
-  const o: VenueSimulatorOptions & { report?: string } = { ouchPort: 0, fixPort: 0 };
+  const o: VenueSimulatorOptions & { report?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
@@ -106,12 +119,30 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
       case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
       case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
+      case '--transport': {
+        const v = next();
+        if (v !== 'native' && v !== 'libuv') return `option --transport is ${JSON.stringify(v)}, expected native or libuv`;
+        o.transport = v;
+        break;
+      }
+      case '--idle': {
+        const v = next();
+        if (v !== 'block' && v !== 'spin' && v !== 'backoff') return `option --idle is ${JSON.stringify(v)}, expected block, spin or backoff`;
+        o.idle = v;
+        break;
+      }
+      case '--spin-turns': r = int(arg, 0, 1e9); if (typeof r === 'number') o.spinTurns = r; break;
+      case '--max-park-us': r = int(arg, 1, 1000000); if (typeof r === 'number') o.maxParkUs = r; break;
+      case '--busy-poll': r = int(arg, 0, 1000000); if (typeof r === 'number') o.busyPollUs = r; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
       default: return `unknown option '${arg}'`;
     }
     if (typeof r === 'string') return r;
   }
   if (o.ouchPort === null && o.fixPort === null) return 'both --ouch-port and --fix-port are off: nothing to run';
+  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.busyPollUs)) {
+    return 'options --idle, --spin-turns, --max-park-us and --busy-poll apply to --transport native only';
+  }
   if (anyUser) o.users = users;
   o.faults = faults;
   return o;
@@ -134,8 +165,13 @@ export async function main(argv: string[]): Promise<number> {
     sim = new VenueSimulator(opts);
     const { ouchPort, fixPort } = await sim.start();
     const host = opts.host ?? '127.0.0.1';
-    if (opts.ouchPort !== null) console.log(`venue-sim: OUCH 4.2/SoupBinTCP listening on ${host}:${ouchPort} (session ${opts.session ?? 'SIM'})`);
+    if (opts.ouchPort !== null) console.log(`venue-sim: OUCH 4.2/SoupBinTCP listening on ${host}:${ouchPort} (session ${sim.session})`);
     if (opts.fixPort !== null) console.log(`venue-sim: FIX 4.2/4.4 listening on ${host}:${fixPort} (SenderCompID ${opts.fixCompId ?? 'VENUE'})`);
+    const ts = sim.transportStats();
+    console.log(ts.transport === 'native'
+      ? `venue-sim: transport native (idle ${ts.loop?.idle}${ts.loop?.idle === 'backoff' ? `, max park ${opts.maxParkUs ?? 20} us`
+        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
+      : 'venue-sim: transport libuv (event loop)');
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;
     console.error(`tickpath venue-sim: ${e.message}${e.code === 'EADDRINUSE' ? ' (fix: pick another port or pass 0 for an ephemeral one)' : ''}`);
@@ -148,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       stopNow = () => undefined;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify(sim.stats())}`);
+      console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify({ ...sim.stats(), transport: sim.transportStats() })}`);
       if (opts.report) {
         try {
           const n = sim.writeReport(opts.report);

@@ -4,6 +4,8 @@
  * the README's results table is regenerated from those files (perf/results-table.ts).
  *
  *   node dist/perf/all.js [--only rx,decode] [--json]
+ *
+ * TICKPATH_PERF_RESULTS_DIR=DIR saves the results in DIR instead and leaves the README alone.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -16,7 +18,9 @@ export const kBenchmarks = ['decode', 'book', 'fast', 'ring', 'router', 'rx', 't
 function main(): number {
   const args = process.argv.slice(2);
   const only = args.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
-  const dir = path.join(__dirname, '..', '..', 'perf', 'results');
+  // TICKPATH_PERF_RESULTS_DIR: results elsewhere and the README left alone (tests of `tickpath bench`).
+  const elsewhere = process.env.TICKPATH_PERF_RESULTS_DIR;
+  const dir = elsewhere || path.join(__dirname, '..', '..', 'perf', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const summary: Record<string, unknown> = {};
   let failures = 0;
@@ -37,7 +41,7 @@ function main(): number {
       console.log(`perf ${name}: no JSON result (exit ${r.status}${r.signal ? `, ${r.signal}` : ''})`);
     }
   }
-  writeReadmeTable();
+  if (!elsewhere) writeReadmeTable();
   if (args.includes('--json')) console.log(JSON.stringify(summary));
   return failures ? 1 : 0;
 }

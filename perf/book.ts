@@ -1,7 +1,10 @@
 /**
- * Decode + book building cost per message: FeedDecoder -> BookBuilder (OrderStore, PriceLevels,
+ * Decode + book building cost per message: FeedDecoder -> BookBuilder (OrderStore, LevelStore,
  * normalized events, QUOTE on BBO change) -> a counting handler, and the same with a Conflator in
- * between. Baseline in the same run: decode only (perf/decode.ts's FoldingHandler, every field read).
+ * between. Baselines in the same run: decode only (perf/decode.ts's FoldingHandler, every field
+ * read), and the same books with every level kept sorted (`levels: 'sorted'`, the structure the
+ * price ladder replaced), built by a separately loaded copy of lib/feed/book so the two level
+ * stores never share call sites (each copy's code stays monomorphic).
  *
  * Sessions, each timed beside its own decode-only baseline:
  *   generated  perf/decode.ts's session (perf/ref/itch-session.ts, 1 M messages, 500 symbols): the
@@ -16,11 +19,15 @@
  * The machine is shared, so variants are interleaved: every round runs each pipeline once on each
  * session, in alternating order, on fresh books (built outside the timed region). Reported: best
  * wall-clock pass (ns_per_msg, as before) and the median CPU time of the process per message (the
- * share of time actually spent running), with the spread over rounds. Never asserts timings.
+ * share of time actually spent running), with the spread over rounds; the ladder against the
+ * sorted levels also as the median of per-round ratios (both ran within a second of each other, so
+ * the machine's load cancels out), and the load average before and after. Never asserts timings.
  *
  *   node dist/perf/book.js [--iterations 5] [--messages 10000000] [--symbols 8000] [--json]
  *   (--messages 0 skips the day session)
  */
+import * as os from 'os';
+import * as path from 'path';
 import { BookBuilder } from '../lib/feed/book/book-builder';
 import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
 import { Conflator } from '../lib/feed/book/conflator';
@@ -38,7 +45,27 @@ class CountingSink implements BookEventHandler {
   endOfBatch(): void { /* nothing */ }
 }
 
-type Pipeline = 'decode' | 'books' | 'conflated';
+type Pipeline = 'decode' | 'books' | 'conflated' | 'sorted';
+
+/**
+ * BookBuilder from a second, independent load of lib/feed/book/ (its require cache entries set
+ * aside, the module loaded again, the entries put back): its functions have their own inline
+ * caches, so the sorted baseline's level calls do not turn the ladder's call sites polymorphic.
+ */
+function separateBookBuilder(): typeof BookBuilder {
+  const dir = path.dirname(require.resolve('../lib/feed/book/book-builder')) + path.sep;
+  const saved = new Map<string, NodeJS.Module>();
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(dir)) { saved.set(key, require.cache[key]!); delete require.cache[key]; }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const copy = (require('../lib/feed/book/book-builder') as typeof import('../lib/feed/book/book-builder')).BookBuilder;
+  for (const [key, m] of saved) require.cache[key] = m;
+  if (copy === BookBuilder) throw new Error('perf:book: the sorted baseline did not get its own copy of BookBuilder');
+  return copy;
+}
+
+const SortedBookBuilder = separateBookBuilder();
 
 interface Pass { wallNs: number; cpuNs: number }
 
@@ -58,14 +85,17 @@ class Series {
 }
 
 class SessionBench {
-  readonly series: Record<Pipeline, Series> = { decode: new Series(), books: new Series(), conflated: new Series() };
+  readonly series: Record<Pipeline, Series> = { decode: new Series(), books: new Series(), conflated: new Series(), sorted: new Series() };
   constructor(readonly name: string, readonly session: SyntheticSession, readonly orderCapacity: number) {}
 
   run(pipeline: Pipeline, counted: boolean): void {
     const s = this.series[pipeline];
     let handler: ItchMessageHandler;
     if (pipeline === 'decode') handler = new FoldingHandler();
-    else {
+    else if (pipeline === 'sorted') {
+      s.sink = new CountingSink();
+      handler = s.builder = new SortedBookBuilder(s.sink, { initialOrderCapacity: this.orderCapacity, levels: 'sorted' });
+    } else {
       s.sink = new CountingSink();
       s.conflator = pipeline === 'conflated' ? new Conflator(s.sink) : undefined;
       handler = s.builder = new BookBuilder(s.conflator ?? s.sink, { initialOrderCapacity: this.orderCapacity });
@@ -82,7 +112,8 @@ class SessionBench {
   }
 
   result(): Record<string, unknown> {
-    const d = this.series.decode, b = this.series.books, k = this.series.conflated;
+    const d = this.series.decode, b = this.series.books, k = this.series.conflated, o = this.series.sorted;
+    const perRound = b.passes.map((p, i) => p.cpuNs / o.passes[i].cpuNs).sort((x, y) => x - y);
     const builder = b.builder!;
     const c = builder.counters;
     const r2 = (v: number): number => Number(v.toFixed(2));
@@ -97,6 +128,11 @@ class SessionBench {
       baseline_decode_cpu_ns_per_msg: r2(d.cpu(0.5)),
       books_only_cpu_ns_per_msg: r2(b.cpu(0.5) - d.cpu(0.5)),
       with_conflator_cpu_ns_per_msg: r2(k.cpu(0.5)),
+      sorted_levels_ns_per_msg: r2(o.bestWall),
+      sorted_levels_cpu_ns_per_msg: r2(o.cpu(0.5)),
+      ladder_over_sorted_cpu_per_round: r2(perRound[perRound.length >> 1] ?? NaN),
+      ladder_over_sorted_cpu_range: [r2(perRound[0] ?? NaN), r2(perRound[perRound.length - 1] ?? NaN)],
+      sorted_levels_same_books: o.sink.events === b.sink.events && o.sink.quotes === b.sink.quotes,
       messages: b.messages,
       packets: this.session.packets,
       books: builder.allBooks().length,
@@ -119,6 +155,7 @@ function main(): number {
   const dayMessages = args.number('messages', 10_000_000, 0);
   const daySymbols = args.number('symbols', 8000, 1);
   const t0 = Date.now();
+  const loadBefore = os.loadavg()[0];
   const benches = [
     new SessionBench('generated', generateSession(1_000_000), 1 << 17),
     new SessionBench('market', marketSession(1_000_000, 500), 1 << 17),
@@ -128,7 +165,7 @@ function main(): number {
   benches.push(new SessionBench('captures', captures, 1 << 17));
   console.log(`sessions built in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${iterations} rounds + 1 warm-up, interleaved`);
 
-  const pipelines: Pipeline[] = ['decode', 'books', 'conflated'];
+  const pipelines: Pipeline[] = ['decode', 'books', 'sorted', 'conflated'];
   for (let round = 0; round <= iterations; round++) { // round 0 warms the JIT and is not counted
     for (const bench of benches) {
       const order = round % 2 === 0 ? pipelines : [...pipelines].reverse();
@@ -148,6 +185,13 @@ function main(): number {
       ratio: r.ratio,
       note: `+conflator ${r.with_conflator_ns_per_msg}; orders at end ${r.resting_orders_at_end}; bad refs ${r.bad_references}`,
     });
+    rows.push({
+      label: `${b.name}: price ladder vs sorted levels (books, CPU)`,
+      ours: `ladder ${r.cpu_ns_per_msg} ns/msg`,
+      baseline: `sorted levels ${r.sorted_levels_cpu_ns_per_msg} ns/msg`,
+      ratio: r.ladder_over_sorted_cpu_per_round,
+      note: `per-round ratio ${(results[b.name] as { ladder_over_sorted_cpu_range: number[] }).ladder_over_sorted_cpu_range.join('-')}; same events and quotes: ${String((results[b.name] as { sorted_levels_same_books: boolean }).sorted_levels_same_books)}`,
+    });
   }
   const result = {
     ...head,
@@ -155,6 +199,7 @@ function main(): number {
     captures: { files: captures.files, messages_per_repeat: captures.messagesPerRepeat, repeats: captures.repeats },
     day_session: { messages: dayMessages, symbols: daySymbols },
     iterations,
+    load_average: { before: Number(loadBefore.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)), cpus: os.cpus().length },
     node: process.version,
   };
   report('book', rows, result);

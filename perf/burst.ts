@@ -44,7 +44,7 @@ const pre = args.number('pre', 1, 0.01);
 const post = args.number('post', 2, 0.01);
 const symbols = args.number('symbols', 100, 1);
 // Spin by default: a latency/throughput figure with the stage parked on a back-off timer measures the
-// timer. (The shipped performance.yml uses backoff so an idle 2-core box stays usable.) --idle to change.
+// timer. (The shipped performance.yml spins too; --idle to change.)
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');

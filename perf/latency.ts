@@ -26,6 +26,7 @@ import { Port } from '../lib/binding';
 import { LatencyRecorder, LatencySummary, SerializedLatency } from '../lib/common/latency-recorder';
 import { BenchArgs } from './lib/args';
 import { dpdkUnavailable, kRxCpu, sleep, tmpDir } from './lib/machine';
+import { currentThreadAffinity, pinCurrentThread, setCurrentThreadAffinity } from '../lib/binding/threads';
 import { PacedSender } from './lib/paced-sender';
 import type { PacedSenderReport } from './lib/paced-sender-worker';
 import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
@@ -40,8 +41,11 @@ const rates = args.rates('rates', [100e3, 1e6, 5e6]);
 const seconds = args.number('seconds', 2, 0.01);
 const symbols = args.number('symbols', 100, 1);
 // Spin by default: a latency/throughput figure with the stage parked on a back-off timer measures the
-// timer. (The shipped performance.yml uses backoff so an idle 2-core box stays usable.) --idle to change.
+// timer. (The shipped performance.yml spins too; --idle to change.)
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
+// The RX poller backs off (npm start's layout): it shares its CPU with the paced sender and the main
+// thread, where the venue simulators answer orders. --rx-idle spin to make it spin as well.
+const rxIdle = (args.string('rx-idle') ?? 'backoff') as 'spin' | 'yield' | 'backoff';
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');
 const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
@@ -57,7 +61,7 @@ const kTargets = { wire_to_handler: { p50_ns: 1000, p99_ns: 5000 }, md_to_order:
 
 /** The bare transport at this rate: net_ring -> RxConsumer in a worker, poll time to read. */
 async function baseline(cap: SessionCapture): Promise<{ wire_to_read: Percentiles; achieved: number; drops: number; sender: PacedSenderReport }> {
-  const { performance: perf } = loadBenchConfigs({ idle });
+  const { performance: perf } = loadBenchConfigs({ idle, rxIdle });
   const port = Port.open(dpdkPortOptions(perf, 'net_ring_latb', { txSlots: 4096 }));
   const control = new SharedArrayBuffer(64);
   const job: RxLatencyJob = { transfer: port.rxTransfer(0), cpu: perf.stages.decoder.cpu, control, idle: perf.idle.strategy, maxSpins: perf.idle.maxSpins, burst: perf.stages.decoder.burst };
@@ -94,14 +98,18 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 }
 
 async function pipelineAt(cap: SessionCapture) {
-  const { performance: perf } = loadBenchConfigs({ idle });
+  const { performance: perf } = loadBenchConfigs({ idle, rxIdle });
   const workerTids = new Map<number, string>();
   const log = (l: string) => {
     const w = workerTidFromLog(l);
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, log, strategyParams, journalFsync });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams, journalFsync });
+  // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
+  // woken onto the stage's CPU by every order; restored after the run (later runs create threads).
+  const mainCpus = currentThreadAffinity();
+  pinCurrentThread(kRxCpu);
   const failed = p.failed().then((e) => { throw e; });
   try {
     const monitor = new RingMonitor(p.port.rxTransfer(0).ring);
@@ -121,6 +129,8 @@ async function pipelineAt(cap: SessionCapture) {
   } catch (e) {
     await p.stop().catch(() => undefined);
     throw e;
+  } finally {
+    setCurrentThreadAffinity(mainCpus);
   }
 }
 
@@ -140,6 +150,7 @@ async function main(): Promise<void> {
     const drops = st.counters.rx_ring_drops;
     const stages = {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
+      md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
       order_ack: pct(L.order_ack), order_fill: pct(L.order_fill),
     };
@@ -157,11 +168,13 @@ async function main(): Promise<void> {
     rows.push({ label: `${tag} wire_to_handler CO-corrected`, ours: stages.wire_to_handler_corrected ? fmtP(stages.wire_to_handler_corrected) : 'n/a: stalls longer than 100k intervals', baseline: '', note: 'HdrHistogram expected-interval copy; over-counts stalls with an open-loop sender' });
     rows.push({ label: `${tag} decode`, ours: fmtP(stages.decode), baseline: '', note: 'wire_to_decode: poll ts to decoder entry' });
     rows.push({ label: `${tag} md_to_order`, ours: fmtP(stages.md_to_order), baseline: '', note: `target p50 < 5us, p99 < 10us; ${st.counters.orders_sent} orders` });
+    rows.push({ label: `${tag} md_to_signal`, ours: fmtP(stages.md_to_signal), baseline: '', note: 'md_to_order up to the strategy\'s sendOrder call: wait, decode, books, conflation, strategy' });
+    rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: '', note: 'the rest: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
     const stage = sched.threads.find((t) => t.role?.startsWith('stage worker'));
     const rxT = sched.threads.find((t) => t.role?.startsWith('RX lcore'));
     const steal = Math.max(...sched.cpus.filter((c) => c.cpu !== 'cpu').map((c) => c.steal));
-    const fmtT = (t: typeof stage) => (t ? `run delay ${t.run_delay_ms.toFixed(1)} ms of ${(t.run_ms + t.run_delay_ms).toFixed(0)} ms, ${t.involuntary_switches} involuntary switches` : 'not found');
+    const fmtT = (t: typeof stage) => (t ? `run delay ${t.run_delay_ms.toFixed(1)} ms of ${(t.run_ms + t.run_delay_ms).toFixed(0)} ms, ${t.involuntary_switches} involuntary switches, ${Math.round(t.system_share * 100)} % in the kernel` : 'not found');
     rows.push({ label: `${tag} what stole the time`, ours: `stage worker: ${fmtT(stage)}`, baseline: `RX lcore: ${fmtT(rxT)}`, note: `max CPU steal ${(steal * 100).toFixed(1)}%; load ${sched.loadavg[0]}; other processes ${sched.other_processes.slice(0, 3).map((o) => `${o.comm} ${o.cpu_ms} ms`).join(', ')}` });
     rows.push({ label: `${tag} sender lag`, ours: fmtP(pct(lag)), baseline: '', note: `paced sender lateness; TX-full waits ${r.txFullWaits}` });
   }

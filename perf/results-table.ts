@@ -24,9 +24,11 @@ function rows(name: string, r: J): string[][] {
       const label: Record<string, string> = { generated: 'generated session', market: 'market-like flow', day: 'day: 10 M msgs, 8,000 locates', captures: 'real NASDAQ captures (repeated)' };
       const sessions = (r.sessions ?? { generated: r }) as J;
       return Object.entries(sessions).map(([k, v]) => [`decode + full books (perf:book): ${label[k] ?? k}`,
-        `${n(v.ns_per_msg, 1)} ns/msg (${rate(v.msgs_per_s)}); CPU ${n(v.cpu_ns_per_msg, 1)}`, `decode only: ${n(v.baseline_decode_ns_per_msg, 1)} ns/msg`, `${n(v.ratio, 2)}x`, '≤ 100 ns (CppTrader L3 102-120)']);
+        `${n(v.ns_per_msg, 1)} ns/msg (${rate(v.msgs_per_s)}); CPU ${n(v.cpu_ns_per_msg, 1)}`,
+        `decode only: ${n(v.baseline_decode_ns_per_msg, 1)} ns/msg${v.sorted_levels_cpu_ns_per_msg !== undefined ? `; books with sorted levels (before the price ladder): CPU ${n(v.sorted_levels_cpu_ns_per_msg, 1)}, ladder/sorted ${n(v.ladder_over_sorted_cpu_per_round, 2)} per round` : ''}`,
+        `${n(v.ratio, 2)}x`, `≤ 100 ns (CppTrader L3 102-120)${r.load_average ? `; load ${n(r.load_average.before, 1)}-${n(r.load_average.after, 1)} on ${r.load_average.cpus} CPUs` : ''}`]);
     }
-    case 'fast': return [['FAST (MOEX X-OLR) decode + books (perf:fast)', `${n(r.ns_per_msg, 1)} ns/msg; decode only ${n(r.fast_decode_only_ns_per_msg, 1)} (interpreter ${n(r.interpreted_ns_per_msg, 1)})`, `ITCH decode + books, same updates: ${n(r.itch_books_ns_per_msg, 1)} ns/msg`, `${n(r.ratio_fast_over_itch, 2)}x ITCH`, '≤ 150 ns']];
+    case 'fast': return [['FAST (MOEX X-OLR) decode + books (perf:fast)', `${n(r.ns_per_msg, 1)} ns/msg${r.clock === 'process cpu time' ? ' (CPU time)' : ''}; decode only ${n(r.fast_decode_only_ns_per_msg, 1)} (interpreted, with books: ${n(r.interpreted_ns_per_msg, 1)})`, `ITCH decode + books, same updates: ${n(r.itch_books_ns_per_msg, 1)} ns/msg`, `${n(r.ratio_fast_over_itch, 2)}x ITCH`, '≤ 150 ns']];
     case 'ring': return [['SPSC ring between workers (perf:ring)', rate(r.records_per_s), `postMessage: ${rate(r.baseline_records_per_s)}`, `${n(r.ratio, 1)}x`, '']];
     case 'router': {
       const out = [['order lifecycles in process, send + ack + fill (perf:router)', `${rate(r.orders_per_s)} (${n(r.ns_per_order)} ns each; journal ${r.journal_fsync ?? ''} on ${r.journal_fs ?? 'disk'})`,
@@ -59,6 +61,13 @@ function rows(name: string, r: J): string[][] {
       out.push(['same, source that waits for the consumer (lossless by construction)', `${rate(r.msgs_per_s)} msgs, ${rate(r.packets_per_s)} pkts, loss ${n(r.loss, 6)} (${r.backend})`, `testpmd rxonly: ${rate(r.baseline_packets_per_s)} pkts`, `ratio ${n(r.ratio, 3)}`, 'not a NIC-like source']);
       if (r.dpdk && r.dpdk.msgs_per_s !== undefined) {
         out.push(['same, dpdk net_pcap at top speed', `${rate(r.dpdk.msgs_per_s)} msgs drained, loss ${pct(r.dpdk.loss)} at the ring`, `testpmd rxonly: ${rate(r.baseline_msgs_per_s)} msgs`, '', '']);
+      }
+      const sb = r.sharded_books as J | undefined;
+      if (sb && Array.isArray(sb.shards)) {
+        out.push([`decode + books + conflation sharded by stock locate, in memory (perf:throughput; load ${n(sb.loadavg?.[0], 1)} on ${sb.cpus} CPUs)`,
+          `CPU per message: book worker ${sb.shards.map((x: J) => x.worker_cpu_ns_per_msg.join('/')).join(', ')} ns (${rate(sb.book_worker_cpu_msgs_per_s)} per core); decoder fanning out ${n(sb.fanout_ceiling?.decoder_cpu_ns_per_msg, 1)} ns (${rate(sb.decoder_fanout_cpu_msgs_per_s)} per core); wall with ${sb.shards.map((x: J) => `${x.shards} worker${x.shards > 1 ? 's' : ''}: ${rate(x.msgs_per_s)}`).join(', ')}`,
+          `fused on one thread: ${rate(sb.fused_cpu_msgs_per_s)} per core; wall ${rate(sb.fused?.msgs_per_s)}`, '',
+          `10 M msgs/s: ${sb.layout_for_10m?.how} (${sb.layout_for_10m?.cores} cores)`]);
       }
       return out;
     }

@@ -24,7 +24,12 @@
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
- *        [--idle backoff|spin|yield] [--json]
+ *        [--idle block|backoff|spin|yield] [--spin-turns N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
+ *        [--venue-busy-poll US] [--venue-spin-turns N] [--json]
+ *
+ * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
+ * runs by default: the simulator's own loop polls its sessions, no event-loop wakeup per order)
+ * or libuv (net.Server, the simulator before the native server).
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
@@ -38,6 +43,9 @@ import type { SessionTransport } from '../lib/protocols/transport/session-transp
 import { NativeTcpTransport } from '../lib/protocols/transport/native-tcp-transport';
 import { LibuvTcpTransport } from '../lib/protocols/transport/libuv-tcp-transport';
 import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-strategy';
+import { NativeWaitSet } from '../lib/protocols/transport/tcp-server';
+import { nativeTcpBinding } from '../lib/protocols/transport/native-tcp-transport';
+import { performance } from 'perf_hooks';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,14 +58,36 @@ const kQuickfixScript = path.join(kRoot, 'scripts', 'build_quickfix_acceptor.sh'
 const kQuickfixBinary = path.join(kRoot, 'build', 'quickfix-acceptor', 'quickfix-acceptor');
 const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node';
+/**
+ * ouch_venue_libuv / fix_venue_libuv (opt-in): the same as ouch / fix, against `tickpath venue-sim
+ * --transport libuv`, interleaved in the same rounds: the venue side's share, measured side by side.
+ */
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
+const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
 export type RttTransport = 'native' | 'libuv';
 
 /**
- * How the native sender idles between orders (--idle): 'backoff' (default; spins, then parks for
- * 1..50 µs, as the stage workers do, so a shared machine's venue process gets the core) or 'spin'.
+ * How the native sender idles between orders (--idle): 'block' (default: spins 100 empty turns,
+ * then sleeps in epoll on the session's socket until the ack arrives or the next order is due,
+ * microsecond timeout), 'backoff' (spins, then parks for 1..50 µs, as the stage workers do) or
+ * 'spin' (never sleeps: one CPU at 100 %). backoff and block set the thread's timer slack to 1 µs.
  */
-let gIdle: IdleStrategyName = 'backoff';
+let gIdle: IdleStrategyName | 'block' = 'block';
+/** block: the sender's wait set; the connector's socket joins it when it connects. */
+let gWaitSet: NativeWaitSet | null = null;
+/** block: empty turns the sender spins before it sleeps (--spin-turns). */
+let gSpinTurns = 100;
+/** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
+let gLastVenueStats: unknown = null;
+
+/**
+ * The venue side (`tickpath venue-sim` options): its session transport, and for native how its
+ * loop idles and SO_BUSY_POLL. Default: what `tickpath venue-sim` runs by default.
+ */
+export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number }
+let gVenue: RttVenueSide = { transport: 'native', idle: 'block', busyPollUs: 0 };
+const venueLabel = (v: RttVenueSide): string => (v.transport === 'libuv' ? 'venue libuv'
+  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
 
 export interface RttResult {
   venue: string;
@@ -77,12 +107,14 @@ export interface RttResult {
   rounds_p99_ns: number[];
   /** The session transport the figure was measured over. */
   transport?: RttTransport;
+  /** venue-sim only: its transport stats at stop (loop turns, sleeps, wakeups). */
+  venue_stats?: unknown;
 }
 
 export interface RttSkipped { skipped: string }
 
 /** Starts a child and waits for `ready` to match its output; returns the child and the match. */
-async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
+async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray; output: () => string }> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -90,7 +122,7 @@ async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{
   const t0 = Date.now();
   for (;;) {
     const m = ready.exec(out);
-    if (m) return { child, m };
+    if (m) return { child, m, output: () => out };
     if (Date.now() - t0 > 10000 || child.exitCode !== null) {
       child.kill('SIGKILL');
       throw new Error(`${path.basename(cmd)} did not start: ${out}`);
@@ -187,7 +219,7 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   let rejected = 0;
   c.setListener({
     onAck(clOrdId) {
-      const now = Number(process.hrtime.bigint());
+      const now = performance.now() * 1e6;
       const i = parseInt(clOrdId.slice(1), 36);
       acked++;
       if (i >= warmup) rtt.recordWithExpectedInterval(now - sentAt[i], intervalNs);
@@ -197,24 +229,33 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   });
   const order: VenueOrder = { clOrdId: '', symbol: 'RTT', side: 'B', qty: 100, price: 100_000, ordType: 'LIMIT', tif: 'DAY' };
   let next = 0;
-  const t0 = Number(process.hrtime.bigint()) + 1e6;
+  const t0 = performance.now() * 1e6 + 1e6;
   const deadlineNs = t0 + total * intervalNs + 10e9;
-  const idle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+  const idle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+  const ws = gIdle === 'block' ? gWaitSet : null;
+  let empty = 0;
   for (;;) {
-    const now = Number(process.hrtime.bigint());
+    // performance.now(): the same monotonic clock as hrtime, without a BigInt per turn.
+    const now = performance.now() * 1e6;
     let work = c.poll!(Date.now());
     if (next < total && t0 + next * intervalNs <= now) {
       work++;
       order.clOrdId = `R${next.toString(36)}`;
       order.side = (next & 1) === 0 ? 'B' : 'S';
-      const at = Number(process.hrtime.bigint());
+      const at = performance.now() * 1e6;
       sentAt[next] = at;
       if (next >= warmup) lag.record(at - (t0 + next * intervalNs));
       if (!c.sendNew(order)) throw new Error(`${c.name}: session refused order ${next}`);
       next++;
     }
     if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
-    idle.idle(work);
+    if (!ws) { idle.idle(work); continue; }
+    if (work > 0) { empty = 0; continue; }
+    if (++empty <= gSpinTurns) continue;
+    empty = 0;
+    // Sleep until the ack arrives, or until shortly before the next order is due (at most 1 ms).
+    const dueUs = next < total ? (t0 + next * intervalNs - performance.now() * 1e6) / 1000 : 1000;
+    if (dueUs > 5) ws.wait(Math.min(1000, Math.floor(dueUs - 3)), false);
   }
   const s = rtt.summary();
   return {
@@ -231,7 +272,8 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
 async function runEchoNode(transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
   const src = "const s=require('net').createServer((c)=>{c.setNoDelay(true);c.on('data',(d)=>c.write(d));}).listen(0,'127.0.0.1',()=>console.log('ECHO '+s.address().port));";
   const { child, m } = await startChild(process.execPath, ['-e', src], /ECHO (\d+)/);
-  const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0 }) : new LibuvTcpTransport();
+  const ws = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
+  const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0, waitSet: ws ?? undefined }) : new LibuvTcpTransport();
   try {
     let got = 0;
     let up = false;
@@ -245,16 +287,22 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     const intervalNs = 1e9 / rate;
     const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
     let next = 0;
-    const echoIdle = createIdleStrategy(gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+    const echoIdle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
+    let empty = 0;
+    const idleTurn = (w: number): void => {
+      if (!ws) { echoIdle.idle(w); return; }
+      if (w > 0) { empty = 0; return; }
+      if (++empty > gSpinTurns) { empty = 0; ws.wait(200, false); }
+    };
     const t0 = Number(process.hrtime.bigint());
     while (next < total) {
       const due = t0 + next * intervalNs;
-      if (transport === 'native') { while (Number(process.hrtime.bigint()) < due) echoIdle.idle(t.poll()); }
+      if (transport === 'native') { while (Number(process.hrtime.bigint()) < due) idleTurn(t.poll()); }
       else { const ms = (due - Number(process.hrtime.bigint())) / 1e6; await new Promise((r) => (ms > 1 ? setTimeout(r, Math.floor(ms)) : setImmediate(r))); }
       const want = got + msg.length;
       const at = Number(process.hrtime.bigint());
       t.send(msg, 0, msg.length);
-      if (transport === 'native') { while (got < want) echoIdle.idle(t.poll()); }
+      if (transport === 'native') { while (got < want) idleTurn(t.poll()); }
       else { while (got < want) await new Promise((r) => setImmediate(r)); }
       if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
       next++;
@@ -267,26 +315,47 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     };
   } finally {
     t.close();
+    ws?.close();
     await stopChild(child);
   }
 }
 
-async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string): Promise<RttResult> {
-  const { child, m } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0'],
-    /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/);
+/** A fresh wait set for this run's sender (block idle over native), or none. */
+function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
+  gWaitSet?.close();
+  gWaitSet = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
+  return gWaitSet ?? undefined;
+}
+
+/** `tickpath venue-sim`'s arguments for a venue-side setup (--venue). */
+function venueArgs(v: RttVenueSide): string[] {
+  if (v.transport === 'libuv') return ['--transport', 'libuv'];
+  return ['--transport', 'native', '--idle', v.idle, ...(v.busyPollUs ? ['--busy-poll', String(v.busyPollUs)] : []),
+    ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : [])];
+}
+
+async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
+  venue: RttVenueSide = gVenue): Promise<RttResult> {
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(venue)],
+    /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
+  if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
-      { reconnectAttempts: 0, transport })
+      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport });
+      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
     await c.close();
-    return { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process)`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(venue)})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    return result;
   } finally {
     await stopChild(child);
+    // The simulator's own account of its loop (native: turns, sleeps, wakeups), for the JSON.
+    const stop = /venue-sim: SIGTERM, stopping; (.*)/.exec(output());
+    if (stop) gLastVenueStats = JSON.parse(stop[1]).transport;
   }
 }
 
@@ -305,7 +374,7 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
   const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
-    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport });
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -321,7 +390,8 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
  * alike; per protocol the round with the lowest p50 is kept (every round's p50/p99 is listed).
  */
 export async function measureRtt(protocols: readonly RttProtocol[], rate: number, seconds: number, warmupSeconds: number, rounds = 1,
-  transport: RttTransport = 'native'): Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+  transport: RttTransport = 'native', venue?: RttVenueSide): Promise<Partial<Record<RttProtocol, RttResult | RttSkipped>>> {
+  if (venue) gVenue = venue;
   // FIX message stores (ours and QuickFIX's) on tmpfs: the figure is protocol, engine and event
   // loop, not this machine's disk (perf/router.ts measures the journal on disk separately).
   const dir = fs.mkdtempSync(path.join(kMemoryDir, 'tickpath-perf-rtt-'));
@@ -335,10 +405,13 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         fs.mkdirSync(sub);
         const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
           : p === 'echo_node' ? await runEchoNode(transport, rate, seconds, warmupSeconds)
-            : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
+            : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
+              ? await runSimulator(p === 'ouch_venue_libuv' ? 'ouch' : 'fix', transport, rate, seconds, warmupSeconds, sub, { transport: 'libuv', idle: 'block', busyPollUs: 0 })
+              : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
+        if (p !== 'fix_quickfix' && p !== 'echo_node') r.venue_stats = gLastVenueStats;
         out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
       }
     }
@@ -354,7 +427,7 @@ const us = (ns: number): string => `${(ns / 1000).toFixed(1)} µs`;
 export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>>, rate: number): Row[] {
   const rows: Row[] = [];
   const qf = rtt.fix_quickfix && !('skipped' in rtt.fix_quickfix) ? rtt.fix_quickfix : null;
-  for (const p of ['ouch', 'fix', 'fix_quickfix', 'echo_node'] as const) {
+  for (const p of kProtocols) {
     const r = rtt[p];
     if (!r) continue;
     if ('skipped' in r) { rows.push({ label: `rtt ${p}`, ours: 'skipped', baseline: '', note: r.skipped }); continue; }
@@ -379,10 +452,22 @@ async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_node').split(',') as RttProtocol[];
   for (const p of protocols) {
-    if (p !== 'ouch' && p !== 'fix' && p !== 'fix_quickfix' && p !== 'echo_node') { console.error(`option --protocols: unknown protocol '${p}', expected ouch, fix, fix_quickfix or echo_node`); process.exit(2); }
+    if (!kProtocols.includes(p)) { console.error(`option --protocols: unknown protocol '${p}', expected one of ${kProtocols.join(', ')}`); process.exit(2); }
   }
-  gIdle = arg('idle', 'backoff') as IdleStrategyName;
-  if (gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected spin, yield or backoff`); process.exit(2); }
+  gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
+  if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
+  gSpinTurns = Number(arg('spin-turns', '100'));
+  if (!Number.isInteger(gSpinTurns) || gSpinTurns < 0) { console.error(`option --spin-turns: '${arg('spin-turns', '')}', expected an integer >= 0`); process.exit(2); }
+  // A park or a wait asked for in microseconds should not sleep the default 50 µs timer slack longer.
+  if (gIdle !== 'spin') nativeTcpBinding()?.threadTimerSlackNs(1000);
+  const venueTransport = arg('venue-transport', 'native');
+  const venueIdle = arg('venue-idle', 'block');
+  const venueBusyPoll = Number(arg('venue-busy-poll', '0'));
+  if (venueTransport !== 'native' && venueTransport !== 'libuv') { console.error(`option --venue-transport: '${venueTransport}', expected native or libuv`); process.exit(2); }
+  if (venueIdle !== 'block' && venueIdle !== 'spin' && venueIdle !== 'backoff') { console.error(`option --venue-idle: '${venueIdle}', expected block, spin or backoff`); process.exit(2); }
+  if (!Number.isInteger(venueBusyPoll) || venueBusyPoll < 0) { console.error(`option --venue-busy-poll: '${arg('venue-busy-poll', '')}', expected microseconds >= 0`); process.exit(2); }
+  const spinArg = arg('venue-spin-turns', '');
+  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}) };
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -395,7 +480,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_turns: gSpinTurns, venue: gVenue, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }

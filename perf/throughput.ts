@@ -22,9 +22,20 @@
  *
  * The sample strategy runs (it is fused with the book) but sends no orders (maxOrders 0): the
  * order path is perf:latency's subject, and its cost would hide the market-data ceiling.
+ *
+ * Sharded books (`sharded_books` in the JSON; `--only shards` runs just this part and keeps the
+ * rest of the last results): one decoder thread fanning out by stock locate to 1..--shards book
+ * workers over SpscRings (perf/lib/sharded-books.ts), in memory, beside the same work fused on one
+ * thread and the fan-out ceiling (workers that only read). Per shard count: msgs/s and msgs/s per
+ * book worker, and from them how many book workers and decoders a 10 M msgs/s layout needs. On this
+ * 2-vCPU machine two shards plus the decoder are three threads on two CPUs: read it as scaling
+ * per worker, not as the rate of a machine with a core per thread.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { BenchArgs } from './lib/args';
+import { marketSession } from './lib/book-sessions';
+import { runFused, runSharded, ShardRun } from './lib/sharded-books';
 import { dpdkUnavailable, nowNs, sleep, tmpDir } from './lib/machine';
 import { dpdkPortOptions, loadBenchConfigs, pcapPortOptions, startPipeline, waitForDrain } from './lib/pipeline-harness';
 import { RingMonitor } from './lib/ring-monitor';
@@ -40,9 +51,12 @@ const steps = args.number('steps', 7, 1);
 const seconds = args.number('seconds', 2, 0.1);
 const symbols = args.number('symbols', 100, 1);
 // Spin by default: a latency/throughput figure with the stage parked on a back-off timer measures the
-// timer. (The shipped performance.yml uses backoff so an idle 2-core box stays usable.) --idle to change.
+// timer. (The shipped performance.yml spins too; --idle to change.)
 const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const verbose = args.has('verbose');
+const maxShards = args.number('shards', 2, 1);
+const shardMessages = args.number('shard-messages', Math.min(2e6, messages), 1000);
+const only = args.string('only');
 const log = verbose ? (l: string) => console.error(l) : undefined;
 const noOrders = { maxOrders: 0 };
 
@@ -147,7 +161,64 @@ async function dpdkTopSpeed(cap: SessionCapture): Promise<RunResult> {
   };
 }
 
+/**
+ * Books sharded by locate: each layout run twice (the first warms the JIT and is not kept), fused
+ * and fan-out baselines in the same run; the layout that reaches 10 M msgs/s, by arithmetic on the
+ * measured per-thread rates.
+ */
+async function shardedBooks(): Promise<{ result: Record<string, unknown>; rows: Row[] }> {
+  const session = marketSession(shardMessages, Math.max(symbols, 2000));
+  const best = async (f: () => Promise<ShardRun> | ShardRun): Promise<ShardRun> => {
+    const a = await f();
+    const b = await f();
+    return a.msgs_per_s > b.msgs_per_s ? a : b;
+  };
+  const fused = await best(() => runFused(session));
+  const runs: ShardRun[] = [];
+  for (let n = 1; n <= maxShards; n++) runs.push(await best(() => runSharded(session, n, true)));
+  const fanout = await best(() => runSharded(session, maxShards, false));
+  // Capacities from CPU time per message (what each thread costs, whatever else shared its CPU).
+  const workerCpu = runs.flatMap((r) => r.worker_cpu_ns_per_msg).filter(Number.isFinite);
+  const bookWorkerCap = 1e9 / (workerCpu.length ? workerCpu.reduce((a, b) => a + b, 0) / workerCpu.length : fused.decoder_cpu_ns_per_msg);
+  const decoderCap = 1e9 / fanout.decoder_cpu_ns_per_msg;
+  const workersFor10M = Math.ceil(10e6 / bookWorkerCap);
+  const decodersFor10M = Math.ceil(10e6 / decoderCap);
+  const loadavg = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  const cpus = (await import('os')).cpus().length;
+  const how = decodersFor10M > 1 ? `${decodersFor10M} decoders on RSS queues (each its share of the lines) and ${workersFor10M} book workers by locate`
+    : `one decoder fanning out by locate to ${workersFor10M} book workers`;
+  const result = {
+    session: { messages: session.messages, packets: session.packets, symbols: Math.max(symbols, 2000), flow: 'tickpath gen (market-like), in memory' },
+    fused, shards: runs, fanout_ceiling: fanout,
+    book_worker_cpu_msgs_per_s: Math.round(bookWorkerCap), decoder_fanout_cpu_msgs_per_s: Math.round(decoderCap),
+    fused_cpu_msgs_per_s: Math.round(1e9 / fused.decoder_cpu_ns_per_msg),
+    layout_for_10m: { book_workers: workersFor10M, decoders: decodersFor10M, cores: workersFor10M + decodersFor10M, how },
+    loadavg, cpus,
+  };
+  const rows: Row[] = [
+    { label: 'books by locate: decode + books + conflation fused on one thread, in memory', ours: `${fmtRate(fused.msgs_per_s)} msgs wall; ${fmtRate(1e9 / fused.decoder_cpu_ns_per_msg)} per CPU-second`, baseline: '', note: `load ${loadavg[0]} on ${cpus} CPUs` },
+    ...runs.map((r): Row => ({
+      label: `books by locate: 1 decoder + ${r.shards} book worker${r.shards > 1 ? 's' : ''}`,
+      ours: `${fmtRate(r.msgs_per_s)} msgs wall; worker CPU ${r.worker_cpu_ns_per_msg.join(', ')} ns/msg`, baseline: `fused ${fmtRate(fused.msgs_per_s)}`,
+      ratio: r.msgs_per_s / fused.msgs_per_s, note: `decoder CPU ${r.decoder_cpu_ns_per_msg} ns/msg; stalls on a full ring ${r.stalls}; bad refs ${r.bad_references}`,
+    })),
+    { label: `fan-out ceiling: 1 decoder + ${fanout.shards} readers, no books`, ours: `${fmtRate(fanout.msgs_per_s)} msgs wall; decoder CPU ${fanout.decoder_cpu_ns_per_msg} ns/msg`, baseline: '', note: `10 M msgs/s: ${how} (${workersFor10M + decodersFor10M} cores)` },
+  ];
+  return { result, rows };
+}
+
 async function main(): Promise<void> {
+  if (only === 'shards') {
+    const { result, rows } = await shardedBooks();
+    const file = path.join(__dirname, '..', '..', 'perf', 'results', 'throughput.json');
+    const last = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> : {};
+    const restAt = last.rest_measured_at ?? last.at;
+    delete last.name; delete last.at; delete last.machine;
+    report('throughput', rows, { ...last, rest_measured_at: restAt, sharded_books: { ...result, at: new Date().toISOString() } });
+    return;
+  }
+  if (only !== undefined) throw new Error(`--only ${only}: expected 'shards'`);
+  const shards = await shardedBooks();
   const dir = tmpDir('tp-perf-tput-');
   // Generated at 10 M msgs/s of capture time so packets are as full as the generator makes them.
   const capRate = 10e6;
@@ -182,6 +253,7 @@ async function main(): Promise<void> {
     dpdk: 'error' in dpdk ? dpdk : { ...dpdk, msgs_per_s: Math.round(dpdk.msgs_per_s), packets_per_s: Math.round(dpdk.packets_per_s), backend: 'dpdk net_pcap (top speed, drops at a full ring)' },
     capture: { messages: cap.messages, packets: cap.packets, messages_per_packet: Number(cap.messagesPerPacket.toFixed(2)), symbols },
     target_msgs_per_s: 10e6,
+    sharded_books: { ...shards.result, at: new Date().toISOString() },
   };
   const rows: Row[] = [
     {
@@ -194,6 +266,7 @@ async function main(): Promise<void> {
   ];
   if ('error' in dpdk) rows.push({ label: 'same, dpdk net_pcap top speed', ours: 'n/a', baseline: '', note: dpdk.error });
   else rows.push({ label: 'same, dpdk net_pcap top speed', ours: `${fmtRate(dpdk.msgs_per_s)} msgs drained`, baseline: `${fmtRate(bmsgs)} msgs testpmd`, ratio: dpdk.msgs_per_s / bmsgs, note: `loss ${(dpdk.loss * 100).toFixed(2)}% at the ring` });
+  rows.push(...shards.rows);
   report('throughput', rows, result);
 }
 

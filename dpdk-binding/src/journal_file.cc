@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace tickpath {
 namespace {
@@ -78,6 +80,8 @@ int JournalFile::open(const JournalFileOptions& o, std::unique_ptr<JournalFile>*
     int rc = j->growTo(want, err);
     if (rc < 0) return rc;
   }
+  j->tickClock();
+  j->prefault(0);
   j->thread_ = std::thread([raw = j.get()] { raw->run(); });
   *out = std::move(j);
   return 0;
@@ -131,9 +135,65 @@ int JournalFile::sync(std::string* err) {
   return syncLocked(err);
 }
 
+void JournalFile::tickClock() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  double ms = static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec / 1000000);
+  uint64_t bits;
+  memcpy(&bits, &ms, sizeof bits);
+  // One aligned 8-byte store: the router's Float64Array read sees the old or the new value, whole.
+  reinterpret_cast<std::atomic<uint64_t>*>(static_cast<uint8_t*>(control_.get()) + kJournalClockF64 * 8)
+      ->store(bits, std::memory_order_relaxed);
+}
+
+// Makes [page of the written position, + prefaultBytes) present and writable in this process's
+// page tables, so the router's next stores there do not fault. Only inside the allocated file.
+void JournalFile::prefault(int32_t writtenSlots) {
+  if (o_.prefaultBytes == 0) return;
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t end;
+  {
+    std::lock_guard<std::mutex> g(growMutex_);
+    end = fileBytes_;
+  }
+  // The window follows the write rate: four periods' worth of the recent peak per period (which
+  // decays by 1/64 per period, so a burst after a quiet spell still finds pages ready), at least a
+  // page, at most prefaultBytes. Its zero pages are written back by the next sync, so a slow
+  // writer must not drag a large window through every fdatasync.
+  uint64_t pos = static_cast<uint64_t>(writtenSlots) * o_.slotBytes;
+  uint64_t rate = pos > lastPrefaultPos_ ? pos - lastPrefaultPos_ : 0;
+  lastPrefaultPos_ = pos;
+  peakRate_ = std::max(rate, peakRate_ - peakRate_ / 64);
+  uint64_t window = std::min<uint64_t>(o_.prefaultBytes, std::max<uint64_t>(page, 4 * peakRate_));
+  uint64_t from = pos & ~(page - 1);
+  uint64_t to = from + window + page;
+  if (to > end) to = end & ~(page - 1);
+  if (to <= from) return;
+  uint8_t* base = map() + from;
+  size_t len = static_cast<size_t>(to - from);
+#ifdef MADV_POPULATE_WRITE
+  if (!populateUnsupported_) {
+    if (madvise(base, len, MADV_POPULATE_WRITE) == 0) {
+      ctl(kJournalPrefaultedI32).store(static_cast<int32_t>(to / page), std::memory_order_relaxed);
+      return;
+    }
+    if (errno != EINVAL) return;   // EINTR, EFAULT on a racing truncate at close: next period
+    populateUnsupported_ = true;   // kernel before 5.14
+  }
+#endif
+  // Fallback: one atomic add of zero per page. The router may be storing into the first page at
+  // the same moment; a locked read-modify-write of 0 keeps whichever value it wrote.
+  for (size_t off = 0; off < len; off += page) {
+    reinterpret_cast<std::atomic<uint32_t>*>(base + off)->fetch_add(0, std::memory_order_relaxed);
+  }
+  ctl(kJournalPrefaultedI32).store(static_cast<int32_t>(to / page), std::memory_order_relaxed);
+}
+
 void JournalFile::run() {
-  // Growth-only wake-ups ('always', 'never') need not be frequent: a chunk lasts many records.
-  const auto period = o_.groupCommit ? std::chrono::microseconds(o_.groupCommitUs) : std::chrono::microseconds(10000);
+  // The clock and the pre-faulted window need a wake-up at least every millisecond under every
+  // policy; 'group' wakes at its commit period when that is shorter.
+  const auto period = std::chrono::microseconds(o_.groupCommit ? std::min<int64_t>(o_.groupCommitUs, 1000) : 1000);
+  int64_t sinceCommitUs = 0;
   const uint64_t half = static_cast<uint64_t>(o_.growSlots / 2 + 1) * o_.slotBytes;
   std::unique_lock<std::mutex> lk(wakeMutex_);
   while (!stop_) {
@@ -152,11 +212,16 @@ void JournalFile::run() {
         rc = growTo(target, &err);
       }
     }
-    if (rc == 0 && o_.groupCommit && w > ctl(kJournalDurableI32).load(std::memory_order_relaxed)) {
+    tickClock();
+    sinceCommitUs += period.count();
+    if (rc == 0 && o_.groupCommit && sinceCommitUs >= o_.groupCommitUs && w > ctl(kJournalDurableI32).load(std::memory_order_relaxed)) {
+      sinceCommitUs = 0;
       std::lock_guard<std::mutex> g(syncMutex_);
       rc = syncLocked(&err);
       if (rc == 0) ctl(kJournalSyncsI32).fetch_add(1, std::memory_order_relaxed);
     }
+    // After the sync: it left the written pages clean and write-protected again.
+    if (rc == 0) prefault(ctl(kJournalWrittenI32).load(std::memory_order_acquire));
     if (rc < 0) {
       // Reported once; the router reads it before its next record and stops accepting orders.
       int32_t none = 0;

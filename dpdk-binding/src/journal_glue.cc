@@ -42,7 +42,7 @@ JournalFile* journalArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
   return j;
 }
 
-// journalOpen(path, slotBytes, capacitySlots, growSlots, groupCommitUs, groupCommit)
+// journalOpen(path, slotBytes, capacitySlots, growSlots, groupCommitUs, groupCommit[, prefaultBytes])
 //   -> { id, created, map: SharedArrayBuffer, control: SharedArrayBuffer }
 NAN_METHOD(JournalOpen) {
   JournalFileOptions o;
@@ -52,6 +52,7 @@ NAN_METHOD(JournalOpen) {
   o.growSlots = Nan::To<uint32_t>(info[3]).FromMaybe(0);
   o.groupCommitUs = static_cast<int64_t>(Nan::To<double>(info[4]).FromMaybe(1000));
   o.groupCommit = Nan::To<bool>(info[5]).FromMaybe(false);
+  if (info.Length() > 6) o.prefaultBytes = Nan::To<uint32_t>(info[6]).FromMaybe(o.prefaultBytes);
   std::lock_guard<std::mutex> g(journalsMutex());
   int id = 0;
   while (id < kMaxJournals && journals()[id]) id++;
@@ -121,6 +122,8 @@ void exportJournalFns(v8::Local<v8::Object> target) {
   set("fileSlotsI32", kJournalFileSlotsI32);
   set("syncsI32", kJournalSyncsI32);
   set("errnoI32", kJournalErrnoI32);
+  set("clockF64", kJournalClockF64);
+  set("prefaultedI32", kJournalPrefaultedI32);
   set("controlBytes", kJournalControlBytes);
   Nan::Set(target, Nan::New("journalLayout").ToLocalChecked(), layout);
 }

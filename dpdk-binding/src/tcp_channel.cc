@@ -6,7 +6,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -33,6 +36,37 @@ void TcpChannel::fail(int err) {
   ctl()[kTcpStateI32] = kTcpFailed;
 }
 
+void TcpChannel::setOptions(int fd, int busyPollUs) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int32_t* c = ctl();
+  c[kTcpBusyPollI32] = 0;
+  if (busyPollUs > 0) {
+    // Optional: needs CAP_NET_ADMIN above net.core.busy_poll on some kernels; refused is reported, not fatal.
+    if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &busyPollUs, sizeof busyPollUs) == 0) c[kTcpBusyPollI32] = busyPollUs;
+    else c[kTcpBusyPollI32] = -errno;
+  }
+  txHead_ = txLen_ = 0;
+  c[kTcpRxLenI32] = 0;
+  c[kTcpTxQueuedI32] = 0;
+  c[kTcpErrnoI32] = 0;
+}
+
+int TcpChannel::adopt(int fd, int busyPollUs) {
+  if (fd_ >= 0) return -EISCONN;
+  setOptions(fd, busyPollUs);
+  fd_ = fd;
+  stats_.connects++;
+  ctl()[kTcpStateI32] = kTcpConnected;
+  return 0;
+}
+
+void TcpChannel::shutdownWrite() {
+  if (fd_ < 0) return;
+  if (txLen_ > 0) flush();
+  ::shutdown(fd_, SHUT_WR);
+}
+
 int TcpChannel::connect(const char* ipv4, uint16_t port, int busyPollUs, std::string* err) {
   if (fd_ >= 0) {
     *err = "channel already has a socket (fix: close() before connecting again)";
@@ -51,19 +85,8 @@ int TcpChannel::connect(const char* ipv4, uint16_t port, int busyPollUs, std::st
     *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
     return -e;
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setOptions(fd, busyPollUs);
   int32_t* c = ctl();
-  c[kTcpBusyPollI32] = 0;
-  if (busyPollUs > 0) {
-    // Optional: needs CAP_NET_ADMIN above net.core.busy_poll on some kernels; refused is reported, not fatal.
-    if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &busyPollUs, sizeof busyPollUs) == 0) c[kTcpBusyPollI32] = busyPollUs;
-    else c[kTcpBusyPollI32] = -errno;
-  }
-  txHead_ = txLen_ = 0;
-  c[kTcpRxLenI32] = 0;
-  c[kTcpTxQueuedI32] = 0;
-  c[kTcpErrnoI32] = 0;
   fd_ = fd;
   stats_.connects++;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
@@ -183,6 +206,108 @@ void TcpChannel::close() {
     c[kTcpStateI32] = kTcpClosed;
     c[kTcpTxQueuedI32] = 0;
   }
+}
+
+TcpListener::~TcpListener() { close(); }
+
+int TcpListener::listen(const char* ipv4, uint16_t port, int backlog, std::string* err) {
+  if (fd_ >= 0) {
+    *err = "listener already listening (fix: close() first)";
+    return -EISCONN;
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
+    *err = std::string("not an IPv4 address: ") + ipv4 + " (fix: give a dotted IPv4 address such as 127.0.0.1)";
+    return -EINVAL;
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+    *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
+    return -e;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, backlog) != 0) {
+    int e = errno;
+    ::close(fd);
+    *err = std::string("listen on ") + ipv4 + ":" + std::to_string(port) + ": " + strerror(e) +
+           (e == EADDRINUSE ? " (fix: pick another port or pass 0 for an ephemeral one)"
+                            : e == EADDRNOTAVAIL ? " (fix: listen on an address of this host, such as 127.0.0.1)"
+                                                 : " (fix: check the address and port)");
+    return -e;
+  }
+  socklen_t sl = sizeof sa;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl);
+  port_ = ntohs(sa.sin_port);
+  fd_ = fd;
+  return 0;
+}
+
+int TcpListener::accept(int* fd) {
+  if (tp_unlikely(fd_ < 0)) return -EBADF;
+  for (;;) {
+    int c = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c >= 0) {
+      accepted_++;
+      *fd = c;
+      return 1;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    // A connection reset before it was accepted: try the next one.
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    return -errno;
+  }
+}
+
+void TcpListener::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+TcpWaitSet::TcpWaitSet() : ep_(epoll_create1(EPOLL_CLOEXEC)) {}
+
+TcpWaitSet::~TcpWaitSet() {
+  if (ep_ >= 0) ::close(ep_);
+}
+
+int TcpWaitSet::add(int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.fd = fd;
+  if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) return 0;
+  return -errno;
+}
+
+int TcpWaitSet::wait(int timeoutUs, int loopFd) {
+  if (loopFd >= 0 && loopFd != loopFd_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = loopFd;
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, loopFd, &ev) == 0 || errno == EEXIST) loopFd_ = loopFd;
+  }
+  epoll_event evs[16];
+  int n;
+#ifdef SYS_epoll_pwait2
+  // Microsecond timeouts (Linux 5.11+): a sender whose next order is due in 300 us can sleep
+  // exactly that long; ENOSYS on older kernels falls back to milliseconds, rounded up.
+  static bool noPwait2 = false;
+  if (!noPwait2) {
+    timespec ts{timeoutUs / 1000000, static_cast<long>(timeoutUs % 1000000) * 1000};
+    n = static_cast<int>(::syscall(SYS_epoll_pwait2, ep_, evs, 16, &ts, nullptr, 0));
+    if (n < 0 && errno == ENOSYS) noPwait2 = true;
+  }
+  if (noPwait2)
+#endif
+    n = epoll_wait(ep_, evs, 16, (timeoutUs + 999) / 1000);
+  if (n < 0) return errno == EINTR ? 2 : -errno;
+  int r = 0;
+  for (int i = 0; i < n; i++) r |= evs[i].data.fd == loopFd_ ? 2 : 1;
+  return r;
 }
 
 }  // namespace tickpath

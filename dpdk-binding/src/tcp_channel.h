@@ -1,4 +1,4 @@
-// One TCP client connection owned by the thread that calls it: the router's pinned thread, not
+// One TCP connection owned by the thread that calls it: the router's pinned thread, not
 // libuv. Non-blocking socket, TCP_NODELAY, optional SO_BUSY_POLL; sends go straight to the kernel
 // from the caller's hot loop, receives are polled once per loop turn into a buffer JS maps once
 // (a SharedArrayBuffer over `region()`), so the SoupBinTCP and FIX codecs read frames in place.
@@ -50,6 +50,12 @@ class TcpChannel {
   // Starts a non-blocking connect to an IPv4 address; completion is seen by poll().
   // 0 or a negative errno with "cause (fix: ...)" in err.
   int connect(const char* ipv4, uint16_t port, int busyPollUs, std::string* err);
+  // Takes over a socket a TcpListener accepted (already connected): non-blocking, TCP_NODELAY and
+  // SO_BUSY_POLL as for connect(). 0, or -EISCONN when the channel still has a socket.
+  int adopt(int fd, int busyPollUs);
+  // Sends the queued bytes it can, then shutdown(SHUT_WR): the peer reads everything sent and
+  // then end of stream; receiving goes on until the peer closes (state kTcpPeerClosed).
+  void shutdownWrite();
   // Writes len bytes now; what the kernel cannot take is queued and flushed by poll().
   // Returns the bytes written straight away (0..len), or a negative errno (not connected,
   // queue overflow: -ENOBUFS, or a send error, which also fails the channel).
@@ -69,6 +75,7 @@ class TcpChannel {
  private:
   int32_t* ctl() const { return reinterpret_cast<int32_t*>(region_.get()); }
   void fail(int err);
+  void setOptions(int fd, int busyPollUs);
   int flush();
 
   int fd_ = -1;
@@ -78,6 +85,51 @@ class TcpChannel {
   uint32_t txCap_;
   uint32_t txHead_ = 0, txLen_ = 0;  // queued bytes: [txHead_, txHead_ + txLen_), linear
   TcpChannelStats stats_;
+};
+
+// A listening IPv4 socket whose accept is polled by its owner's loop (the venue side of a session:
+// `tickpath venue-sim`), never by libuv. accept() hands out one pending connection per call.
+// Threading: like TcpChannel, no threads; one owner thread at a time.
+class TcpListener {
+ public:
+  ~TcpListener();
+  // Binds and listens (SO_REUSEADDR, non-blocking). 0 or a negative errno with "cause (fix: ...)".
+  int listen(const char* ipv4, uint16_t port, int backlog, std::string* err);
+  // One non-blocking accept4: 1 with *fd set, 0 when nothing is pending, or a negative errno
+  // (EMFILE and the like: the pending connection stays queued, the caller decides).
+  int accept(int* fd);
+  int port() const { return port_; }
+  int fd() const { return fd_; }
+  uint64_t accepted() const { return accepted_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  uint64_t accepted_ = 0;
+};
+
+// Lets a polling loop sleep in the kernel when none of its sockets has anything: an epoll set over
+// listeners and channels (closed sockets leave it by themselves), plus, optionally, the event
+// loop's own epoll fd (uv_backend_fd), so a signal or other libuv I/O ends the wait too. A loop
+// that spins a few turns and then waits here wakes when a packet arrives, as an event loop does,
+// without spinning through a shared core's time slice.
+// Threading: the owner thread only.
+class TcpWaitSet {
+ public:
+  TcpWaitSet();
+  ~TcpWaitSet();
+  bool ok() const { return ep_ >= 0; }
+  // Adds a socket (EPOLLIN); 0 or -errno. Adding one twice is harmless.
+  int add(int fd);
+  // Sleeps until a member socket or loopFd (if >= 0) is readable, or timeoutUs (0 = just look).
+  // Returns a bit set: 1 = a session socket is ready, 2 = the event loop has work; 0 = timeout;
+  // or -errno.
+  int wait(int timeoutUs, int loopFd);
+
+ private:
+  int ep_ = -1;
+  int loopFd_ = -1;
 };
 
 }  // namespace tickpath

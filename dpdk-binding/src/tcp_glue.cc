@@ -4,6 +4,10 @@
 // decides), a thrown Error with `errno` from tcpConnect (lib/binding/errors.ts maps it).
 #include <nan.h>
 
+#include <sys/prctl.h>
+
+#include <cstring>
+
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -17,6 +21,27 @@ constexpr int kMaxChannels = 1024;
 std::mutex g_channelsMutex;
 std::array<std::atomic<TcpChannel*>, kMaxChannels> g_channels;
 int g_nextChannel = 0;
+// Listening sockets (the venue side), polled like channels; few per process.
+constexpr int kMaxListeners = 64;
+std::array<std::atomic<TcpListener*>, kMaxListeners> g_listeners;
+
+// Wait sets of polling loops (tcp_channel.h TcpWaitSet); few per process.
+constexpr int kMaxWaitSets = 16;
+std::array<std::atomic<TcpWaitSet*>, kMaxWaitSets> g_waitSets;
+
+TcpWaitSet* waitSetArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  TcpWaitSet* w = (id >= 0 && id < kMaxWaitSets) ? g_waitSets[id].load(std::memory_order_acquire) : nullptr;
+  if (!w) Nan::ThrowRangeError("no open TCP wait set with that id");
+  return w;
+}
+
+TcpListener* listenerArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  TcpListener* l = (id >= 0 && id < kMaxListeners) ? g_listeners[id].load(std::memory_order_acquire) : nullptr;
+  if (!l) Nan::ThrowRangeError("no open TCP listener with that id");
+  return l;
+}
 
 TcpChannel* channelArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
   int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
@@ -92,6 +117,126 @@ NAN_METHOD(TcpPoll) {
   info.GetReturnValue().Set(Nan::New(ch->poll(Nan::To<uint32_t>(info[1]).FromMaybe(0))));
 }
 
+// tcpShutdown(id): flush what it can, then FIN (the peer reads everything sent, then the end).
+NAN_METHOD(TcpShutdown) {
+  TcpChannel* ch = channelArg(info);
+  if (ch) ch->shutdownWrite();
+}
+
+// tcpListen(ipv4, port, backlog) -> listener id; throws (with errno) when it cannot listen.
+NAN_METHOD(TcpListen) {
+  Nan::Utf8String host(info[0]);
+  int port = Nan::To<int32_t>(info[1]).FromMaybe(-1);
+  int backlog = Nan::To<int32_t>(info[2]).FromMaybe(128);
+  if (port < 0 || port > 65535) { throwErrno(-EINVAL, "tcpListen: port 0..65535 expected"); return; }
+  auto* l = new TcpListener();
+  std::string err;
+  int rc = l->listen(*host ? *host : "", static_cast<uint16_t>(port), backlog > 0 ? backlog : 128, &err);
+  if (rc < 0) { delete l; throwErrno(rc, err); return; }
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  for (int id = 0; id < kMaxListeners; id++) {
+    if (g_listeners[id].load(std::memory_order_relaxed)) continue;
+    g_listeners[id].store(l, std::memory_order_release);
+    info.GetReturnValue().Set(Nan::New(id));
+    return;
+  }
+  delete l;
+  throwErrno(-EMFILE, "tcpListen: 64 TCP listeners open (fix: close listeners no longer used)");
+}
+
+NAN_METHOD(TcpListenerPort) {
+  TcpListener* l = listenerArg(info);
+  if (l) info.GetReturnValue().Set(Nan::New(l->port()));
+}
+
+// tcpAccept(listenerId, channelId, busyPollUs) -> 1 (the channel now holds a connected socket),
+// 0 (nothing pending) or -errno. The channel must have no socket (new, or closed).
+NAN_METHOD(TcpAccept) {
+  TcpListener* l = listenerArg(info);
+  if (!l) return;
+  int cid = Nan::To<int32_t>(info[1]).FromMaybe(-1);
+  TcpChannel* ch = (cid >= 0 && cid < kMaxChannels) ? g_channels[cid].load(std::memory_order_acquire) : nullptr;
+  if (!ch) { Nan::ThrowRangeError("no open TCP channel with that id"); return; }
+  if (ch->fd() >= 0) { info.GetReturnValue().Set(Nan::New(-EISCONN)); return; }
+  int fd = -1;
+  int rc = l->accept(&fd);
+  if (rc == 1) ch->adopt(fd, Nan::To<int32_t>(info[2]).FromMaybe(0));
+  info.GetReturnValue().Set(Nan::New(rc));
+}
+
+NAN_METHOD(TcpListenerClose) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  if (id < 0 || id >= kMaxListeners) return;
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  delete g_listeners[id].exchange(nullptr, std::memory_order_acq_rel);
+}
+
+// threadTimerSlackNs(ns) -> the previous slack, or -errno. The calling thread only. A loop that
+// polls sessions and parks for a few microseconds between turns (Atomics.wait) would otherwise
+// sleep the default 50 us slack longer than asked on every park.
+NAN_METHOD(ThreadTimerSlackNs) {
+  int64_t ns = Nan::To<int64_t>(info[0]).FromMaybe(-1);
+  if (ns < 1 || ns > 1000000000) { throwErrno(-EINVAL, "threadTimerSlackNs: 1..1e9 ns expected"); return; }
+  int prev = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  if (prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(ns), 0, 0, 0) != 0) { info.GetReturnValue().Set(Nan::New(-errno)); return; }
+  info.GetReturnValue().Set(Nan::New(static_cast<double>(prev)));
+}
+
+// tcpWaitSetOpen() -> id.
+NAN_METHOD(TcpWaitSetOpen) {
+  auto* w = new TcpWaitSet();
+  if (!w->ok()) { int e = errno; delete w; throwErrno(-e, std::string("epoll_create1: ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)"); return; }
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  for (int id = 0; id < kMaxWaitSets; id++) {
+    if (g_waitSets[id].load(std::memory_order_relaxed)) continue;
+    g_waitSets[id].store(w, std::memory_order_release);
+    info.GetReturnValue().Set(Nan::New(id));
+    return;
+  }
+  delete w;
+  throwErrno(-EMFILE, "tcpWaitSetOpen: 16 wait sets open (fix: close wait sets no longer used)");
+}
+
+// tcpWaitSetAdd(waitSetId, kind, id): kind 0 = channel, 1 = listener. 0 or -errno.
+NAN_METHOD(TcpWaitSetAdd) {
+  TcpWaitSet* w = waitSetArg(info);
+  if (!w) return;
+  int kind = Nan::To<int32_t>(info[1]).FromMaybe(-1);
+  int id = Nan::To<int32_t>(info[2]).FromMaybe(-1);
+  int fd = -1;
+  if (kind == 0 && id >= 0 && id < kMaxChannels) { TcpChannel* ch = g_channels[id].load(std::memory_order_acquire); if (ch) fd = ch->fd(); }
+  if (kind == 1 && id >= 0 && id < kMaxListeners) { TcpListener* l = g_listeners[id].load(std::memory_order_acquire); if (l) fd = l->fd(); }
+  info.GetReturnValue().Set(Nan::New(fd < 0 ? -EBADF : w->add(fd)));
+}
+
+// tcpWaitSetWait(waitSetId, maxUs, withLoop) -> bits (1 sessions ready, 2 event loop has work),
+// 0 timeout, or -errno. With withLoop, the event loop's epoll fd is a member and the sleep never
+// passes its next timer, when libuv can say when that is: called from a setImmediate callback,
+// uv_backend_timeout is 0 (the immediate queue's idle handle is active), so then maxUs alone
+// bounds the sleep.
+NAN_METHOD(TcpWaitSetWait) {
+  TcpWaitSet* w = waitSetArg(info);
+  if (!w) return;
+  int64_t maxUs = Nan::To<int64_t>(info[1]).FromMaybe(0);
+  bool withLoop = Nan::To<bool>(info[2]).FromMaybe(true);
+  int64_t t = maxUs < 0 ? 0 : maxUs > 60000000 ? 60000000 : maxUs;
+  int loopFd = -1;
+  if (withLoop) {
+    uv_loop_t* loop = Nan::GetCurrentEventLoop();
+    int uvMs = uv_backend_timeout(loop);
+    if (uvMs > 0 && int64_t(uvMs) * 1000 < t) t = int64_t(uvMs) * 1000;
+    loopFd = uv_backend_fd(loop);
+  }
+  info.GetReturnValue().Set(Nan::New(w->wait(static_cast<int>(t), loopFd)));
+}
+
+NAN_METHOD(TcpWaitSetClose) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  if (id < 0 || id >= kMaxWaitSets) return;
+  std::lock_guard<std::mutex> g(g_channelsMutex);
+  delete g_waitSets[id].exchange(nullptr, std::memory_order_acq_rel);
+}
+
 NAN_METHOD(TcpClose) {
   TcpChannel* ch = channelArg(info);
   if (ch) ch->close();
@@ -137,6 +282,16 @@ void exportTcpFns(v8::Local<v8::Object> target) {
   exportFn(target, "tcpClose", TcpClose);
   exportFn(target, "tcpDestroy", TcpDestroy);
   exportFn(target, "tcpStats", TcpStats);
+  exportFn(target, "tcpShutdown", TcpShutdown);
+  exportFn(target, "tcpListen", TcpListen);
+  exportFn(target, "tcpListenerPort", TcpListenerPort);
+  exportFn(target, "tcpAccept", TcpAccept);
+  exportFn(target, "tcpListenerClose", TcpListenerClose);
+  exportFn(target, "threadTimerSlackNs", ThreadTimerSlackNs);
+  exportFn(target, "tcpWaitSetOpen", TcpWaitSetOpen);
+  exportFn(target, "tcpWaitSetAdd", TcpWaitSetAdd);
+  exportFn(target, "tcpWaitSetWait", TcpWaitSetWait);
+  exportFn(target, "tcpWaitSetClose", TcpWaitSetClose);
   auto layout = Nan::New<v8::Object>();
   auto set = [&](const char* k, double v) { Nan::Set(layout, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
   set("stateI32", kTcpStateI32);

@@ -47,6 +47,10 @@ export interface NativeBinding {
   nowNs(): number;
   mapSharedFile(path: string, bytes: number, create: boolean): SharedArrayBuffer;
   shutdown(): void;
+  /** Capture filters (bpf_glue.cc): libpcap's compiler and interpreter over frames in memory. */
+  bpfCompile(expression: string, linkType: number, snapLength: number): number;
+  bpfMatch(id: number, bytes: Uint8Array, offset: number, length: number, wireLength: number): number;
+  bpfFree(id: number): void;
   dpdkEalState?(): { initialized: boolean; args: string };
   layout: NativeLayout;
   queueCounters: Record<QueueCounterName, number>;

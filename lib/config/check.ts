@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dpdkEalArgs } from '../binding/dpdk-args';
 import { routingConfigFrom, type RoutingConfig } from '../router/routing-config';
+import { nativeTcpBinding } from '../protocols/transport/native-tcp-transport';
 import { ConfigReader, type ConfigProblem } from './config-reader';
 import { feedConfigFrom, type FeedConfig } from './feed-config';
 import { performanceConfigFrom, type PerformanceConfig } from './performance-config';
@@ -40,6 +41,7 @@ export function checkConfigDir(dir: string, options: ConfigCheckOptions = {}): C
   const routing = routingConfigFrom(rr);
 
   if (!rr.failed('routing.journal.path')) checkJournalWritable(rr, routing.journal.path);
+  checkVenueTransports(rr, routing);
   if (feed.dpdk && !fr.failed('feed.dpdk')) {
     checkLcores(fr, feed.dpdk.eal.lcores, cpuCount);
     if (pr.ok) checkEalArgs(fr, feed, performance);
@@ -47,6 +49,17 @@ export function checkConfigDir(dir: string, options: ConfigCheckOptions = {}): C
 
   const problems = [...fr.problems, ...pr.problems, ...rr.problems];
   return { dir, files, problems, configs: problems.length === 0 ? { feed, performance, routing } : undefined };
+}
+
+/** A venue that insists on the native transport needs the addon's TCP channel on this machine. */
+function checkVenueTransports(r: ConfigReader, routing: RoutingConfig): void {
+  if (!Array.isArray(routing.venues) || nativeTcpBinding()) return;
+  routing.venues.forEach((v, i) => {
+    if (v.transport === 'native' && !r.failed(['routing', 'venues', i, 'transport'])) {
+      r.problem(['routing', 'venues', i, 'transport'], v.transport, "'auto' or 'libuv' (the addon's TCP channel is not built here)",
+        "npm run build:native, or transport: auto to fall back to libuv");
+    }
+  });
 }
 
 /** `file:line: message` and the fix on the next line, one problem after another. */

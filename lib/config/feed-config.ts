@@ -95,6 +95,10 @@ export interface FastFeedConfig {
   incremental: string[];
   /** Names of feed.lines carrying the snapshot channel. */
   snapshot: string[];
+  /** Names of feed.lines carrying trades (X-TLR): TRADE events and each book's last trade. */
+  trades: string[];
+  /** Names of feed.lines carrying security status (f): STATUS events with the trading state. */
+  status: string[];
   /** Book prices are MDEntryPx scaled to this many decimals (default 5). */
   priceDecimals: number;
   market: 'CURR' | 'FOND' | 'ANY';
@@ -134,7 +138,7 @@ const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
-const kFastKeys = ['templates', 'incremental', 'snapshot', 'price_decimals', 'market'];
+const kFastKeys = ['templates', 'incremental', 'snapshot', 'trades', 'status', 'price_decimals', 'market'];
 
 const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
@@ -182,6 +186,7 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
         'add feed.fast: { templates: FILE.xml, incremental: [A, B], snapshot: [S] } naming feed.lines');
     } else {
       config.fast = readFast(r, f.fast, config.lines, options);
+      refuseIgnoredByFast(r, f, config);
     }
   } else if (f.fast !== undefined && f.fast !== null && !r.failed('feed.protocol')) {
     r.problem('feed.fast', '(a mapping)', "no fast section unless feed.protocol is 'moex-fast'", 'set feed.protocol: moex-fast, or remove feed.fast');
@@ -352,6 +357,35 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
   return { sessions };
 }
 
+/**
+ * Settings a MOEX FIX/FAST feed would otherwise ignore, refused with the fix: the MoldUDP64
+ * re-request server and sessions (FAST recovers from the snapshot channel; the exchange's TCP
+ * replay service is not implemented), and more than one line over the udp backend, which opens one
+ * socket, for the first of feed.lines (A/B arbitration and the snapshot channel need a backend that
+ * sees frames: af_packet, af_xdp, dpdk or pcap).
+ */
+function refuseIgnoredByFast(r: ConfigReader, f: Record<string, unknown>, config: FeedConfig): void {
+  const fast = config.fast!;
+  if (f.rerequest !== undefined && f.rerequest !== null) {
+    r.problem('feed.rerequest', '(a mapping)', "no MoldUDP64 re-request server with feed.protocol 'moex-fast': a FAST feed recovers from its snapshot channel (the MOEX TCP replay service is not implemented)",
+      'remove feed.rerequest and list the snapshot line in feed.fast.snapshot');
+  }
+  if (f.moldudp64 !== undefined && f.moldudp64 !== null) {
+    r.problem('feed.moldudp64', '(a mapping)', "no MoldUDP64 settings with feed.protocol 'moex-fast' (MOEX datagrams carry their own MsgSeqNum)", 'remove feed.moldudp64');
+  }
+  if (config.backend === 'udp') {
+    const used = [...fast.incremental, ...fast.snapshot, ...fast.trades, ...fast.status];
+    if (used.length > 1) {
+      r.problem('feed.fast', `${used.length} lines (${used.join(', ')})`,
+        'one line with the udp backend: it opens one socket, for the first of feed.lines, so a second incremental line (A/B) or a snapshot, trades or status line would never be read',
+        'list one incremental line and no snapshot line, or use backend af_packet, af_xdp, dpdk or pcap, which see every line');
+    } else if (config.lines.length > 0 && used[0] !== config.lines[0].name) {
+      r.problem('feed.fast.incremental[0]', used[0], `the first of feed.lines (${config.lines[0].name}) with the udp backend: its one socket receives that line`,
+        `move line ${used[0]} to the top of feed.lines`);
+    }
+  }
+}
+
 function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: FeedConfigLoadOptions): FastFeedConfig {
   const x = r.object('feed.fast', value, kFastKeys);
   const given = r.string('feed.fast.templates', x.templates, 'the venue\'s FAST template XML file');
@@ -371,7 +405,7 @@ function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: F
     }
   }
   const names = new Set(lines.map((l) => l.name));
-  const lineList = (key: 'incremental' | 'snapshot', min: number): string[] => r.list(`feed.fast.${key}`, x[key] ?? (min === 0 ? [] : undefined), min, 4, 'names of feed.lines').map((v, i) => {
+  const lineList = (key: 'incremental' | 'snapshot' | 'trades' | 'status', min: number): string[] => r.list(`feed.fast.${key}`, x[key] ?? (min === 0 ? [] : undefined), min, 4, 'names of feed.lines').map((v, i) => {
     const name = r.string(`feed.fast.${key}[${i}]`, v, 'the name of one of feed.lines');
     if (name && !names.has(name) && !r.failed('feed.lines')) {
       r.problem(`feed.fast.${key}[${i}]`, v, `the name of one of feed.lines (have: ${[...names].join(', ') || 'none'})`, 'add the line to feed.lines with its group and port');
@@ -380,14 +414,24 @@ function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: F
   });
   const incremental = lineList('incremental', 1);
   const snapshot = lineList('snapshot', 0);
-  snapshot.forEach((n, i) => {
-    if (incremental.includes(n)) r.problem(`feed.fast.snapshot[${i}]`, n, 'a line not also listed in feed.fast.incremental', 'give the snapshot channel its own line');
-  });
+  const trades = lineList('trades', 0);
+  const status = lineList('status', 0);
+  // Each line carries one channel: its MsgSeqNum space and its decoder state are the channel's.
+  const taken = new Map<string, string>();
+  for (const [key, list] of [['incremental', incremental], ['snapshot', snapshot], ['trades', trades], ['status', status]] as const) {
+    list.forEach((n, i) => {
+      const other = taken.get(n);
+      if (other !== undefined && other !== key) r.problem(`feed.fast.${key}[${i}]`, n, `a line not also listed in feed.fast.${other}`, `give the ${key} channel its own line`);
+      else taken.set(n, key);
+    });
+  }
   return {
     templates,
     templatesXml,
     incremental,
     snapshot,
+    trades,
+    status,
     priceDecimals: r.int('feed.fast.price_decimals', x.price_decimals, 0, 9, 5),
     market: r.oneOf('feed.fast.market', x.market, ['CURR', 'FOND', 'ANY'] as const, 'ANY'),
   };

@@ -15,9 +15,25 @@ export interface StageConfig {
   burst: number;
 }
 
+export interface RouterStageConfig extends StageConfig {
+  /**
+   * Least time between two polls of the venue sessions from the router stage's loop (us; 0 = every
+   * turn). Each poll is a recv(2) per session: polled every turn, a spinning fused worker spends
+   * about 40 % of its CPU in those system calls, and a packet arriving meanwhile waits for them.
+   * An ack is read at most this much later.
+   */
+  venuePollMicros: number;
+}
+
 export interface RxStageConfig extends StageConfig {
   /** 'thread': a native poller thread per queue; 'inline': the decoder worker polls the backend itself. */
   poller: 'thread' | 'inline';
+  /**
+   * The poller thread's idle strategy (default: performance.idle.strategy, with its spins and
+   * parks). On a 2-core machine the poller shares its CPU with the main thread and the venue
+   * sessions' peers, so it backs off while the stage worker spins on the other CPU.
+   */
+  idle: IdleStrategyName;
 }
 
 export interface IdleConfig {
@@ -66,7 +82,7 @@ export interface PerformanceConfig {
   file: string;
   numaNode: number;
   idle: IdleConfig;
-  stages: { rx: RxStageConfig } & Record<JsStageName, StageConfig>;
+  stages: { rx: RxStageConfig; router: RouterStageConfig } & Record<JsStageName, StageConfig>;
   rings: RingSizes;
   /**
    * Which JS stages share one worker thread, in pipeline order. A fused group calls the next stage
@@ -87,8 +103,9 @@ const kTopKeys = ['performance'];
 const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion', 'burst'];
 const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_packet', 'drain_msgs_per_s'];
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
-const kRxStageKeys = ['cpu', 'burst', 'poller'];
+const kRxStageKeys = ['cpu', 'burst', 'poller', 'idle'];
 const kStageKeys = ['cpu', 'burst'];
+const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
 /** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
@@ -140,12 +157,15 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     cpu: readCpu('performance.stages.rx.cpu', rx.cpu),
     burst: r.int('performance.stages.rx.burst', rx.burst, 1, 512, 32),
     poller: r.oneOf('performance.stages.rx.poller', rx.poller, ['thread', 'inline'] as const, 'thread'),
+    idle: r.oneOf('performance.stages.rx.idle', rx.idle, kIdleStrategyNames, idle.strategy),
   };
-  const js = {} as Record<JsStageName, StageConfig>;
+  const js = {} as Record<JsStageName, StageConfig> & { router: RouterStageConfig };
   for (const name of kJsStageNames) {
     const at = `performance.stages.${name}`;
-    const st = r.object(at, s[name], kStageKeys);
-    js[name] = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
+    const st = r.object(at, s[name], name === 'router' ? kRouterStageKeys : kStageKeys);
+    const stage: StageConfig = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
+    if (name === 'router') js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10) };
+    else js[name] = stage;
   }
 
   const g = r.object('performance.rings', p.rings ?? {}, kRingKeys);

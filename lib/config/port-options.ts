@@ -11,7 +11,7 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
   const o: PortOptions = {
     backend: feed.backend,
     poller: perf.stages.rx.poller,
-    idle: perf.idle.strategy,
+    idle: perf.stages.rx.idle,
     idleOptions: {
       maxSpins: perf.idle.maxSpins, maxYields: perf.idle.maxYields,
       minParkMicros: perf.idle.minParkMicros, maxParkMicros: perf.idle.maxParkMicros,

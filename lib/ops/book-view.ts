@@ -4,6 +4,7 @@
  * with its clock time. Used by `tickpath book` (capture or live) and mirrored by the dashboard.
  */
 import { BookSnapshot, tradingStateName } from '../feed/book/book-snapshot';
+import type { TopOfBookRow } from '../pipeline/book-mailbox';
 import { formatItchTime, formatPrice } from './units';
 
 export interface LadderContext {
@@ -33,5 +34,23 @@ export function renderLadder(s: BookSnapshot, ctx: LadderContext = {}): string[]
   lines.push(s.lastTrade
     ? `last trade ${formatPrice(s.lastTrade.price)} x ${s.lastTrade.shares} at ${formatItchTime(s.lastTrade.timestamp)}`
     : 'last trade: none yet');
+  return lines;
+}
+
+/**
+ * The top of every book, one row per symbol: orders and shares at the best bid, the bid and ask in
+ * dollars, shares and orders at the best ask, the spread. An empty side shows '-'.
+ */
+export function renderTopOfBook(rows: TopOfBookRow[], ctx: LadderContext & { omitted?: number } = {}): string[] {
+  const lines = [`top of book, ${rows.length} symbol${rows.length === 1 ? '' : 's'}${ctx.asOf ? `  ${ctx.asOf}` : ''}`];
+  lines.push(`  ${'symbol'.padEnd(8)} ${'orders'.padStart(6)} ${'shares'.padStart(9)} ${'bid ($)'.padStart(12)} ${'ask ($)'.padStart(12)} ${'shares'.padStart(9)} ${'orders'.padStart(6)} ${'spread ($)'.padStart(11)}`);
+  for (const r of rows) {
+    const has = (p: number): boolean => p > 0;
+    lines.push(`  ${r.symbol.padEnd(8)} ${(has(r.bid) ? String(r.bidOrders) : '-').padStart(6)} ${(has(r.bid) ? String(r.bidShares) : '-').padStart(9)}`
+      + ` ${(has(r.bid) ? formatPrice(r.bid) : '-').padStart(12)} ${(has(r.ask) ? formatPrice(r.ask) : '-').padStart(12)}`
+      + ` ${(has(r.ask) ? String(r.askShares) : '-').padStart(9)} ${(has(r.ask) ? String(r.askOrders) : '-').padStart(6)}`
+      + ` ${(has(r.bid) && has(r.ask) ? formatPrice(r.ask - r.bid) : '-').padStart(11)}`);
+  }
+  if (ctx.omitted) lines.push(`  ... ${ctx.omitted} more symbols (too many for one answer; use --symbol S)`);
   return lines;
 }

@@ -73,7 +73,7 @@ export const kDashboardHtml = `<!doctype html>
   </section>
   <section>
     <h2>Top of book ($)</h2>
-    <table id="top"><thead><tr><th>symbol</th><th>bid</th><th>ask</th><th>spread</th></tr></thead><tbody></tbody></table>
+    <table id="top"><thead><tr><th>symbol</th><th>bid shares</th><th>bid ($)</th><th>ask ($)</th><th>ask shares</th><th>spread ($)</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Book <select id="book-symbol"></select> <span id="book-state" class="dim"></span></h2>
@@ -214,7 +214,7 @@ export const kDashboardHtml = `<!doctype html>
   var bookSel = document.getElementById('book-symbol');
   function updateTop(top) {
     var list = top.symbols || [];
-    rows('top', list.map(function (t) { return [t.symbol, dollars(t.bid), dollars(t.ask), t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / 10000).toFixed(4) : '-']; }));
+    rows('top', list.map(function (t) { return [t.symbol, t.bid > 0 ? String(t.bidShares) : '-', dollars(t.bid), dollars(t.ask), t.ask > 0 ? String(t.askShares) : '-', t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / 10000).toFixed(4) : '-']; }));
     var names = list.map(function (t) { return t.symbol; });
     if (bookSel.options.length !== names.length) {
       var keep = bookSel.value;

@@ -40,7 +40,8 @@ export interface MetricsServerOptions {
   /** The book view: one symbol's book (Pipeline.book) and the top of every book (Pipeline.topOfBook). */
   books?: {
     book(symbol: string, depth: number): Promise<BookAnswer>;
-    top(): { symbol: string; bid: number; ask: number }[];
+    /** Best bid and ask (Price(4)) with the shares at each (Pipeline.topOfBook). */
+    top(): { symbol: string; bid: number; ask: number; bidShares: number; askShares: number }[];
   };
 }
 

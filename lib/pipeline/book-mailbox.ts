@@ -8,7 +8,10 @@
  *   byte 0    header line: [kBookMagicI32] 'TPBK', [kBookVersionI32], [kBookPidI32] the instance's pid,
  *             [kBookCapacityI32] JSON bytes available. Written once at creation.
  *   byte 64   request line (readers write): [kBookLockI32] token of the reader holding the slot (0 free),
- *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; symbol, 8 ASCII bytes at byte 80
+ *             [kBookRequestI32] request number, bumped last; [kBookDepthI32]; [kBookKindI32] what is asked
+ *             (kBookKindLadder: one symbol's book; kBookKindTop: the top of every book); symbol, up to
+ *             kBookSymbolBytes (32) ASCII bytes at byte 80, space-padded (MOEX names such as
+ *             CETS:USD000UTSTOM are longer than ITCH's 8)
  *   byte 128  answer line (the book worker writes): [kBookAnswerSeqI32] seqlock (odd while writing),
  *             [kBookAnsweredI32] the request number answered, [kBookLengthI32] JSON bytes
  *   byte 256  the answer: JSON of BookAnswer
@@ -35,7 +38,11 @@ export const kBookCapacityI32 = 3;
 export const kBookLockI32 = 16;
 export const kBookRequestI32 = 17;
 export const kBookDepthI32 = 18;
+export const kBookKindI32 = 19;
+export const kBookKindLadder = 0;
+export const kBookKindTop = 1;
 export const kBookSymbolByte = 80;
+export const kBookSymbolBytes = 32;
 export const kBookAnswerSeqI32 = 32;
 export const kBookAnsweredI32 = 33;
 export const kBookLengthI32 = 34;
@@ -53,6 +60,17 @@ export interface BookAnswer {
   known?: string[];
   /** Wall clock of the answer (ms since the epoch). */
   atMs: number;
+  /** For kBookKindTop: every book's best bid and ask with shares and orders there, by symbol. */
+  top?: TopOfBookRow[];
+  /** Rows left out of `top` because the answer would not fit the file. */
+  topOmitted?: number;
+}
+
+/** One book's best level on each side (prices Price(4); 0 and 0 shares when that side is empty). */
+export interface TopOfBookRow {
+  symbol: string;
+  bid: number; bidShares: number; bidOrders: number;
+  ask: number; askShares: number; askOrders: number;
 }
 
 export function bookFilePath(instance: string, dir: string): string {
@@ -91,8 +109,12 @@ export class BookMailboxServer {
   private readonly body: Uint8Array;
   private last: number;
 
-  /** `snapshot(symbol, depth)`: the answer for one symbol, built on this (the book's) thread. */
-  constructor(sab: SharedArrayBuffer, private readonly snapshot: (symbol: string, depth: number) => BookAnswer) {
+  /**
+   * `snapshot(symbol, depth)`: the answer for one symbol; `top()`: the top of every book. Both built
+   * on this (the book's) thread, only when asked.
+   */
+  constructor(sab: SharedArrayBuffer, private readonly snapshot: (symbol: string, depth: number) => BookAnswer,
+    private readonly top: () => TopOfBookRow[] = () => []) {
     this.header = checkCapacity(sab);
     this.bytes = new Uint8Array(sab);
     this.body = new Uint8Array(sab, kBookHeaderBytes, Math.min(Atomics.load(this.header, kBookCapacityI32), sab.byteLength - kBookHeaderBytes));
@@ -106,18 +128,31 @@ export class BookMailboxServer {
     if (request === this.last) return 0;
     this.last = request;
     let symbol = '';
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < kBookSymbolBytes; i++) {
       const ch = this.bytes[kBookSymbolByte + i];
       if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
     }
     const depth = Math.max(1, Math.min(kBookMaxDepth, Atomics.load(h, kBookDepthI32)));
+    const kind = Atomics.load(h, kBookKindI32);
     let answer: BookAnswer;
     try {
-      answer = this.snapshot(symbol, depth);
+      if (kind === kBookKindTop) {
+        const top = this.top();
+        answer = { symbol: '', found: top.length > 0, top, atMs: Date.now() };
+      } else {
+        answer = this.snapshot(symbol, depth);
+      }
     } catch (err) {
       answer = { symbol, found: false, atMs: Date.now(), known: [`error: ${(err as Error).message}`] };
     }
     let json = Buffer.from(JSON.stringify(answer));
+    // Too many symbols for the file: the first ones (by symbol) and how many were left out.
+    while (json.length > this.body.length && answer.top && answer.top.length > 1) {
+      const all = answer.top.length + (answer.topOmitted ?? 0);
+      answer.top = answer.top.slice(0, Math.ceil(answer.top.length / 2));
+      answer.topOmitted = all - answer.top.length;
+      json = Buffer.from(JSON.stringify(answer));
+    }
     // Too deep for the file: fewer levels until it fits.
     while (json.length > this.body.length && answer.snapshot && (answer.snapshot.bids.length > 1 || answer.snapshot.asks.length > 1)) {
       const s = answer.snapshot;
@@ -165,7 +200,16 @@ export class BookMailboxClient {
    * answer in time (stopped, or not running a book stage).
    */
   async ask(symbol: string, depth: number, timeoutMs = 2000): Promise<BookAnswer> {
-    if (!/^[\x21-\x7e]{1,8}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 8 printable ASCII characters`);
+    if (!/^[\x21-\x7e]{1,32}$/.test(symbol)) throw new TickpathError('ERR_INVALID_OPTION', `symbol is ${JSON.stringify(symbol)}, expected 1 to 32 printable ASCII characters`);
+    return this.request(kBookKindLadder, symbol, depth, timeoutMs);
+  }
+
+  /** Asks for the top of every book (best bid and ask with shares and orders), like ask(). */
+  askTop(timeoutMs = 2000): Promise<BookAnswer> {
+    return this.request(kBookKindTop, '', 1, timeoutMs);
+  }
+
+  private async request(kind: number, symbol: string, depth: number, timeoutMs: number): Promise<BookAnswer> {
     const h = this.header;
     const token = 1 + Math.floor(Math.random() * 0x7ffffffe);
     const deadline = Date.now() + timeoutMs;
@@ -177,8 +221,9 @@ export class BookMailboxClient {
       await new Promise((r) => setTimeout(r, 1));
     }
     try {
-      for (let i = 0; i < 8; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+      for (let i = 0; i < kBookSymbolBytes; i++) this.bytes[kBookSymbolByte + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
       Atomics.store(h, kBookDepthI32, Math.max(1, Math.min(kBookMaxDepth, depth)));
+      Atomics.store(h, kBookKindI32, kind);
       const request = (Atomics.add(h, kBookRequestI32, 1) + 1) | 0;
       const answerBy = Math.max(deadline, Date.now() + 50);
       for (;;) {

@@ -28,6 +28,9 @@ import { SequenceGapListener, Sequencer } from '../feed/recovery/sequencer';
 import { kUdpFrameOk, parseIpv4Address, UdpFrameFilterOptions } from '../feed/wire/udp-frame-parser';
 import { invalidOption } from '../errors';
 
+/** With recovery, empty turns between two wall-clock reads at most. */
+const kIdleTurnsPerClockRead = 16;
+
 export interface FeedRecoveryOptions {
   lines: { name: string; group: string; port: number }[];
   /** How long a hole waits for another line before it is a gap (ms, default 2). */
@@ -91,6 +94,8 @@ export class FeedReceiver implements Agent {
   private readonly burst: number;
   private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
   private nowMs = Date.now();
+  private lastRead = 0;
+  private idleTurns = 0;
 
   constructor(source: RxConsumer, handler: ItchMessageHandler, options: FeedReceiverOptions = {}) {
     this.source = source;
@@ -197,11 +202,15 @@ export class FeedReceiver implements Agent {
 
   doWork(): number {
     if (this.arbiter === undefined) return this.source.read(this.onPacket, this.burst);
-    // Recovery timers run on wall-clock milliseconds: one read per batch.
-    const now = this.nowMs = Date.now();
+    // Recovery timers run on wall-clock milliseconds: read after a turn that had packets, otherwise
+    // every kIdleTurnsPerClockRead empty turns (a Date.now() is a fresh HeapNumber each time, and a
+    // spinning worker runs millions of empty turns a second; a few of them are well under a ms).
+    if (this.lastRead > 0 || ++this.idleTurns >= kIdleTurnsPerClockRead) { this.idleTurns = 0; this.nowMs = Date.now(); }
+    const now = this.nowMs;
     let work = this.arbiter.poll(now);
     if (this.requester) work += this.requester.poll(now);
-    return work + this.source.read(this.onPacket, this.burst);
+    this.lastRead = this.source.read(this.onPacket, this.burst);
+    return work + this.lastRead;
   }
 
   stats(): FeedReceiverStats {

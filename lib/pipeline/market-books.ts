@@ -17,6 +17,7 @@ import type { BookEventHandler } from '../feed/book/book-event';
 import { Conflator } from '../feed/book/conflator';
 import type { ItchMessageHandler } from '../feed/feed-decoder';
 import type { ItchDecoder } from '../feed/itch/itch-decoder';
+import type { OrderBook } from '../feed/book/order-book';
 import { SubscriptionFilter, SubscriptionMailbox } from './subscriptions';
 
 export interface MarketBooksOptions {
@@ -30,6 +31,17 @@ export interface MarketBooksOptions {
   initialOrderCapacity?: number;
 }
 
+/**
+ * Books built beside the BookBuilder, by a feed that decodes straight into books (a MOEX FIX/FAST
+ * feed's FastBookAdapter, on the decoder's worker): the book view and the book counters read these.
+ */
+export interface ExternalBooks {
+  allBooks(): OrderBook[];
+  readonly counters: { readonly events: number; readonly quotes: number };
+  /** Entries naming unknown or duplicate orders, or prices, sizes and ids that do not convert. */
+  badReferences(): number;
+}
+
 export class MarketBooks implements ItchMessageHandler {
   readonly books: BookBuilder;
   readonly conflator: Conflator | undefined;
@@ -37,6 +49,14 @@ export class MarketBooks implements ItchMessageHandler {
   readonly events: BookEventHandler;
   /** Messages the subscription filter kept from the books. */
   filteredMessages = 0;
+  /** Set by a FAST decoder stage on the same worker: its books stand in for the BookBuilder's. */
+  external: ExternalBooks | undefined = undefined;
+  /**
+   * Where a FAST adapter emits: the subscription filter by book, then `events`. FAST books are all
+   * built (each instrument's RptSeq must be followed to stay live); only their events are filtered,
+   * counted in filteredMessages.
+   */
+  readonly fastEvents: BookEventHandler;
   private readonly filter: SubscriptionFilter;
 
   constructor(downstream: BookEventHandler, options: MarketBooksOptions) {
@@ -47,6 +67,11 @@ export class MarketBooks implements ItchMessageHandler {
       : undefined;
     this.events = this.conflator ?? downstream;
     this.books = new BookBuilder(this.events, { initialOrderCapacity: options.initialOrderCapacity });
+    const events = this.events, filter = this.filter;
+    this.fastEvents = {
+      onEvent: (e) => { if (filter.admitsBook(e.stockLocate, e.symbol)) events.onEvent(e); else this.filteredMessages++; },
+      endOfBatch: () => { events.endOfBatch(); },
+    };
   }
 
   /** Picks up a new subscription list, if one was published; once per turn. */

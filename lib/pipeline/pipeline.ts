@@ -12,6 +12,7 @@
  * sessions, merge stats and histograms. A worker that dies is reported with its error and the
  * whole pipeline is stopped the same way.
  */
+import type { MoexFeedLine } from '../feed/fast/moex/moex-feed-receiver';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -26,7 +27,7 @@ import { portOptionsFrom } from '../config/port-options';
 import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
 import { VenueSimulator } from '../venue-sim/venue-simulator';
-import { BboTable } from './bbo-table';
+import { BboTable, TopOfBook } from './bbo-table';
 import { BookAnswer, BookMailboxClient, createBookMailbox } from './book-mailbox';
 import type { FeedRecoveryOptions } from './feed-receiver';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
@@ -179,6 +180,7 @@ export class Pipeline {
         index, group, cpu: stages[group[0]].cpu,
         idle: perf.idle,
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
+        venuePollUs: stages.router.venuePollMicros,
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
         feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.feed.fast ? undefined : o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live', fast: fastFeedOf(o.feed) },
@@ -279,8 +281,8 @@ export class Pipeline {
     return this.bookClient.ask(symbol, depth, timeoutMs);
   }
 
-  /** Best bid and ask (Price(4)) of every symbol that has had a quote, from the shared BBO table. */
-  topOfBook(): { symbol: string; bid: number; ask: number }[] {
+  /** Best bid and ask (Price(4)) and their shares, of every symbol that has had a quote, from the shared BBO table. */
+  topOfBook(): TopOfBook[] {
     return this.bbo.entries();
   }
 
@@ -359,7 +361,8 @@ export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | unde
 export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
   const f = feed.fast;
   if (f === undefined) return undefined;
-  const role = (name: string): 'incremental' | 'snapshot' | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot' : undefined);
+  const role = (name: string): MoexFeedLine['role'] | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot'
+    : f.trades.includes(name) ? 'trades' : f.status.includes(name) ? 'status' : undefined);
   const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
   return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lines };
 }

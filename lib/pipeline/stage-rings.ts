@@ -317,15 +317,49 @@ export class RouterEventWriter {
   }
 }
 
+/**
+ * 16-byte NUL-padded id fields -> the same string each time: a direct-mapped table keyed by the
+ * field's four 32-bit words. An order's events (accepted, acked, filled ...) then cost one string
+ * for the order, made once with one flat latin1 decode, instead of one per event built a character
+ * at a time. A slot is overwritten by a newer id that hashes to it; that only costs a new string.
+ */
+class IdInterner {
+  private readonly words = new Int32Array(4 * 4096);
+  private readonly names: string[] = new Array<string>(4096).fill('');
+  private readonly i32: Int32Array;
+  private readonly bytes: Buffer;
+
+  constructor(u8: Uint8Array) {
+    this.i32 = new Int32Array(u8.buffer, u8.byteOffset, u8.byteLength >> 2);
+    this.bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+  }
+
+  /** `o`: a 4-byte aligned field offset. */
+  resolve(o: number): string {
+    const w = o >> 2, i32 = this.i32;
+    const a = i32[w], b = i32[w + 1], c = i32[w + 2], d = i32[w + 3];
+    if (a === 0) return '';
+    const i = (Math.imul(a ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ Math.imul(d, 0x27d4eb2f), 0x9e3779b1) >>> 20) & 4095;
+    const k = 4 * i, words = this.words;
+    if (words[k] === a && words[k + 1] === b && words[k + 2] === c && words[k + 3] === d) return this.names[i];
+    let len = 0;
+    while (len < 16 && this.bytes[o + len] !== 0) len++;
+    const name = this.bytes.toString('latin1', o, o + len);
+    words[k] = a; words[k + 1] = b; words[k + 2] = c; words[k + 3] = d;
+    this.names[i] = name;
+    return name;
+  }
+}
+
 export class RouterEventReader implements Agent {
   readonly roleName = 'router-event-ring-reader';
   private readonly onRecord: (offset: number) => void;
 
   constructor(private readonly ring: SpscRing, listener: OrderEventListener, private readonly burst = 64) {
-    const f = ring.f64, u8 = ring.u8;
+    const f = ring.f64, u8 = ring.u8, ids = new IdInterner(u8);
     this.onRecord = (off) => {
       const b = off >> 3;
-      listener(kEventKinds[f[b]], readAsciiZ(u8, off + 24, 16), f[b + 1], f[b + 2], readAsciiZ(u8, off + 40, 24));
+      listener(kEventKinds[f[b]], ids.resolve(off + 24), f[b + 1], f[b + 2], readAsciiZ(u8, off + 40, 24));
     };
   }
 

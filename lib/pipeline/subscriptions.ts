@@ -39,8 +39,9 @@ export class SubscriptionMailbox {
   /** Replaces the whole list; ['*'] (the default) means every symbol. */
   publish(symbols: readonly string[]): void {
     for (const s of symbols) {
-      if (typeof s !== 'string' || !/^(\*|[\x21-\x7e]{1,8})$/.test(s) || s.includes(',')) {
-        throw invalidOption('subscribe', 'symbol', s, "1 to 8 printable ASCII characters (no ',') or '*'");
+      // 8 is ITCH's width; MOEX FIX/FAST symbols are longer (USD000UTSTOM, or CETS:USD000UTSTOM for one session).
+      if (typeof s !== 'string' || !/^(\*|[\x21-\x7e]{1,32})$/.test(s) || s.includes(',')) {
+        throw invalidOption('subscribe', 'symbol', s, "1 to 32 printable ASCII characters (no ',') or '*'");
       }
     }
     const text = symbols.join(',');
@@ -106,6 +107,21 @@ export class SubscriptionFilter {
       else if (type === kTypeAddOrder || type === kTypeAddOrderMpid) m = this.learn(locate, symbols.resolve(locate, b, o + 24));
     }
     return m !== kLocateIgnored || type === kTypeStockDirectory;
+  }
+
+  /**
+   * A FAST book's events (MarketBooks.fastEvents): its locate is the FAST adapter's, its name
+   * SESSION:SYMBOL; subscribed by either the full name or the bare symbol. Learnt once per locate.
+   */
+  admitsBook(locate: number, name: string): boolean {
+    if (this.all) return true;
+    let m = this.mask[locate];
+    if (m === kLocateUnknown) {
+      m = this.learn(locate, name);
+      const colon = name.indexOf(':');
+      if (m === kLocateIgnored && colon >= 0) m = this.learn(locate, name.slice(colon + 1));
+    }
+    return m === kLocateSubscribed;
   }
 
   /** Classifies a locate whose symbol is now known; returns the new mask value. */

@@ -27,6 +27,8 @@ export interface StageWorkerData {
   cpu: number;
   idle: { strategy: 'spin' | 'yield' | 'backoff'; maxSpins: number; maxYields: number; minParkMicros: number; maxParkMicros: number };
   bursts: Record<JsStage, number>;
+  /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
+  venuePollUs: number;
   rx?: RxQueueTransfer;
   rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
   /** source: 'capture' when the port replays a file (pcap backend, DPDK rx_pcap vdev): its gaps are the file's own. */
@@ -59,6 +61,8 @@ export const kWorkerCounterNames = [
   // Venue sessions by transport, set once the router stage has connected: a silent fallback to
   // the event loop shows as venue_sessions_libuv > 0.
   'venue_sessions_native', 'venue_sessions_libuv',
+  // Times the router stage polled its venue sessions (a loop count, like loop_turns).
+  'venue_polls',
   // Hot standby (lib/router/failover.ts): journal records received while standing by, orders the
   // strategy sent while this instance did not route, takeovers done and how long the last took
   // (detection -> venues logged in and in-flight orders resent).
@@ -66,7 +70,12 @@ export const kWorkerCounterNames = [
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
-export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_order', 'order_ack', 'order_fill'] as const;
+/**
+ * md_to_order splits in two where the strategy calls sendOrder: md_to_signal (RX time to that call:
+ * the wait for the worker, decode, books, conflation, the strategy) and order_send (the router's
+ * part: risk, routing, journal, encode, the socket write), so a slow order says which half it was.
+ */
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

@@ -11,3 +11,12 @@ export {
 } from './fix/fix-codec';
 export { FixSession, type FixSessionOptions, type FixApplication, type FixSessionState } from './fix/fix-session';
 export { FixFileStore } from './fix/fix-store';
+// Session transports: what carries a venue session's bytes (native: the addon's polled sockets;
+// libuv: net.Socket), the connecting and the accepting side.
+export {
+  NativeTcpTransport, LibuvTcpTransport, TransportSocket, NativeTcpServer, LibuvTcpServer, NativeWaitSet,
+  transportFactory, serverTransport, defaultTransportKind, nativeTcpBinding,
+  type SessionTransport, type TransportEvents, type TransportFactory, type TransportKind, type TransportState, type TransportStats,
+  type ServerTransport, type ServerTransportStats, type TransportChoice, type TransportFactoryOptions, type NativeTcpTransportOptions,
+  type NativeTcpServerOptions,
+} from './transport';

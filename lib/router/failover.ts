@@ -16,7 +16,7 @@
  *                                       (0: none), 12 u8 role (0 standby, 1 primary since a takeover)
  *
  * Ordering is the guarantee: the standby always holds a prefix of the primary's journal, and a
- * record that precedes a wire send (a NEW_CHILD in state SENT, a pending cancel or replace) is
+ * record that precedes a wire send (a NEW_CHILD or NEW_ORDER in state SENT, a pending cancel or replace) is
  * handed to the kernel's socket to the standby, with every record before it, in one `send(2)` on
  * the router's thread inside the journal append, before the order is sent to the venue. So a
  * primary killed by a signal never has an order at the venue that the standby's journal lacks (the
@@ -111,7 +111,7 @@ export class JournalShipper {
     const type = map[off + 16];
     const state = map[off + 17];
     // Before the wire: this record and all before it, in one send.
-    if (type === JournalRecordType.NEW_CHILD ||
+    if (type === JournalRecordType.NEW_CHILD || type === JournalRecordType.NEW_ORDER ||
       (type === JournalRecordType.STATE && (state === OrderState.PENDING_CANCEL || state === OrderState.PENDING_REPLACE))) this.flush();
   };
 

@@ -47,9 +47,19 @@ export interface OrderRouterOptions {
   listener: RouterListener;
   /** Clock for id generation (seconds part). */
   now?: () => number;
+  /** Rare events worth an operator's line (a venue session ended with orders open). */
+  log?: (line: string) => void;
 }
 
-const PRINTABLE = /^[\x21-\x7e]+$/;
+/** 1+ characters from '!' to '~'. A loop, not a RegExp: it runs for every order (~3 % of a lifecycle as a RegExp). */
+function printable(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 /**
  * VenueListener calls by id key for connectors that read the token's bytes
@@ -171,10 +181,27 @@ export class OrderRouter {
   private readonly restart: RestartRecovery;
   /** Last venue sequence journaled per venue (endOfBatch). */
   private readonly journaledSeqs: Float64Array;
+  /** clOrdIdOf's text per slot, and the id key it was made for (-1: none). */
+  private readonly idTexts: string[];
+  /**
+   * Per parent slot: 1 when the order was journaled as NEW_ORDER (one child for life), whose state
+   * recovery derives from the child's records, so it gets no PARENT_STATE records.
+   */
+  private readonly wholeParents: Uint8Array;
+  private readonly idTextKeys: Float64Array;
+  /** The venue session identity journaled per venue ('' none yet): endOfBatch compares the connector's. */
+  private readonly venueSessions: string[];
+  private readonly log: (line: string) => void;
+  /**
+   * Restored children -> the id and the highest venue sequence the journal shows applied to them
+   * (restart.ts fills it): a venue message at or below it is a replay of one already applied.
+   * Empty outside the restart window's orders, so live routing pays one size check per cancel.
+   */
+  private readonly restoredSeqs = new Map<number, { id: string; seq: number }>();
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
-    accepted: 0, rejected: 0, duplicateFills: 0, refusedVenueEvents: 0, cancelSendFailures: 0,
+    accepted: 0, rejected: 0, duplicateFills: 0, refusedVenueEvents: 0, cancelSendFailures: 0, duplicateVenueEvents: 0,
   };
 
   constructor(opts: OrderRouterOptions) {
@@ -200,9 +227,15 @@ export class OrderRouter {
     this.ids = new OrderIdFormat((opts.now ?? Date.now)());
     this.om.idFormat = this.ids;
     this.childSlots = new Int32Array(this.sor.sliceQty.length);
+    this.idTexts = new Array<string>(this.om.capacity).fill('');
+    this.wholeParents = new Uint8Array(this.om.capacity);
+    this.idTextKeys = new Float64Array(this.om.capacity).fill(-1);
     this.journaledSeqs = new Float64Array(this.connectors.length);
     this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
-    this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds });
+    this.venueSessions = this.connectors.map((c) => this.journal.recovered.venueSessions.get(c.name) ?? '');
+    this.log = opts.log ?? (() => {});
+    this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds,
+      restoredSeqs: this.restoredSeqs });
   }
 
   // ---------------------------------------------------------------- requests
@@ -250,7 +283,12 @@ export class OrderRouter {
     const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId);
     if (riskReason !== null) return this.rejectNew(this.idText(callerId, key), req, riskReason, this.risk.lastDetail);
     const n = this.sor.route(req.symbol, req.side, req.qty, price, req.ordType);
-    if (n === 0) return this.rejectNew(this.idText(callerId, key), req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
+    if (n === 0) {
+      // Rare path: a venue down because its session window is closed is said so, with when it opens.
+      const closed = this.closedSessionWindows();
+      if (closed !== '') return this.rejectNew(this.idText(callerId, key), req, 'SESSION_CLOSED', closed);
+      return this.rejectNew(this.idText(callerId, key), req, 'NO_ROUTE', `no venue up for ${req.symbol}`);
+    }
     if (this.om.freeSlots < n + 1) return this.rejectNew(this.idText(callerId, key), req, 'ORDER_TABLE_FULL', `${this.om.capacity} slots`);
     const p = callerId === undefined
       ? this.om.createParentKey(key, req.symbol, req.side, req.qty, price, req.ordType, req.tif)
@@ -258,15 +296,19 @@ export class OrderRouter {
     if (p < 0) return this.rejectNew(this.idText(callerId, key), req, 'DUPLICATE_CLORDID', `${this.idText(callerId, key)} is live`);
 
     const journal = this.journal;
-    journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
+    // An order routed whole to one venue is one record, NEW_ORDER (parent and child), where the
+    // journal's layout has it; a split order is NEW_PARENT and one NEW_CHILD per venue.
+    const whole = n === 1 && this.sor.sliceQty[0] === req.qty && journal.layout >= 3;
+    this.wholeParents[p] = whole ? 1 : 0;
+    if (!whole) journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
     for (let i = 0; i < n; i++) {
       const c = this.om.createChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
       this.childSlots[i] = c;
-      // SENT is set and journaled before the send (one record: NEW_CHILD in state SENT), so a
+      // SENT is set and journaled before the send (NEW_CHILD or NEW_ORDER in state SENT), so a
       // connector that answers synchronously, or a crash right after the wire write, finds the
       // order where it should be. A refused send is journaled as REJECTED right after.
       this.om.markSent(c);
-      journal.appendOrder(JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
+      journal.appendOrder(whole ? JournalRecordType.NEW_ORDER : JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
     }
     this.counters.accepted++;
     this.listener.onAccepted(p, n);
@@ -314,7 +356,16 @@ export class OrderRouter {
    * generated ids.
    */
   clOrdIdOf(parentSlot: number): string {
-    return parentSlot < 0 ? this.rejectedId : this.om.idOf(parentSlot);
+    if (parentSlot < 0) return this.rejectedId;
+    // A generated id's text is made once per order and kept with its slot: an order's events
+    // (accepted, acked, filled ...) then share one string. A reused slot has another key.
+    const key = this.om.idKeyOf(parentSlot);
+    if (key < 0) return this.om.idOf(parentSlot);
+    if (this.idTextKeys[parentSlot] !== key) {
+      this.idTexts[parentSlot] = this.om.idOf(parentSlot);
+      this.idTextKeys[parentSlot] = key;
+    }
+    return this.idTexts[parentSlot];
   }
 
   /** Writes a parent's id as ASCII (NUL padded) without making a string. */
@@ -444,6 +495,9 @@ export class OrderRouter {
   endOfBatch(): void {
     const seqs = this.journaledSeqs;
     for (let v = 0; v < this.connectors.length; v++) {
+      // One compare per venue: the connector hands back the same string until its session changes.
+      const session = this.connectors[v].venueSession;
+      if (session !== undefined && session !== '' && session !== this.venueSessions[v]) this.venueSessionChanged(v, session);
       const seq = this.connectors[v].lastSequence;
       if (seq !== undefined && seq > seqs[v]) {
         seqs[v] = seq;
@@ -451,6 +505,59 @@ export class OrderRouter {
       }
     }
     this.journal.flush();
+  }
+
+  /**
+   * Journals every venue session a connector is logged in to that the journal does not name yet,
+   * settling what ended with the old one (see venueSessionChanged). The router stack calls it right
+   * after login, before resuming; endOfBatch calls it too. Returns the child orders settled.
+   */
+  checkVenueSessions(): number {
+    let settled = 0;
+    for (let v = 0; v < this.connectors.length; v++) {
+      const session = this.connectors[v].venueSession;
+      if (session !== undefined && session !== '' && session !== this.venueSessions[v]) settled += this.venueSessionChanged(v, session);
+    }
+    return settled;
+  }
+
+  /**
+   * The venue answered the login with another session than the one journaled: a new day, or a
+   * fresh venue (a restarted simulator). Its sequence numbers and exec ids start again, and the
+   * orders we still hold open there ended with the old session: they are settled as cancelled,
+   * journaled with reason DONE_FOR_DAY, and stop counting against the open-order limit. The first
+   * session a journal sees is only recorded (a journal written before sessions were recorded
+   * cannot tell). Rare: a scan of the order table.
+   */
+  private venueSessionChanged(v: number, session: string): number {
+    const old = this.venueSessions[v];
+    this.venueSessions[v] = session;
+    if (!this.journal.writable) return 0;
+    const name = this.sor.venues[v];
+    this.journal.appendVenueSession(v, name, session);
+    if (old === '') return 0;
+    this.journaledSeqs[v] = 0;
+    this.execIds[v].clear();
+    this.execNos[v].clear();
+    for (const slot of [...this.restoredSeqs.keys()]) if (this.om.venueOf(slot) === v) this.restoredSeqs.delete(slot);
+    const om = this.om;
+    let settled = 0;
+    let shares = 0;
+    const detail = `done for day: venue ${name} session ${old} ended (now ${session})`;
+    for (const c of om.liveChildSlots()) {
+      if (om.venueOf(c) !== v) continue;
+      const p = om.parentOf(c);
+      const before = om.state(p);
+      const leaves = om.leavesQty(c);
+      if (leaves <= 0 || om.cancelledAt(c, leaves) < 0) continue;
+      this.journal.appendOrder(JournalRecordType.STATE, om, c, 'DONE_FOR_DAY', 0, 0, p);
+      this.parentChanged(p, before, 'DONE_FOR_DAY', detail);
+      settled++;
+      shares += leaves;
+    }
+    this.log(`router: venue ${name} answered with session ${session}, not ${old} (a new day or a fresh venue): ` +
+      `${settled} order(s) open there in the old session settled as done for day (${shares} shares), open-order limits released`);
+    return settled;
   }
 
   /**
@@ -494,14 +601,39 @@ export class OrderRouter {
       onAck: (clOrdId) => this.onVenueAck(om.onAck(clOrdId)),
       onReject: (clOrdId, reason) => this.onVenueReject(venue, om.slotOf(clOrdId), clOrdId, -1, reason),
       onFill: (clOrdId, qty, price, execId) => this.onVenueFill(venue, om.slotOf(clOrdId), clOrdId, -1, qty, price, execId, -1),
-      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(om.slotOf(clOrdId), clOrdId, -1, qty, reason),
+      onCancelled: (clOrdId, qty, reason) => this.onVenueCancelled(venue, om.slotOf(clOrdId), clOrdId, -1, qty, reason),
       onReplaced: (orig, next, qty, price) => this.onVenueReplaced(orig, next, qty, price),
       onSessionState: (state) => this.onVenueSession(venue, state),
       onAckKey: (key) => this.onVenueAck(key >= 0 ? om.ackAt(om.lookupChildKey(key)) : this.unknownKey()),
       onRejectKey: (key, reason) => this.onVenueReject(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, reason),
       onFillKey: (key, qty, price, execNo) => this.onVenueFill(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, price, '', execNo),
-      onCancelledKey: (key, qty, reason) => this.onVenueCancelled(key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
+      onCancelledKey: (key, qty, reason) => this.onVenueCancelled(venue, key >= 0 ? om.slotOfKey(key) : -1, undefined, key, qty, reason),
     };
+  }
+
+  /** '' or, per venue whose session window is closed now, its name and why ('; ' between venues). */
+  private closedSessionWindows(): string {
+    let out = '';
+    for (let v = 0; v < this.connectors.length; v++) {
+      const why = this.connectors[v].sessionWindowClosed;
+      if (why) out += `${out === '' ? '' : '; '}venue ${this.sor.venues[v]}: ${why}`;
+    }
+    return out;
+  }
+
+  /** The sequence number of the venue message being handled (the connector's last), 0 if it has none. */
+  private venueSeqNow(venue: number): number {
+    return this.connectors[venue].lastSequence ?? 0;
+  }
+
+  /** True when the venue message being handled was already applied to restored child `slot` before the restart. */
+  private replayedToRestored(venue: number, slot: number): boolean {
+    if (slot < 0) return false;
+    const r = this.restoredSeqs.get(slot);
+    if (r === undefined) return false;
+    if (this.om.idOf(slot) !== r.id || isTerminal(this.om.state(slot))) { this.restoredSeqs.delete(slot); return false; }
+    const seq = this.venueSeqNow(venue);
+    return seq > 0 && seq <= r.seq;
   }
 
   private unknownKey(): number {
@@ -543,10 +675,10 @@ export class OrderRouter {
     // venue replays (a connector that logs in from sequence 1 replays the whole day).
     if (byNo) {
       seenNo.add(execNo);
-      this.journal.appendFillNo(this.om, c, qty, price, execNo);
+      this.journal.appendFillNo(this.om, c, qty, price, execNo, this.venueSeqNow(venue));
     } else {
       seen.add(strKey);
-      this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, strKey);
+      this.journal.appendOrder(JournalRecordType.FILL, this.om, c, null, qty, price, strKey, this.venueSeqNow(venue));
     }
     const cum = this.om.filled(p);
     if (this.om.state(p) === OrderState.FILLED) this.listener.onFilled(p, qty, price, cum);
@@ -554,12 +686,15 @@ export class OrderRouter {
     this.parentChanged(p, before, null, 'fill');
   }
 
-  private onVenueCancelled(slot: number, clOrdId: string | undefined, key: number, qty: number, reason: string): void {
+  private onVenueCancelled(venue: number, slot: number, clOrdId: string | undefined, key: number, qty: number, reason: string): void {
+    // A cancel carries no id of its own: one the venue replays after a restart (its sequence at or
+    // below what the journal shows applied to this order) would take the shares off twice.
+    if (this.restoredSeqs.size > 0 && this.replayedToRestored(venue, slot)) { this.counters.duplicateVenueEvents++; return; }
     const p = slot >= 0 ? this.om.parentOf(slot) : -1;
     const before = p >= 0 ? this.om.state(p) : 0;
     const c = clOrdId !== undefined ? this.om.onCancelled(clOrdId, qty) : this.om.cancelledAt(this.eventChild(undefined, key), qty);
     if (c < 0) { this.counters.refusedVenueEvents++; return; }
-    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p);
+    this.journal.appendOrder(JournalRecordType.STATE, this.om, c, null, 0, 0, p, this.venueSeqNow(venue));
     this.parentChanged(p, before, null, reason);
   }
 
@@ -594,7 +729,7 @@ export class OrderRouter {
   private parentChanged(p: number, before: number, rejectReason: RejectReason | null, detail: string): void {
     const after = this.om.state(p);
     if (after === before) return;
-    this.journal.appendOrder(JournalRecordType.PARENT_STATE, this.om, p, rejectReason, 0, 0, '');
+    if (this.wholeParents[p] === 0) this.journal.appendOrder(JournalRecordType.PARENT_STATE, this.om, p, rejectReason, 0, 0, '');
     if (after === OrderState.CANCELLED) this.listener.onCancelled(p, this.om.filled(p), detail);
     else if (after === OrderState.REJECTED) {
       this.counters.rejected++;
@@ -645,10 +780,10 @@ export class OrderRouter {
  * `id` undefined: the router generates it (well formed by construction).
  */
 function validateRequest(req: OrderRequest, id: string | undefined): string | null {
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !PRINTABLE.test(id))) {
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !printable(id))) {
     return `clOrdId ${JSON.stringify(id)}: expected 1-14 printable ASCII characters`;
   }
-  if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !PRINTABLE.test(req.symbol)) {
+  if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !printable(req.symbol)) {
     return `symbol ${JSON.stringify(req.symbol)}: expected 1-8 printable ASCII characters`;
   }
   if (req.side !== 'B' && req.side !== 'S' && req.side !== 'SS') return `side ${JSON.stringify(req.side)}: expected 'B', 'S' or 'SS'`;

@@ -11,8 +11,9 @@
  *    - new orders never acknowledged and replaces never answered are sent again with the same ids
  *      when the connector says its venue ignores an id it has already seen that day
  *      (`VenueConnector.resendsIdempotently`, true for OUCH tokens); otherwise (FIX, whose venue
- *      would reject a reused ClOrdID and make the router wrongly mark a live order rejected) they
- *      are listed in `toReconcile`, for an order status request.
+ *      would reject a reused ClOrdID and make the router wrongly mark a live order rejected) new
+ *      orders get an order status request and replaces one for the original and one for the new
+ *      ClOrdID (`requestReplaceStatus`), so the order ends as the venue holds it.
  *
  * Threading: the router's thread, start-up only; allocation here is fine.
  */
@@ -31,6 +32,12 @@ export interface RestartContext {
   readonly connectors: readonly VenueConnector[];
   /** Exec ids seen per venue, filled from the journal so a replayed fill is not counted twice. */
   readonly execIds: readonly Set<string>[];
+  /**
+   * Filled here: restored child slot -> its id and the highest venue sequence number applied to it,
+   * so a venue message the venue replays after the restart (a partial cancel, which carries no id
+   * of its own) is not applied twice.
+   */
+  readonly restoredSeqs?: Map<number, { id: string; seq: number }>;
 }
 
 export interface ResumeResult {
@@ -76,6 +83,7 @@ export class RestartRecovery {
       if (p < 0) throw new TickpathError('ERR_ROUTER_RESTORE', `OrderRouter: cannot restore ${parent.clOrdId} (table full)`);
       for (const ch of children) {
         const c = om.restoreChild(p, ch.clOrdId, ch.venue, ch.qty, ch.price, ch.state, ch.filled, ch.cancelled);
+        if (c >= 0 && ch.venueSeq > 0) this.ctx.restoredSeqs?.set(c, { id: ch.clOrdId, seq: ch.venueSeq });
         if (ch.state === OrderState.SENT) this.pendingNew.push(c);
         else if (ch.state === OrderState.PENDING_CANCEL && om.requestCancel(c) === c) this.pendingCancel.push(c);
         else if (ch.state === OrderState.PENDING_REPLACE && ch.pendingId !== '' &&
@@ -103,6 +111,7 @@ export class RestartRecovery {
       const v = Number(key.slice(0, slash));
       if (v >= 0 && v < execIds.length) execIds[v].add(key.slice(slash + 1));
     }
+    this.ctx.connectors.forEach((c, v) => { if (execIds[v].size > 0) c.restoreExecIds?.(execIds[v]); });
     return restored;
   }
 
@@ -129,12 +138,23 @@ export class RestartRecovery {
       vo.price = om.price(c); vo.ordType = om.ordTypeOf(c); vo.tif = om.tifOf(c);
       if (conn.sendNew(vo)) resent++; else toReconcile.push(vo.clOrdId);
     }
+    let statusRequests = 0;
     for (const c of this.pendingReplace) {
       if (om.state(c) !== OrderState.PENDING_REPLACE) continue;
       const conn = connectors[om.venueOf(c)];
-      if (conn.resendsIdempotently && conn.sendReplace(om.idOf(c), om.pendingIdOf(c) as string, om.symbolOf(c), om.sideOf(c),
-        om.pendingReplaceQty(c), om.pendingReplacePrice(c))) resent++;
-      else toReconcile.push(om.idOf(c));
+      if (conn.resendsIdempotently) {
+        if (conn.sendReplace(om.idOf(c), om.pendingIdOf(c) as string, om.symbolOf(c), om.sideOf(c),
+          om.pendingReplaceQty(c), om.pendingReplacePrice(c))) resent++;
+        else toReconcile.push(om.idOf(c));
+        continue;
+      }
+      // FIX: ask about both ids; the answers settle it to whatever the venue holds.
+      const vo = this.venueOrder;
+      vo.clOrdId = om.idOf(c); vo.symbol = om.symbolOf(c); vo.side = om.sideOf(c); vo.qty = om.qty(c);
+      vo.price = om.price(c); vo.ordType = om.ordTypeOf(c); vo.tif = om.tifOf(c);
+      if (conn.requestReplaceStatus && conn.requestReplaceStatus(vo, om.pendingIdOf(c) as string, om.pendingReplaceQty(c),
+        om.pendingReplacePrice(c), om.filled(c))) statusRequests += 2;
+      else toReconcile.push(vo.clOrdId);
     }
     for (const c of this.pendingNew) this.inFlightSlots.push(c);
     for (const c of this.pendingCancel) this.inFlightSlots.push(c);
@@ -143,7 +163,6 @@ export class RestartRecovery {
     this.pendingCancel.length = 0;
     this.pendingReplace.length = 0;
     // What only the venue knows is asked for (FIX Order Status Request) where the connector can.
-    let statusRequests = 0;
     const unasked: string[] = [];
     for (const id of toReconcile) {
       const c = om.slotOf(id);

@@ -90,12 +90,15 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   });
   const connectorFor = o.connectorFor ?? ((v: VenueConfig): VenueConnector =>
     createVenueConnector(v, { ...o.connector, port: o.portOverrides?.[v.name], fixStoreDir, log, lastSeq: journal.recovered.venueSeqs.get(v.name) ?? 0,
+      // The venue's own transport settings unless the caller insists on one (`tickpath order --transport`).
+      transport: o.connector?.transport && o.connector.transport !== 'auto' ? o.connector.transport : v.transport,
+      busyPollUs: o.connector?.busyPollUs ?? v.busyPollUs,
       fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;
   let connectors: VenueConnector[];
   try {
     connectors = config.venues.map((v) => connectorFor(v, journal.recovered.venueSeqs.get(v.name) ?? 0));
-    router = new OrderRouter({ risk, smartRouter, orderManager, journal, connectors, listener: o.listener, now: o.now });
+    router = new OrderRouter({ risk, smartRouter, orderManager, journal, connectors, listener: o.listener, now: o.now, log });
   } catch (e) {
     journal.close();
     throw e;
@@ -108,8 +111,12 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     async connect() {
       await Promise.all(connectors.map(async (c) => {
         await c.connect();
-        log(`venue ${c.name} (${c.protocol}): logged in`);
+        if (c.sessionWindowClosed) log(`venue ${c.name} (${c.protocol}): not logged in: ${c.sessionWindowClosed}`);
+        else log(`venue ${c.name} (${c.protocol}): logged in${c.venueSession ? ` to session ${c.venueSession}` : ''}`);
       }));
+      // A venue that answers with another session than the journal names ended the old one: what
+      // was open there is settled before anything is resumed or sent (OrderRouter.checkVenueSessions).
+      router.checkVenueSessions();
       if (!restarted || stack.resumed) return;
       // The venue replays what the killed process missed right after login; requests still
       // unanswered once that replay has gone quiet are sent again (OUCH) or asked about (FIX).

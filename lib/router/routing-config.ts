@@ -12,6 +12,7 @@ import { ConfigReader, type Key } from '../config/config-reader';
 import type { FsyncPolicy } from './journal';
 import type { RiskLimits } from './risk-checker';
 import type { RouteRule, RoutingMode } from './smart-router';
+import { SessionWindow, kWeekdays, type SessionWindowOptions } from '../protocols/session-schedule';
 
 export interface VenueConfig {
   name: string;
@@ -21,6 +22,15 @@ export interface VenueConfig {
   senderId: string;
   targetId: string;
   heartbeatIntervalS: number;
+  /** The venue's session window (`schedule:`); none: always open. */
+  schedule?: SessionWindowOptions;
+  /**
+   * Session transport: 'auto' (native when the addon is built), 'native' (the addon's TCP channel,
+   * polled by the router's loop; an error without the addon) or 'libuv' (net.Socket, the fallback).
+   */
+  transport?: 'auto' | 'native' | 'libuv';
+  /** SO_BUSY_POLL microseconds on the session's socket (native only; 0 = off). */
+  busyPollUs?: number;
 }
 
 export interface RoutingConfig {
@@ -47,7 +57,9 @@ export interface FailoverConfig {
 const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk', 'failover'] as const;
 const FAILOVER_KEYS = ['standby', 'heartbeat_interval_ms', 'heartbeat_timeout_ms'] as const;
 const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
-const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s'] as const;
+const SCHEDULE_KEYS = ['start', 'end', 'days', 'time_zone'] as const;
+const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
+const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule', 'transport', 'busy_poll_us'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
 const RISK_KEYS = ['max_order_qty', 'max_order_notional', 'max_daily_notional', 'max_symbol_notional',
   'max_open_orders_per_symbol', 'price_collar_bps', 'max_orders_per_second'] as const;
@@ -69,6 +81,33 @@ export function parseRoutingConfig(text: string, file: string): RoutingConfig {
   const config = routingConfigFrom(r);
   r.throwIfProblems();
   return config;
+}
+
+/** A venue's `schedule:` (session window), every problem recorded with its line. */
+function scheduleFrom(r: ConfigReader, sp: Key[], raw: unknown): SessionWindowOptions {
+  const o = r.object(sp, raw, SCHEDULE_KEYS);
+  const tod = (k: 'start' | 'end'): string => {
+    const v = o[k];
+    if (typeof v !== 'string' || !TIME_OF_DAY.test(v)) {
+      r.problem([...sp, k], v, "a time of day 'HH:MM' or 'HH:MM:SS' (quoted)", k === 'start' ? 'e.g. start: "09:30"' : 'e.g. end: "16:00"');
+      return '00:00';
+    }
+    return v;
+  };
+  const start = tod('start');
+  const end = tod('end');
+  let days: string[] | undefined;
+  if (o.days !== undefined) {
+    days = r.list([...sp, 'days'], o.days, 1, 7, 'weekdays').map((d, i) => r.oneOf([...sp, 'days', i], d, kWeekdays));
+  }
+  const timeZone = o.time_zone === undefined ? undefined : r.string([...sp, 'time_zone'], o.time_zone, "'UTC', an offset like '-05:00' or an IANA zone", 64);
+  const w: SessionWindowOptions = { start, end, ...(days ? { days } : {}), ...(timeZone !== undefined ? { timeZone } : {}) };
+  if (timeZone !== undefined && !r.failed([...sp, 'time_zone'])) {
+    try { new SessionWindow(w); } catch {
+      r.problem([...sp, 'time_zone'], timeZone, "'UTC', an offset like '-05:00' or an IANA zone name like 'America/New_York'");
+    }
+  }
+  return w;
 }
 
 // Shares of one symbol are fractions of its orders: a sum off by more than this is a typo.
@@ -110,6 +149,9 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
       senderId: r.string([...vp, 'sender_id'], v.sender_id, 'printable ASCII of 1 to 32 characters', 32, PRINTABLE),
       targetId: r.string([...vp, 'target_id'], v.target_id, 'printable ASCII of 1 to 32 characters', 32, PRINTABLE),
       heartbeatIntervalS: r.int([...vp, 'heartbeat_interval_s'], v.heartbeat_interval_s, 1, 300, 30),
+      ...(v.schedule === undefined || v.schedule === null ? {} : { schedule: scheduleFrom(r, [...vp, 'schedule'], v.schedule) }),
+      transport: r.oneOf([...vp, 'transport'], v.transport, ['auto', 'native', 'libuv'] as const, 'auto'),
+      busyPollUs: r.int([...vp, 'busy_poll_us'], v.busy_poll_us, 0, 1_000_000, 0),
     };
   });
   const names = venues.map((v) => v.name);

@@ -74,14 +74,16 @@ export type RejectReason =
   | 'ILLEGAL_STATE'          // cancel/replace not allowed in the order's current state
   | 'REPLACE_SPLIT_ORDER'    // replace of a parent split across several venues is not supported
   | 'VENUE_REJECT'           // the venue said no (the venue's own text goes in the detail)
-  | 'JOURNAL_UNAVAILABLE';   // the journal cannot be written: nothing new is accepted
+  | 'JOURNAL_UNAVAILABLE'    // the journal cannot be written: nothing new is accepted
+  | 'DONE_FOR_DAY'           // journal only: the venue's session ended (a new day, a fresh venue) with the order open
+  | 'SESSION_CLOSED';        // the venue's session window (routing_config.yml schedule) is closed now
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'INVALID_ORDER', 'MAX_ORDER_QTY', 'MAX_ORDER_NOTIONAL', 'MAX_DAILY_NOTIONAL',
   'MAX_SYMBOL_NOTIONAL', 'MAX_OPEN_ORDERS', 'PRICE_COLLAR', 'NO_REFERENCE_PRICE',
   'DUPLICATE_CLORDID', 'THROTTLED', 'KILL_SWITCH', 'NO_ROUTE', 'VENUE_UNAVAILABLE',
   'ORDER_TABLE_FULL', 'UNKNOWN_ORDER', 'ILLEGAL_STATE', 'REPLACE_SPLIT_ORDER', 'VENUE_REJECT',
-  'JOURNAL_UNAVAILABLE',
+  'JOURNAL_UNAVAILABLE', 'DONE_FOR_DAY', 'SESSION_CLOSED',
 ];
 
 /**

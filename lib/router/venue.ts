@@ -77,10 +77,37 @@ export interface VenueConnector {
    */
   readonly lastSequence?: number;
   /**
+   * '' while the venue's session window (routing_config.yml `schedule`) is open or there is none;
+   * else why: the router refuses orders that only this venue could take with SESSION_CLOSED and
+   * this text.
+   */
+  readonly sessionWindowClosed?: string;
+  /**
+   * Which venue session the connector is logged in to ('' before the first login), at most 14
+   * characters: the SoupBinTCP session name of the Login Accepted; for FIX the start of the
+   * session's sequence numbers (a store created or reset, e.g. ResetSeqNumFlag on Logon or the
+   * daily reset). The router journals it; when it changes (a new day, a fresh venue) the orders the
+   * router still holds open there ended with the old session and are settled as done for day.
+   */
+  readonly venueSession?: string;
+  /**
    * Asks the venue for the state of an order restored after a restart (FIX Order Status Request),
    * `filledQty` being what the router already counted. The answer arrives as the usual listener
    * calls (ack, the fills not yet counted, cancel); an order the venue never received is sent again
    * with the same id. Only where `resendsIdempotently` is false; false when it could not be sent.
    */
   requestStatus?(order: VenueOrder, filledQty: number): boolean;
+  /**
+   * A replace in flight at a restart, where resending is not safe (FIX): asks the venue about the
+   * original and the new id (two Order Status Requests) and reports the venue's state through the
+   * listener: onReplaced and the new id's fills/cancel if the venue replaced it, else onReject of
+   * the new id and the original's state. False when it could not be sent.
+   */
+  requestReplaceStatus?(orig: VenueOrder, newClOrdId: string, newQty: number, newPrice: number, filledQty: number): boolean;
+  /**
+   * After a restart: the exec ids (journal key form, `execIdKey`) of the fills the journal holds
+   * for this venue, so a connector that tracks what it applied (FIX CumQty) does not count a fill
+   * the venue resends from before the crash.
+   */
+  restoreExecIds?(keys: Iterable<string>): void;
 }

@@ -24,6 +24,8 @@ export interface JournalOrderLine {
   filled: number;
   cancelled: number;
   state: string;
+  /** Why it ended, when the journal says: e.g. DONE_FOR_DAY (the venue's session ended with it open). */
+  reason?: string;
 }
 
 export interface JournalSummary {
@@ -36,6 +38,10 @@ export interface JournalSummary {
   states: Record<string, number>;
   positions: Record<string, number>;
   venue_seqs: Record<string, number>;
+  /** The venue session last recorded per venue (SoupBinTCP session name, FIX session start). */
+  venue_sessions: Record<string, string>;
+  /** Orders settled as done for day because their venue session ended (children and parents). */
+  done_for_day: number;
   rejected_requests: number;
   damaged: { offset: number; cause: string }[];
   torn_records: number;
@@ -72,21 +78,26 @@ export function journalReport(path: string, r: JournalRecovery): { orders: Journ
   const states: Record<string, number> = {};
   let parents = 0;
   let children = 0;
+  let doneForDay = 0;
   const live = parentStates(r);
   for (const o of r.orders.values()) {
     const state = stateName(o.kind === 'parent' ? (live.get(o.clOrdId) ?? o.state) : o.state);
     if (o.kind === 'parent') parents++; else children++;
     states[state] = (states[state] ?? 0) + 1;
-    orders.push({
+    const line: JournalOrderLine = {
       event: 'order', venue: o.venue < 0 ? '' : (r.venueNames.get(o.venue) ?? String(o.venue)), kind: o.kind, clOrdId: o.clOrdId,
       parent: o.parentId, side: o.side, symbol: o.symbol, qty: o.qty, price: o.price, filled: o.filled, cancelled: o.cancelled, state,
-    });
+    };
+    if (o.reason !== '' && isTerminal(o.state)) line.reason = o.reason;
+    if (o.reason === 'DONE_FOR_DAY') doneForDay++;
+    orders.push(line);
   }
   return {
     orders,
     summary: {
       event: 'summary', path, identity: r.identity, records: r.records, parents, children, states,
       positions: Object.fromEntries(r.positions), venue_seqs: Object.fromEntries(r.venueSeqs),
+      venue_sessions: Object.fromEntries(r.venueSessions), done_for_day: doneForDay,
       rejected_requests: r.rejectedRequests, damaged: r.damaged.map((d) => ({ offset: d.offset, cause: d.cause })),
       torn_records: r.tornRecords, failover_epoch: r.epoch,
     },

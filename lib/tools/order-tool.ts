@@ -54,7 +54,15 @@ export interface OrderToolOptions {
   senderGiven?: boolean;
   /** Venue session transport: 'auto' (native when the addon is built), 'native' or 'libuv'. */
   transport?: TransportChoice;
+  /**
+   * Aborted (SIGINT/SIGTERM in the CLI): no more orders are sent, answers to the ones sent are
+   * awaited at most kInterruptGraceMs longer, then the session logs out and the summary is printed.
+   */
+  signal?: AbortSignal;
 }
+
+/** After an interrupt, how long the answers to orders already sent may still take. */
+export const kInterruptGraceMs = 1000;
 
 /** Generous enough for a smoke test, tight enough that a fat finger is still refused. */
 export const kDefaultRisk: RiskLimits = {
@@ -103,7 +111,9 @@ Options:
 Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
 rejected (with reason and detail), venue_reject, open (acked and resting at the end), unanswered,
 and last summary {sent, acked, filled, rejected, open, rtt_p50_ns, rtt_p99_ns, ...}; rtt is order
-sent -> ack received.`;
+sent -> ack received. SIGINT/SIGTERM: no more orders are sent, answers to those sent are awaited up
+to a second, the session logs out, an 'interrupted' event {reason, sent, not_sent} precedes the
+summary, and the exit code follows the same rule.`;
 
 /** Parses argv; a string is the usage error (it names the option). */
 export function parseOrderArgs(argv: readonly string[], pid = process.pid): OrderToolOptions | string {
@@ -401,9 +411,20 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
       emit({ event: 'resuming', journal: journalPath, sender: o.sender, orders: priorParents, restored_open: stack.restoredOrders,
         last_seq: prior?.venueSeqs.get(kVenueName) ?? 0 });
     }
+    const interrupted = o.signal ? new Promise<void>((resolve) => {
+      if (o.signal!.aborted) resolve(); else o.signal!.addEventListener('abort', () => resolve(), { once: true });
+    }) : undefined;
     try {
-      await stack.connect();
+      const login = stack.connect();
+      if (interrupted) {
+        login.catch(() => { /* reported by the race below, or moot once interrupted */ });
+        await Promise.race([login, interrupted]);
+        if (o.signal!.aborted) throw new TickpathError('ERR_INTERRUPTED', `interrupted while logging in to ${o.protocol}://${o.host}:${o.port}; nothing was sent`);
+      } else {
+        await login;
+      }
     } catch (e) {
+      if (e instanceof TickpathError && e.code === 'ERR_INTERRUPTED') throw e;
       throw new TickpathError('ERR_VENUE_UNREACHABLE', `cannot log in to ${o.protocol}://${o.host}:${o.port}: ${(e as Error).message}`);
     }
     const conn = stack.connectors[0];
@@ -415,12 +436,18 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
       emit({ event: 'reconciled', in_flight: r.inFlightAtCrash, resent: r.resent, status_requests: r.statusRequests, unreconciled: r.toReconcile, recovery_ms: ms });
     }
     await sendAll(stack, o, listener, toSend);
-    const deadline = Date.now() + o.timeoutMs;
-    await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allAnswered(); }, deadline);
+    let deadline = Date.now() + o.timeoutMs;
+    // Interrupted (now or while waiting): the answers in flight get a short grace, not the whole timeout.
+    const grace = (): boolean => {
+      if (o.signal?.aborted && deadline > Date.now() + kInterruptGraceMs) deadline = Date.now() + kInterruptGraceMs;
+      return false;
+    };
+    await pollUntil(conn, () => { stack!.router.endOfBatch(); return grace() || listener.allAnswered() || Date.now() >= deadline; }, Infinity);
     // Fills of an aggressive order can trail its ack by a message or two.
     const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
     await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allDone(); }, settleEnd);
     stack.router.endOfBatch();
+    if (o.signal?.aborted) emit({ event: 'interrupted', reason: String(o.signal.reason ?? 'signal'), sent: listener.s.sent, not_sent: toSend - listener.s.sent });
     return finish(listener, emit);
   } finally {
     if (stack) await stack.close();
@@ -441,12 +468,14 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
   const conn = stack.connectors[0];
   const t0 = Number(process.hrtime.bigint());
   for (let i = 0; i < count; i++) {
+    if (o.signal?.aborted) break;
     if (intervalNs > 0) {
       // Fixed schedule: order i is due at t0 + i * interval; late sends catch up, early ones wait
       // (reading acks meanwhile; the router journals the venue's sequence at each batch end).
       const due = t0 + i * intervalNs;
       const waitMs = (due - Number(process.hrtime.bigint())) / 1e6;
-      if (waitMs > 0) { stack.router.endOfBatch(); await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due, Date.now() + Math.ceil(waitMs)); }
+      if (waitMs > 0) { stack.router.endOfBatch(); await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due || o.signal?.aborted === true, Date.now() + Math.ceil(waitMs)); }
+      if (o.signal?.aborted) break;
     }
     l.sendingAt = Number(process.hrtime.bigint());
     l.lastAccepted = '';

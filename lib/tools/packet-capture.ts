@@ -13,21 +13,27 @@ import { Port, PortOptions } from '../binding/port';
 import { RxConsumer } from '../binding/rx-consumer';
 import { kLayout } from '../binding/layout';
 import { UdpFrameWriter, UdpFrameWriterOptions } from '../feed/wire/udp-frame-writer';
-import { kUdpFrameOk, UdpFrameFilterOptions, UdpFrameParser } from '../feed/wire/udp-frame-parser';
 import { PcapFileWriter } from '../feed/pcap/pcap-file-writer';
+import { CaptureFilter } from './capture-filter';
 
 export interface PacketCaptureOptions {
   /** Stop after this many packets (0 = no limit); with a filter, packets that pass it. */
   count?: number;
   /**
-   * Keep only UDP/IPv4 frames to these destinations (empty lists: any UDP). Frames that do not pass
+   * Keep only frames that pass this compiled BPF expression (capture-filter.ts). Frames that do not
    * (IPv6 neighbour discovery, ARP, other groups and ports) are neither written nor counted.
-   * L4-payload backends (udp) are filtered by their socket already.
+   * L4-payload descriptors (the udp backend) are tested with the synthetic headers they are written with.
    */
-  filter?: UdpFrameFilterOptions;
+  filter?: CaptureFilter;
   /** Headers for L4-payload descriptors. */
   syntheticHeaders?: UdpFrameWriterOptions;
   burst?: number;
+  /**
+   * af_packet: the kernel strips an 802.1Q tag and hands it over beside the frame (descriptor aux =
+   * 0x10000 | TCI). Put it back, as libpcap does on Linux, so the file holds the frame as it was on
+   * the wire and a filter ('vlan 141 and udp') means the same as on the other backends.
+   */
+  restoreVlanTags?: boolean;
 }
 
 export class PacketCapture {
@@ -39,15 +45,17 @@ export class PacketCapture {
   /** Frames the filter kept out. */
   filtered = 0;
   private readonly limit: number;
-  private readonly frames: UdpFrameParser | undefined;
+  private readonly filter: CaptureFilter | undefined;
   private readonly burst: number;
+  private readonly restoreVlan: boolean;
   private readonly headers: UdpFrameWriter;
   private readonly realtimeMinusMonotonic: number;
 
   constructor(private readonly rx: RxConsumer, private readonly writer: PcapFileWriter, options: PacketCaptureOptions = {}) {
     this.limit = options.count ?? 0;
-    this.frames = options.filter ? new UdpFrameParser(options.filter) : undefined;
+    this.filter = options.filter;
     this.burst = options.burst ?? 256;
+    this.restoreVlan = options.restoreVlanTags === true;
     this.headers = new UdpFrameWriter(options.syntheticHeaders ?? { sourceAddress: '0.0.0.0', destinationAddress: '127.0.0.1', sourcePort: 0, destinationPort: 0 });
     this.realtimeMinusMonotonic = Date.now() * 1e6 - Number(process.hrtime.bigint());
   }
@@ -65,7 +73,7 @@ export class PacketCapture {
     const n = rx.available(want);
     if (n === 0) return 0;
     const w = this.writer;
-    const frames = this.frames;
+    const filter = this.filter;
     let kept = 0;
     for (let i = 0; i < n; i++) {
       const offset = rx.descriptorWord(i, 0);
@@ -77,8 +85,22 @@ export class PacketCapture {
       if (flags & kLayout.flagTsPoll) ts += this.realtimeMinusMonotonic;
       if (flags & kLayout.flagTruncated) this.truncated++;
       const region = rx.region(regionFlags & 0xffff);
-      if (frames !== undefined && (flags & kLayout.flagL4Payload) === 0 && frames.parse(region, offset, len) !== kUdpFrameOk) { this.filtered++; continue; }
-      kept++;
+      const aux = this.restoreVlan ? rx.descriptorWord(i, 7) : 0;
+      if ((aux & 0x10000) !== 0 && (flags & kLayout.flagL4Payload) === 0 && len >= 12) {
+        // The stripped tag goes back between the MAC addresses and the EtherType.
+        const at = w.reserve(len + 4);
+        const chunk = w.chunk;
+        chunk.set(region.subarray(offset, offset + 12), at);
+        chunk[at + 12] = 0x81; chunk[at + 13] = 0x00; chunk[at + 14] = (aux >>> 8) & 0xff; chunk[at + 15] = aux & 0xff;
+        chunk.set(region.subarray(offset + 12, offset + len), at + 16);
+        if (filter !== undefined && !filter.matches(chunk, at, len + 4, wire + 4)) { this.filtered++; continue; }
+        const seconds = Math.floor(ts / 1e9);
+        w.commit(len + 4, seconds, ts - seconds * 1e9, wire + 4);
+        this.bytes += len + 4;
+        kept++;
+        continue;
+      }
+      if (filter !== undefined && (flags & kLayout.flagL4Payload) === 0 && !filter.matches(region, offset, len, wire)) { this.filtered++; continue; }
       const seconds = Math.floor(ts / 1e9);
       const nanos = ts - seconds * 1e9;
       if (flags & kLayout.flagL4Payload) {
@@ -87,13 +109,17 @@ export class PacketCapture {
         const chunk = w.chunk;
         chunk.set(region.subarray(offset, offset + len), at + h.headerLength);
         const frameLength = h.write(chunk, at, wire);
+        // Not committed, the reservation is simply reused by the next frame.
+        if (filter !== undefined && !filter.matches(chunk, at, h.headerLength + len, frameLength)) { this.filtered++; continue; }
         // The UDP/IP lengths say what was on the wire; only `len` bytes were kept.
         w.commit(h.headerLength + len, seconds, nanos, frameLength);
         this.wrapped++;
         this.bytes += h.headerLength + len;
+        kept++;
       } else {
         w.addFrame(region, offset, len, seconds, nanos, wire);
         this.bytes += len;
+        kept++;
       }
     }
     rx.advance(n);
@@ -132,21 +158,29 @@ export interface CaptureReport {
 /** Opens the port (inline poller: this thread polls), captures until count, duration, abort or EOF. */
 export async function runCapture(o: CaptureRunOptions): Promise<CaptureReport> {
   const port = Port.open({ ...o.port, poller: 'inline' });
+  const restoreVlanTags = port.backend === 'af_packet';
   let writer: PcapFileWriter | undefined;
   try {
     writer = new PcapFileWriter(o.out);
     const rx = port.consumer(0);
-    const capture = new PacketCapture(rx, writer, o);
+    const capture = new PacketCapture(rx, writer, { ...o, restoreVlanTags });
     const start = performance.now();
     const deadline = o.durationSeconds ? start + o.durationSeconds * 1000 : Infinity;
     o.onStarted?.(port.description);
     let idle = 0;
+    let busy = 0;
     let reason: CaptureReport['reason'] = 'stopped';
     for (;;) {
       if (capture.done) { reason = 'count'; break; }
       if (o.signal?.aborted) { reason = 'stopped'; break; }
       if (performance.now() >= deadline) { reason = 'duration'; break; }
-      if (capture.doWork() > 0) { idle = 0; continue; }
+      if (capture.doWork() > 0) {
+        // Busy (a flood, or frames the filter drops): still let the event loop run now and then,
+        // or SIGINT/SIGTERM (the abort signal) would never be seen.
+        if ((++busy & 255) === 0) await new Promise((r) => setImmediate(r));
+        idle = 0;
+        continue;
+      }
       if (rx.eof) { reason = 'end of input'; break; }
       // Nothing received: back off from yielding to 1 ms sleeps, so an idle capture costs little.
       if (++idle < 64) await new Promise((r) => setImmediate(r));

@@ -13,9 +13,12 @@
  * (no Logout exchange) has its open orders cancelled; the cancel reports are stored and reach the
  * client by ResendRequest after it logs on again.
  *
- * Threading: the simulator's event loop.
+ * Connections come from a `ServerTransport`: `native` (accepted and received in `poll()`, from the
+ * simulator's `VenueLoop`) or `libuv` (net.Server). Either way the session writes through a
+ * `TransportSocket`, so a report goes out with one send(2) from the turn that produced it.
+ *
+ * Threading: the simulator's thread (its event loop, and the `VenueLoop` slices on it).
  */
-import * as net from 'net';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +26,9 @@ import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../pr
 import { FixSession } from '../protocols/fix/fix-session';
 import type { CancelReason, EngineOrder } from './matching-engine';
 import type { VenueEngine, VenueFrontEnd } from './front-end';
+import type { ServerTransport, SessionTransport, TransportEvents } from '../protocols/transport/session-transport';
+import { TransportSocket } from '../protocols/transport/transport-socket';
+import { LibuvTcpServer } from '../protocols/transport/tcp-server';
 
 export interface FixVenueOptions {
   compId: string;
@@ -30,6 +36,8 @@ export interface FixVenueOptions {
   heartbeatIntervalMs?: number;
   /** Cancel every session's open orders when it drops without Logout (else only 8013=Y sessions). */
   cancelOnDisconnect?: boolean;
+  /** Where connections come from; default a `LibuvTcpServer`. A native one is driven by `poll()`. */
+  transport?: ServerTransport;
   log: (line: string) => void;
 }
 
@@ -41,52 +49,66 @@ const kOrderStatusRequest = 0x48;
 /** Logon tag for cancel on disconnect (8013=Y), as several venues define it. */
 export const kTagCancelOnDisconnect = 8013;
 
-interface Connection { socket: net.Socket; parser: FixParser; session: FixSession | null; orderMessages: number }
+interface Connection { socket: TransportSocket; parser: FixParser; session: FixSession | null; orderMessages: number }
 
 export class FixVenueFrontEnd implements VenueFrontEnd {
-  private server: net.Server | null = null;
+  private server: ServerTransport | null = null;
+  readonly transport: ServerTransport;
   private readonly sessions = new Map<string, FixSession>();
   private readonly live = new Map<FixSession, Connection>();
+  /** The sessions in `live`, as an array the loop walks each turn without an iterator. */
+  private liveSessions: FixSession[] = [];
   private readonly conns = new Set<Connection>();
   /** Sessions whose last Logon asked for cancel on disconnect (8013=Y). */
   private readonly codSessions = new Set<FixSession>();
   private readonly storeDir: string;
+  /** True when storeDir is a temporary directory of our own, removed at close(). */
+  private readonly ownsStoreDir: boolean;
   private execCounter = 0;
   /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
   private cancelRequestId: string | null = null;
   readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
 
   constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
+    this.ownsStoreDir = options.storeDir === undefined;
     this.storeDir = options.storeDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-venue-sim-'));
     sim.registerFrontEnd('F:', this);
+    this.transport = options.transport ?? new LibuvTcpServer();
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer((sock) => this.accept(sock));
-      this.server = srv;
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        resolve((srv.address() as net.AddressInfo).port);
-      });
-    });
+  async listen(port: number, host: string): Promise<number> {
+    const bound = await this.transport.listen(host, port, (t) => this.accept(t));
+    this.server = this.transport;
+    return bound;
+  }
+
+  /**
+   * One loop turn of a native transport: accept, receive, handle, and each live session's next
+   * resend batch (libuv: nothing, returns 0; batches then go by setImmediate).
+   */
+  poll(): number {
+    if (this.transport.kind !== 'native') return 0;
+    let n = this.transport.poll();
+    const live = this.liveSessions;
+    for (let i = 0; i < live.length; i++) n += live[i].pollResends();
+    return n;
   }
 
   close(): Promise<void> {
-    for (const c of this.conns) c.socket.destroy();
+    for (const c of [...this.conns]) c.socket.destroy();
     for (const s of this.sessions.values()) s.close();
     const srv = this.server;
     this.server = null;
-    return new Promise((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+    const removeStore = (): void => { if (this.ownsStoreDir) fs.rmSync(this.storeDir, { recursive: true, force: true }); };
+    return (srv ? srv.close() : Promise.resolve()).then(removeStore);
   }
 
   stats(): Record<string, number> { return { ...this.counters }; }
 
-  private accept(sock: net.Socket): void {
-    sock.setNoDelay(true);
+  private accept(t: SessionTransport): TransportEvents {
+    const socket = new TransportSocket(t);
     const conn: Connection = {
-      socket: sock, session: null, orderMessages: 0,
+      socket, session: null, orderMessages: 0,
       parser: new FixParser((m) => this.onMessage(conn, m), {
         onBad: (reason, raw) => {
           if (reason === 'bad-checksum') this.counters.fixBadChecksums++; else this.counters.fixBadFrames++;
@@ -95,21 +117,28 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       }),
     };
     this.conns.add(conn);
-    sock.on('data', (c: Buffer) => conn.parser.push(c));
-    sock.on('error', () => sock.destroy());
-    sock.on('close', () => {
-      this.conns.delete(conn);
-      if (conn.session && this.live.get(conn.session) === conn) {
-        const s = conn.session;
-        // Still logged in: the link dropped, nobody logged out.
-        const dropped = s.isLoggedIn;
-        this.live.delete(s);
-        s.disconnected('connection closed');
-        if (dropped && (this.options.cancelOnDisconnect || this.codSessions.has(s))) {
-          this.sim.cancelOnDisconnect(this.owner(s.options.version, s.options.targetCompId));
-        }
+    // Closed by the peer (the transport's onClose), by us or by the session (destroy()): once.
+    socket.once('close', () => this.connectionClosed(conn));
+    return {
+      onConnect() {},
+      onData(buf, offset, length) { if (!socket.destroyed) conn.parser.push(buf, offset, offset + length); },
+      onClose() { socket.closed(); },
+    };
+  }
+
+  private connectionClosed(conn: Connection): void {
+    this.conns.delete(conn);
+    if (conn.session && this.live.get(conn.session) === conn) {
+      const s = conn.session;
+      // Still logged in: the link dropped, nobody logged out.
+      const dropped = s.isLoggedIn;
+      this.live.delete(s);
+      this.liveSessions = [...this.live.keys()];
+      s.disconnected('connection closed');
+      if (dropped && (this.options.cancelOnDisconnect || this.codSessions.has(s))) {
+        this.sim.cancelOnDisconnect(this.owner(s.options.version, s.options.targetCompId));
       }
-    });
+    }
   }
 
   private onMessage(conn: Connection, m: FixMessage): void {
@@ -125,9 +154,10 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       }
       const session = this.sessionFor(version, clientId);
       const old = this.live.get(session);
-      if (old) { this.live.delete(session); old.socket.destroy(); session.disconnected('replaced by a new connection'); }
+      if (old) { this.live.delete(session); this.liveSessions = [...this.live.keys()]; old.socket.destroy(); session.disconnected('replaced by a new connection'); }
       conn.session = session;
       this.live.set(session, conn);
+      this.liveSessions = [...this.live.keys()];
       if (m.getChar(kTagCancelOnDisconnect) === 0x59) { this.codSessions.add(session); this.counters.fixCancelOnDisconnectSessions++; }
       else this.codSessions.delete(session);
       session.connected(conn.socket);

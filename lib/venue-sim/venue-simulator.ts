@@ -5,7 +5,12 @@
  *
  * Ordering: every inbound order message is processed at max(previous processing time, arrival +
  * latency [+ injected delay]), so responses keep the order of the requests that caused them.
- * Threading: one event loop.
+ * Transport: `libuv` (net.Server, the default for the class) or `native` (the default of
+ * `tickpath venue-sim`): both front ends accept and receive through the addon's polled sockets,
+ * driven by a `VenueLoop` on this thread, so an order is read, matched and acknowledged within one
+ * loop turn, with no event-loop wakeup on the venue side. `transportStats()` says which one runs.
+ *
+ * Threading: one thread: its event loop, and the `VenueLoop` slices on it (native).
  */
 import { invalidOption } from '../errors';
 import { MatchingEngine, type CancelReason, type EngineOrder, type MatchListener } from './matching-engine';
@@ -21,6 +26,9 @@ import { readAlpha } from '../common/bytes';
 import { FixVenueFrontEnd } from './fix-front-end';
 import * as fs from 'fs';
 import type { VenueEngine, VenueFrontEnd, VenueOrderRecord } from './front-end';
+import { serverTransport, NativeWaitSet } from '../protocols/transport/tcp-server';
+import type { ServerTransportStats, TransportKind } from '../protocols/transport/session-transport';
+import { VenueLoop, kVenueIdleNames, type VenueIdle } from './venue-loop';
 
 export interface VenueFaults {
   /** Drop a connection after it has delivered this many order messages (0 = never). */
@@ -48,7 +56,11 @@ export interface VenueSimulatorOptions {
   ouchPort?: number | null;
   /** FIX port; 0 = ephemeral; null = no FIX front end. Accepts FIX.4.2 and FIX.4.4. */
   fixPort?: number | null;
-  /** SoupBinTCP session name. */
+  /**
+   * SoupBinTCP session name. Default: 'S' and the start time in base 36, so each simulator start is
+   * a new session, as each trading day is at a real venue (a restarted router can tell it never
+   * saw the orders of the previous one).
+   */
   session?: string;
   /** FIX SenderCompID of the venue. */
   fixCompId?: string;
@@ -68,7 +80,26 @@ export interface VenueSimulatorOptions {
    */
   cancelOnDisconnect?: boolean;
   faults?: VenueFaults;
+  /** Session transport of both front ends: 'native' (polled by a VenueLoop), 'libuv' (default) or 'auto'. */
+  transport?: TransportKind | 'auto';
+  /** SO_BUSY_POLL µs on accepted sockets (native only; 0 = off). */
+  busyPollUs?: number;
+  /** How the VenueLoop idles between turns (native only): 'block' (default), 'spin' or 'backoff'. */
+  idle?: VenueIdle;
+  /** block: empty turns spun before sleeping (native only); default 0. */
+  spinTurns?: number;
+  /** Longest backoff park (µs, native only); default 20. */
+  maxParkUs?: number;
   log?: (line: string) => void;
+}
+
+/** What carries the simulator's sessions, for stats and the startup line. */
+export interface VenueTransportStats {
+  transport: TransportKind;
+  busyPollUs: number;
+  ouch: ServerTransportStats | null;
+  fix: ServerTransportStats | null;
+  loop: ReturnType<VenueLoop['stats']> | null;
 }
 
 const kWhere = 'VenueSimulator';
@@ -98,12 +129,19 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   private soup: SoupBinServer | null = null;
   private fix: FixVenueFrontEnd | null = null;
   private readonly random: () => number;
+  private loop: VenueLoop | null = null;
+  private waitSet: NativeWaitSet | null = null;
+  readonly transport: TransportKind;
   private processAt = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Delayed work in processing order (due times never decrease), run by one timer. */
+  private readonly delayed: Array<{ at: number; work: () => void }> = [];
+  private delayTimer: NodeJS.Timeout | null = null;
   private readonly scratch = Buffer.alloc(128);
   private readonly dropCounts = new WeakMap<object, number>();
   private readonly frontEnds = new Map<string, VenueFrontEnd>();
   private readonly ouchFrontEnd: VenueFrontEnd;
+  /** The SoupBinTCP session name this simulator answers logins with. */
+  readonly session: string;
   ouchPort = 0;
   fixPort = 0;
   readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0, cancelledOnDisconnect: 0 };
@@ -126,10 +164,18 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       const v = options[k];
       if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 0 || v > 65535)) throw invalidOption(kWhere, k, v, 'an integer port 0..65535 or null');
     }
+    const t = options.transport ?? 'libuv';
+    if (t !== 'native' && t !== 'libuv' && t !== 'auto') throw invalidOption(kWhere, 'transport', t, "'native', 'libuv' or 'auto'");
+    checkNonNegative('busyPollUs', options.busyPollUs);
+    if (options.idle !== undefined && !kVenueIdleNames.includes(options.idle)) throw invalidOption(kWhere, 'idle', options.idle, kVenueIdleNames.join(', '));
     this.options = options;
+    // Resolved now, so asking for native without the addon fails here, never silently later.
+    this.transport = t === 'auto' ? serverTransport('auto').kind : t;
+    if (this.transport === 'native') serverTransport('native');
     this.engine = new MatchingEngine(this);
     this.random = mulberry32(f.seed ?? 1);
     this.ouchFrontEnd = this.makeOuchFrontEnd();
+    this.session = options.session ?? `S${Date.now().toString(36).toUpperCase()}`.slice(0, 10);
   }
 
   private log(line: string): void { this.options.log?.(`venue-sim: ${line}`); }
@@ -137,9 +183,14 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   /** Starts the front ends; resolves once both listen. */
   async start(): Promise<{ ouchPort: number; fixPort: number }> {
     const host = this.options.host ?? '127.0.0.1';
+    if (this.transport === 'native' && (this.options.idle ?? 'block') === 'block') this.waitSet = new NativeWaitSet();
+    const ws = this.waitSet ?? undefined;
     if (this.options.ouchPort !== null) {
       const users = this.options.users;
-      this.soup = new SoupBinServer({ session: this.options.session ?? 'SIM', heartbeatIntervalMs: this.options.heartbeatIntervalMs }, {
+      this.soup = new SoupBinServer({
+        session: this.session, heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        transport: serverTransport(this.transport, { busyPollUs: this.options.busyPollUs, waitSet: ws }),
+      }, {
         authenticate: (u, p) => !users || users[u] === p,
         onLoggedIn: (c) => this.log(`OUCH ${c.username} logged in`),
         onUnsequenced: (c, buf, off, len) => this.onOuchMessage(c, buf, off, len),
@@ -154,18 +205,37 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       this.fix = new FixVenueFrontEnd(this, {
         compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir, cancelOnDisconnect: this.options.cancelOnDisconnect,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs, log: (l) => this.log(l),
+        transport: serverTransport(this.transport, { busyPollUs: this.options.busyPollUs, waitSet: ws }),
       });
       this.fixPort = await this.fix.listen(this.options.fixPort, host);
+    }
+    if (this.transport === 'native') {
+      const soup = this.soup;
+      const fix = this.fix;
+      const pollAll = soup && fix ? () => soup.poll() + fix.poll() : soup ? () => soup.poll() : () => fix!.poll();
+      this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns });
+      this.loop.start();
     }
     return { ouchPort: this.ouchPort, fixPort: this.fixPort };
   }
 
+  transportStats(): VenueTransportStats {
+    return {
+      transport: this.transport, busyPollUs: this.transport === 'native' ? this.options.busyPollUs ?? 0 : 0,
+      ouch: this.soup ? this.soup.transport.stats() : null, fix: this.fix ? this.fix.transport.stats() : null, loop: this.loop ? this.loop.stats() : null,
+    };
+  }
+
   async stop(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.loop?.stop();
+    this.loop = null;
+    if (this.delayTimer) { clearTimeout(this.delayTimer); this.delayTimer = null; }
+    this.delayed.length = 0;
     await Promise.all([this.soup?.close(), this.fix?.close()]);
     this.soup = null;
     this.fix = null;
+    this.waitSet?.close();
+    this.waitSet = null;
   }
 
   registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void { this.frontEnds.set(ownerPrefix, fe); }
@@ -189,9 +259,26 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const now = Date.now();
     const at = Math.max(this.processAt, now + delay);
     this.processAt = at;
-    if (at <= now) { work(); return; }
-    const t = setTimeout(() => { this.timers.delete(t); work(); }, at - now);
-    this.timers.add(t);
+    if (at <= now && this.delayed.length === 0) { work(); return; }
+    // One queue and one timer, not a timer each: Node keeps a list per duration, so two timers
+    // due in the same millisecond may fire out of order.
+    this.delayed.push({ at, work });
+    if (!this.delayTimer) this.delayTimer = setTimeout(this.runDelayed, at - now);
+  }
+
+  private readonly runDelayed = (): void => {
+    this.delayTimer = null;
+    const q = this.delayed;
+    let i = 0;
+    while (i < q.length && q[i].at <= Date.now()) q[i++].work();
+    q.splice(0, i);
+    if (q.length > 0 && !this.delayTimer) this.delayTimer = setTimeout(this.runDelayed, Math.max(0, q[0].at - Date.now()));
+  }
+
+  /** True when work scheduled now would run at once (no latency, no delay faults, nothing queued). */
+  private runsNow(): boolean {
+    const f = this.options.faults;
+    return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && this.processAt <= Date.now();
   }
 
   /** True when this new order should be rejected by the injected reject rate. */
@@ -341,29 +428,32 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const want = inboundLength(type);
     if (want === 0 || len !== want) { conn.parser.malformedFrames++; return; }
     const owner = `O:${conn.username}`;
-    const msg = Buffer.from(buf.subarray(off, off + len)); // processed later: copy out of the parser's buffer
     const drop = this.shouldDrop(conn);
-    this.schedule(() => this.processOuch(owner, msg));
+    if (this.runsNow()) this.processOuch(owner, buf, off); // nothing delays it: parse in place, no copy
+    else {
+      const msg = Buffer.from(buf.subarray(off, off + len)); // processed later: copy out of the parser's buffer
+      this.schedule(() => this.processOuch(owner, msg, 0));
+    }
     if (drop) {
       this.log(`OUCH ${conn.username}: injected disconnect after ${this.options.faults?.dropAfterMessages} messages`);
       this.schedule(() => conn.close());
     }
   }
 
-  private processOuch(owner: string, m: Buffer): void {
+  private processOuch(owner: string, m: Buffer, o: number): void {
     const stream = this.soup?.streamFor(owner.slice(2));
     const reject = (token: string, reason: number) => {
       this.counters.rejects++;
-      if (m[0] === kOuchEnterOrder) this.recordReject(owner, token, readAlpha(m, kEnterStock, 8), m[kEnterBuySell] === 0x42 ? 'B' : 'S', m.readUInt32BE(kEnterShares), m.readUInt32BE(kEnterPrice));
+      if (m[o] === kOuchEnterOrder) this.recordReject(owner, token, readAlpha(m, o + kEnterStock, 8), m[o + kEnterBuySell] === 0x42 ? 'B' : 'S', m.readUInt32BE(o + kEnterShares), m.readUInt32BE(o + kEnterPrice));
       if (stream) stream.publish(this.scratch.subarray(0, encodeRejected(this.scratch, 0, this.timestamp(), token, reason)));
     };
-    switch (m[0]) {
+    switch (m[o]) {
       case kOuchEnterOrder: {
         this.counters.ordersIn++;
-        const token = readToken(m, 1);
-        const bs = m[kEnterBuySell];
-        const shares = m.readUInt32BE(kEnterShares);
-        const price = m.readUInt32BE(kEnterPrice);
+        const token = readToken(m, o + 1);
+        const bs = m[o + kEnterBuySell];
+        const shares = m.readUInt32BE(o + kEnterShares);
+        const price = m.readUInt32BE(o + kEnterPrice);
         const market = price === kOuchMarketPrice;
         if (this.engine.hasToken(owner, token)) { this.counters.duplicatesIgnored++; this.recordDuplicate(owner, token); return; }
         if (this.injectReject() || (bs !== 0x42 && bs !== 0x53 && bs !== 0x54 && bs !== 0x45)) {
@@ -371,8 +461,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
           reject(token, kRejectReasonOther);
           return;
         }
-        const r = this.engine.submit(owner, token, readAlpha(m, kEnterStock, 8), bs === 0x42 ? 'B' : 'S', shares, price,
-          market, m.readUInt32BE(kEnterTif) === kTifIoc, bs);
+        const r = this.engine.submit(owner, token, readAlpha(m, o + kEnterStock, 8), bs === 0x42 ? 'B' : 'S', shares, price,
+          market, m.readUInt32BE(o + kEnterTif) === kTifIoc, bs);
         // OUCH ignores an Enter Order whose token was already used today: that is what makes a
         // client's resend of unconfirmed orders after a reconnect safe.
         if (r === 'duplicate-token') { this.counters.duplicatesIgnored++; this.recordDuplicate(owner, token); }
@@ -382,14 +472,14 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       case kOuchCancelOrder: {
         this.counters.cancelsIn++;
         // OUCH ignores cancels for unknown tokens: nothing is sent back.
-        this.engine.cancel(owner, readToken(m, kCancelToken), m.readUInt32BE(kCancelShares));
+        this.engine.cancel(owner, readToken(m, o + kCancelToken), m.readUInt32BE(o + kCancelShares));
         return;
       }
       case kOuchReplaceOrder: {
         this.counters.replacesIn++;
-        const existing = readToken(m, kReplaceExistingToken);
-        const replacement = readToken(m, kReplaceReplacementToken);
-        const r = this.engine.replace(owner, existing, replacement, m.readUInt32BE(kReplaceShares), m.readUInt32BE(kReplacePrice));
+        const existing = readToken(m, o + kReplaceExistingToken);
+        const replacement = readToken(m, o + kReplaceReplacementToken);
+        const r = this.engine.replace(owner, existing, replacement, m.readUInt32BE(o + kReplaceShares), m.readUInt32BE(o + kReplacePrice));
         // Unknown existing token or a used replacement token: ignored, as OUCH does.
         if (r === 'invalid') reject(replacement, kRejectReasonShares);
         else if (r === 'duplicate-token') this.counters.duplicatesIgnored++;

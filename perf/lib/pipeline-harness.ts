@@ -17,6 +17,8 @@ import { kConfigDir, kEal, kRxCpu, nowNs, sleep, tmpDir } from './machine';
 export interface HarnessOptions {
   /** Override performance.yml's idle strategy (workers and the RX poller). */
   idle?: 'spin' | 'yield' | 'backoff';
+  /** Then override the RX poller's alone (performance.stages.rx.idle). */
+  rxIdle?: 'spin' | 'yield' | 'backoff';
   strategyParams?: Record<string, unknown>;
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'group' | 'never';
@@ -25,7 +27,10 @@ export interface HarnessOptions {
 
 export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typeof loadConfigs>['feed']; performance: PerformanceConfig } {
   const c = loadConfigs(kConfigDir);
-  if (o.idle) c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle } };
+  if (o.idle) {
+    c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle }, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.idle } } };
+  }
+  if (o.rxIdle) c.performance = { ...c.performance, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.rxIdle } } };
   return c;
 }
 
@@ -36,14 +41,14 @@ export function dpdkPortOptions(perf: PerformanceConfig, vdev: string, extra: Pa
   const name = vdev.split(',');
   name[0] = `${name[0]}${vdevSeq++}`;
   return {
-    backend: 'dpdk', poller: 'thread', idle: perf.idle.strategy, burst: perf.stages.rx.burst,
+    backend: 'dpdk', poller: 'thread', idle: perf.stages.rx.idle, burst: perf.stages.rx.burst,
     ringSize: perf.rings.rxDescriptors, rxCpus: [kRxCpu], dpdk: { vdev: name.join(','), ...kEal }, ...extra,
   };
 }
 
 export function pcapPortOptions(perf: PerformanceConfig, file: string, extra: Partial<PortOptions['pcap']> = {}): PortOptions {
   return {
-    backend: 'pcap', poller: 'thread', idle: perf.idle.strategy, burst: perf.stages.rx.burst,
+    backend: 'pcap', poller: 'thread', idle: perf.stages.rx.idle, burst: perf.stages.rx.burst,
     ringSize: perf.rings.rxDescriptors, rxCpus: [kRxCpu], pcap: { file, pace: 'fast', loops: 1, ...extra },
   };
 }

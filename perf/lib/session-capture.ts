@@ -3,9 +3,7 @@
  * Ethernet/IPv4/UDP) written once per (rate, seconds, symbols, seed) into a scratch directory,
  * with what a benchmark needs to account for loss: per-frame MoldUDP64 message counts.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { CaptureFile } from '../../lib/tools/capture-file';
 import { SessionGenerator, SessionSummary } from '../../lib/tools/session-generator';
 
 export interface SessionCaptureOptions { rate: number; seconds: number; symbols?: number; seed?: number }
@@ -28,17 +26,5 @@ export function generateSession(dir: string, o: SessionCaptureOptions): SessionC
 }
 
 /** MoldUDP64 message count of each frame of a loaded capture (0 for non-UDP and end-of-session). */
-export function messagesPerFrame(cap: CaptureFile): Uint16Array {
-  const out = new Uint16Array(cap.count);
-  for (let i = 0; i < cap.count; i++) {
-    if (cap.payloadLengths[i] < 20) continue;
-    const at = cap.payloadOffsets[i] + 18;
-    const n = (cap.data[at] << 8) | cap.data[at + 1];
-    out[i] = n === 0xffff ? 0 : n;
-  }
-  return out;
-}
-
-export function loadCapture(file: string): CaptureFile {
-  return new CaptureFile(new Uint8Array(fs.readFileSync(file)), path.basename(file));
-}
+// The paced sender (lib/tools) reads captures the same way.
+export { loadCapture, messagesPerFrame } from '../../lib/tools/paced-sender-worker';

@@ -10,7 +10,23 @@
  * forwarding with enter at the end of the window; a missing line is an error, never a rate.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { kRxCpu, sleep, which } from './machine';
+
+/**
+ * The EAL file prefix of testpmd: `tickpath bench` names it (TICKPATH_PERF_EAL_PREFIX) so it can
+ * remove the runtime directory even when it had to stop the benchmark; otherwise one per process.
+ */
+function filePrefix(): string {
+  return process.env.TICKPATH_PERF_EAL_PREFIX || `tp_perf_tput_${process.pid}`;
+}
+
+/** testpmd leaves its runtime directory behind even with --in-memory; removed once it exited. */
+function removeRuntimeDir(prefix: string): void {
+  const base = process.getuid?.() === 0 ? '/var/run' : (process.env.XDG_RUNTIME_DIR ?? '/tmp');
+  fs.rmSync(path.join(base, 'dpdk', prefix), { recursive: true, force: true });
+}
 
 export interface TestpmdResult { packets: number; seconds: number; pps: number }
 
@@ -24,14 +40,15 @@ export async function testpmdRxOnlyOn(vdev: string, mbufs: number, seconds: numb
   if (!bin) return { error: 'dpdk-testpmd not installed' };
   // testpmd's stdout is block-buffered into a pipe: stdbuf makes "Press enter to exit" arrive when printed.
   const stdbuf = which('stdbuf');
+  const prefix = filePrefix();
   const argv = ['-l', `0,${kRxCpu}`, '--in-memory', '--no-pci', '--no-telemetry', '--log-level=4',
-    '--file-prefix', `tp_perf_tput_${process.pid}`, '--vdev', vdev, '--',
+    '--file-prefix', prefix, '--vdev', vdev, '--',
     '--forward-mode=rxonly', '-a', `--total-num-mbufs=${mbufs}`];
   const child = stdbuf ? spawn(stdbuf, ['-oL', '-eL', bin, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(bin, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
-  const exited = new Promise((r) => child.once('exit', r));
+  const exited = new Promise((r) => child.once('exit', r)).then(() => removeRuntimeDir(prefix));
   for (let i = 0; i < 600 && !/Press enter to exit/.test(out) && child.exitCode === null; i++) await sleep(50);
   if (!/Press enter to exit/.test(out)) {
     child.kill('SIGKILL');

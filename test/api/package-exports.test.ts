@@ -50,7 +50,8 @@ describe('public API: the package by name, as a user imports it', function () {
     expect(keys['tickpath/router']).to.include.members(['OrderRouter', 'RiskChecker', 'SmartRouter', 'OrderJournal',
       'createRouterStack', 'createVenueConnector', 'OuchConnector', 'FixConnector', 'loadRoutingConfig']);
     expect(keys['tickpath/pipeline']).to.include.members(['Pipeline', 'FeedHandler', 'SampleStrategy']);
-    expect(keys['tickpath/protocols']).to.include.members(['FixSession', 'SoupBinClient', 'SoupBinServer']);
+    expect(keys['tickpath/protocols']).to.include.members(['FixSession', 'SoupBinClient', 'SoupBinServer',
+      'NativeTcpTransport', 'LibuvTcpTransport', 'NativeTcpServer', 'LibuvTcpServer', 'NativeWaitSet', 'transportFactory', 'serverTransport']);
     expect(keys['tickpath/venue-sim']).to.include.members(['VenueSimulator', 'MatchingEngine']);
     // Test encoders and writers are not part of the feed API.
     for (const name of ['ItchEncoder', 'MoldUdp64Encoder', 'UdpFrameWriter', 'PcapWriter']) {

@@ -43,5 +43,10 @@ describe('binding/build without DPDK and libxdp', function () {
     const err = JSON.parse(errLine);
     expect(err.errno).to.equal(95); // ENOTSUP -> ERR_BACKEND_UNAVAILABLE in lib/binding
     expect(err.message).to.match(/not compiled in \(fix: install DPDK/);
+    // pkg-config finds no libpcap either: capture filters say what to install, the rest works.
+    const bpf = spawnSync(process.execPath, ['-e', `
+      const b = require(${JSON.stringify(path.join(dir, 'build', 'Release', 'tickpath.node'))});
+      try { b.bpfCompile('udp', 1, 65535); console.log('compiled'); } catch (e) { console.log(e.message); }`], { encoding: 'utf8' });
+    expect(bpf.stdout).to.match(/need libpcap.*apt-get install libpcap-dev/);
   });
 });

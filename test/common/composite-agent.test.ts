@@ -24,19 +24,28 @@ describe('CompositeAgent and AgentRunner.runSlice', () => {
     const runner = new AgentRunner(agent, { name: 'spin', idle: (n) => idled.push(n), reset: () => {} }, control);
     let t = 0;
     const clock = () => (t += 10);
-    // A 25 ns slice on a clock that moves 10 ns a read: three turns (work 1, 1, 0), each idled.
-    expect(runner.runSlice(25, clock)).to.equal(2);
-    expect(idled).to.deep.equal([1, 1, 0]);
+    // A 25 ns slice on a clock that moves 10 ns a read, read after every turn with work and every
+    // 16th empty turn: turns of work 1 (t=20), 1 (t=30), 0 (no read), 1 (t=40: over), each idled.
+    expect(runner.runSlice(25, clock)).to.equal(3);
+    expect(idled).to.deep.equal([1, 1, 0, 1]);
     expect(runner.stopRequested).to.equal(false);
     AgentRunner.requestStop(control);
     expect(runner.stopRequested).to.equal(true);
     // Draining: the slice ends at the first turn without work, whatever the time.
-    expect(runner.runSlice(1e9, clock)).to.equal(2);
+    expect(runner.runSlice(1e9, clock)).to.equal(1);
     expect(idled).to.deep.equal([1, 1, 0, 1, 1]);
     expect(runner.runSlice(1e9, clock)).to.equal(0);
     expect(AgentRunner.isStopped(control)).to.equal(false);
     runner.close();
     expect(closed).to.equal(1);
     expect(AgentRunner.isStopped(control)).to.equal(true);
+  });
+
+  it('empty turns read the clock once every 16 turns, not every turn (a clock read is a fresh HeapNumber)', () => {
+    let turns = 0, reads = 0;
+    const runner = new AgentRunner({ roleName: 'idle', doWork: () => { turns++; return 0; } }, { name: 'spin', idle: () => {}, reset: () => {} });
+    // Reads at the start (t=10) and after turns 16 (20), 32 (30) and 48 (40: 30 ns >= the 25 ns slice).
+    expect(runner.runSlice(25, () => { reads++; return reads * 10; })).to.equal(0);
+    expect([turns, reads]).to.deep.equal([48, 4]);
   });
 });

@@ -84,6 +84,21 @@ describe('tickpath config check', function () {
       says: 'routing.journal.path is "feed_config.yml/orders.journal", expected a file the router can create', fix: /writable directory/,
     },
     {
+      name: 'a session window end that is not a time of day', file: 'routing_config.yml',
+      edit: (t) => t.replace('      heartbeat_interval_s: 30\n', '      heartbeat_interval_s: 30\n      schedule:\n        start: "09:30"\n        end: "4pm"\n'), needle: 'end: "4pm"',
+      says: 'routing.venues[1].schedule.end is "4pm", expected a time of day \'HH:MM\' or \'HH:MM:SS\' (quoted)', fix: /end: "16:00"/,
+    },
+    {
+      name: 'a session window on a day that is not a weekday', file: 'routing_config.yml',
+      edit: (t) => t.replace('      heartbeat_interval_s: 1\n', '      heartbeat_interval_s: 1\n      schedule: { start: "09:30", end: "16:00",\n                  days: [mon, tues] }\n'), needle: 'days: [mon, tues]',
+      says: 'routing.venues[0].schedule.days[1] is "tues", expected one of sun, mon, tue, wed, thu, fri, sat', fix: /tue/,
+    },
+    {
+      name: 'a session window in a zone that does not exist', file: 'routing_config.yml',
+      edit: (t) => t.replace('      heartbeat_interval_s: 30\n', '      heartbeat_interval_s: 30\n      schedule:\n        start: "09:30"\n        end: "16:00"\n        time_zone: Mars/Olympus\n'), needle: 'time_zone: Mars/Olympus',
+      says: 'routing.venues[1].schedule.time_zone is "Mars/Olympus", expected \'UTC\', an offset like \'-05:00\' or an IANA zone name like \'America/New_York\'', fix: /./,
+    },
+    {
       name: 'EAL lcores on a CPU that does not exist', file: 'feed_config.yml', edit: (t) => t.replace('# lcores: "0@(0-1),1@1"', 'lcores: "0@0,1@4096"'), needle: 'lcores: "0@0,1@4096"',
       says: 'feed.dpdk.eal.lcores is "0@0,1@4096", expected lcores on CPUs from 0 to', fix: /leave lcores unset/,
     },

@@ -49,8 +49,8 @@ describe('performance config', () => {
   it('fills defaults for idle, bursts and rings', () => {
     const c = parse(base());
     expect(c.idle).to.deep.equal({ strategy: 'backoff', maxSpins: 100, maxYields: 10, minParkMicros: 1, maxParkMicros: 1000 });
-    expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread' });
-    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64 });
+    expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread', idle: 'backoff' });
+    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10 });
     expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
     expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
     expect(c.numaNode).to.equal(0);
@@ -94,6 +94,31 @@ describe('performance config', () => {
     expectError(
       (d) => (d.performance.idle = { min_park_us: 100, max_park_us: 10 }),
       'configs/performance.yml: performance.idle.max_park_us is 10, expected an integer >= performance.idle.min_park_us (100)',
+    );
+  });
+
+  it('the RX poller idles as performance.idle says unless stages.rx.idle says otherwise', () => {
+    const d = base();
+    d.performance.idle = { strategy: 'spin' };
+    expect(parse(d).stages.rx.idle).to.equal('spin');
+    d.performance.stages.rx.idle = 'backoff';
+    const c = parse(d);
+    expect([c.idle.strategy, c.stages.rx.idle]).to.deep.equal(['spin', 'backoff']);
+    expectError((x) => (x.performance.stages.rx.idle = 'nap'), 'configs/performance.yml: performance.stages.rx.idle is "nap", expected one of spin, yield, backoff');
+  });
+
+  it('reads how often the router stage polls its venue sessions, only on the router', () => {
+    const d = base();
+    d.performance.stages.router.venue_poll_us = 0;
+    expect(parse(d).stages.router.venuePollMicros).to.equal(0);
+    expectError(
+      (x) => (x.performance.stages.router.venue_poll_us = -5),
+      'configs/performance.yml: performance.stages.router.venue_poll_us is -5, expected an integer from 0 to 1000000',
+    );
+    expectError(
+      (x) => (x.performance.stages.book.venue_poll_us = 10),
+      'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst',
+      'ERR_CONFIG_UNKNOWN_KEY',
     );
   });
 

@@ -4,8 +4,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BookBuilder } from '../../lib/feed/book/book-builder';
 import { kBookEventQuote } from '../../lib/feed/book/book-event';
+import { TickpathError } from '../../lib/errors';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
 import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { SessionGenerator } from '../../lib/tools/session-generator';
 import { BookRecorder, Msg, payload } from './book-recorder';
 import { kFixtureRoot, parsePrice, readOracle } from './itch-fixtures';
 
@@ -108,20 +111,25 @@ describe('BookBuilder', () => {
     expect(books.book(1)!.bids.count).to.equal(0);
   });
 
-  it('holds book invariants under random order flow (fast-check)', () => {
+  for (const [name, priceArb] of [
+    ['prices a few ticks apart', fc.integer({ min: 1, max: 12 }).map((c) => c * 100)],
+    // Wider than the price ladder, with sub-penny prices: re-centring, deep levels and tick changes through the builder.
+    ['prices far apart and sub-penny', fc.oneof(fc.integer({ min: 1, max: 400 }).map((c) => c * 2500), fc.integer({ min: 1, max: 99999 }))],
+  ] as const) {
+  it(`holds book invariants under random order flow: ${name} (fast-check)`, () => {
     type Op = [kind: number, ref: number, side: boolean, shares: number, price: number, locate: number];
     const op = fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.boolean(),
-      fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 3 }));
+      fc.integer({ min: 0, max: 1000 }), priceArb, fc.integer({ min: 1, max: 3 }));
     fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 200 }), (ops: Op[]) => {
       const { rec, books, send } = setup();
       let nextRef = 1000;
       for (const [kind, ref, side, shares, price, locate] of ops) {
         const hd = h(locate);
-        const msg: Msg = kind === 0 || kind === 5 ? add(ref, side ? 'B' : 'S', shares, price * 100, locate)
+        const msg: Msg = kind === 0 || kind === 5 ? add(ref, side ? 'B' : 'S', shares, price, locate)
           : kind === 1 ? { type: 'E', values: { ...hd, orderReferenceNumber: ref, executedShares: shares, matchNumber: 1 } }
             : kind === 2 ? { type: 'X', values: { ...hd, orderReferenceNumber: ref, cancelledShares: shares } }
               : kind === 3 ? { type: 'D', values: { ...hd, orderReferenceNumber: ref } }
-                : { type: 'U', values: { ...hd, originalOrderReferenceNumber: ref, newOrderReferenceNumber: ++nextRef % 60, shares, price: price * 100 } };
+                : { type: 'U', values: { ...hd, originalOrderReferenceNumber: ref, newOrderReferenceNumber: ++nextRef % 60, shares, price } };
         send(msg);
         // Recompute every level from the resting orders and compare.
         const want = new Map<string, { shares: number; orders: number }>();
@@ -153,6 +161,65 @@ describe('BookBuilder', () => {
         expect(books.counters.levelMismatch).to.equal(0);
       }
     }), { numRuns: 150 });
+  });
+  }
+
+  it('keeps a crossed or locked book as the feed states it, and uncrosses when the feed does', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'B', 100, 1000000), add(2, 'S', 200, 1000100));
+    send(add(3, 'S', 50, 1000000)); // locked: ask at the bid
+    let q = rec.events[rec.events.length - 1];
+    expect([q.kind, q.bidPrice, q.bidShares, q.askPrice, q.askShares]).to.deep.equal([kBookEventQuote, 1000000, 100, 1000000, 50]);
+    send(add(4, 'B', 70, 1000200)); // crossed: bid above the ask
+    q = rec.events[rec.events.length - 1];
+    expect([q.bidPrice, q.bidShares, q.askPrice, q.askShares]).to.deep.equal([1000200, 70, 1000000, 50]);
+    send({ type: 'D', values: { ...h(1), orderReferenceNumber: 4 } }, { type: 'D', values: { ...h(1), orderReferenceNumber: 3 } });
+    q = rec.events[rec.events.length - 1];
+    expect([q.bidPrice, q.bidShares, q.askPrice, q.askShares]).to.deep.equal([1000000, 100, 1000100, 200]);
+    const book = books.book(1)!;
+    expect([book.bids.count, book.asks.count, books.counters.levelMismatch]).to.deep.equal([1, 1, 0]);
+  });
+
+  it('follows a book whose price jumps far from the touch and back (the ladder re-centres)', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'B', 100, 1000000), add(2, 'B', 100, 999900), add(3, 'S', 100, 1000100));
+    send(add(10, 'B', 5, 90000000), add(11, 'S', 6, 90000100)); // $9,000: far above
+    let q = rec.events[rec.events.length - 1];
+    expect([q.bidPrice, q.askPrice]).to.deep.equal([90000000, 1000100]);
+    send({ type: 'D', values: { ...h(1), orderReferenceNumber: 10 } });
+    q = rec.events[rec.events.length - 1];
+    expect([q.bidPrice, q.bidShares, q.askPrice]).to.deep.equal([1000000, 100, 1000100]);
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 11, newOrderReferenceNumber: 12, shares: 9, price: 1000050 } }); // sub-penny ask
+    q = rec.events[rec.events.length - 1];
+    expect([q.askPrice, q.askShares]).to.deep.equal([1000050, 9]);
+    const asks = books.book(1)!.asks;
+    expect([asks.count, asks.priceAt(0), asks.priceAt(1)]).to.deep.equal([2, 1000050, 1000100]);
+  });
+
+  it('gives the same events with the price ladder as with every level kept sorted, on a generated market session', () => {
+    // 40 symbols, 60,000 messages of `tickpath gen` flow: each event of both builders must agree.
+    const run = (levels: 'ladder' | 'sorted'): { events: number[]; books: BookBuilder } => {
+      const gen = new SessionGenerator({ symbols: 40, rate: 60000, durationSeconds: 1, seed: 7, session: 'LADDERTEST' });
+      const events: number[] = [];
+      const books = new BookBuilder({
+        onEvent(e) { events.push(e.kind, e.stockLocate, e.price, e.shares, e.bidPrice, e.bidShares, e.askPrice, e.askShares); },
+        endOfBatch() { /* nothing */ },
+      }, { levels });
+      const decoder = new ItchDecoder();
+      gen.forEachMessage((sequence, b, length) => {
+        const type = decoder.decode(b, 0, length);
+        if (type > 0) books.onMessage(decoder, type, sequence);
+      });
+      return { events, books };
+    };
+    const ladder = run('ladder');
+    const sorted = run('sorted');
+    expect(ladder.events.length).to.be.greaterThan(60000 * 8);
+    expect(ladder.events.length).to.equal(sorted.events.length);
+    expect(ladder.events).to.deep.equal(sorted.events);
+    const c = ladder.books.counters;
+    expect([c.unknownOrder, c.levelMismatch, c.quotes > 1000]).to.deep.equal([0, 0, true]);
+    expect(() => new BookBuilder(new BookRecorder(), { levels: 'tree' as 'ladder' })).to.throw(TickpathError, /levels.*"tree".*'ladder' or 'sorted'/);
   });
 
   it('builds the META book of the real Multiple.Packets capture to the oracle BBO', () => {

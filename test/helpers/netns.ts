@@ -56,8 +56,9 @@ export function requireOrSkip(ctx: Mocha.Context, backend: string, reason: strin
   throw new Error('unreachable');
 }
 
-export function createVethPair(): VethPair {
-  const suffix = crypto.randomBytes(3).toString('hex');
+/** `tag` (at most 4 characters) goes into every name, so a test's namespaces and links say whose they are. */
+export function createVethPair(tag = ''): VethPair {
+  const suffix = `${tag.slice(0, 4)}${crypto.randomBytes(3).toString('hex')}`;
   const ns = `tp${suffix}`;
   const hostIf = `tpa${suffix}`;
   const nsIf = `tpb${suffix}`;

@@ -13,6 +13,7 @@ interface RunJson {
   backend: string;
   counters: Record<string, number>;
   latency: Record<string, { count: number; p50_ns: number; p99_ns: number }>;
+  scheduler?: { seconds: number; threads: { role?: string; run_ms: number; run_delay_ms: number; involuntary_switches: number }[] };
   strategy?: Record<string, number>;
   venue?: Record<string, number>;
   venueTransport?: string;
@@ -53,6 +54,24 @@ describe('integration/tickpath run (npm start)', function () {
       // one sample per packet that produced events for the strategy (nearly all of them)
       expect(j.latency.wire_to_handler.count).to.be.within(Math.floor(c.rx_packets * 0.9), c.rx_packets);
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);
+      expect(j.latency.md_to_signal.count).to.equal(c.orders_sent);
+      expect(j.latency.order_send.count).to.equal(c.orders_sent);
+      // What the scheduler did to each of our threads over the run, printed and in the JSON.
+      expect(r.stdout).to.match(/^threads over [\d.]+ s +ran \(ms\) +waited for a CPU \(ms\) +preempted +in kernel$/m);
+      const roles = (j.scheduler?.threads ?? []).filter((t) => t.role !== undefined);
+      const role = (re: RegExp) => roles.find((t) => re.test(t.role!));
+      expect(role(/^stage worker 0 decoder\+book\+strategy\+router \(CPU 0\)$/), JSON.stringify(roles)).to.not.equal(undefined);
+      // The layout: the stage worker alone on CPU 0, the main thread (venue simulators) with the RX poller on the last CPU.
+      const last = os.cpus().length - 1;
+      const main = role(new RegExp(`^main thread: venue simulators, stats \\(CPU ${last}\\)$`))!;
+      expect(main, JSON.stringify(roles)).to.not.equal(undefined);
+      // The main thread only serves the venue simulators and the stats: a replayer spinning on it
+      // between packets (as it once did) takes most of a CPU and starves the venues' event loop.
+      expect(main.run_ms, JSON.stringify(roles)).to.be.lessThan(j.scheduler!.seconds * 1000 * 0.3);
+      if (backend === 'dpdk') {
+        expect(role(new RegExp(`^paced sender \\(CPU ${last}\\)$`)), JSON.stringify(roles)).to.not.equal(undefined);
+        expect(role(new RegExp(`^RX poller rte-worker-\\d+ \\(CPU ${last}\\)$`)), JSON.stringify(roles)).to.not.equal(undefined);
+      }
     });
   }
 

@@ -17,7 +17,7 @@ const kBooks = {
   },
   top: () => {
     const s = replayBook(kMulti, { symbol: 'META', depth: 1 }).snapshot!;
-    return [{ symbol: 'META', bid: s.bids[0].price, ask: s.asks[0].price }];
+    return [{ symbol: 'META', bid: s.bids[0].price, ask: s.asks[0].price, bidShares: s.bids[0].shares, askShares: s.asks[0].shares }];
   },
 };
 
@@ -160,7 +160,7 @@ describe('ops: dashboard in a real headless Chromium', function () {
 
       // Top of book and the ladder, from the real capture's META book.
       await page.waitForFunction("document.getElementById('ladder').getAttribute('data-symbol') === 'META'", undefined, { timeout: 10000 });
-      expect(await tableRows(page, '#top')).to.deep.equal([['META', '80.5200', '357.3300', '276.8100']]);
+      expect(await tableRows(page, '#top')).to.deep.equal([['META', '1', '80.5200', '357.3300', '100', '276.8100']]);
       const ladder = await tableRows(page, '#ladder');
       expect(ladder).to.have.length(17); // 9 ask levels above 8 bid levels
       expect(ladder[0]).to.deep.equal(['ask', '358.0000', '239', '11']);

@@ -54,11 +54,14 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
     expect(rates[0].rate).to.equal(20000);
     const stages = rates[0].stages as Record<string, Record<string, number>>;
-    for (const s of ['wire_to_handler', 'decode', 'md_to_order']) {
+    for (const s of ['wire_to_handler', 'decode', 'md_to_order', 'md_to_signal', 'order_send']) {
       expect(stages, s).to.have.property(s);
       expect(stages[s]).to.include.keys('p50_ns', 'p99_ns', 'p999_ns', 'max_ns');
     }
     expect(stages.wire_to_handler.count).to.be.greaterThan(0);
+    // md_to_order's two halves count the same orders.
+    expect(stages.md_to_signal.count).to.equal(stages.md_to_order.count);
+    expect(stages.order_send.count).to.equal(stages.md_to_order.count);
   });
 
   it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {

@@ -85,7 +85,7 @@ describe('pipeline', function () {
     }
     // Every counter the dashboard and /metrics show counts the same in both layouts (a counter
     // written only by one stage's fused path would read 0 split): all but the timing-dependent ones.
-    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls']);
+    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls']);
     const names = Object.keys(fused.stats.counters).filter((k) => !timing.has(k));
     expect(names.length).to.be.greaterThan(20);
     for (const k of names) expect(split.stats.counters[k], `counter ${k}, split vs fused`).to.equal(fused.stats.counters[k]);
@@ -97,6 +97,28 @@ describe('pipeline', function () {
     expect(fused.stats.counters.orders_filled).to.be.greaterThan(0);
     expect(split.stats.workers).to.have.length(4);
     expect(split.stats.latency.md_to_order.count).to.equal(60);
+    // md_to_order in two halves, every order counted in both, in either layout: the strategy's call
+    // (md_to_signal, on the strategy's worker) comes before the router has handed the order on.
+    for (const run of [fused, split]) {
+      const L = run.stats.latency;
+      expect(L.md_to_signal.count, 'md_to_signal').to.equal(60);
+      expect(L.order_send.count, 'order_send').to.equal(60);
+      expect(L.md_to_signal.max).to.be.at.most(L.md_to_order.max);
+      expect(L.order_send.p50).to.be.greaterThan(0);
+    }
+  });
+
+  it('the router stage polls its venue sessions at most every venue_poll_us, and every order is still acked', async () => {
+    const o = options(dir, capture);
+    o.performance.stages.router.venuePollMicros = 1000;
+    const t0 = Date.now();
+    const { stats } = await runToEnd(o);
+    const elapsedMs = Date.now() - t0;
+    const c = stats.counters;
+    expect(c.orders_sent).to.equal(60);
+    expect(c.orders_acked, 'acks read by the throttled polls').to.equal(60);
+    // Polled every turn, a spinning worker would poll millions of times in this run.
+    expect(c.venue_polls).to.be.greaterThan(0).and.at.most(elapsedMs + 10);
   });
 
   it('pins every stage worker to its configured CPU, verified from /proc', async () => {

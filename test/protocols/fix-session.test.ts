@@ -138,6 +138,28 @@ describe('FixSession (initiator) against a hand-driven peer', function () {
     expect(session.counters.resentMessages).to.equal(3);
   });
 
+  it('once its owner polls, resend batches go out on the owner\'s turns (pollResends), one batch per turn, not on event-loop turns', async () => {
+    await start({ resendBatch: 2 });
+    expect(session.pollResends()).to.equal(0); // nothing owed; the owner now drives the throttle
+    sendOrders(6); // seqs 2..7
+    await peer.until(() => peer.got.length === 7, 'orders');
+    peer.got.length = 0;
+    peer.send('2', 2, [[7, '2'], [16, '0']]);
+    // The request is answered with its first batch as it arrives; the rest waits for the owner.
+    const t0 = Date.now();
+    while (session.counters.resentMessages < 2 && Date.now() - t0 < 4000) await new Promise((r) => setTimeout(r, 5));
+    expect(session.counters.resentMessages).to.equal(2);
+    // Event-loop turns alone (well under the 100 ms timer backstop) send nothing more.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(session.counters.resentMessages).to.equal(2);
+    expect(session.pollResends()).to.equal(2);
+    expect(session.pollResends()).to.equal(2);
+    expect(session.pollResends()).to.equal(0);
+    await peer.until(() => peer.got.length === 6, 'six resends');
+    expect(peer.got.map((m) => m.seq)).to.deep.equal([2, 3, 4, 5, 6, 7]);
+    expect(peer.got.every((m) => m.f.get(43) === 'Y')).to.equal(true);
+  });
+
   it('detects an inbound gap, sends ResendRequest, and delivers queued messages in order after a gap fill', async () => {
     await start();
     peer.send('8', 4, [[11, 'C'], [150, '0']]);

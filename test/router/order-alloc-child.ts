@@ -11,10 +11,15 @@
  *        [--strings]        (the string API instead: sendOrder, RouterListener, VenueListener by id string)
  *        [--stopped-clocks] (journal, risk and stage clocks that return a stored number)
  *        [--ring]           (orders arrive through the strategy -> router ring, as in a split pipeline)
+ *        [--split]          (--ring, and the order events go back through the router -> strategy ring and
+ *                            are read on the strategy's side, RouterEventReader, into an OrderEventListener)
+ *        [--fused-strategy] (the order events go to a fused strategy's OrderEventListener, as the router
+ *                            stage does when the strategy shares its worker)
  *
  * Why --stopped-clocks: on Node 20 every clock read (Date.now, performance.now, the addon's nowNs)
- * returns a freshly boxed 16-byte HeapNumber, and a lifecycle reads a clock 8 times (risk's
- * throttle, 4 journal records, 3 latency stamps). The test asserts the router's own code with the
+ * returns a freshly boxed 16-byte HeapNumber, and a lifecycle reads a clock 4 times (risk's
+ * throttle, 3 latency stamps; the journal's records read the commit thread's clock from shared
+ * memory). The test asserts the router's own code with the
  * clocks stopped, and the real clocks' cost separately.
  */
 import * as fs from 'fs';
@@ -29,8 +34,9 @@ import { OrderJournal } from '../../lib/router/journal';
 import type { OrderRequest, RouterListener } from '../../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
 import { encodeEnterOrderFrom, encodeEnterOrder, readToken, kEnterOrderLen, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
-import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
-import { OrderRecordReader, OrderRecordWriter, RouterEventWriter, kOrderRecordBytes, kRouterEventRecordBytes } from '../../lib/pipeline/stage-rings';
+import { attachOrderHandlers, eventClOrdId } from '../../lib/pipeline/stages/router-stage';
+import { OrderRecordReader, OrderRecordWriter, RouterEventReader, RouterEventWriter, kOrderRecordBytes, kRouterEventRecordBytes,
+  type OrderEventListener } from '../../lib/pipeline/stage-rings';
 import { SpscRing } from '../../lib/common/spsc-ring';
 import { MonotonicClock } from '../../lib/common/clock';
 
@@ -40,7 +46,9 @@ function arg(name: string, dflt: number): number {
 }
 const strings = process.argv.includes('--strings');
 const stopped = process.argv.includes('--stopped-clocks');
-const viaRing = process.argv.includes('--ring');
+const split = process.argv.includes('--split');
+const fusedStrategy = process.argv.includes('--fused-strategy');
+const viaRing = process.argv.includes('--ring') || split;
 const stoppedMs = Date.now();
 const msClock = stopped ? () => stoppedMs : Date.now;
 const clock = stopped ? { nowNs: () => 1e12 } : new MonotonicClock();
@@ -76,7 +84,8 @@ class EncodingConnector implements VenueConnector {
 const orders = arg('orders', 100_000);
 const warmup = arg('warmup', 50_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-alloc-'));
-const journal = OrderJournal.open(path.join(dir, 'orders.journal'), { fsync: 'group', now: msClock });
+// Real clocks: the journal's own clock, as shipped (the commit thread's; no clock call per record).
+const journal = OrderJournal.open(path.join(dir, 'orders.journal'), stopped ? { fsync: 'group', now: msClock } : { fsync: 'group' });
 const om = new OrderManager({ capacity: 4096 });
 const bbo = { bestBid: () => 999_000, bestAsk: () => 1_000_000 };
 const risk = new RiskChecker({ maxOrderQty: 1e6, maxOrderNotional: 1e9, maxDailyNotional: 1e15, maxSymbolNotional: 1e15,
@@ -97,12 +106,20 @@ const c = new Float64Array(8);
 const sink = { n: 0, record(v: number): void { this.n += v > 0 ? 1 : 0; } };
 const ring = SpscRing.create({ capacity: 1024, recordBytes: kRouterEventRecordBytes });
 const events = new RouterEventWriter(ring);
-const drain = (): void => { ring.read(() => {}, 1024); };
+// A strategy's side of the order events: it reads what a Strategy's onOrderEvent is given.
+let strategyEvents = 0;
+let idChars = 0;
+const strategyListener: OrderEventListener = (kind, clOrdId, qty) => { strategyEvents++; idChars += clOrdId.length + (kind === 'filled' ? qty & 1 : 0); };
+const eventReader = split ? new RouterEventReader(ring, strategyListener, 1024) : undefined;
+const drain = (): void => { if (eventReader !== undefined) eventReader.doWork(); else ring.read(() => {}, 1024); };
 const handlers = strings ? undefined : attachOrderHandlers(router, {
   c, K, clock,
   latency: { order_ack: sink, order_fill: sink, md_to_order: sink },
   logger: { info: () => true, warn: () => true },
-}, (k, p, q, px, detail) => { if (p >= 0) events.writeSlot(k, router, p, q, px, detail); });
+}, fusedStrategy
+  // As buildRouterStage's emitter for a strategy on the router's worker.
+  ? (k, p, q, px, detail, id) => strategyListener(k, eventClOrdId(router, p, id), q, px, detail)
+  : (k, p, q, px, detail) => { if (p >= 0) events.writeSlot(k, router, p, q, px, detail); });
 
 const orderRing = SpscRing.create({ capacity: 256, recordBytes: kOrderRecordBytes });
 const orderWriter = new OrderRecordWriter(orderRing);
@@ -144,6 +161,7 @@ const obs = new PerformanceObserver((list) => {
 });
 obs.observe({ entryTypes: ['gc'] });
 const filledBefore = strings ? filled : c[K.orders_filled];
+const eventsBefore = strategyEvents;
 const t0 = process.cpuUsage();
 run(orders);
 const cpu = process.cpuUsage(t0);
@@ -153,5 +171,8 @@ setTimeout(() => {
   obs.disconnect();
   journal.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ orders, scavenges, filled: filledNow, cpu_us: cpu.user + cpu.system, path: strings ? 'strings' : viaRing ? 'slots via ring' : 'slots', clocks: stopped ? 'stopped' : 'real' }));
+  console.log(JSON.stringify({ orders, scavenges, filled: filledNow, strategy_events: strategyEvents - eventsBefore, id_chars: idChars,
+    cpu_us: cpu.user + cpu.system,
+    path: strings ? 'strings' : split ? 'slots via both rings' : viaRing ? 'slots via ring' : fusedStrategy ? 'slots, fused strategy' : 'slots',
+    clocks: stopped ? 'stopped' : 'real' }));
 }, 100);

@@ -37,6 +37,8 @@ class Venue implements VenueConnector {
 class ContractListener implements RouterListener {
   outcomes = new Map<string, string[]>();  // id -> accepted/rejected events
   terminal = new Set<string>();
+  /** The parent state each terminal event means. */
+  terminalState = new Map<string, number>();
   cum = new Map<string, number>();
   violations: string[] = [];
   private after(id: string, what: string): void {
@@ -52,11 +54,12 @@ class ContractListener implements RouterListener {
     if (!this.outcomes.has(id) || this.outcomes.get(id)!.length === 0) this.outcome(id, 'rejected');
     this.after(id, 'rejected');
     this.terminal.add(id);
+    this.terminalState.set(id, 6);
   }
   onAcked(id: string): void { this.after(id, 'acked'); }
   onPartiallyFilled(id: string, q: number, _p: number, cum: number): void { this.fill(id, q, cum); }
-  onFilled(id: string, q: number, _p: number, cum: number): void { this.fill(id, q, cum); this.terminal.add(id); }
-  onCancelled(id: string): void { this.after(id, 'cancelled'); this.terminal.add(id); }
+  onFilled(id: string, q: number, _p: number, cum: number): void { this.fill(id, q, cum); this.terminal.add(id); this.terminalState.set(id, 4); }
+  onCancelled(id: string): void { this.after(id, 'cancelled'); this.terminal.add(id); this.terminalState.set(id, 5); }
   replaced = 0;
   onReplaced(id: string): void { this.after(id, 'replaced'); this.replaced++; }
   onVenueReject(id: string): void { this.after(id, 'venueReject'); }
@@ -181,6 +184,17 @@ describe('OrderRouter property: random requests and venue events', () => {
         let filled = 0;
         for (const o of rec.orders.values()) if (o.kind === 'child' && o.parentId === id && o.state !== 9) filled += o.filled;
         expect(filled, `${id} journaled fills`).to.equal(listener.cum.get(id) ?? 0);
+        // The parent's journaled state: what the router holds while it is open, what its terminal
+        // event said once it ended (a whole order's parent is derived from its child's records).
+        const p = om.slotOf(id);
+        const expectedState = p >= 0 && om.isParent(p) ? om.state(p) : listener.terminalState.get(id);
+        const journaled = rec.orders.get(id)!.state;
+        if (p >= 0 && om.isParent(p) && rec.orders.get(id)!.symbol === 'SPLIT') {
+          // A split order's parent is journaled on fills, cancels and rejects, not on sends and acks.
+          expect([4, 5, 6, 9], `${id} journaled parent state`).to.not.include(journaled);
+        } else {
+          expect(journaled, `${id} journaled parent state`).to.equal(expectedState);
+        }
         if (rec.orders.get(id)!.state === 4) seen.filled++;
         if (rec.orders.get(id)!.state === 5) seen.cancelled++;
       }

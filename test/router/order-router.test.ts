@@ -6,7 +6,7 @@ import { OrderRouter } from '../../lib/router/order-router';
 import { OrderManager } from '../../lib/router/order-manager';
 import { RiskChecker, RiskLimits } from '../../lib/router/risk-checker';
 import { SmartRouter, RouteRule } from '../../lib/router/smart-router';
-import { OrderJournal, JournalRecordType } from '../../lib/router/journal';
+import { OrderJournal, JournalRecordType, RECORD_SIZE, crc32 } from '../../lib/router/journal';
 import { OrderState } from '../../lib/router/types';
 import type { OrderRequest, RejectReason, RouterListener } from '../../lib/router/types';
 import type { Side, VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
@@ -90,6 +90,20 @@ const buy = (over: Partial<OrderRequest> = {}): OrderRequest =>
   ({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY', ...over });
 
 describe('OrderRouter', () => {
+  it("a slot reused by a later order reports the later order's generated id (the per-slot id text follows the order)", () => {
+    const { router, nsdq, listener } = build(undefined, 4);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = router.sendOrder(buy());
+      ids.push(id);
+      const child = nsdq.news[i].clOrdId;
+      nsdq.listener.onAck(child, `X${i}`);
+      nsdq.listener.onFill(child, 100, 1_000_000, `E${i}`);
+    }
+    expect(new Set(ids).size).to.equal(6);
+    expect(listener.events).to.deep.equal(ids.flatMap((id) => [`accepted ${id} 1`, `acked ${id}`, `filled ${id} 100@1000000 cum 100`]));
+  });
+
   it('sends, acks, partially fills and fills an order, reporting each step and the position', () => {
     const { router, nsdq, listener, om } = build();
     const id = router.sendOrder(buy({ clOrdId: 'ORD1' }));
@@ -315,9 +329,13 @@ describe('OrderRouter', () => {
 
     const rec = OrderJournal.recover(a.journalPath);
     expect(rec.tornRecords).to.equal(0);
-    // 3 parents + 4 children, 4 acks, 3 fills + 2 parent changes (J1 partial, J2 filled),
-    // replace request + REPLACED + parent change, venue seq
-    expect(rec.records).to.equal(7 + 4 + 5 + 3 + 1);
+    // J1 split: NEW_PARENT + 2 NEW_CHILD; J2, J3 whole: one NEW_ORDER each; 4 acks, 3 fills + 1
+    // parent change (J1 partial; J2's parent follows its child), replace request + REPLACED, venue seq
+    expect(rec.records).to.equal(5 + 4 + 4 + 2 + 1);
+    // The whole orders' parents, derived from their children's records.
+    expect(rec.orders.get('J2')).to.include({ state: OrderState.FILLED, filled: 100, qty: 100 });
+    expect(rec.orders.get('J3')).to.include({ state: OrderState.ACKNOWLEDGED, qty: 300, price: 995_000 });
+    expect(rec.orders.get('J1')).to.include({ state: OrderState.PARTIALLY_FILLED });
 
     const b = build(a.journalPath);
     expect(b.router.restoreFromJournal()).to.equal(2);
@@ -408,7 +426,44 @@ describe('OrderRouter', () => {
       return orig(o);
     };
     t.router.sendOrder(buy({ clOrdId: 'W1' }));
-    expect(recordsAtSend).to.equal(2);      // NEW_PARENT, NEW_CHILD (in state SENT)
-    expect(JournalRecordType.NEW_CHILD).to.equal(2);
+    expect(recordsAtSend).to.equal(1);      // NEW_ORDER: the parent and its one child (in state SENT)
+    const rec = OrderJournal.recover(journalPath);
+    expect(rec.orders.get('W1')).to.include({ kind: 'parent', state: OrderState.SENT, qty: 100, price: 1_000_000, symbol: 'AAPL' });
+    expect(JournalRecordType.NEW_ORDER).to.equal(10);
+  });
+
+  it('a split order is NEW_PARENT then one NEW_CHILD per venue, each child before its own send', () => {
+    const journalPath = tmpJournal();
+    const t = build(journalPath);
+    const seen: number[] = [];
+    for (const v of [t.nsdq, t.arca]) {
+      const orig = v.sendNew.bind(v);
+      v.sendNew = (o) => {
+        const rec = OrderJournal.recover(journalPath);
+        seen.push(rec.records);
+        expect(rec.orders.get(o.clOrdId)).to.include({ kind: 'child', parentId: 'S1', state: OrderState.SENT });
+        expect(rec.orders.get('S1')).to.include({ kind: 'parent', qty: 200 });
+        return orig(o);
+      };
+    }
+    t.router.sendOrder(buy({ clOrdId: 'S1', symbol: 'SPLIT', qty: 200 }));
+    expect(seen).to.deep.equal([3, 3]);     // NEW_PARENT + 2 NEW_CHILD, all before the first send
+  });
+
+  it('continues a layout 2 journal as layout 2: NEW_PARENT and NEW_CHILD, never a NEW_ORDER its writer could not read', () => {
+    const journalPath = tmpJournal();
+    OrderJournal.open(journalPath, { fsync: 'never' }).close();
+    const h = fs.readFileSync(journalPath);
+    h.writeUInt16LE(2, 8);
+    h.writeUInt32LE(crc32(h, 4, RECORD_SIZE), 0);
+    fs.writeFileSync(journalPath, h);
+    const t = build(journalPath);
+    expect(t.journal.layout).to.equal(2);
+    t.router.sendOrder(buy({ clOrdId: 'L2' }));
+    t.journal.close();
+    const data = fs.readFileSync(journalPath);
+    expect(data.readUInt16LE(8)).to.equal(2);
+    expect([data[RECORD_SIZE + 16], data[2 * RECORD_SIZE + 16]]).to.deep.equal([JournalRecordType.NEW_PARENT, JournalRecordType.NEW_CHILD]);
+    expect(OrderJournal.recover(journalPath).orders.get('L2')).to.include({ kind: 'parent', qty: 100 });
   });
 });

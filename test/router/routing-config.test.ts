@@ -42,6 +42,17 @@ describe('routing config', () => {
     expect(c.journal).to.deep.equal({ path: path.resolve(path.dirname(CONFIG), '../var/orders.journal'), fsync: 'group', groupCommitUs: 1000 });
   });
 
+  it('reads each venue\'s session transport and SO_BUSY_POLL, and refuses bad ones with the line', () => {
+    const c = loadRoutingConfig(CONFIG);
+    expect(c.venues.map((v) => [v.transport, v.busyPollUs])).to.deep.equal([['auto', 0], ['auto', 0]]);
+    const native = parseRoutingConfig(text().replace('transport: auto ', 'transport: libuv ').replace('busy_poll_us: 0 ', 'busy_poll_us: 50 '), 'r.yml');
+    expect(native.venues[0]).to.include({ transport: 'libuv', busyPollUs: 50 });
+    const bad = errorOf(text().replace('transport: auto ', 'transport: dpdk '));
+    expect(bad.message).to.match(/routing\.venues\[0\]\.transport is "dpdk", expected one of auto, native, libuv/);
+    expect(text().split('\n')[Number(/:(\d+):/.exec(bad.message)![1]) - 1]).to.contain('transport: auto');
+    expect(errorOf(text().replace('busy_poll_us: 0 ', 'busy_poll_us: -1 ')).message).to.contain('routing.venues[0].busy_poll_us is -1, expected an integer from 0 to 1000000');
+  });
+
   it('names file, line, path, bad value and expectation for a bad port', () => {
     const e = errorOf(text().replace('port: 15002', 'port: 99999'));
     expect(e.message).to.match(/^routing_config\.yml:\d+: routing\.venues\[1\]\.port is 99999, expected an integer from 1 to 65535/);

@@ -114,6 +114,35 @@ describe('tickpath order (CLI)', function () {
       });
     }
 
+    it('the journal of a filled run: one NEW_ORDER, an ack and a fill per order, the parents FILLED by `tickpath journal`', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-order-test-'));
+      try {
+        const rest = await runCli(['--venue', ouch, '--symbol', 'XJRNL', '--side', 'sell', '--qty', '100', '--price', '20', '--count', '3']);
+        expect(rest.code, rest.stderr).to.equal(0);
+        const file = path.join(dir, 'buy.journal');
+        const buy = await runCli(['--venue', ouch, '--symbol', 'XJRNL', '--side', 'buy', '--qty', '100', '--price', '20', '--count', '3',
+          '--journal', file]);
+        expect(summaryOf(buy)).to.include({ sent: 3, filled: 3, filled_qty: 300 });
+        const data = fs.readFileSync(file);
+        expect(data.readUInt16LE(8), 'header layout').to.equal(3);
+        const types: number[] = [];
+        for (let r = 1; (r + 1) * 96 <= data.length; r++) if (data.readUInt32LE(r * 96 + 92) !== 0) types.push(data[r * 96 + 16]);
+        // 10 NEW_ORDER, 3 STATE (ack), 4 FILL, 6 VENUE_SEQ, 9 VENUE_SESSION; no NEW_PARENT (1), NEW_CHILD (2) or PARENT_STATE (7).
+        expect(types.filter((t) => t === 10)).to.have.length(3);
+        expect(types.filter((t) => t === 3)).to.have.length(3);
+        expect(types.filter((t) => t === 4)).to.have.length(3);
+        expect(types.filter((t) => t === 1 || t === 2 || t === 7)).to.deep.equal([]);
+        const report = spawnSync(process.execPath, [kCli, 'journal', file], { encoding: 'utf8' });
+        expect(report.status, report.stderr).to.equal(0);
+        const lines = report.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+        const parents = lines.filter((l) => l.event === 'order' && l.kind === 'parent');
+        expect(parents.map((o) => [o.state, o.filled, o.qty])).to.deep.equal([['FILLED', 100, 100], ['FILLED', 100, 100], ['FILLED', 100, 100]]);
+        expect(lines[lines.length - 1]).to.deep.include({ event: 'summary', parents: 3, children: 3, positions: { XJRNL: 300 } });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('a risk reject is an event with its reason and detail, and exits 1', async () => {
       const r = await runCli(['--venue', ouch, '--symbol', 'XRISK', '--side', 'buy', '--qty', '200000', '--price', '1.00']);
       expect(r.code).to.equal(1);

@@ -13,6 +13,7 @@
  */
 import { BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventExecuteOrder,
   kBookEventImbalance, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus, kBookEventTrade } from './book-event';
+import { invalidOption } from '../../errors';
 import { ItchMessageHandler } from '../feed-decoder';
 import {
   ItchDecoder, kItchAddOrder, kItchAddOrderMpid, kItchBrokenTrade, kItchCrossTrade, kItchNoii, kItchOrderCancel,
@@ -24,9 +25,10 @@ import {
   OrderExecutedMessage, OrderExecutedWithPriceMessage, OrderReplaceMessage, StockDirectoryMessage,
   StockTradingActionMessage, TradeMessage,
 } from '../itch/itch-messages';
-import { LevelStore } from './level-store';
+import { Levels, LevelStore } from './level-store';
 import { OrderBook } from './order-book';
 import { OrderStore } from './order-store';
+import { SortedLevels } from './sorted-levels';
 import { SymbolTable } from './symbol-table';
 
 const kBuy = 0x42;
@@ -51,6 +53,12 @@ export class BookBuilderCounters {
 export interface BookBuilderOptions {
   /** Expected peak resting orders; the order table grows past it by doubling. */
   initialOrderCapacity?: number;
+  /**
+   * 'ladder' (default): LevelStore. 'sorted': every level kept sorted (SortedLevels), the structure
+   * the ladder replaced, kept as the baseline perf:book runs beside it. A builder's code sees one
+   * kind only if a process uses one kind (perf:book loads a separate copy of the module for it).
+   */
+  levels?: 'ladder' | 'sorted';
 }
 
 export class BookBuilder implements ItchMessageHandler {
@@ -58,7 +66,7 @@ export class BookBuilder implements ItchMessageHandler {
   readonly symbols = new SymbolTable();
   readonly counters = new BookBuilderCounters();
   /** Every book's price levels (side locate * 2 bids, locate * 2 + 1 asks); the hot path uses it directly. */
-  readonly levels = new LevelStore(65536 * 2);
+  readonly levels: Levels;
   /** Per locate: the last Stock field seen, as two big-endian int32 words, and 1 once seen (see checkStock). */
   private readonly stockWords = new Int32Array(65536 * 4);
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(65536).fill(undefined);
@@ -68,6 +76,9 @@ export class BookBuilder implements ItchMessageHandler {
   constructor(handler: BookEventHandler, options: BookBuilderOptions = {}) {
     this.handler = handler;
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
+    const levels = options.levels ?? 'ladder';
+    if (levels !== 'ladder' && levels !== 'sorted') throw invalidOption('BookBuilder', 'levels', levels, "'ladder' or 'sorted'");
+    this.levels = levels === 'ladder' ? new LevelStore(65536 * 2) : new SortedLevels(65536 * 2, 1 << 16);
   }
 
   /** The book of a locate, undefined until a message created it. */

@@ -1,79 +1,135 @@
 /**
- * Every price level of every book of one builder, in two flat typed arrays, so applying an order
- * message touches few cache lines and follows no pointers: the side's record in `meta` (its region,
- * level count, best level and last published quote), then the level itself in `data`. With one
- * PriceLevels object and one Float64Array per side, an order message walked the book array, the
- * OrderBook, the side object, its typed array and the levels, a chain of dependent cache misses per
- * message once thousands of books are live (the levels were the builder's largest cost).
+ * Every price level of every book of one builder: per side, a ladder indexed by price around the
+ * touch, and the levels further away kept sorted in a SortedLevels (the deep part).
  *
- * A side is `locate * 2` (bids) or `locate * 2 + 1` (asks). Its levels are sorted ascending by a key
- * that is the price for bids and (2^32 - 1 - price) for asks, best LAST, so the common case
- * (activity at or near the top) inserts and removes with a short shift and the best level is one
- * index; [key, shares, orders] per level, so a level is one cache line. A side's region starts at 8
- * levels and doubles when full; outgrown regions are kept on free lists by size and reused. Totals
- * are Float64 (a level's shares can exceed 2^32); prices are ITCH Price(4) integers.
- * Single writer: the book builder's thread.
+ * Why: nearly every order message lands within a few ticks of the best price. With the levels
+ * kept sorted, each add or removal was a binary search with unpredictable branches plus a shift of
+ * the levels behind it, about 55 ns per level change on the generated session (two thirds of the
+ * book builder's cost). On the ladder, the level of a price is one index: `(price / tick) -
+ * origin` for bids, `origin - price / tick` for asks, so a better price has a higher index on both
+ * sides, and the best level is the highest occupied index. A bitmap of occupied slots finds the
+ * next best in one or two `Math.clz32` when the best level empties.
+ *
+ * - A side's ladder is kLadderSlots slots of [shares, orders] (16 bytes, four neighbouring prices
+ *   to a cache line), its region taken from one arena the first time the side gets an order.
+ * - Tick: a side's first order sets it: 100 (one cent in Price(4)) when its price is a whole
+ *   number of cents, else 1. A later price that is not a multiple of it turns the side to tick 1,
+ *   every level re-placed (rare: sub-penny prices are for stocks under $1).
+ * - Invariant: every level whose index falls in [0, kLadderSlots) is in the ladder, every level
+ *   below index 0 is in the deep part, none is above the ladder; so when the side has levels its
+ *   best is the ladder's best. Re-centering (moving the origin so the best sits kHeadroom slots
+ *   below the top) keeps it: on an add better than the ladder's top, when the ladder empties while
+ *   deep levels remain, and when the best has fallen into the bottom quarter with deep levels
+ *   below it. Levels leaving the ladder at the bottom are better than every deep level, so the
+ *   deep part appends them; levels coming back leave from its best end.
+ *
+ * Per side, one cache line of meta: origin, tick, best index, level count, best price and shares,
+ * and the last published quote (see takeQuoteChange). Totals are Float64 (a level's shares can
+ * exceed 2^32); prices are ITCH Price(4) integers. A side is `locate * 2` (bids) or `locate * 2 + 1`
+ * (asks). Single writer: the book builder's thread.
  */
-const kMaxPrice = 0xffffffff;
-const kLevel = 3;
-const kInitialLevels = 8;
-const kClasses = 32;
+import { SortedLevels } from './sorted-levels';
+
+/** Slots per side's ladder (a multiple of 32: the occupancy bitmap is 32-bit words). */
+export const kLadderSlots = 64;
+const kWordsPerSide = kLadderSlots / 32;
+/** Slots left above the best after a re-centre, room for the best to improve in place. */
+const kHeadroom = 16;
+/** Re-centre downwards when the best falls below this index and deep levels remain. */
+const kLowWater = kLadderSlots / 4;
+const kSlot = 2; // [shares, orders]
 
 // Per side, 8 numbers (one cache line):
-const kBase = 0;
-const kCapacity = 1;
-const kCount = 2;
-const kBestPrice = 3;
-const kBestShares = 4;
-const kBestOrders = 5;
+const kOrigin = 0;
+/** 0 until the side's first order. */
+const kTick = 1;
+/** Highest occupied ladder index, -1 when the side is empty. */
+const kBestIndex = 2;
+const kCount = 3;
+const kBestPrice = 4;
+const kBestShares = 5;
 /** Best price and shares as last published in a QUOTE (see takeQuoteChange). */
 const kQuotedPrice = 6;
 const kQuotedShares = 7;
 const kMeta = 8;
 
-export class LevelStore {
-  private readonly meta: Float64Array;
-  private data: Float64Array;
-  /** Next unused level in `data`. */
-  private top = 0;
-  /** Per capacity class (log2 of levels): first free region's base, -1 when none; a free region's first key holds the next. */
-  private readonly freeRegions = new Int32Array(kClasses).fill(-1);
+/**
+ * What books, their sides and the builder use of a level store: LevelStore (the ladder) or
+ * SortedLevels (the sorted baseline perf:book measures beside it).
+ */
+export interface Levels {
+  /** Whether the last addOrder/reduce changed its side's best level. */
+  readonly touchedTop: boolean;
+  addOrder(side: number, price: number, shares: number): void;
+  reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean;
+  count(side: number): number;
+  bestPrice(side: number): number;
+  bestShares(side: number): number;
+  bestOrders(side: number): number;
+  quotedPrice(side: number): number;
+  quotedShares(side: number): number;
+  takeQuoteChange(bidSide: number): boolean;
+  priceAt(side: number, rank: number): number;
+  sharesAt(side: number, rank: number): number;
+  ordersAt(side: number, rank: number): number;
+  sharesAtPrice(side: number, price: number): number;
+  clear(side: number): void;
+}
+
+export class LevelStore implements Levels {
   /** Whether the last addOrder/reduce changed its side's best level: only then can the BBO have moved. */
   touchedTop = false;
+  private readonly meta: Float64Array;
+  /** Per side: its ladder region, -1 before its first order. */
+  private readonly regionOf: Int32Array;
+  /** Ladder slots, kLadderSlots * kSlot numbers per region. */
+  private slots: Float64Array;
+  /** Occupancy bitmap, kWordsPerSide words per region (bit i of word w: index w * 32 + i). */
+  private bits: Int32Array;
+  private regions = 0;
+  private readonly deep: SortedLevels;
+  /** Levels in transit while a side is re-centred or re-ticked: [price, shares, orders] each. */
+  private moving = new Float64Array(kLadderSlots * 3);
 
-  /** `sides`: 2 per stock locate the store may see (131072 for every locate). */
-  constructor(sides: number, initialLevels = 1 << 16) {
+  /** `sides`: 2 per stock locate the store may see (131072 for every locate); `initialLevels` sizes the deep part. */
+  constructor(sides: number, initialLevels = 1 << 12) {
+    // A side's best index is set to -1 with its first order: the meta of locates never seen stays
+    // untouched (zero pages never faulted in), and its tick 0 sends every add to the slow path.
     this.meta = new Float64Array(sides * kMeta);
-    this.data = new Float64Array(Math.max(kInitialLevels, initialLevels) * kLevel);
+    this.regionOf = new Int32Array(sides).fill(-1);
+    // Room for 1024 sides' ladders (1 MiB) before the arena first doubles.
+    const regions = Math.min(sides, 1024);
+    this.slots = new Float64Array(regions * kLadderSlots * kSlot);
+    this.bits = new Int32Array(regions * kWordsPerSide);
+    this.deep = new SortedLevels(sides, initialLevels);
   }
 
   /** Add an order's shares at `price` on `side`. */
   addOrder(side: number, price: number, shares: number): void {
     const m = this.meta;
     const o = side * kMeta;
-    const key = (side & 1) === 0 ? price : kMaxPrice - price;
-    const count = m[o + kCount];
-    let base = m[o + kBase];
-    const i = this.search(base, count, key);
-    let d = this.data;
-    if (i < count && d[(base + i) * kLevel] === key) {
-      const at = (base + i) * kLevel;
-      d[at + 1] += shares;
-      d[at + 2] += 1;
-    } else {
-      if (count === m[o + kCapacity]) {
-        base = this.growSide(o);
-        d = this.data;
+    const t = price / m[o + kTick];
+    const index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+    // One test covers in the ladder, a whole tick, and a side that has a ladder (tick 0 gives NaN or Infinity).
+    if (index >= 0 && index < kLadderSlots && t === Math.floor(t)) {
+      const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
+      const s = this.slots;
+      s[at] += shares;
+      if (s[at + 1]++ === 0) {
+        this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] |= 1 << (index & 31);
+        m[o + kCount]++;
       }
-      const at = (base + i) * kLevel;
-      for (let j = (base + count) * kLevel - 1; j >= at; j--) d[j + kLevel] = d[j];
-      d[at] = key;
-      d[at + 1] = shares;
-      d[at + 2] = 1;
-      m[o + kCount] = count + 1;
+      if (index >= m[o + kBestIndex]) {
+        this.touchedTop = true;
+        m[o + kBestIndex] = index;
+        m[o + kBestPrice] = price;
+        m[o + kBestShares] = s[at];
+      } else {
+        this.touchedTop = false;
+      }
+      return;
     }
-    this.touchedTop = i === m[o + kCount] - 1;
-    if (this.touchedTop) this.refreshBest(o);
+    this.addOrderSlow(side, price, shares);
   }
 
   /**
@@ -84,25 +140,27 @@ export class LevelStore {
   reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean {
     const m = this.meta;
     const o = side * kMeta;
-    const key = (side & 1) === 0 ? price : kMaxPrice - price;
-    const count = m[o + kCount];
-    const base = m[o + kBase];
-    const i = this.search(base, count, key);
-    const d = this.data;
-    const at = (base + i) * kLevel;
-    if (i >= count || d[at] !== key) { this.touchedTop = false; return false; }
-    this.touchedTop = i === count - 1;
-    const left = d[at + 1] - shares;
-    const orders = d[at + 2] - (removeOrder ? 1 : 0);
+    const t = price / m[o + kTick];
+    const index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+    if (!(index >= 0 && index < kLadderSlots && t === Math.floor(t))) return this.reduceDeep(side, price, shares, removeOrder);
+    const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
+    const s = this.slots;
+    const orders = s[at + 1] - (removeOrder ? 1 : 0);
+    if (s[at + 1] === 0) { this.touchedTop = false; return false; }
+    const left = s[at] - shares;
+    const best = index === m[o + kBestIndex];
+    this.touchedTop = best;
     if (orders <= 0) {
-      const end = (base + count - 1) * kLevel;
-      for (let j = at; j < end; j++) d[j] = d[j + kLevel];
-      m[o + kCount] = count - 1;
+      s[at] = 0;
+      s[at + 1] = 0;
+      this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
+      m[o + kCount]--;
+      if (best) this.bestRemoved(side, index);
     } else {
-      d[at + 1] = left < 0 ? 0 : left;
-      d[at + 2] = orders;
+      s[at] = left < 0 ? 0 : left;
+      s[at + 1] = orders;
+      if (best) m[o + kBestShares] = s[at];
     }
-    if (this.touchedTop) this.refreshBest(o);
     return true;
   }
 
@@ -110,7 +168,10 @@ export class LevelStore {
   /** Best price, or 0 when the side is empty (0 is not a valid limit price in ITCH). */
   bestPrice(side: number): number { return this.meta[side * kMeta + kBestPrice]; }
   bestShares(side: number): number { return this.meta[side * kMeta + kBestShares]; }
-  bestOrders(side: number): number { return this.meta[side * kMeta + kBestOrders]; }
+  bestOrders(side: number): number {
+    const best = this.meta[side * kMeta + kBestIndex];
+    return best < 0 || this.meta[side * kMeta + kCount] === 0 ? 0 : this.slots[(this.regionOf[side] * kLadderSlots + best) * kSlot + 1];
+  }
   quotedPrice(side: number): number { return this.meta[side * kMeta + kQuotedPrice]; }
   quotedShares(side: number): number { return this.meta[side * kMeta + kQuotedShares]; }
 
@@ -129,102 +190,267 @@ export class LevelStore {
     return true;
   }
 
-  /** Level `rank` from the best (0 = best) of `side`. */
+  /** Level `rank` from the best (0 = best) of `side` (readers and tools: walks the ladder). */
   priceAt(side: number, rank: number): number {
-    const o = side * kMeta;
-    const key = this.data[(this.meta[o + kBase] + this.meta[o + kCount] - 1 - rank) * kLevel];
-    return (side & 1) === 0 ? key : kMaxPrice - key;
+    const index = this.ladderIndexAt(side, rank);
+    return index >= 0 ? this.priceOf(side, index) : this.deep.priceAt(side, rank - this.ladderCount(side));
   }
 
   sharesAt(side: number, rank: number): number {
-    const o = side * kMeta;
-    return this.data[(this.meta[o + kBase] + this.meta[o + kCount] - 1 - rank) * kLevel + 1];
+    const index = this.ladderIndexAt(side, rank);
+    return index >= 0 ? this.slots[(this.regionOf[side] * kLadderSlots + index) * kSlot] : this.deep.sharesAt(side, rank - this.ladderCount(side));
   }
 
   ordersAt(side: number, rank: number): number {
-    const o = side * kMeta;
-    return this.data[(this.meta[o + kBase] + this.meta[o + kCount] - 1 - rank) * kLevel + 2];
+    const index = this.ladderIndexAt(side, rank);
+    return index >= 0 ? this.slots[(this.regionOf[side] * kLadderSlots + index) * kSlot + 1] : this.deep.ordersAt(side, rank - this.ladderCount(side));
   }
 
   /** Shares resting at `price` on `side`, 0 if no level. */
   sharesAtPrice(side: number, price: number): number {
     const o = side * kMeta;
-    const key = (side & 1) === 0 ? price : kMaxPrice - price;
-    const base = this.meta[o + kBase];
-    const count = this.meta[o + kCount];
-    const i = this.search(base, count, key);
-    return i < count && this.data[(base + i) * kLevel] === key ? this.data[(base + i) * kLevel + 1] : 0;
+    const t = price / this.meta[o + kTick];
+    const index = (side & 1) === 0 ? t - this.meta[o + kOrigin] : this.meta[o + kOrigin] - t;
+    if (index >= 0 && index < kLadderSlots && t === Math.floor(t)) return this.slots[(this.regionOf[side] * kLadderSlots + index) * kSlot];
+    return this.deep.sharesAtPrice(side, price);
   }
 
-  /** Empty `side` (its region is kept). */
+  /** Empty `side` (its ladder region is kept for its next order). */
   clear(side: number): void {
-    this.meta[side * kMeta + kCount] = 0;
-    this.refreshBest(side * kMeta);
-  }
-
-  private refreshBest(o: number): void {
     const m = this.meta;
-    const n = m[o + kCount];
-    if (n === 0) { m[o + kBestPrice] = m[o + kBestShares] = m[o + kBestOrders] = 0; return; }
-    const at = (m[o + kBase] + n - 1) * kLevel;
-    const key = this.data[at];
-    m[o + kBestPrice] = (o / kMeta) % 2 === 0 ? key : kMaxPrice - key;
-    m[o + kBestShares] = this.data[at + 1];
-    m[o + kBestOrders] = this.data[at + 2];
-  }
-
-  /** First index in [0, count) whose key is >= key; checks the best end first (most updates are near the top). */
-  private search(base: number, count: number, key: number): number {
-    const d = this.data;
-    let hi = count;
-    if (hi === 0 || d[(base + hi - 1) * kLevel] < key) return hi;
-    let lo = 0;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (d[(base + mid) * kLevel] < key) lo = mid + 1; else hi = mid;
+    const o = side * kMeta;
+    const region = this.regionOf[side];
+    if (region >= 0) {
+      this.slots.fill(0, region * kLadderSlots * kSlot, (region + 1) * kLadderSlots * kSlot);
+      this.bits.fill(0, region * kWordsPerSide, (region + 1) * kWordsPerSide);
     }
-    return lo;
+    this.deep.clear(side);
+    m[o + kTick] = 0;
+    m[o + kOrigin] = 0;
+    m[o + kBestIndex] = -1;
+    m[o + kCount] = 0;
+    m[o + kBestPrice] = m[o + kBestShares] = 0;
   }
 
-  /** Give the side at meta offset `o` a region twice its size (8 levels the first time); returns its base. */
-  private growSide(o: number): number {
+  /** Levels of `side` held in the deep part, outside the ladder (tests, memory reports). */
+  deepCount(side: number): number { return this.deep.count(side); }
+
+  /** Levels held by the side's ladder (the rest are deep). */
+  private ladderCount(side: number): number {
+    return this.meta[side * kMeta + kCount] - this.deep.count(side);
+  }
+
+  private priceOf(side: number, index: number): number {
+    const o = side * kMeta;
+    const t = (side & 1) === 0 ? this.meta[o + kOrigin] + index : this.meta[o + kOrigin] - index;
+    return t * this.meta[o + kTick];
+  }
+
+  /** Ladder index of the level `rank` from the best, or -1 when that level is deep (or absent). */
+  private ladderIndexAt(side: number, rank: number): number {
+    let index = this.meta[side * kMeta + kBestIndex];
+    for (let r = 0; index >= 0 && r < rank; r++) index = this.highestAtOrBelow(side, index - 1);
+    return index;
+  }
+
+  /** Highest occupied ladder index <= `index`, or -1. */
+  private highestAtOrBelow(side: number, index: number): number {
+    if (index < 0) return -1;
+    const b = this.regionOf[side] * kWordsPerSide;
+    let w = index >>> 5;
+    let word = this.bits[b + w] & ((index & 31) === 31 ? -1 : (1 << ((index & 31) + 1)) - 1);
+    for (;;) {
+      if (word !== 0) return w * 32 + 31 - Math.clz32(word);
+      if (--w < 0) return -1;
+      word = this.bits[b + w];
+    }
+  }
+
+  /** The best level (ladder index `index`) emptied: find the next, re-centring when needed. */
+  private bestRemoved(side: number, index: number): void {
     const m = this.meta;
-    const oldCapacity = m[o + kCapacity];
-    const capacity = oldCapacity === 0 ? kInitialLevels : oldCapacity * 2;
-    const base = this.takeRegion(capacity);
-    const oldBase = m[o + kBase];
-    const d = this.data;
-    const n = m[o + kCount] * kLevel;
-    for (let j = 0; j < n; j++) d[base * kLevel + j] = d[oldBase * kLevel + j];
-    if (oldCapacity > 0) this.freeRegion(oldBase, oldCapacity);
-    m[o + kBase] = base;
-    m[o + kCapacity] = capacity;
-    return base;
+    const o = side * kMeta;
+    const next = this.highestAtOrBelow(side, index - 1);
+    m[o + kBestIndex] = next;
+    if (this.deep.count(side) > 0 && next < kLowWater) {
+      // The ladder ran (nearly) dry above deep levels: bring them back.
+      this.recenter(side, next >= 0 ? this.priceOf(side, next) : this.deep.bestPrice(side));
+      return;
+    }
+    this.refreshBest(side);
   }
 
-  private takeRegion(capacity: number): number {
-    const c = Math.log2(capacity);
-    const free = this.freeRegions[c];
-    if (free >= 0) {
-      this.freeRegions[c] = this.data[free * kLevel];
-      return free;
+  private refreshBest(side: number): void {
+    const m = this.meta;
+    const o = side * kMeta;
+    const best = m[o + kBestIndex];
+    if (best < 0) {
+      m[o + kBestPrice] = m[o + kBestShares] = 0;
+      return;
     }
-    if ((this.top + capacity) * kLevel > this.data.length) {
-      // Rare: double the arena (start-up sizing covers a day's books; bases stay valid).
-      let length = this.data.length * 2;
-      while ((this.top + capacity) * kLevel > length) length *= 2;
-      const bigger = new Float64Array(length);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    const base = this.top;
-    this.top += capacity;
-    return base;
+    m[o + kBestPrice] = this.priceOf(side, best);
+    m[o + kBestShares] = this.slots[(this.regionOf[side] * kLadderSlots + best) * kSlot];
   }
 
-  private freeRegion(base: number, capacity: number): void {
-    const c = Math.log2(capacity);
-    this.data[base * kLevel] = this.freeRegions[c];
-    this.freeRegions[c] = base;
+  /** An add outside the ladder: first order of the side, off the tick, above the ladder, or deep. */
+  private addOrderSlow(side: number, price: number, shares: number): void {
+    const m = this.meta;
+    const o = side * kMeta;
+    if (m[o + kCount] === 0) {
+      // Empty side: it starts over, with the tick of this price.
+      if (this.regionOf[side] < 0) {
+        this.regionOf[side] = this.takeRegion();
+        m[o + kBestIndex] = -1;
+      }
+      const tick = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
+      const index = kLadderSlots - 1 - kHeadroom;
+      const t = price / tick;
+      m[o + kTick] = tick;
+      m[o + kOrigin] = (side & 1) === 0 ? t - index : t + index;
+      // The one level, written here: sides that empty and refill elsewhere (thin books) come this way often.
+      const region = this.regionOf[side];
+      const at = (region * kLadderSlots + index) * kSlot;
+      this.slots[at] = shares;
+      this.slots[at + 1] = 1;
+      this.bits[region * kWordsPerSide + (index >>> 5)] |= 1 << (index & 31);
+      m[o + kCount] = 1;
+      m[o + kBestIndex] = index;
+      m[o + kBestPrice] = price;
+      m[o + kBestShares] = shares;
+      this.touchedTop = true;
+      return;
+    } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
+      this.retick(side);
+    }
+    const t = price / m[o + kTick];
+    let index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+    if (index >= kLadderSlots || (index < 0 && m[o + kBestIndex] < kLowWater)) {
+      // Better than the ladder's top, or deep while the best sits low: move the ladder to the new level.
+      this.recenter(side, index >= 0 ? price : this.priceOf(side, m[o + kBestIndex]));
+      index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+    }
+    if (index < 0) {
+      const before = this.deep.count(side);
+      this.deep.putLevel(side, price, shares, 1);
+      m[o + kCount] += this.deep.count(side) - before;
+      this.touchedTop = false;
+      return;
+    }
+    this.addOrder(side, price, shares); // now in the ladder
+  }
+
+  private reduceDeep(side: number, price: number, shares: number, removeOrder: boolean): boolean {
+    this.touchedTop = false;
+    const before = this.deep.count(side);
+    if (!this.deep.reduce(side, price, shares, removeOrder)) return false;
+    if (this.deep.count(side) < before) this.meta[side * kMeta + kCount]--;
+    return true;
+  }
+
+  /** Origin for `bestPrice` kHeadroom slots below the ladder's top. */
+  private setOrigin(side: number, bestPrice: number): void {
+    const o = side * kMeta;
+    const t = bestPrice / this.meta[o + kTick];
+    this.meta[o + kOrigin] = (side & 1) === 0 ? t - (kLadderSlots - 1 - kHeadroom) : t + (kLadderSlots - 1 - kHeadroom);
+  }
+
+  /**
+   * Move the ladder so `bestPrice` (a multiple of the tick, and no worse than the side's best) sits
+   * kHeadroom below the top: ladder levels that fall below go deep, deep levels now inside come up.
+   */
+  private recenter(side: number, bestPrice: number): void {
+    const n = this.takeLadder(side);
+    this.setOrigin(side, bestPrice);
+    this.placeMoving(side, n);
+    // Deep levels now inside the ladder leave from the deep part's best end.
+    const m = this.meta;
+    const o = side * kMeta;
+    const deep = this.deep;
+    while (deep.count(side) > 0) {
+      const t = deep.bestPrice(side) / m[o + kTick];
+      const index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+      if (index < 0) break;
+      deep.takeBest(side);
+      this.putLadder(side, index, deep.takenShares, deep.takenOrders);
+    }
+    m[o + kBestIndex] = this.highestAtOrBelow(side, kLadderSlots - 1);
+    this.refreshBest(side);
+  }
+
+  /** A price off the side's tick arrived: every level re-placed with tick 1. */
+  private retick(side: number): void {
+    const deep = this.deep;
+    let n = this.takeLadder(side);
+    while (deep.count(side) > 0) {
+      deep.takeBest(side);
+      n = this.pushMoving(n, deep.takenPrice, deep.takenShares, deep.takenOrders);
+    }
+    const o = side * kMeta;
+    this.meta[o + kTick] = 1;
+    this.setOrigin(side, this.moving[0]); // the best: the ladder's levels come first, best first
+    this.placeMoving(side, n);
+    this.meta[o + kBestIndex] = this.highestAtOrBelow(side, kLadderSlots - 1);
+    this.refreshBest(side);
+  }
+
+  /** Empty the side's ladder into `moving`, best first; returns how many levels. */
+  private takeLadder(side: number): number {
+    const region = this.regionOf[side];
+    const s = this.slots;
+    let n = 0;
+    for (let index = this.highestAtOrBelow(side, kLadderSlots - 1); index >= 0; index = this.highestAtOrBelow(side, index - 1)) {
+      const at = (region * kLadderSlots + index) * kSlot;
+      n = this.pushMoving(n, this.priceOf(side, index), s[at], s[at + 1]);
+      s[at] = s[at + 1] = 0;
+    }
+    this.bits.fill(0, region * kWordsPerSide, (region + 1) * kWordsPerSide);
+    return n;
+  }
+
+  private pushMoving(n: number, price: number, shares: number, orders: number): number {
+    if ((n + 1) * 3 > this.moving.length) {
+      const bigger = new Float64Array(this.moving.length * 2);
+      bigger.set(this.moving);
+      this.moving = bigger;
+    }
+    this.moving[n * 3] = price;
+    this.moving[n * 3 + 1] = shares;
+    this.moving[n * 3 + 2] = orders;
+    return n + 1;
+  }
+
+  /** Place `n` moving levels (best first, no better than the origin's best) in the ladder or deep. */
+  private placeMoving(side: number, n: number): void {
+    const m = this.meta;
+    const o = side * kMeta;
+    for (let i = 0; i < n; i++) {
+      const t = this.moving[i * 3] / m[o + kTick];
+      const index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+      if (index >= 0) this.putLadder(side, index, this.moving[i * 3 + 1], this.moving[i * 3 + 2]);
+      else this.deep.putLevel(side, this.moving[i * 3], this.moving[i * 3 + 1], this.moving[i * 3 + 2]);
+    }
+  }
+
+  /** Set an empty ladder slot to a whole level (the side's count is unchanged: the level moved). */
+  private putLadder(side: number, index: number, shares: number, orders: number): void {
+    const region = this.regionOf[side];
+    const at = (region * kLadderSlots + index) * kSlot;
+    this.slots[at] = shares;
+    this.slots[at + 1] = orders;
+    this.bits[region * kWordsPerSide + (index >>> 5)] |= 1 << (index & 31);
+  }
+
+  /** A ladder region for a side's first order; the arena doubles when full (region numbers stay valid). */
+  private takeRegion(): number {
+    const region = this.regions++;
+    if (this.regions * kWordsPerSide > this.bits.length) {
+      const slots = new Float64Array(this.slots.length * 2);
+      slots.set(this.slots);
+      this.slots = slots;
+      const bits = new Int32Array(this.bits.length * 2);
+      bits.set(this.bits);
+      this.bits = bits;
+    }
+    return region;
   }
 }

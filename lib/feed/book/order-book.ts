@@ -5,7 +5,7 @@
  * aggregated view. Single writer: the book builder's thread; readers on the same thread between
  * messages.
  */
-import { LevelStore } from './level-store';
+import { Levels, LevelStore } from './level-store';
 import { PriceLevels } from './price-levels';
 
 export class OrderBook {
@@ -15,7 +15,7 @@ export class OrderBook {
   readonly asks: PriceLevels;
   /** Trading State char code from the last 'H' message, 0 before one. */
   tradingState = 0;
-  private readonly levels: LevelStore;
+  private readonly levels: Levels;
   private readonly bidSide: number;
 
   /** Last printable execution or trade print (P, Q, E, printable C): price (Price(4)), shares, ITCH timestamp; 0 before one. */
@@ -24,7 +24,7 @@ export class OrderBook {
   lastTradeTimestamp = 0;
 
   /** `levels`: the builder's store (sides locate * 2 and locate * 2 + 1); a store of its own when omitted. */
-  constructor(stockLocate: number, levels?: LevelStore) {
+  constructor(stockLocate: number, levels?: Levels) {
     this.stockLocate = stockLocate;
     this.levels = levels ?? new LevelStore(2, 16);
     this.bidSide = levels ? stockLocate * 2 : 0;

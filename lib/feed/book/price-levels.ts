@@ -5,15 +5,15 @@
  * a store of its own.
  * Single writer: the book builder's thread; readers on the same thread between messages.
  */
-import { LevelStore } from './level-store';
+import { Levels, LevelStore } from './level-store';
 
 export class PriceLevels {
   readonly isBid: boolean;
-  readonly store: LevelStore;
+  readonly store: Levels;
   /** The side's index in the store: locate * 2 for bids, locate * 2 + 1 for asks. */
   readonly side: number;
 
-  constructor(isBid: boolean, initialCapacity = 16, store?: LevelStore, side?: number) {
+  constructor(isBid: boolean, initialCapacity = 16, store?: Levels, side?: number) {
     this.isBid = isBid;
     this.store = store ?? new LevelStore(2, initialCapacity);
     this.side = side ?? (isBid ? 0 : 1);

@@ -37,6 +37,17 @@ const kOverflow = -4;
 const kMissing = -5;
 const kBadExponent = -7;
 const kTooLong = -8;
+const kTruncated = -2;
+/** A stop-bit value at or above this cannot take another 7 bits and stay below 2^53 (fast-decoder.ts). */
+const kShiftLimit = 70368744177664;
+
+/**
+ * Stop-bit integers read inline, into v: the calls to the decoder's readers were most of a field's
+ * cost once V8 ran out of inlining budget in a template this size.
+ */
+const kReadUint = `v = 0; for (;;) { if (p >= E) return d.fail(${kTruncated}); c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return d.fail(${kOverflow}); }`;
+const kReadInt = `if (p >= E) return d.fail(${kTruncated}); c = B[p++]; v = (c & 64) !== 0 ? (c & 127) - 128 : c & 127;`
+  + ` while ((c & 128) === 0) { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return d.fail(${kOverflow}); if (p >= E) return d.fail(${kTruncated}); c = B[p++]; v = v * 128 + (c & 127); }`;
 
 const compiledRegistries = new WeakSet<FastTemplateRegistry>();
 
@@ -62,13 +73,16 @@ export function compiledSource(registry: FastTemplateRegistry, name: string): st
  */
 function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCompiledBody {
   const c = new GroupCompiler(firstBit);
-  if (ownPmap) c.line('if (!d.readPmap()) return false; pmS = d.pmIndex; pmL = d.pmEnd - pmS;');
+  if (ownPmap) c.line('d.pos = p; if (!d.readPmap()) return false; p = d.pos; pmS = d.pmIndex; pmL = d.pmEnd - pmS;');
   c.fields(g.instructions, 0);
+  // `p` is the read position, kept in a local and written back to d.pos around every call that
+  // reads or moves it (the interpreter, uInt64, nested groups) and at the end.
   const src = `return function ${safeName(g.name)}(d, base, pmS, pmL) {
-  const B = d.buffer; let num = d.num, aux = d.aux, ext = d.ext, st = d.state, gen = d.generation;
-  const dG = d.dGeneration, dS = d.dState, dN = d.dNum, dA = d.dAux;
-  let v = 0, nul = false, ds = 0, e1 = 0, m = 0, n = 0, eb = 0;
+  const B = d.buffer, E = d.end; let p = d.pos, num = d.num, aux = d.aux, ext = d.ext, st = d.state, gen = d.generation;
+  const dG = d.dGeneration, dS = d.dState, dN = d.dNum, dA = d.dAux, dIP = d.dInPacket, dPO = d.dPacketOffset, tS = d.transientStrings;
+  let v = 0, nul = false, ds = 0, e1 = 0, m = 0, n = 0, eb = 0, c = 0, s0 = 0, so = 0, sl = 0, hi = 0, lo = 0;
 ${c.body.join('\n')}
+  d.pos = p;
   return true;
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -119,13 +133,13 @@ class GroupCompiler {
       this.line(`d.pmIndex = pmS + ${byte}; d.pmEnd = pmS + pmL; d.pmMask = ${0x40 >> (this.bit % 7)};`);
       this.bit += bitsOf(ins);
     }
-    this.line(`if (!d.field(I[${k}], base)) return false;`);
+    this.line(`d.pos = p; if (!d.field(I[${k}], base)) return false;`);
     this.reload();
   }
 
-  /** A call may have grown the tape or reset the dictionaries. */
+  /** A call may have moved the read position, grown the tape or reset the dictionaries. */
   private reload(): void {
-    this.line('num = d.num; aux = d.aux; ext = d.ext; st = d.state; gen = d.generation;');
+    this.line('p = d.pos; num = d.num; aux = d.aux; ext = d.ext; st = d.state; gen = d.generation;');
   }
 
   private field(ins: FastInstruction): void {
@@ -136,8 +150,7 @@ class GroupCompiler {
         return;
       case kFastUInt64:
         if (ins.op !== kFastOpNone) break;
-        this.line(`if (!d.wireUint64(${ins.optional})) return false;`);
-        this.line(ins.optional ? `if (d.valueNull) st[${s}] = 0; else d.setUint64(${s}, d.high, d.low);` : `d.setUint64(${s}, d.high, d.low);`);
+        this.uint64(ins, s);
         return;
       case kFastDecimal:
         if (ins.op === kFastOpDelta) break;
@@ -166,13 +179,13 @@ class GroupCompiler {
   private wireInt(ins: FastInstruction): void {
     const opt = ins.optional;
     if (ins.kind === kFastUInt32) {
-      this.line('v = d.readUint(); if (v < 0) return false;');
+      this.line(kReadUint);
       if (opt) this.line('if (v === 0) nul = true; else { nul = false; v--; if (v > 4294967295) return d.fail(' + kOverflow + '); }');
       else this.line(`if (v > 4294967295) return d.fail(${kOverflow});`);
       return;
     }
     const range = ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
-    this.line('v = d.readInt(); if (d.err !== 0) return false;');
+    this.line(kReadInt);
     if (opt) this.line(`if (v === 0) nul = true; else { nul = false; if (v > 0) v--; if ${range} return d.fail(${kOverflow}); }`);
     else this.line(`if ${range} return d.fail(${kOverflow});`);
   }
@@ -221,7 +234,7 @@ class GroupCompiler {
         return;
       }
       case kFastOpDelta: {
-        this.line('v = d.readInt(); if (d.err !== 0) return false;');
+        this.line(kReadInt);
         if (ins.optional) this.line(`if (v === 0) st[${s}] = 0; else {`);
         if (ins.optional) this.line('if (v > 0) v--;');
         this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
@@ -236,12 +249,26 @@ class GroupCompiler {
     }
   }
 
+  /**
+   * uInt64 without an operator, inline into the slot's exact halves (fast-decoder.ts wireUint64):
+   * in one double while below 2^46, then with a carry into the high half. Inline because a call
+   * passing the halves boxed the low one (and the value) in heap numbers, per message.
+   */
+  private uint64(ins: FastInstruction, s: string): void {
+    this.line(`v = 0; for (;;) { if (p >= E) return d.fail(${kTruncated}); c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0 || v >= ${kShiftLimit}) break; }`);
+    this.line('hi = Math.floor(v / 4294967296); lo = v - hi * 4294967296;');
+    this.line(`while ((c & 128) === 0) { if (p >= E) return d.fail(${kTruncated}); c = B[p++]; lo = lo * 128 + (c & 127); v = Math.floor(lo / 4294967296); lo -= v * 4294967296; hi = hi * 128 + v; if (hi > 4294967296) return d.fail(${kOverflow}); }`);
+    if (ins.optional) this.line('if (hi === 0 && lo === 0) nul = true; else { nul = false; if (lo === 0) { lo = 4294967295; hi--; } else lo--; }');
+    const store = `if (hi >= 4294967296) return d.fail(${kOverflow}); num[${s}] = hi * 4294967296 + lo; ext[${s}] = hi; aux[${s}] = lo | 0; st[${s}] = 1;`;
+    this.line(ins.optional ? `if (nul) st[${s}] = 0; else { ${store} }` : store);
+  }
+
   // ---- Decimals (one operator).
 
   /** Exponent and mantissa into e1/m (nul when null). */
   private wireDecimal(ins: FastInstruction): void {
-    this.line('e1 = d.readInt(); if (d.err !== 0) return false;');
-    const rest = `if (e1 > 63 || e1 < -63) return d.fail(${kBadExponent}); m = d.readInt(); if (d.err !== 0) return false; if (m > ${kMaxSafe} || m < -${kMaxSafe}) return d.fail(${kOverflow});`;
+    this.line(`${kReadInt} e1 = v;`);
+    const rest = `if (e1 > 63 || e1 < -63) return d.fail(${kBadExponent}); ${kReadInt} m = v; if (m > ${kMaxSafe} || m < -${kMaxSafe}) return d.fail(${kOverflow});`;
     if (ins.optional) this.line(`if (e1 === 0) nul = true; else { nul = false; if (e1 > 0) e1--; ${rest} }`);
     else this.line(rest);
   }
@@ -289,10 +316,12 @@ class GroupCompiler {
     const withBit = op !== kFastOpNone;
     const copy = op === kFastOpCopy;
     if (withBit) this.line(`if (${this.nextBit()}) {`);
-    this.line(`if (!d.wireString(${kFastAscii}, ${ins.optional})) return false;`);
-    const present = `num[${s}] = d.strOffset; aux[${s}] = d.strLength; st[${s}] = d.strWhere;`
-      + (copy ? ` d.setEntryBytes(${ins.entry}, B, d.strOffset, d.strLength, d.strWhere === 2 ? 127 : 255);` : '');
-    if (ins.optional) this.line(`if (d.valueNull) { st[${s}] = 0;${copy ? ` dG[${ins.entry}] = gen; dS[${ins.entry}] = 2;` : ''} } else { ${present} }`);
+    this.wireAscii(ins.optional);
+    // An entry of a decoder with transient strings points at the packet (fast-decoder.ts setEntryBytes).
+    const e = ins.entry;
+    const present = `num[${s}] = so; aux[${s}] = sl; st[${s}] = 2;`
+      + (copy ? ` if (tS) { dG[${e}] = gen; dS[${e}] = 1; dA[${e}] = sl; dIP[${e}] = 127; dPO[${e}] = so; } else d.setEntryBytes(${e}, B, so, sl, 127);` : '');
+    if (ins.optional) this.line(`if (nul) { st[${s}] = 0;${copy ? ` dG[${ins.entry}] = gen; dS[${ins.entry}] = 2;` : ''} } else { ${present} }`);
     else this.line(present);
     if (!withBit) return;
     this.line('} else {');
@@ -307,6 +336,19 @@ class GroupCompiler {
     this.line('}');
   }
 
+  /**
+   * An ASCII string in place into so/sl (nul when null): the stop bit ends it; a leading zero byte
+   * is the preamble of "\0" and, nullable, of the empty string (fast-decoder.ts wireString).
+   */
+  private wireAscii(optional: boolean): void {
+    this.line(`s0 = p; for (;;) { if (p >= E) return d.fail(${kTruncated}); if ((B[p++] & 128) !== 0) break; } sl = p - s0; so = s0; nul = false;`);
+    const nullOrEmpty = optional ? 'nul = true;' : 'sl = 0;';
+    this.line(`if (sl === 1 && B[s0] === 128) { ${nullOrEmpty} } else if (B[s0] === 0) {`);
+    if (optional) this.line('if (sl === 2 && B[s0 + 1] === 128) sl = 0; else { c = sl >= 3 && B[s0 + 1] === 0 ? 2 : 1; so = s0 + c; sl -= c; }');
+    else this.line('so = s0 + 1; sl -= 1;');
+    this.line('}');
+  }
+
   // ---- Structure.
 
   private sequence(ins: FastInstruction, s: string): void {
@@ -317,7 +359,7 @@ class GroupCompiler {
     this.line(`n = num[${s}]; if (n > d.maxSequenceLength) return d.fail(${kTooLong});`);
     this.line(`eb = d.alloc(n * ${g.slotCount}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
     this.line(`aux[${s}] = eb; ext[${s}] = ${g.slotCount};`);
-    this.line(`for (let i = 0; i < n; i++) if (!F[${f}](d, eb + i * ${g.slotCount}, 0, 0)) return false;`);
+    this.line(`d.pos = p; for (let i = 0; i < n; i++) if (!F[${f}](d, eb + i * ${g.slotCount}, 0, 0)) return false;`);
     this.reload();
     this.line('}');
   }
@@ -327,7 +369,7 @@ class GroupCompiler {
     const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
     if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else {`);
     this.line(`st[${s}] = 1;`);
-    this.line(`if (!F[${f}](d, base, 0, 0)) return false;`);
+    this.line(`d.pos = p; if (!F[${f}](d, base, 0, 0)) return false;`);
     this.reload();
     if (ins.optional) this.line('}');
   }

@@ -10,7 +10,7 @@ import { SpscRing } from '../../common/spsc-ring';
 import type { BookEventHandler } from '../../feed/book/book-event';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { snapshotOfBook } from '../../feed/book/book-snapshot';
-import { BookAnswer, BookMailboxServer } from '../book-mailbox';
+import { BookAnswer, BookMailboxServer, TopOfBookRow } from '../book-mailbox';
 import { MarketBooks } from '../market-books';
 import { ItchRecordReader, MarketEventWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
@@ -33,11 +33,20 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
   const books = market.books, conflator = market.conflator;
   // The live book view (tickpath book --instance, /api/book): answered between slices, on request.
   const mailbox = d.bookMailbox ? new BookMailboxServer(d.bookMailbox, (symbol, depth): BookAnswer => {
-    const all = books.allBooks();
-    const book = all.find((b) => b.symbol === symbol);
-    if (book) return { symbol, found: true, snapshot: snapshotOfBook(book, depth), atMs: Date.now() };
+    const all = (market.external ?? books).allBooks();
+    // A FAST book is SESSION:SYMBOL; the bare symbol finds it too when only one session has it.
+    let book = all.find((b) => b.symbol === symbol);
+    if (book === undefined && !symbol.includes(':')) {
+      const matches = all.filter((b) => b.symbol.endsWith(`:${symbol}`));
+      if (matches.length === 1) book = matches[0];
+    }
+    if (book) return { symbol: book.symbol, found: true, snapshot: snapshotOfBook(book, depth), atMs: Date.now() };
     return { symbol, found: false, known: all.map((b) => b.symbol).filter((s) => s !== '').slice(0, 50), atMs: Date.now() };
-  }) : undefined;
+  }, (): TopOfBookRow[] => (market.external ?? books).allBooks().filter((b) => b.symbol !== '').map((b) => ({
+    symbol: b.symbol,
+    bid: b.bids.count > 0 ? b.bids.priceAt(0) : 0, bidShares: b.bids.count > 0 ? b.bids.sharesAt(0) : 0, bidOrders: b.bids.count > 0 ? b.bids.ordersAt(0) : 0,
+    ask: b.asks.count > 0 ? b.asks.priceAt(0) : 0, askShares: b.asks.count > 0 ? b.asks.sharesAt(0) : 0, askOrders: b.asks.count > 0 ? b.asks.ordersAt(0) : 0,
+  })).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0))) : undefined;
 
   return {
     roleName: 'book',
@@ -51,10 +60,18 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
     },
     get ringStalls() { return writer !== undefined ? writer.counters.stalls : 0; },
     publishCounters(): void {
-      const bc = books.counters;
-      c[K.book_events] = bc.events;
-      c[K.quotes] = bc.quotes;
-      c[K.book_bad_references] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
+      const ext = market.external;
+      if (ext !== undefined) {
+        // A FAST feed: the books are its adapter's, on this worker (decoder-stage.ts).
+        c[K.book_events] = ext.counters.events;
+        c[K.quotes] = ext.counters.quotes;
+        c[K.book_bad_references] = ext.badReferences();
+      } else {
+        const bc = books.counters;
+        c[K.book_events] = bc.events;
+        c[K.quotes] = bc.quotes;
+        c[K.book_bad_references] = bc.unknownOrder + bc.overExecution + bc.overCancel + bc.duplicateOrder + bc.badSide;
+      }
       if (conflator) c[K.conflated] = conflator.counters.conflated;
       c[K.filtered] = market.filteredMessages;
     },

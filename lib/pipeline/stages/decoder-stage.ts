@@ -102,11 +102,12 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
   const d = ctx.data, c = ctx.c, K = ctx.K, fast = d.feed.fast!;
   if (!(books instanceof MarketBooks)) throw new Error('feed.protocol moex-fast needs the book stage on the decoder\'s worker');
   const logger = ctx.logger;
-  const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.events, {
+  const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.fastEvents, {
     lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, burst: d.bursts.decoder,
     listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
   });
   ctx.origin.from = r;
+  books.external = r.adapter;
   return {
     roleName: 'decoder',
     doWork: () => r.doWork(),
@@ -120,11 +121,12 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       c[K.sequence_gaps] = a.gaps; c[K.messages_missing] = a.missing; c[K.other_traffic] = r.otherTraffic;
       const fc = r.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
-      const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters;
-      // The ITCH message counters carry the FAST ones: messages decoded and decode errors.
-      c[K.itch_messages] = inc.messages + snap.messages;
-      c[K.itch_errors] = inc.errors + snap.errors;
-      // Book counters stay the book stage's (one writer per counter); the adapter's are not published yet.
+      const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters, info = r.info.decoder.counters;
+      // The ITCH message counters carry the FAST ones: messages decoded and decode errors, every channel.
+      c[K.itch_messages] = inc.messages + snap.messages + info.messages;
+      c[K.itch_errors] = inc.errors + snap.errors + info.errors;
+      // Book counters (book_events, quotes, book_bad_references) are the book stage's to write, from
+      // the adapter it reads through MarketBooks.external: same worker, one writer per counter.
     },
   };
 }

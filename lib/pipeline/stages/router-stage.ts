@@ -4,8 +4,9 @@
  * to the fused strategy or into the router -> strategy ring. Records order latency (send to ack,
  * send to fill, market data to order).
  *
- * Venue sessions: on the native transport (the default) every doWork() polls each connector
- * first, so acks and fills are read by this worker's loop, not by its event loop; on the libuv
+ * Venue sessions: on the native transport (the default) doWork() polls each connector, at most
+ * every performance.stages.router.venue_poll_us (a poll is a recv(2) per session: not every turn),
+ * so acks and fills are read by this worker's loop, not by its event loop; on the libuv
  * transport they still arrive on the event loop, which is why a worker with the router runs
  * shorter slices between trips through the loop (stage-worker.ts).
  *
@@ -66,7 +67,8 @@ export interface RouterStageMetrics {
   readonly K: Readonly<Record<'orders_accepted' | 'orders_rejected' | 'orders_acked' | 'orders_partially_filled' |
     'orders_filled' | 'orders_cancelled' | 'venue_rejects' | 'orders_sent', number>>;
   readonly clock: { nowNs(): number };
-  readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>>;
+  readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>> &
+    { readonly order_send?: Pick<LatencyRecorder, 'record'> };
   readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -74,12 +76,30 @@ export interface RouterStageMetrics {
  * The stage's order path around a router: the OrderSlotListener it installs and the OrderSink
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
-export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emit: OrderSlotEmitter): OrderSink {
-  const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger;
+export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter): OrderSink {
+  const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
+  // The router reports an order accepted before it writes it to the venue; telling the strategy
+  // then (an id string, the strategy's own code) would sit between the market data and the wire.
+  // So 'accepted' waits until submitOrder has returned, and any other event flushes it first: the
+  // strategy sees the same events in the same order, the order just leaves sooner.
+  let submitting = false, pendingAccepted = -1;
+  const flushAccepted = (): void => {
+    if (pendingAccepted === -1) return;
+    const p = pendingAccepted;
+    pendingAccepted = -1;
+    emitNow('accepted', p, 0, 0, '', '');
+  };
+  const emit: OrderSlotEmitter = (kind, p, q, px, detail, requestId) => {
+    flushAccepted();
+    emitNow(kind, p, q, px, detail, requestId);
+  };
   const listener: OrderSlotListener = {
-    onAccepted(p) { c[K.orders_accepted]++; emit('accepted', p, 0, 0, '', ''); },
+    onAccepted(p) {
+      c[K.orders_accepted]++;
+      if (submitting) { flushAccepted(); pendingAccepted = p; } else emit('accepted', p, 0, 0, '', '');
+    },
     onRejected(p, reason: RejectReason, detail) {
       c[K.orders_rejected]++;
       logger.info(kLogOrderRejected, rejectReasonIndex(reason));
@@ -116,12 +136,21 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
   router.setOrderListener(listener);
   return {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
-      const p = router.submitOrder(r);
-      const now = clock.nowNs();
+      const t0 = orderSend !== undefined ? clock.nowNs() : 0;
+      let p: number, now: number;
+      submitting = true;
+      try {
+        p = router.submitOrder(r);
+        now = clock.nowNs();
+      } finally {
+        submitting = false;
+      }
+      if (orderSend !== undefined) orderSend.record(now - t0);
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
       if (p >= 0 && router.isLiveOrder(p)) sendTimes[p] = now;
       c[K.orders_sent]++;
       if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
+      flushAccepted();
     },
     cancelOrder(id: string): void { router.cancelOrder(id); },
     flush(): void {},
@@ -153,7 +182,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // Venue sessions are polled from this loop (a native transport reads its socket here; heartbeats,
   // timeouts and reconnects run on this clock), once per turn before the order work.
   let connectors: readonly VenueConnector[] = stack ? stack.connectors : [];
-  const pollVenues = (now: number): number => {
+  const pollVenues = (): number => {
+    const now = Date.now();
     let n = 0;
     for (let i = 0; i < connectors.length; i++) n += connectors[i].poll?.(now) ?? 0;
     return n;
@@ -192,6 +222,19 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     cancelOrder(id: string): void { live.cancelOrder(id); },
     flush(): void { live.flush(); },
   };
+  // Venue sessions are polled at most every venuePollUs, not every turn: a poll is a recv(2) per
+  // session, and a spinning loop that polls every turn spends ~40 % of its CPU in them while a
+  // packet arriving meanwhile waits (measured: the fused worker's kernel share 42 % -> 5 % at 10 us).
+  // The clock is read every kTurnsPerClockRead turns, not every turn: on Node 20 each read returns a
+  // fresh 16-byte HeapNumber, and at millions of empty turns a second that garbage makes scavenges
+  // frequent enough to promote short-lived objects into old space. The last poll time lives in a
+  // Float64Array for the same reason (a closure variable would box every store).
+  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls;
+  const venuePollNs = d.venuePollUs * 1000;
+  const lastVenuePollNs = new Float64Array(1);
+  const kTurnsPerClockRead = 8;
+  let turnsSinceClock = 0;
+
   // Without the strategy on this worker, orders come through the ring.
   const reader = ctx.has('strategy') ? undefined : new OrderRecordReader(SpscRing.attach(d.rings.strategyToRouter!), orders, d.bursts.router);
 
@@ -223,7 +266,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     let loggedIn = 0;
     let allLoggedInMs = 0;
     const s = makeStack((line) => {
-      if (/^venue .*: logged in$/.test(line) && ++loggedIn === cfg.venues.length) allLoggedInMs = Date.now();
+      if (/^venue .*: logged in( to session .*)?$/.test(line) && ++loggedIn === cfg.venues.length) allLoggedInMs = Date.now();
       ctx.log(line);
     });
     const epoch = Math.max(s.journal.recovered.epoch, rcv.primaryEpoch) + 1;
@@ -312,17 +355,41 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     ctx.post({ type: 'fatal', index: d.index, message: e.message, code: e.code });
   };
 
+  // Failover work, on the venue-poll cadence (heartbeats are tens of ms apart; the clock is not
+  // read every turn): the primary's lease, stream and heartbeat, or the standby's takeover check.
+  const failoverTurn = (): number => {
+    if (shipper === null && receiver === null) return 0;
+    const now = Date.now();
+    if (shipper !== null) {
+      checkLease(now);
+      try { return shipper.poll(now); } catch (e) { fence(e as TickpathError); return 0; }
+    }
+    if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
+    return 0;
+  };
+
   return {
     roleName: 'router',
     orders,
     // Slice end: the router journals each venue session's latest sequence (restart replays from it).
     doWork: () => {
-      const now = Date.now();
-      if (shipper !== null) checkLease(now);
-      let n = pollVenues(now) + (reader !== undefined ? reader.doWork() : 0);
-      if (shipper !== null) {
-        try { n += shipper.poll(now); } catch (e) { fence(e as TickpathError); }
-      } else if (receiver !== null && !takingOver && receiver.heartbeatLost(now, fo!.heartbeatTimeoutMs)) takeOver(now);
+      let n = 0;
+      if (venuePollNs === 0) {
+        n += failoverTurn();
+        c[kVenuePolls]++;
+        n += pollVenues();
+      } else if (++turnsSinceClock >= kTurnsPerClockRead) {
+        turnsSinceClock = 0;
+        const now = clock.nowNs();
+        if (now - lastVenuePollNs[0] >= venuePollNs) {
+          lastVenuePollNs[0] = now;
+          // Failover first: a primary that finds it stalled leaves its venues before polling them.
+          n += failoverTurn();
+          c[kVenuePolls]++;
+          n += pollVenues();
+        }
+      }
+      if (reader !== undefined) n += reader.doWork();
       router?.endOfBatch();
       return n;
     },

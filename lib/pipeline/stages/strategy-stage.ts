@@ -28,7 +28,11 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   const sink: OrderSink = router ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
   const s = loadStrategy(d.strategy!.module, d.strategy!.params);
   const context: StrategyContext = {
-    sendOrder: (r) => sink.sendOrder(r, origin.rxTsNs),
+    sendOrder: (r) => {
+      const rx = origin.rxTsNs;
+      if (rx > 0) latency.md_to_signal.record(clock.nowNs() - rx);
+      sink.sendOrder(r, rx);
+    },
     cancelOrder: (id) => sink.cancelOrder(id),
     nowNs: () => clock.nowNs(),
     get rxTsNs() { return origin.rxTsNs; },
@@ -45,7 +49,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
         lastPacket = pkt;
         latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
       }
-      if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice);
+      if (e.kind === kBookEventQuote) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
       s.onMarketData(e, context);
     },
     endOfBatch(): void {

@@ -24,7 +24,7 @@ export const Tag = {
   MsgType: 35, NewSeqNo: 36, OrderID: 37, OrderQty: 38, OrdStatus: 39, OrdType: 40, OrigClOrdID: 41,
   PossDupFlag: 43, Price: 44, RefSeqNum: 45, SenderCompID: 49, SendingTime: 52, Side: 54, Symbol: 55,
   TargetCompID: 56, Text: 58, TimeInForce: 59, TransactTime: 60, EncryptMethod: 98, CxlRejReason: 102,
-  OrdRejReason: 103, HeartBtInt: 108, TestReqID: 112, OrigSendingTime: 122, GapFillFlag: 123,
+  PossResend: 97, OrdRejReason: 103, HeartBtInt: 108, TestReqID: 112, OrigSendingTime: 122, GapFillFlag: 123,
   ResetSeqNumFlag: 141, ExecType: 150, LeavesQty: 151, SessionRejectReason: 373, CxlRejResponseTo: 434,
 } as const;
 

@@ -6,7 +6,9 @@
  *
  * As responder, every ResendRequest is merged into a `ResendQueue` (a second request while the
  * first is still being answered no longer abandons the rest of the first) and answered in throttled
- * batches (a batch per event-loop turn). One request replays at most `maxResendRange` messages: the
+ * batches: one per turn of the owner's loop (`pollResends()`, called by FixConnector.poll and the
+ * venue simulator's loop), so a native session's resends run on the loop's clock with no
+ * event-loop turn; a session nobody polls (libuv) takes a batch per event-loop turn (setImmediate). One request replays at most `maxResendRange` messages: the
  * oldest part of a bigger range is gap-filled. Why gap-fill and not reject: a counterparty such as
  * QuickFIX expects every number it asked for to be answered, resent or gap-filled, and does not ask
  * again, so a Reject would wedge its session; the oldest messages are the stalest (orders a venue
@@ -111,6 +113,8 @@ export class FixSession {
   private resendGapStart = 0;
   private resendGapEnd = 0;
   private resendScheduled = false;
+  /** Set by the first pollResends(): from then on the owner's loop drives resend batches. */
+  private ownerDriven = false;
   private app: FixApplication | null = null;
   readonly counters = {
     messagesIn: 0, messagesOut: 0, heartbeatsOut: 0, testRequestsOut: 0, resendRequestsOut: 0, resendRequestsIn: 0,
@@ -526,10 +530,23 @@ export class FixSession {
     }
     if (!q.isEmpty) {
       this.resendScheduled = true;
-      setImmediate(() => this.resendSome());
+      if (!this.ownerDriven) setImmediate(() => { if (this.resendScheduled) this.resendSome(); });
       return;
     }
     this.flushResendGap();
+  }
+
+  /**
+   * One turn of the owner's loop: sends the next resend batch if one is owed (at most
+   * `resendBatch` messages). Returns the messages and gap fills sent. Calling it once hands the
+   * throttle to the owner: batches then go out on its turns, not on event-loop turns.
+   */
+  pollResends(): number {
+    this.ownerDriven = true;
+    if (!this.resendScheduled) return 0;
+    const before = this.counters.resentMessages + this.counters.gapFillsOut;
+    this.resendSome();
+    return this.counters.resentMessages + this.counters.gapFillsOut - before;
   }
 
   private readonly resendParser = new FixParser((m) => this.rewritePossDup(m), { maxMessage: 1 << 20 });
@@ -574,6 +591,8 @@ export class FixSession {
       return;
     }
     if (this.state !== 'LOGGED_IN') return;
+    // Backstop for an owner that stopped polling: its owed resend batch goes out on the timer.
+    if (this.resendScheduled && this.ownerDriven) this.resendSome();
     if (this.resendRequest && !this.checkResendRequest(now)) return;
     if (this.testReqPendingSince && now - this.testReqPendingSince >= hb) {
       this.disconnected(`peer silent for ${now - this.lastRecv} ms after TestRequest`);

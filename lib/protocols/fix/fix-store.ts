@@ -3,7 +3,12 @@
  * so a restarted process resumes with the right MsgSeqNum and can answer a ResendRequest.
  *
  * Layout in `dir`, per session id:
- *   <id>.seqnums  one fixed-width record "SSSSSSSSSSSSSSSSSSSS TTTTTTTTTTTTTTTTTTTT\n", rewritten in place
+ *   <id>.seqnums  one fixed-width record "SSSSSSSSSSSSSSSSSSSS TTTTTTTTTTTTTTTTTTTT CCCCCCCCCCCCCCCCCCCC\n",
+ *                 rewritten in place: next sender and target MsgSeqNum and the session's creation time
+ *                 (ms since epoch: when these numbers started at 1, i.e. the store was created or
+ *                 reset). A store written before the creation time was recorded (the 42-byte record
+ *                 without C) is read as created at the file's last write, once, and rewritten with it
+ *                 (`creationMigrated` says so).
  *   <id>.body     raw messages, appended
  *   <id>.header   "seq,offset,length\n" per stored message, appended
  * Writes are synchronous `pwrite`s, so what a method stored is in the page cache when it returns
@@ -22,7 +27,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TickpathError } from '../../errors';
 
-const kSeqRecordLen = 42;
+const kSeqRecordLen = 63;
 const kSeqFile = 1;
 const kBodyFile = 2;
 const kHeaderFile = 4;
@@ -34,6 +39,8 @@ export interface FixStoreOptions {
   fsync?: FixStoreFsync;
   /** 'group' only; default 1000. */
   groupCommitUs?: number;
+  /** Clock for the creation time (tests). */
+  now?: () => number;
 }
 
 export class FixFileStore {
@@ -45,6 +52,11 @@ export class FixFileStore {
   private readonly seqRecord = Buffer.alloc(kSeqRecordLen);
   nextSenderSeq = 1;
   nextTargetSeq = 1;
+  /** When this session's sequence numbers started at 1 (store created or reset), ms since epoch. */
+  createdMs = 0;
+  /** True when open() found a store without a recorded creation time and took the file's mtime. */
+  creationMigrated = false;
+  private readonly now: () => number;
   readonly fsync: FixStoreFsync;
   private readonly groupCommitMs: number;
   /** Files written since their last fdatasync ('group'), as kSeqFile | kBodyFile | kHeaderFile. */
@@ -67,6 +79,7 @@ export class FixFileStore {
       throw new TickpathError('ERR_INVALID_OPTION', `FixFileStore: option 'fsync' is ${JSON.stringify(this.fsync)}, expected 'always', 'group' or 'never'`);
     }
     this.groupCommitMs = Math.max(1, Math.ceil((options.groupCommitUs ?? 1000) / 1000));
+    this.now = options.now ?? Date.now;
   }
 
   get isOpen(): boolean { return this.seqFd >= 0; }
@@ -87,14 +100,35 @@ export class FixFileStore {
         try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
       }
       const seq = fs.readFileSync(`${base}.seqnums`, 'latin1');
-      const m = /^\s*(\d+)\s+(\d+)/.exec(seq);
-      if (m) { this.nextSenderSeq = Number(m[1]); this.nextTargetSeq = Number(m[2]); }
+      const m = /^\s*(\d+)\s+(\d+)(?:\s+(\d+))?\s*$/.exec(seq);
+      this.creationMigrated = false;
+      if (m) {
+        this.nextSenderSeq = Number(m[1]);
+        this.nextTargetSeq = Number(m[2]);
+        if (m[3] !== undefined) this.createdMs = Number(m[3]);
+        else {
+          // Written by a build that recorded no creation time: its last write is the best estimate
+          // left (what that build used), recorded now so it no longer moves with every write.
+          this.createdMs = Math.floor(fs.fstatSync(this.seqFd).mtimeMs);
+          this.creationMigrated = true;
+          this.setSeqs(this.nextSenderSeq, this.nextTargetSeq);
+        }
+      } else if (seq.trim() === '') {
+        this.nextSenderSeq = 1;
+        this.nextTargetSeq = 1;
+        this.createdMs = this.now();
+        this.setSeqs(1, 1);
+      } else {
+        throw new TickpathError('ERR_FIX_STORE', `FIX store ${base}.seqnums holds ${JSON.stringify(seq.slice(0, 80))}, not sequence numbers`,
+          `restore the file from a backup, or move ${base}.* away to start the session from sequence 1 (agree that with the venue)`);
+      }
       this.bodyEnd = fs.fstatSync(this.bodyFd).size;
       for (const line of fs.readFileSync(`${base}.header`, 'latin1').split('\n')) {
         const f = line.split(',');
         if (f.length === 3) this.index.set(Number(f[0]), [Number(f[1]), Number(f[2])]);
       }
     } catch (err) {
+      if (err instanceof TickpathError) throw err;
       const e = err as NodeJS.ErrnoException;
       throw new TickpathError('ERR_FIX_STORE', `FIX store ${path.join(this.dir, this.id)}: ${e.code ?? e.message}`,
         `make ${this.dir} writable or point the session's storeDir elsewhere`, e.errno);
@@ -110,17 +144,29 @@ export class FixFileStore {
     writeZeroPadded(r, 0, 20, nextSender);
     r[20] = 0x20;
     writeZeroPadded(r, 21, 20, nextTarget);
-    r[41] = 0x0a;
+    r[41] = 0x20;
+    writeZeroPadded(r, 42, 20, this.createdMs);
+    r[62] = 0x0a;
     fs.writeSync(this.seqFd, r, 0, kSeqRecordLen, 0);
     this.written(kSeqFile);
   }
+
+  private readonly headerLine = Buffer.allocUnsafe(64);
 
   /** Stores message `seq` = buf[start, end). */
   append(seq: number, buf: Buffer, start: number, end: number): void {
     if (this.bodyFd < 0) return;
     const len = end - start;
     fs.writeSync(this.bodyFd, buf, start, len, this.bodyEnd);
-    fs.writeSync(this.headerFd, `${seq},${this.bodyEnd},${len}\n`);
+    // "seq,offset,length\n" built in a reused buffer: no string per stored message.
+    const h = this.headerLine;
+    let p = writeDecimal(h, 0, seq);
+    h[p++] = 0x2c;
+    p = writeDecimal(h, p, this.bodyEnd);
+    h[p++] = 0x2c;
+    p = writeDecimal(h, p, len);
+    h[p++] = 0x0a;
+    fs.writeSync(this.headerFd, h, 0, p);
     this.index.set(seq, [this.bodyEnd, len]);
     this.bodyEnd += len;
     this.written(kBodyFile | kHeaderFile);
@@ -135,8 +181,9 @@ export class FixFileStore {
     return b;
   }
 
-  /** Forgets everything (ResetSeqNumFlag, new trading day). */
+  /** Forgets everything (ResetSeqNumFlag, new trading day): a new session, created now. */
   reset(): void {
+    this.createdMs = this.now();
     this.index.clear();
     this.bodyEnd = 0;
     if (this.bodyFd >= 0) { fs.ftruncateSync(this.bodyFd, 0); fs.ftruncateSync(this.headerFd, 0); }
@@ -182,4 +229,12 @@ export class FixFileStore {
       fs.fdatasync(fd, this.groupSyncDone);
     }
   }
+}
+
+/** Writes non-negative integer `v` (< 2^53) in decimal at `off`; returns the offset after it. */
+function writeDecimal(b: Buffer, off: number, v: number): number {
+  let digits = 1;
+  for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let i = off + digits - 1, t = v; i >= off; i--, t = Math.floor(t / 10)) b[i] = 0x30 + (t % 10);
+  return off + digits;
 }

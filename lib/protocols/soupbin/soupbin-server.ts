@@ -4,11 +4,19 @@
  * re-connecting client asks for, and heartbeats. Used by the venue simulator; the feed can reuse
  * it for GLIMPSE-style snapshot service.
  *
- * Not a hot path: the store keeps each sequenced payload as its own Buffer.
- * Threading: one event loop; every handler callback runs there.
+ * Sockets come from a `ServerTransport` (transport/tcp-server.ts): `libuv` by default (net.Server),
+ * or `native`, accepted and received in `poll()` from the owner's loop (`tickpath venue-sim`), so
+ * an Unsequenced Data frame reaches the handler, and its answer the client, without an event-loop
+ * turn. Frames go out through one scratch buffer per connection over the native transport (it
+ * sends or copies at once); over libuv each frame is its own Buffer (net.Socket may keep it).
+ *
+ * The store keeps each sequenced payload as its own Buffer (replayed on re-login).
+ * Threading: one thread: the event loop (libuv) or the loop that calls `poll()` (native); every
+ * handler callback runs there.
  */
 import { readAlpha, readNumeric } from '../../common/bytes';
-import * as net from 'net';
+import type { ServerTransport, SessionTransport, TransportEvents } from '../transport/session-transport';
+import { LibuvTcpServer } from '../transport/tcp-server';
 import {
   SoupFrameParser, encodeLoginAccepted, encodeLoginRejected, writeFrameHeader,
   kSoupLoginRequest, kSoupUnsequencedData, kSoupClientHeartbeat, kSoupLogoutRequest, kSoupDebug,
@@ -48,25 +56,34 @@ export interface SoupServerOptions {
   session: string;
   heartbeatIntervalMs?: number;
   clientTimeoutMs?: number;
+  /** Where connections come from; default a `LibuvTcpServer`. A native one must be polled (`poll()`). */
+  transport?: ServerTransport;
 }
 
-export class SoupServerConnection {
+export class SoupServerConnection implements TransportEvents {
   stream: SoupSessionStream | null = null;
   readonly parser: SoupFrameParser;
   private lastSent = Date.now();
   private lastRecv = Date.now();
   private closed = false;
+  /** Native transport: frames are built here and sent (or copied) at once. libuv: null. */
+  private readonly scratch: Buffer | null;
   messagesIn = 0;
   /** The client sent Logout Request: a clean end, not a dropped session. */
   loggedOut = false;
 
-  constructor(readonly socket: net.Socket, private readonly server: SoupBinServer) {
+  constructor(readonly transport: SessionTransport, private readonly server: SoupBinServer) {
     this.parser = new SoupFrameParser((t, b, o, l) => this.onFrame(t, b, o, l));
-    socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => { this.lastRecv = Date.now(); this.parser.push(c); });
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
+    this.scratch = transport.kind === 'native' ? Buffer.allocUnsafe(3 + 0xffff) : null;
   }
+
+  // ---- TransportEvents (the connection is already up when it is handed over) ----
+  onConnect(): void {}
+  onData(buf: Buffer, offset: number, length: number): void {
+    this.lastRecv = Date.now();
+    this.parser.push(buf, offset, offset + length);
+  }
+  onClose(): void { this.close(); }
 
   get username(): string { return this.stream ? this.stream.username : ''; }
   get isOpen(): boolean { return !this.closed; }
@@ -78,7 +95,7 @@ export class SoupServerConnection {
 
   sendEndOfSession(): void {
     this.writeFrame(kSoupEndOfSession, null);
-    this.socket.end();
+    this.transport.end();
   }
 
   /** Heartbeat tick from the server timer. */
@@ -91,7 +108,7 @@ export class SoupServerConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    this.transport.close();
     if (this.stream && this.stream.live === this) this.stream.live = null;
     this.server.connectionClosed(this);
   }
@@ -99,10 +116,10 @@ export class SoupServerConnection {
   private writeFrame(type: number, payload: Buffer | null): void {
     if (this.closed) return;
     const n = payload ? payload.length : 0;
-    const frame = Buffer.allocUnsafe(3 + n);
+    const frame = this.scratch ?? Buffer.allocUnsafe(3 + n);
     writeFrameHeader(frame, 0, type, n);
     if (payload) payload.copy(frame, 3);
-    this.socket.write(frame);
+    this.transport.send(frame, 0, 3 + n);
     this.lastSent = Date.now();
   }
 
@@ -117,11 +134,13 @@ export class SoupServerConnection {
         const reqSeq = readNumeric(buf, off + 1 + kSoupUsernameLen + kSoupPasswordLen + kSoupSessionLen, 20);
         const out = Buffer.allocUnsafe(64);
         if (!this.server.handler.authenticate(user, pass)) {
-          this.socket.end(out.subarray(0, encodeLoginRejected(out, 0, kSoupRejectNotAuthorized)));
+          this.transport.send(out, 0, encodeLoginRejected(out, 0, kSoupRejectNotAuthorized));
+          this.transport.end();
           return;
         }
         if (reqSession !== '' && reqSession !== this.server.session) {
-          this.socket.end(out.subarray(0, encodeLoginRejected(out, 0, 0x53)));
+          this.transport.send(out, 0, encodeLoginRejected(out, 0, 0x53));
+          this.transport.end();
           return;
         }
         const stream = this.server.streamFor(user);
@@ -130,7 +149,7 @@ export class SoupServerConnection {
         this.stream = stream;
         // 0 (or past the end) means "only new messages"; otherwise replay from the requested one.
         const from = reqSeq <= 0 || reqSeq > stream.nextSeq ? stream.nextSeq : reqSeq;
-        this.socket.write(out.subarray(0, encodeLoginAccepted(out, 0, this.server.session, from)));
+        this.transport.send(out, 0, encodeLoginAccepted(out, 0, this.server.session, from));
         for (let s = from; s < stream.nextSeq; s++) this.writeFrame(kSoupSequencedData, stream.messages[s - 1]);
         this.server.handler.onLoggedIn?.(this);
         return;
@@ -145,7 +164,7 @@ export class SoupServerConnection {
         return;
       case kSoupLogoutRequest:
         this.loggedOut = true;
-        this.socket.end();
+        this.transport.end();
         this.close();
         return;
       default:
@@ -155,7 +174,8 @@ export class SoupServerConnection {
 }
 
 export class SoupBinServer {
-  private server: net.Server | null = null;
+  private server: ServerTransport | null = null;
+  readonly transport: ServerTransport;
   private readonly streams = new Map<string, SoupSessionStream>();
   readonly connections = new Set<SoupServerConnection>();
   private timer: NodeJS.Timeout | null = null;
@@ -167,7 +187,11 @@ export class SoupBinServer {
     this.session = options.session;
     this.heartbeatMs = options.heartbeatIntervalMs ?? 1000;
     this.timeoutMs = options.clientTimeoutMs ?? 15000;
+    this.transport = options.transport ?? new LibuvTcpServer();
   }
+
+  /** One loop turn of a native transport: accept, receive, handle (libuv: nothing, returns 0). */
+  poll(): number { return this.transport.poll(); }
 
   streamFor(username: string): SoupSessionStream {
     let s = this.streams.get(username);
@@ -176,21 +200,19 @@ export class SoupBinServer {
   }
 
   /** Listens on host:port (0 = ephemeral); resolves with the bound port. */
-  listen(port: number, host = '127.0.0.1'): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer((sock) => { this.connections.add(new SoupServerConnection(sock, this)); });
-      this.server = srv;
-      srv.once('error', reject);
-      srv.listen(port, host, () => {
-        srv.off('error', reject);
-        this.timer = setInterval(() => {
-          const now = Date.now();
-          for (const c of this.connections) c.tick(now, this.heartbeatMs, this.timeoutMs);
-        }, Math.max(10, Math.floor(this.heartbeatMs / 2)));
-        this.timer.unref();
-        resolve((srv.address() as net.AddressInfo).port);
-      });
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const bound = await this.transport.listen(host, port, (t) => {
+      const c = new SoupServerConnection(t, this);
+      this.connections.add(c);
+      return c;
     });
+    this.server = this.transport;
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) c.tick(now, this.heartbeatMs, this.timeoutMs);
+    }, Math.max(10, Math.floor(this.heartbeatMs / 2)));
+    this.timer.unref();
+    return bound;
   }
 
   connectionClosed(conn: SoupServerConnection): void {
@@ -208,7 +230,7 @@ export class SoupBinServer {
     for (const c of [...this.connections]) c.close();
     const srv = this.server;
     this.server = null;
-    return new Promise((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+    return srv ? srv.close() : Promise.resolve();
   }
 }
 

@@ -13,6 +13,8 @@ export type TransportChoice = TransportKind | 'auto';
 export interface TransportFactoryOptions {
   busyPollUs?: number;
   idlePollMs?: number;
+  /** native: the owner loop's wait set; every socket the sessions open joins it. */
+  waitSet?: { addChannel(channelId: number): void };
 }
 
 /** The kind `auto` resolves to on this machine. */
@@ -27,5 +29,5 @@ export function transportFactory(choice: TransportChoice = 'auto', options: Tran
   if (!nativeTcpBinding()) {
     throw new TickpathError('ERR_BACKEND_UNAVAILABLE', "transport 'native' needs the addon's TCP channel, which is not built", "npm run build:native, or transport: 'libuv'");
   }
-  return () => new NativeTcpTransport({ busyPollUs: options.busyPollUs, idlePollMs: options.idlePollMs });
+  return () => new NativeTcpTransport({ busyPollUs: options.busyPollUs, idlePollMs: options.idlePollMs, waitSet: options.waitSet });
 }

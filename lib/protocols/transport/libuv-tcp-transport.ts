@@ -17,12 +17,24 @@ export class LibuvTcpTransport implements SessionTransport {
   connect(host: string, port: number, events: TransportEvents): void {
     if (this.socket) this.close();
     const sock = net.connect({ host, port, noDelay: true });
-    this.socket = sock;
     this.state = 'connecting';
-    this.counters.connects++;
-    let errno: string | undefined;
+    this.attach(sock, events);
     // A closed socket's late events must not reach the owner (it may already have a successor).
     sock.on('connect', () => { if (this.socket === sock) { this.state = 'connected'; events.onConnect(); } });
+  }
+
+  /** Takes over a socket a net.Server accepted (already connected); events from now on. */
+  adopt(sock: net.Socket, events: TransportEvents): void {
+    if (this.socket) this.close();
+    sock.setNoDelay(true);
+    this.state = 'connected';
+    this.attach(sock, events);
+  }
+
+  private attach(sock: net.Socket, events: TransportEvents): void {
+    this.socket = sock;
+    this.counters.connects++;
+    let errno: string | undefined;
     sock.on('data', (chunk: Buffer) => {
       if (this.socket !== sock) return;
       this.counters.bytesIn += chunk.length;
@@ -50,6 +62,11 @@ export class LibuvTcpTransport implements SessionTransport {
   }
 
   poll(): number { return 0; }
+
+  end(): void {
+    const s = this.socket;
+    if (s && !s.destroyed) s.end();
+  }
 
   close(): void {
     const s = this.socket;

@@ -31,6 +31,16 @@ export interface NativeTcpBinding {
   tcpClose(id: number): void;
   tcpDestroy(id: number): void;
   tcpStats(id: number): { bytesOut: number; bytesIn: number; sends: number; recvs: number; partialSends: number; queuedSends: number; wouldBlock: number; connects: number };
+  tcpShutdown(id: number): void;
+  tcpListen(ipv4: string, port: number, backlog: number): number;
+  tcpListenerPort(id: number): number;
+  tcpAccept(listenerId: number, channelId: number, busyPollUs: number): number;
+  tcpListenerClose(id: number): void;
+  threadTimerSlackNs(ns: number): number;
+  tcpWaitSetOpen(): number;
+  tcpWaitSetAdd(waitSetId: number, kind: 0 | 1, id: number): number;
+  tcpWaitSetWait(waitSetId: number, maxUs: number, withLoop: boolean): number;
+  tcpWaitSetClose(waitSetId: number): void;
   tcpLayout: {
     stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
     stateIdle: number; stateConnecting: number; stateConnected: number; statePeerClosed: number; stateFailed: number; stateClosed: number;
@@ -41,7 +51,7 @@ export interface NativeTcpBinding {
 export function nativeTcpBinding(): NativeTcpBinding | undefined {
   try {
     const b = binding() as unknown as Partial<NativeTcpBinding>;
-    return typeof b.tcpOpen === 'function' && b.tcpLayout ? b as NativeTcpBinding : undefined;
+    return typeof b.tcpOpen === 'function' && typeof b.tcpAccept === 'function' && b.tcpLayout ? b as NativeTcpBinding : undefined;
   } catch {
     return undefined;
   }
@@ -55,6 +65,8 @@ export interface NativeTcpTransportOptions {
   txQueueBytes?: number;
   /** Fallback poll period when no owner polls (default 1 ms; 0 = never: the owner must poll). */
   idlePollMs?: number;
+  /** The owner loop's wait set (tcp-server.ts NativeWaitSet): each new socket joins it, so the loop can sleep until it has data. */
+  waitSet?: { addChannel(channelId: number): void };
 }
 
 /**
@@ -70,12 +82,14 @@ const kErrnoNames: Record<number, string> = {
 export class NativeTcpTransport implements SessionTransport {
   readonly kind = 'native' as const;
   private readonly b: NativeTcpBinding;
-  private readonly id: number;
+  /** The addon's channel id (for a wait set). */
+  readonly id: number;
   private readonly ctl: Int32Array;
   private readonly rx: Buffer;
   private readonly dataOffset: number;
   private readonly busyPollUs: number;
   private readonly idlePollMs: number;
+  private readonly waitSet: { addChannel(channelId: number): void } | null;
   private events: TransportEvents | null = null;
   private st: TransportState = 'idle';
   /** Bytes delivered by the last poll, dropped by the next (saves a native call per turn). */
@@ -92,6 +106,7 @@ export class NativeTcpTransport implements SessionTransport {
     this.b = nb;
     this.busyPollUs = options.busyPollUs ?? 0;
     this.idlePollMs = options.idlePollMs ?? 1;
+    this.waitSet = options.waitSet ?? null;
     this.id = nb.tcpOpen(options.rxBytes ?? 256 * 1024, options.txQueueBytes ?? 1 << 20);
     kChannelReaper.register(this, { b: nb, id: this.id }, this);
     const region = nb.tcpRegion(this.id);
@@ -112,6 +127,7 @@ export class NativeTcpTransport implements SessionTransport {
       if (gen !== this.generation) return;
       try {
         this.b.tcpConnect(this.id, ip, port, this.busyPollUs);
+        this.waitSet?.addChannel(this.id);
       } catch (err) {
         const e = nativeError(err, 'tcp');
         this.finish(`socket error: ${kErrnoNames[e.errno ?? 0] ?? e.message}`, kErrnoNames[e.errno ?? 0]);
@@ -125,6 +141,30 @@ export class NativeTcpTransport implements SessionTransport {
       if (err) { this.finish(`socket error: ${(err as NodeJS.ErrnoException).code ?? err.message}`, (err as NodeJS.ErrnoException).code); return; }
       start(address);
     });
+  }
+
+  /**
+   * Takes one pending connection from a native listener (`NativeTcpServer`): true when this
+   * transport now holds it (state connected; no onConnect follows), false when none was pending.
+   * Throws the listener's error (EMFILE and the like) as a TickpathError.
+   */
+  acceptFrom(listenerId: number, events: TransportEvents): boolean {
+    if (this.st === 'connecting' || this.st === 'connected') this.closeSocket();
+    const rc = this.b.tcpAccept(listenerId, this.id, this.busyPollUs);
+    if (rc === 0) return false;
+    if (rc < 0) {
+      throw nativeError({ errno: -rc, message: `accept: ${kErrnoNames[-rc] ?? `errno ${-rc}`} (fix: raise the open-file limit, ulimit -n, or close idle sessions)` }, 'tcp');
+    }
+    this.generation++;
+    this.events = events;
+    this.consumed = 0;
+    this.st = 'connected';
+    this.startIdle();
+    return true;
+  }
+
+  end(): void {
+    if (this.st === 'connected') this.b.tcpShutdown(this.id);
   }
 
   send(buf: Buffer, offset: number, length: number): boolean {

@@ -44,6 +44,11 @@ export interface SessionTransport {
   poll(): number;
   /** Closes at once; no event follows. The transport may connect again. */
   close(): void;
+  /**
+   * Graceful end: what was sent still reaches the peer, then end of stream (FIN). Receiving goes on
+   * until the peer closes (onClose). For a last message before hanging up (a login reject).
+   */
+  end(): void;
   stats(): TransportStats;
 }
 
@@ -53,3 +58,29 @@ export interface TransportOptions {
 }
 
 export type TransportFactory = () => SessionTransport;
+
+/**
+ * The accepting side (a venue): listens, and hands each accepted connection to `onConnection` as a
+ * connected SessionTransport, whose events the handler returns. `native` accepts and receives in
+ * `poll()`, called by the owner's loop; `libuv` by event-loop callbacks (`poll()` returns 0).
+ */
+export interface ServerTransport {
+  readonly kind: TransportKind;
+  /** Listens on host:port (0 = ephemeral); resolves with the bound port. */
+  listen(host: string, port: number, onConnection: (t: SessionTransport) => TransportEvents): Promise<number>;
+  /** One loop turn: accept what is pending, poll every connection; returns the work done. libuv: 0. */
+  poll(): number;
+  /** Stops listening and closes every connection (no onClose follows). */
+  close(): Promise<void>;
+  stats(): ServerTransportStats;
+}
+
+export interface ServerTransportStats {
+  kind: TransportKind;
+  accepted: number;
+  connections: number;
+  /** SO_BUSY_POLL asked for on accepted sockets (µs), 0 = off. */
+  busyPollUs: number;
+  /** Loop turns that called poll() (native). */
+  polls: number;
+}

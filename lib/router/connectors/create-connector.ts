@@ -48,26 +48,31 @@ export interface ConnectorExtras {
   lastSeq?: number;
   /** 'auto' (default: native when the addon is built), 'native' or 'libuv'. */
   transport?: TransportChoice;
+  /** Clock for the venues' session windows (tests); default Date.now. */
+  now?: () => number;
   /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
   busyPollUs?: number;
+  /** native: the owner loop's wait set (NativeWaitSet), so the loop can sleep until the session has data. */
+  waitSet?: { addChannel(channelId: number): void };
 }
 
 export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras = {}): VenueConnector {
   const port = extra.port ?? venue.port;
   const reconnectAttempts = extra.reconnectAttempts ?? kDefaultReconnectAttempts;
   const reconnectDelayMs = extra.reconnectDelayMs ?? kDefaultReconnectDelayMs;
-  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs });
+  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs, waitSet: extra.waitSet });
   if (venue.protocol === 'ouch') {
     return new OuchConnector({
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
       heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
       connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1, transport,
+      window: venue.schedule, log: extra.log, now: extra.now,
     });
   }
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
     storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
-    reconnectAttempts, reconnectDelayMs, log: extra.log, transport,
+    reconnectAttempts, reconnectDelayMs, log: extra.log, transport, window: venue.schedule, now: extra.now,
   });
 }

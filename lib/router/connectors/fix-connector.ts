@@ -17,12 +17,18 @@
  * `resendRequestRetries`) and then ends the session with the missing range named. A venue whose
  * numbers went backwards (it restarted or reset without telling us) is not retried blindly: the
  * connector goes FAILED and says how to recover (resetOnLogon or an agreed SequenceReset).
- * Execution reports flagged PossDupFlag=Y whose ExecID was already applied are dropped, so a
- * venue's possible duplicate never double-counts a fill.
+ * Execution reports flagged PossDupFlag=Y (a session resend) or PossResend=Y (an application
+ * resend under a new MsgSeqNum) whose ExecID was already applied are dropped, so a venue's possible
+ * duplicate never counts a fill twice, in the router or in this connector's CumQty. After a restart
+ * the router hands back the ExecIDs its journal holds (`restoreExecIds`), so a fill the venue
+ * resends from before the crash is recognised too.
  *
  * Daily schedule (`schedule.resetTime`): at that time the connector logs out and logs on again
  * with ResetSeqNumFlag=Y; a connect after a missed reset time (the process was down) resets too.
- * Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
+ * Session window (`window`, routing_config.yml `schedule`): outside it no Logon, a Logout at its end
+ * and no reconnect until the next one (SessionGate); a session created before the window opened
+ * logs on with ResetSeqNumFlag=Y. The session's start (the store's creation time) is its identity
+ * for the router (`venueSession`). Cancel on disconnect (`cancelOnDisconnect`): sent as a Logon tag (default 8013=Y); the venue's
  * cancels arrive after reconnect, through normal recovery, as ordinary cancel reports.
  *
  * Transport: `transport` (a factory; default native when the addon is built). Over the native
@@ -33,7 +39,6 @@
  */
 import { ReconnectSchedule } from './reconnect-schedule';
 import { socketErrorFix } from '../../protocols/socket-errors';
-import * as fs from 'fs';
 import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
 import { TransportSocket } from '../../protocols/transport/transport-socket';
 import { transportFactory } from '../../protocols/transport/create-transport';
@@ -43,8 +48,10 @@ import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
 import { FixParser, Tag, MsgType, type FixMessage, type FixVersion } from '../../protocols/fix/fix-codec';
 import { FixSession } from '../../protocols/fix/fix-session';
+import { execIdKey } from '../journal';
 import type { FixStoreFsync } from '../../protocols/fix/fix-store';
-import { SessionSchedule, type SessionScheduleOptions } from '../../protocols/session-schedule';
+import { SessionSchedule, SessionWindow, type SessionScheduleOptions, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
+import { SessionGate } from './session-gate';
 
 export interface FixConnectorOptions {
   name: string;
@@ -79,12 +86,40 @@ export interface FixConnectorOptions {
   cancelOnDisconnect?: boolean | { tag: number; value?: string };
   /** Daily reset: at `resetTime` (in `timeZone`, default UTC) log out and log on again from sequence 1. */
   schedule?: SessionScheduleOptions;
+  /**
+   * Session window: logged on only between `start` and `end` (on `days`); outside it no Logon, a
+   * Logout at its end, and `sessionWindowClosed` says why for the router. Each window's start is a
+   * new session day: a session created before it logs on with ResetSeqNumFlag=Y.
+   */
+  window?: SessionWindowOptions;
+  /** Clock for the session window (tests); default Date.now. */
+  now?: () => number;
   log?: (line: string) => void;
   /** Makes the session's transport; default: native when the addon is built, else libuv. */
   transport?: TransportFactory;
 }
 
 interface OrderInfo { symbol: string; side: Side; orderQty: number; cumQty: number; price: number; ordType: 'LIMIT' | 'MARKET'; tif: 'DAY' | 'IOC' }
+
+/** What an Order Status answer (ExecType=I) says, copied out of the message (answers may be held). */
+interface StatusReply {
+  ordStatus: number; ordRejReason: number; cumQty: number; orderQty: number; price: number; avgPx: number;
+  orderId: string; execId: string; text: string;
+}
+
+function readStatus(m: FixMessage): StatusReply {
+  return {
+    ordStatus: m.getChar(Tag.OrdStatus), ordRejReason: m.getInt(Tag.OrdRejReason, 0), cumQty: m.getInt(Tag.CumQty, 0),
+    orderQty: m.has(Tag.OrderQty) ? m.getInt(Tag.OrderQty, 0) : -1, price: m.has(Tag.Price) ? m.getPrice4(Tag.Price) : -1,
+    avgPx: m.getPrice4(Tag.AvgPx), orderId: m.getStr(Tag.OrderID), execId: m.getStr(Tag.ExecID), text: m.getStr(Tag.Text),
+  };
+}
+
+/** A replace in flight at a restart: the two status answers, as they arrive. */
+interface ReplaceRecon {
+  origId: string; newId: string; newQty: number; newPrice: number; filledQty: number;
+  orig: StatusReply | null; next: StatusReply | null;
+}
 
 const kWhere = 'FixConnector';
 const kNullListener: VenueListener = { onAck() {}, onReject() {}, onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {} };
@@ -116,13 +151,21 @@ export class FixConnector implements VenueConnector {
   private pending: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private readonly opts: FixConnectorOptions & { reconnectAttempts: number; reconnectDelayMs: number; connectTimeoutMs: number };
   private readonly log: (line: string) => void;
+  /** Replaces in flight at a restart, by both their ids, until the venue answered about both. */
+  private readonly replaceRecon = new Map<string, ReplaceRecon>();
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
   private readonly statusPending = new Map<string, VenueOrder>();
   private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0, duplicateReports: 0, dailyResets: 0 };
-  /** ExecIDs applied this session day: a PossDupFlag=Y report with one of these is a duplicate. */
+  /**
+   * ExecIDs applied this session day, as execIdKey (the journal's form): a PossDupFlag=Y or
+   * PossResend=Y report with one of these is a duplicate.
+   */
   private readonly execIds = new Set<string>();
   private readonly schedule: SessionSchedule | null;
   private scheduleTimer: NodeJS.Timeout | null = null;
+  private readonly gate: SessionGate | null;
+  /** Outside the session window: logged out on purpose, no reconnect. */
+  private windowShut = false;
 
   constructor(options: FixConnectorOptions) {
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
@@ -138,6 +181,8 @@ export class FixConnector implements VenueConnector {
     this.protocol = options.version === 'FIX.4.4' ? 'fix44' : 'fix42';
     this.log = options.log ?? (() => {});
     this.schedule = options.schedule === undefined ? null : new SessionSchedule(options.schedule, kWhere);
+    this.gate = options.window === undefined ? null
+      : new SessionGate(new SessionWindow(options.window, kWhere), options.now ?? Date.now, (span) => this.windowOpened(span), (next) => this.windowClosed(next));
     const cod = options.cancelOnDisconnect;
     let logonFields: Array<[number, string]> = [];
     if (cod === true) logonFields = [[8013, 'Y']];
@@ -175,24 +220,45 @@ export class FixConnector implements VenueConnector {
   }
 
   poll(nowMs: number): number {
-    const n = this.socket ? this.socket.transport.poll() : 0;
+    let n = this.socket ? this.socket.transport.poll() : 0;
+    // Resend batches on this loop's turns (throttled per turn), not on event-loop turns.
+    if (this.socket) n += this.session.pollResends();
     // The session's checks have 100 ms resolution on its timer; 10 ms here is plenty and cheap.
     if (nowMs - this.lastTick >= 10) { this.lastTick = nowMs; if (this.socket) this.session.tick(nowMs); }
     this.reconnects.poll(nowMs);
+    if (this.gate) this.gate.poll(this.opts.now === undefined ? nowMs : this.opts.now());
     return n;
   }
 
   connect(): Promise<void> {
     this.closing = false;
     if (!this.session.store.isOpen) this.session.store.open(); // connect again after close()
+    if (this.session.store.creationMigrated) {
+      this.log(`${this.name}: FIX store ${this.session.store.dir}/${this.session.store.id} had no creation time; ` +
+        `recorded its last write, ${new Date(this.session.store.createdMs).toISOString()}, as the session's creation`);
+      this.session.store.creationMigrated = false;
+    }
     if (this.schedule) {
       // Down at the reset time: this session's numbers belong to a previous day.
-      const last = this.storeLastWritten();
-      if (last > 0 && this.schedule.resetDueSince(last)) {
-        this.log(`${this.name}: store last written ${new Date(last).toISOString()}, before the daily reset; logging on with ResetSeqNumFlag=Y`);
+      const created = this.session.store.createdMs;
+      if (created > 0 && this.schedule.resetDueSince(created)) {
+        this.log(`${this.name}: session created ${new Date(created).toISOString()}, before the last daily reset; logging on with ResetSeqNumFlag=Y`);
         this.newDay();
       }
       this.armSchedule();
+    }
+    if (this.gate) {
+      const span = this.gate.start();
+      if (span === null) {
+        // Closed now: no Logon until the window opens (the gate calls windowOpened then).
+        this.windowShut = true;
+        const detail = this.gate.closedDetail();
+        this.log(`${this.name}: ${detail}; logging on then`);
+        this.listener.onSessionState('LOGGED_OUT', detail);
+        return Promise.resolve();
+      }
+      this.windowShut = false;
+      this.newDayIfBefore(span.start);
     }
     this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId}`);
     return this.open().catch((err) => {
@@ -239,6 +305,7 @@ export class FixConnector implements VenueConnector {
       if (!this.closing) this.listener.onSessionState('FAILED', `${reason}: ${fix}`);
       return;
     }
+    if (this.windowShut && !p) return; // logged out at the end of the session window: no reconnect
     if (p) {
       p.reject(new TickpathError(code, `${kWhere} ${this.name} ${this.opts.host}:${this.opts.port}: ${reason}`,
         code === 'ERR_FIX_CONNECT' ? (this.lastErrno ? socketErrorFix(this.lastErrno, this.opts.host, this.opts.port) : 'check the venue host, port and CompIDs') : undefined));
@@ -249,15 +316,42 @@ export class FixConnector implements VenueConnector {
     this.scheduleReconnect(1);
   }
 
-  /**
-   * When the session's sequence numbers were last persisted (0 if never). Reads the store's
-   * sequence file's mtime: the store records no session-start time of its own.
-   */
-  private storeLastWritten(): number {
-    try {
-      return fs.statSync(path.join(this.session.store.dir, `${this.session.store.id}.seqnums`)).mtimeMs;
-    } catch { return 0; }
+  /** A session created before the current window began belongs to a previous session day. */
+  private newDayIfBefore(windowStart: number): void {
+    const created = this.session.store.createdMs;
+    if (created > 0 && created < windowStart && (this.session.nextSenderSeq > 1 || this.session.nextTargetSeq > 1)) {
+      this.log(`${this.name}: session created ${new Date(created).toISOString()}, before this session window opened; logging on with ResetSeqNumFlag=Y`);
+      this.newDay();
+    }
   }
+
+  /** The session window opened (SessionGate): a new session day, logged on now. */
+  private windowOpened(span: WindowSpan): void {
+    if (this.closing) return;
+    this.windowShut = false;
+    this.newDayIfBefore(span.start);
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} open until ${new Date(span.end).toISOString()}: logging on`);
+    this.listener.onSessionState('CONNECTING', `${this.opts.host}:${this.opts.port} as ${this.opts.senderCompId} (session window open)`);
+    this.open().then(() => undefined, (err: TickpathError) => {
+      if (err.code === 'ERR_FIX_SEQUENCE') { if (!this.closing) this.listener.onSessionState('FAILED', err.message); return; }
+      this.scheduleReconnect(1);
+    });
+  }
+
+  /** The session window ended (SessionGate): Logout, and no reconnect until the next one. */
+  private windowClosed(nextStart: number): void {
+    this.windowShut = true;
+    this.reconnects.cancel();
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} ended: logging out until ${new Date(nextStart).toISOString()}`);
+    if (this.session.isLoggedIn) {
+      this.lastSessionEnd = 'end of session window';
+      void this.session.logout('end of session window').then(() => this.socket?.destroy());
+    } else this.socket?.destroy();
+    this.listener.onSessionState('LOGGED_OUT', this.gate!.closedDetail());
+  }
+
+  /** '' while the session window is open (or there is none); else why orders cannot go to this venue now. */
+  get sessionWindowClosed(): string { return this.gate !== null && this.windowShut ? this.gate.closedDetail() : ''; }
 
   private newDay(): void {
     this.session.resetOnNextLogon();
@@ -288,7 +382,7 @@ export class FixConnector implements VenueConnector {
 
   /** The attempt is due (ReconnectSchedule: the loop's clock, or its backstop timer). */
   private reconnectNow(attempt: number): void {
-    if (this.closing) return;
+    if (this.closing || this.windowShut) return;
     this.open().then(() => { this.counters.reconnects++; }, (err: TickpathError) => {
       if (err.code === 'ERR_FIX_SEQUENCE') {
         // Not transient: every further attempt would fail the same way (or, worse, "succeed" once
@@ -301,6 +395,15 @@ export class FixConnector implements VenueConnector {
   }
 
   private onLogon(): void {
+    // The session window closed while this Logon was on its way: leave again.
+    if (this.windowShut && !this.closing) {
+      this.lastSessionEnd = 'end of session window';
+      void this.session.logout('end of session window').then(() => this.socket?.destroy());
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve();
+      return;
+    }
     const detail = `${this.session.options.version} logged in, next out ${this.session.nextSenderSeq}, next in ${this.session.nextTargetSeq}`;
     this.everLoggedIn = true;
     this.listener.onSessionState('LOGGED_IN', detail);
@@ -392,9 +495,24 @@ export class FixConnector implements VenueConnector {
   /** Last MsgSeqNum taken from the venue. */
   get lastSequence(): number { return this.session.nextTargetSeq - 1; }
 
+  private sessionName = '';
+  private sessionNameOf = 0;
+
+  /**
+   * The session's identity: 'F' + its creation time in base 36 (the store's, reset with the
+   * sequence numbers); '' before the first Logon. Same string object until the session changes.
+   */
+  get venueSession(): string {
+    if (!this.everLoggedIn) return '';
+    const c = this.session.store.createdMs;
+    if (c !== this.sessionNameOf) { this.sessionNameOf = c; this.sessionName = `F${c.toString(36)}`; }
+    return this.sessionName;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.reconnects.cancel();
+    this.gate?.stop();
     if (this.scheduleTimer) { clearTimeout(this.scheduleTimer); this.scheduleTimer = null; }
     await this.session.logout();
     this.socket?.destroy();
@@ -422,16 +540,22 @@ export class FixConnector implements VenueConnector {
 
   // ---- inbound ----
 
+  /** ExecIDs (execIdKey form) the router's journal holds for this venue: applied before a restart. */
+  restoreExecIds(keys: Iterable<string>): void {
+    for (const k of keys) this.execIds.add(k);
+  }
+
   private onAppMessage(m: FixMessage, possDup: boolean): void {
     if (m.msgType === MsgType.ExecutionReport && m.msgTypeLen === 1) {
       const execId = m.getStr(Tag.ExecID);
       if (execId !== '') {
-        if (possDup && this.execIds.has(execId)) {
+        const key = execIdKey(execId);
+        if ((possDup || m.getChar(Tag.PossResend) === 0x59) && this.execIds.has(key)) {
           this.counters.duplicateReports++;
-          this.log(`${this.name}: possible duplicate of ExecID ${execId} already applied, ignored`);
+          this.log(`${this.name}: ${possDup ? 'possible duplicate (PossDupFlag=Y)' : 'possible resend (PossResend=Y)'} of ExecID ${execId} already applied, ignored`);
           return;
         }
-        this.execIds.add(execId);
+        this.execIds.add(key);
       }
       this.onExecutionReport(m);
     }
@@ -505,36 +629,103 @@ export class FixConnector implements VenueConnector {
    */
   private onStatus(m: FixMessage, clOrdId: string): void {
     this.counters.statusReplies++;
+    const st = readStatus(m);
+    const recon = this.replaceRecon.get(clOrdId);
+    if (recon) { this.onReplaceStatus(recon, clOrdId, st); return; }
+    this.applyStatus(clOrdId, st);
+  }
+
+  private applyStatus(clOrdId: string, st: StatusReply): void {
     const asked = this.statusPending.get(clOrdId);
     this.statusPending.delete(clOrdId);
-    const ordStatus = m.getChar(Tag.OrdStatus);
-    if (ordStatus === 0x38) {
-      if (asked && m.getInt(Tag.OrdRejReason, 0) === 5) {
+    if (st.ordStatus === 0x38) {
+      if (asked && st.ordRejReason === 5) {
         this.orders.delete(clOrdId);
         this.log(`${this.name}: ${clOrdId} unknown to the venue after restart: sending it again`);
         if (!this.sendNew(asked)) this.listener.onReject(clOrdId, 'not received by the venue; resend failed');
       } else {
         this.orders.delete(clOrdId);
-        this.listener.onReject(clOrdId, m.getStr(Tag.Text, 'rejected (order status)'));
+        this.listener.onReject(clOrdId, st.text || 'rejected (order status)');
       }
       return;
     }
     const o = this.orders.get(clOrdId);
-    const cum = m.getInt(Tag.CumQty, 0);
-    const orderQty = m.getInt(Tag.OrderQty, o ? o.orderQty : cum);
-    this.listener.onAck(clOrdId, m.getStr(Tag.OrderID));
+    const cum = st.cumQty;
+    const orderQty = st.orderQty >= 0 ? st.orderQty : (o ? o.orderQty : cum);
+    this.listener.onAck(clOrdId, st.orderId);
     const known = o ? o.cumQty : 0;
     if (cum > known) {
       if (o) o.cumQty = cum;
       this.counters.fills++;
       this.counters.filledQty += cum - known;
-      this.listener.onFill(clOrdId, cum - known, m.getPrice4(Tag.AvgPx), `S${m.getStr(Tag.ExecID)}`);
+      this.listener.onFill(clOrdId, cum - known, st.avgPx, `S${st.execId}`);
     }
-    if (ordStatus === 0x34 || ordStatus === 0x43) {
+    if (st.ordStatus === 0x34 || st.ordStatus === 0x43) {
       this.orders.delete(clOrdId);
       this.counters.cancels++;
-      this.listener.onCancelled(clOrdId, Math.max(0, orderQty - cum), ordStatus === 0x43 ? 'expired' : 'canceled');
-    } else if (ordStatus === 0x32) this.orders.delete(clOrdId);
+      this.listener.onCancelled(clOrdId, Math.max(0, orderQty - cum), st.ordStatus === 0x43 ? 'expired' : 'canceled');
+    } else if (st.ordStatus === 0x32) this.orders.delete(clOrdId);
+  }
+
+  /**
+   * A replace (35=G) was in flight at a crash: the venue is asked about the original ClOrdID and
+   * the new one (two Order Status Requests) and, once both answered, the order ends in the venue's
+   * state. The new id known to the venue: the replace happened (onReplaced with the venue's
+   * quantity and price, then the new id's fills and cancel beyond what the router counted). The new
+   * id unknown: the replace never took effect (onReject of the new id, which returns the order to
+   * its state before the request) and the original's status is applied. Never sent again: the
+   * order the venue holds is the truth, and the caller may replace again.
+   */
+  requestReplaceStatus(orig: VenueOrder, newClOrdId: string, newQty: number, newPrice: number, filledQty: number): boolean {
+    if (!this.session.isLoggedIn) return false;
+    const ask = (id: string): boolean => {
+      const e = this.session.beginApp('H');
+      e.str(Tag.ClOrdID, id).str(Tag.Symbol, orig.symbol).char(Tag.Side, sideCode(orig.side));
+      return this.session.sendApp();
+    };
+    const info = (qty: number, price: number): OrderInfo => ({ symbol: orig.symbol, side: orig.side, orderQty: qty, cumQty: filledQty, price, ordType: orig.ordType, tif: orig.tif });
+    if (!this.orders.has(orig.clOrdId)) this.orders.set(orig.clOrdId, info(orig.qty, orig.price));
+    const recon: ReplaceRecon = { origId: orig.clOrdId, newId: newClOrdId, newQty, newPrice, filledQty, orig: null, next: null };
+    this.replaceRecon.set(orig.clOrdId, recon);
+    this.replaceRecon.set(newClOrdId, recon);
+    if (!ask(orig.clOrdId) || !ask(newClOrdId)) {
+      this.replaceRecon.delete(orig.clOrdId);
+      this.replaceRecon.delete(newClOrdId);
+      return false;
+    }
+    this.counters.statusRequests += 2;
+    return true;
+  }
+
+  private onReplaceStatus(r: ReplaceRecon, clOrdId: string, st: StatusReply): void {
+    if (clOrdId === r.origId) r.orig = st; else r.next = st;
+    if (!r.orig || !r.next) return;
+    this.replaceRecon.delete(r.origId);
+    this.replaceRecon.delete(r.newId);
+    const next = r.next;
+    if (next.ordStatus === 0x38 && next.ordRejReason === 5) {
+      this.log(`${this.name}: replace ${r.origId} -> ${r.newId} in flight at the restart never reached the venue; ${r.origId} stays as the venue holds it`);
+      this.counters.rejects++;
+      this.listener.onReject(r.newId, 'replace not received by the venue before the restart');
+      this.applyStatus(r.origId, r.orig);
+      return;
+    }
+    if (next.ordStatus === 0x38) {
+      this.counters.rejects++;
+      this.listener.onReject(r.newId, next.text || 'replace rejected (order status)');
+      this.applyStatus(r.origId, r.orig);
+      return;
+    }
+    // The venue replaced it: the new id stands for the order, at the venue's quantity and price.
+    const total = next.orderQty >= 0 ? next.orderQty : r.newQty;
+    const price = next.price >= 0 ? next.price : r.newPrice;
+    this.log(`${this.name}: replace ${r.origId} -> ${r.newId} in flight at the restart was done at the venue (${total} @ ${price})`);
+    const o = this.orders.get(r.origId);
+    this.orders.delete(r.origId);
+    this.orders.set(r.newId, { symbol: o ? o.symbol : '', side: o ? o.side : 'B', orderQty: total, cumQty: r.filledQty, price, ordType: 'LIMIT', tif: o ? o.tif : 'DAY' });
+    this.counters.replaces++;
+    this.listener.onReplaced(r.origId, r.newId, total, price);
+    this.applyStatus(r.newId, next);
   }
 
   private onCancelReject(m: FixMessage): void {
@@ -555,7 +746,7 @@ export class FixConnector implements VenueConnector {
   /** Current state as the contract names it. */
   get state(): SessionState {
     if (this.session.isLoggedIn) return 'LOGGED_IN';
-    if (this.closing) return 'LOGGED_OUT';
+    if (this.closing || this.windowShut) return 'LOGGED_OUT';
     return this.everLoggedIn ? 'DISCONNECTED' : 'CONNECTING';
   }
 }

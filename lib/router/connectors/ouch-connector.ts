@@ -12,6 +12,11 @@
  * and a Cancel for an order that is gone. The OUCH order token is the router's
  * clOrdId (both are at most 14 characters), so no id translation table is needed.
  *
+ * Session window (`window`, routing_config.yml `schedule`): outside it no login, a Logout Request
+ * at its end and no reconnect until the next one (SessionGate); a window that opens while the
+ * connector runs is a new day: blank session, sequence 1. `venueSession` (the Login Accepted's
+ * session name) lets the router tell a new venue session from the one it journaled.
+ *
  * Quantities: `sendReplace` qty and `onReplaced` qty are total order quantity (filled and
  * cancelled shares included), as in FIX; the OUCH wire carries open shares and this class converts.
  *
@@ -28,6 +33,8 @@ import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } fr
 import { SoupBinClient } from '../../protocols/soupbin/soupbin-client';
 import type { TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
 import { ReconnectSchedule } from './reconnect-schedule';
+import { SessionGate } from './session-gate';
+import { SessionWindow, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
 import { transportFactory } from '../../protocols/transport/create-transport';
 import {
   encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
@@ -58,6 +65,16 @@ export interface OuchConnectorOptions {
   nextSeq?: number;
   /** Makes the session's transport; default: native when the addon is built, else libuv. */
   transport?: TransportFactory;
+  /**
+   * Session window: logged in only between `start` and `end` (on `days`); outside it no login, a
+   * Logout Request at its end, and `sessionWindowClosed` says why for the router. A window that
+   * opens while the connector runs is a new day: the login asks for the current session (blank)
+   * from sequence 1.
+   */
+  window?: SessionWindowOptions;
+  /** Clock for the session window (tests); default Date.now. */
+  now?: () => number;
+  log?: (line: string) => void;
 }
 
 const kWhere = 'OuchConnector';
@@ -97,13 +114,21 @@ export class OuchConnector implements VenueConnector {
    * ('X' + token for cancels). Copies of the encoded bytes, one per order message (not per fill).
    */
   private readonly unconfirmed = new Map<string, Buffer>();
+  /** Tokens with an unconfirmed cancel in `unconfirmed`: the 'X' key is built only for these, not per report. */
+  private readonly cancelTokens = new Set<string>();
   private state: SessionState = 'DISCONNECTED';
   private closing = false;
   private readonly reconnects: ReconnectSchedule;
   private readonly firm: string;
+  private readonly gate: SessionGate | null;
+  /** Outside the session window: logged out on purpose, no reconnect. */
+  private windowShut = false;
+  private readonly log: (line: string) => void;
+  /** The injected clock of the session window (null: the loop's nowMs). */
+  private readonly now: (() => number) | null;
   private readonly counters = {
     ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0,
-    reconnects: 0, reconnectFailures: 0, resends: 0, unknownMessages: 0, unknownTokens: 0, systemEvents: 0,
+    reconnects: 0, reconnectFailures: 0, resends: 0, unknownMessages: 0, unknownTokens: 0, systemEvents: 0, newDays: 0,
   };
 
   constructor(options: OuchConnectorOptions) {
@@ -116,6 +141,10 @@ export class OuchConnector implements VenueConnector {
     if (!Number.isInteger(delay) || delay < 0) throw invalidOption(kWhere, 'reconnectDelayMs', delay, 'a non-negative integer (ms)');
     this.name = options.name;
     this.firm = firm;
+    this.log = options.log ?? (() => {});
+    this.now = options.now ?? null;
+    this.gate = options.window === undefined ? null
+      : new SessionGate(new SessionWindow(options.window, kWhere), options.now ?? Date.now, (span) => this.windowOpened(span), (next) => this.windowClosed(next));
     this.reconnects = new ReconnectSchedule(attempts, delay, (attempt) => this.reconnectNow(attempt), (detail) => this.setState('FAILED', detail));
     this.client = new SoupBinClient({
       host: options.host, port: options.port, username: options.username, password: options.password,
@@ -134,11 +163,21 @@ export class OuchConnector implements VenueConnector {
   poll(nowMs: number): number {
     const n = this.client.poll(nowMs);
     this.reconnects.poll(nowMs);
+    if (this.gate) this.gate.poll(this.now === null ? nowMs : this.now());
     return n;
   }
 
   async connect(): Promise<void> {
     this.closing = false;
+    if (this.gate && this.gate.start() === null) {
+      // Closed now: no login until the window opens (the gate calls windowOpened then).
+      this.windowShut = true;
+      const detail = this.gate.closedDetail();
+      this.log(`${this.name}: ${detail}; logging in then`);
+      this.setState('LOGGED_OUT', detail);
+      return;
+    }
+    this.windowShut = false;
     this.setState('CONNECTING', `login as ${this.client.session || '(current session)'} from seq ${this.client.nextSeq}`);
     try {
       await this.client.connect();
@@ -176,6 +215,7 @@ export class OuchConnector implements VenueConnector {
     const end = encodeCancelOrder(this.client.txBuffer, off, clOrdId, 0);
     if (!this.client.sendUnsequenced(end - off)) return false;
     this.unconfirmed.set(`X${clOrdId}`, Buffer.from(this.client.txBuffer.subarray(off, end)));
+    this.cancelTokens.add(clOrdId);
     this.counters.cancelsOut++;
     return true;
   }
@@ -198,9 +238,39 @@ export class OuchConnector implements VenueConnector {
     return true;
   }
 
+  /** '' while the session window is open (or there is none); else why orders cannot go to this venue now. */
+  get sessionWindowClosed(): string { return this.gate !== null && this.windowShut ? this.gate.closedDetail() : ''; }
+
+  /**
+   * The session window opened (SessionGate): a new day at the venue, so the login asks for the
+   * current session (blank) from sequence 1, and nothing of the previous day is sent again.
+   */
+  private windowOpened(span: WindowSpan): void {
+    if (this.closing) return;
+    this.windowShut = false;
+    this.client.session = '';
+    this.client.nextSeq = 1;
+    this.unconfirmed.clear();
+    this.open.clear();
+    this.counters.newDays++;
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} open until ${new Date(span.end).toISOString()}: ` +
+      'logging in to the current session from sequence 1 (a new day)');
+    this.reconnectNow(1);
+  }
+
+  /** The session window ended (SessionGate): Logout Request, and no reconnect until the next one. */
+  private windowClosed(nextStart: number): void {
+    this.windowShut = true;
+    this.reconnects.cancel();
+    this.log(`${this.name}: session window ${this.gate!.window.describe()} ended: logging out until ${new Date(nextStart).toISOString()}`);
+    void this.client.logout();
+    this.setState('LOGGED_OUT', this.gate!.closedDetail());
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.reconnects.cancel();
+    this.gate?.stop();
     await this.client.logout();
     this.setState('LOGGED_OUT', 'closed by caller');
   }
@@ -212,6 +282,9 @@ export class OuchConnector implements VenueConnector {
   get nextExpectedSeq(): number { return this.client.nextSeq; }
 
   get lastSequence(): number { return this.client.nextSeq - 1; }
+
+  /** The SoupBinTCP session name of the last Login Accepted ('' before the first). */
+  get venueSession(): string { return this.client.isLoggedIn || this.client.counters.logins > 0 ? this.client.session : ''; }
 
   stats(): Record<string, number | string> {
     return {
@@ -234,7 +307,7 @@ export class OuchConnector implements VenueConnector {
   }
 
   private onDisconnected(reason: string, endOfSession: boolean): void {
-    if (this.closing) return;
+    if (this.closing || this.windowShut) return;
     if (endOfSession) { this.setState('LOGGED_OUT', 'venue sent End of Session'); return; }
     if (this.state === 'CONNECTING') return; // connect() reports its own failure
     this.setState('DISCONNECTED', reason);
@@ -247,9 +320,11 @@ export class OuchConnector implements VenueConnector {
 
   /** The attempt is due (ReconnectSchedule: the loop's clock, or its backstop timer). */
   private reconnectNow(attempt: number): void {
-    if (this.closing) return;
+    if (this.closing || this.windowShut) return;
     this.state = 'CONNECTING';
     this.client.connect().then(() => {
+      // The session window closed while this login was on its way: leave again.
+      if (this.windowShut || this.closing) { void this.client.logout(); return; }
       this.counters.reconnects++;
       this.setState('LOGGED_IN', `reconnected to session ${this.client.session} from seq ${this.client.nextSeq}`);
       this.resendUnconfirmed();
@@ -268,7 +343,7 @@ export class OuchConnector implements VenueConnector {
   private resendUnconfirmed(): void {
     for (const [key, bytes] of this.unconfirmed) {
       // A cancel is pointless once the order is gone; drop it instead of resending.
-      if (key.charCodeAt(0) === 0x58 && !this.open.has(key.slice(1))) { this.unconfirmed.delete(key); continue; }
+      if (key.charCodeAt(0) === 0x58 && !this.open.has(key.slice(1))) { this.unconfirmed.delete(key); this.cancelTokens.delete(key.slice(1)); continue; }
       const off = this.client.payloadOffset();
       bytes.copy(this.client.txBuffer, off);
       if (!this.client.sendUnsequenced(bytes.length)) return;
@@ -280,7 +355,12 @@ export class OuchConnector implements VenueConnector {
   private finished(token: string): void {
     this.open.delete(token);
     this.unconfirmed.delete(token);
-    this.unconfirmed.delete(`X${token}`);
+    this.dropCancel(token);
+  }
+
+  /** The cancel of `token` is confirmed (or moot): forget it. No string is built when none is pending. */
+  private dropCancel(token: string): void {
+    if (this.cancelTokens.size > 0 && this.cancelTokens.delete(token)) this.unconfirmed.delete(`X${token}`);
   }
 
   private onMessage(buf: Buffer, off: number, len: number, seq: number): void {
@@ -317,7 +397,7 @@ export class OuchConnector implements VenueConnector {
         const qty = buf.readUInt32BE(off + kCanceledDecrement);
         this.counters.cancels++;
         const o = this.open.get(token);
-        this.unconfirmed.delete(`X${token}`);
+        this.dropCancel(token);
         if (o) { o.cancelled += qty; if (leaves(o) <= 0) this.finished(token); } else this.counters.unknownTokens++;
         this.listener.onCancelled(token, qty, reasonText(buf[off + kCanceledReason]));
         return;

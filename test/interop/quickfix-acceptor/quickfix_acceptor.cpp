@@ -3,7 +3,8 @@
 //
 // Behaviour: every NewOrderSingle is acked (ExecutionReport New) and then filled in full
 // (ExecType 2 on FIX 4.2, F on FIX 4.4) at its limit price, except orders for symbol HOLD, which
-// are acked and rest so an OrderCancelRequest can cancel them. Cancels for unknown or finished
+// are acked and rest so an OrderCancelRequest can cancel them, and orders for symbol HALF, filled
+// for half their quantity (ExecType 1 on FIX 4.2, F on FIX 4.4) with the rest resting. Cancels for unknown or finished
 // orders get an OrderCancelReject.
 //
 // Test control: one command per line on stdin, acting on the session that logged on last (or the
@@ -16,6 +17,8 @@
 //   gapfill-jump K   the same as a live SequenceReset-GapFill
 //   dupfill          send the last fill again as a new message with PossDupFlag=Y and
 //                    OrigSendingTime (a venue's possible duplicate)
+//   possresend       send the last fill again as a new message with PossResend=Y (97) and no
+//                    PossDupFlag (an application-level resend: a new MsgSeqNum, the same ExecID)
 //   rr BEGIN END     send a ResendRequest to the counterparty
 //   reset            QuickFIX Session::reset(): Logout, disconnect, both numbers back to 1 (a
 //                    counterparty that restarts with a lower sequence)
@@ -57,6 +60,7 @@ void onSignal(int) { gStop = true; }
 struct Order {
   std::string symbol, side, price;
   long qty = 0;
+  long cum = 0;
   bool open = false;
 };
 
@@ -78,6 +82,10 @@ class Venue : public FIX::Application {
     if (dupNext_.exchange(false)) {
       m.getHeader().setField(43, "Y");
       m.getHeader().setField(122, dupOrigSendingTime_);
+      return;
+    }
+    if (resendNext_.exchange(false)) {
+      m.getHeader().setField(97, "Y");
       return;
     }
     // Remember the last fill as it goes out (SendingTime set) for `dupfill`; not for its own resend.
@@ -155,6 +163,13 @@ class Venue : public FIX::Application {
         if (!FIX::Session::sendToTarget(m, id)) { dupNext_ = false; return "ERR dupfill: not sent"; }
         return "OK dupfill " + m.getField(17);
       }
+      if (cmd == "possresend") {
+        if (!last.getHeader().isSetField(35)) return "ERR possresend: no fill sent yet";
+        FIX::Message m(last);
+        resendNext_ = true;
+        if (!FIX::Session::sendToTarget(m, id)) { resendNext_ = false; return "ERR possresend: not sent"; }
+        return "OK possresend " + m.getField(17);
+      }
       if (cmd == "rr") {
         int b = 0, e = 0;
         in >> b >> e;
@@ -183,6 +198,7 @@ class Venue : public FIX::Application {
   bool hasCurrent_ = false;
   FIX::Message lastFill_;  // as sent, header included (toApp copies it here)
   std::atomic<bool> dupNext_{false};
+  std::atomic<bool> resendNext_{false};
   std::string dupOrigSendingTime_;
   // QuickFIX may call back from one thread per session; recursive because toApp runs inside
   // sendToTarget calls made while it is held.
@@ -230,13 +246,17 @@ class Venue : public FIX::Application {
       return;
     }
     const std::string px = o.price.empty() ? "1" : o.price;
-    FIX::Message fill = report(id, orderId, clOrdId, o, is44(id) ? 'F' : '2', '2');
-    fill.setField(32, std::to_string(o.qty));
+    const bool half = o.symbol == "HALF";
+    const long shares = half ? o.qty / 2 : o.qty;
+    FIX::Message fill = report(id, orderId, clOrdId, o, is44(id) ? 'F' : (half ? '1' : '2'), half ? '1' : '2');
+    fill.setField(32, std::to_string(shares));
     fill.setField(31, px);
-    fill.setField(151, "0");
-    fill.setField(14, std::to_string(o.qty));
+    fill.setField(151, std::to_string(o.qty - shares));
+    fill.setField(14, std::to_string(shares));
     fill.setField(6, px);
     FIX::Session::sendToTarget(fill, id);
+    o.cum = shares;
+    o.open = half;
     orders_[id.toString() + "|" + clOrdId] = o;
   }
 
@@ -262,8 +282,8 @@ class Venue : public FIX::Application {
     FIX::Message er = report(id, "QO-" + orig, clOrdId, it->second, '4', '4');
     er.setField(41, orig);
     er.setField(151, "0");
-    er.setField(14, "0");
-    er.setField(6, "0");
+    er.setField(14, std::to_string(it->second.cum));
+    er.setField(6, it->second.cum > 0 ? it->second.price : "0");
     FIX::Session::sendToTarget(er, id);
   }
 };

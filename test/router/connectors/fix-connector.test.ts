@@ -16,7 +16,7 @@ function order(clOrdId: string, side: 'B' | 'S', qty: number, price: number, tif
 /** Every connector test runs over both transports; each asserts the one it got (no silent fallback). */
 const kTransports = ['native', 'libuv'] as const;
 for (const transport of kTransports) for (const version of ['FIX.4.2', 'FIX.4.4'] as FixVersion[]) {
-  describe(`FixConnector ${version} (${transport} transport) against VenueSimulator (127.0.0.1)`, function () {
+  describe(`FixConnector ${version} (${transport} transport) against VenueSimulator (127.0.0.1, ${transport} venue)`, function () {
     this.timeout(20000);
     let sim: VenueSimulator | undefined;
     let dir: string;
@@ -25,8 +25,10 @@ for (const transport of kTransports) for (const version of ['FIX.4.2', 'FIX.4.4'
     async function setup(opts: VenueSimulatorOptions = {}, sender = 'CLIENT'): Promise<[FixConnector, RecordingListener]> {
       if (!sim) {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fix-test-'));
-        sim = new VenueSimulator({ ouchPort: null, fixPort: 0, fixStoreDir: path.join(dir, 'venue'), heartbeatIntervalMs: 1000, ...opts });
+        // The venue runs the same transport as the client: native on both ends, or libuv on both.
+        sim = new VenueSimulator({ ouchPort: null, fixPort: 0, fixStoreDir: path.join(dir, 'venue'), heartbeatIntervalMs: 1000, transport, ...opts });
         await sim.start();
+        expect(sim.transportStats().transport).to.equal(transport);
       }
       const c = new FixConnector({ name: 'SIMFIX', host: '127.0.0.1', port: sim.fixPort, version, senderCompId: sender,
         targetCompId: 'VENUE', storeDir: path.join(dir, 'client'), heartbeatIntervalSec: 1, reconnectDelayMs: 50, transport: transportFactory(transport) });

@@ -11,15 +11,17 @@ function order(clOrdId: string, side: 'B' | 'S', qty: number, price: number, tif
 
 /** Every connector test runs over both transports; each asserts the one it got (no silent fallback). */
 const kTransports = ['native', 'libuv'] as const;
-for (const transport of kTransports) describe(`OuchConnector (${transport} transport) against VenueSimulator (SoupBinTCP on 127.0.0.1)`, function () {
+for (const transport of kTransports) describe(`OuchConnector (${transport} transport) against VenueSimulator (SoupBinTCP on 127.0.0.1, ${transport} venue)`, function () {
   this.timeout(15000);
   let sim: VenueSimulator;
   const connectors: OuchConnector[] = [];
 
   async function setup(opts: VenueSimulatorOptions = {}, user = 'TRADR1'): Promise<[OuchConnector, RecordingListener]> {
     if (!sim) {
-      sim = new VenueSimulator({ fixPort: null, ouchPort: 0, heartbeatIntervalMs: 200, ...opts });
+      // The venue runs the same transport as the client: native on both ends, or libuv on both.
+      sim = new VenueSimulator({ fixPort: null, ouchPort: 0, heartbeatIntervalMs: 200, transport, ...opts });
       await sim.start();
+      expect(sim.transportStats().transport).to.equal(transport);
     }
     const c = new OuchConnector({ name: 'SIM', host: '127.0.0.1', port: sim.ouchPort, username: user, password: 'pw',
       heartbeatIntervalMs: 100, serverTimeoutMs: 2000, reconnectDelayMs: 50, transport: transportFactory(transport) });

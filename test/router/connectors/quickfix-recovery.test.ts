@@ -178,6 +178,86 @@ describe('QuickFIX interop: resend, gap fill, SequenceReset, restarts and duplic
     expect(l.duplicateExecIds).to.deep.equal([]);
   });
 
+  it('an application resend of a partial fill (PossResend=Y, no PossDupFlag, a new MsgSeqNum, the same ExecID) is applied once: CumQty stays 150', async () => {
+    await fresh('FIX.4.4');
+    const [c, l] = await connect('FIX.4.4');
+    order(c, l, 'H1', 'HALF', 300);
+    await l.until(() => l.orders.get('H1')!.filled === 150, 'half fill of H1', kWait);
+    const execId = (await venue!.control('possresend')).split(' ')[2];
+    await l.until(() => c.stats().duplicateReports === 1, 'resend seen', kWait);
+    const resent = proxy.seen.filter((m) => m.dir === 'toClient' && m.fields.get(17) === execId);
+    expect(resent.map((m) => [m.fields.get(43) ?? '', m.fields.get(97) ?? ''])).to.deep.equal([['', ''], ['', 'Y']]);
+    expect(l.orders.get('H1')!.filled).to.equal(150);
+    expect(c.stats().fills).to.equal(1);
+    expect(c.stats().filledQty).to.equal(150);
+    expect(l.duplicateExecIds).to.deep.equal([]);
+    // The connector's CumQty is still 150: a replace to 200 shares is above it (counted twice it
+    // would be 300, and the replace refused as below what is filled).
+    expect(c.sendReplace('H1', 'H1R', 'HALF', 'B', 200, 1234500)).to.equal(true);
+  });
+
+  it('after a restart, a possible duplicate (PossDupFlag=Y) of a fill applied before it is recognised from the ExecIDs the journal hands back', async () => {
+    await fresh('FIX.4.4');
+    const storeDir = path.join(venue!.dir, `client-restart-${++n}`);
+    const [a, la] = await connect('FIX.4.4', {}, storeDir);
+    order(a, la, 'R1', 'IBM', 200);
+    await la.until(() => la.orders.get('R1')!.filled === 200, 'fill of R1', kWait);
+    const execId = [...la.execIds][0];
+    await a.close();
+    conns = conns.filter((x) => x !== a);
+    const b = new FixConnector({
+      name: 'QF', host: '127.0.0.1', port: proxy.port, version: 'FIX.4.4', senderCompId: 'TICKPATH', targetCompId: 'QFVENUE',
+      storeDir, heartbeatIntervalSec: 1, reconnectDelayMs: 100,
+    });
+    const lb = new RecordingListener();
+    b.setListener(lb);
+    conns.push(b);
+    b.restoreExecIds([execId]);
+    await b.connect();
+    expect((await venue!.control('dupfill')).split(' ')[2]).to.equal(execId);
+    await lb.until(() => b.stats().duplicateReports === 1, 'duplicate seen', kWait);
+    expect(b.stats().fills).to.equal(0);
+    expect([...lb.execIds]).to.deep.equal([]);
+  });
+
+  it('a session window (injected clock): no Logon before it, Logout at its end, no reconnect, and QuickFIX accepts the next day\'s ResetSeqNumFlag=Y Logon', async () => {
+    await fresh('FIX.4.4');
+    let now = Date.parse('2030-01-11T09:00:00Z');
+    const c = new FixConnector({
+      name: 'QF', host: '127.0.0.1', port: proxy.port, version: 'FIX.4.4', senderCompId: 'TICKPATH', targetCompId: 'QFVENUE',
+      storeDir: path.join(venue!.dir, `client-window-${++n}`), heartbeatIntervalSec: 1, reconnectDelayMs: 50,
+      window: { start: '09:30', end: '16:00' }, now: () => now,
+    });
+    const l = new RecordingListener();
+    c.setListener(l);
+    conns.push(c);
+    const logons = () => (venue!.output.match(/^LOGON FIX\.4\.4:QFVENUE->TICKPATH/gm) ?? []).length;
+    const logouts = () => (venue!.output.match(/^LOGOUT FIX\.4\.4:QFVENUE->TICKPATH/gm) ?? []).length;
+    const before = [logons(), logouts()];
+    await c.connect();
+    expect(c.state).to.equal('LOGGED_OUT');
+    expect(c.sessionWindowClosed).to.match(/opens at 2030-01-11T09:30:00\.000Z/);
+    const poll = async (what: string, cond: () => boolean) => {
+      const end = Date.now() + kWait;
+      while (!cond()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}`); c.poll(Date.now()); await new Promise((r) => setTimeout(r, 2)); }
+    };
+    now = Date.parse('2030-01-11T09:30:00Z');
+    await poll('Logon at the window start', () => c.state === 'LOGGED_IN');
+    order(c, l, 'W1', 'IBM', 100);
+    await l.until(() => l.orders.get('W1')!.filled === 100, 'fill of W1', kWait);
+    const seqBefore = c.session.nextSenderSeq;
+    now = Date.parse('2030-01-11T16:00:00Z');
+    await poll('Logout at the window end', () => c.state === 'LOGGED_OUT' && logouts() === before[1] + 1);
+    for (let i = 0; i < 100; i++) { c.poll(Date.now()); await new Promise((r) => setTimeout(r, 2)); }
+    expect(logons(), 'no reconnect while closed').to.equal(before[0] + 1);
+    now = Date.parse('2030-01-12T09:30:00Z');
+    await poll('Logon of the next day', () => c.state === 'LOGGED_IN' && logons() === before[0] + 2);
+    expect(c.session.nextSenderSeq).to.be.below(seqBefore);
+    expect(proxy.seen.some((m) => m.dir === 'toVenue' && m.fields.get(35) === 'A' && m.fields.get(141) === 'Y')).to.equal(true);
+    order(c, l, 'W2', 'IBM', 100);
+    await l.until(() => l.orders.get('W2')!.filled === 100, 'fill of W2 on the new day', kWait);
+  });
+
   it('a counterparty that restarts with lower numbers: FAILED with the reason and the fix, no reconnect loop; resetOnLogon recovers', async () => {
     await fresh('FIX.4.4');
     const dir = path.join(venue!.dir, `client-${++n}`);

@@ -21,13 +21,21 @@
  * size that does not convert exactly, a non-numeric order id, an unknown order or a duplicate add are
  * counted and the instrument is marked stale (its book can no longer be trusted), never thrown.
  *
+ * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
+ * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so
+ * they are not gated by RptSeq. Security status (f) becomes a STATUS event whose tradingState is
+ * the ITCH letter for SecurityTradingStatus (17 ready / 3 resume: 'T', 2 halt and 18 not available:
+ * 'H', 21 pre-open: 'Q'; other values are counted and ignored); a stale book keeps 'U' until its
+ * snapshot, the STATUS event still carries the exchange's state.
+ *
  * Event timestamps are nanoseconds since midnight from SendingTime (YYYYMMDDHHMMSSsss, read exactly
  * from its two 32-bit halves); `sequence` is the datagram's MsgSeqNum. Single writer: the thread that
  * decodes the channels (it is the handler of the incremental and snapshot FastFeedDecoders).
  */
 import {
-  BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus,
+  BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus, kBookEventTrade,
 } from '../../book/book-event';
+import { LevelStore } from '../../book/level-store';
 import { OrderBook } from '../../book/order-book';
 import { OrderStore } from '../../book/order-store';
 import { invalidOption } from '../../../errors';
@@ -37,7 +45,8 @@ import { FastTemplateRegistry } from '../fast-templates';
 import { MoexInstrumentTable } from './moex-instruments';
 import {
   kMoexActionChange, kMoexActionDelete, kMoexActionNew, kMoexEntryBid, kMoexEntryEmptyBook, kMoexEntryOffer, kMoexRoleLevelsIncremental,
-  kMoexRoleLevelsSnapshot, kMoexRoleOrdersIncremental, kMoexRoleOrdersSnapshot, MoexEntryLayout, MoexLayout, MoexLayouts,
+  kMoexRoleLevelsSnapshot, kMoexRoleOrdersIncremental, kMoexRoleOrdersSnapshot, kMoexRoleSecurityStatus, kMoexRoleTrades,
+  MoexEntryLayout, MoexLayout, MoexLayouts,
 } from './moex-messages';
 
 const kBuy = 0x42;
@@ -84,6 +93,10 @@ export class FastBookAdapterCounters {
   recoveries = 0;
   events = 0;
   quotes = 0;
+  trades = 0;
+  statusChanges = 0;
+  /** SecurityTradingStatus values with no ITCH trading state (ignored). */
+  unknownStatus = 0;
 }
 
 export interface FastBookListener {
@@ -106,6 +119,12 @@ export class FastBookAdapter implements FastMessageHandler {
   readonly layouts: MoexLayouts;
   readonly instruments: MoexInstrumentTable;
   readonly orders: OrderStore;
+  /**
+   * Every book's price levels in one store (side locate * 2 bids, locate * 2 + 1 asks), as the ITCH
+   * BookBuilder keeps them; the hot path calls it directly. A store per book put each book's levels
+   * in arrays of their own and cost a pointer chase per entry.
+   */
+  readonly levels = new LevelStore(kLocates * 2);
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
@@ -120,6 +139,8 @@ export class FastBookAdapter implements FastMessageHandler {
   private readonly pow10 = new Float64Array(128);
   private timestamp = 0;
   private sequence = 0;
+  private lastSendingHigh = -1;
+  private sendingHighMod = 0;
   /** Instruments currently stale or recovering. */
   staleCount = 0;
 
@@ -137,6 +158,12 @@ export class FastBookAdapter implements FastMessageHandler {
     this.instruments = new MoexInstrumentTable(maxInstruments);
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
     for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
+  }
+
+  /** Entries that could not be applied as sent (the book view and the pipeline's book_bad_references). */
+  badReferences(): number {
+    const c = this.counters;
+    return c.unknownOrder + c.duplicateOrder + c.instrumentMismatch + c.badOrderId + c.badPrice + c.badSize + c.unknownEntryType;
   }
 
   /** The book of a locate, undefined until an entry or snapshot created it. */
@@ -162,12 +189,31 @@ export class FastBookAdapter implements FastMessageHandler {
     if (layout === undefined) return;
     this.counters.messages++;
     this.sequence = msgSeqNum;
-    this.timestamp = layout.sendingTime >= 0 && d.isPresent(layout.sendingTime) ? sendingTimeNs(d.uint64High(layout.sendingTime), d.uint64Low(layout.sendingTime)) : 0;
+    const sendingTime = layout.sendingTime;
+    if (sendingTime >= 0 && d.isPresent(sendingTime)) {
+      // sendingTimeNs, in line: the high half's share of (value mod 1e9) is kept from the previous
+      // message (it changes about every 71 minutes of SendingTime), and no double crosses a call
+      // (a call boxed the low half and the result in heap numbers, per message).
+      const high = d.uint64High(sendingTime);
+      if (high !== this.lastSendingHigh) { this.lastSendingHigh = high; this.sendingHighMod = sendingTimeHighMod(high); }
+      const low = d.uint64Low(sendingTime);
+      let r = this.sendingHighMod + low - Math.floor(low / 1e9) * 1e9;
+      if (r >= 1e9) r -= 1e9;
+      let x = r | 0;
+      const hh = (x / 10000000) | 0; x -= hh * 10000000;
+      const mm = (x / 100000) | 0; x -= mm * 100000;
+      const ss = (x / 1000) | 0;
+      this.timestamp = ((hh * 60 + mm) * 60 + ss) * 1e9 + (x - ss * 1000) * 1e6;
+    } else {
+      this.timestamp = 0;
+    }
     switch (layout.role) {
       case kMoexRoleOrdersIncremental: this.incremental(d, layout, false); break;
       case kMoexRoleLevelsIncremental: this.incremental(d, layout, true); break;
       case kMoexRoleOrdersSnapshot: this.snapshot(d, layout, false); break;
       case kMoexRoleLevelsSnapshot: this.snapshot(d, layout, true); break;
+      case kMoexRoleTrades: this.trades(d, layout); break;
+      case kMoexRoleSecurityStatus: this.securityStatus(d, layout); break;
       default: break;
     }
   }
@@ -223,21 +269,20 @@ export class FastBookAdapter implements FastMessageHandler {
   }
 
   private apply(d: FastDecoder, entry: MoexEntryLayout, base: number, locate: number, levels: boolean): void {
+    // Field reads are written out here rather than called: this runs for every entry, and V8's
+    // inlining budget was spent before it reached the small helpers (price, size, byteAt), each
+    // then a real call. The helpers below stay for the snapshot path and as the reference.
     const c = this.counters;
+    const st = d.state, num = d.num, aux = d.aux;
     const typeSlot = base + entry.mdEntryType;
-    const type = entry.mdEntryType >= 0 && d.isPresent(typeSlot) && d.byteLength(typeSlot) > 0 ? d.byteAt(typeSlot, 0) : 0;
+    const type = entry.mdEntryType >= 0 && st[typeSlot] !== 0 && aux[typeSlot] > 0 ? d.byteAt(typeSlot, 0) : 0;
     if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
     if (side === 0) { c.unknownEntryType++; return; }
     const actionSlot = base + entry.mdUpdateAction;
-    const action = entry.mdUpdateAction >= 0 && d.isPresent(actionSlot) ? d.int(actionSlot) : kMoexActionNew;
-    const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
-    const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);
-    let ref: number;
-    if (levels) {
-      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
-    } else {
+    const action = entry.mdUpdateAction >= 0 && st[actionSlot] !== 0 ? num[actionSlot] : kMoexActionNew;
+    let ref = 0;
+    if (!levels) {
       const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
       if (id < 0 || id > 137438953471) { c.badOrderId++; this.markStale(locate); return; }
       // The exchange's order number (unique in the trading system for the day) is the key as it
@@ -246,8 +291,36 @@ export class FastBookAdapter implements FastMessageHandler {
       // on a page of its own and cost about half of decode + books. A change or delete that names
       // an order resting on another instrument is refused and counted (instrumentMismatch).
       ref = id;
+      // An order's delete needs neither its price nor its size (the store has them).
+      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
     }
-    if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    // MDEntryPx at priceDecimals (price()), -1 when absent, negative, inexact or too large.
+    const pxSlot = base + entry.mdEntryPx;
+    let price = -1;
+    if (entry.mdEntryPx >= 0 && st[pxSlot] !== 0) {
+      const m = num[pxSlot];
+      const shift = aux[pxSlot] + this.priceDecimals;
+      let p: number;
+      if (shift >= 0) p = m * this.pow10[shift];
+      else { p = m / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
+      price = p < 0 || p > kMaxPrice ? -1 : p;
+    }
+    if (levels) {
+      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
+      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    }
+    // MDEntrySize in whole lots (size()), -1 when absent, negative, fractional or above 2^32 - 1.
+    const szSlot = base + entry.mdEntrySize;
+    let size = -1;
+    if (entry.mdEntrySize >= 0 && st[szSlot] !== 0) {
+      const m = num[szSlot];
+      const e = aux[szSlot];
+      let q: number;
+      if (e >= 0) q = m * this.pow10[e];
+      else { q = m / this.pow10[-e]; if (q !== Math.floor(q)) q = -1; }
+      size = q < 0 || q > 0xffffffff || q !== Math.floor(q) ? -1 : q;
+    }
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
     if (action === kMoexActionChange || (levels && action === kMoexActionNew && this.orders.find(ref) >= 0)) {
       this.changeOrder(locate, ref, price, size);
@@ -289,14 +362,15 @@ export class FastBookAdapter implements FastMessageHandler {
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
     const book = this.bookFor(locate);
     if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
-    (side === kBuy ? book.bids : book.asks).addOrder(price, size);
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
     const e = this.begin(kBookEventAddOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (levels.touchedTop) this.quoteIfChanged(book);
   }
 
   /** New size and/or price (price < 0 keeps the order's price). */
@@ -307,22 +381,25 @@ export class FastBookAdapter implements FastMessageHandler {
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
     const book = this.bookFor(locate);
     const side = orders.side(slot);
-    const levels = side === kBuy ? book.bids : book.asks;
+    const levels = this.levels;
+    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
     const oldPrice = orders.price(slot);
     const oldSize = orders.shares(slot);
     const newPrice = price < 0 ? oldPrice : price;
     if (size === 0) { this.deleteOrder(locate, ref); return; }
+    let touchedTop: boolean;
     if (newPrice === oldPrice) {
-      if (size > oldSize) levels.addOrder(oldPrice, size - oldSize);
-      else if (size < oldSize && !levels.reduce(oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
-      // addOrder counts one more order at the level: take it back.
-      if (size > oldSize && !levels.reduce(oldPrice, 0, true)) this.counters.levelMismatch++;
+      // One level update either way: a larger size is a negative reduction (the order count stays).
+      if (!levels.reduce(levelSide, oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
+      touchedTop = levels.touchedTop;
       orders.setShares(slot, size);
     } else {
-      if (!levels.reduce(oldPrice, oldSize, true)) this.counters.levelMismatch++;
+      if (!levels.reduce(levelSide, oldPrice, oldSize, true)) this.counters.levelMismatch++;
+      touchedTop = levels.touchedTop;
       orders.remove(slot);
       orders.insert(ref, locate, side, newPrice, size);
-      levels.addOrder(newPrice, size);
+      levels.addOrder(levelSide, newPrice, size);
+      touchedTop = touchedTop || levels.touchedTop;
     }
     const e = this.begin(kBookEventModifyOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -331,7 +408,7 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(book);
   }
 
   private deleteOrder(locate: number, ref: number): void {
@@ -343,7 +420,9 @@ export class FastBookAdapter implements FastMessageHandler {
     const side = orders.side(slot);
     const price = orders.price(slot);
     const size = orders.shares(slot);
-    if (!(side === kBuy ? book.bids : book.asks).reduce(price, size, true)) this.counters.levelMismatch++;
+    const levels = this.levels;
+    if (!levels.reduce(side === kBuy ? locate * 2 : locate * 2 + 1, price, size, true)) this.counters.levelMismatch++;
+    const touchedTop = levels.touchedTop;
     orders.remove(slot);
     const e = this.begin(kBookEventDeleteOrder, book);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
@@ -352,7 +431,7 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(book);
   }
 
   /** Remove every order of a locate with DELETE events (empty book entry, snapshot rebuild). Not a hot path. */
@@ -363,6 +442,54 @@ export class FastBookAdapter implements FastMessageHandler {
     const book = this.bookFor(locate);
     book.bids.clear();
     book.asks.clear();
+  }
+
+  // ---- Trades and security status (informational: the book itself does not change).
+
+  private trades(d: FastDecoder, layout: MoexLayout): void {
+    const entry = layout.entry;
+    if (entry === undefined) return;
+    const c = this.counters;
+    const n = d.sequenceLength(layout.entries);
+    for (let i = 0; i < n; i++) {
+      const base = d.elementBase(layout.entries, i);
+      const locate = this.instruments.resolve(d, entry.symbol < 0 ? -1 : base + entry.symbol, entry.tradingSessionId < 0 ? -1 : base + entry.tradingSessionId);
+      if (locate === 0) { c.noInstrument++; continue; }
+      const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
+      if (price < 0) { c.badPrice++; continue; }
+      const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);
+      if (size < 0) { c.badSize++; continue; }
+      const sideSlot = base + entry.orderSide;
+      const sideByte = entry.orderSide >= 0 && d.isPresent(sideSlot) && d.byteLength(sideSlot) > 0 ? d.byteAt(sideSlot, 0) : 0;
+      const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
+      const book = this.bookFor(locate);
+      book.recordTrade(price, size, this.timestamp);
+      const e = this.begin(kBookEventTrade, book);
+      e.orderReferenceNumber = e.previousOrderReferenceNumber = 0;
+      e.side = sideByte === 0x31 ? kBuy : sideByte === 0x32 ? kSell : 0;
+      e.price = price;
+      e.shares = size;
+      e.matchNumber = id < 0 ? 0 : id;
+      e.printable = true;
+      c.trades++;
+      this.emit(e);
+    }
+  }
+
+  private securityStatus(d: FastDecoder, layout: MoexLayout): void {
+    const c = this.counters;
+    const locate = this.instruments.resolve(d, layout.symbol, layout.tradingSessionId);
+    if (locate === 0) { c.noInstrument++; return; }
+    const slot = layout.securityTradingStatus;
+    if (slot < 0 || !d.isPresent(slot)) return;
+    const state = itchTradingStateOf(d.int(slot));
+    if (state === 0) { c.unknownStatus++; return; }
+    const book = this.bookFor(locate);
+    if (!this.isStale(locate)) book.tradingState = state;
+    const e = this.begin(kBookEventStatus, book);
+    e.tradingState = state;
+    c.statusChanges++;
+    this.emit(e);
   }
 
   // ---- Snapshots and staleness.
@@ -429,7 +556,7 @@ export class FastBookAdapter implements FastMessageHandler {
   private bookFor(locate: number): OrderBook {
     let book = this.books[locate];
     if (book === undefined) {
-      book = new OrderBook(locate);
+      book = new OrderBook(locate, this.levels);
       book.symbol = this.instruments.name(locate);
       this.books[locate] = book;
     }
@@ -463,15 +590,36 @@ export class FastBookAdapter implements FastMessageHandler {
   }
 }
 
+/** SecurityTradingStatus (FIX 326, as MOEX sends it) as an ITCH trading state letter; 0 when none fits. */
+export function itchTradingStateOf(status: number): number {
+  switch (status) {
+    case 17: case 3: return 0x54; // ready to trade, resume: 'T'
+    case 2: case 18: return 0x48; // halt, not available for trading: 'H'
+    case 21: return 0x51; // pre-open: 'Q' (quotation only)
+    default: return 0;
+  }
+}
+
 /** SendingTime YYYYMMDDHHMMSSsss (from its exact 32-bit halves) as nanoseconds since midnight. */
 export function sendingTimeNs(high: number, low: number): number {
   // (high * 2^32 + low) mod 1e9 without leaving 2^53: high = h1 * 2^16 + h0.
+  return millisOfDayNs((sendingTimeHighMod(high) + (low % 1e9)) % 1e9);
+}
+
+/** (high * 2^32) mod 1e9, exact: high = h1 * 2^16 + h0. */
+function sendingTimeHighMod(high: number): number {
   const h1 = Math.floor(high / 65536);
   const h0 = high - h1 * 65536;
-  const r = ((h1 * 976710656) % 1e9 + (h0 * 294967296) % 1e9 + (low % 1e9)) % 1e9;
-  const hh = Math.floor(r / 1e7);
-  const mm = Math.floor(r / 1e5) % 100;
-  const ss = Math.floor(r / 1e3) % 100;
-  const ms = r % 1000;
+  return ((h1 * 976710656) % 1e9 + (h0 * 294967296) % 1e9) % 1e9;
+}
+
+/** HHMMSSsss (the low nine digits of SendingTime) as nanoseconds since midnight. */
+function millisOfDayNs(r: number): number {
+  // r < 1e9 < 2^31: int32 arithmetic, no floating-point remainders.
+  let x = r | 0;
+  const hh = (x / 10000000) | 0; x -= hh * 10000000;
+  const mm = (x / 100000) | 0; x -= mm * 100000;
+  const ss = (x / 1000) | 0;
+  const ms = x - ss * 1000;
   return ((hh * 60 + mm) * 60 + ss) * 1e9 + ms * 1e6;
 }

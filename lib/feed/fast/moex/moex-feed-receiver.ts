@@ -5,7 +5,8 @@
  * Each frame is matched to a configured line by its destination group and port. Incremental lines
  * (A and B of one channel) go through one MoexLineArbiter (first copy of each MsgSeqNum wins, in
  * order; a confirmed gap marks every live book stale) into the incremental FastFeedDecoder; snapshot
- * lines go straight to their own FastFeedDecoder. Both decoders hand their messages to one
+ * lines go straight to their own FastFeedDecoder, trades (X-TLR) and security status (f) lines to a
+ * third (not arbitrated: one line each). The decoders hand their messages to one
  * FastBookAdapter, whose BookEvents go to `handler` (the books stage's conflator or strategy). The udp
  * backend delivers payloads of one socket per line, in the configured line order.
  *
@@ -25,8 +26,8 @@ export interface MoexFeedLine {
   name: string;
   group: string;
   port: number;
-  /** 'incremental' (arbitrated A/B) or 'snapshot'. */
-  role: 'incremental' | 'snapshot';
+  /** 'incremental' (arbitrated A/B), 'snapshot', or 'trades' / 'status' (decoded as they come). */
+  role: 'incremental' | 'snapshot' | 'trades' | 'status';
 }
 
 export interface MoexFeedReceiverOptions {
@@ -43,6 +44,8 @@ export class MoexFeedReceiver {
   readonly adapter: FastBookAdapter;
   readonly incremental: FastFeedDecoder;
   readonly snapshot: FastFeedDecoder;
+  /** Trades and security status lines. */
+  readonly info: FastFeedDecoder;
   readonly arbiter: MoexLineArbiter;
   readonly frames = new UdpFrameParser({});
   packets = 0;
@@ -54,7 +57,7 @@ export class MoexFeedReceiver {
   private readonly burst: number;
   private readonly groups: Uint32Array;
   private readonly ports: Uint16Array;
-  /** Per line: index among the incremental lines, or -1 for a snapshot line. */
+  /** Per line: index among the incremental lines, -1 for a snapshot line, -2 for a trades or status line. */
   private readonly incrementalIndex: Int32Array;
   private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
 
@@ -72,11 +75,12 @@ export class MoexFeedReceiver {
       if (g === undefined) throw invalidOption('MoexFeedReceiver', `lines[${i}].group`, l.group, 'an IPv4 address');
       this.groups[i] = g;
       this.ports[i] = l.port;
-      this.incrementalIndex[i] = l.role === 'incremental' ? k++ : -1;
+      this.incrementalIndex[i] = l.role === 'incremental' ? k++ : l.role === 'snapshot' ? -1 : -2;
     });
     this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale } });
     this.incremental = new FastFeedDecoder(registry, this.adapter);
     this.snapshot = new FastFeedDecoder(registry, this.adapter);
+    this.info = new FastFeedDecoder(registry, this.adapter);
     const adapter = this.adapter;
     this.arbiter = new MoexLineArbiter(this.incremental, {
       lines: lines.filter((l) => l.role === 'incremental').map((l) => l.name), lineWaitMs: options.lineWaitMs,
@@ -84,7 +88,7 @@ export class MoexFeedReceiver {
     });
     const l4 = source.backend === 'udp';
     const frames = this.frames, groups = this.groups, ports = this.ports, inc = this.incrementalIndex;
-    const arbiter = this.arbiter, snapshot = this.snapshot;
+    const arbiter = this.arbiter, snapshot = this.snapshot, info = this.info;
     this.onPacket = (b, off, len, ts, endOfBatch) => {
       this.rxTsNs = ts;
       this.packets++;
@@ -101,7 +105,8 @@ export class MoexFeedReceiver {
       }
       if (line < 0) this.otherTraffic++;
       else if (inc[line] >= 0) arbiter.onDatagram(inc[line], b, pOff, pLen);
-      else snapshot.decodePayload(b, pOff, pLen);
+      else if (inc[line] === -1) snapshot.decodePayload(b, pOff, pLen);
+      else info.decodePayload(b, pOff, pLen);
       if (endOfBatch) adapter.endOfBatch();
     };
   }

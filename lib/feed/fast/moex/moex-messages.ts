@@ -18,6 +18,10 @@ export const kMoexRoleOrdersSnapshot = 3;
 export const kMoexRoleLevelsSnapshot = 4;
 export const kMoexRoleHeartbeat = 5;
 export const kMoexRoleOther = 6;
+/** X-TLR: trades (TRADE events and the book's last trade; not RptSeq-gated: they do not change the book). */
+export const kMoexRoleTrades = 7;
+/** f: security status (STATUS events with the instrument's trading state). */
+export const kMoexRoleSecurityStatus = 8;
 
 /** MDUpdateAction (279). */
 export const kMoexActionNew = 0;
@@ -45,6 +49,8 @@ export class MoexEntryLayout {
   readonly mdEntrySize: number;
   readonly tradingSessionId: number;
   readonly mdEntryTime: number;
+  /** OrderSide (10504) of a trade: '1' buy, '2' sell (the aggressor). */
+  readonly orderSide: number;
   constructor(g: FastGroup) {
     this.mdUpdateAction = slot(g, 'MDUpdateAction');
     this.mdEntryType = slot(g, 'MDEntryType');
@@ -55,6 +61,7 @@ export class MoexEntryLayout {
     this.mdEntrySize = slot(g, 'MDEntrySize');
     this.tradingSessionId = slot(g, 'TradingSessionID');
     this.mdEntryTime = slot(g, 'MDEntryTime');
+    this.orderSide = slot(g, 'OrderSide');
   }
 }
 
@@ -71,6 +78,8 @@ export class MoexLayout {
   readonly lastMsgSeqNumProcessed: number;
   readonly lastFragment: number;
   readonly routeFirst: number;
+  /** SecurityTradingStatus (326) of a security status message. */
+  readonly securityTradingStatus: number;
   /** Slot of the MDEntries sequence (GroupMDEntries in MOEX's files), -1 if none. */
   readonly entries: number;
   readonly entry: MoexEntryLayout | undefined;
@@ -88,6 +97,7 @@ export class MoexLayout {
     this.lastMsgSeqNumProcessed = slot(b, 'LastMsgSeqNumProcessed');
     this.lastFragment = slot(b, 'LastFragment');
     this.routeFirst = slot(b, 'RouteFirst');
+    this.securityTradingStatus = slot(b, 'SecurityTradingStatus');
     const seq = b.instructions.find((i) => i.kind === kFastSequence && (i.name === 'GroupMDEntries' || i.name === 'MDEntries'));
     this.entries = seq === undefined ? -1 : seq.slot;
     this.entry = seq === undefined ? undefined : new MoexEntryLayout(seq.group!);
@@ -99,6 +109,8 @@ export function moexRoleOf(name: string): number {
   if (/^X-OBR(-|$)/.test(name)) return kMoexRoleLevelsIncremental;
   if (/^W-OLS(-|$)/.test(name)) return kMoexRoleOrdersSnapshot;
   if (/^W-OBS(-|$)/.test(name)) return kMoexRoleLevelsSnapshot;
+  if (/^X-TLR(-|$)/.test(name)) return kMoexRoleTrades;
+  if (name === 'f') return kMoexRoleSecurityStatus;
   if (name === '0') return kMoexRoleHeartbeat;
   return kMoexRoleOther;
 }
@@ -112,7 +124,8 @@ export class MoexLayouts {
   constructor(readonly registry: FastTemplateRegistry, market: 'CURR' | 'FOND' | 'ANY' = 'ANY') {
     for (const t of registry.byId.values()) {
       let role = moexRoleOf(t.name);
-      if (role >= kMoexRoleOrdersIncremental && role <= kMoexRoleLevelsSnapshot && market !== 'ANY' && !t.name.endsWith(`-${market}`)) role = kMoexRoleOther;
+      const perMarket = (role >= kMoexRoleOrdersIncremental && role <= kMoexRoleLevelsSnapshot) || role === kMoexRoleTrades;
+      if (perMarket && market !== 'ANY' && !t.name.endsWith(`-${market}`)) role = kMoexRoleOther;
       const layout = new MoexLayout(t, role);
       if (t.id <= 0xffff) {
         while (this.byId.length <= t.id) this.byId.push(undefined);

@@ -20,6 +20,12 @@ export interface MoexSessionOptions {
   entriesPerMessage?: number | [number, number];
   seed?: number;
   tradingSessionId?: string;
+  /**
+   * Keep about this many resting orders per instrument (a steady book, like a live market's): an
+   * add past it becomes a delete, and a price change that would leave the 20 ticks around the mid
+   * moves toward it instead. Default: none (adds outnumber deletes, so the books keep growing).
+   */
+  steadyOrders?: number;
 }
 
 export interface MoexOrder { id: number; side: '0' | '1'; price: number; size: number }
@@ -53,6 +59,7 @@ export class MoexSessionGenerator {
   private nextId = 1000000;
   private readonly minEntries: number;
   private readonly maxEntries: number;
+  private readonly steadyOrders: number;
 
   constructor(registry: FastTemplateRegistry, options: MoexSessionOptions = {}) {
     this.market = options.market ?? 'CURR';
@@ -66,6 +73,7 @@ export class MoexSessionGenerator {
     this.mid = Array.from({ length: n }, () => 6000000 + this.rng.below(400) * 2500);
     const epm = options.entriesPerMessage ?? [1, 3];
     [this.minEntries, this.maxEntries] = typeof epm === 'number' ? [epm, epm] : epm;
+    this.steadyOrders = options.steadyOrders ?? Infinity;
   }
 
   /** The next incremental datagram (prefix + X-OLR message) and the entries it carries. */
@@ -126,7 +134,7 @@ export class MoexSessionGenerator {
     const rpt = ++this.rptSeq[i];
     this.entries++;
     const common = { Symbol: this.symbols[i], RptSeq: rpt, TradingSessionID: this.session, MDEntryTime: 101500000 + (this.entries % 1000) };
-    if (book.size < 4 || roll < 45) {
+    if (book.size < 4 || (roll < 45 && book.size < this.steadyOrders)) {
       const side: '0' | '1' = rng.below(2) === 0 ? '0' : '1';
       const offset = (1 + rng.below(20)) * 25;
       const price = side === '0' ? this.mid[i] - offset : this.mid[i] + offset;
@@ -141,7 +149,11 @@ export class MoexSessionGenerator {
       return { ...common, MDUpdateAction: 2, MDEntryType: order.side, MDEntryID: String(order.id), MDEntryPx: priceDecimal(order.price), MDEntrySize: { mantissa: order.size, exponent: 0 } };
     }
     if (roll < 90) order.size = Math.max(1, order.size - 1 - rng.below(order.size));
-    else order.price += (order.side === '0' ? -1 : 1) * 25 * (1 + rng.below(3));
+    else {
+      const step = (order.side === '0' ? -1 : 1) * 25 * (1 + rng.below(3));
+      // Steady books stay within 20 ticks of the mid: a change that would leave them goes the other way.
+      order.price += this.steadyOrders !== Infinity && Math.abs(order.price + step - this.mid[i]) > 500 ? -step : step;
+    }
     return { ...common, MDUpdateAction: 1, MDEntryType: order.side, MDEntryID: String(order.id), MDEntryPx: priceDecimal(order.price), MDEntrySize: { mantissa: order.size, exponent: 0 } };
   }
 }

@@ -1,0 +1,103 @@
+/**
+ * What the perf work on the FAST path changed, held to exact values from an independent computation:
+ *
+ * - SendingTime (a 17-digit YYYYMMDDHHMMSSsss uInt64) into event timestamps, now converted in line
+ *   with the high half's share cached: every event's timestamp equals the BigInt arithmetic on the
+ *   value the encoder wrote, across high-half changes, midnight, 23:59:59.999 and values whose low
+ *   half is at or above 2^31;
+ * - uInt64 read in one double then with a carry (compiled code and interpreter): exact at the
+ *   boundaries 2^46, 2^53, 2^64 - 1 and nullable, and 2^64 an overflow;
+ * - the shared level store: a size change up and down at one price keeps one order at the level.
+ */
+import { expect } from 'chai';
+import { BookEvent, kBookEventAddOrder, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
+import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
+import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
+import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
+import { loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
+import { FastBookAdapter } from '../../../lib/feed/fast/moex/fast-book-adapter';
+import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
+import { forEachEngine, moexTemplates } from './fast-helpers';
+
+function expectedNs(sendingTime: bigint): number {
+  const t = Number(sendingTime % 1000000000n); // HHMMSSsss
+  const hh = Math.floor(t / 1e7); const mm = Math.floor(t / 1e5) % 100; const ss = Math.floor(t / 1e3) % 100; const ms = t % 1000;
+  return ((hh * 60 + mm) * 60 + ss) * 1e9 + ms * 1e6;
+}
+
+forEachEngine('FAST hot path: exact values', () => {
+  it('event timestamps are SendingTime as nanoseconds since midnight, exactly, message after message', () => {
+    const registry = moexTemplates();
+    const encoder = new FastEncoder(registry);
+    const times: bigint[] = [
+      20170301101500000n, 20170301101500001n, 20170301235959999n, 20170302000000000n, 20170302000000001n,
+      // Across changes of the high 32-bit half (every 2^32 = 4294967296 units) and its low half >= 2^31.
+      20170302000000000n + 4294967295n, 20170302000000000n + 4294967296n, 4294967296n * 4696000n + 2147483648n,
+      4294967296n * 4696000n + 4294967295n, 4294967296n * 4696001n, 20991231235959999n, 19700101000000000n,
+    ];
+    const seen: number[] = [];
+    const adapter = new FastBookAdapter(registry, { onEvent: (e: BookEvent) => { if (e.kind === kBookEventAddOrder) seen.push(e.timestamp); }, endOfBatch() {} });
+    const feed = new FastFeedDecoder(registry, adapter);
+    times.forEach((t, i) => {
+      encoder.resetDictionaries();
+      const entry: FastRecord = { MDUpdateAction: 0, MDEntryType: '0', MDEntryID: String(100 + i), Symbol: 'USD000UTSTOM', RptSeq: i + 1, TradingSessionID: 'CETS',
+        MDEntryPx: { mantissa: 6000000 - i, exponent: -5 }, MDEntrySize: { mantissa: 1, exponent: 0 } };
+      const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: i + 1, SendingTime: t, GroupMDEntries: [entry] });
+      const d = new Uint8Array(4 + message.length);
+      writeMoexPacket(d, 0, i + 1, message);
+      expect(feed.decodePayload(d, 0, d.length)).to.equal(1);
+    });
+    expect(seen).to.deep.equal(times.map(expectedNs));
+  });
+
+  it('uInt64 is exact at 2^46, 2^53 and 2^64 - 1 (nullable too); 2^64 overflows', () => {
+    const registry = loadFastTemplates(`<templates xmlns="http://www.fixprotocol.org/ns/fast/td/1.1">
+      <template name="T" id="1"><uInt64 name="a"/><uInt64 name="b" presence="optional"/></template></templates>`);
+    const encoder = new FastEncoder(registry);
+    const decoder = new FastDecoder(registry);
+    const slotA = registry.templateNamed('T').body.field('a')!.slot;
+    const slotB = registry.templateNamed('T').body.field('b')!.slot;
+    for (const v of [0n, 1n, (1n << 46n) - 1n, 1n << 46n, (1n << 46n) + 1n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, (1n << 63n) + 12345n, (1n << 64n) - 2n, (1n << 64n) - 1n]) {
+      const m = encoder.encode('T', { a: v, b: v });
+      expect(decoder.decode(m, 0, m.length), String(v)).to.equal(1);
+      for (const s of [slotA, slotB]) {
+        const got = (BigInt(decoder.uint64High(s)) << 32n) + BigInt(decoder.uint64Low(s));
+        expect(got, `${v} slot ${s}`).to.equal(v);
+      }
+    }
+    const nul = encoder.encode('T', { a: 5n, b: null });
+    expect(decoder.decode(nul, 0, nul.length)).to.equal(1);
+    expect(decoder.isPresent(slotB)).to.equal(false);
+    // 2^64 on the wire: 10 bytes, 02 00 .. 00 80.
+    const over = Uint8Array.from([0xc0, 0x81, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80]);
+    expect(decoder.decode(over, 0, over.length)).to.be.lessThan(0);
+    expect(decoder.counters.overflow).to.equal(1);
+  });
+
+  it('a size change at one price is one level update: up and down, the level keeps one order and the right shares', () => {
+    const registry = moexTemplates();
+    const encoder = new FastEncoder(registry);
+    const mods: number[] = [];
+    const adapter = new FastBookAdapter(registry, { onEvent: (e: BookEvent) => { if (e.kind === kBookEventModifyOrder) mods.push(e.shares); }, endOfBatch() {} });
+    const feed = new FastFeedDecoder(registry, adapter);
+    const send = (seq: number, entries: FastRecord[]): void => {
+      encoder.resetDictionaries();
+      const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
+      const d = new Uint8Array(4 + message.length);
+      writeMoexPacket(d, 0, seq, message);
+      feed.decodePayload(d, 0, d.length);
+    };
+    const e = (rpt: number, action: number, id: string, size: number): FastRecord => ({ MDUpdateAction: action, MDEntryType: '1', MDEntryID: id, Symbol: 'X', RptSeq: rpt,
+      TradingSessionID: 'CETS', MDEntryPx: { mantissa: 65, exponent: 0 }, MDEntrySize: { mantissa: size, exponent: 0 } });
+    send(1, [e(1, 0, '1', 10), e(2, 0, '2', 5)]);
+    send(2, [e(3, 1, '1', 30)]);
+    send(3, [e(4, 1, '1', 7)]);
+    const book = adapter.bookOf('CETS', 'X')!;
+    expect(mods).to.deep.equal([30, 7]);
+    expect(book.asks.count).to.equal(1);
+    expect(book.asks.sharesAt(0)).to.equal(12);
+    expect(book.asks.ordersAt(0)).to.equal(2);
+    expect(book.bestAskPrice).to.equal(6500000);
+    expect(adapter.counters.levelMismatch).to.equal(0);
+  });
+});

@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import * as fc from 'fast-check';
+import { kLadderSlots, LevelStore } from '../../lib/feed/book/level-store';
+
+interface Level { shares: number; orders: number }
+
+/** Every level of `side`, best first, as [price, shares, orders]. */
+function levelsOf(store: LevelStore, side: number): number[][] {
+  return Array.from({ length: store.count(side) }, (_, r) => [store.priceAt(side, r), store.sharesAt(side, r), store.ordersAt(side, r)]);
+}
+
+function modelLevels(model: Map<number, Level>, bid: boolean): number[][] {
+  return [...model.entries()].sort((a, b) => (bid ? b[0] - a[0] : a[0] - b[0])).map(([p, l]) => [p, l.shares, l.orders]);
+}
+
+describe('LevelStore (price ladder around the touch, deep levels sorted)', () => {
+  it('finds the next best in the deep part when the ladder empties after a jump far above it', () => {
+    const store = new LevelStore(2);
+    // Bids at 10.00, 9.99 ... then one at 500.00: the ladder moves to 500.00, the rest go deep.
+    for (let c = 0; c < 5; c++) store.addOrder(0, 100000 - c * 100, 100 + c);
+    expect(store.deepCount(0)).to.equal(0);
+    store.addOrder(0, 5000000, 7);
+    expect(store.touchedTop).to.equal(true);
+    expect([store.bestPrice(0), store.bestShares(0), store.count(0), store.deepCount(0)]).to.deep.equal([5000000, 7, 6, 5]);
+    expect(store.reduce(0, 5000000, 7, true)).to.equal(true);
+    expect(store.touchedTop).to.equal(true);
+    // The ladder came back down to the deep levels.
+    expect([store.bestPrice(0), store.bestShares(0), store.count(0), store.deepCount(0)]).to.deep.equal([100000, 100, 5, 0]);
+    expect(levelsOf(store, 0)).to.deep.equal([[100000, 100, 1], [99900, 101, 1], [99800, 102, 1], [99700, 103, 1], [99600, 104, 1]]);
+  });
+
+  it('keeps asks best-low across a re-centre below the ladder and levels far above it', () => {
+    const store = new LevelStore(2);
+    store.addOrder(1, 200000, 1); // 20.00
+    store.addOrder(1, 900000, 2); // 90.00: far worse, deep
+    store.addOrder(1, 10000, 3); // 1.00: far better, the ladder moves
+    expect(levelsOf(store, 1)).to.deep.equal([[10000, 3, 1], [200000, 1, 1], [900000, 2, 1]]);
+    expect(store.deepCount(1)).to.equal(2);
+    expect(store.reduce(1, 200000, 1, true)).to.equal(true);
+    expect(store.touchedTop).to.equal(false);
+    expect(store.reduce(1, 10000, 3, true)).to.equal(true);
+    expect([store.bestPrice(1), store.count(1), store.deepCount(1)]).to.deep.equal([900000, 1, 0]);
+  });
+
+  it('turns a side to tick 1 when a sub-penny price arrives, keeping every level', () => {
+    const store = new LevelStore(2);
+    for (const p of [10000, 10100, 9900, 500000]) store.addOrder(0, p, p / 100);
+    store.addOrder(0, 10050, 5); // $1.005
+    expect(levelsOf(store, 0)).to.deep.equal([[500000, 5000, 1], [10100, 101, 1], [10050, 5, 1], [10000, 100, 1], [9900, 99, 1]]);
+    expect(store.sharesAtPrice(0, 10050)).to.equal(5);
+    expect(store.sharesAtPrice(0, 10051)).to.equal(0);
+    expect(store.reduce(0, 10051, 1, true)).to.equal(false);
+    expect(store.reduce(0, 500000, 5000, true)).to.equal(true);
+    expect([store.bestPrice(0), store.bestShares(0), store.bestOrders(0)]).to.deep.equal([10100, 101, 1]);
+  });
+
+  it('starts an emptied side over at a price far away, with the new price\'s tick', () => {
+    const store = new LevelStore(2);
+    store.addOrder(0, 12345, 1);
+    expect(store.reduce(0, 12345, 1, true)).to.equal(true);
+    expect([store.count(0), store.bestPrice(0), store.bestShares(0), store.bestOrders(0)]).to.deep.equal([0, 0, 0, 0]);
+    store.addOrder(0, 77700, 4);
+    store.addOrder(0, 77700 - 100 * (kLadderSlots + 5), 6);
+    expect(levelsOf(store, 0)).to.deep.equal([[77700, 4, 1], [77700 - 100 * (kLadderSlots + 5), 6, 1]]);
+    expect(store.deepCount(0)).to.equal(1);
+  });
+
+  it('a best that walks down the ladder brings the deep levels back before adds land below it', () => {
+    const store = new LevelStore(2);
+    // 200 cent levels: the ladder holds the top ones, the rest are deep.
+    for (let c = 0; c < 200; c++) store.addOrder(0, 1000000 - c * 100, 1);
+    expect(store.deepCount(0)).to.be.greaterThan(100);
+    // Remove from the top: the best falls through the ladder, the deep part refills it.
+    for (let c = 0; c < 150; c++) {
+      expect(store.reduce(0, 1000000 - c * 100, 1, true)).to.equal(true);
+      expect(store.bestPrice(0)).to.equal(1000000 - (c + 1) * 100);
+      // Contiguous cents: a quarter of the ladder at least stays below the best.
+      expect(store.count(0) - store.deepCount(0)).to.be.at.least(kLadderSlots / 4);
+    }
+    expect(store.count(0)).to.equal(50);
+    const deep = store.deepCount(0);
+    store.addOrder(0, 1000000 - 151 * 100, 9); // just below the best: a ladder level
+    expect([store.count(0), store.deepCount(0), store.touchedTop]).to.deep.equal([50, deep, false]);
+    expect(levelsOf(store, 0).map((l) => l[0])).to.deep.equal(Array.from({ length: 50 }, (_, i) => 1000000 - (150 + i) * 100));
+  });
+
+  for (const [name, priceArb] of [
+    ['cent prices over a range wider than the ladder', fc.integer({ min: 1, max: 400 }).map((c) => c * 100)],
+    ['cent and sub-penny prices mixed', fc.oneof(fc.integer({ min: 1, max: 300 }).map((c) => c * 100), fc.integer({ min: 1, max: 30000 }))],
+    ['prices near the top of Price(4)', fc.integer({ min: 0, max: 150 }).map((c) => 0xffffffff - 95 - c * 100)],
+  ] as const) {
+    it(`matches a sorted-map model, best and touchedTop included: ${name} (fast-check)`, () => {
+      const op = fc.tuple(fc.integer({ min: 0, max: 9 }), priceArb, fc.integer({ min: 1, max: 1000 }));
+      fc.assert(fc.property(fc.boolean(), fc.array(op, { maxLength: 400 }), (bid, ops) => {
+        const store = new LevelStore(4);
+        const side = bid ? 2 : 3;
+        const model = new Map<number, Level>();
+        const live: number[] = [];
+        for (const [kind, price, shares] of ops) {
+          const before = [store.bestPrice(side), store.bestShares(side)];
+          if (kind < 5 || live.length === 0) {
+            store.addOrder(side, price, shares);
+            const m = model.get(price);
+            model.set(price, { shares: (m?.shares ?? 0) + shares, orders: (m?.orders ?? 0) + 1 });
+            live.push(price);
+          } else {
+            // Reduce a resting price (chosen by `shares`), whole order or part of it.
+            const p = live[shares % live.length];
+            const m = model.get(p)!;
+            const take = Math.min(m.shares, 1 + (price % 7));
+            const whole = kind >= 8;
+            expect(store.reduce(side, p, take, whole)).to.equal(true);
+            if (whole && m.orders === 1) model.delete(p); else model.set(p, { shares: m.shares - take, orders: m.orders - (whole ? 1 : 0) });
+            if (whole) live.splice(live.indexOf(p), 1);
+          }
+          const want = modelLevels(model, bid);
+          const best = want.length > 0 ? [want[0][0], want[0][1]] : [0, 0];
+          expect([store.bestPrice(side), store.bestShares(side)]).to.deep.equal(best);
+          if (!store.touchedTop) expect(best, 'a change below the top left the best alone').to.deep.equal(before);
+        }
+        expect(levelsOf(store, side)).to.deep.equal(modelLevels(model, bid));
+        expect(store.count(side ^ 1)).to.equal(0);
+        for (const [p, l] of model) expect(store.sharesAtPrice(side, p)).to.equal(l.shares);
+        expect(store.reduce(side, 123457, 1, true)).to.equal(model.has(123457));
+      }), { numRuns: 300 });
+    });
+  }
+});

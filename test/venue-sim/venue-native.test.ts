@@ -1,0 +1,170 @@
+/**
+ * `tickpath venue-sim` on its default native transport, end to end through real processes: the
+ * simulator as the CLI runs it, orders from `tickpath order` (OUCH and FIX 4.4, the router's own
+ * path), a raw SoupBinTCP client counting the venue's heartbeats, a reconnecting client, and the
+ * stats line that says which transport did the work. A silent fallback to libuv, a loop that starves
+ * the event loop's timers, or a native loop that never accepts would each fail here.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import * as net from 'net';
+import * as path from 'path';
+import { encodeLoginRequest, kSoupServerHeartbeat } from '../../lib/protocols/soupbin/soupbintcp';
+import { OuchConnector } from '../../lib/router/connectors/ouch-connector';
+import { transportFactory } from '../../lib/protocols/transport/create-transport';
+import { RecordingListener } from '../router/connectors/recording-listener';
+
+const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
+
+interface Venue { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
+
+async function startVenue(args: string[]): Promise<Venue> {
+  const ports = args.includes('--fix-port') ? ['--ouch-port', '0'] : ['--ouch-port', '0', '--fix-port', '0'];
+  const child = spawn(process.execPath, [kCli, 'venue-sim', ...ports, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!/venue-sim: transport/.test(out)) {
+    if (Date.now() - t0 > 10000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    child, out: () => out, exited,
+    ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
+    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0),
+  };
+}
+
+/** Stops the venue with SIGTERM; returns the transport object of its stats line. */
+async function stopVenue(v: Venue): Promise<{ transport: string; ouch: { kind: string; accepted: number }; fix: { kind: string; accepted: number }; loop: { idle: string; work: number } | null }> {
+  v.child.kill('SIGTERM');
+  expect(await v.exited).to.equal(0);
+  const line = /venue-sim: SIGTERM, stopping; (.*)/.exec(v.out());
+  expect(line, v.out()).to.not.equal(null);
+  return JSON.parse(line![1]).transport;
+}
+
+function order(venue: string, side: string, count: number): { status: number | null; summary: Record<string, unknown>; stderr: string } {
+  const r = spawnSync(process.execPath, [kCli, 'order', '--venue', venue, '--symbol', 'IBM', '--side', side, '--qty', '100', '--price', '10',
+    '--count', String(count), '--rate', '1000', '--transport', 'native'], { encoding: 'utf8', timeout: 60000 });
+  const lines = r.stdout.trim().split('\n');
+  return { status: r.status, summary: JSON.parse(lines[lines.length - 1]), stderr: r.stderr };
+}
+
+describe('tickpath venue-sim over the native transport (CLI, real processes)', function () {
+  this.timeout(90000);
+
+  it('is the default: OUCH and FIX orders from `tickpath order` are acked and filled, and the stats say the native loop did the work', async () => {
+    const v = await startVenue([]);
+    let stats;
+    try {
+      expect(v.out()).to.match(/venue-sim: transport native \(idle block/);
+      const buys = order(`ouch://127.0.0.1:${v.ouchPort}`, 'buy', 50);
+      expect(buys.status, buys.stderr).to.equal(0);
+      expect(buys.summary).to.include({ sent: 50, acked: 50, unanswered: 0, transport: 'native' });
+      // FIX sells cross the OUCH buys in the one book: both front ends on the native loop.
+      const sells = order(`fix44://127.0.0.1:${v.fixPort}`, 'sell', 50);
+      expect(sells.status, sells.stderr).to.equal(0);
+      expect(sells.summary).to.include({ sent: 50, acked: 50, filled: 50, unanswered: 0, transport: 'native' });
+    } finally {
+      stats = await stopVenue(v);
+    }
+    expect(stats.transport).to.equal('native');
+    expect(stats.ouch).to.include({ kind: 'native', accepted: 1 });
+    expect(stats.fix).to.include({ kind: 'native', accepted: 1 });
+    expect(stats.loop!.idle).to.equal('block');
+    expect(stats.loop!.work, 'bytes handled by the native loop').to.be.greaterThan(100 * 40);
+  });
+
+  for (const idle of ['block', 'spin', 'backoff'] as const) {
+    it(`--idle ${idle}: heartbeats keep coming on an idle session (timers run beside the loop), and a dropped OUCH session reconnects and is acked again`, async () => {
+      const v = await startVenue(['--idle', idle, '--heartbeat-ms', '100', '--drop-after', '2', '--max-drops', '1']);
+      let stats;
+      try {
+        expect(v.out()).to.include(`transport native (idle ${idle}`);
+        const raw = net.connect({ host: '127.0.0.1', port: v.ouchPort });
+        let bytes = Buffer.alloc(0);
+        raw.on('data', (d: Buffer) => { bytes = Buffer.concat([bytes, d]); });
+        await new Promise<void>((r) => raw.once('connect', () => r()));
+        const login = Buffer.alloc(64);
+        raw.write(login.subarray(0, encodeLoginRequest(login, 0, 'HB', '', '', 0)));
+        await new Promise((r) => setTimeout(r, 1200));
+        raw.destroy();
+        // Frames: 2-byte length, type. Count the server heartbeats after the Login Accepted.
+        let hb = 0;
+        for (let o = 0; o + 3 <= bytes.length; o += 2 + bytes.readUInt16BE(o)) if (bytes[o + 2] === kSoupServerHeartbeat) hb++;
+        expect(hb, `server heartbeats in 1.2 s at 100 ms (${idle})`).to.be.at.least(6);
+
+        // The venue drops the session after its second order (--drop-after 2): the OUCH connector
+        // over the native transport reconnects, logs in from its next expected sequence, and the
+        // order sent after that is acked too.
+        const c = new OuchConnector({ name: 'R', host: '127.0.0.1', port: v.ouchPort, username: 'RC', password: 'P', transport: transportFactory('native'),
+          reconnectAttempts: 5, reconnectDelayMs: 20 });
+        const l = new RecordingListener();
+        c.setListener(l);
+        await c.connect();
+        const drive = async (done: () => boolean, what: string): Promise<void> => {
+          const t0 = Date.now();
+          while (!done()) {
+            if (Date.now() - t0 > 10000) throw new Error(`timed out: ${what} (${idle})`);
+            c.poll!(Date.now());
+            await new Promise((r) => setImmediate(r));
+          }
+        };
+        for (const id of ['A1', 'A2']) {
+          l.track(id, 10);
+          c.sendNew({ clOrdId: id, symbol: 'IBM', side: 'B', qty: 10, price: 1000, ordType: 'LIMIT', tif: 'DAY' });
+        }
+        await drive(() => l.orders.get('A2')!.acked === 1 && Number(c.stats().reconnects) >= 1, 'acks, the drop and the reconnect');
+        l.track('A3', 10);
+        // Sent once the session is logged in again.
+        await drive(() => c.sendNew({ clOrdId: 'A3', symbol: 'IBM', side: 'B', qty: 10, price: 1000, ordType: 'LIMIT', tif: 'DAY' }), 'logged in again');
+        await drive(() => l.orders.get('A3')!.acked === 1, 'ack after the reconnect');
+        expect(l.orders.get('A1')!.acked).to.equal(1);
+        expect(c.stats().transport).to.equal('native');
+        await c.close();
+      } finally {
+        stats = await stopVenue(v);
+      }
+      expect(stats.transport).to.equal('native');
+      expect(stats.ouch.accepted).to.equal(3); // the raw client, the connector, its reconnect
+      expect(stats.loop!.idle).to.equal(idle);
+    });
+  }
+
+  it('--busy-poll sets SO_BUSY_POLL on every accepted socket and says whether the kernel took it', async () => {
+    const v = await startVenue(['--busy-poll', '50', '--fix-port', 'off']);
+    let stats;
+    try {
+      expect(v.out()).to.include('busy-poll 50 us');
+      const r = order(`ouch://127.0.0.1:${v.ouchPort}`, 'buy', 3);
+      expect(r.summary).to.include({ acked: 3, transport: 'native' });
+    } finally {
+      stats = await stopVenue(v);
+    }
+    const o = stats.ouch as unknown as { busyPollUs: number; busyPollSockets: number; busyPollRefused: number; accepted: number };
+    expect(o.busyPollUs).to.equal(50);
+    expect(o.busyPollSockets + o.busyPollRefused).to.equal(o.accepted);
+  });
+
+  it('--transport libuv is the fallback, reported as such; native-only options are refused with it', async () => {
+    const v = await startVenue(['--transport', 'libuv']);
+    let stats;
+    try {
+      expect(v.out()).to.include('venue-sim: transport libuv (event loop)');
+      const r = order(`ouch://127.0.0.1:${v.ouchPort}`, 'buy', 5);
+      expect(r.summary).to.include({ acked: 5 });
+    } finally {
+      stats = await stopVenue(v);
+    }
+    expect(stats).to.include({ transport: 'libuv', loop: null });
+    const bad = spawnSync(process.execPath, [kCli, 'venue-sim', '--transport', 'libuv', '--idle', 'spin'], { encoding: 'utf8' });
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.include('apply to --transport native only');
+    const badIdle = spawnSync(process.execPath, [kCli, 'venue-sim', '--idle', 'nap'], { encoding: 'utf8' });
+    expect(badIdle.status).to.equal(2);
+    expect(badIdle.stderr).to.include('option --idle is "nap", expected block, spin or backoff');
+  });
+});
