@@ -61,6 +61,8 @@ export const kWorkerCounterNames = [
   'venue_sessions_native', 'venue_sessions_libuv',
   // Times the router stage polled its venue sessions (a loop count, like loop_turns).
   'venue_polls',
+  // Times a parked router stage was woken by a venue socket (an ack or fill ended the park early).
+  'venue_wakeups',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
