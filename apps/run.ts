@@ -336,7 +336,8 @@ export function statusLine(second: number, a: PipelineStats, b: PipelineStats): 
 export function runJson(s: PipelineStats, secs: number): Record<string, unknown> {
   const latency: Record<string, Record<string, number>> = {};
   for (const [name, l] of Object.entries(s.latency)) latency[name] = latencyWithUnits(l);
-  return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue, venueTransport: s.venueTransport };
+  return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue, venueTransport: s.venueTransport,
+    venueSimTransport: s.venueSimTransport, venueSimLoop: s.venueSimLoop };
 }
 
 function printFinal(s: PipelineStats, secs: number): void {

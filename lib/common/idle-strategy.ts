@@ -29,6 +29,20 @@ function makeParkCell(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4));
 }
 
+/**
+ * How a park sleeps for `micros`: by default a futex sleep on a private cell (Atomics.wait, woken
+ * only by its timeout). A worker whose stage owns sockets passes one that sleeps in epoll on them
+ * for the same time instead (the router stage's venue sessions, router-stage.ts), so a packet ends
+ * the park at once while ring input still waits at most the park, as it does here: nobody
+ * notifies a park cell, and a native wake could not end an Atomics.wait anyway.
+ */
+export type Parker = (micros: number) => void;
+
+export function futexParker(): Parker {
+  const cell = makeParkCell();
+  return (micros) => { Atomics.wait(cell, 0, 0, micros / 1000); };
+}
+
 /** Never gives the core away: lowest wake-up latency, burns a full CPU. For pinned, isolated cores. */
 export class BusySpinIdleStrategy implements IdleStrategy {
   readonly name = 'spin' as const;
@@ -41,17 +55,18 @@ export class BusySpinIdleStrategy implements IdleStrategy {
 /** Gives the core away for `parkMicros` on every empty turn: for shared cores (2-core boxes, CI). */
 export class YieldIdleStrategy implements IdleStrategy {
   readonly name = 'yield' as const;
-  private readonly cell = makeParkCell();
-  private readonly parkMs: number;
+  private readonly park: Parker;
+  private readonly parkMicros: number;
 
-  constructor(parkMicros = 1) {
+  constructor(parkMicros = 1, park?: Parker) {
     validateMicros('YieldIdleStrategy', 'parkMicros', parkMicros);
-    this.parkMs = parkMicros / 1000;
+    this.parkMicros = parkMicros;
+    this.park = park ?? futexParker();
   }
 
   idle(workCount: number): void {
     if (workCount > 0) return;
-    Atomics.wait(this.cell, 0, 0, this.parkMs);
+    this.park(this.parkMicros);
   }
   reset(): void {}
 }
@@ -63,6 +78,8 @@ export interface BackoffOptions {
   maxYields?: number;
   minParkMicros?: number;
   maxParkMicros?: number;
+  /** How a park sleeps (default: futexParker()); see Parker. */
+  park?: Parker;
 }
 
 /**
@@ -75,7 +92,7 @@ export class BackoffIdleStrategy implements IdleStrategy {
   readonly maxYields: number;
   readonly minParkMicros: number;
   readonly maxParkMicros: number;
-  private readonly cell = makeParkCell();
+  private readonly park: Parker;
   private spins = 0;
   private yields = 0;
   private parkMicros: number;
@@ -96,6 +113,7 @@ export class BackoffIdleStrategy implements IdleStrategy {
       );
     }
     this.parkMicros = this.minParkMicros;
+    this.park = options.park ?? futexParker();
   }
 
   idle(workCount: number): void {
@@ -109,10 +127,10 @@ export class BackoffIdleStrategy implements IdleStrategy {
     }
     if (this.yields < this.maxYields) {
       this.yields++;
-      Atomics.wait(this.cell, 0, 0, this.minParkMicros / 1000);
+      this.park(this.minParkMicros);
       return;
     }
-    Atomics.wait(this.cell, 0, 0, this.parkMicros / 1000);
+    this.park(this.parkMicros);
     const next = this.parkMicros * 2;
     this.parkMicros = next < this.maxParkMicros ? next : this.maxParkMicros;
   }
@@ -134,7 +152,7 @@ export function createIdleStrategy(name: IdleStrategyName, options: BackoffOptio
     case 'spin':
       return new BusySpinIdleStrategy();
     case 'yield':
-      return new YieldIdleStrategy(options.minParkMicros ?? 1);
+      return new YieldIdleStrategy(options.minParkMicros ?? 1, options.park);
     case 'backoff':
       return new BackoffIdleStrategy(options);
     default:

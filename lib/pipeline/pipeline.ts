@@ -27,6 +27,9 @@ import { portOptionsFrom } from '../config/port-options';
 import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
 import { VenueSimulator } from '../venue-sim/venue-simulator';
+import { VenueLoop } from '../venue-sim/venue-loop';
+import { NativeWaitSet } from '../protocols/transport/tcp-server';
+import { defaultTransportKind } from '../protocols/transport/create-transport';
 import { BboTable, TopOfBook } from './bbo-table';
 import { BookAnswer, BookMailboxClient, createBookMailbox } from './book-mailbox';
 import type { FeedRecoveryOptions } from './feed-receiver';
@@ -74,6 +77,10 @@ export interface PipelineStats {
   venue?: Record<string, number>;
   /** Transport of the router's venue sessions: 'native', 'libuv', 'mixed', or absent without a router. */
   venueTransport?: 'native' | 'libuv' | 'mixed';
+  /** Transport of the in-process venue simulators' sessions (absent without them). */
+  venueSimTransport?: 'native' | 'libuv';
+  /** native: their shared loop on the main thread (turns, sleeps on the wait set, socket wakeups). */
+  venueSimLoop?: ReturnType<VenueLoop['stats']>;
   strategy?: Record<string, number>;
 }
 
@@ -100,6 +107,8 @@ export class Pipeline {
   private readonly workers: WorkerState[] = [];
   private readonly log: (line: string) => void;
   private venues: VenueSimulator[] = [];
+  private venueLoop: VenueLoop | null = null;
+  private stopVenues: () => Promise<void> = async () => {};
   private stopped: Promise<PipelineStats> | undefined;
   private failure: TickpathError | undefined;
   private onFailure: ((e: TickpathError) => void) | undefined;
@@ -120,29 +129,51 @@ export class Pipeline {
 
     // Venues: an in-process simulator on ephemeral ports when asked (the bundled default).
     // One simulator per configured venue, each with its own matching engine, like separate venues.
+    // They serve their sessions from one VenueLoop on this thread (native transport when the addon is
+    // built): polled in slices with an event-loop turn after each, sleeping in epoll on all their
+    // sockets and the event loop's fd when idle. One loop for all of them: with a loop each, one
+    // simulator would sleep on its own sockets while an order to the other waited.
     const venues: VenueSimulator[] = [];
     const portOverrides: Record<string, number> = {};
+    let venueLoop: VenueLoop | null = null;
+    let venueWaitSet: NativeWaitSet | null = null;
     if (o.venueSimulator) {
+      const native = defaultTransportKind() === 'native';
+      if (native) venueWaitSet = new NativeWaitSet();
       for (const v of loadRoutingConfig(o.routingFile).venues) {
         const ouch = v.protocol === 'ouch';
-        const sim = new VenueSimulator({ ouchPort: ouch ? 0 : null, fixPort: ouch ? null : 0, fixCompId: v.targetId });
+        const sim = new VenueSimulator({ ouchPort: ouch ? 0 : null, fixPort: ouch ? null : 0, fixCompId: v.targetId,
+          transport: native ? 'native' : 'libuv', ownLoop: false, waitSet: venueWaitSet ?? undefined });
         const ports = await sim.start();
         venues.push(sim);
         portOverrides[v.name] = ouch ? ports.ouchPort : ports.fixPort;
-        log(`venue simulator ${v.name}: ${ouch ? 'OUCH 4.2/SoupBinTCP' : v.protocol.toUpperCase()} on 127.0.0.1:${portOverrides[v.name]}`);
+        log(`venue simulator ${v.name}: ${ouch ? 'OUCH 4.2/SoupBinTCP' : v.protocol.toUpperCase()} on 127.0.0.1:${portOverrides[v.name]} (${sim.transport} TCP)`);
+      }
+      if (native) {
+        const sims = venues;
+        const pollAll = (): number => { let n = 0; for (let i = 0; i < sims.length; i++) n += sims[i].poll(); return n; };
+        venueLoop = new VenueLoop(pollAll, venueWaitSet);
+        venueLoop.start();
       }
     }
+    const stopVenues = async (): Promise<void> => {
+      venueLoop?.stop();
+      await Promise.all(venues.map((v) => v.stop().catch(() => undefined)));
+      venueWaitSet?.close();
+    };
 
     let port: Port;
     try {
       port = Port.open(o.portOptions ?? portOptionsFrom(o.feed, perf), log);
     } catch (err) {
       // Nothing else may outlive a failed start: the simulators' servers would keep the process alive.
-      await Promise.all(venues.map((v) => v.stop().catch(() => undefined)));
+      await stopVenues();
       throw err;
     }
     const p = new Pipeline(port, log);
     p.venues = venues;
+    p.venueLoop = venueLoop;
+    p.stopVenues = stopVenues;
     try {
       await p.spawnWorkers(o, portOverrides);
     } catch (err) {
@@ -313,7 +344,9 @@ export class Pipeline {
     const strategy = this.workers.find((w) => w.done?.strategy)?.done?.strategy;
     const nat = counters.venue_sessions_native, uv = counters.venue_sessions_libuv;
     const venueTransport = nat + uv === 0 ? undefined : uv === 0 ? 'native' : nat === 0 ? 'libuv' : 'mixed';
-    return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), venueTransport, strategy };
+    const venueSimTransport = this.venues.length ? this.venues[0].transport : undefined;
+    return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), venueTransport, strategy,
+      venueSimTransport, venueSimLoop: this.venueLoop?.stats() };
   }
 
   private venueStats(): Record<string, number> | undefined {
@@ -343,7 +376,7 @@ export class Pipeline {
     for (const w of this.workers) { w.drain.drainAll(); w.drain.stop(); }
     this.port.close();
     if (this.bookFile) fs.rmSync(this.bookFile, { force: true });
-    await Promise.all(this.venues.map((v) => v.stop()));
+    await this.stopVenues();
     return stats;
   }
 }

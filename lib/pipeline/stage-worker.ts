@@ -83,6 +83,8 @@ function main(d: StageWorkerData): void {
   // and messages. Shorter slices where a venue session lives on this worker, so acks are read soon.
   const runner = new AgentRunner(new CompositeAgent(stages), createIdleStrategy(d.idle.strategy, {
     maxSpins: d.idle.maxSpins, maxYields: d.idle.maxYields, minParkMicros: d.idle.minParkMicros, maxParkMicros: d.idle.maxParkMicros,
+    // With the router here, a park sleeps on its venue sockets, so an ack ends it (router-stage.ts).
+    park: router?.park,
   }), d.control);
   const sliceNs = router ? 100_000 : 1_000_000;
   const nowNs = () => clock.nowNs();
@@ -110,8 +112,10 @@ function main(d: StageWorkerData): void {
     }
     // A whole quiet slice under backoff: give the core away on a timer (the feed is idle anyway).
     idleSlices = work === 0 ? idleSlices + 1 : 0;
-    if (d.idle.strategy === 'backoff' && idleSlices > 100) setTimeout(run, 1);
-    else setImmediate(run);
+    // With venue sockets here, that sleep is on them and the event loop's fd, so an ack still wakes it.
+    if (d.idle.strategy === 'backoff' && idleSlices > 100) {
+      if (router?.waitQuiet) { router.waitQuiet(1000); setImmediate(run); } else setTimeout(run, 1);
+    } else setImmediate(run);
   };
 
   const start = async (): Promise<void> => {

@@ -67,6 +67,8 @@ export const kWorkerCounterNames = [
   // strategy sent while this instance did not route, takeovers done and how long the last took
   // (detection -> venues logged in and in-flight orders resent).
   'standby_records', 'standby_orders_refused', 'failover_takeovers', 'failover_takeover_ms',
+  // Times a parked router stage was woken by a venue socket (an ack or fill ended the park early).
+  'venue_wakeups',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 

@@ -90,6 +90,14 @@ export interface VenueSimulatorOptions {
   spinTurns?: number;
   /** Longest backoff park (µs, native only); default 20. */
   maxParkUs?: number;
+  /**
+   * native: false = no VenueLoop of its own; the owner calls `poll()` from one loop over several
+   * simulators (the pipeline's in-process venues share the main thread: with a loop each, one
+   * would sleep on its own sockets while the other's order waited). Default true.
+   */
+  ownLoop?: boolean;
+  /** native: the wait set the sessions join (the owner's, with ownLoop false; not closed by stop()). */
+  waitSet?: NativeWaitSet;
   log?: (line: string) => void;
 }
 
@@ -131,6 +139,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   private readonly random: () => number;
   private loop: VenueLoop | null = null;
   private waitSet: NativeWaitSet | null = null;
+  private pollAll: () => number = () => 0;
   readonly transport: TransportKind;
   private processAt = 0;
   /** Delayed work in processing order (due times never decrease), run by one timer. */
@@ -183,7 +192,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   /** Starts the front ends; resolves once both listen. */
   async start(): Promise<{ ouchPort: number; fixPort: number }> {
     const host = this.options.host ?? '127.0.0.1';
-    if (this.transport === 'native' && (this.options.idle ?? 'block') === 'block') this.waitSet = new NativeWaitSet();
+    if (this.transport === 'native' && this.options.waitSet) this.waitSet = this.options.waitSet;
+    else if (this.transport === 'native' && (this.options.idle ?? 'block') === 'block') this.waitSet = new NativeWaitSet();
     const ws = this.waitSet ?? undefined;
     if (this.options.ouchPort !== null) {
       const users = this.options.users;
@@ -213,11 +223,17 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       const soup = this.soup;
       const fix = this.fix;
       const pollAll = soup && fix ? () => soup.poll() + fix.poll() : soup ? () => soup.poll() : () => fix!.poll();
-      this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns });
-      this.loop.start();
+      this.pollAll = pollAll;
+      if (this.options.ownLoop !== false) {
+        this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns });
+        this.loop.start();
+      }
     }
     return { ouchPort: this.ouchPort, fixPort: this.fixPort };
   }
+
+  /** native with ownLoop false: one turn over both front ends (accepts, receives, acks); the work done. */
+  poll(): number { return this.pollAll(); }
 
   transportStats(): VenueTransportStats {
     return {
@@ -234,7 +250,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     await Promise.all([this.soup?.close(), this.fix?.close()]);
     this.soup = null;
     this.fix = null;
-    this.waitSet?.close();
+    this.pollAll = () => 0;
+    if (this.waitSet !== this.options.waitSet) this.waitSet?.close();
     this.waitSet = null;
   }
 

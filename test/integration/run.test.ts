@@ -17,6 +17,7 @@ interface RunJson {
   strategy?: Record<string, number>;
   venue?: Record<string, number>;
   venueTransport?: string;
+  venueSimTransport?: string;
 }
 
 function lastJson(stdout: string): RunJson {
@@ -51,6 +52,8 @@ describe('integration/tickpath run (npm start)', function () {
       // Both venue sessions (OUCH and FIX) on the native transport, polled by the router stage.
       expect(j.venueTransport).to.equal('native');
       expect(c.venue_sessions_native).to.equal(2);
+      // The in-process venue simulators serve those sessions on the native transport too.
+      expect(j.venueSimTransport).to.equal('native');
       // one sample per packet that produced events for the strategy (nearly all of them)
       expect(j.latency.wire_to_handler.count).to.be.within(Math.floor(c.rx_packets * 0.9), c.rx_packets);
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);

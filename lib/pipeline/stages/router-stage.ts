@@ -10,6 +10,13 @@
  * transport they still arrive on the event loop, which is why a worker with the router runs
  * shorter slices between trips through the loop (stage-worker.ts).
  *
+ * Parked (idle yield/backoff), the worker sleeps in epoll on the venue sockets (`park`, a
+ * NativeWaitSet every native session joins) for the park's time instead of a futex sleep: an ack
+ * that arrives while the stage is parked ends the park at once and is polled on the next turn
+ * (counted in venue_wakeups), where it used to wait out the park (up to max_park_us, plus the
+ * timer slack, 1 us here instead of the default 50 us). Ring input still waits at most the park,
+ * as before: nobody signals a park, so epoll's timeout plays the futex's part.
+ *
  * Nothing is allocated per order here: the router reports by parent slot (OrderSlotListener), a
  * send time is kept per parent slot in a Float64Array, and an order event for the ring is written
  * with the id's bytes straight from the slot. The id becomes a string only for a fused Strategy's
@@ -42,10 +49,16 @@ import * as path from 'path';
 import { OrderEventListener, OrderRecordReader, OrderSink, RouterEventWriter } from '../stage-rings';
 import type { OrderEventKind } from '../strategy';
 import type { Stage, StageContext } from './stage';
+import { nativeTcpBinding } from '../../protocols/transport/native-tcp-transport';
+import { NativeWaitSet } from '../../protocols/transport/tcp-server';
 
 export interface RouterStage extends Stage {
   /** Where a fused strategy sends its orders. */
   readonly orders: OrderSink;
+  /** The worker's park while idle (a Parker): sleeps on the venue sockets; undefined without the native transport or when spinning. */
+  readonly park?: (micros: number) => void;
+  /** The worker's quiet wait between slices: the venue sockets and the worker's event loop, at most maxUs. */
+  readonly waitQuiet?: (maxUs: number) => void;
 }
 
 /**
@@ -168,13 +181,18 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     onAccepted() {}, onRejected() {}, onAcked() {}, onPartiallyFilled() {}, onFilled() {}, onCancelled() {},
     onReplaced() {}, onVenueReject() {}, onRequestRejected() {},
   };
+  // A worker that parks sleeps on its venue sockets (every native session's socket joins the set
+  // when it opens, reconnects included); a spinning one never parks, so it has no set.
+  const nb = d.idle.strategy !== 'spin' ? nativeTcpBinding() : undefined;
+  const waitSet = nb ? new NativeWaitSet(nb) : undefined;
   const cfg = loadRoutingConfig(routing.configFile);
   if (routing.standby && !cfg.failover) {
     throw new TickpathError('ERR_CONFIG_FAILOVER', `tickpath run --standby: ${routing.configFile} has no routing.failover section`,
       'add routing.failover { standby: HOST:PORT, heartbeat_timeout_ms } (the same file the primary runs)');
   }
   const makeStack = (log: (line: string) => void = ctx.log): RouterStack => createRouterStack(cfg,
-    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log });
+    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log,
+      connector: waitSet ? { waitSet } : undefined });
   // The standby builds its router only when it takes over (the restart path on the replicated
   // journal); until then it keeps the feed, books and strategy running and routes nothing.
   let stack: RouterStack | null = routing.standby ? null : makeStack();
@@ -229,11 +247,19 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // fresh 16-byte HeapNumber, and at millions of empty turns a second that garbage makes scavenges
   // frequent enough to promote short-lived objects into old space. The last poll time lives in a
   // Float64Array for the same reason (a closure variable would box every store).
-  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls;
+  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups;
   const venuePollNs = d.venuePollUs * 1000;
   const lastVenuePollNs = new Float64Array(1);
   const kTurnsPerClockRead = 8;
   let turnsSinceClock = 0;
+  // Set when a park was ended by a venue socket: the next turn polls the venues whatever the time.
+  let pollNow = 0;
+  const park = waitSet
+    ? (micros: number): void => { if (waitSet.wait(micros, false) & 1) { c[kVenueWakeups]++; pollNow = 1; } }
+    : undefined;
+  const waitQuiet = waitSet
+    ? (maxUs: number): void => { if (waitSet.wait(maxUs, true) & 1) { c[kVenueWakeups]++; pollNow = 1; } }
+    : undefined;
 
   // Without the strategy on this worker, orders come through the ring.
   const reader = ctx.has('strategy') ? undefined : new OrderRecordReader(SpscRing.attach(d.rings.strategyToRouter!), orders, d.bursts.router);
@@ -371,10 +397,13 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   return {
     roleName: 'router',
     orders,
+    park,
+    waitQuiet,
     // Slice end: the router journals each venue session's latest sequence (restart replays from it).
     doWork: () => {
       let n = 0;
-      if (venuePollNs === 0) {
+      if (venuePollNs === 0 || pollNow !== 0) {
+        pollNow = 0;
         n += failoverTurn();
         c[kVenuePolls]++;
         n += pollVenues();
@@ -399,6 +428,12 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       if (rec !== recordsAtLastPublish) { recordsAtLastPublish = rec; c[K.standby_records] = rec; }
     },
     start: async () => {
+      // A park's epoll timeout is stretched by the thread's timer slack (50 us by default): 1 us,
+      // so a park sleeps about what it asks for, as the venue simulator's loop does.
+      if (nb) {
+        const prev = nb.threadTimerSlackNs(1000);
+        if (prev < 0) ctx.log(`router stage: timer slack not set (errno ${-prev}); parks may oversleep by up to 50 us`);
+      }
       if (receiver !== null) {
         await receiver.listen();
         ctx.log(`failover: standing by on ${routing.standby!.host}:${routing.standby!.port}: journal ${routing.journalPath ?? cfg.journal.path} ` +
@@ -414,9 +449,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       }
     },
     close: async () => {
-      shipper?.close();
-      if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }
-      if (stack !== null) await stack.close();
+      try {
+        shipper?.close();
+        if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }
+        if (stack !== null) await stack.close();
+      } finally { waitSet?.close(); }
     },
   };
 }
