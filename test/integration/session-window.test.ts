@@ -122,7 +122,10 @@ describe('tickpath run with venue session windows a few seconds from now (venue-
     expect(refused.length).to.equal(j.counters.orders_rejected);
     expect(refused.every((l) => l.reason === 'SESSION_CLOSED')).to.equal(true);
     const children = lines.filter((l) => l.event === 'order' && l.kind === 'child');
-    expect(children.length).to.equal(2 * j.counters.orders_accepted);
+    // Each accepted order is split over both venues, except one accepted in the instant one
+    // session had already closed and the other had not: it goes whole to the open one.
+    expect(children.length).to.be.within(j.counters.orders_accepted, 2 * j.counters.orders_accepted);
+    expect(children.length).to.be.greaterThan(2 * j.counters.orders_accepted - 3);
 
     sim.child.kill('SIGTERM');
     expect(await sim.exited).to.equal(0);

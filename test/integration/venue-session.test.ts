@@ -26,7 +26,7 @@ const kStrategy = `exports.createStrategy = () => {
   return {
     onStart(ctx) {
       timer = setInterval(() => {
-        for (let i = 0; i < 2 && sent < 150; i++) { sent++; req.clOrdId = undefined; ctx.sendOrder(req); }
+        for (let i = 0; i < 30 && sent < 150; i++) { sent++; req.clOrdId = undefined; ctx.sendOrder(req); }
         if (sent >= 150) { clearInterval(timer); timer = null; }
       }, 4);
     },
@@ -67,12 +67,12 @@ describe('tickpath run --config --venue-sim on a kept journal: a fresh venue ses
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('three runs of --duration 3: every run places its 150 orders; the previous run\'s are done for day', () => {
+  it('three runs of --duration 6: every run places its 150 orders; the previous run\'s are done for day', () => {
     const file = path.join(dir, 'var', 'orders.journal');
     const sessions: string[] = [];
     for (let run = 1; run <= 3; run++) {
       const r = spawnSync(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--strategy', path.join(dir, 'strategy.js'),
-        '--duration', '3', '--metrics-port', 'off', '--json'], { encoding: 'utf8', timeout: 90000 });
+        '--duration', '6', '--metrics-port', 'off', '--json'], { encoding: 'utf8', timeout: 90000 });
       expect(r.status, r.stderr + r.stdout.slice(-2000)).to.equal(0);
       const j = jsonLines(r.stdout).pop()!;
       expect(j.counters.orders_sent, `run ${run}`).to.equal(150);
