@@ -102,6 +102,8 @@ export interface FastFeedConfig {
   /** Book prices are MDEntryPx scaled to this many decimals (default 5). */
   priceDecimals: number;
   market: 'CURR' | 'FOND' | 'ANY';
+  /** How long a MsgSeqNum hole on one incremental line waits for the other line's copy (ms, default 2). */
+  lineWaitMs: number;
 }
 
 export type FeedProtocol = 'itch' | 'moex-fast';
@@ -138,7 +140,7 @@ const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
-const kFastKeys = ['templates', 'incremental', 'snapshot', 'trades', 'status', 'price_decimals', 'market'];
+const kFastKeys = ['templates', 'incremental', 'snapshot', 'trades', 'status', 'price_decimals', 'market', 'line_wait_ms'];
 
 const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
@@ -360,29 +362,16 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
 /**
  * Settings a MOEX FIX/FAST feed would otherwise ignore, refused with the fix: the MoldUDP64
  * re-request server and sessions (FAST recovers from the snapshot channel; the exchange's TCP
- * replay service is not implemented), and more than one line over the udp backend, which opens one
- * socket, for the first of feed.lines (A/B arbitration and the snapshot channel need a backend that
- * sees frames: af_packet, af_xdp, dpdk or pcap).
+ * replay service is not implemented). Several lines over the udp backend are fine: it opens one socket
+ * per line and tags each datagram with its line.
  */
 function refuseIgnoredByFast(r: ConfigReader, f: Record<string, unknown>, config: FeedConfig): void {
-  const fast = config.fast!;
   if (f.rerequest !== undefined && f.rerequest !== null) {
     r.problem('feed.rerequest', '(a mapping)', "no MoldUDP64 re-request server with feed.protocol 'moex-fast': a FAST feed recovers from its snapshot channel (the MOEX TCP replay service is not implemented)",
       'remove feed.rerequest and list the snapshot line in feed.fast.snapshot');
   }
   if (f.moldudp64 !== undefined && f.moldudp64 !== null) {
     r.problem('feed.moldudp64', '(a mapping)', "no MoldUDP64 settings with feed.protocol 'moex-fast' (MOEX datagrams carry their own MsgSeqNum)", 'remove feed.moldudp64');
-  }
-  if (config.backend === 'udp') {
-    const used = [...fast.incremental, ...fast.snapshot, ...fast.trades, ...fast.status];
-    if (used.length > 1) {
-      r.problem('feed.fast', `${used.length} lines (${used.join(', ')})`,
-        'one line with the udp backend: it opens one socket, for the first of feed.lines, so a second incremental line (A/B) or a snapshot, trades or status line would never be read',
-        'list one incremental line and no snapshot line, or use backend af_packet, af_xdp, dpdk or pcap, which see every line');
-    } else if (config.lines.length > 0 && used[0] !== config.lines[0].name) {
-      r.problem('feed.fast.incremental[0]', used[0], `the first of feed.lines (${config.lines[0].name}) with the udp backend: its one socket receives that line`,
-        `move line ${used[0]} to the top of feed.lines`);
-    }
   }
 }
 
@@ -434,5 +423,6 @@ function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: F
     status,
     priceDecimals: r.int('feed.fast.price_decimals', x.price_decimals, 0, 9, 5),
     market: r.oneOf('feed.fast.market', x.market, ['CURR', 'FOND', 'ANY'] as const, 'ANY'),
+    lineWaitMs: r.int('feed.fast.line_wait_ms', x.line_wait_ms, 0, 10000, 2),
   };
 }

@@ -362,5 +362,5 @@ export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
   const role = (name: string): MoexFeedLine['role'] | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot'
     : f.trades.includes(name) ? 'trades' : f.status.includes(name) ? 'status' : undefined);
   const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
-  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lines };
+  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lineWaitMs: f.lineWaitMs, lines };
 }

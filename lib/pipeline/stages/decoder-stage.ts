@@ -103,7 +103,7 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
   if (!(books instanceof MarketBooks)) throw new Error('feed.protocol moex-fast needs the book stage on the decoder\'s worker');
   const logger = ctx.logger;
   const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.fastEvents, {
-    lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, burst: d.bursts.decoder,
+    lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, lineWaitMs: fast.lineWaitMs, burst: d.bursts.decoder,
     listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
   });
   ctx.origin.from = r;
@@ -119,6 +119,10 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       c[K.rx_packets] = r.packets; c[K.rx_bytes] = r.bytes; c[K.rx_ring_drops] = r.ringDrops;
       const a = r.arbiter.counters;
       c[K.sequence_gaps] = a.gaps; c[K.messages_missing] = a.missing; c[K.other_traffic] = r.otherTraffic;
+      // The copies of A/B datagrams the other line brought first.
+      let dup = 0;
+      for (const l of r.arbiter.lines) dup += l.duplicates;
+      c[K.duplicates] = dup;
       const fc = r.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
       const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters, info = r.info.decoder.counters;
