@@ -169,6 +169,7 @@ export class Pipeline {
     };
     const bbo = this.bbo;
     this.bookFile = o.bookFile;
+    this.priceDecimals = o.feed.fast?.priceDecimals ?? 4;
     this.bookMailbox = createBookMailbox(o.bookFile);
     this.bookClient = new BookMailboxClient(this.bookMailbox);
     const stages = perf.stages;
@@ -278,6 +279,9 @@ export class Pipeline {
     if (!this.bookClient) return Promise.reject(new TickpathError('ERR_CLOSED', 'the pipeline has no book stage running'));
     return this.bookClient.ask(symbol, depth, timeoutMs);
   }
+
+  /** Implied decimals of every book price: 4 (ITCH Price(4)) or the FAST feed's price_decimals. */
+  priceDecimals = 4;
 
   /** Best bid and ask (Price(4)) and their shares, of every symbol that has had a quote, from the shared BBO table. */
   topOfBook(): TopOfBook[] {

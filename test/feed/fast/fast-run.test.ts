@@ -92,7 +92,7 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(want.B.length + want.S.length).to.be.greaterThan(4);
 
     const instance = `fastbook-${process.pid}`;
-    const run = spawn(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--instance', instance, '--duration', '30', '--metrics-port', 'off', '--json'],
+    const run = spawn(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--instance', instance, '--duration', '30', '--metrics-port', '0', '--json'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = ''; let stderr = '';
     run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -117,6 +117,19 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       expect(got!.symbol).to.equal(key);
       expect(got!.bids.map((l) => [l.price, l.shares, l.orders])).to.deep.equal(want.B);
       expect(got!.asks.map((l) => [l.price, l.shares, l.orders])).to.deep.equal(want.S);
+      // Prices at the feed's scale (price_decimals 5), not ITCH Price(4): 10x off if the scale is lost.
+      const raw = got as unknown as { price_decimals: number; bids: { price: number; price_value: number; price_usd?: number }[] };
+      expect(raw.price_decimals).to.equal(5);
+      expect(raw.bids[0].price_value).to.equal(want.B[0][0] / 1e5);
+      expect(raw.bids[0].price_usd, 'no dollars for a MOEX book').to.equal(undefined);
+      const ladder = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', 'USD000UTSTOM', '--depth', '3'], { encoding: 'utf8', timeout: 10000 });
+      expect(ladder.status, ladder.stderr).to.equal(0);
+      expect(ladder.stdout).to.match(/side +price +shares/);
+      expect(ladder.stdout).to.not.contain('($)');
+      const bidRow = ladder.stdout.split('\n').find((l) => /^ +bid /.test(l))!;
+      expect(bidRow.trim().split(/ +/).slice(1)).to.deep.equal([(want.B[0][0] / 1e5).toFixed(5), String(want.B[0][1]), String(want.B[0][2])]);
+      const askRows = ladder.stdout.split('\n').filter((l) => /^ +ask /.test(l));
+      expect(askRows[askRows.length - 1].trim().split(/ +/)[1]).to.equal((want.S[0][0] / 1e5).toFixed(5));
       // The full name asks for the same book.
       const full = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', key, '--depth', '1', '--json'], { encoding: 'utf8', timeout: 10000 });
       expect(full.status, full.stderr).to.equal(0);
@@ -128,6 +141,17 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       expect(rows.map((r) => r.symbol)).to.include(key);
       const row = rows.find((r) => r.symbol === key)!;
       expect([row.bid, row.bid_shares, row.ask]).to.deep.equal([want.B[0][0], want.B[0][1], want.S[0][0]]);
+      expect((row as unknown as { bid_value: number }).bid_value).to.equal(want.B[0][0] / 1e5);
+      // The dashboard's feeds: /api/book for a SESSION:SYMBOL name and /api/top, both with the scale.
+      const url = /metrics: (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
+      expect(url, stdout).to.not.equal(undefined);
+      const apiBook = await (await fetch(`${url}/api/book?depth=1&symbol=${encodeURIComponent(key)}`)).json() as { priceDecimals: number; snapshot: { bids: { price: number }[] } };
+      expect([apiBook.priceDecimals, apiBook.snapshot.bids[0].price]).to.deep.equal([5, want.B[0][0]]);
+      const apiTop = await (await fetch(`${url}/api/top`)).json() as { priceDecimals: number };
+      expect(apiTop.priceDecimals).to.equal(5);
+      const topText = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--top', '--symbol', key], { encoding: 'utf8', timeout: 10000 });
+      expect(topText.status, topText.stderr).to.equal(0);
+      expect(topText.stdout).to.contain((want.B[0][0] / 1e5).toFixed(5)).and.to.contain((want.S[0][0] / 1e5).toFixed(5));
     } finally {
       if (run.exitCode === null) run.kill('SIGINT');
     }
