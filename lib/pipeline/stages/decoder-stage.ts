@@ -14,7 +14,7 @@ import { RxConsumer } from '../../binding/rx-consumer';
 import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
-import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
+import { kLogBookStale, kLogCaptureGap, kLogGap, kLogTradeGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
@@ -104,7 +104,7 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
   const logger = ctx.logger;
   const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.fastEvents, {
     lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, lineWaitMs: fast.lineWaitMs, burst: d.bursts.decoder,
-    listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
+    listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); }, onTradeGap: (locate, from, to) => { logger.warn(kLogTradeGap, locate, from, to); } },
   });
   ctx.origin.from = r;
   books.external = r.adapter;

@@ -344,7 +344,13 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(stats.strategy.digest).to.equal(digest.digest);
   });
 
-  it('trades (X-TLR) and security status (f) on their own lines become TRADE and STATUS events', () => {
+  /**
+   * 600 incrementals, a trades datagram every 4th (RptSeq per instrument on the trades channel), a
+   * status message every 50th; `drop` leaves out that trades datagram (by its index), `repeat` sends
+   * that one twice. Runs it and returns the expected strategy figures (the dropped trades left out,
+   * the repeated ones once) and the run's output.
+   */
+  function runTradeSession(drop = -1, repeat = -1): { want: Record<string, number>; stats: { counters: Record<string, number>; strategy: Record<string, number> }; output: string; dropped: { symbol: string; rpt: number }[] } {
     const registry = loadFastTemplates(fs.readFileSync(kTemplates, 'utf8'));
     const gen = new MoexSessionGenerator(registry, { instruments: 4, seed: 3 });
     const encoder = new FastEncoder(registry);
@@ -358,20 +364,25 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     const datagram = (seq: number, message: Uint8Array): Uint8Array => { const d = new Uint8Array(4 + message.length); writeMoexPacket(d, 0, seq, message); return d; };
     const want = { trades: 0, trade_shares: 0, trade_value: 0, buys: 0, sells: 0, match_sum: 0, status_T: 0, status_H: 0, status_Q: 0 };
     const statuses = [[17, 'T'], [2, 'H'], [21, 'Q'], [3, 'T'], [18, 'H']] as const;
-    let tradeSeq = 0; let statusSeq = 0;
+    const tradeSeq = [0, 0, 0, 0]; let statusSeq = 0;
+    const dropped: { symbol: string; rpt: number }[] = [];
     for (let i = 0; i < 600; i++) {
       add(inc, gen.nextIncremental().datagram);
       if (i % 4 === 0) {
         const entries: FastRecord[] = [];
         for (let j = 0; j < 1 + (i % 3); j++) {
           const size = 1 + ((i * 7 + j) % 50); const price = 6000000 + ((i + j) % 9) * 250; const id = 5000000 + i * 3 + j; const buy = (i + j) % 2 === 0;
-          entries.push({ MDUpdateAction: 0, MDEntryType: '2', MDEntryID: String(id), Symbol: gen.symbols[(i + j) % 4], RptSeq: ++tradeSeq, OrderSide: buy ? '1' : '2',
+          const rpt = ++tradeSeq[(i + j) % 4];
+          entries.push({ MDUpdateAction: 0, MDEntryType: '2', MDEntryID: String(id), Symbol: gen.symbols[(i + j) % 4], RptSeq: rpt, OrderSide: buy ? '1' : '2',
             MDEntryPx: { mantissa: price, exponent: -5 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS' });
+          if (i / 4 === drop) { dropped.push({ symbol: gen.symbols[(i + j) % 4], rpt }); continue; }
           want.trades++; want.trade_shares += size; want.trade_value += size * price; want.match_sum += id;
           if (buy) want.buys++; else want.sells++;
         }
         encoder.resetDictionaries();
-        add(trades, datagram(i / 4 + 1, encoder.encode('X-TLR-CURR', { MsgSeqNum: i / 4 + 1, SendingTime: 20170301101500000n + BigInt(i), GroupMDEntries: entries })));
+        const d = datagram(i / 4 + 1, encoder.encode('X-TLR-CURR', { MsgSeqNum: i / 4 + 1, SendingTime: 20170301101500000n + BigInt(i), GroupMDEntries: entries }));
+        if (i / 4 !== drop) add(trades, d);
+        if (i / 4 === repeat) add(trades, d);
       }
       if (i % 50 === 0) {
         const [code, letter] = statuses[(i / 50) % statuses.length];
@@ -391,9 +402,26 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     const r = tickpath('run', '--config', dir, '--venue-sim', '--strategy', strategy, '--duration', '0', '--metrics-port', 'off', '--json');
     expect(r.status, r.stderr + r.stdout).to.equal(0);
     const stats = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return { want, stats, output: r.stdout + r.stderr, dropped };
+  }
+
+  it('trades (X-TLR) and security status (f) on their own lines become TRADE and STATUS events', () => {
+    const { want, stats, output } = runTradeSession();
     expect(stats.counters.itch_messages).to.equal(600 + 150 + 12);
     expect(stats.counters.other_traffic).to.equal(0);
     expect(want.trades).to.be.greaterThan(250);
     expect(stats.strategy).to.deep.equal({ ...want, status_other: 0 });
+    expect(output).to.not.match(/never arrived on the trades line/);
+  });
+
+  it('the trades channel\'s RptSeq per instrument: a lost trades datagram is a logged trade gap per instrument, a repeated one is not counted twice', () => {
+    const { want, stats, output, dropped } = runTradeSession(10, 20);
+    expect(dropped.length).to.be.greaterThan(1);
+    // One trades datagram left out, one sent twice: the same number decoded as without either.
+    expect(stats.counters.itch_messages).to.equal(600 + 150 + 12);
+    // The repeat's trades are dropped as duplicates: the strategy sees each trade once.
+    expect(stats.strategy).to.deep.equal({ ...want, status_other: 0 });
+    const gaps = [...output.matchAll(/trades of book locate (\d+): RptSeq (\d+) to (\d+) never arrived on the trades line/g)].map((m) => [Number(m[2]), Number(m[3])]);
+    expect(gaps.sort((x, y) => x[0] - y[0])).to.deep.equal(dropped.map((x) => [x.rpt, x.rpt]).sort((x, y) => x[0] - y[0]));
   });
 });

@@ -39,7 +39,7 @@ export interface MoexFeedReceiverOptions {
   burst?: number;
   /** How long a MsgSeqNum hole may wait for the other incremental line (ms, default 2). */
   lineWaitMs?: number;
-  listener?: { onGap?(from: number, to: number): void; onStale?(locate: number, name: string): void };
+  listener?: { onGap?(from: number, to: number): void; onStale?(locate: number, name: string): void; onTradeGap?(locate: number, from: number, to: number): void };
 }
 
 export class MoexFeedReceiver {
@@ -79,7 +79,7 @@ export class MoexFeedReceiver {
       this.ports[i] = l.port;
       this.incrementalIndex[i] = l.role === 'incremental' ? k++ : l.role === 'snapshot' ? -1 : -2;
     });
-    this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale } });
+    this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale, onTradeGap: options.listener?.onTradeGap } });
     this.incremental = new FastFeedDecoder(registry, this.adapter);
     this.snapshot = new FastFeedDecoder(registry, this.adapter);
     this.info = new FastFeedDecoder(registry, this.adapter);
