@@ -14,7 +14,7 @@ import { RxConsumer } from '../../binding/rx-consumer';
 import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
-import { kLogBookStale, kLogCaptureGap, kLogGap, kLogTradeGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
+import { kLogBookStale, kLogCaptureGap, kLogFastLine, kLogGap, kLogTradeGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
@@ -113,6 +113,10 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
     doWork: () => r.doWork(),
     start: () => r.start(),
     close: () => r.close(),
+    // What each A/B line brought, once at the end: a line that lost datagrams shows fewer of them.
+    onDrained(): void {
+      r.arbiter.lines.forEach((l, i) => { logger.info(kLogFastLine, i, l.datagrams, l.firsts, l.duplicates); });
+    },
     get sourceDone() { return r.sourceDone; },
     get ringStalls() { return 0; },
     publishCounters(): void {

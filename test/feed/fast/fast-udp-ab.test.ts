@@ -6,8 +6,9 @@
  * datagram with its line, so the arbiter fills each line's holes from the other.
  *
  * Fails if: the udp backend reads only one line (MsgSeqNum gaps, wrong books), the line tag is lost
- * or wrong (datagrams counted as other traffic, or duplicates applied twice: wrong books), or the
- * books differ from a plain, independent decode of the whole session.
+ * or wrong (datagrams counted as other traffic, or duplicates applied twice: wrong books), the
+ * per-line counts at the end of the run (datagrams, used first, copies) do not match what was sent
+ * on each line, or the books differ from a plain, independent decode of the whole session.
  * The same for ITCH: a generated MoldUDP64 session on lines A and B with different packets missing,
  * over udp, builds the books a pcap replay of the whole session builds (LineArbiter by line tag).
  * Needs root (ip netns); skipped otherwise.
@@ -136,6 +137,12 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     expect(stats.strategy.levels).to.equal(want.levels);
     expect(stats.strategy.orders).to.equal(want.orders);
     expect(stats.strategy.digest).to.equal(want.digest);
+    // By line: each brought what was sent on it (its own drops missing), firsts and copies adding up.
+    const byLine = [...stdout.matchAll(/FAST incremental line (\d) \(0 = first of feed\.fast\.incremental\): (\d+) datagrams, (\d+) used first, (\d+) copies/g)]
+      .map((m) => m.slice(1).map(Number));
+    expect(byLine.map((l) => [l[0], l[1]])).to.deep.equal([[0, sentA], [1, sentB]]);
+    expect(byLine[0][2] + byLine[1][2], 'every datagram used once').to.equal(n);
+    expect(byLine[0][3] + byLine[1][3]).to.equal(sentA + sentB - n);
   });
 
   it('ITCH: MoldUDP64 lines A and B over udp, each missing packets the other has: nothing lost, the books of a pcap replay of the whole session', async () => {
