@@ -102,8 +102,6 @@ export interface FastFeedConfig {
   /** Book prices are MDEntryPx scaled to this many decimals (default 5). */
   priceDecimals: number;
   market: 'CURR' | 'FOND' | 'ANY';
-  /** How long a MsgSeqNum hole on one incremental line waits for the other line's copy (ms, default 2). */
-  lineWaitMs: number;
 }
 
 export type FeedProtocol = 'itch' | 'moex-fast';
@@ -122,6 +120,11 @@ export interface FeedConfig {
   lines: FeedLine[];
   rerequest: RerequestConfig | undefined;
   moldudp64: MoldUdp64Config;
+  /**
+   * How long a sequence hole on one A/B line waits for the other line's copy before it is a gap
+   * (ms, default 2; ITCH MoldUDP64 and MOEX FAST MsgSeqNum alike). A loaded host may need more.
+   */
+  lineWaitMs: number;
 }
 
 export interface FeedConfigLoadOptions {
@@ -130,7 +133,7 @@ export interface FeedConfigLoadOptions {
 }
 
 const kTopKeys = ['feed'];
-const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64', 'protocol', 'fast'];
+const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64', 'protocol', 'fast', 'line_wait_ms'];
 const kDpdkKeys = ['eal', 'port', 'rx_queues', 'mbufs', 'promiscuous'];
 const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 'vdevs', 'pci_allow'];
 const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
@@ -140,7 +143,7 @@ const kPcapKeys = ['file', 'pace', 'loops', 'allow_truncated'];
 const kLineKeys = ['name', 'group', 'port', 'source'];
 const kRerequestKeys = ['host', 'port', 'timeout_ms'];
 const kMoldKeys = ['sessions'];
-const kFastKeys = ['templates', 'incremental', 'snapshot', 'trades', 'status', 'price_decimals', 'market', 'line_wait_ms'];
+const kFastKeys = ['templates', 'incremental', 'snapshot', 'trades', 'status', 'price_decimals', 'market'];
 
 const kPciAddress = /^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/;
 
@@ -180,6 +183,7 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
     lines: readLines(r, f.lines),
     rerequest: f.rerequest === undefined ? undefined : readRerequest(r, f.rerequest),
     moldudp64: readMold(r, f.moldudp64),
+    lineWaitMs: r.int('feed.line_wait_ms', f.line_wait_ms, 0, 10000, 2),
   };
 
   if (protocol === 'moex-fast' && !r.failed('feed.protocol')) {
@@ -423,6 +427,5 @@ function readFast(r: ConfigReader, value: unknown, lines: FeedLine[], options: F
     status,
     priceDecimals: r.int('feed.fast.price_decimals', x.price_decimals, 0, 9, 5),
     market: r.oneOf('feed.fast.market', x.market, ['CURR', 'FOND', 'ANY'] as const, 'ANY'),
-    lineWaitMs: r.int('feed.fast.line_wait_ms', x.line_wait_ms, 0, 10000, 2),
   };
 }

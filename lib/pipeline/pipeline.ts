@@ -355,6 +355,7 @@ export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | unde
   if (!feed.lines.length) return undefined;
   return {
     lines: feed.lines.map((l) => ({ name: l.name, group: l.group, port: l.port })),
+    lineWaitMs: feed.lineWaitMs,
     rerequest: feed.rerequest ? { host: feed.rerequest.host, port: feed.rerequest.port, timeoutMs: feed.rerequest.timeoutMs } : undefined,
   };
 }
@@ -366,5 +367,5 @@ export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
   const role = (name: string): MoexFeedLine['role'] | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot'
     : f.trades.includes(name) ? 'trades' : f.status.includes(name) ? 'status' : undefined);
   const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
-  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lineWaitMs: f.lineWaitMs, lines };
+  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lineWaitMs: feed.lineWaitMs, lines };
 }

@@ -106,7 +106,7 @@ describe('feed config', () => {
     );
     expectError(
       (d) => (d.feed.backnd = 'udp'),
-      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64, protocol, fast',
+      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64, protocol, fast, line_wait_ms',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(

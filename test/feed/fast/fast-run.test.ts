@@ -256,10 +256,10 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     r = tickpath('config', 'check', dir);
     expect(r.status, r.stdout + r.stderr).to.equal(0);
     // A line wait outside 0..10000 ms is refused with the range.
-    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8') + '    line_wait_ms: -1\n');
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8') + '  line_wait_ms: -1\n');
     r = tickpath('config', 'check', dir);
     expect(r.status).to.not.equal(0);
-    expect(r.stdout + r.stderr).to.match(/feed\.fast\.line_wait_ms/);
+    expect(r.stdout + r.stderr).to.match(/feed\.line_wait_ms is -1, expected/);
   });
 
   it('price-level books (X-OBR, aggregated): tickpath run builds the levels a plain decode of the same frames builds', () => {

@@ -99,7 +99,7 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     incremental: [A, B]
     price_decimals: 5
     market: CURR
-    line_wait_ms: 200
+  line_wait_ms: 200
 `);
     for (const name of ['performance.yml', 'routing_config.yml']) fs.copyFileSync(path.join(root, 'configs', name), path.join(dir, name));
     const check = spawnSync(process.execPath, [kCli, 'config', 'check', dir], { encoding: 'utf8' });
@@ -179,7 +179,7 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     const want = JSON.parse(ref.stdout.trim().split('\n').pop()!);
     expect(want.strategy.levels).to.be.greaterThan(20);
 
-    fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:\n  backend: udp\n  udp: { interface: 127.0.0.1, rcvbuf: 4194304 }\n${lines}`);
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:\n  backend: udp\n  udp: { interface: 127.0.0.1, rcvbuf: 4194304 }\n  line_wait_ms: 200\n${lines}`);
     const run = spawn('ip', ['netns', 'exec', ns, process.execPath, kCli, 'run', '--config', dir, '--venue-sim', '--strategy', kStrategy,
       '--duration', '6', '--metrics-port', 'off', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
