@@ -33,24 +33,30 @@ const kHelp = `Usage: tickpath book --symbol S (--pcap FILE [--seq N | --at TIME
     --interval MS    with --watch (default 1000, at least 100)
   --depth N          price levels per side (default 10)
   --dir DIR          where a running instance's files live (default $TICKPATH_STATS_DIR or /dev/shm)
-  --json             one JSON object: levels with price (Price(4) integer) and price_usd, shares,
-                     orders; last trade with timestamp_ns and time; trading state
+  --json             one JSON object: price_decimals (4: ITCH Price(4); a MOEX FAST feed's
+                     feed.fast.price_decimals), levels with price (that integer), price_value (the
+                     price it stands for) and, for ITCH, price_usd, shares, orders; last trade with
+                     timestamp_ns and time; trading state
   --help             this text
 
-With --json and --top: {symbols: [{symbol, bid, bid_usd, bid_shares, bid_orders, ask, ask_usd,
-ask_shares, ask_orders}], omitted} (omitted: rows that did not fit the instance's book file).
+With --json and --top: {price_decimals, symbols: [{symbol, bid, bid_value, bid_usd, bid_shares,
+bid_orders, ask, ask_value, ask_usd, ask_shares, ask_orders}], omitted} (omitted: rows that did not
+fit the instance's book file; *_usd only for ITCH).
+A MOEX FAST instance's prices are shown at its feed.fast.price_decimals, in the venue's currency.
 
 The ladder shows asks above (highest first) and bids below (best first): price in dollars, shares
 and orders per level; then the last trade and the trading state (from Stock Trading Action).
 Exit codes: 0 shown, 1 no such symbol or no running instance, 2 bad usage.`;
 
 /** The snapshot with units in its keys, for --json. */
-export function bookJson(s: BookSnapshot, extra: Record<string, unknown>): Record<string, unknown> {
-  const level = (l: { price: number; shares: number; orders: number }) => ({ price: l.price, price_usd: l.price / 10000, shares: l.shares, orders: l.orders });
+export function bookJson(s: BookSnapshot, extra: Record<string, unknown>, priceDecimals = 4): Record<string, unknown> {
+  const scale = 10 ** priceDecimals, itch = priceDecimals === 4;
+  const value = (p: number) => (itch ? { price_value: p / scale, price_usd: p / scale } : { price_value: p / scale });
+  const level = (l: { price: number; shares: number; orders: number }) => ({ price: l.price, ...value(l.price), shares: l.shares, orders: l.orders });
   return {
-    symbol: s.symbol, stock_locate: s.stockLocate, trading_state: s.tradingState,
+    symbol: s.symbol, stock_locate: s.stockLocate, trading_state: s.tradingState, price_decimals: priceDecimals,
     bids: s.bids.map(level), asks: s.asks.map(level), bid_levels: s.bidLevels, ask_levels: s.askLevels,
-    last_trade: s.lastTrade ? { price: s.lastTrade.price, price_usd: s.lastTrade.price / 10000, shares: s.lastTrade.shares,
+    last_trade: s.lastTrade ? { price: s.lastTrade.price, ...value(s.lastTrade.price), shares: s.lastTrade.shares,
       timestamp_ns: s.lastTrade.timestamp, time: formatItchTime(s.lastTrade.timestamp) } : null,
     ...extra,
   };
@@ -124,10 +130,11 @@ function fromCapture(file: string, symbol: string, depth: number, untilSequence:
 }
 
 /** The top-of-book rows with units in their keys, for --json --top. */
-export function topJson(rows: TopOfBookRow[]): Record<string, unknown>[] {
+export function topJson(rows: TopOfBookRow[], priceDecimals = 4): Record<string, unknown>[] {
+  const scale = 10 ** priceDecimals, itch = priceDecimals === 4;
   return rows.map((r) => ({
-    symbol: r.symbol, bid: r.bid, bid_usd: r.bid / 10000, bid_shares: r.bidShares, bid_orders: r.bidOrders,
-    ask: r.ask, ask_usd: r.ask / 10000, ask_shares: r.askShares, ask_orders: r.askOrders,
+    symbol: r.symbol, bid: r.bid, bid_value: r.bid / scale, ...(itch ? { bid_usd: r.bid / scale } : {}), bid_shares: r.bidShares, bid_orders: r.bidOrders,
+    ask: r.ask, ask_value: r.ask / scale, ...(itch ? { ask_usd: r.ask / scale } : {}), ask_shares: r.askShares, ask_orders: r.askOrders,
   }));
 }
 
@@ -158,6 +165,8 @@ async function fromInstance(instance: string, dir: string, symbol: string | unde
         console.error(`tickpath book: instance '${instance}': ${err.message}${pidAlive(client.pid) ? '' : ' (it has exited)'}`);
         return 1;
       }
+      // The answer says how its prices are scaled (an older instance's answer: ITCH Price(4)).
+      const decimals = answer.priceDecimals ?? 4;
       if (view === 'top') {
         const rows = (answer.top ?? []).filter((r) => symbol === undefined || r.symbol === symbol);
         if (rows.length === 0) {
@@ -166,9 +175,9 @@ async function fromInstance(instance: string, dir: string, symbol: string | unde
             : `tickpath book: instance '${instance}' has no books yet`);
           if (!watch) return 1;
         } else if (json) {
-          console.log(JSON.stringify({ source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs, symbols: topJson(rows), omitted: answer.topOmitted ?? 0 }));
+          console.log(JSON.stringify({ source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs, price_decimals: decimals, symbols: topJson(rows, decimals), omitted: answer.topOmitted ?? 0 }));
         } else {
-          const lines = renderTopOfBook(rows, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}`, omitted: answer.topOmitted });
+          const lines = renderTopOfBook(rows, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}`, omitted: answer.topOmitted, priceDecimals: decimals });
           if (watch && tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\n  (Ctrl-C to quit)\n`);
           else console.log(lines.join('\n'));
         }
@@ -176,9 +185,9 @@ async function fromInstance(instance: string, dir: string, symbol: string | unde
         console.error(`tickpath book: instance '${instance}' has no book for ${symbol}; symbols with a book: ${(answer.known ?? []).join(' ') || '(none yet)'}`);
         if (!watch) return 1;
       } else if (json) {
-        console.log(JSON.stringify(bookJson(answer.snapshot, { source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs })));
+        console.log(JSON.stringify(bookJson(answer.snapshot, { source: 'instance', instance, pid: reader.pid, at_ms: answer.atMs }, decimals)));
       } else {
-        const lines = renderLadder(answer.snapshot, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}` });
+        const lines = renderLadder(answer.snapshot, { asOf: `live, instance ${instance} at ${new Date(answer.atMs).toISOString()}`, priceDecimals: decimals });
         if (watch && tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n\n  (Ctrl-C to quit)\n`);
         else console.log(lines.join('\n'));
       }

@@ -244,7 +244,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   if (metricsPort !== undefined) {
     const m = new MetricsServer({
       port: metricsPort, provider: () => pipeline.stats(), extra: () => ({ instance: publisher.instance, placement: pipeline.placement() }),
-      books: { book: (symbol, depth) => pipeline.book(symbol, depth), top: () => pipeline.topOfBook() },
+      books: { book: (symbol, depth) => pipeline.book(symbol, depth), top: () => pipeline.topOfBook(), priceDecimals: pipeline.priceDecimals },
     });
     try {
       await m.listen();

@@ -5,6 +5,12 @@
 // the kernel copied it, with no copy of ours. Slots are handed out and released strictly in order
 // (Port releases in ring order), so the free slots are one FIFO: [released, filled).
 //
+// Lines: option 'lines' ("group:port[/source],group:port...", up to 64) opens one socket per line,
+// each bound to its group and port and joined to it, polled in turn into the same slot FIFO; each
+// descriptor's aux carries the line's index in that list (aux = kUdpAuxL4Payload | index << 8), so
+// a consumer can tell MOEX or MoldUDP64 A/B lines apart without headers. Without 'lines', one
+// socket from 'port'/'group'/'source' (line 0).
+//
 // Framing: a udp descriptor's bytes are the UDP PAYLOAD: no Ethernet, IP or UDP header. Every udp
 // descriptor carries aux = kUdpAuxL4Payload (1) so a consumer that also reads Ethernet backends
 // knows which framing it has (pcap/af_packet/af_xdp/dpdk descriptors start at the Ethernet header).
@@ -31,6 +37,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backend.h"
 #include "platform.h"
@@ -41,6 +48,7 @@ namespace {
 
 constexpr uint32_t kUdpAuxL4Payload = 1;
 constexpr uint16_t kMaxBurst = 512;
+constexpr size_t kMaxLines = 64;
 constexpr size_t kCtrlBytes = CMSG_SPACE(sizeof(scm_timestamping)) + CMSG_SPACE(sizeof(uint32_t)) + 64;
 
 std::string sysctlValue(const char* path) {
@@ -106,55 +114,22 @@ class UdpBackend final : public Backend {
  public:
   ~UdpBackend() override { close(); }
 
-  int open(const Options& o, std::string* err) override {
-    std::string bindAddr = optString(o, "bind", "");
-    long long port = optInt(o, "port", -1);
-    std::string group = optString(o, "group", ""), source = optString(o, "source", "");
-    std::string iface = optString(o, "interface", "");
-    long long rcvbuf = optInt(o, "rcvbuf", 0), busyPoll = optInt(o, "busy_poll_us", 0);
-    slots_ = static_cast<uint32_t>(optInt(o, "slots", 4096));
-    slotBytes_ = static_cast<uint32_t>(optInt(o, "slot_bytes", 2048));
-    std::string txDest = optString(o, "tx_dest", "");
-    std::string ts = optString(o, "timestamps", "sw");
-
-    if (port < 0 || port > 65535)
-      return fail(err, EINVAL, "udp backend needs option 'port' (0-65535), got '" + optString(o, "port", "") + "'");
-    if (slots_ < 16 || slots_ > (1u << 20))
-      return fail(err, EINVAL, "udp option slots=" + std::to_string(slots_) + ": expected 16..1048576");
-    if (slotBytes_ < 64 || slotBytes_ > 65536)
-      return fail(err, EINVAL, "udp option slot_bytes=" + std::to_string(slotBytes_) + ": expected 64..65536");
-    if (ts != "none" && ts != "sw" && ts != "hw")
-      return fail(err, EINVAL, "udp option timestamps='" + ts + "': expected none, sw or hw");
-
-    in_addr groupAddr{}, sourceAddr{}, bindIn{}, ifAddr{};
-    int ifindex = 0;
-    if (!group.empty() && (inet_pton(AF_INET, group.c_str(), &groupAddr) != 1 || !IN_MULTICAST(ntohl(groupAddr.s_addr))))
-      return fail(err, EINVAL, "udp option group='" + group + "': expected an IPv4 multicast address (224.0.0.0/4)");
-    if (!source.empty() && (group.empty() || inet_pton(AF_INET, source.c_str(), &sourceAddr) != 1))
-      return fail(err, EINVAL, "udp option source='" + source + "': expected an IPv4 address, together with option 'group'");
-    if (!iface.empty() && !resolveInterface(iface, &ifindex, &ifAddr))
-      return fail(err, ENODEV, "udp option interface='" + iface + "': no such interface or address (fix: list them with `ip addr`)");
-    if (bindAddr.empty()) bindAddr = group.empty() ? "0.0.0.0" : group;  // a group socket hears only its group
-    if (inet_pton(AF_INET, bindAddr.c_str(), &bindIn) != 1)
-      return fail(err, EINVAL, "udp option bind='" + bindAddr + "': expected an IPv4 address");
-    if (!txDest.empty() && !parseHostPort(txDest, &txDest_))
-      return fail(err, EINVAL, "udp option tx_dest='" + txDest + "': expected host:port");
-    hasTxDest_ = !txDest.empty();
-
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd_ < 0) return fail(err, errno, std::string("cannot create UDP socket: ") + strerror(errno));
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // several feeds may share a group port
-    setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+  // One line's socket: options, bind, multicast join. Returns 0 or a negative errno (err set).
+  int setupSocket(int fd, uint16_t port, const std::string& bindAddr, in_addr bindIn, const std::string& group, in_addr groupAddr,
+                  const std::string& source, in_addr sourceAddr, const std::string& iface, int ifindex, in_addr ifAddr,
+                  long long rcvbuf, long long busyPoll, const std::string& ts, std::string* err) {
+        int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // several feeds may share a group port
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 
     // Receive buffer: the kernel caps SO_RCVBUF at net.core.rmem_max; root may exceed it.
     if (rcvbuf > 0) {
       int want = static_cast<int>(std::min<long long>(rcvbuf, 1 << 30));
-      if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
-        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
       int got = 0;
       socklen_t gl = sizeof got;
-      getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+      getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
       rcvbufGot_ = got;
       if (got < want)  // the kernel reports double what it was given when uncapped
         warning_ = "rcvbuf " + std::to_string(want) + " capped to " + std::to_string(got / 2) +
@@ -163,19 +138,19 @@ class UdpBackend final : public Backend {
     } else {
       int got = 0;
       socklen_t gl = sizeof got;
-      getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+      getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
       rcvbufGot_ = got;
     }
     if (busyPoll > 0) {
       int us = static_cast<int>(busyPoll);
-      if (setsockopt(fd_, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) != 0)
+      if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof us) != 0)
         warning_ += std::string(warning_.empty() ? "" : "; ") + "busy_poll_us ignored: " + strerror(errno) +
                     " (fix: raising it above net.core.busy_poll needs CAP_NET_ADMIN)";
     }
     if (ts != "none") {
       int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
       if (ts == "hw") flags |= SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
-      if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
+      if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0)
         return fail(err, errno, std::string("SO_TIMESTAMPING failed: ") + strerror(errno) + " (fix: pass timestamps=none)");
     }
 
@@ -183,15 +158,12 @@ class UdpBackend final : public Backend {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
     sa.sin_addr = bindIn;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
       return fail(err, errno, "cannot bind UDP " + bindAddr + ":" + std::to_string(port) + ": " + strerror(errno) +
                                   (errno == EADDRNOTAVAIL ? " (fix: bind an address this host has, see `ip addr`)"
                                    : errno == EACCES    ? " (fix: ports below 1024 need root or CAP_NET_BIND_SERVICE)"
                                                         : ""));
-    socklen_t sl = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &sl);
-    port_ = ntohs(sa.sin_port);
-
+    
     if (!group.empty()) {
       int rc;
       if (source.empty()) {
@@ -199,13 +171,13 @@ class UdpBackend final : public Backend {
         m.imr_multiaddr = groupAddr;
         m.imr_address = ifAddr;
         m.imr_ifindex = ifindex;
-        rc = setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+        rc = setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
       } else {
         ip_mreq_source m{};
         m.imr_multiaddr = groupAddr;
         m.imr_interface = ifAddr;
         m.imr_sourceaddr = sourceAddr;
-        rc = setsockopt(fd_, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof m);
+        rc = setsockopt(fd, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP, &m, sizeof m);
       }
       if (rc != 0)
         return fail(err, errno, "cannot join multicast group " + group + (source.empty() ? "" : " source " + source) +
@@ -215,14 +187,94 @@ class UdpBackend final : public Backend {
         ip_mreqn m{};
         m.imr_address = ifAddr;
         m.imr_ifindex = ifindex;
-        setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
       }
     }
-    desc_ = "udp " + bindAddr + ":" + std::to_string(port_) +
-            (group.empty() ? "" : " group " + group + (source.empty() ? "" : " source " + source)) +
-            (iface.empty() ? "" : " on " + iface) + ", rcvbuf " + std::to_string(rcvbufGot_) + ", " +
-            std::to_string(slots_) + " slots of " + std::to_string(slotBytes_) + " B, timestamps " + ts +
-            (hasTxDest_ ? ", tx to " + txDest : "");
+    return 0;
+  }
+
+  int open(const Options& o, std::string* err) override {
+    std::string bindOpt = optString(o, "bind", "");
+    std::string iface = optString(o, "interface", "");
+    long long rcvbuf = optInt(o, "rcvbuf", 0), busyPoll = optInt(o, "busy_poll_us", 0);
+    slots_ = static_cast<uint32_t>(optInt(o, "slots", 4096));
+    slotBytes_ = static_cast<uint32_t>(optInt(o, "slot_bytes", 2048));
+    std::string txDest = optString(o, "tx_dest", "");
+    std::string ts = optString(o, "timestamps", "sw");
+    std::string lines = optString(o, "lines", "");
+
+    if (slots_ < 16 || slots_ > (1u << 20))
+      return fail(err, EINVAL, "udp option slots=" + std::to_string(slots_) + ": expected 16..1048576");
+    if (slotBytes_ < 64 || slotBytes_ > 65536)
+      return fail(err, EINVAL, "udp option slot_bytes=" + std::to_string(slotBytes_) + ": expected 64..65536");
+    if (ts != "none" && ts != "sw" && ts != "hw")
+      return fail(err, EINVAL, "udp option timestamps='" + ts + "': expected none, sw or hw");
+    in_addr ifAddr{};
+    int ifindex = 0;
+    if (!iface.empty() && !resolveInterface(iface, &ifindex, &ifAddr))
+      return fail(err, ENODEV, "udp option interface='" + iface + "': no such interface or address (fix: list them with `ip addr`)");
+    if (!txDest.empty() && !parseHostPort(txDest, &txDest_))
+      return fail(err, EINVAL, "udp option tx_dest='" + txDest + "': expected host:port");
+    hasTxDest_ = !txDest.empty();
+
+    // The lines: "group:port[/source]" entries, or the single port/group/source options.
+    struct LineSpec { std::string group, source, port; };
+    std::vector<LineSpec> specs;
+    if (!lines.empty()) {
+      size_t at = 0;
+      while (at <= lines.size()) {
+        size_t comma = lines.find(',', at);
+        std::string e = lines.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        size_t colon = e.find(':'), slash = e.find('/');
+        if (colon == std::string::npos)
+          return fail(err, EINVAL, "udp option lines entry '" + e + "': expected group:port or group:port/source");
+        LineSpec l;
+        l.group = e.substr(0, colon);
+        l.port = e.substr(colon + 1, slash == std::string::npos ? std::string::npos : slash - colon - 1);
+        if (slash != std::string::npos) l.source = e.substr(slash + 1);
+        specs.push_back(l);
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+      }
+      if (specs.size() > kMaxLines)
+        return fail(err, EINVAL, "udp option lines: " + std::to_string(specs.size()) + " lines, at most " + std::to_string(kMaxLines));
+    } else {
+      specs.push_back(LineSpec{optString(o, "group", ""), optString(o, "source", ""), optString(o, "port", "")});
+    }
+
+    desc_ = "udp";
+    for (size_t i = 0; i < specs.size(); i++) {
+      const LineSpec& l = specs[i];
+      char* end = nullptr;
+      long long port = l.port.empty() ? -1 : strtoll(l.port.c_str(), &end, 10);
+      if (port < 0 || port > 65535 || (end && *end))
+        return fail(err, EINVAL, "udp backend needs option 'port' (0-65535)" + std::string(lines.empty() ? "" : " in each lines entry") + ", got '" + l.port + "'");
+      in_addr groupAddr{}, sourceAddr{}, bindIn{};
+      if (!l.group.empty() && (inet_pton(AF_INET, l.group.c_str(), &groupAddr) != 1 || !IN_MULTICAST(ntohl(groupAddr.s_addr))))
+        return fail(err, EINVAL, "udp option group='" + l.group + "': expected an IPv4 multicast address (224.0.0.0/4)");
+      if (!l.source.empty() && (l.group.empty() || inet_pton(AF_INET, l.source.c_str(), &sourceAddr) != 1))
+        return fail(err, EINVAL, "udp option source='" + l.source + "': expected an IPv4 address, together with option 'group'");
+      // A group socket binds its group, so it hears only that group: that is what keeps lines apart.
+      std::string bindAddr = !lines.empty() && !l.group.empty() ? l.group : !bindOpt.empty() ? bindOpt : l.group.empty() ? "0.0.0.0" : l.group;
+      if (inet_pton(AF_INET, bindAddr.c_str(), &bindIn) != 1)
+        return fail(err, EINVAL, "udp option bind='" + bindAddr + "': expected an IPv4 address");
+      int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (fd < 0) return fail(err, errno, std::string("cannot create UDP socket: ") + strerror(errno));
+      fds_.push_back(fd);
+      int rc = setupSocket(fd, static_cast<uint16_t>(port), bindAddr, bindIn, l.group, groupAddr, l.source, sourceAddr,
+                           iface, ifindex, ifAddr, rcvbuf, busyPoll, ts, err);
+      if (rc != 0) return rc;
+      sockaddr_in sa{};
+      socklen_t sl = sizeof sa;
+      getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl);
+      if (i == 0) port_ = ntohs(sa.sin_port);
+      desc_ += std::string(i == 0 ? " " : "; line " + std::to_string(i) + " ") + bindAddr + ":" + std::to_string(ntohs(sa.sin_port)) +
+               (l.group.empty() ? "" : " group " + l.group + (l.source.empty() ? "" : " source " + l.source));
+    }
+    fd_ = fds_[0];
+    desc_ += (iface.empty() ? "" : " on " + iface) + ", rcvbuf " + std::to_string(rcvbufGot_) + ", " +
+             std::to_string(slots_) + " slots of " + std::to_string(slotBytes_) + " B, timestamps " + ts +
+             (hasTxDest_ ? ", tx to " + txDest : "") + (fds_.size() > 1 ? ", " + std::to_string(fds_.size()) + " line sockets" : "");
 
     // Slot memory: the region JS maps; allocated once, recvmmsg writes into it.
     void* mem = nullptr;
@@ -248,7 +300,23 @@ class UdpBackend final : public Backend {
       iov_[i] = iovec{slotMem_ + static_cast<size_t>(slot) * slotBytes_, slotBytes_};
       msgs_[i].msg_hdr = msghdr{nullptr, 0, &iov_[i], 1, ctrl_.data() + i * kCtrlBytes, kCtrlBytes, 0};
     }
-    int got = recvmmsg(fd_, msgs_, n, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    // Each line's socket in turn, a share of the burst at a time (starting one further each burst):
+    // A and B copies of one datagram reach the arbiter close together, and no line starves another.
+    const uint32_t nfd = static_cast<uint32_t>(fds_.size());
+    int got = 0;
+    for (bool progress = true; progress && static_cast<uint32_t>(got) < n;) {
+      progress = false;
+      const uint32_t share = nfd == 1 ? n : std::max<uint32_t>(8, (n - got) / nfd);
+      for (uint32_t k = 0; k < nfd && static_cast<uint32_t>(got) < n; k++) {
+        uint32_t line = rr_ + k < nfd ? rr_ + k : rr_ + k - nfd;
+        int g = recvmmsg(fds_[line], msgs_ + got, std::min<uint32_t>(share, n - got), MSG_DONTWAIT | MSG_TRUNC, nullptr);
+        if (g <= 0) continue;
+        for (int i = got; i < got + g; i++) lineOf_[i] = static_cast<uint8_t>(line);
+        got += g;
+        progress = nfd > 1;
+      }
+    }
+    if (++rr_ >= nfd) rr_ = 0;
     if (got <= 0) return 0;
     const uint64_t pollNs = monotonicNs();
     const int64_t realtimeOffset = realtimeOffsetNs();
@@ -274,7 +342,10 @@ class UdpBackend final : public Backend {
           } else if (c->cmsg_type == SO_RXQ_OVFL) {
             uint32_t drops;
             memcpy(&drops, CMSG_DATA(c), sizeof drops);
-            kernelDrops_.store(drops, std::memory_order_relaxed);
+            // Each socket counts its own overflows: the device's figure is their sum.
+            uint64_t sum = kernelDrops_.load(std::memory_order_relaxed) - lineDrops_[lineOf_[i]] + drops;
+            lineDrops_[lineOf_[i]] = drops;
+            kernelDrops_.store(sum, std::memory_order_relaxed);
           }
         }
       }
@@ -283,7 +354,7 @@ class UdpBackend final : public Backend {
         flags |= kRxFlagTsPoll;
       }
       d[i] = RxDesc{slot * slotBytes_, 0, flags, len, wire, static_cast<uint32_t>(tsNs),
-                    static_cast<uint32_t>(tsNs >> 32), q, kUdpAuxL4Payload};
+                    static_cast<uint32_t>(tsNs >> 32), q, kUdpAuxL4Payload | (static_cast<uint32_t>(lineOf_[i]) << 8)};
       h[i] = slot;
     }
     filled_ += got;
@@ -319,14 +390,19 @@ class UdpBackend final : public Backend {
   }
 
   void close() override {
-    if (fd_ >= 0) ::close(fd_);
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
     fd_ = -1;
   }
 
   std::string describe() const override { return desc_ + (warning_.empty() ? "" : "; WARNING: " + warning_); }
 
  private:
-  int fd_ = -1;
+  int fd_ = -1;                 // line 0's socket: the one txBurst sends on
+  std::vector<int> fds_;         // one socket per line, in the order of option 'lines'
+  uint32_t rr_ = 0;              // the line whose socket the next burst reads first
+  uint8_t lineOf_[kMaxBurst];
+  uint32_t lineDrops_[kMaxLines] = {};  // SO_RXQ_OVFL's last count per line's socket
   uint16_t port_ = 0;
   uint32_t slots_ = 0, slotBytes_ = 0;
   uint8_t* slotMem_ = nullptr;

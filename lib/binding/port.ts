@@ -29,6 +29,12 @@ export interface AfPacketOptions {
 }
 export interface UdpOptions {
   port: number; bind?: string; group?: string; source?: string; interface?: string;
+  /**
+   * Several multicast lines (A/B, snapshot...): one socket per line, each bound to its group and
+   * port; a descriptor's aux carries the line's index here (bits 8-15), RxConsumer passes it on.
+   * When given, port/group/source are ignored.
+   */
+  lines?: { group: string; port: number; source?: string }[];
   rcvbuf?: number; busyPollUs?: number; slots?: number; slotBytes?: number; txDest?: string;
 }
 export interface PcapOptions {
@@ -189,6 +195,15 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       checkInt('udp.slots', u.slots, 64, 1 << 22);
       checkInt('udp.slotBytes', u.slotBytes, 64, 65536);
       checkString('udp.txDest', u.txDest, false);
+      if (u.lines !== undefined) {
+        if (!Array.isArray(u.lines) || u.lines.length < 1 || u.lines.length > 64) throw invalidOption(kWhere, 'udp.lines', u.lines, 'an array of 1 to 64 lines {group, port, source?}');
+        u.lines.forEach((l, i) => {
+          if (typeof l.group !== 'string' || !/^\d+\.\d+\.\d+\.\d+$/.test(l.group)) throw invalidOption(kWhere, `udp.lines[${i}].group`, l.group, 'an IPv4 multicast address');
+          checkInt(`udp.lines[${i}].port`, l.port, 1, 65535);
+          if (l.source !== undefined && (typeof l.source !== 'string' || !/^\d+\.\d+\.\d+\.\d+$/.test(l.source))) throw invalidOption(kWhere, `udp.lines[${i}].source`, l.source, 'an IPv4 address');
+        });
+        put('lines', u.lines.map((l) => `${l.group}:${l.port}${l.source ? `/${l.source}` : ''}`).join(','));
+      }
       put('port', u.port); put('bind', u.bind); put('group', u.group); put('source', u.source);
       put('interface', u.interface); put('rcvbuf', u.rcvbuf); put('busy_poll_us', u.busyPollUs);
       put('slots', u.slots); put('slot_bytes', u.slotBytes); put('tx_dest', u.txDest);
@@ -233,8 +248,12 @@ export class Port {
   readonly inline: boolean;
   private closed = false;
 
-  private constructor(id: number, backend: BackendName, inline: boolean) {
+  /** udp with several lines: each line's group and port, by the index its descriptors carry. */
+  readonly lines: { group: string; port: number }[] | undefined;
+
+  private constructor(id: number, backend: BackendName, inline: boolean, lines?: { group: string; port: number }[]) {
     this.id = id;
+    this.lines = lines?.map((l) => ({ group: l.group, port: l.port }));
     this.backend = backend;
     this.inline = inline;
     this.queues = binding().portQueues(id);
@@ -265,7 +284,7 @@ export class Port {
       try {
         const id = callNative(b, () => native.openPort(b, opts));
         installExitHook();
-        const port = new Port(id, b, opts.poller === 'inline');
+        const port = new Port(id, b, opts.poller === 'inline', b === 'udp' ? options.udp?.lines : undefined);
         log(`backend ${options.backend === 'auto' ? 'auto: chose' : ''}${options.backend === 'auto' ? ' ' : ''}${b}: ${port.description}`);
         return port;
       } catch (err) {
@@ -311,7 +330,7 @@ export class Port {
   /** What a worker needs to read `queue` (post it; then `new RxConsumer(t)` in the worker). */
   rxTransfer(queue = 0): RxQueueTransfer {
     return {
-      portId: this.id, queue, backend: this.backend, inline: this.inline,
+      portId: this.id, queue, backend: this.backend, inline: this.inline, lines: this.lines,
       ring: callNative(this.backend, () => binding().portRxRing(this.id, queue)),
       regions: this.regions(),
     };

@@ -11,10 +11,34 @@ import { binding } from './native';
 import { kLayout, kQueueCounter, kQueueCounterNames } from './layout';
 import type { NativeQueueStats } from './native';
 
-/** Called once per packet. `buf` is the whole region; the packet is buf[offset, offset+length). */
+/**
+ * Called once per packet. `buf` is the whole region; the packet is buf[offset, offset+length).
+ * `aux` is the descriptor's backend word: for udp, bits 8-15 are the line index (see
+ * RxQueueTransfer.lines and udpLineOf); pcap, the frame number; af_packet, the VLAN tag.
+ */
 export type PacketHandler = (
-  buf: Uint8Array, offset: number, length: number, tsNs: number, endOfBatch: boolean,
+  buf: Uint8Array, offset: number, length: number, tsNs: number, endOfBatch: boolean, aux: number,
 ) => void;
+
+/** The udp backend's line index in a descriptor's aux word. */
+export function udpLineOf(aux: number): number {
+  return (aux >>> 8) & 0xff;
+}
+
+/**
+ * For a udp source: the index of a receiver's line (matched by destination group, as a host-order
+ * u32, and port) for each of the port's line sockets, indexed by udpLineOf(aux); -1 for a socket
+ * whose line the receiver does not use. A port opened with one socket delivers the receiver's first line.
+ */
+export function udpLineMap(source: { lines?: { group: string; port: number }[] }, groups: Uint32Array, ports: Uint16Array): Int32Array {
+  const map = new Int32Array(256).fill(-1);
+  if (source.lines === undefined) { map[0] = 0; return map; }
+  source.lines.forEach((l, j) => {
+    const g = l.group.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    for (let i = 0; i < groups.length; i++) if (groups[i] === g && ports[i] === l.port) { map[j] = i; break; }
+  });
+  return map;
+}
 
 /** Everything a worker needs to read a queue: post it with postMessage (SABs are shared). */
 export interface RxQueueTransfer {
@@ -25,6 +49,8 @@ export interface RxQueueTransfer {
   /** true when no native poller thread runs: the consumer must call portPoll itself. */
   inline: boolean;
   backend: string;
+  /** udp opened with several lines: group and port of each, by the line index in aux. */
+  lines?: { group: string; port: number }[];
 }
 
 const kTwo32 = 4294967296;
@@ -32,6 +58,8 @@ const kTwo32 = 4294967296;
 export class RxConsumer {
   readonly queue: number;
   readonly backend: string;
+  /** udp with several lines: each line's group and port, by the index udpLineOf(aux) gives. */
+  readonly lines: { group: string; port: number }[] | undefined;
   private readonly i32: Int32Array;
   private readonly desc: Uint32Array;
   private readonly counterWords: Uint32Array;
@@ -44,6 +72,7 @@ export class RxConsumer {
   constructor(t: RxQueueTransfer) {
     this.queue = t.queue;
     this.backend = t.backend;
+    this.lines = t.lines;
     this.portId = t.portId;
     this.inline = t.inline;
     this.i32 = new Int32Array(t.ring);
@@ -65,7 +94,7 @@ export class RxConsumer {
     let c = this.cons;
     for (let i = 0; i < n; i++) {
       const w = (c & mask) << 3;
-      handler(regions[d[w + 1] & 0xffff], d[w], d[w + 2], d[w + 5] * kTwo32 + d[w + 4], i === n - 1);
+      handler(regions[d[w + 1] & 0xffff], d[w], d[w + 2], d[w + 5] * kTwo32 + d[w + 4], i === n - 1, d[w + 7]);
       c = (c + 1) >>> 0;
     }
     this.cons = c;

@@ -120,6 +120,11 @@ export interface FeedConfig {
   lines: FeedLine[];
   rerequest: RerequestConfig | undefined;
   moldudp64: MoldUdp64Config;
+  /**
+   * How long a sequence hole on one A/B line waits for the other line's copy before it is a gap
+   * (ms, default 2; ITCH MoldUDP64 and MOEX FAST MsgSeqNum alike). A loaded host may need more.
+   */
+  lineWaitMs: number;
 }
 
 export interface FeedConfigLoadOptions {
@@ -128,7 +133,7 @@ export interface FeedConfigLoadOptions {
 }
 
 const kTopKeys = ['feed'];
-const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64', 'protocol', 'fast'];
+const kFeedKeys = ['backend', 'dpdk', 'af_xdp', 'af_packet', 'udp', 'pcap', 'lines', 'rerequest', 'moldudp64', 'protocol', 'fast', 'line_wait_ms'];
 const kDpdkKeys = ['eal', 'port', 'rx_queues', 'mbufs', 'promiscuous'];
 const kEalKeys = ['lcores', 'in_memory', 'file_prefix', 'no_huge', 'memory_mb', 'vdevs', 'pci_allow'];
 const kAfXdpKeys = ['interface', 'queue', 'mode', 'zero_copy'];
@@ -178,6 +183,7 @@ export function feedConfigFrom(r: ConfigReader, options: FeedConfigLoadOptions =
     lines: readLines(r, f.lines),
     rerequest: f.rerequest === undefined ? undefined : readRerequest(r, f.rerequest),
     moldudp64: readMold(r, f.moldudp64),
+    lineWaitMs: r.int('feed.line_wait_ms', f.line_wait_ms, 0, 10000, 2),
   };
 
   if (protocol === 'moex-fast' && !r.failed('feed.protocol')) {
@@ -360,29 +366,16 @@ function readMold(r: ConfigReader, value: unknown): MoldUdp64Config {
 /**
  * Settings a MOEX FIX/FAST feed would otherwise ignore, refused with the fix: the MoldUDP64
  * re-request server and sessions (FAST recovers from the snapshot channel; the exchange's TCP
- * replay service is not implemented), and more than one line over the udp backend, which opens one
- * socket, for the first of feed.lines (A/B arbitration and the snapshot channel need a backend that
- * sees frames: af_packet, af_xdp, dpdk or pcap).
+ * replay service is not implemented). Several lines over the udp backend are fine: it opens one socket
+ * per line and tags each datagram with its line.
  */
 function refuseIgnoredByFast(r: ConfigReader, f: Record<string, unknown>, config: FeedConfig): void {
-  const fast = config.fast!;
   if (f.rerequest !== undefined && f.rerequest !== null) {
     r.problem('feed.rerequest', '(a mapping)', "no MoldUDP64 re-request server with feed.protocol 'moex-fast': a FAST feed recovers from its snapshot channel (the MOEX TCP replay service is not implemented)",
       'remove feed.rerequest and list the snapshot line in feed.fast.snapshot');
   }
   if (f.moldudp64 !== undefined && f.moldudp64 !== null) {
     r.problem('feed.moldudp64', '(a mapping)', "no MoldUDP64 settings with feed.protocol 'moex-fast' (MOEX datagrams carry their own MsgSeqNum)", 'remove feed.moldudp64');
-  }
-  if (config.backend === 'udp') {
-    const used = [...fast.incremental, ...fast.snapshot, ...fast.trades, ...fast.status];
-    if (used.length > 1) {
-      r.problem('feed.fast', `${used.length} lines (${used.join(', ')})`,
-        'one line with the udp backend: it opens one socket, for the first of feed.lines, so a second incremental line (A/B) or a snapshot, trades or status line would never be read',
-        'list one incremental line and no snapshot line, or use backend af_packet, af_xdp, dpdk or pcap, which see every line');
-    } else if (config.lines.length > 0 && used[0] !== config.lines[0].name) {
-      r.problem('feed.fast.incremental[0]', used[0], `the first of feed.lines (${config.lines[0].name}) with the udp backend: its one socket receives that line`,
-        `move line ${used[0]} to the top of feed.lines`);
-    }
   }
 }
 

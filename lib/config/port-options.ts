@@ -5,7 +5,9 @@ import type { PerformanceConfig } from './performance-config';
 /**
  * Translates the two config files into lib/binding's PortOptions for one feed line, so the YAML
  * stays in operator terms (snake_case, lines, stages) and the binding stays in port terms.
- * `line` matters for udp (one socket per group); other backends see every line's packets.
+ * udp: with several feed.lines, one socket per line (each descriptor tagged with the line's index,
+ * which the receivers map back to a line by group and port); with one, `line`'s socket. Other
+ * backends see every line's packets.
  */
 export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line: FeedLine = feed.lines[0]): PortOptions {
   const o: PortOptions = {
@@ -57,6 +59,7 @@ export function portOptionsFrom(feed: FeedConfig, perf: PerformanceConfig, line:
       interface: feed.udp.interface,
       bind: feed.udp.bind,
       rcvbuf: feed.udp.rcvbuf,
+      lines: feed.lines.length > 1 ? feed.lines.map((l) => ({ group: l.group, port: l.port, source: l.source ?? feed.udp!.source })) : undefined,
     };
   }
   if (feed.pcap) {

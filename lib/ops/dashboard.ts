@@ -112,7 +112,9 @@ export const kDashboardHtml = `<!doctype html>
     if (a < 1e9) return (ns / 1e6).toFixed(a < 1e7 ? 2 : 1) + ' ms';
     return (ns / 1e9).toFixed(2) + ' s';
   }
-  function dollars(p4) { return p4 > 0 ? (p4 / 10000).toFixed(4) : '-'; }
+  // Prices as the book answers scale them: ITCH Price(4) (dollars), or a FAST feed's price_decimals.
+  var priceDecimals = 4;
+  function dollars(p) { return p > 0 ? (p / Math.pow(10, priceDecimals)).toFixed(priceDecimals) : '-'; }
   function clock(ns) {
     var s = Math.floor(ns / 1e9), f = String(Math.round(ns - s * 1e9));
     function two(n) { return (n < 10 ? '0' : '') + n; }
@@ -213,8 +215,9 @@ export const kDashboardHtml = `<!doctype html>
   // The book view: the top of every book, and the selected symbol's ladder.
   var bookSel = document.getElementById('book-symbol');
   function updateTop(top) {
+    if (typeof top.priceDecimals === 'number') priceDecimals = top.priceDecimals;
     var list = top.symbols || [];
-    rows('top', list.map(function (t) { return [t.symbol, t.bid > 0 ? String(t.bidShares) : '-', dollars(t.bid), dollars(t.ask), t.ask > 0 ? String(t.askShares) : '-', t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / 10000).toFixed(4) : '-']; }));
+    rows('top', list.map(function (t) { return [t.symbol, t.bid > 0 ? String(t.bidShares) : '-', dollars(t.bid), dollars(t.ask), t.ask > 0 ? String(t.askShares) : '-', t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / Math.pow(10, priceDecimals)).toFixed(priceDecimals) : '-']; }));
     var names = list.map(function (t) { return t.symbol; });
     if (bookSel.options.length !== names.length) {
       var keep = bookSel.value;
@@ -225,6 +228,7 @@ export const kDashboardHtml = `<!doctype html>
   function updateLadder(a) {
     var st = document.getElementById('book-state'), last = document.getElementById('book-last');
     if (!a || !a.found || !a.snapshot) { rows('ladder', [['-', 'no book for ' + (a ? a.symbol : '?'), '', '']]); st.textContent = ''; last.textContent = ''; return; }
+    if (typeof a.priceDecimals === 'number') priceDecimals = a.priceDecimals;
     var b = a.snapshot, list = [];
     for (var i = b.asks.length - 1; i >= 0; i--) list.push(['ask', dollars(b.asks[i].price), fmt(b.asks[i].shares), String(b.asks[i].orders)]);
     for (var j = 0; j < b.bids.length; j++) list.push(['bid', dollars(b.bids[j].price), fmt(b.bids[j].shares), String(b.bids[j].orders)]);

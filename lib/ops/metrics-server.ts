@@ -40,8 +40,10 @@ export interface MetricsServerOptions {
   /** The book view: one symbol's book (Pipeline.book) and the top of every book (Pipeline.topOfBook). */
   books?: {
     book(symbol: string, depth: number): Promise<BookAnswer>;
-    /** Best bid and ask (Price(4)) with the shares at each (Pipeline.topOfBook). */
+    /** Best bid and ask (Price(4), or priceDecimals) with the shares at each (Pipeline.topOfBook). */
     top(): { symbol: string; bid: number; ask: number; bidShares: number; askShares: number }[];
+    /** Implied decimals of the book prices: 4 (ITCH Price(4), the default) or a FAST feed's price_decimals. */
+    priceDecimals?: number;
   };
 }
 
@@ -130,15 +132,16 @@ export class MetricsServer {
       }
       case '/api/top': {
         const top = this.o.books?.top() ?? [];
+        const decimals = this.o.books?.priceDecimals ?? 4;
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-          .end(JSON.stringify({ atMs: Date.now(), priceUnit: 'Price(4): 1e-4 dollars', symbols: top }));
+          .end(JSON.stringify({ atMs: Date.now(), priceUnit: decimals === 4 ? 'Price(4): 1e-4 dollars' : `1e-${decimals} of the venue's price unit`, priceDecimals: decimals, symbols: top }));
         return;
       }
       case '/api/book': {
         const symbol = url.searchParams.get('symbol') ?? '';
         const depth = Number(url.searchParams.get('depth') ?? '10');
-        if (!/^[\x21-\x7e]{1,8}$/.test(symbol) || !(Number.isInteger(depth) && depth >= 1 && depth <= 1000)) {
-          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('expected /api/book?symbol=S (1 to 8 characters) [&depth=1..1000]\n');
+        if (!/^[\x21-\x7e]{1,32}$/.test(symbol) || !(Number.isInteger(depth) && depth >= 1 && depth <= 1000)) {
+          res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('expected /api/book?symbol=S (1 to 32 characters: ITCH symbols, MOEX SESSION:SYMBOL) [&depth=1..1000]\n');
           return;
         }
         if (!this.o.books) {

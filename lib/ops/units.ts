@@ -20,6 +20,14 @@ export function formatPrice(price4: number, digits = 4): string {
   return (price4 / 10000).toFixed(digits);
 }
 
+/**
+ * A price integer with `decimals` implied decimals, as a decimal string with every tick:
+ * (805200, 4) -> "80.5200" (ITCH Price(4)); (9735250, 5) -> "97.35250" (MOEX FAST at price_decimals 5).
+ */
+export function formatScaledPrice(price: number, decimals: number): string {
+  return (price / 10 ** decimals).toFixed(decimals);
+}
+
 /** ITCH timestamp (ns since midnight) as clock time: 34238952381153 -> "09:30:38.952381153". */
 export function formatItchTime(nsSinceMidnight: number): string {
   if (!Number.isFinite(nsSinceMidnight) || nsSinceMidnight < 0) return '-';

@@ -64,6 +64,11 @@ export interface BookAnswer {
   top?: TopOfBookRow[];
   /** Rows left out of `top` because the answer would not fit the file. */
   topOmitted?: number;
+  /**
+   * Implied decimals of every price in this answer: 4 for ITCH Price(4) (also when absent, from an
+   * older server), feed.fast.price_decimals for a MOEX FAST feed.
+   */
+  priceDecimals?: number;
 }
 
 /** One book's best level on each side (prices Price(4); 0 and 0 shares when that side is empty). */
@@ -114,7 +119,7 @@ export class BookMailboxServer {
    * on this (the book's) thread, only when asked.
    */
   constructor(sab: SharedArrayBuffer, private readonly snapshot: (symbol: string, depth: number) => BookAnswer,
-    private readonly top: () => TopOfBookRow[] = () => []) {
+    private readonly top: () => TopOfBookRow[] = () => [], private readonly priceDecimals = 4) {
     this.header = checkCapacity(sab);
     this.bytes = new Uint8Array(sab);
     this.body = new Uint8Array(sab, kBookHeaderBytes, Math.min(Atomics.load(this.header, kBookCapacityI32), sab.byteLength - kBookHeaderBytes));
@@ -145,6 +150,7 @@ export class BookMailboxServer {
     } catch (err) {
       answer = { symbol, found: false, atMs: Date.now(), known: [`error: ${(err as Error).message}`] };
     }
+    answer.priceDecimals = this.priceDecimals;
     let json = Buffer.from(JSON.stringify(answer));
     // Too many symbols for the file: the first ones (by symbol) and how many were left out.
     while (json.length > this.body.length && answer.top && answer.top.length > 1) {
@@ -160,7 +166,7 @@ export class BookMailboxServer {
       s.asks = s.asks.slice(0, Math.ceil(s.asks.length / 2));
       json = Buffer.from(JSON.stringify(answer));
     }
-    if (json.length > this.body.length) json = Buffer.from(JSON.stringify({ symbol, found: false, atMs: Date.now() }));
+    if (json.length > this.body.length) json = Buffer.from(JSON.stringify({ symbol, found: false, atMs: Date.now(), priceDecimals: this.priceDecimals }));
     const seq = Atomics.load(h, kBookAnswerSeqI32);
     Atomics.store(h, kBookAnswerSeqI32, (seq + 1) | 0);
     this.body.set(json);

@@ -16,7 +16,7 @@
  * responses arrive as 'message' events. Nothing is allocated per packet or per message.
  */
 import { kQueueCounter } from '../binding/layout';
-import { RxConsumer } from '../binding/rx-consumer';
+import { RxConsumer, udpLineMap, udpLineOf } from '../binding/rx-consumer';
 import { Clock, MonotonicClock } from '../common/clock';
 import { LatencyRecorder } from '../common/latency-recorder';
 import type { Agent } from '../common/agent-runner';
@@ -92,7 +92,7 @@ export class FeedReceiver implements Agent {
 
   private readonly source: RxConsumer;
   private readonly burst: number;
-  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
+  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean, aux: number) => void;
   private nowMs = Date.now();
   private lastRead = 0;
   private idleTurns = 0;
@@ -135,7 +135,8 @@ export class FeedReceiver implements Agent {
     const l4 = source.backend === 'udp';
     const w2d = options.latency?.wireToDecode, w2h = options.latency?.wireToDone;
     const arbiter = this.arbiter, frames = decoder.frames;
-    this.onPacket = (b, off, len, ts, endOfBatch) => {
+    const udpLine = l4 && groups !== undefined ? udpLineMap(source, groups, ports!) : undefined;
+    this.onPacket = (b, off, len, ts, endOfBatch, aux) => {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
@@ -145,10 +146,11 @@ export class FeedReceiver implements Agent {
         else decoder.decodeFrame(b, off, len);
         if (endOfBatch) decoder.endOfBatch();
       } else {
-        // Which line: the destination of the frame (a UDP socket is one line).
+        // Which line: the destination of the frame, or the udp socket the datagram came in on.
         let line = 0;
         let pOff = off, pLen = len;
-        if (!l4) {
+        if (l4) line = udpLine![udpLineOf(aux)];
+        else {
           if (frames.parse(b, off, len) !== kUdpFrameOk) { if (endOfBatch) arbiter.endOfBatch(); return; }
           line = -1;
           for (let i = 0; i < groups!.length; i++) if (groups![i] === frames.destinationAddress && ports![i] === frames.destinationPort) { line = i; break; }

@@ -18,11 +18,15 @@ export const kPipelineLogEvents = new LogEventTable([
   { name: 'venue_reject', template: 'venue rejected a child order ({0} so far)' },
   { name: 'ring_stall', template: 'stage ring full: the next stage is behind ({0} stalls so far)' },
   { name: 'unrecovered_gap', template: 'sequence gap: messages {0} to {1} never received (no recovery configured)' },
+  { name: 'fast_line', template: 'FAST incremental line {0} (0 = first of feed.fast.incremental): {1} datagrams, {2} used first, {3} copies the other line had brought first' },
+  { name: 'trade_gap', template: 'trades of book locate {0}: RptSeq {1} to {2} never arrived on the trades line (those trades are missed; the book is not affected)' },
 ]);
 
 export const kLogWorkerStarted = kPipelineLogEvents.idOf('worker_started');
 export const kLogGap = kPipelineLogEvents.idOf('gap');
 export const kLogUnrecoveredGap = kPipelineLogEvents.idOf('unrecovered_gap');
+export const kLogTradeGap = kPipelineLogEvents.idOf('trade_gap');
+export const kLogFastLine = kPipelineLogEvents.idOf('fast_line');
 export const kLogLoss = kPipelineLogEvents.idOf('loss');
 export const kLogCaptureGap = kPipelineLogEvents.idOf('capture_gap');
 export const kLogBookStale = kPipelineLogEvents.idOf('book_stale');

@@ -202,6 +202,7 @@ export class Pipeline {
     };
     const bbo = this.bbo;
     this.bookFile = o.bookFile;
+    this.priceDecimals = o.feed.fast?.priceDecimals ?? 4;
     this.bookMailbox = createBookMailbox(o.bookFile);
     this.bookClient = new BookMailboxClient(this.bookMailbox);
     const stages = perf.stages;
@@ -312,6 +313,9 @@ export class Pipeline {
     return this.bookClient.ask(symbol, depth, timeoutMs);
   }
 
+  /** Implied decimals of every book price: 4 (ITCH Price(4)) or the FAST feed's price_decimals. */
+  priceDecimals = 4;
+
   /** Best bid and ask (Price(4)) and their shares, of every symbol that has had a quote, from the shared BBO table. */
   topOfBook(): TopOfBook[] {
     return this.bbo.entries();
@@ -386,6 +390,7 @@ export function recoveryFromConfig(feed: FeedConfig): FeedRecoveryOptions | unde
   if (!feed.lines.length) return undefined;
   return {
     lines: feed.lines.map((l) => ({ name: l.name, group: l.group, port: l.port })),
+    lineWaitMs: feed.lineWaitMs,
     rerequest: feed.rerequest ? { host: feed.rerequest.host, port: feed.rerequest.port, timeoutMs: feed.rerequest.timeoutMs } : undefined,
   };
 }
@@ -397,5 +402,5 @@ export function fastFeedOf(feed: FeedConfig): StageWorkerData['feed']['fast'] {
   const role = (name: string): MoexFeedLine['role'] | undefined => (f.incremental.includes(name) ? 'incremental' : f.snapshot.includes(name) ? 'snapshot'
     : f.trades.includes(name) ? 'trades' : f.status.includes(name) ? 'status' : undefined);
   const lines = feed.lines.filter((l) => role(l.name) !== undefined).map((l) => ({ name: l.name, group: l.group, port: l.port, role: role(l.name)! }));
-  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lines };
+  return { templatesXml: f.templatesXml, priceDecimals: f.priceDecimals, market: f.market, lineWaitMs: feed.lineWaitMs, lines };
 }

@@ -35,7 +35,7 @@ export interface StageWorkerData {
   feed: {
     filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions; source: 'capture' | 'live';
     /** MOEX FIX/FAST instead of ITCH: the template text and the channel lines (decoder and book stages on one worker). */
-    fast?: { templatesXml: string; priceDecimals: number; market: 'CURR' | 'FOND' | 'ANY'; lines: MoexFeedLine[] };
+    fast?: { templatesXml: string; priceDecimals: number; market: 'CURR' | 'FOND' | 'ANY'; lineWaitMs?: number; lines: MoexFeedLine[] };
   };
   subscriptions: SharedArrayBuffer;
   bbo: SharedArrayBuffer;

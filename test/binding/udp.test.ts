@@ -148,6 +148,31 @@ describe('udp backend', function () {
     expect(seqs).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('several lines (option lines): one socket per group, each datagram tagged with its line in aux, other groups unheard', async function () {
+    const port = randomPort();
+    const g = (i: number): string => `239.254.${crypto.randomInt(256)}.${10 * i + 1 + crypto.randomInt(9)}`;
+    const groups = [g(0), g(1), g(2)];
+    // Lines 0 and 1 share a port (A/B on two groups), line 2 has its own; groups[2]:port is no line.
+    const id = open({ lines: `${groups[0]}:${port},${groups[1]}:${port},${groups[2]}:${port + 1}`, interface: 'lo' });
+    expect(addon.portDescribe(id)).to.match(new RegExp(`line 1 ${groups[1].replace(/\./g, '\\.')}:${port} group .*3 line sockets`));
+    const rx = new DescriptorDrain(rxConsumerOf(id));
+    const s = await udpSocket('127.0.0.1');
+    s.setMulticastInterface('127.0.0.1');
+    await sendAll(s, [0, 1, 2].map((i) => seqPayload(i, 20)), port, groups[0]);
+    await sendAll(s, [10, 11].map((i) => seqPayload(i, 20)), port, groups[1]);
+    await sendAll(s, [20, 21, 22, 23].map((i) => seqPayload(i, 20)), port + 1, groups[2]);
+    await sendAll(s, [99].map((i) => seqPayload(i, 20)), port, groups[2]);
+    const got: [number, number][] = [];
+    const on = (r: Uint8Array, off: number, _l: number, _w: number, _f: number, _a: number, _b: number, aux: number): void => { got.push([readSeq(r, off), aux]); };
+    await rx.drainUntil(9, 3000, on);
+    await rx.drainUntil(10, 100, on);
+    const byLine = (line: number): number[] => got.filter(([, aux]) => aux === (kUdpAuxL4Payload | (line << 8))).map(([seq]) => seq).sort((a, b) => a - b);
+    expect(got.length).to.equal(9);
+    expect([byLine(0), byLine(1), byLine(2)]).to.deep.equal([[0, 1, 2], [10, 11], [20, 21, 22, 23]]);
+    expect(() => addon.openPort('udp', { lines: `${groups[0]}` })).to.throw(/lines entry '.*': expected group:port/);
+    expect(() => addon.openPort('udp', { lines: `${groups[0]}:${port},10.1.2.3:${port}` })).to.throw(/group='10.1.2.3'.*multicast/);
+  });
+
   it('works without root: loopback multicast as user nobody, rcvbuf above rmem_max is capped with a warning', function () {
     const root = process.getuid?.() === 0;
     if (root && spawnSync('sh', ['-c', 'command -v setpriv && id nobody'], { stdio: 'ignore' }).status !== 0) {

@@ -106,7 +106,7 @@ describe('feed config', () => {
     );
     expectError(
       (d) => (d.feed.backnd = 'udp'),
-      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64, protocol, fast',
+      '/etc/tickpath/feed.yml: feed.backnd is an unknown key, expected one of backend, dpdk, af_xdp, af_packet, udp, pcap, lines, rerequest, moldudp64, protocol, fast, line_wait_ms',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(
@@ -287,7 +287,7 @@ describe('feed config: feed.pcap.allow_truncated', () => {
 
 describe('feed config: protocol moex-fast', () => {
   const templates = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'fast', 'moex-asts-fix50sp2-2017-mar.xml');
-  // af_packet sees every line's frames (the udp backend reads one line; its refusal: test/feed/fast/fast-run.test.ts).
+  // af_packet sees every line's frames (so does udp, one socket per line: test/feed/fast/fast-udp-ab.test.ts).
   const base = (fast: string, protocol = 'moex-fast'): string => `feed:
   protocol: ${protocol}
   backend: af_packet

@@ -102,10 +102,11 @@ describe('ops: tickpath book --instance --top and --watch against a running tick
     expect(r.status, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout);
     expect(j.symbols).to.deep.equal([{
-      symbol: 'META', bid: want.bid.price, bid_usd: want.bid.price / 10000, bid_shares: want.bid.shares, bid_orders: want.bid.orders,
-      ask: want.ask.price, ask_usd: want.ask.price / 10000, ask_shares: want.ask.shares, ask_orders: want.ask.orders,
+      symbol: 'META', bid: want.bid.price, bid_value: want.bid.price / 10000, bid_usd: want.bid.price / 10000, bid_shares: want.bid.shares, bid_orders: want.bid.orders,
+      ask: want.ask.price, ask_value: want.ask.price / 10000, ask_usd: want.ask.price / 10000, ask_shares: want.ask.shares, ask_orders: want.ask.orders,
     }]);
     expect(j.omitted).to.equal(0);
+    expect(j.price_decimals, 'an ITCH instance answers in Price(4)').to.equal(4);
     const text = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--top'], { encoding: 'utf8', timeout: 20000 });
     expect(text.status, text.stderr).to.equal(0);
     expect(text.stdout).to.match(new RegExp(`^ {2}META +${want.bid.orders} +${want.bid.shares} +80\\.5200 +357\\.3300 +${want.ask.shares} +${want.ask.orders} +276\\.8100$`, 'm'));

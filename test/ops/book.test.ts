@@ -63,8 +63,8 @@ describe('ops: tickpath book --pcap (the book view from a capture)', function ()
     expect(j.bids.map((l: Level) => ({ price: l.price, shares: l.shares, orders: l.orders }))).to.deep.equal(ref.bids);
     expect(j.asks.map((l: Level) => ({ price: l.price, shares: l.shares, orders: l.orders }))).to.deep.equal(ref.asks);
     // The busiest levels of this real capture, by hand from the oracle file: 12 bids at $80, 11 asks at $358.
-    expect(j.bids.at(-1)).to.deep.equal({ price: 800000, price_usd: 80, shares: 522, orders: 12 });
-    expect(j.asks.at(-1)).to.deep.equal({ price: 3580000, price_usd: 358, shares: 239, orders: 11 });
+    expect(j.bids.at(-1)).to.deep.equal({ price: 800000, price_value: 80, price_usd: 80, shares: 522, orders: 12 });
+    expect(j.asks.at(-1)).to.deep.equal({ price: 3580000, price_value: 358, price_usd: 358, shares: 239, orders: 11 });
     expect(j.last_sequence).to.equal(rows.at(-1)!.seq);
     expect(j.last_time).to.equal('09:30:38.952381153');
     expect(j.trading_state).to.equal('');

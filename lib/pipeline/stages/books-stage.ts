@@ -46,7 +46,9 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
     symbol: b.symbol,
     bid: b.bids.count > 0 ? b.bids.priceAt(0) : 0, bidShares: b.bids.count > 0 ? b.bids.sharesAt(0) : 0, bidOrders: b.bids.count > 0 ? b.bids.ordersAt(0) : 0,
     ask: b.asks.count > 0 ? b.asks.priceAt(0) : 0, askShares: b.asks.count > 0 ? b.asks.sharesAt(0) : 0, askOrders: b.asks.count > 0 ? b.asks.ordersAt(0) : 0,
-  })).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0))) : undefined;
+  })).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0)),
+  // Prices as the books hold them: ITCH Price(4), or a FAST feed's price_decimals.
+  d.feed.fast?.priceDecimals ?? 4) : undefined;
 
   return {
     roleName: 'book',

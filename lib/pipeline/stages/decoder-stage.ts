@@ -14,7 +14,7 @@ import { RxConsumer } from '../../binding/rx-consumer';
 import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
-import { kLogBookStale, kLogCaptureGap, kLogGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
+import { kLogBookStale, kLogCaptureGap, kLogFastLine, kLogGap, kLogTradeGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
 import { ItchRecordWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
@@ -103,8 +103,8 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
   if (!(books instanceof MarketBooks)) throw new Error('feed.protocol moex-fast needs the book stage on the decoder\'s worker');
   const logger = ctx.logger;
   const r = new MoexFeedReceiver(new RxConsumer(d.rx!), loadFastTemplates(fast.templatesXml), books.fastEvents, {
-    lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, burst: d.bursts.decoder,
-    listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); } },
+    lines: fast.lines, priceDecimals: fast.priceDecimals, market: fast.market, lineWaitMs: fast.lineWaitMs, burst: d.bursts.decoder,
+    listener: { onGap: (from, to) => { logger.warn(kLogGap, from, to); }, onStale: (locate) => { logger.warn(kLogBookStale, locate); }, onTradeGap: (locate, from, to) => { logger.warn(kLogTradeGap, locate, from, to); } },
   });
   ctx.origin.from = r;
   books.external = r.adapter;
@@ -113,12 +113,20 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
     doWork: () => r.doWork(),
     start: () => r.start(),
     close: () => r.close(),
+    // What each A/B line brought, once at the end: a line that lost datagrams shows fewer of them.
+    onDrained(): void {
+      r.arbiter.lines.forEach((l, i) => { logger.info(kLogFastLine, i, l.datagrams, l.firsts, l.duplicates); });
+    },
     get sourceDone() { return r.sourceDone; },
     get ringStalls() { return 0; },
     publishCounters(): void {
       c[K.rx_packets] = r.packets; c[K.rx_bytes] = r.bytes; c[K.rx_ring_drops] = r.ringDrops;
       const a = r.arbiter.counters;
       c[K.sequence_gaps] = a.gaps; c[K.messages_missing] = a.missing; c[K.other_traffic] = r.otherTraffic;
+      // The copies of A/B datagrams the other line brought first.
+      let dup = 0;
+      for (const l of r.arbiter.lines) dup += l.duplicates;
+      c[K.duplicates] = dup;
       const fc = r.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
       const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters, info = r.info.decoder.counters;

@@ -92,7 +92,7 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(want.B.length + want.S.length).to.be.greaterThan(4);
 
     const instance = `fastbook-${process.pid}`;
-    const run = spawn(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--instance', instance, '--duration', '30', '--metrics-port', 'off', '--json'],
+    const run = spawn(process.execPath, [kCli, 'run', '--config', dir, '--venue-sim', '--instance', instance, '--duration', '30', '--metrics-port', '0', '--json'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = ''; let stderr = '';
     run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -117,6 +117,19 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       expect(got!.symbol).to.equal(key);
       expect(got!.bids.map((l) => [l.price, l.shares, l.orders])).to.deep.equal(want.B);
       expect(got!.asks.map((l) => [l.price, l.shares, l.orders])).to.deep.equal(want.S);
+      // Prices at the feed's scale (price_decimals 5), not ITCH Price(4): 10x off if the scale is lost.
+      const raw = got as unknown as { price_decimals: number; bids: { price: number; price_value: number; price_usd?: number }[] };
+      expect(raw.price_decimals).to.equal(5);
+      expect(raw.bids[0].price_value).to.equal(want.B[0][0] / 1e5);
+      expect(raw.bids[0].price_usd, 'no dollars for a MOEX book').to.equal(undefined);
+      const ladder = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', 'USD000UTSTOM', '--depth', '3'], { encoding: 'utf8', timeout: 10000 });
+      expect(ladder.status, ladder.stderr).to.equal(0);
+      expect(ladder.stdout).to.match(/side +price +shares/);
+      expect(ladder.stdout).to.not.contain('($)');
+      const bidRow = ladder.stdout.split('\n').find((l) => /^ +bid /.test(l))!;
+      expect(bidRow.trim().split(/ +/).slice(1)).to.deep.equal([(want.B[0][0] / 1e5).toFixed(5), String(want.B[0][1]), String(want.B[0][2])]);
+      const askRows = ladder.stdout.split('\n').filter((l) => /^ +ask /.test(l));
+      expect(askRows[askRows.length - 1].trim().split(/ +/)[1]).to.equal((want.S[0][0] / 1e5).toFixed(5));
       // The full name asks for the same book.
       const full = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', key, '--depth', '1', '--json'], { encoding: 'utf8', timeout: 10000 });
       expect(full.status, full.stderr).to.equal(0);
@@ -128,6 +141,17 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
       expect(rows.map((r) => r.symbol)).to.include(key);
       const row = rows.find((r) => r.symbol === key)!;
       expect([row.bid, row.bid_shares, row.ask]).to.deep.equal([want.B[0][0], want.B[0][1], want.S[0][0]]);
+      expect((row as unknown as { bid_value: number }).bid_value).to.equal(want.B[0][0] / 1e5);
+      // The dashboard's feeds: /api/book for a SESSION:SYMBOL name and /api/top, both with the scale.
+      const url = /metrics: (http:\/\/\S+)\/metrics/.exec(stdout)?.[1];
+      expect(url, stdout).to.not.equal(undefined);
+      const apiBook = await (await fetch(`${url}/api/book?depth=1&symbol=${encodeURIComponent(key)}`)).json() as { priceDecimals: number; snapshot: { bids: { price: number }[] } };
+      expect([apiBook.priceDecimals, apiBook.snapshot.bids[0].price]).to.deep.equal([5, want.B[0][0]]);
+      const apiTop = await (await fetch(`${url}/api/top`)).json() as { priceDecimals: number };
+      expect(apiTop.priceDecimals).to.equal(5);
+      const topText = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--top', '--symbol', key], { encoding: 'utf8', timeout: 10000 });
+      expect(topText.status, topText.stderr).to.equal(0);
+      expect(topText.stdout).to.contain((want.B[0][0] / 1e5).toFixed(5)).and.to.contain((want.S[0][0] / 1e5).toFixed(5));
     } finally {
       if (run.exitCode === null) run.kill('SIGINT');
     }
@@ -209,7 +233,7 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(stats.strategy.digest).to.not.equal(truthDigest!.digest);
   });
 
-  it('the config check refuses what a FAST feed would ignore: a MoldUDP64 re-request server, and A/B or snapshot lines over the udp backend', () => {
+  it('the config check refuses what a FAST feed would ignore (a MoldUDP64 re-request server), accepts A/B and snapshot lines over the udp backend', () => {
     feedConfig(dir, 'pace: fast', '  rerequest: { host: 127.0.0.1, port: 9000 }\n');
     let r = tickpath('config', 'check', dir);
     expect(r.status).to.not.equal(0);
@@ -228,14 +252,14 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     incremental: [A, B]
     snapshot: [S]
 `);
+    // The udp backend opens one socket per line (A, B and the snapshot line): accepted.
+    r = tickpath('config', 'check', dir);
+    expect(r.status, r.stdout + r.stderr).to.equal(0);
+    // A line wait outside 0..10000 ms is refused with the range.
+    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8') + '  line_wait_ms: -1\n');
     r = tickpath('config', 'check', dir);
     expect(r.status).to.not.equal(0);
-    expect(r.stdout + r.stderr).to.match(/feed_config\.yml:\d+: feed\.fast is "3 lines \(A, B, S\)", expected one line with the udp backend[\s\S]*fix: .*af_packet/);
-    // The one line the udp socket reads must be the incremental one.
-    fs.writeFileSync(path.join(dir, 'feed_config.yml'), fs.readFileSync(path.join(dir, 'feed_config.yml'), 'utf8')
-      .replace('incremental: [A, B]', 'incremental: [B]').replace('    snapshot: [S]\n', ''));
-    r = tickpath('config', 'check', dir);
-    expect(r.stdout + r.stderr).to.match(/feed\.fast\.incremental\[0\] is "B", expected the first of feed\.lines \(A\)/);
+    expect(r.stdout + r.stderr).to.match(/feed\.line_wait_ms is -1, expected/);
   });
 
   it('price-level books (X-OBR, aggregated): tickpath run builds the levels a plain decode of the same frames builds', () => {
@@ -320,7 +344,13 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     expect(stats.strategy.digest).to.equal(digest.digest);
   });
 
-  it('trades (X-TLR) and security status (f) on their own lines become TRADE and STATUS events', () => {
+  /**
+   * 600 incrementals, a trades datagram every 4th (RptSeq per instrument on the trades channel), a
+   * status message every 50th; `drop` leaves out that trades datagram (by its index), `repeat` sends
+   * that one twice. Runs it and returns the expected strategy figures (the dropped trades left out,
+   * the repeated ones once) and the run's output.
+   */
+  function runTradeSession(drop = -1, repeat = -1): { want: Record<string, number>; stats: { counters: Record<string, number>; strategy: Record<string, number> }; output: string; dropped: { symbol: string; rpt: number }[] } {
     const registry = loadFastTemplates(fs.readFileSync(kTemplates, 'utf8'));
     const gen = new MoexSessionGenerator(registry, { instruments: 4, seed: 3 });
     const encoder = new FastEncoder(registry);
@@ -334,20 +364,25 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     const datagram = (seq: number, message: Uint8Array): Uint8Array => { const d = new Uint8Array(4 + message.length); writeMoexPacket(d, 0, seq, message); return d; };
     const want = { trades: 0, trade_shares: 0, trade_value: 0, buys: 0, sells: 0, match_sum: 0, status_T: 0, status_H: 0, status_Q: 0 };
     const statuses = [[17, 'T'], [2, 'H'], [21, 'Q'], [3, 'T'], [18, 'H']] as const;
-    let tradeSeq = 0; let statusSeq = 0;
+    const tradeSeq = [0, 0, 0, 0]; let statusSeq = 0;
+    const dropped: { symbol: string; rpt: number }[] = [];
     for (let i = 0; i < 600; i++) {
       add(inc, gen.nextIncremental().datagram);
       if (i % 4 === 0) {
         const entries: FastRecord[] = [];
         for (let j = 0; j < 1 + (i % 3); j++) {
           const size = 1 + ((i * 7 + j) % 50); const price = 6000000 + ((i + j) % 9) * 250; const id = 5000000 + i * 3 + j; const buy = (i + j) % 2 === 0;
-          entries.push({ MDUpdateAction: 0, MDEntryType: '2', MDEntryID: String(id), Symbol: gen.symbols[(i + j) % 4], RptSeq: ++tradeSeq, OrderSide: buy ? '1' : '2',
+          const rpt = ++tradeSeq[(i + j) % 4];
+          entries.push({ MDUpdateAction: 0, MDEntryType: '2', MDEntryID: String(id), Symbol: gen.symbols[(i + j) % 4], RptSeq: rpt, OrderSide: buy ? '1' : '2',
             MDEntryPx: { mantissa: price, exponent: -5 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS' });
+          if (i / 4 === drop) { dropped.push({ symbol: gen.symbols[(i + j) % 4], rpt }); continue; }
           want.trades++; want.trade_shares += size; want.trade_value += size * price; want.match_sum += id;
           if (buy) want.buys++; else want.sells++;
         }
         encoder.resetDictionaries();
-        add(trades, datagram(i / 4 + 1, encoder.encode('X-TLR-CURR', { MsgSeqNum: i / 4 + 1, SendingTime: 20170301101500000n + BigInt(i), GroupMDEntries: entries })));
+        const d = datagram(i / 4 + 1, encoder.encode('X-TLR-CURR', { MsgSeqNum: i / 4 + 1, SendingTime: 20170301101500000n + BigInt(i), GroupMDEntries: entries }));
+        if (i / 4 !== drop) add(trades, d);
+        if (i / 4 === repeat) add(trades, d);
       }
       if (i % 50 === 0) {
         const [code, letter] = statuses[(i / 50) % statuses.length];
@@ -367,9 +402,26 @@ describe('tickpath run with a MOEX FIX/FAST feed: book counters, tickpath book -
     const r = tickpath('run', '--config', dir, '--venue-sim', '--strategy', strategy, '--duration', '0', '--metrics-port', 'off', '--json');
     expect(r.status, r.stderr + r.stdout).to.equal(0);
     const stats = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return { want, stats, output: r.stdout + r.stderr, dropped };
+  }
+
+  it('trades (X-TLR) and security status (f) on their own lines become TRADE and STATUS events', () => {
+    const { want, stats, output } = runTradeSession();
     expect(stats.counters.itch_messages).to.equal(600 + 150 + 12);
     expect(stats.counters.other_traffic).to.equal(0);
     expect(want.trades).to.be.greaterThan(250);
     expect(stats.strategy).to.deep.equal({ ...want, status_other: 0 });
+    expect(output).to.not.match(/never arrived on the trades line/);
+  });
+
+  it('the trades channel\'s RptSeq per instrument: a lost trades datagram is a logged trade gap per instrument, a repeated one is not counted twice', () => {
+    const { want, stats, output, dropped } = runTradeSession(10, 20);
+    expect(dropped.length).to.be.greaterThan(1);
+    // One trades datagram left out, one sent twice: the same number decoded as without either.
+    expect(stats.counters.itch_messages).to.equal(600 + 150 + 12);
+    // The repeat's trades are dropped as duplicates: the strategy sees each trade once.
+    expect(stats.strategy).to.deep.equal({ ...want, status_other: 0 });
+    const gaps = [...output.matchAll(/trades of book locate (\d+): RptSeq (\d+) to (\d+) never arrived on the trades line/g)].map((m) => [Number(m[2]), Number(m[3])]);
+    expect(gaps.sort((x, y) => x[0] - y[0])).to.deep.equal(dropped.map((x) => [x.rpt, x.rpt]).sort((x, y) => x[0] - y[0]));
   });
 });

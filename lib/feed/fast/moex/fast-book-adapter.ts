@@ -23,7 +23,10 @@
  *
  * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
  * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so
- * they are not gated by RptSeq. Security status (f) becomes a STATUS event whose tradingState is
+ * they are not gated by the book's RptSeq. The trades channel has its own RptSeq per instrument: the
+ * first trade of an instrument sets it; a lower or repeated one is a duplicate (dropped, counted); a
+ * higher one is a trade gap (counted with the trades missing, reported to listener.onTradeGap; the
+ * trade applies: the book does not change, only the last trades were missed). Security status (f) becomes a STATUS event whose tradingState is
  * the ITCH letter for SecurityTradingStatus (17 ready / 3 resume: 'T', 2 halt and 18 not available:
  * 'H', 21 pre-open: 'Q'; other values are counted and ignored); a stale book keeps 'U' until its
  * snapshot, the STATUS event still carries the exchange's state.
@@ -94,6 +97,11 @@ export class FastBookAdapterCounters {
   events = 0;
   quotes = 0;
   trades = 0;
+  /** Trades-channel RptSeq jumps per instrument, and the trades they skipped. */
+  tradeGaps = 0;
+  tradesMissing = 0;
+  /** Trades whose RptSeq was already seen for that instrument (a replay, a second line): dropped. */
+  tradeDuplicates = 0;
   statusChanges = 0;
   /** SecurityTradingStatus values with no ITCH trading state (ignored). */
   unknownStatus = 0;
@@ -102,6 +110,8 @@ export class FastBookAdapterCounters {
 export interface FastBookListener {
   onStale?(locate: number, name: string): void;
   onRecovered?(locate: number, name: string): void;
+  /** Trades of `locate` with RptSeq from..to (inclusive) never arrived on the trades channel. */
+  onTradeGap?(locate: number, from: number, to: number): void;
 }
 
 export interface FastBookAdapterOptions {
@@ -132,6 +142,8 @@ export class FastBookAdapter implements FastMessageHandler {
   private readonly expected = new Float64Array(kLocates);
   private readonly highest = new Float64Array(kLocates);
   private readonly snapshotRptSeq = new Float64Array(kLocates);
+  /** Per locate: next expected trades-channel RptSeq (0: no trade seen yet). */
+  private readonly tradeExpected = new Float64Array(kLocates);
   private readonly event = new BookEvent();
   private readonly handler: BookEventHandler;
   private readonly listener: FastBookListener | undefined;
@@ -455,6 +467,18 @@ export class FastBookAdapter implements FastMessageHandler {
       const base = d.elementBase(layout.entries, i);
       const locate = this.instruments.resolve(d, entry.symbol < 0 ? -1 : base + entry.symbol, entry.tradingSessionId < 0 ? -1 : base + entry.tradingSessionId);
       if (locate === 0) { c.noInstrument++; continue; }
+      const rptSlot = base + entry.rptSeq;
+      const rpt = entry.rptSeq >= 0 && d.isPresent(rptSlot) ? d.int(rptSlot) : -1;
+      if (rpt >= 0) {
+        const expected = this.tradeExpected[locate];
+        if (expected !== 0 && rpt < expected) { c.tradeDuplicates++; continue; }
+        if (expected !== 0 && rpt > expected) {
+          c.tradeGaps++;
+          c.tradesMissing += rpt - expected;
+          if (this.listener?.onTradeGap !== undefined) this.listener.onTradeGap(locate, expected, rpt - 1);
+        }
+        this.tradeExpected[locate] = rpt + 1;
+      }
       const price = this.price(d, base + entry.mdEntryPx, entry.mdEntryPx >= 0);
       if (price < 0) { c.badPrice++; continue; }
       const size = this.size(d, base + entry.mdEntrySize, entry.mdEntrySize >= 0);

@@ -8,11 +8,13 @@
  * lines go straight to their own FastFeedDecoder, trades (X-TLR) and security status (f) lines to a
  * third (not arbitrated: one line each). The decoders hand their messages to one
  * FastBookAdapter, whose BookEvents go to `handler` (the books stage's conflator or strategy). The udp
- * backend delivers payloads of one socket per line, in the configured line order.
+ * backend delivers payloads, one socket per line: each descriptor names its socket's line (aux), which
+ * maps to a configured line by the group and port the port opened it with (a udp port with a single
+ * socket is this receiver's first line).
  *
  * Single writer: the thread running doWork() (the decoder stage's worker).
  */
-import type { RxConsumer } from '../../../binding/rx-consumer';
+import { udpLineMap, udpLineOf, type RxConsumer } from '../../../binding/rx-consumer';
 import { kQueueCounter } from '../../../binding/layout';
 import type { BookEventHandler } from '../../book/book-event';
 import { invalidOption } from '../../../errors';
@@ -37,7 +39,7 @@ export interface MoexFeedReceiverOptions {
   burst?: number;
   /** How long a MsgSeqNum hole may wait for the other incremental line (ms, default 2). */
   lineWaitMs?: number;
-  listener?: { onGap?(from: number, to: number): void; onStale?(locate: number, name: string): void };
+  listener?: { onGap?(from: number, to: number): void; onStale?(locate: number, name: string): void; onTradeGap?(locate: number, from: number, to: number): void };
 }
 
 export class MoexFeedReceiver {
@@ -59,7 +61,7 @@ export class MoexFeedReceiver {
   private readonly ports: Uint16Array;
   /** Per line: index among the incremental lines, -1 for a snapshot line, -2 for a trades or status line. */
   private readonly incrementalIndex: Int32Array;
-  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean) => void;
+  private readonly onPacket: (b: Uint8Array, off: number, len: number, ts: number, endOfBatch: boolean, aux: number) => void;
 
   constructor(source: RxConsumer, registry: FastTemplateRegistry, handler: BookEventHandler, options: MoexFeedReceiverOptions) {
     const lines = options.lines;
@@ -77,7 +79,7 @@ export class MoexFeedReceiver {
       this.ports[i] = l.port;
       this.incrementalIndex[i] = l.role === 'incremental' ? k++ : l.role === 'snapshot' ? -1 : -2;
     });
-    this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale } });
+    this.adapter = new FastBookAdapter(registry, handler, { priceDecimals: options.priceDecimals, market: options.market, listener: { onStale: options.listener?.onStale, onTradeGap: options.listener?.onTradeGap } });
     this.incremental = new FastFeedDecoder(registry, this.adapter);
     this.snapshot = new FastFeedDecoder(registry, this.adapter);
     this.info = new FastFeedDecoder(registry, this.adapter);
@@ -87,18 +89,17 @@ export class MoexFeedReceiver {
       listener: { onGap: (from, to) => { options.listener?.onGap?.(from, to); adapter.markAllStale(); } },
     });
     const l4 = source.backend === 'udp';
+    const udpLine = udpLineMap(source, this.groups, this.ports);
     const frames = this.frames, groups = this.groups, ports = this.ports, inc = this.incrementalIndex;
     const arbiter = this.arbiter, snapshot = this.snapshot, info = this.info;
-    this.onPacket = (b, off, len, ts, endOfBatch) => {
+    this.onPacket = (b, off, len, ts, endOfBatch, aux) => {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
       let line = -1;
       let pOff = off, pLen = len;
-      if (l4) {
-        // One socket per line: the udp backend tags nothing, so only one line is supported there.
-        line = 0;
-      } else if (frames.parse(b, off, len) === kUdpFrameOk) {
+      if (l4) line = udpLine[udpLineOf(aux)];
+      else if (frames.parse(b, off, len) === kUdpFrameOk) {
         for (let i = 0; i < groups.length; i++) if (groups[i] === frames.destinationAddress && ports[i] === frames.destinationPort) { line = i; break; }
         pOff = frames.payloadOffset;
         pLen = frames.payloadLength;
@@ -123,3 +124,4 @@ export class MoexFeedReceiver {
   get sourceDone(): boolean { return this.source.eof; }
   get ringDrops(): number { return this.source.counter(kQueueCounter.ringFullDrops); }
 }
+
