@@ -905,29 +905,11 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     return;
   }
   const prev = type === JournalRecordType.REPLACED ? r.orders.get(refId) : r.orders.get(clOrdId);
-  const reasonCode = data[off + 21];
-  const o: JournalOrder = {
-    clOrdId,
-    kind: type === JournalRecordType.NEW_PARENT || type === JournalRecordType.PARENT_STATE ||
-      type === JournalRecordType.REQUEST_REJECTED ? 'parent'
-      : type === JournalRecordType.NEW_CHILD ? 'child' : (prev?.kind ?? 'child'),
-    parentId: type === JournalRecordType.NEW_CHILD ? refId : (prev?.parentId ?? ''),
-    symbol: readAsciiZ(data, off + 84, 8),
-    side: SIDE_CODES[data[off + 18]] ?? 'B',
-    ordType: data[off + 19] === 0 ? 'LIMIT' : 'MARKET',
-    tif: data[off + 20] === 0 ? 'DAY' : 'IOC',
-    venue: dv.getInt16(off + 22, true),
-    qty: dv.getUint32(off + 24, true),
-    price: dv.getUint32(off + 28, true),
-    filled: dv.getUint32(off + 32, true),
-    cancelled: dv.getUint32(off + 36, true),
-    state: data[off + 17],
-    reason: reasonCode === NO_REASON ? '' : (REJECT_REASONS[reasonCode] ?? ''),
-    pendingId: '',
-    pendingQty: 0,
-    pendingPrice: 0,
-    venueSeq: Math.max(prev?.venueSeq ?? 0, dv.getFloat64(off + 48, true)),
-  };
+  const kind = type === JournalRecordType.NEW_PARENT || type === JournalRecordType.PARENT_STATE ||
+    type === JournalRecordType.REQUEST_REJECTED ? 'parent'
+    : type === JournalRecordType.NEW_CHILD ? 'child' : (prev?.kind ?? 'child');
+  const o = readOrderFields(data, dv, off, clOrdId, kind, type === JournalRecordType.NEW_CHILD ? refId : (prev?.parentId ?? ''));
+  o.venueSeq = Math.max(prev?.venueSeq ?? 0, o.venueSeq);
   // A replace request carries its new id in refId and its qty/price in lastQty/lastPx.
   if (type === JournalRecordType.STATE && o.state === OrderState.PENDING_REPLACE) {
     o.pendingId = refId;
