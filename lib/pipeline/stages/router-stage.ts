@@ -190,8 +190,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     throw new TickpathError('ERR_CONFIG_FAILOVER', `tickpath run --standby: ${routing.configFile} has no routing.failover section`,
       'add routing.failover { standby: HOST:PORT, heartbeat_timeout_ms } (the same file the primary runs)');
   }
-  const makeStack = (log: (line: string) => void = ctx.log): RouterStack => createRouterStack(cfg,
-    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log,
+  const makeStack = (log: (line: string) => void = ctx.log, takeover = false): RouterStack => createRouterStack(cfg,
+    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log, takeover,
       connector: waitSet ? { waitSet } : undefined });
   // The standby builds its router only when it takes over (the restart path on the replicated
   // journal); until then it keeps the feed, books and strategy running and routes nothing.
@@ -294,7 +294,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     const s = makeStack((line) => {
       if (/^venue .*: logged in( to session .*)?$/.test(line) && ++loggedIn === cfg.venues.length) allLoggedInMs = Date.now();
       ctx.log(line);
-    });
+    }, true);
     const epoch = Math.max(s.journal.recovered.epoch, rcv.primaryEpoch) + 1;
     s.journal.appendEpoch(epoch);
     const recordsAtTakeover = s.journal.lastRecordNo;
