@@ -245,11 +245,6 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
       expect(takeover.status_requests, 'orders in flight asked about by Order Status Request').to.be.greaterThan(0);
       expect(standby.out()).to.not.match(/DONE_FOR_DAY|done for day/);
     }
-    if (process.env.FIXFO_DEBUG) {
-      fs.writeFileSync('/tmp/fixfo-standby.log', standby.out() + standby.err());
-      fs.writeFileSync('/tmp/fixfo-venue.log', sim.proc.out() + sim.proc.err());
-      fs.writeFileSync('/tmp/fixfo-primary.log', primary.out() + primary.err());
-    }
     console.log(`      takeover: ${JSON.stringify(takeover)}; first order routed ${first![1]} ms after detection (${first![2]} ms after the last heartbeat)`);
   });
 
