@@ -27,8 +27,9 @@
  * of its own until the standby confirms it did not take over. Started with `standby`, the stage
  * builds no router: it appends the primary's records to its journal and refuses the strategy's
  * orders ('STANDBY ...'); when doWork() sees the heartbeats stopped it takes over: the restart
- * path (createRouterStack on the streamed journal, then connect(): logins from the journaled
- * sequence, replay, resends), an EPOCH record one above the primary's, and from then on it routes.
+ * path (createRouterStack on the streamed journal with `takeover`, so FIX sessions are rebuilt
+ * from the journaled numbers; then connect(): logins from the journaled sequence, replay, resends
+ * or status requests), an EPOCH record one above the primary's, and from then on it routes.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
