@@ -25,7 +25,10 @@
  * what was queued). Other records (acks, fills, venue sequence numbers) go
  * out at the router loop's next turn, batched; one lost with the primary is what the restart path
  * already handles: the venue replays from the last sequence the standby holds, fills are
- * de-duplicated by exec id. A host that loses power can lose the tail of both queues; the standby
+ * de-duplicated by exec id. A FIX session's own next MsgSeqNum travels in the same VENUE_SEQ
+ * records; a standby that lacks the last one logs on above it by one per order record after it
+ * plus a margin (router-stack.ts adoptTakeoverSessions), since every order it may have sent is in
+ * the prefix it holds. A host that loses power can lose the tail of both queues; the standby
  * then learns of an unjournaled order only from the venue's replay.
  *
  * Fencing: the standby writes epoch + 1 into its journal when it takes over and keeps listening;

@@ -24,7 +24,9 @@
  *  22  i16 venue   24 u32 qty   28 u32 price   32 u32 cumFilled   36 u32 cancelledQty
  *  40  u32 lastQty 44 u32 lastPx 48 f64 venueSeq (VENUE_SEQ: the sequence; an order record made by
  *      a venue message: that message's session sequence number, so a restart can tell a replay of
- *      it; 0 otherwise)
+ *      it; 0 otherwise). VENUE_SEQ also holds, in the qty field (24), the session's next outbound
+ *      sequence number where the connector has one (FIX MsgSeqNum out; 0 = not recorded): a hot
+ *      standby, which has no copy of the FIX store, logs on from it (failover.ts)
  *
  * Each record is a snapshot of the order after the change, so recovery is "last record per id
  * wins" plus positions summed from FILL records. An EPOCH record (hot standby, failover.ts) holds
@@ -168,6 +170,14 @@ export interface JournalRecovery {
   positions: Map<string, number>;
   /** Last sequence number recorded per venue name, in the venue session last recorded. */
   venueSeqs: Map<string, number>;
+  /** Highest next outbound sequence number recorded per venue name (FIX), in the session last recorded. */
+  venueOutSeqs: Map<string, number>;
+  /**
+   * Per venue name: order records (each one a message the router may have put on the wire) written
+   * after the last outbound sequence number was recorded, an upper bound on the application
+   * messages sent since.
+   */
+  venueSendsAfterOutSeq: Map<string, number>;
   /**
    * The venue session identity last recorded per venue name (SoupBinTCP session name, FIX session
    * start): a restart that finds another one at login knows the venue began a new session.
@@ -510,8 +520,8 @@ export class OrderJournal {
    * Records the last sequence number processed from a venue session (SoupBinTCP sequenced
    * message number, FIX MsgSeqNum in). Recovery returns the highest per venue name.
    */
-  appendVenueSeq(venue: number, venueName: string, seq: number): void {
-    this.appendVenueRecord(JournalRecordType.VENUE_SEQ, venue, venueName, seq, '');
+  appendVenueSeq(venue: number, venueName: string, seq: number, nextOutSeq = 0): void {
+    this.appendVenueRecord(JournalRecordType.VENUE_SEQ, venue, venueName, seq, '', nextOutSeq);
   }
 
   /**
@@ -522,12 +532,13 @@ export class OrderJournal {
     this.appendVenueRecord(JournalRecordType.VENUE_SESSION, venue, venueName, 0, session);
   }
 
-  private appendVenueRecord(type: JournalRecordType, venue: number, venueName: string, seq: number, ref: string): void {
+  private appendVenueRecord(type: JournalRecordType, venue: number, venueName: string, seq: number, ref: string, nextOutSeq = 0): void {
     const off = this.begin(type);
     const b = this.buf;
     b.fill(0, off + 17, off + 92);
     b[off + 21] = NO_REASON;
     this.view.setInt16(off + 22, venue, true);
+    this.view.setUint32(off + 24, nextOutSeq >>> 0, true);
     this.view.setFloat64(off + 48, seq, true);
     writeAsciiZ(b, off + 56, 14, venueName);
     writeAsciiZ(b, off + 70, 14, ref);
@@ -811,7 +822,7 @@ function u32le(b: Uint8Array, off: number): number {
 
 function emptyRecovery(): JournalRecovery {
   return {
-    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueSessions: new Map(), venueNames: new Map(),
+    orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueOutSeqs: new Map(), venueSendsAfterOutSeq: new Map(), venueSessions: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
     damaged: [], identity: '', createdMs: 0, layout: 0, epoch: 0,
   };
@@ -869,6 +880,11 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
   if (type === JournalRecordType.VENUE_SEQ) {
     const seq = dv.getFloat64(off + 48, true);
     if (seq > (r.venueSeqs.get(clOrdId) ?? -1)) r.venueSeqs.set(clOrdId, seq);
+    const out = dv.getUint32(off + 24, true);
+    if (out > 0 && out >= (r.venueOutSeqs.get(clOrdId) ?? 0)) {
+      r.venueOutSeqs.set(clOrdId, out);
+      r.venueSendsAfterOutSeq.set(clOrdId, 0);
+    }
     r.venueNames.set(dv.getInt16(off + 22, true), clOrdId);
     return;
   }
@@ -885,6 +901,8 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     // (match numbers the venue may hand out again) no longer identify a replayed fill.
     r.venueSessions.set(clOrdId, session);
     r.venueSeqs.delete(clOrdId);
+    r.venueOutSeqs.delete(clOrdId);
+    r.venueSendsAfterOutSeq.delete(clOrdId);
     const prefix = `${venue}/`;
     for (const k of r.fillExecIds) if (k.startsWith(prefix)) r.fillExecIds.delete(k);
     return;
@@ -893,6 +911,12 @@ function applyRecord(r: JournalRecovery, data: Buffer, dv: DataView, off: number
     // Never overwrite: a duplicate-id reject must not hide the order that owns the id.
     r.rejectedRequests++;
     if (r.orders.has(clOrdId)) return;
+  }
+  if (type === JournalRecordType.NEW_CHILD || type === JournalRecordType.NEW_ORDER || type === JournalRecordType.STATE) {
+    // Possibly a message on the wire after the last recorded outbound sequence (an overestimate:
+    // acks are STATE records too), for a standby that must log on above what the primary used.
+    const name = r.venueNames.get(dv.getInt16(off + 22, true));
+    if (name !== undefined && r.venueOutSeqs.has(name)) r.venueSendsAfterOutSeq.set(name, (r.venueSendsAfterOutSeq.get(name) ?? 0) + 1);
   }
   const refId = readAsciiZ(data, off + 70, 14);
   if (type === JournalRecordType.NEW_ORDER) {

@@ -181,6 +181,8 @@ export class OrderRouter {
   private readonly restart: RestartRecovery;
   /** Last venue sequence journaled per venue (endOfBatch). */
   private readonly journaledSeqs: Float64Array;
+  /** Our next outbound sequence journaled per venue (FIX; endOfBatch). */
+  private readonly journaledOutSeqs: Float64Array;
   /** clOrdIdOf's text per slot, and the id key it was made for (-1: none). */
   private readonly idTexts: string[];
   /**
@@ -231,7 +233,11 @@ export class OrderRouter {
     this.wholeParents = new Uint8Array(this.om.capacity);
     this.idTextKeys = new Float64Array(this.om.capacity).fill(-1);
     this.journaledSeqs = new Float64Array(this.connectors.length);
-    this.connectors.forEach((c, i) => { this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0; });
+    this.journaledOutSeqs = new Float64Array(this.connectors.length);
+    this.connectors.forEach((c, i) => {
+      this.journaledSeqs[i] = this.journal.recovered.venueSeqs.get(c.name) ?? 0;
+      this.journaledOutSeqs[i] = this.journal.recovered.venueOutSeqs.get(c.name) ?? 0;
+    });
     this.venueSessions = this.connectors.map((c) => this.journal.recovered.venueSessions.get(c.name) ?? '');
     this.log = opts.log ?? (() => {});
     this.restart = new RestartRecovery({ om: this.om, risk: this.risk, journal: this.journal, connectors: this.connectors, execIds: this.execIds,
@@ -494,14 +500,18 @@ export class OrderRouter {
    */
   endOfBatch(): void {
     const seqs = this.journaledSeqs;
+    const outSeqs = this.journaledOutSeqs;
     for (let v = 0; v < this.connectors.length; v++) {
       // One compare per venue: the connector hands back the same string until its session changes.
       const session = this.connectors[v].venueSession;
       if (session !== undefined && session !== '' && session !== this.venueSessions[v]) this.venueSessionChanged(v, session);
       const seq = this.connectors[v].lastSequence;
-      if (seq !== undefined && seq > seqs[v]) {
-        seqs[v] = seq;
-        if (this.journal.writable) this.journal.appendVenueSeq(v, this.sor.venues[v], seq);
+      // FIX: our own next MsgSeqNum too (a hot standby logs on above it); OUCH has none.
+      const out = this.connectors[v].nextOutSequence;
+      if ((seq !== undefined && seq > seqs[v]) || (out !== undefined && out > outSeqs[v])) {
+        if (seq !== undefined && seq > seqs[v]) seqs[v] = seq;
+        if (out !== undefined) outSeqs[v] = out;
+        if (this.journal.writable) this.journal.appendVenueSeq(v, this.sor.venues[v], seqs[v], out ?? 0);
       }
     }
     this.journal.flush();
@@ -537,6 +547,7 @@ export class OrderRouter {
     this.journal.appendVenueSession(v, name, session);
     if (old === '') return 0;
     this.journaledSeqs[v] = 0;
+    this.journaledOutSeqs[v] = 0;
     this.execIds[v].clear();
     this.execNos[v].clear();
     for (const slot of [...this.restoredSeqs.keys()]) if (this.om.venueOf(slot) === v) this.restoredSeqs.delete(slot);

@@ -42,6 +42,12 @@ export interface RouterStackOptions {
    * is the last sequence number journaled for that venue (0 when none).
    */
   connectorFor?: (venue: VenueConfig, lastSeq: number) => VenueConnector;
+  /**
+   * Failover takeover: the journal is a replica of a primary's, whose FIX stores this host does not
+   * have. Each FIX session is adopted as the journal records it (adoptTakeoverSessions) before
+   * any logon.
+   */
+  takeover?: boolean;
   /** Written into a new journal's header: the session identity a restart must log in as again. */
   journalIdentity?: string;
   log?: (line: string) => void;
@@ -103,6 +109,14 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     journal.close();
     throw e;
   }
+  if (o.takeover) {
+    try {
+      adoptTakeoverSessions(config.venues, connectors, journal, log);
+    } catch (e) {
+      journal.close();
+      throw e;
+    }
+  }
   const restoredOrders = router.restoreFromJournal();
   if (restoredOrders) log(`router: ${restoredOrders} open order(s) restored from ${config.journal.path}`);
   const restarted = journal.recovered.records > 0;
@@ -148,6 +162,49 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
     },
   };
   return stack;
+}
+
+/**
+ * Outbound numbers a primary may have used after the last one the standby holds, beyond one per
+ * order record (heartbeats, test and resend requests, rejects, a logout). A number too high costs
+ * one ResendRequest from the venue, answered with one GapFill; a number too low makes the venue
+ * refuse the Logon.
+ */
+export const kTakeoverOutSeqSlack = 100;
+
+/**
+ * Failover takeover of FIX sessions: the primary's FIX store (sequence numbers and sent messages)
+ * stayed on its host, so each FIX connector adopts the session the replicated journal names (its
+ * VENUE_SESSION identity) with the next outbound MsgSeqNum above anything the primary could have
+ * used (the last one journaled + one per order record after it + kTakeoverOutSeqSlack) and the
+ * last inbound MsgSeqNum the journal holds (the venue resends what is after it; fills are
+ * deduplicated by ExecID). Orders in flight are then settled by the restart path (Order Status
+ * Request; an order the venue never received is sent with its ClOrdID). A FIX venue the journal
+ * has no session for (the primary never logged in to it) logs on from this host's store.
+ */
+export function adoptTakeoverSessions(venues: readonly VenueConfig[], connectors: readonly VenueConnector[], journal: OrderJournal,
+  log: (line: string) => void): void {
+  const rec = journal.recovered;
+  venues.forEach((v, i) => {
+    const c = connectors[i];
+    if (!c.adoptSession) return;
+    const session = rec.venueSessions.get(v.name);
+    const out = rec.venueOutSeqs.get(v.name);
+    if (session === undefined || session === '') {
+      log(`venue ${v.name} (${c.protocol}): takeover: the journal names no session for it (the primary never logged in there); logging on from this host's store`);
+      return;
+    }
+    if (out === undefined) {
+      throw new TickpathError('ERR_FAILOVER_FIX_SEQ', `venue ${v.name} (${c.protocol}): takeover: the journal holds session ${session} but no outbound MsgSeqNum for it ` +
+        '(written by a primary that did not record it)', 'run the same tickpath version on the primary and the standby, or agree a sequence reset with the venue and restart');
+    }
+    const sends = rec.venueSendsAfterOutSeq.get(v.name) ?? 0;
+    const lastIn = rec.venueSeqs.get(v.name) ?? 0;
+    const nextOut = out + sends + kTakeoverOutSeqSlack;
+    c.adoptSession(session, nextOut, lastIn);
+    log(`venue ${v.name} (${c.protocol}): takeover: session ${session} from the journal: next out ${nextOut} ` +
+      `(journaled ${out} + ${sends} order record(s) after it + ${kTakeoverOutSeqSlack}), next in ${lastIn + 1}`);
+  });
 }
 
 /** Waits until no venue's sequence has moved for 50 ms (at most 3 s): the login replay is in. */

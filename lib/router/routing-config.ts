@@ -226,14 +226,9 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
       r.problem([...FP, 'heartbeat_timeout_ms'], heartbeatTimeoutMs, `at least twice heartbeat_interval_ms (${heartbeatIntervalMs})`,
         'one late heartbeat must not start a takeover: raise the timeout or shorten the interval');
     }
-    // The standby receives the order journal only; a FIX session's sequence numbers and message
-    // store stay with the primary, so a FIX venue could not resume on takeover.
-    venues.forEach((v, i) => {
-      if (v.protocol !== 'ouch') {
-        r.problem([...P, 'venues', i, 'protocol'], v.protocol, 'ouch while routing.failover is set',
-          'the hot standby resumes OUCH sessions only (it does not receive the FIX message store): route FIX venues from a router without failover');
-      }
-    });
+    // FIX venues too: the standby receives the order journal only, not the FIX message store, and
+    // rebuilds each FIX session from the sequence numbers the journal records (router-stack.ts
+    // adoptTakeoverSessions).
     failover = { standbyHost: addr.slice(0, colon), standbyPort, heartbeatIntervalMs, heartbeatTimeoutMs };
   }
 

@@ -77,6 +77,20 @@ export interface VenueConnector {
    */
   readonly lastSequence?: number;
   /**
+   * The session's next outbound sequence number where the venue checks ours (FIX MsgSeqNum out);
+   * undefined for OUCH (SoupBinTCP numbers only the venue's messages). Journaled with lastSequence,
+   * so a hot standby can log on above every number the primary used.
+   */
+  readonly nextOutSequence?: number;
+  /**
+   * Failover takeover (FIX): the standby has no copy of the primary's session store, so it adopts
+   * the session as the replicated journal describes it before logging on: `session` (venueSession
+   * form), the next outbound number to use and the last inbound number applied. The store's sent
+   * messages are dropped: a ResendRequest for anything before `nextOut` is answered with a
+   * SequenceReset-GapFill (orders in flight are reconciled by Order Status Request instead).
+   */
+  adoptSession?(session: string, nextOut: number, lastIn: number): void;
+  /**
    * '' while the venue's session window (routing_config.yml `schedule`) is open or there is none;
    * else why: the router refuses orders that only this venue could take with SESSION_CLOSED and
    * this text.

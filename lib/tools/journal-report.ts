@@ -38,6 +38,8 @@ export interface JournalSummary {
   states: Record<string, number>;
   positions: Record<string, number>;
   venue_seqs: Record<string, number>;
+  /** Our next outbound sequence number last recorded per venue (FIX MsgSeqNum; a hot standby logs on above it). */
+  venue_out_seqs: Record<string, number>;
   /** The venue session last recorded per venue (SoupBinTCP session name, FIX session start). */
   venue_sessions: Record<string, string>;
   /** Orders settled as done for day because their venue session ended (children and parents). */
@@ -97,6 +99,7 @@ export function journalReport(path: string, r: JournalRecovery): { orders: Journ
     summary: {
       event: 'summary', path, identity: r.identity, records: r.records, parents, children, states,
       positions: Object.fromEntries(r.positions), venue_seqs: Object.fromEntries(r.venueSeqs),
+      venue_out_seqs: Object.fromEntries(r.venueOutSeqs),
       venue_sessions: Object.fromEntries(r.venueSessions), done_for_day: doneForDay,
       rejected_requests: r.rejectedRequests, damaged: r.damaged.map((d) => ({ offset: d.offset, cause: d.cause })),
       torn_records: r.tornRecords, failover_epoch: r.epoch,

@@ -14,6 +14,10 @@ import { JournalRecordType, OrderJournal, RECORD_SIZE } from '../../lib/router/j
 import { OrderManager } from '../../lib/router/order-manager';
 import { parseRoutingConfig, type FailoverConfig } from '../../lib/router/routing-config';
 import { TickpathError } from '../../lib/errors';
+import { FixConnector } from '../../lib/router/connectors/fix-connector';
+import { createVenueConnector } from '../../lib/router/connectors/create-connector';
+import { adoptTakeoverSessions, kTakeoverOutSeqSlack } from '../../lib/router/router-stack';
+import type { VenueConfig } from '../../lib/router/routing-config';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -261,12 +265,107 @@ ${failover}
     expect(c.failover).to.deep.equal({ standbyHost: '10.1.2.3', standbyPort: 7400, heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 });
     expect(parseRoutingConfig(base(''), '/x/r.yml').failover).to.equal(undefined);
   });
-  it('refuses a bad address, a timeout under two intervals and a FIX venue, naming the fix', () => {
+  it('accepts FIX venues under failover (the standby rebuilds their sessions from the journal)', () => {
+    for (const protocol of ['fix44', 'fix42']) {
+      expect(parseRoutingConfig(base('  failover: { standby: "h:1" }', protocol), '/x/r.yml').failover?.standbyPort).to.equal(1);
+    }
+  });
+  it('refuses a bad address and a timeout under two intervals, naming the fix', () => {
     expect(() => parseRoutingConfig(base('  failover: { standby: "10.1.2.3" }'), '/x/r.yml')).to.throw(/routing\.failover\.standby/);
     expect(() => parseRoutingConfig(base('  failover: { standby: "h:70000" }'), '/x/r.yml')).to.throw(/port from 1 to 65535/);
     expect(() => parseRoutingConfig(base('  failover: { standby: "h:1", heartbeat_interval_ms: 50, heartbeat_timeout_ms: 60 }'), '/x/r.yml'))
       .to.throw(/at least twice heartbeat_interval_ms/);
-    expect(() => parseRoutingConfig(base('  failover: { standby: "h:1" }', 'fix44'), '/x/r.yml'))
-      .to.throw(/resumes OUCH sessions only/);
+  });
+});
+
+describe('failover takeover of a FIX session from the journal', function () {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fixfo-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const venue = (name: string, protocol: 'fix44' | 'ouch'): VenueConfig => parseRoutingConfig(`routing:
+  mode: rules
+  default_venue: ${name}
+  order_capacity: 16
+  journal: { path: ./j, fsync: never }
+  venues:
+    - { name: ${name}, protocol: ${protocol}, host: 127.0.0.1, port: 1, sender_id: TP, target_id: VEN }
+  risk: { max_order_qty: 1, max_order_notional: 1, max_daily_notional: 1, max_symbol_notional: 1, max_open_orders_per_symbol: 1, price_collar_bps: 0, max_orders_per_second: 1 }
+`, path.join(dir, 'r.yml')).venues[0];
+
+  it('recovers the next outbound MsgSeqNum and counts the order records after it; a new session forgets both', () => {
+    const file = path.join(dir, 'a.journal');
+    const j = OrderJournal.open(file, { fsync: 'never' });
+    const om = new OrderManager({ capacity: 16 });
+    j.appendVenueSession(0, 'ARCA', 'Fabc');
+    j.appendVenueSeq(0, 'ARCA', 7, 40);
+    j.appendVenueSeq(0, 'ARCA', 9, 42);
+    const p = om.createParent('P1', 'AAPL', 'B', 100, 100000, 'LIMIT', 'DAY');
+    const c = om.createChild(p, 'C1', 0, 100, 100000);
+    j.appendOrder(JournalRecordType.NEW_CHILD, om, c, null, 0, 0, p);
+    j.appendOrder(JournalRecordType.NEW_CHILD, om, c, null, 0, 0, p);
+    j.close();
+    let r = OrderJournal.recover(file);
+    expect(r.venueSeqs.get('ARCA')).to.equal(9);
+    expect(r.venueOutSeqs.get('ARCA')).to.equal(42);
+    expect(r.venueSendsAfterOutSeq.get('ARCA')).to.equal(2);
+    const j2 = OrderJournal.open(file, { fsync: 'never' });
+    j2.appendVenueSeq(0, 'ARCA', 9, 45);
+    j2.appendVenueSession(0, 'ARCA', 'Fdef');
+    j2.close();
+    r = OrderJournal.recover(file);
+    expect(r.venueOutSeqs.has('ARCA')).to.equal(false);
+    expect(r.venueSendsAfterOutSeq.has('ARCA')).to.equal(false);
+  });
+
+  it('adopts the journaled session in the FIX store: start, next out above every number used, next in; OUCH untouched', () => {
+    const file = path.join(dir, 'b.journal');
+    const j = OrderJournal.open(file, { fsync: 'never' });
+    const created = 1_790_000_000_123;
+    j.appendVenueSession(0, 'ARCA', `F${created.toString(36)}`);
+    j.appendVenueSeq(0, 'ARCA', 31, 57);
+    const om = new OrderManager({ capacity: 16 });
+    const p = om.createParent('P1', 'AAPL', 'B', 100, 100000, 'LIMIT', 'DAY');
+    const c = om.createChild(p, 'C1', 0, 100, 100000);
+    j.appendOrder(JournalRecordType.NEW_CHILD, om, c, null, 0, 0, p);
+    j.close();
+    // The standby opens its replica at takeover: what it recovers is what the sessions adopt.
+    const replica = OrderJournal.open(file, { fsync: 'never' });
+    const storeDir = path.join(dir, 'fix-store');
+    // A stale store on the standby's host (another session's messages) must not be resent.
+    const stale = new FixConnector({ name: 'ARCA', host: '127.0.0.1', port: 1, version: 'FIX.4.4', senderCompId: 'TP', targetCompId: 'VEN', storeDir });
+    { const m = Buffer.from('8=FIX.4.4\x019=5\x0135=D\x01'); stale.session.store.append(1, m, 0, m.length); }
+    stale.session.store.close();
+    const fix = new FixConnector({ name: 'ARCA', host: '127.0.0.1', port: 1, version: 'FIX.4.4', senderCompId: 'TP', targetCompId: 'VEN', storeDir });
+    const ouch = createVenueConnector(venue('NSDQ', 'ouch'));
+    const lines: string[] = [];
+    adoptTakeoverSessions([venue('ARCA', 'fix44'), venue('NSDQ', 'ouch')], [fix, ouch], replica, (l) => lines.push(l));
+    expect(fix.nextOutSequence).to.equal(57 + 1 + kTakeoverOutSeqSlack);
+    expect(fix.lastSequence).to.equal(31);
+    expect(fix.session.store.createdMs).to.equal(created);
+    expect(fix.session.store.get(1)).to.equal(null);
+    expect(lines.join('\n')).to.match(/venue ARCA \(fix44\): takeover: session F\w+ from the journal: next out 158 \(journaled 57 \+ 1 order record\(s\) after it \+ 100\), next in 32/);
+    fix.session.store.close();
+    replica.close();
+    // What the store now holds is what a restart of the new primary reads.
+    const again = new FixConnector({ name: 'ARCA', host: '127.0.0.1', port: 1, version: 'FIX.4.4', senderCompId: 'TP', targetCompId: 'VEN', storeDir });
+    expect([again.nextOutSequence, again.lastSequence, again.session.store.createdMs]).to.deep.equal([158, 31, created]);
+    again.session.store.close();
+  });
+
+  it('refuses a journal that names a FIX session but no outbound number, naming the fix', () => {
+    const j = OrderJournal.open(path.join(dir, 'c.journal'), { fsync: 'never' });
+    j.appendVenueSession(0, 'ARCA', 'Fabc');
+    j.appendVenueSeq(0, 'ARCA', 5);
+    j.close();
+    const j2 = OrderJournal.open(path.join(dir, 'c.journal'), { fsync: 'never' });
+    const fix = new FixConnector({ name: 'ARCA', host: '127.0.0.1', port: 1, version: 'FIX.4.4', senderCompId: 'TP', targetCompId: 'VEN', storeDir: path.join(dir, 's') });
+    try {
+      expect(() => adoptTakeoverSessions([venue('ARCA', 'fix44')], [fix], j2, () => {}))
+        .to.throw(TickpathError, /no outbound MsgSeqNum .*fix: run the same tickpath version/);
+    } finally {
+      fix.session.store.close();
+      j2.close();
+    }
   });
 });

@@ -27,8 +27,9 @@
  * of its own until the standby confirms it did not take over. Started with `standby`, the stage
  * builds no router: it appends the primary's records to its journal and refuses the strategy's
  * orders ('STANDBY ...'); when doWork() sees the heartbeats stopped it takes over: the restart
- * path (createRouterStack on the streamed journal, then connect(): logins from the journaled
- * sequence, replay, resends), an EPOCH record one above the primary's, and from then on it routes.
+ * path (createRouterStack on the streamed journal with `takeover`, so FIX sessions are rebuilt
+ * from the journaled numbers; then connect(): logins from the journaled sequence, replay, resends
+ * or status requests), an EPOCH record one above the primary's, and from then on it routes.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
@@ -190,8 +191,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     throw new TickpathError('ERR_CONFIG_FAILOVER', `tickpath run --standby: ${routing.configFile} has no routing.failover section`,
       'add routing.failover { standby: HOST:PORT, heartbeat_timeout_ms } (the same file the primary runs)');
   }
-  const makeStack = (log: (line: string) => void = ctx.log): RouterStack => createRouterStack(cfg,
-    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log,
+  const makeStack = (log: (line: string) => void = ctx.log, takeover = false): RouterStack => createRouterStack(cfg,
+    { bbo: ctx.bbo, listener: unused, portOverrides: routing.portOverrides, journalPath: routing.journalPath, fixStoreDir: routing.fixStoreDir, log, takeover,
       connector: waitSet ? { waitSet } : undefined });
   // The standby builds its router only when it takes over (the restart path on the replicated
   // journal); until then it keeps the feed, books and strategy running and routes nothing.
@@ -294,7 +295,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     const s = makeStack((line) => {
       if (/^venue .*: logged in( to session .*)?$/.test(line) && ++loggedIn === cfg.venues.length) allLoggedInMs = Date.now();
       ctx.log(line);
-    });
+    }, true);
     const epoch = Math.max(s.journal.recovered.epoch, rcv.primaryEpoch) + 1;
     s.journal.appendEpoch(epoch);
     const recordsAtTakeover = s.journal.lastRecordNo;

@@ -191,6 +191,20 @@ export class FixFileStore {
     this.written(kBodyFile | kHeaderFile);
   }
 
+  /**
+   * Takes over a session this store never held (a hot standby's takeover): the session's start,
+   * next sender and target numbers as the primary's journal recorded them; the stored messages
+   * (another session's, or none) are dropped, so a ResendRequest below `nextSender` is gap-filled.
+   */
+  adopt(createdMs: number, nextSender: number, nextTarget: number): void {
+    this.createdMs = createdMs;
+    this.index.clear();
+    this.bodyEnd = 0;
+    if (this.bodyFd >= 0) { fs.ftruncateSync(this.bodyFd, 0); fs.ftruncateSync(this.headerFd, 0); }
+    this.setSeqs(nextSender, nextTarget);
+    this.written(kBodyFile | kHeaderFile);
+  }
+
   /** Syncs what is not yet durable (unless 'never') and closes the files. */
   close(): void {
     if (this.groupTimer) { clearTimeout(this.groupTimer); this.groupTimer = null; }

@@ -495,6 +495,23 @@ export class FixConnector implements VenueConnector {
   /** Last MsgSeqNum taken from the venue. */
   get lastSequence(): number { return this.session.nextTargetSeq - 1; }
 
+  /** Our next MsgSeqNum (journaled for a hot standby). */
+  get nextOutSequence(): number { return this.session.nextSenderSeq; }
+
+  /**
+   * Failover takeover: logs on as the session the primary's journal describes (VenueConnector).
+   * `session` is a venueSession string ('F' + the session start in base 36).
+   */
+  adoptSession(session: string, nextOut: number, lastIn: number): void {
+    if (this.everLoggedIn) throw new TickpathError('ERR_FIX_STORE', `FixConnector ${this.name}: adoptSession after logon`, 'adopt the journaled session before connect()');
+    const createdMs = /^F[0-9a-z]+$/.test(session) ? parseInt(session.slice(1), 36) : NaN;
+    if (!Number.isFinite(createdMs) || !Number.isInteger(nextOut) || nextOut < 1 || !Number.isInteger(lastIn) || lastIn < 0) {
+      throw new TickpathError('ERR_FIX_STORE', `FixConnector ${this.name}: cannot adopt session ${JSON.stringify(session)} (next out ${nextOut}, last in ${lastIn})`,
+        'the journal does not describe this FIX session: start the standby on the primary\'s journal stream, or agree a sequence reset with the venue');
+    }
+    this.session.store.adopt(createdMs, nextOut, lastIn + 1);
+  }
+
   private sessionName = '';
   private sessionNameOf = 0;
 
