@@ -36,6 +36,11 @@ interface Cli {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   /** Every process seen below this one while it ran (pid -> start time), for the orphan check. */
   descendants: Map<number, string>;
+  /**
+   * /dev/shm and DPDK runtime entries that existed before it started: a process SIGKILLed earlier
+   * in the suite (the crash drills) leaves entries named with its pid, and pids are reused.
+   */
+  before: Set<string>;
 }
 
 function startTime(pid: number): string | undefined {
@@ -67,6 +72,10 @@ function noteDescendants(c: Cli): void {
 
 function start(args: string[], env: Record<string, string> = {}): Cli {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-ops-exit-'));
+  const before = new Set<string>([
+    ...(fs.existsSync('/dev/shm') ? fs.readdirSync('/dev/shm') : []),
+    ...(fs.existsSync(kDpdkRun) ? fs.readdirSync(kDpdkRun) : []),
+  ]);
   const child = spawn(process.execPath, [kCli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp, ...env } });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; if (out.length > 200_000) out = out.slice(-100_000); });
@@ -74,7 +83,7 @@ function start(args: string[], env: Record<string, string> = {}): Cli {
   const t0 = Date.now();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - t0 })));
-  return { child, pid: child.pid!, tmp, out: () => out, exited, descendants: new Map() };
+  return { child, pid: child.pid!, tmp, out: () => out, exited, descendants: new Map(), before };
 }
 
 async function waitFor(c: Cli, ready: RegExp | (() => boolean), boundMs: number): Promise<void> {
@@ -109,8 +118,9 @@ async function expectNothingLeft(c: Cli, o: { instance?: string; tcp?: number[];
   expect(fs.readdirSync(c.tmp), 'files left in its TMPDIR').to.deep.equal([]);
   fs.rmSync(c.tmp, { recursive: true, force: true });
   const mine = (name: string): boolean => new RegExp(`(^|[^0-9])${c.pid}([^0-9]|$)`).test(name) || (o.instance !== undefined && name.includes(o.instance));
-  if (fs.existsSync('/dev/shm')) expect(fs.readdirSync('/dev/shm').filter(mine), '/dev/shm entries left').to.deep.equal([]);
-  if (fs.existsSync(kDpdkRun)) expect(fs.readdirSync(kDpdkRun).filter(mine), 'DPDK runtime directories left').to.deep.equal([]);
+  const new_ = (name: string): boolean => mine(name) && !c.before.has(name);
+  if (fs.existsSync('/dev/shm')) expect(fs.readdirSync('/dev/shm').filter(new_), '/dev/shm entries left').to.deep.equal([]);
+  if (fs.existsSync(kDpdkRun)) expect(fs.readdirSync(kDpdkRun).filter(new_), 'DPDK runtime directories left').to.deep.equal([]);
   expect(dpdkShared().filter((f) => !o.rteBefore.includes(f)), 'files left in the shared EAL runtime directory').to.deep.equal([]);
   const netns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
   const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout ?? '';
