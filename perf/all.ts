@@ -3,7 +3,7 @@
  * with --json; each result is saved as perf/results/<name>.json beside the machine it ran on, and
  * the README's results table is regenerated from those files (perf/results-table.ts).
  *
- *   node dist/perf/all.js [--only rx,decode] [--json]
+ *   node dist/perf/all.js [--only=rx,decode] [--json] [-- ARGS for each benchmark]
  *
  * TICKPATH_PERF_RESULTS_DIR=DIR saves the results in DIR instead and leaves the README alone.
  */
@@ -18,6 +18,9 @@ export const kBenchmarks = ['decode', 'book', 'fast', 'ring', 'router', 'failove
 function main(): number {
   const args = process.argv.slice(2);
   const only = args.find((a) => a.startsWith('--only='))?.split('=')[1]?.split(',');
+  // Everything after `--` goes to each benchmark run (e.g. `--only=burst -- --pre=200`).
+  const dash = args.indexOf('--');
+  const passOn = dash >= 0 ? args.slice(dash + 1) : [];
   // TICKPATH_PERF_RESULTS_DIR: results elsewhere and the README left alone (tests of `tickpath bench`).
   const elsewhere = process.env.TICKPATH_PERF_RESULTS_DIR;
   const dir = elsewhere || path.join(__dirname, '..', '..', 'perf', 'results');
@@ -29,7 +32,7 @@ function main(): number {
     const script = path.join(__dirname, `${name}.js`);
     if (!fs.existsSync(script)) { console.log(`perf ${name}: not built (${script} missing)`); continue; }
     console.log(`\n=== perf:${name}`);
-    const r = spawnSync(process.execPath, [script, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
+    const r = spawnSync(process.execPath, [script, '--json', ...passOn], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 900_000 });
     const lines = (r.stdout ?? '').trim().split('\n');
     process.stdout.write(lines.slice(0, -1).join('\n') + '\n');
     try {
