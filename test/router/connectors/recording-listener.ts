@@ -4,6 +4,9 @@
  */
 import type { VenueListener, SessionState } from '../../../lib/router/venue';
 
+/** How often `until` re-checks a condition between listener events. */
+const kRecheckMs = 10;
+
 export interface OrderTrack {
   qty: number;
   acked: number;
@@ -78,13 +81,29 @@ export class RecordingListener implements VenueListener {
     for (const f of w) f();
   }
 
-  /** Resolves when `cond()` holds; rejects after `ms` with `what` in the message. */
+  /**
+   * Resolves when `cond()` holds; rejects after `ms` with `what` in the message. Checked on every
+   * listener event and every `kRecheckMs`: a condition on connector or session state (a counter
+   * such as `stats().resendCapped`) can become true with no listener event after it, and waiting
+   * for the next event alone waited for the timeout whenever that state changed after the first
+   * check (a ResendRequest that arrived a moment after the call, on a loaded machine).
+   */
   until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
     if (cond()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      let done = false;
+      const finish = (err?: Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(t);
+        clearInterval(poll);
+        if (err) reject(err); else resolve();
+      };
+      const t = setTimeout(() => finish(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+      const poll = setInterval(() => { if (cond()) finish(); }, kRecheckMs);
       const check = () => {
-        if (cond()) { clearTimeout(t); resolve(); } else this.waiters.push(check);
+        if (done) return;
+        if (cond()) finish(); else this.waiters.push(check);
       };
       this.waiters.push(check);
     });
