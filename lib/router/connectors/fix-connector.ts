@@ -359,13 +359,17 @@ export class FixConnector implements VenueConnector {
     this.counters.dailyResets++;
   }
 
-  private armSchedule(): void {
+  private armSchedule(due = this.schedule?.nextResetAfter() ?? 0): void {
     if (!this.schedule || this.closing) return;
     if (this.scheduleTimer) clearTimeout(this.scheduleTimer);
-    const wait = Math.max(0, this.schedule.nextResetAfter() - Date.now());
+    const wait = Math.max(0, due - Date.now());
     this.scheduleTimer = setTimeout(() => {
       this.scheduleTimer = null;
       if (this.closing) return;
+      // Timers count on the monotonic clock in whole ms, the schedule on the wall clock: one can
+      // fire just before `due` (a wall clock stepped back, more). Resetting then made the next
+      // reset `due` again, a second reset 1 ms later: wait out the rest instead.
+      if (Date.now() < due) { this.armSchedule(due); return; }
       this.log(`${this.name}: daily reset at ${this.opts.schedule!.resetTime} ${this.schedule!.timeZone}: logging out, next Logon starts at 1`);
       this.newDay();
       // The logout closes the socket; fail() then reconnects as after any drop, with ResetSeqNumFlag=Y.
