@@ -1,7 +1,11 @@
 /**
  * Crash-drill helpers shared by the integration drills (restart-resume.test.ts, failover.test.ts):
- * tickpath child processes with captured output, bounded waits, the venue simulator as its own
- * process with its --report, `tickpath journal` read back, and the journal-against-venue check.
+ * tickpath child processes with captured output, bounded waits, a `tickpath run` on a drill config,
+ * the resting sells a drill's buys fill against, the venue simulator as its own process with its
+ * --report, `tickpath journal` read back, and the journal-against-venue check. Also the venue
+ * simulator started for its transport (router-wakeup.test.ts, venue-native.test.ts).
+ *
+ * Threading: the test's event loop; every process is a child with its own pipes.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
@@ -27,6 +31,26 @@ export function start(args: string[], command: string[] = [process.execPath]): P
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The exit code, or 'timeout' when `p` is still running after `ms`. */
+export function exitWithin(p: Proc, ms: number): Promise<number | null | 'timeout'> {
+  return Promise.race([p.exited, sleep(ms).then(() => 'timeout' as const)]);
+}
+
+/** `tickpath run` on a drill config directory (its strategy.js beside the YAML), no metrics server. */
+export function startRun(cfg: string, extra: string[], command?: string[]): Proc {
+  return start(['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'), '--metrics-port', 'off', ...extra], command);
+}
+
+/**
+ * 300 resting DAY sells of 100 AAPL at 10.00 from session SELL1 (OUCH), for part of a drill's
+ * buys to fill against under another session; resolves once `tickpath order` exited 0.
+ */
+export async function placeRestingSells(host: string, ouchPort: number, extra: string[] = []): Promise<void> {
+  const seller = start(['order', '--venue', `ouch://${host}:${ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
+    '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', ...extra]);
+  expect(await seller.exited, seller.err()).to.equal(0);
+}
+
 export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
@@ -49,6 +73,33 @@ export async function startVenueSim(dir: string, extra: string[] = []): Promise<
   const ouchPort = Number(/OUCH 4\.2\/SoupBinTCP listening on [\d.]+:(\d+)/.exec(proc.out())![1]);
   const fixPort = Number(/FIX 4\.2\/4\.4 listening on [\d.]+:(\d+)/.exec(proc.out())![1]);
   return { proc, ouchPort, fixPort, report };
+}
+
+/** `tickpath venue-sim` started for its transport line; stdout and stderr in one `out`. */
+export interface VenueSimProcess { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
+
+/**
+ * Starts `tickpath venue-sim` on loopback, `--ouch-port 0` and `--fix-port 0` unless `args` name a
+ * FIX port, and resolves once it printed its transport; ports from its listening lines (fixPort 0
+ * with `--fix-port off`). Killed and rejected if it exits or says nothing within 10 s.
+ */
+export async function startVenueSimProcess(args: string[]): Promise<VenueSimProcess> {
+  const ports = args.includes('--fix-port') ? ['--ouch-port', '0'] : ['--ouch-port', '0', '--fix-port', '0'];
+  const child = spawn(process.execPath, [kCli, 'venue-sim', ...ports, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!/venue-sim: transport/.test(out)) {
+    if (Date.now() - t0 > 10000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
+    await sleep(20);
+  }
+  return {
+    child, out: () => out, exited,
+    ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
+    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0),
+  };
 }
 
 /** SIGTERM: the simulator writes its report on the way out. */

@@ -15,7 +15,7 @@
  *   served by that loop.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +23,7 @@ import { loadConfigs } from '../../lib/config';
 import { Pipeline, type PipelineOptions } from '../../lib/pipeline';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { nativeTcpBinding } from '../../lib/protocols/transport/native-tcp-transport';
+import { startVenueSimProcess, type VenueSimProcess } from '../helpers/drill';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -32,38 +33,18 @@ const kConfigs = path.join(kRoot, 'configs');
 const kVenueLatencyMs = 1000;
 const kSample = path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js');
 
-interface Venue { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
-
-async function startVenue(args: string[]): Promise<Venue> {
-  const child = spawn(process.execPath, [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', '--comp-id', 'ARCA', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const t0 = Date.now();
-  while (!/venue-sim: transport/.test(out)) {
-    if (Date.now() - t0 > 10000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    child, out: () => out, exited,
-    ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-  };
-}
-
 describe('router stage: parked on its venue sockets', function () {
   this.timeout(120000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-wakeup-'));
   const capture = path.join(dir, 'session.pcap');
   // A venue per run: its FIX store would expect the previous run's sequence numbers.
-  let venue: Venue | undefined;
+  let venue: VenueSimProcess | undefined;
 
   before(function () {
     if (!nativeTcpBinding()) this.skip();
     new SessionGenerator({ symbols: 10, rate: 20000, durationSeconds: 0.5, seed: 11 }).writePcap(capture);
   });
-  beforeEach(async () => { venue = await startVenue(['--latency-ms', String(kVenueLatencyMs)]); });
+  beforeEach(async () => { venue = await startVenueSimProcess(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]); });
   afterEach(async () => {
     if (venue) { venue.child.kill('SIGTERM'); await venue.exited; venue = undefined; }
   });

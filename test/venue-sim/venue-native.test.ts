@@ -6,39 +6,19 @@
  * the event loop's timers, or a native loop that never accepts would each fail here.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
 import { encodeLoginRequest, kSoupServerHeartbeat } from '../../lib/protocols/soupbin/soupbintcp';
 import { OuchConnector } from '../../lib/router/connectors/ouch-connector';
 import { transportFactory } from '../../lib/protocols/transport/create-transport';
 import { RecordingListener } from '../router/connectors/recording-listener';
+import { startVenueSimProcess, type VenueSimProcess } from '../helpers/drill';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
-interface Venue { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
-
-async function startVenue(args: string[]): Promise<Venue> {
-  const ports = args.includes('--fix-port') ? ['--ouch-port', '0'] : ['--ouch-port', '0', '--fix-port', '0'];
-  const child = spawn(process.execPath, [kCli, 'venue-sim', ...ports, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const t0 = Date.now();
-  while (!/venue-sim: transport/.test(out)) {
-    if (Date.now() - t0 > 10000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    child, out: () => out, exited,
-    ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0),
-  };
-}
-
 /** Stops the venue with SIGTERM; returns the transport object of its stats line. */
-async function stopVenue(v: Venue): Promise<{ transport: string; ouch: { kind: string; accepted: number }; fix: { kind: string; accepted: number }; loop: { idle: string; work: number } | null }> {
+async function stopVenue(v: VenueSimProcess): Promise<{ transport: string; ouch: { kind: string; accepted: number }; fix: { kind: string; accepted: number }; loop: { idle: string; work: number } | null }> {
   v.child.kill('SIGTERM');
   expect(await v.exited).to.equal(0);
   const line = /venue-sim: SIGTERM, stopping; (.*)/.exec(v.out());
@@ -57,7 +37,7 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
   this.timeout(90000);
 
   it('is the default: OUCH and FIX orders from `tickpath order` are acked and filled, and the stats say the native loop did the work', async () => {
-    const v = await startVenue([]);
+    const v = await startVenueSimProcess([]);
     let stats;
     try {
       expect(v.out()).to.match(/venue-sim: transport native \(idle block/);
@@ -80,7 +60,7 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
 
   for (const idle of ['block', 'spin', 'backoff'] as const) {
     it(`--idle ${idle}: heartbeats keep coming on an idle session (timers run beside the loop), and a dropped OUCH session reconnects and is acked again`, async () => {
-      const v = await startVenue(['--idle', idle, '--heartbeat-ms', '100', '--drop-after', '2', '--max-drops', '1']);
+      const v = await startVenueSimProcess(['--idle', idle, '--heartbeat-ms', '100', '--drop-after', '2', '--max-drops', '1']);
       let stats;
       try {
         expect(v.out()).to.include(`transport native (idle ${idle}`);
@@ -135,7 +115,7 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
   }
 
   it('--busy-poll sets SO_BUSY_POLL on every accepted socket and says whether the kernel took it', async () => {
-    const v = await startVenue(['--busy-poll', '50', '--fix-port', 'off']);
+    const v = await startVenueSimProcess(['--busy-poll', '50', '--fix-port', 'off']);
     let stats;
     try {
       expect(v.out()).to.include('busy-poll 50 us');
@@ -150,7 +130,7 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
   });
 
   it('--transport libuv is the fallback, reported as such; native-only options are refused with it', async () => {
-    const v = await startVenue(['--transport', 'libuv']);
+    const v = await startVenueSimProcess(['--transport', 'libuv']);
     let stats;
     try {
       expect(v.out()).to.include('venue-sim: transport libuv (event loop)');
