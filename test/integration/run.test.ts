@@ -8,6 +8,8 @@ import { SessionGenerator } from '../../lib/tools/session-generator';
 import { unavailable } from '../helpers/require-backend';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
+/** RX ring of the bundled dpdk run, in packets: the binding's default ring_size (apps/run.ts sets none). */
+const kBundledRxRing = 4096;
 
 interface RunJson {
   backend: string;
@@ -39,10 +41,7 @@ describe('integration/tickpath run (npm start)', function () {
       const c = j.counters;
       expect(j.backend).to.equal(backend);
       expect(c.itch_messages).to.be.greaterThan(50_000);
-      expect(c.bad_frames + c.itch_errors + c.book_bad_references + c.sequence_gaps, JSON.stringify(c)).to.equal(0);
-      // Ring drops can happen only on dpdk (net_ring fed by the generator): the pcap backend waits
-      // for the consumer, so there it is the absence of sequence gaps that says nothing was lost.
-      if (backend === 'dpdk') expect(c.rx_ring_drops, JSON.stringify(c)).to.equal(0);
+      expect(c.bad_frames + c.itch_errors + c.book_bad_references, JSON.stringify(c)).to.equal(0);
       expect(c.orders_sent).to.be.greaterThan(10);
       // Every order was accepted by risk and acknowledged by a venue over TCP; buys and sells cross.
       expect(c.orders_accepted).to.equal(c.orders_sent);
@@ -68,6 +67,27 @@ describe('integration/tickpath run (npm start)', function () {
       const last = os.cpus().length - 1;
       const main = role(new RegExp(`^main thread: venue simulators, stats \\(CPU ${last}\\)$`))!;
       expect(main, JSON.stringify(roles)).to.not.equal(undefined);
+      // Nothing lost. Ring drops can happen only on dpdk (net_ring fed by the generator at its
+      // recorded pace): the pcap backend waits for the consumer, so there it is the absence of
+      // sequence gaps that says nothing was lost. On dpdk the RX ring (kBundledRxRing packets, the
+      // port's default: the bundled run sets no ring size) overflows only when the stage worker,
+      // which drains it far faster than the feed fills it, is off its CPU (runnable but waiting for
+      // it, or blocked) about as long as the ring lasts at the feed's rate; it spins, so that time
+      // is the run's length less its CPU time (half the ring's time at the average rate: the feed
+      // comes in bursts). On a machine that loaded, which the scheduler report shows, drops are
+      // what a live feed does and the gaps they leave are theirs; otherwise (a quiet machine: the
+      // worker is off its CPU for next to nothing) a single drop or gap fails.
+      const worker = role(/^stage worker 0 /)!;
+      const ringMs = kBundledRxRing / (c.rx_packets / j.scheduler!.seconds) * 1000;
+      const offCpuMs = j.scheduler!.seconds * 1000 - worker.run_ms;
+      const starved = backend === 'dpdk' && offCpuMs >= ringMs / 2;
+      const why = `${JSON.stringify(c)}; stage worker off its CPU ${Math.round(offCpuMs)} ms of ${Math.round(j.scheduler!.seconds * 1000)}, ` +
+        `the RX ring lasts ${Math.round(ringMs)} ms`;
+      if (!starved) expect(c.sequence_gaps + c.rx_ring_drops, why).to.equal(0);
+      else {
+        if (c.sequence_gaps > 0) expect(c.rx_ring_drops, `gaps without ring drops: ${why}`).to.be.greaterThan(0);
+        if (c.rx_ring_drops > 0) console.log(`      ${c.rx_ring_drops} ring drops, ${c.sequence_gaps} gaps on a starved stage worker (allowed): ${why.slice(why.indexOf('; ') + 2)}`);
+      }
       // The main thread only serves the venue simulators and the stats: a replayer spinning on it
       // between packets (as it once did) takes most of a CPU and starves the venues' event loop.
       expect(main.run_ms, JSON.stringify(roles)).to.be.lessThan(j.scheduler!.seconds * 1000 * 0.3);
