@@ -19,8 +19,8 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { OrderJournal } from '../../lib/router/journal';
-import { compareWithVenue, jsonLines, kCli, kRoot, readJournal, sleep, start, startVenueSim, stopVenueSim, waitFor,
-  type Json, type Proc, type Sim } from '../helpers/drill';
+import { compareWithVenue, exitWithin, jsonLines, kCli, kRoot, placeRestingSells, readJournal, sleep, startRun, startVenueSim, stopVenueSim,
+  waitFor, type Json, type Proc, type Sim } from '../helpers/drill';
 
 /**
  * The drill's takeover timeout. 100 ms works on a quiet machine; the drill runs on shared 2-vCPU
@@ -181,9 +181,7 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
     // settled by Order Status Request.
     sim = await startVenueSim(dir, ['--host', n.hostIp, '--latency-ms', protocol === 'ouch' ? '3000' : '8000', '--verbose']);
     procs.push(sim.proc);
-    const seller = start(['order', '--venue', `ouch://${n.hostIp}:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
-      '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', '--timeout-ms', '30000']);
-    expect(await seller.exited, seller.err()).to.equal(0);
+    await placeRestingSells(n.hostIp, sim.ouchPort, ['--timeout-ms', '30000']);
 
     standbyPort = 20000 + crypto.randomInt(20000);
     const standbyAddr = `${n.nsIp}:${standbyPort}`;
@@ -194,16 +192,14 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
     writeConfig(S, n.hostIp, venuePort, standbyAddr, maxOrders, kHeartbeatTimeoutMs, protocol);
     primaryJournal = path.join(P, 'var', 'orders.journal');
     standbyJournal = path.join(S, 'var', 'orders.journal');
-    const runArgs = (cfg: string, extra: string[]) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'),
-      '--metrics-port', 'off', ...extra];
 
     // The standby, in its namespace: the same pipeline, listening for the primary on its veth address.
-    standby = start(runArgs(S, ['--standby', standbyAddr, '--duration', '120', '--json']), ['ip', 'netns', 'exec', n.ns, process.execPath]);
+    standby = startRun(S, ['--standby', standbyAddr, '--duration', '120', '--json'], ['ip', 'netns', 'exec', n.ns, process.execPath]);
     procs.push(standby);
     await waitFor('the standby listening', () => /failover: standing by on/.test(standby.out()) || standby.child.exitCode !== null, 60_000);
     expect(standby.child.exitCode, standby.err() + standby.out()).to.equal(null);
 
-    primary = start(runArgs(P, ['--duration', '60']));
+    primary = startRun(P, ['--duration', '60']);
     procs.push(primary);
     await waitFor('the primary streaming to the standby', () => /failover: streaming the journal to standby/.test(primary.out()) ||
       primary.child.exitCode !== null, 60_000);
@@ -253,9 +249,9 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
     const before = logins();
     expect(before, 'logins the venue logged (the primary and the standby)').to.be.at.least(2);
     const P = path.join(dir, 'primary');
-    const old = start(['run', '--config', P, '--strategy', path.join(P, 'strategy.js'), '--metrics-port', 'off', '--duration', '20']);
+    const old = startRun(P, ['--duration', '20']);
     procs.push(old);
-    const code = await Promise.race([old.exited, sleep(60_000).then(() => 'timeout')]);
+    const code = await exitWithin(old, 60_000);
     expect(code, old.out() + old.err()).to.equal(1);
     expect(old.out() + old.err()).to.match(/took over and routes as primary under epoch 2/);
     expect(old.out() + old.err()).to.include('ERR_FENCED');
@@ -271,7 +267,7 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
     const logins = (): number => (sim!.proc.err().match(loginLine) ?? []).length;
     const before = logins();
     primary.child.kill('SIGCONT');
-    const code = await Promise.race([primary.exited, sleep(60_000).then(() => 'timeout')]);
+    const code = await exitWithin(primary, 60_000);
     expect(code, primary.out() + primary.err()).to.equal(1);
     expect(primary.out() + primary.err()).to.match(/took over and routes as primary under epoch 2 \(this journal's epoch: 1\)/);
     expect(primary.out()).to.match(/stopped routing and leaving the venues/);
@@ -291,7 +287,7 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
     await waitForJournal('every order of the new primary answered', () =>
       readJournal(standbyJournal).orders.every((o) => o.state !== 'SENT' && o.state !== 'PENDING'), 60_000);
     standby.child.kill('SIGTERM');
-    const code = await Promise.race([standby.exited, sleep(60_000).then(() => 'timeout')]);
+    const code = await exitWithin(standby, 60_000);
     expect(code, standby.err()).to.equal(0);
     const stats = jsonLines(standby.out()).pop()!;
     expect(stats.counters.failover_takeovers).to.equal(1);
@@ -340,11 +336,10 @@ describe('failover lease: a primary that stalls for less than the timeout holds,
     const S = path.join(dir, 'standby');
     writeConfig(P, '127.0.0.1', sim.ouchPort, `127.0.0.1:${port}`, 600, 6000);
     writeConfig(S, '127.0.0.1', sim.ouchPort, `127.0.0.1:${port}`, 600, 6000);
-    const args = (cfg: string, extra: string[]) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'), '--metrics-port', 'off', ...extra];
-    const standby = start(args(S, ['--standby', `127.0.0.1:${port}`, '--duration', '120']));
+    const standby = startRun(S, ['--standby', `127.0.0.1:${port}`, '--duration', '120']);
     procs.push(standby);
     await waitFor('the standby listening', () => /failover: standing by on/.test(standby.out()), 60_000);
-    const primary = start(args(P, ['--duration', '120']));
+    const primary = startRun(P, ['--duration', '120']);
     procs.push(primary);
     const journal = path.join(P, 'var', 'orders.journal');
     await waitForJournal('orders journaled by the primary', () => fs.existsSync(journal) && countParents(journal) > 100, 60_000);
@@ -359,11 +354,11 @@ describe('failover lease: a primary that stalls for less than the timeout holds,
     }, 90_000);
     expect(standby.out(), 'no takeover').to.not.match(/failover: no heartbeat from the primary/);
     primary.child.kill('SIGTERM');
-    expect(await Promise.race([primary.exited, sleep(60_000).then(() => 'timeout')]), primary.err()).to.equal(0);
+    expect(await exitWithin(primary, 60_000), primary.err()).to.equal(0);
     // A stop on purpose: the standby stays a standby.
     await waitFor('the goodbye', () => /primary stopped on purpose/.test(standby.out()), 30_000);
     standby.child.kill('SIGTERM');
-    expect(await Promise.race([standby.exited, sleep(60_000).then(() => 'timeout')]), standby.err()).to.equal(0);
+    expect(await exitWithin(standby, 60_000), standby.err()).to.equal(0);
     expect(standby.out()).to.not.match(/failover: no heartbeat from the primary/);
     const report = await stopVenueSim(sim);
     const final = readJournal(journal);

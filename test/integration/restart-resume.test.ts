@@ -14,7 +14,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { compareWithVenue, jsonLines, readJournal, sleep, start, startVenueSim, stopVenueSim, waitFor, type Sim } from '../helpers/drill';
+import { compareWithVenue, exitWithin, jsonLines, placeRestingSells, readJournal, start, startRun, startVenueSim, stopVenueSim, waitFor, type Sim } from '../helpers/drill';
 
 const kRoot = path.resolve(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -98,9 +98,7 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
     it(`tickpath order --journal over ${protocol}, venue latency ${latencyMs} ms${cod ? ', cancel on disconnect' : ''}: the restart continues the session and ends where the venue is`, async () => {
       sim = await startVenueSim(dir, ['--latency-ms', String(latencyMs), ...(cod ? ['--cancel-on-disconnect'] : [])]);
       // Resting sells so part of the buys fill, under another session.
-      const seller = start(['order', '--venue', `ouch://127.0.0.1:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
-        '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day']);
-      expect(await seller.exited, seller.err()).to.equal(0);
+      await placeRestingSells('127.0.0.1', sim.ouchPort);
 
       const port = protocol === 'ouch' ? sim.ouchPort : sim.fixPort;
       const journal = path.join(dir, 'orders.journal');
@@ -114,7 +112,7 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
       const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && (o.state === 'SENT' || o.state === 'PENDING'));
 
       const second = start(orderArgs(port, protocol, journal, count));
-      const code = await Promise.race([second.exited, sleep(120000).then(() => 'timeout')]);
+      const code = await exitWithin(second, 120000);
       const events = jsonLines(second.out());
       expect(code, second.err()).to.equal(0);
       const resuming = events.find((e) => e.event === 'resuming')!;
@@ -152,16 +150,12 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
 
   it('tickpath run --config: the restart resumes the configured journal on both venues (OUCH and FIX 4.4) and ends where the venue is', async () => {
     sim = await startVenueSim(dir, ['--latency-ms', '1500', '--comp-id', 'ARCA']);
-    const seller = start(['order', '--venue', `ouch://127.0.0.1:${sim.ouchPort}`, '--sender', 'SELL1', '--symbol', 'AAPL', '--side', 'sell',
-      '--qty', '100', '--price', '10.00', '--count', '300', '--tif', 'day', '--timeout-ms', '30000']);
-    expect(await seller.exited, seller.err()).to.equal(0);
+    await placeRestingSells('127.0.0.1', sim.ouchPort, ['--timeout-ms', '30000']);
     const cfg = path.join(dir, 'config');
     fs.mkdirSync(cfg);
     writeRunConfig(cfg, sim, 600);
     const journal = path.join(cfg, 'var', 'orders.journal');
-    const runArgs = (duration: number) => ['run', '--config', cfg, '--strategy', path.join(cfg, 'strategy.js'), '--duration', String(duration),
-      '--metrics-port', 'off'];
-    const first = start(runArgs(30));
+    const first = startRun(cfg, ['--duration', '30']);
     await waitFor('orders journaled by the first run', () => fs.existsSync(journal) && fs.statSync(journal).size > 0 &&
       spawnSync(process.execPath, [kCli, 'journal', journal], { encoding: 'utf8' }).stdout.split('"kind":"parent"').length > 300, 60000);
     first.child.kill('SIGKILL');
@@ -169,8 +163,8 @@ describe('crash drills: SIGKILL a router process, start it again, compare with t
     const atCrash = readJournal(journal);
     const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && o.state === 'SENT').length;
 
-    const second = start(runArgs(8));
-    const code = await Promise.race([second.exited, sleep(120000).then(() => 'timeout')]);
+    const second = startRun(cfg, ['--duration', '8']);
+    const code = await exitWithin(second, 120000);
     expect(code, second.err() + second.out()).to.equal(0);
     const resumed = /router: resumed from .*/.exec(second.out());
     expect(resumed, second.out()).to.not.equal(null);
