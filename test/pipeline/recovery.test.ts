@@ -64,6 +64,8 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
   const dropA = new Set([10, 11, 12, 13, 14, 100, 250, 400]);
   const dropB = new Set([12, 50, 51, 52, 100, 300, 401]);
   let server: RerequestServer | undefined;
+  /** Frames in the two-line capture: what the port must have read before a run is stopped. */
+  let lineFrames = 0;
 
   before(function () {
     const info = binding().backends().find((b) => b.name === 'dpdk')!;
@@ -80,6 +82,7 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
       if (j >= 0 && !dropB.has(j)) frames.push({ ...a[j], data: toGroup(a[j].data, kGroupB) });
     }
     writePcap(twoLines, frames);
+    lineFrames = frames.length;
   });
   after(async () => { await server?.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
@@ -149,9 +152,12 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
           lineWaitMs: 5, rerequest: { host: '127.0.0.1', port: rport, timeoutMs: 10000 },
         },
       });
-      // net_pcap does not say when the file ends: wait until the books have seen as much as the gapless run.
+      // net_pcap does not say when the file ends: wait until the books have seen as much as the
+      // gapless run and the decoder every frame of both lines (line B's last packets come after
+      // the last new message, and each of their messages is a duplicate to count).
       const t0 = Date.now();
-      while (p.stats().counters.book_events < ref.seen.events && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 20));
+      const done = (c: Record<string, number>) => c.book_events >= ref.seen.events && c.rx_packets >= lineFrames;
+      while (!done(p.stats().counters) && Date.now() - t0 < 15000) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 300));
       return p.stop();
     };
@@ -162,6 +168,7 @@ describe('pipeline/recovery: A/B lines and retransmission over dpdk net_pcap', f
       for (const [name, run] of [['fused', fused], ['split', split]] as const) {
         const c = run.counters, seen = run.strategy as unknown as SequenceCounts;
         expect(c.book_events, `${name} book events`).to.equal(ref.seen.events);
+        expect(c.rx_packets, `${name} frames read`).to.equal(lineFrames);
         expect(seen.events, `${name} strategy events`).to.equal(ref.seen.events);
         expect(seen.adds, `${name} adds`).to.equal(ref.seen.adds);
         expect(seen.sequences, `${name} distinct sequences`).to.equal(ref.seen.sequences);
