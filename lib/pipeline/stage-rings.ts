@@ -7,7 +7,14 @@
  *   decoder ─ItchRecord─► book ─MarketEventRecord─► strategy ─OrderRecord─► router
  *                                            strategy ◄─RouterEventRecord─ router
  *
- * Writers publish once per batch (endOfBatch). When a ring is full the writer waits for space
+ * With the books sharded by stock locate (performance.stages.book.shards) the decoder writes one
+ * ItchRecord ring per shard through LocateFanout, and the strategy reads one MarketEvent ring per
+ * shard (MarketEventMerge).
+ *
+ * Writers publish once per packet and at endOfBatch, not per record: a publish is an Atomics store
+ * to a line the reader polls, and at 20 messages a packet one store per record was most of a hop's
+ * cost. A packet's records become visible when the next packet starts or the batch ends (the
+ * decoder's batch is one RX burst). When a ring is full the writer waits for space
  * (counted in `stalls`): losing market data between two stages of our own would be silent loss,
  * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
  */
@@ -47,28 +54,70 @@ function claim(ring: SpscRing, counters: { stalls: number }): void {
  */
 export class ItchRecordWriter implements ItchMessageHandler {
   readonly counters = { records: 0, stalls: 0, oversize: 0 };
+  /** Records written and not yet published (the stage publishes them at the end of its turn). */
+  pending = false;
+  private lastPacket = -1;
   constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
   onMessage(d: ItchDecoder, type: number, sequence: number): void {
     const m = d.messageFor(type);
     const len = kItchLengthByCode[type];
     if (m === undefined || len > kItchMaxMessage) { this.counters.oversize++; return; }
-    claim(this.ring, this.counters);
-    const off = this.ring.offsetOfClaimed(0);
-    const f64 = this.ring.f64, u8 = this.ring.u8;
+    const ring = this.ring;
+    // A new packet: the previous packet's records go out with one store.
+    const packet = this.packetNo();
+    if (packet !== this.lastPacket) { this.lastPacket = packet; if (this.pending) ring.publish(); }
+    claim(ring, this.counters);
+    const off = ring.offsetOfClaimed(0);
+    const f64 = ring.f64, u8 = ring.u8;
     f64[off >> 3] = sequence;
     f64[(off >> 3) + 1] = this.rxTs();
-    f64[(off >> 3) + 2] = this.packetNo();
+    f64[(off >> 3) + 2] = packet;
     u8[off + 24] = len;
     // A byte loop, not set(subarray()): no view object per message.
     const src = m.buffer, from = m.offset, to = off + 32;
     for (let i = 0; i < len; i++) u8[to + i] = src[from + i];
-    this.ring.publish();
+    this.pending = true;
     this.counters.records++;
   }
 
   endOfBatch(): void {
-    this.ring.publish();
+    if (this.pending) { this.pending = false; this.ring.publish(); }
+  }
+}
+
+/**
+ * Decoder side of sharded books: each message goes to the ring of the shard that owns its Stock
+ * Locate (locate % shards), so a book sees its messages in feed order on one worker, and an order
+ * (unique reference, one locate) never spans shards. Messages without a locate (System Event,
+ * locate 0) go to shard 0 only: they touch no book, and a copy per shard would reach the strategy
+ * once per shard.
+ */
+export class LocateFanout implements ItchMessageHandler {
+  private readonly shards: number;
+  constructor(readonly writers: readonly ItchRecordWriter[]) { this.shards = writers.length; }
+
+  onMessage(d: ItchDecoder, type: number, sequence: number): void {
+    const m = d.messageFor(type);
+    if (m === undefined) { this.writers[0].onMessage(d, type, sequence); return; }
+    const locate = (m.buffer[m.offset + 1] << 8) | m.buffer[m.offset + 2];
+    this.writers[locate % this.shards].onMessage(d, type, sequence);
+  }
+
+  endOfBatch(): void {
+    const w = this.writers;
+    for (let i = 0; i < w.length; i++) w[i].endOfBatch();
+  }
+
+  get pending(): boolean {
+    for (const w of this.writers) if (w.pending) return true;
+    return false;
+  }
+
+  get stalls(): number {
+    let n = 0;
+    for (const w of this.writers) n += w.counters.stalls;
+    return n;
   }
 }
 
@@ -110,9 +159,14 @@ const F_KIND = 0, F_LOCATE = 1, F_TS = 2, F_SEQ = 3, F_REF = 4, F_PREV = 5, F_SI
 
 export class MarketEventWriter implements BookEventHandler {
   readonly counters = { records: 0, stalls: 0 };
+  /** Events written and not yet published. */
+  pending = false;
+  private lastPacket = -1;
   constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
   onEvent(e: BookEvent): void {
+    const packet = this.packetNo();
+    if (packet !== this.lastPacket) { this.lastPacket = packet; if (this.pending) this.ring.publish(); }
     claim(this.ring, this.counters);
     const off = this.ring.offsetOfClaimed(0);
     const f = this.ring.f64, b = off >> 3;
@@ -124,13 +178,13 @@ export class MarketEventWriter implements BookEventHandler {
     f[b + F_PAIRED] = e.pairedShares; f[b + F_IMB] = e.imbalanceShares; f[b + F_IMBDIR] = e.imbalanceDirection;
     f[b + F_FAR] = e.farPrice; f[b + F_NEAR] = e.nearPrice; f[b + F_REF_PRICE] = e.currentReferencePrice; f[b + F_PVI] = e.priceVariationIndicator;
     writeAsciiZ(this.ring.u8, off + F_SYMBOL_BYTE, 8, e.symbol);
-    f[b + F_PACKET] = this.packetNo();
-    this.ring.publish();
+    f[b + F_PACKET] = packet;
+    this.pending = true;
     this.counters.records++;
   }
 
   endOfBatch(): void {
-    this.ring.publish();
+    if (this.pending) { this.pending = false; this.ring.publish(); }
   }
 }
 
