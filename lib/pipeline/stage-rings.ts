@@ -198,6 +198,7 @@ export class MarketEventReader implements Agent {
 
   constructor(private readonly ring: SpscRing, downstream: BookEventHandler, private readonly burst = 256) {
     const f = ring.f64, u8 = ring.u8, e = this.event, symbols = this.symbols;
+    const rawNames: string[] = new Array<string>(65536).fill(''), names: string[] = new Array<string>(65536).fill('');
     this.onRecord = (off, endOfBatch) => {
       const b = off >> 3;
       e.kind = f[b + F_KIND]; e.stockLocate = f[b + F_LOCATE]; e.timestamp = f[b + F_TS]; e.sequence = f[b + F_SEQ];
@@ -207,8 +208,14 @@ export class MarketEventReader implements Agent {
       e.askShares = f[b + F_ASKS]; e.tradingState = f[b + F_STATE]; e.printable = f[b + F_PRINTABLE] === 1;
       e.pairedShares = f[b + F_PAIRED]; e.imbalanceShares = f[b + F_IMB]; e.imbalanceDirection = f[b + F_IMBDIR];
       e.farPrice = f[b + F_FAR]; e.nearPrice = f[b + F_NEAR]; e.currentReferencePrice = f[b + F_REF_PRICE]; e.priceVariationIndicator = f[b + F_PVI];
-      // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or NUL-padded).
-      e.symbol = u8[off + F_SYMBOL_BYTE] === 0 ? '' : symbols.resolve(e.stockLocate, u8, off + F_SYMBOL_BYTE).replace(/\0+$/, '');
+      // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or
+      // NUL-padded), and the NUL padding is cut once per resolved string, not per event.
+      if (u8[off + F_SYMBOL_BYTE] === 0) e.symbol = '';
+      else {
+        const locate = e.stockLocate, raw = symbols.resolve(locate, u8, off + F_SYMBOL_BYTE);
+        if (rawNames[locate] !== raw) { rawNames[locate] = raw; names[locate] = raw.replace(/\0+$/, ''); }
+        e.symbol = names[locate];
+      }
       this.rxTsNs = f[b + F_RXTS];
       this.packetNo = f[b + F_PACKET];
       downstream.onEvent(e);

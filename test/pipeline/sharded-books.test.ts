@@ -49,7 +49,7 @@ function configDir(parent: string, capture: string, shards: number, performanceE
 function shardedPerformance(text: string, shards: number, fusion = '    - [decoder]\n    - [book]\n    - [strategy, router]'): string {
   const cpus = Array.from({ length: shards }, (_, i) => i % 2).join(', ');
   const out = text
-    .replace(/(\n    book:\n      cpu: 0\n      burst: 64\n)/, `$1      shards: ${shards}\n      cpus: [${cpus}]\n`)
+    .replace(/\n      shards: 1\n/, `\n      shards: ${shards}\n      cpus: [${cpus}]\n`)
     .replace('    - [decoder, book, strategy, router]', fusion);
   expect(out).to.contain(`shards: ${shards}`);
   return out;
