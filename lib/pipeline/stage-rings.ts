@@ -19,6 +19,7 @@
  * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
  */
 import { readAsciiZ, writeAsciiZ } from '../common/bytes';
+import { kConsumerPosI32 } from '../common/ring-layout';
 import { SpscRing } from '../common/spsc-ring';
 import type { Agent } from '../common/agent-runner';
 import { BookEvent, BookEventHandler } from '../feed/book/book-event';
@@ -36,12 +37,26 @@ export const kRouterEventRecordBytes = 64;
 // ITCH record: f64 sequence, f64 RX time, f64 packet number, u8 length at byte 24, message from 32.
 const kItchMaxMessage = kItchRecordBytes - 32;
 
-/** Waits for `n` free records; counts how often it had to. */
+/** Spins on a full ring this many times before sleeping until its reader moves. */
+const kFullSpins = 64;
+/** Longest sleep on a full ring (ms): the reader does not notify, so the writer looks again after this. */
+const kFullParkMs = 0.05;
+
+/**
+ * Waits for a free record; counts how often it had to. A full ring means the reader is behind by a
+ * whole ring (thousands of records, hundreds of microseconds of its work), so after a short spin the
+ * writer sleeps on the reader's position word (Atomics.wait returns at once if it has moved, else
+ * after kFullParkMs): with more stage threads than CPUs (sharded books on 2 cores) a spinning writer
+ * would take the very CPU its reader needs to make room.
+ */
 function claim(ring: SpscRing, counters: { stalls: number }): void {
   if (ring.tryClaim(1) === 1) return;
   counters.stalls++;
   ring.publish();
-  while (ring.tryClaim(1) !== 1) { /* the consumer is another thread: it will make room */ }
+  let spins = 0;
+  while (ring.tryClaim(1) !== 1) {
+    if (++spins > kFullSpins) Atomics.wait(ring.i32, kConsumerPosI32, Atomics.load(ring.i32, kConsumerPosI32), kFullParkMs);
+  }
 }
 
 
