@@ -2,7 +2,9 @@
  * The running system: one packet port, its native RX poller, and the JS stages on pinned workers
  * (decoder -> book/conflation -> strategy -> router -> venues), placed and fused as
  * configs/performance.yml says. Runs on the main thread, which never pins itself and never touches
- * a packet: it creates, starts, watches and stops.
+ * a packet: it creates, starts, watches and stops. With performance.stages.book.shards > 1 the book
+ * group runs once per shard (a worker each, with its own rings to the decoder and the strategy) and
+ * this thread relays the live book view to the shards (BookMailboxRelay, a 2 ms timer off the hot path).
  *
  * Start order matters (threads inherit CPU masks): warm the libuv pool, open the port (the EAL
  * restores the main thread's mask), create every worker (each pins itself), wait until the router
