@@ -8,15 +8,16 @@
  *                                            strategy ◄─RouterEventRecord─ router
  *
  * With the books sharded by stock locate (performance.stages.book.shards) the decoder writes one
- * ItchRecord ring per shard through LocateFanout, and the strategy reads one MarketEvent ring per
- * shard (MarketEventMerge).
+ * ItchRecord ring per shard through LocateFanout, and the strategy stage reads the shards'
+ * MarketEvent rings in turn (strategy-stage.ts).
  *
  * Writers publish once per packet and at endOfBatch, not per record: a publish is an Atomics store
- * to a line the reader polls, and at 20 messages a packet one store per record was most of a hop's
- * cost. A packet's records become visible when the next packet starts or the batch ends (the
- * decoder's batch is one RX burst). When a ring is full the writer waits for space
- * (counted in `stalls`): losing market data between two stages of our own would be silent loss,
- * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
+ * to a line the reader polls, and at 20 messages a packet a store per record is 20 cache-line
+ * transfers where one does. A packet's records become visible when the next packet starts or the
+ * batch ends (the decoder's batch is one RX burst). When a ring is full the writer waits for space
+ * (counted in `stalls`; a short spin, then sleeps on the reader's position, see claim()): losing
+ * market data between two stages of our own would be silent loss, while waiting pushes back into
+ * the RX ring, where drops are counted at the NIC's edge.
  */
 import { readAsciiZ, writeAsciiZ } from '../common/bytes';
 import { kConsumerPosI32 } from '../common/ring-layout';
