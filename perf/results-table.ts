@@ -62,6 +62,20 @@ function rows(name: string, r: J): string[][] {
       if (r.dpdk && r.dpdk.msgs_per_s !== undefined) {
         out.push(['same, dpdk net_pcap at top speed', `${rate(r.dpdk.msgs_per_s)} msgs drained, loss ${pct(r.dpdk.loss)} at the ring`, `testpmd rxonly: ${rate(r.baseline_msgs_per_s)} msgs`, '', '']);
       }
+      const sl = r.shipped_layouts as J | undefined;
+      if (sl && Array.isArray(sl.layouts)) {
+        // The like-for-like baseline: fused with the sharded layouts' idle strategy when it was measured, else as shipped.
+        const fusedAll = (sl.layouts as J[]).filter((x) => x.book_shards === 0);
+        const fused = fusedAll[fusedAll.length - 1];
+        for (const x of (sl.layouts as J[]).filter((l) => l.book_shards > 0)) {
+          const per = x.per_core_msgs_per_s ?? {};
+          out.push([`shipped pipeline, books in ${x.book_shards} shard${x.book_shards > 1 ? 's' : ''} (performance.stages.book.shards), highest lossless offered rate, lossy paced pcap (perf:throughput; load ${n(sl.loadavg_before?.[0], 1)} on ${sl.cpus} CPUs)`,
+            `${rate(x.lossless_offered_msgs_per_s)} msgs, 0 loss over ${n(sl.capture?.messages)} msgs; loss at 1.5x: ${pct(x.loss_at_1_5x)}; per core: decoder ${rate(per.decoder)}, book worker ${rate(per.book_worker)}, strategy+router ${rate(per.strategy_router)}`,
+            fused ? `fused, idle ${fused.idle}, same run: ${rate(fused.lossless_offered_msgs_per_s)}; loss at 1.5x ${pct(fused.loss_at_1_5x)}; ${rate(fused.per_core_msgs_per_s?.fused_worker)} per core${fusedAll.length > 1 ? ` (as shipped, idle ${fusedAll[0].idle}: ${rate(fusedAll[0].lossless_offered_msgs_per_s)})` : ''}` : '',
+            fused && fused.lossless_offered_msgs_per_s ? `ratio ${n(x.lossless_offered_msgs_per_s / fused.lossless_offered_msgs_per_s, 2)}` : '',
+            `10 M msgs/s: ${x.for_10m?.decoders} decoder(s), ${x.for_10m?.book_workers} book workers, ${x.for_10m?.strategy_workers} strategy worker(s) (${x.for_10m?.cores} cores)`]);
+        }
+      }
       const sb = r.sharded_books as J | undefined;
       if (sb && Array.isArray(sb.shards)) {
         out.push([`decode + books + conflation sharded by stock locate, in memory (perf:throughput; load ${n(sb.loadavg?.[0], 1)} on ${sb.cpus} CPUs)`,

@@ -42,6 +42,11 @@ export function checkConfigDir(dir: string, options: ConfigCheckOptions = {}): C
 
   if (!rr.failed('routing.journal.path')) checkJournalWritable(rr, routing.journal.path);
   checkVenueTransports(rr, routing);
+  if (feed.fast && pr.ok && performance.stages.book.shards > 1) {
+    pr.problem('performance.stages.book.shards', performance.stages.book.shards,
+      '1 with feed.protocol moex-fast (FAST books are built by the decoder as it decodes, so they cannot be sharded behind it)',
+      'set performance.stages.book.shards: 1 for a FAST feed');
+  }
   if (feed.dpdk && !fr.failed('feed.dpdk')) {
     checkLcores(fr, feed.dpdk.eal.lcores, cpuCount);
     if (pr.ok) checkEalArgs(fr, feed, performance);

@@ -36,6 +36,18 @@ export interface RxStageConfig extends StageConfig {
   idle: IdleStrategyName;
 }
 
+/**
+ * The book stage, optionally sharded by ITCH Stock Locate: `shards` book workers, each with its own
+ * books and conflator, fed by the decoder over one ring each (locate % shards picks the ring) and
+ * read by the strategy's worker, which merges their events (lib/pipeline/pipeline.ts).
+ */
+export interface BookStageConfig extends StageConfig {
+  /** Book workers (1: the book stage is one stage like the others). */
+  shards: number;
+  /** The CPU of each shard's worker (`cpus`; absent: every shard on `cpu`). */
+  shardCpus?: number[];
+}
+
 export interface IdleConfig {
   strategy: IdleStrategyName;
   maxSpins: number;
@@ -82,7 +94,7 @@ export interface PerformanceConfig {
   file: string;
   numaNode: number;
   idle: IdleConfig;
-  stages: { rx: RxStageConfig; router: RouterStageConfig } & Record<JsStageName, StageConfig>;
+  stages: { rx: RxStageConfig; router: RouterStageConfig; book: BookStageConfig } & Record<JsStageName, StageConfig>;
   rings: RingSizes;
   /**
    * Which JS stages share one worker thread, in pipeline order. A fused group calls the next stage
@@ -105,6 +117,9 @@ const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
 const kRxStageKeys = ['cpu', 'burst', 'poller', 'idle'];
 const kStageKeys = ['cpu', 'burst'];
+const kBookStageKeys = ['cpu', 'burst', 'shards', 'cpus'];
+/** More book workers than this would each get too few symbols to pay for their ring. */
+export const kMaxBookShards = 64;
 const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
@@ -159,12 +174,13 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     poller: r.oneOf('performance.stages.rx.poller', rx.poller, ['thread', 'inline'] as const, 'thread'),
     idle: r.oneOf('performance.stages.rx.idle', rx.idle, kIdleStrategyNames, idle.strategy),
   };
-  const js = {} as Record<JsStageName, StageConfig> & { router: RouterStageConfig };
+  const js = {} as Record<JsStageName, StageConfig> & { router: RouterStageConfig; book: BookStageConfig };
   for (const name of kJsStageNames) {
     const at = `performance.stages.${name}`;
-    const st = r.object(at, s[name], name === 'router' ? kRouterStageKeys : kStageKeys);
+    const st = r.object(at, s[name], name === 'router' ? kRouterStageKeys : name === 'book' ? kBookStageKeys : kStageKeys);
     const stage: StageConfig = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
     if (name === 'router') js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10) };
+    else if (name === 'book') js.book = readBookStage(r, st, stage, readCpu);
     else js[name] = stage;
   }
 
@@ -177,8 +193,24 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
   };
 
   const workers = readFusion(r, p.fusion, js);
+  if (js.book.shards > 1 && !r.failed('performance.fusion') && !r.failed('performance.stages.book.shards')) {
+    const group = workers.find((g) => g.includes('book'));
+    if (group !== undefined && group.length > 1) {
+      r.problem('performance.stages.book.shards', js.book.shards,
+        `1 while performance.fusion runs book with ${group.filter((n) => n !== 'book').join(', ')} on one worker (sharded books run on workers of their own)`,
+        'give book a fusion group of its own, e.g. fusion: [[decoder], [book], [strategy, router]], or set shards: 1');
+    }
+  }
   const burst = p.burst === undefined || p.burst === null ? undefined : readBurst(r, p.burst);
   return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers, burst };
+}
+
+function readBookStage(r: ConfigReader, st: Record<string, unknown>, stage: StageConfig, readCpu: (at: string, v: unknown) => number): BookStageConfig {
+  const shards = r.int('performance.stages.book.shards', st.shards, 1, kMaxBookShards, 1);
+  if (st.cpus === undefined || st.cpus === null) return { ...stage, shards };
+  const cpus = r.list('performance.stages.book.cpus', st.cpus, shards, shards, `CPUs, one per book shard (shards is ${shards})`)
+    .map((v, i) => readCpu(`performance.stages.book.cpus[${i}]`, v));
+  return { ...stage, shards, ...(cpus.length === shards ? { shardCpus: cpus } : {}) };
 }
 
 function readBurst(r: ConfigReader, value: unknown): BurstSizing {

@@ -128,17 +128,10 @@ export class BookMailboxServer {
 
   /** Once per slice: one atomic load when nobody asked. Returns 1 when it answered a request. */
   poll(): number {
-    const h = this.header;
-    const request = Atomics.load(h, kBookRequestI32);
-    if (request === this.last) return 0;
-    this.last = request;
-    let symbol = '';
-    for (let i = 0; i < kBookSymbolBytes; i++) {
-      const ch = this.bytes[kBookSymbolByte + i];
-      if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
-    }
-    const depth = Math.max(1, Math.min(kBookMaxDepth, Atomics.load(h, kBookDepthI32)));
-    const kind = Atomics.load(h, kBookKindI32);
+    const q = takeRequest(this.header, this.bytes, this.last);
+    if (q === undefined) return 0;
+    this.last = q.request;
+    const { request, symbol, depth, kind } = q;
     let answer: BookAnswer;
     try {
       if (kind === kBookKindTop) {
@@ -151,28 +144,115 @@ export class BookMailboxServer {
       answer = { symbol, found: false, atMs: Date.now(), known: [`error: ${(err as Error).message}`] };
     }
     answer.priceDecimals = this.priceDecimals;
+    writeAnswer(this.header, this.body, request, answer);
+    this.answered++;
+    return 1;
+  }
+}
+
+/** The request in the mailbox, if its number is not `last` (the one answered before). */
+function takeRequest(h: Int32Array, bytes: Uint8Array, last: number): { request: number; symbol: string; depth: number; kind: number } | undefined {
+  const request = Atomics.load(h, kBookRequestI32);
+  if (request === last) return undefined;
+  let symbol = '';
+  for (let i = 0; i < kBookSymbolBytes; i++) {
+    const ch = bytes[kBookSymbolByte + i];
+    if (ch !== 0 && ch !== 0x20) symbol += String.fromCharCode(ch);
+  }
+  const depth = Math.max(1, Math.min(kBookMaxDepth, Atomics.load(h, kBookDepthI32)));
+  return { request, symbol, depth, kind: Atomics.load(h, kBookKindI32) };
+}
+
+/** Writes `answer` to `request` under the seqlock, cut down (rows, then levels) until it fits. */
+function writeAnswer(h: Int32Array, body: Uint8Array, request: number, answer: BookAnswer): void {
+  {
+    const symbol = answer.symbol;
     let json = Buffer.from(JSON.stringify(answer));
     // Too many symbols for the file: the first ones (by symbol) and how many were left out.
-    while (json.length > this.body.length && answer.top && answer.top.length > 1) {
+    while (json.length > body.length && answer.top && answer.top.length > 1) {
       const all = answer.top.length + (answer.topOmitted ?? 0);
       answer.top = answer.top.slice(0, Math.ceil(answer.top.length / 2));
       answer.topOmitted = all - answer.top.length;
       json = Buffer.from(JSON.stringify(answer));
     }
     // Too deep for the file: fewer levels until it fits.
-    while (json.length > this.body.length && answer.snapshot && (answer.snapshot.bids.length > 1 || answer.snapshot.asks.length > 1)) {
+    while (json.length > body.length && answer.snapshot && (answer.snapshot.bids.length > 1 || answer.snapshot.asks.length > 1)) {
       const s = answer.snapshot;
       s.bids = s.bids.slice(0, Math.ceil(s.bids.length / 2));
       s.asks = s.asks.slice(0, Math.ceil(s.asks.length / 2));
       json = Buffer.from(JSON.stringify(answer));
     }
-    if (json.length > this.body.length) json = Buffer.from(JSON.stringify({ symbol, found: false, atMs: Date.now(), priceDecimals: this.priceDecimals }));
+    if (json.length > body.length) json = Buffer.from(JSON.stringify({ symbol, found: false, atMs: Date.now(), priceDecimals: answer.priceDecimals }));
     const seq = Atomics.load(h, kBookAnswerSeqI32);
     Atomics.store(h, kBookAnswerSeqI32, (seq + 1) | 0);
-    this.body.set(json);
+    body.set(json);
     Atomics.store(h, kBookLengthI32, json.length);
     Atomics.store(h, kBookAnsweredI32, request);
     Atomics.store(h, kBookAnswerSeqI32, (seq + 2) | 0);
+  }
+}
+
+/**
+ * The instance's mailbox when the books are sharded: each book shard answers its own in-memory
+ * mailbox for its own books, and this relay, on the main thread, watches the instance's mailbox
+ * (every `intervalMs`), asks every shard, and answers with the merge: the one shard that has the
+ * symbol (or every shard's known symbols), or the top of every shard's books. Readers see one
+ * mailbox whatever the layout.
+ *
+ * Threading contract: the main thread only; it is the instance mailbox's one server.
+ */
+export class BookMailboxRelay {
+  answered = 0;
+  private readonly header: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly body: Uint8Array;
+  private readonly shards: BookMailboxClient[];
+  private last: number;
+  private busy = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(sab: SharedArrayBuffer, shards: SharedArrayBuffer[], private readonly priceDecimals = 4) {
+    this.header = checkCapacity(sab);
+    this.bytes = new Uint8Array(sab);
+    this.body = new Uint8Array(sab, kBookHeaderBytes, Math.min(Atomics.load(this.header, kBookCapacityI32), sab.byteLength - kBookHeaderBytes));
+    this.shards = shards.map((b) => new BookMailboxClient(b));
+    this.last = Atomics.load(this.header, kBookRequestI32);
+  }
+
+  start(intervalMs = 2): void {
+    this.timer = setInterval(() => { if (!this.busy) void this.poll(); }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Answers a pending request from the shards' answers; resolves with 1 when it did. */
+  async poll(): Promise<number> {
+    const q = takeRequest(this.header, this.bytes, this.last);
+    if (q === undefined) return 0;
+    this.last = q.request;
+    this.busy = true;
+    let answer: BookAnswer;
+    try {
+      if (q.kind === kBookKindTop) {
+        const parts = await Promise.all(this.shards.map((c) => c.askTop(1000)));
+        const top = parts.flatMap((a) => a.top ?? []).sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : 0));
+        const omitted = parts.reduce((n, a) => n + (a.topOmitted ?? 0), 0);
+        answer = { symbol: '', found: top.length > 0, top, atMs: Date.now(), ...(omitted > 0 ? { topOmitted: omitted } : {}) };
+      } else {
+        const parts = await Promise.all(this.shards.map((c) => c.ask(q.symbol, q.depth, 1000)));
+        answer = parts.find((a) => a.found) ?? { symbol: q.symbol, found: false, known: parts.flatMap((a) => a.known ?? []).sort().slice(0, 50), atMs: Date.now() };
+      }
+    } catch (err) {
+      answer = { symbol: q.symbol, found: false, atMs: Date.now(), known: [`error: ${(err as Error).message}`] };
+    } finally {
+      this.busy = false;
+    }
+    answer.priceDecimals = this.priceDecimals;
+    writeAnswer(this.header, this.body, q.request, answer);
     this.answered++;
     return 1;
   }

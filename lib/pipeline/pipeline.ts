@@ -2,7 +2,9 @@
  * The running system: one packet port, its native RX poller, and the JS stages on pinned workers
  * (decoder -> book/conflation -> strategy -> router -> venues), placed and fused as
  * configs/performance.yml says. Runs on the main thread, which never pins itself and never touches
- * a packet: it creates, starts, watches and stops.
+ * a packet: it creates, starts, watches and stops. With performance.stages.book.shards > 1 the book
+ * group runs once per shard (a worker each, with its own rings to the decoder and the strategy) and
+ * this thread relays the live book view to the shards (BookMailboxRelay, a 2 ms timer off the hot path).
  *
  * Start order matters (threads inherit CPU masks): warm the libuv pool, open the port (the EAL
  * restores the main thread's mask), create every worker (each pins itself), wait until the router
@@ -31,7 +33,7 @@ import { VenueLoop } from '../venue-sim/venue-loop';
 import { NativeWaitSet } from '../protocols/transport/tcp-server';
 import { defaultTransportKind } from '../protocols/transport/create-transport';
 import { BboTable, TopOfBook } from './bbo-table';
-import { BookAnswer, BookMailboxClient, createBookMailbox } from './book-mailbox';
+import { BookAnswer, BookMailboxClient, BookMailboxRelay, createBookMailbox } from './book-mailbox';
 import type { FeedRecoveryOptions } from './feed-receiver';
 import { kItchRecordBytes, kMarketEventRecordBytes, kOrderRecordBytes, kRouterEventRecordBytes } from './stage-rings';
 import {
@@ -89,6 +91,8 @@ export type { WorkerHealth } from './worker-messages';
 interface WorkerState {
   worker: Worker;
   group: JsStage[];
+  /** The book shard this worker runs, when the books are sharded. */
+  shard?: number;
   tid?: number;
   cpusAllowed?: string;
   health: WorkerHealth[];
@@ -116,6 +120,7 @@ export class Pipeline {
   private bookMailbox: SharedArrayBuffer | undefined;
   private bookClient: BookMailboxClient | undefined;
   private bookFile: string | undefined;
+  private bookRelay: BookMailboxRelay | undefined;
 
   private constructor(port: Port, log: (line: string) => void) {
     this.port = port;
@@ -181,7 +186,7 @@ export class Pipeline {
       throw err;
     }
     port.start();
-    log(`pipeline: RX started; ${p.workers.map((w) => `[${w.group.join('+')}]`).join(' -> ')}`);
+    log(`pipeline: RX started; ${p.workers.map((w) => `[${w.group.join('+')}${w.shard !== undefined ? ` shard ${w.shard}` : ''}]`).join(' -> ')}`);
     return p;
   }
 
@@ -194,9 +199,20 @@ export class Pipeline {
       throw new TickpathError('ERR_CONFIG', "feed.protocol moex-fast needs the decoder and book stages on one worker (FAST books are built as the messages are decoded)",
         'put decoder and book in the same group of performance.yml workers');
     }
+    // Books sharded by stock locate: `shards` book workers, each with its own pair of rings.
+    const shards = perf.stages.book.shards;
+    if (shards > 1 && o.feed.fast) {
+      throw new TickpathError('ERR_CONFIG', `performance.stages.book.shards is ${shards}; feed.protocol moex-fast builds its books in the decoder, which cannot be sharded behind it`,
+        'set performance.stages.book.shards: 1 for a FAST feed');
+    }
+    if (shards > 1 && (!split('decoder', 'book') || !split('book', 'strategy'))) {
+      throw new TickpathError('ERR_CONFIG', `performance.stages.book.shards is ${shards} but performance.fusion runs book with another stage on one worker`,
+        'give book a fusion group of its own, e.g. fusion: [[decoder], [book], [strategy, router]], or set shards: 1');
+    }
+    const perShard = <T>(make: () => T): T[] => Array.from({ length: shards }, make);
     const rings = {
-      decoderToBook: split('decoder', 'book') ? SpscRing.create({ capacity: perf.rings.decoderToBook, recordBytes: kItchRecordBytes }).sab : undefined,
-      bookToStrategy: split('book', 'strategy') ? SpscRing.create({ capacity: perf.rings.bookToStrategy, recordBytes: kMarketEventRecordBytes }).sab : undefined,
+      decoderToBook: split('decoder', 'book') ? perShard(() => SpscRing.create({ capacity: perf.rings.decoderToBook, recordBytes: kItchRecordBytes }).sab) : undefined,
+      bookToStrategy: split('book', 'strategy') ? perShard(() => SpscRing.create({ capacity: perf.rings.bookToStrategy, recordBytes: kMarketEventRecordBytes }).sab) : undefined,
       strategyToRouter: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kOrderRecordBytes }).sab : undefined,
       routerToStrategy: split('strategy', 'router') ? SpscRing.create({ capacity: perf.rings.strategyToRouter, recordBytes: kRouterEventRecordBytes }).sab : undefined,
     };
@@ -205,11 +221,21 @@ export class Pipeline {
     this.priceDecimals = o.feed.fast?.priceDecimals ?? 4;
     this.bookMailbox = createBookMailbox(o.bookFile);
     this.bookClient = new BookMailboxClient(this.bookMailbox);
+    // Sharded books: each shard answers a mailbox of its own; this thread relays the instance's to them.
+    const shardMailboxes = shards > 1 ? perShard(() => createBookMailbox()) : [this.bookMailbox];
+    if (shards > 1) {
+      this.bookRelay = new BookMailboxRelay(this.bookMailbox, shardMailboxes, this.priceDecimals);
+      this.bookRelay.start();
+    }
     const stages = perf.stages;
     const ready: Promise<void>[] = [];
-    groups.forEach((group, index) => {
+    // One worker per fusion group, the book group once per shard.
+    const specs = groups.flatMap((group) => (group.includes('book')
+      ? (stages.book.shardCpus ?? new Array<number>(shards).fill(stages.book.cpu)).map((cpu, shard) => ({ group, cpu, shard }))
+      : [{ group, cpu: stages[group[0]].cpu, shard: 0 }]));
+    specs.forEach(({ group, cpu, shard }, index) => {
       const data: StageWorkerData = {
-        index, group, cpu: stages[group[0]].cpu,
+        index, group, cpu, bookShard: { index: shard, count: shards },
         idle: perf.idle,
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         venuePollUs: stages.router.venuePollMicros,
@@ -218,7 +244,7 @@ export class Pipeline {
         feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.feed.fast ? undefined : o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live', fast: fastFeedOf(o.feed) },
         subscriptions: this.subscriptions.sab,
         bbo: bbo.sab,
-        bookMailbox: group.includes('book') ? this.bookMailbox : undefined,
+        bookMailbox: group.includes('book') ? shardMailboxes[shard] : undefined,
         strategy: group.includes('strategy') ? { module: o.strategy?.module ?? kDefaultStrategy, params: o.strategy?.params ?? {} } : undefined,
         routing: group.includes('router') ? { configFile: o.routingFile, portOverrides, journalPath: o.journalPath, fixStoreDir: o.fixStoreDir, standby: o.standby } : undefined,
         control: new SharedArrayBuffer(kStageControlBytes),
@@ -227,7 +253,7 @@ export class Pipeline {
       const worker = new Worker(path.join(__dirname, 'stage-worker.js'), { workerData: data });
       const drain = new LogDrain(SpscRing.attach(data.logRing), kPipelineLogEvents, { sink: (line) => this.log(`[worker ${index}] ${line}`) });
       drain.start(20);
-      const state: WorkerState = { worker, group, latency: [], health: [], control: new Int32Array(data.control), drain };
+      const state: WorkerState = { worker, group, shard: shards > 1 && group.includes('book') ? shard : undefined, latency: [], health: [], control: new Int32Array(data.control), drain };
       this.workers.push(state);
       ready.push(new Promise<void>((resolve, reject) => {
         worker.on('message', (m: StageWorkerMessage) => {
@@ -295,8 +321,8 @@ export class Pipeline {
   }
 
   /** Each worker: its stages, kernel thread id, CPUs it may run on (from /proc), heap/GC history. */
-  placement(): { group: JsStage[]; tid: number | undefined; cpusAllowed: string | undefined; health: WorkerHealth[] }[] {
-    return this.workers.map((w) => ({ group: w.group, tid: w.tid, cpusAllowed: w.cpusAllowed, health: w.health }));
+  placement(): { group: JsStage[]; shard?: number; tid: number | undefined; cpusAllowed: string | undefined; health: WorkerHealth[] }[] {
+    return this.workers.map((w) => ({ group: w.group, ...(w.shard !== undefined ? { shard: w.shard } : {}), tid: w.tid, cpusAllowed: w.cpusAllowed, health: w.health }));
   }
 
   /** Symbols the book stage keeps books for (['*'] = all); takes effect at the next batch. */
@@ -376,6 +402,7 @@ export class Pipeline {
       if (!w.done && !this.failure) this.log(`pipeline: worker [${w.group.join('+')}] did not finish draining in 10 s; terminating it`);
     }
     const stats = this.stats();
+    this.bookRelay?.stop();
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     for (const w of this.workers) { w.drain.drainAll(); w.drain.stop(); }
     this.port.close();

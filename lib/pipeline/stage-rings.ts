@@ -7,11 +7,20 @@
  *   decoder ─ItchRecord─► book ─MarketEventRecord─► strategy ─OrderRecord─► router
  *                                            strategy ◄─RouterEventRecord─ router
  *
- * Writers publish once per batch (endOfBatch). When a ring is full the writer waits for space
- * (counted in `stalls`): losing market data between two stages of our own would be silent loss,
- * while waiting pushes back into the RX ring, where drops are counted at the NIC's edge.
+ * With the books sharded by stock locate (performance.stages.book.shards) the decoder writes one
+ * ItchRecord ring per shard through LocateFanout, and the strategy stage reads the shards'
+ * MarketEvent rings in turn (strategy-stage.ts).
+ *
+ * Writers publish once per packet and at endOfBatch, not per record: a publish is an Atomics store
+ * to a line the reader polls, and at 20 messages a packet a store per record is 20 cache-line
+ * transfers where one does. A packet's records become visible when the next packet starts or the
+ * batch ends (the decoder's batch is one RX burst). When a ring is full the writer waits for space
+ * (counted in `stalls`; a short spin, then sleeps on the reader's position, see claim()): losing
+ * market data between two stages of our own would be silent loss, while waiting pushes back into
+ * the RX ring, where drops are counted at the NIC's edge.
  */
 import { readAsciiZ, writeAsciiZ } from '../common/bytes';
+import { kConsumerPosI32 } from '../common/ring-layout';
 import { SpscRing } from '../common/spsc-ring';
 import type { Agent } from '../common/agent-runner';
 import { BookEvent, BookEventHandler } from '../feed/book/book-event';
@@ -29,12 +38,26 @@ export const kRouterEventRecordBytes = 64;
 // ITCH record: f64 sequence, f64 RX time, f64 packet number, u8 length at byte 24, message from 32.
 const kItchMaxMessage = kItchRecordBytes - 32;
 
-/** Waits for `n` free records; counts how often it had to. */
+/** Spins on a full ring this many times before sleeping until its reader moves. */
+const kFullSpins = 64;
+/** Longest sleep on a full ring (ms): the reader does not notify, so the writer looks again after this. */
+const kFullParkMs = 0.05;
+
+/**
+ * Waits for a free record; counts how often it had to. A full ring means the reader is behind by a
+ * whole ring (thousands of records, hundreds of microseconds of its work), so after a short spin the
+ * writer sleeps on the reader's position word (Atomics.wait returns at once if it has moved, else
+ * after kFullParkMs): with more stage threads than CPUs (sharded books on 2 cores) a spinning writer
+ * would take the very CPU its reader needs to make room.
+ */
 function claim(ring: SpscRing, counters: { stalls: number }): void {
   if (ring.tryClaim(1) === 1) return;
   counters.stalls++;
   ring.publish();
-  while (ring.tryClaim(1) !== 1) { /* the consumer is another thread: it will make room */ }
+  let spins = 0;
+  while (ring.tryClaim(1) !== 1) {
+    if (++spins > kFullSpins) Atomics.wait(ring.i32, kConsumerPosI32, Atomics.load(ring.i32, kConsumerPosI32), kFullParkMs);
+  }
 }
 
 
@@ -47,28 +70,70 @@ function claim(ring: SpscRing, counters: { stalls: number }): void {
  */
 export class ItchRecordWriter implements ItchMessageHandler {
   readonly counters = { records: 0, stalls: 0, oversize: 0 };
+  /** Records written and not yet published (the stage publishes them at the end of its turn). */
+  pending = false;
+  private lastPacket = -1;
   constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
   onMessage(d: ItchDecoder, type: number, sequence: number): void {
     const m = d.messageFor(type);
     const len = kItchLengthByCode[type];
     if (m === undefined || len > kItchMaxMessage) { this.counters.oversize++; return; }
-    claim(this.ring, this.counters);
-    const off = this.ring.offsetOfClaimed(0);
-    const f64 = this.ring.f64, u8 = this.ring.u8;
+    const ring = this.ring;
+    // A new packet: the previous packet's records go out with one store.
+    const packet = this.packetNo();
+    if (packet !== this.lastPacket) { this.lastPacket = packet; if (this.pending) ring.publish(); }
+    claim(ring, this.counters);
+    const off = ring.offsetOfClaimed(0);
+    const f64 = ring.f64, u8 = ring.u8;
     f64[off >> 3] = sequence;
     f64[(off >> 3) + 1] = this.rxTs();
-    f64[(off >> 3) + 2] = this.packetNo();
+    f64[(off >> 3) + 2] = packet;
     u8[off + 24] = len;
     // A byte loop, not set(subarray()): no view object per message.
     const src = m.buffer, from = m.offset, to = off + 32;
     for (let i = 0; i < len; i++) u8[to + i] = src[from + i];
-    this.ring.publish();
+    this.pending = true;
     this.counters.records++;
   }
 
   endOfBatch(): void {
-    this.ring.publish();
+    if (this.pending) { this.pending = false; this.ring.publish(); }
+  }
+}
+
+/**
+ * Decoder side of sharded books: each message goes to the ring of the shard that owns its Stock
+ * Locate (locate % shards), so a book sees its messages in feed order on one worker, and an order
+ * (unique reference, one locate) never spans shards. Messages without a locate (System Event,
+ * locate 0) go to shard 0 only: they touch no book, and a copy per shard would reach the strategy
+ * once per shard.
+ */
+export class LocateFanout implements ItchMessageHandler {
+  private readonly shards: number;
+  constructor(readonly writers: readonly ItchRecordWriter[]) { this.shards = writers.length; }
+
+  onMessage(d: ItchDecoder, type: number, sequence: number): void {
+    const m = d.messageFor(type);
+    if (m === undefined) { this.writers[0].onMessage(d, type, sequence); return; }
+    const locate = (m.buffer[m.offset + 1] << 8) | m.buffer[m.offset + 2];
+    this.writers[locate % this.shards].onMessage(d, type, sequence);
+  }
+
+  endOfBatch(): void {
+    const w = this.writers;
+    for (let i = 0; i < w.length; i++) w[i].endOfBatch();
+  }
+
+  get pending(): boolean {
+    for (const w of this.writers) if (w.pending) return true;
+    return false;
+  }
+
+  get stalls(): number {
+    let n = 0;
+    for (const w of this.writers) n += w.counters.stalls;
+    return n;
   }
 }
 
@@ -110,9 +175,14 @@ const F_KIND = 0, F_LOCATE = 1, F_TS = 2, F_SEQ = 3, F_REF = 4, F_PREV = 5, F_SI
 
 export class MarketEventWriter implements BookEventHandler {
   readonly counters = { records: 0, stalls: 0 };
+  /** Events written and not yet published. */
+  pending = false;
+  private lastPacket = -1;
   constructor(private readonly ring: SpscRing, private readonly rxTs: () => number, private readonly packetNo: () => number) {}
 
   onEvent(e: BookEvent): void {
+    const packet = this.packetNo();
+    if (packet !== this.lastPacket) { this.lastPacket = packet; if (this.pending) this.ring.publish(); }
     claim(this.ring, this.counters);
     const off = this.ring.offsetOfClaimed(0);
     const f = this.ring.f64, b = off >> 3;
@@ -124,13 +194,13 @@ export class MarketEventWriter implements BookEventHandler {
     f[b + F_PAIRED] = e.pairedShares; f[b + F_IMB] = e.imbalanceShares; f[b + F_IMBDIR] = e.imbalanceDirection;
     f[b + F_FAR] = e.farPrice; f[b + F_NEAR] = e.nearPrice; f[b + F_REF_PRICE] = e.currentReferencePrice; f[b + F_PVI] = e.priceVariationIndicator;
     writeAsciiZ(this.ring.u8, off + F_SYMBOL_BYTE, 8, e.symbol);
-    f[b + F_PACKET] = this.packetNo();
-    this.ring.publish();
+    f[b + F_PACKET] = packet;
+    this.pending = true;
     this.counters.records++;
   }
 
   endOfBatch(): void {
-    this.ring.publish();
+    if (this.pending) { this.pending = false; this.ring.publish(); }
   }
 }
 
@@ -144,6 +214,7 @@ export class MarketEventReader implements Agent {
 
   constructor(private readonly ring: SpscRing, downstream: BookEventHandler, private readonly burst = 256) {
     const f = ring.f64, u8 = ring.u8, e = this.event, symbols = this.symbols;
+    const rawNames: string[] = new Array<string>(65536).fill(''), names: string[] = new Array<string>(65536).fill('');
     this.onRecord = (off, endOfBatch) => {
       const b = off >> 3;
       e.kind = f[b + F_KIND]; e.stockLocate = f[b + F_LOCATE]; e.timestamp = f[b + F_TS]; e.sequence = f[b + F_SEQ];
@@ -153,8 +224,14 @@ export class MarketEventReader implements Agent {
       e.askShares = f[b + F_ASKS]; e.tradingState = f[b + F_STATE]; e.printable = f[b + F_PRINTABLE] === 1;
       e.pairedShares = f[b + F_PAIRED]; e.imbalanceShares = f[b + F_IMB]; e.imbalanceDirection = f[b + F_IMBDIR];
       e.farPrice = f[b + F_FAR]; e.nearPrice = f[b + F_NEAR]; e.currentReferencePrice = f[b + F_REF_PRICE]; e.priceVariationIndicator = f[b + F_PVI];
-      // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or NUL-padded).
-      e.symbol = u8[off + F_SYMBOL_BYTE] === 0 ? '' : symbols.resolve(e.stockLocate, u8, off + F_SYMBOL_BYTE).replace(/\0+$/, '');
+      // Symbols are resolved once per locate, as in the book builder (the 8 bytes are space- or
+      // NUL-padded), and the NUL padding is cut once per resolved string, not per event.
+      if (u8[off + F_SYMBOL_BYTE] === 0) e.symbol = '';
+      else {
+        const locate = e.stockLocate, raw = symbols.resolve(locate, u8, off + F_SYMBOL_BYTE);
+        if (rawNames[locate] !== raw) { rawNames[locate] = raw; names[locate] = raw.replace(/\0+$/, ''); }
+        e.symbol = names[locate];
+      }
       this.rxTsNs = f[b + F_RXTS];
       this.packetNo = f[b + F_PACKET];
       downstream.onEvent(e);

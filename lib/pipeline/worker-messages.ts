@@ -30,7 +30,14 @@ export interface StageWorkerData {
   /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
   venuePollUs: number;
   rx?: RxQueueTransfer;
-  rings: { decoderToBook?: SharedArrayBuffer; bookToStrategy?: SharedArrayBuffer; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
+  /**
+   * decoderToBook and bookToStrategy hold one ring per book shard (one in all when the books are not
+   * sharded): the decoder writes every decoderToBook ring, book shard k reads decoderToBook[k] and
+   * writes bookToStrategy[k], the strategy's worker reads every bookToStrategy ring.
+   */
+  rings: { decoderToBook?: SharedArrayBuffer[]; bookToStrategy?: SharedArrayBuffer[]; strategyToRouter?: SharedArrayBuffer; routerToStrategy?: SharedArrayBuffer };
+  /** Which book shard this worker runs (index 0 of count 1 when the books are not sharded). */
+  bookShard: { index: number; count: number };
   /** source: 'capture' when the port replays a file (pcap backend, DPDK rx_pcap vdev): its gaps are the file's own. */
   feed: {
     filter?: UdpFrameFilterOptions; conflate: boolean; conflationIntervalUs: number; recovery?: FeedRecoveryOptions; source: 'capture' | 'live';

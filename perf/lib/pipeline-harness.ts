@@ -23,6 +23,8 @@ export interface HarnessOptions {
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'group' | 'never';
   log?: (line: string) => void;
+  /** Edits performance.yml's config after the overrides above (another stage layout, e.g. sharded books). */
+  performance?: (p: PerformanceConfig) => PerformanceConfig;
 }
 
 export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typeof loadConfigs>['feed']; performance: PerformanceConfig } {
@@ -31,6 +33,7 @@ export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typ
     c.performance = { ...c.performance, idle: { ...c.performance.idle, strategy: o.idle }, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.idle } } };
   }
   if (o.rxIdle) c.performance = { ...c.performance, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.rxIdle } } };
+  if (o.performance) c.performance = o.performance(c.performance);
   return c;
 }
 

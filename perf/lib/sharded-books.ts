@@ -1,8 +1,9 @@
 /**
  * Books sharded by stock locate across worker threads, for perf:throughput: one decoder thread
  * (this one) runs the production FeedDecoder over an in-memory session and fans each ITCH message
- * out by `locate % shards` into that shard's SpscRing (the pipeline's ItchRecordWriter; messages
- * without a locate go to every shard); each shard worker re-wraps them into its own BookBuilder and
+ * out by `locate % shards` into that shard's SpscRing (the pipeline's LocateFanout and
+ * ItchRecordWriter, as `performance.stages.book.shards` runs them; messages without a locate go to
+ * shard 0); each shard worker re-wraps them into its own BookBuilder and
  * Conflator (sharded-books-worker.ts). Locates never move between shards, so every book sees its
  * messages in feed order. Order references are unique across the feed, so no order spans shards.
  *
@@ -17,30 +18,11 @@ import { SpscRing } from '../../lib/common/spsc-ring';
 import { BookBuilder } from '../../lib/feed/book/book-builder';
 import { BookEvent, BookEventHandler } from '../../lib/feed/book/book-event';
 import { Conflator } from '../../lib/feed/book/conflator';
-import { FeedDecoder, ItchMessageHandler } from '../../lib/feed/feed-decoder';
-import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
-import { ItchRecordWriter, kItchRecordBytes } from '../../lib/pipeline/stage-rings';
+import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { ItchRecordWriter, kItchRecordBytes, LocateFanout } from '../../lib/pipeline/stage-rings';
 import { decodeSession } from '../decode';
 import { SyntheticSession } from '../ref/itch-session';
 import { kShardDone, kShardWake, ShardWorkerData, threadCpuNs } from './sharded-books-worker';
-
-/** Decoder side: one ItchRecordWriter per shard, chosen by the message's Stock Locate. */
-export class LocateFanout implements ItchMessageHandler {
-  private readonly shards: number;
-  constructor(private readonly writers: ItchRecordWriter[]) { this.shards = writers.length; }
-
-  onMessage(d: ItchDecoder, type: number, sequence: number): void {
-    const m = d.messageFor(type);
-    if (m === undefined) return;
-    const locate = (m.buffer[m.offset + 1] << 8) | m.buffer[m.offset + 2];
-    if (locate === 0) { for (const w of this.writers) w.onMessage(d, type, sequence); return; }
-    this.writers[locate % this.shards].onMessage(d, type, sequence);
-  }
-
-  endOfBatch(): void {
-    for (const w of this.writers) w.endOfBatch();
-  }
-}
 
 /**
  * msgs_per_s: wall clock, first packet to last record drained (the machine's load shows here).

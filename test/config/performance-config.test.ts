@@ -117,21 +117,35 @@ describe('performance config', () => {
     );
     expectError(
       (x) => (x.performance.stages.book.venue_poll_us = 10),
-      'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst',
+      'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst, shards, cpus',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
   });
 
   it('rejects unknown keys and missing stages', () => {
     expectError(
-      (d) => (d.performance.stages.book.cpus = 0),
-      'configs/performance.yml: performance.stages.book.cpus is an unknown key, expected one of cpu, burst',
+      (d) => (d.performance.stages.strategy.cpus = 0),
+      'configs/performance.yml: performance.stages.strategy.cpus is an unknown key, expected one of cpu, burst',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
     expectError(
       (d) => delete d.performance.stages.strategy,
       'configs/performance.yml: performance.stages.strategy is missing, expected a mapping with keys cpu, burst',
     );
+  });
+
+  it('reads book shards (default 1) and their CPUs; refuses shards fused with another stage and a CPU list of the wrong length', () => {
+    expect([parse(base()).stages.book.shards, parse(base()).stages.book.shardCpus]).to.deep.equal([1, undefined]);
+    const d = base();
+    d.performance.fusion = [['decoder'], ['book'], ['strategy', 'router']];
+    d.performance.stages.book.shards = 3;
+    d.performance.stages.book.cpus = [0, 1, 0];
+    const c = parse(d);
+    expect([c.stages.book.shards, c.stages.book.shardCpus, c.workers]).to.deep.equal([3, [0, 1, 0], [['decoder'], ['book'], ['strategy', 'router']]]);
+    expectError((x) => { x.performance.stages.book.shards = 2; }, 'configs/performance.yml: performance.stages.book.shards is 2, expected 1 while performance.fusion runs book with decoder, strategy, router on one worker (sharded books run on workers of their own)');
+    expectError((x) => { x.performance.fusion = [['decoder'], ['book'], ['strategy', 'router']]; x.performance.stages.book.shards = 2; x.performance.stages.book.cpus = [0]; },
+      'configs/performance.yml: performance.stages.book.cpus is [0], expected a list of 2 CPUs, one per book shard (shards is 2)');
+    expectError((x) => { x.performance.stages.book.shards = 0; }, 'configs/performance.yml: performance.stages.book.shards is 0, expected an integer from 1 to 64');
   });
 
   it('validates fusion: every stage once, adjacent, one CPU per group', () => {

@@ -65,7 +65,7 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   });
 
   it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {
-    const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3', '--steps=2', '--start=100k']);
+    const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3', '--steps=2', '--start=100k', '--layouts=', '--layout-steps=1']);
     expect(out).to.include.keys('lossless_offered_msgs_per_s', 'loss_at_1_5x', 'search', 'messages_per_trial',
       'msgs_per_s', 'packets_per_s', 'loss', 'backend', 'baseline_msgs_per_s', 'baseline_packets_per_s', 'ratio');
     const search = out.search as Record<string, unknown>[];
@@ -75,6 +75,21 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(out.msgs_per_s).to.be.a('number');
     // The second row's source waits for the consumer: every message arrives.
     expect(out.loss).to.equal(0);
+  });
+
+  it('perf:throughput --only layouts measures the shipped pipeline fused and with its books in 2 shards, every worker\'s CPU per message', () => {
+    const out = runBenchmark('throughput', ['--only=layouts', '--layout-messages=20000', '--layout-steps=1', '--layouts=2', '--start=100k']);
+    const sl = out.shipped_layouts as { layouts: { book_shards: number; lossless_offered_msgs_per_s: number; loss_at_1_5x: number; workers_at_1_5x: { stages: string; messages: number }[]; for_10m: Record<string, number> }[] };
+    // As shipped (spin), fused with the sharded layouts' idle (backoff), then 2 shards.
+    expect(sl.layouts.map((l) => l.book_shards)).to.deep.equal([0, 0, 2]);
+    const [fused, , sharded] = sl.layouts;
+    expect(fused.workers_at_1_5x.map((w) => w.stages)).to.deep.equal(['decoder+book+strategy+router']);
+    expect(sharded.workers_at_1_5x.map((w) => w.stages)).to.deep.equal(['decoder', 'book shard 0', 'book shard 1', 'strategy+router']);
+    // The two shards' shares of the messages add up to what the decoder handled.
+    const w = sharded.workers_at_1_5x;
+    expect(w[1].messages + w[2].messages).to.be.closeTo(w[0].messages, 2);
+    expect(sharded.for_10m).to.include.keys('decoders', 'book_workers', 'strategy_workers', 'cores');
+    for (const l of sl.layouts) expect(l.loss_at_1_5x).to.be.a('number');
   });
 
   it('perf:burst prints loss per phase by sequence, high-water and the time to drain', () => {

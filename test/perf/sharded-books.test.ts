@@ -21,13 +21,13 @@ describe('perf:throughput sharded books (one decoder, book workers by locate)', 
       expect(r.worker_cpu_ns_per_msg).to.have.length(shards);
       // Locates spread over the shards (37 symbols: none gets everything).
       for (const n of r.shard_messages) expect(n, `${shards} shards: ${r.shard_messages.join(' ')}`).to.be.greaterThan(session.messages / (shards * 3));
-      // System events (locate 0) go to every shard; everything else to exactly one.
-      expect(r.messages - session.messages).to.equal((session.byType.S ?? 0) * (shards - 1));
+      // Every message to exactly one shard (System Events, locate 0, to shard 0).
+      expect(r.messages).to.equal(session.messages);
     }
   });
 
   it('the fan-out ceiling reads every message without books', async () => {
     const r = await runSharded(session, 2, false);
-    expect([r.events, r.messages]).to.deep.equal([0, session.messages + (session.byType.S ?? 0)]);
+    expect([r.events, r.messages]).to.deep.equal([0, session.messages]);
   });
 });

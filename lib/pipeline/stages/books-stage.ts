@@ -4,6 +4,13 @@
  * calling `messages` directly, or the decoder -> book ring; its events go to the fused strategy, or
  * into the book -> strategy ring.
  *
+ * Sharded (performance.stages.book.shards > 1): one such stage per shard, each on its own worker,
+ * with the books of the stock locates the decoder sends it (locate % shards), its own conflator and
+ * its own pair of rings; the strategy's worker merges the shards' events. Each shard writes its own
+ * counters, and the pipeline sums the workers' blocks, so book_events, quotes, conflated and
+ * filtered count every shard. The live book view is answered by each shard for its own books, and
+ * the main thread relays the instance's mailbox to them (BookMailboxRelay).
+ *
  * Threading contract: built, run and flushed on the book's worker.
  */
 import { SpscRing } from '../../common/spsc-ring';
@@ -23,12 +30,14 @@ export interface BooksStage extends Stage {
 /** `strategy`: the fused strategy stage's input; without it, events go to the book -> strategy ring. */
 export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | undefined): BooksStage {
   const d = ctx.data, c = ctx.c, K = ctx.K, origin = ctx.origin;
-  const writer = strategy ? undefined : new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy!), () => origin.rxTsNs, () => origin.packetNo);
+  // A book shard reads and writes its own pair of rings (index 0 when the books are not sharded).
+  const shard = d.bookShard.index;
+  const writer = strategy ? undefined : new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy![shard]), () => origin.rxTsNs, () => origin.packetNo);
   const market = new MarketBooks(strategy ?? writer!, {
     conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs, subscriptions: ctx.subscriptions, clock: ctx.clock,
   });
   // Without the decoder on this worker, messages come through the ring, which is where packets come from too.
-  const reader = ctx.has('decoder') ? undefined : new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook!), market, d.bursts.book);
+  const reader = ctx.has('decoder') ? undefined : new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook![shard]), market, d.bursts.book);
   if (reader) origin.from = reader;
   const books = market.books, conflator = market.conflator;
   // The live book view (tickpath book --instance, /api/book): answered between slices, on request.
@@ -55,7 +64,9 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
     messages: market,
     doWork(): number {
       market.refresh();
-      return reader !== undefined ? reader.doWork() : 0;
+      const n = reader !== undefined ? reader.doWork() : 0;
+      if (writer !== undefined && writer.pending) writer.endOfBatch();
+      return n;
     },
     pollRequests(): number {
       return mailbox !== undefined ? mailbox.poll() : 0;

@@ -2,7 +2,8 @@
  * The decoder stage: RX queue in, sequenced ITCH messages out. It is a FeedReceiver, the same one
  * FeedHandler runs, so `feed.recovery` (A/B line arbitration, held gaps, retransmission requests)
  * works the same whether the book is fused onto this worker or not. Its messages go straight to the
- * fused book stage, or into the decoder -> book ring.
+ * fused book stage, or into the decoder -> book ring, or, with the books sharded
+ * (performance.stages.book.shards), into the ring of the shard that owns each message's stock locate.
  *
  * The retransmission requester's UDP socket lives on this worker's event loop: the worker runs its
  * agents in slices with a trip through the event loop between them (stage-worker.ts), which is when
@@ -15,7 +16,7 @@ import { SpscRing } from '../../common/spsc-ring';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { FeedReceiver, FeedRecoveryOptions } from '../feed-receiver';
 import { kLogBookStale, kLogCaptureGap, kLogFastLine, kLogGap, kLogTradeGap, kLogLineAlive, kLogLineStale, kLogLoss, kLogUnrecoveredGap } from '../log-events';
-import { ItchRecordWriter } from '../stage-rings';
+import { ItchRecordWriter, LocateFanout } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
 import { MoexFeedReceiver } from '../../feed/fast/moex/moex-feed-receiver';
@@ -54,7 +55,9 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
   const d = ctx.data, c = ctx.c, K = ctx.K;
   const rx = new RxConsumer(d.rx!);
   const origin = ctx.origin;
-  const writer = books ? undefined : new ItchRecordWriter(SpscRing.attach(d.rings.decoderToBook!), () => origin.rxTsNs, () => origin.packetNo);
+  // Split from the book stage: one ring per book shard, each message to its locate's shard.
+  const writers = books ? [] : d.rings.decoderToBook!.map((sab) => new ItchRecordWriter(SpscRing.attach(sab), () => origin.rxTsNs, () => origin.packetNo));
+  const writer = books ? undefined : writers.length === 1 ? writers[0] : new LocateFanout(writers);
   const r = new FeedReceiver(rx, books ?? writer!, {
     filter: d.feed.filter, burst: d.bursts.decoder, clock: ctx.clock,
     recovery: loggedRecovery(ctx), latency: { wireToDecode: ctx.latency.wire_to_decode },
@@ -66,11 +69,20 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
 
   return {
     roleName: 'decoder',
-    doWork: () => r.doWork(),
+    doWork(): number {
+      const n = r.doWork();
+      // Records released outside an RX batch (held messages, retransmissions) are published here.
+      if (writer !== undefined && writer.pending) writer.endOfBatch();
+      return n;
+    },
     start: () => r.start(),
     close: () => r.close(),
     get sourceDone() { return r.sourceDone; },
-    get ringStalls() { return writer !== undefined ? writer.counters.stalls : 0; },
+    get ringStalls() {
+      let n = 0;
+      for (let i = 0; i < writers.length; i++) n += writers[i].counters.stalls;
+      return n;
+    },
     publishCounters(): void {
       c[K.rx_packets] = r.packets; c[K.rx_bytes] = r.bytes; c[K.rx_ring_drops] = r.ringDrops;
       const arb = r.arbiter;

@@ -5,6 +5,10 @@
  * or into the strategy -> router ring. It keeps the shared BBO table current for the router's
  * smart routing.
  *
+ * With the books sharded, it reads every shard's ring in turn, a batch from each: a symbol's events
+ * stay in feed order (one shard owns each locate), events of symbols on different shards interleave
+ * by batch. wire_to_handler is then recorded for the first event of each packet from each shard.
+ *
  * Threading contract: built and run on the strategy's worker; the Strategy is called on no other thread.
  */
 import { SpscRing } from '../../common/spsc-ring';
@@ -60,8 +64,17 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
 
   // Inputs from other workers: order events when the router is elsewhere, book events when the book is.
   const events = !ctx.has('router') && d.rings.routerToStrategy ? new RouterEventReader(SpscRing.attach(d.rings.routerToStrategy), onOrderEvent, d.bursts.strategy) : undefined;
-  const market = ctx.has('book') ? undefined : new MarketEventReader(SpscRing.attach(d.rings.bookToStrategy!), marketData, d.bursts.strategy);
+  // One reader per book shard (one in all unless the books are sharded); each read points the
+  // worker's packet origin at its reader, so latency and first-event-of-packet follow the shard.
+  const markets = ctx.has('book') ? [] : d.rings.bookToStrategy!.map((sab) => new MarketEventReader(SpscRing.attach(sab), marketData, d.bursts.strategy));
+  const market = markets.length > 0 ? markets[0] : undefined;
   if (market) origin.from = market;
+  const readMarkets = (): number => {
+    if (markets.length === 1) return markets[0].doWork();
+    let n = 0;
+    for (let i = 0; i < markets.length; i++) { origin.from = markets[i]; n += markets[i].doWork(); }
+    return n;
+  };
 
   return {
     roleName: 'strategy',
@@ -69,7 +82,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
     onOrderEvent,
     get counts() { return (s as { counts?: Record<string, number> }).counts; },
     doWork(): number {
-      return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? market.doWork() : 0);
+      return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? readMarkets() : 0);
     },
     start: async () => { s.onStart?.(context); },
     onDrained(): void { s.onStop?.(context); },
