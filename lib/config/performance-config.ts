@@ -23,6 +23,13 @@ export interface RouterStageConfig extends StageConfig {
    * An ack is read at most this much later.
    */
   venuePollMicros: number;
+  /**
+   * Keep the order path warm (us; 0 = off): when no order has gone out for this long, the router
+   * stage runs a dry-run order through the real risk check (a shadow RiskChecker), the journal's
+   * record encoding (a scratch journal) and the OUCH/FIX encoders (scratch buffers), at most once
+   * per this period. Nothing is sent, journaled or booked (lib/pipeline/stages/order-path.ts).
+   */
+  keepWarmMicros: number;
 }
 
 export interface RxStageConfig extends StageConfig {
@@ -105,7 +112,7 @@ const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
 const kRxStageKeys = ['cpu', 'burst', 'poller', 'idle'];
 const kStageKeys = ['cpu', 'burst'];
-const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us'];
+const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us', 'keep_warm_us'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
 /** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
@@ -164,7 +171,10 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     const at = `performance.stages.${name}`;
     const st = r.object(at, s[name], name === 'router' ? kRouterStageKeys : kStageKeys);
     const stage: StageConfig = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
-    if (name === 'router') js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10) };
+    if (name === 'router') {
+      js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10),
+        keepWarmMicros: r.int(`${at}.keep_warm_us`, st.keep_warm_us, 0, 1_000_000, 0) };
+    }
     else js[name] = stage;
   }
 
