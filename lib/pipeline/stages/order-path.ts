@@ -150,6 +150,8 @@ function safeAffinity(): number[] {
 export class OrderPathWarmer {
   /** Dry runs done (the keep_warm_turns counter). */
   turns = 0;
+  /** The dry run's TransactTime (set at each scratch journal rotation: a clock read per run would be garbage). */
+  private fixTimeMs = 0;
   /** Set by each real order: the owner restarts its quiet period. */
   ordered = false;
   private readonly risk: RiskChecker;
@@ -209,7 +211,7 @@ export class OrderPathWarmer {
     const f = this.fix;
     if (f !== null) {
       f.enc.begin(f.buf, 0, f.version, 'D').str(Tag.ClOrdID, 'WARMUP00000000').char(Tag.HandlInst, 0x31).str(Tag.Symbol, q.symbol)
-        .char(Tag.Side, q.side === 'B' ? 0x31 : 0x32).time(Tag.TransactTime, Date.now()).int(Tag.OrderQty, q.qty).char(Tag.OrdType, 0x32)
+        .char(Tag.Side, q.side === 'B' ? 0x31 : 0x32).time(Tag.TransactTime, this.fixTimeMs).int(Tag.OrderQty, q.qty).char(Tag.OrdType, 0x32)
         .price4(Tag.Price, q.price).char(Tag.TimeInForce, 0x30);
     }
     this.turns++;
@@ -227,6 +229,7 @@ export class OrderPathWarmer {
 
   private rotateJournal(): OrderJournal {
     this.closeJournal();
+    this.fixTimeMs = Date.now();
     const pinned = safeAffinity();
     const widen = this.cpus.length > 0 && pinned.join() !== this.cpus.join();
     if (widen) setCurrentThreadAffinity(this.cpus);
