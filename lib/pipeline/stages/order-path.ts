@@ -180,6 +180,9 @@ export class OrderPathWarmer {
     // worker pins itself (as the real journal is), and reopened later with these CPUs, never on
     // the stage's own.
     this.cpus = safeAffinity();
+    // Twice: the first rotation's code is compiled now, at start-up, not in the middle of a run
+    // (measured: ~300 KB of old space at the first rotation, ~0 at later ones).
+    this.rotateJournal();
     this.rotateJournal();
     const protocols = stack.connectors.map((c) => c.protocol);
     this.ouch = protocols.includes('ouch') ? Buffer.alloc(128) : null;
