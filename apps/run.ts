@@ -209,9 +209,13 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     if (recovery) recovery.rerequest = { host: '127.0.0.1', port: rerequestPort, timeoutMs: 200 };
     log(`re-request server: 127.0.0.1:${rerequestPort} (MoldUDP64 retransmissions of the session)`);
     makeRunDir();
+    // The sample strategy at most one order per 20 ms: orders spread over the whole run, each one
+    // after a quiet stretch, the case the keep-warm is for; unpaced it reached its 1,000 orders in
+    // the first 3 s, while V8 was still compiling, and sent nothing after.
+    const bundledStrategy = strategy ?? { module: path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js'), params: { minGapUs: 20_000 } };
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
-      journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
+      journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy: bundledStrategy, log,
       bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
     });
   }

@@ -75,5 +75,13 @@ describe('pipeline/immediate top of book', () => {
     c.onMarketData(q, ctx);
     c.onMarketData(q, ctx);
     expect(c.counts.ordersSent).to.equal(1);
+    // minGapUs: a candidate inside the gap after an order is skipped.
+    let now = 0;
+    const timed = { ...ctx, nowNs: () => now } as StrategyContext;
+    const g = new SampleStrategy({ everyQuotes: 1, minGapUs: 20_000 });
+    g.onTopOfBook!(q, timed);
+    now = 19_999_000; g.onTopOfBook!(q, timed);
+    now = 20_000_000; g.onTopOfBook!(q, timed);
+    expect(g.counts.ordersSent).to.equal(2);
   });
 });
