@@ -67,6 +67,8 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 70_000; i++) warmer.run();        // past the scratch journal's rotation (32 Ki records)
     expect(warmer.turns).to.equal(70_000);
+    // Each dry run's shadow parent and child were ended and their slots reused: none leaked.
+    expect((warmer as unknown as { om: { freeSlots: number } }).om.freeSlots).to.equal(6);
     expect(fs.existsSync(scratch)).to.equal(true);
     const after = {
       sent: sent.length, syscalls: syscalls.length, records: stack.journal.records, lastRecordNo: stack.journal.lastRecordNo,

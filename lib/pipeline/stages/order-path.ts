@@ -23,8 +23,9 @@
  * for the connector send against 7 us at 200 orders/s. The warmer runs a dry-run order through the
  * same code every keep_warm_us of quiet: a shadow RiskChecker (same class, so the same compiled
  * code and inline caches; limits that always pass; the real BBO and open-order count, read only),
- * the journal's record encoding into a scratch journal (its own file, deleted at close) from a
- * shadow OrderManager slot, and the OUCH Enter Order / FIX NewOrderSingle encoders into scratch
+ * a parent and child created, marked sent and ended in a shadow OrderManager, the journal's record
+ * encoding into a scratch journal (its own file, deleted at close) from that child, and the OUCH
+ * Enter Order / FIX NewOrderSingle encoders into scratch
  * buffers. It never touches the real risk state, journal, order table or a socket (tests check
  * each). What it cannot warm is the kernel's send path: only a real send runs that.
  *
@@ -155,7 +156,9 @@ export class OrderPathWarmer {
   /** Set by each real order: the owner restarts its quiet period. */
   ordered = false;
   private readonly risk: RiskChecker;
-  private readonly om = new OrderManager({ capacity: 4 });
+  private readonly om = new OrderManager({ capacity: 8 });
+  /** Ids of the shadow table's dry-run orders (1 is the standing fallback order's). */
+  private seq = 1;
   private readonly childSlot: number;
   private journal: OrderJournal | null = null;
   private readonly journalPath: string;
@@ -207,7 +210,19 @@ export class OrderPathWarmer {
     // Journal: a record encoded (fields, id, symbol, crc) into the scratch journal.
     let j = this.journal;
     if (j === null || j.lastRecordNo >= kScratchRecords - 2) j = this.rotateJournal();
-    j.appendOrder(JournalRecordType.NEW_ORDER, this.om, this.childSlot, null, 0, 0, this.childSlot);
+    // Order table: a parent and its child created, marked sent, journaled and ended (rejected, so
+    // both slots go back to the free list), in the shadow table, as the real path creates them.
+    const om = this.om;
+    this.seq = this.seq >= 1_000_000 ? 2 : this.seq + 1;
+    const p = om.createParentKey(OrderIdFormat.key(false, this.seq), 'WARMUP', q.side, q.qty, q.price, q.ordType, q.tif);
+    const c = p >= 0 ? om.createChildKey(p, OrderIdFormat.key(true, this.seq), 0, q.qty, q.price) : -1;
+    if (c >= 0) {
+      om.markSent(c);
+      j.appendOrder(JournalRecordType.NEW_ORDER, om, c, null, 0, 0, p);
+      om.rejectAt(c);
+    } else {
+      j.appendOrder(JournalRecordType.NEW_ORDER, om, this.childSlot, null, 0, 0, this.childSlot);
+    }
     // Encoders into scratch buffers.
     const side = q.side === 'B' ? 0x42 : 0x53;
     if (this.ouch !== null) encodeEnterOrder(this.ouch, 0, 'WARMUP00000000', side, q.qty, q.symbol, q.price, kTifMarketHours, 'TPTH');
