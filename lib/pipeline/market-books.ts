@@ -78,7 +78,8 @@ export class MarketBooks implements ItchMessageHandler {
       ? { onEvent: (e) => { if (e.kind === kBookEventQuote) immediate(e); downstream.onEvent(e); }, endOfBatch: () => downstream.endOfBatch() }
       : { onEvent: (e) => { if (e.kind === kBookEventQuote) immediate(e); conflator.onEvent(e); }, endOfBatch: () => conflator.endOfBatch() };
     this.books = new BookBuilder(fromBooks, { initialOrderCapacity: options.initialOrderCapacity });
-    const events = this.events, filter = this.filter;
+    // A FAST adapter's events take the same way as the BookBuilder's (immediate quotes included).
+    const events = fromBooks, filter = this.filter;
     this.fastEvents = {
       onEvent: (e) => { if (filter.admitsBook(e.stockLocate, e.symbol)) events.onEvent(e); else this.filteredMessages++; },
       endOfBatch: () => { events.endOfBatch(); },
