@@ -24,7 +24,7 @@
  * same code every keep_warm_us of quiet: a shadow RiskChecker (same class, so the same compiled
  * code and inline caches; limits that always pass; the real BBO and open-order count, read only),
  * a parent and child created, marked sent and ended in a shadow OrderManager, the journal's record
- * encoding into a scratch journal (its own file, deleted at close) from that child, and the OUCH
+ * encoding into a scratch journal (its own file, unlinked as soon as it is mapped) from that child, and the OUCH
  * Enter Order / FIX NewOrderSingle encoders into scratch
  * buffers. It never touches the real risk state, journal, order table or a socket (tests check
  * each). What it cannot warm is the kernel's send path: only a real send runs that.
@@ -253,6 +253,8 @@ export class OrderPathWarmer {
     if (widen) setCurrentThreadAffinity(this.cpus);
     try {
       const j = OrderJournal.open(this.journalPath, { fsync: 'never', capacityRecords: kScratchRecords, growRecords: kScratchRecords, prefaultBytes: 0 });
+      // Its name goes at once (the mapping keeps the pages): a killed process leaves no file behind.
+      fs.rmSync(this.journalPath, { force: true });
       this.journal = j;
       return j;
     } finally {
