@@ -209,9 +209,13 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     if (recovery) recovery.rerequest = { host: '127.0.0.1', port: rerequestPort, timeoutMs: 200 };
     log(`re-request server: 127.0.0.1:${rerequestPort} (MoldUDP64 retransmissions of the session)`);
     makeRunDir();
+    // The sample strategy at most one order per 20 ms: orders spread over the whole run, each one
+    // after a quiet stretch, the case the keep-warm is for; unpaced it reached its 1,000 orders in
+    // the first 3 s, while V8 was still compiling, and sent nothing after.
+    const bundledStrategy = strategy ?? { module: path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js'), params: { minGapUs: 20_000 } };
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
-      journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy, log,
+      journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy: bundledStrategy, log,
       bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
     });
   }
@@ -340,6 +344,12 @@ export function runJson(s: PipelineStats, secs: number): Record<string, unknown>
     venueSimTransport: s.venueSimTransport, venueSimLoop: s.venueSimLoop };
 }
 
+/** What each order-path figure spans ("order out" = the first child's send(2) returned). */
+export const kLatencyLegend = [
+  '  md_to_order = wire (RX poll) -> the order\'s first send(2) returned ≈ md_to_signal (-> strategy\'s sendOrder) + order_send',
+  '  order_send  ≈ order_risk (risk) + order_journal (routing, order state, journal record) + order_encode (OUCH/FIX) + order_syscall (send(2))',
+];
+
 function printFinal(s: PipelineStats, secs: number): void {
   const c = s.counters;
   console.log(`final (${secs.toFixed(1)} s, ${s.backend}): ${fmt(c.rx_packets)} packets, ${fmt(c.itch_messages)} ITCH messages, ` +
@@ -348,9 +358,13 @@ function printFinal(s: PipelineStats, secs: number): void {
   console.log(`orders: sent ${c.orders_sent}, accepted ${c.orders_accepted}, acked ${c.orders_acked}, filled ${c.orders_filled}, ` +
     `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}` +
     (s.venueTransport ? `; venue sessions over ${s.venueTransport} TCP` : ''));
+  if (c.keep_warm_turns !== undefined) {
+    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent), ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
+  }
   console.log(`latency             ${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h, i) => h.padStart(i === 0 ? 8 : 10)).join(' ')}`);
   for (const [name, l] of Object.entries(s.latency)) {
     const cells = l.count === 0 ? ['-', '-', '-', '-', '-'] : [l.p50, l.p90, l.p99, l.p999, l.max].map(formatNs);
     console.log(`  ${name.padEnd(16)} ${String(l.count).padStart(8)} ${cells.map((v) => v.padStart(10)).join(' ')}`);
   }
+  for (const line of kLatencyLegend) console.log(line);
 }

@@ -12,7 +12,14 @@
  * paced dpdk source.)
  *
  * Baseline, same run, same rate and CPUs: the bare transport, a worker that only reads each
- * packet with RxConsumer (perf/lib/rx-latency-worker.ts): poll time to JS read.
+ * packet with RxConsumer (perf/lib/rx-latency-worker.ts): poll time to JS read. And, at the first
+ * rate, the order path as it was (`before`): no keep-warm dry runs, the strategy deciding on
+ * conflated quotes at the end of each packet's batch; same capture and layout, run right after.
+ *
+ * md_to_order ends when the order's first send(2) returned (the bytes are in the kernel);
+ * order_send is the router's part of it, split into order_risk, order_journal, order_encode and
+ * order_syscall (lib/pipeline/stages/order-path.ts). --every-quotes N sets the sample strategy's
+ * order rate (one order per N-th quote of a symbol; default 50); --max-orders caps it.
  *
  * Coordinated omission: the sender is open-loop (it never waits for the pipeline), so every packet
  * is measured and the stage histograms are plain. Beside wire_to_handler, the HdrHistogram
@@ -48,9 +55,18 @@ const idle = (args.string('idle') ?? 'spin') as 'spin' | 'yield' | 'backoff';
 const rxIdle = (args.string('rx-idle') ?? 'backoff') as 'spin' | 'yield' | 'backoff';
 const senderCpu = args.number('sender-cpu', kRxCpu, -1);
 const maxOrders = args.string('max-orders');
-const strategyParams = maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : undefined;
+// The sample strategy's order rate: an order every N-th quote of a symbol (default 50).
+const everyQuotes = args.string('every-quotes');
+const strategyParams = maxOrders !== undefined || everyQuotes !== undefined
+  ? { ...(maxOrders !== undefined ? { maxOrders: Number(maxOrders) } : {}), ...(everyQuotes !== undefined ? { everyQuotes: Number(everyQuotes) } : {}) }
+  : undefined;
 const journalFsync = args.string('journal-fsync') as 'always' | 'group' | 'never' | undefined;
 const verbose = args.has('verbose');
+// Beside the shipped order path, the same rate with it as it was: no keep-warm dry runs, the
+// strategy deciding on conflated quotes at the end of each packet's batch. At the first rate only
+// (--compare-all for every rate, --no-compare for none).
+const compareAll = args.has('compare-all');
+const compareNone = args.has('no-compare');
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
 const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });
@@ -97,15 +113,20 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
   return roles;
 }
 
-async function pipelineAt(cap: SessionCapture) {
-  const { performance: perf } = loadBenchConfigs({ idle, rxIdle });
+/** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
+interface Variant { name: 'shipped' | 'before'; keepWarmUs?: number; strategyParams?: Record<string, unknown> }
+const kShipped: Variant = { name: 'shipped', strategyParams };
+const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
+
+async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
+  const { performance: perf } = loadBenchConfigs({ idle, rxIdle, keepWarmUs: variant.keepWarmUs });
   const workerTids = new Map<number, string>();
   const log = (l: string) => {
     const w = workerTidFromLog(l);
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams, journalFsync });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs });
   // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
   // woken onto the stage's CPU by every order; restored after the run (later runs create threads).
   const mainCpus = currentThreadAffinity();
@@ -151,11 +172,29 @@ async function main(): Promise<void> {
     const stages = {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
       md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send),
+      order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
       order_ack: pct(L.order_ack), order_fill: pct(L.order_fill),
     };
+    // The order path as it was, same rate and capture, right after: the side-by-side baseline.
+    let before: Record<string, unknown> | null = null;
+    if (!compareNone && (compareAll || rate === rates[0])) {
+      const b = await pipelineAt(cap, kBefore);
+      const BL = b.st.latency;
+      before = {
+        what: 'no keep-warm (keep_warm_us 0), the strategy deciding on conflated quotes (immediate: false); same rate, capture and layout, run right after',
+        orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns,
+        stages: {
+          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_signal: pct(BL.md_to_signal), order_send: pct(BL.order_send),
+          order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
+        },
+        stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
+        loadavg: b.sched.loadavg,
+      };
+    }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
@@ -167,9 +206,16 @@ async function main(): Promise<void> {
     rows.push({ label: `${tag} wire_to_handler`, ours: fmtP(stages.wire_to_handler), baseline: `bare read ${fmtP(base.wire_to_read)}`, note: `target p50 < 1us, p99 < 5us; drops ${drops}` });
     rows.push({ label: `${tag} wire_to_handler CO-corrected`, ours: stages.wire_to_handler_corrected ? fmtP(stages.wire_to_handler_corrected) : 'n/a: stalls longer than 100k intervals', baseline: '', note: 'HdrHistogram expected-interval copy; over-counts stalls with an open-loop sender' });
     rows.push({ label: `${tag} decode`, ours: fmtP(stages.decode), baseline: '', note: 'wire_to_decode: poll ts to decoder entry' });
-    rows.push({ label: `${tag} md_to_order`, ours: fmtP(stages.md_to_order), baseline: '', note: `target p50 < 5us, p99 < 10us; ${st.counters.orders_sent} orders` });
+    rows.push({ label: `${tag} md_to_order`, ours: fmtP(stages.md_to_order), baseline: '', note: `wire to the order's first send(2) returned; target p50 < 5us, p99 < 10us; ${st.counters.orders_sent} orders` });
     rows.push({ label: `${tag} md_to_signal`, ours: fmtP(stages.md_to_signal), baseline: '', note: 'md_to_order up to the strategy\'s sendOrder call: wait, decode, books, conflation, strategy' });
-    rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: '', note: 'the rest: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
+    const bs = before ? (before.stages as Record<string, Percentiles>) : null;
+    const was = (k: string) => (bs ? `before: ${fmtP(bs[k])}` : '');
+    rows[rows.length - 2].baseline = was('md_to_order');
+    rows[rows.length - 1].baseline = was('md_to_signal');
+    rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: was('order_send'), note: 'sendOrder to the first child\'s send(2) returned: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
+    for (const k of ['order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const) {
+      rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
+    }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
     const stage = sched.threads.find((t) => t.role?.startsWith('stage worker'));
     const rxT = sched.threads.find((t) => t.role?.startsWith('RX lcore'));

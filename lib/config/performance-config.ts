@@ -23,6 +23,13 @@ export interface RouterStageConfig extends StageConfig {
    * An ack is read at most this much later.
    */
   venuePollMicros: number;
+  /**
+   * Keep the order path warm (us; 0 = off): when no order has gone out for this long, the router
+   * stage runs a dry-run order through the real risk check (a shadow RiskChecker), the journal's
+   * record encoding (a scratch journal) and the OUCH/FIX encoders (scratch buffers), at most once
+   * per this period. Nothing is sent, journaled or booked (lib/pipeline/stages/order-path.ts).
+   */
+  keepWarmMicros: number;
 }
 
 export interface RxStageConfig extends StageConfig {
@@ -120,7 +127,7 @@ const kStageKeys = ['cpu', 'burst'];
 const kBookStageKeys = ['cpu', 'burst', 'shards', 'cpus'];
 /** More book workers than this would each get too few symbols to pay for their ring. */
 export const kMaxBookShards = 64;
-const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us'];
+const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us', 'keep_warm_us'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
 /** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
@@ -179,7 +186,10 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     const at = `performance.stages.${name}`;
     const st = r.object(at, s[name], name === 'router' ? kRouterStageKeys : name === 'book' ? kBookStageKeys : kStageKeys);
     const stage: StageConfig = { cpu: readCpu(`${at}.cpu`, st.cpu), burst: r.int(`${at}.burst`, st.burst, 1, 65536, 64) };
-    if (name === 'router') js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10) };
+    if (name === 'router') {
+      js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10),
+        keepWarmMicros: r.int(`${at}.keep_warm_us`, st.keep_warm_us, 0, 1_000_000, 0) };
+    }
     else if (name === 'book') js.book = readBookStage(r, st, stage, readCpu);
     else js[name] = stage;
   }

@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../common/clock';
 import { BookBuilder } from '../feed/book/book-builder';
-import type { BookEventHandler } from '../feed/book/book-event';
+import { BookEvent, BookEventHandler, kBookEventQuote } from '../feed/book/book-event';
 import { Conflator } from '../feed/book/conflator';
 import type { ItchMessageHandler } from '../feed/feed-decoder';
 import type { ItchDecoder } from '../feed/itch/itch-decoder';
@@ -29,6 +29,11 @@ export interface MarketBooksOptions {
   clock: Clock;
   /** Initial order-table size for the books. */
   initialOrderCapacity?: number;
+  /**
+   * Called with each QUOTE as the books make it, before the conflator holds it for the end of the
+   * batch (a fused strategy's onTopOfBook); conflation is unchanged for `downstream`.
+   */
+  immediateQuote?: (e: BookEvent) => void;
 }
 
 /**
@@ -66,8 +71,15 @@ export class MarketBooks implements ItchMessageHandler {
       ? new Conflator(downstream, { intervalNs: (options.conflationIntervalUs ?? 0) * 1000, clock: () => clock.nowNs() })
       : undefined;
     this.events = this.conflator ?? downstream;
-    this.books = new BookBuilder(this.events, { initialOrderCapacity: options.initialOrderCapacity });
-    const events = this.events, filter = this.filter;
+    const immediate = options.immediateQuote;
+    const conflator = this.conflator;
+    // With an immediate listener, each QUOTE goes to it first, then on to the conflator (or downstream).
+    const fromBooks: BookEventHandler = immediate === undefined ? this.events : conflator === undefined
+      ? { onEvent: (e) => { if (e.kind === kBookEventQuote) immediate(e); downstream.onEvent(e); }, endOfBatch: () => downstream.endOfBatch() }
+      : { onEvent: (e) => { if (e.kind === kBookEventQuote) immediate(e); conflator.onEvent(e); }, endOfBatch: () => conflator.endOfBatch() };
+    this.books = new BookBuilder(fromBooks, { initialOrderCapacity: options.initialOrderCapacity });
+    // A FAST adapter's events take the same way as the BookBuilder's (immediate quotes included).
+    const events = fromBooks, filter = this.filter;
     this.fastEvents = {
       onEvent: (e) => { if (filter.admitsBook(e.stockLocate, e.symbol)) events.onEvent(e); else this.filteredMessages++; },
       endOfBatch: () => { events.endOfBatch(); },

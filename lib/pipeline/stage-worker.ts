@@ -40,7 +40,7 @@ function buildStages(ctx: StageContext): { stages: Stage[]; decoder?: DecoderSta
     ? buildRouterStage(ctx, ctx.has('strategy') ? (k, id, q, p, detail) => strategy!.onOrderEvent(k, id, q, p, detail) : undefined)
     : undefined;
   strategy = ctx.has('strategy') ? buildStrategyStage(ctx, router?.orders) : undefined;
-  const books: BooksStage | undefined = ctx.has('book') ? buildBooksStage(ctx, strategy?.marketData) : undefined;
+  const books: BooksStage | undefined = ctx.has('book') ? buildBooksStage(ctx, strategy?.marketData, strategy?.topOfBook) : undefined;
   const decoder = ctx.has('decoder') ? buildDecoderStage(ctx, books?.messages) : undefined;
   const stages = [decoder, books, strategy, router].filter((s): s is NonNullable<typeof s> => s !== undefined);
   return { stages, decoder, strategy, router };

@@ -25,6 +25,14 @@ export interface StrategyContext {
 export interface Strategy {
   onStart?(ctx: StrategyContext): void;
   onMarketData(event: BookEvent, ctx: StrategyContext): void;
+  /**
+   * Optional: each QUOTE as the books make it, in the middle of its packet, before conflation (the
+   * trigger need not wait for the end of the packet's batch). Conflation still applies to
+   * onMarketData, which gets the batch's latest QUOTE per symbol at the end of the batch as before.
+   * Called only when the book and strategy stages share a worker (fused); across a ring, quotes
+   * arrive conflated in onMarketData only. The shared BBO the router's risk reads is updated first.
+   */
+  onTopOfBook?(event: BookEvent, ctx: StrategyContext): void;
   onEndOfBatch?(ctx: StrategyContext): void;
   onOrderEvent?(kind: OrderEventKind, clOrdId: string, qty: number, price: number, detail: string, ctx: StrategyContext): void;
   onStop?(ctx: StrategyContext): void;

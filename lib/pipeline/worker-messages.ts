@@ -29,6 +29,8 @@ export interface StageWorkerData {
   bursts: Record<JsStage, number>;
   /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
   venuePollUs: number;
+  /** performance.stages.router.keep_warm_us: idle time after which the order path is kept warm by dry runs (us; 0 = off). */
+  keepWarmUs: number;
   rx?: RxQueueTransfer;
   /**
    * decoderToBook and bookToStrategy hold one ring per book shard (one in all when the books are not
@@ -76,6 +78,11 @@ export const kWorkerCounterNames = [
   'standby_records', 'standby_orders_refused', 'failover_takeovers', 'failover_takeover_ms',
   // Times a parked router stage was woken by a venue socket (an ack or fill ended the park early).
   'venue_wakeups',
+  // Dry-run turns of the order path (keep_warm_us): risk, journal record and OUCH/FIX encoding into
+  // scratch; none of them sends, journals or books anything.
+  'keep_warm_turns',
+  // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
+  'strategy_quotes_immediate',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 
@@ -84,7 +91,8 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * the wait for the worker, decode, books, conflation, the strategy) and order_send (the router's
  * part: risk, routing, journal, encode, the socket write), so a slow order says which half it was.
  */
-export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill'] as const;
+export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

@@ -20,6 +20,8 @@ export interface HarnessOptions {
   /** Then override the RX poller's alone (performance.stages.rx.idle). */
   rxIdle?: 'spin' | 'yield' | 'backoff';
   strategyParams?: Record<string, unknown>;
+  /** Override performance.stages.router.keep_warm_us (0 = no keep-warm dry runs). */
+  keepWarmUs?: number;
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'group' | 'never';
   log?: (line: string) => void;
@@ -34,6 +36,7 @@ export function loadBenchConfigs(o: HarnessOptions = {}): { feed: ReturnType<typ
   }
   if (o.rxIdle) c.performance = { ...c.performance, stages: { ...c.performance.stages, rx: { ...c.performance.stages.rx, idle: o.rxIdle } } };
   if (o.performance) c.performance = o.performance(c.performance);
+  if (o.keepWarmUs !== undefined) c.performance = { ...c.performance, stages: { ...c.performance.stages, router: { ...c.performance.stages.router, keepWarmMicros: o.keepWarmUs } } };
   return c;
 }
 

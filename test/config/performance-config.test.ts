@@ -50,7 +50,7 @@ describe('performance config', () => {
     const c = parse(base());
     expect(c.idle).to.deep.equal({ strategy: 'backoff', maxSpins: 100, maxYields: 10, minParkMicros: 1, maxParkMicros: 1000 });
     expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread', idle: 'backoff' });
-    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10 });
+    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10, keepWarmMicros: 0 });
     expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
     expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
     expect(c.numaNode).to.equal(0);
@@ -118,6 +118,21 @@ describe('performance config', () => {
     expectError(
       (x) => (x.performance.stages.book.venue_poll_us = 10),
       'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst, shards, cpus',
+      'ERR_CONFIG_UNKNOWN_KEY',
+    );
+  });
+
+  it('reads the router stage\'s keep-warm period (0 = off), only on the router', () => {
+    const d = base();
+    d.performance.stages.router.keep_warm_us = 200;
+    expect(parse(d).stages.router.keepWarmMicros).to.equal(200);
+    expectError(
+      (x) => (x.performance.stages.router.keep_warm_us = 2.5),
+      'configs/performance.yml: performance.stages.router.keep_warm_us is 2.5, expected an integer from 0 to 1000000',
+    );
+    expectError(
+      (x) => (x.performance.stages.strategy.keep_warm_us = 200),
+      'configs/performance.yml: performance.stages.strategy.keep_warm_us is an unknown key, expected one of cpu, burst',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
   });

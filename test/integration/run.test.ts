@@ -6,6 +6,7 @@ import * as path from 'path';
 import { binding } from '../../lib/binding/native';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { unavailable } from '../helpers/require-backend';
+import { formatNs } from '../../lib/ops/units';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 /** RX ring of the bundled dpdk run, in packets: the binding's default ring_size (apps/run.ts sets none). */
@@ -58,6 +59,24 @@ describe('integration/tickpath run (npm start)', function () {
       expect(j.latency.md_to_order.count).to.equal(c.orders_sent);
       expect(j.latency.md_to_signal.count).to.equal(c.orders_sent);
       expect(j.latency.order_send.count).to.equal(c.orders_sent);
+      // order_send split where its time goes, every order in every part (order out = send(2) returned).
+      for (const k of ['order_risk', 'order_journal', 'order_encode', 'order_syscall']) expect(j.latency[k].count, k).to.equal(c.orders_sent);
+      // Not one keep-warm dry run reached a venue. (How many ran depends on the quiet the scheduler
+      // left between orders; test/pipeline/pipeline.test.ts checks they run in a quiet stretch.)
+      expect(c.keep_warm_turns, 'keep-warm dry runs').to.be.a('number');
+      expect(j.venue!.ordersIn, 'orders the venue simulators received').to.equal(c.orders_sent);
+      // The strategy saw the quotes as the books made them (fused layout).
+      expect(c.strategy_quotes_immediate).to.be.greaterThan(0).and.at.most(c.quotes);
+      // What is printed is what was measured: the table's p50 and p99 are the JSON's, with units.
+      for (const k of ['wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_syscall']) {
+        const row = new RegExp(`^  ${k} +${j.latency[k].count} +(\\S+ \\S+) +\\S+ \\S+ +(\\S+ \\S+) `, 'm').exec(r.stdout);
+        expect(row, `${k} row in:\n${r.stdout.slice(-3000)}`).to.not.equal(null);
+        expect(row![1], `${k} p50`).to.equal(formatNs(j.latency[k].p50_ns));
+        expect(row![2], `${k} p99`).to.equal(formatNs(j.latency[k].p99_ns));
+        expect(row![1]).to.match(/ (ns|µs|ms|s)$/);
+      }
+      expect(r.stdout).to.match(/^  md_to_order = wire \(RX poll\) -> the order's first send\(2\) returned/m);
+      expect(r.stdout).to.match(new RegExp(`^order path: ${c.keep_warm_turns} keep-warm dry runs \\(never sent\\)`, 'm'));
       // What the scheduler did to each of our threads over the run, printed and in the JSON.
       expect(r.stdout).to.match(/^threads over [\d.]+ s +ran \(ms\) +waited for a CPU \(ms\) +preempted +in kernel$/m);
       const roles = (j.scheduler?.threads ?? []).filter((t) => t.role !== undefined);

@@ -62,6 +62,12 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     // md_to_order's two halves count the same orders.
     expect(stages.md_to_signal.count).to.equal(stages.md_to_order.count);
     expect(stages.order_send.count).to.equal(stages.md_to_order.count);
+    // order_send split, and the order path as it was measured beside it (no keep-warm, conflated quotes).
+    for (const s of ['order_risk', 'order_journal', 'order_encode', 'order_syscall']) expect(stages[s].count, s).to.equal(stages.order_send.count);
+    const before = rates[0].before as { keep_warm_turns: number; stages: Record<string, Record<string, number>> };
+    expect(before.keep_warm_turns).to.equal(0);
+    expect(before.stages.order_send.count).to.equal(before.stages.md_to_order.count);
+    expect(rates[0].strategy_quotes_immediate).to.be.greaterThan(0);
   });
 
   it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {

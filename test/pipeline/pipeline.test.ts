@@ -85,7 +85,9 @@ describe('pipeline', function () {
     }
     // Every counter the dashboard and /metrics show counts the same in both layouts (a counter
     // written only by one stage's fused path would read 0 split): all but the timing-dependent ones.
-    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls']);
+    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls', 'keep_warm_turns',
+      // Immediate quotes exist only where book and strategy share a worker (checked below).
+      'strategy_quotes_immediate']);
     const names = Object.keys(fused.stats.counters).filter((k) => !timing.has(k));
     expect(names.length).to.be.greaterThan(20);
     for (const k of names) expect(split.stats.counters[k], `counter ${k}, split vs fused`).to.equal(fused.stats.counters[k]);
@@ -96,6 +98,15 @@ describe('pipeline', function () {
     expect(split.stats.counters.orders_filled).to.be.greaterThan(0);
     expect(fused.stats.counters.orders_filled).to.be.greaterThan(0);
     expect(split.stats.workers).to.have.length(4);
+    // Fused, every QUOTE the books made reached the strategy at once (onTopOfBook), before conflation;
+    // split, the strategy sees conflated quotes from the ring only.
+    expect(fused.stats.counters.strategy_quotes_immediate).to.equal(ref.quotes);
+    expect(split.stats.counters.strategy_quotes_immediate).to.equal(0);
+    // The keep-warm dry runs ran between orders and none of them reached a venue or the journal's order count.
+    for (const run of [fused, split]) {
+      expect(run.stats.counters.keep_warm_turns, 'keep-warm dry runs').to.be.greaterThan(0);
+      expect(run.stats.venue!.ordersIn, 'orders the venues received').to.equal(60);
+    }
     expect(split.stats.latency.md_to_order.count).to.equal(60);
     // md_to_order in two halves, every order counted in both, in either layout: the strategy's call
     // (md_to_signal, on the strategy's worker) comes before the router has handed the order on.

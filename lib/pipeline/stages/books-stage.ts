@@ -14,7 +14,7 @@
  * Threading contract: built, run and flushed on the book's worker.
  */
 import { SpscRing } from '../../common/spsc-ring';
-import type { BookEventHandler } from '../../feed/book/book-event';
+import type { BookEvent, BookEventHandler } from '../../feed/book/book-event';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { snapshotOfBook } from '../../feed/book/book-snapshot';
 import { BookAnswer, BookMailboxServer, TopOfBookRow } from '../book-mailbox';
@@ -28,13 +28,14 @@ export interface BooksStage extends Stage {
 }
 
 /** `strategy`: the fused strategy stage's input; without it, events go to the book -> strategy ring. */
-export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | undefined): BooksStage {
+export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | undefined, immediateQuote?: (e: BookEvent) => void): BooksStage {
   const d = ctx.data, c = ctx.c, K = ctx.K, origin = ctx.origin;
   // A book shard reads and writes its own pair of rings (index 0 when the books are not sharded).
   const shard = d.bookShard.index;
   const writer = strategy ? undefined : new MarketEventWriter(SpscRing.attach(d.rings.bookToStrategy![shard]), () => origin.rxTsNs, () => origin.packetNo);
   const market = new MarketBooks(strategy ?? writer!, {
     conflate: d.feed.conflate, conflationIntervalUs: d.feed.conflationIntervalUs, subscriptions: ctx.subscriptions, clock: ctx.clock,
+    immediateQuote: strategy ? immediateQuote : undefined,
   });
   // Without the decoder on this worker, messages come through the ring, which is where packets come from too.
   const reader = ctx.has('decoder') ? undefined : new ItchRecordReader(SpscRing.attach(d.rings.decoderToBook![shard]), market, d.bursts.book);

@@ -52,6 +52,7 @@ import type { OrderEventKind } from '../strategy';
 import type { Stage, StageContext } from './stage';
 import { nativeTcpBinding } from '../../protocols/transport/native-tcp-transport';
 import { NativeWaitSet } from '../../protocols/transport/tcp-server';
+import { OrderPathProbe, OrderPathRecorders, OrderPathWarmer } from './order-path';
 
 export interface RouterStage extends Stage {
   /** Where a fused strategy sends its orders. */
@@ -82,7 +83,7 @@ export interface RouterStageMetrics {
     'orders_filled' | 'orders_cancelled' | 'venue_rejects' | 'orders_sent', number>>;
   readonly clock: { nowNs(): number };
   readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>> &
-    { readonly order_send?: Pick<LatencyRecorder, 'record'> };
+    { readonly order_send?: Pick<LatencyRecorder, 'record'> } & OrderPathRecorders;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -90,7 +91,9 @@ export interface RouterStageMetrics {
  * The stage's order path around a router: the OrderSlotListener it installs and the OrderSink
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
-export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter): OrderSink {
+export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter,
+  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer }): OrderSink {
+  const probe = path?.probe, warmer = path?.warmer;
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
@@ -150,20 +153,26 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
   router.setOrderListener(listener);
   return {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
-      const t0 = orderSend !== undefined ? clock.nowNs() : 0;
-      let p: number, now: number;
+      const t0 = probe !== undefined ? probe.begin() : orderSend !== undefined ? clock.nowNs() : 0;
+      let p: number, now: number, out = 0;
       submitting = true;
       try {
         p = router.submitOrder(r);
         now = clock.nowNs();
       } finally {
         submitting = false;
+        if (probe !== undefined) out = probe.end(latency);
       }
-      if (orderSend !== undefined) orderSend.record(now - t0);
+      const live = p >= 0 && router.isLiveOrder(p);
+      // "Order out": the first child's send(2) returned (order-path.ts); without a send(2) stamp
+      // (libuv transport, no probe), submitOrder returned with the order live.
+      if (out === 0 && live) out = now;
+      if (orderSend !== undefined && out !== 0) orderSend.record(out - t0);
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
-      if (p >= 0 && router.isLiveOrder(p)) sendTimes[p] = now;
+      if (live) sendTimes[p] = now;
       c[K.orders_sent]++;
-      if (mdRxTsNs > 0) latency.md_to_order.record(now - mdRxTsNs);
+      if (mdRxTsNs > 0 && out !== 0) latency.md_to_order.record(out - mdRxTsNs);
+      if (warmer !== undefined) warmer.noteOrder(r);
       flushAccepted();
     },
     cancelOrder(id: string): void { router.cancelOrder(id); },
@@ -224,7 +233,15 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     cancelOrder(id: string): void { emit('rejected', -2, 0, 0, 'STANDBY this instance is the hot standby', id); },
     flush(): void {},
   };
-  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit) : refuseAll;
+  // The order path's split (probe) and its keep-warm dry runs (warmer), on the live stack's objects.
+  const keepWarmNs = d.keepWarmUs * 1000;
+  let warmer: OrderPathWarmer | undefined;
+  const orderPath = (s: RouterStack): { probe: OrderPathProbe; warmer?: OrderPathWarmer } => {
+    warmer?.close();
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo) : undefined;
+    return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
+  };
+  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, orderPath(stack!)) : refuseAll;
   let onFirstRouted: (() => void) | null = null;
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
@@ -248,9 +265,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // fresh 16-byte HeapNumber, and at millions of empty turns a second that garbage makes scavenges
   // frequent enough to promote short-lived objects into old space. The last poll time lives in a
   // Float64Array for the same reason (a closure variable would box every store).
-  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups;
+  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns;
   const venuePollNs = d.venuePollUs * 1000;
   const lastVenuePollNs = new Float64Array(1);
+  // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
+  const lastWarmNs = new Float64Array(1);
   const kTurnsPerClockRead = 8;
   let turnsSinceClock = 0;
   // Set when a park was ended by a venue socket: the next turn polls the venues whatever the time.
@@ -303,7 +322,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     stack = s;
     router = s.router;
     connectors = s.connectors;
-    const handlers = attachOrderHandlers(s.router, ctx, emit);
+    const handlers = attachOrderHandlers(s.router, ctx, emit, orderPath(s));
     ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
       `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
     s.connect().then(() => {
@@ -418,6 +437,15 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
           c[kVenuePolls]++;
           n += pollVenues();
         }
+        // Keep the order path warm while no order goes out: at most one dry run per keepWarmNs
+        // (about 2 us of work), only on a turn that found nothing else to do.
+        if (warmer !== undefined && n === 0) {
+          if (warmer.ordered) { warmer.ordered = false; lastWarmNs[0] = now; } else if (now - lastWarmNs[0] >= keepWarmNs) {
+            lastWarmNs[0] = now;
+            warmer.run();
+            c[kKeepWarmTurns] = warmer.turns;
+          }
+        }
       }
       if (reader !== undefined) n += reader.doWork();
       router?.endOfBatch();
@@ -451,6 +479,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     },
     close: async () => {
       try {
+        warmer?.close();
         shipper?.close();
         if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }
         if (stack !== null) await stack.close();

@@ -22,6 +22,8 @@ export interface StrategyStage extends Stage {
   readonly marketData: BookEventHandler;
   /** Where a fused router delivers order events. */
   readonly onOrderEvent: OrderEventListener;
+  /** Where a fused book stage delivers each QUOTE at once (the strategy's onTopOfBook), if it has one. */
+  readonly topOfBook: ((e: BookEvent) => void) | undefined;
   /** The strategy's own counts, if it keeps any (reported at the end). */
   readonly counts: Record<string, number> | undefined;
 }
@@ -44,6 +46,21 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   };
   const onOrderEvent: OrderEventListener = (k, id, q, p, detail) => s.onOrderEvent?.(k, id, q, p, detail, context);
   let lastPacket = -1;
+  // An immediate QUOTE (fused book stage, the strategy has onTopOfBook): the BBO the router's risk
+  // reads first, then the strategy, in the middle of the packet; the conflated QUOTE follows in
+  // onMarketData at the end of the batch. The first event of a packet to reach the strategy by
+  // either way is its wire -> handler time.
+  const onTopOfBook = s.onTopOfBook;
+  const topOfBook = onTopOfBook === undefined ? undefined : (e: BookEvent): void => {
+    c[K.strategy_quotes_immediate]++;
+    const pkt = origin.packetNo;
+    if (pkt !== lastPacket) {
+      lastPacket = pkt;
+      latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
+    }
+    bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
+    onTopOfBook.call(s, e, context);
+  };
   const marketData: BookEventHandler = {
     onEvent(e: BookEvent): void {
       c[K.strategy_events]++;
@@ -79,6 +96,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   return {
     roleName: 'strategy',
     marketData,
+    topOfBook: ctx.has('book') ? topOfBook : undefined,
     onOrderEvent,
     get counts() { return (s as { counts?: Record<string, number> }).counts; },
     doWork(): number {

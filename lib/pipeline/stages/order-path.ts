@@ -1,0 +1,276 @@
+/**
+ * The router stage's order path, seen from outside the router: where an order's time goes
+ * (OrderPathProbe) and keeping that path warm while the strategy is quiet (OrderPathWarmer).
+ *
+ * What "order out" means here: the first child's send(2) has returned, i.e. its encoded bytes are
+ * in the kernel (on loopback that call also runs the receiving side's TCP processing, in softirq on
+ * our thread). md_to_order and order_send end there, not when submitOrder returns: what the
+ * connector does after the wire (the copy kept for a resend after re-login, its order map) is no
+ * part of the order's way out. The probe splits order_send into:
+ *   order_risk     sendOrder -> RiskChecker.checkNew returned (validation and risk)
+ *   order_journal  -> the last journal record before the first child's send (routing, order state,
+ *                     the NEW_ORDER/NEW_CHILD record)
+ *   order_encode   -> send(2) entered (the connector's checks and OUCH/FIX encode)
+ *   order_syscall  send(2) entered -> returned
+ * The stamps come from wrappers the stage puts on the stack's own objects (risk.checkNew,
+ * journal.appendOrder, each connector's sendNew, the addon's tcpSend): nothing in lib/router
+ * changes, and each wrapper stamps only while an order is being submitted (one clock read each,
+ * about 35 ns; six per order). Without the native transport (libuv) there is no send(2) stamp:
+ * the order ends when submitOrder returns and order_encode/order_syscall are not recorded.
+ *
+ * Why keep it warm: the sample strategy sends about one order per 20 ms; in between, the books
+ * evict the router's code, data and branch history from the caches, and a cold order took 25-43 us
+ * for the connector send against 7 us at 200 orders/s. The warmer runs a dry-run order through the
+ * same code every keep_warm_us of quiet: a shadow RiskChecker (same class, so the same compiled
+ * code and inline caches; limits that always pass; the real BBO and open-order count, read only),
+ * a parent and child created, marked sent and ended in a shadow OrderManager, the journal's record
+ * encoding into a scratch journal (its own file, unlinked as soon as it is mapped) from that child, and the OUCH
+ * Enter Order / FIX NewOrderSingle encoders into scratch
+ * buffers. It never touches the real risk state, journal, order table or a socket (tests check
+ * each). What it cannot warm is the kernel's send path: only a real send runs that.
+ *
+ * Threading contract: built, run and closed on the router's worker.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Clock } from '../../common/clock';
+import { currentThreadAffinity, setCurrentThreadAffinity } from '../../binding/threads';
+import { encodeEnterOrder, kTifMarketHours } from '../../protocols/ouch/ouch42';
+import { FixEncoder, Tag } from '../../protocols/fix/fix-codec';
+import { OrderJournal, JournalRecordType } from '../../router/journal';
+import { OrderIdFormat, OrderManager } from '../../router/order-manager';
+import { RiskChecker, type RiskLimits } from '../../router/risk-checker';
+import type { RouterStack } from '../../router/router-stack';
+import type { BboSource, OrderRequest } from '../../router/types';
+
+// Stamp slots (ns; 0 = not reached this order).
+const kT0 = 0;
+const kRiskEnd = 1;
+const kJournalEnd = 2;
+const kSendNewStart = 3;
+const kSyscallStart = 4;
+const kSyscallEnd = 5;
+
+/** The order path's split, recorded by the router stage after each submitOrder. */
+export interface OrderPathRecorders {
+  readonly order_risk?: { record(ns: number): void };
+  readonly order_journal?: { record(ns: number): void };
+  readonly order_encode?: { record(ns: number): void };
+  readonly order_syscall?: { record(ns: number): void };
+}
+
+interface TcpSendBinding { tcpSend(id: number, buf: Uint8Array, offset: number, length: number): number }
+
+/**
+ * Stamps an order's way through risk, journal, encode and send(2). `begin()` before submitOrder,
+ * `end()` after; `outNs` is then the send(2)-returned time of the first child (0: none happened).
+ */
+export class OrderPathProbe {
+  private readonly t = new Float64Array(6);
+  private armed = false;
+
+  constructor(stack: Pick<RouterStack, 'risk' | 'journal' | 'connectors'>, private readonly clock: Clock, tcp?: TcpSendBinding) {
+    const t = this.t;
+    const risk = stack.risk;
+    const checkNew = risk.checkNew;
+    risk.checkNew = (req: OrderRequest, id: string | null) => {
+      const r = checkNew.call(risk, req, id);
+      if (this.armed && t[kRiskEnd] === 0) t[kRiskEnd] = clock.nowNs();
+      return r;
+    };
+    const journal = stack.journal;
+    const appendOrder = journal.appendOrder;
+    journal.appendOrder = (type, om, slot, reason, lastQty, lastPx, refId, venueSeq) => {
+      appendOrder.call(journal, type, om, slot, reason, lastQty, lastPx, refId, venueSeq);
+      if (this.armed && t[kSendNewStart] === 0) t[kJournalEnd] = clock.nowNs();
+    };
+    for (const conn of stack.connectors) {
+      const sendNew = conn.sendNew;
+      conn.sendNew = (order) => {
+        if (this.armed && t[kSendNewStart] === 0) t[kSendNewStart] = clock.nowNs();
+        return sendNew.call(conn, order);
+      };
+    }
+    if (tcp) {
+      // The addon's exports are one object per isolate: every native session on this worker sends
+      // through it. Only the first send(2) after the first child's sendNew began is stamped.
+      const tcpSend = tcp.tcpSend;
+      tcp.tcpSend = (id, buf, offset, length) => {
+        if (!this.armed || t[kSendNewStart] === 0 || t[kSyscallStart] !== 0) return tcpSend.call(tcp, id, buf, offset, length);
+        t[kSyscallStart] = clock.nowNs();
+        const n = tcpSend.call(tcp, id, buf, offset, length);
+        t[kSyscallEnd] = clock.nowNs();
+        return n;
+      };
+    }
+  }
+
+  /** Starts an order; returns its start time. */
+  begin(): number {
+    const t = this.t;
+    t[kRiskEnd] = 0; t[kJournalEnd] = 0; t[kSendNewStart] = 0; t[kSyscallStart] = 0; t[kSyscallEnd] = 0;
+    this.armed = true;
+    const now = this.clock.nowNs();
+    t[kT0] = now;
+    return now;
+  }
+
+  /** Ends the order: records its split; returns when its first child's send(2) returned (0: no send(2) seen). */
+  end(r: OrderPathRecorders): number {
+    this.armed = false;
+    const t = this.t;
+    const t0 = t[kT0], risk = t[kRiskEnd], journal = t[kJournalEnd], sysStart = t[kSyscallStart], sysEnd = t[kSyscallEnd];
+    if (risk !== 0) r.order_risk?.record(risk - t0);
+    if (journal !== 0 && risk !== 0) r.order_journal?.record(journal - risk);
+    if (sysEnd !== 0 && journal !== 0) {
+      r.order_encode?.record(sysStart - journal);
+      r.order_syscall?.record(sysEnd - sysStart);
+    }
+    return sysEnd;
+  }
+}
+
+/** Limits for the shadow checker: the real collar (its code path runs), everything else passes. */
+function shadowLimits(real: RiskLimits): RiskLimits {
+  return {
+    maxOrderQty: Number.MAX_VALUE, maxOrderNotional: Number.MAX_VALUE, maxDailyNotional: Number.MAX_VALUE,
+    maxSymbolNotional: Number.MAX_VALUE, maxOpenOrdersPerSymbol: Number.MAX_VALUE, priceCollarBps: real.priceCollarBps,
+    maxOrdersPerSecond: Number.MAX_VALUE,
+  };
+}
+
+const kScratchRecords = 1 << 15;
+
+/** This thread's CPUs, or none where the addon cannot say. */
+function safeAffinity(): number[] {
+  try { return currentThreadAffinity(); } catch { return []; }
+}
+
+/** Dry runs of the order path every keep_warm_us of quiet; see the file comment. */
+export class OrderPathWarmer {
+  /** Dry runs done (the keep_warm_turns counter). */
+  turns = 0;
+  /** The dry run's TransactTime (set at each scratch journal rotation: a clock read per run would be garbage). */
+  private fixTimeMs = 0;
+  /** Set by each real order: the owner restarts its quiet period. */
+  ordered = false;
+  private readonly risk: RiskChecker;
+  private readonly om = new OrderManager({ capacity: 8 });
+  /** Ids of the shadow table's dry-run orders (1 is the standing fallback order's). */
+  private seq = 1;
+  private readonly childSlot: number;
+  private journal: OrderJournal | null = null;
+  private readonly journalPath: string;
+  /** The worker's CPUs before it pinned itself (where the scratch journal's thread may run). */
+  private readonly cpus: number[];
+  private readonly ouch: Buffer | null;
+  private readonly fix: { enc: FixEncoder; buf: Buffer; version: 'FIX.4.2' | 'FIX.4.4' } | null;
+  /** The dry-run order: the last real order's symbol, side and price (the strategy's own path). */
+  readonly request: OrderRequest = { symbol: '', side: 'B', qty: 100, price: 0, ordType: 'LIMIT', tif: 'DAY' };
+  private readonly bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] };
+
+  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'>, limits: RiskLimits, bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
+    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()) {
+    this.bbo = bbo;
+    // The real open-order counts (read only); a shadow's own token bucket, notional and ids.
+    this.risk = new RiskChecker(shadowLimits(limits), bbo, stack.orderManager);
+    const p = this.om.createParentKey(OrderIdFormat.key(false, 1), 'WARMUP', 'B', 100, 10000, 'LIMIT', 'DAY');
+    this.childSlot = this.om.createChildKey(p, OrderIdFormat.key(true, 1), 0, 100, 10000);
+    this.om.markSent(this.childSlot);
+    this.journalPath = path.join(scratchDir, `tickpath-keepwarm-${process.pid}-${Math.random().toString(36).slice(2, 10)}.journal`);
+    // A journal has a native commit thread, born with its creator's CPUs: opened here, before the
+    // worker pins itself (as the real journal is), and reopened later with these CPUs, never on
+    // the stage's own.
+    this.cpus = safeAffinity();
+    // Twice: the first rotation's code is compiled now, at start-up, not in the middle of a run
+    // (measured: ~300 KB of old space at the first rotation, ~0 at later ones).
+    this.rotateJournal();
+    this.rotateJournal();
+    const protocols = stack.connectors.map((c) => c.protocol);
+    this.ouch = protocols.includes('ouch') ? Buffer.alloc(128) : null;
+    const fixVersion = protocols.includes('fix44') ? 'FIX.4.4' : protocols.includes('fix42') ? 'FIX.4.2' : null;
+    this.fix = fixVersion ? { enc: new FixEncoder(), buf: Buffer.alloc(1024), version: fixVersion } : null;
+  }
+
+  /** The order the strategy just sent: the next dry runs take its symbol, side and price. */
+  noteOrder(r: OrderRequest): void {
+    const q = this.request;
+    q.symbol = r.symbol; q.side = r.side; q.price = r.price; q.ordType = r.ordType; q.tif = r.tif;
+    this.ordered = true;
+  }
+
+  /** One dry run. Returns the work done (1) for the loop's idle accounting. */
+  run(): number {
+    const q = this.request;
+    if (q.symbol === '' && !this.pickSymbol()) return 0;
+    // Risk: the pass path of the same code (collar against the live BBO), booked in the shadow only.
+    this.risk.checkNew(q, null);
+    if (this.risk.usedDailyNotional > 1e15) this.risk.resetDay();
+    // Journal: a record encoded (fields, id, symbol, crc) into the scratch journal.
+    let j = this.journal;
+    if (j === null || j.lastRecordNo >= kScratchRecords - 2) j = this.rotateJournal();
+    // Order table: a parent and its child created, marked sent, journaled and ended (rejected, so
+    // both slots go back to the free list), in the shadow table, as the real path creates them.
+    const om = this.om;
+    this.seq = this.seq >= 1_000_000 ? 2 : this.seq + 1;
+    const p = om.createParentKey(OrderIdFormat.key(false, this.seq), 'WARMUP', q.side, q.qty, q.price, q.ordType, q.tif);
+    const c = p >= 0 ? om.createChildKey(p, OrderIdFormat.key(true, this.seq), 0, q.qty, q.price) : -1;
+    if (c >= 0) {
+      om.markSent(c);
+      j.appendOrder(JournalRecordType.NEW_ORDER, om, c, null, 0, 0, p);
+      om.rejectAt(c);
+    } else {
+      j.appendOrder(JournalRecordType.NEW_ORDER, om, this.childSlot, null, 0, 0, this.childSlot);
+    }
+    // Encoders into scratch buffers.
+    const side = q.side === 'B' ? 0x42 : 0x53;
+    if (this.ouch !== null) encodeEnterOrder(this.ouch, 0, 'WARMUP00000000', side, q.qty, q.symbol, q.price, kTifMarketHours, 'TPTH');
+    const f = this.fix;
+    if (f !== null) {
+      f.enc.begin(f.buf, 0, f.version, 'D').str(Tag.ClOrdID, 'WARMUP00000000').char(Tag.HandlInst, 0x31).str(Tag.Symbol, q.symbol)
+        .char(Tag.Side, q.side === 'B' ? 0x31 : 0x32).time(Tag.TransactTime, this.fixTimeMs).int(Tag.OrderQty, q.qty).char(Tag.OrdType, 0x32)
+        .price4(Tag.Price, q.price).char(Tag.TimeInForce, 0x30);
+    }
+    this.turns++;
+    return 1;
+  }
+
+  /** Before the first order: any symbol the BBO table has with both sides (rare: allocates). */
+  private pickSymbol(): boolean {
+    const e = this.bbo.entries?.().find((x) => x.bid > 0 && x.ask > 0);
+    if (!e) return false;
+    const q = this.request;
+    q.symbol = e.symbol; q.side = 'B'; q.price = e.ask;
+    return true;
+  }
+
+  private rotateJournal(): OrderJournal {
+    this.closeJournal();
+    this.fixTimeMs = Date.now();
+    const pinned = safeAffinity();
+    const widen = this.cpus.length > 0 && pinned.join() !== this.cpus.join();
+    if (widen) setCurrentThreadAffinity(this.cpus);
+    try {
+      const j = OrderJournal.open(this.journalPath, { fsync: 'never', capacityRecords: kScratchRecords, growRecords: kScratchRecords, prefaultBytes: 0 });
+      // Its name goes at once (the mapping keeps the pages): a killed process leaves no file behind.
+      fs.rmSync(this.journalPath, { force: true });
+      this.journal = j;
+      return j;
+    } finally {
+      if (widen) setCurrentThreadAffinity(pinned);
+    }
+  }
+
+  private closeJournal(): void {
+    if (this.journal !== null) { this.journal.close(); this.journal = null; }
+    fs.rmSync(this.journalPath, { force: true });
+  }
+
+  /** The scratch journal's path (tests check it is gone after close). */
+  get scratchPath(): string { return this.journalPath; }
+
+  close(): void {
+    this.closeJournal();
+  }
+}

@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { MonotonicClock } from '../../lib/common/clock';
+import { LatencyRecorder } from '../../lib/common/latency-recorder';
+import { loadRoutingConfig } from '../../lib/router/routing-config';
+import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
+import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
+import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
+import type { OrderRequest } from '../../lib/router/types';
+
+// dist/test/pipeline -> repository root
+const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
+
+/**
+ * The router stage's order path: the probe's split of order_send, and the keep-warm dry runs,
+ * against a real router stack (risk, smart router, order table, journal on disk) whose venue
+ * connectors record what they are asked to send, and a stand-in for the addon's tcpSend that
+ * counts the bytes handed to "the kernel".
+ */
+describe('pipeline/order path (probe and keep-warm)', () => {
+  let dir: string;
+  let stack: RouterStack;
+  const sent: string[] = [];
+  const syscalls: number[] = [];
+  const tcp = { tcpSend: (_id: number, _b: Uint8Array, _o: number, length: number): number => { syscalls.push(length); return length; } };
+  const bbo = {
+    bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
+    entries: () => [{ symbol: 'AAPL', bid: 1_000_000, ask: 1_000_100 }],
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-order-path-'));
+    const cfg = loadRoutingConfig(CONFIG);
+    cfg.journal.path = path.join(dir, 'orders.journal');
+    sent.length = 0;
+    syscalls.length = 0;
+    // Each sendNew "encodes" and makes one send(2) through the binding, as the native connectors do.
+    const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
+      name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
+      sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); tcp.tcpSend(1, new Uint8Array(49), 0, 49); return true; },
+      sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
+    });
+    const listener = new Proxy({}, { get: () => () => undefined });
+    stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
+  });
+  afterEach(() => {
+    stack.journal.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const order = (symbol = 'MSFT'): OrderRequest => ({ symbol, side: 'B', qty: 100, price: 1_000_100, ordType: 'LIMIT', tif: 'DAY' });
+
+  it('keep-warm dry runs never send, journal or book: venue, journal, risk and order table are as before', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    // One real order first, so the dry runs take its symbol and there is state that must not move.
+    stack.router.submitOrder(order('AAPL'));
+    expect(sent).to.have.length(2);                       // AAPL: split NSDQ/ARCA by the shipped rule
+    const before = {
+      sent: sent.length, syscalls: syscalls.length, records: stack.journal.records, lastRecordNo: stack.journal.lastRecordNo,
+      size: fs.statSync(stack.journal.path).size, daily: stack.risk.usedDailyNotional, aapl: stack.risk.usedSymbolNotional('AAPL'),
+      open: stack.orderManager.openOrders('AAPL'), free: stack.orderManager.freeSlots,
+    };
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir);
+    const scratch = warmer.scratchPath;
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 70_000; i++) warmer.run();        // past the scratch journal's rotation (32 Ki records)
+    expect(warmer.turns).to.equal(70_000);
+    // Each dry run's shadow parent and child were ended and their slots reused: none leaked.
+    expect((warmer as unknown as { om: { freeSlots: number } }).om.freeSlots).to.equal(6);
+    // The scratch journal's file is unlinked once mapped: nothing for a killed process to leave behind.
+    expect(fs.existsSync(scratch)).to.equal(false);
+    const after = {
+      sent: sent.length, syscalls: syscalls.length, records: stack.journal.records, lastRecordNo: stack.journal.lastRecordNo,
+      size: fs.statSync(stack.journal.path).size, daily: stack.risk.usedDailyNotional, aapl: stack.risk.usedSymbolNotional('AAPL'),
+      open: stack.orderManager.openOrders('AAPL'), free: stack.orderManager.freeSlots,
+    };
+    expect(after).to.deep.equal(before);
+    // The throttle too: the real token bucket still lets the next order through.
+    expect(stack.router.submitOrder(order('AAPL'))).to.be.at.least(0);
+    expect(sent).to.have.length(4);
+    warmer.close();
+  });
+
+  it('keep-warm runs the real risk code: a dry run against a book with no price takes the refusal path, not the real checker', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, { bestBid: () => 0, bestAsk: () => 0, entries: () => [] }, dir);
+    expect(warmer.run(), 'no symbol with a BBO yet: nothing to dry-run').to.equal(0);
+    warmer.noteOrder({ ...order('ZZZZ'), price: 0, ordType: 'MARKET' });
+    expect(warmer.run()).to.equal(1);
+    expect(stack.risk.stats().reject_NO_REFERENCE_PRICE ?? 0, 'the real checker counted no reject').to.equal(0);
+    warmer.close();
+  });
+
+  it('the probe splits order_send into risk, journal, encode and send(2), and "order out" is send(2) returned', () => {
+    const clock = new MonotonicClock();
+    const rec = (name: string) => new LatencyRecorder({ name, highestTrackableNs: 60_000_000_000 });
+    const latency = {
+      order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
+      order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
+    };
+    const c = new Float64Array(16);
+    const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
+    const probe = new OrderPathProbe(stack, clock, tcp);
+    const sink = attachOrderHandlers(stack.router, { c, K, clock, latency, logger: { info: () => true, warn: () => true } }, () => undefined, { probe });
+    // Heartbeats and other sends outside an order are not stamped.
+    tcp.tcpSend(1, new Uint8Array(8), 0, 8);
+    const rx = clock.nowNs() - 1000;
+    for (let i = 0; i < 10; i++) sink.sendOrder(order('MSFT'), rx);   // MSFT: one venue, one child
+    // A refused order (over max qty) never reaches the wire: no md_to_order, no order_send, no encode.
+    sink.sendOrder({ ...order('MSFT'), qty: 10_000_000 }, rx);
+    expect(c[K.orders_sent]).to.equal(11);
+    expect(c[K.orders_rejected]).to.equal(1);
+    for (const n of ['md_to_order', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
+      expect(latency[n].summary().count, n).to.equal(10);
+    }
+    expect(latency.order_risk.summary().count, 'risk ran for the refused one too').to.equal(11);
+    // The parts fit inside the whole, and the whole inside md_to_order (the market data came 1 us before).
+    const max = (n: keyof typeof latency) => latency[n].summary().max;
+    const min = (n: keyof typeof latency) => latency[n].summary().min;
+    expect(min('md_to_order')).to.be.at.least(1000);
+    expect(min('order_send')).to.be.greaterThan(0);
+    expect(min('order_syscall')).to.be.greaterThan(0);
+    expect(max('order_syscall')).to.be.at.most(max('order_send'));
+    expect(syscalls.filter((n) => n === 49)).to.have.length(10);
+  });
+});
