@@ -25,7 +25,10 @@ const kDigest = path.join(kRoot, 'dist', 'test', 'helpers', 'book-digest-strateg
 const kItch = path.join(kRoot, 'test', 'fixtures', 'itch');
 const kSharded: JsStage[][] = [['decoder'], ['book'], ['strategy', 'router']];
 /** Counters that depend on timing, not on the feed: when a fill lands relative to the stop, loop counts. */
-const kTiming = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls']);
+// keep_warm_turns counts idle router turns (timing); strategy_quotes_immediate counts quotes a strategy
+// fused with the books saw mid-packet, which a sharded layout (books on their own workers) never has.
+const kTiming = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls',
+  'keep_warm_turns', 'strategy_quotes_immediate']);
 
 function tickpath(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [kCli, ...args], { encoding: 'utf8', timeout: 90000, maxBuffer: 64 << 20 });
