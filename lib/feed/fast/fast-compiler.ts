@@ -73,7 +73,9 @@ export function compiledSource(registry: FastTemplateRegistry, name: string): st
  */
 function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCompiledBody {
   const c = new GroupCompiler(firstBit);
-  if (ownPmap) c.line('d.pos = p; if (!d.readPmap()) return false; p = d.pos; pmS = d.pmIndex; pmL = d.pmEnd - pmS;');
+  // The element's own map, read in line (a call per sequence element otherwise). The decoder's
+  // map cursor is not set: interpret() sets it before any field it hands over.
+  if (ownPmap) c.line(`pmS = p; for (;;) { if (p >= E) return d.fail(${kTruncated}); if ((B[p++] & 128) !== 0) break; } pmL = p - pmS;`);
   c.fields(g.instructions, 0);
   // `p` is the read position, kept in a local and written back to d.pos around every call that
   // reads or moves it (the interpreter, uInt64, nested groups) and at the end.
@@ -326,8 +328,14 @@ class GroupCompiler {
     if (!withBit) return;
     this.line('} else {');
     if (copy) {
+      // Only an assigned entry (or an initial value) needs the decoder's copy: an undefined or empty
+      // one is absent, decided here (optional fields a venue leaves out, every entry of a message).
       const k = this.instructions.push(ins) - 1;
-      this.line(`if (!d.previousString(I[${k}], ${s})) return false;`);
+      if (ins.hasInitial) this.line(`if (!d.previousString(I[${k}], ${s})) return false;`);
+      else {
+        this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
+        this.line(`if (ds === 1) { if (!d.previousString(I[${k}], ${s})) return false; } else { st[${s}] = 0;${ins.optional ? '' : ` return d.fail(${kMissing});`} }`);
+      }
     } else if (ins.hasInitial) {
       this.line(constant);
     } else {
