@@ -55,7 +55,11 @@ const compiledRegistries = new WeakSet<FastTemplateRegistry>();
 export function compileFastTemplates(registry: FastTemplateRegistry): void {
   if (compiledRegistries.has(registry)) return;
   for (const t of registry.byId.values()) {
-    if (t.decodeBody === undefined) t.decodeBody = compileGroup(t.body, 1, false);
+    if (t.decodeBody === undefined) {
+      const c = compileGroup(t.body, 1, false);
+      t.decodeBody = c.fn;
+      t.decodeBodyWritesEverySlot = c.writesEverySlot;
+    }
   }
   compiledRegistries.add(registry);
 }
@@ -71,7 +75,7 @@ export function compiledSource(registry: FastTemplateRegistry, name: string): st
  * template body, after the template id bit); `ownPmap` makes it read its own map first (sequence
  * elements and groups that need one).
  */
-function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCompiledBody {
+function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): { fn: FastCompiledBody; writesEverySlot: boolean } {
   const c = new GroupCompiler(firstBit);
   // The element's own map, read in line (a call per sequence element otherwise). The decoder's
   // map cursor is not set: interpret() sets it before any field it hands over.
@@ -88,7 +92,8 @@ ${c.body.join('\n')}
   return true;
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('I', 'F', src)(c.instructions, c.functions) as FastCompiledBody;
+  const fn = new Function('I', 'F', src)(c.instructions, c.functions) as FastCompiledBody;
+  return { fn, writesEverySlot: c.writesEverySlot };
 }
 
 function safeName(name: string): string {
@@ -104,6 +109,12 @@ class GroupCompiler {
   private bit: number;
   /** After a split decimal the map cursor is the interpreter's: the rest goes through it. */
   private dynamic = false;
+  /**
+   * Whether the generated code sets every slot's state on every path (each compiled field does,
+   * present or not), so the block needs no clearing when it is allocated: false once a field goes
+   * to the interpreter or an optional group (whose fields are left unwritten when it is absent).
+   */
+  writesEverySlot = true;
 
   constructor(firstBit: number) { this.bit = firstBit; }
 
@@ -129,6 +140,7 @@ class GroupCompiler {
 
   /** Hand one field to the interpreter with its map cursor at this field's bit. */
   private interpret(ins: FastInstruction): void {
+    this.writesEverySlot = false;
     const k = this.instructions.push(ins) - 1;
     if (!this.dynamic) {
       const byte = Math.floor(this.bit / 7);
@@ -362,10 +374,12 @@ class GroupCompiler {
   private sequence(ins: FastInstruction, s: string): void {
     this.integer(ins.length!, s);
     const g = ins.group!;
-    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    const element = compileGroup(g, 0, g.needsPmap);
+    const f = this.functions.push(element.fn) - 1;
     this.line(`if (st[${s}] !== 0) {`);
     this.line(`n = num[${s}]; if (n > d.maxSequenceLength) return d.fail(${kTooLong});`);
-    this.line(`eb = d.alloc(n * ${g.slotCount}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
+    // Element blocks the element's code fills completely are not cleared first.
+    this.line(`eb = d.${element.writesEverySlot ? 'allocFilled' : 'alloc'}(n * ${g.slotCount}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
     this.line(`aux[${s}] = eb; ext[${s}] = ${g.slotCount};`);
     this.line(`d.pos = p; for (let i = 0; i < n; i++) if (!F[${f}](d, eb + i * ${g.slotCount}, 0, 0)) return false;`);
     this.reload();
@@ -374,7 +388,9 @@ class GroupCompiler {
 
   private group(ins: FastInstruction, s: string): void {
     const g = ins.group!;
-    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    const inner = compileGroup(g, 0, g.needsPmap);
+    const f = this.functions.push(inner.fn) - 1;
+    if (ins.optional || !inner.writesEverySlot) this.writesEverySlot = false;
     if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else {`);
     this.line(`st[${s}] = 1;`);
     this.line(`d.pos = p; if (!F[${f}](d, base, 0, 0)) return false;`);
