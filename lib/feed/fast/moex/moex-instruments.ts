@@ -37,45 +37,24 @@ export class MoexInstrumentTable {
     this.names = new Array<string>(this.capacity + 1).fill('');
   }
 
-  /**
-   * Locate of the instrument whose Symbol and TradingSessionID are at these tape slots (-1 = absent); 0 if it cannot be tracked.
-   * Runs for every book entry: the key's bytes are mixed into the hash four at a time (one multiply
-   * per word instead of per byte: the multiplies are a chain, each waiting for the one before), and
-   * the tape is read directly rather than through the decoder's accessors.
-   */
+  /** Locate of the instrument whose Symbol and TradingSessionID are at these tape slots (-1 = absent); 0 if it cannot be tracked. */
   resolve(d: FastDecoder, symbolSlot: number, sessionSlot: number): number {
     const k = this.key;
-    const st = d.state, num = d.num, aux = d.aux;
     let n = 0;
-    let w = 0;
     let h = 0x811c9dc5;
-    if (sessionSlot >= 0 && st[sessionSlot] !== 0) {
-      const len = aux[sessionSlot];
+    if (sessionSlot >= 0 && d.isPresent(sessionSlot)) {
+      const len = d.byteLength(sessionSlot);
       if (len > 15) return 0;
-      const src = d.source(sessionSlot); const o = num[sessionSlot]; const m = d.sourceMask(sessionSlot);
-      for (let i = 0; i < len; i++) {
-        const c = src[o + i] & m;
-        k[n++] = c;
-        w = (w << 8) | c;
-        if ((n & 3) === 0) { h = Math.imul(h ^ w, 0x01000193); w = 0; }
-      }
+      const src = d.source(sessionSlot); const o = d.sourceOffset(sessionSlot); const m = d.sourceMask(sessionSlot);
+      for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
     }
     k[n++] = 0x3a; // ':'
-    w = (w << 8) | 0x3a;
-    if ((n & 3) === 0) { h = Math.imul(h ^ w, 0x01000193); w = 0; }
-    if (symbolSlot < 0 || st[symbolSlot] === 0) return 0;
-    const len = aux[symbolSlot];
+    h = Math.imul(h ^ 0x3a, 0x01000193);
+    if (symbolSlot < 0 || !d.isPresent(symbolSlot)) return 0;
+    const len = d.byteLength(symbolSlot);
     if (len === 0 || len > kKeyBytes - n) return 0;
-    const src = d.source(symbolSlot); const o = num[symbolSlot]; const m = d.sourceMask(symbolSlot);
-    for (let i = 0; i < len; i++) {
-      const c = src[o + i] & m;
-      k[n++] = c;
-      w = (w << 8) | c;
-      if ((n & 3) === 0) { h = Math.imul(h ^ w, 0x01000193); w = 0; }
-    }
-    // The partial last word, and the length (keys differing only in trailing zero bytes differ here).
-    h = Math.imul(h ^ w ^ (n << 24), 0x01000193);
-    h ^= h >>> 15;
+    const src = d.source(symbolSlot); const o = d.sourceOffset(symbolSlot); const m = d.sourceMask(symbolSlot);
+    for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
     this.keyLength = n;
     return this.lookup(h >>> 0);
   }
