@@ -72,12 +72,12 @@ export const kDashboardHtml = `<!doctype html>
     <table id="venue"><thead><tr><th>stat</th><th>value</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
-    <h2>Top of book ($)</h2>
-    <table id="top"><thead><tr><th>symbol</th><th>bid shares</th><th>bid ($)</th><th>ask ($)</th><th>ask shares</th><th>spread ($)</th></tr></thead><tbody></tbody></table>
+    <h2 data-price-label="Top of book">Top of book ($)</h2>
+    <table id="top"><thead><tr><th>symbol</th><th>bid shares</th><th data-price-label="bid">bid ($)</th><th data-price-label="ask">ask ($)</th><th>ask shares</th><th data-price-label="spread">spread ($)</th></tr></thead><tbody></tbody></table>
   </section>
   <section>
     <h2>Book <select id="book-symbol"></select> <span id="book-state" class="dim"></span></h2>
-    <table id="ladder"><thead><tr><th>side</th><th>price ($)</th><th>shares</th><th>orders</th></tr></thead><tbody></tbody></table>
+    <table id="ladder"><thead><tr><th>side</th><th data-price-label="price">price ($)</th><th>shares</th><th>orders</th></tr></thead><tbody></tbody></table>
     <div id="book-last" class="dim"></div>
   </section>
 </main>
@@ -115,6 +115,14 @@ export const kDashboardHtml = `<!doctype html>
   // Prices as the book answers scale them: ITCH Price(4) (dollars), or a FAST feed's price_decimals.
   var priceDecimals = 4;
   function dollars(p) { return p > 0 ? (p / Math.pow(10, priceDecimals)).toFixed(priceDecimals) : '-'; }
+  // The price headings' unit follows the scale, as in "tickpath book": dollars for ITCH Price(4);
+  // a FAST feed's prices are in the venue's own unit (roubles at MOEX), so no "$" there.
+  function setPriceDecimals(d) {
+    if (typeof d !== 'number' || d === priceDecimals) return;
+    priceDecimals = d;
+    var unit = d === 4 ? ' ($)' : '';
+    [].forEach.call(document.querySelectorAll('[data-price-label]'), function (el) { el.textContent = el.getAttribute('data-price-label') + unit; });
+  }
   function clock(ns) {
     var s = Math.floor(ns / 1e9), f = String(Math.round(ns - s * 1e9));
     function two(n) { return (n < 10 ? '0' : '') + n; }
@@ -215,7 +223,7 @@ export const kDashboardHtml = `<!doctype html>
   // The book view: the top of every book, and the selected symbol's ladder.
   var bookSel = document.getElementById('book-symbol');
   function updateTop(top) {
-    if (typeof top.priceDecimals === 'number') priceDecimals = top.priceDecimals;
+    setPriceDecimals(top.priceDecimals);
     var list = top.symbols || [];
     rows('top', list.map(function (t) { return [t.symbol, t.bid > 0 ? String(t.bidShares) : '-', dollars(t.bid), dollars(t.ask), t.ask > 0 ? String(t.askShares) : '-', t.bid > 0 && t.ask > 0 ? ((t.ask - t.bid) / Math.pow(10, priceDecimals)).toFixed(priceDecimals) : '-']; }));
     var names = list.map(function (t) { return t.symbol; });
@@ -228,7 +236,7 @@ export const kDashboardHtml = `<!doctype html>
   function updateLadder(a) {
     var st = document.getElementById('book-state'), last = document.getElementById('book-last');
     if (!a || !a.found || !a.snapshot) { rows('ladder', [['-', 'no book for ' + (a ? a.symbol : '?'), '', '']]); st.textContent = ''; last.textContent = ''; return; }
-    if (typeof a.priceDecimals === 'number') priceDecimals = a.priceDecimals;
+    setPriceDecimals(a.priceDecimals);
     var b = a.snapshot, list = [];
     for (var i = b.asks.length - 1; i >= 0; i--) list.push(['ask', dollars(b.asks[i].price), fmt(b.asks[i].shares), String(b.asks[i].orders)]);
     for (var j = 0; j < b.bids.length; j++) list.push(['bid', dollars(b.bids[j].price), fmt(b.bids[j].shares), String(b.bids[j].orders)]);

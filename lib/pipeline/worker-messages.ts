@@ -83,6 +83,11 @@ export const kWorkerCounterNames = [
   'keep_warm_turns',
   // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
   'strategy_quotes_immediate',
+  // FAST A/B: what each incremental line brought (a = the first of feed.fast.incremental, b = the
+  // second), the datagrams used from it first, and its copies of datagrams the other line had
+  // brought first. A line that loses datagrams shows fewer of them and more firsts on the other.
+  'fast_line_a_datagrams', 'fast_line_a_firsts', 'fast_line_a_duplicates',
+  'fast_line_b_datagrams', 'fast_line_b_firsts', 'fast_line_b_duplicates',
 ] as const;
 export type WorkerCounter = typeof kWorkerCounterNames[number];
 

@@ -177,8 +177,50 @@ describe('ops: dashboard in a real headless Chromium', function () {
       expect(fs.statSync(shot).size).to.be.greaterThan(10_000);
       expect(pageErrors).to.deep.equal([]);
       expect(foreignRequests).to.deep.equal([]);
+      // ITCH Price(4): the price headings are in dollars.
+      expect(await page.evaluate("[...document.querySelectorAll('[data-price-label]')].map((e) => e.textContent)"))
+        .to.deep.equal(['Top of book ($)', 'bid ($)', 'ask ($)', 'spread ($)', 'price ($)']);
     } finally {
       await context.close();
+    }
+  });
+
+  it('a FAST book at 5 decimals: prices with 5 decimals, and no "$" on the price headings (MOEX prices are not dollars)', async () => {
+    // A MOEX CETS book as the FAST book stage answers it: integers at price_decimals 5.
+    const snapshot = {
+      symbol: 'CETS:USD000UTSTOM', stockLocate: 1, tradingState: 'T', bidLevels: 2, askLevels: 1,
+      bids: [{ price: 6512300, shares: 10, orders: 1 }, { price: 6512275, shares: 5, orders: 2 }], asks: [{ price: 6512350, shares: 7, orders: 1 }],
+    };
+    const fast = new MetricsServer({
+      port: 0, processMetrics: false, provider: liveStats(Date.now()),
+      books: {
+        priceDecimals: 5,
+        book: async (symbol: string) => ({ symbol, found: true, snapshot, atMs: Date.now(), priceDecimals: 5 }),
+        top: () => [{ symbol: snapshot.symbol, bid: 6512300, ask: 6512350, bidShares: 10, askShares: 7 }],
+      },
+    });
+    await fast.listen();
+    const context = await support.pw!.chromium.launchPersistentContext(userDataDir, {
+      executablePath: kChromium, headless: true, viewport: { width: 1280, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = context.pages()[0] ?? await context.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      await page.goto(`${fast.url}/`);
+      await page.waitForFunction("document.getElementById('ladder').getAttribute('data-symbol') === 'CETS:USD000UTSTOM'", undefined, { timeout: 15000 });
+      expect(await tableRows(page, '#top')).to.deep.equal([['CETS:USD000UTSTOM', '10', '65.12300', '65.12350', '7', '0.00050']]);
+      expect(await tableRows(page, '#ladder')).to.deep.equal([['ask', '65.12350', '7', '1'], ['bid', '65.12300', '10', '1'], ['bid', '65.12275', '5', '2']]);
+      expect(await page.evaluate("[...document.querySelectorAll('[data-price-label]')].map((e) => e.textContent)"))
+        .to.deep.equal(['Top of book', 'bid', 'ask', 'spread', 'price']);
+      expect(await page.textContent('#top thead')).to.not.contain('$');
+      expect(await page.textContent('#ladder thead')).to.not.contain('$');
+      expect(pageErrors).to.deep.equal([]);
+    } finally {
+      await context.close();
+      await fast.close();
     }
   });
 });

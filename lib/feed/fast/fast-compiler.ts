@@ -55,7 +55,11 @@ const compiledRegistries = new WeakSet<FastTemplateRegistry>();
 export function compileFastTemplates(registry: FastTemplateRegistry): void {
   if (compiledRegistries.has(registry)) return;
   for (const t of registry.byId.values()) {
-    if (t.decodeBody === undefined) t.decodeBody = compileGroup(t.body, 1, false);
+    if (t.decodeBody === undefined) {
+      const c = compileGroup(t.body, 1, false);
+      t.decodeBody = c.fn;
+      t.decodeBodyWritesEverySlot = c.writesEverySlot;
+    }
   }
   compiledRegistries.add(registry);
 }
@@ -71,9 +75,11 @@ export function compiledSource(registry: FastTemplateRegistry, name: string): st
  * template body, after the template id bit); `ownPmap` makes it read its own map first (sequence
  * elements and groups that need one).
  */
-function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): FastCompiledBody {
+function compileGroup(g: FastGroup, firstBit: number, ownPmap: boolean): { fn: FastCompiledBody; writesEverySlot: boolean } {
   const c = new GroupCompiler(firstBit);
-  if (ownPmap) c.line('d.pos = p; if (!d.readPmap()) return false; p = d.pos; pmS = d.pmIndex; pmL = d.pmEnd - pmS;');
+  // The element's own map, read in line (a call per sequence element otherwise). The decoder's
+  // map cursor is not set: interpret() sets it before any field it hands over.
+  if (ownPmap) c.line(`pmS = p; for (;;) { if (p >= E) return d.fail(${kTruncated}); if ((B[p++] & 128) !== 0) break; } pmL = p - pmS;`);
   c.fields(g.instructions, 0);
   // `p` is the read position, kept in a local and written back to d.pos around every call that
   // reads or moves it (the interpreter, uInt64, nested groups) and at the end.
@@ -86,7 +92,8 @@ ${c.body.join('\n')}
   return true;
 };`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('I', 'F', src)(c.instructions, c.functions) as FastCompiledBody;
+  const fn = new Function('I', 'F', src)(c.instructions, c.functions) as FastCompiledBody;
+  return { fn, writesEverySlot: c.writesEverySlot };
 }
 
 function safeName(name: string): string {
@@ -95,15 +102,37 @@ function safeName(name: string): string {
 
 class GroupCompiler {
   readonly body: string[] = [];
-  /** Instructions handed to the interpreter, by index (the generated code's `I`). */
-  readonly instructions: FastInstruction[] = [];
-  /** Compiled sequence elements and groups (the generated code's `F`). */
-  readonly functions: FastCompiledBody[] = [];
+  /** Instructions handed to the interpreter, by index (the generated code's `I`; shared with inlined sequence elements). */
+  readonly instructions: FastInstruction[];
+  /** Compiled groups (the generated code's `F`). */
+  readonly functions: FastCompiledBody[];
+  /**
+   * Names of the block base and presence-map locals: `base`/`pmS`/`pmL` in a function's own group,
+   * numbered by depth in a sequence element inlined into it (`b1`/`pS1`/`pL1`, ...).
+   */
+  readonly b: string;
+  readonly ps: string;
+  readonly pl: string;
+  private readonly depth: number;
   private bit: number;
   /** After a split decimal the map cursor is the interpreter's: the rest goes through it. */
   private dynamic = false;
+  /**
+   * Whether the generated code sets every slot's state on every path (each compiled field does,
+   * present or not), so the block needs no clearing when it is allocated: false once a field goes
+   * to the interpreter or an optional group (whose fields are left unwritten when it is absent).
+   */
+  writesEverySlot = true;
 
-  constructor(firstBit: number) { this.bit = firstBit; }
+  constructor(firstBit: number, depth = 0, instructions: FastInstruction[] = [], functions: FastCompiledBody[] = []) {
+    this.bit = firstBit;
+    this.depth = depth;
+    this.instructions = instructions;
+    this.functions = functions;
+    this.b = depth === 0 ? 'base' : `b${depth}`;
+    this.ps = depth === 0 ? 'pmS' : `pS${depth}`;
+    this.pl = depth === 0 ? 'pmL' : `pL${depth}`;
+  }
 
   line(s: string): void { this.body.push(`  ${s}`); }
 
@@ -115,25 +144,26 @@ class GroupCompiler {
     }
     // Overlong map (R7/R8): a whole byte of it left unread.
     if (this.dynamic) this.line('d.checkPmapUsed();');
-    else this.line(`if (pmL > ${Math.ceil(this.bit / 7)}) d.counters.pmapOverlong++;`);
+    else this.line(`if (${this.pl} > ${Math.ceil(this.bit / 7)}) d.counters.pmapOverlong++;`);
   }
 
   /** Test of the next presence-map bit, advancing the compile-time position. */
   private nextBit(): string {
     const k = this.bit++;
     const byte = Math.floor(k / 7);
-    return `(pmL > ${byte} && (B[pmS + ${byte}] & ${0x40 >> (k % 7)}) !== 0)`;
+    return `(${this.pl} > ${byte} && (B[${this.ps} + ${byte}] & ${0x40 >> (k % 7)}) !== 0)`;
   }
 
   /** Hand one field to the interpreter with its map cursor at this field's bit. */
   private interpret(ins: FastInstruction): void {
+    this.writesEverySlot = false;
     const k = this.instructions.push(ins) - 1;
     if (!this.dynamic) {
       const byte = Math.floor(this.bit / 7);
-      this.line(`d.pmIndex = pmS + ${byte}; d.pmEnd = pmS + pmL; d.pmMask = ${0x40 >> (this.bit % 7)};`);
+      this.line(`d.pmIndex = ${this.ps} + ${byte}; d.pmEnd = ${this.ps} + ${this.pl}; d.pmMask = ${0x40 >> (this.bit % 7)};`);
       this.bit += bitsOf(ins);
     }
-    this.line(`d.pos = p; if (!d.field(I[${k}], base)) return false;`);
+    this.line(`d.pos = p; if (!d.field(I[${k}], ${this.b})) return false;`);
     this.reload();
   }
 
@@ -143,7 +173,7 @@ class GroupCompiler {
   }
 
   private field(ins: FastInstruction): void {
-    const s = `base + ${ins.slot}`;
+    const s = `${this.b} + ${ins.slot}`;
     switch (ins.kind) {
       case kFastUInt32: case kFastInt32: case kFastInt64:
         this.integer(ins, s);
@@ -326,8 +356,14 @@ class GroupCompiler {
     if (!withBit) return;
     this.line('} else {');
     if (copy) {
+      // Only an assigned entry (or an initial value) needs the decoder's copy: an undefined or empty
+      // one is absent, decided here (optional fields a venue leaves out, every entry of a message).
       const k = this.instructions.push(ins) - 1;
-      this.line(`if (!d.previousString(I[${k}], ${s})) return false;`);
+      if (ins.hasInitial) this.line(`if (!d.previousString(I[${k}], ${s})) return false;`);
+      else {
+        this.line(`ds = dG[${e}] === gen ? dS[${e}] : 0;`);
+        this.line(`if (ds === 1) { if (!d.previousString(I[${k}], ${s})) return false; } else { st[${s}] = 0;${ins.optional ? '' : ` return d.fail(${kMissing});`} }`);
+      }
     } else if (ins.hasInitial) {
       this.line(constant);
     } else {
@@ -354,22 +390,35 @@ class GroupCompiler {
   private sequence(ins: FastInstruction, s: string): void {
     this.integer(ins.length!, s);
     const g = ins.group!;
-    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    // The element's code is inlined in a loop here, not called per element: a call per MDEntry
+    // also reloaded the decoder's arrays and wrote the read position back.
+    const D = this.depth + 1;
+    const element = new GroupCompiler(0, D, this.instructions, this.functions);
+    // Its own map, read in line. The decoder's map cursor is not set: interpret() sets it before
+    // any field it hands over.
+    if (g.needsPmap) element.line(`${element.ps} = p; for (;;) { if (p >= E) return d.fail(${kTruncated}); if ((B[p++] & 128) !== 0) break; } ${element.pl} = p - ${element.ps};`);
+    element.fields(g.instructions, 0);
+    const k = g.slotCount;
     this.line(`if (st[${s}] !== 0) {`);
-    this.line(`n = num[${s}]; if (n > d.maxSequenceLength) return d.fail(${kTooLong});`);
-    this.line(`eb = d.alloc(n * ${g.slotCount}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
-    this.line(`aux[${s}] = eb; ext[${s}] = ${g.slotCount};`);
-    this.line(`d.pos = p; for (let i = 0; i < n; i++) if (!F[${f}](d, eb + i * ${g.slotCount}, 0, 0)) return false;`);
-    this.reload();
+    this.line(`const n${D} = num[${s}]; if (n${D} > d.maxSequenceLength) return d.fail(${kTooLong});`);
+    // Element blocks the element's code fills completely are not cleared first.
+    this.line(`const eb${D} = d.${element.writesEverySlot ? 'allocFilled' : 'alloc'}(n${D} * ${k}); num = d.num; aux = d.aux; ext = d.ext; st = d.state;`);
+    this.line(`aux[${s}] = eb${D}; ext[${s}] = ${k};`);
+    this.line(`for (let i${D} = 0; i${D} < n${D}; i${D}++) {`);
+    this.line(`const ${element.b} = eb${D} + i${D} * ${k}; let ${element.ps} = 0, ${element.pl} = 0;`);
+    for (const l of element.body) this.body.push(`  ${l}`);
+    this.line('}');
     this.line('}');
   }
 
   private group(ins: FastInstruction, s: string): void {
     const g = ins.group!;
-    const f = this.functions.push(compileGroup(g, 0, g.needsPmap)) - 1;
+    const inner = compileGroup(g, 0, g.needsPmap);
+    const f = this.functions.push(inner.fn) - 1;
+    if (ins.optional || !inner.writesEverySlot) this.writesEverySlot = false;
     if (ins.optional) this.line(`if (!${this.nextBit()}) st[${s}] = 0; else {`);
     this.line(`st[${s}] = 1;`);
-    this.line(`d.pos = p; if (!F[${f}](d, base, 0, 0)) return false;`);
+    this.line(`d.pos = p; if (!F[${f}](d, ${this.b}, 0, 0)) return false;`);
     this.reload();
     if (ins.optional) this.line('}');
   }

@@ -157,6 +157,8 @@ export class FastTemplate {
   readonly reset: boolean;
   /** The body compiled to one function (fast-compiler.ts), set once when the first decoder is built. */
   decodeBody: FastCompiledBody | undefined = undefined;
+  /** The compiled body sets the state of every slot of its block (fast-compiler.ts): no clearing needed. */
+  decodeBodyWritesEverySlot = false;
   constructor(readonly id: number, readonly name: string, readonly body: FastGroup, reset: boolean) {
     this.reset = reset;
   }

@@ -139,6 +139,9 @@ function buildFastDecoderStage(ctx: StageContext, books: ItchMessageHandler | un
       let dup = 0;
       for (const l of r.arbiter.lines) dup += l.duplicates;
       c[K.duplicates] = dup;
+      const lines = r.arbiter.lines;
+      if (lines.length > 0) { const a = lines[0]; c[K.fast_line_a_datagrams] = a.datagrams; c[K.fast_line_a_firsts] = a.firsts; c[K.fast_line_a_duplicates] = a.duplicates; }
+      if (lines.length > 1) { const b = lines[1]; c[K.fast_line_b_datagrams] = b.datagrams; c[K.fast_line_b_firsts] = b.firsts; c[K.fast_line_b_duplicates] = b.duplicates; }
       const fc = r.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
       const inc = r.incremental.decoder.counters, snap = r.snapshot.decoder.counters, info = r.info.decoder.counters;

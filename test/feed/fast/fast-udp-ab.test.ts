@@ -143,6 +143,11 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     expect(byLine.map((l) => [l[0], l[1]])).to.deep.equal([[0, sentA], [1, sentB]]);
     expect(byLine[0][2] + byLine[1][2], 'every datagram used once').to.equal(n);
     expect(byLine[0][3] + byLine[1][3]).to.equal(sentA + sentB - n);
+    // The same by line in the run's --json counters (a = the first incremental line, b = the second).
+    expect([c.fast_line_a_datagrams, c.fast_line_b_datagrams], 'datagrams by line').to.deep.equal([sentA, sentB]);
+    expect([c.fast_line_a_firsts, c.fast_line_a_duplicates, c.fast_line_b_firsts, c.fast_line_b_duplicates]).to.deep.equal([byLine[0][2], byLine[0][3], byLine[1][2], byLine[1][3]]);
+    expect(c.fast_line_a_firsts + c.fast_line_b_firsts, 'every datagram used once').to.equal(n);
+    expect(c.fast_line_a_duplicates + c.fast_line_b_duplicates).to.equal(c.duplicates);
   });
 
   it('ITCH: MoldUDP64 lines A and B over udp, each missing packets the other has: nothing lost, the books of a pcap replay of the whole session', async () => {

@@ -136,9 +136,10 @@ export class FastBookAdapter implements FastMessageHandler {
    * price ladder: the ladder's 64 slots are one tick apart at the tick it finds (a cent, else one
    * unit of the price scale), and at MOEX's 5 decimals a real tick (0.0025) is 250 units, so every
    * level but the best would fall to the ladder's deep store (perf:fast on a quiet machine:
-   * 570 ns/msg with the ladder, 517-529 with sorted levels).
+   * 570 ns/msg with the ladder, 517-529 with sorted levels). Sized for maxInstruments (locates
+   * 1..maxInstruments), not every possible locate: 8 MB of side records per adapter otherwise.
    */
-  readonly levels = new SortedLevels(kLocates * 2, 1 << 12);
+  readonly levels: SortedLevels;
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
@@ -172,6 +173,7 @@ export class FastBookAdapter implements FastMessageHandler {
     this.priceDecimals = decimals;
     this.layouts = new MoexLayouts(registry, options.market ?? 'ANY');
     this.instruments = new MoexInstrumentTable(maxInstruments);
+    this.levels = new SortedLevels((maxInstruments + 1) * 2, 1 << 12);
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
     for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
   }
