@@ -6,6 +6,7 @@
  */
 import { TickpathError } from '../lib/errors';
 import { VenueSimulator, type VenueSimulatorOptions, type VenueFaults } from '../lib/venue-sim/venue-simulator';
+import { SessionTrace, setSessionTrace } from '../lib/protocols/transport/session-trace';
 
 const kSimHost = /^(127\.\d{1,3}|10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168|169\.254)\.\d{1,3}\.\d{1,3}$/;
 
@@ -50,13 +51,16 @@ Options:
   --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
                           (session, token or ClOrdID, side, symbol, qty, price, filled, cancelled,
                           state, duplicates)
+  --trace FILE            native: record when each session wakes, reads and sends (CLOCK_MONOTONIC
+                          ns, up to 1 M points) and write the timeline to FILE when stopped
+                          (perf/router-rtt.js --split lines it up with the client's)
   --cancel-on-disconnect  cancel a session's open orders when it drops without a Logout (OUCH and
                           FIX; a FIX client can also ask per session with 8013=Y on its Logon)
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
-function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }) | string {
-  const o: VenueSimulatorOptions & { report?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
+function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; trace?: string }) | string {
+  const o: VenueSimulatorOptions & { report?: string; trace?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
@@ -118,6 +122,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
       case '--gap-every': r = int(arg, 1, 1e9); if (typeof r === 'number') faults.gapEvery = r; break;
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
       case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
+      case '--trace': { const v = next(); if (!v) return 'option --trace needs a file path'; o.trace = v; break; }
       case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
       case '--transport': {
         const v = next();
@@ -140,8 +145,8 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
     if (typeof r === 'string') return r;
   }
   if (o.ouchPort === null && o.fixPort === null) return 'both --ouch-port and --fix-port are off: nothing to run';
-  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.busyPollUs)) {
-    return 'options --idle, --spin-turns, --max-park-us and --busy-poll apply to --transport native only';
+  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.busyPollUs || o.trace)) {
+    return 'options --idle, --spin-turns, --max-park-us, --busy-poll and --trace apply to --transport native only';
   }
   if (anyUser) o.users = users;
   o.faults = faults;
@@ -161,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
   const onTerm = () => { if (stopNow) stopNow('SIGTERM'); else stopRequested = 'SIGTERM'; };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  const trace = opts.trace ? new SessionTrace(1 << 20) : null;
+  setSessionTrace(trace);
   try {
     sim = new VenueSimulator(opts);
     const { ouchPort, fixPort } = await sim.start();
@@ -185,6 +192,14 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify({ ...sim.stats(), transport: sim.transportStats() })}`);
+      if (trace && opts.trace) {
+        try {
+          trace.writeFile(opts.trace);
+          console.log(`venue-sim: ${trace.count} trace point(s) written to ${opts.trace}${trace.dropped ? ` (${trace.dropped} dropped: full)` : ''}`);
+        } catch (e) {
+          console.error(`tickpath venue-sim: cannot write --trace ${opts.trace}: ${(e as Error).message}`);
+        }
+      }
       if (opts.report) {
         try {
           const n = sim.writeReport(opts.report);

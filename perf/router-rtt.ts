@@ -46,6 +46,11 @@ import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-st
 import { NativeWaitSet } from '../lib/protocols/transport/tcp-server';
 import { nativeTcpBinding } from '../lib/protocols/transport/native-tcp-transport';
 import { performance } from 'perf_hooks';
+import { NativeTcpServer } from '../lib/protocols/transport/tcp-server';
+import { VenueLoop } from '../lib/venue-sim/venue-loop';
+import {
+  SessionTrace, setSessionTrace, sessionTrace, kTraceWake, kTraceRx, kTraceTxBegin, kTraceTxEnd, kTraceCall, kTraceAck,
+} from '../lib/protocols/transport/session-trace';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,8 +67,8 @@ const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
  * ouch_venue_libuv / fix_venue_libuv (opt-in): the same as ouch / fix, against `tickpath venue-sim
  * --transport libuv`, interleaved in the same rounds: the venue side's share, measured side by side.
  */
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
-const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_native' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
+const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_native', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
 export type RttTransport = 'native' | 'libuv';
 
 /**
@@ -109,6 +114,8 @@ export interface RttResult {
   transport?: RttTransport;
   /** venue-sim only: its transport stats at stop (loop turns, sleeps, wakeups). */
   venue_stats?: unknown;
+  /** --split: where the round trip's time went (see splitRtt). */
+  split?: RttSplit;
 }
 
 export interface RttSkipped { skipped: string }
@@ -217,8 +224,10 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   const lag = new LatencyRecorder({ name: 'send-lag', highestTrackableNs: 60_000_000_000 });
   let acked = 0;
   let rejected = 0;
+  const tr = sessionTrace();
   c.setListener({
     onAck(clOrdId) {
+      if (tr !== null) tr.mark(kTraceAck);
       const now = performance.now() * 1e6;
       const i = parseInt(clOrdId.slice(1), 36);
       acked++;
@@ -245,6 +254,7 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
       const at = performance.now() * 1e6;
       sentAt[next] = at;
       if (next >= warmup) lag.record(at - (t0 + next * intervalNs));
+      if (tr !== null) tr.mark(kTraceCall);
       if (!c.sendNew(order)) throw new Error(`${c.name}: session refused order ${next}`);
       next++;
     }
@@ -269,9 +279,13 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
  * The floor under any Node venue: 48-byte messages (an OUCH Enter Order's size) ping-ponged over the
  * native transport with a Node net echo server in a child process, one in flight at a time.
  */
-async function runEchoNode(transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
+async function runEcho(server: 'node' | 'native', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
   const src = "const s=require('net').createServer((c)=>{c.setNoDelay(true);c.on('data',(d)=>c.write(d));}).listen(0,'127.0.0.1',()=>console.log('ECHO '+s.address().port));";
-  const { child, m } = await startChild(process.execPath, ['-e', src], /ECHO (\d+)/);
+  const traceFile = server === 'native' && gSplit ? path.join(kMemoryDir, `tickpath-rtt-echo-${process.pid}.trace`) : '';
+  const { child, m } = server === 'node' ? await startChild(process.execPath, ['-e', src], /ECHO (\d+)/)
+    : await startChild(process.execPath, [__filename, '--echo-server', ...venueArgs(gVenue).slice(2), ...(traceFile ? ['--trace', traceFile] : [])], /ECHO (\d+)/);
+  const tr = server === 'native' ? sessionTrace() : null;
+  if (tr) tr.count = 0;
   const ws = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
   const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0, waitSet: ws ?? undefined }) : new LibuvTcpTransport();
   try {
@@ -301,15 +315,18 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
       else { const ms = (due - Number(process.hrtime.bigint())) / 1e6; await new Promise((r) => (ms > 1 ? setTimeout(r, Math.floor(ms)) : setImmediate(r))); }
       const want = got + msg.length;
       const at = Number(process.hrtime.bigint());
+      if (tr !== null) tr.mark(kTraceCall);
       t.send(msg, 0, msg.length);
       if (transport === 'native') { while (got < want) idleTurn(t.poll()); }
       else { while (got < want) await new Promise((r) => setImmediate(r)); }
+      if (tr !== null) tr.mark(kTraceAck);
       if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
       next++;
     }
     const s = rtt.summary();
     return {
-      venue: 'Node net echo server (child process): the floor of a Node venue', orders: total, recorded: total - warmup, acked: total, rejected: 0,
+      venue: server === 'node' ? 'Node net echo server (child process): the floor of a Node venue'
+        : `native echo server (child process: the addon's TCP channel on both ends, no codec, ${venueLabel(gVenue)}): the floor of our transport`, orders: total, recorded: total - warmup, acked: total, rejected: 0,
       rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, rtt_p999_ns: s.p999, rtt_p9999_ns: s.p9999, rtt_max_ns: s.max, send_lag_p99_ns: 0,
       rounds_p50_ns: [], rounds_p99_ns: [],
     };
@@ -317,7 +334,139 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     t.close();
     ws?.close();
     await stopChild(child);
+    if (traceFile) gLastVenueTrace = readTrace(traceFile);
   }
+}
+
+/** --split: the venue's (or native echo server's) timeline of the last run, read from its --trace file. */
+let gLastVenueTrace: Float64Array | null = null;
+let gSplit = false;
+
+function readTrace(file: string): Float64Array | null {
+  try { return SessionTrace.readFile(file); } catch { return null; } finally { fs.rmSync(file, { force: true }); }
+}
+
+/**
+ * Where a round trip's time goes, from the two timelines (client: this process; venue: its --trace
+ * file; both CLOCK_MONOTONIC, shared by every process on the host). Per recorded order, from the
+ * call that sends it (kTraceCall) to the ack handed to the listener (kTraceAck):
+ *   client_out     call -> the client's send(2) begins (risk-free perf path: the codec, the session)
+ *   to_venue       the client's send begins -> the venue's epoll wait returns (or, when the venue
+ *                  did not sleep, its recv returns the bytes): loopback TCP and the venue's wakeup
+ *   venue_wake     epoll returned -> the venue's recv returned the order (0 when it did not sleep)
+ *   venue_work     recv returned -> the venue's first send begins (decode, match, encode)
+ *   to_client      the venue's send begins -> the client's epoll wait returns (or its recv returns)
+ *   client_wake    epoll returned -> the client's recv returned the ack (0 when it did not sleep)
+ *   client_in      recv returned -> the ack reached the listener (decode, session, connector)
+ * The parts add up to each order's round trip; p50 of each part is reported (so the p50s add up to
+ * about, not exactly, the round trip's p50). send_syscall: the client's send(2), inside to_venue
+ * (on loopback the kernel delivers the segment to the peer's socket inside the sender's syscall).
+ */
+export interface RttSplit {
+  orders: number;
+  venue_slept: number;
+  client_slept: number;
+  p50_ns: Record<string, number>;
+}
+const kSplitParts = ['client_out', 'to_venue', 'venue_wake', 'venue_work', 'to_client', 'client_wake', 'client_in', 'send_syscall', 'total'] as const;
+
+export function splitRtt(client: Float64Array, clientCount: number, venue: Float64Array, skip: number): RttSplit | null {
+  // Indices of the client's points by kind, in time order (one thread records them in order).
+  const vn = venue.length / 2;
+  const parts: Record<string, number[]> = {};
+  for (const k of kSplitParts) parts[k] = [];
+  let vi = 0;
+  let calls = 0;
+  let venueSlept = 0;
+  let clientSlept = 0;
+  const firstAfter = (arr: Float64Array, n: number, from: number, kind: number, t: number, until: number): number => {
+    for (let i = from; i < n; i++) {
+      const ti = arr[i * 2 + 1];
+      if (ti > until) return -1;
+      if (arr[i * 2] === kind && ti >= t) return i;
+    }
+    return -1;
+  };
+  for (let i = 0; i < clientCount; i++) {
+    if (client[i * 2] !== kTraceCall) continue;
+    if (calls++ < skip) continue;
+    const tCall = client[i * 2 + 1];
+    const iAck = firstAfter(client, clientCount, i + 1, kTraceAck, tCall, Infinity);
+    if (iAck < 0) break;
+    const tAck = client[iAck * 2 + 1];
+    const iTxB = firstAfter(client, iAck, i + 1, kTraceTxBegin, tCall, tAck);
+    const iTxE = iTxB < 0 ? -1 : firstAfter(client, iAck, iTxB + 1, kTraceTxEnd, tCall, tAck);
+    // The client's recv that delivered the ack: the last Rx before the ack.
+    let iRx = -1;
+    for (let j = iAck - 1; j > i; j--) if (client[j * 2] === kTraceRx) { iRx = j; break; }
+    if (iTxB < 0 || iTxE < 0 || iRx < 0) continue;
+    const tTxB = client[iTxB * 2 + 1];
+    const tRx = client[iRx * 2 + 1];
+    // The venue: its first recv of bytes after the client's send began, and its first send after that.
+    while (vi < vn && venue[vi * 2 + 1] < tTxB) vi++;
+    const vRx = firstAfter(venue, vn, vi, kTraceRx, tTxB, tRx);
+    if (vRx < 0) continue;
+    const vTx = firstAfter(venue, vn, vRx + 1, kTraceTxBegin, tTxB, tRx);
+    if (vTx < 0) continue;
+    const tvRx = venue[vRx * 2 + 1];
+    const tvTx = venue[vTx * 2 + 1];
+    // A wake between the client's send and the venue's recv: the venue slept.
+    let tvWake = tvRx;
+    for (let j = vRx - 1; j >= vi; j--) if (venue[j * 2] === kTraceWake) { tvWake = venue[j * 2 + 1]; venueSlept++; break; }
+    // A client wake between the venue's send and the client's recv.
+    let tcWake = tRx;
+    for (let j = iRx - 1; j > iTxE; j--) {
+      if (client[j * 2] === kTraceWake) { if (client[j * 2 + 1] >= tvTx) { tcWake = client[j * 2 + 1]; clientSlept++; } break; }
+    }
+    parts.client_out.push(tTxB - tCall);
+    parts.to_venue.push(tvWake - tTxB);
+    parts.venue_wake.push(tvRx - tvWake);
+    parts.venue_work.push(tvTx - tvRx);
+    parts.to_client.push(tcWake - tvTx);
+    parts.client_wake.push(tRx - tcWake);
+    parts.client_in.push(tAck - tRx);
+    parts.send_syscall.push(client[iTxE * 2 + 1] - tTxB);
+    parts.total.push(tAck - tCall);
+    vi = vRx;
+  }
+  const n = parts.total.length;
+  if (n === 0) return null;
+  const p50_ns: Record<string, number> = {};
+  for (const k of kSplitParts) {
+    const a = Float64Array.from(parts[k]).sort();
+    p50_ns[k] = Math.round(a[a.length >> 1]);
+  }
+  return { orders: n, venue_slept: venueSlept, client_slept: clientSlept, p50_ns };
+}
+
+/**
+ * `--echo-server`: the native echo floor's server (a child process of this script): the addon's
+ * TCP listener and channels, polled by the simulator's own VenueLoop with the venue side's idle
+ * settings, every byte received sent straight back. No codec, no matching: what is left is the
+ * transport, the two kernels' loopback paths and the two wakeups.
+ */
+async function echoServerMain(): Promise<void> {
+  const idle = arg('idle', 'block') as 'block' | 'spin' | 'backoff';
+  const busyPollUs = Number(arg('busy-poll', '0'));
+  const spinTurns = Number(arg('spin-turns', '0'));
+  const traceFile = arg('trace', '');
+  const trace = traceFile ? new SessionTrace(1 << 20) : null;
+  setSessionTrace(trace);
+  const ws = idle === 'block' ? new NativeWaitSet() : null;
+  const server = new NativeTcpServer({ busyPollUs, waitSet: ws ?? undefined });
+  const port = await server.listen('127.0.0.1', 0, (t) => ({
+    onConnect() {},
+    onData(buf, off, len) { t.send(buf, off, len); },
+    onClose() {},
+  }));
+  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns });
+  loop.start();
+  console.log(`ECHO ${port}`);
+  process.once('SIGTERM', () => {
+    loop.stop();
+    if (trace) trace.writeFile(traceFile);
+    void server.close().then(() => process.exit(0));
+  });
 }
 
 /** A fresh wait set for this run's sender (block idle over native), or none. */
@@ -336,7 +485,14 @@ function venueArgs(v: RttVenueSide): string[] {
 
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
   venue: RttVenueSide = gVenue): Promise<RttResult> {
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(venue)],
+  const traceFile = gSplit && venue.transport === 'native' ? path.join(dir, 'venue.trace') : '';
+  const tr = sessionTrace();
+  if (tr) tr.count = 0;
+  // The venue's FIX store on tmpfs as well (the default is a directory under os.tmpdir(), a disk
+  // here: one write(2) per message to ext4 was most of the FIX venue's share of the round trip).
+  const venueStore = path.join(dir, 'venue-store');
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, ...venueArgs(venue),
+    ...(traceFile ? ['--trace', traceFile] : [])],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
   if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
@@ -356,6 +512,7 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
     // The simulator's own account of its loop (native: turns, sleeps, wakeups), for the JSON.
     const stop = /venue-sim: SIGTERM, stopping; (.*)/.exec(output());
     if (stop) gLastVenueStats = JSON.parse(stop[1]).transport;
+    if (traceFile) gLastVenueTrace = readTrace(traceFile);
   }
 }
 
@@ -403,15 +560,18 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         if (prev && 'skipped' in prev) continue;
         const sub = path.join(dir, `${p}-${round}`);
         fs.mkdirSync(sub);
+        gLastVenueTrace = null;
         const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
-          : p === 'echo_node' ? await runEchoNode(transport, rate, seconds, warmupSeconds)
+          : p === 'echo_node' || p === 'echo_native' ? await runEcho(p === 'echo_node' ? 'node' : 'native', transport, rate, seconds, warmupSeconds)
             : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
               ? await runSimulator(p === 'ouch_venue_libuv' ? 'ouch' : 'fix', transport, rate, seconds, warmupSeconds, sub, { transport: 'libuv', idle: 'block', busyPollUs: 0 })
               : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
-        if (p !== 'fix_quickfix' && p !== 'echo_node') r.venue_stats = gLastVenueStats;
+        if (p !== 'fix_quickfix' && p !== 'echo_node' && p !== 'echo_native') r.venue_stats = gLastVenueStats;
+        const ct = sessionTrace();
+        if (ct && gLastVenueTrace) r.split = splitRtt(ct.points, ct.count, gLastVenueTrace, Math.round(rate * warmupSeconds)) ?? undefined;
         out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
       }
     }
@@ -441,6 +601,11 @@ export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>
     rows.push({ label: `rtt ${p} p99.9`, ours: us(r.rtt_p999_ns), baseline: base ? us(base.rtt_p999_ns) : '', ratio: base ? r.rtt_p999_ns / base.rtt_p999_ns : undefined });
     rows.push({ label: `rtt ${p} p99.99 / max`, ours: `${us(r.rtt_p9999_ns)} / ${us(r.rtt_max_ns)}`, baseline: base ? `${us(base.rtt_p9999_ns)} / ${us(base.rtt_max_ns)}` : 'Philadelphia p99.99 43.8 µs',
       note: `${r.recorded} recorded of ${r.orders} sent, ${r.acked} acked, send lag p99 ${us(r.send_lag_p99_ns)}; p50/p99 per round: ${r.rounds_p50_ns.map((v, i) => `${us(v)}/${us(r.rounds_p99_ns[i])}`).join(', ')}` });
+    if (r.split) {
+      const sp = r.split.p50_ns;
+      rows.push({ label: `rtt ${p} split p50`, ours: us(sp.total), baseline: '',
+        note: `client_out ${us(sp.client_out)} | to_venue ${us(sp.to_venue)} (send(2) ${us(sp.send_syscall)}) | venue_wake ${us(sp.venue_wake)} | venue_work ${us(sp.venue_work)} | to_client ${us(sp.to_client)} | client_wake ${us(sp.client_wake)} | client_in ${us(sp.client_in)}; venue slept ${r.split.venue_slept}/${r.split.orders}, client ${r.split.client_slept}/${r.split.orders}` });
+    }
   }
   return rows;
 }
@@ -450,10 +615,12 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '3'));
   const warmupSeconds = Number(arg('warmup-seconds', '1'));
   const rounds = Number(arg('rounds', '3'));
-  const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_node').split(',') as RttProtocol[];
+  const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_native,echo_node').split(',') as RttProtocol[];
   for (const p of protocols) {
     if (!kProtocols.includes(p)) { console.error(`option --protocols: unknown protocol '${p}', expected one of ${kProtocols.join(', ')}`); process.exit(2); }
   }
+  gSplit = process.argv.includes('--split');
+  if (gSplit) setSessionTrace(new SessionTrace(1 << 20));
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
   if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
   gSpinTurns = Number(arg('spin-turns', '100'));
@@ -489,5 +656,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  (process.argv.includes('--echo-server') ? echoServerMain() : main()).catch((e) => { console.error(e); process.exit(1); });
 }
