@@ -45,6 +45,9 @@ Options:
                           one CPU busy all the time), backoff (spin, then park 1..--max-park-us)
   --spin-turns N          native, block: empty turns spun before sleeping (default 0: on a shared
                           machine spinning makes the scheduler wake the simulator later)
+  --spin-us N             native, block: keep spinning N microseconds after the last message
+                          before sleeping (default 0); an adaptive spin: a busy session is
+                          never slept on, an idle one costs no CPU after N us
   --max-park-us N         native, backoff: longest park in microseconds (default 20)
   --busy-poll US          native: SO_BUSY_POLL microseconds on accepted sockets (default 0 = off;
                           a refused setting is reported in the stats, not fatal)
@@ -137,6 +140,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
         break;
       }
       case '--spin-turns': r = int(arg, 0, 1e9); if (typeof r === 'number') o.spinTurns = r; break;
+      case '--spin-us': r = int(arg, 0, 1000000); if (typeof r === 'number') o.spinUs = r; break;
       case '--max-park-us': r = int(arg, 1, 1000000); if (typeof r === 'number') o.maxParkUs = r; break;
       case '--busy-poll': r = int(arg, 0, 1000000); if (typeof r === 'number') o.busyPollUs = r; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
@@ -145,8 +149,11 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
     if (typeof r === 'string') return r;
   }
   if (o.ouchPort === null && o.fixPort === null) return 'both --ouch-port and --fix-port are off: nothing to run';
-  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.busyPollUs || o.trace)) {
-    return 'options --idle, --spin-turns, --max-park-us, --busy-poll and --trace apply to --transport native only';
+  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.spinUs !== undefined || o.busyPollUs || o.trace)) {
+    return 'options --idle, --spin-turns, --spin-us, --max-park-us, --busy-poll and --trace apply to --transport native only';
+  }
+  if (o.spinUs && o.idle !== undefined && o.idle !== 'block') {
+    return `option --spin-us applies to --idle block (the default), not --idle ${o.idle}: spin never sleeps, backoff parks by its own schedule`;
   }
   if (anyUser) o.users = users;
   o.faults = faults;
@@ -177,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     const ts = sim.transportStats();
     console.log(ts.transport === 'native'
       ? `venue-sim: transport native (idle ${ts.loop?.idle}${ts.loop?.idle === 'backoff' ? `, max park ${opts.maxParkUs ?? 20} us`
-        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
+        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns${opts.spinUs ? ` and ${opts.spinUs} us after the last message` : ''} then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
       : 'venue-sim: transport libuv (event loop)');
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;

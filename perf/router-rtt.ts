@@ -24,8 +24,14 @@
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
- *        [--idle block|backoff|spin|yield] [--spin-turns N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
- *        [--venue-busy-poll US] [--venue-spin-turns N] [--json]
+ *        [--idle block|backoff|spin|yield] [--spin-us N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
+ *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--split] [--json]
+ *
+ * --split: both sides record their timelines (session-trace.ts; the venue with --trace) and each
+ * protocol's table gains a row splitting its round trip (see splitRtt). The points cost ~35 ns each.
+ *
+ * Placement: none is forced; on 2 vCPUs the kernel places the two processes. With --idle spin and
+ * --venue-idle spin (or spin-us above the order interval) each side holds a vCPU while it spins.
  *
  * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
  * runs by default: the simulator's own loop polls its sessions, no event-loop wakeup per order)
@@ -47,6 +53,7 @@ import { NativeWaitSet } from '../lib/protocols/transport/tcp-server';
 import { nativeTcpBinding } from '../lib/protocols/transport/native-tcp-transport';
 import { performance } from 'perf_hooks';
 import { NativeTcpServer } from '../lib/protocols/transport/tcp-server';
+import { SessionWaiter, type SessionIdlePolicy } from '../lib/protocols/transport/session-waiter';
 import { VenueLoop } from '../lib/venue-sim/venue-loop';
 import {
   SessionTrace, setSessionTrace, sessionTrace, kTraceWake, kTraceRx, kTraceTxBegin, kTraceTxEnd, kTraceCall, kTraceAck,
@@ -80,8 +87,8 @@ export type RttTransport = 'native' | 'libuv';
 let gIdle: IdleStrategyName | 'block' = 'block';
 /** block: the sender's wait set; the connector's socket joins it when it connects. */
 let gWaitSet: NativeWaitSet | null = null;
-/** block: empty turns the sender spins before it sleeps (--spin-turns). */
-let gSpinTurns = 100;
+/** block: the sender keeps spinning this long after its last work (an order sent, an ack read) before it sleeps (--spin-us; SessionWaiter). */
+let gSpinUs = 0;
 /** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
 let gLastVenueStats: unknown = null;
 
@@ -89,10 +96,10 @@ let gLastVenueStats: unknown = null;
  * The venue side (`tickpath venue-sim` options): its session transport, and for native how its
  * loop idles and SO_BUSY_POLL. Default: what `tickpath venue-sim` runs by default.
  */
-export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number }
+export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number; spinUs?: number }
 let gVenue: RttVenueSide = { transport: 'native', idle: 'block', busyPollUs: 0 };
 const venueLabel = (v: RttVenueSide): string => (v.transport === 'libuv' ? 'venue libuv'
-  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
+  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}${v.idle === 'block' && v.spinUs ? ` after ${v.spinUs} us of spin` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
 
 export interface RttResult {
   venue: string;
@@ -114,6 +121,8 @@ export interface RttResult {
   transport?: RttTransport;
   /** venue-sim only: its transport stats at stop (loop turns, sleeps, wakeups). */
   venue_stats?: unknown;
+  /** The sender's idle policy and what it did (SessionWaiter: spin turns, sleeps, wakeups). */
+  sender_idle?: unknown;
   /** --split: where the round trip's time went (see splitRtt). */
   split?: RttSplit;
 }
@@ -241,8 +250,9 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   const t0 = performance.now() * 1e6 + 1e6;
   const deadlineNs = t0 + total * intervalNs + 10e9;
   const idle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
-  const ws = gIdle === 'block' ? gWaitSet : null;
-  let empty = 0;
+  // block and spin: the session's own policy (what routing_config's venues[].idle / spin_us give the connector).
+  const waiter = (gIdle === 'block' || gIdle === 'spin') && c.idle ? new SessionWaiter(gWaitSet, c.idle) : null;
+  gLastWaiter = waiter;
   for (;;) {
     // performance.now(): the same monotonic clock as hrtime, without a BigInt per turn.
     const now = performance.now() * 1e6;
@@ -259,13 +269,10 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
       next++;
     }
     if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
-    if (!ws) { idle.idle(work); continue; }
-    if (work > 0) { empty = 0; continue; }
-    if (++empty <= gSpinTurns) continue;
-    empty = 0;
-    // Sleep until the ack arrives, or until shortly before the next order is due (at most 1 ms).
+    if (!waiter) { idle.idle(work); continue; }
+    // Sleep (after the spin) until the ack arrives, or until shortly before the next order is due (at most 1 ms).
     const dueUs = next < total ? (t0 + next * intervalNs - performance.now() * 1e6) / 1000 : 1000;
-    if (dueUs > 5) ws.wait(Math.min(1000, Math.floor(dueUs - 3)), false);
+    waiter.idle(work, dueUs > 5 ? Math.min(1000, Math.floor(dueUs - 3)) : 0);
   }
   const s = rtt.summary();
   return {
@@ -302,11 +309,10 @@ async function runEcho(server: 'node' | 'native', transport: RttTransport, rate:
     const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
     let next = 0;
     const echoIdle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
-    let empty = 0;
+    const waiter = ws ? new SessionWaiter(ws, { idle: 'block', spinUs: gSpinUs }) : gIdle === 'spin' ? new SessionWaiter(null, { idle: 'spin', spinUs: 0 }) : null;
     const idleTurn = (w: number): void => {
-      if (!ws) { echoIdle.idle(w); return; }
-      if (w > 0) { empty = 0; return; }
-      if (++empty > gSpinTurns) { empty = 0; ws.wait(200, false); }
+      if (!waiter) { echoIdle.idle(w); return; }
+      waiter.idle(w, 200);
     };
     const t0 = Number(process.hrtime.bigint());
     while (next < total) {
@@ -449,6 +455,7 @@ async function echoServerMain(): Promise<void> {
   const idle = arg('idle', 'block') as 'block' | 'spin' | 'backoff';
   const busyPollUs = Number(arg('busy-poll', '0'));
   const spinTurns = Number(arg('spin-turns', '0'));
+  const spinUs = Number(arg('spin-us', '0'));
   const traceFile = arg('trace', '');
   const trace = traceFile ? new SessionTrace(1 << 20) : null;
   setSessionTrace(trace);
@@ -459,7 +466,7 @@ async function echoServerMain(): Promise<void> {
     onData(buf, off, len) { t.send(buf, off, len); },
     onClose() {},
   }));
-  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns });
+  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns, spinUs });
   loop.start();
   console.log(`ECHO ${port}`);
   process.once('SIGTERM', () => {
@@ -468,6 +475,11 @@ async function echoServerMain(): Promise<void> {
     void server.close().then(() => process.exit(0));
   });
 }
+
+/** The sender's session idle policy, as routing_config's venues[].idle / spin_us would give it. */
+function senderIdle(): SessionIdlePolicy { return gIdle === 'spin' ? { idle: 'spin', spinUs: 0 } : { idle: 'block', spinUs: gSpinUs }; }
+/** The last run's sender waiter (its stats go into the result). */
+let gLastWaiter: SessionWaiter | null = null;
 
 /** A fresh wait set for this run's sender (block idle over native), or none. */
 function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
@@ -480,7 +492,8 @@ function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
 function venueArgs(v: RttVenueSide): string[] {
   if (v.transport === 'libuv') return ['--transport', 'libuv'];
   return ['--transport', 'native', '--idle', v.idle, ...(v.busyPollUs ? ['--busy-poll', String(v.busyPollUs)] : []),
-    ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : [])];
+    ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : []),
+    ...(v.spinUs && v.idle === 'block' ? ['--spin-us', String(v.spinUs)] : [])];
 }
 
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
@@ -498,9 +511,9 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
-      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) })
+      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
+      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -531,7 +544,7 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
   const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
-    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -570,6 +583,8 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
         if (p !== 'fix_quickfix' && p !== 'echo_node' && p !== 'echo_native') r.venue_stats = gLastVenueStats;
+        if (gLastWaiter) r.sender_idle = gLastWaiter.stats();
+        gLastWaiter = null;
         const ct = sessionTrace();
         if (ct && gLastVenueTrace) r.split = splitRtt(ct.points, ct.count, gLastVenueTrace, Math.round(rate * warmupSeconds)) ?? undefined;
         out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
@@ -623,8 +638,8 @@ async function main(): Promise<void> {
   if (gSplit) setSessionTrace(new SessionTrace(1 << 20));
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
   if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
-  gSpinTurns = Number(arg('spin-turns', '100'));
-  if (!Number.isInteger(gSpinTurns) || gSpinTurns < 0) { console.error(`option --spin-turns: '${arg('spin-turns', '')}', expected an integer >= 0`); process.exit(2); }
+  gSpinUs = Number(arg('spin-us', '0'));
+  if (!Number.isInteger(gSpinUs) || gSpinUs < 0 || gSpinUs > 1_000_000) { console.error(`option --spin-us: '${arg('spin-us', '')}', expected microseconds from 0 to 1000000`); process.exit(2); }
   // A park or a wait asked for in microseconds should not sleep the default 50 µs timer slack longer.
   if (gIdle !== 'spin') nativeTcpBinding()?.threadTimerSlackNs(1000);
   const venueTransport = arg('venue-transport', 'native');
@@ -634,7 +649,9 @@ async function main(): Promise<void> {
   if (venueIdle !== 'block' && venueIdle !== 'spin' && venueIdle !== 'backoff') { console.error(`option --venue-idle: '${venueIdle}', expected block, spin or backoff`); process.exit(2); }
   if (!Number.isInteger(venueBusyPoll) || venueBusyPoll < 0) { console.error(`option --venue-busy-poll: '${arg('venue-busy-poll', '')}', expected microseconds >= 0`); process.exit(2); }
   const spinArg = arg('venue-spin-turns', '');
-  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}) };
+  const venueSpinUs = Number(arg('venue-spin-us', '0'));
+  if (!Number.isInteger(venueSpinUs) || venueSpinUs < 0 || venueSpinUs > 1_000_000) { console.error(`option --venue-spin-us: '${arg('venue-spin-us', '')}', expected microseconds from 0 to 1000000`); process.exit(2); }
+  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}), ...(venueSpinUs ? { spinUs: venueSpinUs } : {}) };
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -647,7 +664,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_turns: gSpinTurns, venue: gVenue, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
