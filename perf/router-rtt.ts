@@ -25,12 +25,13 @@
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
  *        [--idle block|backoff|spin|yield] [--spin-us N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
- *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--split] [--json]
+ *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--cpu N] [--venue-cpu N] [--split] [--json]
  *
  * --split: both sides record their timelines (session-trace.ts; the venue with --trace) and each
  * protocol's table gains a row splitting its round trip (see splitRtt). The points cost ~35 ns each.
  *
- * Placement: none is forced; on 2 vCPUs the kernel places the two processes. With --idle spin and
+ * Placement: none by default (the kernel places both processes); --cpu pins the sender's thread,
+ * --venue-cpu runs every venue process (QuickFIX included) under taskset. With --idle spin and
  * --venue-idle spin (or spin-us above the order interval) each side holds a vCPU while it spins.
  *
  * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
@@ -52,6 +53,7 @@ import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-st
 import { NativeWaitSet } from '../lib/protocols/transport/tcp-server';
 import { nativeTcpBinding } from '../lib/protocols/transport/native-tcp-transport';
 import { performance } from 'perf_hooks';
+import { pinCurrentThread } from '../lib/binding/threads';
 import { NativeTcpServer } from '../lib/protocols/transport/tcp-server';
 import { SessionWaiter, type SessionIdlePolicy } from '../lib/protocols/transport/session-waiter';
 import { VenueLoop } from '../lib/venue-sim/venue-loop';
@@ -89,6 +91,9 @@ let gIdle: IdleStrategyName | 'block' = 'block';
 let gWaitSet: NativeWaitSet | null = null;
 /** block: the sender keeps spinning this long after its last work (an order sent, an ack read) before it sleeps (--spin-us; SessionWaiter). */
 let gSpinUs = 0;
+/** --cpu / --venue-cpu: the sender's thread and every venue process pinned (-1 = where the kernel puts them). */
+let gCpu = -1;
+let gVenueCpu = -1;
 /** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
 let gLastVenueStats: unknown = null;
 
@@ -131,7 +136,10 @@ export interface RttSkipped { skipped: string }
 
 /** Starts a child and waits for `ready` to match its output; returns the child and the match. */
 async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray; output: () => string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --venue-cpu: every venue (ours, QuickFIX, the echo servers) on the same CPU, so the baseline
+  // shares the placement.
+  const child = gVenueCpu >= 0 ? spawn('taskset', ['-c', String(gVenueCpu), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -634,6 +642,15 @@ async function main(): Promise<void> {
   for (const p of protocols) {
     if (!kProtocols.includes(p)) { console.error(`option --protocols: unknown protocol '${p}', expected one of ${kProtocols.join(', ')}`); process.exit(2); }
   }
+  gCpu = Number(arg('cpu', '-1'));
+  gVenueCpu = Number(arg('venue-cpu', '-1'));
+  const ncpu = os.cpus().length;
+  for (const [name, v] of [['cpu', gCpu], ['venue-cpu', gVenueCpu]] as const) {
+    if (!Number.isInteger(v) || v < -1 || v >= ncpu) { console.error(`option --${name}: '${arg(name, '')}', expected a CPU from 0 to ${ncpu - 1}`); process.exit(2); }
+  }
+  if (gCpu >= 0) {
+    try { pinCurrentThread(gCpu); } catch (e) { console.error(`option --cpu ${gCpu}: could not pin the sender: ${(e as Error).message}`); process.exit(2); }
+  }
   gSplit = process.argv.includes('--split');
   if (gSplit) setSessionTrace(new SessionTrace(1 << 20));
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
@@ -664,7 +681,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, cpu: gCpu, venue_cpu: gVenueCpu, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
