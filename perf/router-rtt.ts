@@ -377,7 +377,9 @@ function readTrace(file: string): Float64Array | null {
  * (on loopback the kernel delivers the segment to the peer's socket inside the sender's syscall).
  */
 export interface RttSplit {
+  /** Orders split (alone on the wire); overlapped: orders left out because another was in flight. */
   orders: number;
+  overlapped: number;
   venue_slept: number;
   client_slept: number;
   p50_ns: Record<string, number>;
@@ -390,7 +392,7 @@ export function splitRtt(client: Float64Array, clientCount: number, venue: Float
   const parts: Record<string, number[]> = {};
   for (const k of kSplitParts) parts[k] = [];
   let vi = 0;
-  let calls = 0;
+  let overlapped = 0;
   let venueSlept = 0;
   let clientSlept = 0;
   const firstAfter = (arr: Float64Array, n: number, from: number, kind: number, t: number, until: number): number => {
@@ -401,12 +403,20 @@ export function splitRtt(client: Float64Array, clientCount: number, venue: Float
     }
     return -1;
   };
+  // Acks come back in order: the k-th ack answers the k-th call. An order is split only when it
+  // was alone on the wire (the previous ack came before its call, its ack before the next call):
+  // a late sender catching up puts several in flight, and their points cannot be told apart.
+  const callAt: number[] = [];
+  const ackAt: number[] = [];
   for (let i = 0; i < clientCount; i++) {
-    if (client[i * 2] !== kTraceCall) continue;
-    if (calls++ < skip) continue;
+    const k = client[i * 2];
+    if (k === kTraceCall) callAt.push(i); else if (k === kTraceAck) ackAt.push(i);
+  }
+  for (let k = skip; k < callAt.length && k < ackAt.length; k++) {
+    const i = callAt[k];
+    const iAck = ackAt[k];
+    if ((k > 0 && ackAt[k - 1] > i) || (k + 1 < callAt.length && callAt[k + 1] < iAck)) { overlapped++; continue; }
     const tCall = client[i * 2 + 1];
-    const iAck = firstAfter(client, clientCount, i + 1, kTraceAck, tCall, Infinity);
-    if (iAck < 0) break;
     const tAck = client[iAck * 2 + 1];
     const iTxB = firstAfter(client, iAck, i + 1, kTraceTxBegin, tCall, tAck);
     const iTxE = iTxB < 0 ? -1 : firstAfter(client, iAck, iTxB + 1, kTraceTxEnd, tCall, tAck);
@@ -450,7 +460,7 @@ export function splitRtt(client: Float64Array, clientCount: number, venue: Float
     const a = Float64Array.from(parts[k]).sort();
     p50_ns[k] = Math.round(a[a.length >> 1]);
   }
-  return { orders: n, venue_slept: venueSlept, client_slept: clientSlept, p50_ns };
+  return { orders: n, overlapped, venue_slept: venueSlept, client_slept: clientSlept, p50_ns };
 }
 
 /**
@@ -627,7 +637,7 @@ export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>
     if (r.split) {
       const sp = r.split.p50_ns;
       rows.push({ label: `rtt ${p} split p50`, ours: us(sp.total), baseline: '',
-        note: `client_out ${us(sp.client_out)} | to_venue ${us(sp.to_venue)} (send(2) ${us(sp.send_syscall)}) | venue_wake ${us(sp.venue_wake)} | venue_work ${us(sp.venue_work)} | to_client ${us(sp.to_client)} | client_wake ${us(sp.client_wake)} | client_in ${us(sp.client_in)}; venue slept ${r.split.venue_slept}/${r.split.orders}, client ${r.split.client_slept}/${r.split.orders}` });
+        note: `client_out ${us(sp.client_out)} | to_venue ${us(sp.to_venue)} (send(2) ${us(sp.send_syscall)}) | venue_wake ${us(sp.venue_wake)} | venue_work ${us(sp.venue_work)} | to_client ${us(sp.to_client)} | client_wake ${us(sp.client_wake)} | client_in ${us(sp.client_in)}; venue slept ${r.split.venue_slept}/${r.split.orders}, client ${r.split.client_slept}/${r.split.orders}; ${r.split.overlapped} overlapping orders left out` });
     }
   }
   return rows;

@@ -74,13 +74,21 @@ describe('SessionWaiter (how the owner of native sessions idles)', function () {
   it("'block' with spinUs spins that long after the last work, then sleeps; 'spin' never sleeps", async () => {
     const sleeper = { calls: 0, wait(): number { this.calls++; return 0; } };
     const w = new SessionWaiter(sleeper, { idle: 'block', spinUs: 30_000 });
-    w.idle(1, 1000);                       // work: the spin window starts now
-    const t0 = performance.now();
-    while (performance.now() - t0 < 10) expect(w.idle(0, 1000)).to.equal(0);
-    expect(sleeper.calls, 'no sleep inside the spin window').to.equal(0);
-    while (performance.now() - t0 < 40) w.idle(0, 1000);
+    const tWork = performance.now();
+    w.idle(1, 1000);                       // work: the spin window starts now (at or after tWork)
+    // Every call that returned inside the window spun (checked by time, not by counting on the
+    // scheduler: a loaded machine may take this thread away for longer than the window).
+    let inside = 0;
+    for (;;) {
+      const before = sleeper.calls;
+      w.idle(0, 1000);
+      if (performance.now() - tWork >= 29) break;
+      expect(sleeper.calls, 'no sleep inside the spin window').to.equal(before);
+      inside++;
+    }
+    for (const t0 = Date.now(); sleeper.calls === 0 && Date.now() - t0 < 5000;) w.idle(0, 1000);
     expect(sleeper.calls, 'sleeps once the window is over').to.be.greaterThan(0);
-    expect(w.stats().spinTurns).to.be.greaterThan(0);
+    if (inside > 0) expect(w.stats().spinTurns).to.be.at.least(inside);
     // Nothing to sleep for (the owner's deadline is now): a spin turn, not a zero-length sleep.
     const before = sleeper.calls;
     new SessionWaiter(sleeper, { idle: 'block', spinUs: 0 }).idle(0, 0);
@@ -138,7 +146,7 @@ describe('SessionTrace and the round-trip split (perf/router-rtt --split)', () =
       kTraceRx, 10_400, kTraceRxDone, 10_500, kTraceTxBegin, 10_600, kTraceTxEnd, 10_700,
     ]);
     const one = splitRtt(client.subarray(0, 12), 6, venue.subarray(0, 10), 0)!;
-    expect(one).to.deep.include({ orders: 1, venue_slept: 1, client_slept: 1 });
+    expect(one).to.deep.include({ orders: 1, overlapped: 0, venue_slept: 1, client_slept: 1 });
     expect(one.p50_ns).to.deep.equal({
       client_out: 100, to_venue: 800, venue_wake: 100, venue_work: 400, to_client: 700, client_wake: 100, client_in: 300, send_syscall: 200, total: 2500,
     });
@@ -149,6 +157,13 @@ describe('SessionTrace and the round-trip split (perf/router-rtt --split)', () =
     expect(second).to.deep.include({ orders: 1, venue_slept: 0, client_slept: 0 });
     expect(second.p50_ns).to.include({ client_out: 50, to_venue: 350, venue_wake: 0, venue_work: 200, to_client: 400, client_wake: 0, client_in: 100, total: 1100 });
     expect(splitRtt(client, 11, new Float64Array(0), 0), 'no venue timeline, no split').to.equal(null);
+    // Two orders in flight at once (a late sender catching up): neither is split, both are counted.
+    const both = Float64Array.from([kTraceCall, 0, kTraceTxBegin, 10, kTraceTxEnd, 20, kTraceCall, 30, kTraceTxBegin, 40, kTraceTxEnd, 50,
+      kTraceRx, 900, kTraceAck, 950, kTraceAck, 960, kTraceCall, 5000, kTraceTxBegin, 5010, kTraceTxEnd, 5020, kTraceRx, 6000, kTraceAck, 6100]);
+    const v2 = Float64Array.from([kTraceRx, 100, kTraceTxBegin, 200, kTraceTxEnd, 210, kTraceRx, 5100, kTraceTxBegin, 5200, kTraceTxEnd, 5300]);
+    const after = splitRtt(both, 14, v2, 0)!;
+    expect(after).to.deep.include({ orders: 1, overlapped: 2 });
+    expect(after.p50_ns.total).to.equal(1100);
   });
 });
 

