@@ -4,6 +4,9 @@
  *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
  *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
  *   fix_quickfix  FixConnector FIX.4.2                    -> test/interop/quickfix-acceptor (QuickFIX C++), the baseline
+ *   echo_native   the native transport on both ends (`--echo-server`: a child process whose
+ *                 VenueLoop, with the venue side's idle settings, sends back what it reads), no
+ *                 codec and no matching: the floor of our transport, two loopback hops and wakeups
  *   echo_node     the native transport alone -> a Node net echo server (child process): the floor
  *                 any Node venue on libuv puts under the round trip (the simulator's share)
  * Every venue runs in its own process, so each round trip is two loopback hops.
