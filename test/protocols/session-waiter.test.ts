@@ -35,7 +35,7 @@ async function session(delayMs = 0): Promise<{ t: NativeTcpTransport; ws: Native
   let got = 0;
   let up = false;
   t.connect('127.0.0.1', port, { onConnect() { up = true; }, onData(_b, _o, len) { got += len; }, onClose() {} });
-  for (let i = 0; i < 2000 && !up; i++) { t.poll(); await turn(); }
+  for (const t0 = Date.now(); !up && Date.now() - t0 < 10000;) { t.poll(); await turn(); }
   expect(up).to.equal(true);
   return {
     t, ws, got: () => got,
@@ -53,14 +53,14 @@ describe('SessionWaiter (how the owner of native sessions idles)', function () {
   this.timeout(20000);
 
   it("'block' sleeps in epoll at the first empty turn and an answer ends the sleep", async () => {
-    const s = await session(20);
+    const s = await session(100);
     try {
       const w = new SessionWaiter(s.ws, { idle: 'block', spinUs: 0 });
-      // Sleep and poll turn by turn (the event loop gets a turn too: the echo peer lives on it),
-      // until the answer: the waiter slept, and one of its sleeps ended on the session's socket.
+      // Sleep (up to 500 ms at a time) and poll until the answer, due 100 ms after the ping: the
+      // waiter slept, and a sleep ended on the session's socket, not on its timeout.
       s.t.send(Buffer.from('ping'), 0, 4);
       const t0 = Date.now();
-      while (s.got() < 4 && Date.now() - t0 < 5000) { w.idle(s.t.poll(), 5000); await turn(); }
+      while (s.got() < 4 && Date.now() - t0 < 10000) { w.idle(s.t.poll(), 500_000); await turn(); }
       expect(s.got()).to.equal(4);
       const st = w.stats();
       expect(st).to.include({ idle: 'block', spinUs: 0, spinTurns: 0 });
