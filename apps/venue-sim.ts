@@ -6,6 +6,7 @@
  */
 import { TickpathError } from '../lib/errors';
 import { VenueSimulator, type VenueSimulatorOptions, type VenueFaults } from '../lib/venue-sim/venue-simulator';
+import { SessionTrace, setSessionTrace } from '../lib/protocols/transport/session-trace';
 
 const kSimHost = /^(127\.\d{1,3}|10\.\d{1,3}|172\.(1[6-9]|2\d|3[01])|192\.168|169\.254)\.\d{1,3}\.\d{1,3}$/;
 
@@ -44,19 +45,25 @@ Options:
                           one CPU busy all the time), backoff (spin, then park 1..--max-park-us)
   --spin-turns N          native, block: empty turns spun before sleeping (default 0: on a shared
                           machine spinning makes the scheduler wake the simulator later)
+  --spin-us N             native, block: keep spinning N microseconds after the last message
+                          before sleeping (default 0); an adaptive spin: a busy session is
+                          never slept on, an idle one costs no CPU after N us
   --max-park-us N         native, backoff: longest park in microseconds (default 20)
   --busy-poll US          native: SO_BUSY_POLL microseconds on accepted sockets (default 0 = off;
                           a refused setting is reported in the stats, not fatal)
   --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
                           (session, token or ClOrdID, side, symbol, qty, price, filled, cancelled,
                           state, duplicates)
+  --trace FILE            native: record when each session wakes, reads and sends (CLOCK_MONOTONIC
+                          ns, up to 1 M points) and write the timeline to FILE when stopped
+                          (perf/router-rtt.js --split lines it up with the client's)
   --cancel-on-disconnect  cancel a session's open orders when it drops without a Logout (OUCH and
                           FIX; a FIX client can also ask per session with 8013=Y on its Logon)
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
-function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }) | string {
-  const o: VenueSimulatorOptions & { report?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
+function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; trace?: string }) | string {
+  const o: VenueSimulatorOptions & { report?: string; trace?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
@@ -118,6 +125,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
       case '--gap-every': r = int(arg, 1, 1e9); if (typeof r === 'number') faults.gapEvery = r; break;
       case '--seed': r = int(arg, 0, 0xffffffff); if (typeof r === 'number') faults.seed = r; break;
       case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
+      case '--trace': { const v = next(); if (!v) return 'option --trace needs a file path'; o.trace = v; break; }
       case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
       case '--transport': {
         const v = next();
@@ -132,6 +140,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
         break;
       }
       case '--spin-turns': r = int(arg, 0, 1e9); if (typeof r === 'number') o.spinTurns = r; break;
+      case '--spin-us': r = int(arg, 0, 1000000); if (typeof r === 'number') o.spinUs = r; break;
       case '--max-park-us': r = int(arg, 1, 1000000); if (typeof r === 'number') o.maxParkUs = r; break;
       case '--busy-poll': r = int(arg, 0, 1000000); if (typeof r === 'number') o.busyPollUs = r; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
@@ -140,8 +149,11 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string }
     if (typeof r === 'string') return r;
   }
   if (o.ouchPort === null && o.fixPort === null) return 'both --ouch-port and --fix-port are off: nothing to run';
-  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.busyPollUs)) {
-    return 'options --idle, --spin-turns, --max-park-us and --busy-poll apply to --transport native only';
+  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.spinUs !== undefined || o.busyPollUs || o.trace)) {
+    return 'options --idle, --spin-turns, --spin-us, --max-park-us, --busy-poll and --trace apply to --transport native only';
+  }
+  if (o.spinUs && o.idle !== undefined && o.idle !== 'block') {
+    return `option --spin-us applies to --idle block (the default), not --idle ${o.idle}: spin never sleeps, backoff parks by its own schedule`;
   }
   if (anyUser) o.users = users;
   o.faults = faults;
@@ -161,6 +173,8 @@ export async function main(argv: string[]): Promise<number> {
   const onTerm = () => { if (stopNow) stopNow('SIGTERM'); else stopRequested = 'SIGTERM'; };
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  const trace = opts.trace ? new SessionTrace(1 << 20) : null;
+  setSessionTrace(trace);
   try {
     sim = new VenueSimulator(opts);
     const { ouchPort, fixPort } = await sim.start();
@@ -170,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     const ts = sim.transportStats();
     console.log(ts.transport === 'native'
       ? `venue-sim: transport native (idle ${ts.loop?.idle}${ts.loop?.idle === 'backoff' ? `, max park ${opts.maxParkUs ?? 20} us`
-        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
+        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns${opts.spinUs ? ` and ${opts.spinUs} us after the last message` : ''} then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
       : 'venue-sim: transport libuv (event loop)');
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;
@@ -185,6 +199,14 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify({ ...sim.stats(), transport: sim.transportStats() })}`);
+      if (trace && opts.trace) {
+        try {
+          trace.writeFile(opts.trace);
+          console.log(`venue-sim: ${trace.count} trace point(s) written to ${opts.trace}${trace.dropped ? ` (${trace.dropped} dropped: full)` : ''}`);
+        } catch (e) {
+          console.error(`tickpath venue-sim: cannot write --trace ${opts.trace}: ${(e as Error).message}`);
+        }
+      }
       if (opts.report) {
         try {
           const n = sim.writeReport(opts.report);

@@ -38,8 +38,9 @@ function rows(name: string, r: J): string[][] {
         out.push(['order send: sendOrder to encoded bytes (perf:router)', `p50 ${n(lat.send_to_encoded_ns.p50)} ns, p99 ${n(lat.send_to_encoded_ns.p99)} ns`, `encode alone: p50 ${n(lat.encode_only_ns.p50)} ns, p99 ${n(lat.encode_only_ns.p99)} ns`, '', '< 500 ns / < 2 µs']);
         out.push(['order send: sendOrder to socket write returned', `p50 ${usec(lat.send_to_kernel_ns.p50)}, p99 ${usec(lat.send_to_kernel_ns.p99)}`, 'loopback TCP, libuv write', '', '']);
       }
-      const rttName: Record<string, string> = { ouch: 'OUCH to tickpath venue-sim', fix: 'FIX 4.4 to tickpath venue-sim', fix_quickfix: 'FIX 4.2 to the QuickFIX C++ acceptor', echo_node: 'a Node echo server (floor of a Node venue)' };
-      const rttTarget: Record<string, string> = { ouch: 'p50 ≤ 15 µs, p99 ≤ 50 µs', fix: 'p50 ≤ 25 µs', fix_quickfix: '', echo_node: '' };
+      const rttName: Record<string, string> = { ouch: 'OUCH to tickpath venue-sim', fix: 'FIX 4.4 to tickpath venue-sim', fix_quickfix: 'FIX 4.2 to the QuickFIX C++ acceptor', echo_node: 'a Node echo server (floor of a Node venue)',
+        echo_native: 'our native echo server, no codec (floor of our transport)' };
+      const rttTarget: Record<string, string> = { ouch: 'p50 ≤ 15 µs, p99 ≤ 50 µs', fix: 'p50 ≤ 25 µs', fix_quickfix: '', echo_node: '', echo_native: '' };
       for (const [proto, v] of Object.entries((r.rtt ?? {}) as J)) {
         if (v.skipped) { out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `not measured: ${v.skipped}`, '', '', rttTarget[proto] ?? '']); continue; }
         const q = r.rtt?.fix_quickfix?.rtt_p50_ns;

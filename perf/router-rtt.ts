@@ -4,6 +4,9 @@
  *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
  *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
  *   fix_quickfix  FixConnector FIX.4.2                    -> test/interop/quickfix-acceptor (QuickFIX C++), the baseline
+ *   echo_native   the native transport on both ends (`--echo-server`: a child process whose
+ *                 VenueLoop, with the venue side's idle settings, sends back what it reads), no
+ *                 codec and no matching: the floor of our transport, two loopback hops and wakeups
  *   echo_node     the native transport alone -> a Node net echo server (child process): the floor
  *                 any Node venue on libuv puts under the round trip (the simulator's share)
  * Every venue runs in its own process, so each round trip is two loopback hops.
@@ -24,8 +27,15 @@
  *
  *   node dist/perf/router-rtt.js [--rate 2000] [--seconds 3] [--warmup-seconds 1]
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
- *        [--idle block|backoff|spin|yield] [--spin-turns N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
- *        [--venue-busy-poll US] [--venue-spin-turns N] [--json]
+ *        [--idle block|backoff|spin|yield] [--spin-us N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
+ *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--cpu N] [--venue-cpu N] [--split] [--json]
+ *
+ * --split: both sides record their timelines (session-trace.ts; the venue with --trace) and each
+ * protocol's table gains a row splitting its round trip (see splitRtt). The points cost ~35 ns each.
+ *
+ * Placement: none by default (the kernel places both processes); --cpu pins the sender's thread,
+ * --venue-cpu runs every venue process (QuickFIX included) under taskset. With --idle spin and
+ * --venue-idle spin (or spin-us above the order interval) each side holds a vCPU while it spins.
  *
  * The venue side (--venue-*): `tickpath venue-sim --transport native` (default, as the command
  * runs by default: the simulator's own loop polls its sessions, no event-loop wakeup per order)
@@ -46,6 +56,13 @@ import { createIdleStrategy, type IdleStrategyName } from '../lib/common/idle-st
 import { NativeWaitSet } from '../lib/protocols/transport/tcp-server';
 import { nativeTcpBinding } from '../lib/protocols/transport/native-tcp-transport';
 import { performance } from 'perf_hooks';
+import { pinCurrentThread } from '../lib/binding/threads';
+import { NativeTcpServer } from '../lib/protocols/transport/tcp-server';
+import { SessionWaiter, type SessionIdlePolicy } from '../lib/protocols/transport/session-waiter';
+import { VenueLoop } from '../lib/venue-sim/venue-loop';
+import {
+  SessionTrace, setSessionTrace, sessionTrace, kTraceWake, kTraceRx, kTraceTxBegin, kTraceTxEnd, kTraceCall, kTraceAck,
+} from '../lib/protocols/transport/session-trace';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,8 +79,8 @@ const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
  * ouch_venue_libuv / fix_venue_libuv (opt-in): the same as ouch / fix, against `tickpath venue-sim
  * --transport libuv`, interleaved in the same rounds: the venue side's share, measured side by side.
  */
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
-const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_native' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
+const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_native', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
 export type RttTransport = 'native' | 'libuv';
 
 /**
@@ -75,8 +92,11 @@ export type RttTransport = 'native' | 'libuv';
 let gIdle: IdleStrategyName | 'block' = 'block';
 /** block: the sender's wait set; the connector's socket joins it when it connects. */
 let gWaitSet: NativeWaitSet | null = null;
-/** block: empty turns the sender spins before it sleeps (--spin-turns). */
-let gSpinTurns = 100;
+/** block: the sender keeps spinning this long after its last work (an order sent, an ack read) before it sleeps (--spin-us; SessionWaiter). */
+let gSpinUs = 0;
+/** --cpu / --venue-cpu: the sender's thread and every venue process pinned (-1 = where the kernel puts them). */
+let gCpu = -1;
+let gVenueCpu = -1;
 /** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
 let gLastVenueStats: unknown = null;
 
@@ -84,10 +104,10 @@ let gLastVenueStats: unknown = null;
  * The venue side (`tickpath venue-sim` options): its session transport, and for native how its
  * loop idles and SO_BUSY_POLL. Default: what `tickpath venue-sim` runs by default.
  */
-export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number }
+export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number; spinUs?: number }
 let gVenue: RttVenueSide = { transport: 'native', idle: 'block', busyPollUs: 0 };
 const venueLabel = (v: RttVenueSide): string => (v.transport === 'libuv' ? 'venue libuv'
-  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
+  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}${v.idle === 'block' && v.spinUs ? ` after ${v.spinUs} us of spin` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
 
 export interface RttResult {
   venue: string;
@@ -109,13 +129,20 @@ export interface RttResult {
   transport?: RttTransport;
   /** venue-sim only: its transport stats at stop (loop turns, sleeps, wakeups). */
   venue_stats?: unknown;
+  /** The sender's idle policy and what it did (SessionWaiter: spin turns, sleeps, wakeups). */
+  sender_idle?: unknown;
+  /** --split: where the round trip's time went (see splitRtt). */
+  split?: RttSplit;
 }
 
 export interface RttSkipped { skipped: string }
 
 /** Starts a child and waits for `ready` to match its output; returns the child and the match. */
 async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray; output: () => string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --venue-cpu: every venue (ours, QuickFIX, the echo servers) on the same CPU, so the baseline
+  // shares the placement.
+  const child = gVenueCpu >= 0 ? spawn('taskset', ['-c', String(gVenueCpu), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
@@ -217,8 +244,10 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   const lag = new LatencyRecorder({ name: 'send-lag', highestTrackableNs: 60_000_000_000 });
   let acked = 0;
   let rejected = 0;
+  const tr = sessionTrace();
   c.setListener({
     onAck(clOrdId) {
+      if (tr !== null) tr.mark(kTraceAck);
       const now = performance.now() * 1e6;
       const i = parseInt(clOrdId.slice(1), 36);
       acked++;
@@ -232,8 +261,9 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   const t0 = performance.now() * 1e6 + 1e6;
   const deadlineNs = t0 + total * intervalNs + 10e9;
   const idle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
-  const ws = gIdle === 'block' ? gWaitSet : null;
-  let empty = 0;
+  // block and spin: the session's own policy (what routing_config's venues[].idle / spin_us give the connector).
+  const waiter = (gIdle === 'block' || gIdle === 'spin') && c.idle ? new SessionWaiter(gWaitSet, c.idle) : null;
+  gLastWaiter = waiter;
   for (;;) {
     // performance.now(): the same monotonic clock as hrtime, without a BigInt per turn.
     const now = performance.now() * 1e6;
@@ -245,17 +275,15 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
       const at = performance.now() * 1e6;
       sentAt[next] = at;
       if (next >= warmup) lag.record(at - (t0 + next * intervalNs));
+      if (tr !== null) tr.mark(kTraceCall);
       if (!c.sendNew(order)) throw new Error(`${c.name}: session refused order ${next}`);
       next++;
     }
     if ((next >= total && acked + rejected >= total) || now > deadlineNs) break;
-    if (!ws) { idle.idle(work); continue; }
-    if (work > 0) { empty = 0; continue; }
-    if (++empty <= gSpinTurns) continue;
-    empty = 0;
-    // Sleep until the ack arrives, or until shortly before the next order is due (at most 1 ms).
+    if (!waiter) { idle.idle(work); continue; }
+    // Sleep (after the spin) until the ack arrives, or until shortly before the next order is due (at most 1 ms).
     const dueUs = next < total ? (t0 + next * intervalNs - performance.now() * 1e6) / 1000 : 1000;
-    if (dueUs > 5) ws.wait(Math.min(1000, Math.floor(dueUs - 3)), false);
+    waiter.idle(work, dueUs > 5 ? Math.min(1000, Math.floor(dueUs - 3)) : 0);
   }
   const s = rtt.summary();
   return {
@@ -269,9 +297,13 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
  * The floor under any Node venue: 48-byte messages (an OUCH Enter Order's size) ping-ponged over the
  * native transport with a Node net echo server in a child process, one in flight at a time.
  */
-async function runEchoNode(transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
+async function runEcho(server: 'node' | 'native', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number): Promise<RttResult> {
   const src = "const s=require('net').createServer((c)=>{c.setNoDelay(true);c.on('data',(d)=>c.write(d));}).listen(0,'127.0.0.1',()=>console.log('ECHO '+s.address().port));";
-  const { child, m } = await startChild(process.execPath, ['-e', src], /ECHO (\d+)/);
+  const traceFile = server === 'native' && gSplit ? path.join(kMemoryDir, `tickpath-rtt-echo-${process.pid}.trace`) : '';
+  const { child, m } = server === 'node' ? await startChild(process.execPath, ['-e', src], /ECHO (\d+)/)
+    : await startChild(process.execPath, [__filename, '--echo-server', ...venueArgs(gVenue).slice(2), ...(traceFile ? ['--trace', traceFile] : [])], /ECHO (\d+)/);
+  const tr = server === 'native' ? sessionTrace() : null;
+  if (tr) tr.count = 0;
   const ws = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
   const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0, waitSet: ws ?? undefined }) : new LibuvTcpTransport();
   try {
@@ -288,11 +320,10 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
     let next = 0;
     const echoIdle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
-    let empty = 0;
+    const waiter = ws ? new SessionWaiter(ws, { idle: 'block', spinUs: gSpinUs }) : gIdle === 'spin' ? new SessionWaiter(null, { idle: 'spin', spinUs: 0 }) : null;
     const idleTurn = (w: number): void => {
-      if (!ws) { echoIdle.idle(w); return; }
-      if (w > 0) { empty = 0; return; }
-      if (++empty > gSpinTurns) { empty = 0; ws.wait(200, false); }
+      if (!waiter) { echoIdle.idle(w); return; }
+      waiter.idle(w, 200);
     };
     const t0 = Number(process.hrtime.bigint());
     while (next < total) {
@@ -301,15 +332,18 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
       else { const ms = (due - Number(process.hrtime.bigint())) / 1e6; await new Promise((r) => (ms > 1 ? setTimeout(r, Math.floor(ms)) : setImmediate(r))); }
       const want = got + msg.length;
       const at = Number(process.hrtime.bigint());
+      if (tr !== null) tr.mark(kTraceCall);
       t.send(msg, 0, msg.length);
       if (transport === 'native') { while (got < want) idleTurn(t.poll()); }
       else { while (got < want) await new Promise((r) => setImmediate(r)); }
+      if (tr !== null) tr.mark(kTraceAck);
       if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
       next++;
     }
     const s = rtt.summary();
     return {
-      venue: 'Node net echo server (child process): the floor of a Node venue', orders: total, recorded: total - warmup, acked: total, rejected: 0,
+      venue: server === 'node' ? 'Node net echo server (child process): the floor of a Node venue'
+        : `native echo server (child process: the addon's TCP channel on both ends, no codec, ${venueLabel(gVenue)}): the floor of our transport`, orders: total, recorded: total - warmup, acked: total, rejected: 0,
       rtt_p50_ns: s.p50, rtt_p99_ns: s.p99, rtt_p999_ns: s.p999, rtt_p9999_ns: s.p9999, rtt_max_ns: s.max, send_lag_p99_ns: 0,
       rounds_p50_ns: [], rounds_p99_ns: [],
     };
@@ -317,8 +351,156 @@ async function runEchoNode(transport: RttTransport, rate: number, seconds: numbe
     t.close();
     ws?.close();
     await stopChild(child);
+    if (traceFile) gLastVenueTrace = readTrace(traceFile);
   }
 }
+
+/** --split: the venue's (or native echo server's) timeline of the last run, read from its --trace file. */
+let gLastVenueTrace: Float64Array | null = null;
+let gSplit = false;
+
+function readTrace(file: string): Float64Array | null {
+  try { return SessionTrace.readFile(file); } catch { return null; } finally { fs.rmSync(file, { force: true }); }
+}
+
+/**
+ * Where a round trip's time goes, from the two timelines (client: this process; venue: its --trace
+ * file; both CLOCK_MONOTONIC, shared by every process on the host). Per recorded order, from the
+ * call that sends it (kTraceCall) to the ack handed to the listener (kTraceAck):
+ *   client_out     call -> the client's send(2) begins (risk-free perf path: the codec, the session)
+ *   to_venue       the client's send begins -> the venue's epoll wait returns (or, when the venue
+ *                  did not sleep, its recv returns the bytes): loopback TCP and the venue's wakeup
+ *   venue_wake     epoll returned -> the venue's recv returned the order (0 when it did not sleep)
+ *   venue_work     recv returned -> the venue's first send begins (decode, match, encode)
+ *   to_client      the venue's send begins -> the client's epoll wait returns (or its recv returns)
+ *   client_wake    epoll returned -> the client's recv returned the ack (0 when it did not sleep)
+ *   client_in      recv returned -> the ack reached the listener (decode, session, connector)
+ * The parts add up to each order's round trip; p50 of each part is reported (so the p50s add up to
+ * about, not exactly, the round trip's p50). send_syscall: the client's send(2), inside to_venue
+ * (on loopback the kernel delivers the segment to the peer's socket inside the sender's syscall).
+ */
+export interface RttSplit {
+  /** Orders split (alone on the wire); overlapped: orders left out because another was in flight. */
+  orders: number;
+  overlapped: number;
+  venue_slept: number;
+  client_slept: number;
+  p50_ns: Record<string, number>;
+}
+const kSplitParts = ['client_out', 'to_venue', 'venue_wake', 'venue_work', 'to_client', 'client_wake', 'client_in', 'send_syscall', 'total'] as const;
+
+export function splitRtt(client: Float64Array, clientCount: number, venue: Float64Array, skip: number): RttSplit | null {
+  // Indices of the client's points by kind, in time order (one thread records them in order).
+  const vn = venue.length / 2;
+  const parts: Record<string, number[]> = {};
+  for (const k of kSplitParts) parts[k] = [];
+  let vi = 0;
+  let overlapped = 0;
+  let venueSlept = 0;
+  let clientSlept = 0;
+  const firstAfter = (arr: Float64Array, n: number, from: number, kind: number, t: number, until: number): number => {
+    for (let i = from; i < n; i++) {
+      const ti = arr[i * 2 + 1];
+      if (ti > until) return -1;
+      if (arr[i * 2] === kind && ti >= t) return i;
+    }
+    return -1;
+  };
+  // Acks come back in order: the k-th ack answers the k-th call. An order is split only when it
+  // was alone on the wire (the previous ack came before its call, its ack before the next call):
+  // a late sender catching up puts several in flight, and their points cannot be told apart.
+  const callAt: number[] = [];
+  const ackAt: number[] = [];
+  for (let i = 0; i < clientCount; i++) {
+    const k = client[i * 2];
+    if (k === kTraceCall) callAt.push(i); else if (k === kTraceAck) ackAt.push(i);
+  }
+  for (let k = skip; k < callAt.length && k < ackAt.length; k++) {
+    const i = callAt[k];
+    const iAck = ackAt[k];
+    if ((k > 0 && ackAt[k - 1] > i) || (k + 1 < callAt.length && callAt[k + 1] < iAck)) { overlapped++; continue; }
+    const tCall = client[i * 2 + 1];
+    const tAck = client[iAck * 2 + 1];
+    const iTxB = firstAfter(client, iAck, i + 1, kTraceTxBegin, tCall, tAck);
+    const iTxE = iTxB < 0 ? -1 : firstAfter(client, iAck, iTxB + 1, kTraceTxEnd, tCall, tAck);
+    // The client's recv that delivered the ack: the last Rx before the ack.
+    let iRx = -1;
+    for (let j = iAck - 1; j > i; j--) if (client[j * 2] === kTraceRx) { iRx = j; break; }
+    if (iTxB < 0 || iTxE < 0 || iRx < 0) continue;
+    const tTxB = client[iTxB * 2 + 1];
+    const tRx = client[iRx * 2 + 1];
+    // The venue: its first recv of bytes after the client's send began, and its first send after that.
+    while (vi < vn && venue[vi * 2 + 1] < tTxB) vi++;
+    const vRx = firstAfter(venue, vn, vi, kTraceRx, tTxB, tRx);
+    if (vRx < 0) continue;
+    const vTx = firstAfter(venue, vn, vRx + 1, kTraceTxBegin, tTxB, tRx);
+    if (vTx < 0) continue;
+    const tvRx = venue[vRx * 2 + 1];
+    const tvTx = venue[vTx * 2 + 1];
+    // A wake between the client's send and the venue's recv: the venue slept.
+    let tvWake = tvRx;
+    for (let j = vRx - 1; j >= vi; j--) if (venue[j * 2] === kTraceWake) { tvWake = venue[j * 2 + 1]; venueSlept++; break; }
+    // A client wake between the venue's send and the client's recv.
+    let tcWake = tRx;
+    for (let j = iRx - 1; j > iTxE; j--) {
+      if (client[j * 2] === kTraceWake) { if (client[j * 2 + 1] >= tvTx) { tcWake = client[j * 2 + 1]; clientSlept++; } break; }
+    }
+    parts.client_out.push(tTxB - tCall);
+    parts.to_venue.push(tvWake - tTxB);
+    parts.venue_wake.push(tvRx - tvWake);
+    parts.venue_work.push(tvTx - tvRx);
+    parts.to_client.push(tcWake - tvTx);
+    parts.client_wake.push(tRx - tcWake);
+    parts.client_in.push(tAck - tRx);
+    parts.send_syscall.push(client[iTxE * 2 + 1] - tTxB);
+    parts.total.push(tAck - tCall);
+    vi = vRx;
+  }
+  const n = parts.total.length;
+  if (n === 0) return null;
+  const p50_ns: Record<string, number> = {};
+  for (const k of kSplitParts) {
+    const a = Float64Array.from(parts[k]).sort();
+    p50_ns[k] = Math.round(a[a.length >> 1]);
+  }
+  return { orders: n, overlapped, venue_slept: venueSlept, client_slept: clientSlept, p50_ns };
+}
+
+/**
+ * `--echo-server`: the native echo floor's server (a child process of this script): the addon's
+ * TCP listener and channels, polled by the simulator's own VenueLoop with the venue side's idle
+ * settings, every byte received sent straight back. No codec, no matching: what is left is the
+ * transport, the two kernels' loopback paths and the two wakeups.
+ */
+async function echoServerMain(): Promise<void> {
+  const idle = arg('idle', 'block') as 'block' | 'spin' | 'backoff';
+  const busyPollUs = Number(arg('busy-poll', '0'));
+  const spinTurns = Number(arg('spin-turns', '0'));
+  const spinUs = Number(arg('spin-us', '0'));
+  const traceFile = arg('trace', '');
+  const trace = traceFile ? new SessionTrace(1 << 20) : null;
+  setSessionTrace(trace);
+  const ws = idle === 'block' ? new NativeWaitSet() : null;
+  const server = new NativeTcpServer({ busyPollUs, waitSet: ws ?? undefined });
+  const port = await server.listen('127.0.0.1', 0, (t) => ({
+    onConnect() {},
+    onData(buf, off, len) { t.send(buf, off, len); },
+    onClose() {},
+  }));
+  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns, spinUs });
+  loop.start();
+  console.log(`ECHO ${port}`);
+  process.once('SIGTERM', () => {
+    loop.stop();
+    if (trace) trace.writeFile(traceFile);
+    void server.close().then(() => process.exit(0));
+  });
+}
+
+/** The sender's session idle policy, as routing_config's venues[].idle / spin_us would give it. */
+function senderIdle(): SessionIdlePolicy { return gIdle === 'spin' ? { idle: 'spin', spinUs: 0 } : { idle: 'block', spinUs: gSpinUs }; }
+/** The last run's sender waiter (its stats go into the result). */
+let gLastWaiter: SessionWaiter | null = null;
 
 /** A fresh wait set for this run's sender (block idle over native), or none. */
 function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
@@ -331,20 +513,28 @@ function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
 function venueArgs(v: RttVenueSide): string[] {
   if (v.transport === 'libuv') return ['--transport', 'libuv'];
   return ['--transport', 'native', '--idle', v.idle, ...(v.busyPollUs ? ['--busy-poll', String(v.busyPollUs)] : []),
-    ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : [])];
+    ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : []),
+    ...(v.spinUs && v.idle === 'block' ? ['--spin-us', String(v.spinUs)] : [])];
 }
 
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
   venue: RttVenueSide = gVenue): Promise<RttResult> {
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', ...venueArgs(venue)],
+  const traceFile = gSplit && venue.transport === 'native' ? path.join(dir, 'venue.trace') : '';
+  const tr = sessionTrace();
+  if (tr) tr.count = 0;
+  // The venue's FIX store on tmpfs as well (the default is a directory under os.tmpdir(), a disk
+  // here: one write(2) per message to ext4 was most of the FIX venue's share of the round trip).
+  const venueStore = path.join(dir, 'venue-store');
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, ...venueArgs(venue),
+    ...(traceFile ? ['--trace', traceFile] : [])],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
   if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
-      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) })
+      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
+      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -356,6 +546,7 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
     // The simulator's own account of its loop (native: turns, sleeps, wakeups), for the JSON.
     const stop = /venue-sim: SIGTERM, stopping; (.*)/.exec(output());
     if (stop) gLastVenueStats = JSON.parse(stop[1]).transport;
+    if (traceFile) gLastVenueTrace = readTrace(traceFile);
   }
 }
 
@@ -374,7 +565,7 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
   const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
-    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport) });
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
@@ -403,15 +594,20 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         if (prev && 'skipped' in prev) continue;
         const sub = path.join(dir, `${p}-${round}`);
         fs.mkdirSync(sub);
+        gLastVenueTrace = null;
         const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
-          : p === 'echo_node' ? await runEchoNode(transport, rate, seconds, warmupSeconds)
+          : p === 'echo_node' || p === 'echo_native' ? await runEcho(p === 'echo_node' ? 'node' : 'native', transport, rate, seconds, warmupSeconds)
             : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
               ? await runSimulator(p === 'ouch_venue_libuv' ? 'ouch' : 'fix', transport, rate, seconds, warmupSeconds, sub, { transport: 'libuv', idle: 'block', busyPollUs: 0 })
               : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
-        if (p !== 'fix_quickfix' && p !== 'echo_node') r.venue_stats = gLastVenueStats;
+        if (p !== 'fix_quickfix' && p !== 'echo_node' && p !== 'echo_native') r.venue_stats = gLastVenueStats;
+        if (gLastWaiter) r.sender_idle = gLastWaiter.stats();
+        gLastWaiter = null;
+        const ct = sessionTrace();
+        if (ct && gLastVenueTrace) r.split = splitRtt(ct.points, ct.count, gLastVenueTrace, Math.round(rate * warmupSeconds)) ?? undefined;
         out[p] = { ...(prev && prev.rtt_p50_ns <= r.rtt_p50_ns ? prev : r), rounds_p50_ns: p50s, rounds_p99_ns: p99s, transport };
       }
     }
@@ -441,6 +637,11 @@ export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>
     rows.push({ label: `rtt ${p} p99.9`, ours: us(r.rtt_p999_ns), baseline: base ? us(base.rtt_p999_ns) : '', ratio: base ? r.rtt_p999_ns / base.rtt_p999_ns : undefined });
     rows.push({ label: `rtt ${p} p99.99 / max`, ours: `${us(r.rtt_p9999_ns)} / ${us(r.rtt_max_ns)}`, baseline: base ? `${us(base.rtt_p9999_ns)} / ${us(base.rtt_max_ns)}` : 'Philadelphia p99.99 43.8 µs',
       note: `${r.recorded} recorded of ${r.orders} sent, ${r.acked} acked, send lag p99 ${us(r.send_lag_p99_ns)}; p50/p99 per round: ${r.rounds_p50_ns.map((v, i) => `${us(v)}/${us(r.rounds_p99_ns[i])}`).join(', ')}` });
+    if (r.split) {
+      const sp = r.split.p50_ns;
+      rows.push({ label: `rtt ${p} split p50`, ours: us(sp.total), baseline: '',
+        note: `client_out ${us(sp.client_out)} | to_venue ${us(sp.to_venue)} (send(2) ${us(sp.send_syscall)}) | venue_wake ${us(sp.venue_wake)} | venue_work ${us(sp.venue_work)} | to_client ${us(sp.to_client)} | client_wake ${us(sp.client_wake)} | client_in ${us(sp.client_in)}; venue slept ${r.split.venue_slept}/${r.split.orders}, client ${r.split.client_slept}/${r.split.orders}; ${r.split.overlapped} overlapping orders left out` });
+    }
   }
   return rows;
 }
@@ -450,14 +651,25 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '3'));
   const warmupSeconds = Number(arg('warmup-seconds', '1'));
   const rounds = Number(arg('rounds', '3'));
-  const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_node').split(',') as RttProtocol[];
+  const protocols = arg('protocols', 'ouch,fix,fix_quickfix,echo_native,echo_node').split(',') as RttProtocol[];
   for (const p of protocols) {
     if (!kProtocols.includes(p)) { console.error(`option --protocols: unknown protocol '${p}', expected one of ${kProtocols.join(', ')}`); process.exit(2); }
   }
+  gCpu = Number(arg('cpu', '-1'));
+  gVenueCpu = Number(arg('venue-cpu', '-1'));
+  const ncpu = os.cpus().length;
+  for (const [name, v] of [['cpu', gCpu], ['venue-cpu', gVenueCpu]] as const) {
+    if (!Number.isInteger(v) || v < -1 || v >= ncpu) { console.error(`option --${name}: '${arg(name, '')}', expected a CPU from 0 to ${ncpu - 1}`); process.exit(2); }
+  }
+  if (gCpu >= 0) {
+    try { pinCurrentThread(gCpu); } catch (e) { console.error(`option --cpu ${gCpu}: could not pin the sender: ${(e as Error).message}`); process.exit(2); }
+  }
+  gSplit = process.argv.includes('--split');
+  if (gSplit) setSessionTrace(new SessionTrace(1 << 20));
   gIdle = arg('idle', 'block') as IdleStrategyName | 'block';
   if (gIdle !== 'block' && gIdle !== 'spin' && gIdle !== 'yield' && gIdle !== 'backoff') { console.error(`option --idle: '${gIdle}', expected block, spin, yield or backoff`); process.exit(2); }
-  gSpinTurns = Number(arg('spin-turns', '100'));
-  if (!Number.isInteger(gSpinTurns) || gSpinTurns < 0) { console.error(`option --spin-turns: '${arg('spin-turns', '')}', expected an integer >= 0`); process.exit(2); }
+  gSpinUs = Number(arg('spin-us', '0'));
+  if (!Number.isInteger(gSpinUs) || gSpinUs < 0 || gSpinUs > 1_000_000) { console.error(`option --spin-us: '${arg('spin-us', '')}', expected microseconds from 0 to 1000000`); process.exit(2); }
   // A park or a wait asked for in microseconds should not sleep the default 50 µs timer slack longer.
   if (gIdle !== 'spin') nativeTcpBinding()?.threadTimerSlackNs(1000);
   const venueTransport = arg('venue-transport', 'native');
@@ -467,7 +679,9 @@ async function main(): Promise<void> {
   if (venueIdle !== 'block' && venueIdle !== 'spin' && venueIdle !== 'backoff') { console.error(`option --venue-idle: '${venueIdle}', expected block, spin or backoff`); process.exit(2); }
   if (!Number.isInteger(venueBusyPoll) || venueBusyPoll < 0) { console.error(`option --venue-busy-poll: '${arg('venue-busy-poll', '')}', expected microseconds >= 0`); process.exit(2); }
   const spinArg = arg('venue-spin-turns', '');
-  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}) };
+  const venueSpinUs = Number(arg('venue-spin-us', '0'));
+  if (!Number.isInteger(venueSpinUs) || venueSpinUs < 0 || venueSpinUs > 1_000_000) { console.error(`option --venue-spin-us: '${arg('venue-spin-us', '')}', expected microseconds from 0 to 1000000`); process.exit(2); }
+  gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}), ...(venueSpinUs ? { spinUs: venueSpinUs } : {}) };
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -480,7 +694,7 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_turns: gSpinTurns, venue: gVenue, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, cpu: gCpu, venue_cpu: gVenueCpu, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }
@@ -489,5 +703,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  (process.argv.includes('--echo-server') ? echoServerMain() : main()).catch((e) => { console.error(e); process.exit(1); });
 }

@@ -23,6 +23,31 @@
 
 namespace tickpath {
 
+namespace {
+
+// The address and the non-blocking socket both ends start from (TcpChannel::connect,
+// TcpListener::listen): the socket's fd with *sa filled in, or a negative errno with the cause and
+// the fix in err.
+int openIpv4Socket(const char* ipv4, uint16_t port, sockaddr_in* sa, std::string* err) {
+  *sa = sockaddr_in{};
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons(port);
+  if (inet_pton(AF_INET, ipv4, &sa->sin_addr) != 1) {
+    *err = std::string("not an IPv4 address: ") + ipv4 +
+           " (fix: give a dotted IPv4 address such as 127.0.0.1; resolve a host name first)";
+    return -EINVAL;
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int e = errno;
+    *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
+    return -e;
+  }
+  return fd;
+}
+
+}  // namespace
+
 TcpChannel::TcpChannel(uint32_t rxBytes, uint32_t txQueueBytes)
     : rxCap_(rxBytes),
       region_(static_cast<uint8_t*>(std::calloc(1, kTcpDataOffset + rxBytes)), [](uint8_t* p) { std::free(p); }),
@@ -73,18 +98,8 @@ int TcpChannel::connect(const char* ipv4, uint16_t port, int busyPollUs, std::st
     return -EISCONN;
   }
   sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
-    *err = std::string("not an IPv4 address: ") + ipv4 + " (fix: resolve the host name first)";
-    return -EINVAL;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    int e = errno;
-    *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
-    return -e;
-  }
+  int fd = openIpv4Socket(ipv4, port, &sa, err);
+  if (fd < 0) return fd;
   setOptions(fd, busyPollUs);
   int32_t* c = ctl();
   fd_ = fd;
@@ -216,18 +231,8 @@ int TcpListener::listen(const char* ipv4, uint16_t port, int backlog, std::strin
     return -EISCONN;
   }
   sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  if (inet_pton(AF_INET, ipv4, &sa.sin_addr) != 1) {
-    *err = std::string("not an IPv4 address: ") + ipv4 + " (fix: give a dotted IPv4 address such as 127.0.0.1)";
-    return -EINVAL;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    int e = errno;
-    *err = std::string("socket(): ") + strerror(e) + " (fix: raise the open-file limit, ulimit -n)";
-    return -e;
-  }
+  int fd = openIpv4Socket(ipv4, port, &sa, err);
+  if (fd < 0) return fd;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, backlog) != 0) {

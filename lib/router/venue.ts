@@ -8,6 +8,8 @@
  * connector converts at its boundary. Quantities are whole shares.
  */
 
+import type { SessionIdlePolicy } from '../protocols/transport/session-waiter';
+
 export type Side = 'B' | 'S' | 'SS';           // buy, sell, sell short (OUCH buy/sell indicator)
 export type TimeInForce = 'DAY' | 'IOC';
 export type OrdType = 'LIMIT' | 'MARKET';
@@ -65,6 +67,8 @@ export interface VenueConnector {
   stats(): Record<string, number | string>;
   /** 'native' (the addon's TCP channel, polled by the owner) or 'libuv' (net.Socket). */
   readonly transport?: 'native' | 'libuv';
+  /** How the session's owner should idle (routing_config venues[].idle, spin_us); in stats() as idle / spinUs. */
+  readonly idle?: SessionIdlePolicy;
   /**
    * One turn of the owner's loop: receive and handle what the venue sent (acks arrive inside this
    * call on the native transport), heartbeats, timeouts and reconnects on `nowMs`. Returns bytes

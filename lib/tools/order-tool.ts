@@ -23,6 +23,9 @@ import type { RiskLimits } from '../router/risk-checker';
 import type { OrderRequest, RejectReason, RouterListener, Side, TimeInForce } from '../router/types';
 import type { VenueConnector } from '../router/venue';
 import type { TransportChoice } from '../protocols/transport/create-transport';
+import { SessionWaiter, type SessionIdleName, type SessionIdlePolicy } from '../protocols/transport/session-waiter';
+import { NativeWaitSet } from '../protocols/transport/tcp-server';
+import { nativeTcpBinding } from '../protocols/transport/native-tcp-transport';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';
@@ -54,6 +57,12 @@ export interface OrderToolOptions {
   senderGiven?: boolean;
   /** Venue session transport: 'auto' (native when the addon is built), 'native' or 'libuv'. */
   transport?: TransportChoice;
+  /**
+   * How the send loop idles between turns over the native transport (the venue's `idle` /
+   * `spin_us` in routing_config.yml terms): 'block' (default: epoll after spinUs without work) or
+   * 'spin'; without it the loop turns the event loop (setImmediate), busy but not parked.
+   */
+  idle?: SessionIdlePolicy;
   /**
    * Aborted (SIGINT/SIGTERM in the CLI): no more orders are sent, answers to the ones sent are
    * awaited at most kInterruptGraceMs longer, then the session logs out and the summary is printed.
@@ -106,6 +115,11 @@ Options:
   --settle-ms N        once everything is acked or done, wait N ms for fills in flight (default 100)
   --transport T        venue session transport: native (the addon's TCP channel, polled from the
                        send loop), libuv (net.Socket) or auto (default: native when built)
+  --idle MODE          native: how the send loop waits for answers: block (sleep in epoll on the
+                       session after --spin-us without a message) or spin (never sleeps); the
+                       summary's idle says what ran. Default: the loop turns the event loop
+  --spin-us N          with --idle block: spin N microseconds after the last message first
+                       (default 0)
   --help               this text
 
 Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
@@ -133,6 +147,8 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   let timeoutMs = 10_000;
   let settleMs = 100;
   let transport: TransportChoice = 'auto';
+  let idleName: SessionIdleName | '' = '';
+  let spinUs = -1;
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i];
     const value = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
@@ -171,6 +187,13 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
         transport = v;
         break;
       }
+      case '--idle': {
+        const v = value();
+        if (v !== 'block' && v !== 'spin') return bad(v, 'block or spin');
+        idleName = v;
+        break;
+      }
+      case '--spin-us': r = int(0, 1_000_000); if (typeof r === 'number') spinUs = r; break;
       case '--tif': {
         const v = value();
         if (v === 'day' || v === 'DAY') tif = 'DAY'; else if (v === 'ioc' || v === 'IOC') tif = 'IOC'; else return bad(v, 'day or ioc');
@@ -198,9 +221,12 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
     if (sender === '') sender = `T${pid.toString(36)}`.slice(0, 6);
     if (sender.length > 6) return `option --sender is ${JSON.stringify(sender)}, expected at most 6 characters for OUCH (SoupBinTCP username)`;
   } else if (sender === '') sender = 'TICKPATH';
+  if (spinUs >= 0 && idleName !== 'block') return `option --spin-us applies to --idle block${idleName ? `, not --idle ${idleName} (spin never sleeps)` : ' (give --idle block)'}`;
+  if (idleName !== '' && transport === 'libuv') return `option --idle applies to the native transport, not --transport libuv (its socket is read by the event loop)`;
   return {
     protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
     refPrice, timeoutMs, settleMs, senderGiven: argv.includes('--sender'), transport,
+    ...(idleName !== '' ? { idle: { idle: idleName, spinUs: Math.max(0, spinUs) } } : {}),
   };
 }
 
@@ -222,6 +248,8 @@ export interface OrderToolSummary {
   rtt_max_ns: number;
   /** The venue session's transport ('native' or 'libuv'): a silent fallback shows here. */
   transport: string;
+  /** --idle: the policy the send loop ran and what it did (spin turns, sleeps in epoll, wakeups by an answer). */
+  idle?: ReturnType<SessionWaiter['stats']>;
 }
 
 /** Per client order: what the router has told us so far. */
@@ -340,11 +368,14 @@ const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
  * Waits until `done()` or `untilMs`, polling the venue session every event-loop turn: on the
  * native transport acks are read by that poll, not by the event loop.
  */
-async function pollUntil(conn: VenueConnector, done: () => boolean, untilMs: number): Promise<void> {
+async function pollUntil(conn: VenueConnector, done: () => boolean, untilMs: number, waiter: SessionWaiter | null): Promise<void> {
   for (;;) {
     const now = Date.now();
-    conn.poll?.(now);
+    const work = conn.poll?.(now) ?? 0;
     if (done() || now >= untilMs) return;
+    // --idle: spin or sleep on the session's socket (at most 1 ms, never past untilMs), then give
+    // the event loop its turn (heartbeat timers, signals).
+    if (waiter) waiter.idle(work, Math.min(1000, Math.max(0, Math.floor((untilMs - now) * 1000))));
     await nextTurn();
   }
 }
@@ -387,7 +418,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   }
   const toSend = Math.max(0, o.count - priorParents);
   const venue: VenueConfig = { name: kVenueName, protocol: o.protocol, host: o.host, port: o.port, senderId: o.sender, targetId: o.target,
-    heartbeatIntervalS: o.protocol === 'ouch' ? 1 : 30 };   // SoupBinTCP heartbeats every second; FIX HeartBtInt 30
+    heartbeatIntervalS: o.protocol === 'ouch' ? 1 : 30, ...(o.idle ? { idle: o.idle.idle, spinUs: o.idle.spinUs } : {}) };   // SoupBinTCP heartbeats every second; FIX HeartBtInt 30
   const config: RoutingConfig = {
     mode: 'rules', defaultVenue: kVenueName, orderCapacity: Math.max(1024, priorOpen + toSend * 2 + 16),
     journal: { path: journalPath, fsync: 'group', groupCommitUs: 1000 },
@@ -398,13 +429,16 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   const bbo = { bestBid: () => o.refPrice, bestAsk: () => o.refPrice };
   let stack: RouterStack | null = null;
   const startedMs = Date.now();
+  // --idle block: the session's socket joins this epoll set when it connects.
+  const waitSet = o.idle?.idle === 'block' && (o.transport ?? 'auto') !== 'libuv' && nativeTcpBinding() ? new NativeWaitSet() : null;
+  let waiter: SessionWaiter | null = null;
   try {
     // No reconnect (a one-shot tool). FIX: with --journal the store lives beside it (FILE.fix/)
     // and a continued journal keeps its sequence numbers (no ResetSeqNumFlag); a new journal, or
     // none, is a new FIX session starting at 1.
     stack = createRouterStack(config, {
       bbo, listener, fixStoreDir: o.journal !== '' ? `${journalPath}.fix` : path.join(tmp, 'fix-store'),
-      connector: { reconnectAttempts: 0, resetOnLogon: !resuming, connectTimeoutMs: o.timeoutMs, transport: o.transport ?? 'auto' },
+      connector: { reconnectAttempts: 0, resetOnLogon: !resuming, connectTimeoutMs: o.timeoutMs, transport: o.transport ?? 'auto', ...(waitSet ? { waitSet } : {}) },
       journalIdentity: `${o.protocol}:${o.sender}`,
     });
     if (resuming) {
@@ -429,28 +463,32 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     }
     const conn = stack.connectors[0];
     listener.s.transport = conn.transport ?? 'libuv';
+    // What runs is the connector's policy (the venue config's idle / spin_us), not the option's copy.
+    if (o.idle && conn.transport === 'native' && conn.idle) waiter = new SessionWaiter(waitSet, conn.idle);
     emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender, transport: listener.s.transport });
     if (stack.resumed) {
       const r = stack.resumed;
       const ms = await stack.awaitReconciled(startedMs, o.timeoutMs);
       emit({ event: 'reconciled', in_flight: r.inFlightAtCrash, resent: r.resent, status_requests: r.statusRequests, unreconciled: r.toReconcile, recovery_ms: ms });
     }
-    await sendAll(stack, o, listener, toSend);
+    await sendAll(stack, o, listener, toSend, waiter);
     let deadline = Date.now() + o.timeoutMs;
     // Interrupted (now or while waiting): the answers in flight get a short grace, not the whole timeout.
     const grace = (): boolean => {
       if (o.signal?.aborted && deadline > Date.now() + kInterruptGraceMs) deadline = Date.now() + kInterruptGraceMs;
       return false;
     };
-    await pollUntil(conn, () => { stack!.router.endOfBatch(); return grace() || listener.allAnswered() || Date.now() >= deadline; }, Infinity);
+    await pollUntil(conn, () => { stack!.router.endOfBatch(); return grace() || listener.allAnswered() || Date.now() >= deadline; }, Infinity, waiter);
     // Fills of an aggressive order can trail its ack by a message or two.
     const settleEnd = Math.min(deadline, Date.now() + o.settleMs);
-    await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allDone(); }, settleEnd);
+    await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allDone(); }, settleEnd, waiter);
     stack.router.endOfBatch();
+    if (waiter) listener.s.idle = waiter.stats();
     if (o.signal?.aborted) emit({ event: 'interrupted', reason: String(o.signal.reason ?? 'signal'), sent: listener.s.sent, not_sent: toSend - listener.s.sent });
     return finish(listener, emit);
   } finally {
     if (stack) await stack.close();
+    waitSet?.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     // OrderRouter names orders by the second it started in ('P'/'C' + epoch seconds + counter): a
     // second run started within the same second against the same session would reuse those ids
@@ -461,7 +499,7 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   }
 }
 
-async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolListener, count: number): Promise<void> {
+async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolListener, count: number, waiter: SessionWaiter | null): Promise<void> {
   const req: OrderRequest = { symbol: o.symbol, side: o.side, qty: o.qty, price: o.price, ordType: 'LIMIT', tif: o.tif };
   const intervalNs = o.rate > 0 ? 1e9 / o.rate : 0;
   l.intervalNs = intervalNs;
@@ -474,7 +512,7 @@ async function sendAll(stack: RouterStack, o: OrderToolOptions, l: OrderToolList
       // (reading acks meanwhile; the router journals the venue's sequence at each batch end).
       const due = t0 + i * intervalNs;
       const waitMs = (due - Number(process.hrtime.bigint())) / 1e6;
-      if (waitMs > 0) { stack.router.endOfBatch(); await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due || o.signal?.aborted === true, Date.now() + Math.ceil(waitMs)); }
+      if (waitMs > 0) { stack.router.endOfBatch(); await pollUntil(conn, () => Number(process.hrtime.bigint()) >= due || o.signal?.aborted === true, Date.now() + Math.ceil(waitMs), waiter); }
       if (o.signal?.aborted) break;
     }
     l.sendingAt = Number(process.hrtime.bigint());

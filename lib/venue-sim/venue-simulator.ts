@@ -88,6 +88,8 @@ export interface VenueSimulatorOptions {
   idle?: VenueIdle;
   /** block: empty turns spun before sleeping (native only); default 0. */
   spinTurns?: number;
+  /** native, idle 'block': spin this long (µs) after the last work before sleeping (VenueLoop spinUs; default 0). */
+  spinUs?: number;
   /** Longest backoff park (µs, native only); default 20. */
   maxParkUs?: number;
   /**
@@ -225,7 +227,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       const pollAll = soup && fix ? () => soup.poll() + fix.poll() : soup ? () => soup.poll() : () => fix!.poll();
       this.pollAll = pollAll;
       if (this.options.ownLoop !== false) {
-        this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns });
+        this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns, spinUs: this.options.spinUs });
         this.loop.start();
       }
     }

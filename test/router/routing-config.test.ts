@@ -4,6 +4,9 @@ import * as path from 'path';
 import { loadRoutingConfig, parseRoutingConfig } from '../../lib/router/routing-config';
 import { TickpathError } from '../../lib/errors';
 import { ConfigError } from '../../lib/config/config-reader';
+import { createVenueConnector } from '../../lib/router/connectors/create-connector';
+import { createRouterStack } from '../../lib/router/router-stack';
+import * as os from 'os';
 
 // dist/test/router -> repository root
 const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
@@ -51,6 +54,30 @@ describe('routing config', () => {
     expect(bad.message).to.match(/routing\.venues\[0\]\.transport is "dpdk", expected one of auto, native, libuv/);
     expect(text().split('\n')[Number(/:(\d+):/.exec(bad.message)![1]) - 1]).to.contain('transport: auto');
     expect(errorOf(text().replace('busy_poll_us: 0 ', 'busy_poll_us: -1 ')).message).to.contain('routing.venues[0].busy_poll_us is -1, expected an integer from 0 to 1000000');
+  });
+
+  it('reads each venue\'s session idle policy (idle, spin_us), hands it to the connector, and refuses bad ones with the line', () => {
+    const c = loadRoutingConfig(CONFIG);
+    expect(c.venues.map((v) => [v.idle, v.spinUs])).to.deep.equal([['block', 0], ['block', 0]]);
+    const spun = parseRoutingConfig(text().replace('idle: block ', 'idle: spin ').replace('spin_us: 0 ', 'spin_us: 250 '), 'r.yml');
+    expect(spun.venues[0]).to.include({ idle: 'spin', spinUs: 250 });
+    // What the config says is what the connector the router builds carries (and reports).
+    const conn = createVenueConnector(spun.venues[0], { transport: 'native', idle: { idle: spun.venues[0].idle!, spinUs: spun.venues[0].spinUs! } });
+    expect(conn.idle).to.deep.equal({ idle: 'spin', spinUs: 250 });
+    expect(conn.stats()).to.include({ idle: 'spin', spinUs: 250, transport: 'native' });
+    // Through the one way the router builds its connectors: each venue keeps its own policy.
+    spun.journal.path = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-idle-')), 'orders.journal');
+    const stack = createRouterStack(spun, { bbo: { bestBid: () => 0, bestAsk: () => 0 }, listener: new Proxy({}, { get: () => () => undefined }) as never });
+    try {
+      expect(stack.connectors.map((k) => [k.name, k.idle?.idle, k.idle?.spinUs])).to.deep.equal([['NSDQ', 'spin', 250], ['ARCA', 'block', 0]]);
+    } finally {
+      stack.journal.close();
+      fs.rmSync(path.dirname(spun.journal.path), { recursive: true, force: true });
+    }
+    const bad = errorOf(text().replace('idle: block ', 'idle: nap '));
+    expect(bad.message).to.match(/routing\.venues\[0\]\.idle is "nap", expected one of block, spin/);
+    expect(text().split('\n')[Number(/:(\d+):/.exec(bad.message)![1]) - 1]).to.contain('idle: block');
+    expect(errorOf(text().replace('spin_us: 0 ', 'spin_us: 2000000 ')).message).to.contain('routing.venues[0].spin_us is 2000000, expected an integer from 0 to 1000000');
   });
 
   it('names file, line, path, bad value and expectation for a bad port', () => {

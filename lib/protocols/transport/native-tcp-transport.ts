@@ -20,6 +20,7 @@ import * as net from 'net';
 import { binding } from '../../binding/native';
 import { nativeError } from '../../binding/errors';
 import type { SessionTransport, TransportEvents, TransportState, TransportStats } from './session-transport';
+import { sessionTrace, kTraceRx, kTraceRxDone, kTraceTxBegin, kTraceTxEnd } from './session-trace';
 
 /** The addon's TCP functions (tcp_glue.cc). */
 export interface NativeTcpBinding {
@@ -169,7 +170,10 @@ export class NativeTcpTransport implements SessionTransport {
 
   send(buf: Buffer, offset: number, length: number): boolean {
     if (this.st !== 'connected') return false;
+    const tr = sessionTrace();
+    if (tr !== null) tr.mark(kTraceTxBegin);
     const n = this.b.tcpSend(this.id, buf, offset, length);
+    if (tr !== null) tr.mark(kTraceTxEnd);
     if (n >= 0) return true;
     this.counters.sendFailures++;
     return false; // the channel is failed (or its queue overflowed); the next poll reports it
@@ -196,7 +200,10 @@ export class NativeTcpTransport implements SessionTransport {
     if (have > 0 && this.st === 'connected') {
       this.consumed = have;
       delivered = have;
+      const tr = sessionTrace();
+      if (tr !== null) tr.mark(kTraceRx);
       this.events?.onData(this.rx, this.dataOffset, have);
+      if (tr !== null) tr.mark(kTraceRxDone);
     }
     if (this.st === 'connected' || this.st === 'connecting') {
       const s2 = c[L.stateI32];

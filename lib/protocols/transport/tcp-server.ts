@@ -21,6 +21,7 @@ import { TickpathError } from '../../errors';
 import { nativeError } from '../../binding/errors';
 import { LibuvTcpTransport } from './libuv-tcp-transport';
 import { NativeTcpTransport, nativeTcpBinding, type NativeTcpBinding } from './native-tcp-transport';
+import { sessionTrace, kTraceWake } from './session-trace';
 import type { ServerTransport, ServerTransportStats, SessionTransport, TransportEvents, TransportKind } from './session-transport';
 
 /** Events of a connection whose handler is known only once the connection exists. */
@@ -63,7 +64,11 @@ export class NativeWaitSet {
   wait(maxUs: number, withLoop = true): number {
     this.waits++;
     const r = this.b.tcpWaitSetWait(this.id, maxUs, withLoop);
-    if (r & 1) this.wakeups++;
+    if (r & 1) {
+      this.wakeups++;
+      const tr = sessionTrace();
+      if (tr !== null) tr.mark(kTraceWake);
+    }
     return r < 0 ? 2 : r;
   }
 

@@ -21,6 +21,7 @@ import type { VenueConnector } from '../venue';
 import { OuchConnector } from './ouch-connector';
 import { FixConnector } from './fix-connector';
 import { transportFactory, type TransportChoice } from '../../protocols/transport/create-transport';
+import type { SessionIdlePolicy } from '../../protocols/transport/session-waiter';
 
 export const kDefaultReconnectAttempts = 5;
 export const kDefaultReconnectDelayMs = 200;
@@ -52,6 +53,8 @@ export interface ConnectorExtras {
   now?: () => number;
   /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
   busyPollUs?: number;
+  /** How the session's owner idles (routing_config venues[].idle / spin_us); default block, no spin. */
+  idle?: SessionIdlePolicy;
   /** native: the owner loop's wait set (NativeWaitSet), so the loop can sleep until the session has data. */
   waitSet?: { addChannel(channelId: number): void };
 }
@@ -66,13 +69,13 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
       heartbeatIntervalMs: venue.heartbeatIntervalS * 1000, serverTimeoutMs: Math.max(15, venue.heartbeatIntervalS * 3) * 1000,
       connectTimeoutMs: extra.connectTimeoutMs, reconnectAttempts, reconnectDelayMs, nextSeq: (extra.lastSeq ?? 0) + 1, transport,
-      window: venue.schedule, log: extra.log, now: extra.now,
+      window: venue.schedule, log: extra.log, now: extra.now, idle: extra.idle,
     });
   }
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
     storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
-    reconnectAttempts, reconnectDelayMs, log: extra.log, transport, window: venue.schedule, now: extra.now,
+    reconnectAttempts, reconnectDelayMs, log: extra.log, transport, window: venue.schedule, now: extra.now, idle: extra.idle,
   });
 }

@@ -37,6 +37,7 @@
  *
  * Threading: the router's thread; callbacks run from `poll()` (native) or socket events (libuv).
  */
+import { sessionIdlePolicy, type SessionIdlePolicy } from '../../protocols/transport/session-waiter';
 import { ReconnectSchedule } from './reconnect-schedule';
 import { socketErrorFix } from '../../protocols/socket-errors';
 import type { SessionTransport, TransportEvents, TransportFactory, TransportKind } from '../../protocols/transport/session-transport';
@@ -97,6 +98,8 @@ export interface FixConnectorOptions {
   log?: (line: string) => void;
   /** Makes the session's transport; default: native when the addon is built, else libuv. */
   transport?: TransportFactory;
+  /** How the session's owner idles (routing_config venues[].idle / spin_us): reported in stats(), applied by the owner's SessionWaiter. */
+  idle?: SessionIdlePolicy;
 }
 
 interface OrderInfo { symbol: string; side: Side; orderQty: number; cumQty: number; price: number; ordType: 'LIMIT' | 'MARKET'; tif: 'DAY' | 'IOC' }
@@ -167,7 +170,11 @@ export class FixConnector implements VenueConnector {
   /** Outside the session window: logged out on purpose, no reconnect. */
   private windowShut = false;
 
+  /** How the owner of this session should idle (stats: idle, spinUs). */
+  readonly idle: SessionIdlePolicy;
+
   constructor(options: FixConnectorOptions) {
+    this.idle = sessionIdlePolicy(kWhere, options.idle?.idle ?? 'block', options.idle?.spinUs ?? 0);
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
     if (typeof options.host !== 'string' || options.host === '') throw invalidOption(kWhere, 'host', options.host, 'a host name');
     if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) throw invalidOption(kWhere, 'port', options.port, 'an integer port 1..65535');
@@ -549,6 +556,8 @@ export class FixConnector implements VenueConnector {
     const s = this.session.counters;
     return {
       transport: this.transport,
+      idle: this.idle.idle,
+      spinUs: this.idle.spinUs,
       ...this.counters,
       messagesIn: s.messagesIn, messagesOut: s.messagesOut, badFrames: this.parser.counters.badFrames + this.parser.counters.badChecksums,
       badChecksums: this.parser.counters.badChecksums, garbageBytes: this.parser.counters.garbageBytes,

@@ -27,6 +27,7 @@
  * Threading: the router's thread; listener callbacks run synchronously from `poll()` (native) or
  * from socket data events (libuv).
  */
+import { sessionIdlePolicy, type SessionIdlePolicy } from '../../protocols/transport/session-waiter';
 import { readU64 } from '../../common/bytes';
 import { TickpathError, invalidOption } from '../../errors';
 import type { VenueConnector, VenueListener, VenueOrder, Side, SessionState } from '../venue';
@@ -65,6 +66,8 @@ export interface OuchConnectorOptions {
   nextSeq?: number;
   /** Makes the session's transport; default: native when the addon is built, else libuv. */
   transport?: TransportFactory;
+  /** How the session's owner idles (routing_config venues[].idle / spin_us): reported in stats(), applied by the owner's SessionWaiter. */
+  idle?: SessionIdlePolicy;
   /**
    * Session window: logged in only between `start` and `end` (on `days`); outside it no login, a
    * Logout Request at its end, and `sessionWindowClosed` says why for the router. A window that
@@ -131,7 +134,11 @@ export class OuchConnector implements VenueConnector {
     reconnects: 0, reconnectFailures: 0, resends: 0, unknownMessages: 0, unknownTokens: 0, systemEvents: 0, newDays: 0,
   };
 
+  /** How the owner of this session should idle (stats: idle, spinUs). */
+  readonly idle: SessionIdlePolicy;
+
   constructor(options: OuchConnectorOptions) {
+    this.idle = sessionIdlePolicy(kWhere, options.idle?.idle ?? 'block', options.idle?.spinUs ?? 0);
     if (typeof options.name !== 'string' || options.name === '') throw invalidOption(kWhere, 'name', options.name, 'a venue name');
     const firm = options.firm ?? '';
     if (typeof firm !== 'string' || firm.length > 4) throw invalidOption(kWhere, 'firm', firm, 'a string of at most 4 characters');
@@ -289,6 +296,8 @@ export class OuchConnector implements VenueConnector {
   stats(): Record<string, number | string> {
     return {
       transport: this.client.transportKind,
+      idle: this.idle.idle,
+      spinUs: this.idle.spinUs,
       ...this.counters,
       messagesIn: this.client.counters.messagesIn,
       messagesOut: this.client.counters.messagesOut,
