@@ -118,6 +118,48 @@ describe('OrderStore against a Map (differential)', () => {
     expect(store.overflowSize).to.be.greaterThan(0);
   });
 
+  // Real captures sampled over a day: references scattered over a span far wider than the window,
+  // jumping back and forth, most of them far orders; some deleted and added again, some duplicated.
+  const scattered = fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 40_000_000 }), fc.nat()), { maxLength: 500 })
+    .map((steps) => {
+      const used: number[] = [];
+      return steps.map(([kind, ref, v]): [number, number, number] => {
+        const r = used.length > 0 && v % 3 === 0 ? used[v % used.length] : ref; // revisit a reference already seen
+        used.push(r);
+        return [kind, r, v];
+      });
+    });
+
+  it('agrees with a Map on references scattered far outside the window (captures sampled over a day)', () => {
+    fc.assert(fc.property(scattered, (ops) => { replay(new OrderStore(8, { pageBits: 4, windowPages: 16 }), ops); }), { numRuns: 150 });
+    fc.assert(fc.property(scattered, (ops) => { replay(new OrderStore(), ops); }), { numRuns: 50 });
+  });
+
+  it('a duplicate far reference is refused without taking a record', () => {
+    const store = new OrderStore(4, { pageBits: 2, windowPages: 4 });
+    store.insert(1_000_000, 1, 0x42, 100, 10); // installs the window here
+    expect(store.insert(5, 2, 0x53, 200, 20)).to.be.at.least(0); // far behind: a far order
+    const bytes = store.bytes;
+    for (let i = 0; i < 100; i++) expect(store.insert(5, 3, 0x42, 300, 30)).to.equal(-1);
+    expect([store.size, store.overflowSize, store.bytes]).to.deep.equal([2, 1, bytes]);
+    const slot = store.find(5);
+    expect([store.locate(slot), store.side(slot), store.price(slot), store.shares(slot)]).to.deep.equal([2, 0x53, 200, 20]);
+  });
+
+  it('sizes the far table for the expected peak: far orders up to initialCapacity never rehash it', () => {
+    const store = new OrderStore(4096);
+    store.insert(50_000_000, 1, 0x42, 100, 1); // the window sits at 50 M; everything below 40 M is far
+    const bytes = store.bytes;
+    // Below the window, spread over 40 M references (the arena grows by whole pages of overflow records, the index must not).
+    const refs = Array.from({ length: 4096 }, (_, i) => (i * 9767) % 40_000_000);
+    for (const ref of refs) store.insert(ref, 1, 0x53, 200, 1);
+    expect(store.overflowSize).to.equal(4096);
+    // Only the far orders' references (8 B each) were added; a rehashed index would add 128 KiB.
+    expect(store.bytes - bytes).to.be.at.most(4096 * 8);
+    expect(new OrderStore(4096).bytes).to.equal(bytes);
+    for (const ref of refs) expect(store.keyAt(store.find(ref))).to.equal(ref);
+  });
+
   it('recycles pages: a day of sequential references with short lives keeps a few pages', () => {
     const store = new OrderStore(1024);
     const live: number[] = [];
