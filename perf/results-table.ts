@@ -25,7 +25,7 @@ function rows(name: string, r: J): string[][] {
       const sessions = (r.sessions ?? { generated: r }) as J;
       return Object.entries(sessions).map(([k, v]) => [`decode + full books (perf:book): ${label[k] ?? k}`,
         `${n(v.ns_per_msg, 1)} ns/msg (${rate(v.msgs_per_s)}); CPU ${n(v.cpu_ns_per_msg, 1)}`,
-        `decode only: ${n(v.baseline_decode_ns_per_msg, 1)} ns/msg${v.sorted_levels_cpu_ns_per_msg !== undefined ? `; books with sorted levels (before the price ladder): CPU ${n(v.sorted_levels_cpu_ns_per_msg, 1)}, ladder/sorted ${n(v.ladder_over_sorted_cpu_per_round, 2)} per round` : ''}`,
+        `decode only: ${n(v.baseline_decode_ns_per_msg, 1)} ns/msg${v.sorted_levels_cpu_ns_per_msg !== undefined ? `; books with sorted levels (before the price ladder): CPU ${n(v.sorted_levels_cpu_ns_per_msg, 1)}, ladder/sorted ${n(v.ladder_over_sorted_cpu_per_round, 2)} per round` : ''}${v.previous_orders_cpu_ns_per_msg !== undefined ? `; previous order table: CPU ${n(v.previous_orders_cpu_ns_per_msg, 1)}, ours/previous ${n(v.over_previous_orders_cpu_per_round, 2)} per round` : ''}`,
         `${n(v.ratio, 2)}x`, `≤ 100 ns (CppTrader L3 102-120)${r.load_average ? `; load ${n(r.load_average.before, 1)}-${n(r.load_average.after, 1)} on ${r.load_average.cpus} CPUs` : ''}`]);
     }
     case 'fast': return [['FAST (MOEX X-OLR) decode + books (perf:fast)', `${n(r.ns_per_msg, 1)} ns/msg${r.clock === 'process cpu time' ? ' (CPU time)' : ''}; decode only ${n(r.fast_decode_only_ns_per_msg, 1)} (interpreted, with books: ${n(r.interpreted_ns_per_msg, 1)})`, `ITCH decode + books, same updates: ${n(r.itch_books_ns_per_msg, 1)} ns/msg`, `${n(r.ratio_fast_over_itch, 2)}x ITCH`, '≤ 150 ns']];

@@ -146,20 +146,6 @@ describe('OrderStore against a Map (differential)', () => {
     expect([store.locate(slot), store.side(slot), store.price(slot), store.shares(slot)]).to.deep.equal([2, 0x53, 200, 20]);
   });
 
-  it('sizes the far table for the expected peak: far orders up to initialCapacity never rehash it', () => {
-    const store = new OrderStore(4096);
-    store.insert(50_000_000, 1, 0x42, 100, 1); // the window sits at 50 M; everything below 40 M is far
-    const bytes = store.bytes;
-    // Below the window, spread over 40 M references (the arena grows by whole pages of overflow records, the index must not).
-    const refs = Array.from({ length: 4096 }, (_, i) => (i * 9767) % 40_000_000);
-    for (const ref of refs) store.insert(ref, 1, 0x53, 200, 1);
-    expect(store.overflowSize).to.equal(4096);
-    // Only the far orders' references (8 B each) were added; a rehashed index would add 128 KiB.
-    expect(store.bytes - bytes).to.be.at.most(4096 * 8);
-    expect(new OrderStore(4096).bytes).to.equal(bytes);
-    for (const ref of refs) expect(store.keyAt(store.find(ref))).to.equal(ref);
-  });
-
   it('recycles pages: a day of sequential references with short lives keeps a few pages', () => {
     const store = new OrderStore(1024);
     const live: number[] = [];
