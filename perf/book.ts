@@ -36,6 +36,7 @@ import { decodeSession, FoldingHandler } from './decode';
 import { BenchArgs } from './lib/args';
 import { captureSession, marketSession } from './lib/book-sessions';
 import { generateSession, SyntheticSession } from './ref/itch-session';
+import { PreviousOrderStore } from './ref/order-store-previous';
 import { report, Row } from './report';
 
 class CountingSink implements BookEventHandler {
@@ -45,7 +46,7 @@ class CountingSink implements BookEventHandler {
   endOfBatch(): void { /* nothing */ }
 }
 
-type Pipeline = 'decode' | 'books' | 'conflated' | 'sorted';
+type Pipeline = 'decode' | 'books' | 'conflated' | 'sorted' | 'previous';
 
 /**
  * BookBuilder from a second, independent load of lib/feed/book/ (its require cache entries set
@@ -66,6 +67,8 @@ function separateBookBuilder(): typeof BookBuilder {
 }
 
 const SortedBookBuilder = separateBookBuilder();
+/** A third copy, given the previous order table (perf/ref/order-store-previous.ts) and the ladder. */
+const PreviousBookBuilder = separateBookBuilder();
 
 interface Pass { wallNs: number; cpuNs: number }
 
@@ -85,7 +88,7 @@ class Series {
 }
 
 class SessionBench {
-  readonly series: Record<Pipeline, Series> = { decode: new Series(), books: new Series(), conflated: new Series(), sorted: new Series() };
+  readonly series: Record<Pipeline, Series> = { decode: new Series(), books: new Series(), conflated: new Series(), sorted: new Series(), previous: new Series() };
   constructor(readonly name: string, readonly session: SyntheticSession, readonly orderCapacity: number) {}
 
   run(pipeline: Pipeline, counted: boolean): void {
@@ -95,6 +98,10 @@ class SessionBench {
     else if (pipeline === 'sorted') {
       s.sink = new CountingSink();
       handler = s.builder = new SortedBookBuilder(s.sink, { initialOrderCapacity: this.orderCapacity, levels: 'sorted' });
+    } else if (pipeline === 'previous') {
+      s.sink = new CountingSink();
+      const orders = new PreviousOrderStore(this.orderCapacity) as unknown as BookBuilder['orders'];
+      handler = s.builder = new PreviousBookBuilder(s.sink, { orders });
     } else {
       s.sink = new CountingSink();
       s.conflator = pipeline === 'conflated' ? new Conflator(s.sink) : undefined;
@@ -114,6 +121,8 @@ class SessionBench {
   result(): Record<string, unknown> {
     const d = this.series.decode, b = this.series.books, k = this.series.conflated, o = this.series.sorted;
     const perRound = b.passes.map((p, i) => p.cpuNs / o.passes[i].cpuNs).sort((x, y) => x - y);
+    const v = this.series.previous;
+    const overPrevious = b.passes.map((p, i) => p.cpuNs / v.passes[i].cpuNs).sort((x, y) => x - y);
     const builder = b.builder!;
     const c = builder.counters;
     const r2 = (v: number): number => Number(v.toFixed(2));
@@ -133,6 +142,12 @@ class SessionBench {
       ladder_over_sorted_cpu_per_round: r2(perRound[perRound.length >> 1] ?? NaN),
       ladder_over_sorted_cpu_range: [r2(perRound[0] ?? NaN), r2(perRound[perRound.length - 1] ?? NaN)],
       sorted_levels_same_books: o.sink.events === b.sink.events && o.sink.quotes === b.sink.quotes,
+      previous_orders_ns_per_msg: r2(v.bestWall),
+      previous_orders_cpu_ns_per_msg: r2(v.cpu(0.5)),
+      over_previous_orders_cpu_per_round: r2(overPrevious[overPrevious.length >> 1] ?? NaN),
+      over_previous_orders_cpu_range: [r2(overPrevious[0] ?? NaN), r2(overPrevious[overPrevious.length - 1] ?? NaN)],
+      previous_orders_same_books: v.sink.events === b.sink.events && v.sink.quotes === b.sink.quotes,
+      previous_order_store_mb: Number((v.builder!.orders.bytes / 1048576).toFixed(1)),
       messages: b.messages,
       packets: this.session.packets,
       books: builder.allBooks().length,
@@ -165,7 +180,7 @@ function main(): number {
   benches.push(new SessionBench('captures', captures, 1 << 17));
   console.log(`sessions built in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${iterations} rounds + 1 warm-up, interleaved`);
 
-  const pipelines: Pipeline[] = ['decode', 'books', 'sorted', 'conflated'];
+  const pipelines: Pipeline[] = ['decode', 'books', 'previous', 'sorted', 'conflated'];
   for (let round = 0; round <= iterations; round++) { // round 0 warms the JIT and is not counted
     for (const bench of benches) {
       const order = round % 2 === 0 ? pipelines : [...pipelines].reverse();
@@ -191,6 +206,14 @@ function main(): number {
       baseline: `sorted levels ${r.sorted_levels_cpu_ns_per_msg} ns/msg`,
       ratio: r.ladder_over_sorted_cpu_per_round,
       note: `per-round ratio ${(results[b.name] as { ladder_over_sorted_cpu_range: number[] }).ladder_over_sorted_cpu_range.join('-')}; same events and quotes: ${String((results[b.name] as { sorted_levels_same_books: boolean }).sorted_levels_same_books)}`,
+    });
+    const q = results[b.name] as Record<string, unknown> & { over_previous_orders_cpu_range: number[] };
+    rows.push({
+      label: `${b.name}: order table vs the previous one (books, CPU)`,
+      ours: `${r.cpu_ns_per_msg} ns/msg`,
+      baseline: `previous order table ${String(q.previous_orders_cpu_ns_per_msg)} ns/msg`,
+      ratio: r.over_previous_orders_cpu_per_round,
+      note: `per-round ratio ${q.over_previous_orders_cpu_range.join('-')}; store ${String(q.order_store_mb)} vs ${String(q.previous_order_store_mb)} MB; same events and quotes: ${String(q.previous_orders_same_books)}`,
     });
   }
   const result = {

@@ -6,6 +6,7 @@ import { BookBuilder } from '../../lib/feed/book/book-builder';
 import { kBookEventQuote } from '../../lib/feed/book/book-event';
 import { TickpathError } from '../../lib/errors';
 import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { OrderStore } from '../../lib/feed/book/order-store';
 import { ItchDecoder } from '../../lib/feed/itch/itch-decoder';
 import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
 import { SessionGenerator } from '../../lib/tools/session-generator';
@@ -220,6 +221,42 @@ describe('BookBuilder', () => {
     const c = ladder.books.counters;
     expect([c.unknownOrder, c.levelMismatch, c.quotes > 1000]).to.deep.equal([0, 0, true]);
     expect(() => new BookBuilder(new BookRecorder(), { levels: 'tree' as 'ladder' })).to.throw(TickpathError, /levels.*"tree".*'ladder' or 'sorted'/);
+  });
+
+  it('gives the same events and books with far references as in the window, on every real capture', () => {
+    // A store whose window spans 4 references sends nearly every order of the captures to the far
+    // table (and evicts and recycles pages on the way); the default store keeps most in pages.
+    const pcaps: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        if (e.isDirectory()) walk(path.join(dir, e.name)); else if (e.name.endsWith('.pcap')) pcaps.push(path.join(dir, e.name));
+      }
+    };
+    walk(kFixtureRoot);
+    const run = (orders?: OrderStore): { events: unknown[]; books: BookBuilder } => {
+      const events: unknown[] = [];
+      const books = new BookBuilder({
+        onEvent(e) { events.push([e.kind, e.stockLocate, e.orderReferenceNumber, e.side, e.price, e.shares, e.remainingShares, e.bidPrice, e.bidShares, e.askPrice, e.askShares]); },
+        endOfBatch() { /* nothing */ },
+      }, { orders });
+      const feed = new FeedDecoder(books);
+      for (const pcap of pcaps) {
+        const r = new PcapReader(fs.readFileSync(pcap));
+        while (r.next()) feed.decodeFrame(r.data, r.frameOffset, r.capturedLength);
+      }
+      return { events, books };
+    };
+    const far = new OrderStore(4, { pageBits: 1, windowPages: 2 });
+    const a = run(far);
+    const b = run();
+    expect(a.books.orders).to.equal(far);
+    expect(pcaps.length).to.be.greaterThan(30);
+    expect(a.events.length).to.be.greaterThan(100);
+    expect(a.events).to.deep.equal(b.events);
+    expect(far.overflowSize).to.be.greaterThan(far.size / 2);
+    const resting = (books: BookBuilder): unknown[] => { const out: unknown[] = []; books.orders.forEach((...o) => out.push(o)); return out.sort(); };
+    expect(resting(a.books)).to.deep.equal(resting(b.books));
+    expect([a.books.counters.levelMismatch, a.books.counters.duplicateOrder]).to.deep.equal([b.books.counters.levelMismatch, b.books.counters.duplicateOrder]);
   });
 
   it('builds the META book of the real Multiple.Packets capture to the oracle BBO', () => {

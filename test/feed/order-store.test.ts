@@ -118,6 +118,34 @@ describe('OrderStore against a Map (differential)', () => {
     expect(store.overflowSize).to.be.greaterThan(0);
   });
 
+  // Real captures sampled over a day: references scattered over a span far wider than the window,
+  // jumping back and forth, most of them far orders; some deleted and added again, some duplicated.
+  const scattered = fc.array(fc.tuple(fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 40_000_000 }), fc.nat()), { maxLength: 500 })
+    .map((steps) => {
+      const used: number[] = [];
+      return steps.map(([kind, ref, v]): [number, number, number] => {
+        const r = used.length > 0 && v % 3 === 0 ? used[v % used.length] : ref; // revisit a reference already seen
+        used.push(r);
+        return [kind, r, v];
+      });
+    });
+
+  it('agrees with a Map on references scattered far outside the window (captures sampled over a day)', () => {
+    fc.assert(fc.property(scattered, (ops) => { replay(new OrderStore(8, { pageBits: 4, windowPages: 16 }), ops); }), { numRuns: 150 });
+    fc.assert(fc.property(scattered, (ops) => { replay(new OrderStore(), ops); }), { numRuns: 50 });
+  });
+
+  it('a duplicate far reference is refused without taking a record', () => {
+    const store = new OrderStore(4, { pageBits: 2, windowPages: 4 });
+    store.insert(1_000_000, 1, 0x42, 100, 10); // installs the window here
+    expect(store.insert(5, 2, 0x53, 200, 20)).to.be.at.least(0); // far behind: a far order
+    const bytes = store.bytes;
+    for (let i = 0; i < 100; i++) expect(store.insert(5, 3, 0x42, 300, 30)).to.equal(-1);
+    expect([store.size, store.overflowSize, store.bytes]).to.deep.equal([2, 1, bytes]);
+    const slot = store.find(5);
+    expect([store.locate(slot), store.side(slot), store.price(slot), store.shares(slot)]).to.deep.equal([2, 0x53, 200, 20]);
+  });
+
   it('recycles pages: a day of sequential references with short lives keeps a few pages', () => {
     const store = new OrderStore(1024);
     const live: number[] = [];

@@ -59,6 +59,11 @@ export interface BookBuilderOptions {
    * kind only if a process uses one kind (perf:book loads a separate copy of the module for it).
    */
   levels?: 'ladder' | 'sorted';
+  /**
+   * The order table, when the caller builds it (perf:book injects the previous structure into a
+   * separately loaded builder); default a new OrderStore sized by initialOrderCapacity.
+   */
+  orders?: OrderStore;
 }
 
 export class BookBuilder implements ItchMessageHandler {
@@ -75,7 +80,7 @@ export class BookBuilder implements ItchMessageHandler {
 
   constructor(handler: BookEventHandler, options: BookBuilderOptions = {}) {
     this.handler = handler;
-    this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
+    this.orders = options.orders ?? new OrderStore(options.initialOrderCapacity ?? 1 << 16);
     const levels = options.levels ?? 'ladder';
     if (levels !== 'ladder' && levels !== 'sorted') throw invalidOption('BookBuilder', 'levels', levels, "'ladder' or 'sorted'");
     this.levels = levels === 'ladder' ? new LevelStore(65536 * 2) : new SortedLevels(65536 * 2, 1 << 16);
