@@ -88,6 +88,15 @@ const kSyncsI32 = 48;
 const kErrnoI32 = 49;
 const kClockF64 = 32;
 const kPrefaultedI32 = 80;
+const kCopiedI32 = 96;
+
+/** Ring file header (slot 0 of the ring): 'TPJR' at byte 92, like the journal's own header. */
+const RING_MAGIC = 0x524a5054;     // 'TPJR' little endian
+const RING_VERSION = 1;
+/** Where the ring lives unless `ringDir` says otherwise: tmpfs, so its pages are never written back. */
+const DEFAULT_RING_DIR = '/dev/shm';
+/** Slots of the writer's `off` arithmetic when there is no ring: every slot below 2^31 maps to itself. */
+const DIRECT_MASK = 0x7fffffff;
 
 export const enum JournalRecordType {
   NEW_PARENT = 1,
@@ -128,6 +137,18 @@ export interface JournalOptions {
    * here), so the router's stores need not take the page fault. Default 1048576; 0 off.
    */
   prefaultBytes?: number;
+  /**
+   * Records the shared-memory ring holds (a power of two from 16 to 4194304; 0: no ring, the router
+   * writes straight into the journal file's mapping). Default 65536 (6 MiB) under 'group' and
+   * 'never' when /dev/shm exists, 0 under 'always' (it fdatasyncs on the router's thread anyway). With a ring each record
+   * is written into a MAP_SHARED file in `ringDir` (tmpfs), in the page cache before the wire as
+   * without it, and the commit thread copies it into the journal file at its next wake-up (at most
+   * every millisecond, before its fdatasync). A restart copies what a killed router left in the
+   * ring into the file before reading it.
+   */
+  ringRecords?: number;
+  /** Directory of the ring file (tmpfs; must survive the router process, not the machine). Default /dev/shm. */
+  ringDir?: string;
 }
 
 /** One skipped slot between valid records: where it is and why it is not a record. */
@@ -205,6 +226,8 @@ export interface JournalRecovery {
   epoch: number;
   /** The header's layout version (0 without a valid header). */
   layout: number;
+  /** Records found only in the shared-memory ring of a killed router (copied into the file on open). */
+  fromRing: number;
 }
 
 // ---------------------------------------------------------------- crc32 (IEEE), tables built once
@@ -300,8 +323,12 @@ interface JournalNative {
   journalEnsure(id: number, slots: number): void;
   journalSync(id: number): void;
   journalClose(id: number, keepSlots: number, sync: boolean): void;
+  journalAttachRing(id: number, ringPath: string, ringSlots: number, firstSlot: number): SharedArrayBuffer;
+  journalDrainRing(id: number): void;
+  journalDetachRing(id: number): void;
+  journalHoldCopy(id: number, held: boolean): void;
   journalLayout: { writtenI32: number; durableI32: number; fileSlotsI32: number; syncsI32: number; errnoI32: number;
-    clockF64: number; prefaultedI32: number };
+    clockF64: number; prefaultedI32: number; copiedI32: number };
 }
 
 let layoutChecked = false;
@@ -311,7 +338,8 @@ function journalNative(): JournalNative {
   if (!layoutChecked) {
     const l = b.journalLayout;
     if (!l || l.writtenI32 !== kWrittenI32 || l.durableI32 !== kDurableI32 || l.fileSlotsI32 !== kFileSlotsI32 ||
-      l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32 || l.clockF64 !== kClockF64 || l.prefaultedI32 !== kPrefaultedI32) {
+      l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32 || l.clockF64 !== kClockF64 || l.prefaultedI32 !== kPrefaultedI32 ||
+      l.copiedI32 !== kCopiedI32) {
       throw new TickpathError('ERR_ADDON_MISMATCH', 'OrderJournal: the native addon\'s journal control block differs from journal.ts',
         'rebuild the addon: npm run build:native');
     }
@@ -354,6 +382,17 @@ export class OrderJournal {
   private recordNo: number;
   private replicaSink: ((map: Uint8Array, offset: number) => void) | null = null;
   private readonly now: () => number;
+  /**
+   * Where record `slot` goes in `buf`: byte ((slot & slotMask) + slotBase) * RECORD_SIZE. In the
+   * ring: slotMask = ringSlots - 1, slotBase 1 (the ring's header is its slot 0); straight into the
+   * file mapping: DIRECT_MASK and 0.
+   */
+  private slotMask = DIRECT_MASK;
+  private slotBase = 0;
+  /** First slot the ring cannot take yet (copied position + ringSlots); 2^31 without a ring. */
+  private ringLimit = 0x7fffffff;
+  private ringSlots = 0;
+  private ringMap: Uint8Array | null = null;
 
   /**
    * The layout this journal writes: 3 for a new file, the file's own for an existing one (a layout 2
@@ -410,9 +449,16 @@ export class OrderJournal {
     if (!Number.isInteger(prefaultBytes) || prefaultBytes < 0 || prefaultBytes > 64 * 1024 * 1024) {
       throw invalidOption('OrderJournal', 'prefaultBytes', prefaultBytes, 'an integer from 0 to 67108864');
     }
+    const ringDir = opts.ringDir ?? DEFAULT_RING_DIR;
+    // 'always' syncs on the router's thread anyway: a ring would only add a copy before each sync.
+    const ringRecords = opts.ringRecords ?? (opts.fsync !== 'always' && (opts.ringDir !== undefined || fs.existsSync(DEFAULT_RING_DIR)) ? 65536 : 0);
+    if (!Number.isInteger(ringRecords) || (ringRecords !== 0 && (ringRecords < 16 || ringRecords > 1 << 22 ||
+      (ringRecords & (ringRecords - 1)) !== 0))) {
+      throw invalidOption('OrderJournal', 'ringRecords', ringRecords, '0 or a power of two from 16 to 4194304');
+    }
     // Recovery reads the file as it is, before anything maps or grows it: a file this build must
-    // refuse is left exactly as found.
-    this.recovered = fs.existsSync(path) ? OrderJournal.recover(path) : emptyRecovery();
+    // refuse is left exactly as found. A killed router's ring tail is copied into the file first.
+    this.recovered = fs.existsSync(path) ? recoverWithRing(path, ringDir, true) : emptyRecovery();
     this.native = journalNative();
     this.capacitySlots = capacity + 1;
     try {
@@ -441,6 +487,91 @@ export class OrderJournal {
     Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
     // Header and tail repairs are made durable under every policy: they happen once per open.
     if (r.createdMs === 0 || r.tornRecords > 0) this.syncNow();
+    if (ringRecords > 0) this.attachRing(ringDir, ringRecords);
+  }
+
+  /** From now on records are written into a new ring file in `dir` (see journal_file.h). */
+  private attachRing(dir: string, ringSlots: number): void {
+    const st = fs.statSync(this.path);
+    const ringPath = ringPathFor(dir, st);
+    let ring: Uint8Array;
+    try {
+      ring = new Uint8Array(this.native.journalAttachRing(this.id, ringPath, ringSlots, this.recordNo + 1));
+    } catch (e) {
+      this.native.journalClose(this.id, this.recordNo + 1, this.policy !== 'never');
+      this.id = -1;
+      throw journalError('ERR_JOURNAL_OPEN', this.path, `creating the ring ${ringPath} of`, e,
+        `make ${dir} writable (tmpfs, e.g. /dev/shm) or set journal option ringRecords: 0`);
+    }
+    // The header ties the ring to this journal: its creation time and inode.
+    const v = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
+    ring.fill(0, 0, RECORD_SIZE);
+    v.setUint16(8, RING_VERSION, true);
+    v.setUint16(10, RECORD_SIZE, true);
+    v.setUint32(12, ringSlots, true);
+    v.setFloat64(16, this.mapView.getFloat64(16, true), true);
+    v.setFloat64(24, st.ino, true);
+    v.setUint32(92, RING_MAGIC, true);
+    v.setUint32(0, crc32(ring, 4, RECORD_SIZE), true);
+    this.ringMap = ring;
+    this.ringSlots = ringSlots;
+    this.buf = ring;
+    this.view = v;
+    this.words = new Uint32Array(ring.buffer, ring.byteOffset, ring.byteLength >>> 2);
+    this.slotMask = ringSlots - 1;
+    this.slotBase = 1;
+    this.ringLimit = this.recordNo + 1 + ringSlots;
+  }
+
+  /**
+   * Copies the ring into the file and writes straight into the file mapping from now on (no-op
+   * without a ring). The failover shipper sends records from that mapping.
+   */
+  private detachRing(): void {
+    if (this.ringMap === null || this.id < 0) return;
+    try {
+      this.native.journalDetachRing(this.id);
+    } catch (e) {
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'copying the ring into', e, WRITE_FIX);
+    }
+    this.ringMap = null;
+    this.slotMask = DIRECT_MASK;
+    this.slotBase = 0;
+    this.ringLimit = 0x7fffffff;
+    if (!this.failed) {
+      this.buf = this.map;
+      this.view = this.mapView;
+      this.words = new Uint32Array(this.map.buffer, this.map.byteOffset, this.map.byteLength >>> 2);
+    }
+  }
+
+  /** Rare: the writer is a whole ring ahead of the copier. Copies on this thread if the copier is late. */
+  private ringFull(slot: number): void {
+    this.ringLimit = Atomics.load(this.ctl, kCopiedI32) + this.ringSlots;
+    if (slot < this.ringLimit) return;
+    try {
+      this.native.journalDrainRing(this.id);
+    } catch (e) {
+      this.fail();
+      this.lostRecords++;
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'copying the ring into', e, WRITE_FIX);
+    }
+    this.ringLimit = Atomics.load(this.ctl, kCopiedI32) + this.ringSlots;
+    if (slot >= this.ringLimit) {
+      this.fail();
+      this.lostRecords++;
+      throw new TickpathError('ERR_JOURNAL_WRITE', `OrderJournal: the ring of ${this.path} is full and its copy is held`,
+        'release the copy (holdFileCopy(false)); only tests hold it');
+    }
+  }
+
+  /**
+   * Tests and drills: while held, nothing is copied from the ring into the file (and nothing more
+   * becomes durable), so the ring holds records the file lacks, as after a `kill -9` between two
+   * wake-ups of the commit thread. close() copies whatever is held.
+   */
+  holdFileCopy(held: boolean): void {
+    if (this.id >= 0 && this.ringMap !== null) this.native.journalHoldCopy(this.id, held);
   }
 
   /**
@@ -482,8 +613,8 @@ export class OrderJournal {
     const b = this.buf;
     b[off + 17] = om.state(slot);
     b[off + 18] = om.sideCodeOf(slot);
-    b[off + 19] = om.ordTypeOf(slot) === 'LIMIT' ? 0 : 1;
-    b[off + 20] = om.tifOf(slot) === 'DAY' ? 0 : 1;
+    b[off + 19] = om.ordTypeCodeOf(slot);     // 0 LIMIT, 1 MARKET: the record's codes
+    b[off + 20] = om.tifCodeOf(slot);         // 0 DAY, 1 IOC
     b[off + 21] = reason === null ? NO_REASON : REJECT_REASONS.indexOf(reason);
     v.setInt16(off + 22, om.venueOf(slot), true);
     v.setUint32(off + 24, om.qty(slot), true);
@@ -494,7 +625,7 @@ export class OrderJournal {
     v.setUint32(off + 44, lastPx, true);
     v.setFloat64(off + 48, venueSeq, true);
     om.writeId(slot, b, off + 56, 14, 0);
-    writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
+    om.writeSymbol(slot, b, off + 84);
     return off;
   }
 
@@ -586,8 +717,23 @@ export class OrderJournal {
     this.replicaSink = sink;
   }
 
-  /** The mapping and the number of the last record written (a catch-up reads slots 1..lastRecordNo). */
-  get mapping(): Uint8Array { return this.map; }
+  /**
+   * CLOCK_REALTIME in ms as the journal stamps records: the commit thread's clock (one load, at
+   * most about a millisecond old), or the `now` option's reading. OrderRouter's throttle uses it.
+   */
+  get clockMs(): number {
+    return this.ownClock ? this.now() : this.ctlF64[kClockF64];
+  }
+
+  /**
+   * The file's mapping, holding every record written (a catch-up reads slots 1..lastRecordNo). A
+   * journal writing through its ring copies the ring into the file first and from then on writes
+   * straight into this mapping, so it stays whole: the failover shipper sends from it.
+   */
+  get mapping(): Uint8Array {
+    this.detachRing();
+    return this.map;
+  }
   get lastRecordNo(): number { return this.recordNo; }
 
   /**
@@ -625,6 +771,8 @@ export class OrderJournal {
       syncs: this.syncs, groupSyncs: Atomics.load(this.ctl, kSyncsI32), damagedRecords: this.recovered.damaged.length,
       prefaultedPages: Atomics.load(this.ctl, kPrefaultedI32),
       lostRecords: this.lostRecords,
+      ringRecords: this.ringMap !== null ? this.ringSlots : 0,
+      copiedRecordNo: this.ringMap !== null ? Math.max(0, Atomics.load(this.ctl, kCopiedI32) - 1) : this.recordNo,
     };
   }
 
@@ -640,8 +788,9 @@ export class OrderJournal {
     if (this.ctl[kErrnoI32] !== 0) { this.failCommit(); return 0; }
     const slot = this.recordNo + 1;
     if (slot >= this.fileSlots) this.growNow(slot);
+    if (slot >= this.ringLimit) this.ringFull(slot);
     if (this.failed) return 0;
-    const off = slot * RECORD_SIZE;
+    const off = ((slot & this.slotMask) + this.slotBase) * RECORD_SIZE;
     this.view.setUint32(off + 4, slot, true);
     // The journal's clock, one typed-array load: a clock call per record cost ~40-100 ns (5 records a lifecycle).
     this.view.setFloat64(off + 8, this.ownClock ? this.now() : this.ctlF64[kClockF64], true);
@@ -671,7 +820,7 @@ export class OrderJournal {
         throw journalError('ERR_JOURNAL_WRITE', this.path, 'fdatasync of', e, WRITE_FIX);
       }
     }
-    if (this.replicaSink !== null) this.replicaSink(this.map, off);
+    if (this.replicaSink !== null) this.replicaSink(this.buf, off);
   }
 
   /** Rare: the writer caught up with the commit thread's growth (or the file is full). */
@@ -735,10 +884,76 @@ export class OrderJournal {
    * Reads a journal file and rebuilds orders, positions and venue sequence numbers; refuses a file
    * of another layout (ERR_JOURNAL_VERSION). Not a hot path.
    */
-  static recover(path: string): JournalRecovery {
-    const data = fs.readFileSync(path);
-    return scanJournal(data, path);
+  static recover(path: string, opts: { ringDir?: string; ring?: boolean } = {}): JournalRecovery {
+    if (opts.ring === false) return scanJournal(fs.readFileSync(path), path);
+    return recoverWithRing(path, opts.ringDir ?? DEFAULT_RING_DIR, false);
   }
+
+  /** The ring file a journal at `path` writes through (it exists while the journal is open or after a crash). */
+  static ringPath(path: string, ringDir = DEFAULT_RING_DIR): string {
+    return ringPathFor(ringDir, fs.statSync(path));
+  }
+}
+
+function ringPathFor(dir: string, st: fs.Stats): string {
+  return `${dir}/tickpath-journal-${st.dev}-${st.ino}.ring`;
+}
+
+/**
+ * Reads the journal file and, when a ring of this journal is left in `ringDir` (a router killed
+ * before its commit thread copied the last records), the records it holds after the file's last
+ * one, numbered on from it. `write`: copy them into the file (fdatasync) and remove the ring, as
+ * open does; otherwise only the result includes them (`tickpath journal`, read-only). A ring of
+ * another journal (another creation time: a reused inode) is ignored.
+ */
+function recoverWithRing(path: string, ringDir: string, write: boolean): JournalRecovery {
+  let data = fs.readFileSync(path);
+  const fromFile = scanJournal(data, path);
+  let ringPath = '';
+  try { ringPath = ringPathFor(ringDir, fs.statSync(path)); } catch { return fromFile; }
+  if (!fs.existsSync(ringPath)) return fromFile;
+  const ring = fs.readFileSync(ringPath);
+  const rv = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
+  const ringSlots = ring.length >= RECORD_SIZE ? rv.getUint32(12, true) : 0;
+  const headerOk = ring.length >= RECORD_SIZE && rv.getUint32(92, true) === RING_MAGIC &&
+    rv.getUint32(0, true) === crc32(ring, 4, RECORD_SIZE) && rv.getUint16(10, true) === RECORD_SIZE &&
+    ringSlots >= 16 && (ringSlots & (ringSlots - 1)) === 0 && ring.length >= (ringSlots + 1) * RECORD_SIZE &&
+    fromFile.createdMs !== 0 && rv.getFloat64(16, true) === fromFile.createdMs;
+  const tail: number[] = [];
+  if (headerOk) {
+    for (let n = fromFile.lastRecordNo + 1; ; n++) {
+      const off = ((n & (ringSlots - 1)) + 1) * RECORD_SIZE;
+      if (rv.getUint32(off + 92, true) !== MAGIC || rv.getUint32(off + 4, true) !== n ||
+        rv.getUint32(off, true) !== crc32(ring, off + 4, off + RECORD_SIZE)) break;
+      tail.push(off);
+    }
+  }
+  if (tail.length === 0) {
+    if (write) fs.rmSync(ringPath, { force: true });
+    return fromFile;
+  }
+  const first = fromFile.lastRecordNo + 1;
+  const end = (first + tail.length) * RECORD_SIZE;
+  if (write) {
+    const fd = fs.openSync(path, 'r+');
+    try {
+      for (let i = 0; i < tail.length; i++) fs.writeSync(fd, ring, tail[i], RECORD_SIZE, (first + i) * RECORD_SIZE);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.rmSync(ringPath, { force: true });
+    data = fs.readFileSync(path);
+  } else {
+    const merged = Buffer.alloc(Math.max(data.length, end));
+    data.copy(merged, 0, 0, Math.min(data.length, first * RECORD_SIZE));
+    for (let i = 0; i < tail.length; i++) ring.copy(merged, (first + i) * RECORD_SIZE, tail[i], tail[i] + RECORD_SIZE);
+    if (data.length > end) data.copy(merged, end, end);
+    data = merged;
+  }
+  const r = scanJournal(data, path);
+  r.fromRing = tail.length;
+  return r;
 }
 
 function versionError(path: string, found: string): TickpathError {
@@ -824,7 +1039,7 @@ function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueOutSeqs: new Map(), venueSendsAfterOutSeq: new Map(), venueSessions: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
-    damaged: [], identity: '', createdMs: 0, layout: 0, epoch: 0,
+    damaged: [], identity: '', createdMs: 0, layout: 0, epoch: 0, fromRing: 0,
   };
 }
 

@@ -24,6 +24,7 @@
  * report the final state right after the transition.
  */
 import { TickpathError } from '../errors';
+import { writeAsciiZ } from '../common/bytes';
 import { OrderState, sideCode, isTerminal } from './types';
 import type { OrdType, Side, TimeInForce } from './types';
 
@@ -241,6 +242,8 @@ export class OrderManager {
   // Per-symbol: open parent orders and net position (shares; sells and shorts negative).
   private readonly symbolIdx = new Map<string, number>();
   private readonly symbolNames: string[] = [];
+  /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
+  private readonly symbolBytes: Uint8Array;
   private readonly openCount: Int32Array;
   private readonly positionArr: Float64Array;
 
@@ -290,6 +293,7 @@ export class OrderManager {
     this.freeTop = n;
     this.openCount = new Int32Array(maxSymbols);
     this.positionArr = new Float64Array(maxSymbols);
+    this.symbolBytes = new Uint8Array(maxSymbols * 8);
   }
 
   // ---------------------------------------------------------------- creation
@@ -299,17 +303,21 @@ export class OrderManager {
     return this.createParentWith(this.idFormat.parse(clOrdId), clOrdId, symbol, side, qty, price, ordType, tif);
   }
 
-  /** A client order under a router-generated id, given as its key (OrderIdFormat). */
-  createParentKey(key: number, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce): number {
-    return this.createParentWith(key, undefined, symbol, side, qty, price, ordType, tif);
+  /**
+   * A client order under a router-generated id, given as its key (OrderIdFormat). `sym`: the
+   * symbol's index from `internSymbol` when the caller has it (no lookup here).
+   */
+  createParentKey(key: number, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce,
+    sym = -1): number {
+    return this.createParentWith(key, undefined, symbol, side, qty, price, ordType, tif, sym);
   }
 
   private createParentWith(key: number, id: string | undefined, symbol: string, side: Side, qty: number, price: number,
-    ordType: OrdType, tif: TimeInForce): number {
+    ordType: OrdType, tif: TimeInForce, sym = -1): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
     if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
     const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_PARENT, key, id, this.symbolIndex(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    this.initSlot(s, KIND_PARENT, key, id, sym >= 0 ? sym : this.internSymbol(symbol), side, qty, price, ordType, tif, NONE, NONE);
     this.openCount[this.symArr[s]]++;
     return s;
   }
@@ -589,6 +597,16 @@ export class OrderManager {
   tifOf(slot: number): TimeInForce { return this.tifArr[slot] === 0 ? 'DAY' : 'IOC'; }
   venueOf(slot: number): number { return this.venueArr[slot]; }
   symbolOf(slot: number): string { return this.symbolNames[this.symArr[slot]]; }
+  /** The order's symbol index (`internSymbol`). */
+  symbolIndexOf(slot: number): number { return this.symArr[slot]; }
+  /** Writes the order's symbol as 8 ASCII bytes, NUL padded (the journal's symbol field), from its index. */
+  writeSymbol(slot: number, b: Uint8Array, o: number): void {
+    const from = this.symArr[slot] * 8;
+    const src = this.symbolBytes;
+    for (let i = 0; i < 8; i++) b[o + i] = src[from + i];
+  }
+  ordTypeCodeOf(slot: number): number { return this.ordTypeArr[slot]; }
+  tifCodeOf(slot: number): number { return this.tifArr[slot]; }
   liveChildCount(parent: number): number { return this.liveChildren[parent]; }
   ackedChildCount(parent: number): number { return this.ackedChildren[parent]; }
   pendingReplaceQty(slot: number): number { return this.pendQty[slot]; }
@@ -604,6 +622,11 @@ export class OrderManager {
     return i === undefined ? 0 : this.openCount[i];
   }
 
+  /** The same by the symbol's index (`internSymbol`): one typed-array load. */
+  openOrdersAt(sym: number): number {
+    return this.openCount[sym];
+  }
+
   position(symbol: string): number {
     const i = this.symbolIdx.get(symbol);
     return i === undefined ? 0 : this.positionArr[i];
@@ -611,7 +634,7 @@ export class OrderManager {
 
   /** Sets a position outright (journal recovery). */
   setPosition(symbol: string, shares: number): void {
-    this.positionArr[this.symbolIndex(symbol)] = shares;
+    this.positionArr[this.internSymbol(symbol)] = shares;
   }
 
   /** Symbols with a position or open orders. Not a hot-path call. */
@@ -801,7 +824,11 @@ export class OrderManager {
     this.release(p);
   }
 
-  private symbolIndex(symbol: string): number {
+  /**
+   * The symbol's index, the same for the order table, RiskChecker's limits and the journal's symbol
+   * bytes: a new order looks its symbol up once (OrderRouter), everything after goes by index.
+   */
+  internSymbol(symbol: string): number {
     let i = this.symbolIdx.get(symbol);
     if (i === undefined) {
       i = this.symbolNames.length;
@@ -811,7 +838,13 @@ export class OrderManager {
       }
       this.symbolIdx.set(symbol, i);
       this.symbolNames.push(symbol);
+      writeAsciiZ(this.symbolBytes, i * 8, 8, symbol);
     }
     return i;
+  }
+
+  /** Symbols interned so far (indices 0 .. symbolCount - 1). */
+  get symbolCount(): number {
+    return this.symbolNames.length;
   }
 }
