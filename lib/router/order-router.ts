@@ -200,6 +200,8 @@ export class OrderRouter {
    * Empty outside the restart window's orders, so live routing pays one size check per cancel.
    */
   private readonly restoredSeqs = new Map<number, { id: string; seq: number }>();
+  /** True when the RiskChecker numbers symbols with this router's OrderManager (routeNew passes the index). */
+  private readonly sharedSymbols: boolean;
 
   /** Router-level counters (OrderManager and RiskChecker keep their own). */
   readonly counters = {
@@ -211,6 +213,7 @@ export class OrderRouter {
     this.sor = opts.smartRouter;
     this.om = opts.orderManager;
     this.journal = opts.journal;
+    this.sharedSymbols = this.risk.sharesSymbolsWith(this.om);
     this.listener = new StringIdListener(opts.listener, this);
     this.venueOrder = new ChildOrder(this.om);
     this.connectors = this.sor.venues.map((name) => {
@@ -285,8 +288,11 @@ export class OrderRouter {
     const invalid = validateRequest(req, callerId);
     if (invalid !== null) return this.rejectNew(this.idText(callerId, key), req, 'INVALID_ORDER', invalid);
     const price = req.ordType === 'MARKET' ? 0 : req.price;
+    // The symbol is looked up once, here: risk, the order table and the journal go by its index.
+    const sym = this.sharedSymbols ? this.om.internSymbol(req.symbol) : -1;
     // Generated ids are unique by construction: only a caller's id is checked against used ids.
-    const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId);
+    // The throttle reads the journal's clock (one load, no clock call).
+    const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId, sym, this.journal.clockMs);
     if (riskReason !== null) return this.rejectNew(this.idText(callerId, key), req, riskReason, this.risk.lastDetail);
     const n = this.sor.route(req.symbol, req.side, req.qty, price, req.ordType);
     if (n === 0) {
@@ -297,7 +303,7 @@ export class OrderRouter {
     }
     if (this.om.freeSlots < n + 1) return this.rejectNew(this.idText(callerId, key), req, 'ORDER_TABLE_FULL', `${this.om.capacity} slots`);
     const p = callerId === undefined
-      ? this.om.createParentKey(key, req.symbol, req.side, req.qty, price, req.ordType, req.tif)
+      ? this.om.createParentKey(key, req.symbol, req.side, req.qty, price, req.ordType, req.tif, sym)
       : this.om.createParent(callerId, req.symbol, req.side, req.qty, price, req.ordType, req.tif);
     if (p < 0) return this.rejectNew(this.idText(callerId, key), req, 'DUPLICATE_CLORDID', `${this.idText(callerId, key)} is live`);
 
