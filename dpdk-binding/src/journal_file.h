@@ -21,7 +21,7 @@
 //    at most prefaultBytes.
 //  - with a ring (attachRing), the router writes records into a small MAP_SHARED file on tmpfs
 //    (/dev/shm) instead of the journal file: record N in ring slot 1 + (N & (ringSlots - 1)), slot
-//    0 the ring's header (written by JS). A tmpfs page is never write-protected by writeback, so
+//    0 the ring's header (written by JS), populated by the commit thread's first wake-up. A tmpfs page is never write-protected by writeback, so
 //    the router's stores take no fault after the first pass, and a `kill -9` still loses nothing:
 //    the record is in the page cache before the wire. The copier (the commit thread every wake-up,
 //    or whoever syncs, or the router itself when the ring is full: copyMutex_) pwrites records
@@ -114,6 +114,7 @@ class JournalFile {
   void tickClock();
   void prefault(int32_t writtenSlots);
   int copyLocked(int32_t upTo, std::string* err);
+  void populateRingLocked();
 
   JournalFileOptions o_;
   int fd_ = -1;
@@ -128,6 +129,7 @@ class JournalFile {
   std::shared_ptr<void> ring_;
   size_t ringBytes_ = 0;
   uint32_t ringSlots_ = 0;               // 0: no ring, records go straight into the file mapping
+  bool ringPopulated_ = false;           // the commit thread made the ring's pages present (copyMutex_)
   std::string ringPath_;
   std::atomic<bool> copyHeld_{false};
   std::mutex wakeMutex_;

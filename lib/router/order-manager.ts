@@ -242,6 +242,13 @@ export class OrderManager {
   // Per-symbol: open parent orders and net position (shares; sells and shorts negative).
   private readonly symbolIdx = new Map<string, number>();
   private readonly symbolNames: string[] = [];
+  /**
+   * Each slot's id as the journal writes it (14 ASCII bytes, NUL padded, in 16), made when the
+   * slot gets its id: a record copies 7 half-words instead of formatting the id again (two ids,
+   * three records per lifecycle). As Uint16 for the copy.
+   */
+  private readonly idBytes: Uint8Array;
+  private readonly idHalves: Uint16Array;
   /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
   private readonly symbolBytes: Uint8Array;
   private readonly openCount: Int32Array;
@@ -294,6 +301,8 @@ export class OrderManager {
     this.openCount = new Int32Array(maxSymbols);
     this.positionArr = new Float64Array(maxSymbols);
     this.symbolBytes = new Uint8Array(maxSymbols * 8);
+    this.idBytes = new Uint8Array(n * 16);
+    this.idHalves = new Uint16Array(this.idBytes.buffer);
   }
 
   // ---------------------------------------------------------------- creation
@@ -535,6 +544,7 @@ export class OrderManager {
     this.forgetId(s);
     this.idKeys[s] = this.pendKeys[s];
     this.ids[s] = this.pendIds[s];
+    this.writeId(s, this.idBytes, s * 16, 14, 0);
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.parentFlags[p] &= ~2;
@@ -580,6 +590,16 @@ export class OrderManager {
     if (key >= 0) { this.idFormat.write(key, b, o, width, pad); return; }
     const s = this.ids[slot] as string;
     for (let i = 0; i < width; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : pad;
+  }
+  /**
+   * The slot's id as 14 ASCII bytes, NUL padded (the journal's id fields), into `u16` from half-word
+   * index `i`: a copy of the bytes made when the slot got its id.
+   */
+  writeJournalId(slot: number, u16: Uint16Array, i: number): void {
+    const src = this.idHalves;
+    const from = slot * 8;
+    u16[i] = src[from]; u16[i + 1] = src[from + 1]; u16[i + 2] = src[from + 2]; u16[i + 3] = src[from + 3];
+    u16[i + 4] = src[from + 4]; u16[i + 5] = src[from + 5]; u16[i + 6] = src[from + 6];
   }
   pendingIdOf(slot: number): string | undefined {
     return this.pendKeys[slot] >= 0 ? this.idFormat.format(this.pendKeys[slot]) : this.pendIds[slot];
@@ -724,6 +744,7 @@ export class OrderManager {
     this.ids[s] = key >= 0 ? undefined : id;
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
+    this.writeId(s, this.idBytes, s * 16, 14, 0);
     if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
   }
 
