@@ -530,6 +530,9 @@ export class OrderJournal {
     this.slotMask = ringSlots - 1;
     this.slotBase = 1;
     this.ringLimit = this.recordNo + 1 + ringSlots;
+    // The router no longer stores into the file: the commit thread grows it ahead of its copies
+    // (and pwrite extends it anyway), so the writer only checks the capacity.
+    this.fileSlots = this.capacitySlots;
   }
 
   /**
@@ -544,6 +547,7 @@ export class OrderJournal {
       throw journalError('ERR_JOURNAL_WRITE', this.path, 'copying the ring into', e, WRITE_FIX);
     }
     this.ringMap = null;
+    this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
     this.slotMask = DIRECT_MASK;
     this.slotBase = 0;
     this.ringLimit = 0x7fffffff;
@@ -601,13 +605,23 @@ export class OrderJournal {
   appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number, venueSeq = 0): void {
     const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx, venueSeq);
     const b = this.buf;
-    let n = execNo, nd = 0;
-    do { nd++; n = Math.floor(n / 10); } while (n > 0);
-    n = execNo;
-    for (let i = 13; i >= 0; i--) {
-      if (i >= nd) { b[off + 70 + i] = 0; continue; }
-      b[off + 70 + i] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
+    const o = off + 70;
+    if (execNo < 0x80000000) {
+      // Small integers (the usual match numbers): int32 arithmetic, one pass from the right.
+      let nd = 1;
+      for (let t = execNo; t >= 10; t = (t / 10) | 0) nd++;
+      let n = execNo | 0;
+      for (let i = nd - 1; i >= 0; i--) { const q = (n / 10) | 0; b[o + i] = 0x30 + (n - q * 10); n = q; }
+      for (let i = nd; i < 14; i++) b[o + i] = 0;
+    } else {
+      let n = execNo, nd = 0;
+      do { nd++; n = Math.floor(n / 10); } while (n > 0);
+      n = execNo;
+      for (let i = 13; i >= 0; i--) {
+        if (i >= nd) { b[o + i] = 0; continue; }
+        b[o + i] = 0x30 + (n % 10);
+        n = Math.floor(n / 10);
+      }
     }
     this.end(off);
   }
