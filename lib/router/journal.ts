@@ -38,20 +38,31 @@
  * and cause, and never allowed to take the records after it along. A file of another layout is
  * refused (ERR_JOURNAL_VERSION), never rewritten.
  *
- * Writes: the native addon maps the file MAP_SHARED at open; each append writes its record straight
- * into the mapping (the page cache) and publishes the written position with one Atomics.store, so
- * a record is in the page cache, and survives `kill -9` of the router, before `append*` returns
- * and therefore before the order is on the wire. Durability against power loss, per policy:
+ * Writes: under 'group' and 'never' each append writes its record into a shared-memory ring, a
+ * MAP_SHARED file on tmpfs (`ringDir`, default /dev/shm: tickpath-journal-<dev>-<inode>.ring;
+ * slot 0 a header naming this journal's creation time and inode, record N in slot
+ * 1 + (N & (ringRecords - 1))), and publishes the written position with one Atomics.store. So a
+ * record is in the page cache, and survives `kill -9` of the router, before `append*` returns and
+ * therefore before the order is on the wire; and tmpfs pages are never write-protected by
+ * writeback, so the router's stores do not fault (an ext4 mapping's pages are write-protected
+ * again by every fdatasync, and the next store can wait for the jbd2 commit). The native commit
+ * thread copies the published records from the ring into the file (pwrite) at every wake-up, at
+ * least every millisecond; the writer never overtakes the copy by a whole ring (if the thread is
+ * late it copies the ring itself). Opening a journal first copies a killed router's ring tail, the
+ * valid records numbered on from the file's last, into the file (fdatasync) and removes the ring;
+ * `recover` (read-only) includes them. 'always', and a journal whose `mapping` was read (the hot
+ * standby shipper sends from it), write straight into the file's MAP_SHARED mapping instead.
+ * Durability against power loss, per policy:
  *   'always' fdatasync before `append*` returns: a record is on disk before its order is sent;
- *   'group'  a native commit thread fdatasyncs what was published at most every groupCommitUs
- *            (default 1000 us) without blocking the router: a power loss loses at most the last
- *            groupCommitUs (plus one fdatasync) of records, some of them possibly already sent;
+ *   'group'  a native commit thread copies the ring and fdatasyncs what was published at most every
+ *            groupCommitUs (default 1000 us) without blocking the router: a power loss loses at most
+ *            the last groupCommitUs (plus one copy and fdatasync) of records, some possibly sent;
  *   'never'  the OS writes the page cache back when it likes (typically within 30 s).
  * `durablePosition` is the record number known to be on disk.
  *
  * The commit thread also keeps the writer's stores cheap. It stores the journal's clock (CLOCK_REALTIME
- * ms, read by every record instead of a clock call) every millisecond, and after each wake-up it
- * makes the pages just ahead of the written position present and writable (MADV_POPULATE_WRITE): a
+ * ms, read by every record instead of a clock call) every millisecond, and without a ring, after
+ * each wake-up it makes the pages just ahead of the written position present and writable (MADV_POPULATE_WRITE): a
  * first store into a page of a MAP_SHARED ext4 file is a page fault that opens a jbd2 handle, and
  * during the group commit's fdatasync it waits for that commit. See journal_file.h. The file's creation is made durable
  * (directory fsync) under every policy.
