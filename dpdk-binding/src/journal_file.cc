@@ -148,7 +148,7 @@ int JournalFile::copyLocked(int32_t upTo, std::string* err) {
   while (c < upTo) {
     uint32_t idx = static_cast<uint32_t>(c) & mask;
     uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(upTo - c), ringSlots_ - idx);
-    const uint8_t* src = ring() + static_cast<size_t>(idx + 1) * o_.slotBytes;
+    const uint8_t* src = ring() + kJournalRingHeaderBytes + static_cast<size_t>(idx) * o_.slotBytes;
     size_t len = static_cast<size_t>(n) * o_.slotBytes;
     off_t at = static_cast<off_t>(c) * o_.slotBytes;
     while (len > 0) {
@@ -174,7 +174,7 @@ int JournalFile::attachRing(const std::string& ringPath, uint32_t ringSlots, uin
   if (ringSlots_ != 0) return fail(err, "journal ring: already attached", EBUSY);
   int rfd = ::open(ringPath.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (rfd < 0) return fail(err, "cannot create the journal ring " + ringPath, errno);
-  size_t bytes = static_cast<size_t>(ringSlots + 1) * o_.slotBytes;
+  size_t bytes = kJournalRingHeaderBytes + static_cast<size_t>(ringSlots) * o_.slotBytes;
   if (ftruncate(rfd, static_cast<off_t>(bytes)) != 0) {
     int e = errno;
     ::close(rfd);

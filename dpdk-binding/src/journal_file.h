@@ -20,8 +20,9 @@
 //    and written back by the next fdatasync: the window is four periods of the recent peak write rate,
 //    at most prefaultBytes.
 //  - with a ring (attachRing), the router writes records into a small MAP_SHARED file on tmpfs
-//    (/dev/shm) instead of the journal file: record N in ring slot 1 + (N & (ringSlots - 1)), slot
-//    0 the ring's header (written by JS), populated by the commit thread's first wake-up. A tmpfs page is never write-protected by writeback, so
+//    (/dev/shm) instead of the journal file: record N at byte kJournalRingHeaderBytes +
+//    (N & (ringSlots - 1)) * slotBytes, after a page of header (written by JS: the journal it
+//    belongs to, its owner's pid), populated by the commit thread's first wake-up. A tmpfs page is never write-protected by writeback, so
 //    the router's stores take no fault after the first pass, and a `kill -9` still loses nothing:
 //    the record is in the page cache before the wire. The copier (the commit thread every wake-up,
 //    or whoever syncs, or the router itself when the ring is full: copyMutex_) pwrites records
@@ -55,6 +56,8 @@ constexpr int kJournalClockF64 = 32;      // Float64 index (byte 256)
 constexpr int kJournalPrefaultedI32 = 80; // bytes of the file made writable ahead by the commit thread (byte 320)
 constexpr int kJournalCopiedI32 = 96;     // slots copied from the ring into the file (copier; byte 384)
 constexpr int kJournalControlBytes = 448;
+// The ring file's header page (journal.ts writes it); records follow it.
+constexpr size_t kJournalRingHeaderBytes = 4096;
 
 struct JournalFileOptions {
   std::string path;

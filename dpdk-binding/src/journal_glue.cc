@@ -168,6 +168,7 @@ void exportJournalFns(v8::Local<v8::Object> target) {
   set("prefaultedI32", kJournalPrefaultedI32);
   set("copiedI32", kJournalCopiedI32);
   set("controlBytes", kJournalControlBytes);
+  set("ringHeaderBytes", static_cast<double>(kJournalRingHeaderBytes));
   Nan::Set(target, Nan::New("journalLayout").ToLocalChecked(), layout);
 }
 

@@ -103,7 +103,17 @@ const kCopiedI32 = 96;
 
 /** Ring file header (slot 0 of the ring): 'TPJR' at byte 92, like the journal's own header. */
 const RING_MAGIC = 0x524a5054;     // 'TPJR' little endian
-const RING_VERSION = 1;
+const RING_VERSION = 2;
+/**
+ * The ring file's first page: bytes 0..95 the header (crc of 4..95 at 0, version 8, record size 10,
+ * ring records 12, the journal's creation time 16 (f64), its inode 24 (f64), the owner's pid 32,
+ * the journal path's length 36 (u16), magic 'TPJR' 92), the journal's absolute path from byte 96
+ * (so a ring whose journal is gone can be removed). Record N follows at RING_HEADER_BYTES +
+ * (N & (ringRecords - 1)) * RECORD_SIZE.
+ */
+const RING_HEADER_BYTES = 4096;
+const RING_PATH_MAX = RING_HEADER_BYTES - RECORD_SIZE;
+const RING_NAME = /^tickpath-journal-(\d+)-(\d+)\.ring$/;
 /** Where the ring lives unless `ringDir` says otherwise: tmpfs, so its pages are never written back. */
 const DEFAULT_RING_DIR = '/dev/shm';
 /** Slots of the writer's `off` arithmetic when there is no ring: every slot below 2^31 maps to itself. */
@@ -339,7 +349,7 @@ interface JournalNative {
   journalDetachRing(id: number): void;
   journalHoldCopy(id: number, held: boolean): void;
   journalLayout: { writtenI32: number; durableI32: number; fileSlotsI32: number; syncsI32: number; errnoI32: number;
-    clockF64: number; prefaultedI32: number; copiedI32: number };
+    clockF64: number; prefaultedI32: number; copiedI32: number; ringHeaderBytes: number };
 }
 
 let layoutChecked = false;
@@ -350,7 +360,7 @@ function journalNative(): JournalNative {
     const l = b.journalLayout;
     if (!l || l.writtenI32 !== kWrittenI32 || l.durableI32 !== kDurableI32 || l.fileSlotsI32 !== kFileSlotsI32 ||
       l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32 || l.clockF64 !== kClockF64 || l.prefaultedI32 !== kPrefaultedI32 ||
-      l.copiedI32 !== kCopiedI32) {
+      l.copiedI32 !== kCopiedI32 || l.ringHeaderBytes !== RING_HEADER_BYTES) {
       throw new TickpathError('ERR_ADDON_MISMATCH', 'OrderJournal: the native addon\'s journal control block differs from journal.ts',
         'rebuild the addon: npm run build:native');
     }
@@ -362,6 +372,20 @@ function journalNative(): JournalNative {
 function journalError(code: string, path: string, what: string, e: unknown, fix: string): TickpathError {
   const errno = (e as { errno?: number }).errno;
   return new TickpathError(code, `OrderJournal: ${what} ${path} failed: ${(e as Error).message}`, fix, errno);
+}
+
+/**
+ * Journals open in this thread, closed when it exits normally (process.exit, the end of the event
+ * loop, an uncaught exception, a worker's end): their rings are copied into their files and
+ * removed. A router killed by a signal leaves its ring for the next open.
+ */
+const openJournals = new Set<OrderJournal>();
+let exitHookInstalled = false;
+
+function closeOpenJournalsAtExit(): void {
+  for (const j of [...openJournals]) {
+    try { j.close(); } catch { /* exiting: nothing to report to */ }
+  }
 }
 
 const WRITE_FIX = 'free disk space or fix the journal path, then restart the router (it recovers from the journal)';
@@ -396,12 +420,12 @@ export class OrderJournal {
   private replicaSink: ((map: Uint8Array, offset: number) => void) | null = null;
   private readonly now: () => number;
   /**
-   * Where record `slot` goes in `buf`: byte ((slot & slotMask) + slotBase) * RECORD_SIZE. In the
-   * ring: slotMask = ringSlots - 1, slotBase 1 (the ring's header is its slot 0); straight into the
+   * Where record `slot` goes in `buf`: byte (slot & slotMask) * RECORD_SIZE + byteBase. In the
+   * ring: slotMask = ringSlots - 1, byteBase RING_HEADER_BYTES; straight into the
    * file mapping: DIRECT_MASK and 0.
    */
   private slotMask = DIRECT_MASK;
-  private slotBase = 0;
+  private byteBase = 0;
   /** First slot the ring cannot take yet (copied position + ringSlots); 2^31 without a ring. */
   private ringLimit = 0x7fffffff;
   private ringSlots = 0;
@@ -501,6 +525,11 @@ export class OrderJournal {
     // Header and tail repairs are made durable under every policy: they happen once per open.
     if (r.createdMs === 0 || r.tornRecords > 0) this.syncNow();
     if (ringRecords > 0) this.attachRing(ringDir, ringRecords);
+    openJournals.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', closeOpenJournalsAtExit);
+    }
   }
 
   /** Where records are written from now on: the file mapping, the ring, or scratch (failed, closed). */
@@ -516,6 +545,7 @@ export class OrderJournal {
   private attachRing(dir: string, ringSlots: number): void {
     const st = fs.statSync(this.path);
     const ringPath = ringPathFor(dir, st);
+    removeOrphanRings(dir, ringPath);
     let ring: Uint8Array;
     try {
       ring = new Uint8Array(this.native.journalAttachRing(this.id, ringPath, ringSlots, this.recordNo + 1));
@@ -533,13 +563,18 @@ export class OrderJournal {
     v.setUint32(12, ringSlots, true);
     v.setFloat64(16, this.mapView.getFloat64(16, true), true);
     v.setFloat64(24, st.ino, true);
+    v.setUint32(32, process.pid, true);
+    const abs = Buffer.from(fs.realpathSync(this.path), 'utf8');
+    const pathLen = abs.length <= RING_PATH_MAX ? abs.length : 0;     // too long: not removable as an orphan
+    v.setUint16(36, pathLen, true);
+    ring.set(abs.subarray(0, pathLen), RECORD_SIZE);
     v.setUint32(92, RING_MAGIC, true);
     v.setUint32(0, crc32(ring, 4, RECORD_SIZE), true);
     this.ringMap = ring;
     this.ringSlots = ringSlots;
     this.useBuffer(ring);
     this.slotMask = ringSlots - 1;
-    this.slotBase = 1;
+    this.byteBase = RING_HEADER_BYTES;
     this.ringLimit = this.recordNo + 1 + ringSlots;
     // The router no longer stores into the file: the commit thread grows it ahead of its copies
     // (and pwrite extends it anyway), so the writer only checks the capacity.
@@ -560,7 +595,7 @@ export class OrderJournal {
     this.ringMap = null;
     this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
     this.slotMask = DIRECT_MASK;
-    this.slotBase = 0;
+    this.byteBase = 0;
     this.ringLimit = 0x7fffffff;
     if (!this.failed) this.useBuffer(this.map);
   }
@@ -778,6 +813,7 @@ export class OrderJournal {
   /** Syncs (unless 'never'), stops the commit thread and cuts the file to the records it holds. */
   close(): void {
     if (this.id < 0) return;
+    openJournals.delete(this);
     const id = this.id;
     this.id = -1;
     this.useBuffer(this.scratch);
@@ -819,7 +855,7 @@ export class OrderJournal {
     if (slot >= this.fileSlots) this.growNow(slot);
     if (slot >= this.ringLimit) this.ringFull(slot);
     if (this.failed) return 0;
-    const off = ((slot & this.slotMask) + this.slotBase) * RECORD_SIZE;
+    const off = (slot & this.slotMask) * RECORD_SIZE + this.byteBase;
     // Typed-array stores at the record's aligned offsets (slots are 96 bytes, buffers start page
     // aligned; little-endian host, checked at open): no DataView call per field.
     this.words[(off >>> 2) + 1] = slot;
@@ -931,6 +967,48 @@ function ringPathFor(dir: string, st: fs.Stats): string {
 }
 
 /**
+ * Removes the rings in `dir` that nobody can need: their owner process is gone and their journal
+ * file is gone too (or the path names another file now). A ring whose journal still exists is left
+ * for that journal's next open, which takes what the file lacks from it. Runs when a journal
+ * attaches its ring: routers killed on purpose (tests, drills) leave rings behind.
+ */
+function removeOrphanRings(dir: string, own: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  const head = Buffer.alloc(RING_HEADER_BYTES);
+  for (const name of names) {
+    const m = RING_NAME.exec(name);
+    const file = `${dir}/${name}`;
+    if (m === null || file === own) continue;
+    try {
+      const fd = fs.openSync(file, 'r');
+      let got = 0;
+      try { got = fs.readSync(fd, head, 0, RING_HEADER_BYTES, 0); } finally { fs.closeSync(fd); }
+      if (got < RING_HEADER_BYTES || head.readUInt32LE(92) !== RING_MAGIC || head.readUInt32LE(0) !== crc32(head, 4, RECORD_SIZE)) continue;
+      if (processAlive(head.readUInt32LE(32))) continue;
+      const len = head.readUInt16LE(36);
+      if (len === 0) continue;
+      const journalPath = head.toString('utf8', RECORD_SIZE, RECORD_SIZE + len);
+      let st: fs.Stats | null = null;
+      try { st = fs.statSync(journalPath); } catch { st = null; }
+      if (st !== null && String(st.dev) === m[1] && String(st.ino) === m[2]) continue;   // its journal recovers it
+      fs.rmSync(file, { force: true });
+    } catch {
+      // Unreadable or raced with another process's cleanup: leave it.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
  * Reads the journal file and, when a ring of this journal is left in `ringDir` (a router killed
  * before its commit thread copied the last records), the records it holds after the file's last
  * one, numbered on from it. `write`: copy them into the file (fdatasync) and remove the ring, as
@@ -948,12 +1026,12 @@ function recoverWithRing(path: string, ringDir: string, write: boolean): Journal
   const ringSlots = ring.length >= RECORD_SIZE ? rv.getUint32(12, true) : 0;
   const headerOk = ring.length >= RECORD_SIZE && rv.getUint32(92, true) === RING_MAGIC &&
     rv.getUint32(0, true) === crc32(ring, 4, RECORD_SIZE) && rv.getUint16(10, true) === RECORD_SIZE &&
-    ringSlots >= 16 && (ringSlots & (ringSlots - 1)) === 0 && ring.length >= (ringSlots + 1) * RECORD_SIZE &&
+    ringSlots >= 16 && (ringSlots & (ringSlots - 1)) === 0 && ring.length >= RING_HEADER_BYTES + ringSlots * RECORD_SIZE &&
     fromFile.createdMs !== 0 && rv.getFloat64(16, true) === fromFile.createdMs;
   const tail: number[] = [];
   if (headerOk) {
     for (let n = fromFile.lastRecordNo + 1; ; n++) {
-      const off = ((n & (ringSlots - 1)) + 1) * RECORD_SIZE;
+      const off = RING_HEADER_BYTES + (n & (ringSlots - 1)) * RECORD_SIZE;
       if (rv.getUint32(off + 92, true) !== MAGIC || rv.getUint32(off + 4, true) !== n ||
         rv.getUint32(off, true) !== crc32(ring, off + 4, off + RECORD_SIZE)) break;
       tail.push(off);

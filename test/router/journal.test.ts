@@ -464,6 +464,43 @@ describe('OrderJournal', () => {
       expect(OrderJournal.recover(file, { ring: false })).to.include({ lastRecordNo: 11 });
     });
 
+    /** A child process that opens `file`, writes `n` records with the ring's copy held, then ends as `how`. */
+    function ringChild(file: string, n: number, how: 'exit' | 'kill'): void {
+      const journalJs = path.resolve(__dirname, '../../lib/router/journal.js');
+      const src = `const { OrderJournal } = require(${JSON.stringify(journalJs)});
+        const j = OrderJournal.open(${JSON.stringify(file)}, { fsync: 'group' });
+        j.holdFileCopy(true);
+        for (let i = 1; i <= ${n}; i++) j.appendVenueSeq(0, 'X', i);
+        ${how === 'exit' ? 'process.exit(0);' : "process.kill(process.pid, 'SIGKILL');"}`;
+      const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8' });
+      expect(r.signal, r.stderr).to.equal(how === 'exit' ? null : 'SIGKILL');
+    }
+
+    it('a process that exits without closing its journal copies the ring into the file and removes it', () => {
+      const file = tmpFile('ring-exit.bin');
+      ringChild(file, 50, 'exit');
+      expect(fs.existsSync(OrderJournal.ringPath(file))).to.equal(false);
+      expect(OrderJournal.recover(file, { ring: false })).to.include({ lastRecordNo: 50, fromRing: 0 });
+    });
+
+    it('a killed router\'s ring stays while its journal exists and is removed once the journal is gone', () => {
+      const kept = tmpFile('ring-kept.bin');
+      const gone = tmpFile('ring-gone.bin');
+      ringChild(kept, 40, 'kill');
+      ringChild(gone, 40, 'kill');
+      const keptRing = OrderJournal.ringPath(kept);
+      const goneRing = OrderJournal.ringPath(gone);
+      expect([fs.existsSync(keptRing), fs.existsSync(goneRing)]).to.deep.equal([true, true]);
+      fs.rmSync(path.dirname(gone), { recursive: true, force: true });
+      // Any journal attaching its ring sweeps the directory.
+      const other = OrderJournal.open(tmpFile('ring-sweeper.bin'), { fsync: 'never' });
+      other.close();
+      expect([fs.existsSync(keptRing), fs.existsSync(goneRing)]).to.deep.equal([true, false]);
+      expect(OrderJournal.recover(kept)).to.include({ lastRecordNo: 40 });
+      OrderJournal.open(kept, { fsync: 'never' }).close();
+      expect(fs.existsSync(keptRing)).to.equal(false);
+    });
+
     it('validates ringRecords with an exact message', () => {
       expect(() => OrderJournal.open(tmpFile('x'), { fsync: 'group', ringRecords: 1000 }))
         .to.throw(TickpathError, "OrderJournal: option 'ringRecords' is 1000, expected 0 or a power of two from 16 to 4194304");
@@ -548,6 +585,14 @@ describe('OrderJournal', () => {
 
 interface ChildRun { acked: string[]; killedAt: bigint }
 
+/** Journals of children this file SIGKILLed: their rings (left for recovery) are removed at the end. */
+const killedJournals: string[] = [];
+after(() => {
+  for (const f of killedJournals) {
+    try { fs.rmSync(OrderJournal.ringPath(f), { force: true }); } catch { /* the journal is gone: swept later */ }
+  }
+});
+
 /** Runs journal-crash-child.js and SIGKILLs it after `killAfterAcks` acks or `runMs`. */
 async function runChild(file: string, policy: string, o: { killAfterAcks?: number; runMs?: number; pauseUs?: number;
   groupCommitUs?: number; growRecords?: number; env?: Record<string, string>; hold?: boolean }): Promise<ChildRun> {
@@ -575,6 +620,7 @@ async function runChild(file: string, policy: string, o: { killAfterAcks?: numbe
   });
   clearTimeout(timer);
   expect(child.signalCode, 'the child must have been killed, not finished').to.equal('SIGKILL');
+  killedJournals.push(file);
   expect(acked.length).to.be.greaterThan(20);
   return { acked, killedAt };
 }
