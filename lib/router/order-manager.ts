@@ -864,6 +864,12 @@ export class OrderManager {
     return i;
   }
 
+  /** The symbol's index if it was interned, else -1 (interns nothing). */
+  symbolIndex(symbol: string): number {
+    const i = this.symbolIdx.get(symbol);
+    return i === undefined ? -1 : i;
+  }
+
   /** Symbols interned so far (indices 0 .. symbolCount - 1). */
   get symbolCount(): number {
     return this.symbolNames.length;

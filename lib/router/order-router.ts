@@ -292,11 +292,13 @@ export class OrderRouter {
   }
 
   private routeNew(req: OrderRequest, callerId: string | undefined, key: number): number {
-    const invalid = validateRequest(req, callerId);
+    // The symbol is looked up once, here: risk, the order table and the journal go by its index.
+    // A symbol the table knows was validated when it was first interned.
+    const known = this.sharedSymbols && typeof req.symbol === 'string' ? this.om.symbolIndex(req.symbol) : -1;
+    const invalid = validateRequest(req, callerId, known >= 0);
     if (invalid !== null) return this.rejectNew(this.idText(callerId, key), req, 'INVALID_ORDER', invalid);
     const price = req.ordType === 'MARKET' ? 0 : req.price;
-    // The symbol is looked up once, here: risk, the order table and the journal go by its index.
-    const sym = this.sharedSymbols ? this.om.internSymbol(req.symbol) : -1;
+    const sym = known >= 0 ? known : this.sharedSymbols ? this.om.internSymbol(req.symbol) : -1;
     // Generated ids are unique by construction: only a caller's id is checked against used ids.
     // The throttle reads the journal's clock (one load, no clock call).
     const riskReason = this.risk.checkNew(req, callerId === undefined ? null : callerId, sym, this.journal.clockMs);
@@ -803,11 +805,11 @@ export class OrderRouter {
  * Null if the request is well formed, else what is wrong. Runs before risk so risk sees clean input.
  * `id` undefined: the router generates it (well formed by construction).
  */
-function validateRequest(req: OrderRequest, id: string | undefined): string | null {
+function validateRequest(req: OrderRequest, id: string | undefined, knownSymbol = false): string | null {
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 14 || !printable(id))) {
     return `clOrdId ${JSON.stringify(id)}: expected 1-14 printable ASCII characters`;
   }
-  if (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !printable(req.symbol)) {
+  if (!knownSymbol && (typeof req.symbol !== 'string' || req.symbol.length === 0 || req.symbol.length > 8 || !printable(req.symbol))) {
     return `symbol ${JSON.stringify(req.symbol)}: expected 1-8 printable ASCII characters`;
   }
   if (req.side !== 'B' && req.side !== 'S' && req.side !== 'SS') return `side ${JSON.stringify(req.side)}: expected 'B', 'S' or 'SS'`;

@@ -45,12 +45,14 @@ export interface OpenOrderSource {
 /** An OpenOrderSource that also numbers symbols (OrderManager): the checker then goes by index. */
 export interface IndexedOpenOrderSource extends OpenOrderSource {
   internSymbol(symbol: string): number;
+  /** The index if the symbol was interned, else -1. */
+  symbolIndex(symbol: string): number;
   openOrdersAt(sym: number): number;
 }
 
 function isIndexed(open: OpenOrderSource): open is IndexedOpenOrderSource {
   const o = open as Partial<IndexedOpenOrderSource>;
-  return typeof o.internSymbol === 'function' && typeof o.openOrdersAt === 'function';
+  return typeof o.internSymbol === 'function' && typeof o.openOrdersAt === 'function' && typeof o.symbolIndex === 'function';
 }
 
 const LIMIT_NAMES: readonly (keyof RiskLimits)[] = [
@@ -226,8 +228,8 @@ export class RiskChecker {
   }
 
   usedSymbolNotional(symbol: string): number {
-    const i = this.indexed !== null ? this.indexed.internSymbol(symbol) : this.symbolIdx.get(symbol);
-    return i === undefined || i >= this.symbolNotionals.length ? 0 : this.symbolNotionals[i];
+    const i = this.indexed !== null ? this.indexed.symbolIndex(symbol) : (this.symbolIdx.get(symbol) ?? -1);
+    return i < 0 || i >= this.symbolNotionals.length ? 0 : this.symbolNotionals[i];
   }
 
   /** A symbol's index in symbolNotionals: the OrderManager's when indexed, else this checker's own. */

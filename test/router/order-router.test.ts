@@ -100,7 +100,9 @@ describe('OrderRouter', () => {
     const router = new OrderRouter({ risk, orderManager: om, journal, connectors: [nsdq], listener,
       smartRouter: new SmartRouter({ venues: ['NSDQ'], defaultVenue: 'NSDQ', mode: 'rules', rules: {} }) });
     expect(risk.sharesSymbolsWith(om)).to.equal(true);
-    const calls = { intern: 0, openOrders: 0, dateNow: 0 };
+    const calls = { lookup: 0, intern: 0, openOrders: 0, dateNow: 0 };
+    const lookup = om.symbolIndex.bind(om);
+    om.symbolIndex = (s: string) => { calls.lookup++; return lookup(s); };
     const intern = om.internSymbol.bind(om);
     om.internSymbol = (s: string) => { calls.intern++; return intern(s); };
     const openOrders = om.openOrders.bind(om);
@@ -115,9 +117,15 @@ describe('OrderRouter', () => {
     } finally {
       Date.now = realNow;
     }
-    expect(calls).to.deep.equal({ intern: 4, openOrders: 0, dateNow: 0 });
+    // One lookup per order; a symbol seen for the first time is validated and interned once more.
+    expect(calls).to.deep.equal({ lookup: 4, intern: 2, openOrders: 0, dateNow: 0 });
     expect(listener.events.filter((e) => e.startsWith('rejected')).map((e) => e.split(' ')[2])).to.deep.equal(['MAX_OPEN_ORDERS']);
     expect(risk.usedSymbolNotional('MSFT')).to.equal(2 * 100 * 100);
+    // An invalid symbol is refused before it is interned, every time.
+    router.sendOrder(buy({ symbol: 'TOOLONGSYM' }));
+    router.sendOrder(buy({ symbol: 'TOOLONGSYM' }));
+    expect(listener.events.filter((e) => e.includes('INVALID_ORDER'))).to.have.length(2);
+    expect(om.symbolIndex('TOOLONGSYM')).to.equal(-1);
     expect(om.openOrders('MSFT')).to.equal(2);
     journal.close();
     // The journal's records carry the symbol bytes written from the interned index.
