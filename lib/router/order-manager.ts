@@ -73,9 +73,15 @@ export class OrderIdFormat {
 
   /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
   write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
-    let n = Math.floor(key / 2);
     let nd = 0;
-    do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
+    if (key < 0x80000000) {
+      // The usual case: int32 arithmetic instead of floating-point division per digit.
+      let n = key >>> 1;
+      do { const q = (n / 36) | 0; const d = n - q * 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = q; } while (n > 0);
+    } else {
+      let n = Math.floor(key / 2);
+      do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
+    }
     let i = 0;
     if (i < width) b[o + i++] = key % 2 === 1 ? 0x43 : 0x50;
     for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
@@ -544,7 +550,7 @@ export class OrderManager {
     this.forgetId(s);
     this.idKeys[s] = this.pendKeys[s];
     this.ids[s] = this.pendIds[s];
-    this.writeId(s, this.idBytes, s * 16, 14, 0);
+    this.formatId(s, this.idBytes, s * 16, 14, 0);
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.parentFlags[p] &= ~2;
@@ -586,6 +592,18 @@ export class OrderManager {
   idKeyOf(slot: number): number { return this.idKeys[slot]; }
   /** Writes the slot's id as ASCII into `width` bytes padded with `pad`, without a string for generated ids. */
   writeId(slot: number, b: Uint8Array, o: number, width: number, pad: number): void {
+    if (width <= 14) {
+      // From the bytes made when the slot got its id (NUL padded: ids are printable).
+      const src = this.idBytes;
+      const from = slot * 16;
+      for (let i = 0; i < width; i++) { const c = src[from + i]; b[o + i] = c === 0 ? pad : c; }
+      return;
+    }
+    this.formatId(slot, b, o, width, pad);
+  }
+
+  /** The id's ASCII formatted from its key or string (writeId's source). */
+  private formatId(slot: number, b: Uint8Array, o: number, width: number, pad: number): void {
     const key = this.idKeys[slot];
     if (key >= 0) { this.idFormat.write(key, b, o, width, pad); return; }
     const s = this.ids[slot] as string;
@@ -744,7 +762,7 @@ export class OrderManager {
     this.ids[s] = key >= 0 ? undefined : id;
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
-    this.writeId(s, this.idBytes, s * 16, 14, 0);
+    this.formatId(s, this.idBytes, s * 16, 14, 0);
     if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
   }
 
