@@ -553,7 +553,7 @@ export class OrderJournal {
       this.native.journalClose(this.id, this.recordNo + 1, this.policy !== 'never');
       this.id = -1;
       throw journalError('ERR_JOURNAL_OPEN', this.path, `creating the ring ${ringPath} of`, e,
-        `make ${dir} writable (tmpfs, e.g. /dev/shm) or set journal option ringRecords: 0`);
+        `make ${dir} writable (tmpfs, e.g. /dev/shm), or set routing.journal.ring_records: 0 in routing_config.yml (OrderJournal option ringRecords: 0)`);
     }
     // The header ties the ring to this journal: its creation time and inode.
     const v = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
