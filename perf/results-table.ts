@@ -31,7 +31,9 @@ function rows(name: string, r: J): string[][] {
     case 'fast': return [['FAST (MOEX X-OLR) decode + books (perf:fast)', `${n(r.ns_per_msg, 1)} ns/msg${r.clock === 'process cpu time' ? ' (CPU time)' : ''}; decode only ${n(r.fast_decode_only_ns_per_msg, 1)}${r.multi_entry ? `; ${r.multi_entry.entries_per_msg} entries/msg: ${n(r.multi_entry.ns_per_entry, 1)} ns/entry` : ''} (interpreted, with books: ${n(r.interpreted_ns_per_msg, 1)})`, `ITCH decode + books, same updates: ${n(r.itch_books_ns_per_msg, 1)} ns/msg`, `${n(r.ratio_fast_over_itch, 2)}x ITCH`, `≤ 150 ns${r.load_average ? `; load ${n(r.load_average.before, 1)}-${n(r.load_average.after, 1)} on ${r.load_average.cpus} CPUs` : ''}`]];
     case 'ring': return [['SPSC ring between workers (perf:ring)', rate(r.records_per_s), `postMessage: ${rate(r.baseline_records_per_s)}`, `${n(r.ratio, 1)}x`, '']];
     case 'router': {
-      const out = [['order lifecycles in process, send + ack + fill (perf:router)', `${rate(r.orders_per_s)} (${n(r.ns_per_order)} ns each; journal ${r.journal_fsync ?? ''} on ${r.journal_fs ?? 'disk'})`,
+      const quiet = r.quiet_chunk_lifecycles_per_s !== undefined
+        ? `; quietest tenth of chunks ${rate(r.quiet_chunk_lifecycles_per_s)}, router thread CPU ${n(r.thread_cpu_ns_per_order)} ns; load ${n(r.load_avg?.[0], 1)}` : '';
+      const out = [['order lifecycles in process, send + ack + fill (perf:router)', `${rate(r.orders_per_s)} (${n(r.ns_per_order)} ns each; journal ${r.journal_fsync ?? ''} on ${r.journal_fs ?? 'disk'}${r.journal_ring ? ' through the /dev/shm ring' : ''}${quiet})`,
         `previous string-id path: ${n(r.strings_path_ns_per_order)} ns; encode only: ${n(r.baseline_ns_per_order)} ns`, r.strings_path_ns_per_order ? `${n(r.strings_path_ns_per_order / r.ns_per_order, 2)}x faster` : '', '≥ 1 M/s']];
       const lat = (r.latency ?? {}) as J;
       if (lat.send_to_encoded_ns) {

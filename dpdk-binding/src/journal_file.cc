@@ -121,11 +121,110 @@ int JournalFile::ensure(uint32_t slots, std::string* err) {
 }
 
 // Caller holds syncMutex_. The written position is read before the sync, so what is published as
-// durable was in the page cache when fdatasync started.
+// durable was in the page cache when fdatasync started. With a ring, what is durable is what was
+// copied into the file before the sync: the ring is copied first, under copyMutex_.
 int JournalFile::syncLocked(std::string* err) {
   int32_t w = ctl(kJournalWrittenI32).load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> g(copyMutex_);
+    if (ringSlots_ != 0) {
+      int rc = copyLocked(w, err);
+      if (rc < 0) return rc;
+      w = ctl(kJournalCopiedI32).load(std::memory_order_relaxed);
+    }
+  }
   if (fdatasync(fd_) != 0) return fail(err, "fdatasync " + o_.path, errno);
   ctl(kJournalDurableI32).store(w, std::memory_order_release);
+  return 0;
+}
+
+// Caller holds copyMutex_. pwrite rather than stores into the file mapping: the page cache work
+// (and any wait for a running jbd2 commit) happens here, on the copier's thread, not the router's.
+// Copies slots [copied, upTo) and publishes copied = upTo once they are all in the file.
+int JournalFile::copyLocked(int32_t upTo, std::string* err) {
+  if (ringSlots_ == 0 || copyHeld_.load(std::memory_order_acquire)) return 0;
+  int32_t c = ctl(kJournalCopiedI32).load(std::memory_order_relaxed);
+  const uint32_t mask = ringSlots_ - 1;
+  while (c < upTo) {
+    uint32_t idx = static_cast<uint32_t>(c) & mask;
+    uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(upTo - c), ringSlots_ - idx);
+    const uint8_t* src = ring() + kJournalRingHeaderBytes + static_cast<size_t>(idx) * o_.slotBytes;
+    size_t len = static_cast<size_t>(n) * o_.slotBytes;
+    off_t at = static_cast<off_t>(c) * o_.slotBytes;
+    while (len > 0) {
+      ssize_t done = pwrite(fd_, src, len, at);
+      if (done < 0) {
+        if (errno == EINTR) continue;
+        return fail(err, "cannot copy the journal ring into " + o_.path, errno);
+      }
+      src += done;
+      len -= static_cast<size_t>(done);
+      at += done;
+    }
+    c += static_cast<int32_t>(n);
+  }
+  ctl(kJournalCopiedI32).store(c, std::memory_order_release);
+  return 0;
+}
+
+int JournalFile::attachRing(const std::string& ringPath, uint32_t ringSlots, uint32_t firstSlot, std::string* err) {
+  if (ringSlots < 16 || (ringSlots & (ringSlots - 1)) != 0) return fail(err, "journal ring: slots must be a power of two >= 16", EINVAL);
+  std::lock_guard<std::mutex> g(copyMutex_);
+  if (fd_ < 0) return fail(err, o_.path + " is closed", EBADF);
+  if (ringSlots_ != 0) return fail(err, "journal ring: already attached", EBUSY);
+  int rfd = ::open(ringPath.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (rfd < 0) return fail(err, "cannot create the journal ring " + ringPath, errno);
+  size_t bytes = kJournalRingHeaderBytes + static_cast<size_t>(ringSlots) * o_.slotBytes;
+  if (ftruncate(rfd, static_cast<off_t>(bytes)) != 0) {
+    int e = errno;
+    ::close(rfd);
+    return fail(err, "cannot size the journal ring " + ringPath, e);
+  }
+  // Not populated here (a few ms for 6 MiB, on every open): the commit thread populates it at its
+  // next wake-up, so the router's first pass over the ring takes no page faults either.
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+  int e = errno;
+  ::close(rfd);
+  if (p == MAP_FAILED) return fail(err, "cannot map the journal ring " + ringPath, e);
+  ring_ = std::shared_ptr<void>(p, [bytes](void* m) { munmap(m, bytes); });
+  ringBytes_ = bytes;
+  ringPath_ = ringPath;
+  ctl(kJournalCopiedI32).store(static_cast<int32_t>(firstSlot), std::memory_order_release);
+  ringSlots_ = ringSlots;
+  ringPopulated_ = false;
+  return 0;
+}
+
+// Caller holds copyMutex_. Makes the ring's pages present and writable in this process's page
+// tables (tmpfs: allocated once, never write-protected by writeback afterwards).
+void JournalFile::populateRingLocked() {
+  ringPopulated_ = true;
+  uint8_t* base = ring();
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(base, ringBytes_, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  // The router may be storing into the ring meanwhile: a locked add of zero keeps its value.
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (size_t off = 0; off < ringBytes_; off += page) {
+    reinterpret_cast<std::atomic<uint32_t>*>(base + off)->fetch_add(0, std::memory_order_relaxed);
+  }
+}
+
+int JournalFile::drainRing(std::string* err) {
+  std::lock_guard<std::mutex> g(copyMutex_);
+  if (fd_ < 0) return fail(err, o_.path + " is closed", EBADF);
+  return copyLocked(ctl(kJournalWrittenI32).load(std::memory_order_acquire), err);
+}
+
+int JournalFile::detachRing(std::string* err) {
+  std::lock_guard<std::mutex> g(copyMutex_);
+  if (ringSlots_ == 0) return 0;
+  if (fd_ < 0) return fail(err, o_.path + " is closed", EBADF);
+  copyHeld_.store(false, std::memory_order_release);
+  int rc = copyLocked(ctl(kJournalWrittenI32).load(std::memory_order_acquire), err);
+  if (rc < 0) return rc;
+  ringSlots_ = 0;
+  ::unlink(ringPath_.c_str());
   return 0;
 }
 
@@ -212,6 +311,13 @@ void JournalFile::run() {
         rc = growTo(target, &err);
       }
     }
+    bool ringOn = false;
+    if (rc == 0) {
+      std::lock_guard<std::mutex> g(copyMutex_);
+      ringOn = ringSlots_ != 0;
+      if (ringOn && !ringPopulated_) populateRingLocked();
+      if (ringOn) rc = copyLocked(w, &err);
+    }
     tickClock();
     sinceCommitUs += period.count();
     if (rc == 0 && o_.groupCommit && sinceCommitUs >= o_.groupCommitUs && w > ctl(kJournalDurableI32).load(std::memory_order_relaxed)) {
@@ -221,7 +327,8 @@ void JournalFile::run() {
       if (rc == 0) ctl(kJournalSyncsI32).fetch_add(1, std::memory_order_relaxed);
     }
     // After the sync: it left the written pages clean and write-protected again.
-    if (rc == 0) prefault(ctl(kJournalWrittenI32).load(std::memory_order_acquire));
+    // (Not with a ring: the router does not store into the file mapping then.)
+    if (rc == 0 && !ringOn) prefault(ctl(kJournalWrittenI32).load(std::memory_order_acquire));
     if (rc < 0) {
       // Reported once; the router reads it before its next record and stops accepting orders.
       int32_t none = 0;
@@ -240,7 +347,13 @@ int JournalFile::close(uint32_t keepSlots, bool syncFirst, std::string* err) {
   if (thread_.joinable()) thread_.join();
   if (fd_ < 0) return 0;
   int rc = 0;
-  if (syncFirst) rc = sync(err);
+  {
+    // Everything the router wrote reaches the file before it is trimmed, held or not.
+    std::lock_guard<std::mutex> g(copyMutex_);
+    copyHeld_.store(false, std::memory_order_release);
+    rc = copyLocked(ctl(kJournalWrittenI32).load(std::memory_order_acquire), err);
+  }
+  if (syncFirst && rc == 0) rc = sync(err);
   {
     std::lock_guard<std::mutex> g(growMutex_);
     if (keepSlots > 0 && ftruncate(fd_, static_cast<off_t>(keepSlots) * o_.slotBytes) != 0 && rc == 0) {
@@ -249,6 +362,12 @@ int JournalFile::close(uint32_t keepSlots, bool syncFirst, std::string* err) {
     if (keepSlots > 0 && syncFirst && rc == 0 && fdatasync(fd_) != 0) rc = fail(err, "fdatasync " + o_.path, errno);
     ::close(fd_);
     fd_ = -1;
+  }
+  {
+    std::lock_guard<std::mutex> g(copyMutex_);
+    // Copied (and synced unless 'never'): the ring holds nothing the file lacks.
+    if (ringSlots_ != 0 && rc == 0) ::unlink(ringPath_.c_str());
+    ringSlots_ = 0;
   }
   return rc;
 }

@@ -19,6 +19,16 @@
 //    again, so the window is re-populated every period. Cost: the window's zero pages are dirty
 //    and written back by the next fdatasync: the window is four periods of the recent peak write rate,
 //    at most prefaultBytes.
+//  - with a ring (attachRing), the router writes records into a small MAP_SHARED file on tmpfs
+//    (/dev/shm) instead of the journal file: record N at byte kJournalRingHeaderBytes +
+//    (N & (ringSlots - 1)) * slotBytes, after a page of header (written by JS: the journal it
+//    belongs to, its owner's pid), populated by the commit thread's first wake-up. A tmpfs page is never write-protected by writeback, so
+//    the router's stores take no fault after the first pass, and a `kill -9` still loses nothing:
+//    the record is in the page cache before the wire. The copier (the commit thread every wake-up,
+//    or whoever syncs, or the router itself when the ring is full: copyMutex_) pwrites records
+//    [copied, written) to the journal file and then publishes the copied position; the router
+//    never writes a ring slot below copied + ringSlots. Restart recovery (journal.ts) copies a
+//    killed router's uncopied tail from the ring into the file before reading it.
 #pragma once
 
 #include <atomic>
@@ -44,7 +54,10 @@ constexpr int kJournalErrnoI32 = 49;      // first errno the commit thread hit (
 // instead of a clock call per record. At most one period (plus scheduling delay) old.
 constexpr int kJournalClockF64 = 32;      // Float64 index (byte 256)
 constexpr int kJournalPrefaultedI32 = 80; // bytes of the file made writable ahead by the commit thread (byte 320)
-constexpr int kJournalControlBytes = 384;
+constexpr int kJournalCopiedI32 = 96;     // slots copied from the ring into the file (copier; byte 384)
+constexpr int kJournalControlBytes = 448;
+// The ring file's header page (journal.ts writes it); records follow it.
+constexpr size_t kJournalRingHeaderBytes = 4096;
 
 struct JournalFileOptions {
   std::string path;
@@ -74,6 +87,21 @@ class JournalFile {
   int ensure(uint32_t slots, std::string* err);
   // fdatasync now and publish the written position as durable ('always', close, header).
   int sync(std::string* err);
+  // Creates (truncating) the ring file at `ringPath`, ringSlots + 1 slots, mapped MAP_SHARED and
+  // populated; from now on records [copied, written) live in the ring until copied. `firstSlot` is
+  // the next record's slot (the copied position to start from).
+  int attachRing(const std::string& ringPath, uint32_t ringSlots, uint32_t firstSlot, std::string* err);
+  // Copies whatever the router has published from the ring to the file (no fdatasync).
+  int drainRing(std::string* err);
+  // Copies the ring out, stops using it and removes its file: the router writes straight into the
+  // file mapping from now on (a journal streamed to a standby sends from that mapping).
+  int detachRing(std::string* err);
+  // Tests and drills: while held, nobody copies the ring to the file (a sync fails with EAGAIN
+  // rather than publish what the file does not hold), so the ring holds records the file lacks.
+  void holdCopy(bool held) { copyHeld_.store(held, std::memory_order_release); }
+  uint8_t* ring() const { return static_cast<uint8_t*>(ring_.get()); }
+  size_t ringBytes() const { return ringBytes_; }
+  const std::shared_ptr<void>& ringOwner() const { return ring_; }
   // Stops and joins the commit thread, syncs unless `syncFirst` is false, cuts the file to
   // `keepSlots` (0 = leave its length) and closes the descriptor. The mapping lives on until JS
   // drops its buffer; JS must not touch it after close (pages past the new end raise SIGBUS).
@@ -88,6 +116,8 @@ class JournalFile {
   void run();
   void tickClock();
   void prefault(int32_t writtenSlots);
+  int copyLocked(int32_t upTo, std::string* err);
+  void populateRingLocked();
 
   JournalFileOptions o_;
   int fd_ = -1;
@@ -98,6 +128,13 @@ class JournalFile {
   std::shared_ptr<void> control_;
   std::mutex growMutex_;
   std::mutex syncMutex_;
+  std::mutex copyMutex_;                 // the ring copier; lock order: syncMutex_, then copyMutex_
+  std::shared_ptr<void> ring_;
+  size_t ringBytes_ = 0;
+  uint32_t ringSlots_ = 0;               // 0: no ring, records go straight into the file mapping
+  bool ringPopulated_ = false;           // the commit thread made the ring's pages present (copyMutex_)
+  std::string ringPath_;
+  std::atomic<bool> copyHeld_{false};
   std::mutex wakeMutex_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -91,6 +91,44 @@ NAN_METHOD(JournalSync) {
   if (rc < 0) throwErrno(rc, err);
 }
 
+// journalAttachRing(id, ringPath, ringSlots, firstSlot) -> SharedArrayBuffer over the ring file
+NAN_METHOD(JournalAttachRing) {
+  std::lock_guard<std::mutex> g(journalsMutex());
+  JournalFile* j = journalArg(info);
+  if (!j) return;
+  std::string err;
+  int rc = j->attachRing(*Nan::Utf8String(info[1]), Nan::To<uint32_t>(info[2]).FromMaybe(0),
+                         Nan::To<uint32_t>(info[3]).FromMaybe(0), &err);
+  if (rc < 0) return throwErrno(rc, err);
+  info.GetReturnValue().Set(sharedBuffer(j->ring(), j->ringBytes(), j->ringOwner()));
+}
+
+// journalDrainRing(id): the router's rare branch when its ring is full (no registry lock, as sync).
+NAN_METHOD(JournalDrainRing) {
+  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
+  if (!j) return Nan::ThrowRangeError("no open journal with that id");
+  std::string err;
+  int rc = j->drainRing(&err);
+  if (rc < 0) throwErrno(rc, err);
+}
+
+NAN_METHOD(JournalDetachRing) {
+  std::lock_guard<std::mutex> g(journalsMutex());
+  JournalFile* j = journalArg(info);
+  if (!j) return;
+  std::string err;
+  int rc = j->detachRing(&err);
+  if (rc < 0) throwErrno(rc, err);
+}
+
+NAN_METHOD(JournalHoldCopy) {
+  std::lock_guard<std::mutex> g(journalsMutex());
+  JournalFile* j = journalArg(info);
+  if (!j) return;
+  j->holdCopy(Nan::To<bool>(info[1]).FromMaybe(false));
+}
+
 // journalClose(id, keepSlots, sync): stops the commit thread, syncs, trims, frees the id.
 NAN_METHOD(JournalClose) {
   std::lock_guard<std::mutex> g(journalsMutex());
@@ -115,6 +153,10 @@ void exportJournalFns(v8::Local<v8::Object> target) {
   exportFn(target, "journalEnsure", JournalEnsure);
   exportFn(target, "journalSync", JournalSync);
   exportFn(target, "journalClose", JournalClose);
+  exportFn(target, "journalAttachRing", JournalAttachRing);
+  exportFn(target, "journalDrainRing", JournalDrainRing);
+  exportFn(target, "journalDetachRing", JournalDetachRing);
+  exportFn(target, "journalHoldCopy", JournalHoldCopy);
   auto layout = Nan::New<v8::Object>();
   auto set = [&](const char* k, double v) { Nan::Set(layout, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
   set("writtenI32", kJournalWrittenI32);
@@ -124,7 +166,9 @@ void exportJournalFns(v8::Local<v8::Object> target) {
   set("errnoI32", kJournalErrnoI32);
   set("clockF64", kJournalClockF64);
   set("prefaultedI32", kJournalPrefaultedI32);
+  set("copiedI32", kJournalCopiedI32);
   set("controlBytes", kJournalControlBytes);
+  set("ringHeaderBytes", static_cast<double>(kJournalRingHeaderBytes));
   Nan::Set(target, Nan::New("journalLayout").ToLocalChecked(), layout);
 }
 

@@ -38,20 +38,31 @@
  * and cause, and never allowed to take the records after it along. A file of another layout is
  * refused (ERR_JOURNAL_VERSION), never rewritten.
  *
- * Writes: the native addon maps the file MAP_SHARED at open; each append writes its record straight
- * into the mapping (the page cache) and publishes the written position with one Atomics.store, so
- * a record is in the page cache, and survives `kill -9` of the router, before `append*` returns
- * and therefore before the order is on the wire. Durability against power loss, per policy:
+ * Writes: under 'group' and 'never' each append writes its record into a shared-memory ring, a
+ * MAP_SHARED file on tmpfs (`ringDir`, default /dev/shm: tickpath-journal-<dev>-<inode>.ring;
+ * slot 0 a header naming this journal's creation time and inode, record N in slot
+ * 1 + (N & (ringRecords - 1))), and publishes the written position with one Atomics.store. So a
+ * record is in the page cache, and survives `kill -9` of the router, before `append*` returns and
+ * therefore before the order is on the wire; and tmpfs pages are never write-protected by
+ * writeback, so the router's stores do not fault (an ext4 mapping's pages are write-protected
+ * again by every fdatasync, and the next store can wait for the jbd2 commit). The native commit
+ * thread copies the published records from the ring into the file (pwrite) at every wake-up, at
+ * least every millisecond; the writer never overtakes the copy by a whole ring (if the thread is
+ * late it copies the ring itself). Opening a journal first copies a killed router's ring tail, the
+ * valid records numbered on from the file's last, into the file (fdatasync) and removes the ring;
+ * `recover` (read-only) includes them. 'always', and a journal whose `mapping` was read (the hot
+ * standby shipper sends from it), write straight into the file's MAP_SHARED mapping instead.
+ * Durability against power loss, per policy:
  *   'always' fdatasync before `append*` returns: a record is on disk before its order is sent;
- *   'group'  a native commit thread fdatasyncs what was published at most every groupCommitUs
- *            (default 1000 us) without blocking the router: a power loss loses at most the last
- *            groupCommitUs (plus one fdatasync) of records, some of them possibly already sent;
+ *   'group'  a native commit thread copies the ring and fdatasyncs what was published at most every
+ *            groupCommitUs (default 1000 us) without blocking the router: a power loss loses at most
+ *            the last groupCommitUs (plus one copy and fdatasync) of records, some possibly sent;
  *   'never'  the OS writes the page cache back when it likes (typically within 30 s).
  * `durablePosition` is the record number known to be on disk.
  *
  * The commit thread also keeps the writer's stores cheap. It stores the journal's clock (CLOCK_REALTIME
- * ms, read by every record instead of a clock call) every millisecond, and after each wake-up it
- * makes the pages just ahead of the written position present and writable (MADV_POPULATE_WRITE): a
+ * ms, read by every record instead of a clock call) every millisecond, and without a ring, after
+ * each wake-up it makes the pages just ahead of the written position present and writable (MADV_POPULATE_WRITE): a
  * first store into a page of a MAP_SHARED ext4 file is a page fault that opens a jbd2 handle, and
  * during the group commit's fdatasync it waits for that commit. See journal_file.h. The file's creation is made durable
  * (directory fsync) under every policy.
@@ -88,6 +99,25 @@ const kSyncsI32 = 48;
 const kErrnoI32 = 49;
 const kClockF64 = 32;
 const kPrefaultedI32 = 80;
+const kCopiedI32 = 96;
+
+/** Ring file header (slot 0 of the ring): 'TPJR' at byte 92, like the journal's own header. */
+const RING_MAGIC = 0x524a5054;     // 'TPJR' little endian
+const RING_VERSION = 2;
+/**
+ * The ring file's first page: bytes 0..95 the header (crc of 4..95 at 0, version 8, record size 10,
+ * ring records 12, the journal's creation time 16 (f64), its inode 24 (f64), the owner's pid 32,
+ * the journal path's length 36 (u16), magic 'TPJR' 92), the journal's absolute path from byte 96
+ * (so a ring whose journal is gone can be removed). Record N follows at RING_HEADER_BYTES +
+ * (N & (ringRecords - 1)) * RECORD_SIZE.
+ */
+const RING_HEADER_BYTES = 4096;
+const RING_PATH_MAX = RING_HEADER_BYTES - RECORD_SIZE;
+const RING_NAME = /^tickpath-journal-(\d+)-(\d+)\.ring$/;
+/** Where the ring lives unless `ringDir` says otherwise: tmpfs, so its pages are never written back. */
+const DEFAULT_RING_DIR = '/dev/shm';
+/** Slots of the writer's `off` arithmetic when there is no ring: every slot below 2^31 maps to itself. */
+const DIRECT_MASK = 0x7fffffff;
 
 export const enum JournalRecordType {
   NEW_PARENT = 1,
@@ -128,6 +158,18 @@ export interface JournalOptions {
    * here), so the router's stores need not take the page fault. Default 1048576; 0 off.
    */
   prefaultBytes?: number;
+  /**
+   * Records the shared-memory ring holds (a power of two from 16 to 4194304; 0: no ring, the router
+   * writes straight into the journal file's mapping). Default 16384 (1.5 MiB: 5 ms of records at
+   * 3 M records/s, five commit periods) under 'group' and 'never' when /dev/shm exists, 0 under 'always' (it fdatasyncs on the router's thread anyway). With a ring each record
+   * is written into a MAP_SHARED file in `ringDir` (tmpfs), in the page cache before the wire as
+   * without it, and the commit thread copies it into the journal file at its next wake-up (at most
+   * every millisecond, before its fdatasync). A restart copies what a killed router left in the
+   * ring into the file before reading it.
+   */
+  ringRecords?: number;
+  /** Directory of the ring file (tmpfs; must survive the router process, not the machine). Default /dev/shm. */
+  ringDir?: string;
 }
 
 /** One skipped slot between valid records: where it is and why it is not a record. */
@@ -205,6 +247,8 @@ export interface JournalRecovery {
   epoch: number;
   /** The header's layout version (0 without a valid header). */
   layout: number;
+  /** Records found only in the shared-memory ring of a killed router (copied into the file on open). */
+  fromRing: number;
 }
 
 // ---------------------------------------------------------------- crc32 (IEEE), tables built once
@@ -300,8 +344,12 @@ interface JournalNative {
   journalEnsure(id: number, slots: number): void;
   journalSync(id: number): void;
   journalClose(id: number, keepSlots: number, sync: boolean): void;
+  journalAttachRing(id: number, ringPath: string, ringSlots: number, firstSlot: number): SharedArrayBuffer;
+  journalDrainRing(id: number): void;
+  journalDetachRing(id: number): void;
+  journalHoldCopy(id: number, held: boolean): void;
   journalLayout: { writtenI32: number; durableI32: number; fileSlotsI32: number; syncsI32: number; errnoI32: number;
-    clockF64: number; prefaultedI32: number };
+    clockF64: number; prefaultedI32: number; copiedI32: number; ringHeaderBytes: number };
 }
 
 let layoutChecked = false;
@@ -311,7 +359,8 @@ function journalNative(): JournalNative {
   if (!layoutChecked) {
     const l = b.journalLayout;
     if (!l || l.writtenI32 !== kWrittenI32 || l.durableI32 !== kDurableI32 || l.fileSlotsI32 !== kFileSlotsI32 ||
-      l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32 || l.clockF64 !== kClockF64 || l.prefaultedI32 !== kPrefaultedI32) {
+      l.syncsI32 !== kSyncsI32 || l.errnoI32 !== kErrnoI32 || l.clockF64 !== kClockF64 || l.prefaultedI32 !== kPrefaultedI32 ||
+      l.copiedI32 !== kCopiedI32 || l.ringHeaderBytes !== RING_HEADER_BYTES) {
       throw new TickpathError('ERR_ADDON_MISMATCH', 'OrderJournal: the native addon\'s journal control block differs from journal.ts',
         'rebuild the addon: npm run build:native');
     }
@@ -323,6 +372,20 @@ function journalNative(): JournalNative {
 function journalError(code: string, path: string, what: string, e: unknown, fix: string): TickpathError {
   const errno = (e as { errno?: number }).errno;
   return new TickpathError(code, `OrderJournal: ${what} ${path} failed: ${(e as Error).message}`, fix, errno);
+}
+
+/**
+ * Journals open in this thread, closed when it exits normally (process.exit, the end of the event
+ * loop, an uncaught exception, a worker's end): their rings are copied into their files and
+ * removed. A router killed by a signal leaves its ring for the next open.
+ */
+const openJournals = new Set<OrderJournal>();
+let exitHookInstalled = false;
+
+function closeOpenJournalsAtExit(): void {
+  for (const j of [...openJournals]) {
+    try { j.close(); } catch { /* exiting: nothing to report to */ }
+  }
 }
 
 const WRITE_FIX = 'free disk space or fix the journal path, then restart the router (it recovers from the journal)';
@@ -338,10 +401,12 @@ export class OrderJournal {
   /** The MAP_SHARED mapping of the whole file capacity; `buf`/`view` point here unless failed. */
   private readonly map: Uint8Array;
   private readonly mapView: DataView;
-  private buf: Uint8Array;
-  private view: DataView;
-  /** `buf` as words, for the record crc. */
-  private words: Uint32Array;
+  private buf!: Uint8Array;
+  private view!: DataView;
+  /** `buf` as words (the record crc and its 32-bit fields), half-words (ids) and doubles (time, venueSeq). */
+  private words!: Uint32Array;
+  private halves!: Uint16Array;
+  private doubles!: Float64Array;
   private readonly scratch = new Uint8Array(RECORD_SIZE);
   /** Control block shared with the commit thread (journal_file.h). */
   private readonly ctl: Int32Array;
@@ -354,6 +419,17 @@ export class OrderJournal {
   private recordNo: number;
   private replicaSink: ((map: Uint8Array, offset: number) => void) | null = null;
   private readonly now: () => number;
+  /**
+   * Where record `slot` goes in `buf`: byte (slot & slotMask) * RECORD_SIZE + byteBase. In the
+   * ring: slotMask = ringSlots - 1, byteBase RING_HEADER_BYTES; straight into the
+   * file mapping: DIRECT_MASK and 0.
+   */
+  private slotMask = DIRECT_MASK;
+  private byteBase = 0;
+  /** First slot the ring cannot take yet (copied position + ringSlots); 2^31 without a ring. */
+  private ringLimit = 0x7fffffff;
+  private ringSlots = 0;
+  private ringMap: Uint8Array | null = null;
 
   /**
    * The layout this journal writes: 3 for a new file, the file's own for an existing one (a layout 2
@@ -366,6 +442,8 @@ export class OrderJournal {
   syncs = 0;
   /** Records not written because the journal failed (or after it). */
   lostRecords = 0;
+  /** Times the writer found the ring full and copied it into the file itself (the commit thread was late). */
+  ringFullCopies = 0;
   private failed = false;
 
   /** Opens (creating if needed) a journal, recovering it and zeroing a torn tail first. */
@@ -410,9 +488,16 @@ export class OrderJournal {
     if (!Number.isInteger(prefaultBytes) || prefaultBytes < 0 || prefaultBytes > 64 * 1024 * 1024) {
       throw invalidOption('OrderJournal', 'prefaultBytes', prefaultBytes, 'an integer from 0 to 67108864');
     }
+    const ringDir = opts.ringDir ?? DEFAULT_RING_DIR;
+    // 'always' syncs on the router's thread anyway: a ring would only add a copy before each sync.
+    const ringRecords = opts.ringRecords ?? (opts.fsync !== 'always' && (opts.ringDir !== undefined || fs.existsSync(DEFAULT_RING_DIR)) ? 16384 : 0);
+    if (!Number.isInteger(ringRecords) || (ringRecords !== 0 && (ringRecords < 16 || ringRecords > 1 << 22 ||
+      (ringRecords & (ringRecords - 1)) !== 0))) {
+      throw invalidOption('OrderJournal', 'ringRecords', ringRecords, '0 or a power of two from 16 to 4194304');
+    }
     // Recovery reads the file as it is, before anything maps or grows it: a file this build must
-    // refuse is left exactly as found.
-    this.recovered = fs.existsSync(path) ? OrderJournal.recover(path) : emptyRecovery();
+    // refuse is left exactly as found. A killed router's ring tail is copied into the file first.
+    this.recovered = fs.existsSync(path) ? recoverWithRing(path, ringDir, true) : emptyRecovery();
     this.native = journalNative();
     this.capacitySlots = capacity + 1;
     try {
@@ -427,9 +512,7 @@ export class OrderJournal {
         'check the journal path in routing_config.yml and that its directory is writable');
     }
     this.mapView = new DataView(this.map.buffer, this.map.byteOffset, this.map.byteLength);
-    this.buf = this.map;
-    this.view = this.mapView;
-    this.words = new Uint32Array(this.map.buffer, this.map.byteOffset, this.map.byteLength >>> 2);
+    this.useBuffer(this.map);
     this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
     const r = this.recovered;
     this.recordNo = r.lastRecordNo;
@@ -441,6 +524,110 @@ export class OrderJournal {
     Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
     // Header and tail repairs are made durable under every policy: they happen once per open.
     if (r.createdMs === 0 || r.tornRecords > 0) this.syncNow();
+    if (ringRecords > 0) this.attachRing(ringDir, ringRecords);
+    openJournals.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', closeOpenJournalsAtExit);
+    }
+  }
+
+  /** Where records are written from now on: the file mapping, the ring, or scratch (failed, closed). */
+  private useBuffer(b: Uint8Array): void {
+    this.buf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.words = new Uint32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
+    this.halves = new Uint16Array(b.buffer, b.byteOffset, b.byteLength >>> 1);
+    this.doubles = new Float64Array(b.buffer, b.byteOffset, b.byteLength >>> 3);
+  }
+
+  /** From now on records are written into a new ring file in `dir` (see journal_file.h). */
+  private attachRing(dir: string, ringSlots: number): void {
+    const st = fs.statSync(this.path);
+    const ringPath = ringPathFor(dir, st);
+    removeOrphanRings(dir, ringPath);
+    let ring: Uint8Array;
+    try {
+      ring = new Uint8Array(this.native.journalAttachRing(this.id, ringPath, ringSlots, this.recordNo + 1));
+    } catch (e) {
+      this.native.journalClose(this.id, this.recordNo + 1, this.policy !== 'never');
+      this.id = -1;
+      throw journalError('ERR_JOURNAL_OPEN', this.path, `creating the ring ${ringPath} of`, e,
+        `make ${dir} writable (tmpfs, e.g. /dev/shm), or set routing.journal.ring_records: 0 in routing_config.yml (OrderJournal option ringRecords: 0)`);
+    }
+    // The header ties the ring to this journal: its creation time and inode.
+    const v = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
+    ring.fill(0, 0, RECORD_SIZE);
+    v.setUint16(8, RING_VERSION, true);
+    v.setUint16(10, RECORD_SIZE, true);
+    v.setUint32(12, ringSlots, true);
+    v.setFloat64(16, this.mapView.getFloat64(16, true), true);
+    v.setFloat64(24, st.ino, true);
+    v.setUint32(32, process.pid, true);
+    const abs = Buffer.from(fs.realpathSync(this.path), 'utf8');
+    const pathLen = abs.length <= RING_PATH_MAX ? abs.length : 0;     // too long: not removable as an orphan
+    v.setUint16(36, pathLen, true);
+    ring.set(abs.subarray(0, pathLen), RECORD_SIZE);
+    v.setUint32(92, RING_MAGIC, true);
+    v.setUint32(0, crc32(ring, 4, RECORD_SIZE), true);
+    this.ringMap = ring;
+    this.ringSlots = ringSlots;
+    this.useBuffer(ring);
+    this.slotMask = ringSlots - 1;
+    this.byteBase = RING_HEADER_BYTES;
+    this.ringLimit = this.recordNo + 1 + ringSlots;
+    // The router no longer stores into the file: the commit thread grows it ahead of its copies
+    // (and pwrite extends it anyway), so the writer only checks the capacity.
+    this.fileSlots = this.capacitySlots;
+  }
+
+  /**
+   * Copies the ring into the file and writes straight into the file mapping from now on (no-op
+   * without a ring). The failover shipper sends records from that mapping.
+   */
+  private detachRing(): void {
+    if (this.ringMap === null || this.id < 0) return;
+    try {
+      this.native.journalDetachRing(this.id);
+    } catch (e) {
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'copying the ring into', e, WRITE_FIX);
+    }
+    this.ringMap = null;
+    this.fileSlots = Atomics.load(this.ctl, kFileSlotsI32);
+    this.slotMask = DIRECT_MASK;
+    this.byteBase = 0;
+    this.ringLimit = 0x7fffffff;
+    if (!this.failed) this.useBuffer(this.map);
+  }
+
+  /** Rare: the writer is a whole ring ahead of the copier. Copies on this thread if the copier is late. */
+  private ringFull(slot: number): void {
+    this.ringLimit = Atomics.load(this.ctl, kCopiedI32) + this.ringSlots;
+    if (slot < this.ringLimit) return;
+    this.ringFullCopies++;
+    try {
+      this.native.journalDrainRing(this.id);
+    } catch (e) {
+      this.fail();
+      this.lostRecords++;
+      throw journalError('ERR_JOURNAL_WRITE', this.path, 'copying the ring into', e, WRITE_FIX);
+    }
+    this.ringLimit = Atomics.load(this.ctl, kCopiedI32) + this.ringSlots;
+    if (slot >= this.ringLimit) {
+      this.fail();
+      this.lostRecords++;
+      throw new TickpathError('ERR_JOURNAL_WRITE', `OrderJournal: the ring of ${this.path} is full and its copy is held`,
+        'release the copy (holdFileCopy(false)); only tests hold it');
+    }
+  }
+
+  /**
+   * Tests and drills: while held, nothing is copied from the ring into the file (and nothing more
+   * becomes durable), so the ring holds records the file lacks, as after a `kill -9` between two
+   * wake-ups of the commit thread. close() copies whatever is held.
+   */
+  holdFileCopy(held: boolean): void {
+    if (this.id >= 0 && this.ringMap !== null) this.native.journalHoldCopy(this.id, held);
   }
 
   /**
@@ -452,7 +639,7 @@ export class OrderJournal {
     lastQty: number, lastPx: number, refId: string | number, venueSeq = 0): void {
     if (type === JournalRecordType.NEW_ORDER && this.layout < 3) this.refuseNewOrder();
     const off = this.writeOrder(type, om, slot, reason, lastQty, lastPx, venueSeq);
-    if (typeof refId === 'number') om.writeId(refId, this.buf, off + 70, 14, 0);
+    if (typeof refId === 'number') om.writeJournalId(refId, this.halves, (off + 70) >>> 1);
     else writeAsciiZ(this.buf, off + 70, 14, refId);
     this.end(off);
   }
@@ -464,13 +651,23 @@ export class OrderJournal {
   appendFillNo(om: OrderManager, slot: number, lastQty: number, lastPx: number, execNo: number, venueSeq = 0): void {
     const off = this.writeOrder(JournalRecordType.FILL, om, slot, null, lastQty, lastPx, venueSeq);
     const b = this.buf;
-    let n = execNo, nd = 0;
-    do { nd++; n = Math.floor(n / 10); } while (n > 0);
-    n = execNo;
-    for (let i = 13; i >= 0; i--) {
-      if (i >= nd) { b[off + 70 + i] = 0; continue; }
-      b[off + 70 + i] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
+    const o = off + 70;
+    if (execNo < 0x80000000) {
+      // Small integers (the usual match numbers): int32 arithmetic, one pass from the right.
+      let nd = 1;
+      for (let t = execNo; t >= 10; t = (t / 10) | 0) nd++;
+      let n = execNo | 0;
+      for (let i = nd - 1; i >= 0; i--) { const q = (n / 10) | 0; b[o + i] = 0x30 + (n - q * 10); n = q; }
+      for (let i = nd; i < 14; i++) b[o + i] = 0;
+    } else {
+      let n = execNo, nd = 0;
+      do { nd++; n = Math.floor(n / 10); } while (n > 0);
+      n = execNo;
+      for (let i = 13; i >= 0; i--) {
+        if (i >= nd) { b[o + i] = 0; continue; }
+        b[o + i] = 0x30 + (n % 10);
+        n = Math.floor(n / 10);
+      }
     }
     this.end(off);
   }
@@ -478,23 +675,22 @@ export class OrderJournal {
   private writeOrder(type: JournalRecordType, om: OrderManager, slot: number, reason: RejectReason | null,
     lastQty: number, lastPx: number, venueSeq: number): number {
     const off = this.begin(type);
-    const v = this.view;
-    const b = this.buf;
-    b[off + 17] = om.state(slot);
-    b[off + 18] = om.sideCodeOf(slot);
-    b[off + 19] = om.ordTypeOf(slot) === 'LIMIT' ? 0 : 1;
-    b[off + 20] = om.tifOf(slot) === 'DAY' ? 0 : 1;
-    b[off + 21] = reason === null ? NO_REASON : REJECT_REASONS.indexOf(reason);
-    v.setInt16(off + 22, om.venueOf(slot), true);
-    v.setUint32(off + 24, om.qty(slot), true);
-    v.setUint32(off + 28, om.price(slot), true);
-    v.setUint32(off + 32, om.filled(slot), true);
-    v.setUint32(off + 36, om.cancelledQty(slot), true);
-    v.setUint32(off + 40, lastQty, true);
-    v.setUint32(off + 44, lastPx, true);
-    v.setFloat64(off + 48, venueSeq, true);
-    om.writeId(slot, b, off + 56, 14, 0);
-    writeAsciiZ(b, off + 84, 8, om.symbolOf(slot));
+    const w = this.words;
+    const i = off >>> 2;
+    // Bytes 16..23 as two words: type, state, side, ordType (0 LIMIT, 1 MARKET); tif (0 DAY, 1 IOC),
+    // reason, venue (i16).
+    w[i + 4] = type | (om.state(slot) << 8) | (om.sideCodeOf(slot) << 16) | (om.ordTypeCodeOf(slot) << 24);
+    w[i + 5] = om.tifCodeOf(slot) | ((reason === null ? NO_REASON : REJECT_REASONS.indexOf(reason)) << 8) |
+      ((om.venueOf(slot) & 0xffff) << 16);
+    w[i + 6] = om.qty(slot);
+    w[i + 7] = om.price(slot);
+    w[i + 8] = om.filled(slot);
+    w[i + 9] = om.cancelledQty(slot);
+    w[i + 10] = lastQty;
+    w[i + 11] = lastPx;
+    this.doubles[(off >>> 3) + 6] = venueSeq;
+    om.writeJournalId(slot, this.halves, (off + 56) >>> 1);
+    om.writeSymbol(slot, this.buf, off + 84);
     return off;
   }
 
@@ -586,8 +782,23 @@ export class OrderJournal {
     this.replicaSink = sink;
   }
 
-  /** The mapping and the number of the last record written (a catch-up reads slots 1..lastRecordNo). */
-  get mapping(): Uint8Array { return this.map; }
+  /**
+   * CLOCK_REALTIME in ms as the journal stamps records: the commit thread's clock (one load, at
+   * most about a millisecond old), or the `now` option's reading. OrderRouter's throttle uses it.
+   */
+  get clockMs(): number {
+    return this.ownClock ? this.now() : this.ctlF64[kClockF64];
+  }
+
+  /**
+   * The file's mapping, holding every record written (a catch-up reads slots 1..lastRecordNo). A
+   * journal writing through its ring copies the ring into the file first and from then on writes
+   * straight into this mapping, so it stays whole: the failover shipper sends from it.
+   */
+  get mapping(): Uint8Array {
+    this.detachRing();
+    return this.map;
+  }
   get lastRecordNo(): number { return this.recordNo; }
 
   /**
@@ -602,11 +813,10 @@ export class OrderJournal {
   /** Syncs (unless 'never'), stops the commit thread and cuts the file to the records it holds. */
   close(): void {
     if (this.id < 0) return;
+    openJournals.delete(this);
     const id = this.id;
     this.id = -1;
-    this.buf = this.scratch;
-    this.view = new DataView(this.scratch.buffer);
-    this.words = new Uint32Array(this.scratch.buffer);
+    this.useBuffer(this.scratch);
     try {
       this.native.journalClose(id, this.recordNo + 1, this.policy !== 'never');
     } catch (e) {
@@ -625,6 +835,9 @@ export class OrderJournal {
       syncs: this.syncs, groupSyncs: Atomics.load(this.ctl, kSyncsI32), damagedRecords: this.recovered.damaged.length,
       prefaultedPages: Atomics.load(this.ctl, kPrefaultedI32),
       lostRecords: this.lostRecords,
+      ringRecords: this.ringMap !== null ? this.ringSlots : 0,
+      ringFullCopies: this.ringFullCopies,
+      copiedRecordNo: this.ringMap !== null ? Math.max(0, Atomics.load(this.ctl, kCopiedI32) - 1) : this.recordNo,
     };
   }
 
@@ -640,11 +853,14 @@ export class OrderJournal {
     if (this.ctl[kErrnoI32] !== 0) { this.failCommit(); return 0; }
     const slot = this.recordNo + 1;
     if (slot >= this.fileSlots) this.growNow(slot);
+    if (slot >= this.ringLimit) this.ringFull(slot);
     if (this.failed) return 0;
-    const off = slot * RECORD_SIZE;
-    this.view.setUint32(off + 4, slot, true);
+    const off = (slot & this.slotMask) * RECORD_SIZE + this.byteBase;
+    // Typed-array stores at the record's aligned offsets (slots are 96 bytes, buffers start page
+    // aligned; little-endian host, checked at open): no DataView call per field.
+    this.words[(off >>> 2) + 1] = slot;
     // The journal's clock, one typed-array load: a clock call per record cost ~40-100 ns (5 records a lifecycle).
-    this.view.setFloat64(off + 8, this.ownClock ? this.now() : this.ctlF64[kClockF64], true);
+    this.doubles[(off >>> 3) + 1] = this.ownClock ? this.now() : this.ctlF64[kClockF64];
     this.buf[off + 16] = type;
     return off;
   }
@@ -656,8 +872,10 @@ export class OrderJournal {
       this.lostRecords++;
       return;
     }
-    this.view.setUint32(off + 92, MAGIC, true);
-    this.view.setUint32(off, crc32Words(this.words, (off + 4) >>> 2, (off + RECORD_SIZE) >>> 2), true);
+    const w = this.words;
+    const i = off >>> 2;
+    w[i + 23] = MAGIC;
+    w[i] = crc32Words(w, i + 1, i + (RECORD_SIZE >>> 2));
     this.records++;
     this.recordNo++;
     Atomics.store(this.ctl, kWrittenI32, this.recordNo + 1);
@@ -671,7 +889,7 @@ export class OrderJournal {
         throw journalError('ERR_JOURNAL_WRITE', this.path, 'fdatasync of', e, WRITE_FIX);
       }
     }
-    if (this.replicaSink !== null) this.replicaSink(this.map, off);
+    if (this.replicaSink !== null) this.replicaSink(this.buf, off);
   }
 
   /** Rare: the writer caught up with the commit thread's growth (or the file is full). */
@@ -706,9 +924,7 @@ export class OrderJournal {
 
   private fail(): void {
     this.failed = true;
-    this.buf = this.scratch;
-    this.view = new DataView(this.scratch.buffer);
-    this.words = new Uint32Array(this.scratch.buffer);
+    this.useBuffer(this.scratch);
   }
 
   private syncNow(): void {
@@ -735,10 +951,118 @@ export class OrderJournal {
    * Reads a journal file and rebuilds orders, positions and venue sequence numbers; refuses a file
    * of another layout (ERR_JOURNAL_VERSION). Not a hot path.
    */
-  static recover(path: string): JournalRecovery {
-    const data = fs.readFileSync(path);
-    return scanJournal(data, path);
+  static recover(path: string, opts: { ringDir?: string; ring?: boolean } = {}): JournalRecovery {
+    if (opts.ring === false) return scanJournal(fs.readFileSync(path), path);
+    return recoverWithRing(path, opts.ringDir ?? DEFAULT_RING_DIR, false);
   }
+
+  /** The ring file a journal at `path` writes through (it exists while the journal is open or after a crash). */
+  static ringPath(path: string, ringDir = DEFAULT_RING_DIR): string {
+    return ringPathFor(ringDir, fs.statSync(path));
+  }
+}
+
+function ringPathFor(dir: string, st: fs.Stats): string {
+  return `${dir}/tickpath-journal-${st.dev}-${st.ino}.ring`;
+}
+
+/**
+ * Removes the rings in `dir` that nobody can need: their owner process is gone and their journal
+ * file is gone too (or the path names another file now). A ring whose journal still exists is left
+ * for that journal's next open, which takes what the file lacks from it. Runs when a journal
+ * attaches its ring: routers killed on purpose (tests, drills) leave rings behind.
+ */
+function removeOrphanRings(dir: string, own: string): void {
+  let names: string[];
+  try { names = fs.readdirSync(dir); } catch { return; }
+  const head = Buffer.alloc(RING_HEADER_BYTES);
+  for (const name of names) {
+    const m = RING_NAME.exec(name);
+    const file = `${dir}/${name}`;
+    if (m === null || file === own) continue;
+    try {
+      const fd = fs.openSync(file, 'r');
+      let got = 0;
+      try { got = fs.readSync(fd, head, 0, RING_HEADER_BYTES, 0); } finally { fs.closeSync(fd); }
+      if (got < RING_HEADER_BYTES || head.readUInt32LE(92) !== RING_MAGIC || head.readUInt32LE(0) !== crc32(head, 4, RECORD_SIZE)) continue;
+      if (processAlive(head.readUInt32LE(32))) continue;
+      const len = head.readUInt16LE(36);
+      if (len === 0) continue;
+      const journalPath = head.toString('utf8', RECORD_SIZE, RECORD_SIZE + len);
+      let st: fs.Stats | null = null;
+      try { st = fs.statSync(journalPath); } catch { st = null; }
+      if (st !== null && String(st.dev) === m[1] && String(st.ino) === m[2]) continue;   // its journal recovers it
+      fs.rmSync(file, { force: true });
+    } catch {
+      // Unreadable or raced with another process's cleanup: leave it.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Reads the journal file and, when a ring of this journal is left in `ringDir` (a router killed
+ * before its commit thread copied the last records), the records it holds after the file's last
+ * one, numbered on from it. `write`: copy them into the file (fdatasync) and remove the ring, as
+ * open does; otherwise only the result includes them (`tickpath journal`, read-only). A ring of
+ * another journal (another creation time: a reused inode) is ignored.
+ */
+function recoverWithRing(path: string, ringDir: string, write: boolean): JournalRecovery {
+  let data = fs.readFileSync(path);
+  const fromFile = scanJournal(data, path);
+  let ringPath = '';
+  try { ringPath = ringPathFor(ringDir, fs.statSync(path)); } catch { return fromFile; }
+  if (!fs.existsSync(ringPath)) return fromFile;
+  const ring = fs.readFileSync(ringPath);
+  const rv = new DataView(ring.buffer, ring.byteOffset, ring.byteLength);
+  const ringSlots = ring.length >= RECORD_SIZE ? rv.getUint32(12, true) : 0;
+  const headerOk = ring.length >= RECORD_SIZE && rv.getUint32(92, true) === RING_MAGIC &&
+    rv.getUint32(0, true) === crc32(ring, 4, RECORD_SIZE) && rv.getUint16(10, true) === RECORD_SIZE &&
+    ringSlots >= 16 && (ringSlots & (ringSlots - 1)) === 0 && ring.length >= RING_HEADER_BYTES + ringSlots * RECORD_SIZE &&
+    fromFile.createdMs !== 0 && rv.getFloat64(16, true) === fromFile.createdMs;
+  const tail: number[] = [];
+  if (headerOk) {
+    for (let n = fromFile.lastRecordNo + 1; ; n++) {
+      const off = RING_HEADER_BYTES + (n & (ringSlots - 1)) * RECORD_SIZE;
+      if (rv.getUint32(off + 92, true) !== MAGIC || rv.getUint32(off + 4, true) !== n ||
+        rv.getUint32(off, true) !== crc32(ring, off + 4, off + RECORD_SIZE)) break;
+      tail.push(off);
+    }
+  }
+  if (tail.length === 0) {
+    if (write) fs.rmSync(ringPath, { force: true });
+    return fromFile;
+  }
+  const first = fromFile.lastRecordNo + 1;
+  const end = (first + tail.length) * RECORD_SIZE;
+  if (write) {
+    const fd = fs.openSync(path, 'r+');
+    try {
+      for (let i = 0; i < tail.length; i++) fs.writeSync(fd, ring, tail[i], RECORD_SIZE, (first + i) * RECORD_SIZE);
+      fs.fdatasyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.rmSync(ringPath, { force: true });
+    data = fs.readFileSync(path);
+  } else {
+    const merged = Buffer.alloc(Math.max(data.length, end));
+    data.copy(merged, 0, 0, Math.min(data.length, first * RECORD_SIZE));
+    for (let i = 0; i < tail.length; i++) ring.copy(merged, (first + i) * RECORD_SIZE, tail[i], tail[i] + RECORD_SIZE);
+    if (data.length > end) data.copy(merged, end, end);
+    data = merged;
+  }
+  const r = scanJournal(data, path);
+  r.fromRing = tail.length;
+  return r;
 }
 
 function versionError(path: string, found: string): TickpathError {
@@ -824,7 +1148,7 @@ function emptyRecovery(): JournalRecovery {
   return {
     orders: new Map(), openParents: [], openChildren: [], positions: new Map(), venueSeqs: new Map(), venueOutSeqs: new Map(), venueSendsAfterOutSeq: new Map(), venueSessions: new Map(), venueNames: new Map(),
     fillExecIds: new Set(), rejectedRequests: 0, records: 0, lastRecordNo: 0, validBytes: 0, tornRecords: 0, ignoredBytes: 0,
-    damaged: [], identity: '', createdMs: 0, layout: 0, epoch: 0,
+    damaged: [], identity: '', createdMs: 0, layout: 0, epoch: 0, fromRing: 0,
   };
 }
 

@@ -24,6 +24,7 @@
  * report the final state right after the transition.
  */
 import { TickpathError } from '../errors';
+import { writeAsciiZ } from '../common/bytes';
 import { OrderState, sideCode, isTerminal } from './types';
 import type { OrdType, Side, TimeInForce } from './types';
 
@@ -72,9 +73,15 @@ export class OrderIdFormat {
 
   /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
   write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
-    let n = Math.floor(key / 2);
     let nd = 0;
-    do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
+    if (key < 0x80000000) {
+      // The usual case: int32 arithmetic instead of floating-point division per digit.
+      let n = key >>> 1;
+      do { const q = (n / 36) | 0; const d = n - q * 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = q; } while (n > 0);
+    } else {
+      let n = Math.floor(key / 2);
+      do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
+    }
     let i = 0;
     if (i < width) b[o + i++] = key % 2 === 1 ? 0x43 : 0x50;
     for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
@@ -241,6 +248,15 @@ export class OrderManager {
   // Per-symbol: open parent orders and net position (shares; sells and shorts negative).
   private readonly symbolIdx = new Map<string, number>();
   private readonly symbolNames: string[] = [];
+  /**
+   * Each slot's id as the journal writes it (14 ASCII bytes, NUL padded, in 16), made when the
+   * slot gets its id: a record copies 7 half-words instead of formatting the id again (two ids,
+   * three records per lifecycle). As Uint16 for the copy.
+   */
+  private readonly idBytes: Uint8Array;
+  private readonly idHalves: Uint16Array;
+  /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
+  private readonly symbolBytes: Uint8Array;
   private readonly openCount: Int32Array;
   private readonly positionArr: Float64Array;
 
@@ -290,6 +306,9 @@ export class OrderManager {
     this.freeTop = n;
     this.openCount = new Int32Array(maxSymbols);
     this.positionArr = new Float64Array(maxSymbols);
+    this.symbolBytes = new Uint8Array(maxSymbols * 8);
+    this.idBytes = new Uint8Array(n * 16);
+    this.idHalves = new Uint16Array(this.idBytes.buffer);
   }
 
   // ---------------------------------------------------------------- creation
@@ -299,17 +318,21 @@ export class OrderManager {
     return this.createParentWith(this.idFormat.parse(clOrdId), clOrdId, symbol, side, qty, price, ordType, tif);
   }
 
-  /** A client order under a router-generated id, given as its key (OrderIdFormat). */
-  createParentKey(key: number, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce): number {
-    return this.createParentWith(key, undefined, symbol, side, qty, price, ordType, tif);
+  /**
+   * A client order under a router-generated id, given as its key (OrderIdFormat). `sym`: the
+   * symbol's index from `internSymbol` when the caller has it (no lookup here).
+   */
+  createParentKey(key: number, symbol: string, side: Side, qty: number, price: number, ordType: OrdType, tif: TimeInForce,
+    sym = -1): number {
+    return this.createParentWith(key, undefined, symbol, side, qty, price, ordType, tif, sym);
   }
 
   private createParentWith(key: number, id: string | undefined, symbol: string, side: Side, qty: number, price: number,
-    ordType: OrdType, tif: TimeInForce): number {
+    ordType: OrdType, tif: TimeInForce, sym = -1): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
     if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
     const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_PARENT, key, id, this.symbolIndex(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    this.initSlot(s, KIND_PARENT, key, id, sym >= 0 ? sym : this.internSymbol(symbol), side, qty, price, ordType, tif, NONE, NONE);
     this.openCount[this.symArr[s]]++;
     return s;
   }
@@ -527,6 +550,7 @@ export class OrderManager {
     this.forgetId(s);
     this.idKeys[s] = this.pendKeys[s];
     this.ids[s] = this.pendIds[s];
+    this.formatId(s, this.idBytes, s * 16, 14, 0);
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.parentFlags[p] &= ~2;
@@ -568,10 +592,32 @@ export class OrderManager {
   idKeyOf(slot: number): number { return this.idKeys[slot]; }
   /** Writes the slot's id as ASCII into `width` bytes padded with `pad`, without a string for generated ids. */
   writeId(slot: number, b: Uint8Array, o: number, width: number, pad: number): void {
+    if (width <= 14) {
+      // From the bytes made when the slot got its id (NUL padded: ids are printable).
+      const src = this.idBytes;
+      const from = slot * 16;
+      for (let i = 0; i < width; i++) { const c = src[from + i]; b[o + i] = c === 0 ? pad : c; }
+      return;
+    }
+    this.formatId(slot, b, o, width, pad);
+  }
+
+  /** The id's ASCII formatted from its key or string (writeId's source). */
+  private formatId(slot: number, b: Uint8Array, o: number, width: number, pad: number): void {
     const key = this.idKeys[slot];
     if (key >= 0) { this.idFormat.write(key, b, o, width, pad); return; }
     const s = this.ids[slot] as string;
     for (let i = 0; i < width; i++) b[o + i] = i < s.length ? s.charCodeAt(i) & 0xff : pad;
+  }
+  /**
+   * The slot's id as 14 ASCII bytes, NUL padded (the journal's id fields), into `u16` from half-word
+   * index `i`: a copy of the bytes made when the slot got its id.
+   */
+  writeJournalId(slot: number, u16: Uint16Array, i: number): void {
+    const src = this.idHalves;
+    const from = slot * 8;
+    u16[i] = src[from]; u16[i + 1] = src[from + 1]; u16[i + 2] = src[from + 2]; u16[i + 3] = src[from + 3];
+    u16[i + 4] = src[from + 4]; u16[i + 5] = src[from + 5]; u16[i + 6] = src[from + 6];
   }
   pendingIdOf(slot: number): string | undefined {
     return this.pendKeys[slot] >= 0 ? this.idFormat.format(this.pendKeys[slot]) : this.pendIds[slot];
@@ -589,6 +635,16 @@ export class OrderManager {
   tifOf(slot: number): TimeInForce { return this.tifArr[slot] === 0 ? 'DAY' : 'IOC'; }
   venueOf(slot: number): number { return this.venueArr[slot]; }
   symbolOf(slot: number): string { return this.symbolNames[this.symArr[slot]]; }
+  /** The order's symbol index (`internSymbol`). */
+  symbolIndexOf(slot: number): number { return this.symArr[slot]; }
+  /** Writes the order's symbol as 8 ASCII bytes, NUL padded (the journal's symbol field), from its index. */
+  writeSymbol(slot: number, b: Uint8Array, o: number): void {
+    const from = this.symArr[slot] * 8;
+    const src = this.symbolBytes;
+    for (let i = 0; i < 8; i++) b[o + i] = src[from + i];
+  }
+  ordTypeCodeOf(slot: number): number { return this.ordTypeArr[slot]; }
+  tifCodeOf(slot: number): number { return this.tifArr[slot]; }
   liveChildCount(parent: number): number { return this.liveChildren[parent]; }
   ackedChildCount(parent: number): number { return this.ackedChildren[parent]; }
   pendingReplaceQty(slot: number): number { return this.pendQty[slot]; }
@@ -604,6 +660,11 @@ export class OrderManager {
     return i === undefined ? 0 : this.openCount[i];
   }
 
+  /** The same by the symbol's index (`internSymbol`): one typed-array load. */
+  openOrdersAt(sym: number): number {
+    return this.openCount[sym];
+  }
+
   position(symbol: string): number {
     const i = this.symbolIdx.get(symbol);
     return i === undefined ? 0 : this.positionArr[i];
@@ -611,7 +672,7 @@ export class OrderManager {
 
   /** Sets a position outright (journal recovery). */
   setPosition(symbol: string, shares: number): void {
-    this.positionArr[this.symbolIndex(symbol)] = shares;
+    this.positionArr[this.internSymbol(symbol)] = shares;
   }
 
   /** Symbols with a position or open orders. Not a hot-path call. */
@@ -701,6 +762,7 @@ export class OrderManager {
     this.ids[s] = key >= 0 ? undefined : id;
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
+    this.formatId(s, this.idBytes, s * 16, 14, 0);
     if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
   }
 
@@ -801,7 +863,11 @@ export class OrderManager {
     this.release(p);
   }
 
-  private symbolIndex(symbol: string): number {
+  /**
+   * The symbol's index, the same for the order table, RiskChecker's limits and the journal's symbol
+   * bytes: a new order looks its symbol up once (OrderRouter), everything after goes by index.
+   */
+  internSymbol(symbol: string): number {
     let i = this.symbolIdx.get(symbol);
     if (i === undefined) {
       i = this.symbolNames.length;
@@ -811,7 +877,19 @@ export class OrderManager {
       }
       this.symbolIdx.set(symbol, i);
       this.symbolNames.push(symbol);
+      writeAsciiZ(this.symbolBytes, i * 8, 8, symbol);
     }
     return i;
+  }
+
+  /** The symbol's index if it was interned, else -1 (interns nothing). */
+  symbolIndex(symbol: string): number {
+    const i = this.symbolIdx.get(symbol);
+    return i === undefined ? -1 : i;
+  }
+
+  /** Symbols interned so far (indices 0 .. symbolCount - 1). */
+  get symbolCount(): number {
+    return this.symbolNames.length;
   }
 }

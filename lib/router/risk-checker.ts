@@ -14,6 +14,12 @@
  * order costs no set entry. Per-symbol notional sits in a Float64Array by symbol index: a Map of
  * fractional numbers would box a new HeapNumber on every order.
  *
+ * Symbols by index: built on an OrderManager (the router's), the checker shares its symbol indices
+ * (`internSymbol`), so OrderRouter looks a new order's symbol up once and passes the index; the
+ * per-symbol notional and open-order count are then typed-array loads, no Map lookup. The
+ * throttle's clock is the caller's (`nowMs`, OrderRouter passes the journal's clock: one load)
+ * unless the checker was given its own `now`.
+ *
  * Notional is in dollars: qty * price / 10000 (Price(4)). Market orders are valued at the far
  * side of the BBO (ask for a buy, bid for a sell); with no such price they are refused.
  */
@@ -36,6 +42,19 @@ export interface OpenOrderSource {
   openOrders(symbol: string): number;
 }
 
+/** An OpenOrderSource that also numbers symbols (OrderManager): the checker then goes by index. */
+export interface IndexedOpenOrderSource extends OpenOrderSource {
+  internSymbol(symbol: string): number;
+  /** The index if the symbol was interned, else -1. */
+  symbolIndex(symbol: string): number;
+  openOrdersAt(sym: number): number;
+}
+
+function isIndexed(open: OpenOrderSource): open is IndexedOpenOrderSource {
+  const o = open as Partial<IndexedOpenOrderSource>;
+  return typeof o.internSymbol === 'function' && typeof o.openOrdersAt === 'function' && typeof o.symbolIndex === 'function';
+}
+
 const LIMIT_NAMES: readonly (keyof RiskLimits)[] = [
   'maxOrderQty', 'maxOrderNotional', 'maxDailyNotional', 'maxSymbolNotional',
   'maxOpenOrdersPerSymbol', 'priceCollarBps', 'maxOrdersPerSecond',
@@ -56,6 +75,10 @@ export class RiskChecker {
   private readonly bbo: BboSource;
   private readonly open: OpenOrderSource;
   private readonly now: () => number;
+  /** True when `now` was given: the throttle then ignores the caller's clock. */
+  private readonly ownClock: boolean;
+  /** `open` when it numbers symbols: its indices are this checker's. */
+  private readonly indexed: IndexedOpenOrderSource | null;
 
   // Token bucket: capacity = maxOrdersPerSecond, refilled continuously.
   private tokens: number;
@@ -79,12 +102,23 @@ export class RiskChecker {
     this.bbo = bbo;
     this.open = open;
     this.now = now;
+    this.ownClock = now !== Date.now;
+    this.indexed = isIndexed(open) ? open : null;
     this.tokens = limits.maxOrdersPerSecond;
     this.lastRefillMs = now();
   }
 
-  /** Checks a new order and, if it passes, books its notional, id and throttle token. Returns null on pass. */
-  checkNew(req: OrderRequest, clOrdId: string | null): RejectReason | null {
+  /** True when `open` is this checker's symbol numbering: indices from its `internSymbol` may be passed to `checkNew`. */
+  sharesSymbolsWith(open: OpenOrderSource): boolean {
+    return this.indexed !== null && this.indexed === open;
+  }
+
+  /**
+   * Checks a new order and, if it passes, books its notional, id and throttle token. Returns null
+   * on pass. `sym`: the symbol's index when the caller has it (see `sharesSymbolsWith`), else -1;
+   * `nowMs`: the caller's clock reading for the throttle, else -1 (one clock read here).
+   */
+  checkNew(req: OrderRequest, clOrdId: string | null, symIn = -1, nowMs = -1): RejectReason | null {
     if (this.killed) return this.fail('KILL_SWITCH', this.killReason);
     if (clOrdId !== null && this.seenClOrdIds.has(clOrdId)) return this.fail('DUPLICATE_CLORDID', clOrdId);
     const l = this.limits;
@@ -101,16 +135,17 @@ export class RiskChecker {
     if (this.dailyNotional + notional > l.maxDailyNotional) {
       return this.fail('MAX_DAILY_NOTIONAL', `${this.dailyNotional} + ${notional} > ${l.maxDailyNotional}`);
     }
-    const sym = this.symbolIndex(req.symbol);
+    const sym = symIn >= 0 ? symIn : this.symbolIndex(req.symbol);
+    if (sym >= this.symbolNotionals.length) this.growNotionals(sym);
     const symNotional = this.symbolNotionals[sym];
     if (symNotional + notional > l.maxSymbolNotional) {
       return this.fail('MAX_SYMBOL_NOTIONAL', `${req.symbol}: ${symNotional} + ${notional} > ${l.maxSymbolNotional}`);
     }
-    const open = this.open.openOrders(req.symbol);
+    const open = this.indexed !== null ? this.indexed.openOrdersAt(sym) : this.open.openOrders(req.symbol);
     if (open >= l.maxOpenOrdersPerSymbol) {
       return this.fail('MAX_OPEN_ORDERS', `${req.symbol}: ${open} open, limit ${l.maxOpenOrdersPerSymbol}`);
     }
-    if (!this.takeToken()) return this.fail('THROTTLED', `${l.maxOrdersPerSecond}/s`);
+    if (!this.takeToken(nowMs)) return this.fail('THROTTLED', `${l.maxOrdersPerSecond}/s`);
 
     // Passed: book it.
     if (clOrdId !== null) this.seenClOrdIds.add(clOrdId);
@@ -193,23 +228,33 @@ export class RiskChecker {
   }
 
   usedSymbolNotional(symbol: string): number {
-    const i = this.symbolIdx.get(symbol);
-    return i === undefined ? 0 : this.symbolNotionals[i];
+    const i = this.indexed !== null ? this.indexed.symbolIndex(symbol) : (this.symbolIdx.get(symbol) ?? -1);
+    return i < 0 || i >= this.symbolNotionals.length ? 0 : this.symbolNotionals[i];
   }
 
-  /** A symbol's index in symbolNotionals; the array grows (doubling) the first time a symbol is seen. */
+  /** A symbol's index in symbolNotionals: the OrderManager's when indexed, else this checker's own. */
   private symbolIndex(symbol: string): number {
+    if (this.indexed !== null) {
+      const k = this.indexed.internSymbol(symbol);
+      if (k >= this.symbolNotionals.length) this.growNotionals(k);
+      return k;
+    }
     let i = this.symbolIdx.get(symbol);
     if (i === undefined) {
       i = this.symbolIdx.size;
       this.symbolIdx.set(symbol, i);
-      if (i >= this.symbolNotionals.length) {
-        const grown = new Float64Array(this.symbolNotionals.length * 2);
-        grown.set(this.symbolNotionals);
-        this.symbolNotionals = grown;
-      }
+      if (i >= this.symbolNotionals.length) this.growNotionals(i);
     }
     return i;
+  }
+
+  /** Rare: doubles symbolNotionals until index `sym` fits. */
+  private growNotionals(sym: number): void {
+    let n = this.symbolNotionals.length;
+    while (n <= sym) n *= 2;
+    const grown = new Float64Array(n);
+    grown.set(this.symbolNotionals);
+    this.symbolNotionals = grown;
   }
 
   stats(): Record<string, number> {
@@ -242,8 +287,8 @@ export class RiskChecker {
     return null;
   }
 
-  private takeToken(): boolean {
-    const now = this.now();
+  private takeToken(nowMs = -1): boolean {
+    const now = nowMs >= 0 && !this.ownClock ? nowMs : this.now();
     const rate = this.limits.maxOrdersPerSecond;
     const elapsed = now - this.lastRefillMs;
     if (elapsed > 0) {

@@ -86,7 +86,8 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
   const fixStoreDir = o.fixStoreDir ?? path.join(path.dirname(config.journal.path) || os.tmpdir(), 'fix-store');
   fs.mkdirSync(path.dirname(config.journal.path), { recursive: true });
   const openedMs = Date.now();
-  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs, identity: o.journalIdentity });
+  const journal = OrderJournal.open(config.journal.path, { fsync: config.journal.fsync, groupCommitUs: config.journal.groupCommitUs,
+    ringRecords: config.journal.ringRecords, identity: o.journalIdentity });
   for (const d of journal.recovered.damaged) log(`router: ${config.journal.path}: damaged slot at byte ${d.offset} (${d.cause}) skipped`);
   const orderManager = new OrderManager({ capacity: config.orderCapacity });
   const risk = new RiskChecker(config.risk, o.bbo, orderManager, o.now);

@@ -45,7 +45,8 @@ export interface RoutingConfig {
   mode: RoutingMode;
   defaultVenue: string;
   orderCapacity: number;
-  journal: { path: string; fsync: FsyncPolicy; groupCommitUs: number };
+  /** ringRecords: the journal's shared-memory ring (OrderJournal's option); undefined: its default. */
+  journal: { path: string; fsync: FsyncPolicy; groupCommitUs: number; ringRecords?: number };
   venues: VenueConfig[];
   rules: Record<string, RouteRule[]>;
   risk: RiskLimits;
@@ -64,7 +65,7 @@ export interface FailoverConfig {
 
 const ROUTING_KEYS = ['mode', 'default_venue', 'order_capacity', 'journal', 'venues', 'rules', 'risk', 'failover'] as const;
 const FAILOVER_KEYS = ['standby', 'heartbeat_interval_ms', 'heartbeat_timeout_ms'] as const;
-const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us'] as const;
+const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us', 'ring_records'] as const;
 const SCHEDULE_KEYS = ['start', 'end', 'days', 'time_zone'] as const;
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
 const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule', 'transport', 'busy_poll_us', 'idle', 'spin_us'] as const;
@@ -144,6 +145,16 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
   const fsync = j.fsync === 'batch' ? 'group' : r.oneOf([...P, 'journal', 'fsync'], j.fsync, ['always', 'group', 'never'] as const);
   const journalPath = r.string([...P, 'journal', 'path'], j.path, 'a file path of 1 to 4096 characters', 4096);
   const groupCommitUs = r.int([...P, 'journal', 'group_commit_us'], j.group_commit_us, 50, 1_000_000, 1000);
+  let ringRecords: number | undefined;
+  if (j.ring_records !== undefined && j.ring_records !== null) {
+    const v = j.ring_records;
+    if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 16 || v > 1 << 22 || (v & (v - 1)) !== 0))) {
+      r.problem([...P, 'journal', 'ring_records'], v, '0 or a power of two from 16 to 4194304',
+        'records of the journal\'s shared-memory ring in /dev/shm (default 16384); 0 writes straight into the journal file');
+    } else {
+      ringRecords = v;
+    }
+  }
 
   const venues: VenueConfig[] = r.list([...P, 'venues'], routing.venues, 1, 1 << 30, 'venues').map((raw, i) => {
     const vp: Key[] = [...P, 'venues', i];
@@ -247,7 +258,7 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
     mode,
     defaultVenue,
     orderCapacity,
-    journal: { path: path.resolve(path.dirname(r.file), journalPath), fsync, groupCommitUs },
+    journal: { path: path.resolve(path.dirname(r.file), journalPath), fsync, groupCommitUs, ...(ringRecords !== undefined ? { ringRecords } : {}) },
     venues,
     rules,
     risk,

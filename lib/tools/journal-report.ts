@@ -47,6 +47,8 @@ export interface JournalSummary {
   rejected_requests: number;
   damaged: { offset: number; cause: string }[];
   torn_records: number;
+  /** Records only the shared-memory ring of a killed router held (the file lacked them). */
+  from_ring: number;
   /** Hot standby: the highest failover epoch journaled (0: never part of a failover). */
   failover_epoch: number;
 }
@@ -102,7 +104,7 @@ export function journalReport(path: string, r: JournalRecovery): { orders: Journ
       venue_out_seqs: Object.fromEntries(r.venueOutSeqs),
       venue_sessions: Object.fromEntries(r.venueSessions), done_for_day: doneForDay,
       rejected_requests: r.rejectedRequests, damaged: r.damaged.map((d) => ({ offset: d.offset, cause: d.cause })),
-      torn_records: r.tornRecords, failover_epoch: r.epoch,
+      torn_records: r.tornRecords, from_ring: r.fromRing, failover_epoch: r.epoch,
     },
   };
 }

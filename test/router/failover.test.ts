@@ -34,6 +34,11 @@ function fill(j: OrderJournal, from: number, n: number): void {
   for (let i = from; i < from + n; i++) j.appendRequestRejected(`ID${i}`, 'AAPL', 1, 100 + i, 100000, 'MAX_ORDER_QTY');
 }
 
+/** Waits until the journal's file holds record `n` (its shared-memory ring is copied every millisecond). */
+async function copiedTo(j: OrderJournal, n: number): Promise<void> {
+  await until(`record ${n} copied into the file`, () => j.stats().copiedRecordNo >= n);
+}
+
 /** Slots 1..last of a journal file (the header differs: each side writes its own). */
 function body(file: string, last: number): Buffer {
   return fs.readFileSync(file).subarray(RECORD_SIZE, (last + 1) * RECORD_SIZE);
@@ -81,6 +86,7 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     await until('the catch-up', () => sj.lastRecordNo === 51, () => shipper.poll(Date.now()));
     fill(pj, 50, 200);
     await until('the live records', () => sj.lastRecordNo === 251, () => shipper.poll(Date.now()));
+    await copiedTo(sj, 251);
     expect(body(path.join(dir, 's.journal'), 251).equals(body(path.join(dir, 'p.journal'), 251))).to.equal(true);
     expect(rcv.stats().records).to.equal(251);
     // The copy is what restart recovery reads: same orders, same epoch.
@@ -107,6 +113,7 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     await sleep(50);
     expect(sj.lastRecordNo, 'the ack waits for the router loop').to.equal(3);
     await until('the ack', () => sj.lastRecordNo === 4, () => shipper.poll(Date.now()));
+    await copiedTo(sj, 4);
     expect(body(path.join(dir, 's.journal'), 4).equals(body(path.join(dir, 'p.journal'), 4))).to.equal(true);
   });
 
@@ -127,6 +134,7 @@ describe('failover: journal stream, heartbeats, fencing', function () {
     await shipper.start(5000);
     await until('the catch-up', () => sj.lastRecordNo === 101, () => shipper.poll(Date.now()));
     expect(logs.join('\n')).to.include('61 record(s) caught up');
+    await copiedTo(sj, 101);
     expect(body(path.join(dir, 's.journal'), 101).equals(body(path.join(dir, 'p.journal'), 101))).to.equal(true);
   });
 

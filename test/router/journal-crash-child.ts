@@ -7,6 +7,7 @@
  * journal, or the fsync shim's snapshot of it.
  *
  * argv: <journal path> [always|group|never (default always)] [groupCommitUs] [growRecords] [pause us per order]
+ *       [hold: after 100 orders nothing more is copied from the shared-memory ring into the file]
  * stdout lines: <parent id> <child id> <filled shares> <venue seq> <monotonic ns>
  */
 import * as fs from 'fs';
@@ -53,9 +54,11 @@ const router = new OrderRouter({ risk, smartRouter: new SmartRouter({ venues: ['
   orderManager: om, journal, connectors: [venue], listener });
 
 const pauseUs = Number(process.argv[6] ?? 0);
+const holdAfter = process.argv[7] === 'hold' ? 100 : -1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 for (let i = 0; i < 30000; i++) {
   if (pauseUs > 0) Atomics.wait(sleeper, 0, 0, pauseUs / 1000);
+  if (i === holdAfter) journal.holdFileCopy(true);
   const before = acked;
   const pid = router.sendOrder({ symbol: i % 2 ? 'MSFT' : 'AAPL', side: i % 3 ? 'B' : 'S', qty: 100,
     price: 1_000_000 + i, ordType: 'LIMIT', tif: 'DAY' });

@@ -311,8 +311,9 @@ describe('OrderJournal', () => {
     const minorFaults = () => Number(fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[7]);
     const om = new OrderManager({ capacity: 64 });
     const p = om.createParent('P1', 'AAPL', 'B', 100, 1_000_000, 'LIMIT', 'DAY');
-    const faultsPer1k = async (prefaultBytes: number) => {
-      const j = OrderJournal.open(tmpFile('prefault.bin'), { fsync: 'group', prefaultBytes });
+    const faultsPer1k = async (prefaultBytes: number, ringRecords = 0) => {
+      // ringRecords 0: straight into the file mapping, the writer's own stores into the ext4 file.
+      const j = OrderJournal.open(tmpFile('prefault.bin'), { fsync: 'group', prefaultBytes, ringRecords });
       let faults = 0;
       // Bursts of 400 records (about 9 pages) with pauses in which the commit thread runs.
       for (let burst = 0; burst < 60; burst++) {
@@ -327,6 +328,9 @@ describe('OrderJournal', () => {
     };
     const off = await faultsPer1k(0);
     const on = await faultsPer1k(1024 * 1024);
+    // The shipped default: the ring on tmpfs, populated at open and never write-protected again.
+    const ring = await faultsPer1k(1024 * 1024, 65536);
+    expect(ring.per1k, JSON.stringify({ off, on, ring })).to.be.lessThan(off.per1k * 0.25);
     expect(off.prefaulted).to.equal(0);
     expect(on.prefaulted).to.be.greaterThan(0);
     // Without it, about one fault per 4 KiB page (42 records); with it, most pages are ready.
@@ -375,6 +379,133 @@ describe('OrderJournal', () => {
       expect(r.positions.get('AAPL')! + (r.positions.get('MSFT') ?? 0)).to.equal(expectedPosition);
     });
   }
+
+  describe('the shared-memory ring (records written into /dev/shm, copied into the file by the commit thread)', () => {
+    it('SIGKILL while the ring holds records the file does not: every acknowledged order is recovered from the ring and copied into the file', async function () {
+      this.timeout(30000);
+      const file = tmpFile('ring-crash.bin');
+      // The child holds the copy after 100 orders: the file stops there, the ring goes on.
+      const { acked } = await runChild(file, 'group', { killAfterAcks: 400, hold: true });
+      const ringFile = OrderJournal.ringPath(file);
+      expect(fs.existsSync(ringFile), 'the killed router left its ring').to.equal(true);
+      const fileOnly = OrderJournal.recover(file, { ring: false });
+      const missing = acked.filter((l) => !fileOnly.orders.has(l.split(' ')[1]));
+      expect(missing.length, 'acknowledged orders only the ring holds').to.be.greaterThan(100);
+      // Read-only recovery (tickpath journal) sees them and leaves both files alone.
+      const r = OrderJournal.recover(file);
+      expect(r.fromRing).to.be.greaterThan(300);
+      expect(r.damaged).to.deep.equal([]);
+      expectAcked(r, acked, acked.length);
+      expect(fs.existsSync(ringFile)).to.equal(true);
+      // Opening copies the ring's tail into the file, fdatasynced, before anything is appended.
+      const j = OrderJournal.open(file, { fsync: 'group' });
+      expect(j.recovered.fromRing).to.equal(r.fromRing);
+      expect(j.recovered.lastRecordNo).to.equal(r.lastRecordNo);
+      j.appendVenueSeq(0, 'NSDQ', 1_000_000);
+      j.close();
+      expect(fs.existsSync(ringFile), 'a closed journal removes its ring').to.equal(false);
+      const after = OrderJournal.recover(file, { ring: false });
+      expectAcked(after, acked, acked.length);
+      expect(after.lastRecordNo).to.equal(r.lastRecordNo + 1);
+    });
+
+    it('a ring of another journal that reused the inode is ignored, never merged', () => {
+      const file = tmpFile('ring-other.bin');
+      const j = OrderJournal.open(file, { fsync: 'never' });
+      for (let i = 1; i <= 5; i++) j.appendVenueSeq(0, 'X', i);
+      j.holdFileCopy(true);
+      for (let i = 6; i <= 9; i++) j.appendVenueSeq(0, 'X', i);
+      const ring = Buffer.from(fs.readFileSync(OrderJournal.ringPath(file)));
+      j.close();
+      // The same ring file, but its header names another creation time.
+      ring.writeDoubleLE(ring.readDoubleLE(16) + 1, 16);
+      ring.writeUInt32LE(crc32(ring, 4, RECORD_SIZE), 0);
+      const data = fs.readFileSync(file);
+      fs.writeFileSync(file, data.subarray(0, 6 * RECORD_SIZE));
+      fs.writeFileSync(OrderJournal.ringPath(file), ring);
+      expect(OrderJournal.recover(file)).to.include({ lastRecordNo: 5, fromRing: 0 });
+      // With its own header it is merged: records 6..9 come back from it.
+      ring.writeDoubleLE(ring.readDoubleLE(16) - 1, 16);
+      ring.writeUInt32LE(crc32(ring, 4, RECORD_SIZE), 0);
+      fs.writeFileSync(OrderJournal.ringPath(file), ring);
+      expect(OrderJournal.recover(file)).to.include({ lastRecordNo: 9, fromRing: 4 });
+      fs.rmSync(OrderJournal.ringPath(file), { force: true });
+    });
+
+    it('a full ring is copied by the writer itself; with the copy held the writer refuses instead of overwriting', () => {
+      const file = tmpFile('ring-full.bin');
+      const j = OrderJournal.open(file, { fsync: 'group', ringRecords: 16 });
+      expect(j.stats().ringRecords).to.equal(16);
+      for (let i = 1; i <= 1000; i++) j.appendVenueSeq(0, 'X', i);
+      expect(j.stats().copiedRecordNo).to.be.at.least(1000 - 16);
+      j.holdFileCopy(true);
+      let written = 0;
+      expect(() => { for (;;) { j.appendVenueSeq(0, 'X', 1001 + written); written++; } })
+        .to.throw(TickpathError, /ring of .* is full and its copy is held/).with.property('code', 'ERR_JOURNAL_WRITE');
+      expect(written).to.be.within(1, 16);
+      j.close();
+      const r = OrderJournal.recover(file, { ring: false });
+      expect(r).to.include({ lastRecordNo: 1000 + written, records: 1000 + written });
+      expect(r.venueSeqs.get('X')).to.equal(1000 + written);
+    });
+
+    it('the failover shipper\'s mapping: reading it copies the ring out and the journal writes into the file from then on', () => {
+      const file = tmpFile('ring-mapping.bin');
+      const j = OrderJournal.open(file, { fsync: 'never' });
+      j.holdFileCopy(true);
+      for (let i = 1; i <= 10; i++) j.appendVenueSeq(0, 'X', i);
+      const map = j.mapping;
+      expect(j.stats().ringRecords).to.equal(0);
+      j.appendVenueSeq(0, 'X', 11);
+      const dv = new DataView(map.buffer, map.byteOffset, map.byteLength);
+      for (let n = 1; n <= 11; n++) expect(dv.getUint32(n * RECORD_SIZE + 4, true), `record number in slot ${n}`).to.equal(n);
+      expect(fs.existsSync(OrderJournal.ringPath(file))).to.equal(false);
+      j.close();
+      expect(OrderJournal.recover(file, { ring: false })).to.include({ lastRecordNo: 11 });
+    });
+
+    /** A child process that opens `file`, writes `n` records with the ring's copy held, then ends as `how`. */
+    function ringChild(file: string, n: number, how: 'exit' | 'kill'): void {
+      const journalJs = path.resolve(__dirname, '../../lib/router/journal.js');
+      const src = `const { OrderJournal } = require(${JSON.stringify(journalJs)});
+        const j = OrderJournal.open(${JSON.stringify(file)}, { fsync: 'group' });
+        j.holdFileCopy(true);
+        for (let i = 1; i <= ${n}; i++) j.appendVenueSeq(0, 'X', i);
+        ${how === 'exit' ? 'process.exit(0);' : "process.kill(process.pid, 'SIGKILL');"}`;
+      const r = spawnSync(process.execPath, ['-e', src], { encoding: 'utf8' });
+      expect(r.signal, r.stderr).to.equal(how === 'exit' ? null : 'SIGKILL');
+    }
+
+    it('a process that exits without closing its journal copies the ring into the file and removes it', () => {
+      const file = tmpFile('ring-exit.bin');
+      ringChild(file, 50, 'exit');
+      expect(fs.existsSync(OrderJournal.ringPath(file))).to.equal(false);
+      expect(OrderJournal.recover(file, { ring: false })).to.include({ lastRecordNo: 50, fromRing: 0 });
+    });
+
+    it('a killed router\'s ring stays while its journal exists and is removed once the journal is gone', () => {
+      const kept = tmpFile('ring-kept.bin');
+      const gone = tmpFile('ring-gone.bin');
+      ringChild(kept, 40, 'kill');
+      ringChild(gone, 40, 'kill');
+      const keptRing = OrderJournal.ringPath(kept);
+      const goneRing = OrderJournal.ringPath(gone);
+      expect([fs.existsSync(keptRing), fs.existsSync(goneRing)]).to.deep.equal([true, true]);
+      fs.rmSync(path.dirname(gone), { recursive: true, force: true });
+      // Any journal attaching its ring sweeps the directory.
+      const other = OrderJournal.open(tmpFile('ring-sweeper.bin'), { fsync: 'never' });
+      other.close();
+      expect([fs.existsSync(keptRing), fs.existsSync(goneRing)]).to.deep.equal([true, false]);
+      expect(OrderJournal.recover(kept)).to.include({ lastRecordNo: 40 });
+      OrderJournal.open(kept, { fsync: 'never' }).close();
+      expect(fs.existsSync(keptRing)).to.equal(false);
+    });
+
+    it('validates ringRecords with an exact message', () => {
+      expect(() => OrderJournal.open(tmpFile('x'), { fsync: 'group', ringRecords: 1000 }))
+        .to.throw(TickpathError, "OrderJournal: option 'ringRecords' is 1000, expected 0 or a power of two from 16 to 4194304");
+    });
+  });
 
   describe('power loss, observed through the fsync shim (LD_PRELOAD)', function () {
     /*
@@ -454,11 +585,19 @@ describe('OrderJournal', () => {
 
 interface ChildRun { acked: string[]; killedAt: bigint }
 
+/** Journals of children this file SIGKILLed: their rings (left for recovery) are removed at the end. */
+const killedJournals: string[] = [];
+after(() => {
+  for (const f of killedJournals) {
+    try { fs.rmSync(OrderJournal.ringPath(f), { force: true }); } catch { /* the journal is gone: swept later */ }
+  }
+});
+
 /** Runs journal-crash-child.js and SIGKILLs it after `killAfterAcks` acks or `runMs`. */
 async function runChild(file: string, policy: string, o: { killAfterAcks?: number; runMs?: number; pauseUs?: number;
-  groupCommitUs?: number; growRecords?: number; env?: Record<string, string> }): Promise<ChildRun> {
+  groupCommitUs?: number; growRecords?: number; env?: Record<string, string>; hold?: boolean }): Promise<ChildRun> {
   const child = spawn(process.execPath, [path.join(__dirname, 'journal-crash-child.js'), file, policy,
-    String(o.groupCommitUs ?? 1000), String(o.growRecords ?? 16384), String(o.pauseUs ?? 100)],
+    String(o.groupCommitUs ?? 1000), String(o.growRecords ?? 16384), String(o.pauseUs ?? 100), o.hold ? 'hold' : ''],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...o.env } });
   const acked: string[] = [];
   let partial = '';
@@ -481,6 +620,7 @@ async function runChild(file: string, policy: string, o: { killAfterAcks?: numbe
   });
   clearTimeout(timer);
   expect(child.signalCode, 'the child must have been killed, not finished').to.equal('SIGKILL');
+  killedJournals.push(file);
   expect(acked.length).to.be.greaterThan(20);
   return { acked, killedAt };
 }

@@ -90,6 +90,49 @@ const buy = (over: Partial<OrderRequest> = {}): OrderRequest =>
   ({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_000, ordType: 'LIMIT', tif: 'DAY', ...over });
 
 describe('OrderRouter', () => {
+  it('looks a new order\'s symbol up once: risk and the order table go by its index; the throttle reads the journal\'s clock, not Date.now', () => {
+    const om = new OrderManager({ capacity: 64 });
+    const bbo = { bestBid: () => 999_000, bestAsk: () => 1_000_000 };
+    const risk = new RiskChecker({ ...LIMITS, maxOpenOrdersPerSymbol: 2, maxOrdersPerSecond: 1e6 }, bbo, om);   // default clock
+    const journal = OrderJournal.open(tmpJournal(), { fsync: 'never' });
+    const nsdq = new FakeVenue('NSDQ');
+    const listener = new RecordingListener();
+    const router = new OrderRouter({ risk, orderManager: om, journal, connectors: [nsdq], listener,
+      smartRouter: new SmartRouter({ venues: ['NSDQ'], defaultVenue: 'NSDQ', mode: 'rules', rules: {} }) });
+    expect(risk.sharesSymbolsWith(om)).to.equal(true);
+    const calls = { lookup: 0, intern: 0, openOrders: 0, dateNow: 0 };
+    const lookup = om.symbolIndex.bind(om);
+    om.symbolIndex = (s: string) => { calls.lookup++; return lookup(s); };
+    const intern = om.internSymbol.bind(om);
+    om.internSymbol = (s: string) => { calls.intern++; return intern(s); };
+    const openOrders = om.openOrders.bind(om);
+    om.openOrders = (s: string) => { calls.openOrders++; return openOrders(s); };
+    const realNow = Date.now;
+    Date.now = () => { calls.dateNow++; return realNow(); };
+    try {
+      router.sendOrder(buy({ symbol: 'MSFT' }));
+      router.sendOrder(buy({ symbol: 'MSFT' }));
+      router.sendOrder(buy({ symbol: 'MSFT' }));          // the third open MSFT order: over the limit of 2
+      router.sendOrder(buy({ symbol: 'AAPL' }));
+    } finally {
+      Date.now = realNow;
+    }
+    // One lookup per order; a symbol seen for the first time is validated and interned once more.
+    expect(calls).to.deep.equal({ lookup: 4, intern: 2, openOrders: 0, dateNow: 0 });
+    expect(listener.events.filter((e) => e.startsWith('rejected')).map((e) => e.split(' ')[2])).to.deep.equal(['MAX_OPEN_ORDERS']);
+    expect(risk.usedSymbolNotional('MSFT')).to.equal(2 * 100 * 100);
+    // An invalid symbol is refused before it is interned, every time.
+    router.sendOrder(buy({ symbol: 'TOOLONGSYM' }));
+    router.sendOrder(buy({ symbol: 'TOOLONGSYM' }));
+    expect(listener.events.filter((e) => e.includes('INVALID_ORDER'))).to.have.length(2);
+    expect(om.symbolIndex('TOOLONGSYM')).to.equal(-1);
+    expect(om.openOrders('MSFT')).to.equal(2);
+    journal.close();
+    // The journal's records carry the symbol bytes written from the interned index.
+    const r = OrderJournal.recover(journal.path);
+    expect([...r.orders.values()].filter((o) => o.kind === 'child').map((o) => o.symbol)).to.deep.equal(['MSFT', 'MSFT', 'AAPL']);
+  });
+
   it("a slot reused by a later order reports the later order's generated id (the per-slot id text follows the order)", () => {
     const { router, nsdq, listener } = build(undefined, 4);
     const ids: string[] = [];

@@ -7,6 +7,7 @@ import { ConfigError } from '../../lib/config/config-reader';
 import { createVenueConnector } from '../../lib/router/connectors/create-connector';
 import { createRouterStack } from '../../lib/router/router-stack';
 import * as os from 'os';
+import { OrderJournal } from '../../lib/router/journal';
 
 // dist/test/router -> repository root
 const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
@@ -78,6 +79,24 @@ describe('routing config', () => {
     expect(bad.message).to.match(/routing\.venues\[0\]\.idle is "nap", expected one of block, spin/);
     expect(text().split('\n')[Number(/:(\d+):/.exec(bad.message)![1]) - 1]).to.contain('idle: block');
     expect(errorOf(text().replace('spin_us: 0 ', 'spin_us: 2000000 ')).message).to.contain('routing.venues[0].spin_us is 2000000, expected an integer from 0 to 1000000');
+  });
+
+  it('reads the journal ring\'s size (ring_records: 0 writes straight into the file) and refuses one that is not a power of two', () => {
+    const withRing = (v: string) => text().replace('    group_commit_us: 1000', `    group_commit_us: 1000\n    ring_records: ${v}`);
+    expect(parseRoutingConfig(withRing('0'), 'r.yml').journal.ringRecords).to.equal(0);
+    expect(parseRoutingConfig(withRing('65536'), 'r.yml').journal.ringRecords).to.equal(65536);
+    expect(errorOf(withRing('1000')).message).to.contain('routing.journal.ring_records is 1000, expected 0 or a power of two from 16 to 4194304');
+  });
+
+  it('a ring directory that cannot be written refuses the journal, naming the fix', () => {
+    const file = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'tickpath-ringdir-')), 'orders.journal');
+    expect(() => OrderJournal.open(file, { fsync: 'group', ringDir: '/nonexistent-tickpath-ring-dir' }))
+      .to.throw(TickpathError, /creating the ring .* failed.*ring_records: 0/).with.property('code', 'ERR_JOURNAL_OPEN');
+    // The journal was closed again: the file opens without a ring and keeps its header.
+    const j = OrderJournal.open(file, { fsync: 'group', ringRecords: 0 });
+    j.appendVenueSeq(0, 'X', 1);
+    j.close();
+    expect(OrderJournal.recover(file)).to.include({ lastRecordNo: 1 });
   });
 
   it('names file, line, path, bad value and expectation for a bad port', () => {

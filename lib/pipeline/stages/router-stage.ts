@@ -296,7 +296,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   } else if (fo && routing.standby) {
     const journalPath = routing.journalPath ?? cfg.journal.path;
     fs.mkdirSync(path.dirname(journalPath), { recursive: true });
-    const journal = OrderJournal.open(journalPath, { fsync: cfg.journal.fsync, groupCommitUs: cfg.journal.groupCommitUs });
+    const journal = OrderJournal.open(journalPath, { fsync: cfg.journal.fsync, groupCommitUs: cfg.journal.groupCommitUs, ringRecords: cfg.journal.ringRecords });
     receiver = new StandbyReceiver(routing.standby.host, routing.standby.port, journal, ctx.log);
   }
   let takingOver = false;

@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadRoutingConfig } from '../../../lib/router/routing-config';
 import { createRouterStack } from '../../../lib/router/router-stack';
+import { OrderJournal } from '../../../lib/router/journal';
 import type { FixConnector } from '../../../lib/router/connectors/fix-connector';
 import type { RouterListener } from '../../../lib/router/types';
 import { QuickfixAcceptor } from '../../helpers/quickfix';
@@ -76,6 +77,9 @@ describe('QuickFIX failover: a standby takes over the FIX session of a killed pr
     // The standby: its own host's (empty) FIX store, the journal as the stream delivered it.
     const standbyJournal = path.join(dir, 'standby', 'orders.journal');
     fs.mkdirSync(path.dirname(standbyJournal), { recursive: true });
+    // The killed primary's last records may still be only in its shared-memory ring: opening the
+    // journal here folds them into the file, as the stream would have delivered them.
+    OrderJournal.open(primaryJournal, { fsync: 'group' }).close();
     fs.copyFileSync(primaryJournal, standbyJournal);
     const lines: string[] = [];
     const events: string[] = [];
