@@ -26,6 +26,8 @@ const burst = Number(args.find((a) => a.startsWith('--burst='))?.split('=')[1] ?
 const ringSize = Number(args.find((a) => a.startsWith('--ring='))?.split('=')[1] ?? 8192);
 /** Descriptors the worker's RxConsumer.read takes per call at most. */
 const readLimit = Number(args.find((a) => a.startsWith('--read-limit='))?.split('=')[1] ?? 256);
+/** thread: the RX lcore polls (shipped); inline: the worker's read() polls the device itself, one CPU like testpmd. */
+const poller = args.find((a) => a.startsWith('--poller='))?.split('=')[1] ?? 'thread';
 /** The worker's CPU: 0 as shipped (the RX lcore has the last CPU); -1 leaves it to the scheduler. */
 const workerCpu = Number(args.find((a) => a.startsWith('--worker-cpu='))?.split('=')[1] ?? 0);
 const cpus = os.cpus().length;
@@ -47,7 +49,7 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 interface Ours { pps: number; drops: number; offeredPps: number; seconds: number; mainSeconds: number; workerCpuSeconds: number; lcoreCpuSeconds: number }
 
 async function oursDpdk(wordOffset: number): Promise<Ours> {
-  const port = Port.open({ backend: 'dpdk', ringSize, burst, dpdk: { vdev: `net_null_perf0,${kNullArgs}`, rxCpus: [rxCpu], mbufs: kMbufs } });
+  const port = Port.open({ backend: 'dpdk', ringSize, burst, poller: poller === 'inline' ? 'inline' : 'thread', dpdk: { vdev: `net_null_perf0,${kNullArgs}`, rxCpus: [rxCpu], mbufs: kMbufs } });
   const control = new SharedArrayBuffer(4);
   const ctl = new Int32Array(control);
   const worker = new Worker(path.join(__dirname, 'rx-worker.js'), { workerData: { transfer: port.rxTransfer(0), cpu: workerCpu, control, wordOffset, limit: readLimit } });
