@@ -154,6 +154,7 @@ class DpdkBackend final : public Backend {
   const std::vector<Region>& regions() const override { return regions_; }
 
   uint16_t rxBurst(uint16_t q, RxDesc* d, uintptr_t* h, uint16_t max) override {
+    if (unlikely(rte_lcore_id() == LCORE_ID_ANY)) registerPollingThread();
     auto** mbufs = reinterpret_cast<rte_mbuf**>(h);
     uint16_t n = rte_eth_rx_burst(port_, q, mbufs, max);
     if (!n) return 0;
@@ -168,6 +169,24 @@ class DpdkBackend final : public Backend {
                     m->pkt_len, static_cast<uint32_t>(ts), static_cast<uint32_t>(ts >> 32), q, 0};
     }
     return n;
+  }
+
+  // A thread that polls inline (a JS worker's read(), not an EAL lcore) is registered with the EAL
+  // on its first burst, so it gets an lcore id and with it the mempool's per-lcore cache: without
+  // one every alloc and free went to the pool's shared ring, in FIFO order over the whole pool, and
+  // each mbuf header net_null wrote was a cache miss (inline RX ran at half testpmd's rate per CPU).
+  // Unregistered when the thread ends; the mbufs left in its cache still count as free in the pool.
+  // Registration never changes the thread's CPU affinity. If no lcore id is left it stays as it was.
+  static void registerPollingThread() {
+    thread_local struct Registration {
+      bool tried = false, registered = false;
+      ~Registration() {
+        if (registered && !dpdkEalCleanedUp()) rte_thread_unregister();
+      }
+    } reg;
+    if (reg.tried) return;
+    reg.tried = true;
+    reg.registered = rte_thread_register() == 0;
   }
 
   // The chunk (region) an mbuf's data lies in. A pool has dozens of chunks (35 for 32767 mbufs
@@ -215,6 +234,7 @@ class DpdkBackend final : public Backend {
   // Frames fit one mbuf (txMaxFrame), so every allocated mbuf carries a frame; whatever
   // rte_eth_tx_burst did not take is freed and stays in the TX ring for the next poll.
   int txBurst(uint16_t q, const TxFrame* f, uint16_t n) override {
+    if (unlikely(rte_lcore_id() == LCORE_ID_ANY)) registerPollingThread();
     rte_mbuf* mbufs[512];
     n = std::min<uint16_t>(n, 512);
     if (unlikely(rte_pktmbuf_alloc_bulk(pool_, mbufs, n) != 0)) return 0;  // pool empty: retried next poll
