@@ -90,6 +90,23 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(phases[1].packets, 'burst packets').to.be.greaterThan(0);
   });
 
+  it('perf:rx dpdk: testpmd counted between two of its own stats answers (its own Rx-pps agrees), same burst; ours in both layouts', function () {
+    if (spawnSync('which', ['dpdk-testpmd']).status !== 0) unavailable(this, 'dpdk', 'dpdk-testpmd not installed');
+    const out = runBenchmark('rx', ['--dpdk-only', '--seconds=1', '--rounds=1', '--burst=32']);
+    const r = (out.results as Record<string, number | string | undefined>[])[0];
+    expect(r.baseline_error, String(r.baseline_error)).to.equal(undefined);
+    expect(r.burst).to.equal(32);
+    expect(r.vdev_args).to.equal('size=64,copy=0');
+    // Two clocks over one interval: ours between the answers' arrival, testpmd's TSC between the
+    // two commands. A window that also counted start-up or the stop (the old 4x error) disagrees.
+    const own = r.baseline_testpmd_own_pps as number, base = r.baseline_pps as number;
+    expect(base).to.be.greaterThan(0);
+    expect(Math.abs(own - base) / base, `testpmd Rx-pps ${own} vs counted ${base}`).to.be.below(0.25);
+    expect(r.pps, 'packets reached the worker (RX lcore layout)').to.be.greaterThan(0);
+    expect(r.pps_inline_one_cpu, 'packets reached the worker (inline)').to.be.greaterThan(0);
+    expect(r).to.include.keys('pps_per_cpu_second', 'baseline_pps_per_cpu_second', 'rounds_detail', 'loadavg_1m');
+  });
+
   it('perf/rx-kernel measures the production RxConsumer in a worker: af_packet and udp deliver packets', function () {
     const reason = replayUnavailableReason();
     if (reason) unavailable(this, 'af_packet', reason);
