@@ -29,6 +29,7 @@ import { spawn } from 'child_process';
 import * as dgram from 'dgram';
 import * as readline from 'readline';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import { Worker } from 'worker_threads';
@@ -100,6 +101,20 @@ let senderKind: SenderKind = 'tcpreplay';
  * 14 k/s, so a step's "lossless at X" would not mean X; tcpreplay --pps holds the asked rate.
  */
 let ladderSenderKind: SenderKind = 'tcpreplay';
+
+/**
+ * trafgen runs in its own process group (below), outside `tickpath bench`'s, so a signal that stops
+ * the benchmark must stop it here, and remove the veth pair and namespace while at it.
+ */
+const liveSenderGroups = new Set<number>();
+let activePair: VethPair | undefined;
+function stopOnSignal(signal: NodeJS.Signals): void {
+  for (const pgid of liveSenderGroups) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
+  if (activePair) { try { destroyVethPair(activePair); } catch { /* best effort */ } }
+  process.exit(128 + (os.constants.signals[signal] ?? 0));
+}
+process.on('SIGINT', stopOnSignal);
+process.on('SIGTERM', stopOnSignal);
 let trafgenConfig = '';
 
 /** The frames as a trafgen packet configuration: one `{ bytes }` block per frame, sent round robin. */
@@ -118,6 +133,7 @@ function trafgenInNs(pair: VethPair, pps: number, count: number, seconds: number
     const args = ['netns', 'exec', pair.ns, 'stdbuf', '-oL', 'trafgen', '-P', '1', '--no-sock-mem', '--notouch-irq', '-i', trafgenConfig, '-o', pair.nsIf, '-n', String(count), ...(pps > 0 ? ['-b', `${Math.round(pps)}pps`] : [])];
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const signal = (sig: NodeJS.Signals): void => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+    liveSenderGroups.add(child.pid!);
     let out = '';
     // trafgen's own time line is CPU time; the sending time is from "Running!" to its exit, ours.
     let running = 0n;
@@ -131,6 +147,7 @@ function trafgenInNs(pair: VethPair, pps: number, count: number, seconds: number
     const hard = setTimeout(() => signal('SIGKILL'), (seconds * 20 + 10) * 1000);
     child.on('exit', () => {
       signal('SIGKILL'); // the forked sender, should it outlive its parent
+      liveSenderGroups.delete(child.pid!);
       if (stop) clearTimeout(stop);
       clearTimeout(hard);
       const n = /(\d+) packets outgoing/.exec(out);
@@ -328,6 +345,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const pair = createVethPair();
+  activePair = pair;
   const results: Result[] = [];
   try {
     const port = 47000 + Math.floor(Math.random() * 1000);
