@@ -4,9 +4,10 @@
  * payload word in place (at `wordOffset`, default 14), and counting. Pinned to `cpu` when it is >= 0.
  * Single consumer of its ring; with an inline port its read() also polls the device.
  *
- * The window is the worker's own: it looks at the control word every 64 reads, starts counting and
- * its clock when it sees 1 (measure) and stops both when it sees 2 (stop), so the rate is packets
- * over the time this thread was counting, not over the main thread's sleep.
+ * The window is the worker's own: it looks at the control word every 64 reads; while it is 0 the
+ * count is reset, when it first sees 1 (measure) it starts its clock, and when it sees 2 (stop) it
+ * stops both, so the rate is packets over the time this thread was counting, not over the main
+ * thread's sleep.
  */
 import * as fs from 'fs';
 import { parentPort, workerData } from 'worker_threads';
@@ -41,10 +42,10 @@ function loop(): void {
     for (let j = 0; j < 64; j++) rx.read(handler, limit);
     const state = Atomics.load(control, 0);
     if (state === 0) { packets = 0; bytes = 0; continue; }
-    if (!measuring) {
-      packets = 0; bytes = 0; measuring = true; t0 = process.hrtime.bigint(); cpu0 = cpuNs();
-      continue;
-    }
+    // What the last 64 reads took stays counted: a paced sender may have started while this thread
+    // was off its CPU, and the ladder needs every packet sent after the flag (at most 64 reads'
+    // worth ahead of the clock for a rate, under 0.1 % of a second-long window).
+    if (!measuring) { measuring = true; t0 = process.hrtime.bigint(); cpu0 = cpuNs(); }
     if (state === 2) {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       parentPort!.postMessage({ packets, bytes, word, seconds, cpuSeconds: (cpuNs() - cpu0) / 1e9 });
