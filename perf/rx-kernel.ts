@@ -313,7 +313,7 @@ async function ladder(kind: string, options: PortOptions | undefined, pair: Veth
     const step = { offered_pps: rate, sent: s.sent, sent_pps: sentPps, received, lost: Math.max(0, s.sent - received), sender_limited: !(sentPps >= 0.9 * rate) };
     steps.push(step);
     if (step.lost > 0 || !(s.sent > 0)) break;
-    lossless = step.sent_pps;
+    lossless = Math.max(lossless, step.sent_pps); // a sender-limited last step may have achieved less than the one before
     if (step.sender_limited) break; // the sender cannot go higher
   }
   return { steps, lossless, senderLimited: steps.length > 0 && steps[steps.length - 1].sender_limited && steps[steps.length - 1].lost === 0 };
