@@ -4,8 +4,9 @@
  * and against the `cap` npm package (libpcap, one callback per packet copied into a Buffer: the
  * kind of addon tickpath replaces) on the same interface, measured once per run.
  *
- * Traffic: tcpreplay --topspeed of 1000 distinct 60-byte Ethernet/IPv4/UDP frames (64 on a real
- * wire with FCS), looped from inside a namespace for a fixed time. For every backend the run is:
+ * Traffic: 1000 distinct 60-byte Ethernet/IPv4/UDP frames (64 on a real wire with FCS), looped from
+ * inside a namespace at top speed for a fixed time, by trafgen (PACKET_MMAP TX ring, qdisc bypass)
+ * when installed, else tcpreplay (--sender chooses). For every backend the run is:
  * baseline phase (dgram bound to the same address and port), then backend phase, identical sender.
  * The consumer is the production RxConsumer in a JS worker (perf/rx-worker.ts, as perf:rx uses for
  * dpdk), reading each packet's length and one 32-bit payload word in place; the port is opened
@@ -13,19 +14,22 @@
  * sender has the other core).
  *
  * Highest lossless rate, same offered load for every receiver: the same sender paced at a ladder
- * of rates (tcpreplay --pps, --rates), each step --step-seconds long, into each receiver in turn
+ * of rates (tcpreplay --pps, which holds the asked rate; trafgen does not pace here, see
+ * ladderSenderKind; --rates), each step --step-seconds long, into each receiver in turn
  * (ours per backend, dgram, cap); a step is lossless when the receiver counted at least as many
  * packets as the sender sent (counted from before the sender starts to 300 ms after it ends). The
  * ladder stops at the first lossy step; the rate the sender really achieved is what is reported.
  * With --rates none, only the top-speed comparison runs.
  *
  *   node dist/perf/rx-kernel.js [--seconds 3] [--backends af_xdp,af_packet,udp] [--rates 25k,50k,...] [--step-seconds 1.5] [--json]
- * Needs root and tcpreplay. Never asserts timings: it reports.
+ *   [--sender trafgen|tcpreplay] (top speed) [--ladder-sender tcpreplay|trafgen] (paced ladder)
+ * Needs root and trafgen (netsniff-ng) or tcpreplay. Never asserts timings: it reports.
  */
 import { spawn } from 'child_process';
 import * as dgram from 'dgram';
 import * as readline from 'readline';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 import { Worker } from 'worker_threads';
@@ -36,6 +40,9 @@ import { VethPair, createVethPair, destroyVethPair, haveTool, netnsUnavailableRe
 
 interface Result {
   backend: string;
+  /** What sent the top-speed traffic and the paced ladder (trafgen or tcpreplay), the same for every receiver. */
+  sender: string;
+  ladder_sender?: string;
   pps: number;
   baseline: 'node-dgram';
   baseline_pps: number;
@@ -81,7 +88,76 @@ function sentPackets(tcpreplayOut: string): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The sender: trafgen (netsniff-ng: a PACKET_MMAP TX ring, qdisc bypassed, one process with -P 1)
+ * when installed, else tcpreplay (one sendto per packet); `--sender` chooses. Both send the same
+ * 1000 frames from the namespace end, looped; what each sent is its own count over its own time.
+ */
+type SenderKind = 'trafgen' | 'tcpreplay';
+let senderKind: SenderKind = 'tcpreplay';
+/**
+ * The paced ladder's sender: tcpreplay unless --ladder-sender trafgen. trafgen 0.6.8 does not pace
+ * here: asked -b 10000pps it sent 62-99 k/s (bursts), and -t 10us (one sleep per packet) reached
+ * 14 k/s, so a step's "lossless at X" would not mean X; tcpreplay --pps holds the asked rate.
+ */
+let ladderSenderKind: SenderKind = 'tcpreplay';
+
+/**
+ * trafgen runs in its own process group (below), outside `tickpath bench`'s, so a signal that stops
+ * the benchmark must stop it here, and remove the veth pair and namespace while at it.
+ */
+const liveSenderGroups = new Set<number>();
+let activePair: VethPair | undefined;
+function stopOnSignal(signal: NodeJS.Signals): void {
+  for (const pgid of liveSenderGroups) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
+  if (activePair) { try { destroyVethPair(activePair); } catch { /* best effort */ } }
+  process.exit(128 + (os.constants.signals[signal] ?? 0));
+}
+process.on('SIGINT', stopOnSignal);
+process.on('SIGTERM', stopOnSignal);
+let trafgenConfig = '';
+
+/** The frames as a trafgen packet configuration: one `{ bytes }` block per frame, sent round robin. */
+function writeTrafgenConfig(file: string, frames: Uint8Array[]): void {
+  fs.writeFileSync(file, frames.map((f) => `{ ${Array.from(f, (b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')} }`).join('\n') + '\n');
+}
+
+/**
+ * trafgen from the namespace end: `pps` 0 for top speed (stopped with SIGINT after `seconds`), else
+ * paced at `pps` for `count` packets. --no-sock-mem, --notouch-irq: it changes no system socket memory or IRQ affinity.
+ */
+function trafgenInNs(pair: VethPair, pps: number, count: number, seconds: number): Promise<{ sent: number; seconds: number }> {
+  return new Promise((resolve) => {
+    // stdbuf: its "Running!" arrives when printed. Its own group: trafgen forks the sender, and
+    // SIGINT must reach both, as a terminal's ^C would.
+    const args = ['netns', 'exec', pair.ns, 'stdbuf', '-oL', 'trafgen', '-P', '1', '--no-sock-mem', '--notouch-irq', '-i', trafgenConfig, '-o', pair.nsIf, '-n', String(count), ...(pps > 0 ? ['-b', `${Math.round(pps)}pps`] : [])];
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const signal = (sig: NodeJS.Signals): void => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+    liveSenderGroups.add(child.pid!);
+    let out = '';
+    // trafgen's own time line is CPU time; the sending time is from "Running!" to its exit, ours.
+    let running = 0n;
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (!running && out.includes('Running!')) running = process.hrtime.bigint();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const stop = pps > 0 ? undefined : setTimeout(() => signal('SIGINT'), seconds * 1000);
+    const hard = setTimeout(() => signal('SIGKILL'), (seconds * 20 + 10) * 1000);
+    child.on('exit', () => {
+      signal('SIGKILL'); // the forked sender, should it outlive its parent
+      liveSenderGroups.delete(child.pid!);
+      if (stop) clearTimeout(stop);
+      clearTimeout(hard);
+      const n = /(\d+) packets outgoing/.exec(out);
+      resolve({ sent: n ? Number(n[1]) : NaN, seconds: running ? Number(process.hrtime.bigint() - running) / 1e9 : seconds });
+    });
+  });
+}
+
 async function replayFor(pair: VethPair, pcap: string, seconds: number): Promise<{ sent: number; seconds: number }> {
+  if (senderKind === 'trafgen') return trafgenInNs(pair, 0, 0, seconds);
   const res = await replayInNs(pair, pcap, ['--topspeed', '--loop=0', `--duration=${seconds}`], (seconds + 10) * 1000, true);
   return { sent: sentPackets(res.stdout), seconds };
 }
@@ -170,6 +246,7 @@ async function runBackend(options: PortOptions, pair: VethPair, pcap: string, se
 
 /** The sender at a set rate for `seconds`, from the namespace side; resolves with what it sent. */
 async function replayPaced(pair: VethPair, pcap: string, pps: number, seconds: number): Promise<{ sent: number; seconds: number }> {
+  if (ladderSenderKind === 'trafgen') return trafgenInNs(pair, pps, Math.max(1, Math.round(pps * seconds)), seconds);
   const res = await replayInNs(pair, pcap, [`--pps=${Math.round(pps)}`, '--loop=0', `--limit=${Math.max(1, Math.round(pps * seconds))}`], (seconds * 20 + 10) * 1000, true);
   const m = /Actual: (\d+) packets \(\d+ bytes\) sent in ([\d.]+) seconds/.exec(res.stdout);
   return { sent: m ? Number(m[1]) : sentPackets(res.stdout), seconds: m ? Number(m[2]) : seconds };
@@ -236,7 +313,7 @@ async function ladder(kind: string, options: PortOptions | undefined, pair: Veth
     const step = { offered_pps: rate, sent: s.sent, sent_pps: sentPps, received, lost: Math.max(0, s.sent - received), sender_limited: !(sentPps >= 0.9 * rate) };
     steps.push(step);
     if (step.lost > 0 || !(s.sent > 0)) break;
-    lossless = step.sent_pps;
+    lossless = Math.max(lossless, step.sent_pps); // a sender-limited last step may have achieved less than the one before
     if (step.sender_limited) break; // the sender cannot go higher
   }
   return { steps, lossless, senderLimited: steps.length > 0 && steps[steps.length - 1].sender_limited && steps[steps.length - 1].lost === 0 };
@@ -249,12 +326,26 @@ async function main(): Promise<void> {
   const ratesArg = arg('rates', '25k,50k,100k,200k,400k,800k');
   const rates = ratesArg === 'none' ? [] : ratesArg.split(',').map(parseRate);
   const stepSeconds = Math.max(0.5, Number(arg('step-seconds', '1.5')));
-  const reason = netnsUnavailableReason() ?? (haveTool('tcpreplay') ? null : 'needs tcpreplay (apt-get install tcpreplay)');
+  const asked = arg('sender', haveTool('trafgen') ? 'trafgen' : 'tcpreplay');
+  if (asked !== 'trafgen' && asked !== 'tcpreplay') {
+    console.error(`rx-kernel: --sender ${asked}: expected trafgen or tcpreplay`);
+    process.exit(2);
+  }
+  senderKind = asked;
+  const askedLadder = arg('ladder-sender', 'tcpreplay');
+  if (askedLadder !== 'trafgen' && askedLadder !== 'tcpreplay') {
+    console.error(`rx-kernel: --ladder-sender ${askedLadder}: expected trafgen or tcpreplay`);
+    process.exit(2);
+  }
+  ladderSenderKind = askedLadder;
+  const missing = [...new Set([senderKind, ...(rates.length ? [ladderSenderKind] : [])])].find((t) => !haveTool(t));
+  const reason = netnsUnavailableReason() ?? (missing ? `needs ${missing} (apt-get install ${missing === 'trafgen' ? 'netsniff-ng' : 'tcpreplay'})` : null);
   if (reason) {
     console.error(`rx-kernel: ${reason}`);
     process.exit(2);
   }
   const pair = createVethPair();
+  activePair = pair;
   const results: Result[] = [];
   try {
     const port = 47000 + Math.floor(Math.random() * 1000);
@@ -262,6 +353,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 1000; i++) frames.push(udpFrame(pair.nsMac, pair.hostMac, pair.nsIp, pair.hostIp, 40000, port, seqPayload(i, 18)));
     const pcap = path.join(pair.tmpDir, 'rx-kernel-64.pcap');
     writePcap(pcap, frames);
+    trafgenConfig = path.join(pair.tmpDir, 'rx-kernel-64.trafgen');
+    writeTrafgenConfig(trafgenConfig, frames);
     const capBase = await runCap(pair, pcap, port, seconds);
     const baseLadders: Record<string, { steps: LadderStep[]; lossless: number; senderLimited: boolean } | { missing: string }> = {};
     if (rates.length) for (const kind of ['dgram', 'cap']) baseLadders[kind] = await ladder(kind, undefined, pair, pcap, port, 0, rates, stepSeconds);
@@ -278,7 +371,7 @@ async function main(): Promise<void> {
       const ladders: Record<string, LadderStep[]> = {};
       for (const [k, l] of Object.entries({ [name]: ours, ...baseLadders })) if (l && !('missing' in l)) ladders[k] = l.steps;
       const res: Result = {
-        backend: name, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
+        backend: name, sender: senderKind, ladder_sender: rates.length ? ladderSenderKind : undefined, pps: Math.round(r.pps), baseline: 'node-dgram', baseline_pps: Math.round(base.pps),
         ratio: Number((r.pps / base.pps).toFixed(2)), drops: r.drops, baseline_drops: base.drops,
         sent_pps: Math.round(r.sentPps), baseline_sent_pps: Math.round(base.sentPps), describe: r.describe,
         ...(rates.length ? {

@@ -13,8 +13,9 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libxdp-dev libbpf-dev libpcap-dev libnuma-dev pkg-config
   # addon build
   python3 make g++
-  # tests and tools: veth/netns, traffic replay, NIC settings, the QuickFIX venue for FIX interop
-  iproute2 tcpreplay ethtool libquickfix-dev
+  # tests and tools: veth/netns, traffic replay, perf:rx's top-speed sender (trafgen), NIC settings,
+  # the QuickFIX venue for FIX interop
+  iproute2 tcpreplay netsniff-ng ethtool libquickfix-dev
   # the dashboard's browser test (headless), the monitor's terminal test
   chromium util-linux
 )

@@ -5,7 +5,7 @@
  * benchmarks). The benchmarks write perf/results/<name>.json; what was there before is put back.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { binding } from '../../lib/binding';
@@ -109,6 +109,47 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     const phases = (out.by_sequence as { phases: { packets: number }[] }).phases;
     expect(phases).to.have.length(3);
     expect(phases[1].packets, 'burst packets').to.be.greaterThan(0);
+  });
+
+  it('perf:rx dpdk: testpmd counted between two of its own stats answers (its own Rx-pps agrees), same burst; ours in both layouts', function () {
+    if (spawnSync('which', ['dpdk-testpmd']).status !== 0) unavailable(this, 'dpdk', 'dpdk-testpmd not installed');
+    const out = runBenchmark('rx', ['--dpdk-only', '--seconds=1', '--rounds=1', '--burst=32']);
+    const r = (out.results as Record<string, number | string | undefined>[])[0];
+    expect(r.baseline_error, String(r.baseline_error)).to.equal(undefined);
+    expect(r.burst).to.equal(32);
+    expect(r.vdev_args).to.equal('size=64,copy=0');
+    // Two clocks over one interval: ours between the answers' arrival, testpmd's TSC between the
+    // two commands. A window that also counted start-up or the stop (the old 4x error) disagrees.
+    const own = r.baseline_testpmd_own_pps as number, base = r.baseline_pps as number;
+    expect(base).to.be.greaterThan(0);
+    expect(Math.abs(own - base) / base, `testpmd Rx-pps ${own} vs counted ${base}`).to.be.below(0.25);
+    expect(r.pps, 'packets reached the worker (RX lcore layout)').to.be.greaterThan(0);
+    expect(r.pps_inline_one_cpu, 'packets reached the worker (inline)').to.be.greaterThan(0);
+    expect(r).to.include.keys('pps_per_cpu_second', 'baseline_pps_per_cpu_second', 'rounds_detail', 'loadavg_1m');
+  });
+
+  it('perf/rx-kernel stopped by SIGINT while trafgen sends: exit 130, no trafgen left (it runs in its own process group)', async function () {
+    const reason = replayUnavailableReason();
+    if (reason) unavailable(this, 'af_packet', reason);
+    if (spawnSync('which', ['trafgen']).status !== 0) this.skip();
+    const trafgens = (): number[] => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      // A zombie (state Z) has stopped; only its parent's reaping is left.
+      try { return fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'trafgen' && !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${d}/stat`, 'utf8')); } catch { return false; }
+    }).map(Number);
+    const before = new Set(trafgens());
+    const child = spawn(process.execPath, [path.join(kPerf, 'rx-kernel.js'), '--seconds', '4', '--backends', 'udp', '--rates', 'none', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // The first phase (cap's) runs trafgen at top speed for 4 s: interrupt inside it.
+    let ours: number[] = [];
+    for (let i = 0; i < 200 && ours.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ours = trafgens().filter((p) => !before.has(p));
+    }
+    expect(ours.length, 'trafgen started').to.be.greaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).to.equal(130);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(trafgens().filter((p) => ours.includes(p)), 'trafgen processes still alive').to.deep.equal([]);
   });
 
   it('perf/rx-kernel measures the production RxConsumer in a worker: af_packet and udp deliver packets', function () {
