@@ -197,9 +197,14 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     const rxIdle = { idle: performance.stages.rx.idle, idleOptions: { maxSpins: performance.idle.maxSpins, maxYields: performance.idle.maxYields,
       minParkMicros: performance.idle.minParkMicros, maxParkMicros: performance.idle.maxParkMicros } };
     const cpus = os.cpus().length;
+    // The RX ring as performance.yml sizes it (rings.rx_descriptors, what `tickpath doctor --config`
+    // checks against the burst it must absorb), and enough mbufs to fill it with the sender's
+    // 2,048 in flight: with the old 4,096-slot default a stage worker off its CPU for ~1.6 s dropped.
+    const ringSize = performance.rings.rxDescriptors;
+    const mbufs = Math.max(8191, 2 ** Math.ceil(Math.log2(ringSize + 2048 + 1)) - 1);
     const portOptions: PortOptions = useDpdk
-      ? { backend: 'dpdk', ...rxIdle, dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs: 8191 } }
-      : { backend: 'pcap', ...rxIdle, rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
+      ? { backend: 'dpdk', ...rxIdle, ringSize, dpdk: { vdev: 'net_ring_run0', rxCpus: [cpus - 1], mbufs } }
+      : { backend: 'pcap', ...rxIdle, ringSize, rxCpus: [cpus - 1], pcap: { file: capture, pace: 'recorded', loops: 1 } };
     // Gap recovery as configured (lines A/B), with a re-request server in this process that serves
     // the same session, as the exchange's would.
     const rerequest = new RerequestServer(MessageJournal.fromPcap(fs.readFileSync(capture)));
