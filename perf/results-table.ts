@@ -49,6 +49,12 @@ function rows(name: string, r: J): string[][] {
         out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
           proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ?? '']);
       }
+      for (const [proto, v] of Object.entries((r.rtt_spin ?? {}) as J)) {
+        if (v.skipped || v.rtt_p50_ns === undefined) continue;
+        const q = r.rtt_spin?.fix_quickfix?.rtt_p50_ns;
+        out.push([`order RTT over loopback, both ends spinning, pinned to CPU 0 and 1 (the isolated-core placement; p99 is the 2 shared vCPUs): ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
+          proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor, same placement, p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ? `${rttTarget[proto]}; ≥ 3x QuickFIX` : '']);
+      }
       return out;
     }
     case 'rx': return ((r.results ?? []) as J[]).map((x) => [`RX into a JS worker: ${x.backend} (perf:rx)${x.backend === 'dpdk' && x.worker_cpu !== undefined ? ', RX lcore + worker on CPU 0, count and length' : ''}`, rate(x.pps), `${x.baseline}: ${x.baseline_error ? `failed (${x.baseline_error})` : rate(x.baseline_pps)}${x.backend === 'dpdk' && x.burst ? ` (burst ${x.burst} both, median of ${x.rounds}, load ${n(x.loadavg_1m, 1)} on 2 CPUs)` : ''}${x.sender ? ` (${x.sender} at top speed, load ${n(x.loadavg_1m, 1)})` : ''}${x.cap_pps !== undefined ? `; cap (libpcap): ${rate(x.cap_pps)}` : x.cap_missing !== undefined ? '; cap (libpcap): missing, not built' : x.backend !== 'dpdk' ? '; cap (libpcap): not measured' : ''}`, `ratio ${n(x.ratio, 3)}${x.ratio_cap !== undefined ? `; vs cap ${n(x.ratio_cap, 2)}` : ''}`, x.backend === 'dpdk' ? '≥ 0.8 x testpmd' : x.backend === 'udp' ? '≥ 1.5x dgram' : '≥ 5x dgram'])

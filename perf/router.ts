@@ -451,6 +451,12 @@ async function main(): Promise<void> {
   const clk = lat.clock_pair_ns as Latency;
 
   const rtt = process.argv.includes('--no-rtt') ? null : measureRttInChild();
+  // The same round trips with both ends spinning, each pinned to a CPU of its own: the placement a
+  // box with isolated cores would run. On 2 shared vCPUs the two spinners hold every CPU, so their
+  // p99 is whatever else the scheduler must run; the p50 is what spinning removes (two wakeups).
+  const rttSpin = process.argv.includes('--no-rtt') || os.cpus().length < 2 ? null
+    : measureRttInChild(['--protocols', 'ouch,fix,fix_quickfix,echo_native', '--transports', 'native', '--idle', 'spin',
+      '--venue-idle', 'spin', '--cpu', '0', '--venue-cpu', '1'], 'spinning, pinned: ');
   const fmtNs = (ns: number) => `${ns.toFixed(0)} ns/order`;
   const diskType = fsType(DISK_DIR);
   console.log(`order router, in process, ${orders} lifecycles (send + ack + fill), best of ${iterations}; journal fsync group on ${DISK_DIR} (${diskType}); load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -481,6 +487,7 @@ async function main(): Promise<void> {
     { label: 'send -> socket.write returned (loopback TCP) p50 / p99', ours: `${ker.p50.toFixed(0)} / ${ker.p99.toFixed(0)} ns`,
       baseline: `${enc.p50.toFixed(0)} / ${enc.p99.toFixed(0)} ns`, ratio: ker.p50 / enc.p50, note: 'baseline: send -> encoded bytes' },
     ...(rtt ? rtt.rows : []),
+    ...(rttSpin ? rttSpin.rows : []),
   ], {
     lifecycles_per_s: Math.round(1e9 / slots.ns),
     orders_per_s: Math.round(1e9 / slots.ns),
@@ -512,22 +519,23 @@ async function main(): Promise<void> {
     orders,
     iterations,
     ...(rtt ? { rtt: rtt.rtt } : {}),
+    ...(rttSpin ? { rtt_spin: rttSpin.rtt, rtt_spin_placement: 'sender --idle spin on CPU 0, every venue process --venue-idle spin on CPU 1' } : {}),
   });
 }
 
 /** Runs perf/router-rtt.js and returns its `rtt` object and table rows (an error note if it failed). */
-function measureRttInChild(): { rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>> | { error: string }; rows: Row[] } {
+function measureRttInChild(extra: string[] = [], prefix = ''): { rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>> | { error: string }; rows: Row[] } {
   const rate = arg('rtt-rate', '2000');
   const args = [path.join(__dirname, 'router-rtt.js'), '--rate', rate, '--seconds', arg('rtt-seconds', '3'),
-    '--rounds', arg('rtt-rounds', '3'), '--json'];
+    '--rounds', arg('rtt-rounds', '3'), ...extra, '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600000, stdio: ['ignore', 'pipe', 'inherit'] });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     const parsed = JSON.parse(last) as { rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>> };
-    return { rtt: parsed.rtt, rows: rttRows(parsed.rtt, Number(rate)) };
+    return { rtt: parsed.rtt, rows: rttRows(parsed.rtt, Number(rate)).map((row) => ({ ...row, label: prefix + row.label })) };
   } catch {
     const error = `perf/router-rtt exited ${r.status ?? r.signal}: ${last || String(r.error)}`;
-    return { rtt: { error }, rows: [{ label: 'rtt', ours: 'failed', baseline: '', note: error }] };
+    return { rtt: { error }, rows: [{ label: `${prefix}rtt`, ours: 'failed', baseline: '', note: error }] };
   }
 }
 
