@@ -81,9 +81,9 @@ export interface VenueSimProcess { child: ChildProcess; out: () => string; ouchP
 /**
  * Starts `tickpath venue-sim` on loopback, `--ouch-port 0` and `--fix-port 0` unless `args` name a
  * FIX port, and resolves once it printed its transport; ports from its listening lines (fixPort 0
- * with `--fix-port off`). Killed and rejected if it exits or says nothing within 10 s.
+ * with `--fix-port off`). Killed and rejected if it exits or says nothing within `timeoutMs`.
  */
-export async function startVenueSimProcess(args: string[]): Promise<VenueSimProcess> {
+export async function startVenueSimProcess(args: string[], timeoutMs = 10000): Promise<VenueSimProcess> {
   const ports = args.includes('--fix-port') ? ['--ouch-port', '0'] : ['--ouch-port', '0', '--fix-port', '0'];
   const child = spawn(process.execPath, [kCli, 'venue-sim', ...ports, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -92,7 +92,7 @@ export async function startVenueSimProcess(args: string[]): Promise<VenueSimProc
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const t0 = Date.now();
   while (!/venue-sim: transport/.test(out)) {
-    if (Date.now() - t0 > 10000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
+    if (Date.now() - t0 > timeoutMs || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
     await sleep(20);
   }
   return {

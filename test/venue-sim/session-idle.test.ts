@@ -7,32 +7,18 @@
  * turning the event loop, fails here. Also `perf/router-rtt --split` against the same binaries.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { startVenueSimProcess, type VenueSimProcess } from '../helpers/drill';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 const kRtt = path.join(__dirname, '..', '..', 'perf', 'router-rtt.js');
 
-interface Venue { child: ChildProcess; out: () => string; ouchPort: number; fixPort: number; exited: Promise<number | null> }
+type Venue = VenueSimProcess;
 
-async function startVenue(args: string[]): Promise<Venue> {
-  const child = spawn(process.execPath, [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const t0 = Date.now();
-  while (!/venue-sim: transport/.test(out)) {
-    if (Date.now() - t0 > 20000 || child.exitCode !== null) { child.kill('SIGKILL'); throw new Error(`venue-sim did not start: ${out}`); }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    child, out: () => out, exited,
-    ouchPort: Number(/SoupBinTCP listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-    fixPort: Number(/FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)/.exec(out)![1]),
-  };
-}
+/** The venue simulator as its own process (the drills' helper), given 20 s to start on a loaded machine. */
+const startVenue = (args: string[]): Promise<Venue> => startVenueSimProcess(args, 20000);
 
 async function stopVenue(v: Venue): Promise<{ loop: { idle: string; spinUs: number; turns: number; blocks: number; wakeups: number; work: number } }> {
   v.child.kill('SIGTERM');
