@@ -113,6 +113,29 @@ describe('ops: stats publisher and reader', function () {
     expect(StatsReader.list(path.join(sub, 'missing-dir'))).to.deep.equal([]);
   });
 
+  it('a publisher that starts removes the stats and book files of instances whose process has exited, and nothing else', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'sweep-'));
+    const live = new StatsPublisher({ instance: 'live', dir: sub });
+    fs.writeFileSync(path.join(sub, 'tickpath-live.book'), 'mailbox of a running instance');
+    // What a SIGKILLed run leaves: its stats file (header of a pid that has exited) and its book mailbox.
+    const stale = Buffer.alloc(256);
+    stale.writeInt32LE(kStatsMagic, kStatsMagicI32 * 4);
+    stale.writeInt32LE(deadPid(), kStatsPidI32 * 4);
+    fs.writeFileSync(path.join(sub, 'tickpath-killed.stats'), stale);
+    fs.writeFileSync(path.join(sub, 'tickpath-killed.book'), 'mailbox');
+    fs.writeFileSync(path.join(sub, 'tickpath-garbage.stats'), 'not a stats file at all');
+    fs.writeFileSync(path.join(sub, 'unrelated.book'), 'x');
+    try {
+      expect(StatsReader.list(sub, true).map((i) => [i.instance, i.alive])).to.deep.equal([['killed', false], ['live', true]]);
+      const next = new StatsPublisher({ instance: 'next', dir: sub });
+      next.close();
+      expect(fs.readdirSync(sub).sort()).to.deep.equal(['tickpath-garbage.stats', 'tickpath-live.book', 'tickpath-live.stats', 'unrelated.book']);
+      expect(StatsReader.attach('live', sub).pid).to.equal(process.pid);
+    } finally {
+      live.close();
+    }
+  });
+
   it('checks options with messages naming them; refuses snapshots larger than the file', () => {
     expect(() => new StatsPublisher({ instance: '../etc', dir })).to.throw(/stats instance is "..\/etc", expected 1 to 64 characters/);
     expect(() => new StatsPublisher({ instance: 'x', dir, capacityBytes: 10 })).to.throw(/capacityBytes is 10/);
