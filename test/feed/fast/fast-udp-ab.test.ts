@@ -35,6 +35,29 @@ function canNetns(): boolean {
   return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 }
 
+/**
+ * `tickpath run --config DIR` inside namespace `ns` for `seconds`; once it is up, the sender replays
+ * `session` to the two line groups from the same namespace. Resolves with run's output after it
+ * exited 0 (the sender exited 0 too), and the sender's output.
+ */
+async function runAndSend(ns: string, dir: string, seconds: number, session: string, lines: string[]): Promise<{ stdout: string; sender: string }> {
+  const run = spawn('ip', ['netns', 'exec', ns, process.execPath, kCli, 'run', '--config', dir, '--venue-sim', '--strategy', kStrategy,
+    '--duration', String(seconds), '--metrics-port', 'off', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  run.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => run.on('exit', (code) => resolve(code)));
+  for (let waited = 0; !/live stats:/.test(stdout); waited += 100) {
+    expect(waited < 30000 && run.exitCode === null, `tickpath run never started:\n${stdout}\n${stderr}`).to.equal(true);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const s = spawnSync('ip', ['netns', 'exec', ns, process.execPath, kSender, session, ...lines], { encoding: 'utf8', timeout: 60000 });
+  expect(s.status, s.stderr).to.equal(0);
+  expect(await exited, stderr + stdout).to.equal(0);
+  return { stdout, sender: s.stdout };
+}
+
 describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network namespace)', function () {
   this.timeout(180000);
   const ns = `tpfastab${process.pid}`;
@@ -105,25 +128,8 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     const check = spawnSync(process.execPath, [kCli, 'config', 'check', dir], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).to.equal(0);
 
-    const run = spawn('ip', ['netns', 'exec', ns, process.execPath, kCli, 'run', '--config', dir, '--venue-sim', '--strategy', kStrategy,
-      '--duration', '8', '--metrics-port', 'off', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    run.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => run.on('exit', (code) => resolve(code)));
-    try {
-      for (let waited = 0; !/live stats:/.test(stdout); waited += 100) {
-        expect(waited < 30000 && run.exitCode === null, `tickpath run never started:\n${stdout}\n${stderr}`).to.equal(true);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await new Promise((r) => setTimeout(r, 300));
-      const s = spawnSync('ip', ['netns', 'exec', ns, process.execPath, kSender, session, '239.195.1.1:16001', '239.195.2.1:17001'], { encoding: 'utf8', timeout: 60000 });
-      expect(s.status, s.stderr).to.equal(0);
-      expect(s.stdout).to.contain(`sent ${sentA + sentB}`);
-    } finally {
-      if (run.exitCode === null && !/final \(/.test(stdout)) { /* let --duration end it */ }
-    }
-    expect(await exited, stderr + stdout).to.equal(0);
+    const { stdout, sender } = await runAndSend(ns, dir, 8, session, ['239.195.1.1:16001', '239.195.2.1:17001']);
+    expect(sender).to.contain(`sent ${sentA + sentB}`);
     expect(stdout).to.match(/line 1 239\.195\.2\.1:17001 group 239\.195\.2\.1/);
     const stats = JSON.parse(stdout.trim().split('\n').pop()!);
     const c = stats.counters;
@@ -185,20 +191,7 @@ describe('tickpath run: MOEX FAST A/B lines live over the udp backend (network n
     expect(want.strategy.levels).to.be.greaterThan(20);
 
     fs.writeFileSync(path.join(dir, 'feed_config.yml'), `feed:\n  backend: udp\n  udp: { interface: 127.0.0.1, rcvbuf: 4194304 }\n  line_wait_ms: 200\n${lines}`);
-    const run = spawn('ip', ['netns', 'exec', ns, process.execPath, kCli, 'run', '--config', dir, '--venue-sim', '--strategy', kStrategy,
-      '--duration', '6', '--metrics-port', 'off', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    run.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((resolve) => run.on('exit', (code) => resolve(code)));
-    for (let waited = 0; !/live stats:/.test(stdout); waited += 100) {
-      expect(waited < 30000 && run.exitCode === null, `tickpath run never started:\n${stdout}\n${stderr}`).to.equal(true);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 300));
-    const s = spawnSync('ip', ['netns', 'exec', ns, process.execPath, kSender, session, '233.54.12.111:26477', '233.49.196.111:26477'], { encoding: 'utf8', timeout: 60000 });
-    expect(s.status, s.stderr).to.equal(0);
-    expect(await exited, stderr + stdout).to.equal(0);
+    const { stdout } = await runAndSend(ns, dir, 6, session, ['233.54.12.111:26477', '233.49.196.111:26477']);
     const c = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(c.counters.rx_packets).to.equal(sent);
     expect(c.counters.other_traffic).to.equal(0);
