@@ -11,6 +11,7 @@ export {
 } from './fix/fix-codec';
 export { FixSession, type FixSessionOptions, type FixApplication, type FixSessionState } from './fix/fix-session';
 export { FixFileStore } from './fix/fix-store';
+export { FixMappedStore } from './fix/fix-mapped-store';
 // Session transports: what carries a venue session's bytes (native: the addon's polled sockets;
 // libuv: net.Socket), the connecting and the accepting side.
 export {

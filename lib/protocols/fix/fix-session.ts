@@ -2,7 +2,8 @@
  * FIX 4.2 / 4.4 session layer (initiator or acceptor): Logon, Heartbeat, TestRequest,
  * ResendRequest, SequenceReset (gap fill and reset), Reject, Logout; MsgSeqNum checking with gap
  * detection and queuing of early messages; sequence numbers and sent application messages
- * persisted in a `FixFileStore`.
+ * persisted in a `FixStore` (`FixMappedStore`, one mapped file, by default; `FixFileStore` without
+ * the addon or when asked).
  *
  * As responder, every ResendRequest is merged into a `ResendQueue` (a second request while the
  * first is still being answered no longer abandons the rest of the first) and answered in throttled
@@ -34,7 +35,8 @@ import type { TransportSocket } from '../transport/transport-socket';
 import { invalidOption } from '../../errors';
 import { FixEncoder, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
 import { TxRing } from '../tx-ring';
-import { FixFileStore, type FixStoreFsync } from './fix-store';
+import { FixFileStore, type FixStore, type FixStoreFsync } from './fix-store';
+import { FixMappedStore, mappedStoreAvailable } from './fix-mapped-store';
 import { ResendQueue } from './resend-queue';
 
 /** net.Socket (the acceptor side, libuv initiators) or a SessionTransport behind TransportSocket. */
@@ -49,8 +51,14 @@ export interface FixSessionOptions {
   role: 'initiator' | 'acceptor';
   /** Directory for sequence numbers and sent messages. */
   storeDir: string;
-  /** The store's fsync policy (FixFileStore); default 'group'. */
+  /** The store's fsync policy; default 'group'. */
   storeFsync?: FixStoreFsync;
+  /**
+   * 'mapped' (FixMappedStore: one memory-mapped file, no system call per message), 'files'
+   * (FixFileStore: three files, pwrite per write; the store before the mapped one) or 'auto'
+   * (default: mapped when the native addon is built).
+   */
+  storeKind?: 'auto' | 'mapped' | 'files';
   storeGroupCommitUs?: number;
   heartbeatIntervalSec?: number;
   /** Initiator: send ResetSeqNumFlag(141)=Y on Logon and start both sides at 1. */
@@ -82,7 +90,7 @@ const kMaxMessage = 8192;
 
 export class FixSession {
   readonly options: Required<Omit<FixSessionOptions, 'log'>> & { log: (line: string) => void };
-  readonly store: FixFileStore;
+  readonly store: FixStore;
   private socket: Socket | null = null;
   private readonly tx = new TxRing(1 << 20, kMaxMessage);
   private readonly enc = new FixEncoder();
@@ -138,6 +146,9 @@ export class FixSession {
     if (!Number.isInteger(rrTimeout) || rrTimeout <= 0) throw invalidOption(kWhere, 'resendRequestTimeoutMs', rrTimeout, 'a positive integer (ms)');
     const rrRetries = options.resendRequestRetries ?? 3;
     if (!Number.isInteger(rrRetries) || rrRetries < 0) throw invalidOption(kWhere, 'resendRequestRetries', rrRetries, 'a non-negative integer');
+    let storeKind = options.storeKind ?? 'auto';
+    if (!['auto', 'mapped', 'files'].includes(storeKind)) throw invalidOption(kWhere, 'storeKind', storeKind, "'auto', 'mapped' or 'files'");
+    if (storeKind === 'auto') storeKind = mappedStoreAvailable() ? 'mapped' : 'files';
     const logonFields = options.logonFields ?? [];
     for (const f of logonFields) {
       if (!Array.isArray(f) || !Number.isInteger(f[0]) || f[0] <= 0 || typeof f[1] !== 'string' || f[1] === '' || f[1].includes('\x01')) {
@@ -148,12 +159,15 @@ export class FixSession {
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: options.role,
       storeDir: options.storeDir, heartbeatIntervalSec: hb, resetOnLogon: options.resetOnLogon ?? false,
       resendBatch: batch, maxResendRange: range, logonTimeoutMs: options.logonTimeoutMs ?? 10000,
-      storeFsync: options.storeFsync ?? 'group', storeGroupCommitUs: options.storeGroupCommitUs ?? 1000,
+      storeFsync: options.storeFsync ?? 'group', storeGroupCommitUs: options.storeGroupCommitUs ?? 1000, storeKind,
       resendRequestTimeoutMs: rrTimeout, resendRequestRetries: rrRetries, logonFields,
       log: options.log ?? (() => {}),
     };
-    this.store = new FixFileStore(options.storeDir, `${options.version}-${options.senderCompId}-${options.targetCompId}`,
-      { fsync: this.options.storeFsync, groupCommitUs: this.options.storeGroupCommitUs });
+    const storeId = `${options.version}-${options.senderCompId}-${options.targetCompId}`;
+    const storeOptions = { fsync: this.options.storeFsync, groupCommitUs: this.options.storeGroupCommitUs };
+    this.store = storeKind === 'mapped'
+      ? new FixMappedStore(options.storeDir, storeId, { ...storeOptions, log: this.options.log })
+      : new FixFileStore(options.storeDir, storeId, storeOptions);
     this.store.open();
     this.queueParser = new FixParser((m) => this.processInOrder(m), { maxMessage: 1 << 20 });
   }

@@ -34,6 +34,29 @@ const kHeaderFile = 4;
 
 export type FixStoreFsync = 'always' | 'group' | 'never';
 
+/**
+ * What a FIX session needs from its store: `FixMappedStore` (one mapped file, no system call per
+ * message; the default where the addon is built) or `FixFileStore` (three files, pwrite per write).
+ */
+export interface FixStore {
+  readonly kind: 'mapped' | 'files';
+  readonly dir: string;
+  readonly id: string;
+  readonly fsync: FixStoreFsync;
+  nextSenderSeq: number;
+  nextTargetSeq: number;
+  createdMs: number;
+  creationMigrated: boolean;
+  readonly isOpen: boolean;
+  open(): void;
+  setSeqs(nextSender: number, nextTarget: number): void;
+  append(seq: number, buf: Buffer, start: number, end: number): void;
+  get(seq: number): Buffer | null;
+  reset(): void;
+  adopt(createdMs: number, nextSender: number, nextTarget: number): void;
+  close(): void;
+}
+
 export interface FixStoreOptions {
   /** Default 'group'. */
   fsync?: FixStoreFsync;
@@ -43,7 +66,8 @@ export interface FixStoreOptions {
   now?: () => number;
 }
 
-export class FixFileStore {
+export class FixFileStore implements FixStore {
+  readonly kind = 'files' as const;
   private seqFd = -1;
   private bodyFd = -1;
   private headerFd = -1;
@@ -90,6 +114,10 @@ export class FixFileStore {
     try {
       fs.mkdirSync(this.dir, { recursive: true });
       const base = path.join(this.dir, this.id);
+      if (fs.existsSync(`${base}.fixlog`) && !fs.existsSync(`${base}.seqnums`)) {
+        throw new TickpathError('ERR_FIX_STORE', `FIX store ${base} is held in ${base}.fixlog (the mapped store), which the three-file store cannot read`,
+          'run the session with the mapped store (the default where the native addon is built: npm run build:native)');
+      }
       const created = ['seqnums', 'body', 'header'].some((ext) => !fs.existsSync(`${base}.${ext}`));
       this.seqFd = fs.openSync(`${base}.seqnums`, fs.existsSync(`${base}.seqnums`) ? 'r+' : 'w+');
       this.bodyFd = fs.openSync(`${base}.body`, fs.existsSync(`${base}.body`) ? 'r+' : 'w+');
