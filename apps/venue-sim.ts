@@ -26,6 +26,8 @@ Options:
                           the start time in base 36, a new session per start)
   --comp-id ID            the venue's FIX SenderCompID (default VENUE)
   --store-dir DIR         FIX sequence/message store directory (default: a new temp directory)
+  --fix-store KIND        mapped (default with the addon: one memory-mapped file, no system
+                          call per message) or files (three files, a pwrite per write)
   --user NAME:PASSWORD    accept only these OUCH logins (repeatable; default: accept any)
   --latency-ms N          response latency for every order message (default 0)
   --heartbeat-ms N        heartbeat interval (default 1000)
@@ -106,6 +108,12 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
         break;
       }
       case '--comp-id': { const v = next(); if (!v) return 'option --comp-id needs a value'; o.fixCompId = v; break; }
+      case '--fix-store': {
+        const v = next();
+        if (v !== 'mapped' && v !== 'files') return `option --fix-store is ${JSON.stringify(v ?? '')}, expected mapped or files`;
+        o.fixStoreKind = v;
+        break;
+      }
       case '--store-dir': { const v = next(); if (!v) return 'option --store-dir needs a directory'; o.fixStoreDir = v; break; }
       case '--user': {
         const v = next();

@@ -4,6 +4,9 @@
  *   ouch          OuchConnector (OUCH 4.2 / SoupBinTCP)  -> `tickpath venue-sim` (child process)
  *   fix           FixConnector FIX.4.4                    -> `tickpath venue-sim` (child process)
  *   fix_quickfix  FixConnector FIX.4.2                    -> test/interop/quickfix-acceptor (QuickFIX C++), the baseline
+ *   fix_store_files  (opt-in) as fix, with both ends' FIX stores the three-file pwrite store
+ *                 (storeKind 'files', venue-sim --fix-store files) instead of the mapped one: the
+ *                 store's share, measured side by side
  *   echo_native   the native transport on both ends (`--echo-server`: a child process whose
  *                 VenueLoop, with the venue side's idle settings, sends back what it reads), no
  *                 codec and no matching: the floor of our transport, two loopback hops and wakeups
@@ -79,8 +82,8 @@ const kMemoryDir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
  * ouch_venue_libuv / fix_venue_libuv (opt-in): the same as ouch / fix, against `tickpath venue-sim
  * --transport libuv`, interleaved in the same rounds: the venue side's share, measured side by side.
  */
-export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_native' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv';
-const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_native', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv'];
+export type RttProtocol = 'ouch' | 'fix' | 'fix_quickfix' | 'echo_native' | 'echo_node' | 'ouch_venue_libuv' | 'fix_venue_libuv' | 'fix_store_files';
+const kProtocols: readonly RttProtocol[] = ['ouch', 'fix', 'fix_quickfix', 'echo_native', 'echo_node', 'ouch_venue_libuv', 'fix_venue_libuv', 'fix_store_files'];
 export type RttTransport = 'native' | 'libuv';
 
 /**
@@ -518,14 +521,14 @@ function venueArgs(v: RttVenueSide): string[] {
 }
 
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
-  venue: RttVenueSide = gVenue): Promise<RttResult> {
+  venue: RttVenueSide = gVenue, fixStore: 'mapped' | 'files' = 'mapped'): Promise<RttResult> {
   const traceFile = gSplit && venue.transport === 'native' ? path.join(dir, 'venue.trace') : '';
   const tr = sessionTrace();
   if (tr) tr.count = 0;
   // The venue's FIX store on tmpfs as well (the default is a directory under os.tmpdir(), a disk
   // here: one write(2) per message to ext4 was most of the FIX venue's share of the round trip).
   const venueStore = path.join(dir, 'venue-store');
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, ...venueArgs(venue),
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, '--fix-store', fixStore, ...venueArgs(venue),
     ...(traceFile ? ['--trace', traceFile] : [])],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
   if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
@@ -534,12 +537,12 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
       { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
+      { fixStoreDir: path.join(dir, 'fix44'), fixStoreKind: fixStore, resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
   try {
     await c.connect();
     const r = await drive(c, rate, seconds, warmupSeconds);
     await c.close();
-    const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(venue)})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
+    const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(venue)}${protocol === 'fix' ? `, FIX stores ${fixStore}` : ''})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
     return result;
   } finally {
     await stopChild(child);
@@ -599,7 +602,8 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
           : p === 'echo_node' || p === 'echo_native' ? await runEcho(p === 'echo_node' ? 'node' : 'native', transport, rate, seconds, warmupSeconds)
             : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
               ? await runSimulator(p === 'ouch_venue_libuv' ? 'ouch' : 'fix', transport, rate, seconds, warmupSeconds, sub, { transport: 'libuv', idle: 'block', busyPollUs: 0 })
-              : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
+              : p === 'fix_store_files' ? await runSimulator('fix', transport, rate, seconds, warmupSeconds, sub, gVenue, 'files')
+                : await runSimulator(p, transport, rate, seconds, warmupSeconds, sub);
         if ('skipped' in r) { out[p] = r; continue; }
         const p50s = prev ? [...prev.rounds_p50_ns, r.rtt_p50_ns] : [r.rtt_p50_ns];
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];

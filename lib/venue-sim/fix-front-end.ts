@@ -33,6 +33,8 @@ import { LibuvTcpServer } from '../protocols/transport/tcp-server';
 export interface FixVenueOptions {
   compId: string;
   storeDir?: string;
+  /** FixSession storeKind of every session: 'auto' (default: mapped where the addon is built), 'mapped' or 'files'. */
+  storeKind?: 'auto' | 'mapped' | 'files';
   heartbeatIntervalMs?: number;
   /** Cancel every session's open orders when it drops without Logout (else only 8013=Y sessions). */
   cancelOnDisconnect?: boolean;
@@ -170,7 +172,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     let s = this.sessions.get(key);
     if (s) return s;
     const session = new FixSession({
-      version, senderCompId: this.options.compId, targetCompId: clientId, role: 'acceptor', storeDir: this.storeDir,
+      version, senderCompId: this.options.compId, targetCompId: clientId, role: 'acceptor', storeDir: this.storeDir, storeKind: this.options.storeKind,
       heartbeatIntervalSec: Math.max(1, Math.round((this.options.heartbeatIntervalMs ?? 30000) / 1000)), log: this.options.log,
     });
     session.setApplication({

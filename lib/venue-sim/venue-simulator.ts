@@ -66,6 +66,8 @@ export interface VenueSimulatorOptions {
   fixCompId?: string;
   /** Directory for the venue's FIX sequence/message stores; default: a fresh temp directory. */
   fixStoreDir?: string;
+  /** The FIX sessions' store: 'auto' (default: mapped where the addon is built), 'mapped' or 'files' (the pwrite store). */
+  fixStoreKind?: 'auto' | 'mapped' | 'files';
   /** username -> password; when absent any login is accepted. */
   users?: Record<string, string>;
   /** Response latency in ms applied to every order message. */
@@ -215,7 +217,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     }
     if (this.options.fixPort !== null && this.options.fixPort !== undefined) {
       this.fix = new FixVenueFrontEnd(this, {
-        compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir, cancelOnDisconnect: this.options.cancelOnDisconnect,
+        compId: this.options.fixCompId ?? 'VENUE', storeDir: this.options.fixStoreDir, storeKind: this.options.fixStoreKind, cancelOnDisconnect: this.options.cancelOnDisconnect,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs, log: (l) => this.log(l),
         transport: serverTransport(this.transport, { busyPollUs: this.options.busyPollUs, waitSet: ws }),
       });

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FixFileStore } from '../../lib/protocols/fix/fix-store';
+import { FixMappedStore } from '../../lib/protocols/fix/fix-mapped-store';
 import { parseRoutingConfig } from '../../lib/router/routing-config';
 import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
 import { OrderJournal } from '../../lib/router/journal';
@@ -103,8 +103,13 @@ describe('FIX replace in flight at a crash: status of both ClOrdIDs, ends in the
   }
 
   function venueSeqnums(): number[] {
-    const f = path.join(dir, 'venue-fix', 'FIX.4.4-VENUE-TPATH.seqnums');
-    return fs.existsSync(f) ? fs.readFileSync(f, 'latin1').trim().split(/\s+/).map(Number) : [0, 0];
+    // The venue's mapped FIX store (fix-mapped-store.ts): next sender and target numbers at bytes 16 and 24.
+    const f = path.join(dir, 'venue-fix', 'FIX.4.4-VENUE-TPATH.fixlog');
+    if (!fs.existsSync(f)) return [0, 0];
+    const h = Buffer.alloc(32);
+    const fd = fs.openSync(f, 'r');
+    try { fs.readSync(fd, h, 0, 32, 0); } finally { fs.closeSync(fd); }
+    return [h.readDoubleLE(16), h.readDoubleLE(24)];
   }
 
   it('the venue replaced it, its report was consumed by the FIX store but never journaled: the order continues under the new id at the venue\'s size', async () => {
@@ -122,7 +127,7 @@ describe('FIX replace in flight at a crash: status of both ClOrdIDs, ends in the
     await until('the venue\'s Replaced report', () => venueSeqnums()[0] === before + 1, () => undefined);
     // The killed process had taken that report into its FIX store (which advances before the
     // report is applied) but died before journaling it: no resend will bring it back.
-    const store = new FixFileStore(path.join(dir, 'fix'), 'FIX.4.4-TPATH-VENUE', { fsync: 'never' });
+    const store = new FixMappedStore(path.join(dir, 'fix'), 'FIX.4.4-TPATH-VENUE', { fsync: 'never' });
     store.open();
     store.setSeqs(store.nextSenderSeq, before + 1);
     store.close();

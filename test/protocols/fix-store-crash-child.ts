@@ -4,13 +4,15 @@
  * returned, prints the sequence number and the time (CLOCK_MONOTONIC, the fsync shim's clock).
  * Yields to the event loop between messages, as a session does, so 'group' timers can run.
  *
- * argv: <store dir> <always|group|never> <groupCommitUs>
+ * argv: <store dir> <always|group|never> <groupCommitUs> [files|mapped]
  * stdout lines: <seq> <monotonic ns>
  */
 import * as fs from 'fs';
 import { FixFileStore, type FixStoreFsync } from '../../lib/protocols/fix/fix-store';
+import { FixMappedStore } from '../../lib/protocols/fix/fix-mapped-store';
 
-const store = new FixFileStore(process.argv[2], 'S', { fsync: process.argv[3] as FixStoreFsync, groupCommitUs: Number(process.argv[4]) });
+const options = { fsync: process.argv[3] as FixStoreFsync, groupCommitUs: Number(process.argv[4]) };
+const store = process.argv[5] === 'mapped' ? new FixMappedStore(process.argv[2], 'S', options) : new FixFileStore(process.argv[2], 'S', options);
 store.open();
 const msg = Buffer.from('8=FIX.4.4\x019=5\x0135=D\x0110=000\x01');
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

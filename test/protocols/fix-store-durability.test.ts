@@ -11,7 +11,25 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-describe('FixFileStore durability under power loss (fsync shim)', function () {
+/** MsgSeqNums of the records in a FixMappedStore file (fix-mapped-store.ts layout), read independently. */
+function mappedRecords(b: Buffer): { seqs: Set<number>; body: string } {
+  const seqs = new Set<number>();
+  let body = '';
+  if (b.length < 64 || b.readUInt32LE(0) !== 0x53465054) return { seqs, body };
+  const generation = b.readUInt32LE(32);
+  for (let off = 64; off + 16 <= b.length;) {
+    if (b.readUInt32LE(off) !== 0x4d465054 || b.readUInt32LE(off + 12) !== generation) break;
+    const len = b.readUInt32LE(off + 8);
+    if (off + 16 + len > b.length) break;
+    const msg = b.toString('latin1', off + 16, off + 16 + len);
+    if (msg.startsWith('8=FIX.4.4\x01') && msg.endsWith('\x01')) { seqs.add(b.readUInt32LE(off + 4)); body += msg; }
+    off += Math.ceil((16 + len) / 64) * 64;
+  }
+  return { seqs, body };
+}
+
+for (const kind of ['files', 'mapped'] as const)
+describe(`${kind === 'files' ? 'FixFileStore' : 'FixMappedStore'} durability under power loss (fsync shim)`, function () {
   this.timeout(60000);
   let shim = '';
   before(() => {
@@ -24,7 +42,7 @@ describe('FixFileStore durability under power loss (fsync shim)', function () {
   async function run(policy: string) {
     const dir = path.join(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fixpl-'))), 'store');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fixpl-out-'));
-    const child = spawn(process.execPath, [path.join(__dirname, 'fix-store-crash-child.js'), dir, policy, '2000'],
+    const child = spawn(process.execPath, [path.join(__dirname, 'fix-store-crash-child.js'), dir, policy, '2000', kind],
       { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: shim, TP_SHIM_WATCH: dir, TP_SHIM_OUT: out } });
     const acked: [number, bigint][] = [];
     let partial = '';
@@ -41,8 +59,10 @@ describe('FixFileStore durability under power loss (fsync shim)', function () {
     expect(child.signalCode).to.equal('SIGKILL');
     expect(acked.length).to.be.greaterThan(50);
     const read = (f: string): string => (fs.existsSync(path.join(out, f)) ? fs.readFileSync(path.join(out, f), 'latin1') : '');
-    const indexed = new Set(read('S.header').split('\n').filter((l) => l.split(',').length === 3).map((l) => Number(l.split(',')[0])));
-    const body = read('S.body');
+    const mapped = mappedRecords(fs.existsSync(path.join(out, 'S.fixlog')) ? fs.readFileSync(path.join(out, 'S.fixlog')) : Buffer.alloc(0));
+    const indexed = kind === 'mapped' ? mapped.seqs
+      : new Set(read('S.header').split('\n').filter((l) => l.split(',').length === 3).map((l) => Number(l.split(',')[0])));
+    const body = kind === 'mapped' ? mapped.body : read('S.body');
     const log = read('log');
     return { acked, killedAt, indexed, body, log, dir };
   }

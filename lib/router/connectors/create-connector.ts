@@ -36,6 +36,8 @@ export interface ConnectorExtras {
   /** FIX store fsync policy; createRouterStack passes the journal's so both keep the same promise. */
   fixStoreFsync?: 'always' | 'group' | 'never';
   fixStoreGroupCommitUs?: number;
+  /** FIX store format: 'auto' (default: the mapped store where the addon is built), 'mapped' or 'files' (the pwrite store, for comparisons). */
+  fixStoreKind?: 'auto' | 'mapped' | 'files';
   /** FIX: ResetSeqNumFlag=Y on every Logon (a session that starts at 1 each time). */
   resetOnLogon?: boolean;
   connectTimeoutMs?: number;
@@ -75,7 +77,7 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
   return new FixConnector({
     name: venue.name, host: venue.host, port, version: venue.protocol === 'fix42' ? 'FIX.4.2' : 'FIX.4.4',
     senderCompId: venue.senderId, targetCompId: venue.targetId, heartbeatIntervalSec: Math.max(1, Math.round(venue.heartbeatIntervalS)),
-    storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
+    storeDir: extra.fixStoreDir, storeFsync: extra.fixStoreFsync, storeGroupCommitUs: extra.fixStoreGroupCommitUs, storeKind: extra.fixStoreKind, resetOnLogon: extra.resetOnLogon, connectTimeoutMs: extra.connectTimeoutMs,
     reconnectAttempts, reconnectDelayMs, log: extra.log, transport, window: venue.schedule, now: extra.now, idle: extra.idle,
   });
 }

@@ -66,6 +66,8 @@ export interface FixConnectorOptions {
   /** The store's fsync policy: the router passes its journal's (default 'group'). */
   storeFsync?: FixStoreFsync;
   storeGroupCommitUs?: number;
+  /** FixSession storeKind: 'auto' (default: the mapped store where the addon is built), 'mapped' or 'files'. */
+  storeKind?: 'auto' | 'mapped' | 'files';
   heartbeatIntervalSec?: number;
   /** Send ResetSeqNumFlag=Y on every Logon (venues that start each connection at 1). */
   resetOnLogon?: boolean;
@@ -201,7 +203,7 @@ export class FixConnector implements VenueConnector {
     this.session = new FixSession({
       version: options.version, senderCompId: options.senderCompId, targetCompId: options.targetCompId, role: 'initiator',
       storeDir: options.storeDir ?? path.join(os.tmpdir(), 'tickpath-fix'), heartbeatIntervalSec: options.heartbeatIntervalSec,
-      storeFsync: options.storeFsync, storeGroupCommitUs: options.storeGroupCommitUs,
+      storeFsync: options.storeFsync, storeGroupCommitUs: options.storeGroupCommitUs, storeKind: options.storeKind,
       resetOnLogon: options.resetOnLogon, logonTimeoutMs: this.opts.connectTimeoutMs, log: this.log,
       maxResendRange: options.maxResendRange, resendRequestTimeoutMs: options.resendRequestTimeoutMs,
       resendRequestRetries: options.resendRequestRetries, logonFields,
