@@ -47,9 +47,11 @@ describe(`${kind === 'files' ? 'FixFileStore' : 'FixMappedStore'} durability und
     const acked: [number, bigint][] = [];
     let partial = '';
     let killedAt = 0n;
-    setTimeout(() => { killedAt = process.hrtime.bigint(); child.kill('SIGKILL'); }, 1500);
+    // Killed 2.5 s after its first acknowledgement (a loaded machine can take most of that to start node).
+    let killTimer: NodeJS.Timeout | null = null;
     await new Promise<void>((resolve) => {
       child.stdout!.on('data', (chunk: Buffer) => {
+        killTimer ??= setTimeout(() => { killedAt = process.hrtime.bigint(); child.kill('SIGKILL'); }, 2500);
         const lines = (partial + chunk.toString('latin1')).split('\n');
         partial = lines.pop()!;
         for (const l of lines) { const [s, t] = l.split(' '); acked.push([Number(s), BigInt(t)]); }

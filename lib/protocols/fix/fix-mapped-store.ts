@@ -144,7 +144,7 @@ export class FixMappedStore implements FixStore {
         importFrom = new FixFileStore(this.dir, this.id, { fsync: 'never', now: this.now });
         importFrom.open();
       }
-      const h = native.journalOpen(this.file, kSlot, this.capacitySlots, Math.min(16384, this.capacitySlots),
+      const h = native.journalOpen(this.file, kSlot, this.capacitySlots, Math.min(4096, this.capacitySlots),
         this.groupCommitUs, this.fsync === 'group', 256 * 1024);
       this.jid = h.id;
       this.map = Buffer.from(h.map);
