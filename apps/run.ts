@@ -346,7 +346,7 @@ export function runJson(s: PipelineStats, secs: number): Record<string, unknown>
   const latency: Record<string, Record<string, number>> = {};
   for (const [name, l] of Object.entries(s.latency)) latency[name] = latencyWithUnits(l);
   return { seconds: secs, backend: s.backend, counters: s.counters, latency, strategy: s.strategy, venue: s.venue, venueTransport: s.venueTransport,
-    venueSimTransport: s.venueSimTransport, venueSimLoop: s.venueSimLoop };
+    venueSimTransport: s.venueSimTransport, venueSimLoop: s.venueSimLoop, routerIdle: s.routerIdle };
 }
 
 /** What each order-path figure spans ("order out" = the first child's send(2) returned). */
@@ -363,6 +363,10 @@ function printFinal(s: PipelineStats, secs: number): void {
   console.log(`orders: sent ${c.orders_sent}, accepted ${c.orders_accepted}, acked ${c.orders_acked}, filled ${c.orders_filled}, ` +
     `partially filled ${c.orders_partially_filled}, cancelled ${c.orders_cancelled}, rejected ${c.orders_rejected}, venue rejects ${c.venue_rejects}` +
     (s.venueTransport ? `; venue sessions over ${s.venueTransport} TCP` : ''));
+  if (s.routerIdle) {
+    console.log(`router stage idle: ${s.routerIdle.strategy} (performance.idle); venues' idle/spin_us not applied here (configured: ` +
+      `${Object.entries(s.routerIdle.venues).map(([n, v]) => `${n} ${v.idle}${v.spinUs ? ` ${v.spinUs} us` : ''}`).join(', ')})`);
+  }
   if (c.keep_warm_turns !== undefined) {
     console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent), ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
   }

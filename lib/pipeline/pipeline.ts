@@ -84,6 +84,43 @@ export interface PipelineStats {
   /** native: their shared loop on the main thread (turns, sleeps on the wait set, socket wakeups). */
   venueSimLoop?: ReturnType<VenueLoop['stats']>;
   strategy?: Record<string, number>;
+  /**
+   * How the router stage waits for acks, which is the stage worker's idle (performance.idle), not
+   * the venues' `idle`/`spin_us` (routing_config.yml): those apply where a connector's owner runs a
+   * SessionWaiter (`tickpath order`, perf/router-rtt), and are listed here as configured.
+   */
+  routerIdle?: RouterIdleReport;
+}
+
+/** The router stage's idle policy as it runs, beside what each venue configured. */
+export interface RouterIdleReport {
+  /** performance.idle.strategy of the router's worker: what runs. */
+  strategy: string;
+  /** Always false: the router stage does not apply a venue's idle/spin_us. */
+  venuePolicyApplied: false;
+  /** routing_config.yml venues[].idle / spin_us, as configured. */
+  venues: Record<string, { idle: string; spinUs: number }>;
+}
+
+/**
+ * What the router stage runs, and a warning for each venue that asks for more eagerness than the
+ * stage's idle gives it (spin, or spin_us, under a stage that parks).
+ */
+export function routerIdleReport(strategy: string, venues: ReadonlyArray<{ name: string; idle?: string; spinUs?: number }>):
+  { report: RouterIdleReport; warnings: string[] } {
+  const report: RouterIdleReport = { strategy, venuePolicyApplied: false, venues: {} };
+  const warnings: string[] = [];
+  for (const v of venues) {
+    const idle = v.idle ?? 'block';
+    const spinUs = v.spinUs ?? 0;
+    report.venues[v.name] = { idle, spinUs };
+    if (strategy !== 'spin' && (idle === 'spin' || spinUs > 0)) {
+      warnings.push(`router stage: venue ${v.name} asks idle ${idle}${spinUs ? `, spin_us ${spinUs}` : ''} (routing_config.yml), which tickpath run ` +
+        `does not apply: the router stage idles by performance.idle.strategy (${strategy}); fix: set performance.idle.strategy: spin ` +
+        'for a router stage that never sleeps while an ack is due');
+    }
+  }
+  return { report, warnings };
 }
 
 export type { WorkerHealth } from './worker-messages';
@@ -121,6 +158,7 @@ export class Pipeline {
   private bookClient: BookMailboxClient | undefined;
   private bookFile: string | undefined;
   private bookRelay: BookMailboxRelay | undefined;
+  private routerIdle: RouterIdleReport | undefined;
 
   private constructor(port: Port, log: (line: string) => void) {
     this.port = port;
@@ -193,6 +231,11 @@ export class Pipeline {
   private async spawnWorkers(o: PipelineOptions, portOverrides: Record<string, number>): Promise<void> {
     const perf = o.performance;
     const groups = perf.workers as JsStage[][];
+    if (groups.some((g) => g.includes('router'))) {
+      const { report, warnings } = routerIdleReport(perf.idle.strategy, loadRoutingConfig(o.routingFile).venues);
+      this.routerIdle = report;
+      for (const w of warnings) this.log(w);
+    }
     const groupOf = (s: JsStage) => groups.findIndex((g) => g.includes(s));
     const split = (a: JsStage, b: JsStage) => groupOf(a) !== groupOf(b);
     if (o.feed.fast && split('decoder', 'book')) {
@@ -377,7 +420,7 @@ export class Pipeline {
     const venueTransport = nat + uv === 0 ? undefined : uv === 0 ? 'native' : nat === 0 ? 'libuv' : 'mixed';
     const venueSimTransport = this.venues.length ? this.venues[0].transport : undefined;
     return { backend: this.port.backend, counters, workers, latency, port: this.port.stats(), venue: this.venueStats(), venueTransport, strategy,
-      venueSimTransport, venueSimLoop: this.venueLoop?.stats() };
+      venueSimTransport, venueSimLoop: this.venueLoop?.stats(), routerIdle: this.routerIdle };
   }
 
   private venueStats(): Record<string, number> | undefined {
