@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { FixMappedStore, mappedStoreAvailable } from '../../lib/protocols/fix/fix-mapped-store';
 import { FixFileStore } from '../../lib/protocols/fix/fix-store';
+import { FixSession } from '../../lib/protocols/fix/fix-session';
 
 const msg = (seq: number, pad = 0): Buffer => Buffer.from(`8=FIX.4.4\x019=5\x0135=D\x0134=${seq}\x0158=${'x'.repeat(pad)}\x0110=000\x01`, 'latin1');
 
@@ -109,6 +110,29 @@ describe('FixMappedStore', function () {
     expect(fs.readdirSync(dir).sort()).to.deep.equal(['S.body.imported', 'S.fixlog', 'S.header.imported', 'S.seqnums.imported']);
     // The three-file store refuses the mapped one rather than start the session from 1.
     expect(() => new FixFileStore(dir, 'S').open()).to.throw(/S\.fixlog \(the mapped store\)[\s\S]*/).with.property('code', 'ERR_FIX_STORE');
+  });
+
+  it('a session (storeKind auto) that finds the addon\'s table of mapped files full keeps its store in three files and says so; asked for mapped, it is refused', () => {
+    const sessions: FixSession[] = [];
+    const logs: string[] = [];
+    try {
+      let fellBack: FixSession | null = null;
+      for (let i = 0; i < 300 && !fellBack; i++) {
+        const s = new FixSession({ version: 'FIX.4.4', senderCompId: 'ME', targetCompId: `V${i}`, role: 'initiator', storeDir: dir, log: (l) => logs.push(l) });
+        sessions.push(s);
+        if (s.store.kind === 'files') fellBack = s;
+      }
+      expect(fellBack, 'no session fell back within 300').to.not.equal(null);
+      expect(logs.join('\n')).to.match(/too many open journals[\s\S]*at most 256 files per process[\s\S]*this session keeps its FIX store in three files/);
+      expect(() => new FixSession({ version: 'FIX.4.4', senderCompId: 'ME', targetCompId: 'W', role: 'initiator', storeDir: dir, storeKind: 'mapped' }))
+        .to.throw(/too many open journals/).with.property('code', 'ERR_FIX_STORE');
+    } finally {
+      for (const s of sessions) s.close();
+    }
+    // Slots are free again once the sessions closed.
+    const again = new FixSession({ version: 'FIX.4.4', senderCompId: 'ME', targetCompId: 'X', role: 'initiator', storeDir: dir });
+    expect(again.store.kind).to.equal('mapped');
+    again.close();
   });
 
   it('refuses a file that is not a FIX store, naming the file and the way out', () => {

@@ -155,10 +155,12 @@ export class FixMappedStore implements FixStore {
       // longer than the first chunk is its own size.
       this.fileSlots = Math.max(Atomics.load(this.ctl, kFileSlotsI32), Math.floor(fs.statSync(this.file).size / kSlot));
     } catch (err) {
+      importFrom?.close();
       if (err instanceof TickpathError) throw err;
       const e = err as NodeJS.ErrnoException;
-      throw new TickpathError('ERR_FIX_STORE', `FIX store ${this.file}: ${e.message}`,
-        `make ${this.dir} writable or point the session's storeDir elsewhere`, e.errno);
+      throw new TickpathError('ERR_FIX_STORE', `FIX store ${this.file}: ${e.message}`, e.errno === 24
+        ? 'close the FIX sessions and order journals this process no longer uses (the addon maps at most 256 files per process), or use storeKind \'files\''
+        : `make ${this.dir} writable or point the session's storeDir elsewhere`, e.errno);
     }
     const w = this.words;
     if (w[0] === 0) {

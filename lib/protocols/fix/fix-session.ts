@@ -30,6 +30,7 @@
  *
  * Threading: one event loop; callbacks into `FixApplication` run synchronously from `receive`.
  */
+import * as fs from 'fs';
 import type { Socket as NetSocket } from 'net';
 import type { TransportSocket } from '../transport/transport-socket';
 import { invalidOption } from '../../errors';
@@ -86,6 +87,7 @@ export interface FixApplication {
 }
 
 const kWhere = 'FixSession';
+const kEMFILE = 24;
 const kMaxMessage = 8192;
 
 export class FixSession {
@@ -165,10 +167,23 @@ export class FixSession {
     };
     const storeId = `${options.version}-${options.senderCompId}-${options.targetCompId}`;
     const storeOptions = { fsync: this.options.storeFsync, groupCommitUs: this.options.storeGroupCommitUs };
-    this.store = storeKind === 'mapped'
+    let store: FixStore = storeKind === 'mapped'
       ? new FixMappedStore(options.storeDir, storeId, { ...storeOptions, log: this.options.log })
       : new FixFileStore(options.storeDir, storeId, storeOptions);
-    this.store.open();
+    try {
+      store.open();
+    } catch (err) {
+      // 'auto' and the addon's table of mapped files is full (256 per process, shared with order
+      // journals): a session that never had a mapped store takes the three-file one rather than
+      // refuse the connection that asked for it (a venue with hundreds of clients).
+      const mapped = store instanceof FixMappedStore ? store : null;
+      if (!mapped || (options.storeKind ?? 'auto') !== 'auto' || (err as { errno?: number }).errno !== kEMFILE || fs.existsSync(mapped.file)) throw err;
+      this.options.log(`${options.version} ${options.senderCompId}->${options.targetCompId}: ${(err as Error).message}; ` +
+        'this session keeps its FIX store in three files (a pwrite per write) instead');
+      store = new FixFileStore(options.storeDir, storeId, storeOptions);
+      store.open();
+    }
+    this.store = store;
     this.queueParser = new FixParser((m) => this.processInOrder(m), { maxMessage: 1 << 20 });
   }
 
