@@ -352,6 +352,7 @@ export function runJson(s: PipelineStats, secs: number): Record<string, unknown>
 /** What each order-path figure spans ("order out" = the first child's send(2) returned). */
 export const kLatencyLegend = [
   '  md_to_order = wire (RX poll) -> the order\'s first send(2) returned ≈ md_to_signal (-> strategy\'s sendOrder) + order_send',
+  '  md_to_signal ≈ signal_wait (-> the order\'s packet entered the decoder) + signal_decide (-> sendOrder: that packet, books, strategy)',
   '  order_send  ≈ order_risk (risk) + order_journal (routing, order state, journal record) + order_encode (OUCH/FIX) + order_syscall (send(2))',
 ];
 
