@@ -1,0 +1,68 @@
+/**
+ * `tickpath venue-sim` as a child process, for benchmarks that want the venue out of the measuring
+ * process: on a CPU of its own choosing (taskset) and idling its own way (--idle, --spin-us), so
+ * the router's send(2) over loopback finds a receiver that is already running instead of one it has
+ * to wake. One process serves both protocols of configs/routing_config.yml (OUCH for NSDQ, FIX for
+ * ARCA, whose SenderCompID it answers with).
+ *
+ * Threading contract: started and stopped from the benchmark's main thread.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import * as path from 'path';
+
+import { kRepoRoot } from './machine';
+
+const kCli = path.join(kRepoRoot, 'bin', 'tickpath.js');
+
+export interface VenueProcessOptions {
+  /** CPU to run on (taskset -c); -1: wherever the scheduler puts it. */
+  cpu: number;
+  idle: 'block' | 'spin' | 'backoff';
+  /** block: keep spinning this long after each message. */
+  spinUs?: number;
+  /** The FIX acceptor's SenderCompID (routing_config.yml's target_id of the FIX venue). */
+  fixCompId: string;
+}
+
+export interface VenueProcess {
+  readonly ouchPort: number;
+  readonly fixPort: number;
+  /** What ran: e.g. "venue-sim child, CPU 1, idle spin". */
+  readonly label: string;
+  /** SIGTERM; resolves with the simulator's closing stats (null if it printed none). */
+  stop(): Promise<Record<string, unknown> | null>;
+}
+
+export async function startVenueProcess(o: VenueProcessOptions): Promise<VenueProcess> {
+  const args = [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', '--comp-id', o.fixCompId, '--transport', 'native', '--idle', o.idle];
+  if (o.spinUs !== undefined) args.push('--spin-us', String(o.spinUs));
+  const child: ChildProcess = o.cpu >= 0
+    ? spawn('taskset', ['-c', String(o.cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const ready = /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport native/;
+  const until = Date.now() + 15_000;
+  let m: RegExpExecArray | null = null;
+  while ((m = ready.exec(out)) === null) {
+    if (child.exitCode !== null || Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`venue-sim child did not start within 15 s (exit ${child.exitCode}): ${out.slice(0, 500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const label = `venue-sim child process, ${o.cpu >= 0 ? `CPU ${o.cpu}` : 'unpinned'}, idle ${o.idle}${o.spinUs ? ` spin-us ${o.spinUs}` : ''}`;
+  return {
+    ouchPort: Number(m[1]), fixPort: Number(m[2]), label,
+    async stop() {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+      const s = /venue-sim: SIGTERM, stopping; (.*)/.exec(out);
+      try { return s ? JSON.parse(s[1]) as Record<string, unknown> : null; } catch { return null; }
+    },
+  };
+}
