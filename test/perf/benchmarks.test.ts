@@ -83,6 +83,22 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(vp[0].stages.order_syscall.count).to.equal(vp[0].orders_sent);
   });
 
+  it('perf:order-warm measures order_send cold, shadow-warmed and shadow+real-warmed side by side, every order through the venue process', () => {
+    const saved = path.join(kResults, 'order-warm.json');
+    const existed = fs.existsSync(saved);
+    try {
+      const out = runBenchmark('order-warm', ['--orders=30', '--warmup-orders=30', '--evict-mb=1', '--gap-ms=2']);
+      expect(out.orders_sent).to.equal(30);
+      const v = out.variants as Record<string, Record<string, { count: number; p50_ns: number }>>;
+      expect(Object.keys(v)).to.deep.equal(['cold', 'shadow', 'shadow+real']);
+      for (const name of Object.keys(v)) {
+        for (const k of ['order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall']) expect(v[name][k].count, `${name} ${k}`).to.equal(10);
+      }
+    } finally {
+      if (!existed) fs.rmSync(saved, { force: true });
+    }
+  });
+
   it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {
     const out = runBenchmark('throughput', ['--messages=20000', '--seconds=0.3', '--steps=2', '--start=100k', '--layouts=', '--layout-steps=1']);
     expect(out).to.include.keys('lossless_offered_msgs_per_s', 'loss_at_1_5x', 'search', 'messages_per_trial',
