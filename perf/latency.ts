@@ -38,7 +38,7 @@ import { PacedSender } from './lib/paced-sender';
 import type { PacedSenderReport } from './lib/paced-sender-worker';
 import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
 import { RingMonitor } from './lib/ring-monitor';
-import { startVenueProcess } from './lib/venue-process';
+import { parseVenuePlacement, startVenueProcess } from '../lib/venue-sim/venue-process';
 import type { RxLatencyJob } from './lib/rx-latency-worker';
 import { generateSession, SessionCapture } from './lib/session-capture';
 import { schedDelta, schedSnapshot, workerTidFromLog } from './lib/thread-sched';
@@ -71,11 +71,8 @@ const compareNone = args.has('no-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
-const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
-  const m = /^(block|spin)@(\d+)$/.exec(v);
-  if (!m) throw new Error(`--venue-variants: '${v}' is not MODE@CPU (MODE block or spin), e.g. spin@${kRxCpu}`);
-  return { idle: m[1] as 'block' | 'spin', cpu: Number(m[2]) };
-});
+const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none')
+  .map((v) => parseVenuePlacement('--venue-variants', v, kRxCpu + 1));
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
 const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });

@@ -32,7 +32,7 @@ import { loadRoutingConfig } from '../lib/router/routing-config';
 import type { OrderRequest } from '../lib/router/types';
 import { BenchArgs } from './lib/args';
 import { kConfigDir, kRxCpu, sleep, tmpDir } from './lib/machine';
-import { startVenueProcess } from './lib/venue-process';
+import { startVenueProcess } from '../lib/venue-sim/venue-process';
 import { report, Row } from './report';
 
 const args = new BenchArgs();
