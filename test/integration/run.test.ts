@@ -48,6 +48,9 @@ describe('integration/tickpath run (npm start)', function () {
       expect(c.orders_accepted).to.equal(c.orders_sent);
       expect(c.orders_acked).to.equal(c.orders_sent);
       expect(c.orders_filled).to.be.greaterThan(0);
+      // Quotes of a symbol within one RX burst are merged (the dashboard's conflated counter counts).
+      expect(c.conflated).to.be.greaterThan(0);
+      expect(c.strategy_events + c.conflated).to.equal(c.book_events);
       expect(j.venue!.acks).to.equal(c.orders_acked);
       // Both venue sessions (OUCH and FIX) on the native transport, polled by the router stage.
       expect(j.venueTransport).to.equal('native');
