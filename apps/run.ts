@@ -248,7 +248,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
       venueProcess = vp;
       cleanup.add('venue process', async () => { venueProcessStats = await vp.stop(); });
       venuePorts = Object.fromEntries(venues.map((v) => [v.name, v.protocol === 'ouch' ? vp.ouchPort : vp.fixPort]));
-      log(`venue simulators: ${vp.label}, OUCH 127.0.0.1:${vp.ouchPort}, FIX 127.0.0.1:${vp.fixPort}`);
+      log(`venue simulators: ${vp.label}, pid ${vp.pid}, OUCH 127.0.0.1:${vp.ouchPort}, FIX 127.0.0.1:${vp.fixPort}`);
     }
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile, venueSimulator: venuePorts === undefined, venuePorts, recovery,

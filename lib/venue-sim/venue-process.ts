@@ -47,7 +47,7 @@ export function parseVenuePlacement(option: string, text: string, cpus: number):
 }
 
 export async function startVenueProcess(o: VenueProcessOptions): Promise<VenueProcess> {
-  const args = [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', '--comp-id', o.fixCompId, '--transport', 'native', '--idle', o.idle];
+  const args = [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', '--comp-id', o.fixCompId, '--transport', 'native', '--idle', o.idle, '--stop-with-parent'];
   if (o.spinUs !== undefined) args.push('--spin-us', String(o.spinUs));
   const child: ChildProcess = o.cpu >= 0
     ? spawn('taskset', ['-c', String(o.cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -125,7 +125,7 @@ describe('integration/tickpath run (npm start)', function () {
     const r = spawnSync(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '3', '--rate', '50000', '--symbols', '20', '--metrics-port', 'off',
       '--venue-process', `spin@${last}`, '--json'], { encoding: 'utf8' });
     expect(r.status, r.stderr + r.stdout.slice(-2000)).to.equal(0);
-    expect(r.stdout).to.match(new RegExp(`^venue simulators: venue-sim child process, CPU ${last}, idle spin, OUCH 127\\.0\\.0\\.1:\\d+, FIX 127\\.0\\.0\\.1:\\d+$`, 'm'));
+    expect(r.stdout).to.match(new RegExp(`^venue simulators: venue-sim child process, CPU ${last}, idle spin, pid \\d+, OUCH 127\\.0\\.0\\.1:\\d+, FIX 127\\.0\\.0\\.1:\\d+$`, 'm'));
     const j = lastJson(r.stdout);
     const c = j.counters;
     // Every order the router sent reached the child process (its own count, read from its exit stats).
@@ -146,6 +146,28 @@ describe('integration/tickpath run (npm start)', function () {
     expect(venue!.run_ms, 'a spinning venue runs').to.be.greaterThan(100);
     expect(roles.find((t) => t.role === `main thread: stats (CPU ${last})`), JSON.stringify(roles)).to.not.equal(undefined);
     expect(r.stdout).to.match(/^  venue simulators: venue-sim child process/m);
+  });
+
+  it('--venue-process: a SIGKILLed run does not leave its spinning venue process behind', async () => {
+    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '0', '--rate', '20000', '--metrics-port', 'off', '--venue-process', 'spin@0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const until = Date.now() + 60_000;
+    let m: RegExpExecArray | null = null;
+    while ((m = /^venue simulators: .*, pid (\d+),/m.exec(out)) === null && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(m, out.slice(-1500)).to.not.equal(null);
+    const pid = Number(m![1]);
+    const alive = (p: number) => { try { process.kill(p, 0); return true; } catch { return false; } };
+    expect(alive(pid), 'the venue process runs').to.equal(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const gone = Date.now() + 5000;
+    while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    const left = alive(pid);
+    if (left) process.kill(pid, 'SIGKILL');
+    expect(left, 'venue process still running after its run was killed').to.equal(false);
   });
 
   it('--venue-process with a bad value is a usage error naming the option and what it takes', () => {
