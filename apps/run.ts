@@ -29,6 +29,8 @@ import { RerequestServer } from '../lib/feed/recovery/rerequest-server';
 import { PacedSender } from '../lib/tools/paced-sender';
 import { cpusAllowedOf, pinCurrentThread } from '../lib/binding/threads';
 import { formatSchedReport, schedDelta, schedSnapshot } from '../lib/ops/thread-sched';
+import { loadRoutingConfig } from '../lib/router/routing-config';
+import { parseVenuePlacement, startVenueProcess, type VenueProcess } from '../lib/venue-sim/venue-process';
 
 export const summary = 'run the feed handler and router (default: a bundled session end to end)';
 
@@ -45,6 +47,10 @@ const kHelp = `Usage: tickpath run [options]
   --symbols N        bundled default: symbols in the generated session (default 50)
   --duration S       stop after S seconds (default 15; 0 = until the source ends or SIGINT)
   --venue-sim        with --config: start venue simulators for the configured venues
+  --venue-process MODE@CPU  bundled default only: the venue simulators in a child process
+                     (tickpath venue-sim) pinned to CPU and idling by MODE (block: epoll between
+                     orders; spin: never sleeps, the router's send(2) finds it running), instead
+                     of in this process's main thread; e.g. spin@1
   --standby HOST:PORT  with --config: run as the hot standby of the primary that runs the same
                      config (its routing.failover.standby names HOST:PORT): listen there for the
                      primary's journal stream and heartbeats, keep the feed and books warm, route
@@ -66,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('run', kHelp, argv, {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
       symbols: { type: 'string', default: '50' }, pcap: { type: 'string' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
+      'venue-process': { type: 'string' },
       standby: { type: 'string' }, strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
   });
@@ -82,6 +89,11 @@ export async function main(argv: string[]): Promise<number> {
   const metricsPort = values['metrics-port'] === 'off' ? undefined : Number(values['metrics-port']);
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) return usage(`option --metrics-port is '${values['metrics-port']}', expected a port from 0 to 65535 or off`);
   if (!['auto', 'dpdk', 'pcap'].includes(values.backend!)) return usage(`option --backend is '${values.backend}', expected auto, dpdk or pcap`);
+  let venuePlacement: { idle: 'block' | 'spin'; cpu: number } | undefined;
+  if (values['venue-process'] !== undefined) {
+    if (values.config) return usage('option --venue-process is for the bundled default; with --config, run `tickpath venue-sim` yourself and name its ports in routing_config.yml');
+    try { venuePlacement = parseVenuePlacement('--venue-process', values['venue-process'] as string, os.cpus().length); } catch (e) { return usage((e as Error).message); }
+  }
   let standby: { host: string; port: number } | undefined;
   if (values.standby !== undefined) {
     const m = /^(\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(values.standby);
@@ -111,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   // and the temporary run directory. A command that leaves a server listening never exits.
   const cleanup = new CleanupStack();
   try {
-    return await runWith(values, { duration, rate, symbols, metricsPort, strategy, standby }, cleanup);
+    return await runWith(values, { duration, rate, symbols, metricsPort, strategy, standby, venuePlacement }, cleanup);
   } finally {
     await cleanup.releaseAll();
   }
@@ -140,10 +152,12 @@ interface RunOptions {
   metricsPort: number | undefined;
   strategy: { module: string; params: Record<string, unknown> } | undefined;
   standby: { host: string; port: number } | undefined;
+  /** --venue-process: the venue simulators in a child process, placed and idling so. */
+  venuePlacement: { idle: 'block' | 'spin'; cpu: number } | undefined;
 }
 
 async function runWith(values: Record<string, string | boolean | undefined>, o: RunOptions, cleanup: CleanupStack): Promise<number> {
-  const { duration, rate, symbols, metricsPort, strategy } = o;
+  const { duration, rate, symbols, metricsPort, strategy, venuePlacement } = o;
   const log = (line: string) => console.log(line);
   // The default run's journal and FIX stores live in tmpfs when there is one: a demo should not
   // wait on disk fsyncs (a production config points routing.journal.path at a real disk).
@@ -156,6 +170,8 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
 
   let pipeline: Pipeline;
   let replayer: PacedSender | undefined;
+  let venueProcess: VenueProcess | undefined;
+  let venueProcessStats: Record<string, unknown> | null = null;
   let replayDone: Promise<unknown> | undefined;
   // Stats first: a second run under the same --instance must fail before anything starts.
   const publisher = new StatsPublisher({ instance: values.instance as string | undefined });
@@ -218,8 +234,24 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     // after a quiet stretch, the case the keep-warm is for; unpaced it reached its 1,000 orders in
     // the first 3 s, while V8 was still compiling, and sent nothing after.
     const bundledStrategy = strategy ?? { module: path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js'), params: { minGapUs: 20_000 } };
+    // The venue simulators: on this thread (default), or in a child process placed as asked.
+    const routingFile = path.join(kRoot, 'configs', 'routing_config.yml');
+    let venuePorts: Record<string, number> | undefined;
+    if (venuePlacement) {
+      const venues = loadRoutingConfig(routingFile).venues;
+      const fix = venues.filter((v) => v.protocol !== 'ouch'), ouch = venues.filter((v) => v.protocol === 'ouch');
+      if (fix.length > 1 || ouch.length > 1) {
+        throw new TickpathError('ERR_INVALID_OPTION', `tickpath run --venue-process: ${routingFile} has ${ouch.length} OUCH and ${fix.length} FIX venues; one venue process serves one of each`,
+          'run without --venue-process (in-process simulators serve any number)');
+      }
+      const vp = await startVenueProcess({ cpu: venuePlacement.cpu, idle: venuePlacement.idle, fixCompId: fix[0]?.targetId ?? 'VENUE' });
+      venueProcess = vp;
+      cleanup.add('venue process', async () => { venueProcessStats = await vp.stop(); });
+      venuePorts = Object.fromEntries(venues.map((v) => [v.name, v.protocol === 'ouch' ? vp.ouchPort : vp.fixPort]));
+      log(`venue simulators: ${vp.label}, pid ${vp.pid}, OUCH 127.0.0.1:${vp.ouchPort}, FIX 127.0.0.1:${vp.fixPort}`);
+    }
     pipeline = await Pipeline.start({
-      feed, performance, portOptions, routingFile: path.join(kRoot, 'configs', 'routing_config.yml'), venueSimulator: true, recovery,
+      feed, performance, portOptions, routingFile, venueSimulator: venuePorts === undefined, venuePorts, recovery,
       journalPath: path.join(runDir, 'orders.journal'), fixStoreDir: path.join(runDir, 'fix'), strategy: bundledStrategy, log,
       bookFile: bookFilePath(publisher.instance, defaultStatsDir()),
     });
@@ -274,7 +306,8 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   void pipeline.failed().then(stop);
 
   const t0 = Date.now();
-  const sched0 = schedSnapshot();
+  const children = venueProcess ? [venueProcess.pid] : [];
+  const sched0 = schedSnapshot(children);
   let last = pipeline.stats();
   let seconds = 0;
   const tick = setInterval(() => {
@@ -289,10 +322,19 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   if (replayDone) void replayDone.then(() => setTimeout(stop, 500));
   await stopRequested;
   // What the scheduler did to our threads while the feed ran (read before the workers exit).
-  const sched = schedDelta(sched0, schedSnapshot(), threadRoles(pipeline, replayer));
+  const sched = schedDelta(sched0, schedSnapshot(children), threadRoles(pipeline, replayer, venueProcess));
   clearInterval(tick);
   if (replayDone) await replayDone;
   const final = await pipeline.stop();
+  if (venueProcess) {
+    // The venue process's own counts stand where the in-process simulators' would.
+    venueProcessStats = await venueProcess.stop();
+    if (venueProcessStats) {
+      const t = (venueProcessStats.transport ?? {}) as { transport?: 'native' | 'libuv' };
+      final.venue = Object.fromEntries(Object.entries(venueProcessStats).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+      final.venueSimTransport = t.transport;
+    }
+  }
   publisher.publish(final);
   const secs = (Date.now() - t0) / 1000;
   printFinal(final, secs);
@@ -307,12 +349,13 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
 }
 
 /** Our threads by role, for the scheduler report: stage workers, the RX poller, the sender, the main thread. */
-function threadRoles(pipeline: Pipeline, sender: PacedSender | undefined): Map<number, string> {
+function threadRoles(pipeline: Pipeline, sender: PacedSender | undefined, venueProcess: VenueProcess | undefined): Map<number, string> {
   const roles = new Map<number, string>();
   const cpuOf = (tid: number): string => { try { return cpusAllowedOf(tid); } catch { return '?'; } };  // a thread may just have ended
   pipeline.placement().forEach((w, i) => { if (w.tid) roles.set(w.tid, `stage worker ${i} ${w.group.join('+')} (CPU ${w.cpusAllowed})`); });
   if (sender && sender.tid) roles.set(sender.tid, `paced sender (CPU ${sender.cpu})`);
-  roles.set(process.pid, `main thread: venue simulators, stats (CPU ${cpuOf(process.pid)})`);
+  roles.set(process.pid, `main thread: ${venueProcess ? '' : 'venue simulators, '}stats (CPU ${cpuOf(process.pid)})`);
+  if (venueProcess) roles.set(venueProcess.pid, `venue simulators: ${venueProcess.label}`);
   for (const name of fs.readdirSync('/proc/self/task')) {
     const tid = Number(name);
     if (roles.has(tid)) continue;
@@ -352,6 +395,7 @@ export function runJson(s: PipelineStats, secs: number): Record<string, unknown>
 /** What each order-path figure spans ("order out" = the first child's send(2) returned). */
 export const kLatencyLegend = [
   '  md_to_order = wire (RX poll) -> the order\'s first send(2) returned ≈ md_to_signal (-> strategy\'s sendOrder) + order_send',
+  '  md_to_signal ≈ signal_wait (-> the order\'s packet entered the decoder) + signal_decide (-> sendOrder: that packet, books, strategy)',
   '  order_send  ≈ order_risk (risk) + order_journal (routing, order state, journal record) + order_encode (OUCH/FIX) + order_syscall (send(2))',
 ];
 

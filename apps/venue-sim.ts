@@ -61,11 +61,14 @@ Options:
                           (perf/router-rtt.js --split lines it up with the client's)
   --cancel-on-disconnect  cancel a session's open orders when it drops without a Logout (OUCH and
                           FIX; a FIX client can also ask per session with 8013=Y on its Logon)
+  --stop-with-parent      stop (as on SIGTERM) when the process that started it has exited, e.g.
+                          a killed \`tickpath run --venue-process\`: a spinning simulator must not
+                          outlive it
   --verbose               log sessions and injected faults to stderr
   --help                  this text`;
 
-function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; trace?: string }) | string {
-  const o: VenueSimulatorOptions & { report?: string; trace?: string } = { ouchPort: 0, fixPort: 0, transport: 'native' };
+function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; trace?: string; stopWithParent?: boolean }) | string {
+  const o: VenueSimulatorOptions & { report?: string; trace?: string; stopWithParent?: boolean } = { ouchPort: 0, fixPort: 0, transport: 'native' };
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
@@ -135,6 +138,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
       case '--report': { const v = next(); if (!v) return 'option --report needs a file path'; o.report = v; break; }
       case '--trace': { const v = next(); if (!v) return 'option --trace needs a file path'; o.trace = v; break; }
       case '--cancel-on-disconnect': o.cancelOnDisconnect = true; break;
+      case '--stop-with-parent': o.stopWithParent = true; break;
       case '--transport': {
         const v = next();
         if (v !== 'native' && v !== 'libuv') return `option --transport is ${JSON.stringify(v)}, expected native or libuv`;
@@ -227,6 +231,14 @@ export async function main(argv: string[]): Promise<number> {
     };
     stopNow = stop;
     if (stopRequested) stop(stopRequested);
+    if (opts.stopWithParent) {
+      // Reparented (to init or a subreaper) means the parent is gone; checked 5 times a second.
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid !== parent) { clearInterval(watch); if (stopNow) stopNow('parent exited'); }
+      }, 200);
+      watch.unref();
+    }
   });
 }
 

@@ -38,6 +38,7 @@ import { PacedSender } from './lib/paced-sender';
 import type { PacedSenderReport } from './lib/paced-sender-worker';
 import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
 import { RingMonitor } from './lib/ring-monitor';
+import { parseVenuePlacement, startVenueProcess } from '../lib/venue-sim/venue-process';
 import type { RxLatencyJob } from './lib/rx-latency-worker';
 import { generateSession, SessionCapture } from './lib/session-capture';
 import { schedDelta, schedSnapshot, workerTidFromLog } from './lib/thread-sched';
@@ -67,6 +68,11 @@ const verbose = args.has('verbose');
 // (--compare-all for every rate, --no-compare for none).
 const compareAll = args.has('compare-all');
 const compareNone = args.has('no-compare');
+// The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
+// (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
+// router's send(2) then finds a receiver already running. 'none' for no such run.
+const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none')
+  .map((v) => parseVenuePlacement('--venue-variants', v, kRxCpu + 1));
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
 const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });
@@ -114,11 +120,26 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 }
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
-interface Variant { name: 'shipped' | 'before'; keepWarmUs?: number; strategyParams?: Record<string, unknown> }
+interface Variant {
+  name: 'shipped' | 'before' | 'venue_process'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  /** A venue-sim child process instead of the in-process simulators on the main thread. */
+  venue?: { idle: 'block' | 'spin'; cpu: number };
+}
 const kShipped: Variant = { name: 'shipped', strategyParams };
 const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
 
 async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
+  const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA' }) : undefined;
+  try {
+    const run = await pipelineWith(cap, variant, venue ? { NSDQ: venue.ouchPort, ARCA: venue.fixPort } : undefined);
+    const venueStats = venue ? await venue.stop() : null;
+    return { ...run, venueLabel: venue?.label, venueOrdersIn: venueStats ? Number(venueStats.ordersIn) : run.st.venue?.ordersIn };
+  } finally {
+    await venue?.stop();
+  }
+}
+
+async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: Record<string, number> | undefined) {
   const { performance: perf } = loadBenchConfigs({ idle, rxIdle, keepWarmUs: variant.keepWarmUs });
   const workerTids = new Map<number, string>();
   const log = (l: string) => {
@@ -126,7 +147,7 @@ async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts });
   // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
   // woken onto the stage's CPU by every order; restored after the run (later runs create threads).
   const mainCpus = currentThreadAffinity();
@@ -173,6 +194,7 @@ async function main(): Promise<void> {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
       md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send),
       order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
+      signal_wait: pct(L.signal_wait), signal_decide: pct(L.signal_decide),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
       order_ack: pct(L.order_ack), order_fill: pct(L.order_fill),
     };
@@ -192,9 +214,29 @@ async function main(): Promise<void> {
         loadavg: b.sched.loadavg,
       };
     }
+    // The venue in a process of its own, pinned and idling as asked (first rate only): what differs
+    // from the shipped run is only where the venue runs and how it waits.
+    const venueRuns: Record<string, unknown>[] = [];
+    if (rate === rates[0]) {
+      for (const v of venueVariants) {
+        const x = await pipelineAt(cap, { name: 'venue_process', strategyParams, venue: v });
+        const XL = x.st.latency;
+        venueRuns.push({
+          what: `the venue simulators in a separate process (${x.venueLabel}) instead of in-process on this process's main thread (CPU ${kRxCpu}, blocking in epoll between orders); everything else as shipped`,
+          venue_idle: v.idle, venue_cpu: v.cpu, orders_sent: x.st.counters.orders_sent, venue_orders_in: x.venueOrdersIn,
+          stages: {
+            wire_to_handler: pct(XL.wire_to_handler), md_to_order: pct(XL.md_to_order), md_to_signal: pct(XL.md_to_signal), order_send: pct(XL.order_send),
+            order_risk: pct(XL.order_risk), order_journal: pct(XL.order_journal), order_encode: pct(XL.order_encode), order_syscall: pct(XL.order_syscall),
+            order_ack: pct(XL.order_ack),
+          },
+          stage_worker_run_delay_ms: x.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
+          rx_ring_drops: x.st.counters.rx_ring_drops, loadavg: x.sched.loadavg,
+        });
+      }
+    }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, venue_process: venueRuns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
@@ -212,11 +254,22 @@ async function main(): Promise<void> {
     const was = (k: string) => (bs ? `before: ${fmtP(bs[k])}` : '');
     rows[rows.length - 2].baseline = was('md_to_order');
     rows[rows.length - 1].baseline = was('md_to_signal');
+    rows.push({ label: `${tag}   signal_wait`, ours: fmtP(stages.signal_wait), baseline: '', note: 'the order\'s packet: RX poll to decoder entry (RX ring hop, the worker finishing its previous work)' });
+    rows.push({ label: `${tag}   signal_decide`, ours: fmtP(stages.signal_decide), baseline: '', note: 'decoder entry to sendOrder: the packet\'s messages before the trigger, books, the immediate QUOTE, the strategy' });
     rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: was('order_send'), note: 'sendOrder to the first child\'s send(2) returned: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
     for (const k of ['order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const) {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
+    for (const v of venueRuns) {
+      const vs = v.stages as Record<string, Percentiles>;
+      const vt = `${tag} venue ${v.venue_idle}@CPU${v.venue_cpu}`;
+      const shipped = (k: keyof typeof stages) => `shipped: ${fmtP(stages[k] as Percentiles)}`;
+      rows.push({ label: `${vt} md_to_order`, ours: fmtP(vs.md_to_order), baseline: shipped('md_to_order'), note: `${v.what}; ${v.orders_sent} orders, venue got ${v.venue_orders_in}` });
+      for (const k of ['wire_to_handler', 'order_send', 'order_syscall', 'order_ack'] as const) {
+        rows.push({ label: `${vt} ${k}`, ours: fmtP(vs[k]), baseline: shipped(k), note: k === 'wire_to_handler' ? `RX drops ${v.rx_ring_drops}; stage run delay ${v.stage_worker_run_delay_ms} ms; load ${(v.loadavg as number[])[0]}` : '' });
+      }
+    }
     const stage = sched.threads.find((t) => t.role?.startsWith('stage worker'));
     const rxT = sched.threads.find((t) => t.role?.startsWith('RX lcore'));
     const steal = Math.max(...sched.cpus.filter((c) => c.cpu !== 'cpu').map((c) => c.steal));

@@ -14,9 +14,9 @@ export interface ThreadSched { tid: number; comm: string; runNs: number; waitNs:
 export interface CpuTimes { cpu: string; user: number; system: number; irq: number; softirq: number; steal: number; idle: number }
 export interface SchedSnapshot { atNs: number; threads: Map<number, ThreadSched>; cpus: CpuTimes[]; processes: Map<number, { comm: string; ticks: number }> }
 
-function readThread(tid: number): ThreadSched | undefined {
+function readThread(tid: number, pid: number | 'self' = 'self'): ThreadSched | undefined {
   try {
-    const dir = `/proc/self/task/${tid}`;
+    const dir = `/proc/${pid}/task/${tid}`;
     const [run, wait, slices] = fs.readFileSync(`${dir}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
     const status = fs.readFileSync(`${dir}/status`, 'utf8');
     const comm = fs.readFileSync(`${dir}/comm`, 'utf8').trim();
@@ -60,10 +60,15 @@ function readProcesses(): Map<number, { comm: string; ticks: number }> {
   return out;
 }
 
-export function schedSnapshot(): SchedSnapshot {
+/** `childPids`: processes of the run besides this one (a venue-sim child): their main threads are reported too. */
+export function schedSnapshot(childPids: readonly number[] = []): SchedSnapshot {
   const threads = new Map<number, ThreadSched>();
   for (const name of fs.readdirSync('/proc/self/task')) {
     const t = readThread(Number(name));
+    if (t) threads.set(t.tid, t);
+  }
+  for (const pid of childPids) {
+    const t = readThread(pid, pid);
     if (t) threads.set(t.tid, t);
   }
   return { atNs: Number(process.hrtime.bigint()), threads, cpus: readCpus(), processes: readProcesses() };
@@ -115,7 +120,7 @@ export function schedDelta(a: SchedSnapshot, b: SchedSnapshot, roles: Map<number
   });
   const others: { pid: number; comm: string; cpu_ms: number }[] = [];
   for (const [pid, p1] of b.processes) {
-    if (pid === process.pid) continue;
+    if (pid === process.pid || b.threads.has(pid)) continue;  // ours, or a child of the run reported as a thread
     const d = p1.ticks - (a.processes.get(pid)?.ticks ?? p1.ticks);
     if (d > 0) others.push({ pid, comm: p1.comm, cpu_ms: d * 10 });
   }

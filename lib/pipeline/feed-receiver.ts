@@ -87,6 +87,8 @@ export class FeedReceiver implements Agent {
   otherTraffic = 0;
   /** RX timestamp (CLOCK_MONOTONIC ns) of the packet being handled: downstream handlers read it. */
   rxTsNs = 0;
+  /** When the packet being handled entered the decoder (ns; the wire_to_decode stamp, 0 without that recorder). */
+  decodeTsNs = 0;
   packets = 0;
   bytes = 0;
 
@@ -140,7 +142,7 @@ export class FeedReceiver implements Agent {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
-      if (w2d !== undefined) w2d.record(clock.nowNs() - ts);
+      if (w2d !== undefined) { const now = clock.nowNs(); this.decodeTsNs = now; w2d.record(now - ts); }
       if (arbiter === undefined) {
         if (l4) decoder.decodePayload(b, off, len);
         else decoder.decodeFrame(b, off, len);

@@ -53,6 +53,11 @@ export interface PipelineOptions {
   strategy?: { module: string; params?: Record<string, unknown> };
   /** Start a venue simulator in this process and point every venue at it. */
   venueSimulator?: boolean;
+  /**
+   * Venues served elsewhere on this host (a `tickpath venue-sim` child process), by routing
+   * config venue name: the router connects to these ports. Not with venueSimulator.
+   */
+  venuePorts?: Record<string, number>;
   journalPath?: string;
   /** Start the router as the hot standby listening here (routing.failover in the routing config). */
   standby?: { host: string; port: number };
@@ -177,7 +182,10 @@ export class Pipeline {
     // sockets and the event loop's fd when idle. One loop for all of them: with a loop each, one
     // simulator would sleep on its own sockets while an order to the other waited.
     const venues: VenueSimulator[] = [];
-    const portOverrides: Record<string, number> = {};
+    if (o.venueSimulator && o.venuePorts) {
+      throw new TickpathError('ERR_INVALID_OPTION', 'Pipeline: venueSimulator and venuePorts both given', 'start the simulators in this process or name the ports of ones elsewhere, not both');
+    }
+    const portOverrides: Record<string, number> = { ...(o.venuePorts ?? {}) };
     let venueLoop: VenueLoop | null = null;
     let venueWaitSet: NativeWaitSet | null = null;
     if (o.venueSimulator) {

@@ -95,9 +95,13 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * md_to_order splits in two where the strategy calls sendOrder: md_to_signal (RX time to that call:
  * the wait for the worker, decode, books, conflation, the strategy) and order_send (the router's
  * part: risk, routing, journal, encode, the socket write), so a slow order says which half it was.
+ * md_to_signal splits again where the order's packet entered the decoder (only where the decoder
+ * and the strategy share a worker): signal_wait (RX poll time to decoder entry: the RX ring hop and
+ * the worker finishing what it was doing) and signal_decide (decoder entry to sendOrder: the
+ * packet's messages before the trigger, the books, the immediate QUOTE, the strategy).
  */
 export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
-  'order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const;
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

@@ -66,6 +66,19 @@ export class TxRing {
     return this.commit(socket, end - start);
   }
 
+  /**
+   * Keep-warm: reads the bytes the next message will be encoded into (where `reserve()` would put
+   * it), one load per cache line, without reserving anything. Returns a sum the caller keeps.
+   */
+  touchNext(bytes: number): number {
+    const p = this.pos + this.maxMessage > this.size ? 0 : this.pos;
+    const end = Math.min(p + bytes, this.size);
+    const b = this.buf;
+    let sum = 0;
+    for (let i = p; i < end; i += 64) sum += b[i];
+    return sum + b[end - 1];
+  }
+
   /** The bytes of the last committed (or being encoded) message: for stores and logs. */
   last(len: number): Buffer {
     return this.buf.subarray(this.start, this.start + len);

@@ -802,6 +802,24 @@ export class OrderJournal {
   get lastRecordNo(): number { return this.recordNo; }
 
   /**
+   * Keep-warm (the router stage's OrderPathWarmer): reads the slot the next record will be written
+   * into, so its cache lines and page are at hand when an order comes. Reads only: the slot is the
+   * next record's (a ring slot the copier has passed, or the file's next one) and nothing is
+   * stored. Returns a sum of what it read (the caller keeps it so the loads are not dropped); 0
+   * when the slot is not mapped yet (the file still has to grow to it) or the journal is closed.
+   */
+  touchNextSlot(): number {
+    if (this.id < 0 || this.failed) return 0;
+    const slot = this.recordNo + 1;
+    if (slot >= this.fileSlots || slot >= this.ringLimit) return 0;
+    const i = (((slot & this.slotMask) * RECORD_SIZE + this.byteBase) >>> 2);
+    const w = this.words;
+    if (i + (RECORD_SIZE >>> 2) > w.length) return 0;
+    // One load per cache line the 96-byte slot spans (16 words = 64 bytes apart), and its last word.
+    return w[i] + w[i + 16] + w[i + (RECORD_SIZE >>> 2) - 1];
+  }
+
+  /**
    * End of the caller's batch. Nothing is buffered in JS (every record is in the page cache when
    * its append returns) and durability is the commit thread's job, so there is nothing to do: kept
    * so callers need not know the policy. A commit-thread failure surfaces at the next append.

@@ -377,6 +377,22 @@ export class OrderManager {
     return this.freeTop;
   }
 
+  /**
+   * Keep-warm (the router stage's OrderPathWarmer): reads the slots the next parent and child will
+   * be created in (the free list's top two), in the arrays creating them writes, so those lines
+   * are at hand when an order comes. Reads only; returns a sum the caller keeps (so the loads stay).
+   */
+  touchNextFree(): number {
+    let sum = 0;
+    for (let k = 1; k <= 2 && k <= this.freeTop; k++) {
+      const s = this.freeList[this.freeTop - k];
+      sum += this.kind[s] + this.inUse[s] + this.st[s] + this.sideArr[s] + this.venueArr[s] + this.symArr[s] + this.qtyArr[s]
+        + this.priceArr[s] + this.filledArr[s] + this.parentArr[s] + this.firstChild[s] + this.nextSib[s] + this.liveChildren[s]
+        + this.idKeys[s] + this.idHalves[s * 8] + this.parentFlags[s];
+    }
+    return sum;
+  }
+
   // ---------------------------------------------------------------- child transitions
 
   /** PENDING -> SENT. */

@@ -118,6 +118,21 @@ export class RiskChecker {
    * on pass. `sym`: the symbol's index when the caller has it (see `sharesSymbolsWith`), else -1;
    * `nowMs`: the caller's clock reading for the throttle, else -1 (one clock read here).
    */
+  /**
+   * Keep-warm (the router stage's OrderPathWarmer): reads what checkNew reads for `symbol` (its
+   * notional and open orders, the limits, the token bucket, the day's notional), so an order after
+   * a quiet stretch finds them cached. Reads only: no symbol is interned, nothing is reserved.
+   * Returns a sum the caller keeps (so the loads stay); 0 for a symbol never traded.
+   */
+  touchSymbol(symbol: string): number {
+    const sym = this.indexed !== null ? this.indexed.symbolIndex(symbol) : (this.symbolIdx.get(symbol) ?? -1);
+    if (sym < 0 || sym >= this.symbolNotionals.length) return 0;
+    const l = this.limits;
+    const open = this.indexed !== null ? this.indexed.openOrdersAt(sym) : 0;
+    return this.symbolNotionals[sym] + open + this.tokens + this.dailyNotional + l.maxOrderQty + l.maxOrderNotional
+      + l.maxSymbolNotional + l.maxOpenOrdersPerSymbol + l.priceCollarBps;
+  }
+
   checkNew(req: OrderRequest, clOrdId: string | null, symIn = -1, nowMs = -1): RejectReason | null {
     if (this.killed) return this.fail('KILL_SWITCH', this.killReason);
     if (clOrdId !== null && this.seenClOrdIds.has(clOrdId)) return this.fail('DUPLICATE_CLORDID', clOrdId);

@@ -65,6 +65,11 @@ export interface VenueConnector {
    * of transport carrying the session ('native' or 'libuv'), so a silent fallback shows.
    */
   stats(): Record<string, number | string>;
+  /**
+   * Optional, keep-warm: reads (never writes) the buffer the next new order will be encoded into,
+   * so an order after a quiet stretch finds it cached; returns a sum the caller keeps.
+   */
+  touchSendPath?(): number;
   /** 'native' (the addon's TCP channel, polled by the owner) or 'libuv' (net.Socket). */
   readonly transport?: 'native' | 'libuv';
   /** How the session's owner should idle (routing_config venues[].idle, spin_us); in stats() as idle / spinUs. */

@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as YAML from 'yaml';
 import { PortOptions } from '../../lib/binding';
 import { loadConfigs } from '../../lib/config';
 import type { PerformanceConfig } from '../../lib/config/performance-config';
@@ -25,6 +26,11 @@ export interface HarnessOptions {
   /** Override routing_config.yml's journal fsync policy (a copy of the file is written to the scratch directory). */
   journalFsync?: 'always' | 'group' | 'never';
   log?: (line: string) => void;
+  /**
+   * Venues already running elsewhere (a venue-sim child process), by routing_config.yml venue name:
+   * their ports go into a copy of the routing file and no in-process simulator is started.
+   */
+  venuePorts?: Record<string, number>;
   /** Edits performance.yml's config after the overrides above (another stage layout, e.g. sharded books). */
   performance?: (p: PerformanceConfig) => PerformanceConfig;
 }
@@ -70,10 +76,21 @@ export async function startPipeline(portOptions: PortOptions, o: HarnessOptions 
     routingFile = path.join(scratch, 'routing_config.yml');
     fs.writeFileSync(routingFile, changed);
   }
+  if (o.venuePorts) {
+    const doc = YAML.parse(fs.readFileSync(routingFile, 'utf8')) as { routing: { venues: { name: string; port: number }[]; journal: { path: string } } };
+    for (const v of doc.routing.venues) {
+      const port = o.venuePorts[v.name];
+      if (port === undefined) throw new Error(`venuePorts: no port for venue ${v.name}`);
+      v.port = port;
+    }
+    doc.routing.journal.path = path.join(scratch, 'orders.journal');
+    routingFile = path.join(scratch, 'routing_config.venues.yml');
+    fs.writeFileSync(routingFile, YAML.stringify(doc));
+  }
   return Pipeline.start({
     feed, performance, portOptions,
     routingFile,
-    venueSimulator: true,
+    venueSimulator: o.venuePorts === undefined,
     journalPath: path.join(scratch, 'orders.journal'),
     fixStoreDir: path.join(scratch, 'fix-store'),
     strategy: o.strategyParams ? { module: path.join(__dirname, '..', '..', 'lib', 'pipeline', 'sample-strategy.js'), params: o.strategyParams } : undefined,

@@ -50,7 +50,8 @@ function run(data: ShardWorkerData): void {
   const ring = SpscRing.attach(data.ring);
   const control = new Int32Array(data.control);
   const sink = new CountingSink();
-  const books = data.books ? new BookBuilder(new Conflator(sink), { initialOrderCapacity: 1 << 18 }) : undefined;
+  const conflator = new Conflator(sink);
+  const books = data.books ? new BookBuilder(conflator, { initialOrderCapacity: 1 << 18 }) : undefined;
   const none = new NoBooks();
   const reader = new ItchRecordReader(ring, books ?? none, 256);
   parentPort!.postMessage({ type: 'ready' });
@@ -64,7 +65,7 @@ function run(data: ShardWorkerData): void {
   const endNs = Number(process.hrtime.bigint());
   const cpuNs = threadCpuNs() - cpu0;
   parentPort!.postMessage({
-    type: 'done', endNs, cpuNs, messages: books ? books.counters.messages : none.messages, events: sink.events,
+    type: 'done', endNs, cpuNs, messages: books ? books.counters.messages : none.messages, events: sink.events, conflated: conflator.counters.conflated,
     quotes: books ? books.counters.quotes : 0, badReferences: books ? books.counters.unknownOrder + books.counters.levelMismatch : 0,
   });
 }

@@ -32,12 +32,14 @@ import { kShardDone, kShardWake, ShardWorkerData, threadCpuNs } from './sharded-
  */
 export interface ShardRun {
   shards: number; books: boolean; msgs_per_s: number; ns_per_msg: number; messages: number; events: number; bad_references: number; stalls: number;
+  /** Quotes the conflators merged (events + conflated is the same for every layout; each alone depends on the batches). */
+  conflated: number;
   decoder_cpu_ns_per_msg: number; worker_cpu_ns_per_msg: number[];
   /** Messages each shard received. */
   shard_messages: number[];
 }
 
-interface Done { endNs: number; cpuNs: number; messages: number; events: number; quotes: number; badReferences: number }
+interface Done { endNs: number; cpuNs: number; messages: number; events: number; conflated: number; quotes: number; badReferences: number }
 
 /** One run: `shards` workers, each with books (or only reading, for the fan-out ceiling). */
 export async function runSharded(session: SyntheticSession, shards: number, books: boolean): Promise<ShardRun> {
@@ -66,7 +68,7 @@ export async function runSharded(session: SyntheticSession, shards: number, book
   const seconds = (end - t0) / 1e9;
   return {
     shards, books, msgs_per_s: Math.round(session.messages / seconds), ns_per_msg: Number(((end - t0) / session.messages).toFixed(1)),
-    messages, events: results.reduce((n, r) => n + r.events, 0), bad_references: results.reduce((n, r) => n + r.badReferences, 0),
+    messages, events: results.reduce((n, r) => n + r.events, 0), conflated: results.reduce((n, r) => n + r.conflated, 0), bad_references: results.reduce((n, r) => n + r.badReferences, 0),
     stalls: writers.reduce((n, w) => n + w.counters.stalls, 0),
     decoder_cpu_ns_per_msg: Number((decoderCpu / session.messages).toFixed(1)),
     worker_cpu_ns_per_msg: results.map((r) => Number((r.cpuNs / Math.max(1, r.messages)).toFixed(1))),
@@ -83,7 +85,8 @@ class CountingSink implements BookEventHandler {
 /** Baseline: decode + books + conflation fused on this thread, no rings. */
 export function runFused(session: SyntheticSession): ShardRun {
   const sink = new CountingSink();
-  const books = new BookBuilder(new Conflator(sink), { initialOrderCapacity: 1 << 18 });
+  const conflator = new Conflator(sink);
+  const books = new BookBuilder(conflator, { initialOrderCapacity: 1 << 18 });
   const feed = new FeedDecoder(books);
   const t0 = Number(process.hrtime.bigint());
   const cpu0 = threadCpuNs();
@@ -92,7 +95,7 @@ export function runFused(session: SyntheticSession): ShardRun {
   const ns = Number(process.hrtime.bigint()) - t0;
   return {
     shards: 0, books: true, msgs_per_s: Math.round(session.messages / (ns / 1e9)), ns_per_msg: Number((ns / session.messages).toFixed(1)),
-    messages, events: sink.events, bad_references: books.counters.unknownOrder + books.counters.levelMismatch, stalls: 0,
+    messages, events: sink.events, conflated: conflator.counters.conflated, bad_references: books.counters.unknownOrder + books.counters.levelMismatch, stalls: 0,
     decoder_cpu_ns_per_msg: Number((cpu / session.messages).toFixed(1)), worker_cpu_ns_per_msg: [], shard_messages: [messages],
   };
 }

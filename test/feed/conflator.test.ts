@@ -1,6 +1,17 @@
 import { expect } from 'chai';
-import { BookEvent, kBookEventQuote, kBookEventStatus, kBookEventTrade } from '../../lib/feed/book/book-event';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  BookEvent, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventExecuteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus, kBookEventTrade,
+} from '../../lib/feed/book/book-event';
 import { Conflator } from '../../lib/feed/book/conflator';
+import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { PcapReader } from '../../lib/feed/pcap/pcap-reader';
+import { Sequencer } from '../../lib/feed/recovery/sequencer';
+import { MarketBooks } from '../../lib/pipeline/market-books';
+import { SubscriptionMailbox } from '../../lib/pipeline/subscriptions';
+import { SessionGenerator } from '../../lib/tools/session-generator';
 import { BookRecorder } from './book-recorder';
 
 function quote(locate: number, bid: number, seq: number): BookEvent {
@@ -43,6 +54,59 @@ describe('Conflator', () => {
     expect(rec.events.map((e) => e.sequence)).to.deep.equal([1, 3, 4, 5, 6, 7, 2]); // flush order = order locates first became pending
     expect(c.counters.passedThrough).to.equal(3);
     expect(c.counters.conflated).to.equal(0);
+  });
+
+  it('order events of the same locate leave its pending quote pending, so the next quote replaces it', () => {
+    const rec = new BookRecorder();
+    const c = new Conflator(rec);
+    c.onEvent(quote(1, 10, 1));
+    c.onEvent(other(kBookEventAddOrder, 1, 2));
+    c.onEvent(quote(1, 11, 3));
+    c.onEvent(other(kBookEventDeleteOrder, 1, 4));
+    c.onEvent(other(kBookEventModifyOrder, 1, 5));
+    c.onEvent(other(kBookEventExecuteOrder, 1, 6));
+    c.onEvent(quote(1, 12, 7));
+    expect(rec.events.map((e) => e.sequence), 'order events pass at once, the quote waits').to.deep.equal([2, 4, 5, 6]);
+    c.endOfBatch();
+    expect(rec.events.map((e) => e.sequence)).to.deep.equal([2, 4, 5, 6, 7]);
+    expect(c.counters.conflated).to.equal(2);
+  });
+
+  it('on a generated ITCH session (every book change an order event) it conflates, and each batch ends with every symbol\'s quote equal to its book\'s BBO', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-conflate-'));
+    try {
+      const file = path.join(dir, 's.pcap');
+      new SessionGenerator({ symbols: 20, rate: 100000, durationSeconds: 0.3, seed: 7 }).writePcap(file);
+      const last = new Map<number, BookEvent>();
+      let quotesSeen = 0;
+      const market = new MarketBooks({
+        onEvent(e) { if (e.kind === kBookEventQuote) { quotesSeen++; const q = last.get(e.stockLocate) ?? new BookEvent(); q.copyFrom(e); last.set(e.stockLocate, q); } },
+        endOfBatch() {
+          // After a flush, the consumer's view of each symbol is the book's own top.
+          for (const b of market.books.allBooks()) {
+            const q = last.get(b.stockLocate);
+            if (q === undefined || b.symbol === '') continue;
+            expect(q.bidPrice, `${b.symbol} bid`).to.equal(b.bids.count > 0 ? b.bids.priceAt(0) : 0);
+            expect(q.askPrice, `${b.symbol} ask`).to.equal(b.asks.count > 0 ? b.asks.priceAt(0) : 0);
+          }
+        },
+      }, { subscriptions: new SubscriptionMailbox(), clock: { nowNs: () => 0 } });
+      const decoder = new FeedDecoder(market, {}, new Sequencer());
+      const data = fs.readFileSync(file);
+      const reader = new PcapReader(data, file);
+      let packets = 0;
+      while (reader.next()) {
+        decoder.decodeFrame(reader.data, reader.frameOffset, reader.capturedLength);
+        if (++packets % 8 === 0) decoder.endOfBatch(); // an RX burst of 8 packets
+      }
+      decoder.endOfBatch();
+      const k = market.conflator!.counters;
+      expect(k.conflated, 'quotes replaced within a batch').to.be.greaterThan(100);
+      expect(k.quotesIn).to.equal(k.quotesOut + k.conflated);
+      expect(quotesSeen).to.equal(k.quotesOut);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with intervalNs flushes at the first end of batch after the interval (injected clock)', () => {

@@ -48,6 +48,9 @@ describe('integration/tickpath run (npm start)', function () {
       expect(c.orders_accepted).to.equal(c.orders_sent);
       expect(c.orders_acked).to.equal(c.orders_sent);
       expect(c.orders_filled).to.be.greaterThan(0);
+      // Quotes of a symbol within one RX burst are merged (the dashboard's conflated counter counts).
+      expect(c.conflated).to.be.greaterThan(0);
+      expect(c.strategy_events + c.conflated).to.equal(c.book_events);
       expect(j.venue!.acks).to.equal(c.orders_acked);
       // Both venue sessions (OUCH and FIX) on the native transport, polled by the router stage.
       expect(j.venueTransport).to.equal('native');
@@ -116,6 +119,62 @@ describe('integration/tickpath run (npm start)', function () {
       }
     });
   }
+
+  it('--venue-process spin@LAST: the venue simulators in a child process get every order; the dashboard counters all count; the scheduler table names the venue', () => {
+    const last = os.cpus().length - 1;
+    const r = spawnSync(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '3', '--rate', '50000', '--symbols', '20', '--metrics-port', 'off',
+      '--venue-process', `spin@${last}`, '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr + r.stdout.slice(-2000)).to.equal(0);
+    expect(r.stdout).to.match(new RegExp(`^venue simulators: venue-sim child process, CPU ${last}, idle spin, pid \\d+, OUCH 127\\.0\\.0\\.1:\\d+, FIX 127\\.0\\.0\\.1:\\d+$`, 'm'));
+    const j = lastJson(r.stdout);
+    const c = j.counters;
+    // Every order the router sent reached the child process (its own count, read from its exit stats).
+    expect(c.orders_sent).to.be.greaterThan(10);
+    expect(j.venue!.ordersIn, 'orders the venue process received').to.equal(c.orders_sent);
+    expect(j.venue!.acks).to.equal(c.orders_acked);
+    expect(j.venueSimTransport).to.equal('native');
+    // Each counter the dashboard and /metrics show that this run exercises counts (conflated was
+    // always 0 once: order events flushed every pending quote).
+    for (const k of ['rx_packets', 'rx_bytes', 'moldudp64_packets', 'itch_messages', 'book_events', 'quotes', 'conflated', 'strategy_events',
+      'orders_sent', 'orders_accepted', 'orders_acked', 'orders_filled', 'venue_sessions_native', 'venue_polls', 'loop_turns', 'strategy_quotes_immediate']) {
+      expect(c[k], k).to.be.greaterThan(0);
+    }
+    expect(c.strategy_events + c.conflated, 'every book event reached the strategy or was conflated').to.equal(c.book_events);
+    const roles = (j.scheduler?.threads ?? []).filter((t) => t.role !== undefined);
+    const venue = roles.find((t) => /^venue simulators: venue-sim child process, CPU \d+, idle spin$/.test(t.role!));
+    expect(venue, JSON.stringify(roles)).to.not.equal(undefined);
+    expect(venue!.run_ms, 'a spinning venue runs').to.be.greaterThan(100);
+    expect(roles.find((t) => t.role === `main thread: stats (CPU ${last})`), JSON.stringify(roles)).to.not.equal(undefined);
+    expect(r.stdout).to.match(/^  venue simulators: venue-sim child process/m);
+  });
+
+  it('--venue-process: a SIGKILLed run does not leave its spinning venue process behind', async () => {
+    const child = spawn(process.execPath, [kCli, 'run', '--backend', 'pcap', '--duration', '0', '--rate', '20000', '--metrics-port', 'off', '--venue-process', 'spin@0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const until = Date.now() + 60_000;
+    let m: RegExpExecArray | null = null;
+    while ((m = /^venue simulators: .*, pid (\d+),/m.exec(out)) === null && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(m, out.slice(-1500)).to.not.equal(null);
+    const pid = Number(m![1]);
+    const alive = (p: number) => { try { process.kill(p, 0); return true; } catch { return false; } };
+    expect(alive(pid), 'the venue process runs').to.equal(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const gone = Date.now() + 5000;
+    while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    const left = alive(pid);
+    if (left) process.kill(pid, 'SIGKILL');
+    expect(left, 'venue process still running after its run was killed').to.equal(false);
+  });
+
+  it('--venue-process with a bad value is a usage error naming the option and what it takes', () => {
+    const r = spawnSync(process.execPath, [kCli, 'run', '--venue-process', 'fast@1', '--metrics-port', 'off'], { encoding: 'utf8' });
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.match(/option --venue-process is 'fast@1', expected MODE@CPU with MODE block or spin and CPU 0\.\.\d+/);
+  });
 
   it('while running: /metrics and tickpath monitor see it live; SIGINT stops RX, drains, prints final stats and exits 0', async () => {
     const instance = `itest${process.pid}`;

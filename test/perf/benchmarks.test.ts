@@ -20,11 +20,11 @@ function hugepagesFree(): number {
   return m ? Number(m[1]) : 0;
 }
 
-function runBenchmark(name: string, args: string[]): Record<string, unknown> {
+function runBenchmark(name: string, args: string[], timeoutMs = 50_000): Record<string, unknown> {
   const saved = path.join(kResults, `${name}.json`);
   const before = fs.existsSync(saved) ? fs.readFileSync(saved) : undefined;
   try {
-    const r = spawnSync(process.execPath, [path.join(kPerf, `${name}.js`), ...args, '--json'], { encoding: 'utf8', timeout: 50_000 });
+    const r = spawnSync(process.execPath, [path.join(kPerf, `${name}.js`), ...args, '--json'], { encoding: 'utf8', timeout: timeoutMs });
     const detail = `exit ${r.status} ${r.signal ?? ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
     expect(r.status, detail).to.equal(0);
     const last = r.stdout.trim().split('\n').pop() ?? '';
@@ -47,8 +47,11 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     if (hugepagesFree() < 64) unavailable(this, 'dpdk', 'fewer than 64 free hugepages: run sudo scripts/setup_hugepages.sh');
   });
 
-  it('perf:latency prints rates with per-stage percentiles', () => {
-    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3']);
+  it('perf:latency prints rates with per-stage percentiles', function () {
+    // Four pipeline runs (bare read, shipped, before, the venue in a child process): about 70 s of
+    // start-ups at load 15 on 2 CPUs.
+    this.timeout(180_000);
+    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 170_000);
     const rates = out.rates as Record<string, unknown>[];
     expect(rates).to.be.an('array').with.length(1);
     expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
@@ -68,6 +71,32 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(before.keep_warm_turns).to.equal(0);
     expect(before.stages.order_send.count).to.equal(before.stages.md_to_order.count);
     expect(rates[0].strategy_quotes_immediate).to.be.greaterThan(0);
+    // md_to_signal split where the order's packet entered the decoder (fused: the decoder is on the strategy's worker).
+    for (const s of ['signal_wait', 'signal_decide']) expect(stages[s].count, s).to.equal(stages.md_to_signal.count);
+    // The venue in a child process spinning on the CPU the stage does not use: every order reached it
+    // (so the run did go through that process, not an in-process simulator).
+    const vp = rates[0].venue_process as { venue_idle: string; orders_sent: number; venue_orders_in: number; stages: Record<string, Record<string, number>> }[];
+    expect(vp).to.be.an('array').with.length(1);
+    expect(vp[0].venue_idle).to.equal('spin');
+    expect(vp[0].orders_sent).to.be.greaterThan(0);
+    expect(vp[0].venue_orders_in).to.equal(vp[0].orders_sent);
+    expect(vp[0].stages.order_syscall.count).to.equal(vp[0].orders_sent);
+  });
+
+  it('perf:order-warm measures order_send cold, shadow-warmed and shadow+real-warmed side by side, every order through the venue process', () => {
+    const saved = path.join(kResults, 'order-warm.json');
+    const existed = fs.existsSync(saved);
+    try {
+      const out = runBenchmark('order-warm', ['--orders=30', '--warmup-orders=30', '--evict-mb=1', '--gap-ms=2']);
+      expect(out.orders_sent).to.equal(30);
+      const v = out.variants as Record<string, Record<string, { count: number; p50_ns: number }>>;
+      expect(Object.keys(v)).to.deep.equal(['cold', 'shadow', 'shadow+real']);
+      for (const name of Object.keys(v)) {
+        for (const k of ['order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall']) expect(v[name][k].count, `${name} ${k}`).to.equal(10);
+      }
+    } finally {
+      if (!existed) fs.rmSync(saved, { force: true });
+    }
   });
 
   it('perf:throughput searches the lossless offered rate of a lossy source and reports the loss at 1.5x', () => {

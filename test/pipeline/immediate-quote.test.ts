@@ -38,14 +38,15 @@ describe('pipeline/immediate top of book', () => {
     const p = payload([add(1, 'B', 100, 1_000_000), add(2, 'S', 300, 1_010_000), add(10, 'B', 100, 500_000, 2, 'MSFT'), add(11, 'B', 100, 490_000, 2, 'MSFT')]);
     feed.decodePayload(p, 0, p.length);
     expect(seen.map((x) => [x.symbol, x.bid, x.ask])).to.deep.equal([['AAPL', 1_000_000, 0], ['AAPL', 1_000_000, 1_010_000], ['MSFT', 500_000, 0]]);
-    // AAPL's two-sided quote was handed over right after its add: downstream then had ADD, QUOTE (bid only), ADD.
-    expect(seen[1].downstreamSoFar).to.equal(3);
+    // AAPL's two-sided quote was handed over right after its add: downstream then had both ADDs (its
+    // bid-only quote is still held by the conflator, now replaced by this one).
+    expect(seen[1].downstreamSoFar).to.equal(2);
     const before = downstream.events.filter((e) => e.kind === kBookEventQuote && e.symbol === 'AAPL' && e.askPrice > 0);
     expect(before, 'conflated: still held at the end of the packet').to.have.length(0);
     feed.endOfBatch();
-    // Conflation unchanged: downstream gets it at the end of the batch, behind both MSFT adds.
+    // Conflation unchanged: downstream gets one QUOTE per symbol at the end of the batch, behind the adds.
     const kinds = downstream.events.map((e) => `${e.symbol} ${e.kind === kBookEventQuote ? 'QUOTE' : 'ADD'}`);
-    expect(kinds).to.deep.equal(['AAPL ADD', 'AAPL QUOTE', 'AAPL ADD', 'MSFT ADD', 'MSFT QUOTE', 'MSFT ADD', 'AAPL QUOTE']);
+    expect(kinds).to.deep.equal(['AAPL ADD', 'AAPL ADD', 'MSFT ADD', 'MSFT ADD', 'AAPL QUOTE', 'MSFT QUOTE']);
   });
 
   it('without a listener the books feed the conflator directly, as before', () => {
@@ -53,7 +54,8 @@ describe('pipeline/immediate top of book', () => {
     const p = payload([add(1, 'B', 100, 1_000_000), add(2, 'S', 300, 1_010_000)]);
     feed.decodePayload(p, 0, p.length);
     feed.endOfBatch();
-    expect(downstream.kinds()).to.deep.equal(['ADD_ORDER', 'QUOTE', 'ADD_ORDER', 'QUOTE']);
+    // The bid-only quote after the first add is replaced by the two-sided one (conflated).
+    expect(downstream.kinds()).to.deep.equal(['ADD_ORDER', 'ADD_ORDER', 'QUOTE']);
   });
 
   it('the sample strategy decides on the immediate quotes by default, on conflated ones with immediate: false', () => {

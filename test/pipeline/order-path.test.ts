@@ -9,6 +9,10 @@ import { createRouterStack, type RouterStack } from '../../lib/router/router-sta
 import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
 import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
 import type { OrderRequest } from '../../lib/router/types';
+import { JournalRecordType, OrderJournal } from '../../lib/router/journal';
+import { OrderIdFormat, OrderManager } from '../../lib/router/order-manager';
+import { RiskChecker } from '../../lib/router/risk-checker';
+import { TxRing } from '../../lib/protocols/tx-ring';
 
 // dist/test/pipeline -> repository root
 const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
@@ -24,6 +28,7 @@ describe('pipeline/order path (probe and keep-warm)', () => {
   let stack: RouterStack;
   const sent: string[] = [];
   const syscalls: number[] = [];
+  let sendPathTouches = 0;
   const tcp = { tcpSend: (_id: number, _b: Uint8Array, _o: number, length: number): number => { syscalls.push(length); return length; } };
   const bbo = {
     bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
@@ -36,11 +41,13 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     cfg.journal.path = path.join(dir, 'orders.journal');
     sent.length = 0;
     syscalls.length = 0;
+    sendPathTouches = 0;
     // Each sendNew "encodes" and makes one send(2) through the binding, as the native connectors do.
     const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
       name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
       sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); tcp.tcpSend(1, new Uint8Array(49), 0, 49); return true; },
       sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
+      touchSendPath: () => { sendPathTouches++; return 1; },
     });
     const listener = new Proxy({}, { get: () => () => undefined });
     stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
@@ -67,6 +74,10 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 70_000; i++) warmer.run();        // past the scratch journal's rotation (32 Ki records)
     expect(warmer.turns).to.equal(70_000);
+    // Each dry run also read the real next journal slot, free order slots, AAPL's risk entries and
+    // both venues' send buffers (reads only: the state compared below did not move).
+    expect(warmer.realTouches).to.equal(70_000);
+    expect(sendPathTouches).to.equal(2 * 70_000);
     // Each dry run's shadow parent and child were ended and their slots reused: none leaked.
     expect((warmer as unknown as { om: { freeSlots: number } }).om.freeSlots).to.equal(6);
     // The scratch journal's file is unlinked once mapped: nothing for a killed process to leave behind.
@@ -81,6 +92,47 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     expect(stack.router.submitOrder(order('AAPL'))).to.be.at.least(0);
     expect(sent).to.have.length(4);
     warmer.close();
+  });
+
+  it('keep-warm touchReal: false leaves the real objects alone (the shadow-only dry run, for side-by-side measurements)', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { touchReal: false });
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 100; i++) warmer.run();
+    expect([warmer.turns, warmer.realTouches, sendPathTouches]).to.deep.equal([100, 0, 0]);
+    warmer.close();
+  });
+
+  it('the real objects\' touch methods read and never write: journal file bytes, the send ring, the order table and risk symbols are unchanged', () => {
+    // A journal writing straight into its file mapping (fsync always): a store into the next slot would show in the file.
+    const jpath = path.join(dir, 'touch.journal');
+    const j = OrderJournal.open(jpath, { fsync: 'always', capacityRecords: 4096, growRecords: 1024 });
+    const om = new OrderManager({ capacity: 16 });
+    const p = om.createParentKey(OrderIdFormat.key(false, 7), 'AAPL', 'B', 100, 1_000_000, 'LIMIT', 'DAY');
+    j.appendOrder(JournalRecordType.NEW_PARENT, om, p, null, 0, 0, '');
+    const bytes = fs.readFileSync(jpath);
+    const free = om.freeSlots;
+    const risk = new RiskChecker(loadRoutingConfig(CONFIG).risk, bbo, om);
+    let sum = 0;
+    for (let i = 0; i < 1000; i++) sum += j.touchNextSlot() + om.touchNextFree() + risk.touchSymbol('AAPL') + risk.touchSymbol('NEVER');
+    expect(sum).to.be.greaterThan(0);
+    expect(fs.readFileSync(jpath).equals(bytes), 'journal file unchanged').to.equal(true);
+    expect([j.lastRecordNo, j.records]).to.deep.equal([1, 1]);
+    expect(om.freeSlots).to.equal(free);
+    expect(om.symbolIndex('NEVER'), 'touchSymbol interns nothing').to.equal(-1);
+    expect(risk.usedSymbolNotional('AAPL')).to.equal(0);
+    j.close();
+    // The send ring: bytes and the next reserve() offset as they were.
+    const ring = new TxRing(1024, 64);
+    ring.buf.fill(7);
+    const off = ring.reserve();
+    ring.commit(null, 40);
+    const next = ring.reserve();
+    const copy = Buffer.from(ring.buf);
+    expect(ring.touchNext(52)).to.be.greaterThan(0);
+    expect(ring.buf.equals(copy)).to.equal(true);
+    expect(ring.reserve()).to.equal(next);
+    expect(next).to.equal(off + 40);
   });
 
   it('keep-warm runs the real risk code: a dry run against a book with no price takes the refusal path, not the real checker', () => {

@@ -2,15 +2,20 @@
  * Conflates QUOTE events: keeps only the latest BBO per stock locate and forwards it at the end of a
  * batch (or, with `intervalNs`, at the first end of batch after the interval has passed, or on
  * `flush()`). Everything else (orders, trades, status, imbalance) passes through at once and is never
- * conflated; before passing an event through, the pending quote of the same locate is flushed so a
- * consumer never sees a symbol's events out of order. `counters.conflated` counts quotes replaced
- * before they were sent.
+ * conflated. Before a trade, status or imbalance event passes, the pending quote of the same locate
+ * is flushed, so a consumer sees the BBO a print or a halt happened against. Order events (add,
+ * delete, modify, execute) pass without flushing it: the books emit a QUOTE whenever the BBO moves,
+ * so a pending quote is still the locate's BBO after any order event that follows it, and sending it
+ * later tells the consumer nothing stale. (Flushing on them, as this class once did, meant that on an
+ * ITCH feed, where every book change is an order event, the next message of the symbol always
+ * pushed the quote out: nothing was ever conflated and `conflated` stayed 0.)
+ * `counters.conflated` counts quotes replaced before they were sent.
  *
  * Pending quotes sit in typed arrays indexed by locate plus a dirty list: no allocation per event.
  * Single writer: the thread delivering events (the book builder's).
  */
 import { invalidOption } from '../../errors';
-import { BookEvent, BookEventHandler, kBookEventQuote } from './book-event';
+import { BookEvent, BookEventHandler, kBookEventExecuteOrder, kBookEventQuote } from './book-event';
 
 export interface ConflatorOptions {
   /** 0 (default): flush at every end of batch. Otherwise the minimum time between flushes, in the clock's nanoseconds. */
@@ -87,7 +92,8 @@ export class Conflator implements BookEventHandler {
       this.symbol[locate] = e.symbol;
       return;
     }
-    if (this.pending[locate] === kPending) { this.sendQuote(locate); this.pending[locate] = kSent; }
+    // Order events (kinds 1..4: add, delete, modify, execute) leave the pending quote pending.
+    if (e.kind > kBookEventExecuteOrder && this.pending[locate] === kPending) { this.sendQuote(locate); this.pending[locate] = kSent; }
     this.counters.passedThrough++;
     this.downstream.onEvent(e);
   }

@@ -26,8 +26,14 @@
  * a parent and child created, marked sent and ended in a shadow OrderManager, the journal's record
  * encoding into a scratch journal (its own file, unlinked as soon as it is mapped) from that child, and the OUCH
  * Enter Order / FIX NewOrderSingle encoders into scratch
- * buffers. It never touches the real risk state, journal, order table or a socket (tests check
- * each). What it cannot warm is the kernel's send path: only a real send runs that.
+ * buffers. It never changes the real risk state, journal, order table or a socket (tests check
+ * each). The shadow copies warm the code, not the real data: the next real journal slot, the next
+ * free order-table slots, the connector's send buffer and the traded symbol's risk state stay
+ * cold. So each dry run also reads those (`touchReal`, default on): the journal's next slot
+ * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
+ * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
+ * (touchSendPath, OUCH). Loads only, never a store, so nothing a crash or a reader could see
+ * changes. What it cannot warm is the kernel's send path: only a real send runs that.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
@@ -170,9 +176,19 @@ export class OrderPathWarmer {
   readonly request: OrderRequest = { symbol: '', side: 'B', qty: 100, price: 0, ordType: 'LIMIT', tif: 'DAY' };
   private readonly bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] };
 
-  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'>, limits: RiskLimits, bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
-    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()) {
+  /** Dry runs that also read the real next slots, send buffers and risk entries. */
+  realTouches = 0;
+  /** What the reads returned, kept so the loads are not optimized away. */
+  touchSum = 0;
+  private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; connectors: { touchSendPath?(): number }[] } | null;
+
+  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
+    bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
+    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean } = {}) {
     this.bbo = bbo;
+    this.real = (options.touchReal ?? true)
+      ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
+      : null;
     // The real open-order counts (read only); a shadow's own token bucket, notional and ids.
     this.risk = new RiskChecker(shadowLimits(limits), bbo, stack.orderManager);
     const p = this.om.createParentKey(OrderIdFormat.key(false, 1), 'WARMUP', 'B', 100, 10000, 'LIMIT', 'DAY');
@@ -232,8 +248,21 @@ export class OrderPathWarmer {
         .char(Tag.Side, q.side === 'B' ? 0x31 : 0x32).time(Tag.TransactTime, this.fixTimeMs).int(Tag.OrderQty, q.qty).char(Tag.OrdType, 0x32)
         .price4(Tag.Price, q.price).char(Tag.TimeInForce, 0x30);
     }
+    if (this.real !== null) this.touchReal(this.real, q.symbol);
     this.turns++;
     return 1;
+  }
+
+  /** Reads (never writes) the real objects the next order will write: see the file comment. */
+  private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
+    let sum = r.om.touchNextFree();
+    if (r.journal !== undefined) sum += r.journal.touchNextSlot();
+    if (r.risk !== undefined) sum += r.risk.touchSymbol(symbol);
+    const cs = r.connectors;
+    for (let i = 0; i < cs.length; i++) sum += cs[i].touchSendPath!();
+    // Kept, and bounded (a growing double would stop being a small integer).
+    this.touchSum = (this.touchSum + sum) % 65521;
+    this.realTouches++;
   }
 
   /** Before the first order: any symbol the BBO table has with both sides (rare: allocates). */

@@ -38,6 +38,8 @@ export interface Stage extends Agent {
 export interface PacketOrigin {
   readonly rxTsNs: number;
   readonly packetNo: number;
+  /** When the packet entered the decoder (CLOCK_MONOTONIC ns), where the decoder is on this worker; 0 otherwise. */
+  readonly decodeTsNs?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class PacketOriginRef implements PacketOrigin {
   from: PacketOrigin = { rxTsNs: 0, packetNo: 0 };
   get rxTsNs(): number { return this.from.rxTsNs; }
   get packetNo(): number { return this.from.packetNo; }
+  get decodeTsNs(): number { return this.from.decodeTsNs ?? 0; }
 }
 
 /** What the stages on one worker share. */

@@ -36,7 +36,14 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   const context: StrategyContext = {
     sendOrder: (r) => {
       const rx = origin.rxTsNs;
-      if (rx > 0) latency.md_to_signal.record(clock.nowNs() - rx);
+      if (rx > 0) {
+        const now = clock.nowNs();
+        latency.md_to_signal.record(now - rx);
+        // Where md_to_signal went, when the decoder is on this worker: the wait before the order's
+        // packet was decoded, and the packet up to the strategy's call.
+        const dec = origin.decodeTsNs;
+        if (dec > 0 && dec >= rx) { latency.signal_wait.record(dec - rx); latency.signal_decide.record(now - dec); }
+      }
       sink.sendOrder(r, rx);
     },
     cancelOrder: (id) => sink.cancelOrder(id),

@@ -189,6 +189,9 @@ export class SoupBinClient {
 
   get txBuffer(): Buffer { return this.tx.buf; }
 
+  /** Keep-warm: reads where the next `bytes`-byte packet will be encoded (TxRing.touchNext); reserves nothing. */
+  touchTx(bytes: number): number { return this.tx.touchNext(bytes); }
+
   /** Sends Logout Request and waits (briefly) for the server to close. */
   async logout(): Promise<void> {
     const t = this.transport;

@@ -198,6 +198,14 @@ export class OuchConnector implements VenueConnector {
     if (this.unconfirmed.size > 0) this.resendUnconfirmed();
   }
 
+  /**
+   * Keep-warm (the router stage's OrderPathWarmer): reads the send buffer where the next Enter
+   * Order will be encoded. Reads only; returns a sum the caller keeps.
+   */
+  touchSendPath(): number {
+    return this.client.touchTx(kEnterOrderLen + 3);
+  }
+
   sendNew(order: VenueOrder): boolean {
     if (!this.client.isLoggedIn) return false;
     checkToken('clOrdId', order.clOrdId);
