@@ -47,6 +47,13 @@ export class OrderIdFormat {
   private readonly epochBytes = new Uint8Array(8);
   private readonly digits = new Uint8Array(16);
   private readonly text = Buffer.alloc(16);
+  /**
+   * The last counter written per kind (0 parent, 1 child; -1 none) and its base-36 digits, most
+   * significant first (16 bytes per kind): `write` carries the next counter's digits from them.
+   */
+  private readonly lastCounter = new Float64Array([-1, -1]);
+  private readonly counterDigits = new Uint8Array(32);
+  private readonly digitCount = new Uint8Array(2);
 
   constructor(epochMs: number) {
     const ms = Math.floor(epochMs) % 2821109907456;   // 36^8
@@ -73,20 +80,50 @@ export class OrderIdFormat {
 
   /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
   write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
-    let nd = 0;
-    if (key < 0x80000000) {
-      // The usual case: int32 arithmetic instead of floating-point division per digit.
-      let n = key >>> 1;
-      do { const q = (n / 36) | 0; const d = n - q * 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = q; } while (n > 0);
-    } else {
-      let n = Math.floor(key / 2);
-      do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
-    }
+    const kind = key % 2 === 1 ? 1 : 0;
+    const n = key < 0x80000000 ? key >>> 1 : Math.floor(key / 2);
+    const base = kind * 16;
+    const last = this.lastCounter[kind];
+    // Counters go up one by one per kind: the next id's digits are the last one's plus one, carried
+    // in place (a division by 36 per digit was ~5 % of a lifecycle: two ids per order).
+    if (n !== last && (n !== last + 1 || !this.increment(base, this.digitCount[kind]))) this.digitsOf(n, kind);
+    this.lastCounter[kind] = n;
+    const nd = this.digitCount[kind];
+    const d = this.counterDigits;
     let i = 0;
-    if (i < width) b[o + i++] = key % 2 === 1 ? 0x43 : 0x50;
+    if (i < width) b[o + i++] = kind === 1 ? 0x43 : 0x50;
     for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
-    while (nd > 0 && i < width) b[o + i++] = this.digits[--nd];
+    for (let k = 0; k < nd && i < width; k++) b[o + i++] = d[base + k];
     while (i < width) b[o + i++] = pad;
+  }
+
+  /** Adds one to the base-36 digits at `base` (most significant first); false when it needs another digit. */
+  private increment(base: number, nd: number): boolean {
+    const d = this.counterDigits;
+    for (let k = base + nd - 1; k >= base; k--) {
+      const c = d[k];
+      if (c === 0x7a) { d[k] = 0x30; continue; }   // 'z' + 1: '0', carry
+      d[k] = c === 0x39 ? 0x61 : c + 1;            // '9' + 1: 'a'
+      return true;
+    }
+    return false;
+  }
+
+  /** The base-36 digits of `n` into kind's digit buffer, most significant first. */
+  private digitsOf(n: number, kind: number): void {
+    const tmp = this.digits;
+    let nd = 0;
+    if (n < 0x80000000) {
+      // int32 arithmetic instead of floating-point division per digit.
+      let m = n | 0;
+      do { const q = (m / 36) | 0; const x = m - q * 36; tmp[nd++] = x < 10 ? 0x30 + x : 0x57 + x; m = q; } while (m > 0);
+    } else {
+      let m = n;
+      do { const x = m % 36; tmp[nd++] = x < 10 ? 0x30 + x : 0x57 + x; m = Math.floor(m / 36); } while (m > 0);
+    }
+    const base = kind * 16;
+    for (let k = 0; k < nd; k++) this.counterDigits[base + k] = tmp[nd - 1 - k];
+    this.digitCount[kind] = nd;
   }
 
   /** The key of an id of this format and epoch, else -1. No allocation. */
@@ -257,6 +294,8 @@ export class OrderManager {
   private readonly idHalves: Uint16Array;
   /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
   private readonly symbolBytes: Uint8Array;
+  /** `symbolBytes` as words: the journal copies a symbol in two stores. */
+  private readonly symbolWords: Uint32Array;
   private readonly openCount: Int32Array;
   private readonly positionArr: Float64Array;
 
@@ -307,6 +346,7 @@ export class OrderManager {
     this.openCount = new Int32Array(maxSymbols);
     this.positionArr = new Float64Array(maxSymbols);
     this.symbolBytes = new Uint8Array(maxSymbols * 8);
+    this.symbolWords = new Uint32Array(this.symbolBytes.buffer);
     this.idBytes = new Uint8Array(n * 16);
     this.idHalves = new Uint16Array(this.idBytes.buffer);
   }
@@ -642,6 +682,18 @@ export class OrderManager {
     const from = this.symArr[slot] * 8;
     const src = this.symbolBytes;
     for (let i = 0; i < 8; i++) b[o + i] = src[from + i];
+  }
+  /** The same as two 32-bit words into `u32` from word index `i` (the journal's aligned symbol field). */
+  writeJournalSymbol(slot: number, u32: Uint32Array, i: number): void {
+    const from = this.symArr[slot] * 2;
+    u32[i] = this.symbolWords[from];
+    u32[i + 1] = this.symbolWords[from + 1];
+  }
+  /** The order's symbol as 8 ASCII bytes padded with `pad` (OUCH: 0x20), from its index: no string read. */
+  writeSymbolPadded(slot: number, b: Uint8Array, o: number, pad: number): void {
+    const from = this.symArr[slot] * 8;
+    const src = this.symbolBytes;
+    for (let i = 0; i < 8; i++) { const c = src[from + i]; b[o + i] = c === 0 ? pad : c; }
   }
   ordTypeCodeOf(slot: number): number { return this.ordTypeArr[slot]; }
   tifCodeOf(slot: number): number { return this.tifArr[slot]; }
