@@ -36,6 +36,27 @@ describe('OrderIdFormat: ids as numbers, text only at the edges', () => {
     }), { numRuns: 2000 });
   });
 
+  it('consecutive counters (carried from the last id\'s digits) write what a fresh division gives, across every digit carry, parents and children interleaved', () => {
+    const g = new OrderIdFormat(EPOCH_MS);
+    const b = new Uint8Array(14);
+    const expectId = (key: number, n: number, child: boolean) => {
+      g.write(key, b, 0, 14, 0x20);
+      const want = (child ? 'C' : 'P') + g.epoch + n.toString(36);
+      expect(Buffer.from(b).toString('latin1').trimEnd(), `counter ${n}`).to.equal(want);
+    };
+    // Through the 1 -> 2, 2 -> 3 and 3 -> 4 digit carries (35, 1295, 46655), both kinds in turn.
+    for (let n = 1; n <= 47000; n++) {
+      expectId(OrderIdFormat.key(false, n), n, false);
+      expectId(OrderIdFormat.key(true, n), n, true);
+      if (n % 997 === 0) expectId(OrderIdFormat.key(true, n * 7), n * 7, true);   // a jump, then on from n + 1
+    }
+    // Same key twice, and a counter going down.
+    expectId(OrderIdFormat.key(false, 5), 5, false);
+    expectId(OrderIdFormat.key(false, 5), 5, false);
+    expectId(OrderIdFormat.key(false, 36 ** 4 - 1), 36 ** 4 - 1, false);
+    expectId(OrderIdFormat.key(false, 36 ** 4), 36 ** 4, false);   // 4 -> 5 digits: one more than the carry holds
+  });
+
   it('parses only its own ids: another epoch, another prefix or a bad digit is -1', () => {
     const other = new OrderIdFormat(EPOCH_MS + 1);
     const id = f.format(OrderIdFormat.key(true, 42));
