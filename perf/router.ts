@@ -11,7 +11,7 @@
  *
  * Two ways through the same router, interleaved and best of N each:
  *  - slots: the path that allocates nothing per order (submitOrder, an OrderSlotListener, the child
- *    token written from its number by ouch42's encodeEnterOrderFrom, the venue's answers read back
+ *    token and stock written from the order table by ouch42's EnterOrderEncoder, the venue's answers read back
  *    from the encoded token's bytes and delivered by key with a numeric exec id);
  *  - strings: the API as it was (sendOrder returning the id string, a RouterListener, the connector
  *    reading VenueOrder.clOrdId, answers by id string): the previous code path's cost.
@@ -51,7 +51,7 @@ import * as net from 'net';
 import { execFileSync } from 'child_process';
 import { performance } from 'perf_hooks';
 import { OrderRouter, type ChildOrder, type KeyedVenueListener } from '../lib/router/order-router';
-import { encodeEnterOrderFrom, encodeEnterOrder as encodeEnterOrderString, kEnterOrderToken } from '../lib/protocols/ouch/ouch42';
+import { EnterOrderEncoder, encodeEnterOrder as encodeEnterOrderString, kEnterOrderToken } from '../lib/protocols/ouch/ouch42';
 import { OrderManager } from '../lib/router/order-manager';
 import { RiskChecker } from '../lib/router/risk-checker';
 import { SmartRouter } from '../lib/router/smart-router';
@@ -123,6 +123,7 @@ class EncodingConnector implements VenueConnector {
   kernelNs = 0;
   socket: net.Socket | undefined;
   stamp = false;
+  private readonly enter = new EnterOrderEncoder('TPAT');
   constructor(readonly name: string, private readonly path: Path) {}
   setListener(l: VenueListener): void { this.listener = l; }
   async connect(): Promise<void> { /* in process */ }
@@ -132,7 +133,7 @@ class EncodingConnector implements VenueConnector {
     const buySell = o.side === 'B' ? 0x42 : o.side === 'S' ? 0x53 : 0x54;
     const tif = o.tif === 'DAY' ? TIF_DAY : TIF_IOC;
     if (this.path === 'slots') {
-      this.pos = encodeEnterOrderFrom(this.out, this.pos, o as ChildOrder, buySell, o.qty, o.symbol, o.price, tif, 'TPAT');
+      this.pos = this.enter.encode(this.out, this.pos, o as ChildOrder, buySell, o.qty, o.price, tif);
     } else {
       this.lastId = o.clOrdId;
       this.pos = encodeEnterOrderString(this.out, this.pos, this.lastId, buySell, o.qty, o.symbol, o.price, tif, 'TPAT');

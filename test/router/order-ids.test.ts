@@ -11,7 +11,7 @@ import { OrderJournal } from '../../lib/router/journal';
 import { OrderState } from '../../lib/router/types';
 import type { OrderRequest, OrderSlotListener, RouterListener } from '../../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
-import { encodeEnterOrder, encodeEnterOrderFrom, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
+import { EnterOrderEncoder, encodeEnterOrder, encodeEnterOrderFrom, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
 import type { ChildOrder } from '../../lib/router/order-router';
 
 const EPOCH_MS = 1_700_000_000_000;
@@ -104,6 +104,9 @@ class OuchDouble implements VenueConnector {
   listener!: VenueListener;
   readonly out = Buffer.alloc(49);
   readonly viaString = Buffer.alloc(49);
+  /** The same order by EnterOrderEncoder: token and stock from the order table's bytes. */
+  readonly viaEncoder = Buffer.alloc(49);
+  private readonly enter = new EnterOrderEncoder('TPAT');
   qty = 0;
   constructor(readonly name: string) {}
   setListener(l: VenueListener): void { this.listener = l; }
@@ -111,6 +114,7 @@ class OuchDouble implements VenueConnector {
   sendNew(o: VenueOrder): boolean {
     encodeEnterOrderFrom(this.out, 0, o as ChildOrder, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT');
     encodeEnterOrder(this.viaString, 0, o.clOrdId, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT');
+    this.enter.encode(this.viaEncoder, 0, o as ChildOrder, 0x42, o.qty, o.price, 99998);
     this.qty = o.qty;
     return true;
   }
@@ -158,6 +162,7 @@ describe('OrderRouter: the allocation-free path (submitOrder, slot listener, key
     const pid = a.router.clOrdIdOf(p);
     expect(pid).to.match(/^P[0-9a-z]{8}1$/);
     expect(a.venue.out.equals(a.venue.viaString)).to.equal(true);
+    expect(a.venue.viaEncoder.equals(a.venue.viaString), 'EnterOrderEncoder: stock from the order table').to.equal(true);
     const key = a.router.tokenKey(a.venue.out, kEnterOrderToken, 14);
     expect(key).to.be.at.least(0);
     a.vl().onAckKey(key);
