@@ -201,6 +201,20 @@ class KeyTable {
     return this.get(key) >= 0;
   }
 
+  /** Sets `key` to `val` unless it is present (then false, nothing changed): one probe where has + set take two. */
+  insert(key: number, val: number): boolean {
+    let i = this.home(key);
+    for (;;) {
+      const k = this.keys[i];
+      if (k === key) return false;
+      if (k === -1) break;
+      i = (i + 1) & this.mask;
+    }
+    this.keys[i] = key;
+    this.vals[i] = val;
+    return true;
+  }
+
   set(key: number, val: number): void {
     let i = this.home(key);
     while (this.keys[i] !== -1 && this.keys[i] !== key) i = (i + 1) & this.mask;
@@ -370,9 +384,11 @@ export class OrderManager {
   private createParentWith(key: number, id: string | undefined, symbol: string, side: Side, qty: number, price: number,
     ordType: OrdType, tif: TimeInForce, sym = -1): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
-    const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_PARENT, key, id, sym >= 0 ? sym : this.internSymbol(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    const symIdx = sym >= 0 ? sym : this.internSymbol(symbol);
+    const s = this.freeList[this.freeTop - 1];
+    if (!this.claimId(key, id, s)) return OmResult.ILLEGAL_TRANSITION;
+    this.freeTop--;
+    this.initSlot(s, KIND_PARENT, key, id, symIdx, side, qty, price, ordType, tif, NONE, NONE);
     this.openCount[this.symArr[s]]++;
     return s;
   }
@@ -389,8 +405,9 @@ export class OrderManager {
 
   private createChildWith(parent: number, key: number, id: string | undefined, venue: number, qty: number, price: number): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
-    const s = this.freeList[--this.freeTop];
+    const s = this.freeList[this.freeTop - 1];
+    if (!this.claimId(key, id, s)) return OmResult.ILLEGAL_TRANSITION;
+    this.freeTop--;
     this.initSlot(s, KIND_CHILD, key, id, this.symArr[parent], this.sideArr[parent], qty, price,
       this.ordTypeArr[parent], this.tifArr[parent], venue, parent);
     // Link at the head of the parent's live-children list.
@@ -815,7 +832,15 @@ export class OrderManager {
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
     this.formatId(s, this.idBytes, s * 16, 14, 0);
-    if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
+    // The id was claimed for the slot by claimId.
+  }
+
+  /** Maps the id to slot `s` unless it is live already (false): a generated id in one probe. */
+  private claimId(key: number, id: string | undefined, s: number): boolean {
+    if (key >= 0) return this.keyToSlot.insert(key, s);
+    if (this.idToSlot.has(id as string)) return false;
+    this.idToSlot.set(id as string, s);
+    return true;
   }
 
   private known(key: number, id: string | undefined): boolean {
