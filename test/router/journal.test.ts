@@ -475,6 +475,23 @@ describe('OrderJournal', () => {
       fs.rmSync(ringPath, { force: true });
     });
 
+    it("ringCrcBy 'writer' (perf:router's previous path) seals ring records on the router's thread; anything else is refused", () => {
+      const file = tmpFile('ring-writer-crc.bin');
+      const j = OrderJournal.open(file, { fsync: 'never', ringCrcBy: 'writer' });
+      j.holdFileCopy(true);
+      for (let i = 1; i <= 3; i++) j.appendVenueSeq(0, 'X', i);
+      const ring = fs.readFileSync(OrderJournal.ringPath(file));
+      const slots = ring.readUInt32LE(12);
+      for (let n = 1; n <= 3; n++) {
+        const at = 4096 + (n & (slots - 1)) * RECORD_SIZE;
+        expect(ring.readUInt32LE(at), `crc of ${n}`).to.equal(crc32(ring, at + 4, at + RECORD_SIZE));
+      }
+      j.close();
+      expect(OrderJournal.recover(file, { ring: false })).to.include({ lastRecordNo: 3, records: 3 });
+      expect(() => OrderJournal.open(tmpFile('y'), { fsync: 'group', ringCrcBy: 'router' as 'writer' }))
+        .to.throw(TickpathError, "OrderJournal: option 'ringCrcBy' is \"router\", expected 'copier' or 'writer'");
+    });
+
     it('a full ring is copied by the writer itself; with the copy held the writer refuses instead of overwriting', () => {
       const file = tmpFile('ring-full.bin');
       const j = OrderJournal.open(file, { fsync: 'group', ringRecords: 16 });
