@@ -54,6 +54,9 @@ export class OrderIdFormat {
   private readonly lastCounter = new Float64Array([-1, -1]);
   private readonly counterDigits = new Uint8Array(32);
   private readonly digitCount = new Uint8Array(2);
+  /** Per kind, the last id written as the journal keeps it (14 bytes NUL padded in 16), and as words. */
+  private readonly template = new Uint8Array(32);
+  private readonly templateWords = new Uint32Array(this.template.buffer);
 
   constructor(epochMs: number) {
     const ms = Math.floor(epochMs) % 2821109907456;   // 36^8
@@ -80,21 +83,47 @@ export class OrderIdFormat {
 
   /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
   write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
-    const kind = key % 2 === 1 ? 1 : 0;
-    const n = key < 0x80000000 ? key >>> 1 : Math.floor(key / 2);
-    const base = kind * 16;
-    const last = this.lastCounter[kind];
-    // Counters go up one by one per kind: the next id's digits are the last one's plus one, carried
-    // in place (a division by 36 per digit was ~5 % of a lifecycle: two ids per order).
-    if (n !== last && (n !== last + 1 || !this.increment(base, this.digitCount[kind]))) this.digitsOf(n, kind);
-    this.lastCounter[kind] = n;
+    const kind = this.prepare(key);
     const nd = this.digitCount[kind];
     const d = this.counterDigits;
+    const base = kind * 16;
     let i = 0;
     if (i < width) b[o + i++] = kind === 1 ? 0x43 : 0x50;
     for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
     for (let k = 0; k < nd && i < width; k++) b[o + i++] = d[base + k];
     while (i < width) b[o + i++] = pad;
+  }
+
+  /**
+   * The id as the journal and the order table keep it: 14 ASCII bytes, NUL padded, in 16, stored
+   * as four words into `u32` from word index `i` (a 16-byte aligned field).
+   */
+  writeWords(key: number, u32: Uint32Array, i: number): void {
+    const t = this.templateWords;
+    const k = this.prepare(key) * 4;
+    u32[i] = t[k]; u32[i + 1] = t[k + 1]; u32[i + 2] = t[k + 2]; u32[i + 3] = t[k + 3];
+  }
+
+  /**
+   * Makes kind's digits (and its 16-byte template) those of `key`'s counter; returns the kind.
+   * Counters go up one by one per kind: the next id's digits are the last one's plus one, carried in
+   * place (a division by 36 per digit was ~5 % of a lifecycle: two ids per order).
+   */
+  private prepare(key: number): number {
+    const kind = key % 2 === 1 ? 1 : 0;
+    const n = key < 0x80000000 ? key >>> 1 : Math.floor(key / 2);
+    const last = this.lastCounter[kind];
+    if (n === last) return kind;
+    const base = kind * 16;
+    if (n !== last + 1 || !this.increment(base, this.digitCount[kind])) this.digitsOf(n, kind);
+    this.lastCounter[kind] = n;
+    // The template: prefix, epoch, digits cut at 14 bytes, NULs.
+    const t = this.template;
+    const nd = this.digitCount[kind];
+    t[base] = kind === 1 ? 0x43 : 0x50;
+    for (let k = 0; k < 8; k++) t[base + 1 + k] = this.epochBytes[k];
+    for (let k = 9; k < 16; k++) t[base + k] = k - 9 < nd && k < 14 ? this.counterDigits[base + k - 9] : 0;
+    return kind;
   }
 
   /** Adds one to the base-36 digits at `base` (most significant first); false when it needs another digit. */
@@ -186,6 +215,9 @@ class KeyTable {
   }
 
   private home(key: number): number {
+    // Scattered, not the key's low bits: live keys are runs of consecutive counters, and with
+    // linear probing a run of resting orders would become one long cluster that every
+    // backward-shift delete walks to its end.
     return Math.imul((key >>> 0) ^ ((key / 4294967296) >>> 0), 0x9e3779b1) >>> this.shift;
   }
 
@@ -306,6 +338,7 @@ export class OrderManager {
    */
   private readonly idBytes: Uint8Array;
   private readonly idHalves: Uint16Array;
+  private readonly idWords: Uint32Array;
   /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
   private readonly symbolBytes: Uint8Array;
   /** `symbolBytes` as words: the journal copies a symbol in two stores. */
@@ -363,6 +396,7 @@ export class OrderManager {
     this.symbolWords = new Uint32Array(this.symbolBytes.buffer);
     this.idBytes = new Uint8Array(n * 16);
     this.idHalves = new Uint16Array(this.idBytes.buffer);
+    this.idWords = new Uint32Array(this.idBytes.buffer);
   }
 
   // ---------------------------------------------------------------- creation
@@ -831,7 +865,8 @@ export class OrderManager {
     this.ids[s] = key >= 0 ? undefined : id;
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
-    this.formatId(s, this.idBytes, s * 16, 14, 0);
+    if (key >= 0) this.idFormat.writeWords(key, this.idWords, s * 4);
+    else this.formatId(s, this.idBytes, s * 16, 14, 0);
     // The id was claimed for the slot by claimId.
   }
 
