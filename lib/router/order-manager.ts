@@ -24,7 +24,7 @@
  * report the final state right after the transition.
  */
 import { TickpathError } from '../errors';
-import { writeAsciiZ } from '../common/bytes';
+import { writeAlpha, writeAsciiZ } from '../common/bytes';
 import { OrderState, sideCode, isTerminal } from './types';
 import type { OrdType, Side, TimeInForce } from './types';
 
@@ -62,6 +62,11 @@ export class OrderIdFormat {
     const ms = Math.floor(epochMs) % 2821109907456;   // 36^8
     this.epoch = ms.toString(36).padStart(8, '0');
     for (let i = 0; i < 8; i++) this.epochBytes[i] = this.epoch.charCodeAt(i);
+    // Each kind's template starts with its prefix and the epoch, which never change.
+    for (let kind = 0; kind < 2; kind++) {
+      this.template[kind * 16] = kind === 1 ? 0x43 : 0x50;
+      for (let i = 0; i < 8; i++) this.template[kind * 16 + 1 + i] = this.epochBytes[i];
+    }
   }
 
   static key(child: boolean, counter: number): number {
@@ -115,14 +120,19 @@ export class OrderIdFormat {
     const last = this.lastCounter[kind];
     if (n === last) return kind;
     const base = kind * 16;
-    if (n !== last + 1 || !this.increment(base, this.digitCount[kind])) this.digitsOf(n, kind);
-    this.lastCounter[kind] = n;
-    // The template: prefix, epoch, digits cut at 14 bytes, NULs.
     const t = this.template;
+    const d = this.counterDigits;
     const nd = this.digitCount[kind];
-    t[base] = kind === 1 ? 0x43 : 0x50;
-    for (let k = 0; k < 8; k++) t[base + 1 + k] = this.epochBytes[k];
-    for (let k = 9; k < 16; k++) t[base + k] = k - 9 < nd && k < 14 ? this.counterDigits[base + k - 9] : 0;
+    this.lastCounter[kind] = n;
+    if (n === last + 1 && this.increment(base, nd)) {
+      // Same number of digits: only they change (prefix, epoch and NULs stay).
+      for (let k = 0; k < nd && k < 5; k++) t[base + 9 + k] = d[base + k];
+      return kind;
+    }
+    this.digitsOf(n, kind);
+    const nd2 = this.digitCount[kind];
+    // Digits cut at 14 bytes, NULs after.
+    for (let k = 9; k < 16; k++) t[base + k] = k - 9 < nd2 && k < 14 ? d[base + k - 9] : 0;
     return kind;
   }
 
@@ -343,6 +353,8 @@ export class OrderManager {
   private readonly symbolBytes: Uint8Array;
   /** `symbolBytes` as words: the journal copies a symbol in two stores. */
   private readonly symbolWords: Uint32Array;
+  /** The same symbols space padded (OUCH's stock field). */
+  private readonly symbolSpaced: Uint8Array;
   private readonly openCount: Int32Array;
   private readonly positionArr: Float64Array;
 
@@ -394,6 +406,7 @@ export class OrderManager {
     this.positionArr = new Float64Array(maxSymbols);
     this.symbolBytes = new Uint8Array(maxSymbols * 8);
     this.symbolWords = new Uint32Array(this.symbolBytes.buffer);
+    this.symbolSpaced = new Uint8Array(maxSymbols * 8);
     this.idBytes = new Uint8Array(n * 16);
     this.idHalves = new Uint16Array(this.idBytes.buffer);
     this.idWords = new Uint32Array(this.idBytes.buffer);
@@ -743,6 +756,13 @@ export class OrderManager {
   /** The order's symbol as 8 ASCII bytes padded with `pad` (OUCH: 0x20), from its index: no string read. */
   writeSymbolPadded(slot: number, b: Uint8Array, o: number, pad: number): void {
     const from = this.symArr[slot] * 8;
+    if (pad === 0x20) {
+      // OUCH's padding, kept per symbol: eight copies, no test per byte.
+      const src = this.symbolSpaced;
+      b[o] = src[from]; b[o + 1] = src[from + 1]; b[o + 2] = src[from + 2]; b[o + 3] = src[from + 3];
+      b[o + 4] = src[from + 4]; b[o + 5] = src[from + 5]; b[o + 6] = src[from + 6]; b[o + 7] = src[from + 7];
+      return;
+    }
     const src = this.symbolBytes;
     for (let i = 0; i < 8; i++) { const c = src[from + i]; b[o + i] = c === 0 ? pad : c; }
   }
@@ -990,6 +1010,7 @@ export class OrderManager {
       this.symbolIdx.set(symbol, i);
       this.symbolNames.push(symbol);
       writeAsciiZ(this.symbolBytes, i * 8, 8, symbol);
+      writeAlpha(this.symbolSpaced, i * 8, 8, symbol);
     }
     return i;
   }
