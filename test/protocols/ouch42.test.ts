@@ -50,8 +50,15 @@ describe('OUCH 4.2 codec', () => {
       }));
   });
 
-  it('EnterOrderEncoder refuses a firm that is not 1-4 printable characters, naming the setting', () => {
-    expect(() => new o.EnterOrderEncoder('TOOLONG')).to.throw(/firm "TOOLONG".*1-4 printable/).with.property('code', 'ERR_INVALID_OPTION');
+  it('EnterOrderEncoder refuses a firm that is not 0-4 printable characters, naming the setting', () => {
+    expect(() => new o.EnterOrderEncoder('TOOLONG')).to.throw(/firm "TOOLONG".*0-4 printable/).with.property('code', 'ERR_INVALID_OPTION');
+    // An empty firm is four spaces, as encodeEnterOrder writes it.
+    const want = Buffer.alloc(49);
+    o.encodeEnterOrder(want, 0, 'T1', 0x42, 1, 'A', 1, 0, '');
+    const b = Buffer.alloc(49);
+    new o.EnterOrderEncoder('').encode(b, 0, { writeToken: (x, at, w, pad) => { x[at] = 0x54; x[at + 1] = 0x31; for (let i = 2; i < w; i++) x[at + i] = pad; },
+      writeSymbol: (x, at, pad) => { x[at] = 0x41; for (let i = 1; i < 8; i++) x[at + i] = pad; } }, 0x42, 1, 1, 0);
+    expect(b.equals(want)).to.equal(true);
   });
 
   it('property: Accepted and Replaced round-trip every field', () => {

@@ -209,8 +209,8 @@ export class EnterOrderEncoder {
   private readonly firm: Uint8Array;
 
   constructor(firm: string) {
-    if (typeof firm !== 'string' || !/^[\x20-\x7e]{1,4}$/.test(firm)) {
-      throw new TickpathError('ERR_INVALID_OPTION', `EnterOrderEncoder: firm ${JSON.stringify(firm)} is not 1-4 printable ASCII characters`,
+    if (typeof firm !== 'string' || !/^[\x20-\x7e]{0,4}$/.test(firm)) {
+      throw new TickpathError('ERR_INVALID_OPTION', `EnterOrderEncoder: firm ${JSON.stringify(firm)} is not 0-4 printable ASCII characters (empty: spaces)`,
         'set the OUCH firm (routing_config.yml venues[].firm) to the 4-character firm id the venue assigned');
     }
     this.firm = new Uint8Array(4);
