@@ -11,7 +11,7 @@
  *
  * Two ways through the same router, interleaved and best of N each:
  *  - slots: the path that allocates nothing per order (submitOrder, an OrderSlotListener, the child
- *    token written from its number by ouch42's encodeEnterOrderFrom, the venue's answers read back
+ *    token and stock written from the order table by ouch42's EnterOrderEncoder, the venue's answers read back
  *    from the encoded token's bytes and delivered by key with a numeric exec id);
  *  - strings: the API as it was (sendOrder returning the id string, a RouterListener, the connector
  *    reading VenueOrder.clOrdId, answers by id string): the previous code path's cost.
@@ -20,9 +20,11 @@
  * the shared-memory ring into the file and fdatasyncs every millisecond), on the disk under
  * os.tmpdir() (its filesystem type is in the JSON). The runs are one table (RUNS), interleaved, best
  * of N each: the shipped journal, the string-id API, the journal file on tmpfs (/dev/shm), the
- * same disk written straight into the file's mapping without the ring (the previous writer), and
+ * same disk written straight into the file's mapping without the ring (the previous writer),
  * without the ring, the journal's clock or pre-faulting (a clock call per record, no pages
- * pre-faulted by the commit thread); then, over fewer orders, on disk with fsync 'always'.
+ * pre-faulted by the commit thread), and the ring with each record's crc computed by the router
+ * (ringCrcBy 'writer', before the commit thread sealed them); then, over fewer orders, on disk
+ * with fsync 'always'.
  *
  * Send latency, per order (slots path, journal on disk, group): from the strategy's call into the
  * router to the 49 encoded bytes being ready, and to the same bytes handed to the kernel by
@@ -51,7 +53,7 @@ import * as net from 'net';
 import { execFileSync } from 'child_process';
 import { performance } from 'perf_hooks';
 import { OrderRouter, type ChildOrder, type KeyedVenueListener } from '../lib/router/order-router';
-import { encodeEnterOrderFrom, encodeEnterOrder as encodeEnterOrderString, kEnterOrderToken } from '../lib/protocols/ouch/ouch42';
+import { EnterOrderEncoder, encodeEnterOrder as encodeEnterOrderString, kEnterOrderToken } from '../lib/protocols/ouch/ouch42';
 import { OrderManager } from '../lib/router/order-manager';
 import { RiskChecker } from '../lib/router/risk-checker';
 import { SmartRouter } from '../lib/router/smart-router';
@@ -123,6 +125,7 @@ class EncodingConnector implements VenueConnector {
   kernelNs = 0;
   socket: net.Socket | undefined;
   stamp = false;
+  private readonly enter = new EnterOrderEncoder('TPAT');
   constructor(readonly name: string, private readonly path: Path) {}
   setListener(l: VenueListener): void { this.listener = l; }
   async connect(): Promise<void> { /* in process */ }
@@ -132,7 +135,7 @@ class EncodingConnector implements VenueConnector {
     const buySell = o.side === 'B' ? 0x42 : o.side === 'S' ? 0x53 : 0x54;
     const tif = o.tif === 'DAY' ? TIF_DAY : TIF_IOC;
     if (this.path === 'slots') {
-      this.pos = encodeEnterOrderFrom(this.out, this.pos, o as ChildOrder, buySell, o.qty, o.symbol, o.price, tif, 'TPAT');
+      this.pos = this.enter.encode(this.out, this.pos, o as ChildOrder, buySell, o.qty, o.price, tif);
     } else {
       this.lastId = o.clOrdId;
       this.pos = encodeEnterOrderString(this.out, this.pos, this.lastId, buySell, o.qty, o.symbol, o.price, tif, 'TPAT');
@@ -390,7 +393,7 @@ function fsType(dir: string): string {
 
 /** One measured way through the router: a row of RUNS. */
 interface RouterRun {
-  key: 'slots' | 'strings' | 'memory' | 'noRing' | 'previousWriter';
+  key: 'slots' | 'strings' | 'memory' | 'noRing' | 'previousWriter' | 'writerCrc';
   dir: 'disk' | 'memory';
   mode: Path;
   journal: Partial<JournalOptions>;
@@ -403,6 +406,7 @@ const RUNS: readonly RouterRun[] = [
   { key: 'memory', dir: 'memory', mode: 'slots', journal: {} },                              // journal file on tmpfs
   { key: 'noRing', dir: 'disk', mode: 'slots', journal: { ringRecords: 0 } },                // straight into the file mapping
   { key: 'previousWriter', dir: 'disk', mode: 'slots', journal: { ringRecords: 0, ...PREVIOUS_WRITER } },
+  { key: 'writerCrc', dir: 'disk', mode: 'slots', journal: { ringCrcBy: 'writer' } },                  // ring records sealed by the router (before)
 ];
 
 interface Best { ns: number; cpuNs: number; threadCpuNs: number; quietNs: number; records: number; ringFullCopies: number }
@@ -442,6 +446,7 @@ async function main(): Promise<void> {
   const memory = best.get('memory')!;
   const noRing = best.get('noRing')!;
   const previousWriter = best.get('previousWriter')!;
+  const writerCrc = best.get('writerCrc')!;
   const always = runRouter(reqs.slice(0, alwaysOrders), 'always', DISK_DIR, 'slots');
   if (!always.ok) { console.error('fsync always run did not accept and fill every order'); process.exit(1); }
   const lat = await measureLatency(reqs, latencyOrders);
@@ -474,6 +479,8 @@ async function main(): Promise<void> {
       note: `baseline: string-id API; p10 of chunk times, best run: ${fmtNs(slots.quietNs)} (on a loaded machine most chunks include a preemption)` },
     { label: 'journal ring in /dev/shm vs writing into the file mapping', ours: fmtNs(slots.ns), baseline: fmtNs(noRing.ns),
       ratio: slots.ns / noRing.ns, note: `baseline: the same router and disk, records stored straight into the ext4 file's mapping (ringRecords 0); quietest tenth ${fmtNs(slots.quietNs)} vs ${fmtNs(noRing.quietNs)}, thread CPU ${fmtNs(slots.threadCpuNs)} vs ${fmtNs(noRing.threadCpuNs)}` },
+    { label: 'ring records sealed by the commit thread vs by the router', ours: fmtNs(slots.ns), baseline: fmtNs(writerCrc.ns),
+      ratio: slots.ns / writerCrc.ns, note: `baseline: the same router, disk and ring, each record's crc computed on the router's thread (ringCrcBy 'writer', the path before ring layout 3); quietest tenth ${fmtNs(slots.quietNs)} vs ${fmtNs(writerCrc.quietNs)}, thread CPU ${fmtNs(slots.threadCpuNs)} vs ${fmtNs(writerCrc.threadCpuNs)}` },
     { label: 'journal clock and pre-faulting on vs off (no ring)', ours: fmtNs(noRing.ns), baseline: fmtNs(previousWriter.ns),
       ratio: noRing.ns / previousWriter.ns,
       note: `baseline: the same router and disk, no ring, a clock call per record and no pages pre-faulted; ${slots.records.toFixed(2)} journal records per lifecycle` },
@@ -509,6 +516,9 @@ async function main(): Promise<void> {
     journal_ring: 'on (/dev/shm, 16384 records, the default)',
     ring_full_copies_max: slots.ringFullCopies,
     no_ring_ns_per_order: Math.round(noRing.ns),
+    writer_crc_ns_per_order: Math.round(writerCrc.ns),
+    writer_crc_thread_cpu_ns_per_order: Math.round(writerCrc.threadCpuNs),
+    writer_crc_quiet_chunk_ns_per_order: Math.round(writerCrc.quietNs),
     memory_group_ns_per_order: Math.round(memory.ns),
     previous_writer_ns_per_order: Math.round(previousWriter.ns),
     journal_records_per_lifecycle: Number(slots.records.toFixed(2)),

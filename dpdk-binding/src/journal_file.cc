@@ -28,6 +28,43 @@ int fail(std::string* err, const std::string& what, int e) {
   return -e;
 }
 
+// crc32 (IEEE 802.3, reflected, as journal.ts's crc32), slicing-by-8: the copier seals ring records
+// with it, ~1 cycle a byte, so the router does not spend ~45 ns of table lookups per record.
+struct Crc32Tables {
+  uint32_t t[8][256];
+  Crc32Tables() {
+    for (uint32_t n = 0; n < 256; n++) {
+      uint32_t c = n;
+      for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[0][n] = c;
+    }
+    for (int k = 1; k < 8; k++)
+      for (uint32_t n = 0; n < 256; n++) t[k][n] = t[0][t[k - 1][n] & 0xff] ^ (t[k - 1][n] >> 8);
+  }
+};
+
+const Crc32Tables& crcTables() {
+  static const Crc32Tables tables;
+  return tables;
+}
+
+uint32_t crc32(const uint8_t* p, size_t n) {
+  const auto& t = crcTables().t;
+  uint32_t c = ~0u;
+  while (n >= 8) {
+    uint32_t a, b;
+    memcpy(&a, p, 4);
+    memcpy(&b, p + 4, 4);
+    a ^= c;   // little-endian host (journal.ts refuses others)
+    c = t[7][a & 0xff] ^ t[6][(a >> 8) & 0xff] ^ t[5][(a >> 16) & 0xff] ^ t[4][a >> 24] ^
+        t[3][b & 0xff] ^ t[2][(b >> 8) & 0xff] ^ t[1][(b >> 16) & 0xff] ^ t[0][b >> 24];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = t[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+  return ~c;
+}
+
 }  // namespace
 
 int JournalFile::open(const JournalFileOptions& o, std::unique_ptr<JournalFile>* out, std::string* err) {
@@ -148,8 +185,16 @@ int JournalFile::copyLocked(int32_t upTo, std::string* err) {
   while (c < upTo) {
     uint32_t idx = static_cast<uint32_t>(c) & mask;
     uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(upTo - c), ringSlots_ - idx);
-    const uint8_t* src = ring() + kJournalRingHeaderBytes + static_cast<size_t>(idx) * o_.slotBytes;
+    uint8_t* src = ring() + kJournalRingHeaderBytes + static_cast<size_t>(idx) * o_.slotBytes;
     size_t len = static_cast<size_t>(n) * o_.slotBytes;
+    // Seal each record: the router leaves the crc word to the copier (its record number, stored
+    // last, is what makes a ring slot a record). The router does not touch these slots again
+    // until the copied position below is published.
+    for (uint32_t k = 0; k < n; k++) {
+      uint8_t* rec = src + static_cast<size_t>(k) * o_.slotBytes;
+      uint32_t crc = crc32(rec + 4, o_.slotBytes - 4);
+      memcpy(rec, &crc, 4);
+    }
     off_t at = static_cast<off_t>(c) * o_.slotBytes;
     while (len > 0) {
       ssize_t done = pwrite(fd_, src, len, at);

@@ -27,7 +27,9 @@
 //    the record is in the page cache before the wire. The copier (the commit thread every wake-up,
 //    or whoever syncs, or the router itself when the ring is full: copyMutex_) pwrites records
 //    [copied, written) to the journal file and then publishes the copied position; the router
-//    never writes a ring slot below copied + ringSlots. Restart recovery (journal.ts) copies a
+//    never writes a ring slot below copied + ringSlots. The copier seals each record on the way:
+//    crc32 of bytes 4..slotBytes into bytes 0..3 (the router stores the record number last
+//    instead, which is what marks a ring slot as a record; kJournalRingSealsCrc). Restart recovery (journal.ts) copies a
 //    killed router's uncopied tail from the ring into the file before reading it.
 #pragma once
 
@@ -58,6 +60,10 @@ constexpr int kJournalCopiedI32 = 96;     // slots copied from the ring into the
 constexpr int kJournalControlBytes = 448;
 // The ring file's header page (journal.ts writes it); records follow it.
 constexpr size_t kJournalRingHeaderBytes = 4096;
+// Ring records are sealed (crc32 at bytes 0..3) by the copier, not by the router: journal.ts
+// checks this is 1 so a build whose addon does not seal refuses to open rather than write
+// records without a crc into the file.
+constexpr int kJournalRingSealsCrc = 1;
 
 struct JournalFileOptions {
   std::string path;

@@ -169,6 +169,7 @@ void exportJournalFns(v8::Local<v8::Object> target) {
   set("copiedI32", kJournalCopiedI32);
   set("controlBytes", kJournalControlBytes);
   set("ringHeaderBytes", static_cast<double>(kJournalRingHeaderBytes));
+  set("ringSealsCrc", static_cast<double>(kJournalRingSealsCrc));
   Nan::Set(target, Nan::New("journalLayout").ToLocalChecked(), layout);
 }
 

@@ -24,7 +24,7 @@
  * report the final state right after the transition.
  */
 import { TickpathError } from '../errors';
-import { writeAsciiZ } from '../common/bytes';
+import { writeAlpha, writeAsciiZ } from '../common/bytes';
 import { OrderState, sideCode, isTerminal } from './types';
 import type { OrdType, Side, TimeInForce } from './types';
 
@@ -47,11 +47,26 @@ export class OrderIdFormat {
   private readonly epochBytes = new Uint8Array(8);
   private readonly digits = new Uint8Array(16);
   private readonly text = Buffer.alloc(16);
+  /**
+   * The last counter written per kind (0 parent, 1 child; -1 none) and its base-36 digits, most
+   * significant first (16 bytes per kind): `write` carries the next counter's digits from them.
+   */
+  private readonly lastCounter = new Float64Array([-1, -1]);
+  private readonly counterDigits = new Uint8Array(32);
+  private readonly digitCount = new Uint8Array(2);
+  /** Per kind, the last id written as the journal keeps it (14 bytes NUL padded in 16), and as words. */
+  private readonly template = new Uint8Array(32);
+  private readonly templateWords = new Uint32Array(this.template.buffer);
 
   constructor(epochMs: number) {
     const ms = Math.floor(epochMs) % 2821109907456;   // 36^8
     this.epoch = ms.toString(36).padStart(8, '0');
     for (let i = 0; i < 8; i++) this.epochBytes[i] = this.epoch.charCodeAt(i);
+    // Each kind's template starts with its prefix and the epoch, which never change.
+    for (let kind = 0; kind < 2; kind++) {
+      this.template[kind * 16] = kind === 1 ? 0x43 : 0x50;
+      for (let i = 0; i < 8; i++) this.template[kind * 16 + 1 + i] = this.epochBytes[i];
+    }
   }
 
   static key(child: boolean, counter: number): number {
@@ -73,20 +88,81 @@ export class OrderIdFormat {
 
   /** Writes the id's ASCII into `width` bytes, padded with `pad` (0 for the journal, 0x20 for OUCH). */
   write(key: number, b: Uint8Array, o: number, width: number, pad: number): void {
-    let nd = 0;
-    if (key < 0x80000000) {
-      // The usual case: int32 arithmetic instead of floating-point division per digit.
-      let n = key >>> 1;
-      do { const q = (n / 36) | 0; const d = n - q * 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = q; } while (n > 0);
-    } else {
-      let n = Math.floor(key / 2);
-      do { const d = n % 36; this.digits[nd++] = d < 10 ? 0x30 + d : 0x57 + d; n = Math.floor(n / 36); } while (n > 0);
-    }
+    const kind = this.prepare(key);
+    const nd = this.digitCount[kind];
+    const d = this.counterDigits;
+    const base = kind * 16;
     let i = 0;
-    if (i < width) b[o + i++] = key % 2 === 1 ? 0x43 : 0x50;
+    if (i < width) b[o + i++] = kind === 1 ? 0x43 : 0x50;
     for (let k = 0; k < 8 && i < width; k++) b[o + i++] = this.epochBytes[k];
-    while (nd > 0 && i < width) b[o + i++] = this.digits[--nd];
+    for (let k = 0; k < nd && i < width; k++) b[o + i++] = d[base + k];
     while (i < width) b[o + i++] = pad;
+  }
+
+  /**
+   * The id as the journal and the order table keep it: 14 ASCII bytes, NUL padded, in 16, stored
+   * as four words into `u32` from word index `i` (a 16-byte aligned field).
+   */
+  writeWords(key: number, u32: Uint32Array, i: number): void {
+    const t = this.templateWords;
+    const k = this.prepare(key) * 4;
+    u32[i] = t[k]; u32[i + 1] = t[k + 1]; u32[i + 2] = t[k + 2]; u32[i + 3] = t[k + 3];
+  }
+
+  /**
+   * Makes kind's digits (and its 16-byte template) those of `key`'s counter; returns the kind.
+   * Counters go up one by one per kind: the next id's digits are the last one's plus one, carried in
+   * place (a division by 36 per digit was ~5 % of a lifecycle: two ids per order).
+   */
+  private prepare(key: number): number {
+    const kind = key % 2 === 1 ? 1 : 0;
+    const n = key < 0x80000000 ? key >>> 1 : Math.floor(key / 2);
+    const last = this.lastCounter[kind];
+    if (n === last) return kind;
+    const base = kind * 16;
+    const t = this.template;
+    const d = this.counterDigits;
+    const nd = this.digitCount[kind];
+    this.lastCounter[kind] = n;
+    if (n === last + 1 && this.increment(base, nd)) {
+      // Same number of digits: only they change (prefix, epoch and NULs stay).
+      for (let k = 0; k < nd && k < 5; k++) t[base + 9 + k] = d[base + k];
+      return kind;
+    }
+    this.digitsOf(n, kind);
+    const nd2 = this.digitCount[kind];
+    // Digits cut at 14 bytes, NULs after.
+    for (let k = 9; k < 16; k++) t[base + k] = k - 9 < nd2 && k < 14 ? d[base + k - 9] : 0;
+    return kind;
+  }
+
+  /** Adds one to the base-36 digits at `base` (most significant first); false when it needs another digit. */
+  private increment(base: number, nd: number): boolean {
+    const d = this.counterDigits;
+    for (let k = base + nd - 1; k >= base; k--) {
+      const c = d[k];
+      if (c === 0x7a) { d[k] = 0x30; continue; }   // 'z' + 1: '0', carry
+      d[k] = c === 0x39 ? 0x61 : c + 1;            // '9' + 1: 'a'
+      return true;
+    }
+    return false;
+  }
+
+  /** The base-36 digits of `n` into kind's digit buffer, most significant first. */
+  private digitsOf(n: number, kind: number): void {
+    const tmp = this.digits;
+    let nd = 0;
+    if (n < 0x80000000) {
+      // int32 arithmetic instead of floating-point division per digit.
+      let m = n | 0;
+      do { const q = (m / 36) | 0; const x = m - q * 36; tmp[nd++] = x < 10 ? 0x30 + x : 0x57 + x; m = q; } while (m > 0);
+    } else {
+      let m = n;
+      do { const x = m % 36; tmp[nd++] = x < 10 ? 0x30 + x : 0x57 + x; m = Math.floor(m / 36); } while (m > 0);
+    }
+    const base = kind * 16;
+    for (let k = 0; k < nd; k++) this.counterDigits[base + k] = tmp[nd - 1 - k];
+    this.digitCount[kind] = nd;
   }
 
   /** The key of an id of this format and epoch, else -1. No allocation. */
@@ -149,6 +225,9 @@ class KeyTable {
   }
 
   private home(key: number): number {
+    // Scattered, not the key's low bits: live keys are runs of consecutive counters, and with
+    // linear probing a run of resting orders would become one long cluster that every
+    // backward-shift delete walks to its end.
     return Math.imul((key >>> 0) ^ ((key / 4294967296) >>> 0), 0x9e3779b1) >>> this.shift;
   }
 
@@ -162,6 +241,20 @@ class KeyTable {
 
   has(key: number): boolean {
     return this.get(key) >= 0;
+  }
+
+  /** Sets `key` to `val` unless it is present (then false, nothing changed): one probe where has + set take two. */
+  insert(key: number, val: number): boolean {
+    let i = this.home(key);
+    for (;;) {
+      const k = this.keys[i];
+      if (k === key) return false;
+      if (k === -1) break;
+      i = (i + 1) & this.mask;
+    }
+    this.keys[i] = key;
+    this.vals[i] = val;
+    return true;
   }
 
   set(key: number, val: number): void {
@@ -255,8 +348,13 @@ export class OrderManager {
    */
   private readonly idBytes: Uint8Array;
   private readonly idHalves: Uint16Array;
+  private readonly idWords: Uint32Array;
   /** Each symbol's 8 journal bytes (ASCII, NUL padded) by index: a record copies them, no string read. */
   private readonly symbolBytes: Uint8Array;
+  /** `symbolBytes` as words: the journal copies a symbol in two stores. */
+  private readonly symbolWords: Uint32Array;
+  /** The same symbols space padded (OUCH's stock field). */
+  private readonly symbolSpaced: Uint8Array;
   private readonly openCount: Int32Array;
   private readonly positionArr: Float64Array;
 
@@ -307,8 +405,11 @@ export class OrderManager {
     this.openCount = new Int32Array(maxSymbols);
     this.positionArr = new Float64Array(maxSymbols);
     this.symbolBytes = new Uint8Array(maxSymbols * 8);
+    this.symbolWords = new Uint32Array(this.symbolBytes.buffer);
+    this.symbolSpaced = new Uint8Array(maxSymbols * 8);
     this.idBytes = new Uint8Array(n * 16);
     this.idHalves = new Uint16Array(this.idBytes.buffer);
+    this.idWords = new Uint32Array(this.idBytes.buffer);
   }
 
   // ---------------------------------------------------------------- creation
@@ -330,9 +431,11 @@ export class OrderManager {
   private createParentWith(key: number, id: string | undefined, symbol: string, side: Side, qty: number, price: number,
     ordType: OrdType, tif: TimeInForce, sym = -1): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
-    const s = this.freeList[--this.freeTop];
-    this.initSlot(s, KIND_PARENT, key, id, sym >= 0 ? sym : this.internSymbol(symbol), side, qty, price, ordType, tif, NONE, NONE);
+    const symIdx = sym >= 0 ? sym : this.internSymbol(symbol);
+    const s = this.freeList[this.freeTop - 1];
+    if (!this.claimId(key, id, s)) return OmResult.ILLEGAL_TRANSITION;
+    this.freeTop--;
+    this.initSlot(s, KIND_PARENT, key, id, symIdx, side, qty, price, ordType, tif, NONE, NONE);
     this.openCount[this.symArr[s]]++;
     return s;
   }
@@ -349,8 +452,9 @@ export class OrderManager {
 
   private createChildWith(parent: number, key: number, id: string | undefined, venue: number, qty: number, price: number): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
-    if (this.known(key, id)) return OmResult.ILLEGAL_TRANSITION;
-    const s = this.freeList[--this.freeTop];
+    const s = this.freeList[this.freeTop - 1];
+    if (!this.claimId(key, id, s)) return OmResult.ILLEGAL_TRANSITION;
+    this.freeTop--;
     this.initSlot(s, KIND_CHILD, key, id, this.symArr[parent], this.sideArr[parent], qty, price,
       this.ordTypeArr[parent], this.tifArr[parent], venue, parent);
     // Link at the head of the parent's live-children list.
@@ -659,6 +763,25 @@ export class OrderManager {
     const src = this.symbolBytes;
     for (let i = 0; i < 8; i++) b[o + i] = src[from + i];
   }
+  /** The same as two 32-bit words into `u32` from word index `i` (the journal's aligned symbol field). */
+  writeJournalSymbol(slot: number, u32: Uint32Array, i: number): void {
+    const from = this.symArr[slot] * 2;
+    u32[i] = this.symbolWords[from];
+    u32[i + 1] = this.symbolWords[from + 1];
+  }
+  /** The order's symbol as 8 ASCII bytes padded with `pad` (OUCH: 0x20), from its index: no string read. */
+  writeSymbolPadded(slot: number, b: Uint8Array, o: number, pad: number): void {
+    const from = this.symArr[slot] * 8;
+    if (pad === 0x20) {
+      // OUCH's padding, kept per symbol: eight copies, no test per byte.
+      const src = this.symbolSpaced;
+      b[o] = src[from]; b[o + 1] = src[from + 1]; b[o + 2] = src[from + 2]; b[o + 3] = src[from + 3];
+      b[o + 4] = src[from + 4]; b[o + 5] = src[from + 5]; b[o + 6] = src[from + 6]; b[o + 7] = src[from + 7];
+      return;
+    }
+    const src = this.symbolBytes;
+    for (let i = 0; i < 8; i++) { const c = src[from + i]; b[o + i] = c === 0 ? pad : c; }
+  }
   ordTypeCodeOf(slot: number): number { return this.ordTypeArr[slot]; }
   tifCodeOf(slot: number): number { return this.tifArr[slot]; }
   liveChildCount(parent: number): number { return this.liveChildren[parent]; }
@@ -778,8 +901,17 @@ export class OrderManager {
     this.ids[s] = key >= 0 ? undefined : id;
     this.pendKeys[s] = -1;
     this.pendIds[s] = undefined;
-    this.formatId(s, this.idBytes, s * 16, 14, 0);
-    if (key >= 0) this.keyToSlot.set(key, s); else this.idToSlot.set(id as string, s);
+    if (key >= 0) this.idFormat.writeWords(key, this.idWords, s * 4);
+    else this.formatId(s, this.idBytes, s * 16, 14, 0);
+    // The id was claimed for the slot by claimId.
+  }
+
+  /** Maps the id to slot `s` unless it is live already (false): a generated id in one probe. */
+  private claimId(key: number, id: string | undefined, s: number): boolean {
+    if (key >= 0) return this.keyToSlot.insert(key, s);
+    if (this.idToSlot.has(id as string)) return false;
+    this.idToSlot.set(id as string, s);
+    return true;
   }
 
   private known(key: number, id: string | undefined): boolean {
@@ -894,6 +1026,7 @@ export class OrderManager {
       this.symbolIdx.set(symbol, i);
       this.symbolNames.push(symbol);
       writeAsciiZ(this.symbolBytes, i * 8, 8, symbol);
+      writeAlpha(this.symbolSpaced, i * 8, 8, symbol);
     }
     return i;
   }

@@ -98,6 +98,11 @@ export class ChildOrder implements VenueOrder {
     this.om.writeId(this.slot, b, o, width, pad);
   }
 
+  /** Writes the symbol into 8 bytes padded with `pad` (OUCH: 0x20) from the order table, no string read. */
+  writeSymbol(b: Uint8Array, o: number, pad: number): void {
+    this.om.writeSymbolPadded(this.slot, b, o, pad);
+  }
+
   /** The id's key (OrderIdFormat), or -1 for an id that is a string. */
   get key(): number {
     return this.om.idKeyOf(this.slot);

@@ -32,6 +32,35 @@ describe('OUCH 4.2 codec', () => {
     expect(b.toString('latin1', 36, 40)).to.equal('FIRM');
   });
 
+  it('property: EnterOrderEncoder writes the same 49 bytes as encodeEnterOrder, at any offset, over stale bytes', () => {
+    const enc = new o.EnterOrderEncoder('FIRM');
+    fc.assert(fc.property(token, stock, fc.constantFrom(0x42, 0x53, 0x54), u32, u32, fc.constantFrom(0, 99998, 99999), fc.integer({ min: 0, max: 60 }),
+      (tok, stk, side, shares, price, tif, at) => {
+        const want = Buffer.alloc(49);
+        o.encodeEnterOrder(want, 0, tok, side, shares, stk, price, tif, 'FIRM');
+        const src = {
+          writeToken: (b: Uint8Array, off: number, width: number, pad: number) => { for (let i = 0; i < width; i++) b[off + i] = i < tok.length ? tok.charCodeAt(i) : pad; },
+          writeSymbol: (b: Uint8Array, off: number, pad: number) => { for (let i = 0; i < 8; i++) b[off + i] = i < stk.length ? stk.charCodeAt(i) : pad; },
+        };
+        const b = Buffer.alloc(120, 0xa5);
+        expect(enc.encode(b, at, src, side, shares, price, tif)).to.equal(at + 49);
+        expect(b.subarray(at, at + 49).equals(want)).to.equal(true);
+        expect(b[at - 1] === undefined || b[at - 1] === 0xa5).to.equal(true);
+        expect(b[at + 49]).to.equal(0xa5);
+      }));
+  });
+
+  it('EnterOrderEncoder refuses a firm that is not 0-4 printable characters, naming the setting', () => {
+    expect(() => new o.EnterOrderEncoder('TOOLONG')).to.throw(/firm "TOOLONG".*0-4 printable/).with.property('code', 'ERR_INVALID_OPTION');
+    // An empty firm is four spaces, as encodeEnterOrder writes it.
+    const want = Buffer.alloc(49);
+    o.encodeEnterOrder(want, 0, 'T1', 0x42, 1, 'A', 1, 0, '');
+    const b = Buffer.alloc(49);
+    new o.EnterOrderEncoder('').encode(b, 0, { writeToken: (x, at, w, pad) => { x[at] = 0x54; x[at + 1] = 0x31; for (let i = 2; i < w; i++) x[at + i] = pad; },
+      writeSymbol: (x, at, pad) => { x[at] = 0x41; for (let i = 1; i < 8; i++) x[at + i] = pad; } }, 0x42, 1, 1, 0);
+    expect(b.equals(want)).to.equal(true);
+  });
+
   it('property: Accepted and Replaced round-trip every field', () => {
     fc.assert(fc.property(token, token, stock, u32, u32, fc.integer({ min: 0, max: 2 ** 52 }), fc.integer({ min: 0, max: 86400e9 }),
       (tok, prev, stk, shares, price, ref, ts) => {

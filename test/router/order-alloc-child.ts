@@ -33,7 +33,7 @@ import { SmartRouter } from '../../lib/router/smart-router';
 import { OrderJournal } from '../../lib/router/journal';
 import type { OrderRequest, RouterListener } from '../../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
-import { encodeEnterOrderFrom, encodeEnterOrder, readToken, kEnterOrderLen, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
+import { EnterOrderEncoder, encodeEnterOrder, readToken, kEnterOrderLen, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
 import { attachOrderHandlers, eventClOrdId } from '../../lib/pipeline/stages/router-stage';
 import { OrderRecordReader, OrderRecordWriter, RouterEventReader, RouterEventWriter, kOrderRecordBytes, kRouterEventRecordBytes,
   type OrderEventListener } from '../../lib/pipeline/stage-rings';
@@ -58,6 +58,7 @@ class EncodingConnector implements VenueConnector {
   readonly resendsIdempotently = true;
   listener!: VenueListener;
   readonly out = Buffer.alloc(kEnterOrderLen * 1024);
+  private readonly enter = new EnterOrderEncoder('TPAT');
   pos = 0;
   last = 0;
   lastQty = 0;
@@ -70,7 +71,7 @@ class EncodingConnector implements VenueConnector {
     this.last = this.pos;
     this.pos = strings
       ? encodeEnterOrder(this.out, this.pos, o.clOrdId, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT')
-      : encodeEnterOrderFrom(this.out, this.pos, o as ChildOrder, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT');
+      : this.enter.encode(this.out, this.pos, o as ChildOrder, 0x42, o.qty, o.price, 99998);
     this.lastQty = o.qty;
     this.lastPrice = o.price;
     return true;

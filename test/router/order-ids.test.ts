@@ -11,7 +11,7 @@ import { OrderJournal } from '../../lib/router/journal';
 import { OrderState } from '../../lib/router/types';
 import type { OrderRequest, OrderSlotListener, RouterListener } from '../../lib/router/types';
 import type { VenueConnector, VenueListener, VenueOrder } from '../../lib/router/venue';
-import { encodeEnterOrder, encodeEnterOrderFrom, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
+import { EnterOrderEncoder, encodeEnterOrder, encodeEnterOrderFrom, kEnterOrderToken } from '../../lib/protocols/ouch/ouch42';
 import type { ChildOrder } from '../../lib/router/order-router';
 
 const EPOCH_MS = 1_700_000_000_000;
@@ -34,6 +34,27 @@ describe('OrderIdFormat: ids as numbers, text only at the edges', () => {
         expect(f.parseBytes(b, 1, 14)).to.equal(key);
       }
     }), { numRuns: 2000 });
+  });
+
+  it('consecutive counters (carried from the last id\'s digits) write what a fresh division gives, across every digit carry, parents and children interleaved', () => {
+    const g = new OrderIdFormat(EPOCH_MS);
+    const b = new Uint8Array(14);
+    const expectId = (key: number, n: number, child: boolean) => {
+      g.write(key, b, 0, 14, 0x20);
+      const want = (child ? 'C' : 'P') + g.epoch + n.toString(36);
+      expect(Buffer.from(b).toString('latin1').trimEnd(), `counter ${n}`).to.equal(want);
+    };
+    // Through the 1 -> 2, 2 -> 3 and 3 -> 4 digit carries (35, 1295, 46655), both kinds in turn.
+    for (let n = 1; n <= 47000; n++) {
+      expectId(OrderIdFormat.key(false, n), n, false);
+      expectId(OrderIdFormat.key(true, n), n, true);
+      if (n % 997 === 0) expectId(OrderIdFormat.key(true, n * 7), n * 7, true);   // a jump, then on from n + 1
+    }
+    // Same key twice, and a counter going down.
+    expectId(OrderIdFormat.key(false, 5), 5, false);
+    expectId(OrderIdFormat.key(false, 5), 5, false);
+    expectId(OrderIdFormat.key(false, 36 ** 4 - 1), 36 ** 4 - 1, false);
+    expectId(OrderIdFormat.key(false, 36 ** 4), 36 ** 4, false);   // 4 -> 5 digits: one more than the carry holds
   });
 
   it('parses only its own ids: another epoch, another prefix or a bad digit is -1', () => {
@@ -83,6 +104,9 @@ class OuchDouble implements VenueConnector {
   listener!: VenueListener;
   readonly out = Buffer.alloc(49);
   readonly viaString = Buffer.alloc(49);
+  /** The same order by EnterOrderEncoder: token and stock from the order table's bytes. */
+  readonly viaEncoder = Buffer.alloc(49);
+  private readonly enter = new EnterOrderEncoder('TPAT');
   qty = 0;
   constructor(readonly name: string) {}
   setListener(l: VenueListener): void { this.listener = l; }
@@ -90,6 +114,7 @@ class OuchDouble implements VenueConnector {
   sendNew(o: VenueOrder): boolean {
     encodeEnterOrderFrom(this.out, 0, o as ChildOrder, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT');
     encodeEnterOrder(this.viaString, 0, o.clOrdId, 0x42, o.qty, o.symbol, o.price, 99998, 'TPAT');
+    this.enter.encode(this.viaEncoder, 0, o as ChildOrder, 0x42, o.qty, o.price, 99998);
     this.qty = o.qty;
     return true;
   }
@@ -137,6 +162,7 @@ describe('OrderRouter: the allocation-free path (submitOrder, slot listener, key
     const pid = a.router.clOrdIdOf(p);
     expect(pid).to.match(/^P[0-9a-z]{8}1$/);
     expect(a.venue.out.equals(a.venue.viaString)).to.equal(true);
+    expect(a.venue.viaEncoder.equals(a.venue.viaString), 'EnterOrderEncoder: stock from the order table').to.equal(true);
     const key = a.router.tokenKey(a.venue.out, kEnterOrderToken, 14);
     expect(key).to.be.at.least(0);
     a.vl().onAckKey(key);

@@ -38,7 +38,7 @@ import { SessionGate } from './session-gate';
 import { SessionWindow, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
 import { transportFactory } from '../../protocols/transport/create-transport';
 import {
-  encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
+  EnterOrderEncoder, type OuchOrderSource, encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
   kOuchAccepted, kOuchReplaced, kOuchCanceled, kOuchExecuted, kOuchRejected, kOuchSystemEvent,
   kOutToken, kAcceptedShares, kAcceptedOrderRef, kReplacedShares, kReplacedPrice, kReplacedPreviousToken,
   kCanceledDecrement, kCanceledReason, kExecutedShares, kExecutedPrice, kExecutedMatch, kRejectedReason,
@@ -123,6 +123,7 @@ export class OuchConnector implements VenueConnector {
   private closing = false;
   private readonly reconnects: ReconnectSchedule;
   private readonly firm: string;
+  private readonly enter: EnterOrderEncoder;
   private readonly gate: SessionGate | null;
   /** Outside the session window: logged out on purpose, no reconnect. */
   private windowShut = false;
@@ -148,6 +149,7 @@ export class OuchConnector implements VenueConnector {
     if (!Number.isInteger(delay) || delay < 0) throw invalidOption(kWhere, 'reconnectDelayMs', delay, 'a non-negative integer (ms)');
     this.name = options.name;
     this.firm = firm;
+    this.enter = new EnterOrderEncoder(firm);
     this.log = options.log ?? (() => {});
     this.now = options.now ?? null;
     this.gate = options.window === undefined ? null
@@ -215,7 +217,13 @@ export class OuchConnector implements VenueConnector {
     const tif = order.tif === 'IOC' ? kTifIoc : kTifMarketHours;
     const price = order.ordType === 'MARKET' ? kOuchMarketPrice : order.price;
     const off = this.client.payloadOffset();
-    encodeEnterOrder(this.client.txBuffer, off, order.clOrdId, sideByte(order.side), order.qty, order.symbol, price, tif, this.firm);
+    const src = order as Partial<OuchOrderSource>;
+    // The router's ChildOrder writes its token and stock as bytes from the order table (same bytes).
+    if (typeof src.writeToken === 'function' && typeof src.writeSymbol === 'function') {
+      this.enter.encode(this.client.txBuffer, off, src as OuchOrderSource, sideByte(order.side), order.qty, price, tif);
+    } else {
+      encodeEnterOrder(this.client.txBuffer, off, order.clOrdId, sideByte(order.side), order.qty, order.symbol, price, tif, this.firm);
+    }
     if (!this.client.sendUnsequenced(kEnterOrderLen)) return false;
     this.unconfirmed.set(order.clOrdId, Buffer.from(this.client.txBuffer.subarray(off, off + kEnterOrderLen)));
     this.open.set(order.clOrdId, { tif, orderQty: order.qty, filled: 0, cancelled: 0 });
