@@ -179,6 +179,19 @@ uint32_t Port::poll(uint16_t q) {
   return work;
 }
 
+uint32_t Port::pollFor(uint16_t q, uint32_t want) {
+  uint32_t work = poll(q);
+  if (q >= nq_ || !backend_) return work;
+  const QueueState& s = *qs_[q];
+  // Bounded: at most one ring's worth of turns, whatever the device does.
+  for (uint32_t turns = s.rx.capacity / burst_; work && turns && s.prod - s.released < want; turns--) {
+    uint32_t w = poll(q);
+    if (!w) break;
+    work += w;
+  }
+  return work;
+}
+
 // TX: the descriptors the JS producer posted since last time, at most one burst. The backend
 // consumes from the front (backend.h); frames it could never send are consumed here and counted, so
 // every posted frame ends up in exactly one of txPackets, txOversize, txFailed, and none is offered

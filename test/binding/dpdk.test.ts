@@ -219,6 +219,27 @@ describe('binding/dpdk backend', function () {
     expect(first.stats().device.poolFree).to.equal(first.stats().device.poolSize);
   });
 
+  it('net_null inline: one read() polls the device until its limit is met, not one burst; every mbuf comes back', () => {
+    // A JS -> native call costs about 100 ns: an inline read of limit 200 over bursts of 32 must
+    // bring 200 packets in that one call (net_null always has packets), and a limit under one burst
+    // still one burst.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', burst: 32, ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_budget0,size=64' } });
+    const rx = port.consumer(0);
+    let lens = 0;
+    const got = rx.read((_b, _o, l) => { lens += l; }, 200);
+    const polled = port.stats().queues[0].rxPackets;
+    const small = rx.read(() => undefined, 10);
+    const after = port.stats().queues[0].rxPackets;
+    port.close();
+    const dev = port.stats().device;
+    expect(got).to.equal(200);
+    expect(lens).to.equal(200 * 64);
+    expect(polled, 'whole bursts: 7 x 32').to.equal(224);
+    expect(small).to.equal(10);
+    expect(after, 'a read always polls once (TX and releases are serviced), then stops: 24 were waiting').to.equal(256);
+    expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
+  });
+
   it('net_null: start/stop/close cycles return every mbuf to the pool', async () => {
     for (let cycle = 0; cycle < 3; cycle++) {
       const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_acct0,size=64' } });
