@@ -158,6 +158,7 @@ class DpdkBackend final : public Backend {
     linkSpeed_ = link.link_speed;
     lcoreList_ = parseCpuList(optString(o, "rx_lcores", ""));
     lcores_.assign(nq_, RTE_MAX_LCORE);
+    tally_.assign(nq_, RxTally{});
     return 0;
   }
 
@@ -174,14 +175,23 @@ class DpdkBackend final : public Backend {
     if (likely(regions_.size() == 1)) {
       // The pool is one span (createPoolInOneSpan): no region to look up, the offset is a subtraction.
       const auto* base = static_cast<const uint8_t*>(regions_[0].base);
+      uint64_t bytes = 0;
+      uint32_t truncated = 0;
       for (uint16_t i = 0; i < n; i++) {
         const rte_mbuf* m = mbufs[i];
         const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
-        uint16_t flags = unlikely(m->nb_segs > 1) ? kRxFlagTsPoll | kRxFlagTruncated : kRxFlagTsPoll;  // jumbo: JS sees the first segment
-        d[i] = RxDesc{static_cast<uint32_t>(data - base), 0, flags, m->data_len, m->pkt_len, tsLo, tsHi, q, 0};
+        const bool more = unlikely(m->nb_segs > 1);  // jumbo: JS sees the first segment
+        d[i] = RxDesc{static_cast<uint32_t>(data - base), 0, static_cast<uint16_t>(more ? kRxFlagTsPoll | kRxFlagTruncated : kRxFlagTsPoll),
+                      m->data_len, m->pkt_len, tsLo, tsHi, q, 0};
+        bytes += m->data_len;
+        truncated += more;
       }
+      tally_[q].bytes = bytes;
+      tally_[q].truncated = truncated;
       return n;
     }
+    uint64_t bytes = 0;
+    uint32_t truncated = 0;
     for (uint16_t i = 0; i < n; i++) {
       rte_mbuf* m = mbufs[i];
       auto* data = rte_pktmbuf_mtod(m, uint8_t*);
@@ -190,8 +200,18 @@ class DpdkBackend final : public Backend {
       if (unlikely(m->nb_segs > 1)) flags |= kRxFlagTruncated;  // jumbo: JS sees the first segment
       d[i] = RxDesc{static_cast<uint32_t>(data - static_cast<uint8_t*>(regions_[r].base)), r, flags, m->data_len,
                     m->pkt_len, tsLo, tsHi, q, 0};
+      bytes += m->data_len;
+      truncated += m->nb_segs > 1;
     }
+    tally_[q].bytes = bytes;
+    tally_[q].truncated = truncated;
     return n;
+  }
+
+  bool lastRxTally(uint16_t q, uint64_t* bytes, uint32_t* truncated) const override {
+    *bytes = tally_[q].bytes;
+    *truncated = tally_[q].truncated;
+    return true;
   }
 
   // The mbuf pool in one memzone, so JavaScript maps one region and a descriptor's offset is a
@@ -395,6 +415,10 @@ class DpdkBackend final : public Backend {
   std::vector<uint16_t> granules_;      // region by (address - spanLo_) >> granuleShift_
   uintptr_t spanLo_ = 0;
   unsigned granuleShift_ = 12;
+  // Per queue, the last rxBurst's bytes and truncated count (lastRxTally). Single writer: that
+  // queue's poller, which is also the only reader; a line each, as pollers run on different lcores.
+  struct alignas(64) RxTally { uint64_t bytes = 0; uint32_t truncated = 0; };
+  std::vector<RxTally> tally_;
   std::vector<int> lcoreList_;
   std::vector<unsigned> lcores_;
 };

@@ -161,10 +161,16 @@ uint32_t Port::poll(uint16_t q) {
     auto* descs = reinterpret_cast<RxDesc*>(static_cast<uint8_t*>(s.rx.mem) + kRingHeaderBytes);
     uint16_t n = backend_->rxBurst(q, descs + idx, &s.handles[idx], static_cast<uint16_t>(max));
     if (n) {
-      for (uint16_t i = 0; i < n; i++) {
-        s.ctr[kCtrRxBytes] += descs[idx + i].len;
-        if (descs[idx + i].flags & kRxFlagTruncated) s.ctr[kCtrTruncated]++;
+      uint64_t bytes = 0;
+      uint32_t truncated = 0;
+      if (!backend_->lastRxTally(q, &bytes, &truncated)) {
+        for (uint16_t i = 0; i < n; i++) {
+          bytes += descs[idx + i].len;
+          truncated += (descs[idx + i].flags & kRxFlagTruncated) != 0;
+        }
       }
+      s.ctr[kCtrRxBytes] += bytes;
+      s.ctr[kCtrTruncated] += truncated;
       s.ctr[kCtrRxPackets] += n;
       s.prod += n;
       pos(s.rx.mem, kProdPosI32)->store(s.prod, std::memory_order_release);

@@ -151,9 +151,12 @@ describe('binding/dpdk backend', function () {
     for (let i = 0; i < n; i++) regionsSeen.add(rx.descriptorWord(i, 1) & 0xffff);
     const got: Buffer[] = [];
     rx.read((b, o, l) => got.push(Buffer.from(b.subarray(o, o + l))), 8192);
+    const q = port.stats().queues[0];
     port.close();
     const dev = port.stats().device;
     expect(n).to.equal(frames.length);
+    expect(q.rxBytes, 'bytes counted by the backend while it filled the descriptors').to.equal(frames.reduce((a, f) => a + f.length, 0));
+    expect(q.truncated).to.equal(0);
     expect([...regionsSeen]).to.deep.equal([0]);
     expect(got.length).to.equal(frames.length);
     got.forEach((g, i) => expect(g.equals(Buffer.from(frames[i])), `frame ${i}`).to.equal(true));
@@ -230,6 +233,7 @@ describe('binding/dpdk backend', function () {
     const polled = port.stats().queues[0].rxPackets;
     const small = rx.read(() => undefined, 10);
     const after = port.stats().queues[0].rxPackets;
+    const rxBytes = port.stats().queues[0].rxBytes;
     port.close();
     const dev = port.stats().device;
     expect(got).to.equal(200);
@@ -237,6 +241,7 @@ describe('binding/dpdk backend', function () {
     expect(polled, 'whole bursts: 7 x 32').to.equal(224);
     expect(small).to.equal(10);
     expect(after, 'a read always polls once (TX and releases are serviced), then stops: 24 were waiting').to.equal(256);
+    expect(rxBytes, 'the lcore counts bytes as it fills descriptors').to.equal(256 * 64);
     expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
   });
 
