@@ -126,6 +126,10 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(r.pps, 'packets reached the worker (RX lcore layout)').to.be.greaterThan(0);
     expect(r.pps_inline_one_cpu, 'packets reached the worker (inline)').to.be.greaterThan(0);
     expect(r).to.include.keys('pps_per_cpu_second', 'baseline_pps_per_cpu_second', 'rounds_detail', 'loadavg_1m');
+    // The consumer alone: the production RxConsumer read every packet it was given (a count of 0, a
+    // NaN or an infinite rate from a clock that did not move would all fail here).
+    expect(r.consumer_alone_pps_per_cpu_second, 'RxConsumer alone').to.be.greaterThan(1e6).and.below(1e10);
+    expect(r.consumer_alone_ns_per_packet).to.be.greaterThan(0.1).and.below(1000);
   });
 
   it('perf/rx-kernel stopped by SIGINT while trafgen sends: exit 130, no trafgen left (it runs in its own process group)', async function () {
