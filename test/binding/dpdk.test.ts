@@ -336,5 +336,13 @@ describe('binding/dpdk backend', function () {
     }
     const bad: PortOptions = { backend: 'dpdk', dpdk: {} };
     expect(() => Port.open(bad)).to.throw(/option 'dpdk' is \{\}, expected an object with 'vdev'/);
+    const layout = { backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_layout0', poolLayout: 'pages' } } as unknown as PortOptions;
+    try {
+      Port.open(layout);
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as TickpathError).code).to.equal('ERR_INVALID_OPTION');
+      expect((e as Error).message).to.match(/dpdk\.poolLayout/).and.match(/span/).and.match(/chunks/);
+    }
   });
 });
