@@ -20,16 +20,20 @@ const rx = new RxConsumer(job.transfer);
 const control = new Int32Array(job.control);
 const wordOffset = job.wordOffset ?? 14;
 const limit = job.limit ?? 256;
-let packets = 0, bytes = 0, word = 0;
+// The tallies live in a typed array, not in `let`s: a closure's variable that outgrows a small
+// integer (bytes does after 16 M packets of 64 B) is a boxed double, and every `+=` then allocated
+// a new box (a write barrier and scavenges: 12 % of the inline consumer's samples in `perf record`).
+const kPackets = 0, kBytes = 1, kWord = 2;
+const tally = new Float64Array(3);
 const onPacket = (b: Uint8Array, off: number, len: number): void => {
   const o = off + wordOffset;
-  packets++;
-  bytes += len;
-  word ^= b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
+  tally[kPackets]++;
+  tally[kBytes] += len;
+  tally[kWord] = (tally[kWord] ^ (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24))) >>> 0;
 };
 const onPacketLengthOnly = (_b: Uint8Array, _off: number, len: number): void => {
-  packets++;
-  bytes += len;
+  tally[kPackets]++;
+  tally[kBytes] += len;
 };
 const handler = wordOffset < 0 ? onPacketLengthOnly : onPacket;
 let measuring = false;
@@ -41,14 +45,14 @@ function loop(): void {
   for (let i = 0; i < 2000; i++) {
     for (let j = 0; j < 64; j++) rx.read(handler, limit);
     const state = Atomics.load(control, 0);
-    if (state === 0) { packets = 0; bytes = 0; continue; }
+    if (state === 0) { tally[kPackets] = 0; tally[kBytes] = 0; continue; }
     // What the last 64 reads took stays counted: a paced sender may have started while this thread
     // was off its CPU, and the ladder needs every packet sent after the flag (at most 64 reads'
     // worth ahead of the clock for a rate, under 0.1 % of a second-long window).
     if (!measuring) { measuring = true; t0 = process.hrtime.bigint(); cpu0 = cpuNs(); }
     if (state === 2) {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      parentPort!.postMessage({ packets, bytes, word, seconds, cpuSeconds: (cpuNs() - cpu0) / 1e9 });
+      parentPort!.postMessage({ packets: tally[kPackets], bytes: tally[kBytes], word: tally[kWord], seconds, cpuSeconds: (cpuNs() - cpu0) / 1e9 });
       return;
     }
   }

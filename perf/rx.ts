@@ -10,6 +10,10 @@
  *        itself (inline, on the RX CPU: one CPU, as testpmd). Each side also reports the CPU time
  *        its threads had: on a machine shared with other work the wall-clock rate is mostly the
  *        scheduler's, and the per-CPU-second figures say what each side did while it ran.
+ *        Beside them, the consumer alone: the same RxConsumer.read and handler over a ring whose
+ *        descriptors were written once and whose producer position this thread advances (no device,
+ *        no lcore, the ring in this core's cache): the JS side's own cost per packet, to set against
+ *        testpmd's per lcore CPU-second and say which side limits.
  *  af_xdp / af_packet / udp: perf/rx-kernel.ts (veth pair, baselines Node dgram and cap), merged in.
  *
  *   node dist/perf/rx.js [--seconds=3] [--rounds=2] [--burst=64] [--ring=8192] [--read-limit=256]
@@ -22,7 +26,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { Port, warmUpThreadPool } from '../lib/binding';
+import { Port, RxConsumer, warmUpThreadPool } from '../lib/binding';
+import { kLayout } from '../lib/binding/layout';
 import { lcoreCpuNs, testpmdRxOnlyOn } from './lib/testpmd';
 import { fmtRate, report, Row } from './report';
 
@@ -100,6 +105,38 @@ async function testpmd(): Promise<{ pps: number; testpmdPps: number; seconds: nu
   return 'error' in r ? r : { pps: r.pps, testpmdPps: r.testpmdPps, seconds: r.seconds, lcoreCpuSeconds: r.lcoreCpuSeconds };
 }
 
+/**
+ * The consumer alone: RxConsumer.read with the count-and-length handler over a ring of net_null-like
+ * descriptors (64 bytes, one region, poll timestamps) whose producer position this thread moves on
+ * by one read's worth before each read. Packets per CPU-second of this thread (schedstat).
+ */
+function consumerAlone(seconds: number): { pps: number; nsPerPacket: number } {
+  const capacity = 8192;
+  const ring = new SharedArrayBuffer(kLayout.ringHeaderBytes + capacity * kLayout.descBytes);
+  const i32 = new Int32Array(ring);
+  i32[kLayout.capacityI32] = capacity;
+  i32[kLayout.maskI32] = capacity - 1;
+  const d = new Uint32Array(ring, kLayout.ringHeaderBytes);
+  const now = Number(process.hrtime.bigint());
+  for (let i = 0; i < capacity; i++) {
+    const w = i * 8;
+    d[w] = (i * 2176) % (1 << 24); d[w + 1] = kLayout.flagTsPoll << 16; d[w + 2] = 64; d[w + 3] = 64;
+    d[w + 4] = (now + i) % 4294967296; d[w + 5] = Math.floor((now + i) / 4294967296);
+  }
+  const rx = new RxConsumer({ portId: -1, queue: 0, ring, regions: [new SharedArrayBuffer(1 << 24)], inline: false, backend: 'dpdk' });
+  const tally = new Float64Array(2);
+  const onPacket = (_b: Uint8Array, _o: number, len: number): void => { tally[0]++; tally[1] += len; };
+  const cpuNs = (): number => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+  let prod = 0;
+  const turn = (): void => { prod = (prod + readLimit) >>> 0; Atomics.store(i32, kLayout.prodPosI32, prod | 0); rx.read(onPacket, readLimit); };
+  for (let i = 0; i < 20000; i++) turn(); // JIT
+  tally[0] = 0;
+  const c0 = cpuNs(), end = Date.now() + seconds * 1000;
+  while (Date.now() < end) for (let i = 0; i < 1000; i++) turn();
+  const cpu = (cpuNs() - c0) / 1e9;
+  return { pps: tally[0] / cpu, nsPerPacket: (cpu * 1e9) / tally[0] };
+}
+
 async function main(): Promise<void> {
   await warmUpThreadPool();
   const length: Ours[] = [], word: Ours[] = [], inline: Ours[] = [], base: { pps: number; testpmdPps: number; seconds: number; lcoreCpuSeconds: number }[] = [];
@@ -115,6 +152,7 @@ async function main(): Promise<void> {
     const b = await testpmd();
     if ('error' in b) baseError = b.error; else base.push(b);
   }
+  const alone = consumerAlone(Math.min(2, seconds));
   const results: Record<string, unknown>[] = [];
   const rows: Row[] = [];
   const pps = median(length.map((o) => o.pps)), wpps = median(word.map((o) => o.pps)), bpps = base.length ? median(base.map((b) => b.pps)) : NaN;
@@ -139,6 +177,8 @@ async function main(): Promise<void> {
     pps_inline_one_cpu: inline.length ? Math.round(ipps) : undefined, ratio_inline_one_cpu: inline.length ? Number((ipps / bpps).toFixed(3)) : undefined,
     pps_inline_per_cpu_second: inline.length ? Math.round(cpuInline) : undefined, ratio_inline_per_cpu_second: inline.length ? Number((cpuInline / cpuBase).toFixed(3)) : undefined,
     pps_per_cpu_second: Math.round(cpuPps), baseline_pps_per_cpu_second: Math.round(cpuBase), ratio_per_cpu_second: Number((cpuPps / cpuBase).toFixed(3)),
+    consumer_alone_pps_per_cpu_second: Math.round(alone.pps), consumer_alone_ns_per_packet: Number(alone.nsPerPacket.toFixed(2)),
+    ratio_consumer_alone_per_cpu_second: Number((alone.pps / cpuBase).toFixed(3)),
     drops: median(length.map((o) => o.drops)), lcore_pps: Math.round(median(length.map((o) => o.offeredPps))),
     burst, ring_size: ringSize, read_limit: readLimit, worker_cpu: workerCpu, vdev_args: kNullArgs, rounds, seconds, loadavg_1m: Number(load.toFixed(2)),
     rounds_detail: length.map((o, i) => ({
@@ -153,6 +193,7 @@ async function main(): Promise<void> {
   rows.push({ label: 'dpdk net_null 64B -> JS worker (count, length)', ours: fmtRate(pps), baseline: `${fmtRate(bpps)} testpmd rxonly`, ratio: pps / bpps, note });
   rows.push({ label: 'dpdk net_null 64B -> JS worker (+ payload word)', ours: fmtRate(wpps), baseline: `${fmtRate(bpps)} testpmd rxonly`, ratio: wpps / bpps, note: 'each packet\'s data read in place; testpmd never touches it' });
   rows.push({ label: 'dpdk lcore + worker, per CPU-second the threads had', ours: fmtRate(cpuPps), baseline: `${fmtRate(cpuBase)} testpmd rxonly`, ratio: cpuPps / cpuBase, note: 'ours: the lower of worker (delivered / its CPU s) and lcore (taken / its CPU s); testpmd: / its lcore\'s' });
+  rows.push({ label: 'the JS consumer alone (RxConsumer.read over a ring in its cache, no device), per CPU-second', ours: fmtRate(alone.pps), baseline: `${fmtRate(cpuBase)} testpmd rxonly`, ratio: alone.pps / cpuBase, note: `${alone.nsPerPacket.toFixed(2)} ns per packet: the consumer's share; the rest of a packet's cost is the lcore's` });
   if (inline.length) {
     rows.push({ label: 'dpdk net_null 64B, polled inline by the JS worker (1 CPU)', ours: fmtRate(ipps), baseline: `${fmtRate(bpps)} testpmd rxonly`, ratio: ipps / bpps, note: 'RxConsumer.read polls the port itself, worker on the RX CPU' });
     rows.push({ label: 'same inline, per CPU-second it had', ours: fmtRate(cpuInline), baseline: `${fmtRate(cpuBase)} testpmd rxonly`, ratio: cpuInline / cpuBase, note: 'delivered / the worker\'s CPU time; testpmd: / its lcore\'s' });

@@ -70,6 +70,15 @@ class Backend {
   // for long: a poll-mode backend returns 0 when nothing is there.
   virtual uint16_t rxBurst(uint16_t q, RxDesc* descs, uintptr_t* handles, uint16_t max) = 0;
 
+  // Optional: the captured bytes and the truncated packets of the descriptors the last rxBurst on
+  // queue q filled, summed while it filled them (values in registers), so the Port need not read
+  // every descriptor again to count them (0.6 ns of the dpdk lcore's ~6 ns per packet). Called by
+  // the queue's poller right after rxBurst returned n > 0. False: not kept, the Port counts.
+  virtual bool lastRxTally(uint16_t q, uint64_t* bytes, uint32_t* truncated) const {
+    (void)q; (void)bytes; (void)truncated;
+    return false;
+  }
+
   // Gives n buffers back to the device (mbufs freed, fill ring refilled, blocks returned).
   virtual void release(uint16_t q, const uintptr_t* handles, uint16_t n) = 0;
 

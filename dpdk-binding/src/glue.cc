@@ -171,8 +171,11 @@ NAN_METHOD(PortStop) {
 NAN_METHOD(PortPoll) {
   int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
   int q = Nan::To<int32_t>(info[1]).FromMaybe(0);
+  // Optional third argument: poll until this many packets wait on the RX ring (Port::pollFor).
+  int want = info.Length() > 2 ? Nan::To<int32_t>(info[2]).FromMaybe(0) : 0;
   Port* p = (id >= 0 && id < kMaxPorts) ? g_portPtrs[id].load(std::memory_order_acquire) : nullptr;
-  info.GetReturnValue().Set(p && q >= 0 && q < p->queues() ? p->poll(static_cast<uint16_t>(q)) : 0u);
+  if (!p || q < 0 || q >= p->queues()) return info.GetReturnValue().Set(0u);
+  info.GetReturnValue().Set(want > 0 ? p->pollFor(static_cast<uint16_t>(q), static_cast<uint32_t>(want)) : p->poll(static_cast<uint16_t>(q)));
 }
 
 NAN_METHOD(PortClose) {

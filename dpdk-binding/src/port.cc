@@ -161,10 +161,16 @@ uint32_t Port::poll(uint16_t q) {
     auto* descs = reinterpret_cast<RxDesc*>(static_cast<uint8_t*>(s.rx.mem) + kRingHeaderBytes);
     uint16_t n = backend_->rxBurst(q, descs + idx, &s.handles[idx], static_cast<uint16_t>(max));
     if (n) {
-      for (uint16_t i = 0; i < n; i++) {
-        s.ctr[kCtrRxBytes] += descs[idx + i].len;
-        if (descs[idx + i].flags & kRxFlagTruncated) s.ctr[kCtrTruncated]++;
+      uint64_t bytes = 0;
+      uint32_t truncated = 0;
+      if (!backend_->lastRxTally(q, &bytes, &truncated)) {
+        for (uint16_t i = 0; i < n; i++) {
+          bytes += descs[idx + i].len;
+          truncated += (descs[idx + i].flags & kRxFlagTruncated) != 0;
+        }
       }
+      s.ctr[kCtrRxBytes] += bytes;
+      s.ctr[kCtrTruncated] += truncated;
       s.ctr[kCtrRxPackets] += n;
       s.prod += n;
       pos(s.rx.mem, kProdPosI32)->store(s.prod, std::memory_order_release);
@@ -176,6 +182,19 @@ uint32_t Port::poll(uint16_t q) {
   }
 
   pollTx(s, &work);
+  return work;
+}
+
+uint32_t Port::pollFor(uint16_t q, uint32_t want) {
+  uint32_t work = poll(q);
+  if (q >= nq_ || !backend_) return work;
+  const QueueState& s = *qs_[q];
+  // Bounded: at most one ring's worth of turns, whatever the device does.
+  for (uint32_t turns = s.rx.capacity / burst_; work && turns && s.prod - s.released < want; turns--) {
+    uint32_t w = poll(q);
+    if (!w) break;
+    work += w;
+  }
   return work;
 }
 

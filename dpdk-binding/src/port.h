@@ -62,6 +62,10 @@ class Port {
   // ring (or drop it at the ring when full), send pending TX. Returns the work done: packets put on
   // or dropped at the RX ring plus TX frames consumed; 0 tells the idle strategy to wait.
   uint32_t poll(uint16_t q);
+  // Inline mode: poll(q) again while each turn finds work and fewer than `want` packets wait on the
+  // RX ring, so one call from JavaScript (a boundary crossing of about 100 ns) brings a consumer's
+  // whole read limit, not one burst. Returns the work summed; want <= burst is one poll.
+  uint32_t pollFor(uint16_t q, uint32_t want);
 
   uint16_t queues() const { return nq_; }
   const std::vector<Region>& regions() const { return regions_; }

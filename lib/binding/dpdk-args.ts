@@ -27,6 +27,14 @@ export interface DpdkOptions {
   logLevel?: number;
   rxQueues?: number;
   mbufs?: number;
+  /**
+   * How the mbuf pool's memory is laid out. 'span' (default): one memzone, so JavaScript maps one
+   * region and the RX lcore computes a packet's offset with a subtraction; a pool that cannot get
+   * one span (4 KiB pages, fragmented hugepages) falls back to 'chunks'. 'chunks':
+   * rte_pktmbuf_pool_create's own memzones, one region each (dozens), found per packet through an
+   * address index.
+   */
+  poolLayout?: 'span' | 'chunks';
   rxDesc?: number;
   txDesc?: number;
   promiscuous?: boolean;

@@ -36,7 +36,8 @@ export interface NativeBinding {
   portTxSlots(id: number, queue: number): SharedArrayBuffer;
   portStart(id: number): void;
   portStop(id: number): void;
-  portPoll(id: number, queue: number): number;
+  /** One poller turn; with `want`, turns until that many packets wait on the RX ring or a turn finds nothing. */
+  portPoll(id: number, queue: number, want?: number): number;
   portClose(id: number): void;
   portStats(id: number): { queues: NativeQueueStats[]; device: NativeDeviceStats };
   pinCurrentThread(cpu: number): number;

@@ -141,6 +141,7 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       checkString('dpdk.port', d.port, false);
       checkInt('dpdk.rxQueues', d.rxQueues, 1, 64);
       checkInt('dpdk.mbufs', d.mbufs, 1023, 1 << 22);
+      checkEnum('dpdk.poolLayout', d.poolLayout, ['span', 'chunks']);
       checkInt('dpdk.rxDesc', d.rxDesc, 32, 16384);
       checkInt('dpdk.txDesc', d.txDesc, 32, 16384);
       put('eal_args', dpdkEalArgs(d).join('\n'));
@@ -148,6 +149,7 @@ export function nativeOptions(b: BackendName, o: PortOptions): Record<string, st
       put('port', d.port);
       put('rx_queues', d.rxQueues);
       put('mbufs', d.mbufs);
+      put('pool_layout', d.poolLayout);
       put('rx_desc', d.rxDesc);
       put('tx_desc', d.txDesc);
       put('promiscuous', d.promiscuous);

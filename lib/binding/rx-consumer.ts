@@ -85,7 +85,8 @@ export class RxConsumer {
 
   /** Reads up to `limit` packets; returns how many. In inline mode it polls the device first. */
   read(handler: PacketHandler, limit = 256): number {
-    if (this.inline) binding().portPoll(this.portId, this.queue);
+    // Inline: the device is polled until `limit` packets wait (or it has none), one call per read.
+    if (this.inline) binding().portPoll(this.portId, this.queue, limit);
     const prod = Atomics.load(this.i32, kLayout.prodPosI32) >>> 0;
     let n = (prod - this.cons) >>> 0;
     if (n === 0) return 0;

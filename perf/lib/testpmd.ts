@@ -48,8 +48,10 @@ export async function testpmdRxOnly(pcapFile: string, packets: number, seconds: 
 /**
  * testpmd rxonly on any vdev (`net_null0,size=64`, ...), `mbufs` in its pool, `burst` packets per
  * rx_burst (testpmd's --burst; give it the burst the compared port uses), counted over `seconds`.
+ * `onWindow` is called with testpmd's pid when the counted window opens (perf/rx-profile.ts samples it).
  */
-export async function testpmdRxOnlyOn(vdev: string, mbufs: number, seconds: number, burst = 32, warmupMs = 300): Promise<TestpmdResult | { error: string }> {
+export async function testpmdRxOnlyOn(vdev: string, mbufs: number, seconds: number, burst = 32, warmupMs = 300,
+  onWindow?: (pid: number) => void): Promise<TestpmdResult | { error: string }> {
   const bin = which('dpdk-testpmd');
   if (!bin) return { error: 'dpdk-testpmd not installed' };
   // testpmd's stdout is block-buffered into a pipe: stdbuf makes each answer arrive when printed.
@@ -88,6 +90,7 @@ export async function testpmdRxOnlyOn(vdev: string, mbufs: number, seconds: numb
   const a = await waitFor(statsRe, send('show port stats 0'), 5000);
   if (!a) return fail('no answer to show port stats');
   const cpuA = lcoreCpuNs(child.pid!);
+  onWindow?.(child.pid!);
   await sleep(seconds * 1000);
   const b = await waitFor(statsRe, send('show port stats 0'), 5000);
   if (!b) return fail('no answer to show port stats');

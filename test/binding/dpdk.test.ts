@@ -97,7 +97,8 @@ describe('binding/dpdk backend', function () {
     // 6000 frames held in the RX ring at once use mbufs from several of the pool's memory chunks
     // (about 960 mbufs per 2 MiB chunk); each descriptor must name the chunk its data is in (the
     // RX lcore finds it through an address index), or the bytes read are another packet's.
-    const port = Port.open({ backend: 'dpdk', poller: 'inline', ringSize: 8192, dpdk: { ...eal, vdev: 'net_ring_chunks0' } });
+    // poolLayout 'chunks': the layout a pool falls back to when it cannot have one span.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', ringSize: 8192, dpdk: { ...eal, vdev: 'net_ring_chunks0', poolLayout: 'chunks' } });
     const chunks = Number(/in (\d+) chunk/.exec(port.description)?.[1]);
     const tx = port.producer(0), rx = port.consumer(0);
     const frames = makeFrames(6000, 13).map((f) => f.data);
@@ -123,6 +124,44 @@ describe('binding/dpdk backend', function () {
     expect(regionsSeen.size, 'chunks the held packets are in').to.be.greaterThan(2);
     expect(got.length).to.equal(frames.length);
     got.forEach((g, i) => expect(g.equals(Buffer.from(frames[i])), `frame ${i}`).to.equal(true));
+  });
+
+  it('net_ring: the default pool is one span: one region, every descriptor names it, 6000 held packets read back intact', () => {
+    // The RX lcore computes offsets against the span's base without a lookup; a wrong base or a
+    // pool that silently stayed in chunks shows here as a region count above 1 or corrupted bytes.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', ringSize: 8192, dpdk: { ...eal, vdev: 'net_ring_span0', mbufs: 16383 } });
+    expect(port.description).to.match(/in 1 chunk/);
+    expect(port.rxTransfer(0).regions.length).to.equal(1);
+    expect(port.rxTransfer(0).regions[0].byteLength, 'the span holds every mbuf').to.be.greaterThan(16383 * 2048);
+    const tx = port.producer(0), rx = port.consumer(0);
+    const frames = makeFrames(6000, 17).map((f) => f.data);
+    let sent = 0;
+    while (sent < frames.length) {
+      for (let slot = tx.tryClaim(); slot >= 0 && sent < frames.length; slot = tx.tryClaim()) {
+        tx.bytes.set(frames[sent], tx.slotOffset(slot));
+        tx.commit(slot, frames[sent].length);
+        sent++;
+      }
+      tx.publish();
+      for (let i = 0; i < 10000 && tx.inFlight > 0; i++) rx.available(1);
+    }
+    for (let i = 0; i < 1000 && rx.backlog < frames.length; i++) rx.available(1);
+    const n = rx.available(8192);
+    const regionsSeen = new Set<number>();
+    for (let i = 0; i < n; i++) regionsSeen.add(rx.descriptorWord(i, 1) & 0xffff);
+    const got: Buffer[] = [];
+    rx.read((b, o, l) => got.push(Buffer.from(b.subarray(o, o + l))), 8192);
+    const q = port.stats().queues[0];
+    port.close();
+    const dev = port.stats().device;
+    expect(n).to.equal(frames.length);
+    expect(q.rxBytes, 'bytes counted by the backend while it filled the descriptors').to.equal(frames.reduce((a, f) => a + f.length, 0));
+    expect(q.truncated).to.equal(0);
+    expect([...regionsSeen]).to.deep.equal([0]);
+    expect(got.length).to.equal(frames.length);
+    got.forEach((g, i) => expect(g.equals(Buffer.from(frames[i])), `frame ${i}`).to.equal(true));
+    expect(dev.poolSize).to.equal(16383);
+    expect(dev.poolFree, 'every mbuf back in the span pool after close').to.equal(dev.poolSize);
   });
 
   it('net_ring: oversize frames between normal ones are dropped and counted once; every other frame arrives once, in order', () => {
@@ -181,6 +220,29 @@ describe('binding/dpdk backend', function () {
       second.close();
     }
     expect(first.stats().device.poolFree).to.equal(first.stats().device.poolSize);
+  });
+
+  it('net_null inline: one read() polls the device until its limit is met, not one burst; every mbuf comes back', () => {
+    // A JS -> native call costs about 100 ns: an inline read of limit 200 over bursts of 32 must
+    // bring 200 packets in that one call (net_null always has packets), and a limit under one burst
+    // still one burst.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', burst: 32, ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_budget0,size=64' } });
+    const rx = port.consumer(0);
+    let lens = 0;
+    const got = rx.read((_b, _o, l) => { lens += l; }, 200);
+    const polled = port.stats().queues[0].rxPackets;
+    const small = rx.read(() => undefined, 10);
+    const after = port.stats().queues[0].rxPackets;
+    const rxBytes = port.stats().queues[0].rxBytes;
+    port.close();
+    const dev = port.stats().device;
+    expect(got).to.equal(200);
+    expect(lens).to.equal(200 * 64);
+    expect(polled, 'whole bursts: 7 x 32').to.equal(224);
+    expect(small).to.equal(10);
+    expect(after, 'a read always polls once (TX and releases are serviced), then stops: 24 were waiting').to.equal(256);
+    expect(rxBytes, 'the lcore counts bytes as it fills descriptors').to.equal(256 * 64);
+    expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
   });
 
   it('net_null: start/stop/close cycles return every mbuf to the pool', async () => {
@@ -274,5 +336,13 @@ describe('binding/dpdk backend', function () {
     }
     const bad: PortOptions = { backend: 'dpdk', dpdk: {} };
     expect(() => Port.open(bad)).to.throw(/option 'dpdk' is \{\}, expected an object with 'vdev'/);
+    const layout = { backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_layout0', poolLayout: 'pages' } } as unknown as PortOptions;
+    try {
+      Port.open(layout);
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as TickpathError).code).to.equal('ERR_INVALID_OPTION');
+      expect((e as Error).message).to.match(/dpdk\.poolLayout/).and.match(/span/).and.match(/chunks/);
+    }
   });
 });

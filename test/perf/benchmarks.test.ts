@@ -155,6 +155,27 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(r.pps, 'packets reached the worker (RX lcore layout)').to.be.greaterThan(0);
     expect(r.pps_inline_one_cpu, 'packets reached the worker (inline)').to.be.greaterThan(0);
     expect(r).to.include.keys('pps_per_cpu_second', 'baseline_pps_per_cpu_second', 'rounds_detail', 'loadavg_1m');
+    // The consumer alone: the production RxConsumer read every packet it was given (a count of 0, a
+    // NaN or an infinite rate from a clock that did not move would all fail here).
+    expect(r.consumer_alone_pps_per_cpu_second, 'RxConsumer alone').to.be.greaterThan(1e6).and.below(1e10);
+    expect(r.consumer_alone_ns_per_packet).to.be.greaterThan(0.1).and.below(1000);
+  });
+
+  it('perf:rx profile: ours and testpmd sampled in one run, each part in ns per packet, the parts adding up to the thread\'s cost', function () {
+    if (spawnSync('which', ['dpdk-testpmd']).status !== 0) unavailable(this, 'dpdk', 'dpdk-testpmd not installed');
+    if (spawnSync('which', ['perf']).status !== 0) unavailable(this, 'perf', 'perf (linux-tools) not installed');
+    const r = spawnSync(process.execPath, [path.join(kPerf, 'rx-profile.js'), '--seconds=1', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr + r.stdout).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ours: { nsPerPacket: number; parts: Record<string, number> }[]; testpmd: { nsPerPacket: number; parts: Record<string, number> } };
+    const sum = (p: Record<string, number>) => Object.values(p).reduce((a, b) => a + b, 0);
+    const ours = out.ours[0];
+    expect(ours.nsPerPacket).to.be.greaterThan(0);
+    expect(ours.parts['JS: RxConsumer.read + handler'], JSON.stringify(ours)).to.be.greaterThan(0);
+    expect(ours.parts['net_null receive (alloc_bulk + stores)'], JSON.stringify(ours)).to.be.greaterThan(0);
+    expect(ours.parts['tickpath: descriptor fill, Port poll and release'], JSON.stringify(ours)).to.be.greaterThan(0);
+    expect(Math.abs(sum(ours.parts) - ours.nsPerPacket), JSON.stringify(ours)).to.be.below(0.05 * ours.nsPerPacket + 0.05);
+    expect(out.testpmd.parts['net_null receive (alloc_bulk + stores)'], JSON.stringify(out.testpmd)).to.be.greaterThan(0);
+    expect(out.testpmd.parts['JS: RxConsumer.read + handler'], 'testpmd runs no JS').to.equal(undefined);
   });
 
   it('perf/rx-kernel stopped by SIGINT while trafgen sends: exit 130, no trafgen left (it runs in its own process group)', async function () {
