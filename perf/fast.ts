@@ -8,7 +8,8 @@
  * onto the value tape) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
  * a BBO change) -> a counting sink. One MDEntries element per X-OLR message, so messages = book updates.
  * ITCH: FeedDecoder -> BookBuilder -> the same sink, over perf/ref/itch-session.ts's generated session
- * of the same number of messages. Also reported: FAST decode only (no books), and both again through
+ * of the same number of messages. Also reported: FAST decode only (no books), decode + instrument
+ * resolution only (the split of decode + books into decode, resolution and the rest), and both again through
  * the reference interpreter instead of the compiled templates (fast-compiler.ts), and FAST decode +
  * books over a steady session (`steadyOrders`: about as many resting orders per instrument as the
  * ITCH session keeps per locate; the default session's books keep growing, twice as deep by the
@@ -27,8 +28,10 @@ import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
 import { FeedDecoder } from '../lib/feed/feed-decoder';
 import { FastDecoder } from '../lib/feed/fast/fast-decoder';
 import { FastFeedDecoder, FastMessageHandler } from '../lib/feed/fast/fast-feed-decoder';
-import { loadFastTemplates } from '../lib/feed/fast/fast-templates';
+import { FastTemplateRegistry, loadFastTemplates } from '../lib/feed/fast/fast-templates';
 import { FastBookAdapter } from '../lib/feed/fast/moex/fast-book-adapter';
+import { MoexInstrumentTable } from '../lib/feed/fast/moex/moex-instruments';
+import { MoexLayouts } from '../lib/feed/fast/moex/moex-messages';
 import { MoexSessionGenerator } from '../lib/feed/fast/moex/moex-session-generator';
 import { decodeSession } from './decode';
 import { generateSession } from './ref/itch-session';
@@ -46,6 +49,35 @@ class CountingSink implements BookEventHandler {
   events = 0;
   quotes = 0;
   onEvent(e: BookEvent): void { this.events++; if (e.kind === 6) this.quotes++; }
+  endOfBatch(): void { /* nothing */ }
+}
+
+/**
+ * Decode + instrument resolution and nothing else: each MDEntries element's Symbol and
+ * TradingSessionID through the adapter's MoexInstrumentTable, as FastBookAdapter.incremental does
+ * before any RptSeq or book work. Beside decode only and decode + books, it splits the per-message
+ * cost into decode, instrument resolution and the rest (RptSeq, order store, levels, events).
+ */
+class ResolveOnly implements FastMessageHandler {
+  messages = 0;
+  entries = 0;
+  /** Locates summed: read, so the look-ups are not dead code. */
+  locateSum = 0;
+  private readonly layouts: MoexLayouts;
+  private readonly instruments = new MoexInstrumentTable(16384);
+  constructor(registry: FastTemplateRegistry) { this.layouts = new MoexLayouts(registry, 'ANY'); }
+  onMessage(d: FastDecoder, id: number): void {
+    this.messages++;
+    const layout = this.layouts.layout(id);
+    if (layout === undefined || layout.entry === undefined) return;
+    const entry = layout.entry;
+    const n = d.sequenceLength(layout.entries);
+    for (let i = 0; i < n; i++) {
+      const base = d.elementBase(layout.entries, i);
+      this.locateSum += this.instruments.resolve(d, base + entry.symbol, base + entry.tradingSessionId);
+      this.entries++;
+    }
+  }
   endOfBatch(): void { /* nothing */ }
 }
 
@@ -108,6 +140,7 @@ function main(): number {
   let bestFastInterp = Infinity; let bestDecodeInterp = Infinity; let bestSteady = Infinity; let steadyCount = 0;
   let steadyAdapter: FastBookAdapter | undefined;
   let fastCount = 0; let itchCount = 0; let decodeCount = 0;
+  let bestResolve = Infinity; let resolveCount = 0; let resolveEntries = 0;
   let fastSink = new CountingSink(); let itchSink = new CountingSink();
   let adapter: FastBookAdapter | undefined;
   let feedErrors = 0;
@@ -121,6 +154,8 @@ function main(): number {
     const i = timed(() => decodeSession(itchFeed, itch.bytes));
     const df = new FastFeedDecoder(registry, new NoBooks());
     const dd = timed(() => replay(df, fastBytes));
+    const ro = new ResolveOnly(registry);
+    const dr = timed(() => replay(new FastFeedDecoder(registry, ro), fastBytes));
     // The reference interpreter, same feed: what compiling the templates saves.
     const ai = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
     const fi = timed(() => replay(new FastFeedDecoder(registry, ai, { engine: 'interpreted' }), fastBytes));
@@ -140,10 +175,12 @@ function main(): number {
     if (f.ns < bestFast) { bestFast = f.ns; fastCount = f.count; fastSink = fs1; adapter = a; feedErrors = ff.counters.badMessages; }
     if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = is1; }
     if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
+    if (dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; }
   }
   const fastNs = bestFast / fastCount;
   const itchNs = bestItch / itchCount;
   const decodeNs = bestDecode / decodeCount;
+  const resolveNs = bestResolve / resolveCount;
   const fastInterpNs = bestFastInterp / fastCount;
   const decodeInterpNs = bestDecodeInterp / decodeCount;
   const c = adapter!.counters;
@@ -163,6 +200,17 @@ function main(): number {
     itch_books_ns_per_msg: Number(itchNs.toFixed(2)),
     ratio_fast_over_itch: Number((fastNs / itchNs).toFixed(3)),
     fast_decode_only_ns_per_msg: Number(decodeNs.toFixed(2)),
+    /**
+     * Where decode + books goes, from three paths over the same session (best rounds, so the parts
+     * are approximate and can be off by the noise between rounds): decode; instrument resolution
+     * per entry (decode + resolution minus decode); the rest of the book work (RptSeq, order store,
+     * levels, events: decode + books minus decode + resolution).
+     */
+    split_ns: {
+      decode: Number(decodeNs.toFixed(2)),
+      instrument_resolution_per_entry: Number(((bestResolve - bestDecode * resolveCount / decodeCount) / Math.max(1, resolveEntries)).toFixed(2)),
+      books_rest: Number((fastNs - resolveNs).toFixed(2)),
+    },
     interpreted_ns_per_msg: Number(fastInterpNs.toFixed(2)),
     interpreted_decode_only_ns_per_msg: Number(decodeInterpNs.toFixed(2)),
     ratio_decode_compiled_over_interpreted: Number((decodeNs / decodeInterpNs).toFixed(3)),
@@ -203,6 +251,8 @@ function main(): number {
   report('fast', [
     { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch, note: 'baseline: ITCH decode + BookBuilder, same update count' },
     { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: result.interpreted_decode_only_ns_per_msg.toFixed(1), ratio: result.ratio_decode_compiled_over_interpreted, note: 'no books; baseline: the reference interpreter' },
+    { label: 'FAST decode + instrument resolution (ns/msg)', ours: resolveNs.toFixed(1), baseline: result.fast_decode_only_ns_per_msg.toFixed(1), ratio: Number((resolveNs / decodeNs).toFixed(3)),
+      note: `baseline: decode only; the rest of books: ${result.split_ns.books_rest.toFixed(1)} ns/msg` },
     { label: 'FAST decode + books, steady session (ns/msg)', ours: result.steady_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_steady_over_itch,
       note: `levels/side at the end: steady ${result.depth.fast_steady.levels_per_side}, default ${result.depth.fast.levels_per_side}, ITCH ${result.depth.itch.levels_per_side}` },
     { label: `FAST decode + books, ${kMultiEntries} entries/msg (ns/entry)`, ours: result.multi_entry.ns_per_entry.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1),

@@ -84,15 +84,39 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
     expect(levelsOf(store, 0).map((l) => l[0])).to.deep.equal(Array.from({ length: 50 }, (_, i) => 1000000 - (150 + i) * 100));
   });
 
-  for (const [name, priceArb] of [
-    ['cent prices over a range wider than the ladder', fc.integer({ min: 1, max: 400 }).map((c) => c * 100)],
-    ['cent and sub-penny prices mixed', fc.oneof(fc.integer({ min: 1, max: 300 }).map((c) => c * 100), fc.integer({ min: 1, max: 30000 }))],
-    ['prices near the top of Price(4)', fc.integer({ min: 0, max: 150 }).map((c) => 0xffffffff - 95 - c * 100)],
+  it("{ tick: 'gcd' }: a side's tick becomes the gcd of its prices (MOEX 0.0025 at 5 decimals), so its levels stay on the ladder", () => {
+    const store = new LevelStore(2, 1 << 12, { tick: 'gcd' });
+    // 60.00000, 60.00250, then 60.00025: the tick goes 6000000 -> 250 -> 25; 39 levels over 40 ticks fit the ladder.
+    store.addOrder(0, 6000000, 1);
+    store.addOrder(0, 6000250, 2);
+    store.addOrder(0, 6000025, 3);
+    for (let k = 2; k < 40; k++) if (k !== 10) store.addOrder(0, 6000250 - k * 25, 4);
+    expect([store.count(0), store.deepCount(0), store.bestPrice(0), store.bestShares(0)]).to.deep.equal([39, 0, 6000250, 2]);
+    // The same prices with the cent-or-1 tick: tick 100 from the first, 1 after 6000250 is off it;
+    // 64 slots of 1 unit hold at most 3 of the levels, the rest are deep.
+    const cents = new LevelStore(2);
+    cents.addOrder(0, 6000000, 1); cents.addOrder(0, 6000250, 2); cents.addOrder(0, 6000025, 3);
+    for (let k = 2; k < 40; k++) if (k !== 10) cents.addOrder(0, 6000250 - k * 25, 4);
+    expect(cents.deepCount(0)).to.be.greaterThan(30);
+    expect(levelsOf(store, 0)).to.deep.equal(levelsOf(cents, 0));
+    // A zero price (gcd 0) keeps a tick of 1, not a division by zero.
+    const zero = new LevelStore(2, 1 << 12, { tick: 'gcd' });
+    zero.addOrder(1, 0, 5); zero.addOrder(1, 7, 1);
+    expect(levelsOf(zero, 1)).to.deep.equal([[0, 5, 1], [7, 1, 1]]);
+  });
+
+  for (const [name, priceArb, tick] of [
+    ['cent prices over a range wider than the ladder', fc.integer({ min: 1, max: 400 }).map((c) => c * 100), 'cent'],
+    ['cent and sub-penny prices mixed', fc.oneof(fc.integer({ min: 1, max: 300 }).map((c) => c * 100), fc.integer({ min: 1, max: 30000 })), 'cent'],
+    ['prices near the top of Price(4)', fc.integer({ min: 0, max: 150 }).map((c) => 0xffffffff - 95 - c * 100), 'cent'],
+    ["gcd ticks: MOEX-like prices 25 apart over a range wider than the ladder, a few off the tick",
+      fc.oneof({ arbitrary: fc.integer({ min: 0, max: 200 }).map((k) => 6000000 + k * 25), weight: 9 }, { arbitrary: fc.integer({ min: 5990000, max: 6010000 }), weight: 1 }), 'gcd'],
+    ["gcd ticks: cent and sub-penny prices mixed", fc.oneof(fc.integer({ min: 1, max: 300 }).map((c) => c * 100), fc.integer({ min: 1, max: 30000 })), 'gcd'],
   ] as const) {
-    it(`matches a sorted-map model, best and touchedTop included: ${name} (fast-check)`, () => {
+    it(`matches a sorted-map model, best and touchedTop included: ${name} (fast-check, tick ${tick})`, () => {
       const op = fc.tuple(fc.integer({ min: 0, max: 9 }), priceArb, fc.integer({ min: 1, max: 1000 }));
       fc.assert(fc.property(fc.boolean(), fc.array(op, { maxLength: 400 }), (bid, ops) => {
-        const store = new LevelStore(4);
+        const store = new LevelStore(4, 1 << 12, { tick });
         const side = bid ? 2 : 3;
         const model = new Map<number, Level>();
         const live: number[] = [];

@@ -14,7 +14,11 @@
  *   to a cache line), its region taken from one arena the first time the side gets an order.
  * - Tick: a side's first order sets it: 100 (one cent in Price(4)) when its price is a whole
  *   number of cents, else 1. A later price that is not a multiple of it turns the side to tick 1,
- *   every level re-placed (rare: sub-penny prices are for stocks under $1).
+ *   every level re-placed (rare: sub-penny prices are for stocks under $1). With `{ tick: 'gcd' }`
+ *   (feeds whose ticks are not a power of ten of the price scale, e.g. MOEX's 0.0025 at 5
+ *   decimals) the tick is the greatest common divisor of the side's prices so far instead: the
+ *   first price, then gcd(tick, price) for a price off the tick (levels re-placed), kept when the
+ *   side empties; a few re-ticks per side and it is the instrument's real tick.
  * - Invariant: every level whose index falls in [0, kLadderSlots) is in the ladder, every level
  *   below index 0 is in the deep part, none is above the ladder; so when the side has levels its
  *   best is the ladder's best. Re-centering (moving the origin so the best sits kHeadroom slots
@@ -92,7 +96,11 @@ export class LevelStore implements Levels {
   private moving = new Float64Array(kLadderSlots * 3);
 
   /** `sides`: 2 per stock locate the store may see (131072 for every locate); `initialLevels` sizes the deep part. */
-  constructor(sides: number, initialLevels = 1 << 12) {
+  /** Ticks from the gcd of a side's prices (options.tick 'gcd') rather than cent-or-1. */
+  private readonly gcdTicks: boolean;
+
+  constructor(sides: number, initialLevels = 1 << 12, options: { tick?: 'cent' | 'gcd' } = {}) {
+    this.gcdTicks = options.tick === 'gcd';
     // A side's best index is set to -1 with its first order: the meta of locates never seen stays
     // untouched (zero pages never faulted in), and its tick 0 sends every add to the slow path.
     this.meta = new Float64Array(sides * kMeta);
@@ -302,7 +310,8 @@ export class LevelStore implements Levels {
         this.regionOf[side] = this.takeRegion();
         m[o + kBestIndex] = -1;
       }
-      const tick = Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
+      const tick = this.gcdTicks ? gcdTick(m[o + kTick], price)
+        : Math.floor(price / 100) * 100 === price ? 100 : 1; // not %: on a double it is a call
       const index = kLadderSlots - 1 - kHeadroom;
       const t = price / tick;
       m[o + kTick] = tick;
@@ -320,7 +329,7 @@ export class LevelStore implements Levels {
       this.touchedTop = true;
       return;
     } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
-      this.retick(side);
+      this.retick(side, this.gcdTicks ? gcdTick(m[o + kTick], price) : 1);
     }
     const t = price / m[o + kTick];
     let index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
@@ -377,8 +386,8 @@ export class LevelStore implements Levels {
     this.refreshBest(side);
   }
 
-  /** A price off the side's tick arrived: every level re-placed with tick 1. */
-  private retick(side: number): void {
+  /** A price off the side's tick arrived: every level re-placed with `tick` (1, or the gcd with that price). */
+  private retick(side: number, tick: number): void {
     const deep = this.deep;
     let n = this.takeLadder(side);
     while (deep.count(side) > 0) {
@@ -386,7 +395,7 @@ export class LevelStore implements Levels {
       n = this.pushMoving(n, deep.takenPrice, deep.takenShares, deep.takenOrders);
     }
     const o = side * kMeta;
-    this.meta[o + kTick] = 1;
+    this.meta[o + kTick] = tick;
     this.setOrigin(side, this.moving[0]); // the best: the ladder's levels come first, best first
     this.placeMoving(side, n);
     this.meta[o + kBestIndex] = this.highestAtOrBelow(side, kLadderSlots - 1);
@@ -453,4 +462,15 @@ export class LevelStore implements Levels {
     }
     return region;
   }
+}
+
+/**
+ * gcd(tick, price) for integer prices below 2^53 (tick 0: a side never seen, the price itself); 1 when
+ * that would be 0 (a zero price). Rare path (a side's first level, a price off its tick): % is fine.
+ */
+function gcdTick(tick: number, price: number): number {
+  let a = tick;
+  let b = price;
+  while (b !== 0) { const r = a % b; a = b; b = r; }
+  return a > 0 ? a : 1;
 }

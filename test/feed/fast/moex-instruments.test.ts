@@ -14,7 +14,7 @@ import { MoexInstrumentTable } from '../../../lib/feed/fast/moex/moex-instrument
 import { MoexLayouts } from '../../../lib/feed/fast/moex/moex-messages';
 import { moexTemplates } from './fast-helpers';
 
-describe('MoexInstrumentTable (instrument keys from the tape, hashed in place)', () => {
+describe('MoexInstrumentTable (instrument keys from the tape, hashed and compared a word at a time)', () => {
   const registry = moexTemplates();
   const layout = new MoexLayouts(registry, 'ANY').layout(registry.templateNamed('X-OLR-CURR').id)!;
   const entry = layout.entry!;
@@ -74,5 +74,41 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed in place)',
     };
     expect([at(0), at(1), at(2), at(0), at(3)]).to.deep.equal([1, 2, 0, 1, 0]);
     expect(table.overflows).to.equal(1);
+  });
+
+  it('keys are hashed and compared in zero-padded 32-bit words: names one byte apart across a word boundary stay apart, the longest key fits', () => {
+    const table = new MoexInstrumentTable(100);
+    const encoder = new FastEncoder(registry);
+    const decoder = new FastDecoder(registry, { transientStrings: true });
+    const sessions = ['', 'C', 'CETS', 'LONGSESSIONID15'];
+    // Lengths 1-9 share every prefix, so a word compare that read only part of the last word, or
+    // padding left over from a longer key, would merge two of them; 'Y' x 32 after a 15-byte session
+    // is exactly the 48-byte key.
+    const symbols = ['A', 'AA', 'AAA', 'AAAA', 'AAAAA', 'AAAAAAA', 'AAAAAAAA', 'AAAAAAAAA', 'AAAAAAAB', 'Y'.repeat(32)];
+    const resolveAll = (): number[] => {
+      const out: number[] = [];
+      for (const s of sessions) {
+        // Longest first, then shorter ones into the same key buffer: stale bytes past a key's end must not count.
+        for (const y of [...symbols].reverse()) {
+          encoder.resetDictionaries();
+          decoder.resetDictionaries();
+          const bytes = encoder.encode('X-OLR-CURR', {
+            MsgSeqNum: 1, SendingTime: 20170301101500000n,
+            GroupMDEntries: [s === '' ? { Symbol: y, MDEntryType: '0' } : { Symbol: y, TradingSessionID: s, MDEntryType: '0' }],
+          });
+          expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+          const base = decoder.elementBase(layout.entries, 0);
+          const locate = table.resolve(decoder, base + entry.symbol, base + entry.tradingSessionId);
+          expect(locate, `${s}:${y}`).to.be.greaterThan(0);
+          expect(table.name(locate)).to.equal(s === '' ? y : `${s}:${y}`);
+          out.push(locate);
+        }
+      }
+      return out;
+    };
+    const first = resolveAll();
+    expect(new Set(first).size).to.equal(sessions.length * symbols.length);
+    expect(resolveAll()).to.deep.equal(first);
+    expect(table.count).to.equal(sessions.length * symbols.length);
   });
 });

@@ -38,7 +38,7 @@
 import {
   BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventDeleteOrder, kBookEventModifyOrder, kBookEventQuote, kBookEventStatus, kBookEventTrade,
 } from '../../book/book-event';
-import { SortedLevels } from '../../book/sorted-levels';
+import { LevelStore } from '../../book/level-store';
 import { OrderBook } from '../../book/order-book';
 import { OrderStore } from '../../book/order-store';
 import { invalidOption } from '../../../errors';
@@ -130,16 +130,13 @@ export class FastBookAdapter implements FastMessageHandler {
   readonly instruments: MoexInstrumentTable;
   readonly orders: OrderStore;
   /**
-   * Every book's price levels in one store (side locate * 2 bids, locate * 2 + 1 asks), as the ITCH
-   * BookBuilder keeps them; the hot path calls it directly. A store per book put each book's levels
-   * in arrays of their own and cost a pointer chase per entry. Sorted levels, not the ITCH
-   * price ladder: the ladder's 64 slots are one tick apart at the tick it finds (a cent, else one
-   * unit of the price scale), and at MOEX's 5 decimals a real tick (0.0025) is 250 units, so every
-   * level but the best would fall to the ladder's deep store (perf:fast on a quiet machine:
-   * 570 ns/msg with the ladder, 517-529 with sorted levels). Sized for maxInstruments (locates
-   * 1..maxInstruments), not every possible locate: 8 MB of side records per adapter otherwise.
+   * Every book's price levels in one store (side locate * 2 bids, locate * 2 + 1 asks), the price
+   * ladder the ITCH BookBuilder uses, with ticks from the gcd of each side's prices: MOEX's ticks
+   * (0.0025 at 5 decimals: 250 units) are not a cent or 1, and with the ITCH tick finder every level
+   * but the best fell to the ladder's deep store (570 ns/msg; sorted levels, used until then,
+   * 517-529). The hot path calls it directly. Sized for maxInstruments (locates 1..maxInstruments).
    */
-  readonly levels: SortedLevels;
+  readonly levels: LevelStore;
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
@@ -173,7 +170,7 @@ export class FastBookAdapter implements FastMessageHandler {
     this.priceDecimals = decimals;
     this.layouts = new MoexLayouts(registry, options.market ?? 'ANY');
     this.instruments = new MoexInstrumentTable(maxInstruments);
-    this.levels = new SortedLevels((maxInstruments + 1) * 2, 1 << 12);
+    this.levels = new LevelStore((maxInstruments + 1) * 2, 1 << 12, { tick: 'gcd' });
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
     for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
   }

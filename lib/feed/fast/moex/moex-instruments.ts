@@ -1,8 +1,8 @@
 /**
  * MOEX instruments (Symbol + TradingSessionID) to dense book locates 1..capacity, resolved from the
- * decoder's tape without building a string: the key bytes are hashed in place and compared with the
- * bytes kept for the locate, and the display string ("CETS:USD000UTSTOM") is built once, the first
- * time an instrument is seen. Open addressing, linear probing; instruments are never removed within
+ * decoder's tape without building a string: the key bytes are copied into a buffer zero-padded to
+ * whole 32-bit words, hashed and compared with the bytes kept for the locate a word at a time, and
+ * the display string ("CETS:USD000UTSTOM") is built once, the first time an instrument is seen. Open addressing, linear probing; instruments are never removed within
  * a session. A full table counts `overflows` and returns 0 (the caller skips the entry).
  *
  * Single writer: the book adapter's thread.
@@ -23,6 +23,9 @@ export class MoexInstrumentTable {
   private readonly hashes: Uint32Array;
   private readonly names: string[];
   private readonly key = new Uint8Array(kKeyBytes);
+  /** Word views of key and keys (kKeyBytes is a multiple of 4: a locate's key starts on a word). */
+  private readonly key32 = new Uint32Array(this.key.buffer);
+  private readonly keys32: Uint32Array;
   private keyLength = 0;
 
   constructor(capacity = 16384) {
@@ -32,6 +35,7 @@ export class MoexInstrumentTable {
     this.table = new Uint32Array(size);
     this.mask = size - 1;
     this.keys = new Uint8Array((this.capacity + 1) * kKeyBytes);
+    this.keys32 = new Uint32Array(this.keys.buffer);
     this.keyLengths = new Uint8Array(this.capacity + 1);
     this.hashes = new Uint32Array(this.capacity + 1);
     this.names = new Array<string>(this.capacity + 1).fill('');
@@ -39,24 +43,31 @@ export class MoexInstrumentTable {
 
   /** Locate of the instrument whose Symbol and TradingSessionID are at these tape slots (-1 = absent); 0 if it cannot be tracked. */
   resolve(d: FastDecoder, symbolSlot: number, sessionSlot: number): number {
+    // The key's bytes are copied (unmasked from the packet's stop bit) into a buffer zero-padded to
+    // whole 32-bit words, then hashed and compared a word at a time: byte by byte, the FNV chain
+    // (a multiply per byte) and the byte comparison were about 3 ns a byte, ~45 ns of a 14-byte
+    // "CETS:USD000UTSTOM"-style key per entry.
     const k = this.key;
     let n = 0;
-    let h = 0x811c9dc5;
     if (sessionSlot >= 0 && d.isPresent(sessionSlot)) {
       const len = d.byteLength(sessionSlot);
       if (len > 15) return 0;
       const src = d.source(sessionSlot); const o = d.sourceOffset(sessionSlot); const m = d.sourceMask(sessionSlot);
-      for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
+      for (let i = 0; i < len; i++) k[n++] = src[o + i] & m;
     }
     k[n++] = 0x3a; // ':'
-    h = Math.imul(h ^ 0x3a, 0x01000193);
     if (symbolSlot < 0 || !d.isPresent(symbolSlot)) return 0;
     const len = d.byteLength(symbolSlot);
     if (len === 0 || len > kKeyBytes - n) return 0;
     const src = d.source(symbolSlot); const o = d.sourceOffset(symbolSlot); const m = d.sourceMask(symbolSlot);
-    for (let i = 0; i < len; i++) { const c = src[o + i] & m; k[n++] = c; h = Math.imul(h ^ c, 0x01000193); }
+    for (let i = 0; i < len; i++) k[n++] = src[o + i] & m;
+    const words = (n + 3) >> 2;
+    for (let i = n; i < words * 4; i++) k[i] = 0;
+    const k32 = this.key32;
+    let h = n;
+    for (let j = 0; j < words; j++) { h = Math.imul(h ^ k32[j], 0x9e3779b1); h ^= h >>> 16; }
     this.keyLength = n;
-    return this.lookup(h >>> 0);
+    return this.lookup(h >>> 0, words);
   }
 
   /** Locate of an instrument by its display name (tools, tests); 0 if unknown. */
@@ -68,7 +79,7 @@ export class MoexInstrumentTable {
 
   name(locate: number): string { return this.names[locate] ?? ''; }
 
-  private lookup(h: number): number {
+  private lookup(h: number, words: number): number {
     const table = this.table;
     const mask = this.mask;
     const n = this.keyLength;
@@ -76,7 +87,7 @@ export class MoexInstrumentTable {
     for (;;) {
       const locate = table[i];
       if (locate === 0) break;
-      if (this.hashes[locate] === h && this.keyLengths[locate] === n && this.sameKey(locate, n)) return locate;
+      if (this.hashes[locate] === h && this.keyLengths[locate] === n && this.sameKey(locate, words)) return locate;
       i = (i + 1) & mask;
     }
     if (this.count >= this.capacity) { this.overflows++; return 0; }
@@ -85,14 +96,15 @@ export class MoexInstrumentTable {
     this.hashes[locate] = h;
     this.keyLengths[locate] = n;
     const base = locate * kKeyBytes;
-    for (let j = 0; j < n; j++) this.keys[base + j] = this.key[j];
+    for (let j = 0; j < words * 4; j++) this.keys[base + j] = this.key[j]; // zero padding included
     this.names[locate] = String.fromCharCode(...this.key.subarray(0, n)).replace(/^:/, '');
     return locate;
   }
 
-  private sameKey(locate: number, n: number): boolean {
-    const keys = this.keys; const k = this.key; const base = locate * kKeyBytes;
-    for (let j = 0; j < n; j++) if (keys[base + j] !== k[j]) return false;
+  /** The stored key of `locate` equals this.key, compared in whole (zero-padded) words. */
+  private sameKey(locate: number, words: number): boolean {
+    const keys32 = this.keys32; const k32 = this.key32; const base = locate * (kKeyBytes >> 2);
+    for (let j = 0; j < words; j++) if (keys32[base + j] !== k32[j]) return false;
     return true;
   }
 }
