@@ -7,12 +7,13 @@ import { GcCounter } from '../../lib/pipeline/gc-counts';
 v8.setFlagsFromString('--expose-gc');
 const forceGc = vm.runInNewContext('gc') as (o?: { type: 'major' | 'minor' }) => void;
 
-describe('GcCounter', function () {
+for (const native of [true, false]) describe(`GcCounter (${native ? "the addon's GC epilogue" : 'v8.GCProfiler'})`, function () {
   this.timeout(20000);
 
   it('counts each forced major and minor GC once, stamped with the injected clock, and nothing after close', () => {
     let now = 1000;
-    const counter = new GcCounter(() => now);
+    const counter = new GcCounter(() => now, native);
+    expect(counter.source).to.equal(native ? 'native' : 'gc-profiler');
     const before = { ...counter.sample() };
     now = 5000;
     for (let i = 0; i < 3; i++) forceGc();
@@ -29,7 +30,7 @@ describe('GcCounter', function () {
   });
 
   it('loses no GC across samples: a major between every pair of reads is counted every time', () => {
-    const counter = new GcCounter(() => 0);
+    const counter = new GcCounter(() => 0, native);
     const start = counter.sample().major;
     for (let i = 0; i < 20; i++) { forceGc(); counter.sample(); }
     expect(counter.close().major - start).to.equal(20);
