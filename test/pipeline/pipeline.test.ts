@@ -206,7 +206,7 @@ describe('pipeline steady state', function () {
       const steady = w.health.slice(3);
       expect(steady.length, 'health samples').to.be.at.least(8);
       const majors = steady[steady.length - 1].gc.major - steady[0].gc.major;
-      expect(majors, `major GCs after warm-up in [${w.group}]`).to.equal(0);
+      expect(majors, `major GCs after warm-up in [${w.group}]; majors so far at each second ${w.health.map((h) => h.gc.major).join(',')}; old space ${w.health.map((h) => h.oldSpaceUsed).join(',')}`).to.equal(0);
       // Leak trend: old-space growth, bytes per second. (Total heap use saw-tooths with each
       // scavenge of short-lived garbage; what leaks, or lives just long enough to be promoted, lands
       // in old space and stays there until a major GC.) Leak-free, a steady worker promotes ~0.1 KB/s
