@@ -19,7 +19,8 @@
         "dpdk-binding/src/journal_glue.cc",
         "dpdk-binding/src/tcp_channel.cc",
         "dpdk-binding/src/tcp_glue.cc",
-        "dpdk-binding/src/bpf_glue.cc"
+        "dpdk-binding/src/bpf_glue.cc",
+        "dpdk-binding/src/gc_glue.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],

@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { SplitLayoutPerCore, tenMillion } from './lib/ten-million';
 
 const kRoot = path.join(__dirname, '..', '..');
 const kStart = '<!-- perf-table:start -->';
@@ -16,6 +17,16 @@ type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-expli
 const n = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a');
 const rate = (v: unknown): string => (typeof v === 'number' ? (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(1)} k/s`) : 'n/a');
 const usec = (v: unknown): string => (typeof v !== 'number' ? 'n/a' : v >= 1e9 ? `${(v / 1e9).toFixed(2)} s` : v >= 1e6 ? `${(v / 1e6).toFixed(1)} ms` : `${(v / 1000).toFixed(1)} µs`);
+
+/** The README's words for perf/lib/ten-million.ts's arithmetic. */
+function tenMillionText(per: J, shards: number): string {
+  const t = tenMillion(per as SplitLayoutPerCore, shards);
+  if (!t) return '';
+  const s = t.strategy_per_shard;
+  return `ceiling ${rate(t.ceiling_msgs_per_s)} (${t.limited_by}); with any number of shards at most ${rate(t.any_shards_ceiling_msgs_per_s)} (one ${t.any_shards_limited_by}), ` +
+    `so 10 M msgs/s needs a strategy per shard (book+strategy ${rate(s.per_core_msgs_per_s)} per core): ${s.shard_workers} shard workers + 1 decoder + 1 router (${s.cores} cores)` +
+    (s.decoder_short_of_10m ? `, and a decoder above this run's ${rate(per.decoder)}` : '');
+}
 
 function rows(name: string, r: J): string[][] {
   switch (name) {
@@ -68,7 +79,7 @@ function rows(name: string, r: J): string[][] {
       const out: string[][] = [];
       if (r.lossless_offered_msgs_per_s !== undefined) {
         out.push(['max offered rate with zero loss, source that drops like a NIC (perf:throughput)',
-          `${rate(r.lossless_offered_msgs_per_s)} msgs offered, 0 loss over ${n(r.messages_per_trial)} msgs; loss at 1.5x (${rate(r.offered_at_1_5x)}): ${pct(r.loss_at_1_5x)} (lossy paced pcap, 1 JS core)`,
+          `${rate(r.lossless_offered_msgs_per_s)} msgs offered, 0 loss over ${n(r.messages_per_trial)} msgs; loss at 1.5x (${rate(r.offered_at_1_5x)}): ${pct(r.loss_at_1_5x)} (lossy paced pcap; ${r.layout ?? '1 JS core'})`,
           `testpmd rxonly: ${rate(r.baseline_msgs_per_s)} msgs`, `ratio ${n(r.lossless_offered_msgs_per_s / r.baseline_msgs_per_s, 3)}`, '≥ 10 M msgs/s, zero loss over ≥ 10 M msgs']);
       }
       out.push(['same, source that waits for the consumer (lossless by construction)', `${rate(r.msgs_per_s)} msgs, ${rate(r.packets_per_s)} pkts, loss ${n(r.loss, 6)} (${r.backend})`, `testpmd rxonly: ${rate(r.baseline_packets_per_s)} pkts`, `ratio ${n(r.ratio, 3)}`, 'not a NIC-like source']);
@@ -82,11 +93,12 @@ function rows(name: string, r: J): string[][] {
         const fused = fusedAll[fusedAll.length - 1];
         for (const x of (sl.layouts as J[]).filter((l) => l.book_shards > 0)) {
           const per = x.per_core_msgs_per_s ?? {};
-          out.push([`shipped pipeline, books in ${x.book_shards} shard${x.book_shards > 1 ? 's' : ''} (performance.stages.book.shards), highest lossless offered rate, lossy paced pcap (perf:throughput; load ${n(sl.loadavg_before?.[0], 1)} on ${sl.cpus} CPUs)`,
-            `${rate(x.lossless_offered_msgs_per_s)} msgs, 0 loss over ${n(sl.capture?.messages)} msgs; loss at 1.5x: ${pct(x.loss_at_1_5x)}; per core: decoder ${rate(per.decoder)}, book worker ${rate(per.book_worker)}, strategy+router ${rate(per.strategy_router)}`,
+          const shards = x.book_shards as number;
+          out.push([`split pipeline, fusion [[decoder], [book], [strategy, router]]: ${x.layout ?? `${shards} book shards`}; highest lossless offered rate, lossy paced pcap (perf:throughput; load ${n(sl.loadavg_before?.[0], 1)} on ${sl.cpus} CPUs)`,
+            `${rate(x.lossless_offered_msgs_per_s)} msgs, 0 loss over ${n(sl.capture?.messages)} msgs; loss at 1.5x: ${pct(x.loss_at_1_5x)}; per core: decoder ${rate(per.decoder)}, book worker ${rate(per.book_worker)} (of its shard's messages), strategy+router ${rate(per.strategy_router)}`,
             fused ? `fused, idle ${fused.idle}, same run: ${rate(fused.lossless_offered_msgs_per_s)}; loss at 1.5x ${pct(fused.loss_at_1_5x)}; ${rate(fused.per_core_msgs_per_s?.fused_worker)} per core${fusedAll.length > 1 ? ` (as shipped, idle ${fusedAll[0].idle}: ${rate(fusedAll[0].lossless_offered_msgs_per_s)})` : ''}` : '',
             fused && fused.lossless_offered_msgs_per_s ? `ratio ${n(x.lossless_offered_msgs_per_s / fused.lossless_offered_msgs_per_s, 2)}` : '',
-            `10 M msgs/s: ${x.for_10m?.decoders} decoder(s), ${x.for_10m?.book_workers} book workers, ${x.for_10m?.strategy_workers} strategy worker(s) (${x.for_10m?.cores} cores)`]);
+            tenMillionText(per, shards)]);
         }
       }
       const sb = r.sharded_books as J | undefined;
@@ -94,7 +106,7 @@ function rows(name: string, r: J): string[][] {
         out.push([`decode + books + conflation sharded by stock locate, in memory (perf:throughput; load ${n(sb.loadavg?.[0], 1)} on ${sb.cpus} CPUs)`,
           `CPU per message: book worker ${sb.shards.map((x: J) => x.worker_cpu_ns_per_msg.join('/')).join(', ')} ns (${rate(sb.book_worker_cpu_msgs_per_s)} per core); decoder fanning out ${n(sb.fanout_ceiling?.decoder_cpu_ns_per_msg, 1)} ns (${rate(sb.decoder_fanout_cpu_msgs_per_s)} per core); wall with ${sb.shards.map((x: J) => `${x.shards} worker${x.shards > 1 ? 's' : ''}: ${rate(x.msgs_per_s)}`).join(', ')}`,
           `fused on one thread: ${rate(sb.fused_cpu_msgs_per_s)} per core; wall ${rate(sb.fused?.msgs_per_s)}`, '',
-          `10 M msgs/s: ${sb.layout_for_10m?.how} (${sb.layout_for_10m?.cores} cores)`]);
+          `decode + books only (no RX, strategy or router): 10 M msgs/s with ${sb.layout_for_10m?.how} (${sb.layout_for_10m?.cores} cores)`]);
       }
       return out;
     }

@@ -294,6 +294,7 @@ void exportFn(v8::Local<v8::Object> target, const char* name, Nan::FunctionCallb
 void exportJournalFns(v8::Local<v8::Object> target);  // journal_glue.cc
 void exportTcpFns(v8::Local<v8::Object> target);      // tcp_glue.cc
 void exportBpfFns(v8::Local<v8::Object> target);      // bpf_glue.cc
+void exportGcFns(v8::Local<v8::Object> target);       // gc_glue.cc
 }  // namespace tickpath
 
 NAN_MODULE_INIT(Init) {
@@ -322,6 +323,7 @@ NAN_MODULE_INIT(Init) {
   exportJournalFns(target);
   exportTcpFns(target);
   exportBpfFns(target);
+  exportGcFns(target);
 #ifdef TICKPATH_HAVE_DPDK
   exportFn(target, "dpdkEalState", DpdkEalState);
 #endif

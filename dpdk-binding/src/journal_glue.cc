@@ -1,6 +1,14 @@
 // The order journal's few native calls (journal_file.h), kept beside glue.cc rather than in it so
 // the journal and the packet path change independently; glue.cc calls exportJournalFns once.
 // Like ports, a journal is an integer id, so whichever worker thread runs the router can use it.
+//
+// Threading contract: the id registry is guarded by journalsMutex(), and only for as long as it
+// takes to read or change a slot; no file I/O happens under it (an open fsyncs a directory, a close
+// joins the commit thread and fdatasyncs), so one journal's sync never waits on another's open or
+// close. One journal has one owner thread at a time (the router's): it alone syncs, drains, grows
+// and closes it, so a pointer looked up under the lock stays valid for the owner's call after the
+// lock is released (only the owner's own close frees it). Within a journal, journal_file.h's
+// mutexes order the owner against its commit thread.
 #include <nan.h>
 
 #include <array>
@@ -34,10 +42,20 @@ v8::Local<v8::Value> sharedBuffer(void* base, size_t len, const std::shared_ptr<
   return v8::SharedArrayBuffer::New(v8::Isolate::GetCurrent(), std::move(store));
 }
 
-// Caller holds journalsMutex().
+// A slot taken by an open still in progress: no journal yet, and no other open may take it. The
+// address of a tag, never dereferenced.
+char openingTag;
+JournalFile* const kOpening = reinterpret_cast<JournalFile*>(&openingTag);
+
+// The journal whose id is info[0], looked up under the registry lock (released on return); throws
+// and returns null when no journal with that id is open. See the threading contract above.
 JournalFile* journalArg(const Nan::FunctionCallbackInfo<v8::Value>& info) {
   int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
-  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
+  JournalFile* j = nullptr;
+  {
+    std::lock_guard<std::mutex> g(journalsMutex());
+    if (id >= 0 && id < kMaxJournals && journals()[id] != kOpening) j = journals()[id];
+  }
   if (!j) Nan::ThrowRangeError("no open journal with that id");
   return j;
 }
@@ -53,26 +71,36 @@ NAN_METHOD(JournalOpen) {
   o.groupCommitUs = static_cast<int64_t>(Nan::To<double>(info[4]).FromMaybe(1000));
   o.groupCommit = Nan::To<bool>(info[5]).FromMaybe(false);
   if (info.Length() > 6) o.prefaultBytes = Nan::To<uint32_t>(info[6]).FromMaybe(o.prefaultBytes);
-  std::lock_guard<std::mutex> g(journalsMutex());
+  // Reserve an id, open outside the lock, then publish (or free the id on failure).
   int id = 0;
-  while (id < kMaxJournals && journals()[id]) id++;
-  if (id == kMaxJournals) return throwErrno(-EMFILE, "too many open journals");
+  {
+    std::lock_guard<std::mutex> g(journalsMutex());
+    while (id < kMaxJournals && journals()[id]) id++;
+    if (id == kMaxJournals) return throwErrno(-EMFILE, "too many open journals");
+    journals()[id] = kOpening;
+  }
   std::unique_ptr<JournalFile> j;
   std::string err;
   int rc = JournalFile::open(o, &j, &err);
-  if (rc < 0) return throwErrno(rc, err);
+  if (rc < 0) {
+    std::lock_guard<std::mutex> g(journalsMutex());
+    journals()[id] = nullptr;
+    return throwErrno(rc, err);
+  }
   auto out = Nan::New<v8::Object>();
   Nan::Set(out, Nan::New("id").ToLocalChecked(), Nan::New(id));
   Nan::Set(out, Nan::New("created").ToLocalChecked(), Nan::New(j->created()));
   Nan::Set(out, Nan::New("map").ToLocalChecked(), sharedBuffer(j->map(), j->mapBytes(), j->mapOwner()));
   Nan::Set(out, Nan::New("control").ToLocalChecked(),
            sharedBuffer(j->controlOwner().get(), kJournalControlBytes, j->controlOwner()));
-  journals()[id] = j.release();
+  {
+    std::lock_guard<std::mutex> g(journalsMutex());
+    journals()[id] = j.release();
+  }
   info.GetReturnValue().Set(out);
 }
 
 NAN_METHOD(JournalEnsure) {
-  std::lock_guard<std::mutex> g(journalsMutex());
   JournalFile* j = journalArg(info);
   if (!j) return;
   std::string err;
@@ -80,12 +108,11 @@ NAN_METHOD(JournalEnsure) {
   if (rc < 0) throwErrno(rc, err);
 }
 
+// journalSync(id): the 'always' policy, once per order on the router's thread. The registry lock is
+// held for the lookup only (tens of ns uncontended, never across another journal's I/O).
 NAN_METHOD(JournalSync) {
-  // No registry lock: one journal has one owner thread, and sync must not wait on another
-  // journal's open or close.
-  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
-  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
-  if (!j) return Nan::ThrowRangeError("no open journal with that id");
+  JournalFile* j = journalArg(info);
+  if (!j) return;
   std::string err;
   int rc = j->sync(&err);
   if (rc < 0) throwErrno(rc, err);
@@ -93,7 +120,6 @@ NAN_METHOD(JournalSync) {
 
 // journalAttachRing(id, ringPath, ringSlots, firstSlot) -> SharedArrayBuffer over the ring file
 NAN_METHOD(JournalAttachRing) {
-  std::lock_guard<std::mutex> g(journalsMutex());
   JournalFile* j = journalArg(info);
   if (!j) return;
   std::string err;
@@ -103,18 +129,16 @@ NAN_METHOD(JournalAttachRing) {
   info.GetReturnValue().Set(sharedBuffer(j->ring(), j->ringBytes(), j->ringOwner()));
 }
 
-// journalDrainRing(id): the router's rare branch when its ring is full (no registry lock, as sync).
+// journalDrainRing(id): the router's rare branch when its ring is full (lookup as sync).
 NAN_METHOD(JournalDrainRing) {
-  int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
-  JournalFile* j = (id >= 0 && id < kMaxJournals) ? journals()[id] : nullptr;
-  if (!j) return Nan::ThrowRangeError("no open journal with that id");
+  JournalFile* j = journalArg(info);
+  if (!j) return;
   std::string err;
   int rc = j->drainRing(&err);
   if (rc < 0) throwErrno(rc, err);
 }
 
 NAN_METHOD(JournalDetachRing) {
-  std::lock_guard<std::mutex> g(journalsMutex());
   JournalFile* j = journalArg(info);
   if (!j) return;
   std::string err;
@@ -123,7 +147,6 @@ NAN_METHOD(JournalDetachRing) {
 }
 
 NAN_METHOD(JournalHoldCopy) {
-  std::lock_guard<std::mutex> g(journalsMutex());
   JournalFile* j = journalArg(info);
   if (!j) return;
   j->holdCopy(Nan::To<bool>(info[1]).FromMaybe(false));
@@ -131,13 +154,16 @@ NAN_METHOD(JournalHoldCopy) {
 
 // journalClose(id, keepSlots, sync): stops the commit thread, syncs, trims, frees the id.
 NAN_METHOD(JournalClose) {
-  std::lock_guard<std::mutex> g(journalsMutex());
-  JournalFile* j = journalArg(info);
-  if (!j) return;
+  // Out of the registry first (a later lookup fails cleanly), then closed outside the lock.
   int id = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  JournalFile* j = nullptr;
+  {
+    std::lock_guard<std::mutex> g(journalsMutex());
+    if (id >= 0 && id < kMaxJournals && journals()[id] != kOpening) std::swap(j, journals()[id]);
+  }
+  if (!j) return Nan::ThrowRangeError("no open journal with that id");
   std::string err;
   int rc = j->close(Nan::To<uint32_t>(info[1]).FromMaybe(0), Nan::To<bool>(info[2]).FromMaybe(true), &err);
-  journals()[id] = nullptr;
   delete j;
   if (rc < 0) throwErrno(rc, err);
 }

@@ -12,13 +12,13 @@
  * Counters are written into this worker's CountersBlock (shared memory, single writer) once per
  * slice; latency histograms are posted to the main thread once a second and at the end.
  */
-import { constants as perfConstants, PerformanceObserver } from 'perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'v8';
 import { parentPort, workerData } from 'worker_threads';
 import { cpusAllowedOf, pinCurrentThread } from '../binding/threads';
 import { AgentRunner } from '../common/agent-runner';
 import { CompositeAgent } from '../common/composite-agent';
 import { createIdleStrategy } from '../common/idle-strategy';
+import { GcCounter } from './gc-counts';
 import { kLogWorkerStarted } from './log-events';
 import { BooksStage, buildBooksStage } from './stages/books-stage';
 import { buildDecoderStage, DecoderStage } from './stages/decoder-stage';
@@ -62,18 +62,12 @@ function main(d: StageWorkerData): void {
   // What survives: garbage that dies young is scavenged from new space and never reaches old space,
   // so old-space growth is the measure of a leak (total heap use saw-tooths with every scavenge).
   const oldSpaceUsed = (): number => getHeapSpaceStatistics().reduce((a, s) => (s.space_name === 'old_space' ? a + s.space_used_size : a), 0);
-  // GC and heap, observed off the hot path: the observer runs only when a GC has happened.
-  const gc = { major: 0, minor: 0, lastMajorAtNs: 0 };
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.major++; gc.lastMajorAtNs = clock.nowNs(); } else gc.minor++;
-    }
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
+  // GC counts from v8.GCProfiler, read once per health post (gc-counts.ts: a 'gc' PerformanceObserver
+  // left promoted garbage in old space on every scavenge).
+  const gc = new GcCounter(() => clock.nowNs());
   const postLatency = (): void => {
     ctx.post({ type: 'latency', index: d.index, histograms: kLatencyNames.map((n) => latency[n].serialize()),
-      health: { heapUsed: getHeapStatistics().used_heap_size, oldSpaceUsed: oldSpaceUsed(), gc: { ...gc }, atNs: clock.nowNs() } });
+      health: { heapUsed: getHeapStatistics().used_heap_size, oldSpaceUsed: oldSpaceUsed(), gc: { ...gc.sample() }, atNs: clock.nowNs() } });
   };
 
   // ---- the loop
@@ -104,7 +98,7 @@ function main(d: StageWorkerData): void {
       for (const s of stages) s.onDrained?.();
       publishCounters();
       postLatency();
-      gcObserver.disconnect();
+      gc.close();
       runner.close();
       const finish = () => ctx.post({ type: 'done', index: d.index, counters: counters.snapshot(), strategy: strategy?.counts });
       void Promise.all(stages.map((s) => s.close?.().catch(() => undefined))).then(finish);

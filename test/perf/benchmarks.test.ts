@@ -123,7 +123,15 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     // The two shards' shares of the messages add up to what the decoder handled.
     const w = sharded.workers_at_1_5x;
     expect(w[1].messages + w[2].messages).to.be.closeTo(w[0].messages, 2);
-    expect(sharded.for_10m).to.include.keys('decoders', 'book_workers', 'strategy_workers', 'cores');
+    // 10 M msgs/s: this layout's ceiling is the least of its stages (one decoder, one merging
+    // strategy+router), and only a strategy per shard scales past min(decoder, strategy+router).
+    const per = (sharded as unknown as { per_core_msgs_per_s: { decoder: number; book_worker: number; strategy_router: number } }).per_core_msgs_per_s;
+    const t = sharded.for_10m as unknown as { ceiling_msgs_per_s: number; any_shards_ceiling_msgs_per_s: number; reaches_10m: boolean; strategy_per_shard: { shard_workers: number; cores: number } };
+    expect(t.ceiling_msgs_per_s).to.be.closeTo(Math.min(per.decoder, 2 * per.book_worker, per.strategy_router), 1);
+    expect(t.any_shards_ceiling_msgs_per_s).to.be.closeTo(Math.min(per.decoder, per.strategy_router), 1);
+    expect(t.reaches_10m).to.equal(t.ceiling_msgs_per_s >= 10e6);
+    expect(t.strategy_per_shard.shard_workers).to.equal(Math.ceil(10e6 * (1 / per.book_worker + 1 / per.strategy_router)));
+    expect(t.strategy_per_shard.cores).to.equal(t.strategy_per_shard.shard_workers + 2);
     for (const l of sl.layouts) expect(l.loss_at_1_5x).to.be.a('number');
   });
 
