@@ -116,6 +116,10 @@ int JournalFile::open(const JournalFileOptions& o, std::unique_ptr<JournalFile>*
     if (want < first) want = first;
     int rc = j->growTo(want, err);
     if (rc < 0) return rc;
+    // growTo publishes the size only when it grows the file: a reopened file already past the first
+    // chunk would otherwise read as 0 slots, so JS would grow for every record and never zero a
+    // torn tail (its clear-out is bounded by this word).
+    j->ctl(kJournalFileSlotsI32).store(static_cast<int32_t>(j->fileBytes_ / o.slotBytes), std::memory_order_release);
   }
   j->tickClock();
   j->prefault(0);

@@ -205,6 +205,24 @@ describe('OrderJournal', () => {
     expect(fs.statSync(file).size).to.equal(good + RECORD_SIZE);
   });
 
+  it('zeroes a torn tail on reopen when the file is already past its first grow chunk', () => {
+    // A file larger than growRecords at open is not grown, so its size must still be published to
+    // the writer: the torn-tail clear-out is bounded by it.
+    const file = tmpFile('j-big.bin');
+    let j = OrderJournal.open(file, { fsync: 'never', growRecords: 16 });
+    const om = new OrderManager({ capacity: 64 });
+    for (let n = 1; n <= 10; n++) journalOrder(j, om, n, 0);   // 30 records, past 16 slots
+    j.close();
+    fs.appendFileSync(file, Buffer.alloc(RECORD_SIZE, 0x41));   // a whole bad slot: the file stays slot-aligned
+    expect(OrderJournal.recover(file)).to.include({ records: 30, tornRecords: 1 });
+    j = OrderJournal.open(file, { fsync: 'always', growRecords: 16 });
+    expect(j.recovered.tornRecords).to.equal(1);
+    expect(OrderJournal.recover(file)).to.include({ records: 30, tornRecords: 0, ignoredBytes: 0 });
+    j.appendVenueSeq(0, 'NSDQ', 5);
+    j.close();
+    expect(OrderJournal.recover(file)).to.include({ records: 31, lastRecordNo: 31, tornRecords: 0 });
+  });
+
   it('a bad last record is a torn tail (cut); the same damage before a good record is skipped and reported', () => {
     const file = tmpFile('j3.bin');
     const j = OrderJournal.open(file, { fsync: 'never' });
