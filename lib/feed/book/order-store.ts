@@ -178,6 +178,11 @@ export class OrderStore {
       if (--this.pageLive[page] === 0) this.uninstall(page);
       return;
     }
+    this.removeOverflow(slot);
+  }
+
+  /** remove() of an order held in the overflow table (a call of its own: keeps remove() small enough to inline). */
+  private removeOverflow(slot: number): void {
     this.overflow.remove(this.overflowRefs[this.overflowRefAt(slot)]);
     this.freeOverflowRecord(slot);
   }
