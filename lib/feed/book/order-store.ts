@@ -120,16 +120,31 @@ export class OrderStore {
 
   /** Insert a new order; returns its slot, or -1 if `ref` is already resting (caller counts it). */
   insert(ref: number, locate: number, side: number, price: number, shares: number): number {
+    // The common case (the reference's page is installed) here; the rest in insertSlow, so this
+    // stays small enough for TurboFan to inline into the add's handler.
+    const off = (ref >>> 0) & this.pageMask;
+    const d = ((ref >>> 0) >>> this.pageBits) & this.windowMask;
+    if (this.dirStart[d] !== ref - off) return this.insertSlow(ref, locate, side, price, shares);
+    const slot = this.dirBase[d] + off;
+    const r = this.records;
+    const o = slot * kWords;
+    if (r[o + kMeta] !== 0) return -1;
+    this.pageLive[slot >>> this.pageBits]++;
+    r[o + kShares] = shares;
+    r[o + kPrice] = price;
+    r[o + kMeta] = locate * 256 + side;
+    this.size++;
+    return slot;
+  }
+
+  /** insert() of a reference whose page is not installed: install it (the window moves) or use the overflow table. */
+  private insertSlow(ref: number, locate: number, side: number, price: number, shares: number): number {
     const off = (ref >>> 0) & this.pageMask;
     const d = ((ref >>> 0) >>> this.pageBits) & this.windowMask;
     const start = ref - off;
     const installed = this.dirStart[d];
     let slot: number;
-    if (installed === start) {
-      slot = this.dirBase[d] + off;
-      if (this.records[slot * kWords + kMeta] !== 0) return -1;
-      this.pageLive[slot >>> this.pageBits]++;
-    } else if (start >= this.windowLow && start <= this.windowHigh && installed < start) {
+    if (start >= this.windowLow && start <= this.windowHigh && installed < start) {
       slot = this.install(d, start, installed) + off;
       if (this.records[slot * kWords + kMeta] !== 0) return -1; // adopted from the overflow table
       this.pageLive[slot >>> this.pageBits]++;
