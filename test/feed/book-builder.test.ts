@@ -70,6 +70,80 @@ describe('BookBuilder', () => {
     expect(books.book(1)!.bids.count + books.book(1)!.asks.count).to.equal(0);
   });
 
+  it('keeps a level above 2^32 shares exact on the ladder and deep, through cancels, executions and a replace', () => {
+    const { rec, books, send } = setup();
+    const big = 4_000_000_000; // an order's Shares field is u32; two make a level above 2^32
+    send(add(1, 'B', big, 1000000), add(2, 'B', big, 1000000), add(3, 'B', 4_294_967_295, 1000000));
+    const total = 2 * big + 4_294_967_295;
+    expect(total).to.be.above(2 ** 33);
+    let q = rec.events.filter((e) => e.kind === kBookEventQuote).pop()!;
+    expect([q.bidPrice, q.bidShares]).to.deep.equal([1000000, total]);
+    // Far below the touch (deep part): the same totals.
+    send(add(4, 'B', big, 10000), add(5, 'B', big, 10000));
+    const book = books.book(1)!;
+    const prices = new Float64Array(4); const shares = new Float64Array(4); const orders = new Uint32Array(4);
+    expect(book.depth(true, 4, prices, shares, orders)).to.equal(2);
+    expect([...shares.subarray(0, 2)]).to.deep.equal([total, 2 * big]);
+    expect(books.levels.sharesAtPrice(2, 10000)).to.equal(2 * big);
+    rec.take();
+    send({ type: 'X', values: { ...h(1), orderReferenceNumber: 3, cancelledShares: 4_294_967_294 } },
+      { type: 'E', values: { ...h(1), orderReferenceNumber: 1, executedShares: big, matchNumber: 1 } },
+      { type: 'X', values: { ...h(1), orderReferenceNumber: 5, cancelledShares: 1 } });
+    q = rec.events.filter((e) => e.kind === kBookEventQuote).pop()!;
+    expect(q.bidShares).to.equal(big + 1);
+    expect(books.levels.sharesAtPrice(2, 10000)).to.equal(2 * big - 1);
+    // Replace the deep order up to the best level: both levels move by its 2^32-scale shares.
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 4, newOrderReferenceNumber: 6, shares: big, price: 1000000 } });
+    expect(book.depth(true, 4, prices, shares, orders)).to.equal(2);
+    expect([...shares.subarray(0, 2)]).to.deep.equal([2 * big + 1, big - 1]);
+    expect([...orders.subarray(0, 2)]).to.deep.equal([3, 1]);
+    const c = books.counters;
+    expect(c.unknownOrder + c.duplicateOrder + c.overExecution + c.overCancel + c.levelMismatch).to.equal(0);
+  });
+
+  it('accepts a reference again once its order is gone (a recycled reference), and refuses it while it rests', () => {
+    const { books, send } = setup();
+    send(add(7, 'B', 100, 1000000), add(7, 'S', 100, 1010000));
+    expect(books.counters.duplicateOrder).to.equal(1);
+    send({ type: 'D', values: { ...h(1), orderReferenceNumber: 7 } }, add(7, 'S', 300, 1010000));
+    expect(books.counters.duplicateOrder).to.equal(1);
+    expect([books.levels.count(2), books.levels.count(3), books.levels.bestShares(3)]).to.deep.equal([0, 1, 300]);
+    // A replace may name as its new reference one that was deleted before.
+    send(add(8, 'B', 100, 1000000), { type: 'D', values: { ...h(1), orderReferenceNumber: 8 } },
+      { type: 'U', values: { ...h(1), originalOrderReferenceNumber: 7, newOrderReferenceNumber: 8, shares: 50, price: 1020000 } });
+    expect([books.orders.size, books.levels.bestPrice(3), books.levels.bestShares(3), books.counters.unknownOrder]).to.deep.equal([1, 1020000, 50, 0]);
+  });
+
+  it('replace into a new level and into an existing one: levels, order counts and the BBO', () => {
+    const { rec, books, send } = setup();
+    send(add(1, 'S', 100, 1010000), add(2, 'S', 200, 1020000), add(3, 'B', 100, 1000000));
+    rec.take();
+    // New level between the two asks: not the best, so no QUOTE.
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 2, newOrderReferenceNumber: 4, shares: 250, price: 1015000 } });
+    expect(rec.kinds()).to.deep.equal(['MODIFY_ORDER']);
+    expect([books.levels.count(3), books.levels.sharesAtPrice(3, 1020000), books.levels.sharesAtPrice(3, 1015000)]).to.deep.equal([2, 0, 250]);
+    // Into the existing best level: its shares and order count grow, one QUOTE.
+    rec.take();
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 4, newOrderReferenceNumber: 5, shares: 40, price: 1010000 } });
+    expect(rec.kinds()).to.deep.equal(['MODIFY_ORDER', 'QUOTE']);
+    expect([books.levels.count(3), books.levels.bestShares(3), books.levels.bestOrders(3)]).to.deep.equal([1, 140, 2]);
+    // The best order replaced to a worse new level: the best level keeps the other order.
+    rec.take();
+    send({ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 1, newOrderReferenceNumber: 6, shares: 100, price: 1030000 } });
+    expect(rec.kinds()).to.deep.equal(['MODIFY_ORDER', 'QUOTE']);
+    expect([books.levels.bestPrice(3), books.levels.bestShares(3), books.levels.bestOrders(3), books.levels.count(3)]).to.deep.equal([1010000, 40, 1, 2]);
+  });
+
+  it('reads order references above 2^32 from the bytes exactly (references of a real day)', () => {
+    const { rec, books, send } = setup();
+    const ref = 2 ** 40 + 12345;
+    send(add(ref, 'B', 100, 1000000), { type: 'X', values: { ...h(1), orderReferenceNumber: ref, cancelledShares: 40 } },
+      { type: 'U', values: { ...h(1), originalOrderReferenceNumber: ref, newOrderReferenceNumber: ref + 2 ** 33, shares: 10, price: 1000100 } });
+    expect(rec.events.filter((e) => e.kind !== kBookEventQuote).map((e) => [e.orderReferenceNumber, e.previousOrderReferenceNumber]))
+      .to.deep.equal([[ref, ref], [ref, ref], [ref + 2 ** 33, ref]]);
+    expect([books.orders.find(ref), books.orders.find(ref + 2 ** 33) >= 0, books.counters.unknownOrder]).to.deep.equal([-1, true, 0]);
+  });
+
   it('emits TRADE for P and Q, STATUS for H, IMBALANCE for I, and records trading state', () => {
     const { rec, books, send } = setup();
     send(

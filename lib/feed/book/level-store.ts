@@ -146,6 +146,8 @@ export class LevelStore implements Levels {
    * (a book builder bug or a corrupted order, counted by the caller; the levels are left untouched).
    */
   reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean {
+    // Kept small (the level's removal is a call of its own): a delete's whole path, from the
+    // message to the QUOTE, then fits TurboFan's cumulative inlining budget in one function.
     const m = this.meta;
     const o = side * kMeta;
     const t = price / m[o + kTick];
@@ -154,21 +156,28 @@ export class LevelStore implements Levels {
     const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
     const s = this.slots;
     const orders = s[at + 1] - (removeOrder ? 1 : 0);
-    if (s[at + 1] === 0) { this.touchedTop = false; return false; }
+    if (orders <= 0) return this.removeLevel(side, index, at);
     const left = s[at] - shares;
+    s[at] = left < 0 ? 0 : left;
+    s[at + 1] = orders;
     const best = index === m[o + kBestIndex];
     this.touchedTop = best;
-    if (orders <= 0) {
-      s[at] = 0;
-      s[at + 1] = 0;
-      this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
-      m[o + kCount]--;
-      if (best) this.bestRemoved(side, index);
-    } else {
-      s[at] = left < 0 ? 0 : left;
-      s[at + 1] = orders;
-      if (best) m[o + kBestShares] = s[at];
-    }
+    if (best) m[o + kBestShares] = s[at];
+    return true;
+  }
+
+  /** reduce() took the level's last order (or found no level: false, nothing changed). */
+  private removeLevel(side: number, index: number, at: number): boolean {
+    const s = this.slots;
+    if (s[at + 1] === 0) { this.touchedTop = false; return false; }
+    const o = side * kMeta;
+    const best = index === this.meta[o + kBestIndex];
+    this.touchedTop = best;
+    s[at] = 0;
+    s[at + 1] = 0;
+    this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
+    this.meta[o + kCount]--;
+    if (best) this.bestRemoved(side, index);
     return true;
   }
 
