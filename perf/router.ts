@@ -417,6 +417,7 @@ async function main(): Promise<void> {
   const alwaysOrders = Number(arg('always-orders', '2000'));
   const latencyOrders = Number(arg('latency-orders', '50000'));
   const reqs = makeRequests(orders);
+  if (process.argv.includes('--latency-only')) return latencyOnly(reqs, latencyOrders, Number(arg('latency-rounds', '3')));
   const DISK_DIR = os.tmpdir();
   const dirOf = (r: RouterRun) => r.dir === 'disk' ? DISK_DIR : MEMORY_DIR;
   const best = new Map<RouterRun['key'], Best>(RUNS.map((r) => [r.key, { ns: Infinity, cpuNs: Infinity, threadCpuNs: Infinity, quietNs: Infinity, records: 0, ringFullCopies: 0 }]));
@@ -530,6 +531,36 @@ async function main(): Promise<void> {
     iterations,
     ...(rtt ? { rtt: rtt.rtt } : {}),
     ...(rttSpin ? { rtt_spin: rttSpin.rtt, rtt_spin_placement: 'sender --idle spin on CPU 0, every venue process --venue-idle spin on CPU 1' } : {}),
+  });
+}
+
+/**
+ * `--latency-only`: the send -> encoded bytes rows alone, `--latency-rounds` times (each a fresh
+ * router after its own warm-up), for before/after comparisons in a few seconds; the best p50 of the
+ * rounds, every round's p50/p99 in the note.
+ */
+async function latencyOnly(reqs: OrderRequest[], n: number, rounds: number): Promise<void> {
+  const all: Array<Record<string, Latency | number | string>> = [];
+  for (let r = 0; r < rounds; r++) all.push(await measureLatency(reqs, n));
+  const enc = (l: Record<string, Latency | number | string>) => l.send_to_encoded_ns as Latency;
+  const bestOf = all.reduce((a, l) => (enc(l).p50 < enc(a).p50 ? l : a));
+  const e = enc(bestOf);
+  const o = bestOf.encode_only_ns as Latency;
+  const c = bestOf.clock_pair_ns as Latency;
+  const each = all.map((l) => `${enc(l).p50.toFixed(0)}/${enc(l).p99.toFixed(0)}`).join(', ');
+  console.log(`send latency only, ${n} orders x ${rounds} rounds; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  report('router-latency', [
+    { label: 'send -> encoded bytes p50 / p99 (best round)', ours: `${e.p50.toFixed(0)} / ${e.p99.toFixed(0)} ns`,
+      baseline: `${o.p50.toFixed(0)} / ${o.p99.toFixed(0)} ns`, ratio: e.p50 / o.p50,
+      note: `baseline: the Enter Order encoded alone; clock pair ${c.p50.toFixed(0)} / ${c.p99.toFixed(0)} ns (included); rounds p50/p99: ${each}` },
+  ], {
+    send_to_encoded_ns: e,
+    encode_only_ns: o,
+    clock_pair_ns: c,
+    rounds_send_to_encoded_ns: all.map(enc),
+    load_avg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    orders: n,
+    rounds,
   });
 }
 
