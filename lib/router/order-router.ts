@@ -73,6 +73,12 @@ export interface KeyedVenueListener extends VenueListener {
   onCancelledKey(key: number, canceledQty: number, reason: string): void;
 }
 
+/** ChildOrder's `clOrdId`: the child's id text, made on read. Shared so every instance has the same map. */
+const CLORDID_ACCESSOR: PropertyDescriptor = {
+  enumerable: true,
+  get(this: ChildOrder): string { return this.idText(); },
+};
+
 /**
  * The VenueOrder handed to `sendNew`, reused for every child. `clOrdId` is made on first read (a
  * string per order for connectors that read it); `writeToken` writes the same id as bytes.
@@ -89,8 +95,16 @@ export class ChildOrder implements VenueOrder {
   slot = -1;
 
   constructor(private readonly om: OrderManager) {
-    // An own enumerable accessor, so `{ ...order }` copies still carry the id.
-    Object.defineProperty(this, 'clOrdId', { enumerable: true, get: () => this.om.idOf(this.slot) });
+    // An own enumerable accessor, so `{ ...order }` copies still carry the id. One getter function
+    // for every instance: a closure per instance gave each router's ChildOrder a map of its own, so
+    // with a second router in the process (a restart drill, a standby, a benchmark's baseline) every
+    // access on the send path (routeNew, the connector, the encoder) went polymorphic (~100 ns a send).
+    Object.defineProperty(this, 'clOrdId', CLORDID_ACCESSOR);
+  }
+
+  /** The id as text (`clOrdId`): a string per call, for connectors that read it. */
+  idText(): string {
+    return this.om.idOf(this.slot);
   }
 
   /** Writes the id into `width` bytes padded with `pad` (OUCH: 14, 0x20), no string made. */
