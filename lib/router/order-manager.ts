@@ -450,13 +450,23 @@ export class OrderManager {
     return this.createChildWith(parent, key, undefined, venue, qty, price);
   }
 
-  private createChildWith(parent: number, key: number, id: string | undefined, venue: number, qty: number, price: number): number {
+  /**
+   * `createChildKey` then `markSent` in one step (the router's send path: it journals the child as
+   * SENT before the wire): the same slot, state and parent state, with one parent refresh, not two.
+   */
+  createSentChildKey(parent: number, key: number, venue: number, qty: number, price: number): number {
+    return this.createChildWith(parent, key, undefined, venue, qty, price, OrderState.SENT);
+  }
+
+  private createChildWith(parent: number, key: number, id: string | undefined, venue: number, qty: number, price: number,
+    state: OrderState = OrderState.PENDING): number {
     if (this.freeTop === 0) return OmResult.TABLE_FULL;
     const s = this.freeList[this.freeTop - 1];
     if (!this.claimId(key, id, s)) return OmResult.ILLEGAL_TRANSITION;
     this.freeTop--;
     this.initSlot(s, KIND_CHILD, key, id, this.symArr[parent], this.sideArr[parent], qty, price,
       this.ordTypeArr[parent], this.tifArr[parent], venue, parent);
+    this.st[s] = state;
     // Link at the head of the parent's live-children list.
     const head = this.firstChild[parent];
     this.nextSib[s] = head;

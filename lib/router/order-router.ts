@@ -342,12 +342,12 @@ export class OrderRouter {
     this.wholeParents[p] = whole ? 1 : 0;
     if (!whole) journal.appendOrder(JournalRecordType.NEW_PARENT, this.om, p, null, 0, 0, '');
     for (let i = 0; i < n; i++) {
-      const c = this.om.createChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
+      // SENT is set (the child is created in it) and journaled before the send (NEW_CHILD or
+      // NEW_ORDER in state SENT), so a connector that answers synchronously, or a crash right after
+      // the wire write, finds the order where it should be. A refused send is journaled as REJECTED
+      // right after.
+      const c = this.om.createSentChildKey(p, OrderIdFormat.key(true, ++this.childSeq), this.sor.sliceVenue[i], this.sor.sliceQty[i], price);
       this.childSlots[i] = c;
-      // SENT is set and journaled before the send (NEW_CHILD or NEW_ORDER in state SENT), so a
-      // connector that answers synchronously, or a crash right after the wire write, finds the
-      // order where it should be. A refused send is journaled as REJECTED right after.
-      this.om.markSent(c);
       journal.appendOrder(whole ? JournalRecordType.NEW_ORDER : JournalRecordType.NEW_CHILD, this.om, c, null, 0, 0, p);
     }
     this.counters.accepted++;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { OrderManager, OmResult } from '../../lib/router/order-manager';
+import { OrderIdFormat, OrderManager, OmResult } from '../../lib/router/order-manager';
 import { ORDER_STATE_NAMES, isTerminal } from '../../lib/router/types';
 
 const name = (s: number) => ORDER_STATE_NAMES[s];
@@ -255,5 +255,36 @@ describe('OrderManager', () => {
           }
         }), { numRuns: 300 });
     });
+  });
+});
+
+describe('OrderManager.createSentChildKey (the send path: create and mark SENT in one step)', () => {
+  it('property: leaves every slot, the parent state and later transitions as createChildKey + markSent does', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 4 }), fc.nat({ max: 3 }), (qtys, acked) => {
+      const snapshot = (sent: boolean) => {
+        const om = new OrderManager({ capacity: 16 });
+        om.idFormat = new OrderIdFormat(1_700_000_000_000);   // the same id text in both tables
+        const total = qtys.reduce((a, b) => a + b, 0);
+        const p = om.createParentKey(OrderIdFormat.key(false, 1), 'AAPL', 'B', total, 1_000_000, 'LIMIT', 'DAY');
+        const cs = qtys.map((q, i) => {
+          const key = OrderIdFormat.key(true, i + 1);
+          if (sent) return om.createSentChildKey(p, key, i, q, 1_000_000);
+          const c = om.createChildKey(p, key, i, q, 1_000_000);
+          om.markSent(c);
+          return c;
+        });
+        const states = [om.state(p), ...cs.map((c) => om.state(c))];
+        if (acked < cs.length) om.ackAt(cs[acked]);
+        om.fillAt(cs[0], qtys[0]);
+        return { cs, states, after: [om.state(p), ...cs.map((c) => om.state(c))], open: om.openOrders('AAPL'),
+          position: om.position('AAPL'), illegal: om.illegalTransitions, ids: cs.map((c) => om.idOf(c)) };
+      };
+      const two = snapshot(false);
+      const one = snapshot(true);
+      expect(one).to.deep.equal(two);
+      expect(one.states.slice(1).every((s) => name(s) === 'SENT')).to.equal(true);
+      expect(name(one.states[0])).to.equal('SENT');
+      expect(one.illegal).to.equal(0);
+    }), { numRuns: 200 });
   });
 });
