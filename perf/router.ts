@@ -535,9 +535,10 @@ async function main(): Promise<void> {
 }
 
 /**
- * `--latency-only`: the send -> encoded bytes rows alone, `--latency-rounds` times (each a fresh
- * router after its own warm-up), for before/after comparisons in a few seconds; the best p50 of the
- * rounds, every round's p50/p99 in the note.
+ * `--latency-only`: the send -> encoded bytes row alone, `--latency-rounds` times (each a fresh
+ * router after its own warm-up), for before/after comparisons in a few seconds: the best p50 of the
+ * rounds and every round's p50/p99, printed (and as JSON, last line, with --json), not written to
+ * perf/results.
  */
 async function latencyOnly(reqs: OrderRequest[], n: number, rounds: number): Promise<void> {
   const all: Array<Record<string, Latency | number | string>> = [];
@@ -548,12 +549,13 @@ async function latencyOnly(reqs: OrderRequest[], n: number, rounds: number): Pro
   const o = bestOf.encode_only_ns as Latency;
   const c = bestOf.clock_pair_ns as Latency;
   const each = all.map((l) => `${enc(l).p50.toFixed(0)}/${enc(l).p99.toFixed(0)}`).join(', ');
+  // A quick check, not a result: printed, never written to perf/results (the README's table stays
+  // the full run's).
   console.log(`send latency only, ${n} orders x ${rounds} rounds; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  report('router-latency', [
-    { label: 'send -> encoded bytes p50 / p99 (best round)', ours: `${e.p50.toFixed(0)} / ${e.p99.toFixed(0)} ns`,
-      baseline: `${o.p50.toFixed(0)} / ${o.p99.toFixed(0)} ns`, ratio: e.p50 / o.p50,
-      note: `baseline: the Enter Order encoded alone; clock pair ${c.p50.toFixed(0)} / ${c.p99.toFixed(0)} ns (included); rounds p50/p99: ${each}` },
-  ], {
+  console.log(`send -> encoded bytes p50 / p99 (best round): ${e.p50.toFixed(0)} / ${e.p99.toFixed(0)} ns; ` +
+    `baseline, the Enter Order encoded alone: ${o.p50.toFixed(0)} / ${o.p99.toFixed(0)} ns (ratio ${(e.p50 / o.p50).toFixed(3)}); ` +
+    `clock pair ${c.p50.toFixed(0)} / ${c.p99.toFixed(0)} ns (included); rounds p50/p99: ${each}`);
+  if (process.argv.includes('--json')) console.log(JSON.stringify({
     send_to_encoded_ns: e,
     encode_only_ns: o,
     clock_pair_ns: c,
@@ -561,7 +563,7 @@ async function latencyOnly(reqs: OrderRequest[], n: number, rounds: number): Pro
     load_avg: os.loadavg().map((l) => Number(l.toFixed(2))),
     orders: n,
     rounds,
-  });
+  }));
 }
 
 /** Runs perf/router-rtt.js and returns its `rtt` object and table rows (an error note if it failed). */
