@@ -144,6 +144,25 @@ describe('BookBuilder', () => {
     expect([books.orders.find(ref), books.orders.find(ref + 2 ** 33) >= 0, books.counters.unknownOrder]).to.deep.equal([-1, true, 0]);
   });
 
+  it('names a book from the add that creates it, renames it on a Stock Directory message only, never from a later add', () => {
+    const { rec, books, send } = setup();
+    const dir = (locate: number, stock: string): Msg => ({ type: 'R', values: { ...h(locate), stock, marketCategory: 'Q', financialStatusIndicator: 'N',
+      roundLotSize: 100, roundLotsOnly: 'N', issueClassification: 'C', issueSubType: 'Z', authenticity: 'P', shortSaleThresholdIndicator: 'N',
+      ipoFlag: 'N', luldReferencePriceTier: '1', etpFlag: 'N', etpLeverageFactor: 0, inverseIndicator: 'N' } });
+    // No directory message: the first add creates the book and names it.
+    send(add(1, 'B', 100, 1000000, 7, 'MSFT'));
+    expect(books.book(7)!.symbol).to.equal('MSFT');
+    // A later add with another Stock field does not rename it (adds are not checked once the book exists).
+    send(add(2, 'B', 100, 1000000, 7, 'ZZZZ'));
+    expect([books.book(7)!.symbol, rec.events[rec.events.length - 1].symbol]).to.deep.equal(['MSFT', 'MSFT']);
+    // The directory assigns the locate a new symbol: the book and the next events carry it.
+    send(dir(7, 'GOOG'), add(3, 'S', 100, 1010000, 7, 'GOOG'));
+    expect([books.book(7)!.symbol, rec.events[rec.events.length - 1].symbol]).to.deep.equal(['GOOG', 'GOOG']);
+    // A directory message before any order creates the book with its symbol; the add that follows keeps it.
+    send(dir(9, 'AMZN'), add(4, 'B', 100, 1000000, 9, 'AMZN'));
+    expect([books.book(9)!.symbol, books.book(9)!.bestBidShares, books.symbols.resolutions]).to.deep.equal(['AMZN', 100, 3]);
+  });
+
   it('emits TRADE for P and Q, STATUS for H, IMBALANCE for I, and records trading state', () => {
     const { rec, books, send } = setup();
     send(
