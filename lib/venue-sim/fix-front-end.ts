@@ -69,7 +69,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private execCounter = 0;
   /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
   private cancelRequestId: string | null = null;
-  readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
+  readonly counters = { fixLogons: 0, fixLogonsRefused: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
 
   constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
     this.ownsStoreDir = options.storeDir === undefined;
@@ -145,16 +145,24 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
 
   private onMessage(conn: Connection, m: FixMessage): void {
     if (!conn.session) {
-      if (m.msgType !== MsgType.Logon) { conn.socket.destroy(); return; }
+      if (m.msgType !== MsgType.Logon) { this.refuse(conn, `first message is MsgType ${m.getStr(Tag.MsgType)}, not Logon (35=A)`); return; }
       const version = m.getStr(Tag.BeginString) as FixVersion;
-      if (version !== 'FIX.4.2' && version !== 'FIX.4.4') { conn.socket.destroy(); return; }
+      if (version !== 'FIX.4.2' && version !== 'FIX.4.4') { this.refuse(conn, `BeginString ${version} is not FIX.4.2 or FIX.4.4`); return; }
       const clientId = m.getStr(Tag.SenderCompID);
       if (m.getStr(Tag.TargetCompID) !== this.options.compId) {
-        this.options.log(`FIX logon from ${clientId} for TargetCompID ${m.getStr(Tag.TargetCompID)}, expected ${this.options.compId}`);
-        conn.socket.destroy();
+        this.refuse(conn, `Logon from ${clientId} for TargetCompID ${m.getStr(Tag.TargetCompID)}, expected ${this.options.compId}`);
         return;
       }
-      const session = this.sessionFor(version, clientId);
+      let session: FixSession;
+      try {
+        session = this.sessionFor(version, clientId);
+      } catch (err) {
+        // The session's store would not open (disk full, a bad store directory, the addon's table
+        // of mapped files full): this connection cannot log on. Say why instead of a bare close, and
+        // keep serving everyone else (this runs inside the transport's receive).
+        this.refuse(conn, `Logon from ${clientId} ${version}: its FIX store would not open: ${(err as Error).message}`);
+        return;
+      }
       const old = this.live.get(session);
       if (old) { this.live.delete(session); this.liveSessions = [...this.live.keys()]; old.socket.destroy(); session.disconnected('replaced by a new connection'); }
       conn.session = session;
@@ -165,6 +173,13 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       session.connected(conn.socket);
     }
     conn.session.receive(m);
+  }
+
+  /** A connection that cannot log on: logged with its cause (the client only sees the close). */
+  private refuse(conn: Connection, why: string): void {
+    this.counters.fixLogonsRefused++;
+    this.options.log(`FIX logon refused: ${why}; closing the connection`);
+    conn.socket.destroy();
   }
 
   private sessionFor(version: FixVersion, clientId: string): FixSession {
