@@ -186,6 +186,15 @@ export class FixEncoder {
     return this;
   }
 
+  /** A value of one ASCII character then a non-negative integer (an id such as X123), without building its string. */
+  prefixedUint(tag: number, prefix: number, value: number): this {
+    this.tag(tag);
+    this.buf[this.end++] = prefix;
+    this.end = writeUint(this.buf, this.end, value);
+    this.buf[this.end++] = SOH;
+    return this;
+  }
+
   price4(tag: number, price4: number): this {
     this.tag(tag);
     this.end = writePrice4(this.buf, this.end, price4);
