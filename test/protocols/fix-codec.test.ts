@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
-import { FixEncoder, FixParser, Tag, writePrice4, parsePrice4, type FixMessage, type FixBadReason } from '../../lib/protocols/fix/fix-codec';
+import { FixEncoder, FixParser, Tag, writePrice4, parsePrice4, latin1Short, type FixMessage, type FixBadReason } from '../../lib/protocols/fix/fix-codec';
 
 function encode(fields: Array<[number, string]>, version: 'FIX.4.2' | 'FIX.4.4' = 'FIX.4.2', msgType = 'D'): Buffer {
   const buf = Buffer.alloc(8192);
@@ -129,5 +129,27 @@ describe('FIX codec', () => {
     });
     p.push(b);
     expect(seen).to.equal(1);
+  });
+});
+
+describe('latin1Short and the fields the encoder writes without strings', () => {
+  it('gives what Buffer#toString(latin1) gives for every length 0..40 at any offset, high bytes included', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 48 }), fc.nat(8), fc.nat(40), (bytes, a, n) => {
+      const b = Buffer.from(bytes);
+      const s = Math.min(a, b.length);
+      const e = Math.min(s + n, b.length);
+      expect(latin1Short(b, s, e)).to.equal(b.toString('latin1', s, e));
+    }), { numRuns: 2000 });
+  });
+
+  it('prefixedUint writes a one-character prefix then the digits, read back by getStr', () => {
+    for (const v of [0, 7, 10, 99999, 2 ** 31, 2 ** 53 - 1]) {
+      const buf = Buffer.alloc(512);
+      const e = new FixEncoder().begin(buf, 0, 'FIX.4.4', '8').prefixedUint(Tag.ExecID, 0x58, v).int(Tag.OrderID, v);
+      const start = e.finish();
+      const got: string[] = [];
+      new FixParser((m) => got.push(`${m.getStr(Tag.ExecID)} ${m.getStr(Tag.OrderID)}`)).push(buf, start, e.end);
+      expect(got).to.deep.equal([`X${v} ${v}`]);
+    }
   });
 });
