@@ -153,3 +153,48 @@ describe('latin1Short and the fields the encoder writes without strings', () => 
     }
   });
 });
+
+describe('FixParser parses in place off the caller\'s buffer', () => {
+  const msgs = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) =>
+    encode([[Tag.MsgSeqNum, String(i + 1)], [Tag.ClOrdID, `O${i}`], [Tag.Symbol, 'MSFT'], [Tag.Text, 'x'.repeat(i * 7 % 40)]], 'FIX.4.4', '8')));
+
+  it('property: any cut of messages and garbage, each piece pushed from inside a larger region that is then overwritten, gives the one-shot result', () => {
+    fc.assert(fc.property(fc.nat(6), fc.array(fc.nat(4000), { maxLength: 8 }), fc.nat(64), fc.uint8Array({ maxLength: 12 }), (n, cuts, lead, junk) => {
+      const j = Buffer.from(junk.map((x) => x | 0x80)); // garbage that cannot end a tag (a digit before 8=FIX)
+      const b = Buffer.concat([j, msgs(n + 1), j]);
+      const [ref, want, wantBad] = parser();
+      ref.push(b);
+      const [p, got, gotBad] = parser();
+      const pts = [0, ...[...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y), b.length];
+      const region = Buffer.alloc(b.length + 128);
+      for (let i = 0; i + 1 < pts.length; i++) {
+        // Like the receive region: the piece at an offset, stale bytes around it, reused afterwards.
+        region.fill(0x38);
+        b.copy(region, lead, pts[i], pts[i + 1]);
+        p.push(region, lead, lead + pts[i + 1] - pts[i]);
+        region.fill(0x01);
+      }
+      expect(got).to.deep.equal(want);
+      // Garbage is reported as it arrives, so in as many runs as the cuts make: compare its bytes.
+      const garbage = (x: typeof wantBad) => x.filter(([r]) => r === 'garbage').map(([, t]) => t).join('');
+      const others = (x: typeof wantBad) => x.filter(([r]) => r !== 'garbage');
+      expect(garbage(gotBad)).to.equal(garbage(wantBad));
+      expect(others(gotBad)).to.deep.equal(others(wantBad));
+      expect(want.length).to.equal(n + 1);
+    }), { numRuns: 500 });
+  });
+
+  it('reset() from the callback drops the rest of the chunk, in place or not', () => {
+    for (const first of [0, 5]) {
+      let seen = 0;
+      const p = new FixParser(() => { seen++; p.reset(); });
+      const b = msgs(3);
+      if (first) p.push(b, 0, first); // something held: the copying path
+      seen = 0;
+      p.push(b, first, b.length);
+      expect(seen, `first push ${first} bytes`).to.equal(1);
+      p.push(msgs(1));
+      expect(seen).to.equal(2);
+    }
+  });
+});
