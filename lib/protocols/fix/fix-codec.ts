@@ -9,7 +9,9 @@
  * CheckSum. It never throws on network input: garbage before a message, bad lengths and bad
  * checksums are counted and reported (with the raw bytes) through `onBad`, and parsing resumes at
  * the next "8=FIX". Each good message is handed out as the flyweight `FixMessage`, whose field
- * index lives in typed arrays allocated once.
+ * index lives in typed arrays allocated once. Messages are parsed where they lie in the pushed
+ * chunk (a transport's receive region) unless bytes are held from an earlier chunk; only an
+ * incomplete tail is copied, so a `FixMessage` is valid during its callback only.
  *
  * Threading: a parser and an encoder belong to one session on one event loop.
  */

@@ -289,7 +289,7 @@ export class FixConnector implements VenueConnector {
       sock.once('close', () => { if (this.socket === sock) this.fail(this.lastErrno ? `socket error: ${this.lastErrno}` : 'connection closed', 'ERR_FIX_CONNECT'); });
       const events: TransportEvents = {
         onConnect: () => { if (this.socket === sock) this.session.connected(sock); },
-        // FixParser copies the range into its own buffer (the region is reused by the next poll).
+        // FixParser reads whole messages in place and copies only an incomplete tail (the region is reused by the next poll).
         onData: (buf, off, len) => { if (this.socket === sock) this.parser.push(buf, off, off + len); },
         onClose: (_reason, errno) => { if (this.socket === sock) this.lastErrno = errno; sock.closed(); },
       };
