@@ -32,6 +32,7 @@
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
  *        [--idle block|backoff|spin|yield] [--spin-us N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
  *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--cpu N] [--venue-cpu N] [--split] [--json]
+ *        [--child-cpu-prof DIR]   (a V8 CPU profile of every node child: with node --cpu-prof on this process, both ends)
  *
  * --split: both sides record their timelines (session-trace.ts; the venue with --trace) and each
  * protocol's table gains a row splitting its round trip (see splitRtt). The points cost ~35 ns each.
@@ -142,6 +143,9 @@ export interface RttSkipped { skipped: string }
 
 /** Starts a child and waits for `ready` to match its output; returns the child and the match. */
 async function startChild(cmd: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; m: RegExpExecArray; output: () => string }> {
+  // --child-cpu-prof DIR: every node child (venue-sim, echo server) writes a V8 CPU profile there at exit.
+  const profDir = arg('child-cpu-prof', '');
+  if (profDir && cmd === process.execPath) args = ['--cpu-prof', '--cpu-prof-dir', profDir, ...args];
   // --venue-cpu: every venue (ours, QuickFIX, the echo servers) on the same CPU, so the baseline
   // shares the placement.
   const child = gVenueCpu >= 0 ? spawn('taskset', ['-c', String(gVenueCpu), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

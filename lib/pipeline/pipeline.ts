@@ -194,7 +194,9 @@ export class Pipeline {
       for (const v of loadRoutingConfig(o.routingFile).venues) {
         const ouch = v.protocol === 'ouch';
         const sim = new VenueSimulator({ ouchPort: ouch ? 0 : null, fixPort: ouch ? null : 0, fixCompId: v.targetId,
-          transport: native ? 'native' : 'libuv', ownLoop: false, waitSet: venueWaitSet ?? undefined });
+          transport: native ? 'native' : 'libuv', ownLoop: false, waitSet: venueWaitSet ?? undefined,
+          // Its sessions' events (a refused Logon, a dropped frame) with their causes, else unseen.
+          log });
         const ports = await sim.start();
         venues.push(sim);
         portOverrides[v.name] = ouch ? ports.ouchPort : ports.fixPort;

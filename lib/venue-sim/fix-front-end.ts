@@ -43,8 +43,11 @@ export interface FixVenueOptions {
   log: (line: string) => void;
 }
 
-/** Per-order FIX state the engine carries in `EngineOrder.tag`. */
-interface FixOrderTag { orderQty: number; cumQty: number; notional: number; version: FixVersion; clientId: string }
+/**
+ * Per-order FIX state the engine carries in `EngineOrder.tag`: the session itself (one object per
+ * client and version, kept across reconnects), so a report finds it without building a key.
+ */
+interface FixOrderTag { orderQty: number; cumQty: number; notional: number; session: FixSession }
 
 /** MsgType H: Order Status Request. */
 const kOrderStatusRequest = 0x48;
@@ -69,7 +72,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private execCounter = 0;
   /** Set while the engine handles a cancel so its onCanceled can echo the request's ClOrdID. */
   private cancelRequestId: string | null = null;
-  readonly counters = { fixLogons: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
+  readonly counters = { fixLogons: 0, fixLogonsRefused: 0, fixBadChecksums: 0, fixBadFrames: 0, fixCancelRejects: 0, fixDuplicatesIgnored: 0, fixCancelOnDisconnectSessions: 0 };
 
   constructor(private readonly sim: VenueEngine, private readonly options: FixVenueOptions) {
     this.ownsStoreDir = options.storeDir === undefined;
@@ -145,16 +148,24 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
 
   private onMessage(conn: Connection, m: FixMessage): void {
     if (!conn.session) {
-      if (m.msgType !== MsgType.Logon) { conn.socket.destroy(); return; }
+      if (m.msgType !== MsgType.Logon) { this.refuse(conn, `first message is MsgType ${m.getStr(Tag.MsgType)}, not Logon (35=A)`); return; }
       const version = m.getStr(Tag.BeginString) as FixVersion;
-      if (version !== 'FIX.4.2' && version !== 'FIX.4.4') { conn.socket.destroy(); return; }
+      if (version !== 'FIX.4.2' && version !== 'FIX.4.4') { this.refuse(conn, `BeginString ${version} is not FIX.4.2 or FIX.4.4`); return; }
       const clientId = m.getStr(Tag.SenderCompID);
       if (m.getStr(Tag.TargetCompID) !== this.options.compId) {
-        this.options.log(`FIX logon from ${clientId} for TargetCompID ${m.getStr(Tag.TargetCompID)}, expected ${this.options.compId}`);
-        conn.socket.destroy();
+        this.refuse(conn, `Logon from ${clientId} for TargetCompID ${m.getStr(Tag.TargetCompID)}, expected ${this.options.compId}`);
         return;
       }
-      const session = this.sessionFor(version, clientId);
+      let session: FixSession;
+      try {
+        session = this.sessionFor(version, clientId);
+      } catch (err) {
+        // The session's store would not open (disk full, a bad store directory, the addon's table
+        // of mapped files full): this connection cannot log on. Say why instead of a bare close, and
+        // keep serving everyone else (this runs inside the transport's receive).
+        this.refuse(conn, `Logon from ${clientId} ${version}: its FIX store would not open: ${(err as Error).message}`);
+        return;
+      }
       const old = this.live.get(session);
       if (old) { this.live.delete(session); this.liveSessions = [...this.live.keys()]; old.socket.destroy(); session.disconnected('replaced by a new connection'); }
       conn.session = session;
@@ -167,10 +178,19 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     conn.session.receive(m);
   }
 
+  /** A connection that cannot log on: logged with its cause (the client only sees the close). */
+  private refuse(conn: Connection, why: string): void {
+    this.counters.fixLogonsRefused++;
+    this.options.log(`FIX logon refused: ${why}; closing the connection`);
+    conn.socket.destroy();
+  }
+
   private sessionFor(version: FixVersion, clientId: string): FixSession {
     const key = `${version}:${clientId}`;
     let s = this.sessions.get(key);
     if (s) return s;
+    // Built once per session: the engine keys its orders by it on every message.
+    const owner = this.owner(version, clientId);
     const session = new FixSession({
       version, senderCompId: this.options.compId, targetCompId: clientId, role: 'acceptor', storeDir: this.storeDir, storeKind: this.options.storeKind,
       heartbeatIntervalSec: Math.max(1, Math.round((this.options.heartbeatIntervalMs ?? 30000) / 1000)), log: this.options.log,
@@ -178,7 +198,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     session.setApplication({
       onLogon: () => { this.counters.fixLogons++; },
       onLogout: (reason) => this.options.log(`FIX ${clientId} ${version} logged out: ${reason}`),
-      onAppMessage: (msg, possDup) => this.onOrderMessage(session, clientId, msg, possDup),
+      onAppMessage: (msg, possDup) => this.onOrderMessage(session, owner, clientId, msg, possDup),
     });
     this.sessions.set(key, session);
     s = session;
@@ -188,7 +208,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   /** Engine owner of a session's orders: ClOrdIDs are unique per session (version + CompID). */
   private owner(version: FixVersion, clientId: string): string { return `F:${version}:${clientId}`; }
 
-  private onOrderMessage(session: FixSession, clientId: string, m: FixMessage, possDup: boolean): void {
+  private onOrderMessage(session: FixSession, owner: string, clientId: string, m: FixMessage, possDup: boolean): void {
     const conn = this.live.get(session);
     const type = m.msgTypeLen === 1 ? m.msgType : 0;
     if (type !== MsgType.NewOrderSingle && type !== MsgType.OrderCancelRequest && type !== MsgType.OrderCancelReplaceRequest &&
@@ -196,75 +216,76 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
       this.options.log(`FIX ${clientId}: unsupported message ${m.toString()}`);
       return;
     }
-    // Copy what is needed now: the message buffer is only valid during this call.
-    const f = {
-      type, possDup, clOrdId: m.getStr(Tag.ClOrdID), orig: m.getStr(Tag.OrigClOrdID), symbol: m.getStr(Tag.Symbol),
-      side: m.getChar(Tag.Side), qty: m.getInt(Tag.OrderQty, 0), ordType: m.getChar(Tag.OrdType), price: m.getPrice4(Tag.Price),
-      tif: m.getChar(Tag.TimeInForce),
-    };
     const drop = conn ? this.sim.shouldDrop(conn) : false;
-    this.sim.schedule(() => this.process(session, clientId, f));
+    // Read what is needed now: the message buffer is only valid during this call. A NewOrderSingle
+    // has no OrigClOrdID (not looked for: a miss scans every field).
+    const clOrdId = m.getStr(Tag.ClOrdID);
+    const orig = type === MsgType.NewOrderSingle ? '' : m.getStr(Tag.OrigClOrdID);
+    const symbol = m.getStr(Tag.Symbol), side = m.getChar(Tag.Side), qty = m.getInt(Tag.OrderQty, 0), ordType = m.getChar(Tag.OrdType);
+    const price = m.getPrice4(Tag.Price), tif = m.getChar(Tag.TimeInForce);
+    if (this.sim.runsNow()) {
+      // Nothing delays it (no latency, no delay fault, nothing queued): handled in this turn, no closure.
+      this.process(session, owner, type, possDup, clOrdId, orig, symbol, side, qty, ordType, price, tif);
+    } else {
+      this.sim.schedule(() => this.process(session, owner, type, possDup, clOrdId, orig, symbol, side, qty, ordType, price, tif));
+    }
     if (drop && conn) {
       this.options.log(`FIX ${clientId}: injected disconnect`);
       this.sim.schedule(() => conn.socket.destroy());
     }
   }
 
-  private process(session: FixSession, clientId: string, f: {
-    type: number; possDup: boolean; clOrdId: string; orig: string; symbol: string; side: number; qty: number; ordType: number; price: number; tif: number;
-  }): void {
-    const version = session.options.version;
-    const owner = this.owner(version, clientId);
-    if (f.type === kOrderStatusRequest) { this.orderStatus(session, owner, f.clOrdId, f.symbol, f.side); return; }
-    if (f.type === MsgType.NewOrderSingle) {
+  private process(session: FixSession, owner: string, type: number, possDup: boolean, clOrdId: string, orig: string, symbol: string,
+    side: number, qty: number, ordType: number, price: number, tif: number): void {
+    if (type === kOrderStatusRequest) { this.orderStatus(session, owner, clOrdId, symbol, side); return; }
+    if (type === MsgType.NewOrderSingle) {
       this.sim.counters.ordersIn++;
-      if (this.sim.engine.hasToken(owner, f.clOrdId)) {
+      if (this.sim.engine.hasToken(owner, clOrdId)) {
         // A resend of an order already taken: ignore. A genuinely reused ClOrdID: reject.
-        this.sim.recordDuplicate(owner, f.clOrdId);
-        if (f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
-        this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'duplicate ClOrdID');
+        this.sim.recordDuplicate(owner, clOrdId);
+        if (possDup) { this.counters.fixDuplicatesIgnored++; return; }
+        this.rejectNew(session, clOrdId, symbol, side, qty, 'duplicate ClOrdID');
         return;
       }
-      const market = f.ordType === 0x31;
-      if (this.sim.injectReject() || (f.side !== 0x31 && f.side !== 0x32 && f.side !== 0x35) || (!market && !(f.price > 0))) {
-        this.sim.engine.markTokenUsed(owner, f.clOrdId);
-        this.sim.recordReject(owner, f.clOrdId, f.symbol, f.side === 0x31 ? 'B' : 'S', f.qty, f.price);
-        this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, 'rejected by venue');
+      const market = ordType === 0x31;
+      if (this.sim.injectReject() || (side !== 0x31 && side !== 0x32 && side !== 0x35) || (!market && !(price > 0))) {
+        this.sim.engine.markTokenUsed(owner, clOrdId);
+        this.sim.recordReject(owner, clOrdId, symbol, side === 0x31 ? 'B' : 'S', qty, price);
+        this.rejectNew(session, clOrdId, symbol, side, qty, 'rejected by venue');
         return;
       }
-      const tag: FixOrderTag = { orderQty: f.qty, cumQty: 0, notional: 0, version, clientId };
-      const r = this.sim.engine.submit(owner, f.clOrdId, f.symbol, f.side === 0x31 ? 'B' : 'S', f.qty, market ? 0 : f.price,
-        market, f.tif === 0x33, tag);
-      if (r !== 'ok') this.rejectNew(session, f.clOrdId, f.symbol, f.side, f.qty, `invalid order (${r})`);
+      const tag: FixOrderTag = { orderQty: qty, cumQty: 0, notional: 0, session };
+      const r = this.sim.engine.submit(owner, clOrdId, symbol, side === 0x31 ? 'B' : 'S', qty, market ? 0 : price,
+        market, tif === 0x33, tag);
+      if (r !== 'ok') this.rejectNew(session, clOrdId, symbol, side, qty, `invalid order (${r})`);
       return;
     }
-    if (f.type === MsgType.OrderCancelRequest) {
+    if (type === MsgType.OrderCancelRequest) {
       this.sim.counters.cancelsIn++;
-      if (this.sim.engine.hasToken(owner, f.clOrdId) && f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
-      this.sim.engine.markTokenUsed(owner, f.clOrdId);
-      this.cancelRequestId = f.clOrdId;
-      const r = this.sim.engine.cancel(owner, f.orig, 0);
+      if (this.sim.engine.hasToken(owner, clOrdId) && possDup) { this.counters.fixDuplicatesIgnored++; return; }
+      this.sim.engine.markTokenUsed(owner, clOrdId);
+      this.cancelRequestId = clOrdId;
+      const r = this.sim.engine.cancel(owner, orig, 0);
       this.cancelRequestId = null;
-      if (r !== 'ok') this.cancelReject(session, f.clOrdId, f.orig, 0x31, 'unknown order');
+      if (r !== 'ok') this.cancelReject(session, clOrdId, orig, 0x31, 'unknown order');
       return;
     }
     this.sim.counters.replacesIn++;
-    if (this.sim.engine.hasToken(owner, f.clOrdId) && f.possDup) { this.counters.fixDuplicatesIgnored++; return; }
-    const o = this.sim.engine.find(owner, f.orig);
-    if (!o) { this.cancelReject(session, f.clOrdId, f.orig, 0x32, 'unknown order'); return; }
+    if (this.sim.engine.hasToken(owner, clOrdId) && possDup) { this.counters.fixDuplicatesIgnored++; return; }
+    const o = this.sim.engine.find(owner, orig);
+    if (!o) { this.cancelReject(session, clOrdId, orig, 0x32, 'unknown order'); return; }
     const t = o.tag as FixOrderTag;
-    const newOpen = f.qty - t.cumQty;
-    if (newOpen <= 0) { this.cancelReject(session, f.clOrdId, f.orig, 0x32, 'OrderQty not above CumQty'); return; }
-    const tag: FixOrderTag = { orderQty: f.qty, cumQty: t.cumQty, notional: t.notional, version, clientId };
-    const r = this.sim.engine.replace(owner, f.orig, f.clOrdId, newOpen, f.price, tag);
-    if (r !== 'ok') this.cancelReject(session, f.clOrdId, f.orig, 0x32, `replace refused (${r})`);
+    const newOpen = qty - t.cumQty;
+    if (newOpen <= 0) { this.cancelReject(session, clOrdId, orig, 0x32, 'OrderQty not above CumQty'); return; }
+    const tag: FixOrderTag = { orderQty: qty, cumQty: t.cumQty, notional: t.notional, session };
+    const r = this.sim.engine.replace(owner, orig, clOrdId, newOpen, price, tag);
+    if (r !== 'ok') this.cancelReject(session, clOrdId, orig, 0x32, `replace refused (${r})`);
   }
 
   // ---- outbound ----
 
   private session(o: EngineOrder): FixSession | undefined {
-    const t = o.tag as FixOrderTag;
-    return this.sessions.get(`${t.version}:${t.clientId}`);
+    return (o.tag as FixOrderTag).session;
   }
 
   private send(s: FixSession): void {
@@ -278,7 +299,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private execReport(s: FixSession, o: EngineOrder, execType: number, ordStatus: number): ReturnType<FixSession['beginApp']> {
     const t = o.tag as FixOrderTag;
     const e = s.beginApp('8');
-    e.str(Tag.OrderID, String(o.orderRef)).str(Tag.ClOrdID, o.token).str(Tag.ExecID, `X${++this.execCounter}`);
+    e.int(Tag.OrderID, o.orderRef).str(Tag.ClOrdID, o.token).prefixedUint(Tag.ExecID, 0x58, ++this.execCounter);
     if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
     e.char(Tag.ExecType, execType).char(Tag.OrdStatus, ordStatus).str(Tag.Symbol, o.symbol)
       .char(Tag.Side, o.side === 'B' ? 0x31 : 0x32).int(Tag.OrderQty, t.orderQty);
@@ -326,7 +347,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     // Answering a cancel request: ClOrdID is the request's, OrigClOrdID the order's.
     const t = o.tag as FixOrderTag;
     const e = s.beginApp('8');
-    e.str(Tag.OrderID, String(o.orderRef)).str(Tag.ClOrdID, requestId).str(Tag.OrigClOrdID, o.token).str(Tag.ExecID, `X${++this.execCounter}`);
+    e.int(Tag.OrderID, o.orderRef).str(Tag.ClOrdID, requestId).str(Tag.OrigClOrdID, o.token).prefixedUint(Tag.ExecID, 0x58, ++this.execCounter);
     if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
     e.char(Tag.ExecType, 0x34).char(Tag.OrdStatus, 0x34).str(Tag.Symbol, o.symbol).char(Tag.Side, o.side === 'B' ? 0x31 : 0x32)
       .int(Tag.OrderQty, t.orderQty);
@@ -340,8 +361,8 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
     if (!s) return;
     const e = s.beginApp('8');
     const t = next.tag as FixOrderTag;
-    e.str(Tag.OrderID, String(next.orderRef)).str(Tag.ClOrdID, next.token).str(Tag.OrigClOrdID, prev.token)
-      .str(Tag.ExecID, `X${++this.execCounter}`);
+    e.int(Tag.OrderID, next.orderRef).str(Tag.ClOrdID, next.token).str(Tag.OrigClOrdID, prev.token)
+      .prefixedUint(Tag.ExecID, 0x58, ++this.execCounter);
     if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
     e.char(Tag.ExecType, 0x35).char(Tag.OrdStatus, 0x35).str(Tag.Symbol, next.symbol).char(Tag.Side, next.side === 'B' ? 0x31 : 0x32)
       .int(Tag.OrderQty, t.orderQty).price4(Tag.Price, next.price);
@@ -357,7 +378,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private orderStatus(s: FixSession, owner: string, clOrdId: string, symbol: string, side: number): void {
     const r = this.sim.orderRecord(owner, clOrdId);
     const e = s.beginApp('8');
-    e.str(Tag.OrderID, r ? clOrdId : 'NONE').str(Tag.ClOrdID, clOrdId).str(Tag.ExecID, `X${++this.execCounter}`);
+    e.str(Tag.OrderID, r ? clOrdId : 'NONE').str(Tag.ClOrdID, clOrdId).prefixedUint(Tag.ExecID, 0x58, ++this.execCounter);
     if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x33);
     if (!r) {
       e.char(Tag.ExecType, 0x49).char(Tag.OrdStatus, 0x38).str(Tag.Symbol, symbol).char(Tag.Side, side || 0x31)
@@ -378,7 +399,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private rejectNew(s: FixSession, clOrdId: string, symbol: string, side: number, qty: number, text: string): void {
     this.sim.counters.rejects++;
     const e = s.beginApp('8');
-    e.str(Tag.OrderID, 'NONE').str(Tag.ClOrdID, clOrdId).str(Tag.ExecID, `X${++this.execCounter}`);
+    e.str(Tag.OrderID, 'NONE').str(Tag.ClOrdID, clOrdId).prefixedUint(Tag.ExecID, 0x58, ++this.execCounter);
     if (s.options.version === 'FIX.4.2') e.char(Tag.ExecTransType, 0x30);
     e.char(Tag.ExecType, 0x38).char(Tag.OrdStatus, 0x38).str(Tag.Symbol, symbol).char(Tag.Side, side || 0x31)
       .int(Tag.OrderQty, qty).int(Tag.LeavesQty, 0).int(Tag.CumQty, 0).int(Tag.AvgPx, 0).str(Tag.Text, text);

@@ -41,6 +41,8 @@ export interface VenueEngine {
   registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void;
   /** Runs `work` after the configured latency (+ any injected delay), never before earlier work. */
   schedule(work: () => void): void;
+  /** True when work scheduled now would run at once (no latency, no delay fault, nothing queued). */
+  runsNow(): boolean;
   /** True when this new order should be rejected by the injected reject rate. */
   injectReject(): boolean;
   /** Counts an inbound order message on `conn`; true when the connection must now be dropped. */

@@ -297,7 +297,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   }
 
   /** True when work scheduled now would run at once (no latency, no delay faults, nothing queued). */
-  private runsNow(): boolean {
+  runsNow(): boolean {
     const f = this.options.faults;
     return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && this.processAt <= Date.now();
   }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
-import { FixEncoder, FixParser, Tag, writePrice4, parsePrice4, type FixMessage, type FixBadReason } from '../../lib/protocols/fix/fix-codec';
+import { FixEncoder, FixParser, Tag, writePrice4, parsePrice4, latin1Short, type FixMessage, type FixBadReason } from '../../lib/protocols/fix/fix-codec';
 
 function encode(fields: Array<[number, string]>, version: 'FIX.4.2' | 'FIX.4.4' = 'FIX.4.2', msgType = 'D'): Buffer {
   const buf = Buffer.alloc(8192);
@@ -129,5 +129,72 @@ describe('FIX codec', () => {
     });
     p.push(b);
     expect(seen).to.equal(1);
+  });
+});
+
+describe('latin1Short and the fields the encoder writes without strings', () => {
+  it('gives what Buffer#toString(latin1) gives for every length 0..40 at any offset, high bytes included', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 48 }), fc.nat(8), fc.nat(40), (bytes, a, n) => {
+      const b = Buffer.from(bytes);
+      const s = Math.min(a, b.length);
+      const e = Math.min(s + n, b.length);
+      expect(latin1Short(b, s, e)).to.equal(b.toString('latin1', s, e));
+    }), { numRuns: 2000 });
+  });
+
+  it('prefixedUint writes a one-character prefix then the digits, read back by getStr', () => {
+    for (const v of [0, 7, 10, 99999, 2 ** 31, 2 ** 53 - 1]) {
+      const buf = Buffer.alloc(512);
+      const e = new FixEncoder().begin(buf, 0, 'FIX.4.4', '8').prefixedUint(Tag.ExecID, 0x58, v).int(Tag.OrderID, v);
+      const start = e.finish();
+      const got: string[] = [];
+      new FixParser((m) => got.push(`${m.getStr(Tag.ExecID)} ${m.getStr(Tag.OrderID)}`)).push(buf, start, e.end);
+      expect(got).to.deep.equal([`X${v} ${v}`]);
+    }
+  });
+});
+
+describe('FixParser parses in place off the caller\'s buffer', () => {
+  const msgs = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) =>
+    encode([[Tag.MsgSeqNum, String(i + 1)], [Tag.ClOrdID, `O${i}`], [Tag.Symbol, 'MSFT'], [Tag.Text, 'x'.repeat(i * 7 % 40)]], 'FIX.4.4', '8')));
+
+  it('property: any cut of messages and garbage, each piece pushed from inside a larger region that is then overwritten, gives the one-shot result', () => {
+    fc.assert(fc.property(fc.nat(6), fc.array(fc.nat(4000), { maxLength: 8 }), fc.nat(64), fc.uint8Array({ maxLength: 12 }), (n, cuts, lead, junk) => {
+      const j = Buffer.from(junk.map((x) => x | 0x80)); // garbage that cannot end a tag (a digit before 8=FIX)
+      const b = Buffer.concat([j, msgs(n + 1), j]);
+      const [ref, want, wantBad] = parser();
+      ref.push(b);
+      const [p, got, gotBad] = parser();
+      const pts = [0, ...[...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y), b.length];
+      const region = Buffer.alloc(b.length + 128);
+      for (let i = 0; i + 1 < pts.length; i++) {
+        // Like the receive region: the piece at an offset, stale bytes around it, reused afterwards.
+        region.fill(0x38);
+        b.copy(region, lead, pts[i], pts[i + 1]);
+        p.push(region, lead, lead + pts[i + 1] - pts[i]);
+        region.fill(0x01);
+      }
+      expect(got).to.deep.equal(want);
+      // Garbage is reported as it arrives, so in as many runs as the cuts make: compare its bytes.
+      const garbage = (x: typeof wantBad) => x.filter(([r]) => r === 'garbage').map(([, t]) => t).join('');
+      const others = (x: typeof wantBad) => x.filter(([r]) => r !== 'garbage');
+      expect(garbage(gotBad)).to.equal(garbage(wantBad));
+      expect(others(gotBad)).to.deep.equal(others(wantBad));
+      expect(want.length).to.equal(n + 1);
+    }), { numRuns: 500 });
+  });
+
+  it('reset() from the callback drops the rest of the chunk, in place or not', () => {
+    for (const first of [0, 5]) {
+      let seen = 0;
+      const p = new FixParser(() => { seen++; p.reset(); });
+      const b = msgs(3);
+      if (first) p.push(b, 0, first); // something held: the copying path
+      seen = 0;
+      p.push(b, first, b.length);
+      expect(seen, `first push ${first} bytes`).to.equal(1);
+      p.push(msgs(1));
+      expect(seen).to.equal(2);
+    }
   });
 });

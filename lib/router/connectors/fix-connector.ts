@@ -289,7 +289,7 @@ export class FixConnector implements VenueConnector {
       sock.once('close', () => { if (this.socket === sock) this.fail(this.lastErrno ? `socket error: ${this.lastErrno}` : 'connection closed', 'ERR_FIX_CONNECT'); });
       const events: TransportEvents = {
         onConnect: () => { if (this.socket === sock) this.session.connected(sock); },
-        // FixParser copies the range into its own buffer (the region is reused by the next poll).
+        // FixParser reads whole messages in place and copies only an incomplete tail (the region is reused by the next poll).
         onData: (buf, off, len) => { if (this.socket === sock) this.parser.push(buf, off, off + len); },
         onClose: (_reason, errno) => { if (this.socket === sock) this.lastErrno = errno; sock.closed(); },
       };
@@ -582,7 +582,8 @@ export class FixConnector implements VenueConnector {
       const execId = m.getStr(Tag.ExecID);
       if (execId !== '') {
         const key = execIdKey(execId);
-        if ((possDup || m.getChar(Tag.PossResend) === 0x59) && this.execIds.has(key)) {
+        // The set first: almost always a miss, which spares scanning the report for PossResend(97).
+        if (this.execIds.has(key) && (possDup || m.getChar(Tag.PossResend) === 0x59)) {
           this.counters.duplicateReports++;
           this.log(`${this.name}: ${possDup ? 'possible duplicate (PossDupFlag=Y)' : 'possible resend (PossResend=Y)'} of ExecID ${execId} already applied, ignored`);
           return;
