@@ -97,6 +97,9 @@ const kNullListener: RouterListener = {
   onVenueReject() {}, onRequestRejected() {},
 } as unknown as RouterListener;
 
+/** What a dry run is handed to: the router stage's own order handlers (attachOrderHandlers) around the shadow router. */
+export interface ShadowSink { sendOrder(r: OrderRequest, mdRxTsNs: number): void }
+
 /** The shadow order path; see the file comment. */
 export class ShadowRoute {
   readonly transport = new DiscardTransport();
@@ -105,6 +108,8 @@ export class ShadowRoute {
   private readonly risk: RiskChecker;
   private readonly sor: SmartRouter;
   private router: OrderRouter | null = null;
+  private sinkFor: ((router: OrderRouter) => ShadowSink) | null = null;
+  private sink: ShadowSink | null = null;
   /** Logged in (answered in place by the discarding transport). */
   ready = false;
   /** Dry runs that went through submitOrder and were rejected back. */
@@ -130,13 +135,34 @@ export class ShadowRoute {
   useJournal(journal: OrderJournal): void {
     this.router = new OrderRouter({ risk: this.risk, smartRouter: this.sor, orderManager: this.om, journal, connectors: [this.connector],
       listener: kNullListener });
+    this.sink = this.sinkFor !== null ? this.sinkFor(this.router) : null;
+  }
+
+  /**
+   * Dry runs go through `f(router)` (made again for each new shadow router): the router stage passes
+   * its own attachOrderHandlers and an OrderPathProbe on probeTargets(), so the closures an order
+   * runs through there (the same creation sites, so the same V8 feedback and code) are warm too.
+   */
+  useSink(f: (router: OrderRouter) => ShadowSink): void {
+    this.sinkFor = f;
+    if (this.router !== null) this.sink = f(this.router);
+  }
+
+  /**
+   * What a shadow OrderPathProbe wraps: this risk checker and connector. Not the journal: the
+   * scratch journal is replaced at each rotation, and a wrapper per journal would pile up.
+   */
+  probeTargets(): { risk: RiskChecker; journal: OrderJournal; connectors: OuchConnector[] } {
+    return { risk: this.risk, journal: { appendOrder() {} } as unknown as OrderJournal, connectors: [this.connector] };
   }
 
   /** One order through the whole path, then rejected by the shadow venue. */
   run(q: OrderRequest): void {
     const r = this.router;
     if (!this.ready || r === null) return;
-    const p = r.submitOrder(q);
+    let p = 0;
+    if (this.sink !== null) this.sink.sendOrder(q, 0);
+    else p = r.submitOrder(q);
     if (p >= 0 && this.transport.rejectLast()) this.runs++;
     else this.refused++;
     r.endOfBatch();
