@@ -5,7 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadRoutingConfig } from '../../lib/router/routing-config';
 import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
-import { OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
+import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
+import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
+import { MonotonicClock } from '../../lib/common/clock';
+import { LatencyRecorder } from '../../lib/common/latency-recorder';
 import type { OrderRequest } from '../../lib/router/types';
 
 // dist/test/pipeline -> repository root
@@ -71,6 +74,39 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
     // Nothing real: no venue send, no journal record, no notional, no order slot.
     expect({ sent: sent.length, records: stack.journal.records, daily: stack.risk.usedDailyNotional, free: stack.orderManager.freeSlots })
       .to.deep.equal(before);
+    warmer.close();
+  });
+
+  it('with a sink (the router stage\'s own handlers and a probe on probeTargets), dry runs go through it, into its own counters and recorders', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir);
+    const shadow = warmer.shadow!;
+    const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
+    const rec = (name: string) => new LatencyRecorder({ name, highestTrackableNs: 1_000_000_000 });
+    const m = {
+      c: new Float64Array(8), K, clock: new MonotonicClock(), logger: { info: () => false, warn: () => false },
+      latency: { order_ack: rec('a'), order_fill: rec('f'), md_to_order: rec('m'), order_send: rec('s'), order_risk: rec('r'), order_journal: rec('j'),
+        order_encode: rec('e'), order_syscall: rec('y') },
+    };
+    const probe = new OrderPathProbe(shadow.probeTargets(), m.clock);
+    let sinks = 0;
+    const events: string[] = [];
+    shadow.useSink((r) => { sinks++; return attachOrderHandlers(r, m, (kind) => { events.push(kind); }, { probe }); });
+    expect(sinks, 'made at once for the current shadow router').to.equal(1);
+    warmer.noteOrder(order());
+    for (let i = 0; i < 25_000; i++) warmer.run();     // scratch journal rotations: a new shadow router, a new sink each
+    expect(sinks, 'one more per rotation').to.be.at.least(2);
+    expect(shadow.runs).to.equal(25_000);
+    expect(shadow.refused).to.equal(0);
+    // The handlers counted every dry run as sent, accepted and then rejected by the shadow venue.
+    expect(m.c[K.orders_sent]).to.equal(25_000);
+    expect(m.c[K.orders_accepted]).to.equal(25_000);
+    expect(m.c[K.orders_rejected]).to.equal(25_000);
+    expect(events.filter((k) => k === 'rejected')).to.have.length(25_000);
+    // The probe stamped risk (its wrapper is on the shadow checker); order_send ends at submitOrder (no send(2) stamp).
+    expect(m.latency.order_risk.count).to.equal(25_000);
+    expect(m.latency.order_send.count).to.equal(25_000);
+    expect(sent).to.have.length(0);
     warmer.close();
   });
 
