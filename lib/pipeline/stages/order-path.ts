@@ -33,7 +33,10 @@
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
  * (touchSendPath, OUCH). Loads only, never a store, so nothing a crash or a reader could see
- * changes. What it cannot warm is the kernel's send path: only a real send runs that.
+ * changes. And each dry run sends one order through the real path's own functions on shadow
+ * objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder through the OUCH connector's send
+ * over a transport that sends nothing), so V8 optimizes the code a real order runs. What it cannot
+ * warm is the kernel's send path: only a real send runs that.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
