@@ -33,9 +33,10 @@
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
  * (touchSendPath, OUCH). Loads only, never a store, so nothing a crash or a reader could see
- * changes. And each dry run sends one order through the real path's own functions on shadow
- * objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder through the OUCH connector's send
- * over a transport that sends nothing), so V8 optimizes the code a real order runs. What it cannot
+ * changes. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
+ * through the OUCH connector's send over a transport that sends nothing), so V8 optimizes the code
+ * a real order runs. What it cannot
  * warm is the kernel's send path: only a real send runs that.
  *
  * Threading contract: built, run and closed on the router's worker.
@@ -187,10 +188,12 @@ export class OrderPathWarmer {
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; connectors: { touchSendPath?(): number }[] } | null;
   /** The whole path (OrderRouter.submitOrder through the OUCH connector's send) on shadow objects: shadow-route.ts. */
   readonly shadow: ShadowRoute | null = null;
+  private shadowTick = 0;
+  private readonly shadowEvery: number;
 
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
-    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean } = {}) {
+    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number } = {}) {
     this.bbo = bbo;
     this.real = (options.touchReal ?? true)
       ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
@@ -211,6 +214,7 @@ export class OrderPathWarmer {
     this.rotateJournal();
     const protocols = stack.connectors.map((c) => c.protocol);
     const ouchVenue = stack.connectors.find((c) => c.protocol === 'ouch');
+    this.shadowEvery = Math.max(1, options.shadowEvery ?? 1);
     if ((options.shadowRoute ?? true) && ouchVenue !== undefined) {
       this.shadow = new ShadowRoute(ouchVenue.name, shadowLimits(limits), bbo);
       this.shadow.useJournal(this.journal!);
@@ -260,7 +264,8 @@ export class OrderPathWarmer {
         .price4(Tag.Price, q.price).char(Tag.TimeInForce, 0x30);
     }
     // The real path's own functions (submitOrder, routeNew, sendNew, the SoupBinTCP send), on shadow objects.
-    if (this.shadow !== null) this.shadow.run(q);
+    // Every shadowEvery-th dry run (keep_warm_path_us): see shadow-route.ts for what it costs.
+    if (this.shadow !== null && ++this.shadowTick >= this.shadowEvery) { this.shadowTick = 0; this.shadow.run(q); }
     if (this.real !== null) this.touchReal(this.real, q.symbol);
     this.turns++;
     return 1;

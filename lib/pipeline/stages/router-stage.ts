@@ -250,7 +250,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   let warmer: OrderPathWarmer | undefined;
   const orderPath = (s: RouterStack): { probe: OrderPathProbe; warmer?: OrderPathWarmer } => {
     warmer?.close();
-    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo) : undefined;
+    // keep_warm_path_us: one dry run in `shadowEvery` also goes through the shadow route.
+    const shadowEvery = keepWarmNs > 0 && (d.keepWarmPathUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmPathUs! / d.keepWarmUs)) : 0;
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
     const shadow = warmer?.shadow;

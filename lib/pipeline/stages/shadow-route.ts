@@ -15,6 +15,9 @@
  * risk check, journal record and encoders warmed only those functions. Dry runs through the same
  * classes, every keep_warm_us, get the whole path optimized and keep its feedback monomorphic.
  *
+ * What it costs: each run leaves ~300 B that outlives two scavenges (old-space garbage a full GC
+ * frees; see ARCHITECTURE), so it runs only as often as keep_warm_path_us asks (shipped: never).
+ *
  * Nothing real is touched: its own order table, risk state, ids; its journal is the warmer's
  * scratch journal; its session's bytes go nowhere (the discarding transport never opens a socket).
  * The venue name is the real OUCH venue's (the connector reports it; no real session sees it).
@@ -161,13 +164,24 @@ export class ShadowRoute {
     const r = this.router;
     if (!this.ready || r === null) return;
     let p = 0;
-    if (this.sink !== null) this.sink.sendOrder(q, 0);
-    else p = r.submitOrder(q);
-    if (p >= 0 && this.transport.rejectLast()) this.runs++;
-    else this.refused++;
-    r.endOfBatch();
-    if (this.risk.usedDailyNotional > 1e15) this.risk.resetDay();
+    try {
+      if (this.sink !== null) this.sink.sendOrder(q, 0);
+      else p = r.submitOrder(q);
+      if (p >= 0 && this.transport.rejectLast()) this.runs++;
+      else this.refused++;
+      r.endOfBatch();
+    } catch (e) {
+      // A dry run must never take the stage down: the shadow stops, the real path is untouched.
+      this.failure = (e as Error).message;
+      this.ready = false;
+    }
+    // The checker remembers every order id of the day (duplicate ids): cleared each run, or the
+    // shadow's ids pile up in that set and reach old space (measured: ~300 B a run).
+    this.risk.resetDay();
   }
+
+  /** Why the shadow stopped ('' while it runs). */
+  failure = '';
 
   close(): void {
     this.connector.close().catch(() => undefined);
