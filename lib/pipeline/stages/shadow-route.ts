@@ -100,6 +100,16 @@ const kNullListener: RouterListener = {
   onVenueReject() {}, onRequestRejected() {},
 } as unknown as RouterListener;
 
+/**
+ * The shadow's checker: the same code, but the order's id is not remembered (the duplicate-id set
+ * would keep every dry run's id; clearing it each run allocates a new table that outlives scavenges).
+ */
+class ShadowRiskChecker extends RiskChecker {
+  override checkNew(req: OrderRequest, _clOrdId: string | null): ReturnType<RiskChecker['checkNew']> {
+    return super.checkNew(req, null);
+  }
+}
+
 /** What a dry run is handed to: the router stage's own order handlers (attachOrderHandlers) around the shadow router. */
 export interface ShadowSink { sendOrder(r: OrderRequest, mdRxTsNs: number): void }
 
@@ -121,7 +131,7 @@ export class ShadowRoute {
   refused = 0;
 
   constructor(venue: string, limits: RiskLimits, bbo: BboSource) {
-    this.risk = new RiskChecker(limits, bbo, this.om);
+    this.risk = new ShadowRiskChecker(limits, bbo, this.om);
     this.sor = new SmartRouter({ venues: [venue], rules: {}, defaultVenue: venue, mode: 'rules' });
     const t = this.transport;
     this.connector = new OuchConnector({
@@ -175,9 +185,7 @@ export class ShadowRoute {
       this.failure = (e as Error).message;
       this.ready = false;
     }
-    // The checker remembers every order id of the day (duplicate ids): cleared each run, or the
-    // shadow's ids pile up in that set and reach old space (measured: ~300 B a run).
-    this.risk.resetDay();
+    if (this.risk.usedDailyNotional > 1e15) this.risk.resetDay();
   }
 
   /** Why the shadow stopped ('' while it runs). */
