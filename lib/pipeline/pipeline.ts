@@ -293,6 +293,7 @@ export class Pipeline {
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         venuePollUs: stages.router.venuePollMicros,
         keepWarmUs: stages.router.keepWarmMicros,
+        keepWarmPathUs: stages.router.keepWarmPathMicros,
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
         feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.feed.fast ? undefined : o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live', fast: fastFeedOf(o.feed) },

@@ -31,6 +31,8 @@ export interface StageWorkerData {
   venuePollUs: number;
   /** performance.stages.router.keep_warm_us: idle time after which the order path is kept warm by dry runs (us; 0 = off). */
   keepWarmUs: number;
+  /** performance.stages.router.keep_warm_path_us: how often a dry run goes through the shadow route (shadow-route.ts; us; 0/absent = never). */
+  keepWarmPathUs?: number;
   rx?: RxQueueTransfer;
   /**
    * decoderToBook and bookToStrategy hold one ring per book shard (one in all when the books are not

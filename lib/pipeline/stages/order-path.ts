@@ -33,7 +33,11 @@
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
  * (touchSendPath, OUCH). Loads only, never a store, so nothing a crash or a reader could see
- * changes. What it cannot warm is the kernel's send path: only a real send runs that.
+ * changes. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
+ * through the OUCH connector's send over a transport that sends nothing), so V8 optimizes the code
+ * a real order runs. What it cannot
+ * warm is the kernel's send path: only a real send runs that.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
@@ -49,6 +53,7 @@ import { OrderIdFormat, OrderManager } from '../../router/order-manager';
 import { RiskChecker, type RiskLimits } from '../../router/risk-checker';
 import type { RouterStack } from '../../router/router-stack';
 import type { BboSource, OrderRequest } from '../../router/types';
+import { ShadowRoute } from './shadow-route';
 
 // Stamp slots (ns; 0 = not reached this order).
 const kT0 = 0;
@@ -181,10 +186,14 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; connectors: { touchSendPath?(): number }[] } | null;
+  /** The whole path (OrderRouter.submitOrder through the OUCH connector's send) on shadow objects: shadow-route.ts. */
+  readonly shadow: ShadowRoute | null = null;
+  private shadowTick = 0;
+  private readonly shadowEvery: number;
 
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
-    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean } = {}) {
+    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number } = {}) {
     this.bbo = bbo;
     this.real = (options.touchReal ?? true)
       ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
@@ -204,6 +213,12 @@ export class OrderPathWarmer {
     this.rotateJournal();
     this.rotateJournal();
     const protocols = stack.connectors.map((c) => c.protocol);
+    const ouchVenue = stack.connectors.find((c) => c.protocol === 'ouch');
+    this.shadowEvery = Math.max(1, options.shadowEvery ?? 1);
+    if ((options.shadowRoute ?? true) && ouchVenue !== undefined) {
+      this.shadow = new ShadowRoute(ouchVenue.name, shadowLimits(limits), bbo);
+      this.shadow.useJournal(this.journal!);
+    }
     this.ouch = protocols.includes('ouch') ? Buffer.alloc(128) : null;
     const fixVersion = protocols.includes('fix44') ? 'FIX.4.4' : protocols.includes('fix42') ? 'FIX.4.2' : null;
     this.fix = fixVersion ? { enc: new FixEncoder(), buf: Buffer.alloc(1024), version: fixVersion } : null;
@@ -225,7 +240,7 @@ export class OrderPathWarmer {
     if (this.risk.usedDailyNotional > 1e15) this.risk.resetDay();
     // Journal: a record encoded (fields, id, symbol, crc) into the scratch journal.
     let j = this.journal;
-    if (j === null || j.lastRecordNo >= kScratchRecords - 2) j = this.rotateJournal();
+    if (j === null || j.lastRecordNo >= kScratchRecords - 8) j = this.rotateJournal();
     // Order table: a parent and its child created, marked sent, journaled and ended (rejected, so
     // both slots go back to the free list), in the shadow table, as the real path creates them.
     const om = this.om;
@@ -248,6 +263,9 @@ export class OrderPathWarmer {
         .char(Tag.Side, q.side === 'B' ? 0x31 : 0x32).time(Tag.TransactTime, this.fixTimeMs).int(Tag.OrderQty, q.qty).char(Tag.OrdType, 0x32)
         .price4(Tag.Price, q.price).char(Tag.TimeInForce, 0x30);
     }
+    // The real path's own functions (submitOrder, routeNew, sendNew, the SoupBinTCP send), on shadow objects.
+    // Every shadowEvery-th dry run (keep_warm_path_us): see shadow-route.ts for what it costs.
+    if (this.shadow !== null && ++this.shadowTick >= this.shadowEvery) { this.shadowTick = 0; this.shadow.run(q); }
     if (this.real !== null) this.touchReal(this.real, q.symbol);
     this.turns++;
     return 1;
@@ -285,6 +303,7 @@ export class OrderPathWarmer {
       // Its name goes at once (the mapping keeps the pages): a killed process leaves no file behind.
       fs.rmSync(this.journalPath, { force: true });
       this.journal = j;
+      if (this.shadow !== null) this.shadow.useJournal(j);
       return j;
     } finally {
       if (widen) setCurrentThreadAffinity(pinned);
@@ -300,6 +319,7 @@ export class OrderPathWarmer {
   get scratchPath(): string { return this.journalPath; }
 
   close(): void {
+    this.shadow?.close();
     this.closeJournal();
   }
 }

@@ -34,7 +34,7 @@
  * Threading contract: built, run and closed on the router's worker.
  */
 import { SpscRing } from '../../common/spsc-ring';
-import type { LatencyRecorder } from '../../common/latency-recorder';
+import { LatencyRecorder } from '../../common/latency-recorder';
 import type { Logger } from '../../common/logger';
 import { loadRoutingConfig } from '../../router/routing-config';
 import type { OrderRouter } from '../../router/order-router';
@@ -85,6 +85,18 @@ export interface RouterStageMetrics {
   readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>> &
     { readonly order_send?: Pick<LatencyRecorder, 'record'> } & OrderPathRecorders;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Counters, recorders and a logger of their own for the keep-warm's shadow order handlers. */
+function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
+  const rec = (name: string): LatencyRecorder => new LatencyRecorder({ name, highestTrackableNs: 1_000_000_000 });
+  return {
+    c: new Float64Array(m.c.length), K: m.K, clock: m.clock, logger: { info: () => false, warn: () => false },
+    latency: {
+      order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
+      order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
+    },
+  };
 }
 
 /**
@@ -238,7 +250,17 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   let warmer: OrderPathWarmer | undefined;
   const orderPath = (s: RouterStack): { probe: OrderPathProbe; warmer?: OrderPathWarmer } => {
     warmer?.close();
-    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo) : undefined;
+    // keep_warm_path_us: one dry run in `shadowEvery` also goes through the shadow route.
+    const shadowEvery = keepWarmNs > 0 && (d.keepWarmPathUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmPathUs! / d.keepWarmUs)) : 0;
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery }) : undefined;
+    // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
+    // shadow counters, recorders and logger, so nothing the run reports moves.
+    const shadow = warmer?.shadow;
+    if (shadow) {
+      const probe = new OrderPathProbe(shadow.probeTargets(), ctx.clock);
+      const m = shadowMetrics(ctx);
+      shadow.useSink((r) => attachOrderHandlers(r, m, () => {}, { probe }));
+    }
     return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
   };
   let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, orderPath(stack!)) : refuseAll;

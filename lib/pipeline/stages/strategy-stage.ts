@@ -36,15 +36,16 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   const context: StrategyContext = {
     sendOrder: (r) => {
       const rx = origin.rxTsNs;
-      if (rx > 0) {
-        const now = clock.nowNs();
-        latency.md_to_signal.record(now - rx);
-        // Where md_to_signal went, when the decoder is on this worker: the wait before the order's
-        // packet was decoded, and the packet up to the strategy's call.
-        const dec = origin.decodeTsNs;
-        if (dec > 0 && dec >= rx) { latency.signal_wait.record(dec - rx); latency.signal_decide.record(now - dec); }
-      }
+      if (rx <= 0) { sink.sendOrder(r, rx); return; }
+      const now = clock.nowNs();
       sink.sendOrder(r, rx);
+      // Recorded once the order is out: three histogram updates (cold memory between orders, a few
+      // us) sat between the strategy's call and the router, inside md_to_order but in neither half.
+      latency.md_to_signal.record(now - rx);
+      // Where md_to_signal went, when the decoder is on this worker: the wait before the order's
+      // packet was decoded, and the packet up to the strategy's call.
+      const dec = origin.decodeTsNs;
+      if (dec > 0 && dec >= rx) { latency.signal_wait.record(dec - rx); latency.signal_decide.record(now - dec); }
     },
     cancelOrder: (id) => sink.cancelOrder(id),
     nowNs: () => clock.nowNs(),

@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadRoutingConfig } from '../../lib/router/routing-config';
+import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
+import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
+import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
+import { MonotonicClock } from '../../lib/common/clock';
+import { LatencyRecorder } from '../../lib/common/latency-recorder';
+import type { OrderRequest } from '../../lib/router/types';
+
+// dist/test/pipeline -> repository root
+const ROOT = path.resolve(__dirname, '../../..');
+const CONFIG = path.join(ROOT, 'configs/routing_config.yml');
+
+/**
+ * The keep-warm dry run through the whole order path (shadow-route.ts): a shadow OrderRouter and
+ * OuchConnector over a transport that sends nothing. The bundled run's order cost 80-100 us
+ * because submitOrder, routeNew, the connector's sendNew and the SoupBinTCP send ran only at the
+ * strategy's ~40 orders/s and so stayed in V8's baseline code; these tests fail if the dry runs
+ * stop reaching those functions (V8's own optimization status, read in a child process with
+ * --allow-natives-syntax) or if they touch anything real.
+ */
+describe('pipeline/shadow route (keep-warm through the real order path)', () => {
+  let dir: string;
+  let stack: RouterStack;
+  const sent: string[] = [];
+  const bbo = {
+    bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
+    entries: () => [{ symbol: 'AAPL', bid: 1_000_000, ask: 1_000_100 }],
+  };
+  const order = (symbol = 'AAPL'): OrderRequest => ({ symbol, side: 'B', qty: 100, price: 1_000_100, ordType: 'LIMIT', tif: 'DAY' });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-shadow-route-'));
+    const cfg = loadRoutingConfig(CONFIG);
+    cfg.journal.path = path.join(dir, 'orders.journal');
+    sent.length = 0;
+    const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
+      name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
+      sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); return true; },
+      sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
+    });
+    const listener = new Proxy({}, { get: () => () => undefined });
+    stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
+  });
+  afterEach(() => {
+    stack.journal.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('each dry run is a real submitOrder through the OUCH connector, rejected back: nothing real moves, nothing leaks', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    stack.router.submitOrder(order());
+    const before = { sent: sent.length, records: stack.journal.records, daily: stack.risk.usedDailyNotional, free: stack.orderManager.freeSlots };
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir);
+    const shadow = warmer.shadow!;
+    expect(shadow, 'an OUCH venue gets a shadow route').to.not.equal(null);
+    expect(shadow.connector.name).to.equal('NSDQ');
+    warmer.noteOrder(order());
+    for (let i = 0; i < 40_000; i++) warmer.run();     // past two scratch journal rotations (3 records a run)
+    expect(shadow.runs).to.equal(40_000);
+    expect(shadow.refused).to.equal(0);
+    // Every Enter Order went to the discarding transport (the login request was the first send).
+    expect(shadow.transport.sends).to.equal(40_001);
+    // The shadow venue's rejects ended every order: the connector's maps and the shadow table are empty.
+    const st = shadow.connector.stats();
+    expect(st.unconfirmed).to.equal(0);
+    expect(st.openOrders).to.equal(0);
+    expect(st.rejects).to.equal(40_000);
+    expect((shadow as unknown as { om: { freeSlots: number } }).om.freeSlots).to.equal(16);
+    // Nothing real: no venue send, no journal record, no notional, no order slot.
+    expect({ sent: sent.length, records: stack.journal.records, daily: stack.risk.usedDailyNotional, free: stack.orderManager.freeSlots })
+      .to.deep.equal(before);
+    warmer.close();
+  });
+
+  it('with a sink (the router stage\'s own handlers and a probe on probeTargets), dry runs go through it, into its own counters and recorders', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir);
+    const shadow = warmer.shadow!;
+    const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
+    const rec = (name: string) => new LatencyRecorder({ name, highestTrackableNs: 1_000_000_000 });
+    const m = {
+      c: new Float64Array(8), K, clock: new MonotonicClock(), logger: { info: () => false, warn: () => false },
+      latency: { order_ack: rec('a'), order_fill: rec('f'), md_to_order: rec('m'), order_send: rec('s'), order_risk: rec('r'), order_journal: rec('j'),
+        order_encode: rec('e'), order_syscall: rec('y') },
+    };
+    const probe = new OrderPathProbe(shadow.probeTargets(), m.clock);
+    let sinks = 0;
+    const events: string[] = [];
+    shadow.useSink((r) => { sinks++; return attachOrderHandlers(r, m, (kind) => { events.push(kind); }, { probe }); });
+    expect(sinks, 'made at once for the current shadow router').to.equal(1);
+    warmer.noteOrder(order());
+    for (let i = 0; i < 25_000; i++) warmer.run();     // scratch journal rotations: a new shadow router, a new sink each
+    expect(sinks, 'one more per rotation').to.be.at.least(2);
+    expect(shadow.runs).to.equal(25_000);
+    expect(shadow.refused).to.equal(0);
+    // The handlers counted every dry run as sent, accepted and then rejected by the shadow venue.
+    expect(m.c[K.orders_sent]).to.equal(25_000);
+    expect(m.c[K.orders_accepted]).to.equal(25_000);
+    expect(m.c[K.orders_rejected]).to.equal(25_000);
+    expect(events.filter((k) => k === 'rejected')).to.have.length(25_000);
+    // The probe stamped risk (its wrapper is on the shadow checker); order_send ends at submitOrder (no send(2) stamp).
+    expect(m.latency.order_risk.count).to.equal(25_000);
+    expect(m.latency.order_send.count).to.equal(25_000);
+    expect(sent).to.have.length(0);
+    warmer.close();
+  });
+
+  it('shadowRoute: false builds none (the warmer of before, for side-by-side measurements)', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false });
+    expect(warmer.shadow).to.equal(null);
+    warmer.close();
+  });
+
+  // V8's %GetOptimizationStatus: bit 4 = optimized (TurboFan). Dry runs alone, no real order.
+  const optimizedAfterDryRuns = (shadowRoute: boolean): Record<string, number> => {
+    const script = `
+      const path = require('path');
+      const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
+      const { loadRoutingConfig } = require(d('lib/router/routing-config'));
+      const { createRouterStack } = require(d('lib/router/router-stack'));
+      const { OrderPathWarmer } = require(d('lib/pipeline/stages/order-path'));
+      const { OrderRouter } = require(d('lib/router/order-router'));
+      const { OuchConnector } = require(d('lib/router/connectors/ouch-connector'));
+      const { SoupBinClient } = require(d('lib/protocols/soupbin/soupbin-client'));
+      const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
+      cfg.journal.path = ${JSON.stringify(path.join(dir, 'child.journal'))};
+      const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
+      const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => {}, close: async () => {},
+        sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
+      const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });
+      const w = new OrderPathWarmer(stack, cfg.risk, bbo, ${JSON.stringify(dir)}, { shadowRoute: ${shadowRoute} });
+      w.noteOrder({ symbol: 'AAPL', side: 'B', qty: 100, price: 1000100, ordType: 'LIMIT', tif: 'DAY' });
+      for (let i = 0; i < 20000; i++) w.run();
+      const st = (f) => eval('%GetOptimizationStatus(f)');
+      console.log(JSON.stringify({ submitOrder: st(OrderRouter.prototype.submitOrder), sendNew: st(OuchConnector.prototype.sendNew),
+        sendUnsequenced: st(SoupBinClient.prototype.sendUnsequenced) }));
+      w.close(); stack.journal.close();
+    `;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+  };
+  const kOptimized = 1 << 4;
+
+  it('dry runs alone get submitOrder, the OUCH sendNew and the SoupBinTCP send optimized by V8 (and without the shadow route they are not)', () => {
+    const warm = optimizedAfterDryRuns(true);
+    for (const [fn, status] of Object.entries(warm)) expect(status & kOptimized, `${fn} status ${status.toString(2)}`).to.not.equal(0);
+    const cold = optimizedAfterDryRuns(false);
+    for (const [fn, status] of Object.entries(cold)) expect(status & kOptimized, `${fn} status ${status.toString(2)} without the shadow route`).to.equal(0);
+  });
+});
