@@ -9,6 +9,22 @@ import { makeFrames, writePcap } from '../helpers/pcap-writer';
 import { unavailable } from '../helpers/require-backend';
 import { workerResult } from '../helpers/worker-result';
 
+/** Sends every frame through a net_ring port's TX and polls until all of them wait in the RX ring
+ *  at once, nothing consumed (the pool tests need every mbuf held together). */
+function holdAll(tx: ReturnType<Port['producer']>, rx: ReturnType<Port['consumer']>, frames: Uint8Array[]): void {
+  let sent = 0;
+  while (sent < frames.length) {
+    for (let slot = tx.tryClaim(); slot >= 0 && sent < frames.length; slot = tx.tryClaim()) {
+      tx.bytes.set(frames[sent], tx.slotOffset(slot));
+      tx.commit(slot, frames[sent].length);
+      sent++;
+    }
+    tx.publish();
+    for (let i = 0; i < 10000 && tx.inFlight > 0; i++) rx.available(1); // polls: TX out, RX into the ring, nothing consumed
+  }
+  for (let i = 0; i < 1000 && rx.backlog < frames.length; i++) rx.available(1);
+}
+
 const kWorker = path.join(__dirname, '..', 'helpers', 'rx-worker.js');
 const kFixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'itch', 'Nasdaq.Equities.TotalView.Itch.v5.0', 'Multiple.Packets.pcap');
 
@@ -102,17 +118,7 @@ describe('binding/dpdk backend', function () {
     const chunks = Number(/in (\d+) chunk/.exec(port.description)?.[1]);
     const tx = port.producer(0), rx = port.consumer(0);
     const frames = makeFrames(6000, 13).map((f) => f.data);
-    let sent = 0;
-    while (sent < frames.length) {
-      for (let slot = tx.tryClaim(); slot >= 0 && sent < frames.length; slot = tx.tryClaim()) {
-        tx.bytes.set(frames[sent], tx.slotOffset(slot));
-        tx.commit(slot, frames[sent].length);
-        sent++;
-      }
-      tx.publish();
-      for (let i = 0; i < 10000 && tx.inFlight > 0; i++) rx.available(1); // polls: TX out, RX into the ring, nothing consumed
-    }
-    for (let i = 0; i < 1000 && rx.backlog < frames.length; i++) rx.available(1);
+    holdAll(tx, rx, frames);
     const regionsSeen = new Set<number>();
     const n = rx.available(8192);
     for (let i = 0; i < n; i++) regionsSeen.add(rx.descriptorWord(i, 1) & 0xffff);
@@ -135,17 +141,7 @@ describe('binding/dpdk backend', function () {
     expect(port.rxTransfer(0).regions[0].byteLength, 'the span holds every mbuf').to.be.greaterThan(16383 * 2048);
     const tx = port.producer(0), rx = port.consumer(0);
     const frames = makeFrames(6000, 17).map((f) => f.data);
-    let sent = 0;
-    while (sent < frames.length) {
-      for (let slot = tx.tryClaim(); slot >= 0 && sent < frames.length; slot = tx.tryClaim()) {
-        tx.bytes.set(frames[sent], tx.slotOffset(slot));
-        tx.commit(slot, frames[sent].length);
-        sent++;
-      }
-      tx.publish();
-      for (let i = 0; i < 10000 && tx.inFlight > 0; i++) rx.available(1);
-    }
-    for (let i = 0; i < 1000 && rx.backlog < frames.length; i++) rx.available(1);
+    holdAll(tx, rx, frames);
     const n = rx.available(8192);
     const regionsSeen = new Set<number>();
     for (let i = 0; i < n; i++) regionsSeen.add(rx.descriptorWord(i, 1) & 0xffff);
