@@ -10,7 +10,7 @@ import * as fc from 'fast-check';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FixEncoder, FixHeaderTemplate, Tag, writeUint, type FixVersion } from '../../lib/protocols/fix/fix-codec';
+import { FixEncoder, FixHeaderTemplate, Tag, writePrice4, writeUint, type FixVersion } from '../../lib/protocols/fix/fix-codec';
 import { FixMappedStore, mappedStoreAvailable } from '../../lib/protocols/fix/fix-mapped-store';
 
 const id = fc.stringMatching(/^[!-~]{1,20}$/);
@@ -65,6 +65,21 @@ describe('FIX header template (the send path\'s encoder)', () => {
       else e.begin(buf, 0, 'FIX.4.4', '0').str(Tag.Text, 'x'.repeat(i));
       checkFraming(Buffer.from(buf.subarray(e.finish(), e.end)));
     }
+  });
+
+  it('property: writePrice4 writes the decimal of price / 10^4, trailing zeros trimmed, on both sides of 2^31', () => {
+    const buf = Buffer.alloc(40);
+    const decimal = (p: number): string => {
+      const neg = p < 0 ? '-' : '';
+      const a = Math.abs(p);
+      const frac = String(a % 10000).padStart(4, '0').replace(/0+$/, '');
+      return neg + String(Math.floor(a / 10000)) + (frac ? '.' + frac : '');
+    };
+    fc.assert(fc.property(fc.oneof(fc.integer({ min: -(2 ** 31) - 5, max: 2 ** 31 + 5 }), fc.integer({ min: -(2 ** 45), max: 2 ** 45 }),
+      fc.constantFrom(0, 1, 10, 100, 1000, 10000, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), 123400, 120000)), (p) => {
+      const end = writePrice4(buf, 2, p);
+      expect(buf.toString('latin1', 2, end), String(p)).to.equal(decimal(p));
+    }), { numRuns: 5000 });
   });
 
   it('property: writeUint writes String(value) for any safe integer', () => {

@@ -95,6 +95,18 @@ export function writeUint(buf: Buffer, o: number, value: number): number {
  */
 export function writePrice4(buf: Buffer, o: number, price4: number): number {
   if (price4 < 0) { buf[o++] = 0x2d; price4 = -price4; }
+  if (price4 < 0x80000000) {
+    // Int32 arithmetic for the usual prices (under $214,748): no Math.floor, no float modulo.
+    const w = (price4 / 10000) | 0;
+    let f = price4 - w * 10000;
+    o = writeUint(buf, o, w);
+    if (f === 0) return o;
+    buf[o++] = 0x2e;
+    let width = 4;
+    while (f - ((f / 10) | 0) * 10 === 0) { f = (f / 10) | 0; width--; }
+    for (let i = width - 1; i >= 0; i--) { const q = (f / 10) | 0; buf[o + i] = 0x30 + f - q * 10; f = q; }
+    return o + width;
+  }
   const whole = Math.floor(price4 / 10000);
   let frac = price4 - whole * 10000;
   o = writeUint(buf, o, whole);
