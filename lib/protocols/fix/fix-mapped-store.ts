@@ -41,6 +41,48 @@ import { binding } from '../../binding/native';
 import { TickpathError, invalidOption } from '../../errors';
 import { FixFileStore, type FixStore, type FixStoreFsync } from './fix-store';
 
+/**
+ * MsgSeqNum -> first slot of its record: an Int32Array indexed from the first number stored this
+ * generation, grown by doubling. Why: a Map entry per message sent cost a hash insert (and a
+ * rehash now and then) on every send; numbers are dense from the session's start. A number far
+ * outside the array (below its base, or over 2^24 past it) goes to a Map instead.
+ */
+class SeqSlotIndex {
+  private slots = new Int32Array(1024).fill(-1);
+  private base = -1;
+  private readonly sparse = new Map<number, number>();
+
+  set(seq: number, slot: number): void {
+    if (this.base < 0) this.base = seq;
+    const i = seq - this.base;
+    if (i < 0 || i >= 1 << 24) { this.sparse.set(seq, slot); return; }
+    if (i >= this.slots.length) {
+      let n = this.slots.length * 2;
+      while (n <= i) n *= 2;
+      const grown = new Int32Array(n).fill(-1);
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    this.slots[i] = slot;
+  }
+
+  /** The slot, or -1 when `seq` was not stored. */
+  get(seq: number): number {
+    const i = seq - this.base;
+    if (this.base >= 0 && i >= 0 && i < this.slots.length) {
+      const s = this.slots[i];
+      if (s >= 0) return s;
+    }
+    return this.sparse.size === 0 ? -1 : (this.sparse.get(seq) ?? -1);
+  }
+
+  clear(): void {
+    if (this.base >= 0) this.slots.fill(-1);
+    this.base = -1;
+    this.sparse.clear();
+  }
+}
+
 const kSlot = 64;
 const kRecordHeader = 16;
 const kHeaderMagic = 0x53465054; // 'TPFS'
@@ -107,7 +149,7 @@ export class FixMappedStore implements FixStore {
   private nextSlot = 1;
   private generation = 0;
   /** MsgSeqNum -> first slot of its record. */
-  private readonly index = new Map<number, number>();
+  private readonly index = new SeqSlotIndex();
   readonly file: string;
 
   constructor(readonly dir: string, readonly id: string, options: FixMappedStoreOptions = {}) {
@@ -261,7 +303,7 @@ export class FixMappedStore implements FixStore {
   /** The stored message `seq` (a copy), or null (admin messages are not stored: they are gap-filled). */
   get(seq: number): Buffer | null {
     const slot = this.index.get(seq);
-    if (slot === undefined || this.jid < 0) return null;
+    if (slot < 0 || this.jid < 0) return null;
     const off = slot * kSlot;
     const len = this.words[(off >>> 2) + 2];
     return Buffer.from(this.map.subarray(off + kRecordHeader, off + kRecordHeader + len));

@@ -34,7 +34,7 @@ import * as fs from 'fs';
 import type { Socket as NetSocket } from 'net';
 import type { TransportSocket } from '../transport/transport-socket';
 import { invalidOption } from '../../errors';
-import { FixEncoder, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
+import { FixEncoder, FixHeaderTemplate, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
 import { TxRing } from '../tx-ring';
 import { FixFileStore, type FixStore, type FixStoreFsync } from './fix-store';
 import { FixMappedStore, mappedStoreAvailable } from './fix-mapped-store';
@@ -275,13 +275,17 @@ export class FixSession {
     return this.write(start);
   }
 
+  /** The standard header per message type, laid out once (the comp ids do not change). */
+  private readonly headers = new Map<string, FixHeaderTemplate>();
+
   private header(msgType: string, seq: number, now: number): FixEncoder {
     const off = this.tx.reserve();
-    return this.enc.begin(this.tx.buf, off, this.options.version, msgType)
-      .str(Tag.SenderCompID, this.options.senderCompId)
-      .str(Tag.TargetCompID, this.options.targetCompId)
-      .int(Tag.MsgSeqNum, seq)
-      .time(Tag.SendingTime, now);
+    let t = this.headers.get(msgType);
+    if (t === undefined) {
+      t = new FixHeaderTemplate(msgType, this.options.senderCompId, this.options.targetCompId);
+      this.headers.set(msgType, t);
+    }
+    return this.enc.beginHeader(this.tx.buf, off, this.options.version, t, seq, now);
   }
 
   private write(start: number): boolean {
