@@ -37,6 +37,7 @@ import { ReconnectSchedule } from './reconnect-schedule';
 import { SessionGate } from './session-gate';
 import { SessionWindow, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
 import { transportFactory } from '../../protocols/transport/create-transport';
+import { TokenMap } from './token-map';
 import {
   EnterOrderEncoder, type OuchOrderSource, encodeEnterOrder, encodeCancelOrder, encodeReplaceOrder, readToken, outboundLength, reasonText,
   kOuchAccepted, kOuchReplaced, kOuchCanceled, kOuchExecuted, kOuchRejected, kOuchSystemEvent,
@@ -111,12 +112,13 @@ export class OuchConnector implements VenueConnector {
   readonly resendsIdempotently = true;
   private listener: VenueListener = kNullListener;
   private readonly client: SoupBinClient;
-  private readonly open = new Map<string, OpenOrder>();
+  private readonly open = new TokenMap<OpenOrder>();
   /**
    * Sent but not yet confirmed, in send order: key is the token the confirmation will carry
    * ('X' + token for cancels). Copies of the encoded bytes, one per order message (not per fill).
+   * Both maps are TokenMaps, not Maps: a Map's table churn is old-space garbage per order (token-map.ts).
    */
-  private readonly unconfirmed = new Map<string, Buffer>();
+  private readonly unconfirmed = new TokenMap<Buffer>();
   /** Tokens with an unconfirmed cancel in `unconfirmed`: the 'X' key is built only for these, not per report. */
   private readonly cancelTokens = new Set<string>();
   private state: SessionState = 'DISCONNECTED';
@@ -366,7 +368,7 @@ export class OuchConnector implements VenueConnector {
    * about the ones it had, and it ignores those as duplicates.
    */
   private resendUnconfirmed(): void {
-    for (const [key, bytes] of this.unconfirmed) {
+    for (const [key, bytes] of this.unconfirmed.entries()) {
       // A cancel is pointless once the order is gone; drop it instead of resending.
       if (key.charCodeAt(0) === 0x58 && !this.open.has(key.slice(1))) { this.unconfirmed.delete(key); this.cancelTokens.delete(key.slice(1)); continue; }
       const off = this.client.payloadOffset();
