@@ -69,7 +69,7 @@ describe('pipeline/order path (probe and keep-warm)', () => {
       size: fs.statSync(stack.journal.path).size, daily: stack.risk.usedDailyNotional, aapl: stack.risk.usedSymbolNotional('AAPL'),
       open: stack.orderManager.openOrders('AAPL'), free: stack.orderManager.freeSlots,
     };
-    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { scratchRecords: 1 << 15 });
     const scratch = warmer.scratchPath;
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 70_000; i++) warmer.run();        // past the scratch journal's rotation (32 Ki records)

@@ -144,15 +144,26 @@ export class ShadowRoute {
     this.ready = this.transport.state === 'connected';
   }
 
-  /** The journal the shadow router writes (the warmer's scratch journal; a new one after each rotation). */
+  /**
+   * The journal the shadow router writes (the warmer's scratch journal; a new one after each
+   * rotation). The first call builds the shadow router; later ones hand the same router the new
+   * journal. A new router and sink per rotation (every few seconds at keep_warm_path_us 200) lived
+   * long enough to be promoted, and left ~10 KB/s of old-space garbage in the stage worker.
+   * Only the hot path reads the journal field again (restart recovery, which kept the first
+   * journal, never runs on a shadow), and the new journal is the same class, so nothing deopts.
+   */
   useJournal(journal: OrderJournal): void {
+    if (this.router !== null) {
+      (this.router as unknown as { journal: OrderJournal }).journal = journal;
+      return;
+    }
     this.router = new OrderRouter({ risk: this.risk, smartRouter: this.sor, orderManager: this.om, journal, connectors: [this.connector],
       listener: kNullListener });
     this.sink = this.sinkFor !== null ? this.sinkFor(this.router) : null;
   }
 
   /**
-   * Dry runs go through `f(router)` (made again for each new shadow router): the router stage passes
+   * Dry runs go through `f(router)` (made once, for the one shadow router): the router stage passes
    * its own attachOrderHandlers and an OrderPathProbe on probeTargets(), so the closures an order
    * runs through there (the same creation sites, so the same V8 feedback and code) are warm too.
    */
