@@ -15,8 +15,10 @@
  * risk check, journal record and encoders warmed only those functions. Dry runs through the same
  * classes, every keep_warm_us, get the whole path optimized and keep its feedback monomorphic.
  *
- * What it costs: each run leaves ~300 B that outlives two scavenges (old-space garbage a full GC
- * frees; see ARCHITECTURE), so it runs only as often as keep_warm_path_us asks (shipped: never).
+ * What it costs: a few microseconds of the stage's idle time per run and short-lived garbage that
+ * dies in scavenges; no old space (it once left ~300 B a run there: the OUCH connector's Maps,
+ * now TokenMaps, and a shadow router per scratch rotation; see ARCHITECTURE). It runs as often as
+ * keep_warm_path_us asks (shipped: 200, every keep-warm turn).
  *
  * Nothing real is touched: its own order table, risk state, ids; its journal is the warmer's
  * scratch journal; its session's bytes go nowhere (the discarding transport never opens a socket).
