@@ -68,6 +68,9 @@ const verbose = args.has('verbose');
 // (--compare-all for every rate, --no-compare for none).
 const compareAll = args.has('compare-all');
 const compareNone = args.has('no-compare');
+// Beside the shipped run, the same with keep-warm but no shadow route (keep_warm_path_us 0), at the
+// first rate (--no-shadow-compare for none): what the dry runs through the real order code buy.
+const shadowCompare = !args.has('no-shadow-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
@@ -121,12 +124,15 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
+  keepWarmPathUs?: number;
   /** A venue-sim child process instead of the in-process simulators on the main thread. */
   venue?: { idle: 'block' | 'spin'; cpu: number };
 }
 const kShipped: Variant = { name: 'shipped', strategyParams };
 const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
+const kNoShadow: Variant = { name: 'no_shadow', keepWarmPathUs: 0, strategyParams };
 
 async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
   const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA' }) : undefined;
@@ -147,7 +153,11 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }), { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts });
+  const pathUs = variant.keepWarmPathUs;
+  const performance = pathUs === undefined ? undefined
+    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router, keepWarmPathMicros: pathUs } } });
+  const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
+    { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, performance });
   // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
   // woken onto the stage's CPU by every order; restored after the run (later runs create threads).
   const mainCpus = currentThreadAffinity();
@@ -192,7 +202,7 @@ async function main(): Promise<void> {
     const drops = st.counters.rx_ring_drops;
     const stages = {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
-      md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send),
+      md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send), md_to_send_call: pct(L.md_to_send_call),
       order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
       signal_wait: pct(L.signal_wait), signal_decide: pct(L.signal_decide),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
@@ -208,6 +218,23 @@ async function main(): Promise<void> {
         orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns,
         stages: {
           wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_signal: pct(BL.md_to_signal), order_send: pct(BL.order_send),
+          order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
+        },
+        stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
+        loadavg: b.sched.loadavg,
+      };
+    }
+    // Keep-warm without the shadow route, same rate and capture, right after (first rate only).
+    let noShadow: Record<string, unknown> | null = null;
+    if (shadowCompare && rate === rates[0]) {
+      const b = await pipelineAt(cap, kNoShadow);
+      const BL = b.st.latency;
+      noShadow = {
+        what: 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after',
+        orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns,
+        stages: {
+          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), md_to_signal: pct(BL.md_to_signal),
+          signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
           order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
         },
         stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
@@ -236,7 +263,7 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, venue_process: venueRuns,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, venue_process: venueRuns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
@@ -261,6 +288,13 @@ async function main(): Promise<void> {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
+    if (noShadow) {
+      const ns = noShadow.stages as Record<string, Percentiles>;
+      for (const k of ['md_to_order', 'md_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
+        rows.push({ label: `${tag} shadow route off ${k}`, ours: fmtP(ns[k]), baseline: `shipped (on): ${fmtP(stages[k] as Percentiles)}`,
+          note: k === 'md_to_order' ? `keep_warm_path_us 0, run right after; ${noShadow.orders_sent} orders, load ${(noShadow.loadavg as number[])[0]}` : '' });
+      }
+    }
     for (const v of venueRuns) {
       const vs = v.stages as Record<string, Percentiles>;
       const vt = `${tag} venue ${v.venue_idle}@CPU${v.venue_cpu}`;

@@ -101,9 +101,12 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * and the strategy share a worker): signal_wait (RX poll time to decoder entry: the RX ring hop and
  * the worker finishing what it was doing) and signal_decide (decoder entry to sendOrder: the
  * packet's messages before the trigger, the books, the immediate QUOTE, the strategy).
+ * md_to_send_call is md_to_order without the send(2) itself: RX time to the moment the order's
+ * encoded bytes are handed to send(2) (native transport only), i.e. what our code costs before the
+ * kernel; md_to_order - md_to_send_call is order_syscall (loopback: the venue's TCP receive too).
  */
 export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
-  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide'] as const;
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

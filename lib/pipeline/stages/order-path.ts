@@ -69,6 +69,8 @@ export interface OrderPathRecorders {
   readonly order_journal?: { record(ns: number): void };
   readonly order_encode?: { record(ns: number): void };
   readonly order_syscall?: { record(ns: number): void };
+  /** RX time to the order's bytes handed to send(2) (recorded by the router stage, not by end()). */
+  readonly md_to_send_call?: { record(ns: number): void };
 }
 
 interface TcpSendBinding { tcpSend(id: number, buf: Uint8Array, offset: number, length: number): number }
@@ -126,6 +128,9 @@ export class OrderPathProbe {
     t[kT0] = now;
     return now;
   }
+
+  /** When the last order's first child's bytes were handed to send(2) (0: none); valid after end(). */
+  get sendCallNs(): number { return this.t[kSyscallStart]; }
 
   /** Ends the order: records its split; returns when its first child's send(2) returned (0: no send(2) seen). */
   end(r: OrderPathRecorders): number {

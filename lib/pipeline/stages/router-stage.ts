@@ -95,6 +95,7 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
     latency: {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
+      md_to_send_call: rec('md_to_send_call'),
     },
   };
 }
@@ -183,7 +184,12 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
       if (live) sendTimes[p] = now;
       c[K.orders_sent]++;
-      if (mdRxTsNs > 0 && out !== 0) latency.md_to_order.record(out - mdRxTsNs);
+      if (mdRxTsNs > 0 && out !== 0) {
+        latency.md_to_order.record(out - mdRxTsNs);
+        // The same order up to its bytes handed to send(2): our part, without the kernel's.
+        const call = probe !== undefined ? probe.sendCallNs : 0;
+        if (call !== 0) latency.md_to_send_call?.record(call - mdRxTsNs);
+      }
       if (warmer !== undefined) warmer.noteOrder(r);
       flushAccepted();
     },
