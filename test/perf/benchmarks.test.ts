@@ -48,10 +48,10 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   });
 
   it('perf:latency prints rates with per-stage percentiles', function () {
-    // Four pipeline runs (bare read, shipped, before, the venue in a child process): about 70 s of
-    // start-ups at load 15 on 2 CPUs.
-    this.timeout(180_000);
-    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 170_000);
+    // Five pipeline runs (bare read, shipped, before, no shadow route, the venue in a child process):
+    // about 90 s of start-ups at load 15 on 2 CPUs.
+    this.timeout(230_000);
+    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 220_000);
     const rates = out.rates as Record<string, unknown>[];
     expect(rates).to.be.an('array').with.length(1);
     expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
@@ -70,6 +70,12 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     const before = rates[0].before as { keep_warm_turns: number; stages: Record<string, Record<string, number>> };
     expect(before.keep_warm_turns).to.equal(0);
     expect(before.stages.order_send.count).to.equal(before.stages.md_to_order.count);
+    // md_to_order up to the bytes handed to send(2): every order that has md_to_order has it (native transport).
+    expect(stages.md_to_send_call.count).to.equal(stages.md_to_order.count);
+    // Keep-warm without the shadow route, beside the shipped run (where the shadow route is on).
+    const noShadow = rates[0].no_shadow as { orders_sent: number; stages: Record<string, Record<string, number>> };
+    expect(noShadow.orders_sent).to.be.greaterThan(0);
+    expect(noShadow.stages.md_to_send_call.count).to.equal(noShadow.stages.md_to_order.count);
     expect(rates[0].strategy_quotes_immediate).to.be.greaterThan(0);
     // md_to_signal split where the order's packet entered the decoder (fused: the decoder is on the strategy's worker).
     for (const s of ['signal_wait', 'signal_decide']) expect(stages[s].count, s).to.equal(stages.md_to_signal.count);
