@@ -71,6 +71,9 @@ const compareNone = args.has('no-compare');
 // Beside the shipped run, the same with keep-warm but no shadow route (keep_warm_path_us 0), at the
 // first rate (--no-shadow-compare for none): what the dry runs through the real order code buy.
 const shadowCompare = !args.has('no-shadow-compare');
+// And the same without the private loopback send(2) of the keep-warm turns (keep_warm_socket_us 0),
+// at the first rate (--no-socket-compare for none).
+const socketCompare = !args.has('no-socket-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
@@ -124,15 +127,18 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
   /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
   keepWarmPathUs?: number;
+  /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
+  keepWarmSocketUs?: number;
   /** A venue-sim child process instead of the in-process simulators on the main thread. */
   venue?: { idle: 'block' | 'spin'; cpu: number };
 }
 const kShipped: Variant = { name: 'shipped', strategyParams };
 const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
 const kNoShadow: Variant = { name: 'no_shadow', keepWarmPathUs: 0, strategyParams };
+const kNoSocket: Variant = { name: 'no_socket', keepWarmSocketUs: 0, strategyParams };
 
 async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
   const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA' }) : undefined;
@@ -153,9 +159,10 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const pathUs = variant.keepWarmPathUs;
-  const performance = pathUs === undefined ? undefined
-    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router, keepWarmPathMicros: pathUs } } });
+  const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs;
+  const performance = pathUs === undefined && socketUs === undefined ? undefined
+    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router,
+      keepWarmPathMicros: pathUs ?? c.stages.router.keepWarmPathMicros, keepWarmSocketMicros: socketUs ?? c.stages.router.keepWarmSocketMicros } } });
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
     { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, performance });
   // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
@@ -224,14 +231,13 @@ async function main(): Promise<void> {
         loadavg: b.sched.loadavg,
       };
     }
-    // Keep-warm without the shadow route, same rate and capture, right after (first rate only).
-    let noShadow: Record<string, unknown> | null = null;
-    if (shadowCompare && rate === rates[0]) {
-      const b = await pipelineAt(cap, kNoShadow);
+    // Keep-warm without the shadow route, and without the private loopback send(2), same rate and
+    // capture, each right after (first rate only).
+    const warmOff = async (v: Variant, what: string): Promise<Record<string, unknown>> => {
+      const b = await pipelineAt(cap, v);
       const BL = b.st.latency;
-      noShadow = {
-        what: 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after',
-        orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns,
+      return {
+        what, orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns, keep_warm_socket_turns: b.st.counters.keep_warm_socket_turns,
         stages: {
           wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), md_to_signal: pct(BL.md_to_signal),
           signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
@@ -240,7 +246,11 @@ async function main(): Promise<void> {
         stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
         loadavg: b.sched.loadavg,
       };
-    }
+    };
+    const noShadow = shadowCompare && rate === rates[0]
+      ? await warmOff(kNoShadow, 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after') : null;
+    const noSocket = socketCompare && rate === rates[0]
+      ? await warmOff(kNoSocket, 'keep-warm without the send(2) on a private loopback connection (keep_warm_socket_us 0); everything else as shipped; run right after') : null;
     // The venue in a process of its own, pinned and idling as asked (first rate only): what differs
     // from the shipped run is only where the venue runs and how it waits.
     const venueRuns: Record<string, unknown>[] = [];
@@ -263,7 +273,8 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, venue_process: venueRuns,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, venue_process: venueRuns,
+      keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
@@ -288,11 +299,12 @@ async function main(): Promise<void> {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
-    if (noShadow) {
-      const ns = noShadow.stages as Record<string, Percentiles>;
+    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off']] as const) {
+      if (!off) continue;
+      const ns = off.stages as Record<string, Percentiles>;
       for (const k of ['md_to_order', 'md_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
-        rows.push({ label: `${tag} shadow route off ${k}`, ours: fmtP(ns[k]), baseline: `shipped (on): ${fmtP(stages[k] as Percentiles)}`,
-          note: k === 'md_to_order' ? `keep_warm_path_us 0, run right after; ${noShadow.orders_sent} orders, load ${(noShadow.loadavg as number[])[0]}` : '' });
+        rows.push({ label: `${tag} ${label} ${k}`, ours: fmtP(ns[k]), baseline: `shipped: ${fmtP(stages[k] as Percentiles)}`,
+          note: k === 'md_to_order' ? `run right after; ${off.orders_sent} orders, load ${(off.loadavg as number[])[0]}` : '' });
       }
     }
     for (const v of venueRuns) {

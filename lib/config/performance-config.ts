@@ -32,6 +32,11 @@ export interface RouterStageConfig extends StageConfig {
   keepWarmMicros: number;
   /** keep_warm_path_us: how often (us of quiet) a dry run also goes through the real router and OUCH code on shadow objects; 0 = never. */
   keepWarmPathMicros: number;
+  /**
+   * keep_warm_socket_us: how often (us of quiet) a dry run also sends one message over a private
+   * loopback TCP connection and reads it back, so the kernel's send path stays warm; 0 = never.
+   */
+  keepWarmSocketMicros: number;
 }
 
 export interface RxStageConfig extends StageConfig {
@@ -129,7 +134,7 @@ const kStageKeys = ['cpu', 'burst'];
 const kBookStageKeys = ['cpu', 'burst', 'shards', 'cpus'];
 /** More book workers than this would each get too few symbols to pay for their ring. */
 export const kMaxBookShards = 64;
-const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us', 'keep_warm_us', 'keep_warm_path_us'];
+const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us', 'keep_warm_us', 'keep_warm_path_us', 'keep_warm_socket_us'];
 const kRingKeys = ['rx_descriptors', 'decoder_to_book', 'book_to_strategy', 'strategy_to_router'];
 
 /** Reads and validates `file`; throws a ConfigError (a TickpathError) naming the first problem. */
@@ -191,7 +196,8 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     if (name === 'router') {
       js.router = { ...stage, venuePollMicros: r.int(`${at}.venue_poll_us`, st.venue_poll_us, 0, 1_000_000, 10),
         keepWarmMicros: r.int(`${at}.keep_warm_us`, st.keep_warm_us, 0, 1_000_000, 0),
-        keepWarmPathMicros: r.int(`${at}.keep_warm_path_us`, st.keep_warm_path_us, 0, 1_000_000, 0) };
+        keepWarmPathMicros: r.int(`${at}.keep_warm_path_us`, st.keep_warm_path_us, 0, 1_000_000, 0),
+        keepWarmSocketMicros: r.int(`${at}.keep_warm_socket_us`, st.keep_warm_socket_us, 0, 1_000_000, 0) };
     }
     else if (name === 'book') js.book = readBookStage(r, st, stage, readCpu);
     else js[name] = stage;

@@ -33,6 +33,8 @@ export interface StageWorkerData {
   keepWarmUs: number;
   /** performance.stages.router.keep_warm_path_us: how often a dry run goes through the shadow route (shadow-route.ts; us; 0/absent = never). */
   keepWarmPathUs?: number;
+  /** performance.stages.router.keep_warm_socket_us: how often a dry run sends over a private loopback connection (socket-warmer.ts; us; 0/absent = never). */
+  keepWarmSocketUs?: number;
   rx?: RxQueueTransfer;
   /**
    * decoderToBook and bookToStrategy hold one ring per book shard (one in all when the books are not
@@ -83,6 +85,9 @@ export const kWorkerCounterNames = [
   // Dry-run turns of the order path (keep_warm_us): risk, journal record and OUCH/FIX encoding into
   // scratch; none of them sends, journals or books anything.
   'keep_warm_turns',
+  // Of those, the ones that also sent a message over the stage's private loopback connection and
+  // read it back (keep_warm_socket_us, socket-warmer.ts): the kernel's send path kept warm.
+  'keep_warm_socket_turns',
   // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
   'strategy_quotes_immediate',
   // FAST A/B: what each incremental line brought (a = the first of feed.fast.incremental, b = the

@@ -50,7 +50,7 @@ describe('performance config', () => {
     const c = parse(base());
     expect(c.idle).to.deep.equal({ strategy: 'backoff', maxSpins: 100, maxYields: 10, minParkMicros: 1, maxParkMicros: 1000 });
     expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread', idle: 'backoff' });
-    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10, keepWarmMicros: 0, keepWarmPathMicros: 0 });
+    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10, keepWarmMicros: 0, keepWarmPathMicros: 0, keepWarmSocketMicros: 0 });
     expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
     expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
     expect(c.numaNode).to.equal(0);
@@ -126,6 +126,12 @@ describe('performance config', () => {
     const d = base();
     d.performance.stages.router.keep_warm_us = 200;
     expect(parse(d).stages.router.keepWarmMicros).to.equal(200);
+    d.performance.stages.router.keep_warm_socket_us = 400;
+    expect(parse(d).stages.router.keepWarmSocketMicros).to.equal(400);
+    expectError(
+      (x) => (x.performance.stages.router.keep_warm_socket_us = -1),
+      'configs/performance.yml: performance.stages.router.keep_warm_socket_us is -1, expected an integer from 0 to 1000000',
+    );
     expectError(
       (x) => (x.performance.stages.router.keep_warm_us = 2.5),
       'configs/performance.yml: performance.stages.router.keep_warm_us is 2.5, expected an integer from 0 to 1000000',

@@ -87,7 +87,7 @@ describe('pipeline', function () {
     }
     // Every counter the dashboard and /metrics show counts the same in both layouts (a counter
     // written only by one stage's fused path would read 0 split): all but the timing-dependent ones.
-    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls', 'keep_warm_turns',
+    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls', 'keep_warm_turns', 'keep_warm_socket_turns',
       // How many quotes share a batch depends on the RX bursts (their sum is checked above).
       'conflated', 'strategy_events',
       // Immediate quotes exist only where book and strategy share a worker (checked below).
@@ -109,6 +109,10 @@ describe('pipeline', function () {
     // The keep-warm dry runs ran between orders and none of them reached a venue or the journal's order count.
     for (const run of [fused, split]) {
       expect(run.stats.counters.keep_warm_turns, 'keep-warm dry runs').to.be.greaterThan(0);
+      // keep_warm_socket_us as shipped (the keep-warm period): each of those turns after the private
+      // loopback connection came up was a send(2) on it (its first turns finish connect and accept).
+      expect(run.stats.counters.keep_warm_socket_turns, 'keep-warm send(2) on the private connection').to.be.greaterThan(0)
+        .and.at.most(run.stats.counters.keep_warm_turns);
       expect(run.stats.venue!.ordersIn, 'orders the venues received').to.equal(60);
     }
     expect(split.stats.latency.md_to_order.count).to.equal(60);

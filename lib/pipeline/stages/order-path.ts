@@ -36,8 +36,9 @@
  * changes. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH connector's send over a transport that sends nothing), so V8 optimizes the code
- * a real order runs. What it cannot
- * warm is the kernel's send path: only a real send runs that.
+ * a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
+ * over a private loopback connection (socket-warmer.ts), so the kernel's TCP send path is warm too;
+ * what stays cold is the venue's own socket and, with a venue asleep in epoll, its wakeup.
  *
  * Threading contract: built, run and closed on the router's worker.
  */
@@ -54,6 +55,7 @@ import { RiskChecker, type RiskLimits } from '../../router/risk-checker';
 import type { RouterStack } from '../../router/router-stack';
 import type { BboSource, OrderRequest } from '../../router/types';
 import { ShadowRoute } from './shadow-route';
+import type { SocketPathWarmer } from './socket-warmer';
 
 // Stamp slots (ns; 0 = not reached this order).
 const kT0 = 0;
@@ -200,14 +202,20 @@ export class OrderPathWarmer {
   readonly shadow: ShadowRoute | null = null;
   private shadowTick = 0;
   private readonly shadowEvery: number;
+  /** The kernel's loopback send path, kept warm over a private connection (socket-warmer.ts), or null. */
+  readonly socket: SocketPathWarmer | null;
+  private socketTick = 0;
+  private readonly socketEvery: number;
   /** The scratch journal's size in records (tests make it small to cross rotations quickly). */
   private readonly scratchRecords: number;
 
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
-    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number; scratchRecords?: number } = {}) {
+    scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number; scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number } = {}) {
     this.bbo = bbo;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
+    this.socket = options.socket ?? null;
+    this.socketEvery = Math.max(1, options.socketEvery ?? 1);
     this.real = (options.touchReal ?? true)
       ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
       : null;
@@ -280,6 +288,8 @@ export class OrderPathWarmer {
     // Every shadowEvery-th dry run (keep_warm_path_us): see shadow-route.ts for what it costs.
     if (this.shadow !== null && ++this.shadowTick >= this.shadowEvery) { this.shadowTick = 0; this.shadow.run(q); }
     if (this.real !== null) this.touchReal(this.real, q.symbol);
+    // The kernel's send(2) and recv(2) over loopback, on a connection of our own (never a venue's).
+    if (this.socket !== null && ++this.socketTick >= this.socketEvery) { this.socketTick = 0; this.socket.run(); }
     this.turns++;
     return 1;
   }
@@ -333,6 +343,7 @@ export class OrderPathWarmer {
 
   close(): void {
     this.shadow?.close();
+    this.socket?.close();
     this.closeJournal();
   }
 }

@@ -53,6 +53,7 @@ import type { Stage, StageContext } from './stage';
 import { nativeTcpBinding } from '../../protocols/transport/native-tcp-transport';
 import { NativeWaitSet } from '../../protocols/transport/tcp-server';
 import { OrderPathProbe, OrderPathRecorders, OrderPathWarmer } from './order-path';
+import { SocketPathWarmer } from './socket-warmer';
 
 export interface RouterStage extends Stage {
   /** Where a fused strategy sends its orders. */
@@ -258,7 +259,12 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     warmer?.close();
     // keep_warm_path_us: one dry run in `shadowEvery` also goes through the shadow route.
     const shadowEvery = keepWarmNs > 0 && (d.keepWarmPathUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmPathUs! / d.keepWarmUs)) : 0;
-    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery }) : undefined;
+    // keep_warm_socket_us: one dry run in `socketEvery` also sends over a private loopback connection
+    // (socket-warmer.ts), where the addon has native TCP channels (the venue sessions' transport).
+    const socketEvery = keepWarmNs > 0 && (d.keepWarmSocketUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmSocketUs! / d.keepWarmUs)) : 0;
+    const tcp = socketEvery > 0 ? nativeTcpBinding() : undefined;
+    const socket = tcp ? new SocketPathWarmer(tcp) : undefined;
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
     const shadow = warmer?.shadow;
@@ -293,7 +299,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // fresh 16-byte HeapNumber, and at millions of empty turns a second that garbage makes scavenges
   // frequent enough to promote short-lived objects into old space. The last poll time lives in a
   // Float64Array for the same reason (a closure variable would box every store).
-  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns;
+  const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns,
+    kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns;
   const venuePollNs = d.venuePollUs * 1000;
   const lastVenuePollNs = new Float64Array(1);
   // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
@@ -472,6 +479,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
             lastWarmNs[0] = now;
             warmer.run();
             c[kKeepWarmTurns] = warmer.turns;
+            if (warmer.socket !== null) c[kKeepWarmSocketTurns] = warmer.socket.turns;
           }
         }
       }
