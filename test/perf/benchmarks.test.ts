@@ -48,10 +48,10 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   });
 
   it('perf:latency prints rates with per-stage percentiles', function () {
-    // Five pipeline runs (bare read, shipped, before, no shadow route, the venue in a child process):
-    // about 90 s of start-ups at load 15 on 2 CPUs.
-    this.timeout(230_000);
-    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 220_000);
+    // Six pipeline runs (bare read, shipped, before, no shadow route, no socket warm, the venue in a
+    // child process): about 110 s of start-ups at load 15 on 2 CPUs.
+    this.timeout(260_000);
+    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 250_000);
     const rates = out.rates as Record<string, unknown>[];
     expect(rates).to.be.an('array').with.length(1);
     expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
@@ -76,6 +76,11 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     const noShadow = rates[0].no_shadow as { orders_sent: number; stages: Record<string, Record<string, number>> };
     expect(noShadow.orders_sent).to.be.greaterThan(0);
     expect(noShadow.stages.md_to_send_call.count).to.equal(noShadow.stages.md_to_order.count);
+    // And without the private loopback send(2) (keep_warm_socket_us 0): none counted there, some in the shipped run.
+    const noSocket = rates[0].no_socket as { orders_sent: number; keep_warm_socket_turns: number; stages: Record<string, Record<string, number>> };
+    expect(noSocket.orders_sent).to.be.greaterThan(0);
+    expect(noSocket.keep_warm_socket_turns).to.equal(0);
+    expect(rates[0].keep_warm_socket_turns).to.be.greaterThan(0);
     expect(rates[0].strategy_quotes_immediate).to.be.greaterThan(0);
     // md_to_signal split where the order's packet entered the decoder (fused: the decoder is on the strategy's worker).
     for (const s of ['signal_wait', 'signal_decide']) expect(stages[s].count, s).to.equal(stages.md_to_signal.count);
