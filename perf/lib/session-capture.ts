@@ -6,7 +6,11 @@
 import * as path from 'path';
 import { SessionGenerator, SessionSummary } from '../../lib/tools/session-generator';
 
-export interface SessionCaptureOptions { rate: number; seconds: number; symbols?: number; seed?: number }
+export interface SessionCaptureOptions {
+  rate: number; seconds: number; symbols?: number; seed?: number;
+  /** At most this many ITCH messages per MoldUDP64 packet (the generator's default when absent). */
+  maxMessagesPerPacket?: number;
+}
 
 export interface SessionCapture {
   file: string;
@@ -19,8 +23,9 @@ export interface SessionCapture {
 
 export function generateSession(dir: string, o: SessionCaptureOptions): SessionCapture {
   const symbols = o.symbols ?? 100, seed = o.seed ?? 7;
-  const file = path.join(dir, `itch-${o.rate}-${o.seconds}-${symbols}-${seed}.pcap`);
-  const gen = new SessionGenerator({ symbols, rate: o.rate, durationSeconds: o.seconds, seed });
+  const perPacket = o.maxMessagesPerPacket;
+  const file = path.join(dir, `itch-${o.rate}-${o.seconds}-${symbols}-${seed}${perPacket ? `-m${perPacket}` : ''}.pcap`);
+  const gen = new SessionGenerator({ symbols, rate: o.rate, durationSeconds: o.seconds, seed, ...(perPacket ? { maxMessagesPerPacket: perPacket } : {}) });
   const summary = gen.writePcap(file);
   return { file, summary, packets: summary.packets, messages: summary.messages, messagesPerPacket: summary.messages / summary.packets };
 }
