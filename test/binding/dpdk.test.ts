@@ -160,6 +160,45 @@ describe('binding/dpdk backend', function () {
     expect(dev.poolFree, 'every mbuf back in the span pool after close').to.equal(dev.poolSize);
   });
 
+  it('net_null: one CLOCK_MONOTONIC stamp per burst, never backwards, never before the port started or after the packet was read', () => {
+    // The RX lcore stamps a burst from the TSC, converted with a rate measured against
+    // clock_gettime and re-anchored every millisecond. A wrong rate or anchor shows as stamps
+    // outside the window they were taken in, a clock that runs backwards, or a span unlike the
+    // window's. The consumer is this thread: it reads the lcore's ring directly.
+    const port = Port.open({ backend: 'dpdk', burst: 64, ringSize: 8192, dpdk: { ...eal, vdev: 'net_null_ts0,size=64' } });
+    const rx = port.consumer(0);
+    const t0 = Number(process.hrtime.bigint());
+    port.start();
+    let prev = 0, first = 0, bad = '', packets = 0, sameAsPrev = 0;
+    const stamps = new Set<number>();
+    const end = Date.now() + 300;
+    while (Date.now() < end && !bad) {
+      const n = rx.available(4096);
+      const readAt = Number(process.hrtime.bigint());
+      for (let i = 0; i < n && !bad; i++) {
+        const ts = rx.descriptorWord(i, 5) * 4294967296 + rx.descriptorWord(i, 4);
+        if (ts < t0) bad = `stamp ${ts} before the port started (${t0})`;
+        else if (ts > readAt) bad = `stamp ${ts} after the packet was read (${readAt})`;
+        else if (ts < prev) bad = `stamp ${ts} before the previous one (${prev})`;
+        if (ts === prev) sameAsPrev++;
+        if (!first) first = ts;
+        prev = ts;
+        stamps.add(ts);
+      }
+      packets += n;
+      rx.advance(n);
+    }
+    const t1 = Number(process.hrtime.bigint());
+    port.stop();
+    port.close();
+    expect(bad).to.equal('');
+    expect(packets).to.be.greaterThan(10000);
+    expect(prev - first, 'the stamps span the reading window (not a stuck or racing clock)').to.be.within(0.2 * (t1 - t0), t1 - t0);
+    expect(stamps.size, 'bursts are stamped apart').to.be.greaterThan(50);
+    // Every packet of a 64-packet burst carries its burst's stamp: most packets repeat the one before.
+    expect(sameAsPrev / packets, 'packets sharing the previous packet\'s stamp').to.be.greaterThan(0.9);
+  });
+
   it('net_ring: oversize frames between normal ones are dropped and counted once; every other frame arrives once, in order', () => {
     // 3000 bytes fits a 4096-byte TX slot but not one mbuf (2048 bytes of data room): the port must
     // consume it as txOversize, never offer it to the device again, and send the frames behind it.
