@@ -24,6 +24,9 @@
 #include <rte_cycles.h>
 
 #include <pthread.h>
+#include <emmintrin.h>
+
+#include <cstddef>
 
 #include <algorithm>
 #include <atomic>
@@ -84,26 +87,46 @@ class BurstClock {
   }
 
  private:
+  // The anchor pairs clock_gettime with the TSC read just after it, so an interpolated stamp is
+  // never ahead of CLOCK_MONOTONIC because of the anchor (a preemption between the two reads makes
+  // the following stamps early, never late). The rate is measured from the first tight pair (both
+  // TSC reads within 2 us) to this one once they are 10 ms apart, so its error shrinks as the run
+  // goes on; until then it is the EAL's TSC frequency.
   uint64_t reanchor(uint64_t t) {
     const uint64_t ns = monotonicNs();
-    const uint64_t t2 = hz_ ? rte_rdtsc() : t;
-    // The rate from the last interval, when this reading was not split by a preemption (both TSC
-    // reads within 20 us) and the interval was long enough to mean something (>= 1 ms).
-    if (hz_ && t2 - t < hz_ / 50000 && anchorNs_ && ns > anchorNs_ && t - anchorTsc_ >= reanchorTicks_) {
-      const double rate = static_cast<double>(ns - anchorNs_) / static_cast<double>(t - anchorTsc_);
-      if (rate > 0.9 * nsPerTickNominal() && rate < 1.1 * nsPerTickNominal()) nsPerTick_ = rate;
+    if (!hz_) return ns;
+    const uint64_t t2 = rte_rdtsc();
+    if (t2 - t < hz_ / 500000) {
+      if (!refNs_) {
+        refNs_ = ns;
+        refTsc_ = t2;
+      } else if (t2 - refTsc_ >= hz_ / 100 && ns > refNs_) {
+        const double rate = static_cast<double>(ns - refNs_) / static_cast<double>(t2 - refTsc_);
+        const double nominal = 1e9 / static_cast<double>(hz_);
+        if (rate > 0.9 * nominal && rate < 1.1 * nominal) nsPerTick_ = rate;
+      }
     }
-    anchorTsc_ = t;
+    anchorTsc_ = t2;
     anchorNs_ = ns;
     return ns;
   }
-  double nsPerTickNominal() const { return 1e9 / static_cast<double>(hz_); }
 
-  uint64_t hz_ = 0, reanchorTicks_ = 0, anchorTsc_ = 0, anchorNs_ = 0, last_ = 0;
+  uint64_t hz_ = 0, reanchorTicks_ = 0, anchorTsc_ = 0, anchorNs_ = 0, last_ = 0, refTsc_ = 0, refNs_ = 0;
   double nsPerTick_ = 0;
 };
 
 class DpdkBackend final : public Backend {
+  // Per queue: the last rxBurst's bytes and truncated count (lastRxTally), the burst clock and the
+  // thread last seen polling. Single writer: that queue's poller, which is also the only reader; a
+  // line each, as pollers run on different lcores.
+  struct alignas(64) RxQueue {
+    uint64_t bytes = 0;
+    uint32_t truncated = 0;
+    pthread_t pollingThread{};
+    rte_mempool_cache* cache = nullptr;  // pollingThread's cache of pool_ (null: none, the ring)
+    BurstClock clock;
+  };
+
  public:
   ~DpdkBackend() override { close(); }
 
@@ -230,6 +253,7 @@ class DpdkBackend final : public Backend {
     if (unlikely(!pthread_equal(rq.pollingThread, pthread_self()))) {
       rq.pollingThread = pthread_self();
       if (rte_lcore_id() == LCORE_ID_ANY) registerPollingThread();
+      rq.cache = rte_mempool_default_cache(pool_, rte_lcore_id());
     }
     // The descriptor lines this burst may fill were last read by the consumer's core: ask for them
     // for writing now, so their ownership moves while the driver fills the mbufs instead of
@@ -242,31 +266,62 @@ class DpdkBackend final : public Backend {
     // One stamp per burst: every packet of a burst was taken from the device in the same call.
     const uint64_t ts = rq.clock.now();
     const uint32_t tsLo = static_cast<uint32_t>(ts), tsHi = static_cast<uint32_t>(ts >> 32);
-    const bool oneSpan = likely(regions_.size() == 1);
-    // The pool is one span (createPoolInOneSpan): no region to look up, the offset is a subtraction.
-    const auto* base0 = static_cast<const uint8_t*>(regions_[0].base);
+    if (likely(regions_.size() == 1)) return fillOneSpan(rq, q, d, h, n, tsLo, tsHi);
     uint64_t bytes = 0;
     uint32_t truncated = 0;
     for (uint16_t i = 0; i < n; i++) {
       rte_mbuf* m = mbufs[i];
-      const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
+      auto* data = rte_pktmbuf_mtod(m, uint8_t*);
       const bool more = unlikely(m->nb_segs > 1);  // jumbo: JS sees the first segment
-      uint16_t r = 0;
-      const uint8_t* base = base0;
-      if (unlikely(!oneSpan)) {
-        r = regionOf(data);
-        base = static_cast<const uint8_t*>(regions_[r].base);
-      }
-      d[i] = RxDesc{static_cast<uint32_t>(data - base), r, static_cast<uint16_t>(more ? kRxFlagTsPoll | kRxFlagTruncated : kRxFlagTsPoll),
-                    m->data_len, m->pkt_len, tsLo, tsHi, q, 0};
+      const uint16_t r = regionOf(data);
+      d[i] = RxDesc{static_cast<uint32_t>(data - static_cast<uint8_t*>(regions_[r].base)), r,
+                    static_cast<uint16_t>(more ? kRxFlagTsPoll | kRxFlagTruncated : kRxFlagTsPoll), m->data_len, m->pkt_len, tsLo, tsHi, q, 0};
       bytes += m->data_len;
       truncated += more;
-      // Read while the mbuf's first line is still in this core's cache (the driver just wrote it):
-      // whether release may put it straight back into our pool (kNeedsFree clear) or must go
-      // through rte_pktmbuf_free (chained, shared, attached, or another pool's: net_ring passes
-      // on whatever mbufs its sender enqueued).
-      if (unlikely(m->pool != pool_ || rte_mbuf_refcnt_read(m) != 1 || m->nb_segs != 1 || !RTE_MBUF_DIRECT(m)))
+      if (!isPlain(m)) h[i] |= kNeedsFree;
+    }
+    rq.bytes = bytes;
+    rq.truncated = truncated;
+    return n;
+  }
+
+  // Whether release may put this mbuf straight back into our pool: ours, not shared, one segment,
+  // direct (not attached to another's data). Read while its first line is still in this core's
+  // cache (the driver just wrote it); anything else goes through rte_pktmbuf_free (net_ring passes
+  // on whatever mbufs its sender enqueued, from any pool). refcnt and nb_segs are two adjacent u16
+  // in the rearm word after data_off: one compare.
+  bool isPlain(const rte_mbuf* m) const {
+    uint64_t rearm;
+    memcpy(&rearm, &m->rearm_data, sizeof rearm);
+    return ((rearm >> 16) & 0xffffffffu) == 0x00010001u && m->pool == pool_ &&
+           !(m->ol_flags & (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL));
+  }
+
+  // The descriptors of a burst from a one-span pool: offset by subtraction, region 0. Each is two
+  // 16-byte stores, the second (stamp, queue, aux) the same for the whole burst; a plain mbuf (the
+  // only kind net_null and NIC drivers hand out) takes one branch.
+  uint16_t fillOneSpan(RxQueue& rq, uint16_t q, RxDesc* d, uintptr_t* h, uint16_t n, uint32_t tsLo, uint32_t tsHi) {
+    static_assert(offsetof(RxDesc, tsLo) == 16 && offsetof(RxDesc, aux) == 28, "second half: tsLo, tsHi, queue, aux");
+    const __m128i tail = _mm_set_epi32(0, q, static_cast<int>(tsHi), static_cast<int>(tsLo));
+    const uintptr_t base = reinterpret_cast<uintptr_t>(regions_[0].base);
+    const int plainFlags = kRxFlagTsPoll << 16;  // region 0
+    uint64_t bytes = 0;
+    uint32_t truncated = 0;
+    for (uint16_t i = 0; i < n; i++) {
+      const rte_mbuf* m = reinterpret_cast<const rte_mbuf*>(h[i]);
+      const uint32_t off = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off - base);
+      int flags = plainFlags;
+      if (unlikely(!isPlain(m))) {
         h[i] |= kNeedsFree;
+        if (m->nb_segs > 1) {  // jumbo: JS sees the first segment
+          flags |= kRxFlagTruncated << 16;
+          truncated++;
+        }
+      }
+      auto* out = reinterpret_cast<__m128i*>(d + i);
+      _mm_storeu_si128(out, _mm_set_epi32(static_cast<int>(m->pkt_len), m->data_len, flags, static_cast<int>(off)));
+      _mm_storeu_si128(out + 1, tail);
+      bytes += m->data_len;
     }
     rq.bytes = bytes;
     rq.truncated = truncated;
@@ -381,12 +436,16 @@ class DpdkBackend final : public Backend {
   // usually left L1 (a ring's worth of packets later), and those reads were 27 % of the RX lcore's
   // samples on net_null. Runs rxBurst marked plain go back to the pool with one
   // rte_mempool_put_bulk (the per-lcore cache, no mbuf touched); a marked mbuf is freed on its own.
-  void release(uint16_t, const uintptr_t* h, uint16_t n) override {
+  // The polling thread's mempool cache is looked up once (rte_mempool_put_bulk would find it through
+  // rte_lcore_id(), a TLS call); another thread (close, a new inline consumer) looks it up itself.
+  void release(uint16_t q, const uintptr_t* h, uint16_t n) override {
+    const RxQueue& rq = rxq_[q];
+    rte_mempool_cache* cache = likely(pthread_equal(rq.pollingThread, pthread_self())) ? rq.cache : rte_mempool_default_cache(pool_, rte_lcore_id());
     uint16_t i = 0;
     while (i < n) {
       uint16_t j = i;
       while (j < n && likely(!(h[j] & kNeedsFree))) j++;
-      if (j > i) rte_mempool_put_bulk(pool_, reinterpret_cast<void* const*>(h + i), j - i);
+      if (j > i) rte_mempool_generic_put(pool_, reinterpret_cast<void* const*>(h + i), j - i, cache);
       if (j < n) rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h[j] & ~kNeedsFree));
       i = j + 1;
     }
@@ -492,15 +551,6 @@ class DpdkBackend final : public Backend {
   std::vector<uint16_t> granules_;      // region by (address - spanLo_) >> granuleShift_
   uintptr_t spanLo_ = 0;
   unsigned granuleShift_ = 12;
-  // Per queue: the last rxBurst's bytes and truncated count (lastRxTally), the burst clock and the
-  // thread last seen polling. Single writer: that queue's poller, which is also the only reader; a
-  // line each, as pollers run on different lcores.
-  struct alignas(64) RxQueue {
-    uint64_t bytes = 0;
-    uint32_t truncated = 0;
-    pthread_t pollingThread{};
-    BurstClock clock;
-  };
   std::vector<RxQueue> rxq_;
   std::vector<int> lcoreList_;
   std::vector<unsigned> lcores_;
