@@ -42,6 +42,8 @@ namespace tickpath {
 namespace {
 
 std::atomic<int> g_poolSeq{0};
+// Inline polling threads that have exited (DpdkBackend::registerPollingThread): see samePollingThread.
+std::atomic<uint64_t> g_pollingThreadExits{0};
 
 std::vector<std::string> splitLines(const std::string& s) {
   std::vector<std::string> out;
@@ -123,6 +125,7 @@ class DpdkBackend final : public Backend {
     uint64_t bytes = 0;
     uint32_t truncated = 0;
     pthread_t pollingThread{};
+    uint64_t threadExits = ~0ull;  // g_pollingThreadExits when pollingThread was seen
     rte_mempool_cache* cache = nullptr;  // pollingThread's cache of pool_ (null: none, the ring)
     BurstClock clock;
   };
@@ -249,10 +252,12 @@ class DpdkBackend final : public Backend {
   uint16_t rxBurst(uint16_t q, RxDesc* d, uintptr_t* h, uint16_t max) override {
     RxQueue& rq = rxq_[q];
     // A thread polling inline is registered with the EAL once (rte_lcore_id() is a TLS lookup
-    // through __tls_get_addr in a shared object: comparing the thread handle is one load).
-    if (unlikely(!pthread_equal(rq.pollingThread, pthread_self()))) {
-      rq.pollingThread = pthread_self();
+    // through __tls_get_addr in a shared object: comparing the thread handle is one load, and the
+    // exit count catches a new thread that was given an exited poller's handle).
+    if (unlikely(!samePollingThread(rq))) {
       if (rte_lcore_id() == LCORE_ID_ANY) registerPollingThread();
+      rq.pollingThread = pthread_self();
+      rq.threadExits = g_pollingThreadExits.load(std::memory_order_acquire);
       rq.cache = rte_mempool_default_cache(pool_, rte_lcore_id());
     }
     // The descriptor lines this burst may fill were last read by the consumer's core: ask for them
@@ -386,11 +391,19 @@ class DpdkBackend final : public Backend {
       bool tried = false, registered = false;
       ~Registration() {
         if (registered && !dpdkEalCleanedUp()) rte_thread_unregister();
+        g_pollingThreadExits.fetch_add(1, std::memory_order_release);
       }
     } reg;
     if (reg.tried) return;
     reg.tried = true;
     reg.registered = rte_thread_register() == 0;
+  }
+
+  // Whether the calling thread is the one rxq's lcore id and cache were looked up for. pthread
+  // handles are reused once a thread has exited, so a polling thread's exit (the only kind that
+  // exits while a port runs: an inline consumer's worker) also invalidates every queue's record.
+  static bool samePollingThread(const RxQueue& rq) {
+    return pthread_equal(rq.pollingThread, pthread_self()) && rq.threadExits == g_pollingThreadExits.load(std::memory_order_relaxed);
   }
 
   // The chunk (region) an mbuf's data lies in. A pool has dozens of chunks (35 for 32767 mbufs
@@ -440,7 +453,7 @@ class DpdkBackend final : public Backend {
   // rte_lcore_id(), a TLS call); another thread (close, a new inline consumer) looks it up itself.
   void release(uint16_t q, const uintptr_t* h, uint16_t n) override {
     const RxQueue& rq = rxq_[q];
-    rte_mempool_cache* cache = likely(pthread_equal(rq.pollingThread, pthread_self())) ? rq.cache : rte_mempool_default_cache(pool_, rte_lcore_id());
+    rte_mempool_cache* cache = likely(samePollingThread(rq)) ? rq.cache : rte_mempool_default_cache(pool_, rte_lcore_id());
     uint16_t i = 0;
     while (i < n) {
       uint16_t j = i;

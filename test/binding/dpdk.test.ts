@@ -280,6 +280,37 @@ describe('binding/dpdk backend', function () {
     expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
   });
 
+  it('net_null inline: consumers that poll one after another from their own threads each read on, and every mbuf comes back', async () => {
+    // The RX path remembers which thread polls a queue (its EAL registration and mempool cache) and
+    // forgets it when a polling thread exits, since the next worker may be given the same thread
+    // handle. Three workers in turn, each polling until it has read its share, then exiting.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', burst: 32, ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_relay0,size=64' } });
+    const lib = path.join(__dirname, '..', '..', 'lib', 'binding', 'rx-consumer.js');
+    const code = `const { workerData, parentPort } = require('worker_threads');
+      const { RxConsumer } = require(workerData.lib);
+      const rx = new RxConsumer(workerData.transfer);
+      let n = 0, bytes = 0;
+      while (n < workerData.want) n += rx.read((_b, _o, l) => { bytes += l; }, 256);
+      parentPort.postMessage({ n, bytes });`;
+    let read = 0;
+    try {
+      for (let k = 0; k < 3; k++) {
+        const worker = new Worker(code, { eval: true, workerData: { lib, transfer: port.rxTransfer(0), want: 50_000 } });
+        const res = await workerResult<{ n: number; bytes: number }>(worker, { name: `inline consumer ${k}`, timeoutMs: 30_000 });
+        await worker.terminate();
+        expect(res.n, `consumer ${k}`).to.be.at.least(50_000);
+        expect(res.bytes, `consumer ${k}: every packet 64 bytes`).to.equal(res.n * 64);
+        read += res.n;
+      }
+      const q = port.stats().queues[0];
+      expect(q.rxPackets - read, 'what the last poll left on the ring').to.be.within(0, 1024);
+    } finally {
+      port.close();
+    }
+    const dev = port.stats().device;
+    expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
+  });
+
   it('net_null: start/stop/close cycles return every mbuf to the pool', async () => {
     for (let cycle = 0; cycle < 3; cycle++) {
       const port = Port.open({ backend: 'dpdk', dpdk: { ...eal, vdev: 'net_null_acct0,size=64' } });
