@@ -140,7 +140,13 @@ void Port::publishCounters(QueueState& s) {
 uint32_t Port::poll(uint16_t q) {
   if (__builtin_expect(!backend_ || q >= nq_, 0)) return 0;
   QueueState& s = *qs_[q];
-  releaseConsumed(s);
+  // The consumer's position line was last written by the consumer's core, and the producer's line
+  // was last read by it: both cost a cross-core transfer per burst. Asked for now, they arrive while
+  // the device fills the burst; the consumer's position is then read after the burst (releasing
+  // first only when the ring has no room for one), so the RX lcore does not stall on it.
+  __builtin_prefetch(pos(s.rx.mem, kConsPosI32), 0, 3);
+  __builtin_prefetch(pos(s.rx.mem, kProdPosI32), 1, 3);
+  if (s.rx.capacity - (s.prod - s.released) < burst_) releaseConsumed(s);
   uint32_t work = 0;
 
   // RX: into the ring, or, when the consumer has fallen behind, drained and dropped here so the
@@ -181,6 +187,7 @@ uint32_t Port::poll(uint16_t q) {
     }
   }
 
+  releaseConsumed(s);
   pollTx(s, &work);
   return work;
 }

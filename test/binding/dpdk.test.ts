@@ -160,6 +160,45 @@ describe('binding/dpdk backend', function () {
     expect(dev.poolFree, 'every mbuf back in the span pool after close').to.equal(dev.poolSize);
   });
 
+  it('net_null: one CLOCK_MONOTONIC stamp per burst, never backwards, never before the port started or after the packet was read', () => {
+    // The RX lcore stamps a burst from the TSC, converted with a rate measured against
+    // clock_gettime and re-anchored every millisecond. A wrong rate or anchor shows as stamps
+    // outside the window they were taken in, a clock that runs backwards, or a span unlike the
+    // window's. The consumer is this thread: it reads the lcore's ring directly.
+    const port = Port.open({ backend: 'dpdk', burst: 64, ringSize: 8192, dpdk: { ...eal, vdev: 'net_null_ts0,size=64' } });
+    const rx = port.consumer(0);
+    const t0 = Number(process.hrtime.bigint());
+    port.start();
+    let prev = 0, first = 0, bad = '', packets = 0, sameAsPrev = 0;
+    const stamps = new Set<number>();
+    const end = Date.now() + 300;
+    while (Date.now() < end && !bad) {
+      const n = rx.available(4096);
+      const readAt = Number(process.hrtime.bigint());
+      for (let i = 0; i < n && !bad; i++) {
+        const ts = rx.descriptorWord(i, 5) * 4294967296 + rx.descriptorWord(i, 4);
+        if (ts < t0) bad = `stamp ${ts} before the port started (${t0})`;
+        else if (ts > readAt) bad = `stamp ${ts} after the packet was read (${readAt})`;
+        else if (ts < prev) bad = `stamp ${ts} before the previous one (${prev})`;
+        if (ts === prev) sameAsPrev++;
+        if (!first) first = ts;
+        prev = ts;
+        stamps.add(ts);
+      }
+      packets += n;
+      rx.advance(n);
+    }
+    const t1 = Number(process.hrtime.bigint());
+    port.stop();
+    port.close();
+    expect(bad).to.equal('');
+    expect(packets).to.be.greaterThan(10000);
+    expect(prev - first, 'the stamps span the reading window (not a stuck or racing clock)').to.be.within(0.2 * (t1 - t0), t1 - t0);
+    expect(stamps.size, 'bursts are stamped apart').to.be.greaterThan(50);
+    // Every packet of a 64-packet burst carries its burst's stamp: most packets repeat the one before.
+    expect(sameAsPrev / packets, 'packets sharing the previous packet\'s stamp').to.be.greaterThan(0.9);
+  });
+
   it('net_ring: oversize frames between normal ones are dropped and counted once; every other frame arrives once, in order', () => {
     // 3000 bytes fits a 4096-byte TX slot but not one mbuf (2048 bytes of data room): the port must
     // consume it as txOversize, never offer it to the device again, and send the frames behind it.
@@ -238,6 +277,37 @@ describe('binding/dpdk backend', function () {
     expect(small).to.equal(10);
     expect(after, 'a read always polls once (TX and releases are serviced), then stops: 24 were waiting').to.equal(256);
     expect(rxBytes, 'the lcore counts bytes as it fills descriptors').to.equal(256 * 64);
+    expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
+  });
+
+  it('net_null inline: consumers that poll one after another from their own threads each read on, and every mbuf comes back', async () => {
+    // The RX path remembers which thread polls a queue (its EAL registration and mempool cache) and
+    // forgets it when a polling thread exits, since the next worker may be given the same thread
+    // handle. Three workers in turn, each polling until it has read its share, then exiting.
+    const port = Port.open({ backend: 'dpdk', poller: 'inline', burst: 32, ringSize: 1024, dpdk: { ...eal, vdev: 'net_null_relay0,size=64' } });
+    const lib = path.join(__dirname, '..', '..', 'lib', 'binding', 'rx-consumer.js');
+    const code = `const { workerData, parentPort } = require('worker_threads');
+      const { RxConsumer } = require(workerData.lib);
+      const rx = new RxConsumer(workerData.transfer);
+      let n = 0, bytes = 0;
+      while (n < workerData.want) n += rx.read((_b, _o, l) => { bytes += l; }, 256);
+      parentPort.postMessage({ n, bytes });`;
+    let read = 0;
+    try {
+      for (let k = 0; k < 3; k++) {
+        const worker = new Worker(code, { eval: true, workerData: { lib, transfer: port.rxTransfer(0), want: 50_000 } });
+        const res = await workerResult<{ n: number; bytes: number }>(worker, { name: `inline consumer ${k}`, timeoutMs: 30_000 });
+        await worker.terminate();
+        expect(res.n, `consumer ${k}`).to.be.at.least(50_000);
+        expect(res.bytes, `consumer ${k}: every packet 64 bytes`).to.equal(res.n * 64);
+        read += res.n;
+      }
+      const q = port.stats().queues[0];
+      expect(q.rxPackets - read, 'what the last poll left on the ring').to.be.within(0, 1024);
+    } finally {
+      port.close();
+    }
+    const dev = port.stats().device;
     expect(dev.poolFree, 'mbufs leaked').to.equal(dev.poolSize);
   });
 
