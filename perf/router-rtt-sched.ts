@@ -117,8 +117,12 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const name of names) {
         const perfFile = perfSched ? path.join(dir, `${name}-${round}.data`) : '';
-        const { out, perfError } = await runChild(['--protocols', 'ouch', '--transports', 'native', '--rounds', '1', '--seconds', seconds, '--warmup-seconds', warmup,
-          '--rate', rate, '--slow-us', slowUs, '--no-results', '--json', ...kVariants[name].args], perfFile);
+        const childArgs = ['--protocols', 'ouch', '--transports', 'native', '--rounds', '1', '--seconds', seconds, '--warmup-seconds', warmup,
+          '--rate', rate, '--slow-us', slowUs, '--no-results', '--json', ...kVariants[name].args];
+        let { out, perfError } = await runChild(childArgs, perfFile);
+        // A child that did not start its venue within router-rtt's 10 s (a machine at load 10 with
+        // the tracer on) gets one more try; a second failure is reported.
+        if (!/"rtt"/.test(out.trim().split('\n').pop() ?? '')) ({ out, perfError } = await runChild(childArgs, perfFile));
         const last = out.trim().split('\n').pop() ?? '';
         let r: RttResult;
         try { r = JSON.parse(last).rtt.ouch as RttResult; } catch { console.error(`variant ${name}: perf/router-rtt failed: ${last}`); process.exitCode = 1; continue; }
