@@ -68,6 +68,22 @@ function rows(name: string, r: J): string[][] {
       }
       return out;
     }
+    case 'router-rtt-sched': {
+      // perf/router-rtt-sched: the OUCH round trip per placement/scheduling variant, and what stole its tail.
+      const out: string[][] = [];
+      const load = `load ${n(r.load_avg_before?.[0], 1)}-${n(r.load_avg_after?.[0], 1)} on 2 CPUs`;
+      for (const v of Object.values((r.variants ?? {}) as J)) {
+        const base = v.baseline ? r.variants?.[v.baseline] : undefined;
+        const t = (x: J | undefined) => (x ? `${n(x.involuntary_switches)} involuntary switches, ${n(x.run_delay_ms, 0)} ms waiting for a CPU` : 'n/a');
+        const e = v.explained as J | null;
+        const trace = e ? `; of ${n(e.trips)} trips > ${n(r.slow_us)} µs, ${n(e.overlapping_a_wait)} overlapped a CPU wait of the sender or the venue (${n(e.waited_ms, 0)} of ${n(e.slow_ms, 0)} ms), CPU held by ${((e.held_by ?? []) as J[]).slice(0, 3).map((h) => `${h.comm} ${n(h.ms, 0)} ms`).join(', ')}` : '';
+        out.push([`order RTT over loopback, OUCH, ${v.what} (perf/router-rtt-sched, ${load})`,
+          `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}: sender ${t(v.sched?.sender)}, venue ${t(v.sched?.venue)} in ${n(v.sched?.seconds, 1)} s${trace}`,
+          base ? `${v.baseline}, same run: p50 ${usec(base.rtt_p50_ns)}, p99 ${usec(base.rtt_p99_ns)}` : 'the baseline of the rows below it',
+          base ? `p99 ${n(v.rtt_p99_ns / base.rtt_p99_ns, 2)}x` : '', 'p50 ≤ 15 µs, p99 ≤ 50 µs']);
+      }
+      return out;
+    }
     case 'rx': return ((r.results ?? []) as J[]).map((x) => [`RX into a JS worker: ${x.backend} (perf:rx)${x.backend === 'dpdk' && x.worker_cpu !== undefined ? ', RX lcore + worker on CPU 0, count and length' : ''}`, rate(x.pps), `${x.baseline}: ${x.baseline_error ? `failed (${x.baseline_error})` : rate(x.baseline_pps)}${x.backend === 'dpdk' && x.burst ? ` (burst ${x.burst} both, median of ${x.rounds}, load ${n(x.loadavg_1m, 1)} on 2 CPUs)` : ''}${x.sender ? ` (${x.sender} at top speed, load ${n(x.loadavg_1m, 1)})` : ''}${x.cap_pps !== undefined ? `; cap (libpcap): ${rate(x.cap_pps)}` : x.cap_missing !== undefined ? '; cap (libpcap): missing, not built' : x.backend !== 'dpdk' ? '; cap (libpcap): not measured' : ''}`, `ratio ${n(x.ratio, 3)}${x.ratio_cap !== undefined ? `; vs cap ${n(x.ratio_cap, 2)}` : ''}`, x.backend === 'dpdk' ? '≥ 0.8 x testpmd' : x.backend === 'udp' ? '≥ 1.5x dgram' : '≥ 5x dgram'])
       .concat(((r.results ?? []) as J[]).filter((x) => x.backend === 'dpdk' && x.pps_inline_one_cpu !== undefined).flatMap((x) => [
         ['RX into a JS worker: dpdk, the worker polling the port inline (1 CPU, as testpmd)', rate(x.pps_inline_one_cpu), `testpmd-rxonly: ${rate(x.baseline_pps)}`, `ratio ${n(x.ratio_inline_one_cpu, 3)}`, '≥ 0.8 x testpmd'],
@@ -136,7 +152,7 @@ function rows(name: string, r: J): string[][] {
 
 export function renderTable(dir = path.join(kRoot, 'perf', 'results')): string {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
-  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router', 'failover'];
+  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router', 'router-rtt-sched', 'failover'];
   const results = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as J)
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   if (!results.length) return '_No results yet: run `npm run perf`._';

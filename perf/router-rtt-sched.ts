@@ -16,6 +16,8 @@
  *                          sleeps between orders
  *   block_rt               block, both threads SCHED_FIFO 5 (--realtime, --venue-realtime): a wakeup
  *                          preempts whatever ordinary thread holds the CPU
+ *   block_rt_spin_us       block_rt, spinning 50 us after each message first: the client reads its ack
+ *                          without a wakeup, the CPU is given back between orders
  *   block_epoll_busy_poll  block with EPIOCSPARAMS 50 us on both wait sets
  *   spin                   both spin, sender pinned to CPU 0, venue to CPU 1 (the isolated-core
  *                          placement; perf:router's "spinning, pinned" rows)
@@ -46,6 +48,7 @@ export const kVariants: Record<string, { args: string[]; baseline: string; what:
   block: { args: [], baseline: '', what: 'both ends block in epoll (default), unpinned' },
   block_spin_us: { args: ['--spin-us', '100', '--venue-spin-us', '100'], baseline: 'block', what: 'block after 100 us of spin since the last message, both ends' },
   block_rt: { args: ['--realtime', '5', '--venue-realtime', '5'], baseline: 'block', what: 'block, both ends SCHED_FIFO 5' },
+  block_rt_spin_us: { args: ['--realtime', '5', '--venue-realtime', '5', '--spin-us', '50', '--venue-spin-us', '50'], baseline: 'block', what: 'block after 50 us of spin, both ends SCHED_FIFO 5' },
   block_epoll_busy_poll: { args: ['--epoll-busy-poll', '50', '--venue-epoll-busy-poll', '50'], baseline: 'block', what: 'block, epoll busy poll 50 us (EPIOCSPARAMS) on both wait sets' },
   spin: { args: kSpin, baseline: '', what: 'both spin, pinned to CPU 0 and 1' },
   spin_rt: { args: [...kSpin, '--realtime', '5', '--venue-realtime', '5'], baseline: 'spin', what: 'both spin, pinned, SCHED_FIFO 5, sleeping 50 us per ms' },

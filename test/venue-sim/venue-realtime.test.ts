@@ -161,4 +161,26 @@ describe('venue-sim --realtime: SCHED_FIFO for the loop thread, read back, with 
     expect(rt.stats()).to.include({ realtimePriority: 3 });
     expect(() => new SessionWaiter(null, { idle: 'spin', spinUs: 0 }, { priority: 3, sleepUs: 30 })).to.throw(/a wait set to sleep on/);
   });
+
+  (isRoot && hasAddon ? it : it.skip)('tickpath order --realtime: the send loop runs SCHED_FIFO (read back in the summary) against a real-time venue, every order acked', async () => {
+    const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
+    const sim = await startSim(['--realtime', '3']);
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [kCli, 'order', '--venue', `ouch://127.0.0.1:${sim.port}`, '--symbol', 'IBM', '--side', 'buy', '--qty', '10', '--price', '1.00', ...args],
+        { encoding: 'utf8', timeout: 30000 });
+      for (const idle of ['block', 'spin']) {
+        const r = run(['--count', '200', '--rate', '2000', '--idle', idle, '--realtime', '4']);
+        expect(r.status, r.stderr).to.equal(0);
+        const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+        expect(summary).to.include({ sent: 200, acked: 200, unanswered: 0 });
+        expect(summary.sched).to.deep.equal({ policy: 'fifo', priority: 4 });
+        expect(summary.idle.realtimePriority).to.equal(4);
+      }
+      const noIdle = run(['--realtime', '4']);
+      expect(noIdle.status).to.equal(2);
+      expect(noIdle.stderr).to.match(/--realtime needs --idle block or spin/);
+    } finally {
+      expect(await sim.stop()).to.equal(0);
+    }
+  });
 });
