@@ -57,12 +57,20 @@ export const kVariants: Record<string, { args: string[]; baseline: string; what:
 
 interface VariantRound { p50: number; p99: number; p999: number; max: number; result: RttResult; explained?: SlowTripsExplained; perf_error?: string }
 
+/** The run's child and tracer, stopped if this process is interrupted (neither may outlive it). */
+const gLive = new Set<ReturnType<typeof spawn>>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { for (const c of gLive) c.kill(c.spawnfile === 'perf' ? 'SIGINT' : 'SIGTERM'); process.exit(130); });
+}
+
 function runChild(args: string[], perfFile: string): Promise<{ out: string; perfError?: string }> {
   return new Promise((resolve) => {
     let perf: ReturnType<typeof spawn> | null = null;
     let perfError: string | undefined;
     if (perfFile) {
       perf = spawn('perf', ['record', '-q', '-e', 'sched:sched_switch', '-e', 'sched:sched_waking', '-k', 'CLOCK_MONOTONIC', '-a', '-o', perfFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      gLive.add(perf);
+      perf.on('exit', () => gLive.delete(perf!));
       let err = '';
       perf.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
       perf.on('error', (e) => { perfError = `perf record: ${e.message} (fix: apt-get install linux-perf)`; });
@@ -71,6 +79,8 @@ function runChild(args: string[], perfFile: string): Promise<{ out: string; perf
     // perf needs a moment to arm the tracepoints before the run starts.
     setTimeout(() => {
       const child = spawn(process.execPath, [path.join(__dirname, 'router-rtt.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      gLive.add(child);
+      child.on('exit', () => gLive.delete(child));
       let out = '';
       child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
       child.on('exit', () => {

@@ -589,6 +589,9 @@ async function echoServerMain(): Promise<void> {
   }));
   const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns, spinUs, realtime });
   loop.start();
+  // A spinning (or real-time) echo server must not outlive a killed run: reparented = parent gone.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 200).unref();
   console.log(`ECHO ${port}`);
   process.once('SIGTERM', () => {
     loop.stop();
@@ -628,7 +631,8 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
   // The venue's FIX store on tmpfs as well (the default is a directory under os.tmpdir(), a disk
   // here: one write(2) per message to ext4 was most of the FIX venue's share of the round trip).
   const venueStore = path.join(dir, 'venue-store');
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, '--fix-store', fixStore, ...venueArgs(venue),
+  // --stop-with-parent: a spinning (or real-time) simulator must not outlive a killed run.
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, '--fix-store', fixStore, '--stop-with-parent', ...venueArgs(venue),
     ...(traceFile ? ['--trace', traceFile] : [])],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
   if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
