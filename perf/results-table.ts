@@ -76,7 +76,7 @@ function rows(name: string, r: J): string[][] {
         const base = v.baseline ? r.variants?.[v.baseline] : undefined;
         const t = (x: J | undefined) => (x ? `${n(x.involuntary_switches)} involuntary switches, ${n(x.run_delay_ms, 0)} ms waiting for a CPU` : 'n/a');
         const e = v.explained as J | null;
-        const trace = e ? `; of ${n(e.trips)} trips > ${n(r.slow_us)} µs, ${n(e.overlapping_a_wait)} overlapped a CPU wait of the sender or the venue (${n(e.waited_ms, 0)} of ${n(e.slow_ms, 0)} ms), CPU held by ${((e.held_by ?? []) as J[]).slice(0, 3).map((h) => `${h.comm} ${n(h.ms, 0)} ms`).join(', ')}` : '';
+        const trace = e ? `; of ${n(e.trips)} trips > ${n(r.slow_us)} µs, ${n(e.overlapping_a_wait)} overlapped a CPU wait of the sender, the venue or ksoftirqd (${n(e.waited_ms, 0)} of ${n(e.slow_ms, 0)} ms), CPU held by ${((e.held_by ?? []) as J[]).slice(0, 3).map((h) => `${h.comm} ${n(h.ms, 0)} ms`).join(', ')}` : '';
         out.push([`order RTT over loopback, OUCH, ${v.what} (perf/router-rtt-sched, ${load})`,
           `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}: sender ${t(v.sched?.sender)}, venue ${t(v.sched?.venue)} in ${n(v.sched?.seconds, 1)} s${trace}`,
           base ? `${v.baseline}, same run: p50 ${usec(base.rtt_p50_ns)}, p99 ${usec(base.rtt_p99_ns)}` : 'the baseline of the rows below it',

@@ -6,8 +6,8 @@
  * context switches, read before and after, and with --perf-sched the kernel's scheduler trace
  * (perf record -e sched:sched_switch,sched:sched_waking -k CLOCK_MONOTONIC -a: what `perf sched
  * record` takes) lined up with every round trip slower than --slow-us: how many overlapped a wait
- * for a CPU of the sender or the venue, how much of their excess that wait covers, and who held the
- * CPU meanwhile.
+ * for a CPU of the sender, the venue or a ksoftirqd thread (loopback delivery deferred to it waits
+ * like any ordinary thread), how much of the slow time those waits cover, and who held the CPU.
  *
  * Variants (--variants, default all):
  *   block                  both ends sleep in epoll (the defaults), unpinned
@@ -98,6 +98,12 @@ function explain(perfFile: string, r: RttResult): SlowTripsExplained | string {
   const txt = spawnSync('perf', ['script', '-i', perfFile, '--ns', '-F', 'comm,tid,cpu,time,event,trace'], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (txt.status !== 0) return `perf script: ${(txt.stderr || String(txt.error)).trim()}`;
   const roles = new Map<number, string>([[s.sender_tid, 'sender'], [s.venue_pid, 'venue']]);
+  // The kernel's softirq threads too: loopback delivery deferred to ksoftirqd (a SCHED_OTHER
+  // thread) waits for whatever holds the CPU, a real-time spinner included.
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try { const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); if (/^ksoftirqd\/\d+$/.test(comm)) roles.set(Number(pid), comm); } catch { /* gone */ }
+  }
   const waits = cpuWaits(txt.stdout, new Set(roles.keys()));
   const trips = r.slow.trips;
   const from = trips.length ? trips[0][0] - 1e9 : 0;
@@ -169,7 +175,7 @@ async function main(): Promise<void> {
     if (e) {
       rows.push({
         label: `rtt ouch ${n} trips > ${slowUs} µs vs CPU waits`, ours: `${e.overlapping_a_wait} of ${e.trips}`, baseline: '',
-        note: `for ${e.waited_ms} of the ${e.slow_ms} ms with a slow order in flight the sender or the venue waited for a CPU, held by ${e.held_by.map((h) => `${h.comm} ${h.ms.toFixed(1)} ms`).join(', ') || 'n/a'}; ` +
+        note: `for ${e.waited_ms} of the ${e.slow_ms} ms with a slow order in flight the sender, the venue or ksoftirqd waited for a CPU, held by ${e.held_by.map((h) => `${h.comm} ${h.ms.toFixed(1)} ms`).join(', ') || 'n/a'}; ` +
           Object.entries(e.window).map(([role, w]) => `${role}: preempted ${w.preempted} (${w.preempted_ms} ms), woken-and-waiting ${w.woken} (${w.woken_ms} ms), longest ${w.longest_ms} ms`).join('; '),
       });
     } else if (v.perf_error) rows.push({ label: `rtt ouch ${n} scheduler trace`, ours: 'not taken', baseline: '', note: v.perf_error });
