@@ -80,7 +80,7 @@ function rows(name: string, r: J): string[][] {
         out.push([`order RTT over loopback, OUCH, ${v.what} (perf/router-rtt-sched, ${load})`,
           `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}: sender ${t(v.sched?.sender)}, venue ${t(v.sched?.venue)} in ${n(v.sched?.seconds, 1)} s${trace}`,
           base ? `${v.baseline}, same run: p50 ${usec(base.rtt_p50_ns)}, p99 ${usec(base.rtt_p99_ns)}` : 'the baseline of the rows below it',
-          base ? `p99 ${n(v.rtt_p99_ns / base.rtt_p99_ns, 2)}x` : '', 'p50 ≤ 15 µs, p99 ≤ 50 µs']);
+          base ? `p99 ${n(v.rtt_p99_ns / base.rtt_p99_ns, 2)}x ${v.baseline}'s` : '', 'p50 ≤ 15 µs, p99 ≤ 50 µs']);
       }
       return out;
     }
