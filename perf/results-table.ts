@@ -28,6 +28,12 @@ function tenMillionText(per: J, shards: number): string {
     (s.decoder_short_of_10m ? `, and a decoder above this run's ${rate(per.decoder)}` : '');
 }
 
+/** perf/router-rtt's scheduler account of a round-trip run (absent in results from before it): what stole the tail. */
+function stolen(v: J): string {
+  const t = (x: J | undefined) => (x ? `${n(x.involuntary_switches)} involuntary switches, ${n(x.run_delay_ms, 0)} ms waiting for a CPU` : 'n/a');
+  return v.sched ? `: sender ${t(v.sched.sender)}; venue ${t(v.sched.venue)} in ${n(v.sched.seconds, 1)} s (load ${n(v.sched.loadavg?.[0], 1)})` : '';
+}
+
 function rows(name: string, r: J): string[][] {
   switch (name) {
     case 'decode': return [['ITCH decode (perf:decode)', `${n(r.ns_per_msg, 1)} ns/msg (${rate(r.msgs_per_s)})`, `C reference -O2: ${n(r.ref_ns_per_msg, 1)} ns/msg`, `C/TS ${n(r.ratio, 2)}`, '≤ 20 ns, C/TS ≥ 0.25']];
@@ -57,13 +63,13 @@ function rows(name: string, r: J): string[][] {
       for (const [proto, v] of Object.entries((r.rtt ?? {}) as J)) {
         if (v.skipped) { out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `not measured: ${v.skipped}`, '', '', rttTarget[proto] ?? '']); continue; }
         const q = r.rtt?.fix_quickfix?.rtt_p50_ns;
-        out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
+        out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}${stolen(v)}`,
           proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ?? '']);
       }
       for (const [proto, v] of Object.entries((r.rtt_spin ?? {}) as J)) {
         if (v.skipped || v.rtt_p50_ns === undefined) continue;
         const q = r.rtt_spin?.fix_quickfix?.rtt_p50_ns;
-        out.push([`order RTT over loopback, both ends spinning, pinned to CPU 0 and 1 (the isolated-core placement; p99 is the 2 shared vCPUs): ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
+        out.push([`order RTT over loopback, both ends spinning, pinned to CPU 0 and 1 (the isolated-core placement; p99 is the 2 shared vCPUs): ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}${stolen(v)}`,
           proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor, same placement, p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ? `${rttTarget[proto]}; ≥ 3x QuickFIX` : '']);
       }
       return out;

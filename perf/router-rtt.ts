@@ -755,6 +755,11 @@ export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>
     rows.push({ label: `rtt ${p} p99.9`, ours: us(r.rtt_p999_ns), baseline: base ? us(base.rtt_p999_ns) : '', ratio: base ? r.rtt_p999_ns / base.rtt_p999_ns : undefined });
     rows.push({ label: `rtt ${p} p99.99 / max`, ours: `${us(r.rtt_p9999_ns)} / ${us(r.rtt_max_ns)}`, baseline: base ? `${us(base.rtt_p9999_ns)} / ${us(base.rtt_max_ns)}` : 'Philadelphia p99.99 43.8 µs',
       note: `${r.recorded} recorded of ${r.orders} sent, ${r.acked} acked, send lag p99 ${us(r.send_lag_p99_ns)}; p50/p99 per round: ${r.rounds_p50_ns.map((v, i) => `${us(v)}/${us(r.rounds_p99_ns[i])}`).join(', ')}` });
+    if (r.sched) {
+      const t = (x?: ThreadSchedDelta) => (x ? `${x.involuntary_switches} involuntary switches, ${x.run_delay_ms.toFixed(1)} ms waiting for a CPU (ran ${x.run_ms.toFixed(1)} ms)` : 'n/a');
+      rows.push({ label: `rtt ${p} stolen`, ours: `${r.sched.sender?.involuntary_switches ?? 'n/a'} + ${r.sched.venue?.involuntary_switches ?? 'n/a'} preemptions`, baseline: '',
+        note: `sender ${t(r.sched.sender)}; venue ${t(r.sched.venue)}; ${r.sched.seconds.toFixed(1)} s at load ${r.sched.loadavg[0]}` });
+    }
     if (r.split) {
       const sp = r.split.p50_ns;
       rows.push({ label: `rtt ${p} split p50`, ours: us(sp.total), baseline: '',
