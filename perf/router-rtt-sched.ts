@@ -23,6 +23,9 @@
  *                          placement; perf:router's "spinning, pinned" rows)
  *   spin_rt                spin, pinned, both SCHED_FIFO 5 with the sleep budget (50 us per ms)
  *   spin_busy_poll         spin, pinned, SO_BUSY_POLL 50 us on both ends' sockets
+ *   spin_swapped           spin with the CPUs swapped (sender on 1, venue on 0): this VM's disk
+ *                          interrupts all land on CPU 1 (tickpath doctor), so which end shares a CPU
+ *                          with them shows
  *
  * Each variant is a perf/router-rtt child (--protocols ouch --transports native --no-results), so
  * a thread's scheduling policy never leaks from one variant into the next. Never asserts timings.
@@ -53,6 +56,7 @@ export const kVariants: Record<string, { args: string[]; baseline: string; what:
   spin: { args: kSpin, baseline: '', what: 'both spin, pinned to CPU 0 and 1' },
   spin_rt: { args: [...kSpin, '--realtime', '5', '--venue-realtime', '5'], baseline: 'spin', what: 'both spin, pinned, SCHED_FIFO 5, sleeping 50 us per ms' },
   spin_busy_poll: { args: [...kSpin, '--busy-poll', '50', '--venue-busy-poll', '50'], baseline: 'spin', what: 'both spin, pinned, SO_BUSY_POLL 50 us on both sockets' },
+  spin_swapped: { args: ['--idle', 'spin', '--venue-idle', 'spin', '--cpu', '1', '--venue-cpu', '0'], baseline: 'spin', what: 'both spin, sender on CPU 1 and venue on CPU 0 (which CPU takes the interrupts matters; tickpath doctor lists them)' },
 };
 
 interface VariantRound { p50: number; p99: number; p999: number; max: number; result: RttResult; explained?: SlowTripsExplained; perf_error?: string }
