@@ -17,8 +17,10 @@
  * throttle, sched_rt_runtime_us of each sched_rt_period_us: 50 ms of every second here), which is
  * a 50 ms stall on the order path. So a real-time owner must sleep: with idle 'block' it sleeps in
  * epoll whenever it has had no work for spin_us (at most kRealtimeMaxSpinUs); with idle 'spin' it
- * sleeps `sleepUs` (default kRealtimeDefaultSleepUs) after every kRealtimeSpinPeriodUs of spinning,
- * on its sessions' wait set, so a message that arrives meanwhile ends the sleep.
+ * sleeps `sleepUs` (default kRealtimeDefaultSleepUs) at its first turn without work after every
+ * kRealtimeSpinPeriodUs of spinning, on its sessions' wait set, so a message that arrives meanwhile
+ * ends the sleep. A loop with work at every turn never reaches that sleep: there the RT throttle is
+ * the only backstop (tickpath doctor reports it), which is why the budget is a floor, not a cure.
  *
  * Refusals are errors, never ignored: a priority out of range is ERR_INVALID_OPTION; a kernel that
  * refuses (no CAP_SYS_NICE and RLIMIT_RTPRIO too low, or a cgroup without real-time runtime) is
