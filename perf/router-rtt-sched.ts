@@ -22,6 +22,7 @@
  *   spin                   both spin, sender pinned to CPU 0, venue to CPU 1 (the isolated-core
  *                          placement; perf:router's "spinning, pinned" rows)
  *   spin_rt                spin, pinned, both SCHED_FIFO 5 with the sleep budget (50 us per ms)
+ *   spin_rt_sleep200       spin_rt with a 200 us sleep per ms (more room for ksoftirqd and the kernel)
  *   spin_busy_poll         spin, pinned, SO_BUSY_POLL 50 us on both ends' sockets
  *   spin_swapped           spin with the CPUs swapped (sender on 1, venue on 0): this VM's disk
  *                          interrupts all land on CPU 1 (tickpath doctor), so which end shares a CPU
@@ -55,6 +56,7 @@ export const kVariants: Record<string, { args: string[]; baseline: string; what:
   block_epoll_busy_poll: { args: ['--epoll-busy-poll', '50', '--venue-epoll-busy-poll', '50'], baseline: 'block', what: 'block, epoll busy poll 50 us (EPIOCSPARAMS) on both wait sets' },
   spin: { args: kSpin, baseline: '', what: 'both spin, pinned to CPU 0 and 1' },
   spin_rt: { args: [...kSpin, '--realtime', '5', '--venue-realtime', '5'], baseline: 'spin', what: 'both spin, pinned, SCHED_FIFO 5, sleeping 50 us per ms' },
+  spin_rt_sleep200: { args: [...kSpin, '--realtime', '5', '--venue-realtime', '5', '--realtime-sleep-us', '200', '--venue-realtime-sleep-us', '200'], baseline: 'spin_rt', what: 'both spin, pinned, SCHED_FIFO 5, sleeping 200 us per ms' },
   spin_busy_poll: { args: [...kSpin, '--busy-poll', '50', '--venue-busy-poll', '50'], baseline: 'spin', what: 'both spin, pinned, SO_BUSY_POLL 50 us on both sockets' },
   spin_swapped: { args: ['--idle', 'spin', '--venue-idle', 'spin', '--cpu', '1', '--venue-cpu', '0'], baseline: 'spin', what: 'both spin, sender on CPU 1 and venue on CPU 0 (which CPU takes the interrupts matters; tickpath doctor lists them)' },
 };
