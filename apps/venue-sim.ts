@@ -51,6 +51,13 @@ Options:
                           before sleeping (default 0); an adaptive spin: a busy session is
                           never slept on, an idle one costs no CPU after N us
   --max-park-us N         native, backoff: longest park in microseconds (default 20)
+  --realtime PRIO         native: run the loop's thread SCHED_FIFO at PRIO (1..49; read back from
+                          the kernel, an error when refused). With --idle spin the loop sleeps
+                          --realtime-sleep-us after every ms of spinning (the kernel's own threads
+                          need that CPU time); with block it sleeps when idle (--spin-us <= 1000)
+  --realtime-sleep-us N   native, --realtime with --idle spin: the sleep budget (default 50, 1..500)
+  --epoll-busy-poll US    native: epoll busy poll (EPIOCSPARAMS, Linux 6.9+) on the loop's wait set;
+                          engages only for sockets fed by a NIC queue (not loopback)
   --busy-poll US          native: SO_BUSY_POLL microseconds on accepted sockets (default 0 = off;
                           a refused setting is reported in the stats, not fatal)
   --report FILE           on SIGTERM/SIGINT, write every order seen to FILE, one JSON line each
@@ -72,6 +79,7 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
   const faults: VenueFaults = {};
   const users: Record<string, string> = {};
   let anyUser = false;
+  let rtSleepUs: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
@@ -155,15 +163,25 @@ function parseArgs(argv: string[]): (VenueSimulatorOptions & { report?: string; 
       case '--spin-us': r = int(arg, 0, 1000000); if (typeof r === 'number') o.spinUs = r; break;
       case '--max-park-us': r = int(arg, 1, 1000000); if (typeof r === 'number') o.maxParkUs = r; break;
       case '--busy-poll': r = int(arg, 0, 1000000); if (typeof r === 'number') o.busyPollUs = r; break;
+      case '--realtime': r = int(arg, 1, 49); if (typeof r === 'number') o.realtime = { priority: r, sleepUs: o.realtime?.sleepUs ?? 50 }; break;
+      case '--realtime-sleep-us': r = int(arg, 1, 500); if (typeof r === 'number') rtSleepUs = r; break;
+      case '--epoll-busy-poll': r = int(arg, 1, 1000000); if (typeof r === 'number') o.epollBusyPollUs = r; break;
       case '--verbose': o.log = (line) => process.stderr.write(`${line}\n`); break;
       default: return `unknown option '${arg}'`;
     }
     if (typeof r === 'string') return r;
   }
   if (o.ouchPort === null && o.fixPort === null) return 'both --ouch-port and --fix-port are off: nothing to run';
-  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.spinUs !== undefined || o.busyPollUs || o.trace)) {
-    return 'options --idle, --spin-turns, --spin-us, --max-park-us, --busy-poll and --trace apply to --transport native only';
+  if (o.transport === 'libuv' && (o.idle !== undefined || o.maxParkUs !== undefined || o.spinTurns !== undefined || o.spinUs !== undefined || o.busyPollUs || o.trace || o.realtime || o.epollBusyPollUs)) {
+    return 'options --idle, --spin-turns, --spin-us, --max-park-us, --busy-poll, --realtime, --epoll-busy-poll and --trace apply to --transport native only';
   }
+  if (rtSleepUs !== undefined) {
+    if (!o.realtime) return 'option --realtime-sleep-us applies with --realtime only';
+    o.realtime.sleepUs = rtSleepUs;
+  }
+  if (o.realtime && o.idle === 'backoff') return "option --realtime applies to --idle block or spin, not backoff (a real-time thread's sleeps must be the loop's own budget)";
+  if (o.realtime && (o.spinUs ?? 0) > 1000) return `option --spin-us ${o.spinUs} with --realtime: at most 1000 (a SCHED_FIFO thread that keeps spinning starves the kernel's threads until the RT throttle stalls it; use --idle spin, which sleeps --realtime-sleep-us per ms)`;
+  if (o.epollBusyPollUs && o.idle !== undefined && o.idle !== 'block' && !o.realtime) return `option --epoll-busy-poll applies when the loop sleeps on its wait set (--idle block, or spin with --realtime), not --idle ${o.idle}`;
   if (o.spinUs && o.idle !== undefined && o.idle !== 'block') {
     return `option --spin-us applies to --idle block (the default), not --idle ${o.idle}: spin never sleeps, backoff parks by its own schedule`;
   }
@@ -196,7 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     const ts = sim.transportStats();
     console.log(ts.transport === 'native'
       ? `venue-sim: transport native (idle ${ts.loop?.idle}${ts.loop?.idle === 'backoff' ? `, max park ${opts.maxParkUs ?? 20} us`
-        : ts.loop?.idle === 'spin' ? ', one CPU busy' : `, ${opts.spinTurns ?? 0} spin turns${opts.spinUs ? ` and ${opts.spinUs} us after the last message` : ''} then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'})`
+        : ts.loop?.idle === 'spin' ? (ts.loop.sched?.policy === 'fifo' ? `, one CPU busy but ${ts.loop.realtimeSleepUs} us asleep per ms` : ', one CPU busy') : `, ${opts.spinTurns ?? 0} spin turns${opts.spinUs ? ` and ${opts.spinUs} us after the last message` : ''} then epoll`}, busy-poll ${ts.busyPollUs ? `${ts.busyPollUs} us` : 'off'}${opts.epollBusyPollUs ? `, epoll busy-poll ${opts.epollBusyPollUs} us` : ''}, scheduler ${ts.loop?.sched ? `SCHED_${ts.loop.sched.policy.toUpperCase()} ${ts.loop.sched.priority} (read back)` : 'SCHED_OTHER'})`
       : 'venue-sim: transport libuv (event loop)');
   } catch (err) {
     const e = err as TickpathError & NodeJS.ErrnoException;

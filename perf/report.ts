@@ -21,10 +21,14 @@ export function report(name: string, rows: Row[], result: Record<string, unknown
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));
-  const out = { name, at: new Date().toISOString(), machine: machine(), ...result };
-  const dir = path.join(__dirname, '..', '..', 'perf', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
+  // --no-results: a sub-run another benchmark collects (perf/router-rtt-sched's variants) leaves
+  // perf/results alone.
+  if (!argv.includes('--no-results')) {
+    const out = { name, at: new Date().toISOString(), machine: machine(), ...result };
+    const dir = path.join(__dirname, '..', '..', 'perf', 'results');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
+  }
   if (argv.includes('--json')) console.log(JSON.stringify(result));
 }
 

@@ -28,6 +28,12 @@ function tenMillionText(per: J, shards: number): string {
     (s.decoder_short_of_10m ? `, and a decoder above this run's ${rate(per.decoder)}` : '');
 }
 
+/** perf/router-rtt's scheduler account of a round-trip run (absent in results from before it): what stole the tail. */
+function stolen(v: J): string {
+  const t = (x: J | undefined) => (x ? `${n(x.involuntary_switches)} involuntary switches, ${n(x.run_delay_ms, 0)} ms waiting for a CPU` : 'n/a');
+  return v.sched ? `: sender ${t(v.sched.sender)}; venue ${t(v.sched.venue)} in ${n(v.sched.seconds, 1)} s (load ${n(v.sched.loadavg?.[0], 1)})` : '';
+}
+
 function rows(name: string, r: J): string[][] {
   switch (name) {
     case 'decode': return [['ITCH decode (perf:decode)', `${n(r.ns_per_msg, 1)} ns/msg (${rate(r.msgs_per_s)})`, `C reference -O2: ${n(r.ref_ns_per_msg, 1)} ns/msg`, `C/TS ${n(r.ratio, 2)}`, '≤ 20 ns, C/TS ≥ 0.25']];
@@ -57,14 +63,30 @@ function rows(name: string, r: J): string[][] {
       for (const [proto, v] of Object.entries((r.rtt ?? {}) as J)) {
         if (v.skipped) { out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `not measured: ${v.skipped}`, '', '', rttTarget[proto] ?? '']); continue; }
         const q = r.rtt?.fix_quickfix?.rtt_p50_ns;
-        out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
+        out.push([`order RTT over loopback: ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}${stolen(v)}`,
           proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ?? '']);
       }
       for (const [proto, v] of Object.entries((r.rtt_spin ?? {}) as J)) {
         if (v.skipped || v.rtt_p50_ns === undefined) continue;
         const q = r.rtt_spin?.fix_quickfix?.rtt_p50_ns;
-        out.push([`order RTT over loopback, both ends spinning, pinned to CPU 0 and 1 (the isolated-core placement; p99 is the 2 shared vCPUs): ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}`,
+        out.push([`order RTT over loopback, both ends spinning, pinned to CPU 0 and 1 (the isolated-core placement; p99 is the 2 shared vCPUs): ${rttName[proto] ?? proto}`, `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}${stolen(v)}`,
           proto === 'fix_quickfix' ? 'the independent peer (Philadelphia 7.7 µs p50)' : `QuickFIX acceptor, same placement, p50 ${usec(q)}`, proto === 'fix_quickfix' || !q ? '' : `${n(q / v.rtt_p50_ns, 2)}x`, rttTarget[proto] ? `${rttTarget[proto]}; ≥ 3x QuickFIX` : '']);
+      }
+      return out;
+    }
+    case 'router-rtt-sched': {
+      // perf/router-rtt-sched: the OUCH round trip per placement/scheduling variant, and what stole its tail.
+      const out: string[][] = [];
+      const load = `load ${n(r.load_avg_before?.[0], 1)}-${n(r.load_avg_after?.[0], 1)} on 2 CPUs`;
+      for (const v of Object.values((r.variants ?? {}) as J)) {
+        const base = v.baseline ? r.variants?.[v.baseline] : undefined;
+        const t = (x: J | undefined) => (x ? `${n(x.involuntary_switches)} involuntary switches, ${n(x.run_delay_ms, 0)} ms waiting for a CPU` : 'n/a');
+        const e = v.explained as J | null;
+        const trace = e ? `; of ${n(e.trips)} trips > ${n(r.slow_us)} µs, ${n(e.overlapping_a_wait)} overlapped a CPU wait of the sender, the venue or ksoftirqd (${n(e.waited_ms, 0)} of ${n(e.slow_ms, 0)} ms), CPU held by ${((e.held_by ?? []) as J[]).slice(0, 3).map((h) => `${h.comm} ${n(h.ms, 0)} ms`).join(', ')}` : '';
+        out.push([`order RTT over loopback, OUCH, ${v.what} (perf/router-rtt-sched, ${load})`,
+          `p50 ${usec(v.rtt_p50_ns)}, p99 ${usec(v.rtt_p99_ns)}: sender ${t(v.sched?.sender)}, venue ${t(v.sched?.venue)} in ${n(v.sched?.seconds, 1)} s${trace}`,
+          base ? `${v.baseline}, same run: p50 ${usec(base.rtt_p50_ns)}, p99 ${usec(base.rtt_p99_ns)}` : 'the baseline of the rows below it',
+          base ? `p99 ${n(v.rtt_p99_ns / base.rtt_p99_ns, 2)}x ${v.baseline}'s` : '', 'p50 ≤ 15 µs, p99 ≤ 50 µs']);
       }
       return out;
     }
@@ -136,7 +158,7 @@ function rows(name: string, r: J): string[][] {
 
 export function renderTable(dir = path.join(kRoot, 'perf', 'results')): string {
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
-  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router', 'failover'];
+  const order = ['rx', 'throughput', 'latency', 'burst', 'decode', 'book', 'fast', 'ring', 'router', 'router-rtt-sched', 'failover'];
   const results = files.map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as J)
     .sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   if (!results.length) return '_No results yet: run `npm run perf`._';

@@ -32,6 +32,13 @@
  *        [--rounds 3] [--protocols ouch,fix,fix_quickfix,echo_node] [--transports native,libuv]
  *        [--idle block|backoff|spin|yield] [--spin-us N] [--venue-transport native|libuv] [--venue-idle block|spin|backoff]
  *        [--venue-busy-poll US] [--venue-spin-turns N] [--venue-spin-us N] [--cpu N] [--venue-cpu N] [--split] [--json]
+ *        [--realtime PRIO [--realtime-sleep-us N]] [--venue-realtime PRIO [--venue-realtime-sleep-us N]]
+ *        [--busy-poll US] [--epoll-busy-poll US] [--venue-epoll-busy-poll US] [--slow-us N] [--no-results]
+ *   --realtime: the sender's thread SCHED_FIFO (thread-realtime.ts; with --idle spin it sleeps N us
+ *   per ms); --venue-realtime: venue-sim --realtime. --busy-poll: SO_BUSY_POLL on the sender's
+ *   socket; --epoll-busy-poll: EPIOCSPARAMS on its wait set. --slow-us N: each result lists its
+ *   round trips above N µs (send time on CLOCK_MONOTONIC) for perf/router-rtt-sched. Every result
+ *   carries `sched`: schedstat run delay and context switches of the sender and the venue.
  *        [--child-cpu-prof DIR]   (a V8 CPU profile of every node child: with node --cpu-prof on this process, both ends)
  *
  * --split: both sides record their timelines (session-trace.ts; the venue with --trace) and each
@@ -64,6 +71,8 @@ import { pinCurrentThread } from '../lib/binding/threads';
 import { NativeTcpServer } from '../lib/protocols/transport/tcp-server';
 import { SessionWaiter, type SessionIdlePolicy } from '../lib/protocols/transport/session-waiter';
 import { VenueLoop } from '../lib/venue-sim/venue-loop';
+import { applyRealtime, realtimePolicy, type RealtimePolicy, type ThreadSchedPolicy } from '../lib/protocols/transport/thread-realtime';
+import { schedSnapshot, schedDelta, type SchedSnapshot, type ThreadSchedDelta } from '../lib/ops/thread-sched';
 import {
   SessionTrace, setSessionTrace, sessionTrace, kTraceWake, kTraceRx, kTraceTxBegin, kTraceTxEnd, kTraceCall, kTraceAck,
 } from '../lib/protocols/transport/session-trace';
@@ -101,6 +110,37 @@ let gSpinUs = 0;
 /** --cpu / --venue-cpu: the sender's thread and every venue process pinned (-1 = where the kernel puts them). */
 let gCpu = -1;
 let gVenueCpu = -1;
+/** --realtime / --realtime-sleep-us: the sender's thread SCHED_FIFO (thread-realtime.ts), and what the kernel held. */
+let gRealtime: RealtimePolicy | null = null;
+let gSenderSched: ThreadSchedPolicy | null = null;
+/** --epoll-busy-poll: EPIOCSPARAMS on the sender's wait set (µs; 0 = off). */
+let gEpollBusyPollUs = 0;
+/** --busy-poll: SO_BUSY_POLL on the sender's sockets (µs; 0 = off). */
+let gBusyPollUs = 0;
+/**
+ * --slow-us: round trips above this are listed (CLOCK_MONOTONIC send time, round trip) in the
+ * result, so perf/router-rtt-sched can line them up with the scheduler's trace. 0 = off.
+ */
+let gSlowNs = 0;
+const kMaxSlowTrips = 4000;
+/** performance.now() * 1e6 + this = CLOCK_MONOTONIC ns (process.hrtime's clock, the one perf's -k CLOCK_MONOTONIC uses). */
+const kMonoOffsetNs = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+
+/** The slow round trips of one run: [send time (CLOCK_MONOTONIC ns), round trip ns] pairs. */
+class SlowTrips {
+  readonly at = new Float64Array(kMaxSlowTrips);
+  readonly ns = new Float64Array(kMaxSlowTrips);
+  count = 0;
+  over = 0;
+  record(sentMonoNs: number, rttNs: number): void {
+    if (rttNs <= gSlowNs) return;
+    this.over++;
+    if (this.count < kMaxSlowTrips) { this.at[this.count] = sentMonoNs; this.ns[this.count] = rttNs; this.count++; }
+  }
+  toJSON(): RttSlow { const trips: [number, number][] = []; for (let i = 0; i < this.count; i++) trips.push([Math.round(this.at[i]), Math.round(this.ns[i])]); return { threshold_ns: gSlowNs, over: this.over, trips }; }
+}
+let gLastSlow: SlowTrips | null = null;
+
 /** The last simulator's transport stats line (its loop's turns, sleeps and wakeups). */
 let gLastVenueStats: unknown = null;
 
@@ -108,10 +148,41 @@ let gLastVenueStats: unknown = null;
  * The venue side (`tickpath venue-sim` options): its session transport, and for native how its
  * loop idles and SO_BUSY_POLL. Default: what `tickpath venue-sim` runs by default.
  */
-export interface RttVenueSide { transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number; spinUs?: number }
+export interface RttVenueSide {
+  transport: RttTransport; idle: 'block' | 'spin' | 'backoff'; busyPollUs: number; spinTurns?: number; spinUs?: number;
+  /** `venue-sim --realtime PRIO [--realtime-sleep-us N]` (every venue process but QuickFIX's). */
+  realtime?: number; realtimeSleepUs?: number;
+  /** `venue-sim --epoll-busy-poll US`. */
+  epollBusyPollUs?: number;
+}
 let gVenue: RttVenueSide = { transport: 'native', idle: 'block', busyPollUs: 0 };
 const venueLabel = (v: RttVenueSide): string => (v.transport === 'libuv' ? 'venue libuv'
-  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}${v.idle === 'block' && v.spinUs ? ` after ${v.spinUs} us of spin` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}`);
+  : `venue native, ${v.idle}${v.idle === 'block' && v.spinTurns !== undefined ? ` after ${v.spinTurns} spins` : ''}${v.idle === 'block' && v.spinUs ? ` after ${v.spinUs} us of spin` : ''}, busy-poll ${v.busyPollUs ? `${v.busyPollUs} us` : 'off'}${v.epollBusyPollUs ? `, epoll busy-poll ${v.epollBusyPollUs} us` : ''}${v.realtime ? `, SCHED_FIFO ${v.realtime}${v.idle === 'spin' ? ` sleeping ${v.realtimeSleepUs ?? 50} us/ms` : ''}` : ''}`);
+
+/** What the scheduler did to the two ends during one run (schedstat and /proc/<tid>/status, before and after). */
+export interface RttSched {
+  seconds: number;
+  loadavg: number[];
+  sender?: ThreadSchedDelta;
+  venue?: ThreadSchedDelta;
+  /** The sender's tid (this process's main thread) and the venue's pid (its main thread runs the loop). */
+  sender_tid: number;
+  venue_pid: number;
+  cpus: { cpu: string; user: number; system: number; irq: number; softirq: number; steal: number; idle: number }[];
+  other_processes: { pid: number; comm: string; cpu_ms: number }[];
+  /** The sender thread's policy as the kernel held it (read back). */
+  sender_policy: ThreadSchedPolicy | null;
+}
+export interface RttSlow { threshold_ns: number; over: number; trips: [number, number][] }
+
+function schedAround(before: SchedSnapshot, venuePid: number): RttSched {
+  const d = schedDelta(before, schedSnapshot(venuePid > 0 ? [venuePid] : []));
+  return {
+    seconds: d.seconds, loadavg: d.loadavg, sender: d.threads.find((t) => t.tid === process.pid), venue: d.threads.find((t) => t.tid === venuePid),
+    sender_tid: process.pid, venue_pid: venuePid, cpus: d.cpus, other_processes: d.other_processes, sender_policy: gSenderSched,
+  };
+}
+let gLastSched: RttSched | null = null;
 
 export interface RttResult {
   venue: string;
@@ -137,6 +208,10 @@ export interface RttResult {
   sender_idle?: unknown;
   /** --split: where the round trip's time went (see splitRtt). */
   split?: RttSplit;
+  /** What the scheduler did to the sender and the venue during the kept round. */
+  sched?: RttSched;
+  /** --slow-us: the kept round's slow round trips. */
+  slow?: RttSlow;
 }
 
 export interface RttSkipped { skipped: string }
@@ -252,13 +327,18 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   let acked = 0;
   let rejected = 0;
   const tr = sessionTrace();
+  const slow = gSlowNs > 0 ? new SlowTrips() : null;
+  gLastSlow = slow;
   c.setListener({
     onAck(clOrdId) {
       if (tr !== null) tr.mark(kTraceAck);
       const now = performance.now() * 1e6;
       const i = parseInt(clOrdId.slice(1), 36);
       acked++;
-      if (i >= warmup) rtt.recordWithExpectedInterval(now - sentAt[i], intervalNs);
+      if (i >= warmup) {
+        rtt.recordWithExpectedInterval(now - sentAt[i], intervalNs);
+        if (slow !== null) slow.record(sentAt[i] + kMonoOffsetNs, now - sentAt[i]);
+      }
     },
     onReject() { rejected++; },
     onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {},
@@ -269,7 +349,7 @@ function driveSpinning(c: VenueConnector, rate: number, seconds: number, warmupS
   const deadlineNs = t0 + total * intervalNs + 10e9;
   const idle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
   // block and spin: the session's own policy (what routing_config's venues[].idle / spin_us give the connector).
-  const waiter = (gIdle === 'block' || gIdle === 'spin') && c.idle ? new SessionWaiter(gWaitSet, c.idle) : null;
+  const waiter = (gIdle === 'block' || gIdle === 'spin') && c.idle ? new SessionWaiter(gWaitSet, c.idle, gRealtime) : null;
   gLastWaiter = waiter;
   for (;;) {
     // performance.now(): the same monotonic clock as hrtime, without a BigInt per turn.
@@ -311,8 +391,9 @@ async function runEcho(server: 'node' | 'native', transport: RttTransport, rate:
     : await startChild(process.execPath, [__filename, '--echo-server', ...venueArgs(gVenue).slice(2), ...(traceFile ? ['--trace', traceFile] : [])], /ECHO (\d+)/);
   const tr = server === 'native' ? sessionTrace() : null;
   if (tr) tr.count = 0;
-  const ws = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
-  const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0, waitSet: ws ?? undefined }) : new LibuvTcpTransport();
+  const ws = transport === 'native' && (gIdle === 'block' || gRealtime) ? new NativeWaitSet() : null;
+  if (ws && gEpollBusyPollUs) ws.busyPoll(gEpollBusyPollUs);
+  const t: SessionTransport = transport === 'native' ? new NativeTcpTransport({ idlePollMs: 0, waitSet: ws ?? undefined, busyPollUs: gBusyPollUs }) : new LibuvTcpTransport();
   try {
     let got = 0;
     let up = false;
@@ -327,7 +408,10 @@ async function runEcho(server: 'node' | 'native', transport: RttTransport, rate:
     const rtt = new LatencyRecorder({ name: 'rtt', highestTrackableNs: 60_000_000_000 });
     let next = 0;
     const echoIdle = createIdleStrategy(gIdle === 'block' ? 'backoff' : gIdle, { maxSpins: 200, maxYields: 50, minParkMicros: 1, maxParkMicros: 50 });
-    const waiter = ws ? new SessionWaiter(ws, { idle: 'block', spinUs: gSpinUs }) : gIdle === 'spin' ? new SessionWaiter(null, { idle: 'spin', spinUs: 0 }) : null;
+    const waiter = gIdle === 'spin' ? new SessionWaiter(ws, { idle: 'spin', spinUs: 0 }, gRealtime) : ws ? new SessionWaiter(ws, { idle: 'block', spinUs: gSpinUs }, gRealtime) : null;
+    const slow = gSlowNs > 0 && transport === 'native' ? new SlowTrips() : null;
+    gLastSlow = slow;
+    const before = schedSnapshot([child.pid!]);
     const idleTurn = (w: number): void => {
       if (!waiter) { echoIdle.idle(w); return; }
       waiter.idle(w, 200);
@@ -344,9 +428,14 @@ async function runEcho(server: 'node' | 'native', transport: RttTransport, rate:
       if (transport === 'native') { while (got < want) idleTurn(t.poll()); }
       else { while (got < want) await new Promise((r) => setImmediate(r)); }
       if (tr !== null) tr.mark(kTraceAck);
-      if (next >= warmup) rtt.recordWithExpectedInterval(Number(process.hrtime.bigint()) - at, intervalNs);
+      if (next >= warmup) {
+        const rttNs = Number(process.hrtime.bigint()) - at;
+        rtt.recordWithExpectedInterval(rttNs, intervalNs);
+        if (slow !== null) slow.record(at, rttNs);
+      }
       next++;
     }
+    gLastSched = schedAround(before, child.pid!);
     const s = rtt.summary();
     return {
       venue: server === 'node' ? 'Node net echo server (child process): the floor of a Node venue'
@@ -487,15 +576,22 @@ async function echoServerMain(): Promise<void> {
   const traceFile = arg('trace', '');
   const trace = traceFile ? new SessionTrace(1 << 20) : null;
   setSessionTrace(trace);
-  const ws = idle === 'block' ? new NativeWaitSet() : null;
+  const rtPrio = Number(arg('realtime', '0'));
+  const realtime = rtPrio ? { priority: rtPrio, sleepUs: Number(arg('realtime-sleep-us', '50')) } : null;
+  const ws = idle === 'block' || realtime ? new NativeWaitSet() : null;
+  const epollBp = Number(arg('epoll-busy-poll', '0'));
+  if (ws && epollBp) ws.busyPoll(epollBp);
   const server = new NativeTcpServer({ busyPollUs, waitSet: ws ?? undefined });
   const port = await server.listen('127.0.0.1', 0, (t) => ({
     onConnect() {},
     onData(buf, off, len) { t.send(buf, off, len); },
     onClose() {},
   }));
-  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns, spinUs });
+  const loop = new VenueLoop(() => server.poll(), ws, { idle, spinTurns, spinUs, realtime });
   loop.start();
+  // A spinning (or real-time) echo server must not outlive a killed run: reparented = parent gone.
+  const parent = process.ppid;
+  setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 200).unref();
   console.log(`ECHO ${port}`);
   process.once('SIGTERM', () => {
     loop.stop();
@@ -512,7 +608,8 @@ let gLastWaiter: SessionWaiter | null = null;
 /** A fresh wait set for this run's sender (block idle over native), or none. */
 function clientWaitSet(transport: RttTransport): NativeWaitSet | undefined {
   gWaitSet?.close();
-  gWaitSet = transport === 'native' && gIdle === 'block' ? new NativeWaitSet() : null;
+  gWaitSet = transport === 'native' && (gIdle === 'block' || gRealtime) ? new NativeWaitSet() : null;
+  if (gWaitSet && gEpollBusyPollUs) gWaitSet.busyPoll(gEpollBusyPollUs);
   return gWaitSet ?? undefined;
 }
 
@@ -521,7 +618,9 @@ function venueArgs(v: RttVenueSide): string[] {
   if (v.transport === 'libuv') return ['--transport', 'libuv'];
   return ['--transport', 'native', '--idle', v.idle, ...(v.busyPollUs ? ['--busy-poll', String(v.busyPollUs)] : []),
     ...(v.spinTurns !== undefined && v.idle === 'block' ? ['--spin-turns', String(v.spinTurns)] : []),
-    ...(v.spinUs && v.idle === 'block' ? ['--spin-us', String(v.spinUs)] : [])];
+    ...(v.spinUs && v.idle === 'block' ? ['--spin-us', String(v.spinUs)] : []),
+    ...(v.realtime ? ['--realtime', String(v.realtime), ...(v.realtimeSleepUs ? ['--realtime-sleep-us', String(v.realtimeSleepUs)] : [])] : []),
+    ...(v.epollBusyPollUs ? ['--epoll-busy-poll', String(v.epollBusyPollUs)] : [])];
 }
 
 async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, rate: number, seconds: number, warmupSeconds: number, dir: string,
@@ -532,19 +631,22 @@ async function runSimulator(protocol: 'ouch' | 'fix', transport: RttTransport, r
   // The venue's FIX store on tmpfs as well (the default is a directory under os.tmpdir(), a disk
   // here: one write(2) per message to ext4 was most of the FIX venue's share of the round trip).
   const venueStore = path.join(dir, 'venue-store');
-  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, '--fix-store', fixStore, ...venueArgs(venue),
+  // --stop-with-parent: a spinning (or real-time) simulator must not outlive a killed run.
+  const { child, m, output } = await startChild(process.execPath, [kVenueSim, '--ouch-port', '0', '--fix-port', '0', '--store-dir', venueStore, '--fix-store', fixStore, '--stop-with-parent', ...venueArgs(venue),
     ...(traceFile ? ['--trace', traceFile] : [])],
     /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport (\w+)/);
   if (m[3] !== venue.transport) throw new Error(`venue-sim runs transport ${m[3]}, asked for ${venue.transport}`);
   // The production factory, as the router stage and `tickpath order` build their sessions.
   const c = protocol === 'ouch'
     ? createVenueConnector({ name: 'SIM', protocol: 'ouch', host: '127.0.0.1', port: Number(m[1]), senderId: 'RTT', targetId: '', heartbeatIntervalS: 1 },
-      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() })
+      { reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle(), busyPollUs: gBusyPollUs })
     : createVenueConnector({ name: 'SIM', protocol: 'fix44', host: '127.0.0.1', port: Number(m[2]), senderId: 'RTT', targetId: 'VENUE', heartbeatIntervalS: 30 },
-      { fixStoreDir: path.join(dir, 'fix44'), fixStoreKind: fixStore, resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
+      { fixStoreDir: path.join(dir, 'fix44'), fixStoreKind: fixStore, resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle(), busyPollUs: gBusyPollUs });
   try {
     await c.connect();
+    const before = schedSnapshot([child.pid!]);
     const r = await drive(c, rate, seconds, warmupSeconds);
+    gLastSched = schedAround(before, child.pid!);
     await c.close();
     const result: RttResult = { venue: `tickpath venue-sim (${protocol === 'ouch' ? 'OUCH 4.2' : 'FIX 4.4'}, node child process, ${venueLabel(venue)}${protocol === 'fix' ? `, FIX stores ${fixStore}` : ''})`, ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
     return result;
@@ -572,10 +674,12 @@ async function runQuickfix(transport: RttTransport, rate: number, seconds: numbe
   const port = await freePort();
   const { child } = await startChild(kQuickfixBinary, [String(port), path.join(dir, 'qf-venue'), 'QFVENUE', 'RTT'], new RegExp(`READY ${port}`));
   const c = createVenueConnector({ name: 'QF', protocol: 'fix42', host: '127.0.0.1', port, senderId: 'RTT', targetId: 'QFVENUE', heartbeatIntervalS: 30 },
-    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle() });
+    { fixStoreDir: path.join(dir, 'fix42'), resetOnLogon: true, reconnectAttempts: 0, transport, waitSet: clientWaitSet(transport), idle: senderIdle(), busyPollUs: gBusyPollUs });
   try {
     await c.connect();
+    const before = schedSnapshot([child.pid!]);
     const r = await drive(c, rate, seconds, warmupSeconds);
+    gLastSched = schedAround(before, child.pid!);
     await c.close();
     return { venue: 'test/interop/quickfix-acceptor (QuickFIX C++ acceptor, FIX 4.2, ack + fill per order)', ...r, rounds_p50_ns: [], rounds_p99_ns: [] };
   } finally {
@@ -602,6 +706,8 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         const sub = path.join(dir, `${p}-${round}`);
         fs.mkdirSync(sub);
         gLastVenueTrace = null;
+        gLastSched = null;
+        gLastSlow = null;
         const r = p === 'fix_quickfix' ? await runQuickfix(transport, rate, seconds, warmupSeconds, sub)
           : p === 'echo_node' || p === 'echo_native' ? await runEcho(p === 'echo_node' ? 'node' : 'native', transport, rate, seconds, warmupSeconds)
             : p === 'ouch_venue_libuv' || p === 'fix_venue_libuv'
@@ -613,6 +719,10 @@ export async function measureRtt(protocols: readonly RttProtocol[], rate: number
         const p99s = prev ? [...prev.rounds_p99_ns, r.rtt_p99_ns] : [r.rtt_p99_ns];
         if (p !== 'fix_quickfix' && p !== 'echo_node' && p !== 'echo_native') r.venue_stats = gLastVenueStats;
         if (gLastWaiter) r.sender_idle = gLastWaiter.stats();
+        const sched = gLastSched as RttSched | null;
+        const slowTrips = gLastSlow as SlowTrips | null;
+        if (sched) r.sched = sched;
+        if (slowTrips) r.slow = slowTrips.toJSON();
         gLastWaiter = null;
         const ct = sessionTrace();
         if (ct && gLastVenueTrace) r.split = splitRtt(ct.points, ct.count, gLastVenueTrace, Math.round(rate * warmupSeconds)) ?? undefined;
@@ -645,6 +755,11 @@ export function rttRows(rtt: Partial<Record<RttProtocol, RttResult | RttSkipped>
     rows.push({ label: `rtt ${p} p99.9`, ours: us(r.rtt_p999_ns), baseline: base ? us(base.rtt_p999_ns) : '', ratio: base ? r.rtt_p999_ns / base.rtt_p999_ns : undefined });
     rows.push({ label: `rtt ${p} p99.99 / max`, ours: `${us(r.rtt_p9999_ns)} / ${us(r.rtt_max_ns)}`, baseline: base ? `${us(base.rtt_p9999_ns)} / ${us(base.rtt_max_ns)}` : 'Philadelphia p99.99 43.8 µs',
       note: `${r.recorded} recorded of ${r.orders} sent, ${r.acked} acked, send lag p99 ${us(r.send_lag_p99_ns)}; p50/p99 per round: ${r.rounds_p50_ns.map((v, i) => `${us(v)}/${us(r.rounds_p99_ns[i])}`).join(', ')}` });
+    if (r.sched) {
+      const t = (x?: ThreadSchedDelta) => (x ? `${x.involuntary_switches} involuntary switches, ${x.run_delay_ms.toFixed(1)} ms waiting for a CPU (ran ${x.run_ms.toFixed(1)} ms)` : 'n/a');
+      rows.push({ label: `rtt ${p} stolen`, ours: `${r.sched.sender?.involuntary_switches ?? 'n/a'} + ${r.sched.venue?.involuntary_switches ?? 'n/a'} preemptions`, baseline: '',
+        note: `sender ${t(r.sched.sender)}; venue ${t(r.sched.venue)}; ${r.sched.seconds.toFixed(1)} s at load ${r.sched.loadavg[0]}` });
+    }
     if (r.split) {
       const sp = r.split.p50_ns;
       rows.push({ label: `rtt ${p} split p50`, ours: us(sp.total), baseline: '',
@@ -690,6 +805,26 @@ async function main(): Promise<void> {
   const venueSpinUs = Number(arg('venue-spin-us', '0'));
   if (!Number.isInteger(venueSpinUs) || venueSpinUs < 0 || venueSpinUs > 1_000_000) { console.error(`option --venue-spin-us: '${arg('venue-spin-us', '')}', expected microseconds from 0 to 1000000`); process.exit(2); }
   gVenue = { transport: venueTransport, idle: venueIdle, busyPollUs: venueBusyPoll, ...(spinArg !== '' ? { spinTurns: Number(spinArg) } : {}), ...(venueSpinUs ? { spinUs: venueSpinUs } : {}) };
+  // Real-time and busy-poll variants (perf/router-rtt-sched runs them side by side).
+  const intArg = (name: string, min: number, max: number): number => {
+    const v = Number(arg(name, '0'));
+    if (!Number.isInteger(v) || (v !== 0 && (v < min || v > max))) { console.error(`option --${name}: '${arg(name, '')}', expected 0 (off) or an integer from ${min} to ${max}`); process.exit(2); }
+    return v;
+  };
+  const venueRt = intArg('venue-realtime', 1, 49);
+  if (venueRt) gVenue = { ...gVenue, realtime: venueRt, realtimeSleepUs: intArg('venue-realtime-sleep-us', 1, 500) || undefined };
+  const venueEpollBp = intArg('venue-epoll-busy-poll', 1, 1_000_000);
+  if (venueEpollBp) gVenue = { ...gVenue, epollBusyPollUs: venueEpollBp };
+  gEpollBusyPollUs = intArg('epoll-busy-poll', 1, 1_000_000);
+  gBusyPollUs = intArg('busy-poll', 1, 1_000_000);
+  gSlowNs = intArg('slow-us', 1, 1_000_000) * 1000;
+  const rt = intArg('realtime', 1, 49);
+  if (rt) {
+    try {
+      gRealtime = realtimePolicy('perf/router-rtt', rt, intArg('realtime-sleep-us', 1, 500) || undefined, { idle: gIdle, spinUs: gSpinUs });
+      gSenderSched = applyRealtime('perf/router-rtt sender', gRealtime!);
+    } catch (e) { console.error(`option --realtime ${rt}: ${(e as Error).message}`); process.exit(2); }
+  }
   const transports = arg('transports', 'native,libuv').split(',') as RttTransport[];
   for (const t of transports) {
     if (t !== 'native' && t !== 'libuv') { console.error(`option --transports: unknown transport '${t}', expected native or libuv`); process.exit(2); }
@@ -702,7 +837,8 @@ async function main(): Promise<void> {
   const rows = transports.flatMap((t) => rttRows(byTransport[t]!, rate));
   const extra: Record<string, unknown> = {};
   for (const t of transports) extra[`rtt_${t}`] = byTransport[t];
-  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, cpu: gCpu, venue_cpu: gVenueCpu, rtt, ...extra });
+  report('router-rtt', rows, { rate, seconds, warmup_seconds: warmupSeconds, rounds, transports, idle: gIdle, spin_us: gSpinUs, venue: gVenue, cpu: gCpu, venue_cpu: gVenueCpu,
+    realtime: gRealtime, sender_sched: gSenderSched, epoll_busy_poll_us: gEpollBusyPollUs, rtt, ...extra });
   for (const t of transports) {
     for (const r of Object.values(byTransport[t]!)) {
       if (r && !('skipped' in r) && r.acked + r.rejected < r.orders) { console.error(`${r.venue} (${t}): ${r.orders - r.acked - r.rejected} orders unanswered`); process.exitCode = 1; }

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -286,6 +287,22 @@ int TcpWaitSet::add(int fd) {
   ev.data.fd = fd;
   if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) == 0 || errno == EEXIST) return 0;
   return -errno;
+}
+
+// linux/eventpoll.h of older toolchains lacks these (uapi since 6.9); the layout is the kernel's.
+struct TickpathEpollParams {
+  uint32_t busy_poll_usecs;
+  uint16_t busy_poll_budget;
+  uint8_t prefer_busy_poll;
+  uint8_t pad;
+};
+#ifndef EPIOCSPARAMS
+#define EPIOCSPARAMS _IOW(0x8A, 0x01, TickpathEpollParams)
+#endif
+
+int TcpWaitSet::busyPoll(uint32_t usecs, uint16_t budget, bool prefer) {
+  TickpathEpollParams p{usecs, budget, static_cast<uint8_t>(prefer ? 1 : 0), 0};
+  return ioctl(ep_, EPIOCSPARAMS, &p) == 0 ? 0 : -errno;
 }
 
 int TcpWaitSet::wait(int timeoutUs, int loopFd) {

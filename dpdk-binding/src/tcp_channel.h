@@ -126,6 +126,10 @@ class TcpWaitSet {
   // Returns a bit set: 1 = a session socket is ready, 2 = the event loop has work; 0 = timeout;
   // or -errno.
   int wait(int timeoutUs, int loopFd);
+  // epoll busy poll (EPIOCSPARAMS, Linux 6.9+): the wait spins in the kernel up to usecs on the
+  // members' NAPI contexts before sleeping. 0 or -errno (-ENOTTY: the kernel predates it). Only
+  // sockets whose packets came through a NAPI device have one: loopback's do not.
+  int busyPoll(uint32_t usecs, uint16_t budget, bool prefer);
 
  private:
   int ep_ = -1;

@@ -4,6 +4,7 @@
 // decides), a thrown Error with `errno` from tcpConnect (lib/binding/errors.ts maps it).
 #include <nan.h>
 
+#include <sched.h>
 #include <sys/prctl.h>
 
 #include <cstring>
@@ -182,6 +183,42 @@ NAN_METHOD(ThreadTimerSlackNs) {
   info.GetReturnValue().Set(Nan::New(static_cast<double>(prev)));
 }
 
+// threadRealtime(priority) -> 0 or -errno. The calling thread only: priority 1..99 makes it
+// SCHED_FIFO at that priority, 0 puts it back to SCHED_OTHER. SCHED_RESET_ON_FORK, so nothing the
+// thread starts inherits a real-time policy. Policy (the cap, the sleep budget a spinning thread
+// needs, the messages) lives in lib/protocols/transport/thread-realtime.ts.
+NAN_METHOD(ThreadRealtime) {
+  int prio = Nan::To<int32_t>(info[0]).FromMaybe(-1);
+  if (prio < 0 || prio > 99) { throwErrno(-EINVAL, "threadRealtime: priority 0..99 expected"); return; }
+  sched_param sp{};
+  sp.sched_priority = prio;
+  int policy = (prio > 0 ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK;
+  info.GetReturnValue().Set(Nan::New(sched_setscheduler(0, policy, &sp) == 0 ? 0 : -errno));
+}
+
+// threadScheduler() -> [policy, priority] of the calling thread, as the kernel holds them (policy:
+// 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, ...; the reset-on-fork flag masked off).
+NAN_METHOD(ThreadScheduler) {
+  int policy = sched_getscheduler(0);
+  sched_param sp{};
+  if (policy < 0 || sched_getparam(0, &sp) != 0) { info.GetReturnValue().Set(Nan::New(-errno)); return; }
+  auto a = Nan::New<v8::Array>(2);
+  Nan::Set(a, 0, Nan::New(policy & ~SCHED_RESET_ON_FORK));
+  Nan::Set(a, 1, Nan::New(sp.sched_priority));
+  info.GetReturnValue().Set(a);
+}
+
+// tcpWaitSetBusyPoll(waitSetId, usecs, budget, prefer) -> 0 or -errno (TcpWaitSet::busyPoll).
+NAN_METHOD(TcpWaitSetBusyPoll) {
+  TcpWaitSet* w = waitSetArg(info);
+  if (!w) return;
+  int64_t us = Nan::To<int64_t>(info[1]).FromMaybe(-1);
+  int32_t budget = Nan::To<int32_t>(info[2]).FromMaybe(-1);
+  if (us < 0 || us > 1000000 || budget < 0 || budget > 65535) { throwErrno(-EINVAL, "tcpWaitSetBusyPoll: usecs 0..1000000, budget 0..65535 expected"); return; }
+  bool prefer = Nan::To<bool>(info[3]).FromMaybe(false);
+  info.GetReturnValue().Set(Nan::New(w->busyPoll(static_cast<uint32_t>(us), static_cast<uint16_t>(budget), prefer)));
+}
+
 // tcpWaitSetOpen() -> id.
 NAN_METHOD(TcpWaitSetOpen) {
   auto* w = new TcpWaitSet();
@@ -292,6 +329,9 @@ void exportTcpFns(v8::Local<v8::Object> target) {
   exportFn(target, "tcpWaitSetAdd", TcpWaitSetAdd);
   exportFn(target, "tcpWaitSetWait", TcpWaitSetWait);
   exportFn(target, "tcpWaitSetClose", TcpWaitSetClose);
+  exportFn(target, "tcpWaitSetBusyPoll", TcpWaitSetBusyPoll);
+  exportFn(target, "threadRealtime", ThreadRealtime);
+  exportFn(target, "threadScheduler", ThreadScheduler);
   auto layout = Nan::New<v8::Object>();
   auto set = [&](const char* k, double v) { Nan::Set(layout, Nan::New(k).ToLocalChecked(), Nan::New(v)); };
   set("stateI32", kTcpStateI32);

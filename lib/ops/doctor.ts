@@ -36,7 +36,91 @@ export interface DoctorReport {
   cpus: { count: number; isolated: string; numaNodes: { node: number; cpus: string }[] };
   privileges: { euid: number; root: boolean; capabilities: string[] };
   rmemMax: number | undefined;
+  /** What decides an order round trip's tail on this machine (latency(): read, never changed). */
+  latency: LatencyView;
   findings: Finding[];
+}
+
+/**
+ * The machine settings behind a round trip's tail, as measured by perf/router-rtt-sched: who may
+ * run SCHED_FIFO (venue-sim --realtime, perf --realtime) and what the RT throttle takes back, where
+ * interrupts and softirqs land (a pinned loop on a CPU that also takes the NIC's interrupts is
+ * preempted by them), busy-poll defaults, and the isolation on the kernel command line. The doctor
+ * reports them; changing them is the host's business (scripts/tune_network.sh, the boot loader).
+ */
+export interface LatencyView {
+  realtime: { allowed: boolean; why: string; rtprioLimit: string; rtRuntimeUs: number | null; rtPeriodUs: number | null };
+  /** Per IRQ line with interrupts: its name, the CPUs it may land on, and its count per CPU. */
+  irqs: { irq: string; name: string; affinity: string; perCpu: number[] }[];
+  defaultIrqAffinity: string;
+  /** /proc/softirqs rows per CPU (NET_RX, NET_TX, TIMER, SCHED, RCU). */
+  softirqs: Record<string, number[]>;
+  busyPoll: { busyPollUs: number | null; busyReadUs: number | null; epollParams: boolean };
+  cmdline: { isolcpus: string; nohzFull: string; rcuNocbs: string; irqaffinity: string };
+  irqbalance: boolean;
+}
+
+function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return !!m && (Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor));
+}
+
+/** The latency-relevant settings and their findings. */
+export function latency(sys: SystemView, root: boolean, caps: string[], findings: Finding[]): LatencyView {
+  const num = (p: string): number | null => { const v = sys.read(p); return v === undefined ? null : Number(v.trim()); };
+  const limits = /^Max realtime priority\s+(\S+)/m.exec(sys.read('/proc/self/limits') ?? '')?.[1] ?? 'unknown';
+  const rtRuntimeUs = num('/proc/sys/kernel/sched_rt_runtime_us');
+  const rtPeriodUs = num('/proc/sys/kernel/sched_rt_period_us');
+  const canNice = root || caps.includes('CAP_SYS_NICE');
+  const byLimit = limits === 'unlimited' || Number(limits) >= 1;
+  const allowed = (canNice || byLimit) && rtRuntimeUs !== 0;
+  const why = rtRuntimeUs === 0 ? 'kernel.sched_rt_runtime_us is 0: no real-time runtime at all'
+    : canNice ? `${root ? 'root' : 'CAP_SYS_NICE'}: SCHED_FIFO 1..49 allowed` : byLimit ? `RLIMIT_RTPRIO ${limits} allows SCHED_FIFO up to it` : `no CAP_SYS_NICE and RLIMIT_RTPRIO ${limits}`;
+  findings.push(allowed
+    ? { area: 'latency', severity: 'ok', what: `real-time scheduling (venue-sim --realtime, perf --realtime): ${why}` }
+    : { area: 'latency', severity: 'warn', what: `real-time scheduling refused here: ${why}`, fix: 'run as root, setcap cap_sys_nice+ep "$(command -v node)", or raise RLIMIT_RTPRIO (ulimit -r 5; LimitRTPRIO=5 in a systemd unit)' });
+  if (rtRuntimeUs === -1) {
+    findings.push({ area: 'latency', severity: 'warn', what: 'RT throttling is off (sched_rt_runtime_us -1): a real-time thread that never sleeps can hang its CPU (tickpath\'s real-time loops sleep 50 us per ms)', fix: 'sudo sysctl -w kernel.sched_rt_runtime_us=950000' });
+  } else if (rtRuntimeUs !== null && rtPeriodUs) {
+    findings.push({ area: 'latency', severity: 'ok', what: `RT throttle: real-time threads get ${rtRuntimeUs / 1000} ms of each ${rtPeriodUs / 1000} ms per CPU; a SCHED_FIFO loop that never slept would lose ${(rtPeriodUs - rtRuntimeUs) / 1000} ms in one block` });
+  }
+  // Interrupts: /proc/interrupts rows with a count, and where each may land.
+  const irqs: LatencyView['irqs'] = [];
+  const lines = (sys.read('/proc/interrupts') ?? '').split('\n');
+  const ncpu = (lines[0] ?? '').trim().split(/\s+/).filter((c) => /^CPU\d+$/.test(c)).length;
+  for (const line of lines.slice(1)) {
+    const m = /^\s*(\d+):\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const f = m[2].trim().split(/\s+/);
+    const perCpu = f.slice(0, ncpu).map(Number);
+    if (perCpu.every((c) => c === 0)) continue;
+    irqs.push({ irq: m[1], name: f.slice(ncpu).join(' '), affinity: (sys.read(`/proc/irq/${m[1]}/smp_affinity_list`) ?? '?').trim(), perCpu });
+  }
+  irqs.sort((a, b) => b.perCpu.reduce((x, y) => x + y, 0) - a.perCpu.reduce((x, y) => x + y, 0));
+  const softirqs: Record<string, number[]> = {};
+  for (const line of (sys.read('/proc/softirqs') ?? '').split('\n')) {
+    const m = /^\s*(NET_RX|NET_TX|TIMER|SCHED|RCU):\s+(.*)$/.exec(line);
+    if (m) softirqs[m[1]] = m[2].trim().split(/\s+/).map(Number);
+  }
+  const cmd = sys.read('/proc/cmdline') ?? '';
+  const param = (k: string) => new RegExp(`(?:^|\\s)${k}=(\\S+)`).exec(cmd)?.[1] ?? '';
+  const cmdline = { isolcpus: param('isolcpus'), nohzFull: param('nohz_full'), rcuNocbs: param('rcu_nocbs'), irqaffinity: param('irqaffinity') };
+  const defaultIrqAffinity = (sys.read('/proc/irq/default_smp_affinity') ?? '').trim();
+  const irqbalance = sys.list('/proc').some((pid) => /^\d+$/.test(pid) && (sys.read(`/proc/${pid}/comm`) ?? '').trim() === 'irqbalance');
+  const busiest = irqs.slice(0, 4).map((i) => `${i.irq} ${i.name} -> CPUs ${i.affinity} (${i.perCpu.map((c, k) => `cpu${k} ${c}`).join(', ')})`).join('; ');
+  const netRx = softirqs.NET_RX ? softirqs.NET_RX.map((c, k) => `cpu${k} ${c}`).join(', ') : 'n/a';
+  findings.push({
+    area: 'latency', severity: cmdline.isolcpus || cmdline.irqaffinity ? 'ok' : 'warn',
+    what: `interrupts land on every CPU a pinned loop may use (busiest: ${busiest || 'none'}; NET_RX softirqs ${netRx}; default IRQ affinity ${defaultIrqAffinity || '?'}${irqbalance ? '; irqbalance running' : ''})`,
+    fix: 'on a host with cores to spare, keep interrupts and softirqs on housekeeping CPUs: irqaffinity=0 isolcpus=... nohz_full=... rcu_nocbs=... on the kernel command line, or echo 0 | sudo tee /proc/irq/<n>/smp_affinity_list for each NIC queue (stop irqbalance first), then pin the router and the venue sessions to the isolated cores',
+  });
+  const release = (sys.read('/proc/sys/kernel/osrelease') ?? os.release()).trim();
+  const busyPoll = { busyPollUs: num('/proc/sys/net/core/busy_poll'), busyReadUs: num('/proc/sys/net/core/busy_read'), epollParams: kernelAtLeast(release, 6, 9) };
+  findings.push({
+    area: 'latency', severity: 'ok',
+    what: `busy poll: net.core.busy_poll ${busyPoll.busyPollUs ?? '?'} us, busy_read ${busyPoll.busyReadUs ?? '?'} us (per-socket SO_BUSY_POLL: busy_poll_us, venue-sim --busy-poll); epoll busy poll (EPIOCSPARAMS, venue-sim --epoll-busy-poll) ${busyPoll.epollParams ? 'available' : `needs Linux 6.9+ (this is ${release})`}; both engage only for NIC queues (NAPI), never on loopback`,
+  });
+  return { realtime: { allowed, why, rtprioLimit: limits, rtRuntimeUs, rtPeriodUs }, irqs: irqs.slice(0, 12), defaultIrqAffinity, softirqs, busyPoll, cmdline, irqbalance };
 }
 
 // Capability bit numbers from linux/capability.h that the backends need.
@@ -110,10 +194,11 @@ export function diagnose(sys: SystemView = realSystem): DoctorReport {
   const isolated = (sys.read('/sys/devices/system/cpu/isolated') ?? '').trim();
   const count = sys.cpuCount();
   if (!isolated) findings.push({ area: 'cpus', severity: 'warn', what: `no isolated CPUs (of ${count}): pinned stages share cores with the kernel and other processes, so tail latency suffers`, fix: `add isolcpus=${count > 2 ? `1-${count - 1}` : '1'} nohz_full=... to the kernel command line on a production host` });
+  const lat = latency(sys, root, caps, findings);
   return {
     backends, hugepages: hp, bpffs,
     cpus: { count, isolated, numaNodes: nodes },
-    privileges: { euid, root, capabilities: caps }, rmemMax, findings,
+    privileges: { euid, root, capabilities: caps }, rmemMax, latency: lat, findings,
   };
 }
 
@@ -127,6 +212,11 @@ export function formatReport(r: DoctorReport): string {
   lines.push(`CPUs: ${r.cpus.count}; isolated: ${r.cpus.isolated || 'none'}; NUMA: ${r.cpus.numaNodes.map((n) => `node${n.node}=${n.cpus}`).join(' ') || 'no NUMA info'}`);
   lines.push(`Privileges: euid ${r.privileges.euid}${r.privileges.root ? ' (root)' : ''}; capabilities: ${r.privileges.capabilities.join(', ') || 'none'}`);
   if (r.rmemMax !== undefined) lines.push(`net.core.rmem_max: ${r.rmemMax}`);
+  const l = r.latency;
+  lines.push(`Real-time scheduling: ${l.realtime.allowed ? 'allowed' : 'refused'} (${l.realtime.why}); RT throttle ${l.realtime.rtRuntimeUs ?? '?'} of ${l.realtime.rtPeriodUs ?? '?'} us`);
+  lines.push(`Interrupts (busiest): ${l.irqs.slice(0, 4).map((i) => `${i.irq} ${i.name} -> CPUs ${i.affinity} [${i.perCpu.join('/')}]`).join('; ') || 'none'}`);
+  lines.push(`Softirqs per CPU: ${Object.entries(l.softirqs).map(([k, v]) => `${k} ${v.join('/')}`).join(', ') || 'n/a'}`);
+  lines.push(`Kernel command line: isolcpus=${l.cmdline.isolcpus || '-'} nohz_full=${l.cmdline.nohzFull || '-'} rcu_nocbs=${l.cmdline.rcuNocbs || '-'} irqaffinity=${l.cmdline.irqaffinity || '-'}${l.irqbalance ? '; irqbalance running' : ''}`);
   lines.push('', 'Findings:');
   for (const f of r.findings) lines.push(`  ${mark[f.severity]} ${f.area}: ${f.what}${f.fix && f.severity !== 'ok' ? `\n          fix: ${f.fix}` : ''}`);
   return lines.join('\n');

@@ -26,6 +26,7 @@ import type { TransportChoice } from '../protocols/transport/create-transport';
 import { SessionWaiter, type SessionIdleName, type SessionIdlePolicy } from '../protocols/transport/session-waiter';
 import { NativeWaitSet } from '../protocols/transport/tcp-server';
 import { nativeTcpBinding } from '../protocols/transport/native-tcp-transport';
+import { applyRealtime, dropRealtime, realtimePolicy, type RealtimePolicy, type ThreadSchedPolicy } from '../protocols/transport/thread-realtime';
 
 export interface OrderToolOptions {
   protocol: 'ouch' | 'fix42' | 'fix44';
@@ -63,6 +64,12 @@ export interface OrderToolOptions {
    * 'spin'; without it the loop turns the event loop (setImmediate), busy but not parked.
    */
   idle?: SessionIdlePolicy;
+  /**
+   * SCHED_FIFO for the send loop's thread while it sends and waits (thread-realtime.ts; needs
+   * `idle`: with 'spin' the loop sleeps `sleepUs` per ms of spinning). Read back from the kernel,
+   * reported in the summary (`sched`), and dropped before the tool returns.
+   */
+  realtime?: RealtimePolicy;
   /**
    * Aborted (SIGINT/SIGTERM in the CLI): no more orders are sent, answers to the ones sent are
    * awaited at most kInterruptGraceMs longer, then the session logs out and the summary is printed.
@@ -120,6 +127,9 @@ Options:
                        summary's idle says what ran. Default: the loop turns the event loop
   --spin-us N          with --idle block: spin N microseconds after the last message first
                        (default 0)
+  --realtime PRIO      with --idle: the send loop's thread SCHED_FIFO at PRIO (1..49) while it
+                       sends and waits, read back (the summary's sched); refused by the kernel:
+                       an error naming the fix. With --idle spin it sleeps 50 us per ms
   --help               this text
 
 Events (prices in dollars): accepted, acked, partially_filled, filled, cancelled, replaced,
@@ -149,6 +159,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   let transport: TransportChoice = 'auto';
   let idleName: SessionIdleName | '' = '';
   let spinUs = -1;
+  let rtPriority = 0;
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i];
     const value = (): string | undefined => (i + 1 < argv.length ? argv[++i] : undefined);
@@ -194,6 +205,7 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
         break;
       }
       case '--spin-us': r = int(0, 1_000_000); if (typeof r === 'number') spinUs = r; break;
+      case '--realtime': r = int(1, 49); if (typeof r === 'number') rtPriority = r; break;
       case '--tif': {
         const v = value();
         if (v === 'day' || v === 'DAY') tif = 'DAY'; else if (v === 'ioc' || v === 'IOC') tif = 'IOC'; else return bad(v, 'day or ioc');
@@ -223,10 +235,13 @@ export function parseOrderArgs(argv: readonly string[], pid = process.pid): Orde
   } else if (sender === '') sender = 'TICKPATH';
   if (spinUs >= 0 && idleName !== 'block') return `option --spin-us applies to --idle block${idleName ? `, not --idle ${idleName} (spin never sleeps)` : ' (give --idle block)'}`;
   if (idleName !== '' && transport === 'libuv') return `option --idle applies to the native transport, not --transport libuv (its socket is read by the event loop)`;
+  if (rtPriority && idleName === '') return 'option --realtime needs --idle block or spin (the loop that runs real-time, and its sleeps)';
+  if (rtPriority && spinUs > 1000) return `option --spin-us ${spinUs} with --realtime: at most 1000 (a SCHED_FIFO thread that keeps spinning starves the kernel's threads until the RT throttle stalls it; use --idle spin, which sleeps 50 us per ms)`;
   return {
     protocol, host: m[2], port: Number(m[3]), sender, target, symbol, side, qty, price, count, rate, tif, journal, routing,
     refPrice, timeoutMs, settleMs, senderGiven: argv.includes('--sender'), transport,
     ...(idleName !== '' ? { idle: { idle: idleName, spinUs: Math.max(0, spinUs) } } : {}),
+    ...(rtPriority ? { realtime: { priority: rtPriority, sleepUs: 50 } } : {}),
   };
 }
 
@@ -250,6 +265,8 @@ export interface OrderToolSummary {
   transport: string;
   /** --idle: the policy the send loop ran and what it did (spin turns, sleeps in epoll, wakeups by an answer). */
   idle?: ReturnType<SessionWaiter['stats']>;
+  /** --realtime: the send loop thread's policy as the kernel held it while it ran. */
+  sched?: ThreadSchedPolicy;
 }
 
 /** Per client order: what the router has told us so far. */
@@ -430,7 +447,9 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
   let stack: RouterStack | null = null;
   const startedMs = Date.now();
   // --idle block: the session's socket joins this epoll set when it connects.
-  const waitSet = o.idle?.idle === 'block' && (o.transport ?? 'auto') !== 'libuv' && nativeTcpBinding() ? new NativeWaitSet() : null;
+  const waitSet = (o.idle?.idle === 'block' || (o.idle && o.realtime)) && (o.transport ?? 'auto') !== 'libuv' && nativeTcpBinding() ? new NativeWaitSet() : null;
+  const rt = o.realtime ? realtimePolicy('tickpath order', o.realtime.priority, o.realtime.sleepUs, o.idle) : null;
+  let rtApplied = false;
   let waiter: SessionWaiter | null = null;
   try {
     // No reconnect (a one-shot tool). FIX: with --journal the store lives beside it (FILE.fix/)
@@ -464,7 +483,12 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     const conn = stack.connectors[0];
     listener.s.transport = conn.transport ?? 'libuv';
     // What runs is the connector's policy (the venue config's idle / spin_us), not the option's copy.
-    if (o.idle && conn.transport === 'native' && conn.idle) waiter = new SessionWaiter(waitSet, conn.idle);
+    if (o.idle && conn.transport === 'native' && conn.idle) waiter = new SessionWaiter(waitSet, conn.idle, rt);
+    if (rt) {
+      if (!waiter) throw new TickpathError('ERR_INVALID_OPTION', 'tickpath order: --realtime needs the native transport (the send loop that runs real-time polls its session)', 'drop --transport libuv, or build the addon (npm run build:native)');
+      listener.s.sched = applyRealtime('tickpath order', rt);
+      rtApplied = true;
+    }
     emit({ event: 'logged_in', venue: `${o.protocol}://${o.host}:${o.port}`, sender: o.sender, transport: listener.s.transport });
     if (stack.resumed) {
       const r = stack.resumed;
@@ -484,9 +508,11 @@ export async function runOrderTool(o: OrderToolOptions, emit: (o: Record<string,
     await pollUntil(conn, () => { stack!.router.endOfBatch(); return listener.allDone(); }, settleEnd, waiter);
     stack.router.endOfBatch();
     if (waiter) listener.s.idle = waiter.stats();
+    if (rtApplied) { dropRealtime(); rtApplied = false; }
     if (o.signal?.aborted) emit({ event: 'interrupted', reason: String(o.signal.reason ?? 'signal'), sent: listener.s.sent, not_sent: toSend - listener.s.sent });
     return finish(listener, emit);
   } finally {
+    if (rtApplied) dropRealtime();
     if (stack) await stack.close();
     waitSet?.close();
     fs.rmSync(tmp, { recursive: true, force: true });

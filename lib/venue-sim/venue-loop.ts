@@ -28,6 +28,7 @@ import { invalidOption } from '../errors';
 import { createIdleStrategy, type IdleStrategy } from '../common/idle-strategy';
 import { nativeTcpBinding } from '../protocols/transport/native-tcp-transport';
 import type { NativeWaitSet } from '../protocols/transport/tcp-server';
+import { applyRealtime, realtimePolicy, kRealtimeSpinPeriodUs, type RealtimePolicy, type ThreadSchedPolicy } from '../protocols/transport/thread-realtime';
 
 export type VenueIdle = 'block' | 'spin' | 'backoff';
 export const kVenueIdleNames: readonly VenueIdle[] = ['block', 'spin', 'backoff'];
@@ -50,6 +51,13 @@ export interface VenueLoopOptions {
   sliceUs?: number;
   /** backoff: no work for this long, poll once a millisecond (ms); default 1000; 0 = never. */
   quietMs?: number;
+  /**
+   * SCHED_FIFO for the loop's thread (thread-realtime.ts: priority 1..49, applied at start() and
+   * read back). With idle 'spin' the loop then sleeps `sleepUs` on the wait set after every
+   * millisecond of spinning (the sleep budget the kernel's own threads need); 'block' sleeps when
+   * idle anyway. 'backoff' is refused. Needs a wait set for 'spin' too.
+   */
+  realtime?: RealtimePolicy | null;
 }
 
 const kWhere = 'VenueLoop';
@@ -75,7 +83,11 @@ export class VenueLoop {
   private emptyTurns = 0;
   /** Timer slack in effect for this thread (ns), or -errno when the kernel refused, 0 = not set. */
   timerSlackNs = 0;
-  readonly counters = { slices: 0, turns: 0, work: 0, quietPolls: 0, blocks: 0, wakeups: 0 };
+  readonly counters = { slices: 0, turns: 0, work: 0, quietPolls: 0, blocks: 0, wakeups: 0, budgetSleeps: 0 };
+  readonly realtime: RealtimePolicy | null;
+  /** The loop thread's policy as the kernel held it after start() (null before, or without realtime). */
+  sched: ThreadSchedPolicy | null = null;
+  private nextBudgetMs = 0;
 
   constructor(private readonly pollAll: () => number, private readonly waitSet: NativeWaitSet | null, options: VenueLoopOptions = {}) {
     const idle = options.idle ?? 'block';
@@ -94,6 +106,8 @@ export class VenueLoop {
     if (!(slice >= 10 && slice <= 1_000_000)) throw invalidOption(kWhere, 'sliceUs', slice, 'a number of microseconds from 10 to 1000000');
     const quiet = options.quietMs ?? 1000;
     if (!(quiet >= 0)) throw invalidOption(kWhere, 'quietMs', quiet, 'a non-negative number of milliseconds');
+    this.realtime = options.realtime ? realtimePolicy(kWhere, options.realtime.priority, options.realtime.sleepUs, { idle, spinUs }) : null;
+    if (this.realtime && !waitSet) throw invalidOption(kWhere, 'realtime', this.realtime.priority, 'a wait set to sleep on (the sleep budget of a real-time spinning loop)');
     this.idleName = idle;
     this.idle = createIdleStrategy(idle === 'spin' ? 'spin' : 'backoff', { maxSpins: 200, maxYields: 20, minParkMicros: 1, maxParkMicros: maxPark });
     this.spinTurns = spinTurns;
@@ -105,6 +119,8 @@ export class VenueLoop {
 
   start(): void {
     if (this.running) return;
+    // Before anything runs: a refusal throws to the caller (never a silent SCHED_OTHER loop).
+    if (this.realtime) this.sched = applyRealtime(kWhere, this.realtime);
     this.running = true;
     const b = nativeTcpBinding();
     if (this.idleName === 'backoff' && b) {
@@ -112,6 +128,7 @@ export class VenueLoop {
       this.timerSlackNs = prev < 0 ? prev : 1000;
     }
     this.lastWorkMs = performance.now();
+    this.nextBudgetMs = this.lastWorkMs + kRealtimeSpinPeriodUs / 1000;
     this.immediate = setImmediate(this.idleName === 'block' ? this.blockSlice : this.slice);
   }
 
@@ -158,7 +175,16 @@ export class VenueLoop {
       this.counters.turns++;
       if (w > 0) { this.counters.work += w; this.lastWorkMs = performance.now(); }
       this.idle.idle(w);
-      if ((i & 3) === 0 && performance.now() >= end) break;
+      if ((i & 3) === 0) {
+        const now = performance.now();
+        // Real-time spin: the sleep budget, on the sessions' wait set (a message ends it early).
+        if (this.realtime !== null && w === 0 && now >= this.nextBudgetMs) {
+          this.counters.budgetSleeps++;
+          if (this.waitSet!.wait(this.realtime.sleepUs, false) & 1) this.counters.wakeups++;
+          this.nextBudgetMs = performance.now() + kRealtimeSpinPeriodUs / 1000;
+        }
+        if (now >= end) break;
+      }
     }
     if (this.idleName === 'backoff' && this.quietMs > 0 && performance.now() - this.lastWorkMs > this.quietMs) this.timer = setTimeout(this.quiet, 1);
     else this.immediate = setImmediate(this.slice);
@@ -180,7 +206,7 @@ export class VenueLoop {
     this.timer = setTimeout(this.quiet, 1);
   };
 
-  stats(): { idle: VenueIdle; spinTurns: number; spinUs: number; timerSlackNs: number } & VenueLoop['counters'] {
-    return { idle: this.idleName, spinTurns: this.spinTurns, spinUs: this.spinUs, timerSlackNs: this.timerSlackNs, ...this.counters };
+  stats(): { idle: VenueIdle; spinTurns: number; spinUs: number; timerSlackNs: number; sched: ThreadSchedPolicy | null; realtimeSleepUs: number } & VenueLoop['counters'] {
+    return { idle: this.idleName, spinTurns: this.spinTurns, spinUs: this.spinUs, timerSlackNs: this.timerSlackNs, sched: this.sched, realtimeSleepUs: this.realtime?.sleepUs ?? 0, ...this.counters };
   }
 }

@@ -29,6 +29,7 @@ import type { VenueEngine, VenueFrontEnd, VenueOrderRecord } from './front-end';
 import { serverTransport, NativeWaitSet } from '../protocols/transport/tcp-server';
 import type { ServerTransportStats, TransportKind } from '../protocols/transport/session-transport';
 import { VenueLoop, kVenueIdleNames, type VenueIdle } from './venue-loop';
+import { realtimePolicy, type RealtimePolicy } from '../protocols/transport/thread-realtime';
 
 export interface VenueFaults {
   /** Drop a connection after it has delivered this many order messages (0 = never). */
@@ -92,6 +93,10 @@ export interface VenueSimulatorOptions {
   spinTurns?: number;
   /** native, idle 'block': spin this long (µs) after the last work before sleeping (VenueLoop spinUs; default 0). */
   spinUs?: number;
+  /** native, own loop: SCHED_FIFO for the loop's thread and, with idle 'spin', its sleep budget (VenueLoop realtime; thread-realtime.ts). */
+  realtime?: RealtimePolicy | null;
+  /** native: epoll busy poll (µs) on the loop's wait set (NativeWaitSet.busyPoll; EPIOCSPARAMS). */
+  epollBusyPollUs?: number;
   /** Longest backoff park (µs, native only); default 20. */
   maxParkUs?: number;
   /**
@@ -181,6 +186,10 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     if (t !== 'native' && t !== 'libuv' && t !== 'auto') throw invalidOption(kWhere, 'transport', t, "'native', 'libuv' or 'auto'");
     checkNonNegative('busyPollUs', options.busyPollUs);
     if (options.idle !== undefined && !kVenueIdleNames.includes(options.idle)) throw invalidOption(kWhere, 'idle', options.idle, kVenueIdleNames.join(', '));
+    if (options.realtime) {
+      realtimePolicy(kWhere, options.realtime.priority, options.realtime.sleepUs, { idle: options.idle ?? 'block', spinUs: options.spinUs });
+      if (options.ownLoop === false) throw invalidOption(kWhere, 'realtime', options.realtime.priority, 'no real-time priority without a loop of its own (ownLoop: false): the owner of the loop sets its thread\'s policy');
+    }
     this.options = options;
     // Resolved now, so asking for native without the addon fails here, never silently later.
     this.transport = t === 'auto' ? serverTransport('auto').kind : t;
@@ -197,8 +206,12 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   async start(): Promise<{ ouchPort: number; fixPort: number }> {
     const host = this.options.host ?? '127.0.0.1';
     if (this.transport === 'native' && this.options.waitSet) this.waitSet = this.options.waitSet;
-    else if (this.transport === 'native' && (this.options.idle ?? 'block') === 'block') this.waitSet = new NativeWaitSet();
+    else if (this.transport === 'native' && ((this.options.idle ?? 'block') === 'block' || this.options.realtime)) this.waitSet = new NativeWaitSet();
     const ws = this.waitSet ?? undefined;
+    if (this.options.epollBusyPollUs) {
+      if (!this.waitSet) throw invalidOption(kWhere, 'epollBusyPollUs', this.options.epollBusyPollUs, "a loop that sleeps on its wait set (idle 'block', or 'spin' with realtime)");
+      this.waitSet.busyPoll(this.options.epollBusyPollUs);
+    }
     if (this.options.ouchPort !== null) {
       const users = this.options.users;
       this.soup = new SoupBinServer({
@@ -229,7 +242,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
       const pollAll = soup && fix ? () => soup.poll() + fix.poll() : soup ? () => soup.poll() : () => fix!.poll();
       this.pollAll = pollAll;
       if (this.options.ownLoop !== false) {
-        this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns, spinUs: this.options.spinUs });
+        this.loop = new VenueLoop(pollAll, this.waitSet, { idle: this.options.idle, maxParkUs: this.options.maxParkUs, spinTurns: this.options.spinTurns, spinUs: this.options.spinUs, realtime: this.options.realtime });
         this.loop.start();
       }
     }

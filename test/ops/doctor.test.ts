@@ -113,4 +113,58 @@ describe('ops/doctor plan check', () => {
     // The shipped performance.yml sizes the RX ring for its burst.
     expect(report.findings.find((x: { area: string }) => x.area === 'burst')?.severity).to.equal('ok');
   });
+
+  describe('latency: what decides a round trip\'s tail (read, never changed)', () => {
+    const kInterrupts = '           CPU0       CPU1\n 24:          1          0  IO-APIC   5-edge      ACPI:Ged\n 36:          0   13195714  PCI-MSIX-0000:00:02.0 1-edge  virtio1-req.0\n 40:          0          0  PCI-MSIX  0-edge  virtio3-config\n';
+    const kSoftirqs = '                    CPU0       CPU1\n       TIMER:    1677253    1932536\n      NET_RX:  212105281  104502123\n';
+
+    it('real-time scheduling: allowed for root, refused without CAP_SYS_NICE and RLIMIT_RTPRIO, refused when the RT runtime is 0', () => {
+      const rootView = diagnose(machine({ '/proc/sys/kernel/sched_rt_runtime_us': '950000\n', '/proc/sys/kernel/sched_rt_period_us': '1000000\n' }));
+      expect(rootView.latency.realtime).to.include({ allowed: true, rtRuntimeUs: 950000, rtPeriodUs: 1000000 });
+      expect(rootView.findings.some((f) => f.area === 'latency' && /lose 50 ms in one block/.test(f.what))).to.equal(true);
+      const user = diagnose(machine({ '/proc/self/status': 'CapEff:\t0000000000000000\n', '/proc/self/limits': 'Max realtime priority     0                    0\n' }, 1000));
+      expect(user.latency.realtime).to.include({ allowed: false, rtprioLimit: '0' });
+      const f = user.findings.find((x) => x.area === 'latency' && /real-time scheduling refused/.test(x.what))!;
+      expect(f.severity).to.equal('warn');
+      expect(f.fix).to.match(/setcap cap_sys_nice\+ep.*ulimit -r/);
+      const limited = diagnose(machine({ '/proc/self/status': 'CapEff:\t0000000000000000\n', '/proc/self/limits': 'Max realtime priority     10                   10\n' }, 1000));
+      expect(limited.latency.realtime.allowed).to.equal(true);
+      const none = diagnose(machine({ '/proc/sys/kernel/sched_rt_runtime_us': '0\n' }));
+      expect(none.latency.realtime).to.include({ allowed: false });
+      expect(none.latency.realtime.why).to.match(/sched_rt_runtime_us is 0/);
+      const unthrottled = diagnose(machine({ '/proc/sys/kernel/sched_rt_runtime_us': '-1\n' }));
+      expect(unthrottled.findings.find((x) => /RT throttling is off/.test(x.what))!.fix).to.equal('sudo sysctl -w kernel.sched_rt_runtime_us=950000');
+    });
+
+    it('interrupts and softirqs per CPU, busiest first, with where each may land; isolation from the kernel command line', () => {
+      const r = diagnose(machine({
+        '/proc/interrupts': kInterrupts, '/proc/softirqs': kSoftirqs, '/proc/irq/36/smp_affinity_list': '0-1\n', '/proc/irq/24/smp_affinity_list': '0\n',
+        '/proc/cmdline': 'quiet isolcpus=1 nohz_full=1 irqaffinity=0\n',
+      }));
+      expect(r.latency.irqs.map((i) => i.irq)).to.deep.equal(['36', '24']);
+      expect(r.latency.irqs[0]).to.deep.include({ name: 'PCI-MSIX-0000:00:02.0 1-edge virtio1-req.0', affinity: '0-1', perCpu: [0, 13195714] });
+      expect(r.latency.softirqs.NET_RX).to.deep.equal([212105281, 104502123]);
+      expect(r.latency.cmdline).to.include({ isolcpus: '1', nohzFull: '1', irqaffinity: '0' });
+      expect(r.findings.find((x) => /interrupts land/.test(x.what))!.severity).to.equal('ok');
+      const shared = diagnose(machine({ '/proc/interrupts': kInterrupts, '/proc/cmdline': 'quiet\n' }));
+      const f = shared.findings.find((x) => /interrupts land/.test(x.what))!;
+      expect(f.severity).to.equal('warn');
+      expect(f.fix).to.match(/irqaffinity=0 isolcpus=.*smp_affinity_list/);
+    });
+
+    it('busy poll: sysctls and whether the kernel has epoll busy poll (6.9+)', () => {
+      const old = diagnose(machine({ '/proc/sys/kernel/osrelease': '6.1.0\n', '/proc/sys/net/core/busy_poll': '50\n' }));
+      expect(old.latency.busyPoll).to.deep.equal({ busyPollUs: 50, busyReadUs: old.latency.busyPoll.busyReadUs, epollParams: false });
+      expect(old.findings.some((x) => /needs Linux 6\.9\+ \(this is 6\.1\.0\)/.test(x.what))).to.equal(true);
+      expect(diagnose(machine({ '/proc/sys/kernel/osrelease': '6.18.44\n' })).latency.busyPoll.epollParams).to.equal(true);
+    });
+
+    it('the CLI prints the section', () => {
+      const text = spawnSync(process.execPath, [kCli, 'doctor'], { encoding: 'utf8' });
+      expect(text.stdout).to.match(/Real-time scheduling: (allowed|refused)/).and.match(/Interrupts \(busiest\): /).and.match(/Kernel command line: isolcpus=/);
+      const json = JSON.parse(spawnSync(process.execPath, [kCli, 'doctor', '--json'], { encoding: 'utf8' }).stdout);
+      expect(json.latency.realtime).to.have.property('allowed');
+      expect(json.latency.irqs.length).to.be.greaterThan(0);
+    });
+  });
 });

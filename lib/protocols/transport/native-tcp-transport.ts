@@ -42,6 +42,8 @@ export interface NativeTcpBinding {
   tcpWaitSetAdd(waitSetId: number, kind: 0 | 1, id: number): number;
   tcpWaitSetWait(waitSetId: number, maxUs: number, withLoop: boolean): number;
   tcpWaitSetClose(waitSetId: number): void;
+  /** epoll busy poll on a wait set (EPIOCSPARAMS); 0 or -errno. Absent in addons built before it. */
+  tcpWaitSetBusyPoll?(waitSetId: number, usecs: number, budget: number, prefer: boolean): number;
   tcpLayout: {
     stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
     stateIdle: number; stateConnecting: number; stateConnected: number; statePeerClosed: number; stateFailed: number; stateClosed: number;

@@ -20,6 +20,7 @@
  */
 import { performance } from 'perf_hooks';
 import { invalidOption } from '../../errors';
+import { realtimePolicy, kRealtimeSpinPeriodUs, type RealtimePolicy } from './thread-realtime';
 
 export type SessionIdleName = 'block' | 'spin';
 export const kSessionIdleNames: readonly SessionIdleName[] = ['block', 'spin'];
@@ -43,13 +44,23 @@ export class SessionWaiter {
   readonly policy: SessionIdlePolicy;
   private readonly spinMs: number;
   private lastWorkMs = performance.now();
-  readonly counters = { turns: 0, spinTurns: 0, sleeps: 0, wakeups: 0 };
+  readonly counters = { turns: 0, spinTurns: 0, sleeps: 0, wakeups: 0, budgetSleeps: 0 };
+  /**
+   * The owner thread runs SCHED_FIFO (thread-realtime.ts; the owner applied it): with 'spin' the
+   * waiter then sleeps `realtime.sleepUs` on the wait set after every kRealtimeSpinPeriodUs of
+   * empty turns (the sleep budget), so the kernel's threads on that CPU are not starved.
+   */
+  readonly realtime: RealtimePolicy | null;
+  private nextBudgetMs = 0;
 
-  /** `sleeper` may be null only for 'spin'. */
-  constructor(private readonly sleeper: SessionSleeper | null, policy: SessionIdlePolicy = kDefaultSessionIdle) {
+  /** `sleeper` may be null only for 'spin' without `realtime`. */
+  constructor(private readonly sleeper: SessionSleeper | null, policy: SessionIdlePolicy = kDefaultSessionIdle, realtime: RealtimePolicy | null = null) {
     this.policy = sessionIdlePolicy('SessionWaiter', policy.idle, policy.spinUs);
     if (this.policy.idle === 'block' && !sleeper) throw invalidOption('SessionWaiter', 'idle', 'block', "a wait set to sleep on (the native transport), or 'spin'");
     this.spinMs = this.policy.spinUs / 1000;
+    this.realtime = realtime ? realtimePolicy('SessionWaiter', realtime.priority, realtime.sleepUs, this.policy) : null;
+    if (this.realtime && !sleeper) throw invalidOption('SessionWaiter', 'realtime', this.realtime.priority, 'a wait set to sleep on (the sleep budget of a real-time owner)');
+    this.nextBudgetMs = performance.now() + kRealtimeSpinPeriodUs / 1000;
   }
 
   /** The policy for one loop over several venues' sessions: any 'spin' spins, else the longest spin. */
@@ -74,6 +85,17 @@ export class SessionWaiter {
     if (work > 0) { if (this.spinMs > 0) this.lastWorkMs = performance.now(); return 0; }
     if (this.policy.idle === 'spin' || maxSleepUs <= 0 || (this.spinMs > 0 && performance.now() - this.lastWorkMs < this.spinMs)) {
       c.spinTurns++;
+      // Real-time spin: the sleep budget, checked every 16 empty turns (a clock read each).
+      if (this.realtime !== null && this.policy.idle === 'spin' && maxSleepUs > 0 && (c.spinTurns & 15) === 0) {
+        const now = performance.now();
+        if (now >= this.nextBudgetMs) {
+          c.budgetSleeps++;
+          const r = this.sleeper!.wait(Math.min(this.realtime.sleepUs, maxSleepUs), false);
+          if (r & 1) c.wakeups++;
+          this.nextBudgetMs = performance.now() + kRealtimeSpinPeriodUs / 1000;
+          return r;
+        }
+      }
       return 0;
     }
     c.sleeps++;
@@ -82,7 +104,7 @@ export class SessionWaiter {
     return r;
   }
 
-  stats(): SessionIdlePolicy & SessionWaiter['counters'] {
-    return { ...this.policy, ...this.counters };
+  stats(): SessionIdlePolicy & SessionWaiter['counters'] & { realtimePriority: number } {
+    return { ...this.policy, ...this.counters, realtimePriority: this.realtime?.priority ?? 0 };
   }
 }

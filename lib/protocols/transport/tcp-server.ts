@@ -72,6 +72,19 @@ export class NativeWaitSet {
     return r < 0 ? 2 : r;
   }
 
+  /**
+   * epoll busy poll (EPIOCSPARAMS, Linux 6.9+): each wait spins in the kernel up to `usecs` on the
+   * members' NAPI contexts before sleeping. Throws when the kernel refuses. It engages only for
+   * sockets fed by a NAPI device (a NIC queue): loopback's packets carry no NAPI id, so on
+   * loopback the wait sleeps as before (perf/router-rtt-sched measures it).
+   */
+  busyPoll(usecs: number, budget = 8, prefer = false): void {
+    if (!this.b.tcpWaitSetBusyPoll) throw new TickpathError('ERR_BACKEND_UNAVAILABLE', 'epoll busy poll needs an addon built with tcpWaitSetBusyPoll', 'npm run build:native');
+    const rc = this.b.tcpWaitSetBusyPoll(this.id, usecs, budget, prefer);
+    if (rc === -25) throw new TickpathError('ERR_NOT_IMPLEMENTED', `epoll busy poll ${usecs} us: this kernel has no EPIOCSPARAMS (Linux 6.9+)`, 'leave epoll busy poll out, or use SO_BUSY_POLL (busy_poll_us) on the sockets', 25);
+    if (rc < 0) throw new TickpathError(rc === -1 ? 'ERR_PERMISSION' : 'ERR_NATIVE', `epoll busy poll ${usecs} us refused: errno ${-rc}${rc === -1 ? ' (EPERM: a budget above 8 needs CAP_NET_ADMIN)' : ''}`, 'leave epoll busy poll out, or run with CAP_NET_ADMIN', -rc);
+  }
+
   close(): void {
     if (this.id >= 0) { this.b.tcpWaitSetClose(this.id); this.id = -1; }
   }
