@@ -101,6 +101,7 @@ class RecordCompiler {
 
   compile(): FastRecordReader {
     const t = this.t;
+    this.findNeededEntries(t.body, false);
     if (t.reset || t.id < 0) throw new Unsupported();
     for (const [name] of Object.entries(this.wantHeader)) { this.header.set(name, this.headerSize); this.headerSize += 4; }
     for (const [name] of Object.entries(this.wantElement)) { this.element.set(name, this.stride); this.stride += 4; }
@@ -115,7 +116,7 @@ class RecordCompiler {
     this.absentUnseen(t.body, this.header, '');
     this.line(`if (pmL > ${Math.ceil(this.bit / 7)}) return -1;`);
     this.line('return p;');
-    const decl = ['v = 0', 'c = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'bad = 0', 'rb = 0', ...this.locals];
+    const decl = ['v = 0', 'c = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'h = 0', 'g = 0', 'bad = 0', 'rb = 0', ...this.locals];
     const source = `return function rec_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(B, p, E, R, cap) {\n  let ${decl.join(', ')};\n${this.lines.join('\n')}\n};`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const fn = new Function(source)() as FastRecordReaderFn;
@@ -123,6 +124,25 @@ class RecordCompiler {
   }
 
   private line(s: string): void { this.lines.push(`  ${s}`); }
+
+  /**
+   * Dictionary entries whose value someone reads: those of wanted fields and of mandatory copy
+   * fields (a missing value is an error). An unwanted optional copy field with an entry of its own
+   * keeps no dictionary at all: nothing reads what it would copy.
+   */
+  private readonly neededEntries = new Set<number>();
+  private findNeededEntries(g: FastGroup, inElement: boolean): void {
+    for (const ins of g.instructions) {
+      if (ins.kind === kFastSequence) { this.findNeededEntries(ins.group!, true); continue; }
+      const wanted = (inElement ? this.wantElement : this.wantHeader)[ins.name] !== undefined;
+      if (ins.entry >= 0 && (wanted || !ins.optional)) this.neededEntries.add(ins.entry);
+    }
+  }
+
+  /** An unwanted optional copy field nobody reads the entry of: its wire value is checked and dropped. */
+  private dictionaryFree(ins: FastInstruction, k: number): boolean {
+    return k < 0 && ins.optional && ins.op === kFastOpCopy && !ins.hasInitial && !this.neededEntries.has(ins.entry);
+  }
 
   /** Wanted fields the block does not define: absent in every record (the record is reused). */
   private absentUnseen(g: FastGroup, wanted: Map<string, number>, at: string): void {
@@ -210,6 +230,12 @@ class RecordCompiler {
         this.line(ins.hasInitial ? `} else { v = ${ins.initial}; ${present} }` : ins.optional ? `} else { ${none} }` : '} else return -1;');
         return;
       case kFastOpCopy: {
+        if (lengthOf === undefined && this.dictionaryFree(ins, k)) {
+          this.line(`if (${this.nextBit()}) {`);
+          this.wireInt(ins);
+          this.line('}');
+          return;
+        }
         const e = this.entry(ins, 'int');
         this.line(`if (${this.nextBit()}) {`);
         this.wireInt(ins);
@@ -265,6 +291,12 @@ class RecordCompiler {
       return;
     }
     if (op !== kFastOpCopy) throw new Unsupported();
+    if (this.dictionaryFree(ins, k)) {
+      this.line(`if (${this.nextBit()}) {`);
+      this.wireDecimal(ins);
+      this.line('}');
+      return;
+    }
     const e = this.entry(ins, 'decimal');
     this.line(`if (${this.nextBit()}) {`);
     this.wireDecimal(ins);
@@ -281,9 +313,9 @@ class RecordCompiler {
   private wireAscii(ins: FastInstruction, want: FastRecordWant | undefined): void {
     if (want === 'digits') {
       // Digits accumulate while the stop bit is looked for; any other byte (a preamble zero too) sets bad.
-      this.line('s0 = p; x = 0; bad = 0; for (;;) { if (p >= E) return -1; c = B[p++]; v = (c & 127) - 48; if (v < 0 || v > 9) bad = 1; else x = x * 10 + v; if ((c & 128) !== 0) break; }');
+      this.line('s0 = p; x = 0; bad = 0; for (;;) { if (p >= E) return -1; c = B[p++]; g = (c & 127) - 48; if (g < 0 || g > 9) bad = 1; else x = x * 10 + g; if ((c & 128) !== 0) break; }');
     } else if (want === 'hash') {
-      this.line('s0 = p; x = 0; for (;;) { if (p >= E) return -1; c = B[p++]; x = ((x << 5) ^ (x >>> 27) ^ (c & 127)) | 0; if ((c & 128) !== 0) break; }');
+      this.line('s0 = p; h = 0; for (;;) { if (p >= E) return -1; c = B[p++]; h = ((h << 5) ^ (h >>> 27) ^ (c & 127)) | 0; if ((c & 128) !== 0) break; }');
     } else {
       this.line('s0 = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; }');
     }
@@ -293,18 +325,19 @@ class RecordCompiler {
     if (ins.optional) this.line('if (sl === 2 && B[s0 + 1] === 128) sl = 0; else { c = sl >= 3 && B[s0 + 1] === 0 ? 2 : 1; so = s0 + c; sl -= c; }');
     else this.line('so = s0 + 1; sl -= 1;');
     // A preamble changed the bytes the value covers: recompute it over the string itself (rare).
-    if (want === 'hash') this.line('x = 0; for (c = 0; c < sl; c++) x = ((x << 5) ^ (x >>> 27) ^ (B[so + c] & 127)) | 0;');
-    else if (want === 'digits') this.line('x = 0; bad = 0; for (c = 0; c < sl; c++) { v = (B[so + c] & 127) - 48; if (v < 0 || v > 9) bad = 1; else x = x * 10 + v; }');
+    if (want === 'hash') this.line('h = 0; for (c = 0; c < sl; c++) h = ((h << 5) ^ (h >>> 27) ^ (B[so + c] & 127)) | 0;');
+    else if (want === 'digits') this.line('x = 0; bad = 0; for (c = 0; c < sl; c++) { g = (B[so + c] & 127) - 48; if (g < 0 || g > 9) bad = 1; else x = x * 10 + g; }');
     this.line('}');
     if (want === 'digits') this.line('if (bad !== 0 || sl === 0 || sl > 15) x = -1;');
-    else if (want === 'hash') this.line('if (sl === 0) x = 0;');
+    else if (want === 'hash') this.line('if (sl === 0) h = 0;');
   }
 
   private ascii(ins: FastInstruction): void {
     const k = this.slotOf(ins);
     const want = k < 0 ? undefined : this.want(ins);
     if (ins.hasInitial && k >= 0) throw new Unsupported(); // the value would be in the constants arena, not the packet
-    const x = want === 'digits' || want === 'hash' ? ` ${this.r(k, 3)} = x;` : '';
+    const xv = want === 'hash' ? 'h' : 'x';
+    const x = want === 'digits' || want === 'hash' ? ` ${this.r(k, 3)} = ${xv};` : '';
     const present = k < 0 ? '' : `${this.r(k, 0)} = 1; ${this.r(k, 1)} = so; ${this.r(k, 2)} = sl;${x}`;
     const none = this.absent(k);
     const op = ins.op;
@@ -328,12 +361,19 @@ class RecordCompiler {
     }
     if (op !== kFastOpCopy) throw new Unsupported();
     if (ins.hasInitial) throw new Unsupported();
+    if (this.dictionaryFree(ins, k)) {
+      this.line(`if (${this.nextBit()}) {`);
+      this.wireAscii(ins, want);
+      this.line('}');
+      return;
+    }
     const e = this.entry(ins, 'ascii');
     this.line(`if (${this.nextBit()}) {`);
     this.wireAscii(ins, want);
-    const keep = `dS${e} = 1; dV${e} = so; dA${e} = sl; dX${e} = x; ${present}`;
+    const keepX = want === 'digits' || want === 'hash' ? ` dX${e} = ${xv};` : '';
+    const keep = `dS${e} = 1; dV${e} = so; dA${e} = sl;${keepX} ${present}`;
     this.line(ins.optional ? `if (nul) { dS${e} = 2; ${none} } else { ${keep} }` : keep);
-    this.line(`} else if (dS${e} === 1) { so = dV${e}; sl = dA${e}; x = dX${e}; ${present} }`);
+    this.line(`} else if (dS${e} === 1) { so = dV${e}; sl = dA${e};${keepX === '' ? '' : ` ${xv} = dX${e};`} ${present} }`);
     this.line(ins.optional ? `else { ${none} }` : 'else return -1;');
   }
 

@@ -76,6 +76,8 @@ const kStateRecovering = 3;
 
 export class FastBookAdapterCounters {
   messages = 0;
+  /** Of messages, those read by a record reader straight from the packet (decodeMessage), not from the tape. */
+  recordMessages = 0;
   entries = 0;
   applied = 0;
   /** Entries whose RptSeq was already applied (other line, replay). */
@@ -154,6 +156,8 @@ export class FastBookAdapter implements FastMessageHandler {
   readonly levels: LevelStore;
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
+  /** Each book's symbol (BookEvent.symbol) by locate, set with the book. */
+  private readonly symbols: string[] = new Array<string>(kLocates).fill('');
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
   private readonly state = new Uint8Array(kLocates);
   private readonly expected = new Float64Array(kLocates);
@@ -206,6 +210,9 @@ export class FastBookAdapter implements FastMessageHandler {
       }
     }
   }
+
+  /** Orders resting under fallback keys (MDEntryIDs that are not 1-15 digits). */
+  get fallbackIdCount(): number { return this.fallbackIds.size; }
 
   /** Template ids the incremental refresh is read for straight from the packet (tests, tools). */
   recordTemplateIds(): number[] {
@@ -279,6 +286,7 @@ export class FastBookAdapter implements FastMessageHandler {
     const next = reader.fn(b, offset, end, r, kRecordElements);
     if (next < 0) return -1;
     this.counters.messages++;
+    this.counters.recordMessages++;
     this.sequence = msgSeqNum;
     if (r[kRecSendingTime] !== 0) this.setTimestamp(r[kRecSendingTime + 1], r[kRecSendingTime + 2]);
     else this.timestamp = 0;
@@ -514,17 +522,16 @@ export class FastBookAdapter implements FastMessageHandler {
   }
 
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
-    const book = this.bookFor(locate);
     if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
-    const e = this.begin(kBookEventAddOrder, book);
+    const e = this.beginAt(kBookEventAddOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     this.emit(e);
-    if (levels.touchedTop) this.quoteIfChanged(book);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
   /** New size and/or price (price < 0 keeps the order's price). */
@@ -533,7 +540,6 @@ export class FastBookAdapter implements FastMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const book = this.bookFor(locate);
     const side = orders.side(slot);
     const levels = this.levels;
     const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
@@ -556,14 +562,14 @@ export class FastBookAdapter implements FastMessageHandler {
       levels.addOrder(levelSide, newPrice, size);
       touchedTop = touchedTop || levels.touchedTop;
     }
-    const e = this.begin(kBookEventModifyOrder, book);
+    const e = this.beginAt(kBookEventModifyOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
     e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(locate);
   }
 
   private deleteOrder(locate: number, ref: number): void {
@@ -571,7 +577,6 @@ export class FastBookAdapter implements FastMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const book = this.bookFor(locate);
     const side = orders.side(slot);
     const price = orders.price(slot);
     const size = orders.shares(slot);
@@ -580,14 +585,14 @@ export class FastBookAdapter implements FastMessageHandler {
     const touchedTop = levels.touchedTop;
     orders.remove(slot);
     if (ref >= kFallbackRefBase) this.forgetFallback(ref);
-    const e = this.begin(kBookEventDeleteOrder, book);
+    const e = this.beginAt(kBookEventDeleteOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(locate);
   }
 
   private forgetFallback(ref: number): void {
@@ -734,19 +739,37 @@ export class FastBookAdapter implements FastMessageHandler {
       book = new OrderBook(locate, this.levels);
       book.symbol = this.instruments.name(locate);
       this.books[locate] = book;
+      this.symbols[locate] = book.symbol;
     }
     return book;
   }
 
-  private quoteIfChanged(book: OrderBook): void {
-    if (!book.takeQuoteChange()) return;
-    const e = this.begin(kBookEventQuote, book);
-    e.bidPrice = book.quotedBidPrice;
-    e.bidShares = book.quotedBidShares;
-    e.askPrice = book.quotedAskPrice;
-    e.askShares = book.quotedAskShares;
+  /**
+   * QUOTE when the BBO of `locate` moved, read from the level store by locate (no OrderBook object on
+   * the order path: its books exist, admit() or a snapshot made them, and reaching each one's object
+   * was a load per entry).
+   */
+  private quoteIfChanged(locate: number): void {
+    const levels = this.levels;
+    const bid = locate * 2;
+    if (!levels.takeQuoteChange(bid)) return;
+    const e = this.beginAt(kBookEventQuote, locate);
+    e.bidPrice = levels.quotedPrice(bid);
+    e.bidShares = levels.quotedShares(bid);
+    e.askPrice = levels.quotedPrice(bid + 1);
+    e.askShares = levels.quotedShares(bid + 1);
     this.counters.quotes++;
     this.emit(e);
+  }
+
+  private beginAt(kind: number, locate: number): BookEvent {
+    const e = this.event;
+    e.kind = kind;
+    e.stockLocate = locate;
+    e.symbol = this.symbols[locate];
+    e.timestamp = this.timestamp;
+    e.sequence = this.sequence;
+    return e;
   }
 
   private begin(kind: number, book: OrderBook): BookEvent {
@@ -801,22 +824,22 @@ function millisOfDayNs(r: number): number {
 
 // Record layout of the incremental refresh readers (fast-record-compiler.ts): SendingTime in the
 // header, each MDEntries element's fields in this order, four slots each.
-const kRecSendingTime = 1;
-const kRecHeader = 5;
+export const kRecSendingTime = 1;
+export const kRecHeader = 5;
 const kRecAction = 0;
 const kRecType = 4;
 const kRecId = 8;
-const kRecSymbol = 12;
+export const kRecSymbol = 12;
 const kRecRptSeq = 16;
 const kRecPx = 20;
 const kRecSize = 24;
-const kRecSession = 28;
-const kRecStride = 32;
+export const kRecSession = 28;
+export const kRecStride = 32;
 
 const incrementalReaders = new WeakMap<FastTemplate, FastRecordReader | null>();
 
 /** The record reader of an X-OLR/X-OBR template (compiled once per template), undefined when the template has no reader. */
-function moexIncrementalReader(t: FastTemplate): FastRecordReader | undefined {
+export function moexIncrementalReader(t: FastTemplate): FastRecordReader | undefined {
   let reader = incrementalReaders.get(t);
   if (reader === undefined) {
     reader = compileFastRecordReader(t, { SendingTime: 'value' }, {
