@@ -4,8 +4,10 @@
  * alternating the two paths round by round exposes both to the same load, and the ratio is the
  * figure to read, not the absolute nanoseconds).
  *
- * FAST: FastFeedDecoder (MOEX datagram framing, per-datagram dictionary reset, template-driven decode
- * onto the value tape) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
+ * FAST: FastFeedDecoder (MOEX datagram framing) -> FastBookAdapter.decodeMessage (X-OLR's record
+ * reader, fast-record-compiler.ts, straight from the packet; the row "record reader vs tape" runs
+ * the same adapter with recordReaders: false, every message through the general decoder's value
+ * tape, the path before) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
  * a BBO change) -> a counting sink. One MDEntries element per X-OLR message, so messages = book updates.
  * ITCH: FeedDecoder -> BookBuilder -> the same sink, over perf/ref/itch-session.ts's generated session
  * of the same number of messages. Also reported: FAST decode only (no books), decode + instrument
@@ -16,9 +18,11 @@
  * end, which makes every level update dearer), and over a session of `kMultiEntries` MDEntries per
  * message (the same number of entries in a quarter of the messages: ns per message and per entry,
  * since a message's fixed cost, framing, template id, SendingTime, is shared by its entries). Best of N rounds
- * per path, timed in process CPU time (see `timed`); never asserts timings.
+ * per path, and medians over the rounds for decode + books, ITCH and the tape path; the ITCH baseline
+ * runs at the start and at the end of every round and the better of its two runs is the round's (one
+ * run alone swung 91-206 ns/msg between runs). Timed in process CPU time (see `timed`); never asserts timings.
  *
- *   node dist/perf/fast.js [--messages 300000] [--rounds 5] [--json]
+ *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json]
  */
 import * as fs from 'fs';
 import * as os from 'os';

@@ -18,8 +18,14 @@
  * both land in the same PriceLevels. MDUpdateAction 0 adds, 1 changes (size and/or price), 2 deletes;
  * MDEntryType '0' bid, '1' offer, 'J' empty book. Prices are MDEntryPx scaled to `priceDecimals`
  * decimals (an integer below 2^32, like ITCH Price(4)); sizes are MDEntrySize in lots. A price or
- * size that does not convert exactly, a non-numeric order id, an unknown order or a duplicate add are
- * counted and the instrument is marked stale (its book can no longer be trusted), never thrown.
+ * size that does not convert exactly, an absent order id, an unknown order or a duplicate add are
+ * counted and the instrument is marked stale (its book can no longer be trusted), never thrown. An
+ * order id that is not 1-15 digits rests under a key from a bounded fallback table (counted).
+ *
+ * Incremental refreshes are read straight from the packet when FastFeedDecoder offers them
+ * (decodeMessage): a record reader generated from the template (fast-record-compiler.ts) fills a
+ * small record with the fields used here, and the entries are applied from it; a message the reader
+ * refuses comes back through the general decoder and onMessage, as every other template does.
  *
  * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
  * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so

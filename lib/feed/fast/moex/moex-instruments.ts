@@ -1,9 +1,12 @@
 /**
- * MOEX instruments (Symbol + TradingSessionID) to dense book locates 1..capacity, resolved from the
- * decoder's tape without building a string: the key bytes are copied into a buffer zero-padded to
- * whole 32-bit words, hashed and compared with the bytes kept for the locate a word at a time, and
- * the display string ("CETS:USD000UTSTOM") is built once, the first time an instrument is seen. Open addressing, linear probing; instruments are never removed within
- * a session. A full table counts `overflows` and returns 0 (the caller skips the entry).
+ * MOEX instruments (Symbol + TradingSessionID) to dense book locates 1..capacity, without building a
+ * string: from the decoder's tape (resolve: the key bytes copied into a buffer zero-padded to whole
+ * 32-bit words and compared a word at a time) or from the packet in place with the hashes a record
+ * reader computed while decoding (resolveBytes: the incremental refresh's path, nothing copied).
+ * Both hash the same way (fastRecordHash of each string, then keyHash), so an instrument has one
+ * locate whichever channel names it. The display string ("CETS:USD000UTSTOM") is built once, the
+ * first time an instrument is seen. Open addressing, linear probing; instruments are never removed
+ * within a session. A full table counts `overflows` and returns 0 (the caller skips the entry).
  *
  * Single writer: the book adapter's thread.
  */
