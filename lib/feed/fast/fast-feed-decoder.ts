@@ -23,9 +23,10 @@ export interface FastMessageHandler {
    * Optional: the handler reads the message at (offset, end) itself, straight from the packet (a
    * record reader, fast-record-compiler.ts), and returns the position after it; -1 hands it to the
    * general decoder and onMessage. Offered only when the dictionaries are reset before the message
-   * (resetPerPacket, one message per datagram) and with the compiled engine.
+   * (resetPerPacket, one message per datagram) and with the compiled engine. A sequence longer than
+   * `maxSequenceLength` (the decoder's limit) must be left to the decoder, which counts it.
    */
-  decodeMessage?(buffer: Uint8Array, offset: number, end: number, msgSeqNum: number): number;
+  decodeMessage?(buffer: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength: number): number;
 }
 
 export interface FastFeedDecoderOptions extends FastDecoderOptions {
@@ -57,6 +58,7 @@ export class FastFeedDecoder {
   private readonly resetPerPacket: boolean;
   private readonly multipleMessages: boolean;
   private readonly handlerDecodes: boolean;
+  private readonly maxSequenceLength: number;
 
   constructor(registry: FastTemplateRegistry, handler: FastMessageHandler, options: FastFeedDecoderOptions = {}) {
     this.handler = handler;
@@ -65,6 +67,7 @@ export class FastFeedDecoder {
     // One message per datagram from a reset state: copied strings need not outlive the message.
     this.decoder = new FastDecoder(registry, { transientStrings: this.resetPerPacket && !this.multipleMessages, ...options });
     this.frames = new UdpFrameParser(options.filter ?? {});
+    this.maxSequenceLength = options.maxSequenceLength ?? 65536;
     this.handlerDecodes = (options.handlerDecodes ?? true) && handler.decodeMessage !== undefined && this.resetPerPacket && !this.multipleMessages
       && this.decoder.engine === 'compiled';
   }
@@ -87,7 +90,7 @@ export class FastFeedDecoder {
     const end = at + packet.messageLength;
     if (this.handlerDecodes) {
       // The handler's record reader: the message never touches the tape (its own fresh dictionaries).
-      const next = this.handler.decodeMessage!(b, at, end, packet.msgSeqNum);
+      const next = this.handler.decodeMessage!(b, at, end, packet.msgSeqNum, this.maxSequenceLength);
       if (next >= 0) {
         decoder.counters.messages++;
         if (next < end) c.trailingBytes++;

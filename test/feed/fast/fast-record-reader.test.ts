@@ -114,6 +114,22 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     expectSame(paths, gen.symbols, gen.session);
   });
 
+  it("a message longer than the decoder's maxSequenceLength is left to the decoder, which counts it (tooLong), on the record path too", () => {
+    const gen = new MoexSessionGenerator(registry, { instruments: 4, entriesPerMessage: [1, 3], seed: 5 });
+    const datagrams = gen.incrementals(200);
+    const run = (recordReaders: boolean): { adapter: FastBookAdapter; feed: FastFeedDecoder } => {
+      const adapter = new FastBookAdapter(registry, new EventLog(), { recordReaders });
+      const feed = new FastFeedDecoder(registry, adapter, { engine: 'compiled', maxSequenceLength: 2 });
+      for (const d of datagrams) feed.decodePayload(d, 0, d.length);
+      return { adapter, feed };
+    };
+    const r = run(true); const t = run(false);
+    expect(t.feed.decoder.counters.tooLong).to.be.greaterThan(10);
+    expect(r.feed.decoder.counters).to.deep.equal(t.feed.decoder.counters);
+    expect(r.adapter.counters.recordMessages).to.equal(r.adapter.counters.messages);
+    expect({ ...r.adapter.counters, recordMessages: 0 }).to.deep.equal({ ...t.adapter.counters });
+  });
+
   describe('MDEntryID keys', () => {
     const encoder = new FastEncoder(registry);
     const entry = (rpt: number, action: number, id: string, px: number, size: number): FastRecord => ({

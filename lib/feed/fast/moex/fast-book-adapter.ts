@@ -275,7 +275,7 @@ export class FastBookAdapter implements FastMessageHandler {
    * an incremental refresh with a record reader is read from the packet and applied here; anything
    * else, or a message the reader does not accept, is -1 and goes through the decoder and onMessage.
    */
-  decodeMessage(b: Uint8Array, offset: number, end: number, msgSeqNum: number): number {
+  decodeMessage(b: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength = kRecordElements): number {
     // The template id, peeked past the presence map (the reader checks it properly).
     let p = offset;
     while (p < end && (b[p] & 0x80) === 0) p++;
@@ -289,7 +289,7 @@ export class FastBookAdapter implements FastMessageHandler {
     const reader = id < this.readers.length ? this.readers[id] : undefined;
     if (reader === undefined) return -1;
     const r = this.record;
-    const next = reader.fn(b, offset, end, r, kRecordElements);
+    const next = reader.fn(b, offset, end, r, maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements);
     if (next < 0) return -1;
     this.counters.messages++;
     this.counters.recordMessages++;
