@@ -6,12 +6,12 @@
  * under fallback keys; a price change moves the resting order.
  */
 import { expect } from 'chai';
-import { BookEvent, BookEventHandler, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
+import { BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
 import { OrderBook } from '../../../lib/feed/book/order-book';
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { compileFastRecordReader, fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
-import { FastBookAdapter, moexIncrementalReader } from '../../../lib/feed/fast/moex/fast-book-adapter';
+import { FastBookAdapter, moexIncrementalReader, sendingTimeNs } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
 import { moexTemplates, templates } from './fast-helpers';
@@ -172,6 +172,32 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
         expect(after.orders.size).to.equal(0);
       });
     }
+
+    it('event timestamps are SendingTime as ns since midnight across second, minute, hour and 2^32 boundaries, repeated and going back (both paths)', () => {
+      const times = [20170301095959990n, 20170301095959999n, 20170301100000000n, 20170301100000001n, 20170301100059999n, 20170301100100000n,
+        20170301100100000n, 20170301100059000n, 20170301235959999n, 20170302000000000n, 20170302000000007n, 20170301101500123n, 20170301101501000n];
+      // A value whose low 32 bits wrap within a minute: 2^32 * k + 4294967290 and the next ones.
+      const wrapBase = (20170301101500000n >> 32n) << 32n;
+      for (const lo of [4294967290n, 4294967295n]) times.push(wrapBase + lo);
+      times.push(wrapBase + (1n << 32n) + 3n);
+      for (const recordReaders of [true, false]) {
+        const log = new EventLog();
+        const adapter = new FastBookAdapter(registry, log, { recordReaders });
+        const feed = new FastFeedDecoder(registry, adapter);
+        times.forEach((t, k) => {
+          encoder.resetDictionaries();
+          const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: k + 1, SendingTime: t, GroupMDEntries: [entry(k + 1, 0, String(5000 + k), 650000, 1)] });
+          const datagram = new Uint8Array(4 + message.length);
+          writeMoexPacket(datagram, 0, k + 1, message);
+          feed.decodePayload(datagram, 0, datagram.length);
+        });
+        const got = log.lines.filter((l) => l.startsWith(`${kBookEventAddOrder} `)).map((l) => Number(l.split(' ')[3]));
+        const want = times.map((t) => sendingTimeNs(Number(t >> 32n), Number(t & 0xffffffffn)));
+        expect(got, recordReaders ? 'record' : 'tape').to.deep.equal(want);
+        // And by hand for a few: 09:59:59.990, 10:00:00.000, 10:01:00.000, 23:59:59.999.
+        expect([got[0], got[2], got[5], got[8]]).to.deep.equal([35999e9 + 990e6, 36000e9, 36060e9, 86399999e6]);
+      }
+    });
 
     it('a price change moves the resting order: one MODIFY at the new price, the old level gone, the order still found by its id', () => {
       const { adapter, log } = run([

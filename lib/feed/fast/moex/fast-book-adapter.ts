@@ -180,6 +180,9 @@ export class FastBookAdapter implements FastMessageHandler {
   private sequence = 0;
   private lastSendingHigh = -1;
   private sendingHighMod = 0;
+  /** SendingTime's low half at second 00.000 of the minute last converted in full, and that minute's ns since midnight. */
+  private minuteLow = Infinity;
+  private minuteNs = 0;
   /** Instruments currently stale or recovering. */
   staleCount = 0;
   /** MDEntryIDs that are not 1-15 digits, by text, to their order-store keys (fallbackRef), and back. */
@@ -306,6 +309,11 @@ export class FastBookAdapter implements FastMessageHandler {
 
   /** Event timestamp from SendingTime's exact 32-bit halves (sendingTimeNs, in line). */
   private setTimestamp(high: number, low: number): void {
+    // Within one minute SendingTime's SSsss digits are linear in the value (SS * 1000 + sss ms), so a
+    // value in the minute of the last full conversion is that minute's nanoseconds plus the
+    // difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    const d = low - this.minuteLow;
+    if (high === this.lastSendingHigh && d >= 0 && d < 60000) { this.timestamp = this.minuteNs + d * 1e6; return; }
     // The high half's share of (value mod 1e9) is kept from the previous message (it changes about
     // every 71 minutes of SendingTime), and no double crosses a call (a call boxed the low half and
     // the result in heap numbers, per message).
@@ -315,6 +323,9 @@ export class FastBookAdapter implements FastMessageHandler {
     let x = r | 0;
     const hh = (x / 10000000) | 0; x -= hh * 10000000;
     const mm = (x / 100000) | 0; x -= mm * 100000;
+    // x is now SSsss: the offset of this value in its minute.
+    this.minuteLow = low - x;
+    this.minuteNs = (hh * 60 + mm) * 60e9;
     const ss = (x / 1000) | 0;
     this.timestamp = ((hh * 60 + mm) * 60 + ss) * 1e9 + (x - ss * 1000) * 1e6;
   }
