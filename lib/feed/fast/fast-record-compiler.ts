@@ -76,8 +76,8 @@ export function compileFastRecordReader(t: FastTemplate, wantHeader: Record<stri
 }
 
 /** Unsigned stop-bit integer into v: one byte in a branch, longer in a loop (range checks as fast-compiler.ts). */
-const kReadUint = 'if (p >= E) return -1; c = B[p++]; if ((c & 128) !== 0) v = c & 127; else { v = c;'
-  + ` for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } }`;
+const kReadUint = 'if (p >= E) return -1; c = B[p++]; if ((c & 128) !== 0) v = c & 127; else { if (p >= E) return -1; v = (c << 7) | (B[p] & 127);'
+  + ` if ((B[p++] & 128) === 0) { for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } } }`;
 const kReadInt = 'if (p >= E) return -1; c = B[p++]; v = (c & 64) !== 0 ? (c & 127) - 128 : c & 127;'
   + ` if ((c & 128) === 0) { do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); }`;
 
