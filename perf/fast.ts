@@ -4,8 +4,10 @@
  * alternating the two paths round by round exposes both to the same load, and the ratio is the
  * figure to read, not the absolute nanoseconds).
  *
- * FAST: FastFeedDecoder (MOEX datagram framing, per-datagram dictionary reset, template-driven decode
- * onto the value tape) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
+ * FAST: FastFeedDecoder (MOEX datagram framing) -> FastBookAdapter.decodeMessage (X-OLR's record
+ * reader, fast-record-compiler.ts, straight from the packet; the row "record reader vs tape" runs
+ * the same adapter with recordReaders: false, every message through the general decoder's value
+ * tape, the path before) -> FastBookAdapter (RptSeq checks, OrderStore, PriceLevels, BookEvents, QUOTE on
  * a BBO change) -> a counting sink. One MDEntries element per X-OLR message, so messages = book updates.
  * ITCH: FeedDecoder -> BookBuilder -> the same sink, over perf/ref/itch-session.ts's generated session
  * of the same number of messages. Also reported: FAST decode only (no books), decode + instrument
@@ -16,9 +18,11 @@
  * end, which makes every level update dearer), and over a session of `kMultiEntries` MDEntries per
  * message (the same number of entries in a quarter of the messages: ns per message and per entry,
  * since a message's fixed cost, framing, template id, SendingTime, is shared by its entries). Best of N rounds
- * per path, timed in process CPU time (see `timed`); never asserts timings.
+ * per path, and medians over the rounds for decode + books, ITCH and the tape path; the ITCH baseline
+ * runs at the start and at the end of every round and the better of its two runs is the round's (one
+ * run alone swung 91-206 ns/msg between runs). Timed in process CPU time (see `timed`); never asserts timings.
  *
- *   node dist/perf/fast.js [--messages 300000] [--rounds 5] [--json]
+ *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -28,10 +32,10 @@ import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
 import { FeedDecoder } from '../lib/feed/feed-decoder';
 import { FastDecoder } from '../lib/feed/fast/fast-decoder';
 import { FastFeedDecoder, FastMessageHandler } from '../lib/feed/fast/fast-feed-decoder';
-import { FastTemplateRegistry, loadFastTemplates } from '../lib/feed/fast/fast-templates';
-import { FastBookAdapter } from '../lib/feed/fast/moex/fast-book-adapter';
+import { loadFastTemplates } from '../lib/feed/fast/fast-templates';
+import { FastBookAdapter, kRecHeader, kRecSession, kRecStride, kRecSymbol, moexIncrementalReader } from '../lib/feed/fast/moex/fast-book-adapter';
+import { FastRecordReader } from '../lib/feed/fast/fast-record-compiler';
 import { MoexInstrumentTable } from '../lib/feed/fast/moex/moex-instruments';
-import { MoexLayouts } from '../lib/feed/fast/moex/moex-messages';
 import { MoexSessionGenerator } from '../lib/feed/fast/moex/moex-session-generator';
 import { decodeSession } from './decode';
 import { generateSession } from './ref/itch-session';
@@ -53,30 +57,48 @@ class CountingSink implements BookEventHandler {
 }
 
 /**
- * Decode + instrument resolution and nothing else: each MDEntries element's Symbol and
- * TradingSessionID through the adapter's MoexInstrumentTable, as FastBookAdapter.incremental does
- * before any RptSeq or book work. Beside decode only and decode + books, it splits the per-message
- * cost into decode, instrument resolution and the rest (RptSeq, order store, levels, events).
+ * Decode + instrument resolution and nothing else, on the shipped path: the record reader of X-OLR
+ * (fast-record-compiler.ts, as FastBookAdapter.decodeMessage runs it) and each MDEntries element's
+ * Symbol and TradingSessionID through MoexInstrumentTable.resolveBytes, before any RptSeq or book
+ * work. Beside decode only and decode + books it splits the per-message cost into decode,
+ * instrument resolution and the rest (RptSeq, order store, levels, events).
  */
 class ResolveOnly implements FastMessageHandler {
   messages = 0;
   entries = 0;
   /** Locates summed: read, so the look-ups are not dead code. */
   locateSum = 0;
-  private readonly layouts: MoexLayouts;
   private readonly instruments = new MoexInstrumentTable(16384);
-  constructor(registry: FastTemplateRegistry) { this.layouts = new MoexLayouts(registry, 'ANY'); }
-  onMessage(d: FastDecoder, id: number): void {
+  private readonly record = new Float64Array(kRecHeader + 64 * kRecStride);
+  constructor(private readonly reader: FastRecordReader) {}
+  onMessage(_d: FastDecoder, _id: number): void { this.messages++; }
+  decodeMessage(b: Uint8Array, offset: number, end: number): number {
+    const r = this.record;
+    const next = this.reader.fn(b, offset, end, r, 64);
+    if (next < 0) return -1;
     this.messages++;
-    const layout = this.layouts.layout(id);
-    if (layout === undefined || layout.entry === undefined) return;
-    const entry = layout.entry;
-    const n = d.sequenceLength(layout.entries);
-    for (let i = 0; i < n; i++) {
-      const base = d.elementBase(layout.entries, i);
-      this.locateSum += this.instruments.resolve(d, base + entry.symbol, base + entry.tradingSessionId);
+    for (let i = 0; i < r[0]; i++) {
+      const e = kRecHeader + i * kRecStride;
+      const session = r[e + kRecSession] !== 0;
+      this.locateSum += this.instruments.resolveBytes(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3],
+        session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
       this.entries++;
     }
+    return next;
+  }
+  endOfBatch(): void { /* nothing */ }
+}
+
+/** Decode only, on the shipped path: X-OLR's record reader and nothing else. */
+class RecordOnly implements FastMessageHandler {
+  messages = 0;
+  private readonly record = new Float64Array(kRecHeader + 64 * kRecStride);
+  constructor(private readonly reader: FastRecordReader) {}
+  onMessage(_d: FastDecoder, _id: number): void { this.messages++; }
+  decodeMessage(b: Uint8Array, offset: number, end: number): number {
+    const next = this.reader.fn(b, offset, end, this.record, 64);
+    if (next >= 0) this.messages++;
+    return next;
   }
   endOfBatch(): void { /* nothing */ }
 }
@@ -124,7 +146,7 @@ function timed(run: () => number): { ns: number; count: number } {
 function main(): number {
   const loadBefore = os.loadavg()[0];
   const messages = Number(arg('messages', '300000'));
-  const rounds = Number(arg('rounds', '5'));
+  const rounds = Number(arg('rounds', '7'));
   const templatesFile = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'fast', 'moex-asts-fix50sp2-2017-mar.xml');
   const registry = loadFastTemplates(fs.readFileSync(templatesFile, 'utf8'));
 
@@ -134,27 +156,41 @@ function main(): number {
   const itch = generateSession(messages);
   const multiGen = new MoexSessionGenerator(registry, { instruments: 500, entriesPerMessage: kMultiEntries, seed: 12345 });
   const multiBytes = pack(multiGen.incrementals(Math.ceil(messages / kMultiEntries)));
+  const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'));
+  if (reader === undefined) throw new Error('X-OLR-CURR has no record reader');
   let bestMulti = Infinity; let multiCount = 0; let multiEntries = 0; let multiErrors = 0;
 
-  let bestFast = Infinity; let bestItch = Infinity; let bestDecode = Infinity;
+  let bestFast = Infinity; let bestItch = Infinity; let bestDecode = Infinity; let bestTapeDecode = Infinity; let bestTape = Infinity;
   let bestFastInterp = Infinity; let bestDecodeInterp = Infinity; let bestSteady = Infinity; let steadyCount = 0;
   let steadyAdapter: FastBookAdapter | undefined;
   let fastCount = 0; let itchCount = 0; let decodeCount = 0;
   let bestResolve = Infinity; let resolveCount = 0; let resolveEntries = 0;
   let fastSink = new CountingSink(); let itchSink = new CountingSink();
   let adapter: FastBookAdapter | undefined;
-  let feedErrors = 0;
+  let feedErrors = 0; let tapeErrors = 0;
+  /** Per counted round: FAST decode + books, the ITCH baseline (best of its two runs in the round), the old tape path. */
+  const roundFast: number[] = []; const roundItch: number[] = []; const roundTape: number[] = [];
+  const itchRun = (): { ns: number; count: number; sink: CountingSink } => {
+    const sink = new CountingSink();
+    const itchFeed = new FeedDecoder(new BookBuilder(sink, { initialOrderCapacity: 1 << 17 }));
+    return { ...timed(() => decodeSession(itchFeed, itch.bytes)), sink };
+  };
   for (let r = 0; r < rounds + 1; r++) { // round 0 warms the JIT and is not counted
+    // ITCH at the start and at the end of the round, FAST between: both runs see the round's load,
+    // and the better of the two is the round's baseline (one run alone swung 91-206 ns between runs).
+    const i1 = itchRun();
     const fs1 = new CountingSink();
     const a = new FastBookAdapter(registry, fs1, { initialOrderCapacity: 1 << 17 });
     const ff = new FastFeedDecoder(registry, a);
     const f = timed(() => replay(ff, fastBytes));
-    const is1 = new CountingSink();
-    const itchFeed = new FeedDecoder(new BookBuilder(is1, { initialOrderCapacity: 1 << 17 }));
-    const i = timed(() => decodeSession(itchFeed, itch.bytes));
-    const df = new FastFeedDecoder(registry, new NoBooks());
+    // The path before record readers: every message through the general decoder's tape, same adapter.
+    const at = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17, recordReaders: false });
+    const ft = new FastFeedDecoder(registry, at);
+    const tp = timed(() => replay(ft, fastBytes));
+    const df = new FastFeedDecoder(registry, new RecordOnly(reader));
     const dd = timed(() => replay(df, fastBytes));
-    const ro = new ResolveOnly(registry);
+    const dt = timed(() => replay(new FastFeedDecoder(registry, new NoBooks()), fastBytes));
+    const ro = new ResolveOnly(reader);
     const dr = timed(() => replay(new FastFeedDecoder(registry, ro), fastBytes));
     // The reference interpreter, same feed: what compiling the templates saves.
     const ai = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
@@ -164,7 +200,10 @@ function main(): number {
     const st = timed(() => replay(new FastFeedDecoder(registry, as), steadyBytes));
     const am = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
     const mu = timed(() => replay(new FastFeedDecoder(registry, am), multiBytes));
+    const i2 = itchRun();
     if (r === 0) continue;
+    const i = i2.ns < i1.ns ? i2 : i1;
+    roundFast.push(f.ns / f.count); roundItch.push(i.ns / i.count); roundTape.push(tp.ns / tp.count);
     if (mu.ns < bestMulti) {
       bestMulti = mu.ns; multiCount = mu.count; multiEntries = am.counters.entries;
       multiErrors = am.badReferences() + am.counters.levelMismatch + am.counters.rptSeqGaps + (mu.count === Math.ceil(messages / kMultiEntries) ? 0 : 1);
@@ -173,13 +212,18 @@ function main(): number {
     if (fi.ns < bestFastInterp) bestFastInterp = fi.ns;
     if (di.ns < bestDecodeInterp) bestDecodeInterp = di.ns;
     if (f.ns < bestFast) { bestFast = f.ns; fastCount = f.count; fastSink = fs1; adapter = a; feedErrors = ff.counters.badMessages; }
-    if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = is1; }
+    if (tp.ns < bestTape) { bestTape = tp.ns; tapeErrors = at.badReferences() + at.counters.levelMismatch + at.counters.rptSeqGaps; }
+    if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = i.sink; }
     if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
+    if (dt.ns < bestTapeDecode) bestTapeDecode = dt.ns;
     if (dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; }
   }
+  const median = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
   const fastNs = bestFast / fastCount;
   const itchNs = bestItch / itchCount;
+  const tapeNs = bestTape / fastCount;
   const decodeNs = bestDecode / decodeCount;
+  const tapeDecodeNs = bestTapeDecode / decodeCount;
   const resolveNs = bestResolve / resolveCount;
   const fastInterpNs = bestFastInterp / fastCount;
   const decodeInterpNs = bestDecodeInterp / decodeCount;
@@ -199,7 +243,21 @@ function main(): number {
     target_ns_per_msg: 150,
     itch_books_ns_per_msg: Number(itchNs.toFixed(2)),
     ratio_fast_over_itch: Number((fastNs / itchNs).toFixed(3)),
+    /** Medians over the counted rounds (per round: FAST once, ITCH the better of its two runs): the steadier figures. */
+    median: {
+      ns_per_msg: Number(median(roundFast).toFixed(2)),
+      itch_books_ns_per_msg: Number(median(roundItch).toFixed(2)),
+      ratio_fast_over_itch: Number(median(roundFast.map((x, k) => x / roundItch[k])).toFixed(3)),
+      tape_ns_per_msg: Number(median(roundTape).toFixed(2)),
+      ratio_fast_over_tape: Number(median(roundFast.map((x, k) => x / roundTape[k])).toFixed(3)),
+    },
+    rounds_ns_per_msg: { fast: roundFast.map((x) => Number(x.toFixed(1))), itch: roundItch.map((x) => Number(x.toFixed(1))), tape: roundTape.map((x) => Number(x.toFixed(1))) },
+    /** The same adapter with every message through the general decoder's value tape (recordReaders: false): the path before record readers. */
+    tape_ns_per_msg: Number(tapeNs.toFixed(2)),
+    ratio_fast_over_tape: Number((fastNs / tapeNs).toFixed(3)),
+    tape_book_errors: tapeErrors,
     fast_decode_only_ns_per_msg: Number(decodeNs.toFixed(2)),
+    tape_decode_only_ns_per_msg: Number(tapeDecodeNs.toFixed(2)),
     /**
      * Where decode + books goes, from three paths over the same session (best rounds, so the parts
      * are approximate and can be off by the noise between rounds): decode; instrument resolution
@@ -244,13 +302,17 @@ function main(): number {
     rounds,
     interleaved: true,
     clock: 'process cpu time',
-    note: 'shared, loaded 2-core machine: rounds interleave FAST and ITCH, timed in process CPU time; read the ratio',
+    note: 'shared, loaded 2-core machine: rounds interleave FAST and ITCH (ITCH at both ends of each round, the better run counts), timed in process CPU time; best and median of the rounds; read the ratio',
     node: process.version,
   };
   console.log(`FIX/FAST (MOEX X-OLR, one entry per message) vs ITCH into books, best of ${rounds} interleaved rounds over ${fastCount} messages each`);
   report('fast', [
-    { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch, note: 'baseline: ITCH decode + BookBuilder, same update count' },
-    { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: result.interpreted_decode_only_ns_per_msg.toFixed(1), ratio: result.ratio_decode_compiled_over_interpreted, note: 'no books; baseline: the reference interpreter' },
+    { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch,
+      note: `baseline: ITCH decode + BookBuilder, same update count; medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)} (${result.median.ratio_fast_over_itch}x)` },
+    { label: 'FAST decode + books, record reader vs tape (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.tape_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_tape,
+      note: `baseline: general decoder + value tape (before); medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.tape_ns_per_msg.toFixed(1)}` },
+    { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: result.tape_decode_only_ns_per_msg.toFixed(1), ratio: Number((decodeNs / tapeDecodeNs).toFixed(3)),
+      note: `no books; baseline: compiled decoder onto the tape (interpreter ${result.interpreted_decode_only_ns_per_msg.toFixed(1)})` },
     { label: 'FAST decode + instrument resolution (ns/msg)', ours: resolveNs.toFixed(1), baseline: result.fast_decode_only_ns_per_msg.toFixed(1), ratio: Number((resolveNs / decodeNs).toFixed(3)),
       note: `baseline: decode only; the rest of books: ${result.split_ns.books_rest.toFixed(1)} ns/msg` },
     { label: 'FAST decode + books, steady session (ns/msg)', ours: result.steady_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_steady_over_itch,
@@ -259,7 +321,7 @@ function main(): number {
       ratio: result.multi_entry.ratio_entry_over_itch, note: `${result.multi_entry.ns_per_msg.toFixed(1)} ns/msg; baseline: ITCH per book update` },
     { label: 'FAST interpreted + books (ns/msg)', ours: result.interpreted_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: Number((fastInterpNs / itchNs).toFixed(3)), note: 'templates not compiled' },
   ], result);
-  return result.bad_datagrams === 0 && result.book_errors === 0 && result.steady_book_errors === 0 && result.multi_entry.book_errors === 0 ? 0 : 1;
+  return result.bad_datagrams === 0 && result.book_errors === 0 && result.tape_book_errors === 0 && result.steady_book_errors === 0 && result.multi_entry.book_errors === 0 ? 0 : 1;
 }
 
 if (require.main === module) process.exitCode = main();

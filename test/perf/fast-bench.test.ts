@@ -35,6 +35,13 @@ describe('perf:fast (smoke: tiny parameters, JSON shape only)', function () {
     expect(j.book_updates).to.equal(4000);
     expect(j.book_errors).to.equal(0);
     expect(j.bad_datagrams).to.equal(0);
+    // The tape path (before record readers) beside the record path, and the medians over the rounds.
+    expect(j.tape_book_errors).to.equal(0);
+    expect(j.tape_ns_per_msg).to.be.a('number').and.to.be.greaterThan(0);
+    const med = j.median as Record<string, number>;
+    expect(med).to.have.all.keys('ns_per_msg', 'itch_books_ns_per_msg', 'ratio_fast_over_itch', 'tape_ns_per_msg', 'ratio_fast_over_tape');
+    const perRound = j.rounds_ns_per_msg as Record<string, number[]>;
+    for (const k of ['fast', 'itch', 'tape']) expect(perRound[k], k).to.have.length(1);
     const split = j.split_ns as Record<string, number>;
     expect(split).to.have.all.keys('decode', 'instrument_resolution_per_entry', 'books_rest');
     expect(split.decode).to.equal(j.fast_decode_only_ns_per_msg);

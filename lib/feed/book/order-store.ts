@@ -183,6 +183,8 @@ export class OrderStore {
   price(slot: number): number { return this.records[slot * kWords + kPrice]; }
   shares(slot: number): number { return this.records[slot * kWords + kShares]; }
   setShares(slot: number, shares: number): void { this.records[slot * kWords + kShares] = shares; }
+  /** A resting order's new price, in place (a venue's price change that keeps the order's reference). */
+  setPrice(slot: number, price: number): void { this.records[slot * kWords + kPrice] = price; }
 
   /** Order Reference Number in `slot` (tests, tools and snapshots). */
   keyAt(slot: number): number {

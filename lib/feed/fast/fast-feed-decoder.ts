@@ -19,6 +19,14 @@ export interface FastMessageHandler {
   /** `templateId` names the template; read the message through `decoder` (slots of that template's layout). */
   onMessage(decoder: FastDecoder, templateId: number, msgSeqNum: number): void;
   endOfBatch(): void;
+  /**
+   * Optional: the handler reads the message at (offset, end) itself, straight from the packet (a
+   * record reader, fast-record-compiler.ts), and returns the position after it; -1 hands it to the
+   * general decoder and onMessage. Offered only when the dictionaries are reset before the message
+   * (resetPerPacket, one message per datagram) and with the compiled engine. A sequence longer than
+   * `maxSequenceLength` (the decoder's limit) must be left to the decoder, which counts it.
+   */
+  decodeMessage?(buffer: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength: number): number;
 }
 
 export interface FastFeedDecoderOptions extends FastDecoderOptions {
@@ -27,6 +35,8 @@ export interface FastFeedDecoderOptions extends FastDecoderOptions {
   resetPerPacket?: boolean;
   /** Decode further messages after the first in one datagram (default false: MOEX sends one per datagram). */
   multipleMessages?: boolean;
+  /** Offer each message to the handler's decodeMessage first, when it has one (default true). */
+  handlerDecodes?: boolean;
 }
 
 export class FastFeedCounters {
@@ -47,6 +57,8 @@ export class FastFeedDecoder {
   private readonly handler: FastMessageHandler;
   private readonly resetPerPacket: boolean;
   private readonly multipleMessages: boolean;
+  private readonly handlerDecodes: boolean;
+  private readonly maxSequenceLength: number;
 
   constructor(registry: FastTemplateRegistry, handler: FastMessageHandler, options: FastFeedDecoderOptions = {}) {
     this.handler = handler;
@@ -55,6 +67,9 @@ export class FastFeedDecoder {
     // One message per datagram from a reset state: copied strings need not outlive the message.
     this.decoder = new FastDecoder(registry, { transientStrings: this.resetPerPacket && !this.multipleMessages, ...options });
     this.frames = new UdpFrameParser(options.filter ?? {});
+    this.maxSequenceLength = options.maxSequenceLength ?? 65536;
+    this.handlerDecodes = (options.handlerDecodes ?? true) && handler.decodeMessage !== undefined && this.resetPerPacket && !this.multipleMessages
+      && this.decoder.engine === 'compiled';
   }
 
   /** One Ethernet frame at (offset, length). */
@@ -71,9 +86,19 @@ export class FastFeedDecoder {
     const packet = this.packet;
     if (packet.wrap(b, offset, length) === kMoexPacketTooShort) { c.tooShort++; return 0; }
     const decoder = this.decoder;
-    if (this.resetPerPacket) decoder.resetDictionaries();
     let at = packet.messageOffset;
     const end = at + packet.messageLength;
+    if (this.handlerDecodes) {
+      // The handler's record reader: the message never touches the tape (its own fresh dictionaries).
+      const next = this.handler.decodeMessage!(b, at, end, packet.msgSeqNum, this.maxSequenceLength);
+      if (next >= 0) {
+        decoder.counters.messages++;
+        if (next < end) c.trailingBytes++;
+        c.delivered++;
+        return 1;
+      }
+    }
+    if (this.resetPerPacket) decoder.resetDictionaries();
     let delivered = 0;
     do {
       const id = decoder.decode(b, at, end - at);

@@ -18,8 +18,14 @@
  * both land in the same PriceLevels. MDUpdateAction 0 adds, 1 changes (size and/or price), 2 deletes;
  * MDEntryType '0' bid, '1' offer, 'J' empty book. Prices are MDEntryPx scaled to `priceDecimals`
  * decimals (an integer below 2^32, like ITCH Price(4)); sizes are MDEntrySize in lots. A price or
- * size that does not convert exactly, a non-numeric order id, an unknown order or a duplicate add are
- * counted and the instrument is marked stale (its book can no longer be trusted), never thrown.
+ * size that does not convert exactly, an absent order id, an unknown order or a duplicate add are
+ * counted and the instrument is marked stale (its book can no longer be trusted), never thrown. An
+ * order id that is not 1-15 digits rests under a key from a bounded fallback table (counted).
+ *
+ * Incremental refreshes are read straight from the packet when FastFeedDecoder offers them
+ * (decodeMessage): a record reader generated from the template (fast-record-compiler.ts) fills a
+ * small record with the fields used here, and the entries are applied from it; a message the reader
+ * refuses comes back through the general decoder and onMessage, as every other template does.
  *
  * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
  * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so
@@ -44,7 +50,8 @@ import { OrderStore } from '../../book/order-store';
 import { invalidOption } from '../../../errors';
 import { FastDecoder } from '../fast-decoder';
 import { FastMessageHandler } from '../fast-feed-decoder';
-import { FastTemplateRegistry } from '../fast-templates';
+import { compileFastRecordReader, FastRecordReader } from '../fast-record-compiler';
+import { FastTemplate, FastTemplateRegistry, kFastUInt64 } from '../fast-templates';
 import { MoexInstrumentTable } from './moex-instruments';
 import {
   kMoexActionChange, kMoexActionDelete, kMoexActionNew, kMoexEntryBid, kMoexEntryEmptyBook, kMoexEntryOffer, kMoexRoleLevelsIncremental,
@@ -56,6 +63,12 @@ const kBuy = 0x42;
 const kSell = 0x53;
 const kMaxPrice = 0xfffffffe;
 const kLocates = 65536;
+/** Order-store keys of MDEntryIDs that are not 1-15 digits start here (2^52: above any 15-digit id and any X-OBR level key). */
+const kFallbackRefBase = 4503599627370496;
+/** Resting orders with such ids at most (a bound on the fallback table; past it an id is a bad id). */
+const kMaxFallbackIds = 1 << 16;
+/** Elements of one incremental refresh a record holds; a longer message takes the general decoder. */
+const kRecordElements = 64;
 
 /** STATUS tradingState of an instrument whose book may be wrong (gap, awaiting a snapshot): 'U'. */
 export const kFastBookStale = 0x55;
@@ -69,6 +82,8 @@ const kStateRecovering = 3;
 
 export class FastBookAdapterCounters {
   messages = 0;
+  /** Of messages, those read by a record reader straight from the packet (decodeMessage), not from the tape. */
+  recordMessages = 0;
   entries = 0;
   applied = 0;
   /** Entries whose RptSeq was already applied (other line, replay). */
@@ -79,6 +94,8 @@ export class FastBookAdapterCounters {
   unknownEntryType = 0;
   /** Entries with no Symbol, or more instruments than the table holds. */
   noInstrument = 0;
+  /** MDEntryIDs not in 1-15 decimal digits, now an order's key through the fallback table (FastBookAdapter.fallbackRef). */
+  orderIdFallbacks = 0;
   badOrderId = 0;
   badPrice = 0;
   badSize = 0;
@@ -120,6 +137,12 @@ export interface FastBookAdapterOptions {
   /** Instruments tracked at most (default 16384, max 65535). */
   maxInstruments?: number;
   initialOrderCapacity?: number;
+  /**
+   * Read incremental refreshes (X-OLR, X-OBR) straight from the packet with record readers generated
+   * from their templates (fast-record-compiler.ts) when the feed decoder offers it (default true);
+   * false: every message through the general decoder's tape (the reference, and perf:fast's old path).
+   */
+  recordReaders?: boolean;
   /** 'CURR' or 'FOND' keeps only that market's book templates (default: both). */
   market?: 'CURR' | 'FOND' | 'ANY';
   listener?: FastBookListener;
@@ -139,6 +162,8 @@ export class FastBookAdapter implements FastMessageHandler {
   readonly levels: LevelStore;
   readonly counters = new FastBookAdapterCounters();
   private readonly books: (OrderBook | undefined)[] = new Array<OrderBook | undefined>(kLocates).fill(undefined);
+  /** Each book's symbol (BookEvent.symbol) by locate, set with the book. */
+  private readonly symbols: string[] = new Array<string>(kLocates).fill('');
   /** Per locate: kState*, next expected RptSeq, highest RptSeq seen, RptSeq of the snapshot being applied. */
   private readonly state = new Uint8Array(kLocates);
   private readonly expected = new Float64Array(kLocates);
@@ -155,8 +180,19 @@ export class FastBookAdapter implements FastMessageHandler {
   private sequence = 0;
   private lastSendingHigh = -1;
   private sendingHighMod = 0;
+  /** SendingTime's low half at second 00.000 of the minute last converted in full, and that minute's ns since midnight. */
+  private minuteLow = Infinity;
+  private minuteNs = 0;
   /** Instruments currently stale or recovering. */
   staleCount = 0;
+  /** MDEntryIDs that are not 1-15 digits, by text, to their order-store keys (fallbackRef), and back. */
+  private readonly fallbackIds = new Map<string, number>();
+  private readonly fallbackText = new Map<number, string>();
+  private nextFallbackRef = 0;
+  private readonly noBytes = new Uint8Array(0);
+  /** Record readers of the incremental refresh templates, by template id (decodeMessage). */
+  private readonly readers: (FastRecordReader | undefined)[] = [];
+  private readonly record = new Float64Array(kRecHeader + kRecordElements * kRecStride);
 
   constructor(registry: FastTemplateRegistry, handler: BookEventHandler, options: FastBookAdapterOptions = {}) {
     const decimals = options.priceDecimals ?? 5;
@@ -173,6 +209,25 @@ export class FastBookAdapter implements FastMessageHandler {
     this.levels = new LevelStore((maxInstruments + 1) * 2, 1 << 12, { tick: 'gcd' });
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
     for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
+    if (options.recordReaders ?? true) {
+      for (const layout of this.layouts.byId) {
+        if (layout === undefined || (layout.role !== kMoexRoleOrdersIncremental && layout.role !== kMoexRoleLevelsIncremental)) continue;
+        const reader = moexIncrementalReader(registry.template(layout.templateId)!);
+        if (reader === undefined) continue;
+        while (this.readers.length <= layout.templateId) this.readers.push(undefined);
+        this.readers[layout.templateId] = reader;
+      }
+    }
+  }
+
+  /** Orders resting under fallback keys (MDEntryIDs that are not 1-15 digits). */
+  get fallbackIdCount(): number { return this.fallbackIds.size; }
+
+  /** Template ids the incremental refresh is read for straight from the packet (tests, tools). */
+  recordTemplateIds(): number[] {
+    const ids: number[] = [];
+    this.readers.forEach((r, id) => { if (r !== undefined) ids.push(id); });
+    return ids;
   }
 
   /** Entries that could not be applied as sent (the book view and the pipeline's book_bad_references). */
@@ -205,23 +260,8 @@ export class FastBookAdapter implements FastMessageHandler {
     this.counters.messages++;
     this.sequence = msgSeqNum;
     const sendingTime = layout.sendingTime;
-    if (sendingTime >= 0 && d.isPresent(sendingTime)) {
-      // sendingTimeNs, in line: the high half's share of (value mod 1e9) is kept from the previous
-      // message (it changes about every 71 minutes of SendingTime), and no double crosses a call
-      // (a call boxed the low half and the result in heap numbers, per message).
-      const high = d.uint64High(sendingTime);
-      if (high !== this.lastSendingHigh) { this.lastSendingHigh = high; this.sendingHighMod = sendingTimeHighMod(high); }
-      const low = d.uint64Low(sendingTime);
-      let r = this.sendingHighMod + low - Math.floor(low / 1e9) * 1e9;
-      if (r >= 1e9) r -= 1e9;
-      let x = r | 0;
-      const hh = (x / 10000000) | 0; x -= hh * 10000000;
-      const mm = (x / 100000) | 0; x -= mm * 100000;
-      const ss = (x / 1000) | 0;
-      this.timestamp = ((hh * 60 + mm) * 60 + ss) * 1e9 + (x - ss * 1000) * 1e6;
-    } else {
-      this.timestamp = 0;
-    }
+    if (sendingTime >= 0 && d.isPresent(sendingTime)) this.setTimestamp(d.uint64High(sendingTime), d.uint64Low(sendingTime));
+    else this.timestamp = 0;
     switch (layout.role) {
       case kMoexRoleOrdersIncremental: this.incremental(d, layout, false); break;
       case kMoexRoleLevelsIncremental: this.incremental(d, layout, true); break;
@@ -233,8 +273,61 @@ export class FastBookAdapter implements FastMessageHandler {
     }
   }
 
+  /**
+   * FastFeedDecoder's offer of a message before its general decoder (FastMessageHandler.decodeMessage):
+   * an incremental refresh with a record reader is read from the packet and applied here; anything
+   * else, or a message the reader does not accept, is -1 and goes through the decoder and onMessage.
+   */
+  decodeMessage(b: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength = kRecordElements): number {
+    // The template id, peeked past the presence map (the reader checks it properly).
+    let p = offset;
+    while (p < end && (b[p] & 0x80) === 0) p++;
+    p++;
+    if (p >= end) return -1;
+    let id = b[p] & 0x7f;
+    if ((b[p] & 0x80) === 0) {
+      if (p + 1 >= end || (b[p + 1] & 0x80) === 0) return -1;
+      id = id * 128 + (b[p + 1] & 0x7f);
+    }
+    const reader = id < this.readers.length ? this.readers[id] : undefined;
+    if (reader === undefined) return -1;
+    const r = this.record;
+    const next = reader.fn(b, offset, end, r, maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements);
+    if (next < 0) return -1;
+    this.counters.messages++;
+    this.counters.recordMessages++;
+    this.sequence = msgSeqNum;
+    if (r[kRecSendingTime] !== 0) this.setTimestamp(r[kRecSendingTime + 1], r[kRecSendingTime + 2]);
+    else this.timestamp = 0;
+    this.incrementalRecord(b, r[0], this.layouts.byId[id]!.role === kMoexRoleLevelsIncremental);
+    return next;
+  }
+
   endOfBatch(): void {
     this.handler.endOfBatch();
+  }
+
+  /** Event timestamp from SendingTime's exact 32-bit halves (sendingTimeNs, in line). */
+  private setTimestamp(high: number, low: number): void {
+    // Within one minute SendingTime's SSsss digits are linear in the value (SS * 1000 + sss ms), so a
+    // value in the minute of the last full conversion is that minute's nanoseconds plus the
+    // difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    const d = low - this.minuteLow;
+    if (high === this.lastSendingHigh && d >= 0 && d < 60000) { this.timestamp = this.minuteNs + d * 1e6; return; }
+    // The high half's share of (value mod 1e9) is kept from the previous message (it changes about
+    // every 71 minutes of SendingTime), and no double crosses a call (a call boxed the low half and
+    // the result in heap numbers, per message).
+    if (high !== this.lastSendingHigh) { this.lastSendingHigh = high; this.sendingHighMod = sendingTimeHighMod(high); }
+    let r = this.sendingHighMod + low - Math.floor(low / 1e9) * 1e9;
+    if (r >= 1e9) r -= 1e9;
+    let x = r | 0;
+    const hh = (x / 10000000) | 0; x -= hh * 10000000;
+    const mm = (x / 100000) | 0; x -= mm * 100000;
+    // x is now SSsss: the offset of this value in its minute.
+    this.minuteLow = low - x;
+    this.minuteNs = (hh * 60 + mm) * 60e9;
+    const ss = (x / 1000) | 0;
+    this.timestamp = ((hh * 60 + mm) * 60 + ss) * 1e9 + (x - ss * 1000) * 1e6;
   }
 
   // ---- Incremental refresh.
@@ -250,74 +343,127 @@ export class FastBookAdapter implements FastMessageHandler {
       if (locate === 0) { c.noInstrument++; continue; }
       const rptSlot = base + entry.rptSeq;
       const rpt = entry.rptSeq >= 0 && d.isPresent(rptSlot) ? d.int(rptSlot) : -1;
-      const state = this.state[locate];
-      if (state === kStateLive) {
-        const expected = this.expected[locate];
-        if (rpt >= 0) {
-          if (rpt < expected) { c.duplicates++; continue; }
-          if (rpt > expected) {
-            c.rptSeqGaps++;
-            this.highest[locate] = rpt;
-            this.markStale(locate);
-            c.droppedWhileStale++;
-            continue;
-          }
-          this.expected[locate] = rpt + 1;
-        }
-        this.apply(d, entry, base, locate, levels);
-        continue;
-      }
-      if (rpt > this.highest[locate]) this.highest[locate] = rpt;
-      if (state === kStateUnknown) {
-        this.bookFor(locate);
-        if (rpt === 1) {
-          // The instrument's first update of the session: its book is empty by definition.
-          this.state[locate] = kStateLive;
-          this.expected[locate] = 2;
-          this.apply(d, entry, base, locate, levels);
-          continue;
-        }
-        this.markStale(locate);
-      }
-      c.droppedWhileStale++;
+      if (this.admit(locate, rpt)) this.apply(d, entry, base, locate, levels);
     }
   }
 
-  private apply(d: FastDecoder, entry: MoexEntryLayout, base: number, locate: number, levels: boolean): void {
-    // Field reads are written out here rather than called: this runs for every entry, and V8's
-    // inlining budget was spent before it reached the small helpers (price, size, byteAt), each
-    // then a real call. The helpers below stay for the snapshot path and as the reference.
+  /** incremental() over a record reader's record (kRec* layout) of the packet `b`. */
+  private incrementalRecord(b: Uint8Array, n: number, levels: boolean): void {
+    const r = this.record;
     const c = this.counters;
+    for (let i = 0; i < n; i++) {
+      const e = kRecHeader + i * kRecStride;
+      c.entries++;
+      const session = r[e + kRecSession] !== 0;
+      const locate = r[e + kRecSymbol] === 0 ? 0 : this.instruments.resolveBytes(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3],
+        session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
+      if (locate === 0) { c.noInstrument++; continue; }
+      const rpt = r[e + kRecRptSeq] !== 0 ? r[e + kRecRptSeq + 1] : -1;
+      if (!this.admit(locate, rpt)) continue;
+      const type = r[e + kRecType] !== 0 && r[e + kRecType + 2] > 0 ? b[r[e + kRecType + 1]] & 0x7f : 0;
+      const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
+      const id = r[e + kRecId] !== 0;
+      this.applyEntry(locate, levels, type, action,
+        id ? r[e + kRecId + 3] : -1, b, id ? r[e + kRecId + 1] : 0, id ? r[e + kRecId + 2] : -1, 0x7f,
+        r[e + kRecPx] !== 0, r[e + kRecPx + 1], r[e + kRecPx + 2], r[e + kRecSize] !== 0, r[e + kRecSize + 1], r[e + kRecSize + 2]);
+    }
+  }
+
+  /**
+   * RptSeq gate of one incremental entry: true when it applies now (the next expected RptSeq, or an
+   * entry without one on a live book); a duplicate, a gap (the book goes stale) or a stale book's
+   * entry is counted and dropped. An instrument's first entry with RptSeq 1 makes its book live.
+   */
+  private admit(locate: number, rpt: number): boolean {
+    const c = this.counters;
+    const state = this.state[locate];
+    if (state === kStateLive) {
+      const expected = this.expected[locate];
+      if (rpt >= 0) {
+        if (rpt < expected) { c.duplicates++; return false; }
+        if (rpt > expected) {
+          c.rptSeqGaps++;
+          this.highest[locate] = rpt;
+          this.markStale(locate);
+          c.droppedWhileStale++;
+          return false;
+        }
+        this.expected[locate] = rpt + 1;
+      }
+      return true;
+    }
+    if (rpt > this.highest[locate]) this.highest[locate] = rpt;
+    if (state === kStateUnknown) {
+      this.bookFor(locate);
+      if (rpt === 1) {
+        // The instrument's first update of the session: its book is empty by definition.
+        this.state[locate] = kStateLive;
+        this.expected[locate] = 2;
+        return true;
+      }
+      this.markStale(locate);
+    }
+    c.droppedWhileStale++;
+    return false;
+  }
+
+  /** One MDEntries element from the tape (snapshots, and incrementals the record readers passed on). */
+  private apply(d: FastDecoder, entry: MoexEntryLayout, base: number, locate: number, levels: boolean): void {
     const st = d.state, num = d.num, aux = d.aux;
     const typeSlot = base + entry.mdEntryType;
     const type = entry.mdEntryType >= 0 && st[typeSlot] !== 0 && aux[typeSlot] > 0 ? d.byteAt(typeSlot, 0) : 0;
+    const actionSlot = base + entry.mdUpdateAction;
+    const action = entry.mdUpdateAction >= 0 && st[actionSlot] !== 0 ? num[actionSlot] : kMoexActionNew;
+    const idSlot = base + entry.mdEntryId;
+    const idPresent = entry.mdEntryId >= 0 && st[idSlot] !== 0;
+    const pxSlot = base + entry.mdEntryPx;
+    const pxPresent = entry.mdEntryPx >= 0 && st[pxSlot] !== 0;
+    const szSlot = base + entry.mdEntrySize;
+    const szPresent = entry.mdEntrySize >= 0 && st[szSlot] !== 0;
+    this.applyEntry(locate, levels, type, action,
+      idPresent ? d.digits(idSlot) : -1, idPresent ? d.source(idSlot) : this.noBytes, idPresent ? d.sourceOffset(idSlot) : 0, idPresent ? d.byteLength(idSlot) : -1, idPresent ? d.sourceMask(idSlot) : 0,
+      pxPresent, pxPresent ? num[pxSlot] : 0, pxPresent ? aux[pxSlot] : 0, szPresent, szPresent ? num[szSlot] : 0, szPresent ? aux[szSlot] : 0);
+  }
+
+  /**
+   * One entry's book change, from its values wherever they were decoded (the record reader's record
+   * or the tape): type the MDEntryType byte (0 when absent), MDEntryID as its digits value (-1 when
+   * absent or not 1-15 digits) and its bytes (idLength -1: absent), MDEntryPx and MDEntrySize as
+   * mantissa and exponent.
+   */
+  private applyEntry(locate: number, levels: boolean, type: number, action: number,
+    idDigits: number, idSource: Uint8Array, idOffset: number, idLength: number, idMask: number,
+    pxPresent: boolean, pxMantissa: number, pxExponent: number, szPresent: boolean, szMantissa: number, szExponent: number): void {
+    const c = this.counters;
     if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
     if (side === 0) { c.unknownEntryType++; return; }
-    const actionSlot = base + entry.mdUpdateAction;
-    const action = entry.mdUpdateAction >= 0 && st[actionSlot] !== 0 ? num[actionSlot] : kMoexActionNew;
     let ref = 0;
     if (!levels) {
-      const id = entry.mdEntryId >= 0 ? d.digits(base + entry.mdEntryId) : -1;
-      if (id < 0 || id > 137438953471) { c.badOrderId++; this.markStale(locate); return; }
-      // The exchange's order number (unique in the trading system for the day) is the key as it
-      // is: near-sequential keys keep the shared order table (lib/feed/book/order-store.ts, indexed
-      // by reference in 1024-record pages) dense. The old key id * 65536 + locate put every order
-      // on a page of its own and cost about half of decode + books. A change or delete that names
-      // an order resting on another instrument is refused and counted (instrumentMismatch).
-      ref = id;
+      // The exchange's order number (MDEntryID: decimal digits, unique in the trading system for
+      // the day and increasing through it) is the key as it is, parsed from the packet's bytes:
+      // near-sequential keys keep the shared order table (lib/feed/book/order-store.ts, indexed by
+      // reference in 1024-record pages) dense, as ITCH's are. An id that is not 1-15 digits gets a
+      // key from the fallback table (orderIdFallback). A change or delete that names an order
+      // resting on another instrument is refused and counted (instrumentMismatch).
+      if (idDigits >= 0 && idDigits < kFallbackRefBase) ref = idDigits;
+      else {
+        ref = idLength <= 0 ? -1 : this.fallbackRef(idSource, idOffset, idLength, idMask, action === kMoexActionNew);
+        if (ref < 0) {
+          if (idLength > 0 && action !== kMoexActionNew && ref === -2) { c.unknownOrder++; this.markStale(locate); return; }
+          c.badOrderId++; this.markStale(locate); return;
+        }
+      }
       // An order's delete needs neither its price nor its size (the store has them).
       if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
     }
     // MDEntryPx at priceDecimals (price()), -1 when absent, negative, inexact or too large.
-    const pxSlot = base + entry.mdEntryPx;
     let price = -1;
-    if (entry.mdEntryPx >= 0 && st[pxSlot] !== 0) {
-      const m = num[pxSlot];
-      const shift = aux[pxSlot] + this.priceDecimals;
+    if (pxPresent) {
+      const shift = pxExponent + this.priceDecimals;
       let p: number;
-      if (shift >= 0) p = m * this.pow10[shift];
-      else { p = m / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
+      if (shift >= 0) p = pxMantissa * this.pow10[shift];
+      else { p = pxMantissa / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
       price = p < 0 || p > kMaxPrice ? -1 : p;
     }
     if (levels) {
@@ -326,14 +472,11 @@ export class FastBookAdapter implements FastMessageHandler {
       if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
     }
     // MDEntrySize in whole lots (size()), -1 when absent, negative, fractional or above 2^32 - 1.
-    const szSlot = base + entry.mdEntrySize;
     let size = -1;
-    if (entry.mdEntrySize >= 0 && st[szSlot] !== 0) {
-      const m = num[szSlot];
-      const e = aux[szSlot];
+    if (szPresent) {
       let q: number;
-      if (e >= 0) q = m * this.pow10[e];
-      else { q = m / this.pow10[-e]; if (q !== Math.floor(q)) q = -1; }
+      if (szExponent >= 0) q = szMantissa * this.pow10[szExponent];
+      else { q = szMantissa / this.pow10[-szExponent]; if (q !== Math.floor(q)) q = -1; }
       size = q < 0 || q > 0xffffffff || q !== Math.floor(q) ? -1 : q;
     }
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
@@ -347,6 +490,27 @@ export class FastBookAdapter implements FastMessageHandler {
       return;
     }
     c.applied++;
+  }
+
+  /**
+   * The order-store key of an MDEntryID that is not 1-15 decimal digits (letters, a leading '+',
+   * more digits than a double holds exactly): a key from kFallbackRefBase up, kept in a hash table
+   * by the id's text while the order rests (counted in orderIdFallbacks). `create` (a new order)
+   * makes one; otherwise -2 when the id is unknown. -1 when the table is full (kMaxFallbackIds:
+   * counted as a bad id, the book goes stale). Rare by construction: MOEX sends digits.
+   */
+  private fallbackRef(src: Uint8Array, offset: number, length: number, mask: number, create: boolean): number {
+    let text = '';
+    for (let i = 0; i < length; i++) text += String.fromCharCode(src[offset + i] & mask);
+    const known = this.fallbackIds.get(text);
+    if (known !== undefined) return known;
+    if (!create) return -2;
+    if (this.fallbackIds.size >= kMaxFallbackIds) return -1;
+    const ref = kFallbackRefBase + this.nextFallbackRef++;
+    this.fallbackIds.set(text, ref);
+    this.fallbackText.set(ref, text);
+    this.counters.orderIdFallbacks++;
+    return ref;
   }
 
   /** MDEntryPx as an integer at priceDecimals; -1 when absent, negative, not exact or too large. */
@@ -375,17 +539,16 @@ export class FastBookAdapter implements FastMessageHandler {
   }
 
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
-    const book = this.bookFor(locate);
     if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
-    const e = this.begin(kBookEventAddOrder, book);
+    const e = this.beginAt(kBookEventAddOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     this.emit(e);
-    if (levels.touchedTop) this.quoteIfChanged(book);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
   /** New size and/or price (price < 0 keeps the order's price). */
@@ -394,7 +557,6 @@ export class FastBookAdapter implements FastMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const book = this.bookFor(locate);
     const side = orders.side(slot);
     const levels = this.levels;
     const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
@@ -411,19 +573,20 @@ export class FastBookAdapter implements FastMessageHandler {
     } else {
       if (!levels.reduce(levelSide, oldPrice, oldSize, true)) this.counters.levelMismatch++;
       touchedTop = levels.touchedTop;
-      orders.remove(slot);
-      orders.insert(ref, locate, side, newPrice, size);
+      // The order keeps its reference (and its record): only its price and size change.
+      orders.setPrice(slot, newPrice);
+      orders.setShares(slot, size);
       levels.addOrder(levelSide, newPrice, size);
       touchedTop = touchedTop || levels.touchedTop;
     }
-    const e = this.begin(kBookEventModifyOrder, book);
+    const e = this.beginAt(kBookEventModifyOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
     e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(locate);
   }
 
   private deleteOrder(locate: number, ref: number): void {
@@ -431,7 +594,6 @@ export class FastBookAdapter implements FastMessageHandler {
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
     if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const book = this.bookFor(locate);
     const side = orders.side(slot);
     const price = orders.price(slot);
     const size = orders.shares(slot);
@@ -439,14 +601,22 @@ export class FastBookAdapter implements FastMessageHandler {
     if (!levels.reduce(side === kBuy ? locate * 2 : locate * 2 + 1, price, size, true)) this.counters.levelMismatch++;
     const touchedTop = levels.touchedTop;
     orders.remove(slot);
-    const e = this.begin(kBookEventDeleteOrder, book);
+    if (ref >= kFallbackRefBase) this.forgetFallback(ref);
+    const e = this.beginAt(kBookEventDeleteOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(book);
+    if (touchedTop) this.quoteIfChanged(locate);
+  }
+
+  private forgetFallback(ref: number): void {
+    const text = this.fallbackText.get(ref);
+    if (text === undefined) return;
+    this.fallbackText.delete(ref);
+    this.fallbackIds.delete(text);
   }
 
   /** Remove every order of a locate with DELETE events (empty book entry, snapshot rebuild). Not a hot path. */
@@ -586,19 +756,37 @@ export class FastBookAdapter implements FastMessageHandler {
       book = new OrderBook(locate, this.levels);
       book.symbol = this.instruments.name(locate);
       this.books[locate] = book;
+      this.symbols[locate] = book.symbol;
     }
     return book;
   }
 
-  private quoteIfChanged(book: OrderBook): void {
-    if (!book.takeQuoteChange()) return;
-    const e = this.begin(kBookEventQuote, book);
-    e.bidPrice = book.quotedBidPrice;
-    e.bidShares = book.quotedBidShares;
-    e.askPrice = book.quotedAskPrice;
-    e.askShares = book.quotedAskShares;
+  /**
+   * QUOTE when the BBO of `locate` moved, read from the level store by locate (no OrderBook object on
+   * the order path: its books exist, admit() or a snapshot made them, and reaching each one's object
+   * was a load per entry).
+   */
+  private quoteIfChanged(locate: number): void {
+    const levels = this.levels;
+    const bid = locate * 2;
+    if (!levels.takeQuoteChange(bid)) return;
+    const e = this.beginAt(kBookEventQuote, locate);
+    e.bidPrice = levels.quotedPrice(bid);
+    e.bidShares = levels.quotedShares(bid);
+    e.askPrice = levels.quotedPrice(bid + 1);
+    e.askShares = levels.quotedShares(bid + 1);
     this.counters.quotes++;
     this.emit(e);
+  }
+
+  private beginAt(kind: number, locate: number): BookEvent {
+    const e = this.event;
+    e.kind = kind;
+    e.stockLocate = locate;
+    e.symbol = this.symbols[locate];
+    e.timestamp = this.timestamp;
+    e.sequence = this.sequence;
+    return e;
   }
 
   private begin(kind: number, book: OrderBook): BookEvent {
@@ -649,4 +837,36 @@ function millisOfDayNs(r: number): number {
   const ss = (x / 1000) | 0;
   const ms = x - ss * 1000;
   return ((hh * 60 + mm) * 60 + ss) * 1e9 + ms * 1e6;
+}
+
+// Record layout of the incremental refresh readers (fast-record-compiler.ts): SendingTime in the
+// header, each MDEntries element's fields in this order, four slots each.
+export const kRecSendingTime = 1;
+export const kRecHeader = 5;
+const kRecAction = 0;
+const kRecType = 4;
+const kRecId = 8;
+export const kRecSymbol = 12;
+const kRecRptSeq = 16;
+const kRecPx = 20;
+const kRecSize = 24;
+export const kRecSession = 28;
+export const kRecStride = 32;
+
+const incrementalReaders = new WeakMap<FastTemplate, FastRecordReader | null>();
+
+/** The record reader of an X-OLR/X-OBR template (compiled once per template), undefined when the template has no reader. */
+export function moexIncrementalReader(t: FastTemplate): FastRecordReader | undefined {
+  let reader = incrementalReaders.get(t);
+  if (reader === undefined) {
+    reader = compileFastRecordReader(t, { SendingTime: 'value' }, {
+      MDUpdateAction: 'value', MDEntryType: 'value', MDEntryID: 'digits', Symbol: 'hash', RptSeq: 'value', MDEntryPx: 'value', MDEntrySize: 'value', TradingSessionID: 'hash',
+    }) ?? null;
+    // The layout above is the constants'; a template whose SendingTime is not a uInt64 gets none.
+    const sendingTime = t.body.field('SendingTime');
+    if (reader !== null && (reader.header.get('SendingTime') !== kRecSendingTime || reader.headerSize !== kRecHeader || reader.stride !== kRecStride
+      || (sendingTime !== undefined && sendingTime.kind !== kFastUInt64))) reader = null;
+    incrementalReaders.set(t, reader);
+  }
+  return reader ?? undefined;
 }

@@ -5,7 +5,8 @@
  * MsgSeqNum prefix, from a fresh FAST state per datagram as MOEX sends them.
  *
  * Order flow: new orders near the touch, size changes, price changes and deletes, every change and
- * delete on a live order; per-instrument RptSeq increments per entry, MsgSeqNum per datagram. Prices
+ * delete on a live order; MDEntryIDs are decimal order numbers increasing through the session (one
+ * counter for every instrument, from 1000000), as MOEX numbers orders in its trading system; per-instrument RptSeq increments per entry, MsgSeqNum per datagram. Prices
  * are 5-decimal integers sent as normalized decimals (65.1225 -> 651225e-4), sizes whole lots.
  * Not a hot path: it allocates.
  */

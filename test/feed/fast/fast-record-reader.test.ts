@@ -1,0 +1,253 @@
+/**
+ * Record readers (fast-record-compiler.ts) on the MOEX incremental refresh: the adapter reading
+ * X-OLR straight from the packet must give the same books, events and counters as the general
+ * decoder's tape on the same datagrams, generated and mutated; every message the reader refuses
+ * must still be counted by the general decoder as before; MDEntryIDs that are not 1-15 digits rest
+ * under fallback keys; a price change moves the resting order.
+ */
+import { expect } from 'chai';
+import { BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
+import { OrderBook } from '../../../lib/feed/book/order-book';
+import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
+import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
+import { compileFastRecordReader, fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
+import { FastBookAdapter, moexIncrementalReader, sendingTimeNs } from '../../../lib/feed/fast/moex/fast-book-adapter';
+import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
+import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
+import { moexTemplates, templates } from './fast-helpers';
+
+class EventLog implements BookEventHandler {
+  readonly lines: string[] = [];
+  onEvent(e: BookEvent): void {
+    this.lines.push(`${e.kind} ${e.stockLocate} ${e.symbol} ${e.timestamp} ${e.sequence} ${e.orderReferenceNumber} ${e.side} ${e.price} ${e.shares} ${e.bidPrice}/${e.askPrice} ${e.tradingState}`);
+  }
+  endOfBatch(): void { this.lines.push('|'); }
+}
+
+function levels(book: OrderBook | undefined): string {
+  if (book === undefined) return '-';
+  const side = (s: typeof book.bids): string => Array.from({ length: s.count }, (_, r) => `${s.priceAt(r)}x${s.sharesAt(r)}/${s.ordersAt(r)}`).join(',');
+  return `${side(book.bids)} | ${side(book.asks)}`;
+}
+
+/** One adapter and feed per path over the same datagrams. */
+function both(registry: ReturnType<typeof moexTemplates>): { record: { adapter: FastBookAdapter; feed: FastFeedDecoder; log: EventLog }; tape: { adapter: FastBookAdapter; feed: FastFeedDecoder; log: EventLog } } {
+  const mk = (recordReaders: boolean): { adapter: FastBookAdapter; feed: FastFeedDecoder; log: EventLog } => {
+    const log = new EventLog();
+    const adapter = new FastBookAdapter(registry, log, { recordReaders });
+    return { adapter, feed: new FastFeedDecoder(registry, adapter, { engine: 'compiled' }), log };
+  };
+  return { record: mk(true), tape: mk(false) };
+}
+
+function expectSame(a: ReturnType<typeof both>, symbols: string[], session: string): void {
+  const { record, tape } = a;
+  const rc = { ...record.adapter.counters, recordMessages: 0 };
+  expect(rc).to.deep.equal({ ...tape.adapter.counters });
+  expect(record.feed.counters).to.deep.equal(tape.feed.counters);
+  expect(record.feed.decoder.counters).to.deep.equal(tape.feed.decoder.counters);
+  expect(record.log.lines.length).to.equal(tape.log.lines.length);
+  expect(record.log.lines).to.deep.equal(tape.log.lines);
+  for (const s of symbols) expect(levels(record.adapter.bookOf(session, s)), s).to.equal(levels(tape.adapter.bookOf(session, s)));
+}
+
+describe('FAST record readers: MOEX incremental refresh straight from the packet', () => {
+  const registry = moexTemplates();
+
+  it('X-OLR and X-OBR of both markets get readers; the generated code keeps only the wanted fields', () => {
+    const adapter = new FastBookAdapter(registry, new EventLog());
+    const names = adapter.recordTemplateIds().map((id) => registry.template(id)!.name).sort();
+    expect(names).to.include.members(['X-OLR-CURR', 'X-OLR-FOND']);
+    expect(names.every((n) => /^X-O[LB]R-/.test(n))).to.equal(true);
+    const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'))!;
+    expect(reader.stride).to.equal(32);
+    // MDEntryTime, OrigTime, OrderStatus... are skipped: never stored in the record.
+    expect(reader.source).to.not.match(/num\[|st\[|aux\[/);
+    expect(new FastBookAdapter(registry, new EventLog(), { recordReaders: false }).recordTemplateIds()).to.deep.equal([]);
+  });
+
+  for (const [market, entries, seed] of [['CURR', [1, 3], 3], ['FOND', 1, 11], ['CURR', 4, 29]] as const) {
+    it(`a generated ${market} session (${JSON.stringify(entries)} entries per message): same books, events and counters as the tape path, and the generator's truth`, () => {
+      const gen = new MoexSessionGenerator(registry, { market, instruments: 30, entriesPerMessage: entries as number | [number, number], seed });
+      const datagrams = gen.incrementals(3000);
+      const paths = both(registry);
+      for (const d of datagrams) {
+        for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(d, 0, d.length); p.feed.endOfBatch(); }
+      }
+      expect(paths.record.adapter.counters.recordMessages).to.equal(3000);
+      expect(paths.tape.adapter.counters.recordMessages).to.equal(0);
+      expect(paths.record.adapter.badReferences()).to.equal(0);
+      expectSame(paths, gen.symbols, gen.session);
+      // And the generator's own books, level by level.
+      for (let i = 0; i < gen.symbols.length; i++) {
+        const book = paths.record.adapter.bookOf(gen.session, gen.symbols[i])!;
+        let bidShares = 0; let askShares = 0;
+        for (const o of gen.books[i].values()) if (o.side === '0') bidShares += o.size; else askShares += o.size;
+        let bs = 0; let as = 0;
+        for (let r = 0; r < book.bids.count; r++) bs += book.bids.sharesAt(r);
+        for (let r = 0; r < book.asks.count; r++) as += book.asks.sharesAt(r);
+        expect([bs, as], gen.symbols[i]).to.deep.equal([bidShares, askShares]);
+      }
+    });
+  }
+
+  it('mutated datagrams (bit flips, truncation, extension): the record path counts every error the tape path counts and keeps the same books', () => {
+    const gen = new MoexSessionGenerator(registry, { instruments: 8, entriesPerMessage: [1, 3], seed: 99 });
+    const datagrams = gen.incrementals(1500);
+    let s = 12345;
+    const rnd = (n: number): number => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) % n; };
+    const paths = both(registry);
+    let mutated = 0;
+    for (const original of datagrams) {
+      let d = original;
+      const roll = rnd(10);
+      if (roll < 3) { d = original.slice(); for (let k = 0; k <= rnd(3); k++) d[4 + rnd(d.length - 4)] ^= 1 << rnd(8); mutated++; }
+      else if (roll === 3) { d = original.slice(0, 5 + rnd(original.length - 5)); mutated++; }
+      else if (roll === 4) { d = new Uint8Array(original.length + 3); d.set(original); d[original.length] = 0x81; mutated++; }
+      for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(d, 0, d.length); p.feed.endOfBatch(); }
+    }
+    expect(mutated).to.be.greaterThan(500);
+    const dc = paths.tape.feed.decoder.counters;
+    expect(dc.truncated + dc.overflow + dc.unknownTemplate + dc.missingValue + dc.badExponent + dc.pmapOverlong).to.be.greaterThan(0);
+    expect(paths.tape.feed.counters.badMessages + paths.tape.feed.counters.trailingBytes).to.be.greaterThan(0);
+    expect(paths.record.adapter.counters.recordMessages).to.be.greaterThan(800);
+    expectSame(paths, gen.symbols, gen.session);
+  });
+
+  it("a message longer than the decoder's maxSequenceLength is left to the decoder, which counts it (tooLong), on the record path too", () => {
+    const gen = new MoexSessionGenerator(registry, { instruments: 4, entriesPerMessage: [1, 3], seed: 5 });
+    const datagrams = gen.incrementals(200);
+    const run = (recordReaders: boolean): { adapter: FastBookAdapter; feed: FastFeedDecoder } => {
+      const adapter = new FastBookAdapter(registry, new EventLog(), { recordReaders });
+      const feed = new FastFeedDecoder(registry, adapter, { engine: 'compiled', maxSequenceLength: 2 });
+      for (const d of datagrams) feed.decodePayload(d, 0, d.length);
+      return { adapter, feed };
+    };
+    const r = run(true); const t = run(false);
+    expect(t.feed.decoder.counters.tooLong).to.be.greaterThan(10);
+    expect(r.feed.decoder.counters).to.deep.equal(t.feed.decoder.counters);
+    expect(r.adapter.counters.recordMessages).to.equal(r.adapter.counters.messages);
+    expect({ ...r.adapter.counters, recordMessages: 0 }).to.deep.equal({ ...t.adapter.counters });
+  });
+
+  describe('MDEntryID keys', () => {
+    const encoder = new FastEncoder(registry);
+    const entry = (rpt: number, action: number, id: string, px: number, size: number): FastRecord => ({
+      MDUpdateAction: action, MDEntryType: '0', MDEntryID: id, Symbol: 'USD000UTSTOM', RptSeq: rpt,
+      MDEntryPx: { mantissa: px, exponent: -4 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS',
+    });
+    const run = (entries: FastRecord[][], recordReaders: boolean): { adapter: FastBookAdapter; log: EventLog } => {
+      const log = new EventLog();
+      const adapter = new FastBookAdapter(registry, log, { recordReaders });
+      const feed = new FastFeedDecoder(registry, adapter);
+      entries.forEach((es, k) => {
+        encoder.resetDictionaries();
+        const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: k + 1, SendingTime: 20170301100000000n + BigInt(k), GroupMDEntries: es });
+        const datagram = new Uint8Array(4 + message.length);
+        writeMoexPacket(datagram, 0, k + 1, message);
+        feed.decodePayload(datagram, 0, datagram.length);
+      });
+      return { adapter, log };
+    };
+
+    for (const recordReaders of [true, false]) {
+      it(`ids that are not 1-15 digits (letters, 20 digits: above 2^53) rest under fallback keys, counted; the book stays right (${recordReaders ? 'record reader' : 'tape'})`, () => {
+        const { adapter } = run([
+          [entry(1, 0, 'A12', 650000, 100), entry(2, 0, '12345678901234567890', 650000, 50), entry(3, 0, '999999999999999', 649975, 7)],
+          [entry(4, 1, 'A12', 650000, 60)],
+          [entry(5, 1, '12345678901234567890', 650025, 50)],
+        ], recordReaders);
+        if (recordReaders) expect(adapter.counters.recordMessages).to.equal(3);
+        const c = adapter.counters;
+        expect([c.orderIdFallbacks, c.badOrderId, c.unknownOrder, c.duplicateOrder, adapter.fallbackIdCount]).to.deep.equal([2, 0, 0, 0, 2]);
+        expect(adapter.isStale(1)).to.equal(false);
+        expect(levels(adapter.bookOf('CETS', 'USD000UTSTOM'))).to.equal('6500250x50/1,6500000x60/1,6499750x7/1 | ');
+        const after = run([
+          [entry(1, 0, 'A12', 650000, 100), entry(2, 0, '12345678901234567890', 650000, 50)],
+          [entry(3, 2, 'A12', 650000, 0), entry(4, 2, '12345678901234567890', 650000, 0)],
+          // A delete naming an id never added: unknown, the book goes stale.
+          [entry(5, 2, 'B77', 650000, 0)],
+        ], recordReaders).adapter;
+        expect([after.counters.orderIdFallbacks, after.fallbackIdCount, after.counters.unknownOrder, after.isStale(1)]).to.deep.equal([2, 0, 1, true]);
+        expect(after.orders.size).to.equal(0);
+      });
+    }
+
+    it('event timestamps are SendingTime as ns since midnight across second, minute, hour and 2^32 boundaries, repeated and going back (both paths)', () => {
+      const times = [20170301095959990n, 20170301095959999n, 20170301100000000n, 20170301100000001n, 20170301100059999n, 20170301100100000n,
+        20170301100100000n, 20170301100059000n, 20170301235959999n, 20170302000000000n, 20170302000000007n, 20170301101500123n, 20170301101501000n];
+      // A value whose low 32 bits wrap within a minute: 2^32 * k + 4294967290 and the next ones.
+      const wrapBase = (20170301101500000n >> 32n) << 32n;
+      for (const lo of [4294967290n, 4294967295n]) times.push(wrapBase + lo);
+      times.push(wrapBase + (1n << 32n) + 3n);
+      for (const recordReaders of [true, false]) {
+        const log = new EventLog();
+        const adapter = new FastBookAdapter(registry, log, { recordReaders });
+        const feed = new FastFeedDecoder(registry, adapter);
+        times.forEach((t, k) => {
+          encoder.resetDictionaries();
+          const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: k + 1, SendingTime: t, GroupMDEntries: [entry(k + 1, 0, String(5000 + k), 650000, 1)] });
+          const datagram = new Uint8Array(4 + message.length);
+          writeMoexPacket(datagram, 0, k + 1, message);
+          feed.decodePayload(datagram, 0, datagram.length);
+        });
+        const got = log.lines.filter((l) => l.startsWith(`${kBookEventAddOrder} `)).map((l) => Number(l.split(' ')[3]));
+        const want = times.map((t) => sendingTimeNs(Number(t >> 32n), Number(t & 0xffffffffn)));
+        expect(got, recordReaders ? 'record' : 'tape').to.deep.equal(want);
+        // And by hand for a few: 09:59:59.990, 10:00:00.000, 10:01:00.000, 23:59:59.999.
+        expect([got[0], got[2], got[5], got[8]]).to.deep.equal([35999e9 + 990e6, 36000e9, 36060e9, 86399999e6]);
+      }
+    });
+
+    it('a price change moves the resting order: one MODIFY at the new price, the old level gone, the order still found by its id', () => {
+      const { adapter, log } = run([
+        [entry(1, 0, '1000001', 650000, 100), entry(2, 0, '1000002', 650000, 40)],
+        [entry(3, 1, '1000001', 649950, 100)],
+        [entry(4, 2, '1000001', 0, 0)],
+      ], true);
+      expect(adapter.counters.recordMessages).to.equal(3);
+      const modify = log.lines.filter((l) => l.startsWith(`${kBookEventModifyOrder} `));
+      expect(modify).to.have.length(1);
+      expect(modify[0].split(' ').slice(5, 9)).to.deep.equal(['1000001', '66', '6499500', '100']);
+      expect(adapter.counters.unknownOrder).to.equal(0);
+      expect(adapter.orders.size).to.equal(1);
+      expect(levels(adapter.bookOf('CETS', 'USD000UTSTOM'))).to.equal('6500000x40/1 | ');
+    });
+  });
+
+  describe('the record compiler', () => {
+    it('declines templates with operators it does not implement, so they keep the general decoder', () => {
+      const reg = templates(
+        ['inc', 1, '<uInt32 name="A"><increment/></uInt32><sequence name="S"><length name="N"/><uInt32 name="X"/></sequence>'],
+        ['tail', 2, '<string name="T"><tail/></string>'],
+        ['plain', 3, '<uInt32 name="A"/><sequence name="S"><length name="N"/><string name="X"><copy/></string><decimal name="P" presence="optional"/></sequence>'],
+      );
+      expect(compileFastRecordReader(reg.templateNamed('inc'), {}, { X: 'value' })).to.equal(undefined);
+      expect(compileFastRecordReader(reg.templateNamed('tail'), {}, {})).to.equal(undefined);
+      expect(compileFastRecordReader(reg.templateNamed('plain'), { A: 'value' }, { X: 'digits', P: 'value' })).to.not.equal(undefined);
+    });
+
+    it('reads digits and hashes in the stop-bit pass and refuses a truncated message, another template, too many elements', () => {
+      const reg = templates(['plain', 3, '<uInt32 name="A"/><sequence name="S"><length name="N"/><string name="X"><copy/></string><string name="Y" presence="optional"/></sequence>']);
+      const enc = new FastEncoder(reg);
+      const bytes = enc.encode('plain', { A: 7, S: [{ X: '0123456789', Y: 'AB' }, { X: '0123456789', Y: 'x1' }, { X: '12a', Y: '' }] });
+      const reader = compileFastRecordReader(reg.templateNamed('plain'), { A: 'value' }, { X: 'digits', Y: 'hash' })!;
+      const r = new Float64Array(reader.headerSize + 8 * reader.stride);
+      expect(reader.fn(bytes, 0, bytes.length, r, 8)).to.equal(bytes.length);
+      const a = reader.header.get('A')!;
+      expect([r[0], r[a], r[a + 1]]).to.deep.equal([3, 1, 7]);
+      const x = reader.element.get('X')!; const y = reader.element.get('Y')!;
+      const el = (i: number, k: number): number => r[reader.headerSize + i * reader.stride + k];
+      expect([el(0, x), el(0, x + 3), el(1, x + 3), el(2, x + 3)]).to.deep.equal([1, 123456789, 123456789, -1]);
+      const ascii = (t: string): Uint8Array => Uint8Array.from(t, (ch) => ch.charCodeAt(0));
+      expect(el(0, y + 3)).to.equal(fastRecordHash(ascii('AB'), 0, 2, 0x7f));
+      expect(el(1, y + 3)).to.equal(fastRecordHash(ascii('x1'), 0, 2, 0x7f));
+      expect([el(2, y), el(2, y + 2), el(2, y + 3)]).to.deep.equal([1, 0, 0]);
+      for (let cut = 1; cut < bytes.length; cut++) expect(reader.fn(bytes, 0, cut, r, 8), `cut ${cut}`).to.equal(-1);
+      expect(reader.fn(bytes, 0, bytes.length, r, 2)).to.equal(-1);
+      const other = templates(['plain', 4, '<uInt32 name="A"/>']);
+      const wrongId = new FastEncoder(other).encode('plain', { A: 7 });
+      expect(reader.fn(wrongId, 0, wrongId.length, r, 8)).to.equal(-1);
+    });
+  });
+});
