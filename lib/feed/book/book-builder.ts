@@ -309,9 +309,12 @@ export class BookBuilder implements ItchMessageHandler {
     // directory (R) and the rare trade, status and imbalance messages check it (an exchange assigns a
     // locate its symbol for the day in R; comparing every add's Stock field cost a line per add).
     if (this.hasBook[locate] === 0) this.checkStock(locate, buffer, stockOffset);
-    if (this.orders.insert(e.orderReferenceNumber, locate, side, price, shares) < 0) { this.counters.duplicateOrder++; return; }
+    const orders = this.orders;
+    const slot = orders.insert(e.orderReferenceNumber, locate, side, price, shares);
+    if (slot < 0) { this.counters.duplicateOrder++; return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, shares);
+    orders.setHint(slot, levels.placedHint);
     this.begin(kBookEventAddOrder, locate);
     e.side = side;
     e.price = price;
@@ -320,9 +323,9 @@ export class BookBuilder implements ItchMessageHandler {
     if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  /** The order's locate (its book's), counting one that disagrees with the message. */
-  private orderLocate(slot: number, locate: number): number {
-    const orderLocate = this.orders.locate(slot);
+  /** The order's locate (its book's, from its record's meta word), counting one that disagrees with the message. */
+  private orderLocate(meta: number, locate: number): number {
+    const orderLocate = (meta >>> 8) & 0xffff;
     if (orderLocate !== locate) this.counters.locateMismatch++;
     return orderLocate;
   }
@@ -333,14 +336,15 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderLocate(slot, locate);
+    const meta = orders.meta(slot);
+    const book = this.orderLocate(meta, locate);
     const open = orders.shares(slot);
     if (executed > open) { this.counters.overExecution++; executed = open; }
     const remaining = open - executed;
-    const side = orders.side(slot);
+    const side = meta & 0xff;
     const orderPrice = orders.price(slot);
     const levels = this.levels;
-    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, orderPrice, executed, remaining === 0)) this.counters.levelMismatch++;
+    if (!levels.reduceAt(side === kBuy ? book * 2 : book * 2 + 1, orderPrice, meta >>> 24, executed, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     this.begin(kBookEventExecuteOrder, book);
     e.side = side;
@@ -359,15 +363,16 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(e.orderReferenceNumber);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderLocate(slot, locate);
+    const meta = orders.meta(slot);
+    const book = this.orderLocate(meta, locate);
     const open = orders.shares(slot);
     if (cancelled < 0) cancelled = open;
     else if (cancelled > open) { this.counters.overCancel++; cancelled = open; }
     const remaining = open - cancelled;
-    const side = orders.side(slot);
+    const side = meta & 0xff;
     const price = orders.price(slot);
     const levels = this.levels;
-    if (!levels.reduce(side === kBuy ? book * 2 : book * 2 + 1, price, cancelled, remaining === 0)) this.counters.levelMismatch++;
+    if (!levels.reduceAt(side === kBuy ? book * 2 : book * 2 + 1, price, meta >>> 24, cancelled, remaining === 0)) this.counters.levelMismatch++;
     if (remaining === 0) orders.remove(slot); else orders.setShares(slot, remaining);
     this.begin(remaining === 0 ? kBookEventDeleteOrder : kBookEventModifyOrder, book);
     e.side = side;
@@ -385,18 +390,20 @@ export class BookBuilder implements ItchMessageHandler {
     const orders = this.orders;
     const slot = orders.find(original);
     if (slot < 0) { this.counters.unknownOrder++; return; }
-    const book = this.orderLocate(slot, locate);
-    const side = orders.side(slot);
+    const meta = orders.meta(slot);
+    const book = this.orderLocate(meta, locate);
+    const side = meta & 0xff;
     const levels = this.levels;
     const levelSide = side === kBuy ? book * 2 : book * 2 + 1;
     const oldPrice = orders.price(slot);
     const oldShares = orders.shares(slot);
-    if (!levels.reduce(levelSide, oldPrice, oldShares, true)) this.counters.levelMismatch++;
+    if (!levels.reduceAt(levelSide, oldPrice, meta >>> 24, oldShares, true)) this.counters.levelMismatch++;
     let touchedTop = levels.touchedTop;
     orders.remove(slot);
     this.begin(kBookEventModifyOrder, book);
     e.side = side;
-    if (orders.insert(e.orderReferenceNumber, book, side, price, shares) < 0) {
+    const newSlot = orders.insert(e.orderReferenceNumber, book, side, price, shares);
+    if (newSlot < 0) {
       // The original is gone on the exchange either way; report it deleted.
       this.counters.duplicateOrder++;
       e.kind = kBookEventDeleteOrder;
@@ -407,6 +414,7 @@ export class BookBuilder implements ItchMessageHandler {
       this.emit(e);
     } else {
       levels.addOrder(levelSide, price, shares);
+      orders.setHint(newSlot, levels.placedHint);
       touchedTop = touchedTop || levels.touchedTop;
       e.price = price;
       e.shares = shares;
