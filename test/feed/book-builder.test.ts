@@ -41,6 +41,30 @@ describe('BookBuilder', () => {
     expect(rec.batches).to.equal(1);
   });
 
+  it('reads packets from a region reused in place, from a view at an odd offset, and from a new buffer each time', () => {
+    // The order handlers read through a DataView kept while the buffer stays the same (an RX region).
+    const { rec, books, feed } = setup();
+    const region = new Uint8Array(new ArrayBuffer(4096), 3, 4000); // odd byteOffset into its ArrayBuffer
+    const inRegion = (at: number, msgs: Msg[]) => {
+      const p = payload(msgs);
+      region.set(p, at);
+      feed.decodePayload(region, at, p.length);
+    };
+    inRegion(1, [add(7, 'B', 100, 1000000), add(8, 'S', 250, 1000100)]);
+    inRegion(1, [{ type: 'E', values: { ...h(1), orderReferenceNumber: 7, executedShares: 30, matchNumber: 2 ** 40 + 5 } }]); // same bytes, new content
+    inRegion(517, [{ type: 'X', values: { ...h(1, 2 ** 47 + 9), orderReferenceNumber: 8, cancelledShares: 50 } }]);
+    const other = payload([{ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 7, newOrderReferenceNumber: 2 ** 52 + 1, shares: 40, price: 999900 } }]);
+    feed.decodePayload(other, 0, other.length);
+    const exec = rec.events.find((e) => e.kind === 4)!;
+    expect([exec.orderReferenceNumber, exec.shares, exec.remainingShares, exec.matchNumber, exec.price]).to.deep.equal([7, 30, 70, 2 ** 40 + 5, 1000000]);
+    const cancel = rec.events.find((e) => e.orderReferenceNumber === 8 && e.kind === 3)!;
+    expect([cancel.shares, cancel.remainingShares, cancel.timestamp]).to.deep.equal([200, 200, 2 ** 47 + 9]);
+    const book = books.book(1)!;
+    expect([book.bids.bestPrice, book.bids.bestShares, book.asks.bestPrice, book.asks.bestShares]).to.deep.equal([999900, 40, 1000100, 200]);
+    expect(books.orders.find(2 ** 52 + 1)).to.be.at.least(0);
+    expect(books.counters.unknownOrder + books.counters.levelMismatch).to.equal(0);
+  });
+
   it('applies E C X D U with the right normalized events', () => {
     const { rec, books, send } = setup();
     send(add(1, 'B', 100, 1000000), add(2, 'S', 100, 1010000));
