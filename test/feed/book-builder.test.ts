@@ -314,6 +314,35 @@ describe('BookBuilder', () => {
     expect([asks.count, asks.priceAt(0), asks.priceAt(1)]).to.deep.equal([2, 1000050, 1000100]);
   });
 
+  it('executes, cancels and replaces orders whose level moved deep, came back and was re-ticked since the add (stale level hints), as the sorted levels do', () => {
+    const msgs: Msg[][] = [
+      [add(1, 'B', 100, 1000000), add(2, 'B', 200, 999900), add(3, 'S', 50, 1000100)],
+      [add(4, 'B', 7, 50000000)], // $5,000 bid: the ladder moves up, 10.00 and 9.99 go deep
+      [{ type: 'E', values: { ...h(1), orderReferenceNumber: 1, executedShares: 30, matchNumber: 1 } }],
+      [{ type: 'X', values: { ...h(1), orderReferenceNumber: 2, cancelledShares: 50 } }],
+      [{ type: 'D', values: { ...h(1), orderReferenceNumber: 4 } }], // the ladder comes back down to them
+      [add(5, 'B', 9, 1000001)], // sub-penny: the side re-ticks to 1, every index means another price
+      [{ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 1, newOrderReferenceNumber: 6, shares: 11, price: 999900 } }],
+      [{ type: 'C', values: { ...h(1), orderReferenceNumber: 2, executedShares: 150, matchNumber: 2, printable: 'Y', executionPrice: 999900 } }],
+      [{ type: 'D', values: { ...h(1), orderReferenceNumber: 5 } }, { type: 'D', values: { ...h(1), orderReferenceNumber: 6 } }],
+    ];
+    const run = (levels: 'ladder' | 'sorted') => {
+      const rec = new BookRecorder();
+      const books = new BookBuilder(rec, { levels });
+      const feed = new FeedDecoder(books);
+      for (const m of msgs) { const p = payload(m); feed.decodePayload(p, 0, p.length); }
+      return { events: rec.events.map((e) => [e.kind, e.orderReferenceNumber, e.price, e.shares, e.remainingShares, e.bidPrice, e.bidShares, e.askPrice]), books };
+    };
+    const ladder = run('ladder');
+    expect(ladder.events).to.deep.equal(run('sorted').events);
+    const c = ladder.books.counters;
+    expect([c.unknownOrder, c.levelMismatch, c.overExecution, c.overCancel]).to.deep.equal([0, 0, 0, 0]);
+    const bids = ladder.books.book(1)!.bids;
+    expect([bids.count, ladder.books.orders.size]).to.deep.equal([0, 1]);
+    const q = ladder.events.filter((e) => e[0] === kBookEventQuote);
+    expect(q.map((e) => [e[5], e[6]])).to.deep.equal([[1000000, 100], [1000000, 100], [50000000, 7], [1000000, 70], [1000001, 9], [999900, 11], [0, 0]]);
+  });
+
   it('gives the same events with the price ladder as with every level kept sorted, on a generated market session', () => {
     // 40 symbols, 60,000 messages of `tickpath gen` flow: each event of both builders must agree.
     const run = (levels: 'ladder' | 'sorted'): { events: number[]; books: BookBuilder } => {
