@@ -185,9 +185,6 @@ export class OrderStore {
   locate(slot: number): number { return (this.records[slot * kWords + kMeta] >>> 8) & 0xffff; }
   /** 0x42 'B' or 0x53 'S'. */
   side(slot: number): number { return this.records[slot * kWords + kMeta] & 0xff; }
-  price(slot: number): number { return this.records[slot * kWords + kPrice]; }
-  shares(slot: number): number { return this.records[slot * kWords + kShares]; }
-  setShares(slot: number, shares: number): void { this.records[slot * kWords + kShares] = shares; }
   /**
    * The whole meta word (hint << 24 | locate << 8 | side): one load for a delete's locate, side and
    * level hint.
@@ -198,6 +195,9 @@ export class OrderStore {
     const at = slot * kWords + kMeta;
     this.records[at] = (this.records[at] & 0xffffff) | (hint << 24);
   }
+  price(slot: number): number { return this.records[slot * kWords + kPrice]; }
+  shares(slot: number): number { return this.records[slot * kWords + kShares]; }
+  setShares(slot: number, shares: number): void { this.records[slot * kWords + kShares] = shares; }
 
   /** Order Reference Number in `slot` (tests, tools and snapshots). */
   keyAt(slot: number): number {
