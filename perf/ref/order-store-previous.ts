@@ -3,7 +3,9 @@
  * table (overflow orders were records in the arena found through a separate hash index: two cache
  * lines, two probes per insert, a free list and a reference array beside them). perf:book injects it
  * into a separately loaded BookBuilder so every session is measured against the previous structure
- * in the same run. Not used by the shipped path; do not change it (it is the baseline).
+ * in the same run. Not used by the shipped path; do not change it (it is the baseline). Only the two
+ * accessors the builder calls since records carry a level hint were added (meta, and setHint doing
+ * nothing: this table's meta word is the same locate << 8 | side with hint 0).
  */
 /**
  * Resting orders by Order Reference Number, indexed by the reference itself.
@@ -164,6 +166,9 @@ export class PreviousOrderStore {
   price(slot: number): number { return this.records[slot * kWords + kPrice]; }
   shares(slot: number): number { return this.records[slot * kWords + kShares]; }
   setShares(slot: number, shares: number): void { this.records[slot * kWords + kShares] = shares; }
+  /** The builder's accessors since records carry a level hint: this table keeps none (hint 0, the division path). */
+  meta(slot: number): number { return this.records[slot * kWords + kMeta]; }
+  setHint(_slot: number, _hint: number): void { /* no hint in this table */ }
 
   /** Order Reference Number in `slot` (tests, tools and snapshots). */
   keyAt(slot: number): number {

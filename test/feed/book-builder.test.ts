@@ -41,6 +41,30 @@ describe('BookBuilder', () => {
     expect(rec.batches).to.equal(1);
   });
 
+  it('reads packets from a region reused in place, from a view at an odd offset, and from a new buffer each time', () => {
+    // The order handlers read through a DataView kept while the buffer stays the same (an RX region).
+    const { rec, books, feed } = setup();
+    const region = new Uint8Array(new ArrayBuffer(4096), 3, 4000); // odd byteOffset into its ArrayBuffer
+    const inRegion = (at: number, msgs: Msg[]) => {
+      const p = payload(msgs);
+      region.set(p, at);
+      feed.decodePayload(region, at, p.length);
+    };
+    inRegion(1, [add(7, 'B', 100, 1000000), add(8, 'S', 250, 1000100)]);
+    inRegion(1, [{ type: 'E', values: { ...h(1), orderReferenceNumber: 7, executedShares: 30, matchNumber: 2 ** 40 + 5 } }]); // same bytes, new content
+    inRegion(517, [{ type: 'X', values: { ...h(1, 2 ** 47 + 9), orderReferenceNumber: 8, cancelledShares: 50 } }]);
+    const other = payload([{ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 7, newOrderReferenceNumber: 2 ** 52 + 1, shares: 40, price: 999900 } }]);
+    feed.decodePayload(other, 0, other.length);
+    const exec = rec.events.find((e) => e.kind === 4)!;
+    expect([exec.orderReferenceNumber, exec.shares, exec.remainingShares, exec.matchNumber, exec.price]).to.deep.equal([7, 30, 70, 2 ** 40 + 5, 1000000]);
+    const cancel = rec.events.find((e) => e.orderReferenceNumber === 8 && e.kind === 3)!;
+    expect([cancel.shares, cancel.remainingShares, cancel.timestamp]).to.deep.equal([200, 200, 2 ** 47 + 9]);
+    const book = books.book(1)!;
+    expect([book.bids.bestPrice, book.bids.bestShares, book.asks.bestPrice, book.asks.bestShares]).to.deep.equal([999900, 40, 1000100, 200]);
+    expect(books.orders.find(2 ** 52 + 1)).to.be.at.least(0);
+    expect(books.counters.unknownOrder + books.counters.levelMismatch).to.equal(0);
+  });
+
   it('applies E C X D U with the right normalized events', () => {
     const { rec, books, send } = setup();
     send(add(1, 'B', 100, 1000000), add(2, 'S', 100, 1010000));
@@ -288,6 +312,35 @@ describe('BookBuilder', () => {
     expect([q.askPrice, q.askShares]).to.deep.equal([1000050, 9]);
     const asks = books.book(1)!.asks;
     expect([asks.count, asks.priceAt(0), asks.priceAt(1)]).to.deep.equal([2, 1000050, 1000100]);
+  });
+
+  it('executes, cancels and replaces orders whose level moved deep, came back and was re-ticked since the add (stale level hints), as the sorted levels do', () => {
+    const msgs: Msg[][] = [
+      [add(1, 'B', 100, 1000000), add(2, 'B', 200, 999900), add(3, 'S', 50, 1000100)],
+      [add(4, 'B', 7, 50000000)], // $5,000 bid: the ladder moves up, 10.00 and 9.99 go deep
+      [{ type: 'E', values: { ...h(1), orderReferenceNumber: 1, executedShares: 30, matchNumber: 1 } }],
+      [{ type: 'X', values: { ...h(1), orderReferenceNumber: 2, cancelledShares: 50 } }],
+      [{ type: 'D', values: { ...h(1), orderReferenceNumber: 4 } }], // the ladder comes back down to them
+      [add(5, 'B', 9, 1000001)], // sub-penny: the side re-ticks to 1, every index means another price
+      [{ type: 'U', values: { ...h(1), originalOrderReferenceNumber: 1, newOrderReferenceNumber: 6, shares: 11, price: 999900 } }],
+      [{ type: 'C', values: { ...h(1), orderReferenceNumber: 2, executedShares: 150, matchNumber: 2, printable: 'Y', executionPrice: 999900 } }],
+      [{ type: 'D', values: { ...h(1), orderReferenceNumber: 5 } }, { type: 'D', values: { ...h(1), orderReferenceNumber: 6 } }],
+    ];
+    const run = (levels: 'ladder' | 'sorted') => {
+      const rec = new BookRecorder();
+      const books = new BookBuilder(rec, { levels });
+      const feed = new FeedDecoder(books);
+      for (const m of msgs) { const p = payload(m); feed.decodePayload(p, 0, p.length); }
+      return { events: rec.events.map((e) => [e.kind, e.orderReferenceNumber, e.price, e.shares, e.remainingShares, e.bidPrice, e.bidShares, e.askPrice]), books };
+    };
+    const ladder = run('ladder');
+    expect(ladder.events).to.deep.equal(run('sorted').events);
+    const c = ladder.books.counters;
+    expect([c.unknownOrder, c.levelMismatch, c.overExecution, c.overCancel]).to.deep.equal([0, 0, 0, 0]);
+    const bids = ladder.books.book(1)!.bids;
+    expect([bids.count, ladder.books.orders.size]).to.deep.equal([0, 1]);
+    const q = ladder.events.filter((e) => e[0] === kBookEventQuote);
+    expect(q.map((e) => [e[5], e[6]])).to.deep.equal([[1000000, 100], [1000000, 100], [50000000, 7], [1000000, 70], [1000001, 9], [999900, 11], [0, 0]]);
   });
 
   it('gives the same events with the price ladder as with every level kept sorted, on a generated market session', () => {

@@ -42,6 +42,37 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
     expect([store.bestPrice(1), store.count(1), store.deepCount(1)]).to.deep.equal([900000, 1, 0]);
   });
 
+  it('reduceAt: a hint from before a re-centre or re-tick is checked against the price, never applied to the level now at that index', () => {
+    const store = new LevelStore(2);
+    store.addOrder(0, 100000, 10); // 10.00
+    const hintA = store.placedHint;
+    store.addOrder(0, 99900, 20); // 9.99, one slot below
+    const hintB = store.placedHint;
+    expect([hintA, hintB - hintA]).to.deep.equal([kLadderSlots - 16, -1]);
+    // A bid far above moves the ladder: both levels go deep, and the slots their hints name hold nothing (or another level).
+    store.addOrder(0, 5000000, 7);
+    expect(store.deepCount(0)).to.equal(2);
+    expect(store.reduceAt(0, 100000, hintA, 4, false)).to.equal(true);
+    expect(store.sharesAtPrice(0, 100000)).to.equal(6);
+    // Levels that now sit exactly at the old hints' indexes (the new origin is 49,000.00 ticks higher).
+    const moved = store.placedHint;
+    store.addOrder(0, 5000000 - (moved - hintB) * 100, 3);
+    expect(store.placedHint).to.equal(hintB);
+    expect(store.reduceAt(0, 99900, hintB, 20, true)).to.equal(true); // the 9.99 level, deep, not the one at hintB's index
+    expect(levelsOf(store, 0)).to.deep.equal([[5000000, 7, 1], [5000000 - (moved - hintB) * 100, 3, 1], [100000, 6, 1]]);
+    // A sub-penny bid turns the side to tick 1: every ladder index now means another price.
+    store.addOrder(0, 5000001, 1);
+    expect(store.reduceAt(0, 5000000, moved, 7, true)).to.equal(true);
+    expect(store.reduceAt(0, 5000001, store.placedHint, 1, true)).to.equal(true);
+    expect(levelsOf(store, 0)).to.deep.equal([[5000000 - (moved - hintB) * 100, 3, 1], [100000, 6, 1]]);
+    // A current hint and no hint reach the same level.
+    store.addOrder(0, 100000, 5);
+    expect(store.reduceAt(0, 100000, store.placedHint, 5, true)).to.equal(true);
+    expect(store.reduceAt(0, 100000, 0, 6, true)).to.equal(true);
+    expect(levelsOf(store, 0)).to.deep.equal([[5000000 - (moved - hintB) * 100, 3, 1]]);
+    expect(store.reduceAt(0, 100000, hintA, 1, true)).to.equal(false); // no level there any more
+  });
+
   it('turns a side to tick 1 when a sub-penny price arrives, keeping every level', () => {
     const store = new LevelStore(2);
     for (const p of [10000, 10100, 9900, 500000]) store.addOrder(0, p, p / 100);

@@ -146,6 +146,31 @@ describe('OrderStore against a Map (differential)', () => {
     expect([store.locate(slot), store.side(slot), store.price(slot), store.shares(slot)]).to.deep.equal([2, 0x53, 200, 20]);
   });
 
+  it('keeps the level hint beside locate and side in the 12-byte record: full ranges, through eviction to the overflow table and a free record reused', () => {
+    const store = new OrderStore(16, { pageBits: 2, windowPages: 2 });
+    const meta = (locate: number, side: number, hint: number) => hint * 16777216 + locate * 256 + side;
+    const a = store.insert(1, 65535, 0x53, 0xffffffff, 0xffffffff);
+    const b = store.insert(2, 0, 0x42, 0, 1);
+    store.setHint(a, 127);
+    store.setHint(b, 1);
+    expect([store.meta(a), store.locate(a), store.side(a), store.price(a), store.shares(a)]).to.deep.equal([meta(65535, 0x53, 127), 65535, 0x53, 0xffffffff, 0xffffffff]);
+    expect([store.meta(b), store.locate(b), store.side(b)]).to.deep.equal([meta(0, 0x42, 1), 0, 0x42]);
+    store.setHint(a, 0);
+    expect(store.meta(a)).to.equal(meta(65535, 0x53, 0));
+    store.setHint(a, 64);
+    // The window moves on: references 1 and 2 are evicted to the overflow table with their words.
+    for (let ref = 3; ref < 40; ref++) store.remove(store.insert(ref, 7, 0x42, 5, 5));
+    expect(store.overflowSize).to.equal(2);
+    const a2 = store.find(1);
+    expect([store.meta(a2), store.price(a2), store.shares(a2), store.keyAt(a2)]).to.deep.equal([meta(65535, 0x53, 64), 0xffffffff, 0xffffffff, 1]);
+    // A freed overflow record is linked through its shares word; reused, it holds only the new order.
+    store.remove(a2);
+    const c = store.insert(3, 9, 0x42, 77, 88);
+    expect(c).to.equal(a2);
+    expect([store.meta(c), store.price(c), store.shares(c), store.keyAt(c)]).to.deep.equal([meta(9, 0x42, 0), 77, 88, 3]);
+    expect([store.find(1), store.size, store.meta(store.find(2))]).to.deep.equal([-1, 2, meta(0, 0x42, 1)]);
+  });
+
   it('recycles pages: a day of sequential references with short lives keeps a few pages', () => {
     const store = new OrderStore(1024);
     const live: number[] = [];

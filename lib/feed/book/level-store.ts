@@ -64,8 +64,12 @@ const kMeta = 8;
 export interface Levels {
   /** Whether the last addOrder/reduce changed its side's best level. */
   readonly touchedTop: boolean;
+  /** After addOrder: where the level sits (1 + ladder index), 0 for none; the order keeps it for reduceAt. */
+  readonly placedHint: number;
   addOrder(side: number, price: number, shares: number): void;
   reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean;
+  /** reduce() of a resting order's level, with the hint placedHint gave when the order was added (0: none). */
+  reduceAt(side: number, price: number, hint: number, shares: number, removeOrder: boolean): boolean;
   count(side: number): number;
   bestPrice(side: number): number;
   bestShares(side: number): number;
@@ -83,6 +87,16 @@ export interface Levels {
 export class LevelStore implements Levels {
   /** Whether the last addOrder/reduce changed its side's best level: only then can the BBO have moved. */
   touchedTop = false;
+  /**
+   * After addOrder: 1 + the ladder index the order's level took, 0 when it went deep. The order
+   * table keeps it in the order's record; reduceAt checks it against the price (one multiply:
+   * `(origin ± index) * tick === price`, exact for the integer prices and ticks here) instead of
+   * dividing the price by the tick, which sat on a delete's chain of dependent loads right after
+   * the order's record (the record, then the level's index, then the level's slot). A re-centre or
+   * re-tick moves levels and makes the hint fail the check, never point at the wrong level: the
+   * ladder's index and price are one-to-one for a given origin and tick.
+   */
+  placedHint = 0;
   private readonly meta: Float64Array;
   /** Per side: its ladder region, -1 before its first order. */
   private readonly regionOf: Int32Array;
@@ -122,6 +136,7 @@ export class LevelStore implements Levels {
     if (index >= 0 && index < kLadderSlots && t === Math.floor(t)) {
       const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
       const s = this.slots;
+      this.placedHint = index + 1;
       s[at] += shares;
       if (s[at + 1]++ === 0) {
         this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] |= 1 << (index & 31);
@@ -146,13 +161,21 @@ export class LevelStore implements Levels {
    * (a book builder bug or a corrupted order, counted by the caller; the levels are left untouched).
    */
   reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean {
+    return this.reduceAt(side, price, 0, shares, removeOrder);
+  }
+
+  /** reduce() with the order's placedHint (0: none): a hint that still names `price`'s slot spares the division. */
+  reduceAt(side: number, price: number, hint: number, shares: number, removeOrder: boolean): boolean {
     // Kept small (the level's removal is a call of its own): a delete's whole path, from the
     // message to the QUOTE, then fits TurboFan's cumulative inlining budget in one function.
     const m = this.meta;
     const o = side * kMeta;
-    const t = price / m[o + kTick];
-    const index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
-    if (!(index >= 0 && index < kLadderSlots && t === Math.floor(t))) return this.reduceDeep(side, price, shares, removeOrder);
+    let index = hint - 1;
+    if (hint === 0 || ((side & 1) === 0 ? m[o + kOrigin] + index : m[o + kOrigin] - index) * m[o + kTick] !== price) {
+      const t = price / m[o + kTick];
+      index = (side & 1) === 0 ? t - m[o + kOrigin] : m[o + kOrigin] - t;
+      if (!(index >= 0 && index < kLadderSlots && t === Math.floor(t))) return this.reduceDeep(side, price, shares, removeOrder);
+    }
     const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
     const s = this.slots;
     const orders = s[at + 1] - (removeOrder ? 1 : 0);
@@ -336,6 +359,7 @@ export class LevelStore implements Levels {
       m[o + kBestPrice] = price;
       m[o + kBestShares] = shares;
       this.touchedTop = true;
+      this.placedHint = index + 1;
       return;
     } else if (Math.floor(price / m[o + kTick]) * m[o + kTick] !== price) {
       this.retick(side, this.gcdTicks ? gcdTick(m[o + kTick], price) : 1);
@@ -352,6 +376,7 @@ export class LevelStore implements Levels {
       this.deep.putLevel(side, price, shares, 1);
       m[o + kCount] += this.deep.count(side) - before;
       this.touchedTop = false;
+      this.placedHint = 0;
       return;
     }
     this.addOrder(side, price, shares); // now in the ladder

@@ -79,6 +79,12 @@ export class SortedLevels implements Levels {
    * count. The level disappears when it has no orders left. Returns false when there is no such level
    * (a book builder bug or a corrupted order, counted by the caller; the levels are left untouched).
    */
+  /** No ladder here: never a hint. */
+  readonly placedHint = 0;
+  reduceAt(side: number, price: number, _hint: number, shares: number, removeOrder: boolean): boolean {
+    return this.reduce(side, price, shares, removeOrder);
+  }
+
   reduce(side: number, price: number, shares: number, removeOrder: boolean): boolean {
     const o = side * kMeta;
     const key = (side & 1) === 0 ? price : kMaxPrice - price;
