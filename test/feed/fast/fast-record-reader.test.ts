@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
 import { OrderBook } from '../../../lib/feed/book/order-book';
+import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { compileFastRecordReader, fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
@@ -248,6 +249,80 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       const other = templates(['plain', 4, '<uInt32 name="A"/>']);
       const wrongId = new FastEncoder(other).encode('plain', { A: 7 });
       expect(reader.fn(wrongId, 0, wrongId.length, r, 8)).to.equal(-1);
+    });
+
+    /**
+     * uInt64 halves (SendingTime) are built in 32-bit integer arithmetic, and integers nobody reads
+     * are still range-checked: at every width and at the 2^32, 2^53 and 2^64 edges, and over long
+     * zero-padded encodings, the reader must give the exact halves when it accepts, and refuse (-1,
+     * the general decoder's turn) whatever the general decoder refuses. Fails if an overflow is
+     * missed or a half is off.
+     */
+    it('uInt64 halves and skipped 32-bit integers at their range edges agree with the general decoder', () => {
+      const reg = templates(['edges', 9, '<uInt64 name="T"/><uInt64 name="O" presence="optional"/><uInt32 name="U"/><int32 name="I"/>'
+        + '<uInt32 name="Q" presence="optional"/><sequence name="S"><length name="N"/><uInt32 name="X"/></sequence>']);
+      const reader = compileFastRecordReader(reg.templateNamed('edges'), { T: 'value', O: 'value' }, { X: 'value' })!;
+      expect(reader).to.not.equal(undefined);
+      const decoder = new FastDecoder(reg, { engine: 'compiled' });
+      const r = new Float64Array(reader.headerSize + 4 * reader.stride);
+      /** Unsigned stop-bit bytes of v, with `pad` leading zero bytes (an overlong but valid encoding). */
+      const unsigned = (v: bigint, pad = 0): number[] => {
+        const out: number[] = [];
+        do { out.unshift(Number(v & 127n)); v >>= 7n; } while (v > 0n);
+        for (let i = 0; i < pad; i++) out.unshift(0);
+        out[out.length - 1] |= 0x80;
+        return out;
+      };
+      const signed = (v: bigint): number[] => {
+        const out: number[] = [];
+        for (;;) {
+          out.unshift(Number(v & 127n));
+          const rest = v >> 7n;
+          if ((rest === 0n && (out[0] & 64) === 0) || (rest === -1n && (out[0] & 64) !== 0)) break;
+          v = rest;
+        }
+        out[out.length - 1] |= 0x80;
+        return out;
+      };
+      const message = (t: number[], o: number[], u: number[], i: number[], q: number[]): Uint8Array =>
+        Uint8Array.from([0xc0, 0x89, ...t, ...o, ...u, ...i, ...q, 0x81, 0x85]);
+      const two64 = 1n << 64n;
+      const t64 = [0n, 1n, 127n, 128n, (1n << 32n) - 1n, 1n << 32n, (1n << 46n) - 1n, 1n << 46n, (1n << 53n) + 1n, 20170301101500123n, (1n << 63n) + 12345n, two64 - 1n, two64, two64 + 5n, 1n << 70n];
+      let accepted = 0;
+      const check = (bytes: Uint8Array, t: bigint, label: string): void => {
+        const got = reader.fn(bytes, 0, bytes.length, r, 4);
+        const general = decoder.decode(bytes, 0, bytes.length);
+        if (got < 0) {
+          // Refused: only what the reader does not read exactly; a value under 2^64 in T must be read.
+          if (t < two64 && general >= 0) expect.fail(`${label}: refused a message the general decoder reads`);
+          return;
+        }
+        expect(general, `${label}: the general decoder refuses what the reader accepted`).to.be.at.least(0);
+        expect(got, label).to.equal(bytes.length);
+        const k = reader.header.get('T')!;
+        expect([r[k], r[k + 1], r[k + 2]], label).to.deep.equal([1, Number(t >> 32n), Number(t & 0xffffffffn)]);
+        accepted++;
+      };
+      for (const t of t64) {
+        for (const pad of [0, 3]) {
+          const tb = unsigned(t, pad);
+          if (tb.length > 10 + pad) continue;
+          check(message(tb, [0x80], unsigned(5n), signed(-5n), [0x80]), t, `T ${t} pad ${pad}`);
+        }
+        // O, optional: v + 1 on the wire; absent is 0x80.
+        if (t < two64 - 1n) {
+          const o = reader.header.get('O')!;
+          const bytes = message(unsigned(1n), unsigned(t + 1n), unsigned(5n), signed(-5n), [0x80]);
+          if (reader.fn(bytes, 0, bytes.length, r, 4) >= 0) expect([r[o], r[o + 1], r[o + 2]], `O ${t}`).to.deep.equal([1, Number(t >> 32n), Number(t & 0xffffffffn)]);
+          else expect(t >= two64 - 2n, `O ${t} refused`).to.equal(true);
+        }
+      }
+      // The skipped fields: uInt32 U, int32 I, optional uInt32 Q at 1-5 bytes, their edges and past them, and zero-padded.
+      const us = [0n, 127n, (1n << 28n) - 1n, 1n << 28n, (1n << 32n) - 1n, 1n << 32n, 1n << 35n];
+      const is = [0n, -1n, 63n, -64n, (1n << 27n) - 1n, -(1n << 27n), 1n << 27n, (1n << 31n) - 1n, -(1n << 31n), 1n << 31n, -(1n << 31n) - 1n];
+      for (const u of us) for (const pad of [0, 5]) check(message(unsigned(7n), [0x80], unsigned(u, pad), signed(0n), unsigned(u, pad)), 7n, `U/Q ${u} pad ${pad}`);
+      for (const i of is) check(message(unsigned(7n), [0x80], unsigned(1n), signed(i), [0x80]), 7n, `I ${i}`);
+      expect(accepted).to.be.greaterThan(20);
     });
   });
 });

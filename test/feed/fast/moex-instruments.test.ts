@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import * as fc from 'fast-check';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder } from '../../../lib/feed/fast/fast-encoder';
+import { fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
 import { MoexInstrumentTable } from '../../../lib/feed/fast/moex/moex-instruments';
 import { MoexLayouts } from '../../../lib/feed/fast/moex/moex-messages';
 import { moexTemplates } from './fast-helpers';
@@ -110,5 +111,80 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
     expect(new Set(first).size).to.equal(sessions.length * symbols.length);
     expect(resolveAll()).to.deep.equal(first);
     expect(table.count).to.equal(sessions.length * symbols.length);
+  });
+
+  /**
+   * resolveBytes, the incremental refresh's path: keys in a packet (stop bit on each string's last
+   * byte), compared a 32-bit word at a time when the words fit in the packet and a byte at a time
+   * when the key ends within 3 bytes of the packet's end. Pairs built to have the same record hash
+   * and length (flipping bit 0 of one byte and bit 5 of the next cancels in fastRecordHash) reach
+   * the compare, at every byte position of every word; a compare that ignored a word, its masked
+   * tail, the session/symbol split or the stop bit would merge them.
+   */
+  it('from the packet: same-hash keys stay apart in word and byte compares, and agree with the tape path', () => {
+    const table = new MoexInstrumentTable(2000);
+    const tape = new MoexInstrumentTable(2000);
+    const encoder = new FastEncoder(registry);
+    const decoder = new FastDecoder(registry, { transientStrings: true });
+    const keys: [string, string][] = [];
+    for (const session of ['', 'C', 'CETS', 'TQBR1', 'LONGSESSIONID15']) {
+      for (const base of ['AB', 'USD000UTSTOM', 'ABCDEFGHIJKLMNOPQ']) {
+        keys.push([session, base]);
+        for (let i = 0; i + 1 < base.length; i++) {
+          // Same fastRecordHash as base: byte i xor 1, byte i + 1 xor 32.
+          const twin = base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2);
+          keys.push([session, twin]);
+        }
+      }
+    }
+    // A session/symbol split of the same bytes: 'CETS' + 'AB' against 'CET' + 'SAB' and the like.
+    keys.push(['CET', 'SAB'], ['CETSA', 'B']);
+    const wire = (text: string): number[] => [...text].map((ch, k) => ch.charCodeAt(0) | (k === text.length - 1 ? 0x80 : 0));
+    const resolveAt = (session: string, symbol: string, atEnd: boolean): number => {
+      const bytes = [...wire(session), ...wire(symbol)];
+      // Words fit (4 spare bytes after the key), or the key is the packet's last bytes (bytes compared).
+      const b = Uint8Array.from(atEnd ? [0x80, ...bytes] : [0x80, ...bytes, 0x81, 0x82, 0x83, 0x84]);
+      const so = 1; const yo = 1 + session.length;
+      return table.resolveBytes(b, yo, symbol.length, fastRecordHash(b, yo, symbol.length, 0x7f), so, session.length,
+        session.length === 0 ? 0 : fastRecordHash(b, so, session.length, 0x7f));
+    };
+    // Same hash indeed (the point of the twins).
+    const h = (t: string): number => fastRecordHash(Uint8Array.from(wire(t)), 0, t.length, 0x7f);
+    expect(h('USD000UTSTOM')).to.equal(h('USD000UTST' + String.fromCharCode('O'.charCodeAt(0) ^ 1, 'M'.charCodeAt(0) ^ 32)));
+    expect(h('AB')).to.equal(h(String.fromCharCode('A'.charCodeAt(0) ^ 1, 'B'.charCodeAt(0) ^ 32)));
+    const locates = new Map<string, number>();
+    for (const atEnd of [false, true, false]) {
+      for (const [session, symbol] of keys) {
+        const name = session === '' ? symbol : `${session}:${symbol}`;
+        const locate = resolveAt(session, symbol, atEnd);
+        expect(locate, name).to.be.greaterThan(0);
+        expect(table.name(locate), name).to.equal(name);
+        if (locates.has(name)) expect(locate, `${name} again (${atEnd ? 'bytes' : 'words'})`).to.equal(locates.get(name));
+        locates.set(name, locate);
+      }
+    }
+    expect(table.count).to.equal(new Set(keys.map(([s, y]) => `${s}:${y}`)).size);
+    // The tape path (snapshots, trades) names the same instruments with the same locates, in the same order.
+    for (const [session, symbol] of keys) {
+      encoder.resetDictionaries();
+      decoder.resetDictionaries();
+      const bytes = encoder.encode('X-OLR-CURR', {
+        MsgSeqNum: 1, SendingTime: 20170301101500000n,
+        GroupMDEntries: [session === '' ? { Symbol: symbol, MDEntryType: '0' } : { Symbol: symbol, TradingSessionID: session, MDEntryType: '0' }],
+      });
+      expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+      const base = decoder.elementBase(layout.entries, 0);
+      const name = session === '' ? symbol : `${session}:${symbol}`;
+      expect(tape.resolve(decoder, base + entry.symbol, base + entry.tradingSessionId), name).to.equal(locates.get(name));
+    }
+    // A table filled from the tape finds them from the packet (keys stored by resolve, compared by resolveBytes).
+    for (const [session, symbol] of keys) {
+      const name = session === '' ? symbol : `${session}:${symbol}`;
+      const b = Uint8Array.from([...wire(session), ...wire(symbol), 0, 0, 0, 0]);
+      const yo = session.length;
+      expect(tape.resolveBytes(b, yo, symbol.length, fastRecordHash(b, yo, symbol.length, 0x7f), 0, session.length,
+        session.length === 0 ? 0 : fastRecordHash(b, 0, session.length, 0x7f)), `${name} from the packet into the tape's table`).to.equal(locates.get(name));
+    }
+    expect(tape.count).to.equal(table.count);
   });
 });

@@ -190,6 +190,17 @@ export class FastBookAdapter implements FastMessageHandler {
   private readonly fallbackText = new Map<number, string>();
   private nextFallbackRef = 0;
   private readonly noBytes = new Uint8Array(0);
+  /**
+   * The bytes and stop-bit mask an entry's MDEntryID offset refers to (only an id that is not 1-15
+   * digits reads them, for its fallback key): the packet for the record path, the tape's source for
+   * apply(). Set per message/entry by the caller, so applyEntry takes the record and an index, not
+   * fifteen values: it is too large to be inlined, and each double argument of a call that is not a
+   * small integer (an order id above 2^31, as MOEX's are) is a heap number allocated per entry.
+   */
+  private idSource: Uint8Array = this.noBytes;
+  private idMask = 0x7f;
+  /** One element in the record layout, filled from the tape by apply() (snapshots, incrementals the readers passed on). */
+  private readonly tapeEntry = new Float64Array(kRecStride);
   /** Record readers of the incremental refresh templates, by template id (decodeMessage). */
   private readonly readers: (FastRecordReader | undefined)[] = [];
   private readonly record = new Float64Array(kRecHeader + kRecordElements * kRecStride);
@@ -361,11 +372,9 @@ export class FastBookAdapter implements FastMessageHandler {
       const rpt = r[e + kRecRptSeq] !== 0 ? r[e + kRecRptSeq + 1] : -1;
       if (!this.admit(locate, rpt)) continue;
       const type = r[e + kRecType] !== 0 && r[e + kRecType + 2] > 0 ? b[r[e + kRecType + 1]] & 0x7f : 0;
-      const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
-      const id = r[e + kRecId] !== 0;
-      this.applyEntry(locate, levels, type, action,
-        id ? r[e + kRecId + 3] : -1, b, id ? r[e + kRecId + 1] : 0, id ? r[e + kRecId + 2] : -1, 0x7f,
-        r[e + kRecPx] !== 0, r[e + kRecPx + 1], r[e + kRecPx + 2], r[e + kRecSize] !== 0, r[e + kRecSize + 1], r[e + kRecSize + 2]);
+      this.idSource = b;
+      this.idMask = 0x7f;
+      this.applyEntry(locate, levels, type, r, e);
     }
   }
 
@@ -420,21 +429,29 @@ export class FastBookAdapter implements FastMessageHandler {
     const pxPresent = entry.mdEntryPx >= 0 && st[pxSlot] !== 0;
     const szSlot = base + entry.mdEntrySize;
     const szPresent = entry.mdEntrySize >= 0 && st[szSlot] !== 0;
-    this.applyEntry(locate, levels, type, action,
-      idPresent ? d.digits(idSlot) : -1, idPresent ? d.source(idSlot) : this.noBytes, idPresent ? d.sourceOffset(idSlot) : 0, idPresent ? d.byteLength(idSlot) : -1, idPresent ? d.sourceMask(idSlot) : 0,
-      pxPresent, pxPresent ? num[pxSlot] : 0, pxPresent ? aux[pxSlot] : 0, szPresent, szPresent ? num[szSlot] : 0, szPresent ? aux[szSlot] : 0);
+    // The record layout of one element (kRec*: [present, value, aux, extra] per field), as a record reader writes it.
+    const t = this.tapeEntry;
+    t[kRecAction] = 1; t[kRecAction + 1] = action;
+    t[kRecId] = idPresent ? 1 : 0; t[kRecId + 1] = idPresent ? d.sourceOffset(idSlot) : 0; t[kRecId + 2] = idPresent ? d.byteLength(idSlot) : 0; t[kRecId + 3] = idPresent ? d.digits(idSlot) : -1;
+    t[kRecPx] = pxPresent ? 1 : 0; t[kRecPx + 1] = pxPresent ? num[pxSlot] : 0; t[kRecPx + 2] = pxPresent ? aux[pxSlot] : 0;
+    t[kRecSize] = szPresent ? 1 : 0; t[kRecSize + 1] = szPresent ? num[szSlot] : 0; t[kRecSize + 2] = szPresent ? aux[szSlot] : 0;
+    this.idSource = idPresent ? d.source(idSlot) : this.noBytes;
+    this.idMask = idPresent ? d.sourceMask(idSlot) : 0;
+    this.applyEntry(locate, levels, type, t, 0);
   }
 
   /**
-   * One entry's book change, from its values wherever they were decoded (the record reader's record
-   * or the tape): type the MDEntryType byte (0 when absent), MDEntryID as its digits value (-1 when
-   * absent or not 1-15 digits) and its bytes (idLength -1: absent), MDEntryPx and MDEntrySize as
-   * mantissa and exponent.
+   * One entry's book change from its element in the record layout (`r` from `e`: a record reader's
+   * record, or apply()'s tapeEntry): type the MDEntryType byte (0 when absent); MDUpdateAction (new
+   * when absent); MDEntryID's digits value (-1 when not 1-15 digits) and its offset and length in
+   * this.idSource; MDEntryPx and MDEntrySize as mantissa and exponent.
    */
-  private applyEntry(locate: number, levels: boolean, type: number, action: number,
-    idDigits: number, idSource: Uint8Array, idOffset: number, idLength: number, idMask: number,
-    pxPresent: boolean, pxMantissa: number, pxExponent: number, szPresent: boolean, szMantissa: number, szExponent: number): void {
+  private applyEntry(locate: number, levels: boolean, type: number, r: Float64Array, e: number): void {
     const c = this.counters;
+    const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
+    const idPresent = r[e + kRecId] !== 0;
+    const idDigits = idPresent ? r[e + kRecId + 3] : -1;
+    const idLength = idPresent ? r[e + kRecId + 2] : -1;
     if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
     if (side === 0) { c.unknownEntryType++; return; }
@@ -448,7 +465,7 @@ export class FastBookAdapter implements FastMessageHandler {
       // resting on another instrument is refused and counted (instrumentMismatch).
       if (idDigits >= 0 && idDigits < kFallbackRefBase) ref = idDigits;
       else {
-        ref = idLength <= 0 ? -1 : this.fallbackRef(idSource, idOffset, idLength, idMask, action === kMoexActionNew);
+        ref = idLength <= 0 ? -1 : this.fallbackRef(this.idSource, r[e + kRecId + 1], idLength, this.idMask, action === kMoexActionNew);
         if (ref < 0) {
           if (idLength > 0 && action !== kMoexActionNew && ref === -2) { c.unknownOrder++; this.markStale(locate); return; }
           c.badOrderId++; this.markStale(locate); return;
@@ -459,11 +476,11 @@ export class FastBookAdapter implements FastMessageHandler {
     }
     // MDEntryPx at priceDecimals (price()), -1 when absent, negative, inexact or too large.
     let price = -1;
-    if (pxPresent) {
-      const shift = pxExponent + this.priceDecimals;
+    if (r[e + kRecPx] !== 0) {
+      const shift = r[e + kRecPx + 2] + this.priceDecimals;
       let p: number;
-      if (shift >= 0) p = pxMantissa * this.pow10[shift];
-      else { p = pxMantissa / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
+      if (shift >= 0) p = r[e + kRecPx + 1] * this.pow10[shift];
+      else { p = r[e + kRecPx + 1] / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
       price = p < 0 || p > kMaxPrice ? -1 : p;
     }
     if (levels) {
@@ -473,10 +490,11 @@ export class FastBookAdapter implements FastMessageHandler {
     }
     // MDEntrySize in whole lots (size()), -1 when absent, negative, fractional or above 2^32 - 1.
     let size = -1;
-    if (szPresent) {
+    if (r[e + kRecSize] !== 0) {
+      const szExponent = r[e + kRecSize + 2];
       let q: number;
-      if (szExponent >= 0) q = szMantissa * this.pow10[szExponent];
-      else { q = szMantissa / this.pow10[-szExponent]; if (q !== Math.floor(q)) q = -1; }
+      if (szExponent >= 0) q = r[e + kRecSize + 1] * this.pow10[szExponent];
+      else { q = r[e + kRecSize + 1] / this.pow10[-szExponent]; if (q !== Math.floor(q)) q = -1; }
       size = q < 0 || q > 0xffffffff || q !== Math.floor(q) ? -1 : q;
     }
     if (size < 0) { c.badSize++; this.markStale(locate); return; }

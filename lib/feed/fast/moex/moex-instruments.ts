@@ -8,12 +8,25 @@
  * first time an instrument is seen. Open addressing, linear probing; instruments are never removed
  * within a session. A full table counts `overflows` and returns 0 (the caller skips the entry).
  *
+ * resolveBytes compares a candidate's key with the packet four bytes at a time (a DataView over the
+ * packet's buffer, kept while the caller passes the same array): each string is stored a second
+ * time as it is on the wire (the stop bit on its last byte) in little-endian words, so a word of
+ * the packet compares as it is, the last one masked to the string's length. A byte at a time (with
+ * the stop-bit mask) was about 20 ns of the 35 ns an incremental refresh entry spent resolving its
+ * 14-byte SESSION:SYMBOL key. A key too near the end of the packet for a whole word, or a packet
+ * with no buffer to view, is compared a byte at a time as before.
+ *
  * Single writer: the book adapter's thread.
  */
 import { FastDecoder } from '../fast-decoder';
 import { fastRecordHash } from '../fast-record-compiler';
 
 const kKeyBytes = 48;
+/** TradingSessionID bytes at most (longer ones are not tracked), and its wire words per locate. */
+const kSessionBytes = 15;
+const kSessionWords = 4;
+/** Symbol wire words per locate (kKeyBytes - 1 bytes at most). */
+const kSymbolWords = kKeyBytes >> 2;
 
 /** One hash of an instrument key from its Symbol's and TradingSessionID's fastRecordHash and lengths. */
 function keyHash(symbolHash: number, symbolLength: number, sessionHash: number, sessionLength: number): number {
@@ -39,6 +52,13 @@ export class MoexInstrumentTable {
   private readonly key32 = new Uint32Array(this.key.buffer);
   private readonly keys32: Uint32Array;
   private keyLength = 0;
+  /** Per locate: TradingSessionID's length, and both strings as on the wire (stop bit on the last byte) in little-endian words. */
+  private readonly sessionLengths: Uint8Array;
+  private readonly sessionWire: Int32Array;
+  private readonly symbolWire: Int32Array;
+  /** A little-endian view of the last packet array resolveBytes saw (a new one only when the array changes). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private viewOf: Uint8Array | undefined;
 
   constructor(capacity = 16384) {
     this.capacity = Math.min(65535, capacity);
@@ -51,6 +71,9 @@ export class MoexInstrumentTable {
     this.keyLengths = new Uint8Array(this.capacity + 1);
     this.hashes = new Uint32Array(this.capacity + 1);
     this.names = new Array<string>(this.capacity + 1).fill('');
+    this.sessionLengths = new Uint8Array(this.capacity + 1);
+    this.sessionWire = new Int32Array((this.capacity + 1) * kSessionWords);
+    this.symbolWire = new Int32Array((this.capacity + 1) * kSymbolWords);
   }
 
   /** Locate of the instrument whose Symbol and TradingSessionID are at these tape slots (-1 = absent); 0 if it cannot be tracked. */
@@ -64,7 +87,7 @@ export class MoexInstrumentTable {
     let sessionLength = 0;
     if (sessionSlot >= 0 && d.isPresent(sessionSlot)) {
       const len = d.byteLength(sessionSlot);
-      if (len > 15) return 0;
+      if (len > kSessionBytes) return 0;
       const src = d.source(sessionSlot); const o = d.sourceOffset(sessionSlot); const m = d.sourceMask(sessionSlot);
       for (let i = 0; i < len; i++) k[n++] = src[o + i] & m;
       sessionHash = fastRecordHash(src, o, len, m);
@@ -89,7 +112,7 @@ export class MoexInstrumentTable {
       if (this.hashes[locate] === h && this.keyLengths[locate] === n && this.sameKey(locate, words)) return locate;
       i = (i + 1) & mask;
     }
-    return this.add(i, h);
+    return this.add(i, h, sessionLength);
   }
 
   /**
@@ -98,17 +121,34 @@ export class MoexInstrumentTable {
    * computed them while decoding (fast-record-compiler.ts): the incremental refresh's path, no copy.
    */
   resolveBytes(b: Uint8Array, symbolOffset: number, symbolLength: number, symbolHash: number, sessionOffset: number, sessionLength: number, sessionHash: number): number {
-    if (symbolLength === 0 || sessionLength > 15 || symbolLength > kKeyBytes - 1 - sessionLength) return 0;
+    if (symbolLength === 0 || sessionLength > kSessionBytes || symbolLength > kKeyBytes - 1 - sessionLength) return 0;
     const n = sessionLength + 1 + symbolLength;
     const h = keyHash(symbolHash, symbolLength, sessionHash, sessionLength);
     const table = this.table;
     const mask = this.mask;
     const keys = this.keys;
+    // Whole words of the packet when every word read stays inside it (the key's last word may run
+    // past its last byte: masked); else bytes.
+    let view = this.view;
+    if (b !== this.viewOf) view = this.viewOn(b);
+    const wordsFit = view.byteLength === b.length && symbolOffset + symbolLength + 3 < b.length && sessionOffset + sessionLength + 3 < b.length;
     let i = h & mask;
     for (;;) {
       const locate = table[i];
       if (locate === 0) break;
-      if (this.hashes[locate] === h && this.keyLengths[locate] === n) {
+      if (this.hashes[locate] === h && this.keyLengths[locate] === n && this.sessionLengths[locate] === sessionLength && wordsFit) {
+        // In line (two calls cost what the words save): whole words, then the last one masked.
+        const sw = this.sessionWire; const yw = this.symbolWire;
+        let at = locate * kSessionWords;
+        let j = 0;
+        for (; j + 4 <= sessionLength; j += 4) if (view.getInt32(sessionOffset + j, true) !== sw[at++]) break;
+        if (j + 4 <= sessionLength || (j < sessionLength && (view.getInt32(sessionOffset + j, true) & ((1 << ((sessionLength - j) << 3)) - 1)) !== sw[at])) { i = (i + 1) & mask; continue; }
+        at = locate * kSymbolWords;
+        j = 0;
+        for (; j + 4 <= symbolLength; j += 4) if (view.getInt32(symbolOffset + j, true) !== yw[at++]) break;
+        if (j + 4 <= symbolLength || (j < symbolLength && (view.getInt32(symbolOffset + j, true) & ((1 << ((symbolLength - j) << 3)) - 1)) !== yw[at])) { i = (i + 1) & mask; continue; }
+        return locate;
+      } else if (this.hashes[locate] === h && this.keyLengths[locate] === n) {
         const base = locate * kKeyBytes;
         let same = true;
         for (let j = 0; j < sessionLength; j++) if (keys[base + j] !== (b[sessionOffset + j] & 0x7f)) { same = false; break; }
@@ -129,8 +169,16 @@ export class MoexInstrumentTable {
     const words = (w + 3) >> 2;
     for (let j = w; j < words * 4; j++) k[j] = 0;
     this.keyLength = w;
-    return this.add(i, h);
+    return this.add(i, h, sessionLength);
   }
+
+  /** A DataView of `b`'s bytes (resolveBytes; once per array, not per packet, when the caller reuses its buffer). */
+  private viewOn(b: Uint8Array): DataView<ArrayBufferLike> {
+    this.viewOf = b;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return this.view;
+  }
+
 
   /** Locate of an instrument by its display name (tools, tests); 0 if unknown. */
   locateOf(session: string, symbol: string): number {
@@ -141,8 +189,8 @@ export class MoexInstrumentTable {
 
   name(locate: number): string { return this.names[locate] ?? ''; }
 
-  /** A new locate for this.key (keyLength bytes) at free table index `i`; 0 when the table is full. */
-  private add(i: number, h: number): number {
+  /** A new locate for this.key (keyLength bytes, its first sessionLength the TradingSessionID) at free table index `i`; 0 when the table is full. */
+  private add(i: number, h: number, sessionLength: number): number {
     if (this.count >= this.capacity) { this.overflows++; return 0; }
     const n = this.keyLength;
     const words = (n + 3) >> 2;
@@ -152,8 +200,20 @@ export class MoexInstrumentTable {
     this.keyLengths[locate] = n;
     const base = locate * kKeyBytes;
     for (let j = 0; j < words * 4; j++) this.keys[base + j] = this.key[j]; // zero padding included
+    this.sessionLengths[locate] = sessionLength;
+    this.storeWire(0, sessionLength, this.sessionWire, locate * kSessionWords);
+    this.storeWire(sessionLength + 1, n - sessionLength - 1, this.symbolWire, locate * kSymbolWords);
     this.names[locate] = String.fromCharCode(...this.key.subarray(0, n)).replace(/^:/, '');
     return locate;
+  }
+
+  /** this.key's bytes from..from+length as on the wire (stop bit on the last) into little-endian words at `base`, zero-padded. */
+  private storeWire(from: number, length: number, wire: Int32Array, base: number): void {
+    for (let j = 0; j < length; j += 4) {
+      let w = 0;
+      for (let k = 0; k < 4 && j + k < length; k++) w |= (this.key[from + j + k] | (j + k === length - 1 ? 0x80 : 0)) << (8 * k);
+      wire[base + (j >> 2)] = w;
+    }
   }
 
   /** The stored key of `locate` equals this.key, compared in whole (zero-padded) words. */
