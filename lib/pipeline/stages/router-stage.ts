@@ -267,8 +267,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
-    const shadow = warmer?.shadow;
-    if (shadow) {
+    // One shadow per protocol the venues speak (OUCH, FIX), each with its own.
+    for (const shadow of warmer?.shadows ?? []) {
       const probe = new OrderPathProbe(shadow.probeTargets(), ctx.clock);
       const m = shadowMetrics(ctx);
       shadow.useSink((r) => attachOrderHandlers(r, m, () => {}, { probe }));
@@ -300,7 +300,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // frequent enough to promote short-lived objects into old space. The last poll time lives in a
   // Float64Array for the same reason (a closure variable would box every store).
   const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns,
-    kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns;
+    kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns, kShadowOuchRuns = ctx.K.keep_warm_shadow_ouch_runs,
+    kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs;
   const venuePollNs = d.venuePollUs * 1000;
   const lastVenuePollNs = new Float64Array(1);
   // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
@@ -480,6 +481,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
             warmer.run();
             c[kKeepWarmTurns] = warmer.turns;
             if (warmer.socket !== null) c[kKeepWarmSocketTurns] = warmer.socket.turns;
+            if (warmer.shadows.length !== 0) { c[kShadowOuchRuns] = warmer.shadowRuns('ouch'); c[kShadowFixRuns] = warmer.shadowRuns('fix'); }
           }
         }
       }

@@ -128,6 +128,8 @@ interface ReplaceRecon {
 }
 
 const kWhere = 'FixConnector';
+/** About what a NewOrderSingle takes in the session's send ring (header, ten fields, trailer). */
+const kNewOrderSingleBytes = 192;
 const kNullListener: VenueListener = { onAck() {}, onReject() {}, onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {} };
 
 function sideCode(s: Side): number { return s === 'B' ? 0x31 : s === 'S' ? 0x32 : 0x35; }
@@ -440,6 +442,11 @@ export class FixConnector implements VenueConnector {
   }
 
   // ---- sends ----
+
+  /** Keep-warm (OrderPathWarmer.touchReal): loads, never stores, of where the next NewOrderSingle is encoded. */
+  touchSendPath(): number {
+    return this.session.touchTx(kNewOrderSingleBytes);
+  }
 
   sendNew(order: VenueOrder): boolean {
     if (!this.session.isLoggedIn) return false;
