@@ -531,6 +531,10 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     },
     close: async () => {
       try {
+        // A shadow that stopped (its dry run threw) keeps its venue's path cold from then on: say why.
+        for (const sh of warmer?.shadows ?? []) {
+          if (sh.failure !== '') ctx.log(`keep-warm: the shadow ${sh.protocol} venue stopped after ${sh.runs} dry runs: ${sh.failure}`);
+        }
         warmer?.close();
         shipper?.close();
         if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }
