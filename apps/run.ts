@@ -412,7 +412,10 @@ function printFinal(s: PipelineStats, secs: number): void {
       `${Object.entries(s.routerIdle.venues).map(([n, v]) => `${n} ${v.idle}${v.spinUs ? ` ${v.spinUs} us` : ''}`).join(', ')})`);
   }
   if (c.keep_warm_turns !== undefined) {
-    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent), ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
+    // The shadow route's share (keep_warm_path_us): a real submitOrder to a shadow OUCH or FIX venue, rejected back.
+    const shadow = (c.keep_warm_shadow_ouch_runs ?? 0) + (c.keep_warm_shadow_fix_runs ?? 0) > 0
+      ? ` (shadow route: ${c.keep_warm_shadow_ouch_runs} to a shadow OUCH venue, ${c.keep_warm_shadow_fix_runs} to a shadow FIX venue)` : '';
+    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
   }
   console.log(`latency             ${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h, i) => h.padStart(i === 0 ? 8 : 10)).join(' ')}`);
   for (const [name, l] of Object.entries(s.latency)) {

@@ -251,6 +251,8 @@ export interface OrderSink {
   sendOrder(request: OrderRequest, mdRxTsNs: number): void;
   cancelOrder(clOrdId: string): void;
   flush(): void;
+  /** Orders sent and live that have had no answer from their venue yet (router stage only). */
+  awaitingAnswer?(): number;
 }
 
 const kOpNew = 1, kOpCancel = 2;

@@ -46,6 +46,12 @@ function buildStages(ctx: StageContext): { stages: Stage[]; decoder?: DecoderSta
   return { stages, decoder, strategy, router };
 }
 
+/**
+ * Longest a stopping worker waits for its venues to answer the orders it sent last (acks on their
+ * way). Bounded: a venue that never answers must not hold the stop up.
+ */
+const kStopAnswerWaitNs = 2_000_000_000;
+
 function main(d: StageWorkerData): void {
   const ctx = createStageContext(d);
   const { c, K, clock, latency, counters } = ctx;
@@ -84,6 +90,17 @@ function main(d: StageWorkerData): void {
   const nowNs = () => clock.nowNs();
   let idleSlices = 0;
   let lastLatencyPost = clock.nowNs();
+  // Stopping: until when orders awaiting their venue's answer are waited for (0: not waiting yet).
+  let answerDeadlineNs = 0;
+  const awaitAnswers = (now: number): boolean => {
+    if (answerDeadlineNs === 0) answerDeadlineNs = now + kStopAnswerWaitNs;
+    if (now < answerDeadlineNs) return true;
+    if (answerDeadlineNs > 0) {
+      ctx.log(`stopping with ${router!.orders.awaitingAnswer!()} order(s) unanswered by their venue after ${kStopAnswerWaitNs / 1e6} ms`);
+      answerDeadlineNs = -1;
+    }
+    return false;
+  };
   const run = (): void => {
     const stopRequested = runner.stopRequested;
     const work = runner.runSlice(sliceNs, nowNs);
@@ -93,6 +110,13 @@ function main(d: StageWorkerData): void {
     if (decoder && decoder.sourceDone && Atomics.load(control, kStageSourceDoneI32) === 0) Atomics.store(control, kStageSourceDoneI32, 1);
     const now = clock.nowNs();
     if (now - lastLatencyPost > 1e9) { lastLatencyPost = now; postLatency(); }
+    if (stopRequested && work === 0 && router !== undefined && router.orders.awaitingAnswer!() > 0 && awaitAnswers(now)) {
+      // Inputs drained, but orders sent in the last turns have no answer yet: their acks are on the
+      // way (a venue on another thread, off its CPU on a loaded machine, answers late). Keep polling
+      // the venues, up to kStopAnswerWaitNs, so the final stats count them.
+      setImmediate(run);
+      return;
+    }
     if (stopRequested && work === 0) {
       // Stop: inputs drained. Flush what is pending (upstream first), report, and let the event loop finish the venues.
       for (const s of stages) s.onDrained?.();

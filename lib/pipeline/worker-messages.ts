@@ -88,6 +88,10 @@ export const kWorkerCounterNames = [
   // Of those, the ones that also sent a message over the stage's private loopback connection and
   // read it back (keep_warm_socket_us, socket-warmer.ts): the kernel's send path kept warm.
   'keep_warm_socket_turns',
+  // Of those, the ones that went through the shadow route (keep_warm_path_us, shadow-route.ts): a
+  // real submitOrder to a shadow OUCH or FIX venue, sent nowhere and rejected back. A FIX venue's
+  // path stays cold when keep_warm_shadow_fix_runs stays 0.
+  'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs',
   // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
   'strategy_quotes_immediate',
   // FAST A/B: what each incremental line brought (a = the first of feed.fast.incremental, b = the

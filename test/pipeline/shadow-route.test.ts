@@ -10,6 +10,9 @@ import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
 import { MonotonicClock } from '../../lib/common/clock';
 import { LatencyRecorder } from '../../lib/common/latency-recorder';
 import type { OrderRequest } from '../../lib/router/types';
+import { FixConnector } from '../../lib/router/connectors/fix-connector';
+import { FixDiscardTransport } from '../../lib/pipeline/stages/shadow-route';
+import { VenueSimulator } from '../../lib/venue-sim/venue-simulator';
 
 // dist/test/pipeline -> repository root
 const ROOT = path.resolve(__dirname, '../../..');
@@ -59,9 +62,13 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
     const shadow = warmer.shadow!;
     expect(shadow, 'an OUCH venue gets a shadow route').to.not.equal(null);
     expect(shadow.connector.name).to.equal('NSDQ');
+    // The shipped config has a FIX venue too (ARCA): its shadow takes every other dry run.
+    expect(warmer.shadows.map((x) => `${x.connector.name}/${x.protocol}`)).to.deep.equal(['NSDQ/ouch', 'ARCA/fix44']);
     warmer.noteOrder(order());
-    for (let i = 0; i < 40_000; i++) warmer.run();     // past two scratch journal rotations (3 records a run)
+    for (let i = 0; i < 80_000; i++) warmer.run();     // past two scratch journal rotations (3 records a run)
     expect(shadow.runs).to.equal(40_000);
+    expect(warmer.shadowRuns('ouch')).to.equal(40_000);
+    expect(warmer.shadowRuns('fix')).to.equal(40_000);
     expect(shadow.refused).to.equal(0);
     // Every Enter Order went to the discarding transport (the login request was the first send).
     expect(shadow.transport.sends).to.equal(40_001);
@@ -95,7 +102,7 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
     expect(sinks, 'made at once for the current shadow router').to.equal(1);
     warmer.noteOrder(order());
     const router0 = (shadow as unknown as { router: unknown }).router;
-    for (let i = 0; i < 25_000; i++) warmer.run();     // past scratch journal rotations: the same shadow router and sink, a new journal
+    for (let i = 0; i < 50_000; i++) warmer.run();      // every other one through the OUCH shadow     // past scratch journal rotations: the same shadow router and sink, a new journal
     // A new router and sink per rotation lived seconds and was promoted: old-space garbage (shadow-route.ts).
     expect(sinks, 'the sink is made once, not per rotation').to.equal(1);
     expect((shadow as unknown as { router: unknown }).router, 'the same shadow router after rotations').to.equal(router0);
@@ -148,8 +155,9 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
       const all = () => ({ submitOrder: st(OrderRouter.prototype.submitOrder), sendNew: st(OuchConnector.prototype.sendNew),
         sendUnsequenced: st(SoupBinClient.prototype.sendUnsequenced) });
       // TurboFan compiles on a background thread and installs the code at a later interrupt check on
-      // this one, which a loaded box delays: 40,000 runs, twice what an idle box needs.
-      for (let i = 0; i < 40000; i++) w.run();
+      // this one, which a loaded box delays: 40,000 OUCH runs (80,000 with the FIX shadow taking
+      // turns), twice what an idle box needs.
+      for (let i = 0; i < 80000; i++) w.run();
       process.stderr.write(JSON.stringify(all()) + '\\n');
       w.close(); stack.journal.close();
     `;
@@ -180,9 +188,10 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
   // The stage worker's old space grew ~1.5 MB/s with a dry run every 200 us: the OUCH connector's
   // per-order Maps rebuilt their tables in old space as orders came and went (~300 B a run), and a
   // new shadow router per scratch-journal rotation was promoted. Both fail this: 60,000 dry runs
-  // (the router stage's own handlers and probe around the shadow router, one scratch rotation) in a
-  // child traced with --trace-gc must run with no major GC and old space within 120 KB (2 B a run).
-  it('dry runs leave no old-space garbage: no major GC and < 2 B of old space per run over 60,000 runs', () => {
+  // (the router stage's own handlers and probe around the OUCH shadow router, the FIX shadow taking
+  // every other run, one scratch rotation) in a child traced with --trace-gc must run with no major
+  // GC and old space growing under 2 B a run (median of six steps).
+  it('dry runs (OUCH and FIX shadows) leave no old-space garbage: no major GC and < 2 B of old space per run over 60,000 runs', () => {
     const script = `
       const path = require('path'); const v8 = require('v8');
       const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
@@ -209,24 +218,183 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
       w.shadow.useSink((r) => attachOrderHandlers(r, m, () => {}, { probe }));
       w.noteOrder({ symbol: 'AAPL', side: 'B', qty: 100, price: 1000100, ordType: 'LIMIT', tif: 'DAY' });
       const old = () => v8.getHeapSpaceStatistics().find((x) => x.space_name === 'old_space').space_used_size;
-      for (let i = 0; i < 20000; i++) w.run();
+      for (let i = 0; i < 40000; i++) w.run();
       global.gc();
       process.stdout.write('MEASURE\\n');
       const o0 = old();
-      for (let i = 0; i < 60000; i++) w.run();
+      const steps = [];
+      for (let k = 0; k < 6; k++) { const a = old(); for (let i = 0; i < 10000; i++) w.run(); steps.push(old() - a); }
       const grown = old() - o0;
       process.stdout.write('END\\n');
-      process.stderr.write(JSON.stringify({ grown, runs: w.shadow.runs, refused: w.shadow.refused }) + '\\n');
+      process.stderr.write(JSON.stringify({ grown, steps, runs: w.shadow.runs, fixRuns: w.shadowRuns('fix'), refused: w.shadows.reduce((a, x) => a + x.refused, 0) }) + '\\n');
       w.close(); stack.journal.close();
     `;
     const child = spawnSync(process.execPath, ['--expose-gc', '--trace-gc', '-e', script], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20 });
     expect(child.status, child.stderr).to.equal(0);
-    const r = JSON.parse(child.stderr.trim().split('\n').pop()!) as { grown: number; runs: number; refused: number };
-    expect(r.runs).to.equal(80_000);
+    const r = JSON.parse(child.stderr.trim().split('\n').pop()!) as { grown: number; steps: number[]; runs: number; fixRuns: number; refused: number };
+    // OUCH and FIX shadows take turns: the FIX connector's per-order Maps (150-160 B of old space
+    // per order, measured) fail this as the OUCH ones did.
+    expect(r.runs).to.equal(50_000);
+    expect(r.fixRuns).to.equal(50_000);
     expect(r.refused).to.equal(0);
     const window = child.stdout.slice(child.stdout.indexOf('MEASURE'), child.stdout.indexOf('END'));
     const majors = window.split('\n').filter((l) => /Mark-Compact|Mark-sweep/i.test(l));
     expect(majors, 'major GCs during the dry runs').to.deep.equal([]);
-    expect(r.grown, 'old-space bytes after 60,000 dry runs').to.be.below(120 * 1024);
+    // Per run: the median of six 10,000-run steps (garbage made by every run shows in every step;
+    // a one-off, such as code TurboFan installs for the FIX path or a concurrent sweep's accounting,
+    // in one step only: seen up to ~120 KB in one step with two shadows).
+    const median = [...r.steps].sort((a, b) => a - b)[3];
+    expect(median, `old-space bytes per 10,000 dry runs (median step of ${JSON.stringify(r.steps)})`).to.be.below(20 * 1024);
+    // And in all (a shadow router or journal kept per scratch rotation grows this, one rotation in the window).
+    expect(r.grown, `old-space bytes after 60,000 dry runs (steps ${JSON.stringify(r.steps)})`).to.be.below(240 * 1024);
+  });
+});
+
+/**
+ * The shadow route for a FIX venue (shadow-route.ts, FixDiscardTransport): a real FixConnector and
+ * FixSession over a transport that sends nothing, its store a scratch one of its own, its orders
+ * rejected back by an ExecutionReport (ExecType=8) as received bytes. Before it, a FIX venue got
+ * only the NewOrderSingle encoder warmed; FixConnector.sendNew, FixSession.sendApp and the store's
+ * append ran at the strategy's rate only. These fail if a dry run reaches the real FIX session (its
+ * socket, store bytes or sequence numbers), the venue, the journal or the risk state, or if the
+ * FIX send path is no longer optimized by dry runs alone.
+ */
+describe('pipeline/shadow route for a FIX venue', () => {
+  let dir: string;
+  let sim: VenueSimulator;
+  let real: FixConnector;
+  let stack: RouterStack;
+  const bbo = {
+    bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
+    entries: () => [{ symbol: 'AAPL', bid: 1_000_000, ask: 1_000_100 }],
+  };
+  const order = (): OrderRequest => ({ symbol: 'AAPL', side: 'B', qty: 100, price: 1_000_100, ordType: 'LIMIT', tif: 'DAY' });
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-shadow-fix-'));
+    sim = new VenueSimulator({ ouchPort: null, fixPort: 0, fixStoreDir: path.join(dir, 'venue'), heartbeatIntervalMs: 1000 });
+    const { fixPort } = await sim.start();
+    // The real FIX venue: a FixConnector logged in to the simulator over loopback, its store in dir/real.
+    real = new FixConnector({ name: 'ARCA', host: '127.0.0.1', port: fixPort, version: 'FIX.4.4', senderCompId: 'TPATH', targetCompId: 'VENUE',
+      storeDir: path.join(dir, 'real'), heartbeatIntervalSec: 30 });
+    const cfg = loadRoutingConfig(CONFIG);
+    cfg.journal.path = path.join(dir, 'orders.journal');
+    // AAPL routes to NSDQ first (rules): here the FIX venue is the only one.
+    cfg.venues = cfg.venues.filter((v) => v.name === 'ARCA');
+    cfg.rules = {};
+    cfg.defaultVenue = 'ARCA';
+    const listener = new Proxy({}, { get: () => () => undefined });
+    stack = createRouterStack(cfg, { connectorFor: (() => real) as never, bbo, listener: listener as never });
+    await real.connect();
+  });
+  afterEach(async () => {
+    await real.close();
+    await sim.stop();
+    stack.journal.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const storeBytes = (): Buffer => {
+    const files = fs.readdirSync(path.join(dir, 'real'));
+    return Buffer.concat(files.sort().map((f) => fs.readFileSync(path.join(dir, 'real', f))));
+  };
+
+  it('each dry run is a real submitOrder through a FixConnector, rejected back by a shadow FIX venue: the real session, store, venue, journal and risk do not move', async () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { scratchRecords: 1 << 15 });
+    expect(warmer.shadows.map((x) => `${x.connector.name}/${x.protocol}`)).to.deep.equal(['ARCA/fix44']);
+    const shadow = warmer.shadow!;
+    const conn = shadow.connector as FixConnector;
+    expect(conn).to.be.instanceOf(FixConnector);
+    expect(shadow.ready, shadow.failure).to.equal(true);
+    // Its own store: not in the real session's directory, and already unlinked (the mapping keeps it).
+    expect(conn.session.store.dir).to.not.equal(real.session.store.dir);
+    expect(fs.existsSync(conn.session.store.dir), 'the shadow store directory is gone once mapped').to.equal(false);
+    const before = {
+      out: real.session.nextSenderSeq, in: real.session.nextTargetSeq, messagesOut: real.stats().messagesOut, store: storeBytes().toString('hex'),
+      records: stack.journal.records, daily: stack.risk.usedDailyNotional, free: stack.orderManager.freeSlots, venueOrders: sim.counters.ordersIn,
+    };
+    warmer.noteOrder(order());
+    for (let i = 0; i < 10_000; i++) warmer.run();     // past two rewinds of the shadow store (4,096 messages)
+    expect(shadow.runs).to.equal(10_000);
+    expect(shadow.refused).to.equal(0);
+    expect(warmer.shadowRuns('fix')).to.equal(10_000);
+    const st = conn.stats();
+    expect(st.ordersOut).to.equal(10_000);
+    expect(st.rejects, 'every dry run rejected back by the shadow venue').to.equal(10_000);
+    expect(st.openOrders).to.equal(0);
+    expect((shadow.transport as FixDiscardTransport).newOrders).to.equal(10_000);
+    // The shadow store rewinds: its numbers stay small (the scratch file a few hundred KB).
+    expect(conn.session.nextSenderSeq).to.be.at.most(4097);
+    // Let the real session run (socket reads, timers) for a moment: anything sent on it would reach the venue now.
+    const until = Date.now() + 300;
+    while (Date.now() < until) { real.poll!(Date.now()); await new Promise((r) => setTimeout(r, 5)); }
+    expect({
+      out: real.session.nextSenderSeq, in: real.session.nextTargetSeq, messagesOut: real.stats().messagesOut, store: storeBytes().toString('hex'),
+      records: stack.journal.records, daily: stack.risk.usedDailyNotional, free: stack.orderManager.freeSlots, venueOrders: sim.counters.ordersIn,
+    }).to.deep.equal(before);
+    // The real path is live: one real order moves exactly those.
+    expect(stack.router.submitOrder(order())).to.be.at.least(0);
+    const t0 = Date.now();
+    while (sim.counters.ordersIn === 0 && Date.now() - t0 < 10_000) { real.poll!(Date.now()); await new Promise((r) => setTimeout(r, 5)); }
+    expect(sim.counters.ordersIn, 'the real order reached the venue').to.equal(1);
+    expect(real.session.nextSenderSeq).to.equal(before.out + 1);
+    expect(storeBytes().toString('hex')).to.not.equal(before.store);
+    warmer.close();
+  });
+
+  // As the OUCH test above: V8's status and TurboFan's inlining trace, in a child, dry runs alone.
+  it('dry runs alone get FixConnector.sendNew, FixSession.sendApp and the FIX store\'s append optimized by V8 (and without the shadow route they are not)', () => {
+    const run = (shadowRoute: boolean): { status: Record<string, number>; inlinedInto: Record<string, string[]> } => {
+      const script = `
+        const path = require('path');
+        const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
+        const { loadRoutingConfig } = require(d('lib/router/routing-config'));
+        const { createRouterStack } = require(d('lib/router/router-stack'));
+        const { OrderPathWarmer } = require(d('lib/pipeline/stages/order-path'));
+        const { FixConnector } = require(d('lib/router/connectors/fix-connector'));
+        const { FixSession } = require(d('lib/protocols/fix/fix-session'));
+        const { FixMappedStore } = require(d('lib/protocols/fix/fix-mapped-store'));
+        const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
+        cfg.journal.path = ${JSON.stringify(path.join(dir, 'child.journal'))};
+        cfg.venues = cfg.venues.filter((v) => v.name === 'ARCA'); cfg.rules = {}; cfg.defaultVenue = 'ARCA';
+        const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
+        const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: false, setListener() {}, connect: async () => {}, close: async () => {},
+          sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
+        const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });
+        const w = new OrderPathWarmer(stack, cfg.risk, bbo, ${JSON.stringify(dir)}, { shadowRoute: ${shadowRoute} });
+        w.noteOrder({ symbol: 'AAPL', side: 'B', qty: 100, price: 1000100, ordType: 'LIMIT', tif: 'DAY' });
+        const st = (f) => eval('%GetOptimizationStatus(f)');
+        for (let i = 0; i < 40000; i++) w.run();
+        process.stderr.write(JSON.stringify({ sendNew: st(FixConnector.prototype.sendNew), sendApp: st(FixSession.prototype.sendApp),
+          append: st(FixMappedStore.prototype.append), fixRuns: w.shadowRuns('fix') }) + '\\n');
+        w.close(); stack.journal.close();
+      `;
+      const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '-e', script],
+        { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+      expect(child.status, child.stderr).to.equal(0);
+      const inlinedInto: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+      for (const m of child.stdout.matchAll(/Inlining \S+ \{\S+ <SharedFunctionInfo (\w+)>\} into \S+ \{\S+ <SharedFunctionInfo (\w+)>\}/g)) {
+        (inlinedInto[m[1]] ??= []).push(m[2]);
+      }
+      return { status: JSON.parse(child.stderr.trim().split('\n').pop()!) as Record<string, number>, inlinedInto };
+    };
+    const kOptimized = 1 << 4;
+    const warm = run(true);
+    expect(warm.status.fixRuns).to.equal(40_000);
+    delete warm.status.fixRuns;
+    // Names, not classes, in the trace: append (the store's) and sendApp/sendNew are each defined once
+    // on the FIX path's classes, and the OUCH connector is not in this child (no OUCH venue).
+    for (const [fn, status] of Object.entries(warm.status)) {
+      const ok = (status & kOptimized) !== 0 || (warm.inlinedInto[fn] ?? []).length > 0;
+      expect(ok, `${fn} status ${status.toString(2)}, inlined into ${JSON.stringify(warm.inlinedInto[fn] ?? [])}`).to.equal(true);
+    }
+    const cold = run(false);
+    expect(cold.status.fixRuns).to.equal(0);
+    delete cold.status.fixRuns;
+    for (const [fn, status] of Object.entries(cold.status)) {
+      expect(status & kOptimized, `${fn} status ${status.toString(2)} without the shadow route`).to.equal(0);
+      expect(cold.inlinedInto[fn] ?? [], `${fn} inlined without the shadow route`).to.deep.equal([]);
+    }
   });
 });

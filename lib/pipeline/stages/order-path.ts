@@ -32,11 +32,11 @@
  * cold. So each dry run also reads those (`touchReal`, default on): the journal's next slot
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
- * (touchSendPath, OUCH). Loads only, never a store, so nothing a crash or a reader could see
+ * (touchSendPath, OUCH and FIX). Loads only, never a store, so nothing a crash or a reader could see
  * changes. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
- * through the OUCH connector's send over a transport that sends nothing), so V8 optimizes the code
- * a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
+ * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
+ * protocol the venues speak, taking turns), so V8 optimizes the code a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
  * over a private loopback connection (socket-warmer.ts), so the kernel's TCP send path is warm too;
  * what stays cold is the venue's own socket and, with a venue asleep in epoll, its wakeup.
  *
@@ -198,9 +198,15 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; connectors: { touchSendPath?(): number }[] } | null;
-  /** The whole path (OrderRouter.submitOrder through the OUCH connector's send) on shadow objects: shadow-route.ts. */
+  /**
+   * The whole path (OrderRouter.submitOrder through the venue connector's send) on shadow objects
+   * (shadow-route.ts): one shadow per protocol the real venues speak, the first OUCH venue's and
+   * the first FIX venue's, taking turns. `shadow` is the first of them (OUCH where there is one).
+   */
+  readonly shadows: ShadowRoute[] = [];
   readonly shadow: ShadowRoute | null = null;
   private shadowTick = 0;
+  private shadowNext = 0;
   private readonly shadowEvery: number;
   /** The kernel's loopback send path, kept warm over a private connection (socket-warmer.ts), or null. */
   readonly socket: SocketPathWarmer | null;
@@ -235,14 +241,24 @@ export class OrderPathWarmer {
     this.rotateJournal();
     const protocols = stack.connectors.map((c) => c.protocol);
     const ouchVenue = stack.connectors.find((c) => c.protocol === 'ouch');
+    const fixVenue = stack.connectors.find((c) => c.protocol === 'fix42' || c.protocol === 'fix44');
     this.shadowEvery = Math.max(1, options.shadowEvery ?? 1);
-    if ((options.shadowRoute ?? true) && ouchVenue !== undefined) {
-      this.shadow = new ShadowRoute(ouchVenue.name, shadowLimits(limits), bbo);
-      this.shadow.useJournal(this.journal!);
+    if (options.shadowRoute ?? true) {
+      if (ouchVenue !== undefined) this.shadows.push(new ShadowRoute(ouchVenue.name, shadowLimits(limits), bbo));
+      if (fixVenue !== undefined) this.shadows.push(new ShadowRoute(fixVenue.name, shadowLimits(limits), bbo, fixVenue.protocol as 'fix42' | 'fix44', scratchDir));
+      for (const sh of this.shadows) sh.useJournal(this.journal!);
+      this.shadow = this.shadows[0] ?? null;
     }
     this.ouch = protocols.includes('ouch') ? Buffer.alloc(128) : null;
     const fixVersion = protocols.includes('fix44') ? 'FIX.4.4' : protocols.includes('fix42') ? 'FIX.4.2' : null;
     this.fix = fixVersion ? { enc: new FixEncoder(), buf: Buffer.alloc(1024), version: fixVersion } : null;
+  }
+
+  /** Dry runs rejected back by the shadow OUCH venue ('ouch') or the shadow FIX venue ('fix'). */
+  shadowRuns(kind: 'ouch' | 'fix'): number {
+    let n = 0;
+    for (const sh of this.shadows) if ((sh.protocol === 'ouch') === (kind === 'ouch')) n += sh.runs;
+    return n;
   }
 
   /** The order the strategy just sent: the next dry runs take its symbol, side and price. */
@@ -286,7 +302,13 @@ export class OrderPathWarmer {
     }
     // The real path's own functions (submitOrder, routeNew, sendNew, the SoupBinTCP send), on shadow objects.
     // Every shadowEvery-th dry run (keep_warm_path_us): see shadow-route.ts for what it costs.
-    if (this.shadow !== null && ++this.shadowTick >= this.shadowEvery) { this.shadowTick = 0; this.shadow.run(q); }
+    const shadows = this.shadows;
+    if (shadows.length !== 0 && ++this.shadowTick >= this.shadowEvery) {
+      this.shadowTick = 0;
+      const i = this.shadowNext;
+      this.shadowNext = i + 1 === shadows.length ? 0 : i + 1;
+      shadows[i].run(q);
+    }
     if (this.real !== null) this.touchReal(this.real, q.symbol);
     // The kernel's send(2) and recv(2) over loopback, on a connection of our own (never a venue's).
     if (this.socket !== null && ++this.socketTick >= this.socketEvery) { this.socketTick = 0; this.socket.run(); }
@@ -326,7 +348,7 @@ export class OrderPathWarmer {
       // Its name goes at once (the mapping keeps the pages): a killed process leaves no file behind.
       fs.rmSync(this.journalPath, { force: true });
       this.journal = j;
-      if (this.shadow !== null) this.shadow.useJournal(j);
+      for (const sh of this.shadows) sh.useJournal(j);
       return j;
     } finally {
       if (widen) setCurrentThreadAffinity(pinned);
@@ -342,7 +364,7 @@ export class OrderPathWarmer {
   get scratchPath(): string { return this.journalPath; }
 
   close(): void {
-    this.shadow?.close();
+    for (const sh of this.shadows) sh.close();
     this.socket?.close();
     this.closeJournal();
   }

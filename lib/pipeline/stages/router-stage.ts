@@ -111,6 +111,12 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
+  // Orders sent and live with no answer yet from their venue (ack, fill, cancel or reject), by parent
+  // slot: a stopping worker keeps polling while there are any (stage-worker.ts), so the final stats
+  // count the ack of an order sent in the last turns before the stop.
+  const unanswered = new Uint8Array(router.orderCapacity);
+  let awaiting = 0;
+  const answered = (p: number): void => { if (p >= 0 && unanswered[p] === 1) { unanswered[p] = 0; awaiting--; } };
   // The router reports an order accepted before it writes it to the venue; telling the strategy
   // then (an id string, the strategy's own code) would sit between the market data and the wire.
   // So 'accepted' waits until submitOrder has returned, and any other event flushes it first: the
@@ -134,23 +140,26 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
     onRejected(p, reason: RejectReason, detail) {
       c[K.orders_rejected]++;
       logger.info(kLogOrderRejected, rejectReasonIndex(reason));
+      answered(p);
       if (p >= 0) sendTimes[p] = 0;
       emit('rejected', p, 0, 0, `${reason} ${detail}`, '');
     },
     onAcked(p) {
       c[K.orders_acked]++;
+      answered(p);
       const t = sendTimes[p];
       if (t !== 0) latency.order_ack.record(clock.nowNs() - t);
       emit('acked', p, 0, 0, '', '');
     },
-    onPartiallyFilled(p, q, px) { c[K.orders_partially_filled]++; emit('partially_filled', p, q, px, '', ''); },
+    onPartiallyFilled(p, q, px) { c[K.orders_partially_filled]++; answered(p); emit('partially_filled', p, q, px, '', ''); },
     onFilled(p, q, px) {
       c[K.orders_filled]++;
+      answered(p);
       const t = sendTimes[p];
       if (t !== 0) { latency.order_fill.record(clock.nowNs() - t); sendTimes[p] = 0; }
       emit('filled', p, q, px, '', '');
     },
-    onCancelled(p, q, reason) { c[K.orders_cancelled]++; sendTimes[p] = 0; emit('cancelled', p, q, 0, reason, ''); },
+    onCancelled(p, q, reason) { c[K.orders_cancelled]++; answered(p); sendTimes[p] = 0; emit('cancelled', p, q, 0, reason, ''); },
     onReplaced(p, q, px) { emit('replaced', p, q, px, '', ''); },
     onVenueReject(p, venue, reason) {
       c[K.venue_rejects]++;
@@ -183,7 +192,10 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
       if (out === 0 && live) out = now;
       if (orderSend !== undefined && out !== 0) orderSend.record(out - t0);
       // An order that already ended inside submitOrder (every child refused) has no slot to time.
-      if (live) sendTimes[p] = now;
+      if (live) {
+        sendTimes[p] = now;
+        if (unanswered[p] === 0) { unanswered[p] = 1; awaiting++; }
+      }
       c[K.orders_sent]++;
       if (mdRxTsNs > 0 && out !== 0) {
         latency.md_to_order.record(out - mdRxTsNs);
@@ -196,6 +208,7 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
     },
     cancelOrder(id: string): void { router.cancelOrder(id); },
     flush(): void {},
+    awaitingAnswer: () => awaiting,
   };
 }
 
@@ -267,8 +280,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
-    const shadow = warmer?.shadow;
-    if (shadow) {
+    // One shadow per protocol the venues speak (OUCH, FIX), each with its own.
+    for (const shadow of warmer?.shadows ?? []) {
       const probe = new OrderPathProbe(shadow.probeTargets(), ctx.clock);
       const m = shadowMetrics(ctx);
       shadow.useSink((r) => attachOrderHandlers(r, m, () => {}, { probe }));
@@ -291,6 +304,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     },
     cancelOrder(id: string): void { live.cancelOrder(id); },
     flush(): void { live.flush(); },
+    awaitingAnswer: () => live.awaitingAnswer?.() ?? 0,
   };
   // Venue sessions are polled at most every venuePollUs, not every turn: a poll is a recv(2) per
   // session, and a spinning loop that polls every turn spends ~40 % of its CPU in them while a
@@ -300,7 +314,8 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // frequent enough to promote short-lived objects into old space. The last poll time lives in a
   // Float64Array for the same reason (a closure variable would box every store).
   const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns,
-    kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns;
+    kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns, kShadowOuchRuns = ctx.K.keep_warm_shadow_ouch_runs,
+    kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs;
   const venuePollNs = d.venuePollUs * 1000;
   const lastVenuePollNs = new Float64Array(1);
   // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
@@ -480,6 +495,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
             warmer.run();
             c[kKeepWarmTurns] = warmer.turns;
             if (warmer.socket !== null) c[kKeepWarmSocketTurns] = warmer.socket.turns;
+            if (warmer.shadows.length !== 0) { c[kShadowOuchRuns] = warmer.shadowRuns('ouch'); c[kShadowFixRuns] = warmer.shadowRuns('fix'); }
           }
         }
       }
@@ -515,6 +531,10 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     },
     close: async () => {
       try {
+        // A shadow that stopped (its dry run threw) keeps its venue's path cold from then on: say why.
+        for (const sh of warmer?.shadows ?? []) {
+          if (sh.failure !== '') ctx.log(`keep-warm: the shadow ${sh.protocol} venue stopped after ${sh.runs} dry runs: ${sh.failure}`);
+        }
         warmer?.close();
         shipper?.close();
         if (receiver !== null) { await receiver.close(); if (stack === null) receiver.releaseJournal(); }

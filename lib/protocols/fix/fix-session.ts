@@ -275,6 +275,12 @@ export class FixSession {
     return this.write(start);
   }
 
+  /**
+   * Keep-warm: reads (never writes) the bytes the next message will be encoded into, one load per
+   * cache line (TxRing.touchNext). Returns a sum the caller keeps.
+   */
+  touchTx(bytes: number): number { return this.tx.touchNext(bytes); }
+
   /** The standard header per message type, laid out once (the comp ids do not change). */
   private readonly headers = new Map<string, FixHeaderTemplate>();
 

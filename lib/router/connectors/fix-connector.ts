@@ -53,6 +53,7 @@ import { execIdKey } from '../journal';
 import type { FixStoreFsync } from '../../protocols/fix/fix-store';
 import { SessionSchedule, SessionWindow, type SessionScheduleOptions, type SessionWindowOptions, type WindowSpan } from '../../protocols/session-schedule';
 import { SessionGate } from './session-gate';
+import { TokenMap } from './token-map';
 
 export interface FixConnectorOptions {
   name: string;
@@ -127,6 +128,8 @@ interface ReplaceRecon {
 }
 
 const kWhere = 'FixConnector';
+/** About what a NewOrderSingle takes in the session's send ring (header, ten fields, trailer). */
+const kNewOrderSingleBytes = 192;
 const kNullListener: VenueListener = { onAck() {}, onReject() {}, onFill() {}, onCancelled() {}, onReplaced() {}, onSessionState() {} };
 
 function sideCode(s: Side): number { return s === 'B' ? 0x31 : s === 'S' ? 0x32 : 0x35; }
@@ -147,9 +150,13 @@ export class FixConnector implements VenueConnector {
   /** errno of the last socket error, for the fix hint of a failed connect. */
   private lastErrno: string | undefined;
   private readonly parser: FixParser;
-  private readonly orders = new Map<string, OrderInfo>();
+  /**
+   * Open orders by ClOrdID. TokenMaps, not Maps: a Map rebuilds its table in old space as orders
+   * come and go (token-map.ts), ~100-150 B of old-space garbage per order and map.
+   */
+  private readonly orders = new TokenMap<OrderInfo>();
   /** ClOrdID of a cancel request -> the order it cancels. */
-  private readonly cancelIds = new Map<string, string>();
+  private readonly cancelIds = new TokenMap<string>();
   private cancelCounter = 0;
   private closing = false;
   private everLoggedIn = false;
@@ -157,9 +164,9 @@ export class FixConnector implements VenueConnector {
   private readonly opts: FixConnectorOptions & { reconnectAttempts: number; reconnectDelayMs: number; connectTimeoutMs: number };
   private readonly log: (line: string) => void;
   /** Replaces in flight at a restart, by both their ids, until the venue answered about both. */
-  private readonly replaceRecon = new Map<string, ReplaceRecon>();
+  private readonly replaceRecon = new TokenMap<ReplaceRecon>(8);
   /** Orders whose status was asked after a restart: the answer may call for a resend. */
-  private readonly statusPending = new Map<string, VenueOrder>();
+  private readonly statusPending = new TokenMap<VenueOrder>(8);
   private readonly counters = { statusRequests: 0, statusReplies: 0, ordersOut: 0, cancelsOut: 0, replacesOut: 0, acks: 0, rejects: 0, fills: 0, filledQty: 0, cancels: 0, replaces: 0, cancelRejects: 0, reconnects: 0, unknownExecType: 0, duplicateReports: 0, dailyResets: 0 };
   /**
    * ExecIDs applied this session day, as execIdKey (the journal's form): a PossDupFlag=Y or
@@ -435,6 +442,11 @@ export class FixConnector implements VenueConnector {
   }
 
   // ---- sends ----
+
+  /** Keep-warm (OrderPathWarmer.touchReal): loads, never stores, of where the next NewOrderSingle is encoded. */
+  touchSendPath(): number {
+    return this.session.touchTx(kNewOrderSingleBytes);
+  }
 
   sendNew(order: VenueOrder): boolean {
     if (!this.session.isLoggedIn) return false;
