@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import * as path from 'path';
+import { MonotonicClock } from '../../lib/common/clock';
+import { CountersBlock } from '../../lib/common/counters';
+import { LatencyRecorder } from '../../lib/common/latency-recorder';
+import { FeedDecoder } from '../../lib/feed/feed-decoder';
+import { BboTable } from '../../lib/pipeline/bbo-table';
+import { MarketBooks } from '../../lib/pipeline/market-books';
+import { PacketOriginRef, StageContext } from '../../lib/pipeline/stages/stage';
+import { buildStrategyStage } from '../../lib/pipeline/stages/strategy-stage';
+import { SubscriptionMailbox } from '../../lib/pipeline/subscriptions';
+import { JsStage, kLatencyNames, kWorkerCounterNames, StageWorkerData } from '../../lib/pipeline/worker-messages';
+import { Msg, payload } from '../feed/book-recorder';
+
+const kSample = path.resolve(__dirname, '..', '..', 'lib', 'pipeline', 'sample-strategy');
+const add = (ref: number, side: 'B' | 'S', shares: number, price: number, locate: number, stock: string): Msg =>
+  ({ type: 'A', values: { stockLocate: locate, trackingNumber: 0, timestamp: 1, orderReferenceNumber: ref, buySellIndicator: side, shares, stock, price } });
+
+/**
+ * The strategy stage as a stage worker builds it, fed by the books in-process: its per-event counts
+ * are kept in locals and reach the shared counters block at publishCounters (once per slice), and
+ * the BBO table the router reads stays current whether the QUOTEs come immediately (book fused,
+ * the strategy has onTopOfBook: the conflated copy is not written again) or only conflated (split).
+ */
+describe('pipeline/strategy stage (fused with the books, in process)', () => {
+  function setup(fusedBook: boolean) {
+    const clock = new MonotonicClock();
+    const counters = CountersBlock.create('test', kWorkerCounterNames);
+    const origin = new PacketOriginRef();
+    const src = { rxTsNs: 0, packetNo: 0 };
+    origin.from = src;
+    const group: JsStage[] = fusedBook ? ['decoder', 'book', 'strategy', 'router'] : ['strategy', 'router'];
+    const data = { strategy: { module: kSample, params: { maxOrders: 0 } }, rings: { bookToStrategy: [] }, bursts: {}, group } as unknown as StageWorkerData;
+    const ctx = {
+      data, clock, counters, c: counters.values, origin,
+      K: Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])),
+      latency: Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60e9 })])),
+      bbo: new BboTable(), subscriptions: new SubscriptionMailbox(), has: (s: JsStage) => group.includes(s), log: () => undefined,
+    } as unknown as StageContext;
+    const stage = buildStrategyStage(ctx, { sendOrder: () => undefined, cancelOrder: () => undefined, flush: () => undefined } as never);
+    const market = new MarketBooks(stage.marketData, { subscriptions: ctx.subscriptions, clock, immediateQuote: stage.topOfBook });
+    const feed = new FeedDecoder(market);
+    const send = (msgs: Msg[]) => {
+      const p = payload(msgs);
+      src.rxTsNs = clock.nowNs();
+      src.packetNo++;
+      feed.decodePayload(p, 0, p.length);
+      feed.endOfBatch();
+    };
+    const count = (name: string) => counters.values[kWorkerCounterNames.indexOf(name as never)];
+    return { stage, ctx, send, count };
+  }
+
+  for (const fused of [true, false]) {
+    it(`${fused ? 'fused (immediate QUOTEs)' : 'split (conflated QUOTEs only)'}: the BBO table holds each symbol's last BBO, and the counts reach the block at publishCounters`, () => {
+      const { stage, ctx, send, count } = setup(fused);
+      expect(stage.topOfBook !== undefined).to.equal(fused);
+      // Packet 1: AAPL bid then ask (two QUOTEs, conflated to one), MSFT bid.
+      send([add(1, 'B', 100, 1_000_000, 1, 'AAPL'), add(2, 'S', 300, 1_010_000, 1, 'AAPL'), add(10, 'B', 100, 500_000, 2, 'MSFT')]);
+      // Packet 2: AAPL's bid improves (a QUOTE), MSFT gets an ask.
+      send([add(3, 'B', 200, 1_005_000, 1, 'AAPL'), add(11, 'S', 100, 510_000, 2, 'MSFT')]);
+      expect([ctx.bbo.bestBid('AAPL'), ctx.bbo.bestAsk('AAPL')]).to.deep.equal([1_005_000, 1_010_000]);
+      expect([ctx.bbo.bestBid('MSFT'), ctx.bbo.bestAsk('MSFT')]).to.deep.equal([500_000, 510_000]);
+      // Nothing in the shared block until the worker publishes (once per slice).
+      expect(count('strategy_events')).to.equal(0);
+      stage.publishCounters!();
+      // 5 order events + the conflated QUOTEs: packet 1 AAPL and MSFT, packet 2 AAPL and MSFT.
+      expect(count('strategy_events')).to.equal(5 + 4);
+      // Immediate QUOTEs: every BBO change (AAPL 3, MSFT 2), only when fused with the books.
+      expect(count('strategy_quotes_immediate')).to.equal(fused ? 5 : 0);
+      expect(stage.counts!.quotes).to.equal(fused ? 5 : 4);
+    });
+  }
+});
