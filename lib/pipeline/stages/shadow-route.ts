@@ -59,19 +59,38 @@ const kRejectedLen = 24;
 const kReasonOther = 0x4f;
 
 /**
+ * What both shadow venues' transports share: a transport that never opens a socket, counts its
+ * sends and answers through `events`; `rejectLast()` hands the venue's reject of the last order in
+ * as received bytes.
+ */
+abstract class ShadowTransport implements SessionTransport {
+  readonly kind = 'native' as const;
+  state: TransportState = 'idle';
+  protected events: TransportEvents | null = null;
+  hasToken = false;
+  sends = 0;
+
+  abstract connect(host: string, port: number, events: TransportEvents): void;
+  abstract send(buf: Buffer, offset: number, length: number): boolean;
+  abstract rejectLast(): boolean;
+
+  poll(): number { return 0; }
+  close(): void { this.state = 'closed'; this.events = null; }
+  end(): void { this.close(); }
+  stats(): TransportStats {
+    return { kind: 'native', bytesOut: 0, bytesIn: 0, sends: this.sends, queuedSends: 0, connects: 1, busyPollUs: 0 };
+  }
+}
+
+/**
  * A session transport that sends nothing: connect() succeeds at once and the SoupBinTCP login is
  * answered in place; each send keeps the last Enter Order's token, so the shadow venue can
  * reject it.
  */
-export class DiscardTransport implements SessionTransport {
-  readonly kind = 'native' as const;
-  state: TransportState = 'idle';
-  private events: TransportEvents | null = null;
+export class DiscardTransport extends ShadowTransport {
   private readonly rx = Buffer.alloc(64);
   /** The last sent Enter Order's token (bytes), valid when `hasToken`. */
   private readonly token = Buffer.alloc(kTokenLen);
-  hasToken = false;
-  sends = 0;
 
   connect(_host: string, _port: number, events: TransportEvents): void {
     this.events = events;
@@ -102,13 +121,6 @@ export class DiscardTransport implements SessionTransport {
     this.events.onData(rx, 0, o + kRejectedLen);
     return true;
   }
-
-  poll(): number { return 0; }
-  close(): void { this.state = 'closed'; this.events = null; }
-  end(): void { this.close(); }
-  stats(): TransportStats {
-    return { kind: 'native', bytesOut: 0, bytesIn: 0, sends: this.sends, queuedSends: 0, connects: 1, busyPollUs: 0 };
-  }
 }
 
 /** Longest ClOrdID the FIX shadow venue keeps for its reject (the router's ids are 14 characters). */
@@ -123,10 +135,7 @@ const kFixStoreRewind = 4096;
  * that arrives as received bytes and runs the connector's report path (parser, session sequence
  * check, store, onReject). The venue's MsgSeqNum is the one the session expects (`expectSeq`).
  */
-export class FixDiscardTransport implements SessionTransport {
-  readonly kind = 'native' as const;
-  state: TransportState = 'idle';
-  private events: TransportEvents | null = null;
+export class FixDiscardTransport extends ShadowTransport {
   private readonly enc = new FixEncoder();
   private readonly rx = Buffer.alloc(1024);
   /** The last sent NewOrderSingle's "11=<ClOrdID><SOH>" bytes, valid when `hasToken`. */
@@ -134,8 +143,6 @@ export class FixDiscardTransport implements SessionTransport {
   private tokenLen = 0;
   private readonly logon: FixHeaderTemplate;
   private readonly report: FixHeaderTemplate;
-  hasToken = false;
-  sends = 0;
   /** NewOrderSingles seen (each one a dry run's order). */
   newOrders = 0;
   /** The MsgSeqNum the session expects next (set by the shadow route: its session's store). */
@@ -143,6 +150,7 @@ export class FixDiscardTransport implements SessionTransport {
 
   /** `sender`/`target`: the venue's CompIDs (the session's, swapped). */
   constructor(private readonly version: FixVersion, sender: string, target: string, private readonly heartbeatSec: number) {
+    super();
     this.logon = new FixHeaderTemplate('A', sender, target);
     this.report = new FixHeaderTemplate('8', sender, target);
   }
@@ -200,13 +208,6 @@ export class FixDiscardTransport implements SessionTransport {
     const start = e.finish();
     this.events.onData(this.rx, start, e.end - start);
     return true;
-  }
-
-  poll(): number { return 0; }
-  close(): void { this.state = 'closed'; this.events = null; }
-  end(): void { this.close(); }
-  stats(): TransportStats {
-    return { kind: 'native', bytesOut: 0, bytesIn: 0, sends: this.sends, queuedSends: 0, connects: 1, busyPollUs: 0 };
   }
 }
 
