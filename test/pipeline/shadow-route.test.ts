@@ -19,6 +19,42 @@ const ROOT = path.resolve(__dirname, '../../..');
 const CONFIG = path.join(ROOT, 'configs/routing_config.yml');
 
 /**
+ * The start of a child script: the shipped routing config with its journal in `dir`, a router stack
+ * over connectors that send nothing (the shadow route builds its own) and a fixed BBO; `arcaOnly`
+ * keeps only the FIX venue ARCA. Defines `path`, `d`, `cfg`, `bbo`, `stack`.
+ */
+function childStack(dir: string, journal: string, o: { arcaOnly?: boolean; resendsIdempotently?: boolean } = {}): string {
+  return `
+      const path = require('path');
+      const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
+      const { loadRoutingConfig } = require(d('lib/router/routing-config'));
+      const { createRouterStack } = require(d('lib/router/router-stack'));
+      const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
+      cfg.journal.path = ${JSON.stringify(path.join(dir, journal))};
+      ${o.arcaOnly ? "cfg.venues = cfg.venues.filter((v) => v.name === 'ARCA'); cfg.rules = {}; cfg.defaultVenue = 'ARCA';" : ''}
+      const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
+      const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: ${o.resendsIdempotently ?? true}, setListener() {}, connect: async () => {}, close: async () => {},
+        sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
+      const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });`;
+}
+
+/**
+ * Runs `script` in a child with V8's natives and TurboFan's inlining trace. The trace goes to stdout,
+ * from the compiler thread too (it interleaves mid-line), so the script writes its status object as
+ * the last line of stderr. Returns that object and, per function name, the callers TurboFan inlined it into.
+ */
+function runTraced(script: string): { status: Record<string, number>; inlinedInto: Record<string, string[]> } {
+  const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '-e', script],
+    { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+  expect(child.status, child.stderr).to.equal(0);
+  const inlinedInto: Record<string, string[]> = Object.create(null) as Record<string, string[]>;   // names like "constructor"
+  for (const m of child.stdout.matchAll(/Inlining \S+ \{\S+ <SharedFunctionInfo (\w+)>\} into \S+ \{\S+ <SharedFunctionInfo (\w+)>\}/g)) {
+    (inlinedInto[m[1]] ??= []).push(m[2]);
+  }
+  return { status: JSON.parse(child.stderr.trim().split('\n').pop()!) as Record<string, number>, inlinedInto };
+}
+
+/**
  * The keep-warm dry run through the whole order path (shadow-route.ts): a shadow OrderRouter and
  * OuchConnector over a transport that sends nothing. The bundled run's order cost 80-100 us
  * because submitOrder, routeNew, the connector's sendNew and the SoupBinTCP send ran only at the
@@ -134,21 +170,11 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
   // traces TurboFan's inlining, and a function counts as optimized when it is, or when TurboFan
   // inlined it into a caller it compiled.
   const optimizedAfterDryRuns = (shadowRoute: boolean): { status: Record<string, number>; inlinedInto: Record<string, string[]> } => {
-    const script = `
-      const path = require('path');
-      const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
-      const { loadRoutingConfig } = require(d('lib/router/routing-config'));
-      const { createRouterStack } = require(d('lib/router/router-stack'));
+    const script = `${childStack(dir, 'child.journal')}
       const { OrderPathWarmer } = require(d('lib/pipeline/stages/order-path'));
       const { OrderRouter } = require(d('lib/router/order-router'));
       const { OuchConnector } = require(d('lib/router/connectors/ouch-connector'));
       const { SoupBinClient } = require(d('lib/protocols/soupbin/soupbin-client'));
-      const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
-      cfg.journal.path = ${JSON.stringify(path.join(dir, 'child.journal'))};
-      const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
-      const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => {}, close: async () => {},
-        sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
-      const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });
       const w = new OrderPathWarmer(stack, cfg.risk, bbo, ${JSON.stringify(dir)}, { shadowRoute: ${shadowRoute} });
       w.noteOrder({ symbol: 'AAPL', side: 'B', qty: 100, price: 1000100, ordType: 'LIMIT', tif: 'DAY' });
       const st = (f) => eval('%GetOptimizationStatus(f)');
@@ -161,15 +187,7 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
       process.stderr.write(JSON.stringify(all()) + '\\n');
       w.close(); stack.journal.close();
     `;
-    // The inlining trace goes to stdout, from the compiler thread too; the status goes to stderr.
-    const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '-e', script],
-      { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
-    expect(child.status, child.stderr).to.equal(0);
-    const inlinedInto: Record<string, string[]> = Object.create(null) as Record<string, string[]>;   // names like "constructor"
-    for (const m of child.stdout.matchAll(/Inlining \S+ \{\S+ <SharedFunctionInfo (\w+)>\} into \S+ \{\S+ <SharedFunctionInfo (\w+)>\}/g)) {
-      (inlinedInto[m[1]] ??= []).push(m[2]);
-    }
-    return { status: JSON.parse(child.stderr.trim().split('\n').pop()!) as Record<string, number>, inlinedInto };
+    return runTraced(script);
   };
   const kOptimized = 1 << 4;
 
@@ -192,21 +210,12 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
   // every other run, one scratch rotation) in a child traced with --trace-gc must run with no major
   // GC and old space growing under 2 B a run (median of six steps).
   it('dry runs (OUCH and FIX shadows) leave no old-space garbage: no major GC and < 2 B of old space per run over 60,000 runs', () => {
-    const script = `
-      const path = require('path'); const v8 = require('v8');
-      const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
-      const { loadRoutingConfig } = require(d('lib/router/routing-config'));
-      const { createRouterStack } = require(d('lib/router/router-stack'));
+    const script = `${childStack(dir, 'gc.journal')}
+      const v8 = require('v8');
       const { OrderPathWarmer, OrderPathProbe } = require(d('lib/pipeline/stages/order-path'));
       const { attachOrderHandlers } = require(d('lib/pipeline/stages/router-stage'));
       const { MonotonicClock } = require(d('lib/common/clock'));
       const { LatencyRecorder } = require(d('lib/common/latency-recorder'));
-      const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
-      cfg.journal.path = ${JSON.stringify(path.join(dir, 'gc.journal'))};
-      const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
-      const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => {}, close: async () => {},
-        sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
-      const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });
       const w = new OrderPathWarmer(stack, cfg.risk, bbo, ${JSON.stringify(dir)});
       const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
       const rec = (name) => new LatencyRecorder({ name, highestTrackableNs: 1e9 });
@@ -346,22 +355,11 @@ describe('pipeline/shadow route for a FIX venue', () => {
   // As the OUCH test above: V8's status and TurboFan's inlining trace, in a child, dry runs alone.
   it('dry runs alone get FixConnector.sendNew, FixSession.sendApp and the FIX store\'s append optimized by V8 (and without the shadow route they are not)', () => {
     const run = (shadowRoute: boolean): { status: Record<string, number>; inlinedInto: Record<string, string[]> } => {
-      const script = `
-        const path = require('path');
-        const d = (p) => path.join(${JSON.stringify(path.join(ROOT, 'dist'))}, p);
-        const { loadRoutingConfig } = require(d('lib/router/routing-config'));
-        const { createRouterStack } = require(d('lib/router/router-stack'));
+      const script = `${childStack(dir, 'child.journal', { arcaOnly: true, resendsIdempotently: false })}
         const { OrderPathWarmer } = require(d('lib/pipeline/stages/order-path'));
         const { FixConnector } = require(d('lib/router/connectors/fix-connector'));
         const { FixSession } = require(d('lib/protocols/fix/fix-session'));
         const { FixMappedStore } = require(d('lib/protocols/fix/fix-mapped-store'));
-        const cfg = loadRoutingConfig(${JSON.stringify(CONFIG)});
-        cfg.journal.path = ${JSON.stringify(path.join(dir, 'child.journal'))};
-        cfg.venues = cfg.venues.filter((v) => v.name === 'ARCA'); cfg.rules = {}; cfg.defaultVenue = 'ARCA';
-        const bbo = { bestBid: () => 1000000, bestAsk: () => 1000100, entries: () => [{ symbol: 'AAPL', bid: 1000000, ask: 1000100 }] };
-        const conn = (v) => ({ name: v.name, protocol: v.protocol, resendsIdempotently: false, setListener() {}, connect: async () => {}, close: async () => {},
-          sendNew: () => true, sendCancel: () => true, sendReplace: () => true, stats: () => ({}) });
-        const stack = createRouterStack(cfg, { connectorFor: conn, bbo, listener: new Proxy({}, { get: () => () => undefined }) });
         const w = new OrderPathWarmer(stack, cfg.risk, bbo, ${JSON.stringify(dir)}, { shadowRoute: ${shadowRoute} });
         w.noteOrder({ symbol: 'AAPL', side: 'B', qty: 100, price: 1000100, ordType: 'LIMIT', tif: 'DAY' });
         const st = (f) => eval('%GetOptimizationStatus(f)');
@@ -370,14 +368,7 @@ describe('pipeline/shadow route for a FIX venue', () => {
           append: st(FixMappedStore.prototype.append), fixRuns: w.shadowRuns('fix') }) + '\\n');
         w.close(); stack.journal.close();
       `;
-      const child = spawnSync(process.execPath, ['--allow-natives-syntax', '--trace-turbo-inlining', '-e', script],
-        { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
-      expect(child.status, child.stderr).to.equal(0);
-      const inlinedInto: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-      for (const m of child.stdout.matchAll(/Inlining \S+ \{\S+ <SharedFunctionInfo (\w+)>\} into \S+ \{\S+ <SharedFunctionInfo (\w+)>\}/g)) {
-        (inlinedInto[m[1]] ??= []).push(m[2]);
-      }
-      return { status: JSON.parse(child.stderr.trim().split('\n').pop()!) as Record<string, number>, inlinedInto };
+      return runTraced(script);
     };
     const kOptimized = 1 << 4;
     const warm = run(true);
