@@ -382,7 +382,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   printFinal(final, secs);
   if (netns && netnsReport) {
     const c = netnsReport.counters;
-    console.log(`venue network: ${netns.name}: venue sockets ${netnsReport.connections.join(', ') || 'none listed'}; ${netns.venueIf} received ${c.rxPackets} packets (${c.rxBytes} bytes), sent ${c.txPackets}`);
+    console.log(`venue network: ${netns.name}: venue sockets ${netnsReport.connections.join(', ') || 'none listed'}; ${netns.venueIf} received ${c.rxPackets} packets (${c.rxBytes} bytes), sent ${c.txPackets}; its NAPI thread ran ${c.napiRunMs.toFixed(1)} ms on the venue's CPU`);
   }
   for (const line of formatSchedReport(sched)) console.log(line);
   const netnsJson = netns && netnsReport ? { venueNetns: { name: netns.name, hostIf: netns.hostIf, venueIf: netns.venueIf, hostAddr: netns.hostAddr, venueAddr: netns.venueAddr, napiPid: netns.napiPid, ...netnsReport } } : {};

@@ -14,7 +14,8 @@
  * kFlushNs apart, run by a timer on the venue's CPU, so while orders keep coming within that window
  * veth_xmit only puts the packet in the peer's ring and the send(2) ends there, as a NIC's ends at
  * its TX queue. Cost: the venue sees a packet up to kFlushNs later (the next timer poll), and the
- * venue's CPU runs that timer poll every kFlushNs for kDeferPolls x kFlushNs after the last packet.
+ * venue's CPU runs that timer poll every kFlushNs for kDeferPolls x kFlushNs after the last packet
+ * (the run's last line says how long the NAPI thread ran).
  *
  * Names carry this process's pid (netns tpvenue-PID, veth tpvPIDh / tpvPIDn); addresses are a
  * 10.254.0.0/16 /30 nobody here uses. remove() deletes the namespace (which deletes the pair);
@@ -23,13 +24,19 @@
  * Threading contract: created and removed from the run's main thread (synchronous `ip` calls).
  */
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 
 import { TickpathError } from '../errors';
 
-/** The deferral's timer period on the venue's CPU: the longest a packet waits for the venue's NAPI. */
-export const kFlushNs = 50_000;
-/** Timer polls with nothing new before the notification is unmasked: 2,000 x 50 us = 100 ms, longer than npm start's 20 ms between orders. */
-export const kDeferPolls = 2000;
+/**
+ * The deferral's timer period on the venue's CPU: the longest a packet waits for the venue's NAPI.
+ * Each timer poll is an hrtimer interrupt, a wakeup of the NAPI kthread and two context switches on
+ * the venue's CPU, ~10-14 us each on this VM under load (the kthread's schedstat): at 50 us that
+ * was 20-38 % of the CPU the RX lcore shares, at 200 us 8 %. 100 us: NIC-like interrupt moderation.
+ */
+export const kFlushNs = 100_000;
+/** Timer polls with nothing new before the notification is unmasked: 1,000 x 100 us = 100 ms, longer than npm start's 20 ms between orders. */
+export const kDeferPolls = 1000;
 
 const kPrefix = 'tpvenue-';
 /** The venue side's NAPI kthread's SCHED_FIFO priority (below the kernel's own threaded IRQs, 50). */
@@ -42,7 +49,11 @@ export interface VenueNetnsOptions {
   tag?: string;
 }
 
-export interface VenueNetnsCounters { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }
+export interface VenueNetnsCounters {
+  rxPackets: number; rxBytes: number; txPackets: number; txBytes: number;
+  /** CPU time the venue side's NAPI kthread has used (its polls, the deferral's timer polls), ms; -1 unknown. */
+  napiRunMs: number;
+}
 
 export interface VenueNetns {
   readonly name: string;
@@ -160,7 +171,9 @@ export function createVenueNetns(o: VenueNetnsOptions): VenueNetns {
   const counters = (): VenueNetnsCounters => {
     const j = JSON.parse(ip(['-n', name, '-s', '-j', 'link', 'show', venueIf], 'reading the venue side counters')) as { stats64: { rx: { packets: number; bytes: number }; tx: { packets: number; bytes: number } } }[];
     const s = j[0].stats64;
-    return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, txPackets: s.tx.packets, txBytes: s.tx.bytes };
+    let napiRunMs = -1;
+    try { napiRunMs = Number(fs.readFileSync(`/proc/${napiPid}/schedstat`, 'utf8').split(' ')[0]) / 1e6; } catch { /* no kthread found */ }
+    return { rxPackets: s.rx.packets, rxBytes: s.rx.bytes, txPackets: s.tx.packets, txBytes: s.tx.bytes, napiRunMs };
   };
   const label = `netns ${name}, veth ${hostIf} ${hostAddr} <-> ${venueIf} ${venueAddr}, venue side GRO + threaded NAPI on CPU ${o.cpu} (napi pid ${napiPid}, SCHED_FIFO ${kNapiFifoPriority}), notifications deferred ${kDeferPolls} x ${kFlushNs / 1000} us`;
   return { name, hostIf, venueIf, hostAddr, venueAddr, napiPid, label, counters, remove };
