@@ -118,9 +118,24 @@ describe('venue-sim/tickpath run --venue-netns: the venue child behind a veth pa
         const ports = venuePorts(out);
         const listening = execFileSync('ss', ['-Htln'], { encoding: 'utf8' });
         expect(listening).to.not.match(new RegExp(`:(${ports.ouch}|${ports.fix})\\s`));
-        const rx0 = venueRxPackets(n!);
+        // The receive leaves the router's send(2): the venue side's NAPI is threaded, its kthread pinned to
+        // the venue's CPU at SCHED_FIFO and doing the work; its notifications deferred; the router side
+        // without TSO (else veth hands TCP to netif_rx on the sender's CPU).
+        const sys = (f: string) => execFileSync('ip', ['netns', 'exec', n!.name, 'cat', `/sys/class/net/${n!.venueIf}/${f}`], { encoding: 'utf8' }).trim();
+        expect(sys('threaded')).to.equal('1');
+        expect(Number(sys('napi_defer_hard_irqs'))).to.be.greaterThan(0);
+        expect(Number(sys('gro_flush_timeout'))).to.be.greaterThan(0);
+        expect(execFileSync('ethtool', ['-k', n!.hostIf], { encoding: 'utf8' })).to.match(/^tcp-segmentation-offload: off/m);
+        const napiPid = Number(/napi pid (\d+), SCHED_FIFO/.exec(out)?.[1]);
+        expect(napiPid, out.slice(0, 2000)).to.be.greaterThan(0);
+        expect(fs.readFileSync(`/proc/${napiPid}/comm`, 'utf8')).to.match(new RegExp(`^napi/${n!.venueIf}-`));
+        expect(execFileSync('taskset', ['-pc', String(napiPid)], { encoding: 'utf8' })).to.match(new RegExp(`list: ${last}\\s*$`));
+        expect(execFileSync('chrt', ['-p', String(napiPid)], { encoding: 'utf8' })).to.match(/SCHED_FIFO/);
+        const napiNs = () => Number(fs.readFileSync(`/proc/${napiPid}/schedstat`, 'utf8').split(' ')[0]);
+        const rx0 = venueRxPackets(n!), napi0 = napiNs();
         await new Promise((r) => setTimeout(r, 1000));
         expect(venueRxPackets(n!), 'the venue side keeps receiving (orders, heartbeats)').to.be.greaterThan(rx0);
+        expect(napiNs(), 'the NAPI thread ran the receive').to.be.greaterThan(napi0);
         child.kill(signal);
         const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
         expect(code, out.slice(-1500)).to.equal(0);
