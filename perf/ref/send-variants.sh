@@ -89,7 +89,7 @@ trace_off() {
   python3 "$here/send-trace-split.py" "$1" < "$bin/trace-$1.txt" | tee -a "$bin/splits.txt" >&2
 }
 
-all="lo-block lo-spin lo-busypoll lo-block-cpu0 lo-spin-dontwait lo-spin-more veth-block veth-spin veth-gro-spin veth-threaded-block veth-threaded-spin veth-threaded-busypoll veth-defer-block veth-defer-spin veth-defer-spinpoll"
+all="lo-block lo-spin lo-busypoll lo-block-cpu0 lo-spin-dontwait lo-spin-more veth-block veth-spin veth-gro-spin veth-threaded-block veth-threaded-spin veth-threaded-busypoll veth-defer-block veth-defer-spin veth-defer-spinpoll lo-epollbusy veth-threaded-epollbusy veth-defer-epollbusy"
 variants=${VARIANTS:-$all}
 port=$(( 20000 + $$ % 20000 ))
 out="$bin/results.jsonl"

@@ -8,6 +8,9 @@
 //                                               SO_PREFER_BUSY_POLL: polls the device's NAPI itself)
 //                                               | spinpoll (non-blocking recv loop, each call one
 //                                               busy-poll pass with SO_PREFER_BUSY_POLL)
+//                                               | epollbusy (epoll with EPIOCSPARAMS busy poll
+//                                               BUSY_POLL_US, prefer: what venue-sim's
+//                                               --epoll-busy-poll does, Linux 6.9+)
 //   send CPU ADDR PORT INTERVAL_US THRASH_MB N FLAGS   FLAGS 0 | dontwait | more
 // The sender spins between sends (the stage worker does), walking THRASH_MB of memory (the books
 // evicting the kernel's code and data), and times each send(2) with CLOCK_MONOTONIC; every message
@@ -29,6 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+#ifndef EPIOCSPARAMS
+struct epoll_params { uint32_t busy_poll_usecs; uint16_t busy_poll_budget; uint8_t prefer_busy_poll; uint8_t pad; };
+#define EPIOCSPARAMS _IOW(0x8A, 0x01, struct epoll_params)
+#endif
 #ifndef SO_PREFER_BUSY_POLL
 #define SO_PREFER_BUSY_POLL 69
 #endif
@@ -65,10 +73,14 @@ static int do_recv(int argc, char **argv) {
     if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof one)) perror("SO_PREFER_BUSY_POLL");
   } else {
     fcntl(fd, F_SETFL, O_NONBLOCK);
-    if (!strcmp(mode, "block")) {
+    if (!strcmp(mode, "block") || !strcmp(mode, "epollbusy")) {
       ep = epoll_create1(0);
       struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
       epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+      if (!strcmp(mode, "epollbusy")) {
+        struct epoll_params p = { .busy_poll_usecs = (uint32_t)bp, .busy_poll_budget = 8, .prefer_busy_poll = 1 };
+        if (ioctl(ep, EPIOCSPARAMS, &p)) perror("EPIOCSPARAMS");
+      }
     }
   }
   size_t cap = 1 << 20, n = 0; uint64_t *d = malloc(cap * sizeof *d);
