@@ -26,6 +26,11 @@
  * expected-interval correction of it is computed after the run (copyCorrectedForCoordinatedOmission,
  * never on the record path, where it would turn a stall into a longer one); with an open-loop sender
  * it double-counts stalls, so both are reported. The sender's lateness is reported too.
+ *
+ * Venue placements beside the shipped run, at the first rate: --venue-variants MODE@CPU,... (a
+ * venue-sim child process on loopback, JSON `venue_process`) and, as root, --venue-netns-variants
+ * MODE@CPU,... (that child behind a veth pair in a namespace of its own, lib/venue-sim/venue-netns.ts,
+ * JSON `venue_netns`); 'none' for either to skip it.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
