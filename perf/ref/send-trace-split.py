@@ -32,7 +32,8 @@ def main() -> None:
         ts = float(m.group(4)) * 1e6
         ev, rest = m.group(5), m.group(6)
         if ev == 'sys_enter_sendto':
-            cur = {'t0': ts, 'start': None, 'xmit': None, 'rx': 0.0, 'rx_on': None, 'wakes': [], 'ipis': 0, 'raise': 0}
+            fd = re.search(r'fd: (\w+)', rest)
+            cur = {'fd': int(fd.group(1), 16) if fd else -1, 't0': ts, 'start': None, 'xmit': None, 'rx': 0.0, 'rx_on': None, 'wakes': [], 'ipis': 0, 'raise': 0}
         elif cur is None:
             continue
         elif ev == 'net_dev_start_xmit' and cur['start'] is None:
@@ -63,11 +64,12 @@ def main() -> None:
     if not calls:
         print(f'{variant}: no complete traced send(2)')
         return
-    # By device: a process may send on several (the router's keep-warm socket on lo beside its venue).
-    devs = list(dict.fromkeys(c['dev'] for c in calls))
-    if len(devs) > 1:
-        for d in devs:
-            split(f'{variant} dev={d}', [c for c in calls if c['dev'] == d])
+    # By socket and device: a process may send on several (the router's keep-warm socket on lo
+    # beside its venue sessions, also on lo unless the venue is behind a veth).
+    keys = list(dict.fromkeys((c['fd'], c['dev']) for c in calls))
+    if len(keys) > 1:
+        for fd, d in keys:
+            split(f'{variant} fd={fd} dev={d}', [c for c in calls if (c['fd'], c['dev']) == (fd, d)])
         return
     split(variant, calls)
 

@@ -22,7 +22,7 @@ for _ in $(seq 600); do
 done
 [[ -n "$tid" ]] || { echo "no stage worker tid in the run's log" >&2; cat "$log" >&2; exit 1; }
 mkdir -p "$ti"
-echo 16384 > "$ti/buffer_size_kb"
+echo 65536 > "$ti/buffer_size_kb"
 echo "$tid" > "$ti/set_event_pid"
 for e in syscalls/sys_enter_sendto syscalls/sys_exit_sendto net/net_dev_start_xmit net/net_dev_xmit net/netif_rx \
          irq/softirq_raise irq/softirq_entry irq/softirq_exit net/netif_receive_skb napi/napi_poll sched/sched_waking ipi/ipi_send_cpu; do
