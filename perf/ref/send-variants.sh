@@ -11,7 +11,7 @@
 #   perf/ref/send-variants.sh [ROUNDS] [N] [INTERVAL_US] [THRASH_MB]     (defaults 3 1000 1000 32)
 #   VARIANTS="lo-spin veth-threaded-spin" perf/ref/send-variants.sh      (a subset)
 #   TRACE=1 ...: round 1 of each variant is also traced (ftrace events in an instance of its own,
-#   sender's pid only; tracing adds ~1-2 us a send): where inside send(2) the time goes, median
+#   sender's pid only; tracing adds ~1-2 us a send): where inside send(2) the time goes, mean
 #   per send: TCP/IP down to the device's start_xmit, the driver's xmit (loopback_xmit/veth_xmit),
 #   the NET_RX softirq run at local_bh_enable (the receiver's TCP receive), wakeups and IPIs sent.
 # Sender on CPU 0 (the stage worker's), receivers on CPU 1. Last line: JSON (per variant, the
@@ -131,7 +131,7 @@ for r in $(seq 1 "$rounds"); do
     echo "{\"variant\":\"$v\",\"round\":$r,\"load1\":$load,\"tx\":$tx,\"rx\":$rx}" | tee -a "$out" >&2
   done
 done
-[[ -f "$bin/splits.txt" ]] && { echo "--- inside send(2), traced (median us from the call's entry; tracing adds its own cost):" >&2; cat "$bin/splits.txt" >&2; }
+[[ -f "$bin/splits.txt" ]] && { echo "--- inside send(2), traced (mean us per call; ftrace prints us, and tracing adds its own cost):" >&2; cat "$bin/splits.txt" >&2; }
 python3 - "$out" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
