@@ -50,11 +50,18 @@ export interface FastRecordReader {
   readonly source: string;
 }
 
+/**
+ * A record hash keeps 30 bits: a small integer (a Smi) wherever it goes, so passing it to a function
+ * V8 does not inline (MoexInstrumentTable.resolveBytes from the adapter) never boxes it in a heap
+ * number (an int32 hash did for half the keys: an allocation per entry).
+ */
+const kHashMask = 0x3fffffff;
+
 /** Record hash of an ASCII string's bytes, the same function the generated readers compute. */
 export function fastRecordHash(src: Uint8Array, offset: number, length: number, mask: number): number {
   let h = 0;
   for (let i = 0; i < length; i++) h = ((h << 5) ^ (h >>> 27) ^ (src[offset + i] & mask)) | 0;
-  return h;
+  return h & kHashMask;
 }
 
 const kMaxSafe = Number.MAX_SAFE_INTEGER;
@@ -330,7 +337,7 @@ class RecordCompiler {
     else if (want === 'digits') this.line('x = 0; bad = 0; for (c = 0; c < sl; c++) { g = (B[so + c] & 127) - 48; if (g < 0 || g > 9) bad = 1; else x = x * 10 + g; }');
     this.line('}');
     if (want === 'digits') this.line('if (bad !== 0 || sl === 0 || sl > 15) x = -1;');
-    else if (want === 'hash') this.line('if (sl === 0) h = 0;');
+    else if (want === 'hash') this.line(`if (sl === 0) h = 0; else h &= ${kHashMask};`);
   }
 
   private ascii(ins: FastInstruction): void {
