@@ -17,8 +17,8 @@
  * with no buffer to view, is compared a byte at a time as before.
  *
  * In front of that table, resolveBytes keeps a direct-mapped cache of the keys it resolved: one
- * 64-byte line per slot (kCacheInts Int32 slots: key hash, both lengths, locate, the session's wire
- * word and up to 12 symbol wire words), indexed by the key hash. A hit reads one line where the
+ * 64-byte line per slot (kCacheInts Int32 slots: both record hashes, both lengths, locate, the
+ * session's wire word and up to 11 symbol wire words), indexed by the record hashes. A hit reads one line where the
  * table read six arrays (index, hashes, lengths, session and symbol words), about 30 ns an entry
  * at 500 instruments. A hit still compares every word of the key with the packet (equal hash and
  * lengths are not enough: keys built to collide in fastRecordHash stay apart), and a miss or a key
@@ -36,20 +36,25 @@ const kSessionWords = 4;
 /** Symbol wire words per locate (kKeyBytes - 1 bytes at most). */
 const kSymbolWords = kKeyBytes >> 2;
 /**
- * resolveBytes' cache: Int32 slots a line (hash, symbol length << 8 | session length, locate,
- * session wire word, symbol wire words), lines in the cache (a power of two: any number of
- * instruments, a line each, the rest never touched).
+ * resolveBytes' cache: Int32 slots a line (the Symbol's and TradingSessionID's record hashes, symbol
+ * length * 256 + session length, locate, session wire word, symbol wire words), lines in the cache
+ * (a power of two: any number of instruments, a line each, the rest never touched). A line is
+ * chosen by one multiply of the record hashes (cacheLine), not keyHash's three: the look-up's
+ * latency is the hash and the line's load in a row.
  */
 const kCacheInts = 16;
-const kCacheHash = 0;
-const kCacheLengths = 1;
-const kCacheLocate = 2;
-const kCacheSession = 3;
-const kCacheSymbol = 4;
-const kCacheLines = 8192;
+const kCacheSymbolHash = 0;
+const kCacheSessionHash = 1;
+const kCacheLengths = 2;
+const kCacheLocate = 3;
+const kCacheSession = 4;
+const kCacheSymbol = 5;
+const kCacheLineBits = 13;
+const kCacheLines = 1 << kCacheLineBits;
 /** Session bytes a cache line holds (one word); symbol bytes likewise (kCacheInts - kCacheSymbol words). */
 const kCacheSessionBytes = 4;
 const kCacheSymbolBytes = (kCacheInts - kCacheSymbol) * 4;
+
 
 /** One hash of an instrument key from its Symbol's and TradingSessionID's fastRecordHash and lengths. */
 function keyHash(symbolHash: number, symbolLength: number, sessionHash: number, sessionLength: number): number {
@@ -153,12 +158,12 @@ export class MoexInstrumentTable {
   resolveBytes(b: Uint8Array, symbolOffset: number, symbolLength: number, symbolHash: number, sessionOffset: number, sessionLength: number, sessionHash: number): number {
     // Kept small enough for V8 to inline into the caller's loop (a call took the arguments out of
     // registers); everything but a cache hit is in resolveMiss.
-    const h = keyHash(symbolHash, symbolLength, sessionHash, sessionLength);
     const cache = this.cache;
-    const line = (h & (kCacheLines - 1)) * kCacheInts;
-    // The line holds this hash and lengths, the words read stay inside the packet, and every word of
-    // the key equals the packet's (the last one masked to the key's length).
-    if (cache[line + kCacheHash] === h && cache[line + kCacheLengths] === symbolLength * 256 + sessionLength && sessionLength <= kCacheSessionBytes
+    const line = (Math.imul(symbolHash ^ (sessionHash << 11) ^ symbolLength, 0x9e3779b1) >>> (32 - kCacheLineBits)) * kCacheInts;
+    // The line holds these hashes and lengths, the words read stay inside the packet, and every word
+    // of the key equals the packet's (the last one masked to the key's length).
+    if (cache[line + kCacheSymbolHash] === symbolHash && cache[line + kCacheSessionHash] === sessionHash
+      && cache[line + kCacheLengths] === symbolLength * 256 + sessionLength && sessionLength <= kCacheSessionBytes
       && b === this.viewOf && this.viewWhole && symbolOffset + symbolLength + 3 < b.length && sessionOffset + kCacheSessionBytes < b.length) {
       const view = this.view;
       let same = sessionLength === 0 || (view.getInt32(sessionOffset, true) & (-1 >>> (32 - (sessionLength << 3)))) === cache[line + kCacheSession];
@@ -167,19 +172,21 @@ export class MoexInstrumentTable {
       for (; same && j + 4 < symbolLength; j += 4) same = view.getInt32(symbolOffset + j, true) === cache[at++];
       if (same && (view.getInt32(symbolOffset + j, true) & (-1 >>> (32 - ((symbolLength - j) << 3)))) === cache[at]) return cache[line + kCacheLocate];
     }
-    return this.resolveMiss(b, symbolOffset, symbolLength, sessionOffset, sessionLength, h, line);
+    return this.resolveMiss(b, symbolOffset, symbolLength, symbolHash, sessionOffset, sessionLength, sessionHash, line);
   }
 
   /** resolveBytes past its cache: the table (a new locate for a key seen the first time), and the cache line refilled. */
-  private resolveMiss(b: Uint8Array, symbolOffset: number, symbolLength: number, sessionOffset: number, sessionLength: number, h: number, line: number): number {
+  private resolveMiss(b: Uint8Array, symbolOffset: number, symbolLength: number, symbolHash: number, sessionOffset: number, sessionLength: number, sessionHash: number,
+    line: number): number {
     this.cacheMisses++;
     if (symbolLength === 0 || sessionLength > kSessionBytes || symbolLength > kKeyBytes - 1 - sessionLength) return 0;
     if (b !== this.viewOf) this.viewOn(b);
-    const locate = this.probe(b, this.view, symbolOffset, symbolLength, sessionOffset, sessionLength, h);
+    const locate = this.probe(b, this.view, symbolOffset, symbolLength, sessionOffset, sessionLength, keyHash(symbolHash, symbolLength, sessionHash, sessionLength));
     if (locate !== 0 && this.viewWhole && sessionLength <= kCacheSessionBytes && symbolLength <= kCacheSymbolBytes) {
       // The line now holds this key (the key as the table stored it, on the wire).
       const cache = this.cache;
-      cache[line + kCacheHash] = h;
+      cache[line + kCacheSymbolHash] = symbolHash;
+      cache[line + kCacheSessionHash] = sessionHash;
       cache[line + kCacheLengths] = symbolLength * 256 + sessionLength;
       cache[line + kCacheLocate] = locate;
       cache[line + kCacheSession] = this.sessionWire[locate * kSessionWords];
