@@ -5,11 +5,15 @@
  * of every element onto the value tape (three typed-array stores a field, dictionary entries in
  * arrays, a block allocation per sequence) and the handler then reads the tape back through
  * layouts; at about 52 bytes an X-OLR message, that was ~120 ns of decode against ~50 for walking
- * the bytes at all. Here fields nobody asked for are only skipped (their bytes and range checks
- * still run), copy-operator dictionary entries are locals of the function (the caller resets the
- * dictionaries before every message: MOEX datagrams), stop-bit integers of one byte take a branch,
- * and a wanted string can come with its decimal-digit value (order ids) or a hash of its bytes
- * (instrument keys), computed in the same pass that finds its stop bit.
+ * the bytes at all. Here copy-operator dictionary entries are locals of the function (the caller
+ * resets the dictionaries before every message: MOEX datagrams); a field nobody asked for whose
+ * dictionary entry nobody reads is only scanned for its stop bit (an integer of more than four
+ * bytes is read again with its range checks, since it could be out of range); stop-bit integers
+ * take their first four bytes in int32 shifts (28 bits cannot overflow any type), a presence map
+ * of up to four bytes is one register, and a wanted string can come with its decimal-digit value
+ * (order ids) or a hash of its bytes (instrument keys), computed in the same pass that finds its
+ * stop bit. A loop that only tests each byte's stop bit costs about 40 ns on such a message, the
+ * floor of this design; the reader is within ~15 ns of it.
  *
  * A reader accepts only what it decodes exactly like the general path, and returns -1 for anything
  * else: a truncated or overlong message, an integer out of range, a bad exponent, a missing
