@@ -390,5 +390,61 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       expect(decoder.decode(noMust, 0, noMust.length)).to.be.lessThan(0);
       expect(reader.fn(noMust, 0, noMust.length, r, 8)).to.equal(-1);
     });
+
+    /**
+     * Presence maps are read into one register when they have at most four bytes (28 bits) and a
+     * byte at a time when longer: two templates, 12 and 30 optional copy fields in the element, one
+     * of each width. Random presence and values; maps shorter than the template's bits come as sent
+     * (the encoder drops empty trailing bytes), and each message is re-sent with its first element's
+     * map longer than the template needs (zero bytes before the stop bit). The reader must accept
+     * exactly what the general decoder accepts, with the same values, and refuse (-1) the overlong
+     * map. Fails if a bit is taken from the wrong position or a map's length is misjudged on either
+     * path.
+     */
+    it('presence maps of one register and of more than four bytes, overlong and short, against the general decoder (fast-check)', () => {
+      for (const fields of [12, 30]) {
+        const body = Array.from({ length: fields }, (_, k) => `<uInt32 name="F${k}" presence="optional"><copy/></uInt32>`).join('');
+        const reg = templates(['maps', 12, `<sequence name="E"><length name="N"/>${body}</sequence>`]);
+        const want: Record<string, 'value'> = {};
+        for (let k = 0; k < fields; k += 3) want[`F${k}`] = 'value';
+        const reader = compileFastRecordReader(reg.templateNamed('maps'), {}, want)!;
+        expect(reader.source.includes('pmE = (pmE << 7)'), `${fields} fields: register path`).to.equal(fields <= 28);
+        const decoder = new FastDecoder(reg, { engine: 'compiled' });
+        const r = new Float64Array(reader.headerSize + 8 * reader.stride);
+        let accepted = 0; let overlong = 0; let short = 0;
+        fc.assert(fc.property(fc.array(fc.array(fc.option(fc.nat({ max: 300 }), { nil: undefined, freq: 2 }), { minLength: fields, maxLength: fields }), { minLength: 1, maxLength: 3 }), (rows) => {
+          const enc = new FastEncoder(reg);
+          const bytes = enc.encode('maps', { E: rows.map((row) => Object.fromEntries(row.flatMap((v, k) => (v === undefined ? [] : [[`F${k}`, v]])))) as FastRecord[] });
+          // The first element's presence map starts after the template map (1 byte), the id (1) and the length (1).
+          const at = 3;
+          let end = at; while ((bytes[end] & 0x80) === 0) end++;
+          const variants: [string, Uint8Array][] = [['as sent', bytes]];
+          // Longer than the template's bits need (zero bytes added, the stop bit on the last): overlong.
+          const pad = Math.ceil(fields / 7) + 1 - (end + 1 - at);
+          variants.push(['overlong', Uint8Array.from([...bytes.subarray(0, end), bytes[end] & 0x7f, ...Array<number>(pad - 1).fill(0), 0x80, ...bytes.subarray(end + 1)])]);
+          for (const [label, b] of variants) {
+            decoder.resetDictionaries();
+            const general = decoder.decode(b, 0, b.length);
+            const got = reader.fn(b, 0, b.length, r, 8);
+            if (label === 'overlong') { expect(got, `${fields} fields, overlong map`).to.equal(-1); overlong++; continue; }
+            if (general < 0) { expect(got, `${fields} fields, ${label}: accepted what the general decoder refuses`).to.equal(-1); continue; }
+            expect(got, `${fields} fields, ${label}`).to.equal(decoder.position);
+            const list = fastMessageToObject(decoder).E as FastRecord[];
+            list.forEach((v, i) => {
+              for (const name of Object.keys(want)) {
+                const k = reader.element.get(name)!;
+                const at2 = reader.headerSize + i * reader.stride + k;
+                expect(r[at2] === 0 ? undefined : r[at2 + 1], `${fields} fields, ${label}, ${name} of ${i}`).to.equal(v[name]);
+              }
+            });
+            accepted++;
+            if (end + 1 - at < Math.ceil(fields / 7)) short++;
+          }
+        }), { numRuns: 300, seed: 20261127 });
+        expect(accepted, `${fields} fields`).to.be.at.least(300);
+        expect(short, `${fields} fields: short maps read`).to.be.greaterThan(0);
+        expect(overlong).to.equal(300);
+      }
+    });
   });
 });
