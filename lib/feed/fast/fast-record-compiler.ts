@@ -95,14 +95,20 @@ function readWord(first: string): string {
   return `if (p >= E) return -1; c = B[p++]; w = ${first}; if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} } } }`;
 }
 /**
- * Unsigned stop-bit integer into v: four bytes in int32 shifts, longer in a double loop with the
- * range checks of fast-compiler.ts (they cannot fail within four bytes: the same values accepted).
+ * Unsigned stop-bit integer into `to`: four bytes in int32 shifts (w), longer in a double loop (v)
+ * with the range checks of fast-compiler.ts and then `long`, the caller's range check on the wire
+ * value. Neither can fail within four bytes (28 bits), so the common path assigns the int32 and
+ * compares nothing.
  */
-const kReadUint = `${readWord('c & 127')} v = w;`
-  + ` if ((c & 128) === 0) { for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } }`;
-/** Signed: the first byte sign-extended from its bit 6 ((c << 25) >> 25), then as kReadUint. */
-const kReadInt = `${readWord('(c << 25) >> 25')} v = w;`
-  + ` if ((c & 128) === 0) { do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); }`;
+function readUint(to: string, long = ''): string {
+  return `${readWord('c & 127')} if ((c & 128) === 0) { v = w; for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127);`
+    + ` if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } ${long} ${to} = v; } else ${to} = w;`;
+}
+/** Signed: the first byte sign-extended from its bit 6 ((c << 25) >> 25), then as readUint. */
+function readInt(to: string, long = ''): string {
+  return `${readWord('(c << 25) >> 25')} if ((c & 128) === 0) { v = w; do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1;`
+    + ` c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); ${long} ${to} = v; } else ${to} = w;`;
+}
 /**
  * An integer nobody reads: its stop bit found without computing it, when it has at most four bytes
  * (28 bits: inside every integer type's range, so nothing to check); a longer one is read again from
@@ -140,7 +146,7 @@ class RecordCompiler {
     this.pmapStart('pmS', 'pmL', 'pmH', headerBytes);
     // The template id: present (the dictionaries were just reset, so it cannot be copied) and this one.
     this.line(`if (!${this.nextBit()}) return -1;`);
-    this.line(kReadUint);
+    this.line(readUint('v'));
     this.line(`if (v !== ${t.id}) return -1;`);
     this.line('R[0] = 0;');
     this.fields(t.body);
@@ -257,17 +263,21 @@ class RecordCompiler {
       // Nothing stored and no dictionary: only the stop bit and the range matter.
       const range = ins.kind === kFastUInt32 ? 'v > 4294967295' : ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
       const nullable = ins.optional ? 'if (v > 0) v--; ' : '';
-      this.line(skipInt(`${ins.kind === kFastUInt32 ? kReadUint : kReadInt} ${nullable}if (${range}) return -1;`));
+      this.line(skipInt(`${ins.kind === kFastUInt32 ? readUint('v') : readInt('v')} ${nullable}if (${range}) return -1;`));
       return;
     }
+    // The range on the wire: a nullable positive value is one more than the value (checked in the
+    // long path only: four bytes cannot leave any of these ranges).
+    const up = ins.optional ? 1 : 0;
     if (ins.kind === kFastUInt32) {
-      this.line(kReadUint);
-      this.line(ins.optional ? 'if (v === 0) nul = true; else { nul = false; v--; if (v > 4294967295) return -1; }' : 'if (v > 4294967295) return -1;');
+      this.line(readUint('v', `if (v > ${4294967295 + up}) return -1;`));
+      if (ins.optional) this.line('if (v === 0) nul = true; else { nul = false; v--; }');
       return;
     }
-    const range = ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
-    this.line(kReadInt);
-    this.line(ins.optional ? `if (v === 0) nul = true; else { nul = false; if (v > 0) v--; if ${range} return -1; }` : `if ${range} return -1;`);
+    const max = ins.kind === kFastInt32 ? 2147483647 : kMaxSafe;
+    const min = ins.kind === kFastInt32 ? -2147483648 : -kMaxSafe;
+    this.line(readInt('v', `if (v > ${max + up} || v < ${min}) return -1;`));
+    if (ins.optional) this.line('if (v === 0) nul = true; else { nul = false; if (v > 0) v--; }');
   }
 
   private storeInt(k: number, value: string): string { return k < 0 ? '' : `${this.r(k, 0)} = 1; ${this.r(k, 1)} = ${value};`; }
@@ -338,8 +348,8 @@ class RecordCompiler {
   // ---- Decimals.
 
   private wireDecimal(ins: FastInstruction): void {
-    this.line(`${kReadInt} e1 = v;`);
-    const rest = `if (e1 > 63 || e1 < -63) return -1; ${kReadInt} m = v; if (m > ${kMaxSafe} || m < -${kMaxSafe}) return -1;`;
+    this.line(readInt('e1'));
+    const rest = `if (e1 > 63 || e1 < -63) return -1; ${readInt('m', `if (v > ${kMaxSafe} || v < -${kMaxSafe}) return -1;`)}`;
     this.line(ins.optional ? `if (e1 === 0) nul = true; else { nul = false; if (e1 > 0) e1--; ${rest} }` : rest);
   }
 

@@ -324,6 +324,17 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       const is = [0n, -1n, 63n, -64n, (1n << 27n) - 1n, -(1n << 27n), 1n << 27n, (1n << 31n) - 1n, -(1n << 31n), 1n << 31n, -(1n << 31n) - 1n];
       for (const u of us) for (const pad of [0, 5]) check(message(unsigned(7n), [0x80], unsigned(u, pad), signed(0n), unsigned(u, pad)), 7n, `U/Q ${u} pad ${pad}`);
       for (const i of is) check(message(unsigned(7n), [0x80], unsigned(1n), signed(i), [0x80]), 7n, `I ${i}`);
+      // The read element field X (uInt32): its value when accepted, refused past 2^32 - 1, zero-padded too.
+      const xAt = reader.headerSize + reader.element.get('X')!;
+      for (const x of us) {
+        for (const pad of [0, 5]) {
+          const bytes = Uint8Array.from([0xc0, 0x89, ...unsigned(7n), 0x80, ...unsigned(1n), ...signed(0n), 0x80, 0x81, ...unsigned(x, pad)]);
+          check(bytes, 7n, `X ${x} pad ${pad}`);
+          const got = reader.fn(bytes, 0, bytes.length, r, 4);
+          if (x > 0xffffffffn) expect(got, `X ${x} pad ${pad}`).to.equal(-1);
+          else { expect(got, `X ${x} pad ${pad}`).to.equal(bytes.length); expect(r[xAt + 1]).to.equal(Number(x)); }
+        }
+      }
       expect(accepted).to.be.greaterThan(20);
     });
 
