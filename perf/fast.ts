@@ -68,7 +68,7 @@ class ResolveOnly implements FastMessageHandler {
   entries = 0;
   /** Locates summed: read, so the look-ups are not dead code. */
   locateSum = 0;
-  private readonly instruments = new MoexInstrumentTable(16384);
+  readonly instruments = new MoexInstrumentTable(16384);
   private readonly record = new Float64Array(kRecHeader + 64 * kRecStride);
   constructor(private readonly reader: FastRecordReader) {}
   onMessage(_d: FastDecoder, _id: number): void { this.messages++; }
@@ -164,7 +164,7 @@ function main(): number {
   let bestFastInterp = Infinity; let bestDecodeInterp = Infinity; let bestSteady = Infinity; let steadyCount = 0;
   let steadyAdapter: FastBookAdapter | undefined;
   let fastCount = 0; let itchCount = 0; let decodeCount = 0;
-  let bestResolve = Infinity; let resolveCount = 0; let resolveEntries = 0;
+  let bestResolve = Infinity; let resolveCount = 0; let resolveEntries = 0; let resolveMisses = 0; let resolveInstruments = 0;
   let fastSink = new CountingSink(); let itchSink = new CountingSink();
   let adapter: FastBookAdapter | undefined;
   let feedErrors = 0; let tapeErrors = 0;
@@ -216,7 +216,7 @@ function main(): number {
     if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = i.sink; }
     if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
     if (dt.ns < bestTapeDecode) bestTapeDecode = dt.ns;
-    if (dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; }
+    if (dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; resolveMisses = ro.instruments.cacheMisses; resolveInstruments = ro.instruments.count; }
   }
   const median = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
   const fastNs = bestFast / fastCount;
@@ -269,6 +269,8 @@ function main(): number {
       instrument_resolution_per_entry: Number(((bestResolve - bestDecode * resolveCount / decodeCount) / Math.max(1, resolveEntries)).toFixed(2)),
       books_rest: Number((fastNs - resolveNs).toFixed(2)),
     },
+    /** resolveBytes' cache over the session (moex-instruments.ts): misses beyond one per instrument are lines two keys share. */
+    instrument_cache: { entries: resolveEntries, misses: resolveMisses, instruments: resolveInstruments },
     interpreted_ns_per_msg: Number(fastInterpNs.toFixed(2)),
     interpreted_decode_only_ns_per_msg: Number(decodeInterpNs.toFixed(2)),
     ratio_decode_compiled_over_interpreted: Number((decodeNs / decodeInterpNs).toFixed(3)),

@@ -5,11 +5,15 @@
  * of every element onto the value tape (three typed-array stores a field, dictionary entries in
  * arrays, a block allocation per sequence) and the handler then reads the tape back through
  * layouts; at about 52 bytes an X-OLR message, that was ~120 ns of decode against ~50 for walking
- * the bytes at all. Here fields nobody asked for are only skipped (their bytes and range checks
- * still run), copy-operator dictionary entries are locals of the function (the caller resets the
- * dictionaries before every message: MOEX datagrams), stop-bit integers of one byte take a branch,
- * and a wanted string can come with its decimal-digit value (order ids) or a hash of its bytes
- * (instrument keys), computed in the same pass that finds its stop bit.
+ * the bytes at all. Here copy-operator dictionary entries are locals of the function (the caller
+ * resets the dictionaries before every message: MOEX datagrams); a field nobody asked for whose
+ * dictionary entry nobody reads is only scanned for its stop bit (an integer of more than four
+ * bytes is read again with its range checks, since it could be out of range); stop-bit integers
+ * take their first four bytes in int32 shifts (28 bits cannot overflow any type), a presence map
+ * of up to four bytes is one register, and a wanted string can come with its decimal-digit value
+ * (order ids) or a hash of its bytes (instrument keys), computed in the same pass that finds its
+ * stop bit. A loop that only tests each byte's stop bit, and nothing else, is the floor of this
+ * design: on a shared 2-vCPU machine at load 6-9 it cost 40-52 ns a message, the reader 15-20 more.
  *
  * A reader accepts only what it decodes exactly like the general path, and returns -1 for anything
  * else: a truncated or overlong message, an integer out of range, a bad exponent, a missing
@@ -50,11 +54,18 @@ export interface FastRecordReader {
   readonly source: string;
 }
 
+/**
+ * A record hash keeps 30 bits: a small integer (a Smi) wherever it goes, so passing it to a function
+ * V8 does not inline (MoexInstrumentTable.resolveBytes from the adapter) never boxes it in a heap
+ * number (an int32 hash did for half the keys: an allocation per entry).
+ */
+const kHashMask = 0x3fffffff;
+
 /** Record hash of an ASCII string's bytes, the same function the generated readers compute. */
 export function fastRecordHash(src: Uint8Array, offset: number, length: number, mask: number): number {
   let h = 0;
   for (let i = 0; i < length; i++) h = ((h << 5) ^ (h >>> 27) ^ (src[offset + i] & mask)) | 0;
-  return h;
+  return h & kHashMask;
 }
 
 const kMaxSafe = Number.MAX_SAFE_INTEGER;
@@ -75,11 +86,37 @@ export function compileFastRecordReader(t: FastTemplate, wantHeader: Record<stri
   }
 }
 
-/** Unsigned stop-bit integer into v: one byte in a branch, longer in a loop (range checks as fast-compiler.ts). */
-const kReadUint = 'if (p >= E) return -1; c = B[p++]; if ((c & 128) !== 0) v = c & 127; else { if (p >= E) return -1; v = (c << 7) | (B[p] & 127);'
-  + ` if ((B[p++] & 128) === 0) { for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } } }`;
-const kReadInt = 'if (p >= E) return -1; c = B[p++]; v = (c & 64) !== 0 ? (c & 127) - 128 : c & 127;'
-  + ` if ((c & 128) === 0) { do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); }`;
+/**
+ * The first four bytes of a stop-bit integer into the int32 local w (28 bits: no range to check, no
+ * floating point; `first` is how the first byte starts it), the stop bit left in c.
+ */
+function readWord(first: string): string {
+  const next = 'if (p >= E) return -1; c = B[p++]; w = (w << 7) | (c & 127);';
+  return `if (p >= E) return -1; c = B[p++]; w = ${first}; if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} } } }`;
+}
+/**
+ * Unsigned stop-bit integer into `to`: four bytes in int32 shifts (w), longer in a double loop (v)
+ * with the range checks of fast-compiler.ts and then `long`, the caller's range check on the wire
+ * value. Neither can fail within four bytes (28 bits), so the common path assigns the int32 and
+ * compares nothing.
+ */
+function readUint(to: string, long = ''): string {
+  return `${readWord('c & 127')} if ((c & 128) === 0) { v = w; for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127);`
+    + ` if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } ${long} ${to} = v; } else ${to} = w;`;
+}
+/** Signed: the first byte sign-extended from its bit 6 ((c << 25) >> 25), then as readUint. */
+function readInt(to: string, long = ''): string {
+  return `${readWord('(c << 25) >> 25')} if ((c & 128) === 0) { v = w; do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1;`
+    + ` c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); ${long} ${to} = v; } else ${to} = w;`;
+}
+/**
+ * An integer nobody reads: its stop bit found without computing it, when it has at most four bytes
+ * (28 bits: inside every integer type's range, so nothing to check); a longer one is read again from
+ * its first byte with the range checks (`full`).
+ */
+function skipInt(full: string): string {
+  return `s0 = p; do { if (p >= E) return -1; } while ((B[p++] & 128) === 0); if (p - s0 > 4) { p = s0; ${full} }`;
+}
 
 class RecordCompiler {
   private readonly lines: string[] = [];
@@ -105,19 +142,20 @@ class RecordCompiler {
     if (t.reset || t.id < 0) throw new Unsupported();
     for (const [name] of Object.entries(this.wantHeader)) { this.header.set(name, this.headerSize); this.headerSize += 4; }
     for (const [name] of Object.entries(this.wantElement)) { this.element.set(name, this.stride); this.stride += 4; }
-    this.line('const pmS = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; } const pmL = p - pmS;');
+    const headerBytes = Math.ceil((1 + t.body.pmapBits) / 7);
+    this.pmapStart('pmS', 'pmL', 'pmH', headerBytes);
     // The template id: present (the dictionaries were just reset, so it cannot be copied) and this one.
-    this.line('if ((B[pmS] & 64) === 0) return -1;');
-    this.line(kReadUint);
+    this.line(`if (!${this.nextBit()}) return -1;`);
+    this.line(readUint('v'));
     this.line(`if (v !== ${t.id}) return -1;`);
     this.line('R[0] = 0;');
-    this.bit = 1;
     this.fields(t.body);
     this.absentUnseen(t.body, this.header, '');
-    this.line(`if (pmL > ${Math.ceil(this.bit / 7)}) return -1;`);
+    if (this.bit !== 1 + t.body.pmapBits) throw new Error(`record reader of ${t.name}: ${this.bit} presence bits, the template has ${1 + t.body.pmapBits}`);
+    this.line(`if (pmL > ${headerBytes}) return -1;`);
     this.line('return p;');
-    const decl = ['v = 0', 'c = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'h = 0', 'g = 0', 'bad = 0', 'rb = 0', ...this.locals];
-    const source = `return function rec_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(B, p, E, R, cap) {\n  let ${decl.join(', ')};\n${this.lines.join('\n')}\n};`;
+    const decl = ['v = 0', 'w = 0', 'a = 0', 'c = 0', 'pmH = 0', 'pmE = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'h = 0', 'g = 0', 'bad = 0', 'rb = 0', ...this.locals];
+    const source = `const kPow10 = [1, 10, 100, 1000, 10000, 100000, 1000000];\nreturn function rec_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(B, p, E, R, cap) {\n  let ${decl.join(', ')};\n${this.lines.join('\n')}\n};`;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const fn = new Function(source)() as FastRecordReaderFn;
     return { templateId: t.id, fn, header: this.header, element: this.element, headerSize: this.headerSize, stride: this.stride, source };
@@ -153,8 +191,33 @@ class RecordCompiler {
     for (const ins of g.instructions) this.field(ins);
   }
 
+  /**
+   * A presence map at p: its start and length in `ps`/`pl`. One of at most four bytes (28 bits) is
+   * also read into the int32 `word`, left-aligned to `bytes` (missing trailing bytes are zeros), so
+   * a field's bit is one AND of a register (and one longer than `bytes` is refused at once: the end
+   * check would refuse it anyway); a longer one is tested a byte at a time.
+   */
+  private pmapStart(ps: string, pl: string, word: string, bytes: number): void {
+    this.ps = ps;
+    this.pl = pl;
+    this.bit = 0;
+    if (bytes <= 4) {
+      this.pmWord = word;
+      this.pmBytes = bytes;
+      this.line(`const ${ps} = p; ${word} = 0; do { if (p >= E || p - ${ps} >= ${bytes}) return -1; c = B[p++]; ${word} = (${word} << 7) | (c & 127); } while ((c & 128) === 0);`
+        + ` const ${pl} = p - ${ps};${bytes > 1 ? ` ${word} <<= 7 * (${bytes} - ${pl});` : ''}`);
+    } else {
+      this.pmWord = '';
+      this.line(`const ${ps} = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; } const ${pl} = p - ${ps};`);
+    }
+  }
+
+  private pmWord = '';
+  private pmBytes = 0;
+
   private nextBit(): string {
     const k = this.bit++;
+    if (this.pmWord !== '') return `((${this.pmWord} & ${1 << (7 * this.pmBytes - 1 - k)}) !== 0)`;
     const byte = Math.floor(k / 7);
     return `(${this.pl} > ${byte} && (B[${this.ps} + ${byte}] & ${0x40 >> (k % 7)}) !== 0)`;
   }
@@ -195,15 +258,26 @@ class RecordCompiler {
 
   // ---- Integers.
 
-  private wireInt(ins: FastInstruction): void {
-    if (ins.kind === kFastUInt32) {
-      this.line(kReadUint);
-      this.line(ins.optional ? 'if (v === 0) nul = true; else { nul = false; v--; if (v > 4294967295) return -1; }' : 'if (v > 4294967295) return -1;');
+  private wireInt(ins: FastInstruction, unread = false): void {
+    if (unread) {
+      // Nothing stored and no dictionary: only the stop bit and the range matter.
+      const range = ins.kind === kFastUInt32 ? 'v > 4294967295' : ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
+      const nullable = ins.optional ? 'if (v > 0) v--; ' : '';
+      this.line(skipInt(`${ins.kind === kFastUInt32 ? readUint('v') : readInt('v')} ${nullable}if (${range}) return -1;`));
       return;
     }
-    const range = ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
-    this.line(kReadInt);
-    this.line(ins.optional ? `if (v === 0) nul = true; else { nul = false; if (v > 0) v--; if ${range} return -1; }` : `if ${range} return -1;`);
+    // The range on the wire: a nullable positive value is one more than the value (checked in the
+    // long path only: four bytes cannot leave any of these ranges).
+    const up = ins.optional ? 1 : 0;
+    if (ins.kind === kFastUInt32) {
+      this.line(readUint('v', `if (v > ${4294967295 + up}) return -1;`));
+      if (ins.optional) this.line('if (v === 0) nul = true; else { nul = false; v--; }');
+      return;
+    }
+    const max = ins.kind === kFastInt32 ? 2147483647 : kMaxSafe;
+    const min = ins.kind === kFastInt32 ? -2147483648 : -kMaxSafe;
+    this.line(readInt('v', `if (v > ${max + up} || v < ${min}) return -1;`));
+    if (ins.optional) this.line('if (v === 0) nul = true; else { nul = false; if (v > 0) v--; }');
   }
 
   private storeInt(k: number, value: string): string { return k < 0 ? '' : `${this.r(k, 0)} = 1; ${this.r(k, 1)} = ${value};`; }
@@ -213,10 +287,11 @@ class RecordCompiler {
     const k = lengthOf === undefined ? this.slotOf(ins) : -1;
     const present = lengthOf === undefined ? this.storeInt(k, 'v') : `${lengthOf} = v;`;
     const none = lengthOf === undefined ? this.absent(k) : `${lengthOf} = 0;`;
-    const wire = ins.optional ? `if (nul) { ${none} } else { ${present} }` : present;
+    const unread = k < 0 && lengthOf === undefined;
+    const wire = unread ? '' : ins.optional ? `if (nul) { ${none} } else { ${present} }` : present;
     switch (ins.op) {
       case kFastOpNone:
-        this.wireInt(ins);
+        this.wireInt(ins, unread);
         this.line(wire);
         return;
       case kFastOpConstant:
@@ -225,14 +300,14 @@ class RecordCompiler {
         return;
       case kFastOpDefault:
         this.line(`if (${this.nextBit()}) {`);
-        this.wireInt(ins);
+        this.wireInt(ins, unread);
         this.line(wire);
         this.line(ins.hasInitial ? `} else { v = ${ins.initial}; ${present} }` : ins.optional ? `} else { ${none} }` : '} else return -1;');
         return;
       case kFastOpCopy: {
         if (lengthOf === undefined && this.dictionaryFree(ins, k)) {
           this.line(`if (${this.nextBit()}) {`);
-          this.wireInt(ins);
+          this.wireInt(ins, true);
           this.line('}');
           return;
         }
@@ -255,7 +330,16 @@ class RecordCompiler {
     // Both halves as unsigned 32-bit integers shifted 7 bits a byte: no floating point, no division
     // (a SendingTime's 9 bytes took a division per byte past the 46th bit, about a third of the
     // X-OLR reader). Seven more bits overflow 64 exactly when the high half is already 2^25 or more.
-    this.line('hi = 0; lo = 0; for (;;) { if (p >= E) return -1; c = B[p++]; if (hi >= 33554432) return -1; hi = ((hi << 7) | (lo >>> 25)) >>> 0; lo = ((lo << 7) | (c & 127)) >>> 0; if ((c & 128) !== 0) break; }');
+    // The first four bytes into w and the next four into a (int32 shifts, 28 bits each), joined into
+    // the halves once (a SendingTime has eight or nine bytes); from the ninth byte the per-byte loop.
+    this.line(readWord('c & 127'));
+    this.line('if ((c & 128) !== 0) { hi = 0; lo = w; } else {');
+    this.line('s0 = p; if (p >= E) return -1; c = B[p++]; a = c & 127;');
+    this.line('if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127); if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127);'
+      + ' if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127); } } }');
+    this.line('g = 7 * (p - s0); hi = w >>> (32 - g); lo = ((w << g) | a) >>> 0;');
+    this.line('if ((c & 128) === 0) { for (;;) { if (p >= E) return -1; c = B[p++]; if (hi >= 33554432) return -1; hi = ((hi << 7) | (lo >>> 25)) >>> 0; lo = ((lo << 7) | (c & 127)) >>> 0; if ((c & 128) !== 0) break; } }');
+    this.line('}');
     if (ins.optional) this.line('if (hi === 0 && lo === 0) nul = true; else { nul = false; if (lo === 0) { lo = 4294967295; hi--; } else lo--; }');
     const store = `if (hi >= 4294967296) return -1;${k < 0 ? '' : ` ${this.r(k, 0)} = 1; ${this.r(k, 1)} = hi; ${this.r(k, 2)} = lo;`}`;
     this.line(ins.optional ? `if (nul) { ${this.absent(k)} } else { ${store} }` : store);
@@ -264,8 +348,8 @@ class RecordCompiler {
   // ---- Decimals.
 
   private wireDecimal(ins: FastInstruction): void {
-    this.line(`${kReadInt} e1 = v;`);
-    const rest = `if (e1 > 63 || e1 < -63) return -1; ${kReadInt} m = v; if (m > ${kMaxSafe} || m < -${kMaxSafe}) return -1;`;
+    this.line(readInt('e1'));
+    const rest = `if (e1 > 63 || e1 < -63) return -1; ${readInt('m', `if (v > ${kMaxSafe} || v < -${kMaxSafe}) return -1;`)}`;
     this.line(ins.optional ? `if (e1 === 0) nul = true; else { nul = false; if (e1 > 0) e1--; ${rest} }` : rest);
   }
 
@@ -311,12 +395,22 @@ class RecordCompiler {
   // ---- ASCII strings (in place: offset and length in the packet).
 
   /** so/sl (nul when null), and x: digits value or hash when wanted. */
-  private wireAscii(ins: FastInstruction, want: FastRecordWant | undefined): void {
+  private wireAscii(ins: FastInstruction, want: FastRecordWant | undefined, unread = false): void {
+    if (unread) {
+      // Nothing stored and no dictionary: a string has no value to check, only its stop bit.
+      this.line('for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; }');
+      return;
+    }
     if (want === 'digits') {
       // Digits accumulate while the stop bit is looked for; any other byte (a preamble zero too) sets bad.
-      this.line('s0 = p; x = 0; bad = 0; for (;;) { if (p >= E) return -1; c = B[p++]; g = (c & 127) - 48; if (g < 0 || g > 9) bad = 1; else x = x * 10 + g; if ((c & 128) !== 0) break; }');
+      // bad gets the sign bit of any byte outside '0'..'9' (g or 9 - g negative): no branch a digit.
+      // The first nine digits in an int32 (a double multiply-add chain cost twice the latency a digit).
+      this.line('s0 = p; x = 0; bad = 0; w = 0; for (;;) { if (p >= E) return -1; c = B[p++]; g = (c & 127) - 48; bad |= g | (9 - g);'
+        + ' if (p - s0 <= 9) w = (w * 10 + g) | 0; else x = x * 10 + g; if ((c & 128) !== 0) break; }');
+      this.line('x = p - s0 <= 9 ? w : p - s0 <= 15 ? w * kPow10[p - s0 - 9] + x : -1;');
     } else if (want === 'hash') {
-      this.line('s0 = p; h = 0; for (;;) { if (p >= E) return -1; c = B[p++]; h = ((h << 5) ^ (h >>> 27) ^ (c & 127)) | 0; if ((c & 128) !== 0) break; }');
+      // The stop bit is hashed with the last byte and taken out after the loop (it was not rotated): one mask less a byte.
+      this.line('s0 = p; h = 0; for (;;) { if (p >= E) return -1; c = B[p++]; h = (h << 5) ^ (h >>> 27) ^ c; if ((c & 128) !== 0) break; } h ^= 128;');
     } else {
       this.line('s0 = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; }');
     }
@@ -327,10 +421,10 @@ class RecordCompiler {
     else this.line('so = s0 + 1; sl -= 1;');
     // A preamble changed the bytes the value covers: recompute it over the string itself (rare).
     if (want === 'hash') this.line('h = 0; for (c = 0; c < sl; c++) h = ((h << 5) ^ (h >>> 27) ^ (B[so + c] & 127)) | 0;');
-    else if (want === 'digits') this.line('x = 0; bad = 0; for (c = 0; c < sl; c++) { g = (B[so + c] & 127) - 48; if (g < 0 || g > 9) bad = 1; else x = x * 10 + g; }');
+    else if (want === 'digits') this.line('x = 0; bad = 0; for (c = 0; c < sl; c++) { g = (B[so + c] & 127) - 48; bad |= g | (9 - g); x = x * 10 + g; }');
     this.line('}');
-    if (want === 'digits') this.line('if (bad !== 0 || sl === 0 || sl > 15) x = -1;');
-    else if (want === 'hash') this.line('if (sl === 0) h = 0;');
+    if (want === 'digits') this.line('if (bad < 0 || sl === 0 || sl > 15) x = -1;');
+    else if (want === 'hash') this.line(`if (sl === 0) h = 0; else h &= ${kHashMask};`);
   }
 
   private ascii(ins: FastInstruction): void {
@@ -348,13 +442,13 @@ class RecordCompiler {
       return;
     }
     if (op === kFastOpNone) {
-      this.wireAscii(ins, want);
-      this.line(ins.optional ? `if (nul) { ${none} } else { ${present} }` : present);
+      this.wireAscii(ins, want, k < 0);
+      if (k >= 0) this.line(ins.optional ? `if (nul) { ${none} } else { ${present} }` : present);
       return;
     }
     if (op === kFastOpDefault) {
       this.line(`if (${this.nextBit()}) {`);
-      this.wireAscii(ins, want);
+      this.wireAscii(ins, want, k < 0);
       this.line(ins.optional ? `if (nul) { ${none} } else { ${present} }` : present);
       // An unwanted default with an initial value: nothing to keep.
       this.line(ins.hasInitial ? '}' : ins.optional ? `} else { ${none} }` : '} else return -1;');
@@ -364,7 +458,7 @@ class RecordCompiler {
     if (ins.hasInitial) throw new Unsupported();
     if (this.dictionaryFree(ins, k)) {
       this.line(`if (${this.nextBit()}) {`);
-      this.wireAscii(ins, want);
+      this.wireAscii(ins, want, true);
       this.line('}');
       return;
     }
@@ -388,23 +482,20 @@ class RecordCompiler {
     this.line('R[0] = n;');
     const g = ins.group!;
     const savedBit = this.bit;
+    const saved = [this.ps, this.pl, this.pmWord, this.pmBytes] as const;
     this.inElement = true;
-    this.bit = 0;
-    this.ps = 'pS';
-    this.pl = 'pL';
     this.at = 'rb + ';
     this.line(`for (let i = 0; i < n; i++) {`);
     this.line(`rb = ${this.headerSize} + i * ${this.stride};`);
-    if (g.needsPmap) this.line('const pS = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; } const pL = p - pS;');
-    else this.line('const pS = p, pL = 0;');
+    if (g.needsPmap) this.pmapStart('pS', 'pL', 'pmE', Math.ceil(g.pmapBits / 7));
+    else { this.line('const pS = p, pL = 0;'); this.bit = 0; this.ps = 'pS'; this.pl = 'pL'; this.pmWord = ''; }
     this.fields(g);
     this.absentUnseen(g, this.element, 'rb + ');
     this.line(`if (pL > ${Math.ceil(this.bit / 7)}) return -1;`);
     this.line('}');
     this.inElement = false;
     this.bit = savedBit;
-    this.ps = 'pmS';
-    this.pl = 'pmL';
+    [this.ps, this.pl, this.pmWord, this.pmBytes] = saved;
     this.at = '';
   }
 }

@@ -6,6 +6,7 @@
  * under fallback keys; a price change moves the resting order.
  */
 import { expect } from 'chai';
+import * as fc from 'fast-check';
 import { BookEvent, BookEventHandler, kBookEventAddOrder, kBookEventModifyOrder } from '../../../lib/feed/book/book-event';
 import { OrderBook } from '../../../lib/feed/book/order-book';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
@@ -15,6 +16,7 @@ import { compileFastRecordReader, fastRecordHash } from '../../../lib/feed/fast/
 import { FastBookAdapter, moexIncrementalReader, sendingTimeNs } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
+import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
 import { moexTemplates, templates } from './fast-helpers';
 
 class EventLog implements BookEventHandler {
@@ -322,7 +324,138 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       const is = [0n, -1n, 63n, -64n, (1n << 27n) - 1n, -(1n << 27n), 1n << 27n, (1n << 31n) - 1n, -(1n << 31n), 1n << 31n, -(1n << 31n) - 1n];
       for (const u of us) for (const pad of [0, 5]) check(message(unsigned(7n), [0x80], unsigned(u, pad), signed(0n), unsigned(u, pad)), 7n, `U/Q ${u} pad ${pad}`);
       for (const i of is) check(message(unsigned(7n), [0x80], unsigned(1n), signed(i), [0x80]), 7n, `I ${i}`);
+      // The read element field X (uInt32): its value when accepted, refused past 2^32 - 1, zero-padded too.
+      const xAt = reader.headerSize + reader.element.get('X')!;
+      for (const x of us) {
+        for (const pad of [0, 5]) {
+          const bytes = Uint8Array.from([0xc0, 0x89, ...unsigned(7n), 0x80, ...unsigned(1n), ...signed(0n), 0x80, 0x81, ...unsigned(x, pad)]);
+          check(bytes, 7n, `X ${x} pad ${pad}`);
+          const got = reader.fn(bytes, 0, bytes.length, r, 4);
+          if (x > 0xffffffffn) expect(got, `X ${x} pad ${pad}`).to.equal(-1);
+          else { expect(got, `X ${x} pad ${pad}`).to.equal(bytes.length); expect(r[xAt + 1]).to.equal(Number(x)); }
+        }
+      }
       expect(accepted).to.be.greaterThan(20);
+    });
+
+    /**
+     * Fields nobody reads are skipped (integers by their stop bits alone, strings by a scan), but a
+     * skipped field's dictionary entry stays kept when a read field shares it (key="K": Hidden's value
+     * is what Shown copies) or when it is mandatory (a copy with no previous value is an error).
+     * Random elements, each field present, absent or null, encoded by the encoder with its own
+     * dictionaries, then decoded by the reader and by the general decoder: every read field must
+     * match, and the reader must accept exactly what the general decoder accepts (messages cut
+     * short, a missing mandatory copy, included). Fails if a skip drops state a later field reads,
+     * or accepts what the general decoder refuses.
+     */
+    it('skipped fields keep the dictionary state read fields need, against the general decoder (fast-check)', () => {
+      const reg = templates(['skips', 11, '<uInt32 name="Seq"/><string name="Text" presence="optional"/><sequence name="E"><length name="N"/>'
+        + '<uInt32 name="Hidden" presence="optional"><copy key="K"/></uInt32>'
+        + '<string name="Note" presence="optional"><copy/></string>'
+        + '<uInt32 name="Must"><copy/></uInt32>'
+        + '<int32 name="Skip" presence="optional"/>'
+        + '<int64 name="Wide" presence="optional"><default/></int64>'
+        + '<uInt32 name="Shown" presence="optional"><copy key="K"/></uInt32>'
+        + '<uInt32 name="Want"><copy/></uInt32>'
+        + '</sequence>']);
+      const reader = compileFastRecordReader(reg.templateNamed('skips'), {}, { Shown: 'value', Want: 'value' })!;
+      expect(reader).to.not.equal(undefined);
+      // Hidden, Note, Seq, Skip and Wide are skipped; Must keeps its entry (mandatory); K is Shown's.
+      expect(reader.source).to.match(/dS\d+ = 1; dV\d+ = v;/);
+      const decoder = new FastDecoder(reg, { engine: 'compiled' });
+      const r = new Float64Array(reader.headerSize + 8 * reader.stride);
+      const shown = reader.element.get('Shown')!; const want = reader.element.get('Want')!;
+      const u32 = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 127 }), fc.integer({ min: 0, max: 0xffffffff }));
+      const maybe = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.oneof(fc.constant(undefined), a);
+      const element = fc.record({
+        Hidden: maybe(u32), Note: maybe(fc.string({ maxLength: 6 })), Must: u32, Skip: maybe(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
+        Wide: maybe(fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.constant(2 ** 40), fc.constant(-(2 ** 50)))), Shown: maybe(u32), Want: u32,
+      });
+      let accepted = 0; let refused = 0;
+      fc.assert(fc.property(fc.array(element, { minLength: 1, maxLength: 5 }), u32, fc.nat(), (elements, seq, cut) => {
+        const enc = new FastEncoder(reg);
+        const clean = elements.map((e) => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as FastRecord);
+        const full = enc.encode('skips', { Seq: seq, E: clean });
+        for (const bytes of [full, full.subarray(0, cut % full.length)]) {
+          decoder.resetDictionaries();
+          const general = decoder.decode(bytes, 0, bytes.length);
+          const got = reader.fn(bytes, 0, bytes.length, r, 8);
+          if (general < 0) { expect(got, 'the reader accepts what the general decoder refuses').to.equal(-1); refused++; continue; }
+          expect(got, 'the reader refuses what the general decoder reads').to.equal(decoder.position);
+          const values = fastMessageToObject(decoder);
+          const list = values.E as FastRecord[];
+          expect(r[0]).to.equal(list.length);
+          list.forEach((v, i) => {
+            const at = reader.headerSize + i * reader.stride;
+            expect(r[at + shown] === 0 ? undefined : r[at + shown + 1], `Shown of ${i}`).to.equal(v.Shown);
+            expect(r[at + want + 1], `Want of ${i}`).to.equal(v.Want);
+          });
+          accepted++;
+        }
+      }), { numRuns: 400, seed: 20261126 });
+      expect(accepted).to.be.greaterThan(300);
+      expect(refused).to.be.greaterThan(100);
+      // A mandatory copy field nobody reads, absent with no previous value: refused by both.
+      const noMust = Uint8Array.from([0xc0, 0x8b, 0x81, 0x80, 0x81, 0x80, 0x80, 0x80]);
+      decoder.resetDictionaries();
+      expect(decoder.decode(noMust, 0, noMust.length)).to.be.lessThan(0);
+      expect(reader.fn(noMust, 0, noMust.length, r, 8)).to.equal(-1);
+    });
+
+    /**
+     * Presence maps are read into one register when they have at most four bytes (28 bits) and a
+     * byte at a time when longer: two templates, 12 and 30 optional copy fields in the element, one
+     * of each width. Random presence and values; maps shorter than the template's bits come as sent
+     * (the encoder drops empty trailing bytes), and each message is re-sent with its first element's
+     * map longer than the template needs (zero bytes before the stop bit). The reader must accept
+     * exactly what the general decoder accepts, with the same values, and refuse (-1) the overlong
+     * map. Fails if a bit is taken from the wrong position or a map's length is misjudged on either
+     * path.
+     */
+    it('presence maps of one register and of more than four bytes, overlong and short, against the general decoder (fast-check)', () => {
+      for (const fields of [12, 30]) {
+        const body = Array.from({ length: fields }, (_, k) => `<uInt32 name="F${k}" presence="optional"><copy/></uInt32>`).join('');
+        const reg = templates(['maps', 12, `<sequence name="E"><length name="N"/>${body}</sequence>`]);
+        const want: Record<string, 'value'> = {};
+        for (let k = 0; k < fields; k += 3) want[`F${k}`] = 'value';
+        const reader = compileFastRecordReader(reg.templateNamed('maps'), {}, want)!;
+        expect(reader.source.includes('pmE = (pmE << 7)'), `${fields} fields: register path`).to.equal(fields <= 28);
+        const decoder = new FastDecoder(reg, { engine: 'compiled' });
+        const r = new Float64Array(reader.headerSize + 8 * reader.stride);
+        let accepted = 0; let overlong = 0; let short = 0;
+        fc.assert(fc.property(fc.array(fc.array(fc.option(fc.nat({ max: 300 }), { nil: undefined, freq: 2 }), { minLength: fields, maxLength: fields }), { minLength: 1, maxLength: 3 }), (rows) => {
+          const enc = new FastEncoder(reg);
+          const bytes = enc.encode('maps', { E: rows.map((row) => Object.fromEntries(row.flatMap((v, k) => (v === undefined ? [] : [[`F${k}`, v]])))) as FastRecord[] });
+          // The first element's presence map starts after the template map (1 byte), the id (1) and the length (1).
+          const at = 3;
+          let end = at; while ((bytes[end] & 0x80) === 0) end++;
+          const variants: [string, Uint8Array][] = [['as sent', bytes]];
+          // Longer than the template's bits need (zero bytes added, the stop bit on the last): overlong.
+          const pad = Math.ceil(fields / 7) + 1 - (end + 1 - at);
+          variants.push(['overlong', Uint8Array.from([...bytes.subarray(0, end), bytes[end] & 0x7f, ...Array<number>(pad - 1).fill(0), 0x80, ...bytes.subarray(end + 1)])]);
+          for (const [label, b] of variants) {
+            decoder.resetDictionaries();
+            const general = decoder.decode(b, 0, b.length);
+            const got = reader.fn(b, 0, b.length, r, 8);
+            if (label === 'overlong') { expect(got, `${fields} fields, overlong map`).to.equal(-1); overlong++; continue; }
+            if (general < 0) { expect(got, `${fields} fields, ${label}: accepted what the general decoder refuses`).to.equal(-1); continue; }
+            expect(got, `${fields} fields, ${label}`).to.equal(decoder.position);
+            const list = fastMessageToObject(decoder).E as FastRecord[];
+            list.forEach((v, i) => {
+              for (const name of Object.keys(want)) {
+                const k = reader.element.get(name)!;
+                const at2 = reader.headerSize + i * reader.stride + k;
+                expect(r[at2] === 0 ? undefined : r[at2 + 1], `${fields} fields, ${label}, ${name} of ${i}`).to.equal(v[name]);
+              }
+            });
+            accepted++;
+            if (end + 1 - at < Math.ceil(fields / 7)) short++;
+          }
+        }), { numRuns: 300, seed: 20261127 });
+        expect(accepted, `${fields} fields`).to.be.at.least(300);
+        expect(short, `${fields} fields: short maps read`).to.be.greaterThan(0);
+        expect(overlong).to.equal(300);
+      }
     });
   });
 });

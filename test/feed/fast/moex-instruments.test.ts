@@ -187,4 +187,85 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
     }
     expect(tape.count).to.equal(table.count);
   });
+
+  /**
+   * resolveBytes' cache (one line per key hash, the packet array kept): a hit must compare every
+   * word of the key. Twins (same fastRecordHash and lengths, so the same key hash and cache line)
+   * take turns in one line at every byte position of every word, from one reused packet array at
+   * shifting offsets; a hit that trusted the hash and lengths, or skipped a word, the session word or
+   * the masked tail, would answer one twin with the other's locate. Counts show the cache is used:
+   * a repeated key costs no miss, a twin evicts the line, a session longer than a word or a key at
+   * the packet's end is never cached, and a new packet array misses once.
+   */
+  it('the cache in front of resolveBytes: twins sharing a line never answer for each other; hits, evictions and uncached keys counted', () => {
+    const wire = (text: string): number[] => [...text].map((ch, k) => ch.charCodeAt(0) | (k === text.length - 1 ? 0x80 : 0));
+    const twin = (base: string, i: number): string => base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2);
+    const table = new MoexInstrumentTable(2000);
+    const packet = new Uint8Array(256);
+    let shift = 0;
+    const at = (session: string, symbol: string, offset?: number): number => {
+      const bytes = [...wire(session), ...wire(symbol)];
+      const o = offset ?? 8 + (shift++ % 40);
+      packet.fill(0x55);
+      packet.set(bytes, o);
+      const yo = o + session.length;
+      return table.resolveBytes(packet, yo, symbol.length, fastRecordHash(packet, yo, symbol.length, 0x7f), o, session.length,
+        session.length === 0 ? 0 : fastRecordHash(packet, o, session.length, 0x7f));
+    };
+    const named = (session: string, symbol: string): string => (session === '' ? symbol : `${session}:${symbol}`);
+    at('CETS', 'WARMUP'); // the first call on this array: the view is made
+    for (const session of ['', 'C', 'CETS']) {
+      for (const base of ['AB', 'SYM348TOM', 'USD000UTSTOM', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef']) {
+        for (let i = 0; i + 1 < base.length; i++) {
+          const other = twin(base, i);
+          expect(fastRecordHash(Uint8Array.from(wire(other)), 0, other.length, 0x7f)).to.equal(fastRecordHash(Uint8Array.from(wire(base)), 0, base.length, 0x7f));
+          const a = at(session, base);
+          expect(table.name(a), named(session, base)).to.equal(named(session, base));
+          let misses = table.cacheMisses;
+          expect(at(session, base), `${named(session, base)} again`).to.equal(a);
+          expect(table.cacheMisses, `${named(session, base)} again hits`).to.equal(misses);
+          const b = at(session, other);
+          expect(b, `${named(session, other)} is not ${named(session, base)}`).to.not.equal(a);
+          expect(table.name(b)).to.equal(named(session, other));
+          expect(table.cacheMisses, 'the twin misses').to.equal(misses + 1);
+          expect(at(session, base), `${named(session, base)} after its twin`).to.equal(a);
+          expect(table.cacheMisses, 'the twin took the line').to.equal(misses + 2);
+          misses = table.cacheMisses;
+          expect(at(session, base)).to.equal(a);
+          expect(at(session, other)).to.equal(b);
+          expect(table.cacheMisses).to.equal(misses + 1);
+        }
+      }
+    }
+    // Twins in the session's word (same session hash, same symbol).
+    for (let i = 0; i < 3; i++) {
+      const other = twin('CETS', i);
+      const a = at('CETS', 'SYM348TOM');
+      const b = at(other, 'SYM348TOM');
+      expect(b, `${other}:SYM348TOM`).to.not.equal(a);
+      expect(table.name(b)).to.equal(`${other}:SYM348TOM`);
+      expect(at('CETS', 'SYM348TOM')).to.equal(a);
+      expect(at(other, 'SYM348TOM')).to.equal(b);
+    }
+    // A session longer than the line's word, and a key ending within 3 bytes of the packet's end:
+    // right answers, through the table every time.
+    const long = at('LONGSESSIONID15', 'SYM348TOM');
+    let misses = table.cacheMisses;
+    expect(at('LONGSESSIONID15', 'SYM348TOM')).to.equal(long);
+    expect(table.cacheMisses).to.equal(misses + 1);
+    const cets = at('CETS', 'SYM348TOM');
+    misses = table.cacheMisses;
+    expect(at('CETS', 'SYM348TOM', packet.length - 13)).to.equal(cets);
+    expect(table.cacheMisses, 'at the end of the packet').to.equal(misses + 1);
+    expect(at('CETS', 'SYM348TOM')).to.equal(cets);
+    expect(table.cacheMisses).to.equal(misses + 1);
+    // Another packet array: one miss (a view of it), then hits.
+    const copy = Uint8Array.from(packet);
+    const yo = packet.indexOf(0x53, 8);
+    const so = yo - 4;
+    const fromCopy = (): number => table.resolveBytes(copy, yo, 9, fastRecordHash(copy, yo, 9, 0x7f), so, 4, fastRecordHash(copy, so, 4, 0x7f));
+    expect(fromCopy()).to.equal(cets);
+    expect(fromCopy()).to.equal(cets);
+    expect(table.cacheMisses).to.equal(misses + 2);
+  });
 });

@@ -16,6 +16,14 @@
  * 14-byte SESSION:SYMBOL key. A key too near the end of the packet for a whole word, or a packet
  * with no buffer to view, is compared a byte at a time as before.
  *
+ * In front of that table, resolveBytes keeps a direct-mapped cache of the keys it resolved: one
+ * 64-byte line per slot (kCacheInts Int32 slots: both record hashes, both lengths, locate, the
+ * session's wire word and up to 11 symbol wire words), indexed by the record hashes. A hit reads one line where the
+ * table read six arrays (index, hashes, lengths, session and symbol words), about 30 ns an entry
+ * at 500 instruments. A hit still compares every word of the key with the packet (equal hash and
+ * lengths are not enough: keys built to collide in fastRecordHash stay apart), and a miss or a key
+ * whose session is longer than one word goes to the table, which refills the slot.
+ *
  * Single writer: the book adapter's thread.
  */
 import { FastDecoder } from '../fast-decoder';
@@ -27,13 +35,34 @@ const kSessionBytes = 15;
 const kSessionWords = 4;
 /** Symbol wire words per locate (kKeyBytes - 1 bytes at most). */
 const kSymbolWords = kKeyBytes >> 2;
+/**
+ * resolveBytes' cache: Int32 slots a line (the Symbol's and TradingSessionID's record hashes, symbol
+ * length * 256 + session length, locate, session wire word, symbol wire words), lines in the cache
+ * (a power of two: any number of instruments, a line each, the rest never touched). A line is
+ * chosen by one multiply of the record hashes (cacheLine), not keyHash's three: the look-up's
+ * latency is the hash and the line's load in a row.
+ */
+const kCacheInts = 16;
+const kCacheSymbolHash = 0;
+const kCacheSessionHash = 1;
+const kCacheLengths = 2;
+const kCacheLocate = 3;
+const kCacheSession = 4;
+const kCacheSymbol = 5;
+const kCacheLineBits = 13;
+const kCacheLines = 1 << kCacheLineBits;
+/** Session bytes a cache line holds (one word); symbol bytes likewise (kCacheInts - kCacheSymbol words). */
+const kCacheSessionBytes = 4;
+const kCacheSymbolBytes = (kCacheInts - kCacheSymbol) * 4;
+
 
 /** One hash of an instrument key from its Symbol's and TradingSessionID's fastRecordHash and lengths. */
 function keyHash(symbolHash: number, symbolLength: number, sessionHash: number, sessionLength: number): number {
   let h = Math.imul(symbolHash ^ Math.imul(sessionHash, 0x9e3779b1) ^ ((symbolLength << 8) | sessionLength), 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // 30 bits: a small integer wherever it is kept or passed.
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 export class MoexInstrumentTable {
@@ -59,6 +88,12 @@ export class MoexInstrumentTable {
   /** A little-endian view of the last packet array resolveBytes saw (a new one only when the array changes). */
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private viewOf: Uint8Array | undefined;
+  /** resolveBytes' direct-mapped cache (kCache* layout); a line whose lengths word is 0 is empty. */
+  private readonly cache = new Int32Array(kCacheLines * kCacheInts);
+  /** resolveBytes calls that missed the cache (tests, perf). */
+  cacheMisses = 0;
+  /** The view covers b exactly (false for an array with no ArrayBuffer of its own to view: bytes only). */
+  private viewWhole = false;
 
   constructor(capacity = 16384) {
     this.capacity = Math.min(65535, capacity);
@@ -121,17 +156,55 @@ export class MoexInstrumentTable {
    * computed them while decoding (fast-record-compiler.ts): the incremental refresh's path, no copy.
    */
   resolveBytes(b: Uint8Array, symbolOffset: number, symbolLength: number, symbolHash: number, sessionOffset: number, sessionLength: number, sessionHash: number): number {
+    // Kept small enough for V8 to inline into the caller's loop (a call took the arguments out of
+    // registers); everything but a cache hit is in resolveMiss.
+    const cache = this.cache;
+    const line = (Math.imul(symbolHash ^ (sessionHash << 11) ^ symbolLength, 0x9e3779b1) >>> (32 - kCacheLineBits)) * kCacheInts;
+    // The line holds these hashes and lengths, the words read stay inside the packet, and every word
+    // of the key equals the packet's (the last one masked to the key's length).
+    if (cache[line + kCacheSymbolHash] === symbolHash && cache[line + kCacheSessionHash] === sessionHash
+      && cache[line + kCacheLengths] === symbolLength * 256 + sessionLength && sessionLength <= kCacheSessionBytes
+      && b === this.viewOf && this.viewWhole && symbolOffset + symbolLength + 3 < b.length && sessionOffset + kCacheSessionBytes < b.length) {
+      const view = this.view;
+      let same = sessionLength === 0 || (view.getInt32(sessionOffset, true) & (-1 >>> (32 - (sessionLength << 3)))) === cache[line + kCacheSession];
+      let j = 0;
+      let at = line + kCacheSymbol;
+      for (; same && j + 4 < symbolLength; j += 4) same = view.getInt32(symbolOffset + j, true) === cache[at++];
+      if (same && (view.getInt32(symbolOffset + j, true) & (-1 >>> (32 - ((symbolLength - j) << 3)))) === cache[at]) return cache[line + kCacheLocate];
+    }
+    return this.resolveMiss(b, symbolOffset, symbolLength, symbolHash, sessionOffset, sessionLength, sessionHash, line);
+  }
+
+  /** resolveBytes past its cache: the table (a new locate for a key seen the first time), and the cache line refilled. */
+  private resolveMiss(b: Uint8Array, symbolOffset: number, symbolLength: number, symbolHash: number, sessionOffset: number, sessionLength: number, sessionHash: number,
+    line: number): number {
+    this.cacheMisses++;
     if (symbolLength === 0 || sessionLength > kSessionBytes || symbolLength > kKeyBytes - 1 - sessionLength) return 0;
+    if (b !== this.viewOf) this.viewOn(b);
+    const locate = this.probe(b, this.view, symbolOffset, symbolLength, sessionOffset, sessionLength, keyHash(symbolHash, symbolLength, sessionHash, sessionLength));
+    if (locate !== 0 && this.viewWhole && sessionLength <= kCacheSessionBytes && symbolLength <= kCacheSymbolBytes) {
+      // The line now holds this key (the key as the table stored it, on the wire).
+      const cache = this.cache;
+      cache[line + kCacheSymbolHash] = symbolHash;
+      cache[line + kCacheSessionHash] = sessionHash;
+      cache[line + kCacheLengths] = symbolLength * 256 + sessionLength;
+      cache[line + kCacheLocate] = locate;
+      cache[line + kCacheSession] = this.sessionWire[locate * kSessionWords];
+      const from = locate * kSymbolWords;
+      for (let w = 0; w < (symbolLength + 3) >> 2; w++) cache[line + kCacheSymbol + w] = this.symbolWire[from + w];
+    }
+    return locate;
+  }
+
+  /** resolveBytes past its cache: the open-addressed table, and a new locate for a key seen the first time. */
+  private probe(b: Uint8Array, view: DataView<ArrayBufferLike>, symbolOffset: number, symbolLength: number, sessionOffset: number, sessionLength: number, h: number): number {
     const n = sessionLength + 1 + symbolLength;
-    const h = keyHash(symbolHash, symbolLength, sessionHash, sessionLength);
     const table = this.table;
     const mask = this.mask;
     const keys = this.keys;
     // Whole words of the packet when every word read stays inside it (the key's last word may run
     // past its last byte: masked); else bytes.
-    let view = this.view;
-    if (b !== this.viewOf) view = this.viewOn(b);
-    const wordsFit = view.byteLength === b.length && symbolOffset + symbolLength + 3 < b.length && sessionOffset + sessionLength + 3 < b.length;
+    const wordsFit = this.viewWhole && symbolOffset + symbolLength + 3 < b.length && sessionOffset + sessionLength + 3 < b.length;
     let i = h & mask;
     for (;;) {
       const locate = table[i];
@@ -176,6 +249,7 @@ export class MoexInstrumentTable {
   private viewOn(b: Uint8Array): DataView<ArrayBufferLike> {
     this.viewOf = b;
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.viewWhole = this.view.byteLength === b.length;
     return this.view;
   }
 
