@@ -81,6 +81,16 @@ const socketCompare = !args.has('no-socket-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
+// Keep-warm intervals beside the shipped ones, at the first rate: comma-separated `K` (keep_warm_us,
+// keep_warm_path_us and keep_warm_socket_us all K) or `K/P/S` (each its own; e.g. 20/20/200), each a
+// run right after the shipped one with the same capture and layout. Default none.
+const keepWarmVariants = (args.string('keep-warm-variants') ?? '').split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
+  const n = v.split('/').map(Number);
+  if (!(n.length === 1 || n.length === 3) || n.some((x) => !Number.isInteger(x) || x < 0)) {
+    throw new Error(`--keep-warm-variants ${v}: expected K or K/P/S in microseconds (keep_warm_us, keep_warm_path_us, keep_warm_socket_us), e.g. 20 or 20/20/200`);
+  }
+  return { label: v, keepWarmUs: n[0], keepWarmPathUs: n.length === 3 ? n[1] : n[0], keepWarmSocketUs: n.length === 3 ? n[2] : n[0] };
+});
 const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none')
   .map((v) => parseVenuePlacement('--venue-variants', v, kRxCpu + 1));
 
@@ -131,7 +141,7 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket' | 'keep_warm'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
   /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
   keepWarmPathUs?: number;
   /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
@@ -248,13 +258,22 @@ async function main(): Promise<void> {
           order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
         },
         stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
-        loadavg: b.sched.loadavg,
+        rx_ring_drops: b.st.counters.rx_ring_drops, loadavg: b.sched.loadavg,
       };
     };
     const noShadow = shadowCompare && rate === rates[0]
       ? await warmOff(kNoShadow, 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after') : null;
     const noSocket = socketCompare && rate === rates[0]
       ? await warmOff(kNoSocket, 'keep-warm without the send(2) on a private loopback connection (keep_warm_socket_us 0); everything else as shipped; run right after') : null;
+    // Other keep-warm intervals (--keep-warm-variants), same rate and capture, each right after (first rate only).
+    const keepWarmRuns: Record<string, unknown>[] = [];
+    if (rate === rates[0]) {
+      for (const k of keepWarmVariants) {
+        const v: Variant = { name: 'keep_warm', keepWarmUs: k.keepWarmUs, keepWarmPathUs: k.keepWarmPathUs, keepWarmSocketUs: k.keepWarmSocketUs, strategyParams };
+        keepWarmRuns.push({ label: k.label, keep_warm_us: k.keepWarmUs, keep_warm_path_us: k.keepWarmPathUs, keep_warm_socket_us: k.keepWarmSocketUs,
+          ...await warmOff(v, `keep-warm every ${k.keepWarmUs} us of quiet (shadow route every ${k.keepWarmPathUs} us, loopback send(2) every ${k.keepWarmSocketUs} us); everything else as shipped; run right after`) });
+      }
+    }
     // The venue in a process of its own, pinned and idling as asked (first rate only): what differs
     // from the shipped run is only where the venue runs and how it waits.
     const venueRuns: Record<string, unknown>[] = [];
@@ -277,7 +296,7 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages, messages_per_packet: cap.messagesPerPacket,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, venue_process: venueRuns,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_process: venueRuns,
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
@@ -303,7 +322,7 @@ async function main(): Promise<void> {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
-    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off']] as const) {
+    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off'], ...keepWarmRuns.map((k) => [k, `keep-warm ${k.label as string}`] as const)] as const) {
       if (!off) continue;
       const ns = off.stages as Record<string, Percentiles>;
       for (const k of ['md_to_order', 'md_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
