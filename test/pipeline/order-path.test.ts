@@ -145,6 +145,20 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.close();
   });
 
+  it('the probe hands the risk check what OrderRouter passes it (the symbol index and the journal clock), not just the request', () => {
+    const seen: (number | undefined)[][] = [];
+    const risk = stack.risk;
+    const checkNew = risk.checkNew;
+    risk.checkNew = (req: OrderRequest, id: string | null, sym?: number, nowMs?: number) => { seen.push([sym, nowMs]); return checkNew.call(risk, req, id, sym, nowMs); };
+    const probe = new OrderPathProbe(stack, new MonotonicClock(), tcp);
+    probe.begin();
+    expect(stack.router.submitOrder(order('MSFT'))).to.be.at.least(0);
+    expect(probe.end({})).to.be.greaterThan(0);
+    expect(seen).to.have.length(1);
+    expect(seen[0][0], 'symbol index').to.equal(stack.orderManager.symbolIndex('MSFT'));
+    expect(seen[0][1], 'the journal clock (ms)').to.be.a('number').and.greaterThan(0);
+  });
+
   it('the probe splits order_send into risk, journal, encode and send(2), and "order out" is send(2) returned', () => {
     const clock = new MonotonicClock();
     const rec = (name: string) => new LatencyRecorder({ name, highestTrackableNs: 60_000_000_000 });

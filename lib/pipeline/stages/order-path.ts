@@ -89,8 +89,11 @@ export class OrderPathProbe {
     const t = this.t;
     const risk = stack.risk;
     const checkNew = risk.checkNew;
-    risk.checkNew = (req: OrderRequest, id: string | null) => {
-      const r = checkNew.call(risk, req, id);
+    // Every argument passed on: OrderRouter hands checkNew the symbol's index and the journal's
+    // clock, and a wrapper that dropped them made each real order look its symbol up again by
+    // string and read a clock of its own inside order_risk.
+    risk.checkNew = (req: OrderRequest, id: string | null, sym?: number, nowMs?: number) => {
+      const r = checkNew.call(risk, req, id, sym, nowMs);
       if (this.armed && t[kRiskEnd] === 0) t[kRiskEnd] = clock.nowNs();
       return r;
     };
