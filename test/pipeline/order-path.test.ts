@@ -145,6 +145,42 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.close();
   });
 
+  it('split turns: the shadow route and the loopback send(2) each take a later call of their own, as often as unsplit', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    // A stand-in for the private loopback connection: counts its turns.
+    const socket = { turns: 0, run() { this.turns++; return 1; }, close() {} };
+    const shadowRuns = (w: OrderPathWarmer) => w.shadowRuns('ouch') + w.shadowRuns('fix');
+    const state = (w: OrderPathWarmer) => [w.turns, shadowRuns(w), socket.turns, w.piecesPending];
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 2, splitTurns: true });
+    expect(warmer.shadows.length, 'a shadow per venue protocol').to.be.greaterThan(0);
+    warmer.noteOrder(order('AAPL'));
+    expect(warmer.run()).to.equal(1);
+    expect(state(warmer), 'the dry run alone; its shadow route left for the next call').to.deep.equal([1, 0, 0, true]);
+    expect(warmer.run()).to.equal(1);
+    expect(state(warmer), 'the shadow route alone').to.deep.equal([1, 1, 0, false]);
+    warmer.run();
+    expect(state(warmer), 'second dry run: shadow and socket due').to.deep.equal([2, 1, 0, true]);
+    warmer.run();
+    expect(state(warmer)).to.deep.equal([2, 2, 0, true]);
+    warmer.run();
+    expect(state(warmer), 'the loopback send(2) alone').to.deep.equal([2, 2, 1, false]);
+    // Over many calls: a shadow run per dry run and a socket turn per two, as unsplit.
+    for (let i = 0; i < 5000; i++) warmer.run();
+    const [turns, shadows, sockets] = state(warmer) as number[];
+    expect(turns + shadows + sockets).to.equal(5005);
+    expect(shadows).to.be.within(turns - 1, turns);
+    expect(sockets).to.be.within(Math.floor(turns / 2) - 1, Math.floor(turns / 2));
+    expect(sent, 'no venue send').to.have.length(0);
+    warmer.close();
+    // Unsplit (the default): one call does the dry run, its shadow route and its socket turn.
+    socket.turns = 0;
+    const whole = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 1 });
+    whole.noteOrder(order('AAPL'));
+    whole.run();
+    expect(state(whole)).to.deep.equal([1, 1, 1, false]);
+    whole.close();
+  });
+
   it('the probe hands the risk check what OrderRouter passes it (the symbol index and the journal clock), not just the request', () => {
     const seen: (number | undefined)[][] = [];
     const risk = stack.risk;

@@ -277,7 +277,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     const socketEvery = keepWarmNs > 0 && (d.keepWarmSocketUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmSocketUs! / d.keepWarmUs)) : 0;
     const tcp = socketEvery > 0 ? nativeTcpBinding() : undefined;
     const socket = tcp ? new SocketPathWarmer(tcp) : undefined;
-    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery }) : undefined;
+    // Split turns: the shadow route and the loopback send(2) each on a keep-warm turn of their own
+    // (order-path.ts), so a packet never waits behind a whole dry run.
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery, splitTurns: true }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
     // One shadow per protocol the venues speak (OUCH, FIX), each with its own.
@@ -488,9 +490,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
           n += pollVenues();
         }
         // Keep the order path warm while no order goes out: at most one dry run per keepWarmNs
-        // (about 2 us of work), only on a turn that found nothing else to do.
+        // (about 1 us of work), only on a turn that found nothing else to do; its shadow route and
+        // loopback send(2), when due, each on one of the next such turns (split turns), so that
+        // the decoder looks for a packet between the pieces.
         if (warmer !== undefined && n === 0) {
-          if (warmer.ordered) { warmer.ordered = false; lastWarmNs[0] = now; } else if (now - lastWarmNs[0] >= keepWarmNs) {
+          if (warmer.ordered) { warmer.ordered = false; lastWarmNs[0] = now; } else if (warmer.piecesPending || now - lastWarmNs[0] >= keepWarmNs) {
             lastWarmNs[0] = now;
             warmer.run();
             c[kKeepWarmTurns] = warmer.turns;
