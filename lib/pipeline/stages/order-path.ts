@@ -73,6 +73,12 @@ export interface OrderPathRecorders {
   readonly order_syscall?: { record(ns: number): void };
   /** RX time to the order's bytes handed to send(2) (recorded by the router stage, not by end()). */
   readonly md_to_send_call?: { record(ns: number): void };
+  /**
+   * The order's packet's decoder entry to its bytes handed to send(2): md_to_send_call without
+   * signal_wait (the wait for the worker, which the scheduler decides on a loaded machine). Where
+   * the decoder shares the router's worker; recorded by the router stage.
+   */
+  readonly decode_to_send_call?: { record(ns: number): void };
 }
 
 interface TcpSendBinding { tcpSend(id: number, buf: Uint8Array, offset: number, length: number): number }

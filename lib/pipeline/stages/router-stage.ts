@@ -96,7 +96,7 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
     latency: {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), decode_to_send_call: rec('decode_to_send_call'),
     },
   };
 }
@@ -106,8 +106,8 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
 export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter,
-  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer }): OrderSink {
-  const probe = path?.probe, warmer = path?.warmer;
+  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer; origin?: { readonly decodeTsNs?: number } }): OrderSink {
+  const probe = path?.probe, warmer = path?.warmer, origin = path?.origin;
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
@@ -201,7 +201,12 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
         latency.md_to_order.record(out - mdRxTsNs);
         // The same order up to its bytes handed to send(2): our part, without the kernel's.
         const call = probe !== undefined ? probe.sendCallNs : 0;
-        if (call !== 0) latency.md_to_send_call?.record(call - mdRxTsNs);
+        if (call !== 0) {
+          latency.md_to_send_call?.record(call - mdRxTsNs);
+          // From the order's packet's decoder entry (the decoder on this worker): without the wait.
+          const dec = origin !== undefined ? origin.decodeTsNs ?? 0 : 0;
+          if (dec >= mdRxTsNs && dec > 0 && dec <= call) latency.decode_to_send_call?.record(call - dec);
+        }
       }
       if (warmer !== undefined) warmer.noteOrder(r);
       flushAccepted();
@@ -290,7 +295,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     }
     return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
   };
-  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, orderPath(stack!)) : refuseAll;
+  // The packet behind an order, where the decoder is on this worker (decode_to_send_call).
+  const origin = ctx.has('decoder') ? ctx.origin : undefined;
+  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, { ...orderPath(stack!), origin }) : refuseAll;
   let onFirstRouted: (() => void) | null = null;
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
@@ -374,7 +381,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     stack = s;
     router = s.router;
     connectors = s.connectors;
-    const handlers = attachOrderHandlers(s.router, ctx, emit, orderPath(s));
+    const handlers = attachOrderHandlers(s.router, ctx, emit, { ...orderPath(s), origin });
     ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
       `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
     s.connect().then(() => {
