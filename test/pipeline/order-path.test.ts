@@ -201,21 +201,23 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     const latency = {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), decode_to_send_call: rec('decode_to_send_call'),
     };
     const c = new Float64Array(16);
     const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
     const probe = new OrderPathProbe(stack, clock, tcp);
-    const sink = attachOrderHandlers(stack.router, { c, K, clock, latency, logger: { info: () => true, warn: () => true } }, () => undefined, { probe });
+    // The packet behind the orders: on the wire 1 us ago, in the decoder 0.6 us ago.
+    const rx = clock.nowNs() - 1000;
+    const origin = { decodeTsNs: rx + 400 };
+    const sink = attachOrderHandlers(stack.router, { c, K, clock, latency, logger: { info: () => true, warn: () => true } }, () => undefined, { probe, origin });
     // Heartbeats and other sends outside an order are not stamped.
     tcp.tcpSend(1, new Uint8Array(8), 0, 8);
-    const rx = clock.nowNs() - 1000;
     for (let i = 0; i < 10; i++) sink.sendOrder(order('MSFT'), rx);   // MSFT: one venue, one child
     // A refused order (over max qty) never reaches the wire: no md_to_order, no order_send, no encode.
     sink.sendOrder({ ...order('MSFT'), qty: 10_000_000 }, rx);
     expect(c[K.orders_sent]).to.equal(11);
     expect(c[K.orders_rejected]).to.equal(1);
-    for (const n of ['md_to_order', 'md_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
+    for (const n of ['md_to_order', 'md_to_send_call', 'decode_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
       expect(latency[n].summary().count, n).to.equal(10);
     }
     expect(latency.order_risk.summary().count, 'risk ran for the refused one too').to.equal(11);
@@ -231,6 +233,9 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     expect(min('md_to_send_call')).to.be.at.least(1000);
     expect(max('md_to_send_call')).to.be.at.most(max('md_to_order'));
     const sum = (n: keyof typeof latency) => latency[n].summary().mean * latency[n].summary().count;
+    // decode_to_send_call is md_to_send_call from the decoder entry: 400 ns less, order by order.
+    expect(min('decode_to_send_call')).to.be.at.least(600);
+    expect(Math.abs(sum('md_to_send_call') - sum('decode_to_send_call') - 10 * 400)).to.be.below(0.02 * sum('md_to_send_call') + 10 * 64);
     expect(Math.abs(sum('md_to_order') - sum('md_to_send_call') - sum('order_syscall'))).to.be.below(0.02 * sum('md_to_order') + 10 * 64);
     expect(syscalls.filter((n) => n === 49)).to.have.length(10);
   });
