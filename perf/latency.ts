@@ -84,19 +84,20 @@ const socketCompare = !args.has('no-socket-compare');
 // Keep-warm intervals beside the shipped ones, at the first rate: comma-separated `K` (keep_warm_us,
 // keep_warm_path_us and keep_warm_socket_us all K) or `K/P/S` (each its own; e.g. 20/20/200), each a
 // run right after the shipped one with the same capture and layout. Default none.
-// `@V` after either also polls the venue sessions every V us (venue_poll_us), e.g. 50/50/200@100.
+// `@V` after either also sets venue_idle_poll_us to V (the venue polls while no order awaits an answer), e.g. 50/50/200@100.
 const keepWarmVariants = (args.string('keep-warm-variants') ?? '').split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
   const [kw, poll] = v.split('@');
   const n = kw.split('/').map(Number);
   const p = poll === undefined ? undefined : Number(poll);
   if (!(n.length === 1 || n.length === 3) || n.some((x) => !Number.isInteger(x) || x < 0) || (p !== undefined && !(Number.isInteger(p) && p >= 0))) {
     throw new Error(`--keep-warm-variants ${v}: expected K or K/P/S in microseconds (keep_warm_us, keep_warm_path_us, keep_warm_socket_us), ` +
-      'optionally @V (venue_poll_us), e.g. 20, 20/20/200 or 50/50/200@100');
+      'optionally @V (venue_idle_poll_us), e.g. 20, 20/20/200 or 50/50/200@100');
   }
   return { label: v, keepWarmUs: n[0], keepWarmPathUs: n.length === 3 ? n[1] : n[0], keepWarmSocketUs: n.length === 3 ? n[2] : n[0], venuePollUs: p };
 });
-// The venue sessions polled every N us instead of the shipped venue_poll_us, at the first rate
-// (comma-separated; default none): each poll is a recv(2) per session on the stage's core.
+// The venue sessions polled every N us instead of the shipped venue_poll_us and venue_idle_poll_us
+// (both), at the first rate (comma-separated; default none): each poll is a recv(2) per session on
+// the stage's core.
 const venuePollVariants = (args.string('venue-poll-variants') ?? '').split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`--venue-poll-variants ${v}: expected microseconds (an integer >= 0), e.g. 100`);
@@ -157,8 +158,10 @@ interface Variant {
   keepWarmPathUs?: number;
   /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
   keepWarmSocketUs?: number;
-  /** Override performance.stages.router.venue_poll_us. */
+  /** Override performance.stages.router.venue_poll_us and venue_idle_poll_us. */
   venuePollUs?: number;
+  /** Override performance.stages.router.venue_idle_poll_us. */
+  venueIdlePollUs?: number;
   /** A venue-sim child process instead of the in-process simulators on the main thread. */
   venue?: { idle: 'block' | 'spin'; cpu: number };
 }
@@ -186,9 +189,10 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs, pollUs = variant.venuePollUs;
-  const performance = pathUs === undefined && socketUs === undefined && pollUs === undefined ? undefined
+  const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs, pollUs = variant.venuePollUs, idlePollUs = variant.venueIdlePollUs ?? pollUs;
+  const performance = pathUs === undefined && socketUs === undefined && pollUs === undefined && idlePollUs === undefined ? undefined
     : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router, venuePollMicros: pollUs ?? c.stages.router.venuePollMicros,
+      venueIdlePollMicros: idlePollUs ?? c.stages.router.venueIdlePollMicros,
       keepWarmPathMicros: pathUs ?? c.stages.router.keepWarmPathMicros, keepWarmSocketMicros: socketUs ?? c.stages.router.keepWarmSocketMicros } } });
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
     { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, performance });
@@ -283,9 +287,9 @@ async function main(): Promise<void> {
     const keepWarmRuns: Record<string, unknown>[] = [];
     if (rate === rates[0]) {
       for (const k of keepWarmVariants) {
-        const v: Variant = { name: 'keep_warm', keepWarmUs: k.keepWarmUs, keepWarmPathUs: k.keepWarmPathUs, keepWarmSocketUs: k.keepWarmSocketUs, venuePollUs: k.venuePollUs, strategyParams };
-        const poll = k.venuePollUs === undefined ? '' : `, venue sessions polled every ${k.venuePollUs} us`;
-        keepWarmRuns.push({ label: k.label, keep_warm_us: k.keepWarmUs, keep_warm_path_us: k.keepWarmPathUs, keep_warm_socket_us: k.keepWarmSocketUs, venue_poll_us: k.venuePollUs ?? null,
+        const v: Variant = { name: 'keep_warm', keepWarmUs: k.keepWarmUs, keepWarmPathUs: k.keepWarmPathUs, keepWarmSocketUs: k.keepWarmSocketUs, venueIdlePollUs: k.venuePollUs, strategyParams };
+        const poll = k.venuePollUs === undefined ? '' : `, venue sessions polled every ${k.venuePollUs} us while no order awaits an answer`;
+        keepWarmRuns.push({ label: k.label, keep_warm_us: k.keepWarmUs, keep_warm_path_us: k.keepWarmPathUs, keep_warm_socket_us: k.keepWarmSocketUs, venue_idle_poll_us: k.venuePollUs ?? null,
           ...await warmOff(v, `keep-warm every ${k.keepWarmUs} us of quiet (shadow route every ${k.keepWarmPathUs} us, loopback send(2) every ${k.keepWarmSocketUs} us${poll}); everything else as shipped; run right after`) });
       }
     }

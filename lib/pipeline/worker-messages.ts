@@ -29,6 +29,8 @@ export interface StageWorkerData {
   bursts: Record<JsStage, number>;
   /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
   venuePollUs: number;
+  /** performance.stages.router.venue_idle_poll_us: the same while no order awaits its venue's answer (us; absent = venuePollUs). */
+  venueIdlePollUs?: number;
   /** performance.stages.router.keep_warm_us: idle time after which the order path is kept warm by dry runs (us; 0 = off). */
   keepWarmUs: number;
   /** performance.stages.router.keep_warm_path_us: how often a dry run goes through the shadow route (shadow-route.ts; us; 0/absent = never). */

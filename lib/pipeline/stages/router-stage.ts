@@ -311,7 +311,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       live.sendOrder(r, mdRxTsNs);
       if (onFirstRouted !== null && live !== refuseAll) { onFirstRouted(); onFirstRouted = null; }
     },
-    cancelOrder(id: string): void { live.cancelOrder(id); },
+    cancelOrder(id: string): void {
+      // Its answer is awaited too: the venues are polled at venue_poll_us for a while (below).
+      if (venueIdlePollNs !== venuePollNs) cancelledAtNs[0] = ctx.clock.nowNs();
+      live.cancelOrder(id);
+    },
     flush(): void { live.flush(); },
     awaitingAnswer: () => live.awaitingAnswer?.() ?? 0,
   };
@@ -326,6 +330,12 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns, kShadowOuchRuns = ctx.K.keep_warm_shadow_ouch_runs,
     kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs;
   const venuePollNs = d.venuePollUs * 1000;
+  // Between orders (none awaits its venue's answer, no cancel in the last kCancelAnswerNs) the
+  // venues are polled every venue_idle_poll_us: each poll's recv(2)s run kernel code on this core
+  // and leave the order path colder for the next order (performance-config.ts).
+  const venueIdlePollNs = (d.venueIdlePollUs ?? d.venuePollUs) * 1000;
+  const kCancelAnswerNs = 2_000_000;
+  const cancelledAtNs = new Float64Array(1).fill(-Infinity);
   const lastVenuePollNs = new Float64Array(1);
   // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
   const lastWarmNs = new Float64Array(1);
@@ -489,7 +499,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       } else if (++turnsSinceClock >= kTurnsPerClockRead) {
         turnsSinceClock = 0;
         const now = clock.nowNs();
-        if (now - lastVenuePollNs[0] >= venuePollNs) {
+        const pollNs = venueIdlePollNs === venuePollNs || orders.awaitingAnswer!() > 0 || now - cancelledAtNs[0] < kCancelAnswerNs
+          ? venuePollNs : venueIdlePollNs;
+        if (now - lastVenuePollNs[0] >= pollNs) {
           lastVenuePollNs[0] = now;
           // Failover first: a primary that finds it stalled leaves its venues before polling them.
           n += failoverTurn();
