@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     const stages = {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
       md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send), md_to_send_call: pct(L.md_to_send_call),
-      decode_to_send_call: pct(L.decode_to_send_call),
+      dec_to_send_call: pct(L.dec_to_send_call),
       order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
       signal_wait: pct(L.signal_wait), signal_decide: pct(L.signal_decide),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
       return {
         what, orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns, keep_warm_socket_turns: b.st.counters.keep_warm_socket_turns,
         stages: {
-          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), decode_to_send_call: pct(BL.decode_to_send_call), md_to_signal: pct(BL.md_to_signal),
+          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), dec_to_send_call: pct(BL.dec_to_send_call), md_to_signal: pct(BL.md_to_signal),
           signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
           order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
         },
@@ -343,7 +343,7 @@ async function main(): Promise<void> {
     rows[rows.length - 2].baseline = was('md_to_order');
     rows[rows.length - 1].baseline = was('md_to_signal');
     rows.push({ label: `${tag} md_to_send_call`, ours: fmtP(stages.md_to_send_call), baseline: '', note: 'md_to_order up to the order\'s bytes handed to send(2): our code, without the kernel\'s part' });
-    rows.push({ label: `${tag}   decode_to_send_call`, ours: fmtP(stages.decode_to_send_call), baseline: '', note: 'the same from the order\'s packet\'s decoder entry: without signal_wait, which the scheduler decides on a loaded machine' });
+    rows.push({ label: `${tag}   dec_to_send_call`, ours: fmtP(stages.dec_to_send_call), baseline: '', note: 'the same from the order\'s packet\'s decoder entry: without signal_wait, which the scheduler decides on a loaded machine' });
     rows.push({ label: `${tag}   signal_wait`, ours: fmtP(stages.signal_wait), baseline: '', note: 'the order\'s packet: RX poll to decoder entry (RX ring hop, the worker finishing its previous work)' });
     rows.push({ label: `${tag}   signal_decide`, ours: fmtP(stages.signal_decide), baseline: '', note: 'decoder entry to sendOrder: the packet\'s messages before the trigger, books, the immediate QUOTE, the strategy' });
     rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: was('order_send'), note: 'sendOrder to the first child\'s send(2) returned: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
@@ -355,7 +355,7 @@ async function main(): Promise<void> {
       ...pollRuns.map((k) => [k, `venue poll ${k.venue_poll_us as number} us`] as const)] as const) {
       if (!off) continue;
       const ns = off.stages as Record<string, Percentiles>;
-      for (const k of ['md_to_order', 'md_to_send_call', 'decode_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
+      for (const k of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
         rows.push({ label: `${tag} ${label} ${k}`, ours: fmtP(ns[k]), baseline: `shipped: ${fmtP(stages[k] as Percentiles)}`,
           note: k === 'md_to_order' ? `run right after; ${off.orders_sent} orders, load ${(off.loadavg as number[])[0]}` : '' });
       }

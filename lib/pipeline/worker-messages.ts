@@ -117,7 +117,7 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * kernel; md_to_order - md_to_send_call is order_syscall (loopback: the venue's TCP receive too).
  */
 export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
-  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call', 'decode_to_send_call'] as const;
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call', 'dec_to_send_call'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

@@ -201,7 +201,7 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     const latency = {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'), decode_to_send_call: rec('decode_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), dec_to_send_call: rec('dec_to_send_call'),
     };
     const c = new Float64Array(16);
     const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
@@ -217,7 +217,7 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     sink.sendOrder({ ...order('MSFT'), qty: 10_000_000 }, rx);
     expect(c[K.orders_sent]).to.equal(11);
     expect(c[K.orders_rejected]).to.equal(1);
-    for (const n of ['md_to_order', 'md_to_send_call', 'decode_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
+    for (const n of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
       expect(latency[n].summary().count, n).to.equal(10);
     }
     expect(latency.order_risk.summary().count, 'risk ran for the refused one too').to.equal(11);
@@ -233,9 +233,9 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     expect(min('md_to_send_call')).to.be.at.least(1000);
     expect(max('md_to_send_call')).to.be.at.most(max('md_to_order'));
     const sum = (n: keyof typeof latency) => latency[n].summary().mean * latency[n].summary().count;
-    // decode_to_send_call is md_to_send_call from the decoder entry: 400 ns less, order by order.
-    expect(min('decode_to_send_call')).to.be.at.least(600);
-    expect(Math.abs(sum('md_to_send_call') - sum('decode_to_send_call') - 10 * 400)).to.be.below(0.02 * sum('md_to_send_call') + 10 * 64);
+    // dec_to_send_call is md_to_send_call from the decoder entry: 400 ns less, order by order.
+    expect(min('dec_to_send_call')).to.be.at.least(600);
+    expect(Math.abs(sum('md_to_send_call') - sum('dec_to_send_call') - 10 * 400)).to.be.below(0.02 * sum('md_to_send_call') + 10 * 64);
     expect(Math.abs(sum('md_to_order') - sum('md_to_send_call') - sum('order_syscall'))).to.be.below(0.02 * sum('md_to_order') + 10 * 64);
     expect(syscalls.filter((n) => n === 49)).to.have.length(10);
   });

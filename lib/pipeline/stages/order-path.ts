@@ -78,7 +78,7 @@ export interface OrderPathRecorders {
    * signal_wait (the wait for the worker, which the scheduler decides on a loaded machine). Where
    * the decoder shares the router's worker; recorded by the router stage.
    */
-  readonly decode_to_send_call?: { record(ns: number): void };
+  readonly dec_to_send_call?: { record(ns: number): void };
 }
 
 interface TcpSendBinding { tcpSend(id: number, buf: Uint8Array, offset: number, length: number): number }

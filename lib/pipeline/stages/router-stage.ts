@@ -96,7 +96,7 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
     latency: {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'), decode_to_send_call: rec('decode_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), dec_to_send_call: rec('dec_to_send_call'),
     },
   };
 }
@@ -205,7 +205,7 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
           latency.md_to_send_call?.record(call - mdRxTsNs);
           // From the order's packet's decoder entry (the decoder on this worker): without the wait.
           const dec = origin !== undefined ? origin.decodeTsNs ?? 0 : 0;
-          if (dec >= mdRxTsNs && dec > 0 && dec <= call) latency.decode_to_send_call?.record(call - dec);
+          if (dec >= mdRxTsNs && dec > 0 && dec <= call) latency.dec_to_send_call?.record(call - dec);
         }
       }
       if (warmer !== undefined) warmer.noteOrder(r);
@@ -295,7 +295,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     }
     return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
   };
-  // The packet behind an order, where the decoder is on this worker (decode_to_send_call).
+  // The packet behind an order, where the decoder is on this worker (dec_to_send_call).
   const origin = ctx.has('decoder') ? ctx.origin : undefined;
   let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, { ...orderPath(stack!), origin }) : refuseAll;
   let onFirstRouted: (() => void) | null = null;
