@@ -87,6 +87,28 @@ const socketCompare = !args.has('no-socket-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
+// Keep-warm intervals beside the shipped ones, at the first rate: comma-separated `K` (keep_warm_us,
+// keep_warm_path_us and keep_warm_socket_us all K) or `K/P/S` (each its own; e.g. 20/20/200), each a
+// run right after the shipped one with the same capture and layout. Default none.
+// `@V` after either also sets venue_idle_poll_us to V (the venue polls while no order awaits an answer), e.g. 50/50/200@100.
+const keepWarmVariants = (args.string('keep-warm-variants') ?? '').split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
+  const [kw, poll] = v.split('@');
+  const n = kw.split('/').map(Number);
+  const p = poll === undefined ? undefined : Number(poll);
+  if (!(n.length === 1 || n.length === 3) || n.some((x) => !Number.isInteger(x) || x < 0) || (p !== undefined && !(Number.isInteger(p) && p >= 0))) {
+    throw new Error(`--keep-warm-variants ${v}: expected K or K/P/S in microseconds (keep_warm_us, keep_warm_path_us, keep_warm_socket_us), ` +
+      'optionally @V (venue_idle_poll_us), e.g. 20, 20/20/200 or 50/50/200@100');
+  }
+  return { label: v, keepWarmUs: n[0], keepWarmPathUs: n.length === 3 ? n[1] : n[0], keepWarmSocketUs: n.length === 3 ? n[2] : n[0], venuePollUs: p };
+});
+// The venue sessions polled every N us instead of the shipped venue_poll_us and venue_idle_poll_us
+// (both), at the first rate (comma-separated; default none): each poll is a recv(2) per session on
+// the stage's core.
+const venuePollVariants = (args.string('venue-poll-variants') ?? '').split(',').filter((v) => v !== '' && v !== 'none').map((v) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--venue-poll-variants ${v}: expected microseconds (an integer >= 0), e.g. 100`);
+  return n;
+});
 const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none')
   .map((v) => parseVenuePlacement('--venue-variants', v, kRxCpu + 1));
 // The same venue child in a network namespace of its own, reached over a veth pair whose venue side
@@ -143,11 +165,15 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process' | 'venue_netns' | 'no_shadow' | 'no_socket'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'venue_netns' | 'no_shadow' | 'no_socket' | 'keep_warm' | 'venue_poll'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
   /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
   keepWarmPathUs?: number;
   /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
   keepWarmSocketUs?: number;
+  /** Override performance.stages.router.venue_poll_us and venue_idle_poll_us. */
+  venuePollUs?: number;
+  /** Override performance.stages.router.venue_idle_poll_us. */
+  venueIdlePollUs?: number;
   /** A venue-sim child process instead of the in-process simulators on the main thread. */
   venue?: { idle: 'block' | 'spin'; cpu: number; netns?: boolean };
 }
@@ -182,9 +208,10 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
     if (w) workerTids.set(w.tid, w.label);
     if (verbose) console.error(l);
   };
-  const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs;
-  const performance = pathUs === undefined && socketUs === undefined ? undefined
-    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router,
+  const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs, pollUs = variant.venuePollUs, idlePollUs = variant.venueIdlePollUs ?? pollUs;
+  const performance = pathUs === undefined && socketUs === undefined && pollUs === undefined && idlePollUs === undefined ? undefined
+    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router, venuePollMicros: pollUs ?? c.stages.router.venuePollMicros,
+      venueIdlePollMicros: idlePollUs ?? c.stages.router.venueIdlePollMicros,
       keepWarmPathMicros: pathUs ?? c.stages.router.keepWarmPathMicros, keepWarmSocketMicros: socketUs ?? c.stages.router.keepWarmSocketMicros } } });
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
     { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, venueHost, performance });
@@ -233,6 +260,7 @@ async function main(): Promise<void> {
     const stages = {
       wire_to_handler: pct(L.wire_to_handler), decode: pct(L.wire_to_decode), md_to_order: pct(L.md_to_order),
       md_to_signal: pct(L.md_to_signal), order_send: pct(L.order_send), md_to_send_call: pct(L.md_to_send_call),
+      dec_to_send_call: pct(L.dec_to_send_call),
       order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
       signal_wait: pct(L.signal_wait), signal_decide: pct(L.signal_decide),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
@@ -262,18 +290,36 @@ async function main(): Promise<void> {
       return {
         what, orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns, keep_warm_socket_turns: b.st.counters.keep_warm_socket_turns,
         stages: {
-          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), md_to_signal: pct(BL.md_to_signal),
+          wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), dec_to_send_call: pct(BL.dec_to_send_call), md_to_signal: pct(BL.md_to_signal),
           signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
           order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
         },
         stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
-        loadavg: b.sched.loadavg,
+        rx_ring_drops: b.st.counters.rx_ring_drops, loadavg: b.sched.loadavg,
       };
     };
     const noShadow = shadowCompare && rate === rates[0]
       ? await warmOff(kNoShadow, 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after') : null;
     const noSocket = socketCompare && rate === rates[0]
       ? await warmOff(kNoSocket, 'keep-warm without the send(2) on a private loopback connection (keep_warm_socket_us 0); everything else as shipped; run right after') : null;
+    // Other keep-warm intervals (--keep-warm-variants), same rate and capture, each right after (first rate only).
+    const keepWarmRuns: Record<string, unknown>[] = [];
+    if (rate === rates[0]) {
+      for (const k of keepWarmVariants) {
+        const v: Variant = { name: 'keep_warm', keepWarmUs: k.keepWarmUs, keepWarmPathUs: k.keepWarmPathUs, keepWarmSocketUs: k.keepWarmSocketUs, venueIdlePollUs: k.venuePollUs, strategyParams };
+        const poll = k.venuePollUs === undefined ? '' : `, venue sessions polled every ${k.venuePollUs} us while no order awaits an answer`;
+        keepWarmRuns.push({ label: k.label, keep_warm_us: k.keepWarmUs, keep_warm_path_us: k.keepWarmPathUs, keep_warm_socket_us: k.keepWarmSocketUs, venue_idle_poll_us: k.venuePollUs ?? null,
+          ...await warmOff(v, `keep-warm every ${k.keepWarmUs} us of quiet (shadow route every ${k.keepWarmPathUs} us, loopback send(2) every ${k.keepWarmSocketUs} us${poll}); everything else as shipped; run right after`) });
+      }
+    }
+    // Other venue poll intervals (--venue-poll-variants), same rate and capture, each right after (first rate only).
+    const pollRuns: Record<string, unknown>[] = [];
+    if (rate === rates[0]) {
+      for (const us of venuePollVariants) {
+        const v: Variant = { name: 'venue_poll', venuePollUs: us, strategyParams };
+        pollRuns.push({ label: `poll${us}`, venue_poll_us: us, ...await warmOff(v, `venue sessions polled every ${us} us; everything else as shipped; run right after`) });
+      }
+    }
     // The venue in a process of its own, pinned and idling as asked (first rate only): what differs
     // from the shipped run is only where the venue runs and how it waits.
     const venueRuns: Record<string, unknown>[] = [];
@@ -298,7 +344,7 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages, messages_per_packet: cap.messagesPerPacket,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns,
       venue_process: venueRuns.filter((v) => v.variant === 'venue_process'), venue_netns: venueRuns.filter((v) => v.variant === 'venue_netns'),
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
@@ -318,6 +364,8 @@ async function main(): Promise<void> {
     const was = (k: string) => (bs ? `before: ${fmtP(bs[k])}` : '');
     rows[rows.length - 2].baseline = was('md_to_order');
     rows[rows.length - 1].baseline = was('md_to_signal');
+    rows.push({ label: `${tag} md_to_send_call`, ours: fmtP(stages.md_to_send_call), baseline: '', note: 'md_to_order up to the order\'s bytes handed to send(2): our code, without the kernel\'s part' });
+    rows.push({ label: `${tag}   dec_to_send_call`, ours: fmtP(stages.dec_to_send_call), baseline: '', note: 'the same from the order\'s packet\'s decoder entry: without signal_wait, which the scheduler decides on a loaded machine' });
     rows.push({ label: `${tag}   signal_wait`, ours: fmtP(stages.signal_wait), baseline: '', note: 'the order\'s packet: RX poll to decoder entry (RX ring hop, the worker finishing its previous work)' });
     rows.push({ label: `${tag}   signal_decide`, ours: fmtP(stages.signal_decide), baseline: '', note: 'decoder entry to sendOrder: the packet\'s messages before the trigger, books, the immediate QUOTE, the strategy' });
     rows.push({ label: `${tag} order_send`, ours: fmtP(stages.order_send), baseline: was('order_send'), note: 'sendOrder to the first child\'s send(2) returned: risk, routing, journal, OUCH/FIX encode, the loopback TCP send' });
@@ -325,10 +373,11 @@ async function main(): Promise<void> {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
-    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off']] as const) {
+    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off'], ...keepWarmRuns.map((k) => [k, `keep-warm ${k.label as string}`] as const),
+      ...pollRuns.map((k) => [k, `venue poll ${k.venue_poll_us as number} us`] as const)] as const) {
       if (!off) continue;
       const ns = off.stages as Record<string, Percentiles>;
-      for (const k of ['md_to_order', 'md_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
+      for (const k of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
         rows.push({ label: `${tag} ${label} ${k}`, ours: fmtP(ns[k]), baseline: `shipped: ${fmtP(stages[k] as Percentiles)}`,
           note: k === 'md_to_order' ? `run right after; ${off.orders_sent} orders, load ${(off.loadavg as number[])[0]}` : '' });
       }

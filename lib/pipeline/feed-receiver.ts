@@ -142,7 +142,11 @@ export class FeedReceiver implements Agent {
       this.rxTsNs = ts;
       this.packets++;
       this.bytes += len;
-      if (w2d !== undefined) { const now = clock.nowNs(); this.decodeTsNs = now; w2d.record(now - ts); }
+      // wire_to_decode is stamped here and recorded once the packet is handled: a histogram record
+      // is a store into memory the packet's messages have since evicted, and before the messages it
+      // sat inside the time to any order they trigger.
+      const decodeNs = w2d !== undefined ? clock.nowNs() : 0;
+      if (w2d !== undefined) this.decodeTsNs = decodeNs;
       if (arbiter === undefined) {
         if (l4) decoder.decodePayload(b, off, len);
         else decoder.decodeFrame(b, off, len);
@@ -153,7 +157,11 @@ export class FeedReceiver implements Agent {
         let pOff = off, pLen = len;
         if (l4) line = udpLine![udpLineOf(aux)];
         else {
-          if (frames.parse(b, off, len) !== kUdpFrameOk) { if (endOfBatch) arbiter.endOfBatch(); return; }
+          if (frames.parse(b, off, len) !== kUdpFrameOk) {
+            if (endOfBatch) arbiter.endOfBatch();
+            if (w2d !== undefined) w2d.record(decodeNs - ts);
+            return;
+          }
           line = -1;
           for (let i = 0; i < groups!.length; i++) if (groups![i] === frames.destinationAddress && ports![i] === frames.destinationPort) { line = i; break; }
           pOff = frames.payloadOffset;
@@ -163,6 +171,7 @@ export class FeedReceiver implements Agent {
         else arbiter.onLinePacket(line, b, pOff, pLen, this.nowMs);
         if (endOfBatch) arbiter.endOfBatch();
       }
+      if (w2d !== undefined) w2d.record(decodeNs - ts);
       if (w2h !== undefined) w2h.record(clock.nowNs() - ts);
     };
   }

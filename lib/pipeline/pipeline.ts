@@ -292,6 +292,7 @@ export class Pipeline {
         idle: perf.idle,
         bursts: { decoder: stages.decoder.burst, book: stages.book.burst, strategy: stages.strategy.burst, router: stages.router.burst },
         venuePollUs: stages.router.venuePollMicros,
+        venueIdlePollUs: stages.router.venueIdlePollMicros,
         keepWarmUs: stages.router.keepWarmMicros,
         keepWarmPathUs: stages.router.keepWarmPathMicros,
         keepWarmSocketUs: stages.router.keepWarmSocketMicros,

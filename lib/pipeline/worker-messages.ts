@@ -29,6 +29,8 @@ export interface StageWorkerData {
   bursts: Record<JsStage, number>;
   /** performance.stages.router.venue_poll_us: least time between venue session polls (us; 0 = every turn). */
   venuePollUs: number;
+  /** performance.stages.router.venue_idle_poll_us: the same while no order awaits its venue's answer (us; absent = venuePollUs). */
+  venueIdlePollUs?: number;
   /** performance.stages.router.keep_warm_us: idle time after which the order path is kept warm by dry runs (us; 0 = off). */
   keepWarmUs: number;
   /** performance.stages.router.keep_warm_path_us: how often a dry run goes through the shadow route (shadow-route.ts; us; 0/absent = never). */
@@ -115,7 +117,7 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * kernel; md_to_order - md_to_send_call is order_syscall (loopback: the venue's TCP receive too).
  */
 export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
-  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call'] as const;
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call', 'dec_to_send_call'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

@@ -50,7 +50,7 @@ describe('performance config', () => {
     const c = parse(base());
     expect(c.idle).to.deep.equal({ strategy: 'backoff', maxSpins: 100, maxYields: 10, minParkMicros: 1, maxParkMicros: 1000 });
     expect(c.stages.rx).to.deep.equal({ cpu: 1, burst: 32, poller: 'thread', idle: 'backoff' });
-    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10, keepWarmMicros: 0, keepWarmPathMicros: 0, keepWarmSocketMicros: 0 });
+    expect(c.stages.router).to.deep.equal({ cpu: 0, burst: 64, venuePollMicros: 10, venueIdlePollMicros: 10, keepWarmMicros: 0, keepWarmPathMicros: 0, keepWarmSocketMicros: 0 });
     expect(c.rings).to.deep.equal({ rxDescriptors: 4096, decoderToBook: 4096, bookToStrategy: 4096, strategyToRouter: 1024 });
     expect(c.workers).to.deep.equal([['decoder', 'book', 'strategy', 'router']]);
     expect(c.numaNode).to.equal(0);
@@ -111,6 +111,14 @@ describe('performance config', () => {
     const d = base();
     d.performance.stages.router.venue_poll_us = 0;
     expect(parse(d).stages.router.venuePollMicros).to.equal(0);
+    // Between orders: venue_idle_poll_us, venue_poll_us when absent.
+    expect(parse(d).stages.router.venueIdlePollMicros).to.equal(0);
+    d.performance.stages.router.venue_idle_poll_us = 100;
+    expect(parse(d).stages.router.venueIdlePollMicros).to.equal(100);
+    expectError(
+      (x) => (x.performance.stages.router.venue_idle_poll_us = 'soon'),
+      'configs/performance.yml: performance.stages.router.venue_idle_poll_us is "soon", expected an integer from 0 to 1000000',
+    );
     expectError(
       (x) => (x.performance.stages.router.venue_poll_us = -5),
       'configs/performance.yml: performance.stages.router.venue_poll_us is -5, expected an integer from 0 to 1000000',

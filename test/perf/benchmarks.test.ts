@@ -48,10 +48,10 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   });
 
   it('perf:latency prints rates with per-stage percentiles', function () {
-    // Six pipeline runs (bare read, shipped, before, no shadow route, no socket warm, the venue in a
-    // child process): about 110 s of start-ups at load 15 on 2 CPUs.
-    this.timeout(260_000);
-    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3'], 250_000);
+    // Seven pipeline runs (bare read, shipped, before, no shadow route, no socket warm, one other
+    // keep-warm interval, the venue in a child process): about 130 s of start-ups at load 15 on 2 CPUs.
+    this.timeout(290_000);
+    const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3', '--keep-warm-variants=200/200/200@10'], 280_000);
     const rates = out.rates as Record<string, unknown>[];
     expect(rates).to.be.an('array').with.length(1);
     expect(rates[0]).to.include.keys('rate', 'achieved', 'stages');
@@ -72,6 +72,16 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(before.stages.order_send.count).to.equal(before.stages.md_to_order.count);
     // md_to_order up to the bytes handed to send(2): every order that has md_to_order has it (native transport).
     expect(stages.md_to_send_call.count).to.equal(stages.md_to_order.count);
+    // The same from the order's packet's decoder entry (fused: the decoder is on the router's worker).
+    expect(stages.dec_to_send_call.count).to.equal(stages.md_to_order.count);
+    // Another keep-warm interval and idle venue poll beside the shipped ones, run right after.
+    const kw = rates[0].keep_warm_variants as { label: string; keep_warm_us: number; venue_idle_poll_us: number; orders_sent: number;
+      keep_warm_turns: number; stages: Record<string, Record<string, number>> }[];
+    expect(kw).to.be.an('array').with.length(1);
+    expect([kw[0].label, kw[0].keep_warm_us, kw[0].venue_idle_poll_us]).to.deep.equal(['200/200/200@10', 200, 10]);
+    expect(kw[0].orders_sent).to.be.greaterThan(0);
+    expect(kw[0].keep_warm_turns).to.be.greaterThan(0);
+    expect(kw[0].stages.dec_to_send_call.count).to.equal(kw[0].stages.md_to_order.count);
     // Keep-warm without the shadow route, beside the shipped run (where the shadow route is on).
     const noShadow = rates[0].no_shadow as { orders_sent: number; stages: Record<string, Record<string, number>> };
     expect(noShadow.orders_sent).to.be.greaterThan(0);

@@ -145,27 +145,79 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.close();
   });
 
+  it('split turns: the shadow route and the loopback send(2) each take a later call of their own, as often as unsplit', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    // A stand-in for the private loopback connection: counts its turns.
+    const socket = { turns: 0, run() { this.turns++; return 1; }, close() {} };
+    const shadowRuns = (w: OrderPathWarmer) => w.shadowRuns('ouch') + w.shadowRuns('fix');
+    const state = (w: OrderPathWarmer) => [w.turns, shadowRuns(w), socket.turns, w.piecesPending];
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 2, splitTurns: true });
+    expect(warmer.shadows.length, 'a shadow per venue protocol').to.be.greaterThan(0);
+    warmer.noteOrder(order('AAPL'));
+    expect(warmer.run()).to.equal(1);
+    expect(state(warmer), 'the dry run alone; its shadow route left for the next call').to.deep.equal([1, 0, 0, true]);
+    expect(warmer.run()).to.equal(1);
+    expect(state(warmer), 'the shadow route alone').to.deep.equal([1, 1, 0, false]);
+    warmer.run();
+    expect(state(warmer), 'second dry run: shadow and socket due').to.deep.equal([2, 1, 0, true]);
+    warmer.run();
+    expect(state(warmer)).to.deep.equal([2, 2, 0, true]);
+    warmer.run();
+    expect(state(warmer), 'the loopback send(2) alone').to.deep.equal([2, 2, 1, false]);
+    // Over many calls: a shadow run per dry run and a socket turn per two, as unsplit.
+    for (let i = 0; i < 5000; i++) warmer.run();
+    const [turns, shadows, sockets] = state(warmer) as number[];
+    expect(turns + shadows + sockets).to.equal(5005);
+    expect(shadows).to.be.within(turns - 1, turns);
+    expect(sockets).to.be.within(Math.floor(turns / 2) - 1, Math.floor(turns / 2));
+    expect(sent, 'no venue send').to.have.length(0);
+    warmer.close();
+    // Unsplit (the default): one call does the dry run, its shadow route and its socket turn.
+    socket.turns = 0;
+    const whole = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 1 });
+    whole.noteOrder(order('AAPL'));
+    whole.run();
+    expect(state(whole)).to.deep.equal([1, 1, 1, false]);
+    whole.close();
+  });
+
+  it('the probe hands the risk check what OrderRouter passes it (the symbol index and the journal clock), not just the request', () => {
+    const seen: (number | undefined)[][] = [];
+    const risk = stack.risk;
+    const checkNew = risk.checkNew;
+    risk.checkNew = (req: OrderRequest, id: string | null, sym?: number, nowMs?: number) => { seen.push([sym, nowMs]); return checkNew.call(risk, req, id, sym, nowMs); };
+    const probe = new OrderPathProbe(stack, new MonotonicClock(), tcp);
+    probe.begin();
+    expect(stack.router.submitOrder(order('MSFT'))).to.be.at.least(0);
+    expect(probe.end({})).to.be.greaterThan(0);
+    expect(seen).to.have.length(1);
+    expect(seen[0][0], 'symbol index').to.equal(stack.orderManager.symbolIndex('MSFT'));
+    expect(seen[0][1], 'the journal clock (ms)').to.be.a('number').and.greaterThan(0);
+  });
+
   it('the probe splits order_send into risk, journal, encode and send(2), and "order out" is send(2) returned', () => {
     const clock = new MonotonicClock();
     const rec = (name: string) => new LatencyRecorder({ name, highestTrackableNs: 60_000_000_000 });
     const latency = {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), dec_to_send_call: rec('dec_to_send_call'),
     };
     const c = new Float64Array(16);
     const K = { orders_accepted: 0, orders_rejected: 1, orders_acked: 2, orders_partially_filled: 3, orders_filled: 4, orders_cancelled: 5, venue_rejects: 6, orders_sent: 7 };
     const probe = new OrderPathProbe(stack, clock, tcp);
-    const sink = attachOrderHandlers(stack.router, { c, K, clock, latency, logger: { info: () => true, warn: () => true } }, () => undefined, { probe });
+    // The packet behind the orders: on the wire 1 us ago, in the decoder 0.6 us ago.
+    const rx = clock.nowNs() - 1000;
+    const origin = { decodeTsNs: rx + 400 };
+    const sink = attachOrderHandlers(stack.router, { c, K, clock, latency, logger: { info: () => true, warn: () => true } }, () => undefined, { probe, origin });
     // Heartbeats and other sends outside an order are not stamped.
     tcp.tcpSend(1, new Uint8Array(8), 0, 8);
-    const rx = clock.nowNs() - 1000;
     for (let i = 0; i < 10; i++) sink.sendOrder(order('MSFT'), rx);   // MSFT: one venue, one child
     // A refused order (over max qty) never reaches the wire: no md_to_order, no order_send, no encode.
     sink.sendOrder({ ...order('MSFT'), qty: 10_000_000 }, rx);
     expect(c[K.orders_sent]).to.equal(11);
     expect(c[K.orders_rejected]).to.equal(1);
-    for (const n of ['md_to_order', 'md_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
+    for (const n of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_journal', 'order_encode', 'order_syscall'] as const) {
       expect(latency[n].summary().count, n).to.equal(10);
     }
     expect(latency.order_risk.summary().count, 'risk ran for the refused one too').to.equal(11);
@@ -181,6 +233,9 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     expect(min('md_to_send_call')).to.be.at.least(1000);
     expect(max('md_to_send_call')).to.be.at.most(max('md_to_order'));
     const sum = (n: keyof typeof latency) => latency[n].summary().mean * latency[n].summary().count;
+    // dec_to_send_call is md_to_send_call from the decoder entry: 400 ns less, order by order.
+    expect(min('dec_to_send_call')).to.be.at.least(600);
+    expect(Math.abs(sum('md_to_send_call') - sum('dec_to_send_call') - 10 * 400)).to.be.below(0.02 * sum('md_to_send_call') + 10 * 64);
     expect(Math.abs(sum('md_to_order') - sum('md_to_send_call') - sum('order_syscall'))).to.be.below(0.02 * sum('md_to_order') + 10 * 64);
     expect(syscalls.filter((n) => n === 49)).to.have.length(10);
   });

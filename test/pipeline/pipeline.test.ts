@@ -130,6 +130,8 @@ describe('pipeline', function () {
   it('the router stage polls its venue sessions at most every venue_poll_us, and every order is still acked', async () => {
     const o = options(dir, capture);
     o.performance.stages.router.venuePollMicros = 1000;
+    // Between orders too (venue_idle_poll_us; venue-idle-poll.test.ts checks the two apart).
+    o.performance.stages.router.venueIdlePollMicros = 1000;
     const t0 = Date.now();
     const { stats } = await runToEnd(o);
     const elapsedMs = Date.now() - t0;

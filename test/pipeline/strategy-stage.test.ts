@@ -23,21 +23,26 @@ const add = (ref: number, side: 'B' | 'S', shares: number, price: number, locate
  * the strategy has onTopOfBook: the conflated copy is not written again) or only conflated (split).
  */
 describe('pipeline/strategy stage (fused with the books, in process)', () => {
-  function setup(fusedBook: boolean) {
+  function setup(fusedBook: boolean, params: Record<string, unknown> = { maxOrders: 0 }, trace?: string[]) {
     const clock = new MonotonicClock();
     const counters = CountersBlock.create('test', kWorkerCounterNames);
     const origin = new PacketOriginRef();
     const src = { rxTsNs: 0, packetNo: 0 };
     origin.from = src;
     const group: JsStage[] = fusedBook ? ['decoder', 'book', 'strategy', 'router'] : ['strategy', 'router'];
-    const data = { strategy: { module: kSample, params: { maxOrders: 0 } }, rings: { bookToStrategy: [] }, bursts: {}, group } as unknown as StageWorkerData;
+    const data = { strategy: { module: kSample, params }, rings: { bookToStrategy: [] }, bursts: {}, group } as unknown as StageWorkerData;
     const ctx = {
       data, clock, counters, c: counters.values, origin,
       K: Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])),
-      latency: Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60e9 })])),
+      latency: Object.fromEntries(kLatencyNames.map((n) => {
+        const r = new LatencyRecorder({ name: n, highestTrackableNs: 60e9 });
+        // With a trace: each record of a histogram, in order with the orders (below).
+        if (trace !== undefined) { const record = r.record.bind(r); r.record = (v: number) => { trace.push(n); record(v); }; }
+        return [n, r];
+      })),
       bbo: new BboTable(), subscriptions: new SubscriptionMailbox(), has: (s: JsStage) => group.includes(s), log: () => undefined,
     } as unknown as StageContext;
-    const stage = buildStrategyStage(ctx, { sendOrder: () => undefined, cancelOrder: () => undefined, flush: () => undefined } as never);
+    const stage = buildStrategyStage(ctx, { sendOrder: () => { trace?.push('order'); }, cancelOrder: () => undefined, flush: () => undefined } as never);
     const market = new MarketBooks(stage.marketData, { subscriptions: ctx.subscriptions, clock, immediateQuote: stage.topOfBook });
     const feed = new FeedDecoder(market);
     const send = (msgs: Msg[]) => {
@@ -71,4 +76,18 @@ describe('pipeline/strategy stage (fused with the books, in process)', () => {
       expect(stage.counts!.quotes).to.equal(fused ? 5 : 4);
     });
   }
+
+  it('wire_to_handler is recorded after the packet\'s orders, once per packet: no histogram store between the market data and the order', () => {
+    const trace: string[] = [];
+    // An order on every QUOTE with both sides: the third message of packet 1 (AAPL's ask) triggers one.
+    const { ctx, send } = setup(true, { everyQuotes: 1 }, trace);
+    send([add(10, 'B', 100, 500_000, 2, 'MSFT'), add(1, 'B', 100, 1_000_000, 1, 'AAPL'), add(2, 'S', 300, 1_010_000, 1, 'AAPL'),
+      add(11, 'B', 50, 490_000, 2, 'MSFT')]);
+    send([add(3, 'B', 200, 1_005_000, 1, 'AAPL')]);
+    const seen = trace.filter((n) => n === 'order' || n === 'wire_to_handler' || n === 'md_to_signal');
+    // Packet 1: its first event (MSFT's bid) stamped the time, the order went out (md_to_signal is
+    // recorded once it is out), then wire_to_handler at the end of the batch; packet 2 the same.
+    expect(seen).to.deep.equal(['order', 'md_to_signal', 'wire_to_handler', 'order', 'md_to_signal', 'wire_to_handler']);
+    expect((ctx.latency as Record<string, LatencyRecorder>).wire_to_handler.count).to.equal(2);
+  });
 });

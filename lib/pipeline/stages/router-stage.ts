@@ -96,7 +96,7 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
     latency: {
       order_ack: rec('order_ack'), order_fill: rec('order_fill'), md_to_order: rec('md_to_order'), order_send: rec('order_send'),
       order_risk: rec('order_risk'), order_journal: rec('order_journal'), order_encode: rec('order_encode'), order_syscall: rec('order_syscall'),
-      md_to_send_call: rec('md_to_send_call'),
+      md_to_send_call: rec('md_to_send_call'), dec_to_send_call: rec('dec_to_send_call'),
     },
   };
 }
@@ -106,8 +106,8 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
 export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter,
-  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer }): OrderSink {
-  const probe = path?.probe, warmer = path?.warmer;
+  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer; origin?: { readonly decodeTsNs?: number } }): OrderSink {
+  const probe = path?.probe, warmer = path?.warmer, origin = path?.origin;
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
@@ -201,7 +201,12 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
         latency.md_to_order.record(out - mdRxTsNs);
         // The same order up to its bytes handed to send(2): our part, without the kernel's.
         const call = probe !== undefined ? probe.sendCallNs : 0;
-        if (call !== 0) latency.md_to_send_call?.record(call - mdRxTsNs);
+        if (call !== 0) {
+          latency.md_to_send_call?.record(call - mdRxTsNs);
+          // From the order's packet's decoder entry (the decoder on this worker): without the wait.
+          const dec = origin !== undefined ? origin.decodeTsNs ?? 0 : 0;
+          if (dec >= mdRxTsNs && dec > 0 && dec <= call) latency.dec_to_send_call?.record(call - dec);
+        }
       }
       if (warmer !== undefined) warmer.noteOrder(r);
       flushAccepted();
@@ -277,7 +282,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     const socketEvery = keepWarmNs > 0 && (d.keepWarmSocketUs ?? 0) > 0 ? Math.max(1, Math.round(d.keepWarmSocketUs! / d.keepWarmUs)) : 0;
     const tcp = socketEvery > 0 ? nativeTcpBinding() : undefined;
     const socket = tcp ? new SocketPathWarmer(tcp) : undefined;
-    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery }) : undefined;
+    // Split turns: the shadow route and the loopback send(2) each on a keep-warm turn of their own
+    // (order-path.ts), so a packet never waits behind a whole dry run.
+    warmer = keepWarmNs > 0 ? new OrderPathWarmer(s, cfg.risk, ctx.bbo, undefined, { shadowRoute: shadowEvery > 0, shadowEvery, socket, socketEvery, splitTurns: true }) : undefined;
     // The dry runs through this stage's own order handlers and a probe of their own (shadow-route.ts):
     // shadow counters, recorders and logger, so nothing the run reports moves.
     // One shadow per protocol the venues speak (OUCH, FIX), each with its own.
@@ -288,7 +295,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     }
     return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
   };
-  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, orderPath(stack!)) : refuseAll;
+  // The packet behind an order, where the decoder is on this worker (dec_to_send_call).
+  const origin = ctx.has('decoder') ? ctx.origin : undefined;
+  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, { ...orderPath(stack!), origin }) : refuseAll;
   let onFirstRouted: (() => void) | null = null;
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
@@ -302,7 +311,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       live.sendOrder(r, mdRxTsNs);
       if (onFirstRouted !== null && live !== refuseAll) { onFirstRouted(); onFirstRouted = null; }
     },
-    cancelOrder(id: string): void { live.cancelOrder(id); },
+    cancelOrder(id: string): void {
+      // Its answer is awaited too: the venues are polled at venue_poll_us for a while (below).
+      if (venueIdlePollNs !== venuePollNs) cancelledAtNs[0] = ctx.clock.nowNs();
+      live.cancelOrder(id);
+    },
     flush(): void { live.flush(); },
     awaitingAnswer: () => live.awaitingAnswer?.() ?? 0,
   };
@@ -317,6 +330,12 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns, kShadowOuchRuns = ctx.K.keep_warm_shadow_ouch_runs,
     kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs;
   const venuePollNs = d.venuePollUs * 1000;
+  // Between orders (none awaits its venue's answer, no cancel in the last kCancelAnswerNs) the
+  // venues are polled every venue_idle_poll_us: each poll's recv(2)s run kernel code on this core
+  // and leave the order path colder for the next order (performance-config.ts).
+  const venueIdlePollNs = (d.venueIdlePollUs ?? d.venuePollUs) * 1000;
+  const kCancelAnswerNs = 2_000_000;
+  const cancelledAtNs = new Float64Array(1).fill(-Infinity);
   const lastVenuePollNs = new Float64Array(1);
   // [0]: the last dry run or order (keep-warm waits keepWarmNs of quiet after either).
   const lastWarmNs = new Float64Array(1);
@@ -372,7 +391,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     stack = s;
     router = s.router;
     connectors = s.connectors;
-    const handlers = attachOrderHandlers(s.router, ctx, emit, orderPath(s));
+    const handlers = attachOrderHandlers(s.router, ctx, emit, { ...orderPath(s), origin });
     ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
       `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
     s.connect().then(() => {
@@ -480,7 +499,9 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       } else if (++turnsSinceClock >= kTurnsPerClockRead) {
         turnsSinceClock = 0;
         const now = clock.nowNs();
-        if (now - lastVenuePollNs[0] >= venuePollNs) {
+        const pollNs = venueIdlePollNs === venuePollNs || orders.awaitingAnswer!() > 0 || now - cancelledAtNs[0] < kCancelAnswerNs
+          ? venuePollNs : venueIdlePollNs;
+        if (now - lastVenuePollNs[0] >= pollNs) {
           lastVenuePollNs[0] = now;
           // Failover first: a primary that finds it stalled leaves its venues before polling them.
           n += failoverTurn();
@@ -488,9 +509,11 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
           n += pollVenues();
         }
         // Keep the order path warm while no order goes out: at most one dry run per keepWarmNs
-        // (about 2 us of work), only on a turn that found nothing else to do.
+        // (about 1 us of work), only on a turn that found nothing else to do; its shadow route and
+        // loopback send(2), when due, each on one of the next such turns (split turns), so that
+        // the decoder looks for a packet between the pieces.
         if (warmer !== undefined && n === 0) {
-          if (warmer.ordered) { warmer.ordered = false; lastWarmNs[0] = now; } else if (now - lastWarmNs[0] >= keepWarmNs) {
+          if (warmer.ordered) { warmer.ordered = false; lastWarmNs[0] = now; } else if (warmer.piecesPending || now - lastWarmNs[0] >= keepWarmNs) {
             lastWarmNs[0] = now;
             warmer.run();
             c[kKeepWarmTurns] = warmer.turns;

@@ -54,6 +54,20 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   };
   const onOrderEvent: OrderEventListener = (k, id, q, p, detail) => s.onOrderEvent?.(k, id, q, p, detail, context);
   let lastPacket = -1;
+  // wire_to_handler of the packet being handled, stamped at its first event and recorded at the end
+  // of the batch (or at the next packet's first event, whichever comes first): a histogram record is
+  // a store into cold memory, and at the first event it sat before the strategy's decision on any
+  // later message of the packet, i.e. inside md_to_order. [0]: the value, -1 when none is pending
+  // (a typed slot: storing a double in a closure variable would box it).
+  const pendingW2h = new Float64Array(1).fill(-1);
+  const flushW2h = (): void => {
+    const v = pendingW2h[0];
+    if (v >= 0) { pendingW2h[0] = -1; latency.wire_to_handler.record(v); }
+  };
+  const firstOfPacket = (): void => {
+    flushW2h();
+    pendingW2h[0] = Math.max(0, clock.nowNs() - origin.rxTsNs);
+  };
   // An immediate QUOTE (fused book stage, the strategy has onTopOfBook): the BBO the router's risk
   // reads first, then the strategy, in the middle of the packet; the conflated QUOTE follows in
   // onMarketData at the end of the batch. The first event of a packet to reach the strategy by
@@ -70,10 +84,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   const topOfBook = onTopOfBook === undefined ? undefined : (e: BookEvent): void => {
     quotesImmediate++;
     const pkt = origin.packetNo;
-    if (pkt !== lastPacket) {
-      lastPacket = pkt;
-      latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
-    }
+    if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
     bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
     onTopOfBook.call(s, e, context);
   };
@@ -82,16 +93,14 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       eventsSeen++;
       // wire -> handler: when the first event of each packet reaches the strategy.
       const pkt = origin.packetNo;
-      if (pkt !== lastPacket) {
-        lastPacket = pkt;
-        latency.wire_to_handler.record(clock.nowNs() - origin.rxTsNs);
-      }
+      if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
       if (e.kind === kBookEventQuote && !bboFromImmediate) bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
       s.onMarketData(e, context);
     },
     endOfBatch(): void {
       s.onEndOfBatch?.(context);
       sink.flush();
+      flushW2h();
     },
   };
 
@@ -123,6 +132,6 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? readMarkets() : 0);
     },
     start: async () => { s.onStart?.(context); },
-    onDrained(): void { s.onStop?.(context); },
+    onDrained(): void { flushW2h(); s.onStop?.(context); },
   };
 }
