@@ -556,10 +556,20 @@ export class FastBookAdapter implements FastMessageHandler {
     return s < 0 || s > 0xffffffff || !Number.isInteger(s) ? -1 : s;
   }
 
+  // The order paths below are BookBuilder's: the order's record read once (its meta word holds the
+  // locate, side and level hint), the level found by the hint the add stored (LevelStore.reduceAt:
+  // checked against the price, so a hint left stale by a re-centre or re-tick costs a division,
+  // never the wrong level), and a modify in one call to each store (LevelStore.moveAt,
+  // OrderStore.update). Each public method per field, with the price divided by the tick on every
+  // delete and change, was the larger part of the books' cost.
+
   private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
-    if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
+    const orders = this.orders;
+    const slot = orders.insert(ref, locate, side, price, size);
+    if (slot < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
+    orders.setHint(slot, levels.placedHint);
     const e = this.beginAt(kBookEventAddOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
@@ -571,32 +581,19 @@ export class FastBookAdapter implements FastMessageHandler {
 
   /** New size and/or price (price < 0 keeps the order's price). */
   private changeOrder(locate: number, ref: number, price: number, size: number): void {
+    if (size === 0) { this.deleteOrder(locate, ref); return; }
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
-    if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const side = orders.side(slot);
-    const levels = this.levels;
-    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
+    const meta = orders.meta(slot);
+    if (((meta >>> 8) & 0xffff) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
+    const side = meta & 0xff;
     const oldPrice = orders.price(slot);
-    const oldSize = orders.shares(slot);
     const newPrice = price < 0 ? oldPrice : price;
-    if (size === 0) { this.deleteOrder(locate, ref); return; }
-    let touchedTop: boolean;
-    if (newPrice === oldPrice) {
-      // One level update either way: a larger size is a negative reduction (the order count stays).
-      if (!levels.reduce(levelSide, oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
-      touchedTop = levels.touchedTop;
-      orders.setShares(slot, size);
-    } else {
-      if (!levels.reduce(levelSide, oldPrice, oldSize, true)) this.counters.levelMismatch++;
-      touchedTop = levels.touchedTop;
-      // The order keeps its reference (and its record): only its price and size change.
-      orders.setPrice(slot, newPrice);
-      orders.setShares(slot, size);
-      levels.addOrder(levelSide, newPrice, size);
-      touchedTop = touchedTop || levels.touchedTop;
-    }
+    const levels = this.levels;
+    // The order keeps its reference (and its record): its price, size and level hint change.
+    if (!levels.moveAt(side === kBuy ? locate * 2 : locate * 2 + 1, oldPrice, meta >>> 24, orders.shares(slot), newPrice, size)) this.counters.levelMismatch++;
+    orders.update(slot, newPrice, size, levels.placedHint);
     const e = this.beginAt(kBookEventModifyOrder, locate);
     e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
     e.side = side;
@@ -604,20 +601,20 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(locate);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
   private deleteOrder(locate: number, ref: number): void {
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
-    if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const side = orders.side(slot);
+    const meta = orders.meta(slot);
+    if (((meta >>> 8) & 0xffff) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
+    const side = meta & 0xff;
     const price = orders.price(slot);
     const size = orders.shares(slot);
     const levels = this.levels;
-    if (!levels.reduce(side === kBuy ? locate * 2 : locate * 2 + 1, price, size, true)) this.counters.levelMismatch++;
-    const touchedTop = levels.touchedTop;
+    if (!levels.reduceAt(side === kBuy ? locate * 2 : locate * 2 + 1, price, meta >>> 24, size, true)) this.counters.levelMismatch++;
     orders.remove(slot);
     if (ref >= kFallbackRefBase) this.forgetFallback(ref);
     const e = this.beginAt(kBookEventDeleteOrder, locate);
@@ -627,7 +624,7 @@ export class FastBookAdapter implements FastMessageHandler {
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(locate);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
   private forgetFallback(ref: number): void {
