@@ -111,6 +111,40 @@ for (const recordReaders of [true, false]) {
       expect(s.adapter.orders.size).to.equal(0);
     });
 
+    it('decimals to integers by table multiplies: more decimals than the book keeps are exact or a counted bad price, never rounded', () => {
+      const registry = moexTemplates();
+      const encoder = new FastEncoder(registry);
+      const adapter = new FastBookAdapter(registry, new BookRecorder(), { recordReaders });
+      const feed = new FastFeedDecoder(registry, adapter);
+      let seq = 0;
+      // Each case on an instrument of its own (a bad entry marks its instrument stale).
+      const send = (symbol: string, px: { mantissa: number; exponent: number }, size: { mantissa: number; exponent: number }): void => {
+        encoder.resetDictionaries();
+        const entry: FastRecord = {
+          MDUpdateAction: 0, MDEntryType: '0', MDEntryID: String(100 + seq), Symbol: symbol, RptSeq: 1, MDEntryPx: px, MDEntrySize: size, TradingSessionID: 'CETS',
+        };
+        const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301100000000n + BigInt(seq), GroupMDEntries: [entry] });
+        const datagram = new Uint8Array(4 + message.length);
+        writeMoexPacket(datagram, 0, seq, message);
+        feed.decodePayload(datagram, 0, datagram.length);
+      };
+      const best = (symbol: string): number[] => { const b = adapter.bookOf('CETS', symbol)!; return [b.bids.count, b.bids.priceAt(0), b.bids.sharesAt(0)]; };
+      const lots = { mantissa: 7, exponent: 0 };
+      send('A', { mantissa: 6500012000, exponent: -8 }, lots); // 65.00012000: exact at 5 decimals
+      send('B', { mantissa: 6, exponent: 1 }, { mantissa: 50, exponent: -1 }); // 60 and 5.0 lots
+      send('C', { mantissa: 6500012001, exponent: -8 }, lots); // 65.00012001: a bad price
+      send('D', { mantissa: 650001201, exponent: -7 }, lots); // 65.0001201: a bad price
+      send('E', { mantissa: 5, exponent: 4 }, lots); // 50,000 at 5 decimals: above 2^32 - 1
+      send('F', { mantissa: 650000, exponent: -4 }, { mantissa: 55, exponent: -1 }); // 5.5 lots: a bad size
+      send('G', { mantissa: 1, exponent: -5 }, { mantissa: 4294967295, exponent: 0 }); // the smallest price, the largest size
+      expect(best('A')).to.deep.equal([1, 6500012, 7]);
+      expect(best('B')).to.deep.equal([1, 6000000, 5]);
+      expect(best('G')).to.deep.equal([1, 1, 4294967295]);
+      for (const symbol of ['C', 'D', 'E', 'F']) expect(adapter.bookOf('CETS', symbol)!.bids.count, symbol).to.equal(0);
+      expect([adapter.counters.badPrice, adapter.counters.badSize, adapter.counters.applied]).to.deep.equal([3, 1, 3]);
+      expect(['C', 'D', 'E', 'F'].map((symbol) => adapter.isStale(adapter.bookOf('CETS', symbol)!.stockLocate))).to.deep.equal([true, true, true, true]);
+    });
+
     it('random adds, price and size changes and deletes over a range wider than the ladder, with re-ticks: books equal the plain decode after every message (fast-check)', () => {
       // Prices 25 units apart over 400 ticks (the ladder holds 64), a few off the tick (re-ticks), both sides.
       const price = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 400 }).map((k) => 6000000 + k * 25), weight: 12 },
