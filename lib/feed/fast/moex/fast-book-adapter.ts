@@ -195,7 +195,7 @@ export class FastBookAdapter implements FastMessageHandler {
   /**
    * The bytes and stop-bit mask an entry's MDEntryID offset refers to (only an id that is not 1-15
    * digits reads them, for its fallback key): the packet for the record path, the tape's source for
-   * apply(). Set per message/entry by the caller, so applyEntry takes the record and an index, not
+   * apply(). Set per message/entry by the caller, so applyOrderEntry takes the record and an index, not
    * fifteen values: it is too large to be inlined, and each double argument of a call that is not a
    * small integer (an order id above 2^31, as MOEX's are) is a heap number allocated per entry.
    */
