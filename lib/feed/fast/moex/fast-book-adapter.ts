@@ -473,14 +473,18 @@ export class FastBookAdapter implements FastMessageHandler {
       if (ref < 0) return;
     }
     // An order's delete needs neither its price nor its size (the store has them).
-    if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    const ev = this.event;
+    ev.orderReferenceNumber = ref;
+    if (action === kMoexActionDelete) { this.deleteOrder(locate); c.applied++; return; }
     const price = r[e + kRecPx] !== 0 ? this.scaled(r[e + kRecPx + 1], r[e + kRecPx + 2] + this.priceDecimals, kMaxPrice) : -1;
     const size = r[e + kRecSize] !== 0 ? this.scaled(r[e + kRecSize + 1], r[e + kRecSize + 2], 0xffffffff) : -1;
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
-    if (action === kMoexActionChange) this.changeOrder(locate, ref, price, size);
+    ev.price = price;
+    ev.shares = size;
+    if (action === kMoexActionChange) this.changeOrder(locate);
     else if (action === kMoexActionNew) {
       if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      this.addOrder(locate, ref, side, price, size);
+      this.addOrder(locate, side);
     } else {
       c.unknownEntryType++;
       return;
@@ -497,11 +501,15 @@ export class FastBookAdapter implements FastMessageHandler {
     const price = r[e + kRecPx] !== 0 ? this.scaled(r[e + kRecPx + 1], r[e + kRecPx + 2] + this.priceDecimals, kMaxPrice) : -1;
     if (price < 0) { c.badPrice++; this.markStale(locate); return; }
     const ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
-    if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    const ev = this.event;
+    ev.orderReferenceNumber = ref;
+    if (action === kMoexActionDelete) { this.deleteOrder(locate); c.applied++; return; }
     const size = r[e + kRecSize] !== 0 ? this.scaled(r[e + kRecSize + 1], r[e + kRecSize + 2], 0xffffffff) : -1;
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
-    if (action === kMoexActionChange || (action === kMoexActionNew && this.orders.find(ref) >= 0)) this.changeOrder(locate, ref, price, size);
-    else if (action === kMoexActionNew) this.addOrder(locate, ref, side, price, size);
+    ev.price = price;
+    ev.shares = size;
+    if (action === kMoexActionChange || (action === kMoexActionNew && this.orders.find(ref) >= 0)) this.changeOrder(locate);
+    else if (action === kMoexActionNew) this.addOrder(locate, side);
     else {
       c.unknownEntryType++;
       return;
@@ -585,25 +593,32 @@ export class FastBookAdapter implements FastMessageHandler {
   // OrderStore.update). Each public method per field, with the price divided by the tick on every
   // delete and change, was the larger part of the books' cost.
 
-  private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
+  /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
+  private addOrder(locate: number, side: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
+    const price = e.price;
+    const size = e.shares;
     const orders = this.orders;
     const slot = orders.insert(ref, locate, side, price, size);
     if (slot < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
     orders.setHint(slot, levels.placedHint);
-    const e = this.beginAt(kBookEventAddOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.beginAt(kBookEventAddOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
-    e.price = price;
-    e.shares = size;
     this.emit(e);
     if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  /** New size and/or price (price < 0 keeps the order's price). */
-  private changeOrder(locate: number, ref: number, price: number, size: number): void {
-    if (size === 0) { this.deleteOrder(locate, ref); return; }
+  /** New size and/or price (the event's shares and price; a price < 0 keeps the order's), of the event's reference. */
+  private changeOrder(locate: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
+    const price = e.price;
+    const size = e.shares;
+    if (size === 0) { this.deleteOrder(locate); return; }
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
@@ -616,17 +631,19 @@ export class FastBookAdapter implements FastMessageHandler {
     // The order keeps its reference (and its record): its price, size and level hint change.
     if (!levels.moveAt(side === kBuy ? locate * 2 : locate * 2 + 1, oldPrice, meta >>> 24, orders.shares(slot), newPrice, size)) this.counters.levelMismatch++;
     orders.update(slot, newPrice, size, levels.placedHint);
-    const e = this.beginAt(kBookEventModifyOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.beginAt(kBookEventModifyOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
-    e.shares = size;
     e.remainingShares = size;
     this.emit(e);
     if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  private deleteOrder(locate: number, ref: number): void {
+  /** Delete the event's reference. */
+  private deleteOrder(locate: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
@@ -639,8 +656,8 @@ export class FastBookAdapter implements FastMessageHandler {
     if (!levels.reduceAt(side === kBuy ? locate * 2 : locate * 2 + 1, price, meta >>> 24, size, true)) this.counters.levelMismatch++;
     orders.remove(slot);
     if (ref >= kFallbackRefBase) this.forgetFallback(ref);
-    const e = this.beginAt(kBookEventDeleteOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.beginAt(kBookEventDeleteOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
@@ -660,7 +677,7 @@ export class FastBookAdapter implements FastMessageHandler {
   private clearBook(locate: number): void {
     const refs: number[] = [];
     this.orders.forEach((ref, l) => { if (l === locate) refs.push(ref); });
-    for (const ref of refs) this.deleteOrder(locate, ref);
+    for (const ref of refs) { this.event.orderReferenceNumber = ref; this.deleteOrder(locate); }
     const book = this.bookFor(locate);
     book.bids.clear();
     book.asks.clear();
