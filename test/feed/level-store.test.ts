@@ -136,6 +136,46 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
     expect(levelsOf(zero, 1)).to.deep.equal([[0, 5, 1], [7, 1, 1]]);
   });
 
+  it('moveAt: orders that keep their hints through price and size changes, re-centres and re-ticks match a sorted-map model (fast-check, gcd ticks)', () => {
+    // Prices 25 apart over 300 ticks (the ladder holds 64) and a few off the tick: re-centres and
+    // re-ticks leave the hints the orders hold stale, which must cost a division, never the wrong level.
+    const price = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 300 }).map((k) => 6000000 + k * 25), weight: 12 }, { arbitrary: fc.integer({ min: 5995000, max: 6010000 }), weight: 1 });
+    const op = fc.tuple(fc.integer({ min: 0, max: 9 }), price, fc.integer({ min: 1, max: 1000 }));
+    fc.assert(fc.property(fc.boolean(), fc.array(op, { maxLength: 300 }), (bid, ops) => {
+      const store = new LevelStore(4, 1 << 12, { tick: 'gcd' });
+      const side = bid ? 2 : 3;
+      const orders: { price: number; shares: number; hint: number }[] = [];
+      const model = (): number[][] => {
+        const m = new Map<number, Level>();
+        for (const o of orders) { const l = m.get(o.price); m.set(o.price, { shares: (l?.shares ?? 0) + o.shares, orders: (l?.orders ?? 0) + 1 }); }
+        return modelLevels(m, bid);
+      };
+      for (const [kind, p, shares] of ops) {
+        const before = [store.bestPrice(side), store.bestShares(side)];
+        if (kind < 4 || orders.length === 0) {
+          store.addOrder(side, p, shares);
+          orders.push({ price: p, shares, hint: store.placedHint });
+        } else {
+          const i = shares % orders.length;
+          const o = orders[i];
+          if (kind < 6) {
+            expect(store.reduceAt(side, o.price, o.hint, o.shares, true)).to.equal(true);
+            orders.splice(i, 1);
+          } else {
+            const to = kind < 8 ? p : o.price; // a move, or a size change in place
+            expect(store.moveAt(side, o.price, o.hint, o.shares, to, 1 + (shares % 97))).to.equal(true);
+            orders[i] = { price: to, shares: 1 + (shares % 97), hint: store.placedHint };
+          }
+        }
+        const want = model();
+        const best = want.length > 0 ? [want[0][0], want[0][1]] : [0, 0];
+        expect([store.bestPrice(side), store.bestShares(side)]).to.deep.equal(best);
+        if (!store.touchedTop) expect(best, 'a change below the top left the best alone').to.deep.equal(before);
+      }
+      expect(levelsOf(store, side)).to.deep.equal(model());
+    }), { numRuns: 200 });
+  });
+
   for (const [name, priceArb, tick] of [
     ['cent prices over a range wider than the ladder', fc.integer({ min: 1, max: 400 }).map((c) => c * 100), 'cent'],
     ['cent and sub-penny prices mixed', fc.oneof(fc.integer({ min: 1, max: 300 }).map((c) => c * 100), fc.integer({ min: 1, max: 30000 })), 'cent'],

@@ -198,8 +198,18 @@ export class OrderStore {
   price(slot: number): number { return this.records[slot * kWords + kPrice]; }
   shares(slot: number): number { return this.records[slot * kWords + kShares]; }
   setShares(slot: number, shares: number): void { this.records[slot * kWords + kShares] = shares; }
-  /** A resting order's new price, in place (a venue's price change that keeps the order's reference). */
-  setPrice(slot: number, price: number): void { this.records[slot * kWords + kPrice] = price; }
+  /**
+   * A resting order's new price, shares and level hint in one call (a venue's modify that keeps the
+   * order's reference and may move it to another level: FAST's MDUpdateAction 1). The locate and
+   * side stay.
+   */
+  update(slot: number, price: number, shares: number, hint: number): void {
+    const r = this.records;
+    const o = slot * kWords;
+    r[o + kShares] = shares;
+    r[o + kPrice] = price;
+    r[o + kMeta] = (r[o + kMeta] & 0xffffff) | (hint << 24);
+  }
 
   /** Order Reference Number in `slot` (tests, tools and snapshots). */
   keyAt(slot: number): number {

@@ -175,7 +175,9 @@ export class FastBookAdapter implements FastMessageHandler {
   private readonly handler: BookEventHandler;
   private readonly listener: FastBookListener | undefined;
   private readonly priceDecimals: number;
+  /** 10^k and 10^-k for k 0..127 (decimal exponents are -63..63, plus priceDecimals). */
   private readonly pow10 = new Float64Array(128);
+  private readonly invPow10 = new Float64Array(128);
   private timestamp = 0;
   private sequence = 0;
   private lastSendingHigh = -1;
@@ -193,7 +195,7 @@ export class FastBookAdapter implements FastMessageHandler {
   /**
    * The bytes and stop-bit mask an entry's MDEntryID offset refers to (only an id that is not 1-15
    * digits reads them, for its fallback key): the packet for the record path, the tape's source for
-   * apply(). Set per message/entry by the caller, so applyEntry takes the record and an index, not
+   * apply(). Set per message/entry by the caller, so applyOrderEntry takes the record and an index, not
    * fifteen values: it is too large to be inlined, and each double argument of a call that is not a
    * small integer (an order id above 2^31, as MOEX's are) is a heap number allocated per entry.
    */
@@ -219,7 +221,7 @@ export class FastBookAdapter implements FastMessageHandler {
     this.instruments = new MoexInstrumentTable(maxInstruments);
     this.levels = new LevelStore((maxInstruments + 1) * 2, 1 << 12, { tick: 'gcd' });
     this.orders = new OrderStore(options.initialOrderCapacity ?? 1 << 16);
-    for (let i = 0; i < 128; i++) this.pow10[i] = 10 ** i;
+    for (let i = 0; i < 128; i++) { this.pow10[i] = 10 ** i; this.invPow10[i] = 10 ** -i; }
     if (options.recordReaders ?? true) {
       for (const layout of this.layouts.byId) {
         if (layout === undefined || (layout.role !== kMoexRoleOrdersIncremental && layout.role !== kMoexRoleLevelsIncremental)) continue;
@@ -362,6 +364,8 @@ export class FastBookAdapter implements FastMessageHandler {
   private incrementalRecord(b: Uint8Array, n: number, levels: boolean): void {
     const r = this.record;
     const c = this.counters;
+    this.idSource = b;
+    this.idMask = 0x7f;
     for (let i = 0; i < n; i++) {
       const e = kRecHeader + i * kRecStride;
       c.entries++;
@@ -372,9 +376,7 @@ export class FastBookAdapter implements FastMessageHandler {
       const rpt = r[e + kRecRptSeq] !== 0 ? r[e + kRecRptSeq + 1] : -1;
       if (!this.admit(locate, rpt)) continue;
       const type = r[e + kRecType] !== 0 && r[e + kRecType + 2] > 0 ? b[r[e + kRecType + 1]] & 0x7f : 0;
-      this.idSource = b;
-      this.idMask = 0x7f;
-      this.applyEntry(locate, levels, type, r, e);
+      if (levels) this.applyLevelEntry(locate, type, r, e); else this.applyOrderEntry(locate, type, r, e);
     }
   }
 
@@ -401,6 +403,12 @@ export class FastBookAdapter implements FastMessageHandler {
       }
       return true;
     }
+    return this.admitNotLive(locate, rpt, state);
+  }
+
+  /** admit() of an instrument that is not live: its first entry, or a stale book's (a call of its own: admit stays small). */
+  private admitNotLive(locate: number, rpt: number, state: number): boolean {
+    const c = this.counters;
     if (rpt > this.highest[locate]) this.highest[locate] = rpt;
     if (state === kStateUnknown) {
       this.bookFor(locate);
@@ -437,77 +445,109 @@ export class FastBookAdapter implements FastMessageHandler {
     t[kRecSize] = szPresent ? 1 : 0; t[kRecSize + 1] = szPresent ? num[szSlot] : 0; t[kRecSize + 2] = szPresent ? aux[szSlot] : 0;
     this.idSource = idPresent ? d.source(idSlot) : this.noBytes;
     this.idMask = idPresent ? d.sourceMask(idSlot) : 0;
-    this.applyEntry(locate, levels, type, t, 0);
+    if (levels) this.applyLevelEntry(locate, type, t, 0); else this.applyOrderEntry(locate, type, t, 0);
   }
 
   /**
-   * One entry's book change from its element in the record layout (`r` from `e`: a record reader's
-   * record, or apply()'s tapeEntry): type the MDEntryType byte (0 when absent); MDUpdateAction (new
-   * when absent); MDEntryID's digits value (-1 when not 1-15 digits) and its offset and length in
-   * this.idSource; MDEntryPx and MDEntrySize as mantissa and exponent.
+   * One X-OLR entry (an order) from its element in the record layout (`r` from `e`: a record
+   * reader's record, or apply()'s tapeEntry): type the MDEntryType byte (0 when absent);
+   * MDUpdateAction (new when absent); MDEntryID's digits value (-1 when not 1-15 digits) and its
+   * offset and length in this.idSource; MDEntryPx and MDEntrySize as mantissa and exponent. The
+   * order paths (X-OLR) and the level paths (X-OBR) are two methods: one with both was too large for
+   * TurboFan to inline the order store and the level store into it.
    */
-  private applyEntry(locate: number, levels: boolean, type: number, r: Float64Array, e: number): void {
+  private applyOrderEntry(locate: number, type: number, r: Float64Array, e: number): void {
     const c = this.counters;
     const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
-    const idPresent = r[e + kRecId] !== 0;
-    const idDigits = idPresent ? r[e + kRecId + 3] : -1;
-    const idLength = idPresent ? r[e + kRecId + 2] : -1;
-    if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
-    if (side === 0) { c.unknownEntryType++; return; }
-    let ref = 0;
-    if (!levels) {
-      // The exchange's order number (MDEntryID: decimal digits, unique in the trading system for
-      // the day and increasing through it) is the key as it is, parsed from the packet's bytes:
-      // near-sequential keys keep the shared order table (lib/feed/book/order-store.ts, indexed by
-      // reference in 1024-record pages) dense, as ITCH's are. An id that is not 1-15 digits gets a
-      // key from the fallback table (orderIdFallback). A change or delete that names an order
-      // resting on another instrument is refused and counted (instrumentMismatch).
-      if (idDigits >= 0 && idDigits < kFallbackRefBase) ref = idDigits;
-      else {
-        ref = idLength <= 0 ? -1 : this.fallbackRef(this.idSource, r[e + kRecId + 1], idLength, this.idMask, action === kMoexActionNew);
-        if (ref < 0) {
-          if (idLength > 0 && action !== kMoexActionNew && ref === -2) { c.unknownOrder++; this.markStale(locate); return; }
-          c.badOrderId++; this.markStale(locate); return;
-        }
-      }
-      // An order's delete needs neither its price nor its size (the store has them).
-      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
+    if (side === 0) { this.otherEntryType(locate, type); return; }
+    // The exchange's order number (MDEntryID: decimal digits, unique in the trading system for the
+    // day and increasing through it) is the key as it is, parsed from the packet's bytes:
+    // near-sequential keys keep the shared order table (lib/feed/book/order-store.ts, indexed by
+    // reference in 1024-record pages) dense, as ITCH's are. An id that is not 1-15 digits gets a key
+    // from the fallback table (orderIdFallback). A change or delete that names an order resting on
+    // another instrument is refused and counted (instrumentMismatch).
+    let ref = r[e + kRecId] !== 0 ? r[e + kRecId + 3] : -1;
+    if (!(ref >= 0 && ref < kFallbackRefBase)) {
+      ref = this.fallbackOrderRef(locate, r, e, action);
+      if (ref < 0) return;
     }
-    // MDEntryPx at priceDecimals (price()), -1 when absent, negative, inexact or too large.
-    let price = -1;
-    if (r[e + kRecPx] !== 0) {
-      const shift = r[e + kRecPx + 2] + this.priceDecimals;
-      let p: number;
-      if (shift >= 0) p = r[e + kRecPx + 1] * this.pow10[shift];
-      else { p = r[e + kRecPx + 1] / this.pow10[-shift]; if (p !== Math.floor(p)) p = -1; }
-      price = p < 0 || p > kMaxPrice ? -1 : p;
-    }
-    if (levels) {
-      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
-      if (action === kMoexActionDelete) { this.deleteOrder(locate, ref); c.applied++; return; }
-    }
-    // MDEntrySize in whole lots (size()), -1 when absent, negative, fractional or above 2^32 - 1.
-    let size = -1;
-    if (r[e + kRecSize] !== 0) {
-      const szExponent = r[e + kRecSize + 2];
-      let q: number;
-      if (szExponent >= 0) q = r[e + kRecSize + 1] * this.pow10[szExponent];
-      else { q = r[e + kRecSize + 1] / this.pow10[-szExponent]; if (q !== Math.floor(q)) q = -1; }
-      size = q < 0 || q > 0xffffffff || q !== Math.floor(q) ? -1 : q;
-    }
+    // An order's delete needs neither its price nor its size (the store has them).
+    const ev = this.event;
+    ev.orderReferenceNumber = ref;
+    if (action === kMoexActionDelete) { this.deleteOrder(locate); c.applied++; return; }
+    const price = r[e + kRecPx] !== 0 ? this.scaled(r[e + kRecPx + 1], r[e + kRecPx + 2] + this.priceDecimals, kMaxPrice) : -1;
+    const size = r[e + kRecSize] !== 0 ? this.scaled(r[e + kRecSize + 1], r[e + kRecSize + 2], 0xffffffff) : -1;
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
-    if (action === kMoexActionChange || (levels && action === kMoexActionNew && this.orders.find(ref) >= 0)) {
-      this.changeOrder(locate, ref, price, size);
-    } else if (action === kMoexActionNew) {
+    ev.price = price;
+    ev.shares = size;
+    if (action === kMoexActionChange) this.changeOrder(locate);
+    else if (action === kMoexActionNew) {
       if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      this.addOrder(locate, ref, side, price, size);
+      this.addOrder(locate, side);
     } else {
       c.unknownEntryType++;
       return;
     }
     c.applied++;
+  }
+
+  /** One X-OBR entry (a price level, kept as one synthetic order per level); the record as applyOrderEntry's. */
+  private applyLevelEntry(locate: number, type: number, r: Float64Array, e: number): void {
+    const c = this.counters;
+    const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
+    const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
+    if (side === 0) { this.otherEntryType(locate, type); return; }
+    const price = r[e + kRecPx] !== 0 ? this.scaled(r[e + kRecPx + 1], r[e + kRecPx + 2] + this.priceDecimals, kMaxPrice) : -1;
+    if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+    const ref = locate + 65536 * ((side === kBuy ? 0 : 1) + 2 * price);
+    const ev = this.event;
+    ev.orderReferenceNumber = ref;
+    if (action === kMoexActionDelete) { this.deleteOrder(locate); c.applied++; return; }
+    const size = r[e + kRecSize] !== 0 ? this.scaled(r[e + kRecSize + 1], r[e + kRecSize + 2], 0xffffffff) : -1;
+    if (size < 0) { c.badSize++; this.markStale(locate); return; }
+    ev.price = price;
+    ev.shares = size;
+    if (action === kMoexActionChange || (action === kMoexActionNew && this.orders.find(ref) >= 0)) this.changeOrder(locate);
+    else if (action === kMoexActionNew) this.addOrder(locate, side);
+    else {
+      c.unknownEntryType++;
+      return;
+    }
+    c.applied++;
+  }
+
+  /** An entry whose MDEntryType is neither bid nor offer: 'J' empties the book, anything else is counted. */
+  private otherEntryType(locate: number, type: number): void {
+    const c = this.counters;
+    if (type === kMoexEntryEmptyBook) { c.emptyBooks++; this.clearBook(locate); c.applied++; return; }
+    c.unknownEntryType++;
+  }
+
+  /** The order-store key of an X-OLR entry whose MDEntryID is absent or not 1-15 digits; -1 (counted, the book goes stale) when it has none. */
+  private fallbackOrderRef(locate: number, r: Float64Array, e: number, action: number): number {
+    const c = this.counters;
+    const idLength = r[e + kRecId] !== 0 ? r[e + kRecId + 2] : -1;
+    const ref = idLength <= 0 ? -1 : this.fallbackRef(this.idSource, r[e + kRecId + 1], idLength, this.idMask, action === kMoexActionNew);
+    if (ref >= 0) return ref;
+    if (idLength > 0 && action !== kMoexActionNew && ref === -2) c.unknownOrder++; else c.badOrderId++;
+    this.markStale(locate);
+    return -1;
+  }
+
+  /**
+   * A FAST decimal (mantissa, exponent `shift` already at the book's scale) as an integer, -1 when
+   * negative, not whole or above `max`. A table multiply either way, no division: a negative shift
+   * multiplies by 10^shift and the result is whole only when multiplying it back gives the mantissa.
+   */
+  private scaled(mantissa: number, shift: number, max: number): number {
+    let v: number;
+    if (shift >= 0) v = mantissa * this.pow10[shift];
+    else {
+      v = Math.round(mantissa * this.invPow10[-shift]);
+      if (v * this.pow10[-shift] !== mantissa) return -1;
+    }
+    return v < 0 || v > max || v !== Math.floor(v) ? -1 : v;
   }
 
   /**
@@ -531,103 +571,102 @@ export class FastBookAdapter implements FastMessageHandler {
     return ref;
   }
 
-  /** MDEntryPx as an integer at priceDecimals; -1 when absent, negative, not exact or too large. */
+  /** MDEntryPx (trades) as an integer at priceDecimals; -1 when absent, negative, not exact or too large. */
   private price(d: FastDecoder, slot: number, defined: boolean): number {
     if (!defined || !d.isPresent(slot)) return -1;
-    const m = d.mantissa(slot);
-    const shift = d.exponent(slot) + this.priceDecimals;
-    let p: number;
-    if (shift >= 0) p = m * this.pow10[shift];
-    else { const div = this.pow10[-shift]; p = m / div; if (p !== Math.floor(p)) return -1; }
-    return p < 0 || p > kMaxPrice ? -1 : p;
+    return this.scaled(d.mantissa(slot), d.exponent(slot) + this.priceDecimals, kMaxPrice);
   }
 
   /**
-   * MDEntrySize as whole lots; -1 when absent, negative, fractional or above 2^32 - 1: the books'
-   * order store keeps shares in 32 bits (ITCH's width), so a larger size would not add up.
+   * MDEntrySize (trades) as whole lots; -1 when absent, negative, fractional or above 2^32 - 1: the
+   * books' order store keeps shares in 32 bits (ITCH's width), so a larger size would not add up.
    */
   private size(d: FastDecoder, slot: number, defined: boolean): number {
     if (!defined || !d.isPresent(slot)) return -1;
-    const m = d.mantissa(slot);
-    const e = d.exponent(slot);
-    let s: number;
-    if (e >= 0) s = m * this.pow10[e];
-    else { s = m / this.pow10[-e]; if (s !== Math.floor(s)) return -1; }
-    return s < 0 || s > 0xffffffff || !Number.isInteger(s) ? -1 : s;
+    return this.scaled(d.mantissa(slot), d.exponent(slot), 0xffffffff);
   }
 
-  private addOrder(locate: number, ref: number, side: number, price: number, size: number): void {
-    if (this.orders.insert(ref, locate, side, price, size) < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
+  // The order paths below are BookBuilder's: the order's record read once (its meta word holds the
+  // locate, side and level hint), the level found by the hint the add stored (LevelStore.reduceAt:
+  // checked against the price, so a hint left stale by a re-centre or re-tick costs a division,
+  // never the wrong level), and a modify in one call to each store (LevelStore.moveAt,
+  // OrderStore.update). Before, every delete and change read the order field by field and divided
+  // its price by the tick. Measured beside that build (perf:fast's session, loaded 2-vCPU machine),
+  // the difference stayed within the noise of +-10% per run: what remains of the books' cost is
+  // mostly the misses on the order's record and on the ladder slots (levels cost about 55 ns/msg
+  // over 500 instruments, about 24 over 50 instruments with the same order flow).
+
+  /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
+  private addOrder(locate: number, side: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
+    const price = e.price;
+    const size = e.shares;
+    const orders = this.orders;
+    const slot = orders.insert(ref, locate, side, price, size);
+    if (slot < 0) { this.counters.duplicateOrder++; this.markStale(locate); return; }
     const levels = this.levels;
     levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
-    const e = this.beginAt(kBookEventAddOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    orders.setHint(slot, levels.placedHint);
+    this.beginAt(kBookEventAddOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
-    e.price = price;
-    e.shares = size;
     this.emit(e);
     if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  /** New size and/or price (price < 0 keeps the order's price). */
-  private changeOrder(locate: number, ref: number, price: number, size: number): void {
+  /** New size and/or price (the event's shares and price; a price < 0 keeps the order's), of the event's reference. */
+  private changeOrder(locate: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
+    const price = e.price;
+    const size = e.shares;
+    if (size === 0) { this.deleteOrder(locate); return; }
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
-    if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const side = orders.side(slot);
-    const levels = this.levels;
-    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
+    const meta = orders.meta(slot);
+    if (((meta >>> 8) & 0xffff) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
+    const side = meta & 0xff;
     const oldPrice = orders.price(slot);
-    const oldSize = orders.shares(slot);
     const newPrice = price < 0 ? oldPrice : price;
-    if (size === 0) { this.deleteOrder(locate, ref); return; }
-    let touchedTop: boolean;
-    if (newPrice === oldPrice) {
-      // One level update either way: a larger size is a negative reduction (the order count stays).
-      if (!levels.reduce(levelSide, oldPrice, oldSize - size, false)) this.counters.levelMismatch++;
-      touchedTop = levels.touchedTop;
-      orders.setShares(slot, size);
-    } else {
-      if (!levels.reduce(levelSide, oldPrice, oldSize, true)) this.counters.levelMismatch++;
-      touchedTop = levels.touchedTop;
-      // The order keeps its reference (and its record): only its price and size change.
-      orders.setPrice(slot, newPrice);
-      orders.setShares(slot, size);
-      levels.addOrder(levelSide, newPrice, size);
-      touchedTop = touchedTop || levels.touchedTop;
-    }
-    const e = this.beginAt(kBookEventModifyOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    const levels = this.levels;
+    // The order keeps its reference (and its record): its price, size and level hint change.
+    if (!levels.moveAt(side === kBuy ? locate * 2 : locate * 2 + 1, oldPrice, meta >>> 24, orders.shares(slot), newPrice, size)) this.counters.levelMismatch++;
+    orders.update(slot, newPrice, size, levels.placedHint);
+    this.beginAt(kBookEventModifyOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
-    e.shares = size;
     e.remainingShares = size;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(locate);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
-  private deleteOrder(locate: number, ref: number): void {
+  /** Delete the event's reference. */
+  private deleteOrder(locate: number): void {
+    const e = this.event;
+    const ref = e.orderReferenceNumber;
     const orders = this.orders;
     const slot = orders.find(ref);
     if (slot < 0) { this.counters.unknownOrder++; this.markStale(locate); return; }
-    if (orders.locate(slot) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
-    const side = orders.side(slot);
+    const meta = orders.meta(slot);
+    if (((meta >>> 8) & 0xffff) !== locate) { this.counters.instrumentMismatch++; this.markStale(locate); return; }
+    const side = meta & 0xff;
     const price = orders.price(slot);
     const size = orders.shares(slot);
     const levels = this.levels;
-    if (!levels.reduce(side === kBuy ? locate * 2 : locate * 2 + 1, price, size, true)) this.counters.levelMismatch++;
-    const touchedTop = levels.touchedTop;
+    if (!levels.reduceAt(side === kBuy ? locate * 2 : locate * 2 + 1, price, meta >>> 24, size, true)) this.counters.levelMismatch++;
     orders.remove(slot);
     if (ref >= kFallbackRefBase) this.forgetFallback(ref);
-    const e = this.beginAt(kBookEventDeleteOrder, locate);
-    e.orderReferenceNumber = e.previousOrderReferenceNumber = ref;
+    this.beginAt(kBookEventDeleteOrder, locate);
+    e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = price;
     e.shares = size;
     e.remainingShares = 0;
     this.emit(e);
-    if (touchedTop) this.quoteIfChanged(locate);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
   }
 
   private forgetFallback(ref: number): void {
@@ -641,7 +680,7 @@ export class FastBookAdapter implements FastMessageHandler {
   private clearBook(locate: number): void {
     const refs: number[] = [];
     this.orders.forEach((ref, l) => { if (l === locate) refs.push(ref); });
-    for (const ref of refs) this.deleteOrder(locate, ref);
+    for (const ref of refs) { this.event.orderReferenceNumber = ref; this.deleteOrder(locate); }
     const book = this.bookFor(locate);
     book.bids.clear();
     book.asks.clear();
