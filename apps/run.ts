@@ -31,9 +31,6 @@ import { cpusAllowedOf, pinCurrentThread } from '../lib/binding/threads';
 import { formatSchedReport, schedDelta, schedSnapshot } from '../lib/ops/thread-sched';
 import { loadRoutingConfig } from '../lib/router/routing-config';
 import { parseVenuePlacement, startVenueProcess, type VenueProcess } from '../lib/venue-sim/venue-process';
-import { checkVenueNetnsAllowed, createVenueNetns, type VenueNetns, type VenueNetnsCounters } from '../lib/venue-sim/venue-netns';
-import * as YAML from 'yaml';
-import { execFileSync } from 'child_process';
 
 export const summary = 'run the feed handler and router (default: a bundled session end to end)';
 
@@ -54,11 +51,6 @@ const kHelp = `Usage: tickpath run [options]
                      (tickpath venue-sim) pinned to CPU and idling by MODE (block: epoll between
                      orders; spin: never sleeps, the router's send(2) finds it running), instead
                      of in this process's main thread; e.g. spin@1
-  --venue-netns      with --venue-process: run that child in a network namespace of its own,
-                     reached over a veth pair (a real interface: "the venue on another host")
-                     whose venue side does the TCP receive in a NAPI thread on the venue's CPU,
-                     not inside the router's send(2); created for the run and removed at exit
-                     (root only)
   --standby HOST:PORT  with --config: run as the hot standby of the primary that runs the same
                      config (its routing.failover.standby names HOST:PORT): listen there for the
                      primary's journal stream and heartbeats, keep the feed and books warm, route
@@ -80,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseCommandLine('run', kHelp, argv, {
       config: { type: 'string' }, backend: { type: 'string', default: 'auto' }, rate: { type: 'string', default: '100000' },
       symbols: { type: 'string', default: '50' }, pcap: { type: 'string' }, duration: { type: 'string', default: '15' }, 'venue-sim': { type: 'boolean' },
-      'venue-process': { type: 'string' }, 'venue-netns': { type: 'boolean' },
+      'venue-process': { type: 'string' },
       standby: { type: 'string' }, strategy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'metrics-port': { type: 'string', default: String(kDefaultMetricsPort) }, instance: { type: 'string' },
   });
@@ -101,11 +93,6 @@ export async function main(argv: string[]): Promise<number> {
   if (values['venue-process'] !== undefined) {
     if (values.config) return usage('option --venue-process is for the bundled default; with --config, run `tickpath venue-sim` yourself and name its ports in routing_config.yml');
     try { venuePlacement = parseVenuePlacement('--venue-process', values['venue-process'] as string, os.cpus().length); } catch (e) { return usage((e as Error).message); }
-  }
-  const venueNetns = values['venue-netns'] === true;
-  if (venueNetns) {
-    if (!venuePlacement) return usage('option --venue-netns needs --venue-process MODE@CPU: the namespace holds that child process (e.g. --venue-process spin@1 --venue-netns)');
-    checkVenueNetnsAllowed();
   }
   let standby: { host: string; port: number } | undefined;
   if (values.standby !== undefined) {
@@ -136,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   // and the temporary run directory. A command that leaves a server listening never exits.
   const cleanup = new CleanupStack();
   try {
-    return await runWith(values, { duration, rate, symbols, metricsPort, strategy, standby, venuePlacement, venueNetns }, cleanup);
+    return await runWith(values, { duration, rate, symbols, metricsPort, strategy, standby, venuePlacement }, cleanup);
   } finally {
     await cleanup.releaseAll();
   }
@@ -167,8 +154,6 @@ interface RunOptions {
   standby: { host: string; port: number } | undefined;
   /** --venue-process: the venue simulators in a child process, placed and idling so. */
   venuePlacement: { idle: 'block' | 'spin'; cpu: number } | undefined;
-  /** --venue-netns: that child in a network namespace of its own, over a veth pair. */
-  venueNetns: boolean;
 }
 
 async function runWith(values: Record<string, string | boolean | undefined>, o: RunOptions, cleanup: CleanupStack): Promise<number> {
@@ -186,8 +171,6 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   let pipeline: Pipeline;
   let replayer: PacedSender | undefined;
   let venueProcess: VenueProcess | undefined;
-  let netns: VenueNetns | undefined;
-  let netnsReport: { connections: string[]; counters: VenueNetnsCounters } | undefined;
   let venueProcessStats: Record<string, unknown> | null = null;
   let replayDone: Promise<unknown> | undefined;
   // Stats first: a second run under the same --instance must fail before anything starts.
@@ -252,7 +235,7 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
     // the first 3 s, while V8 was still compiling, and sent nothing after.
     const bundledStrategy = strategy ?? { module: path.join(kRoot, 'dist', 'lib', 'pipeline', 'sample-strategy.js'), params: { minGapUs: 20_000 } };
     // The venue simulators: on this thread (default), or in a child process placed as asked.
-    let routingFile = path.join(kRoot, 'configs', 'routing_config.yml');
+    const routingFile = path.join(kRoot, 'configs', 'routing_config.yml');
     let venuePorts: Record<string, number> | undefined;
     if (venuePlacement) {
       const venues = loadRoutingConfig(routingFile).venues;
@@ -261,26 +244,11 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
         throw new TickpathError('ERR_INVALID_OPTION', `tickpath run --venue-process: ${routingFile} has ${ouch.length} OUCH and ${fix.length} FIX venues; one venue process serves one of each`,
           'run without --venue-process (in-process simulators serve any number)');
       }
-      if (o.venueNetns) {
-        const ns = createVenueNetns({ cpu: venuePlacement.cpu });
-        netns = ns;
-        cleanup.add(`venue namespace ${ns.name}`, () => ns.remove());
-        log(`venue network: ${ns.label}`);
-      }
-      const vp = await startVenueProcess({ cpu: venuePlacement.cpu, idle: venuePlacement.idle, fixCompId: fix[0]?.targetId ?? 'VENUE',
-        ...(netns ? { netns: { name: netns.name, host: netns.venueAddr } } : {}) });
+      const vp = await startVenueProcess({ cpu: venuePlacement.cpu, idle: venuePlacement.idle, fixCompId: fix[0]?.targetId ?? 'VENUE' });
       venueProcess = vp;
       cleanup.add('venue process', async () => { venueProcessStats = await vp.stop(); });
       venuePorts = Object.fromEntries(venues.map((v) => [v.name, v.protocol === 'ouch' ? vp.ouchPort : vp.fixPort]));
-      if (netns) {
-        // The venues' host is the namespace's address: a copy of the routing file says so (the
-        // journal's path in it is overridden below, so its relative path does not matter).
-        const doc = YAML.parse(fs.readFileSync(routingFile, 'utf8')) as { routing: { venues: { host: string }[] } };
-        for (const v of doc.routing.venues) v.host = netns.venueAddr;
-        routingFile = path.join(runDir, 'routing_config.venue-netns.yml');
-        fs.writeFileSync(routingFile, YAML.stringify(doc));
-      }
-      log(`venue simulators: ${vp.label}, pid ${vp.pid}, OUCH ${vp.host}:${vp.ouchPort}, FIX ${vp.host}:${vp.fixPort}`);
+      log(`venue simulators: ${vp.label}, pid ${vp.pid}, OUCH 127.0.0.1:${vp.ouchPort}, FIX 127.0.0.1:${vp.fixPort}`);
     }
     pipeline = await Pipeline.start({
       feed, performance, portOptions, routingFile, venueSimulator: venuePorts === undefined, venuePorts, recovery,
@@ -357,16 +325,6 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   const sched = schedDelta(sched0, schedSnapshot(children), threadRoles(pipeline, replayer, venueProcess));
   clearInterval(tick);
   if (replayDone) await replayDone;
-  if (netns) {
-    // Before the sessions close: which peers the venue's sockets have (the router, through the veth),
-    // and what crossed the venue's interface.
-    let connections: string[] = [];
-    try {
-      connections = execFileSync('ip', ['netns', 'exec', netns.name, 'ss', '-Htn', 'state', 'established'], { encoding: 'utf8' })
-        .split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 4).map((f) => `${f[f.length - 2]} <- ${f[f.length - 1]}`);
-    } catch { /* ss missing: the counters still tell */ }
-    netnsReport = { connections, counters: netns.counters() };
-  }
   const final = await pipeline.stop();
   if (venueProcess) {
     // The venue process's own counts stand where the in-process simulators' would.
@@ -380,13 +338,8 @@ async function runWith(values: Record<string, string | boolean | undefined>, o: 
   publisher.publish(final);
   const secs = (Date.now() - t0) / 1000;
   printFinal(final, secs);
-  if (netns && netnsReport) {
-    const c = netnsReport.counters;
-    console.log(`venue network: ${netns.name}: venue sockets ${netnsReport.connections.join(', ') || 'none listed'}; ${netns.venueIf} received ${c.rxPackets} packets (${c.rxBytes} bytes), sent ${c.txPackets}; its NAPI thread ran ${c.napiRunMs.toFixed(1)} ms on the venue's CPU`);
-  }
   for (const line of formatSchedReport(sched)) console.log(line);
-  const netnsJson = netns && netnsReport ? { venueNetns: { name: netns.name, hostIf: netns.hostIf, venueIf: netns.venueIf, hostAddr: netns.hostAddr, venueAddr: netns.venueAddr, napiPid: netns.napiPid, ...netnsReport } } : {};
-  if (values.json) console.log(JSON.stringify({ ...runJson(final, secs), scheduler: sched, ...netnsJson }));
+  if (values.json) console.log(JSON.stringify({ ...runJson(final, secs), scheduler: sched }));
   const failure = await Promise.race([pipeline.failed(), Promise.resolve(undefined)]);
   if (failure) {
     console.error(`tickpath run: ${failure.message}`);

@@ -26,11 +26,6 @@
  * expected-interval correction of it is computed after the run (copyCorrectedForCoordinatedOmission,
  * never on the record path, where it would turn a stall into a longer one); with an open-loop sender
  * it double-counts stalls, so both are reported. The sender's lateness is reported too.
- *
- * Venue placements beside the shipped run, at the first rate: --venue-variants MODE@CPU,... (a
- * venue-sim child process on loopback, JSON `venue_process`) and, as root, --venue-netns-variants
- * MODE@CPU,... (that child behind a veth pair in a namespace of its own, lib/venue-sim/venue-netns.ts,
- * JSON `venue_netns`); 'none' for either to skip it.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
@@ -44,7 +39,6 @@ import type { PacedSenderReport } from './lib/paced-sender-worker';
 import { dpdkPortOptions, loadBenchConfigs, startPipeline, waitForDrain } from './lib/pipeline-harness';
 import { RingMonitor } from './lib/ring-monitor';
 import { parseVenuePlacement, startVenueProcess } from '../lib/venue-sim/venue-process';
-import { createVenueNetns } from '../lib/venue-sim/venue-netns';
 import type { RxLatencyJob } from './lib/rx-latency-worker';
 import { generateSession, SessionCapture } from './lib/session-capture';
 import { schedDelta, schedSnapshot, workerTidFromLog } from './lib/thread-sched';
@@ -111,12 +105,6 @@ const venuePollVariants = (args.string('venue-poll-variants') ?? '').split(',').
 });
 const venueVariants = (args.string('venue-variants') ?? `spin@${kRxCpu}`).split(',').filter((v) => v !== '' && v !== 'none')
   .map((v) => parseVenuePlacement('--venue-variants', v, kRxCpu + 1));
-// The same venue child in a network namespace of its own, reached over a veth pair whose venue side
-// receives in a NAPI thread on the venue's CPU (lib/venue-sim/venue-netns.ts): the order's send(2)
-// then ends at veth_xmit, as a NIC's ends at its queue. Root only; default spin on the RX CPU when
-// root, 'none' for no such run.
-const venueNetnsVariants = (args.string('venue-netns-variants') ?? (process.getuid?.() === 0 ? `spin@${kRxCpu}` : 'none')).split(',')
-  .filter((v) => v !== '' && v !== 'none').map((v) => ({ ...parseVenuePlacement('--venue-netns-variants', v, kRxCpu + 1), netns: true }));
 
 interface Percentiles { p50_ns: number; p99_ns: number; p999_ns: number; max_ns: number; count: number }
 const pct = (s: LatencySummary): Percentiles => ({ p50_ns: s.p50, p99_ns: s.p99, p999_ns: s.p999, max_ns: s.max, count: s.count });
@@ -165,7 +153,7 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process' | 'venue_netns' | 'no_shadow' | 'no_socket' | 'keep_warm' | 'venue_poll'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket' | 'keep_warm' | 'venue_poll'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
   /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
   keepWarmPathUs?: number;
   /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
@@ -175,7 +163,7 @@ interface Variant {
   /** Override performance.stages.router.venue_idle_poll_us. */
   venueIdlePollUs?: number;
   /** A venue-sim child process instead of the in-process simulators on the main thread. */
-  venue?: { idle: 'block' | 'spin'; cpu: number; netns?: boolean };
+  venue?: { idle: 'block' | 'spin'; cpu: number };
 }
 const kShipped: Variant = { name: 'shipped', strategyParams };
 const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
@@ -183,24 +171,17 @@ const kNoShadow: Variant = { name: 'no_shadow', keepWarmPathUs: 0, strategyParam
 const kNoSocket: Variant = { name: 'no_socket', keepWarmSocketUs: 0, strategyParams };
 
 async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
-  const netns = variant.venue?.netns ? createVenueNetns({ cpu: variant.venue.cpu }) : undefined;
+  const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA' }) : undefined;
   try {
-    const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA',
-      ...(netns ? { netns: { name: netns.name, host: netns.venueAddr } } : {}) }) : undefined;
-    try {
-      const run = await pipelineWith(cap, variant, venue ? { NSDQ: venue.ouchPort, ARCA: venue.fixPort } : undefined, netns?.venueAddr);
-      const venueStats = venue ? await venue.stop() : null;
-      return { ...run, venueLabel: `${venue?.label}${netns ? `; ${netns.label}` : ''}`, venueOrdersIn: venueStats ? Number(venueStats.ordersIn) : run.st.venue?.ordersIn,
-        netnsRxPackets: netns ? netns.counters().rxPackets : undefined };
-    } finally {
-      await venue?.stop();
-    }
+    const run = await pipelineWith(cap, variant, venue ? { NSDQ: venue.ouchPort, ARCA: venue.fixPort } : undefined);
+    const venueStats = venue ? await venue.stop() : null;
+    return { ...run, venueLabel: venue?.label, venueOrdersIn: venueStats ? Number(venueStats.ordersIn) : run.st.venue?.ordersIn };
   } finally {
-    netns?.remove();
+    await venue?.stop();
   }
 }
 
-async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: Record<string, number> | undefined, venueHost?: string) {
+async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: Record<string, number> | undefined) {
   const { performance: perf } = loadBenchConfigs({ idle, rxIdle, keepWarmUs: variant.keepWarmUs });
   const workerTids = new Map<number, string>();
   const log = (l: string) => {
@@ -214,7 +195,7 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
       venueIdlePollMicros: idlePollUs ?? c.stages.router.venueIdlePollMicros,
       keepWarmPathMicros: pathUs ?? c.stages.router.keepWarmPathMicros, keepWarmSocketMicros: socketUs ?? c.stages.router.keepWarmSocketMicros } } });
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
-    { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, venueHost, performance });
+    { idle, rxIdle, log, strategyParams: variant.strategyParams, journalFsync, keepWarmUs: variant.keepWarmUs, venuePorts, performance });
   // npm start's layout: this thread (the venue simulators) beside the RX poller and the sender, not
   // woken onto the stage's CPU by every order; restored after the run (later runs create threads).
   const mainCpus = currentThreadAffinity();
@@ -324,13 +305,11 @@ async function main(): Promise<void> {
     // from the shipped run is only where the venue runs and how it waits.
     const venueRuns: Record<string, unknown>[] = [];
     if (rate === rates[0]) {
-      for (const v of [...venueVariants, ...venueNetnsVariants]) {
-        const netns = 'netns' in v;
-        const x = await pipelineAt(cap, { name: netns ? 'venue_netns' : 'venue_process', strategyParams, venue: v });
+      for (const v of venueVariants) {
+        const x = await pipelineAt(cap, { name: 'venue_process', strategyParams, venue: v });
         const XL = x.st.latency;
         venueRuns.push({
           what: `the venue simulators in a separate process (${x.venueLabel}) instead of in-process on this process's main thread (CPU ${kRxCpu}, blocking in epoll between orders); everything else as shipped`,
-          variant: netns ? 'venue_netns' : 'venue_process', netns_rx_packets: x.netnsRxPackets,
           venue_idle: v.idle, venue_cpu: v.cpu, orders_sent: x.st.counters.orders_sent, venue_orders_in: x.venueOrdersIn,
           stages: {
             wire_to_handler: pct(XL.wire_to_handler), md_to_order: pct(XL.md_to_order), md_to_signal: pct(XL.md_to_signal), order_send: pct(XL.order_send),
@@ -344,8 +323,7 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages, messages_per_packet: cap.messagesPerPacket,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns,
-      venue_process: venueRuns.filter((v) => v.variant === 'venue_process'), venue_netns: venueRuns.filter((v) => v.variant === 'venue_netns'),
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns, venue_process: venueRuns,
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
@@ -384,7 +362,7 @@ async function main(): Promise<void> {
     }
     for (const v of venueRuns) {
       const vs = v.stages as Record<string, Percentiles>;
-      const vt = `${tag} venue ${v.venue_idle}@CPU${v.venue_cpu}${v.variant === 'venue_netns' ? ' netns+veth' : ''}`;
+      const vt = `${tag} venue ${v.venue_idle}@CPU${v.venue_cpu}`;
       const shipped = (k: keyof typeof stages) => `shipped: ${fmtP(stages[k] as Percentiles)}`;
       rows.push({ label: `${vt} md_to_order`, ours: fmtP(vs.md_to_order), baseline: shipped('md_to_order'), note: `${v.what}; ${v.orders_sent} orders, venue got ${v.venue_orders_in}` });
       for (const k of ['wire_to_handler', 'order_send', 'order_syscall', 'order_ack'] as const) {

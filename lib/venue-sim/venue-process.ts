@@ -3,8 +3,7 @@
  * router's process (`tickpath run --venue-process`, perf:latency's venue variants, perf:order-warm): on a CPU of its own choosing (taskset) and idling its own way (--idle, --spin-us), so
  * the router's send(2) over loopback finds a receiver that is already running instead of one it has
  * to wake. One process serves both protocols of configs/routing_config.yml (OUCH for NSDQ, FIX for
- * ARCA, whose SenderCompID it answers with). With `netns` it runs inside a network namespace
- * (venue-netns.ts) and listens on its veth address: the router reaches it through a real interface.
+ * ARCA, whose SenderCompID it answers with).
  *
  * Threading contract: started and stopped from the benchmark's main thread.
  */
@@ -24,13 +23,9 @@ export interface VenueProcessOptions {
   spinUs?: number;
   /** The FIX acceptor's SenderCompID (routing_config.yml's target_id of the FIX venue). */
   fixCompId: string;
-  /** Run inside this network namespace (`ip netns exec`; see venue-netns.ts), listening on `host`. */
-  netns?: { name: string; host: string };
 }
 
 export interface VenueProcess {
-  /** The address it listens on: 127.0.0.1, or its namespace's veth address. */
-  readonly host: string;
   readonly ouchPort: number;
   readonly fixPort: number;
   /** The simulator's process (taskset execs into it, so this is node's pid). */
@@ -54,17 +49,14 @@ export function parseVenuePlacement(option: string, text: string, cpus: number):
 export async function startVenueProcess(o: VenueProcessOptions): Promise<VenueProcess> {
   const args = [kCli, 'venue-sim', '--ouch-port', '0', '--fix-port', '0', '--comp-id', o.fixCompId, '--transport', 'native', '--idle', o.idle, '--stop-with-parent'];
   if (o.spinUs !== undefined) args.push('--spin-us', String(o.spinUs));
-  const host = o.netns?.host ?? '127.0.0.1';
-  if (o.netns) args.push('--host', host);
-  // ip netns exec and taskset each exec the next, so the child's pid is node's and its parent is us
-  // (what --stop-with-parent watches).
-  const command = [...(o.netns ? ['ip', 'netns', 'exec', o.netns.name] : []), ...(o.cpu >= 0 ? ['taskset', '-c', String(o.cpu)] : []), process.execPath, ...args];
-  const child: ChildProcess = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = o.cpu >= 0
+    ? spawn('taskset', ['-c', String(o.cpu), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const ready = /SoupBinTCP listening on [\d.]+:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on [\d.]+:(\d+)[\s\S]*venue-sim: transport native/;
+  const ready = /SoupBinTCP listening on 127\.0\.0\.1:(\d+)[\s\S]*FIX 4\.2\/4\.4 listening on 127\.0\.0\.1:(\d+)[\s\S]*venue-sim: transport native/;
   const until = Date.now() + 15_000;
   let m: RegExpExecArray | null = null;
   while ((m = ready.exec(out)) === null) {
@@ -75,9 +67,9 @@ export async function startVenueProcess(o: VenueProcessOptions): Promise<VenuePr
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  const label = `venue-sim child process, ${o.cpu >= 0 ? `CPU ${o.cpu}` : 'unpinned'}, idle ${o.idle}${o.spinUs ? ` spin-us ${o.spinUs}` : ''}${o.netns ? `, in netns ${o.netns.name} on ${host}` : ''}`;
+  const label = `venue-sim child process, ${o.cpu >= 0 ? `CPU ${o.cpu}` : 'unpinned'}, idle ${o.idle}${o.spinUs ? ` spin-us ${o.spinUs}` : ''}`;
   return {
-    host, ouchPort: Number(m[1]), fixPort: Number(m[2]), label, pid: child.pid ?? -1,
+    ouchPort: Number(m[1]), fixPort: Number(m[2]), label, pid: child.pid ?? -1,
     async stop() {
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -31,8 +31,6 @@ export interface HarnessOptions {
    * their ports go into a copy of the routing file and no in-process simulator is started.
    */
   venuePorts?: Record<string, number>;
-  /** With venuePorts: the venues' address (a venue-sim child in a network namespace), instead of the file's. */
-  venueHost?: string;
   /** Edits performance.yml's config after the overrides above (another stage layout, e.g. sharded books). */
   performance?: (p: PerformanceConfig) => PerformanceConfig;
 }
@@ -84,7 +82,6 @@ export async function startPipeline(portOptions: PortOptions, o: HarnessOptions 
       const port = o.venuePorts[v.name];
       if (port === undefined) throw new Error(`venuePorts: no port for venue ${v.name}`);
       v.port = port;
-      if (o.venueHost) (v as { host?: string }).host = o.venueHost;
     }
     doc.routing.journal.path = path.join(scratch, 'orders.journal');
     routingFile = path.join(scratch, 'routing_config.venues.yml');

@@ -4,7 +4,7 @@
 # split per call by send-trace-split.py and by device (the venue's interface beside lo, where the
 # keep-warm socket sends). Root only. e.g.
 #   perf/ref/trace-run-sends.sh --venue-process spin@1 --duration 6
-#   perf/ref/trace-run-sends.sh --venue-process spin@1 --venue-netns --duration 6
+#   perf/ref/trace-run-sends.sh --venue-process spin@1 --duration 6
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
