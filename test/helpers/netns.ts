@@ -56,6 +56,25 @@ export function requireOrSkip(ctx: Mocha.Context, backend: string, reason: strin
   throw new Error('unreachable');
 }
 
+/**
+ * Until the kernel's link watch has seen the carrier (it runs from a workqueue, rate-limited to once
+ * a second and later under load), a veth end that is "up" keeps the noop qdisc, which drops every
+ * frame sent to it, so a test that transmits at once could lose its first frames. Wait for
+ * operstate UP and a real qdisc, at most 10 s.
+ */
+function waitLinkReady(ns: string | null, dev: string): void {
+  const until = Date.now() + 10_000;
+  let last = '';
+  for (;;) {
+    const args = ns ? ['netns', 'exec', ns, 'ip', '-j', 'link', 'show', 'dev', dev] : ['-j', 'link', 'show', 'dev', dev];
+    const j = JSON.parse(execFileSync('ip', args, { encoding: 'utf8' })) as { operstate: string; qdisc: string }[];
+    last = `operstate ${j[0].operstate}, qdisc ${j[0].qdisc}`;
+    if (j[0].operstate === 'UP' && j[0].qdisc !== 'noop') return;
+    if (Date.now() > until) throw new Error(`veth ${dev}${ns ? ` in ${ns}` : ''} not ready after 10 s (${last})`);
+    execFileSync('sleep', ['0.02']);
+  }
+}
+
 /** `tag` (at most 4 characters) goes into every name, so a test's namespaces and links say whose they are. */
 export function createVethPair(tag = ''): VethPair {
   const suffix = `${tag.slice(0, 4)}${crypto.randomBytes(3).toString('hex')}`;
@@ -89,6 +108,8 @@ export function createVethPair(tag = ''): VethPair {
     // Static neighbours: no ARP on the wire either.
     run('ip', ['neigh', 'replace', nsIp, 'lladdr', macString(pair.nsMac), 'dev', hostIf, 'nud', 'permanent']);
     run('ip', ['netns', 'exec', ns, 'ip', 'neigh', 'replace', hostIp, 'lladdr', macString(pair.hostMac), 'dev', nsIf, 'nud', 'permanent']);
+    waitLinkReady(null, hostIf);
+    waitLinkReady(ns, nsIf);
   } catch (e) {
     destroyVethPair(pair);
     throw e;
