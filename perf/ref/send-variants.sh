@@ -19,6 +19,8 @@
 set -euo pipefail
 rounds=${1:-3} n=${2:-1000} iv=${3:-1000} mb=${4:-32}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=send-trace-lib.sh
+source "$here/send-trace-lib.sh"
 bin=$(mktemp -d /tmp/sendsys-variants-XXXXXX)
 ns="sendsys-$$" host_if="sendsys$$h" ns_if="sendsys$$n"
 cleanup() {
@@ -72,16 +74,7 @@ veth_mode() {
 
 # Tracing: an ftrace instance of our own (others may trace too), the sender's events only.
 ti=/sys/kernel/tracing/instances/sendsys-$$
-trace_on() {
-  mkdir -p "$ti"
-  echo 8192 > "$ti/buffer_size_kb"
-  echo "$1" > "$ti/set_event_pid"
-  for e in syscalls/sys_enter_sendto syscalls/sys_exit_sendto net/net_dev_start_xmit net/net_dev_xmit net/netif_rx \
-           irq/softirq_raise irq/softirq_entry irq/softirq_exit net/netif_receive_skb napi/napi_poll sched/sched_waking ipi/ipi_send_cpu; do
-    echo 1 > "$ti/events/$e/enable"
-  done
-  echo 1 > "$ti/tracing_on"
-}
+trace_on() { send_trace_start "$ti" "$1" 8192; }
 trace_off() {
   echo 0 > "$ti/tracing_on"
   cat "$ti/trace" > "$bin/trace-$1.txt"

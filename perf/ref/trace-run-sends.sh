@@ -4,9 +4,10 @@
 # split per call by send-trace-split.py and by device (the venue's interface beside lo, where the
 # keep-warm socket sends). Root only. e.g.
 #   perf/ref/trace-run-sends.sh --venue-process spin@1 --duration 6
-#   perf/ref/trace-run-sends.sh --venue-process spin@1 --duration 6
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=send-trace-lib.sh
+source "$here/send-trace-lib.sh"
 root=$(cd "$here/../.." && pwd)
 ti=/sys/kernel/tracing/instances/sendsys-run-$$
 log=$(mktemp /tmp/sendsys-run-XXXXXX.log)
@@ -21,14 +22,7 @@ for _ in $(seq 600); do
   sleep 0.1
 done
 [[ -n "$tid" ]] || { echo "no stage worker tid in the run's log" >&2; cat "$log" >&2; exit 1; }
-mkdir -p "$ti"
-echo 65536 > "$ti/buffer_size_kb"
-echo "$tid" > "$ti/set_event_pid"
-for e in syscalls/sys_enter_sendto syscalls/sys_exit_sendto net/net_dev_start_xmit net/net_dev_xmit net/netif_rx \
-         irq/softirq_raise irq/softirq_entry irq/softirq_exit net/netif_receive_skb napi/napi_poll sched/sched_waking ipi/ipi_send_cpu; do
-  echo 1 > "$ti/events/$e/enable"
-done
-echo 1 > "$ti/tracing_on"
+send_trace_start "$ti" "$tid" 65536
 wait "$run" || true
 echo 0 > "$ti/tracing_on"
 grep -E 'order_syscall|order_ack|venue network|venue simulators:' "$log" >&2 || true

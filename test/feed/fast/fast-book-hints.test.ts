@@ -10,25 +10,16 @@
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import * as path from 'path';
-import { OrderBook } from '../../../lib/feed/book/order-book';
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { FastBookAdapter } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { priceDecimal } from '../../../lib/feed/fast/moex/moex-session-generator';
 import { BookRecorder } from '../book-recorder';
-import { kFixtures, moexTemplates } from './fast-helpers';
+import { kFixtures, levelsOf, moexTemplates } from './fast-helpers';
 import { PlainBooks, PlainFastReference } from './plain-fast-reference';
 
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
-
-function levelsOf(book: OrderBook | undefined, bid: boolean): [number, number, number][] {
-  if (book === undefined) return [];
-  const side = bid ? book.bids : book.asks;
-  const out: [number, number, number][] = [];
-  for (let r = 0; r < side.count; r++) out.push([side.priceAt(r), side.sharesAt(r), side.ordersAt(r)]);
-  return out;
-}
 
 /** One X-OLR feed into an adapter and into the plain reference, checked against each other after every message. */
 class Session {

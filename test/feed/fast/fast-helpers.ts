@@ -1,6 +1,7 @@
 /** Test helpers for the FAST codec: template XML wrappers, hex, and MOEX fixture loading. */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { OrderBook } from '../../../lib/feed/book/order-book';
 import { FastDecoder, FastDecoderEngine } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
@@ -60,4 +61,13 @@ export function forEachEngine(title: string, body: (this: Mocha.Suite) => void):
       body.call(this);
     });
   }
+}
+
+/** A book side's levels as [price, shares, orders], best first (both FAST book tests compare these). */
+export function levelsOf(book: OrderBook | undefined, bid: boolean): [number, number, number][] {
+  if (book === undefined) return [];
+  const side = bid ? book.bids : book.asks;
+  const out: [number, number, number][] = [];
+  for (let r = 0; r < side.count; r++) out.push([side.priceAt(r), side.sharesAt(r), side.ordersAt(r)]);
+  return out;
 }

@@ -10,7 +10,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BookEvent, kBookEventStatus } from '../../../lib/feed/book/book-event';
-import { OrderBook } from '../../../lib/feed/book/order-book';
 import { Conflator } from '../../../lib/feed/book/conflator';
 import { PcapFileWriter } from '../../../lib/feed/pcap/pcap-file-writer';
 import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
@@ -22,18 +21,10 @@ import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-g
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { BookRecorder } from '../book-recorder';
-import { kFixtures, moexTemplates, forEachEngine } from './fast-helpers';
+import { kFixtures, levelsOf, moexTemplates, forEachEngine } from './fast-helpers';
 import { PlainBooks, PlainFastReference } from './plain-fast-reference';
 
 const kTemplates = path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml');
-
-function levelsOf(book: OrderBook | undefined, bid: boolean): [number, number, number][] {
-  if (book === undefined) return [];
-  const side = bid ? book.bids : book.asks;
-  const out: [number, number, number][] = [];
-  for (let r = 0; r < side.count; r++) out.push([side.priceAt(r), side.sharesAt(r), side.ordersAt(r)]);
-  return out;
-}
 
 function truthLevels(gen: MoexSessionGenerator, i: number, side: '0' | '1'): [number, number, number][] {
   const agg = new Map<number, [number, number]>();
