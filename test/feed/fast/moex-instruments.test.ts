@@ -19,6 +19,28 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
   const registry = moexTemplates();
   const layout = new MoexLayouts(registry, 'ANY').layout(registry.templateNamed('X-OLR-CURR').id)!;
   const entry = layout.entry!;
+  /** An instrument's display name: SESSION:SYMBOL, or the symbol alone without a session. */
+  const named = (session: string, symbol: string): string => (session === '' ? symbol : `${session}:${symbol}`);
+  /** One X-OLR entry's MDEntries element. */
+  const entryOf = (session: string, symbol: string): Record<string, string> =>
+    (session === '' ? { Symbol: symbol, MDEntryType: '0' } : { Symbol: symbol, TradingSessionID: session, MDEntryType: '0' });
+  /** A message of these entries through the real encoder and decoder, dictionaries reset first. */
+  const decodeEntries = (encoder: FastEncoder, decoder: FastDecoder, entries: [string, string][]): void => {
+    encoder.resetDictionaries();
+    decoder.resetDictionaries();
+    const bytes = encoder.encode('X-OLR-CURR', { MsgSeqNum: 1, SendingTime: 20170301101500000n, GroupMDEntries: entries.map(([s, y]) => entryOf(s, y)) });
+    expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+  };
+  /** A string as sent: ASCII with the stop bit on its last byte. */
+  const wire = (text: string): number[] => [...text].map((ch, k) => ch.charCodeAt(0) | (k === text.length - 1 ? 0x80 : 0));
+  /** Same fastRecordHash and length as base: byte i xor 1, byte i + 1 xor 32. */
+  const twin = (base: string, i: number): string => base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2);
+  /** resolveBytes on a key laid out in b as session at so, then symbol, with the record hashes the reader computes. */
+  const resolveIn = (table: MoexInstrumentTable, b: Uint8Array, so: number, session: string, symbol: string): number => {
+    const yo = so + session.length;
+    return table.resolveBytes(b, yo, symbol.length, fastRecordHash(b, yo, symbol.length, 0x7f), so, session.length,
+      session.length === 0 ? 0 : fastRecordHash(b, so, session.length, 0x7f));
+  };
 
   it('one locate per distinct (session, symbol), the same one on every sighting, named SESSION:SYMBOL (fast-check)', () => {
     const chars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_'.split(''));
@@ -36,17 +58,11 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
       // Three entries per message: the copy operator sends a repeated session only once.
       for (let at = 0; at < pairs.length * 2; at += 3) {
         const part = [0, 1, 2].map((k) => pairs[(at + k) % pairs.length]);
-        encoder.resetDictionaries();
-        decoder.resetDictionaries();
-        const bytes = encoder.encode('X-OLR-CURR', {
-          MsgSeqNum: 1, SendingTime: 20170301101500000n,
-          GroupMDEntries: part.map(([s, y]) => (s === '' ? { Symbol: y, MDEntryType: '0' } : { Symbol: y, TradingSessionID: s, MDEntryType: '0' })),
-        });
-        expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+        decodeEntries(encoder, decoder, part);
         part.forEach(([s, y], i) => {
           const base = decoder.elementBase(layout.entries, i);
           const locate = table.resolve(decoder, base + entry.symbol, base + entry.tradingSessionId);
-          const key = s === '' ? y : `${s}:${y}`;
+          const key = named(s, y);
           expect(locate, key).to.be.greaterThan(0);
           if (seen.has(key)) expect(locate, `${key} again`).to.equal(seen.get(key));
           else {
@@ -91,17 +107,11 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
       for (const s of sessions) {
         // Longest first, then shorter ones into the same key buffer: stale bytes past a key's end must not count.
         for (const y of [...symbols].reverse()) {
-          encoder.resetDictionaries();
-          decoder.resetDictionaries();
-          const bytes = encoder.encode('X-OLR-CURR', {
-            MsgSeqNum: 1, SendingTime: 20170301101500000n,
-            GroupMDEntries: [s === '' ? { Symbol: y, MDEntryType: '0' } : { Symbol: y, TradingSessionID: s, MDEntryType: '0' }],
-          });
-          expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+          decodeEntries(encoder, decoder, [[s, y]]);
           const base = decoder.elementBase(layout.entries, 0);
           const locate = table.resolve(decoder, base + entry.symbol, base + entry.tradingSessionId);
           expect(locate, `${s}:${y}`).to.be.greaterThan(0);
-          expect(table.name(locate)).to.equal(s === '' ? y : `${s}:${y}`);
+          expect(table.name(locate)).to.equal(named(s, y));
           out.push(locate);
         }
       }
@@ -131,22 +141,17 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
       for (const base of ['AB', 'USD000UTSTOM', 'ABCDEFGHIJKLMNOPQ']) {
         keys.push([session, base]);
         for (let i = 0; i + 1 < base.length; i++) {
-          // Same fastRecordHash as base: byte i xor 1, byte i + 1 xor 32.
-          const twin = base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2);
-          keys.push([session, twin]);
+          keys.push([session, twin(base, i)]);
         }
       }
     }
     // A session/symbol split of the same bytes: 'CETS' + 'AB' against 'CET' + 'SAB' and the like.
     keys.push(['CET', 'SAB'], ['CETSA', 'B']);
-    const wire = (text: string): number[] => [...text].map((ch, k) => ch.charCodeAt(0) | (k === text.length - 1 ? 0x80 : 0));
     const resolveAt = (session: string, symbol: string, atEnd: boolean): number => {
       const bytes = [...wire(session), ...wire(symbol)];
       // Words fit (4 spare bytes after the key), or the key is the packet's last bytes (bytes compared).
       const b = Uint8Array.from(atEnd ? [0x80, ...bytes] : [0x80, ...bytes, 0x81, 0x82, 0x83, 0x84]);
-      const so = 1; const yo = 1 + session.length;
-      return table.resolveBytes(b, yo, symbol.length, fastRecordHash(b, yo, symbol.length, 0x7f), so, session.length,
-        session.length === 0 ? 0 : fastRecordHash(b, so, session.length, 0x7f));
+      return resolveIn(table, b, 1, session, symbol);
     };
     // Same hash indeed (the point of the twins).
     const h = (t: string): number => fastRecordHash(Uint8Array.from(wire(t)), 0, t.length, 0x7f);
@@ -155,7 +160,7 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
     const locates = new Map<string, number>();
     for (const atEnd of [false, true, false]) {
       for (const [session, symbol] of keys) {
-        const name = session === '' ? symbol : `${session}:${symbol}`;
+        const name = named(session, symbol);
         const locate = resolveAt(session, symbol, atEnd);
         expect(locate, name).to.be.greaterThan(0);
         expect(table.name(locate), name).to.equal(name);
@@ -166,24 +171,16 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
     expect(table.count).to.equal(new Set(keys.map(([s, y]) => `${s}:${y}`)).size);
     // The tape path (snapshots, trades) names the same instruments with the same locates, in the same order.
     for (const [session, symbol] of keys) {
-      encoder.resetDictionaries();
-      decoder.resetDictionaries();
-      const bytes = encoder.encode('X-OLR-CURR', {
-        MsgSeqNum: 1, SendingTime: 20170301101500000n,
-        GroupMDEntries: [session === '' ? { Symbol: symbol, MDEntryType: '0' } : { Symbol: symbol, TradingSessionID: session, MDEntryType: '0' }],
-      });
-      expect(decoder.decode(bytes, 0, bytes.length)).to.be.at.least(0);
+      decodeEntries(encoder, decoder, [[session, symbol]]);
       const base = decoder.elementBase(layout.entries, 0);
-      const name = session === '' ? symbol : `${session}:${symbol}`;
+      const name = named(session, symbol);
       expect(tape.resolve(decoder, base + entry.symbol, base + entry.tradingSessionId), name).to.equal(locates.get(name));
     }
     // A table filled from the tape finds them from the packet (keys stored by resolve, compared by resolveBytes).
     for (const [session, symbol] of keys) {
-      const name = session === '' ? symbol : `${session}:${symbol}`;
+      const name = named(session, symbol);
       const b = Uint8Array.from([...wire(session), ...wire(symbol), 0, 0, 0, 0]);
-      const yo = session.length;
-      expect(tape.resolveBytes(b, yo, symbol.length, fastRecordHash(b, yo, symbol.length, 0x7f), 0, session.length,
-        session.length === 0 ? 0 : fastRecordHash(b, 0, session.length, 0x7f)), `${name} from the packet into the tape's table`).to.equal(locates.get(name));
+      expect(resolveIn(tape, b, 0, session, symbol), `${name} from the packet into the tape's table`).to.equal(locates.get(name));
     }
     expect(tape.count).to.equal(table.count);
   });
@@ -198,8 +195,6 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
    * the packet's end is never cached, and a new packet array misses once.
    */
   it('the cache in front of resolveBytes: twins sharing a line never answer for each other; hits, evictions and uncached keys counted', () => {
-    const wire = (text: string): number[] => [...text].map((ch, k) => ch.charCodeAt(0) | (k === text.length - 1 ? 0x80 : 0));
-    const twin = (base: string, i: number): string => base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2);
     const table = new MoexInstrumentTable(2000);
     const packet = new Uint8Array(256);
     let shift = 0;
@@ -208,11 +203,8 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
       const o = offset ?? 8 + (shift++ % 40);
       packet.fill(0x55);
       packet.set(bytes, o);
-      const yo = o + session.length;
-      return table.resolveBytes(packet, yo, symbol.length, fastRecordHash(packet, yo, symbol.length, 0x7f), o, session.length,
-        session.length === 0 ? 0 : fastRecordHash(packet, o, session.length, 0x7f));
+      return resolveIn(table, packet, o, session, symbol);
     };
-    const named = (session: string, symbol: string): string => (session === '' ? symbol : `${session}:${symbol}`);
     at('CETS', 'WARMUP'); // the first call on this array: the view is made
     for (const session of ['', 'C', 'CETS']) {
       for (const base of ['AB', 'SYM348TOM', 'USD000UTSTOM', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef']) {
