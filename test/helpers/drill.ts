@@ -102,6 +102,30 @@ export async function startVenueSimProcess(args: string[], timeoutMs = 10000): P
   };
 }
 
+/**
+ * A fresh `tickpath venue-sim` process for each test of the enclosing describe (a venue's FIX store
+ * would expect the previous run's sequence numbers): started in beforeEach with `args`, stopped in
+ * afterEach. `current()` is the running one; `restart()` replaces it within a test.
+ */
+export function venueSimPerTest(args: string[]): { current(): VenueSimProcess; restart(): Promise<void> } {
+  let venue: VenueSimProcess | undefined;
+  const stop = async (): Promise<void> => {
+    if (venue) { venue.child.kill('SIGTERM'); await venue.exited; venue = undefined; }
+  };
+  beforeEach(async () => { venue = await startVenueSimProcess(args); });
+  afterEach(stop);
+  return {
+    current: () => venue!,
+    restart: async () => { await stop(); venue = await startVenueSimProcess(args); },
+  };
+}
+
+/** The routing file in `configsDir` with its OUCH (15001) and FIX (15002) venues pointed at `venue`'s ports. */
+export function routingForVenue(configsDir: string, venue: VenueSimProcess): string {
+  return fs.readFileSync(path.join(configsDir, 'routing_config.yml'), 'utf8')
+    .replace(/port: 15001/, `port: ${venue.ouchPort}`).replace(/port: 15002/, `port: ${venue.fixPort}`);
+}
+
 /** SIGTERM: the simulator writes its report on the way out. */
 export async function stopVenueSim(sim: Sim): Promise<Json[]> {
   sim.proc.child.kill('SIGTERM');

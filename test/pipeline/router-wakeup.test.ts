@@ -23,7 +23,7 @@ import { loadConfigs } from '../../lib/config';
 import { Pipeline, type PipelineOptions } from '../../lib/pipeline';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { nativeTcpBinding } from '../../lib/protocols/transport/native-tcp-transport';
-import { startVenueSimProcess, type VenueSimProcess } from '../helpers/drill';
+import { routingForVenue, venueSimPerTest } from '../helpers/drill';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kCli = path.join(kRoot, 'bin', 'tickpath.js');
@@ -37,23 +37,17 @@ describe('router stage: parked on its venue sockets', function () {
   this.timeout(120000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-wakeup-'));
   const capture = path.join(dir, 'session.pcap');
-  // A venue per run: its FIX store would expect the previous run's sequence numbers.
-  let venue: VenueSimProcess | undefined;
+  const venues = venueSimPerTest(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]);
 
   before(function () {
     if (!nativeTcpBinding()) this.skip();
     new SessionGenerator({ symbols: 10, rate: 20000, durationSeconds: 0.5, seed: 11 }).writePcap(capture);
   });
-  beforeEach(async () => { venue = await startVenueSimProcess(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]); });
-  afterEach(async () => {
-    if (venue) { venue.child.kill('SIGTERM'); await venue.exited; venue = undefined; }
-  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** The shipped routing file pointed at the external venue, with every session on `transport`. */
   function routingFile(transport: 'auto' | 'libuv'): string {
-    const text = fs.readFileSync(path.join(kConfigs, 'routing_config.yml'), 'utf8')
-      .replace(/port: 15001/, `port: ${venue!.ouchPort}`).replace(/port: 15002/, `port: ${venue!.fixPort}`)
+    const text = routingForVenue(kConfigs, venues.current())
       .replace(/transport: auto/g, `transport: ${transport}`);
     const file = path.join(dir, `routing-${transport}.yml`);
     fs.writeFileSync(file, text);

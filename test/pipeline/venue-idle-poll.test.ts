@@ -19,7 +19,7 @@ import { loadConfigs } from '../../lib/config';
 import { Pipeline, type PipelineOptions } from '../../lib/pipeline';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { nativeTcpBinding } from '../../lib/protocols/transport/native-tcp-transport';
-import { startVenueSimProcess, type VenueSimProcess } from '../helpers/drill';
+import { routingForVenue, venueSimPerTest } from '../helpers/drill';
 
 const kRoot = path.join(__dirname, '..', '..', '..');
 const kConfigs = path.join(kRoot, 'configs');
@@ -30,17 +30,12 @@ describe('router stage: venue_idle_poll_us between orders, venue_poll_us while o
   this.timeout(120000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-idle-poll-'));
   const capture = path.join(dir, 'session.pcap');
-  let venue: VenueSimProcess | undefined;
 
   before(function () {
     if (!nativeTcpBinding()) this.skip();
     new SessionGenerator({ symbols: 10, rate: 20000, durationSeconds: 2, seed: 5 }).writePcap(capture);
   });
-  // A venue per run: its FIX store would expect the previous run's sequence numbers.
-  beforeEach(async () => { venue = await startVenueSimProcess(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]); });
-  afterEach(async () => {
-    if (venue) { venue.child.kill('SIGTERM'); await venue.exited; venue = undefined; }
-  });
+  const venues = venueSimPerTest(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]);
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   async function run(idlePollUs: number) {
@@ -49,8 +44,7 @@ describe('router stage: venue_idle_poll_us between orders, venue_poll_us while o
     feed.pcap!.pace = 'recorded';
     feed.pcap!.loops = 1;
     const routing = path.join(dir, `routing-${idlePollUs}.yml`);
-    fs.writeFileSync(routing, fs.readFileSync(path.join(kConfigs, 'routing_config.yml'), 'utf8')
-      .replace(/port: 15001/, `port: ${venue!.ouchPort}`).replace(/port: 15002/, `port: ${venue!.fixPort}`));
+    fs.writeFileSync(routing, routingForVenue(kConfigs, venues.current()));
     const router = { ...performance.stages.router, venuePollMicros: 10, venueIdlePollMicros: idlePollUs };
     const o: PipelineOptions = {
       feed, performance: { ...performance, stages: { ...performance.stages, router } }, routingFile: routing, venueSimulator: false,
@@ -65,9 +59,7 @@ describe('router stage: venue_idle_poll_us between orders, venue_poll_us while o
 
   it('idle: one poll per 20 ms between orders, every 10 us while an order awaits its answer; every order acked', async () => {
     const every = await run(10);
-    venue!.child.kill('SIGTERM');
-    await venue!.exited;
-    venue = await startVenueSimProcess(['--comp-id', 'ARCA', '--latency-ms', String(kVenueLatencyMs)]);
+    await venues.restart();
     const idle = await run(20_000);
     for (const s of [every, idle]) {
       // 20 unless a stall bunched the triggers inside the strategy's 20 ms gap.
