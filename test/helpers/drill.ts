@@ -126,6 +126,26 @@ export function routingForVenue(configsDir: string, venue: VenueSimProcess): str
     .replace(/port: 15001/, `port: ${venue.ouchPort}`).replace(/port: 15002/, `port: ${venue.fixPort}`);
 }
 
+/**
+ * DIR/cfg: the shipped configs with their test paths made absolute, the feed replaying `pcap` at its
+ * recorded pace, the journal in DIR and the two venues (OUCH first, then FIX) on `sim`'s ports;
+ * `editRouting` changes the routing text further. Returns the config directory.
+ */
+export function configDirForVenueSim(dir: string, pcap: string, sim: { ouchPort: number; fixPort: number }, editRouting = (t: string): string => t): string {
+  const cfg = path.join(dir, 'cfg');
+  fs.mkdirSync(cfg);
+  const read = (name: string): string => fs.readFileSync(path.join(kRoot, 'configs', name), 'utf8').split('../test/').join(`${kRoot}/test/`);
+  fs.writeFileSync(path.join(cfg, 'performance.yml'), read('performance.yml'));
+  fs.writeFileSync(path.join(cfg, 'feed_config.yml'), read('feed_config.yml')
+    .replace(/file: \S*Multiple\.Packets\.pcap/, `file: ${pcap}`).replace(/pace: fast /, 'pace: recorded '));
+  let ports = 0;
+  const routing = editRouting(read('routing_config.yml').replace('../var/orders.journal', path.join(dir, 'orders.journal')))
+    .replace(/^( {6}port: )\d+/gm, (_m, p: string) => `${p}${ports++ === 0 ? sim.ouchPort : sim.fixPort}`);
+  expect(ports, 'the routing file names two venue ports').to.equal(2);
+  fs.writeFileSync(path.join(cfg, 'routing_config.yml'), routing);
+  return cfg;
+}
+
 /** SIGTERM: the simulator writes its report on the way out. */
 export async function stopVenueSim(sim: Sim): Promise<Json[]> {
   sim.proc.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import { binding } from '../../lib/binding/native';
 import { SessionGenerator } from '../../lib/tools/session-generator';
 import { unavailable } from '../helpers/require-backend';
 import { formatNs } from '../../lib/ops/units';
-import { startVenueSim, stopVenueSim, type Sim } from '../helpers/drill';
+import { configDirForVenueSim, startVenueSim, stopVenueSim, type Sim } from '../helpers/drill';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 /** RX ring of the bundled dpdk run, in packets: the binding's default ring_size (apps/run.ts sets none). */
@@ -296,16 +296,7 @@ describe('integration/tickpath run (npm start)', function () {
       const gen = spawnSync(process.execPath, [kCli, 'gen', '--out', pcap, '--symbols', '20', '--rate', '50000', '--duration', '3'], { encoding: 'utf8' });
       expect(gen.status, gen.stderr).to.equal(0);
       sim = await startVenueSim(dir, ['--comp-id', 'ARCA', '--latency-ms', '300']);
-      const root = path.resolve(__dirname, '..', '..', '..');
-      const cfg = path.join(dir, 'cfg');
-      fs.mkdirSync(cfg);
-      const read = (name: string): string => fs.readFileSync(path.join(root, 'configs', name), 'utf8').split('../test/').join(`${root}/test/`);
-      fs.writeFileSync(path.join(cfg, 'performance.yml'), read('performance.yml'));
-      fs.writeFileSync(path.join(cfg, 'feed_config.yml'), read('feed_config.yml')
-        .replace(/file: \S*Multiple\.Packets\.pcap/, `file: ${pcap}`).replace(/pace: fast /, 'pace: recorded '));
-      let ports = 0;
-      fs.writeFileSync(path.join(cfg, 'routing_config.yml'), read('routing_config.yml').replace('../var/orders.journal', path.join(dir, 'orders.journal'))
-        .replace(/^( {6}port: )\d+/gm, (_m, p: string) => `${p}${ports++ === 0 ? sim!.ouchPort : sim!.fixPort}`));
+      const cfg = configDirForVenueSim(dir, pcap, sim);
       // A private TMPDIR: the FIX session's store defaults to TMPDIR/tickpath-fix.
       const r = spawnSync(process.execPath, [kCli, 'run', '--config', cfg, '--duration', '3', '--metrics-port', 'off', '--json'],
         { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, timeout: 90_000 });

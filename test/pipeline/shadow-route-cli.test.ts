@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { kCli, kRoot, startVenueSim, stopVenueSim, type Sim } from '../helpers/drill';
+import { configDirForVenueSim, kCli, startVenueSim, stopVenueSim, type Sim } from '../helpers/drill';
 
 describe('pipeline/shadow route for a FIX venue, end to end (tickpath run + venue-sim --report)', function () {
   this.timeout(120_000);
@@ -34,18 +34,7 @@ describe('pipeline/shadow route for a FIX venue, end to end (tickpath run + venu
     const gen = spawnSync(process.execPath, [kCli, 'gen', '--out', pcap, '--symbols', '20', '--rate', '50000', '--duration', '3'], { encoding: 'utf8' });
     expect(gen.status, gen.stderr).to.equal(0);
     sim = await startVenueSim(dir, ['--comp-id', 'ARCA']);
-    const cfg = path.join(dir, 'cfg');
-    fs.mkdirSync(cfg);
-    const read = (name: string): string => fs.readFileSync(path.join(kRoot, 'configs', name), 'utf8').split('../test/').join(`${kRoot}/test/`);
-    fs.writeFileSync(path.join(cfg, 'performance.yml'), read('performance.yml'));
-    fs.writeFileSync(path.join(cfg, 'feed_config.yml'), read('feed_config.yml')
-      .replace(/file: \S*Multiple\.Packets\.pcap/, `file: ${pcap}`).replace(/pace: fast /, 'pace: recorded '));
-    let ports = 0;
-    const routing = read('routing_config.yml').replace('../var/orders.journal', path.join(dir, 'orders.journal'))
-      .replace(/default_venue: NSDQ/, 'default_venue: ARCA')
-      .replace(/^( {6}port: )\d+/gm, (_m, p: string) => `${p}${ports++ === 0 ? sim!.ouchPort : sim!.fixPort}`);
-    expect(ports).to.equal(2);
-    fs.writeFileSync(path.join(cfg, 'routing_config.yml'), routing);
+    const cfg = configDirForVenueSim(dir, pcap, sim, (t) => t.replace(/default_venue: NSDQ/, 'default_venue: ARCA'));
     const r = spawnSync(process.execPath, [kCli, 'run', '--config', cfg, '--duration', '4', '--metrics-port', 'off', '--json'], { encoding: 'utf8', env, timeout: 90_000 });
     expect(r.status, r.stderr + r.stdout.slice(-2000)).to.equal(0);
     expect(r.stdout).to.match(/venue ARCA \(fix44\): logged in/);
