@@ -91,7 +91,7 @@ export function compileFastRecordReader(t: FastTemplate, wantHeader: Record<stri
  * floating point; `first` is how the first byte starts it), the stop bit left in c.
  */
 function readWord(first: string): string {
-  const next = 'if (p >= E) return -1; c = B[p++]; w = (w << 7) | (c & 127);';
+  const next = 'c = B[p++]; w = (w << 7) | (c & 127);';
   return `if (p >= E) return -1; c = B[p++]; w = ${first}; if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} if ((c & 128) === 0) { ${next} } } }`;
 }
 /**
@@ -101,12 +101,12 @@ function readWord(first: string): string {
  * compares nothing.
  */
 function readUint(to: string, long = ''): string {
-  return `${readWord('c & 127')} if ((c & 128) === 0) { v = w; for (;;) { if (p >= E) return -1; c = B[p++]; v = v * 128 + (c & 127);`
+  return `${readWord('c & 127')} if ((c & 128) === 0) { v = w; for (;;) { c = B[p++]; v = v * 128 + (c & 127);`
     + ` if ((c & 128) !== 0) break; if (v >= ${kShiftLimit}) return -1; } ${long} ${to} = v; } else ${to} = w;`;
 }
 /** Signed: the first byte sign-extended from its bit 6 ((c << 25) >> 25), then as readUint. */
 function readInt(to: string, long = ''): string {
-  return `${readWord('(c << 25) >> 25')} if ((c & 128) === 0) { v = w; do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1; if (p >= E) return -1;`
+  return `${readWord('(c << 25) >> 25')} if ((c & 128) === 0) { v = w; do { if (v >= ${kShiftLimit} || v < -${kShiftLimit}) return -1;`
     + ` c = B[p++]; v = v * 128 + (c & 127); } while ((c & 128) === 0); ${long} ${to} = v; } else ${to} = w;`;
 }
 /**
@@ -115,7 +115,7 @@ function readInt(to: string, long = ''): string {
  * its first byte with the range checks (`full`).
  */
 function skipInt(full: string): string {
-  return `s0 = p; do { if (p >= E) return -1; } while ((B[p++] & 128) === 0); if (p - s0 > 4) { p = s0; ${full} }`;
+  return `if (p >= E) return -1; s0 = p; while ((B[p++] & 128) === 0); if (p - s0 > 4) { p = s0; ${full} }`;
 }
 
 class RecordCompiler {
@@ -143,6 +143,10 @@ class RecordCompiler {
     for (const [name] of Object.entries(this.wantHeader)) { this.header.set(name, this.headerSize); this.headerSize += 4; }
     for (const [name] of Object.entries(this.wantElement)) { this.element.set(name, this.stride); this.stride += 4; }
     const headerBytes = Math.ceil((1 + t.body.pmapBits) / 7);
+    // The end moved back to just after the last byte with a stop bit (a valid message ends on one;
+    // the bytes after it cannot start a field that ends before E): every stop-bit scan that starts
+    // below E then stops below E, so a field checks the bound once, before its first byte, not per byte.
+    this.line('while (E > p && (B[E - 1] & 128) === 0) E--;');
     this.pmapStart('pmS', 'pmL', 'pmH', headerBytes);
     // The template id: present (the dictionaries were just reset, so it cannot be copied) and this one.
     this.line(`if (!${this.nextBit()}) return -1;`);
@@ -204,11 +208,11 @@ class RecordCompiler {
     if (bytes <= 4) {
       this.pmWord = word;
       this.pmBytes = bytes;
-      this.line(`const ${ps} = p; ${word} = 0; do { if (p >= E || p - ${ps} >= ${bytes}) return -1; c = B[p++]; ${word} = (${word} << 7) | (c & 127); } while ((c & 128) === 0);`
+      this.line(`if (p >= E) return -1; const ${ps} = p; ${word} = 0; do { if (p - ${ps} >= ${bytes}) return -1; c = B[p++]; ${word} = (${word} << 7) | (c & 127); } while ((c & 128) === 0);`
         + ` const ${pl} = p - ${ps};${bytes > 1 ? ` ${word} <<= 7 * (${bytes} - ${pl});` : ''}`);
     } else {
       this.pmWord = '';
-      this.line(`const ${ps} = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; } const ${pl} = p - ${ps};`);
+      this.line(`if (p >= E) return -1; const ${ps} = p; while ((B[p++] & 128) === 0); const ${pl} = p - ${ps};`);
     }
   }
 
@@ -334,11 +338,11 @@ class RecordCompiler {
     // the halves once (a SendingTime has eight or nine bytes); from the ninth byte the per-byte loop.
     this.line(readWord('c & 127'));
     this.line('if ((c & 128) !== 0) { hi = 0; lo = w; } else {');
-    this.line('s0 = p; if (p >= E) return -1; c = B[p++]; a = c & 127;');
-    this.line('if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127); if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127);'
-      + ' if ((c & 128) === 0) { if (p >= E) return -1; c = B[p++]; a = (a << 7) | (c & 127); } } }');
+    this.line('s0 = p; c = B[p++]; a = c & 127;');
+    this.line('if ((c & 128) === 0) { c = B[p++]; a = (a << 7) | (c & 127); if ((c & 128) === 0) { c = B[p++]; a = (a << 7) | (c & 127);'
+      + ' if ((c & 128) === 0) { c = B[p++]; a = (a << 7) | (c & 127); } } }');
     this.line('g = 7 * (p - s0); hi = w >>> (32 - g); lo = ((w << g) | a) >>> 0;');
-    this.line('if ((c & 128) === 0) { for (;;) { if (p >= E) return -1; c = B[p++]; if (hi >= 33554432) return -1; hi = ((hi << 7) | (lo >>> 25)) >>> 0; lo = ((lo << 7) | (c & 127)) >>> 0; if ((c & 128) !== 0) break; } }');
+    this.line('if ((c & 128) === 0) { for (;;) { c = B[p++]; if (hi >= 33554432) return -1; hi = ((hi << 7) | (lo >>> 25)) >>> 0; lo = ((lo << 7) | (c & 127)) >>> 0; if ((c & 128) !== 0) break; } }');
     this.line('}');
     if (ins.optional) this.line('if (hi === 0 && lo === 0) nul = true; else { nul = false; if (lo === 0) { lo = 4294967295; hi--; } else lo--; }');
     const store = `if (hi >= 4294967296) return -1;${k < 0 ? '' : ` ${this.r(k, 0)} = 1; ${this.r(k, 1)} = hi; ${this.r(k, 2)} = lo;`}`;
@@ -398,21 +402,21 @@ class RecordCompiler {
   private wireAscii(ins: FastInstruction, want: FastRecordWant | undefined, unread = false): void {
     if (unread) {
       // Nothing stored and no dictionary: a string has no value to check, only its stop bit.
-      this.line('for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; }');
+      this.line('if (p >= E) return -1; while ((B[p++] & 128) === 0);');
       return;
     }
     if (want === 'digits') {
       // Digits accumulate while the stop bit is looked for; any other byte (a preamble zero too) sets bad.
       // bad gets the sign bit of any byte outside '0'..'9' (g or 9 - g negative): no branch a digit.
       // The first nine digits in an int32 (a double multiply-add chain cost twice the latency a digit).
-      this.line('s0 = p; x = 0; bad = 0; w = 0; for (;;) { if (p >= E) return -1; c = B[p++]; g = (c & 127) - 48; bad |= g | (9 - g);'
+      this.line('if (p >= E) return -1; s0 = p; x = 0; bad = 0; w = 0; for (;;) { c = B[p++]; g = (c & 127) - 48; bad |= g | (9 - g);'
         + ' if (p - s0 <= 9) w = (w * 10 + g) | 0; else x = x * 10 + g; if ((c & 128) !== 0) break; }');
       this.line('x = p - s0 <= 9 ? w : p - s0 <= 15 ? w * kPow10[p - s0 - 9] + x : -1;');
     } else if (want === 'hash') {
       // The stop bit is hashed with the last byte and taken out after the loop (it was not rotated): one mask less a byte.
-      this.line('s0 = p; h = 0; for (;;) { if (p >= E) return -1; c = B[p++]; h = (h << 5) ^ (h >>> 27) ^ c; if ((c & 128) !== 0) break; } h ^= 128;');
+      this.line('if (p >= E) return -1; s0 = p; h = 0; for (;;) { c = B[p++]; h = (h << 5) ^ (h >>> 27) ^ c; if ((c & 128) !== 0) break; } h ^= 128;');
     } else {
-      this.line('s0 = p; for (;;) { if (p >= E) return -1; if ((B[p++] & 128) !== 0) break; }');
+      this.line('if (p >= E) return -1; s0 = p; while ((B[p++] & 128) === 0);');
     }
     this.line('sl = p - s0; so = s0; nul = false;');
     const nullOrEmpty = ins.optional ? 'nul = true;' : 'sl = 0;';

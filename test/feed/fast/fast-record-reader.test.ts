@@ -254,6 +254,46 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     });
 
     /**
+     * A reader checks the message end once per field, before the field's first byte, not per byte:
+     * it first moves the end back to just after the last byte with a stop bit. Over real X-OLR
+     * messages (1-3 entries) cut at every byte, with the rest of the message and the next one still
+     * in the buffer past the end: every cut is refused (a reader that read one byte past the end,
+     * or trusted a byte after it, would accept the longer message there), the whole message is read
+     * to its last byte, and trailing bytes with or without stop bits after it change nothing but
+     * the position returned being before them. Fails if a field start loses its check or the end is
+     * moved back past a stop bit.
+     */
+    it('X-OLR cut at every byte with the rest still in the buffer is refused; trailing bytes leave the message as it was', () => {
+      const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'))!;
+      const gen = new MoexSessionGenerator(registry, { instruments: 6, entriesPerMessage: [1, 3], seed: 77 });
+      const datagrams = gen.incrementals(60);
+      const r = new Float64Array(5 + 64 * 32);
+      const r2 = new Float64Array(r.length);
+      let cuts = 0;
+      for (let k = 0; k + 1 < datagrams.length; k++) {
+        // This message followed by the next whole datagram: bytes with stop bits right after every cut.
+        const msg = datagrams[k].subarray(4);
+        const buf = new Uint8Array(msg.length + datagrams[k + 1].length);
+        buf.set(msg); buf.set(datagrams[k + 1], msg.length);
+        expect(reader.fn(buf, 0, msg.length, r, 64), `message ${k}`).to.equal(msg.length);
+        for (let cut = 0; cut < msg.length; cut++) { expect(reader.fn(buf, 0, cut, r2, 64), `message ${k} cut at ${cut}`).to.equal(-1); cuts++; }
+        // Trailing bytes inside the end: without stop bits (moved back over) and with one.
+        for (const tail of [[0x00], [0x01, 0x7f], [0x85], [0x00, 0x81]]) {
+          const t = new Uint8Array(msg.length + tail.length); t.set(msg); t.set(tail, msg.length);
+          r2.fill(0);
+          expect(reader.fn(t, 0, t.length, r2, 64), `message ${k} + ${JSON.stringify(tail)}`).to.equal(msg.length);
+          expect(Array.from(r2.subarray(0, 5 + r[0] * 32))).to.deep.equal(Array.from(r.subarray(0, 5 + r[0] * 32)));
+        }
+        // At an offset inside a larger buffer, with a stop-bit-free byte before the start.
+        const shifted = new Uint8Array(buf.length + 3); shifted.set(buf, 3);
+        expect(reader.fn(shifted, 3, 3 + msg.length, r2, 64)).to.equal(3 + msg.length);
+        expect(reader.fn(shifted, 3, 3, r2, 64)).to.equal(-1);
+        expect(reader.fn(shifted, 3, 2, r2, 64)).to.equal(-1);
+      }
+      expect(cuts).to.be.greaterThan(59 * 40);
+    });
+
+    /**
      * uInt64 halves (SendingTime) are built in 32-bit integer arithmetic, and integers nobody reads
      * are still range-checked: at every width and at the 2^32, 2^53 and 2^64 edges, and over long
      * zero-padded encodings, the reader must give the exact halves when it accepts, and refuse (-1,
