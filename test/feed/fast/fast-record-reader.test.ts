@@ -218,6 +218,57 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     });
   });
 
+  /**
+   * decodeMessage tries the reader of the last message first and peeks the template id only when it
+   * refuses: order-list (X-OLR) and level (X-OBR) messages interleaved on one adapter, in runs of
+   * one to three, must all be read from the packet, each applied as its own kind (orders vs
+   * levels), with the books and events of the tape path. Fails if a switch is missed (fewer record
+   * messages) or the kind of the previous reader is kept (other books).
+   */
+  it('X-OLR and X-OBR interleaved on one adapter: every message read by its own reader, the same books as the tape path', () => {
+    const registry = moexTemplates('moex-asts-fix50sp2-2015-apr.xml'); // the 2015 set has both
+    const encoder = new FastEncoder(registry);
+    const orders = (rpt: number, action: number, id: number, px: number, size: number): FastRecord => ({
+      MDUpdateAction: action, MDEntryType: id % 2 === 0 ? '0' : '1', MDEntryID: String(id), Symbol: 'USD000UTSTOM', RptSeq: rpt,
+      MDEntryPx: { mantissa: px, exponent: -4 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS',
+    });
+    const level = (rpt: number, action: number, side: string, px: number, size: number): FastRecord => ({
+      MDUpdateAction: action, MDEntryType: side, Symbol: 'EUR_RUB__TOM', RptSeq: rpt,
+      MDEntryPx: { mantissa: px, exponent: -4 }, MDEntrySize: { mantissa: size, exponent: 0 }, TradingSessionID: 'CETS',
+    });
+    const messages: [string, FastRecord[]][] = [];
+    let orderRpt = 0; let levelRpt = 0; let nextId = 1000;
+    const live: number[] = [];
+    let s = 7;
+    const rnd = (n: number): number => { s = (s * 1103515245 + 12345) & 0x7fffffff; return s % n; };
+    for (let run = 0; messages.length < 200; run++) {
+      const olr = run % 2 === 0;
+      for (let k = 1 + rnd(3); k > 0; k--) {
+        if (olr) {
+          const del = live.length > 4 && rnd(3) === 0;
+          const id = del ? live.splice(rnd(live.length), 1)[0] : nextId++;
+          if (!del) live.push(id);
+          messages.push(['X-OLR-CURR', [orders(++orderRpt, del ? 2 : 0, id, 650000 + 25 * rnd(8) * (id % 2 === 0 ? -1 : 1), 1 + rnd(50))]]);
+        } else {
+          messages.push(['X-OBR-CURR', [level(++levelRpt, rnd(2), rnd(2) === 0 ? '0' : '1', 900000 + 25 * rnd(6), 1 + rnd(90))]]);
+        }
+      }
+    }
+    const paths = both(registry);
+    messages.forEach(([name, entries], k) => {
+      encoder.resetDictionaries();
+      const message = encoder.encode(name, { MsgSeqNum: k + 1, SendingTime: 20170301100000000n + BigInt(k), GroupMDEntries: entries });
+      const datagram = new Uint8Array(4 + message.length);
+      writeMoexPacket(datagram, 0, k + 1, message);
+      for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(datagram, 0, datagram.length); p.feed.endOfBatch(); }
+    });
+    expect(paths.record.adapter.counters.recordMessages).to.equal(messages.length);
+    expect(paths.record.adapter.badReferences()).to.equal(0);
+    expect(levels(paths.record.adapter.bookOf('CETS', 'EUR_RUB__TOM'))).to.not.equal('-');
+    expect(paths.record.adapter.bookOf('CETS', 'USD000UTSTOM')!.bids.count + paths.record.adapter.bookOf('CETS', 'USD000UTSTOM')!.asks.count).to.be.greaterThan(0);
+    expectSame(paths, ['USD000UTSTOM', 'EUR_RUB__TOM'], 'CETS');
+  });
+
   describe('the record compiler', () => {
     it('declines templates with operators it does not implement, so they keep the general decoder', () => {
       const reg = templates(

@@ -206,6 +206,9 @@ export class FastBookAdapter implements FastMessageHandler {
   /** Record readers of the incremental refresh templates, by template id (decodeMessage). */
   private readonly readers: (FastRecordReader | undefined)[] = [];
   private readonly record = new Float64Array(kRecHeader + kRecordElements * kRecStride);
+  /** The reader that accepted the last message, tried first (decodeMessage), and whether its template is X-OBR's. */
+  private lastReader: FastRecordReader | undefined = undefined;
+  private lastLevels = false;
 
   constructor(registry: FastTemplateRegistry, handler: BookEventHandler, options: FastBookAdapterOptions = {}) {
     const decimals = options.priceDecimals ?? 5;
@@ -292,27 +295,47 @@ export class FastBookAdapter implements FastMessageHandler {
    * else, or a message the reader does not accept, is -1 and goes through the decoder and onMessage.
    */
   decodeMessage(b: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength = kRecordElements): number {
-    // The template id, peeked past the presence map (the reader checks it properly).
+    // The reader of the last message first: a channel sends one incremental template, and a reader
+    // refuses another template's id (or presence map) in its first bytes. Only when it refuses is
+    // the template id peeked (the peek, a presence-map scan the reader repeats, was about 5% of a message).
+    const cap = maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements;
+    const last = this.lastReader;
+    if (last !== undefined) {
+      const next = last.fn(b, offset, end, this.record, cap);
+      if (next >= 0) return this.recordRead(b, next, msgSeqNum, this.lastLevels);
+    }
+    const reader = this.readerOf(b, offset, end);
+    if (reader === undefined || reader === last) return -1;
+    const next = reader.fn(b, offset, end, this.record, cap);
+    if (next < 0) return -1;
+    this.lastReader = reader;
+    this.lastLevels = this.layouts.byId[reader.templateId]!.role === kMoexRoleLevelsIncremental;
+    return this.recordRead(b, next, msgSeqNum, this.lastLevels);
+  }
+
+  /** The reader of the template id at `offset`, peeked past the presence map (the reader checks it properly). */
+  private readerOf(b: Uint8Array, offset: number, end: number): FastRecordReader | undefined {
     let p = offset;
     while (p < end && (b[p] & 0x80) === 0) p++;
     p++;
-    if (p >= end) return -1;
+    if (p >= end) return undefined;
     let id = b[p] & 0x7f;
     if ((b[p] & 0x80) === 0) {
-      if (p + 1 >= end || (b[p + 1] & 0x80) === 0) return -1;
+      if (p + 1 >= end || (b[p + 1] & 0x80) === 0) return undefined;
       id = id * 128 + (b[p + 1] & 0x7f);
     }
-    const reader = id < this.readers.length ? this.readers[id] : undefined;
-    if (reader === undefined) return -1;
+    return id < this.readers.length ? this.readers[id] : undefined;
+  }
+
+  /** A message a reader accepted (its record in this.record): applied; `next` returned. */
+  private recordRead(b: Uint8Array, next: number, msgSeqNum: number, levels: boolean): number {
     const r = this.record;
-    const next = reader.fn(b, offset, end, r, maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements);
-    if (next < 0) return -1;
     this.counters.messages++;
     this.counters.recordMessages++;
     this.sequence = msgSeqNum;
     if (r[kRecSendingTime] !== 0) this.setTimestamp(r[kRecSendingTime + 1], r[kRecSendingTime + 2]);
     else this.timestamp = 0;
-    this.incrementalRecord(b, r[0], this.layouts.byId[id]!.role === kMoexRoleLevelsIncremental);
+    this.incrementalRecord(b, r[0], levels);
     return next;
   }
 
