@@ -15,6 +15,16 @@
  * stop bit. A loop that only tests each byte's stop bit, and nothing else, is the floor of this
  * design: on a shared 2-vCPU machine at load 6-9 it cost 40-52 ns a message, the reader 15-20 more.
  *
+ * The message end is checked once per field, before the field's first byte, not before every byte:
+ * the reader first moves E back to just after the last byte with a stop bit (a valid message ends
+ * on one, so this never cuts a message the general decoder would read), and then no stop-bit scan
+ * that starts below E can pass it. Bytes after the cut are only ever ones a field could not end in,
+ * so a reader returns the same for (B, p, E) as before. Measured on X-OLR-CURR (decode alone, the
+ * old and new reader alternated in one process, 25 rounds each, load 5-6 on 2 vCPUs): 2-3% less
+ * (about 1.5 ns of 56-60), in every run and in both orders. Not done (the floor leaves little):
+ * skipping a run of skipped fields by counting stop bits (MOEX's X-OLR as generated has one
+ * skipped field present per entry, MDEntryTime), word-at-a-time stop-bit search.
+ *
  * A reader accepts only what it decodes exactly like the general path, and returns -1 for anything
  * else: a truncated or overlong message, an integer out of range, a bad exponent, a missing
  * mandatory value, an overlong presence map, another template id, more elements than the record

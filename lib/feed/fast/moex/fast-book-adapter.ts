@@ -297,7 +297,8 @@ export class FastBookAdapter implements FastMessageHandler {
   decodeMessage(b: Uint8Array, offset: number, end: number, msgSeqNum: number, maxSequenceLength = kRecordElements): number {
     // The reader of the last message first: a channel sends one incremental template, and a reader
     // refuses another template's id (or presence map) in its first bytes. Only when it refuses is
-    // the template id peeked (the peek, a presence-map scan the reader repeats, was about 5% of a message).
+    // the template id peeked (a presence-map scan the reader repeats). Measured beside the build
+    // before (one process, alternated, load 4-6): 1-3% of decode + books, about the noise.
     const cap = maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements;
     const last = this.lastReader;
     if (last !== undefined) {
@@ -618,6 +619,17 @@ export class FastBookAdapter implements FastMessageHandler {
   // the difference stayed within the noise of +-10% per run: what remains of the books' cost is
   // mostly the misses on the order's record and on the ladder slots (levels cost about 55 ns/msg
   // over 500 instruments, about 24 over 50 instruments with the same order flow).
+  //
+  // Tried next and not kept (perf:fast's session, old and new alternated in one process, 25 rounds,
+  // load 4-7 on 2 vCPUs, per-round CPU ratios): ladder slots of 8 bytes instead of 16 (two Uint32
+  // words, a level past 2^32 shares held wide in a side table): 0.96-1.00 for FAST, 0.90-1.02 for
+  // ITCH decode + books, within the noise, so the extra path was not worth it; loading the level's
+  // slot from the entry's own MDEntryPx before a delete or change reads the order's record (to start
+  // the two misses together): 1.01-1.02, nothing (the out-of-order window already overlaps them);
+  // the level store's meta and slots on 64-byte-aligned memory (a WebAssembly.Memory buffer, where
+  // malloc'ed ones start 16 bytes into a line): 0.92-1.09 run to run, nothing clear. Ablations of
+  // this build (same session, best of 8): no level-store work at all 145-160 ns/msg against 188-201
+  // (levels still about 40-45 ns, QUOTE checks included); no events emitted about 13 ns less.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
