@@ -301,16 +301,15 @@ export class FastBookAdapter implements FastMessageHandler {
     // before (one process, alternated, load 4-6): 1-3% of decode + books, about the noise.
     const cap = maxSequenceLength < kRecordElements ? maxSequenceLength : kRecordElements;
     const last = this.lastReader;
-    if (last !== undefined) {
-      const next = last.fn(b, offset, end, this.record, cap);
-      if (next >= 0) return this.recordRead(b, next, msgSeqNum, this.lastLevels);
+    let next = last !== undefined ? last.fn(b, offset, end, this.record, cap) : -1;
+    if (next < 0) {
+      const reader = this.readerOf(b, offset, end);
+      if (reader === undefined || reader === last) return -1;
+      next = reader.fn(b, offset, end, this.record, cap);
+      if (next < 0) return -1;
+      this.lastReader = reader;
+      this.lastLevels = this.layouts.byId[reader.templateId]!.role === kMoexRoleLevelsIncremental;
     }
-    const reader = this.readerOf(b, offset, end);
-    if (reader === undefined || reader === last) return -1;
-    const next = reader.fn(b, offset, end, this.record, cap);
-    if (next < 0) return -1;
-    this.lastReader = reader;
-    this.lastLevels = this.layouts.byId[reader.templateId]!.role === kMoexRoleLevelsIncremental;
     return this.recordRead(b, next, msgSeqNum, this.lastLevels);
   }
 
