@@ -20,7 +20,8 @@
  * OrderPathProbe. Buys at the ask and sells at the bid alternate, so orders fill and none stay open.
  *
  * The venue process spins on the RX CPU (--venue-idle block for the shipped in-process behaviour's
- * wakeup); this thread is pinned to CPU 0.
+ * wakeup); this thread is pinned to CPU 0. --huge-pages MODE applies performance.huge_pages to this
+ * process once everything is allocated (huge-pages.ts), the evicting memory included.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -36,6 +37,7 @@ import { BenchArgs } from './lib/args';
 import { kConfigDir, kRxCpu, sleep, tmpDir } from './lib/machine';
 import { startVenueProcess } from '../lib/venue-sim/venue-process';
 import { report, Row } from './report';
+import { adviseHugePages, type HugePageMode } from '../lib/pipeline/huge-pages';
 
 const args = new BenchArgs();
 const orders = args.number('orders', 600, 3);
@@ -43,6 +45,8 @@ const evictMb = args.number('evict-mb', 32, 0);
 const afterKb = args.number('after-kb', 64, 0);
 const venueIdle = (args.string('venue-idle') ?? 'spin') as 'spin' | 'block';
 const gapMs = args.number('gap-ms', 3, 0);
+// performance.huge_pages for this process (off, advise, collapse), applied once everything is allocated.
+const hugePages = (args.string('huge-pages') ?? 'off') as HugePageMode;
 // Orders sent first and not measured, no eviction between them: the order path's code optimized, as in a run that has been up a while.
 const warmupOrders = args.number('warmup-orders', 300, 0);
 
@@ -80,6 +84,7 @@ async function main(): Promise<void> {
     const shadow = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: false });
     const real = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: false });
     const own = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: true });
+    const huge = adviseHugePages(hugePages);
     pinCurrentThread(0);
     const req: OrderRequest = { symbol: 'MSFT', side: 'B', qty: 100, price: px + 100, ordType: 'LIMIT', tif: 'DAY' };
     shadow.noteOrder(req); real.noteOrder(req); own.noteOrder(req);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
     }
     const result: Record<string, unknown> = {
       what: `order_send after walking ${evictMb} MB of other memory, then the variant, then ${afterKb} KB more; variants in turn in one run`,
-      venue: venue.label, orders_sent: sent, warmup_orders: warmupOrders, evict_mb: evictMb, after_kb: afterKb,
+      venue: venue.label, huge_pages: hugePages, huge_pages_collapsed_mib: huge === null ? 0 : Math.round(huge.collapsed / 1048576), orders_sent: sent, warmup_orders: warmupOrders, evict_mb: evictMb, after_kb: afterKb,
       variants: Object.fromEntries(kVariants.map((v) => [v, Object.fromEntries(kStages.map((k) => {
         const x = s(v, k);
         return [k, { p50_ns: x.p50, p99_ns: x.p99, max_ns: x.max, count: x.count }];
