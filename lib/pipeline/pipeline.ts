@@ -350,12 +350,17 @@ export class Pipeline {
     await Promise.all(ready);
     // Huge pages for the whole process (every worker shares its address space): once the stages
     // have made their books, rings and order tables, before the run (huge-pages.ts).
+    // An optimisation only: if it cannot run (no /proc), the run goes on without it and says so.
     if (perf.hugePages !== 'off') {
       const t0 = Date.now();
-      const r = adviseHugePages(perf.hugePages);
-      if (r !== null) {
-        this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): ${(r.collapsed / 1048576).toFixed(0)} MiB made huge in ${Date.now() - t0} ms` +
-          (r.failed > 0 ? `; ${r.failed} madvise call(s) failed (errno ${r.errno})` : ''));
+      try {
+        const r = adviseHugePages(perf.hugePages);
+        if (r !== null) {
+          this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): ${(r.collapsed / 1048576).toFixed(0)} MiB made huge in ${Date.now() - t0} ms` +
+            (r.failed > 0 ? `; ${r.failed} madvise call(s) failed (errno ${r.errno})` : ''));
+        }
+      } catch (e) {
+        this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): not applied: ${(e as Error).message}; fix: check that /proc is mounted, or set performance.huge_pages: off`);
       }
     }
   }
