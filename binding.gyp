@@ -20,7 +20,8 @@
         "dpdk-binding/src/tcp_channel.cc",
         "dpdk-binding/src/tcp_glue.cc",
         "dpdk-binding/src/bpf_glue.cc",
-        "dpdk-binding/src/gc_glue.cc"
+        "dpdk-binding/src/gc_glue.cc",
+        "dpdk-binding/src/hugepage_glue.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-g", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],

@@ -9,16 +9,19 @@
  * whole to NSDQ, one child) to a `tickpath venue-sim` child process; before each order this
  * thread walks --evict-mb of other memory (what the books do to the caches between two orders of
  * a strategy that sends one every few ms), then, by variant in turn (round robin, so load
- * changes hit all three alike):
+ * changes hit all four alike):
  *   cold         nothing
  *   shadow       one dry run on the shadow copies only (touchReal: false; the keep-warm as it was)
- *   shadow+real  one dry run that also reads the real next slots (touchReal: true; as shipped)
+ *   shadow+real  one dry run that also reads the real next slots (touchReal: true, ownLines: false)
+ *   shipped      as shadow+real, and stores back the real journal's next ring slot and written
+ *                position as read (ownLines: true, OrderJournal.warmNextSlot; as shipped)
  * then walks --after-kb more (the books' work between the last dry run and the order), and sends.
  * order_send and its split (risk, journal, encode, send(2)) come from the router stage's own
  * OrderPathProbe. Buys at the ask and sells at the bid alternate, so orders fill and none stay open.
  *
  * The venue process spins on the RX CPU (--venue-idle block for the shipped in-process behaviour's
- * wakeup); this thread is pinned to CPU 0.
+ * wakeup); this thread is pinned to CPU 0. --huge-pages MODE applies performance.huge_pages to this
+ * process once everything is allocated (huge-pages.ts), the evicting memory included.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -34,6 +37,7 @@ import { BenchArgs } from './lib/args';
 import { kConfigDir, kRxCpu, sleep, tmpDir } from './lib/machine';
 import { startVenueProcess } from '../lib/venue-sim/venue-process';
 import { report, Row } from './report';
+import { adviseHugePages, type HugePageMode } from '../lib/pipeline/huge-pages';
 
 const args = new BenchArgs();
 const orders = args.number('orders', 600, 3);
@@ -41,10 +45,12 @@ const evictMb = args.number('evict-mb', 32, 0);
 const afterKb = args.number('after-kb', 64, 0);
 const venueIdle = (args.string('venue-idle') ?? 'spin') as 'spin' | 'block';
 const gapMs = args.number('gap-ms', 3, 0);
+// performance.huge_pages for this process (off, advise, collapse), applied once everything is allocated.
+const hugePages = (args.string('huge-pages') ?? 'off') as HugePageMode;
 // Orders sent first and not measured, no eviction between them: the order path's code optimized, as in a run that has been up a while.
 const warmupOrders = args.number('warmup-orders', 300, 0);
 
-const kVariants = ['cold', 'shadow', 'shadow+real'] as const;
+const kVariants = ['cold', 'shadow', 'shadow+real', 'shipped'] as const;
 type Variant = typeof kVariants[number];
 const kStages = ['order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const;
 
@@ -76,24 +82,26 @@ async function main(): Promise<void> {
     await stack.connect();
     const probe = new OrderPathProbe(stack, clock, nativeTcpBinding());
     const shadow = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: false });
-    const real = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true });
+    const real = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: false });
+    const own = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: true });
+    const huge = adviseHugePages(hugePages);
     pinCurrentThread(0);
     const req: OrderRequest = { symbol: 'MSFT', side: 'B', qty: 100, price: px + 100, ordType: 'LIMIT', tif: 'DAY' };
-    shadow.noteOrder(req); real.noteOrder(req);
+    shadow.noteOrder(req); real.noteOrder(req); own.noteOrder(req);
     const poll = () => { const now = Date.now(); for (const c of stack.connectors) c.poll?.(now); };
     // Warm-up: the code compiled before anything is measured.
-    for (let i = 0; i < 200; i++) { shadow.run(); real.run(); }
+    for (let i = 0; i < 200; i++) { shadow.run(); real.run(); own.run(); }
     let sent = 0;
     for (let i = 0; i < warmupOrders + orders; i++) {
       const measured = i >= warmupOrders;
-      const v = kVariants[i % 3];
+      const v = kVariants[i % kVariants.length];
       // Acks and fills of the last order read, and the gap the throttle wants: spinning on the
       // venue polls, as the spinning stage worker does (sleeping would hand the CPU and its caches
       // to whatever else runs).
       const until = Date.now() + gapMs;
       while (Date.now() < until) poll();
       if (measured) walk(evict);
-      if (v === 'shadow') shadow.run(); else if (v === 'shadow+real') real.run();
+      if (v === 'shadow') shadow.run(); else if (v === 'shadow+real') real.run(); else if (v === 'shipped') own.run();
       if (measured) walk(after);
       req.side = i % 2 === 0 ? 'B' : 'S';
       req.price = req.side === 'B' ? px + 100 : px;
@@ -104,17 +112,18 @@ async function main(): Promise<void> {
     }
     const until = Date.now() + 200;
     while (Date.now() < until) { poll(); await sleep(1); }
-    shadow.close(); real.close();
+    shadow.close(); real.close(); own.close();
     const s = (v: Variant, k: typeof kStages[number]) => rec[v][k].summary();
     const fmt = (x: { p50: number; p99: number; count: number }) => (x.count ? `p50 ${(x.p50 / 1000).toFixed(2)}us p99 ${(x.p99 / 1000).toFixed(2)}us (${x.count})` : 'no samples');
     const rows: Row[] = [];
     for (const k of kStages) {
-      rows.push({ label: `${k} shadow+real (shipped)`, ours: fmt(s('shadow+real', k)), baseline: `cold: ${fmt(s('cold', k))}`,
-        ratio: s('cold', k).p50 > 0 ? s('shadow+real', k).p50 / s('cold', k).p50 : undefined, note: `shadow only: ${fmt(s('shadow', k))}` });
+      rows.push({ label: `${k} shipped`, ours: fmt(s('shipped', k)), baseline: `cold: ${fmt(s('cold', k))}`,
+        ratio: s('cold', k).p50 > 0 ? s('shipped', k).p50 / s('cold', k).p50 : undefined,
+        note: `shadow only: ${fmt(s('shadow', k))}; shadow+real reads only: ${fmt(s('shadow+real', k))}` });
     }
     const result: Record<string, unknown> = {
       what: `order_send after walking ${evictMb} MB of other memory, then the variant, then ${afterKb} KB more; variants in turn in one run`,
-      venue: venue.label, orders_sent: sent, warmup_orders: warmupOrders, evict_mb: evictMb, after_kb: afterKb,
+      venue: venue.label, huge_pages: hugePages, huge_pages_collapsed_mib: huge === null ? 0 : Math.round(huge.collapsed / 1048576), orders_sent: sent, warmup_orders: warmupOrders, evict_mb: evictMb, after_kb: afterKb,
       variants: Object.fromEntries(kVariants.map((v) => [v, Object.fromEntries(kStages.map((k) => {
         const x = s(v, k);
         return [k, { p50_ns: x.p50, p99_ns: x.p99, max_ns: x.max, count: x.count }];

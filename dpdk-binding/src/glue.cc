@@ -295,6 +295,7 @@ void exportJournalFns(v8::Local<v8::Object> target);  // journal_glue.cc
 void exportTcpFns(v8::Local<v8::Object> target);      // tcp_glue.cc
 void exportBpfFns(v8::Local<v8::Object> target);      // bpf_glue.cc
 void exportGcFns(v8::Local<v8::Object> target);       // gc_glue.cc
+void exportHugePageFns(v8::Local<v8::Object> target); // hugepage_glue.cc
 }  // namespace tickpath
 
 NAN_MODULE_INIT(Init) {
@@ -324,6 +325,7 @@ NAN_MODULE_INIT(Init) {
   exportTcpFns(target);
   exportBpfFns(target);
   exportGcFns(target);
+  exportHugePageFns(target);
 #ifdef TICKPATH_HAVE_DPDK
   exportFn(target, "dpdkEalState", DpdkEalState);
 #endif

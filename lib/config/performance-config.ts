@@ -127,6 +127,11 @@ export interface PerformanceConfig {
   workers: JsStageName[][];
   /** The burst to size the RX buffering for (absent: not checked). */
   burst: BurstSizing | undefined;
+  /**
+   * huge_pages: transparent huge pages for the process's anonymous memory by madvise, once the
+   * workers are up (lib/pipeline/huge-pages.ts): 'off' (default), 'advise' or 'collapse'.
+   */
+  hugePages: 'off' | 'advise' | 'collapse';
 }
 
 export interface PerformanceConfigLoadOptions {
@@ -135,7 +140,7 @@ export interface PerformanceConfigLoadOptions {
 }
 
 const kTopKeys = ['performance'];
-const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion', 'burst'];
+const kPerfKeys = ['numa_node', 'idle', 'stages', 'rings', 'fusion', 'burst', 'huge_pages'];
 const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_packet', 'drain_msgs_per_s'];
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
 const kRxStageKeys = ['cpu', 'burst', 'poller', 'idle'];
@@ -231,7 +236,8 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
     }
   }
   const burst = p.burst === undefined || p.burst === null ? undefined : readBurst(r, p.burst);
-  return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers, burst };
+  return { file: r.file, numaNode: r.int('performance.numa_node', p.numa_node, 0, 63, 0), idle, stages: { rx: rxStage, ...js }, rings, workers, burst,
+    hugePages: r.oneOf('performance.huge_pages', p.huge_pages, ['off', 'advise', 'collapse'] as const, 'off') };
 }
 
 function readBookStage(r: ConfigReader, st: Record<string, unknown>, stage: StageConfig, readCpu: (at: string, v: unknown) => number): BookStageConfig {

@@ -32,6 +32,11 @@ export interface BackendStatus { name: string; compiledIn: boolean; usable: bool
 export interface DoctorReport {
   backends: BackendStatus[];
   hugepages: { total: number; free: number; sizeKb: number; mounts: string[] };
+  /**
+   * Transparent huge pages: the mode in /sys/kernel/mm/transparent_hugepage/enabled ('always',
+   * 'madvise', 'never'; '' when the kernel has none). performance.huge_pages needs 'madvise' or 'always'.
+   */
+  thp: { enabled: string };
   bpffs: boolean;
   cpus: { count: number; isolated: string; numaNodes: { node: number; cpus: string }[] };
   privileges: { euid: number; root: boolean; capabilities: string[] };
@@ -140,6 +145,28 @@ function capabilities(sys: SystemView): string[] {
   return kCaps.filter(([bit]) => (eff >> BigInt(bit)) & 1n).map(([, name]) => name);
 }
 
+/** The bracketed mode of /sys/kernel/mm/transparent_hugepage/enabled, e.g. 'madvise'; '' if absent. */
+function thpMode(sys: SystemView): string {
+  const m = /\[(\w+)\]/.exec(sys.read('/sys/kernel/mm/transparent_hugepage/enabled') ?? '');
+  return m ? m[1] : '';
+}
+
+/**
+ * performance.huge_pages (lib/pipeline/huge-pages.ts) madvises the process's own memory into
+ * transparent huge pages; the kernel honours that in modes 'madvise' (the usual default) and
+ * 'always', not in 'never'.
+ */
+function thpFinding(mode: string): Finding {
+  const fix = 'echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled (as root; add transparent_hugepage=madvise to the kernel command line to keep it)';
+  if (mode === 'madvise' || mode === 'always') {
+    return { area: 'thp', severity: 'ok', what: `transparent huge pages: ${mode}; performance.huge_pages (collapse, shipped) gives the run's own memory 2 MB pages (fewer TLB misses on an order after a quiet stretch)` };
+  }
+  if (mode === 'never') {
+    return { area: 'thp', severity: 'warn', what: 'transparent huge pages are off (never): performance.huge_pages cannot take effect, so an order after a quiet stretch pays a page walk per 4 KB page it touches', fix };
+  }
+  return { area: 'thp', severity: 'warn', what: 'this kernel has no transparent huge pages (/sys/kernel/mm/transparent_hugepage/enabled is missing): performance.huge_pages does nothing', fix: 'a kernel built with CONFIG_TRANSPARENT_HUGEPAGE' };
+}
+
 export function diagnose(sys: SystemView = realSystem): DoctorReport {
   const findings: Finding[] = [];
   const mounts = (sys.read('/proc/mounts') ?? '').split('\n').map((l) => l.split(' ')).filter((f) => f.length > 2);
@@ -161,6 +188,8 @@ export function diagnose(sys: SystemView = realSystem): DoctorReport {
     findings.push({ area: 'hugepages', severity: 'ok', what: `${hp.free} of ${hp.total} x ${hp.sizeKb} kB hugepages free` });
   }
   if (hugeMounts.length === 0) findings.push({ area: 'hugepages', severity: 'warn', what: 'hugetlbfs is not mounted (dpdk --file-prefix mode needs it; --in-memory does not)', fix: 'sudo scripts/setup_hugepages.sh (mounts /dev/hugepages)' });
+  const thp = { enabled: thpMode(sys) };
+  findings.push(thpFinding(thp.enabled));
   if (!bpffs) findings.push({ area: 'bpffs', severity: 'warn', what: 'bpffs is not mounted at /sys/fs/bpf (libxdp pins its XDP dispatcher there)', fix: 'sudo mount -t bpf bpf /sys/fs/bpf' });
   if (!root) findings.push({ area: 'privileges', severity: 'warn', what: `not root (euid ${euid}); capabilities: ${caps.join(', ') || 'none'}`, fix: 'run as root for dpdk/af_xdp/af_packet, or use the udp or pcap backends' });
   if (rmemMax !== undefined && rmemMax < 8 << 20) findings.push({ area: 'network', severity: 'warn', what: `net.core.rmem_max is ${rmemMax}: the udp backend's SO_RCVBUF is capped there`, fix: 'sudo sysctl -w net.core.rmem_max=67108864 (scripts/tune_network.sh does this)' });
@@ -196,7 +225,7 @@ export function diagnose(sys: SystemView = realSystem): DoctorReport {
   if (!isolated) findings.push({ area: 'cpus', severity: 'warn', what: `no isolated CPUs (of ${count}): pinned stages share cores with the kernel and other processes, so tail latency suffers`, fix: `add isolcpus=${count > 2 ? `1-${count - 1}` : '1'} nohz_full=... to the kernel command line on a production host` });
   const lat = latency(sys, root, caps, findings);
   return {
-    backends, hugepages: hp, bpffs,
+    backends, hugepages: hp, thp, bpffs,
     cpus: { count, isolated, numaNodes: nodes },
     privileges: { euid, root, capabilities: caps }, rmemMax, latency: lat, findings,
   };
@@ -208,6 +237,7 @@ export function formatReport(r: DoctorReport): string {
   lines.push('Backends:');
   for (const b of r.backends) lines.push(`  ${b.name.padEnd(10)} ${b.usable ? 'usable  ' : 'unusable'} ${b.why}${b.fix && !b.usable ? `\n  ${''.padEnd(10)}          fix: ${b.fix}` : ''}`);
   lines.push('', `Hugepages: ${r.hugepages.total} total, ${r.hugepages.free} free, ${r.hugepages.sizeKb} kB each; hugetlbfs mounts: ${r.hugepages.mounts.join(', ') || 'none'}`);
+  lines.push(`Transparent huge pages: ${r.thp.enabled || 'not in this kernel'} (performance.huge_pages needs madvise or always)`);
   lines.push(`bpffs: ${r.bpffs ? 'mounted' : 'not mounted'}`);
   lines.push(`CPUs: ${r.cpus.count}; isolated: ${r.cpus.isolated || 'none'}; NUMA: ${r.cpus.numaNodes.map((n) => `node${n.node}=${n.cpus}`).join(' ') || 'no NUMA info'}`);
   lines.push(`Privileges: euid ${r.privileges.euid}${r.privileges.root ? ' (root)' : ''}; capabilities: ${r.privileges.capabilities.join(', ') || 'none'}`);

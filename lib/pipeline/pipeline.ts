@@ -25,6 +25,7 @@ import { LatencyRecorder, LatencySummary, SerializedLatency } from '../common/la
 import { SpscRing } from '../common/spsc-ring';
 import { FeedConfig } from '../config/feed-config';
 import { PerformanceConfig } from '../config/performance-config';
+import { adviseHugePages } from './huge-pages';
 import { portOptionsFrom } from '../config/port-options';
 import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
@@ -347,6 +348,21 @@ export class Pipeline {
       }));
     });
     await Promise.all(ready);
+    // Huge pages for the whole process (every worker shares its address space): once the stages
+    // have made their books, rings and order tables, before the run (huge-pages.ts).
+    // An optimisation only: if it cannot run (no /proc), the run goes on without it and says so.
+    if (perf.hugePages !== 'off') {
+      const t0 = Date.now();
+      try {
+        const r = adviseHugePages(perf.hugePages);
+        if (r !== null) {
+          this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): ${(r.collapsed / 1048576).toFixed(0)} MiB made huge in ${Date.now() - t0} ms` +
+            (r.failed > 0 ? `; ${r.failed} madvise call(s) failed (errno ${r.errno})` : ''));
+        }
+      } catch (e) {
+        this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): not applied: ${(e as Error).message}; fix: check that /proc is mounted, or set performance.huge_pages: off`);
+      }
+    }
   }
 
   /**

@@ -846,6 +846,45 @@ export class OrderJournal {
   }
 
   /**
+   * Keep-warm, writing: makes this thread's cache own (Modified) the lines the next record will be
+   * stored into, so the order's stores do not wait for the copier's CPU to give them up: the two
+   * cache lines the next ring slot spans (the copier on the other CPU read the line a record shares
+   * with the one before it, and wrote each copied record's crc word) and the written-position line
+   * (the copier reads it at every wake-up). Also reads the clock line (the commit thread stores it
+   * every millisecond; each record reads it). Returns a sum of what it read; 0 (nothing done)
+   * without a ring, or when the next slot is not free yet.
+   *
+   * Why this cannot change what a reader or a restart sees: every store puts back the value just
+   * read, on the ring's single writer's thread (this one), so the bytes never change, even torn.
+   * The slot is the next record's: its previous lap's record is below the copied position (checked
+   * against `ringLimit`, the copied position as last read plus the ring's size, which only lags),
+   * and the copier reads and seals only slots in [copied, written), finishing its crc stores before
+   * it publishes copied (release; read here with Atomics.load), so nobody else stores into this
+   * slot. A restart copies from the ring only records numbered on from the file's last, which this
+   * slot's old record is not. The written position is stored back equal to what `end()` published.
+   */
+  /** warmNextSlot calls that stored (tests check the keep-warm still runs it). */
+  warmedSlots = 0;
+
+  warmNextSlot(): number {
+    if (this.id < 0 || this.failed || this.ringMap === null) return 0;
+    const slot = this.recordNo + 1;
+    if (slot >= this.ringLimit) return 0;
+    const i = (((slot & this.slotMask) * RECORD_SIZE + this.byteBase) >>> 2);
+    const w = this.words;
+    // Slots are 96 bytes from a page-aligned base: the first and last words lie in the two lines.
+    const a = w[i];
+    w[i] = a;
+    const b = w[i + (RECORD_SIZE >>> 2) - 1];
+    w[i + (RECORD_SIZE >>> 2) - 1] = b;
+    const written = this.recordNo + 1;
+    Atomics.store(this.ctl, kWrittenI32, written);
+    this.warmedSlots++;
+    const clock = this.ownClock ? 0 : this.ctlF64[kClockF64];
+    return ((a ^ b) & 0xffff) + (clock > 0 ? 1 : 0);
+  }
+
+  /**
    * End of the caller's batch. Nothing is buffered in JS (every record is in the page cache when
    * its append returns) and durability is the commit thread's job, so there is nothing to do: kept
    * so callers need not know the policy. A commit-thread failure surfaces at the next append.

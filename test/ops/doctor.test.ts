@@ -41,6 +41,31 @@ describe('ops/doctor', () => {
     expect(r.privileges.root).to.equal(false);
   });
 
+  it('transparent huge pages: madvise and always are fine for performance.huge_pages; never is a warning whose fix names the setting', () => {
+    const thp = '/sys/kernel/mm/transparent_hugepage/enabled';
+    for (const mode of ['madvise', 'always']) {
+      const r = diagnose(machine({ [thp]: mode === 'madvise' ? 'always [madvise] never\n' : '[always] madvise never\n' }));
+      expect(r.thp.enabled).to.equal(mode);
+      expect(r.findings.find((f) => f.area === 'thp')).to.include({ severity: 'ok' });
+    }
+    const never = diagnose(machine({ [thp]: 'always madvise [never]\n' }));
+    expect(never.thp.enabled).to.equal('never');
+    const f = never.findings.find((x) => x.area === 'thp')!;
+    expect(f.severity).to.equal('warn');
+    expect(f.what).to.match(/performance\.huge_pages cannot take effect/);
+    expect(f.fix).to.match(/echo madvise \| sudo tee \/sys\/kernel\/mm\/transparent_hugepage\/enabled/);
+    // A kernel without THP: the file is missing.
+    const none = diagnose({ ...machine({}), read: (p) => (p === thp ? undefined : realSystem.read(p)) });
+    expect(none.thp.enabled).to.equal('');
+    expect(none.findings.find((x) => x.area === 'thp')).to.include({ severity: 'warn' });
+  });
+
+  it('tickpath doctor prints this machine\'s transparent huge page mode', () => {
+    const mode = /\[(\w+)\]/.exec(realSystem.read('/sys/kernel/mm/transparent_hugepage/enabled') ?? '')?.[1] ?? 'not in this kernel';
+    const out = spawnSync(process.execPath, [kCli, 'doctor'], { encoding: 'utf8', timeout: 60000 });
+    expect(out.stdout).to.include(`Transparent huge pages: ${mode} (performance.huge_pages needs madvise or always)`);
+  });
+
   it('without the addon: says to build it', () => {
     const r = diagnose(machine({}, 0, null));
     expect(r.findings.some((f) => f.area === 'addon' && f.fix === 'npm run build:native')).to.equal(true);

@@ -104,14 +104,14 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(vp[0].stages.order_syscall.count).to.equal(vp[0].orders_sent);
   });
 
-  it('perf:order-warm measures order_send cold, shadow-warmed and shadow+real-warmed side by side, every order through the venue process', () => {
+  it('perf:order-warm measures order_send cold, shadow-warmed, shadow+real-warmed and as shipped side by side, every order through the venue process', () => {
     const saved = path.join(kResults, 'order-warm.json');
     const existed = fs.existsSync(saved);
     try {
-      const out = runBenchmark('order-warm', ['--orders=30', '--warmup-orders=30', '--evict-mb=1', '--gap-ms=2']);
-      expect(out.orders_sent).to.equal(30);
+      const out = runBenchmark('order-warm', ['--orders=40', '--warmup-orders=30', '--evict-mb=1', '--gap-ms=2']);
+      expect(out.orders_sent).to.equal(40);
       const v = out.variants as Record<string, Record<string, { count: number; p50_ns: number }>>;
-      expect(Object.keys(v)).to.deep.equal(['cold', 'shadow', 'shadow+real']);
+      expect(Object.keys(v)).to.deep.equal(['cold', 'shadow', 'shadow+real', 'shipped']);
       for (const name of Object.keys(v)) {
         for (const k of ['order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall']) expect(v[name][k].count, `${name} ${k}`).to.equal(10);
       }

@@ -78,6 +78,8 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     // both venues' send buffers (reads only: the state compared below did not move).
     expect(warmer.realTouches).to.equal(70_000);
     expect(sendPathTouches).to.equal(2 * 70_000);
+    // ...and stored back, unchanged, the real journal's next ring slot and written position (ownLines).
+    expect(stack.journal.warmedSlots).to.equal(70_000);
     // Each dry run's shadow parent and child were ended and their slots reused: none leaked.
     expect((warmer as unknown as { om: { freeSlots: number } }).om.freeSlots).to.equal(6);
     // The scratch journal's file is unlinked once mapped: nothing for a killed process to leave behind.
@@ -99,7 +101,16 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { touchReal: false });
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 100; i++) warmer.run();
-    expect([warmer.turns, warmer.realTouches, sendPathTouches]).to.deep.equal([100, 0, 0]);
+    expect([warmer.turns, warmer.realTouches, sendPathTouches, stack.journal.warmedSlots]).to.deep.equal([100, 0, 0, 0]);
+    warmer.close();
+  });
+
+  it('keep-warm ownLines: false reads the real journal slot but stores nothing into it', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { ownLines: false });
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 100; i++) warmer.run();
+    expect([warmer.turns, warmer.realTouches, stack.journal.warmedSlots]).to.deep.equal([100, 100, 0]);
     warmer.close();
   });
 

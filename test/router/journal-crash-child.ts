@@ -8,7 +8,7 @@
  *
  * argv: <journal path> [always|group|never (default always)] [groupCommitUs] [growRecords] [pause us per order]
  *       [hold: after 100 orders nothing more is copied from the shared-memory ring into the file]
- * stdout lines: <parent id> <child id> <filled shares> <venue seq> <monotonic ns>
+ * stdout lines: <parent id> <child id> <filled shares> <venue seq> <monotonic ns> <keep-warm slot stores so far>
  */
 import * as fs from 'fs';
 import { OrderJournal, type FsyncPolicy } from '../../lib/router/journal';
@@ -43,8 +43,19 @@ const listener: RouterListener = {
 };
 
 const policy = (process.argv[3] ?? 'always') as FsyncPolicy;
+// JOURNAL_CHILD_RING: ring records (a small ring laps often); JOURNAL_CHILD_WARM: keep-warm stores
+// (OrderJournal.warmNextSlot) after each record, as the router stage's dry runs make between orders.
+const ringRecords = process.env.JOURNAL_CHILD_RING ? Number(process.env.JOURNAL_CHILD_RING) : undefined;
+const warmPerRecord = Number(process.env.JOURNAL_CHILD_WARM ?? 0);
 const journal = OrderJournal.open(process.argv[2], { fsync: policy, groupCommitUs: Number(process.argv[4] ?? 1000),
-  growRecords: Number(process.argv[5] ?? 16384) });
+  growRecords: Number(process.argv[5] ?? 16384), ...(ringRecords !== undefined ? { ringRecords } : {}) });
+if (warmPerRecord > 0) {
+  const appendOrder = journal.appendOrder.bind(journal);
+  journal.appendOrder = (...a: Parameters<OrderJournal['appendOrder']>) => {
+    appendOrder(...a);
+    for (let k = 0; k < warmPerRecord; k++) journal.warmNextSlot();
+  };
+}
 const om = new OrderManager({ capacity: 1 << 16 });
 const venue = new AckingVenue();
 const risk = new RiskChecker({ maxOrderQty: 1e6, maxOrderNotional: 1e12, maxDailyNotional: 1e15, maxSymbolNotional: 1e15,
@@ -69,6 +80,6 @@ for (let i = 0; i < 30000; i++) {
     filled = 30;
   }
   router.recordVenueSeq('NSDQ', i + 1);
-  fs.writeSync(1, `${pid} ${venue.lastId} ${filled} ${i + 1} ${process.hrtime.bigint()}\n`);
+  fs.writeSync(1, `${pid} ${venue.lastId} ${filled} ${i + 1} ${process.hrtime.bigint()} ${journal.warmedSlots}\n`);
 }
 journal.close();

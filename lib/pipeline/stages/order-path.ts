@@ -32,8 +32,10 @@
  * cold. So each dry run also reads those (`touchReal`, default on): the journal's next slot
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
- * (touchSendPath, OUCH and FIX). Loads only, never a store, so nothing a crash or a reader could see
- * changes. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * (touchSendPath, OUCH and FIX). Loads only, with one exception that changes nothing a crash or a
+ * reader could see: the journal's next ring slot and its written position are stored back with the
+ * values just read (OrderJournal.warmNextSlot, option `ownLines`), so those lines, which the commit
+ * thread on the other CPU reads, are this CPU's before the order's stores. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
  * protocol the venues speak, taking turns), so V8 optimizes the code a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
@@ -206,6 +208,12 @@ export class OrderPathWarmer {
   readonly request: OrderRequest = { symbol: '', side: 'B', qty: 100, price: 0, ordType: 'LIMIT', tif: 'DAY' };
   private readonly bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] };
 
+  /**
+   * touchReal's journal part also stores back what it read in the next ring slot and the written
+   * position (OrderJournal.warmNextSlot; option `ownLines`, default on): see that method for why a
+   * reader or a restart sees nothing of it.
+   */
+  private readonly ownLines: boolean;
   /** Dry runs that also read the real next slots, send buffers and risk entries. */
   realTouches = 0;
   /** What the reads returned, kept so the loads are not optimized away. */
@@ -240,8 +248,9 @@ export class OrderPathWarmer {
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
-      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean } = {}) {
+      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean } = {}) {
     this.bbo = bbo;
+    this.ownLines = options.ownLines ?? true;
     this.split = options.splitTurns ?? false;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
     this.socket = options.socket ?? null;
@@ -367,7 +376,9 @@ export class OrderPathWarmer {
   /** Reads (never writes) the real objects the next order will write: see the file comment. */
   private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
     let sum = r.om.touchNextFree();
-    if (r.journal !== undefined) sum += r.journal.touchNextSlot();
+    // The journal's next ring slot and written position are stored back as read (warmNextSlot: the
+    // lines move to this CPU's cache before the order's stores need them); without a ring, read only.
+    if (r.journal !== undefined) sum += (this.ownLines ? r.journal.warmNextSlot() : 0) + r.journal.touchNextSlot();
     if (r.risk !== undefined) sum += r.risk.touchSymbol(symbol);
     const cs = r.connectors;
     for (let i = 0; i < cs.length; i++) sum += cs[i].touchSendPath!();
