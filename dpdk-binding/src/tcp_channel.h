@@ -49,10 +49,11 @@ enum TcpState : int32_t {
 struct TcpChannelStats {
   uint64_t bytesOut = 0, bytesIn = 0, sends = 0, recvs = 0, partialSends = 0, queuedSends = 0,
            wouldBlock = 0, connects = 0;
-  // TX stamps: matched to a send (txStamps), stamps that matched no send still waiting (a
-  // duplicate, txStampsUnmatched), sends whose stamp can no longer come (the pending ring was full,
-  // or the connection ended first: txStampsDropped), and the last realtime -> monotonic
-  // calibration's error bound (half its bracket, ns) and age.
+  // TX stamps: sends completed by a stamp (txStamps), stamps that completed no send (the first
+  // part of a send the kernel took in two, a duplicate: txStampsUnmatched), sends whose stamp can
+  // no longer come (the pending ring was full, the queue overflowed, or the connection ended
+  // first: txStampsDropped), realtime -> monotonic calibrations done and the last one's error
+  // bound (half its bracket, ns).
   uint64_t txStamps = 0, txStampsUnmatched = 0, txStampsDropped = 0, clockCalibrations = 0;
   int64_t clockCalErrNs = 0;
 };
