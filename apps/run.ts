@@ -397,6 +397,8 @@ export const kLatencyLegend = [
   '  md_to_order = wire (RX poll) -> the order\'s first send(2) returned ≈ md_to_signal (-> strategy\'s sendOrder) + order_send',
   '  md_to_signal ≈ signal_wait (-> the order\'s packet entered the decoder) + signal_decide (-> sendOrder: that packet, books, strategy)',
   '  order_send  ≈ order_risk (risk) + order_journal (routing, order state, journal record) + order_encode (OUCH/FIX) + order_syscall (send(2))',
+  '  md_to_wire  = wire (RX poll) -> the kernel\'s TX timestamp of the order\'s last byte (the driver\'s xmit: where it leaves this host\'s stack): tick-to-trade',
+  '  order_wire  = the order\'s send(2) called -> that TX timestamp: TCP/IP and xmit only, without the loopback receiver\'s softirq order_syscall also holds',
 ];
 
 function printFinal(s: PipelineStats, secs: number): void {
@@ -416,6 +418,11 @@ function printFinal(s: PipelineStats, secs: number): void {
     const shadow = (c.keep_warm_shadow_ouch_runs ?? 0) + (c.keep_warm_shadow_fix_runs ?? 0) > 0
       ? ` (shadow route: ${c.keep_warm_shadow_ouch_runs} to a shadow OUCH venue, ${c.keep_warm_shadow_fix_runs} to a shadow FIX venue)` : '';
     console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
+  }
+  // Kernel TX stamps (order_wire, md_to_wire): how many orders have one, and why the others do not.
+  if (c.orders_sent > 0 && c.tx_stamps !== undefined) {
+    console.log(`order out (kernel TX timestamps): ${c.tx_stamps} stamped on ${c.venue_sessions_tx_stamped} of ${c.venue_sessions_native + c.venue_sessions_libuv} venue sessions; ` +
+      `${c.tx_stamps_off} sent without (libuv transport, tx_timestamps: false or refused by the kernel), ${c.tx_stamps_missing} never came`);
   }
   console.log(`latency             ${['count', 'p50', 'p90', 'p99', 'p99.9', 'max'].map((h, i) => h.padStart(i === 0 ? 8 : 10)).join(' ')}`);
   for (const [name, l] of Object.entries(s.latency)) {

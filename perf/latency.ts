@@ -18,7 +18,10 @@
  *
  * md_to_order ends when the order's first send(2) returned (the bytes are in the kernel);
  * order_send is the router's part of it, split into order_risk, order_journal, order_encode and
- * order_syscall (lib/pipeline/stages/order-path.ts). --every-quotes N sets the sample strategy's
+ * order_syscall (lib/pipeline/stages/order-path.ts). md_to_wire ends instead at the order's kernel
+ * TX software timestamp (the driver's xmit took its last byte: where it leaves this host's stack,
+ * without the loopback receiver's softirq that send(2) also runs), and order_wire is send(2) called
+ * to that stamp (lib/pipeline/stages/tx-stamps.ts). --every-quotes N sets the sample strategy's
  * order rate (one order per N-th quote of a symbol; default 50); --max-orders caps it.
  *
  * Coordinated omission: the sender is open-loop (it never waits for the pipeline), so every packet
@@ -244,6 +247,7 @@ async function main(): Promise<void> {
       dec_to_send_call: pct(L.dec_to_send_call),
       order_risk: pct(L.order_risk), order_journal: pct(L.order_journal), order_encode: pct(L.order_encode), order_syscall: pct(L.order_syscall),
       signal_wait: pct(L.signal_wait), signal_decide: pct(L.signal_decide),
+      md_to_wire: pct(L.md_to_wire), order_wire: pct(L.order_wire),
       wire_to_handler_corrected: corrected ? pct(corrected) : null,
       order_ack: pct(L.order_ack), order_fill: pct(L.order_fill),
     };
@@ -274,6 +278,7 @@ async function main(): Promise<void> {
           wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), dec_to_send_call: pct(BL.dec_to_send_call), md_to_signal: pct(BL.md_to_signal),
           signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
           order_risk: pct(BL.order_risk), order_journal: pct(BL.order_journal), order_encode: pct(BL.order_encode), order_syscall: pct(BL.order_syscall),
+          md_to_wire: pct(BL.md_to_wire), order_wire: pct(BL.order_wire),
         },
         stage_worker_run_delay_ms: b.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
         rx_ring_drops: b.st.counters.rx_ring_drops, loadavg: b.sched.loadavg,
@@ -314,7 +319,7 @@ async function main(): Promise<void> {
           stages: {
             wire_to_handler: pct(XL.wire_to_handler), md_to_order: pct(XL.md_to_order), md_to_signal: pct(XL.md_to_signal), order_send: pct(XL.order_send),
             order_risk: pct(XL.order_risk), order_journal: pct(XL.order_journal), order_encode: pct(XL.order_encode), order_syscall: pct(XL.order_syscall),
-            order_ack: pct(XL.order_ack),
+            order_ack: pct(XL.order_ack), md_to_wire: pct(XL.md_to_wire), order_wire: pct(XL.order_wire),
           },
           stage_worker_run_delay_ms: x.sched.threads.find((t) => t.role?.startsWith('stage worker'))?.run_delay_ms ?? null,
           rx_ring_drops: x.st.counters.rx_ring_drops, loadavg: x.sched.loadavg,
@@ -327,6 +332,7 @@ async function main(): Promise<void> {
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
+      tx_stamps: { stamped: st.counters.tx_stamps, off: st.counters.tx_stamps_off, missing: st.counters.tx_stamps_missing, sessions_stamped: st.counters.venue_sessions_tx_stamped },
       stages, coordinated_omission: 'stages are every packet, uncorrected (open-loop sender); wire_to_handler_corrected adds HdrHistogram expected-interval fill-ins',
       sender_lag: pct(lag), sender_tx_full_waits: r.txFullWaits,
       scheduler: { what: 'per-thread schedstat run delay (runnable, not running) and context switches, per-CPU tick shares, over the send + drain window', ...sched },
@@ -342,6 +348,8 @@ async function main(): Promise<void> {
     const was = (k: string) => (bs ? `before: ${fmtP(bs[k])}` : '');
     rows[rows.length - 2].baseline = was('md_to_order');
     rows[rows.length - 1].baseline = was('md_to_signal');
+    rows.push({ label: `${tag} md_to_wire`, ours: fmtP(stages.md_to_wire), baseline: `md_to_order ${fmtP(stages.md_to_order)}`,
+      note: `wire to the order's kernel TX timestamp (where it leaves this host's stack): tick-to-trade; ${st.counters.tx_stamps} stamped, ${st.counters.tx_stamps_off} without, ${st.counters.tx_stamps_missing} missing` });
     rows.push({ label: `${tag} md_to_send_call`, ours: fmtP(stages.md_to_send_call), baseline: '', note: 'md_to_order up to the order\'s bytes handed to send(2): our code, without the kernel\'s part' });
     rows.push({ label: `${tag}   dec_to_send_call`, ours: fmtP(stages.dec_to_send_call), baseline: '', note: 'the same from the order\'s packet\'s decoder entry: without signal_wait, which the scheduler decides on a loaded machine' });
     rows.push({ label: `${tag}   signal_wait`, ours: fmtP(stages.signal_wait), baseline: '', note: 'the order\'s packet: RX poll to decoder entry (RX ring hop, the worker finishing its previous work)' });
@@ -350,6 +358,7 @@ async function main(): Promise<void> {
     for (const k of ['order_risk', 'order_journal', 'order_encode', 'order_syscall'] as const) {
       rows.push({ label: `${tag}   ${k}`, ours: fmtP(stages[k]), baseline: was(k), note: k === 'order_syscall' ? 'send(2) alone (loopback: includes the receiver\'s TCP processing)' : '' });
     }
+    rows.push({ label: `${tag}   order_wire`, ours: fmtP(stages.order_wire), baseline: `order_syscall ${fmtP(stages.order_syscall)}`, note: 'send(2) called to its kernel TX timestamp: TCP/IP and the driver\'s xmit, without the loopback receiver' });
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
     for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off'], ...keepWarmRuns.map((k) => [k, `keep-warm ${k.label as string}`] as const),
       ...pollRuns.map((k) => [k, `venue poll ${k.venue_poll_us as number} us`] as const)] as const) {
@@ -365,7 +374,7 @@ async function main(): Promise<void> {
       const vt = `${tag} venue ${v.venue_idle}@CPU${v.venue_cpu}`;
       const shipped = (k: keyof typeof stages) => `shipped: ${fmtP(stages[k] as Percentiles)}`;
       rows.push({ label: `${vt} md_to_order`, ours: fmtP(vs.md_to_order), baseline: shipped('md_to_order'), note: `${v.what}; ${v.orders_sent} orders, venue got ${v.venue_orders_in}` });
-      for (const k of ['wire_to_handler', 'order_send', 'order_syscall', 'order_ack'] as const) {
+      for (const k of ['wire_to_handler', 'order_send', 'order_syscall', 'order_wire', 'md_to_wire', 'order_ack'] as const) {
         rows.push({ label: `${vt} ${k}`, ours: fmtP(vs[k]), baseline: shipped(k), note: k === 'wire_to_handler' ? `RX drops ${v.rx_ring_drops}; stage run delay ${v.stage_worker_run_delay_ms} ms; load ${(v.loadavg as number[])[0]}` : '' });
       }
     }

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -76,6 +78,117 @@ void TcpChannel::setOptions(int fd, int busyPollUs) {
   c[kTcpRxLenI32] = 0;
   c[kTcpTxQueuedI32] = 0;
   c[kTcpErrnoI32] = 0;
+  // A new connection: stamps are enabled (again) once it is established, with keys from 0.
+  stats_.txStampsDropped += pendHead_ - pendTail_;
+  pendHead_ = pendTail_ = 0;
+  txStampOn_ = false;
+  c[kTcpTxStampI32] = 0;
+}
+
+void TcpChannel::wantTxStamps(bool on) {
+  txStampWanted_ = on;
+  if (on && fd_ >= 0 && ctl()[kTcpStateI32] == kTcpConnected && !txStampOn_) enableTxStamps();
+}
+
+void TcpChannel::enableTxStamps() {
+  if (!txStampWanted_) return;
+  // TX_SOFTWARE: stamp in the driver's xmit (skb_tx_timestamp; loopback and veth call it), i.e.
+  // when the bytes leave this host's stack. OPT_ID: each stamp carries the byte key of the send's
+  // last byte; OPT_TSONLY: the error queue gets the stamp, not a copy of the packet (no payload to
+  // copy, and no privilege needed).
+  int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+  int32_t* c = ctl();
+  if (setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) != 0) {
+    c[kTcpTxStampI32] = -errno;
+    txStampOn_ = false;
+    return;
+  }
+  txStampOn_ = true;
+  streamBytes_ = 0;
+  pendHead_ = pendTail_ = 0;
+  calibrate();
+  c[kTcpTxStampI32] = 1;
+}
+
+namespace {
+int64_t clockNs(clockid_t id) {
+  timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+}  // namespace
+
+// The kernel stamps in CLOCK_REALTIME; our stamps are CLOCK_MONOTONIC. The offset between the two
+// is read as realtime, monotonic, realtime, three times, keeping the tightest bracket: the offset
+// is then known to within half that bracket (clockCalErrNs, ~20-50 ns through the vDSO), plus the
+// realtime clock's drift against the monotonic one since (NTP slews at most 500 ppm: 0.5 us per
+// second; resampled every second while stamps come) or a step of the realtime clock (seen as a
+// stamp in the future, which resamples at once).
+void TcpChannel::calibrate() {
+  int64_t best = INT64_MAX;
+  for (int i = 0; i < 3; i++) {
+    int64_t r1 = clockNs(CLOCK_REALTIME), m = clockNs(CLOCK_MONOTONIC), r2 = clockNs(CLOCK_REALTIME);
+    if (r2 - r1 < best) {
+      best = r2 - r1;
+      monoMinusRealNs_ = m - (r1 + (r2 - r1) / 2);
+      calAtNs_ = m;
+    }
+  }
+  stats_.clockCalErrNs = best / 2 + 1;
+  stats_.clockCalibrations++;
+}
+
+// After a send's bytes were accepted: the key of its last byte, to match the kernel's stamp with.
+void TcpChannel::noteSend(uint32_t seq, uint32_t len) {
+  streamBytes_ += len;
+  if (tp_unlikely(pendHead_ - pendTail_ == kPendingSlots)) { pendTail_++; stats_.txStampsDropped++; }
+  pending_[pendHead_ % kPendingSlots] = PendingSend{streamBytes_ - 1, seq};
+  pendHead_++;
+}
+
+// Reads the error queue: each stamp completes every pending send whose last byte's key is at or
+// below its key (one skb may carry several sends' bytes when the kernel queued them together; a
+// send the kernel took in two parts is complete only with the stamp of its last byte).
+void TcpChannel::drainTxStamps() {
+  int32_t* c = ctl();
+  double* ring = reinterpret_cast<double*>(region_.get() + kTcpStampOffset);
+  alignas(cmsghdr) char control[256];
+  for (int i = 0; i < 64; i++) {
+    msghdr m{};
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    if (::recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;  // EAGAIN: empty
+    const timespec* ts = nullptr;
+    const sock_extended_err* ee = nullptr;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&m); cm != nullptr; cm = CMSG_NXTHDR(&m, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPING) {
+        ts = &reinterpret_cast<const scm_timestamping*>(CMSG_DATA(cm))->ts[0];
+      } else if ((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) || (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)) {
+        ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(cm));
+      }
+    }
+    if (ts == nullptr || ee == nullptr || ee->ee_errno != ENOMSG || ee->ee_origin != SO_EE_ORIGIN_TIMESTAMPING) continue;
+    int64_t real = static_cast<int64_t>(ts->tv_sec) * 1000000000 + ts->tv_nsec;
+    int64_t now = clockNs(CLOCK_MONOTONIC);
+    if (now - calAtNs_ > 1000000000) calibrate();
+    int64_t mono = real + monoMinusRealNs_;
+    if (tp_unlikely(mono > now + stats_.clockCalErrNs)) { calibrate(); mono = real + monoMinusRealNs_; }  // the realtime clock was stepped
+    uint32_t key = ee->ee_data;
+    bool matched = false;
+    while (pendTail_ != pendHead_) {
+      const PendingSend& p = pending_[pendTail_ % kPendingSlots];
+      if (static_cast<int32_t>(key - p.endKey) < 0) break;  // this send's last byte is still to go
+      uint32_t n = static_cast<uint32_t>(c[kTcpStampHeadI32]);
+      double* slot = ring + 2 * (n % kTcpStampSlots);
+      slot[0] = static_cast<double>(p.seq);
+      slot[1] = static_cast<double>(mono);
+      c[kTcpStampHeadI32] = static_cast<int32_t>(n + 1);
+      pendTail_++;
+      stats_.txStamps++;
+      matched = true;
+    }
+    if (!matched) stats_.txStampsUnmatched++;
+  }
 }
 
 int TcpChannel::adopt(int fd, int busyPollUs) {
@@ -84,6 +197,7 @@ int TcpChannel::adopt(int fd, int busyPollUs) {
   fd_ = fd;
   stats_.connects++;
   ctl()[kTcpStateI32] = kTcpConnected;
+  enableTxStamps();
   return 0;
 }
 
@@ -107,6 +221,7 @@ int TcpChannel::connect(const char* ipv4, uint16_t port, int busyPollUs, std::st
   stats_.connects++;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
     c[kTcpStateI32] = kTcpConnected;
+    enableTxStamps();
     return 0;
   }
   if (errno == EINPROGRESS) {
@@ -144,6 +259,8 @@ int TcpChannel::send(const uint8_t* p, uint32_t len) {
   int32_t* c = ctl();
   if (tp_unlikely(c[kTcpStateI32] != kTcpConnected)) return c[kTcpStateI32] == kTcpFailed ? -c[kTcpErrnoI32] : -ENOTCONN;
   stats_.sends++;
+  uint32_t seq = static_cast<uint32_t>(stats_.sends);
+  c[kTcpSendSeqI32] = static_cast<int32_t>(seq);
   uint32_t written = 0;
   if (txLen_ == 0) {
     // Fast path: nothing queued, so order is kept by writing now.
@@ -158,17 +275,26 @@ int TcpChannel::send(const uint8_t* p, uint32_t len) {
     }
     stats_.bytesOut += written;
     if (tp_unlikely(written < len)) stats_.partialSends++;
-    if (written == len) return static_cast<int>(written);
+    if (written == len) {
+      // After send(2) returned: never between the caller and the wire.
+      if (txStampOn_) noteSend(seq, len);
+      return static_cast<int>(written);
+    }
   }
   // Rare: the kernel's send buffer is full; keep the rest in order behind what is queued.
   uint32_t rest = len - written;
   if (txHead_ + txLen_ + rest > txCap_) {
     std::memmove(txq_.get(), txq_.get() + txHead_, txLen_);
     txHead_ = 0;
-    if (txLen_ + rest > txCap_) return -ENOBUFS;
+    if (txLen_ + rest > txCap_) {
+      // The written part is in the stream (its stamp, if one comes, matches nothing pending).
+      if (txStampOn_) { streamBytes_ += written; stats_.txStampsDropped++; }
+      return -ENOBUFS;
+    }
   }
   std::memcpy(txq_.get() + txHead_ + txLen_, p + written, rest);
   txLen_ += rest;
+  if (txStampOn_) noteSend(seq, len);
   stats_.queuedSends++;
   c[kTcpTxQueuedI32] = static_cast<int32_t>(txLen_);
   return static_cast<int>(written);
@@ -192,9 +318,13 @@ int TcpChannel::poll(uint32_t consumed) {
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &soErr, &sl);
     if (soErr != 0) { fail(soErr); return have; }
     c[kTcpStateI32] = st = kTcpConnected;
+    enableTxStamps();
   }
   if (st != kTcpConnected) return have;
   if (tp_unlikely(txLen_ > 0) && flush() < 0) return have;
+  // TX stamps, after the order went: while sends await theirs, and now and then otherwise (a stray
+  // one, a retransmit's, would keep the socket's EPOLLERR up and wake a loop sleeping on it).
+  if (txStampOn_ && (pendHead_ != pendTail_ || (++quietPolls_ & 255) == 0)) drainTxStamps();
   uint32_t room = rxCap_ - static_cast<uint32_t>(have);
   if (room == 0) return have;  // the caller has not parsed what it has: backpressure to the peer
   ssize_t n = ::recv(fd_, data + have, room, MSG_DONTWAIT);
@@ -217,6 +347,9 @@ void TcpChannel::close() {
     fd_ = -1;
   }
   txHead_ = txLen_ = 0;
+  stats_.txStampsDropped += pendHead_ - pendTail_;
+  pendHead_ = pendTail_ = 0;
+  txStampOn_ = false;
   int32_t* c = ctl();
   if (c) {
     c[kTcpStateI32] = kTcpClosed;

@@ -6,8 +6,8 @@
 // Threading: no threads. Every call runs on the calling thread; one thread owns a channel at a
 // time (the glue never calls a channel from two threads at once).
 //
-// Region layout: a 64-byte control line of int32 words (kTcp*I32), then the receive bytes at
-// kTcpDataOffset. Unread bytes always start at kTcpDataOffset: poll(consumed) drops the bytes the
+// Region layout: a 64-byte control line of int32 words (kTcp*I32), the TX stamp ring (below), then
+// the receive bytes at kTcpDataOffset. Unread bytes always start at kTcpDataOffset: poll(consumed) drops the bytes the
 // caller has parsed and moves the unparsed tail (a partial frame, a few bytes) to the front.
 #pragma once
 
@@ -24,8 +24,17 @@ constexpr int kTcpErrnoI32 = 1;      // errno of the last failure (connect, send
 constexpr int kTcpRxLenI32 = 2;      // unread bytes at kTcpDataOffset
 constexpr int kTcpTxQueuedI32 = 3;   // bytes waiting in the native outbound queue (backpressure)
 constexpr int kTcpBusyPollI32 = 4;   // SO_BUSY_POLL: microseconds set, 0 = not asked, -errno = refused
+constexpr int kTcpTxStampI32 = 5;    // SO_TIMESTAMPING TX software: 1 = on, 0 = not asked, -errno = refused
+constexpr int kTcpSendSeqI32 = 6;    // send() calls so far (uint32, wraps): the seq of the last one
+constexpr int kTcpStampHeadI32 = 7;  // TX stamps written into the stamp ring so far (uint32, wraps)
 constexpr int kTcpControlBytes = 64;
-constexpr int kTcpDataOffset = kTcpControlBytes;
+// Kernel TX software timestamps (SO_TIMESTAMPING), one per send() whose last byte the driver's xmit
+// has stamped (skb_tx_timestamp): a ring of kTcpStampSlots float64 pairs [send seq, tx time in
+// CLOCK_MONOTONIC ns], slot = n % kTcpStampSlots, published by kTcpStampHeadI32 after the pair.
+// Written by poll() (the owner thread), read by the same thread in JS after poll returned.
+constexpr int kTcpStampSlots = 64;
+constexpr int kTcpStampOffset = kTcpControlBytes;
+constexpr int kTcpDataOffset = kTcpStampOffset + kTcpStampSlots * 16;
 
 enum TcpState : int32_t {
   kTcpIdle = 0,
@@ -40,6 +49,13 @@ enum TcpState : int32_t {
 struct TcpChannelStats {
   uint64_t bytesOut = 0, bytesIn = 0, sends = 0, recvs = 0, partialSends = 0, queuedSends = 0,
            wouldBlock = 0, connects = 0;
+  // TX stamps: sends completed by a stamp (txStamps), stamps that completed no send (the first
+  // part of a send the kernel took in two, a duplicate: txStampsUnmatched), sends whose stamp can
+  // no longer come (the pending ring was full, the queue overflowed, or the connection ended
+  // first: txStampsDropped), realtime -> monotonic calibrations done and the last one's error
+  // bound (half its bracket, ns).
+  uint64_t txStamps = 0, txStampsUnmatched = 0, txStampsDropped = 0, clockCalibrations = 0;
+  int64_t clockCalErrNs = 0;
 };
 
 class TcpChannel {
@@ -65,6 +81,10 @@ class TcpChannel {
   int poll(uint32_t consumed);
   // Closes the socket (state kTcpClosed); the region stays valid for reuse by connect().
   void close();
+  // Asks for kernel TX software timestamps on this channel's sockets (SO_TIMESTAMPING TX_SOFTWARE |
+  // SOFTWARE | OPT_ID | OPT_TSONLY), set once the connection is established (OPT_ID on TCP needs
+  // it; its byte key then starts at the first byte we send). Outcome in kTcpTxStampI32.
+  void wantTxStamps(bool on);
 
   uint8_t* region() const { return region_.get(); }
   size_t regionBytes() const { return kTcpDataOffset + rxCap_; }
@@ -77,6 +97,10 @@ class TcpChannel {
   void fail(int err);
   void setOptions(int fd, int busyPollUs);
   int flush();
+  void enableTxStamps();
+  void noteSend(uint32_t seq, uint32_t len);
+  void drainTxStamps();
+  void calibrate();
 
   int fd_ = -1;
   uint32_t rxCap_;
@@ -85,6 +109,18 @@ class TcpChannel {
   uint32_t txCap_;
   uint32_t txHead_ = 0, txLen_ = 0;  // queued bytes: [txHead_, txHead_ + txLen_), linear
   TcpChannelStats stats_;
+
+  // TX stamps. Sends waiting for their stamp: [key of the send's last byte, its seq], oldest first;
+  // keys are the kernel's OPT_ID byte counter (uint32, from the first byte sent since enabling).
+  static constexpr uint32_t kPendingSlots = 256;
+  struct PendingSend { uint32_t endKey, seq; };
+  bool txStampWanted_ = false, txStampOn_ = false;
+  PendingSend pending_[kPendingSlots];
+  uint32_t pendHead_ = 0, pendTail_ = 0;  // [pendTail_, pendHead_)
+  uint32_t streamBytes_ = 0;              // bytes accepted (written or queued) since enabling
+  uint32_t quietPolls_ = 0;
+  // CLOCK_MONOTONIC - CLOCK_REALTIME (ns), sampled at calAtNs_ (monotonic).
+  int64_t monoMinusRealNs_ = 0, calAtNs_ = 0;
 };
 
 // A listening IPv4 socket whose accept is polled by its owner's loop (the venue side of a session:

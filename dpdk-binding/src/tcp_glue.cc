@@ -118,6 +118,13 @@ NAN_METHOD(TcpPoll) {
   info.GetReturnValue().Set(Nan::New(ch->poll(Nan::To<uint32_t>(info[1]).FromMaybe(0))));
 }
 
+// tcpTxTimestamps(id, on): ask for kernel TX software timestamps (TcpChannel::wantTxStamps); they
+// are enabled when the connection is established, the outcome in the control line (txStampI32).
+NAN_METHOD(TcpTxTimestamps) {
+  TcpChannel* ch = channelArg(info);
+  if (ch) ch->wantTxStamps(Nan::To<bool>(info[1]).FromMaybe(false));
+}
+
 // tcpShutdown(id): flush what it can, then FIN (the peer reads everything sent, then the end).
 NAN_METHOD(TcpShutdown) {
   TcpChannel* ch = channelArg(info);
@@ -301,6 +308,11 @@ NAN_METHOD(TcpStats) {
   set("queuedSends", static_cast<double>(s.queuedSends));
   set("wouldBlock", static_cast<double>(s.wouldBlock));
   set("connects", static_cast<double>(s.connects));
+  set("txStamps", static_cast<double>(s.txStamps));
+  set("txStampsUnmatched", static_cast<double>(s.txStampsUnmatched));
+  set("txStampsDropped", static_cast<double>(s.txStampsDropped));
+  set("clockCalibrations", static_cast<double>(s.clockCalibrations));
+  set("clockCalErrNs", static_cast<double>(s.clockCalErrNs));
   info.GetReturnValue().Set(o);
 }
 
@@ -320,6 +332,7 @@ void exportTcpFns(v8::Local<v8::Object> target) {
   exportFn(target, "tcpDestroy", TcpDestroy);
   exportFn(target, "tcpStats", TcpStats);
   exportFn(target, "tcpShutdown", TcpShutdown);
+  exportFn(target, "tcpTxTimestamps", TcpTxTimestamps);
   exportFn(target, "tcpListen", TcpListen);
   exportFn(target, "tcpListenerPort", TcpListenerPort);
   exportFn(target, "tcpAccept", TcpAccept);
@@ -339,6 +352,11 @@ void exportTcpFns(v8::Local<v8::Object> target) {
   set("rxLenI32", kTcpRxLenI32);
   set("txQueuedI32", kTcpTxQueuedI32);
   set("busyPollI32", kTcpBusyPollI32);
+  set("txStampI32", kTcpTxStampI32);
+  set("sendSeqI32", kTcpSendSeqI32);
+  set("stampHeadI32", kTcpStampHeadI32);
+  set("stampOffset", kTcpStampOffset);
+  set("stampSlots", kTcpStampSlots);
   set("dataOffset", kTcpDataOffset);
   set("stateIdle", kTcpIdle);
   set("stateConnecting", kTcpConnecting);

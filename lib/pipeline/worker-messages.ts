@@ -76,6 +76,11 @@ export const kWorkerCounterNames = [
   // Venue sessions by transport, set once the router stage has connected: a silent fallback to
   // the event loop shows as venue_sessions_libuv > 0.
   'venue_sessions_native', 'venue_sessions_libuv',
+  // Of the native ones, those whose sends the kernel stamps (SO_TIMESTAMPING TX software: the
+  // order-out instant, tx-stamps.ts); orders whose stamp was recorded (order_wire, md_to_wire),
+  // orders sent where no stamp can come (libuv, venues[].tx_timestamps false, the kernel refused),
+  // and orders whose stamp never came (session closed first, or later than a second).
+  'venue_sessions_tx_stamped', 'tx_stamps', 'tx_stamps_off', 'tx_stamps_missing',
   // Times the router stage polled its venue sessions (a loop count, like loop_turns).
   'venue_polls',
   // Hot standby (lib/router/failover.ts): journal records received while standing by, orders the
@@ -115,9 +120,13 @@ export type WorkerCounter = typeof kWorkerCounterNames[number];
  * md_to_send_call is md_to_order without the send(2) itself: RX time to the moment the order's
  * encoded bytes are handed to send(2) (native transport only), i.e. what our code costs before the
  * kernel; md_to_order - md_to_send_call is order_syscall (loopback: the venue's TCP receive too).
+ * order_wire and md_to_wire end at the order's kernel TX software timestamp (the driver's xmit took
+ * its last byte: where it leaves this host's stack; tx-stamps.ts): order_wire from its send(2)
+ * call, md_to_wire from the market data's RX time (tick-to-trade). Only orders with a stamp count.
  */
 export const kLatencyNames = ['wire_to_decode', 'wire_to_handler', 'md_to_signal', 'order_send', 'md_to_order', 'order_ack', 'order_fill',
-  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call', 'dec_to_send_call'] as const;
+  'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_send_call', 'dec_to_send_call',
+  'order_wire', 'md_to_wire'] as const;
 export type LatencyName = typeof kLatencyNames[number];
 
 /** What a worker reports about itself once a second (heap and GC seen from inside its isolate). */

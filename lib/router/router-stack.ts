@@ -100,6 +100,7 @@ export function createRouterStack(cfg: RoutingConfig, o: RouterStackOptions): Ro
       // The venue's own transport settings unless the caller insists on one (`tickpath order --transport`).
       transport: o.connector?.transport && o.connector.transport !== 'auto' ? o.connector.transport : v.transport,
       busyPollUs: o.connector?.busyPollUs ?? v.busyPollUs,
+      txTimestamps: o.connector?.txTimestamps ?? v.txTimestamps,
       idle: o.connector?.idle ?? { idle: v.idle ?? 'block', spinUs: v.spinUs ?? 0 },
       fixStoreFsync: config.journal.fsync, fixStoreGroupCommitUs: config.journal.groupCommitUs }));
   let router: OrderRouter;

@@ -33,6 +33,11 @@ export interface VenueConfig {
   /** SO_BUSY_POLL microseconds on the session's socket (native only; 0 = off). */
   busyPollUs?: number;
   /**
+   * Kernel TX software timestamps on the session's socket (native only; default true): each order's
+   * order_wire / md_to_wire end where the driver took its bytes (lib/pipeline/stages/tx-stamps.ts).
+   */
+  txTimestamps?: boolean;
+  /**
    * How the session's owner idles when a turn found nothing (native only; session-waiter.ts):
    * 'block' (default: sleep in epoll after spin_us without work) or 'spin' (never sleeps).
    */
@@ -68,7 +73,7 @@ const FAILOVER_KEYS = ['standby', 'heartbeat_interval_ms', 'heartbeat_timeout_ms
 const JOURNAL_KEYS = ['path', 'fsync', 'group_commit_us', 'ring_records'] as const;
 const SCHEDULE_KEYS = ['start', 'end', 'days', 'time_zone'] as const;
 const TIME_OF_DAY = /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/;
-const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule', 'transport', 'busy_poll_us', 'idle', 'spin_us'] as const;
+const VENUE_KEYS = ['name', 'protocol', 'host', 'port', 'sender_id', 'target_id', 'heartbeat_interval_s', 'schedule', 'transport', 'busy_poll_us', 'idle', 'spin_us', 'tx_timestamps'] as const;
 const RULE_KEYS = ['venue', 'share', 'priority', 'active', 'fee_per_share'] as const;
 const RISK_KEYS = ['max_order_qty', 'max_order_notional', 'max_daily_notional', 'max_symbol_notional',
   'max_open_orders_per_symbol', 'price_collar_bps', 'max_orders_per_second'] as const;
@@ -171,6 +176,7 @@ export function routingConfigFrom(r: ConfigReader): RoutingConfig {
       ...(v.schedule === undefined || v.schedule === null ? {} : { schedule: scheduleFrom(r, [...vp, 'schedule'], v.schedule) }),
       transport: r.oneOf([...vp, 'transport'], v.transport, ['auto', 'native', 'libuv'] as const, 'auto'),
       busyPollUs: r.int([...vp, 'busy_poll_us'], v.busy_poll_us, 0, 1_000_000, 0),
+      txTimestamps: r.bool([...vp, 'tx_timestamps'], v.tx_timestamps, true),
       idle: r.oneOf([...vp, 'idle'], v.idle, kSessionIdleNames, 'block'),
       spinUs: r.int([...vp, 'spin_us'], v.spin_us, 0, 1_000_000, 0),
     };

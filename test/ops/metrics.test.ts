@@ -86,6 +86,9 @@ describe('ops: metrics server', function () {
       expect(values.get('tickpath_latency_ns{stage="wire_to_decode",quantile="0.5"}')).to.equal(base('wire_to_decode') * 1.4);
       expect(values.get('tickpath_latency_ns{stage="order_fill",quantile="0.9999"}')).to.equal(base('order_fill') * 5);
       expect(values.get('tickpath_latency_ns_count{stage="md_to_order"}')).to.equal(50);
+      // Orders to their kernel TX timestamp (order out where the order leaves the host's stack).
+      expect(values.get('tickpath_latency_ns{stage="md_to_wire",quantile="0.5"}')).to.equal(base('md_to_wire') * 1.4);
+      expect(values.get('tickpath_latency_ns{stage="order_wire",quantile="0.99"}')).to.equal(base('order_wire') * 3);
       expect(values.get('tickpath_latency_max_ns{stage="order_ack"}')).to.equal(base('order_ack') * 6);
       expect(values.get('tickpath_latency_mean_ns{stage="wire_to_decode"}')).to.equal(1500);
       expect(values.get('tickpath_port_rx_packets{queue="0"}')).to.equal(700);

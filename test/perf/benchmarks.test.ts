@@ -74,6 +74,10 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(stages.md_to_send_call.count).to.equal(stages.md_to_order.count);
     // The same from the order's packet's decoder entry (fused: the decoder is on the router's worker).
     expect(stages.dec_to_send_call.count).to.equal(stages.md_to_order.count);
+    // The same orders to their kernel TX timestamp (the shipped venue sessions stamp every send).
+    expect(stages.md_to_wire.count).to.equal(stages.md_to_order.count);
+    expect(stages.order_wire.count).to.equal(stages.md_to_order.count);
+    expect(rates[0].tx_stamps).to.deep.include({ stamped: stages.md_to_order.count, off: 0, missing: 0, sessions_stamped: 2 });
     // Another keep-warm interval and idle venue poll beside the shipped ones, run right after.
     const kw = rates[0].keep_warm_variants as { label: string; keep_warm_us: number; venue_idle_poll_us: number; orders_sent: number;
       keep_warm_turns: number; stages: Record<string, Record<string, number>> }[];

@@ -15,7 +15,9 @@ describe('NativeTcpTransport (addon TcpChannel)', function () {
   it('exports its control-line layout', () => {
     const b = nativeTcpBinding();
     expect(b, 'addon built with the TCP channel').to.not.equal(undefined);
-    expect(b!.tcpLayout).to.include({ stateI32: 0, errnoI32: 1, rxLenI32: 2, txQueuedI32: 3, busyPollI32: 4, dataOffset: 64 });
+    expect(b!.tcpLayout).to.include({ stateI32: 0, errnoI32: 1, rxLenI32: 2, txQueuedI32: 3, busyPollI32: 4, dataOffset: 1088 });
+    // The TX stamp ring sits between the control line and the receive bytes.
+    expect(b!.tcpLayout).to.include({ txStampI32: 5, sendSeqI32: 6, stampHeadI32: 7, stampOffset: 64, stampSlots: 64 });
     expect(b!.tcpLayout).to.include({ stateIdle: 0, stateConnecting: 1, stateConnected: 2, statePeerClosed: 3, stateFailed: 4, stateClosed: 5 });
   });
 

@@ -57,6 +57,13 @@ describe('routing config', () => {
     expect(errorOf(text().replace('busy_poll_us: 0 ', 'busy_poll_us: -1 ')).message).to.contain('routing.venues[0].busy_poll_us is -1, expected an integer from 0 to 1000000');
   });
 
+  it('reads each venue\'s tx_timestamps (default true), and refuses a value that is not a boolean with the line', () => {
+    expect(parseRoutingConfig(text(), 'r.yml').venues.map((v) => v.txTimestamps)).to.deep.equal([true, true]);
+    const off = parseRoutingConfig(text().replace('tx_timestamps: true ', 'tx_timestamps: false '), 'r.yml');
+    expect(off.venues[0].txTimestamps).to.equal(false);
+    expect(errorOf(text().replace('tx_timestamps: true ', 'tx_timestamps: yes ')).message).to.contain('routing.venues[0].tx_timestamps is');
+  });
+
   it('reads each venue\'s session idle policy (idle, spin_us), hands it to the connector, and refuses bad ones with the line', () => {
     const c = loadRoutingConfig(CONFIG);
     expect(c.venues.map((v) => [v.idle, v.spinUs])).to.deep.equal([['block', 0], ['block', 0]]);

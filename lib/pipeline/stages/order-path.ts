@@ -56,7 +56,9 @@ import { OrderIdFormat, OrderManager } from '../../router/order-manager';
 import { RiskChecker, type RiskLimits } from '../../router/risk-checker';
 import type { RouterStack } from '../../router/router-stack';
 import type { BboSource, OrderRequest } from '../../router/types';
+import { nativeTransportById } from '../../protocols/transport/native-tcp-transport';
 import { ShadowRoute } from './shadow-route';
+import type { TxStampSource } from './tx-stamps';
 import type { SocketPathWarmer } from './socket-warmer';
 
 // Stamp slots (ns; 0 = not reached this order).
@@ -92,6 +94,9 @@ interface TcpSendBinding { tcpSend(id: number, buf: Uint8Array, offset: number, 
 export class OrderPathProbe {
   private readonly t = new Float64Array(6);
   private armed = false;
+  /** The channel and send seq of the first child's send(2) (-1: none), for its kernel TX stamp (tx-stamps.ts). */
+  private sendChannel = -1;
+  private sendSeqNo = 0;
 
   constructor(stack: Pick<RouterStack, 'risk' | 'journal' | 'connectors'>, private readonly clock: Clock, tcp?: TcpSendBinding) {
     const t = this.t;
@@ -127,6 +132,9 @@ export class OrderPathProbe {
         t[kSyscallStart] = clock.nowNs();
         const n = tcpSend.call(tcp, id, buf, offset, length);
         t[kSyscallEnd] = clock.nowNs();
+        // Which send it was, to find its TX stamp later (after the wire: one load each).
+        this.sendChannel = id;
+        this.sendSeqNo = nativeTransportById(id)?.lastSendSeq ?? 0;
         return n;
       };
     }
@@ -136,6 +144,7 @@ export class OrderPathProbe {
   begin(): number {
     const t = this.t;
     t[kRiskEnd] = 0; t[kJournalEnd] = 0; t[kSendNewStart] = 0; t[kSyscallStart] = 0; t[kSyscallEnd] = 0;
+    this.sendChannel = -1;
     this.armed = true;
     const now = this.clock.nowNs();
     t[kT0] = now;
@@ -144,6 +153,17 @@ export class OrderPathProbe {
 
   /** When the last order's first child's bytes were handed to send(2) (0: none); valid after end(). */
   get sendCallNs(): number { return this.t[kSyscallStart]; }
+
+  /**
+   * The native transport that carried the last order's first send(2), when it takes kernel TX
+   * stamps (null: no send(2) seen, libuv, or stamps off), and that send's seq; valid after end().
+   */
+  get stampSource(): (TxStampSource & { readonly lastSendSeq: number }) | null {
+    if (this.sendChannel < 0) return null;
+    const tr = nativeTransportById(this.sendChannel);
+    return tr !== undefined && tr.txStampState === 1 ? tr : null;
+  }
+  get sendSeq(): number { return this.sendSeqNo; }
 
   /** Ends the order: records its split; returns when its first child's send(2) returned (0: no send(2) seen). */
   end(r: OrderPathRecorders): number {

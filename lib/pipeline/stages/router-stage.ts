@@ -50,10 +50,11 @@ import * as path from 'path';
 import { OrderEventListener, OrderRecordReader, OrderSink, RouterEventWriter } from '../stage-rings';
 import type { OrderEventKind } from '../strategy';
 import type { Stage, StageContext } from './stage';
-import { nativeTcpBinding } from '../../protocols/transport/native-tcp-transport';
+import { connectedNativeTransports, nativeTcpBinding } from '../../protocols/transport/native-tcp-transport';
 import { NativeWaitSet } from '../../protocols/transport/tcp-server';
 import { OrderPathProbe, OrderPathRecorders, OrderPathWarmer } from './order-path';
 import { SocketPathWarmer } from './socket-warmer';
+import { TxStampTracker, type TxStampRecorders } from './tx-stamps';
 
 export interface RouterStage extends Stage {
   /** Where a fused strategy sends its orders. */
@@ -84,7 +85,7 @@ export interface RouterStageMetrics {
     'orders_filled' | 'orders_cancelled' | 'venue_rejects' | 'orders_sent', number>>;
   readonly clock: { nowNs(): number };
   readonly latency: Readonly<Record<'order_ack' | 'order_fill' | 'md_to_order', Pick<LatencyRecorder, 'record'>>> &
-    { readonly order_send?: Pick<LatencyRecorder, 'record'> } & OrderPathRecorders;
+    { readonly order_send?: Pick<LatencyRecorder, 'record'> } & OrderPathRecorders & TxStampRecorders;
   readonly logger: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -106,8 +107,8 @@ function shadowMetrics(m: RouterStageMetrics): RouterStageMetrics {
  * strategies send into. Exported so tests and benchmarks run exactly this code.
  */
 export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, emitNow: OrderSlotEmitter,
-  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer; origin?: { readonly decodeTsNs?: number } }): OrderSink {
-  const probe = path?.probe, warmer = path?.warmer, origin = path?.origin;
+  path?: { probe?: OrderPathProbe; warmer?: OrderPathWarmer; origin?: { readonly decodeTsNs?: number }; txStamps?: TxStampTracker }): OrderSink {
+  const probe = path?.probe, warmer = path?.warmer, origin = path?.origin, txStamps = path?.txStamps;
   const c = m.c, K = m.K, clock = m.clock, latency = m.latency, logger = m.logger, orderSend = m.latency.order_send;
   // Send time per parent slot (0: none). A slot is reused only after its order ended.
   const sendTimes = new Float64Array(router.orderCapacity);
@@ -197,6 +198,12 @@ export function attachOrderHandlers(router: OrderRouter, m: RouterStageMetrics, 
         if (unanswered[p] === 0) { unanswered[p] = 1; awaiting++; }
       }
       c[K.orders_sent]++;
+      // Its kernel TX stamp is read later (tx-stamps.ts): here only which send(2) to look for.
+      if (txStamps !== undefined && live) {
+        const src = probe !== undefined ? probe.stampSource : null;
+        if (src !== null) txStamps.add(src, probe!.sendSeq, mdRxTsNs, probe!.sendCallNs, out);
+        else txStamps.noteOff();
+      }
       if (mdRxTsNs > 0 && out !== 0) {
         latency.md_to_order.record(out - mdRxTsNs);
         // The same order up to its bytes handed to send(2): our part, without the kernel's.
@@ -297,7 +304,28 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   };
   // The packet behind an order, where the decoder is on this worker (dec_to_send_call).
   const origin = ctx.has('decoder') ? ctx.origin : undefined;
-  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, { ...orderPath(stack!), origin }) : refuseAll;
+  // Each order's kernel TX stamp, read after the venue polls (order_wire, md_to_wire).
+  const txStamps = new TxStampTracker();
+  const kTxStamps = ctx.K.tx_stamps, kTxStampsOff = ctx.K.tx_stamps_off, kTxStampsMissing = ctx.K.tx_stamps_missing;
+  const collectTxStamps = (): void => {
+    if (txStamps.pending !== 0) txStamps.collect(clock.nowNs(), ctx.latency);
+    c[kTxStamps] = txStamps.stamped; c[kTxStampsOff] = txStamps.off; c[kTxStampsMissing] = txStamps.missing;
+  };
+  const countSessions = (conns: readonly VenueConnector[]): void => {
+    for (const conn of conns) {
+      if (conn.transport === 'native') c[K.venue_sessions_native]++;
+      else c[K.venue_sessions_libuv]++;
+    }
+    // Stamps asked for and refused by the kernel: say so once, with the errno.
+    let stamped = 0;
+    for (const t of connectedNativeTransports()) {
+      if (!t.txStampsAsked) continue;
+      if (t.txStampState === 1) stamped++;
+      else if (t.txStampState < 0) ctx.log(`venue session: kernel TX timestamps refused (errno ${-t.txStampState}): order_wire/md_to_wire not recorded, counted in tx_stamps_off (fix: a kernel with SO_TIMESTAMPING, or tx_timestamps: false)`);
+    }
+    c[K.venue_sessions_tx_stamped] = stamped;
+  };
+  let live: OrderSink = router ? attachOrderHandlers(router, ctx, emit, { ...orderPath(stack!), origin, txStamps }) : refuseAll;
   let onFirstRouted: (() => void) | null = null;
   const orders: OrderSink = {
     sendOrder(r: OrderRequest, mdRxTsNs: number): void {
@@ -391,17 +419,14 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
     stack = s;
     router = s.router;
     connectors = s.connectors;
-    const handlers = attachOrderHandlers(s.router, ctx, emit, { ...orderPath(s), origin });
+    const handlers = attachOrderHandlers(s.router, ctx, emit, { ...orderPath(s), origin, txStamps });
     ctx.log(`failover: no heartbeat from the primary for ${detectedMs - lastBeatMs} ms (timeout ${fo!.heartbeatTimeoutMs} ms): taking over ` +
       `under epoch ${epoch} with ${s.journal.lastRecordNo} journal record(s) (${replicated} streamed), ${s.restoredOrders} open order(s) restored`);
     s.connect().then(() => {
       const routingMs = Date.now();
       const r = s.resumed;
       live = handlers;
-      for (const conn of s.connectors) {
-        if (conn.transport === 'native') c[K.venue_sessions_native]++;
-        else c[K.venue_sessions_libuv]++;
-      }
+      countSessions(s.connectors);
       c[K.failover_takeovers]++;
       c[K.failover_takeover_ms] = routingMs - detectedMs;
       // logged in: every venue session up; routing: the venue's replay is in and the orders in
@@ -496,6 +521,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
         n += failoverTurn();
         c[kVenuePolls]++;
         n += pollVenues();
+        collectTxStamps();
       } else if (++turnsSinceClock >= kTurnsPerClockRead) {
         turnsSinceClock = 0;
         const now = clock.nowNs();
@@ -507,6 +533,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
           n += failoverTurn();
           c[kVenuePolls]++;
           n += pollVenues();
+          collectTxStamps();
         }
         // Keep the order path warm while no order goes out: at most one dry run per keepWarmNs
         // (about 1 us of work), only on a turn that found nothing else to do; its shadow route and
@@ -525,6 +552,13 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       if (reader !== undefined) n += reader.doWork();
       router?.endOfBatch();
       return n;
+    },
+    // Stopping: a stamp still due is read now (before the last latency post); one that never came
+    // counts as missing.
+    onDrained: () => {
+      if (txStamps.pending !== 0) { pollVenues(); txStamps.collect(clock.nowNs(), ctx.latency); }
+      txStamps.finish();
+      c[kTxStamps] = txStamps.stamped; c[kTxStampsOff] = txStamps.off; c[kTxStampsMissing] = txStamps.missing;
     },
     publishCounters: () => {
       if (receiver === null) return;
@@ -547,10 +581,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       // Fencing first: a primary that was replaced must learn it before it logs in anywhere.
       if (shipper !== null) await shipper.start(Math.max(1000, 4 * fo!.heartbeatTimeoutMs));
       await stack!.connect();
-      for (const conn of connectors) {
-        if (conn.transport === 'native') c[K.venue_sessions_native]++;
-        else c[K.venue_sessions_libuv]++;
-      }
+      countSessions(connectors);
     },
     close: async () => {
       try {

@@ -15,6 +15,11 @@ export interface TransportFactoryOptions {
   idlePollMs?: number;
   /** native: the owner loop's wait set; every socket the sessions open joins it. */
   waitSet?: { addChannel(channelId: number): void };
+  /**
+   * native: kernel TX software timestamps on each session socket (default true: the order-out
+   * instant, native-tcp-transport.ts txStampOf). libuv has none.
+   */
+  txTimestamps?: boolean;
 }
 
 /** The kind `auto` resolves to on this machine. */
@@ -29,5 +34,6 @@ export function transportFactory(choice: TransportChoice = 'auto', options: Tran
   if (!nativeTcpBinding()) {
     throw new TickpathError('ERR_BACKEND_UNAVAILABLE', "transport 'native' needs the addon's TCP channel, which is not built", "npm run build:native, or transport: 'libuv'");
   }
-  return () => new NativeTcpTransport({ busyPollUs: options.busyPollUs, idlePollMs: options.idlePollMs, waitSet: options.waitSet });
+  return () => new NativeTcpTransport({ busyPollUs: options.busyPollUs, idlePollMs: options.idlePollMs, waitSet: options.waitSet,
+    txTimestamps: options.txTimestamps ?? true });
 }

@@ -31,8 +31,11 @@ export interface NativeTcpBinding {
   tcpPoll(id: number, consumed: number): number;
   tcpClose(id: number): void;
   tcpDestroy(id: number): void;
-  tcpStats(id: number): { bytesOut: number; bytesIn: number; sends: number; recvs: number; partialSends: number; queuedSends: number; wouldBlock: number; connects: number };
+  tcpStats(id: number): { bytesOut: number; bytesIn: number; sends: number; recvs: number; partialSends: number; queuedSends: number; wouldBlock: number; connects: number;
+    txStamps?: number; txStampsUnmatched?: number; txStampsDropped?: number; clockCalibrations?: number; clockCalErrNs?: number };
   tcpShutdown(id: number): void;
+  /** Asks for kernel TX software timestamps (tcp_channel.h wantTxStamps). Absent in addons built before it. */
+  tcpTxTimestamps?(id: number, on: boolean): void;
   tcpListen(ipv4: string, port: number, backlog: number): number;
   tcpListenerPort(id: number): number;
   tcpAccept(listenerId: number, channelId: number, busyPollUs: number): number;
@@ -46,6 +49,7 @@ export interface NativeTcpBinding {
   tcpWaitSetBusyPoll?(waitSetId: number, usecs: number, budget: number, prefer: boolean): number;
   tcpLayout: {
     stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
+    txStampI32?: number; sendSeqI32?: number; stampHeadI32?: number; stampOffset?: number; stampSlots?: number;
     stateIdle: number; stateConnecting: number; stateConnected: number; statePeerClosed: number; stateFailed: number; stateClosed: number;
   };
 }
@@ -70,6 +74,30 @@ export interface NativeTcpTransportOptions {
   idlePollMs?: number;
   /** The owner loop's wait set (tcp-server.ts NativeWaitSet): each new socket joins it, so the loop can sleep until it has data. */
   waitSet?: { addChannel(channelId: number): void };
+  /**
+   * Kernel TX software timestamps on the socket (SO_TIMESTAMPING, see txStampOf); default off here,
+   * on for venue sessions (create-transport.ts). Refused by the kernel: txStampState < 0.
+   */
+  txTimestamps?: boolean;
+}
+
+/**
+ * The native transports of this thread by channel id, so whoever sees a channel id go by (the
+ * order path's probe wraps the addon's tcpSend) can ask its transport for the send's TX stamp.
+ * Weak: a transport nobody holds is still collected (and its channel reaped).
+ */
+const kTransportsById: (WeakRef<NativeTcpTransport> | undefined)[] = [];
+
+/** This thread's native transports that are connected (for a count of the sessions stamped). */
+export function connectedNativeTransports(): NativeTcpTransport[] {
+  const out: NativeTcpTransport[] = [];
+  for (const w of kTransportsById) { const t = w?.deref(); if (t !== undefined && t.state === 'connected') out.push(t); }
+  return out;
+}
+
+/** The native transport holding channel `id` on this thread, if any. */
+export function nativeTransportById(id: number): NativeTcpTransport | undefined {
+  return kTransportsById[id]?.deref();
 }
 
 /**
@@ -102,6 +130,10 @@ export class NativeTcpTransport implements SessionTransport {
   private idleTimer: NodeJS.Timeout | null = null;
   private polledSinceIdleTick = false;
   private readonly counters = { ownerPolls: 0, idlePolls: 0, sendFailures: 0 };
+  /** The kernel's TX stamps as [send seq, CLOCK_MONOTONIC ns] pairs (tcp_channel.h), or null (addon without them). */
+  private readonly stamps: Float64Array | null;
+  /** Kernel TX stamps asked for (the option, with an addon that has them). */
+  readonly txStampsAsked: boolean;
 
   constructor(options: NativeTcpTransportOptions = {}, b?: NativeTcpBinding) {
     const nb = b ?? nativeTcpBinding();
@@ -116,6 +148,52 @@ export class NativeTcpTransport implements SessionTransport {
     this.ctl = new Int32Array(region, 0, 16);
     this.rx = Buffer.from(region);
     this.dataOffset = nb.tcpLayout.dataOffset;
+    const L = nb.tcpLayout;
+    const stampsBuilt = typeof nb.tcpTxTimestamps === 'function' && L.stampOffset !== undefined && L.stampSlots !== undefined;
+    this.stamps = stampsBuilt ? new Float64Array(region, L.stampOffset!, 2 * L.stampSlots!) : null;
+    this.txStampsAsked = stampsBuilt && (options.txTimestamps ?? false);
+    if (this.txStampsAsked) nb.tcpTxTimestamps!(this.id, true);
+    kTransportsById[this.id] = new WeakRef(this);
+  }
+
+  /**
+   * Kernel TX software timestamps: 1 = on (the connection is up and the kernel took
+   * SO_TIMESTAMPING), 0 = not asked or not connected yet, negative = -errno the kernel refused
+   * with (-95: an addon without them).
+   */
+  get txStampState(): number {
+    if (this.stamps === null) return (this.b.tcpLayout.txStampI32 === undefined) ? -95 : 0;
+    return this.ctl[this.b.tcpLayout.txStampI32!];
+  }
+
+  /** The seq of this channel's last send() (uint32; the one to pass to txStampOf). */
+  get lastSendSeq(): number {
+    const i = this.b.tcpLayout.sendSeqI32;
+    return i === undefined ? 0 : this.ctl[i] >>> 0;
+  }
+
+  /**
+   * The kernel's TX timestamp of send `seq`'s last byte (the driver's xmit, converted to
+   * CLOCK_MONOTONIC ns: our clock's domain), read from the stamp ring that poll() fills: > 0 the
+   * time; 0 not come yet; -1 it will not come (a later send was stamped but not this one, or it
+   * fell out of the ring's last 64). Off the hot path: poll() reads the error queue, this only
+   * looks at the ring.
+   */
+  txStampOf(seq: number): number {
+    const r = this.stamps;
+    if (r === null) return -1;
+    const slots = r.length >> 1;
+    const head = this.ctl[this.b.tcpLayout.stampHeadI32!] >>> 0;
+    const n = Math.min(head, slots);
+    let newerSeen = false;
+    for (let i = 1; i <= n; i++) {
+      const slot = ((head - i) >>> 0) % slots;
+      const s = r[2 * slot];
+      if (s === seq) return r[2 * slot + 1];
+      if (((seq - s) | 0) > 0) return newerSeen ? -1 : 0;  // entries older than seq from here on
+      newerSeen = true;
+    }
+    return newerSeen ? -1 : 0;
   }
 
   get state(): TransportState { return this.st; }
@@ -252,14 +330,19 @@ export class NativeTcpTransport implements SessionTransport {
   destroy(): void {
     this.closeSocket();
     kChannelReaper.unregister(this);
+    if (kTransportsById[this.id]?.deref() === this) kTransportsById[this.id] = undefined;
     this.b.tcpDestroy(this.id);
   }
 
-  stats(): TransportStats & { ownerPolls: number; idlePolls: number; txQueued: number; recvs: number } {
+  stats(): TransportStats & { ownerPolls: number; idlePolls: number; txQueued: number; recvs: number; partialSends: number; txStampsMatched: number;
+    txStampsUnmatched: number; txStampsDropped: number; clockCalErrNs: number } {
     const s = this.b.tcpStats(this.id);
     return {
       kind: this.kind, bytesOut: s.bytesOut, bytesIn: s.bytesIn, sends: s.sends, queuedSends: s.queuedSends, connects: s.connects,
-      busyPollUs: this.ctl[this.b.tcpLayout.busyPollI32], recvs: s.recvs, txQueued: this.ctl[this.b.tcpLayout.txQueuedI32], ...this.counters,
+      busyPollUs: this.ctl[this.b.tcpLayout.busyPollI32], txStamps: this.txStampsAsked ? this.txStampState : 0,
+      recvs: s.recvs, txQueued: this.ctl[this.b.tcpLayout.txQueuedI32], partialSends: s.partialSends,
+      txStampsMatched: s.txStamps ?? 0, txStampsUnmatched: s.txStampsUnmatched ?? 0, txStampsDropped: s.txStampsDropped ?? 0, clockCalErrNs: s.clockCalErrNs ?? 0,
+      ...this.counters,
     };
   }
 }

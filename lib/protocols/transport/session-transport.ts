@@ -31,6 +31,11 @@ export interface TransportStats {
   connects: number;
   /** SO_BUSY_POLL microseconds in effect; 0 = not asked or not supported; negative = -errno refused. */
   busyPollUs: number;
+  /**
+   * Kernel TX software timestamps (native only: SO_TIMESTAMPING, the order-out instant): 1 = on,
+   * 0 = not asked (or libuv, or not connected yet), negative = -errno the kernel refused with.
+   */
+  txStamps?: number;
 }
 
 export interface SessionTransport {
@@ -55,6 +60,8 @@ export interface SessionTransport {
 export interface TransportOptions {
   /** SO_BUSY_POLL microseconds for the native transport (0 = off). */
   busyPollUs?: number;
+  /** Kernel TX software timestamps on the native transport's socket (default on for venue sessions). */
+  txTimestamps?: boolean;
 }
 
 export type TransportFactory = () => SessionTransport;

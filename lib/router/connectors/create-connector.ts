@@ -55,6 +55,8 @@ export interface ConnectorExtras {
   now?: () => number;
   /** SO_BUSY_POLL microseconds for the native transport (0 = off; refused without privileges, reported). */
   busyPollUs?: number;
+  /** Kernel TX software timestamps on the native transport's socket (default true). */
+  txTimestamps?: boolean;
   /** How the session's owner idles (routing_config venues[].idle / spin_us); default block, no spin. */
   idle?: SessionIdlePolicy;
   /** native: the owner loop's wait set (NativeWaitSet), so the loop can sleep until the session has data. */
@@ -65,7 +67,7 @@ export function createVenueConnector(venue: VenueConfig, extra: ConnectorExtras 
   const port = extra.port ?? venue.port;
   const reconnectAttempts = extra.reconnectAttempts ?? kDefaultReconnectAttempts;
   const reconnectDelayMs = extra.reconnectDelayMs ?? kDefaultReconnectDelayMs;
-  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs, waitSet: extra.waitSet });
+  const transport = transportFactory(extra.transport ?? 'auto', { busyPollUs: extra.busyPollUs, waitSet: extra.waitSet, txTimestamps: extra.txTimestamps });
   if (venue.protocol === 'ouch') {
     return new OuchConnector({
       name: venue.name, host: venue.host, port, username: venue.senderId, password: extra.password ?? '',
