@@ -135,7 +135,7 @@ function rows(name: string, r: J): string[][] {
     case 'latency': return ((r.rates ?? []) as J[]).map((x) => {
       const stage = ((x.scheduler?.threads ?? []) as J[]).find((t) => String(t.role ?? '').startsWith('stage worker'));
       const stolen = stage ? `; stage worker waited ${n(stage.run_delay_ms, 0)} ms for a CPU (ran ${n(stage.run_ms, 0)} ms, load ${n(x.scheduler?.loadavg?.[0], 1)})` : '';
-      return [`latency at ${rate(x.rate)} offered (perf:latency)`, `wire→handler p50 ${usec(x.stages?.wire_to_handler?.p50_ns)} p99 ${usec(x.stages?.wire_to_handler?.p99_ns)}; md→order p50 ${usec(x.stages?.md_to_order?.p50_ns)} p99 ${usec(x.stages?.md_to_order?.p99_ns)}; loss ${n((x.loss ?? 0) * 100, 2)} %${stolen}`, `bare read (no pipeline): p50 ${usec(x.baseline?.wire_to_read?.p50_ns)} p99 ${usec(x.baseline?.wire_to_read?.p99_ns)}`, '', '< 1/5 µs; < 5/10 µs'];
+      return [`latency at ${rate(x.rate)} offered (perf:latency)`, `wire→handler p50 ${usec(x.stages?.wire_to_handler?.p50_ns)} p99 ${usec(x.stages?.wire_to_handler?.p99_ns)}; md→order p50 ${usec(x.stages?.md_to_order?.p50_ns)} p99 ${usec(x.stages?.md_to_order?.p99_ns)}${x.stages?.md_to_wire?.p50_ns !== undefined ? `; md→wire (kernel TX stamp) p50 ${usec(x.stages.md_to_wire.p50_ns)} p99 ${usec(x.stages.md_to_wire.p99_ns)}` : ''}; loss ${n((x.loss ?? 0) * 100, 2)} %${stolen}`, `bare read (no pipeline): p50 ${usec(x.baseline?.wire_to_read?.p50_ns)} p99 ${usec(x.baseline?.wire_to_read?.p99_ns)}`, '', '< 1/5 µs; < 5/10 µs'];
     });
     case 'burst': {
       const ph = (r.by_sequence?.phases ?? []) as J[];
