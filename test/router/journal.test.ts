@@ -397,13 +397,7 @@ describe('OrderJournal', () => {
       this.timeout(30000);
       const file = tmpFile('crash.bin');
       const { acked } = await runChild(file, policy, { killAfterAcks: 400 });
-      const r = OrderJournal.recover(file);
-      expect(r.damaged).to.deep.equal([]);
-      expect(r.tornRecords).to.be.at.most(1);
-      expectAcked(r, acked, acked.length);
-      // Everything in the journal is either what was acknowledged or at most one order beyond it.
-      const childCount = [...r.orders.values()].filter((o) => o.kind === 'child').length;
-      expect(childCount - acked.length).to.be.within(0, 1);
+      const r = expectSurvivedKill(file, acked);
       let expectedPosition = 0;
       for (const o of r.orders.values()) if (o.kind === 'child') expectedPosition += o.side === 'B' ? o.filled : -o.filled;
       expect(r.positions.get('AAPL')! + (r.positions.get('MSFT') ?? 0)).to.equal(expectedPosition);
@@ -416,12 +410,7 @@ describe('OrderJournal', () => {
       const file = tmpFile('ring-warm-crash.bin');
       const { acked } = await runChild(file, 'group', { killAfterAcks: 400, env: { JOURNAL_CHILD_RING: '64', JOURNAL_CHILD_WARM: '8' } });
       expect(Number(acked[acked.length - 1].split(' ')[5]), 'the keep-warm stores ran').to.be.greaterThan(1000);
-      const r = OrderJournal.recover(file);
-      expect(r.damaged).to.deep.equal([]);
-      expect(r.tornRecords).to.be.at.most(1);
-      expectAcked(r, acked, acked.length);
-      const childCount = [...r.orders.values()].filter((o) => o.kind === 'child').length;
-      expect(childCount - acked.length).to.be.within(0, 1);
+      expectSurvivedKill(file, acked);
     });
 
     it('SIGKILL while the ring holds records the file does not: every acknowledged order is recovered from the ring and copied into the file', async function () {
@@ -720,6 +709,20 @@ async function runChild(file: string, policy: string, o: { killAfterAcks?: numbe
 }
 
 /** Every acknowledged order in `lines` is in `r` as acknowledged (or further along if `atLeast`). */
+/**
+ * After a SIGKILL mid-stream: the journal recovers undamaged (at most one torn record), every
+ * acknowledged order is in it, and it holds at most one order beyond them.
+ */
+function expectSurvivedKill(file: string, acked: string[]): JournalRecovery {
+  const r = OrderJournal.recover(file);
+  expect(r.damaged).to.deep.equal([]);
+  expect(r.tornRecords).to.be.at.most(1);
+  expectAcked(r, acked, acked.length);
+  const childCount = [...r.orders.values()].filter((o) => o.kind === 'child').length;
+  expect(childCount - acked.length).to.be.within(0, 1);
+  return r;
+}
+
 function expectAcked(r: JournalRecovery, lines: string[], n: number, atLeast = false): void {
   let lastSeq = 0;
   for (const line of lines.slice(0, n)) {
