@@ -634,6 +634,30 @@ export class FastBookAdapter implements FastMessageHandler {
   // This round's kept changes (the per-field end check, the last reader first), perf:fast beside
   // the build before, three alternated runs of --rounds 3 at load 8-13: best 173-192 ns/msg against
   // 204-206, medians 198-238 against 214-229 (2.1-2.4x ITCH against 2.3-2.5x): a few percent, under load.
+  //
+  // Tried and not kept: memory-level parallelism across datagrams (software pipelining, as DPDK
+  // code touches packet i + 1 while it processes packet i). Within one message the misses are a
+  // chain (instrument, order record, hint, ladder slot); across datagrams they are independent. The
+  // prototype kept the packet-in, count-out shape: FastFeedDecoder.lookaheadPayload(i + 1) before
+  // decodePayload(i) in a 32-packet burst loop; lookahead() read packet i + 1 with its record reader
+  // into one of two spare records (two: i + 1's is taken while i's still waits), guessed its locate
+  // from resolveBytes' cache line (read-only), and loaded the order's record (OrderStore page
+  // look-up, for a change or delete), the side's meta line and the price's ladder slot, summed into
+  // a sink field so TurboFan kept the loads; decodeMessage(i) then took i's record when array,
+  // bounds, cap and MsgSeqNum matched (a look-ahead lived two messages at most) and re-read
+  // otherwise. Books and counters were identical (every packet but each burst's first a hit).
+  // Measured on perf:fast's session (500 instruments, 300 k X-OLR-CURR messages), old and
+  // look-ahead alternated in one process, 4-8 rounds each, per-round CPU ratio medians, load 6-10 on
+  // 2 vCPUs (noisy, but the sign never changed in 20 runs): the whole look-ahead 1.37-1.70x SLOWER
+  // (best 268-300 ns/msg against 180-220); the look-ahead read and reused with no loads at all
+  // 1.12-1.31x; adding only the locate guess 1.06-1.68x; only the order record 1.43-1.56x; only the
+  // ladder slot by price 1.35x; the order "load" aimed at a constant, always-hot address still
+  // about 1.35x, so the loss is the extra code on the path, not the loads (and with
+  // --no-turbo-inlining the same order: 1.22, 1.37, 1.48, 1.61x). Without a prefetch instruction a
+  // JavaScript load that misses holds the reorder window like any other, so it cannot run ahead
+  // further than the out-of-order core already overlaps decode(i + 1) with apply(i)'s misses; what
+  // the look-ahead adds is a second pass over the record, two more record arrays and a split of the
+  // inlined decode-and-apply path. Not kept; perf:fast unchanged.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
