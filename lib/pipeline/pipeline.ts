@@ -25,7 +25,7 @@ import { LatencyRecorder, LatencySummary, SerializedLatency } from '../common/la
 import { SpscRing } from '../common/spsc-ring';
 import { FeedConfig } from '../config/feed-config';
 import { PerformanceConfig } from '../config/performance-config';
-import { adviseHugePages } from './huge-pages';
+import { adviseHugePagesAsync } from './huge-pages';
 import { portOptionsFrom } from '../config/port-options';
 import { TickpathError } from '../errors';
 import { loadRoutingConfig } from '../router/routing-config';
@@ -354,7 +354,8 @@ export class Pipeline {
     if (perf.hugePages !== 'off') {
       const t0 = Date.now();
       try {
-        const r = adviseHugePages(perf.hugePages);
+        // On a pool thread: on this one, the copy stalled the event loop (venue simulators, mailbox).
+        const r = await adviseHugePagesAsync(perf.hugePages);
         if (r !== null) {
           this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): ${(r.collapsed / 1048576).toFixed(0)} MiB made huge in ${Date.now() - t0} ms` +
             (r.failed > 0 ? `; ${r.failed} madvise call(s) failed (errno ${r.errno})` : ''));
@@ -362,6 +363,9 @@ export class Pipeline {
       } catch (e) {
         this.log(`huge pages (performance.huge_pages: ${perf.hugePages}): not applied: ${(e as Error).message}; fix: check that /proc is mounted, or set performance.huge_pages: off`);
       }
+      // A stage that failed while the advice ran (the event loop ran meanwhile) fails the start
+      // here, as it would have before the await: RX is never started on a failed pipeline.
+      if (this.failure) throw this.failure;
     }
   }
 

@@ -45,6 +45,29 @@ describe('pipeline/huge pages (performance.huge_pages)', () => {
     expect(after - before, 'AnonHugePages kB').to.be.at.least(60 * 1024);
   });
 
+  it("adviseHugePagesAsync (what the pipeline runs) collapses the same memory on a pool thread while this thread's event loop keeps turning", function () {
+    if (thpMode() === 'never' || thpMode() === '') this.skip();
+    const code = `
+      const { adviseHugePagesAsync } = require(${JSON.stringify(kModule)});
+      const fs = require('fs');
+      const anonHuge = () => Number(/AnonHugePages:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/smaps_rollup', 'utf8'))[1]);
+      const a = new Uint8Array(128 << 20);
+      for (let i = 0; i < a.length; i += 4096) a[i] = 1;
+      const before = anonHuge();
+      let turns = 0, spinning = true;
+      const spin = () => { turns++; if (spinning) setImmediate(spin); };
+      setImmediate(spin);
+      adviseHugePagesAsync('collapse').then((r) => { spinning = false; console.log(JSON.stringify({ before, after: anonHuge(), r, turns })); });`;
+    const out = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60000 });
+    expect(out.status, out.stderr).to.equal(0);
+    const { before, after, r, turns } = JSON.parse(out.stdout) as { before: number; after: number; r: { collapsed: number }; turns: number };
+    expect(r.collapsed).to.be.at.least(120 << 20);
+    expect(after - before, 'AnonHugePages kB').to.be.at.least(120 * 1024);
+    // Copying 128 MiB takes tens of ms at least: a call that ran on this thread would leave the loop
+    // one or two turns, not dozens.
+    expect(turns, 'event loop turns while the collapse ran').to.be.greaterThan(20);
+  });
+
   it("'off' does nothing: no call, no huge pages made", () => {
     const { before, after, r } = child('off');
     expect(r).to.equal(null);
