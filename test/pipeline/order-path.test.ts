@@ -105,6 +105,33 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.close();
   });
 
+  it('keep-warm reads the real smart router\'s route lines each dry run, and writes nothing there: the next order routes as before', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const sor = stack.smartRouter;
+    // A real order first: its slices are in the router's arrays and must stay as they were.
+    stack.router.submitOrder(order('AAPL'));
+    const slices = [Array.from(sor.sliceVenue), Array.from(sor.sliceQty)];
+    const touch = sor.touchRoute;
+    let touches = 0;
+    sor.touchRoute = (symbol: string) => { touches++; expect(symbol).to.equal('AAPL'); return touch.call(sor, symbol); };
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false });
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 1000; i++) warmer.run();
+    expect([warmer.realTouches, touches]).to.deep.equal([1000, 1000]);
+    expect([Array.from(sor.sliceVenue), Array.from(sor.sliceQty)]).to.deep.equal(slices);
+    expect(sor.touchRoute.call(sor, 'AAPL') > 0 && touch.call(sor, 'NEVER') > 0).to.equal(true);
+    // touchReal: false leaves it alone too.
+    const quiet = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false, touchReal: false });
+    quiet.noteOrder(order('AAPL'));
+    for (let i = 0; i < 10; i++) quiet.run();
+    expect(touches).to.equal(1001);
+    sent.length = 0;
+    expect(stack.router.submitOrder(order('AAPL'))).to.be.at.least(0);
+    expect(sent, 'AAPL still split NSDQ/ARCA by the shipped rule').to.have.length(2);
+    warmer.close();
+    quiet.close();
+  });
+
   it('keep-warm ownLines: false reads the real journal slot but stores nothing into it', () => {
     const cfg = loadRoutingConfig(CONFIG);
     const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { ownLines: false });
