@@ -31,7 +31,8 @@
  * free order-table slots, the connector's send buffer and the traded symbol's risk state stay
  * cold. So each dry run also reads those (`touchReal`, default on): the journal's next slot
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
- * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
+ * symbol's risk entries (RiskChecker.touchSymbol), what the real SmartRouter's route reads for it
+ * (SmartRouter.touchRoute) and where each connector encodes its next order
  * (touchSendPath, OUCH and FIX). Loads only, with one exception that changes nothing a crash or a
  * reader could see: the journal's next ring slot and its written position are stored back with the
  * values just read (OrderJournal.warmNextSlot, option `ownLines`), so those lines, which the commit
