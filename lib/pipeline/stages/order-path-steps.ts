@@ -115,6 +115,23 @@ export class OrderStepProbe {
 function median(v: number[]): number { v.sort((a, b) => a - b); return v.length !== 0 ? v[v.length >> 1] : NaN; }
 const us = (ns: number): string => (ns / 1000).toFixed(2);
 
+/** Each kind's p50 per step in ns (NaN: not reached), in step order; the names are ORDER_STEP_NAMES. */
+export function orderStepMedians(): Map<string, { orders: number; p50Ns: number[] }> {
+  const out = new Map<string, { orders: number; p50Ns: number[] }>();
+  for (const tb of tables.values()) {
+    const p50Ns: number[] = [];
+    for (let i = 0; i < N - 1; i++) {
+      const v: number[] = [];
+      for (let r = 0, m = Math.min(tb.n, ROWS); r < m; r++) { const x = tb.rows[r * N + i]; if (!Number.isNaN(x)) v.push(x); }
+      p50Ns.push(median(v));
+    }
+    out.set(tb.label, { orders: tb.n, p50Ns });
+  }
+  return out;
+}
+
+export const ORDER_STEP_NAMES: readonly string[] = NAMES;
+
 /** The table so far, to stderr. */
 export function printOrderSteps(): void {
   const all = [...tables.values()];
