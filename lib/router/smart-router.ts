@@ -129,6 +129,19 @@ export class SmartRouter {
     return this.routeByShare(qty, rules);
   }
 
+  /**
+   * Reads (never writes) what `route` reads for `symbol`: its rules (or the default), each venue's
+   * up flag and the slice arrays. The keep-warm dry runs (lib/pipeline/stages/order-path.ts) call it
+   * so the real router's lines are in the cache when an order comes: measured in `npm start`, a
+   * real order's first route() cost ~1.2 us cold, ~0.17 us right after.
+   */
+  touchRoute(symbol: string): number {
+    const rules = this.rules.get(symbol) ?? this.allVenues;
+    let s = this.defaultVenue + this.venueUp[this.defaultVenue] + this.sliceVenue[0] + this.sliceQty[0];
+    for (let i = 0; i < rules.venue.length; i++) s += rules.venue[i] + rules.active[i] + rules.share[i] + this.venueUp[rules.venue[i]];
+    return s;
+  }
+
   private eligible(rules: CompiledRules, i: number): boolean {
     return rules.active[i] === 1 && this.venueUp[rules.venue[i]] === 1;
   }

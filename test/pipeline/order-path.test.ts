@@ -8,6 +8,7 @@ import { loadRoutingConfig } from '../../lib/router/routing-config';
 import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
 import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
 import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
+import { ORDER_STEP_NAMES, OrderStepProbe, orderStepMedians } from '../../lib/pipeline/stages/order-path-steps';
 import type { OrderRequest } from '../../lib/router/types';
 import { JournalRecordType, OrderJournal } from '../../lib/router/journal';
 import { OrderIdFormat, OrderManager } from '../../lib/router/order-manager';
@@ -102,6 +103,56 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 100; i++) warmer.run();
     expect([warmer.turns, warmer.realTouches, sendPathTouches, stack.journal.warmedSlots]).to.deep.equal([100, 0, 0, 0]);
+    warmer.close();
+  });
+
+  it('keep-warm reads the real smart router\'s route lines each dry run, and writes nothing there: the next order routes as before', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const sor = stack.smartRouter;
+    // A real order first: its slices are in the router's arrays and must stay as they were.
+    stack.router.submitOrder(order('AAPL'));
+    const slices = [Array.from(sor.sliceVenue), Array.from(sor.sliceQty)];
+    const touch = sor.touchRoute;
+    let touches = 0;
+    sor.touchRoute = (symbol: string) => { touches++; expect(symbol).to.equal('AAPL'); return touch.call(sor, symbol); };
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false });
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 1000; i++) warmer.run();
+    expect([warmer.realTouches, touches]).to.deep.equal([1000, 1000]);
+    expect([Array.from(sor.sliceVenue), Array.from(sor.sliceQty)]).to.deep.equal(slices);
+    expect(sor.touchRoute.call(sor, 'AAPL') > 0 && touch.call(sor, 'NEVER') > 0).to.equal(true);
+    // touchReal: false leaves it alone too.
+    const quiet = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false, touchReal: false });
+    quiet.noteOrder(order('AAPL'));
+    for (let i = 0; i < 10; i++) quiet.run();
+    expect(touches).to.equal(1001);
+    sent.length = 0;
+    expect(stack.router.submitOrder(order('AAPL'))).to.be.at.least(0);
+    expect(sent, 'AAPL still split NSDQ/ARCA by the shipped rule').to.have.length(2);
+    warmer.close();
+    quiet.close();
+  });
+
+  it('the order-step probe (TICKPATH_ORDER_STEPS) stamps the same steps of the real order and of the dry run, each in its own table', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const clock = new MonotonicClock();
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { scratchRecords: 1 << 15 });
+    new OrderStepProbe('real', stack.router, clock, tcp);
+    for (const sh of warmer.shadows) new OrderStepProbe('dry', sh.orderRouter, clock, undefined, sh.transport);
+    // MSFT has no routing rule: one child to the default venue (NSDQ, OUCH), as the dry runs' orders.
+    for (let i = 0; i < 3; i++) expect(stack.router.submitOrder(order('MSFT'))).to.be.at.least(0);
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 40; i++) warmer.run();            // 20 dry runs a shadow (OUCH, FIX in turn)
+    const t = orderStepMedians();
+    expect([t.get('real-ouch')?.orders, t.get('dry-ouch')?.orders, t.get('dry-fix44')?.orders]).to.deep.equal([3, 20, 20]);
+    // Every step up to the connector is stamped in both; the dry OUCH run through its encoder and
+    // the discarding send as well (this test's real connectors are stand-ins with no encoder).
+    const upToSendNew = ORDER_STEP_NAMES.indexOf('append>sendNew');
+    for (const [kind, last] of [['real-ouch', upToSendNew], ['dry-ouch', ORDER_STEP_NAMES.length - 1]] as const) {
+      const p50 = t.get(kind)!.p50Ns;
+      for (let i = 0; i <= last; i++) expect(p50[i] >= 0, `${kind} ${ORDER_STEP_NAMES[i]}: ${p50[i]}`).to.equal(true);
+    }
+    expect(t.get('real-ouch')!.p50Ns[ORDER_STEP_NAMES.indexOf('syscall')] >= 0, 'the real order\'s send(2) through the binding').to.equal(true);
     warmer.close();
   });
 

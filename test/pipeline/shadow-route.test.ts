@@ -120,6 +120,29 @@ describe('pipeline/shadow route (keep-warm through the real order path)', () => 
     warmer.close();
   });
 
+  it('the dry run\'s risk check is the real class, called as the real order calls it (the symbol index and the journal clock)', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { scratchRecords: 1 << 15 });
+    const shadow = warmer.shadow!;
+    const risk = shadow.riskChecker;
+    // The same class as the real checker: the same map at OrderRouter's checkNew call site.
+    expect(Object.getPrototypeOf(risk)).to.equal(Object.getPrototypeOf(stack.risk));
+    const calls: unknown[][] = [];
+    const checkNew = risk.checkNew;
+    risk.checkNew = (...a: Parameters<typeof checkNew>) => { calls.push(a); return checkNew.apply(risk, a); };
+    warmer.noteOrder(order());
+    for (let i = 0; i < 10; i++) warmer.run();
+    expect(shadow.runs).to.equal(5);
+    expect(calls).to.have.length(5);
+    for (const [req, id, sym, nowMs] of calls) {
+      expect((req as OrderRequest).symbol).to.equal('AAPL');
+      expect(id, 'no id to remember (router-generated)').to.equal(null);
+      expect(sym as number, 'the symbol index, as the real order passes it').to.be.at.least(0);
+      expect(typeof nowMs === 'number' && nowMs !== -1, 'the journal clock, as the real order passes it').to.equal(true);
+    }
+    warmer.close();
+  });
+
   it('with a sink (the router stage\'s own handlers and a probe on probeTargets), dry runs go through it, into its own counters and recorders', () => {
     const cfg = loadRoutingConfig(CONFIG);
     const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { scratchRecords: 1 << 15 });

@@ -31,7 +31,8 @@
  * free order-table slots, the connector's send buffer and the traded symbol's risk state stay
  * cold. So each dry run also reads those (`touchReal`, default on): the journal's next slot
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
- * symbol's risk entries (RiskChecker.touchSymbol) and where each connector encodes its next order
+ * symbol's risk entries (RiskChecker.touchSymbol), what the real SmartRouter's route reads for it
+ * (SmartRouter.touchRoute) and where each connector encodes its next order
  * (touchSendPath, OUCH and FIX). Loads only, with one exception that changes nothing a crash or a
  * reader could see: the journal's next ring slot and its written position are stored back with the
  * values just read (OrderJournal.warmNextSlot, option `ownLines`), so those lines, which the commit
@@ -238,7 +239,8 @@ export class OrderPathWarmer {
   realTouches = 0;
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
-  private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; connectors: { touchSendPath?(): number }[] } | null;
+  private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; sor?: { touchRoute(symbol: string): number };
+    connectors: { touchSendPath?(): number }[] } | null;
   /**
    * The whole path (OrderRouter.submitOrder through the venue connector's send) on shadow objects
    * (shadow-route.ts): one shadow per protocol the real venues speak, the first OUCH venue's and
@@ -265,7 +267,7 @@ export class OrderPathWarmer {
   /** Split turns: the pieces of the last dry run still to do (kPieceShadow | kPieceSocket). */
   private pending = 0;
 
-  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal'>>, limits: RiskLimits,
+  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
       scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean } = {}) {
@@ -276,7 +278,7 @@ export class OrderPathWarmer {
     this.socket = options.socket ?? null;
     this.socketEvery = Math.max(1, options.socketEvery ?? 1);
     this.real = (options.touchReal ?? true)
-      ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
+      ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, sor: stack.smartRouter, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
       : null;
     // The real open-order counts (read only); a shadow's own token bucket, notional and ids.
     this.risk = new RiskChecker(shadowLimits(limits), bbo, stack.orderManager);
@@ -400,6 +402,7 @@ export class OrderPathWarmer {
     // lines move to this CPU's cache before the order's stores need them); without a ring, read only.
     if (r.journal !== undefined) sum += (this.ownLines ? r.journal.warmNextSlot() : 0) + r.journal.touchNextSlot();
     if (r.risk !== undefined) sum += r.risk.touchSymbol(symbol);
+    if (r.sor !== undefined) sum += r.sor.touchRoute(symbol);
     const cs = r.connectors;
     for (let i = 0; i < cs.length; i++) sum += cs[i].touchSendPath!();
     // Kept, and bounded (a growing double would stop being a small integer).

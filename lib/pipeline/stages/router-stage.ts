@@ -54,6 +54,7 @@ import { connectedNativeTransports, nativeTcpBinding } from '../../protocols/tra
 import { NativeWaitSet } from '../../protocols/transport/tcp-server';
 import { OrderPathProbe, OrderPathRecorders, OrderPathWarmer } from './order-path';
 import { SocketPathWarmer } from './socket-warmer';
+import { OrderStepProbe } from './order-path-steps';
 import { TxStampTracker, type TxStampRecorders } from './tx-stamps';
 
 export interface RouterStage extends Stage {
@@ -300,7 +301,14 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
       const m = shadowMetrics(ctx);
       shadow.useSink((r) => attachOrderHandlers(r, m, () => {}, { probe }));
     }
-    return { probe: new OrderPathProbe(s, ctx.clock, nativeTcpBinding()), warmer };
+    const probeMain = new OrderPathProbe(s, ctx.clock, nativeTcpBinding());
+    // TICKPATH_ORDER_STEPS=1 (diagnosis only): the same fine stamps on the real order and the dry
+    // runs, printed side by side (order-path-steps.ts). Off: nothing is wrapped.
+    if (process.env.TICKPATH_ORDER_STEPS === '1') {
+      new OrderStepProbe('real', s.router, ctx.clock, nativeTcpBinding());
+      for (const sh of warmer?.shadows ?? []) new OrderStepProbe('dry', sh.orderRouter, ctx.clock, undefined, sh.transport);
+    }
+    return { probe: probeMain, warmer };
   };
   // The packet behind an order, where the decoder is on this worker (dec_to_send_call).
   const origin = ctx.has('decoder') ? ctx.origin : undefined;

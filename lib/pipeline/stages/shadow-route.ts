@@ -216,16 +216,6 @@ const kNullListener: RouterListener = {
   onVenueReject() {}, onRequestRejected() {},
 } as unknown as RouterListener;
 
-/**
- * The shadow's checker: the same code, but the order's id is not remembered (the duplicate-id set
- * would keep every dry run's id; clearing it each run allocates a new table that outlives scavenges).
- */
-class ShadowRiskChecker extends RiskChecker {
-  override checkNew(req: OrderRequest, _clOrdId: string | null): ReturnType<RiskChecker['checkNew']> {
-    return super.checkNew(req, null);
-  }
-}
-
 /** What a dry run is handed to: the router stage's own order handlers (attachOrderHandlers) around the shadow router. */
 export interface ShadowSink { sendOrder(r: OrderRequest, mdRxTsNs: number): void }
 
@@ -265,7 +255,11 @@ export class ShadowRoute {
    */
   constructor(venue: string, limits: RiskLimits, bbo: BboSource, protocol: ShadowProtocol = 'ouch', scratchDir: string = os.tmpdir()) {
     this.protocol = protocol;
-    this.risk = new ShadowRiskChecker(limits, bbo, this.om);
+    // The real path's class, called by OrderRouter exactly as the real one is (the symbol's index
+    // and the journal's clock passed on): a subclass that dropped them ran the string lookup and a
+    // clock read the real order never runs, and gave checkNew's call site a second map. The router
+    // generates the dry runs' ids, so checkNew gets no id to remember (clOrdId null).
+    this.risk = new RiskChecker(limits, bbo, this.om);
     this.sor = new SmartRouter({ venues: [venue], rules: {}, defaultVenue: venue, mode: 'rules' });
     if (protocol === 'ouch') {
       const t = new DiscardTransport();
@@ -336,6 +330,12 @@ export class ShadowRoute {
    * What a shadow OrderPathProbe wraps: this risk checker and connector. Not the journal: the
    * scratch journal is replaced at each rotation, and a wrapper per journal would pile up.
    */
+  /** The shadow router (null once closed): the order-step probe stamps it (order-path-steps.ts). */
+  get orderRouter(): OrderRouter | null { return this.router; }
+
+  /** The shadow's risk checker (tests check it is the real path's class). */
+  get riskChecker(): RiskChecker { return this.risk; }
+
   probeTargets(): { risk: RiskChecker; journal: OrderJournal; connectors: VenueConnector[] } {
     return { risk: this.risk, journal: { appendOrder() {} } as unknown as OrderJournal, connectors: [this.connector] };
   }
