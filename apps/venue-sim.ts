@@ -228,6 +228,20 @@ export async function main(argv: string[]): Promise<number> {
       stopNow = () => undefined;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      // What the clients sent before they stopped may still sit in our sockets (a supervisor stops
+      // its router first, then us; a loaded machine leaves this loop behind): the loop keeps
+      // serving until the counts have not moved for kSettleMs, at most kSettleMaxMs, so the report
+      // counts every order that reached this host.
+      const kSettleMs = 50, kSettleMaxMs = 2000;
+      const t0 = Date.now();
+      let seen = JSON.stringify(sim.stats()), since = t0;
+      const settle = setInterval(() => {
+        const now = JSON.stringify(sim.stats()), t = Date.now();
+        if (now !== seen) { seen = now; since = t; }
+        if (t - since >= kSettleMs || t - t0 >= kSettleMaxMs) { clearInterval(settle); finish(signal); }
+      }, 10);
+    };
+    const finish = (signal: string) => {
       console.log(`venue-sim: ${signal}, stopping; ${JSON.stringify({ ...sim.stats(), transport: sim.transportStats() })}`);
       if (trace && opts.trace) {
         try {
