@@ -208,6 +208,10 @@ for (const [mode, protocol] of kDrills) describe(`failover drill (${mode}, ${pro
       .catch((e: Error) => { throw new Error(`${e.message}\nprimary:\n${primary.out().slice(-3000)}${primary.err()}\nstandby:\n${standby.out().slice(-3000)}`); });
     primary.child.kill(mode);
     if (mode === 'SIGKILL') await primary.exited;
+    // kill(2) returns once the signal is sent, not once every thread has stopped: until they have, the
+    // primary can still journal an order, which the check after SIGCONT would then count as routed
+    // after waking (one full-suite run: 354 parents against 353).
+    else await waitAllThreadsStopped(primary.child.pid!);
     // A stopped process's journal is readable too (its mapping is the page cache).
     atCrash = readJournal(primaryJournal);
     const inFlight = atCrash.orders.filter((o) => o.kind === 'child' && (o.state === 'SENT' || o.state === 'PENDING')).length;
@@ -420,3 +424,18 @@ describe('tickpath run --standby and routing.failover: usage and config errors n
     }
   });
 });
+
+/** Every thread of `pid` in the stopped state ('T' in /proc/PID/task/TID/stat), polled for up to 5 s. */
+async function waitAllThreadsStopped(pid: number): Promise<void> {
+  const until = Date.now() + 5000;
+  const stopped = (): boolean => fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^[tT]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    } catch { return true; }    // a thread that exited meanwhile
+  });
+  while (!stopped()) {
+    if (Date.now() > until) throw new Error(`process ${pid}: not every thread stopped within 5 s of SIGSTOP`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
