@@ -74,6 +74,21 @@ export function binding(): NativeBinding {
   return loaded;
 }
 
+/**
+ * One of the addon's optional functions, bound to it, or undefined when the addon is missing, an
+ * injected test binding lacks it, or this build has none (features that are only optimisations or
+ * counters: huge pages, GC counts).
+ */
+export function optionalAddonFunction<F extends (...args: never[]) => unknown>(name: string): F | undefined {
+  try {
+    const b = binding() as unknown as Record<string, unknown>;
+    const f = b[name];
+    return typeof f === 'function' ? (f as F).bind(b) as F : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Replaces the addon for this thread (tests); pass undefined to go back to the real one. */
 export function setBinding(b: NativeBinding | undefined): void {
   injected = b;

@@ -19,7 +19,7 @@
  * the thread that started them). Call sample() off the hot path (the once-a-second health post).
  */
 import { GCProfiler } from 'v8';
-import { binding } from '../binding/native';
+import { optionalAddonFunction } from '../binding/native';
 
 export interface GcCounts {
   major: number;
@@ -32,12 +32,7 @@ type GcCountsAttach = (counts: Float64Array) => void;
 
 /** The addon's GC counter, or undefined when the addon (or this build of it) has none. */
 function nativeAttach(): GcCountsAttach | undefined {
-  try {
-    const b = binding() as unknown as { gcCountsAttach?: GcCountsAttach };
-    return typeof b.gcCountsAttach === 'function' ? b.gcCountsAttach.bind(b) : undefined;
-  } catch {
-    return undefined;
-  }
+  return optionalAddonFunction<GcCountsAttach>('gcCountsAttach');
 }
 
 export class GcCounter {

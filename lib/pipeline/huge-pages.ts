@@ -15,7 +15,7 @@
  * memory. The pipeline takes adviseHugePagesAsync: the work runs on a libuv pool thread, so the
  * event loop (the bundled run's venue simulators, the book mailbox, a FIX logon) is not held up.
  */
-import { binding } from '../binding/native';
+import { optionalAddonFunction } from '../binding/native';
 import { invalidOption } from '../errors';
 
 export type HugePageMode = 'off' | 'advise' | 'collapse';
@@ -33,25 +33,6 @@ export interface HugePageAdvice {
 type AdviseFn = (minBytes: number, collapse: boolean) => HugePageAdvice;
 type AdviseAsyncFn = (minBytes: number, collapse: boolean, cb: (err: Error | null, r: HugePageAdvice) => void) => void;
 
-/** The addon's function, or undefined (an injected binding, or a build without it). */
-function nativeAdvise(): AdviseFn | undefined {
-  try {
-    const b = binding() as unknown as { adviseHugePages?: AdviseFn };
-    return typeof b.adviseHugePages === 'function' ? b.adviseHugePages.bind(b) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function nativeAdviseAsync(): AdviseAsyncFn | undefined {
-  try {
-    const b = binding() as unknown as { adviseHugePagesAsync?: AdviseAsyncFn };
-    return typeof b.adviseHugePagesAsync === 'function' ? b.adviseHugePagesAsync.bind(b) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * adviseHugePages on a libuv pool thread: resolves with what was done, or null for 'off' or without
  * the addon's function; rejects when /proc/self/maps cannot be read.
@@ -59,7 +40,7 @@ function nativeAdviseAsync(): AdviseAsyncFn | undefined {
 export function adviseHugePagesAsync(mode: HugePageMode, minBytes = 2 << 20): Promise<HugePageAdvice | null> {
   if (!kHugePageModes.includes(mode)) return Promise.reject(invalidOption('performance', 'huge_pages', mode, "'off', 'advise' or 'collapse'"));
   if (mode === 'off') return Promise.resolve(null);
-  const f = nativeAdviseAsync();
+  const f = optionalAddonFunction<AdviseAsyncFn>('adviseHugePagesAsync');
   if (f === undefined) return Promise.resolve(null);
   return new Promise((resolve, reject) => f(minBytes, mode === 'collapse', (err, r) => (err ? reject(err) : resolve(r))));
 }
@@ -71,6 +52,6 @@ export function adviseHugePagesAsync(mode: HugePageMode, minBytes = 2 << 20): Pr
 export function adviseHugePages(mode: HugePageMode, minBytes = 2 << 20): HugePageAdvice | null {
   if (!kHugePageModes.includes(mode)) throw invalidOption('performance', 'huge_pages', mode, "'off', 'advise' or 'collapse'");
   if (mode === 'off') return null;
-  const f = nativeAdvise();
+  const f = optionalAddonFunction<AdviseFn>('adviseHugePages');
   return f === undefined ? null : f(minBytes, mode === 'collapse');
 }
