@@ -69,6 +69,12 @@ export class OrderIdFormat {
     }
   }
 
+  /** Keep-warm: reads the lines writing the next id touches (templates, digits, counters); returns a sum. */
+  touch(): number {
+    return this.template[0] + this.template[16] + this.counterDigits[0] + this.counterDigits[16] + this.lastCounter[0]
+      + this.digitCount[0] + this.epochBytes[0];
+  }
+
   static key(child: boolean, counter: number): number {
     return counter * 2 + (child ? 1 : 0);
   }
@@ -255,6 +261,24 @@ class KeyTable {
     this.keys[i] = key;
     this.vals[i] = val;
     return true;
+  }
+
+  /**
+   * Keep-warm (OrderManager.warmNext): stores back, unchanged, each entry `insert(key)` would probe,
+   * up to the free entry it would take (or the key, if present), so those lines (a scattered home:
+   * a random line of the table for every new key) are this thread's before the order's insert.
+   * Returns that last entry's index (where the insert will store). Changes no byte.
+   */
+  warm(key: number): number {
+    const keys = this.keys, vals = this.vals, mask = this.mask;
+    let i = this.home(key);
+    for (let n = 0; n <= mask; n++, i = (i + 1) & mask) {
+      const k = keys[i];
+      keys[i] = k;
+      vals[i] = vals[i];
+      if (k === key || k === -1) break;
+    }
+    return i;
   }
 
   set(key: number, val: number): void {
@@ -487,6 +511,11 @@ export class OrderManager {
     this.release(parent);
   }
 
+  /** The slot the next create will take (the free list's top), or -1 when the table is full. */
+  nextFreeSlot(): number {
+    return this.freeTop > 0 ? this.freeList[this.freeTop - 1] : -1;
+  }
+
   get freeSlots(): number {
     return this.freeTop;
   }
@@ -505,6 +534,52 @@ export class OrderManager {
         + this.idKeys[s] + this.idHalves[s * 8] + this.parentFlags[s];
     }
     return sum;
+  }
+
+  /**
+   * Keep-warm (OrderPathWarmer through OrderRouter.warmNextOrder): the lines the next order's
+   * createParentKey(parentKey) and createSentChildKey(childKey) will write, written now with the
+   * values they hold. The next parent and child take the free list's top two slots, so every
+   * per-slot array initSlot and the child link write is stored back at those two slots; the key
+   * table's entries each key's insert will probe (KeyTable.warm: the home of a generated key is
+   * scattered, so a random line of a 2-3 MB table per key, cold unless warmed); the symbol's open
+   * count and journal bytes; the id formatter's template. A read (touchNextFree) leaves a line
+   * shared; a store takes it for writing, as the order's own stores will.
+   *
+   * Why a store-back changes nothing anyone can see: every array here is this OrderManager's own
+   * (plain ArrayBuffers and arrays, never shared with another thread) and the single writer is the
+   * router worker that calls this; a store of the value just read, with nothing in between, leaves
+   * every byte as it was, and the free slots' stale data stays readable as release() left it. No
+   * slot, key, count or free-list position moves. Returns a sum the caller keeps (so the loads stay).
+   */
+  warmNext(parentKey: number, childKey: number, sym: number): number {
+    const top = this.freeTop;
+    if (top < 2) return 0;
+    const fl = this.freeList;
+    const p = fl[top - 1], c = fl[top - 2];
+    fl[top - 1] = p; fl[top - 2] = c;
+    this.warmSlot(p);
+    this.warmSlot(c);
+    let sum = p + c + this.keyToSlot.warm(parentKey) + this.keyToSlot.warm(childKey);
+    if (sym >= 0 && sym < this.openCount.length) {
+      this.openCount[sym] = this.openCount[sym];
+      sum += this.symbolWords[sym * 2] + this.symbolSpaced[sym * 8];
+    }
+    return sum + this.idFormat.touch();
+  }
+
+  /** Stores back slot `s` of every per-slot array a create writes (warmNext). */
+  private warmSlot(s: number): void {
+    this.kind[s] = this.kind[s]; this.inUse[s] = this.inUse[s]; this.st[s] = this.st[s]; this.prevSt[s] = this.prevSt[s];
+    this.sideArr[s] = this.sideArr[s]; this.ordTypeArr[s] = this.ordTypeArr[s]; this.tifArr[s] = this.tifArr[s];
+    this.venueArr[s] = this.venueArr[s]; this.symArr[s] = this.symArr[s]; this.qtyArr[s] = this.qtyArr[s];
+    this.priceArr[s] = this.priceArr[s]; this.filledArr[s] = this.filledArr[s]; this.cancelledArr[s] = this.cancelledArr[s];
+    this.parentArr[s] = this.parentArr[s]; this.firstChild[s] = this.firstChild[s]; this.nextSib[s] = this.nextSib[s];
+    this.prevSib[s] = this.prevSib[s]; this.liveChildren[s] = this.liveChildren[s]; this.ackedChildren[s] = this.ackedChildren[s];
+    this.rejectedChildren[s] = this.rejectedChildren[s]; this.totalChildren[s] = this.totalChildren[s];
+    this.parentFlags[s] = this.parentFlags[s]; this.idKeys[s] = this.idKeys[s]; this.pendKeys[s] = this.pendKeys[s];
+    const w = this.idWords, i = s * 4;
+    w[i] = w[i]; w[i + 1] = w[i + 1]; w[i + 2] = w[i + 2]; w[i + 3] = w[i + 3];
   }
 
   // ---------------------------------------------------------------- child transitions

@@ -385,6 +385,30 @@ export class OrderRouter {
     return p;
   }
 
+  /**
+   * Keep-warm (the router stage's OrderPathWarmer, between real orders): takes for writing, with
+   * their own values, the lines the next order of `symbol` routed whole to one venue will write in
+   * this router's real objects, which the keep-warm's shadow objects cannot reach: the order
+   * table's next two free slots and the key table entries of the next parent and child keys
+   * (OrderManager.warmNext; the keys are the next counters, so known now), and this router's
+   * per-parent-slot arrays at the next parent slot. Also looks the symbol up as routeNew will
+   * (a read of the real symbol map). Changes nothing: no counter, key, slot or state moves (see
+   * warmNext for why the store-backs are invisible; this router's arrays are likewise only its
+   * own thread's). Returns a sum the caller keeps.
+   */
+  warmNextOrder(symbol: string): number {
+    const om = this.om;
+    const sym = om.symbolIndex(symbol);
+    const sum = om.warmNext(OrderIdFormat.key(false, this.parentSeq + 1), OrderIdFormat.key(true, this.childSeq + 1), sym);
+    const p = om.nextFreeSlot();
+    if (p >= 0) {
+      this.wholeParents[p] = this.wholeParents[p];
+      this.idTextKeys[p] = this.idTextKeys[p];
+    }
+    const vo = this.venueOrder;
+    return sum + sym + vo.qty + vo.slot;
+  }
+
   /** Replaces the RouterListener with slot calls (no id strings); ids on demand with `clOrdIdOf`. */
   setOrderListener(listener: OrderSlotListener): void {
     this.listener = listener;

@@ -36,7 +36,12 @@
  * (touchSendPath, OUCH and FIX). Loads only, with one exception that changes nothing a crash or a
  * reader could see: the journal's next ring slot and its written position are stored back with the
  * values just read (OrderJournal.warmNextSlot, option `ownLines`), so those lines, which the commit
- * thread on the other CPU reads, are this CPU's before the order's stores. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * thread on the other CPU reads, are this CPU's before the order's stores; and the real order
+ * table's lines the next order will write are stored back as read (OrderRouter.warmNextOrder,
+ * option `ownNext`): its next two free slots in every per-slot array and the key-table entries of
+ * the next parent and child keys (a scattered, so random, line of a 2-3 MB table per key, which
+ * no read of the free slots reached); memory only the router's thread has, so nothing a reader
+ * or a crash could see. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
  * protocol the venues speak, taking turns), so V8 optimizes the code a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
@@ -240,7 +245,15 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; sor?: { touchRoute(symbol: string): number };
-    connectors: { touchSendPath?(): number }[] } | null;
+    router?: { warmNextOrder(symbol: string): number }; connectors: { touchSendPath?(): number }[] } | null;
+  /**
+   * touchReal also takes the real order table's next lines for writing (OrderRouter.warmNextOrder:
+   * the next two free slots, the next parent and child keys' key-table entries, stored back
+   * unchanged; option `ownNext`, default on). Counted in `nextWarms`.
+   */
+  private readonly ownNext: boolean;
+  /** Dry runs that stored back the real order table's next lines (warmNextOrder). */
+  nextWarms = 0;
   /**
    * The whole path (OrderRouter.submitOrder through the venue connector's send) on shadow objects
    * (shadow-route.ts): one shadow per protocol the real venues speak, the first OUCH venue's and
@@ -267,18 +280,19 @@ export class OrderPathWarmer {
   /** Split turns: the pieces of the last dry run still to do (kPieceShadow | kPieceSocket). */
   private pending = 0;
 
-  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter'>>, limits: RiskLimits,
+  constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter' | 'router'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
-      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean } = {}) {
+      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean } = {}) {
     this.bbo = bbo;
     this.ownLines = options.ownLines ?? true;
+    this.ownNext = options.ownNext ?? true;
     this.split = options.splitTurns ?? false;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
     this.socket = options.socket ?? null;
     this.socketEvery = Math.max(1, options.socketEvery ?? 1);
     this.real = (options.touchReal ?? true)
-      ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, sor: stack.smartRouter, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
+      ? { journal: stack.journal, om: stack.orderManager, risk: stack.risk, sor: stack.smartRouter, router: stack.router, connectors: stack.connectors.filter((c) => typeof c.touchSendPath === 'function') }
       : null;
     // The real open-order counts (read only); a shadow's own token bucket, notional and ids.
     this.risk = new RiskChecker(shadowLimits(limits), bbo, stack.orderManager);
@@ -398,6 +412,8 @@ export class OrderPathWarmer {
   /** Reads (never writes) the real objects the next order will write: see the file comment. */
   private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
     let sum = r.om.touchNextFree();
+    // The real order table's next slots and key-table entries, stored back as read (warmNextOrder).
+    if (this.ownNext && r.router !== undefined) { sum += r.router.warmNextOrder(symbol); this.nextWarms++; }
     // The journal's next ring slot and written position are stored back as read (warmNextSlot: the
     // lines move to this CPU's cache before the order's stores need them); without a ring, read only.
     if (r.journal !== undefined) sum += (this.ownLines ? r.journal.warmNextSlot() : 0) + r.journal.touchNextSlot();
