@@ -243,6 +243,35 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     whole.close();
   });
 
+  it('split turns: the real objects\' touches come with the dry run\'s last piece, after the shadow route and the loopback send(2), once per dry run', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const events: string[] = [];
+    const socket = { turns: 0, run() { this.turns++; events.push('socket'); return 1; }, close() {} };
+    const warm = stack.router.warmNextOrder;
+    stack.router.warmNextOrder = (s: string) => { events.push('real'); return warm.call(stack.router, s); };
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 2, splitTurns: true });
+    for (const sh of warmer.shadows) {
+      const shRun = sh.run;
+      sh.run = (r: OrderRequest) => { events.push('shadow'); return shRun.call(sh, r); };
+    }
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 5; i++) warmer.run();
+    // Dry run 1: its shadow route, then the real touches; dry run 2: shadow, socket, then the real touches.
+    expect(events).to.deep.equal(['shadow', 'real', 'shadow', 'socket', 'real']);
+    expect([warmer.turns, warmer.realTouches, warmer.nextWarms, warmer.piecesPending]).to.deep.equal([2, 2, 2, false]);
+    for (let i = 0; i < 3000; i++) warmer.run();
+    expect(warmer.realTouches, 'once per dry run').to.be.within(warmer.turns - 1, warmer.turns);
+    warmer.close();
+    // realLast: false: with the dry run's first call, as before.
+    events.length = 0;
+    const first = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowEvery: 1, socket: socket as never, socketEvery: 1, splitTurns: true, realLast: false, shadowRoute: false });
+    first.noteOrder(order('AAPL'));
+    first.run(); first.run();
+    expect(events).to.deep.equal(['real', 'socket']);
+    first.close();
+    stack.router.warmNextOrder = warm;
+  });
+
   it('the probe hands the risk check what OrderRouter passes it (the symbol index and the journal clock), not just the request', () => {
     const seen: (number | undefined)[][] = [];
     const risk = stack.risk;

@@ -205,6 +205,8 @@ const kScratchRecords = 1 << 17;
 /** Split turns: the pieces of a dry run left for later calls. */
 const kPieceShadow = 1;
 const kPieceSocket = 2;
+/** The real objects' touches (touchReal), done after the other pieces so they are the last before a real order. */
+const kPieceReal = 4;
 
 /** This thread's CPUs, or none where the addon cannot say. */
 function safeAffinity(): number[] {
@@ -277,17 +279,23 @@ export class OrderPathWarmer {
    * (~12 us hot, ~19 us at 200 us intervals, measured in the stage). Off: run() does them all.
    */
   private readonly split: boolean;
+  /**
+   * Split turns: the real objects' touches go with the dry run's last piece (after the shadow
+   * route and the loopback send(2)) rather than its first (option `realLast`, default on).
+   */
+  private readonly realLast: boolean;
   /** Split turns: the pieces of the last dry run still to do (kPieceShadow | kPieceSocket). */
   private pending = 0;
 
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter' | 'router'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
-      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean } = {}) {
+      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean; realLast?: boolean } = {}) {
     this.bbo = bbo;
     this.ownLines = options.ownLines ?? true;
     this.ownNext = options.ownNext ?? true;
     this.split = options.splitTurns ?? false;
+    this.realLast = options.realLast ?? true;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
     this.socket = options.socket ?? null;
     this.socketEvery = Math.max(1, options.socketEvery ?? 1);
@@ -383,11 +391,15 @@ export class OrderPathWarmer {
       this.shadowTick = 0;
       if (this.split) this.pending |= kPieceShadow; else this.runShadow();
     }
-    if (this.real !== null) this.touchReal(this.real, q.symbol);
     // The kernel's send(2) and recv(2) over loopback, on a connection of our own (never a venue's).
     if (this.socket !== null && ++this.socketTick >= this.socketEvery) {
       this.socketTick = 0;
       if (this.split) this.pending |= kPieceSocket; else this.socket.run();
+    }
+    // The real objects' lines last (split turns: with the last piece), so nothing of the dry run's
+    // own (the shadow route's objects, the kernel's socket code) comes between them and an order.
+    if (this.real !== null) {
+      if (this.pending !== 0 && this.realLast) this.pending |= kPieceReal; else this.touchReal(this.real, q.symbol);
     }
     this.turns++;
     return 1;
@@ -403,9 +415,16 @@ export class OrderPathWarmer {
 
   /** Split turns: one pending piece, the shadow route first. */
   private runPiece(): number {
-    if ((this.pending & kPieceShadow) !== 0) { this.pending &= ~kPieceShadow; this.runShadow(); return 1; }
+    const real = (this.pending & kPieceReal) !== 0 ? this.real : null;
+    if ((this.pending & kPieceShadow) !== 0) {
+      this.pending &= ~kPieceShadow;
+      this.runShadow();
+      if (this.pending !== kPieceReal) return 1;
+    } else {
+      this.socket?.run();
+    }
     this.pending = 0;
-    this.socket?.run();
+    if (real !== null) this.touchReal(real, this.request.symbol);
     return 1;
   }
 
