@@ -12,9 +12,11 @@
  * changes hit all four alike):
  *   cold         nothing
  *   shadow       one dry run on the shadow copies only (touchReal: false; the keep-warm as it was)
- *   shadow+real  one dry run that also reads the real next slots (touchReal: true, ownLines: false)
- *   shipped      as shadow+real, and stores back the real journal's next ring slot and written
- *                position as read (ownLines: true, OrderJournal.warmNextSlot; as shipped)
+ *   shadow+real  one dry run that also reads the real next slots (touchReal: true, ownLines and
+ *                ownNext: false: loads only)
+ *   shipped      as shadow+real, and stores back as read the real journal's next ring slot and
+ *                written position (ownLines, OrderJournal.warmNextSlot) and the order table's next
+ *                two slots and next keys' key-table entries (ownNext, OrderRouter.warmNextOrder)
  * then walks --after-kb more (the books' work between the last dry run and the order), and sends.
  * order_send and its split (risk, journal, encode, send(2)) come from the router stage's own
  * OrderPathProbe. Buys at the ask and sells at the bid alternate, so orders fill and none stay open.
@@ -82,8 +84,8 @@ async function main(): Promise<void> {
     await stack.connect();
     const probe = new OrderPathProbe(stack, clock, nativeTcpBinding());
     const shadow = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: false });
-    const real = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: false });
-    const own = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: true });
+    const real = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: false, ownNext: false });
+    const own = new OrderPathWarmer(stack, cfg.risk, bbo, undefined, { touchReal: true, ownLines: true, ownNext: true });
     const huge = adviseHugePages(hugePages);
     pinCurrentThread(0);
     const req: OrderRequest = { symbol: 'MSFT', side: 'B', qty: 100, price: px + 100, ordType: 'LIMIT', tif: 'DAY' };
