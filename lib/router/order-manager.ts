@@ -543,8 +543,9 @@ export class OrderManager {
    * per-slot array initSlot and the child link write is stored back at those two slots; the key
    * table's entries each key's insert will probe (KeyTable.warm: the home of a generated key is
    * scattered, so a random line of a 2-3 MB table per key, cold unless warmed); the symbol's open
-   * count and journal bytes; the id formatter's template. A read (touchNextFree) leaves a line
-   * shared; a store takes it for writing, as the order's own stores will.
+   * count and journal bytes; the id formatter's template. touchNextFree reads a few of these
+   * arrays; this reaches every line the creates write (the key entries above all), and a store
+   * holds each line for writing, as the order's own stores will.
    *
    * Why a store-back changes nothing anyone can see: every array here is this OrderManager's own
    * (plain ArrayBuffers and arrays, never shared with another thread) and the single writer is the

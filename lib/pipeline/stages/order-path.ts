@@ -33,7 +33,7 @@
  * (OrderJournal.touchNextSlot), the free list's top two slots (OrderManager.touchNextFree), the
  * symbol's risk entries (RiskChecker.touchSymbol), what the real SmartRouter's route reads for it
  * (SmartRouter.touchRoute) and where each connector encodes its next order
- * (touchSendPath, OUCH and FIX). Loads only, with one exception that changes nothing a crash or a
+ * (touchSendPath, OUCH and FIX). Loads only, with two exceptions that change nothing a crash or a
  * reader could see: the journal's next ring slot and its written position are stored back with the
  * values just read (OrderJournal.warmNextSlot, option `ownLines`), so those lines, which the commit
  * thread on the other CPU reads, are this CPU's before the order's stores; and the real order
@@ -284,7 +284,7 @@ export class OrderPathWarmer {
    * route and the loopback send(2)) rather than its first (option `realLast`, default on).
    */
   private readonly realLast: boolean;
-  /** Split turns: the pieces of the last dry run still to do (kPieceShadow | kPieceSocket). */
+  /** Split turns: the pieces of the last dry run still to do (kPieceShadow | kPieceSocket | kPieceReal). */
   private pending = 0;
 
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter' | 'router'>>, limits: RiskLimits,
@@ -428,7 +428,11 @@ export class OrderPathWarmer {
     return 1;
   }
 
-  /** Reads (never writes) the real objects the next order will write: see the file comment. */
+  /**
+   * Touches the real objects' lines the next order will write: loads, and stores back of the values
+   * just read where nothing else reads them (ownLines: the journal ring's next slot; ownNext: the
+   * order table's next slots and key entries). See the file comment.
+   */
   private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
     let sum = r.om.touchNextFree();
     // The real order table's next slots and key-table entries, stored back as read (warmNextOrder).
