@@ -15,6 +15,7 @@ import { SpscRing } from '../../common/spsc-ring';
 import { BookEvent, BookEventHandler, kBookEventQuote } from '../../feed/book/book-event';
 import { MarketEventReader, OrderEventListener, OrderRecordWriter, OrderSink, RouterEventReader } from '../stage-rings';
 import { loadStrategy, StrategyContext } from '../strategy';
+import type { DecideSteps } from './decide-steps';
 import type { Stage, StageContext } from './stage';
 
 export interface StrategyStage extends Stage {
@@ -28,8 +29,11 @@ export interface StrategyStage extends Stage {
   readonly counts: Record<string, number> | undefined;
 }
 
-/** `router`: the fused router's order input; without it, orders go to the strategy -> router ring. */
-export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefined): StrategyStage {
+/**
+ * `router`: the fused router's order input; without it, orders go to the strategy -> router ring.
+ * `steps`: TICKPATH_DECIDE_STEPS's stamps (diagnosis only), stamped at the QUOTE's hand-over and sendOrder.
+ */
+export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefined, steps?: DecideSteps): StrategyStage {
   const d = ctx.data, c = ctx.c, K = ctx.K, clock = ctx.clock, latency = ctx.latency, bbo = ctx.bbo, origin = ctx.origin;
   const sink: OrderSink = router ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
   const s = loadStrategy(d.strategy!.module, d.strategy!.params);
@@ -46,6 +50,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       // packet was decoded, and the packet up to the strategy's call.
       const dec = origin.decodeTsNs;
       if (dec > 0 && dec >= rx) { latency.signal_wait.record(dec - rx); latency.signal_decide.record(now - dec); }
+      if (steps !== undefined) steps.onSendOrder(now, dec);
     },
     cancelOrder: (id) => sink.cancelOrder(id),
     nowNs: () => clock.nowNs(),
@@ -81,11 +86,18 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   // the books made it, and the conflated QUOTE that follows is the last of those, so writing it again
   // would store the same four numbers.
   const bboFromImmediate = ctx.has('book') && onTopOfBook !== undefined;
-  const topOfBook = onTopOfBook === undefined ? undefined : (e: BookEvent): void => {
+  const topOfBook = onTopOfBook === undefined ? undefined : steps === undefined ? (e: BookEvent): void => {
     quotesImmediate++;
     const pkt = origin.packetNo;
     if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
     bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
+    onTopOfBook.call(s, e, context);
+  } : (e: BookEvent): void => {
+    quotesImmediate++;
+    const pkt = origin.packetNo;
+    if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
+    bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
+    steps.quoteToStrategy();
     onTopOfBook.call(s, e, context);
   };
   const marketData: BookEventHandler = {
@@ -132,6 +144,6 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? readMarkets() : 0);
     },
     start: async () => { s.onStart?.(context); },
-    onDrained(): void { flushW2h(); s.onStop?.(context); },
+    onDrained(): void { flushW2h(); s.onStop?.(context); steps?.report(); },
   };
 }
