@@ -134,4 +134,54 @@ describe('pipeline/strategy stage (fused with the books, in process)', () => {
     expect(st.counters.orders_sent).to.equal(st.strategy.ordersSent);
     expect(st.venue.ordersIn).to.equal(st.strategy.ordersSent);
   });
+
+  // Why the keep-warm call is in doWork: the stage's sendOrder, called only by the strategy's orders
+  // (~40 a second in npm start), was never optimized by TurboFan (--trace-opt), so every order ran it
+  // in the interpreter or baseline code. The keep-warm's calls get it optimized; this child checks
+  // V8's %GetOptimizationStatus (bit 4: TurboFan) of the very closure the strategy holds, after the
+  // same number of stage turns, with the keep-warm on and off.
+  it('keep-warm: the stage\'s sendOrder the strategy calls is optimized by V8 after the warm calls alone (and not with keep_warm_us 0)', function () {
+    this.timeout(120000);
+    const d = path.resolve(__dirname, '..', '..');
+    const status = (keepWarmUs: number): number => {
+      const script = `
+        const path = require('path'), fs = require('fs'), os = require('os');
+        const d = (p) => path.join(${JSON.stringify(d)}, p);
+        const { MonotonicClock } = require(d('lib/common/clock'));
+        const { CountersBlock } = require(d('lib/common/counters'));
+        const { LatencyRecorder } = require(d('lib/common/latency-recorder'));
+        const { BboTable } = require(d('lib/pipeline/bbo-table'));
+        const { PacketOriginRef } = require(d('lib/pipeline/stages/stage'));
+        const { buildStrategyStage, kWarmEveryTurns } = require(d('lib/pipeline/stages/strategy-stage'));
+        const { SubscriptionMailbox } = require(d('lib/pipeline/subscriptions'));
+        const { kLatencyNames, kWorkerCounterNames } = require(d('lib/pipeline/worker-messages'));
+        // A strategy that keeps the context's sendOrder, to ask V8 about that closure.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-warm-opt-'));
+        const mod = path.join(dir, 'keep-ctx.js');
+        fs.writeFileSync(mod, 'exports.createStrategy = () => ({ onStart(ctx) { globalThis.keptSendOrder = ctx.sendOrder; }, onMarketData() {} });');
+        const clock = new MonotonicClock(), counters = CountersBlock.create('t', kWorkerCounterNames), origin = new PacketOriginRef();
+        origin.from = { rxTsNs: 1, packetNo: 1, decodeTsNs: 1 };
+        const group = ['decoder', 'book', 'strategy', 'router'];
+        const ctx = { data: { strategy: { module: mod, params: {} }, rings: { bookToStrategy: [] }, bursts: {}, group, keepWarmUs: ${keepWarmUs} },
+          clock, counters, c: counters.values, origin, K: Object.fromEntries(kWorkerCounterNames.map((n, i) => [n, i])),
+          latency: Object.fromEntries(kLatencyNames.map((n) => [n, new LatencyRecorder({ name: n, highestTrackableNs: 60e9 })])),
+          bbo: new BboTable(), subscriptions: new SubscriptionMailbox(), has: (s) => group.includes(s), log: () => undefined };
+        let sent = 0;
+        const stage = buildStrategyStage(ctx, { sendOrder: () => { sent++; }, cancelOrder() {}, flush() {} });
+        stage.start();
+        // TurboFan took it after 3,000-6,000 warm calls (one per kWarmEveryTurns turns; ~1,200 a second in tickpath run).
+        for (let i = 0; i < 12000 * kWarmEveryTurns; i++) stage.doWork();
+        fs.rmSync(dir, { recursive: true, force: true });
+        process.stdout.write(JSON.stringify({ sent, status: eval('%GetOptimizationStatus(globalThis.keptSendOrder)') }) + '\\n');
+      `;
+      const child = spawnSync(process.execPath, ['--allow-natives-syntax', '-e', script], { encoding: 'utf8', timeout: 100_000 });
+      expect(child.status, child.stderr).to.equal(0);
+      const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { sent: number; status: number };
+      expect(r.sent, 'warm calls that reached the router').to.equal(0);
+      return r.status;
+    };
+    const kOptimized = 1 << 4;
+    expect(status(50) & kOptimized, 'sendOrder optimized with the keep-warm').to.not.equal(0);
+    expect(status(0) & kOptimized, 'sendOrder optimized without it').to.equal(0);
+  });
 });

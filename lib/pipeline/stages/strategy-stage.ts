@@ -47,11 +47,11 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   // [0]: where the keep-warm's reads land (a typed slot: nothing boxed, nothing the optimizer can drop).
   const warmSink = new Float64Array(1);
   // Keep-warm of the strategy's way to the router: every warmEvery turns of this stage, its
-  // sendOrder (with warmRequest, dropped before the sink) and nowNs. At npm start's spacing (an
-  // order per ~20 ms) that code ran cold for every order: the strategy's ctx.sendOrder call to the
-  // closure's first clock read took 1.9-2.2 us p50, 0.3-0.6 with this (TICKPATH_DECIDE_STEPS). Off
-  // with the rest of the keep-warm (keep_warm_us 0). Nothing reaches the router, a histogram or
-  // the strategy.
+  // sendOrder (with warmRequest, dropped before the sink) and nowNs. Called only by orders (~40 a
+  // second in npm start), TurboFan never optimized that closure and every order ran it unoptimized
+  // and cold: the strategy's ctx.sendOrder call to the closure's first clock read took 1.9-2.2 us
+  // p50, 0.3-0.6 with this (TICKPATH_DECIDE_STEPS). Off with the rest of the keep-warm
+  // (keep_warm_us 0). Nothing reaches the router, a histogram or the strategy.
   const warmEvery = d.keepWarmUs > 0 ? kWarmEveryTurns : 0;
   let warmTurns = 0, turnsSinceWarm = 0;
   const context: StrategyContext = {
@@ -160,8 +160,9 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       c[K.strategy_quotes_immediate] = quotesImmediate;
     },
     doWork(): number {
-      // The strategy's way to the router, kept warm (see warmEvery above): written out here, in
-      // the turn itself, not behind a method; see docs/ARCHITECTURE.md.
+      // The strategy's way to the router, kept warm (see warmEvery above). Written out here, not
+      // behind a method or the router's keep-warm: from a hot caller TurboFan inlines the closure
+      // there and the closure the strategy calls stays unoptimized (docs/ARCHITECTURE.md).
       if (warmEvery !== 0 && ++turnsSinceWarm >= warmEvery) {
         turnsSinceWarm = 0;
         warmTurns++;
