@@ -22,7 +22,9 @@
  * TX software timestamp (the driver's xmit took its last byte: where it leaves this host's stack,
  * without the loopback receiver's softirq that send(2) also runs), and order_wire is send(2) called
  * to that stamp (lib/pipeline/stages/tx-stamps.ts). --every-quotes N sets the sample strategy's
- * order rate (one order per N-th quote of a symbol; default 50); --max-orders caps it.
+ * order rate (one order per N-th quote of a symbol; default 50); --max-orders caps it. With
+ * TICKPATH_DECIDE_STEPS=1 in the environment the stage worker prints signal_decide split by part
+ * to stderr (lib/pipeline/stages/decide-steps.ts; diagnosis only, its clock reads are in the figures).
  *
  * Coordinated omission: the sender is open-loop (it never waits for the pipeline), so every packet
  * is measured and the stage histograms are plain. Beside wire_to_handler, the HdrHistogram
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages, messages_per_packet: cap.messagesPerPacket,
       keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns, venue_process: venueRuns,
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
+      keep_warm_order_entry_turns: st.counters.keep_warm_order_entry_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
       ring_high_water: highWater, ring_capacity: ringCapacity, orders_sent: st.counters.orders_sent, orders_filled: st.counters.orders_filled,
       tx_stamps: { stamped: st.counters.tx_stamps, off: st.counters.tx_stamps_off, missing: st.counters.tx_stamps_missing, sessions_stamped: st.counters.venue_sessions_tx_stamped },

@@ -21,6 +21,7 @@ import { createIdleStrategy } from '../common/idle-strategy';
 import { GcCounter } from './gc-counts';
 import { kLogWorkerStarted } from './log-events';
 import { BooksStage, buildBooksStage } from './stages/books-stage';
+import { DecideSteps, decideStepsEnabled } from './stages/decide-steps';
 import { buildDecoderStage, DecoderStage } from './stages/decoder-stage';
 import { buildRouterStage, RouterStage } from './stages/router-stage';
 import { createStageContext, Stage, StageContext } from './stages/stage';
@@ -39,9 +40,13 @@ function buildStages(ctx: StageContext): { stages: Stage[]; decoder?: DecoderSta
   const router = ctx.has('router')
     ? buildRouterStage(ctx, ctx.has('strategy') ? (k, id, q, p, detail) => strategy!.onOrderEvent(k, id, q, p, detail) : undefined)
     : undefined;
-  strategy = ctx.has('strategy') ? buildStrategyStage(ctx, router?.orders) : undefined;
-  const books: BooksStage | undefined = ctx.has('book') ? buildBooksStage(ctx, strategy?.marketData, strategy?.topOfBook) : undefined;
-  const decoder = ctx.has('decoder') ? buildDecoderStage(ctx, books?.messages) : undefined;
+  // TICKPATH_DECIDE_STEPS=1 (diagnosis only): signal_decide split by part, where decoder, books
+  // and strategy share this worker (stages/decide-steps.ts). Off, none of its wrappers exist.
+  const steps = decideStepsEnabled() && ctx.has('decoder') && ctx.has('book') && ctx.has('strategy') ? new DecideSteps(ctx.clock, ctx.origin) : undefined;
+  strategy = ctx.has('strategy') ? buildStrategyStage(ctx, router?.orders, steps) : undefined;
+  const topOfBook = steps !== undefined && strategy?.topOfBook !== undefined ? steps.wrapQuote(strategy.topOfBook) : strategy?.topOfBook;
+  const books: BooksStage | undefined = ctx.has('book') ? buildBooksStage(ctx, strategy?.marketData, topOfBook) : undefined;
+  const decoder = ctx.has('decoder') ? buildDecoderStage(ctx, books !== undefined && steps !== undefined ? steps.wrapMessages(books.messages) : books?.messages) : undefined;
   const stages = [decoder, books, strategy, router].filter((s): s is NonNullable<typeof s> => s !== undefined);
   return { stages, decoder, strategy, router };
 }

@@ -99,6 +99,9 @@ export const kWorkerCounterNames = [
   // real submitOrder to a shadow OUCH or FIX venue, sent nowhere and rejected back. A FIX venue's
   // path stays cold when keep_warm_shadow_fix_runs stays 0.
   'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs',
+  // Keep-warm calls of the strategy stage's sendOrder (strategy-stage.ts, every kWarmEveryTurns turns),
+  // with a request it drops before the sink (router or ring); 0 with keep_warm_us 0.
+  'keep_warm_order_entry_turns',
   // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
   'strategy_quotes_immediate',
   // FAST A/B: what each incremental line brought (a = the first of feed.fast.incremental, b = the

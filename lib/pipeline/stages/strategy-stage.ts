@@ -13,9 +13,14 @@
  */
 import { SpscRing } from '../../common/spsc-ring';
 import { BookEvent, BookEventHandler, kBookEventQuote } from '../../feed/book/book-event';
+import type { OrderRequest } from '../../router/types';
 import { MarketEventReader, OrderEventListener, OrderRecordWriter, OrderSink, RouterEventReader } from '../stage-rings';
 import { loadStrategy, StrategyContext } from '../strategy';
+import type { DecideSteps } from './decide-steps';
 import type { Stage, StageContext } from './stage';
+
+/** Turns of the strategy stage between two keep-warm calls of its sendOrder (about 0.1-0.3 us each). */
+export const kWarmEveryTurns = 4096;
 
 export interface StrategyStage extends Stage {
   /** Where a fused book stage delivers its events. */
@@ -28,17 +33,34 @@ export interface StrategyStage extends Stage {
   readonly counts: Record<string, number> | undefined;
 }
 
-/** `router`: the fused router's order input; without it, orders go to the strategy -> router ring. */
-export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefined): StrategyStage {
+/**
+ * `router`: the fused router's order input; without it, orders go to the strategy -> router ring.
+ * `steps`: TICKPATH_DECIDE_STEPS's stamps (diagnosis only), stamped at the QUOTE's hand-over and sendOrder.
+ */
+export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefined, steps?: DecideSteps): StrategyStage {
   const d = ctx.data, c = ctx.c, K = ctx.K, clock = ctx.clock, latency = ctx.latency, bbo = ctx.bbo, origin = ctx.origin;
   const sink: OrderSink = router ?? new OrderRecordWriter(SpscRing.attach(d.rings.strategyToRouter!));
   const s = loadStrategy(d.strategy!.module, d.strategy!.params);
+  // The keep-warm's request (below): sendOrder returns on it before the sink, so it is
+  // never an order; only its identity is compared.
+  const warmRequest: OrderRequest = { symbol: '', side: 'B', qty: 0, price: 0, ordType: 'LIMIT', tif: 'DAY' };
+  // [0]: where the keep-warm's reads land (a typed slot: nothing boxed, nothing the optimizer can drop).
+  const warmSink = new Float64Array(1);
+  // Keep-warm of the strategy's way to the router: every warmEvery turns of this stage, its
+  // sendOrder (with warmRequest, dropped before the sink) and nowNs. Called only by orders (~40 a
+  // second in npm start), TurboFan never optimized that closure and every order ran it unoptimized
+  // and cold: the strategy's ctx.sendOrder call to the closure's first clock read took 1.9-2.2 us
+  // p50, 0.3-0.6 with this (TICKPATH_DECIDE_STEPS). Off with the rest of the keep-warm
+  // (keep_warm_us 0). Nothing reaches the router, a histogram or the strategy.
+  const warmEvery = d.keepWarmUs > 0 ? kWarmEveryTurns : 0;
+  let warmTurns = 0, turnsSinceWarm = 0;
   const context: StrategyContext = {
     sendOrder: (r) => {
       const rx = origin.rxTsNs;
-      if (rx <= 0) { sink.sendOrder(r, rx); return; }
-      const now = clock.nowNs();
+      const now = rx > 0 ? clock.nowNs() : 0;
+      if (r === warmRequest) { warmSink[0] = now - rx; return; }
       sink.sendOrder(r, rx);
+      if (rx <= 0) return;
       // Recorded once the order is out: three histogram updates (cold memory between orders, a few
       // us) sat between the strategy's call and the router, inside md_to_order but in neither half.
       latency.md_to_signal.record(now - rx);
@@ -46,6 +68,7 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
       // packet was decoded, and the packet up to the strategy's call.
       const dec = origin.decodeTsNs;
       if (dec > 0 && dec >= rx) { latency.signal_wait.record(dec - rx); latency.signal_decide.record(now - dec); }
+      if (steps !== undefined) steps.onSendOrder(now, dec);
     },
     cancelOrder: (id) => sink.cancelOrder(id),
     nowNs: () => clock.nowNs(),
@@ -81,11 +104,18 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   // the books made it, and the conflated QUOTE that follows is the last of those, so writing it again
   // would store the same four numbers.
   const bboFromImmediate = ctx.has('book') && onTopOfBook !== undefined;
-  const topOfBook = onTopOfBook === undefined ? undefined : (e: BookEvent): void => {
+  const topOfBook = onTopOfBook === undefined ? undefined : steps === undefined ? (e: BookEvent): void => {
     quotesImmediate++;
     const pkt = origin.packetNo;
     if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
     bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
+    onTopOfBook.call(s, e, context);
+  } : (e: BookEvent): void => {
+    quotesImmediate++;
+    const pkt = origin.packetNo;
+    if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
+    bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
+    steps.quoteToStrategy();
     onTopOfBook.call(s, e, context);
   };
   const marketData: BookEventHandler = {
@@ -125,13 +155,23 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
     onOrderEvent,
     get counts() { return (s as { counts?: Record<string, number> }).counts; },
     publishCounters(): void {
+      c[K.keep_warm_order_entry_turns] = warmTurns;
       c[K.strategy_events] = eventsSeen;
       c[K.strategy_quotes_immediate] = quotesImmediate;
     },
     doWork(): number {
+      // The strategy's way to the router, kept warm (see warmEvery above). Written out here, not
+      // behind a method or the router's keep-warm: from a hot caller TurboFan inlines the closure
+      // there and the closure the strategy calls stays unoptimized (docs/ARCHITECTURE.md).
+      if (warmEvery !== 0 && ++turnsSinceWarm >= warmEvery) {
+        turnsSinceWarm = 0;
+        warmTurns++;
+        warmSink[0] = context.nowNs();
+        context.sendOrder(warmRequest);
+      }
       return (events !== undefined ? events.doWork() : 0) + (market !== undefined ? readMarkets() : 0);
     },
     start: async () => { s.onStart?.(context); },
-    onDrained(): void { flushW2h(); s.onStop?.(context); },
+    onDrained(): void { flushW2h(); s.onStop?.(context); steps?.report(); },
   };
 }
