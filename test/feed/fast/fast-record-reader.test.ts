@@ -355,6 +355,36 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       for (let cut = 0; cut < bytes.length; cut++) expect(reader.fn(bytes, 0, cut, r, 64), `cut ${cut}`).to.equal(-1);
     });
 
+    /**
+     * want 'digits' reads two digits a step, the first eight in an int32 and the rest in a double:
+     * every length 1-17, odd and even, a non-digit at every position (the first and second of a
+     * pair, the last), the values around the int32 and 15-digit edges. Fails if a pair's order, the
+     * split at eight digits, the scale of the rest or the odd last digit is wrong, or a non-digit
+     * in either half of a pair is missed.
+     */
+    it("want 'digits': two digits a step, every length 1-17, a non-digit at every position, against Number()", () => {
+      const reg = templates(['d', 6, '<sequence name="S"><length name="N"/><string name="X" presence="optional"/></sequence>']);
+      const reader = compileFastRecordReader(reg.templateNamed('d'), {}, { X: 'digits' })!;
+      const texts: string[] = [];
+      const digits = '31415926535897932';
+      for (let len = 1; len <= 17; len++) {
+        texts.push(digits.slice(0, len), '9'.repeat(len), '1' + '0'.repeat(len - 1));
+        for (let i = 0; i < len; i++) for (const bad of ['/', ':', 'A']) texts.push(digits.slice(0, i) + bad + digits.slice(i + 1, len));
+      }
+      texts.push('2147483647', '2147483648', '999999999', '1000000000', '999999999999999', '1000000000000000', '000000012');
+      const r = new Float64Array(reader.headerSize + 64 * reader.stride);
+      const x = reader.element.get('X')!;
+      for (let at = 0; at < texts.length; at += 50) {
+        const part = texts.slice(at, at + 50);
+        const bytes = new FastEncoder(reg).encode('d', { S: part.map((t) => ({ X: t })) });
+        expect(reader.fn(bytes, 0, bytes.length, r, 64)).to.equal(bytes.length);
+        part.forEach((t, i) => {
+          const want = /^[0-9]{1,15}$/.test(t) ? Number(t) : -1;
+          expect(r[reader.headerSize + i * reader.stride + x + 3], JSON.stringify(t)).to.equal(want);
+        });
+      }
+    });
+
     it('declines templates with operators it does not implement, so they keep the general decoder', () => {
       const reg = templates(
         ['inc', 1, '<uInt32 name="A"><increment/></uInt32><sequence name="S"><length name="N"/><uInt32 name="X"/></sequence>'],
