@@ -311,10 +311,46 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     });
   }
 
+  /**
+   * An entry whose Symbol and TradingSessionID are both copied takes the previous entry's locate
+   * without a look-up. Messages of up to six entries over two symbols and two sessions, in every
+   * order, so the encoder leaves out the Symbol, the session, both or neither: the same books and
+   * instruments as the tape path. Fails if a copied Symbol with a changed session (or the reverse)
+   * reused the locate, or the previous locate were another entry's.
+   */
+  it('a copied Symbol and TradingSessionID reuse the previous entry\'s locate; one of them changed resolves again: the tape path\'s books', () => {
+    const keys: [string, string][] = [['CETS', 'USD000UTSTOM'], ['CETS', 'EUR000UTSTOM'], ['TQBR', 'USD000UTSTOM'], ['TQBR', 'EUR000UTSTOM']];
+    const enc = new FastEncoder(registry);
+    const paths = both(registry);
+    const rpt = new Map<string, number>();
+    let id = 5000; let seq = 0; let s = 7;
+    const rnd = (n: number): number => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) % n; };
+    for (let m = 0; m < 600; m++) {
+      const entries: FastRecord[] = [];
+      for (let k = 0, n = 1 + rnd(6); k < n; k++) {
+        const [session, symbol] = keys[rnd(4)];
+        const name = `${session}:${symbol}`;
+        const r = (rpt.get(name) ?? 0) + 1; rpt.set(name, r);
+        entries.push({ MDUpdateAction: 0, MDEntryType: rnd(2) === 0 ? '0' : '1', MDEntryID: String(id++), Symbol: symbol, TradingSessionID: session, RptSeq: r,
+          MDEntryPx: { mantissa: 600000 + rnd(50) * 25, exponent: -5 }, MDEntrySize: { mantissa: 1 + rnd(9), exponent: 0 } });
+      }
+      enc.resetDictionaries();
+      const msg = enc.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301101500000n + BigInt(seq), GroupMDEntries: entries });
+      const d = new Uint8Array(4 + msg.length);
+      writeMoexPacket(d, 0, seq, msg);
+      for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(d, 0, d.length); p.feed.endOfBatch(); }
+    }
+    expect(paths.record.adapter.counters.recordMessages).to.equal(600);
+    expect(paths.record.adapter.instruments.count).to.equal(4);
+    expect(paths.record.adapter.badReferences()).to.equal(0);
+    for (const session of ['CETS', 'TQBR']) expectSame(paths, ['USD000UTSTOM', 'EUR000UTSTOM'], session);
+  });
+
   describe('the record compiler', () => {
     /**
      * want 'key': the exact key words of fastRecordKeyWords for 1-12 characters, k0 -1 for a longer
-     * string, a preamble or an empty one; an absent copy field keeps the previous element's words;
+     * string, a preamble or an empty one; an absent copy field keeps the previous element's words
+     * and is marked copied (state 2);
      * every cut of the message is refused. Fails if a word is packed differently from
      * fastRecordKeyWords, the 13th character is taken as exact, or the copy loses a word.
      */
@@ -336,7 +372,7 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       const want = new Int32Array(3);
       texts.forEach((t, j) => {
         for (const i of [2 * j, 2 * j + 1]) {
-          expect(el(i, 0), `${JSON.stringify(t)} present`).to.equal(1);
+          expect(el(i, 0), `${JSON.stringify(t)} present (1), copied (2)`).to.equal(i % 2 === 0 ? 1 : 2);
           expect(el(i, 2), `${JSON.stringify(t)} length`).to.equal(t.length);
           const ascii = Uint8Array.from(t, (ch) => ch.charCodeAt(0));
           if (t.length >= 1 && t.length <= 12 && t.charCodeAt(0) !== 0) {

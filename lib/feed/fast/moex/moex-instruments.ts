@@ -36,6 +36,9 @@
  * against 18.7-27.0 before (one new run at 37, noise), decode alone unchanged (61-65 both). Not
  * kept: a direct-mapped exact-key cache (500 keys over 8192 lines left about 20 pairs sharing a line,
  * evicting each other in turn: 4088 misses a session against 501); the second way fixed it (500).
+ * Not looked up at all: an entry whose Symbol and TradingSessionID the reader copied from the
+ * previous entry (the adapter reuses that entry's locate; several entries of one instrument in a
+ * message, as a sweep of orders sends; the perf sessions pick instruments at random, so no figure).
  *
  * Single writer: the book adapter's thread.
  */
