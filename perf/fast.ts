@@ -59,7 +59,7 @@ class CountingSink implements BookEventHandler {
 /**
  * Decode + instrument resolution and nothing else, on the shipped path: the record reader of X-OLR
  * (fast-record-compiler.ts, as FastBookAdapter.decodeMessage runs it) and each MDEntries element's
- * Symbol and TradingSessionID through MoexInstrumentTable.resolveBytes, before any RptSeq or book
+ * Symbol and TradingSessionID through MoexInstrumentTable.resolveKey, before any RptSeq or book
  * work. Beside decode only and decode + books it splits the per-message cost into decode,
  * instrument resolution and the rest (RptSeq, order store, levels, events).
  */
@@ -80,8 +80,8 @@ class ResolveOnly implements FastMessageHandler {
     for (let i = 0; i < r[0]; i++) {
       const e = kRecHeader + i * kRecStride;
       const session = r[e + kRecSession] !== 0;
-      this.locateSum += this.instruments.resolveBytes(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3],
-        session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
+      this.locateSum += this.instruments.resolveKey(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3], r[e + kRecSymbol + 4],
+        r[e + kRecSymbol + 5], session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
       this.entries++;
     }
     return next;

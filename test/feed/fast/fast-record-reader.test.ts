@@ -12,7 +12,7 @@ import { OrderBook } from '../../../lib/feed/book/order-book';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
-import { compileFastRecordReader, fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
+import { compileFastRecordReader, fastRecordHash, fastRecordKeyWords } from '../../../lib/feed/fast/fast-record-compiler';
 import { FastBookAdapter, moexIncrementalReader, sendingTimeNs } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
@@ -63,7 +63,8 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     expect(names).to.include.members(['X-OLR-CURR', 'X-OLR-FOND']);
     expect(names.every((n) => /^X-O[LB]R-/.test(n))).to.equal(true);
     const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'))!;
-    expect(reader.stride).to.equal(32);
+    // Eight fields of four slots, Symbol and TradingSessionID of six (their exact key words).
+    expect(reader.stride).to.equal(36);
     // MDEntryTime, OrigTime, OrderStatus... are skipped: never stored in the record.
     expect(reader.source).to.not.match(/num\[|st\[|aux\[/);
     expect(new FastBookAdapter(registry, new EventLog(), { recordReaders: false }).recordTemplateIds()).to.deep.equal([]);
@@ -269,7 +270,157 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
     expectSame(paths, ['USD000UTSTOM', 'EUR_RUB__TOM'], 'CETS');
   });
 
+  /**
+   * Exact instrument keys (Symbol and TradingSessionID read with want 'key', resolved by
+   * MoexInstrumentTable.resolveKey): symbols of 1-20 characters (exact up to 12, the hash path past
+   * them), names one character apart at every position and pairs with the same fastRecordHash, on
+   * sessions of one word, one character and five (not exact: the hash path), several entries a
+   * message so copied Symbols and sessions come from the reader's dictionary. Fails if two keys
+   * merge (a word, a length or the session left out of the compare), one key splits (a copied key
+   * word lost), or the record path's books differ from the tape path's.
+   */
+  for (const session of ['CETS', 'C', 'TQBR1']) {
+    it(`exact keys: symbols of 1-20 characters, one apart at every position, same-hash twins, session ${session}: the tape path's books and instruments`, () => {
+      const gen = new MoexSessionGenerator(registry, { instruments: 64, entriesPerMessage: [1, 4], seed: 41, tradingSessionId: session });
+      const names = new Set<string>();
+      const base = 'ABCDEFGHIJKLMNOPQRST';
+      for (let len = 1; len <= 20; len++) names.add(base.slice(0, len));
+      for (const i of [0, 3, 4, 7, 8, 11]) names.add(base.slice(0, i) + 'Z' + base.slice(i + 1, 12));
+      // Same fastRecordHash and length as the 12-character name (bit 0 of one byte, bit 5 of the next).
+      for (const i of [0, 5, 10]) names.add(base.slice(0, i) + String.fromCharCode(base.charCodeAt(i) ^ 1, base.charCodeAt(i + 1) ^ 32) + base.slice(i + 2, 12));
+      names.add('USD000UTSTOM'); names.add('USD000UTSTOMX'); names.add('SYM001TOM'); names.add('SYM010TOM');
+      const symbols = [...names];
+      expect(symbols.length).to.be.at.most(64);
+      const gs = gen.symbols as string[];
+      symbols.forEach((y, i) => { gs[i] = y; });
+      gs.length = symbols.length;
+      const datagrams = gen.incrementals(4000);
+      const paths = both(registry);
+      for (const d of datagrams) {
+        for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(d, 0, d.length); p.feed.endOfBatch(); }
+      }
+      expect(paths.record.adapter.counters.recordMessages).to.equal(4000);
+      expect(paths.record.adapter.badReferences()).to.equal(0);
+      expect(paths.record.adapter.instruments.count).to.equal(symbols.length);
+      for (const y of symbols) {
+        const locate = paths.record.adapter.instruments.locateOf(session, y);
+        expect(locate, y).to.be.greaterThan(0);
+        expect(paths.record.adapter.book(locate), y).to.not.equal(undefined);
+      }
+      expectSame(paths, symbols, session);
+    });
+  }
+
+  /**
+   * An entry whose Symbol and TradingSessionID are both copied takes the previous entry's locate
+   * without a look-up. Messages of up to six entries over two symbols and two sessions, in every
+   * order, so the encoder leaves out the Symbol, the session, both or neither: the same books and
+   * instruments as the tape path. Fails if a copied Symbol with a changed session (or the reverse)
+   * reused the locate, or the previous locate were another entry's.
+   */
+  it('a copied Symbol and TradingSessionID reuse the previous entry\'s locate; one of them changed resolves again: the tape path\'s books', () => {
+    const keys: [string, string][] = [['CETS', 'USD000UTSTOM'], ['CETS', 'EUR000UTSTOM'], ['TQBR', 'USD000UTSTOM'], ['TQBR', 'EUR000UTSTOM']];
+    const enc = new FastEncoder(registry);
+    const paths = both(registry);
+    const rpt = new Map<string, number>();
+    let id = 5000; let seq = 0; let s = 7;
+    const rnd = (n: number): number => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return (s >>> 0) % n; };
+    for (let m = 0; m < 600; m++) {
+      const entries: FastRecord[] = [];
+      for (let k = 0, n = 1 + rnd(6); k < n; k++) {
+        const [session, symbol] = keys[rnd(4)];
+        const name = `${session}:${symbol}`;
+        const r = (rpt.get(name) ?? 0) + 1; rpt.set(name, r);
+        entries.push({ MDUpdateAction: 0, MDEntryType: rnd(2) === 0 ? '0' : '1', MDEntryID: String(id++), Symbol: symbol, TradingSessionID: session, RptSeq: r,
+          MDEntryPx: { mantissa: 600000 + rnd(50) * 25, exponent: -5 }, MDEntrySize: { mantissa: 1 + rnd(9), exponent: 0 } });
+      }
+      enc.resetDictionaries();
+      const msg = enc.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301101500000n + BigInt(seq), GroupMDEntries: entries });
+      const d = new Uint8Array(4 + msg.length);
+      writeMoexPacket(d, 0, seq, msg);
+      for (const p of [paths.record, paths.tape]) { p.feed.decodePayload(d, 0, d.length); p.feed.endOfBatch(); }
+    }
+    expect(paths.record.adapter.counters.recordMessages).to.equal(600);
+    expect(paths.record.adapter.instruments.count).to.equal(4);
+    expect(paths.record.adapter.badReferences()).to.equal(0);
+    for (const session of ['CETS', 'TQBR']) expectSame(paths, ['USD000UTSTOM', 'EUR000UTSTOM'], session);
+  });
+
   describe('the record compiler', () => {
+    /**
+     * want 'key': the exact key words of fastRecordKeyWords for 1-12 characters, k0 -1 for a longer
+     * string, a preamble or an empty one; an absent copy field keeps the previous element's words
+     * and is marked copied (state 2);
+     * every cut of the message is refused. Fails if a word is packed differently from
+     * fastRecordKeyWords, the 13th character is taken as exact, or the copy loses a word.
+     */
+    it("want 'key': exact key words of 1-12 characters, -1 past 12, for a preamble and empty; copied words kept; every cut refused", () => {
+      const reg = templates(['k', 5, '<sequence name="S"><length name="N"/><string name="Y" presence="optional"><copy/></string><uInt32 name="Q"/></sequence>']);
+      const enc = new FastEncoder(reg);
+      const reader = compileFastRecordReader(reg.templateNamed('k'), {}, { Y: 'key', Q: 'value' })!;
+      expect(reader.stride).to.equal(10);
+      const texts = ['A', 'AB', 'ABCD', 'ABCDE', 'ABCDEFGH', 'ABCDEFGHI', 'ABCDEFGHIJKL', 'ABCDEFGHIJKLM', 'ABCDEFGHIJKLMNOPQRSTU', '\u0000AB', ''];
+      const elements: FastRecord[] = [];
+      // Each text twice: the second time equal to the dictionary's, so the encoder leaves it out (copied).
+      for (const t of texts) elements.push({ Y: t, Q: 1 }, { Y: t, Q: 2 });
+      const bytes = enc.encode('k', { S: elements });
+      const r = new Float64Array(reader.headerSize + 64 * reader.stride);
+      expect(reader.fn(bytes, 0, bytes.length, r, 64)).to.equal(bytes.length);
+      expect(r[0]).to.equal(elements.length);
+      const y = reader.element.get('Y')!;
+      const el = (i: number, k: number): number => r[reader.headerSize + i * reader.stride + y + k];
+      const want = new Int32Array(3);
+      texts.forEach((t, j) => {
+        for (const i of [2 * j, 2 * j + 1]) {
+          expect(el(i, 0), `${JSON.stringify(t)} present (1), copied (2)`).to.equal(i % 2 === 0 ? 1 : 2);
+          expect(el(i, 2), `${JSON.stringify(t)} length`).to.equal(t.length);
+          const ascii = Uint8Array.from(t, (ch) => ch.charCodeAt(0));
+          if (t.length >= 1 && t.length <= 12 && t.charCodeAt(0) !== 0) {
+            expect(fastRecordKeyWords(ascii, 0, t.length, want, 0)).to.equal(true);
+            expect([el(i, 3), el(i, 4), el(i, 5)], `${JSON.stringify(t)} element ${i}`).to.deep.equal(Array.from(want));
+          } else {
+            expect(el(i, 3), `${JSON.stringify(t)} element ${i}: no exact key`).to.equal(-1);
+          }
+        }
+      });
+      // 'ABCDEFGHIJKL' and 'ABCDEFGHIJKM' in other words: the last word differs, the others do not.
+      const a = new Int32Array(3); const b = new Int32Array(3);
+      fastRecordKeyWords(Uint8Array.from('ABCDEFGHIJKL', (ch) => ch.charCodeAt(0)), 0, 12, a, 0);
+      fastRecordKeyWords(Uint8Array.from('ABCDEFGHIJKM', (ch) => ch.charCodeAt(0)), 0, 12, b, 0);
+      expect([a[0] === b[0], a[1] === b[1], a[2] === b[2]]).to.deep.equal([true, true, false]);
+      for (let cut = 0; cut < bytes.length; cut++) expect(reader.fn(bytes, 0, cut, r, 64), `cut ${cut}`).to.equal(-1);
+    });
+
+    /**
+     * want 'digits' reads two digits a step, the first eight in an int32 and the rest in a double:
+     * every length 1-17, odd and even, a non-digit at every position (the first and second of a
+     * pair, the last), the values around the int32 and 15-digit edges. Fails if a pair's order, the
+     * split at eight digits, the scale of the rest or the odd last digit is wrong, or a non-digit
+     * in either half of a pair is missed.
+     */
+    it("want 'digits': two digits a step, every length 1-17, a non-digit at every position, against Number()", () => {
+      const reg = templates(['d', 6, '<sequence name="S"><length name="N"/><string name="X" presence="optional"/></sequence>']);
+      const reader = compileFastRecordReader(reg.templateNamed('d'), {}, { X: 'digits' })!;
+      const texts: string[] = [];
+      const digits = '31415926535897932';
+      for (let len = 1; len <= 17; len++) {
+        texts.push(digits.slice(0, len), '9'.repeat(len), '1' + '0'.repeat(len - 1));
+        for (let i = 0; i < len; i++) for (const bad of ['/', ':', 'A']) texts.push(digits.slice(0, i) + bad + digits.slice(i + 1, len));
+      }
+      texts.push('2147483647', '2147483648', '999999999', '1000000000', '999999999999999', '1000000000000000', '000000012');
+      const r = new Float64Array(reader.headerSize + 64 * reader.stride);
+      const x = reader.element.get('X')!;
+      for (let at = 0; at < texts.length; at += 50) {
+        const part = texts.slice(at, at + 50);
+        const bytes = new FastEncoder(reg).encode('d', { S: part.map((t) => ({ X: t })) });
+        expect(reader.fn(bytes, 0, bytes.length, r, 64)).to.equal(bytes.length);
+        part.forEach((t, i) => {
+          const want = /^[0-9]{1,15}$/.test(t) ? Number(t) : -1;
+          expect(r[reader.headerSize + i * reader.stride + x + 3], JSON.stringify(t)).to.equal(want);
+        });
+      }
+    });
+
     it('declines templates with operators it does not implement, so they keep the general decoder', () => {
       const reg = templates(
         ['inc', 1, '<uInt32 name="A"><increment/></uInt32><sequence name="S"><length name="N"/><uInt32 name="X"/></sequence>'],
@@ -318,7 +469,7 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
       const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'))!;
       const gen = new MoexSessionGenerator(registry, { instruments: 6, entriesPerMessage: [1, 3], seed: 77 });
       const datagrams = gen.incrementals(60);
-      const r = new Float64Array(5 + 64 * 32);
+      const r = new Float64Array(reader.headerSize + 64 * reader.stride);
       const r2 = new Float64Array(r.length);
       let cuts = 0;
       for (let k = 0; k + 1 < datagrams.length; k++) {
@@ -333,7 +484,7 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
           const t = new Uint8Array(msg.length + tail.length); t.set(msg); t.set(tail, msg.length);
           r2.fill(0);
           expect(reader.fn(t, 0, t.length, r2, 64), `message ${k} + ${JSON.stringify(tail)}`).to.equal(msg.length);
-          expect(Array.from(r2.subarray(0, 5 + r[0] * 32))).to.deep.equal(Array.from(r.subarray(0, 5 + r[0] * 32)));
+          expect(Array.from(r2.subarray(0, reader.headerSize + r[0] * reader.stride))).to.deep.equal(Array.from(r.subarray(0, reader.headerSize + r[0] * reader.stride)));
         }
         // At an offset inside a larger buffer, with a stop-bit-free byte before the start.
         const shifted = new Uint8Array(buf.length + 3); shifted.set(buf, 3);

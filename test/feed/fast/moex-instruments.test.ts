@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import * as fc from 'fast-check';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder } from '../../../lib/feed/fast/fast-encoder';
-import { fastRecordHash } from '../../../lib/feed/fast/fast-record-compiler';
+import { fastRecordHash, fastRecordKeyWords } from '../../../lib/feed/fast/fast-record-compiler';
 import { MoexInstrumentTable } from '../../../lib/feed/fast/moex/moex-instruments';
 import { MoexLayouts } from '../../../lib/feed/fast/moex/moex-messages';
 import { moexTemplates } from './fast-helpers';
@@ -259,5 +259,75 @@ describe('MoexInstrumentTable (instrument keys from the tape, hashed and compare
     expect(fromCopy()).to.equal(cets);
     expect(fromCopy()).to.equal(cets);
     expect(table.cacheMisses).to.equal(misses + 2);
+  });
+  /**
+   * resolveKey, the incremental refresh's path since exact keys: a hit compares the key words and
+   * lengths with a cache line and reads nothing of the packet. With one set (two lines) every key
+   * shares it with every other, so each compare is exercised: names one character apart at
+   * every position of every word for lengths 1-12, same-hash twins, a session/symbol split of the
+   * same bytes, sessions of 0, 1 and 4 characters (two of 4 one apart), symbols whose key words
+   * are equal and lengths not (a NUL starting a word), and, past the exact keys, 13-character symbols
+   * and a 5-character session (the hashed path). Fails if a hit skips a word, the lengths or the
+   * session word (one key answers for another), if a set loses a key it holds, or if the locates
+   * differ from the tape path's.
+   */
+  it('resolveKey: exact keys sharing one cache set never answer for each other; same locates as the tape path; longer keys take the hash path', () => {
+    const table = new MoexInstrumentTable(4000, 0);
+    const tape = new MoexInstrumentTable(4000);
+    const encoder = new FastEncoder(registry);
+    const decoder = new FastDecoder(registry, { transientStrings: true });
+    const keys: [string, string][] = [];
+    const base = 'ABCDEFGHIJKLM';
+    for (const session of ['', 'C', 'CETS', 'CETT', 'TQBR1']) {
+      for (let len = 1; len <= 13; len++) {
+        const name = base.slice(0, len);
+        keys.push([session, name]);
+        for (let i = 0; i < len; i++) keys.push([session, name.slice(0, i) + String.fromCharCode(name.charCodeAt(i) ^ 1) + name.slice(i + 1)]);
+        if (len >= 2) keys.push([session, twin(name, len - 2)]);
+      }
+    }
+    keys.push(['CET', 'SAB'], ['CETS', 'AB'], ['CETSA', 'B']);
+    // The same key words, another length: a NUL at the start of a word adds nothing to it.
+    keys.push(['CETS', 'ABCD\u0000E'], ['CETS', 'ABCDE'], ['CETS', 'ABCDEFGH\u0000I'], ['CETS', 'ABCDEFGHI']);
+    const packet = new Uint8Array(128);
+    const words = new Int32Array(3); const sw = new Int32Array(3);
+    let shift = 0;
+    const at = (session: string, symbol: string): number => {
+      const o = 4 + (shift++ % 50);
+      packet.fill(0x55);
+      packet.set([...wire(session), ...wire(symbol)], o);
+      const yo = o + session.length;
+      const exact = fastRecordKeyWords(packet, yo, symbol.length, words, 0);
+      const t0 = session.length === 0 ? 0 : fastRecordKeyWords(packet, o, session.length, sw, 0) ? sw[0] : -1;
+      return table.resolveKey(packet, yo, symbol.length, exact ? words[0] : -1, exact ? words[1] : 0, exact ? words[2] : 0, o, session.length, t0);
+    };
+    // Keys that differ only in what one compare sees (the session word, the lengths) one after the
+    // other, and with another key between them (the first then sits in the set's second line).
+    const groups: [string, string][][] = [[['CETS', 'ABCD\u0000E'], ['CETS', 'ABCDE']], [['CETS', 'ABCDEFGH\u0000I'], ['CETS', 'ABCDEFGHI']]];
+    for (const y of new Set(keys.map(([, y]) => y))) groups.push(['', 'C', 'CETS', 'CETT', 'TQBR1'].map((s) => [s, y]));
+    const side: [string, string][] = [];
+    for (const g of groups) { side.push(...g); for (const k of g) side.push(k, ['CETS', 'FILLER']); }
+    const locates = new Map<string, number>();
+    // Four passes in different orders: the sets' contents change between sightings of a key.
+    for (const order of [keys, [...keys].reverse(), keys.filter((_, i) => i % 3 === 0).concat(keys), side]) {
+      for (const [session, symbol] of order) {
+        const name = named(session, symbol);
+        const locate = at(session, symbol);
+        expect(table.name(locate), name).to.equal(name);
+        if (locates.has(name)) expect(locate, `${name} again`).to.equal(locates.get(name));
+        locates.set(name, locate);
+        // At once again: the key is in its set now (for an exact key, a hit).
+        const misses = table.cacheMisses;
+        expect(at(session, symbol), `${name} at once again`).to.equal(locate);
+        if (session.length <= 4 && symbol.length <= 12) expect(table.cacheMisses, `${name} at once again hits`).to.equal(misses);
+      }
+    }
+    expect(table.count).to.equal(new Set([...keys, ...side].map(([s, y]) => named(s, y))).size);
+    for (const [session, symbol] of [...keys, ...side]) {
+      decodeEntries(encoder, decoder, [[session, symbol]]);
+      const b = decoder.elementBase(layout.entries, 0);
+      expect(tape.resolve(decoder, b + entry.symbol, b + entry.tradingSessionId), named(session, symbol)).to.equal(locates.get(named(session, symbol)));
+    }
+    expect(() => new MoexInstrumentTable(10, 17)).to.throw(/keyCacheSetBits/);
   });
 });

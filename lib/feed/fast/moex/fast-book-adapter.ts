@@ -389,12 +389,15 @@ export class FastBookAdapter implements FastMessageHandler {
     const c = this.counters;
     this.idSource = b;
     this.idMask = 0x7f;
+    let last = 0;
     for (let i = 0; i < n; i++) {
       const e = kRecHeader + i * kRecStride;
       c.entries++;
       const session = r[e + kRecSession] !== 0;
-      const locate = r[e + kRecSymbol] === 0 ? 0 : this.instruments.resolveBytes(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3],
-        session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
+      // Symbol and TradingSessionID both copied (state 2): the previous entry's key, so its locate.
+      const locate = r[e + kRecSymbol] === 0 ? 0 : r[e + kRecSymbol] === 2 && r[e + kRecSession] === 2 ? last : this.instruments.resolveKey(b, r[e + kRecSymbol + 1], r[e + kRecSymbol + 2], r[e + kRecSymbol + 3], r[e + kRecSymbol + 4],
+        r[e + kRecSymbol + 5], session ? r[e + kRecSession + 1] : 0, session ? r[e + kRecSession + 2] : 0, session ? r[e + kRecSession + 3] : 0);
+      last = locate;
       if (locate === 0) { c.noInstrument++; continue; }
       const rpt = r[e + kRecRptSeq] !== 0 ? r[e + kRecRptSeq + 1] : -1;
       if (!this.admit(locate, rpt)) continue;
@@ -966,12 +969,13 @@ export const kRecHeader = 5;
 const kRecAction = 0;
 const kRecType = 4;
 const kRecId = 8;
+/** Symbol and TradingSessionID take six slots: [state (1 present, 2 copied), offset, length, exact key words k0..k2] (want 'key'). */
 export const kRecSymbol = 12;
-const kRecRptSeq = 16;
-const kRecPx = 20;
-const kRecSize = 24;
-export const kRecSession = 28;
-export const kRecStride = 32;
+const kRecRptSeq = 18;
+const kRecPx = 22;
+const kRecSize = 26;
+export const kRecSession = 30;
+export const kRecStride = 36;
 
 const incrementalReaders = new WeakMap<FastTemplate, FastRecordReader | null>();
 
@@ -980,7 +984,7 @@ export function moexIncrementalReader(t: FastTemplate): FastRecordReader | undef
   let reader = incrementalReaders.get(t);
   if (reader === undefined) {
     reader = compileFastRecordReader(t, { SendingTime: 'value' }, {
-      MDUpdateAction: 'value', MDEntryType: 'value', MDEntryID: 'digits', Symbol: 'hash', RptSeq: 'value', MDEntryPx: 'value', MDEntrySize: 'value', TradingSessionID: 'hash',
+      MDUpdateAction: 'value', MDEntryType: 'value', MDEntryID: 'digits', Symbol: 'key', RptSeq: 'value', MDEntryPx: 'value', MDEntrySize: 'value', TradingSessionID: 'key',
     }) ?? null;
     // The layout above is the constants'; a template whose SendingTime is not a uInt64 gets none.
     const sendingTime = t.body.field('SendingTime');
