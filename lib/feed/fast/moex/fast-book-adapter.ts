@@ -345,11 +345,14 @@ export class FastBookAdapter implements FastMessageHandler {
 
   /** Event timestamp from SendingTime's exact 32-bit halves (sendingTimeNs, in line). */
   private setTimestamp(high: number, low: number): void {
-    // Within one minute SendingTime's SSsss digits are linear in the value (SS * 1000 + sss ms), so a
-    // value in the minute of the last full conversion is that minute's nanoseconds plus the
-    // difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    // Below the minute, SendingTime's digits SSsss are linear in the value (SS * 1000 + sss ms), so a
+    // value whose HHMM digits are those of the last full conversion is that minute's nanoseconds plus
+    // the difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    // The window is all 100000 values of SSsss, not the 60000 of a real minute: the conversion gives
+    // SS 60-99 the same ns as this line does (perf:fast's generated SendingTime counts through them,
+    // and 40% of its messages took the divisions; a real feed's never do).
     const d = low - this.minuteLow;
-    if (high === this.lastSendingHigh && d >= 0 && d < 60000) { this.timestamp = this.minuteNs + d * 1e6; return; }
+    if (high === this.lastSendingHigh && d >= 0 && d < 100000) { this.timestamp = this.minuteNs + d * 1e6; return; }
     // The high half's share of (value mod 1e9) is kept from the previous message (it changes about
     // every 71 minutes of SendingTime), and no double crosses a call (a call boxed the low half and
     // the result in heap numbers, per message).
