@@ -565,6 +565,9 @@ export class FastBookAdapter implements FastMessageHandler {
    * A FAST decimal (mantissa, exponent `shift` already at the book's scale) as an integer, -1 when
    * negative, not whole or above `max`. A table multiply either way, no division: a negative shift
    * multiplies by 10^shift and the result is whole only when multiplying it back gives the mantissa.
+   * The mantissa is a decoded integer, so with shift >= 0 the product is whole (exact below 2^53,
+   * and every double above that is an integer, far above any `max`): no Math.floor test on the path
+   * every price and size takes.
    */
   private scaled(mantissa: number, shift: number, max: number): number {
     let v: number;
@@ -573,7 +576,7 @@ export class FastBookAdapter implements FastMessageHandler {
       v = Math.round(mantissa * this.invPow10[-shift]);
       if (v * this.pow10[-shift] !== mantissa) return -1;
     }
-    return v < 0 || v > max || v !== Math.floor(v) ? -1 : v;
+    return v >= 0 && v <= max ? v : -1;
   }
 
   /**
