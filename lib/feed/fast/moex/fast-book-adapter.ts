@@ -664,6 +664,33 @@ export class FastBookAdapter implements FastMessageHandler {
   // further than the out-of-order core already overlaps decode(i + 1) with apply(i)'s misses; what
   // the look-ahead adds is a second pass over the record, two more record arrays and a split of the
   // inlined decode-and-apply path. Not kept; perf:fast unchanged.
+  //
+  // Why the book half (perf:fast's split_ns.books_rest, 93.5 ns/msg) costs about 40 ns more than
+  // BookBuilder's (about 52 on ITCH's session), measured (load 3-16 on 2 vCPUs throughout, so every
+  // figure is noisy; ratios are of copies alternated in one process):
+  // - Not the order flow. perf:fast's row "ITCH decode + books, the FAST session's order flow" runs
+  //   BookBuilder over this session's own updates (the same adds, deletes, size and price changes,
+  //   same events and QUOTEs, deeper books and older orders than ITCH's session): it costs what ITCH's
+  //   own session does (100.4 against 99.3 ns/msg, and 83.6 against 82.6, in two perf:fast runs at
+  //   load 9-16; 87-113 against 86-107 in a scratch harness at load 5-6).
+  // - Not the shared stores. Without its level-store calls BookBuilder over that flow went from
+  //   87-105 to 52-67 ns/msg, and this adapter's book half alone (records decoded beforehand and
+  //   applied through recordRead, with the record copy) from 157 to 108: the ladder is about 40 ns for both, and the order
+  //   store's record miss is the same line for both (same references, same pages). What differs is
+  //   the adapter's own per-entry work around them.
+  // - That work is many small pieces, none above the noise alone (book half alone, each piece
+  //   switched off in a copy, 8-16 alternated rounds, per-round ratios against the unchanged build,
+  //   where an identical copy came out 0.90-1.03): RptSeq gate 0.87-0.99, events 0.84-1.08, QUOTE
+  //   check 0.95-1.05, setTimestamp 0.87-0.91, scaled() 0.86-0.95, event header stores 0.96-1.18;
+  //   all of gate, setTimestamp, scaled and events together (levels off) 0.74. Not the cause either:
+  //   TurboFan's inlining budget (3x the cumulative budget: no faster), deopts (none in steady
+  //   state), allocation (none per message), or a longer decode hiding fewer misses (BookBuilder
+  //   with 60-150 ns of arithmetic between messages paid the same 71-76 ns for its books).
+  // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
+  //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
+  //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
+  //   Not kept: the gate's per-locate numbers in one array (32 bytes a locate, one line per entry
+  //   instead of two): no difference at 500 instruments, as the earlier attempt found.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
