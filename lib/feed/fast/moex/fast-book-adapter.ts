@@ -673,24 +673,32 @@ export class FastBookAdapter implements FastMessageHandler {
   //   same events and QUOTEs, deeper books and older orders than ITCH's session): it costs what ITCH's
   //   own session does (100.4 against 99.3 ns/msg, and 83.6 against 82.6, in two perf:fast runs at
   //   load 9-16; 87-113 against 86-107 in a scratch harness at load 5-6).
-  // - Not the shared stores. Without its level-store calls BookBuilder over that flow went from
-  //   87-105 to 52-67 ns/msg, and this adapter's book half alone (records decoded beforehand and
-  //   applied through recordRead, with the record copy) from 157 to 108: the ladder is about 40 ns for both, and the order
-  //   store's record miss is the same line for both (same references, same pages). What differs is
-  //   the adapter's own per-entry work around them.
-  // - That work is many small pieces, none above the noise alone (book half alone, each piece
-  //   switched off in a copy, 8-16 alternated rounds, per-round ratios against the unchanged build,
-  //   where an identical copy came out 0.90-1.03): RptSeq gate 0.87-0.99, events 0.84-1.08, QUOTE
-  //   check 0.95-1.05, setTimestamp 0.87-0.91, scaled() 0.86-0.95, event header stores 0.96-1.18;
-  //   all of gate, setTimestamp, scaled and events together (levels off) 0.74. Not the cause either:
-  //   TurboFan's inlining budget (3x the cumulative budget: no faster), deopts (none in steady
-  //   state), allocation (none per message), or a longer decode hiding fewer misses (BookBuilder
-  //   with 60-150 ns of arithmetic between messages paid the same 71-76 ns for its books).
+  // - Not the order store: the same references land in the same pages for both. The level store
+  //   is the largest single piece of both paths: without its calls BookBuilder over that flow went
+  //   from 87-105 to 52-67 ns/msg, and this adapter (pairs below) to 0.68 of its cost (about 55-60
+  //   ns at 180), the same LevelStore code on the same ladder positions; in one process, alternated,
+  //   the two shares came out 26-69 ns (FAST) and 49-52 (ITCH over the flow): noise, not a gap.
+  // - No single piece of the adapter's own per-entry work stands out. Each switched off in a copy of
+  //   this build, the copy and the unchanged build alternated chunk by chunk in a process of their
+  //   own (30 chunks of 10 k messages, 6 rounds, paired per-chunk ratio medians; an identical copy
+  //   1.00, IQR 0.88-1.11; load 5-8): RptSeq gate 1.05, events 1.00, QUOTE check 0.96,
+  //   setTimestamp 0.98, scaled() 1.02, event header stores 0.99, the level-store calls 0.68 (IQR
+  //   0.64-0.72); the instrument from a table keyed by the record's symbol hash alone (unsafe: no
+  //   key compare; the resolution is fast-record/moex-instruments' work) 0.91-0.94. With nine copies
+  //   live in one process every copy after the first ran 11-20% slower, identical ones too, so
+  //   ablations need one pair per process. Not the cause either: TurboFan's inlining budget (3x the
+  //   cumulative budget: no faster), deopts (none in steady state), allocation (none per message),
+  //   or a longer decode hiding fewer misses (BookBuilder with 60-150 ns of arithmetic between
+  //   messages paid the same 71-76 ns for its books). Where the rest of the ~40 ns goes stays open:
+  //   the pieces left are the record's fields (type, action, id, side), the calls between
+  //   incrementalRecord, applyOrderEntry and the order paths, and the counters.
   // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
   //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
   //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
-  //   Not kept: the gate's per-locate numbers in one array (32 bytes a locate, one line per entry
-  //   instead of two): no difference at 500 instruments, as the earlier attempt found.
+  //   Both together against the build before, paired as above at load 7-10: 0.992 (IQR
+  //   0.967-1.022), best 166.5 against 168.0 ns/msg: about 1%, within the noise. Not kept: the gate's
+  //   per-locate numbers in one array (32 bytes a locate, one line per entry instead of two): no
+  //   difference at 500 instruments, as the earlier attempt found.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
