@@ -689,9 +689,21 @@ export class FastBookAdapter implements FastMessageHandler {
   //   ablations need one pair per process. Not the cause either: TurboFan's inlining budget (3x the
   //   cumulative budget: no faster), deopts (none in steady state), allocation (none per message),
   //   or a longer decode hiding fewer misses (BookBuilder with 60-150 ns of arithmetic between
-  //   messages paid the same 71-76 ns for its books). Where the rest of the ~40 ns goes stays open:
-  //   the pieces left are the record's fields (type, action, id, side), the calls between
-  //   incrementalRecord, applyOrderEntry and the order paths, and the counters.
+  //   messages paid the same 71-76 ns for its books).
+  // - Each path's book half beside its own decode-only path in one process, alternated (load 3-4;
+  //   ITCH: FeedDecoder into BookBuilder against a no-op handler; FAST: perf:fast's books_rest):
+  //   ITCH 54-63 ns/msg over the FAST flow (66-68 over its own session), FAST 96-109; without the
+  //   level-store calls ITCH 23-27, FAST 50-59; with the gate, setTimestamp, scaled(), events, event
+  //   header stores and counters all switched off together, FAST 96-99: no change. So about 10-13 ns
+  //   of the gap sits in the level-store calls and about 27 outside them, in none of those pieces.
+  //   What is left is the call structure: TurboFan leaves LevelStore.reduceAt (delete, change) and
+  //   LevelStore.addOrder (add) as calls from the order paths, and recordRead -> incrementalRecord ->
+  //   applyOrderEntry -> deleteOrder/changeOrder are calls too (the cumulative inlining budget goes
+  //   to resolveBytes, admit, scaled, the order store, beginAt and emit; --trace-turbo-inlining),
+  //   where BookBuilder's cancel inlines reduceAt. With the inlining limits raised
+  //   (--max-inlined-bytecode-size=2000 --max-inlined-bytecode-size-cumulative=8000) FAST's book
+  //   half went from 90-97 to 79-84 ns/msg best (medians 104-111 to 102), ITCH's did not move: a
+  //   code shape with fewer calls on the order paths is the next thing to try.
   // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
   //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
   //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
