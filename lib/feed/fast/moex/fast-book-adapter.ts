@@ -708,7 +708,9 @@ export class FastBookAdapter implements FastMessageHandler {
   //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
   //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
   //   Both together against the build before, paired as above at load 7-10: 0.992 (IQR
-  //   0.967-1.022), best 166.5 against 168.0 ns/msg: about 1%, within the noise. Not kept: the gate's
+  //   0.967-1.022), best 166.5 against 168.0 ns/msg; at load 1.3-1.6, each build first in turn
+  //   (whichever runs first gains 2-6%), three pairs: 0.98, 0.98, 1.02. About 1%: within the noise,
+  //   and perf:fast at load 2 gave 168.0 and 170.5 ns/msg best, ITCH 82.2 and 77.3. Not kept: the gate's
   //   per-locate numbers in one array (32 bytes a locate, one line per entry instead of two): no
   //   difference at 500 instruments, as the earlier attempt found.
 
