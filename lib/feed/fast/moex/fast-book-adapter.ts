@@ -702,8 +702,14 @@ export class FastBookAdapter implements FastMessageHandler {
   //   to resolveBytes, admit, scaled, the order store, beginAt and emit; --trace-turbo-inlining),
   //   where BookBuilder's cancel inlines reduceAt. With the inlining limits raised
   //   (--max-inlined-bytecode-size=2000 --max-inlined-bytecode-size-cumulative=8000) FAST's book
-  //   half went from 90-97 to 79-84 ns/msg best (medians 104-111 to 102), ITCH's did not move: a
-  //   code shape with fewer calls on the order paths is the next thing to try.
+  //   half went from 90-97 to 79-84 ns/msg best (medians 104-111 to 102), ITCH's did not move. It
+  //   is the cumulative budget (920 bytes of bytecode per optimized function): raised alone it gave
+  //   79-80 against 91-93, the per-function limit alone nothing (90.7 against 92-101). applyOrderEntry
+  //   spends it on the adapter's addOrder, both scaled() calls, OrderStore.insert, beginAt and emit
+  //   before LevelStore.addOrder; and once reduceAt has optimized code of its own (it inlines
+  //   removeLevel, bestRemoved, refreshBest: 713 bytes with them) TurboFan no longer inlines it into
+  //   deleteOrder or changeOrder after a recompile (the first compile of deleteOrder did). A code
+  //   shape that leaves the budget to the level store on the order paths is the next thing to try.
   // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
   //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
   //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
