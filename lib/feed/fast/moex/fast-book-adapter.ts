@@ -700,7 +700,7 @@ export class FastBookAdapter implements FastMessageHandler {
   //   LevelStore.addOrder (add) as calls from the order paths, and recordRead -> incrementalRecord ->
   //   applyOrderEntry -> deleteOrder/changeOrder are calls too (the cumulative inlining budget goes
   //   to resolveBytes, admit, scaled, the order store, beginAt and emit; --trace-turbo-inlining),
-  //   where BookBuilder's cancel inlines reduceAt. With the inlining limits raised
+  //   where BookBuilder's cancel, compiled on its own, inlines reduceAt. With the limits raised
   //   (--max-inlined-bytecode-size=2000 --max-inlined-bytecode-size-cumulative=8000) FAST's book
   //   half went from 90-97 to 79-84 ns/msg best (medians 104-111 to 102), ITCH's did not move. It
   //   is the cumulative budget (920 bytes of bytecode per optimized function): raised alone it gave
