@@ -17,7 +17,10 @@
  * ITCH session keeps per locate; the default session's books keep growing, twice as deep by the
  * end, which makes every level update dearer), and over a session of `kMultiEntries` MDEntries per
  * message (the same number of entries in a quarter of the messages: ns per message and per entry,
- * since a message's fixed cost, framing, template id, SendingTime, is shared by its entries). Best of N rounds
+ * since a message's fixed cost, framing, template id, SendingTime, is shared by its entries), and ITCH
+ * decode + BookBuilder over the FAST session's own order flow (itchOfFastFlow: the same book updates as
+ * ITCH messages, giving the same events and QUOTEs), which tells the flow's share of the FAST-over-ITCH
+ * gap from the adapter's. Best of N rounds
  * per path, and medians over the rounds for decode + books, ITCH and the tape path; the ITCH baseline
  * runs at the start and at the end of every round and the better of its two runs is the round's (one
  * run alone swung 91-206 ns/msg between runs). Timed in process CPU time (see `timed`); never asserts timings.
@@ -28,6 +31,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BookBuilder } from '../lib/feed/book/book-builder';
+import { ItchEncoder, stockBytes } from '../lib/feed/itch/itch-encoder';
+import { MoldUdp64Encoder } from '../lib/feed/wire/moldudp64-encoder';
+import { FastDecimalValue, FastRecord } from '../lib/feed/fast/fast-encoder';
 import { BookEvent, BookEventHandler } from '../lib/feed/book/book-event';
 import { FeedDecoder } from '../lib/feed/feed-decoder';
 import { FastDecoder } from '../lib/feed/fast/fast-decoder';
@@ -37,6 +43,7 @@ import { FastBookAdapter, kRecHeader, kRecSession, kRecStride, kRecSymbol, moexI
 import { FastRecordReader } from '../lib/feed/fast/fast-record-compiler';
 import { MoexInstrumentTable } from '../lib/feed/fast/moex/moex-instruments';
 import { MoexSessionGenerator } from '../lib/feed/fast/moex/moex-session-generator';
+import { FastTemplateRegistry } from '../lib/feed/fast/fast-templates';
 import { decodeSession } from './decode';
 import { generateSession } from './ref/itch-session';
 import { report } from './report';
@@ -119,6 +126,70 @@ function pack(datagrams: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * The FAST session's order flow (the same generator, options and seed as perf:fast's session, so the
+ * same book updates in the same order) as ITCH messages in MoldUDP64 packets of up to 1400 bytes, as
+ * perf/ref/itch-session.ts packs its own: a new order is an A with the MDEntryID as its reference, a
+ * delete a D, a change at the same price an X of the shares taken off (the generator only lowers
+ * sizes; an unchanged one is an X of 0), a price change a U that keeps the reference. Prices are
+ * scaled from the 25-unit tick to ITCH's 100, so every side's ladder holds the same levels at the
+ * same indices. BookBuilder over it gives the same events and QUOTEs as the adapter over the FAST
+ * session: beside ITCH's own session it tells whether the flow (deeper books, older orders) or the
+ * FAST adapter's code makes FAST's book half dearer. Not the hot path: it allocates.
+ */
+function itchOfFastFlow(registry: FastTemplateRegistry, messages: number, options: { instruments: number; seed: number }): Uint8Array {
+  const gen = new MoexSessionGenerator(registry, { instruments: options.instruments, entriesPerMessage: 1, seed: options.seed });
+  const enc = new ItchEncoder();
+  const mold = new MoldUdp64Encoder('FASTFLOW01');
+  const locates = new Map(gen.symbols.map((s, i) => [s, i + 1]));
+  const stocks = gen.symbols.map((_, i) => stockBytes(`F${i.toString(36).toUpperCase()}`));
+  /** Per resting MDEntryID: ITCH price and shares. */
+  const resting = new Map<number, { price: number; shares: number }>();
+  const chunks: Uint8Array[] = [];
+  const packet = new Uint8Array(2 + 1500);
+  let seq = 1;
+  let ts = 34200000000000;
+  const flush = (): void => {
+    const count = mold.messageCount;
+    const len = mold.finish();
+    packet[0] = len >>> 8; packet[1] = len & 0xff;
+    chunks.push(packet.slice(0, 2 + len));
+    seq += count;
+  };
+  mold.begin(packet, 2, seq);
+  for (let k = 0; k < messages; k++) {
+    if (mold.lengthWith(36) > 1400) { flush(); mold.begin(packet, 2, seq); }
+    for (const e of gen.nextIncremental().entries as FastRecord[]) {
+      ts += 1000;
+      const locate = locates.get(e.Symbol as string)!;
+      const id = Number(e.MDEntryID as string);
+      const px = e.MDEntryPx as FastDecimalValue;
+      const price = Math.round(Number(px.mantissa) * 10 ** (Number(px.exponent) + 5)) / 25 * 100;
+      const shares = Number((e.MDEntrySize as FastDecimalValue).mantissa);
+      const action = e.MDUpdateAction as number;
+      if (action === 0) {
+        enc.addOrder(packet, mold.appendMessage(36), locate, 0, ts, id, e.MDEntryType === '0', shares, stocks[locate - 1], price);
+        resting.set(id, { price, shares });
+      } else if (action === 2) {
+        enc.orderDelete(packet, mold.appendMessage(19), locate, 0, ts, id);
+        resting.delete(id);
+      } else {
+        const o = resting.get(id)!;
+        if (price === o.price) enc.orderCancel(packet, mold.appendMessage(23), locate, 0, ts, id, o.shares - shares);
+        else enc.orderReplace(packet, mold.appendMessage(35), locate, 0, ts, id, id, shares, price);
+        o.price = price; o.shares = shares;
+      }
+    }
+  }
+  if (mold.messageCount > 0) flush();
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = new Uint8Array(size);
+  let p = 0;
+  for (const c of chunks) { out.set(c, p); p += c.length; }
+  return out;
+}
+
 function replay(feed: FastFeedDecoder, bytes: Uint8Array): number {
   let n = 0;
   for (let p = 0; p + 2 <= bytes.length;) {
@@ -154,6 +225,7 @@ function main(): number {
   const fastBytes = pack(gen.incrementals(messages));
   const steadyBytes = pack(new MoexSessionGenerator(registry, { instruments: 500, entriesPerMessage: 1, seed: 12345, steadyOrders: 45 }).incrementals(messages));
   const itch = generateSession(messages);
+  const itchFlow = itchOfFastFlow(registry, messages, { instruments: 500, seed: 12345 });
   const multiGen = new MoexSessionGenerator(registry, { instruments: 500, entriesPerMessage: kMultiEntries, seed: 12345 });
   const multiBytes = pack(multiGen.incrementals(Math.ceil(messages / kMultiEntries)));
   const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'));
@@ -169,12 +241,14 @@ function main(): number {
   let adapter: FastBookAdapter | undefined;
   let feedErrors = 0; let tapeErrors = 0;
   /** Per counted round: FAST decode + books, the ITCH baseline (best of its two runs in the round), the old tape path. */
-  const roundFast: number[] = []; const roundItch: number[] = []; const roundTape: number[] = [];
-  const itchRun = (): { ns: number; count: number; sink: CountingSink } => {
+  const roundFast: number[] = []; const roundItch: number[] = []; const roundTape: number[] = []; const roundItchFlow: number[] = [];
+  const itchRun = (bytes: Uint8Array = itch.bytes): { ns: number; count: number; sink: CountingSink; books: BookBuilder } => {
     const sink = new CountingSink();
-    const itchFeed = new FeedDecoder(new BookBuilder(sink, { initialOrderCapacity: 1 << 17 }));
-    return { ...timed(() => decodeSession(itchFeed, itch.bytes)), sink };
+    const books = new BookBuilder(sink, { initialOrderCapacity: 1 << 17 });
+    const itchFeed = new FeedDecoder(books);
+    return { ...timed(() => decodeSession(itchFeed, bytes)), sink, books };
   };
+  let bestItchFlow = Infinity; let itchFlowCount = 0; let itchFlowEvents = 0; let itchFlowQuotes = 0; let itchFlowErrors = 0;
   for (let r = 0; r < rounds + 1; r++) { // round 0 warms the JIT and is not counted
     // ITCH at the start and at the end of the round, FAST between: both runs see the round's load,
     // and the better of the two is the round's baseline (one run alone swung 91-206 ns between runs).
@@ -200,10 +274,17 @@ function main(): number {
     const st = timed(() => replay(new FastFeedDecoder(registry, as), steadyBytes));
     const am = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
     const mu = timed(() => replay(new FastFeedDecoder(registry, am), multiBytes));
+    // ITCH's BookBuilder over the FAST session's order flow (itchOfFastFlow): the same book updates.
+    const iff = itchRun(itchFlow);
     const i2 = itchRun();
     if (r === 0) continue;
     const i = i2.ns < i1.ns ? i2 : i1;
-    roundFast.push(f.ns / f.count); roundItch.push(i.ns / i.count); roundTape.push(tp.ns / tp.count);
+    roundFast.push(f.ns / f.count); roundItch.push(i.ns / i.count); roundTape.push(tp.ns / tp.count); roundItchFlow.push(iff.ns / iff.count);
+    if (iff.ns < bestItchFlow) {
+      const bc = iff.books.counters;
+      bestItchFlow = iff.ns; itchFlowCount = iff.count; itchFlowEvents = iff.sink.events; itchFlowQuotes = iff.sink.quotes;
+      itchFlowErrors = bc.unknownOrder + bc.duplicateOrder + bc.levelMismatch + bc.overCancel + bc.overExecution + bc.badSide;
+    }
     if (mu.ns < bestMulti) {
       bestMulti = mu.ns; multiCount = mu.count; multiEntries = am.counters.entries;
       multiErrors = am.badReferences() + am.counters.levelMismatch + am.counters.rptSeqGaps + (mu.count === Math.ceil(messages / kMultiEntries) ? 0 : 1);
@@ -229,6 +310,7 @@ function main(): number {
   const decodeInterpNs = bestDecodeInterp / decodeCount;
   const c = adapter!.counters;
   const steadyNs = bestSteady / steadyCount;
+  const itchFlowNs = bestItchFlow / itchFlowCount;
   /** Resting orders and mean price levels per side at the end of a session: how deep the books were. */
   const depthOf = (books: { bids: { count: number }; asks: { count: number } }[], resting: number): { resting_orders: number; levels_per_side: number } => {
     let levels = 0;
@@ -282,6 +364,22 @@ function main(): number {
     itch_events: itchSink.events,
     bad_datagrams: feedErrors,
     book_errors: c.unknownOrder + c.duplicateOrder + c.levelMismatch + c.badPrice + c.badSize + c.badOrderId + c.rptSeqGaps,
+    /**
+     * ITCH decode + BookBuilder over the FAST session's order flow (itchOfFastFlow: the same book
+     * updates, as A/D/X/U in MoldUDP64 packets), beside ITCH's own session: when the two are close,
+     * the flow is not what makes FAST's book half dearer than ITCH's, the adapter's code is. Its
+     * events and QUOTEs equal the FAST adapter's (same books), checked in its book_errors.
+     */
+    itch_on_fast_flow: {
+      ns_per_msg: Number(itchFlowNs.toFixed(2)),
+      median_ns_per_msg: Number(median(roundItchFlow).toFixed(2)),
+      ratio_over_itch: Number((itchFlowNs / itchNs).toFixed(3)),
+      median_ratio_over_itch: Number(median(roundItchFlow.map((x, k) => x / roundItch[k])).toFixed(3)),
+      messages: itchFlowCount,
+      events: itchFlowEvents,
+      quotes: itchFlowQuotes,
+      book_errors: itchFlowErrors + (itchFlowEvents === fastSink.events && itchFlowQuotes === fastSink.quotes ? 0 : 1),
+    },
     steady_ns_per_msg: Number(steadyNs.toFixed(2)),
     ratio_steady_over_itch: Number((steadyNs / itchNs).toFixed(3)),
     steady_book_errors: steadyAdapter!.badReferences() + steadyAdapter!.counters.levelMismatch + steadyAdapter!.counters.rptSeqGaps,
@@ -321,9 +419,13 @@ function main(): number {
       note: `levels/side at the end: steady ${result.depth.fast_steady.levels_per_side}, default ${result.depth.fast.levels_per_side}, ITCH ${result.depth.itch.levels_per_side}` },
     { label: `FAST decode + books, ${kMultiEntries} entries/msg (ns/entry)`, ours: result.multi_entry.ns_per_entry.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1),
       ratio: result.multi_entry.ratio_entry_over_itch, note: `${result.multi_entry.ns_per_msg.toFixed(1)} ns/msg; baseline: ITCH per book update` },
+    { label: 'ITCH decode + books, the FAST session\'s order flow (ns/msg)', ours: result.itch_on_fast_flow.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1),
+      ratio: result.itch_on_fast_flow.ratio_over_itch,
+      note: `BookBuilder over the same book updates as FAST's (same events and QUOTEs); baseline: ITCH's own session; medians ${result.itch_on_fast_flow.median_ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)}` },
     { label: 'FAST interpreted + books (ns/msg)', ours: result.interpreted_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: Number((fastInterpNs / itchNs).toFixed(3)), note: 'templates not compiled' },
   ], result);
-  return result.bad_datagrams === 0 && result.book_errors === 0 && result.tape_book_errors === 0 && result.steady_book_errors === 0 && result.multi_entry.book_errors === 0 ? 0 : 1;
+  return result.bad_datagrams === 0 && result.book_errors === 0 && result.tape_book_errors === 0 && result.steady_book_errors === 0 && result.multi_entry.book_errors === 0
+    && result.itch_on_fast_flow.book_errors === 0 ? 0 : 1;
 }
 
 if (require.main === module) process.exitCode = main();

@@ -48,6 +48,14 @@ describe('perf:fast (smoke: tiny parameters, JSON shape only)', function () {
     for (const k of ['ns_per_msg', 'itch_books_ns_per_msg', 'fast_decode_only_ns_per_msg']) {
       expect(j[k], k).to.be.a('number').and.to.be.greaterThan(0).and.to.be.below(1e6);
     }
+    // ITCH's BookBuilder over the FAST session's order flow: the same book updates, so the same
+    // events and QUOTEs as the FAST adapter's (fails if the translation or either path's books drift).
+    const flow = j.itch_on_fast_flow as Record<string, number>;
+    expect(flow.messages).to.equal(4000);
+    expect(flow.book_errors).to.equal(0);
+    expect([flow.events, flow.quotes]).to.deep.equal([j.fast_events, j.fast_quotes]);
+    expect(flow.quotes).to.be.greaterThan(0);
+    expect(flow.ns_per_msg).to.be.a('number').and.to.be.greaterThan(0).and.to.be.below(1e6);
     // Differences of best rounds may come out slightly negative under load; they must be numbers.
     for (const k of Object.keys(split)) expect(Number.isFinite(split[k]), k).to.equal(true);
   });

@@ -179,7 +179,10 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
 
     it('event timestamps are SendingTime as ns since midnight across second, minute, hour and 2^32 boundaries, repeated and going back (both paths)', () => {
       const times = [20170301095959990n, 20170301095959999n, 20170301100000000n, 20170301100000001n, 20170301100059999n, 20170301100100000n,
-        20170301100100000n, 20170301100059000n, 20170301235959999n, 20170302000000000n, 20170302000000007n, 20170301101500123n, 20170301101501000n];
+        20170301100100000n, 20170301100059000n, 20170301235959999n, 20170302000000000n, 20170302000000007n, 20170301101500123n, 20170301101501000n,
+        // Seconds 60-99 (no real minute has them, perf:fast's generator sends them): the minute's
+        // fast path covers SSsss 00000-99999, then the next HHMM.
+        20170301101559999n, 20170301101560000n, 20170301101599999n, 20170301101600000n, 20170301101660007n, 20170301101699999n, 20170301101700000n];
       // A value whose low 32 bits wrap within a minute: 2^32 * k + 4294967290 and the next ones.
       const wrapBase = (20170301101500000n >> 32n) << 32n;
       for (const lo of [4294967290n, 4294967295n]) times.push(wrapBase + lo);
@@ -198,8 +201,8 @@ describe('FAST record readers: MOEX incremental refresh straight from the packet
         const got = log.lines.filter((l) => l.startsWith(`${kBookEventAddOrder} `)).map((l) => Number(l.split(' ')[3]));
         const want = times.map((t) => sendingTimeNs(Number(t >> 32n), Number(t & 0xffffffffn)));
         expect(got, recordReaders ? 'record' : 'tape').to.deep.equal(want);
-        // And by hand for a few: 09:59:59.990, 10:00:00.000, 10:01:00.000, 23:59:59.999.
-        expect([got[0], got[2], got[5], got[8]]).to.deep.equal([35999e9 + 990e6, 36000e9, 36060e9, 86399999e6]);
+        // And by hand for a few: 09:59:59.990, 10:00:00.000, 10:01:00.000, 23:59:59.999, 10:15:60.000 (10:16:00), 10:16:99.999.
+        expect([got[0], got[2], got[5], got[8], got[14], got[18]]).to.deep.equal([35999e9 + 990e6, 36000e9, 36060e9, 86399999e6, 36960e9, 37059999e6]);
       }
     });
 

@@ -345,11 +345,14 @@ export class FastBookAdapter implements FastMessageHandler {
 
   /** Event timestamp from SendingTime's exact 32-bit halves (sendingTimeNs, in line). */
   private setTimestamp(high: number, low: number): void {
-    // Within one minute SendingTime's SSsss digits are linear in the value (SS * 1000 + sss ms), so a
-    // value in the minute of the last full conversion is that minute's nanoseconds plus the
-    // difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    // Below the minute, SendingTime's digits SSsss are linear in the value (SS * 1000 + sss ms), so a
+    // value whose HHMM digits are those of the last full conversion is that minute's nanoseconds plus
+    // the difference in ms: no divisions (the five of a full conversion were about 15-20 ns a message).
+    // The window is all 100000 values of SSsss, not the 60000 of a real minute: the conversion gives
+    // SS 60-99 the same ns as this line does (perf:fast's generated SendingTime counts through them,
+    // and 40% of its messages took the divisions; a real feed's never do).
     const d = low - this.minuteLow;
-    if (high === this.lastSendingHigh && d >= 0 && d < 60000) { this.timestamp = this.minuteNs + d * 1e6; return; }
+    if (high === this.lastSendingHigh && d >= 0 && d < 100000) { this.timestamp = this.minuteNs + d * 1e6; return; }
     // The high half's share of (value mod 1e9) is kept from the previous message (it changes about
     // every 71 minutes of SendingTime), and no double crosses a call (a call boxed the low half and
     // the result in heap numbers, per message).
@@ -565,6 +568,9 @@ export class FastBookAdapter implements FastMessageHandler {
    * A FAST decimal (mantissa, exponent `shift` already at the book's scale) as an integer, -1 when
    * negative, not whole or above `max`. A table multiply either way, no division: a negative shift
    * multiplies by 10^shift and the result is whole only when multiplying it back gives the mantissa.
+   * The mantissa is a decoded integer, so with shift >= 0 the product is whole (exact below 2^53,
+   * and every double above that is an integer, far above any `max`): no Math.floor test on the path
+   * every price and size takes.
    */
   private scaled(mantissa: number, shift: number, max: number): number {
     let v: number;
@@ -573,7 +579,7 @@ export class FastBookAdapter implements FastMessageHandler {
       v = Math.round(mantissa * this.invPow10[-shift]);
       if (v * this.pow10[-shift] !== mantissa) return -1;
     }
-    return v < 0 || v > max || v !== Math.floor(v) ? -1 : v;
+    return v >= 0 && v <= max ? v : -1;
   }
 
   /**
@@ -661,6 +667,61 @@ export class FastBookAdapter implements FastMessageHandler {
   // further than the out-of-order core already overlaps decode(i + 1) with apply(i)'s misses; what
   // the look-ahead adds is a second pass over the record, two more record arrays and a split of the
   // inlined decode-and-apply path. Not kept; perf:fast unchanged.
+  //
+  // Why the book half (perf:fast's split_ns.books_rest, 93.5 ns/msg) costs about 40 ns more than
+  // BookBuilder's (about 52 on ITCH's session), measured (load 3-16 on 2 vCPUs throughout, so every
+  // figure is noisy; ratios are of copies alternated in one process):
+  // - Not the order flow. perf:fast's row "ITCH decode + books, the FAST session's order flow" runs
+  //   BookBuilder over this session's own updates (the same adds, deletes, size and price changes,
+  //   same events and QUOTEs, deeper books and older orders than ITCH's session): it costs what ITCH's
+  //   own session does (100.4 against 99.3 ns/msg, and 83.6 against 82.6, in two perf:fast runs at
+  //   load 9-16; 87-113 against 86-107 in a scratch harness at load 5-6).
+  // - Not the order store: the same references land in the same pages for both. The level store
+  //   is the largest single piece of both paths: without its calls BookBuilder over that flow went
+  //   from 87-105 to 52-67 ns/msg, and this adapter (pairs below) to 0.68 of its cost (about 55-60
+  //   ns at 180), the same LevelStore code on the same ladder positions; in one process, alternated,
+  //   the two shares came out 26-69 ns (FAST) and 49-52 (ITCH over the flow): noise, not a gap.
+  // - No single piece of the adapter's own per-entry work stands out. Each switched off in a copy of
+  //   this build, the copy and the unchanged build alternated chunk by chunk in a process of their
+  //   own (30 chunks of 10 k messages, 6 rounds, paired per-chunk ratio medians; an identical copy
+  //   1.00, IQR 0.88-1.11; load 5-8): RptSeq gate 1.05, events 1.00, QUOTE check 0.96,
+  //   setTimestamp 0.98, scaled() 1.02, event header stores 0.99, the level-store calls 0.68 (IQR
+  //   0.64-0.72); the instrument from a table keyed by the record's symbol hash alone (unsafe: no
+  //   key compare; the resolution is fast-record/moex-instruments' work) 0.91-0.94. With nine copies
+  //   live in one process every copy after the first ran 11-20% slower, identical ones too, so
+  //   ablations need one pair per process. Not the cause either: TurboFan's inlining budget (3x the
+  //   cumulative budget: no faster), deopts (none in steady state), allocation (none per message),
+  //   or a longer decode hiding fewer misses (BookBuilder with 60-150 ns of arithmetic between
+  //   messages paid the same 71-76 ns for its books).
+  // - Each path's book half beside its own decode-only path in one process, alternated (load 3-4;
+  //   ITCH: FeedDecoder into BookBuilder against a no-op handler; FAST: perf:fast's books_rest):
+  //   ITCH 54-63 ns/msg over the FAST flow (66-68 over its own session), FAST 96-109; without the
+  //   level-store calls ITCH 23-27, FAST 50-59; with the gate, setTimestamp, scaled(), events, event
+  //   header stores and counters all switched off together, FAST 96-99: no change. So about 10-13 ns
+  //   of the gap sits in the level-store calls and about 27 outside them, in none of those pieces.
+  //   What is left is the call structure: TurboFan leaves LevelStore.reduceAt (delete, change) and
+  //   LevelStore.addOrder (add) as calls from the order paths, and recordRead -> incrementalRecord ->
+  //   applyOrderEntry -> deleteOrder/changeOrder are calls too (the cumulative inlining budget goes
+  //   to resolveBytes, admit, scaled, the order store, beginAt and emit; --trace-turbo-inlining),
+  //   where BookBuilder's cancel, compiled on its own, inlines reduceAt. With the limits raised
+  //   (--max-inlined-bytecode-size=2000 --max-inlined-bytecode-size-cumulative=8000) FAST's book
+  //   half went from 90-97 to 79-84 ns/msg best (medians 104-111 to 102), ITCH's did not move. It
+  //   is the cumulative budget (920 bytes of bytecode per optimized function): raised alone it gave
+  //   79-80 against 91-93, the per-function limit alone nothing (90.7 against 92-101). applyOrderEntry
+  //   spends it on the adapter's addOrder, both scaled() calls, OrderStore.insert, beginAt and emit
+  //   before LevelStore.addOrder; and once reduceAt has optimized code of its own (it inlines
+  //   removeLevel, bestRemoved, refreshBest: 713 bytes with them) TurboFan no longer inlines it into
+  //   deleteOrder or changeOrder after a recompile (the first compile of deleteOrder did). A code
+  //   shape that leaves the budget to the level store on the order paths is the next thing to try.
+  // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
+  //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
+  //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
+  //   Both together against the build before, paired as above at load 7-10: 0.992 (IQR
+  //   0.967-1.022), best 166.5 against 168.0 ns/msg; at load 1.3-1.6, each build first in turn
+  //   (whichever runs first gains 2-6%), three pairs: 0.98, 0.98, 1.02. About 1%: within the noise,
+  //   and perf:fast at load 2 gave 168.0 and 170.5 ns/msg best, ITCH 82.2 and 77.3. Not kept: the gate's
+  //   per-locate numbers in one array (32 bytes a locate, one line per entry instead of two): no
+  //   difference at 500 instruments, as the earlier attempt found.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
