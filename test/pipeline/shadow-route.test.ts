@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadRoutingConfig } from '../../lib/router/routing-config';
 import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
+import { recordingRouterStack, type RecordingRouterStack } from '../helpers/router-stack-fixture';
 import { OrderPathProbe, OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
 import { attachOrderHandlers } from '../../lib/pipeline/stages/router-stage';
 import { MonotonicClock } from '../../lib/common/clock';
@@ -63,32 +64,18 @@ function runTraced(script: string): { status: Record<string, number>; inlinedInt
  * --allow-natives-syntax) or if they touch anything real.
  */
 describe('pipeline/shadow route (keep-warm through the real order path)', () => {
+  let fx: RecordingRouterStack;
   let dir: string;
   let stack: RouterStack;
-  const sent: string[] = [];
-  const bbo = {
-    bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
-    entries: () => [{ symbol: 'AAPL', bid: 1_000_000, ask: 1_000_100 }],
-  };
-  const order = (symbol = 'AAPL'): OrderRequest => ({ symbol, side: 'B', qty: 100, price: 1_000_100, ordType: 'LIMIT', tif: 'DAY' });
+  let sent: string[];
+  let bbo: RecordingRouterStack['bbo'];
+  let order: RecordingRouterStack['order'];
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-shadow-route-'));
-    const cfg = loadRoutingConfig(CONFIG);
-    cfg.journal.path = path.join(dir, 'orders.journal');
-    sent.length = 0;
-    const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
-      name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
-      sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); return true; },
-      sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
-    });
-    const listener = new Proxy({}, { get: () => () => undefined });
-    stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
+    fx = recordingRouterStack('AAPL', 'tp-shadow-route-');
+    ({ dir, stack, sent, bbo, order } = fx);
   });
-  afterEach(() => {
-    stack.journal.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fx.close());
 
   it('each dry run is a real submitOrder through the OUCH connector, rejected back: nothing real moves, nothing leaks', () => {
     const cfg = loadRoutingConfig(CONFIG);

@@ -1,15 +1,10 @@
 import { expect } from 'chai';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { loadRoutingConfig } from '../../lib/router/routing-config';
-import { createRouterStack, type RouterStack } from '../../lib/router/router-stack';
+import type { RouterStack } from '../../lib/router/router-stack';
+import { kRoutingConfig, recordingRouterStack, type RecordingRouterStack } from '../helpers/router-stack-fixture';
 import { OrderIdFormat, OrderManager } from '../../lib/router/order-manager';
 import { OrderPathWarmer } from '../../lib/pipeline/stages/order-path';
-import type { OrderRequest } from '../../lib/router/types';
 
-// dist/test/router -> repository root
-const CONFIG = path.resolve(__dirname, '../../../configs/routing_config.yml');
 
 type Any = Record<string, any>;
 
@@ -49,30 +44,18 @@ function recordStores(owner: Any, field: string): [number, number, number][] {
  * a slot, key, count or free-list position.
  */
 describe('router/order table warmNext (keep-warm ownership of the next order\'s lines)', () => {
+  let fx: RecordingRouterStack;
   let dir: string;
   let stack: RouterStack;
-  const sent: string[] = [];
-  const bbo = { bestBid: () => 1_000_000, bestAsk: () => 1_000_100, entries: () => [{ symbol: 'MSFT', bid: 1_000_000, ask: 1_000_100 }] };
-  const order = (symbol = 'MSFT'): OrderRequest => ({ symbol, side: 'B', qty: 100, price: 1_000_100, ordType: 'LIMIT', tif: 'DAY' });
+  let sent: string[];
+  let bbo: RecordingRouterStack['bbo'];
+  let order: RecordingRouterStack['order'];
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-om-warm-'));
-    const cfg = loadRoutingConfig(CONFIG);
-    cfg.journal.path = path.join(dir, 'orders.journal');
-    cfg.orderCapacity = 256;
-    sent.length = 0;
-    const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
-      name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
-      sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); return true; },
-      sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
-    });
-    const listener = new Proxy({}, { get: () => () => undefined });
-    stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
+    fx = recordingRouterStack('MSFT', 'tp-om-warm-', (cfg) => { cfg.orderCapacity = 256; });
+    ({ dir, stack, sent, bbo, order } = fx);
   });
-  afterEach(() => {
-    stack.journal.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fx.close());
 
   it('changes no byte of the order table, its key table, free list or the router\'s slot arrays, over live, ended and reused slots', () => {
     const om = stack.orderManager as unknown as Any;
@@ -133,7 +116,7 @@ describe('router/order table warmNext (keep-warm ownership of the next order\'s 
   });
 
   it('each keep-warm dry run calls it on the real router (ownNext), and ownNext: false does not', () => {
-    const cfg = loadRoutingConfig(CONFIG);
+    const cfg = loadRoutingConfig(kRoutingConfig);
     stack.router.submitOrder(order('MSFT'));
     const om = stack.orderManager as unknown as Any;
     const before = snapshot(om);
