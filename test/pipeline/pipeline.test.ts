@@ -219,17 +219,19 @@ describe('pipeline steady state', function () {
       expect(majors, `major GCs after warm-up in [${w.group}]; majors so far at each second ${w.health.map((h) => h.gc.major).join(',')}; old space ${w.health.map((h) => h.oldSpaceUsed).join(',')}`).to.equal(0);
       // Leak trend: old-space growth, bytes per second. (Total heap use saw-tooths with each
       // scavenge of short-lived garbage; what leaks, or lives just long enough to be promoted, lands
-      // in old space and stays there until a major GC.) Leak-free, a steady worker promotes ~0.1 KB/s
-      // (median) and ~1 KB/s over 40 s; with the old 'gc' PerformanceObserver it was 54-77 KB/s plus
-      // ~300 KB steps every ~15 s. Two bounds: the median second (a leak per message or per order
-      // grows every second: 1 byte a message here is 200 KB/s), and the whole window less its one
+      // in old space and stays there until a major GC.) Leak-free, a steady worker promotes ~3.8 KB/s
+      // (median second, alone on a quiet machine, this build and the one before the ninth session's
+      // changes alike; 8.2 KB/s in one full-suite run under load, where the bound was 8 KB/s); with
+      // the old 'gc' PerformanceObserver it was 54-77 KB/s plus ~300 KB steps every ~15 s. Two
+      // bounds: the median second below 16 KB/s (a leak per message or per order grows every second:
+      // 1 byte a message here is 200 KB/s, 12x the bound), and the whole window less its one
       // largest second (warm-up under load can still promote ~200 KB at the window's start; a second
       // step, or steady growth, fails it).
       const ys = steady.map((h) => h.oldSpaceUsed);
       const steps = steady.slice(1).map((h, i) => ys[i + 1] - ys[i]);
       const perSecond = steady.slice(1).map((h, i) => steps[i] / ((h.atNs - steady[i].atNs) / 1e9)).sort((a, b) => a - b);
       const median = perSecond[perSecond.length >> 1];
-      expect(median, `old-space growth in [${w.group}] (bytes/s, median second); samples ${ys.join(',')}`).to.be.below(8 * 1024);
+      expect(median, `old-space growth in [${w.group}] (bytes/s, median second); samples ${ys.join(',')}`).to.be.below(16 * 1024);
       const seconds = (steady[steady.length - 1].atNs - steady[0].atNs) / 1e9;
       const growth = (ys[ys.length - 1] - ys[0] - Math.max(0, ...steps)) / seconds;
       expect(growth, `old-space growth in [${w.group}] (bytes/s over ${seconds.toFixed(1)} s less the largest second); samples ${ys.join(',')}`).to.be.below(16 * 1024);
