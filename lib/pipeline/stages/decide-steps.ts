@@ -28,6 +28,7 @@ import type { Clock } from '../../common/clock';
 import type { BookEvent } from '../../feed/book/book-event';
 import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import type { ItchDecoder } from '../../feed/itch/itch-decoder';
+import { median } from './order-path-steps';
 import type { PacketOrigin } from './stage';
 
 /** True when the switch is set in this process's environment. */
@@ -143,10 +144,4 @@ export class DecideSteps {
     ];
     this.print(lines.join('\n') + '\n');
   }
-}
-
-function median(v: number[]): number {
-  if (v.length === 0) return NaN;
-  v.sort((a, b) => a - b);
-  return v[v.length >> 1];
 }

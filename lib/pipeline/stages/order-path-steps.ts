@@ -112,7 +112,8 @@ export class OrderStepProbe {
   }
 }
 
-function median(v: number[]): number { v.sort((a, b) => a - b); return v.length !== 0 ? v[v.length >> 1] : NaN; }
+/** The middle value of `v` (sorted in place), NaN when empty: the step tables' p50 (decide-steps.ts too). */
+export function median(v: number[]): number { v.sort((a, b) => a - b); return v.length !== 0 ? v[v.length >> 1] : NaN; }
 const us = (ns: number): string => (ns / 1000).toFixed(2);
 
 /** Each kind's p50 per step in ns (NaN: not reached), in step order; the names are ORDER_STEP_NAMES. */

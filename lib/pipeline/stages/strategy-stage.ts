@@ -104,20 +104,18 @@ export function buildStrategyStage(ctx: StageContext, router: OrderSink | undefi
   // the books made it, and the conflated QUOTE that follows is the last of those, so writing it again
   // would store the same four numbers.
   const bboFromImmediate = ctx.has('book') && onTopOfBook !== undefined;
-  const topOfBook = onTopOfBook === undefined ? undefined : steps === undefined ? (e: BookEvent): void => {
+  // The QUOTE's way in, up to the strategy's call (counted, first of its packet, the BBO table);
+  // with TICKPATH_DECIDE_STEPS a second closure stamps between it and the strategy, so the shipped
+  // one has no check for the switch.
+  const quoteIn = (e: BookEvent): void => {
     quotesImmediate++;
     const pkt = origin.packetNo;
     if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
     bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
-    onTopOfBook.call(s, e, context);
-  } : (e: BookEvent): void => {
-    quotesImmediate++;
-    const pkt = origin.packetNo;
-    if (pkt !== lastPacket) { lastPacket = pkt; firstOfPacket(); }
-    bbo.update(e.stockLocate, e.symbol, e.bidPrice, e.askPrice, e.bidShares, e.askShares);
-    steps.quoteToStrategy();
-    onTopOfBook.call(s, e, context);
   };
+  const topOfBook = onTopOfBook === undefined ? undefined : steps === undefined
+    ? (e: BookEvent): void => { quoteIn(e); onTopOfBook.call(s, e, context); }
+    : (e: BookEvent): void => { quoteIn(e); steps.quoteToStrategy(); onTopOfBook.call(s, e, context); };
   const marketData: BookEventHandler = {
     onEvent(e: BookEvent): void {
       eventsSeen++;
