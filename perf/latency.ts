@@ -83,6 +83,9 @@ const shadowCompare = !args.has('no-shadow-compare');
 // And the same without the private loopback send(2) of the keep-warm turns (keep_warm_socket_us 0),
 // at the first rate (--no-socket-compare for none).
 const socketCompare = !args.has('no-socket-compare');
+// And without the books' idle warm walk (performance.stages.book.warm_idle), right after, at the
+// first rate (--no-books-warm-compare for none): what the walk buys signal_decide.
+const booksWarmCompare = !args.has('no-books-warm-compare');
 // The venue out of this process (a venue-sim child), at the first rate: MODE@CPU, comma-separated
 // (MODE block or spin). Default spin on the RX CPU, the one the stage worker does not use: the
 // router's send(2) then finds a receiver already running. 'none' for no such run.
@@ -158,7 +161,9 @@ function threadRoles(workerTids: Map<number, string>, snap: ReturnType<typeof sc
 
 /** The order path's variant: `before` is no keep-warm and the strategy on conflated quotes. */
 interface Variant {
-  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket' | 'keep_warm' | 'venue_poll'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  name: 'shipped' | 'before' | 'venue_process' | 'no_shadow' | 'no_socket' | 'no_books_warm' | 'keep_warm' | 'venue_poll'; keepWarmUs?: number; strategyParams?: Record<string, unknown>;
+  /** Override performance.stages.book.warm_idle. */
+  booksWarmIdle?: boolean;
   /** Override performance.stages.router.keep_warm_path_us (0: keep-warm without the shadow route). */
   keepWarmPathUs?: number;
   /** Override performance.stages.router.keep_warm_socket_us (0: no send(2) on the private loopback connection). */
@@ -174,6 +179,7 @@ const kShipped: Variant = { name: 'shipped', strategyParams };
 const kBefore: Variant = { name: 'before', keepWarmUs: 0, strategyParams: { ...(strategyParams ?? {}), immediate: false } };
 const kNoShadow: Variant = { name: 'no_shadow', keepWarmPathUs: 0, strategyParams };
 const kNoSocket: Variant = { name: 'no_socket', keepWarmSocketUs: 0, strategyParams };
+const kNoBooksWarm: Variant = { name: 'no_books_warm', booksWarmIdle: false, strategyParams };
 
 async function pipelineAt(cap: SessionCapture, variant: Variant = kShipped) {
   const venue = variant.venue ? await startVenueProcess({ cpu: variant.venue.cpu, idle: variant.venue.idle, fixCompId: 'ARCA' }) : undefined;
@@ -195,8 +201,9 @@ async function pipelineWith(cap: SessionCapture, variant: Variant, venuePorts: R
     if (verbose) console.error(l);
   };
   const pathUs = variant.keepWarmPathUs, socketUs = variant.keepWarmSocketUs, pollUs = variant.venuePollUs, idlePollUs = variant.venueIdlePollUs ?? pollUs;
-  const performance = pathUs === undefined && socketUs === undefined && pollUs === undefined && idlePollUs === undefined ? undefined
-    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, router: { ...c.stages.router, venuePollMicros: pollUs ?? c.stages.router.venuePollMicros,
+  const booksWarm = variant.booksWarmIdle;
+  const performance = pathUs === undefined && socketUs === undefined && pollUs === undefined && idlePollUs === undefined && booksWarm === undefined ? undefined
+    : (c: typeof perf) => ({ ...c, stages: { ...c.stages, book: { ...c.stages.book, warmIdle: booksWarm ?? c.stages.book.warmIdle }, router: { ...c.stages.router, venuePollMicros: pollUs ?? c.stages.router.venuePollMicros,
       venueIdlePollMicros: idlePollUs ?? c.stages.router.venueIdlePollMicros,
       keepWarmPathMicros: pathUs ?? c.stages.router.keepWarmPathMicros, keepWarmSocketMicros: socketUs ?? c.stages.router.keepWarmSocketMicros } } });
   const p = await startPipeline(dpdkPortOptions(perf, 'net_ring_lat', { txSlots: 4096 }),
@@ -276,6 +283,7 @@ async function main(): Promise<void> {
       const BL = b.st.latency;
       return {
         what, orders_sent: b.st.counters.orders_sent, keep_warm_turns: b.st.counters.keep_warm_turns, keep_warm_socket_turns: b.st.counters.keep_warm_socket_turns,
+        books_warm_steps: b.st.counters.books_warm_steps,
         stages: {
           wire_to_handler: pct(BL.wire_to_handler), md_to_order: pct(BL.md_to_order), md_to_send_call: pct(BL.md_to_send_call), dec_to_send_call: pct(BL.dec_to_send_call), md_to_signal: pct(BL.md_to_signal),
           signal_wait: pct(BL.signal_wait), signal_decide: pct(BL.signal_decide), order_send: pct(BL.order_send),
@@ -290,6 +298,8 @@ async function main(): Promise<void> {
       ? await warmOff(kNoShadow, 'keep-warm without the shadow route (keep_warm_path_us 0); everything else as shipped; same rate, capture and layout, run right after') : null;
     const noSocket = socketCompare && rate === rates[0]
       ? await warmOff(kNoSocket, 'keep-warm without the send(2) on a private loopback connection (keep_warm_socket_us 0); everything else as shipped; run right after') : null;
+    const noBooksWarm = booksWarmCompare && rate === rates[0]
+      ? await warmOff(kNoBooksWarm, 'without the books\' idle warm walk (performance.stages.book.warm_idle false); everything else as shipped; run right after') : null;
     // Other keep-warm intervals (--keep-warm-variants), same rate and capture, each right after (first rate only).
     const keepWarmRuns: Record<string, unknown>[] = [];
     if (rate === rates[0]) {
@@ -330,7 +340,7 @@ async function main(): Promise<void> {
     }
     out.push({
       rate, achieved: Math.round(achieved), packets: r.frames, messages: r.messages, messages_per_packet: cap.messagesPerPacket,
-      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns, venue_process: venueRuns,
+      keep_warm_turns: st.counters.keep_warm_turns, strategy_quotes_immediate: st.counters.strategy_quotes_immediate, before, no_shadow: noShadow, no_socket: noSocket, no_books_warm: noBooksWarm, books_warm_steps: st.counters.books_warm_steps, keep_warm_variants: keepWarmRuns, venue_poll_variants: pollRuns, venue_process: venueRuns,
       keep_warm_socket_turns: st.counters.keep_warm_socket_turns,
       keep_warm_order_entry_turns: st.counters.keep_warm_order_entry_turns,
       messages_decoded: st.counters.itch_messages, rx_ring_drops: drops, loss: r.frames ? drops / r.frames : 0, drained,
@@ -363,11 +373,11 @@ async function main(): Promise<void> {
     }
     rows.push({ label: `${tag}   order_wire`, ours: fmtP(stages.order_wire), baseline: `order_syscall ${fmtP(stages.order_syscall)}`, note: 'send(2) called to its kernel TX timestamp: TCP/IP and the driver\'s xmit, without the loopback receiver' });
     rows.push({ label: `${tag} order_ack`, ours: fmtP(stages.order_ack), baseline: '', note: 'router send to venue ack (TCP loopback)' });
-    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off'], ...keepWarmRuns.map((k) => [k, `keep-warm ${k.label as string}`] as const),
+    for (const [off, label] of [[noShadow, 'shadow route off'], [noSocket, 'socket warm off'], [noBooksWarm, 'books warm off'], ...keepWarmRuns.map((k) => [k, `keep-warm ${k.label as string}`] as const),
       ...pollRuns.map((k) => [k, `venue poll ${k.venue_poll_us as number} us`] as const)] as const) {
       if (!off) continue;
       const ns = off.stages as Record<string, Percentiles>;
-      for (const k of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_decide'] as const) {
+      for (const k of ['md_to_order', 'md_to_send_call', 'dec_to_send_call', 'order_send', 'order_risk', 'order_journal', 'order_encode', 'order_syscall', 'signal_wait', 'signal_decide', 'md_to_wire'] as const) {
         rows.push({ label: `${tag} ${label} ${k}`, ours: fmtP(ns[k]), baseline: `shipped: ${fmtP(stages[k] as Percentiles)}`,
           note: k === 'md_to_order' ? `run right after; ${off.orders_sent} orders, load ${(off.loadavg as number[])[0]}` : '' });
       }

@@ -65,6 +65,13 @@ export interface RxStageConfig extends StageConfig {
  * read by the strategy's worker, which merges their events (lib/pipeline/pipeline.ts).
  */
 export interface BookStageConfig extends StageConfig {
+  /**
+   * warm_idle: while the decoder on the books' worker finds no packet, each such turn walks a slice
+   * of the books' hot lines (the best levels of a few book sides, recent order records), so the
+   * next packet finds them in the caches (BookBuilder.warmStep). Read-only. Only where decoder and
+   * book share a worker, for ITCH.
+   */
+  warmIdle: boolean;
   /** Book workers (1: the book stage is one stage like the others). */
   shards: number;
   /** The CPU of each shard's worker (`cpus`; absent: every shard on `cpu`). */
@@ -145,7 +152,7 @@ const kBurstKeys = ['normal_msgs_per_s', 'multiplier', 'duration_ms', 'msgs_per_
 const kIdleKeys = ['strategy', 'max_spins', 'max_yields', 'min_park_us', 'max_park_us'];
 const kRxStageKeys = ['cpu', 'burst', 'poller', 'idle'];
 const kStageKeys = ['cpu', 'burst'];
-const kBookStageKeys = ['cpu', 'burst', 'shards', 'cpus'];
+const kBookStageKeys = ['cpu', 'burst', 'shards', 'cpus', 'warm_idle'];
 /** More book workers than this would each get too few symbols to pay for their ring. */
 export const kMaxBookShards = 64;
 const kRouterStageKeys = ['cpu', 'burst', 'venue_poll_us', 'venue_idle_poll_us', 'keep_warm_us', 'keep_warm_path_us', 'keep_warm_socket_us'];
@@ -242,10 +249,11 @@ export function performanceConfigFrom(r: ConfigReader, options: PerformanceConfi
 
 function readBookStage(r: ConfigReader, st: Record<string, unknown>, stage: StageConfig, readCpu: (at: string, v: unknown) => number): BookStageConfig {
   const shards = r.int('performance.stages.book.shards', st.shards, 1, kMaxBookShards, 1);
-  if (st.cpus === undefined || st.cpus === null) return { ...stage, shards };
+  const warmIdle = r.bool('performance.stages.book.warm_idle', st.warm_idle, false);
+  if (st.cpus === undefined || st.cpus === null) return { ...stage, shards, warmIdle };
   const cpus = r.list('performance.stages.book.cpus', st.cpus, shards, shards, `CPUs, one per book shard (shards is ${shards})`)
     .map((v, i) => readCpu(`performance.stages.book.cpus[${i}]`, v));
-  return { ...stage, shards, ...(cpus.length === shards ? { shardCpus: cpus } : {}) };
+  return { ...stage, shards, warmIdle, ...(cpus.length === shards ? { shardCpus: cpus } : {}) };
 }
 
 function readBurst(r: ConfigReader, value: unknown): BurstSizing {

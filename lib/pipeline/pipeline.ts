@@ -297,6 +297,7 @@ export class Pipeline {
         keepWarmUs: stages.router.keepWarmMicros,
         keepWarmPathUs: stages.router.keepWarmPathMicros,
         keepWarmSocketUs: stages.router.keepWarmSocketMicros,
+        booksWarmIdle: stages.book.warmIdle,
         rx: group.includes('decoder') ? this.port.rxTransfer(0) : undefined,
         rings,
         feed: { conflate: o.conflate ?? true, conflationIntervalUs: o.conflationIntervalUs ?? 0, recovery: o.feed.fast ? undefined : o.recovery, source: this.replaysCapture(o) ? 'capture' : 'live', fast: fastFeedOf(o.feed) },

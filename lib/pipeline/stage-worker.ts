@@ -46,7 +46,7 @@ function buildStages(ctx: StageContext): { stages: Stage[]; decoder?: DecoderSta
   strategy = ctx.has('strategy') ? buildStrategyStage(ctx, router?.orders, steps) : undefined;
   const topOfBook = steps !== undefined && strategy?.topOfBook !== undefined ? steps.wrapQuote(strategy.topOfBook) : strategy?.topOfBook;
   const books: BooksStage | undefined = ctx.has('book') ? buildBooksStage(ctx, strategy?.marketData, topOfBook) : undefined;
-  const decoder = ctx.has('decoder') ? buildDecoderStage(ctx, books !== undefined && steps !== undefined ? steps.wrapMessages(books.messages) : books?.messages) : undefined;
+  const decoder = ctx.has('decoder') ? buildDecoderStage(ctx, books !== undefined && steps !== undefined ? steps.wrapMessages(books.messages) : books?.messages, books?.builder) : undefined;
   const stages = [decoder, books, strategy, router].filter((s): s is NonNullable<typeof s> => s !== undefined);
   return { stages, decoder, strategy, router };
 }

@@ -37,6 +37,8 @@ export interface StageWorkerData {
   keepWarmPathUs?: number;
   /** performance.stages.router.keep_warm_socket_us: how often a dry run sends over a private loopback connection (socket-warmer.ts; us; 0/absent = never). */
   keepWarmSocketUs?: number;
+  /** performance.stages.book.warm_idle: the books' idle warm walk on the decoder's empty turns (absent = off). */
+  booksWarmIdle?: boolean;
   rx?: RxQueueTransfer;
   /**
    * decoderToBook and bookToStrategy hold one ring per book shard (one in all when the books are not
@@ -104,6 +106,9 @@ export const kWorkerCounterNames = [
   'keep_warm_order_entry_turns',
   // QUOTEs handed to the strategy's onTopOfBook as the books made them (before conflation).
   'strategy_quotes_immediate',
+  // Slices of the books' idle warm walk (book.warm_idle): decoder turns that found no packet and
+  // loaded a slice of the books' hot lines instead (BookBuilder.warmStep); 0 with it off.
+  'books_warm_steps',
   // FAST A/B: what each incremental line brought (a = the first of feed.fast.incremental, b = the
   // second), the datagrams used from it first, and its copies of datagrams the other line had
   // brought first. A line that loses datagrams shows fewer of them and more firsts on the other.

@@ -125,7 +125,7 @@ describe('performance config', () => {
     );
     expectError(
       (x) => (x.performance.stages.book.venue_poll_us = 10),
-      'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst, shards, cpus',
+      'configs/performance.yml: performance.stages.book.venue_poll_us is an unknown key, expected one of cpu, burst, shards, cpus, warm_idle',
       'ERR_CONFIG_UNKNOWN_KEY',
     );
   });

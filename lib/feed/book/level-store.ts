@@ -81,6 +81,12 @@ export interface Levels {
   quotedPrice(side: number): number;
   quotedShares(side: number): number;
   takeQuoteChange(bidSide: number): boolean;
+  /**
+   * One slice of the idle warm walk: loads the meta line and the ladder lines of the best levels of
+   * up to `sides` sides that have levels, from where the last slice stopped (BookBuilder.warmStep).
+   * Read-only (but for the walk's own cursor); returns a number to sink.
+   */
+  warmStep(sides: number): number;
   priceAt(side: number, rank: number): number;
   sharesAt(side: number, rank: number): number;
   ordersAt(side: number, rank: number): number;
@@ -109,6 +115,9 @@ export class LevelStore implements Levels {
   /** Occupancy bitmap, kWordsPerSide words per region (bit i of word w: index w * 32 + i). */
   private bits: Int32Array;
   private regions = 0;
+  /** Per region: its side (the idle warm walk visits the sides that have levels). */
+  private regionSides = new Int32Array(1024);
+  private warmCursor = 0;
   private readonly deep: SortedLevels;
   /** Levels in transit while a side is re-centred or re-ticked: [price, shares, orders] each. */
   private moving = new Float64Array(kLadderSlots * 3);
@@ -255,6 +264,30 @@ export class LevelStore implements Levels {
     return true;
   }
 
+  warmStep(count: number): number {
+    const regions = this.regions;
+    if (regions === 0) return 0;
+    const m = this.meta, sidesOf = this.regionSides, slots = this.slots;
+    let at = this.warmCursor, sink = 0;
+    for (let i = 0; i < count; i++) {
+      if (at >= regions) at = 0;
+      const o = sidesOf[at] * kMeta;
+      const best = m[o + kBestIndex];
+      sink += m[o + kOrigin];
+      // The best level's line and the two below it (four 16-byte slots a line): most order
+      // messages land within a few ticks of the touch.
+      if (best >= 0) {
+        const base = at * kLadderSlots;
+        sink += slots[(base + best) * kSlot];
+        if (best >= 4) sink += slots[(base + best - 4) * kSlot];
+        if (best >= 8) sink += slots[(base + best - 8) * kSlot];
+      }
+      at++;
+    }
+    this.warmCursor = at;
+    return sink;
+  }
+
   /** Level `rank` from the best (0 = best) of `side` (readers and tools: walks the ladder). */
   priceAt(side: number, rank: number): number {
     const index = this.ladderIndexAt(side, rank);
@@ -364,7 +397,7 @@ export class LevelStore implements Levels {
     if (m[o + kCount] === 0) {
       // Empty side: it starts over, with the tick of this price.
       if (this.regionOf[side] < 0) {
-        this.regionOf[side] = this.takeRegion();
+        this.regionOf[side] = this.takeRegion(side);
         m[o + kBestIndex] = -1;
       }
       const tick = this.gcdTicks ? gcdTick(m[o + kTick], price)
@@ -509,8 +542,14 @@ export class LevelStore implements Levels {
   }
 
   /** A ladder region for a side's first order; the arena doubles when full (region numbers stay valid). */
-  private takeRegion(): number {
+  private takeRegion(side: number): number {
     const region = this.regions++;
+    if (region >= this.regionSides.length) {
+      const sides = new Int32Array(this.regionSides.length * 2);
+      sides.set(this.regionSides);
+      this.regionSides = sides;
+    }
+    this.regionSides[region] = side;
     if (this.regions * kWordsPerSide > this.bits.length) {
       const slots = new Float64Array(this.slots.length * 2);
       slots.set(this.slots);

@@ -68,6 +68,8 @@ export class SortedLevels implements Levels {
     this.orders = new Int32Array(levels);
   }
 
+  warmStep(_sides: number): number { return 0; }
+
   /** Add an order's shares at `price` on `side`. */
   addOrder(side: number, price: number, shares: number): void {
     this.insert(side, price, shares, 1);

@@ -19,12 +19,15 @@ import type { ItchMessageHandler } from '../../feed/feed-decoder';
 import { snapshotOfBook } from '../../feed/book/book-snapshot';
 import { BookAnswer, BookMailboxServer, TopOfBookRow } from '../book-mailbox';
 import { MarketBooks } from '../market-books';
+import type { BookBuilder } from '../../feed/book/book-builder';
 import { ItchRecordReader, MarketEventWriter } from '../stage-rings';
 import type { Stage, StageContext } from './stage';
 
 export interface BooksStage extends Stage {
   /** Where a fused decoder delivers its messages. */
   readonly messages: ItchMessageHandler;
+  /** The books, for a fused decoder's idle warm walk (BookBuilder.warmStep). */
+  readonly builder: BookBuilder;
 }
 
 /** `strategy`: the fused strategy stage's input; without it, events go to the book -> strategy ring. */
@@ -63,6 +66,7 @@ export function buildBooksStage(ctx: StageContext, strategy: BookEventHandler | 
   return {
     roleName: 'book',
     messages: market,
+    builder: books,
     doWork(): number {
       market.refresh();
       const n = reader !== undefined ? reader.doWork() : 0;

@@ -21,6 +21,7 @@ import type { Stage, StageContext } from './stage';
 import { loadFastTemplates } from '../../feed/fast/fast-templates';
 import { MoexFeedReceiver } from '../../feed/fast/moex/moex-feed-receiver';
 import { MarketBooks } from '../market-books';
+import type { BookBuilder } from '../../feed/book/book-builder';
 
 /**
  * Recovery options with gaps, losses and line health going to the worker's log ring. A loss while
@@ -49,8 +50,11 @@ export interface DecoderStage extends Stage {
   readonly sourceDone: boolean;
 }
 
-/** `books`: the fused book stage's input; without it, messages go to the decoder -> book ring. */
-export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler | undefined): DecoderStage {
+/**
+ * `books`: the fused book stage's input; without it, messages go to the decoder -> book ring.
+ * `builder`: the fused books, walked on the decoder's empty turns with performance.stages.book.warm_idle.
+ */
+export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler | undefined, builder?: BookBuilder): DecoderStage {
   if (ctx.data.feed.fast !== undefined) return buildFastDecoderStage(ctx, books);
   const d = ctx.data, c = ctx.c, K = ctx.K;
   const rx = new RxConsumer(d.rx!);
@@ -66,11 +70,17 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
   });
   origin.from = r;  // the decoder is always the first stage of its worker
   const fd = r.decoder;
+  // The books' idle warm walk: after ~200 us without a packet the books' lines were found out of
+  // the caches, and each of the next packet's messages cost about twice its hot time (ARCHITECTURE.md,
+  // signal_decide). An empty turn loads a slice of them (~0.1-0.2 us, independent loads) instead.
+  const warm = books !== undefined && d.booksWarmIdle === true ? builder : undefined;
+  let warmSteps = 0;
 
   return {
     roleName: 'decoder',
     doWork(): number {
       const n = r.doWork();
+      if (n === 0 && warm !== undefined) { warm.warmStep(); warmSteps++; }
       // Records released outside an RX batch (held messages, retransmissions) are published here.
       if (writer !== undefined && writer.pending) writer.endOfBatch();
       return n;
@@ -98,6 +108,7 @@ export function buildDecoderStage(ctx: StageContext, books: ItchMessageHandler |
       const fc = fd.frames.counters;
       c[K.bad_frames] = fc.truncated + fc.notIpv4 + fc.badIpHeader + fc.notUdp + fc.fragment + fc.badUdpLength;
       c[K.moldudp64_packets] = r.moldUdp64Counters.packets;
+      c[K.books_warm_steps] = warmSteps;
       const ic = r.itchCounters;
       c[K.itch_messages] = ic.messages;
       c[K.itch_errors] = ic.zeroLength + ic.truncated + ic.unknownType;
