@@ -48,8 +48,9 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
   });
 
   it('perf:latency prints rates with per-stage percentiles', function () {
-    // Seven pipeline runs (bare read, shipped, before, no shadow route, no socket warm, one other
-    // keep-warm interval, the venue in a child process): about 130 s of start-ups at load 15 on 2 CPUs.
+    // Eight pipeline runs (bare read, shipped, before, no shadow route, no socket warm, no books warm
+    // walk, one other keep-warm interval, the venue in a child process): about 130 s of start-ups at
+    // load 15 on 2 CPUs with seven; one more run is ~20 s of that.
     this.timeout(290_000);
     const out = runBenchmark('latency', ['--rates=20k', '--seconds=0.3', '--keep-warm-variants=200/200/200@10'], 280_000);
     const rates = out.rates as Record<string, unknown>[];
@@ -96,6 +97,12 @@ describe('perf benchmarks (smoke: tiny parameters, JSON shape only)', function (
     expect(noSocket.keep_warm_socket_turns).to.equal(0);
     expect(rates[0].keep_warm_socket_turns).to.be.greaterThan(0);
     expect(rates[0].strategy_quotes_immediate).to.be.greaterThan(0);
+    // And without the books' idle warm walk (book.warm_idle false): no slice walked there, some in the shipped run.
+    const noBooksWarm = rates[0].no_books_warm as { orders_sent: number; books_warm_steps: number; stages: Record<string, Record<string, number>> };
+    expect(noBooksWarm.orders_sent).to.be.greaterThan(0);
+    expect(noBooksWarm.books_warm_steps).to.equal(0);
+    expect(noBooksWarm.stages.signal_decide.count).to.equal(noBooksWarm.stages.md_to_order.count);
+    expect(rates[0].books_warm_steps).to.be.greaterThan(0);
     // md_to_signal split where the order's packet entered the decoder (fused: the decoder is on the strategy's worker).
     for (const s of ['signal_wait', 'signal_decide']) expect(stages[s].count, s).to.equal(stages.md_to_signal.count);
     // The venue in a child process spinning on the CPU the stage does not use: every order reached it
