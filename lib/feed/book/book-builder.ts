@@ -32,11 +32,11 @@ import { SortedLevels } from './sorted-levels';
 import { SymbolTable } from './symbol-table';
 
 const kBuy = 0x42;
+const kSell = 0x53;
 /** The idle warm walk's slice (warmStep): book sides, record lines, and how many pages of references back. */
 const kWarmSides = 16;
 const kWarmLines = 32;
 const kWarmPages = 16;
-const kSell = 0x53;
 
 export class BookBuilderCounters {
   messages = 0;
