@@ -10,11 +10,26 @@
  * comparisons and be the old reader.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BookEvent, BookEventHandler } from '../../../lib/feed/book/book-event';
 import { FastEncoder, type FastRecord } from '../../../lib/feed/fast/fast-encoder';
+import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { compileFastRecordReader, type FastRecordReader } from '../../../lib/feed/fast/fast-record-compiler';
-import { moexIncrementalReader } from '../../../lib/feed/fast/moex/fast-book-adapter';
+import { FastBookAdapter, moexIncrementalReader } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
-import { moexTemplates, templates } from './fast-helpers';
+import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
+import { kFixtures, moexTemplates, templates } from './fast-helpers';
+
+const kCli = path.join(path.resolve(kFixtures, '..', '..', '..'), 'bin', 'tickpath.js');
+
+class EventLines implements BookEventHandler {
+  readonly lines: string[] = [];
+  onEvent(e: BookEvent): void { this.lines.push(`${e.kind} ${e.stockLocate} ${e.timestamp} ${e.orderReferenceNumber} ${e.side} ${e.price} ${e.shares} ${e.bidPrice}/${e.askPrice}`); }
+  endOfBatch(): void { this.lines.push('|'); }
+}
 
 /** mulberry32: a seeded PRNG, so a failure reproduces. */
 function prng(seed: number): () => number {
@@ -84,6 +99,47 @@ describe('FAST record readers: the word path reads as the byte path does', () =>
       expect(reader.byteFallbacks() - before, 'messages at the end of their array').to.equal(50);
     });
   }
+
+  /**
+   * The shipped pcap path: a capture written by `tickpath gen`, its frames replayed as the pcap
+   * tools and backend hand them over (FastFeedDecoder.decodeFrame over the file's bytes) into the
+   * book adapter: every message but the file's last (no three bytes after it) goes through the
+   * word path, and the events are those of the same frames through the general decoder's tape.
+   * Fails if the adapter's reader stops taking the word path, or its books differ.
+   */
+  it('a capture from tickpath gen, frame by frame into books: the word path for all but the last message, the tape path\'s events', function () {
+    this.timeout(60000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fastdec-words-'));
+    try {
+      const pcap = path.join(dir, 'moex.pcap');
+      const g = spawnSync(process.execPath, [kCli, 'gen', '--fast-templates', path.join(kFixtures, 'moex-asts-fix50sp2-2017-mar.xml'), '--out', pcap,
+        '--messages', '3000', '--symbols', '20', '--seed', '9', '--json'], { encoding: 'utf8', timeout: 60000 });
+      expect(g.status, g.stderr).to.equal(0);
+      const reader = moexIncrementalReader(registry.templateNamed('X-OLR-CURR'))!;
+      const before = reader.byteFallbacks();
+      const path2 = (recordReaders: boolean): { adapter: FastBookAdapter; feed: FastFeedDecoder; log: EventLines } => {
+        const log = new EventLines();
+        const adapter = new FastBookAdapter(registry, log, { recordReaders });
+        return { adapter, feed: new FastFeedDecoder(registry, adapter), log };
+      };
+      const words = path2(true); const tape = path2(false);
+      const r = new PcapReader(new Uint8Array(fs.readFileSync(pcap)), pcap);
+      let frames = 0;
+      while (r.next()) {
+        words.feed.decodeFrame(r.data, r.frameOffset, r.capturedLength);
+        tape.feed.decodeFrame(r.data, r.frameOffset, r.capturedLength);
+        words.feed.endOfBatch(); tape.feed.endOfBatch();
+        frames++;
+      }
+      expect(frames).to.equal(3000);
+      expect(words.adapter.counters.recordMessages, 'messages the record reader took').to.equal(3000);
+      expect(reader.byteFallbacks() - before, 'messages handed to the byte path: the file\'s last').to.equal(1);
+      expect(words.log.lines.length).to.be.greaterThan(6000);
+      expect(words.log.lines).to.deep.equal(tape.log.lines);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   /**
    * 30 000 mutated X-OLR messages (bit flips, byte overwrites, bytes inserted and removed, cuts)
