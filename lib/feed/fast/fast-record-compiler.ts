@@ -258,8 +258,12 @@ const kStops = -2139062144;
 const kLow7 = 2139062143;
 /** '0' bytes above a digit word's 1..4 characters (indexed by characters - 1): leading zeros. */
 const kDigitFill = [0x30303000, 0x30300000, 0x30000000, 0];
-/** The four 7-bit groups of y (stop bits clear) joined, the first byte highest: 28 bits. */
-const join = '((y & 127) | ((y >>> 1) & 16256) | ((y >>> 2) & 2080768) | ((y >>> 3) & 266338304))';
+/**
+ * The four 7-bit groups of y (stop bits clear) joined, the first byte highest: 28 bits, in two
+ * steps (bytes into 14-bit pairs, pairs into one; y is overwritten). Four masks and shifts at once
+ * measured 0.782-0.796 of the old reader's time against 0.764-0.775 for this (load 6-7).
+ */
+const join = '(((y = ((y & 0x7f007f00) >>> 1) | (y & 0x007f007f)) & 0x3fff0000) >>> 2 | (y & 0x3fff))';
 /** The word at p into w, its stop bits into sm. */
 const load = `if (p >= E) return -1; w = V.getInt32(p); sm = w & ${kStops};`;
 /** With a stop bit in w (sm !== 0): p past the field's last byte, y its bytes of w right-aligned without stop bits, z the leading zeros (8 * (bytes - 1)). */
