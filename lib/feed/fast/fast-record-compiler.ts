@@ -67,9 +67,10 @@
  * path's time with those calls, 1.011 with one labelled block left by `break`). A template whose
  * header has no presence bit but the template id's (X-OLR) has its first bytes, 0xC0 and the id,
  * compared as one word before the presence map and id are read: 0.78-0.795 against 0.81 (load 4-5).
- * All of it, old build against this one in one process (alternated, 7 rounds, load 6.2-6.6):
- * FastFeedDecoder into the reader alone (perf:fast's decode split) 0.826-0.829 of the time (best
- * 58.5 -> 48.9 ns a message), and into the book adapter 0.906-0.940 (best 170.8 -> 160.4).
+ * All of it, old build against this one in one process (alternated, 7-9 rounds, load 6.2-6.6):
+ * FastFeedDecoder into the reader alone (perf:fast's decode split) 0.803-0.829 of the time (best
+ * 58.6 -> 47.2 ns a message), and into the book adapter 0.906-0.940 (best 165.4 -> 152.6); one
+ * run at load 10.7 gave 0.813 and, for the books, 1.08 (its rounds' medians 20% apart).
  * The
  * DataView is made once per packet array (the last one and eight kept, a receiver's regions), so
  * a source that hands a new array with every datagram pays one allocation a message.
