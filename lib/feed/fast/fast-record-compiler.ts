@@ -26,7 +26,8 @@
  * skipped field present per entry, MDEntryTime), word-at-a-time stop-bit search.
  *
  * A wanted ASCII string can also come as an exact key (want 'key', for instrument keys): up to 12
- * characters in three int32 words of four 7-bit characters, read by the stop-bit scan in readWord's
+ * characters in three int32 words of four characters, 8 bits each with the stop bit cleared (7 bits
+ * each until the word path below), read by the stop-bit scan in readWord's
  * unrolled form (nothing per byte but the shift and the stop-bit test, like the hash it replaced on
  * X-OLR's Symbol and TradingSessionID), so a look-up compares integers instead of hashing and then
  * comparing bytes (moex-instruments.ts resolveKey); a longer string, a preamble or an empty one has
@@ -39,6 +40,48 @@
  * masked): the reader alone took 1.035-1.048 of the byte-at-a-time reader's time (two runs of 31
  * alternated rounds in one process, load 6-10), the DataView's checks and the mask-to-index chain
  * dearer than four unrolled byte steps.
+ *
+ * The word path (fn): strings, uInt64, decimal mantissas and integers nobody reads are read four
+ * bytes a load (DataView.getInt32, big-endian), the field's end found by the leading zeros of the
+ * four stop bits (Math.clz32), when the message has three bytes after its end in its array; other
+ * integers that are read, exponents, presence maps and anything else stay byte by byte in the same
+ * function. Whatever the word path would refuse or does not read (a preamble, a uInt64 of nine
+ * bytes or more, a mantissa or skipped integer of five or more, a message within three bytes of its
+ * array's end) breaks out to the byte path
+ * (`bytes`, the reader as it was) over the whole message, which decides: the word path only ever
+ * answers what the byte path answers. A key word is then the field's four bytes as loaded, stop bit
+ * cleared, right-aligned: hence 8 bits a character. Digits go four a load (SWAR: '0'..'9' checked
+ * in all four bytes at once, then pairs, then the pairs joined). Measured on X-OLR-CURR (the reader
+ * alone, this build and the byte path as it was compiled side by side in one process, alternated
+ * over the same 300k messages, 9 rounds, load 3-6 on 2 vCPUs): 0.871-0.911 of the time (46-47 ns
+ * against 52-53) without the mantissas, and 0.80-0.815 with them (42-43 ns: the byte path's
+ * mantissa, 1-4 bytes varying message to message, mispredicts its unrolled stop-bit tests). By part
+ * (each run without it, before the mantissas): uInt64 0.905, digits 0.907, skipped fields 0.921
+ * against 0.885 with all. Not kept: every integer that is read as a word (1.10: most are one byte,
+ * one load and a test, where a word costs the load, the leading zeros and the 7-bit groups joined),
+ * the first byte read and a word only past it (0.83 against 0.81), RptSeq as a word too (0.83),
+ * a decimal's exponent and mantissa from one load (0.84-0.86), a digit word checked after one
+ * subtraction of '0' from every byte (0.756-0.761 against 0.762-0.768: noise), eight digits in
+ * int32 arithmetic before doubles (no change), the presence map's byte loop unrolled (no change),
+ * presence maps as words (0.949
+ * against 0.885), key words of 7 bits a character as words
+ * (1.026: joining the groups cost more than the loads saved; 8 bits need no join), a call to the
+ * byte path at every refusal instead of one exit (the word path's frame alone 1.018 of the byte
+ * path's time with those calls, 1.011 with one labelled block left by `break`). A template whose
+ * header has no presence bit but the template id's (X-OLR) has its first bytes, 0xC0 and the id,
+ * compared as one word before the presence map and id are read: 0.78-0.795 against 0.81 (load 4-5).
+ * All of it, old build against this one in one process (alternated, 7-9 rounds, load 6.2-6.6):
+ * FastFeedDecoder into the reader alone (perf:fast's decode split) 0.803-0.829 of the time (best
+ * 58.6 -> 47.2 ns a message), and into the book adapter 0.906-0.940 (best 165.4 -> 152.6); one
+ * run at load 10.7 gave 0.813 and, for the books, 1.08 (its rounds' medians 20% apart).
+ * The
+ * DataView is made once per packet array (the last one and eight kept, a receiver's regions), so
+ * a source that hands a new array with every datagram pays one allocation a message.
+ * Where the rest goes (X-OLR-CURR, one entry, load 1-3): a byte loop that only tests stop bits
+ * costs 30 ns of the 46-52; the same message repeated (every branch predicted) 46 of 53 (the byte
+ * path); the record stores (Float64) about 8; the dictionary locals and state stores nothing
+ * measurable. FastFeedDecoder.decodePayload around the reader adds 3.5 ns with one handler class,
+ * more in perf:fast, whose decodePayload call site sees four handler classes.
  *
  * Order-id digits are read two a step (w * 100 + the pair, the first eight in an int32), which halves
  * the multiply-add chain a digit waits for: the X-OLR reader alone, the one-digit loop and this one
@@ -74,13 +117,14 @@ import {
  */
 export type FastRecordWant = 'value' | 'digits' | 'hash' | 'key';
 
-/** ASCII bytes an exact key holds (three words of four 7-bit characters). */
+/** ASCII bytes an exact key holds (three words of four characters). */
 export const kFastKeyBytes = 12;
 
 /**
  * The exact key of an ASCII string of 1..kFastKeyBytes bytes, as the generated readers compute it
- * (`want: 'key'`): characters 1-4, 5-8 and 9-12 in three words of 28 bits (7 bits a character, the
- * first one highest; a word of fewer characters holds only those), into out[at..at+2]. With the
+ * (`want: 'key'`): characters 1-4, 5-8 and 9-12 in three words, 8 bits a character (its low 7:
+ * the first one highest, so a word is never negative; a word of fewer characters holds only
+ * those), into out[at..at+2]. With the
  * length beside it, equal keys are equal strings. Returns false (out untouched) for an empty or
  * longer string.
  */
@@ -88,7 +132,7 @@ export function fastRecordKeyWords(src: Uint8Array, offset: number, length: numb
   if (length < 1 || length > kFastKeyBytes) return false;
   for (let w = 0; w < 3; w++) {
     let k = 0;
-    for (let i = w * 4; i < length && i < w * 4 + 4; i++) k = (k << 7) | (src[offset + i] & 127);
+    for (let i = w * 4; i < length && i < w * 4 + 4; i++) k = (k << 8) | (src[offset + i] & 127);
     out[at + w] = k;
   }
   return true;
@@ -107,6 +151,13 @@ export interface FastRecordReader {
   readonly headerSize: number;
   readonly stride: number;
   readonly source: string;
+  /**
+   * The byte-at-a-time reader: the same answers as fn, which takes it for a message within three
+   * bytes of its array's end and for whatever its word path does not take (tests compare the two).
+   */
+  readonly bytes: FastRecordReaderFn;
+  /** Messages fn handed to bytes so far (tests: the word path took the rest). */
+  readonly byteFallbacks: () => number;
 }
 
 /**
@@ -133,12 +184,38 @@ class Unsupported extends Error {}
  * name), or undefined when the template uses something a reader does not implement.
  */
 export function compileFastRecordReader(t: FastTemplate, wantHeader: Record<string, FastRecordWant>, wantElement: Record<string, FastRecordWant>): FastRecordReader | undefined {
+  let byteLines: Generated;
   try {
-    return new RecordCompiler(t, wantHeader, wantElement).compile();
+    byteLines = new RecordCompiler(t, wantHeader, wantElement, false).generate();
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
     throw e;
   }
+  const wordLines = new RecordCompiler(t, wantHeader, wantElement, true).generate();
+  const name = `rec_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  const body = (g: Generated): string => `  let ${g.decl.join(', ')};\n${g.lines.join('\n')}`;
+  // The DataView of the packet array: the last one used, and up to eight arrays (a receiver's
+  // regions) kept, so that a view is made once per array, not per message.
+  const source = `const kPow10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];\nconst bytes = function ${name}_bytes(B, p, E, R, cap) {\n${body(byteLines)}\n};\n`
+    + `const kFill = [${kDigitFill.join(', ')}];\nlet vB = null, vV = null, vN = 0, nB = 0;\nconst vA = [null, null, null, null, null, null, null, null], vD = [null, null, null, null, null, null, null, null];\n`
+    + 'function viewOf(B) {\n  for (let i = 0; i < 8; i++) if (vA[i] === B) { vB = B; vV = vD[i]; return vV; }\n'
+    + '  const d = new DataView(B.buffer, B.byteOffset, B.byteLength);\n  vA[vN] = B; vD[vN] = d; vN = (vN + 1) & 7; vB = B; vV = d;\n  return d;\n}\n'
+    + `return [function ${name}(B, p, E, R, cap) {\n  const p0 = p, E0 = E;\n  words: {\n${body(wordLines)}\n  }\n  nB++;\n  return bytes(B, p0, E0, R, cap);\n}, bytes, () => nB];`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const [fn, bytes, byteFallbacks] = new Function(source)() as [FastRecordReaderFn, FastRecordReaderFn, () => number];
+  return {
+    templateId: t.id, fn, bytes, byteFallbacks, header: byteLines.header, element: byteLines.element,
+    headerSize: byteLines.headerSize, stride: byteLines.stride, source,
+  };
+}
+
+interface Generated {
+  lines: string[];
+  decl: string[];
+  header: Map<string, number>;
+  element: Map<string, number>;
+  headerSize: number;
+  stride: number;
 }
 
 /**
@@ -173,6 +250,46 @@ function skipInt(full: string): string {
   return `if (p >= E) return -1; s0 = p; while ((B[p++] & 128) === 0); if (p - s0 > 4) { p = s0; ${full} }`;
 }
 
+// ---- The word path: four bytes a load (DataView.getInt32 at p, big-endian: the field's first byte
+// highest), the stop bits of all four in one mask, the field's end by the mask's leading zeros. A
+// load at p < E never passes the array (the word path runs only when E + 3 <= B.length), and never
+// passes the field's end unseen (E is after a stop bit). Anything it does not take (a field of more
+// than four bytes where a value is read, a preamble, any error) is `return -1`, which the word
+// path's lines turn into the byte path over the whole message: that decides, as before.
+
+/** 0x80808080 and 0x7f7f7f7f as int32. */
+const kStops = -2139062144;
+const kLow7 = 2139062143;
+/** '0' bytes above a digit word's 1..4 characters (indexed by characters - 1): leading zeros. */
+const kDigitFill = [0x30303000, 0x30300000, 0x30000000, 0];
+/**
+ * The four 7-bit groups of y (stop bits clear) joined, the first byte highest: 28 bits, in two
+ * steps (bytes into 14-bit pairs, pairs into one; y is overwritten). Four masks and shifts at once
+ * measured 0.782-0.796 of the old reader's time against 0.764-0.775 for this (load 6-7).
+ */
+const join = '(((y = ((y & 0x7f007f00) >>> 1) | (y & 0x007f007f)) & 0x3fff0000) >>> 2 | (y & 0x3fff))';
+/** The word at p into w, its stop bits into sm. */
+const load = `if (p >= E) return -1; w = V.getInt32(p); sm = w & ${kStops};`;
+/** With a stop bit in w (sm !== 0): p past the field's last byte, y its bytes of w right-aligned without stop bits, z the leading zeros (8 * (bytes - 1)). */
+const end = `z = Math.clz32(sm); p += (z >>> 3) + 1; y = (w & ${kLow7}) >>> (24 - z);`;
+/** An integer nobody reads, of at most four bytes: only its end. */
+const wordSkipInt = `${load} if (sm === 0) return -1; p += (Math.clz32(sm) >>> 3) + 1;`;
+/**
+ * A decimal's mantissa of at most four bytes into m (longer: the byte path), sign-extended from its
+ * top group's bit 6. Mantissas are the one integer read as a word: a price's or a size's length
+ * varies from message to message (1-4 bytes), where the other integers read are mostly one byte.
+ */
+const wordMantissa = `${load} if (sm === 0) return -1; ${end} m = ${join}; z = 25 - 7 * (z >>> 3); m = (m << z) >> z;`;
+/** A string nobody reads: word after word to its stop bit. */
+const wordSkipString = `${load} while (sm === 0) { p += 4; ${load} } p += (Math.clz32(sm) >>> 3) + 1;`;
+/**
+ * Digits of y (1..4 characters right-aligned, '0' above them): bad gets the top bit of any byte
+ * outside '0'..'9' (b + 0x46 reaches 0x80 from ':' up; (b | 0x80) - 0x30 loses it below '0'; no
+ * carry or borrow crosses a byte), g the value (pairs, then the pairs joined).
+ */
+const wordDigits = `bad |= (((y + 1179010630) | 0) | ((((y | ${kStops}) - 808464432) | 0) ^ ${kStops})) & ${kStops};`
+  + ' y &= 252645135; y = ((y >>> 8) & 983055) * 10 + (y & 983055); g = (y >>> 16) * 100 + (y & 65535);';
+
 class RecordCompiler {
   private readonly lines: string[] = [];
   private readonly locals = new Set<string>();
@@ -189,9 +306,10 @@ class RecordCompiler {
   private inElement = false;
   private sequences = 0;
 
-  constructor(private readonly t: FastTemplate, private readonly wantHeader: Record<string, FastRecordWant>, private readonly wantElement: Record<string, FastRecordWant>) {}
+  constructor(private readonly t: FastTemplate, private readonly wantHeader: Record<string, FastRecordWant>, private readonly wantElement: Record<string, FastRecordWant>,
+    private readonly word: boolean) {}
 
-  compile(): FastRecordReader {
+  generate(): Generated {
     const t = this.t;
     this.findNeededEntries(t.body, false);
     if (t.reset || t.id < 0) throw new Unsupported();
@@ -202,25 +320,44 @@ class RecordCompiler {
     // the bytes after it cannot start a field that ends before E): every stop-bit scan that starts
     // below E then stops below E, so a field checks the bound once, before its first byte, not per byte.
     this.line('while (E > p && (B[E - 1] & 128) === 0) E--;');
-    this.pmapStart('pmS', 'pmL', 'pmH', headerBytes);
+    // The word path: loads of four bytes need three after E in the array; the last message of an
+    // array goes byte by byte. The array's view made once (viewOf).
+    if (this.word) this.line('if (E + 3 > B.length) return -1; const V = B === vB ? vV : viewOf(B);');
+    // The word path's head: a template whose header has no presence bit but the template id's (X-OLR)
+    // starts 0xC0 and the id's shortest encoding, compared as one word (anything else, an overlong
+    // presence map or id included, is read as before).
+    const idBytes: number[] = [];
+    for (let v = t.id; ; v = Math.floor(v / 128)) { idBytes.unshift(v % 128); if (v < 128) break; }
+    idBytes[idBytes.length - 1] |= 128;
+    const fastHead = this.word && t.body.pmapBits === 0 && idBytes.length <= 3;
+    if (fastHead) {
+      const n = 1 + idBytes.length;
+      const pattern = [0xc0, ...idBytes].reduce((a, b) => a * 256 + b, 0);
+      this.line(`let pmL = 1; if (p >= E) return -1; w = V.getInt32(p); if ((w >>> ${8 * (4 - n)}) === ${pattern}) { p += ${n}; pmH = 64; } else {`);
+      this.pmapStart('pmS', 'pmL2', 'pmH', headerBytes);
+      this.line('pmL = pmL2;');
+    } else this.pmapStart('pmS', 'pmL', 'pmH', headerBytes);
     // The template id: present (the dictionaries were just reset, so it cannot be copied) and this one.
     this.line(`if (!${this.nextBit()}) return -1;`);
     this.line(readUint('v'));
-    this.line(`if (v !== ${t.id}) return -1;`);
+    // Another template's id is refused by the word path too: the byte path would read the same id.
+    if (this.word) this.lines.push(`  if (v !== ${t.id}) return -1;`);
+    else this.line(`if (v !== ${t.id}) return -1;`);
+    if (fastHead) this.line('}');
     this.line('R[0] = 0;');
     this.fields(t.body);
     this.absentUnseen(t.body, this.header, '');
     if (this.bit !== 1 + t.body.pmapBits) throw new Error(`record reader of ${t.name}: ${this.bit} presence bits, the template has ${1 + t.body.pmapBits}`);
     this.line(`if (pmL > ${headerBytes}) return -1;`);
     this.line('return p;');
-    const decl = ['v = 0', 'w = 0', 'a = 0', 'c = 0', 'pmH = 0', 'pmE = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'h = 0', 'g = 0', 'bad = 0', 'rb = 0', 'k0 = 0', 'k1 = 0', 'k2 = 0', ...this.locals];
-    const source = `const kPow10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];\nreturn function rec_${t.name.replace(/[^A-Za-z0-9_]/g, '_')}(B, p, E, R, cap) {\n  let ${decl.join(', ')};\n${this.lines.join('\n')}\n};`;
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const fn = new Function(source)() as FastRecordReaderFn;
-    return { templateId: t.id, fn, header: this.header, element: this.element, headerSize: this.headerSize, stride: this.stride, source };
+    const decl = ['v = 0', 'w = 0', 'a = 0', 'c = 0', 'pmH = 0', 'pmE = 0', 'nul = false', 'e1 = 0', 'm = 0', 's0 = 0', 'so = 0', 'sl = 0', 'hi = 0', 'lo = 0', 'x = 0', 'h = 0', 'g = 0', 'bad = 0', 'rb = 0', 'k0 = 0', 'k1 = 0', 'k2 = 0',
+      ...(this.word ? ['sm = 0', 'z = 0', 'y = 0', 'f = 0'] : []), ...this.locals];
+    return { lines: this.lines, decl, header: this.header, element: this.element, headerSize: this.headerSize, stride: this.stride };
   }
 
-  private line(s: string): void { this.lines.push(`  ${s}`); }
+  /** A line of the reader; on the word path a refusal is the byte path over the whole message. */
+  private line(s: string): void { this.lines.push(`  ${this.word ? s.split('return -1;').join('break words;') : s}`); }
+
 
   /**
    * Dictionary entries whose value someone reads: those of wanted fields and of mandatory copy
@@ -322,7 +459,7 @@ class RecordCompiler {
       // Nothing stored and no dictionary: only the stop bit and the range matter.
       const range = ins.kind === kFastUInt32 ? 'v > 4294967295' : ins.kind === kFastInt32 ? '(v > 2147483647 || v < -2147483648)' : `(v > ${kMaxSafe} || v < -${kMaxSafe})`;
       const nullable = ins.optional ? 'if (v > 0) v--; ' : '';
-      this.line(skipInt(`${ins.kind === kFastUInt32 ? readUint('v') : readInt('v')} ${nullable}if (${range}) return -1;`));
+      this.line(this.word ? wordSkipInt : skipInt(`${ins.kind === kFastUInt32 ? readUint('v') : readInt('v')} ${nullable}if (${range}) return -1;`));
       return;
     }
     // The range on the wire: a nullable positive value is one more than the value (checked in the
@@ -391,6 +528,13 @@ class RecordCompiler {
     // X-OLR reader). Seven more bits overflow 64 exactly when the high half is already 2^25 or more.
     // The first four bytes into w and the next four into a (int32 shifts, 28 bits each), joined into
     // the halves once (a SendingTime has eight or nine bytes); from the ninth byte the per-byte loop.
+    if (this.word) {
+      // Up to eight bytes in two loads (a SendingTime has eight): the first word's 28 bits in a,
+      // the second's g bits below them; nine or more bytes go byte by byte.
+      this.line(`${load} if (sm !== 0) { ${end} hi = 0; lo = ${join}; } else {`);
+      this.line(`y = w & ${kLow7}; a = ${join}; p += 4; ${load} if (sm === 0) return -1; ${end}`);
+      this.line(`g = 7 * ((z >>> 3) + 1); hi = a >>> (32 - g); lo = ((a << g) | ${join}) >>> 0; }`);
+    } else {
     this.line(readWord('c & 127'));
     this.line('if ((c & 128) !== 0) { hi = 0; lo = w; } else {');
     this.line('s0 = p; c = B[p++]; a = c & 127;');
@@ -399,6 +543,7 @@ class RecordCompiler {
     this.line('g = 7 * (p - s0); hi = w >>> (32 - g); lo = ((w << g) | a) >>> 0;');
     this.line('if ((c & 128) === 0) { for (;;) { c = B[p++]; if (hi >= 33554432) return -1; hi = ((hi << 7) | (lo >>> 25)) >>> 0; lo = ((lo << 7) | (c & 127)) >>> 0; if ((c & 128) !== 0) break; } }');
     this.line('}');
+    }
     if (ins.optional) this.line('if (hi === 0 && lo === 0) nul = true; else { nul = false; if (lo === 0) { lo = 4294967295; hi--; } else lo--; }');
     const store = `if (hi >= 4294967296) return -1;${k < 0 ? '' : ` ${this.r(k, 0)} = 1; ${this.r(k, 1)} = hi; ${this.r(k, 2)} = lo;`}`;
     this.line(ins.optional ? `if (nul) { ${this.absent(k)} } else { ${store} }` : store);
@@ -408,7 +553,7 @@ class RecordCompiler {
 
   private wireDecimal(ins: FastInstruction): void {
     this.line(readInt('e1'));
-    const rest = `if (e1 > 63 || e1 < -63) return -1; ${readInt('m', `if (v > ${kMaxSafe} || v < -${kMaxSafe}) return -1;`)}`;
+    const rest = `if (e1 > 63 || e1 < -63) return -1; ${this.word ? wordMantissa : readInt('m', `if (v > ${kMaxSafe} || v < -${kMaxSafe}) return -1;`)}`;
     this.line(ins.optional ? `if (e1 === 0) nul = true; else { nul = false; if (e1 > 0) e1--; ${rest} }` : rest);
   }
 
@@ -455,6 +600,7 @@ class RecordCompiler {
 
   /** so/sl (nul when null), and x: digits value or hash when wanted. */
   private wireAscii(ins: FastInstruction, want: FastRecordWant | undefined, unread = false): void {
+    if (this.word && want !== 'hash') { this.wordAscii(ins, want, unread); return; }
     if (unread) {
       // Nothing stored and no dictionary: a string has no value to check, only its stop bit.
       this.line('if (p >= E) return -1; while ((B[p++] & 128) === 0);');
@@ -474,8 +620,8 @@ class RecordCompiler {
     } else if (want === 'key') {
       // The exact key (fastRecordKeyWords) in the stop-bit pass: up to four bytes a word, each word
       // unrolled like readWord's; a string of more than kFastKeyBytes bytes is only scanned (k0 -1).
-      const word = (k: string): string => `c = B[p++]; ${k} = c & 127; if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 7) | (c & 127);`
-        + ` if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 7) | (c & 127); if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 7) | (c & 127); } } }`;
+      const word = (k: string): string => `c = B[p++]; ${k} = c & 127; if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 8) | (c & 127);`
+        + ` if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 8) | (c & 127); if ((c & 128) === 0) { c = B[p++]; ${k} = (${k} << 8) | (c & 127); } } }`;
       this.line(`if (p >= E) return -1; s0 = p; k1 = 0; k2 = 0; ${word('k0')}`);
       this.line(`if ((c & 128) === 0) { ${word('k1')} if ((c & 128) === 0) { ${word('k2')} if ((c & 128) === 0) { k0 = -1; while ((B[p++] & 128) === 0); } } }`);
     } else if (want === 'hash') {
@@ -497,6 +643,33 @@ class RecordCompiler {
     this.line('}');
     if (want === 'digits') this.line('if (bad < 0 || sl === 0 || sl > 15) x = -1;');
     else if (want === 'hash') this.line(`if (sl === 0) h = 0; else h &= ${kHashMask};`);
+    else if (want === 'key') this.line('if (sl === 0) k0 = -1;');
+  }
+
+  /**
+   * wireAscii on the word path: the string's words loaded to its stop bit; f is its first byte (a
+   * null or a preamble). A preamble goes to the byte path (rare); 'hash' has no word form.
+   */
+  private wordAscii(ins: FastInstruction, want: FastRecordWant | undefined, unread: boolean): void {
+    if (unread) { this.line(wordSkipString); return; }
+    const full = `y = w & ${kLow7};`;
+    if (want === 'digits') {
+      // Four digits a load (wordDigits), '0's above the last word's characters.
+      this.line(`s0 = p; x = 0; bad = 0; ${load} f = w >>> 24;`);
+      this.line(`for (;;) { if (sm !== 0) { ${end} y |= kFill[z >>> 3]; ${wordDigits} x = x * kPow10[(z >>> 3) + 1] + g; break; }`
+        + ` ${full} ${wordDigits} x = x * 10000 + g; p += 4; ${load} }`);
+    } else if (want === 'key') {
+      // A word of the key is a word of the packet's bytes joined like an integer's (fastRecordKeyWords).
+      this.line(`s0 = p; k1 = 0; k2 = 0; ${load} f = w >>> 24; if (sm !== 0) { ${end} k0 = y; } else { k0 = w & ${kLow7}; p += 4; ${load}`);
+      this.line(`if (sm !== 0) { ${end} k1 = y; } else { k1 = w & ${kLow7}; p += 4; ${load}`);
+      this.line(`if (sm !== 0) { ${end} k2 = y; } else { k2 = w & ${kLow7}; k0 = -1; p += 4; ${load} while (sm === 0) { p += 4; ${load} } p += (Math.clz32(sm) >>> 3) + 1; } } }`);
+    } else {
+      this.line(`s0 = p; ${load} f = w >>> 24; while (sm === 0) { p += 4; ${load} } p += (Math.clz32(sm) >>> 3) + 1;`);
+    }
+    this.line('sl = p - s0; so = s0; nul = false;');
+    // 0x80 alone is null (optional) or empty; a first byte 0 is a preamble: the byte path.
+    this.line(`if (f === 128) { ${ins.optional ? 'nul = true;' : 'sl = 0;'} } else if (f === 0) return -1;`);
+    if (want === 'digits') this.line('if (bad !== 0 || sl === 0 || sl > 15) x = -1;');
     else if (want === 'key') this.line('if (sl === 0) k0 = -1;');
   }
 

@@ -26,7 +26,7 @@
  *
  * The incremental refresh now resolves with resolveKey: its record reader reads Symbol and
  * TradingSessionID as exact keys (fast-record-compiler.ts, want 'key': up to 12 ASCII characters in
- * three words of 28 bits, 7 bits a character), and a two-way set-associative cache of exact keys
+ * three words, 8 bits a character), and a two-way set-associative cache of exact keys
  * (one 64-byte set: two lines of lengths, three symbol words, one session word, locate) answers with
  * five integer compares and no read of the packet: no DataView, no masks, no bounds to check, and
  * no hash in the reader. Keys that are not exact (a Symbol of more than 12 characters, a
