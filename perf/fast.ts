@@ -25,8 +25,17 @@
  * runs at the start and at the end of every round and the better of its two runs is the round's (one
  * run alone swung 91-206 ns/msg between runs). Timed in process CPU time (see `timed`); never asserts timings.
  *
- *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json]
+ * The headline (FAST decode + books, and the ITCH baseline beside it) comes from a child process
+ * (`--shipped-shape`) that runs only the paths `tickpath run` runs: its FastFeedDecoder only ever
+ * calls a FastBookAdapter with record readers on, as MoexFeedReceiver's three decoders do. In the
+ * process that also runs the split rows, decodePayload's handler call sees four classes (the
+ * adapter, RecordOnly, ResolveOnly, NoBooks) and the adapter runs the tape and interpreter paths
+ * too, so its code is compiled for a mix the product never has; that process's own decode + books
+ * is reported beside the headline as `mixed_process`. Both are best of N interleaved rounds.
+ *
+ *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json] [--shipped-shape]
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -190,6 +199,15 @@ function itchOfFastFlow(registry: FastTemplateRegistry, messages: number, option
   return out;
 }
 
+/** The handler kinds this process's FastFeedDecoders were made for (the shipped-shape child must list only 'adapter'). */
+const handlerKinds = new Set<string>();
+
+/** A FastFeedDecoder over `handler`, its kind recorded (adapter, adapter/tape, adapter/interpreted, or the split rows' handler class). */
+function feedFor(registry: FastTemplateRegistry, handler: FastMessageHandler, kind: string, options?: { engine: 'interpreted' }): FastFeedDecoder {
+  handlerKinds.add(kind);
+  return new FastFeedDecoder(registry, handler, options);
+}
+
 function replay(feed: FastFeedDecoder, bytes: Uint8Array): number {
   let n = 0;
   for (let p = 0; p + 2 <= bytes.length;) {
@@ -214,10 +232,27 @@ function timed(run: () => number): { ns: number; count: number } {
   return { ns: (used.user + used.system) * 1000, count };
 }
 
+/** What the `--shipped-shape` child prints as its last line: the headline paths alone. */
+interface ShippedShape { handlers: string[]; fast_ns_per_msg: number; itch_ns_per_msg: number; fast_median_ns_per_msg: number; itch_median_ns_per_msg: number; ratio_median: number; messages: number; book_errors: number; load_average: number }
+
+/** Runs this benchmark again in a child with `--shipped-shape` (see the header) and returns its figures. */
+function shippedShape(messages: number, rounds: number): ShippedShape {
+  const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--shipped-shape', '--messages', String(messages), '--rounds', String(rounds)],
+    { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const last = (child.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (child.status !== 0 || !last.startsWith('{')) {
+    throw new Error(`perf:fast: the --shipped-shape child failed (exit ${child.status}): ${(child.stderr ?? '').slice(-2000)}`);
+  }
+  return JSON.parse(last) as ShippedShape;
+}
+
 function main(): number {
   const loadBefore = os.loadavg()[0];
   const messages = Number(arg('messages', '300000'));
   const rounds = Number(arg('rounds', '7'));
+  /** Only the paths tickpath run runs (the child's mode; see the header). */
+  const shippedOnly = process.argv.includes('--shipped-shape');
+  const shipped = shippedOnly ? undefined : shippedShape(messages, rounds);
   const templatesFile = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'fast', 'moex-asts-fix50sp2-2017-mar.xml');
   const registry = loadFastTemplates(fs.readFileSync(templatesFile, 'utf8'));
 
@@ -255,25 +290,24 @@ function main(): number {
     const i1 = itchRun();
     const fs1 = new CountingSink();
     const a = new FastBookAdapter(registry, fs1, { initialOrderCapacity: 1 << 17 });
-    const ff = new FastFeedDecoder(registry, a);
+    const ff = feedFor(registry, a, 'adapter');
     const f = timed(() => replay(ff, fastBytes));
     // The path before record readers: every message through the general decoder's tape, same adapter.
+    const none = { ns: Infinity, count: 1 };
     const at = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17, recordReaders: false });
-    const ft = new FastFeedDecoder(registry, at);
-    const tp = timed(() => replay(ft, fastBytes));
-    const df = new FastFeedDecoder(registry, new RecordOnly(reader));
-    const dd = timed(() => replay(df, fastBytes));
-    const dt = timed(() => replay(new FastFeedDecoder(registry, new NoBooks()), fastBytes));
+    const tp = shippedOnly ? none : timed(() => replay(feedFor(registry, at, 'adapter/tape'), fastBytes));
+    const dd = shippedOnly ? none : timed(() => replay(feedFor(registry, new RecordOnly(reader), 'RecordOnly'), fastBytes));
+    const dt = shippedOnly ? none : timed(() => replay(feedFor(registry, new NoBooks(), 'NoBooks'), fastBytes));
     const ro = new ResolveOnly(reader);
-    const dr = timed(() => replay(new FastFeedDecoder(registry, ro), fastBytes));
+    const dr = shippedOnly ? none : timed(() => replay(feedFor(registry, ro, 'ResolveOnly'), fastBytes));
     // The reference interpreter, same feed: what compiling the templates saves.
     const ai = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
-    const fi = timed(() => replay(new FastFeedDecoder(registry, ai, { engine: 'interpreted' }), fastBytes));
-    const di = timed(() => replay(new FastFeedDecoder(registry, new NoBooks(), { engine: 'interpreted' }), fastBytes));
+    const fi = shippedOnly ? none : timed(() => replay(feedFor(registry, ai, 'adapter/interpreted', { engine: 'interpreted' }), fastBytes));
+    const di = shippedOnly ? none : timed(() => replay(feedFor(registry, new NoBooks(), 'NoBooks/interpreted', { engine: 'interpreted' }), fastBytes));
     const as = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
-    const st = timed(() => replay(new FastFeedDecoder(registry, as), steadyBytes));
+    const st = timed(() => replay(feedFor(registry, as, 'adapter'), steadyBytes));
     const am = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17 });
-    const mu = timed(() => replay(new FastFeedDecoder(registry, am), multiBytes));
+    const mu = timed(() => replay(feedFor(registry, am, 'adapter'), multiBytes));
     // ITCH's BookBuilder over the FAST session's order flow (itchOfFastFlow): the same book updates.
     const iff = itchRun(itchFlow);
     const i2 = itchRun();
@@ -293,22 +327,38 @@ function main(): number {
     if (fi.ns < bestFastInterp) bestFastInterp = fi.ns;
     if (di.ns < bestDecodeInterp) bestDecodeInterp = di.ns;
     if (f.ns < bestFast) { bestFast = f.ns; fastCount = f.count; fastSink = fs1; adapter = a; feedErrors = ff.counters.badMessages; }
-    if (tp.ns < bestTape) { bestTape = tp.ns; tapeErrors = at.badReferences() + at.counters.levelMismatch + at.counters.rptSeqGaps; }
+    if (!shippedOnly && tp.ns < bestTape) { bestTape = tp.ns; tapeErrors = at.badReferences() + at.counters.levelMismatch + at.counters.rptSeqGaps; }
     if (i.ns < bestItch) { bestItch = i.ns; itchCount = i.count; itchSink = i.sink; }
-    if (dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
+    if (!shippedOnly && dd.ns < bestDecode) { bestDecode = dd.ns; decodeCount = dd.count; }
     if (dt.ns < bestTapeDecode) bestTapeDecode = dt.ns;
-    if (dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; resolveMisses = ro.instruments.cacheMisses; resolveInstruments = ro.instruments.count; }
+    if (!shippedOnly && dr.ns < bestResolve) { bestResolve = dr.ns; resolveCount = dr.count; resolveEntries = ro.entries; resolveMisses = ro.instruments.cacheMisses; resolveInstruments = ro.instruments.count; }
   }
   const median = (xs: number[]): number => { const v = [...xs].sort((x, y) => x - y); return v.length % 2 === 1 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2; };
-  const fastNs = bestFast / fastCount;
-  const itchNs = bestItch / itchCount;
+  const c = adapter!.counters;
+  const bookErrors = c.unknownOrder + c.duplicateOrder + c.levelMismatch + c.badPrice + c.badSize + c.badOrderId + c.rptSeqGaps + feedErrors;
+  if (shippedOnly) {
+    const out: ShippedShape = {
+      handlers: [...handlerKinds].sort(),
+      fast_ns_per_msg: bestFast / fastCount, itch_ns_per_msg: bestItch / itchCount,
+      fast_median_ns_per_msg: median(roundFast), itch_median_ns_per_msg: median(roundItch),
+      ratio_median: median(roundFast.map((x, k) => x / roundItch[k])), messages: fastCount, book_errors: bookErrors,
+      load_average: os.loadavg()[0],
+    };
+    console.log(JSON.stringify(out));
+    return bookErrors === 0 ? 0 : 1;
+  }
+  const sh = shipped!;
+  /** The headline: the shipped-shape child's (see the header); this process's own FAST figure is `mixed_process`. */
+  const fastNs = sh.fast_ns_per_msg;
+  const itchNs = sh.itch_ns_per_msg;
+  const mixedFastNs = bestFast / fastCount;
+  const mixedItchNs = bestItch / itchCount;
   const tapeNs = bestTape / fastCount;
   const decodeNs = bestDecode / decodeCount;
   const tapeDecodeNs = bestTapeDecode / decodeCount;
   const resolveNs = bestResolve / resolveCount;
   const fastInterpNs = bestFastInterp / fastCount;
   const decodeInterpNs = bestDecodeInterp / decodeCount;
-  const c = adapter!.counters;
   const steadyNs = bestSteady / steadyCount;
   const itchFlowNs = bestItchFlow / itchFlowCount;
   /** Resting orders and mean price levels per side at the end of a session: how deep the books were. */
@@ -325,18 +375,31 @@ function main(): number {
     target_ns_per_msg: 150,
     itch_books_ns_per_msg: Number(itchNs.toFixed(2)),
     ratio_fast_over_itch: Number((fastNs / itchNs).toFixed(3)),
-    /** Medians over the counted rounds (per round: FAST once, ITCH the better of its two runs): the steadier figures. */
+    /** The shipped-shape child's medians over its counted rounds (per round: FAST once, ITCH the better of its two runs): the steadier figures. */
     median: {
-      ns_per_msg: Number(median(roundFast).toFixed(2)),
-      itch_books_ns_per_msg: Number(median(roundItch).toFixed(2)),
-      ratio_fast_over_itch: Number(median(roundFast.map((x, k) => x / roundItch[k])).toFixed(3)),
+      ns_per_msg: Number(sh.fast_median_ns_per_msg.toFixed(2)),
+      itch_books_ns_per_msg: Number(sh.itch_median_ns_per_msg.toFixed(2)),
+      ratio_fast_over_itch: Number(sh.ratio_median.toFixed(3)),
       tape_ns_per_msg: Number(median(roundTape).toFixed(2)),
       ratio_fast_over_tape: Number(median(roundFast.map((x, k) => x / roundTape[k])).toFixed(3)),
+    },
+    shipped_shape: { handlers: sh.handlers, messages: sh.messages, book_errors: sh.book_errors, load_average_after: Number(sh.load_average.toFixed(2)) },
+    /**
+     * FAST decode + books and ITCH in this process, whose FastFeedDecoder also feeds the split rows'
+     * handlers and the tape and interpreter paths (see the header): the figure every other row here
+     * is compared with, and what the headline was before it came from the child.
+     */
+    mixed_process: {
+      handlers: [...handlerKinds].sort(),
+      ns_per_msg: Number(mixedFastNs.toFixed(2)),
+      itch_books_ns_per_msg: Number(mixedItchNs.toFixed(2)),
+      median_ns_per_msg: Number(median(roundFast).toFixed(2)),
+      median_itch_books_ns_per_msg: Number(median(roundItch).toFixed(2)),
     },
     rounds_ns_per_msg: { fast: roundFast.map((x) => Number(x.toFixed(1))), itch: roundItch.map((x) => Number(x.toFixed(1))), tape: roundTape.map((x) => Number(x.toFixed(1))) },
     /** The same adapter with every message through the general decoder's value tape (recordReaders: false): the path before record readers. */
     tape_ns_per_msg: Number(tapeNs.toFixed(2)),
-    ratio_fast_over_tape: Number((fastNs / tapeNs).toFixed(3)),
+    ratio_fast_over_tape: Number((mixedFastNs / tapeNs).toFixed(3)),
     tape_book_errors: tapeErrors,
     fast_decode_only_ns_per_msg: Number(decodeNs.toFixed(2)),
     tape_decode_only_ns_per_msg: Number(tapeDecodeNs.toFixed(2)),
@@ -349,7 +412,7 @@ function main(): number {
     split_ns: {
       decode: Number(decodeNs.toFixed(2)),
       instrument_resolution_per_entry: Number(((bestResolve - bestDecode * resolveCount / decodeCount) / Math.max(1, resolveEntries)).toFixed(2)),
-      books_rest: Number((fastNs - resolveNs).toFixed(2)),
+      books_rest: Number((mixedFastNs - resolveNs).toFixed(2)),
     },
     /** resolveBytes' cache over the session (moex-instruments.ts): misses beyond one per instrument are lines two keys share. */
     instrument_cache: { entries: resolveEntries, misses: resolveMisses, instruments: resolveInstruments },
@@ -363,7 +426,7 @@ function main(): number {
     fast_quotes: fastSink.quotes,
     itch_events: itchSink.events,
     bad_datagrams: feedErrors,
-    book_errors: c.unknownOrder + c.duplicateOrder + c.levelMismatch + c.badPrice + c.badSize + c.badOrderId + c.rptSeqGaps,
+    book_errors: c.unknownOrder + c.duplicateOrder + c.levelMismatch + c.badPrice + c.badSize + c.badOrderId + c.rptSeqGaps + sh.book_errors,
     /**
      * ITCH decode + BookBuilder over the FAST session's order flow (itchOfFastFlow: the same book
      * updates, as A/D/X/U in MoldUDP64 packets), beside ITCH's own session: when the two are close,
@@ -373,7 +436,7 @@ function main(): number {
     itch_on_fast_flow: {
       ns_per_msg: Number(itchFlowNs.toFixed(2)),
       median_ns_per_msg: Number(median(roundItchFlow).toFixed(2)),
-      ratio_over_itch: Number((itchFlowNs / itchNs).toFixed(3)),
+      ratio_over_itch: Number((itchFlowNs / mixedItchNs).toFixed(3)),
       median_ratio_over_itch: Number(median(roundItchFlow.map((x, k) => x / roundItch[k])).toFixed(3)),
       messages: itchFlowCount,
       events: itchFlowEvents,
@@ -381,7 +444,7 @@ function main(): number {
       book_errors: itchFlowErrors + (itchFlowEvents === fastSink.events && itchFlowQuotes === fastSink.quotes ? 0 : 1),
     },
     steady_ns_per_msg: Number(steadyNs.toFixed(2)),
-    ratio_steady_over_itch: Number((steadyNs / itchNs).toFixed(3)),
+    ratio_steady_over_itch: Number((steadyNs / mixedItchNs).toFixed(3)),
     steady_book_errors: steadyAdapter!.badReferences() + steadyAdapter!.counters.levelMismatch + steadyAdapter!.counters.rptSeqGaps,
     multi_entry: {
       entries_per_msg: kMultiEntries,
@@ -390,7 +453,7 @@ function main(): number {
       ns_per_msg: Number((bestMulti / multiCount).toFixed(2)),
       ns_per_entry: Number((bestMulti / multiEntries).toFixed(2)),
       /** ITCH decode + books per book update, beside the FAST cost per entry (one book update each). */
-      ratio_entry_over_itch: Number((bestMulti / multiEntries / itchNs).toFixed(3)),
+      ratio_entry_over_itch: Number((bestMulti / multiEntries / mixedItchNs).toFixed(3)),
       book_errors: multiErrors,
     },
     load_average: { before: Number(loadBefore.toFixed(2)), after: Number(os.loadavg()[0].toFixed(2)), cpus: os.cpus().length },
@@ -408,21 +471,23 @@ function main(): number {
   console.log(`FIX/FAST (MOEX X-OLR, one entry per message) vs ITCH into books, best of ${rounds} interleaved rounds over ${fastCount} messages each`);
   report('fast', [
     { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch,
-      note: `baseline: ITCH decode + BookBuilder, same update count; medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)} (${result.median.ratio_fast_over_itch}x)` },
-    { label: 'FAST decode + books, record reader vs tape (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.tape_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_tape,
-      note: `baseline: general decoder + value tape (before); medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.tape_ns_per_msg.toFixed(1)}` },
+      note: `a process running only tickpath run's paths (--shipped-shape); baseline: ITCH decode + BookBuilder, same update count; medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)} (${result.median.ratio_fast_over_itch}x)` },
+    { label: 'FAST decode + books, beside the split rows (ns/msg)', ours: mixedFastNs.toFixed(1), baseline: mixedItchNs.toFixed(1), ratio: Number((mixedFastNs / mixedItchNs).toFixed(3)),
+      note: `one process with every row below (its decoder feeds four handler classes); medians ${result.mixed_process.median_ns_per_msg.toFixed(1)} / ${result.mixed_process.median_itch_books_ns_per_msg.toFixed(1)}` },
+    { label: 'FAST decode + books, record reader vs tape (ns/msg)', ours: mixedFastNs.toFixed(1), baseline: result.tape_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_tape,
+      note: `baseline: general decoder + value tape (before), same process; medians ${result.mixed_process.median_ns_per_msg.toFixed(1)} / ${result.median.tape_ns_per_msg.toFixed(1)}` },
     { label: 'FAST decode only (ns/msg)', ours: result.fast_decode_only_ns_per_msg.toFixed(1), baseline: result.tape_decode_only_ns_per_msg.toFixed(1), ratio: Number((decodeNs / tapeDecodeNs).toFixed(3)),
       note: `no books; baseline: compiled decoder onto the tape (interpreter ${result.interpreted_decode_only_ns_per_msg.toFixed(1)})` },
     { label: 'FAST decode + instrument resolution (ns/msg)', ours: resolveNs.toFixed(1), baseline: result.fast_decode_only_ns_per_msg.toFixed(1), ratio: Number((resolveNs / decodeNs).toFixed(3)),
       note: `baseline: decode only; the rest of books: ${result.split_ns.books_rest.toFixed(1)} ns/msg` },
-    { label: 'FAST decode + books, steady session (ns/msg)', ours: result.steady_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_steady_over_itch,
+    { label: 'FAST decode + books, steady session (ns/msg)', ours: result.steady_ns_per_msg.toFixed(1), baseline: mixedItchNs.toFixed(1), ratio: result.ratio_steady_over_itch,
       note: `levels/side at the end: steady ${result.depth.fast_steady.levels_per_side}, default ${result.depth.fast.levels_per_side}, ITCH ${result.depth.itch.levels_per_side}` },
-    { label: `FAST decode + books, ${kMultiEntries} entries/msg (ns/entry)`, ours: result.multi_entry.ns_per_entry.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1),
+    { label: `FAST decode + books, ${kMultiEntries} entries/msg (ns/entry)`, ours: result.multi_entry.ns_per_entry.toFixed(1), baseline: mixedItchNs.toFixed(1),
       ratio: result.multi_entry.ratio_entry_over_itch, note: `${result.multi_entry.ns_per_msg.toFixed(1)} ns/msg; baseline: ITCH per book update` },
-    { label: 'ITCH decode + books, the FAST session\'s order flow (ns/msg)', ours: result.itch_on_fast_flow.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1),
+    { label: 'ITCH decode + books, the FAST session\'s order flow (ns/msg)', ours: result.itch_on_fast_flow.ns_per_msg.toFixed(1), baseline: mixedItchNs.toFixed(1),
       ratio: result.itch_on_fast_flow.ratio_over_itch,
-      note: `BookBuilder over the same book updates as FAST's (same events and QUOTEs); baseline: ITCH's own session; medians ${result.itch_on_fast_flow.median_ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)}` },
-    { label: 'FAST interpreted + books (ns/msg)', ours: result.interpreted_ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: Number((fastInterpNs / itchNs).toFixed(3)), note: 'templates not compiled' },
+      note: `BookBuilder over the same book updates as FAST's (same events and QUOTEs); baseline: ITCH's own session; medians ${result.itch_on_fast_flow.median_ns_per_msg.toFixed(1)} / ${result.mixed_process.median_itch_books_ns_per_msg.toFixed(1)}` },
+    { label: 'FAST interpreted + books (ns/msg)', ours: result.interpreted_ns_per_msg.toFixed(1), baseline: mixedItchNs.toFixed(1), ratio: Number((fastInterpNs / mixedItchNs).toFixed(3)), note: 'templates not compiled; baseline: ITCH in this process' },
   ], result);
   return result.bad_datagrams === 0 && result.book_errors === 0 && result.tape_book_errors === 0 && result.steady_book_errors === 0 && result.multi_entry.book_errors === 0
     && result.itch_on_fast_flow.book_errors === 0 ? 0 : 1;

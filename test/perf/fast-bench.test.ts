@@ -4,7 +4,8 @@
  * prints one JSON object as its last line with the figures the README table and the split of decode
  * + books read: decode, instrument resolution per entry, the rest of the book work. Timings are
  * never asserted, only that each figure is a finite positive number of nanoseconds and that the
- * split was measured over the same session (same messages, one entry each). perf:fast writes
+ * split was measured over the same session (same messages, one entry each), and that the headline
+ * came from a process whose decoders fed only the book adapter, as tickpath run's do. perf:fast writes
  * perf/results/fast.json; what was there before is put back.
  */
 import { expect } from 'chai';
@@ -35,6 +36,14 @@ describe('perf:fast (smoke: tiny parameters, JSON shape only)', function () {
     expect(j.book_updates).to.equal(4000);
     expect(j.book_errors).to.equal(0);
     expect(j.bad_datagrams).to.equal(0);
+    // The headline comes from a child whose decoders only ever fed the adapter (tickpath run's
+    // shape); the process with the split rows fed every kind, and reports its own figure beside it.
+    const shipped = j.shipped_shape as { handlers: string[]; messages: number; book_errors: number };
+    expect(shipped.handlers).to.deep.equal(['adapter']);
+    expect([shipped.messages, shipped.book_errors]).to.deep.equal([4000, 0]);
+    const mixed = j.mixed_process as { handlers: string[]; ns_per_msg: number; itch_books_ns_per_msg: number };
+    expect(mixed.handlers).to.include.members(['adapter', 'adapter/tape', 'RecordOnly', 'ResolveOnly', 'NoBooks']);
+    for (const v of [mixed.ns_per_msg, mixed.itch_books_ns_per_msg]) expect(v).to.be.a('number').and.to.be.greaterThan(0).and.to.be.below(1e6);
     // The tape path (before record readers) beside the record path, and the medians over the rounds.
     expect(j.tape_book_errors).to.equal(0);
     expect(j.tape_ns_per_msg).to.be.a('number').and.to.be.greaterThan(0);
