@@ -510,14 +510,23 @@ export class FastBookAdapter implements FastMessageHandler {
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
     ev.price = price;
     ev.shares = size;
-    if (action === kMoexActionChange) this.changeOrder(locate);
-    else if (action === kMoexActionNew) {
-      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      this.addOrder(locate, side);
-    } else {
-      c.unknownEntryType++;
-      return;
-    }
+    if (action === kMoexActionChange) { this.changeOrder(locate); c.applied++; return; }
+    if (action !== kMoexActionNew) { c.unknownEntryType++; return; }
+    if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+    // addOrder() written out here (the hot path demands it): called, it was a second call per add,
+    // and inlined, it took the budget the order store and the level store needed (see the note above
+    // addOrder). Keep the two the same.
+    const orders = this.orders;
+    const slot = orders.insert(ref, locate, side, price, size);
+    if (slot < 0) { c.duplicateOrder++; this.markStale(locate); return; }
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
+    orders.setHint(slot, levels.placedHint);
+    this.beginAt(kBookEventAddOrder, locate);
+    ev.previousOrderReferenceNumber = ref;
+    ev.side = side;
+    this.emit(ev);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
     c.applied++;
   }
 
@@ -573,13 +582,15 @@ export class FastBookAdapter implements FastMessageHandler {
    * every price and size takes.
    */
   private scaled(mantissa: number, shift: number, max: number): number {
-    let v: number;
-    if (shift >= 0) v = mantissa * this.pow10[shift];
-    else {
-      v = Math.round(mantissa * this.invPow10[-shift]);
-      if (v * this.pow10[-shift] !== mantissa) return -1;
-    }
+    // The negative shift a call of its own: fewer bytes for TurboFan's inlining budget on the order path.
+    const v = shift >= 0 ? mantissa * this.pow10[shift] : this.scaledDown(mantissa, -shift);
     return v >= 0 && v <= max ? v : -1;
+  }
+
+  /** mantissa / 10^k when that is whole, else -1 (scaled()'s negative shift). */
+  private scaledDown(mantissa: number, k: number): number {
+    const v = Math.round(mantissa * this.invPow10[k]);
+    return v * this.pow10[k] === mantissa ? v : -1;
   }
 
   /**
@@ -758,16 +769,33 @@ export class FastBookAdapter implements FastMessageHandler {
     const oldPrice = orders.price(slot);
     const newPrice = price < 0 ? oldPrice : price;
     const levels = this.levels;
-    // The order keeps its reference (and its record): its price, size and level hint change.
-    if (!levels.moveAt(side === kBuy ? locate * 2 : locate * 2 + 1, oldPrice, meta >>> 24, orders.shares(slot), newPrice, size)) this.counters.levelMismatch++;
-    orders.update(slot, newPrice, size, levels.placedHint);
+    // The order keeps its reference (and its record): its price, size and level hint change. The
+    // level store's two calls rather than LevelStore.moveAt: moveAt with reduceAt and addOrder
+    // inlined did not fit this function's inlining budget, so it called both.
+    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
+    let hint = meta >>> 24;
+    let found: boolean;
+    let top: boolean;
+    if (newPrice === oldPrice) {
+      // A larger size is a negative reduction; the order count stays.
+      found = levels.reduceAt(levelSide, oldPrice, hint, orders.shares(slot) - size, false);
+      top = levels.touchedTop;
+    } else {
+      found = levels.reduceAt(levelSide, oldPrice, hint, orders.shares(slot), true);
+      top = levels.touchedTop;
+      levels.addOrder(levelSide, newPrice, size);
+      hint = levels.placedHint;
+      if (levels.touchedTop) top = true;
+    }
+    if (!found) this.counters.levelMismatch++;
+    orders.update(slot, newPrice, size, hint);
     this.beginAt(kBookEventModifyOrder, locate);
     e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
     e.remainingShares = size;
     this.emit(e);
-    if (levels.touchedTop) this.quoteIfChanged(locate);
+    if (top) this.quoteIfChanged(locate);
   }
 
   /** Delete the event's reference. */
