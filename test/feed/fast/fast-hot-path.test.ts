@@ -13,14 +13,14 @@
  *   order untouched, on the record path and the tape path alike.
  */
 import { expect } from 'chai';
-import { BookEvent, kBookEventAddOrder, kBookEventModifyOrder, kBookEventNames } from '../../../lib/feed/book/book-event';
+import { BookEvent, kBookEventAddOrder, kBookEventModifyOrder, kBookEventNames, kBookEventQuote } from '../../../lib/feed/book/book-event';
 import { FastDecoder } from '../../../lib/feed/fast/fast-decoder';
 import { FastEncoder, FastRecord } from '../../../lib/feed/fast/fast-encoder';
 import { FastFeedDecoder } from '../../../lib/feed/fast/fast-feed-decoder';
 import { loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
 import { FastBookAdapter } from '../../../lib/feed/fast/moex/fast-book-adapter';
 import { writeMoexPacket } from '../../../lib/feed/fast/moex/moex-packet';
-import { forEachEngine, moexTemplates } from './fast-helpers';
+import { forEachEngine, levelsOf, moexTemplates } from './fast-helpers';
 
 function expectedNs(sendingTime: bigint): number {
   const t = Number(sendingTime % 1000000000n); // HHMMSSsss
@@ -113,6 +113,55 @@ forEachEngine('FAST hot path: exact values', () => {
       expect([adapter.counters.duplicateOrder, adapter.counters.levelMismatch, adapter.isStale(book.stockLocate), adapter.orders.size]).to.deep.equal([1, 0, true, 1]);
       expect([book.asks.count, book.bestAskPrice, book.asks.sharesAt(0)]).to.deep.equal([1, 6700000, 3]);
       expect(seen.slice(-1)[0].split(' ')[0]).to.equal('STATUS');
+    }
+  });
+
+  it('X-OLR deletes and changes (reduceOrderEntry, one call from the entry loop): size in place, a price move, size 0 as a delete, an unknown order and an unknown action counted', () => {
+    for (const recordReaders of [true, false]) {
+      const registry = moexTemplates();
+      const encoder = new FastEncoder(registry);
+      const seen: string[] = [];
+      const adapter = new FastBookAdapter(registry, {
+        onEvent: (e: BookEvent) => { seen.push(e.kind === kBookEventQuote ? `QUOTE ${e.bidPrice} ${e.bidShares}` : [kBookEventNames[e.kind], e.orderReferenceNumber, e.previousOrderReferenceNumber, e.side, e.price, e.shares, e.remainingShares].join(' ')); },
+        endOfBatch() {},
+      }, { recordReaders });
+      const feed = new FastFeedDecoder(registry, adapter);
+      let seq = 0;
+      const send = (entries: FastRecord[]): void => {
+        encoder.resetDictionaries();
+        const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
+        const d = new Uint8Array(4 + message.length);
+        writeMoexPacket(d, 0, seq, message);
+        expect(feed.decodePayload(d, 0, d.length)).to.equal(1);
+      };
+      const e = (rpt: number, action: number, id: string, px: number, size: number): FastRecord => ({ MDUpdateAction: action, MDEntryType: '0', MDEntryID: id, Symbol: 'Y', RptSeq: rpt,
+        TradingSessionID: 'CETS', MDEntryPx: { mantissa: px, exponent: -2 }, MDEntrySize: { mantissa: size, exponent: 0 } });
+      send([e(1, 0, '11', 6500, 10), e(2, 0, '12', 6400, 20), e(3, 0, '13', 6400, 30)]);
+      seen.length = 0;
+      // Size up in place on the best (QUOTE), size down below it (no QUOTE), a move of the level-below's order to the top, size 0.
+      send([e(4, 1, '11', 6500, 15), e(5, 1, '13', 6400, 5), e(6, 1, '12', 6600, 20), e(7, 1, '13', 6400, 0)]);
+      expect(seen.splice(0), String(recordReaders)).to.deep.equal([
+        'MODIFY_ORDER 11 11 66 6500000 15 15', 'QUOTE 6500000 15',
+        'MODIFY_ORDER 13 13 66 6400000 5 5',
+        'MODIFY_ORDER 12 12 66 6600000 20 20', 'QUOTE 6600000 20',
+        'DELETE_ORDER 13 13 66 6400000 5 0',
+      ]);
+      const book = adapter.bookOf('CETS', 'Y')!;
+      expect(levelsOf(book, true)).to.deep.equal([[6600000, 20, 1], [6500000, 15, 1]]);
+      // The moved order holds its new level's hint; the hints find the levels: a delete of each, no mismatch.
+      expect(adapter.orders.meta(adapter.orders.find(12)) >>> 24).to.equal(adapter.levels.placedHint).and.to.be.greaterThan(0);
+      send([e(8, 2, '12', 0, 0), e(9, 2, '11', 0, 0)]);
+      expect(levelsOf(book, true)).to.deep.equal([]);
+      const c = adapter.counters;
+      expect([c.applied, c.levelMismatch, c.unknownOrder, c.unknownEntryType, adapter.orders.size, adapter.isStale(book.stockLocate)]).to.deep.equal([9, 0, 0, 0, 0, false]);
+      // The RptSeq gate (written out in the entry loop): a repeated RptSeq is a duplicate, dropped; a jump is a gap, the book stale.
+      send([e(9, 0, '21', 6500, 1), { ...e(1, 0, '31', 6500, 1), Symbol: 'Z' }, { ...e(3, 0, '32', 6500, 1), Symbol: 'Z' }]);
+      expect([c.duplicates, c.rptSeqGaps, adapter.orders.size, adapter.isStale(book.stockLocate), adapter.isStale(adapter.bookOf('CETS', 'Z')!.stockLocate)]).to.deep.equal([1, 1, 1, false, true]);
+      // An unknown action is counted and leaves the book live; a change of an unknown order is counted and marks it stale.
+      send([e(10, 7, '11', 6500, 1)]);
+      expect([c.unknownEntryType, adapter.isStale(book.stockLocate)]).to.deep.equal([1, false]);
+      send([e(11, 1, '99', 6500, 1)]);
+      expect([c.unknownOrder, adapter.isStale(book.stockLocate)]).to.deep.equal([1, true]);
     }
   });
 
