@@ -253,7 +253,8 @@ export class LevelStore implements Levels {
    * stays); at a new price the order leaves its level (found by `hint` as in reduceAt) and joins the
    * new price's, and placedHint is the new level's hint, as after addOrder. touchedTop: either level
    * was its side's best. False when the old level was missing (the caller counts it; the order is
-   * still placed at its new price).
+   * still placed at its new price). The FAST adapter's change path makes these calls itself (moveAt
+   * with both inlined did not fit its inlining budget, and moveAt called them).
    */
   moveAt(side: number, oldPrice: number, hint: number, oldShares: number, newPrice: number, newShares: number): boolean {
     if (newPrice === oldPrice) {
