@@ -552,10 +552,10 @@ export class FastBookAdapter implements FastMessageHandler {
   /**
    * An X-OLR entry whose MDUpdateAction is present and not new (a delete, a change, or an unknown
    * action), the record as applyOrderEntry's. Its own function, reached from the entry loop in one
-   * call (applyOrderEntry forwards the tape's), with reduceOrder() written out in it: compiled on its
-   * own (above TurboFan's 460-byte limit for inlining one function, so no caller takes it in), its
-   * inlining budget covers OrderStore.find, LevelStore.reduceAt, OrderStore.remove and update, one call
-   * site each. Keep it and reduceOrder the same.
+   * call (applyOrderEntry forwards the tape's), with deleteOrder() and changeOrder() written out in it
+   * around one call site per store method: compiled on its own (above TurboFan's 460-byte limit for
+   * inlining one function, so no caller takes it in), its inlining budget covers OrderStore.find,
+   * LevelStore.reduceAt, OrderStore.remove and update. Keep it and those two the same.
    */
   private reduceOrderEntry(locate: number, type: number, r: Float64Array, e: number): void {
     const c = this.counters;
