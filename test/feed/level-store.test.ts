@@ -136,6 +136,54 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
     expect(levelsOf(zero, 1)).to.deep.equal([[0, 5, 1], [7, 1, 1]]);
   });
 
+  it("reduceAt's in-line cases (the hint holds; the level keeps orders, or loses its last one below the best) leave the store as the full path does", () => {
+    const store = new LevelStore(2);
+    store.addOrder(0, 100000, 10); // best
+    store.addOrder(0, 99900, 20);
+    const hint = store.placedHint;
+    store.addOrder(0, 99800, 30);
+    // The 9.99 level's last order, below the best: gone from the count, the bitmap walk and sharesAtPrice; the best and quote stay.
+    expect(store.reduceAt(0, 99900, hint, 20, true)).to.equal(true);
+    expect(store.touchedTop).to.equal(false);
+    expect([store.count(0), store.bestPrice(0), store.bestShares(0), store.sharesAtPrice(0, 99900)]).to.deep.equal([2, 100000, 10, 0]);
+    expect(levelsOf(store, 0)).to.deep.equal([[100000, 10, 1], [99800, 30, 1]]);
+    // The same hint again names an empty slot: no level, nothing changed.
+    expect(store.reduceAt(0, 99900, hint, 1, true)).to.equal(false);
+    expect(levelsOf(store, 0)).to.deep.equal([[100000, 10, 1], [99800, 30, 1]]);
+    // The level comes back in the same slot.
+    store.addOrder(0, 99900, 5);
+    expect(store.placedHint).to.equal(hint);
+    expect(levelsOf(store, 0)).to.deep.equal([[100000, 10, 1], [99900, 5, 1], [99800, 30, 1]]);
+  });
+
+  it('reduceAt with each order\'s hint and with none (0: every case from the start) give the same store after every step (fast-check, gcd ticks)', () => {
+    const price = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 120 }).map((k) => 6000000 + k * 25), weight: 12 }, { arbitrary: fc.integer({ min: 5999000, max: 6004000 }), weight: 1 });
+    const op = fc.tuple(fc.integer({ min: 0, max: 9 }), price, fc.integer({ min: 1, max: 1000 }));
+    fc.assert(fc.property(fc.boolean(), fc.array(op, { maxLength: 300 }), (bid, ops) => {
+      const hinted = new LevelStore(4, 1 << 12, { tick: 'gcd' });
+      const plain = new LevelStore(4, 1 << 12, { tick: 'gcd' });
+      const side = bid ? 2 : 3;
+      const orders: { price: number; shares: number; hint: number }[] = [];
+      for (const [kind, p, shares] of ops) {
+        if (kind < 5 || orders.length === 0) {
+          hinted.addOrder(side, p, shares);
+          plain.addOrder(side, p, shares);
+          orders.push({ price: p, shares, hint: hinted.placedHint });
+        } else {
+          const i = shares % orders.length;
+          const o = orders[i];
+          const whole = kind >= 7;
+          const take = whole ? o.shares : Math.min(o.shares - 1, 1 + (p % 7));
+          expect(hinted.reduceAt(side, o.price, o.hint, take, whole)).to.equal(plain.reduceAt(side, o.price, 0, take, whole));
+          expect(hinted.touchedTop).to.equal(plain.touchedTop);
+          if (whole) orders.splice(i, 1); else o.shares -= take;
+        }
+        expect([hinted.count(side), hinted.bestPrice(side), hinted.bestShares(side)]).to.deep.equal([plain.count(side), plain.bestPrice(side), plain.bestShares(side)]);
+      }
+      expect(levelsOf(hinted, side)).to.deep.equal(levelsOf(plain, side));
+    }), { numRuns: 200 });
+  });
+
   it('moveAt: orders that keep their hints through price and size changes, re-centres and re-ticks match a sorted-map model (fast-check, gcd ticks)', () => {
     // Prices 25 apart over 300 ticks (the ladder holds 64) and a few off the tick: re-centres and
     // re-ticks leave the hints the orders hold stale, which must cost a division, never the wrong level.

@@ -177,10 +177,54 @@ export class LevelStore implements Levels {
     return this.reduceAt(side, price, 0, shares, removeOrder);
   }
 
-  /** reduce() with the order's placedHint (0: none): a hint that still names `price`'s slot spares the division. */
+  /**
+   * reduce() with the order's placedHint (0: none): a hint that still names `price`'s slot spares the
+   * division. Only the common cases are here (the hint holds, and the level keeps orders or empties
+   * without being its side's best); the rest (no hint or a stale one, a deep level, the best level
+   * emptied, a missing level) is reduceAtSlow, which starts over. Why: TurboFan inlines a callee into
+   * an optimized caller only while the caller's cumulative budget (920 bytes of bytecode) lasts, and
+   * counts a callee that has optimized code of its own at its bytecode plus everything inlined into
+   * that code. With the removal, the best-level search and the re-centre reachable from here,
+   * reduceAt counted 1107 bytes and was a call from every order path; with no callee of its own
+   * (reduceAtSlow is above TurboFan's 460-byte limit for inlining one function) it counts its own
+   * bytecode only and fits into a caller's delete path.
+   */
   reduceAt(side: number, price: number, hint: number, shares: number, removeOrder: boolean): boolean {
-    // Kept small (the level's removal is a call of its own): a delete's whole path, from the
-    // message to the QUOTE, then fits TurboFan's cumulative inlining budget in one function.
+    const m = this.meta;
+    const o = side * kMeta;
+    const index = hint - 1;
+    if (hint !== 0 && ((side & 1) === 0 ? m[o + kOrigin] + index : m[o + kOrigin] - index) * m[o + kTick] === price) {
+      const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
+      const s = this.slots;
+      const orders = s[at + 1] - (removeOrder ? 1 : 0);
+      const best = index === m[o + kBestIndex];
+      if (orders > 0) {
+        const left = s[at] - shares;
+        s[at] = left < 0 ? 0 : left;
+        s[at + 1] = orders;
+        this.touchedTop = best;
+        if (best) m[o + kBestShares] = s[at];
+        return true;
+      }
+      if (!best && s[at + 1] !== 0) {
+        // The level's last order, below the best: the best and the quote stay.
+        s[at] = 0;
+        s[at + 1] = 0;
+        this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
+        m[o + kCount]--;
+        this.touchedTop = false;
+        return true;
+      }
+    }
+    return this.reduceAtSlow(side, price, hint, shares, removeOrder);
+  }
+
+  /**
+   * reduceAt() from the start, every case: the hint checked again (0 or stale: the index from the
+   * price), a deep level, and the level's removal with its side's next best (the removal written
+   * here, not a call, so this function stays one that TurboFan does not inline: see reduceAt).
+   */
+  private reduceAtSlow(side: number, price: number, hint: number, shares: number, removeOrder: boolean): boolean {
     const m = this.meta;
     const o = side * kMeta;
     let index = hint - 1;
@@ -192,13 +236,23 @@ export class LevelStore implements Levels {
     const at = (this.regionOf[side] * kLadderSlots + index) * kSlot;
     const s = this.slots;
     const orders = s[at + 1] - (removeOrder ? 1 : 0);
-    if (orders <= 0) return this.removeLevel(side, index, at);
-    const left = s[at] - shares;
-    s[at] = left < 0 ? 0 : left;
-    s[at + 1] = orders;
     const best = index === m[o + kBestIndex];
+    if (orders > 0) {
+      const left = s[at] - shares;
+      s[at] = left < 0 ? 0 : left;
+      s[at + 1] = orders;
+      this.touchedTop = best;
+      if (best) m[o + kBestShares] = s[at];
+      return true;
+    }
+    // The level's last order (or no level at all: false, nothing changed).
+    if (s[at + 1] === 0) { this.touchedTop = false; return false; }
     this.touchedTop = best;
-    if (best) m[o + kBestShares] = s[at];
+    s[at] = 0;
+    s[at + 1] = 0;
+    this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
+    m[o + kCount]--;
+    if (best) this.bestRemoved(side, index);
     return true;
   }
 
@@ -208,7 +262,8 @@ export class LevelStore implements Levels {
    * stays); at a new price the order leaves its level (found by `hint` as in reduceAt) and joins the
    * new price's, and placedHint is the new level's hint, as after addOrder. touchedTop: either level
    * was its side's best. False when the old level was missing (the caller counts it; the order is
-   * still placed at its new price).
+   * still placed at its new price). The FAST adapter's change path makes these calls itself (moveAt
+   * with both inlined did not fit its inlining budget, and moveAt called them).
    */
   moveAt(side: number, oldPrice: number, hint: number, oldShares: number, newPrice: number, newShares: number): boolean {
     if (newPrice === oldPrice) {
@@ -221,21 +276,6 @@ export class LevelStore implements Levels {
     this.addOrder(side, newPrice, newShares);
     if (top) this.touchedTop = true;
     return found;
-  }
-
-  /** reduce() took the level's last order (or found no level: false, nothing changed). */
-  private removeLevel(side: number, index: number, at: number): boolean {
-    const s = this.slots;
-    if (s[at + 1] === 0) { this.touchedTop = false; return false; }
-    const o = side * kMeta;
-    const best = index === this.meta[o + kBestIndex];
-    this.touchedTop = best;
-    s[at] = 0;
-    s[at + 1] = 0;
-    this.bits[this.regionOf[side] * kWordsPerSide + (index >>> 5)] &= ~(1 << (index & 31));
-    this.meta[o + kCount]--;
-    if (best) this.bestRemoved(side, index);
-    return true;
   }
 
   count(side: number): number { return this.meta[side * kMeta + kCount]; }

@@ -26,6 +26,9 @@
  * (decodeMessage): a record reader generated from the template (fast-record-compiler.ts) fills a
  * small record with the fields used here, and the entries are applied from it; a message the reader
  * refuses comes back through the general decoder and onMessage, as every other template does.
+ * The X-OLR order paths there are laid out for TurboFan's inlining budget with V8's default flags:
+ * an add (applyOrderEntry) or a delete/change (reduceOrderEntry) is one call from the entry loop,
+ * with the order store and level store inlined into it (the note above addOrder: traces, figures).
  *
  * Trades (X-TLR) become TRADE events (price, size, the aggressor's side from OrderSide, the trade
  * number from MDEntryID as matchNumber) and the book's last trade; they do not change the book, so
@@ -403,9 +406,19 @@ export class FastBookAdapter implements FastMessageHandler {
       last = locate;
       if (locate === 0) { c.noInstrument++; continue; }
       const rpt = r[e + kRecRptSeq] !== 0 ? r[e + kRecRptSeq + 1] : -1;
-      if (!this.admit(locate, rpt)) continue;
+      // admit() written out for a live book's next RptSeq, everything else its calls: called, admit
+      // was inlined or not depending on whether it had optimized code of its own by then (with
+      // admitNotLive in it, it no longer fitted the budget after a recompile in perf:fast's process).
+      const state = this.state[locate];
+      if (state !== kStateLive) { if (!this.admitNotLive(locate, rpt, state)) continue; } else if (rpt >= 0) {
+        if (rpt !== this.expected[locate]) { this.rptSeqMiss(locate, rpt); continue; }
+        this.expected[locate] = rpt + 1;
+      }
       const type = r[e + kRecType] !== 0 && r[e + kRecType + 2] > 0 ? b[r[e + kRecType + 1]] & 0x7f : 0;
-      if (levels) this.applyLevelEntry(locate, type, r, e); else this.applyOrderEntry(locate, type, r, e);
+      // An X-OLR delete or change goes straight to its own function: one call per entry either way (see reduceOrderEntry).
+      if (levels) this.applyLevelEntry(locate, type, r, e);
+      else if (r[e + kRecAction] !== 0 && r[e + kRecAction + 1] !== kMoexActionNew) this.reduceOrderEntry(locate, type, r, e);
+      else this.applyOrderEntry(locate, type, r, e);
     }
   }
 
@@ -415,24 +428,25 @@ export class FastBookAdapter implements FastMessageHandler {
    * entry is counted and dropped. An instrument's first entry with RptSeq 1 makes its book live.
    */
   private admit(locate: number, rpt: number): boolean {
-    const c = this.counters;
     const state = this.state[locate];
     if (state === kStateLive) {
-      const expected = this.expected[locate];
       if (rpt >= 0) {
-        if (rpt < expected) { c.duplicates++; return false; }
-        if (rpt > expected) {
-          c.rptSeqGaps++;
-          this.highest[locate] = rpt;
-          this.markStale(locate);
-          c.droppedWhileStale++;
-          return false;
-        }
+        if (rpt !== this.expected[locate]) { this.rptSeqMiss(locate, rpt); return false; }
         this.expected[locate] = rpt + 1;
       }
       return true;
     }
     return this.admitNotLive(locate, rpt, state);
+  }
+
+  /** A live book's entry whose RptSeq is not the next one: a duplicate (dropped) or a gap (the book goes stale). Counted. */
+  private rptSeqMiss(locate: number, rpt: number): void {
+    const c = this.counters;
+    if (rpt < this.expected[locate]) { c.duplicates++; return; }
+    c.rptSeqGaps++;
+    this.highest[locate] = rpt;
+    this.markStale(locate);
+    c.droppedWhileStale++;
   }
 
   /** admit() of an instrument that is not live: its first entry, or a stale book's (a call of its own: admit stays small). */
@@ -483,11 +497,14 @@ export class FastBookAdapter implements FastMessageHandler {
    * MDUpdateAction (new when absent); MDEntryID's digits value (-1 when not 1-15 digits) and its
    * offset and length in this.idSource; MDEntryPx and MDEntrySize as mantissa and exponent. The
    * order paths (X-OLR) and the level paths (X-OBR) are two methods: one with both was too large for
-   * TurboFan to inline the order store and the level store into it.
+   * TurboFan to inline the order store and the level store into it. This one applies adds; a delete
+   * or a change goes to reduceOrderEntry (the record path's entry loop calls that directly), so each
+   * compiles with its own order-store and level-store work inlined (see the budget note above addOrder).
    */
   private applyOrderEntry(locate: number, type: number, r: Float64Array, e: number): void {
     const c = this.counters;
     const action = r[e + kRecAction] !== 0 ? r[e + kRecAction + 1] : kMoexActionNew;
+    if (action !== kMoexActionNew) { this.reduceOrderEntry(locate, type, r, e); return; }
     const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
     if (side === 0) { this.otherEntryType(locate, type); return; }
     // The exchange's order number (MDEntryID: decimal digits, unique in the trading system for the
@@ -501,23 +518,116 @@ export class FastBookAdapter implements FastMessageHandler {
       ref = this.fallbackOrderRef(locate, r, e, action);
       if (ref < 0) return;
     }
-    // An order's delete needs neither its price nor its size (the store has them).
     const ev = this.event;
     ev.orderReferenceNumber = ref;
-    if (action === kMoexActionDelete) { this.deleteOrder(locate); c.applied++; return; }
     const price = r[e + kRecPx] !== 0 ? this.scaled(r[e + kRecPx + 1], r[e + kRecPx + 2] + this.priceDecimals, kMaxPrice) : -1;
     const size = r[e + kRecSize] !== 0 ? this.scaled(r[e + kRecSize + 1], r[e + kRecSize + 2], 0xffffffff) : -1;
     if (size < 0) { c.badSize++; this.markStale(locate); return; }
     ev.price = price;
     ev.shares = size;
-    if (action === kMoexActionChange) this.changeOrder(locate);
-    else if (action === kMoexActionNew) {
-      if (price < 0) { c.badPrice++; this.markStale(locate); return; }
-      this.addOrder(locate, side);
-    } else {
-      c.unknownEntryType++;
-      return;
+    if (price < 0) { c.badPrice++; this.markStale(locate); return; }
+    // addOrder() written out here (the hot path demands it): called, it was a second call per add,
+    // and inlined, it took the budget the order store and the level store needed (see the note above
+    // addOrder). Keep the two the same.
+    const orders = this.orders;
+    const slot = orders.insert(ref, locate, side, price, size);
+    if (slot < 0) { c.duplicateOrder++; this.markStale(locate); return; }
+    const levels = this.levels;
+    levels.addOrder(side === kBuy ? locate * 2 : locate * 2 + 1, price, size);
+    orders.setHint(slot, levels.placedHint);
+    // beginAt() and emit() written out too (their budget left setHint a call in perf:fast's process).
+    ev.kind = kBookEventAddOrder;
+    ev.stockLocate = locate;
+    ev.symbol = this.symbols[locate];
+    ev.timestamp = this.timestamp;
+    ev.sequence = this.sequence;
+    ev.previousOrderReferenceNumber = ref;
+    ev.side = side;
+    c.events++;
+    this.handler.onEvent(ev);
+    if (levels.touchedTop) this.quoteIfChanged(locate);
+    c.applied++;
+  }
+
+  /**
+   * An X-OLR entry whose MDUpdateAction is present and not new (a delete, a change, or an unknown
+   * action), the record as applyOrderEntry's. Its own function, reached from the entry loop in one
+   * call (applyOrderEntry forwards the tape's), with deleteOrder() and changeOrder() written out in it
+   * around one call site per store method: compiled on its own (above TurboFan's 460-byte limit for
+   * inlining one function, so no caller takes it in), its inlining budget covers OrderStore.find,
+   * LevelStore.reduceAt, OrderStore.remove and update. Keep it and those two the same.
+   */
+  private reduceOrderEntry(locate: number, type: number, r: Float64Array, e: number): void {
+    const c = this.counters;
+    const action = r[e + kRecAction + 1];
+    const side = type === kMoexEntryBid ? kBuy : type === kMoexEntryOffer ? kSell : 0;
+    if (side === 0) { this.otherEntryType(locate, type); return; }
+    let ref = r[e + kRecId] !== 0 ? r[e + kRecId + 3] : -1;
+    if (!(ref >= 0 && ref < kFallbackRefBase)) {
+      ref = this.fallbackOrderRef(locate, r, e, action);
+      if (ref < 0) return;
     }
+    const ev = this.event;
+    ev.orderReferenceNumber = ref;
+    // A delete needs neither the entry's price nor its size (the store has them).
+    let del = action === kMoexActionDelete;
+    let price = -1;
+    let size = 0;
+    if (!del) {
+      // scaled() written out for both (the budget it took left OrderStore.update a call).
+      const pxShift = r[e + kRecPx + 2] + this.priceDecimals;
+      const szShift = r[e + kRecSize + 2];
+      price = r[e + kRecPx] === 0 ? -1 : pxShift >= 0 ? r[e + kRecPx + 1] * this.pow10[pxShift] : this.scaledDown(r[e + kRecPx + 1], -pxShift);
+      if (!(price >= 0 && price <= kMaxPrice)) price = -1;
+      size = r[e + kRecSize] === 0 ? -1 : szShift >= 0 ? r[e + kRecSize + 1] * this.pow10[szShift] : this.scaledDown(r[e + kRecSize + 1], -szShift);
+      if (!(size >= 0 && size <= 0xffffffff)) size = -1;
+      if (size < 0) { c.badSize++; this.markStale(locate); return; }
+      ev.price = price;
+      ev.shares = size;
+      if (action !== kMoexActionChange) { c.unknownEntryType++; return; }
+      if (size === 0) del = true;
+    }
+    const orders = this.orders;
+    const slot = orders.find(ref);
+    if (slot < 0) { c.unknownOrder++; this.markStale(locate); c.applied++; return; }
+    const meta = orders.meta(slot);
+    if (((meta >>> 8) & 0xffff) !== locate) { c.instrumentMismatch++; this.markStale(locate); c.applied++; return; }
+    const oldPrice = orders.price(slot);
+    const oldShares = orders.shares(slot);
+    const newPrice = del || price < 0 ? oldPrice : price;
+    const levels = this.levels;
+    const levelSide = (meta & 0xff) === kBuy ? locate * 2 : locate * 2 + 1;
+    // Out of its level (a delete, a price move) or a size change in place (a larger size is a negative reduction).
+    const out = del || newPrice !== oldPrice;
+    let hint = meta >>> 24;
+    if (!levels.reduceAt(levelSide, oldPrice, hint, out ? oldShares : oldShares - size, out)) c.levelMismatch++;
+    let top = levels.touchedTop;
+    if (del) {
+      orders.remove(slot);
+      if (ref >= kFallbackRefBase) this.forgetFallback(ref);
+    } else {
+      if (out) {
+        levels.addOrder(levelSide, newPrice, size);
+        hint = levels.placedHint;
+        if (levels.touchedTop) top = true;
+      }
+      // The order keeps its reference (and its record): its price, size and level hint change.
+      orders.update(slot, newPrice, size, hint);
+    }
+    // beginAt() and emit() written out: their budget let OrderStore.update in.
+    ev.kind = del ? kBookEventDeleteOrder : kBookEventModifyOrder;
+    ev.stockLocate = locate;
+    ev.symbol = this.symbols[locate];
+    ev.timestamp = this.timestamp;
+    ev.sequence = this.sequence;
+    ev.previousOrderReferenceNumber = ref;
+    ev.side = meta & 0xff;
+    ev.price = newPrice;
+    ev.shares = del ? oldShares : size;
+    ev.remainingShares = del ? 0 : size;
+    c.events++;
+    this.handler.onEvent(ev);
+    if (top) this.quoteIfChanged(locate);
     c.applied++;
   }
 
@@ -573,13 +683,15 @@ export class FastBookAdapter implements FastMessageHandler {
    * every price and size takes.
    */
   private scaled(mantissa: number, shift: number, max: number): number {
-    let v: number;
-    if (shift >= 0) v = mantissa * this.pow10[shift];
-    else {
-      v = Math.round(mantissa * this.invPow10[-shift]);
-      if (v * this.pow10[-shift] !== mantissa) return -1;
-    }
+    // The negative shift a call of its own: fewer bytes for TurboFan's inlining budget on the order path.
+    const v = shift >= 0 ? mantissa * this.pow10[shift] : this.scaledDown(mantissa, -shift);
     return v >= 0 && v <= max ? v : -1;
+  }
+
+  /** mantissa / 10^k when that is whole, else -1 (scaled()'s negative shift). */
+  private scaledDown(mantissa: number, k: number): number {
+    const v = Math.round(mantissa * this.invPow10[k]);
+    return v * this.pow10[k] === mantissa ? v : -1;
   }
 
   /**
@@ -621,8 +733,8 @@ export class FastBookAdapter implements FastMessageHandler {
   // The order paths below are BookBuilder's: the order's record read once (its meta word holds the
   // locate, side and level hint), the level found by the hint the add stored (LevelStore.reduceAt:
   // checked against the price, so a hint left stale by a re-centre or re-tick costs a division,
-  // never the wrong level), and a modify in one call to each store (LevelStore.moveAt,
-  // OrderStore.update). Before, every delete and change read the order field by field and divided
+  // never the wrong level), and a modify in one call to each store (then LevelStore.moveAt, now
+  // reduceAt and, at a new price, addOrder: see the budget note below; OrderStore.update). Before, every delete and change read the order field by field and divided
   // its price by the tick. Measured beside that build (perf:fast's session, loaded 2-vCPU machine),
   // the difference stayed within the noise of +-10% per run: what remains of the books' cost is
   // mostly the misses on the order's record and on the ladder slots (levels cost about 55 ns/msg
@@ -711,8 +823,50 @@ export class FastBookAdapter implements FastMessageHandler {
   //   spends it on the adapter's addOrder, both scaled() calls, OrderStore.insert, beginAt and emit
   //   before LevelStore.addOrder; and once reduceAt has optimized code of its own (it inlines
   //   removeLevel, bestRemoved, refreshBest: 713 bytes with them) TurboFan no longer inlines it into
-  //   deleteOrder or changeOrder after a recompile (the first compile of deleteOrder did). A code
-  //   shape that leaves the budget to the level store on the order paths is the next thing to try.
+  //   deleteOrder or changeOrder after a recompile (the first compile of deleteOrder did).
+  // - The shape that leaves the budget to the stores, with V8's default flags (this round): the X-OLR
+  //   order paths compile as two functions, each one call from the entry loop, each with its stores
+  //   inlined (--trace-turbo-inlining, in perf:fast's process and in a session driver, with and
+  //   without concurrent compilation): applyOrderEntry, adds (both scaled(), OrderStore.insert,
+  //   LevelStore.addOrder, setHint, the handler's onEvent), and reduceOrderEntry, deletes and changes
+  //   (OrderStore.find, reduceAt, remove, update; a price move's LevelStore.addOrder and a QUOTE stay
+  //   calls). Before, after the loop: an add 2 calls, a delete 3, a change 3-4. What it took:
+  //   LevelStore.reduceAt kept to the hint-hit cases with no inlined callee of its own (it counted
+  //   1107 bytes with what its own code inlined, now 395); the add, and the delete and change merged
+  //   around one call site per store method, written out in those two functions, which are above
+  //   TurboFan's 460-byte limit for inlining one function, so no caller takes them in and spends its
+  //   budget on them; scaled(), beginAt() and emit() written out where their bytes left a store
+  //   method a call (onEvent of a sink that counts QUOTEs, as perf:fast's does, is not a "small"
+  //   function and takes budget too); admit()'s live-book path written out in the entry loop (as a
+  //   call it was inlined or not depending on whether it had optimized code of its own, with
+  //   admitNotLive in it, by the time of a recompile: in perf:fast's process a recompile of
+  //   incrementalRecord after the multi-entry session left it a call). X-OBR levels, snapshot
+  //   rebuilds and clearBook keep addOrder, deleteOrder and changeOrder; keep them and the written-
+  //   out paths the same (test/feed/fast/fast-hot-path.test.ts holds the X-OLR ones to exact events).
+  //   Measured against the build before (load 4.5-10 on 2 vCPUs throughout: noisy): perf:fast
+  //   --rounds 3, old and new alternated, each first in turn, four pairs: best 222.1, 180.3, 169.4,
+  //   184.4 ns/msg against 277.7, 189.1, 221.3, 193.4 (new lower in all four; medians 223.7, 310.3,
+  //   197.7, 188.6 against 330.2, 258.6, 241.2, 201.3; books_rest 138, 101, 88, 106 against 198, 108,
+  //   128, 89); two more pairs at load 2-3: 165.2 and 222.9 against 176.1 and 177.7 (the 222.9 run's
+  //   ITCH baseline was up too: load); beside the build before with the raised budget
+  //   (--max-inlined-bytecode-size-cumulative=8000), three triples at load 3.7-7.8: new 188.3,
+  //   176.5, 163.4, before 186.4, 231.1, 223.1, before with the flag 165.0, 201.4, 159.0 (books_rest
+  //   109, 94, 84 / 102, 134, 129 / 87, 98, 82). Against ITCH in the same run the ratios' medians
+  //   came out equal (2.28 both, nine runs each): at this load a few percent is below what perf:fast
+  //   resolves, so the figures lean new (best lower in seven of nine pairs) without proving a size;
+  //   the session through both builds' adapters in one process, 10 k-message chunks
+  //   alternated, per-chunk CPU ratio medians, each build loaded first in turn (the second copy
+  //   loaded runs up to ~4% slower: identical builds gave 0.99-1.04), three such pairs: new/old
+  //   0.964, 0.930, 1.004, about 3-4%. perf:book (ITCH, the reduceAt split; two pairs alternated):
+  //   CPU ns/msg generated 91.6, 92.8 against 110.1, 84.9; market 92.1, 100.1 against 106.2, 105.7;
+  //   captures 125.4, 128.6 against 162.6, 147.3: not slower.
+  //   Tried on the way, not kept: the reduceAt split and the add written out alone (a delete and a
+  //   change still two calls after the loop, through deleteOrder/changeOrder): paired as above 1.017
+  //   and 0.971, no clear difference; delete and change merged into one method called from
+  //   applyOrderEntry: the same calls as before, and applyOrderEntry then inlined addOrder without
+  //   OrderStore.insert. Instruction counts (cachegrind, --no-concurrent-recompilation, rounds 6
+  //   minus rounds 3) were no help: the JIT's compile work in the counted rounds moved them by
+  //   +-300 instructions a message between identical runs (and the raised budget counted more).
   // - Kept: setTimestamp's minute fast path over all 100000 values of SSsss (the generated
   //   SendingTime counts through seconds 60-99, so 40% of perf:fast's messages took the divisions:
   //   5.0 -> 2.0 ns a call alone); scaled() without a Math.floor test when the shift is >= 0.
@@ -758,16 +912,33 @@ export class FastBookAdapter implements FastMessageHandler {
     const oldPrice = orders.price(slot);
     const newPrice = price < 0 ? oldPrice : price;
     const levels = this.levels;
-    // The order keeps its reference (and its record): its price, size and level hint change.
-    if (!levels.moveAt(side === kBuy ? locate * 2 : locate * 2 + 1, oldPrice, meta >>> 24, orders.shares(slot), newPrice, size)) this.counters.levelMismatch++;
-    orders.update(slot, newPrice, size, levels.placedHint);
+    // The order keeps its reference (and its record): its price, size and level hint change. The
+    // level store's two calls rather than LevelStore.moveAt: moveAt with reduceAt and addOrder
+    // inlined did not fit this function's inlining budget, so it called both.
+    const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
+    let hint = meta >>> 24;
+    let found: boolean;
+    let top: boolean;
+    if (newPrice === oldPrice) {
+      // A larger size is a negative reduction; the order count stays.
+      found = levels.reduceAt(levelSide, oldPrice, hint, orders.shares(slot) - size, false);
+      top = levels.touchedTop;
+    } else {
+      found = levels.reduceAt(levelSide, oldPrice, hint, orders.shares(slot), true);
+      top = levels.touchedTop;
+      levels.addOrder(levelSide, newPrice, size);
+      hint = levels.placedHint;
+      if (levels.touchedTop) top = true;
+    }
+    if (!found) this.counters.levelMismatch++;
+    orders.update(slot, newPrice, size, hint);
     this.beginAt(kBookEventModifyOrder, locate);
     e.previousOrderReferenceNumber = ref;
     e.side = side;
     e.price = newPrice;
     e.remainingShares = size;
     this.emit(e);
-    if (levels.touchedTop) this.quoteIfChanged(locate);
+    if (top) this.quoteIfChanged(locate);
   }
 
   /** Delete the event's reference. */
