@@ -184,7 +184,24 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
     }), { numRuns: 200 });
   });
 
-  it('moveAt: orders that keep their hints through price and size changes, re-centres and re-ticks match a sorted-map model (fast-check, gcd ticks)', () => {
+  /**
+   * A resting order's modify as the FAST adapter's change path makes it (reduceOrderEntry): at the
+   * same price its level's shares change by a reduction (negative to grow); at a new price it leaves
+   * its level through its hint and joins the new price's. touchedTop: either level was the best.
+   */
+  const move = (store: LevelStore, side: number, oldPrice: number, hint: number, oldShares: number, newPrice: number, newShares: number): boolean => {
+    if (newPrice === oldPrice) {
+      store.placedHint = hint;
+      return store.reduceAt(side, oldPrice, hint, oldShares - newShares, false);
+    }
+    const found = store.reduceAt(side, oldPrice, hint, oldShares, true);
+    const top = store.touchedTop;
+    store.addOrder(side, newPrice, newShares);
+    if (top) store.touchedTop = true;
+    return found;
+  };
+
+  it('a modify (reduceAt, then addOrder at a new price): orders that keep their hints through price and size changes, re-centres and re-ticks match a sorted-map model (fast-check, gcd ticks)', () => {
     // Prices 25 apart over 300 ticks (the ladder holds 64) and a few off the tick: re-centres and
     // re-ticks leave the hints the orders hold stale, which must cost a division, never the wrong level.
     const price = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 300 }).map((k) => 6000000 + k * 25), weight: 12 }, { arbitrary: fc.integer({ min: 5995000, max: 6010000 }), weight: 1 });
@@ -211,7 +228,7 @@ describe('LevelStore (price ladder around the touch, deep levels sorted)', () =>
             orders.splice(i, 1);
           } else {
             const to = kind < 8 ? p : o.price; // a move, or a size change in place
-            expect(store.moveAt(side, o.price, o.hint, o.shares, to, 1 + (shares % 97))).to.equal(true);
+            expect(move(store, side, o.price, o.hint, o.shares, to, 1 + (shares % 97))).to.equal(true);
             orders[i] = { price: to, shares: 1 + (shares % 97), hint: store.placedHint };
           }
         }

@@ -256,28 +256,6 @@ export class LevelStore implements Levels {
     return true;
   }
 
-  /**
-   * A resting order's modify in one call (a venue's change that keeps the order, FAST's MDUpdateAction
-   * 1): at the same price its level's shares go from `oldShares` to `newShares` (the order count
-   * stays); at a new price the order leaves its level (found by `hint` as in reduceAt) and joins the
-   * new price's, and placedHint is the new level's hint, as after addOrder. touchedTop: either level
-   * was its side's best. False when the old level was missing (the caller counts it; the order is
-   * still placed at its new price). The FAST adapter's change path makes these calls itself (moveAt
-   * with both inlined did not fit its inlining budget, and moveAt called them).
-   */
-  moveAt(side: number, oldPrice: number, hint: number, oldShares: number, newPrice: number, newShares: number): boolean {
-    if (newPrice === oldPrice) {
-      this.placedHint = hint;
-      // A larger size is a negative reduction.
-      return this.reduceAt(side, oldPrice, hint, oldShares - newShares, false);
-    }
-    const found = this.reduceAt(side, oldPrice, hint, oldShares, true);
-    const top = this.touchedTop;
-    this.addOrder(side, newPrice, newShares);
-    if (top) this.touchedTop = true;
-    return found;
-  }
-
   count(side: number): number { return this.meta[side * kMeta + kCount]; }
   /** Best price, or 0 when the side is empty (0 is not a valid limit price in ITCH). */
   bestPrice(side: number): number { return this.meta[side * kMeta + kBestPrice]; }

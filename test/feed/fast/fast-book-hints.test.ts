@@ -1,7 +1,7 @@
 /**
  * FAST order books through the one-call paths the ITCH builder uses: an add stores its level's
  * ladder hint in the order's record, and a delete or a change (FAST's MDUpdateAction 1, which can
- * move an order to another price) finds the order's level by that hint (LevelStore.reduceAt/moveAt,
+ * move an order to another price) finds the order's level by that hint (LevelStore.reduceAt, then addOrder at a new price;
  * OrderStore.update). A re-centre (a price far above the ladder) or a re-tick (a price off the
  * side's gcd tick) moves every level, so the hints orders hold go stale: they must only cost a
  * division, never name the level that now sits at the old index. Books are checked against a plain,

@@ -733,7 +733,7 @@ export class FastBookAdapter implements FastMessageHandler {
   // The order paths below are BookBuilder's: the order's record read once (its meta word holds the
   // locate, side and level hint), the level found by the hint the add stored (LevelStore.reduceAt:
   // checked against the price, so a hint left stale by a re-centre or re-tick costs a division,
-  // never the wrong level), and a modify in one call to each store (then LevelStore.moveAt, now
+  // never the wrong level), and a modify in one call to each store (once LevelStore.moveAt, removed; now
   // reduceAt and, at a new price, addOrder: see the budget note below; OrderStore.update). Before, every delete and change read the order field by field and divided
   // its price by the tick. Measured beside that build (perf:fast's session, loaded 2-vCPU machine),
   // the difference stayed within the noise of +-10% per run: what remains of the books' cost is
@@ -913,8 +913,8 @@ export class FastBookAdapter implements FastMessageHandler {
     const newPrice = price < 0 ? oldPrice : price;
     const levels = this.levels;
     // The order keeps its reference (and its record): its price, size and level hint change. The
-    // level store's two calls rather than LevelStore.moveAt: moveAt with reduceAt and addOrder
-    // inlined did not fit this function's inlining budget, so it called both.
+    // level store's two calls here rather than one combined method: such a method (moveAt, removed)
+    // with reduceAt and addOrder inlined did not fit this function's inlining budget.
     const levelSide = side === kBuy ? locate * 2 : locate * 2 + 1;
     let hint = meta >>> 24;
     let found: boolean;
