@@ -30,6 +30,7 @@ import { serverTransport, NativeWaitSet } from '../protocols/transport/tcp-serve
 import type { ServerTransportStats, TransportKind } from '../protocols/transport/session-transport';
 import { VenueLoop, kVenueIdleNames, type VenueIdle } from './venue-loop';
 import { realtimePolicy, type RealtimePolicy } from '../protocols/transport/thread-realtime';
+import { mulberry32 } from '../common/prng';
 
 export interface VenueFaults {
   /** Drop a connection after it has delivered this many order messages (0 = never). */
@@ -121,17 +122,6 @@ export interface VenueTransportStats {
 
 const kWhere = 'VenueSimulator';
 
-/** Small deterministic PRNG (mulberry32) so fault runs are reproducible from `seed`. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function checkNonNegative(name: string, v: unknown, integer = true): void {
   if (v === undefined) return;

@@ -22,6 +22,7 @@ import { FastBookAdapter, moexIncrementalReader } from '../../../lib/feed/fast/m
 import { MoexSessionGenerator } from '../../../lib/feed/fast/moex/moex-session-generator';
 import { PcapReader } from '../../../lib/feed/pcap/pcap-reader';
 import { kFixtures, moexTemplates, templates } from './fast-helpers';
+import { mulberry32 } from '../../../lib/common/prng';
 
 const kCli = path.join(path.resolve(kFixtures, '..', '..', '..'), 'bin', 'tickpath.js');
 
@@ -31,17 +32,7 @@ class EventLines implements BookEventHandler {
   endOfBatch(): void { this.lines.push('|'); }
 }
 
-/** mulberry32: a seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /**
  * fn and bytes over msg[0..end) placed at `at` in a buffer with `after` bytes behind it (from

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a small seeded PRNG (32 bits of state), so that fault injection and randomized
+ * tests reproduce from their seed. Not for anything that must be unpredictable. Any thread; each
+ * generator is its own closure and shares nothing.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
