@@ -56,23 +56,11 @@ export interface NativeTcpBinding {
   };
 }
 
-/**
- * The addon's exports are a dictionary-mode object (60-odd properties added one by one), so each
- * `b.tcpSend` on the order's path was a hash-table lookup in lines only a real send touched. This
- * thread's transports (and whoever wraps their functions: the order path's probe) share one
- * fast-properties copy of it (the same functions), made once per addon object.
- */
-let fastOf: object | null = null;
-let fast: NativeTcpBinding | undefined;
-
 /** The addon's TCP functions, or undefined when the addon is not built (or predates them). */
 export function nativeTcpBinding(): NativeTcpBinding | undefined {
   try {
     const b = binding() as unknown as Partial<NativeTcpBinding>;
-    if (b === fastOf) return fast;
-    fast = typeof b.tcpOpen === 'function' && typeof b.tcpAccept === 'function' && b.tcpLayout ? { ...b } as NativeTcpBinding : undefined;
-    fastOf = b;
-    return fast;
+    return typeof b.tcpOpen === 'function' && typeof b.tcpAccept === 'function' && b.tcpLayout ? b as NativeTcpBinding : undefined;
   } catch {
     return undefined;
   }
