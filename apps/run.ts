@@ -417,7 +417,9 @@ function printFinal(s: PipelineStats, secs: number): void {
     // The shadow route's share (keep_warm_path_us): a real submitOrder to a shadow OUCH or FIX venue, rejected back.
     const shadow = (c.keep_warm_shadow_ouch_runs ?? 0) + (c.keep_warm_shadow_fix_runs ?? 0) > 0
       ? ` (shadow route: ${c.keep_warm_shadow_ouch_runs} to a shadow OUCH venue, ${c.keep_warm_shadow_fix_runs} to a shadow FIX venue)` : '';
-    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
+    // warmSend: the real OUCH sessions' send path run with zero bytes (the addon stops before send(2)).
+    const sendWarms = (c.keep_warm_send_warms ?? 0) > 0 ? `, ${c.keep_warm_send_warms} zero-byte sends through the real OUCH sessions (none reached a venue)` : '';
+    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}${sendWarms}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
   }
   if (c.books_warm_steps !== undefined && c.books_warm_steps > 0) {
     console.log(`books: ${c.books_warm_steps} idle warm-walk slices (performance.stages.book.warm_idle: the books' hot lines loaded while no packet came)`);

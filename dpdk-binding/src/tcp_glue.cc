@@ -357,6 +357,8 @@ void exportTcpFns(v8::Local<v8::Object> target) {
   set("stampHeadI32", kTcpStampHeadI32);
   set("stampOffset", kTcpStampOffset);
   set("stampSlots", kTcpStampSlots);
+  // A send of zero bytes returns before send(2) and moves nothing (TcpChannel::send): the keep-warm's.
+  set("zeroSendFree", 1);
   set("dataOffset", kTcpDataOffset);
   set("stateIdle", kTcpIdle);
   set("stateConnecting", kTcpConnecting);

@@ -101,6 +101,9 @@ export const kWorkerCounterNames = [
   // real submitOrder to a shadow OUCH or FIX venue, sent nowhere and rejected back. A FIX venue's
   // path stays cold when keep_warm_shadow_fix_runs stays 0.
   'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs',
+  // Zero-byte sends through the real OUCH sessions' send path, one per session per dry run
+  // (OrderPathWarmer warmSend): the addon returns before send(2), so nothing reached a venue.
+  'keep_warm_send_warms',
   // Keep-warm calls of the strategy stage's sendOrder (strategy-stage.ts, every kWarmEveryTurns turns),
   // with a request it drops before the sink (router or ring); 0 with keep_warm_us 0.
   'keep_warm_order_entry_turns',

@@ -30,6 +30,7 @@ describe('pipeline/order path (probe and keep-warm)', () => {
   const sent: string[] = [];
   const syscalls: number[] = [];
   let sendPathTouches = 0;
+  let sendPathWarms = 0;
   const tcp = { tcpSend: (_id: number, _b: Uint8Array, _o: number, length: number): number => { syscalls.push(length); return length; } };
   const bbo = {
     bestBid: () => 1_000_000, bestAsk: () => 1_000_100,
@@ -43,12 +44,15 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     sent.length = 0;
     syscalls.length = 0;
     sendPathTouches = 0;
+    sendPathWarms = 0;
     // Each sendNew "encodes" and makes one send(2) through the binding, as the native connectors do.
     const connectorFor = (v: { name: string; protocol: 'ouch' | 'fix42' | 'fix44' }) => ({
       name: v.name, protocol: v.protocol, resendsIdempotently: true, setListener() {}, connect: async () => undefined, close: async () => undefined,
       sendNew: (o: { clOrdId: string }) => { sent.push(o.clOrdId); tcp.tcpSend(1, new Uint8Array(49), 0, 49); return true; },
       sendCancel: () => true, sendReplace: () => true, stats: () => ({}),
       touchSendPath: () => { sendPathTouches++; return 1; },
+      // The real session's zero-byte send path (OuchConnector.warmSendPath): 1 = it ran.
+      warmSendPath: () => { sendPathWarms++; return 1; },
     });
     const listener = new Proxy({}, { get: () => () => undefined });
     stack = createRouterStack(cfg, { connectorFor: connectorFor as never, bbo, listener: listener as never });
@@ -79,6 +83,8 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     // both venues' send buffers (reads only: the state compared below did not move).
     expect(warmer.realTouches).to.equal(70_000);
     expect(sendPathTouches).to.equal(2 * 70_000);
+    // ...and ran both real sessions' send paths with zero bytes (warmSend), counted as run.
+    expect([sendPathWarms, warmer.sendWarms]).to.deep.equal([2 * 70_000, 2 * 70_000]);
     // ...and stored back, unchanged, the real journal's next ring slot and written position (ownLines).
     expect(stack.journal.warmedSlots).to.equal(70_000);
     // Each dry run's shadow parent and child were ended and their slots reused: none leaked.
@@ -102,7 +108,16 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { touchReal: false });
     warmer.noteOrder(order('AAPL'));
     for (let i = 0; i < 100; i++) warmer.run();
-    expect([warmer.turns, warmer.realTouches, sendPathTouches, stack.journal.warmedSlots]).to.deep.equal([100, 0, 0, 0]);
+    expect([warmer.turns, warmer.realTouches, sendPathTouches, stack.journal.warmedSlots, sendPathWarms]).to.deep.equal([100, 0, 0, 0, 0]);
+    warmer.close();
+  });
+
+  it('keep-warm warmSend: false reads the real send rings but runs no zero-byte send', () => {
+    const cfg = loadRoutingConfig(CONFIG);
+    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { warmSend: false });
+    warmer.noteOrder(order('AAPL'));
+    for (let i = 0; i < 100; i++) warmer.run();
+    expect([warmer.turns, warmer.realTouches, sendPathTouches, sendPathWarms, warmer.sendWarms]).to.deep.equal([100, 100, 200, 0, 0]);
     warmer.close();
   });
 

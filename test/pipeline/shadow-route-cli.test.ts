@@ -42,6 +42,9 @@ describe('pipeline/shadow route for a FIX venue, end to end (tickpath run + venu
     expect(c.keep_warm_shadow_fix_runs, `dry runs through the shadow FIX venue; ${JSON.stringify(c)}`).to.be.greaterThan(0);
     expect(r.stdout).to.match(new RegExp(`^order path: ${c.keep_warm_turns} keep-warm dry runs \\(never sent\\) \\(shadow route: ${c.keep_warm_shadow_ouch_runs} to a shadow OUCH venue, ${c.keep_warm_shadow_fix_runs} to a shadow FIX venue\\)`, 'm'));
     expect(c.orders_sent, 'real orders').to.be.greaterThan(10);
+    // The real OUCH session to the same venue ran its send path with zero bytes on dry runs (warmSend).
+    expect(c.keep_warm_send_warms, 'zero-byte sends through the real OUCH session').to.be.greaterThan(0);
+    expect(r.stdout).to.match(new RegExp(`, ${c.keep_warm_send_warms} zero-byte sends through the real OUCH sessions \\(none reached a venue\\)`));
     const report = await stopVenueSim(sim);
     const stats = JSON.parse(/venue-sim: SIGTERM, stopping; (.*)/.exec(sim.proc.out())![1]) as Record<string, number>;
     sim = null;

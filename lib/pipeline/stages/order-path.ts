@@ -247,7 +247,15 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; sor?: { touchRoute(symbol: string): number };
-    router?: { warmNextOrder(symbol: string): number }; connectors: { touchSendPath?(): number }[] } | null;
+    router?: { warmNextOrder(symbol: string): number }; connectors: { touchSendPath?(): number; warmSendPath?(): number }[] } | null;
+  /**
+   * touchReal also runs each real OUCH session's send path after the encode with zero bytes, into
+   * the addon's send entry, which returns before send(2) (OuchConnector.warmSendPath; option
+   * `warmSend`, default on). Counted in `sendWarms` (the sessions that ran it).
+   */
+  private readonly warmSend: boolean;
+  /** Real sessions' zero-byte send paths run (warmSendPath returned 1). */
+  sendWarms = 0;
   /**
    * touchReal also takes the real order table's next lines for writing (OrderRouter.warmNextOrder:
    * the next two free slots, the next parent and child keys' key-table entries, stored back
@@ -290,8 +298,10 @@ export class OrderPathWarmer {
   constructor(stack: Pick<RouterStack, 'orderManager' | 'connectors'> & Partial<Pick<RouterStack, 'risk' | 'journal' | 'smartRouter' | 'router'>>, limits: RiskLimits,
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
-      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean; realLast?: boolean } = {}) {
+      scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean; realLast?: boolean;
+      warmSend?: boolean } = {}) {
     this.bbo = bbo;
+    this.warmSend = options.warmSend ?? true;
     this.ownLines = options.ownLines ?? true;
     this.ownNext = options.ownNext ?? true;
     this.split = options.splitTurns ?? false;
@@ -444,6 +454,10 @@ export class OrderPathWarmer {
     if (r.sor !== undefined) sum += r.sor.touchRoute(symbol);
     const cs = r.connectors;
     for (let i = 0; i < cs.length; i++) sum += cs[i].touchSendPath!();
+    // The real sessions' send paths after the encode, with zero bytes (nothing sent: warmSendPath).
+    if (this.warmSend) {
+      for (let i = 0; i < cs.length; i++) { const w = cs[i].warmSendPath; if (w !== undefined) this.sendWarms += w.call(cs[i]); }
+    }
     // Kept, and bounded (a growing double would stop being a small integer).
     this.touchSum = (this.touchSum + sum) % 65521;
     this.realTouches++;

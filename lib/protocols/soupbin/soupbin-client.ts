@@ -189,6 +189,22 @@ export class SoupBinClient {
 
   get txBuffer(): Buffer { return this.tx.buf; }
 
+  /**
+   * Keep-warm (OuchConnector.warmSendPath, between orders): runs the next packet's send path, this
+   * session's ring and transport objects and the transport's `send` into the addon's send entry,
+   * with zero bytes, which a `zeroSendFree` transport (the native one) returns from before any
+   * system call. Nothing moves: no bytes are written or sent, no counter, no lastSent (heartbeats
+   * go by it), no send seq; the ring's reserve() only does what the next message's reserve() will
+   * do anyway (the same wrap to 0, or none). Returns whether it ran: false while not logged in, or
+   * on a transport where a zero-byte send is not free (libuv, an old addon).
+   */
+  warmSend(): boolean {
+    const t = this.transport;
+    if (!this.loggedIn || t === null || t === undefined || t.zeroSendFree !== true) return false;
+    this.tx.reserve();
+    return this.tx.commit(t, 0) && this.counters.messagesOut >= 0 && this.lastSent >= 0;
+  }
+
   /** Keep-warm: reads where the next `bytes`-byte packet will be encoded (TxRing.touchNext); reserves nothing. */
   touchTx(bytes: number): number { return this.tx.touchNext(bytes); }
 

@@ -50,6 +50,8 @@ export interface NativeTcpBinding {
   tcpLayout: {
     stateI32: number; errnoI32: number; rxLenI32: number; txQueuedI32: number; busyPollI32: number; dataOffset: number;
     txStampI32?: number; sendSeqI32?: number; stampHeadI32?: number; stampOffset?: number; stampSlots?: number;
+    /** 1: tcpSend of zero bytes returns before send(2) and moves nothing (tcp_channel.cc). Absent in addons built before it. */
+    zeroSendFree?: number;
     stateIdle: number; stateConnecting: number; stateConnected: number; statePeerClosed: number; stateFailed: number; stateClosed: number;
   };
 }
@@ -134,6 +136,8 @@ export class NativeTcpTransport implements SessionTransport {
   private readonly stamps: Float64Array | null;
   /** Kernel TX stamps asked for (the option, with an addon that has them). */
   readonly txStampsAsked: boolean;
+  /** A zero-byte send stops in the addon before send(2) (SessionTransport.zeroSendFree). */
+  readonly zeroSendFree: boolean;
 
   constructor(options: NativeTcpTransportOptions = {}, b?: NativeTcpBinding) {
     const nb = b ?? nativeTcpBinding();
@@ -153,6 +157,7 @@ export class NativeTcpTransport implements SessionTransport {
     this.stamps = stampsBuilt ? new Float64Array(region, L.stampOffset!, 2 * L.stampSlots!) : null;
     this.txStampsAsked = stampsBuilt && (options.txTimestamps ?? false);
     if (this.txStampsAsked) nb.tcpTxTimestamps!(this.id, true);
+    this.zeroSendFree = L.zeroSendFree === 1;
     kTransportsById[this.id] = new WeakRef(this);
   }
 
@@ -250,7 +255,9 @@ export class NativeTcpTransport implements SessionTransport {
 
   send(buf: Buffer, offset: number, length: number): boolean {
     if (this.st !== 'connected') return false;
-    const tr = sessionTrace();
+    // A zero-byte send (the keep-warm's, zeroSendFree) runs this same code but is not a send:
+    // it leaves no mark on the session timeline.
+    const tr = length !== 0 ? sessionTrace() : null;
     if (tr !== null) tr.mark(kTraceTxBegin);
     const n = this.b.tcpSend(this.id, buf, offset, length);
     if (tr !== null) tr.mark(kTraceTxEnd);

@@ -45,6 +45,12 @@ export interface SessionTransport {
   connect(host: string, port: number, events: TransportEvents): void;
   /** Writes buf[offset, offset + length) now (what the kernel cannot take is queued in order). False when not connected. */
   send(buf: Buffer, offset: number, length: number): boolean;
+  /**
+   * True when `send` of zero bytes runs the whole send path up to the kernel and returns before
+   * any system call, moving nothing (no bytes, no counter, no send seq): the keep-warm's send
+   * (SoupBinClient.warmSend). Absent or false: a zero-byte send is not made.
+   */
+  readonly zeroSendFree?: boolean;
   /** One loop turn: finish a connect, flush, one receive; returns bytes delivered. libuv: 0. */
   poll(): number;
   /** Closes at once; no event follows. The transport may connect again. */

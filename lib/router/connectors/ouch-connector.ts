@@ -210,6 +210,15 @@ export class OuchConnector implements VenueConnector {
     return this.client.touchTx(kEnterOrderLen + 3);
   }
 
+  /**
+   * Keep-warm (OrderPathWarmer.touchReal, option `warmSend`): the real session's send path after
+   * the encode, up to the addon's send entry, with zero bytes (SoupBinClient.warmSend: nothing is
+   * sent, counted or moved). 1 when it ran, 0 when the session cannot (not logged in, libuv).
+   */
+  warmSendPath(): number {
+    return this.client.warmSend() ? 1 : 0;
+  }
+
   sendNew(order: VenueOrder): boolean {
     if (!this.client.isLoggedIn) return false;
     checkToken('clOrdId', order.clOrdId);
