@@ -188,7 +188,7 @@ describe('pipeline: books sharded by stock locate', function () {
       while (!/\[\s*2s\]/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
       expect(out, 'the run reports its first seconds').to.match(/\[\s*2s\]/);
       const top = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--top', '--json'], { encoding: 'utf8', timeout: 20000 });
-      expect(top.status, top.stderr).to.equal(0);
+      expect(top.status, `book --top: exit ${top.status} ${top.signal ?? ''}; stderr: ${top.stderr}; stdout: ${top.stdout}`).to.equal(0);
       const rows = (JSON.parse(top.stdout.trim().split('\n').pop()!) as { symbols: { symbol: string; bid: number; ask: number; bid_shares: number }[] }).symbols;
       expect(rows.map((t) => t.symbol)).to.deep.equal(Array.from({ length: kSymbols }, (_, i) => syntheticTicker(i)).sort());
       for (const t of rows) {
@@ -200,9 +200,9 @@ describe('pipeline: books sharded by stock locate', function () {
       for (const i of [2, 5]) {
         const symbol = syntheticTicker(i);
         const live = spawnSync(process.execPath, [kCli, 'book', '--instance', instance, '--symbol', symbol, '--depth', '1000', '--json'], { encoding: 'utf8', timeout: 20000 });
-        expect(live.status, live.stderr).to.equal(0);
+        expect(live.status, `book --instance --symbol ${symbol}: exit ${live.status} ${live.signal ?? ''}; stderr: ${live.stderr}; stdout: ${live.stdout.slice(0, 2000)}`).to.equal(0);
         const replay = tickpath('book', '--pcap', capture, '--symbol', symbol, '--depth', '1000', '--json');
-        expect(replay.status, replay.stderr).to.equal(0);
+        expect(replay.status, `book --pcap --symbol ${symbol}: exit ${replay.status}; stderr: ${replay.stderr}; stdout: ${replay.stdout.slice(0, 2000)}`).to.equal(0);
         const a = JSON.parse(live.stdout.trim().split('\n').pop()!), b = JSON.parse(replay.stdout.trim().split('\n').pop()!);
         expect((a.bids as unknown[]).length, symbol).to.be.greaterThan(0);
         expect(levels(a), symbol).to.deep.equal(levels(b));
