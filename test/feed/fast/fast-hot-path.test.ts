@@ -77,23 +77,29 @@ forEachEngine('FAST hot path: exact values', () => {
     expect(decoder.counters.overflow).to.equal(1);
   });
 
+  /**
+   * An adapter over `recordReaders` (record path or tape) whose events `line` writes into `seen`,
+   * and `send(seq, entries)`: one X-OLR-CURR datagram through the feed decoder, taken whole.
+   */
+  function olrSession(recordReaders: boolean, line: (e: BookEvent) => string): { seen: string[]; adapter: FastBookAdapter; send: (seq: number, entries: FastRecord[]) => void } {
+    const registry = moexTemplates();
+    const encoder = new FastEncoder(registry);
+    const seen: string[] = [];
+    const adapter = new FastBookAdapter(registry, { onEvent: (e: BookEvent) => { seen.push(line(e)); }, endOfBatch() {} }, { recordReaders });
+    const feed = new FastFeedDecoder(registry, adapter);
+    const send = (seq: number, entries: FastRecord[]): void => {
+      encoder.resetDictionaries();
+      const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
+      const d = new Uint8Array(4 + message.length);
+      writeMoexPacket(d, 0, seq, message);
+      expect(feed.decodePayload(d, 0, d.length)).to.equal(1);
+    };
+    return { seen, adapter, send };
+  }
+
   it('an X-OLR add (written out in applyOrderEntry): ADD and QUOTE events, the hint for its delete, and a duplicate counted, the book stale, the resting order untouched', () => {
     for (const recordReaders of [true, false]) {
-      const registry = moexTemplates();
-      const encoder = new FastEncoder(registry);
-      const seen: string[] = [];
-      const adapter = new FastBookAdapter(registry, {
-        onEvent: (e: BookEvent) => { seen.push([kBookEventNames[e.kind], e.orderReferenceNumber, e.previousOrderReferenceNumber, e.side, e.price, e.shares, e.bidPrice, e.askPrice, e.askShares, e.tradingState].join(' ')); },
-        endOfBatch() {},
-      }, { recordReaders });
-      const feed = new FastFeedDecoder(registry, adapter);
-      const send = (seq: number, entries: FastRecord[]): void => {
-        encoder.resetDictionaries();
-        const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
-        const d = new Uint8Array(4 + message.length);
-        writeMoexPacket(d, 0, seq, message);
-        expect(feed.decodePayload(d, 0, d.length)).to.equal(1);
-      };
+      const { seen, adapter, send } = olrSession(recordReaders, (e) => [kBookEventNames[e.kind], e.orderReferenceNumber, e.previousOrderReferenceNumber, e.side, e.price, e.shares, e.bidPrice, e.askPrice, e.askShares, e.tradingState].join(' '));
       const e = (rpt: number, action: number, id: string, px: number, size: number): FastRecord => ({ MDUpdateAction: action, MDEntryType: '1', MDEntryID: id, Symbol: 'X', RptSeq: rpt,
         TradingSessionID: 'CETS', MDEntryPx: { mantissa: px, exponent: 0 }, MDEntrySize: { mantissa: size, exponent: 0 } });
       send(1, [e(1, 0, '7', 65, 10), e(2, 0, '8', 66, 5)]);
@@ -118,22 +124,10 @@ forEachEngine('FAST hot path: exact values', () => {
 
   it('X-OLR deletes and changes (reduceOrderEntry, one call from the entry loop): size in place, a price move, size 0 as a delete, an unknown order and an unknown action counted', () => {
     for (const recordReaders of [true, false]) {
-      const registry = moexTemplates();
-      const encoder = new FastEncoder(registry);
-      const seen: string[] = [];
-      const adapter = new FastBookAdapter(registry, {
-        onEvent: (e: BookEvent) => { seen.push(e.kind === kBookEventQuote ? `QUOTE ${e.bidPrice} ${e.bidShares}` : [kBookEventNames[e.kind], e.orderReferenceNumber, e.previousOrderReferenceNumber, e.side, e.price, e.shares, e.remainingShares].join(' ')); },
-        endOfBatch() {},
-      }, { recordReaders });
-      const feed = new FastFeedDecoder(registry, adapter);
+      const session = olrSession(recordReaders, (e) => (e.kind === kBookEventQuote ? `QUOTE ${e.bidPrice} ${e.bidShares}` : [kBookEventNames[e.kind], e.orderReferenceNumber, e.previousOrderReferenceNumber, e.side, e.price, e.shares, e.remainingShares].join(' ')));
+      const { seen, adapter } = session;
       let seq = 0;
-      const send = (entries: FastRecord[]): void => {
-        encoder.resetDictionaries();
-        const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: ++seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
-        const d = new Uint8Array(4 + message.length);
-        writeMoexPacket(d, 0, seq, message);
-        expect(feed.decodePayload(d, 0, d.length)).to.equal(1);
-      };
+      const send = (entries: FastRecord[]): void => { session.send(++seq, entries); };
       const e = (rpt: number, action: number, id: string, px: number, size: number): FastRecord => ({ MDUpdateAction: action, MDEntryType: '0', MDEntryID: id, Symbol: 'Y', RptSeq: rpt,
         TradingSessionID: 'CETS', MDEntryPx: { mantissa: px, exponent: -2 }, MDEntrySize: { mantissa: size, exponent: 0 } });
       send([e(1, 0, '11', 6500, 10), e(2, 0, '12', 6400, 20), e(3, 0, '13', 6400, 30)]);
