@@ -424,7 +424,7 @@ function printFinal(s: PipelineStats, secs: number): void {
   if (c.books_warm_steps !== undefined && c.books_warm_steps > 0) {
     console.log(`books: ${c.books_warm_steps} idle warm-walk slices (performance.stages.book.warm_idle: the books' hot lines loaded while no packet came)`);
   }
-    // Kernel TX stamps (order_wire, md_to_wire): how many orders have one, and why the others do not.
+  // Kernel TX stamps (order_wire, md_to_wire): how many orders have one, and why the others do not.
   if (c.orders_sent > 0 && c.tx_stamps !== undefined) {
     console.log(`order out (kernel TX timestamps): ${c.tx_stamps} stamped on ${c.venue_sessions_tx_stamped} of ${c.venue_sessions_native + c.venue_sessions_libuv} venue sessions; ` +
       `${c.tx_stamps_off} sent without (libuv transport, tx_timestamps: false or refused by the kernel), ${c.tx_stamps_missing} never came`);
