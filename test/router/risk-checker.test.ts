@@ -169,6 +169,77 @@ describe('RiskChecker', () => {
     expect(risk.checkNew(req(), 'X')).to.equal(null);
   });
 
+  describe('dryCheckNew (the keep-warm\'s check on the real checker)', () => {
+    // A checker that numbers symbols as OrderRouter's does (an OrderManager's indices).
+    const indexed = (syms: string[], openAt: number[]) => ({
+      openOrders: (s: string) => openAt[syms.indexOf(s)] ?? 0,
+      internSymbol: (s: string) => { if (!syms.includes(s)) syms.push(s); return syms.indexOf(s); },
+      symbolIndex: (s: string) => syms.indexOf(s),
+      openOrdersAt: (i: number) => openAt[i] ?? 0,
+    });
+    // Every field of the checker, copied (arrays, maps and sets by value; its collaborators by identity).
+    const state = (r: RiskChecker): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(r)) {
+        out[k] = v instanceof Float64Array ? Array.from(v) : v instanceof Map ? [...v.entries()] : v instanceof Set ? [...v] : v;
+      }
+      return out;
+    };
+
+    it('runs checkNew itself and leaves every field as it was, on a pass and on each refusal; the next real order gets what it would have got', () => {
+      const limits = { ...LIMITS, maxOrdersPerSecond: 3 };
+      // One symbol source and clock for both, so the final comparison sees only what the checks did.
+      const src = indexed(['AAPL', 'MSFT'], [0, 3]);
+      const clock = () => nowMs;
+      const twin = () => new RiskChecker(limits, bbo, src, clock);
+      const warmed = twin();
+      const plain = twin();
+      // Real orders on both: notional booked, tokens used, a refusal counted.
+      for (const r of [warmed, plain]) {
+        expect(r.checkNew(req(), 'A1', 0, -1)).to.equal(null);
+        expect(r.checkNew(req({ qty: 20_000 }), null, 0, -1)).to.equal('MAX_ORDER_QTY');
+      }
+      let calls = 0;
+      const checkNew = warmed.checkNew;
+      // The router calls checkNew through an own-property wrapper (the order-path probe): the dry run goes through it too.
+      warmed.checkNew = (q, id, sym, now) => { calls++; return checkNew.call(warmed, q, id, sym, now); };
+      const cases: [Partial<OrderRequest>, number, number][] = [
+        [{}, 0, 1],                            // passes: tokens, day and AAPL notional would move
+        [{ qty: 20_000 }, 0, 0],               // MAX_ORDER_QTY (already counted once: the count goes back to 1)
+        [{ price: 1_100_000 }, 0, 0],          // PRICE_COLLAR (never counted before: the key goes again)
+        [{ symbol: 'MSFT', price: 4_000_000 }, 1, 0],   // MAX_OPEN_ORDERS (3 open)
+      ];
+      for (const [over, sym, expected] of cases) {
+        nowMs += 100;                          // the bucket refills inside checkNew: that must not stay either
+        const before = state(warmed);
+        const n = calls;
+        expect(warmed.dryCheckNew(req(over), sym, nowMs)).to.equal(expected);
+        expect(calls - n).to.equal(1);
+        expect(state(warmed), JSON.stringify(over)).to.deep.equal(before);
+      }
+      // Throttled: the bucket emptied by real orders, then dry checks.
+      for (const r of [warmed, plain]) {
+        for (let i = 0; i < 4; i++) expect(r.checkNew(req({ qty: 1 }), null, 0, nowMs)).to.equal(i < 3 ? null : 'THROTTLED');
+      }
+      const before = state(warmed);
+      expect(warmed.dryCheckNew(req(), 0, nowMs)).to.equal(0);
+      expect(state(warmed)).to.deep.equal(before);
+      // Not interned / beyond the notional slots: nothing is run.
+      const n = calls;
+      expect(warmed.dryCheckNew(req({ symbol: 'IBM' }), -1, nowMs)).to.equal(-1);
+      expect(warmed.dryCheckNew(req(), 64, nowMs)).to.equal(-1);
+      expect(calls).to.equal(n);
+      // The next real orders (a later refill, then a pass) get the same results and leave the same state as on the checker without dry runs.
+      nowMs += 250;
+      for (const q of [req(), req({ symbol: 'MSFT', price: 4_000_000 }), req({ qty: 2 }), req({ qty: 3 })]) {
+        expect(warmed.checkNew(q, null, q.symbol === 'MSFT' ? 1 : 0, nowMs)).to.equal(plain.checkNew(q, null, q.symbol === 'MSFT' ? 1 : 0, nowMs));
+      }
+      const { checkNew: _w, ...w } = state(warmed);
+      expect(w).to.deep.equal(state(plain));
+      expect(warmed.stats()).to.deep.equal(plain.stats());
+    });
+  });
+
   it('validates limits with a message naming the option, value and expectation', () => {
     expect(() => new RiskChecker({ ...LIMITS, maxOrderQty: 0 }, bbo, { openOrders: () => 0 }))
       .to.throw(TickpathError, "RiskChecker: option 'maxOrderQty' is 0, expected a finite number >= 1");

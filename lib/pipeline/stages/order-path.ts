@@ -41,7 +41,16 @@
  * option `ownNext`): its next two free slots in every per-slot array and the key-table entries of
  * the next parent and child keys (a scattered, so random, line of a 2-3 MB table per key, which
  * no read of the free slots reached); memory only the router's thread has, so nothing a reader
- * or a crash could see. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * or a crash could see. And first in touchReal, the real router's own risk check and route for
+ * the dry-run order, with nothing committed (OrderRouter.warmRiskAndRoute, option `realCalls`,
+ * counter keep_warm_real_checks): RiskChecker.checkNew on the real checker through whatever the
+ * router calls (the probe's wrapper too), then its token bucket, notionals and a refusal's count
+ * put back exactly (RiskChecker.dryCheckNew), and SmartRouter.route on the real router with its
+ * slices and scratch put back (SmartRouter.dryRoute); the next real order gets what it would have
+ * got (test/router/risk-checker.test.ts, smart-router.test.ts, test/pipeline/order-path.test.ts).
+ * The shadow checker runs the same compiled code, but on its own object and limits; this runs it
+ * on the real ones.
+ * And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
  * protocol the venues speak, taking turns), so V8 optimizes the code a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
@@ -247,7 +256,7 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; sor?: { touchRoute(symbol: string): number };
-    router?: { warmNextOrder(symbol: string): number }; connectors: { touchSendPath?(): number; warmSendPath?(): number }[] } | null;
+    router?: { warmNextOrder(symbol: string): number; warmRiskAndRoute?(req: OrderRequest): number }; connectors: { touchSendPath?(): number; warmSendPath?(): number }[] } | null;
   /**
    * touchReal also runs each real OUCH session's send path after the encode with zero bytes, into
    * the addon's send entry, which returns before send(2) (OuchConnector.warmSendPath; option
@@ -264,6 +273,12 @@ export class OrderPathWarmer {
   private readonly ownNext: boolean;
   /** Dry runs that stored back the real order table's next lines (warmNextOrder). */
   nextWarms = 0;
+  /**
+   * touchReal also runs the real router's risk check and route for the dry-run order with nothing
+   * committed (OrderRouter.warmRiskAndRoute; option `realCalls`). Counted in `realCallRuns`.
+   */
+  private readonly realCalls: boolean;
+  realCallRuns = 0;
   /**
    * The whole path (OrderRouter.submitOrder through the venue connector's send) on shadow objects
    * (shadow-route.ts): one shadow per protocol the real venues speak, the first OUCH venue's and
@@ -299,11 +314,12 @@ export class OrderPathWarmer {
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
       scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean; realLast?: boolean;
-      warmSend?: boolean } = {}) {
+      warmSend?: boolean; realCalls?: boolean } = {}) {
     this.bbo = bbo;
     this.warmSend = options.warmSend ?? true;
     this.ownLines = options.ownLines ?? true;
     this.ownNext = options.ownNext ?? true;
+    this.realCalls = options.realCalls ?? true;
     this.split = options.splitTurns ?? false;
     this.realLast = options.realLast ?? true;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
@@ -444,7 +460,13 @@ export class OrderPathWarmer {
    * order table's next slots and key entries). See the file comment.
    */
   private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
-    let sum = r.om.touchNextFree();
+    let sum = 0;
+    // The real risk check and route, run and undone (OrderRouter.warmRiskAndRoute; option realCalls).
+    if (this.realCalls && r.router !== undefined && r.router.warmRiskAndRoute !== undefined) {
+      sum += r.router.warmRiskAndRoute(this.request);
+      this.realCallRuns++;
+    }
+    sum += r.om.touchNextFree();
     // The real order table's next slots and key-table entries, stored back as read (warmNextOrder).
     if (this.ownNext && r.router !== undefined) { sum += r.router.warmNextOrder(symbol); this.nextWarms++; }
     // The journal's next ring slot and written position are stored back as read (warmNextSlot: the
