@@ -419,9 +419,7 @@ function printFinal(s: PipelineStats, secs: number): void {
       ? ` (shadow route: ${c.keep_warm_shadow_ouch_runs} to a shadow OUCH venue, ${c.keep_warm_shadow_fix_runs} to a shadow FIX venue)` : '';
     // warmSend: the real OUCH sessions' send path run with zero bytes (the addon stops before send(2)).
     const sendWarms = (c.keep_warm_send_warms ?? 0) > 0 ? `, ${c.keep_warm_send_warms} zero-byte sends through the real OUCH sessions (none reached a venue)` : '';
-    // realCalls: the real risk check and route run for the dry-run order and put back as they were.
-    const realChecks = (c.keep_warm_real_checks ?? 0) > 0 ? `, ${c.keep_warm_real_checks} risk checks and routes on the real router (each undone)` : '';
-    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}${sendWarms}${realChecks}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
+    console.log(`order path: ${c.keep_warm_turns} keep-warm dry runs (never sent)${shadow}${sendWarms}, ${c.strategy_quotes_immediate} quotes to the strategy as the books made them`);
   }
   if (c.books_warm_steps !== undefined && c.books_warm_steps > 0) {
     console.log(`books: ${c.books_warm_steps} idle warm-walk slices (performance.stages.book.warm_idle: the books' hot lines loaded while no packet came)`);

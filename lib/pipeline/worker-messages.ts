@@ -104,9 +104,6 @@ export const kWorkerCounterNames = [
   // Zero-byte sends through the real OUCH sessions' send path, one per session per dry run
   // (OrderPathWarmer warmSend): the addon returns before send(2), so nothing reached a venue.
   'keep_warm_send_warms',
-  // Dry runs that also ran the real router's risk check and route for the dry-run order, each put
-  // back as it was (OrderPathWarmer realCalls, OrderRouter.warmRiskAndRoute): nothing booked.
-  'keep_warm_real_checks',
   // Keep-warm calls of the strategy stage's sendOrder (strategy-stage.ts, every kWarmEveryTurns turns),
   // with a request it drops before the sink (router or ring); 0 with keep_warm_us 0.
   'keep_warm_order_entry_turns',

@@ -386,24 +386,6 @@ export class OrderRouter {
   }
 
   /**
-   * Keep-warm (OrderPathWarmer, between real orders): routeNew's first steps for `req` on this
-   * router's real objects, with nothing committed: the symbol looked up as routeNew looks it up,
-   * the request validated, this router's risk checker's `checkNew` run and undone
-   * (RiskChecker.dryCheckNew, with the journal clock routeNew passes) and its smart router's
-   * `route` run with its slices put back (SmartRouter.dryRoute). The shadow objects run the same
-   * methods on their own data; these run them on the data the next real order reads. A symbol
-   * this router never saw is skipped (interning it would change the table). Returns a sum the
-   * caller keeps (0: skipped).
-   */
-  warmRiskAndRoute(req: OrderRequest): number {
-    const sym = this.sharedSymbols ? this.om.symbolIndex(req.symbol) : -1;
-    if (sym < 0 || validateRequest(req, undefined, true) !== null) return 0;
-    const ok = this.risk.dryCheckNew(req, sym, this.journal.clockMs);
-    const n = this.sor.dryRoute(req.symbol, req.side, req.qty, req.ordType === 'MARKET' ? 0 : req.price, req.ordType);
-    return 2 + ok + n;
-  }
-
-  /**
    * Keep-warm (the router stage's OrderPathWarmer, between real orders): takes for writing, with
    * their own values, the lines the next order of `symbol` routed whole to one venue will write in
    * this router's real objects, which the keep-warm's shadow objects cannot reach: the order

@@ -133,39 +133,6 @@ export class RiskChecker {
       + l.maxSymbolNotional + l.maxOpenOrdersPerSymbol + l.priceCollarBps;
   }
 
-  /**
-   * Keep-warm (OrderRouter.warmRiskAndRoute): `checkNew` itself, on this checker, with nothing
-   * committed. Runs the method the router calls (an own-property wrapper, e.g. the order-path
-   * probe's, included), so the real check's code, its loads of this checker's own fields and
-   * arrays and its branches run between orders, not only a shadow checker's; then puts back
-   * exactly what it may have moved: the token bucket (tokens and refill time), the day's and the
-   * symbol's notional, and on a refusal the reason's count and `lastDetail`. No id is given, so
-   * the used-id set is never touched. Only for a symbol already interned whose notional slot
-   * exists (`sym` below its length), since interning or growing would change state: returns -1
-   * otherwise (nothing run), else 1 for a pass and 0 for a refusal. The next real order then gets
-   * exactly what it would have got without the dry run (test/router/risk-checker.test.ts).
-   */
-  dryCheckNew(req: OrderRequest, sym: number, nowMs: number): number {
-    const notionals = this.symbolNotionals;
-    if (sym < 0 || sym >= notionals.length) return -1;
-    const tokens = this.tokens;
-    const lastRefillMs = this.lastRefillMs;
-    const daily = this.dailyNotional;
-    const symNotional = notionals[sym];
-    const detail = this.lastDetail;
-    const r = this.checkNew(req, null, sym, nowMs);
-    this.tokens = tokens;
-    this.lastRefillMs = lastRefillMs;
-    this.dailyNotional = daily;
-    notionals[sym] = symNotional;
-    if (r === null) return 1;
-    // A refusal counted once in fail(): take that count back (a count is never 0 while present).
-    const n = this.rejectCounts.get(r) ?? 1;
-    if (n <= 1) this.rejectCounts.delete(r); else this.rejectCounts.set(r, n - 1);
-    this.lastDetail = detail;
-    return 0;
-  }
-
   checkNew(req: OrderRequest, clOrdId: string | null, symIn = -1, nowMs = -1): RejectReason | null {
     if (this.killed) return this.fail('KILL_SWITCH', this.killReason);
     if (clOrdId !== null && this.seenClOrdIds.has(clOrdId)) return this.fail('DUPLICATE_CLORDID', clOrdId);

@@ -59,8 +59,6 @@ export class SmartRouter {
   private readonly venueUp: Uint8Array;
   private readonly book: VenueBookView | undefined;
   private readonly displayed: Float64Array;      // scratch, one per rule entry
-  /** dryRoute's copy of sliceVenue, sliceQty and displayed (doubles hold all three exactly). */
-  private readonly dryRouteSaved: Float64Array;
 
   constructor(opts: SmartRouterOptions) {
     const where = 'SmartRouter';
@@ -97,7 +95,6 @@ export class SmartRouter {
     this.displayed = new Float64Array(maxRules);
     this.sliceVenue = new Int32Array(maxRules + 1);
     this.sliceQty = new Int32Array(maxRules + 1);
-    this.dryRouteSaved = new Float64Array(2 * (maxRules + 1) + maxRules);
   }
 
   venueIndex(name: string): number {
@@ -143,25 +140,6 @@ export class SmartRouter {
     let s = this.defaultVenue + this.venueUp[this.defaultVenue] + this.sliceVenue[0] + this.sliceQty[0];
     for (let i = 0; i < rules.venue.length; i++) s += rules.venue[i] + rules.active[i] + rules.share[i] + this.venueUp[rules.venue[i]];
     return s;
-  }
-
-  /**
-   * Keep-warm (OrderRouter.warmRiskAndRoute): `route` itself on this router, then its outputs and
-   * scratch (`sliceVenue`, `sliceQty`, `displayed`) put back as they were, so the last real order's
-   * slices read the same after it. Unlike touchRoute this runs the route's own code and branches
-   * on this router's rules, not only loads of its lines. Nothing else is written (`route` changes
-   * no rule, up flag or book). Returns the slice count the route found.
-   */
-  dryRoute(symbol: string, side: Side, qty: number, price: number, ordType: OrdType): number {
-    const sv = this.sliceVenue, sq = this.sliceQty, d = this.displayed;
-    const saved = this.dryRouteSaved;
-    const m = sv.length;
-    for (let i = 0; i < m; i++) { saved[i] = sv[i]; saved[m + i] = sq[i]; }
-    for (let i = 0; i < d.length; i++) saved[2 * m + i] = d[i];
-    const n = this.route(symbol, side, qty, price, ordType);
-    for (let i = 0; i < m; i++) { sv[i] = saved[i]; sq[i] = saved[m + i]; }
-    for (let i = 0; i < d.length; i++) d[i] = saved[2 * m + i];
-    return n;
   }
 
   private eligible(rules: CompiledRules, i: number): boolean {

@@ -148,51 +148,6 @@ describe('pipeline/order path (probe and keep-warm)', () => {
     quiet.close();
   });
 
-  it('keep-warm runs the real router\'s risk check and route with nothing committed: risk, smart router and order table read the same after, and the next order books what it would have', () => {
-    const cfg = loadRoutingConfig(CONFIG);
-    const risk = stack.risk;
-    const sor = stack.smartRouter;
-    // A real order first: booked notional, a used token, its slices in the router's arrays (101
-    // shares, so its slices differ from those of the dry runs' 100).
-    stack.router.submitOrder({ ...order('AAPL'), qty: 101 });
-    // Every data field, arrays, maps and sets by value (methods and dryRoute's own copy left out).
-    const fields = (o: object): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(o)) {
-        if (typeof v === 'function' || k === 'dryRouteSaved') continue;
-        out[k] = ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v instanceof Map ? [...v.entries()] : v instanceof Set ? [...v] : v;
-      }
-      return out;
-    };
-    const snap = () => ({ risk: fields(risk), sor: fields(sor), free: stack.orderManager.freeSlots, records: stack.journal.records, sent: sent.length });
-    const before = snap();
-    // Through the methods the router calls (as the order-path probe wraps them), counted.
-    let checks = 0;
-    let routes = 0;
-    const checkNew = risk.checkNew;
-    risk.checkNew = (q, id, sym, now) => { checks++; return checkNew.call(risk, q, id, sym, now); };
-    const route = sor.route;
-    sor.route = (...a) => { routes++; return route.apply(sor, a); };
-    const warmer = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false });
-    warmer.noteOrder(order('AAPL'));
-    for (let i = 0; i < 1000; i++) warmer.run();
-    expect([warmer.realCallRuns, checks, routes]).to.deep.equal([1000, 1000, 1000]);
-    expect(snap()).to.deep.equal(before);
-    // realCalls: false runs neither.
-    const quiet = new OrderPathWarmer(stack, cfg.risk, bbo, dir, { shadowRoute: false, realCalls: false });
-    quiet.noteOrder(order('AAPL'));
-    for (let i = 0; i < 10; i++) quiet.run();
-    expect([quiet.realCallRuns, checks, routes]).to.deep.equal([0, 1000, 1000]);
-    // The next order is booked as if no dry run had happened: one more order's notional, split as the shipped rule says.
-    const daily = risk.usedDailyNotional;
-    expect(stack.router.submitOrder(order('AAPL'))).to.be.at.least(0);
-    expect(risk.usedDailyNotional).to.equal(daily + (100 * 1_000_100) / 10000);
-    expect(risk.usedSymbolNotional('AAPL')).to.equal((101 * 1_000_100) / 10000 + (100 * 1_000_100) / 10000);
-    expect(sent, 'AAPL still split NSDQ/ARCA by the shipped rule').to.have.length(4);
-    warmer.close();
-    quiet.close();
-  });
-
   it('the order-step probe (TICKPATH_ORDER_STEPS) stamps the same steps of the real order and of the dry run, each in its own table', () => {
     const cfg = loadRoutingConfig(CONFIG);
     const clock = new MonotonicClock();

@@ -87,7 +87,7 @@ describe('pipeline', function () {
     }
     // Every counter the dashboard and /metrics show counts the same in both layouts (a counter
     // written only by one stage's fused path would read 0 split): all but the timing-dependent ones.
-    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls', 'keep_warm_turns', 'keep_warm_socket_turns', 'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs', 'keep_warm_send_warms', 'keep_warm_real_checks', 'keep_warm_order_entry_turns',
+    const timing = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls', 'keep_warm_turns', 'keep_warm_socket_turns', 'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs', 'keep_warm_send_warms', 'keep_warm_order_entry_turns',
       // The books' idle warm walk runs on a decoder worker's empty turns, with the books there (fused only).
       'books_warm_steps',
       // How many quotes share a batch depends on the RX bursts (their sum is checked above).

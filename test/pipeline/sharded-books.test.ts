@@ -30,7 +30,7 @@ const kSharded: JsStage[][] = [['decoder'], ['book'], ['strategy', 'router']];
 // How many quotes of a symbol share a batch (conflated, and so strategy_events) depends on the RX
 // bursts and, sharded, on each shard's ring reads: their sum is the feed's (checked where they are compared).
 const kTiming = new Set(['orders_filled', 'orders_partially_filled', 'orders_cancelled', 'loop_turns', 'ring_stalls', 'venue_polls',
-  'keep_warm_turns', 'keep_warm_socket_turns', 'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs', 'keep_warm_send_warms', 'keep_warm_real_checks', 'keep_warm_order_entry_turns', 'strategy_quotes_immediate', 'conflated', 'strategy_events',
+  'keep_warm_turns', 'keep_warm_socket_turns', 'keep_warm_shadow_ouch_runs', 'keep_warm_shadow_fix_runs', 'keep_warm_send_warms', 'keep_warm_order_entry_turns', 'strategy_quotes_immediate', 'conflated', 'strategy_events',
   // The books' idle warm walk: empty decoder turns (timing), and only where the decoder has the books.
   'books_warm_steps']);
 

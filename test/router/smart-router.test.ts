@@ -136,40 +136,6 @@ describe('SmartRouter', () => {
     });
   });
 
-  describe('dryRoute (the keep-warm\'s route on the real router)', () => {
-    // Every field but dryRoute's own copy, arrays by value.
-    const state = (r: SmartRouter): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(r)) {
-        if (k === 'dryRouteSaved') continue;
-        out[k] = ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v;
-      }
-      return out;
-    };
-
-    it('routes as route does and puts the slices and scratch back: the last real order\'s slices read the same, the next routes the same', () => {
-      const book = new FakeBook();
-      book.sizes.set('AAPL/NSDQ', 300); book.sizes.set('AAPL/ARCA', 100); book.sizes.set('MSFT/BATS', 50);
-      const rules = { AAPL: [rule('NSDQ', 0.5, 1), rule('ARCA', 0.5, 2)], MSFT: [rule('BATS', 1, 1), rule('IEX', 1, 2)] };
-      for (const mode of ['rules', 'liquidity'] as const) {
-        const warmed = make({ mode, rules, book });
-        const plain = make({ mode, rules, book });
-        expect(warmed.route('AAPL', 'B', 101, 1, 'LIMIT')).to.equal(plain.route('AAPL', 'B', 101, 1, 'LIMIT'));
-        const before = state(warmed);
-        // Other symbols and sizes, whose slices differ from the last order's.
-        for (const [sym, qty] of [['MSFT', 77], ['IBM', 5], ['AAPL', 400]] as const) {
-          const n = warmed.dryRoute(sym, 'S', qty, 1, 'LIMIT');
-          expect(n, `${mode} ${sym}`).to.equal(plain.route(sym, 'S', qty, 1, 'LIMIT'));
-          expect(state(warmed), `${mode} ${sym}`).to.deep.equal(before);
-          plain.route('AAPL', 'B', 101, 1, 'LIMIT');
-        }
-        expect(slices(warmed, 2), mode).to.deep.equal(slices(plain, 2));
-        expect(warmed.route('MSFT', 'B', 60, 1, 'LIMIT')).to.equal(plain.route('MSFT', 'B', 60, 1, 'LIMIT'));
-        expect(state(warmed), mode).to.deep.equal(state(plain));
-      }
-    });
-  });
-
   it('validates its options with exact messages', () => {
     expect(() => make({ defaultVenue: 'XNYS' }))
       .to.throw(TickpathError, "SmartRouter: option 'defaultVenue' is \"XNYS\", expected one of NSDQ, ARCA, BATS, IEX");

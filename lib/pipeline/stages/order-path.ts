@@ -41,15 +41,22 @@
  * option `ownNext`): its next two free slots in every per-slot array and the key-table entries of
  * the next parent and child keys (a scattered, so random, line of a 2-3 MB table per key, which
  * no read of the free slots reached); memory only the router's thread has, so nothing a reader
- * or a crash could see. And first in touchReal, the real router's own risk check and route for
- * the dry-run order, with nothing committed (OrderRouter.warmRiskAndRoute, option `realCalls`,
- * counter keep_warm_real_checks): RiskChecker.checkNew on the real checker through whatever the
- * router calls (the probe's wrapper too), then its token bucket, notionals and a refusal's count
- * put back exactly (RiskChecker.dryCheckNew), and SmartRouter.route on the real router with its
- * slices and scratch put back (SmartRouter.dryRoute); the next real order gets what it would have
- * got (test/router/risk-checker.test.ts, smart-router.test.ts, test/pipeline/order-path.test.ts).
- * The shadow checker runs the same compiled code, but on its own object and limits; this runs it
- * on the real ones.
+ * or a crash could see. Tried and not kept: the real router's own risk check and route in each
+ * dry run, undone (OrderRouter.warmRiskAndRoute: RiskChecker.checkNew on the real checker through
+ * the probe's wrapper, its token bucket, notionals and a refusal's count put back exactly; the
+ * real SmartRouter.route with its slices put back; tests compared every field before and after).
+ * order_risk fell, and the step after it rose by about as much: `tickpath run --duration 12`, the
+ * same build with the calls off and on (a temporary switch), 8 alternated pairs, load 5.4-9.2,
+ * p50 off/on: order_risk 2.98/1.91 us (lower in 7 of 8), order_journal (routing, order table,
+ * record) 4.56/5.12 (lower in 1), md_to_send_call 22.5/22.4 (lower in 3), signal_decide 5.5/6.5;
+ * against the build before, 12 pairs (load 4.9-8.3): order_risk 2.76/2.12 (10 of 12),
+ * md_to_send_call 21.9/28.7 (lower in 2 of 12). perf:latency (--rates 100000 --seconds 2
+ * --no-compare --no-shadow-compare --no-socket-compare --no-books-warm-compare --venue-variants
+ * none), 32 pairs against the build before, load 3.7-6.7: order_risk 2.23/1.94 (24 of 32),
+ * order_journal 2.56/2.40 (16), dec_to_send_call 14.8/14.1 (19), md_to_send_call lower in 19 of 32.
+ * So the real objects' code and data for risk were not what the order waits on: the first steps
+ * after a quiet stretch pay a cost that moves to whichever step runs first, as the journal's
+ * microsecond did (ARCHITECTURE.md, "Order path: dry run vs real, per step").
  * And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
@@ -256,7 +263,7 @@ export class OrderPathWarmer {
   /** What the reads returned, kept so the loads are not optimized away. */
   touchSum = 0;
   private readonly real: { journal?: OrderJournal; om: OrderManager; risk?: RiskChecker; sor?: { touchRoute(symbol: string): number };
-    router?: { warmNextOrder(symbol: string): number; warmRiskAndRoute?(req: OrderRequest): number }; connectors: { touchSendPath?(): number; warmSendPath?(): number }[] } | null;
+    router?: { warmNextOrder(symbol: string): number }; connectors: { touchSendPath?(): number; warmSendPath?(): number }[] } | null;
   /**
    * touchReal also runs each real OUCH session's send path after the encode with zero bytes, into
    * the addon's send entry, which returns before send(2) (OuchConnector.warmSendPath; option
@@ -273,12 +280,6 @@ export class OrderPathWarmer {
   private readonly ownNext: boolean;
   /** Dry runs that stored back the real order table's next lines (warmNextOrder). */
   nextWarms = 0;
-  /**
-   * touchReal also runs the real router's risk check and route for the dry-run order with nothing
-   * committed (OrderRouter.warmRiskAndRoute; option `realCalls`). Counted in `realCallRuns`.
-   */
-  private readonly realCalls: boolean;
-  realCallRuns = 0;
   /**
    * The whole path (OrderRouter.submitOrder through the venue connector's send) on shadow objects
    * (shadow-route.ts): one shadow per protocol the real venues speak, the first OUCH venue's and
@@ -314,12 +315,11 @@ export class OrderPathWarmer {
     bbo: BboSource & { entries?(): { symbol: string; bid: number; ask: number }[] },
     scratchDir: string = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), options: { touchReal?: boolean; shadowRoute?: boolean; shadowEvery?: number;
       scratchRecords?: number; socket?: SocketPathWarmer; socketEvery?: number; splitTurns?: boolean; ownLines?: boolean; ownNext?: boolean; realLast?: boolean;
-      warmSend?: boolean; realCalls?: boolean } = {}) {
+      warmSend?: boolean } = {}) {
     this.bbo = bbo;
     this.warmSend = options.warmSend ?? true;
     this.ownLines = options.ownLines ?? true;
     this.ownNext = options.ownNext ?? true;
-    this.realCalls = options.realCalls ?? true;
     this.split = options.splitTurns ?? false;
     this.realLast = options.realLast ?? true;
     this.scratchRecords = options.scratchRecords ?? kScratchRecords;
@@ -460,13 +460,7 @@ export class OrderPathWarmer {
    * order table's next slots and key entries). See the file comment.
    */
   private touchReal(r: NonNullable<OrderPathWarmer['real']>, symbol: string): void {
-    let sum = 0;
-    // The real risk check and route, run and undone (OrderRouter.warmRiskAndRoute; option realCalls).
-    if (this.realCalls && r.router !== undefined && r.router.warmRiskAndRoute !== undefined) {
-      sum += r.router.warmRiskAndRoute(this.request);
-      this.realCallRuns++;
-    }
-    sum += r.om.touchNextFree();
+    let sum = r.om.touchNextFree();
     // The real order table's next slots and key-table entries, stored back as read (warmNextOrder).
     if (this.ownNext && r.router !== undefined) { sum += r.router.warmNextOrder(symbol); this.nextWarms++; }
     // The journal's next ring slot and written position are stored back as read (warmNextSlot: the

@@ -364,7 +364,7 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
   // Float64Array for the same reason (a closure variable would box every store).
   const clock = ctx.clock, kVenuePolls = ctx.K.venue_polls, kVenueWakeups = ctx.K.venue_wakeups, kKeepWarmTurns = ctx.K.keep_warm_turns,
     kKeepWarmSocketTurns = ctx.K.keep_warm_socket_turns, kShadowOuchRuns = ctx.K.keep_warm_shadow_ouch_runs,
-    kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs, kSendWarms = ctx.K.keep_warm_send_warms, kRealChecks = ctx.K.keep_warm_real_checks;
+    kShadowFixRuns = ctx.K.keep_warm_shadow_fix_runs, kSendWarms = ctx.K.keep_warm_send_warms;
   const venuePollNs = d.venuePollUs * 1000;
   // Between orders (none awaits its venue's answer, no cancel in the last kCancelAnswerNs) the
   // venues are polled every venue_idle_poll_us: each poll's recv(2)s run kernel code on this core
@@ -555,7 +555,6 @@ export function buildRouterStage(ctx: StageContext, strategy: OrderEventListener
             if (warmer.socket !== null) c[kKeepWarmSocketTurns] = warmer.socket.turns;
             if (warmer.shadows.length !== 0) { c[kShadowOuchRuns] = warmer.shadowRuns('ouch'); c[kShadowFixRuns] = warmer.shadowRuns('fix'); }
             c[kSendWarms] = warmer.sendWarms;
-            c[kRealChecks] = warmer.realCallRuns;
           }
         }
       }
