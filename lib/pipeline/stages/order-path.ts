@@ -41,7 +41,23 @@
  * option `ownNext`): its next two free slots in every per-slot array and the key-table entries of
  * the next parent and child keys (a scattered, so random, line of a 2-3 MB table per key, which
  * no read of the free slots reached); memory only the router's thread has, so nothing a reader
- * or a crash could see. And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
+ * or a crash could see. Tried and not kept: the real router's own risk check and route in each
+ * dry run, undone (OrderRouter.warmRiskAndRoute: RiskChecker.checkNew on the real checker through
+ * the probe's wrapper, its token bucket, notionals and a refusal's count put back exactly; the
+ * real SmartRouter.route with its slices put back; tests compared every field before and after).
+ * order_risk fell, and the step after it rose by about as much: `tickpath run --duration 12`, the
+ * same build with the calls off and on (a temporary switch), 8 alternated pairs, load 5.4-9.2,
+ * p50 off/on: order_risk 2.98/1.91 us (lower in 7 of 8), order_journal (routing, order table,
+ * record) 4.56/5.12 (lower in 1), md_to_send_call 22.5/22.4 (lower in 3), signal_decide 5.5/6.5;
+ * against the build before, 12 pairs (load 4.9-8.3): order_risk 2.76/2.12 (10 of 12),
+ * md_to_send_call 21.9/28.7 (lower in 2 of 12). perf:latency (--rates 100000 --seconds 2
+ * --no-compare --no-shadow-compare --no-socket-compare --no-books-warm-compare --venue-variants
+ * none), 32 pairs against the build before, load 3.7-6.7: order_risk 2.23/1.94 (24 of 32),
+ * order_journal 2.56/2.40 (16), dec_to_send_call 14.8/14.1 (19), md_to_send_call lower in 19 of 32.
+ * So the real objects' code and data for risk were not what the order waits on: the first steps
+ * after a quiet stretch pay a cost that moves to whichever step runs first, as the journal's
+ * microsecond did (ARCHITECTURE.md, "Order path: dry run vs real, per step").
+ * And one dry run in `shadowEvery` (keep_warm_path_us) sends an order through the real
  * path's own functions on shadow objects (ShadowRoute, shadow-route.ts: OrderRouter.submitOrder
  * through the OUCH or FIX connector's send over a transport that sends nothing; one shadow per
  * protocol the venues speak, taking turns), so V8 optimizes the code a real order runs. And one in `socketEvery` (keep_warm_socket_us) makes a send(2) and a recv(2)
