@@ -33,6 +33,15 @@
  * too, so its code is compiled for a mix the product never has; that process's own decode + books
  * is reported beside the headline as `mixed_process`. Both are best of N interleaved rounds.
  *
+ * The child does not apply performance.huge_pages (the shipped performance.yml's `collapse`, which
+ * the pipeline applies once the stages have made their books): the same advice and collapse after
+ * each fresh adapter, on this session in separate processes alternated with none (8 pairs, load
+ * 5.5-6), left the best of 12 rounds lower without it in 7 of 8 pairs (186.3-233.5 ns/msg against
+ * 187.5-277.5), so leaving it out does not flatter the figure. Not kept either: a full collection
+ * (gc()) before every timed run, to keep the previous round's garbage out of the process CPU time
+ * counted: both paths came out slower, FAST best 244.1-246.9 against 212.5-220.1 and ITCH 110.2-125.3
+ * against 95.6-108.1 in four alternated pairs (load 4.7-6.8).
+ *
  *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json] [--shipped-shape]
  */
 import { spawnSync } from 'child_process';
