@@ -24,6 +24,13 @@
  * per path, and medians over the rounds for decode + books, ITCH and the tape path; the ITCH baseline
  * runs at the start and at the end of every round and the better of its two runs is the round's (one
  * run alone swung 91-206 ns/msg between runs). Timed in process CPU time (see `timed`); never asserts timings.
+ * The child also times the same runs in its own thread's on-CPU time as the scheduler sums it
+ * (`thread_cpu`, beside the headline): process CPU time counts V8's background threads too, which
+ * mark and sweep the garbage of the rounds' fresh books and decoders while a later run is timed.
+ * Two runs at load 7-10: FAST medians 315.7 and 244.8 ns/msg in process time against 293.8 and 242.9
+ * in thread time (ITCH 127.2 and 116.1 against 116.4 and 117.7); the best rounds agreed within 3%,
+ * thread time the higher (214.1 and 221.3 against 216.2 and 226.6: the two clocks are accounted
+ * differently). So the background threads explain part of a loaded run's median, not the path's cost.
  *
  * The headline (FAST decode + books, and the ITCH baseline beside it) comes from a child process
  * (`--shipped-shape`) that runs only the paths `tickpath run` runs: its FastFeedDecoder only ever
@@ -32,6 +39,15 @@
  * adapter, RecordOnly, ResolveOnly, NoBooks) and the adapter runs the tape and interpreter paths
  * too, so its code is compiled for a mix the product never has; that process's own decode + books
  * is reported beside the headline as `mixed_process`. Both are best of N interleaved rounds.
+ *
+ * The child does not apply performance.huge_pages (the shipped performance.yml's `collapse`, which
+ * the pipeline applies once the stages have made their books): the same advice and collapse after
+ * each fresh adapter, on this session in separate processes alternated with none (8 pairs, load
+ * 5.5-6), left the best of 12 rounds lower without it in 7 of 8 pairs (186.3-233.5 ns/msg against
+ * 187.5-277.5), so leaving it out does not flatter the figure. Not kept either: a full collection
+ * (gc()) before every timed run, to keep the previous round's garbage out of the process CPU time
+ * counted: both paths came out slower, FAST best 244.1-246.9 against 212.5-220.1 and ITCH 110.2-125.3
+ * against 95.6-108.1 in four alternated pairs (load 4.7-6.8).
  *
  *   node dist/perf/fast.js [--messages 300000] [--rounds 7] [--json] [--shipped-shape]
  */
@@ -225,15 +241,39 @@ function replay(feed: FastFeedDecoder, bytes: Uint8Array): number {
  * five rounds by 2x from one run to the next. Single-threaded runs, microsecond resolution, runs of
  * tens of milliseconds.
  */
-function timed(run: () => number): { ns: number; count: number } {
+function timed(run: () => number): { ns: number; count: number; threadNs: number } {
+  const s0 = threadCpuNs();
   const t0 = process.cpuUsage();
   const count = run();
   const used = process.cpuUsage(t0);
-  return { ns: (used.user + used.system) * 1000, count };
+  return { ns: (used.user + used.system) * 1000, count, threadNs: threadCpuNs() - s0 };
+}
+
+/**
+ * This thread's on-CPU time in ns (the first field of /proc/thread-self/schedstat), NaN where there
+ * is none. process.cpuUsage counts every thread of the process: V8's concurrent marking and sweeping
+ * (the garbage of the rounds' fresh books and decoders) and its background compiles land in the
+ * timed runs as well; this thread's time leaves them out (reported beside the headline).
+ */
+function threadCpuNs(): number {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** A figure to two decimals, null when there is none (no thread clock: JSON carries NaN as null). */
+function orNull(x: number | null): number | null {
+  return x === null || !Number.isFinite(x) ? null : Number(x.toFixed(2));
 }
 
 /** What the `--shipped-shape` child prints as its last line: the headline paths alone. */
-interface ShippedShape { handlers: string[]; fast_ns_per_msg: number; itch_ns_per_msg: number; fast_median_ns_per_msg: number; itch_median_ns_per_msg: number; ratio_median: number; messages: number; book_errors: number; load_average: number }
+interface ShippedShape {
+  handlers: string[]; fast_ns_per_msg: number; itch_ns_per_msg: number; fast_median_ns_per_msg: number; itch_median_ns_per_msg: number; ratio_median: number; messages: number; book_errors: number; load_average: number;
+  /** The same runs timed in this thread's CPU time (threadCpuNs): best and median of the rounds. */
+  thread: { fast_ns_per_msg: number; fast_median_ns_per_msg: number; itch_ns_per_msg: number; itch_median_ns_per_msg: number };
+}
 
 /** Runs this benchmark again in a child with `--shipped-shape` (see the header) and returns its figures. */
 function shippedShape(messages: number, rounds: number): ShippedShape {
@@ -277,7 +317,9 @@ function main(): number {
   let feedErrors = 0; let tapeErrors = 0;
   /** Per counted round: FAST decode + books, the ITCH baseline (best of its two runs in the round), the old tape path. */
   const roundFast: number[] = []; const roundItch: number[] = []; const roundTape: number[] = []; const roundItchFlow: number[] = [];
-  const itchRun = (bytes: Uint8Array = itch.bytes): { ns: number; count: number; sink: CountingSink; books: BookBuilder } => {
+  /** The same runs in this thread's CPU time (FAST's run, and the ITCH run the round took). */
+  const roundFastThread: number[] = []; const roundItchThread: number[] = [];
+  const itchRun = (bytes: Uint8Array = itch.bytes): { ns: number; count: number; threadNs: number; sink: CountingSink; books: BookBuilder } => {
     const sink = new CountingSink();
     const books = new BookBuilder(sink, { initialOrderCapacity: 1 << 17 });
     const itchFeed = new FeedDecoder(books);
@@ -293,7 +335,7 @@ function main(): number {
     const ff = feedFor(registry, a, 'adapter');
     const f = timed(() => replay(ff, fastBytes));
     // The path before record readers: every message through the general decoder's tape, same adapter.
-    const none = { ns: Infinity, count: 1 };
+    const none = { ns: Infinity, count: 1, threadNs: Infinity };
     const at = new FastBookAdapter(registry, new CountingSink(), { initialOrderCapacity: 1 << 17, recordReaders: false });
     const tp = shippedOnly ? none : timed(() => replay(feedFor(registry, at, 'adapter/tape'), fastBytes));
     const dd = shippedOnly ? none : timed(() => replay(feedFor(registry, new RecordOnly(reader), 'RecordOnly'), fastBytes));
@@ -313,7 +355,7 @@ function main(): number {
     const i2 = itchRun();
     if (r === 0) continue;
     const i = i2.ns < i1.ns ? i2 : i1;
-    roundFast.push(f.ns / f.count); roundItch.push(i.ns / i.count); roundTape.push(tp.ns / tp.count); roundItchFlow.push(iff.ns / iff.count);
+    roundFast.push(f.ns / f.count); roundItch.push(i.ns / i.count); roundFastThread.push(f.threadNs / f.count); roundItchThread.push(i.threadNs / i.count); roundTape.push(tp.ns / tp.count); roundItchFlow.push(iff.ns / iff.count);
     if (iff.ns < bestItchFlow) {
       const bc = iff.books.counters;
       bestItchFlow = iff.ns; itchFlowCount = iff.count; itchFlowEvents = iff.sink.events; itchFlowQuotes = iff.sink.quotes;
@@ -343,6 +385,7 @@ function main(): number {
       fast_median_ns_per_msg: median(roundFast), itch_median_ns_per_msg: median(roundItch),
       ratio_median: median(roundFast.map((x, k) => x / roundItch[k])), messages: fastCount, book_errors: bookErrors,
       load_average: os.loadavg()[0],
+      thread: { fast_ns_per_msg: Math.min(...roundFastThread), fast_median_ns_per_msg: median(roundFastThread), itch_ns_per_msg: Math.min(...roundItchThread), itch_median_ns_per_msg: median(roundItchThread) },
     };
     console.log(JSON.stringify(out));
     return bookErrors === 0 ? 0 : 1;
@@ -384,6 +427,17 @@ function main(): number {
       ratio_fast_over_tape: Number(median(roundFast.map((x, k) => x / roundTape[k])).toFixed(3)),
     },
     shipped_shape: { handlers: sh.handlers, messages: sh.messages, book_errors: sh.book_errors, load_average_after: Number(sh.load_average.toFixed(2)) },
+    /**
+     * The shipped-shape child's same runs in its own thread's CPU time (threadCpuNs): without what
+     * V8's background threads (concurrent marking of earlier rounds' garbage, compiles) added to
+     * process CPU time meanwhile. Not the headline; beside it, to tell the path from that noise.
+     */
+    thread_cpu: {
+      ns_per_msg: orNull(sh.thread.fast_ns_per_msg),
+      median_ns_per_msg: orNull(sh.thread.fast_median_ns_per_msg),
+      itch_books_ns_per_msg: orNull(sh.thread.itch_ns_per_msg),
+      median_itch_books_ns_per_msg: orNull(sh.thread.itch_median_ns_per_msg),
+    },
     /**
      * FAST decode + books and ITCH in this process, whose FastFeedDecoder also feeds the split rows'
      * handlers and the tape and interpreter paths (see the header): the figure every other row here
@@ -471,7 +525,7 @@ function main(): number {
   console.log(`FIX/FAST (MOEX X-OLR, one entry per message) vs ITCH into books, best of ${rounds} interleaved rounds over ${fastCount} messages each`);
   report('fast', [
     { label: 'FAST decode + books (ns/msg)', ours: result.ns_per_msg.toFixed(1), baseline: result.itch_books_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_itch,
-      note: `a process running only tickpath run's paths (--shipped-shape); baseline: ITCH decode + BookBuilder, same update count; medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)} (${result.median.ratio_fast_over_itch}x)` },
+      note: `a process running only tickpath run's paths (--shipped-shape); baseline: ITCH decode + BookBuilder, same update count; medians ${result.median.ns_per_msg.toFixed(1)} / ${result.median.itch_books_ns_per_msg.toFixed(1)} (${result.median.ratio_fast_over_itch}x); in its thread's CPU time best ${result.thread_cpu.ns_per_msg ?? 'n/a'} / ${result.thread_cpu.itch_books_ns_per_msg ?? 'n/a'}, medians ${result.thread_cpu.median_ns_per_msg ?? 'n/a'} / ${result.thread_cpu.median_itch_books_ns_per_msg ?? 'n/a'}` },
     { label: 'FAST decode + books, beside the split rows (ns/msg)', ours: mixedFastNs.toFixed(1), baseline: mixedItchNs.toFixed(1), ratio: Number((mixedFastNs / mixedItchNs).toFixed(3)),
       note: `one process with every row below (its decoder feeds four handler classes); medians ${result.mixed_process.median_ns_per_msg.toFixed(1)} / ${result.mixed_process.median_itch_books_ns_per_msg.toFixed(1)}` },
     { label: 'FAST decode + books, record reader vs tape (ns/msg)', ours: mixedFastNs.toFixed(1), baseline: result.tape_ns_per_msg.toFixed(1), ratio: result.ratio_fast_over_tape,

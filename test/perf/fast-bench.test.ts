@@ -41,6 +41,10 @@ describe('perf:fast (smoke: tiny parameters, JSON shape only)', function () {
     const shipped = j.shipped_shape as { handlers: string[]; messages: number; book_errors: number };
     expect(shipped.handlers).to.deep.equal(['adapter']);
     expect([shipped.messages, shipped.book_errors]).to.deep.equal([4000, 0]);
+    // The same runs in the child's own thread's CPU time, beside the headline.
+    const thread = j.thread_cpu as Record<string, number>;
+    expect(thread).to.have.all.keys('ns_per_msg', 'median_ns_per_msg', 'itch_books_ns_per_msg', 'median_itch_books_ns_per_msg');
+    for (const k of Object.keys(thread)) expect(thread[k], k).to.be.a('number').and.to.be.greaterThan(0).and.to.be.below(1e6);
     const mixed = j.mixed_process as { handlers: string[]; ns_per_msg: number; itch_books_ns_per_msg: number };
     expect(mixed.handlers).to.include.members(['adapter', 'adapter/tape', 'RecordOnly', 'ResolveOnly', 'NoBooks']);
     for (const v of [mixed.ns_per_msg, mixed.itch_books_ns_per_msg]) expect(v).to.be.a('number').and.to.be.greaterThan(0).and.to.be.below(1e6);

@@ -876,6 +876,29 @@ export class FastBookAdapter implements FastMessageHandler {
   //   and perf:fast at load 2 gave 168.0 and 170.5 ns/msg best, ITCH 82.2 and 77.3. Not kept: the gate's
   //   per-locate numbers in one array (32 bytes a locate, one line per entry instead of two): no
   //   difference at 500 instruments, as the earlier attempt found.
+  // - Where a delete or change waits (perf record, cpu-clock, of perf:fast's session replayed through
+  //   FastFeedDecoder into this adapter alone): in reduceOrderEntry about 40% of the samples sit on
+  //   the first load of the order's record (OrderStore.find's meta word) and about 20% on the
+  //   level's slot; in applyOrderEntry about a third on the slot (`s[at] += shares`) and a sixth on
+  //   the side's meta line and the division by its tick; in incrementalRecord a quarter on
+  //   resolveKey's cache set. The record reader's samples are spread, with no load standing out.
+  //   Measured next, none kept (this session's ways of measuring: perf:fast's 300 k-message session
+  //   saved once and replayed through the old and the new build's FastFeedDecoder and adapter in one
+  //   process, fresh adapters every run, old-new-new-old rounds, 10-12 counted; best and median
+  //   ns/msg of each build and the per-round new/old ratio; load 3.4-9 on 2 vCPUs; the same build
+  //   against itself gave a ratio of 1.02, lower in 3 of 10):
+  //   the order's record loaded early (OrderStore.peekMeta, find without the overflow table, its
+  //   meta word summed into a field) for an X-OLR delete or change, to start its miss beside
+  //   resolveKey's: at the top of the entry loop, old first: best 192.9 against 187.3, median
+  //   197.2 against 197.8, ratio 1.037 (new lower in 4 of 10); new first: 193.1/213.9 against
+  //   186.6/196.3, old lower in 10 of 10; in recordRead before setTimestamp: ratio 1.148 (new lower
+  //   in 1 of 12), and new first, old lower in 8 of 12. Slower both ways, as the cross-datagram
+  //   look-ahead above was: an extra load that misses costs more here than the overlap saves.
+  //   Pre-faulting the order records and the ladder at construction (fill(0)): ratios 0.953 and,
+  //   the other way round, 1.016, then 1.001 and 1.004 with the system time shown (0.1-2.9 ns/msg
+  //   in both builds: perf:fast's fresh adapters pay few page faults inside their timed runs).
+  //   16-byte order records and LevelStore.addOrder multiplying by 1 / tick: the notes in
+  //   order-store.ts and level-store.ts.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
