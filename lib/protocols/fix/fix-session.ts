@@ -425,6 +425,9 @@ export class FixSession {
    * picks that up.
    */
   private drainQueue(): void {
+    // Nothing queued, skipped or asked for (every in-order message in steady state): nothing to
+    // do, and no Map lookup or key iterator per message.
+    if (this.queue.size === 0 && this.skipUpTo === 0 && this.resendRequest === null) return;
     if (this.draining) return;
     this.draining = true;
     try {
@@ -454,7 +457,7 @@ export class FixSession {
   private processInOrder(msg: FixMessage): void {
     const seq = msg.getInt(Tag.MsgSeqNum);
     const t = msg.msgType;
-    const early = this.handledEarly.delete(seq);
+    const early = this.handledEarly.size !== 0 && this.handledEarly.delete(seq);
     if (t === MsgType.SequenceReset) {
       // GapFill in order: seq..NewSeqNo-1 are skipped; drainQueue moves over them (delivering any
       // queued message in that range rather than dropping it).
