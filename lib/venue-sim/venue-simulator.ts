@@ -302,7 +302,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   /** True when work scheduled now would run at once (no latency, no delay faults, nothing queued). */
   runsNow(): boolean {
     const f = this.options.faults;
-    return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && this.processAt <= Date.now();
+    // processAt stays 0 until work is delayed: no clock read per order then.
+    return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && (this.processAt === 0 || this.processAt <= Date.now());
   }
 
   /** True when this new order should be rejected by the injected reject rate. */

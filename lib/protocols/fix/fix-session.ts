@@ -284,7 +284,16 @@ export class FixSession {
   /** The standard header per message type, laid out once (the comp ids do not change). */
   private readonly headers = new Map<string, FixHeaderTemplate>();
 
+  /**
+   * SendingTime(52) of the message being encoded (ms since the epoch): callers write it as the
+   * message's TransactTime(60), and write() as the last send time, instead of reading the clock
+   * again (a Date.now() each, on every order and report).
+   */
+  get sendingTimeMs(): number { return this.headerMs; }
+  private headerMs = 0;
+
   private header(msgType: string, seq: number, now: number): FixEncoder {
+    this.headerMs = now;
     const off = this.tx.reserve();
     let t = this.headers.get(msgType);
     if (t === undefined) {
@@ -295,7 +304,7 @@ export class FixSession {
   }
 
   private write(start: number): boolean {
-    this.lastSent = Date.now();
+    this.lastSent = this.headerMs; // every message written was begun by header() just before
     return this.tx.commitRange(this.socket, start, this.enc.end);
   }
 

@@ -463,7 +463,7 @@ export class FixConnector implements VenueConnector {
     e.str(Tag.ClOrdID, order.clOrdId);
     if (this.opts.account) e.str(Tag.Account, this.opts.account);
     e.char(Tag.HandlInst, 0x31).str(Tag.Symbol, order.symbol).char(Tag.Side, sideCode(order.side))
-      .time(Tag.TransactTime, Date.now()).int(Tag.OrderQty, order.qty)
+      .time(Tag.TransactTime, this.session.sendingTimeMs).int(Tag.OrderQty, order.qty)
       .char(Tag.OrdType, order.ordType === 'MARKET' ? 0x31 : 0x32);
     if (order.ordType !== 'MARKET') e.price4(Tag.Price, order.price);
     e.char(Tag.TimeInForce, order.tif === 'IOC' ? 0x33 : 0x30);
@@ -479,7 +479,7 @@ export class FixConnector implements VenueConnector {
     const cancelId = `${clOrdId}.C${++this.cancelCounter}`;
     const e = this.session.beginApp('F');
     e.str(Tag.OrigClOrdID, clOrdId).str(Tag.ClOrdID, cancelId).str(Tag.Symbol, symbol).char(Tag.Side, sideCode(side))
-      .time(Tag.TransactTime, Date.now()).int(Tag.OrderQty, o ? o.orderQty : remainingQty);
+      .time(Tag.TransactTime, this.session.sendingTimeMs).int(Tag.OrderQty, o ? o.orderQty : remainingQty);
     if (!this.session.sendApp()) return false;
     this.cancelIds.set(cancelId, clOrdId);
     this.counters.cancelsOut++;
@@ -496,7 +496,7 @@ export class FixConnector implements VenueConnector {
     const e = this.session.beginApp('G');
     e.str(Tag.OrigClOrdID, origClOrdId).str(Tag.ClOrdID, newClOrdId);
     if (this.opts.account) e.str(Tag.Account, this.opts.account);
-    e.char(Tag.HandlInst, 0x31).str(Tag.Symbol, symbol).char(Tag.Side, sideCode(side)).time(Tag.TransactTime, Date.now())
+    e.char(Tag.HandlInst, 0x31).str(Tag.Symbol, symbol).char(Tag.Side, sideCode(side)).time(Tag.TransactTime, this.session.sendingTimeMs)
       .int(Tag.OrderQty, qty).char(Tag.OrdType, 0x32).price4(Tag.Price, price)
       .char(Tag.TimeInForce, o && o.tif === 'IOC' ? 0x33 : 0x30);
     if (!this.session.sendApp()) return false;
