@@ -16,8 +16,8 @@
  * carries it (`EngineOrder.key`) for the book and the simulator. `hasToken` keeps the key it last
  * found unused, so submit's own check after the front end's does not probe the day's token set a
  * second time. With the simulator's record written after the ack (venue-simulator.ts), measured in
- * process (FixConnector and the FIX front end over an in-memory pipe, median of 15,000 orders after
- * 5,000, load 6-8): NewOrderSingle in -> the ack's send 3.28-3.47 -> 2.51-2.58 us.
+ * process (perf/fix-trip's pipe: FixConnector and the FIX front end, no sockets; median of 15,000
+ * orders after 5,000, load 6-8): NewOrderSingle in -> the ack's send 3.28-3.47 -> 2.51-2.58 us.
  *
  * Threading: the simulator's event loop only.
  */

@@ -29,10 +29,10 @@
  * the view `socket.write` needs. An application message on a native session transport with the
  * mapped store is encoded where the store keeps it (`FixMappedStore.reserveInPlace`), recorded
  * there and sent from there: before, every order and report was encoded in the send ring and
- * copied into the store. Measured in process (FixConnector and the venue simulator's FIX front end
- * over an in-memory pipe, median of 15,000 orders after 5,000, load 3.4-5, against the build before
- * this change): order call -> send 1.10-1.13 -> 0.84-0.87 us, NewOrderSingle in -> the ack's send
- * 2.36-2.41 -> 1.94-2.07 us. Not over libuv, whose send may keep a view of the bytes, nor with the
+ * copied into the store. Measured in process (perf/fix-trip's pipe: FixConnector and the venue
+ * simulator's FIX front end, no sockets; median of 15,000 orders after 5,000, load 3.4-5, against
+ * the build before this change): order call -> send 1.10-1.13 -> 0.84-0.87 us, NewOrderSingle in
+ * -> the ack's send 2.36-2.41 -> 1.94-2.07 us. Not over libuv, whose send may keep a view of the bytes, nor with the
  * three-file store; admin messages (not stored) still go through the send ring.
  *
  * Threading: one event loop; callbacks into `FixApplication` run synchronously from `receive`.

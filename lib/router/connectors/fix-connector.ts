@@ -36,10 +36,10 @@
  * heartbeat/TestRequest checks and the reconnect schedule run from there.
  *
  * Duplicate ExecIDs: a report is looked up in `execIds` only when flagged (PossDupFlag or
- * PossResend), and its ExecID is added after the listener has it. Measured in process (the
- * connector and the venue simulator's FIX front end over an in-memory pipe, median of 15,000 acks
- * after 5,000, load 6-8): report in -> onAck 1.16-1.25 -> 0.78-0.79 us; the probe of a set holding
- * every ExecID of the day, before every ack, was most of that.
+ * PossResend), and its ExecID is added after the listener has it. Measured in process
+ * (perf/fix-trip's pipe: the connector and the venue simulator's FIX front end, no sockets; median
+ * of 15,000 acks after 5,000, load 6-8): report in -> onAck 1.16-1.25 -> 0.78-0.79 us; the probe of
+ * a set holding every ExecID of the day, before every ack, was most of that.
  *
  * Threading: the router's thread; callbacks run from `poll()` (native) or socket events (libuv).
  */
