@@ -310,7 +310,7 @@ export class FixVenueFrontEnd implements VenueFrontEnd {
   private tail(e: ReturnType<FixSession['beginApp']>, o: EngineOrder, lastQty: number, lastPx: number): void {
     const t = o.tag as FixOrderTag;
     e.int(Tag.LastShares, lastQty).price4(Tag.LastPx, lastPx).int(Tag.LeavesQty, o.open).int(Tag.CumQty, t.cumQty)
-      .price4(Tag.AvgPx, t.cumQty > 0 ? Math.round(t.notional / t.cumQty) : 0).time(Tag.TransactTime, Date.now());
+      .price4(Tag.AvgPx, t.cumQty > 0 ? Math.round(t.notional / t.cumQty) : 0).time(Tag.TransactTime, t.session.sendingTimeMs);
   }
 
   onAccepted(o: EngineOrder): void {

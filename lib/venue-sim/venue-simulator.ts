@@ -262,7 +262,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     this.waitSet = null;
   }
 
-  registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void { this.frontEnds.set(ownerPrefix, fe); }
+  registerFrontEnd(ownerPrefix: string, fe: VenueFrontEnd): void { this.frontEnds.set(ownerPrefix, fe); this.feLast = null; }
 
   /** Cancels every open order of `owner` whose session dropped; after earlier scheduled work. */
   cancelOnDisconnect(owner: string): void {
@@ -302,7 +302,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   /** True when work scheduled now would run at once (no latency, no delay faults, nothing queued). */
   runsNow(): boolean {
     const f = this.options.faults;
-    return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && this.processAt <= Date.now();
+    // processAt stays 0 until work is delayed: no clock read per order then.
+    return !this.options.latencyMs && !(f && f.delayMs) && this.delayed.length === 0 && (this.processAt === 0 || this.processAt <= Date.now());
   }
 
   /** True when this new order should be rejected by the injected reject rate. */
@@ -334,38 +335,48 @@ export class VenueSimulator implements MatchListener, VenueEngine {
 
   // ---- MatchListener: fan engine events out to the owning front end ----
 
+  private feOwner = '';
+  private feLast: VenueFrontEnd | null = null;
+  /** The owner's front end; the last owner's is kept, so an order's events do not slice its owner each time. */
   private frontEnd(o: EngineOrder): VenueFrontEnd {
-    const fe = this.frontEnds.get(o.owner.slice(0, 2));
-    return fe ?? this.ouchFrontEnd;
+    if (o.owner === this.feOwner && this.feLast !== null) return this.feLast;
+    const fe = this.frontEnds.get(o.owner.slice(0, 2)) ?? this.ouchFrontEnd;
+    this.feOwner = o.owner;
+    this.feLast = fe;
+    return fe;
   }
   onAccepted(o: EngineOrder): void {
+    const qty = o.open;
+    // The ack first, then the record: an insert into a map of every order of the day is
+    // bookkeeping the ack does not wait for (nothing reads the record before the engine's next
+    // event, which comes after this returns).
+    this.frontEnd(o).onAccepted(o);
     this.counters.acks++;
-    this.records.set(`${o.owner}\u0001${o.token}`, {
-      owner: o.owner, token: o.token, side: o.side, symbol: o.symbol, qty: o.open, price: o.price, filled: 0, cancelled: 0,
+    this.records.set(o.key, {
+      owner: o.owner, token: o.token, side: o.side, symbol: o.symbol, qty, price: o.price, filled: 0, cancelled: 0,
       notional: 0, state: 'ACKNOWLEDGED', duplicates: 0,
     });
-    this.frontEnd(o).onAccepted(o);
   }
   onExecuted(o: EngineOrder, qty: number, price: number, match: number, liq: 'A' | 'R'): void {
     this.counters.executions++;
     this.counters.executedQty += qty;
-    const r = this.orderRecord(o.owner, o.token);
+    const r = this.records.get(o.key);
     if (r) { r.filled += qty; r.notional += qty * price; r.state = o.open === 0 ? 'FILLED' : 'PARTIALLY_FILLED'; }
     this.frontEnd(o).onExecuted(o, qty, price, match, liq);
   }
   onCanceled(o: EngineOrder, qty: number, reason: CancelReason): void {
     this.counters.cancels++;
-    const r = this.orderRecord(o.owner, o.token);
+    const r = this.records.get(o.key);
     if (r) { r.cancelled += qty; if (o.open === 0) r.state = 'CANCELLED'; }
     this.frontEnd(o).onCanceled(o, qty, reason);
   }
   onReplaced(prev: EngineOrder, next: EngineOrder): void {
     this.counters.replaces++;
-    const r = this.orderRecord(prev.owner, prev.token);
+    const r = this.records.get(prev.key);
     if (r) r.state = 'REPLACED';
     const filled = r ? r.filled : 0;
     const cancelled = r ? r.cancelled : 0;
-    this.records.set(`${next.owner}\u0001${next.token}`, {
+    this.records.set(next.key, {
       owner: next.owner, token: next.token, side: next.side, symbol: next.symbol, qty: next.open + filled + cancelled, price: next.price,
       filled, cancelled, notional: r ? r.notional : 0, state: next.open === 0 ? 'CANCELLED' : filled > 0 ? 'PARTIALLY_FILLED' : 'ACKNOWLEDGED',
       duplicates: 0,
@@ -373,12 +384,13 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     this.frontEnd(prev).onReplaced(prev, next);
   }
 
-  orderRecord(owner: string, token: string): VenueOrderRecord | undefined { return this.records.get(`${owner}\u0001${token}`); }
+  /** Records are keyed as the engine keys orders (MatchingEngine.tokenKey). */
+  orderRecord(owner: string, token: string): VenueOrderRecord | undefined { return this.records.get(this.engine.tokenKey(owner, token)); }
 
   recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void {
     const r = this.orderRecord(owner, token);
     if (r) { r.duplicates++; return; }
-    this.records.set(`${owner}\u0001${token}`, {
+    this.records.set(this.engine.tokenKey(owner, token), {
       owner, token, side, symbol, qty, price, filled: 0, cancelled: 0, notional: 0, state: 'REJECTED', duplicates: 0,
     });
   }

@@ -363,7 +363,7 @@ describe('pipeline/shadow route for a FIX venue', () => {
   });
 
   // As the OUCH test above: V8's status and TurboFan's inlining trace, in a child, dry runs alone.
-  it('dry runs alone get FixConnector.sendNew, FixSession.sendApp and the FIX store\'s append optimized by V8 (and without the shadow route they are not)', () => {
+  it('dry runs alone get FixConnector.sendNew, FixSession.sendApp and the FIX store\'s in-place record optimized by V8 (and without the shadow route they are not)', () => {
     const run = (shadowRoute: boolean): { status: Record<string, number>; inlinedInto: Record<string, string[]> } => {
       const script = `${childStack(dir, 'child.journal', { arcaOnly: true, resendsIdempotently: false })}
         const { OrderPathWarmer } = require(d('lib/pipeline/stages/order-path'));
@@ -375,7 +375,8 @@ describe('pipeline/shadow route for a FIX venue', () => {
         const st = (f) => eval('%GetOptimizationStatus(f)');
         for (let i = 0; i < 40000; i++) w.run();
         process.stderr.write(JSON.stringify({ sendNew: st(FixConnector.prototype.sendNew), sendApp: st(FixSession.prototype.sendApp),
-          append: st(FixMappedStore.prototype.append), fixRuns: w.shadowRuns('fix') }) + '\\n');
+          sendInPlace: st(FixSession.prototype.sendInPlace), reserveInPlace: st(FixMappedStore.prototype.reserveInPlace),
+          commitInPlace: st(FixMappedStore.prototype.commitInPlace), fixRuns: w.shadowRuns('fix') }) + '\\n');
         w.close(); stack.journal.close();
       `;
       return runTraced(script);
@@ -384,8 +385,9 @@ describe('pipeline/shadow route for a FIX venue', () => {
     const warm = run(true);
     expect(warm.status.fixRuns).to.equal(40_000);
     delete warm.status.fixRuns;
-    // Names, not classes, in the trace: append (the store's) and sendApp/sendNew are each defined once
-    // on the FIX path's classes, and the OUCH connector is not in this child (no OUCH venue).
+    // Names, not classes, in the trace: the store's reserveInPlace/commitInPlace (a native session's
+    // messages are encoded in the store, the shadow's too) and sendApp/sendInPlace/sendNew are each
+    // defined once on the FIX path's classes, and the OUCH connector is not in this child (no OUCH venue).
     for (const [fn, status] of Object.entries(warm.status)) {
       const ok = (status & kOptimized) !== 0 || (warm.inlinedInto[fn] ?? []).length > 0;
       expect(ok, `${fn} status ${status.toString(2)}, inlined into ${JSON.stringify(warm.inlinedInto[fn] ?? [])}`).to.equal(true);

@@ -1,7 +1,8 @@
 /**
  * FixMappedStore (one mapped file): numbers and messages survive reopening, a reset or adopt
  * retires every older message (none comes back on reopen), a three-file store is imported once,
- * an append cut short is not read as a message, and the three-file store refuses a mapped one
+ * an append cut short is not read as a message, a message encoded in place is recorded where it was
+ * reserved (and one never committed is not), and the three-file store refuses a mapped one
  * with the way out. Reads the file's bytes independently where the layout matters.
  */
 import { expect } from 'chai';
@@ -91,6 +92,35 @@ describe('FixMappedStore', function () {
     d.open();
     expect(d.get(4)!.equals(msg(4, 3))).to.equal(true);
     d.close();
+  });
+
+  it('a message encoded in place is recorded where reserveInPlace said, read back after reopening; never committed, it is not a message; near the end of the capacity it says no and append still stores', () => {
+    const a = new FixMappedStore(dir, 'S', { capacityBytes: 1 << 20 });
+    a.open();
+    a.append(1, msg(1), 0, msg(1).length);
+    const at = a.reserveInPlace(8192);
+    expect(at % 64).to.equal(16);
+    msg(2, 40).copy(a.bytes, at);
+    a.commitInPlace(2, at, at + msg(2, 40).length);
+    // Encoded and abandoned (a send refused before it was recorded): bytes past every record.
+    const at3 = a.reserveInPlace(8192);
+    expect(at3).to.be.greaterThan(at);
+    msg(3).copy(a.bytes, at3);
+    a.setSeqs(3, 1);
+    a.close();
+    const b = new FixMappedStore(dir, 'S', { capacityBytes: 1 << 20 });
+    b.open();
+    expect(b.get(2)!.equals(msg(2, 40))).to.equal(true);
+    expect(b.get(3)).to.equal(null);
+    expect(b.nextSenderSeq).to.equal(3);
+    // Fill to within one largest message of the capacity: in place is refused, not counted as a drop.
+    let seq = 3;
+    const big = msg(0, 4000);
+    while (b.reserveInPlace(8192) >= 0) { b.append(seq, big, 0, big.length); seq++; }
+    expect(b.fullDrops).to.equal(0);
+    b.append(seq, msg(seq), 0, msg(seq).length);
+    expect(b.get(seq)!.equals(msg(seq))).to.equal(true);
+    b.close();
   });
 
   it('imports a three-file store once (numbers, creation time, messages) and renames its files', () => {

@@ -338,3 +338,58 @@ describe('FixSession (initiator) against a hand-driven peer', function () {
     again.store.close();
   });
 });
+
+describe('FixSession over a session transport: application messages encoded where the mapped store keeps them', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-fix-inplace-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** A socket that copies what it is given (a native TransportSocket's contract), keeping every write. */
+  function sink(kind: 'native' | 'libuv'): { sent: Buffer[] } & Record<string, unknown> {
+    const sent: Buffer[] = [];
+    return {
+      sent, transport: { kind }, destroyed: false, setNoDelay: () => undefined, destroy: () => undefined, once: () => undefined,
+      send: (b: Buffer, o: number, l: number) => { sent.push(Buffer.from(b.subarray(o, o + l))); return true; },
+    };
+  }
+
+  function loggedIn(kind: 'native' | 'libuv'): { s: FixSession; sent: Buffer[] } {
+    const s = new FixSession({ version: 'FIX.4.4', senderCompId: 'ME', targetCompId: 'VENUE', role: 'initiator', storeDir: dir, storeKind: 'mapped', resetOnLogon: true });
+    s.setApplication({ onLogon: () => undefined, onLogout: () => undefined, onAppMessage: () => undefined });
+    const sock = sink(kind);
+    s.connected(sock as never);
+    const b = Buffer.alloc(512);
+    const e = new FixEncoder().begin(b, 0, 'FIX.4.4', 'A').str(Tag.SenderCompID, 'VENUE').str(Tag.TargetCompID, 'ME')
+      .int(Tag.MsgSeqNum, 1).time(Tag.SendingTime, Date.now()).int(Tag.EncryptMethod, 0).int(Tag.HeartBtInt, 30).char(Tag.ResetSeqNumFlag, 0x59);
+    new FixParser((m) => s.receive(m)).push(b, e.finish(), e.end);
+    expect(s.isLoggedIn).to.equal(true);
+    return { s, sent: sock.sent };
+  }
+
+  for (const kind of ['native', 'libuv'] as const) {
+    it(`${kind}: a body of 2, 3 and 4 BodyLength digits goes out whole and valid, and the store holds exactly the bytes sent, across a reopen`, () => {
+      const { s, sent } = loggedIn(kind);
+      const texts = ['', 'x'.repeat(150), 'y'.repeat(1200)];
+      for (const t of texts) {
+        const e = s.beginApp('D').str(Tag.ClOrdID, `O${t.length}`);
+        if (t) e.str(Tag.Text, t);
+        expect(s.sendApp()).to.equal(true);
+      }
+      const apps = sent.slice(1); // after our Logon
+      expect(apps).to.have.length(3);
+      const parsed: Array<{ len: number; text: string }> = [];
+      const bad: string[] = [];
+      const p = new FixParser((m) => parsed.push({ len: m.getInt(Tag.BodyLength), text: m.getStr(Tag.Text) }), { onBad: (r) => bad.push(r) });
+      for (const b of apps) p.push(b);
+      expect(bad).to.deep.equal([]);
+      expect(parsed.map((m) => String(m.len).length)).to.deep.equal([2, 3, 4]);
+      expect(parsed.map((m) => m.text)).to.deep.equal(texts);
+      for (let i = 0; i < 3; i++) expect(s.store.get(2 + i)!.equals(apps[i])).to.equal(true);
+      s.close();
+      const again = new FixSession({ version: 'FIX.4.4', senderCompId: 'ME', targetCompId: 'VENUE', role: 'initiator', storeDir: dir, storeKind: 'mapped' });
+      expect(again.nextSenderSeq).to.equal(5);
+      for (let i = 0; i < 3; i++) expect(again.store.get(2 + i)!.equals(apps[i])).to.equal(true);
+      again.close();
+    });
+  }
+});

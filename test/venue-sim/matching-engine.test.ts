@@ -62,6 +62,26 @@ describe('MatchingEngine', () => {
     expect(e.top('X')).to.deep.equal({ bid: 1, bidQty: 1, ask: 0, askQty: 0 });
   });
 
+  it('a token found unused and then burnt or entered is used from then on (the answer kept for submit is dropped)', () => {
+    const e = new MatchingEngine(new Log());
+    // As the FIX front end does for a refused order: ask, then burn the token without an order.
+    expect(e.hasToken('a', 'R1')).to.equal(false);
+    e.markTokenUsed('a', 'R1');
+    expect(e.hasToken('a', 'R1')).to.equal(true);
+    expect(e.submit('a', 'R1', 'X', 'B', 1, 1, false, false)).to.equal('duplicate-token');
+    // Ask, enter, ask again: the same key strings, a different answer.
+    expect(e.hasToken('a', 'B1')).to.equal(false);
+    expect(e.submit('a', 'B1', 'X', 'B', 1, 1, false, false)).to.equal('ok');
+    expect(e.hasToken('a', 'B1')).to.equal(true);
+    // A replace's new token likewise.
+    expect(e.hasToken('a', 'B2')).to.equal(false);
+    expect(e.replace('a', 'B1', 'B2', 1, 2)).to.equal('ok');
+    expect(e.hasToken('a', 'B2')).to.equal(true);
+    expect(e.find('a', 'B2')!.key).to.equal('a\u0001B2');
+    // Same token, other owner: its own key.
+    expect(e.hasToken('b', 'B2')).to.equal(false);
+  });
+
   it('property: for random order flow, filled + cancelled + open = entered for every order, and buys = sells', () => {
     const op = fc.record({ side: fc.constantFrom<'B' | 'S'>('B', 'S'), qty: fc.integer({ min: 1, max: 500 }),
       price: fc.integer({ min: 95, max: 105 }), ioc: fc.boolean(), cancel: fc.boolean() });

@@ -65,6 +65,28 @@ export class FixHeaderTemplate {
     this.sum = byteSum(this.bytes);
   }
 }
+/**
+ * The sum of buf[s, e), four bytes per step: each 32-bit word's bytes go into two 16-bit lanes
+ * (bytes 0 and 2, bytes 1 and 3), folded every 128 words before a lane can overflow. Why: the
+ * CheckSum over a message's body was a byte loop on every send (both ends of the round trip);
+ * measured alone on a 190-byte body, 157 -> 81 ns per message. `dv` views the same bytes as `buf`.
+ */
+export function byteSumOf(buf: Buffer, dv: DataView<ArrayBufferLike>, s: number, e: number): number {
+  let sum = 0;
+  let p = s;
+  while (e - p >= 4) {
+    let lanes = 0;
+    const stop = Math.min(e - 3, p + 512);
+    for (; p < stop; p += 4) {
+      const w = dv.getUint32(p, true);
+      lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+    }
+    sum += (lanes & 0xffff) + (lanes >>> 16);
+  }
+  for (; p < e; p++) sum += buf[p];
+  return sum;
+}
+
 /** Bytes after the body: "10=NNN<SOH>". */
 const kTrailer = 7;
 
@@ -208,6 +230,9 @@ export class FixEncoder {
   /** CheckSum terms already known: bytes [bodyStart, sumFrom) sum to `preSum` (a header template's). */
   private sumFrom = 0;
   private preSum = 0;
+  /** A view of `buf` for the CheckSum's word reads, made again only when the buffer changes (a session's is its send ring). */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(8));
+  private viewOf: Buffer | null = null;
 
   begin(buf: Buffer, base: number, version: FixVersion, msgType: string): this {
     this.buf = buf;
@@ -245,9 +270,20 @@ export class FixEncoder {
     return this;
   }
 
+  /** "tag=": the tags of the standard and order messages (1-999) straight-line, no digit loop. */
   private tag(tag: number): void {
-    this.end = writeUint(this.buf, this.end, tag);
-    this.buf[this.end++] = kEq;
+    const buf = this.buf;
+    let o = this.end;
+    if (tag < 10) buf[o++] = 0x30 + tag;
+    else if (tag < 100) { const q = (tag / 10) | 0; buf[o] = 0x30 + q; buf[o + 1] = 0x30 + tag - q * 10; o += 2; }
+    else if (tag < 1000) {
+      const h = (tag / 100) | 0;
+      const r = tag - h * 100;
+      const q = (r / 10) | 0;
+      buf[o] = 0x30 + h; buf[o + 1] = 0x30 + q; buf[o + 2] = 0x30 + r - q * 10; o += 3;
+    } else o = writeUint(buf, o, tag);
+    buf[o] = kEq;
+    this.end = o + 1;
   }
 
   str(tag: number, value: string): this {
@@ -334,9 +370,8 @@ export class FixEncoder {
     // and the rest of the body summed here.
     let sum = (v44 ? kBeginSum44 : kBeginSum42) + this.preSum;
     for (let i = this.bodyStart - 1 - digits; i < this.bodyStart - 1; i++) sum += buf[i];
-    const end = this.end;
-    for (let i = this.sumFrom; i < end; i++) sum += buf[i];
-    sum &= 0xff;
+    if (this.viewOf !== buf) { this.view = new DataView(buf.buffer, buf.byteOffset, buf.length); this.viewOf = buf; }
+    sum = (sum + byteSumOf(buf, this.view, this.sumFrom, this.end)) & 0xff;
     buf[this.end] = 0x31; buf[this.end + 1] = 0x30; buf[this.end + 2] = kEq;
     buf[this.end + 3] = 0x30 + Math.floor(sum / 100);
     buf[this.end + 4] = 0x30 + (Math.floor(sum / 10) % 10);

@@ -287,8 +287,50 @@ export class FixMappedStore implements FixStore {
     const slots = (kRecordHeader + len + kSlot - 1) >>> 6;
     const slot = this.nextSlot;
     if (slot + slots + 1 > this.fileSlots && !this.grow(slot + slots + 1)) return;
+    buf.copy(this.map, slot * kSlot + kRecordHeader, start, end);
+    this.record(slot, seq, len);
+  }
+
+  /** The mapping, where a message reserved with `reserveInPlace` is encoded. */
+  get bytes(): Buffer { return this.map; }
+
+  /**
+   * Room for the next record's message, up to `maxBytes`, to be encoded where the record keeps it:
+   * returns the offset in `bytes` its first byte must land on, or -1 (closed, or no room left:
+   * the caller encodes elsewhere and `append`s). Nothing is recorded until `commitInPlace`; bytes
+   * encoded and never committed lie past every record, where open() does not look.
+   * Why: the session encoded each message into its send ring and this store copied it; encoded
+   * here, the copy is gone from every order and report (see fix-session.ts).
+   */
+  reserveInPlace(maxBytes: number): number {
+    if (this.jid < 0) return -1;
+    const slot = this.nextSlot;
+    const need = slot + ((kRecordHeader + maxBytes + kSlot - 1) >>> 6) + 1;
+    if (need > this.fileSlots && (need > this.capacitySlots || !this.grow(need))) return -1;
+    return slot * kSlot + kRecordHeader;
+  }
+
+  /** Records message `seq`, encoded at bytes[at, end) where `reserveInPlace` said (at = what it returned). */
+  commitInPlace(seq: number, at: number, end: number): void {
+    if (this.jid < 0) return;
+    this.record(Math.floor((at - kRecordHeader) / kSlot), seq, end - at);
+  }
+
+  /** Keep-warm: loads (no stores) of where the next record's message goes, one per cache line. */
+  touchNext(bytes: number): number {
+    if (this.jid < 0) return 0;
+    const m = this.map;
+    const from = this.nextSlot * kSlot;
+    const end = Math.min(from + kRecordHeader + bytes, this.fileSlots * kSlot);
+    let sum = 0;
+    for (let i = from; i < end; i += 64) sum += m[i];
+    return sum;
+  }
+
+  /** Writes the header of the record at `slot` (its message already in place), magic last, and publishes it. */
+  private record(slot: number, seq: number, len: number): void {
+    const slots = (kRecordHeader + len + kSlot - 1) >>> 6;
     const off = slot * kSlot;
-    buf.copy(this.map, off + kRecordHeader, start, end);
     const w = this.words;
     const i = off >>> 2;
     w[i + 1] = seq;

@@ -26,7 +26,14 @@
  *
  * The owner of the socket parses bytes with a `FixParser` and calls `receive(msg)`; the session
  * writes to that socket through a `TxRing` and `FixEncoder`, so steady-state sends allocate only
- * the view `socket.write` needs.
+ * the view `socket.write` needs. An application message on a native session transport with the
+ * mapped store is encoded where the store keeps it (`FixMappedStore.reserveInPlace`), recorded
+ * there and sent from there: before, every order and report was encoded in the send ring and
+ * copied into the store. Measured in process (perf/fix-trip's pipe: FixConnector and the venue
+ * simulator's FIX front end, no sockets; median of 15,000 orders after 5,000, load 3.4-5, against
+ * the build before this change): order call -> send 1.10-1.13 -> 0.84-0.87 us, NewOrderSingle in
+ * -> the ack's send 2.36-2.41 -> 1.94-2.07 us. Not over libuv, whose send may keep a view of the bytes, nor with the
+ * three-file store; admin messages (not stored) still go through the send ring.
  *
  * Threading: one event loop; callbacks into `FixApplication` run synchronously from `receive`.
  */
@@ -35,7 +42,7 @@ import type { Socket as NetSocket } from 'net';
 import type { TransportSocket } from '../transport/transport-socket';
 import { invalidOption } from '../../errors';
 import { FixEncoder, FixHeaderTemplate, FixParser, Tag, MsgType, isAdminMsgType, type FixMessage, type FixVersion } from './fix-codec';
-import { TxRing } from '../tx-ring';
+import { TxRing, type DirectSink } from '../tx-ring';
 import { FixFileStore, type FixStore, type FixStoreFsync } from './fix-store';
 import { FixMappedStore, mappedStoreAvailable } from './fix-mapped-store';
 import { ResendQueue } from './resend-queue';
@@ -89,12 +96,25 @@ export interface FixApplication {
 const kWhere = 'FixSession';
 const kEMFILE = 24;
 const kMaxMessage = 8192;
+/**
+ * Where beginApp starts the encoder before the store's record offset: FixEncoder writes the body
+ * 24 bytes after its base and BeginString/BodyLength backwards from there, so a message whose
+ * BodyLength has three digits (100-999 bytes: orders and reports) starts 8 bytes after the base,
+ * exactly where the record keeps it; any other length is moved there once (copyWithin).
+ */
+const kInPlaceLead = 8;
 
 export class FixSession {
   readonly options: Required<Omit<FixSessionOptions, 'log'>> & { log: (line: string) => void };
   readonly store: FixStore;
   private socket: Socket | null = null;
   private readonly tx = new TxRing(1 << 20, kMaxMessage);
+  /** The store when it is the mapped one (application messages are then encoded in it). */
+  private readonly mapped: FixMappedStore | null;
+  /** The socket copies what the kernel does not take at once (a native TransportSocket), so it may send from the store's mapping. */
+  private directSocket = false;
+  /** Where beginApp is encoding the message in the store's mapping; -1: in the send ring. */
+  private inPlaceAt = -1;
   private readonly enc = new FixEncoder();
   state: FixSessionState = 'DISCONNECTED';
   private timer: NodeJS.Timeout | null = null;
@@ -184,6 +204,7 @@ export class FixSession {
       store.open();
     }
     this.store = store;
+    this.mapped = store instanceof FixMappedStore ? store : null;
     this.queueParser = new FixParser((m) => this.processInOrder(m), { maxMessage: 1 << 20 });
   }
 
@@ -199,6 +220,9 @@ export class FixSession {
   /** A TCP connection is up. The initiator sends Logon at once; the acceptor waits for one. */
   connected(socket: Socket): void {
     this.socket = socket;
+    // Not over libuv: its send hands socket.write a view of the bytes when the kernel takes part
+    // of them, which would then point into the store's mapping until written (and past close).
+    this.directSocket = typeof (socket as unknown as DirectSink).send === 'function' && (socket as { transport?: { kind?: string } }).transport?.kind !== 'libuv';
     socket.setNoDelay(true);
     this.connectedAt = this.lastRecv = this.lastSent = Date.now();
     this.queue.clear();
@@ -249,9 +273,23 @@ export class FixSession {
 
   // ---- sending ----
 
-  /** Starts an application message with the standard header; add body fields, then `sendApp()`. */
+  /**
+   * Starts an application message with the standard header; add body fields, then `sendApp()`.
+   * With the mapped store and a socket that copies what it sends (a session transport), the
+   * message is encoded where the store keeps it and sent from there (see the file comment).
+   */
   beginApp(msgType: string): FixEncoder {
-    return this.header(msgType, this.store.nextSenderSeq, Date.now());
+    const now = Date.now();
+    const st = this.mapped;
+    if (st !== null && (this.socket === null || this.directSocket)) {
+      const at = st.reserveInPlace(kMaxMessage);
+      if (at >= 0) {
+        this.inPlaceAt = at;
+        return this.headerAt(st.bytes, at - kInPlaceLead, msgType, this.store.nextSenderSeq, now);
+      }
+    }
+    this.inPlaceAt = -1;
+    return this.header(msgType, this.store.nextSenderSeq, now);
   }
 
   /**
@@ -262,12 +300,15 @@ export class FixSession {
    * injection for a message lost in transit.
    */
   sendApp(lost = false, storeWhenDown = false): boolean {
+    const at = this.inPlaceAt;
+    this.inPlaceAt = -1;
     if (this.state !== 'LOGGED_IN') {
       if (!storeWhenDown) return false;
       lost = true;
     }
     const start = this.enc.finish();
     const seq = this.store.nextSenderSeq;
+    if (at >= 0) return this.sendInPlace(at, start, seq, lost);
     this.store.append(seq, this.enc.buf, start, this.enc.end);
     this.store.setSeqs(seq + 1, this.store.nextTargetSeq);
     this.counters.messagesOut++;
@@ -276,26 +317,62 @@ export class FixSession {
   }
 
   /**
-   * Keep-warm: reads (never writes) the bytes the next message will be encoded into, one load per
-   * cache line (TxRing.touchNext). Returns a sum the caller keeps.
+   * A message encoded in the store's mapping (beginApp): moved to `at` if its BodyLength was not
+   * three digits, recorded, then sent from the mapping. The socket is a DirectSink (it copies
+   * what the kernel does not take at once), so nothing keeps a reference to the mapping.
    */
-  touchTx(bytes: number): number { return this.tx.touchNext(bytes); }
+  private sendInPlace(at: number, start: number, seq: number, lost: boolean): boolean {
+    const st = this.mapped!;
+    const buf = st.bytes;
+    let end = this.enc.end;
+    if (start !== at) { buf.copyWithin(at, start, end); end = at + (end - start); }
+    st.commitInPlace(seq, at, end);
+    this.store.setSeqs(seq + 1, this.store.nextTargetSeq);
+    this.counters.messagesOut++;
+    if (lost) return true;
+    this.lastSent = this.headerMs;
+    const sock = this.socket;
+    return sock !== null && (sock as unknown as DirectSink).send(buf, at, end - at);
+  }
+
+  /**
+   * Keep-warm: reads (never writes) the bytes the next application message will be encoded into
+   * (the store's next record, or the send ring: TxRing.touchNext), one load per cache line.
+   * Returns a sum the caller keeps.
+   */
+  touchTx(bytes: number): number {
+    const st = this.mapped;
+    if (st !== null && (this.socket === null || this.directSocket)) return st.touchNext(bytes);
+    return this.tx.touchNext(bytes);
+  }
 
   /** The standard header per message type, laid out once (the comp ids do not change). */
   private readonly headers = new Map<string, FixHeaderTemplate>();
 
+  /**
+   * SendingTime(52) of the message being encoded (ms since the epoch): callers write it as the
+   * message's TransactTime(60), and write() as the last send time, instead of reading the clock
+   * again (a Date.now() each, on every order and report).
+   */
+  get sendingTimeMs(): number { return this.headerMs; }
+  private headerMs = 0;
+
   private header(msgType: string, seq: number, now: number): FixEncoder {
-    const off = this.tx.reserve();
+    return this.headerAt(this.tx.buf, this.tx.reserve(), msgType, seq, now);
+  }
+
+  private headerAt(buf: Buffer, base: number, msgType: string, seq: number, now: number): FixEncoder {
+    this.headerMs = now;
     let t = this.headers.get(msgType);
     if (t === undefined) {
       t = new FixHeaderTemplate(msgType, this.options.senderCompId, this.options.targetCompId);
       this.headers.set(msgType, t);
     }
-    return this.enc.beginHeader(this.tx.buf, off, this.options.version, t, seq, now);
+    return this.enc.beginHeader(buf, base, this.options.version, t, seq, now);
   }
 
   private write(start: number): boolean {
-    this.lastSent = Date.now();
+    this.lastSent = this.headerMs; // every message written was begun by header() just before
     return this.tx.commitRange(this.socket, start, this.enc.end);
   }
 
@@ -425,6 +502,9 @@ export class FixSession {
    * picks that up.
    */
   private drainQueue(): void {
+    // Nothing queued, skipped or asked for (every in-order message in steady state): nothing to
+    // do, and no Map lookup or key iterator per message.
+    if (this.queue.size === 0 && this.skipUpTo === 0 && this.resendRequest === null) return;
     if (this.draining) return;
     this.draining = true;
     try {
@@ -454,7 +534,7 @@ export class FixSession {
   private processInOrder(msg: FixMessage): void {
     const seq = msg.getInt(Tag.MsgSeqNum);
     const t = msg.msgType;
-    const early = this.handledEarly.delete(seq);
+    const early = this.handledEarly.size !== 0 && this.handledEarly.delete(seq);
     if (t === MsgType.SequenceReset) {
       // GapFill in order: seq..NewSeqNo-1 are skipped; drainQueue moves over them (delivering any
       // queued message in that range rather than dropping it).
