@@ -281,7 +281,12 @@ describe('QuickFIX interop: resend, gap fill, SequenceReset, restarts and duplic
     await venue!.control('reset');
     await l.until(() => l.states.some(([s]) => s === 'FAILED'), 'FAILED', kWait);
     const failed = l.states.find(([s]) => s === 'FAILED')![1];
-    expect(failed).to.match(/MsgSeqNum too low, expecting \d+ but received 1/);
+    // The first number QuickFIX sends us after its reset is 1, or 2 in about one run of this file in
+    // five ("expecting 7 but received 2"): which one depends on QuickFIX's own timing around
+    // Session::reset and our reconnect, not on us. Either is lower than ours, which is the point.
+    const low = /MsgSeqNum too low, expecting (\d+) but received (\d+)/.exec(failed);
+    expect(low, failed).to.not.equal(null);
+    expect(Number(low![2]), failed).to.be.within(1, 2).and.to.be.below(Number(low![1]));
     expect(failed).to.match(/resetOnLogon/);
     const logons = l.states.filter(([s]) => s === 'LOGGED_IN').length;
     await new Promise((r) => setTimeout(r, 1500));
