@@ -160,24 +160,15 @@ forEachEngine('FAST hot path: exact values', () => {
   });
 
   it('a size change at one price is one level update: up and down, the level keeps one order and the right shares', () => {
-    const registry = moexTemplates();
-    const encoder = new FastEncoder(registry);
-    const mods: number[] = [];
-    const adapter = new FastBookAdapter(registry, { onEvent: (e: BookEvent) => { if (e.kind === kBookEventModifyOrder) mods.push(e.shares); }, endOfBatch() {} });
-    const feed = new FastFeedDecoder(registry, adapter);
-    const send = (seq: number, entries: FastRecord[]): void => {
-      encoder.resetDictionaries();
-      const message = encoder.encode('X-OLR-CURR', { MsgSeqNum: seq, SendingTime: 20170301101500000n, GroupMDEntries: entries });
-      const d = new Uint8Array(4 + message.length);
-      writeMoexPacket(d, 0, seq, message);
-      feed.decodePayload(d, 0, d.length);
-    };
+    // Every event's line is its shares for a MODIFY and '' otherwise; `mods` keeps the MODIFYs'.
+    const { seen, adapter, send } = olrSession(true, (ev) => (ev.kind === kBookEventModifyOrder ? String(ev.shares) : ''));
     const e = (rpt: number, action: number, id: string, size: number): FastRecord => ({ MDUpdateAction: action, MDEntryType: '1', MDEntryID: id, Symbol: 'X', RptSeq: rpt,
       TradingSessionID: 'CETS', MDEntryPx: { mantissa: 65, exponent: 0 }, MDEntrySize: { mantissa: size, exponent: 0 } });
     send(1, [e(1, 0, '1', 10), e(2, 0, '2', 5)]);
     send(2, [e(3, 1, '1', 30)]);
     send(3, [e(4, 1, '1', 7)]);
     const book = adapter.bookOf('CETS', 'X')!;
+    const mods = seen.filter((line) => line !== '').map(Number);
     expect(mods).to.deep.equal([30, 7]);
     expect(book.asks.count).to.equal(1);
     expect(book.asks.sharesAt(0)).to.equal(12);
