@@ -125,7 +125,10 @@ describe('binding/dpdk backend', function () {
     const got: Buffer[] = [];
     rx.read((b, o, l) => got.push(Buffer.from(b.subarray(o, o + l))), 8192);
     port.close();
-    expect(chunks, port.description).to.be.greaterThan(4);
+    // How many chunks depends on how many of the machine's hugepages happen to lie next to each
+    // other (usually 5 or more; 3 on one freshly booted machine): three are enough for what this
+    // test names, descriptors spread over chunks and each read from its own.
+    expect(chunks, port.description).to.be.greaterThan(2);
     expect(n).to.equal(frames.length);
     expect(regionsSeen.size, 'chunks the held packets are in').to.be.greaterThan(2);
     expect(got.length).to.equal(frames.length);
