@@ -128,19 +128,49 @@ export class MatchingEngine {
   hasToken(owner: string, token: string): boolean {
     const key = this.tokenKey(owner, token);
     if (key === this.absentKey) return false;
-    if (this.usedTokens.has(key)) return true;
-    this.absentKey = key;
+    if (this.aboveHighest(owner, token) || !this.usedTokens.has(key)) { this.absentKey = key; return false; }
+    return true;
+  }
+
+  /**
+   * Per owner, the highest token it has used, ordered by length and then by character: a token
+   * above it cannot be in `usedTokens`, so the probe of that set (every token of the day, one
+   * string each: a hash of the new key and two or three misses on a table that has left the cache
+   * between orders) is skipped. Clients number their tokens upwards (the router's ids are a prefix,
+   * its start time and a base-36 counter: longer means later, and base 36's digits sort as ASCII),
+   * so a new order is nearly always above; any other token takes the probe, as before.
+   * Measured on perf/router-rtt's OUCH round trip (spinning, pinned, 2000 orders/s): the front
+   * end's duplicate check took about 0.8 µs of the venue's 2.6-3.2 µs from the order's bytes to the
+   * ack's send (trace points around each step, p50).
+   */
+  private readonly highestToken = new Map<string, string>();
+  private highOwner = '';
+  private highToken = '';
+
+  private aboveHighest(owner: string, token: string): boolean {
+    let high: string | undefined = owner === this.highOwner ? this.highToken : this.highestToken.get(owner);
+    if (high === undefined) high = '';
+    if (token.length !== high.length ? token.length > high.length : token > high) return true;
     return false;
   }
 
-  private useToken(key: string): void {
+  private useToken(owner: string, token: string, key: string): void {
     this.absentKey = '';
     this.usedTokens.add(key);
+    const high = owner === this.highOwner ? this.highToken : this.highestToken.get(owner) ?? '';
+    if (token.length !== high.length ? token.length > high.length : token > high) {
+      this.highestToken.set(owner, token);
+      this.highOwner = owner;
+      this.highToken = token;
+    } else if (owner !== this.highOwner) {
+      this.highOwner = owner;
+      this.highToken = high;
+    }
   }
 
   /** Burns a token without entering an order (a venue-side reject still uses the token up). */
   markTokenUsed(owner: string, token: string): void {
-    this.useToken(this.tokenKey(owner, token));
+    this.useToken(owner, token, this.tokenKey(owner, token));
   }
 
   /** Enters a new order: accepted, matched against the other side, rest booked (or cancelled if IOC/market). */
@@ -149,9 +179,10 @@ export class MatchingEngine {
     if (this.hasToken(owner, token)) return 'duplicate-token';
     if (!Number.isInteger(qty) || qty <= 0 || (!market && (!Number.isInteger(price) || price <= 0))) return 'invalid';
     const key = this.tokenKey(owner, token);
-    this.useToken(key);
     const o: EngineOrder = { owner, token, symbol, side, price, open: qty, market, ioc, orderRef: this.nextOrderRef++, tag, key };
+    // The ack first, then the token's entry in the day's set: nothing between asks about it.
     this.listener.onAccepted(o);
+    this.useToken(owner, token, key);
     this.rest(o);
     return 'ok';
   }
@@ -197,7 +228,7 @@ export class MatchingEngine {
     this.book(o.symbol).remove(o);
     this.live.delete(o.key);
     const key = this.tokenKey(owner, newToken);
-    this.useToken(key);
+    this.useToken(owner, newToken, key);
     const n: EngineOrder = {
       owner, token: newToken, symbol: o.symbol, side: o.side, price: o.market ? o.price : price, open: newOpen,
       market: o.market, ioc: o.ioc, orderRef: this.nextOrderRef++, tag: tag === undefined ? o.tag : tag, key,

@@ -14,7 +14,7 @@
  */
 import { invalidOption } from '../errors';
 import { MatchingEngine, type CancelReason, type EngineOrder, type MatchListener } from './matching-engine';
-import { SoupBinServer, type SoupServerConnection } from '../protocols/soupbin/soupbin-server';
+import { SoupBinServer, type SoupServerConnection, type SoupSessionStream } from '../protocols/soupbin/soupbin-server';
 import {
   inboundLength, readToken, encodeAccepted, encodeExecuted, encodeCanceled, encodeReplaced, encodeRejected,
   encodeSystemEvent, kOuchEnterOrder, kOuchReplaceOrder, kOuchCancelOrder, kEnterBuySell, kEnterShares, kEnterStock,
@@ -257,6 +257,8 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     await Promise.all([this.soup?.close(), this.fix?.close()]);
     this.soup = null;
     this.fix = null;
+    this.streamOwner = '';
+    this.streamLast = undefined;
     this.pollAll = () => 0;
     if (this.waitSet !== this.options.waitSet) this.waitSet?.close();
     this.waitSet = null;
@@ -428,7 +430,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
 
   private makeOuchFrontEnd(): VenueFrontEnd {
     const publish = (owner: string, len: number): void => {
-      const stream = this.soup?.streamFor(owner.slice(2));
+      const stream = this.ouchStream(owner);
       if (!stream) return;
       const lost = this.injectGap();
       const live = stream.live;
@@ -463,7 +465,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     const type = buf[off];
     const want = inboundLength(type);
     if (want === 0 || len !== want) { conn.parser.malformedFrames++; return; }
-    const owner = `O:${conn.username}`;
+    const owner = this.ouchOwner(conn);
     const drop = this.shouldDrop(conn);
     if (this.runsNow()) this.processOuch(owner, buf, off); // nothing delays it: parse in place, no copy
     else {
@@ -476,8 +478,38 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     }
   }
 
+  private lastOuchConn: SoupServerConnection | null = null;
+  private lastOuchUser = '';
+  private lastOuchOwner = '';
+
+  /**
+   * 'O:' + the connection's username: the last connection's string again while its user is the
+   * same, so the engine's key checks compare one string object with itself and nothing is built
+   * per message (a fresh concatenation, hashed again in every map it met).
+   */
+  private ouchOwner(conn: SoupServerConnection): string {
+    const user = conn.username;
+    if (conn === this.lastOuchConn && user === this.lastOuchUser) return this.lastOuchOwner;
+    this.lastOuchConn = conn;
+    this.lastOuchUser = user;
+    this.lastOuchOwner = `O:${user}`;
+    return this.lastOuchOwner;
+  }
+
+  private streamOwner = '';
+  private streamLast: SoupSessionStream | undefined = undefined;
+
+  /** The owner's SoupBinTCP stream ('O:' + user), the last owner's kept (streams live as long as the server). */
+  private ouchStream(owner: string): SoupSessionStream | undefined {
+    if (owner === this.streamOwner && this.streamLast !== undefined) return this.streamLast;
+    const s = this.soup?.streamFor(owner.slice(2));
+    this.streamOwner = owner;
+    this.streamLast = s;
+    return s;
+  }
+
   private processOuch(owner: string, m: Buffer, o: number): void {
-    const stream = this.soup?.streamFor(owner.slice(2));
+    const stream = this.ouchStream(owner);
     const reject = (token: string, reason: number) => {
       this.counters.rejects++;
       if (m[o] === kOuchEnterOrder) this.recordReject(owner, token, readAlpha(m, o + kEnterStock, 8), m[o + kEnterBuySell] === 0x42 ? 'B' : 'S', m.readUInt32BE(o + kEnterShares), m.readUInt32BE(o + kEnterPrice));

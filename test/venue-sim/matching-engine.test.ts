@@ -82,6 +82,52 @@ describe('MatchingEngine', () => {
     expect(e.hasToken('b', 'B2')).to.equal(false);
   });
 
+  it('a token below the owner\'s highest still takes the set: reused tokens are refused whatever order they come in', () => {
+    const e = new MatchingEngine(new Log());
+    // Base-36 counters: 'Cz' then 'C10' (longer is later), then the earlier ones again.
+    for (const t of ['C8', 'Cz', 'C10']) expect(e.submit('a', t, 'X', 'B', 1, 1, false, false)).to.equal('ok');
+    for (const t of ['C8', 'Cz', 'C10']) expect(e.submit('a', t, 'X', 'B', 1, 1, false, false)).to.equal('duplicate-token');
+    // Below the highest but never used: entered.
+    expect(e.submit('a', 'C9', 'X', 'B', 1, 1, false, false)).to.equal('ok');
+    // Another owner's high mark is its own; back to the first owner, its mark is kept.
+    expect(e.submit('b', 'C1', 'X', 'B', 1, 1, false, false)).to.equal('ok');
+    expect(e.hasToken('a', 'C10')).to.equal(true);
+    expect(e.hasToken('a', 'C11')).to.equal(false);
+    expect(e.hasToken('b', 'C10')).to.equal(false);
+  });
+
+  it('property: hasToken and submit agree with a plain set of used tokens for any order of owners and tokens', () => {
+    const step = fc.record({
+      op: fc.constantFrom('submit', 'burn', 'ask', 'replace'),
+      owner: fc.constantFrom('a', 'b', 'O:RTT'),
+      // Few characters, so tokens repeat; '1' < '9' < 'z' as base-36 digits sort.
+      token: fc.stringMatching(/^[19z]{0,3}$/),
+      next: fc.stringMatching(/^[19z]{1,3}$/),
+    });
+    fc.assert(fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+      const e = new MatchingEngine(new Log());
+      const used = new Set<string>();
+      const live = new Set<string>();
+      for (const s of steps) {
+        const k = `${s.owner}|${s.token}`;
+        if (s.op === 'ask') expect(e.hasToken(s.owner, s.token)).to.equal(used.has(k));
+        else if (s.op === 'burn') { e.markTokenUsed(s.owner, s.token); used.add(k); }
+        else if (s.op === 'submit') {
+          // Each order rests alone at its own price: every accepted one stays live for a replace.
+          const r = e.submit(s.owner, s.token, `S${s.owner}${s.token}`, 'B', 1, 1, false, false);
+          expect(r).to.equal(used.has(k) ? 'duplicate-token' : 'ok');
+          if (r === 'ok') { used.add(k); live.add(k); }
+        } else {
+          const n = `${s.owner}|${s.next}`;
+          const r = e.replace(s.owner, s.token, s.next, 1, 2);
+          const want = !live.has(k) ? 'unknown-order' : s.next !== s.token && used.has(n) ? 'duplicate-token' : 'ok';
+          expect(r).to.equal(want);
+          if (r === 'ok') { live.delete(k); used.add(n); live.add(n); }
+        }
+      }
+    }), { numRuns: 300 });
+  });
+
   it('property: for random order flow, filled + cancelled + open = entered for every order, and buys = sells', () => {
     const op = fc.record({ side: fc.constantFrom<'B' | 'S'>('B', 'S'), qty: fc.integer({ min: 1, max: 500 }),
       price: fc.integer({ min: 95, max: 105 }), ioc: fc.boolean(), cancel: fc.boolean() });

@@ -37,8 +37,10 @@ export class SoupSessionStream {
    * message lost in transit). Returns its sequence number.
    */
   publish(payload: Buffer, live = true): number {
-    this.messages.push(Buffer.from(payload));
+    // Sent first, stored after: the copy (a Buffer allocated per message) is bookkeeping the client
+    // does not wait for, and nothing reads the store before this returns (a replay needs a login).
     if (live && this.live) this.live.writeSequenced(payload);
+    this.messages.push(Buffer.from(payload));
     return this.messages.length;
   }
 }
@@ -80,8 +82,9 @@ export class SoupServerConnection implements TransportEvents {
   // ---- TransportEvents (the connection is already up when it is handed over) ----
   onConnect(): void {}
   onData(buf: Buffer, offset: number, length: number): void {
-    this.lastRecv = Date.now();
     this.parser.push(buf, offset, offset + length);
+    // After the frames (and their answers): the receive timeout needs the time to a few µs, not first.
+    this.lastRecv = Date.now();
   }
   onClose(): void { this.close(); }
 
