@@ -39,8 +39,12 @@ export class SoupSessionStream {
   publish(payload: Buffer, live = true): number {
     // Sent first, stored after: the copy (a Buffer allocated per message) is bookkeeping the client
     // does not wait for, and nothing reads the store before this returns (a replay needs a login).
-    if (live && this.live) this.live.writeSequenced(payload);
-    this.messages.push(Buffer.from(payload));
+    // Stored whatever the send does: a message that did not go out is replayed on the next login.
+    try {
+      if (live && this.live) this.live.writeSequenced(payload);
+    } finally {
+      this.messages.push(Buffer.from(payload));
+    }
     return this.messages.length;
   }
 }
