@@ -13,9 +13,8 @@
  * the simulator a fifth time for its record: each a fresh concatenation flattened and hashed again
  * on the order's path to its ack. `tokenKey` keeps the last key it built, so the calls about one
  * order (the same owner and token strings) share one string and its cached hash, and the order
- * carries it (`EngineOrder.key`) for the book and the simulator. `hasToken` keeps the key it last
- * found unused, so submit's own check after the front end's does not probe the day's token set a
- * second time. With the simulator's record written after the ack (venue-simulator.ts), measured in
+ * carries it (`EngineOrder.key`) for the book and the simulator. Used tokens are kept per owner
+ * and checked without a key (OwnerTokens, below). With the simulator's record written after the ack (venue-simulator.ts), measured in
  * process (perf/fix-trip's pipe: FixConnector and the FIX front end, no sockets; median of 15,000
  * orders after 5,000, load 6-8): NewOrderSingle in -> the ack's send 3.28-3.47 -> 2.51-2.58 us.
  *
@@ -39,6 +38,8 @@ export interface EngineOrder {
   tag: unknown;
   /** `MatchingEngine.tokenKey(owner, token)`, made once when the order is entered: the simulator's records use it too. */
   key: string;
+  /** The listener's own per-order data (the simulator's record of the order); null until it sets it. */
+  note: unknown;
 }
 
 export interface MatchListener {
@@ -84,11 +85,72 @@ export type CancelReason = 'user' | 'ioc' | 'disconnect';
 
 export type EngineResult = 'ok' | 'unknown-order' | 'duplicate-token' | 'invalid';
 
+/** Tokens in the order a client's counter makes them: longer is later, then by character (base 36's digits sort as ASCII). */
+function tokenAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
+}
+
+/**
+ * The tokens one owner has used today. While they come in ascending order (tokenAfter), as a
+ * client's counter makes them (the router's ids are a prefix, its start time and a base-36
+ * counter), they are a sorted list: a new token is checked against the last one and appended,
+ * and an older one is found by binary search. The first token out of order turns the list into a
+ * Set, which the owner keeps from then on (a client with random ids pays a hash and a probe per
+ * order, as every owner did before).
+ *
+ * Why: the duplicate check and the add were a probe and an insert into one Set of every token of
+ * the day, keyed by an (owner, token) string built for it, on the way to every ack: about 0.8 us
+ * of the venue's 2.6-3.2 us from an order's bytes to its ack's send in perf/router-rtt's OUCH trip
+ * (spinning, pinned, 2000/s; trace points around each step), the table's lines gone from the caches
+ * between orders. Doing the add after the ack instead moved that work behind the send, where a
+ * blocking client woken onto the venue's CPU (a socket's wakeup is a sync one: the scheduler
+ * expects the sender to sleep next) waited for it: the default placement's OUCH trip went from
+ * 57-60 to 63-68 us. Appending to a list costs neither.
+ */
+class OwnerTokens {
+  private list: string[] | null = [];
+  private set: Set<string> | null = null;
+
+  /** True while every token came in ascending order. */
+  get ordered(): boolean { return this.list !== null; }
+
+  has(token: string): boolean {
+    const l = this.list;
+    if (l === null) return this.set!.has(token);
+    const n = l.length;
+    if (n === 0 || tokenAfter(token, l[n - 1])) return false;
+    return this.indexOf(l, token) >= 0;
+  }
+
+  add(token: string): void {
+    const l = this.list;
+    if (l === null) { this.set!.add(token); return; }
+    const n = l.length;
+    if (n === 0 || tokenAfter(token, l[n - 1])) { l.push(token); return; }
+    if (this.indexOf(l, token) >= 0) return;
+    this.set = new Set(l);
+    this.set.add(token);
+    this.list = null;
+  }
+
+  /** Binary search of the sorted list; -1 when absent. */
+  private indexOf(l: string[], token: string): number {
+    let lo = 0;
+    let hi = l.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const t = l[mid];
+      if (t === token) return mid;
+      if (tokenAfter(token, t)) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
 export class MatchingEngine {
   private readonly books = new Map<string, SymbolBook>();
   private readonly live = new Map<string, EngineOrder>();
   /** Every (owner, token) ever entered today: tokens are day-unique, as on a real venue. */
-  private readonly usedTokens = new Set<string>();
   private nextOrderRef = 1;
   private nextMatch = 1;
 
@@ -117,60 +179,42 @@ export class MatchingEngine {
     return this.live.get(this.tokenKey(owner, token));
   }
 
-  /** A key `usedTokens` was just found not to hold; '' after any add (the set only grows). */
-  private absentKey = '';
-
   /**
-   * True when `owner` has used `token` today (live or not). The front end asks before submit,
-   * which asks again: the second answer comes from `absentKey`, not a second probe of a set that
-   * holds every token of the day.
+   * True when `owner` has used `token` today (live or not): the owner's token registry
+   * (OwnerTokens), no key string built.
    */
   hasToken(owner: string, token: string): boolean {
-    const key = this.tokenKey(owner, token);
-    if (key === this.absentKey) return false;
-    if (this.aboveHighest(owner, token) || !this.usedTokens.has(key)) { this.absentKey = key; return false; }
-    return true;
+    return this.tokensOf(owner).has(token);
   }
 
-  /**
-   * Per owner, the highest token it has used, ordered by length and then by character: a token
-   * above it cannot be in `usedTokens`, so the probe of that set (every token of the day, one
-   * string each: a hash of the new key and two or three misses on a table that has left the cache
-   * between orders) is skipped. Clients number their tokens upwards (the router's ids are a prefix,
-   * its start time and a base-36 counter: longer means later, and base 36's digits sort as ASCII),
-   * so a new order is nearly always above; any other token takes the probe, as before.
-   * Measured on perf/router-rtt's OUCH round trip (spinning, pinned, 2000 orders/s): the front
-   * end's duplicate check took about 0.8 µs of the venue's 2.6-3.2 µs from the order's bytes to the
-   * ack's send (trace points around each step, p50).
-   */
-  private readonly highestToken = new Map<string, string>();
-  private highOwner = '';
-  private highToken = '';
+  private readonly ownerTokens = new Map<string, OwnerTokens>();
+  private tokensOwner = '';
+  private tokensLast: OwnerTokens | null = null;
 
-  private aboveHighest(owner: string, token: string): boolean {
-    let high: string | undefined = owner === this.highOwner ? this.highToken : this.highestToken.get(owner);
-    if (high === undefined) high = '';
-    if (token.length !== high.length ? token.length > high.length : token > high) return true;
-    return false;
+  /** The owner's registry; the last owner's kept (an order asks two or three times). */
+  private tokensOf(owner: string): OwnerTokens {
+    if (owner === this.tokensOwner && this.tokensLast !== null) return this.tokensLast;
+    let t = this.ownerTokens.get(owner);
+    if (t === undefined) { t = new OwnerTokens(); this.ownerTokens.set(owner, t); }
+    this.tokensOwner = owner;
+    this.tokensLast = t;
+    return t;
   }
 
-  private useToken(owner: string, token: string, key: string): void {
-    this.absentKey = '';
-    this.usedTokens.add(key);
-    const high = owner === this.highOwner ? this.highToken : this.highestToken.get(owner) ?? '';
-    if (token.length !== high.length ? token.length > high.length : token > high) {
-      this.highestToken.set(owner, token);
-      this.highOwner = owner;
-      this.highToken = token;
-    } else if (owner !== this.highOwner) {
-      this.highOwner = owner;
-      this.highToken = high;
-    }
+  private useToken(owner: string, token: string): void {
+    this.tokensOf(owner).add(token);
+  }
+
+  /** Owners whose tokens have all come in ascending order (kept as a list), and the others (a set). */
+  tokenStats(): { ordered: number; unordered: number } {
+    let ordered = 0;
+    for (const t of this.ownerTokens.values()) if (t.ordered) ordered++;
+    return { ordered, unordered: this.ownerTokens.size - ordered };
   }
 
   /** Burns a token without entering an order (a venue-side reject still uses the token up). */
   markTokenUsed(owner: string, token: string): void {
-    this.useToken(owner, token, this.tokenKey(owner, token));
+    this.useToken(owner, token);
   }
 
   /** Enters a new order: accepted, matched against the other side, rest booked (or cancelled if IOC/market). */
@@ -179,10 +223,9 @@ export class MatchingEngine {
     if (this.hasToken(owner, token)) return 'duplicate-token';
     if (!Number.isInteger(qty) || qty <= 0 || (!market && (!Number.isInteger(price) || price <= 0))) return 'invalid';
     const key = this.tokenKey(owner, token);
-    const o: EngineOrder = { owner, token, symbol, side, price, open: qty, market, ioc, orderRef: this.nextOrderRef++, tag, key };
-    // The ack first, then the token's entry in the day's set: nothing between asks about it.
+    this.useToken(owner, token);
+    const o: EngineOrder = { owner, token, symbol, side, price, open: qty, market, ioc, orderRef: this.nextOrderRef++, tag, key, note: null };
     this.listener.onAccepted(o);
-    this.useToken(owner, token, key);
     this.rest(o);
     return 'ok';
   }
@@ -228,10 +271,10 @@ export class MatchingEngine {
     this.book(o.symbol).remove(o);
     this.live.delete(o.key);
     const key = this.tokenKey(owner, newToken);
-    this.useToken(owner, newToken, key);
+    this.useToken(owner, newToken);
     const n: EngineOrder = {
       owner, token: newToken, symbol: o.symbol, side: o.side, price: o.market ? o.price : price, open: newOpen,
-      market: o.market, ioc: o.ioc, orderRef: this.nextOrderRef++, tag: tag === undefined ? o.tag : tag, key,
+      market: o.market, ioc: o.ioc, orderRef: this.nextOrderRef++, tag: tag === undefined ? o.tag : tag, key, note: null,
     };
     o.open = 0;
     this.listener.onReplaced(o, n);

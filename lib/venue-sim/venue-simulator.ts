@@ -154,8 +154,23 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   fixPort = 0;
   readonly counters = { ordersIn: 0, cancelsIn: 0, replacesIn: 0, acks: 0, rejects: 0, executions: 0, executedQty: 0, cancels: 0, replaces: 0, drops: 0, gaps: 0, delayed: 0, duplicatesIgnored: 0, cancelledOnDisconnect: 0 };
   private outboundSeen = 0;
-  /** Every order seen, by owner + token, in arrival order: order status answers and the report. */
-  private readonly records = new Map<string, VenueOrderRecord>();
+  /**
+   * Every order seen, in arrival order (the report), each also on its EngineOrder (`note`: fills,
+   * cancels and replaces find it there), and by owner + token key (order status, duplicates) in
+   * `recordIndex`, which takes the records it has not seen yet only when it is asked. Why: a Map
+   * insert per order into a table of every order of the day ran after the ack's send, and a
+   * blocking client that the ack woke onto this CPU (a socket's wakeup is a sync one) waited for it.
+   */
+  private readonly records: VenueOrderRecord[] = [];
+  private readonly recordKeys: string[] = [];
+  private readonly recordIndex = new Map<string, VenueOrderRecord>();
+  private recordsIndexed = 0;
+
+  private addRecord(key: string, r: VenueOrderRecord): VenueOrderRecord {
+    this.records.push(r);
+    this.recordKeys.push(key);
+    return r;
+  }
 
   constructor(options: VenueSimulatorOptions = {}) {
     const f = options.faults ?? {};
@@ -354,7 +369,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     // event, which comes after this returns).
     this.frontEnd(o).onAccepted(o);
     this.counters.acks++;
-    this.records.set(o.key, {
+    o.note = this.addRecord(o.key, {
       owner: o.owner, token: o.token, side: o.side, symbol: o.symbol, qty, price: o.price, filled: 0, cancelled: 0,
       notional: 0, state: 'ACKNOWLEDGED', duplicates: 0,
     });
@@ -362,23 +377,23 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   onExecuted(o: EngineOrder, qty: number, price: number, match: number, liq: 'A' | 'R'): void {
     this.counters.executions++;
     this.counters.executedQty += qty;
-    const r = this.records.get(o.key);
+    const r = o.note as VenueOrderRecord | null;
     if (r) { r.filled += qty; r.notional += qty * price; r.state = o.open === 0 ? 'FILLED' : 'PARTIALLY_FILLED'; }
     this.frontEnd(o).onExecuted(o, qty, price, match, liq);
   }
   onCanceled(o: EngineOrder, qty: number, reason: CancelReason): void {
     this.counters.cancels++;
-    const r = this.records.get(o.key);
+    const r = o.note as VenueOrderRecord | null;
     if (r) { r.cancelled += qty; if (o.open === 0) r.state = 'CANCELLED'; }
     this.frontEnd(o).onCanceled(o, qty, reason);
   }
   onReplaced(prev: EngineOrder, next: EngineOrder): void {
     this.counters.replaces++;
-    const r = this.records.get(prev.key);
+    const r = prev.note as VenueOrderRecord | null;
     if (r) r.state = 'REPLACED';
     const filled = r ? r.filled : 0;
     const cancelled = r ? r.cancelled : 0;
-    this.records.set(next.key, {
+    next.note = this.addRecord(next.key, {
       owner: next.owner, token: next.token, side: next.side, symbol: next.symbol, qty: next.open + filled + cancelled, price: next.price,
       filled, cancelled, notional: r ? r.notional : 0, state: next.open === 0 ? 'CANCELLED' : filled > 0 ? 'PARTIALLY_FILLED' : 'ACKNOWLEDGED',
       duplicates: 0,
@@ -386,13 +401,18 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     this.frontEnd(prev).onReplaced(prev, next);
   }
 
-  /** Records are keyed as the engine keys orders (MatchingEngine.tokenKey). */
-  orderRecord(owner: string, token: string): VenueOrderRecord | undefined { return this.records.get(this.engine.tokenKey(owner, token)); }
+  /** Records are keyed as the engine keys orders (MatchingEngine.tokenKey); the index first takes the records added since it was last asked. */
+  orderRecord(owner: string, token: string): VenueOrderRecord | undefined {
+    const keys = this.recordKeys;
+    for (let i = this.recordsIndexed; i < keys.length; i++) this.recordIndex.set(keys[i], this.records[i]);
+    this.recordsIndexed = keys.length;
+    return this.recordIndex.get(this.engine.tokenKey(owner, token));
+  }
 
   recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void {
     const r = this.orderRecord(owner, token);
     if (r) { r.duplicates++; return; }
-    this.records.set(this.engine.tokenKey(owner, token), {
+    this.addRecord(this.engine.tokenKey(owner, token), {
       owner, token, side, symbol, qty, price, filled: 0, cancelled: 0, notional: 0, state: 'REJECTED', duplicates: 0,
     });
   }
@@ -410,7 +430,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
    */
   writeReport(file: string): number {
     const lines: string[] = [];
-    for (const r of this.records.values()) {
+    for (const r of this.records) {
       const session = r.owner.startsWith('O:') ? `ouch:${r.owner.slice(2)}` : r.owner.slice(2);
       lines.push(JSON.stringify({
         session, token: r.token, side: r.side, symbol: r.symbol, qty: r.qty, price: r.price, filled: r.filled,

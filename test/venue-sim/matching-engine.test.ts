@@ -94,6 +94,20 @@ describe('MatchingEngine', () => {
     expect(e.hasToken('a', 'C10')).to.equal(true);
     expect(e.hasToken('a', 'C11')).to.equal(false);
     expect(e.hasToken('b', 'C10')).to.equal(false);
+    // 'C9' came after 'C10': owner a's tokens are no longer in order; b's still are.
+    expect(e.tokenStats()).to.deep.equal({ ordered: 1, unordered: 1 });
+  });
+
+  it('a base-36 counter\'s tokens (the router\'s ids) stay in order: no set of every token for that owner', () => {
+    const e = new MatchingEngine(new Log());
+    for (let i = 1; i <= 2000; i++) {
+      const token = `C0abcdefg${i.toString(36)}`;
+      expect(e.hasToken('O:R', token)).to.equal(false);
+      expect(e.submit('O:R', token, 'X', i & 1 ? 'B' : 'S', 1, 100, false, false)).to.equal('ok');
+    }
+    expect(e.tokenStats()).to.deep.equal({ ordered: 1, unordered: 0 });
+    expect(e.hasToken('O:R', `C0abcdefg${(1000).toString(36)}`)).to.equal(true);
+    expect(e.submit('O:R', 'C0abcdefg1', 'X', 'B', 1, 100, false, false)).to.equal('duplicate-token');
   });
 
   it('property: hasToken and submit agree with a plain set of used tokens for any order of owners and tokens', () => {

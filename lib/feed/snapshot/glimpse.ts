@@ -59,7 +59,7 @@ export class GlimpseSnapshotServer {
 
   private fillSnapshot(user: string): void {
     const stream = this.soup.streamFor(user);
-    stream.messages.length = 0;
+    stream.clear();
     const b = this.builder;
     const out = this.scratch;
     const enc = this.enc;
