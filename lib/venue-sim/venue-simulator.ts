@@ -364,9 +364,10 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   }
   onAccepted(o: EngineOrder): void {
     const qty = o.open;
-    // The ack first, then the record: an insert into a map of every order of the day is
-    // bookkeeping the ack does not wait for (nothing reads the record before the engine's next
-    // event, which comes after this returns).
+    // The ack first, then the record (nothing reads it before the engine's next event, which comes
+    // after this returns). What runs after the ack's send must stay small: a blocking client the
+    // ack woke onto this CPU waits for it (see `records`), so the record is an array push, not an
+    // insert into a map of every order of the day.
     this.frontEnd(o).onAccepted(o);
     this.counters.acks++;
     o.note = this.addRecord(o.key, {
