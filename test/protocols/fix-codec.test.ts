@@ -33,6 +33,31 @@ const value = fc.stringMatching(/^[ -~]{1,30}$/).filter((s) => !s.includes('\x01
 const field = fc.tuple(fc.integer({ min: 11, max: 9999 }).filter((t) => t !== 35 && t !== 10 && t !== 9 && t !== 8), value);
 
 describe('FIX codec', () => {
+  it('property: every lookup finds the first field with the tag in this message, whatever the messages before it carried', () => {
+    // Tags below 256 go through the per-message table, the rest through the scan: both, repeated
+    // tags (repeating groups) and messages in a row on one parser (a stale table entry would show).
+    const tag = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(11, 55, 150, 255, 256, 8013));
+    const msg = fc.array(fc.tuple(tag, fc.stringMatching(/^[A-Z0-9]{1,6}$/)), { minLength: 0, maxLength: 25 })
+      .map((fs) => fs.filter(([t]) => t !== 8 && t !== 9 && t !== 10 && t !== 35));
+    fc.assert(fc.property(fc.array(msg, { minLength: 1, maxLength: 6 }), (msgs) => {
+      const seen: Array<Map<number, number>> = [];
+      const probes = [1, 11, 34, 35, 43, 55, 97, 150, 255, 256, 300, 8013, 9999];
+      const p = new FixParser((m: FixMessage) => {
+        const got = new Map<number, number>();
+        for (const t of probes) {
+          let first = -1;
+          for (let i = 0; i < m.count; i++) if (m.tags[i] === t) { first = i; break; }
+          expect(m.indexOf(t), `tag ${t}`).to.equal(first);
+          got.set(t, first);
+        }
+        seen.push(got);
+      });
+      const all = Buffer.concat(msgs.map((fs) => encode(fs as Array<[number, string]>)));
+      p.push(all);
+      expect(seen.length).to.equal(msgs.length);
+    }), { numRuns: 200 });
+  });
+
   it('writes BeginString, BodyLength and CheckSum that a reference computation agrees with', () => {
     const b = encode([[49, 'A'], [56, 'B'], [34, '1'], [11, 'X1']]);
     const s = b.toString('latin1');

@@ -389,10 +389,16 @@ export class FixEncoder {
 /** Most fields a message may carry; longer messages are counted malformed. */
 const kMaxFields = 512;
 
+/** Tags below this are found through a direct table (FixMessage.indexOf); every tag this project reads but two is. */
+const kDirectTags = 256;
+
 /**
  * Flyweight over one parsed message. Valid only during the parser callback (the bytes live in the
- * parser's buffer). Lookups are linear over at most a few dozen fields, which beats a hash for
- * order-entry sized messages and allocates nothing.
+ * parser's buffer). Allocates nothing. A tag below 256 is found through a table the parser fills
+ * as it indexes the fields (its first field's index, marked with the message's generation, so no
+ * table is cleared per message); others by a linear scan. Why: a message was looked up a dozen to
+ * two dozen times (the session's MsgSeqNum twice and PossDupFlag, which an order does not carry, so
+ * every field; the front end's or connector's fields), each a scan from the first field.
  */
 export class FixMessage {
   buf: Buffer = Buffer.alloc(0);
@@ -405,8 +411,35 @@ export class FixMessage {
   /** First byte of MsgType(35) (the message types this project uses are one character). */
   msgType = 0;
   msgTypeLen = 0;
+  /** Per tag below kDirectTags: its first field's index, valid while tagGen[tag] === gen. */
+  private readonly tagPos = new Int16Array(kDirectTags);
+  private readonly tagGen = new Int32Array(kDirectTags);
+  private gen = 1;
+
+  /** Starts a new message: no fields (FixParser, before it indexes them with addField). */
+  begin(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.count = 0;
+    this.msgType = 0;
+    this.msgTypeLen = 0;
+    if (this.gen === 0x7fffffff) { this.tagGen.fill(0); this.gen = 0; }
+    this.gen++;
+  }
+
+  /** Appends field `tag` with its value at [vs, ve) (FixParser; the caller checks kMaxFields). */
+  addField(tag: number, vs: number, ve: number): void {
+    const i = this.count;
+    this.tags[i] = tag;
+    this.valueStart[i] = vs;
+    this.valueEnd[i] = ve;
+    this.count = i + 1;
+    if (tag < kDirectTags && this.tagGen[tag] !== this.gen) { this.tagGen[tag] = this.gen; this.tagPos[tag] = i; }
+  }
 
   indexOf(tag: number): number {
+    if (tag >= 0 && tag < kDirectTags) return this.tagGen[tag] === this.gen ? this.tagPos[tag] : -1;
     for (let i = 0; i < this.count; i++) if (this.tags[i] === tag) return i;
     return -1;
   }
@@ -647,12 +680,7 @@ export class FixParser {
   private index(start: number, bodyStart: number, trailerStart: number, end: number): number {
     const m = this.msg;
     const buf = this.buf;
-    m.buf = buf;
-    m.start = start;
-    m.end = end;
-    m.count = 0;
-    m.msgType = 0;
-    m.msgTypeLen = 0;
+    m.begin(buf, start, end);
     let sum = 0;
     let p = start;
     while (p < trailerStart) {
@@ -667,18 +695,12 @@ export class FixParser {
       if (p >= trailerStart) return -1;
       sum += SOH;
       // Tag 8's value starts at 2, 9's too; everything counted from here.
-      m.tags[m.count] = tag;
-      m.valueStart[m.count] = vs;
-      m.valueEnd[m.count] = p;
-      m.count++;
+      m.addField(tag, vs, p);
       if (tag === Tag.MsgType) { m.msgType = buf[vs]; m.msgTypeLen = p - vs; }
       p++;
     }
     // Index the checksum too, so a copy carries every field.
-    m.tags[m.count] = Tag.CheckSum;
-    m.valueStart[m.count] = trailerStart + 3;
-    m.valueEnd[m.count] = end - 1;
-    m.count++;
+    m.addField(Tag.CheckSum, trailerStart + 3, end - 1);
     return m.count >= 4 && m.tags[2] === Tag.MsgType && bodyStart > start ? sum : -1;
   }
 }
