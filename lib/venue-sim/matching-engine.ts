@@ -14,9 +14,10 @@
  * on the order's path to its ack. `tokenKey` keeps the last key it built, so the calls about one
  * order (the same owner and token strings) share one string and its cached hash, and the order
  * carries it (`EngineOrder.key`) for the book and the simulator. Used tokens are kept per owner
- * and checked without a key (OwnerTokens, below). With the simulator's record written after the ack (venue-simulator.ts), measured in
- * process (perf/fix-trip's pipe: FixConnector and the FIX front end, no sockets; median of 15,000
- * orders after 5,000, load 6-8): NewOrderSingle in -> the ack's send 3.28-3.47 -> 2.51-2.58 us.
+ * and checked without a key (OwnerTokens, below). With the simulator's record written after the
+ * ack (venue-simulator.ts), measured in process (perf/fix-trip's pipe: FixConnector and the FIX
+ * front end, no sockets; median of 15,000 orders after 5,000, load 6-8): NewOrderSingle in -> the
+ * ack's send 3.28-3.47 -> 2.51-2.58 us.
  *
  * Threading: the simulator's event loop only.
  */
@@ -150,7 +151,6 @@ class OwnerTokens {
 export class MatchingEngine {
   private readonly books = new Map<string, SymbolBook>();
   private readonly live = new Map<string, EngineOrder>();
-  /** Every (owner, token) ever entered today: tokens are day-unique, as on a real venue. */
   private nextOrderRef = 1;
   private nextMatch = 1;
 
@@ -187,6 +187,7 @@ export class MatchingEngine {
     return this.tokensOf(owner).has(token);
   }
 
+  /** Every token each owner has used today: tokens are day-unique per owner, as on a real venue. */
   private readonly ownerTokens = new Map<string, OwnerTokens>();
   private tokensOwner = '';
   private tokensLast: OwnerTokens | null = null;

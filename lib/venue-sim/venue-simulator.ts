@@ -162,13 +162,11 @@ export class VenueSimulator implements MatchListener, VenueEngine {
    * blocking client that the ack woke onto this CPU (a socket's wakeup is a sync one) waited for it.
    */
   private readonly records: VenueOrderRecord[] = [];
-  private readonly recordKeys: string[] = [];
   private readonly recordIndex = new Map<string, VenueOrderRecord>();
   private recordsIndexed = 0;
 
-  private addRecord(key: string, r: VenueOrderRecord): VenueOrderRecord {
+  private addRecord(r: VenueOrderRecord): VenueOrderRecord {
     this.records.push(r);
-    this.recordKeys.push(key);
     return r;
   }
 
@@ -370,7 +368,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     // insert into a map of every order of the day.
     this.frontEnd(o).onAccepted(o);
     this.counters.acks++;
-    o.note = this.addRecord(o.key, {
+    o.note = this.addRecord({
       owner: o.owner, token: o.token, side: o.side, symbol: o.symbol, qty, price: o.price, filled: 0, cancelled: 0,
       notional: 0, state: 'ACKNOWLEDGED', duplicates: 0,
     });
@@ -394,7 +392,7 @@ export class VenueSimulator implements MatchListener, VenueEngine {
     if (r) r.state = 'REPLACED';
     const filled = r ? r.filled : 0;
     const cancelled = r ? r.cancelled : 0;
-    next.note = this.addRecord(next.key, {
+    next.note = this.addRecord({
       owner: next.owner, token: next.token, side: next.side, symbol: next.symbol, qty: next.open + filled + cancelled, price: next.price,
       filled, cancelled, notional: r ? r.notional : 0, state: next.open === 0 ? 'CANCELLED' : filled > 0 ? 'PARTIALLY_FILLED' : 'ACKNOWLEDGED',
       duplicates: 0,
@@ -404,16 +402,19 @@ export class VenueSimulator implements MatchListener, VenueEngine {
 
   /** Records are keyed as the engine keys orders (MatchingEngine.tokenKey); the index first takes the records added since it was last asked. */
   orderRecord(owner: string, token: string): VenueOrderRecord | undefined {
-    const keys = this.recordKeys;
-    for (let i = this.recordsIndexed; i < keys.length; i++) this.recordIndex.set(keys[i], this.records[i]);
-    this.recordsIndexed = keys.length;
+    const records = this.records;
+    for (let i = this.recordsIndexed; i < records.length; i++) {
+      const r = records[i];
+      this.recordIndex.set(this.engine.tokenKey(r.owner, r.token), r);
+    }
+    this.recordsIndexed = records.length;
     return this.recordIndex.get(this.engine.tokenKey(owner, token));
   }
 
   recordReject(owner: string, token: string, symbol: string, side: 'B' | 'S', qty: number, price: number): void {
     const r = this.orderRecord(owner, token);
     if (r) { r.duplicates++; return; }
-    this.addRecord(this.engine.tokenKey(owner, token), {
+    this.addRecord({
       owner, token, side, symbol, qty, price, filled: 0, cancelled: 0, notional: 0, state: 'REJECTED', duplicates: 0,
     });
   }
@@ -588,6 +589,11 @@ export class VenueSimulator implements MatchListener, VenueEngine {
   }
 
   stats(): Record<string, number> {
-    return { ...this.counters, ouchBadFrames: this.soup?.malformedFrames() ?? 0, ...(this.fix?.stats() ?? {}) };
+    const tokens = this.engine.tokenStats();
+    return {
+      ...this.counters, ouchBadFrames: this.soup?.malformedFrames() ?? 0, ...(this.fix?.stats() ?? {}),
+      // Sessions whose order tokens all came in ascending order (checked against the last one), and the others (a set each).
+      tokenOwnersOrdered: tokens.ordered, tokenOwnersUnordered: tokens.unordered,
+    };
   }
 }

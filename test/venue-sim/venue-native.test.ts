@@ -65,6 +65,9 @@ describe('tickpath venue-sim over the native transport (CLI, real processes)', f
     expect(stats.fix).to.include({ kind: 'native', accepted: 1 });
     expect(stats.loop!.idle).to.equal('block');
     expect(stats.loop!.work, 'bytes handled by the native loop').to.be.greaterThan(100 * 40);
+    // Both sessions' order ids came in ascending order: the duplicate check stayed on its ordered list.
+    const all = JSON.parse(/venue-sim: SIGTERM, stopping; (.*)/.exec(v.out())![1]);
+    expect(all).to.include({ tokenOwnersOrdered: 2, tokenOwnersUnordered: 0 });
   });
 
   for (const idle of ['block', 'spin', 'backoff'] as const) {
