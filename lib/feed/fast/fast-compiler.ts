@@ -38,6 +38,7 @@ const kMissing = -5;
 const kBadExponent = -7;
 const kTooLong = -8;
 const kTruncated = -2;
+const kOverlongString = -10;
 /** A stop-bit value at or above this cannot take another 7 bits and stay below 2^53 (fast-decoder.ts). */
 const kShiftLimit = 70368744177664;
 
@@ -374,14 +375,16 @@ class GroupCompiler {
 
   /**
    * An ASCII string in place into so/sl (nul when null): the stop bit ends it; a leading zero byte
-   * is the preamble of "\0" and, nullable, of the empty string (fast-decoder.ts wireString).
+   * is the preamble of "\0" and, nullable, of the empty string, and any other bytes after it an
+   * overlong string (fast-decoder.ts wireString).
    */
   private wireAscii(optional: boolean): void {
     this.line(`s0 = p; for (;;) { if (p >= E) return d.fail(${kTruncated}); if ((B[p++] & 128) !== 0) break; } sl = p - s0; so = s0; nul = false;`);
     const nullOrEmpty = optional ? 'nul = true;' : 'sl = 0;';
     this.line(`if (sl === 1 && B[s0] === 128) { ${nullOrEmpty} } else if (B[s0] === 0) {`);
-    if (optional) this.line('if (sl === 2 && B[s0 + 1] === 128) sl = 0; else { c = sl >= 3 && B[s0 + 1] === 0 ? 2 : 1; so = s0 + c; sl -= c; }');
-    else this.line('so = s0 + 1; sl -= 1;');
+    // Only the spec's two forms follow a preamble (fast-decoder.ts kFastDecodeOverlongString).
+    if (optional) this.line(`if (sl === 2 && B[s0 + 1] === 128) sl = 0; else if (sl === 3 && B[s0 + 1] === 0 && B[s0 + 2] === 128) { so = s0 + 2; sl = 1; } else return d.fail(${kOverlongString});`);
+    else this.line(`if (sl !== 2 || B[s0 + 1] !== 128) return d.fail(${kOverlongString}); so = s0 + 1; sl = 1;`);
     this.line('}');
   }
 

@@ -48,11 +48,20 @@ export const kFastDecodeBadDelta = -6;
 export const kFastDecodeBadExponent = -7;
 export const kFastDecodeTooLong = -8;
 export const kFastDecodeNoTemplateId = -9;
+/**
+ * An ASCII string whose zero preamble (first byte 0x00) is followed by anything but the spec's two
+ * forms (10.6.3: `00 80` is "\0", or the empty string when nullable; nullable `00 00 80` is "\0"):
+ * an overlong encoding with no value it could stand for. Refused the way the independent mFAST
+ * decoder refuses it (its D9); tickpath's decoders took the bytes after the preamble as the string
+ * until a cross-check against mFAST showed the difference (test/feed/fast/fast-mfast-crosscheck.test.ts).
+ */
+export const kFastDecodeOverlongString = -10;
 
 export const kFastDecodeErrorNames: Record<number, string> = {
   [kFastDecodeEmpty]: 'empty', [kFastDecodeTruncated]: 'truncated', [kFastDecodeUnknownTemplate]: 'unknownTemplate',
   [kFastDecodeOverflow]: 'overflow', [kFastDecodeMissingValue]: 'missingValue', [kFastDecodeBadDelta]: 'badDelta',
   [kFastDecodeBadExponent]: 'badExponent', [kFastDecodeTooLong]: 'tooLong', [kFastDecodeNoTemplateId]: 'noTemplateId',
+  [kFastDecodeOverlongString]: 'overlongString',
 };
 
 // Tape slot states.
@@ -86,6 +95,8 @@ export class FastDecodeCounters {
   badExponent = 0;
   tooLong = 0;
   noTemplateId = 0;
+  /** ASCII strings with a zero preamble followed by more than the spec allows (kFastDecodeOverlongString). */
+  overlongString = 0;
   /** Presence maps longer than the message needed (R7/R8): counted, the message is still decoded. */
   pmapOverlong = 0;
   /** Dictionary resets by a Reset message or a template with the reset attribute. */
@@ -93,7 +104,7 @@ export class FastDecodeCounters {
 
   get errors(): number {
     return this.empty + this.truncated + this.unknownTemplate + this.overflow + this.missingValue + this.badDelta
-      + this.badExponent + this.tooLong + this.noTemplateId;
+      + this.badExponent + this.tooLong + this.noTemplateId + this.overlongString;
   }
 }
 
@@ -329,6 +340,7 @@ export class FastDecoder {
       case kFastDecodeBadExponent: c.badExponent++; break;
       case kFastDecodeTooLong: c.tooLong++; break;
       case kFastDecodeNoTemplateId: c.noTemplateId++; break;
+      case kFastDecodeOverlongString: c.overlongString++; break;
     }
     this.template = undefined;
     this.position = this.end;
@@ -904,11 +916,14 @@ export class FastDecoder {
         return true;
       }
       if (b[start] === 0) {
-        // Zero preamble: "\0" and (nullable) the empty string.
-        if (optional && n === 2 && b[start + 1] === 0x80) { this.strOffset = start; this.strLength = 0; return true; }
-        const skip = optional && n >= 3 && b[start + 1] === 0 ? 2 : 1;
-        this.strOffset = start + skip; this.strLength = n - skip;
-        return true;
+        // Zero preamble (spec 10.6.3): 00 80 is "\0" (nullable: the empty string), nullable 00 00 80
+        // is "\0"; anything else after it is an overlong string (kFastDecodeOverlongString).
+        if (n === 2 && b[start + 1] === 0x80) {
+          if (optional) { this.strOffset = start; this.strLength = 0; } else { this.strOffset = start + 1; this.strLength = 1; }
+          return true;
+        }
+        if (optional && n === 3 && b[start + 1] === 0 && b[start + 2] === 0x80) { this.strOffset = start + 2; this.strLength = 1; return true; }
+        return this.fail(kFastDecodeOverlongString);
       }
       this.strOffset = start; this.strLength = n;
       return true;

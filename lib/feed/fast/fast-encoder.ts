@@ -60,10 +60,18 @@ function nullableSigned(v: bigint | null, out: number[]): void {
   if (v === null) out.push(0x80); else encodeSigned(v >= 0n ? v + 1n : v, out);
 }
 
-/** ASCII string bytes with the zero preamble rules of spec 10.6.3. */
-export function encodeAscii(bytes: Uint8Array | null, optional: boolean, out: number[]): void {
+/**
+ * ASCII string bytes with the zero preamble rules of spec 10.6.3: "" and "\0" take the preamble
+ * (00 80, nullable 00 80 / 00 00 80). A string of more than one character that starts with NUL has
+ * no encoding (a decoder refuses the preamble followed by more: fast-decoder.ts
+ * kFastDecodeOverlongString), so it is refused here rather than sent.
+ */
+export function encodeAscii(bytes: Uint8Array | null, optional: boolean, out: number[], where = 'ASCII string'): void {
   if (bytes === null) { out.push(0x80); return; }
   if (bytes.length === 0) { if (optional) out.push(0x00); out.push(0x80); return; }
+  if (bytes[0] === 0 && bytes.length > 1) {
+    throw new FastEncodeError(`${where}: an ASCII string of ${bytes.length} characters that starts with NUL has no FAST encoding (only "\\0" alone takes the zero preamble, spec 10.6.3); drop the NUL or make the field a byteVector`);
+  }
   if (bytes[0] === 0) { out.push(0x00); if (optional) out.push(0x00); }
   for (let i = 0; i < bytes.length - 1; i++) out.push(bytes[i] & 0x7f);
   out.push((bytes[bytes.length - 1] & 0x7f) | 0x80);
@@ -254,7 +262,7 @@ export class FastEncoder {
           if (prefix >= suffix) { sub = BigInt(b.length - prefix); diff = value.subarray(prefix); }
           else { sub = -BigInt(b.length - suffix) - 1n; diff = value.subarray(0, value.length - suffix); }
           if (ins.optional) nullableSigned(sub, seg.body); else encodeSigned(sub, seg.body);
-          if (ins.kind === kFastAscii) encodeAscii(diff, false, seg.body); else encodeRaw(diff, false, seg.body);
+          if (ins.kind === kFastAscii) encodeAscii(diff, false, seg.body, `${where} (the delta's string part)`); else encodeRaw(diff, false, seg.body);
         } else {
           const b = (base as FastDecimalValue | null) ?? { mantissa: 0, exponent: 0 };
           const de = BigInt(value.exponent - b.exponent);
@@ -285,7 +293,7 @@ export class FastEncoder {
       encodeSigned(BigInt(d.mantissa), out);
       return;
     }
-    if (kind === kFastAscii) encodeAscii(value as Uint8Array | null, ins.optional, out);
+    if (kind === kFastAscii) encodeAscii(value as Uint8Array | null, ins.optional, out, ins.name);
     else encodeRaw(value as Uint8Array | null, ins.optional, out);
   }
 }

@@ -633,8 +633,9 @@ class RecordCompiler {
     this.line('sl = p - s0; so = s0; nul = false;');
     const nullOrEmpty = ins.optional ? 'nul = true;' : 'sl = 0;';
     this.line(`if (sl === 1 && B[s0] === 128) { ${nullOrEmpty} } else if (B[s0] === 0) {`);
-    if (ins.optional) this.line('if (sl === 2 && B[s0 + 1] === 128) sl = 0; else { c = sl >= 3 && B[s0 + 1] === 0 ? 2 : 1; so = s0 + c; sl -= c; }');
-    else this.line('so = s0 + 1; sl -= 1;');
+    // Only the spec's two forms follow a preamble; an overlong string is refused (the general decoder counts it).
+    if (ins.optional) this.line('if (sl === 2 && B[s0 + 1] === 128) sl = 0; else if (sl === 3 && B[s0 + 1] === 0 && B[s0 + 2] === 128) { so = s0 + 2; sl = 1; } else return -1;');
+    else this.line('if (sl !== 2 || B[s0 + 1] !== 128) return -1; so = s0 + 1; sl = 1;');
     // A preamble changed the bytes the value covers: recompute it over the string itself (rare).
     if (want === 'hash') this.line('h = 0; for (c = 0; c < sl; c++) h = ((h << 5) ^ (h >>> 27) ^ (B[so + c] & 127)) | 0;');
     // A preamble: no exact key (rare; the caller takes the bytes).

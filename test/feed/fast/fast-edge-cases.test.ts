@@ -9,10 +9,11 @@
 import { expect } from 'chai';
 import {
   FastDecoder, kFastDecodeBadDelta, kFastDecodeBadExponent, kFastDecodeMissingValue, kFastDecodeNoTemplateId, kFastDecodeOverflow,
-  kFastDecodeTooLong, kFastDecodeTruncated, kFastDecodeUnknownTemplate,
+  kFastDecodeOverlongString, kFastDecodeTooLong, kFastDecodeTruncated, kFastDecodeUnknownTemplate,
 } from '../../../lib/feed/fast/fast-decoder';
-import { FastEncoder } from '../../../lib/feed/fast/fast-encoder';
+import { FastEncodeError, FastEncoder } from '../../../lib/feed/fast/fast-encoder';
 import { fastMessageToObject } from '../../../lib/feed/fast/fast-json';
+import { compileFastRecordReader } from '../../../lib/feed/fast/fast-record-compiler';
 import { FastTemplateError, loadFastTemplates } from '../../../lib/feed/fast/fast-templates';
 import { decodeAll, hex, moexTemplates, templates, forEachEngine } from './fast-helpers';
 
@@ -57,6 +58,73 @@ forEachEngine('FAST edge cases', () => {
     expect(code).to.equal(1);
     expect(dec.counters.pmapOverlong).to.equal(1);
     expect(fastMessageToObject(dec)).to.deep.equal({ f: 5 });
+  });
+
+  /**
+   * The ASCII zero preamble (spec 10.6.3) has two forms: 00 80 is "\0" (nullable: the empty string)
+   * and nullable 00 00 80 is "\0". Anything else after the preamble is an overlong string: a counted
+   * error, as the independent mFAST decoder refuses it (fast-mfast-crosscheck.test.ts). Fails if a
+   * decoder takes the bytes after the preamble as the string again, or refuses one of the two forms.
+   */
+  describe('ASCII zero preamble: its two forms decode, anything longer is a counted overlong string', () => {
+    const ok: [string, string, string | undefined][] = [
+      ['<string name="f"/>', '00 80', '\0'],
+      ['<string name="f"/>', '80', ''],
+      ['<string name="f" presence="optional"/>', '00 80', ''],
+      ['<string name="f" presence="optional"/>', '00 00 80', '\0'],
+      ['<string name="f" presence="optional"/>', '80', undefined],
+      ['<string name="f"><delta/></string>', '80 00 80', '\0'],
+    ];
+    for (const [def, bytes, value] of ok) {
+      it(`${def} ${bytes} is ${JSON.stringify(value)}`, () => {
+        const { code, dec } = decodeOne(templates(['T', 1, def]), `c0 81 ${bytes}`);
+        expect(code).to.equal(1);
+        expect(fastMessageToObject(dec).f).to.equal(value);
+        expect(dec.counters.errors).to.equal(0);
+      });
+    }
+    const bad: [string, string][] = [
+      ['<string name="f"/>', '00 00 80'],
+      ['<string name="f"/>', '00 c1'],
+      ['<string name="f"/>', '00 41 c2'],
+      ['<string name="f" presence="optional"/>', '00 c1'],
+      ['<string name="f" presence="optional"/>', '00 00 c1'],
+      ['<string name="f" presence="optional"/>', '00 00 00 80'],
+      ['<string name="f"><delta/></string>', '80 00 c1'],
+      ['<string name="f"><copy/></string>', '00 c1'],
+    ];
+    for (const [def, bytes] of bad) {
+      it(`${def} ${bytes} is an overlong string`, () => {
+        const pmap = def.includes('<copy/>') ? 'e0' : 'c0';
+        const { code, dec } = decodeOne(templates(['T', 1, def]), `${pmap} 81 ${bytes}`);
+        expect(code).to.equal(kFastDecodeOverlongString);
+        expect(dec.counters.overlongString).to.equal(1);
+        expect(dec.counters.errors).to.equal(1);
+      });
+    }
+  });
+
+  it('the encoder refuses an ASCII string it cannot send (NUL first, more than one character), and sends "\\0" alone', () => {
+    const reg = templates(['T', 1, '<string name="f"/><string name="g" presence="optional"/><string name="d"><delta/></string><string name="t" presence="optional"><tail/></string>']);
+    const enc = new FastEncoder(reg);
+    expect(() => enc.encode('T', { f: '\0A', d: '' })).to.throw(FastEncodeError, /f: an ASCII string of 2 characters that starts with NUL/);
+    expect(() => new FastEncoder(reg).encode('T', { f: 'x', g: '\0\0', d: '' })).to.throw(FastEncodeError, /g: .*starts with NUL/);
+    // A delta whose string part would start with NUL: "A" then "A\0B" appends "\0B".
+    const e2 = new FastEncoder(reg);
+    e2.encode('T', { f: 'x', d: 'A' });
+    expect(() => e2.encode('T', { f: 'x', d: 'A\0B' })).to.throw(FastEncodeError, /d \(the delta's string part\)/);
+    // A tail whose part starts with NUL.
+    const e3 = new FastEncoder(reg);
+    e3.encode('T', { f: 'x', d: '', t: 'ABCD' });
+    expect(() => e3.encode('T', { f: 'x', d: '', t: 'AB\0D' })).to.throw(FastEncodeError, /t: .*starts with NUL/);
+    // What it can send decodes back.
+    const e4 = new FastEncoder(reg);
+    const dec = new FastDecoder(reg);
+    for (const r of [{ f: '\0', g: '\0', d: 'A\0' }, { f: 'A\0B', g: '', d: '\0' }]) {
+      const b = e4.encode('T', r);
+      expect(dec.decode(b, 0, b.length)).to.equal(1);
+      expect(fastMessageToObject(dec)).to.deep.equal(r);
+    }
   });
 
   it('a truncated message is counted at every cut, never thrown', () => {
@@ -209,4 +277,33 @@ forEachEngine('FAST edge cases', () => {
       expect(() => loadFastTemplates('<templates>\n<template name="A" id="1">\n<uInt32 name="x">\n</templates>')).to.throw(FastTemplateError, /line 4/);
     });
   });
+});
+
+describe('FAST record readers and the ASCII zero preamble', () => {
+  /**
+   * The record reader (fast-record-compiler.ts, the MOEX hot path) takes the preamble's two forms
+   * and refuses anything longer, for every string want: refused, the message goes to the general
+   * decoder, which counts it (kFastDecodeOverlongString). Fails if the reader reads the bytes after
+   * a preamble as the string again.
+   */
+  for (const want of ['value', 'key', 'digits', 'hash'] as const) {
+    it(`want '${want}': 00 80 and nullable 00 00 80 are "\\0", anything longer is refused`, () => {
+      const reg = templates(['T', 7, '<string name="m"/><string name="o" presence="optional"/>']);
+      const reader = compileFastRecordReader(reg.templateNamed('T'), { m: want, o: want }, {})!;
+      const r = new Float64Array(reader.headerSize + 8);
+      const read = (bytes: string): number => { const b = hex(`c0 87 ${bytes} 81`); return reader.fn(b, 0, b.length, r, 8); };
+      const m = reader.header.get('m')!;
+      const o = reader.header.get('o')!;
+      expect(read('00 80 00 00 80')).to.be.greaterThan(0);
+      expect([r[m], r[m + 2], r[o], r[o + 2]], 'both present, one character').to.deep.equal([1, 1, 1, 1]);
+      expect(read('00 80 00 80')).to.be.greaterThan(0);
+      expect([r[o], r[o + 2]], 'nullable 00 80: present, empty').to.deep.equal([1, 0]);
+      for (const bad of ['00 00 80 80', '00 c1 80', '00 41 c2 80', '00 80 00 c1', '00 80 00 00 c1', '00 80 00 00 00 80']) {
+        expect(read(bad), bad).to.equal(-1);
+        const dec = new FastDecoder(reg);
+        const b = hex(`c0 87 ${bad} 81`);
+        expect(dec.decode(b, 0, b.length), `${bad}: the general decoder`).to.equal(kFastDecodeOverlongString);
+      }
+    });
+  }
 });
