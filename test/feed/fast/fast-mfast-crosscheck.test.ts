@@ -41,18 +41,20 @@ import { corpusRecords, kCorpusParts, kRecordMoexPrefix, kRecordReset } from './
 
 interface MfastLine { seq: number; template?: number; name?: string; rest?: number; values?: unknown; error?: string; crash?: number }
 
-/** tickpath's decoded values in mFAST's JSON shape: integers as digits, byteVectors as 0x-hex. */
-function shape(v: unknown): unknown {
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
-  if (typeof v === 'string') return v;
-  if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
-  if (Array.isArray(v)) return v.map(shape);
-  if (v !== null && typeof v === 'object') {
+/** `v` with every leaf (not an array, not a plain object) replaced by leaf(x). */
+function mapLeaves(v: unknown, leaf: (x: unknown) => unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => mapLeaves(x, leaf));
+  if (v !== null && typeof v === 'object' && !(v instanceof Uint8Array)) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = shape(x);
+    for (const [k, x] of Object.entries(v)) o[k] = mapLeaves(x, leaf);
     return o;
   }
-  return v;
+  return leaf(v);
+}
+
+/** tickpath's decoded values in mFAST's JSON shape: integers as digits, byteVectors as 0x-hex. */
+function shape(v: unknown): unknown {
+  return mapLeaves(v, (x) => (typeof x === 'number' || typeof x === 'bigint' ? String(x) : x instanceof Uint8Array ? `0x${Buffer.from(x).toString('hex')}` : x));
 }
 
 /**
@@ -61,14 +63,7 @@ function shape(v: unknown): unknown {
  * both sides; ASCII is unchanged).
  */
 function mfastStrings(v: unknown): unknown {
-  if (typeof v === 'string') return v.startsWith('0x') ? v : Buffer.from(v, 'latin1').toString('utf8');
-  if (Array.isArray(v)) return v.map(mfastStrings);
-  if (v !== null && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = mfastStrings(x);
-    return o;
-  }
-  return v;
+  return mapLeaves(v, (x) => (typeof x === 'string' && !x.startsWith('0x') ? Buffer.from(x, 'latin1').toString('utf8') : x));
 }
 
 function load(name: string): { xml: string; records: { flags: number; bytes: Uint8Array }[]; mfast: MfastLine[] } {
