@@ -909,6 +909,24 @@ export class FastBookAdapter implements FastMessageHandler {
   //   reader with its record stores taken out ran 43.2 against 54.5 ns/msg, so writing the record
   //   is about 11 ns of a message, reading it back less: a reader that handed its fields to the
   //   entry code directly would save at most that.
+  // - Tried 2026-11-27 (the thirteenth session), not kept; each against the build before in
+  //   separate processes alternated ABBA over perf:fast's session saved once (300 k X-OLR-CURR,
+  //   fresh adapter per round, best of 8 rounds, load 0.4-1). Profile first (perf record with
+  //   --perf-prof jitdump): the reader about 27 % of samples, reduceOrderEntry 22 % (a third of its
+  //   own on the order record's first load), applyOrderEntry 17 % (a quarter to a third on the
+  //   ladder slot), incrementalRecord 17 % (its largest stall resolveKey's cache set, about 6 ns),
+  //   decodePayload with recordRead in it 11 %.
+  //   The order record loaded inside the record reader, right after MDEntryID's digits (so its
+  //   miss overlaps the rest of the decode): the stall moved into the reader (reduceOrderEntry 15.2
+  //   -> 11.7 % of samples, the reader 17.7 -> 23.8 %) and the total did not (199.0-210.2 against
+  //   191.4-216.8 ns/msg). A burst of 32 datagrams decoded into records, then one tight pass loading
+  //   every entry's order record, then the apply (DPDK's prefetch-the-burst idea): slower, 226.3-234.8
+  //   against 190.8-199.4 per datagram (215.7-218.1 with the burst and no pass). Module constants as
+  //   literals (a compiled CommonJS module's top-level const is a context-slot load and hole check
+  //   in TurboFan's code, not a constant): every numeric constant of this file, moex-instruments,
+  //   level-store, order-store and fast-feed-decoder inlined by a script over the emitted JS, same
+  //   events and counters: medians 186-188 against 191.5 ns/msg over eight pairs, this file's alone
+  //   189: 1-3 %, inside the spread, so no `const enum` rewrite.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
