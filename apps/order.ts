@@ -19,8 +19,14 @@ export async function main(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => abort.abort(signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that goes away (`tickpath order ... | head -3`) must not abandon orders in flight: the
+  // EPIPE on stdout was an unhandled 'error' that killed the process mid-run. Now printing stops and
+  // the run finishes as it would (answers awaited, logout, journal closed), with the same exit code.
+  let stdoutOpen = true;
+  const onStdoutError = (err: NodeJS.ErrnoException): void => { if (err.code === 'EPIPE') stdoutOpen = false; else throw err; };
+  process.stdout.on('error', onStdoutError);
   try {
-    const s = await runOrderTool({ ...opts, signal: abort.signal }, (e) => { process.stdout.write(`${JSON.stringify(e)}\n`); });
+    const s = await runOrderTool({ ...opts, signal: abort.signal }, (e) => { if (stdoutOpen) process.stdout.write(`${JSON.stringify(e)}\n`); });
     return s.rejected === 0 && s.unanswered === 0 ? 0 : 1;
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -29,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
   }
 }
 

@@ -18,6 +18,8 @@ PACKAGES=(
   iproute2 tcpreplay netsniff-ng ethtool libquickfix-dev
   # the dashboard's browser test (headless), the monitor's terminal test
   chromium util-linux
+  # Wireshark's dissectors as the independent reader of our OUCH/SoupBinTCP bytes and captures
+  tshark
 )
 
 if [ "$(id -u)" != 0 ]; then
