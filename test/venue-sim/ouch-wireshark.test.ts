@@ -1,7 +1,8 @@
 /**
  * The OUCH 4.2 / SoupBinTCP bytes on a real session, read by an independent decoder: Wireshark's
  * `soupbintcp` and `ouch` dissectors (tshark). `tickpath order` sends to `tickpath venue-sim` over
- * loopback while tshark captures the port; tshark then decodes the capture. Our encoders write both
+ * loopback while tshark captures the port (day buys, a sell that takes them, an IOC buy that finds
+ * nothing); tshark then decodes the capture. Our encoders write both
  * sides (the router's OUCH connector the client's, the simulator the venue's), so our own decoder
  * reading them back proves little; here another implementation must find every Enter Order,
  * Accepted and Executed message with the fields we meant, and nothing malformed. Fails if a field
@@ -25,9 +26,9 @@ const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function order(port: number, side: string, qty: number, count: number): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
+function order(port: number, side: string, qty: number, count: number, tif = 'day'): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
   const r = spawnSync(process.execPath, [kCli, 'order', '--venue', `ouch://127.0.0.1:${port}`, '--symbol', 'MSFT', '--side', side, '--qty', String(qty),
-    '--price', '10.25', '--count', String(count), '--rate', '1000'], { encoding: 'utf8', timeout: 60000 });
+    '--price', '10.25', '--count', String(count), '--rate', '1000', '--tif', tif], { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stderr: r.stderr };
 }
 
@@ -40,7 +41,7 @@ describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', funct
     this.skip();
   });
 
-  it('every Enter Order, Accepted and Executed of a `tickpath order` run decodes with the fields sent, nothing malformed', async () => {
+  it('every Enter Order, Accepted, Executed and Canceled of `tickpath order` runs decodes with the fields sent, nothing malformed', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickpath-ouch-ws-'));
     const pcap = path.join(dir, 'ouch.pcap');
     const v = await startVenueSimProcess([]);
@@ -60,6 +61,10 @@ describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', funct
       const sells = order(v.ouchPort, 'sell', 300, 1);
       expect(sells.status, sells.stderr).to.equal(0);
       expect(sells.lines[sells.lines.length - 1]).to.include({ sent: 1, filled: 1 });
+      // The book is empty now: an IOC buy is cancelled by the venue.
+      const ioc = order(v.ouchPort, 'buy', 100, 1, 'ioc');
+      expect(ioc.status, ioc.stderr).to.equal(0);
+      expect(ioc.lines[ioc.lines.length - 1]).to.include({ sent: 1, cancelled: 1 });
       await sleep(500);
       const exited = new Promise((r) => cap!.on('exit', r));
       cap.kill('SIGINT');
@@ -67,7 +72,8 @@ describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', funct
       cap = undefined;
 
       const fields = ['soupbintcp.packet_type', 'ouch.packet_type', 'ouch.order_token', 'ouch.buy_sell_indicator', 'ouch.shares', 'ouch.stock', 'ouch.price',
-        'ouch.order_reference_number', 'ouch.order_state', 'ouch.executed_shares', 'ouch.execution_price', 'ouch.match_number', 'ouch.liquidity_flag'];
+        'ouch.order_reference_number', 'ouch.order_state', 'ouch.executed_shares', 'ouch.execution_price', 'ouch.match_number', 'ouch.liquidity_flag',
+        'ouch.tif', 'ouch.decrement_shares', 'ouch.cancel_reason'];
       const r = spawnSync('tshark', ['-r', pcap, '-d', `tcp.port==${v.ouchPort},soupbintcp`, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f',
         ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
       expect(r.status, r.stderr).to.equal(0);
@@ -78,29 +84,33 @@ describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', funct
       const malformed = spawnSync('tshark', ['-r', pcap, '-d', `tcp.port==${v.ouchPort},soupbintcp`, '-Y', '_ws.malformed || _ws.expert.severity >= error'], { encoding: 'utf8' });
       expect(malformed.stdout.trim(), 'malformed or erroneous frames').to.equal('');
 
-      // Login request, login accepted, logout: twice (two sessions).
-      expect(rows.filter((x) => x.soup_type === 'L').length).to.equal(2);
-      expect(rows.filter((x) => x.soup_type === 'O').length).to.equal(2);
+      // Login request and logout: once per session (three).
+      expect(rows.filter((x) => x.soup_type === 'L').length).to.equal(3);
+      expect(rows.filter((x) => x.soup_type === 'O').length).to.equal(3);
       const enter = rows.filter((x) => x.soup_type === 'U');
       expect(enter.every((x) => x.packet_type === 'O'), 'every unsequenced message an Enter Order').to.equal(true);
       expect(enter.map((x) => [x.buy_sell_indicator, x.shares, x.stock, x.price])).to.deep.equal([
-        ['B', '100', 'MSFT', '102500'], ['B', '100', 'MSFT', '102500'], ['B', '100', 'MSFT', '102500'], ['S', '300', 'MSFT', '102500'],
+        ['B', '100', 'MSFT', '102500'], ['B', '100', 'MSFT', '102500'], ['B', '100', 'MSFT', '102500'], ['S', '300', 'MSFT', '102500'], ['B', '100', 'MSFT', '102500'],
       ]);
-      // Four distinct tokens; the venue's Accepted echoes each with its fields.
+      // Time in force: 0 (immediate or cancel) on the IOC order only.
+      expect(enter.map((x) => x.tif === '0')).to.deep.equal([false, false, false, false, true]);
+      // Five distinct tokens; the venue's Accepted echoes each with its fields.
       const sent = enter.map((x) => x.order_token);
-      expect(new Set(sent).size).to.equal(4);
-      expect([...buys.lines, ...sells.lines].filter((e) => e.event === 'acked').length).to.equal(4);
+      expect(new Set(sent).size).to.equal(5);
+      expect([...buys.lines, ...sells.lines, ...ioc.lines].filter((e) => e.event === 'acked').length).to.equal(5);
       const seq = rows.filter((x) => x.soup_type === 'S');
       const accepted = seq.filter((x) => x.packet_type === 'A');
       expect(accepted.every((x) => x.order_state === 'L')).to.equal(true);
       expect(accepted.map((x) => [x.order_token, x.buy_sell_indicator, x.shares, x.stock, x.price])).to.deep.equal(enter.map((x) => [x.order_token, x.buy_sell_indicator, x.shares, x.stock, x.price]));
-      expect(new Set(accepted.map((x) => x.order_reference_number)).size).to.equal(4);
+      expect(new Set(accepted.map((x) => x.order_reference_number)).size).to.equal(5);
       // The sell of 300 takes the three resting buys: three Executed to the sell's session (the buys'
       // session has logged out by then), 100 shares at the price each, distinct match numbers.
       const executed = seq.filter((x) => x.packet_type === 'E');
       expect(executed.map((x) => [x.order_token, x.executed_shares, x.execution_price, x.liquidity_flag])).to.deep.equal(
         [0, 1, 2].map(() => [sent[3], '100', '102500', 'R']));
       expect(new Set(executed.map((x) => x.match_number)).size).to.equal(3);
+      // The IOC buy finds nothing to take: one Canceled, all 100 shares, reason I (immediate or cancel).
+      expect(seq.filter((x) => x.packet_type === 'C').map((x) => [x.order_token, x.decrement_shares, x.cancel_reason])).to.deep.equal([[sent[4], '100', 'I']]);
     } finally {
       cap?.kill('SIGKILL');
       v.child.kill('SIGTERM');
