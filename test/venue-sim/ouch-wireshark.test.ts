@@ -20,11 +20,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { haveTool } from '../helpers/netns';
-import { startVenueSimProcess } from '../helpers/drill';
+import { sleep, startVenueSimProcess } from '../helpers/drill';
 
 const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function order(port: number, side: string, qty: number, count: number, tif = 'day'): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
   const r = spawnSync(process.execPath, [kCli, 'order', '--venue', `ouch://127.0.0.1:${port}`, '--symbol', 'MSFT', '--side', side, '--qty', String(qty),
