@@ -927,6 +927,20 @@ export class FastBookAdapter implements FastMessageHandler {
   //   level-store, order-store and fast-feed-decoder inlined by a script over the emitted JS, same
   //   events and counters: medians 186-188 against 191.5 ns/msg over eight pairs, this file's alone
   //   189: 1-3 %, inside the spread, so no `const enum` rewrite.
+  // - Tried 2026-11-27 (the fourteenth session), not kept: the record reader in C++. A prototype
+  //   addon outside the repository (nan, -O3 -march=native) read X-OLR-CURR into the same record
+  //   as the generated reader (all 300 k messages of perf:fast's session compared field by field:
+  //   identical, same end positions). Over the saved session, fresh adapters, alternated ABBA in
+  //   separate processes, load 0.3-1: decode alone into one hot record, the whole session in one
+  //   call, 50.8-50.9 ns/msg in C++ against 55.2-55.6 for the generated JavaScript (so the decode's
+  //   cost is the format's variable-length, data-dependent branches, not the language); one native
+  //   call per datagram 261.8-266.0 (nan's call and its typed-array unwrapping, about 210 ns; nan
+  //   has no fast-call path and V8's fast API header is not among node's published headers); one
+  //   call per burst of 32 datagrams into 32 records 60.9-62.2. Decode + books with each burst read
+  //   natively and then each record applied through recordRead: best 198.8-204.2 ns/msg against
+  //   173.9-181.4 for the shipped read-and-apply per datagram (medians 213-231 against 183-206),
+  //   the same events, QUOTEs and counters. So a native decoder is not the way to 150 ns/msg here:
+  //   the split into a burst costs more than the language saves, as the JavaScript burst above did.
 
   /** A new order: its reference, price and size are the event's (set by the caller, as BookBuilder's messages do). */
   private addOrder(locate: number, side: number): void {
