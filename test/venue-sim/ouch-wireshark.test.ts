@@ -20,14 +20,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { haveTool } from '../helpers/netns';
-import { sleep, startVenueSimProcess } from '../helpers/drill';
-
-const kCli = path.join(__dirname, '..', '..', '..', 'bin', 'tickpath.js');
+import { jsonLines, kCli, sleep, startVenueSimProcess, waitFor } from '../helpers/drill';
 
 function order(port: number, side: string, qty: number, count: number, tif = 'day'): { status: number | null; lines: Record<string, unknown>[]; stderr: string } {
   const r = spawnSync(process.execPath, [kCli, 'order', '--venue', `ouch://127.0.0.1:${port}`, '--symbol', 'MSFT', '--side', side, '--qty', String(qty),
     '--price', '10.25', '--count', String(count), '--rate', '1000', '--tif', tif], { encoding: 'utf8', timeout: 60000 });
-  return { status: r.status, lines: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stderr: r.stderr };
+  return { status: r.status, lines: jsonLines(r.stdout), stderr: r.stderr };
 }
 
 describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', function () {
@@ -48,11 +46,8 @@ describe('OUCH 4.2 on the wire, read by Wireshark\'s dissectors (tshark)', funct
       cap = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${v.ouchPort}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
       let capErr = '';
       cap.stderr!.on('data', (d: Buffer) => { capErr += d.toString(); });
-      const t0 = Date.now();
-      while (!/Capturing on/.test(capErr)) {
-        if (Date.now() - t0 > 20000 || cap.exitCode !== null) throw new Error(`tshark did not start capturing: ${capErr}`);
-        await sleep(50);
-      }
+      await waitFor('tshark to start capturing', () => /Capturing on/.test(capErr) || cap!.exitCode !== null, 20000);
+      if (!/Capturing on/.test(capErr)) throw new Error(`tshark did not start capturing: ${capErr}`);
       await sleep(300);
       const buys = order(v.ouchPort, 'buy', 100, 3);
       expect(buys.status, buys.stderr).to.equal(0);
